@@ -1,0 +1,293 @@
+package gm
+
+import (
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"math/big"
+
+	"github.com/emmansun/gmsm/sm2"
+	"golang.org/x/crypto/cryptobyte"
+	cbasn1 "golang.org/x/crypto/cryptobyte/asn1"
+)
+
+// DefaultUID is the SM2 distinguishing identifier used when none is given
+// (GB/T 35276 §5.3, and OpenSSL's distid:1234567812345678).
+const DefaultUID = "1234567812345678"
+
+// SignatureSize is the length of a fixed-size r‖s signature.
+const SignatureSize = 64
+
+var (
+	// ErrInvalidSignature means the signature is well formed but does not
+	// verify under the key.
+	ErrInvalidSignature = errors.New("gm: signature does not verify")
+	// ErrMalformedSignature means the signature bytes are not a signature
+	// at all (wrong length, bad ASN.1, trailing data, zero or out-of-range
+	// r or s).
+	ErrMalformedSignature = errors.New("gm: malformed signature")
+	// ErrNotSM2Key means a key is not on the SM2 curve (or is not an
+	// elliptic-curve key at all).
+	ErrNotSM2Key = errors.New("gm: not an SM2 key")
+	// ErrMalformedKey means key bytes could not be decoded.
+	ErrMalformedKey = errors.New("gm: malformed key")
+)
+
+// curveOrder is n of the SM2 recommended curve.
+var curveOrder = sm2.P256().Params().N
+
+// SignerOpts are the options gm passes to a crypto.Signer. A signer used
+// with this package (a *PrivateKey, or an HSM/KMS-backed implementation)
+// must, when HashFunc() returns 0, treat its input as the message itself and
+// return the ASN.1 DER SM2 signature over SM3(Z_A ‖ message), computing Z_A
+// with UID (DefaultUID when empty). SM2 cannot sign a bare digest, because Z_A
+// binds the signer's public key and identity into the hash.
+type SignerOpts struct {
+	UID []byte
+}
+
+// HashFunc returns 0: SM2 signers receive the message, not a digest.
+func (*SignerOpts) HashFunc() crypto.Hash { return 0 }
+
+// PrivateKey is an SM2 private key. It implements crypto.Signer with the
+// contract described on SignerOpts.
+type PrivateKey struct {
+	k *sm2.PrivateKey
+}
+
+// GenerateKey makes a new SM2 key from crypto/rand.
+func GenerateKey() (*PrivateKey, error) {
+	k, err := sm2.GenerateKey(rand.Reader)
+	if err != nil {
+		return nil, fmt.Errorf("gm: generating SM2 key: %w", err)
+	}
+	return &PrivateKey{k: k}, nil
+}
+
+// NewPrivateKey builds a key from its 32-byte big-endian scalar.
+func NewPrivateKey(d []byte) (*PrivateKey, error) {
+	if len(d) != 32 {
+		return nil, fmt.Errorf("%w: SM2 private scalar is %d bytes, want 32", ErrMalformedKey, len(d))
+	}
+	k, err := sm2.NewPrivateKey(d)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrMalformedKey, err)
+	}
+	return &PrivateKey{k: k}, nil
+}
+
+// Public returns the *ecdsa.PublicKey on the SM2 curve.
+func (k *PrivateKey) Public() crypto.PublicKey { return &k.k.PublicKey }
+
+// PublicKey is Public with its concrete type.
+func (k *PrivateKey) PublicKey() *ecdsa.PublicKey { return &k.k.PublicKey }
+
+// Bytes returns the 32-byte private scalar. Handle with care.
+func (k *PrivateKey) Bytes() []byte { return k.k.D.FillBytes(make([]byte, 32)) }
+
+// Equal reports whether x is the same private key, in constant time.
+func (k *PrivateKey) Equal(x crypto.PrivateKey) bool {
+	o, ok := x.(*PrivateKey)
+	return ok && k.k.Equal(o.k)
+}
+
+// Sign signs message (not a digest) per GB/T 32918.2 and returns the DER
+// signature. opts may be nil, a *SignerOpts, or the gmsm option that the
+// X.509 code passes; any option asking for a pre-hashed digest is refused.
+// A nil rand selects deterministic (RFC 6979 style) nonces.
+func (k *PrivateKey) Sign(rnd io.Reader, message []byte, opts crypto.SignerOpts) ([]byte, error) {
+	var so crypto.SignerOpts = sm2.DefaultSM2SignerOpts
+	switch o := opts.(type) {
+	case nil:
+	case *SignerOpts:
+		if len(o.UID) > 0 {
+			so = sm2.NewSM2SignerOption(true, o.UID)
+		}
+	case *sm2.SM2SignerOption:
+		so = o
+	default:
+		if opts.HashFunc() != 0 {
+			return nil, fmt.Errorf("gm: SM2 signs the message itself, not a %v digest", opts.HashFunc())
+		}
+	}
+	return k.k.Sign(rnd, message, so)
+}
+
+// Sign signs message with any SM2 crypto.Signer and the default UID,
+// returning the DER signature.
+func Sign(s crypto.Signer, message []byte) ([]byte, error) {
+	if !IsSM2PublicKey(s.Public()) {
+		return nil, ErrNotSM2Key
+	}
+	sig, err := s.Sign(rand.Reader, message, &SignerOpts{})
+	if err != nil {
+		return nil, fmt.Errorf("gm: signing: %w", err)
+	}
+	return sig, nil
+}
+
+// SignRS signs like Sign and returns the fixed 64-byte r‖s form used by JWS.
+func SignRS(s crypto.Signer, message []byte) ([]byte, error) {
+	der, err := Sign(s, message)
+	if err != nil {
+		return nil, err
+	}
+	return DERToRS(der)
+}
+
+// Verify checks a DER signature over message with the default UID.
+// It returns nil, ErrInvalidSignature, ErrMalformedSignature or ErrNotSM2Key.
+func Verify(pub *ecdsa.PublicKey, message, der []byte) error {
+	return VerifyWithUID(pub, []byte(DefaultUID), message, der)
+}
+
+// VerifyWithUID is Verify with an explicit SM2 user ID.
+func VerifyWithUID(pub *ecdsa.PublicKey, uid, message, der []byte) error {
+	if !IsSM2PublicKey(pub) {
+		return ErrNotSM2Key
+	}
+	// Parse strictly ourselves: a signature with trailing bytes or
+	// non-minimal integers is malformed, not merely invalid.
+	if _, err := DERToRS(der); err != nil {
+		return err
+	}
+	if !sm2.VerifyASN1WithSM2(pub, uid, message, der) {
+		return ErrInvalidSignature
+	}
+	return nil
+}
+
+// VerifyRS checks a 64-byte r‖s signature over message with the default UID.
+func VerifyRS(pub *ecdsa.PublicKey, message, rs []byte) error {
+	der, err := RSToDER(rs)
+	if err != nil {
+		return err
+	}
+	return Verify(pub, message, der)
+}
+
+// DERToRS converts an ASN.1 DER SM2 signature to the fixed r‖s form. It
+// rejects trailing data and values outside [1, n-1].
+func DERToRS(der []byte) ([]byte, error) {
+	var inner cryptobyte.String
+	in := cryptobyte.String(der)
+	r, s := new(big.Int), new(big.Int)
+	if !in.ReadASN1(&inner, cbasn1.SEQUENCE) || !in.Empty() ||
+		!inner.ReadASN1Integer(r) || !inner.ReadASN1Integer(s) || !inner.Empty() {
+		return nil, fmt.Errorf("%w: not a DER SEQUENCE of two INTEGERs", ErrMalformedSignature)
+	}
+	if err := checkScalar("r", r); err != nil {
+		return nil, err
+	}
+	if err := checkScalar("s", s); err != nil {
+		return nil, err
+	}
+	out := make([]byte, SignatureSize)
+	r.FillBytes(out[:32])
+	s.FillBytes(out[32:])
+	return out, nil
+}
+
+// RSToDER converts a 64-byte r‖s signature to ASN.1 DER.
+func RSToDER(rs []byte) ([]byte, error) {
+	if len(rs) != SignatureSize {
+		return nil, fmt.Errorf("%w: r‖s signature is %d bytes, want %d", ErrMalformedSignature, len(rs), SignatureSize)
+	}
+	r, s := new(big.Int).SetBytes(rs[:32]), new(big.Int).SetBytes(rs[32:])
+	if err := checkScalar("r", r); err != nil {
+		return nil, err
+	}
+	if err := checkScalar("s", s); err != nil {
+		return nil, err
+	}
+	var b cryptobyte.Builder
+	b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
+		b.AddASN1BigInt(r)
+		b.AddASN1BigInt(s)
+	})
+	return b.Bytes()
+}
+
+func checkScalar(name string, v *big.Int) error {
+	if v.Sign() <= 0 || v.Cmp(curveOrder) >= 0 {
+		return fmt.Errorf("%w: %s is outside [1, n-1]", ErrMalformedSignature, name)
+	}
+	return nil
+}
+
+// IsSM2PublicKey reports whether pub is an *ecdsa.PublicKey on the SM2 curve.
+func IsSM2PublicKey(pub crypto.PublicKey) bool {
+	return sm2.IsSM2PublicKey(pub)
+}
+
+// MarshalPublicKey returns the 65-byte uncompressed point (0x04‖X‖Y).
+func MarshalPublicKey(pub *ecdsa.PublicKey) ([]byte, error) {
+	if !IsSM2PublicKey(pub) {
+		return nil, ErrNotSM2Key
+	}
+	k, err := sm2.PublicKeyToECDH(pub)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrMalformedKey, err)
+	}
+	return k.Bytes(), nil
+}
+
+// MarshalPublicKeyCompressed returns the 33-byte compressed point
+// (0x02/0x03‖X), the form QR tokens carry.
+func MarshalPublicKeyCompressed(pub *ecdsa.PublicKey) ([]byte, error) {
+	un, err := MarshalPublicKey(pub)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]byte, 33)
+	out[0] = 2 | un[64]&1
+	copy(out[1:], un[1:33])
+	return out, nil
+}
+
+// ParsePublicKey decodes a 65-byte uncompressed or 33-byte compressed SM2
+// point and checks that it lies on the curve.
+func ParsePublicKey(b []byte) (*ecdsa.PublicKey, error) {
+	switch {
+	case len(b) == 65 && b[0] == 4:
+		pub, err := sm2.NewPublicKey(b)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %v", ErrMalformedKey, err)
+		}
+		return pub, nil
+	case len(b) == 33 && (b[0] == 2 || b[0] == 3):
+		return decompress(b)
+	default:
+		return nil, fmt.Errorf("%w: SM2 point of %d bytes, want 33 (compressed) or 65 (uncompressed)", ErrMalformedKey, len(b))
+	}
+}
+
+// decompress recovers Y from X: y² = x³ + ax + b over p, with a = p - 3.
+func decompress(b []byte) (*ecdsa.PublicKey, error) {
+	params := sm2.P256().Params()
+	p := params.P
+	x := new(big.Int).SetBytes(b[1:])
+	if x.Cmp(p) >= 0 {
+		return nil, fmt.Errorf("%w: X coordinate not below p", ErrMalformedKey)
+	}
+	x3 := new(big.Int).Exp(x, big.NewInt(3), p)
+	ax := new(big.Int).Mul(x, big.NewInt(3))
+	y2 := new(big.Int).Sub(x3, ax)
+	y2.Add(y2, params.B)
+	y2.Mod(y2, p)
+	y := new(big.Int).ModSqrt(y2, p)
+	if y == nil {
+		return nil, fmt.Errorf("%w: X is not on the SM2 curve", ErrMalformedKey)
+	}
+	if y.Bit(0) != uint(b[0]&1) {
+		y.Sub(p, y)
+	}
+	un := make([]byte, 65)
+	un[0] = 4
+	x.FillBytes(un[1:33])
+	y.FillBytes(un[33:])
+	return ParsePublicKey(un)
+}
