@@ -382,7 +382,7 @@ func TestFieldsByQR(t *testing.T) {
 	for _, f := range mustClass(t, "business-license").FieldsByQR(QRAlways) {
 		keys = append(keys, f.Key)
 	}
-	if want := []string{"name", "uscc", "legal_rep", "term", "registration_authority"}; !slices.Equal(keys, want) {
+	if want := []string{"name", "uscc", "legal_rep", "term"}; !slices.Equal(keys, want) {
 		t.Errorf("营业执照 always-shown fields %v, want %v", keys, want)
 	}
 }

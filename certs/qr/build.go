@@ -1,0 +1,243 @@
+package qr
+
+import (
+	"crypto"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"slices"
+	"time"
+
+	"elicense/certs/catalog"
+	"elicense/certs/credential"
+	"elicense/certs/ident"
+	"elicense/internal/gm"
+)
+
+// SaltSize is the length of the random salt of each optional field; it
+// keeps an undisclosed value from being guessed by hashing candidates.
+const SaltSize = 16
+
+var china = time.FixedZone("CST", 8*60*60)
+
+// BuildOptions say who signs the core and where its status lives.
+type BuildOptions struct {
+	Catalog    *catalog.Catalog // nil means catalog.Default()
+	Signer     crypto.Signer    // the agency key that signed the credential
+	KeyID      string           // its key ID, hex (gm.KeyIDString)
+	StatusList string           // short ID of the status list (the trust bundle maps it to a URL)
+	Rand       io.Reader        // salts; nil means crypto/rand
+}
+
+// Holding is what a wallet keeps to show one licence: the signed core, the
+// committed credential digest, and every optional field with its salt. It
+// is JSON-serialisable.
+type Holding struct {
+	Core       []byte          `json:"core"`
+	KeyID      []byte          `json:"kid"`
+	IssuerSig  []byte          `json:"sig"`
+	Credential string          `json:"credential"` // hex SM3 of the compact JWS (leaf 0)
+	Optional   []OptionalField `json:"optional,omitempty"`
+}
+
+// OptionalField is one optional field with the salt committed in the core.
+type OptionalField struct {
+	Key   string `json:"key"`
+	Field uint16 `json:"field"` // field number (catalogue position + 1)
+	Value string `json:"value"`
+	Salt  []byte `json:"salt"`
+}
+
+// DiscloseCredential, passed to Present or Static, discloses the
+// credential digest (leaf 0), so a verifier holding the full JWS can check
+// that this QR and that credential are one licence.
+const DiscloseCredential = "@credential"
+
+// Build makes the issuer-signed QR core for a licence and its signed JWS
+// credential. The licence must already be valid for its class (it was just
+// signed); a bound licence (Device set) yields a core that can only be
+// shown as a holder-bound presentation.
+func Build(l *credential.License, jws string, opts BuildOptions) (*Holding, error) {
+	cat := opts.Catalog
+	if cat == nil {
+		cat = catalog.Default()
+	}
+	cl, ok := cat.Lookup(l.Class)
+	if !ok {
+		return nil, errf(credential.ErrUnknownClass, "class", "%q is not in the catalogue", l.Class)
+	}
+	kid, err := hex.DecodeString(opts.KeyID)
+	if err != nil || len(kid) != gm.KeyIDSize || opts.Signer == nil {
+		return nil, errf(credential.ErrUnknownKey, "kid", "need a signer and an %d-byte hex key ID", gm.KeyIDSize)
+	}
+	id, err := ident.ParseLicenseID(l.ID)
+	if err != nil {
+		return nil, &Error{Reason: credential.ErrBadField, Field: "license id", Err: err}
+	}
+	rnd := opts.Rand
+	if rnd == nil {
+		rnd = rand.Reader
+	}
+	digest := gm.SM3([]byte(jws))
+	h := &Holding{KeyID: kid, Credential: hex.EncodeToString(digest[:])}
+	c := core{
+		ID:         licenceRef{TypeCode: id.TypeCode, Serial: id.Serial, Version: uint16(id.Version)},
+		HolderName: l.HolderName,
+		HolderCode: l.HolderCode,
+		ValidFrom:  toDays(l.ValidFrom),
+		StatusList: opts.StatusList,
+	}
+	if !l.ValidUntil.IsZero() {
+		c.ValidUntil = toDays(l.ValidUntil)
+	}
+	if l.Status != nil {
+		c.StatusIndex = l.Status.Index
+	}
+	if l.Device != nil {
+		if c.Device, err = gm.MarshalPublicKeyCompressed(l.Device); err != nil {
+			return nil, &Error{Reason: credential.ErrBadField, Field: "device", Err: err}
+		}
+	}
+	implied, hasImplied := validityText(cl, fromDays(c.ValidFrom), dayOrZero(c.ValidUntil))
+	for i := range cl.Fields {
+		f := &cl.Fields[i]
+		v := l.Fields[f.Key]
+		if v == "" || f.Key == cl.HolderNameField || f.Key == cl.HolderCodeField {
+			continue
+		}
+		switch f.QR {
+		case catalog.QRAlways:
+			// The validity field is rebuilt from the dates when it says
+			// exactly what they say.
+			if f.Key == cl.Validity.Field && hasImplied && v == implied {
+				continue
+			}
+			if c.Fields == nil {
+				c.Fields = map[uint16]string{}
+			}
+			c.Fields[fieldNumber(i)] = v
+		case catalog.QROptional:
+			salt := make([]byte, SaltSize)
+			if _, err := io.ReadFull(rnd, salt); err != nil {
+				return nil, fmt.Errorf("qr: salt: %w", err)
+			}
+			h.Optional = append(h.Optional, OptionalField{Key: f.Key, Field: fieldNumber(i), Value: v, Salt: salt})
+		}
+	}
+	leaves := h.leaves()
+	c.Root = merkleRoot(leaves)[:RootSize]
+	c.Leaves = uint16(len(leaves))
+	h.Core = mustMarshal(c)
+	if h.IssuerSig, err = gm.SignRS(opts.Signer, append([]byte(coreContext), h.Core...)); err != nil {
+		return nil, &Error{Reason: ErrBadSignature, Err: err}
+	}
+	return h, nil
+}
+
+// leaves hashes the committed values: the credential digest, then the
+// optional fields in catalogue order.
+func (h *Holding) leaves() [][]byte {
+	out := make([][]byte, 0, 1+len(h.Optional))
+	out = append(out, hashLeaf(mustMarshal(leafData{Field: credentialField, Value: h.Credential})))
+	for _, o := range h.Optional {
+		out = append(out, hashLeaf(mustMarshal(leafData{Field: o.Field, Salt: o.Salt, Value: o.Value})))
+	}
+	return out
+}
+
+// validityText is what the class's validity field says for the given
+// dates, when the class has a field of a kind that can be rebuilt.
+func validityText(cl *catalog.Class, from, until time.Time) (string, bool) {
+	f, ok := cl.Field(cl.Validity.Field)
+	if !ok {
+		return "", false
+	}
+	end := credential.LongTerm
+	if !until.IsZero() {
+		end = until.Format(credential.DateLayout)
+	}
+	switch f.Type {
+	case catalog.TypeTerm:
+		return from.Format(credential.DateLayout) + "至" + end, true
+	case catalog.TypeDate:
+		return end, !until.IsZero()
+	}
+	return "", false
+}
+
+func dayOrZero(d uint32) time.Time {
+	if d == 0 {
+		return time.Time{}
+	}
+	return fromDays(d)
+}
+
+// Bound reports whether the core carries a device key.
+func (h *Holding) Bound() bool {
+	var c core
+	return decMode.Unmarshal(h.Core, &c) == nil && len(c.Device) > 0
+}
+
+// Static returns a token for paper: no time, no device signature. Only an
+// unbound core may be shown this way.
+func (h *Holding) Static(disclose ...string) (string, error) {
+	if h.Bound() {
+		return "", errf(ErrBindingMismatch, "", "a device-bound licence is shown only as a signed presentation")
+	}
+	b, err := h.body(disclose, 0)
+	if err != nil {
+		return "", err
+	}
+	return encodeText(mustMarshal(envelope{Body: b})), nil
+}
+
+// Present returns a holder-bound presentation made at now and signed by
+// the device key the core names, disclosing the named optional fields (and
+// DiscloseCredential, if named).
+func (h *Holding) Present(device crypto.Signer, now time.Time, disclose ...string) (string, error) {
+	if !h.Bound() {
+		return "", errf(ErrBindingMismatch, "", "the licence is not bound to a device; use Static")
+	}
+	if now.Unix() <= 0 {
+		return "", errf(ErrMalformed, "presented_at", "time %v is before 1970", now)
+	}
+	b, err := h.body(disclose, uint64(now.Unix()))
+	if err != nil {
+		return "", err
+	}
+	sig, err := gm.SignRS(device, append([]byte(presentationContext), b...))
+	if err != nil {
+		return "", &Error{Reason: ErrBadDeviceSignature, Err: err}
+	}
+	return encodeText(mustMarshal(envelope{Body: b, DeviceSig: sig})), nil
+}
+
+func (h *Holding) body(disclose []string, at uint64) ([]byte, error) {
+	leaves := h.leaves()
+	ds := []disclosure{}
+	for _, key := range disclose {
+		if key == DiscloseCredential {
+			ds = append(ds, disclosure{Field: credentialField, Value: h.Credential, Leaf: 0, Proof: inclusionProof(0, leaves)})
+			continue
+		}
+		i := slices.IndexFunc(h.Optional, func(o OptionalField) bool { return o.Key == key })
+		if i < 0 {
+			return nil, errf(ErrBadDisclosure, key, "not an optional field of this licence")
+		}
+		o := h.Optional[i]
+		ds = append(ds, disclosure{Field: o.Field, Salt: o.Salt, Value: o.Value, Leaf: uint16(i + 1), Proof: inclusionProof(i+1, leaves)})
+	}
+	return mustMarshal(body{Core: h.Core, KeyID: h.KeyID, IssuerSig: h.IssuerSig, Disclosures: ds, PresentedAt: at}), nil
+}
+
+// toDays counts days since 1970-01-01 for a date in China time.
+func toDays(t time.Time) uint32 {
+	y, m, d := t.In(china).Date()
+	return uint32(time.Date(y, m, d, 0, 0, 0, 0, time.UTC).Unix() / 86400)
+}
+
+func fromDays(n uint32) time.Time {
+	t := time.Unix(int64(n)*86400, 0).UTC()
+	return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, china)
+}

@@ -1,0 +1,217 @@
+package qr
+
+import (
+	"bytes"
+	"compress/zlib"
+	"errors"
+	"fmt"
+	"io"
+	"regexp"
+	"strings"
+
+	"elicense/internal/base45"
+
+	"github.com/fxamacker/cbor/v2"
+)
+
+// Prefix starts every token of format version 1. A new version gets a new
+// prefix; a verifier refuses prefixes it does not know.
+const Prefix = "EL1:"
+
+// Size limits. MaxTokenLen bounds the text a verifier will look at (a
+// version-40 QR holds 4,296 alphanumeric characters); MaxPayload bounds
+// decompression so a small token cannot expand into a large allocation.
+const (
+	MaxTokenLen = 4296
+	MaxPayload  = 4096
+)
+
+// Domain-separation strings prefixed to what each signature covers.
+const (
+	coreContext         = "elicense/qr/core/v1\x00"
+	presentationContext = "elicense/qr/presentation/v1\x00"
+)
+
+// core is the issuer-signed part. Integer keys keep it small; the
+// numbering is fixed by docs/formats.md and only ever extended.
+type core struct {
+	ID          licenceRef        `cbor:"1,keyasint"`
+	HolderName  string            `cbor:"2,keyasint"`
+	HolderCode  string            `cbor:"3,keyasint"`
+	ValidFrom   uint32            `cbor:"4,keyasint"`           // days since 1970-01-01, China time
+	ValidUntil  uint32            `cbor:"5,keyasint,omitempty"` // absent: 长期
+	StatusList  string            `cbor:"6,keyasint,omitempty"`
+	StatusIndex uint64            `cbor:"7,keyasint,omitempty"`
+	Device      []byte            `cbor:"8,keyasint,omitempty"` // compressed SM2 point
+	Fields      map[uint16]string `cbor:"9,keyasint,omitempty"` // field number → value
+	Root        []byte            `cbor:"10,keyasint"`          // commitment root, first RootSize bytes
+	Leaves      uint16            `cbor:"11,keyasint"`          // leaves under Root (≥ 1)
+}
+
+// licenceRef is the GB/T 36904 identifier without its constant root, its
+// issuer code (that of the signing key's agency) and its check character,
+// all of which a verifier restores.
+type licenceRef struct {
+	_        struct{} `cbor:",toarray"`
+	TypeCode string
+	Serial   string
+	Version  uint16
+}
+
+// body is what the device signs; for a static token it is all there is.
+type body struct {
+	_           struct{}     `cbor:",toarray"`
+	Core        []byte       // CBOR of core, exactly as the issuer signed it
+	KeyID       []byte       // 8-byte issuer key ID
+	IssuerSig   []byte       // 64-byte r‖s
+	Disclosures []disclosure // committed values shown
+	PresentedAt uint64       // Unix seconds; 0 for a static token
+}
+
+// disclosure reveals one committed value: leaf data CBOR([field, salt,
+// value]) at position Leaf, with its inclusion proof.
+type disclosure struct {
+	_     struct{} `cbor:",toarray"`
+	Field uint16
+	Salt  []byte
+	Value string
+	Leaf  uint16
+	Proof [][]byte
+}
+
+type leafData struct {
+	_     struct{} `cbor:",toarray"`
+	Field uint16
+	Salt  []byte
+	Value string
+}
+
+// RootSize is how much of the SM3 commitment root the core carries. 128
+// bits keeps a forged disclosure (a second preimage) at 2^128 work while
+// saving 16 bytes of a budget where every byte counts; inner nodes and
+// proofs stay full SM3.
+const RootSize = 16
+
+// credentialField is the field number of leaf 0, which commits to the full
+// credential: its value is the hex SM3 of the compact JWS, with no salt.
+const credentialField = 0
+
+// fieldNumber is a class field's number in the QR format: its position in
+// the catalogue plus one (0 is the credential commitment). The catalogue
+// only ever appends fields, so numbers are stable.
+func fieldNumber(i int) uint16 { return uint16(i + 1) }
+
+// envelope is the outermost CBOR array: [body, deviceSig], deviceSig
+// empty in a static token.
+type envelope struct {
+	_         struct{} `cbor:",toarray"`
+	Body      []byte
+	DeviceSig []byte
+}
+
+// versionPrefix matches the prefix of any elicense token version.
+var versionPrefix = regexp.MustCompile(`^EL[0-9]+[A-Z]*:`)
+
+var (
+	encMode cbor.EncMode
+	decMode cbor.DecMode
+)
+
+func init() {
+	var err error
+	eo := cbor.CoreDetEncOptions()
+	eo.NilContainers = cbor.NilContainerAsEmpty
+	if encMode, err = eo.EncMode(); err != nil {
+		panic(err)
+	}
+	decMode, err = cbor.DecOptions{
+		DupMapKey:         cbor.DupMapKeyEnforcedAPF,
+		IndefLength:       cbor.IndefLengthForbidden,
+		TagsMd:            cbor.TagsForbidden,
+		ExtraReturnErrors: cbor.ExtraDecErrorUnknownField,
+		MaxNestedLevels:   8,
+		MaxArrayElements:  256,
+		MaxMapPairs:       64,
+		UTF8:              cbor.UTF8RejectInvalid,
+	}.DecMode()
+	if err != nil {
+		panic(err)
+	}
+}
+
+// decodeCanonical decodes data into v and insists that data is the one
+// deterministic encoding of v, so no two byte strings mean the same token.
+func decodeCanonical(what string, data []byte, v any) error {
+	if err := decMode.Unmarshal(data, v); err != nil {
+		return errf(ErrMalformed, what, "%v", err)
+	}
+	again, err := encMode.Marshal(v)
+	if err != nil || !bytes.Equal(again, data) {
+		return errf(ErrMalformed, what, "not in deterministic CBOR encoding")
+	}
+	return nil
+}
+
+// encodeText compresses payload with zlib when that is shorter and wraps
+// the result in Base45 behind Prefix.
+func encodeText(payload []byte) string {
+	var z bytes.Buffer
+	w, _ := zlib.NewWriterLevel(&z, zlib.BestCompression)
+	w.Write(payload)
+	w.Close()
+	if z.Len() < len(payload) {
+		payload = z.Bytes()
+	}
+	return Prefix + base45.Encode(payload)
+}
+
+// decodeText reverses encodeText. A zlib stream starts with 0x78; a plain
+// envelope with a CBOR array head (0x82).
+func decodeText(text string) ([]byte, error) {
+	if len(text) > MaxTokenLen {
+		return nil, errf(ErrMalformed, "", "token is %d characters, more than %d", len(text), MaxTokenLen)
+	}
+	rest, ok := strings.CutPrefix(text, Prefix)
+	if !ok {
+		if m := versionPrefix.FindString(text); m != "" {
+			return nil, errf(ErrUnsupportedVersion, "", "prefix %q, this verifier reads %q", m, Prefix)
+		}
+		return nil, errf(ErrMalformed, "", "not an elicense QR token (no %q prefix)", Prefix)
+	}
+	raw, err := base45.Decode(rest)
+	if err != nil {
+		return nil, &Error{Reason: ErrMalformed, Err: err}
+	}
+	if len(raw) == 0 {
+		return nil, errf(ErrMalformed, "", "empty payload")
+	}
+	if raw[0] != 0x78 {
+		return raw, nil
+	}
+	zr, err := zlib.NewReader(bytes.NewReader(raw))
+	if err != nil {
+		return nil, errf(ErrMalformed, "", "zlib: %v", err)
+	}
+	out, err := io.ReadAll(io.LimitReader(zr, MaxPayload+1))
+	if err == nil {
+		err = zr.Close()
+	}
+	switch {
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return nil, errf(ErrMalformed, "", "zlib: truncated stream")
+	case err != nil:
+		return nil, errf(ErrMalformed, "", "zlib: %v", err)
+	case len(out) > MaxPayload:
+		return nil, errf(ErrMalformed, "", "payload inflates past %d bytes", MaxPayload)
+	}
+	return out, nil
+}
+
+func mustMarshal(v any) []byte {
+	b, err := encMode.Marshal(v)
+	if err != nil {
+		// Only plain structs of strings, bytes and integers reach here.
+		panic(fmt.Sprintf("qr: encoding %T: %v", v, err))
+	}
+	return b
+}

@@ -1,0 +1,276 @@
+package qr
+
+import (
+	"encoding/hex"
+	"slices"
+	"time"
+
+	"elicense/certs/catalog"
+	"elicense/certs/credential"
+	"elicense/certs/ident"
+	"elicense/internal/gm"
+)
+
+// Token is a decoded, not yet verified, QR token.
+type Token struct {
+	env  envelope
+	body body
+	core core
+}
+
+// Decode parses token text. It checks structure only: prefix, Base45,
+// compression, CBOR shape and canonical encoding, field sizes. Signatures
+// and meaning are checked by Verify.
+func Decode(text string) (*Token, error) {
+	payload, err := decodeText(text)
+	if err != nil {
+		return nil, err
+	}
+	t := &Token{}
+	if err := decodeCanonical("envelope", payload, &t.env); err != nil {
+		return nil, err
+	}
+	if err := decodeCanonical("body", t.env.Body, &t.body); err != nil {
+		return nil, err
+	}
+	if err := decodeCanonical("core", t.body.Core, &t.core); err != nil {
+		return nil, err
+	}
+	b, c := &t.body, &t.core
+	switch {
+	case len(b.KeyID) != gm.KeyIDSize:
+		return nil, errf(ErrMalformed, "kid", "%d bytes, want %d", len(b.KeyID), gm.KeyIDSize)
+	case len(b.IssuerSig) != gm.SignatureSize:
+		return nil, errf(ErrMalformed, "issuer signature", "%d bytes, want %d", len(b.IssuerSig), gm.SignatureSize)
+	case len(t.env.DeviceSig) != 0 && len(t.env.DeviceSig) != gm.SignatureSize:
+		return nil, errf(ErrMalformed, "device signature", "%d bytes, want %d", len(t.env.DeviceSig), gm.SignatureSize)
+	case len(c.Root) != RootSize:
+		return nil, errf(ErrMalformed, "root", "%d bytes, want %d", len(c.Root), RootSize)
+	case c.Leaves == 0:
+		return nil, errf(ErrMalformed, "root", "commits to no leaves")
+	case len(c.Device) != 0 && len(c.Device) != 33:
+		return nil, errf(ErrMalformed, "device key", "%d bytes, want 33", len(c.Device))
+	case len(t.env.DeviceSig) == 0 && b.PresentedAt != 0:
+		return nil, errf(ErrMalformed, "presented_at", "a static token carries no presentation time")
+	case len(t.env.DeviceSig) != 0 && b.PresentedAt == 0:
+		return nil, errf(ErrMalformed, "presented_at", "a presentation must carry its time")
+	}
+	for i, d := range b.Disclosures {
+		wantSalt := SaltSize
+		if d.Field == credentialField {
+			wantSalt = 0
+		}
+		if len(d.Salt) != wantSalt || d.Leaf >= c.Leaves {
+			return nil, errf(ErrMalformed, "disclosure", "#%d (field %d): salt of %d bytes or leaf %d of %d", i, d.Field, len(d.Salt), d.Leaf, c.Leaves)
+		}
+	}
+	return t, nil
+}
+
+// Bound reports whether the token is a holder-bound presentation.
+func (t *Token) Bound() bool { return len(t.env.DeviceSig) != 0 }
+
+// KeyID is the issuer key ID in hex.
+func (t *Token) KeyID() string { return hex.EncodeToString(t.body.KeyID) }
+
+// Digest identifies this exact presentation (SM3 of the device-signed
+// body), for a verifier's replay cache.
+func (t *Token) Digest() [gm.SM3Size]byte { return gm.SM3(t.env.Body) }
+
+// VerifyOptions configure Verify.
+type VerifyOptions struct {
+	Catalog   *catalog.Catalog // nil means catalog.Default()
+	Keys      credential.KeyResolver
+	Now       time.Time     // zero means time.Now()
+	MaxAge    time.Duration // how long a presentation is accepted; zero means DefaultMaxAge
+	ClockSkew time.Duration // allowance between phone and counter clocks; zero means DefaultClockSkew
+}
+
+// Defaults for presentation freshness: phones refresh every 30 s.
+const (
+	DefaultMaxAge    = 60 * time.Second
+	DefaultClockSkew = 30 * time.Second
+)
+
+// Result is what a verified token says.
+type Result struct {
+	Class            *catalog.Class
+	LicenseID        ident.LicenseID
+	HolderName       string
+	HolderCode       string
+	ValidFrom        time.Time
+	ValidUntil       time.Time         // zero: 长期
+	Fields           map[string]string // always-shown plus disclosed fields
+	Disclosed        []string          // keys of the disclosed optional fields
+	Bound            bool              // a device-signed presentation (false: static, check the holder's identity)
+	PresentedAt      time.Time
+	StatusList       string
+	StatusIndex      uint64
+	CredentialDigest string // hex SM3 of the full JWS, when the holder disclosed it
+	IssuerKey        *credential.IssuerKey
+}
+
+// Verify checks, in order: the issuer key and signature over the core, the
+// key's scope (agency, class, compromise, validity), the core's content
+// against its class, each disclosure against the committed root, the
+// device signature and presentation time, and finally the licence's
+// validity window at Now.
+func (t *Token) Verify(opts VerifyOptions) (*Result, error) {
+	cat := opts.Catalog
+	if cat == nil {
+		cat = catalog.Default()
+	}
+	if opts.Keys == nil {
+		return nil, errf(credential.ErrUnknownKey, "", "no key resolver configured")
+	}
+	now := opts.Now
+	if now.IsZero() {
+		now = time.Now()
+	}
+	maxAge, skew := opts.MaxAge, opts.ClockSkew
+	if maxAge == 0 {
+		maxAge = DefaultMaxAge
+	}
+	if skew == 0 {
+		skew = DefaultClockSkew
+	}
+	b, c := &t.body, &t.core
+
+	// Issuer signature.
+	signed := append([]byte(coreContext), b.Core...)
+	var key *credential.IssuerKey
+	keys := opts.Keys.IssuerKeys(t.KeyID())
+	if len(keys) == 0 {
+		return nil, errf(credential.ErrUnknownKey, "kid", "no key with ID %s", t.KeyID())
+	}
+	for i := range keys {
+		if gm.VerifyRS(keys[i].Public, signed, b.IssuerSig) == nil {
+			key = &keys[i]
+			break
+		}
+	}
+	if key == nil {
+		return nil, errf(ErrBadSignature, "issuer signature", "no key with ID %s verifies the core", t.KeyID())
+	}
+
+	// Scope of the key, and the core's content.
+	id := ident.LicenseID{TypeCode: c.ID.TypeCode, IssuerCode: key.AgencyCode, Serial: c.ID.Serial, Version: int(c.ID.Version)}
+	if err := id.Validate(); err != nil {
+		return nil, &Error{Reason: credential.ErrBadField, Field: "license id", Err: err}
+	}
+	cl, ok := cat.ByTypeCode(id.TypeCode)
+	if !ok {
+		return nil, errf(credential.ErrUnknownClass, "license id", "type code %s is not in the catalogue", id.TypeCode)
+	}
+	if !slices.Contains(key.Classes, cl.Key) && !slices.Contains(key.Classes, cl.TypeCode) {
+		return nil, errf(credential.ErrClassNotAllowed, "license id", "key of %s may not sign %s", key.AgencyCode, cl.Key)
+	}
+	if !key.CompromisedSince.IsZero() {
+		// The core carries no signing time of its own; what a compromised
+		// key signed cannot be told apart, so none of it is accepted.
+		return nil, errf(credential.ErrKeyCompromised, "kid", "key compromised since %s", key.CompromisedSince.UTC().Format(time.RFC3339))
+	}
+	if err := cl.HolderCodeValidate(c.HolderCode); err != nil {
+		return nil, &Error{Reason: credential.ErrBadField, Field: "holder code", Err: err}
+	}
+	if c.HolderName == "" {
+		return nil, errf(credential.ErrBadField, "holder name", "empty")
+	}
+	res := &Result{
+		Class: cl, LicenseID: id, HolderName: c.HolderName, HolderCode: c.HolderCode,
+		ValidFrom: fromDays(c.ValidFrom), ValidUntil: dayOrZero(c.ValidUntil),
+		StatusList: c.StatusList, StatusIndex: c.StatusIndex, IssuerKey: key, Fields: map[string]string{},
+	}
+	for n, v := range c.Fields {
+		f, err := classField(cl, n)
+		if err != nil {
+			return nil, err
+		}
+		if f.QR != catalog.QRAlways || f.Key == cl.HolderNameField || f.Key == cl.HolderCodeField {
+			return nil, errf(credential.ErrBadField, f.Key, "not an always-shown field of %s", cl.Key)
+		}
+		if err := f.Validate(v); err != nil {
+			return nil, &Error{Reason: credential.ErrBadField, Field: f.Key, Err: err}
+		}
+		res.Fields[f.Key] = v
+	}
+	if f, ok := cl.Field(cl.Validity.Field); ok && f.QR == catalog.QRAlways && res.Fields[f.Key] == "" {
+		if v, ok := validityText(cl, res.ValidFrom, res.ValidUntil); ok {
+			res.Fields[f.Key] = v
+		}
+	}
+
+	// Disclosures.
+	leaves := int(c.Leaves)
+	seen := map[uint16]bool{}
+	for _, d := range b.Disclosures {
+		if seen[d.Leaf] {
+			return nil, errf(ErrBadDisclosure, "disclosure", "leaf %d disclosed twice", d.Leaf)
+		}
+		seen[d.Leaf] = true
+		leaf := hashLeaf(mustMarshal(leafData{Field: d.Field, Salt: d.Salt, Value: d.Value}))
+		if !verifyInclusion(leaf, int(d.Leaf), leaves, d.Proof, c.Root) {
+			return nil, errf(ErrBadDisclosure, "disclosure", "field %d: inclusion proof does not lead to the signed root", d.Field)
+		}
+		if d.Field == credentialField {
+			if d.Leaf != 0 {
+				return nil, errf(ErrBadDisclosure, "credential", "credential digest at leaf %d, want 0", d.Leaf)
+			}
+			res.CredentialDigest = d.Value
+			continue
+		}
+		f, err := classField(cl, d.Field)
+		if err != nil {
+			return nil, err
+		}
+		if f.QR != catalog.QROptional {
+			return nil, errf(ErrBadDisclosure, f.Key, "not an optional field of %s", cl.Key)
+		}
+		if err := f.Validate(d.Value); err != nil {
+			return nil, &Error{Reason: credential.ErrBadField, Field: f.Key, Err: err}
+		}
+		res.Fields[f.Key] = d.Value
+		res.Disclosed = append(res.Disclosed, f.Key)
+	}
+
+	// Binding.
+	switch {
+	case len(c.Device) == 0 && t.Bound():
+		return nil, errf(ErrBindingMismatch, "", "device signature on a licence bound to no device")
+	case len(c.Device) != 0 && !t.Bound():
+		return nil, errf(ErrBindingMismatch, "", "a device-bound licence shown without a device signature (a copy?)")
+	case t.Bound():
+		dev, err := gm.ParsePublicKey(c.Device)
+		if err != nil {
+			return nil, &Error{Reason: ErrMalformed, Field: "device key", Err: err}
+		}
+		if err := gm.VerifyRS(dev, append([]byte(presentationContext), t.env.Body...), t.env.DeviceSig); err != nil {
+			return nil, &Error{Reason: ErrBadDeviceSignature, Err: err}
+		}
+		res.Bound = true
+		res.PresentedAt = time.Unix(int64(b.PresentedAt), 0)
+		if res.PresentedAt.After(now.Add(skew)) {
+			return nil, errf(ErrPresentationFuture, "presented_at", "%s is ahead of the counter's clock", res.PresentedAt.UTC().Format(time.RFC3339))
+		}
+		if now.Sub(res.PresentedAt) > maxAge+skew {
+			return nil, errf(ErrPresentationStale, "presented_at", "made %s ago, accepted for %s", now.Sub(res.PresentedAt).Round(time.Second), maxAge)
+		}
+	}
+
+	// Validity window.
+	if now.Before(res.ValidFrom) {
+		return nil, errf(credential.ErrNotYetValid, "valid_from", "valid from %s", res.ValidFrom.Format(credential.DateLayout))
+	}
+	if !res.ValidUntil.IsZero() && !now.Before(res.ValidUntil.AddDate(0, 0, 1)) {
+		return nil, errf(credential.ErrExpired, "valid_until", "valid until %s", res.ValidUntil.Format(credential.DateLayout))
+	}
+	return res, nil
+}
+
+// classField finds a class field by its QR field number.
+func classField(cl *catalog.Class, n uint16) (*catalog.Field, error) {
+	if n == credentialField || int(n) > len(cl.Fields) {
+		return nil, errf(credential.ErrBadField, "fields", "field number %d is not a field of %s", n, cl.Key)
+	}
+	return &cl.Fields[n-1], nil
+}
