@@ -2,6 +2,8 @@ package gm
 
 import (
 	"bytes"
+	"crypto/x509/pkix"
+	"encoding/asn1"
 	"encoding/pem"
 	"errors"
 	"fmt"
@@ -34,10 +36,14 @@ const (
 
 // MarshalEncryptedPrivateKey encodes k as an encrypted PKCS#8 PEM block:
 // PBES2 with PBKDF2-HMAC-SM3 (1.2.156.10197.1.401.2) and SM4-CBC
-// (1.2.156.10197.1.104.2), the standard PBES2 wrapping, so OpenSSL 3 and
-// other SM implementations read it. (An AEAD mode would be preferable, but
-// no PKCS#8 reader we must interoperate with accepts one; the key's own
-// consistency check after decryption detects a wrong passphrase.)
+// (1.2.156.10197.1.104.2), the standard PBES2 wrapping that gmsm and GmSSL
+// read. OpenSSL does not: 3.0 has no HMAC-SM3 PRF at all ("unsupported
+// prf"), and later releases know hmacWithSM3 only as 1.2.156.10197.1.401.3.1
+// (GM/T 0091-2020 names both OIDs). ParsePrivateKeyPEM accepts either OID,
+// and OpenSSL 3.0 keys made with "-v2 sm4-cbc -v2prf hmacWithSHA256".
+// (An AEAD mode would be preferable, but no PKCS#8 reader we must
+// interoperate with accepts one; the key's own consistency check after
+// decryption detects a wrong passphrase.)
 func MarshalEncryptedPrivateKey(k *PrivateKey, passphrase []byte, opts *KeyEncryption) ([]byte, error) {
 	if len(passphrase) == 0 {
 		return nil, fmt.Errorf("%w: empty passphrase", ErrPassphrase)
@@ -99,6 +105,9 @@ func parsePKCS8(der, pw []byte) (k *PrivateKey, err error) {
 			k, err = nil, fmt.Errorf("%w: undecodable key (%v)", ErrMalformedKey, r)
 		}
 	}()
+	if pw != nil {
+		der = normalizeHMACSM3OID(der)
+	}
 	key, _, err := pkcs8.ParsePrivateKey(der, pw)
 	if err != nil {
 		if pw != nil {
@@ -146,4 +155,62 @@ func (s PassphraseSource) Read() ([]byte, error) {
 	default:
 		return nil, fmt.Errorf("%w: no passphrase file or environment variable configured", ErrPassphrase)
 	}
+}
+
+// HMAC-SM3 has two object identifiers in GM/T 0091-2020: Annex C assigns
+// 1.2.156.10197.1.401.2, which gmsm, GmSSL and gm write, while Annex A.2
+// lists 1.2.156.10197.1.401.3.1, which OpenSSL (from the release after 3.0,
+// openssl/openssl#19204) and Tongsuo write for "-v2prf hmacWithSM3".
+var (
+	oidHMACWithSM3        = asn1.ObjectIdentifier{1, 2, 156, 10197, 1, 401, 2}
+	oidHMACWithSM3OpenSSL = asn1.ObjectIdentifier{1, 2, 156, 10197, 1, 401, 3, 1}
+	oidPBES2              = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 5, 13}
+	oidPBKDF2             = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 5, 12}
+)
+
+// normalizeHMACSM3OID returns der with a PBES2/PBKDF2 PRF of
+// 1.2.156.10197.1.401.3.1 rewritten to 1.2.156.10197.1.401.2, so that keys
+// OpenSSL encrypts with "-v2prf hmacWithSM3" load. Anything else, including
+// DER it cannot parse, is returned unchanged for gmsm to judge.
+func normalizeHMACSM3OID(der []byte) []byte {
+	type pbkdf2Params struct {
+		Salt      asn1.RawValue
+		Iteration asn1.RawValue
+		KeyLength int `asn1:"optional"`
+		PRF       pkix.AlgorithmIdentifier
+	}
+	type pbes2Params struct {
+		KDF, Cipher pkix.AlgorithmIdentifier
+	}
+	type encryptedPrivateKeyInfo struct {
+		Algorithm pkix.AlgorithmIdentifier
+		Data      []byte
+	}
+	var info encryptedPrivateKeyInfo
+	var params pbes2Params
+	var kdf pbkdf2Params
+	if rest, err := asn1.Unmarshal(der, &info); err != nil || len(rest) != 0 || !info.Algorithm.Algorithm.Equal(oidPBES2) {
+		return der
+	}
+	if rest, err := asn1.Unmarshal(info.Algorithm.Parameters.FullBytes, &params); err != nil || len(rest) != 0 || !params.KDF.Algorithm.Equal(oidPBKDF2) {
+		return der
+	}
+	// The PRF is optional in PBKDF2-params; without one there is nothing
+	// to rewrite, and the unmarshal below fails.
+	if rest, err := asn1.Unmarshal(params.KDF.Parameters.FullBytes, &kdf); err != nil || len(rest) != 0 || !kdf.PRF.Algorithm.Equal(oidHMACWithSM3OpenSSL) {
+		return der
+	}
+	kdf.PRF.Algorithm = oidHMACWithSM3
+	var err error
+	if params.KDF.Parameters.FullBytes, err = asn1.Marshal(kdf); err != nil {
+		return der
+	}
+	if info.Algorithm.Parameters.FullBytes, err = asn1.Marshal(params); err != nil {
+		return der
+	}
+	out, err := asn1.Marshal(info)
+	if err != nil {
+		return der
+	}
+	return out
 }

@@ -99,21 +99,29 @@ func (k *PrivateKey) Equal(x crypto.PrivateKey) bool {
 // X.509 code passes; any option asking for a pre-hashed digest is refused.
 // A nil rand selects deterministic (RFC 6979 style) nonces.
 func (k *PrivateKey) Sign(rnd io.Reader, message []byte, opts crypto.SignerOpts) ([]byte, error) {
-	var so crypto.SignerOpts = sm2.DefaultSM2SignerOpts
+	uid := []byte(DefaultUID)
 	switch o := opts.(type) {
 	case nil:
 	case *SignerOpts:
 		if len(o.UID) > 0 {
-			so = sm2.NewSM2SignerOption(true, o.UID)
+			uid = o.UID
 		}
 	case *sm2.SM2SignerOption:
-		so = o
+		// Passed by gmsm's X.509 code, which never signs an empty message.
+		return k.k.Sign(rnd, message, o)
 	default:
 		if opts.HashFunc() != 0 {
 			return nil, fmt.Errorf("gm: SM2 signs the message itself, not a %v digest", opts.HashFunc())
 		}
 	}
-	return k.k.Sign(rnd, message, so)
+	// Compute e = SM3(Z_A ‖ M) here and hand gmsm the digest: gmsm refuses
+	// to sign an empty message ("sm2: hash cannot be empty"), although SM2
+	// defines that signature and OpenSSL and tjfoc/gmsm make and accept it.
+	e, err := sm2.CalculateSM2Hash(&k.k.PublicKey, message, uid)
+	if err != nil {
+		return nil, fmt.Errorf("gm: hashing for SM2: %w", err)
+	}
+	return k.k.Sign(rnd, e, nil)
 }
 
 // Sign signs message with any SM2 crypto.Signer and the default UID,
