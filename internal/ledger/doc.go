@@ -1,0 +1,21 @@
+// Package ledger is the elicense transparency log: an append-only SM3
+// Merkle log (RFC 6962 shape) of every issuance, re-issue, suspension,
+// reinstatement, revocation, seal and key event, with C2SP checkpoints
+// signed by SM2.
+//
+// It owns:
+//   - the append path ([Log.Append]): one sequencer goroutine takes
+//     whatever appends are queued and writes them as one durable batch
+//     (group commit); an index is returned only once its batch is on disk;
+//   - checkpoint signing: the log records what it is about to sign before
+//     signing (so a crash leaves a trace, never a silent gap) and refuses
+//     to sign a tree head inconsistent with the last one it signed;
+//   - inclusion and consistency proofs served from stored subtree hashes;
+//   - the [Store] interface and its default bbolt backend ([BoltStore]);
+//   - [Fsck], which recomputes every hash and checks every checkpoint.
+//
+// The offline half (tree hashing, proof verification, the entry encoding,
+// signed notes and checkpoints) is in the sub-package tlog, so verifiers
+// and wallets can check proofs without linking a storage engine. This
+// package must not know about HTTP, licences' contents or the CLI.
+package ledger

@@ -1,0 +1,713 @@
+package ledger
+
+import (
+	"context"
+	"crypto"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"elicense/internal/ledger/tlog"
+)
+
+// Defaults for Options.
+const (
+	DefaultMaxBatch           = 4096
+	DefaultCheckpointInterval = time.Second
+)
+
+// Options configure Open.
+type Options struct {
+	// Path is the bbolt file, created if missing. Ignored if Store is set.
+	Path string
+	// Bolt tunes the bbolt file opened from Path (nil: defaults).
+	Bolt *BoltOptions
+	// Store is a ready store (another backend, or a shared one). The Log
+	// does not close a Store it was given.
+	Store Store
+	// Origin is the checkpoint origin line, e.g. "ledger.elicense.example/v1".
+	// Required; a store remembers the origin it was created with.
+	Origin string
+	// Signer signs checkpoints: an SM2 crypto.Signer (file key, HSM, KMS).
+	Signer crypto.Signer
+	// SignerName is the note key name; empty means Origin, as
+	// c2sp.org/tlog-checkpoint recommends.
+	SignerName string
+	// MaxBatch caps the entries written in one batch. Zero means
+	// DefaultMaxBatch.
+	MaxBatch int
+	// MaxWait is how long the sequencer lingers for more appends after
+	// taking what is queued, when the batch is not full. Zero (the
+	// default) means it never lingers: a lone writer is not delayed, and
+	// under load the queue fills while the previous batch is being
+	// synced, so batches grow with the number of writers anyway.
+	MaxWait time.Duration
+	// CheckpointInterval is the longest a new entry waits to be covered
+	// by a signed checkpoint, and the shortest time between two
+	// checkpoints. Zero means DefaultCheckpointInterval; a negative value
+	// signs after every batch.
+	CheckpointInterval time.Duration
+	// Logger receives operational messages; nil discards them.
+	Logger *slog.Logger
+}
+
+// SignedCheckpoint is a checkpoint and its signed note.
+type SignedCheckpoint struct {
+	tlog.Checkpoint
+	Note []byte
+}
+
+// Log is an open ledger. Its methods are safe for concurrent use.
+type Log struct {
+	store    Store
+	ownStore bool
+	origin   string
+	hasher   *tlog.TreeHasher
+	signer   *tlog.NoteSigner
+	maxBatch int
+	maxWait  time.Duration
+	interval time.Duration
+	log      *slog.Logger
+
+	mu     sync.RWMutex // held for reading while sending to reqs
+	closed bool
+	reqs   chan *request
+	done   chan struct{}
+
+	size    atomic.Uint64 // durable size
+	cp      atomic.Pointer[SignedCheckpoint]
+	failure atomic.Pointer[error]
+
+	// Owned by the sequencer goroutine (and Open, before it starts).
+	frontier   tlog.Frontier
+	lastSigned tlog.Checkpoint // the last tree head signed
+	lastSignAt time.Time
+	pending    *SignedCheckpoint // signed, not yet durable
+	entryBuf   [][]byte
+	hashBuf    []tlog.Hash
+}
+
+type request struct {
+	entries [][]byte
+	leaves  []tlog.Hash
+	first   uint64
+	err     error
+	done    chan struct{}
+}
+
+// Open opens (or creates) the log. It checks the stored tree against the
+// last signed checkpoint, completes a checkpoint whose signing was
+// interrupted, signs a checkpoint for entries appended since, and starts
+// the sequencer.
+func Open(opts Options) (*Log, error) {
+	if opts.Origin == "" {
+		return nil, errors.New("ledger: Options.Origin is required")
+	}
+	if opts.Signer == nil {
+		return nil, errors.New("ledger: Options.Signer is required")
+	}
+	name := opts.SignerName
+	if name == "" {
+		name = opts.Origin
+	}
+	signer, err := tlog.NewNoteSigner(name, opts.Signer)
+	if err != nil {
+		return nil, fmt.Errorf("ledger: checkpoint signer: %w", err)
+	}
+	l := &Log{
+		origin:   opts.Origin,
+		hasher:   tlog.SM3,
+		signer:   signer,
+		maxBatch: opts.MaxBatch,
+		maxWait:  opts.MaxWait,
+		interval: opts.CheckpointInterval,
+		log:      opts.Logger,
+		done:     make(chan struct{}),
+	}
+	if l.maxBatch <= 0 {
+		l.maxBatch = DefaultMaxBatch
+	}
+	if l.interval == 0 {
+		l.interval = DefaultCheckpointInterval
+	}
+	if l.log == nil {
+		l.log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	l.reqs = make(chan *request, l.maxBatch)
+	switch {
+	case opts.Store != nil:
+		l.store = opts.Store
+	case opts.Path != "":
+		s, err := OpenBolt(opts.Path, opts.Bolt)
+		if err != nil {
+			return nil, err
+		}
+		l.store, l.ownStore = s, true
+	default:
+		return nil, errors.New("ledger: Options.Path or Options.Store is required")
+	}
+	if err := l.recover(context.Background()); err != nil {
+		if l.ownStore {
+			l.store.Close()
+		}
+		return nil, err
+	}
+	go l.run()
+	return l, nil
+}
+
+// nodeReader adapts a Store to tlog.NodeReader.
+type nodeReader struct {
+	ctx context.Context
+	s   Store
+}
+
+func (r nodeReader) ReadNodes(ids []tlog.NodeID) ([]tlog.Hash, error) {
+	idx := make([]uint64, len(ids))
+	for i, id := range ids {
+		idx[i] = tlog.StoredIndex(id)
+	}
+	out := make([]tlog.Hash, len(ids))
+	if err := r.s.Hashes(r.ctx, idx, out); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// recover brings the in-memory state in line with the store (see Open).
+func (l *Log) recover(ctx context.Context) error {
+	st, err := l.store.State(ctx)
+	if err != nil {
+		return err
+	}
+	if st.Origin != "" && st.Origin != l.origin {
+		return fmt.Errorf("%w: store has %q, options say %q", ErrOrigin, st.Origin, l.origin)
+	}
+	nodes := nodeReader{ctx, l.store}
+	hs, err := nodes.ReadNodes(tlog.FrontierNodes(st.Size))
+	if err != nil {
+		return fmt.Errorf("ledger: loading the tree edge: %w", err)
+	}
+	if l.frontier, err = tlog.NewFrontier(st.Size, hs); err != nil {
+		return err
+	}
+	l.size.Store(st.Size)
+	root := l.frontier.Root(l.hasher)
+
+	if st.Checkpoint != nil {
+		cp, err := l.checkStoredCheckpoint(st.CheckpointSize, st.Checkpoint)
+		if err != nil {
+			return err
+		}
+		if cp.Size > st.Size {
+			return fmt.Errorf("%w: a checkpoint was signed at tree size %d but the store holds only %d entries", ErrInconsistent, cp.Size, st.Size)
+		}
+		proof, err := l.hasher.ConsistencyProof(cp.Size, st.Size, nodes)
+		if err != nil {
+			return err
+		}
+		if err := l.hasher.VerifyConsistency(cp.Size, st.Size, proof, cp.Root, root); err != nil {
+			return fmt.Errorf("%w: stored tree of size %d against checkpoint %d: %v", ErrInconsistent, st.Size, cp.Size, err)
+		}
+		l.lastSigned = cp
+		l.cp.Store(&SignedCheckpoint{Checkpoint: cp, Note: st.Checkpoint})
+	}
+	if in := st.Intent; in != nil && (st.Checkpoint == nil || in.Size > l.lastSigned.Size) {
+		// A checkpoint was about to be signed when the process stopped.
+		if in.Size > st.Size {
+			return fmt.Errorf("%w: an intent to sign tree size %d was recorded but the store holds %d entries", ErrInconsistent, in.Size, st.Size)
+		}
+		if r, err := l.hasher.RootAt(in.Size, nodes); err != nil {
+			return err
+		} else if r != in.Root {
+			return fmt.Errorf("%w: the intent to sign tree size %d has root %s, the stored tree %s", ErrInconsistent, in.Size, in.Root, r)
+		}
+		l.log.Info("ledger: completing an interrupted checkpoint", "size", in.Size)
+		if err := l.checkpointNow(ctx, in.Size, in.Root, false); err != nil {
+			return err
+		}
+	}
+	if l.cp.Load() == nil || st.Size > l.lastSigned.Size {
+		if err := l.checkpointNow(ctx, st.Size, root, true); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// checkStoredCheckpoint parses a checkpoint from the store and checks its
+// signature with the configured key; a note by another key (the key was
+// rotated) is accepted with a warning, since consistency is checked anyway.
+func (l *Log) checkStoredCheckpoint(size uint64, note []byte) (tlog.Checkpoint, error) {
+	n, err := tlog.ParseNote(note)
+	if err != nil {
+		return tlog.Checkpoint{}, &IndexError{Index: size, What: "checkpoint", Err: err}
+	}
+	cp, err := tlog.ParseCheckpoint(n.Text)
+	if err != nil {
+		return cp, &IndexError{Index: size, What: "checkpoint", Err: err}
+	}
+	if cp.Origin != l.origin || cp.Size != size {
+		return cp, &IndexError{Index: size, What: "checkpoint", Err: fmt.Errorf("%w: stored under size %d with origin %q, contains size %d origin %q", ErrBadCheckpoint, size, l.origin, cp.Size, cp.Origin)}
+	}
+	if _, _, err := tlog.OpenNote(note, l.signer.Verifier()); err != nil {
+		if !errors.Is(err, tlog.ErrNoKnownSignature) {
+			return cp, &IndexError{Index: size, What: "checkpoint", Err: err}
+		}
+		l.log.Warn("ledger: the last checkpoint is not signed by the configured key", "size", size, "err", err)
+	}
+	return cp, nil
+}
+
+// checkpointNow records an intent (if record), signs and stores a
+// checkpoint, and publishes it. Used outside the batch path.
+func (l *Log) checkpointNow(ctx context.Context, size uint64, root tlog.Hash, record bool) error {
+	if record {
+		if err := l.store.Write(ctx, &Batch{Start: l.frontier.Size(), Origin: l.origin, Intent: &Intent{size, root}}); err != nil {
+			return err
+		}
+	}
+	sc, err := l.signCheckpoint(ctx, size, root)
+	if err != nil {
+		return err
+	}
+	if err := l.store.Write(ctx, &Batch{Start: l.frontier.Size(), Origin: l.origin, Checkpoint: sc.stored()}); err != nil {
+		return err
+	}
+	l.publish(sc)
+	return nil
+}
+
+// signCheckpoint signs the tree head (size, root) after checking it is
+// consistent with the last tree head this log signed: same root at the
+// same size, and a consistency proof from the stored tree that verifies
+// against both roots for a larger size. It refuses (ErrInconsistent)
+// otherwise. The caller must have recorded an Intent for it.
+func (l *Log) signCheckpoint(ctx context.Context, size uint64, root tlog.Hash) (*SignedCheckpoint, error) {
+	last := l.lastSigned
+	if l.cp.Load() != nil {
+		if size < last.Size {
+			return nil, fmt.Errorf("%w: refusing to sign tree size %d after signing size %d", ErrInconsistent, size, last.Size)
+		}
+		proof, err := l.hasher.ConsistencyProof(last.Size, size, nodeReader{ctx, l.store})
+		if err != nil {
+			return nil, fmt.Errorf("ledger: consistency proof for signing: %w", err)
+		}
+		if err := l.hasher.VerifyConsistency(last.Size, size, proof, last.Root, root); err != nil {
+			return nil, fmt.Errorf("%w: refusing to sign tree size %d root %s: %v", ErrInconsistent, size, root, err)
+		}
+	}
+	cp := tlog.Checkpoint{Origin: l.origin, Size: size, Root: root}
+	note, err := tlog.SignCheckpoint(cp, l.signer)
+	if err != nil {
+		return nil, err
+	}
+	l.lastSigned = cp
+	l.lastSignAt = time.Now()
+	return &SignedCheckpoint{Checkpoint: cp, Note: note}, nil
+}
+
+func (sc *SignedCheckpoint) stored() *StoredCheckpoint {
+	if sc == nil {
+		return nil
+	}
+	return &StoredCheckpoint{Size: sc.Size, Note: sc.Note}
+}
+
+// publish makes a durable signed checkpoint the one Checkpoint returns.
+func (l *Log) publish(sc *SignedCheckpoint) {
+	if cur := l.cp.Load(); cur == nil || cur.Size <= sc.Size {
+		l.cp.Store(sc)
+	}
+}
+
+// Append adds e to the log and returns its index once the batch holding
+// it is durable. If ctx ends first, Append returns ctx.Err() and the entry
+// may or may not have been appended.
+func (l *Log) Append(ctx context.Context, e tlog.Entry) (uint64, error) {
+	b, err := e.MarshalBinary()
+	if err != nil {
+		return 0, err
+	}
+	r := &request{entries: [][]byte{b}, leaves: []tlog.Hash{l.hasher.HashLeaf(b)}, done: make(chan struct{})}
+	return l.submit(ctx, r)
+}
+
+// AppendAll adds entries as one contiguous run and returns the index of
+// the first, once all are durable (bulk import).
+func (l *Log) AppendAll(ctx context.Context, es []tlog.Entry) (uint64, error) {
+	if len(es) == 0 {
+		return 0, errors.New("ledger: AppendAll of nothing")
+	}
+	r := &request{entries: make([][]byte, len(es)), leaves: make([]tlog.Hash, len(es)), done: make(chan struct{})}
+	for i := range es {
+		b, err := es[i].MarshalBinary()
+		if err != nil {
+			return 0, fmt.Errorf("entry %d: %w", i, err)
+		}
+		r.entries[i], r.leaves[i] = b, l.hasher.HashLeaf(b)
+	}
+	return l.submit(ctx, r)
+}
+
+func (l *Log) submit(ctx context.Context, r *request) (uint64, error) {
+	if err := l.enqueue(ctx, r); err != nil {
+		return 0, err
+	}
+	select {
+	case <-r.done:
+		return r.first, r.err
+	case <-ctx.Done():
+		return 0, ctx.Err()
+	}
+}
+
+func (l *Log) enqueue(ctx context.Context, r *request) error {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	if l.closed {
+		return ErrClosed
+	}
+	if err := l.failed(); err != nil {
+		return err
+	}
+	select {
+	case l.reqs <- r:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (l *Log) failed() error {
+	if p := l.failure.Load(); p != nil {
+		return *p
+	}
+	return nil
+}
+
+func (l *Log) fail(err error) {
+	err = fmt.Errorf("%w: %w", ErrFailed, err)
+	l.failure.CompareAndSwap(nil, &err)
+	l.log.Error("ledger: stopped", "err", err)
+}
+
+// run is the sequencer.
+func (l *Log) run() {
+	defer close(l.done)
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	var batch []*request
+	for {
+		closing := false
+		batch = batch[:0]
+		select {
+		case r, ok := <-l.reqs:
+			if !ok {
+				l.shutdown()
+				return
+			}
+			batch = append(batch, r)
+		case <-timer.C:
+			l.checkpointDue()
+			continue
+		}
+		n := len(batch[0].entries)
+		// Take whatever is queued, without waiting.
+	drain:
+		for n < l.maxBatch {
+			select {
+			case r, ok := <-l.reqs:
+				if !ok {
+					closing = true
+					break drain
+				}
+				batch = append(batch, r)
+				n += len(r.entries)
+			default:
+				break drain
+			}
+		}
+		// Optionally linger for more.
+		if l.maxWait > 0 && n < l.maxBatch && !closing {
+			linger := time.NewTimer(l.maxWait)
+		wait:
+			for n < l.maxBatch {
+				select {
+				case r, ok := <-l.reqs:
+					if !ok {
+						closing = true
+						break wait
+					}
+					batch = append(batch, r)
+					n += len(r.entries)
+				case <-linger.C:
+					break wait
+				}
+			}
+			linger.Stop()
+		}
+		l.commit(batch)
+		clear(batch)
+		if closing {
+			l.shutdown()
+			return
+		}
+		if l.interval > 0 && l.size.Load() > l.lastSigned.Size && l.pending == nil {
+			timer.Reset(max(time.Until(l.lastSignAt.Add(l.interval)), 0))
+		}
+	}
+}
+
+// commit writes one batch and acknowledges its requests.
+func (l *Log) commit(batch []*request) {
+	ctx := context.Background()
+	if err := l.failed(); err != nil {
+		for _, r := range batch {
+			r.err = err
+			close(r.done)
+		}
+		return
+	}
+	start := l.frontier.Size()
+	f := l.frontier.Clone()
+	entries, hashes := l.entryBuf[:0], l.hashBuf[:0]
+	next := start
+	for _, r := range batch {
+		r.first = next
+		next += uint64(len(r.entries))
+		entries = append(entries, r.entries...)
+		for _, h := range r.leaves {
+			hashes = f.Append(l.hasher, h, hashes)
+		}
+	}
+	b := &Batch{Start: start, Origin: l.origin, Entries: entries, Hashes: hashes, Checkpoint: l.pending.stored()}
+	root := f.Root(l.hasher)
+	sign := l.interval < 0 || time.Since(l.lastSignAt) >= l.interval
+	if sign {
+		b.Intent = &Intent{Size: f.Size(), Root: root}
+	}
+	err := l.store.Write(ctx, b)
+	clear(entries)
+	l.entryBuf, l.hashBuf = entries[:0], hashes[:0]
+	if err != nil {
+		l.fail(err)
+		for _, r := range batch {
+			r.err = l.failed()
+			close(r.done)
+		}
+		return
+	}
+	l.frontier = f
+	l.size.Store(f.Size())
+	for _, r := range batch {
+		close(r.done)
+	}
+	if l.pending != nil {
+		l.publish(l.pending)
+		l.pending = nil
+	}
+	if sign {
+		sc, err := l.signCheckpoint(ctx, f.Size(), root)
+		if err != nil {
+			l.signFailed(err)
+			return
+		}
+		l.pending = sc
+	}
+	if l.pending != nil && len(l.reqs) == 0 {
+		// Nothing queued to carry the signature: store it on its own.
+		l.flushPending(ctx)
+	}
+}
+
+// signFailed handles a failure to sign: an inconsistency stops the log;
+// anything else (an HSM hiccup) is retried at the next checkpoint.
+func (l *Log) signFailed(err error) {
+	if errors.Is(err, ErrInconsistent) {
+		l.fail(err)
+		return
+	}
+	l.log.Error("ledger: signing a checkpoint failed; will retry", "err", err)
+	l.lastSignAt = time.Now()
+}
+
+func (l *Log) flushPending(ctx context.Context) {
+	if l.pending == nil {
+		return
+	}
+	if err := l.store.Write(ctx, &Batch{Start: l.frontier.Size(), Checkpoint: l.pending.stored()}); err != nil {
+		l.fail(err)
+		return
+	}
+	l.publish(l.pending)
+	l.pending = nil
+}
+
+// checkpointDue signs a checkpoint for appends not yet covered, when the
+// interval has passed without a batch to carry it.
+func (l *Log) checkpointDue() {
+	ctx := context.Background()
+	if l.failed() != nil {
+		return
+	}
+	size := l.frontier.Size()
+	if size <= l.lastSigned.Size {
+		l.flushPending(ctx)
+		return
+	}
+	root := l.frontier.Root(l.hasher)
+	if err := l.store.Write(ctx, &Batch{Start: size, Checkpoint: l.pending.stored(), Intent: &Intent{size, root}}); err != nil {
+		l.fail(err)
+		return
+	}
+	if l.pending != nil {
+		l.publish(l.pending)
+		l.pending = nil
+	}
+	sc, err := l.signCheckpoint(ctx, size, root)
+	if err != nil {
+		l.signFailed(err)
+		return
+	}
+	l.pending = sc
+	l.flushPending(ctx)
+}
+
+// shutdown runs when the request channel is closed and drained: it
+// covers the last appends with a checkpoint.
+func (l *Log) shutdown() {
+	ctx := context.Background()
+	if l.failed() != nil {
+		return
+	}
+	l.flushPending(ctx)
+	if size := l.frontier.Size(); size > l.lastSigned.Size && l.failed() == nil {
+		if err := l.checkpointNow(ctx, size, l.frontier.Root(l.hasher), true); err != nil {
+			l.log.Error("ledger: final checkpoint failed", "err", err)
+		}
+	}
+}
+
+// Close stops accepting appends, writes everything queued, signs a final
+// checkpoint and closes the store (if the Log opened it). It is safe to
+// call more than once.
+func (l *Log) Close() error {
+	l.mu.Lock()
+	if l.closed {
+		l.mu.Unlock()
+		return nil
+	}
+	l.closed = true
+	close(l.reqs)
+	l.mu.Unlock()
+	<-l.done
+	if l.ownStore {
+		return l.store.Close()
+	}
+	return nil
+}
+
+// Size returns the number of durable entries.
+func (l *Log) Size() uint64 { return l.size.Load() }
+
+// Origin returns the log's origin.
+func (l *Log) Origin() string { return l.origin }
+
+// Verifier returns the note verifier for the log's checkpoints (its
+// String form is the verifier key to distribute).
+func (l *Log) Verifier() *tlog.NoteVerifier { return l.signer.Verifier() }
+
+// Store returns the log's store (for Fsck or backups).
+func (l *Log) Store() Store { return l.store }
+
+// Checkpoint returns the latest published signed checkpoint: signed and
+// durable. It covers every entry appended more than about
+// CheckpointInterval ago.
+func (l *Log) Checkpoint() SignedCheckpoint { return *l.cp.Load() }
+
+func (l *Log) checkSize(size uint64) error {
+	if n := l.Size(); size > n {
+		return fmt.Errorf("%w: tree size %d, log holds %d entries", ErrNotFound, size, n)
+	}
+	return nil
+}
+
+// RawEntry returns the encoded entry at index.
+func (l *Log) RawEntry(index uint64) ([]byte, error) {
+	if index >= l.Size() {
+		return nil, fmt.Errorf("%w: entry %d, log holds %d entries", ErrNotFound, index, l.Size())
+	}
+	var out []byte
+	err := l.store.Entries(context.Background(), index, index+1, func(_ uint64, b []byte) error {
+		out = append([]byte(nil), b...)
+		return nil
+	})
+	return out, err
+}
+
+// Entry returns the decoded entry at index.
+func (l *Log) Entry(index uint64) (tlog.Entry, error) {
+	b, err := l.RawEntry(index)
+	if err != nil {
+		return tlog.Entry{}, err
+	}
+	e, err := tlog.DecodeEntry(b)
+	if err != nil {
+		return e, &IndexError{Index: index, What: "entry", Err: err}
+	}
+	return e, nil
+}
+
+// LeafHash returns the stored leaf hash of entry index.
+func (l *Log) LeafHash(index uint64) (tlog.Hash, error) {
+	if index >= l.Size() {
+		return tlog.Hash{}, fmt.Errorf("%w: entry %d, log holds %d entries", ErrNotFound, index, l.Size())
+	}
+	hs, err := nodeReader{context.Background(), l.store}.ReadNodes([]tlog.NodeID{{Level: 0, Index: index}})
+	if err != nil {
+		return tlog.Hash{}, err
+	}
+	return hs[0], nil
+}
+
+// RootAt returns the root hash of the first size entries.
+func (l *Log) RootAt(size uint64) (tlog.Hash, error) {
+	if err := l.checkSize(size); err != nil {
+		return tlog.Hash{}, err
+	}
+	return l.hasher.RootAt(size, nodeReader{context.Background(), l.store})
+}
+
+// InclusionProof proves entry index is in the tree of treeSize entries
+// (typically a checkpoint's size). Verify it with tlog.VerifyInclusion.
+func (l *Log) InclusionProof(index, treeSize uint64) ([]tlog.Hash, error) {
+	if err := l.checkSize(treeSize); err != nil {
+		return nil, err
+	}
+	if index >= treeSize {
+		return nil, fmt.Errorf("%w: entry %d is not in a tree of size %d", ErrNotFound, index, treeSize)
+	}
+	return l.hasher.InclusionProof(index, treeSize, nodeReader{context.Background(), l.store})
+}
+
+// ConsistencyProof proves the tree of oldSize entries is a prefix of the
+// tree of newSize entries. Verify it with tlog.VerifyConsistency.
+func (l *Log) ConsistencyProof(oldSize, newSize uint64) ([]tlog.Hash, error) {
+	if err := l.checkSize(newSize); err != nil {
+		return nil, err
+	}
+	if oldSize > newSize {
+		return nil, fmt.Errorf("%w: consistency from size %d to smaller size %d", ErrNotFound, oldSize, newSize)
+	}
+	return l.hasher.ConsistencyProof(oldSize, newSize, nodeReader{context.Background(), l.store})
+}
+
+// Fsck checks the whole log (see the package function Fsck).
+func (l *Log) Fsck(ctx context.Context, progress func(done, total uint64)) (*FsckReport, error) {
+	return Fsck(ctx, l.store, l.Verifier(), progress)
+}

@@ -1,0 +1,392 @@
+package ledger
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"elicense/internal/gm"
+	"elicense/internal/ledger/tlog"
+)
+
+const testOrigin = "ledger.elicense.test/v1"
+
+// testKey is a fixed key, so that a reopened log (or a crash-test child)
+// signs with the same key.
+func testKey(t testing.TB) *gm.PrivateKey {
+	t.Helper()
+	k, err := gm.NewPrivateKey(bytes.Repeat([]byte{0x42}, 32))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
+}
+
+func testEntry(i int) tlog.Entry {
+	return tlog.Entry{
+		Type:           tlog.TypeIssue,
+		Time:           time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC).Add(time.Duration(i) * time.Millisecond),
+		Agency:         "310000-SAMR",
+		LicenseID:      fmt.Sprintf("1.2.156.3005.2.11100000000013127D001.310000.%07d.001.K", i),
+		CredentialHash: gm.SM3(fmt.Appendf(nil, "credential %d", i)),
+		StatusFrom:     tlog.StatusNone,
+		StatusTo:       tlog.StatusValid,
+		Reason:         "新办",
+		Operator:       "clerk-0042",
+	}
+}
+
+func openTest(t testing.TB, path string, mod ...func(*Options)) *Log {
+	t.Helper()
+	o := Options{Path: path, Origin: testOrigin, Signer: testKey(t)}
+	for _, m := range mod {
+		m(&o)
+	}
+	l, err := Open(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l
+}
+
+func appendN(t testing.TB, l *Log, from, n, writers int) map[uint64]int {
+	t.Helper()
+	var mu sync.Mutex
+	got := map[uint64]int{}
+	var wg sync.WaitGroup
+	errs := make(chan error, writers)
+	for w := range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := from + w; i < from+n; i += writers {
+				idx, err := l.Append(context.Background(), testEntry(i))
+				if err != nil {
+					errs <- err
+					return
+				}
+				mu.Lock()
+				got[idx] = i
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	return got
+}
+
+func TestAppendProveReopen(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "ledger.db")
+	l := openTest(t, path)
+	if cp := l.Checkpoint(); cp.Size != 0 || cp.Root != tlog.SM3.EmptyRoot() {
+		t.Fatalf("new log checkpoint = %+v", cp.Checkpoint)
+	}
+	const n = 600
+	got := appendN(t, l, 0, n, 16)
+	if len(got) != n || l.Size() != n {
+		t.Fatalf("%d distinct indexes, size %d; want %d", len(got), l.Size(), n)
+	}
+	// Every index holds the entry that was appended there.
+	mem := tlog.NewMemTree(tlog.SM3)
+	for i := range uint64(n) {
+		e, err := l.Entry(i)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := testEntry(got[i])
+		if e.LicenseID != want.LicenseID {
+			t.Fatalf("entry %d is %s, want %s", i, e.LicenseID, want.LicenseID)
+		}
+		raw, _ := l.RawEntry(i)
+		mem.AppendEntry(raw)
+	}
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Close(); err != nil {
+		t.Fatalf("second Close: %v", err)
+	}
+	if _, err := l.Append(context.Background(), testEntry(0)); !errors.Is(err, ErrClosed) {
+		t.Fatalf("Append after Close: %v", err)
+	}
+
+	l = openTest(t, path)
+	defer l.Close()
+	cp := l.Checkpoint()
+	if cp.Size != n || cp.Root != mem.Root() {
+		t.Fatalf("checkpoint after close = %d %s, want %d %s", cp.Size, cp.Root, n, mem.Root())
+	}
+	// What a wallet does: verify the checkpoint, then a proof, offline.
+	v, err := tlog.ParseNoteVerifier(l.Verifier().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	vc, err := tlog.VerifyCheckpoint(cp.Note, testOrigin, v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, i := range []uint64{0, 1, 255, 256, 599} {
+		p, err := l.InclusionProof(i, vc.Size)
+		if err != nil {
+			t.Fatal(err)
+		}
+		leaf, _ := l.LeafHash(i)
+		if err := tlog.VerifyInclusion(leaf, i, vc.Size, p, vc.Root); err != nil {
+			t.Fatalf("inclusion %d: %v", i, err)
+		}
+		want, _ := mem.InclusionProof(i, vc.Size)
+		if fmt.Sprint(p) != fmt.Sprint(want) {
+			t.Fatalf("inclusion proof %d differs from the in-memory tree", i)
+		}
+	}
+	for _, old := range []uint64{0, 1, 7, 300, 599, 600} {
+		p, err := l.ConsistencyProof(old, n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r1, _ := mem.RootAt(old)
+		if err := tlog.VerifyConsistency(old, n, p, r1, vc.Root); err != nil {
+			t.Fatalf("consistency %d: %v", old, err)
+		}
+	}
+	if _, err := l.InclusionProof(5, n+1); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("proof beyond size: %v", err)
+	}
+	if _, err := l.Entry(n); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("entry beyond size: %v", err)
+	}
+	// Appends continue at the right index.
+	idx, err := l.Append(context.Background(), testEntry(n))
+	if err != nil || idx != n {
+		t.Fatalf("append after reopen = %d, %v; want %d", idx, err, n)
+	}
+	first, err := l.AppendAll(context.Background(), []tlog.Entry{testEntry(n + 1), testEntry(n + 2)})
+	if err != nil || first != n+1 || l.Size() != n+3 {
+		t.Fatalf("AppendAll = %d, %v (size %d)", first, err, l.Size())
+	}
+	if _, err := l.Append(context.Background(), tlog.Entry{}); !errors.Is(err, ErrInvalidEntry) {
+		t.Fatalf("invalid entry: %v", err)
+	}
+	rep, err := l.Fsck(context.Background(), nil)
+	if err != nil || rep.Size != n+3 || rep.Checkpoints < 2 {
+		t.Fatalf("fsck: %+v, %v", rep, err)
+	}
+}
+
+func TestOpenErrors(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "ledger.db")
+	l := openTest(t, path)
+	// A second opener of the same file fails fast.
+	_, err := Open(Options{Path: path, Origin: testOrigin, Signer: testKey(t), Bolt: &BoltOptions{LockTimeout: 50 * time.Millisecond}})
+	if !errors.Is(err, ErrLocked) {
+		t.Fatalf("second open: %v", err)
+	}
+	l.Close()
+	if _, err := Open(Options{Path: path, Origin: "other.example/log", Signer: testKey(t)}); !errors.Is(err, ErrOrigin) {
+		t.Fatalf("other origin: %v", err)
+	}
+	if _, err := Open(Options{Path: path, Origin: testOrigin}); err == nil {
+		t.Fatal("no signer accepted")
+	}
+	if _, err := Open(Options{Origin: testOrigin, Signer: testKey(t)}); err == nil {
+		t.Fatal("no path accepted")
+	}
+}
+
+func TestCheckpointTimer(t *testing.T) {
+	l := openTest(t, filepath.Join(t.TempDir(), "l.db"), func(o *Options) { o.CheckpointInterval = 30 * time.Millisecond })
+	defer l.Close()
+	for i := range 3 {
+		if _, err := l.Append(context.Background(), testEntry(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for l.Checkpoint().Size != 3 {
+		if time.Now().After(deadline) {
+			t.Fatalf("no checkpoint covers the appends: %d", l.Checkpoint().Size)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func TestCheckpointEveryBatch(t *testing.T) {
+	l := openTest(t, filepath.Join(t.TempDir(), "l.db"), func(o *Options) { o.CheckpointInterval = -1; o.MaxWait = time.Millisecond })
+	appendN(t, l, 0, 200, 8)
+	deadline := time.Now().Add(5 * time.Second)
+	for l.Checkpoint().Size != 200 {
+		if time.Now().After(deadline) {
+			t.Fatalf("checkpoint stuck at %d", l.Checkpoint().Size)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	rep, err := l.Fsck(context.Background(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.Close()
+	if rep.Checkpoints < 2 {
+		t.Fatalf("only %d checkpoints", rep.Checkpoints)
+	}
+}
+
+// TestRefuseInconsistentCheckpoint: the signer will not sign a tree head
+// that contradicts the last one it signed, and Open refuses a store that
+// contradicts its last checkpoint.
+func TestRefuseInconsistentCheckpoint(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "l.db")
+	s, err := OpenBolt(path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	l := openTest(t, "", func(o *Options) { o.Store = s })
+	appendN(t, l, 0, 100, 4)
+	l.Close() // the sequencer has stopped; its state is ours now
+	ctx := context.Background()
+	last := l.lastSigned
+	if last.Size != 100 {
+		t.Fatalf("last signed %d", last.Size)
+	}
+	if _, err := l.signCheckpoint(ctx, 100, tlog.Hash{1}); !errors.Is(err, ErrInconsistent) {
+		t.Fatalf("same size, other root: %v", err)
+	}
+	if _, err := l.signCheckpoint(ctx, 99, mustRoot(t, l, 99)); !errors.Is(err, ErrInconsistent) {
+		t.Fatalf("smaller size: %v", err)
+	}
+	if _, err := l.signCheckpoint(ctx, 100, last.Root); err != nil {
+		t.Fatalf("re-signing the same head: %v", err)
+	}
+
+	// Now grow the store behind the log's back with a forged history:
+	// entries 100..119 whose hashes do not extend the signed tree.
+	forged := tlog.NewMemTree(tlog.SM3)
+	var entries [][]byte
+	for i := range 120 {
+		b, _ := (&tlog.Entry{Type: tlog.TypeRevoke, Time: time.Unix(int64(i), 0), Agency: "x", LicenseID: "forged", Operator: "mallory"}).MarshalBinary()
+		forged.AppendEntry(b)
+		if i >= 100 {
+			entries = append(entries, b)
+		}
+	}
+	hs, _ := forged.ReadNodes(storedRange(100, 120))
+	if err := s.Write(ctx, &Batch{Start: 100, Entries: entries, Hashes: hs}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.signCheckpoint(ctx, 120, forged.Root()); !errors.Is(err, ErrInconsistent) {
+		t.Fatalf("forged extension: %v", err)
+	}
+	if _, err := Open(Options{Store: s, Origin: testOrigin, Signer: testKey(t)}); !errors.Is(err, ErrInconsistent) {
+		t.Fatalf("Open on a forged store: %v", err)
+	}
+	rep, err := Fsck(ctx, s, l.Verifier(), nil)
+	var ie *IndexError
+	if !errors.As(err, &ie) || !errors.Is(err, ErrHashMismatch) || rep.FirstBad == nil {
+		t.Fatalf("fsck of the forged store: %v", err)
+	}
+	t.Logf("fsck: %v", err)
+}
+
+func mustRoot(t *testing.T, l *Log, size uint64) tlog.Hash {
+	r, err := l.hasher.RootAt(size, nodeReader{context.Background(), l.store})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+// storedRange lists the nodes stored by entries [from, to), in order.
+func storedRange(from, to uint64) []tlog.NodeID {
+	var ids []tlog.NodeID
+	for n := from; n < to; n++ {
+		ids = append(ids, tlog.NodeID{Level: 0, Index: n})
+		for l := uint8(1); (n+1)%(1<<l) == 0; l++ {
+			ids = append(ids, tlog.NodeID{Level: l, Index: (n+1)>>l - 1})
+		}
+	}
+	return ids
+}
+
+// TestInterruptedSigning: an intent recorded without a signature (the
+// process died between recording and storing the signature) is reported
+// by fsck and completed by the next Open.
+func TestInterruptedSigning(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "l.db")
+	s, err := OpenBolt(path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := openTest(t, "", func(o *Options) { o.Store = s })
+	appendN(t, l, 0, 10, 1)
+	l.Close()
+	// Append 5 more entries with an intent but no signature, as a batch
+	// that crashed after its commit.
+	mem := tlog.NewMemTree(tlog.SM3)
+	var entries [][]byte
+	for i := range uint64(15) {
+		if i < 10 {
+			raw, _ := l.RawEntry(i)
+			mem.AppendEntry(raw)
+			continue
+		}
+		b, _ := (&tlog.Entry{Type: tlog.TypeSuspend, Time: time.Unix(int64(i), 0), Agency: "a", LicenseID: "x", Operator: "o"}).MarshalBinary()
+		mem.AppendEntry(b)
+		entries = append(entries, b)
+	}
+	hs, _ := mem.ReadNodes(storedRange(10, 15))
+	ctx := context.Background()
+	if err := s.Write(ctx, &Batch{Start: 10, Entries: entries, Hashes: hs, Intent: &Intent{15, mem.Root()}}); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := Fsck(ctx, s, l.Verifier(), nil)
+	if err != nil || rep.Unsigned == nil || rep.Unsigned.Size != 15 {
+		t.Fatalf("fsck: %+v %v", rep, err)
+	}
+	l = openTest(t, "", func(o *Options) { o.Store = s })
+	if cp := l.Checkpoint(); cp.Size != 15 || cp.Root != mem.Root() {
+		t.Fatalf("checkpoint after recovery: %d %s", cp.Size, cp.Root)
+	}
+	l.Close()
+	rep, err = Fsck(ctx, s, l.Verifier(), nil)
+	if err != nil || rep.Unsigned != nil || rep.Latest.Size != 15 {
+		t.Fatalf("fsck after recovery: %+v %v", rep, err)
+	}
+	s.Close()
+}
+
+// TestFsckWhileAppending: fsck of a live log checks the prefix that
+// existed when it started and is not confused by what is appended (and
+// signed) meanwhile.
+func TestFsckWhileAppending(t *testing.T) {
+	l := openTest(t, filepath.Join(t.TempDir(), "l.db"), func(o *Options) { o.CheckpointInterval = -1 })
+	defer l.Close()
+	appendN(t, l, 0, 300, 4)
+	done := make(chan error, 1)
+	go func() {
+		for i := 300; i < 900; i++ {
+			if _, err := l.Append(context.Background(), testEntry(i)); err != nil {
+				done <- err
+				return
+			}
+		}
+		done <- nil
+	}()
+	for range 5 {
+		if _, err := l.Fsck(context.Background(), nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}

@@ -1,0 +1,95 @@
+package ledger
+
+import (
+	"context"
+
+	"elicense/internal/ledger/tlog"
+)
+
+// Store is where a Log keeps its entries, stored hashes and checkpoints.
+// It is deliberately small and dumb: the Log computes every hash, decides
+// every checkpoint and checks every invariant; a Store only has to make
+// each Write atomic and durable and read back what it wrote. A networked
+// SQL backend implements the same seven methods (Write as one transaction
+// with "size = Start" as its compare-and-set condition) and callers do not
+// change.
+//
+// Indexes are dense: entries 0..Size-1, stored hashes
+// 0..tlog.StoredHashCount(Size)-1 in tlog.StoredIndex order, so every
+// key a Write adds is larger than every key before it.
+//
+// Methods may be called concurrently; Write is only ever called by one
+// goroutine at a time. Byte slices passed to callbacks are valid only
+// during the call.
+type Store interface {
+	// State returns the durable bookkeeping.
+	State(ctx context.Context) (State, error)
+	// Write applies b atomically and durably (fsync before returning
+	// nil). It fails with ErrConflict, changing nothing, if the store's
+	// size is not b.Start.
+	Write(ctx context.Context, b *Batch) error
+	// Entries calls fn for each entry in [start, end), in order.
+	Entries(ctx context.Context, start, end uint64, fn func(index uint64, entry []byte) error) error
+	// Hashes fills dst[i] with the stored hash at index idx[i].
+	Hashes(ctx context.Context, idx []uint64, dst []tlog.Hash) error
+	// Checkpoints calls fn for each signed checkpoint note of tree size
+	// at least from, in increasing size, until fn returns an error
+	// (ErrStop ends the scan without error).
+	Checkpoints(ctx context.Context, from uint64, fn func(size uint64, note []byte) error) error
+	// Close releases the store.
+	Close() error
+}
+
+// State is a Store's durable bookkeeping.
+type State struct {
+	// Size is the number of entries.
+	Size uint64
+	// Origin is the log origin recorded by the first Write ("" if none).
+	Origin string
+	// Intent is the last signing intent recorded, or nil.
+	Intent *Intent
+	// CheckpointSize and Checkpoint are the latest stored signed
+	// checkpoint (nil if none).
+	CheckpointSize uint64
+	Checkpoint     []byte
+}
+
+// Intent records a tree head the log is about to sign. It is made durable
+// before the signature exists, so a crash between signing and storing the
+// signature leaves a trace that the log completes on reopen and fsck
+// reports.
+type Intent struct {
+	Size uint64
+	Root tlog.Hash
+}
+
+// Batch is one atomic Write.
+type Batch struct {
+	// Start is the store size the batch expects (its first index).
+	Start uint64
+	// Origin, if set, is recorded (first write) or must match.
+	Origin string
+	// Entries are the encoded entries Start, Start+1, ….
+	Entries [][]byte
+	// Hashes are the stored hashes the entries add, from stored index
+	// tlog.StoredHashCount(Start) on.
+	Hashes []tlog.Hash
+	// Intent, if set, replaces the recorded signing intent.
+	Intent *Intent
+	// Checkpoint, if set, is a signed checkpoint note to keep under its
+	// tree size (a note already kept for that size is not replaced).
+	Checkpoint *StoredCheckpoint
+}
+
+// StoredCheckpoint is a signed checkpoint note and its tree size.
+type StoredCheckpoint struct {
+	Size uint64
+	Note []byte
+}
+
+// ErrStop ends a Checkpoints scan early without error.
+var ErrStop = errStop{}
+
+type errStop struct{}
+
+func (errStop) Error() string { return "ledger: stop" }

@@ -1,0 +1,37 @@
+package tlog
+
+import "errors"
+
+// Sentinel errors. Every error returned by this package for bad input wraps
+// exactly one of these (test with errors.Is); the wrapping message says
+// precisely what is wrong.
+var (
+	// ErrInclusionProof means an inclusion proof does not prove that the
+	// leaf is in the tree with the given root, or its parameters are
+	// impossible (index not below size, wrong number of hashes).
+	ErrInclusionProof = errors.New("tlog: invalid inclusion proof")
+	// ErrConsistency means a consistency proof does not prove that the
+	// first tree is a prefix of the second, or its parameters are
+	// impossible.
+	ErrConsistency = errors.New("tlog: invalid consistency proof")
+	// ErrCorruptEntry means bytes are not a canonical encoding of an Entry.
+	ErrCorruptEntry = errors.New("tlog: corrupt entry")
+	// ErrInvalidEntry means an Entry cannot be encoded (a field is missing,
+	// too long, not UTF-8 or out of range).
+	ErrInvalidEntry = errors.New("tlog: invalid entry")
+	// ErrMalformedNote means bytes are not a well-formed signed note.
+	ErrMalformedNote = errors.New("tlog: malformed signed note")
+	// ErrBadCheckpoint means a note text is not a well-formed checkpoint,
+	// or is a checkpoint for another log.
+	ErrBadCheckpoint = errors.New("tlog: bad checkpoint")
+	// ErrBadSignature means a signature by a known key does not verify.
+	ErrBadSignature = errors.New("tlog: bad signature")
+	// ErrNoKnownSignature means a note carries no signature by any of the
+	// keys the verifier trusts.
+	ErrNoKnownSignature = errors.New("tlog: no signature by a known key")
+	// ErrBadKey means a key name, verifier key or signer is unusable.
+	ErrBadKey = errors.New("tlog: bad key")
+	// ErrProofGeneration means a proof or root was requested for an
+	// impossible range (for example an index not below the tree size).
+	ErrProofGeneration = errors.New("tlog: cannot build proof")
+)
