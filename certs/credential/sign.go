@@ -89,6 +89,16 @@ func validate(l *License, cl *catalog.Class) error {
 	if l.Name != cl.NameZH {
 		return errf(ErrBadField, "name", "%q is not the name of class %s (%s)", l.Name, cl.Key, cl.NameZH)
 	}
+	// Class fields first, so an error names the field as the agency
+	// knows it (uscc) rather than the claim it is copied into (sub).
+	if err := cl.Validate(l.Fields); err != nil {
+		var ve *catalog.ValidationError
+		field := ""
+		if errors.As(err, &ve) && len(ve.Fields) > 0 {
+			field = ve.Fields[0].Field
+		}
+		return &Error{Reason: ErrBadField, Field: field, Err: err}
+	}
 	if err := ident.ValidateUSCC(l.IssuerCode); err != nil {
 		return &Error{Reason: ErrBadField, Field: "iss", Err: err}
 	}
@@ -117,14 +127,6 @@ func validate(l *License, cl *catalog.Class) error {
 	}
 	if l.HolderName == "" {
 		return errf(ErrBadField, "holder_name", "empty")
-	}
-	if err := cl.Validate(l.Fields); err != nil {
-		var ve *catalog.ValidationError
-		field := ""
-		if errors.As(err, &ve) && len(ve.Fields) > 0 {
-			field = ve.Fields[0].Field
-		}
-		return &Error{Reason: ErrBadField, Field: field, Err: err}
 	}
 	if v := l.Fields[cl.HolderNameField]; v != l.HolderName {
 		return errf(ErrBadField, cl.HolderNameField, "field says %q but the holder is %q", v, l.HolderName)

@@ -1,0 +1,243 @@
+package api
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+
+	"elicense/internal/ledger"
+	"elicense/internal/ledger/tlog"
+	"elicense/issuer/service"
+	"elicense/issuer/store"
+
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Ledger is what the API reads from the ledger.
+type Ledger interface {
+	Size() uint64
+	Checkpoint() ledger.SignedCheckpoint
+	RawEntry(index uint64) ([]byte, error)
+	InclusionProof(index, treeSize uint64) ([]tlog.Hash, error)
+	ConsistencyProof(oldSize, newSize uint64) ([]tlog.Hash, error)
+}
+
+// Publisher serves the documents counters fetch: status lists and the
+// trust bundle. Each returns the signed document and a strong ETag.
+type Publisher interface {
+	StatusList(id string) (doc []byte, etag string, ok bool)
+	TrustBundle() (doc []byte, etag string)
+}
+
+// Options wire the API.
+type Options struct {
+	Service   *service.Service
+	Store     *store.Store
+	Ledger    Ledger
+	Tokens    *Tokens
+	Publisher Publisher // nil: status and trust endpoints answer 503
+	Logger    *slog.Logger
+	Registry  *prometheus.Registry // nil: a new one
+	Ready     func() error         // nil: always ready
+	BodyLimit string               // e.g. "4M"; empty means 4M
+}
+
+// API is the HTTP handler.
+type API struct {
+	o       Options
+	e       *echo.Echo
+	metrics *metrics
+}
+
+// New builds the API.
+func New(o Options) *API {
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Registry == nil {
+		o.Registry = prometheus.NewRegistry()
+	}
+	if o.BodyLimit == "" {
+		o.BodyLimit = "4M"
+	}
+	a := &API{o: o, e: echo.New(), metrics: newMetrics(o.Registry, o.Ledger)}
+	e := a.e
+	e.HideBanner, e.HidePort = true, true
+	e.HTTPErrorHandler = a.errorHandler
+	e.Use(a.observe)
+	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{DisableStackAll: true, LogErrorFunc: func(c echo.Context, err error, stack []byte) error {
+		o.Logger.Error("panic in handler", "path", c.Path(), "err", err, "stack", string(stack))
+		return err
+	}}))
+	e.Use(middleware.BodyLimit(o.BodyLimit))
+	a.routes()
+	return a
+}
+
+// ServeHTTP implements http.Handler.
+func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) { a.e.ServeHTTP(w, r) }
+
+// Echo exposes the router (for tests that list routes).
+func (a *API) Echo() *echo.Echo { return a.e }
+
+func (a *API) routes() {
+	e := a.e
+	e.GET("/healthz", func(c echo.Context) error { return c.JSON(http.StatusOK, map[string]string{"status": "ok"}) })
+	e.GET("/readyz", a.ready)
+	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(a.o.Registry, promhttp.HandlerOpts{})))
+	e.GET("/v1/openapi.json", a.openapi)
+
+	v1 := e.Group("/v1")
+	v1.POST("/licences", a.issue, a.auth)
+	v1.GET("/licences", a.search, a.auth)
+	v1.GET("/licences/:id", a.get, a.auth)
+	v1.POST("/licences/:id/reissue", a.reissue, a.auth)
+	v1.POST("/licences/:id/suspend", a.changeStatus(service.ActionSuspend), a.auth)
+	v1.POST("/licences/:id/reinstate", a.changeStatus(service.ActionReinstate), a.auth)
+	v1.POST("/licences/:id/revoke", a.changeStatus(service.ActionRevoke), a.auth)
+	v1.GET("/licences/:id/qr", a.qr, a.auth)
+
+	v1.GET("/status/:list", a.statusList)
+	v1.GET("/trust", a.trust)
+
+	v1.GET("/ledger/checkpoint", a.checkpoint)
+	v1.GET("/ledger/entries/:index", a.entry)
+	v1.GET("/ledger/proof/inclusion", a.inclusion)
+	v1.GET("/ledger/proof/consistency", a.consistency)
+
+	v1.POST("/tokens", a.mintToken, a.auth)
+	v1.DELETE("/tokens/:jti", a.revokeToken, a.auth)
+	v1.GET("/backup", a.backup, a.auth)
+}
+
+// errBody is every error response.
+type errBody struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+	Field   string `json:"field,omitempty"`
+}
+
+// apiError is an error with its HTTP status.
+type apiError struct {
+	status int
+	body   errBody
+}
+
+func (e *apiError) Error() string { return e.body.Message }
+
+func fail(status int, code, field, format string, args ...any) *apiError {
+	return &apiError{status: status, body: errBody{Code: code, Field: field, Message: fmt.Sprintf(format, args...)}}
+}
+
+// errorHandler turns any error into {code, message, field}. Service
+// errors map by kind; echo's own (404 route, 405, 413) keep their status.
+func (a *API) errorHandler(err error, c echo.Context) {
+	if c.Response().Committed {
+		return
+	}
+	var ae *apiError
+	var se *service.Error
+	var he *echo.HTTPError
+	switch {
+	case errors.As(err, &ae):
+	case errors.As(err, &se):
+		ae = serviceError(se)
+	case errors.As(err, &he):
+		ae = fail(he.Code, strings.ReplaceAll(strings.ToLower(http.StatusText(he.Code)), " ", "_"), "", "%v", he.Message)
+	default:
+		a.o.Logger.Error("internal error", "method", c.Request().Method, "path", c.Path(), "err", err)
+		ae = fail(http.StatusInternalServerError, "internal", "", "internal error")
+	}
+	if c.Request().Method == http.MethodHead {
+		c.NoContent(ae.status)
+		return
+	}
+	c.JSON(ae.status, ae.body)
+}
+
+func serviceError(se *service.Error) *apiError {
+	status, code := http.StatusInternalServerError, "internal"
+	switch {
+	case errors.Is(se, service.ErrInvalid):
+		status, code = http.StatusUnprocessableEntity, "invalid"
+	case errors.Is(se, service.ErrForbidden):
+		status, code = http.StatusForbidden, "forbidden"
+	case errors.Is(se, service.ErrNotFound):
+		status, code = http.StatusNotFound, "not_found"
+	case errors.Is(se, service.ErrConflict):
+		status, code = http.StatusConflict, "conflict"
+	case errors.Is(se, service.ErrUnavailable):
+		status, code = http.StatusServiceUnavailable, "unavailable"
+	}
+	return &apiError{status: status, body: errBody{Code: code, Field: se.Field, Message: se.Error()}}
+}
+
+// bindJSON decodes a JSON body strictly: content type, unknown fields,
+// trailing data and syntax errors are all 4xx with the reason.
+func bindJSON(c echo.Context, v any) error {
+	ct := c.Request().Header.Get(echo.HeaderContentType)
+	if !strings.HasPrefix(ct, echo.MIMEApplicationJSON) {
+		return fail(http.StatusUnsupportedMediaType, "unsupported_media_type", "", "Content-Type must be application/json, not %q", ct)
+	}
+	dec := json.NewDecoder(c.Request().Body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		var mbe *http.MaxBytesError
+		var se *json.SyntaxError
+		var te *json.UnmarshalTypeError
+		switch {
+		case errors.As(err, &mbe):
+			return fail(http.StatusRequestEntityTooLarge, "too_large", "", "request body over %d bytes", mbe.Limit)
+		case errors.As(err, &se):
+			return fail(http.StatusBadRequest, "bad_json", "", "malformed JSON at byte %d: %v", se.Offset, err)
+		case errors.As(err, &te):
+			field := te.Field[strings.LastIndexByte(te.Field, '.')+1:]
+			return fail(http.StatusBadRequest, "bad_json", field, "field %q: want a JSON %s", field, te.Type)
+		default:
+			return fail(http.StatusBadRequest, "bad_json", "", "%v", err)
+		}
+	}
+	if dec.More() {
+		return fail(http.StatusBadRequest, "bad_json", "", "trailing data after the JSON body")
+	}
+	return nil
+}
+
+// operatorKey is where auth leaves the caller.
+const operatorKey = "operator"
+
+// auth requires a valid bearer token.
+func (a *API) auth(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		h := c.Request().Header.Get(echo.HeaderAuthorization)
+		tok, ok := strings.CutPrefix(h, "Bearer ")
+		if !ok || tok == "" {
+			c.Response().Header().Set(echo.HeaderWWWAuthenticate, `Bearer realm="elicense"`)
+			return fail(http.StatusUnauthorized, "unauthorized", "", "a bearer token is required")
+		}
+		op, _, err := a.o.Tokens.Verify(tok)
+		if err != nil {
+			c.Response().Header().Set(echo.HeaderWWWAuthenticate, `Bearer realm="elicense", error="invalid_token"`)
+			return fail(http.StatusUnauthorized, "unauthorized", "", "%v", err)
+		}
+		c.Set(operatorKey, op)
+		return next(c)
+	}
+}
+
+func operator(c echo.Context) service.Operator { return c.Get(operatorKey).(service.Operator) }
+
+func (a *API) ready(c echo.Context) error {
+	if a.o.Ready != nil {
+		if err := a.o.Ready(); err != nil {
+			return fail(http.StatusServiceUnavailable, "not_ready", "", "%v", err)
+		}
+	}
+	return c.JSON(http.StatusOK, map[string]any{"status": "ready", "ledger_size": a.o.Ledger.Size()})
+}

@@ -1,0 +1,182 @@
+package api
+
+import (
+	"encoding/base64"
+	"fmt"
+	"net/http"
+	"strconv"
+	"time"
+
+	"elicense/internal/ledger/tlog"
+	"elicense/issuer/service"
+
+	"github.com/labstack/echo/v4"
+)
+
+func (a *API) checkpoint(c echo.Context) error {
+	cp := a.o.Ledger.Checkpoint()
+	c.Response().Header().Set("Cache-Control", "no-cache")
+	return c.Blob(http.StatusOK, "text/plain; charset=utf-8", cp.Note)
+}
+
+func uintParam(c echo.Context, name string, v string) (uint64, error) {
+	n, err := strconv.ParseUint(v, 10, 64)
+	if err != nil {
+		return 0, fail(http.StatusBadRequest, "bad_request", name, "%s must be a non-negative integer, got %q", name, v)
+	}
+	return n, nil
+}
+
+func (a *API) entry(c echo.Context) error {
+	i, err := uintParam(c, "index", c.Param("index"))
+	if err != nil {
+		return err
+	}
+	if i >= a.o.Ledger.Size() {
+		return fail(http.StatusNotFound, "not_found", "index", "ledger has %d entries", a.o.Ledger.Size())
+	}
+	raw, err := a.o.Ledger.RawEntry(i)
+	if err != nil {
+		return err
+	}
+	e, err := tlog.DecodeEntry(raw)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, map[string]any{
+		"index": i, "raw": base64.StdEncoding.EncodeToString(raw),
+		"type": e.Type.String(), "time": e.Time.UTC().Format(time.RFC3339Nano), "agency": e.Agency,
+		"license_id": e.LicenseID, "credential_hash": fmt.Sprintf("%x", e.CredentialHash),
+		"status_from": e.StatusFrom.String(), "status_to": e.StatusTo.String(), "reason": e.Reason,
+	})
+}
+
+func hashes(hs []tlog.Hash) []string {
+	out := make([]string, len(hs))
+	for i, h := range hs {
+		out[i] = base64.StdEncoding.EncodeToString(h[:])
+	}
+	return out
+}
+
+func (a *API) inclusion(c echo.Context) error {
+	i, err := uintParam(c, "index", c.QueryParam("index"))
+	if err != nil {
+		return err
+	}
+	size, err := uintParam(c, "tree_size", c.QueryParam("tree_size"))
+	if err != nil {
+		return err
+	}
+	if i >= size || size > a.o.Ledger.Size() {
+		return fail(http.StatusBadRequest, "bad_request", "index", "need index < tree_size <= %d", a.o.Ledger.Size())
+	}
+	p, err := a.o.Ledger.InclusionProof(i, size)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, map[string]any{"index": i, "tree_size": size, "proof": hashes(p)})
+}
+
+func (a *API) consistency(c echo.Context) error {
+	oldSize, err := uintParam(c, "old", c.QueryParam("old"))
+	if err != nil {
+		return err
+	}
+	newSize, err := uintParam(c, "new", c.QueryParam("new"))
+	if err != nil {
+		return err
+	}
+	if oldSize > newSize || newSize > a.o.Ledger.Size() {
+		return fail(http.StatusBadRequest, "bad_request", "old", "need old <= new <= %d", a.o.Ledger.Size())
+	}
+	p, err := a.o.Ledger.ConsistencyProof(oldSize, newSize)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, map[string]any{"old": oldSize, "new": newSize, "proof": hashes(p)})
+}
+
+func (a *API) statusList(c echo.Context) error {
+	if a.o.Publisher == nil {
+		return fail(http.StatusServiceUnavailable, "unavailable", "", "status lists are not published")
+	}
+	doc, etag, ok := a.o.Publisher.StatusList(c.Param("list"))
+	if !ok {
+		return fail(http.StatusNotFound, "not_found", "list", "no status list %q", c.Param("list"))
+	}
+	return a.document(c, "application/statuslist+jwt", doc, etag)
+}
+
+func (a *API) trust(c echo.Context) error {
+	if a.o.Publisher == nil {
+		return fail(http.StatusServiceUnavailable, "unavailable", "", "the trust bundle is not published")
+	}
+	doc, etag := a.o.Publisher.TrustBundle()
+	return a.document(c, "application/jwt", doc, etag)
+}
+
+// document serves a signed document with its ETag; a matching
+// If-None-Match gets 304, so a counter polling often fetches little.
+func (a *API) document(c echo.Context, ctype string, doc []byte, etag string) error {
+	h := c.Response().Header()
+	h.Set("ETag", etag)
+	h.Set("Cache-Control", "public, max-age=60")
+	if c.Request().Header.Get("If-None-Match") == etag {
+		return c.NoContent(http.StatusNotModified)
+	}
+	return c.Blob(http.StatusOK, ctype, doc)
+}
+
+type tokenRequest struct {
+	Subject string       `json:"subject"`
+	Role    service.Role `json:"role"`
+	Agency  string       `json:"agency,omitempty"`
+	Classes []string     `json:"classes,omitempty"`
+	TTL     string       `json:"ttl"` // Go duration, e.g. "720h"
+}
+
+func (a *API) mintToken(c echo.Context) error {
+	if operator(c).Role != service.RoleAdmin {
+		return fail(http.StatusForbidden, "forbidden", "", "only admins create tokens")
+	}
+	var req tokenRequest
+	if err := bindJSON(c, &req); err != nil {
+		return err
+	}
+	ttl, err := time.ParseDuration(req.TTL)
+	if err != nil {
+		return fail(http.StatusBadRequest, "bad_request", "ttl", "ttl must be a duration like 720h: %v", err)
+	}
+	if req.Subject == "" {
+		return fail(http.StatusUnprocessableEntity, "invalid", "subject", "subject is required")
+	}
+	tok, jti, err := a.o.Tokens.Mint(service.Operator{Subject: req.Subject, Role: req.Role, Agency: req.Agency, Classes: req.Classes}, ttl)
+	if err != nil {
+		return fail(http.StatusUnprocessableEntity, "invalid", "role", "%v", err)
+	}
+	return c.JSON(http.StatusCreated, map[string]string{"token": tok, "id": jti})
+}
+
+func (a *API) revokeToken(c echo.Context) error {
+	if operator(c).Role != service.RoleAdmin {
+		return fail(http.StatusForbidden, "forbidden", "", "only admins revoke tokens")
+	}
+	if err := a.o.Store.RevokeToken(c.Param("jti"), time.Now().Add(366*24*time.Hour)); err != nil {
+		return err
+	}
+	return c.NoContent(http.StatusNoContent)
+}
+
+// backup streams a consistent copy of the state file (bbolt Tx.WriteTo).
+// The ledger has its own file and its own backup (elicense ledger backup).
+func (a *API) backup(c echo.Context) error {
+	if operator(c).Role != service.RoleAdmin {
+		return fail(http.StatusForbidden, "forbidden", "", "only admins take backups")
+	}
+	c.Response().Header().Set(echo.HeaderContentType, "application/octet-stream")
+	c.Response().Header().Set(echo.HeaderContentDisposition, `attachment; filename="state.db"`)
+	c.Response().WriteHeader(http.StatusOK)
+	_, err := a.o.Store.Backup(c.Response())
+	return err
+}

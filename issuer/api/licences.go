@@ -1,0 +1,252 @@
+package api
+
+import (
+	"bytes"
+	"encoding/json"
+	"net/http"
+	"strconv"
+
+	"elicense/certs/qr"
+	"elicense/issuer/service"
+	"elicense/issuer/store"
+
+	"github.com/labstack/echo/v4"
+	qrcode "github.com/skip2/go-qrcode"
+)
+
+// licenceView is a licence as the API shows it.
+type licenceView struct {
+	ID           string            `json:"id"`
+	Class        string            `json:"class"`
+	Agency       string            `json:"agency"`
+	HolderCode   string            `json:"holder_code"`
+	HolderName   string            `json:"holder_name"`
+	Fields       map[string]string `json:"fields"`
+	Status       store.Status      `json:"status"`
+	Reason       string            `json:"reason,omitempty"`
+	StatusList   string            `json:"status_list"`
+	StatusIndex  uint64            `json:"status_index"`
+	Credential   string            `json:"credential"`
+	LedgerIndex  uint64            `json:"ledger_index"`
+	Pending      bool              `json:"pending,omitempty"`
+	IssuedAt     string            `json:"issued_at"`
+	UpdatedAt    string            `json:"updated_at"`
+	Supersedes   string            `json:"supersedes,omitempty"`
+	SupersededBy string            `json:"superseded_by,omitempty"`
+	QR           string            `json:"qr,omitempty"` // static (unbound) QR text
+}
+
+func view(r *store.Record) licenceView {
+	v := licenceView{
+		ID: r.ID, Class: r.Class, Agency: r.Agency, HolderCode: r.HolderCode, HolderName: r.HolderName,
+		Fields: r.Fields, Status: r.Status, Reason: r.Reason, StatusList: r.StatusList, StatusIndex: r.StatusIndex,
+		Credential: r.Credential, LedgerIndex: r.LedgerIndex, Pending: r.Pending,
+		IssuedAt: r.IssuedAt.UTC().Format("2006-01-02T15:04:05Z"), UpdatedAt: r.UpdatedAt.UTC().Format("2006-01-02T15:04:05Z"),
+		Supersedes: r.Supersedes, SupersededBy: r.SupersededBy,
+	}
+	if text, err := staticQR(r); err == nil {
+		v.QR = text
+	}
+	return v
+}
+
+func staticQR(r *store.Record) (string, error) {
+	var h qr.Holding
+	if err := json.Unmarshal(r.QR, &h); err != nil {
+		return "", err
+	}
+	return h.Static()
+}
+
+// issueBody is one licence, or a batch under "licences".
+type issueBody struct {
+	service.IssueRequest
+	Licences []service.IssueRequest `json:"licences,omitempty"`
+}
+
+// batchResult is one entry of a batch response.
+type batchResult struct {
+	Index   int          `json:"index"`
+	Licence *licenceView `json:"licence,omitempty"`
+	Error   *errBody     `json:"error,omitempty"`
+}
+
+func (a *API) issue(c echo.Context) error {
+	var body issueBody
+	if err := bindJSON(c, &body); err != nil {
+		return err
+	}
+	op := operator(c)
+	ctx := c.Request().Context()
+	if body.Licences == nil {
+		rec, err := a.o.Service.Issue(ctx, op, body.IssueRequest)
+		if err != nil {
+			return err
+		}
+		a.metrics.issued.Inc()
+		return c.JSON(http.StatusCreated, view(rec))
+	}
+	if body.Class != "" || body.Fields != nil {
+		return fail(http.StatusBadRequest, "bad_request", "licences", "send one licence or a batch under \"licences\", not both")
+	}
+	if len(body.Licences) > 1000 {
+		return fail(http.StatusRequestEntityTooLarge, "too_large", "licences", "at most 1000 licences per batch, got %d", len(body.Licences))
+	}
+	// Each licence is validated and acknowledged on its own: one bad row
+	// does not sink the batch, and the results say which rows failed.
+	out := make([]batchResult, len(body.Licences))
+	type result struct {
+		i   int
+		rec *store.Record
+		err error
+	}
+	results := make(chan result, len(body.Licences))
+	sem := make(chan struct{}, 32)
+	for i, req := range body.Licences {
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem }()
+			rec, err := a.o.Service.Issue(ctx, op, req)
+			results <- result{i, rec, err}
+		}()
+	}
+	status := http.StatusCreated
+	for range body.Licences {
+		r := <-results
+		out[r.i].Index = r.i
+		if r.err != nil {
+			ae := toAPIError(r.err)
+			out[r.i].Error = &ae.body
+			status = http.StatusMultiStatus
+			continue
+		}
+		a.metrics.issued.Inc()
+		v := view(r.rec)
+		out[r.i].Licence = &v
+	}
+	return c.JSON(status, map[string]any{"results": out})
+}
+
+func toAPIError(err error) *apiError {
+	if se, ok := err.(*service.Error); ok {
+		return serviceError(se)
+	}
+	return fail(http.StatusInternalServerError, "internal", "", "internal error")
+}
+
+func (a *API) get(c echo.Context) error {
+	rec, err := a.o.Service.Get(operator(c), c.Param("id"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, view(rec))
+}
+
+func (a *API) search(c echo.Context) error {
+	q := store.Query{
+		HolderCode: c.QueryParam("holder"),
+		Class:      c.QueryParam("class"),
+		Status:     store.Status(c.QueryParam("status")),
+		After:      c.QueryParam("after"),
+	}
+	if s := c.QueryParam("limit"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 || n > 1000 {
+			return fail(http.StatusBadRequest, "bad_request", "limit", "limit must be 1..1000, got %q", s)
+		}
+		q.Limit = n
+	}
+	recs, next, err := a.o.Service.Search(operator(c), q)
+	if err != nil {
+		return err
+	}
+	views := make([]licenceView, len(recs))
+	for i, r := range recs {
+		views[i] = view(r)
+		views[i].Credential = "" // fetch one licence for its credential
+	}
+	return c.JSON(http.StatusOK, map[string]any{"licences": views, "next": next})
+}
+
+func (a *API) reissue(c echo.Context) error {
+	var req service.ReissueRequest
+	if err := bindJSON(c, &req); err != nil {
+		return err
+	}
+	rec, err := a.o.Service.Reissue(c.Request().Context(), operator(c), c.Param("id"), req)
+	if err != nil {
+		return err
+	}
+	a.metrics.issued.Inc()
+	return c.JSON(http.StatusCreated, view(rec))
+}
+
+type statusBody struct {
+	Reason string `json:"reason"`
+}
+
+func (a *API) changeStatus(action service.Action) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		var body statusBody
+		if err := bindJSON(c, &body); err != nil {
+			return err
+		}
+		rec, err := a.o.Service.ChangeStatus(c.Request().Context(), operator(c), c.Param("id"), action, body.Reason)
+		if err != nil {
+			return err
+		}
+		a.metrics.statusChanges.WithLabelValues(string(action)).Inc()
+		return c.JSON(http.StatusOK, view(rec))
+	}
+}
+
+// qr renders a licence's static QR as PNG (default) or SVG, at a whole
+// number of pixels per module so large codes stay scannable.
+func (a *API) qr(c echo.Context) error {
+	rec, err := a.o.Service.Get(operator(c), c.Param("id"))
+	if err != nil {
+		return err
+	}
+	text, err := staticQR(rec)
+	if err != nil {
+		return fail(http.StatusConflict, "conflict", "", "licence has no QR core: %v", err)
+	}
+	code, err := qrcode.New(text, qrcode.Medium)
+	if err != nil {
+		return err
+	}
+	switch c.QueryParam("format") {
+	case "", "png":
+		scale := 4
+		if s := c.QueryParam("scale"); s != "" {
+			if scale, err = strconv.Atoi(s); err != nil || scale < 1 || scale > 20 {
+				return fail(http.StatusBadRequest, "bad_request", "scale", "scale must be 1..20 pixels per module")
+			}
+		}
+		png, err := code.PNG(-scale) // negative: pixels per module
+		if err != nil {
+			return err
+		}
+		return c.Blob(http.StatusOK, "image/png", png)
+	case "svg":
+		return c.Blob(http.StatusOK, "image/svg+xml", svg(code.Bitmap()))
+	default:
+		return fail(http.StatusBadRequest, "bad_request", "format", "format must be png or svg")
+	}
+}
+
+// svg draws a QR bitmap as one path of unit squares.
+func svg(bits [][]bool) []byte {
+	var b bytes.Buffer
+	n := len(bits)
+	b.WriteString(`<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ` + strconv.Itoa(n) + " " + strconv.Itoa(n) + `" shape-rendering="crispEdges"><rect width="100%" height="100%" fill="#fff"/><path fill="#000" d="`)
+	for y, row := range bits {
+		for x, on := range row {
+			if on {
+				b.WriteString("M" + strconv.Itoa(x) + " " + strconv.Itoa(y) + "h1v1h-1z")
+			}
+		}
+	}
+	b.WriteString(`"/></svg>`)
+	return b.Bytes()
+}

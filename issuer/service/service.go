@@ -1,0 +1,312 @@
+package service
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"elicense/certs/catalog"
+	"elicense/certs/credential"
+	"elicense/certs/ident"
+	"elicense/certs/qr"
+	"elicense/internal/gm"
+	"elicense/internal/ledger/tlog"
+	"elicense/issuer/pki"
+	"elicense/issuer/store"
+)
+
+// Ledger is the part of the ledger the service needs. Append must return
+// only once the entry is durable.
+type Ledger interface {
+	AppendAll(ctx context.Context, es []tlog.Entry) (first uint64, err error)
+	Entry(index uint64) (tlog.Entry, error)
+	Size() uint64
+}
+
+// StatusLists allocates status-list positions and records statuses in
+// them. Allocate picks a random free position in one of the agency's
+// lists; Set and Release may be called for positions restored at start.
+type StatusLists interface {
+	Allocate(agency string) (list string, index uint64, err error)
+	Set(list string, index uint64, s store.Status) error
+	Release(list string, index uint64)
+	URI(list string) string
+}
+
+// Options wire a Service.
+type Options struct {
+	Catalog *catalog.Catalog // nil means catalog.Default()
+	PKI     *pki.PKI
+	Store   *store.Store
+	Ledger  Ledger
+	Status  StatusLists
+	Now     func() time.Time // nil means time.Now
+	Logger  *slog.Logger     // nil discards
+}
+
+// Service issues and changes licences. Its methods are safe for
+// concurrent use.
+type Service struct {
+	cat    *catalog.Catalog
+	pki    *pki.PKI
+	store  *store.Store
+	ledger Ledger
+	status StatusLists
+	now    func() time.Time
+	log    *slog.Logger
+	locks  [64]sync.Mutex // serialise changes to one licence
+
+	opMu   sync.RWMutex // held for reading by every mutating call
+	closed bool
+}
+
+// begin admits a mutating call unless the service is closing.
+func (s *Service) begin() (end func(), err error) {
+	s.opMu.RLock()
+	if s.closed {
+		s.opMu.RUnlock()
+		return nil, &Error{Kind: ErrUnavailable, Msg: "the service is shutting down"}
+	}
+	return s.opMu.RUnlock, nil
+}
+
+// Close waits for in-flight changes to finish, refuses new ones, and
+// records that the store is in line with the ledger so the next start
+// need not replay. It does not close the store or the ledger.
+func (s *Service) Close() error {
+	s.opMu.Lock()
+	defer s.opMu.Unlock()
+	if s.closed {
+		return nil
+	}
+	s.closed = true
+	return s.store.SetWatermark(s.ledger.Size())
+}
+
+// New returns a service. Call Recover before serving requests.
+func New(o Options) (*Service, error) {
+	if o.PKI == nil || o.Store == nil || o.Ledger == nil || o.Status == nil {
+		return nil, errors.New("service: PKI, Store, Ledger and Status are required")
+	}
+	s := &Service{cat: o.Catalog, pki: o.PKI, store: o.Store, ledger: o.Ledger, status: o.Status, now: o.Now, log: o.Logger}
+	if s.cat == nil {
+		s.cat = catalog.Default()
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	return s, nil
+}
+
+func (s *Service) lock(id string) func() {
+	h := gm.SM3([]byte(id))
+	m := &s.locks[h[0]%byte(len(s.locks))]
+	m.Lock()
+	return m.Unlock
+}
+
+// IssueRequest is one licence to issue.
+type IssueRequest struct {
+	Class     string            `json:"class"`            // key, type code or Chinese name
+	Agency    string            `json:"agency,omitempty"` // defaults to the operator's
+	Fields    map[string]string `json:"fields"`
+	Number    string            `json:"number,omitempty"`    // 证照编号 as printed
+	IssuedOn  string            `json:"issued_on,omitempty"` // YYYY-MM-DD, default today
+	ImportKey string            `json:"import_key,omitempty"`
+}
+
+// Issue validates, signs and records one licence, returning its record
+// once the ledger holds the issuance. A repeated ImportKey returns the
+// licence already issued under it (safe re-runs of an import).
+func (s *Service) Issue(ctx context.Context, op Operator, req IssueRequest) (*store.Record, error) {
+	end, err := s.begin()
+	if err != nil {
+		return nil, err
+	}
+	defer end()
+	cl, ag, err := s.scope(op, req.Class, req.Agency)
+	if err != nil {
+		return nil, err
+	}
+	if req.ImportKey != "" {
+		if r, err := s.store.ByImportKey(ag.Code, req.ImportKey); err == nil {
+			return r, nil
+		}
+	}
+	issuedOn := s.now()
+	if req.IssuedOn != "" {
+		if issuedOn, err = time.Parse(credential.DateLayout, req.IssuedOn); err != nil {
+			return nil, invalid("issued_on", "%q is not a date (YYYY-MM-DD)", req.IssuedOn)
+		}
+	}
+	list, idx, err := s.status.Allocate(ag.Code)
+	if err != nil {
+		return nil, &Error{Kind: ErrUnavailable, Msg: "no free status-list position", Err: err}
+	}
+	rec, err := s.build(cl, ag, req.Fields, issuedOn, req.Number, list, idx, 1, "")
+	if err != nil {
+		s.status.Release(list, idx)
+		return nil, err
+	}
+	rec.ImportKey = req.ImportKey
+	if err := s.store.PutPending(rec); err != nil {
+		s.status.Release(list, idx)
+		if errors.Is(err, store.ErrExists) && req.ImportKey != "" {
+			return s.store.ByImportKey(ag.Code, req.ImportKey)
+		}
+		return nil, &Error{Kind: ErrConflict, Msg: "could not record the licence", Err: err}
+	}
+	hash := mustHash(rec.CredentialHash)
+	first, err := s.ledger.AppendAll(ctx, []tlog.Entry{{
+		Type: tlog.TypeIssue, Time: s.now(), Agency: ag.Code, LicenseID: rec.ID,
+		CredentialHash: hash, StatusTo: tlog.StatusValid, Operator: op.Subject,
+	}})
+	if err != nil {
+		// Not acknowledged; Recover drops it unless the ledger has it.
+		return nil, &Error{Kind: ErrUnavailable, Msg: "ledger append failed", Err: err}
+	}
+	if err := s.store.Commit(hash, first); err != nil {
+		return nil, &Error{Kind: ErrUnavailable, Msg: "recorded in the ledger but not in the store; it will be reconciled", Err: err}
+	}
+	rec.LedgerIndex, rec.Pending = first, false
+	s.log.Info("licence issued", "id", rec.ID, "class", cl.Key, "agency", ag.Code, "ledger_index", first, "operator", op.Subject)
+	return rec, nil
+}
+
+// scope resolves the class and agency of a request and checks the
+// operator may act on them and the agency's certificate allows the class.
+func (s *Service) scope(op Operator, class, agency string) (*catalog.Class, *pki.Agency, error) {
+	cl, ok := s.cat.Lookup(class)
+	if !ok {
+		return nil, nil, invalid("class", "unknown licence class %q", class)
+	}
+	if agency == "" {
+		agency = op.Agency
+	}
+	if agency == "" {
+		return nil, nil, invalid("agency", "no agency given")
+	}
+	ag, ok := s.pki.Agency(agency)
+	if !ok {
+		return nil, nil, invalid("agency", "unknown agency %q", agency)
+	}
+	if err := op.canAct(ag.Code, cl); err != nil {
+		return nil, nil, err
+	}
+	if !ag.Policy.AllowsClass(cl) {
+		return nil, nil, &Error{Kind: ErrForbidden, Field: "class", Msg: fmt.Sprintf("agency %s is not certified to issue %s", ag.Code, cl.Key)}
+	}
+	return cl, ag, nil
+}
+
+// build makes a signed record (not yet stored).
+func (s *Service) build(cl *catalog.Class, ag *pki.Agency, fields map[string]string, issuedOn time.Time, number, list string, idx uint64, version int, serial string) (*store.Record, error) {
+	if serial == "" {
+		serial = newSerial(issuedOn)
+	}
+	id := ident.LicenseID{TypeCode: cl.TypeCode, IssuerCode: ag.Code, Serial: serial, Version: version}
+	l, err := credential.NewLicense(cl, fields, credential.Issuance{
+		ID: id.String(), IssuerName: ag.Name, IssuerCode: ag.Code, IssuedOn: issuedOn, Number: number,
+	})
+	if err != nil {
+		var ce *credential.Error
+		field := ""
+		if errors.As(err, &ce) {
+			field = ce.Field
+		}
+		return nil, &Error{Kind: ErrInvalid, Field: field, Msg: "licence does not validate against class " + cl.Key, Err: err}
+	}
+	l.Status = &credential.StatusRef{URI: s.status.URI(list), Index: idx}
+	jws, err := credential.Sign(l, credential.SignOptions{Catalog: s.cat, Signer: ag.Signer, KeyID: ag.KeyID, Now: s.now})
+	if err != nil {
+		return nil, &Error{Kind: ErrInvalid, Msg: "signing failed", Err: err}
+	}
+	h, err := qr.Build(l, jws, qr.BuildOptions{Catalog: s.cat, Signer: ag.Signer, KeyID: ag.KeyID, StatusList: list})
+	if err != nil {
+		return nil, &Error{Kind: ErrInvalid, Msg: "QR core failed", Err: err}
+	}
+	hq, _ := json.Marshal(h)
+	sum := gm.SM3([]byte(jws))
+	now := s.now()
+	return &store.Record{
+		ID: l.ID, Class: cl.Key, Agency: ag.Code, HolderCode: l.HolderCode, HolderName: l.HolderName,
+		Fields: l.Fields, Status: store.StatusValid, StatusList: list, StatusIndex: idx,
+		Credential: jws, CredentialHash: hex.EncodeToString(sum[:]), QR: hq, IssuedAt: now, UpdatedAt: now,
+	}, nil
+}
+
+// newSerial is the GB/T 36904 serial: the issue date and 8 random
+// base-36 characters, unique without a durable counter (a collision is
+// caught by the store and fails the request).
+func newSerial(day time.Time) string {
+	const alphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	b := make([]byte, 8)
+	rand.Read(b)
+	out := []byte(day.Format("20060102"))
+	for _, c := range b {
+		out = append(out, alphabet[int(c)%len(alphabet)])
+	}
+	return string(out)
+}
+
+func mustHash(h string) [32]byte {
+	b, _ := hex.DecodeString(h)
+	return [32]byte(b)
+}
+
+// Get returns a licence the operator may read.
+func (s *Service) Get(op Operator, id string) (*store.Record, error) {
+	r, err := s.store.Get(id)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, &Error{Kind: ErrNotFound, Field: "id", Msg: "no licence " + id}
+	}
+	if err != nil {
+		return nil, &Error{Kind: ErrUnavailable, Msg: "reading the store", Err: err}
+	}
+	if err := op.canRead(r.Agency); err != nil {
+		// Do not reveal that another agency's licence exists.
+		return nil, &Error{Kind: ErrNotFound, Field: "id", Msg: "no licence " + id}
+	}
+	return r, nil
+}
+
+// Search lists licences the operator may read.
+func (s *Service) Search(op Operator, q store.Query) ([]*store.Record, string, error) {
+	if op.Role != RoleAdmin {
+		q.Agency = op.Agency
+	}
+	if q.Class != "" {
+		cl, ok := s.cat.Lookup(q.Class)
+		if !ok {
+			return nil, "", invalid("class", "unknown licence class %q", q.Class)
+		}
+		q.Class = cl.Key
+	}
+	switch q.Status {
+	case "", store.StatusValid, store.StatusSuspended, store.StatusRevoked, store.StatusSuperseded:
+	default:
+		return nil, "", invalid("status", "unknown status %q", q.Status)
+	}
+	recs, next, err := s.store.Search(q)
+	if err != nil {
+		return nil, "", &Error{Kind: ErrUnavailable, Msg: "reading the store", Err: err}
+	}
+	return recs, next, nil
+}
+
+func parseID(id string) (ident.LicenseID, error) {
+	v, err := ident.ParseLicenseID(id)
+	if err != nil {
+		return v, &Error{Kind: ErrConflict, Msg: "stored identifier does not parse", Err: err}
+	}
+	return v, nil
+}

@@ -1,0 +1,404 @@
+package service
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"elicense/certs/credential"
+	"elicense/certs/qr"
+	"elicense/internal/gm"
+	"elicense/internal/ledger"
+	"elicense/internal/ledger/tlog"
+	"elicense/issuer/pki"
+	"elicense/issuer/store"
+)
+
+// memStatus is a StatusLists for tests: one list per agency, sequential
+// positions.
+type memStatus struct {
+	mu   sync.Mutex
+	next map[string]uint64
+	set  map[string]store.Status
+}
+
+func (m *memStatus) Allocate(agency string) (string, uint64, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.next == nil {
+		m.next = map[string]uint64{}
+	}
+	i := m.next[agency]
+	m.next[agency]++
+	return "l" + agency[len(agency)-4:], i, nil
+}
+func (m *memStatus) Set(list string, i uint64, s store.Status) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.set == nil {
+		m.set = map[string]store.Status{}
+	}
+	m.set[fmt.Sprint(list, i)] = s
+	return nil
+}
+func (m *memStatus) Release(string, uint64) {}
+func (m *memStatus) URI(list string) string { return "http://127.0.0.1/v1/status/" + list }
+
+type env struct {
+	dir    string
+	pki    *pki.PKI
+	store  *store.Store
+	ledger *ledger.Log
+	status *memStatus
+	svc    *Service
+}
+
+var (
+	pkiOnce sync.Once
+	pkiDir  string
+	pkiErr  error
+)
+
+// testPKI makes one dev PKI per test binary (key generation and
+// encryption dominate otherwise).
+func testPKI(t testing.TB) *pki.PKI {
+	pkiOnce.Do(func() {
+		pkiDir, pkiErr = os.MkdirTemp("", "elicense-pki-")
+		if pkiErr != nil {
+			return
+		}
+		_, pkiErr = pki.Init(pki.InitOptions{Dir: filepath.Join(pkiDir, "pki"), Passphrase: []byte("test"),
+			Agencies: pki.DefaultAgencies(), KeyEncryption: &gm.KeyEncryption{Iterations: 1000}})
+	})
+	if pkiErr != nil {
+		t.Fatal(pkiErr)
+	}
+	p, err := pki.Load(filepath.Join(pkiDir, "pki"), []byte("test"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if pkiDir != "" {
+		os.RemoveAll(pkiDir)
+	}
+	os.Exit(code)
+}
+
+func openEnv(t testing.TB, dir string) *env {
+	t.Helper()
+	e := &env{dir: dir, pki: testPKI(t), status: &memStatus{}}
+	var err error
+	if e.store, err = store.Open(filepath.Join(dir, "state.db"), nil); err != nil {
+		t.Fatal(err)
+	}
+	if e.ledger, err = ledger.Open(ledger.Options{Path: filepath.Join(dir, "ledger.db"), Origin: "test.elicense/ledger", Signer: e.pki.Ledger.Signer}); err != nil {
+		t.Fatal(err)
+	}
+	if e.svc, err = New(Options{PKI: e.pki, Store: e.store, Ledger: e.ledger, Status: e.status}); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.svc.Recover(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+func (e *env) close(t testing.TB) {
+	if err := e.svc.Close(); err != nil {
+		t.Error(err)
+	}
+	e.ledger.Close()
+	e.store.Close()
+}
+
+func samples(t testing.TB) map[string]map[string]string {
+	data, err := os.ReadFile("../../certs/catalog/testdata/samples.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var s struct {
+		Samples map[string]map[string]string `json:"samples"`
+	}
+	if err := json.Unmarshal(data, &s); err != nil {
+		t.Fatal(err)
+	}
+	return s.Samples
+}
+
+func operatorFor(t testing.TB, p *pki.PKI, class string) Operator {
+	ag, ok := p.AgencyForClass(class)
+	if !ok {
+		t.Fatalf("no agency for %s", class)
+	}
+	return Operator{Subject: "op@" + ag.Code, Role: RoleOperator, Agency: ag.Code}
+}
+
+func TestIssueEveryClassAndVerify(t *testing.T) {
+	e := openEnv(t, t.TempDir())
+	defer e.close(t)
+	ctx := context.Background()
+	keys := credential.KeySet{}
+	for _, ag := range e.pki.Agencies {
+		keys[ag.KeyID] = []credential.IssuerKey{{Public: ag.Cert.PublicKey.(*ecdsa.PublicKey), AgencyCode: ag.Code, Classes: ag.Classes}}
+	}
+	for class, fields := range samples(t) {
+		op := operatorFor(t, e.pki, class)
+		rec, err := e.svc.Issue(ctx, op, IssueRequest{Class: class, Fields: fields})
+		if err != nil {
+			t.Fatalf("%s: %v", class, err)
+		}
+		l, err := credential.Verify(rec.Credential, credential.VerifyOptions{Keys: keys, Now: time.Now().Add(time.Hour)})
+		if err != nil {
+			t.Fatalf("%s: credential does not verify: %v", class, err)
+		}
+		if l.ID != rec.ID || rec.Pending {
+			t.Fatalf("%s: record %s pending=%v, credential %s", class, rec.ID, rec.Pending, l.ID)
+		}
+		var h qr.Holding
+		if err := json.Unmarshal(rec.QR, &h); err != nil {
+			t.Fatal(err)
+		}
+		text, err := h.Static()
+		if err != nil {
+			t.Fatal(err)
+		}
+		tok, err := qr.Decode(text)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tok.Verify(qr.VerifyOptions{Keys: keys, Now: time.Now().Add(time.Hour)}); err != nil {
+			t.Fatalf("%s: static QR does not verify: %v", class, err)
+		}
+	}
+	if got := e.ledger.Size(); got != uint64(len(samples(t))) {
+		t.Fatalf("ledger has %d entries, want %d", got, len(samples(t)))
+	}
+}
+
+func issueOne(t *testing.T, e *env, class string) (*store.Record, Operator) {
+	t.Helper()
+	op := operatorFor(t, e.pki, class)
+	rec, err := e.svc.Issue(context.Background(), op, IssueRequest{Class: class, Fields: samples(t)[class]})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rec, op
+}
+
+func TestStatusChanges(t *testing.T) {
+	e := openEnv(t, t.TempDir())
+	defer e.close(t)
+	ctx := context.Background()
+	rec, op := issueOne(t, e, "business-license")
+	steps := []struct {
+		action Action
+		reason string
+		want   store.Status
+		err    error
+	}{
+		{ActionReinstate, "", "", ErrConflict},
+		{ActionSuspend, "", "", ErrInvalid},
+		{ActionSuspend, "核查", store.StatusSuspended, nil},
+		{ActionSuspend, "核查", "", ErrConflict},
+		{ActionReinstate, "", store.StatusValid, nil},
+		{ActionRevoke, "不喜欢", "", ErrInvalid},
+		{ActionRevoke, "吊销", store.StatusRevoked, nil},
+		{ActionReinstate, "", "", ErrConflict},
+		{"delete", "", "", ErrInvalid},
+	}
+	for i, st := range steps {
+		r, err := e.svc.ChangeStatus(ctx, op, rec.ID, st.action, st.reason)
+		if st.err != nil {
+			if !errors.Is(err, st.err) {
+				t.Fatalf("step %d %s: got %v, want %v", i, st.action, err, st.err)
+			}
+			continue
+		}
+		if err != nil || r.Status != st.want {
+			t.Fatalf("step %d %s: %v, status %v", i, st.action, err, r)
+		}
+		if got := e.status.set[fmt.Sprint(rec.StatusList, rec.StatusIndex)]; got != st.want {
+			t.Fatalf("step %d: status list says %q, want %q", i, got, st.want)
+		}
+	}
+	got, _ := e.svc.Get(op, rec.ID)
+	if got.Status != store.StatusRevoked || got.Reason != "吊销" {
+		t.Fatalf("stored %v %v", got.Status, got.Reason)
+	}
+	if n := e.ledger.Size(); n != 4 {
+		t.Fatalf("ledger size %d, want 4 (issue + 3 changes)", n)
+	}
+}
+
+func TestReissue(t *testing.T) {
+	e := openEnv(t, t.TempDir())
+	defer e.close(t)
+	rec, op := issueOne(t, e, "business-license")
+	nrec, err := e.svc.Reissue(context.Background(), op, rec.ID, ReissueRequest{Fields: map[string]string{"legal_rep": "李四"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if nrec.Supersedes != rec.ID || nrec.Fields["legal_rep"] != "李四" || nrec.ID[len(nrec.ID)-5:len(nrec.ID)-2] != "002" {
+		t.Fatalf("new record %+v", nrec)
+	}
+	old, _ := e.svc.Get(op, rec.ID)
+	if old.Status != store.StatusSuperseded || old.SupersededBy != nrec.ID {
+		t.Fatalf("old record %v superseded by %q", old.Status, old.SupersededBy)
+	}
+	if _, err := e.svc.Reissue(context.Background(), op, rec.ID, ReissueRequest{}); !errors.Is(err, ErrConflict) {
+		t.Fatalf("re-issuing a superseded licence: %v", err)
+	}
+	if _, err := e.svc.Reissue(context.Background(), op, nrec.ID, ReissueRequest{Fields: map[string]string{"uscc": "123"}}); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("re-issue with a bad field: %v", err)
+	}
+}
+
+func TestScope(t *testing.T) {
+	e := openEnv(t, t.TempDir())
+	defer e.close(t)
+	ctx := context.Background()
+	rec, own := issueOne(t, e, "business-license")
+	other := operatorFor(t, e.pki, "drivers-license")
+	fields := samples(t)["business-license"]
+	tests := []struct {
+		name string
+		op   Operator
+		do   func(op Operator) error
+		want error
+	}{
+		{"operator own class", own, func(op Operator) error {
+			_, err := e.svc.Issue(ctx, op, IssueRequest{Class: "business-license", Fields: fields})
+			return err
+		}, nil},
+		{"operator limited to other classes", Operator{Subject: "x", Role: RoleOperator, Agency: own.Agency, Classes: []string{"food-operation-permit"}}, func(op Operator) error {
+			_, err := e.svc.Issue(ctx, op, IssueRequest{Class: "business-license", Fields: fields})
+			return err
+		}, ErrForbidden},
+		{"operator of another agency issues", other, func(op Operator) error {
+			_, err := e.svc.Issue(ctx, op, IssueRequest{Class: "business-license", Agency: own.Agency, Fields: fields})
+			return err
+		}, ErrForbidden},
+		{"agency not certified for class", own, func(op Operator) error {
+			_, err := e.svc.Issue(ctx, op, IssueRequest{Class: "drivers-license", Fields: samples(t)["drivers-license"]})
+			return err
+		}, ErrForbidden},
+		{"auditor issues", Operator{Subject: "a", Role: RoleAuditor, Agency: own.Agency}, func(op Operator) error {
+			_, err := e.svc.Issue(ctx, op, IssueRequest{Class: "business-license", Fields: fields})
+			return err
+		}, ErrForbidden},
+		{"auditor reads", Operator{Subject: "a", Role: RoleAuditor, Agency: own.Agency}, func(op Operator) error {
+			_, err := e.svc.Get(op, rec.ID)
+			return err
+		}, nil},
+		{"other agency reads", other, func(op Operator) error {
+			_, err := e.svc.Get(op, rec.ID)
+			return err
+		}, ErrNotFound},
+		{"other agency revokes", other, func(op Operator) error {
+			_, err := e.svc.ChangeStatus(ctx, op, rec.ID, ActionRevoke, "吊销")
+			return err
+		}, ErrNotFound},
+		{"admin issues for any agency", Operator{Subject: "root", Role: RoleAdmin}, func(op Operator) error {
+			_, err := e.svc.Issue(ctx, op, IssueRequest{Class: "business-license", Agency: own.Agency, Fields: fields})
+			return err
+		}, nil},
+		{"bad field", own, func(op Operator) error {
+			f := map[string]string{}
+			for k, v := range fields {
+				f[k] = v
+			}
+			f["uscc"] = "91310115MA1FPA014X"
+			_, err := e.svc.Issue(ctx, op, IssueRequest{Class: "business-license", Fields: f})
+			var se *Error
+			if errors.As(err, &se) && se.Field != "uscc" {
+				return fmt.Errorf("field %q, want uscc: %w", se.Field, err)
+			}
+			return err
+		}, ErrInvalid},
+		{"unknown class", own, func(op Operator) error {
+			_, err := e.svc.Issue(ctx, op, IssueRequest{Class: "fishing", Fields: fields})
+			return err
+		}, ErrInvalid},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			err := tc.do(tc.op)
+			if (tc.want == nil) != (err == nil) || (tc.want != nil && !errors.Is(err, tc.want)) {
+				t.Fatalf("got %v, want %v", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestImportKeyIdempotent(t *testing.T) {
+	e := openEnv(t, t.TempDir())
+	defer e.close(t)
+	op := operatorFor(t, e.pki, "business-license")
+	req := IssueRequest{Class: "business-license", Fields: samples(t)["business-license"], ImportKey: "row-17"}
+	a, err := e.svc.Issue(context.Background(), op, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := e.svc.Issue(context.Background(), op, req)
+	if err != nil || b.ID != a.ID {
+		t.Fatalf("second issue with the same key: %v, %s vs %s", err, b.ID, a.ID)
+	}
+	if e.ledger.Size() != 1 {
+		t.Fatalf("ledger size %d, want 1", e.ledger.Size())
+	}
+}
+
+// TestRecover simulates crashes at each point of an issuance and a status
+// change and checks the store comes back in line with the ledger.
+func TestRecover(t *testing.T) {
+	dir := t.TempDir()
+	e := openEnv(t, dir)
+	rec, op := issueOne(t, e, "business-license")
+	// A status change that reached the ledger but not the store.
+	idx, err := e.ledger.AppendAll(context.Background(), []tlog.Entry{{
+		Type: tlog.TypeRevoke, Time: time.Now(), Agency: rec.Agency, LicenseID: rec.ID, CredentialHash: mustHash(rec.CredentialHash),
+		StatusFrom: tlog.StatusValid, StatusTo: tlog.StatusRevoked, Reason: "注销", Operator: op.Subject,
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// An issuance written as pending that never reached the ledger.
+	ghost := *rec
+	ghost.ID, ghost.CredentialHash, ghost.ImportKey = rec.ID+"X", "00"+rec.CredentialHash[2:], ""
+	if err := e.store.PutPending(&ghost); err != nil {
+		t.Fatal(err)
+	}
+	// Crash: no Close, so the watermark is not advanced.
+	e.ledger.Close()
+	e.store.Close()
+
+	e = openEnv(t, dir)
+	defer e.close(t)
+	got, err := e.svc.Get(op, rec.ID)
+	if err != nil || got.Status != store.StatusRevoked || got.LastEvent != idx+1 {
+		t.Fatalf("after recovery: %v %+v", err, got)
+	}
+	if _, err := e.svc.Get(op, ghost.ID); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("unacknowledged issuance survived recovery: %v", err)
+	}
+	if p, _ := e.store.Pending(); len(p) != 0 {
+		t.Fatalf("%d pending after recovery", len(p))
+	}
+	if w, _ := e.store.Watermark(); w != e.ledger.Size() {
+		t.Fatalf("watermark %d, ledger size %d", w, e.ledger.Size())
+	}
+	if e.status.set[fmt.Sprint(rec.StatusList, rec.StatusIndex)] != store.StatusRevoked {
+		t.Fatal("status list not rebuilt")
+	}
+}

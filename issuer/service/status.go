@@ -1,0 +1,253 @@
+package service
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+
+	"elicense/internal/ledger/tlog"
+	"elicense/issuer/store"
+)
+
+// Action is a status change an operator asks for.
+type Action string
+
+// Actions.
+const (
+	ActionSuspend   Action = "suspend"
+	ActionReinstate Action = "reinstate"
+	ActionRevoke    Action = "revoke"
+)
+
+// Reason codes an agency gives for a change (GB/T 36903 practice).
+var (
+	RevokeReasons  = []string{"注销", "吊销", "撤销", "变更", "遗失", "损毁"}
+	SuspendReasons = []string{"暂扣", "核查", "其他"}
+)
+
+// transitions: from → action → to.
+var transitions = map[store.Status]map[Action]store.Status{
+	store.StatusValid:     {ActionSuspend: store.StatusSuspended, ActionRevoke: store.StatusRevoked},
+	store.StatusSuspended: {ActionReinstate: store.StatusValid, ActionRevoke: store.StatusRevoked},
+}
+
+var ledgerStatus = map[store.Status]tlog.Status{
+	store.StatusValid:      tlog.StatusValid,
+	store.StatusSuspended:  tlog.StatusSuspended,
+	store.StatusRevoked:    tlog.StatusRevoked,
+	store.StatusSuperseded: tlog.StatusRevoked,
+}
+
+var entryType = map[Action]tlog.EntryType{
+	ActionSuspend: tlog.TypeSuspend, ActionReinstate: tlog.TypeReinstate, ActionRevoke: tlog.TypeRevoke,
+}
+
+// ChangeStatus suspends, reinstates or revokes a licence, with a reason
+// code, and returns the updated record once the ledger holds the change.
+func (s *Service) ChangeStatus(ctx context.Context, op Operator, id string, action Action, reason string) (*store.Record, error) {
+	if _, ok := entryType[action]; !ok {
+		return nil, invalid("action", "unknown action %q (want suspend, reinstate or revoke)", action)
+	}
+	switch action {
+	case ActionRevoke:
+		if !slices.Contains(RevokeReasons, reason) {
+			return nil, invalid("reason", "revocation needs a reason code: one of %s", strings.Join(RevokeReasons, ", "))
+		}
+	case ActionSuspend:
+		if !slices.Contains(SuspendReasons, reason) {
+			return nil, invalid("reason", "suspension needs a reason code: one of %s", strings.Join(SuspendReasons, ", "))
+		}
+	}
+	end, err := s.begin()
+	if err != nil {
+		return nil, err
+	}
+	defer end()
+	unlock := s.lock(id)
+	defer unlock()
+	r, err := s.Get(op, id)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.mayChange(op, r); err != nil {
+		return nil, err
+	}
+	to, ok := transitions[r.Status][action]
+	if !ok {
+		return nil, &Error{Kind: ErrConflict, Field: "status", Msg: fmt.Sprintf("cannot %s a licence that is %s", action, r.Status)}
+	}
+	now := s.now()
+	idx, err := s.ledger.AppendAll(ctx, []tlog.Entry{{
+		Type: entryType[action], Time: now, Agency: r.Agency, LicenseID: r.ID, CredentialHash: mustHash(r.CredentialHash),
+		StatusFrom: ledgerStatus[r.Status], StatusTo: ledgerStatus[to], Reason: reason, Operator: op.Subject,
+	}})
+	if err != nil {
+		return nil, &Error{Kind: ErrUnavailable, Msg: "ledger append failed", Err: err}
+	}
+	if err := s.apply(store.Change{ID: r.ID, Status: to, Reason: reason, At: now, LedgerIndex: idx}, r); err != nil {
+		return nil, err
+	}
+	r.Status, r.Reason, r.UpdatedAt = to, reason, now
+	s.log.Info("licence status changed", "id", r.ID, "action", action, "to", to, "reason", reason, "ledger_index", idx, "operator", op.Subject)
+	return r, nil
+}
+
+func (s *Service) mayChange(op Operator, r *store.Record) error {
+	cl, ok := s.cat.Lookup(r.Class)
+	if !ok {
+		return &Error{Kind: ErrConflict, Msg: "licence class " + r.Class + " is no longer in the catalogue"}
+	}
+	if r.Pending {
+		return &Error{Kind: ErrConflict, Msg: "the licence's issuance is not yet confirmed"}
+	}
+	return op.canAct(r.Agency, cl)
+}
+
+func (s *Service) apply(c store.Change, r *store.Record) error {
+	if err := s.store.Apply(c); err != nil {
+		return &Error{Kind: ErrUnavailable, Msg: "recorded in the ledger but not in the store; it will be reconciled", Err: err}
+	}
+	if err := s.status.Set(r.StatusList, r.StatusIndex, c.Status); err != nil {
+		return &Error{Kind: ErrUnavailable, Msg: "status list update failed", Err: err}
+	}
+	return nil
+}
+
+// ReissueRequest changes a licence's fields by issuing its next version.
+type ReissueRequest struct {
+	Fields map[string]string `json:"fields"` // fields to change; others are kept
+	Number string            `json:"number,omitempty"`
+}
+
+// Reissue issues the next version of a licence's identifier with changed
+// fields and marks the old version superseded (reason 变更), both in one
+// ledger batch.
+func (s *Service) Reissue(ctx context.Context, op Operator, id string, req ReissueRequest) (*store.Record, error) {
+	end, err := s.begin()
+	if err != nil {
+		return nil, err
+	}
+	defer end()
+	unlock := s.lock(id)
+	defer unlock()
+	old, err := s.Get(op, id)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.mayChange(op, old); err != nil {
+		return nil, err
+	}
+	if old.Status != store.StatusValid && old.Status != store.StatusSuspended {
+		return nil, &Error{Kind: ErrConflict, Field: "status", Msg: fmt.Sprintf("cannot re-issue a licence that is %s", old.Status)}
+	}
+	cl, _ := s.cat.Lookup(old.Class)
+	ag, ok := s.pki.Agency(old.Agency)
+	if !ok {
+		return nil, &Error{Kind: ErrConflict, Msg: "the issuing agency is no longer configured"}
+	}
+	oldID, err := parseID(old.ID)
+	if err != nil {
+		return nil, err
+	}
+	next, err := oldID.NextVersion()
+	if err != nil {
+		return nil, &Error{Kind: ErrConflict, Msg: "no further version", Err: err}
+	}
+	fields := maps.Clone(old.Fields)
+	maps.Copy(fields, req.Fields)
+	for k, v := range req.Fields {
+		if v == "" {
+			delete(fields, k)
+		}
+	}
+	list, idx, err := s.status.Allocate(ag.Code)
+	if err != nil {
+		return nil, &Error{Kind: ErrUnavailable, Msg: "no free status-list position", Err: err}
+	}
+	rec, err := s.build(cl, ag, fields, s.now(), req.Number, list, idx, next.Version, next.Serial)
+	if err != nil {
+		s.status.Release(list, idx)
+		return nil, err
+	}
+	rec.Supersedes = old.ID
+	if err := s.store.PutPending(rec); err != nil {
+		s.status.Release(list, idx)
+		return nil, &Error{Kind: ErrConflict, Msg: "could not record the licence", Err: err}
+	}
+	now := s.now()
+	first, err := s.ledger.AppendAll(ctx, []tlog.Entry{
+		{Type: tlog.TypeReissue, Time: now, Agency: ag.Code, LicenseID: rec.ID, CredentialHash: mustHash(rec.CredentialHash),
+			StatusTo: tlog.StatusValid, Reason: "变更", Operator: op.Subject, Extra: []byte(old.ID)},
+		{Type: tlog.TypeRevoke, Time: now, Agency: ag.Code, LicenseID: old.ID, CredentialHash: mustHash(old.CredentialHash),
+			StatusFrom: ledgerStatus[old.Status], StatusTo: tlog.StatusRevoked, Reason: "变更", Operator: op.Subject, Extra: []byte(rec.ID)},
+	})
+	if err != nil {
+		return nil, &Error{Kind: ErrUnavailable, Msg: "ledger append failed", Err: err}
+	}
+	if err := s.store.Commit(mustHash(rec.CredentialHash), first); err != nil {
+		return nil, &Error{Kind: ErrUnavailable, Msg: "recorded in the ledger but not in the store; it will be reconciled", Err: err}
+	}
+	if err := s.apply(store.Change{ID: old.ID, Status: store.StatusSuperseded, Reason: "变更", At: now, LedgerIndex: first + 1, SupersededBy: rec.ID}, old); err != nil {
+		return nil, err
+	}
+	rec.LedgerIndex, rec.Pending = first, false
+	s.log.Info("licence re-issued", "id", rec.ID, "supersedes", old.ID, "ledger_index", first, "operator", op.Subject)
+	return rec, nil
+}
+
+// Recover brings the store in line with the ledger after a restart: it
+// replays ledger entries from the store's watermark (committing pending
+// issuances and applying status changes), drops issuances that never
+// reached the ledger (they were never acknowledged), and restores the
+// status lists. Call it before serving.
+func (s *Service) Recover(ctx context.Context) error {
+	from, err := s.store.Watermark()
+	if err != nil {
+		return err
+	}
+	size := s.ledger.Size()
+	for i := from; i < size; i++ {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		e, err := s.ledger.Entry(i)
+		if err != nil {
+			return fmt.Errorf("service: reading ledger entry %d: %w", i, err)
+		}
+		switch e.Type {
+		case tlog.TypeIssue, tlog.TypeReissue:
+			if err := s.store.Commit(e.CredentialHash, i); err != nil {
+				return err
+			}
+		case tlog.TypeSuspend, tlog.TypeReinstate, tlog.TypeRevoke:
+			st := map[tlog.Status]store.Status{tlog.StatusValid: store.StatusValid, tlog.StatusSuspended: store.StatusSuspended, tlog.StatusRevoked: store.StatusRevoked}[e.StatusTo]
+			c := store.Change{ID: e.LicenseID, Status: st, Reason: e.Reason, At: e.Time, LedgerIndex: i}
+			if e.Type == tlog.TypeRevoke && len(e.Extra) > 0 {
+				c.Status, c.SupersededBy = store.StatusSuperseded, string(e.Extra)
+			}
+			if err := s.store.Apply(c); err != nil && !errors.Is(err, store.ErrNotFound) {
+				return err
+			}
+		}
+	}
+	pending, err := s.store.Pending()
+	if err != nil {
+		return err
+	}
+	for h, id := range pending {
+		s.log.Warn("dropping an issuance that never reached the ledger", "id", id)
+		if err := s.store.Drop(h); err != nil {
+			return err
+		}
+	}
+	if err := s.store.SetWatermark(size); err != nil {
+		return err
+	}
+	// Rebuild the status lists from the records.
+	return s.store.ForEach(func(r *store.Record) error {
+		return s.status.Set(r.StatusList, r.StatusIndex, r.Status)
+	})
+}

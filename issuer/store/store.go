@@ -1,0 +1,422 @@
+package store
+
+import (
+	"bytes"
+	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// Status is a licence's state in the issuer.
+type Status string
+
+// Licence states. Superseded is a revoked-by-re-issue: the licence was
+// replaced by a newer version of its identifier.
+const (
+	StatusValid      Status = "valid"
+	StatusSuspended  Status = "suspended"
+	StatusRevoked    Status = "revoked"
+	StatusSuperseded Status = "superseded"
+)
+
+// Record is one licence version as the issuer keeps it.
+type Record struct {
+	ID             string            `json:"id"`
+	Class          string            `json:"class"`
+	Agency         string            `json:"agency"`
+	HolderCode     string            `json:"holder_code"`
+	HolderName     string            `json:"holder_name"`
+	Fields         map[string]string `json:"fields"`
+	Status         Status            `json:"status"`
+	Reason         string            `json:"reason,omitempty"`
+	StatusList     string            `json:"status_list"`
+	StatusIndex    uint64            `json:"status_index"`
+	Credential     string            `json:"credential"`
+	CredentialHash string            `json:"credential_hash"`
+	QR             []byte            `json:"qr,omitempty"` // qr.Holding JSON of the static core
+	IssuedAt       time.Time         `json:"issued_at"`
+	UpdatedAt      time.Time         `json:"updated_at"`
+	LedgerIndex    uint64            `json:"ledger_index"`
+	SupersededBy   string            `json:"superseded_by,omitempty"`
+	Supersedes     string            `json:"supersedes,omitempty"`
+	ImportKey      string            `json:"import_key,omitempty"` // caller's idempotency key
+	// Pending is set from PutPending until Commit: the issuance is not
+	// yet known to be in the ledger and has not been acknowledged.
+	Pending bool `json:"pending,omitempty"`
+	// LastEvent is one past the ledger index of the last event applied to
+	// this record, so replaying the ledger applies each event once and
+	// never lets an older one overwrite a newer.
+	LastEvent uint64 `json:"last_event,omitempty"`
+}
+
+var (
+	// ErrNotFound means no record has that identifier.
+	ErrNotFound = errors.New("store: not found")
+	// ErrExists means a record or idempotency key is already taken.
+	ErrExists = errors.New("store: already exists")
+	// ErrCorrupt means a stored value could not be decoded.
+	ErrCorrupt = errors.New("store: corrupt record")
+)
+
+var (
+	bucketLicences = []byte("licences")    // id → Record JSON
+	bucketHolder   = []byte("by_holder")   // holder code 0 id → nil
+	bucketClass    = []byte("by_class")    // class 0 id → nil
+	bucketPending  = []byte("pending")     // credential hash → id
+	bucketImport   = []byte("import_keys") // agency 0 key → id
+	bucketMeta     = []byte("meta")
+	keyWatermark   = []byte("watermark") // last ledger index applied + 1
+)
+
+// Store is an open state file. Its methods are safe for concurrent use.
+type Store struct {
+	db *bolt.DB
+}
+
+// Options tune Open.
+type Options struct {
+	// LockTimeout bounds the wait for another process holding the file;
+	// zero means 5 s, so a second server on the same data fails fast.
+	LockTimeout time.Duration
+	// MaxBatchDelay is bbolt's group-commit window: concurrent writes in
+	// that window share one fsync. Zero means 2 ms (bbolt's default of
+	// 10 ms would add 10 ms to every lone issuance).
+	MaxBatchDelay time.Duration
+}
+
+// Open opens or creates the state file at path.
+func Open(path string, o *Options) (*Store, error) {
+	var opts Options
+	if o != nil {
+		opts = *o
+	}
+	if opts.LockTimeout == 0 {
+		opts.LockTimeout = 5 * time.Second
+	}
+	if opts.MaxBatchDelay == 0 {
+		opts.MaxBatchDelay = 2 * time.Millisecond
+	}
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: opts.LockTimeout})
+	if err != nil {
+		return nil, fmt.Errorf("store: opening %s: %w", path, err)
+	}
+	db.MaxBatchDelay = opts.MaxBatchDelay
+	err = db.Update(func(tx *bolt.Tx) error {
+		for _, b := range [][]byte{bucketLicences, bucketHolder, bucketClass, bucketPending, bucketImport, bucketMeta} {
+			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("store: %w", err)
+	}
+	return &Store{db: db}, nil
+}
+
+// Close closes the file.
+func (s *Store) Close() error { return s.db.Close() }
+
+func indexKey(a, b string) []byte { return append(append([]byte(a), 0), b...) }
+
+func getRecord(tx *bolt.Tx, id string) (*Record, error) {
+	v := tx.Bucket(bucketLicences).Get([]byte(id))
+	if v == nil {
+		return nil, fmt.Errorf("%w: %s", ErrNotFound, id)
+	}
+	var r Record
+	if err := json.Unmarshal(v, &r); err != nil {
+		return nil, fmt.Errorf("%w: %s: %v", ErrCorrupt, id, err)
+	}
+	return &r, nil
+}
+
+func putRecord(tx *bolt.Tx, r *Record) error {
+	v, err := json.Marshal(r)
+	if err != nil {
+		return err
+	}
+	if err := tx.Bucket(bucketLicences).Put([]byte(r.ID), v); err != nil {
+		return err
+	}
+	if err := tx.Bucket(bucketHolder).Put(indexKey(r.HolderCode, r.ID), nil); err != nil {
+		return err
+	}
+	return tx.Bucket(bucketClass).Put(indexKey(r.Class, r.ID), nil)
+}
+
+// PutPending stores a new licence record, not yet acknowledged, and
+// returns once it is durable. It fails with ErrExists if the identifier or
+// the record's import key is taken.
+func (s *Store) PutPending(r *Record) error {
+	hash, err := hex.DecodeString(r.CredentialHash)
+	if err != nil || len(hash) != 32 {
+		return fmt.Errorf("store: record %s has no credential hash", r.ID)
+	}
+	return s.db.Batch(func(tx *bolt.Tx) error {
+		if tx.Bucket(bucketLicences).Get([]byte(r.ID)) != nil {
+			return fmt.Errorf("%w: %s", ErrExists, r.ID)
+		}
+		if r.ImportKey != "" {
+			ib := tx.Bucket(bucketImport)
+			k := indexKey(r.Agency, r.ImportKey)
+			if id := ib.Get(k); id != nil {
+				return fmt.Errorf("%w: import key %q is licence %s", ErrExists, r.ImportKey, id)
+			}
+			if err := ib.Put(k, []byte(r.ID)); err != nil {
+				return err
+			}
+		}
+		if err := tx.Bucket(bucketPending).Put(hash, []byte(r.ID)); err != nil {
+			return err
+		}
+		r.Pending = true
+		return putRecord(tx, r)
+	})
+}
+
+// Commit marks the pending issuance with that credential hash as recorded
+// at ledger index idx and advances the watermark.
+func (s *Store) Commit(credHash [32]byte, idx uint64) error {
+	return s.db.Batch(func(tx *bolt.Tx) error {
+		pb := tx.Bucket(bucketPending)
+		id := pb.Get(credHash[:])
+		if id == nil {
+			return nil // already committed (replay)
+		}
+		r, err := getRecord(tx, string(id))
+		if err != nil {
+			return err
+		}
+		r.LedgerIndex, r.Pending = idx, false
+		r.LastEvent = max(r.LastEvent, idx+1)
+		if err := putRecord(tx, r); err != nil {
+			return err
+		}
+		return pb.Delete(credHash[:])
+	})
+}
+
+// Drop removes a pending issuance that never reached the ledger.
+func (s *Store) Drop(credHash [32]byte) error {
+	return s.db.Batch(func(tx *bolt.Tx) error {
+		pb := tx.Bucket(bucketPending)
+		id := pb.Get(credHash[:])
+		if id == nil {
+			return nil
+		}
+		r, err := getRecord(tx, string(id))
+		if err != nil {
+			return err
+		}
+		tx.Bucket(bucketLicences).Delete([]byte(r.ID))
+		tx.Bucket(bucketHolder).Delete(indexKey(r.HolderCode, r.ID))
+		tx.Bucket(bucketClass).Delete(indexKey(r.Class, r.ID))
+		if r.ImportKey != "" {
+			tx.Bucket(bucketImport).Delete(indexKey(r.Agency, r.ImportKey))
+		}
+		return pb.Delete(credHash[:])
+	})
+}
+
+// Pending lists the issuances written but not yet known to be in the
+// ledger, by credential hash.
+func (s *Store) Pending() (map[[32]byte]string, error) {
+	out := map[[32]byte]string{}
+	err := s.db.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketPending).ForEach(func(k, v []byte) error {
+			if len(k) != 32 {
+				return fmt.Errorf("%w: pending key of %d bytes", ErrCorrupt, len(k))
+			}
+			out[[32]byte(k)] = string(v)
+			return nil
+		})
+	})
+	return out, err
+}
+
+// Change is a status change to apply to a record.
+type Change struct {
+	ID           string
+	Status       Status
+	Reason       string
+	At           time.Time
+	LedgerIndex  uint64
+	SupersededBy string
+}
+
+// Apply records a status change that the ledger already holds at
+// c.LedgerIndex. Applying the same change twice is harmless.
+func (s *Store) Apply(c Change) error {
+	return s.db.Batch(func(tx *bolt.Tx) error {
+		r, err := getRecord(tx, c.ID)
+		if err != nil {
+			return err
+		}
+		if r.LastEvent > c.LedgerIndex {
+			return nil // this or a later event is already applied
+		}
+		r.Status, r.Reason, r.UpdatedAt = c.Status, c.Reason, c.At
+		r.LastEvent = c.LedgerIndex + 1
+		if c.SupersededBy != "" {
+			r.SupersededBy = c.SupersededBy
+		}
+		return putRecord(tx, r)
+	})
+}
+
+func watermark(tx *bolt.Tx) uint64 {
+	v := tx.Bucket(bucketMeta).Get(keyWatermark)
+	if len(v) != 8 {
+		return 0
+	}
+	return binary.BigEndian.Uint64(v)
+}
+
+// SetWatermark records that every ledger entry below w is applied. The
+// service calls it only when nothing is in flight (after Recover, at a
+// clean shutdown), so the mark never passes an unapplied entry.
+func (s *Store) SetWatermark(w uint64) error {
+	return s.db.Update(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketMeta).Put(keyWatermark, binary.BigEndian.AppendUint64(nil, w))
+	})
+}
+
+// Watermark is the ledger index replay starts from after a restart.
+func (s *Store) Watermark() (uint64, error) {
+	var w uint64
+	err := s.db.View(func(tx *bolt.Tx) error { w = watermark(tx); return nil })
+	return w, err
+}
+
+// Get returns the record with that identifier.
+func (s *Store) Get(id string) (*Record, error) {
+	var r *Record
+	err := s.db.View(func(tx *bolt.Tx) (err error) { r, err = getRecord(tx, id); return err })
+	return r, err
+}
+
+// ByImportKey returns the licence an agency issued under an idempotency key.
+func (s *Store) ByImportKey(agency, key string) (*Record, error) {
+	var r *Record
+	err := s.db.View(func(tx *bolt.Tx) (err error) {
+		id := tx.Bucket(bucketImport).Get(indexKey(agency, key))
+		if id == nil {
+			return fmt.Errorf("%w: import key %q", ErrNotFound, key)
+		}
+		r, err = getRecord(tx, string(id))
+		return err
+	})
+	return r, err
+}
+
+// Query selects records. Empty fields match everything; HolderCode or
+// Class select an index, Agency and Status filter.
+type Query struct {
+	HolderCode string
+	Class      string
+	Agency     string
+	Status     Status
+	After      string // resume after this identifier (paging)
+	Limit      int    // zero means 100
+}
+
+// Search returns records matching q in identifier order within the index
+// used, and the identifier to pass as After for the next page ("" when
+// there is none).
+func (s *Store) Search(q Query) ([]*Record, string, error) {
+	if q.Limit <= 0 || q.Limit > 1000 {
+		q.Limit = 100
+	}
+	var out []*Record
+	next := ""
+	err := s.db.View(func(tx *bolt.Tx) error {
+		var c *bolt.Cursor
+		var prefix []byte
+		switch {
+		case q.HolderCode != "":
+			c, prefix = tx.Bucket(bucketHolder).Cursor(), indexKey(q.HolderCode, "")
+		case q.Class != "":
+			c, prefix = tx.Bucket(bucketClass).Cursor(), indexKey(q.Class, "")
+		default:
+			c = tx.Bucket(bucketLicences).Cursor()
+		}
+		start := append(bytes.Clone(prefix), q.After...)
+		k, _ := c.Seek(start)
+		if q.After != "" && bytes.Equal(k, start) {
+			k, _ = c.Next()
+		}
+		for ; k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+			id := string(k[len(prefix):])
+			r, err := getRecord(tx, id)
+			if err != nil {
+				return err
+			}
+			if (q.Class != "" && r.Class != q.Class) || (q.Agency != "" && r.Agency != q.Agency) || (q.Status != "" && r.Status != q.Status) {
+				continue
+			}
+			if len(out) == q.Limit {
+				next = out[len(out)-1].ID
+				break
+			}
+			out = append(out, r)
+		}
+		return nil
+	})
+	return out, next, err
+}
+
+// ForEach calls fn for every record (for rebuilding status lists at start).
+func (s *Store) ForEach(fn func(*Record) error) error {
+	return s.db.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketLicences).ForEach(func(k, v []byte) error {
+			var r Record
+			if err := json.Unmarshal(v, &r); err != nil {
+				return fmt.Errorf("%w: %s: %v", ErrCorrupt, k, err)
+			}
+			return fn(&r)
+		})
+	})
+}
+
+// Backup writes a consistent copy of the state file to w while the
+// store stays in use.
+func (s *Store) Backup(w io.Writer) (int64, error) {
+	var n int64
+	err := s.db.View(func(tx *bolt.Tx) (err error) { n, err = tx.WriteTo(w); return err })
+	return n, err
+}
+
+var bucketTokens = []byte("revoked_tokens") // jti → expiry (Unix seconds)
+
+// RevokeToken records that the operator token with that ID is revoked
+// until its expiry.
+func (s *Store) RevokeToken(jti string, exp time.Time) error {
+	return s.db.Update(func(tx *bolt.Tx) error {
+		b, err := tx.CreateBucketIfNotExists(bucketTokens)
+		if err != nil {
+			return err
+		}
+		return b.Put([]byte(jti), binary.BigEndian.AppendUint64(nil, uint64(exp.Unix())))
+	})
+}
+
+// TokenRevoked reports whether the token with that ID was revoked.
+func (s *Store) TokenRevoked(jti string) (bool, error) {
+	var revoked bool
+	err := s.db.View(func(tx *bolt.Tx) error {
+		if b := tx.Bucket(bucketTokens); b != nil {
+			revoked = b.Get([]byte(jti)) != nil
+		}
+		return nil
+	})
+	return revoked, err
+}
