@@ -46,6 +46,7 @@ type Options struct {
 	Registry  *prometheus.Registry // nil: a new one
 	Ready     func() error         // nil: always ready
 	BodyLimit string               // e.g. "4M"; empty means 4M
+	Console   http.Handler         // the agency console's assets, served under /console/ (nil: none)
 }
 
 // API is the HTTP handler.
@@ -93,7 +94,13 @@ func (a *API) routes() {
 	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(a.o.Registry, promhttp.HandlerOpts{})))
 	e.GET("/v1/openapi.json", a.openapi)
 
+	if a.o.Console != nil {
+		e.GET("/", func(c echo.Context) error { return c.Redirect(http.StatusFound, "/console/") })
+		e.GET("/console/*", echo.WrapHandler(http.StripPrefix("/console", a.o.Console)))
+	}
+
 	v1 := e.Group("/v1")
+	v1.GET("/classes", a.classes)
 	v1.POST("/licences", a.issue, a.auth)
 	v1.GET("/licences", a.search, a.auth)
 	v1.GET("/licences/:id", a.get, a.auth)
