@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"time"
 
 	"elicense/internal/ledger"
 	"elicense/internal/ledger/tlog"
@@ -109,6 +110,22 @@ func (a *API) routes() {
 	v1.POST("/licences/:id/reinstate", a.changeStatus(service.ActionReinstate), a.auth)
 	v1.POST("/licences/:id/revoke", a.changeStatus(service.ActionRevoke), a.auth)
 	v1.GET("/licences/:id/qr", a.qr, a.auth)
+	v1.POST("/licences/:id/claim-codes", a.newClaimCode, a.auth)
+	v1.POST("/licences/:id/unbind", a.unbind, a.auth)
+
+	// Holders claim device-bound copies without an operator token; the
+	// rate limit (per client address) backs the 80-bit codes.
+	limit := middleware.RateLimiterWithConfig(middleware.RateLimiterConfig{
+		Store: middleware.NewRateLimiterMemoryStoreWithConfig(middleware.RateLimiterMemoryStoreConfig{Rate: 2, Burst: 10, ExpiresIn: 10 * time.Minute}),
+		DenyHandler: func(c echo.Context, _ string, _ error) error {
+			return fail(http.StatusTooManyRequests, "rate_limited", "", "too many claim attempts from this address; wait a little")
+		},
+		ErrorHandler: func(c echo.Context, err error) error {
+			return fail(http.StatusForbidden, "forbidden", "", "cannot identify the client: %v", err)
+		},
+	})
+	v1.POST("/claims/challenge", a.challenge, limit)
+	v1.POST("/claims", a.claim, limit)
 
 	v1.GET("/status/:list", a.statusList)
 	v1.GET("/trust", a.trust)

@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"encoding/json"
 	"net/http"
+	"net/url"
 	"strconv"
+	"time"
 
 	"elicense/certs/catalog"
 	"elicense/certs/qr"
@@ -35,6 +37,11 @@ type licenceView struct {
 	Supersedes   string            `json:"supersedes,omitempty"`
 	SupersededBy string            `json:"superseded_by,omitempty"`
 	QR           string            `json:"qr,omitempty"` // static (unbound) QR text
+	CopyOf       string            `json:"copy_of,omitempty"`
+	Device       string            `json:"device,omitempty"`
+	Copies       []string          `json:"copies,omitempty"`
+	ClaimCode    string            `json:"claim_code,omitempty"` // only in the issuance response
+	ClaimExpires string            `json:"claim_code_expires,omitempty"`
 }
 
 func view(r *store.Record) licenceView {
@@ -43,7 +50,7 @@ func view(r *store.Record) licenceView {
 		Fields: r.Fields, Status: r.Status, Reason: r.Reason, StatusList: r.StatusList, StatusIndex: r.StatusIndex,
 		Credential: r.Credential, LedgerIndex: r.LedgerIndex, Pending: r.Pending,
 		IssuedAt: r.IssuedAt.UTC().Format("2006-01-02T15:04:05Z"), UpdatedAt: r.UpdatedAt.UTC().Format("2006-01-02T15:04:05Z"),
-		Supersedes: r.Supersedes, SupersededBy: r.SupersededBy,
+		Supersedes: r.Supersedes, SupersededBy: r.SupersededBy, CopyOf: r.CopyOf, Device: r.Device, Copies: r.Copies,
 	}
 	if text, err := staticQR(r); err == nil {
 		v.QR = text
@@ -85,7 +92,7 @@ func (a *API) issue(c echo.Context) error {
 			return err
 		}
 		a.metrics.issued.Inc()
-		return c.JSON(http.StatusCreated, view(rec))
+		return c.JSON(http.StatusCreated, a.withClaimCode(op, rec))
 	}
 	if body.Class != "" || body.Fields != nil {
 		return fail(http.StatusBadRequest, "bad_request", "licences", "send one licence or a batch under \"licences\", not both")
@@ -122,10 +129,20 @@ func (a *API) issue(c echo.Context) error {
 			continue
 		}
 		a.metrics.issued.Inc()
-		v := view(r.rec)
+		v := a.withClaimCode(op, r.rec)
 		out[r.i].Licence = &v
 	}
 	return c.JSON(status, map[string]any{"results": out})
+}
+
+// withClaimCode is the issuance response: the licence and a one-time
+// claim code (领证码) for its holder, shown only here.
+func (a *API) withClaimCode(op service.Operator, rec *store.Record) licenceView {
+	v := view(rec)
+	if code, exp, err := a.o.Service.NewClaimCode(op, rec.ID); err == nil {
+		v.ClaimCode, v.ClaimExpires = code, exp.UTC().Format(time.RFC3339)
+	}
+	return v
 }
 
 func toAPIError(err error) *apiError {
@@ -136,7 +153,7 @@ func toAPIError(err error) *apiError {
 }
 
 func (a *API) get(c echo.Context) error {
-	rec, err := a.o.Service.Get(operator(c), c.Param("id"))
+	rec, err := a.o.Service.Get(operator(c), idParam(c))
 	if err != nil {
 		return err
 	}
@@ -174,7 +191,7 @@ func (a *API) reissue(c echo.Context) error {
 	if err := bindJSON(c, &req); err != nil {
 		return err
 	}
-	rec, err := a.o.Service.Reissue(c.Request().Context(), operator(c), c.Param("id"), req)
+	rec, err := a.o.Service.Reissue(c.Request().Context(), operator(c), idParam(c), req)
 	if err != nil {
 		return err
 	}
@@ -192,7 +209,7 @@ func (a *API) changeStatus(action service.Action) echo.HandlerFunc {
 		if err := bindJSON(c, &body); err != nil {
 			return err
 		}
-		rec, err := a.o.Service.ChangeStatus(c.Request().Context(), operator(c), c.Param("id"), action, body.Reason)
+		rec, err := a.o.Service.ChangeStatus(c.Request().Context(), operator(c), idParam(c), action, body.Reason)
 		if err != nil {
 			return err
 		}
@@ -204,7 +221,7 @@ func (a *API) changeStatus(action service.Action) echo.HandlerFunc {
 // qr renders a licence's static QR as PNG (default) or SVG, at a whole
 // number of pixels per module so large codes stay scannable.
 func (a *API) qr(c echo.Context) error {
-	rec, err := a.o.Service.Get(operator(c), c.Param("id"))
+	rec, err := a.o.Service.Get(operator(c), idParam(c))
 	if err != nil {
 		return err
 	}
@@ -284,4 +301,56 @@ func (a *API) classes(c echo.Context) error {
 		out = append(out, v)
 	}
 	return c.JSON(http.StatusOK, map[string]any{"classes": out})
+}
+
+// idParam is the licence identifier in the path; a device copy's
+// identifier carries '#', sent as %23.
+func idParam(c echo.Context) string {
+	id, err := url.PathUnescape(c.Param("id"))
+	if err != nil {
+		return c.Param("id")
+	}
+	return id
+}
+
+func (a *API) newClaimCode(c echo.Context) error {
+	code, exp, err := a.o.Service.NewClaimCode(operator(c), idParam(c))
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusCreated, map[string]string{"code": code, "expires": exp.UTC().Format(time.RFC3339)})
+}
+
+func (a *API) unbind(c echo.Context) error {
+	rec, err := a.o.Service.Unbind(c.Request().Context(), operator(c), idParam(c))
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, view(rec))
+}
+
+func (a *API) challenge(c echo.Context) error {
+	ch, exp := a.o.Service.Challenge()
+	return c.JSON(http.StatusCreated, map[string]string{"challenge": ch, "expires": exp.UTC().Format(time.RFC3339)})
+}
+
+// claimResponse gives the wallet what it keeps: the bound credential and
+// the QR core (qr.Holding JSON) it presents from.
+type claimResponse struct {
+	licenceView
+	Holding json.RawMessage `json:"holding"`
+}
+
+func (a *API) claim(c echo.Context) error {
+	var req service.ClaimRequest
+	if err := bindJSON(c, &req); err != nil {
+		return err
+	}
+	rec, err := a.o.Service.Claim(c.Request().Context(), req)
+	if err != nil {
+		return err
+	}
+	v := view(rec)
+	v.QR = ""
+	return c.JSON(http.StatusCreated, claimResponse{licenceView: v, Holding: rec.QR})
 }

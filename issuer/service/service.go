@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"crypto/ecdsa"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
@@ -61,6 +62,8 @@ type Service struct {
 	now    func() time.Time
 	log    *slog.Logger
 	locks  [64]sync.Mutex // serialise changes to one licence
+
+	chal challenges
 
 	opMu   sync.RWMutex // held for reading by every mutating call
 	closed bool
@@ -152,7 +155,7 @@ func (s *Service) Issue(ctx context.Context, op Operator, req IssueRequest) (*st
 	if err != nil {
 		return nil, &Error{Kind: ErrUnavailable, Msg: "no free status-list position", Err: err}
 	}
-	rec, err := s.build(cl, ag, req.Fields, issuedOn, req.Number, list, idx, 1, "")
+	rec, err := s.build(cl, ag, req.Fields, issuedOn, req.Number, list, idx, 1, "", nil)
 	if err != nil {
 		s.status.Release(list, idx)
 		return nil, err
@@ -209,7 +212,7 @@ func (s *Service) scope(op Operator, class, agency string) (*catalog.Class, *pki
 }
 
 // build makes a signed record (not yet stored).
-func (s *Service) build(cl *catalog.Class, ag *pki.Agency, fields map[string]string, issuedOn time.Time, number, list string, idx uint64, version int, serial string) (*store.Record, error) {
+func (s *Service) build(cl *catalog.Class, ag *pki.Agency, fields map[string]string, issuedOn time.Time, number, list string, idx uint64, version int, serial string, device *ecdsa.PublicKey) (*store.Record, error) {
 	if serial == "" {
 		serial = newSerial(issuedOn)
 	}
@@ -226,6 +229,7 @@ func (s *Service) build(cl *catalog.Class, ag *pki.Agency, fields map[string]str
 		return nil, &Error{Kind: ErrInvalid, Field: field, Msg: "licence does not validate against class " + cl.Key, Err: err}
 	}
 	l.Status = &credential.StatusRef{URI: s.status.URI(list), Index: idx}
+	l.Device = device
 	jws, err := credential.Sign(l, credential.SignOptions{Catalog: s.cat, Signer: ag.Signer, KeyID: ag.KeyID, Now: s.now})
 	if err != nil {
 		return nil, &Error{Kind: ErrInvalid, Msg: "signing failed", Err: err}
@@ -241,6 +245,7 @@ func (s *Service) build(cl *catalog.Class, ag *pki.Agency, fields map[string]str
 		ID: l.ID, Class: cl.Key, Agency: ag.Code, HolderCode: l.HolderCode, HolderName: l.HolderName,
 		Fields: l.Fields, Status: store.StatusValid, StatusList: list, StatusIndex: idx,
 		Credential: jws, CredentialHash: hex.EncodeToString(sum[:]), QR: hq, IssuedAt: now, UpdatedAt: now,
+		IssuedOn: l.IssuedOn.Format(credential.DateLayout), Number: number,
 	}, nil
 }
 

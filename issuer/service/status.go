@@ -110,8 +110,16 @@ func (s *Service) apply(c store.Change, r *store.Record) error {
 	if err := s.store.Apply(c); err != nil {
 		return &Error{Kind: ErrUnavailable, Msg: "recorded in the ledger but not in the store; it will be reconciled", Err: err}
 	}
-	if err := s.status.Set(r.StatusList, r.StatusIndex, c.Status); err != nil {
-		return &Error{Kind: ErrUnavailable, Msg: "status list update failed", Err: err}
+	// The store carried the change to the licence's device copies; the
+	// status lists follow them.
+	for _, id := range append([]string{r.ID}, r.Copies...) {
+		cur, err := s.store.Get(id)
+		if err != nil {
+			return &Error{Kind: ErrUnavailable, Msg: "reading the store", Err: err}
+		}
+		if err := s.status.Set(cur.StatusList, cur.StatusIndex, cur.Status); err != nil {
+			return &Error{Kind: ErrUnavailable, Msg: "status list update failed", Err: err}
+		}
 	}
 	return nil
 }
@@ -167,7 +175,7 @@ func (s *Service) Reissue(ctx context.Context, op Operator, id string, req Reiss
 	if err != nil {
 		return nil, &Error{Kind: ErrUnavailable, Msg: "no free status-list position", Err: err}
 	}
-	rec, err := s.build(cl, ag, fields, s.now(), req.Number, list, idx, next.Version, next.Serial)
+	rec, err := s.build(cl, ag, fields, s.now(), req.Number, list, idx, next.Version, next.Serial, nil)
 	if err != nil {
 		s.status.Release(list, idx)
 		return nil, err
@@ -225,7 +233,10 @@ func (s *Service) Recover(ctx context.Context) error {
 		case tlog.TypeSuspend, tlog.TypeReinstate, tlog.TypeRevoke:
 			st := map[tlog.Status]store.Status{tlog.StatusValid: store.StatusValid, tlog.StatusSuspended: store.StatusSuspended, tlog.StatusRevoked: store.StatusRevoked}[e.StatusTo]
 			c := store.Change{ID: e.LicenseID, Status: st, Reason: e.Reason, At: e.Time, LedgerIndex: i}
-			if e.Type == tlog.TypeRevoke && len(e.Extra) > 0 {
+			switch {
+			case e.Type == tlog.TypeRevoke && string(e.Extra) == unbindMark:
+				c.Unbind = true
+			case e.Type == tlog.TypeRevoke && len(e.Extra) > 0:
 				c.Status, c.SupersededBy = store.StatusSuperseded, string(e.Extra)
 			}
 			if err := s.store.Apply(c); err != nil && !errors.Is(err, store.ErrNotFound) {

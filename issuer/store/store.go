@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -53,6 +54,16 @@ type Record struct {
 	// this record, so replaying the ledger applies each event once and
 	// never lets an older one overwrite a newer.
 	LastEvent uint64 `json:"last_event,omitempty"`
+
+	IssuedOn string `json:"issued_on"`        // 颁证日期 as signed, YYYY-MM-DD
+	Number   string `json:"number,omitempty"` // 证照编号 as printed
+	// A device-bound copy has ID parent#devicekeyid, CopyOf the parent's
+	// ID, its own credential and status position, and Device the holder's
+	// device key (hex, compressed). The parent lists its copies.
+	CopyOf  string   `json:"copy_of,omitempty"`
+	Device  string   `json:"device,omitempty"`
+	Copies  []string `json:"copies,omitempty"`
+	Unbound bool     `json:"unbound,omitempty"` // a copy revoked on its own (device lost)
 }
 
 var (
@@ -201,6 +212,18 @@ func (s *Store) Commit(credHash [32]byte, idx uint64) error {
 		if err := putRecord(tx, r); err != nil {
 			return err
 		}
+		if r.CopyOf != "" {
+			parent, err := getRecord(tx, r.CopyOf)
+			if err != nil {
+				return err
+			}
+			if !slices.Contains(parent.Copies, r.ID) {
+				parent.Copies = append(parent.Copies, r.ID)
+				if err := putRecord(tx, parent); err != nil {
+					return err
+				}
+			}
+		}
 		return pb.Delete(credHash[:])
 	})
 }
@@ -251,6 +274,7 @@ type Change struct {
 	At           time.Time
 	LedgerIndex  uint64
 	SupersededBy string
+	Unbind       bool // a copy revoked on its own: its device was lost
 }
 
 // Apply records a status change that the ledger already holds at
@@ -269,7 +293,28 @@ func (s *Store) Apply(c Change) error {
 		if c.SupersededBy != "" {
 			r.SupersededBy = c.SupersededBy
 		}
-		return putRecord(tx, r)
+		if c.Unbind {
+			r.Unbound = true
+		}
+		if err := putRecord(tx, r); err != nil {
+			return err
+		}
+		// A licence's state is its copies' state, except for a copy
+		// revoked on its own.
+		for _, id := range r.Copies {
+			cp, err := getRecord(tx, id)
+			if err != nil {
+				return err
+			}
+			if cp.Unbound || cp.LastEvent > c.LedgerIndex {
+				continue
+			}
+			cp.Status, cp.Reason, cp.UpdatedAt, cp.LastEvent = c.Status, c.Reason, c.At, c.LedgerIndex+1
+			if err := putRecord(tx, cp); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 }
 
@@ -360,7 +405,7 @@ func (s *Store) Search(q Query) ([]*Record, string, error) {
 			if err != nil {
 				return err
 			}
-			if (q.Class != "" && r.Class != q.Class) || (q.Agency != "" && r.Agency != q.Agency) || (q.Status != "" && r.Status != q.Status) {
+			if r.CopyOf != "" || (q.Class != "" && r.Class != q.Class) || (q.Agency != "" && r.Agency != q.Agency) || (q.Status != "" && r.Status != q.Status) {
 				continue
 			}
 			if len(out) == q.Limit {
@@ -419,4 +464,59 @@ func (s *Store) TokenRevoked(jti string) (bool, error) {
 		return nil
 	})
 	return revoked, err
+}
+
+var bucketClaims = []byte("claims") // SM3(code) → Claim JSON
+
+// Claim is a one-time claim code's ticket (the code itself is never
+// stored, only its SM3).
+type Claim struct {
+	LicenceID string    `json:"licence_id"`
+	Expires   time.Time `json:"expires"`
+	Used      bool      `json:"used,omitempty"`
+}
+
+// PutClaim stores a claim ticket under the hash of its code.
+func (s *Store) PutClaim(codeHash [32]byte, c Claim) error {
+	v, err := json.Marshal(c)
+	if err != nil {
+		return err
+	}
+	return s.db.Batch(func(tx *bolt.Tx) error {
+		b, err := tx.CreateBucketIfNotExists(bucketClaims)
+		if err != nil {
+			return err
+		}
+		return b.Put(codeHash[:], v)
+	})
+}
+
+// UseClaim marks the ticket used and returns it, durably, in one step: a
+// code can be spent once. It fails with ErrNotFound for an unknown code
+// and ErrExists for a spent one; the caller checks expiry.
+func (s *Store) UseClaim(codeHash [32]byte) (Claim, error) {
+	var c Claim
+	err := s.db.Batch(func(tx *bolt.Tx) error {
+		b, err := tx.CreateBucketIfNotExists(bucketClaims)
+		if err != nil {
+			return err
+		}
+		v := b.Get(codeHash[:])
+		if v == nil {
+			return ErrNotFound
+		}
+		if err := json.Unmarshal(v, &c); err != nil {
+			return fmt.Errorf("%w: claim: %v", ErrCorrupt, err)
+		}
+		if c.Used {
+			return ErrExists
+		}
+		c.Used = true
+		v, err = json.Marshal(c)
+		if err != nil {
+			return err
+		}
+		return b.Put(codeHash[:], v)
+	})
+	return c, err
 }

@@ -1,0 +1,296 @@
+package service
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"elicense/internal/gm"
+	"elicense/internal/ledger/tlog"
+	"elicense/issuer/store"
+)
+
+// Claim codes (领证码) are 16 characters of Crockford base-32 (80 bits),
+// shown as four groups: guessing one is hopeless even before the rate
+// limit, and they survive being read aloud or typed from paper.
+const (
+	claimAlphabet = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+	claimLen      = 16
+	// ClaimCodeTTL is how long a claim code stays valid.
+	ClaimCodeTTL = 30 * 24 * time.Hour
+	// ChallengeTTL is how long a claim challenge may be answered.
+	ChallengeTTL = 5 * time.Minute
+	// claimContext prefixes what a device signs to prove possession.
+	claimContext = "elicense/claim/v1\x00"
+	// unbindMark in a revoke entry's Extra marks a device copy revoked on
+	// its own.
+	unbindMark = "unbind"
+)
+
+func newClaimCode() string {
+	b := make([]byte, claimLen)
+	rand.Read(b)
+	var sb strings.Builder
+	for i, c := range b {
+		if i > 0 && i%4 == 0 {
+			sb.WriteByte('-')
+		}
+		sb.WriteByte(claimAlphabet[int(c)%len(claimAlphabet)])
+	}
+	return sb.String()
+}
+
+// normalizeClaimCode accepts what a person types: lower case, spaces or
+// dashes anywhere, and the look-alikes I, L (1) and O (0).
+func normalizeClaimCode(code string) (string, bool) {
+	r := strings.NewReplacer("-", "", " ", "", "I", "1", "L", "1", "O", "0")
+	c := r.Replace(strings.ToUpper(code))
+	if len(c) != claimLen || strings.Trim(c, claimAlphabet) != "" {
+		return "", false
+	}
+	var sb strings.Builder
+	for i := 0; i < len(c); i += 4 {
+		if i > 0 {
+			sb.WriteByte('-')
+		}
+		sb.WriteString(c[i : i+4])
+	}
+	return sb.String(), true
+}
+
+func claimHash(code string) [32]byte { return gm.SM3([]byte("elicense/claim-code\x00" + code)) }
+
+// NewClaimCode makes a one-time claim code for a licence; the holder
+// claims a device-bound copy with it. Issuance makes one; agencies make
+// more when a holder adds a device or lost the first code.
+func (s *Service) NewClaimCode(op Operator, id string) (string, time.Time, error) {
+	r, err := s.Get(op, id)
+	if err != nil {
+		return "", time.Time{}, err
+	}
+	if err := s.mayChange(op, r); err != nil {
+		return "", time.Time{}, err
+	}
+	if r.CopyOf != "" || r.Status != store.StatusValid {
+		return "", time.Time{}, &Error{Kind: ErrConflict, Field: "id", Msg: "claim codes are made for valid licences, not copies"}
+	}
+	code := newClaimCode()
+	exp := s.now().Add(ClaimCodeTTL)
+	if err := s.store.PutClaim(claimHash(code), store.Claim{LicenceID: r.ID, Expires: exp}); err != nil {
+		return "", time.Time{}, &Error{Kind: ErrUnavailable, Msg: "storing the claim code", Err: err}
+	}
+	return code, exp, nil
+}
+
+// challenges are single-use nonces a device signs when claiming.
+type challenges struct {
+	mu sync.Mutex
+	m  map[string]time.Time
+}
+
+// Challenge returns a fresh nonce (base64url) that a claim must sign
+// within ChallengeTTL.
+func (s *Service) Challenge() (string, time.Time) {
+	b := make([]byte, 32)
+	rand.Read(b)
+	c := base64.RawURLEncoding.EncodeToString(b)
+	now := s.now()
+	s.chal.mu.Lock()
+	defer s.chal.mu.Unlock()
+	if s.chal.m == nil {
+		s.chal.m = map[string]time.Time{}
+	}
+	for k, exp := range s.chal.m { // drop expired ones; the map stays small
+		if now.After(exp) {
+			delete(s.chal.m, k)
+		}
+	}
+	if len(s.chal.m) > 100_000 {
+		for k := range s.chal.m {
+			delete(s.chal.m, k)
+			break
+		}
+	}
+	s.chal.m[c] = now.Add(ChallengeTTL)
+	return c, now.Add(ChallengeTTL)
+}
+
+func (s *Service) takeChallenge(c string) bool {
+	s.chal.mu.Lock()
+	defer s.chal.mu.Unlock()
+	exp, ok := s.chal.m[c]
+	delete(s.chal.m, c)
+	return ok && !s.now().After(exp)
+}
+
+// ClaimRequest is a holder's device claiming its copy of a licence.
+type ClaimRequest struct {
+	Code      string `json:"code"`       // the claim code (领证码)
+	DeviceKey string `json:"device_key"` // base64url SM2 point, 33 or 65 bytes
+	Challenge string `json:"challenge"`  // from Challenge
+	Signature string `json:"signature"`  // base64url r‖s over claimContext ‖ challenge ‖ code ‖ device key
+}
+
+// ClaimSigningInput is what a device signs to claim a licence: the code
+// exactly as it is sent.
+func ClaimSigningInput(challenge, code string, deviceKey []byte) []byte {
+	return append([]byte(claimContext+challenge+"\x00"+code+"\x00"), deviceKey...)
+}
+
+// Claim checks a claim and issues a copy of the licence bound to the
+// device key: its own credential (cnf = the device key), QR core and
+// status position, recorded in the ledger before it is returned. The
+// code is spent even if the licence turns out not to be claimable.
+func (s *Service) Claim(ctx context.Context, req ClaimRequest) (*store.Record, error) {
+	end, err := s.begin()
+	if err != nil {
+		return nil, err
+	}
+	defer end()
+	code, ok := normalizeClaimCode(req.Code)
+	if !ok {
+		return nil, invalid("code", "a claim code is 16 letters and digits, e.g. 7K3Q-M9PX-2RTB-8WHN")
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(req.DeviceKey)
+	if err != nil {
+		return nil, invalid("device_key", "not base64url: %v", err)
+	}
+	dev, err := gm.ParsePublicKey(raw)
+	if err != nil {
+		return nil, &Error{Kind: ErrInvalid, Field: "device_key", Msg: "not an SM2 public key", Err: err}
+	}
+	sig, err := base64.RawURLEncoding.DecodeString(req.Signature)
+	if err != nil {
+		return nil, invalid("signature", "not base64url: %v", err)
+	}
+	if !s.takeChallenge(req.Challenge) {
+		return nil, invalid("challenge", "unknown, used or expired challenge; fetch a new one")
+	}
+	if err := gm.VerifyRS(dev, ClaimSigningInput(req.Challenge, req.Code, raw), sig); err != nil {
+		return nil, &Error{Kind: ErrInvalid, Field: "signature", Msg: "the device did not prove possession of its key", Err: err}
+	}
+	ticket, err := s.store.UseClaim(claimHash(code))
+	switch {
+	case errors.Is(err, store.ErrNotFound), errors.Is(err, store.ErrExists):
+		return nil, &Error{Kind: ErrForbidden, Field: "code", Msg: "unknown or already used claim code"}
+	case err != nil:
+		return nil, &Error{Kind: ErrUnavailable, Msg: "reading the claim code", Err: err}
+	case s.now().After(ticket.Expires):
+		return nil, &Error{Kind: ErrForbidden, Field: "code", Msg: "the claim code expired; ask the agency for a new one"}
+	}
+	unlock := s.lock(ticket.LicenceID)
+	defer unlock()
+	parent, err := s.store.Get(ticket.LicenceID)
+	if err != nil {
+		return nil, &Error{Kind: ErrNotFound, Field: "code", Msg: "the licence of this code is gone", Err: err}
+	}
+	if parent.Status != store.StatusValid || parent.Pending {
+		return nil, &Error{Kind: ErrConflict, Field: "code", Msg: fmt.Sprintf("the licence is %s", parent.Status)}
+	}
+	comp, _ := gm.MarshalPublicKeyCompressed(dev)
+	kidSum := gm.SM3(comp)
+	copyID := parent.ID + "#" + hex.EncodeToString(kidSum[:8])
+	if _, err := s.store.Get(copyID); err == nil {
+		return nil, &Error{Kind: ErrConflict, Field: "device_key", Msg: "this device already holds the licence"}
+	}
+	rec, err := s.issueCopy(ctx, parent, dev, copyID)
+	if err != nil {
+		return nil, err
+	}
+	rec.Device = hex.EncodeToString(comp)
+	return rec, nil
+}
+
+func (s *Service) issueCopy(ctx context.Context, parent *store.Record, dev *ecdsa.PublicKey, copyID string) (*store.Record, error) {
+	cl, ok := s.cat.Lookup(parent.Class)
+	if !ok {
+		return nil, &Error{Kind: ErrConflict, Msg: "licence class " + parent.Class + " is no longer in the catalogue"}
+	}
+	ag, ok := s.pki.Agency(parent.Agency)
+	if !ok {
+		return nil, &Error{Kind: ErrConflict, Msg: "the issuing agency is no longer configured"}
+	}
+	pid, err := parseID(parent.ID)
+	if err != nil {
+		return nil, err
+	}
+	issuedOn, err := time.Parse("2006-01-02", parent.IssuedOn)
+	if err != nil {
+		return nil, &Error{Kind: ErrConflict, Msg: "stored issue date does not parse", Err: err}
+	}
+	list, idx, err := s.status.Allocate(ag.Code)
+	if err != nil {
+		return nil, &Error{Kind: ErrUnavailable, Msg: "no free status-list position", Err: err}
+	}
+	rec, err := s.build(cl, ag, parent.Fields, issuedOn, parent.Number, list, idx, pid.Version, pid.Serial, dev)
+	if err != nil {
+		s.status.Release(list, idx)
+		return nil, err
+	}
+	comp, _ := gm.MarshalPublicKeyCompressed(dev)
+	rec.ID, rec.CopyOf, rec.Device = copyID, parent.ID, hex.EncodeToString(comp)
+	if err := s.store.PutPending(rec); err != nil {
+		s.status.Release(list, idx)
+		return nil, &Error{Kind: ErrConflict, Msg: "could not record the copy", Err: err}
+	}
+	hash := mustHash(rec.CredentialHash)
+	first, err := s.ledger.AppendAll(ctx, []tlog.Entry{{
+		Type: tlog.TypeIssue, Time: s.now(), Agency: ag.Code, LicenseID: copyID,
+		CredentialHash: hash, StatusTo: tlog.StatusValid, Operator: "holder-claim", Extra: []byte("device:" + rec.Device),
+	}})
+	if err != nil {
+		return nil, &Error{Kind: ErrUnavailable, Msg: "ledger append failed", Err: err}
+	}
+	if err := s.store.Commit(hash, first); err != nil {
+		return nil, &Error{Kind: ErrUnavailable, Msg: "recorded in the ledger but not in the store; it will be reconciled", Err: err}
+	}
+	rec.LedgerIndex, rec.Pending = first, false
+	s.log.Info("device copy issued", "id", copyID, "ledger_index", first)
+	return rec, nil
+}
+
+// Unbind revokes one device's copy of a licence (the device was lost);
+// the licence and its other copies stay as they are.
+func (s *Service) Unbind(ctx context.Context, op Operator, copyID string) (*store.Record, error) {
+	end, err := s.begin()
+	if err != nil {
+		return nil, err
+	}
+	defer end()
+	parentID, _, ok := strings.Cut(copyID, "#")
+	if !ok {
+		return nil, invalid("id", "%q is not a device copy (licence#device)", copyID)
+	}
+	unlock := s.lock(parentID)
+	defer unlock()
+	r, err := s.Get(op, copyID)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.mayChange(op, r); err != nil {
+		return nil, err
+	}
+	if r.Unbound || r.Status == store.StatusRevoked {
+		return nil, &Error{Kind: ErrConflict, Field: "id", Msg: "the copy is already revoked"}
+	}
+	now := s.now()
+	idx, err := s.ledger.AppendAll(ctx, []tlog.Entry{{
+		Type: tlog.TypeRevoke, Time: now, Agency: r.Agency, LicenseID: r.ID, CredentialHash: mustHash(r.CredentialHash),
+		StatusFrom: ledgerStatus[r.Status], StatusTo: tlog.StatusRevoked, Reason: "遗失", Operator: op.Subject, Extra: []byte(unbindMark),
+	}})
+	if err != nil {
+		return nil, &Error{Kind: ErrUnavailable, Msg: "ledger append failed", Err: err}
+	}
+	if err := s.apply(store.Change{ID: r.ID, Status: store.StatusRevoked, Reason: "遗失", At: now, LedgerIndex: idx, Unbind: true}, r); err != nil {
+		return nil, err
+	}
+	r.Status, r.Reason, r.Unbound = store.StatusRevoked, "遗失", true
+	return r, nil
+}
