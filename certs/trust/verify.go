@@ -1,0 +1,412 @@
+package trust
+
+import (
+	"bytes"
+	"crypto/ecdsa"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+
+	"elicense/certs/agencycert"
+	"elicense/certs/catalog"
+	"elicense/certs/ident"
+	"elicense/internal/gm"
+)
+
+// VerifyOptions configure Verify.
+type VerifyOptions struct {
+	// Roots are the trust anchors, pinned out of band. Required.
+	Roots []*gm.Certificate
+	// Previous is the bundle the counter already holds, if any: the new
+	// one must have a greater seq (and an issued_at not before it), or the
+	// same seq and identical content. Pass a bundle Verify returned.
+	Previous *Bundle
+	// Now is the time to check certificates and next_update against; zero
+	// means time.Now().
+	Now time.Time
+	// Catalog is the class catalogue; nil means catalog.Default().
+	Catalog *catalog.Catalog
+}
+
+// Limits on what a bundle may hold, against hostile input.
+const (
+	maxChain         = 4
+	maxListIDLen     = 16
+	maxCheckpointLen = 64 << 10
+)
+
+// jwsHeader is the protected header of a bundle token.
+type jwsHeader struct {
+	Alg  string          `json:"alg"`
+	Typ  string          `json:"typ"`
+	X5C  []string        `json:"x5c"`
+	Crit json.RawMessage `json:"crit"`
+}
+
+// Verify checks a signed trust bundle and returns it. Checks, in order:
+//
+//  1. the compact JWS and its header: alg SM2SM3, typ elicense-trust+jwt,
+//     x5c with 1 to 4 certificates, no crit (ErrMalformed);
+//  2. the signer: x5c[0] chains to one of opts.Roots at Now, and is that
+//     root or the ledger/status signer (ErrUntrustedSigner);
+//  3. the signature with x5c[0]'s key (ErrBadSignature);
+//  4. the payload: format version, seq ≥ 1, next_update after issued_at,
+//     root naming the root the signer chains to, bundle_signer equal to
+//     x5c (ErrMalformed, ErrUntrustedSigner);
+//  5. every agency: a valid 统一社会信用代码, a name, class keys known to the
+//     catalogue (ErrUnknownClass), keys whose kid is gm.KeyIDString of the
+//     certificate (ErrKeyIDMismatch), whose certificate chains to the root
+//     within its validity, has the agency role and whose policy names the
+//     agency and allows every class listed (ErrUntrustedKey);
+//  6. the ledger key likewise (role ledger), and the status lists: unique
+//     IDs and URIs, a known agency, a signer that is the ledger key or a
+//     non-compromised key of that agency (ErrMalformed);
+//  7. against opts.Previous: seq and issued_at not going back, and equal
+//     seq only with identical content (ErrRollback);
+//  8. last, staleness: Now after next_update gives a *StaleError
+//     (ErrStale) together with the bundle, which is otherwise valid, so
+//     that a counter can say how stale its data is.
+//
+// Agency certificates are checked within their own validity period rather
+// than at Now: an expired agency certificate stays in the bundle so that
+// the licences it signed while valid still verify (the resolver gives
+// them the certificate's NotAfter).
+func Verify(token string, opts VerifyOptions) (*Bundle, error) {
+	if len(opts.Roots) == 0 {
+		return nil, errors.New("trust: VerifyOptions.Roots is empty")
+	}
+	now := opts.Now
+	if now.IsZero() {
+		now = time.Now()
+	}
+	cat := opts.Catalog
+	if cat == nil {
+		cat = catalog.Default()
+	}
+
+	// 1. Structure and header.
+	signed, sig64, ok := cutLast(token)
+	h64, p64, ok2 := strings.Cut(signed, ".")
+	if !ok || !ok2 || strings.Contains(p64, ".") {
+		return nil, errf(ErrMalformed, "not a compact JWS")
+	}
+	var h jwsHeader
+	if err := decodePart(h64, &h); err != nil {
+		return nil, errf(ErrMalformed, "header: %v", err)
+	}
+	switch {
+	case h.Alg != gm.AlgSM2SM3:
+		return nil, errf(ErrMalformed, "alg %q, want %q", h.Alg, gm.AlgSM2SM3)
+	case h.Typ != TokenType:
+		return nil, errf(ErrMalformed, "typ %q, want %q", h.Typ, TokenType)
+	case len(h.X5C) == 0 || len(h.X5C) > maxChain:
+		return nil, errf(ErrMalformed, "x5c has %d certificates, want 1 to %d", len(h.X5C), maxChain)
+	case h.Crit != nil:
+		return nil, errf(ErrMalformed, "crit header parameters are not supported")
+	}
+	chainDER := make([][]byte, len(h.X5C))
+	chain := make([]*gm.Certificate, len(h.X5C))
+	for i, s := range h.X5C {
+		der, err := base64.StdEncoding.Strict().DecodeString(s)
+		if err != nil {
+			return nil, errf(ErrMalformed, "x5c[%d]: %v", i, err)
+		}
+		if chain[i], err = gm.ParseCertificate(der); err != nil {
+			return nil, errf(ErrMalformed, "x5c[%d]: %v", i, err)
+		}
+		chainDER[i] = der
+	}
+
+	// 2. The signer.
+	root, err := signerRoot(chain, opts.Roots, now)
+	if err != nil {
+		return nil, err
+	}
+
+	// 3. The signature.
+	sig, err := base64.RawURLEncoding.Strict().DecodeString(sig64)
+	if err != nil {
+		return nil, errf(ErrMalformed, "signature: %v", err)
+	}
+	if err := gm.VerifyRS(chain[0].PublicKey.(*ecdsa.PublicKey), []byte(signed), sig); err != nil {
+		return nil, errf(ErrBadSignature, "%v", err)
+	}
+
+	// 4–6. The content.
+	payload, err := base64.RawURLEncoding.Strict().DecodeString(p64)
+	if err != nil {
+		return nil, errf(ErrMalformed, "payload: %v", err)
+	}
+	b := new(Bundle)
+	if err := json.Unmarshal(payload, b); err != nil {
+		return nil, errf(ErrMalformed, "payload: %v", err)
+	}
+	b.raw = payload
+	if b.Root != gm.KeyIDString(root.Raw) {
+		return nil, errf(ErrUntrustedSigner, "bundle names root %q, its signer chains to %q", b.Root, gm.KeyIDString(root.Raw))
+	}
+	if !equalChains(b.BundleSigner, chainDER) {
+		return nil, errf(ErrMalformed, "bundle_signer differs from the x5c header")
+	}
+	certs, err := check(b, root, cat, now)
+	if err != nil {
+		return nil, err
+	}
+
+	// 7. Rollback.
+	if p := opts.Previous; p != nil {
+		switch {
+		case b.Seq < p.Seq:
+			return nil, errf(ErrRollback, "seq %d, already holding %d", b.Seq, p.Seq)
+		case b.Seq == p.Seq && !bytes.Equal(b.raw, p.payload()):
+			return nil, errf(ErrRollback, "seq %d again, with other content", b.Seq)
+		case b.IssuedAt.Before(p.IssuedAt):
+			return nil, errf(ErrRollback, "issued_at %s, before the held bundle's %s", b.IssuedAt.Format(time.RFC3339), p.IssuedAt.Format(time.RFC3339))
+		}
+	}
+
+	x := buildIndex(b, func(der []byte) *gm.Certificate { return certs[string(der)] })
+	b.once.Do(func() { b.idx = x })
+
+	// 8. Staleness.
+	if b.Expired(now) {
+		return b, &StaleError{NextUpdate: b.NextUpdate, Now: now}
+	}
+	return b, nil
+}
+
+// payload returns the JSON the bundle was signed as: the verified payload,
+// or for a bundle made in memory its encoding.
+func (b *Bundle) payload() []byte {
+	if b.raw != nil {
+		return b.raw
+	}
+	p, err := json.Marshal(b)
+	if err != nil {
+		return nil
+	}
+	return p
+}
+
+// signerRoot checks that chain[0] chains to one of roots at now and is
+// that root or the ledger signer, and returns the root.
+func signerRoot(chain, roots []*gm.Certificate, now time.Time) (*gm.Certificate, error) {
+	leaf := chain[0]
+	var root *gm.Certificate
+	var lastErr error
+	for _, r := range roots {
+		if err := gm.VerifyChain(leaf, []*gm.Certificate{r}, chain[1:], now); err != nil {
+			lastErr = err
+			continue
+		}
+		root = r
+		break
+	}
+	if root == nil {
+		return nil, errf(ErrUntrustedSigner, "%q does not chain to a pinned root: %v", leaf.Subject.CommonName, lastErr)
+	}
+	role, err := agencycert.RoleOf(leaf)
+	if err != nil {
+		return nil, errf(ErrUntrustedSigner, "%v", err)
+	}
+	if role == agencycert.RoleRoot && !bytes.Equal(leaf.Raw, root.Raw) {
+		return nil, errf(ErrUntrustedSigner, "signer %q is a CA other than the pinned root", leaf.Subject.CommonName)
+	}
+	if role != agencycert.RoleRoot && role != agencycert.RoleLedger {
+		return nil, errf(ErrUntrustedSigner, "signer %q has role %v; a bundle is signed by the root or the ledger signer", leaf.Subject.CommonName, role)
+	}
+	return root, nil
+}
+
+// check validates the bundle's content and returns its certificates parsed,
+// by DER.
+func check(b *Bundle, root *gm.Certificate, cat *catalog.Catalog, now time.Time) (map[string]*gm.Certificate, error) {
+	switch {
+	case b.Version != FormatVersion:
+		return nil, errf(ErrMalformed, "format version %d, want %d", b.Version, FormatVersion)
+	case b.Seq == 0:
+		return nil, errf(ErrMalformed, "seq 0 (sequence numbers start at 1)")
+	case b.IssuedAt.IsZero():
+		return nil, errf(ErrMalformed, "no issued_at")
+	case !b.NextUpdate.After(b.IssuedAt):
+		return nil, errf(ErrMalformed, "next_update %s is not after issued_at %s", b.NextUpdate.Format(time.RFC3339), b.IssuedAt.Format(time.RFC3339))
+	case len(b.Checkpoint) > maxCheckpointLen:
+		return nil, errf(ErrMalformed, "checkpoint of %d bytes", len(b.Checkpoint))
+	}
+	certs := make(map[string]*gm.Certificate)
+	// key parses and checks one certificate of role want.
+	key := func(where, kid string, der []byte, want agencycert.Role) (*gm.Certificate, error) {
+		if _, dup := certs[string(der)]; dup {
+			return nil, errf(ErrMalformed, "%s: certificate listed twice", where)
+		}
+		c, err := gm.ParseCertificate(der)
+		if err != nil {
+			return nil, errf(ErrMalformed, "%s: %v", where, err)
+		}
+		if got := gm.KeyIDString(der); kid != got {
+			return nil, errf(ErrKeyIDMismatch, "%s: kid %q, certificate's is %q", where, kid, got)
+		}
+		// Within the certificate's own validity; see Verify.
+		at := now
+		if at.After(c.NotAfter) {
+			at = c.NotAfter
+		}
+		if at.Before(c.NotBefore) {
+			at = c.NotBefore
+		}
+		if err := gm.VerifyChain(c, []*gm.Certificate{root}, nil, at); err != nil {
+			return nil, errf(ErrUntrustedKey, "%s: %v", where, err)
+		}
+		if err := agencycert.RequireRole(c, want); err != nil {
+			return nil, errf(ErrUntrustedKey, "%s: %v", where, err)
+		}
+		certs[string(der)] = c
+		return c, nil
+	}
+
+	agencies := make(map[string]*Agency, len(b.Agencies))
+	for i := range b.Agencies {
+		a := &b.Agencies[i]
+		where := fmt.Sprintf("agencies[%d]", i)
+		if err := ident.ValidateUSCC(a.Code); err != nil {
+			return nil, errf(ErrMalformed, "%s: code: %v", where, err)
+		}
+		if agencies[a.Code] != nil {
+			return nil, errf(ErrMalformed, "%s: agency %s listed twice", where, a.Code)
+		}
+		agencies[a.Code] = a
+		if strings.TrimSpace(a.Name) == "" {
+			return nil, errf(ErrMalformed, "%s: no name", where)
+		}
+		if len(a.Classes) == 0 {
+			return nil, errf(ErrMalformed, "%s: no classes", where)
+		}
+		classes := make([]*catalog.Class, len(a.Classes))
+		for j, k := range a.Classes {
+			cl, ok := cat.Lookup(k)
+			if !ok || cl.Key != k {
+				return nil, errf(ErrUnknownClass, "%s.classes[%d]: %q is not a class key in the catalogue", where, j, k)
+			}
+			for _, prev := range classes[:j] {
+				if prev == cl {
+					return nil, errf(ErrMalformed, "%s.classes[%d]: %q listed twice", where, j, k)
+				}
+			}
+			classes[j] = cl
+		}
+		if len(a.Keys) == 0 {
+			return nil, errf(ErrMalformed, "%s: no keys", where)
+		}
+		for j, k := range a.Keys {
+			kw := fmt.Sprintf("%s.keys[%d]", where, j)
+			if !k.State.Valid() {
+				return nil, errf(ErrMalformed, "%s: state %q", kw, k.State)
+			}
+			if k.State != KeyActive && k.Since.IsZero() {
+				return nil, errf(ErrMalformed, "%s: %s key without since", kw, k.State)
+			}
+			c, err := key(kw, k.KID, k.Cert, agencycert.RoleAgency)
+			if err != nil {
+				return nil, err
+			}
+			pol, err := agencycert.FromCertificate(c)
+			if err != nil {
+				return nil, errf(ErrUntrustedKey, "%s: %v", kw, err)
+			}
+			if pol.AgencyCode != a.Code {
+				return nil, errf(ErrUntrustedKey, "%s: certificate is for agency %s, not %s", kw, pol.AgencyCode, a.Code)
+			}
+			for _, cl := range classes {
+				if !pol.AllowsClass(cl) {
+					return nil, errf(ErrUntrustedKey, "%s: certificate does not allow class %s", kw, cl.Key)
+				}
+			}
+		}
+	}
+
+	if lk := b.LedgerKey; lk != nil {
+		if _, err := key("ledger_key", lk.KID, lk.Cert, agencycert.RoleLedger); err != nil {
+			return nil, err
+		}
+	}
+
+	ids := make(map[string]bool, len(b.StatusLists))
+	uris := make(map[string]bool, len(b.StatusLists))
+	for i, l := range b.StatusLists {
+		where := fmt.Sprintf("status_lists[%d]", i)
+		if !validListID(l.ID) {
+			return nil, errf(ErrMalformed, "%s: id %q is not 1 to %d of A-Z a-z 0-9 . _ -", where, l.ID, maxListIDLen)
+		}
+		if ids[l.ID] {
+			return nil, errf(ErrMalformed, "%s: id %q listed twice", where, l.ID)
+		}
+		ids[l.ID] = true
+		if u, err := url.Parse(l.URI); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			return nil, errf(ErrMalformed, "%s: uri %q is not an http(s) URL", where, l.URI)
+		}
+		if uris[l.URI] {
+			return nil, errf(ErrMalformed, "%s: uri %q listed twice", where, l.URI)
+		}
+		uris[l.URI] = true
+		a := agencies[l.Agency]
+		if a == nil {
+			return nil, errf(ErrMalformed, "%s: agency %q is not in the bundle", where, l.Agency)
+		}
+		signer := b.LedgerKey != nil && b.LedgerKey.KID == l.SignerKID
+		for _, k := range a.Keys {
+			signer = signer || (k.KID == l.SignerKID && k.State != KeyCompromised)
+		}
+		if !signer {
+			return nil, errf(ErrMalformed, "%s: signer %q is neither the ledger key nor a usable key of agency %s", where, l.SignerKID, l.Agency)
+		}
+	}
+	return certs, nil
+}
+
+func validListID(s string) bool {
+	if len(s) == 0 || len(s) > maxListIDLen {
+		return false
+	}
+	for _, c := range []byte(s) {
+		switch {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9', c == '.', c == '_', c == '-':
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+func equalChains(a, b [][]byte) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if !bytes.Equal(a[i], b[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+// decodePart decodes one base64url JSON part of a JWS into v.
+func decodePart(part string, v any) error {
+	raw, err := base64.RawURLEncoding.Strict().DecodeString(part)
+	if err != nil {
+		return err
+	}
+	return json.Unmarshal(raw, v)
+}
+
+// cutLast splits s at its last dot.
+func cutLast(s string) (before, after string, found bool) {
+	i := strings.LastIndexByte(s, '.')
+	if i < 0 {
+		return s, "", false
+	}
+	return s[:i], s[i+1:], true
+}

@@ -1,0 +1,240 @@
+package status
+
+import (
+	"crypto"
+	"errors"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"elicense/certs/statuslist"
+	"elicense/internal/gm"
+	"elicense/issuer/store"
+)
+
+// Options configure a Manager.
+type Options struct {
+	BaseURL  string        // e.g. "http://127.0.0.1:8080"; lists live at BaseURL/v1/status/<id>
+	ListSize int           // positions per list; zero means DefaultListSize
+	Signer   crypto.Signer // the ledger/status key
+	KeyID    string        // its key ID
+	TTL      time.Duration // how long a counter may cache a list; zero means 5 minutes
+	Validity time.Duration // a list's exp after signing; zero means 24 hours
+	Now      func() time.Time
+	Agencies []string // agency codes, to name the owner of lists restored from the store
+}
+
+// DefaultListSize is 2^20 positions (256 KiB of 2-bit entries) per list.
+const DefaultListSize = 1 << 20
+
+// ErrUnknownList means a list ID that this issuer does not have.
+var ErrUnknownList = errors.New("status: unknown list")
+
+// Manager is safe for concurrent use.
+type Manager struct {
+	o     Options
+	mu    sync.Mutex
+	lists map[string]*list
+	open  map[string]*list // agency → list new positions come from
+	count map[string]int   // agency → highest list number
+}
+
+type list struct {
+	id      string
+	agency  string
+	num     int
+	entries *statuslist.List
+	alloc   *statuslist.Allocator
+	version uint64 // bumped on every change
+	signed  *published
+}
+
+type published struct {
+	version uint64
+	doc     []byte
+	etag    string
+	signed  time.Time
+	exp     time.Time
+}
+
+// New returns an empty manager.
+func New(o Options) *Manager {
+	if o.ListSize <= 0 {
+		o.ListSize = DefaultListSize
+	}
+	if o.TTL <= 0 {
+		o.TTL = 5 * time.Minute
+	}
+	if o.Validity <= 0 {
+		o.Validity = 24 * time.Hour
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	return &Manager{o: o, lists: map[string]*list{}, open: map[string]*list{}, count: map[string]int{}}
+}
+
+// listID names an agency's n-th list briefly, since QR tokens carry it:
+// the last five characters of the agency code and the list number.
+func listID(agency string, n int) string {
+	if len(agency) > 5 {
+		agency = agency[len(agency)-5:]
+	}
+	return agency + strconv.Itoa(n)
+}
+
+func splitID(id string) (suffix string, n int) {
+	i := len(id)
+	for i > 0 && id[i-1] >= '0' && id[i-1] <= '9' {
+		i--
+	}
+	n, _ = strconv.Atoi(id[i:])
+	return id[:i], n
+}
+
+func (m *Manager) newList(id, agency string, n int) (*list, error) {
+	a, err := statuslist.NewAllocator(m.o.ListSize)
+	if err != nil {
+		return nil, err
+	}
+	l := &list{id: id, agency: agency, num: n, entries: statuslist.New(m.o.ListSize), alloc: a, version: m.nextVersion(0)}
+	m.lists[id] = l
+	m.count[agency] = max(m.count[agency], n)
+	if cur := m.open[agency]; cur == nil || cur.num < n {
+		m.open[agency] = l
+	}
+	return l, nil
+}
+
+// Allocate picks a uniformly random free position in the agency's newest
+// list, opening a new list when it is full.
+func (m *Manager) Allocate(agency string) (string, uint64, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	l := m.open[agency]
+	if l == nil || l.alloc.Used() >= l.alloc.Size() {
+		n := m.count[agency] + 1
+		var err error
+		if l, err = m.newList(listID(agency, n), agency, n); err != nil {
+			return "", 0, err
+		}
+	}
+	idx, err := l.alloc.Allocate()
+	if err != nil {
+		return "", 0, err
+	}
+	return l.id, uint64(idx), nil
+}
+
+// Release is called for a position whose issuance failed. The position
+// stays reserved until the next start rebuilds the lists from the store's
+// records; a few unused positions cost nothing.
+func (m *Manager) Release(string, uint64) {}
+
+var toList = map[store.Status]statuslist.Status{
+	store.StatusValid:      statuslist.Valid,
+	store.StatusRevoked:    statuslist.Revoked,
+	store.StatusSuspended:  statuslist.Suspended,
+	store.StatusSuperseded: statuslist.Superseded,
+}
+
+// Set records a licence's state at its position, creating the list and
+// marking the position used when restoring at start.
+func (m *Manager) Set(id string, idx uint64, s store.Status) error {
+	v, ok := toList[s]
+	if !ok {
+		return fmt.Errorf("status: no list value for %q", s)
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	l := m.lists[id]
+	if l == nil {
+		suffix, n := splitID(id)
+		agency := ""
+		for _, a := range m.o.Agencies {
+			if strings.HasSuffix(a, suffix) {
+				agency = a
+			}
+		}
+		if agency == "" || n == 0 {
+			return fmt.Errorf("%w: %q names no configured agency", ErrUnknownList, id)
+		}
+		var err error
+		if l, err = m.newList(id, agency, n); err != nil {
+			return err
+		}
+	}
+	if idx >= uint64(m.o.ListSize) {
+		return fmt.Errorf("status: position %d outside list %s of %d", idx, id, m.o.ListSize)
+	}
+	if _, err := l.alloc.MarkUsed(int(idx)); err != nil {
+		return err
+	}
+	if old, _ := l.entries.Get(int(idx)); old != v {
+		if err := l.entries.Set(int(idx), v); err != nil {
+			return err
+		}
+		l.version = m.nextVersion(l.version)
+	}
+	return nil
+}
+
+// nextVersion numbers list versions by the microsecond clock, so they keep
+// increasing across restarts (the manager keeps no versions on disk).
+func (m *Manager) nextVersion(prev uint64) uint64 {
+	return max(prev+1, uint64(m.o.Now().UnixMicro()))
+}
+
+// URI is where list id is published.
+func (m *Manager) URI(id string) string { return m.o.BaseURL + "/v1/status/" + id }
+
+// Info describes one list, for the trust bundle.
+type Info struct {
+	ID, URI, Agency string
+}
+
+// Lists describes every list, in ID order.
+func (m *Manager) Lists() []Info {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := make([]Info, 0, len(m.lists))
+	for id, l := range m.lists {
+		out = append(out, Info{ID: id, URI: m.URI(id), Agency: l.agency})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out
+}
+
+// StatusList returns the signed list and its ETag, signing a fresh one
+// when the list changed or half its validity has passed. Signing under
+// the lock keeps versions in order; it costs one SM2 signature and a
+// compression of at most 256 KiB.
+func (m *Manager) StatusList(id string) ([]byte, string, bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	l := m.lists[id]
+	if l == nil {
+		return nil, "", false
+	}
+	now := m.o.Now()
+	if p := l.signed; p != nil && p.version == l.version && now.Before(p.signed.Add(m.o.Validity/2)) {
+		return p.doc, p.etag, true
+	}
+	tok, err := statuslist.Sign(l.entries, statuslist.Meta{
+		URI: m.URI(id), Version: l.version, IssuedAt: now, ExpiresAt: now.Add(m.o.Validity), TTL: m.o.TTL,
+	}, m.o.Signer, m.o.KeyID)
+	if err != nil {
+		// Serve the last good document rather than nothing; it carries
+		// its own expiry, so a counter can judge it.
+		if l.signed != nil {
+			return l.signed.doc, l.signed.etag, true
+		}
+		return nil, "", false
+	}
+	sum := gm.SM3([]byte(tok))
+	l.signed = &published{version: l.version, doc: []byte(tok), etag: fmt.Sprintf(`"%x"`, sum[:12]), signed: now, exp: now.Add(m.o.Validity)}
+	return l.signed.doc, l.signed.etag, true
+}
