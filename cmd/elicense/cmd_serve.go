@@ -1,0 +1,208 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"elicense/internal/ledger"
+	"elicense/issuer/api"
+	"elicense/issuer/console"
+	"elicense/issuer/publish"
+	"elicense/issuer/service"
+	"elicense/issuer/status"
+	"elicense/issuer/store"
+)
+
+const (
+	defaultAddr = "127.0.0.1:8080"
+	defaultData = "elicense-data"
+)
+
+func init() {
+	register(&command{
+		name:    "serve",
+		summary: "run the issuer HTTP server (makes a dev PKI and admin token on first start)",
+		usage: `
+Usage: elicense serve [--addr HOST:PORT] [--data DIR] [--public-url URL]
+                      [--passphrase-file FILE] [--config FILE] [--log-level LEVEL]
+
+Serves the issuer API under /v1 (OpenAPI at /v1/openapi.json), /healthz,
+/readyz and Prometheus /metrics, with the state (state.db) and the ledger
+(ledger.db, an SM3 Merkle log) in DIR.
+
+First start with an empty DIR makes everything a trial needs: a development
+PKI in DIR/pki (root, nine agencies covering the 17 licence classes, ledger
+key), a key passphrase in DIR/passphrase unless one is given, an operator-
+token key, and an admin token, printed once and saved in DIR/admin.token
+(mode 0600).
+
+Settings come from flags, else the environment (ELICENSE_ADDR, ELICENSE_DATA,
+ELICENSE_PUBLIC_URL, ELICENSE_PASSPHRASE_FILE or ELICENSE_PASSPHRASE,
+ELICENSE_LOG_LEVEL), else the JSON config file (keys addr, data, public_url,
+passphrase_file, log_level), else the defaults. The passphrase is never a
+flag value.
+
+SIGINT or SIGTERM stops accepting requests, finishes those in flight (every
+acknowledged write is already durable), and closes the files.
+
+Examples:
+  elicense serve
+  elicense serve --addr 127.0.0.1:9000 --data /srv/elicense --public-url https://licences.example.gov.cn
+  ELICENSE_PASSPHRASE_FILE=/run/secrets/pass elicense serve --config /etc/elicense.json
+`,
+		flags: func(fs *flag.FlagSet) {
+			fs.String("addr", defaultAddr, "listen `address`")
+			fs.String("data", defaultData, "data `directory`")
+			fs.String("public-url", "", "base `URL` counters reach the server at (default http://ADDR)")
+			fs.String("passphrase-file", "", "read the key passphrase from `file`")
+			fs.String("config", "", "optional JSON config `file`")
+			fs.String("log-level", "info", "log `level`: debug, info, warn, error")
+		},
+		run: runServe,
+	})
+}
+
+// setting resolves one setting: flag, environment, config file, default.
+func setting(e *env, fs *flag.FlagSet, cfg map[string]string, name string) string {
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	if set {
+		return fs.Lookup(name).Value.String()
+	}
+	envName := "ELICENSE_" + strings.ToUpper(strings.ReplaceAll(name, "-", "_"))
+	if v, ok := e.lookupEnv(envName); ok && v != "" {
+		return v
+	}
+	if v, ok := cfg[strings.ReplaceAll(name, "-", "_")]; ok {
+		return v
+	}
+	return fs.Lookup(name).DefValue
+}
+
+func runServe(e *env, fs *flag.FlagSet) int {
+	cfg, err := loadConfig(fs.Lookup("config").Value.String())
+	if err != nil {
+		return usageError(e, "serve", "%v", err)
+	}
+	get := func(name string) string { return setting(e, fs, cfg, name) }
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(get("log-level"))); err != nil {
+		return usageError(e, "serve", "--log-level: %v", err)
+	}
+	log := slog.New(slog.NewJSONHandler(e.stderr, &slog.HandlerOptions{Level: level}))
+	addr, d := get("addr"), dataDir(get("data"))
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		fmt.Fprintf(e.stderr, "elicense serve: %v\n", err)
+		return exitFail
+	}
+	publicURL := strings.TrimSuffix(get("public-url"), "/")
+	if publicURL == "" {
+		publicURL = "http://" + ln.Addr().String()
+	}
+	srv, cleanup, err := buildServer(e, d, get("passphrase-file"), publicURL, log)
+	if err != nil {
+		ln.Close()
+		fmt.Fprintf(e.stderr, "elicense serve: %v\n", err)
+		return exitFail
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	log.Info("serving", "addr", ln.Addr().String(), "public_url", publicURL, "data", string(d))
+	select {
+	case err = <-errc:
+	case <-ctx.Done():
+		log.Info("shutting down")
+		sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		err = srv.Shutdown(sctx)
+		cancel()
+	}
+	if cerr := cleanup(); cerr != nil && err == nil {
+		err = cerr
+	}
+	if err != nil && !errors.Is(err, http.ErrServerClosed) {
+		log.Error("server stopped", "err", err)
+		return exitFail
+	}
+	log.Info("stopped")
+	return exitOK
+}
+
+// buildServer opens (or on first start creates) everything in d and
+// returns the HTTP server and a function that closes it all in order.
+func buildServer(e *env, d dataDir, passFile, publicURL string, log *slog.Logger) (*http.Server, func() error, error) {
+	p, pw, err := ensurePKI(e, d, passFile)
+	if err != nil {
+		return nil, nil, err
+	}
+	tk, err := tokenKey(d, pw)
+	if err != nil {
+		return nil, nil, fmt.Errorf("token key: %w", err)
+	}
+	st, err := store.Open(d.state(), nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	lg, err := ledger.Open(ledger.Options{Path: d.ledger(), Origin: ledgerOrigin(p.Manifest.Root.KeyID), Signer: p.Ledger.Signer, Logger: log})
+	if err != nil {
+		st.Close()
+		return nil, nil, err
+	}
+	codes := make([]string, len(p.Agencies))
+	for i, a := range p.Agencies {
+		codes[i] = a.Code
+	}
+	sm := status.New(status.Options{BaseURL: publicURL, Signer: p.Ledger.Signer, KeyID: p.Ledger.KeyID, Agencies: codes})
+	svc, err := service.New(service.Options{PKI: p, Store: st, Ledger: lg, Status: sm, Logger: log})
+	if err == nil {
+		err = svc.Recover(context.Background())
+	}
+	if err != nil {
+		lg.Close()
+		st.Close()
+		return nil, nil, err
+	}
+	tokens := api.NewTokens(tk, audience(p), st, nil)
+	if err := ensureAdminToken(e, d, tokens); err != nil {
+		lg.Close()
+		st.Close()
+		return nil, nil, err
+	}
+	pub := publish.New(publish.Options{PKI: p, Status: sm, Ledger: lg})
+	handler := api.New(api.Options{Service: svc, Store: st, Ledger: lg, Tokens: tokens, Publisher: pub, Logger: log,
+		Console: console.Handler(), Ready: pub.Err})
+	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute, WriteTimeout: 5 * time.Minute, IdleTimeout: 2 * time.Minute}
+	cleanup := func() error {
+		return errors.Join(svc.Close(), lg.Close(), st.Close())
+	}
+	return srv, cleanup, nil
+}
+
+// ensureAdminToken mints the first admin token on first start, saves it
+// (0600) and prints it once.
+func ensureAdminToken(e *env, d dataDir, tokens *api.Tokens) error {
+	if _, err := os.Stat(d.adminToken()); err == nil {
+		return nil
+	}
+	tok, _, err := tokens.Mint(service.Operator{Subject: "admin", Role: service.RoleAdmin}, 365*24*time.Hour)
+	if err != nil {
+		return err
+	}
+	if err := writeFileAtomic(d.adminToken(), []byte(tok+"\n"), 0o600); err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stderr, "elicense: first start: admin token (valid one year; also saved in %s, mode 0600):\n\n%s\n\n", d.adminToken(), tok)
+	return nil
+}

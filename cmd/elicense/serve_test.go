@@ -1,0 +1,342 @@
+package main
+
+import (
+	"bytes"
+	"crypto/ecdsa"
+	"encoding/base64"
+	"encoding/json"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"elicense/certs/credential"
+	"elicense/certs/qr"
+	"elicense/certs/statuslist"
+	"elicense/certs/trust"
+	"elicense/internal/gm"
+	"elicense/internal/ledger/tlog"
+	"elicense/issuer/service"
+)
+
+// server is a running elicense serve process.
+type server struct {
+	cmd    *exec.Cmd
+	url    string
+	stderr *bytes.Buffer
+}
+
+func freeAddr(t *testing.T) string {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+func startServer(t *testing.T, data string) *server {
+	t.Helper()
+	bin, err := binary()
+	if err != nil {
+		t.Fatalf("building elicense: %v", err)
+	}
+	addr := freeAddr(t)
+	s := &server{cmd: exec.Command(bin, "serve", "--addr", addr, "--data", data), url: "http://" + addr, stderr: &bytes.Buffer{}}
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "ELICENSE_") {
+			s.cmd.Env = append(s.cmd.Env, kv)
+		}
+	}
+	s.cmd.Stderr = s.stderr
+	if err := s.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if s.cmd.ProcessState == nil {
+			s.cmd.Process.Kill()
+			s.cmd.Wait()
+		}
+	})
+	deadline := time.Now().Add(60 * time.Second)
+	for time.Now().Before(deadline) {
+		if resp, err := http.Get(s.url + "/healthz"); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return s
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("server did not become healthy:\n%s", s.stderr)
+	return nil
+}
+
+// stop sends SIGTERM and expects a clean exit.
+func (s *server) stop(t *testing.T) {
+	t.Helper()
+	s.cmd.Process.Signal(syscall.SIGTERM)
+	done := make(chan error, 1)
+	go func() { done <- s.cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("server exit: %v\n%s", err, s.stderr)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("server did not stop within 30 s of SIGTERM")
+	}
+}
+
+func (s *server) call(t *testing.T, method, path, token string, body any, out any) int {
+	t.Helper()
+	var r io.Reader
+	if body != nil {
+		b, _ := json.Marshal(body)
+		r = bytes.NewReader(b)
+	}
+	req, _ := http.NewRequest(method, s.url+path, r)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	data, _ := io.ReadAll(resp.Body)
+	if out != nil {
+		if err := json.Unmarshal(data, out); err != nil {
+			if p, ok := out.(*[]byte); ok {
+				*p = data
+			} else {
+				t.Fatalf("%s %s: %d %s", method, path, resp.StatusCode, data)
+			}
+		}
+	}
+	return resp.StatusCode
+}
+
+func TestServeEndToEnd(t *testing.T) {
+	data := filepath.Join(t.TempDir(), "data")
+	s := startServer(t, data)
+	for _, f := range []string{"admin.token", "passphrase", "token.key.pem", "pki/root.key.pem"} {
+		st, err := os.Stat(filepath.Join(data, f))
+		if err != nil || st.Mode().Perm() != 0o600 {
+			t.Fatalf("%s: %v mode %v, want 0600", f, err, st.Mode())
+		}
+	}
+	if !strings.Contains(s.stderr.String(), "admin token") {
+		t.Fatalf("first start did not print the admin token:\n%s", s.stderr)
+	}
+	adminTok, _ := os.ReadFile(filepath.Join(data, "admin.token"))
+	admin := strings.TrimSpace(string(adminTok))
+	var manifest struct {
+		Agencies []struct {
+			Code    string
+			Classes []string
+		}
+	}
+	raw, _ := os.ReadFile(filepath.Join(data, "pki", "pki.json"))
+	json.Unmarshal(raw, &manifest)
+	agencyOf := func(class string) string {
+		for _, a := range manifest.Agencies {
+			for _, c := range a.Classes {
+				if c == class {
+					return a.Code
+				}
+			}
+		}
+		t.Fatalf("no agency for %s", class)
+		return ""
+	}
+	opToken := func(class string) string {
+		var tok struct{ Token string }
+		if st := s.call(t, "POST", "/v1/tokens", admin, map[string]any{"subject": "clerk-" + class, "role": "operator", "agency": agencyOf(class), "ttl": "1h"}, &tok); st != 201 {
+			t.Fatalf("token: %d", st)
+		}
+		return tok.Token
+	}
+	samplesRaw, _ := os.ReadFile("../../certs/catalog/testdata/samples.json")
+	var samples struct{ Samples map[string]map[string]string }
+	json.Unmarshal(samplesRaw, &samples)
+
+	type lic struct {
+		ID, Status, ClaimCode, Credential string
+		ClaimCodeField                    string `json:"claim_code"`
+		StatusList                        string `json:"status_list"`
+		StatusIndex                       int    `json:"status_index"`
+		QR                                string `json:"qr"`
+	}
+	issued := map[string]lic{}
+	for _, class := range []string{"business-license", "food-operation-permit", "drivers-license", "marriage-certificate"} {
+		var l lic
+		if st := s.call(t, "POST", "/v1/licences", opToken(class), map[string]any{"class": class, "fields": samples.Samples[class]}, &l); st != 201 {
+			t.Fatalf("issue %s: %d", class, st)
+		}
+		issued[class] = l
+	}
+
+	// A counter pins the root and verifies the trust bundle.
+	rootPEM, _ := os.ReadFile(filepath.Join(data, "pki", "root.crt.pem"))
+	roots, err := gm.ParseCertificatesPEM(rootPEM)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fetchBundle := func() *trust.Bundle {
+		var doc []byte
+		if st := s.call(t, "GET", "/v1/trust", "", nil, &doc); st != 200 {
+			t.Fatalf("trust: %d", st)
+		}
+		b, err := trust.Verify(string(doc), trust.VerifyOptions{Roots: roots})
+		if err != nil {
+			t.Fatalf("trust bundle: %v", err)
+		}
+		return b
+	}
+	bundle := fetchBundle()
+	keys := bundle.Resolver()
+	for class, l := range issued {
+		if _, err := credential.Verify(l.Credential, credential.VerifyOptions{Keys: keys}); err != nil {
+			t.Fatalf("%s credential against the trust bundle: %v", class, err)
+		}
+		tok, err := qr.Decode(l.QR)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tok.Verify(qr.VerifyOptions{Keys: keys}); err != nil {
+			t.Fatalf("%s static QR: %v", class, err)
+		}
+	}
+
+	// The holder claims the driving licence on a phone and presents it.
+	dl := issued["drivers-license"]
+	dev, _ := gm.GenerateKey()
+	devRaw, _ := gm.MarshalPublicKeyCompressed(dev.PublicKey())
+	var ch struct{ Challenge string }
+	s.call(t, "POST", "/v1/claims/challenge", "", nil, &ch)
+	sig, _ := gm.SignRS(dev, service.ClaimSigningInput(ch.Challenge, dl.ClaimCodeField, devRaw))
+	var claimed struct {
+		ID      string
+		Holding json.RawMessage
+	}
+	if st := s.call(t, "POST", "/v1/claims", "", map[string]string{"code": dl.ClaimCodeField, "device_key": base64.RawURLEncoding.EncodeToString(devRaw),
+		"challenge": ch.Challenge, "signature": base64.RawURLEncoding.EncodeToString(sig)}, &claimed); st != 201 {
+		t.Fatalf("claim: %d", st)
+	}
+	var h qr.Holding
+	json.Unmarshal(claimed.Holding, &h)
+	text, err := h.Present(dev, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	bundle = fetchBundle() // the claim opened no new list, but fetch as a counter would
+	ptok, err := qr.Decode(text)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := ptok.Verify(qr.VerifyOptions{Keys: bundle.Resolver()})
+	if err != nil || !res.Bound {
+		t.Fatalf("presentation: %v", err)
+	}
+
+	// The business licence is revoked; the counter's status list says so.
+	bl := issued["business-license"]
+	if st := s.call(t, "POST", "/v1/licences/"+bl.ID+"/revoke", opToken("business-license"), map[string]string{"reason": "吊销"}, nil); st != 200 {
+		t.Fatalf("revoke: %d", st)
+	}
+	bundle = fetchBundle()
+	sl, ok := bundle.StatusList(bl.StatusList)
+	if !ok {
+		t.Fatalf("trust bundle lacks status list %s", bl.StatusList)
+	}
+	var listDoc []byte
+	resp, err := http.Get(sl.URI)
+	if err != nil {
+		t.Fatal(err)
+	}
+	listDoc, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	signed, err := statuslist.Parse(string(listDoc), statuslist.VerifyOptions{URI: sl.URI, Keys: bundle.StatusKeys(sl.ID)})
+	if err != nil {
+		t.Fatalf("status list: %v", err)
+	}
+	if st, _ := signed.Status(bl.StatusIndex); st != statuslist.Revoked {
+		t.Fatalf("revoked licence's status entry: %v", st)
+	}
+	if st, _ := signed.Status(issued["food-operation-permit"].StatusIndex); st != statuslist.Valid {
+		t.Fatalf("valid licence's status entry: %v", st)
+	}
+	// Within a second or so the bundle carries a checkpoint covering all
+	// six events, signed by the ledger key it names.
+	ledgerCert, err := gm.ParseCertificate(bundle.LedgerKey.Cert)
+	if err != nil {
+		t.Fatal(err)
+	}
+	nv, err := tlog.NewNoteVerifier(ledgerOrigin(bundle.Root), ledgerCert.PublicKey.(*ecdsa.PublicKey))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cp tlog.Checkpoint
+	for deadline := time.Now().Add(10 * time.Second); ; bundle = fetchBundle() {
+		if cp, err = tlog.VerifyCheckpoint([]byte(bundle.Checkpoint), ledgerOrigin(bundle.Root), nv); err != nil {
+			t.Fatalf("bundle checkpoint: %v", err)
+		}
+		if cp.Size == 6 || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	if cp.Size != 6 {
+		t.Fatalf("bundle checkpoint covers %d entries, want 6", cp.Size)
+	}
+
+	// Bad input is a 4xx JSON error, never a 500.
+	var e struct{ Code, Message string }
+	if st := s.call(t, "POST", "/v1/licences", opToken("business-license"), map[string]any{"class": "营业执照", "fields": map[string]string{"uscc": "123"}}, &e); st != 422 || e.Code != "invalid" {
+		t.Fatalf("bad licence: %d %+v", st, e)
+	}
+
+	// Stop cleanly, verify the ledger, restart: nothing acknowledged is lost.
+	s.stop(t)
+	v := elicense(t, nil, "ledger", "verify", "--data", data)
+	v.want(t, 0)
+	if !strings.HasPrefix(v.stdout, "OK ") || !strings.Contains(v.stdout, " 6 entries") {
+		t.Fatalf("ledger verify: %s", v.stdout)
+	}
+	s2 := startServer(t, data)
+	defer s2.stop(t)
+	if strings.Contains(s2.stderr.String(), "admin token") {
+		t.Fatal("second start printed a new admin token")
+	}
+	var got lic
+	if st := s2.call(t, "GET", "/v1/licences/"+bl.ID, admin, nil, &got); st != 200 || got.Status != "revoked" {
+		t.Fatalf("after restart: %d %s", st, got.Status)
+	}
+	var ready struct {
+		LedgerSize int `json:"ledger_size"`
+	}
+	s2.call(t, "GET", "/readyz", "", nil, &ready)
+	if ready.LedgerSize != 6 {
+		t.Fatalf("ledger size after restart %d, want 6", ready.LedgerSize)
+	}
+}
+
+func newCmd(bin string, args ...string) *exec.Cmd {
+	c := exec.Command(bin, args...)
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "ELICENSE_") {
+			c.Env = append(c.Env, kv)
+		}
+	}
+	return c
+}

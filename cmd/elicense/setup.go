@@ -1,0 +1,142 @@
+package main
+
+import (
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+
+	"elicense/internal/gm"
+	"elicense/issuer/pki"
+)
+
+// dataDir is the layout of a server's data directory.
+type dataDir string
+
+func (d dataDir) path(name string) string { return filepath.Join(string(d), name) }
+func (d dataDir) pki() string             { return d.path("pki") }
+func (d dataDir) state() string           { return d.path("state.db") }
+func (d dataDir) ledger() string          { return d.path("ledger.db") }
+func (d dataDir) tokenKey() string        { return d.path("token.key.pem") }
+func (d dataDir) adminToken() string      { return d.path("admin.token") }
+func (d dataDir) passphrase() string      { return d.path("passphrase") }
+
+// passphrase finds the key passphrase: --passphrase-file, then
+// ELICENSE_PASSPHRASE_FILE, then ELICENSE_PASSPHRASE, then the file the
+// first start wrote into the data directory. It is never a flag value.
+func passphrase(e *env, d dataDir, file string) ([]byte, error) {
+	if file == "" {
+		file, _ = e.lookupEnv("ELICENSE_PASSPHRASE_FILE")
+	}
+	if file != "" {
+		return gm.PassphraseSource{File: file}.Read()
+	}
+	if v, ok := e.lookupEnv(passphraseEnv); ok {
+		if v == "" {
+			return nil, fmt.Errorf("%w: %s is set but empty", gm.ErrPassphrase, passphraseEnv)
+		}
+		return []byte(v), nil
+	}
+	if _, err := os.Stat(d.passphrase()); err == nil {
+		return gm.PassphraseSource{File: d.passphrase()}.Read()
+	}
+	return nil, fmt.Errorf("%w: set --passphrase-file, ELICENSE_PASSPHRASE_FILE or %s", gm.ErrPassphrase, passphraseEnv)
+}
+
+// ensurePKI makes a development PKI on first start, when the data
+// directory has none, and loads it.
+func ensurePKI(e *env, d dataDir, file string) (*pki.PKI, []byte, error) {
+	if err := os.MkdirAll(string(d), 0o700); err != nil {
+		return nil, nil, err
+	}
+	_, err := os.Stat(filepath.Join(d.pki(), pki.ManifestFile))
+	first := errors.Is(err, fs.ErrNotExist)
+	pw, perr := passphrase(e, d, file)
+	if first {
+		if perr != nil {
+			raw := make([]byte, 32)
+			rand.Read(raw)
+			pw = []byte(base64.StdEncoding.EncodeToString(raw))
+			if err := os.WriteFile(d.passphrase(), append(pw, '\n'), 0o600); err != nil {
+				return nil, nil, err
+			}
+			fmt.Fprintf(e.stderr, "elicense: first start: generated a key passphrase in %s (mode 0600)\n", d.passphrase())
+		}
+		if _, err := pki.Init(pki.InitOptions{Dir: d.pki(), Passphrase: pw, Agencies: pki.DefaultAgencies()}); err != nil {
+			return nil, nil, fmt.Errorf("making the development PKI: %w", err)
+		}
+		fmt.Fprintf(e.stderr, "elicense: first start: made a development PKI in %s (root, %d agencies, ledger key)\n", d.pki(), len(pki.DefaultAgencies()))
+	} else if perr != nil {
+		return nil, nil, perr
+	}
+	p, err := pki.Load(d.pki(), pw)
+	if err != nil {
+		return nil, nil, err
+	}
+	return p, pw, nil
+}
+
+// tokenKey loads the operator-token signing key, making it on first use.
+func tokenKey(d dataDir, pw []byte) (*gm.PrivateKey, error) {
+	data, err := os.ReadFile(d.tokenKey())
+	if errors.Is(err, fs.ErrNotExist) {
+		k, err := gm.GenerateKey()
+		if err != nil {
+			return nil, err
+		}
+		enc, err := gm.MarshalEncryptedPrivateKey(k, pw, nil)
+		if err != nil {
+			return nil, err
+		}
+		if err := writeFileAtomic(d.tokenKey(), enc, 0o600); err != nil {
+			return nil, err
+		}
+		return k, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return gm.ParsePrivateKeyPEM(data, pw)
+}
+
+// audience names this deployment in operator tokens: tokens minted for
+// another PKI are refused.
+func audience(p *pki.PKI) string { return "elicense:" + p.Manifest.Root.KeyID }
+
+func writeFileAtomic(path string, data []byte, mode os.FileMode) error {
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, data, mode); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
+}
+
+// loadConfig reads the optional JSON config file into flag defaults.
+func loadConfig(path string) (map[string]string, error) {
+	if path == "" {
+		return nil, nil
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var m map[string]string
+	if err := json.Unmarshal(data, &m); err != nil {
+		return nil, fmt.Errorf("config %s: want a JSON object of strings: %w", path, err)
+	}
+	return m, nil
+}
+
+// loadPKI loads an existing PKI (it never makes one).
+func loadPKI(e *env, d dataDir, file string) (*pki.PKI, []byte, error) {
+	pw, err := passphrase(e, d, file)
+	if err != nil {
+		return nil, nil, err
+	}
+	p, err := pki.Load(d.pki(), pw)
+	return p, pw, err
+}

@@ -1,0 +1,1050 @@
+// 电子证照 · 发证机构控制台 (agency console).
+//
+// Plain JavaScript, no framework, no build step, no external URL. Talks to
+// the issuer API under /v1 with the operator's bearer token, which is kept
+// in sessionStorage only. Every value from the server is put in the page
+// with textContent, never as HTML.
+'use strict';
+
+(() => {
+  const TOKEN_KEY = 'elicense.console.token';
+  const LANG_KEY = 'elicense.console.lang';
+  const CHECKPOINT_EVERY = 5000; // ms
+  const PAGE = 50;
+  const HINT_BELOW = new Set(['term', 'longtext', 'money']); // other hints are placeholders
+
+  const REVOKE_REASONS = ['注销', '吊销', '撤销', '变更', '遗失', '损毁'];
+  const SUSPEND_REASONS = ['暂扣', '核查', '其他'];
+
+  // Strings: key → [中文, English]. {0}, {1} … are arguments.
+  const I18N = {
+    'app.title': ['电子证照 · 发证机构控制台', 'Electronic Licences · Agency Console'],
+    'app.subtitle': ['Electronic Licence · Agency Console', '电子证照 · 发证机构控制台'],
+    'nav.issue': ['签发证照', 'Issue'],
+    'nav.search': ['查询与管理', 'Search & manage'],
+    'nav.logout': ['退出登录', 'Log out'],
+    'login.title': ['操作员登录', 'Operator login'],
+    'login.hint': ['粘贴管理员为您签发的访问令牌（Bearer JWT）。令牌只保存在本浏览器标签页的会话存储中，关闭标签页即清除。',
+      'Paste the access token (bearer JWT) your administrator gave you. It is kept only in this tab\'s session storage and is gone when the tab closes.'],
+    'login.token': ['访问令牌', 'Access token'],
+    'login.submit': ['登录', 'Log in'],
+    'login.checking': ['正在验证…', 'Checking…'],
+    'login.notJWT': ['这不是有效的令牌（应为 xxx.yyy.zzz 形式的 JWT）。', 'This is not a token (a JWT looks like xxx.yyy.zzz).'],
+    'login.expired': ['令牌已于 {0} 过期，请向管理员申请新令牌。', 'The token expired at {0}; ask your administrator for a new one.'],
+    'login.rejected': ['服务器拒绝了该令牌：{0}', 'The server refused the token: {0}'],
+    'login.tokenExpired': ['令牌已过期', 'the token has expired'],
+    'login.sessionEnded': ['登录已失效，请重新登录：{0}', 'Your session ended; log in again: {0}'],
+    'login.preview': ['令牌主体：{0} · 角色：{1} · 机构：{2} · 有效至 {3}', 'Subject: {0} · role: {1} · agency: {2} · valid until {3}'],
+    'who.until': ['有效至 {0}', 'until {0}'],
+    'who.allAgencies': ['全部机构', 'all agencies'],
+    'who.classes': ['可办理：{0}', 'Classes: {0}'],
+    'role.admin': ['管理员', 'Administrator'],
+    'role.operator': ['经办人', 'Operator'],
+    'role.auditor': ['审计员', 'Auditor'],
+    'issue.class': ['证照类型', 'Licence class'],
+    'issue.chooseClass': ['— 请选择证照类型 —', '— choose a licence class —'],
+    'issue.classInfo': ['类型代码 {0} · 持证主体：{1}', 'Type code {0} · holder: {1}'],
+    'holder.organization': ['法人或其他组织', 'organisation'],
+    'holder.person': ['自然人', 'person'],
+    'holder.either': ['法人、其他组织或自然人', 'organisation or person'],
+    'issue.extra': ['更多选项（证照编号、发证日期）', 'More options (licence number, date of issue)'],
+    'issue.number': ['证照编号', 'Licence number'],
+    'issue.agency': ['发证机构代码', 'Issuing agency code'],
+    'issue.agencyHint': ['管理员代为签发时须指定机构', 'administrators must name the agency'],
+    'issue.numberHint': ['留空则自动生成', 'leave empty to generate'],
+    'issue.issuedOn': ['发证日期', 'Date of issue'],
+    'issue.submit': ['签发', 'Issue'],
+    'issue.submitting': ['签发中…', 'Issuing…'],
+    'issue.reset': ['清空表单', 'Clear form'],
+    'issue.done': ['证照已签发', 'Licence issued'],
+    'issue.qr': ['静态二维码（亮证核验）', 'Static QR (show to verify)'],
+    'issue.claimNote': ['领证码只显示这一次，请交给持证人用于在电子证照钱包中领取本证照。',
+      'The claim code is shown only once: give it to the holder to add the licence to their wallet.'],
+    'issue.claimExpires': ['有效至 {0}', 'valid until {0}'],
+    'issue.open': ['在查询中查看', 'Open in search'],
+    'issue.required': ['必填', 'Required'],
+    'issue.choose': ['— 请选择 —', '— choose —'],
+    'issue.fixFields': ['请更正标出的 {0} 个字段。', 'Please correct the {0} marked field(s).'],
+    'issue.serverSays': ['服务器返回：', 'Server says: '],
+    'issue.forbidden': ['无权签发此类证照：', 'Not allowed to issue this class: '],
+    'issue.toast': ['已签发 {0}', 'Issued {0}'],
+    'issue.maxLen': ['最多 {0} 字', 'up to {0} characters'],
+    'search.holder': ['持证主体代码', 'Holder code'],
+    'search.holderHint': ['统一社会信用代码或公民身份号码', 'USCC or resident ID number'],
+    'search.class': ['证照类型', 'Class'],
+    'search.status': ['状态', 'Status'],
+    'search.any': ['全部', 'Any'],
+    'search.submit': ['查询', 'Search'],
+    'search.empty': ['输入条件后点击“查询”。', 'Enter criteria and press Search.'],
+    'search.none': ['没有符合条件的证照。', 'No licence matches.'],
+    'search.count': ['共 {0} 条', '{0} shown'],
+    'search.more': ['加载更多', 'Load more'],
+    'lic.id': ['证照标识', 'Licence ID'],
+    'lic.class': ['证照类型', 'Class'],
+    'lic.holder': ['持证主体', 'Holder'],
+    'lic.status': ['状态', 'Status'],
+    'lic.reason': ['原因', 'Reason'],
+    'lic.issuedAt': ['签发时间', 'Issued'],
+    'lic.updatedAt': ['更新时间', 'Updated'],
+    'lic.ledger': ['账本序号', 'Ledger index'],
+    'lic.claim': ['领证码', 'Claim code'],
+    'lic.agency': ['发证机构', 'Agency'],
+    'lic.statusRef': ['状态列表位置', 'Status list entry'],
+    'lic.supersedes': ['换发自', 'Replaces'],
+    'lic.supersededBy': ['已换发为', 'Replaced by'],
+    'lic.copyOf': ['副本来源', 'Copy of'],
+    'lic.pending': ['（待入账）', '(pending)'],
+    'status.valid': ['有效', 'Valid'],
+    'status.suspended': ['已暂停', 'Suspended'],
+    'status.revoked': ['已作废', 'Revoked'],
+    'status.superseded': ['已换发', 'Superseded'],
+    'act.open': ['查看', 'Open'],
+    'act.suspend': ['暂停', 'Suspend'],
+    'act.reinstate': ['恢复', 'Reinstate'],
+    'act.revoke': ['作废', 'Revoke'],
+    'confirm.reason': ['原因', 'Reason'],
+    'confirm.choose': ['— 请选择原因 —', '— choose a reason —'],
+    'confirm.needReason': ['请选择原因。', 'Choose a reason.'],
+    'confirm.revoke.title': ['作废证照', 'Revoke licence'],
+    'confirm.revoke.text': ['作废后证照立即失效，核验时显示为已作废，且不可恢复。请核对证照标识后确认。',
+      'The licence stops being valid at once, shows as revoked when checked, and cannot be restored. Check the ID before confirming.'],
+    'confirm.revoke.ok': ['确认作废', 'Revoke'],
+    'confirm.suspend.title': ['暂停证照', 'Suspend licence'],
+    'confirm.suspend.text': ['暂停期间证照核验不通过，可以之后恢复。', 'While suspended the licence fails checks; it can be reinstated later.'],
+    'confirm.suspend.ok': ['确认暂停', 'Suspend'],
+    'confirm.reinstate.title': ['恢复证照', 'Reinstate licence'],
+    'confirm.reinstate.text': ['恢复后证照重新有效。', 'The licence becomes valid again.'],
+    'confirm.reinstate.ok': ['确认恢复', 'Reinstate'],
+    'confirm.done': ['{0}：{1}', '{0}: {1}'],
+    'reason.注销': ['持证主体申请注销或依法终止', 'surrendered by the holder or ended by law'],
+    'reason.吊销': ['行政处罚，吊销许可', 'withdrawn as an administrative penalty'],
+    'reason.撤销': ['依法撤销（如以欺骗手段取得）', 'annulled (e.g. obtained by deception)'],
+    'reason.变更': ['信息变更，另发新证', 'details changed; a new licence replaces it'],
+    'reason.遗失': ['证照遗失', 'lost'],
+    'reason.损毁': ['证照损毁', 'damaged'],
+    'reason.暂扣': ['暂扣证照', 'temporarily withheld'],
+    'reason.核查': ['核查期间暂停', 'under investigation'],
+    'reason.其他': ['其他原因', 'other'],
+    'detail.title': ['证照详情', 'Licence details'],
+    'detail.fields': ['证照内容', 'Contents'],
+    'detail.credential': ['签名凭证（JWS）', 'Signed credential (JWS)'],
+    'ledger.title': ['账本检查点', 'Ledger checkpoint'],
+    'ledger.origin': ['日志标识', 'Origin'],
+    'ledger.size': ['树大小（条目数）', 'Tree size (entries)'],
+    'ledger.root': ['根哈希（SM3）', 'Root hash (SM3)'],
+    'ledger.signers': ['签名者', 'Signed by'],
+    'ledger.updated': ['更新于', 'Updated'],
+    'ledger.refresh': ['刷新', 'Refresh'],
+    'ledger.empty': ['账本尚无检查点', 'no checkpoint yet'],
+    'ledger.error': ['无法读取检查点：{0}', 'Cannot read the checkpoint: {0}'],
+    'tips.title': ['操作提示', 'Tips'],
+    'tips.1': ['带 * 的字段为必填项。', 'Fields marked * are required.'],
+    'tips.2': ['签发、暂停和作废都会写入不可篡改的账本。', 'Issuing, suspending and revoking are all recorded in the append-only ledger.'],
+    'tips.3': ['作废（注销、吊销等）不可撤回，请核对后再确认。', 'Revocation cannot be undone; check before confirming.'],
+    'common.close': ['关闭', 'Close'],
+    'common.cancel': ['取消', 'Cancel'],
+    'common.copy': ['复制', 'Copy'],
+    'common.copied': ['已复制', 'Copied'],
+    'common.actions': ['操作', 'Actions'],
+    'err.network': ['无法连接服务器，请检查网络。', 'Cannot reach the server; check the network.'],
+    'hint.term': ['如 2019-04-18至2049-04-17，或 2019-04-18至长期、长期', 'e.g. 2019-04-18至2049-04-17, 2019-04-18至长期 or 长期'],
+    'hint.money': ['如 人民币500万元、100万元人民币', 'e.g. 人民币500万元'],
+    'hint.uscc': ['18 位统一社会信用代码', '18-character unified social credit code'],
+    'hint.resident_id': ['18 位公民身份号码', '18-character resident ID number'],
+    'hint.uscc_or_resident_id': ['统一社会信用代码或公民身份号码', 'USCC or resident ID number'],
+    'hint.org_code': ['组织机构代码', 'organisation code'],
+    'hint.plate_no': ['如 沪AD12345', 'e.g. 沪AD12345'],
+    'hint.vin': ['17 位车辆识别代号', '17-character VIN'],
+    'hint.phone': ['如 021-12345678、13812345678', 'e.g. 021-12345678'],
+    'hint.int': ['整数', 'whole number'],
+    'hint.area': ['平方米，如 89.56', 'square metres, e.g. 89.56'],
+  };
+
+  const $ = (id) => document.getElementById(id);
+  let lang = localStorage.getItem(LANG_KEY) === 'en' ? 'en' : 'zh';
+
+  function t(key, ...args) {
+    const e = I18N[key];
+    let s = e ? e[lang === 'en' ? 1 : 0] : key;
+    args.forEach((a, i) => { s = s.split('{' + i + '}').join(String(a)); });
+    return s;
+  }
+
+  const state = {
+    token: null,
+    claims: null,
+    active: false,
+    classes: [],
+    classByKey: new Map(),
+    results: [],
+    next: '',
+    query: null,
+    detailID: null,
+    confirm: null,
+    cpTimer: null,
+    expTimer: null,
+    cpSize: null,
+    blobs: new Map(), // img id → object URL
+  };
+
+  // ---- helpers ------------------------------------------------------
+
+  function el(tag, attrs, ...children) {
+    const e = document.createElement(tag);
+    for (const [k, v] of Object.entries(attrs || {})) {
+      if (v === undefined || v === null || v === false) continue;
+      if (k === 'class') e.className = v;
+      else if (k === 'text') e.textContent = v;
+      else if (k.startsWith('data-') || k.startsWith('aria-') || k === 'role' || k === 'for' || k === 'title') e.setAttribute(k, v);
+      else e[k] = v;
+    }
+    for (const c of children) {
+      if (c === null || c === undefined || c === false) continue;
+      e.append(c);
+    }
+    return e;
+  }
+
+  function pad(n) { return String(n).padStart(2, '0'); }
+
+  function fmtTime(s) {
+    if (!s) return '—';
+    const d = typeof s === 'number' ? new Date(s * 1000) : new Date(s);
+    if (isNaN(d)) return String(s);
+    return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}`;
+  }
+
+  function show(node, on) { node.hidden = !on; }
+
+  let toastTimer = null;
+  function toast(msg, kind) {
+    const n = $('toast');
+    n.textContent = msg;
+    n.className = 'toast' + (kind ? ' toast-' + kind : '');
+    n.hidden = false;
+    clearTimeout(toastTimer);
+    toastTimer = setTimeout(() => { n.hidden = true; }, 4000);
+  }
+
+  function alertBox(node, msg, detail) {
+    node.replaceChildren();
+    if (!msg) { node.hidden = true; return; }
+    node.append(el('div', { text: msg }));
+    if (detail) node.append(el('div', { class: 'alert-detail', text: detail }));
+    node.hidden = false;
+  }
+
+  // ---- API ----------------------------------------------------------
+
+  const base = new URL('../', document.baseURI); // the console is at <base>/console/
+
+  class ApiError extends Error {
+    constructor(status, body) {
+      super((body && body.message) || ('HTTP ' + status));
+      this.status = status;
+      this.code = (body && body.code) || '';
+      this.field = (body && body.field) || '';
+    }
+  }
+
+  async function api(method, path, body, opts) {
+    const o = Object.assign({ auth: true, raw: false }, opts);
+    const headers = { Accept: o.raw ? '*/*' : 'application/json' };
+    if (o.auth) headers.Authorization = 'Bearer ' + state.token;
+    const init = { method, headers, cache: 'no-store', credentials: 'omit', referrerPolicy: 'no-referrer' };
+    if (body !== undefined) {
+      headers['Content-Type'] = 'application/json';
+      init.body = JSON.stringify(body);
+    }
+    let resp;
+    try {
+      resp = await fetch(new URL(path, base), init);
+    } catch (e) {
+      throw new ApiError(0, { code: 'network', message: t('err.network') });
+    }
+    if (!resp.ok) {
+      let b = null;
+      try { b = await resp.json(); } catch (e) { b = null; }
+      const err = new ApiError(resp.status, b || { code: 'http_' + resp.status, message: resp.status + ' ' + resp.statusText });
+      if (resp.status === 401 && o.auth && state.active) sessionEnded(err.message);
+      throw err;
+    }
+    if (o.raw) return resp;
+    if (resp.status === 204) return null;
+    return resp.json();
+  }
+
+  const licPath = (id) => 'v1/licences/' + encodeURIComponent(id);
+
+  async function loadQR(img, id) {
+    const old = state.blobs.get(img.id);
+    if (old) { URL.revokeObjectURL(old); state.blobs.delete(img.id); }
+    img.removeAttribute('src');
+    img.classList.add('loading');
+    img.dataset.licence = id;
+    try {
+      const resp = await api('GET', licPath(id) + '/qr?format=svg', undefined, { raw: true });
+      const blob = await resp.blob();
+      if (img.dataset.licence !== id) return; // another licence since
+      const url = URL.createObjectURL(blob);
+      state.blobs.set(img.id, url);
+      img.src = url;
+    } catch (e) {
+      img.alt = e.message;
+    } finally {
+      img.classList.remove('loading');
+    }
+  }
+
+  // ---- token and login ---------------------------------------------
+
+  function decodeJWT(tok) {
+    const parts = tok.split('.');
+    if (parts.length !== 3) return null;
+    try {
+      const b64 = parts[1].replace(/-/g, '+').replace(/_/g, '/');
+      const bin = atob(b64 + '==='.slice((b64.length + 3) % 4));
+      const bytes = Uint8Array.from(bin, (c) => c.charCodeAt(0));
+      const claims = JSON.parse(new TextDecoder().decode(bytes));
+      return claims && typeof claims === 'object' ? claims : null;
+    } catch (e) {
+      return null;
+    }
+  }
+
+  function cleanToken(s) {
+    return s.trim().replace(/^Bearer\s+/i, '').replace(/\s+/g, '');
+  }
+
+  function roleLabel(r) { return I18N['role.' + r] ? t('role.' + r) : (r || '—'); }
+
+  function previewToken() {
+    const tok = cleanToken($('token-input').value);
+    const p = $('token-preview');
+    const c = tok ? decodeJWT(tok) : null;
+    if (!c) { p.hidden = true; return; }
+    p.textContent = t('login.preview', c.sub || '—', roleLabel(c.role), c.agency || t('who.allAgencies'), fmtTime(c.exp));
+    p.hidden = false;
+  }
+
+  async function login(tok, fromStorage) {
+    const err = $('login-error');
+    alertBox(err, '');
+    const claims = decodeJWT(tok);
+    if (!claims) { alertBox(err, t('login.notJWT')); return; }
+    if (claims.exp && claims.exp * 1000 < Date.now()) {
+      sessionStorage.removeItem(TOKEN_KEY);
+      alertBox(err, t('login.expired', fmtTime(claims.exp)));
+      return;
+    }
+    const btn = $('login-btn');
+    btn.disabled = true;
+    btn.textContent = t('login.checking');
+    state.token = tok;
+    try {
+      // The server is the judge: a cheap authenticated read.
+      await api('GET', 'v1/licences?limit=1');
+    } catch (e) {
+      state.token = null;
+      if (fromStorage) sessionStorage.removeItem(TOKEN_KEY);
+      alertBox(err, e.status === 401 ? t('login.rejected', e.message) : e.message);
+      return;
+    } finally {
+      btn.disabled = false;
+      btn.textContent = t('login.submit');
+    }
+    sessionStorage.setItem(TOKEN_KEY, tok);
+    state.claims = claims;
+    state.active = true;
+    $('token-input').value = '';
+    $('token-preview').hidden = true;
+    await enterApp();
+  }
+
+  function sessionEnded(msg) {
+    logout();
+    alertBox($('login-error'), t('login.sessionEnded', msg));
+  }
+
+  function logout() {
+    alertBox($('login-error'), '');
+    state.active = false;
+    state.token = null;
+    state.claims = null;
+    sessionStorage.removeItem(TOKEN_KEY);
+    clearInterval(state.cpTimer);
+    state.cpTimer = null;
+    clearTimeout(state.expTimer);
+    state.expTimer = null;
+    for (const url of state.blobs.values()) URL.revokeObjectURL(url);
+    state.blobs.clear();
+    state.results = [];
+    state.next = '';
+    state.query = null;
+    for (const d of [$('detail-dialog'), $('confirm-dialog')]) if (d.open) d.close();
+    $('results-body').replaceChildren();
+    show($('results-empty'), true);
+    $('results-empty').textContent = t('search.empty');
+    show($('issue-result'), false);
+    clearIssueErrors();
+    $('issue-form').reset();
+    renderIssueFields();
+    show($('app-view'), false);
+    show($('whoami'), false);
+    show($('logout-btn'), false);
+    show($('login-view'), true);
+    $('token-input').focus();
+  }
+
+  async function enterApp() {
+    show($('login-view'), false);
+    show($('app-view'), true);
+    show($('logout-btn'), true);
+    renderWho();
+    const auditor = state.claims.role === 'auditor';
+    show($('tab-issue'), !auditor);
+    show($('agency-row'), isAdmin());
+    const left = state.claims.exp ? state.claims.exp * 1000 - Date.now() : 0;
+    if (left > 0 && left < 0x7fffffff) {
+      state.expTimer = setTimeout(() => sessionEnded(t('login.tokenExpired')), left);
+    }
+    switchTab(auditor ? 'search' : 'issue');
+    refreshCheckpoint();
+    state.cpTimer = setInterval(() => { if (!document.hidden) refreshCheckpoint(); }, CHECKPOINT_EVERY);
+    try {
+      await loadClasses();
+    } catch (e) {
+      alertBox($('issue-error'), e.message);
+    }
+  }
+
+  function renderWho() {
+    const c = state.claims;
+    if (!c) return;
+    $('who-sub').textContent = c.sub || '—';
+    $('who-role').textContent = roleLabel(c.role);
+    $('who-role').dataset.role = c.role || '';
+    $('who-agency').textContent = c.agency || t('who.allAgencies');
+    $('who-agency').title = c.classes && c.classes.length ? t('who.classes', c.classes.join(', ')) : '';
+    $('who-exp').textContent = c.exp ? t('who.until', fmtTime(c.exp)) : '';
+    show($('whoami'), true);
+  }
+
+  // ---- classes and the issue form ----------------------------------
+
+  async function loadClasses() {
+    if (!state.classes.length) {
+      const data = await api('GET', 'v1/classes', undefined, { auth: false });
+      state.classes = data.classes || [];
+      state.classByKey = new Map(state.classes.map((c) => [c.key, c]));
+    }
+    renderClassSelects();
+  }
+
+  function allowedClasses() {
+    const scope = state.claims && state.claims.classes;
+    if (!scope || !scope.length) return state.classes;
+    return state.classes.filter((c) => scope.includes(c.key) || scope.includes(c.type_code) || scope.includes(c.name_zh));
+  }
+
+  function className(c) {
+    return lang === 'en' ? `${c.name_en} · ${c.name_zh}` : `${c.name_zh} · ${c.name_en}`;
+  }
+
+  function fillClassSelect(sel, classes, emptyKey) {
+    const keep = sel.value;
+    const empty = el('option', { value: '', text: t(emptyKey) });
+    empty.dataset.i18n = emptyKey;
+    sel.replaceChildren(empty, ...classes.map((c) => el('option', { value: c.key, text: className(c) })));
+    if (classes.some((c) => c.key === keep)) sel.value = keep;
+  }
+
+  function renderClassSelects() {
+    const mine = allowedClasses();
+    const sel = $('class-select');
+    fillClassSelect(sel, mine, 'issue.chooseClass');
+    fillClassSelect($('search-class'), state.classes, 'search.any');
+    if (mine.length === 1 && !sel.value) {
+      sel.value = mine[0].key; // the only class this token may issue
+      renderIssueFields();
+    }
+  }
+
+  function currentClass() { return state.classByKey.get($('class-select').value) || null; }
+
+  function fieldHint(f) {
+    const parts = [];
+    if (I18N['hint.' + f.type]) parts.push(t('hint.' + f.type));
+    if (f.max_len && (f.type === 'text' || f.type === 'longtext')) parts.push(t('issue.maxLen', f.max_len));
+    return parts.join(' · ');
+  }
+
+  function control(f) {
+    const id = 'f-' + f.key;
+    const common = { id, name: f.key, required: !!f.required, 'aria-describedby': 'err-' + f.key };
+    switch (f.type) {
+      case 'date':
+        return el('input', Object.assign({ type: 'date', min: '1800-01-01', max: '2199-12-31' }, common));
+      case 'datetime':
+        return el('input', Object.assign({ type: 'datetime-local' }, common));
+      case 'enum': {
+        const s = el('select', common, el('option', { value: '', text: t('issue.choose') }));
+        for (const v of f.values || []) s.append(el('option', { value: v, text: v }));
+        return s;
+      }
+      case 'longtext':
+        return el('textarea', Object.assign({ rows: 4, maxLength: f.max_len || undefined }, common));
+      default: {
+        const attrs = Object.assign({ type: 'text', maxLength: f.max_len || undefined, placeholder: I18N['hint.' + f.type] && !HINT_BELOW.has(f.type) ? t('hint.' + f.type) : '' }, common);
+        switch (f.type) {
+          case 'uscc': case 'resident_id': case 'uscc_or_resident_id':
+            attrs.maxLength = 18; attrs.class = 'mono'; attrs.autocapitalize = 'characters'; break;
+          case 'vin':
+            attrs.maxLength = 17; attrs.class = 'mono'; attrs.autocapitalize = 'characters'; break;
+          case 'org_code': case 'licence_no': case 'plate_no':
+            attrs.class = 'mono'; break;
+          case 'phone':
+            attrs.type = 'tel'; break;
+          case 'int': case 'area':
+            attrs.inputMode = 'decimal'; break;
+        }
+        return el('input', attrs);
+      }
+    }
+  }
+
+  // collectValues reads the form as field key → raw control value.
+  function collectValues() {
+    const out = {};
+    for (const c of $('issue-fields').querySelectorAll('[name]')) out[c.name] = c.value;
+    return out;
+  }
+
+  function renderIssueFields(values) {
+    const cl = currentClass();
+    const box = $('issue-fields');
+    box.replaceChildren();
+    $('issue-submit').disabled = !cl;
+    show($('issue-extra'), !!cl);
+    $('class-info').textContent = cl ? t('issue.classInfo', cl.type_code, t('holder.' + cl.holder_kind)) : '';
+    if (!cl) return;
+    for (const f of cl.fields || []) {
+      const label = el('label', { class: 'label', for: 'f-' + f.key },
+        el('span', { text: f.label }),
+        f.required ? el('span', { class: 'req', text: '*', title: t('issue.required') }) : null,
+        el('span', { class: 'key', text: f.key }));
+      const c = control(f);
+      if (values && values[f.key] !== undefined) c.value = values[f.key];
+      const hint = fieldHint(f);
+      const wide = f.type === 'longtext' || (f.max_len || 0) > 100;
+      box.append(el('div', { class: 'field' + (wide ? ' field-wide' : ''), 'data-field': f.key, 'data-type': f.type },
+        label, c,
+        hint && HINT_BELOW.has(f.type) ? el('div', { class: 'hint', text: hint }) : null,
+        el('div', { class: 'field-error', id: 'err-' + f.key, role: 'alert' })));
+    }
+  }
+
+  function clearIssueErrors() {
+    alertBox($('issue-error'), '');
+    for (const n of document.querySelectorAll('#issue-form .field.invalid')) {
+      n.classList.remove('invalid');
+      const c = n.querySelector('input, select, textarea');
+      if (c) c.removeAttribute('aria-invalid');
+      const e = n.querySelector('.field-error');
+      if (e) e.textContent = '';
+    }
+  }
+
+  function fieldBox(key) {
+    const sel = `.field[data-field="${CSS.escape(key)}"]`;
+    return $('issue-fields').querySelector(sel) || $('issue-form').querySelector(sel);
+  }
+
+  function markField(key, msg) {
+    const box = fieldBox(key);
+    if (!box) return false;
+    box.classList.add('invalid');
+    const c = box.querySelector('input, select, textarea');
+    if (c) c.setAttribute('aria-invalid', 'true');
+    box.querySelector('.field-error').textContent = msg;
+    if (box.closest('details')) box.closest('details').open = true;
+    return true;
+  }
+
+  // fieldMessages splits a validation message into the part about each
+  // field: …field "uscc" (统一社会信用代码): reason; field "name" (名称): required
+  // A field's own part has its label in brackets; "bad field "uscc": …"
+  // around it is the whole message again.
+  function fieldMessages(msg) {
+    const out = new Map();
+    const re = /\bfield "([^"]+)" \([^)]*\): ([\s\S]*?)(?=; field "|$)/g;
+    let m;
+    while ((m = re.exec(msg)) !== null) {
+      if (!out.has(m[1])) out.set(m[1], m[2].trim());
+    }
+    return out;
+  }
+
+  async function submitIssue(ev) {
+    ev.preventDefault();
+    const cl = currentClass();
+    if (!cl) return;
+    clearIssueErrors();
+    show($('issue-result'), false);
+    const raw = collectValues();
+    const fields = {};
+    const missing = [];
+    for (const f of cl.fields || []) {
+      let v = raw[f.key] || '';
+      if (f.type === 'longtext') v = v.replace(/\r\n?/g, '\n').trim();
+      else v = v.trim();
+      if (f.type === 'datetime') v = v.replace('T', ' ');
+      if (['uscc', 'resident_id', 'uscc_or_resident_id', 'vin'].includes(f.type)) v = v.toUpperCase();
+      if (v === '') {
+        if (f.required) missing.push(f.key);
+        continue;
+      }
+      fields[f.key] = v;
+    }
+    const agency = $('f--agency').value.trim().toUpperCase();
+    if (isAdmin() && !agency) missing.unshift('agency');
+    if (missing.length) {
+      for (const k of missing) markField(k, t('issue.required'));
+      alertBox($('issue-error'), t('issue.fixFields', missing.length));
+      fieldBox(missing[0]).querySelector('input, select, textarea').focus();
+      return;
+    }
+    const body = { class: cl.key, fields };
+    if (agency) body.agency = agency;
+    const number = $('f--number').value.trim();
+    const issuedOn = $('f--issued_on').value;
+    if (number) body.number = number;
+    if (issuedOn) body.issued_on = issuedOn;
+
+    const btn = $('issue-submit');
+    btn.disabled = true;
+    btn.textContent = t('issue.submitting');
+    let lic;
+    try {
+      lic = await api('POST', 'v1/licences', body);
+    } catch (e) {
+      showIssueError(e);
+      return;
+    } finally {
+      btn.disabled = false;
+      btn.textContent = t('issue.submit');
+    }
+    showIssued(lic, cl);
+    $('issue-form').reset();
+    $('class-select').value = cl.key;
+    $('f--agency').value = agency;
+    renderIssueFields();
+    refreshCheckpointSoon();
+    toast(t('issue.toast', lic.id), 'ok');
+  }
+
+  function showIssueError(e) {
+    if (e.status === 401) return; // back at the login page already
+    if (e.status === 403) {
+      alertBox($('issue-error'), t('issue.forbidden') + e.message);
+      return;
+    }
+    const per = fieldMessages(e.message);
+    let marked = 0;
+    if (e.field) {
+      // The server names one field; its message goes next to it.
+      if (markField(e.field, per.get(e.field) || e.message)) marked++;
+    }
+    for (const [k, m] of per) {
+      if (k !== e.field && markField(k, m)) marked++;
+    }
+    alertBox($('issue-error'), marked ? t('issue.fixFields', marked) : e.message, marked ? t('issue.serverSays') + e.message : '');
+    const first = document.querySelector('#issue-form .field.invalid input, #issue-form .field.invalid select, #issue-form .field.invalid textarea');
+    if (first) first.focus();
+  }
+
+  function showIssued(lic, cl) {
+    $('result-id').textContent = lic.id;
+    $('result-class').textContent = cl ? className(cl) : lic.class;
+    $('result-holder').textContent = `${lic.holder_name || ''}（${lic.holder_code || ''}）`;
+    $('result-ledger').textContent = String(lic.ledger_index) + (lic.pending ? ' ' + t('lic.pending') : '');
+    $('result-claim').textContent = lic.claim_code || '—';
+    $('result-claim-exp').textContent = lic.claim_code_expires ? t('issue.claimExpires', fmtTime(lic.claim_code_expires)) : '';
+    $('issue-result').dataset.id = lic.id;
+    $('issue-result').dataset.holder = lic.holder_code || '';
+    show($('issue-result'), true);
+    $('issue-result').scrollIntoView({ block: 'nearest' });
+    loadQR($('result-qr'), lic.id);
+  }
+
+  // ---- search ------------------------------------------------------
+
+  function statusLabel(lic) {
+    const s = lic.status;
+    if (s === 'revoked' && lic.reason) {
+      if (lang === 'en') return t('status.revoked') + ' · ' + lic.reason;
+      if (['注销', '吊销', '撤销', '变更'].includes(lic.reason)) return '已' + lic.reason;
+      return t('status.revoked') + '（' + lic.reason + '）';
+    }
+    if (s === 'suspended' && lic.reason) return t('status.suspended') + (lang === 'en' ? ' · ' : '（') + lic.reason + (lang === 'en' ? '' : '）');
+    return I18N['status.' + s] ? t('status.' + s) : s;
+  }
+
+  function statusBadge(lic) {
+    return el('span', { class: 'status status-' + lic.status, 'data-status': lic.status, title: lic.status, text: statusLabel(lic) });
+  }
+
+  function canChange() { return state.claims && state.claims.role !== 'auditor'; }
+  function isAdmin() { return !!state.claims && state.claims.role === 'admin'; }
+
+  function actionButtons(lic, small) {
+    const out = [];
+    const b = (action, cls) => el('button', { type: 'button', class: 'btn ' + (small ? 'btn-sm ' : '') + cls, 'data-action': action, 'data-id': lic.id, text: t('act.' + action) });
+    if (!lic.copy_of && canChange()) {
+      if (lic.status === 'valid') out.push(b('suspend', 'btn-warn'));
+      if (lic.status === 'suspended') out.push(b('reinstate', ''));
+      if (lic.status === 'valid' || lic.status === 'suspended') out.push(b('revoke', 'btn-danger'));
+    }
+    return out;
+  }
+
+  // shortID keeps the distinctive end of a licence identifier (serial,
+  // version, check character); the whole one is in the title and the
+  // detail view.
+  function shortID(id) {
+    const parts = id.split('.');
+    return parts.length > 4 ? '…' + parts.slice(-3).join('.') : id;
+  }
+
+  function resultRow(lic) {
+    const cl = state.classByKey.get(lic.class);
+    const open = el('button', { type: 'button', class: 'btn btn-sm', 'data-action': 'open', 'data-id': lic.id, text: t('act.open') });
+    return el('tr', { 'data-id': lic.id },
+      el('td', {}, el('code', { class: 'id', text: shortID(lic.id), title: lic.id })),
+      el('td', { text: cl ? (lang === 'en' ? cl.name_en : cl.name_zh) : lic.class }),
+      el('td', {}, el('div', { text: lic.holder_name || '' }), el('div', { class: 'muted small mono', text: lic.holder_code || '' })),
+      el('td', { class: 'status-cell' }, statusBadge(lic)),
+      el('td', { class: 'nowrap', text: fmtTime(lic.issued_at) }),
+      el('td', { class: 'row-actions' }, open, ...actionButtons(lic, true)));
+  }
+
+  function renderResults() {
+    const body = $('results-body');
+    body.replaceChildren(...state.results.map(resultRow));
+    const empty = $('results-empty');
+    if (!state.results.length) {
+      empty.textContent = state.query ? t('search.none') : t('search.empty');
+      show(empty, true);
+    } else {
+      show(empty, false);
+    }
+    show($('search-more'), !!state.next);
+  }
+
+  async function search(more) {
+    const q = more && state.query ? state.query : {
+      holder: $('search-holder').value.trim().toUpperCase(),
+      class: $('search-class').value,
+      status: $('search-status').value,
+    };
+    const p = new URLSearchParams();
+    for (const k of ['holder', 'class', 'status']) if (q[k]) p.set(k, q[k]);
+    p.set('limit', String(PAGE));
+    if (more && state.next) p.set('after', state.next);
+    alertBox($('search-error'), '');
+    const btn = $('search-btn');
+    btn.disabled = true;
+    try {
+      const data = await api('GET', 'v1/licences?' + p.toString());
+      state.query = q;
+      state.results = more ? state.results.concat(data.licences || []) : (data.licences || []);
+      state.next = data.next || '';
+      renderResults();
+    } catch (e) {
+      if (e.status !== 401) alertBox($('search-error'), e.message);
+    } finally {
+      btn.disabled = false;
+    }
+  }
+
+  function updateLicence(lic) {
+    const i = state.results.findIndex((r) => r.id === lic.id);
+    if (i >= 0) {
+      const cred = state.results[i].credential;
+      state.results[i] = Object.assign({}, lic, { credential: cred });
+      const row = $('results-body').querySelector(`tr[data-id="${CSS.escape(lic.id)}"]`);
+      if (row) row.replaceWith(resultRow(state.results[i]));
+    }
+    if (state.detailID === lic.id && $('detail-dialog').open) renderDetail(lic);
+  }
+
+  // ---- detail ------------------------------------------------------
+
+  async function openDetail(id) {
+    try {
+      const lic = await api('GET', licPath(id));
+      state.detailID = id;
+      renderDetail(lic);
+      const d = $('detail-dialog');
+      if (!d.open) d.showModal();
+      loadQR($('detail-qr'), id);
+    } catch (e) {
+      if (e.status !== 401) toast(e.message, 'error');
+    }
+  }
+
+  function kv(dl, label, value) {
+    if (value === undefined || value === null || value === '') return;
+    dl.append(el('dt', { text: label }), el('dd', {}, value));
+  }
+
+  function renderDetail(lic) {
+    const cl = state.classByKey.get(lic.class);
+    const meta = $('detail-meta');
+    meta.replaceChildren();
+    kv(meta, t('lic.id'), el('code', { class: 'wrap', text: lic.id }));
+    kv(meta, t('lic.class'), cl ? className(cl) : lic.class);
+    kv(meta, t('lic.holder'), `${lic.holder_name || ''}（${lic.holder_code || ''}）`);
+    kv(meta, t('lic.status'), statusBadge(lic));
+    kv(meta, t('lic.agency'), el('code', { text: lic.agency }));
+    kv(meta, t('lic.issuedAt'), fmtTime(lic.issued_at));
+    kv(meta, t('lic.updatedAt'), fmtTime(lic.updated_at));
+    kv(meta, t('lic.ledger'), el('code', { text: String(lic.ledger_index) }));
+    kv(meta, t('lic.statusRef'), el('code', { text: `${lic.status_list} #${lic.status_index}` }));
+    kv(meta, t('lic.supersedes'), lic.supersedes ? el('code', { class: 'wrap', text: lic.supersedes }) : '');
+    kv(meta, t('lic.supersededBy'), lic.superseded_by ? el('code', { class: 'wrap', text: lic.superseded_by }) : '');
+    kv(meta, t('lic.copyOf'), lic.copy_of ? el('code', { class: 'wrap', text: lic.copy_of }) : '');
+
+    const fields = $('detail-fields');
+    fields.replaceChildren();
+    const vals = lic.fields || {};
+    const seen = new Set();
+    for (const f of (cl && cl.fields) || []) {
+      seen.add(f.key);
+      kv(fields, f.label, vals[f.key]);
+    }
+    for (const k of Object.keys(vals).sort()) if (!seen.has(k)) kv(fields, k, vals[k]);
+    $('detail-credential').textContent = lic.credential || '';
+    $('detail-actions').replaceChildren(...actionButtons(lic, false),
+      el('button', { type: 'button', class: 'btn', 'data-action': 'close-detail', text: t('common.close') }));
+    $('detail-dialog').dataset.id = lic.id;
+  }
+
+  // ---- status changes ----------------------------------------------
+
+  function openConfirm(action, id) {
+    state.confirm = { action, id };
+    $('confirm-title').textContent = t(`confirm.${action}.title`);
+    $('confirm-text').textContent = t(`confirm.${action}.text`);
+    $('confirm-id').textContent = id;
+    $('confirm-ok').textContent = t(`confirm.${action}.ok`);
+    $('confirm-ok').className = 'btn ' + (action === 'revoke' ? 'btn-danger' : action === 'suspend' ? 'btn-warn' : 'btn-primary');
+    $('confirm-ok').disabled = false;
+    const reasons = action === 'revoke' ? REVOKE_REASONS : action === 'suspend' ? SUSPEND_REASONS : [];
+    const sel = $('confirm-reason');
+    sel.replaceChildren(el('option', { value: '', text: t('confirm.choose') }),
+      ...reasons.map((r) => el('option', { value: r, text: `${r} — ${t('reason.' + r)}` })));
+    $('confirm-reason-hint').textContent = '';
+    show($('confirm-reason-row'), reasons.length > 0);
+    alertBox($('confirm-error'), '');
+    $('confirm-dialog').showModal();
+    (reasons.length ? sel : $('confirm-cancel')).focus();
+  }
+
+  async function submitConfirm(ev) {
+    ev.preventDefault();
+    const c = state.confirm;
+    if (!c) return;
+    const needsReason = c.action !== 'reinstate';
+    const reason = $('confirm-reason').value;
+    if (needsReason && !reason) {
+      alertBox($('confirm-error'), t('confirm.needReason'));
+      $('confirm-reason').focus();
+      return;
+    }
+    const ok = $('confirm-ok');
+    ok.disabled = true;
+    try {
+      const lic = await api('POST', licPath(c.id) + '/' + c.action, needsReason ? { reason } : {});
+      $('confirm-dialog').close();
+      state.confirm = null;
+      updateLicence(lic);
+      refreshCheckpointSoon();
+      toast(t('confirm.done', statusLabel(lic), lic.id), 'ok');
+    } catch (e) {
+      if (e.status !== 401) alertBox($('confirm-error'), e.message);
+    } finally {
+      ok.disabled = false;
+    }
+  }
+
+  // ---- ledger ------------------------------------------------------
+
+  function parseCheckpoint(text) {
+    const sep = text.indexOf('\n\n');
+    const body = sep >= 0 ? text.slice(0, sep) : text;
+    const sigs = sep >= 0 ? text.slice(sep + 2) : '';
+    const lines = body.split('\n');
+    const signers = sigs.split('\n').filter((l) => l.startsWith('— ')).map((l) => l.slice(2).split(' ')[0]);
+    return { origin: lines[0] || '', size: lines[1] || '', root: lines[2] || '', signers };
+  }
+
+  async function refreshCheckpoint() {
+    try {
+      const resp = await api('GET', 'v1/ledger/checkpoint', undefined, { auth: false, raw: true });
+      const text = await resp.text();
+      alertBox($('cp-error'), '');
+      if (!text.trim()) {
+        $('cp-origin').textContent = t('ledger.empty');
+        return;
+      }
+      const cp = parseCheckpoint(text);
+      $('cp-origin').textContent = cp.origin;
+      const size = $('cp-size');
+      if (state.cpSize !== null && cp.size !== state.cpSize) {
+        size.classList.remove('flash');
+        void size.offsetWidth; // restart the animation
+        size.classList.add('flash');
+      }
+      state.cpSize = cp.size;
+      size.textContent = cp.size;
+      $('cp-root').textContent = cp.root;
+      $('cp-signers').textContent = cp.signers.join(', ') || '—';
+      $('cp-time').textContent = new Date().toLocaleTimeString(lang === 'en' ? 'en-GB' : 'zh-CN', { hour12: false });
+    } catch (e) {
+      alertBox($('cp-error'), t('ledger.error', e.message));
+    }
+  }
+
+  // refreshCheckpointSoon re-reads the checkpoint now and once the ledger
+  // has signed one covering the latest write (it signs at least every
+  // second).
+  function refreshCheckpointSoon() {
+    refreshCheckpoint();
+    setTimeout(refreshCheckpoint, 1300);
+  }
+
+  // ---- tabs, language, wiring --------------------------------------
+
+  function switchTab(name) {
+    for (const [tab, panel] of [['tab-issue', 'panel-issue'], ['tab-search', 'panel-search']]) {
+      const on = tab === 'tab-' + name;
+      $(tab).classList.toggle('active', on);
+      $(tab).setAttribute('aria-selected', on ? 'true' : 'false');
+      show($(panel), on);
+    }
+  }
+
+  function applyLang() {
+    document.documentElement.lang = lang === 'en' ? 'en' : 'zh-CN';
+    document.title = t('app.title');
+    for (const n of document.querySelectorAll('[data-i18n]')) n.textContent = t(n.dataset.i18n);
+    for (const n of document.querySelectorAll('[data-i18n-placeholder]')) n.placeholder = t(n.dataset.i18nPlaceholder);
+    $('lang-btn').textContent = lang === 'en' ? '中文' : 'English';
+    renderWho();
+    previewToken();
+    if (state.classes.length) {
+      renderClassSelects();
+      renderIssueFields(collectValues());
+    }
+    renderResults();
+    if (state.confirm && $('confirm-dialog').open) openConfirmRefresh();
+  }
+
+  function openConfirmRefresh() {
+    const c = state.confirm;
+    const keep = $('confirm-reason').value;
+    $('confirm-dialog').close();
+    openConfirm(c.action, c.id);
+    $('confirm-reason').value = keep;
+  }
+
+  function onAction(ev) {
+    const b = ev.target.closest('button[data-action]');
+    if (!b) return;
+    const { action, id } = b.dataset;
+    if (action === 'open') openDetail(id);
+    else if (action === 'close-detail') $('detail-dialog').close();
+    else if (['suspend', 'reinstate', 'revoke'].includes(action)) openConfirm(action, id);
+  }
+
+  function init() {
+    $('lang-btn').addEventListener('click', () => {
+      lang = lang === 'en' ? 'zh' : 'en';
+      localStorage.setItem(LANG_KEY, lang);
+      applyLang();
+    });
+    $('login-form').addEventListener('submit', (ev) => {
+      ev.preventDefault();
+      login(cleanToken($('token-input').value), false);
+    });
+    $('token-input').addEventListener('input', previewToken);
+    $('logout-btn').addEventListener('click', logout);
+    $('tab-issue').addEventListener('click', () => switchTab('issue'));
+    $('tab-search').addEventListener('click', () => switchTab('search'));
+    $('class-select').addEventListener('change', () => {
+      clearIssueErrors();
+      renderIssueFields();
+    });
+    $('issue-form').addEventListener('submit', submitIssue);
+    $('issue-form').addEventListener('input', (ev) => {
+      const box = ev.target.closest('.field.invalid');
+      if (box) {
+        box.classList.remove('invalid');
+        ev.target.removeAttribute('aria-invalid');
+        box.querySelector('.field-error').textContent = '';
+      }
+    });
+    $('issue-reset').addEventListener('click', () => {
+      const keep = $('class-select').value;
+      $('issue-form').reset();
+      $('class-select').value = keep;
+      clearIssueErrors();
+      renderIssueFields();
+    });
+    $('result-close').addEventListener('click', () => show($('issue-result'), false));
+    $('result-copy').addEventListener('click', async () => {
+      try {
+        await navigator.clipboard.writeText($('result-id').textContent);
+        toast(t('common.copied'), 'ok');
+      } catch (e) {
+        const r = document.createRange();
+        r.selectNodeContents($('result-id'));
+        const s = getSelection();
+        s.removeAllRanges();
+        s.addRange(r);
+      }
+    });
+    $('result-open').addEventListener('click', () => {
+      const { id, holder } = $('issue-result').dataset;
+      switchTab('search');
+      $('search-holder').value = holder || '';
+      $('search-class').value = '';
+      $('search-status').value = '';
+      search(false).then(() => openDetail(id));
+    });
+    $('search-form').addEventListener('submit', (ev) => { ev.preventDefault(); search(false); });
+    $('search-more').addEventListener('click', () => search(true));
+    $('results-body').addEventListener('click', onAction);
+    $('detail-actions').addEventListener('click', onAction);
+    $('detail-close').addEventListener('click', () => $('detail-dialog').close());
+    $('detail-dialog').addEventListener('close', () => { state.detailID = null; });
+    $('confirm-form').addEventListener('submit', submitConfirm);
+    $('confirm-cancel').addEventListener('click', () => { state.confirm = null; $('confirm-dialog').close(); });
+    $('confirm-reason').addEventListener('change', () => alertBox($('confirm-error'), ''));
+    $('cp-refresh').addEventListener('click', refreshCheckpoint);
+    document.addEventListener('visibilitychange', () => { if (!document.hidden && state.active) refreshCheckpoint(); });
+
+    applyLang();
+    const saved = sessionStorage.getItem(TOKEN_KEY);
+    if (saved) {
+      login(saved, true).then(() => { if (!state.active) show($('login-view'), true); });
+    } else {
+      show($('login-view'), true);
+      $('token-input').focus();
+    }
+  }
+
+  if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', init);
+  else init();
+})();

@@ -1,0 +1,710 @@
+package console_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"elicense/internal/gm"
+	"elicense/internal/ledger"
+	"elicense/issuer/api"
+	"elicense/issuer/console"
+	"elicense/issuer/pki"
+	"elicense/issuer/service"
+	"elicense/issuer/store"
+
+	"github.com/chromedp/cdproto/emulation"
+	"github.com/chromedp/chromedp"
+)
+
+// memStatus hands out status-list positions in memory.
+type memStatus struct {
+	mu   sync.Mutex
+	next uint64
+}
+
+func (m *memStatus) Allocate(string) (string, uint64, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.next++
+	return "t1", m.next, nil
+}
+func (m *memStatus) Set(string, uint64, store.Status) error { return nil }
+func (m *memStatus) Release(string, uint64)                 {}
+func (m *memStatus) URI(list string) string                 { return "http://127.0.0.1/v1/status/" + list }
+
+// testServer is the real issuer API with the console mounted, on
+// 127.0.0.1, over a fresh development PKI, store and ledger.
+type testServer struct {
+	*httptest.Server
+	pki    *pki.PKI
+	store  *store.Store
+	ledger *ledger.Log
+	tokens *api.Tokens
+}
+
+func newTestServer(t *testing.T) *testServer {
+	t.Helper()
+	dir := t.TempDir()
+	if _, err := pki.Init(pki.InitOptions{Dir: filepath.Join(dir, "pki"), Passphrase: []byte("pw"),
+		Agencies: pki.DefaultAgencies(), KeyEncryption: &gm.KeyEncryption{Iterations: 1000}}); err != nil {
+		t.Fatal(err)
+	}
+	p, err := pki.Load(filepath.Join(dir, "pki"), []byte("pw"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := store.Open(filepath.Join(dir, "state.db"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lg, err := ledger.Open(ledger.Options{Path: filepath.Join(dir, "ledger.db"), Origin: "test/ledger", Signer: p.Ledger.Signer})
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc, err := service.New(service.Options{PKI: p, Store: st, Ledger: lg, Status: &memStatus{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := svc.Recover(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	key, err := gm.GenerateKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tokens := api.NewTokens(key, "test", st, nil)
+	srv := httptest.NewServer(api.New(api.Options{Service: svc, Store: st, Ledger: lg, Tokens: tokens, Console: console.Handler()}))
+	t.Cleanup(func() {
+		srv.Close()
+		svc.Close()
+		lg.Close()
+		st.Close()
+	})
+	return &testServer{Server: srv, pki: p, store: st, ledger: lg, tokens: tokens}
+}
+
+// call sends an API request and decodes the JSON answer into out.
+func (s *testServer) call(t *testing.T, method, path, token string, body any, out any) int {
+	t.Helper()
+	var r io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r = strings.NewReader(string(b))
+	}
+	req, err := http.NewRequest(method, s.URL+path, r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out != nil {
+		if err := json.Unmarshal(data, out); err != nil {
+			t.Fatalf("%s %s: %v in %s", method, path, err, data)
+		}
+	}
+	return resp.StatusCode
+}
+
+func sample(t *testing.T, class string) map[string]string {
+	t.Helper()
+	data, err := os.ReadFile("../../certs/catalog/testdata/samples.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var s struct {
+		Samples map[string]map[string]string `json:"samples"`
+	}
+	if err := json.Unmarshal(data, &s); err != nil {
+		t.Fatal(err)
+	}
+	if s.Samples[class] == nil {
+		t.Fatalf("no sample for %s", class)
+	}
+	return s.Samples[class]
+}
+
+// TestHandler checks what the console serves without a browser: the
+// assets, their headers, revalidation, and the API's mounting.
+func TestHandler(t *testing.T) {
+	s := newTestServer(t)
+	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+
+	resp, err := client.Get(s.URL + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusFound || resp.Header.Get("Location") != "/console/" {
+		t.Fatalf("GET / = %d to %q, want 302 to /console/", resp.StatusCode, resp.Header.Get("Location"))
+	}
+
+	for _, tc := range []struct{ path, ctype, contains string }{
+		{"/console/", "text/html; charset=utf-8", `<script src="app.js"`},
+		{"/console/app.js", "text/javascript; charset=utf-8", "'use strict'"},
+		{"/console/app.css", "text/css; charset=utf-8", ":root"},
+		{"/console/icon.svg", "image/svg+xml", "<svg"},
+	} {
+		resp, err := client.Get(s.URL + tc.path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		h := resp.Header
+		if resp.StatusCode != 200 || h.Get("Content-Type") != tc.ctype || !strings.Contains(string(body), tc.contains) {
+			t.Errorf("GET %s = %d %q, want 200 %q with %q", tc.path, resp.StatusCode, h.Get("Content-Type"), tc.ctype, tc.contains)
+		}
+		for k, want := range map[string]string{
+			"Cache-Control":           "no-cache",
+			"X-Content-Type-Options":  "nosniff",
+			"Content-Security-Policy": console.ContentSecurityPolicy,
+		} {
+			if h.Get(k) != want {
+				t.Errorf("GET %s: %s = %q, want %q", tc.path, k, h.Get(k), want)
+			}
+		}
+		if !strings.HasPrefix(console.ContentSecurityPolicy, "default-src 'self';") {
+			t.Errorf("CSP %q does not start with default-src 'self'", console.ContentSecurityPolicy)
+		}
+		etag := h.Get("ETag")
+		req, _ := http.NewRequest("GET", s.URL+tc.path, nil)
+		req.Header.Set("If-None-Match", etag)
+		resp, err = client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if etag == "" || resp.StatusCode != http.StatusNotModified {
+			t.Errorf("GET %s with If-None-Match %s = %d, want 304", tc.path, etag, resp.StatusCode)
+		}
+	}
+
+	resp, err = client.Get(s.URL + "/console/nothing.js")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNotFound {
+		t.Errorf("GET /console/nothing.js = %d, want 404", resp.StatusCode)
+	}
+	rec := httptest.NewRecorder()
+	console.Handler().ServeHTTP(rec, httptest.NewRequest("POST", "/", nil))
+	if rec.Code != http.StatusMethodNotAllowed {
+		t.Errorf("POST / = %d, want 405", rec.Code)
+	}
+	rec = httptest.NewRecorder()
+	console.Handler().ServeHTTP(rec, httptest.NewRequest("HEAD", "/app.css", nil))
+	if rec.Code != http.StatusOK || rec.Body.Len() != 0 || rec.Header().Get("Content-Type") != "text/css; charset=utf-8" {
+		t.Errorf("HEAD /app.css = %d, %d bytes, %q", rec.Code, rec.Body.Len(), rec.Header().Get("Content-Type"))
+	}
+}
+
+// TestNoExternalURLs checks the assets load nothing from another origin:
+// the machine running the console may be offline.
+func TestNoExternalURLs(t *testing.T) {
+	external := regexp.MustCompile(`(?i)(src|href|action)\s*=\s*["']?\s*(https?:)?//|url\(\s*["']?\s*(https?:)?//|@import|fetch\(\s*["'` + "`" + `]https?:|new URL\(\s*["']https?:`)
+	for _, name := range []string{"index.html", "app.js", "app.css", "icon.svg"} {
+		data, err := os.ReadFile(filepath.Join("assets", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m := external.Find(data); m != nil {
+			t.Errorf("%s refers to another origin: %s", name, m)
+		}
+		if strings.Contains(string(data), "innerHTML") {
+			t.Errorf("%s uses innerHTML; build nodes with textContent", name)
+		}
+	}
+}
+
+// chromium finds the browser: $CHROMIUM, else the usual names on PATH.
+func chromium() string {
+	if p := os.Getenv("CHROMIUM"); p != "" {
+		return p
+	}
+	for _, name := range []string{"/usr/bin/chromium", "chromium", "chromium-browser", "google-chrome-stable", "google-chrome", "headless-shell"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	return ""
+}
+
+// browser drives one tab; every failure is fatal.
+type browser struct {
+	t   *testing.T
+	ctx context.Context
+}
+
+func (b *browser) do(steps ...chromedp.Action[chromedp.Void]) {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, 10*time.Second)
+	defer cancel()
+	if err := chromedp.Do(ctx, steps...); err != nil {
+		b.t.Fatalf("browser: %v", err)
+	}
+}
+
+func (b *browser) text(sel string) string {
+	b.t.Helper()
+	s, err := chromedp.Run(b.ctx, chromedp.Evaluate[string](fmt.Sprintf(`(document.querySelector(%s) || {}).textContent || ''`, js(sel))))
+	if err != nil {
+		b.t.Fatalf("text %s: %v", sel, err)
+	}
+	return strings.TrimSpace(s)
+}
+
+func evalIn[T any](b *browser, expr string) T {
+	b.t.Helper()
+	v, err := chromedp.Run(b.ctx, chromedp.Evaluate[T](expr))
+	if err != nil {
+		b.t.Fatalf("evaluate %s: %v", expr, err)
+	}
+	return v
+}
+
+// waitFor polls a JavaScript condition until it holds.
+func (b *browser) waitFor(what, cond string) {
+	b.t.Helper()
+	_, err := chromedp.Run(b.ctx, chromedp.Poll[bool](cond, chromedp.WithPollingInterval(50*time.Millisecond), chromedp.WithPollingTimeout(10*time.Second)))
+	if err != nil {
+		b.t.Fatalf("waiting for %s (%s): %v", what, cond, err)
+	}
+}
+
+// set puts a value in a control as a user would leave it and fires the
+// input and change events.
+func (b *browser) set(sel, value string) {
+	b.t.Helper()
+	b.do(chromedp.Evaluate[chromedp.Void](fmt.Sprintf(`(() => {
+		const e = document.querySelector(%s);
+		if (!e) throw new Error('no element ' + %s);
+		e.value = %s;
+		e.dispatchEvent(new Event('input', {bubbles: true}));
+		e.dispatchEvent(new Event('change', {bubbles: true}));
+	})()`, js(sel), js(sel), js(value))))
+}
+
+func (b *browser) click(sel string) {
+	b.t.Helper()
+	b.do(chromedp.WaitVisible(chromedp.CSS(sel)), chromedp.Click(chromedp.CSS(sel)))
+}
+
+func (b *browser) visible(sel string) bool {
+	b.t.Helper()
+	return evalIn[bool](b, fmt.Sprintf(`(() => { const e = document.querySelector(%s); return !!e && !!e.offsetParent; })()`, js(sel)))
+}
+
+func (b *browser) screenshot(name string) {
+	b.t.Helper()
+	b.do(chromedp.Evaluate[chromedp.Void](`document.getElementById('toast').hidden = true`)) // a passing notice
+	png, err := chromedp.Run(b.ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		b.t.Fatalf("screenshot: %v", err)
+	}
+	if err := os.MkdirAll("testdata", 0o755); err != nil {
+		b.t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join("testdata", name), png, 0o644); err != nil {
+		b.t.Fatal(err)
+	}
+}
+
+// js quotes a Go string as a JavaScript string literal.
+func js(s string) string {
+	b, _ := json.Marshal(s)
+	return string(b)
+}
+
+// fill puts a class's values in the issue form.
+func (b *browser) fill(values map[string]string) {
+	b.t.Helper()
+	for k, v := range values {
+		b.set("#f-"+k, v)
+	}
+}
+
+// TestConsoleInBrowser drives the console in a real headless Chromium
+// against the real API: login, issue, a rejected field, search, revoke,
+// the ledger checkpoint, the language toggle and a session that ends.
+func TestConsoleInBrowser(t *testing.T) {
+	exe := chromium()
+	if exe == "" {
+		if os.Getenv("CI") != "" {
+			t.Fatal("Chromium not found: install it (apt-get install -y chromium) or set CHROMIUM to its path; the console test must run in CI")
+		}
+		t.Skip("Chromium not found (apt-get install -y chromium, or set CHROMIUM); skipping the browser test")
+	}
+	start := time.Now()
+	s := newTestServer(t)
+	ag, ok := s.pki.AgencyForClass("business-license")
+	if !ok {
+		t.Fatal("no agency issues business-license")
+	}
+	token, jti, err := s.tokens.Mint(service.Operator{Subject: "clerk-01", Role: service.RoleOperator, Agency: ag.Code}, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(ctx,
+		chromedp.ExecPath(exe),
+		chromedp.Headless,
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.NoFirstRun,
+		chromedp.NoDefaultBrowserCheck,
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("disable-dev-shm-usage", true),
+		chromedp.Flag("disable-extensions", true),
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.WindowSize(1360, 900),
+	)
+	defer cancelAlloc()
+	tabCtx, cancelTab := chromedp.NewContext(allocCtx)
+	defer cancelTab()
+	b := &browser{t: t, ctx: tabCtx}
+	// Start the browser and open the tab on the tab's own context: they
+	// live as long as it does.
+	if err := chromedp.Do(tabCtx); err != nil {
+		t.Fatal(err)
+	}
+	// Dates and times as a clerk in China sees them.
+	if _, err := chromedp.Call(tabCtx, emulation.SetLocaleOverride, emulation.SetLocaleOverrideParams{Locale: "zh-CN"}); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("browser up after %v", time.Since(start).Round(time.Millisecond))
+
+	// Every uncaught exception, console.error and security (CSP) report
+	// is a failure. Network errors are not: the page gets 422s on purpose.
+	var mu sync.Mutex
+	var problems []string
+	const endMark = "console-test-end"
+	seenEnd := make(chan struct{})
+	go func() {
+		for m, err := range chromedp.Console(tabCtx) {
+			if err != nil {
+				return
+			}
+			if m.Text == endMark {
+				close(seenEnd)
+				return
+			}
+			if m.IsException() || (m.Type == chromedp.ConsoleError && m.Source != "network") || m.Source == "security" {
+				mu.Lock()
+				problems = append(problems, fmt.Sprintf("%s (%s %s:%d)", m.Text, m.Type, m.URL, m.Line))
+				mu.Unlock()
+			}
+		}
+	}()
+
+	// ---- login ----
+	b.do(chromedp.Navigate(s.URL + "/"))
+	b.do(chromedp.WaitVisible(chromedp.CSS("#token-input")))
+	if loc := evalIn[string](b, "location.pathname"); loc != "/console/" {
+		t.Fatalf("GET / landed on %s, want /console/", loc)
+	}
+	b.set("#token-input", "  Bearer "+token+"\n")
+	b.waitFor("the token preview", `!document.getElementById('token-preview').hidden`)
+	if p := b.text("#token-preview"); !strings.Contains(p, "clerk-01") || !strings.Contains(p, ag.Code) {
+		t.Errorf("token preview %q lacks the subject or agency", p)
+	}
+	b.click("#login-btn")
+	b.do(chromedp.WaitVisible(chromedp.CSS("#app-view")))
+	if got := b.text("#who-sub"); got != "clerk-01" {
+		t.Errorf("who-sub = %q", got)
+	}
+	if got := b.text("#who-role"); got != "经办人" {
+		t.Errorf("who-role = %q, want 经办人", got)
+	}
+	if got := b.text("#who-agency"); got != ag.Code {
+		t.Errorf("who-agency = %q, want %s", got, ag.Code)
+	}
+	if got := evalIn[string](b, `sessionStorage.getItem('elicense.console.token')`); got != token {
+		t.Errorf("sessionStorage holds %q, want the token", got)
+	}
+	if href := evalIn[string](b, "location.href"); strings.Contains(href, token[:20]) {
+		t.Errorf("the token is in the URL: %s", href)
+	}
+
+	// ---- issue: a form generated from the catalogue ----
+	b.waitFor("the class list", `document.querySelector('#class-select option[value="business-license"]') !== null`)
+	if opt := b.text(`#class-select option[value="business-license"]`); !strings.Contains(opt, "营业执照") {
+		t.Errorf("class option = %q, want 营业执照", opt)
+	}
+	// A class with an enum gets a select.
+	b.set("#class-select", "food-operation-permit")
+	b.waitFor("the food permit form", `document.getElementById('f-business_form') !== null`)
+	if tag := evalIn[string](b, `document.getElementById('f-business_form').tagName`); tag != "SELECT" {
+		t.Errorf("enum field business_form is a %s, want SELECT", tag)
+	}
+	b.set("#class-select", "business-license")
+	b.waitFor("the business licence form", `document.getElementById('f-uscc') !== null`)
+	for sel, want := range map[string]string{
+		`document.getElementById('f-established').type`:                              "date",
+		`document.getElementById('f-business_scope').tagName`:                        "TEXTAREA",
+		`document.getElementById('f-name').type`:                                     "text",
+		`String(document.getElementById('f-name').maxLength)`:                        "100",
+		`String(!!document.querySelector('label[for="f-uscc"] .req'))`:               "true",
+		`String(!!document.querySelector('label[for="f-registered_capital"] .req'))`: "false",
+	} {
+		if got := evalIn[string](b, sel); got != want {
+			t.Errorf("%s = %q, want %q", sel, got, want)
+		}
+	}
+
+	// An empty required field is caught before the server.
+	b.click("#issue-submit")
+	b.waitFor("the required marks", `document.getElementById('err-name').textContent !== ''`)
+	if got := b.text("#err-name"); got != "必填" {
+		t.Errorf("err-name = %q, want 必填", got)
+	}
+
+	good := sample(t, "business-license")
+	b.fill(good)
+	// Type the code with real key events, in lower case: the page
+	// upper-cases codes.
+	b.set("#f-uscc", "")
+	b.do(chromedp.SendKeys(chromedp.CSS("#f-uscc"), strings.ToLower(good["uscc"])))
+	if got := evalIn[string](b, `document.getElementById('f-uscc').value`); got != strings.ToLower(good["uscc"]) {
+		t.Errorf("typed uscc = %q, want %q", got, strings.ToLower(good["uscc"]))
+	}
+	b.click("#issue-submit")
+	b.waitFor("the issued licence", `!document.getElementById('issue-result').hidden`)
+	id := b.text("#result-id")
+	var lic struct {
+		ID          string `json:"id"`
+		Class       string `json:"class"`
+		HolderCode  string `json:"holder_code"`
+		Status      string `json:"status"`
+		Reason      string `json:"reason"`
+		LedgerIndex uint64 `json:"ledger_index"`
+	}
+	if st := s.call(t, "GET", "/v1/licences/"+url.PathEscape(id), token, nil, &lic); st != 200 {
+		t.Fatalf("GET the licence the page shows (%q) = %d", id, st)
+	}
+	if lic.ID != id || lic.Class != "business-license" || lic.HolderCode != good["uscc"] || lic.Status != "valid" {
+		t.Errorf("issued licence = %+v", lic)
+	}
+	if got := b.text("#result-ledger"); got != fmt.Sprint(lic.LedgerIndex) {
+		t.Errorf("ledger index shown %q, want %d", got, lic.LedgerIndex)
+	}
+	if claim := b.text("#result-claim"); len(claim) < 8 {
+		t.Errorf("claim code shown %q", claim)
+	}
+	b.waitFor("the QR image", `(() => { const i = document.getElementById('result-qr'); return i.src.startsWith('blob:') && i.complete && i.naturalWidth > 0; })()`)
+	b.waitFor("the checkpoint of size 1", `document.getElementById('cp-size').textContent === '1'`)
+	b.screenshot("console.png")
+
+	// The form is cleared for the next licence.
+	if v := evalIn[string](b, `document.getElementById('f-uscc').value`); v != "" {
+		t.Errorf("form not cleared after issuing: uscc = %q", v)
+	}
+
+	// ---- a bad 统一社会信用代码: the server's message next to the field ----
+	bad := map[string]string{}
+	for k, v := range good {
+		bad[k] = v
+	}
+	bad["uscc"] = "91310115MA1FPA014X" // wrong check character
+	var apiErr struct{ Code, Message, Field string }
+	if st := s.call(t, "POST", "/v1/licences", token, map[string]any{"class": "business-license", "fields": bad}, &apiErr); st != 422 || apiErr.Field != "uscc" {
+		t.Fatalf("the API takes the bad code: %d %+v", st, apiErr)
+	}
+	b.fill(bad)
+	b.click("#issue-submit")
+	b.waitFor("the field error", `document.getElementById('err-uscc').textContent !== ''`)
+	errText := b.text("#err-uscc")
+	if len(errText) < 10 || !strings.Contains(apiErr.Message, errText) {
+		t.Errorf("error next to uscc %q is not the server's (%q)", errText, apiErr.Message)
+	}
+	if !evalIn[bool](b, `document.querySelector('.field[data-field="uscc"]').classList.contains('invalid')`) {
+		t.Error("the uscc field is not marked invalid")
+	}
+	if n := evalIn[int](b, `document.querySelectorAll('#issue-form .field.invalid').length`); n != 1 {
+		t.Errorf("%d fields marked invalid, want 1", n)
+	}
+	if b.visible("#issue-result") {
+		t.Error("the previous result is still shown after a failed submission")
+	}
+	if !b.visible("#issue-error") {
+		t.Error("no error banner")
+	}
+	var list struct {
+		Licences []json.RawMessage `json:"licences"`
+	}
+	s.call(t, "GET", "/v1/licences", token, nil, &list)
+	if len(list.Licences) != 1 {
+		t.Fatalf("%d licences after the rejected one, want 1", len(list.Licences))
+	}
+
+	// ---- search by holder code, revoke with 吊销 ----
+	b.click("#tab-search")
+	b.set("#search-holder", good["uscc"])
+	b.click("#search-btn")
+	row := fmt.Sprintf(`#results-body tr[data-id=%s]`, js(id))
+	b.waitFor("the result row", fmt.Sprintf(`document.querySelector(%s) !== null`, js(row)))
+	if n := evalIn[int](b, `document.querySelectorAll('#results-body tr').length`); n != 1 {
+		t.Errorf("%d rows, want 1", n)
+	}
+	if st := evalIn[string](b, fmt.Sprintf(`document.querySelector(%s).dataset.status`, js(row+" .status"))); st != "valid" {
+		t.Errorf("row status %q, want valid", st)
+	}
+	b.click(row + ` button[data-action="revoke"]`)
+	b.do(chromedp.WaitVisible(chromedp.CSS("#confirm-dialog")))
+	if got := b.text("#confirm-id"); got != id {
+		t.Errorf("confirmation names %q, want %q", got, id)
+	}
+	b.click("#confirm-ok") // no reason chosen: refused in the dialog
+	b.do(chromedp.WaitVisible(chromedp.CSS("#confirm-error")))
+	if st := s.call(t, "GET", "/v1/licences/"+url.PathEscape(id), token, nil, &lic); st != 200 || lic.Status != "valid" {
+		t.Fatalf("licence changed without a reason: %d %+v", st, lic)
+	}
+	b.set("#confirm-reason", "吊销")
+	b.click("#confirm-ok")
+	b.waitFor("the revoked row", fmt.Sprintf(`(document.querySelector(%s) || {dataset: {}}).dataset.status === 'revoked'`, js(row+" .status")))
+	if got := b.text(row + " .status"); got != "已吊销" {
+		t.Errorf("row status text %q, want 已吊销", got)
+	}
+	if evalIn[bool](b, `document.getElementById('confirm-dialog').open`) {
+		t.Error("the confirmation is still open")
+	}
+	if evalIn[bool](b, fmt.Sprintf(`document.querySelector(%s) !== null`, js(row+` button[data-action="revoke"]`))) {
+		t.Error("a revoked licence still offers revocation")
+	}
+	if st := s.call(t, "GET", "/v1/licences/"+url.PathEscape(id), token, nil, &lic); st != 200 || lic.Status != "revoked" || lic.Reason != "吊销" {
+		t.Fatalf("after the page revoked it, the API says %d %+v", st, lic)
+	}
+
+	// ---- the ledger checkpoint ----
+	b.waitFor("the checkpoint of size 2", `document.getElementById('cp-size').textContent === '2'`)
+	cp := s.ledger.Checkpoint()
+	if cp.Size != 2 {
+		t.Fatalf("ledger checkpoint size %d, want 2", cp.Size)
+	}
+	lines := strings.Split(string(cp.Note), "\n")
+	if got := b.text("#cp-root"); got != lines[2] {
+		t.Errorf("root shown %q, want %q", got, lines[2])
+	}
+	if got := b.text("#cp-origin"); got != "test/ledger" {
+		t.Errorf("origin shown %q", got)
+	}
+
+	// ---- the licence opened ----
+	b.click(row + ` button[data-action="open"]`)
+	b.do(chromedp.WaitVisible(chromedp.CSS("#detail-dialog")))
+	b.waitFor("the detail QR", `(() => { const i = document.getElementById('detail-qr'); return i.src.startsWith('blob:') && i.complete && i.naturalWidth > 0; })()`)
+	if d := b.text("#detail-fields"); !strings.Contains(d, good["name"]) || !strings.Contains(d, "统一社会信用代码") {
+		t.Errorf("detail fields lack the name or labels: %q", d)
+	}
+	if d := b.text("#detail-meta .status"); d != "已吊销" {
+		t.Errorf("detail status %q", d)
+	}
+	b.click("#detail-close")
+	b.do(chromedp.WaitNotVisible(chromedp.CSS("#detail-dialog")))
+	b.screenshot("console-search.png")
+
+	// ---- English ----
+	b.click("#lang-btn")
+	if got := b.text("#tab-search"); got != "Search & manage" {
+		t.Errorf("English search tab = %q", got)
+	}
+	if got := b.text(row + " .status"); !strings.HasPrefix(got, "Revoked") {
+		t.Errorf("English status = %q", got)
+	}
+	b.click("#lang-btn")
+	if got := b.text("#tab-search"); got != "查询与管理" {
+		t.Errorf("Chinese search tab = %q", got)
+	}
+
+	// ---- a token revoked on the server ends the session ----
+	if err := s.store.RevokeToken(jti, time.Now().Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	b.click("#search-btn")
+	b.do(chromedp.WaitVisible(chromedp.CSS("#login-error")))
+	if !b.visible("#login-view") || b.visible("#app-view") {
+		t.Error("not back at the login page")
+	}
+	if got := evalIn[string](b, `String(sessionStorage.getItem('elicense.console.token'))`); got != "null" {
+		t.Errorf("token still in sessionStorage: %q", got)
+	}
+
+	// ---- an administrator names the agency; logging out ----
+	admin, _, err := s.tokens.Mint(service.Operator{Subject: "admin-01", Role: service.RoleAdmin}, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.set("#token-input", admin)
+	b.click("#login-btn")
+	b.do(chromedp.WaitVisible(chromedp.CSS("#app-view")))
+	if got, want := b.text("#who-role")+" "+b.text("#who-agency"), "管理员 全部机构"; got != want {
+		t.Errorf("admin shown as %q, want %q", got, want)
+	}
+	b.set("#class-select", "business-license")
+	b.waitFor("the business licence form", `document.getElementById('f-uscc') !== null`)
+	b.fill(good)
+	b.click("#issue-submit")
+	b.waitFor("the agency mark", `document.getElementById('err-agency').textContent !== ''`)
+	b.set("#f--agency", ag.Code)
+	b.click("#issue-submit")
+	b.waitFor("the issued licence", `!document.getElementById('issue-result').hidden`)
+	var byAdmin struct {
+		Agency string `json:"agency"`
+	}
+	if st := s.call(t, "GET", "/v1/licences/"+url.PathEscape(b.text("#result-id")), admin, nil, &byAdmin); st != 200 || byAdmin.Agency != ag.Code {
+		t.Errorf("licence issued by the admin: %d, agency %q, want %s", st, byAdmin.Agency, ag.Code)
+	}
+	b.click("#logout-btn")
+	b.do(chromedp.WaitVisible(chromedp.CSS("#token-input")))
+	if got := evalIn[string](b, `String(sessionStorage.getItem('elicense.console.token'))`); got != "null" {
+		t.Errorf("token still in sessionStorage after logout: %q", got)
+	}
+
+	// The console messages arrive in order: once the mark is seen, every
+	// earlier message has been looked at.
+	b.do(chromedp.Evaluate[chromedp.Void](`console.info(` + js(endMark) + `)`))
+	select {
+	case <-seenEnd:
+	case <-time.After(5 * time.Second):
+		t.Error("the console messages did not come through")
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(problems) > 0 {
+		t.Errorf("the page reported problems:\n%s", strings.Join(problems, "\n"))
+	}
+	t.Logf("browser test took %v", time.Since(start).Round(time.Millisecond))
+}
