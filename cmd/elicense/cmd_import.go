@@ -125,7 +125,7 @@ func runImport(e *env, fs *flag.FlagSet) int {
 		progressbar.OptionShowElapsedTimeOnFinish())
 	counted := &countingReader{r: f, bar: bar}
 	im := &importer{e: e, server: strings.TrimSuffix(get("server"), "/"), token: token, report: report,
-		client: &http.Client{Timeout: 5 * time.Minute}, start: time.Now().UTC().Add(-time.Second).Format("2006-01-02T15:04:05Z")}
+		client: &http.Client{Timeout: 5 * time.Minute}}
 	err = im.run(ctx, cl, csv.NewReader(counted), batch)
 	bar.Finish()
 	fmt.Fprintln(e.stderr)
@@ -159,7 +159,6 @@ type importer struct {
 	report                           *csv.Writer
 	client                           *http.Client
 	rows, issued, existing, rejected int
-	start                            string // RFC 3339 UTC, to tell earlier runs' licences apart
 }
 
 // reject reports a row, with one report line per bad field.
@@ -306,7 +305,7 @@ func (im *importer) send(ctx context.Context, rows []importRow) error {
 			Index   int
 			Licence *struct {
 				ID       string `json:"id"`
-				IssuedAt string `json:"issued_at"`
+				Existing bool   `json:"existing"`
 			}
 			Error *struct{ Code, Message, Field string }
 		}
@@ -321,7 +320,7 @@ func (im *importer) send(ctx context.Context, rows []importRow) error {
 		switch {
 		case r.Error != nil:
 			im.reject(rows[r.Index].line, r.Error.Field, r.Error.Message)
-		case r.Licence != nil && r.Licence.IssuedAt < im.start:
+		case r.Licence != nil && r.Licence.Existing:
 			im.existing++ // issued by an earlier run under the same key
 		default:
 			im.issued++

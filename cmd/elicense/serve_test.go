@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -29,7 +30,26 @@ import (
 type server struct {
 	cmd    *exec.Cmd
 	url    string
-	stderr *bytes.Buffer
+	stderr *syncBuffer
+}
+
+// syncBuffer is a bytes.Buffer the child's output can be written to
+// while the test reads it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
 
 func freeAddr(t *testing.T) string {
@@ -48,7 +68,7 @@ func startServer(t *testing.T, data string) *server {
 		t.Fatalf("building elicense: %v", err)
 	}
 	addr := freeAddr(t)
-	s := &server{cmd: exec.Command(bin, "serve", "--addr", addr, "--data", data), url: "http://" + addr, stderr: &bytes.Buffer{}}
+	s := &server{cmd: exec.Command(bin, "serve", "--addr", addr, "--data", data), url: "http://" + addr, stderr: &syncBuffer{}}
 	for _, kv := range os.Environ() {
 		if !strings.HasPrefix(kv, "ELICENSE_") {
 			s.cmd.Env = append(s.cmd.Env, kv)

@@ -50,7 +50,7 @@ var (
 	pkiErr  error
 )
 
-func newTestServer(t *testing.T) *testServer {
+func newTestServer(t testing.TB) *testServer {
 	t.Helper()
 	pkiOnce.Do(func() {
 		pkiDir, pkiErr = os.MkdirTemp("", "elicense-api-pki-")
@@ -102,7 +102,7 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-func (s *testServer) token(t *testing.T, op service.Operator) string {
+func (s *testServer) token(t testing.TB, op service.Operator) string {
 	tok, _, err := s.tokens.Mint(op, time.Hour)
 	if err != nil {
 		t.Fatal(err)
@@ -141,7 +141,7 @@ func (s *testServer) do(t *testing.T, method, path, token, ctype, body string, o
 	return resp.StatusCode
 }
 
-func samples(t *testing.T) map[string]map[string]string {
+func samples(t testing.TB) map[string]map[string]string {
 	data, err := os.ReadFile("../../certs/catalog/testdata/samples.json")
 	if err != nil {
 		t.Fatal(err)
@@ -153,7 +153,7 @@ func samples(t *testing.T) map[string]map[string]string {
 	return s.Samples
 }
 
-func issueJSON(t *testing.T, class string) string {
+func issueJSON(t testing.TB, class string) string {
 	b, _ := json.Marshal(map[string]any{"class": class, "fields": samples(t)[class]})
 	return string(b)
 }

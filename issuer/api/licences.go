@@ -42,6 +42,7 @@ type licenceView struct {
 	Copies       []string          `json:"copies,omitempty"`
 	ClaimCode    string            `json:"claim_code,omitempty"` // only in the issuance response
 	ClaimExpires string            `json:"claim_code_expires,omitempty"`
+	Existing     bool              `json:"existing,omitempty"` // returned for an import key used before
 }
 
 func view(r *store.Record) licenceView {
@@ -139,8 +140,9 @@ func (a *API) issue(c echo.Context) error {
 // claim code (领证码) for its holder, shown only here.
 func (a *API) withClaimCode(op service.Operator, rec *store.Record) licenceView {
 	v := view(rec)
-	if code, exp, err := a.o.Service.NewClaimCode(op, rec.ID); err == nil {
-		v.ClaimCode, v.ClaimExpires = code, exp.UTC().Format(time.RFC3339)
+	v.Existing = rec.Existing
+	if rec.ClaimCode != "" {
+		v.ClaimCode, v.ClaimExpires = rec.ClaimCode, rec.ClaimExpires.UTC().Format(time.RFC3339)
 	}
 	return v
 }

@@ -236,12 +236,12 @@ func (s *Service) issueCopy(ctx context.Context, parent *store.Record, dev *ecds
 	}
 	comp, _ := gm.MarshalPublicKeyCompressed(dev)
 	rec.ID, rec.CopyOf, rec.Device = copyID, parent.ID, hex.EncodeToString(comp)
-	if err := s.store.PutPending(rec); err != nil {
+	if err := s.store.PutPending(rec, [32]byte{}, nil); err != nil {
 		s.status.Release(list, idx)
 		return nil, &Error{Kind: ErrConflict, Msg: "could not record the copy", Err: err}
 	}
 	hash := mustHash(rec.CredentialHash)
-	first, err := s.ledger.AppendAll(ctx, []tlog.Entry{{
+	first, err := s.ledger.AppendAll(context.WithoutCancel(ctx), []tlog.Entry{{
 		Type: tlog.TypeIssue, Time: s.now(), Agency: ag.Code, LicenseID: copyID,
 		CredentialHash: hash, StatusTo: tlog.StatusValid, Operator: "holder-claim", Extra: []byte("device:" + rec.Device),
 	}})
@@ -281,7 +281,7 @@ func (s *Service) Unbind(ctx context.Context, op Operator, copyID string) (*stor
 		return nil, &Error{Kind: ErrConflict, Field: "id", Msg: "the copy is already revoked"}
 	}
 	now := s.now()
-	idx, err := s.ledger.AppendAll(ctx, []tlog.Entry{{
+	idx, err := s.ledger.AppendAll(context.WithoutCancel(ctx), []tlog.Entry{{
 		Type: tlog.TypeRevoke, Time: now, Agency: r.Agency, LicenseID: r.ID, CredentialHash: mustHash(r.CredentialHash),
 		StatusFrom: ledgerStatus[r.Status], StatusTo: tlog.StatusRevoked, Reason: "遗失", Operator: op.Subject, Extra: []byte(unbindMark),
 	}})

@@ -22,8 +22,11 @@ import (
 	"elicense/issuer/store"
 )
 
-// Ledger is the part of the ledger the service needs. Append must return
-// only once the entry is durable.
+// Ledger is the part of the ledger the service needs. AppendAll must
+// return only once the entries are durable. The service calls it with a
+// context that a client's disconnect does not cancel: once a change is
+// on its way to the ledger it completes, so the store never holds a
+// half-done change that a retry could mistake for a finished one.
 type Ledger interface {
 	AppendAll(ctx context.Context, es []tlog.Entry) (first uint64, err error)
 	Entry(index uint64) (tlog.Entry, error)
@@ -128,8 +131,10 @@ type IssueRequest struct {
 }
 
 // Issue validates, signs and records one licence, returning its record
-// once the ledger holds the issuance. A repeated ImportKey returns the
-// licence already issued under it (safe re-runs of an import).
+// once the ledger holds the issuance, with a one-time claim code for the
+// holder (ClaimCode; only its hash is stored). A repeated ImportKey
+// returns the licence already issued under it (safe re-runs of an
+// import), without a claim code.
 func (s *Service) Issue(ctx context.Context, op Operator, req IssueRequest) (*store.Record, error) {
 	end, err := s.begin()
 	if err != nil {
@@ -141,7 +146,15 @@ func (s *Service) Issue(ctx context.Context, op Operator, req IssueRequest) (*st
 		return nil, err
 	}
 	if req.ImportKey != "" {
+		// One attempt per key at a time: a retry waits for the attempt
+		// it repeats, then sees its outcome.
+		unlock := s.lock("import\x00" + ag.Code + "\x00" + req.ImportKey)
+		defer unlock()
 		if r, err := s.store.ByImportKey(ag.Code, req.ImportKey); err == nil {
+			if r.Pending {
+				return nil, &Error{Kind: ErrUnavailable, Field: "import_key", Msg: "an earlier attempt with this key is not confirmed in the ledger; it is reconciled at the next start"}
+			}
+			r.Existing = true
 			return r, nil
 		}
 	}
@@ -161,15 +174,15 @@ func (s *Service) Issue(ctx context.Context, op Operator, req IssueRequest) (*st
 		return nil, err
 	}
 	rec.ImportKey = req.ImportKey
-	if err := s.store.PutPending(rec); err != nil {
+	rec.ClaimCode, rec.ClaimExpires = newClaimCode(), s.now().Add(ClaimCodeTTL)
+	claim := &store.Claim{LicenceID: rec.ID, Expires: rec.ClaimExpires}
+	if err := s.store.PutPending(rec, claimHash(rec.ClaimCode), claim); err != nil {
 		s.status.Release(list, idx)
-		if errors.Is(err, store.ErrExists) && req.ImportKey != "" {
-			return s.store.ByImportKey(ag.Code, req.ImportKey)
-		}
+
 		return nil, &Error{Kind: ErrConflict, Msg: "could not record the licence", Err: err}
 	}
 	hash := mustHash(rec.CredentialHash)
-	first, err := s.ledger.AppendAll(ctx, []tlog.Entry{{
+	first, err := s.ledger.AppendAll(context.WithoutCancel(ctx), []tlog.Entry{{
 		Type: tlog.TypeIssue, Time: s.now(), Agency: ag.Code, LicenseID: rec.ID,
 		CredentialHash: hash, StatusTo: tlog.StatusValid, Operator: op.Subject,
 	}})

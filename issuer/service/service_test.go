@@ -376,7 +376,7 @@ func TestRecover(t *testing.T) {
 	// An issuance written as pending that never reached the ledger.
 	ghost := *rec
 	ghost.ID, ghost.CredentialHash, ghost.ImportKey = rec.ID+"X", "00"+rec.CredentialHash[2:], ""
-	if err := e.store.PutPending(&ghost); err != nil {
+	if err := e.store.PutPending(&ghost, [32]byte{}, nil); err != nil {
 		t.Fatal(err)
 	}
 	// Crash: no Close, so the watermark is not advanced.

@@ -80,7 +80,7 @@ func (s *Service) ChangeStatus(ctx context.Context, op Operator, id string, acti
 		return nil, &Error{Kind: ErrConflict, Field: "status", Msg: fmt.Sprintf("cannot %s a licence that is %s", action, r.Status)}
 	}
 	now := s.now()
-	idx, err := s.ledger.AppendAll(ctx, []tlog.Entry{{
+	idx, err := s.ledger.AppendAll(context.WithoutCancel(ctx), []tlog.Entry{{
 		Type: entryType[action], Time: now, Agency: r.Agency, LicenseID: r.ID, CredentialHash: mustHash(r.CredentialHash),
 		StatusFrom: ledgerStatus[r.Status], StatusTo: ledgerStatus[to], Reason: reason, Operator: op.Subject,
 	}})
@@ -181,12 +181,12 @@ func (s *Service) Reissue(ctx context.Context, op Operator, id string, req Reiss
 		return nil, err
 	}
 	rec.Supersedes = old.ID
-	if err := s.store.PutPending(rec); err != nil {
+	if err := s.store.PutPending(rec, [32]byte{}, nil); err != nil {
 		s.status.Release(list, idx)
 		return nil, &Error{Kind: ErrConflict, Msg: "could not record the licence", Err: err}
 	}
 	now := s.now()
-	first, err := s.ledger.AppendAll(ctx, []tlog.Entry{
+	first, err := s.ledger.AppendAll(context.WithoutCancel(ctx), []tlog.Entry{
 		{Type: tlog.TypeReissue, Time: now, Agency: ag.Code, LicenseID: rec.ID, CredentialHash: mustHash(rec.CredentialHash),
 			StatusTo: tlog.StatusValid, Reason: "变更", Operator: op.Subject, Extra: []byte(old.ID)},
 		{Type: tlog.TypeRevoke, Time: now, Agency: ag.Code, LicenseID: old.ID, CredentialHash: mustHash(old.CredentialHash),

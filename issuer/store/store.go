@@ -64,6 +64,14 @@ type Record struct {
 	Device  string   `json:"device,omitempty"`
 	Copies  []string `json:"copies,omitempty"`
 	Unbound bool     `json:"unbound,omitempty"` // a copy revoked on its own (device lost)
+
+	// ClaimCode and ClaimExpires are set on the record returned by an
+	// issuance only; the store keeps the code's hash (PutPending's claim).
+	ClaimCode    string    `json:"-"`
+	ClaimExpires time.Time `json:"-"`
+	// Existing is set on a record an issuance returned because its import
+	// key had been used before.
+	Existing bool `json:"-"`
 }
 
 var (
@@ -166,8 +174,9 @@ func putRecord(tx *bolt.Tx, r *Record) error {
 
 // PutPending stores a new licence record, not yet acknowledged, and
 // returns once it is durable. It fails with ErrExists if the identifier or
-// the record's import key is taken.
-func (s *Store) PutPending(r *Record) error {
+// the record's import key is taken. A non-nil claim is stored in the same
+// transaction under claimHash.
+func (s *Store) PutPending(r *Record, claimHash [32]byte, claim *Claim) error {
 	hash, err := hex.DecodeString(r.CredentialHash)
 	if err != nil || len(hash) != 32 {
 		return fmt.Errorf("store: record %s has no credential hash", r.ID)
@@ -188,6 +197,11 @@ func (s *Store) PutPending(r *Record) error {
 		}
 		if err := tx.Bucket(bucketPending).Put(hash, []byte(r.ID)); err != nil {
 			return err
+		}
+		if claim != nil {
+			if err := putClaim(tx, claimHash, *claim); err != nil {
+				return err
+			}
 		}
 		r.Pending = true
 		return putRecord(tx, r)
@@ -489,6 +503,18 @@ func (s *Store) PutClaim(codeHash [32]byte, c Claim) error {
 		}
 		return b.Put(codeHash[:], v)
 	})
+}
+
+func putClaim(tx *bolt.Tx, codeHash [32]byte, c Claim) error {
+	v, err := json.Marshal(c)
+	if err != nil {
+		return err
+	}
+	b, err := tx.CreateBucketIfNotExists(bucketClaims)
+	if err != nil {
+		return err
+	}
+	return b.Put(codeHash[:], v)
 }
 
 // UseClaim marks the ticket used and returns it, durably, in one step: a

@@ -1,0 +1,66 @@
+package api
+
+import (
+	"bytes"
+	"net/http"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"elicense/issuer/service"
+)
+
+// BenchmarkIssueHTTP is durable issuance through the HTTP API with 64
+// concurrent clients on loopback, reporting throughput and the 99th
+// percentile latency.
+func BenchmarkIssueHTTP(b *testing.B) {
+	s := newTestServer(b)
+	ag, _ := s.pki.AgencyForClass("business-license")
+	tok := s.token(b, service.Operator{Subject: "bench", Role: service.RoleOperator, Agency: ag.Code})
+	body := []byte(issueJSON(b, "business-license"))
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
+	const clients = 64
+	var mu sync.Mutex
+	lat := make([]time.Duration, 0, b.N)
+	work := make(chan struct{}, b.N)
+	for range b.N {
+		work <- struct{}{}
+	}
+	close(work)
+	b.ResetTimer()
+	start := time.Now()
+	var wg sync.WaitGroup
+	for range clients {
+		wg.Go(func() {
+			for range work {
+				req, _ := http.NewRequest("POST", s.URL+"/v1/licences", bytes.NewReader(body))
+				req.Header.Set("Authorization", "Bearer "+tok)
+				req.Header.Set("Content-Type", "application/json")
+				t0 := time.Now()
+				resp, err := client.Do(req)
+				if err != nil {
+					b.Error(err)
+					return
+				}
+				resp.Body.Close()
+				if resp.StatusCode != http.StatusCreated {
+					b.Errorf("status %d", resp.StatusCode)
+					return
+				}
+				d := time.Since(t0)
+				mu.Lock()
+				lat = append(lat, d)
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	b.StopTimer()
+	slices.Sort(lat)
+	if len(lat) > 0 {
+		b.ReportMetric(float64(len(lat))/elapsed.Seconds(), "issuances/s")
+		b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
+	}
+}
