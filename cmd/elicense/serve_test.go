@@ -5,6 +5,7 @@ import (
 	"crypto/ecdsa"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -269,8 +270,26 @@ func TestServeEndToEnd(t *testing.T) {
 		t.Fatalf("presentation: %v", err)
 	}
 
-	// The business licence is revoked; the counter's status list says so.
+	// A counter holds the business licence's status list …
 	bl := issued["business-license"]
+	getList := func(uri string, sl trust.StatusList) *statuslist.Signed {
+		resp, err := http.Get(uri)
+		if err != nil {
+			t.Fatal(err)
+		}
+		doc, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		signed, err := statuslist.Parse(string(doc), statuslist.VerifyOptions{URI: sl.URI, Keys: bundle.StatusKeys(sl.ID)})
+		if err != nil {
+			t.Fatalf("status list: %v", err)
+		}
+		return signed
+	}
+	held, ok := bundle.StatusList(bl.StatusList)
+	if !ok {
+		t.Fatalf("trust bundle lacks status list %s", bl.StatusList)
+	}
+	base := getList(held.URI, held)
 	if st := s.call(t, "POST", "/v1/licences/"+bl.ID+"/revoke", opToken("business-license"), map[string]string{"reason": "吊销"}, nil); st != 200 {
 		t.Fatalf("revoke: %d", st)
 	}
@@ -279,16 +298,21 @@ func TestServeEndToEnd(t *testing.T) {
 	if !ok {
 		t.Fatalf("trust bundle lacks status list %s", bl.StatusList)
 	}
-	var listDoc []byte
-	resp, err := http.Get(sl.URI)
+	signed := getList(sl.URI, sl)
+	// … and a counter that held the earlier version fetches only a delta.
+	resp, err := http.Get(fmt.Sprintf("%s?from=%d", sl.URI, base.Version))
 	if err != nil {
 		t.Fatal(err)
 	}
-	listDoc, _ = io.ReadAll(resp.Body)
+	deltaDoc, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	signed, err := statuslist.Parse(string(listDoc), statuslist.VerifyOptions{URI: sl.URI, Keys: bundle.StatusKeys(sl.ID)})
+	d, err := statuslist.ParseDelta(deltaDoc, statuslist.VerifyOptions{URI: sl.URI, Keys: bundle.StatusKeys(sl.ID)})
 	if err != nil {
-		t.Fatalf("status list: %v", err)
+		t.Fatalf("delta (%d): %v", resp.StatusCode, err)
+	}
+	applied, err := statuslist.Apply(base, d)
+	if err != nil || !applied.List.Equal(signed.List) || len(deltaDoc) > 1024 {
+		t.Fatalf("delta of %d bytes does not give the current list: %v", len(deltaDoc), err)
 	}
 	if st, _ := signed.Status(bl.StatusIndex); st != statuslist.Revoked {
 		t.Fatalf("revoked licence's status entry: %v", st)

@@ -33,6 +33,10 @@ type Ledger interface {
 // trust bundle. Each returns the signed document and a strong ETag.
 type Publisher interface {
 	StatusList(id string) (doc []byte, etag string, ok bool)
+	// StatusDelta is the signed delta from version from to the current
+	// list, or an error when none can be made (the counter then fetches
+	// the full list).
+	StatusDelta(id string, from uint64) ([]byte, error)
 	TrustBundle() (doc []byte, etag string)
 }
 

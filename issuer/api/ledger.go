@@ -101,6 +101,18 @@ func (a *API) statusList(c echo.Context) error {
 	if a.o.Publisher == nil {
 		return fail(http.StatusServiceUnavailable, "unavailable", "", "status lists are not published")
 	}
+	if from := c.QueryParam("from"); from != "" {
+		v, err := uintParam(c, "from", from)
+		if err != nil {
+			return err
+		}
+		doc, err := a.o.Publisher.StatusDelta(c.Param("list"), v)
+		if err != nil {
+			return fail(http.StatusNotFound, "delta_unavailable", "from", "%v; fetch the full list", err)
+		}
+		c.Response().Header().Set("Cache-Control", "public, max-age=60")
+		return c.Blob(http.StatusOK, "application/vnd.elicense.statuslist-delta", doc)
+	}
 	doc, etag, ok := a.o.Publisher.StatusList(c.Param("list"))
 	if !ok {
 		return fail(http.StatusNotFound, "not_found", "list", "no status list %q", c.Param("list"))

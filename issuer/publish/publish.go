@@ -61,6 +61,11 @@ func New(o Options) *Publisher {
 // StatusList serves a signed status list.
 func (p *Publisher) StatusList(id string) ([]byte, string, bool) { return p.o.Status.StatusList(id) }
 
+// StatusDelta serves a signed delta between status-list versions.
+func (p *Publisher) StatusDelta(id string, from uint64) ([]byte, error) {
+	return p.o.Status.StatusDelta(id, from)
+}
+
 // TrustBundle serves the signed trust bundle, re-signing it first when the
 // checkpoint or the set of lists changed or it is half way to stale.
 func (p *Publisher) TrustBundle() ([]byte, string) {

@@ -50,7 +50,22 @@ type list struct {
 	alloc   *statuslist.Allocator
 	version uint64 // bumped on every change
 	signed  *published
+	// history holds the lists as published at recent versions, so a
+	// counter holding one of them fetches only a delta.
+	history []snapshot
+	deltas  map[[2]uint64][]byte // (from, to) → signed delta
 }
+
+type snapshot struct {
+	version uint64
+	entries *statuslist.List
+	meta    statuslist.Meta
+}
+
+// historyLen is how many published versions a list keeps for deltas: at
+// one publication per change at most every few seconds and a counter
+// syncing a few times a day, older bases get the full list.
+const historyLen = 16
 
 type published struct {
 	version uint64
@@ -219,22 +234,78 @@ func (m *Manager) StatusList(id string) ([]byte, string, bool) {
 	if l == nil {
 		return nil, "", false
 	}
+	if err := m.publish(l); err != nil && l.signed == nil {
+		return nil, "", false
+	}
+	// On a signing failure the last good document is served: it carries
+	// its own expiry, so a counter can judge it.
+	return l.signed.doc, l.signed.etag, true
+}
+
+// publish signs the list's current version when it changed or half its
+// validity has passed, and remembers the published version for deltas.
+// The caller holds m.mu.
+func (m *Manager) publish(l *list) error {
 	now := m.o.Now()
 	if p := l.signed; p != nil && p.version == l.version && now.Before(p.signed.Add(m.o.Validity/2)) {
-		return p.doc, p.etag, true
+		return nil
 	}
-	tok, err := statuslist.Sign(l.entries, statuslist.Meta{
-		URI: m.URI(id), Version: l.version, IssuedAt: now, ExpiresAt: now.Add(m.o.Validity), TTL: m.o.TTL,
-	}, m.o.Signer, m.o.KeyID)
+	meta := statuslist.Meta{URI: m.URI(l.id), Version: l.version, IssuedAt: now.Truncate(time.Second), ExpiresAt: now.Add(m.o.Validity).Truncate(time.Second), TTL: m.o.TTL}
+	tok, err := statuslist.Sign(l.entries, meta, m.o.Signer, m.o.KeyID)
 	if err != nil {
-		// Serve the last good document rather than nothing; it carries
-		// its own expiry, so a counter can judge it.
-		if l.signed != nil {
-			return l.signed.doc, l.signed.etag, true
-		}
-		return nil, "", false
+		return err
 	}
 	sum := gm.SM3([]byte(tok))
 	l.signed = &published{version: l.version, doc: []byte(tok), etag: fmt.Sprintf(`"%x"`, sum[:12]), signed: now, exp: now.Add(m.o.Validity)}
-	return l.signed.doc, l.signed.etag, true
+	if n := len(l.history); n == 0 || l.history[n-1].version != l.version {
+		l.history = append(l.history, snapshot{version: l.version, entries: l.entries.Clone(), meta: meta})
+		if len(l.history) > historyLen {
+			l.history = l.history[1:]
+		}
+	} else {
+		l.history[n-1].meta = meta // re-signed, same entries
+	}
+	l.deltas = nil // deltas end at the current publication
+	return nil
+}
+
+// ErrNoDelta means no delta can be made from the version asked for (too
+// old, or never published); the counter fetches the full list.
+var ErrNoDelta = errors.New("status: no delta from that version")
+
+// StatusDelta returns the signed delta from version from to the list's
+// current published version.
+func (m *Manager) StatusDelta(id string, from uint64) ([]byte, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	l := m.lists[id]
+	if l == nil {
+		return nil, ErrUnknownList
+	}
+	if err := m.publish(l); err != nil && l.signed == nil {
+		return nil, err
+	}
+	cur := l.history[len(l.history)-1]
+	if d, ok := l.deltas[[2]uint64{from, cur.version}]; ok {
+		return d, nil
+	}
+	for _, h := range l.history[:len(l.history)-1] {
+		if h.version != from {
+			continue
+		}
+		d, err := statuslist.NewDelta(h.entries, from, cur.entries, cur.meta)
+		if err != nil {
+			return nil, err
+		}
+		doc, err := statuslist.SignDelta(d, m.o.Signer, m.o.KeyID)
+		if err != nil {
+			return nil, err
+		}
+		if l.deltas == nil {
+			l.deltas = map[[2]uint64][]byte{}
+		}
+		l.deltas[[2]uint64{from, cur.version}] = doc
+		return doc, nil
+	}
+	return nil, fmt.Errorf("%w %d of list %s", ErrNoDelta, from, id)
 }

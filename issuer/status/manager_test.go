@@ -108,3 +108,37 @@ func TestRestore(t *testing.T) {
 		t.Fatalf("lists %+v", ls)
 	}
 }
+
+func TestDelta(t *testing.T) {
+	m, k := newManager(t, 4096)
+	id, _, _ := m.Allocate(agency)
+	base := parse(t, m, k, id)
+	for _, idx := range []uint64{3, 700, 4000} {
+		if err := m.Set(id, idx, store.StatusRevoked); err != nil {
+			t.Fatal(err)
+		}
+	}
+	full := parse(t, m, k, id)
+	doc, err := m.StatusDelta(id, base.Version)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := statuslist.VerifyOptions{URI: m.URI(id), Keys: func(string) []*ecdsa.PublicKey { return []*ecdsa.PublicKey{k.PublicKey()} }}
+	d, err := statuslist.ParseDelta(doc, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := statuslist.Apply(base, d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !got.List.Equal(full.List) || got.Version != full.Version || len(d.Changes) != 3 {
+		t.Fatalf("delta gives version %d (%d changes), want the full list's %d", got.Version, len(d.Changes), full.Version)
+	}
+	if _, err := m.StatusDelta(id, 12345); !errors.Is(err, ErrNoDelta) {
+		t.Fatalf("delta from an unknown version: %v", err)
+	}
+	if _, err := m.StatusDelta("nope1", base.Version); !errors.Is(err, ErrUnknownList) {
+		t.Fatalf("delta of an unknown list: %v", err)
+	}
+}
