@@ -36,6 +36,17 @@ type Agency struct {
 	CertDER []byte
 	KeyID   string        // gm.KeyIDString(CertDER)
 	Signer  crypto.Signer // the agency key
+	// Previous are the agency's earlier keys, oldest first.
+	Previous []*Previous
+}
+
+// Previous is an agency key that no longer signs.
+type Previous struct {
+	Cert    *gm.Certificate
+	CertDER []byte
+	KeyID   string
+	State   string // KeyRetired or KeyCompromised
+	Since   time.Time
 }
 
 // Allows reports whether the agency may issue class (a class key, type
@@ -304,14 +315,50 @@ func (l *loader) agency(e AgencyEntry, root *gm.Certificate, passphrase []byte) 
 	if err != nil {
 		return nil, err
 	}
+	var prev []*Previous
+	for _, p := range e.Previous {
+		pv, err := l.previous(e, p, root)
+		if err != nil {
+			return nil, err
+		}
+		prev = append(prev, pv)
+	}
 	return &Agency{
-		Code:    pol.AgencyCode,
-		Name:    pol.AgencyName,
-		Classes: pol.ClassKeys(),
-		Policy:  pol,
-		Cert:    c,
-		CertDER: der,
-		KeyID:   gm.KeyIDString(der),
-		Signer:  key,
+		Previous: prev,
+		Code:     pol.AgencyCode,
+		Name:     pol.AgencyName,
+		Classes:  pol.ClassKeys(),
+		Policy:   pol,
+		Cert:     c,
+		CertDER:  der,
+		KeyID:    gm.KeyIDString(der),
+		Signer:   key,
 	}, nil
+}
+
+// previous reads a rotated-out certificate. It is checked against the
+// root as of its own last valid moment (it may have expired since) and
+// must be the same agency's.
+func (l *loader) previous(e AgencyEntry, p PreviousKey, root *gm.Certificate) (*Previous, error) {
+	name := previousCertFile(e.Code, p.KeyID)
+	if p.Cert != name {
+		return nil, l.corrupt(ManifestFile, "previous key of %s is in %q, want %q", e.Code, p.Cert, name)
+	}
+	if p.State != KeyRetired && p.State != KeyCompromised {
+		return nil, l.corrupt(ManifestFile, "previous key %s of %s has state %q", p.KeyID, e.Code, p.State)
+	}
+	at := l.at
+	if at.After(p.NotAfter) {
+		at = p.NotAfter.Add(-time.Second)
+	}
+	sub := loader{dir: l.dir, at: at}
+	c, der, err := sub.cert(CertEntry{KeyID: p.KeyID}, name, agencycert.RoleAgency, root)
+	if err != nil {
+		return nil, err
+	}
+	pol, err := agencycert.FromCertificate(c)
+	if err != nil || pol.AgencyCode != e.Code {
+		return nil, l.corrupt(name, "not a certificate of agency %s", e.Code)
+	}
+	return &Previous{Cert: c, CertDER: der, KeyID: p.KeyID, State: p.State, Since: p.Since}, nil
 }

@@ -47,6 +47,31 @@ type AgencyEntry struct {
 	Classes   []string `json:"classes"`    // catalogue class keys
 	TypeCodes []string `json:"type_codes"` // as written in the certificate
 	CertEntry
+	// Previous are the agency's earlier keys, oldest first: no longer
+	// signing, kept so that what they signed stays verifiable.
+	Previous []PreviousKey `json:"previous,omitempty"`
+}
+
+// Key states of an agency's previous keys.
+const (
+	KeyRetired     = "retired"     // replaced; what it signed before Since stays valid
+	KeyCompromised = "compromised" // nothing it signed at or after Since is valid
+)
+
+// PreviousKey is an agency key that no longer signs. Its private key is
+// destroyed when it is rotated out; only the certificate is kept.
+type PreviousKey struct {
+	Cert      string    `json:"cert"`
+	KeyID     string    `json:"key_id"`
+	State     string    `json:"state"`
+	Since     time.Time `json:"since"`
+	NotBefore time.Time `json:"not_before"`
+	NotAfter  time.Time `json:"not_after"`
+}
+
+// previousCertFile is where a rotated-out agency certificate is kept.
+func previousCertFile(code, kid string) string {
+	return path.Join(AgenciesDir, code+"."+kid+".crt.pem")
 }
 
 // agencyCertFile and agencyKeyFile are the file names of an agency's

@@ -107,10 +107,11 @@ func (p *Publisher) build(now time.Time, cp ledger.SignedCheckpoint, lists []sta
 		BundleSigner: [][]byte{k.Ledger.CertDER, k.RootDER},
 	}
 	for _, a := range k.Agencies {
-		b.Agencies = append(b.Agencies, trust.Agency{
-			Code: a.Code, Name: a.Name, Classes: slices.Clone(a.Classes),
-			Keys: []trust.AgencyKey{{KID: a.KeyID, Cert: a.CertDER, State: trust.KeyActive}},
-		})
+		keys := []trust.AgencyKey{{KID: a.KeyID, Cert: a.CertDER, State: trust.KeyActive}}
+		for _, p := range a.Previous {
+			keys = append(keys, trust.AgencyKey{KID: p.KeyID, Cert: p.CertDER, State: trust.KeyState(p.State), Since: p.Since})
+		}
+		b.Agencies = append(b.Agencies, trust.Agency{Code: a.Code, Name: a.Name, Classes: slices.Clone(a.Classes), Keys: keys})
 	}
 	for _, l := range lists {
 		b.StatusLists = append(b.StatusLists, trust.StatusList{ID: l.ID, URI: l.URI, Agency: l.Agency, SignerKID: k.Ledger.KeyID})
