@@ -15,12 +15,15 @@ import (
 	"time"
 
 	"elicense/internal/ledger"
+	"elicense/internal/ledger/tlog"
 	"elicense/issuer/api"
 	"elicense/issuer/console"
 	"elicense/issuer/publish"
 	"elicense/issuer/service"
 	"elicense/issuer/status"
 	"elicense/issuer/store"
+
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 const (
@@ -165,7 +168,13 @@ func buildServer(e *env, d dataDir, passFile, publicURL string, log *slog.Logger
 		codes[i] = a.Code
 	}
 	sm := status.New(status.Options{BaseURL: publicURL, Signer: p.Ledger.Signer, KeyID: p.Ledger.KeyID, Agencies: codes})
-	svc, err := service.New(service.Options{PKI: p, Store: st, Ledger: lg, Status: sm, Logger: log})
+	reg := prometheus.NewRegistry()
+	appendLatency := prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name: "elicense_ledger_append_seconds", Help: "Time for a durable ledger append (batching and fsync included).",
+		Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, 1},
+	})
+	reg.MustRegister(appendLatency)
+	svc, err := service.New(service.Options{PKI: p, Store: st, Ledger: timedLedger{lg, appendLatency}, Status: sm, Logger: log})
 	if err == nil {
 		err = svc.Recover(context.Background())
 	}
@@ -181,13 +190,26 @@ func buildServer(e *env, d dataDir, passFile, publicURL string, log *slog.Logger
 		return nil, nil, err
 	}
 	pub := publish.New(publish.Options{PKI: p, Status: sm, Ledger: lg})
-	handler := api.New(api.Options{Service: svc, Store: st, Ledger: lg, Tokens: tokens, Publisher: pub, Logger: log,
-		Console: console.Handler(), Ready: pub.Err})
+	handler := api.New(api.Options{Service: svc, Store: st, Ledger: lg, Tokens: tokens, Publisher: pub, Logger: log, Registry: reg,
+		Console: console.Handler(), Ready: pub.Err, LedgerBackup: lg.Store().(*ledger.BoltStore).Backup})
 	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute, WriteTimeout: 5 * time.Minute, IdleTimeout: 2 * time.Minute}
 	cleanup := func() error {
 		return errors.Join(svc.Close(), lg.Close(), st.Close())
 	}
 	return srv, cleanup, nil
+}
+
+// timedLedger measures each durable append for /metrics.
+type timedLedger struct {
+	*ledger.Log
+	h prometheus.Histogram
+}
+
+func (t timedLedger) AppendAll(ctx context.Context, es []tlog.Entry) (uint64, error) {
+	start := time.Now()
+	first, err := t.Log.AppendAll(ctx, es)
+	t.h.Observe(time.Since(start).Seconds())
+	return first, err
 }
 
 // ensureAdminToken mints the first admin token on first start, saves it

@@ -350,6 +350,33 @@ func TestServeEndToEnd(t *testing.T) {
 		t.Fatalf("bad licence: %d %+v", st, e)
 	}
 
+	// The CLI renders the static QR for paper.
+	png := filepath.Join(t.TempDir(), "qr.png")
+	tf := filepath.Join(t.TempDir(), "tok")
+	os.WriteFile(tf, []byte(admin), 0o600)
+	if r := elicense(t, nil, "qr", "--server", s.url, "--token-file", tf, "--out", png, issued["food-operation-permit"].ID); r.code != 0 {
+		t.Fatalf("qr: %s %s", r.stdout, r.stderr)
+	}
+	if b, _ := os.ReadFile(png); !bytes.HasPrefix(b, []byte("\x89PNG")) {
+		t.Fatal("qr did not write a PNG")
+	}
+
+	// An online backup of the ledger passes fsck.
+	var backup []byte
+	if st := s.call(t, "GET", "/v1/backup?file=ledger", admin, nil, &backup); st != 200 || len(backup) == 0 {
+		t.Fatalf("ledger backup: %d", st)
+	}
+	bdir := filepath.Join(t.TempDir(), "backup")
+	os.MkdirAll(filepath.Join(bdir, "pki"), 0o700)
+	for _, f := range []string{"root.crt.pem", "ledger.crt.pem"} {
+		b, _ := os.ReadFile(filepath.Join(data, "pki", f))
+		os.WriteFile(filepath.Join(bdir, "pki", f), b, 0o644)
+	}
+	os.WriteFile(filepath.Join(bdir, "ledger.db"), backup, 0o600)
+	if v := elicense(t, nil, "ledger", "verify", "--data", bdir); v.code != 0 || !strings.Contains(v.stdout, "OK ") {
+		t.Fatalf("backup verify: %s %s", v.stdout, v.stderr)
+	}
+
 	// Stop cleanly, verify the ledger, restart: nothing acknowledged is lost.
 	s.stop(t)
 	v := elicense(t, nil, "ledger", "verify", "--data", data)

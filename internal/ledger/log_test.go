@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -388,5 +389,32 @@ func TestFsckWhileAppending(t *testing.T) {
 	}
 	if err := <-done; err != nil {
 		t.Fatal(err)
+	}
+}
+
+func TestBackup(t *testing.T) {
+	dir := t.TempDir()
+	k, _ := gm.GenerateKey()
+	l, err := Open(Options{Path: filepath.Join(dir, "l.db"), Origin: "test/backup", Signer: k, CheckpointInterval: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	for i := range 10 {
+		if _, err := l.Append(context.Background(), tlog.Entry{Type: tlog.TypeIssue, Time: time.Now(), Agency: "A", LicenseID: fmt.Sprint("id", i), Operator: "op"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var buf bytes.Buffer
+	if _, err := l.Store().(*BoltStore).Backup(&buf); err != nil {
+		t.Fatal(err)
+	}
+	copyPath := filepath.Join(dir, "copy.db")
+	if err := os.WriteFile(copyPath, buf.Bytes(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := FsckFile(context.Background(), copyPath, l.Verifier(), nil)
+	if err != nil || rep.Entries != 10 {
+		t.Fatalf("backup fsck: %v, %d entries", err, rep.Entries)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -52,6 +53,9 @@ type Options struct {
 	Ready     func() error         // nil: always ready
 	BodyLimit string               // e.g. "4M"; empty means 4M
 	Console   http.Handler         // the agency console's assets, served under /console/ (nil: none)
+	// LedgerBackup writes a consistent copy of the ledger file (nil: the
+	// backup endpoint offers the state file only).
+	LedgerBackup func(w io.Writer) (int64, error)
 }
 
 // API is the HTTP handler.
