@@ -259,24 +259,14 @@ func (s *Service) issueCopy(ctx context.Context, parent *store.Record, dev *ecds
 // Unbind revokes one device's copy of a licence (the device was lost);
 // the licence and its other copies stay as they are.
 func (s *Service) Unbind(ctx context.Context, op Operator, copyID string) (*store.Record, error) {
-	end, err := s.begin()
-	if err != nil {
-		return nil, err
-	}
-	defer end()
-	parentID, _, ok := strings.Cut(copyID, "#")
-	if !ok {
+	if !strings.Contains(copyID, "#") {
 		return nil, invalid("id", "%q is not a device copy (licence#device)", copyID)
 	}
-	unlock := s.lock(parentID)
-	defer unlock()
-	r, err := s.Get(op, copyID)
+	r, done, err := s.forChange(op, copyID)
 	if err != nil {
 		return nil, err
 	}
-	if err := s.mayChange(op, r); err != nil {
-		return nil, err
-	}
+	defer done()
 	if r.Unbound || r.Status == store.StatusRevoked {
 		return nil, &Error{Kind: ErrConflict, Field: "id", Msg: "the copy is already revoked"}
 	}

@@ -61,19 +61,13 @@ func (s *Service) ChangeStatus(ctx context.Context, op Operator, id string, acti
 			return nil, invalid("reason", "suspension needs a reason code: one of %s", strings.Join(SuspendReasons, ", "))
 		}
 	}
-	end, err := s.begin()
+	r, done, err := s.forChange(op, id)
 	if err != nil {
 		return nil, err
 	}
-	defer end()
-	unlock := s.lock(id)
-	defer unlock()
-	r, err := s.Get(op, id)
-	if err != nil {
-		return nil, err
-	}
-	if err := s.mayChange(op, r); err != nil {
-		return nil, err
+	defer done()
+	if r.CopyOf != "" {
+		return nil, &Error{Kind: ErrConflict, Field: "id", Msg: "a device copy follows its licence; revoke it on its own with unbind"}
 	}
 	to, ok := transitions[r.Status][action]
 	if !ok {
@@ -93,6 +87,28 @@ func (s *Service) ChangeStatus(ctx context.Context, op Operator, id string, acti
 	r.Status, r.Reason, r.UpdatedAt = to, reason, now
 	s.log.Info("licence status changed", "id", r.ID, "action", action, "to", to, "reason", reason, "ledger_index", idx, "operator", op.Subject)
 	return r, nil
+}
+
+// forChange admits a mutating call on licence id: the service is open,
+// the licence (with its device copies) is locked, and op may read and
+// change it. done releases both.
+func (s *Service) forChange(op Operator, id string) (*store.Record, func(), error) {
+	end, err := s.begin()
+	if err != nil {
+		return nil, nil, err
+	}
+	parent, _, _ := strings.Cut(id, "#") // a copy is locked with its licence
+	unlock := s.lock(parent)
+	done := func() { unlock(); end() }
+	r, err := s.Get(op, id)
+	if err == nil {
+		err = s.mayChange(op, r)
+	}
+	if err != nil {
+		done()
+		return nil, nil, err
+	}
+	return r, done, nil
 }
 
 func (s *Service) mayChange(op Operator, r *store.Record) error {
@@ -134,19 +150,13 @@ type ReissueRequest struct {
 // fields and marks the old version superseded (reason 变更), both in one
 // ledger batch.
 func (s *Service) Reissue(ctx context.Context, op Operator, id string, req ReissueRequest) (*store.Record, error) {
-	end, err := s.begin()
+	old, done, err := s.forChange(op, id)
 	if err != nil {
 		return nil, err
 	}
-	defer end()
-	unlock := s.lock(id)
-	defer unlock()
-	old, err := s.Get(op, id)
-	if err != nil {
-		return nil, err
-	}
-	if err := s.mayChange(op, old); err != nil {
-		return nil, err
+	defer done()
+	if old.CopyOf != "" {
+		return nil, &Error{Kind: ErrConflict, Field: "id", Msg: "re-issue the licence, not a device copy of it"}
 	}
 	if old.Status != store.StatusValid && old.Status != store.StatusSuspended {
 		return nil, &Error{Kind: ErrConflict, Field: "status", Msg: fmt.Sprintf("cannot re-issue a licence that is %s", old.Status)}
