@@ -1,6 +1,7 @@
 package api
 
 import (
+	"log/slog"
 	"strconv"
 	"time"
 
@@ -47,7 +48,16 @@ func (a *API) observe(next echo.HandlerFunc) echo.HandlerFunc {
 		method := c.Request().Method
 		a.metrics.requests.WithLabelValues(route, method, strconv.Itoa(c.Response().Status)).Inc()
 		a.metrics.latency.WithLabelValues(route, method).Observe(time.Since(start).Seconds())
-		a.o.Logger.Info("request", "method", method, "route", route, "status", c.Response().Status,
+		// Successes at debug level: at thousands of issuances a second the
+		// metrics say enough; refusals and failures at info and above.
+		level := slog.LevelDebug
+		switch st := c.Response().Status; {
+		case st >= 500:
+			level = slog.LevelError
+		case st >= 400:
+			level = slog.LevelInfo
+		}
+		a.o.Logger.Log(c.Request().Context(), level, "request", "method", method, "route", route, "status", c.Response().Status,
 			"ms", float64(time.Since(start).Microseconds())/1000)
 		return nil
 	}
