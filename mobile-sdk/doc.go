@@ -2,4 +2,62 @@
 // store and presentations (QR that refreshes, selective disclosure). It is
 // bindable with gomobile and compiles to WebAssembly. It may import certs and
 // internal, never issuer or verifier.
+//
+// # Using it
+//
+//	w, err := mobilesdk.Open(dir, pin)              // first call makes the SM2 device key
+//	lic, err := w.Claim("https://issuer.example", code) // 领证码 from the agency
+//	p, err := w.Present(lic.ID, "domicile", 0)       // QR text, signed now by the device
+//	png, err := mobilesdk.QRPNG(p.Text, 4)           // show it; call Present again at p.RefreshAt
+//
+// List, Get, Credential and Delete manage the stored licences;
+// SetTrustRoot pins the system's root certificate so that Claim also
+// verifies the issuer's answer against its trust bundle.
+//
+// # Claiming
+//
+// Claim runs the issuer's claim protocol: POST /v1/claims/challenge, then
+// POST /v1/claims with the code, the compressed device key and an SM2
+// signature (r‖s) over "elicense/claim/v1" 0x00 ‖ challenge 0x00 ‖ code
+// 0x00 ‖ device key. Before storing the answer it checks that the
+// credential's cnf and the QR core's device key are this device's key and
+// that the core commits to this credential (ErrForgedAnswer otherwise).
+//
+// # Presenting
+//
+// Present makes a holder-bound QR presentation (docs/formats.md §2): the
+// issuer-signed core, the optional fields the holder chose to disclose
+// (salted Merkle commitments: the others stay hidden), the time and the
+// device signature. Phones refresh it every 30 s; counters accept it for
+// 60 s (plus their clock-skew allowance), so a screenshot soon stops
+// working. Device-bound licences have no static (paper) QR: StaticQR
+// refuses them. Presenting needs no network.
+//
+// # Storage and keys
+//
+// The device key is an encrypted PKCS#8 file (PBES2, PBKDF2-HMAC-SM3,
+// SM4-CBC; gm.MarshalEncryptedPrivateKey) — the one format gm offers for
+// passphrase-protected keys. Each licence is its own file, "ELW1" ‖
+// SM4-GCM(store key, record JSON, aad = "elicense/wallet/v1" 0x00 ‖ file
+// name), written atomically with mode 0600; the store key is derived from
+// the device key (SM3, see Wallet). A wrong passphrase is
+// ErrWrongPassphrase; a damaged or tampered file is a *StoreError
+// matching ErrCorrupt and costs only that entry. Storage is pluggable
+// (directory, memory, browser localStorage in ./wasm, or a platform
+// secure store implemented through gomobile).
+//
+// # gomobile
+//
+// The exported API uses only string, []byte, bool, int64, error, exported
+// struct pointers and the Storage interface; lists are returned as
+// LicenceList (Len, At), field sets as comma-separated keys or JSON.
+// TestGomobileSurface checks this, since gomobile itself cannot be
+// installed offline here. Bind with
+//
+//	gomobile bind -target android ./mobile-sdk
+//
+// # WebAssembly
+//
+// GOOS=js GOARCH=wasm go build ./mobile-sdk/wasm builds the web front end
+// (see its documentation); TestWasmBuild runs that build.
 package mobilesdk

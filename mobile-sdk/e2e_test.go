@@ -1,0 +1,298 @@
+package mobilesdk
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"elicense/certs/qr"
+	"elicense/certs/trust"
+	"elicense/internal/gm"
+	"elicense/mobile-sdk/issuertest"
+)
+
+func counterKeys(t *testing.T, s *issuertest.Server) *trust.Bundle {
+	t.Helper()
+	roots, err := gm.ParseCertificatesPEM(s.RootPEM(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := trust.Verify(s.TrustBundle(t), trust.VerifyOptions{Roots: roots})
+	if err != nil {
+		t.Fatalf("trust bundle: %v", err)
+	}
+	return b
+}
+
+// TestClaimAgainstIssuer runs the whole holder story against the real
+// issuer: claim (which also proves claimSigningInput equals the
+// server's), present, verify at a counter, screenshot replay, bad
+// passphrase, tampered store, reused code.
+func TestClaimAgainstIssuer(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts the issuer")
+	}
+	s := issuertest.Start(t)
+	bl := s.Issue(t, "business-license")
+	dl := s.Issue(t, "drivers-license")
+	sample := issuertest.Sample(t, "business-license")
+
+	dir := t.TempDir()
+	w, err := Open(dir, "correct horse")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.SetTrustRoot(s.RootPEM(t)); err != nil {
+		t.Fatal(err)
+	}
+	lic, err := w.Claim(s.URL+"/", strings.ToLower(bl.ClaimCode))
+	if err != nil {
+		t.Fatalf("claim: %v", err)
+	}
+	if !lic.Bound || !lic.Verified || lic.CopyOf != bl.ID || lic.ID != bl.ID+"#"+w.DeviceKeyID() || lic.Class != "business-license" {
+		t.Fatalf("claimed licence: %+v", lic)
+	}
+	if lic.HolderName != sample["name"] || lic.Status != "valid" || !strings.Contains(lic.Optional, "domicile") {
+		t.Fatalf("claimed licence face: %+v", lic)
+	}
+	var fields map[string]string
+	if err := json.Unmarshal([]byte(lic.FieldsJSON), &fields); err != nil || fields["legal_rep"] != sample["legal_rep"] {
+		t.Fatalf("fields %q: %v", lic.FieldsJSON, err)
+	}
+
+	// The counter verifies with the issuer's trust bundle.
+	bundle := counterKeys(t, s)
+	now := time.Now().Truncate(time.Second)
+	for _, tc := range []struct {
+		name, disclose string
+		want, hidden   []string
+	}{
+		{"default", "", nil, []string{"domicile", "business_scope"}},
+		{"domicile", "domicile", []string{"domicile"}, []string{"business_scope", "entity_type"}},
+		{"two and credential", " domicile, business_scope ," + DiscloseCredential, []string{"domicile", "business_scope"}, []string{"entity_type"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p, err := w.Present(lic.ID, tc.disclose, now.Unix())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !strings.HasPrefix(p.Text, qr.Prefix) || p.RefreshAt != now.Unix()+30 || p.ExpiresAt != now.Unix()+60 {
+				t.Fatalf("presentation %+v", p)
+			}
+			tok, err := qr.Decode(p.Text)
+			if err != nil {
+				t.Fatal(err)
+			}
+			res, err := tok.Verify(qr.VerifyOptions{Keys: bundle.Resolver(), Now: now.Add(59 * time.Second)})
+			if err != nil {
+				t.Fatalf("counter: %v", err)
+			}
+			if !res.Bound || res.HolderName != sample["name"] || res.PresentedAt.Unix() != now.Unix() {
+				t.Fatalf("result %+v", res)
+			}
+			for _, k := range tc.want {
+				if res.Fields[k] != sample[k] {
+					t.Errorf("disclosed %s = %q, want %q", k, res.Fields[k], sample[k])
+				}
+			}
+			for _, k := range tc.hidden {
+				if _, ok := res.Fields[k]; ok {
+					t.Errorf("undisclosed %s visible", k)
+				}
+			}
+			if (res.CredentialDigest != "") != strings.Contains(tc.disclose, DiscloseCredential) {
+				t.Errorf("credential digest %q", res.CredentialDigest)
+			}
+			// Screenshot replay: the same text is refused once older than
+			// 60 s at a counter whose clock is in sync (skew 1 ms), and
+			// after 60 s + the default 30 s skew at a default counter.
+			synced := qr.VerifyOptions{Keys: bundle.Resolver(), ClockSkew: time.Millisecond}
+			for _, c := range []struct {
+				opts  qr.VerifyOptions
+				age   time.Duration
+				stale bool
+			}{
+				{synced, 60 * time.Second, false},
+				{synced, 61 * time.Second, true},
+				{qr.VerifyOptions{Keys: bundle.Resolver()}, 90 * time.Second, false},
+				{qr.VerifyOptions{Keys: bundle.Resolver()}, 91 * time.Second, true},
+			} {
+				c.opts.Now = now.Add(c.age)
+				tok, _ := qr.Decode(p.Text)
+				_, err := tok.Verify(c.opts)
+				if c.stale != errors.Is(err, qr.ErrPresentationStale) || (!c.stale && err != nil) {
+					t.Fatalf("presentation %v old (skew %v): %v, stale want %v", c.age, c.opts.ClockSkew, err, c.stale)
+				}
+			}
+		})
+	}
+	if _, err := w.Present(lic.ID, "no_such_field", 0); !errors.Is(err, ErrPresentation) || !errors.Is(err, qr.ErrBadDisclosure) {
+		t.Errorf("unknown field: %v", err)
+	}
+	if _, err := w.StaticQR(lic.ID, ""); !errors.Is(err, ErrPresentation) || !errors.Is(err, qr.ErrBindingMismatch) {
+		t.Errorf("static QR of a bound licence: %v", err)
+	}
+	if _, err := w.Present("nope", "", 0); !errors.Is(err, ErrNotFound) {
+		t.Errorf("unknown licence: %v", err)
+	}
+
+	// A used claim code is refused with the issuer's reason, and nothing changes.
+	if _, err := w.Claim(s.URL, bl.ClaimCode); !errors.Is(err, ErrClaimRefused) {
+		t.Fatalf("reused code: %v", err)
+	} else if ce := (*ClaimError)(nil); !errors.As(err, &ce) || ce.Status != 403 || ce.Field != "code" {
+		t.Fatalf("reused code: %#v", err)
+	}
+	if _, err := w.Claim(s.URL, "0000-0000-0000-0000"); !errors.Is(err, ErrClaimRefused) {
+		t.Fatalf("wrong code: %v", err)
+	}
+	if _, err := w.Claim(s.URL, "short"); !errors.Is(err, ErrClaimRefused) {
+		t.Fatalf("malformed code: %v", err)
+	}
+
+	// A second licence, claimed without a pinned root (device binding only).
+	w2, err := Open(dir, "correct horse")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(w2.DeviceKey(), w.DeviceKey()) {
+		t.Fatal("reopening made a new device key")
+	}
+	dlic, err := w2.Claim(s.URL, dl.ClaimCode)
+	if err != nil {
+		t.Fatal(err)
+	}
+	list, err := w2.List()
+	if err != nil || list.Len() != 2 || list.Damaged() != 0 || list.At(0).ID != lic.ID || list.At(1).ID != dlic.ID || list.At(2) != nil {
+		t.Fatalf("list: %v %+v", err, list)
+	}
+
+	// Wrong passphrase: typed error, nothing touched.
+	if _, err := Open(dir, "wrong horse"); !errors.Is(err, ErrWrongPassphrase) {
+		t.Fatalf("wrong passphrase: %v", err)
+	}
+
+	// Tamper with the business licence's file: only that entry is lost.
+	name := filepath.Join(dir, licFileName(lic.ID))
+	raw, err := os.ReadFile(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st, _ := os.Stat(name); st.Mode().Perm() != 0o600 {
+		t.Fatalf("store file mode %v", st.Mode())
+	}
+	raw[len(raw)/2] ^= 1
+	os.WriteFile(name, raw, 0o600)
+	if _, err := w2.Get(lic.ID); !errors.Is(err, ErrCorrupt) {
+		t.Fatalf("tampered get: %v", err)
+	}
+	list, err = w2.List()
+	if err != nil || list.Len() != 1 || list.Damaged() != 1 || !errors.Is(list.Err(), ErrCorrupt) || list.At(0).ID != dlic.ID {
+		t.Fatalf("list after tampering: %v %d %d %v", err, list.Len(), list.Damaged(), list.Err())
+	}
+	p, err := w2.Present(dlic.ID, "", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, _ := qr.Decode(p.Text)
+	if _, err := tok.Verify(qr.VerifyOptions{Keys: counterKeys(t, s).Resolver()}); err != nil {
+		t.Fatalf("driving licence after the other was tampered with: %v", err)
+	}
+	if err := w2.Delete(lic.ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := w2.Delete(lic.ID); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("second delete: %v", err)
+	}
+}
+
+// TestForgedAnswer puts a forging proxy between the wallet and the
+// issuer: an answer bound to another device, or with a changed
+// credential, is refused and nothing is stored.
+func TestForgedAnswer(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts the issuer")
+	}
+	s := issuertest.Start(t)
+	// Another device claims a licence; its answer is replayed to ours.
+	other, err := OpenStorage(NewMemoryStorage(), "other device")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stolen []byte
+	capture := httptest.NewServer(proxy(t, s.URL, func(b []byte) []byte { stolen = b; return b }))
+	defer capture.Close()
+	if _, err := other.Claim(capture.URL, s.Issue(t, "drivers-license").ClaimCode); err != nil {
+		t.Fatal(err)
+	}
+
+	for _, tc := range []struct {
+		name    string
+		rewrite func([]byte) []byte
+		root    bool
+	}{
+		{"other device's answer", func([]byte) []byte { return stolen }, false},
+		{"changed credential", func(b []byte) []byte {
+			var m map[string]any
+			json.Unmarshal(b, &m)
+			parts := strings.Split(m["credential"].(string), ".")
+			parts[2] = parts[2][:10] + "AAAA" + parts[2][14:]
+			m["credential"] = strings.Join(parts, ".")
+			out, _ := json.Marshal(m)
+			return out
+		}, false},
+		{"no holding", func(b []byte) []byte {
+			var m map[string]any
+			json.Unmarshal(b, &m)
+			delete(m, "holding")
+			out, _ := json.Marshal(m)
+			return out
+		}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			fake := httptest.NewServer(proxy(t, s.URL, tc.rewrite))
+			defer fake.Close()
+			w, err := OpenStorage(NewMemoryStorage(), "our device")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := w.Claim(fake.URL, s.Issue(t, "drivers-license").ClaimCode); !errors.Is(err, ErrForgedAnswer) {
+				t.Fatalf("got %v, want ErrForgedAnswer", err)
+			}
+			if l, _ := w.List(); l.Len() != 0 {
+				t.Fatal("a forged answer was stored")
+			}
+		})
+	}
+}
+
+// proxy forwards to the issuer and rewrites the 201 answer of POST /v1/claims.
+func proxy(t *testing.T, upstream string, rewrite func([]byte) []byte) http.Handler {
+	return http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		u, _ := url.Parse(upstream + r.URL.Path)
+		req, _ := http.NewRequest(r.Method, u.String(), r.Body)
+		req.Header = r.Header.Clone()
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Error(err)
+			rw.WriteHeader(502)
+			return
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		if r.URL.Path == "/v1/claims" && resp.StatusCode == 201 {
+			body = rewrite(body)
+		}
+		rw.Header().Set("Content-Type", "application/json")
+		rw.WriteHeader(resp.StatusCode)
+		rw.Write(body)
+	})
+}

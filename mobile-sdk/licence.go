@@ -1,0 +1,105 @@
+package mobilesdk
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"strings"
+)
+
+// Licence is one licence in the wallet, as an app shows its face. The
+// class fields are in FieldsJSON (a JSON object of strings by field key,
+// since gomobile binds no maps).
+type Licence struct {
+	ID          string // the device copy's identifier ("<GB/T 36904 id>#<device>")
+	CopyOf      string // the licence it is a copy of
+	Class       string // catalogue class key, e.g. "drivers-license"
+	Name        string // 证照名称
+	Number      string // 证照编号, if any
+	IssuerName  string // 颁发机构
+	IssuerCode  string // 颁发机构代码
+	HolderName  string // 持证主体
+	HolderCode  string // 持证主体代码
+	IssuedOn    string // 颁证日期, YYYY-MM-DD
+	ValidFrom   string // YYYY-MM-DD
+	ValidUntil  string // YYYY-MM-DD or 长期
+	Status      string // status when claimed (valid, suspended, revoked)
+	Server      string // the issuer it was claimed from
+	ClaimedAt   int64  // Unix seconds
+	LedgerIndex int64  // the issuer's ledger entry of the device copy
+	Bound       bool   // bound to this device (presentations are device-signed)
+	Verified    bool   // checked against a pinned trust root when claimed
+	FieldsJSON  string // class fields, JSON object
+	Optional    string // keys of the fields the holder may disclose, comma-separated
+}
+
+// credentialPayload is the part of the JWS payload the wallet reads. It
+// is read without checking the signature: the claim checked it (device
+// binding always, issuer signature when a trust root is pinned) and the
+// store is authenticated.
+type credentialPayload struct {
+	Iss string `json:"iss"`
+	Sub string `json:"sub"`
+	Jti string `json:"jti"`
+	Lic struct {
+		Class      string            `json:"class"`
+		Name       string            `json:"name"`
+		Number     string            `json:"number"`
+		IssuerName string            `json:"issuer_name"`
+		IssuedOn   string            `json:"issued_on"`
+		HolderName string            `json:"holder_name"`
+		ValidFrom  string            `json:"valid_from"`
+		ValidUntil string            `json:"valid_until"`
+		Fields     map[string]string `json:"fields"`
+	} `json:"lic"`
+	Cnf *struct {
+		JWK struct {
+			Kty string `json:"kty"`
+			Crv string `json:"crv"`
+			X   string `json:"x"`
+			Y   string `json:"y"`
+		} `json:"jwk"`
+	} `json:"cnf"`
+}
+
+func parseCredentialPayload(jws string) (*credentialPayload, error) {
+	parts := strings.Split(jws, ".")
+	if len(parts) != 3 {
+		return nil, errors.New("not a compact JWS")
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		return nil, err
+	}
+	var p credentialPayload
+	if err := json.Unmarshal(raw, &p); err != nil {
+		return nil, err
+	}
+	return &p, nil
+}
+
+func marshalRecord(r *record) ([]byte, error) { return json.Marshal(r) }
+
+func (r *record) licence() *Licence {
+	l := &Licence{
+		ID: r.ID, CopyOf: r.CopyOf, Class: r.Class, HolderName: r.HolderName, HolderCode: r.HolderCode,
+		Status: r.Status, Server: r.Server, ClaimedAt: r.ClaimedAt, LedgerIndex: int64(r.LedgerIndex),
+		Verified: r.Verified, FieldsJSON: "{}",
+	}
+	if p, err := parseCredentialPayload(r.Credential); err == nil {
+		l.Name, l.Number, l.IssuerName, l.IssuerCode = p.Lic.Name, p.Lic.Number, p.Lic.IssuerName, p.Iss
+		l.IssuedOn, l.ValidFrom, l.ValidUntil = p.Lic.IssuedOn, p.Lic.ValidFrom, p.Lic.ValidUntil
+		if f, err := json.Marshal(p.Lic.Fields); err == nil && p.Lic.Fields != nil {
+			l.FieldsJSON = string(f)
+		}
+	}
+	if h, err := parseHolding(r.Holding); err == nil {
+		l.Bound = h.Bound()
+		keys := make([]string, 0, len(h.Optional))
+		for _, o := range h.Optional {
+			keys = append(keys, o.Key)
+		}
+		l.Optional = strings.Join(keys, ",")
+	}
+	return l
+}

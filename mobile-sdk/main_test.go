@@ -1,0 +1,15 @@
+package mobilesdk
+
+import (
+	"os"
+	"testing"
+
+	"elicense/mobile-sdk/issuertest"
+)
+
+func TestMain(m *testing.M) {
+	keyIterations = 1000 // the real 100,000 only slow the tests down
+	code := m.Run()
+	issuertest.Cleanup()
+	os.Exit(code)
+}
