@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	"elicense/certs/credential"
 	"elicense/certs/qr"
@@ -104,16 +105,26 @@ func (w *Wallet) Claim(serverURL, code string) (*Licence, error) {
 		return nil, err
 	}
 	verified := false
+	var proof *ledgerProof
 	if root != nil {
-		if err := w.verifyWithTrust(client, base, root, &ans, h); err != nil {
+		b, err := w.verifyWithTrust(client, base, root, &ans, h)
+		if err != nil {
 			return nil, err
 		}
 		verified = true
+		// The proof is a bonus for detailed checks later: a ledger that
+		// has not yet signed a covering checkpoint does not fail the claim.
+		if p, err := fetchLedgerProof(client, base, b, ans.LedgerIndex, time.Now().Add(3*time.Second)); err == nil {
+			if err := p.verify(ans.LedgerIndex, ans.ID, ans.Credential); err != nil {
+				return nil, wrapf(ErrForgedAnswer, "ledger proof: %v", err)
+			}
+			proof = p
+		}
 	}
 	r := &record{
 		V: recordFormat, ID: ans.ID, Class: ans.Class, HolderName: ans.HolderName, HolderCode: ans.HolderCode,
 		Status: ans.Status, CopyOf: ans.CopyOf, LedgerIndex: ans.LedgerIndex, Server: base,
-		ClaimedAt: w.now().Unix(), Credential: ans.Credential, Holding: ans.Holding, Verified: verified,
+		ClaimedAt: w.now().Unix(), Credential: ans.Credential, Holding: ans.Holding, Verified: verified, Ledger: proof,
 	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -190,39 +201,39 @@ func coreDeviceKey(core []byte) ([]byte, error) {
 
 // verifyWithTrust fetches the issuer's trust bundle, verifies it against
 // the pinned root, and verifies the credential and the QR core with it.
-func (w *Wallet) verifyWithTrust(client *http.Client, base string, rootPEM []byte, ans *claimAnswer, h *qr.Holding) error {
+func (w *Wallet) verifyWithTrust(client *http.Client, base string, rootPEM []byte, ans *claimAnswer, h *qr.Holding) (*trust.Bundle, error) {
 	roots, err := gm.ParseCertificatesPEM(rootPEM)
 	if err != nil {
-		return &StoreError{File: trustFile, Corrupt: true, err: err}
+		return nil, &StoreError{File: trustFile, Corrupt: true, err: err}
 	}
 	doc, err := get(client, base+"/v1/trust")
 	if err != nil {
-		return err
+		return nil, err
 	}
 	now := w.now()
 	b, err := trust.Verify(string(doc), trust.VerifyOptions{Roots: roots, Now: now})
 	if err != nil {
-		return wrapf(ErrForgedAnswer, "trust bundle: %v", err)
+		return nil, wrapf(ErrForgedAnswer, "trust bundle: %v", err)
 	}
 	lic, err := credential.Verify(ans.Credential, credential.VerifyOptions{Keys: b.Resolver(), Now: now})
 	if err != nil {
-		return wrapf(ErrForgedAnswer, "credential: %v", err)
+		return nil, wrapf(ErrForgedAnswer, "credential: %v", err)
 	}
 	if lic.Device == nil || !lic.Device.Equal(w.key.Public()) {
-		return wrapf(ErrForgedAnswer, "the verified credential is bound to another device")
+		return nil, wrapf(ErrForgedAnswer, "the verified credential is bound to another device")
 	}
 	text, err := h.Present(w.key, now)
 	if err != nil {
-		return wrapf(ErrForgedAnswer, "QR core: %v", err)
+		return nil, wrapf(ErrForgedAnswer, "QR core: %v", err)
 	}
 	tok, err := qr.Decode(text)
 	if err != nil {
-		return wrapf(ErrForgedAnswer, "QR core: %v", err)
+		return nil, wrapf(ErrForgedAnswer, "QR core: %v", err)
 	}
 	if _, err := tok.Verify(qr.VerifyOptions{Keys: b.Resolver(), Now: now}); err != nil {
-		return wrapf(ErrForgedAnswer, "QR core: %v", err)
+		return nil, wrapf(ErrForgedAnswer, "QR core: %v", err)
 	}
-	return nil
+	return b, nil
 }
 
 // apiError is the issuer's error body.

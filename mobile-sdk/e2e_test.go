@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -67,6 +68,28 @@ func TestClaimAgainstIssuer(t *testing.T) {
 	var fields map[string]string
 	if err := json.Unmarshal([]byte(lic.FieldsJSON), &fields); err != nil || fields["legal_rep"] != sample["legal_rep"] {
 		t.Fatalf("fields %q: %v", lic.FieldsJSON, err)
+	}
+	// The issuance is provably in the ledger, checked offline (the
+	// issuer may be gone).
+	if err := w.VerifyInLedger(lic.ID); err != nil {
+		t.Fatalf("ledger proof: %v", err)
+	}
+	r, err := w.load(lic.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, tamper := range map[string]func(p *ledgerProof){
+		"entry":      func(p *ledgerProof) { p.Entry[len(p.Entry)-1] ^= 1 },
+		"proof":      func(p *ledgerProof) { p.Proof = append(p.Proof, make([]byte, 32)) },
+		"checkpoint": func(p *ledgerProof) { p.Checkpoint = strings.Replace(p.Checkpoint, "\n", "\n1", 1) },
+		"tree size":  func(p *ledgerProof) { p.TreeSize++ },
+	} {
+		p := *r.Ledger
+		p.Entry, p.Proof = bytes.Clone(p.Entry), slices.Clone(p.Proof)
+		tamper(&p)
+		if err := p.verify(r.LedgerIndex, r.ID, r.Credential); err == nil {
+			t.Errorf("a tampered %s still verifies", name)
+		}
 	}
 
 	// The counter verifies with the issuer's trust bundle.

@@ -47,6 +47,9 @@ type record struct {
 	Credential  string          `json:"credential"`
 	Holding     json.RawMessage `json:"holding"`
 	Verified    bool            `json:"verified"` // checked against a pinned trust root at claim time
+	// Ledger proves the issuance is in the issuer's ledger (with a pinned
+	// trust root only).
+	Ledger *ledgerProof `json:"ledger,omitempty"`
 }
 
 func licFileName(id string) string {
