@@ -13,6 +13,7 @@ import (
 	"elicense/certs/credential"
 	"elicense/certs/ident"
 	"elicense/internal/gm"
+	"elicense/internal/ledger/tlog"
 )
 
 // SaltSize is the length of the random salt of each optional field; it
@@ -125,9 +126,10 @@ func Build(l *credential.License, jws string, opts BuildOptions) (*Holding, erro
 			h.Optional = append(h.Optional, OptionalField{Key: f.Key, Field: fieldNumber(i), Value: v, Salt: salt})
 		}
 	}
-	leaves := h.leaves()
-	c.Root = merkleRoot(leaves)[:RootSize]
-	c.Leaves = uint16(len(leaves))
+	tree := h.tree()
+	root := tree.Root()
+	c.Root = root[:RootSize]
+	c.Leaves = uint16(tree.Size())
 	h.Core = mustMarshal(c)
 	if h.IssuerSig, err = gm.SignRS(opts.Signer, append([]byte(coreContext), h.Core...)); err != nil {
 		return nil, &Error{Reason: ErrBadSignature, Err: err}
@@ -135,15 +137,30 @@ func Build(l *credential.License, jws string, opts BuildOptions) (*Holding, erro
 	return h, nil
 }
 
-// leaves hashes the committed values: the credential digest, then the
-// optional fields in catalogue order.
-func (h *Holding) leaves() [][]byte {
-	out := make([][]byte, 0, 1+len(h.Optional))
-	out = append(out, hashLeaf(mustMarshal(leafData{Field: credentialField, Value: h.Credential})))
+// tree is the commitment tree over the committed values: the credential
+// digest, then the optional fields in catalogue order. It has the shape
+// and hashing of the ledger's (RFC 6962 with SM3), so it is built with the
+// ledger's tree code.
+func (h *Holding) tree() *tlog.MemTree {
+	t := tlog.NewMemTree(tlog.SM3)
+	t.AppendEntry(mustMarshal(leafData{Field: credentialField, Value: h.Credential}))
 	for _, o := range h.Optional {
-		out = append(out, hashLeaf(mustMarshal(leafData{Field: o.Field, Salt: o.Salt, Value: o.Value})))
+		t.AppendEntry(mustMarshal(leafData{Field: o.Field, Salt: o.Salt, Value: o.Value}))
 	}
-	return out
+	return t
+}
+
+// proof is the inclusion path of leaf i, as the token carries it.
+func proof(t *tlog.MemTree, i int) ([][]byte, error) {
+	p, err := t.InclusionProof(uint64(i), t.Size())
+	if err != nil {
+		return nil, err
+	}
+	out := make([][]byte, len(p))
+	for j := range p {
+		out[j] = p[j][:]
+	}
+	return out, nil
 }
 
 // validityText is what the class's validity field says for the given
@@ -214,19 +231,24 @@ func (h *Holding) Present(device crypto.Signer, now time.Time, disclose ...strin
 }
 
 func (h *Holding) body(disclose []string, at uint64) ([]byte, error) {
-	leaves := h.leaves()
+	tree := h.tree()
 	ds := []disclosure{}
 	for _, key := range disclose {
-		if key == DiscloseCredential {
-			ds = append(ds, disclosure{Field: credentialField, Value: h.Credential, Leaf: 0, Proof: inclusionProof(0, leaves)})
-			continue
+		d := disclosure{Field: credentialField, Value: h.Credential}
+		if key != DiscloseCredential {
+			i := slices.IndexFunc(h.Optional, func(o OptionalField) bool { return o.Key == key })
+			if i < 0 {
+				return nil, errf(ErrBadDisclosure, key, "not an optional field of this licence")
+			}
+			o := h.Optional[i]
+			d = disclosure{Field: o.Field, Salt: o.Salt, Value: o.Value, Leaf: uint16(i + 1)}
 		}
-		i := slices.IndexFunc(h.Optional, func(o OptionalField) bool { return o.Key == key })
-		if i < 0 {
-			return nil, errf(ErrBadDisclosure, key, "not an optional field of this licence")
+		p, err := proof(tree, int(d.Leaf))
+		if err != nil {
+			return nil, &Error{Reason: ErrBadDisclosure, Field: key, Err: err}
 		}
-		o := h.Optional[i]
-		ds = append(ds, disclosure{Field: o.Field, Salt: o.Salt, Value: o.Value, Leaf: uint16(i + 1), Proof: inclusionProof(i+1, leaves)})
+		d.Proof = p
+		ds = append(ds, d)
 	}
 	return mustMarshal(body{Core: h.Core, KeyID: h.KeyID, IssuerSig: h.IssuerSig, Disclosures: ds, PresentedAt: at}), nil
 }

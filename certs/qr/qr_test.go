@@ -297,25 +297,3 @@ func TestNonCanonicalRejected(t *testing.T) {
 		t.Fatalf("non-canonical envelope: %v", err)
 	}
 }
-
-func TestMerkle(t *testing.T) {
-	for n := 1; n <= 17; n++ {
-		leaves := make([][]byte, n)
-		for i := range leaves {
-			leaves[i] = hashLeaf([]byte{byte(i)})
-		}
-		root := merkleRoot(leaves)
-		for i := range leaves {
-			p := inclusionProof(i, leaves)
-			if !verifyInclusion(leaves[i], i, n, p, root) {
-				t.Fatalf("n=%d i=%d: proof does not verify", n, i)
-			}
-			if n > 1 && verifyInclusion(leaves[(i+1)%n], i, n, p, root) {
-				t.Fatalf("n=%d i=%d: proof verifies another leaf", n, i)
-			}
-			if n > 1 && verifyInclusion(leaves[i], (i+1)%n, n, p, root) {
-				t.Fatalf("n=%d i=%d: proof verifies at another index", n, i)
-			}
-		}
-	}
-}

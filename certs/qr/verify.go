@@ -1,6 +1,7 @@
 package qr
 
 import (
+	"bytes"
 	"encoding/hex"
 	"slices"
 	"time"
@@ -9,6 +10,7 @@ import (
 	"elicense/certs/credential"
 	"elicense/certs/ident"
 	"elicense/internal/gm"
+	"elicense/internal/ledger/tlog"
 )
 
 // Token is a decoded, not yet verified, QR token.
@@ -208,8 +210,7 @@ func (t *Token) Verify(opts VerifyOptions) (*Result, error) {
 			return nil, errf(ErrBadDisclosure, "disclosure", "leaf %d disclosed twice", d.Leaf)
 		}
 		seen[d.Leaf] = true
-		leaf := hashLeaf(mustMarshal(leafData{Field: d.Field, Salt: d.Salt, Value: d.Value}))
-		if !verifyInclusion(leaf, int(d.Leaf), leaves, d.Proof, c.Root) {
+		if !included(mustMarshal(leafData{Field: d.Field, Salt: d.Salt, Value: d.Value}), int(d.Leaf), leaves, d.Proof, c.Root) {
 			return nil, errf(ErrBadDisclosure, "disclosure", "field %d: inclusion proof does not lead to the signed root", d.Field)
 		}
 		if d.Field == credentialField {
@@ -273,4 +274,19 @@ func classField(cl *catalog.Class, n uint16) (*catalog.Field, error) {
 		return nil, errf(credential.ErrBadField, "fields", "field number %d is not a field of %s", n, cl.Key)
 	}
 	return &cl.Fields[n-1], nil
+}
+
+// included reports whether leaf data sits at index of a tree of size
+// leaves whose root starts with root (the core carries a truncated root;
+// see RootSize).
+func included(data []byte, index, size int, proof [][]byte, root []byte) bool {
+	p := make([]tlog.Hash, len(proof))
+	for i, h := range proof {
+		if len(h) != tlog.HashSize {
+			return false
+		}
+		p[i] = tlog.Hash(h)
+	}
+	got, err := tlog.SM3.RootFromInclusionProof(tlog.SM3.HashLeaf(data), uint64(index), uint64(size), p)
+	return err == nil && len(root) > 0 && bytes.HasPrefix(got[:], root)
 }
