@@ -1,0 +1,301 @@
+package store
+
+import (
+	"bytes"
+	"crypto/ecdsa"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"elicense/certs/statuslist"
+	"elicense/certs/trust"
+	"elicense/internal/gm"
+	"elicense/internal/ledger/tlog"
+	"elicense/verifier"
+)
+
+// Errors.
+var (
+	ErrNoRoots = errors.New("store: no root pinned (elicense-verify trust add root.pem)")
+	ErrNoCache = errors.New("store: no trust data cached (elicense-verify sync --from URL)")
+	ErrCorrupt = errors.New("store: cached trust data does not verify")
+)
+
+const (
+	rootsFile  = "roots.pem"
+	cacheFile  = "cache.json"
+	replayFile = "replay.txt"
+	// maxDeltas bounds the deltas kept on a full list; past it Sync
+	// fetches the full list again.
+	maxDeltas = 32
+)
+
+// Store is a trust store directory.
+type Store struct{ dir string }
+
+// Open opens (creating it if need be) the store in dir.
+func Open(dir string) (*Store, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("store: %w", err)
+	}
+	return &Store{dir: dir}, nil
+}
+
+// Dir is the store's directory.
+func (s *Store) Dir() string { return s.dir }
+
+// AddRoot pins the root certificates in pemData (PEM). Each must be a CA
+// certificate; one already pinned is not added twice.
+func (s *Store) AddRoot(pemData []byte) ([]*gm.Certificate, error) {
+	certs, err := gm.ParseCertificatesPEM(pemData)
+	if err != nil {
+		return nil, fmt.Errorf("store: root: %w", err)
+	}
+	if len(certs) == 0 {
+		return nil, fmt.Errorf("store: root: no certificate in the file")
+	}
+	held, err := s.Roots()
+	if err != nil && !errors.Is(err, ErrNoRoots) {
+		return nil, err
+	}
+	var out bytes.Buffer
+	for _, c := range held {
+		out.Write(gm.EncodeCertificatePEM(c.Raw))
+	}
+	for _, c := range certs {
+		if !c.IsCA {
+			return nil, fmt.Errorf("store: root %q is not a CA certificate", c.Subject.CommonName)
+		}
+		dup := false
+		for _, h := range held {
+			dup = dup || bytes.Equal(h.Raw, c.Raw)
+		}
+		if !dup {
+			out.Write(gm.EncodeCertificatePEM(c.Raw))
+		}
+	}
+	return certs, writeAtomic(filepath.Join(s.dir, rootsFile), out.Bytes())
+}
+
+// Roots returns the pinned roots.
+func (s *Store) Roots() ([]*gm.Certificate, error) {
+	data, err := os.ReadFile(filepath.Join(s.dir, rootsFile))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, ErrNoRoots
+	}
+	if err != nil {
+		return nil, fmt.Errorf("store: %w", err)
+	}
+	certs, err := gm.ParseCertificatesPEM(data)
+	if err != nil {
+		return nil, fmt.Errorf("store: roots: %w", err)
+	}
+	if len(certs) == 0 {
+		return nil, ErrNoRoots
+	}
+	return certs, nil
+}
+
+// file is the cache on disk: signed documents only.
+type file struct {
+	SyncedAt   time.Time            `json:"synced_at"`
+	From       string               `json:"from"`
+	Bundle     string               `json:"bundle"`
+	Checkpoint string               `json:"checkpoint"` // signed note
+	Lists      map[string]*listFile `json:"lists"`
+}
+
+type listFile struct {
+	Token  string   `json:"token"`
+	Deltas [][]byte `json:"deltas,omitempty"`
+}
+
+// Cache is verified trust data.
+type Cache struct {
+	Bundle     *trust.Bundle
+	Lists      map[string]*statuslist.Signed
+	Checkpoint tlog.Checkpoint
+	SyncedAt   time.Time
+	From       string
+	Warnings   []string // staleness of the bundle or lists
+	f          *file
+}
+
+// State is the cache as the verifier's trust data.
+func (c *Cache) State() verifier.State { return verifier.State{Bundle: c.Bundle, Lists: c.Lists} }
+
+// Load reads and verifies the cache at now against the pinned roots.
+func (s *Store) Load(now time.Time) (*Cache, error) {
+	roots, err := s.Roots()
+	if err != nil {
+		return nil, err
+	}
+	data, err := os.ReadFile(filepath.Join(s.dir, cacheFile))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, ErrNoCache
+	}
+	if err != nil {
+		return nil, fmt.Errorf("store: %w", err)
+	}
+	var f file
+	if err := json.Unmarshal(data, &f); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrCorrupt, err)
+	}
+	c, err := verifyFile(&f, roots, nil, now)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrCorrupt, err)
+	}
+	return c, nil
+}
+
+// verifyFile checks every signed document of f (against prev's versions
+// when prev is set).
+func verifyFile(f *file, roots []*gm.Certificate, prev *Cache, now time.Time) (*Cache, error) {
+	c := &Cache{SyncedAt: f.SyncedAt, From: f.From, Lists: map[string]*statuslist.Signed{}, f: f}
+	var po *trust.Bundle
+	if prev != nil {
+		po = prev.Bundle
+	}
+	b, err := trust.Verify(f.Bundle, trust.VerifyOptions{Roots: roots, Previous: po, Now: now})
+	var stale *trust.StaleError
+	switch {
+	case errors.As(err, &stale):
+		c.Warnings = append(c.Warnings, stale.Error())
+	case err != nil:
+		return nil, err
+	}
+	c.Bundle = b
+	if f.Checkpoint != "" {
+		if c.Checkpoint, err = verifyCheckpoint(b, []byte(f.Checkpoint), ""); err != nil {
+			return nil, err
+		}
+	}
+	for id, lf := range f.Lists {
+		sl, ok := b.StatusList(id)
+		if !ok {
+			continue // the bundle dropped the list
+		}
+		opts := statuslist.VerifyOptions{URI: sl.URI, Keys: b.StatusKeys(id), Now: now}
+		signed, err := statuslist.Parse(lf.Token, opts)
+		if err != nil && !errors.Is(err, statuslist.ErrExpired) {
+			return nil, fmt.Errorf("status list %s: %w", id, err)
+		}
+		for i, raw := range lf.Deltas {
+			d, err := statuslist.ParseDelta(raw, opts)
+			if err != nil && !errors.Is(err, statuslist.ErrExpired) {
+				return nil, fmt.Errorf("status list %s delta %d: %w", id, i, err)
+			}
+			if signed, err = statuslist.Apply(signed, d); err != nil {
+				return nil, fmt.Errorf("status list %s delta %d: %w", id, i, err)
+			}
+		}
+		if prev != nil && prev.Lists[id] != nil && prev.Lists[id].URI == signed.URI && signed.Version < prev.Lists[id].Version {
+			return nil, fmt.Errorf("status list %s: %w: version %d, held %d", id, statuslist.ErrRollback, signed.Version, prev.Lists[id].Version)
+		}
+		if signed.Expired(now) {
+			c.Warnings = append(c.Warnings, fmt.Sprintf("status list %s expired at %s", id, signed.ExpiresAt.UTC().Format(time.RFC3339)))
+		}
+		c.Lists[id] = signed
+	}
+	return c, nil
+}
+
+// verifyCheckpoint opens a checkpoint note signed by the bundle's ledger
+// key. The origin is the note's own unless want is set.
+func verifyCheckpoint(b *trust.Bundle, note []byte, want string) (tlog.Checkpoint, error) {
+	if b.LedgerKey == nil {
+		return tlog.Checkpoint{}, errors.New("the trust bundle names no ledger key")
+	}
+	cert, err := gm.ParseCertificate(b.LedgerKey.Cert)
+	if err != nil {
+		return tlog.Checkpoint{}, err
+	}
+	origin := want
+	if origin == "" {
+		text, _, _ := strings.Cut(string(note), "\n")
+		origin = text
+	}
+	pub, ok := cert.PublicKey.(*ecdsa.PublicKey)
+	if !ok {
+		return tlog.Checkpoint{}, errors.New("the ledger key is not an SM2 key")
+	}
+	nv, err := tlog.NewNoteVerifier(origin, pub)
+	if err != nil {
+		return tlog.Checkpoint{}, fmt.Errorf("checkpoint verifier: %w", err)
+	}
+	cp, err := tlog.VerifyCheckpoint(note, origin, nv)
+	if err != nil {
+		return tlog.Checkpoint{}, fmt.Errorf("checkpoint: %w", err)
+	}
+	return cp, nil
+}
+
+// LoadReplay returns the presentations seen within their window.
+func (s *Store) LoadReplay(now time.Time) []verifier.Seen {
+	data, err := os.ReadFile(filepath.Join(s.dir, replayFile))
+	if err != nil {
+		return nil
+	}
+	var out []verifier.Seen
+	for line := range strings.Lines(string(data)) {
+		hexd, until, ok := strings.Cut(strings.TrimSpace(line), " ")
+		n, err := strconv.ParseInt(until, 10, 64)
+		var d [32]byte
+		if !ok || err != nil || len(hexd) != 64 {
+			continue
+		}
+		if b, err := hex.DecodeString(hexd); err != nil || copy(d[:], b) != len(d) {
+			continue
+		}
+		if t := time.Unix(n, 0); t.After(now) {
+			out = append(out, verifier.Seen{Digest: d, Until: t})
+		}
+	}
+	return out
+}
+
+// SaveReplay stores the presentations still inside their window.
+func (s *Store) SaveReplay(seen []verifier.Seen, now time.Time) error {
+	var b strings.Builder
+	for _, x := range seen {
+		if x.Until.After(now) {
+			fmt.Fprintf(&b, "%x %d\n", x.Digest, x.Until.Unix())
+		}
+	}
+	return writeAtomic(filepath.Join(s.dir, replayFile), []byte(b.String()))
+}
+
+// writeAtomic writes data to a temporary file, syncs it and renames it over
+// path, so readers see the old or the new content, never a mix.
+func writeAtomic(path string, data []byte) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
+	if err != nil {
+		return fmt.Errorf("store: %w", err)
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return fmt.Errorf("store: %w", err)
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return fmt.Errorf("store: %w", err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("store: %w", err)
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return fmt.Errorf("store: %w", err)
+	}
+	if d, err := os.Open(filepath.Dir(path)); err == nil {
+		d.Sync()
+		d.Close()
+	}
+	return nil
+}

@@ -1,0 +1,65 @@
+package vlog
+
+import (
+	"bytes"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"elicense/verifier"
+)
+
+func TestChainAndTamper(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "log.jsonl")
+	l, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := time.Date(2026, 3, 1, 8, 0, 0, 0, time.UTC)
+	for i, c := range []verifier.Code{verifier.Valid, verifier.Revoked, verifier.Malformed, verifier.ValidStatic} {
+		v := verifier.Verdict{Code: c, Licence: &verifier.Licence{ID: "1.2.156.3005.2.X", Class: "drivers-license", HolderName: "王磊"}, StatusAge: time.Hour}
+		if err := l.Append(FromVerdict(v, at.Add(time.Duration(i)*time.Second), "counter-1")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	l.Close()
+	data, _ := os.ReadFile(path)
+	if strings.Contains(string(data), "王磊") {
+		t.Fatal("the log holds the holder's name")
+	}
+	var out bytes.Buffer
+	if n, _, err := Verify(bytes.NewReader(data), &out); err != nil || n != 4 || !bytes.Equal(out.Bytes(), data) {
+		t.Fatalf("n=%d err=%v", n, err)
+	}
+	// Reopening continues the chain.
+	l, err = Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.Append(FromVerdict(verifier.Verdict{Code: verifier.Replayed}, at, "counter-1"))
+	l.Close()
+	data, _ = os.ReadFile(path)
+	if n, _, err := Verify(bytes.NewReader(data), nil); err != nil || n != 5 {
+		t.Fatalf("after reopen: %d %v", n, err)
+	}
+	lines := strings.SplitAfter(string(data), "\n")
+	tampers := map[string]string{
+		"edited verdict":  strings.Replace(string(data), `"code":"REVOKED"`, `"code":"VALID"`, 1),
+		"deleted line":    lines[0] + strings.Join(lines[2:], ""),
+		"reordered lines": lines[1] + lines[0] + strings.Join(lines[2:], ""),
+		"extra field":     strings.Replace(string(data), `"seq":1,`, `"seq":1,"x":1,`, 1),
+		"respaced":        strings.Replace(string(data), `"seq":1,`, `"seq": 1,`, 1),
+	}
+	for name, bad := range tampers {
+		if _, _, err := Verify(strings.NewReader(bad), nil); !errors.Is(err, ErrTampered) {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+	os.WriteFile(path, []byte(tampers["edited verdict"]), 0o600)
+	if _, err := Open(path); !errors.Is(err, ErrTampered) {
+		t.Fatalf("open tampered: %v", err)
+	}
+}
