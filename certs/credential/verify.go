@@ -3,7 +3,6 @@ package credential
 import (
 	"crypto/ecdsa"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"slices"
 	"strings"
@@ -11,6 +10,8 @@ import (
 
 	"elicense/certs/catalog"
 	"elicense/internal/gm"
+
+	jsonv2 "github.com/go-json-experiment/json"
 )
 
 // IssuerKey is one agency signing key as a verifier knows it (from a trust
@@ -115,7 +116,7 @@ func Verify(token string, opts VerifyOptions) (*License, error) {
 	if used == nil {
 		return nil, errf(ErrBadSignature, "", "no key with ID %q verifies the signature", h.Kid)
 	}
-	var c claims
+	var c wireClaims
 	if err := decodePart("payload", p64, &c); err != nil {
 		return nil, err
 	}
@@ -170,7 +171,7 @@ func decodePart(what, part string, v any) error {
 	if err != nil {
 		return &Error{Reason: ErrMalformed, Field: what, Err: err}
 	}
-	if err := json.Unmarshal(raw, v); err != nil {
+	if err := jsonv2.Unmarshal(raw, v); err != nil {
 		return &Error{Reason: ErrMalformed, Field: what, Err: err}
 	}
 	return nil
