@@ -1,0 +1,152 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+func TestServeLoopbackOnly(t *testing.T) {
+	for _, addr := range []string{"127.0.0.1:8090", "[::1]:8090", "localhost:8090", "127.0.0.2:0"} {
+		if err := loopbackAddr(addr); err != nil {
+			t.Errorf("%s refused: %v", addr, err)
+		}
+	}
+	for _, addr := range []string{"0.0.0.0:8090", ":8090", "[::]:8090", "192.168.1.10:8090", "example.com:80", "8090"} {
+		if err := loopbackAddr(addr); err == nil {
+			t.Errorf("%s accepted", addr)
+		}
+	}
+	var out, errb bytes.Buffer
+	if code := run([]string{"serve", "--addr", "0.0.0.0:8090", "--store", t.TempDir()}, env{stdout: &out, stderr: &errb, now: time.Now}); code != exitUsage ||
+		!strings.Contains(errb.String(), "loopback") {
+		t.Fatalf("serve on 0.0.0.0 = %d %q", code, errb.String())
+	}
+}
+
+// TestServeEndToEnd syncs from a real issuer, runs `elicense-verify
+// serve`, checks a licence through the page's API, stops it with SIGINT
+// and finds the checks in the verification log.
+func TestServeEndToEnd(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the issuer")
+	}
+	issuerBin, bin := binaries(t)
+	s := startIssuer(t, issuerBin)
+	store := filepath.Join(t.TempDir(), "store")
+	v := func(args ...string) result { return runVerify(t, bin, store, "", args...) }
+
+	admin, _ := os.ReadFile(filepath.Join(s.data, "admin.token"))
+	var manifest struct {
+		Agencies []struct {
+			Code    string
+			Classes []string
+		}
+	}
+	raw, _ := os.ReadFile(filepath.Join(s.data, "pki", "pki.json"))
+	json.Unmarshal(raw, &manifest)
+	agency := ""
+	for _, a := range manifest.Agencies {
+		for _, c := range a.Classes {
+			if c == "business-license" {
+				agency = a.Code
+			}
+		}
+	}
+	var tok struct{ Token string }
+	if st := s.call(t, "POST", "/v1/tokens", strings.TrimSpace(string(admin)), map[string]any{"subject": "clerk", "role": "operator", "agency": agency, "ttl": "1h"}, &tok); st != 201 {
+		t.Fatalf("token: %d", st)
+	}
+	samplesRaw, _ := os.ReadFile("../../certs/catalog/testdata/samples.json")
+	var samples struct{ Samples map[string]map[string]string }
+	json.Unmarshal(samplesRaw, &samples)
+	var bl struct{ QR string }
+	if st := s.call(t, "POST", "/v1/licences", tok.Token, map[string]any{"class": "business-license", "fields": samples.Samples["business-license"]}, &bl); st != 201 {
+		t.Fatalf("issue: %d", st)
+	}
+	if r := v("trust", "add", filepath.Join(s.data, "pki", "root.crt.pem")); r.code != 0 {
+		t.Fatalf("trust add: %+v", r)
+	}
+	if r := v("sync", "--from", s.url); r.code != 0 {
+		t.Fatalf("sync: %+v", r)
+	}
+
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	cmd := exec.Command(bin, "serve", "--addr", addr)
+	cmd.Env = append(cleanEnv(), "ELICENSE_VERIFY_STORE="+store)
+	var errb bytes.Buffer
+	cmd.Stderr = &lockedWriter{w: &errb}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	t.Cleanup(func() { cmd.Process.Kill(); <-done })
+	base := "http://" + addr
+	up := false
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline) && !up; time.Sleep(50 * time.Millisecond) {
+		if resp, err := http.Get(base + "/"); err == nil {
+			resp.Body.Close()
+			up = resp.StatusCode == 200
+		}
+	}
+	if !up {
+		t.Fatal("serve did not start")
+	}
+	check := func(text string) (code, holder string) {
+		body, _ := json.Marshal(map[string]string{"text": text})
+		resp, err := http.Post(base+"/api/check", "application/json", bytes.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var res struct {
+			Code    string
+			Licence *struct {
+				HolderName string `json:"holder_name"`
+			}
+		}
+		if err := json.NewDecoder(resp.Body).Decode(&res); err != nil || resp.StatusCode != 200 {
+			t.Fatalf("check: %d %v", resp.StatusCode, err)
+		}
+		if res.Licence != nil {
+			holder = res.Licence.HolderName
+		}
+		return res.Code, holder
+	}
+	if code, holder := check(bl.QR); code != "VALID_STATIC" || holder != samples.Samples["business-license"]["name"] {
+		t.Errorf("static QR: %s %q", code, holder)
+	}
+	if code, _ := check("EL1:GARBAGE"); code != "MALFORMED" {
+		t.Errorf("garbage: %s", code)
+	}
+
+	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-done:
+		done <- err
+		if err != nil {
+			t.Fatalf("serve exited with %v: %s", err, errb.String())
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("serve did not stop on SIGINT")
+	}
+	if r := v("log", "verify"); r.code != 0 || !strings.HasPrefix(r.stdout, "OK 2 records") {
+		t.Fatalf("log verify: %+v", r)
+	}
+}

@@ -1,0 +1,431 @@
+package counter_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"image"
+	"image/png"
+	"io"
+	"mime/multipart"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"elicense/certs/statuslist"
+	"elicense/verifier"
+	"elicense/verifier/counter"
+	"elicense/verifier/internal/testpki"
+
+	"github.com/chromedp/cdproto/emulation"
+	"github.com/chromedp/chromedp"
+	qrcode "github.com/skip2/go-qrcode"
+)
+
+// fixture is a verifier over the test PKI and the handler serving it on
+// 127.0.0.1.
+type fixture struct {
+	*httptest.Server
+	now    time.Time
+	static string // a static business licence QR, disclosing the domicile
+	holder string
+	mu     sync.Mutex
+	texts  []string // what the handler verified
+}
+
+func must[T any](v T, err error) T {
+	if err != nil {
+		panic(err)
+	}
+	return v
+}
+
+func newFixture(t *testing.T) *fixture {
+	t.Helper()
+	now := time.Now().Truncate(time.Second)
+	w := must(testpki.New(now))
+	bundle := must(w.Bundle(1, now.Add(-time.Hour)))
+	st := verifier.State{Bundle: bundle, Lists: map[string]*statuslist.Signed{}}
+	for id, sl := range w.Lists {
+		st.Lists[id] = &statuslist.Signed{Meta: statuslist.Meta{URI: sl.URI, Version: sl.Version, IssuedAt: sl.IssuedAt, ExpiresAt: sl.ExpiresAt}, List: sl.List}
+	}
+	v := verifier.New(st, verifier.Options{})
+	l := must(w.Issue(w.Market, "business-license", "amr-1", 1, false, nil))
+	f := &fixture{now: now, static: must(l.Holding.Static("domicile"))}
+	f.holder = testpki.Samples()["business-license"]["name"]
+	if vd := v.Verify(f.static, now); vd.Code != verifier.ValidStatic || vd.Licence.HolderName != f.holder {
+		t.Fatalf("fixture licence: %s %s %+v", vd.Code, vd.Detail, vd.Licence)
+	}
+	h := counter.New(counter.Options{
+		Verify: func(text string, at time.Time) verifier.Verdict {
+			f.mu.Lock()
+			f.texts = append(f.texts, text)
+			f.mu.Unlock()
+			return v.Verify(text, at)
+		},
+		Now: func() time.Time { return now.Add(3 * time.Minute) },
+	})
+	srv := httptest.NewUnstartedServer(h)
+	srv.Listener.Close()
+	srv.Listener = must(net.Listen("tcp", "127.0.0.1:0"))
+	srv.Start()
+	t.Cleanup(srv.Close)
+	f.Server = srv
+	return f
+}
+
+// post sends body and decodes the JSON answer.
+func (f *fixture) post(t *testing.T, path, ctype string, body []byte, out any) (int, http.Header) {
+	t.Helper()
+	resp, err := http.Post(f.URL+path, ctype, bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ct := resp.Header.Get("Content-Type"); ct != "application/json; charset=utf-8" {
+		t.Errorf("POST %s: Content-Type %q", path, ct)
+	}
+	if err := json.Unmarshal(data, out); err != nil {
+		t.Fatalf("POST %s: %v in %s", path, err, data)
+	}
+	return resp.StatusCode, resp.Header
+}
+
+// render draws text as a QR code, whole pixels per module, quiet zone included.
+func render(t *testing.T, text string, px int) []byte {
+	t.Helper()
+	q, err := qrcode.New(text, qrcode.Medium)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bm := q.Bitmap()
+	n := len(bm)
+	img := image.NewGray(image.Rect(0, 0, n*px, n*px))
+	for y := range n * px {
+		for x := range n * px {
+			c := uint8(255)
+			if bm[y/px][x/px] {
+				c = 0
+			}
+			img.Pix[y*img.Stride+x] = c
+		}
+	}
+	var buf bytes.Buffer
+	if err := png.Encode(&buf, img); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+func TestAPI(t *testing.T) {
+	f := newFixture(t)
+	var res counter.Result
+	body, _ := json.Marshal(map[string]string{"text": f.static})
+	st, h := f.post(t, "/api/check", "application/json", body, &res)
+	if st != 200 || res.Code != verifier.ValidStatic || res.Colour != "amber" || !res.OK || res.Licence.HolderName != f.holder ||
+		res.Licence.ClassName != "营业执照" || res.Agency == "" || res.StatusAgeSeconds != int64((time.Hour+3*time.Minute)/time.Second) {
+		t.Fatalf("check = %d %+v", st, res)
+	}
+	if len(res.Fields) == 0 || res.Fields[0].Label == res.Fields[0].Key {
+		t.Errorf("fields without labels: %+v", res.Fields)
+	}
+	for k, want := range map[string]string{"Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff", "Content-Security-Policy": counter.ContentSecurityPolicy} {
+		if h.Get(k) != want {
+			t.Errorf("%s = %q, want %q", k, h.Get(k), want)
+		}
+	}
+
+	// The image endpoint, multipart and raw.
+	pngData := render(t, f.static, 4)
+	var mp bytes.Buffer
+	mw := multipart.NewWriter(&mp)
+	fw, _ := mw.CreateFormFile("image", "qr.png")
+	fw.Write(pngData)
+	mw.Close()
+	res = counter.Result{}
+	if st, _ := f.post(t, "/api/image", mw.FormDataContentType(), mp.Bytes(), &res); st != 200 || res.Code != verifier.ValidStatic || res.Licence.HolderName != f.holder {
+		t.Fatalf("image (multipart) = %d %+v", st, res)
+	}
+	res = counter.Result{}
+	if st, _ := f.post(t, "/api/image", "image/png", pngData, &res); st != 200 || res.Code != verifier.ValidStatic {
+		t.Fatalf("image (raw) = %d %+v", st, res)
+	}
+	res = counter.Result{}
+	if st, _ := f.post(t, "/api/image", "image/png", render(t, "hello", 6), &res); st != 200 || res.Code != verifier.Malformed || res.Colour != "red" {
+		t.Fatalf("image of a foreign QR = %d %+v", st, res)
+	}
+
+	// Bad requests: 4xx with {code, message}, never 500.
+	blank := image.NewGray(image.Rect(0, 0, 200, 200))
+	for i := range blank.Pix {
+		blank.Pix[i] = 255
+	}
+	var blankPNG bytes.Buffer
+	png.Encode(&blankPNG, blank)
+	for _, tc := range []struct {
+		name, path, ctype string
+		body              []byte
+		status            int
+		code              string
+	}{
+		{"not JSON", "/api/check", "application/json", []byte("{"), 400, "BAD_REQUEST"},
+		{"no text", "/api/check", "application/json", []byte(`{}`), 400, "BAD_REQUEST"},
+		{"unknown key", "/api/check", "application/json", []byte(`{"text":"x","y":1}`), 400, "BAD_REQUEST"},
+		{"empty text", "/api/check", "application/json", []byte(`{"text":"  "}`), 400, "EMPTY"},
+		{"text too long", "/api/check", "application/json", []byte(`{"text":"` + strings.Repeat("A", 9000) + `"}`), 413, "TOO_LARGE"},
+		{"form body", "/api/check", "text/plain", []byte("EL1:"), 415, "UNSUPPORTED_MEDIA_TYPE"},
+		{"image too large", "/api/image", "image/png", make([]byte, counter.MaxImage+1), 413, "TOO_LARGE"},
+		{"not an image", "/api/image", "image/jpeg", []byte("hello"), 422, "BAD_IMAGE"},
+		{"no QR", "/api/image", "image/png", blankPNG.Bytes(), 422, "NO_QR"},
+		{"empty image", "/api/image", "application/octet-stream", nil, 400, "NO_IMAGE"},
+		{"multipart without image", "/api/image", "multipart/form-data; boundary=x", []byte("--x--\r\n"), 400, "NO_IMAGE"},
+		{"json to image", "/api/image", "application/json", []byte(`{}`), 415, "UNSUPPORTED_MEDIA_TYPE"},
+	} {
+		var e counter.Error
+		if st, _ := f.post(t, tc.path, tc.ctype, tc.body, &e); st != tc.status || e.Code != tc.code || e.Message == "" {
+			t.Errorf("%s: %d %+v, want %d %s", tc.name, st, e, tc.status, tc.code)
+		}
+	}
+	resp, err := http.Get(f.URL + "/api/check")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 405 {
+		t.Errorf("GET /api/check = %d", resp.StatusCode)
+	}
+
+	// The page and its assets.
+	for path, ctype := range map[string]string{"/": "text/html; charset=utf-8", "/app.js": "text/javascript; charset=utf-8", "/app.css": "text/css; charset=utf-8", "/icon.svg": "image/svg+xml"} {
+		resp, err := http.Get(f.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != ctype || resp.Header.Get("Content-Security-Policy") != counter.ContentSecurityPolicy {
+			t.Errorf("GET %s = %d %q", path, resp.StatusCode, resp.Header.Get("Content-Type"))
+		}
+	}
+	resp, err = http.Get(f.URL + "/nothing")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 404 {
+		t.Errorf("GET /nothing = %d", resp.StatusCode)
+	}
+}
+
+// TestNoExternalURLs checks the assets load nothing from another origin:
+// the counter may be offline.
+func TestNoExternalURLs(t *testing.T) {
+	external := regexp.MustCompile(`(?i)(src|href|action)\s*=\s*["']?\s*(https?:)?//|url\(\s*["']?\s*(https?:)?//|@import|fetch\(\s*["'` + "`" + `]https?:`)
+	for _, name := range []string{"index.html", "app.js", "app.css", "icon.svg"} {
+		data, err := os.ReadFile(filepath.Join("assets", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m := external.Find(data); m != nil {
+			t.Errorf("%s refers to another origin: %s", name, m)
+		}
+		if strings.Contains(string(data), "innerHTML") {
+			t.Errorf("%s uses innerHTML", name)
+		}
+	}
+}
+
+func chromium() string {
+	if p := os.Getenv("CHROMIUM"); p != "" {
+		return p
+	}
+	for _, name := range []string{"/usr/bin/chromium", "chromium", "chromium-browser", "google-chrome-stable", "google-chrome", "headless-shell"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	return ""
+}
+
+func js(s string) string {
+	b, _ := json.Marshal(s)
+	return string(b)
+}
+
+// TestCounterInBrowser drives the page in a real headless Chromium: a
+// wedge scanner's static QR, garbage, the language toggle.
+func TestCounterInBrowser(t *testing.T) {
+	exe := chromium()
+	if exe == "" {
+		if os.Getenv("CI") != "" {
+			t.Fatal("Chromium not found: install it (apt-get install -y chromium) or set CHROMIUM; the counter test must run in CI")
+		}
+		t.Skip("Chromium not found (apt-get install -y chromium, or set CHROMIUM); skipping the browser test")
+	}
+	f := newFixture(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(ctx,
+		chromedp.ExecPath(exe),
+		chromedp.Headless,
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.NoFirstRun,
+		chromedp.NoDefaultBrowserCheck,
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("disable-dev-shm-usage", true),
+		chromedp.Flag("disable-extensions", true),
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.WindowSize(1280, 900),
+	)
+	defer cancelAlloc()
+	tab, cancelTab := chromedp.NewContext(allocCtx)
+	defer cancelTab()
+	if err := chromedp.Do(tab); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := chromedp.Call(tab, emulation.SetLocaleOverride, emulation.SetLocaleOverrideParams{Locale: "zh-CN"}); err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var problems []string
+	go func() {
+		for m, err := range chromedp.Console(tab) {
+			if err != nil {
+				return
+			}
+			if m.IsException() || (m.Type == chromedp.ConsoleError && m.Source != "network") || m.Source == "security" {
+				mu.Lock()
+				problems = append(problems, fmt.Sprintf("%s (%s %s:%d)", m.Text, m.Type, m.URL, m.Line))
+				mu.Unlock()
+			}
+		}
+	}()
+	do := func(steps ...chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		c, cancel := context.WithTimeout(tab, 20*time.Second)
+		defer cancel()
+		if err := chromedp.Do(c, steps...); err != nil {
+			t.Fatalf("browser: %v", err)
+		}
+	}
+	eval := func(expr string) string {
+		t.Helper()
+		s, err := chromedp.Run(tab, chromedp.Evaluate[string](expr))
+		if err != nil {
+			t.Fatalf("evaluate %s: %v", expr, err)
+		}
+		return s
+	}
+	text := func(id string) string {
+		t.Helper()
+		return strings.TrimSpace(eval(fmt.Sprintf(`document.getElementById(%s).textContent`, js(id))))
+	}
+	waitFor := func(what, cond string) {
+		t.Helper()
+		if _, err := chromedp.Run(tab, chromedp.Poll[bool](cond, chromedp.WithPollingInterval(50*time.Millisecond), chromedp.WithPollingTimeout(15*time.Second))); err != nil {
+			t.Fatalf("waiting for %s (%s): %v", what, cond, err)
+		}
+	}
+	focused := `document.activeElement === document.getElementById('scan-input')`
+
+	do(chromedp.Navigate(f.URL + "/"))
+	do(chromedp.WaitVisible(chromedp.CSS("#scan-input")))
+	waitFor("the focused scan input", focused)
+
+	// The scanner types the text and Enter, as a keyboard does.
+	do(chromedp.SendKeys(chromedp.CSS("#scan-input"), f.static+"\r"))
+	waitFor("the amber verdict", `document.getElementById('panel').dataset.colour === 'amber'`)
+	if got := text("v-code"); got != "VALID_STATIC" {
+		t.Errorf("code shown %q", got)
+	}
+	if got := text("v-message"); !strings.Contains(got, "请核对持证人身份证件") {
+		t.Errorf("message %q", got)
+	}
+	if got := text("v-holder"); !strings.Contains(got, f.holder) {
+		t.Errorf("holder shown %q, want %q", got, f.holder)
+	}
+	if got := text("v-class"); got != "营业执照" {
+		t.Errorf("class shown %q", got)
+	}
+	if got := text("v-agency"); !strings.Contains(got, "市场监督管理局") {
+		t.Errorf("agency shown %q", got)
+	}
+	if got := text("v-status"); got != "状态数据 1 小时前更新" {
+		t.Errorf("status age shown %q", got)
+	}
+	if got := text("v-fields"); !strings.Contains(got, "住所") {
+		t.Errorf("fields shown %q", got)
+	}
+	if got := eval(`document.getElementById('scan-input').value`); got != "" {
+		t.Errorf("the input was not cleared: %q", got)
+	}
+	waitFor("the input refocused", focused)
+	f.mu.Lock()
+	if len(f.texts) != 1 || f.texts[0] != f.static {
+		t.Errorf("the handler verified %q", f.texts)
+	}
+	f.mu.Unlock()
+	shot, err := chromedp.Run(tab, chromedp.FullScreenshot(100))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll("testdata", 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join("testdata", "counter.png"), shot, 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	// English.
+	do(chromedp.Click(chromedp.CSS("#lang-btn")))
+	if got := text("v-message"); !strings.HasPrefix(got, "Valid static QR") {
+		t.Errorf("English message %q", got)
+	}
+	if got := text("v-status"); got != "Status data updated 1 h ago" {
+		t.Errorf("English status age %q", got)
+	}
+	waitFor("the input refocused after the toggle", focused)
+	do(chromedp.Click(chromedp.CSS("#lang-btn")))
+
+	// Garbage: red MALFORMED.
+	do(chromedp.SendKeys(chromedp.CSS("#scan-input"), "HELLO-WORLD\r"))
+	waitFor("the red verdict", `document.getElementById('v-code').textContent === 'MALFORMED'`)
+	if got := eval(`document.getElementById('panel').dataset.colour`); got != "red" {
+		t.Errorf("colour %q for MALFORMED", got)
+	}
+	if got := text("v-message"); got != verifier.Malformed.Message() {
+		t.Errorf("message %q", got)
+	}
+	if eval(`String(document.getElementById('v-body').hidden)`) != "true" {
+		t.Error("licence details still shown for a malformed QR")
+	}
+	waitFor("the input refocused", focused)
+	shot, err = chromedp.Run(tab, chromedp.FullScreenshot(100))
+	if err == nil {
+		err = os.WriteFile(filepath.Join("testdata", "counter-red.png"), shot, 0o644)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	mu.Lock()
+	defer mu.Unlock()
+	if len(problems) > 0 {
+		t.Errorf("the page reported problems:\n%s", strings.Join(problems, "\n"))
+	}
+}
