@@ -43,17 +43,17 @@ type Record struct {
 	QR             []byte            `json:"qr,omitempty"` // qr.Holding JSON of the static core
 	IssuedAt       time.Time         `json:"issued_at"`
 	UpdatedAt      time.Time         `json:"updated_at"`
-	LedgerIndex    uint64            `json:"ledger_index"`
+	LedgerIndex    uint64            `json:"-"` // kept in the events bucket, see getRecord
 	SupersededBy   string            `json:"superseded_by,omitempty"`
 	Supersedes     string            `json:"supersedes,omitempty"`
 	ImportKey      string            `json:"import_key,omitempty"` // caller's idempotency key
 	// Pending is set from PutPending until Commit: the issuance is not
 	// yet known to be in the ledger and has not been acknowledged.
-	Pending bool `json:"pending,omitempty"`
+	Pending bool `json:"-"`
 	// LastEvent is one past the ledger index of the last event applied to
 	// this record, so replaying the ledger applies each event once and
 	// never lets an older one overwrite a newer.
-	LastEvent uint64 `json:"last_event,omitempty"`
+	LastEvent uint64 `json:"-"`
 
 	IssuedOn string `json:"issued_on"`        // 颁证日期 as signed, YYYY-MM-DD
 	Number   string `json:"number,omitempty"` // 证照编号 as printed
@@ -90,7 +90,11 @@ var (
 	bucketPending  = []byte("pending")     // credential hash → id
 	bucketImport   = []byte("import_keys") // agency 0 key → id
 	bucketMeta     = []byte("meta")
-	keyWatermark   = []byte("watermark") // last ledger index applied + 1
+	// bucketEvents holds, for each committed record, its issuance's ledger
+	// index and one past the last event applied (16 bytes): committing an
+	// issuance writes these 16 bytes instead of rewriting the record.
+	bucketEvents = []byte("events")
+	keyWatermark = []byte("watermark") // last ledger index applied + 1
 )
 
 // Store is an open state file. Its methods are safe for concurrent use.
@@ -127,7 +131,7 @@ func Open(path string, o *Options) (*Store, error) {
 	}
 	db.MaxBatchDelay = opts.MaxBatchDelay
 	err = db.Update(func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{bucketLicences, bucketHolder, bucketClass, bucketPending, bucketImport, bucketMeta} {
+		for _, b := range [][]byte{bucketLicences, bucketHolder, bucketClass, bucketPending, bucketImport, bucketMeta, bucketEvents} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}
@@ -155,7 +159,30 @@ func getRecord(tx *bolt.Tx, id string) (*Record, error) {
 	if err := json.Unmarshal(v, &r); err != nil {
 		return nil, fmt.Errorf("%w: %s: %v", ErrCorrupt, id, err)
 	}
+	if err := readEvents(tx, &r); err != nil {
+		return nil, err
+	}
 	return &r, nil
+}
+
+// readEvents fills the ledger bookkeeping of r; a record without it is
+// pending.
+func readEvents(tx *bolt.Tx, r *Record) error {
+	ev := tx.Bucket(bucketEvents).Get([]byte(r.ID))
+	switch len(ev) {
+	case 0:
+		r.Pending = true
+	case 16:
+		r.LedgerIndex, r.LastEvent = binary.BigEndian.Uint64(ev), binary.BigEndian.Uint64(ev[8:])
+	default:
+		return fmt.Errorf("%w: %s: ledger bookkeeping of %d bytes", ErrCorrupt, r.ID, len(ev))
+	}
+	return nil
+}
+
+func putEvents(tx *bolt.Tx, id string, ledgerIndex, lastEvent uint64) error {
+	v := binary.BigEndian.AppendUint64(binary.BigEndian.AppendUint64(make([]byte, 0, 16), ledgerIndex), lastEvent)
+	return tx.Bucket(bucketEvents).Put([]byte(id), v)
 }
 
 func putRecord(tx *bolt.Tx, r *Record) error {
@@ -165,6 +192,11 @@ func putRecord(tx *bolt.Tx, r *Record) error {
 	}
 	if err := tx.Bucket(bucketLicences).Put([]byte(r.ID), v); err != nil {
 		return err
+	}
+	if !r.Pending {
+		if err := putEvents(tx, r.ID, r.LedgerIndex, r.LastEvent); err != nil {
+			return err
+		}
 	}
 	if err := tx.Bucket(bucketHolder).Put(indexKey(r.HolderCode, r.ID), nil); err != nil {
 		return err
@@ -221,9 +253,7 @@ func (s *Store) Commit(credHash [32]byte, idx uint64) error {
 		if err != nil {
 			return err
 		}
-		r.LedgerIndex, r.Pending = idx, false
-		r.LastEvent = max(r.LastEvent, idx+1)
-		if err := putRecord(tx, r); err != nil {
+		if err := putEvents(tx, r.ID, idx, max(r.LastEvent, idx+1)); err != nil {
 			return err
 		}
 		if r.CopyOf != "" {
@@ -440,6 +470,9 @@ func (s *Store) ForEach(fn func(*Record) error) error {
 			var r Record
 			if err := json.Unmarshal(v, &r); err != nil {
 				return fmt.Errorf("%w: %s: %v", ErrCorrupt, k, err)
+			}
+			if err := readEvents(tx, &r); err != nil {
+				return err
 			}
 			return fn(&r)
 		})
