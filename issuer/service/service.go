@@ -66,7 +66,8 @@ type Service struct {
 	log    *slog.Logger
 	locks  [64]sync.Mutex // serialise changes to one licence
 
-	chal challenges
+	chal    challenges
+	commits *committer
 
 	opMu   sync.RWMutex // held for reading by every mutating call
 	closed bool
@@ -92,6 +93,9 @@ func (s *Service) Close() error {
 		return nil
 	}
 	s.closed = true
+	if err := s.commits.close(); err != nil {
+		return err // Recover marks them at the next start
+	}
 	return s.store.SetWatermark(s.ledger.Size())
 }
 
@@ -110,6 +114,7 @@ func New(o Options) (*Service, error) {
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
+	s.commits = newCommitter(s.store)
 	return s, nil
 }
 
@@ -151,6 +156,7 @@ func (s *Service) Issue(ctx context.Context, op Operator, req IssueRequest) (*st
 		unlock := s.lock("import\x00" + ag.Code + "\x00" + req.ImportKey)
 		defer unlock()
 		if r, err := s.store.ByImportKey(ag.Code, req.ImportKey); err == nil {
+			s.commits.overlay(r)
 			if r.Pending {
 				return nil, &Error{Kind: ErrUnavailable, Field: "import_key", Msg: "an earlier attempt with this key is not confirmed in the ledger; it is reconciled at the next start"}
 			}
@@ -190,9 +196,9 @@ func (s *Service) Issue(ctx context.Context, op Operator, req IssueRequest) (*st
 		// Not acknowledged; Recover drops it unless the ledger has it.
 		return nil, &Error{Kind: ErrUnavailable, Msg: "ledger append failed", Err: err}
 	}
-	if err := s.store.Commit(hash, first); err != nil {
-		return nil, &Error{Kind: ErrUnavailable, Msg: "recorded in the ledger but not in the store; it will be reconciled", Err: err}
-	}
+	// Acknowledged: the ledger holds it. Marking the record committed
+	// happens off the request path.
+	s.commits.add(rec.ID, hash, first)
 	rec.LedgerIndex, rec.Pending = first, false
 	s.log.Info("licence issued", "id", rec.ID, "class", cl.Key, "agency", ag.Code, "ledger_index", first, "operator", op.Subject)
 	return rec, nil
@@ -294,6 +300,7 @@ func (s *Service) Get(op Operator, id string) (*store.Record, error) {
 		// Do not reveal that another agency's licence exists.
 		return nil, &Error{Kind: ErrNotFound, Field: "id", Msg: "no licence " + id}
 	}
+	s.commits.overlay(r)
 	return r, nil
 }
 
@@ -317,6 +324,9 @@ func (s *Service) Search(op Operator, q store.Query) ([]*store.Record, string, e
 	recs, next, err := s.store.Search(q)
 	if err != nil {
 		return nil, "", &Error{Kind: ErrUnavailable, Msg: "reading the store", Err: err}
+	}
+	for _, r := range recs {
+		s.commits.overlay(r)
 	}
 	return recs, next, nil
 }

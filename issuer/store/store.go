@@ -272,6 +272,37 @@ func (s *Store) Commit(credHash [32]byte, idx uint64) error {
 	})
 }
 
+// CommitAll is Commit for many issuances in one transaction.
+func (s *Store) CommitAll(cs []Committed) error {
+	return s.db.Update(func(tx *bolt.Tx) error {
+		pb := tx.Bucket(bucketPending)
+		for _, c := range cs {
+			id := pb.Get(c.CredHash[:])
+			if id == nil {
+				continue
+			}
+			ev := tx.Bucket(bucketEvents).Get(id)
+			last := c.Index + 1
+			if len(ev) == 16 {
+				last = max(last, binary.BigEndian.Uint64(ev[8:]))
+			}
+			if err := putEvents(tx, string(id), c.Index, last); err != nil {
+				return err
+			}
+			if err := pb.Delete(c.CredHash[:]); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// Committed is an issuance known to be in the ledger at Index.
+type Committed struct {
+	CredHash [32]byte
+	Index    uint64
+}
+
 // Drop removes a pending issuance that never reached the ledger.
 func (s *Store) Drop(credHash [32]byte) error {
 	return s.db.Batch(func(tx *bolt.Tx) error {
