@@ -8,6 +8,7 @@ import (
 	"io"
 	"regexp"
 	"strings"
+	"sync"
 
 	"elicense/internal/base45"
 
@@ -156,14 +157,23 @@ func decodeCanonical(what string, data []byte, v any) error {
 // the result in Base45 behind Prefix.
 func encodeText(payload []byte) string {
 	var z bytes.Buffer
-	w, _ := zlib.NewWriterLevel(&z, zlib.BestCompression)
+	w := zlibWriters.Get().(*zlib.Writer)
+	w.Reset(&z)
 	w.Write(payload)
 	w.Close()
+	zlibWriters.Put(w)
 	if z.Len() < len(payload) {
 		payload = z.Bytes()
 	}
 	return Prefix + base45.Encode(payload)
 }
+
+// zlibWriters reuses compressors: making one allocates about a megabyte,
+// which cost more than the rest of encoding a token.
+var zlibWriters = sync.Pool{New: func() any {
+	w, _ := zlib.NewWriterLevel(nil, zlib.BestCompression)
+	return w
+}}
 
 // decodeText reverses encodeText. A zlib stream starts with 0x78; a plain
 // envelope with a CBOR array head (0x82).
