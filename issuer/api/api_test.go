@@ -376,3 +376,23 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 		}
 	}
 }
+
+// A revoked token is refused at once, even though verified tokens are
+// cached.
+func TestRevokedTokenRefused(t *testing.T) {
+	s := newTestServer(t)
+	admin := s.token(t, service.Operator{Subject: "admin", Role: service.RoleAdmin})
+	var tok struct{ Token, ID string }
+	if st := s.do(t, "POST", "/v1/tokens", admin, ctJSON, `{"subject":"a","role":"auditor","agency":"11310000PDY100010H","ttl":"1h"}`, &tok); st != 201 {
+		t.Fatalf("mint: %d", st)
+	}
+	if st := s.do(t, "GET", "/v1/licences", tok.Token, "", "", nil); st != 200 {
+		t.Fatalf("fresh token: %d", st)
+	}
+	if st := s.do(t, "DELETE", "/v1/tokens/"+tok.ID, admin, "", "", nil); st != 204 {
+		t.Fatalf("revoke: %d", st)
+	}
+	if st := s.do(t, "GET", "/v1/licences", tok.Token, "", "", nil); st != 401 {
+		t.Fatalf("revoked token: %d, want 401", st)
+	}
+}

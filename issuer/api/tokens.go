@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"elicense/internal/gm"
@@ -36,7 +37,23 @@ type Tokens struct {
 	store    *store.Store
 	now      func() time.Time
 	parser   *jwt.Parser
+
+	// verified caches tokens whose signature and claims checked out, by
+	// SM3 of the token: an operator sends the same token with every
+	// request, and its SM2 verification was a seventh of an issuance's
+	// CPU. Expiry and revocation are still checked on every use.
+	mu       sync.Mutex
+	verified map[[32]byte]verifiedToken
 }
+
+type verifiedToken struct {
+	op  service.Operator
+	c   *tokenClaims
+	exp time.Time
+}
+
+// maxCachedTokens bounds the cache; past it, it starts afresh.
+const maxCachedTokens = 10_000
 
 // NewTokens returns a token authority for the given key. audience names
 // this deployment so tokens of another one are refused.
@@ -83,6 +100,44 @@ func (t *Tokens) Mint(op service.Operator, ttl time.Duration) (string, string, e
 
 // Verify checks a token and returns the operator it names.
 func (t *Tokens) Verify(token string) (service.Operator, *tokenClaims, error) {
+	key := gm.SM3([]byte(token))
+	t.mu.Lock()
+	v, ok := t.verified[key]
+	t.mu.Unlock()
+	if ok && t.now().Before(v.exp) {
+		if err := t.checkRevoked(v.c.ID); err != nil {
+			return service.Operator{}, nil, err
+		}
+		return v.op, v.c, nil
+	}
+	op, c, err := t.verify(token)
+	if err != nil {
+		return op, c, err
+	}
+	t.mu.Lock()
+	if t.verified == nil || len(t.verified) >= maxCachedTokens {
+		t.verified = map[[32]byte]verifiedToken{}
+	}
+	t.verified[key] = verifiedToken{op: op, c: c, exp: c.ExpiresAt.Time}
+	t.mu.Unlock()
+	return op, c, nil
+}
+
+func (t *Tokens) checkRevoked(jti string) error {
+	if t.store == nil {
+		return nil
+	}
+	revoked, err := t.store.TokenRevoked(jti)
+	if err != nil {
+		return err
+	}
+	if revoked {
+		return fmt.Errorf("%w: token %s was revoked", ErrBadToken, jti)
+	}
+	return nil
+}
+
+func (t *Tokens) verify(token string) (service.Operator, *tokenClaims, error) {
 	var c tokenClaims
 	tok, err := t.parser.ParseWithClaims(token, &c, func(tok *jwt.Token) (any, error) {
 		if tok.Header["typ"] != TokenType {
@@ -96,12 +151,8 @@ func (t *Tokens) Verify(token string) (service.Operator, *tokenClaims, error) {
 	if !c.Role.Valid() || c.Subject == "" || c.ID == "" {
 		return service.Operator{}, nil, fmt.Errorf("%w: missing role, subject or ID", ErrBadToken)
 	}
-	revoked, err := t.store.TokenRevoked(c.ID)
-	if err != nil {
+	if err := t.checkRevoked(c.ID); err != nil {
 		return service.Operator{}, nil, err
-	}
-	if revoked {
-		return service.Operator{}, nil, fmt.Errorf("%w: token %s was revoked", ErrBadToken, c.ID)
 	}
 	return service.Operator{Subject: c.Subject, Role: c.Role, Agency: c.Agency, Classes: c.Classes}, &c, nil
 }
