@@ -319,3 +319,41 @@ func proxy(t *testing.T, upstream string, rewrite func([]byte) []byte) http.Hand
 		rw.Write(body)
 	})
 }
+
+// TestRefresh: the holder learns of a revocation from the issuer's signed
+// status list.
+func TestRefresh(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts the issuer")
+	}
+	s := issuertest.Start(t)
+	bl := s.Issue(t, "business-license")
+	w, err := Open(t.TempDir(), "correct horse")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lic, err := w.Claim(s.URL, bl.ClaimCode)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Refresh(lic.ID); !errors.Is(err, ErrInvalidArgument) {
+		t.Fatalf("refresh without a trust root: %v", err)
+	}
+	if err := w.SetTrustRoot(s.RootPEM(t)); err != nil {
+		t.Fatal(err)
+	}
+	got, err := w.Refresh(lic.ID)
+	if err != nil || got.Status != "valid" || got.StatusAt == 0 {
+		t.Fatalf("refresh: %v %+v", err, got)
+	}
+	if st := s.Call(t, "POST", "/v1/licences/"+bl.ID+"/revoke", s.Operator(t, "business-license"), map[string]string{"reason": "吊销"}, nil); st != 200 {
+		t.Fatalf("revoke: %d", st)
+	}
+	got, err = w.Refresh(lic.ID)
+	if err != nil || got.Status != "revoked" {
+		t.Fatalf("refresh after revocation: %v %+v", err, got)
+	}
+	if again, _ := w.Get(lic.ID); again.Status != "revoked" {
+		t.Fatal("the refreshed status was not stored")
+	}
+}

@@ -23,7 +23,8 @@ type Licence struct {
 	IssuedOn    string // 颁证日期, YYYY-MM-DD
 	ValidFrom   string // YYYY-MM-DD
 	ValidUntil  string // YYYY-MM-DD or 长期
-	Status      string // status when claimed (valid, suspended, revoked)
+	Status      string // status when claimed or last refreshed (valid, suspended, revoked, superseded)
+	StatusAt    int64  // Unix seconds of the status list it was read from (Refresh); 0 before the first refresh
 	Server      string // the issuer it was claimed from
 	ClaimedAt   int64  // Unix seconds
 	LedgerIndex int64  // the issuer's ledger entry of the device copy
@@ -52,6 +53,12 @@ type credentialPayload struct {
 		ValidUntil string            `json:"valid_until"`
 		Fields     map[string]string `json:"fields"`
 	} `json:"lic"`
+	Status *struct {
+		StatusList struct {
+			URI string `json:"uri"`
+			Idx int64  `json:"idx"`
+		} `json:"status_list"`
+	} `json:"status"`
 	Cnf *struct {
 		JWK struct {
 			Kty string `json:"kty"`
@@ -83,7 +90,7 @@ func marshalRecord(r *record) ([]byte, error) { return json.Marshal(r) }
 func (r *record) licence() *Licence {
 	l := &Licence{
 		ID: r.ID, CopyOf: r.CopyOf, Class: r.Class, HolderName: r.HolderName, HolderCode: r.HolderCode,
-		Status: r.Status, Server: r.Server, ClaimedAt: r.ClaimedAt, LedgerIndex: int64(r.LedgerIndex),
+		Status: r.Status, StatusAt: r.StatusAt, Server: r.Server, ClaimedAt: r.ClaimedAt, LedgerIndex: int64(r.LedgerIndex),
 		Verified: r.Verified, FieldsJSON: "{}",
 	}
 	if p, err := parseCredentialPayload(r.Credential); err == nil {

@@ -40,6 +40,7 @@ type record struct {
 	HolderName  string          `json:"holder_name"`
 	HolderCode  string          `json:"holder_code"`
 	Status      string          `json:"status"`
+	StatusAt    int64           `json:"status_at,omitempty"` // iat of the status list last read
 	CopyOf      string          `json:"copy_of,omitempty"`
 	LedgerIndex uint64          `json:"ledger_index"`
 	Server      string          `json:"server"`
