@@ -77,6 +77,7 @@ func init() {
 				fs.Duration("interval", mobilesdk.RefreshSeconds*time.Second, "refresh interval with --watch")
 				fs.Int("count", 0, "with --watch, stop after this many presentations (0: never)")
 			}},
+		{name: "refresh", args: "ID", help: "read the licence's current status from the issuer's signed status list", run: cmdRefresh},
 		{name: "delete", args: "ID", help: "remove a licence from the wallet", run: cmdDelete},
 	}
 }
@@ -339,6 +340,23 @@ func cmdPresent(ctx context.Context, e *env, fs *flag.FlagSet, pos []string) err
 		case <-time.After(interval):
 		}
 	}
+}
+
+func cmdRefresh(_ context.Context, e *env, _ *flag.FlagSet, pos []string) error {
+	id, err := oneArg(pos, "licence ID")
+	if err != nil {
+		return err
+	}
+	w, err := e.open()
+	if err != nil {
+		return err
+	}
+	l, err := w.Refresh(id)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "%s\t%s\t(status list of %s)\n", l.ID, l.Status, time.Unix(l.StatusAt, 0).Format(time.RFC3339))
+	return nil
 }
 
 func cmdDelete(_ context.Context, e *env, _ *flag.FlagSet, pos []string) error {
