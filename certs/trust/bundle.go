@@ -36,6 +36,9 @@ type Bundle struct {
 	// BundleSigner is the signer's certificate chain (DER, the signer
 	// first, up to the root), as in the token's x5c header.
 	BundleSigner [][]byte `json:"bundle_signer"`
+	// RevokedSeals are the electronic seals (GB/T 38540) revoked by the
+	// issuer's agencies, as the ledger recorded them.
+	RevokedSeals []RevokedSeal `json:"revoked_seals,omitempty"`
 
 	once sync.Once
 	idx  *index
@@ -95,6 +98,25 @@ type StatusList struct {
 	// SignerKID is the key ID of the list's signer: the ledger key or a
 	// key of the agency.
 	SignerKID string `json:"signer_kid"`
+}
+
+// RevokedSeal is a revoked electronic seal.
+type RevokedSeal struct {
+	ESID   string    `json:"esid"` // 电子印章标识符
+	Since  time.Time `json:"since"`
+	Reason string    `json:"reason,omitempty"`
+}
+
+// SealStatus says whether a seal is revoked, for seal verification
+// (verifier/seal.SealStatus). The bundle lists every revocation, so a
+// seal it does not list is known not to be revoked.
+func (b *Bundle) SealStatus(esID string) (revoked bool, since time.Time, known bool) {
+	for _, r := range b.RevokedSeals {
+		if r.ESID == esID {
+			return true, r.Since, true
+		}
+	}
+	return false, time.Time{}, true
 }
 
 // Age returns how long ago the bundle was issued (never negative).

@@ -416,7 +416,14 @@ func sealCmd(e env, c common, docPath, sigPath string, asOfSigning bool) int {
 	if err != nil {
 		return fail(e, err)
 	}
-	res, err := seal.Verify(sig, doc, seal.Options{Roots: roots, At: e.now(), AtSigningTime: asOfSigning})
+	opts := seal.Options{Roots: roots, At: e.now(), AtSigningTime: asOfSigning}
+	// Revocations come with the synced trust bundle; without one the
+	// verdict says nothing about them.
+	synced := false
+	if cache, err := s.Load(e.now()); err == nil && cache.State().Bundle != nil {
+		opts.Status, synced = cache.State().Bundle, true
+	}
+	res, err := seal.Verify(sig, doc, opts)
 	msg := res.Verdict.MessageZH()
 	if c.lang == "en" {
 		msg = res.Verdict.Message()
@@ -424,6 +431,9 @@ func sealCmd(e env, c common, docPath, sigPath string, asOfSigning bool) int {
 	fmt.Fprintf(e.stdout, "%s %s\n", string(res.Verdict), msg)
 	if res.ESID != "" {
 		fmt.Fprintf(e.stdout, "  seal %s (%s), signed %s\n", res.ESID, res.SealName, res.SignedAt.Format(time.RFC3339))
+	}
+	if !synced {
+		fmt.Fprintln(e.stdout, "  revocation not checked: no synced trust bundle (run sync)")
 	}
 	if err != nil {
 		fmt.Fprintf(e.stdout, "  %v\n", err)

@@ -28,6 +28,7 @@ Usage: elicense seal keygen --name NAME --key-out KEY.pem --cert-out CERT.pem
                           --signer-cert CERT.pem [--type N] [--years N] [--picture PNG]
                           --out SEAL.esl [--data DIR]
        elicense seal sign --seal SEAL.esl --key KEY.pem --cert CERT.pem [--out SIG.ses] DOCUMENT
+       elicense seal revoke --agency CODE --esid ESID --reason REASON [--data DIR]
 
 keygen makes a holder's SM2 signing key (encrypted) and a certificate for it
 (self-issued; a deployment uses its CA's). make has an agency (the seal
@@ -37,7 +38,9 @@ validity, the certificate allowed to use it, and a picture (a round red
 seal is drawn when none is given). Making a seal is a ledger event
 (seal-make), so run it with the server stopped. sign writes a detached
 SES_Signature over SM3 of the document (default DOCUMENT.ses); anyone
-verifies it with elicense-verify seal.
+verifies it with elicense-verify seal. revoke records a seal's revocation in
+the ledger (seal-revoke); the next trust bundle lists it, and counters that
+have synced refuse signatures made with it after that time.
 
 The holder key's passphrase comes from ELICENSE_SEAL_PASSPHRASE or
 --passphrase-file; the agency keys' from the usual places.
@@ -63,6 +66,8 @@ Examples:
 			fs.String("key", "", "sign: the holder's key file")
 			fs.String("cert", "", "sign: the holder's certificate file")
 			fs.String("out", "", "output `file`")
+			fs.String("esid", "", "revoke: the seal's 电子印章标识符")
+			fs.String("reason", "", "revoke: why (遗失, 停用, 单位注销 …)")
 			fs.String("data", defaultData, "the server's data `directory` (make)")
 			fs.String("passphrase-file", "", "read the agency key passphrase from `file` (make)")
 		},
@@ -229,7 +234,35 @@ func runSeal(e *env, fs *flag.FlagSet) int {
 		}
 		fmt.Fprintf(e.stdout, "signed %s with seal %s, written to %s\n", fs.Arg(0), s.Info.ESID, out)
 		return exitOK
+	case "revoke":
+		if get("agency") == "" || get("esid") == "" || get("reason") == "" {
+			return usageError(e, "seal", "revoke needs --agency, --esid and --reason")
+		}
+		d := dataDir(get("data"))
+		pw, err := passphrase(e, d, get("passphrase-file"))
+		if err != nil {
+			return fail(err)
+		}
+		p, err := pki.Load(d.pki(), pw)
+		if err != nil {
+			return fail(err)
+		}
+		if _, ok := p.Agency(get("agency")); !ok {
+			return fail(fmt.Errorf("unknown agency %s", get("agency")))
+		}
+		lg, err := ledger.Open(ledger.Options{Path: d.ledger(), Origin: ledgerOrigin(p.Manifest.Root.KeyID), Signer: p.Ledger.Signer})
+		if err != nil {
+			return fail(fmt.Errorf("%w (stop the server first)", err))
+		}
+		defer lg.Close()
+		idx, err := lg.Append(context.Background(), tlog.Entry{Type: tlog.TypeSealRevoke, Time: time.Now(), Agency: get("agency"),
+			LicenseID: get("esid"), Reason: get("reason"), Operator: "elicense seal revoke"})
+		if err != nil {
+			return fail(err)
+		}
+		fmt.Fprintf(e.stdout, "seal %s revoked (%s), ledger index %d; the next trust bundle lists it\n", get("esid"), get("reason"), idx)
+		return exitOK
 	default:
-		return usageError(e, "seal", "unknown subcommand %q (want keygen, make or sign)", sub)
+		return usageError(e, "seal", "unknown subcommand %q (want keygen, make, sign or revoke)", sub)
 	}
 }

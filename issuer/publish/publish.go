@@ -29,6 +29,8 @@ type Options struct {
 	Status   *status.Manager
 	Ledger   Checkpointer
 	Validity time.Duration // next_update after issue; zero means 24 hours
+	// RevokedSeals lists the revoked electronic seals (nil: none).
+	RevokedSeals func() ([]trust.RevokedSeal, error)
 	Now      func() time.Time
 }
 
@@ -115,6 +117,13 @@ func (p *Publisher) build(now time.Time, cp ledger.SignedCheckpoint, lists []sta
 	}
 	for _, l := range lists {
 		b.StatusLists = append(b.StatusLists, trust.StatusList{ID: l.ID, URI: l.URI, Agency: l.Agency, SignerKID: k.Ledger.KeyID})
+	}
+	if p.o.RevokedSeals != nil {
+		seals, err := p.o.RevokedSeals()
+		if err != nil {
+			return nil, err
+		}
+		b.RevokedSeals = seals
 	}
 	tok, err := trust.Sign(b, k.Ledger.Signer, b.BundleSigner)
 	if err != nil {

@@ -218,7 +218,8 @@ func (s *Service) Reissue(ctx context.Context, op Operator, id string, req Reiss
 
 // Recover brings the store in line with the ledger after a restart: it
 // replays ledger entries from the store's watermark (committing pending
-// issuances and applying status changes), drops issuances that never
+// issuances, applying status changes, and recording seals made and
+// revoked, which the seal commands append while the server is stopped), drops issuances that never
 // reached the ledger (they were never acknowledged), and restores the
 // status lists. Call it before serving.
 func (s *Service) Recover(ctx context.Context) error {
@@ -238,6 +239,14 @@ func (s *Service) Recover(ctx context.Context) error {
 		switch e.Type {
 		case tlog.TypeIssue, tlog.TypeReissue:
 			if err := s.store.Commit(e.CredentialHash, i); err != nil {
+				return err
+			}
+		case tlog.TypeSealMake:
+			if err := s.store.PutSeal(store.SealRecord{ESID: e.LicenseID, Agency: e.Agency, HolderCode: string(e.Extra), MadeAt: e.Time, LedgerIndex: i}); err != nil {
+				return err
+			}
+		case tlog.TypeSealRevoke:
+			if err := s.store.RevokeSeal(e.LicenseID, e.Time, e.Reason); err != nil {
 				return err
 			}
 		case tlog.TypeSuspend, tlog.TypeReinstate, tlog.TypeRevoke:

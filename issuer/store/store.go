@@ -610,3 +610,84 @@ func (s *Store) UseClaim(codeHash [32]byte) (Claim, error) {
 	})
 	return c, err
 }
+
+var bucketSeals = []byte("seals") // esID → SealRecord JSON
+
+// SealRecord is an electronic seal as the ledger recorded it.
+type SealRecord struct {
+	ESID        string    `json:"esid"`
+	Agency      string    `json:"agency"`
+	HolderCode  string    `json:"holder_code,omitempty"`
+	MadeAt      time.Time `json:"made_at"`
+	LedgerIndex uint64    `json:"ledger_index"`
+	RevokedAt   time.Time `json:"revoked_at,omitzero"`
+	Reason      string    `json:"reason,omitempty"`
+}
+
+// PutSeal records a seal made (from its ledger event); repeating it is
+// harmless.
+func (s *Store) PutSeal(r SealRecord) error {
+	return s.db.Update(func(tx *bolt.Tx) error {
+		b, err := tx.CreateBucketIfNotExists(bucketSeals)
+		if err != nil {
+			return err
+		}
+		if b.Get([]byte(r.ESID)) != nil {
+			return nil
+		}
+		v, err := json.Marshal(r)
+		if err != nil {
+			return err
+		}
+		return b.Put([]byte(r.ESID), v)
+	})
+}
+
+// RevokeSeal records a seal's revocation (from its ledger event). An
+// unknown seal is recorded too: the revocation must reach counters
+// whatever this store knows.
+func (s *Store) RevokeSeal(esid string, at time.Time, reason string) error {
+	return s.db.Update(func(tx *bolt.Tx) error {
+		b, err := tx.CreateBucketIfNotExists(bucketSeals)
+		if err != nil {
+			return err
+		}
+		r := SealRecord{ESID: esid}
+		if v := b.Get([]byte(esid)); v != nil {
+			if err := json.Unmarshal(v, &r); err != nil {
+				return fmt.Errorf("%w: seal %s: %v", ErrCorrupt, esid, err)
+			}
+		}
+		if !r.RevokedAt.IsZero() {
+			return nil
+		}
+		r.RevokedAt, r.Reason = at, reason
+		v, err := json.Marshal(r)
+		if err != nil {
+			return err
+		}
+		return b.Put([]byte(esid), v)
+	})
+}
+
+// RevokedSeals lists the revoked seals, for the trust bundle.
+func (s *Store) RevokedSeals() ([]SealRecord, error) {
+	var out []SealRecord
+	err := s.db.View(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketSeals)
+		if b == nil {
+			return nil
+		}
+		return b.ForEach(func(k, v []byte) error {
+			var r SealRecord
+			if err := json.Unmarshal(v, &r); err != nil {
+				return fmt.Errorf("%w: seal %s: %v", ErrCorrupt, k, err)
+			}
+			if !r.RevokedAt.IsZero() {
+				out = append(out, r)
+			}
+			return nil
+		})
+	})
+	return out, err
+}
