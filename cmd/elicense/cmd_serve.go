@@ -14,6 +14,7 @@ import (
 	"syscall"
 	"time"
 
+	"elicense/certs/trust"
 	"elicense/internal/ledger"
 	"elicense/internal/ledger/tlog"
 	"elicense/issuer/api"
@@ -22,6 +23,7 @@ import (
 	"elicense/issuer/service"
 	"elicense/issuer/status"
 	"elicense/issuer/store"
+	"elicense/issuer/wallet"
 
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -189,9 +191,16 @@ func buildServer(e *env, d dataDir, passFile, publicURL string, log *slog.Logger
 		st.Close()
 		return nil, nil, err
 	}
-	pub := publish.New(publish.Options{PKI: p, Status: sm, Ledger: lg})
+	pub := publish.New(publish.Options{PKI: p, Status: sm, Ledger: lg, RevokedSeals: func() ([]trust.RevokedSeal, error) {
+		seals, err := st.RevokedSeals()
+		out := make([]trust.RevokedSeal, len(seals))
+		for i, r := range seals {
+			out[i] = trust.RevokedSeal{ESID: r.ESID, Since: r.RevokedAt.UTC().Truncate(time.Second), Reason: r.Reason}
+		}
+		return out, err
+	}})
 	handler := api.New(api.Options{Service: svc, Store: st, Ledger: lg, Tokens: tokens, Publisher: pub, Logger: log, Registry: reg,
-		Console: console.Handler(), Ready: pub.Err, LedgerBackup: lg.Store().(*ledger.BoltStore).Backup})
+		Console: console.Handler(), Wallet: wallet.Handler(), Ready: pub.Err, LedgerBackup: lg.Store().(*ledger.BoltStore).Backup})
 	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute, WriteTimeout: 5 * time.Minute, IdleTimeout: 2 * time.Minute}
 	cleanup := func() error {
 		return errors.Join(svc.Close(), lg.Close(), st.Close())

@@ -50,13 +50,30 @@ func TestSealEndToEnd(t *testing.T) {
 	if out, code := run("seal", doc, doc+".ses"); code != 0 || !strings.HasPrefix(out, "VALID ") {
 		t.Fatalf("seal verify: %d %s", code, out)
 	}
+	if out, _ := run("seal", doc, doc+".ses"); !strings.Contains(out, "revocation not checked") {
+		t.Fatalf("an unsynced counter did not say revocation was unchecked: %s", out)
+	}
+	original, _ := os.ReadFile(doc)
 	os.WriteFile(doc, []byte("甲方与乙方签订本合同。附加条款"), 0o644)
 	if out, code := run("seal", doc, doc+".ses"); code != 1 || !strings.HasPrefix(out, "DOCUMENT_MODIFIED ") {
 		t.Fatalf("modified document: %d %s", code, out)
 	}
+	os.WriteFile(doc, original, 0o644)
+
+	// The seal is revoked; a counter that syncs refuses it from then on.
+	esid := strings.Fields(strings.TrimPrefix(r.stdout, "seal "))[0]
+	elicense(t, env, "seal", "revoke", "--agency", "11310000PDY100010H", "--esid", esid, "--reason", "遗失", "--data", data).want(t, 0)
+	s := startServer(t, data)
+	if out, code := run("sync", "--from", s.url); code != 0 {
+		t.Fatalf("sync: %s", out)
+	}
+	if out, code := run("seal", doc, doc+".ses"); code != 1 || !strings.HasPrefix(out, "SEAL_REVOKED ") {
+		t.Fatalf("revoked seal: %d %s", code, out)
+	}
+	s.stop(t)
 	v := elicense(t, nil, "ledger", "verify", "--data", data)
 	v.want(t, 0)
-	if !strings.Contains(v.stdout, " 1 entries") {
+	if !strings.Contains(v.stdout, " 2 entries") {
 		t.Fatalf("ledger: %s", v.stdout)
 	}
 }

@@ -53,6 +53,7 @@ type Options struct {
 	Ready     func() error         // nil: always ready
 	BodyLimit string               // e.g. "4M"; empty means 4M
 	Console   http.Handler         // the agency console's assets, served under /console/ (nil: none)
+	Wallet    http.Handler         // the holder web wallet, served under /wallet/ (nil: none)
 	// LedgerBackup writes a consistent copy of the ledger file (nil: the
 	// backup endpoint offers the state file only).
 	LedgerBackup func(w io.Writer) (int64, error)
@@ -106,6 +107,9 @@ func (a *API) routes() {
 	if a.o.Console != nil {
 		e.GET("/", func(c echo.Context) error { return c.Redirect(http.StatusFound, "/console/") })
 		e.GET("/console/*", echo.WrapHandler(http.StripPrefix("/console", a.o.Console)))
+	}
+	if a.o.Wallet != nil {
+		e.GET("/wallet/*", echo.WrapHandler(http.StripPrefix("/wallet", a.o.Wallet)))
 	}
 
 	v1 := e.Group("/v1")

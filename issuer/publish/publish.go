@@ -31,7 +31,7 @@ type Options struct {
 	Validity time.Duration // next_update after issue; zero means 24 hours
 	// RevokedSeals lists the revoked electronic seals (nil: none).
 	RevokedSeals func() ([]trust.RevokedSeal, error)
-	Now      func() time.Time
+	Now          func() time.Time
 }
 
 // Publisher implements the API's document endpoints. It is safe for

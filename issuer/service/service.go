@@ -157,6 +157,12 @@ func (s *Service) Issue(ctx context.Context, op Operator, req IssueRequest) (*st
 		defer unlock()
 		if r, err := s.store.ByImportKey(ag.Code, req.ImportKey); err == nil {
 			s.commits.overlay(r)
+			if r.Pending { // as in Get: the mark may just have landed
+				if again, err := s.store.Get(r.ID); err == nil {
+					r = again
+					s.commits.overlay(r)
+				}
+			}
 			if r.Pending {
 				return nil, &Error{Kind: ErrUnavailable, Field: "import_key", Msg: "an earlier attempt with this key is not confirmed in the ledger; it is reconciled at the next start"}
 			}
@@ -301,6 +307,14 @@ func (s *Service) Get(op Operator, id string) (*store.Record, error) {
 		return nil, &Error{Kind: ErrNotFound, Field: "id", Msg: "no licence " + id}
 	}
 	s.commits.overlay(r)
+	if r.Pending {
+		// The commit mark may have landed between the read and the
+		// overlay (which then no longer lists it): read once more.
+		if again, err := s.store.Get(id); err == nil {
+			r = again
+			s.commits.overlay(r)
+		}
+	}
 	return r, nil
 }
 

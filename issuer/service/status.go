@@ -116,10 +116,13 @@ func (s *Service) mayChange(op Operator, r *store.Record) error {
 	if !ok {
 		return &Error{Kind: ErrConflict, Msg: "licence class " + r.Class + " is no longer in the catalogue"}
 	}
+	if err := op.canAct(r.Agency, cl); err != nil {
+		return err
+	}
 	if r.Pending {
 		return &Error{Kind: ErrConflict, Msg: "the licence's issuance is not yet confirmed"}
 	}
-	return op.canAct(r.Agency, cl)
+	return nil
 }
 
 func (s *Service) apply(c store.Change, r *store.Record) error {

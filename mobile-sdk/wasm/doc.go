@@ -15,9 +15,17 @@
 //	present(id, disclose, nowSec) → Promise<{text, presentedAt, refreshAt, expiresAt}>
 //	remove(id)                    → Promise<undefined>
 //	qrPNG(text, pixelsPerModule)  → Promise<Uint8Array>
+//	setClock(unixSeconds)         → undefined (0: the browser's clock again)
+//	now()                         → the wallet's clock, Unix seconds
+//	close()                       → undefined (forget the open wallet)
 //
-// The wallet's files are kept in the page's localStorage under the prefix
-// "elicense-wallet/", base64-encoded; they are the SDK's files, already
-// encrypted (the device key under the passphrase, the licences with
-// SM4-GCM), so the browser store only ever sees ciphertext.
+// present with nowSec 0 or absent uses the wallet's clock, which setClock
+// shifts (for tests and demonstrations: the page then shows presentations
+// as of that time).
+//
+// The wallet's files are kept in the page's IndexedDB (database
+// "elicense-wallet", object store "files", one byte array per file); they
+// are the SDK's files, already encrypted (the device key under the
+// passphrase, the licences with SM4-GCM), so the browser store only ever
+// sees ciphertext.
 package main

@@ -3,56 +3,198 @@
 package main
 
 import (
-	"encoding/base64"
 	"errors"
 	"sort"
 	"strings"
 	"sync"
 	"syscall/js"
+	"time"
 
 	mobilesdk "elicense/mobile-sdk"
 )
 
-const storagePrefix = "elicense-wallet/"
+const (
+	dbName    = "elicense-wallet"
+	dbStore   = "files"
+	dbVersion = 1
+)
 
-// localStorage is a mobilesdk.Storage over window.localStorage.
-type localStorage struct{ ls js.Value }
+// await blocks the calling goroutine (never the event loop: every caller
+// runs inside promise) until the IndexedDB request or transaction req
+// fires ok or "error"/"abort", and returns the request's result.
+func await(req js.Value, ok string) (js.Value, error) { return watch(req, ok)() }
 
-func (s localStorage) Load(name string) ([]byte, error) {
-	v := s.ls.Call("getItem", storagePrefix+name)
-	if v.IsNull() || v.IsUndefined() {
+// watch attaches the handlers to req now (before the caller yields to the
+// event loop, so no event is missed) and returns the function that waits.
+func watch(req js.Value, ok string) func() (js.Value, error) {
+	type outcome struct {
+		v   js.Value
+		err error
+	}
+	ch := make(chan outcome, 1)
+	var funcs []js.Func
+	on := func(event string, f func(js.Value) outcome) {
+		fn := js.FuncOf(func(_ js.Value, _ []js.Value) any {
+			select {
+			case ch <- f(req):
+			default:
+			}
+			return nil
+		})
+		funcs = append(funcs, fn)
+		req.Set("on"+event, fn)
+	}
+	on(ok, func(r js.Value) outcome {
+		if res := r.Get("result"); !res.IsUndefined() {
+			return outcome{v: res}
+		}
+		return outcome{v: js.Undefined()}
+	})
+	fail := func(r js.Value) outcome {
+		msg := "IndexedDB request failed"
+		if e := r.Get("error"); !e.IsNull() && !e.IsUndefined() {
+			msg = "IndexedDB: " + e.Get("message").String()
+		}
+		return outcome{err: errors.New(msg)}
+	}
+	on("error", fail)
+	if ok == "complete" {
+		on("abort", fail)
+	}
+	return func() (js.Value, error) {
+		o := <-ch
+		for _, fn := range funcs {
+			fn.Release()
+		}
+		return o.v, o.err
+	}
+}
+
+// idbStorage is a mobilesdk.Storage over the page's IndexedDB: the files
+// (already encrypted by the SDK) are kept as byte arrays in one object
+// store, mirrored in memory so that Load and Names need no round trip.
+// Save and Remove wait until the transaction has committed.
+type idbStorage struct {
+	db    js.Value
+	mu    sync.Mutex
+	files map[string][]byte
+}
+
+func openIDB() (*idbStorage, error) {
+	idb := js.Global().Get("indexedDB")
+	if idb.IsUndefined() || idb.IsNull() {
+		return nil, errors.New("this browser has no IndexedDB (private mode?); the wallet cannot keep its key")
+	}
+	req := idb.Call("open", dbName, dbVersion)
+	upgrade := js.FuncOf(func(_ js.Value, _ []js.Value) any {
+		db := req.Get("result")
+		if !db.Get("objectStoreNames").Call("contains", dbStore).Bool() {
+			db.Call("createObjectStore", dbStore)
+		}
+		return nil
+	})
+	defer upgrade.Release()
+	req.Set("onupgradeneeded", upgrade)
+	db, err := await(req, "success")
+	if err != nil {
+		return nil, err
+	}
+	s := &idbStorage{db: db, files: map[string][]byte{}}
+	st := db.Call("transaction", dbStore, "readonly").Call("objectStore", dbStore)
+	waitKeys, waitVals := watch(st.Call("getAllKeys"), "success"), watch(st.Call("getAll"), "success")
+	keys, err := waitKeys()
+	if err != nil {
+		return nil, err
+	}
+	vals, err := waitVals()
+	if err != nil {
+		return nil, err
+	}
+	for i := 0; i < keys.Length(); i++ {
+		v := vals.Index(i)
+		if v.Type() != js.TypeObject {
+			continue
+		}
+		b := make([]byte, v.Get("length").Int())
+		js.CopyBytesToGo(b, v)
+		s.files[keys.Index(i).String()] = b
+	}
+	return s, nil
+}
+
+func (s *idbStorage) Load(name string) ([]byte, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	b, ok := s.files[name]
+	if !ok {
 		return nil, nil
 	}
-	return base64.StdEncoding.DecodeString(v.String())
+	return append([]byte(nil), b...), nil
 }
 
-func (s localStorage) Save(name string, data []byte) error {
-	s.ls.Call("setItem", storagePrefix+name, base64.StdEncoding.EncodeToString(data))
+func (s *idbStorage) write(name string, data []byte) error {
+	tx := s.db.Call("transaction", dbStore, "readwrite")
+	st := tx.Call("objectStore", dbStore)
+	if data == nil {
+		st.Call("delete", name)
+	} else {
+		arr := js.Global().Get("Uint8Array").New(len(data))
+		js.CopyBytesToJS(arr, data)
+		st.Call("put", arr, name)
+	}
+	_, err := await(tx, "complete")
+	return err
+}
+
+func (s *idbStorage) Save(name string, data []byte) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if data == nil {
+		data = []byte{}
+	}
+	if err := s.write(name, data); err != nil {
+		return err
+	}
+	s.files[name] = append([]byte(nil), data...)
 	return nil
 }
 
-func (s localStorage) Remove(name string) error {
-	s.ls.Call("removeItem", storagePrefix+name)
+func (s *idbStorage) Remove(name string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.write(name, nil); err != nil {
+		return err
+	}
+	delete(s.files, name)
 	return nil
 }
 
-func (s localStorage) Names() (string, error) {
-	n := s.ls.Get("length").Int()
-	var names []string
-	for i := 0; i < n; i++ {
-		k := s.ls.Call("key", i).String()
-		if strings.HasPrefix(k, storagePrefix) {
-			names = append(names, strings.TrimPrefix(k, storagePrefix))
-		}
+func (s *idbStorage) Names() (string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	names := make([]string, 0, len(s.files))
+	for n := range s.files {
+		names = append(names, n)
 	}
 	sort.Strings(names)
 	return strings.Join(names, "\n"), nil
 }
 
 var (
-	mu     sync.Mutex
-	wallet *mobilesdk.Wallet
+	mu      sync.Mutex
+	wallet  *mobilesdk.Wallet
+	storage *idbStorage
+	// clockOffset is added to the browser's clock (setClock, for tests
+	// and demonstrations); seconds.
+	clockOffset int64
 )
+
+// now is the wallet's clock in Unix seconds.
+func now() int64 {
+	mu.Lock()
+	defer mu.Unlock()
+	return time.Now().Unix() + clockOffset
+}
 
 func current() (*mobilesdk.Wallet, error) {
 	mu.Lock()
@@ -108,7 +250,19 @@ func main() {
 		"open": js.FuncOf(func(_ js.Value, args []js.Value) any {
 			pass := str(arg(args, 0))
 			return promise(func() (any, error) {
-				w, err := mobilesdk.OpenStorage(localStorage{js.Global().Get("localStorage")}, pass)
+				mu.Lock()
+				st := storage
+				mu.Unlock()
+				if st == nil {
+					var err error
+					if st, err = openIDB(); err != nil {
+						return nil, err
+					}
+					mu.Lock()
+					storage = st
+					mu.Unlock()
+				}
+				w, err := mobilesdk.OpenStorage(st, pass)
 				if err != nil {
 					return nil, err
 				}
@@ -151,16 +305,19 @@ func main() {
 		}),
 		"present": js.FuncOf(func(_ js.Value, args []js.Value) any {
 			id, disclose := str(arg(args, 0)), str(arg(args, 1))
-			var now int64
+			var at int64
 			if v := arg(args, 2); v.Type() == js.TypeNumber {
-				now = int64(v.Float())
+				at = int64(v.Float())
 			}
 			return promise(func() (any, error) {
 				w, err := current()
 				if err != nil {
 					return nil, err
 				}
-				p, err := w.Present(id, disclose, now)
+				if at == 0 {
+					at = now()
+				}
+				p, err := w.Present(id, disclose, at)
 				if err != nil {
 					return nil, err
 				}
@@ -192,6 +349,23 @@ func main() {
 				js.CopyBytesToJS(arr, png)
 				return arr, nil
 			})
+		}),
+		"setClock": js.FuncOf(func(_ js.Value, args []js.Value) any {
+			var off int64
+			if v := arg(args, 0); v.Type() == js.TypeNumber && v.Float() > 0 {
+				off = int64(v.Float()) - time.Now().Unix()
+			}
+			mu.Lock()
+			clockOffset = off
+			mu.Unlock()
+			return nil
+		}),
+		"now": js.FuncOf(func(_ js.Value, _ []js.Value) any { return now() }),
+		"close": js.FuncOf(func(_ js.Value, _ []js.Value) any {
+			mu.Lock()
+			wallet = nil
+			mu.Unlock()
+			return nil
 		}),
 	}
 	js.Global().Set("elicenseWallet", js.ValueOf(api))

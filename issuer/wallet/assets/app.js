@@ -1,0 +1,307 @@
+// 电子证照 · 我的证照 — the holder's web wallet over the SDK in wallet.wasm.
+'use strict';
+
+(function () {
+  const $ = (id) => document.getElementById(id);
+
+  const I18N = {
+    zh: {
+      'app.title': '电子证照', 'app.subtitle': '我的证照包', 'loading': '正在加载证照包…',
+      'nav.lock': '锁定', 'nav.back': '‹ 返回',
+      'unlock.title': '打开证照包', 'unlock.pass': '口令 / PIN', 'unlock.open': '打开',
+      'unlock.help': '设备密钥在本机生成，以口令加密后保存在浏览器中。首次使用时设置的口令即为此后的口令。',
+      'home.title': '我的证照', 'home.empty': '还没有证照。请使用发证机构提供的领取码领取。',
+      'claim.title': '领取证照', 'claim.server': '发证机构地址', 'claim.code': '领取码', 'claim.submit': '领取',
+      'common.cancel': '取消',
+      'present.refresh': '秒后刷新', 'present.optional': '选择出示的可选信息',
+      'present.help': '请向窗口工作人员出示此二维码。二维码每 30 秒更新一次，截图无效。',
+      'present.remove': '从本机删除此证照',
+      'valid': '有效期', 'longterm': '长期', 'number': '编号', 'issuer': '颁发机构',
+      'status.suspended': '已暂停', 'status.revoked': '已吊销', 'status.superseded': '已换发',
+      'msg.opened': '证照包已打开', 'msg.claimed': '已领取：', 'msg.removed': '已删除',
+      'msg.confirmRemove': '确定从本机删除此证照？（可凭新的领取码重新领取）',
+      'msg.wasm': '无法加载证照包程序：', 'qr.alt': '出示二维码',
+    },
+    en: {
+      'app.title': 'e-Licence', 'app.subtitle': 'My wallet', 'loading': 'Loading the wallet…',
+      'nav.lock': 'Lock', 'nav.back': '‹ Back',
+      'unlock.title': 'Open the wallet', 'unlock.pass': 'Passphrase / PIN', 'unlock.open': 'Open',
+      'unlock.help': 'The device key is generated here and kept in the browser, encrypted under your passphrase. The passphrase you set the first time is the one to use afterwards.',
+      'home.title': 'My licences', 'home.empty': 'No licences yet. Claim one with the code the issuing agency gave you.',
+      'claim.title': 'Claim a licence', 'claim.server': 'Issuer address', 'claim.code': 'Claim code', 'claim.submit': 'Claim',
+      'common.cancel': 'Cancel',
+      'present.refresh': 's to refresh', 'present.optional': 'Optional details to show',
+      'present.help': 'Show this code at the counter. It changes every 30 seconds; a screenshot will not be accepted.',
+      'present.remove': 'Remove this licence from this device',
+      'valid': 'Valid', 'longterm': 'long-term', 'number': 'No.', 'issuer': 'Issuer',
+      'status.suspended': 'suspended', 'status.revoked': 'revoked', 'status.superseded': 'superseded',
+      'msg.opened': 'Wallet opened', 'msg.claimed': 'Claimed: ', 'msg.removed': 'Removed',
+      'msg.confirmRemove': 'Remove this licence from this device? (A new claim code can bring it back.)',
+      'msg.wasm': 'Could not load the wallet: ', 'qr.alt': 'Presentation QR code',
+    },
+  };
+  let lang = localStorage.getItem('elicense-wallet-lang') === 'en' ? 'en' : 'zh';
+  const t = (k) => I18N[lang][k] || I18N.zh[k] || k;
+
+  function applyLang() {
+    document.documentElement.lang = lang === 'en' ? 'en' : 'zh-CN';
+    document.querySelectorAll('[data-i18n]').forEach((el) => { el.textContent = t(el.dataset.i18n); });
+    $('lang-btn').textContent = lang === 'en' ? '中文' : 'EN';
+    $('qr').alt = t('qr.alt');
+    if (state.licences) renderCards();
+    if (state.current) renderFace($('face'), state.current);
+  }
+
+  const state = { licences: null, current: null, classes: {}, timer: 0, refreshAt: 0, presenting: false };
+
+  function status(msg, isError) {
+    const el = $('status');
+    el.textContent = msg;
+    el.classList.toggle('error', !!isError);
+    el.hidden = !msg;
+  }
+  const errMsg = (e) => (e && e.message) ? e.message : String(e);
+
+  function show(id) {
+    for (const s of ['loading', 'unlock', 'home', 'present']) $(s).hidden = s !== id;
+    $('lock-btn').hidden = id === 'loading' || id === 'unlock';
+    if (id !== 'present') stopPresenting();
+  }
+
+  // ---- the WebAssembly SDK ----
+  async function loadWasm() {
+    const go = new Go();
+    const resp = await fetch('wallet.wasm');
+    if (!resp.ok) {
+      let msg = 'HTTP ' + resp.status;
+      try { msg = (await resp.json()).message || msg; } catch (_) { /* not JSON */ }
+      throw new Error(msg);
+    }
+    const { instance } = await WebAssembly.instantiateStreaming(resp, go.importObject);
+    go.run(instance);
+    for (let i = 0; i < 100 && !window.elicenseWallet; i++) await new Promise((r) => setTimeout(r, 10));
+    if (!window.elicenseWallet) throw new Error('elicenseWallet missing');
+  }
+  const W = () => window.elicenseWallet;
+
+  // ---- catalogue labels (best effort: the page works without them) ----
+  async function loadClasses(server) {
+    try {
+      const r = await fetch(server.replace(/\/+$/, '') + '/v1/classes');
+      if (!r.ok) return;
+      for (const c of (await r.json()).classes || []) state.classes[c.key] = c;
+    } catch (_) { /* offline: keys instead of labels */ }
+  }
+  function className(l) {
+    const c = state.classes[l.class];
+    if (lang === 'en' && c && c.name_en) return c.name_en;
+    return l.name || (c && c.name_zh) || l.class;
+  }
+  function fieldLabel(l, key) {
+    const c = state.classes[l.class];
+    const f = c && (c.fields || []).find((x) => x.key === key);
+    return (f && f.label) || key;
+  }
+
+  // ---- licence faces ----
+  function el(tag, cls, text) {
+    const e = document.createElement(tag);
+    if (cls) e.className = cls;
+    if (text !== undefined) e.textContent = text;
+    return e;
+  }
+  function renderFace(root, l) {
+    root.textContent = '';
+    const title = el('div', 'lic-class', className(l));
+    if (l.status && l.status !== 'valid') title.appendChild(el('span', 'chip bad', t('status.' + l.status)));
+    root.appendChild(title);
+    root.appendChild(el('div', 'lic-issuer', l.issuerName || ''));
+    root.appendChild(el('div', 'lic-holder', l.holderName || ''));
+    const meta = el('div', 'lic-meta');
+    const until = l.validUntil === '长期' ? t('longterm') : l.validUntil;
+    meta.appendChild(el('span', '', t('valid') + ' ' + (l.validFrom || '') + ' – ' + (until || '')));
+    if (l.number) meta.appendChild(el('span', 'mono', t('number') + ' ' + l.number));
+    root.appendChild(meta);
+  }
+  function renderCards() {
+    const root = $('cards');
+    root.textContent = '';
+    for (const l of state.licences) {
+      const b = el('button', 'licence');
+      b.type = 'button';
+      b.dataset.id = l.id;
+      renderFace(b, l);
+      b.addEventListener('click', () => openLicence(l));
+      root.appendChild(b);
+    }
+    $('empty').hidden = state.licences.length > 0;
+  }
+  async function refreshList() {
+    state.licences = await W().list();
+    renderCards();
+  }
+
+  // ---- presenting ----
+  function pngWidth(bytes) {
+    return ((bytes[16] << 24) | (bytes[17] << 16) | (bytes[18] << 8) | bytes[19]) >>> 0;
+  }
+  function disclosed() {
+    return Array.from(document.querySelectorAll('#opt-list input:checked')).map((i) => i.value).join(',');
+  }
+  async function present() {
+    const l = state.current;
+    if (!l) return;
+    const p = await W().present(l.id, disclosed());
+    if (state.current !== l) return;
+    // Whole pixels per module: measure the code at one pixel per module,
+    // then scale to about 280 CSS pixels on this screen.
+    const dpr = window.devicePixelRatio || 1;
+    const modules = pngWidth(await W().qrPNG(p.text, 1));
+    const ppm = Math.max(1, Math.min(64, Math.floor(280 * dpr / modules)));
+    const png = await W().qrPNG(p.text, ppm);
+    const img = $('qr');
+    const old = img.src;
+    img.src = URL.createObjectURL(new Blob([png], { type: 'image/png' }));
+    if (old) URL.revokeObjectURL(old);
+    img.width = img.height = Math.round(modules * ppm / dpr);
+    img.dataset.text = p.text;
+    img.dataset.presentedAt = String(p.presentedAt);
+    img.dataset.expiresAt = String(p.expiresAt);
+    $('qr-text').textContent = p.text;
+    state.refreshAt = p.refreshAt;
+    tick();
+  }
+  function tick() {
+    const left = Math.max(0, state.refreshAt - W().now());
+    $('count').textContent = String(left);
+    const fill = $('bar-fill');
+    fill.style.width = Math.min(100, left / 30 * 100) + '%';
+    fill.classList.toggle('low', left <= 5);
+    if (left <= 0 && !state.presenting) {
+      state.presenting = true;
+      present().catch((e) => status(errMsg(e), true)).finally(() => { state.presenting = false; });
+    }
+  }
+  function stopPresenting() {
+    clearInterval(state.timer);
+    state.timer = 0;
+    state.current = null;
+  }
+  async function openLicence(l) {
+    status('');
+    show('present');
+    state.current = l;
+    renderFace($('face'), l);
+    const img = $('qr');
+    img.removeAttribute('src');
+    img.dataset.text = '';
+    const opts = (l.optional || '').split(',').filter(Boolean);
+    let fields = {};
+    try { fields = JSON.parse(l.fields || '{}'); } catch (_) { /* shown without values */ }
+    const list = $('opt-list');
+    list.textContent = '';
+    for (const k of opts) {
+      const lab = el('label');
+      const cb = el('input');
+      cb.type = 'checkbox';
+      cb.value = k;
+      cb.addEventListener('change', () => { present().catch((e) => status(errMsg(e), true)); });
+      const txt = el('span', '', fieldLabel(l, k));
+      if (fields[k] !== undefined) txt.appendChild(el('span', 'opt-val', String(fields[k])));
+      lab.append(cb, txt);
+      list.appendChild(lab);
+    }
+    $('optional').hidden = opts.length === 0;
+    window.scrollTo(0, 0);
+    try {
+      await present();
+    } catch (e) {
+      status(errMsg(e), true);
+    }
+    clearInterval(state.timer);
+    state.timer = setInterval(tick, 1000);
+  }
+
+  // ---- wiring ----
+  function busy(btn, on) { btn.disabled = on; }
+
+  $('lang-btn').addEventListener('click', () => {
+    lang = lang === 'en' ? 'zh' : 'en';
+    localStorage.setItem('elicense-wallet-lang', lang);
+    applyLang();
+  });
+  $('unlock-form').addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    const btn = $('open-btn');
+    busy(btn, true);
+    status('');
+    try {
+      await W().open($('pass').value);
+      $('pass').value = '';
+      await refreshList();
+      show('home');
+      status(t('msg.opened'));
+    } catch (e) {
+      status(errMsg(e), true);
+    } finally {
+      busy(btn, false);
+    }
+  });
+  $('lock-btn').addEventListener('click', () => {
+    W().close();
+    state.licences = null;
+    $('cards').textContent = '';
+    status('');
+    show('unlock');
+    $('pass').focus();
+  });
+  $('claim-toggle').addEventListener('click', () => {
+    $('claim-form').hidden = !$('claim-form').hidden;
+    if (!$('claim-form').hidden) $('code').focus();
+  });
+  $('claim-cancel').addEventListener('click', () => { $('claim-form').hidden = true; });
+  $('claim-form').addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    const btn = $('claim-btn');
+    busy(btn, true);
+    status('');
+    try {
+      const server = $('server').value.trim();
+      const l = await W().claim(server, $('code').value.trim());
+      await loadClasses(server);
+      $('code').value = '';
+      $('claim-form').hidden = true;
+      await refreshList();
+      status(t('msg.claimed') + className(l));
+    } catch (e) {
+      status(errMsg(e), true);
+    } finally {
+      busy(btn, false);
+    }
+  });
+  $('back-btn').addEventListener('click', () => { status(''); show('home'); });
+  $('remove-btn').addEventListener('click', async () => {
+    const l = state.current;
+    if (!l || !window.confirm(t('msg.confirmRemove'))) return;
+    try {
+      await W().remove(l.id);
+      await refreshList();
+      show('home');
+      status(t('msg.removed'));
+    } catch (e) {
+      status(errMsg(e), true);
+    }
+  });
+
+  $('server').value = location.origin;
+  applyLang();
+  loadClasses(location.origin);
+  loadWasm().then(() => {
+    show('unlock');
+    document.body.dataset.ready = '1';
+  }, (e) => {
+    $('loading').hidden = true;
+    status(t('msg.wasm') + errMsg(e), true);
+    document.body.dataset.ready = 'error';
+  });
+})();

@@ -1,0 +1,431 @@
+package wallet_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"elicense/issuer/wallet"
+	"elicense/mobile-sdk/issuertest"
+	"elicense/verifier"
+	vstore "elicense/verifier/store"
+
+	"github.com/chromedp/cdproto/emulation"
+	"github.com/chromedp/chromedp"
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	issuertest.Cleanup()
+	os.Exit(code)
+}
+
+// TestHandler checks the handler without a browser: assets, headers, and
+// the wasm answer (the module or, when not generated, a JSON 404).
+func TestHandler(t *testing.T) {
+	srv := httptest.NewServer(http.StripPrefix("/wallet", wallet.Handler()))
+	defer srv.Close()
+	for _, tc := range []struct{ path, ctype, contains string }{
+		{"/wallet/", "text/html; charset=utf-8", `<script src="app.js"`},
+		{"/wallet/app.js", "text/javascript; charset=utf-8", "'use strict'"},
+		{"/wallet/app.css", "text/css; charset=utf-8", ":root"},
+		{"/wallet/wasm_exec.js", "text/javascript; charset=utf-8", "globalThis.Go"},
+	} {
+		resp, err := http.Get(srv.URL + tc.path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != tc.ctype || !strings.Contains(string(body), tc.contains) {
+			t.Errorf("GET %s = %d %q, want 200 %q with %q", tc.path, resp.StatusCode, resp.Header.Get("Content-Type"), tc.ctype, tc.contains)
+		}
+		checkHeaders(t, tc.path, resp.Header)
+	}
+	resp, err := http.Get(srv.URL + "/wallet/wallet.wasm")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if wallet.HasWasm() {
+		if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "application/wasm" || string(body[:4]) != "\x00asm" {
+			t.Errorf("GET wallet.wasm = %d %q", resp.StatusCode, resp.Header.Get("Content-Type"))
+		}
+	} else {
+		var msg struct{ Message string }
+		if resp.StatusCode != 404 || json.Unmarshal(body, &msg) != nil || !strings.Contains(msg.Message, "go generate ./issuer/wallet") {
+			t.Errorf("GET wallet.wasm without the module = %d %s", resp.StatusCode, body)
+		}
+	}
+	for _, p := range []string{"/wallet/nope", "/wallet/../go.mod", "/wallet/assets/app.js"} {
+		resp, err := http.Get(srv.URL + p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 404 {
+			t.Errorf("GET %s = %d, want 404", p, resp.StatusCode)
+		}
+	}
+	req, _ := http.NewRequest("POST", srv.URL+"/wallet/", nil)
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusMethodNotAllowed {
+		t.Errorf("POST = %d, want 405", resp.StatusCode)
+	}
+}
+
+func checkHeaders(t *testing.T, path string, h http.Header) {
+	t.Helper()
+	for k, want := range map[string]string{
+		"Cache-Control":           "no-cache",
+		"X-Content-Type-Options":  "nosniff",
+		"X-Frame-Options":         "DENY",
+		"Content-Security-Policy": wallet.ContentSecurityPolicy,
+	} {
+		if h.Get(k) != want {
+			t.Errorf("GET %s: %s = %q, want %q", path, k, h.Get(k), want)
+		}
+	}
+	if !strings.Contains(h.Get("Content-Security-Policy"), "'wasm-unsafe-eval'") || strings.Contains(h.Get("Content-Security-Policy"), "'unsafe-eval'") {
+		t.Errorf("CSP %q", h.Get("Content-Security-Policy"))
+	}
+}
+
+var (
+	wasmOnce sync.Once
+	wasmErr  error
+)
+
+// buildWasm is go generate ./issuer/wallet: it builds the SDK to
+// assets/wallet.wasm, where the issuer binary (built afterwards by
+// issuertest) embeds it.
+func buildWasm() error {
+	wasmOnce.Do(func() {
+		cmd := exec.Command("go", "build", "-trimpath", "-ldflags=-s", "-o", filepath.Join("assets", "wallet.wasm"), "../../mobile-sdk/wasm")
+		cmd.Env = append(os.Environ(), "GOOS=js", "GOARCH=wasm")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			wasmErr = fmt.Errorf("building wallet.wasm: %v\n%s", err, out)
+		}
+	})
+	return wasmErr
+}
+
+func chromium() string {
+	if p := os.Getenv("CHROMIUM"); p != "" {
+		return p
+	}
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome", "headless-shell"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	return ""
+}
+
+// TestBrowser is the holder's story in headless Chromium against the real
+// issuer: open the wallet, claim a licence with its code, show it, read
+// the QR, and have the counter's verifier (synced from the issuer) accept
+// it now and reject it 61 s later; then tick an optional field and move
+// the page's clock, and see the QR change.
+func TestBrowser(t *testing.T) {
+	exe := chromium()
+	if exe == "" {
+		if os.Getenv("CI") != "" {
+			t.Fatal("Chromium not found: install it (apt-get install -y chromium) or set CHROMIUM; the wallet test must run in CI")
+		}
+		t.Skip("Chromium not found (apt-get install -y chromium, or set CHROMIUM); skipping the browser test")
+	}
+	if testing.Short() {
+		t.Skip("builds the wasm and starts the issuer")
+	}
+	start := time.Now()
+	if err := buildWasm(); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("wallet.wasm built after %v", time.Since(start).Round(time.Millisecond))
+	s := issuertest.Start(t)
+	t.Logf("issuer up after %v", time.Since(start).Round(time.Millisecond))
+	issued := s.Issue(t, "business-license")
+	sample := issuertest.Sample(t, "business-license")
+
+	// The issuer serves the module it embedded.
+	resp, err := http.Get(s.URL + "/wallet/wallet.wasm")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "application/wasm" {
+		t.Fatalf("issuer GET /wallet/wallet.wasm = %d %q", resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+	checkHeaders(t, "/wallet/wallet.wasm", resp.Header)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(ctx,
+		chromedp.ExecPath(exe),
+		chromedp.Headless,
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.NoFirstRun,
+		chromedp.NoDefaultBrowserCheck,
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("disable-dev-shm-usage", true),
+		chromedp.Flag("disable-extensions", true),
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.WindowSize(412, 915),
+	)
+	defer cancelAlloc()
+	tab, cancelTab := chromedp.NewContext(allocCtx)
+	defer cancelTab()
+	if err := chromedp.Do(tab); err != nil {
+		t.Fatal(err)
+	}
+
+	if _, err := chromedp.Call(tab, emulation.SetDeviceMetricsOverride, emulation.SetDeviceMetricsOverrideParams{Width: 412, Height: 915, DeviceScaleFactor: 2, Mobile: true}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := chromedp.Call(tab, emulation.SetLocaleOverride, emulation.SetLocaleOverrideParams{Locale: "zh-CN"}); err != nil {
+		t.Fatal(err)
+	}
+	b := &browser{t: t, ctx: tab}
+
+	// Every uncaught exception, console.error and security (CSP) report
+	// is a failure.
+	var mu sync.Mutex
+	var problems []string
+	go func() {
+		for m, err := range chromedp.Console(tab) {
+			if err != nil {
+				return
+			}
+			if m.IsException() || m.Type == chromedp.ConsoleError || m.Source == "security" {
+				mu.Lock()
+				problems = append(problems, fmt.Sprintf("%s (%s %s:%d)", m.Text, m.Type, m.URL, m.Line))
+				mu.Unlock()
+			}
+		}
+	}()
+
+	b.do(chromedp.Navigate(s.URL + "/wallet/"))
+	b.waitFor("the wasm to load", `document.body.dataset.ready !== '0' && !!document.getElementById('unlock').offsetParent`)
+	t.Logf("wallet loaded after %v", time.Since(start).Round(time.Millisecond))
+	b.set("#pass", "correct horse 42")
+	b.click("#open-btn")
+	b.waitFor("the wallet to open", `!!document.getElementById('home').offsetParent`)
+	if server := evalIn[string](b, `document.getElementById('server').value`); server != s.URL {
+		t.Errorf("default issuer address %q, want the page's origin %q", server, s.URL)
+	}
+	b.click("#claim-toggle")
+	b.set("#code", issued.ClaimCode)
+	b.click("#claim-btn")
+	b.waitFor("the licence card", `!!document.querySelector('#cards .licence')`)
+	cardText := b.text("#cards .licence")
+	if !strings.Contains(cardText, "营业执照") || !strings.Contains(cardText, sample["name"]) || !strings.Contains(cardText, "有效期") {
+		t.Errorf("licence card %q; status %q", cardText, b.text("#status"))
+	}
+
+	b.click("#cards .licence")
+	b.waitFor("the QR", `(document.getElementById('qr').dataset.text || '').startsWith('EL1:') && document.getElementById('qr').complete`)
+	text := evalIn[string](b, `document.getElementById('qr').dataset.text`)
+	presentedAt := evalIn[string](b, `document.getElementById('qr').dataset.presentedAt`)
+	if hidden := b.text("#qr-text"); hidden != text {
+		t.Errorf("#qr-text %q differs from data-text %q", hidden, text)
+	}
+	geom := evalIn[map[string]float64](b, `({natural: document.getElementById('qr').naturalWidth, shown: document.getElementById('qr').width,
+		count: +document.getElementById('count').textContent, dpr: devicePixelRatio})`)
+	if geom["natural"] == 0 || geom["count"] < 25 || geom["count"] > 30 || geom["natural"] != geom["shown"]*geom["dpr"] {
+		t.Errorf("QR image %v: want a rendered PNG shown at whole device pixels and a countdown near 30", geom)
+	}
+	// A clean screenshot, for review.
+	b.do(chromedp.Evaluate[chromedp.Void](`document.getElementById('status').hidden = true`))
+	png, err := chromedp.Run(b.ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		t.Fatalf("screenshot: %v", err)
+	}
+	if err := os.MkdirAll("testdata", 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join("testdata", "wallet.png"), png, 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	// The counter: a trust store synced from the issuer.
+	vs, err := vstore.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := vs.AddRoot(s.RootPEM(t)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := vs.Sync(ctx, s.URL, vstore.SyncOptions{}); err != nil {
+		t.Fatalf("sync: %v", err)
+	}
+	now := time.Now()
+	cache, err := vs.Load(now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	at, err := strconv.ParseInt(presentedAt, 10, 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v := verifier.New(cache.State(), verifier.Options{}).Verify(text, now); v.Code != verifier.Valid {
+		t.Fatalf("counter verdict %s (%s), want VALID", v.Code, v.Detail)
+	} else if v.Licence == nil || v.Licence.HolderName != sample["name"] {
+		t.Errorf("verdict licence %+v", v.Licence)
+	} else if _, shown := v.Fields["domicile"]; shown {
+		t.Errorf("the default presentation disclosed domicile: %v", v.Fields)
+	}
+	// The counter accepts a presentation for 60 s (qr.DefaultMaxAge) plus
+	// its clock-skew allowance (qr.DefaultClockSkew, 30 s) between phone
+	// and counter clocks. Here both clocks are this machine's, so a
+	// counter allowing 1 ms of skew sees the 60 s window exactly; one with
+	// the default allowance rejects the QR after 90 s.
+	made := time.Unix(at, 0)
+	synced := verifier.Options{ClockSkew: time.Millisecond}
+	for _, tc := range []struct {
+		name  string
+		opts  verifier.Options
+		after time.Duration
+		want  verifier.Code
+	}{
+		{"59 s", synced, 59 * time.Second, verifier.Valid},
+		{"61 s", synced, 61 * time.Second, verifier.PresentationExpired},
+		{"89 s, default skew", verifier.Options{}, 89 * time.Second, verifier.Valid},
+		{"91 s, default skew", verifier.Options{}, 91 * time.Second, verifier.PresentationExpired},
+	} {
+		if v := verifier.New(cache.State(), tc.opts).Verify(text, made.Add(tc.after)); v.Code != tc.want {
+			t.Errorf("%s after it was made: %s (%s), want %s", tc.name, v.Code, v.Detail, tc.want)
+		}
+	}
+
+	// Tick an optional field: a new QR that discloses it.
+	b.click(`#opt-list input[value="domicile"]`)
+	b.waitFor("a QR disclosing domicile", fmt.Sprintf(`(document.getElementById('qr').dataset.text || '') !== %s`, jsq(text)))
+	text2 := evalIn[string](b, `document.getElementById('qr').dataset.text`)
+	if v := verifier.New(cache.State(), verifier.Options{}).Verify(text2, time.Now()); v.Code != verifier.Valid || v.Fields["domicile"] != sample["domicile"] {
+		t.Errorf("with domicile: %s %v", v.Code, v.Fields)
+	}
+
+	// Inject the page's clock 2 minutes ahead: the page refreshes the QR
+	// on its next tick, stamped with the injected time.
+	shifted := at + 120
+	b.do(chromedp.Evaluate[chromedp.Void](fmt.Sprintf(`elicenseWallet.setClock(%d)`, shifted)))
+	b.waitFor("a QR at the injected time", fmt.Sprintf(`+document.getElementById('qr').dataset.presentedAt >= %d`, shifted))
+	text3 := evalIn[string](b, `document.getElementById('qr').dataset.text`)
+	presented3 := evalIn[float64](b, `+document.getElementById('qr').dataset.presentedAt`)
+	if v := verifier.New(cache.State(), verifier.Options{}).Verify(text3, time.Now()); v.Code != verifier.PresentationExpired {
+		t.Errorf("a QR stamped 2 min ahead, checked now: %s, want PRESENTATION_EXPIRED (from the future)", v.Code)
+	}
+	if v := verifier.New(cache.State(), verifier.Options{}).Verify(text3, time.Unix(int64(presented3), 0).Add(5*time.Second)); v.Code != verifier.Valid {
+		t.Errorf("a QR stamped 2 min ahead, checked at its time: %s (%s)", v.Code, v.Detail)
+	}
+
+	// Reload: the wallet (device key and licence) persists in IndexedDB,
+	// not localStorage.
+	b.do(chromedp.Navigate(s.URL + "/wallet/"))
+	b.waitFor("the wasm to load again", `document.body.dataset.ready !== '0' && !!document.getElementById('unlock').offsetParent`)
+	b.set("#pass", "wrong horse 42")
+	b.click("#open-btn")
+	b.waitFor("a wrong passphrase refused", `document.getElementById('status').classList.contains('error') && !document.getElementById('open-btn').disabled`)
+	if !evalIn[bool](b, `!!document.getElementById('unlock').offsetParent`) {
+		t.Error("a wrong passphrase opened the wallet")
+	}
+	b.click("#lang-btn")
+	if title := b.text("#unlock h1"); title != "Open the wallet" {
+		t.Errorf("English title %q", title)
+	}
+	b.click("#lang-btn")
+	b.set("#pass", "correct horse 42")
+	b.click("#open-btn")
+	b.waitFor("the stored licence", `!!document.querySelector('#cards .licence')`)
+	if n := evalIn[float64](b, `Object.keys(localStorage).filter(k => k.startsWith('elicense-wallet/')).length`); n != 0 {
+		t.Errorf("%v wallet files in localStorage, want them in IndexedDB", n)
+	}
+
+	mu.Lock()
+	defer mu.Unlock()
+	if len(problems) > 0 {
+		t.Errorf("browser console:\n%s", strings.Join(problems, "\n"))
+	}
+	t.Logf("done after %v", time.Since(start).Round(time.Millisecond))
+}
+
+// browser drives one tab; every failure is fatal.
+type browser struct {
+	t   *testing.T
+	ctx context.Context
+}
+
+func (b *browser) do(steps ...chromedp.Action[chromedp.Void]) {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, 15*time.Second)
+	defer cancel()
+	if err := chromedp.Do(ctx, steps...); err != nil {
+		b.t.Fatalf("browser: %v", err)
+	}
+}
+
+func (b *browser) text(sel string) string {
+	b.t.Helper()
+	return strings.TrimSpace(evalIn[string](b, fmt.Sprintf(`(document.querySelector(%s) || {}).textContent || ''`, jsq(sel))))
+}
+
+func evalIn[T any](b *browser, expr string) T {
+	b.t.Helper()
+	v, err := chromedp.Run(b.ctx, chromedp.Evaluate[T](expr))
+	if err != nil {
+		b.t.Fatalf("evaluate %s: %v", expr, err)
+	}
+	return v
+}
+
+// waitFor polls a JavaScript condition until it holds.
+func (b *browser) waitFor(what, cond string) {
+	b.t.Helper()
+	_, err := chromedp.Run(b.ctx, chromedp.Poll[bool](cond, chromedp.WithPollingInterval(50*time.Millisecond), chromedp.WithPollingTimeout(15*time.Second)))
+	if err != nil {
+		b.t.Fatalf("waiting for %s (%s): %v; status %q", what, cond, err, b.text("#status"))
+	}
+}
+
+// set puts a value in a control as a user would and fires input/change.
+func (b *browser) set(sel, value string) {
+	b.t.Helper()
+	b.do(chromedp.Evaluate[chromedp.Void](fmt.Sprintf(`(() => {
+		const e = document.querySelector(%s);
+		if (!e) throw new Error('no element ' + %s);
+		e.value = %s;
+		e.dispatchEvent(new Event('input', {bubbles: true}));
+		e.dispatchEvent(new Event('change', {bubbles: true}));
+	})()`, jsq(sel), jsq(sel), jsq(value))))
+}
+
+func (b *browser) click(sel string) {
+	b.t.Helper()
+	b.do(chromedp.WaitVisible(chromedp.CSS(sel)), chromedp.Click(chromedp.CSS(sel)))
+}
+
+// jsq quotes a Go string as a JavaScript string literal.
+func jsq(s string) string {
+	q, _ := json.Marshal(s)
+	return string(q)
+}
