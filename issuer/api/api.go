@@ -147,6 +147,9 @@ func (a *API) routes() {
 	v1.GET("/ledger/proof/inclusion", a.inclusion)
 	v1.GET("/ledger/proof/consistency", a.consistency)
 
+	v1.POST("/seals", a.makeSeal, a.auth)
+	v1.POST("/seals/:esid/revoke", a.revokeSeal, a.auth)
+
 	v1.POST("/tokens", a.mintToken, a.auth)
 	v1.DELETE("/tokens/:jti", a.revokeToken, a.auth)
 	v1.GET("/backup", a.backup, a.auth)

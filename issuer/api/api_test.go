@@ -3,9 +3,11 @@ package api
 import (
 	"bytes"
 	"context"
+	"crypto/x509/pkix"
 	"encoding/json"
 	"fmt"
 	"io"
+	"math/big"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -250,6 +252,14 @@ func TestAuthorizationMatrix(t *testing.T) {
 			s.do(t, "POST", "/v1/licences/"+id+"/suspend", admin, ctJSON, `{"reason":"核查"}`, nil)
 			return "/v1/licences/" + id + "/reinstate"
 		}, `{}`, 200},
+		{"make seal", "POST", func() string { return "/v1/seals" }, sealBody(t, own.Code), 201},
+		{"revoke seal", "POST", func() string {
+			var m struct{ ESID string }
+			if st := s.do(t, "POST", "/v1/seals", admin, ctJSON, sealBody(t, own.Code), &m); st != 201 {
+				t.Fatalf("admin make seal: %d", st)
+			}
+			return "/v1/seals/" + m.ESID + "/revoke"
+		}, `{"reason":"遗失"}`, 200},
 		{"create token", "POST", func() string { return "/v1/tokens" }, `{"subject":"x","role":"auditor","agency":"` + own.Code + `","ttl":"1h"}`, 201},
 		{"revoke token", "DELETE", func() string { return "/v1/tokens/abc" }, ``, 204},
 	}
@@ -258,8 +268,8 @@ func TestAuthorizationMatrix(t *testing.T) {
 		op      service.Operator
 		allowed map[string]bool
 	}{
-		{"admin", service.Operator{Subject: "a", Role: service.RoleAdmin}, map[string]bool{"issue": false /* needs agency */, "reissue": true, "suspend": true, "revoke": true, "reinstate": true, "create token": true, "revoke token": true}},
-		{"operator, own agency", service.Operator{Subject: "o", Role: service.RoleOperator, Agency: own.Code}, map[string]bool{"issue": true, "reissue": true, "suspend": true, "revoke": true, "reinstate": true}},
+		{"admin", service.Operator{Subject: "a", Role: service.RoleAdmin}, map[string]bool{"issue": false /* needs agency */, "reissue": true, "suspend": true, "revoke": true, "reinstate": true, "make seal": true, "revoke seal": true, "create token": true, "revoke token": true}},
+		{"operator, own agency", service.Operator{Subject: "o", Role: service.RoleOperator, Agency: own.Code}, map[string]bool{"issue": true, "reissue": true, "suspend": true, "revoke": true, "reinstate": true, "make seal": true, "revoke seal": true}},
 		{"operator, other agency", service.Operator{Subject: "p", Role: service.RoleOperator, Agency: other.Code}, map[string]bool{}},
 		{"operator, own agency, other classes", service.Operator{Subject: "q", Role: service.RoleOperator, Agency: own.Code, Classes: []string{"food-operation-permit"}}, map[string]bool{}},
 		{"auditor, own agency", service.Operator{Subject: "r", Role: service.RoleAuditor, Agency: own.Code}, map[string]bool{}},
@@ -395,4 +405,17 @@ func TestRevokedTokenRefused(t *testing.T) {
 	if st := s.do(t, "GET", "/v1/licences", tok.Token, "", "", nil); st != 401 {
 		t.Fatalf("revoked token: %d, want 401", st)
 	}
+}
+
+// sealBody is a seal request for agency with a fresh holder certificate.
+func sealBody(t testing.TB, agency string) string {
+	k := mustKey(t.(*testing.T))
+	now := time.Now()
+	tmpl := &gm.Certificate{SerialNumber: big.NewInt(now.UnixNano()), Subject: pkix.Name{CommonName: "holder"},
+		NotBefore: now.Add(-time.Hour), NotAfter: now.AddDate(1, 0, 0), KeyUsage: gm.KeyUsageDigitalSignature}
+	der, err := gm.CreateCertificate(tmpl, tmpl, k.PublicKey(), k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return jsonOf(service.SealRequest{Agency: agency, HolderName: "上海浦江示例科技有限公司", HolderCode: "91110000600037341L", SignerCert: der})
 }

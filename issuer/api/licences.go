@@ -356,3 +356,27 @@ func (a *API) claim(c echo.Context) error {
 	v.QR = ""
 	return c.JSON(http.StatusCreated, claimResponse{licenceView: v, Holding: rec.QR})
 }
+
+func (a *API) makeSeal(c echo.Context) error {
+	var req service.SealRequest
+	if err := bindJSON(c, &req); err != nil {
+		return err
+	}
+	m, err := a.o.Service.MakeSeal(c.Request().Context(), operator(c), req)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusCreated, m)
+}
+
+func (a *API) revokeSeal(c echo.Context) error {
+	var body statusBody
+	if err := bindJSON(c, &body); err != nil {
+		return err
+	}
+	r, err := a.o.Service.RevokeSeal(c.Request().Context(), operator(c), c.Param("esid"), body.Reason)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, r)
+}

@@ -691,3 +691,23 @@ func (s *Store) RevokedSeals() ([]SealRecord, error) {
 	})
 	return out, err
 }
+
+// Seal returns the record of a seal.
+func (s *Store) Seal(esid string) (*SealRecord, error) {
+	var r SealRecord
+	err := s.db.View(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketSeals)
+		var v []byte
+		if b != nil {
+			v = b.Get([]byte(esid))
+		}
+		if v == nil {
+			return fmt.Errorf("%w: seal %s", ErrNotFound, esid)
+		}
+		return json.Unmarshal(v, &r)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &r, nil
+}

@@ -1,0 +1,130 @@
+package service
+
+import (
+	"context"
+	"fmt"
+
+	"elicense/internal/gm"
+	"elicense/internal/ledger/tlog"
+	"elicense/issuer/seal"
+	"elicense/issuer/store"
+)
+
+// SealRequest asks an agency to make an electronic seal for a holder.
+type SealRequest struct {
+	Agency     string `json:"agency,omitempty"` // the maker; defaults to the operator's
+	HolderName string `json:"holder_name"`
+	HolderCode string `json:"holder_code"`
+	Type       int64  `json:"type,omitempty"`  // 1 公章 (default), 2 财务专用章, 3 发票专用章, 4 合同专用章, 5 法定代表人名章
+	Years      int    `json:"years,omitempty"` // validity; default 3
+	SignerCert []byte `json:"signer_cert"`     // DER certificate allowed to use the seal
+	Picture    []byte `json:"picture,omitempty"`
+}
+
+// MadeSeal is a seal made, as the API returns it.
+type MadeSeal struct {
+	ESID        string `json:"esid"`
+	Name        string `json:"name"`
+	DER         []byte `json:"seal"`
+	LedgerIndex uint64 `json:"ledger_index"`
+}
+
+// MakeSeal has the agency make a GB/T 38540 seal for a holder and records
+// it in the ledger (seal-make) before returning it.
+func (s *Service) MakeSeal(ctx context.Context, op Operator, req SealRequest) (*MadeSeal, error) {
+	end, err := s.begin()
+	if err != nil {
+		return nil, err
+	}
+	defer end()
+	agency := req.Agency
+	if agency == "" {
+		agency = op.Agency
+	}
+	ag, ok := s.pki.Agency(agency)
+	if !ok {
+		return nil, invalid("agency", "unknown agency %q", agency)
+	}
+	if err := op.canManageSeals(ag.Code); err != nil {
+		return nil, err
+	}
+	if len(req.SignerCert) == 0 {
+		return nil, invalid("signer_cert", "the certificate allowed to use the seal is required")
+	}
+	if _, err := gm.ParseCertificate(req.SignerCert); err != nil {
+		return nil, &Error{Kind: ErrInvalid, Field: "signer_cert", Msg: "not an SM2 certificate", Err: err}
+	}
+	years := req.Years
+	if years == 0 {
+		years = 3
+	}
+	if years < 1 || years > 10 {
+		return nil, invalid("years", "validity of %d years is outside 1..10", years)
+	}
+	now := s.now()
+	made, err := seal.Make(seal.MakerFromAgency(ag), seal.Options{
+		HolderName: req.HolderName, HolderCode: req.HolderCode, Type: req.Type,
+		ValidUntil: now.AddDate(years, 0, 0), SignerCerts: [][]byte{req.SignerCert}, Picture: req.Picture, Now: now,
+	})
+	if err != nil {
+		return nil, &Error{Kind: ErrInvalid, Msg: "cannot make the seal", Err: err}
+	}
+	sum := gm.SM3(made.DER)
+	idx, err := s.ledger.AppendAll(context.WithoutCancel(ctx), []tlog.Entry{{Type: tlog.TypeSealMake, Time: now, Agency: ag.Code,
+		LicenseID: made.ESID, CredentialHash: sum, Operator: op.Subject, Extra: []byte(req.HolderCode)}})
+	if err != nil {
+		return nil, &Error{Kind: ErrUnavailable, Msg: "ledger append failed", Err: err}
+	}
+	if err := s.store.PutSeal(store.SealRecord{ESID: made.ESID, Agency: ag.Code, HolderCode: req.HolderCode, MadeAt: now, LedgerIndex: idx}); err != nil {
+		return nil, &Error{Kind: ErrUnavailable, Msg: "recorded in the ledger but not in the store; it will be reconciled", Err: err}
+	}
+	return &MadeSeal{ESID: made.ESID, Name: made.Seal.Info.Property.Name, DER: made.DER, LedgerIndex: idx}, nil
+}
+
+// RevokeSeal revokes a seal an agency made (seal-revoke in the ledger);
+// the next trust bundle lists it.
+func (s *Service) RevokeSeal(ctx context.Context, op Operator, esid, reason string) (*store.SealRecord, error) {
+	end, err := s.begin()
+	if err != nil {
+		return nil, err
+	}
+	defer end()
+	if reason == "" {
+		return nil, invalid("reason", "a reason is required (遗失, 停用, 单位注销 …)")
+	}
+	rec, err := s.store.Seal(esid)
+	if err != nil {
+		return nil, &Error{Kind: ErrNotFound, Field: "esid", Msg: "no seal " + esid}
+	}
+	if op.Role != RoleAdmin && op.Agency != rec.Agency {
+		return nil, &Error{Kind: ErrNotFound, Field: "esid", Msg: "no seal " + esid} // another agency's seal stays invisible
+	}
+	if err := op.canManageSeals(rec.Agency); err != nil {
+		return nil, err
+	}
+	if !rec.RevokedAt.IsZero() {
+		return nil, &Error{Kind: ErrConflict, Field: "esid", Msg: "the seal is already revoked"}
+	}
+	now := s.now()
+	if _, err := s.ledger.AppendAll(context.WithoutCancel(ctx), []tlog.Entry{{Type: tlog.TypeSealRevoke, Time: now, Agency: rec.Agency,
+		LicenseID: esid, Reason: reason, Operator: op.Subject}}); err != nil {
+		return nil, &Error{Kind: ErrUnavailable, Msg: "ledger append failed", Err: err}
+	}
+	if err := s.store.RevokeSeal(esid, now, reason); err != nil {
+		return nil, &Error{Kind: ErrUnavailable, Msg: "recorded in the ledger but not in the store; it will be reconciled", Err: err}
+	}
+	rec.RevokedAt, rec.Reason = now, reason
+	return rec, nil
+}
+
+// canManageSeals: admins, and operators of the agency who are not limited
+// to some licence classes (seals are the agency's, not a class's).
+func (op Operator) canManageSeals(agency string) error {
+	switch {
+	case op.Role == RoleAdmin:
+		return nil
+	case op.Role == RoleOperator && op.Agency == agency && len(op.Classes) == 0:
+		return nil
+	}
+	return &Error{Kind: ErrForbidden, Msg: fmt.Sprintf("%s may not make or revoke seals of agency %s", op.Subject, agency)}
+}
