@@ -7,22 +7,19 @@ package counter
 
 import (
 	"bytes"
-	"crypto/sha256"
 	"embed"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"image"
 	"io"
-	"io/fs"
 	"mime"
 	"net/http"
-	"path"
 	"slices"
 	"strings"
 	"time"
 
 	"elicense/certs/catalog"
+	"elicense/internal/webassets"
 	"elicense/verifier"
 	"elicense/verifier/scan"
 )
@@ -53,55 +50,9 @@ type Options struct {
 	MaxImage int64
 }
 
-type asset struct {
-	data  []byte
-	ctype string
-	etag  string
-}
-
-func loadAssets() map[string]asset {
-	out := map[string]asset{}
-	sub, err := fs.Sub(assets, "assets")
-	if err != nil {
-		panic(err)
-	}
-	err = fs.WalkDir(sub, ".", func(name string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		data, err := fs.ReadFile(sub, name)
-		if err != nil {
-			return err
-		}
-		var ctype string
-		switch path.Ext(name) {
-		case ".html":
-			ctype = "text/html; charset=utf-8"
-		case ".js":
-			ctype = "text/javascript; charset=utf-8"
-		case ".css":
-			ctype = "text/css; charset=utf-8"
-		case ".svg":
-			ctype = "image/svg+xml"
-		default:
-			ctype = mime.TypeByExtension(path.Ext(name))
-		}
-		if ctype == "" {
-			ctype = "application/octet-stream"
-		}
-		sum := sha256.Sum256(data)
-		out["/"+name] = asset{data: data, ctype: ctype, etag: `"` + base64.RawURLEncoding.EncodeToString(sum[:12]) + `"`}
-		return nil
-	})
-	if err != nil {
-		panic(err)
-	}
-	return out
-}
-
 type handler struct {
 	opts  Options
-	files map[string]asset
+	site  *webassets.Site
 }
 
 // New returns the counter page and its API:
@@ -124,16 +75,11 @@ func New(opts Options) http.Handler {
 	if opts.MaxImage <= 0 {
 		opts.MaxImage = MaxImage
 	}
-	return &handler{opts: opts, files: loadAssets()}
+	return &handler{opts: opts, site: webassets.MustNew(assets, "assets", ContentSecurityPolicy)}
 }
 
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	hd := w.Header()
-	hd.Set("Content-Security-Policy", ContentSecurityPolicy)
-	hd.Set("X-Content-Type-Options", "nosniff")
-	hd.Set("Referrer-Policy", "no-referrer")
-	hd.Set("X-Frame-Options", "DENY")
-	hd.Set("Cache-Control", "no-cache")
+	h.site.SetHeaders(w.Header())
 	switch r.URL.Path {
 	case "/api/check":
 		if !allow(w, r, http.MethodPost) {
@@ -152,23 +98,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		apiError(w, http.StatusNotFound, "NOT_FOUND", "no such API")
 		return
 	}
-	if r.Method != http.MethodGet && r.Method != http.MethodHead {
-		hd.Set("Allow", "GET, HEAD")
-		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
-		return
-	}
-	name := r.URL.Path
-	if name == "" || name == "/" {
-		name = "/index.html"
-	}
-	a, ok := h.files[name]
-	if !ok {
-		http.Error(w, "not found", http.StatusNotFound)
-		return
-	}
-	hd.Set("Content-Type", a.ctype)
-	hd.Set("ETag", a.etag)
-	http.ServeContent(w, r, name, time.Time{}, bytes.NewReader(a.data))
+	h.site.ServeHTTP(w, r)
 }
 
 func allow(w http.ResponseWriter, r *http.Request, method string) bool {

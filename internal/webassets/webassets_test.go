@@ -1,0 +1,45 @@
+package webassets
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"testing/fstest"
+)
+
+func TestSite(t *testing.T) {
+	s := MustNew(fstest.MapFS{
+		"assets/index.html": {Data: []byte("<p>hi</p>")},
+		"assets/app.js":     {Data: []byte("1")},
+		"assets/m.wasm":     {Data: []byte{0, 'a', 's', 'm'}},
+	}, "assets", "default-src 'self'")
+	get := func(method, path, inm string) *httptest.ResponseRecorder {
+		r := httptest.NewRequest(method, path, nil)
+		if inm != "" {
+			r.Header.Set("If-None-Match", inm)
+		}
+		w := httptest.NewRecorder()
+		s.ServeHTTP(w, r)
+		return w
+	}
+	idx := get("GET", "/", "")
+	if idx.Code != 200 || idx.Header().Get("Content-Type") != "text/html; charset=utf-8" || idx.Body.String() != "<p>hi</p>" ||
+		idx.Header().Get("Content-Security-Policy") != "default-src 'self'" || idx.Header().Get("X-Content-Type-Options") != "nosniff" {
+		t.Fatalf("index: %d %v", idx.Code, idx.Header())
+	}
+	if w := get("GET", "/", idx.Header().Get("ETag")); w.Code != http.StatusNotModified {
+		t.Fatalf("revalidation: %d", w.Code)
+	}
+	if w := get("GET", "/m.wasm", ""); w.Header().Get("Content-Type") != "application/wasm" {
+		t.Fatalf("wasm type %q", w.Header().Get("Content-Type"))
+	}
+	if w := get("GET", "/nope", ""); w.Code != 404 {
+		t.Fatalf("missing file: %d", w.Code)
+	}
+	if w := get("POST", "/", ""); w.Code != 405 || w.Header().Get("Allow") != "GET, HEAD" {
+		t.Fatalf("POST: %d", w.Code)
+	}
+	if !s.Has("/app.js") || s.Has("/x") {
+		t.Fatal("Has")
+	}
+}
