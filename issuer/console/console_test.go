@@ -9,7 +9,6 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -17,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"elicense/internal/browsertest"
 	"elicense/internal/gm"
 	"elicense/internal/ledger"
 	"elicense/issuer/api"
@@ -25,7 +25,6 @@ import (
 	"elicense/issuer/service"
 	"elicense/issuer/store"
 
-	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 )
 
@@ -246,19 +245,6 @@ func TestNoExternalURLs(t *testing.T) {
 	}
 }
 
-// chromium finds the browser: $CHROMIUM, else the usual names on PATH.
-func chromium() string {
-	if p := os.Getenv("CHROMIUM"); p != "" {
-		return p
-	}
-	for _, name := range []string{"/usr/bin/chromium", "chromium", "chromium-browser", "google-chrome-stable", "google-chrome", "headless-shell"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	return ""
-}
-
 // browser drives one tab; every failure is fatal.
 type browser struct {
 	t   *testing.T
@@ -276,7 +262,7 @@ func (b *browser) do(steps ...chromedp.Action[chromedp.Void]) {
 
 func (b *browser) text(sel string) string {
 	b.t.Helper()
-	s, err := chromedp.Run(b.ctx, chromedp.Evaluate[string](fmt.Sprintf(`(document.querySelector(%s) || {}).textContent || ''`, js(sel))))
+	s, err := chromedp.Run(b.ctx, chromedp.Evaluate[string](fmt.Sprintf(`(document.querySelector(%s) || {}).textContent || ''`, browsertest.Quote(sel))))
 	if err != nil {
 		b.t.Fatalf("text %s: %v", sel, err)
 	}
@@ -311,7 +297,7 @@ func (b *browser) set(sel, value string) {
 		e.value = %s;
 		e.dispatchEvent(new Event('input', {bubbles: true}));
 		e.dispatchEvent(new Event('change', {bubbles: true}));
-	})()`, js(sel), js(sel), js(value))))
+	})()`, browsertest.Quote(sel), browsertest.Quote(sel), browsertest.Quote(value))))
 }
 
 func (b *browser) click(sel string) {
@@ -321,7 +307,7 @@ func (b *browser) click(sel string) {
 
 func (b *browser) visible(sel string) bool {
 	b.t.Helper()
-	return evalIn[bool](b, fmt.Sprintf(`(() => { const e = document.querySelector(%s); return !!e && !!e.offsetParent; })()`, js(sel)))
+	return evalIn[bool](b, fmt.Sprintf(`(() => { const e = document.querySelector(%s); return !!e && !!e.offsetParent; })()`, browsertest.Quote(sel)))
 }
 
 func (b *browser) screenshot(name string) {
@@ -339,12 +325,6 @@ func (b *browser) screenshot(name string) {
 	}
 }
 
-// js quotes a Go string as a JavaScript string literal.
-func js(s string) string {
-	b, _ := json.Marshal(s)
-	return string(b)
-}
-
 // fill puts a class's values in the issue form.
 func (b *browser) fill(values map[string]string) {
 	b.t.Helper()
@@ -357,13 +337,7 @@ func (b *browser) fill(values map[string]string) {
 // against the real API: login, issue, a rejected field, search, revoke,
 // the ledger checkpoint, the language toggle and a session that ends.
 func TestConsoleInBrowser(t *testing.T) {
-	exe := chromium()
-	if exe == "" {
-		if os.Getenv("CI") != "" {
-			t.Fatal("Chromium not found: install it (apt-get install -y chromium) or set CHROMIUM to its path; the console test must run in CI")
-		}
-		t.Skip("Chromium not found (apt-get install -y chromium, or set CHROMIUM); skipping the browser test")
-	}
+	tabCtx := browsertest.Open(t, 1360, 900)
 	start := time.Now()
 	s := newTestServer(t)
 	ag, ok := s.pki.AgencyForClass("business-license")
@@ -375,36 +349,7 @@ func TestConsoleInBrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(ctx,
-		chromedp.ExecPath(exe),
-		chromedp.Headless,
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.NoFirstRun,
-		chromedp.NoDefaultBrowserCheck,
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-dev-shm-usage", true),
-		chromedp.Flag("disable-extensions", true),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(1360, 900),
-	)
-	defer cancelAlloc()
-	tabCtx, cancelTab := chromedp.NewContext(allocCtx)
-	defer cancelTab()
 	b := &browser{t: t, ctx: tabCtx}
-	// Start the browser and open the tab on the tab's own context: they
-	// live as long as it does.
-	if err := chromedp.Do(tabCtx); err != nil {
-		t.Fatal(err)
-	}
-	// Dates and times as a clerk in China sees them.
-	if _, err := chromedp.Call(tabCtx, emulation.SetLocaleOverride, emulation.SetLocaleOverrideParams{Locale: "zh-CN"}); err != nil {
-		t.Fatal(err)
-	}
 	t.Logf("browser up after %v", time.Since(start).Round(time.Millisecond))
 
 	// Every uncaught exception, console.error and security (CSP) report
@@ -574,12 +519,12 @@ func TestConsoleInBrowser(t *testing.T) {
 	b.click("#tab-search")
 	b.set("#search-holder", good["uscc"])
 	b.click("#search-btn")
-	row := fmt.Sprintf(`#results-body tr[data-id=%s]`, js(id))
-	b.waitFor("the result row", fmt.Sprintf(`document.querySelector(%s) !== null`, js(row)))
+	row := fmt.Sprintf(`#results-body tr[data-id=%s]`, browsertest.Quote(id))
+	b.waitFor("the result row", fmt.Sprintf(`document.querySelector(%s) !== null`, browsertest.Quote(row)))
 	if n := evalIn[int](b, `document.querySelectorAll('#results-body tr').length`); n != 1 {
 		t.Errorf("%d rows, want 1", n)
 	}
-	if st := evalIn[string](b, fmt.Sprintf(`document.querySelector(%s).dataset.status`, js(row+" .status"))); st != "valid" {
+	if st := evalIn[string](b, fmt.Sprintf(`document.querySelector(%s).dataset.status`, browsertest.Quote(row+" .status"))); st != "valid" {
 		t.Errorf("row status %q, want valid", st)
 	}
 	b.click(row + ` button[data-action="revoke"]`)
@@ -594,14 +539,14 @@ func TestConsoleInBrowser(t *testing.T) {
 	}
 	b.set("#confirm-reason", "吊销")
 	b.click("#confirm-ok")
-	b.waitFor("the revoked row", fmt.Sprintf(`(document.querySelector(%s) || {dataset: {}}).dataset.status === 'revoked'`, js(row+" .status")))
+	b.waitFor("the revoked row", fmt.Sprintf(`(document.querySelector(%s) || {dataset: {}}).dataset.status === 'revoked'`, browsertest.Quote(row+" .status")))
 	if got := b.text(row + " .status"); got != "已吊销" {
 		t.Errorf("row status text %q, want 已吊销", got)
 	}
 	if evalIn[bool](b, `document.getElementById('confirm-dialog').open`) {
 		t.Error("the confirmation is still open")
 	}
-	if evalIn[bool](b, fmt.Sprintf(`document.querySelector(%s) !== null`, js(row+` button[data-action="revoke"]`))) {
+	if evalIn[bool](b, fmt.Sprintf(`document.querySelector(%s) !== null`, browsertest.Quote(row+` button[data-action="revoke"]`))) {
 		t.Error("a revoked licence still offers revocation")
 	}
 	if st := s.call(t, "GET", "/v1/licences/"+url.PathEscape(id), token, nil, &lic); st != 200 || lic.Status != "revoked" || lic.Reason != "吊销" {
@@ -695,7 +640,7 @@ func TestConsoleInBrowser(t *testing.T) {
 
 	// The console messages arrive in order: once the mark is seen, every
 	// earlier message has been looked at.
-	b.do(chromedp.Evaluate[chromedp.Void](`console.info(` + js(endMark) + `)`))
+	b.do(chromedp.Evaluate[chromedp.Void](`console.info(` + browsertest.Quote(endMark) + `)`))
 	select {
 	case <-seenEnd:
 	case <-time.After(5 * time.Second):

@@ -2,6 +2,7 @@ package wallet_test
 
 import (
 	"context"
+	"elicense/internal/browsertest"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -126,34 +127,16 @@ func buildWasm() error {
 	return wasmErr
 }
 
-func chromium() string {
-	if p := os.Getenv("CHROMIUM"); p != "" {
-		return p
-	}
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome", "headless-shell"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	return ""
-}
-
 // TestBrowser is the holder's story in headless Chromium against the real
 // issuer: open the wallet, claim a licence with its code, show it, read
 // the QR, and have the counter's verifier (synced from the issuer) accept
 // it now and reject it 61 s later; then tick an optional field and move
 // the page's clock, and see the QR change.
 func TestBrowser(t *testing.T) {
-	exe := chromium()
-	if exe == "" {
-		if os.Getenv("CI") != "" {
-			t.Fatal("Chromium not found: install it (apt-get install -y chromium) or set CHROMIUM; the wallet test must run in CI")
-		}
-		t.Skip("Chromium not found (apt-get install -y chromium, or set CHROMIUM); skipping the browser test")
-	}
 	if testing.Short() {
 		t.Skip("builds the wasm and starts the issuer")
 	}
+	tab := browsertest.Open(t, 412, 915)
 	start := time.Now()
 	if err := buildWasm(); err != nil {
 		t.Fatal(err)
@@ -175,34 +158,7 @@ func TestBrowser(t *testing.T) {
 	}
 	checkHeaders(t, "/wallet/wallet.wasm", resp.Header)
 
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(ctx,
-		chromedp.ExecPath(exe),
-		chromedp.Headless,
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.NoFirstRun,
-		chromedp.NoDefaultBrowserCheck,
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-dev-shm-usage", true),
-		chromedp.Flag("disable-extensions", true),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(412, 915),
-	)
-	defer cancelAlloc()
-	tab, cancelTab := chromedp.NewContext(allocCtx)
-	defer cancelTab()
-	if err := chromedp.Do(tab); err != nil {
-		t.Fatal(err)
-	}
-
 	if _, err := chromedp.Call(tab, emulation.SetDeviceMetricsOverride, emulation.SetDeviceMetricsOverrideParams{Width: 412, Height: 915, DeviceScaleFactor: 2, Mobile: true}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := chromedp.Call(tab, emulation.SetLocaleOverride, emulation.SetLocaleOverrideParams{Locale: "zh-CN"}); err != nil {
 		t.Fatal(err)
 	}
 	b := &browser{t: t, ctx: tab}
@@ -275,7 +231,7 @@ func TestBrowser(t *testing.T) {
 	if _, err := vs.AddRoot(s.RootPEM(t)); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := vs.Sync(ctx, s.URL, vstore.SyncOptions{}); err != nil {
+	if _, err := vs.Sync(context.Background(), s.URL, vstore.SyncOptions{}); err != nil {
 		t.Fatalf("sync: %v", err)
 	}
 	now := time.Now()
@@ -319,7 +275,7 @@ func TestBrowser(t *testing.T) {
 
 	// Tick an optional field: a new QR that discloses it.
 	b.click(`#opt-list input[value="domicile"]`)
-	b.waitFor("a QR disclosing domicile", fmt.Sprintf(`(document.getElementById('qr').dataset.text || '') !== %s`, jsq(text)))
+	b.waitFor("a QR disclosing domicile", fmt.Sprintf(`(document.getElementById('qr').dataset.text || '') !== %s`, browsertest.Quote(text)))
 	text2 := evalIn[string](b, `document.getElementById('qr').dataset.text`)
 	if v := verifier.New(cache.State(), verifier.Options{}).Verify(text2, time.Now()); v.Code != verifier.Valid || v.Fields["domicile"] != sample["domicile"] {
 		t.Errorf("with domicile: %s %v", v.Code, v.Fields)
@@ -386,7 +342,7 @@ func (b *browser) do(steps ...chromedp.Action[chromedp.Void]) {
 
 func (b *browser) text(sel string) string {
 	b.t.Helper()
-	return strings.TrimSpace(evalIn[string](b, fmt.Sprintf(`(document.querySelector(%s) || {}).textContent || ''`, jsq(sel))))
+	return strings.TrimSpace(evalIn[string](b, fmt.Sprintf(`(document.querySelector(%s) || {}).textContent || ''`, browsertest.Quote(sel))))
 }
 
 func evalIn[T any](b *browser, expr string) T {
@@ -416,16 +372,10 @@ func (b *browser) set(sel, value string) {
 		e.value = %s;
 		e.dispatchEvent(new Event('input', {bubbles: true}));
 		e.dispatchEvent(new Event('change', {bubbles: true}));
-	})()`, jsq(sel), jsq(sel), jsq(value))))
+	})()`, browsertest.Quote(sel), browsertest.Quote(sel), browsertest.Quote(value))))
 }
 
 func (b *browser) click(sel string) {
 	b.t.Helper()
 	b.do(chromedp.WaitVisible(chromedp.CSS(sel)), chromedp.Click(chromedp.CSS(sel)))
-}
-
-// jsq quotes a Go string as a JavaScript string literal.
-func jsq(s string) string {
-	q, _ := json.Marshal(s)
-	return string(q)
 }

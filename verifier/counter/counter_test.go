@@ -3,6 +3,7 @@ package counter_test
 import (
 	"bytes"
 	"context"
+	"elicense/internal/browsertest"
 	"encoding/json"
 	"fmt"
 	"image"
@@ -13,7 +14,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -26,7 +26,6 @@ import (
 	"elicense/verifier/counter"
 	"elicense/verifier/internal/testpki"
 
-	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 	qrcode "github.com/skip2/go-qrcode"
 )
@@ -247,60 +246,11 @@ func TestNoExternalURLs(t *testing.T) {
 	}
 }
 
-func chromium() string {
-	if p := os.Getenv("CHROMIUM"); p != "" {
-		return p
-	}
-	for _, name := range []string{"/usr/bin/chromium", "chromium", "chromium-browser", "google-chrome-stable", "google-chrome", "headless-shell"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	return ""
-}
-
-func js(s string) string {
-	b, _ := json.Marshal(s)
-	return string(b)
-}
-
 // TestCounterInBrowser drives the page in a real headless Chromium: a
 // wedge scanner's static QR, garbage, the language toggle.
 func TestCounterInBrowser(t *testing.T) {
-	exe := chromium()
-	if exe == "" {
-		if os.Getenv("CI") != "" {
-			t.Fatal("Chromium not found: install it (apt-get install -y chromium) or set CHROMIUM; the counter test must run in CI")
-		}
-		t.Skip("Chromium not found (apt-get install -y chromium, or set CHROMIUM); skipping the browser test")
-	}
+	tab := browsertest.Open(t, 1280, 900)
 	f := newFixture(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(ctx,
-		chromedp.ExecPath(exe),
-		chromedp.Headless,
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.NoFirstRun,
-		chromedp.NoDefaultBrowserCheck,
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-dev-shm-usage", true),
-		chromedp.Flag("disable-extensions", true),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(1280, 900),
-	)
-	defer cancelAlloc()
-	tab, cancelTab := chromedp.NewContext(allocCtx)
-	defer cancelTab()
-	if err := chromedp.Do(tab); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := chromedp.Call(tab, emulation.SetLocaleOverride, emulation.SetLocaleOverrideParams{Locale: "zh-CN"}); err != nil {
-		t.Fatal(err)
-	}
 	var mu sync.Mutex
 	var problems []string
 	go func() {
@@ -333,7 +283,7 @@ func TestCounterInBrowser(t *testing.T) {
 	}
 	text := func(id string) string {
 		t.Helper()
-		return strings.TrimSpace(eval(fmt.Sprintf(`document.getElementById(%s).textContent`, js(id))))
+		return strings.TrimSpace(eval(fmt.Sprintf(`document.getElementById(%s).textContent`, browsertest.Quote(id))))
 	}
 	waitFor := func(what, cond string) {
 		t.Helper()
