@@ -51,8 +51,8 @@ type Options struct {
 }
 
 type handler struct {
-	opts  Options
-	site  *webassets.Site
+	opts Options
+	site *webassets.Site
 }
 
 // New returns the counter page and its API:
