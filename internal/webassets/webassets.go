@@ -6,6 +6,7 @@ package webassets
 
 import (
 	"bytes"
+	"compress/gzip"
 	"crypto/sha256"
 	"encoding/base64"
 	"fmt"
@@ -13,6 +14,8 @@ import (
 	"mime"
 	"net/http"
 	"path"
+	"strings"
+	"sync"
 	"time"
 )
 
@@ -27,7 +30,19 @@ type file struct {
 	data  []byte
 	ctype string
 	etag  string
+	gz    *gzipped // nil for files too small to be worth compressing
 }
+
+// gzipped is a file's gzip form, made on first request: the web wallet's
+// WebAssembly module is 17 MB raw and about 4 MB gzipped, and it goes to
+// phones.
+type gzipped struct {
+	once sync.Once
+	data []byte
+}
+
+// compressFrom is the size from which files are also served gzipped.
+const compressFrom = 32 << 10
 
 // New reads every file under dir of fsys (an embed.FS, usually). csp is
 // the Content-Security-Policy the site's responses carry.
@@ -46,7 +61,11 @@ func New(fsys fs.FS, dir, csp string) (*Site, error) {
 			return err
 		}
 		sum := sha256.Sum256(data)
-		s.files["/"+name] = file{data: data, ctype: contentType(name), etag: `"` + base64.RawURLEncoding.EncodeToString(sum[:12]) + `"`}
+		f := file{data: data, ctype: contentType(name), etag: `"` + base64.RawURLEncoding.EncodeToString(sum[:12]) + `"`}
+		if len(data) >= compressFrom {
+			f.gz = &gzipped{}
+		}
+		s.files["/"+name] = f
 		return nil
 	})
 	if err != nil {
@@ -121,8 +140,35 @@ func (s *Site) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.Set("Content-Type", f.ctype)
-	h.Set("ETag", f.etag)
+	data, etag := f.data, f.etag
+	if f.gz != nil {
+		h.Add("Vary", "Accept-Encoding")
+		if acceptsGzip(r) {
+			f.gz.once.Do(func() { f.gz.data = compress(f.data) })
+			data, etag = f.gz.data, strings.TrimSuffix(f.etag, `"`)+`-gz"`
+			h.Set("Content-Encoding", "gzip")
+		}
+	}
+	h.Set("ETag", etag)
 	// ServeContent answers If-None-Match with 304 and handles HEAD and
 	// ranges; a zero time sends no Last-Modified.
-	http.ServeContent(w, r, name, time.Time{}, bytes.NewReader(f.data))
+	http.ServeContent(w, r, name, time.Time{}, bytes.NewReader(data))
+}
+
+func acceptsGzip(r *http.Request) bool {
+	for _, part := range strings.Split(r.Header.Get("Accept-Encoding"), ",") {
+		enc, q, _ := strings.Cut(strings.TrimSpace(part), ";")
+		if strings.TrimSpace(enc) == "gzip" && strings.ReplaceAll(q, " ", "") != "q=0" {
+			return true
+		}
+	}
+	return false
+}
+
+func compress(data []byte) []byte {
+	var b bytes.Buffer
+	w, _ := gzip.NewWriterLevel(&b, gzip.DefaultCompression) // 17 MB wasm: 4.4 MB in 0.5 s; best is 1 % smaller and 3 × slower
+	w.Write(data)
+	w.Close()
+	return b.Bytes()
 }

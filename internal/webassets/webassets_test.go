@@ -1,6 +1,9 @@
 package webassets
 
 import (
+	"bytes"
+	"compress/gzip"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -41,5 +44,41 @@ func TestSite(t *testing.T) {
 	}
 	if !s.Has("/app.js") || s.Has("/x") {
 		t.Fatal("Has")
+	}
+}
+
+func TestGzip(t *testing.T) {
+	big := bytes.Repeat([]byte("elicense "), 10000)
+	s := MustNew(fstest.MapFS{"a/m.wasm": {Data: big}, "a/small.js": {Data: []byte("1")}}, "a", "default-src 'self'")
+	get := func(path, ae string) *httptest.ResponseRecorder {
+		r := httptest.NewRequest("GET", path, nil)
+		if ae != "" {
+			r.Header.Set("Accept-Encoding", ae)
+		}
+		w := httptest.NewRecorder()
+		s.ServeHTTP(w, r)
+		return w
+	}
+	w := get("/m.wasm", "br, gzip")
+	if w.Header().Get("Content-Encoding") != "gzip" || w.Header().Get("Vary") != "Accept-Encoding" || w.Body.Len() >= len(big) {
+		t.Fatalf("gzip: %v, %d bytes", w.Header(), w.Body.Len())
+	}
+	zr, err := gzip.NewReader(w.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ := io.ReadAll(zr)
+	if !bytes.Equal(got, big) {
+		t.Fatal("gzipped body differs")
+	}
+	plain := get("/m.wasm", "")
+	if plain.Header().Get("Content-Encoding") != "" || !bytes.Equal(plain.Body.Bytes(), big) || plain.Header().Get("ETag") == w.Header().Get("ETag") {
+		t.Fatal("identity form")
+	}
+	if get("/m.wasm", "gzip;q=0").Header().Get("Content-Encoding") != "" {
+		t.Fatal("gzip;q=0 still compressed")
+	}
+	if get("/small.js", "gzip").Header().Get("Content-Encoding") != "" {
+		t.Fatal("a small file was compressed")
 	}
 }
