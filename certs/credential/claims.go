@@ -43,6 +43,7 @@ type licClaim struct {
 	ValidFrom      string            `json:"valid_from"`
 	ValidUntil     string            `json:"valid_until"`
 	Fields         map[string]string `json:"fields"`
+	Seal           string            `json:"seal,omitempty"`
 }
 
 // cnfClaim is RFC 7800 proof of possession with an SM2 JWK.
@@ -88,6 +89,7 @@ func toClaims(l *License) (*claims, error) {
 			ValidFrom:      dateString(l.ValidFrom),
 			ValidUntil:     LongTerm,
 			Fields:         l.Fields,
+			Seal:           l.Seal,
 		},
 	}
 	if !l.ValidUntil.IsZero() {
@@ -171,6 +173,7 @@ func fromClaims(c *wireClaims) (*License, error) {
 		HolderCode:     c.Subject,
 		HolderCodeType: c.Lic.HolderCodeType,
 		Fields:         c.Lic.Fields,
+		Seal:           c.Lic.Seal,
 	}
 	if c.IssuedAt == nil {
 		return nil, errf(ErrMalformed, "iat", "missing")

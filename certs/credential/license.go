@@ -39,6 +39,7 @@ type License struct {
 	Fields         map[string]string
 	Device         *ecdsa.PublicKey // holder device key (cnf), nil when unbound
 	Status         *StatusRef       // where the licence's status is published
+	Seal           string           // 电子印章标识符 of the issuing agency's seal on the licence face, if any
 	SignedAt       time.Time        // iat
 }
 

@@ -15,6 +15,7 @@ type Issuance struct {
 	IssuerCode string    // 颁发机构代码
 	IssuedOn   time.Time // 颁证日期; zero means today
 	Number     string    // 证照编号 as printed, if any
+	Seal       string    // esID of the agency seal the licence face carries, if any
 }
 
 // NewLicense builds a licence of class cl from its field values and the
@@ -34,6 +35,7 @@ func NewLicense(cl *catalog.Class, fields map[string]string, iss Issuance) (*Lic
 		HolderName: fields[cl.HolderNameField],
 		HolderCode: fields[cl.HolderCodeField],
 		Fields:     maps.Clone(fields),
+		Seal:       iss.Seal,
 	}
 	if l.IssuedOn.IsZero() {
 		l.IssuedOn = midnight(time.Now())

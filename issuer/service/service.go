@@ -68,6 +68,7 @@ type Service struct {
 
 	chal    challenges
 	commits *committer
+	seals   map[string]*agencySeal // agency code → its licence-face seal (set by Recover)
 
 	opMu   sync.RWMutex // held for reading by every mutating call
 	closed bool
@@ -242,9 +243,11 @@ func (s *Service) build(cl *catalog.Class, ag *pki.Agency, fields map[string]str
 		serial = newSerial(issuedOn)
 	}
 	id := ident.LicenseID{TypeCode: cl.TypeCode, IssuerCode: ag.Code, Serial: serial, Version: version}
-	l, err := credential.NewLicense(cl, fields, credential.Issuance{
-		ID: id.String(), IssuerName: ag.Name, IssuerCode: ag.Code, IssuedOn: issuedOn, Number: number,
-	})
+	iss := credential.Issuance{ID: id.String(), IssuerName: ag.Name, IssuerCode: ag.Code, IssuedOn: issuedOn, Number: number}
+	if sl, ok := s.seals[ag.Code]; ok {
+		iss.Seal = sl.ESID
+	}
+	l, err := credential.NewLicense(cl, fields, iss)
 	if err != nil {
 		var ce *credential.Error
 		field := ""

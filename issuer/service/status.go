@@ -279,6 +279,9 @@ func (s *Service) Recover(ctx context.Context) error {
 	if err := s.store.SetWatermark(size); err != nil {
 		return err
 	}
+	if err := s.ensureAgencySeals(); err != nil {
+		return err
+	}
 	// Rebuild the status lists from the records.
 	return s.store.ForEach(func(r *store.Record) error {
 		return s.status.Set(r.StatusList, r.StatusIndex, r.Status)

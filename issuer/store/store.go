@@ -711,3 +711,31 @@ func (s *Store) Seal(esid string) (*SealRecord, error) {
 	}
 	return &r, nil
 }
+
+var bucketAgencySeals = []byte("agency_seals") // agency code → SES_Seal DER
+
+// AgencySeal returns the official seal an agency puts on licence faces.
+func (s *Store) AgencySeal(code string) ([]byte, error) {
+	var der []byte
+	err := s.db.View(func(tx *bolt.Tx) error {
+		if b := tx.Bucket(bucketAgencySeals); b != nil {
+			der = bytes.Clone(b.Get([]byte(code)))
+		}
+		return nil
+	})
+	if err == nil && der == nil {
+		err = fmt.Errorf("%w: seal of agency %s", ErrNotFound, code)
+	}
+	return der, err
+}
+
+// PutAgencySeal records an agency's official seal.
+func (s *Store) PutAgencySeal(code string, der []byte) error {
+	return s.db.Update(func(tx *bolt.Tx) error {
+		b, err := tx.CreateBucketIfNotExists(bucketAgencySeals)
+		if err != nil {
+			return err
+		}
+		return b.Put([]byte(code), der)
+	})
+}
