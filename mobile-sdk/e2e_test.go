@@ -2,6 +2,7 @@ package mobilesdk
 
 import (
 	"bytes"
+	vseal "elicense/verifier/seal"
 	"encoding/json"
 	"errors"
 	"io"
@@ -355,5 +356,47 @@ func TestRefresh(t *testing.T) {
 	}
 	if again, _ := w.Get(lic.ID); again.Status != "revoked" {
 		t.Fatal("the refreshed status was not stored")
+	}
+}
+
+// TestSealDocument: the agency makes a seal for the device's certificate;
+// the phone seals a document; a counter verifies it under the root.
+func TestSealDocument(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts the issuer")
+	}
+	s := issuertest.Start(t)
+	w, err := Open(t.TempDir(), "correct horse")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.SealDocument([]byte("x"), []byte("doc")); !errors.Is(err, ErrInvalidArgument) {
+		t.Fatalf("seal junk: %v", err)
+	}
+	cert, err := w.DeviceCertificate("上海浦江示例网络科技有限公司")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again, _ := w.DeviceCertificate(""); !bytes.Equal(again, cert) {
+		t.Fatal("the device certificate changed")
+	}
+	var made struct {
+		Seal []byte `json:"seal"`
+	}
+	if st := s.Call(t, "POST", "/v1/seals", s.Operator(t, "business-license"), map[string]any{
+		"holder_name": "上海浦江示例网络科技有限公司", "holder_code": "91310115MA1FPA014G", "type": 4, "signer_cert": cert}, &made); st != 201 {
+		t.Fatalf("make seal: %d", st)
+	}
+	doc := []byte("甲方与乙方签订本合同。")
+	sig, err := w.SealDocument(made.Seal, doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	roots, _ := gm.ParseCertificatesPEM(s.RootPEM(t))
+	if res, err := vseal.Verify(sig, doc, vseal.Options{Roots: roots}); err != nil || res.Verdict != vseal.Valid {
+		t.Fatalf("sealed document: %v", err)
+	}
+	if res, _ := vseal.Verify(sig, []byte("改过的合同"), vseal.Options{Roots: roots}); res.Verdict != vseal.DocumentModified {
+		t.Fatalf("changed document: %v", res.Verdict)
 	}
 }
