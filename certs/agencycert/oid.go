@@ -1,10 +1,9 @@
 package agencycert
 
 import (
+	"crypto/x509"
 	"encoding/asn1"
 	"fmt"
-	"math/big"
-	"strings"
 )
 
 // The object identifiers this package uses, in dotted form.
@@ -22,7 +21,7 @@ const (
 var OIDSubjectDirectoryAttributes = asn1.ObjectIdentifier{2, 5, 29, 9}
 
 // The DER contents (without tag and length) of the two attribute types.
-// encoding/asn1 cannot hold a 122-bit arc, so they are encoded here.
+// encoding/asn1 cannot hold a 122-bit arc; crypto/x509.OID can.
 var (
 	roleOIDBytes   = mustOIDContents(RoleAttributeOID)
 	policyOIDBytes = mustOIDContents(PolicyAttributeOID)
@@ -31,49 +30,14 @@ var (
 // oidContents encodes a dotted OID of any arc size as the contents octets of
 // an OBJECT IDENTIFIER (X.690 §8.19).
 func oidContents(dotted string) ([]byte, error) {
-	parts := strings.Split(dotted, ".")
-	if len(parts) < 2 {
-		return nil, fmt.Errorf("OID %q has fewer than two arcs", dotted)
+	oid, err := x509.ParseOID(dotted)
+	if err != nil {
+		return nil, err
 	}
-	arcs := make([]*big.Int, len(parts))
-	for i, p := range parts {
-		n, ok := new(big.Int).SetString(p, 10)
-		if !ok || n.Sign() < 0 || (len(p) > 1 && p[0] == '0') {
-			return nil, fmt.Errorf("OID %q: arc %q is not a non-negative decimal number", dotted, p)
-		}
-		arcs[i] = n
+	if oid.String() != dotted { // x509 takes "2.01"; DER has one spelling
+		return nil, fmt.Errorf("OID %q is not in canonical dotted form", dotted)
 	}
-	if arcs[0].Cmp(big.NewInt(2)) > 0 || (arcs[0].Cmp(big.NewInt(2)) < 0 && arcs[1].Cmp(big.NewInt(39)) > 0) {
-		return nil, fmt.Errorf("OID %q: invalid first two arcs", dotted)
-	}
-	first := new(big.Int).Mul(arcs[0], big.NewInt(40))
-	first.Add(first, arcs[1])
-	var out []byte
-	for _, a := range append([]*big.Int{first}, arcs[2:]...) {
-		out = appendBase128(out, a)
-	}
-	return out, nil
-}
-
-func appendBase128(out []byte, n *big.Int) []byte {
-	if n.Sign() == 0 {
-		return append(out, 0)
-	}
-	var groups []byte
-	v := new(big.Int).Set(n)
-	mask := big.NewInt(0x7f)
-	for v.Sign() > 0 {
-		groups = append(groups, byte(new(big.Int).And(v, mask).Int64()))
-		v.Rsh(v, 7)
-	}
-	for i := len(groups) - 1; i >= 0; i-- {
-		b := groups[i]
-		if i > 0 {
-			b |= 0x80
-		}
-		out = append(out, b)
-	}
-	return out
+	return oid.MarshalBinary()
 }
 
 func mustOIDContents(dotted string) []byte {

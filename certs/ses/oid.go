@@ -2,10 +2,9 @@ package ses
 
 import (
 	"bytes"
+	"crypto/x509"
 	"encoding/asn1"
 	"fmt"
-	"math/big"
-	"strings"
 )
 
 // Algorithm identifiers of GB/T 35275 / GM/T 0006.
@@ -34,29 +33,18 @@ type OID []byte
 
 // ParseOID encodes a dotted OID ("2.25.2312…") of any arc size.
 func ParseOID(dotted string) (OID, error) {
-	parts := strings.Split(dotted, ".")
-	if len(parts) < 2 {
-		return nil, fmt.Errorf("ses: OID %q has fewer than two arcs", dotted)
+	oid, err := x509.ParseOID(dotted)
+	if err != nil {
+		return nil, fmt.Errorf("ses: OID %q: %w", dotted, err)
 	}
-	arcs := make([]*big.Int, len(parts))
-	for i, p := range parts {
-		n, ok := new(big.Int).SetString(p, 10)
-		if !ok || n.Sign() < 0 || p == "" || p[0] == '+' || (len(p) > 1 && p[0] == '0') {
-			return nil, fmt.Errorf("ses: OID %q: arc %q is not a decimal number", dotted, p)
-		}
-		arcs[i] = n
+	if oid.String() != dotted { // x509 takes "1.02"; DER has one spelling
+		return nil, fmt.Errorf("ses: OID %q is not in canonical dotted form", dotted)
 	}
-	two, forty := big.NewInt(2), big.NewInt(40)
-	if arcs[0].Cmp(two) > 0 || (arcs[0].Cmp(two) < 0 && arcs[1].Cmp(forty) >= 0) {
-		return nil, fmt.Errorf("ses: OID %q: invalid first two arcs", dotted)
+	der, err := oid.MarshalBinary()
+	if err != nil {
+		return nil, fmt.Errorf("ses: OID %q: %w", dotted, err)
 	}
-	first := new(big.Int).Mul(arcs[0], forty)
-	first.Add(first, arcs[1])
-	var out OID
-	for _, a := range append([]*big.Int{first}, arcs[2:]...) {
-		out = appendBase128(out, a)
-	}
-	return out, nil
+	return der, nil
 }
 
 // MustParseOID is ParseOID for constants; it panics on a bad OID.
@@ -68,76 +56,26 @@ func MustParseOID(dotted string) OID {
 	return o
 }
 
-func appendBase128(out []byte, n *big.Int) []byte {
-	if n.Sign() == 0 {
-		return append(out, 0)
-	}
-	var groups []byte
-	v := new(big.Int).Set(n)
-	mask := big.NewInt(0x7f)
-	for v.Sign() > 0 {
-		groups = append(groups, byte(new(big.Int).And(v, mask).Uint64()))
-		v.Rsh(v, 7)
-	}
-	for i := len(groups) - 1; i >= 0; i-- {
-		b := groups[i]
-		if i > 0 {
-			b |= 0x80
-		}
-		out = append(out, b)
-	}
-	return out
+// x509 returns o as a crypto/x509.OID, which checks that the contents are
+// well-formed DER: non-empty, each arc minimal, the last octet ending an arc.
+func (o OID) x509() (x509.OID, error) {
+	var x x509.OID
+	err := x.UnmarshalBinary(o)
+	return x, err
 }
 
-// valid reports whether o is well-formed DER contents: non-empty, each arc
-// minimal (no leading 0x80) and the last octet ending an arc.
 func (o OID) valid() bool {
-	if len(o) == 0 || o[len(o)-1]&0x80 != 0 {
-		return false
-	}
-	start := true
-	for _, b := range o {
-		if start && b == 0x80 {
-			return false
-		}
-		start = b&0x80 == 0
-	}
-	return true
+	_, err := o.x509()
+	return err == nil
 }
 
 // String returns the dotted form.
 func (o OID) String() string {
-	if !o.valid() {
+	x, err := o.x509()
+	if err != nil {
 		return fmt.Sprintf("invalid OID %x", []byte(o))
 	}
-	var sb strings.Builder
-	v := new(big.Int)
-	first := true
-	for _, b := range o {
-		v.Lsh(v, 7)
-		v.Or(v, big.NewInt(int64(b&0x7f)))
-		if b&0x80 != 0 {
-			continue
-		}
-		if first {
-			x, y := big.NewInt(0), new(big.Int).Set(v)
-			switch {
-			case v.Cmp(big.NewInt(40)) < 0:
-			case v.Cmp(big.NewInt(80)) < 0:
-				x.SetInt64(1)
-				y.Sub(y, big.NewInt(40))
-			default:
-				x.SetInt64(2)
-				y.Sub(y, big.NewInt(80))
-			}
-			sb.WriteString(x.String() + "." + y.String())
-			first = false
-		} else {
-			sb.WriteString("." + v.String())
-		}
-		v.SetInt64(0)
-	}
-	return sb.String()
+	return x.String()
 }
 
 // Equal reports whether o and x are the same OID.
