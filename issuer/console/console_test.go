@@ -317,12 +317,7 @@ func (b *browser) screenshot(name string) {
 	if err != nil {
 		b.t.Fatalf("screenshot: %v", err)
 	}
-	if err := os.MkdirAll("testdata", 0o755); err != nil {
-		b.t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join("testdata", name), png, 0o644); err != nil {
-		b.t.Fatal(err)
-	}
+	browsertest.SaveScreenshot(b.t, name, png)
 }
 
 // fill puts a class's values in the issue form.

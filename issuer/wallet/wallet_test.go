@@ -216,12 +216,7 @@ func TestBrowser(t *testing.T) {
 	if err != nil {
 		t.Fatalf("screenshot: %v", err)
 	}
-	if err := os.MkdirAll("testdata", 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join("testdata", "wallet.png"), png, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	browsertest.SaveScreenshot(t, "wallet.png", png)
 
 	// The counter: a trust store synced from the issuer.
 	vs, err := vstore.Open(t.TempDir())

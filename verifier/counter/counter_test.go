@@ -334,12 +334,7 @@ func TestCounterInBrowser(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := os.MkdirAll("testdata", 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join("testdata", "counter.png"), shot, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	browsertest.SaveScreenshot(t, "counter.png", shot)
 
 	// English.
 	do(chromedp.Click(chromedp.CSS("#lang-btn")))
@@ -365,13 +360,10 @@ func TestCounterInBrowser(t *testing.T) {
 		t.Error("licence details still shown for a malformed QR")
 	}
 	waitFor("the input refocused", focused)
-	shot, err = chromedp.Run(tab, chromedp.FullScreenshot(100))
-	if err == nil {
-		err = os.WriteFile(filepath.Join("testdata", "counter-red.png"), shot, 0o644)
-	}
-	if err != nil {
+	if shot, err = chromedp.Run(tab, chromedp.FullScreenshot(100)); err != nil {
 		t.Fatal(err)
 	}
+	browsertest.SaveScreenshot(t, "counter-red.png", shot)
 
 	mu.Lock()
 	defer mu.Unlock()
