@@ -22,7 +22,6 @@ import (
 	"elicense/issuer/publish"
 	"elicense/issuer/service"
 	"elicense/issuer/status"
-	"elicense/issuer/store"
 	"elicense/issuer/wallet"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -42,8 +41,8 @@ Usage: elicense serve [--addr HOST:PORT] [--data DIR] [--public-url URL]
                       [--passphrase-file FILE] [--config FILE] [--log-level LEVEL]
 
 Serves the issuer API under /v1 (OpenAPI at /v1/openapi.json), /healthz,
-/readyz and Prometheus /metrics, with the state (state.db) and the ledger
-(ledger.db, an SM3 Merkle log) in DIR.
+/readyz and Prometheus /metrics, with the ledger (an SM3 Merkle log) and the
+issuer state it indexes in one file, DIR/ledger.db.
 
 First start with an empty DIR makes everything a trial needs: a development
 PKI in DIR/pki (root, nine agencies covering the 17 licence classes, ledger
@@ -156,15 +155,14 @@ func buildServer(e *env, d dataDir, passFile, publicURL string, log *slog.Logger
 	if err != nil {
 		return nil, nil, fmt.Errorf("token key: %w", err)
 	}
-	st, err := store.Open(d.state(), nil)
+	if _, err := os.Stat(d.path("state.db")); err == nil {
+		return nil, nil, fmt.Errorf("%s is from an older layout with the state in a file of its own; the state now lives in %s with the ledger (one transaction, one fsync per change). Start with a fresh data directory", d.path("state.db"), d.ledger())
+	}
+	data, err := service.OpenData(d.ledger(), ledger.Options{Origin: ledgerOrigin(p.Manifest.Root.KeyID), Signer: p.Ledger.Signer, Logger: log})
 	if err != nil {
 		return nil, nil, err
 	}
-	lg, err := ledger.Open(ledger.Options{Path: d.ledger(), Origin: ledgerOrigin(p.Manifest.Root.KeyID), Signer: p.Ledger.Signer, Logger: log})
-	if err != nil {
-		st.Close()
-		return nil, nil, err
-	}
+	lg, st := data.Ledger, data.Store
 	codes := make([]string, len(p.Agencies))
 	for i, a := range p.Agencies {
 		codes[i] = a.Code
@@ -181,14 +179,12 @@ func buildServer(e *env, d dataDir, passFile, publicURL string, log *slog.Logger
 		err = svc.Recover(context.Background())
 	}
 	if err != nil {
-		lg.Close()
-		st.Close()
+		data.Close()
 		return nil, nil, err
 	}
 	tokens := api.NewTokens(tk, audience(p), st, nil)
 	if err := ensureAdminToken(e, d, tokens); err != nil {
-		lg.Close()
-		st.Close()
+		data.Close()
 		return nil, nil, err
 	}
 	pub := publish.New(publish.Options{PKI: p, Status: sm, Ledger: lg, RevokedSeals: func() ([]trust.RevokedSeal, error) {
@@ -200,10 +196,10 @@ func buildServer(e *env, d dataDir, passFile, publicURL string, log *slog.Logger
 		return out, err
 	}})
 	handler := api.New(api.Options{Service: svc, Store: st, Ledger: lg, Tokens: tokens, Publisher: pub, Logger: log, Registry: reg,
-		Console: console.Handler(), Wallet: wallet.Handler(), Ready: pub.Err, LedgerBackup: lg.Store().(*ledger.BoltStore).Backup})
+		Console: console.Handler(), Wallet: wallet.Handler(), Ready: pub.Err, Backup: data.File.Backup})
 	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute, WriteTimeout: 5 * time.Minute, IdleTimeout: 2 * time.Minute}
 	cleanup := func() error {
-		return errors.Join(svc.Close(), lg.Close(), st.Close())
+		return errors.Join(svc.Close(), data.Close())
 	}
 	return srv, cleanup, nil
 }
@@ -214,9 +210,9 @@ type timedLedger struct {
 	h prometheus.Histogram
 }
 
-func (t timedLedger) AppendAll(ctx context.Context, es []tlog.Entry) (uint64, error) {
+func (t timedLedger) AppendWith(ctx context.Context, es []tlog.Entry, fn ledger.ApplyFunc) (uint64, error) {
 	start := time.Now()
-	first, err := t.Log.AppendAll(ctx, es)
+	first, err := t.Log.AppendWith(ctx, es, fn)
 	t.h.Observe(time.Since(start).Seconds())
 	return first, err
 }

@@ -25,6 +25,7 @@ import (
 	"elicense/internal/gm"
 	"elicense/internal/ledger/tlog"
 	"elicense/issuer/service"
+	"elicense/issuer/store"
 )
 
 // server is a running elicense serve process.
@@ -211,6 +212,7 @@ func TestServeEndToEnd(t *testing.T) {
 		StatusList                        string `json:"status_list"`
 		StatusIndex                       int    `json:"status_index"`
 		QR                                string `json:"qr"`
+		LedgerIndex                       uint64 `json:"ledger_index"`
 	}
 	issued := map[string]lic{}
 	for _, class := range []string{"business-license", "food-operation-permit", "drivers-license", "marriage-certificate"} {
@@ -375,10 +377,11 @@ func TestServeEndToEnd(t *testing.T) {
 		t.Fatal("qr did not write a PNG")
 	}
 
-	// An online backup of the ledger passes fsck.
+	// An online backup passes fsck and holds the licences with their
+	// ledger events.
 	var backup []byte
-	if st := s.call(t, "GET", "/v1/backup?file=ledger", admin, nil, &backup); st != 200 || len(backup) == 0 {
-		t.Fatalf("ledger backup: %d", st)
+	if st := s.call(t, "GET", "/v1/backup", admin, nil, &backup); st != 200 || len(backup) == 0 {
+		t.Fatalf("backup: %d", st)
 	}
 	bdir := filepath.Join(t.TempDir(), "backup")
 	os.MkdirAll(filepath.Join(bdir, "pki"), 0o700)
@@ -389,6 +392,16 @@ func TestServeEndToEnd(t *testing.T) {
 	os.WriteFile(filepath.Join(bdir, "ledger.db"), backup, 0o600)
 	if v := elicense(t, nil, "ledger", "verify", "--data", bdir); v.code != 0 || !strings.Contains(v.stdout, "OK ") {
 		t.Fatalf("backup verify: %s %s", v.stdout, v.stderr)
+	}
+	if bst, err := store.Open(filepath.Join(bdir, "ledger.db"), nil); err != nil {
+		t.Fatalf("backup state: %v", err)
+	} else {
+		for class, rec := range issued {
+			if got, err := bst.Get(rec.ID); err != nil || got.LedgerIndex != rec.LedgerIndex {
+				t.Errorf("%s licence %s in the backup: %+v %v", class, rec.ID, got, err)
+			}
+		}
+		bst.Close()
 	}
 
 	// Stop cleanly, verify the ledger, restart: nothing acknowledged is lost.

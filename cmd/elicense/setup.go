@@ -19,7 +19,6 @@ type dataDir string
 
 func (d dataDir) path(name string) string { return filepath.Join(string(d), name) }
 func (d dataDir) pki() string             { return d.path("pki") }
-func (d dataDir) state() string           { return d.path("state.db") }
 func (d dataDir) ledger() string          { return d.path("ledger.db") }
 func (d dataDir) tokenKey() string        { return d.path("token.key.pem") }
 func (d dataDir) adminToken() string      { return d.path("admin.token") }

@@ -416,9 +416,20 @@ func (s *BoltStore) Write(ctx context.Context, b *Batch) error {
 				}
 			}
 		}
+		for i, a := range b.Apply {
+			if err := a.Fn(tx, a.First); err != nil {
+				return &ApplyError{Index: i, Err: err}
+			}
+		}
 		return nil
 	})
 }
+
+// DB is the open bbolt file, for an application that keeps its own
+// buckets next to the ledger's and writes them with Log.AppendWith. Its
+// buckets must not be named like the ledger's (meta, entries, hashes,
+// checkpoints).
+func (s *BoltStore) DB() *bolt.DB { return s.db }
 
 // Entries implements Store.
 func (s *BoltStore) Entries(ctx context.Context, start, end uint64, fn func(uint64, []byte) error) error {
@@ -496,7 +507,8 @@ func (s *BoltStore) Checkpoints(ctx context.Context, from uint64, fn func(uint64
 // Close implements Store.
 func (s *BoltStore) Close() error { return s.db.Close() }
 
-// Backup writes a consistent copy of the ledger file to w while the log
+// Backup writes a consistent copy of the file (the ledger and any
+// application buckets kept with it) to w while the log
 // stays in use (a bbolt read transaction), and returns the bytes written.
 // The copy opens as a ledger and passes fsck.
 func (s *BoltStore) Backup(w io.Writer) (int64, error) {

@@ -41,6 +41,9 @@ var (
 	ErrLocked = errors.New("ledger: file locked by another process")
 	// ErrOrigin means the store belongs to a log with another origin.
 	ErrOrigin = errors.New("ledger: store belongs to another log origin")
+	// ErrNoApply means the store cannot run callers' writes in its own
+	// transaction (Log.AppendWith needs a BoltStore).
+	ErrNoApply = errors.New("ledger: the store cannot apply callers' writes in its transaction")
 )
 
 // IndexError reports a problem at one position of the log: the entry at

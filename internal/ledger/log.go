@@ -11,6 +11,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	bolt "go.etcd.io/bbolt"
+
 	"elicense/internal/ledger/tlog"
 )
 
@@ -94,6 +96,7 @@ type Log struct {
 type request struct {
 	entries [][]byte
 	leaves  []tlog.Hash
+	apply   ApplyFunc // nil for a plain append
 	first   uint64
 	err     error
 	done    chan struct{}
@@ -340,10 +343,26 @@ func (l *Log) Append(ctx context.Context, e tlog.Entry) (uint64, error) {
 // AppendAll adds entries as one contiguous run and returns the index of
 // the first, once all are durable (bulk import).
 func (l *Log) AppendAll(ctx context.Context, es []tlog.Entry) (uint64, error) {
+	return l.AppendWith(ctx, es, nil)
+}
+
+// AppendWith is AppendAll that also runs fn in the store's write
+// transaction that makes the entries durable, with the index of the
+// first: the caller's state and the ledger commit together or not at
+// all, under one fsync. If fn fails, nothing of this call is written and
+// AppendWith returns fn's error (as an *ApplyError); appends batched with
+// it are written without it. A nil fn is AppendAll. fn needs a store that
+// shares its transaction (BoltStore); other stores give ErrNoApply.
+func (l *Log) AppendWith(ctx context.Context, es []tlog.Entry, fn ApplyFunc) (uint64, error) {
 	if len(es) == 0 {
 		return 0, errors.New("ledger: AppendAll of nothing")
 	}
-	r := &request{entries: make([][]byte, len(es)), leaves: make([]tlog.Hash, len(es)), done: make(chan struct{})}
+	if fn != nil {
+		if _, ok := l.store.(interface{ DB() *bolt.DB }); !ok {
+			return 0, ErrNoApply
+		}
+	}
+	r := &request{entries: make([][]byte, len(es)), leaves: make([]tlog.Hash, len(es)), apply: fn, done: make(chan struct{})}
 	for i := range es {
 		b, err := es[i].MarshalBinary()
 		if err != nil {
@@ -476,6 +495,7 @@ func (l *Log) commit(batch []*request) {
 	start := l.frontier.Size()
 	f := l.frontier.Clone()
 	entries, hashes := l.entryBuf[:0], l.hashBuf[:0]
+	var applies []Apply
 	next := start
 	for _, r := range batch {
 		r.first = next
@@ -484,8 +504,11 @@ func (l *Log) commit(batch []*request) {
 		for _, h := range r.leaves {
 			hashes = f.Append(l.hasher, h, hashes)
 		}
+		if r.apply != nil {
+			applies = append(applies, Apply{First: r.first, Fn: r.apply})
+		}
 	}
-	b := &Batch{Start: start, Origin: l.origin, Entries: entries, Hashes: hashes, Checkpoint: l.pending.stored()}
+	b := &Batch{Start: start, Origin: l.origin, Entries: entries, Hashes: hashes, Checkpoint: l.pending.stored(), Apply: applies}
 	root := f.Root(l.hasher)
 	sign := l.interval < 0 || time.Since(l.lastSignAt) >= l.interval
 	if sign {
@@ -494,6 +517,23 @@ func (l *Log) commit(batch []*request) {
 	err := l.store.Write(ctx, b)
 	clear(entries)
 	l.entryBuf, l.hashBuf = entries[:0], hashes[:0]
+	if ae := (*ApplyError)(nil); errors.As(err, &ae) && ae.Index < len(applies) {
+		// One caller's write failed and nothing was written: fail that
+		// append alone and write the rest.
+		rest := make([]*request, 0, len(batch)-1)
+		for _, r := range batch {
+			if r.apply != nil && r.first == applies[ae.Index].First {
+				r.err = ae
+				close(r.done)
+				continue
+			}
+			rest = append(rest, r)
+		}
+		if len(rest) > 0 {
+			l.commit(rest)
+		}
+		return
+	}
 	if err != nil {
 		l.fail(err)
 		for _, r := range batch {

@@ -3,6 +3,7 @@ package ledger
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"os"
@@ -10,6 +11,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	bolt "go.etcd.io/bbolt"
 
 	"elicense/internal/gm"
 	"elicense/internal/ledger/tlog"
@@ -416,5 +419,82 @@ func TestBackup(t *testing.T) {
 	rep, err := FsckFile(context.Background(), copyPath, l.Verifier(), nil)
 	if err != nil || rep.Entries != 10 {
 		t.Fatalf("backup fsck: %v, %d entries", err, rep.Entries)
+	}
+}
+
+// TestAppendWith checks callers' writes commit with their entries: each
+// succeeds with its own entries at the index it was given, and one that
+// fails takes nothing with it, neither its entries nor its neighbours'.
+func TestAppendWith(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "ledger.db")
+	l := openTest(t, path)
+	db := l.Store().(*BoltStore).DB()
+	app := []byte("app")
+	if err := db.Update(func(tx *bolt.Tx) error { _, err := tx.CreateBucket(app); return err }); err != nil {
+		t.Fatal(err)
+	}
+	errRefused := errors.New("refused")
+	const n = 200
+	var wg sync.WaitGroup
+	firsts := make([]uint64, n)
+	errs := make([]error, n)
+	for i := range n {
+		wg.Go(func() {
+			firsts[i], errs[i] = l.AppendWith(context.Background(), []tlog.Entry{testEntry(2 * i), testEntry(2*i + 1)}, func(tx *bolt.Tx, first uint64) error {
+				if i%7 == 3 {
+					tx.Bucket(app).Put([]byte("must not stay"), nil)
+					return errRefused
+				}
+				return tx.Bucket(app).Put(fmt.Appendf(nil, "%03d", i), be64(first))
+			})
+		})
+	}
+	wg.Wait()
+	var ok uint64
+	for i := range n {
+		if i%7 == 3 {
+			var ae *ApplyError
+			if !errors.Is(errs[i], errRefused) || !errors.As(errs[i], &ae) {
+				t.Errorf("append %d: err %v, want the caller's error as an ApplyError", i, errs[i])
+			}
+			continue
+		}
+		if errs[i] != nil {
+			t.Fatalf("append %d: %v", i, errs[i])
+		}
+		ok++
+		e, err := l.Entry(firsts[i] + 1)
+		if err != nil || e.LicenseID != testEntry(2*i+1).LicenseID {
+			t.Errorf("append %d at %d: second entry %v, %v", i, firsts[i], e.LicenseID, err)
+		}
+	}
+	if got := l.Size(); got != 2*ok {
+		t.Errorf("size %d, want %d", got, 2*ok)
+	}
+	l.Close()
+
+	// Reopened: the callers' writes are there, with the right indexes.
+	l = openTest(t, path)
+	defer l.Close()
+	err := l.Store().(*BoltStore).DB().View(func(tx *bolt.Tx) error {
+		b := tx.Bucket(app)
+		if b.Get([]byte("must not stay")) != nil {
+			t.Error("a failed caller's write was kept")
+		}
+		if got := uint64(b.Stats().KeyN); got != ok {
+			t.Errorf("%d caller writes kept, want %d", got, ok)
+		}
+		return b.ForEach(func(k, v []byte) error {
+			var i int
+			fmt.Sscanf(string(k), "%d", &i)
+			e, err := l.Entry(binary.BigEndian.Uint64(v))
+			if err != nil || e.LicenseID != testEntry(2*i).LicenseID {
+				t.Errorf("caller %d recorded index %d holding %v, %v", i, binary.BigEndian.Uint64(v), e.LicenseID, err)
+			}
+			return nil
+		})
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 }

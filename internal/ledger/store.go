@@ -2,6 +2,9 @@ package ledger
 
 import (
 	"context"
+	"fmt"
+
+	bolt "go.etcd.io/bbolt"
 
 	"elicense/internal/ledger/tlog"
 )
@@ -79,7 +82,35 @@ type Batch struct {
 	// Checkpoint, if set, is a signed checkpoint note to keep under its
 	// tree size (a note already kept for that size is not replaced).
 	Checkpoint *StoredCheckpoint
+	// Apply are callers' own writes, made in the transaction that adds
+	// the entries (Log.AppendWith). A store that cannot share its
+	// transaction fails a batch that has any, with ErrNoApply.
+	Apply []Apply
 }
+
+// Apply is one caller's write in a batch: Fn runs inside the store's
+// write transaction with First, the index of the caller's first entry.
+type Apply struct {
+	First uint64
+	Fn    ApplyFunc
+}
+
+// ApplyFunc writes a caller's state in the bbolt transaction that makes
+// its ledger entries durable, so the two commit together or not at all.
+// It must only use tx (no other I/O, no waiting): the log's writer holds
+// the transaction. It must not touch the ledger's own buckets.
+type ApplyFunc = func(tx *bolt.Tx, first uint64) error
+
+// ApplyError is the failure of one Apply. The store fails the whole
+// write (nothing is written); the log then fails only the append that
+// carried it and writes the others.
+type ApplyError struct {
+	Index int // in Batch.Apply
+	Err   error
+}
+
+func (e *ApplyError) Error() string { return fmt.Sprintf("ledger: caller's write failed: %v", e.Err) }
+func (e *ApplyError) Unwrap() error { return e.Err }
 
 // StoredCheckpoint is a signed checkpoint note and its tree size.
 type StoredCheckpoint struct {

@@ -54,9 +54,9 @@ type Options struct {
 	BodyLimit string               // e.g. "4M"; empty means 4M
 	Console   http.Handler         // the agency console's assets, served under /console/ (nil: none)
 	Wallet    http.Handler         // the holder web wallet, served under /wallet/ (nil: none)
-	// LedgerBackup writes a consistent copy of the ledger file (nil: the
-	// backup endpoint offers the state file only).
-	LedgerBackup func(w io.Writer) (int64, error)
+	// Backup writes a consistent copy of the data file (the ledger with
+	// the state kept in it); nil turns the backup endpoint off.
+	Backup func(w io.Writer) (int64, error)
 }
 
 // API is the HTTP handler.

@@ -69,14 +69,11 @@ func newTestServer(t testing.TB) *testServer {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	st, err := store.Open(filepath.Join(dir, "state.db"), nil)
+	data, err := service.OpenData(filepath.Join(dir, "ledger.db"), ledger.Options{Origin: "test/ledger", Signer: p.Ledger.Signer})
 	if err != nil {
 		t.Fatal(err)
 	}
-	lg, err := ledger.Open(ledger.Options{Path: filepath.Join(dir, "ledger.db"), Origin: "test/ledger", Signer: p.Ledger.Signer})
-	if err != nil {
-		t.Fatal(err)
-	}
+	st, lg := data.Store, data.Ledger
 	svc, err := service.New(service.Options{PKI: p, Store: st, Ledger: lg, Status: &memStatus{}})
 	if err != nil {
 		t.Fatal(err)
@@ -90,8 +87,7 @@ func newTestServer(t testing.TB) *testServer {
 	t.Cleanup(func() {
 		srv.Close()
 		svc.Close()
-		lg.Close()
-		st.Close()
+		data.Close()
 	})
 	return &testServer{Server: srv, pki: p, tokens: tokens, svc: svc}
 }

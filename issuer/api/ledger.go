@@ -180,25 +180,17 @@ func (a *API) revokeToken(c echo.Context) error {
 	return c.NoContent(http.StatusNoContent)
 }
 
-// backup streams a consistent copy of the state file (?file=state, the
-// default) or of the ledger (?file=ledger), taken in a bbolt read
-// transaction while the server keeps working.
+// backup streams a consistent copy of the data file (the ledger and the
+// state kept with it), taken in a bbolt read transaction while the server
+// keeps working.
 func (a *API) backup(c echo.Context) error {
 	if operator(c).Role != service.RoleAdmin {
 		return fail(http.StatusForbidden, "forbidden", "", "only admins take backups")
 	}
-	write := a.o.Store.Backup
-	name := "state.db"
-	switch c.QueryParam("file") {
-	case "", "state":
-	case "ledger":
-		if a.o.LedgerBackup == nil {
-			return fail(http.StatusNotFound, "not_found", "file", "the ledger backup is not available here")
-		}
-		write, name = a.o.LedgerBackup, "ledger.db"
-	default:
-		return fail(http.StatusBadRequest, "bad_request", "file", "file must be state or ledger")
+	if a.o.Backup == nil {
+		return fail(http.StatusNotFound, "not_found", "", "backups are not available here")
 	}
+	write, name := a.o.Backup, "ledger.db"
 	c.Response().Header().Set(echo.HeaderContentType, "application/octet-stream")
 	c.Response().Header().Set(echo.HeaderContentDisposition, `attachment; filename="`+name+`"`)
 	c.Response().WriteHeader(http.StatusOK)

@@ -31,7 +31,6 @@ type licenceView struct {
 	StatusIndex  uint64            `json:"status_index"`
 	Credential   string            `json:"credential"`
 	LedgerIndex  uint64            `json:"ledger_index"`
-	Pending      bool              `json:"pending,omitempty"`
 	IssuedAt     string            `json:"issued_at"`
 	UpdatedAt    string            `json:"updated_at"`
 	Supersedes   string            `json:"supersedes,omitempty"`
@@ -49,7 +48,7 @@ func view(r *store.Record) licenceView {
 	v := licenceView{
 		ID: r.ID, Class: r.Class, Agency: r.Agency, HolderCode: r.HolderCode, HolderName: r.HolderName,
 		Fields: r.Fields, Status: r.Status, Reason: r.Reason, StatusList: r.StatusList, StatusIndex: r.StatusIndex,
-		Credential: r.Credential, LedgerIndex: r.LedgerIndex, Pending: r.Pending,
+		Credential: r.Credential, LedgerIndex: r.LedgerIndex,
 		IssuedAt: r.IssuedAt.UTC().Format("2006-01-02T15:04:05Z"), UpdatedAt: r.UpdatedAt.UTC().Format("2006-01-02T15:04:05Z"),
 		Supersedes: r.Supersedes, SupersededBy: r.SupersededBy, CopyOf: r.CopyOf, Device: r.Device, Copies: r.Copies,
 	}

@@ -191,7 +191,7 @@ func (s *Service) Claim(ctx context.Context, req ClaimRequest) (*store.Record, e
 	if err != nil {
 		return nil, &Error{Kind: ErrNotFound, Field: "code", Msg: "the licence of this code is gone", Err: err}
 	}
-	if parent.Status != store.StatusValid || parent.Pending {
+	if parent.Status != store.StatusValid {
 		return nil, &Error{Kind: ErrConflict, Field: "code", Msg: fmt.Sprintf("the licence is %s", parent.Status)}
 	}
 	comp, _ := gm.MarshalPublicKeyCompressed(dev)
@@ -236,22 +236,19 @@ func (s *Service) issueCopy(ctx context.Context, parent *store.Record, dev *ecds
 	}
 	comp, _ := gm.MarshalPublicKeyCompressed(dev)
 	rec.ID, rec.CopyOf, rec.Device = copyID, parent.ID, hex.EncodeToString(comp)
-	if err := s.store.PutPending(rec, [32]byte{}, nil); err != nil {
+	put, err := s.store.Insert(rec, [32]byte{}, nil)
+	if err != nil {
 		s.status.Release(list, idx)
 		return nil, &Error{Kind: ErrConflict, Msg: "could not record the copy", Err: err}
 	}
-	hash := mustHash(rec.CredentialHash)
-	first, err := s.ledger.AppendAll(context.WithoutCancel(ctx), []tlog.Entry{{
+	first, err := s.record(ctx, []tlog.Entry{{
 		Type: tlog.TypeIssue, Time: s.now(), Agency: ag.Code, LicenseID: copyID,
-		CredentialHash: hash, StatusTo: tlog.StatusValid, Operator: "holder-claim", Extra: []byte("device:" + rec.Device),
-	}})
+		CredentialHash: mustHash(rec.CredentialHash), StatusTo: tlog.StatusValid, Operator: "holder-claim", Extra: []byte("device:" + rec.Device),
+	}}, put)
 	if err != nil {
-		return nil, &Error{Kind: ErrUnavailable, Msg: "ledger append failed", Err: err}
+		s.status.Release(list, idx)
+		return nil, err
 	}
-	if err := s.store.Commit(hash, first); err != nil {
-		return nil, &Error{Kind: ErrUnavailable, Msg: "recorded in the ledger but not in the store; it will be reconciled", Err: err}
-	}
-	rec.LedgerIndex, rec.Pending = first, false
 	s.log.Info("device copy issued", "id", copyID, "ledger_index", first)
 	return rec, nil
 }
@@ -271,14 +268,10 @@ func (s *Service) Unbind(ctx context.Context, op Operator, copyID string) (*stor
 		return nil, &Error{Kind: ErrConflict, Field: "id", Msg: "the copy is already revoked"}
 	}
 	now := s.now()
-	idx, err := s.ledger.AppendAll(context.WithoutCancel(ctx), []tlog.Entry{{
+	if _, err := s.change(ctx, []tlog.Entry{{
 		Type: tlog.TypeRevoke, Time: now, Agency: r.Agency, LicenseID: r.ID, CredentialHash: mustHash(r.CredentialHash),
 		StatusFrom: ledgerStatus[r.Status], StatusTo: tlog.StatusRevoked, Reason: "遗失", Operator: op.Subject, Extra: []byte(unbindMark),
-	}})
-	if err != nil {
-		return nil, &Error{Kind: ErrUnavailable, Msg: "ledger append failed", Err: err}
-	}
-	if err := s.apply(store.Change{ID: r.ID, Status: store.StatusRevoked, Reason: "遗失", At: now, LedgerIndex: idx, Unbind: true}, r); err != nil {
+	}}, r, store.Change{ID: r.ID, Status: store.StatusRevoked, Reason: "遗失", At: now, Unbind: true}); err != nil {
 		return nil, err
 	}
 	r.Status, r.Reason, r.Unbound = store.StatusRevoked, "遗失", true

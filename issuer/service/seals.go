@@ -1,6 +1,8 @@
 package service
 
 import (
+	bolt "go.etcd.io/bbolt"
+
 	"context"
 	"fmt"
 
@@ -70,13 +72,13 @@ func (s *Service) MakeSeal(ctx context.Context, op Operator, req SealRequest) (*
 		return nil, &Error{Kind: ErrInvalid, Msg: "cannot make the seal", Err: err}
 	}
 	sum := gm.SM3(made.DER)
-	idx, err := s.ledger.AppendAll(context.WithoutCancel(ctx), []tlog.Entry{{Type: tlog.TypeSealMake, Time: now, Agency: ag.Code,
-		LicenseID: made.ESID, CredentialHash: sum, Operator: op.Subject, Extra: []byte(req.HolderCode)}})
+	idx, err := s.record(ctx, []tlog.Entry{{Type: tlog.TypeSealMake, Time: now, Agency: ag.Code,
+		LicenseID: made.ESID, CredentialHash: sum, Operator: op.Subject, Extra: []byte(req.HolderCode)}},
+		func(tx *bolt.Tx, idx uint64) error {
+			return store.PutSealTx(tx, store.SealRecord{ESID: made.ESID, Agency: ag.Code, HolderCode: req.HolderCode, MadeAt: now, LedgerIndex: idx})
+		})
 	if err != nil {
-		return nil, &Error{Kind: ErrUnavailable, Msg: "ledger append failed", Err: err}
-	}
-	if err := s.store.PutSeal(store.SealRecord{ESID: made.ESID, Agency: ag.Code, HolderCode: req.HolderCode, MadeAt: now, LedgerIndex: idx}); err != nil {
-		return nil, &Error{Kind: ErrUnavailable, Msg: "recorded in the ledger but not in the store; it will be reconciled", Err: err}
+		return nil, err
 	}
 	return &MadeSeal{ESID: made.ESID, Name: made.Seal.Info.Property.Name, DER: made.DER, LedgerIndex: idx}, nil
 }
@@ -92,6 +94,8 @@ func (s *Service) RevokeSeal(ctx context.Context, op Operator, esid, reason stri
 	if reason == "" {
 		return nil, invalid("reason", "a reason is required (遗失, 停用, 单位注销 …)")
 	}
+	unlock := s.lock("seal\x00" + esid)
+	defer unlock()
 	rec, err := s.store.Seal(esid)
 	if err != nil {
 		return nil, &Error{Kind: ErrNotFound, Field: "esid", Msg: "no seal " + esid}
@@ -106,12 +110,11 @@ func (s *Service) RevokeSeal(ctx context.Context, op Operator, esid, reason stri
 		return nil, &Error{Kind: ErrConflict, Field: "esid", Msg: "the seal is already revoked"}
 	}
 	now := s.now()
-	if _, err := s.ledger.AppendAll(context.WithoutCancel(ctx), []tlog.Entry{{Type: tlog.TypeSealRevoke, Time: now, Agency: rec.Agency,
-		LicenseID: esid, Reason: reason, Operator: op.Subject}}); err != nil {
-		return nil, &Error{Kind: ErrUnavailable, Msg: "ledger append failed", Err: err}
-	}
-	if err := s.store.RevokeSeal(esid, now, reason); err != nil {
-		return nil, &Error{Kind: ErrUnavailable, Msg: "recorded in the ledger but not in the store; it will be reconciled", Err: err}
+	_, err = s.record(ctx, []tlog.Entry{{Type: tlog.TypeSealRevoke, Time: now, Agency: rec.Agency,
+		LicenseID: esid, Reason: reason, Operator: op.Subject}},
+		func(tx *bolt.Tx, idx uint64) error { return store.RevokeSealTx(tx, esid, now, reason, idx) })
+	if err != nil {
+		return nil, err
 	}
 	rec.RevokedAt, rec.Reason = now, reason
 	return rec, nil

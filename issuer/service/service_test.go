@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -54,6 +55,7 @@ func (m *memStatus) URI(list string) string { return "http://127.0.0.1/v1/status
 type env struct {
 	dir    string
 	pki    *pki.PKI
+	data   *Data
 	store  *store.Store
 	ledger *ledger.Log
 	status *memStatus
@@ -99,12 +101,10 @@ func openEnv(t testing.TB, dir string) *env {
 	t.Helper()
 	e := &env{dir: dir, pki: testPKI(t), status: &memStatus{}}
 	var err error
-	if e.store, err = store.Open(filepath.Join(dir, "state.db"), nil); err != nil {
+	if e.data, err = OpenData(filepath.Join(dir, "ledger.db"), ledger.Options{Origin: "test.elicense/ledger", Signer: e.pki.Ledger.Signer}); err != nil {
 		t.Fatal(err)
 	}
-	if e.ledger, err = ledger.Open(ledger.Options{Path: filepath.Join(dir, "ledger.db"), Origin: "test.elicense/ledger", Signer: e.pki.Ledger.Signer}); err != nil {
-		t.Fatal(err)
-	}
+	e.store, e.ledger = e.data.Store, e.data.Ledger
 	if e.svc, err = New(Options{PKI: e.pki, Store: e.store, Ledger: e.ledger, Status: e.status}); err != nil {
 		t.Fatal(err)
 	}
@@ -118,8 +118,7 @@ func (e *env) close(t testing.TB) {
 	if err := e.svc.Close(); err != nil {
 		t.Error(err)
 	}
-	e.ledger.Close()
-	e.store.Close()
+	e.data.Close()
 }
 
 func samples(t testing.TB) map[string]map[string]string {
@@ -162,8 +161,8 @@ func TestIssueEveryClassAndVerify(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: credential does not verify: %v", class, err)
 		}
-		if l.ID != rec.ID || rec.Pending {
-			t.Fatalf("%s: record %s pending=%v, credential %s", class, rec.ID, rec.Pending, l.ID)
+		if l.ID != rec.ID {
+			t.Fatalf("%s: record %s, credential %s", class, rec.ID, l.ID)
 		}
 		var h qr.Holding
 		if err := json.Unmarshal(rec.QR, &h); err != nil {
@@ -359,41 +358,37 @@ func TestImportKeyIdempotent(t *testing.T) {
 	}
 }
 
-// TestRecover simulates crashes at each point of an issuance and a status
-// change and checks the store comes back in line with the ledger.
+// TestRecover checks a restart replays what reached the ledger without
+// the server (status and seal events appended while it was stopped), and
+// refuses a state that lacks an issuance the ledger holds.
 func TestRecover(t *testing.T) {
 	dir := t.TempDir()
 	e := openEnv(t, dir)
 	rec, op := issueOne(t, e, "business-license")
-	// A status change that reached the ledger but not the store.
-	idx, err := e.ledger.AppendAll(context.Background(), []tlog.Entry{{
-		Type: tlog.TypeRevoke, Time: time.Now(), Agency: rec.Agency, LicenseID: rec.ID, CredentialHash: mustHash(rec.CredentialHash),
-		StatusFrom: tlog.StatusValid, StatusTo: tlog.StatusRevoked, Reason: "注销", Operator: op.Subject,
-	}})
+	e.close(t)
+
+	// Appended with the server stopped, as the seal and key commands do.
+	data, err := OpenData(filepath.Join(dir, "ledger.db"), ledger.Options{Origin: "test.elicense/ledger", Signer: e.pki.Ledger.Signer})
 	if err != nil {
 		t.Fatal(err)
 	}
-	// An issuance written as pending that never reached the ledger.
-	ghost := *rec
-	ghost.ID, ghost.CredentialHash, ghost.ImportKey = rec.ID+"X", "00"+rec.CredentialHash[2:], ""
-	if err := e.store.PutPending(&ghost, [32]byte{}, nil); err != nil {
+	idx, err := data.Ledger.AppendAll(context.Background(), []tlog.Entry{
+		{Type: tlog.TypeRevoke, Time: time.Now(), Agency: rec.Agency, LicenseID: rec.ID, CredentialHash: mustHash(rec.CredentialHash),
+			StatusFrom: tlog.StatusValid, StatusTo: tlog.StatusRevoked, Reason: "注销", Operator: op.Subject},
+		{Type: tlog.TypeSealRevoke, Time: time.Now(), Agency: rec.Agency, LicenseID: "SEAL-1", Reason: "遗失", Operator: "cli"},
+	})
+	if err != nil {
 		t.Fatal(err)
 	}
-	// Crash: no Close, so the watermark is not advanced.
-	e.ledger.Close()
-	e.store.Close()
+	data.Close()
 
 	e = openEnv(t, dir)
-	defer e.close(t)
 	got, err := e.svc.Get(op, rec.ID)
 	if err != nil || got.Status != store.StatusRevoked || got.LastEvent != idx+1 {
 		t.Fatalf("after recovery: %v %+v", err, got)
 	}
-	if _, err := e.svc.Get(op, ghost.ID); !errors.Is(err, ErrNotFound) {
-		t.Fatalf("unacknowledged issuance survived recovery: %v", err)
-	}
-	if p, _ := e.store.Pending(); len(p) != 0 {
-		t.Fatalf("%d pending after recovery", len(p))
+	if sl, err := e.store.Seal("SEAL-1"); err != nil || sl.RevokedAt.IsZero() {
+		t.Fatalf("seal revocation not replayed: %+v %v", sl, err)
 	}
 	if w, _ := e.store.Watermark(); w != e.ledger.Size() {
 		t.Fatalf("watermark %d, ledger size %d", w, e.ledger.Size())
@@ -401,32 +396,51 @@ func TestRecover(t *testing.T) {
 	if e.status.set[fmt.Sprint(rec.StatusList, rec.StatusIndex)] != store.StatusRevoked {
 		t.Fatal("status list not rebuilt")
 	}
+	e.close(t)
+
+	// An issuance in the ledger that the state does not hold: the state
+	// is not this ledger's, and the server must not start on it.
+	data, err = OpenData(filepath.Join(dir, "ledger.db"), ledger.Options{Origin: "test.elicense/ledger", Signer: e.pki.Ledger.Signer})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := data.Ledger.AppendAll(context.Background(), []tlog.Entry{{Type: tlog.TypeIssue, Time: time.Now(), Agency: rec.Agency,
+		LicenseID: rec.ID + "X", CredentialHash: mustHash(rec.CredentialHash), StatusTo: tlog.StatusValid, Operator: "elsewhere"}}); err != nil {
+		t.Fatal(err)
+	}
+	svc, err := New(Options{PKI: e.pki, Store: data.Store, Ledger: data.Ledger, Status: &memStatus{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := svc.Recover(context.Background()); err == nil || !strings.Contains(err.Error(), rec.ID+"X") {
+		t.Fatalf("recovering a state without a ledger issuance: %v", err)
+	}
+	data.Close()
 }
 
-// TestAckedSurvivesCrash: issuances are acknowledged once in the ledger and
-// marked committed in the store later; a crash in between loses none.
-func TestAckedSurvivesCrash(t *testing.T) {
+// TestAckedSurvivesRestart: an acknowledged issuance is in the ledger and
+// the state, written in one transaction; a restart without a clean
+// service shutdown loses none.
+func TestAckedSurvivesRestart(t *testing.T) {
 	dir := t.TempDir()
 	e := openEnv(t, dir)
 	var ids []string
 	for range 20 {
 		rec, _ := issueOne(t, e, "business-license")
-		if rec.Pending {
-			t.Fatal("an acknowledged issuance reads as pending")
+		e, err := e.ledger.Entry(rec.LedgerIndex)
+		if err != nil || e.LicenseID != rec.ID {
+			t.Fatalf("acknowledged at ledger index %d, which holds %v (%v)", rec.LedgerIndex, e.LicenseID, err)
 		}
 		ids = append(ids, rec.ID)
 	}
-	// Crash: the committer may not have marked them all.
-	e.ledger.Close()
-	e.store.Close()
+	e.data.Close() // no svc.Close
 
 	e = openEnv(t, dir)
 	defer e.close(t)
 	op := operatorFor(t, e.pki, "business-license")
 	for _, id := range ids {
-		r, err := e.svc.Get(op, id)
-		if err != nil || r.Pending {
-			t.Fatalf("%s after the crash: %v (pending %v)", id, err, r != nil && r.Pending)
+		if _, err := e.svc.Get(op, id); err != nil {
+			t.Fatalf("%s after the restart: %v", id, err)
 		}
 	}
 }

@@ -1,6 +1,8 @@
 package service
 
 import (
+	bolt "go.etcd.io/bbolt"
+
 	"context"
 	"errors"
 	"fmt"
@@ -74,14 +76,11 @@ func (s *Service) ChangeStatus(ctx context.Context, op Operator, id string, acti
 		return nil, &Error{Kind: ErrConflict, Field: "status", Msg: fmt.Sprintf("cannot %s a licence that is %s", action, r.Status)}
 	}
 	now := s.now()
-	idx, err := s.ledger.AppendAll(context.WithoutCancel(ctx), []tlog.Entry{{
+	idx, err := s.change(ctx, []tlog.Entry{{
 		Type: entryType[action], Time: now, Agency: r.Agency, LicenseID: r.ID, CredentialHash: mustHash(r.CredentialHash),
 		StatusFrom: ledgerStatus[r.Status], StatusTo: ledgerStatus[to], Reason: reason, Operator: op.Subject,
-	}})
+	}}, r, store.Change{ID: r.ID, Status: to, Reason: reason, At: now})
 	if err != nil {
-		return nil, &Error{Kind: ErrUnavailable, Msg: "ledger append failed", Err: err}
-	}
-	if err := s.apply(store.Change{ID: r.ID, Status: to, Reason: reason, At: now, LedgerIndex: idx}, r); err != nil {
 		return nil, err
 	}
 	r.Status, r.Reason, r.UpdatedAt = to, reason, now
@@ -119,28 +118,38 @@ func (s *Service) mayChange(op Operator, r *store.Record) error {
 	if err := op.canAct(r.Agency, cl); err != nil {
 		return err
 	}
-	if r.Pending {
-		return &Error{Kind: ErrConflict, Msg: "the licence's issuance is not yet confirmed"}
-	}
 	return nil
 }
 
-func (s *Service) apply(c store.Change, r *store.Record) error {
-	if err := s.store.Apply(c); err != nil {
-		return &Error{Kind: ErrUnavailable, Msg: "recorded in the ledger but not in the store; it will be reconciled", Err: err}
+// change appends es, whose last entry is the status change c of r, with
+// c applied to the store in the same transaction, then updates the status
+// lists of r and its device copies. It returns the index of c's entry.
+func (s *Service) change(ctx context.Context, es []tlog.Entry, r *store.Record, c store.Change, also ...func(tx *bolt.Tx, first uint64) error) (uint64, error) {
+	last := uint64(len(es) - 1)
+	first, err := s.record(ctx, es, func(tx *bolt.Tx, first uint64) error {
+		for _, fn := range also {
+			if err := fn(tx, first); err != nil {
+				return err
+			}
+		}
+		c.LedgerIndex = first + last
+		return store.ApplyTx(tx, c)
+	})
+	if err != nil {
+		return 0, err
 	}
 	// The store carried the change to the licence's device copies; the
 	// status lists follow them.
 	for _, id := range append([]string{r.ID}, r.Copies...) {
 		cur, err := s.store.Get(id)
 		if err != nil {
-			return &Error{Kind: ErrUnavailable, Msg: "reading the store", Err: err}
+			return 0, &Error{Kind: ErrUnavailable, Msg: "reading the store", Err: err}
 		}
 		if err := s.status.Set(cur.StatusList, cur.StatusIndex, cur.Status); err != nil {
-			return &Error{Kind: ErrUnavailable, Msg: "status list update failed", Err: err}
+			return 0, &Error{Kind: ErrUnavailable, Msg: "status list update failed", Err: err}
 		}
 	}
-	return nil
+	return first + last, nil
 }
 
 // ReissueRequest changes a licence's fields by issuing its next version.
@@ -194,37 +203,33 @@ func (s *Service) Reissue(ctx context.Context, op Operator, id string, req Reiss
 		return nil, err
 	}
 	rec.Supersedes = old.ID
-	if err := s.store.PutPending(rec, [32]byte{}, nil); err != nil {
+	put, err := s.store.Insert(rec, [32]byte{}, nil)
+	if err != nil {
 		s.status.Release(list, idx)
 		return nil, &Error{Kind: ErrConflict, Msg: "could not record the licence", Err: err}
 	}
 	now := s.now()
-	first, err := s.ledger.AppendAll(context.WithoutCancel(ctx), []tlog.Entry{
+	first, err := s.change(ctx, []tlog.Entry{
 		{Type: tlog.TypeReissue, Time: now, Agency: ag.Code, LicenseID: rec.ID, CredentialHash: mustHash(rec.CredentialHash),
 			StatusTo: tlog.StatusValid, Reason: "变更", Operator: op.Subject, Extra: []byte(old.ID)},
 		{Type: tlog.TypeRevoke, Time: now, Agency: ag.Code, LicenseID: old.ID, CredentialHash: mustHash(old.CredentialHash),
 			StatusFrom: ledgerStatus[old.Status], StatusTo: tlog.StatusRevoked, Reason: "变更", Operator: op.Subject, Extra: []byte(rec.ID)},
-	})
+	}, old, store.Change{ID: old.ID, Status: store.StatusSuperseded, Reason: "变更", At: now, SupersededBy: rec.ID}, put)
 	if err != nil {
-		return nil, &Error{Kind: ErrUnavailable, Msg: "ledger append failed", Err: err}
-	}
-	if err := s.store.Commit(mustHash(rec.CredentialHash), first); err != nil {
-		return nil, &Error{Kind: ErrUnavailable, Msg: "recorded in the ledger but not in the store; it will be reconciled", Err: err}
-	}
-	if err := s.apply(store.Change{ID: old.ID, Status: store.StatusSuperseded, Reason: "变更", At: now, LedgerIndex: first + 1, SupersededBy: rec.ID}, old); err != nil {
+		s.status.Release(list, idx)
 		return nil, err
 	}
-	rec.LedgerIndex, rec.Pending = first, false
+	first-- // the re-issue is the entry before the revocation
 	s.log.Info("licence re-issued", "id", rec.ID, "supersedes", old.ID, "ledger_index", first, "operator", op.Subject)
 	return rec, nil
 }
 
-// Recover brings the store in line with the ledger after a restart: it
-// replays ledger entries from the store's watermark (committing pending
-// issuances, applying status changes, and recording seals made and
-// revoked, which the seal commands append while the server is stopped), drops issuances that never
-// reached the ledger (they were never acknowledged), and restores the
-// status lists. Call it before serving.
+// Recover brings the store in line with the ledger at start and
+// restores the status lists. The server writes every change in the
+// transaction that appends its ledger event, so there is nothing to
+// reconcile for those; what Recover replays, from the store's watermark,
+// are the events the seal and key commands append while the server is
+// stopped. Call it before serving.
 func (s *Service) Recover(ctx context.Context) error {
 	from, err := s.store.Watermark()
 	if err != nil {
@@ -241,8 +246,10 @@ func (s *Service) Recover(ctx context.Context) error {
 		}
 		switch e.Type {
 		case tlog.TypeIssue, tlog.TypeReissue:
-			if err := s.store.Commit(e.CredentialHash, i); err != nil {
-				return err
+			if _, err := s.store.Get(e.LicenseID); err != nil {
+				// Only the server issues, in one transaction with the
+				// record: the state file is not this ledger's.
+				return fmt.Errorf("service: ledger entry %d issues %s, which the store does not hold: %w", i, e.LicenseID, err)
 			}
 		case tlog.TypeSealMake:
 			if err := s.store.PutSeal(store.SealRecord{ESID: e.LicenseID, Agency: e.Agency, HolderCode: string(e.Extra), MadeAt: e.Time, LedgerIndex: i}); err != nil {
@@ -264,16 +271,6 @@ func (s *Service) Recover(ctx context.Context) error {
 			if err := s.store.Apply(c); err != nil && !errors.Is(err, store.ErrNotFound) {
 				return err
 			}
-		}
-	}
-	pending, err := s.store.Pending()
-	if err != nil {
-		return err
-	}
-	for h, id := range pending {
-		s.log.Warn("dropping an issuance that never reached the ledger", "id", id)
-		if err := s.store.Drop(h); err != nil {
-			return err
 		}
 	}
 	if err := s.store.SetWatermark(size); err != nil {

@@ -1,12 +1,13 @@
-// Package store keeps the issuer's working state in an embedded bbolt file:
-// licence records with their signed credentials, search indexes, pending
-// issuances and the ledger watermark. It is a view: the ledger
-// (internal/ledger) is the record of what happened and in which order, and
-// Recover-style reconciliation (issuer/service) brings the store in line
-// with it after a crash.
+// Package store keeps the issuer's working state in bbolt buckets:
+// licence records with their signed credentials, search indexes, claim
+// tickets, seals and the ledger watermark. It is a view: the ledger
+// (internal/ledger) is the record of what happened and in which order.
 //
-// An issuance is written here as pending, durably, before its ledger event
-// is appended; only then is it acknowledged. Status changes are appended to
-// the ledger first and applied here afterwards; a lost apply is replayed
-// from the ledger. The store knows nothing of HTTP or signing.
+// The server keeps these buckets in the ledger's own file and writes each
+// change in the transaction that appends its ledger event (Insert,
+// ApplyTx, PutSealTx, RevokeSealTx with ledger.Log.AppendWith): a change
+// is acknowledged after one fsync, and after a crash the state and the
+// ledger never disagree. Entries the ledger gained without the store (the
+// seal and key commands, run while the server is stopped) are replayed
+// from the watermark at start. The store knows nothing of HTTP or signing.
 package store

@@ -3,11 +3,9 @@ package store
 import (
 	"bytes"
 	"encoding/binary"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"slices"
 	"time"
 
@@ -47,9 +45,6 @@ type Record struct {
 	SupersededBy   string            `json:"superseded_by,omitempty"`
 	Supersedes     string            `json:"supersedes,omitempty"`
 	ImportKey      string            `json:"import_key,omitempty"` // caller's idempotency key
-	// Pending is set from PutPending until Commit: the issuance is not
-	// yet known to be in the ledger and has not been acknowledged.
-	Pending bool `json:"-"`
 	// LastEvent is one past the ledger index of the last event applied to
 	// this record, so replaying the ledger applies each event once and
 	// never lets an older one overwrite a newer.
@@ -66,7 +61,7 @@ type Record struct {
 	Unbound bool     `json:"unbound,omitempty"` // a copy revoked on its own (device lost)
 
 	// ClaimCode and ClaimExpires are set on the record returned by an
-	// issuance only; the store keeps the code's hash (PutPending's claim).
+	// issuance only; the store keeps the code's hash (Insert's claim).
 	ClaimCode    string    `json:"-"`
 	ClaimExpires time.Time `json:"-"`
 	// Existing is set on a record an issuance returned because its import
@@ -87,19 +82,19 @@ var (
 	bucketLicences = []byte("licences")    // id → Record JSON
 	bucketHolder   = []byte("by_holder")   // holder code 0 id → nil
 	bucketClass    = []byte("by_class")    // class 0 id → nil
-	bucketPending  = []byte("pending")     // credential hash → id
 	bucketImport   = []byte("import_keys") // agency 0 key → id
-	bucketMeta     = []byte("meta")
-	// bucketEvents holds, for each committed record, its issuance's ledger
-	// index and one past the last event applied (16 bytes): committing an
-	// issuance writes these 16 bytes instead of rewriting the record.
+	bucketState    = []byte("state")       // the ledger's "meta" is the ledger's
+	// bucketEvents holds, for each record, its issuance's ledger index and
+	// one past the last event applied (16 bytes), so a status change
+	// rewrites the record but looking up an index does not decode it.
 	bucketEvents = []byte("events")
 	keyWatermark = []byte("watermark") // last ledger index applied + 1
 )
 
-// Store is an open state file. Its methods are safe for concurrent use.
+// Store is the issuer's state. Its methods are safe for concurrent use.
 type Store struct {
-	db *bolt.DB
+	db  *bolt.DB
+	own bool // Close closes db
 }
 
 // Options tune Open.
@@ -107,13 +102,10 @@ type Options struct {
 	// LockTimeout bounds the wait for another process holding the file;
 	// zero means 5 s, so a second server on the same data fails fast.
 	LockTimeout time.Duration
-	// MaxBatchDelay is bbolt's group-commit window: concurrent writes in
-	// that window share one fsync. Zero means 2 ms (bbolt's default of
-	// 10 ms would add 10 ms to every lone issuance).
-	MaxBatchDelay time.Duration
 }
 
-// Open opens or creates the state file at path.
+// Open opens or creates a state file of its own at path (tools and
+// tests; the server keeps its state in the ledger's file, see New).
 func Open(path string, o *Options) (*Store, error) {
 	var opts Options
 	if o != nil {
@@ -122,16 +114,28 @@ func Open(path string, o *Options) (*Store, error) {
 	if opts.LockTimeout == 0 {
 		opts.LockTimeout = 5 * time.Second
 	}
-	if opts.MaxBatchDelay == 0 {
-		opts.MaxBatchDelay = 2 * time.Millisecond
-	}
 	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: opts.LockTimeout})
 	if err != nil {
 		return nil, fmt.Errorf("store: opening %s: %w", path, err)
 	}
-	db.MaxBatchDelay = opts.MaxBatchDelay
-	err = db.Update(func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{bucketLicences, bucketHolder, bucketClass, bucketPending, bucketImport, bucketMeta, bucketEvents} {
+	s, err := New(db)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	s.own = true
+	return s, nil
+}
+
+// New keeps the state in db, next to whatever else it holds (the
+// ledger's buckets: the server writes a licence and its ledger event in
+// one transaction, see Insert). Close does not close db.
+func New(db *bolt.DB) (*Store, error) {
+	// bbolt's default group-commit window of 10 ms would add 10 ms to a
+	// lone claim or token revocation (db.Batch); 2 ms still groups a burst.
+	db.MaxBatchDelay = 2 * time.Millisecond
+	err := db.Update(func(tx *bolt.Tx) error {
+		for _, b := range [][]byte{bucketLicences, bucketHolder, bucketClass, bucketImport, bucketState, bucketEvents} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}
@@ -139,14 +143,18 @@ func Open(path string, o *Options) (*Store, error) {
 		return nil
 	})
 	if err != nil {
-		db.Close()
 		return nil, fmt.Errorf("store: %w", err)
 	}
 	return &Store{db: db}, nil
 }
 
-// Close closes the file.
-func (s *Store) Close() error { return s.db.Close() }
+// Close closes a store made by Open.
+func (s *Store) Close() error {
+	if s.own {
+		return s.db.Close()
+	}
+	return nil
+}
 
 func indexKey(a, b string) []byte { return append(append([]byte(a), 0), b...) }
 
@@ -165,18 +173,13 @@ func getRecord(tx *bolt.Tx, id string) (*Record, error) {
 	return &r, nil
 }
 
-// readEvents fills the ledger bookkeeping of r; a record without it is
-// pending.
+// readEvents fills the ledger bookkeeping of r.
 func readEvents(tx *bolt.Tx, r *Record) error {
 	ev := tx.Bucket(bucketEvents).Get([]byte(r.ID))
-	switch len(ev) {
-	case 0:
-		r.Pending = true
-	case 16:
-		r.LedgerIndex, r.LastEvent = binary.BigEndian.Uint64(ev), binary.BigEndian.Uint64(ev[8:])
-	default:
-		return fmt.Errorf("%w: %s: ledger bookkeeping of %d bytes", ErrCorrupt, r.ID, len(ev))
+	if len(ev) != 16 {
+		return fmt.Errorf("%w: %s: ledger bookkeeping of %d bytes, want 16", ErrCorrupt, r.ID, len(ev))
 	}
+	r.LedgerIndex, r.LastEvent = binary.BigEndian.Uint64(ev), binary.BigEndian.Uint64(ev[8:])
 	return nil
 }
 
@@ -190,13 +193,17 @@ func putRecord(tx *bolt.Tx, r *Record) error {
 	if err != nil {
 		return err
 	}
+	return putEncoded(tx, r, v)
+}
+
+// putEncoded writes r, already encoded as v, with its bookkeeping and
+// index entries.
+func putEncoded(tx *bolt.Tx, r *Record, v []byte) error {
 	if err := tx.Bucket(bucketLicences).Put([]byte(r.ID), v); err != nil {
 		return err
 	}
-	if !r.Pending {
-		if err := putEvents(tx, r.ID, r.LedgerIndex, r.LastEvent); err != nil {
-			return err
-		}
+	if err := putEvents(tx, r.ID, r.LedgerIndex, r.LastEvent); err != nil {
+		return err
 	}
 	if err := tx.Bucket(bucketHolder).Put(indexKey(r.HolderCode, r.ID), nil); err != nil {
 		return err
@@ -204,16 +211,34 @@ func putRecord(tx *bolt.Tx, r *Record) error {
 	return tx.Bucket(bucketClass).Put(indexKey(r.Class, r.ID), nil)
 }
 
-// PutPending stores a new licence record, not yet acknowledged, and
-// returns once it is durable. It fails with ErrExists if the identifier or
-// the record's import key is taken. A non-nil claim is stored in the same
-// transaction under claimHash.
-func (s *Store) PutPending(r *Record, claimHash [32]byte, claim *Claim) error {
-	hash, err := hex.DecodeString(r.CredentialHash)
-	if err != nil || len(hash) != 32 {
-		return fmt.Errorf("store: record %s has no credential hash", r.ID)
+// advance moves the watermark to w unless it is already past it.
+func advance(tx *bolt.Tx, w uint64) error {
+	if watermark(tx) >= w {
+		return nil
 	}
-	return s.db.Batch(func(tx *bolt.Tx) error {
+	return tx.Bucket(bucketState).Put(keyWatermark, binary.BigEndian.AppendUint64(nil, w))
+}
+
+// Insert prepares a new licence record for the transaction that appends
+// its issuance to the ledger: the returned function (a ledger.ApplyFunc)
+// writes the record at the ledger index it is given, with its indexes, its
+// import key, the claim (if not nil) under claimHash, and for a device copy
+// its place in the parent's list of copies. The record is encoded here,
+// so the ledger's writer does little more than copy bytes. The function
+// fails with ErrExists, writing nothing, if the identifier or the import
+// key is taken. It sets r.LedgerIndex and r.LastEvent.
+func (s *Store) Insert(r *Record, claimHash [32]byte, claim *Claim) (func(tx *bolt.Tx, first uint64) error, error) {
+	v, err := json.Marshal(r)
+	if err != nil {
+		return nil, err
+	}
+	var cv []byte
+	if claim != nil {
+		if cv, err = json.Marshal(claim); err != nil {
+			return nil, err
+		}
+	}
+	return func(tx *bolt.Tx, first uint64) error {
 		if tx.Bucket(bucketLicences).Get([]byte(r.ID)) != nil {
 			return fmt.Errorf("%w: %s", ErrExists, r.ID)
 		}
@@ -227,34 +252,14 @@ func (s *Store) PutPending(r *Record, claimHash [32]byte, claim *Claim) error {
 				return err
 			}
 		}
-		if err := tx.Bucket(bucketPending).Put(hash, []byte(r.ID)); err != nil {
-			return err
-		}
-		if claim != nil {
-			if err := putClaim(tx, claimHash, *claim); err != nil {
+		if cv != nil {
+			b, err := tx.CreateBucketIfNotExists(bucketClaims)
+			if err != nil {
 				return err
 			}
-		}
-		r.Pending = true
-		return putRecord(tx, r)
-	})
-}
-
-// Commit marks the pending issuance with that credential hash as recorded
-// at ledger index idx and advances the watermark.
-func (s *Store) Commit(credHash [32]byte, idx uint64) error {
-	return s.db.Batch(func(tx *bolt.Tx) error {
-		pb := tx.Bucket(bucketPending)
-		id := pb.Get(credHash[:])
-		if id == nil {
-			return nil // already committed (replay)
-		}
-		r, err := getRecord(tx, string(id))
-		if err != nil {
-			return err
-		}
-		if err := putEvents(tx, r.ID, idx, max(r.LastEvent, idx+1)); err != nil {
-			return err
+			if err := b.Put(claimHash[:], cv); err != nil {
+				return err
+			}
 		}
 		if r.CopyOf != "" {
 			parent, err := getRecord(tx, r.CopyOf)
@@ -268,77 +273,12 @@ func (s *Store) Commit(credHash [32]byte, idx uint64) error {
 				}
 			}
 		}
-		return pb.Delete(credHash[:])
-	})
-}
-
-// CommitAll is Commit for many issuances in one transaction.
-func (s *Store) CommitAll(cs []Committed) error {
-	return s.db.Update(func(tx *bolt.Tx) error {
-		pb := tx.Bucket(bucketPending)
-		for _, c := range cs {
-			id := pb.Get(c.CredHash[:])
-			if id == nil {
-				continue
-			}
-			ev := tx.Bucket(bucketEvents).Get(id)
-			last := c.Index + 1
-			if len(ev) == 16 {
-				last = max(last, binary.BigEndian.Uint64(ev[8:]))
-			}
-			if err := putEvents(tx, string(id), c.Index, last); err != nil {
-				return err
-			}
-			if err := pb.Delete(c.CredHash[:]); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-}
-
-// Committed is an issuance known to be in the ledger at Index.
-type Committed struct {
-	CredHash [32]byte
-	Index    uint64
-}
-
-// Drop removes a pending issuance that never reached the ledger.
-func (s *Store) Drop(credHash [32]byte) error {
-	return s.db.Batch(func(tx *bolt.Tx) error {
-		pb := tx.Bucket(bucketPending)
-		id := pb.Get(credHash[:])
-		if id == nil {
-			return nil
-		}
-		r, err := getRecord(tx, string(id))
-		if err != nil {
+		r.LedgerIndex, r.LastEvent = first, first+1
+		if err := putEncoded(tx, r, v); err != nil {
 			return err
 		}
-		tx.Bucket(bucketLicences).Delete([]byte(r.ID))
-		tx.Bucket(bucketHolder).Delete(indexKey(r.HolderCode, r.ID))
-		tx.Bucket(bucketClass).Delete(indexKey(r.Class, r.ID))
-		if r.ImportKey != "" {
-			tx.Bucket(bucketImport).Delete(indexKey(r.Agency, r.ImportKey))
-		}
-		return pb.Delete(credHash[:])
-	})
-}
-
-// Pending lists the issuances written but not yet known to be in the
-// ledger, by credential hash.
-func (s *Store) Pending() (map[[32]byte]string, error) {
-	out := map[[32]byte]string{}
-	err := s.db.View(func(tx *bolt.Tx) error {
-		return tx.Bucket(bucketPending).ForEach(func(k, v []byte) error {
-			if len(k) != 32 {
-				return fmt.Errorf("%w: pending key of %d bytes", ErrCorrupt, len(k))
-			}
-			out[[32]byte(k)] = string(v)
-			return nil
-		})
-	})
-	return out, err
+		return advance(tx, first+1)
+	}, nil
 }
 
 // Change is a status change to apply to a record.
@@ -353,64 +293,68 @@ type Change struct {
 }
 
 // Apply records a status change that the ledger already holds at
-// c.LedgerIndex. Applying the same change twice is harmless.
+// c.LedgerIndex (replay after a restart). Applying the same change twice
+// is harmless.
 func (s *Store) Apply(c Change) error {
-	return s.db.Batch(func(tx *bolt.Tx) error {
-		r, err := getRecord(tx, c.ID)
+	return s.db.Batch(func(tx *bolt.Tx) error { return ApplyTx(tx, c) })
+}
+
+// ApplyTx is Apply inside a transaction: the server calls it in the one
+// that appends the change to the ledger (with c.LedgerIndex set from the
+// index that transaction is given).
+func ApplyTx(tx *bolt.Tx, c Change) error {
+	r, err := getRecord(tx, c.ID)
+	if err != nil {
+		return err
+	}
+	if r.LastEvent > c.LedgerIndex {
+		return nil // this or a later event is already applied
+	}
+	r.Status, r.Reason, r.UpdatedAt = c.Status, c.Reason, c.At
+	r.LastEvent = c.LedgerIndex + 1
+	if c.SupersededBy != "" {
+		r.SupersededBy = c.SupersededBy
+	}
+	if c.Unbind {
+		r.Unbound = true
+	}
+	if err := putRecord(tx, r); err != nil {
+		return err
+	}
+	// A licence's state is its copies' state, except for a copy
+	// revoked on its own.
+	for _, id := range r.Copies {
+		cp, err := getRecord(tx, id)
 		if err != nil {
 			return err
 		}
-		if r.LastEvent > c.LedgerIndex {
-			return nil // this or a later event is already applied
+		if cp.Unbound || cp.LastEvent > c.LedgerIndex {
+			continue
 		}
-		r.Status, r.Reason, r.UpdatedAt = c.Status, c.Reason, c.At
-		r.LastEvent = c.LedgerIndex + 1
-		if c.SupersededBy != "" {
-			r.SupersededBy = c.SupersededBy
-		}
-		if c.Unbind {
-			r.Unbound = true
-		}
-		if err := putRecord(tx, r); err != nil {
+		cp.Status, cp.Reason, cp.UpdatedAt, cp.LastEvent = c.Status, c.Reason, c.At, c.LedgerIndex+1
+		if err := putRecord(tx, cp); err != nil {
 			return err
 		}
-		// A licence's state is its copies' state, except for a copy
-		// revoked on its own.
-		for _, id := range r.Copies {
-			cp, err := getRecord(tx, id)
-			if err != nil {
-				return err
-			}
-			if cp.Unbound || cp.LastEvent > c.LedgerIndex {
-				continue
-			}
-			cp.Status, cp.Reason, cp.UpdatedAt, cp.LastEvent = c.Status, c.Reason, c.At, c.LedgerIndex+1
-			if err := putRecord(tx, cp); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
+	}
+	return advance(tx, c.LedgerIndex+1)
 }
 
 func watermark(tx *bolt.Tx) uint64 {
-	v := tx.Bucket(bucketMeta).Get(keyWatermark)
+	v := tx.Bucket(bucketState).Get(keyWatermark)
 	if len(v) != 8 {
 		return 0
 	}
 	return binary.BigEndian.Uint64(v)
 }
 
-// SetWatermark records that every ledger entry below w is applied. The
-// service calls it only when nothing is in flight (after Recover, at a
-// clean shutdown), so the mark never passes an unapplied entry.
+// SetWatermark records that every ledger entry below w is applied
+// (after a replay). It never moves the mark back.
 func (s *Store) SetWatermark(w uint64) error {
-	return s.db.Update(func(tx *bolt.Tx) error {
-		return tx.Bucket(bucketMeta).Put(keyWatermark, binary.BigEndian.AppendUint64(nil, w))
-	})
+	return s.db.Update(func(tx *bolt.Tx) error { return advance(tx, w) })
 }
 
-// Watermark is the ledger index replay starts from after a restart.
+// Watermark is the ledger index replay starts from after a restart:
+// one past the last entry whose state change the store holds.
 func (s *Store) Watermark() (uint64, error) {
 	var w uint64
 	err := s.db.View(func(tx *bolt.Tx) error { w = watermark(tx); return nil })
@@ -510,14 +454,6 @@ func (s *Store) ForEach(fn func(*Record) error) error {
 	})
 }
 
-// Backup writes a consistent copy of the state file to w while the
-// store stays in use.
-func (s *Store) Backup(w io.Writer) (int64, error) {
-	var n int64
-	err := s.db.View(func(tx *bolt.Tx) (err error) { n, err = tx.WriteTo(w); return err })
-	return n, err
-}
-
 var bucketTokens = []byte("revoked_tokens") // jti → expiry (Unix seconds)
 
 // RevokeToken records that the operator token with that ID is revoked
@@ -569,18 +505,6 @@ func (s *Store) PutClaim(codeHash [32]byte, c Claim) error {
 	})
 }
 
-func putClaim(tx *bolt.Tx, codeHash [32]byte, c Claim) error {
-	v, err := json.Marshal(c)
-	if err != nil {
-		return err
-	}
-	b, err := tx.CreateBucketIfNotExists(bucketClaims)
-	if err != nil {
-		return err
-	}
-	return b.Put(codeHash[:], v)
-}
-
 // UseClaim marks the ticket used and returns it, durably, in one step: a
 // code can be spent once. It fails with ErrNotFound for an unknown code
 // and ErrExists for a spent one; the caller checks expiry.
@@ -624,50 +548,67 @@ type SealRecord struct {
 	Reason      string    `json:"reason,omitempty"`
 }
 
-// PutSeal records a seal made (from its ledger event); repeating it is
-// harmless.
+// PutSeal records a seal made (from its ledger event, at replay);
+// repeating it is harmless.
 func (s *Store) PutSeal(r SealRecord) error {
-	return s.db.Update(func(tx *bolt.Tx) error {
-		b, err := tx.CreateBucketIfNotExists(bucketSeals)
-		if err != nil {
-			return err
-		}
-		if b.Get([]byte(r.ESID)) != nil {
-			return nil
-		}
-		v, err := json.Marshal(r)
-		if err != nil {
-			return err
-		}
-		return b.Put([]byte(r.ESID), v)
-	})
+	return s.db.Update(func(tx *bolt.Tx) error { return PutSealTx(tx, r) })
 }
 
-// RevokeSeal records a seal's revocation (from its ledger event). An
-// unknown seal is recorded too: the revocation must reach counters
-// whatever this store knows.
-func (s *Store) RevokeSeal(esid string, at time.Time, reason string) error {
-	return s.db.Update(func(tx *bolt.Tx) error {
-		b, err := tx.CreateBucketIfNotExists(bucketSeals)
-		if err != nil {
-			return err
-		}
-		r := SealRecord{ESID: esid}
-		if v := b.Get([]byte(esid)); v != nil {
-			if err := json.Unmarshal(v, &r); err != nil {
-				return fmt.Errorf("%w: seal %s: %v", ErrCorrupt, esid, err)
-			}
-		}
-		if !r.RevokedAt.IsZero() {
-			return nil
-		}
-		r.RevokedAt, r.Reason = at, reason
+// PutSealTx is PutSeal in the transaction that appends the seal's ledger
+// event (r.LedgerIndex set from it).
+func PutSealTx(tx *bolt.Tx, r SealRecord) error {
+	b, err := tx.CreateBucketIfNotExists(bucketSeals)
+	if err != nil {
+		return err
+	}
+	if b.Get([]byte(r.ESID)) == nil {
 		v, err := json.Marshal(r)
 		if err != nil {
 			return err
 		}
-		return b.Put([]byte(esid), v)
-	})
+		if err := b.Put([]byte(r.ESID), v); err != nil {
+			return err
+		}
+	}
+	return advance(tx, r.LedgerIndex+1)
+}
+
+// RevokeSeal records a seal's revocation (from its ledger event, at
+// replay). An unknown seal is recorded too: the revocation must reach
+// counters whatever this store knows.
+func (s *Store) RevokeSeal(esid string, at time.Time, reason string) error {
+	return s.db.Update(func(tx *bolt.Tx) error { return revokeSeal(tx, esid, at, reason) })
+}
+
+// RevokeSealTx is RevokeSeal in the transaction that appends the
+// revocation to the ledger at ledgerIndex.
+func RevokeSealTx(tx *bolt.Tx, esid string, at time.Time, reason string, ledgerIndex uint64) error {
+	if err := revokeSeal(tx, esid, at, reason); err != nil {
+		return err
+	}
+	return advance(tx, ledgerIndex+1)
+}
+
+func revokeSeal(tx *bolt.Tx, esid string, at time.Time, reason string) error {
+	b, err := tx.CreateBucketIfNotExists(bucketSeals)
+	if err != nil {
+		return err
+	}
+	r := SealRecord{ESID: esid}
+	if v := b.Get([]byte(esid)); v != nil {
+		if err := json.Unmarshal(v, &r); err != nil {
+			return fmt.Errorf("%w: seal %s: %v", ErrCorrupt, esid, err)
+		}
+	}
+	if !r.RevokedAt.IsZero() {
+		return nil
+	}
+	r.RevokedAt, r.Reason = at, reason
+	v, err := json.Marshal(r)
+	if err != nil {
+		return err
+	}
+	return b.Put([]byte(esid), v)
 }
 
 // RevokedSeals lists the revoked seals, for the trust bundle.

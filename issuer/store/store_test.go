@@ -1,14 +1,14 @@
 package store
 
 import (
-	"bytes"
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"testing"
 	"time"
+
+	bolt "go.etcd.io/bbolt"
 
 	"elicense/internal/gm"
 )
@@ -27,41 +27,46 @@ func record(i int, holder, class string) *Record {
 	return &Record{ID: fmt.Sprintf("id-%03d", i), Class: class, Agency: "A", HolderCode: holder, Status: StatusValid, CredentialHash: hex.EncodeToString(h[:])}
 }
 
-func TestPendingCommitDrop(t *testing.T) {
+// insert writes r as the server does, at ledger index idx.
+func insert(t *testing.T, s *Store, r *Record, idx uint64, claimHash [32]byte, claim *Claim) error {
+	t.Helper()
+	fn, err := s.Insert(r, claimHash, claim)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s.db.Update(func(tx *bolt.Tx) error { return fn(tx, idx) })
+}
+
+func TestInsertApply(t *testing.T) {
 	s := open(t)
 	a, b := record(1, "H1", "c1"), record(2, "H1", "c1")
 	a.ImportKey = "row-1"
-	if err := s.PutPending(a, [32]byte{}, nil); err != nil {
+	code := gm.SM3([]byte("code"))
+	if err := insert(t, s, a, 7, code, &Claim{LicenceID: a.ID, Expires: time.Now().Add(time.Hour)}); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.PutPending(a, [32]byte{}, nil); !errors.Is(err, ErrExists) {
-		t.Fatalf("second put of the same ID: %v", err)
+	if err := insert(t, s, a, 8, [32]byte{}, nil); !errors.Is(err, ErrExists) {
+		t.Fatalf("second insert of the same ID: %v", err)
 	}
-	if err := s.PutPending(b, [32]byte{}, nil); err != nil {
-		t.Fatal(err)
+	b.ImportKey = "row-1"
+	if err := insert(t, s, b, 8, [32]byte{}, nil); !errors.Is(err, ErrExists) {
+		t.Fatalf("insert with a taken import key: %v", err)
 	}
-	p, _ := s.Pending()
-	if len(p) != 2 {
-		t.Fatalf("%d pending", len(p))
+	if _, err := s.Get(b.ID); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("a refused insert left a record: %v", err)
 	}
-	if err := s.Commit(mustHash(a), 7); err != nil {
-		t.Fatal(err)
+	got, err := s.Get(a.ID)
+	if err != nil || got.LedgerIndex != 7 || got.LastEvent != 8 {
+		t.Fatalf("inserted record %+v, %v", got, err)
 	}
-	got, _ := s.Get(a.ID)
-	if got.Pending || got.LedgerIndex != 7 || got.LastEvent != 8 {
-		t.Fatalf("committed record %+v", got)
+	if w, _ := s.Watermark(); w != 8 {
+		t.Fatalf("watermark %d after an insert at 7", w)
 	}
 	if r, err := s.ByImportKey("A", "row-1"); err != nil || r.ID != a.ID {
 		t.Fatalf("import key: %v", err)
 	}
-	if err := s.Drop(mustHash(b)); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := s.Get(b.ID); !errors.Is(err, ErrNotFound) {
-		t.Fatalf("dropped record: %v", err)
-	}
-	if p, _ := s.Pending(); len(p) != 0 {
-		t.Fatalf("%d pending after commit and drop", len(p))
+	if c, err := s.UseClaim(code); err != nil || c.LicenceID != a.ID {
+		t.Fatalf("claim stored with the record: %+v %v", c, err)
 	}
 	// A change older than the record's last event is ignored.
 	if err := s.Apply(Change{ID: a.ID, Status: StatusRevoked, LedgerIndex: 5}); err != nil {
@@ -76,11 +81,18 @@ func TestPendingCommitDrop(t *testing.T) {
 	if got, _ := s.Get(a.ID); got.Status != StatusRevoked || got.LastEvent != 10 {
 		t.Fatalf("applied change: %+v", got)
 	}
-}
-
-func mustHash(r *Record) [32]byte {
-	b, _ := hex.DecodeString(r.CredentialHash)
-	return [32]byte(b)
+	if w, _ := s.Watermark(); w != 10 {
+		t.Fatalf("watermark %d after a change at 9", w)
+	}
+	// A device copy is listed on its licence.
+	cp := record(3, "H1", "c1")
+	cp.ID, cp.CopyOf = a.ID+"#dev", a.ID
+	if err := insert(t, s, cp, 11, [32]byte{}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.Get(a.ID); len(got.Copies) != 1 || got.Copies[0] != cp.ID {
+		t.Fatalf("copies of the licence: %v", got.Copies)
+	}
 }
 
 func TestSearchPaging(t *testing.T) {
@@ -90,11 +102,9 @@ func TestSearchPaging(t *testing.T) {
 		if i%2 == 1 {
 			holder, class = "H2", "c2"
 		}
-		r := record(i, holder, class)
-		if err := s.PutPending(r, [32]byte{}, nil); err != nil {
+		if err := insert(t, s, record(i, holder, class), uint64(i), [32]byte{}, nil); err != nil {
 			t.Fatal(err)
 		}
-		s.Commit(mustHash(r), uint64(i))
 	}
 	var all []string
 	after := ""
@@ -120,7 +130,7 @@ func TestSearchPaging(t *testing.T) {
 	}
 }
 
-func TestClaimsAndBackup(t *testing.T) {
+func TestClaims(t *testing.T) {
 	s := open(t)
 	h := gm.SM3([]byte("code"))
 	if err := s.PutClaim(h, Claim{LicenceID: "x", Expires: time.Now().Add(time.Hour)}); err != nil {
@@ -135,22 +145,4 @@ func TestClaimsAndBackup(t *testing.T) {
 	if _, err := s.UseClaim(gm.SM3([]byte("other"))); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("unknown code: %v", err)
 	}
-	var buf bytes.Buffer
-	if n, err := s.Backup(&buf); err != nil || n == 0 || int64(buf.Len()) != n {
-		t.Fatalf("backup: %d %v", n, err)
-	}
-	path := filepath.Join(t.TempDir(), "restored.db")
-	if err := writeFile(path, buf.Bytes()); err != nil {
-		t.Fatal(err)
-	}
-	r, err := Open(path, nil)
-	if err != nil {
-		t.Fatalf("backup does not open: %v", err)
-	}
-	defer r.Close()
-	if _, err := r.UseClaim(h); !errors.Is(err, ErrExists) {
-		t.Fatalf("restored claim: %v", err)
-	}
 }
-
-func writeFile(path string, b []byte) error { return os.WriteFile(path, b, 0o600) }
