@@ -231,7 +231,10 @@ func (h *Holding) Present(device crypto.Signer, now time.Time, disclose ...strin
 }
 
 func (h *Holding) body(disclose []string, at uint64) ([]byte, error) {
-	tree := h.tree()
+	var tree *tlog.MemTree // the proofs' tree, made only when something is disclosed
+	if len(disclose) > 0 {
+		tree = h.tree()
+	}
 	ds := []disclosure{}
 	for _, key := range disclose {
 		d := disclosure{Field: credentialField, Value: h.Credential}

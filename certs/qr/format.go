@@ -156,6 +156,9 @@ func decodeCanonical(what string, data []byte, v any) error {
 // encodeText compresses payload with zlib when that is shorter and wraps
 // the result in Base45 behind Prefix.
 func encodeText(payload []byte) string {
+	if len(payload) < minCompress {
+		return Prefix + base45.Encode(payload)
+	}
 	var z bytes.Buffer
 	w := zlibWriters.Get().(*zlib.Writer)
 	w.Reset(&z)
@@ -167,6 +170,14 @@ func encodeText(payload []byte) string {
 	}
 	return Prefix + base45.Encode(payload)
 }
+
+// minCompress is the smallest payload worth offering to zlib. Measured on
+// the 17 classes' sample records: no default presentation or static token
+// (300–410 bytes, mostly signatures, salts and hashes) came out smaller
+// compressed, at any level, while trying cost about 35 µs each (resetting
+// the compressor's tables); tokens with long texts disclosed (690 bytes
+// and up) shrink by 10–40 %.
+const minCompress = 512
 
 // zlibWriters reuses compressors: making one allocates about a megabyte,
 // which cost more than the rest of encoding a token.
