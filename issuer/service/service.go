@@ -249,12 +249,12 @@ func (s *Service) build(cl *catalog.Class, ag *pki.Agency, fields map[string]str
 		return nil, &Error{Kind: ErrInvalid, Msg: "QR core failed", Err: err}
 	}
 	hq, _ := json.Marshal(h)
-	sum := gm.SM3([]byte(jws))
 	now := s.now()
+	// h.Credential is the credential's SM3 in hex, as the ledger records it.
 	return &store.Record{
 		ID: l.ID, Class: cl.Key, Agency: ag.Code, HolderCode: l.HolderCode, HolderName: l.HolderName,
 		Fields: l.Fields, Status: store.StatusValid, StatusList: list, StatusIndex: idx,
-		Credential: jws, CredentialHash: hex.EncodeToString(sum[:]), QR: hq, IssuedAt: now, UpdatedAt: now,
+		Credential: jws, CredentialHash: h.Credential, QR: hq, IssuedAt: now, UpdatedAt: now,
 		IssuedOn: l.IssuedOn.Format(credential.DateLayout), Number: number,
 	}, nil
 }

@@ -3,6 +3,7 @@ package service
 import (
 	"context"
 	"crypto/ecdsa"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -163,6 +164,9 @@ func TestIssueEveryClassAndVerify(t *testing.T) {
 		}
 		if l.ID != rec.ID {
 			t.Fatalf("%s: record %s, credential %s", class, rec.ID, l.ID)
+		}
+		if sum := gm.SM3([]byte(rec.Credential)); rec.CredentialHash != hex.EncodeToString(sum[:]) {
+			t.Fatalf("%s: credential hash %s is not the SM3 of the credential", class, rec.CredentialHash)
 		}
 		var h qr.Holding
 		if err := json.Unmarshal(rec.QR, &h); err != nil {
