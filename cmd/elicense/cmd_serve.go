@@ -10,6 +10,8 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime/debug"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -28,8 +30,9 @@ import (
 )
 
 const (
-	defaultAddr = "127.0.0.1:8080"
-	defaultData = "elicense-data"
+	defaultAddr      = "127.0.0.1:8080"
+	defaultData      = "elicense-data"
+	defaultGCPercent = 400 // see the serve help
 )
 
 func init() {
@@ -52,9 +55,14 @@ token key, and an admin token, printed once and saved in DIR/admin.token
 
 Settings come from flags, else the environment (ELICENSE_ADDR, ELICENSE_DATA,
 ELICENSE_PUBLIC_URL, ELICENSE_PASSPHRASE_FILE or ELICENSE_PASSPHRASE,
-ELICENSE_LOG_LEVEL), else the JSON config file (keys addr, data, public_url,
-passphrase_file, log_level), else the defaults. The passphrase is never a
-flag value.
+ELICENSE_LOG_LEVEL, ELICENSE_GC_PERCENT), else the JSON config file (keys addr,
+data, public_url, passphrase_file, log_level, gc_percent), else the defaults.
+The passphrase is never a flag value.
+
+The collector runs at --gc-percent 400 rather than Go's 100: an issuance
+allocates about 60 KB against a small live heap, and at 100 collection took
+a fifth of the CPU (durable issuances per second: library 6,300 → 8,200,
+HTTP 3,300 → 4,500). The heap grows to about five times the live data.
 
 SIGINT or SIGTERM stops accepting requests, finishes those in flight (every
 acknowledged write is already durable), and closes the files.
@@ -71,6 +79,7 @@ Examples:
 			fs.String("passphrase-file", "", "read the key passphrase from `file`")
 			fs.String("config", "", "optional JSON config `file`")
 			fs.String("log-level", "info", "log `level`: debug, info, warn, error")
+			fs.Int("gc-percent", defaultGCPercent, "garbage collector target `percent`, as GOGC (GOGC in the environment wins)")
 		},
 		run: runServe,
 	})
@@ -104,6 +113,13 @@ func runServe(e *env, fs *flag.FlagSet) int {
 		return usageError(e, "serve", "--log-level: %v", err)
 	}
 	log := slog.New(slog.NewJSONHandler(e.stderr, &slog.HandlerOptions{Level: level}))
+	if _, set := e.lookupEnv("GOGC"); !set {
+		pct, err := strconv.Atoi(get("gc-percent"))
+		if err != nil || pct < 25 {
+			return usageError(e, "serve", "--gc-percent: %q is not a percentage of at least 25", get("gc-percent"))
+		}
+		debug.SetGCPercent(pct)
+	}
 	addr, d := get("addr"), dataDir(get("data"))
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
@@ -147,6 +163,9 @@ func runServe(e *env, fs *flag.FlagSet) int {
 // buildServer opens (or on first start creates) everything in d and
 // returns the HTTP server and a function that closes it all in order.
 func buildServer(e *env, d dataDir, passFile, publicURL string, log *slog.Logger) (*http.Server, func() error, error) {
+	if _, err := os.Stat(d.path("state.db")); err == nil {
+		return nil, nil, fmt.Errorf("%s is from an older layout with the state in a file of its own; the state now lives in %s with the ledger (one transaction, one fsync per change). Start with a fresh data directory", d.path("state.db"), d.ledger())
+	}
 	p, pw, err := ensurePKI(e, d, passFile)
 	if err != nil {
 		return nil, nil, err
@@ -154,9 +173,6 @@ func buildServer(e *env, d dataDir, passFile, publicURL string, log *slog.Logger
 	tk, err := tokenKey(d, pw)
 	if err != nil {
 		return nil, nil, fmt.Errorf("token key: %w", err)
-	}
-	if _, err := os.Stat(d.path("state.db")); err == nil {
-		return nil, nil, fmt.Errorf("%s is from an older layout with the state in a file of its own; the state now lives in %s with the ledger (one transaction, one fsync per change). Start with a fresh data directory", d.path("state.db"), d.ledger())
 	}
 	data, err := service.OpenData(d.ledger(), ledger.Options{Origin: ledgerOrigin(p.Manifest.Root.KeyID), Signer: p.Ledger.Signer, Logger: log})
 	if err != nil {

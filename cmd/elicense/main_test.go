@@ -222,6 +222,33 @@ func readManifest(t *testing.T, dir string) pki.Manifest {
 	return m
 }
 
+func TestServeErrors(t *testing.T) {
+	old := filepath.Join(t.TempDir(), "old")
+	os.Mkdir(old, 0o700)
+	os.WriteFile(filepath.Join(old, "state.db"), []byte("x"), 0o600)
+	tests := []struct {
+		name   string
+		args   []string
+		code   int
+		stderr string
+	}{
+		{"gc percent", []string{"serve", "--addr", "127.0.0.1:0", "--gc-percent", "10"}, exitUsage, `--gc-percent: "10" is not a percentage of at least 25`},
+		{"old layout", []string{"serve", "--addr", "127.0.0.1:0", "--data", old}, exitFail, "older layout"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := elicense(t, nil, tt.args...)
+			r.want(t, tt.code)
+			if !strings.Contains(r.stderr, tt.stderr) {
+				t.Errorf("stderr %q does not contain %q", r.stderr, tt.stderr)
+			}
+		})
+	}
+	if _, err := os.Stat(filepath.Join(old, "pki")); !errors.Is(err, fs.ErrNotExist) {
+		t.Error("serve on an old data directory made a PKI in it")
+	}
+}
+
 func TestInitErrors(t *testing.T) {
 	tmp := t.TempDir()
 	notEmpty := filepath.Join(tmp, "notempty")
