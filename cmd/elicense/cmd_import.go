@@ -87,18 +87,9 @@ func runImport(e *env, fs *flag.FlagSet) int {
 	if batch < 1 || batch > 1000 {
 		return usageError(e, "import", "--batch must be 1..1000")
 	}
-	token := ""
-	if f := get("token-file"); f != "" {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			return usageError(e, "import", "%v", err)
-		}
-		token = strings.TrimSpace(string(b))
-	} else if v, ok := e.lookupEnv("ELICENSE_TOKEN"); ok {
-		token = strings.TrimSpace(v)
-	}
-	if token == "" {
-		return usageError(e, "import", "no token: use --token-file or ELICENSE_TOKEN")
+	token, err := operatorToken(e, get("token-file"))
+	if err != nil {
+		return usageError(e, "import", "%v", err)
 	}
 	f, err := os.Open(input)
 	if err != nil {

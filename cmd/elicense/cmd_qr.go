@@ -53,18 +53,9 @@ func runQR(e *env, fs *flag.FlagSet) int {
 	if out == "" {
 		return usageError(e, "qr", "--out is required")
 	}
-	token := ""
-	if f := get("token-file"); f != "" {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			return usageError(e, "qr", "%v", err)
-		}
-		token = strings.TrimSpace(string(b))
-	} else if v, ok := e.lookupEnv("ELICENSE_TOKEN"); ok {
-		token = strings.TrimSpace(v)
-	}
-	if token == "" {
-		return usageError(e, "qr", "no token: use --token-file or ELICENSE_TOKEN")
+	token, err := operatorToken(e, get("token-file"))
+	if err != nil {
+		return usageError(e, "qr", "%v", err)
 	}
 	u := fmt.Sprintf("%s/v1/licences/%s/qr?format=%s&scale=%s", strings.TrimSuffix(get("server"), "/"),
 		url.PathEscape(id), url.QueryEscape(get("format")), url.QueryEscape(get("scale")))

@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"elicense/internal/gm"
 	"elicense/issuer/pki"
@@ -138,4 +139,23 @@ func loadPKI(e *env, d dataDir, file string) (*pki.PKI, []byte, error) {
 	}
 	p, err := pki.Load(d.pki(), pw)
 	return p, pw, err
+}
+
+// operatorToken reads the bearer token for commands that talk to a server:
+// from the file named by --token-file, else ELICENSE_TOKEN.
+func operatorToken(e *env, tokenFile string) (string, error) {
+	token := ""
+	if tokenFile != "" {
+		b, err := os.ReadFile(tokenFile)
+		if err != nil {
+			return "", err
+		}
+		token = strings.TrimSpace(string(b))
+	} else if v, ok := e.lookupEnv("ELICENSE_TOKEN"); ok {
+		token = strings.TrimSpace(v)
+	}
+	if token == "" {
+		return "", errors.New("no token: use --token-file or ELICENSE_TOKEN")
+	}
+	return token, nil
 }
