@@ -2,13 +2,16 @@ package api
 
 import (
 	"bytes"
+	"encoding/json"
 	"io"
+	"maps"
 	"net/http"
 	"slices"
 	"sync"
 	"testing"
 	"time"
 
+	"elicense/certs/ident/identtest"
 	"elicense/issuer/service"
 )
 
@@ -21,14 +24,21 @@ func BenchmarkIssueHTTP(b *testing.B) {
 	s := newTestServer(b)
 	ag, _ := s.pki.AgencyForClass("business-license")
 	tok := s.token(b, service.Operator{Subject: "bench", Role: service.RoleOperator, Agency: ag.Code})
-	body := []byte(issueJSON(b, "business-license"))
+	// Every licence has a holder of its own, in no order, as in service.
+	sample := samples(b)["business-license"]
+	bodies := make([][]byte, b.N)
+	for i := range bodies {
+		fields := maps.Clone(sample)
+		fields["uscc"] = identtest.USCC(identtest.Scatter(i))
+		bodies[i], _ = json.Marshal(map[string]any{"class": "business-license", "fields": fields})
+	}
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
 	const clients = 64
 	var mu sync.Mutex
 	lat := make([]time.Duration, 0, b.N)
-	work := make(chan struct{}, b.N)
-	for range b.N {
-		work <- struct{}{}
+	work := make(chan []byte, b.N)
+	for _, body := range bodies {
+		work <- body
 	}
 	close(work)
 	b.ResetTimer()
@@ -36,7 +46,7 @@ func BenchmarkIssueHTTP(b *testing.B) {
 	var wg sync.WaitGroup
 	for range clients {
 		wg.Go(func() {
-			for range work {
+			for body := range work {
 				req, _ := http.NewRequest("POST", s.URL+"/v1/licences", bytes.NewReader(body))
 				req.Header.Set("Authorization", "Bearer "+tok)
 				req.Header.Set("Content-Type", "application/json")
