@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	// json v2: records are decoded on every read and encoded on every
@@ -86,6 +87,7 @@ var (
 	bucketCreds    = []byte("credentials") // id → the signed credential and QR core (putBlob)
 	bucketHolder   = []byte("by_holder")   // holder code 0 id → nil
 	bucketClass    = []byte("by_class")    // class 0 id → nil
+	bucketAgency   = []byte("by_agency")   // agency 0 class 0 id → nil
 	bucketImport   = []byte("import_keys") // agency 0 key → id
 	bucketState    = []byte("state")       // the ledger's "meta" is the ledger's
 	// bucketEvents holds, for each record, its issuance's ledger index and
@@ -139,7 +141,7 @@ func New(db *bolt.DB) (*Store, error) {
 	// lone claim or token revocation (db.Batch); 2 ms still groups a burst.
 	db.MaxBatchDelay = 2 * time.Millisecond
 	err := db.Update(func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{bucketLicences, bucketCreds, bucketHolder, bucketClass, bucketImport, bucketState, bucketEvents} {
+		for _, b := range [][]byte{bucketLicences, bucketCreds, bucketHolder, bucketClass, bucketAgency, bucketImport, bucketState, bucketEvents} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}
@@ -234,24 +236,35 @@ func appending(tx *bolt.Tx, name []byte) *bolt.Bucket {
 	return b
 }
 
+// putRecord rewrites a stored record after a change (its index entries
+// do not change).
 func putRecord(tx *bolt.Tx, r *Record) error {
 	v, err := json.Marshal(r)
 	if err != nil {
 		return err
 	}
-	return putEncoded(tx, r, v)
+	if err := appending(tx, bucketLicences).Put([]byte(r.ID), v); err != nil {
+		return err
+	}
+	return putEvents(tx, r.ID, r.LedgerIndex, r.LastEvent)
 }
 
-// putEncoded writes r, already encoded as v, with its bookkeeping and
-// index entries (not its credential: putBlob).
-func putEncoded(tx *bolt.Tx, r *Record, v []byte) error {
+// putNew writes a new record r, already encoded as v, with its
+// bookkeeping and index entries (not its credential: see appendBlob).
+func putNew(tx *bolt.Tx, r *Record, v []byte) error {
 	if err := appending(tx, bucketLicences).Put([]byte(r.ID), v); err != nil {
 		return err
 	}
 	if err := putEvents(tx, r.ID, r.LedgerIndex, r.LastEvent); err != nil {
 		return err
 	}
+	if r.CopyOf != "" {
+		return nil // a device copy is found through its licence
+	}
 	if err := tx.Bucket(bucketHolder).Put(indexKey(r.HolderCode, r.ID), nil); err != nil {
+		return err
+	}
+	if err := appending(tx, bucketAgency).Put(indexKey(r.Agency, r.Class+"\x00"+r.ID), nil); err != nil {
 		return err
 	}
 	return appending(tx, bucketClass).Put(indexKey(r.Class, r.ID), nil)
@@ -324,7 +337,7 @@ func (s *Store) Insert(r *Record, claimHash [32]byte, claim *Claim) (func(tx *bo
 		if err := appending(tx, bucketCreds).Put([]byte(r.ID), blob); err != nil {
 			return err
 		}
-		if err := putEncoded(tx, r, v); err != nil {
+		if err := putNew(tx, r, v); err != nil {
 			return err
 		}
 		return advance(tx, first+1)
@@ -445,7 +458,9 @@ type Query struct {
 
 // Search returns records matching q in identifier order within the index
 // used, and the identifier to pass as After for the next page ("" when
-// there is none).
+// there is none). Device copies are not listed (their licence is).
+// Agency, with or without Class, and HolderCode are answered from an
+// index in time proportional to the page; Status filters within it.
 func (s *Store) Search(q Query) ([]*Record, string, error) {
 	if q.Limit <= 0 || q.Limit > 1000 {
 		q.Limit = 100
@@ -455,21 +470,37 @@ func (s *Store) Search(q Query) ([]*Record, string, error) {
 	err := s.db.View(func(tx *bolt.Tx) error {
 		var c *bolt.Cursor
 		var prefix []byte
+		after := q.After
+		classInKey := false // by_agency without a class: keys go on class 0 id
 		switch {
 		case q.HolderCode != "":
 			c, prefix = tx.Bucket(bucketHolder).Cursor(), indexKey(q.HolderCode, "")
+		case q.Agency != "" && q.Class != "":
+			c, prefix = tx.Bucket(bucketAgency).Cursor(), indexKey(q.Agency, q.Class+"\x00")
+		case q.Agency != "":
+			c, prefix, classInKey = tx.Bucket(bucketAgency).Cursor(), indexKey(q.Agency, ""), true
+			if after != "" {
+				r, err := getRecord(tx, after)
+				if err != nil {
+					return err
+				}
+				after = r.Class + "\x00" + after
+			}
 		case q.Class != "":
 			c, prefix = tx.Bucket(bucketClass).Cursor(), indexKey(q.Class, "")
 		default:
 			c = tx.Bucket(bucketLicences).Cursor()
 		}
-		start := append(bytes.Clone(prefix), q.After...)
+		start := append(bytes.Clone(prefix), after...)
 		k, _ := c.Seek(start)
-		if q.After != "" && bytes.Equal(k, start) {
+		if after != "" && bytes.Equal(k, start) {
 			k, _ = c.Next()
 		}
 		for ; k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
 			id := string(k[len(prefix):])
+			if classInKey {
+				_, id, _ = strings.Cut(id, "\x00")
+			}
 			r, err := getRecord(tx, id)
 			if err != nil {
 				return err

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
@@ -97,36 +98,66 @@ func TestInsertApply(t *testing.T) {
 
 func TestSearchPaging(t *testing.T) {
 	s := open(t)
-	for i := range 25 {
-		holder, class := "H1", "c1"
-		if i%2 == 1 {
-			holder, class = "H2", "c2"
+	// 60 licences: holders H0..H2, classes c0..c1, agencies A and B; every
+	// fifth has a device copy, which no search lists.
+	for i := range 60 {
+		r := record(i, fmt.Sprint("H", i%3), fmt.Sprint("c", i%2))
+		if i%4 >= 2 {
+			r.Agency = "B"
 		}
-		if err := insert(t, s, record(i, holder, class), uint64(i), [32]byte{}, nil); err != nil {
+		if i == 7 {
+			r.Status = StatusRevoked
+		}
+		if err := insert(t, s, r, uint64(2*i), [32]byte{}, nil); err != nil {
 			t.Fatal(err)
 		}
-	}
-	var all []string
-	after := ""
-	for {
-		recs, next, err := s.Search(Query{HolderCode: "H1", Limit: 5, After: after})
-		if err != nil {
-			t.Fatal(err)
+		if i%5 == 0 {
+			cp := record(1000+i, r.HolderCode, r.Class)
+			cp.ID, cp.CopyOf, cp.Agency = r.ID+"#dev", r.ID, r.Agency
+			if err := insert(t, s, cp, uint64(2*i+1), [32]byte{}, nil); err != nil {
+				t.Fatal(err)
+			}
 		}
-		for _, r := range recs {
-			all = append(all, r.ID)
-		}
-		if next == "" {
-			break
-		}
-		after = next
 	}
-	if len(all) != 13 || all[0] != "id-000" || all[12] != "id-024" {
-		t.Fatalf("holder H1 pages: %v", all)
+	want := func(q Query) []string {
+		var ids []string
+		for i := range 60 {
+			agency := "A"
+			if i%4 >= 2 {
+				agency = "B"
+			}
+			if (q.HolderCode == "" || q.HolderCode == fmt.Sprint("H", i%3)) && (q.Class == "" || q.Class == fmt.Sprint("c", i%2)) &&
+				(q.Agency == "" || q.Agency == agency) && (q.Status == "" || (q.Status == StatusRevoked) == (i == 7)) {
+				ids = append(ids, fmt.Sprintf("id-%03d", i))
+			}
+		}
+		return ids
 	}
-	recs, _, _ := s.Search(Query{Class: "c2", Limit: 100})
-	if len(recs) != 12 {
-		t.Fatalf("class c2: %d", len(recs))
+	for _, q := range []Query{
+		{HolderCode: "H1"}, {HolderCode: "H1", Agency: "B"}, {Class: "c1"}, {Agency: "A"}, {Agency: "B", Class: "c0"},
+		{Agency: "B", Status: StatusValid}, {Agency: "B", Status: StatusRevoked}, {},
+	} {
+		var got []string
+		q.Limit = 4
+		for {
+			recs, next, err := s.Search(q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, r := range recs {
+				got = append(got, r.ID)
+			}
+			if next == "" {
+				break
+			}
+			q.After = next
+		}
+		q.After = ""
+		w := want(q)
+		slices.Sort(got) // the agency index lists by class, then identifier
+		if !slices.Equal(got, w) {
+			t.Errorf("%+v in pages of 4:\n got %v\nwant %v", q, got, w)
+		}
 	}
 }
 
@@ -144,5 +175,41 @@ func TestClaims(t *testing.T) {
 	}
 	if _, err := s.UseClaim(gm.SM3([]byte("other"))); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("unknown code: %v", err)
+	}
+}
+
+// BenchmarkSearchAgency is an operator's default listing: one page of its
+// agency's licences, in a store of 20,000 where the agency's come last in
+// identifier order.
+func BenchmarkSearchAgency(b *testing.B) {
+	s, err := Open(filepath.Join(b.TempDir(), "state.db"), nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	const n = 20000
+	err = s.db.Update(func(tx *bolt.Tx) error {
+		for i := range n {
+			r := record(i, fmt.Sprint("H", i), fmt.Sprint("c", i%9))
+			// Identifiers begin with the class's type code, as real ones do.
+			r.ID, r.Agency = fmt.Sprintf("c%d-%06d", i%9, i), fmt.Sprint("A", i%9)
+			fn, err := s.Insert(r, [32]byte{}, nil)
+			if err != nil {
+				return err
+			}
+			if err := fn(tx, uint64(i)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		recs, _, err := s.Search(Query{Agency: "A8", Limit: 100})
+		if err != nil || len(recs) != 100 {
+			b.Fatalf("%d records, %v", len(recs), err)
+		}
 	}
 }
