@@ -80,6 +80,9 @@ var (
 	ErrExists = errors.New("store: already exists")
 	// ErrCorrupt means a stored value could not be decoded.
 	ErrCorrupt = errors.New("store: corrupt record")
+	// ErrFormat means the state was written in a layout this version
+	// does not read.
+	ErrFormat = errors.New("store: unknown layout")
 )
 
 var (
@@ -95,6 +98,7 @@ var (
 	// rewrites the record but looking up an index does not decode it.
 	bucketEvents = []byte("events")
 	keyWatermark = []byte("watermark") // last ledger index applied + 1
+	keyFormat    = []byte("format")
 )
 
 // Store is the issuer's state. Its methods are safe for concurrent use.
@@ -141,18 +145,29 @@ func New(db *bolt.DB) (*Store, error) {
 	// lone claim or token revocation (db.Batch); 2 ms still groups a burst.
 	db.MaxBatchDelay = 2 * time.Millisecond
 	err := db.Update(func(tx *bolt.Tx) error {
+		if st := tx.Bucket(bucketState); st != nil {
+			if f := st.Get(keyFormat); string(f) != stateFormat {
+				return fmt.Errorf("%w: the state has layout %q, this version reads %q", ErrFormat, f, stateFormat)
+			}
+		} else if tx.Bucket(bucketLicences) != nil {
+			return fmt.Errorf("%w: the state has no layout mark, this version reads %q", ErrFormat, stateFormat)
+		}
 		for _, b := range [][]byte{bucketLicences, bucketCreds, bucketHolder, bucketClass, bucketAgency, bucketImport, bucketState, bucketEvents} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}
 		}
-		return nil
+		return tx.Bucket(bucketState).Put(keyFormat, []byte(stateFormat))
 	})
 	if err != nil {
 		return nil, fmt.Errorf("store: %w", err)
 	}
 	return &Store{db: db}, nil
 }
+
+// stateFormat names the layout of the buckets (see the bucket variables);
+// a store written in another layout is refused rather than misread.
+const stateFormat = "elicense-state 2"
 
 // Close closes a store made by Open.
 func (s *Store) Close() error {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -211,5 +212,18 @@ func BenchmarkSearchAgency(b *testing.B) {
 		if err != nil || len(recs) != 100 {
 			b.Fatalf("%d records, %v", len(recs), err)
 		}
+	}
+}
+
+func TestLayoutMark(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "state.db")
+	s, err := Open(path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.db.Update(func(tx *bolt.Tx) error { return tx.Bucket(bucketState).Put(keyFormat, []byte("elicense-state 1")) })
+	s.Close()
+	if _, err := Open(path, nil); !errors.Is(err, ErrFormat) || !strings.Contains(err.Error(), `"elicense-state 1"`) {
+		t.Fatalf("opening another layout: %v", err)
 	}
 }
