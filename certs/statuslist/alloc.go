@@ -75,6 +75,25 @@ func (a *Allocator) Used() int {
 	return a.n
 }
 
+// UsedIndices yields the used indices in increasing order (to save an
+// allocator and rebuild it with RebuildAllocator). The allocator must not
+// change while the sequence is read.
+func (a *Allocator) UsedIndices() iter.Seq[int] {
+	return func(yield func(int) bool) {
+		a.mu.Lock()
+		defer a.mu.Unlock()
+		for w, word := range a.used {
+			for word != 0 {
+				b := bits.TrailingZeros64(word)
+				word &= word - 1
+				if !yield(w*64 + b) {
+					return
+				}
+			}
+		}
+	}
+}
+
 // IsUsed reports whether idx is used.
 func (a *Allocator) IsUsed(idx int) bool {
 	if uint(idx) >= uint(a.size) {

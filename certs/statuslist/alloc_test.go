@@ -131,3 +131,29 @@ func TestAllocatorConcurrent(t *testing.T) {
 		t.Errorf("%d distinct indices, want 4000", len(seen))
 	}
 }
+
+func TestUsedIndicesRoundTrip(t *testing.T) {
+	a, err := NewAllocator(10_000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 3_000 {
+		if _, err := a.Allocate(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b, err := RebuildAllocator(a.Size(), a.UsedIndices())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b.Used() != a.Used() {
+		t.Fatalf("rebuilt %d used, want %d", b.Used(), a.Used())
+	}
+	prev := -1
+	for i := range a.UsedIndices() {
+		if i <= prev || !b.IsUsed(i) {
+			t.Fatalf("index %d after %d, used in the rebuilt allocator: %v", i, prev, b.IsUsed(i))
+		}
+		prev = i
+	}
+}

@@ -89,13 +89,35 @@ func (s *Service) begin() (end func(), err error) {
 	return s.opMu.RUnlock, nil
 }
 
-// Close waits for in-flight changes to finish and refuses new ones. It
-// does not close the store or the ledger.
+// Close waits for in-flight changes to finish, refuses new ones, and
+// keeps a snapshot of the status lists (when they can make one) so the
+// next start need not read every record. It does not close the store or
+// the ledger.
 func (s *Service) Close() error {
 	s.opMu.Lock()
 	defer s.opMu.Unlock()
+	if s.closed {
+		return nil
+	}
 	s.closed = true
+	if sn, ok := s.status.(snapshotter); ok {
+		data, err := sn.Snapshot()
+		if err == nil {
+			err = s.store.PutStatusSnapshot(s.ledger.Size(), data)
+		}
+		if err != nil {
+			// Nothing is lost: the next start rebuilds from the records.
+			s.log.Warn("status lists not saved; the next start rebuilds them", "err", err)
+		}
+	}
 	return nil
+}
+
+// snapshotter is a StatusLists that can save and restore its state.
+// Restore replaces it wholly or, on an error, not at all.
+type snapshotter interface {
+	Snapshot() ([]byte, error)
+	Restore(data []byte) error
 }
 
 // New returns a service. Call Recover before serving requests.

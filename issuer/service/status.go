@@ -279,8 +279,71 @@ func (s *Service) Recover(ctx context.Context) error {
 	if err := s.ensureAgencySeals(); err != nil {
 		return err
 	}
+	if s.restoreStatus(ctx, size) {
+		return nil
+	}
 	// Rebuild the status lists from the records.
 	return s.store.ForEach(func(r *store.Record) error {
 		return s.status.Set(r.StatusList, r.StatusIndex, r.Status)
 	})
+}
+
+// restoreStatus restores the status lists from the snapshot taken at the
+// last clean shutdown and applies what the ledger gained since: the
+// licences its events name (with their device copies) are set to their
+// state in the store. It reports false when there is no usable snapshot.
+func (s *Service) restoreStatus(ctx context.Context, size uint64) bool {
+	sn, ok := s.status.(snapshotter)
+	if !ok {
+		return false
+	}
+	at, data, err := s.store.StatusSnapshot()
+	switch {
+	case err != nil:
+		s.log.Warn("status snapshot unreadable; rebuilding from the records", "err", err)
+		return false
+	case data == nil:
+		return false
+	case at > size:
+		s.log.Warn("status snapshot is ahead of the ledger; rebuilding from the records", "snapshot_at", at, "ledger_size", size)
+		return false
+	}
+	if err := sn.Restore(data); err != nil {
+		s.log.Warn("status snapshot refused; rebuilding from the records", "err", err)
+		return false
+	}
+	for i := at; i < size; i++ {
+		if ctx.Err() != nil {
+			return false
+		}
+		e, err := s.ledger.Entry(i)
+		if err != nil {
+			s.log.Warn("reading the ledger after the status snapshot; rebuilding from the records", "index", i, "err", err)
+			return false
+		}
+		switch e.Type {
+		case tlog.TypeIssue, tlog.TypeReissue, tlog.TypeSuspend, tlog.TypeReinstate, tlog.TypeRevoke:
+		default:
+			continue
+		}
+		r, err := s.store.Get(e.LicenseID)
+		if err != nil {
+			s.log.Warn("a licence the ledger names since the status snapshot is unreadable; rebuilding from the records", "id", e.LicenseID, "err", err)
+			return false
+		}
+		for _, id := range append([]string{r.ID}, r.Copies...) {
+			cur := r
+			if id != r.ID {
+				if cur, err = s.store.Get(id); err != nil {
+					return false
+				}
+			}
+			if err := s.status.Set(cur.StatusList, cur.StatusIndex, cur.Status); err != nil {
+				s.log.Warn("status snapshot replay failed; rebuilding from the records", "id", id, "err", err)
+				return false
+			}
+		}
+	}
+	s.log.Info("status lists restored from the snapshot", "snapshot_at", at, "replayed", size-at)
+	return true
 }

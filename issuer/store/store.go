@@ -99,6 +99,7 @@ var (
 	bucketEvents = []byte("events")
 	keyWatermark = []byte("watermark") // last ledger index applied + 1
 	keyFormat    = []byte("format")
+	keyStatus    = []byte("status_snapshot") // ledger size (8 bytes) ‖ status lists snapshot
 )
 
 // Store is the issuer's state. Its methods are safe for concurrent use.
@@ -429,6 +430,30 @@ func watermark(tx *bolt.Tx) uint64 {
 // (after a replay). It never moves the mark back.
 func (s *Store) SetWatermark(w uint64) error {
 	return s.db.Update(func(tx *bolt.Tx) error { return advance(tx, w) })
+}
+
+// PutStatusSnapshot keeps a snapshot of the status lists as they are
+// when the ledger holds size entries (at a clean shutdown).
+func (s *Store) PutStatusSnapshot(size uint64, data []byte) error {
+	v := append(binary.BigEndian.AppendUint64(make([]byte, 0, 8+len(data)), size), data...)
+	return s.db.Update(func(tx *bolt.Tx) error { return tx.Bucket(bucketState).Put(keyStatus, v) })
+}
+
+// StatusSnapshot returns the last snapshot of the status lists and the
+// ledger size it was taken at; nil data if there is none.
+func (s *Store) StatusSnapshot() (size uint64, data []byte, err error) {
+	err = s.db.View(func(tx *bolt.Tx) error {
+		v := tx.Bucket(bucketState).Get(keyStatus)
+		switch {
+		case v == nil:
+			return nil
+		case len(v) < 8:
+			return fmt.Errorf("%w: status snapshot of %d bytes", ErrCorrupt, len(v))
+		}
+		size, data = binary.BigEndian.Uint64(v), bytes.Clone(v[8:])
+		return nil
+	})
+	return size, data, err
 }
 
 // Watermark is the ledger index replay starts from after a restart:
