@@ -7,6 +7,8 @@
 //   - the append path ([Log.Append]): one sequencer goroutine takes
 //     whatever appends are queued and writes them as one durable batch
 //     (group commit); an index is returned only once its batch is on disk;
+//     [Log.AppendWith] lets the caller write its own state in the same
+//     transaction;
 //   - checkpoint signing: the log records what it is about to sign before
 //     signing (so a crash leaves a trace, never a silent gap) and refuses
 //     to sign a tree head inconsistent with the last one it signed;
