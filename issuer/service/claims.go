@@ -25,6 +25,8 @@ const (
 	claimLen      = 16
 	// ClaimCodeTTL is how long a claim code stays valid.
 	ClaimCodeTTL = 30 * 24 * time.Hour
+	// ClaimPruneInterval is how often expired claim codes are deleted.
+	ClaimPruneInterval = 10 * time.Minute
 	// ChallengeTTL is how long a claim challenge may be answered.
 	ChallengeTTL = 5 * time.Minute
 	// claimContext prefixes what a device signs to prove possession.
@@ -276,4 +278,58 @@ func (s *Service) Unbind(ctx context.Context, op Operator, copyID string) (*stor
 	}
 	r.Status, r.Reason, r.Unbound = store.StatusRevoked, "遗失", true
 	return r, nil
+}
+
+// startHousekeeping deletes expired claim codes now and every
+// ClaimPruneInterval until Close.
+func (s *Service) startHousekeeping() {
+	s.hk.once.Do(func() {
+		s.hk.stop, s.hk.done = make(chan struct{}), make(chan struct{})
+		go func() {
+			defer close(s.hk.done)
+			t := time.NewTicker(ClaimPruneInterval)
+			defer t.Stop()
+			for {
+				s.pruneClaims()
+				select {
+				case <-s.hk.stop:
+					return
+				case <-t.C:
+				}
+			}
+		}()
+	})
+}
+
+func (s *Service) stopHousekeeping() {
+	if s.hk.stop != nil {
+		close(s.hk.stop)
+		<-s.hk.done
+	}
+}
+
+// pruneClaims deletes the expired claim codes, a bounded number per
+// transaction so that issuance never waits long behind it.
+func (s *Service) pruneClaims() {
+	const perTx = 5000
+	total := 0
+	for {
+		n, err := s.store.PruneClaims(s.now(), perTx)
+		total += n
+		if err != nil {
+			s.log.Warn("deleting expired claim codes", "err", err)
+			break
+		}
+		if n < perTx {
+			break
+		}
+		select {
+		case <-s.hk.stop:
+			return
+		default:
+		}
+	}
+	if total > 0 {
+		s.log.Info("expired claim codes deleted", "count", total)
+	}
 }

@@ -74,6 +74,10 @@ type Service struct {
 
 	chal  challenges
 	seals map[string]*agencySeal // agency code → its licence-face seal (set by Recover)
+	hk    struct {               // housekeeping goroutine (claim pruning)
+		once       sync.Once
+		stop, done chan struct{}
+	}
 
 	opMu   sync.RWMutex // held for reading by every mutating call
 	closed bool
@@ -100,6 +104,7 @@ func (s *Service) Close() error {
 		return nil
 	}
 	s.closed = true
+	s.stopHousekeeping()
 	if sn, ok := s.status.(snapshotter); ok {
 		data, err := sn.Snapshot()
 		if err == nil {

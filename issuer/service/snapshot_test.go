@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
+	"errors"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"elicense/internal/gm"
 	"elicense/internal/ledger"
@@ -141,5 +143,43 @@ func TestStatusSnapshot(t *testing.T) {
 	got, _ = sm.Snapshot()
 	if want := rebuilt(t, svc, data.Store); !bytes.Equal(got, want) {
 		t.Fatal("lists after a damaged snapshot differ from the records")
+	}
+}
+
+// TestExpiredClaimCodesPruned: a start deletes the claim codes that
+// expired, and a code is refused as unknown afterwards.
+func TestExpiredClaimCodesPruned(t *testing.T) {
+	dir := t.TempDir()
+	clock := time.Now()
+	p := testPKI(t)
+	open := func() (*Service, *Data) {
+		data, err := OpenData(filepath.Join(dir, "ledger.db"), ledger.Options{Origin: "test.elicense/ledger", Signer: p.Ledger.Signer})
+		if err != nil {
+			t.Fatal(err)
+		}
+		svc, err := New(Options{PKI: p, Store: data.Store, Ledger: data.Ledger, Status: &memStatus{}, Now: func() time.Time { return clock }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := svc.Recover(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		return svc, data
+	}
+	svc, data := open()
+	op := operatorFor(t, p, "business-license")
+	rec, err := svc.Issue(context.Background(), op, IssueRequest{Class: "business-license", Fields: samples(t)["business-license"]})
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc.Close()
+	data.Close()
+
+	clock = clock.Add(ClaimCodeTTL + time.Hour)
+	svc, data = open()
+	defer data.Close()
+	svc.Close() // waits for the start's pruning
+	if _, err := data.Store.UseClaim(claimHash(rec.ClaimCode)); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("an expired claim code is still stored: %v", err)
 	}
 }

@@ -224,13 +224,22 @@ func (s *Service) Reissue(ctx context.Context, op Operator, id string, req Reiss
 	return rec, nil
 }
 
-// Recover brings the store in line with the ledger at start and
-// restores the status lists. The server writes every change in the
+// Recover brings the store in line with the ledger at start, restores
+// the status lists and starts the housekeeping (expired claim codes are
+// deleted every ClaimPruneInterval). The server writes every change in the
 // transaction that appends its ledger event, so there is nothing to
 // reconcile for those; what Recover replays, from the store's watermark,
 // are the events the seal and key commands append while the server is
 // stopped. Call it before serving.
 func (s *Service) Recover(ctx context.Context) error {
+	if err := s.recover(ctx); err != nil {
+		return err
+	}
+	s.startHousekeeping()
+	return nil
+}
+
+func (s *Service) recover(ctx context.Context) error {
 	from, err := s.store.Watermark()
 	if err != nil {
 		return err

@@ -153,7 +153,7 @@ func New(db *bolt.DB) (*Store, error) {
 		} else if tx.Bucket(bucketLicences) != nil {
 			return fmt.Errorf("%w: the state has no layout mark, this version reads %q", ErrFormat, stateFormat)
 		}
-		for _, b := range [][]byte{bucketLicences, bucketCreds, bucketHolder, bucketClass, bucketAgency, bucketImport, bucketState, bucketEvents} {
+		for _, b := range [][]byte{bucketLicences, bucketCreds, bucketHolder, bucketClass, bucketAgency, bucketImport, bucketState, bucketEvents, bucketClaims, bucketClaimExp} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}
@@ -168,7 +168,7 @@ func New(db *bolt.DB) (*Store, error) {
 
 // stateFormat names the layout of the buckets (see the bucket variables);
 // a store written in another layout is refused rather than misread.
-const stateFormat = "elicense-state 2"
+const stateFormat = "elicense-state 3"
 
 // Close closes a store made by Open.
 func (s *Store) Close() error {
@@ -329,11 +329,7 @@ func (s *Store) Insert(r *Record, claimHash [32]byte, claim *Claim) (func(tx *bo
 			}
 		}
 		if cv != nil {
-			b, err := tx.CreateBucketIfNotExists(bucketClaims)
-			if err != nil {
-				return err
-			}
-			if err := b.Put(claimHash[:], cv); err != nil {
+			if err := putClaim(tx, claimHash, cv, claim.Expires); err != nil {
 				return err
 			}
 		}
@@ -602,7 +598,48 @@ func (s *Store) TokenRevoked(jti string) (bool, error) {
 	return revoked, err
 }
 
-var bucketClaims = []byte("claims") // SM3(code) → Claim JSON
+var (
+	bucketClaims   = []byte("claims")           // SM3(code) → Claim JSON
+	bucketClaimExp = []byte("claims_by_expiry") // expiry (Unix ns) ‖ SM3(code) → nil, for PruneClaims
+)
+
+func claimExpKey(exp time.Time, codeHash [32]byte) []byte {
+	return append(binary.BigEndian.AppendUint64(make([]byte, 0, 40), uint64(exp.UnixNano())), codeHash[:]...)
+}
+
+// putClaim stores an encoded claim ticket and its place in the expiry
+// order.
+func putClaim(tx *bolt.Tx, codeHash [32]byte, v []byte, exp time.Time) error {
+	if err := tx.Bucket(bucketClaims).Put(codeHash[:], v); err != nil {
+		return err
+	}
+	return appending(tx, bucketClaimExp).Put(claimExpKey(exp, codeHash), nil)
+}
+
+// PruneClaims deletes up to max claim tickets that expired before now,
+// used or not, oldest first, and returns how many it deleted. Tickets are
+// made with every issuance; pruning keeps them to those still usable.
+func (s *Store) PruneClaims(now time.Time, max int) (int, error) {
+	n := 0
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		claims, c := tx.Bucket(bucketClaims), tx.Bucket(bucketClaimExp).Cursor()
+		limit := binary.BigEndian.AppendUint64(nil, uint64(now.UnixNano()))
+		for k, _ := c.First(); k != nil && n < max && bytes.Compare(k[:min(8, len(k))], limit) < 0; k, _ = c.First() {
+			if len(k) != 40 {
+				return fmt.Errorf("%w: claim expiry key of %d bytes", ErrCorrupt, len(k))
+			}
+			if err := claims.Delete(k[8:]); err != nil {
+				return err
+			}
+			if err := c.Delete(); err != nil {
+				return err
+			}
+			n++
+		}
+		return nil
+	})
+	return n, err
+}
 
 // Claim is a one-time claim code's ticket (the code itself is never
 // stored, only its SM3).
@@ -618,13 +655,7 @@ func (s *Store) PutClaim(codeHash [32]byte, c Claim) error {
 	if err != nil {
 		return err
 	}
-	return s.db.Batch(func(tx *bolt.Tx) error {
-		b, err := tx.CreateBucketIfNotExists(bucketClaims)
-		if err != nil {
-			return err
-		}
-		return b.Put(codeHash[:], v)
-	})
+	return s.db.Batch(func(tx *bolt.Tx) error { return putClaim(tx, codeHash, v, c.Expires) })
 }
 
 // UseClaim marks the ticket used and returns it, durably, in one step: a
@@ -633,10 +664,7 @@ func (s *Store) PutClaim(codeHash [32]byte, c Claim) error {
 func (s *Store) UseClaim(codeHash [32]byte) (Claim, error) {
 	var c Claim
 	err := s.db.Batch(func(tx *bolt.Tx) error {
-		b, err := tx.CreateBucketIfNotExists(bucketClaims)
-		if err != nil {
-			return err
-		}
+		b := tx.Bucket(bucketClaims)
 		v := b.Get(codeHash[:])
 		if v == nil {
 			return ErrNotFound
@@ -648,7 +676,7 @@ func (s *Store) UseClaim(codeHash [32]byte) (Claim, error) {
 			return ErrExists
 		}
 		c.Used = true
-		v, err = json.Marshal(c)
+		v, err := json.Marshal(c)
 		if err != nil {
 			return err
 		}

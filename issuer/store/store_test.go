@@ -227,3 +227,49 @@ func TestLayoutMark(t *testing.T) {
 		t.Fatalf("opening another layout: %v", err)
 	}
 }
+
+func TestPruneClaims(t *testing.T) {
+	s := open(t)
+	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+	code := func(i int) [32]byte { return gm.SM3(fmt.Appendf(nil, "code %d", i)) }
+	// Tickets 0..5 expired an hour apart before now, 6..9 expire after;
+	// the even ones come with a licence, the odd ones on their own.
+	for i := range 10 {
+		exp := now.Add(time.Duration(i-6)*time.Hour - time.Minute)
+		if i >= 6 {
+			exp = now.Add(time.Duration(i) * time.Hour)
+		}
+		c := Claim{LicenceID: fmt.Sprint("id-", i), Expires: exp}
+		if i%2 == 0 {
+			if err := insert(t, s, record(i, "H", "c"), uint64(i), code(i), &c); err != nil {
+				t.Fatal(err)
+			}
+		} else if err := s.PutClaim(code(i), c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := s.UseClaim(code(1)); err != nil { // used and expired: pruned too
+		t.Fatal(err)
+	}
+	if n, err := s.PruneClaims(now, 4); err != nil || n != 4 {
+		t.Fatalf("first prune: %d, %v", n, err)
+	}
+	if n, err := s.PruneClaims(now, 100); err != nil || n != 2 {
+		t.Fatalf("second prune: %d, %v", n, err)
+	}
+	if n, _ := s.PruneClaims(now, 100); n != 0 {
+		t.Fatalf("third prune removed %d", n)
+	}
+	for i := range 10 {
+		_, err := s.UseClaim(code(i))
+		if i < 6 && !errors.Is(err, ErrNotFound) {
+			t.Errorf("ticket %d expired but %v", i, err)
+		}
+		if i >= 6 && err != nil {
+			t.Errorf("ticket %d still valid but %v", i, err)
+		}
+	}
+	if _, err := s.Get("id-000"); err != nil {
+		t.Errorf("pruning a claim touched its licence: %v", err)
+	}
+}
