@@ -6,7 +6,6 @@ import (
 	"crypto/rand"
 	"encoding/binary"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -14,6 +13,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	json "github.com/go-json-experiment/json"
 	bolt "go.etcd.io/bbolt"
 
 	"elicense/certs/catalog"
@@ -275,7 +275,10 @@ func (s *Service) build(cl *catalog.Class, ag *pki.Agency, fields map[string]str
 	if err != nil {
 		return nil, &Error{Kind: ErrInvalid, Msg: "QR core failed", Err: err}
 	}
-	hq, _ := json.Marshal(h)
+	hq, err := json.Marshal(h)
+	if err != nil {
+		return nil, &Error{Kind: ErrInvalid, Msg: "QR core does not encode", Err: err}
+	}
 	now := s.now()
 	// h.Credential is the credential's SM3 in hex, as the ledger records it.
 	return &store.Record{
