@@ -4,10 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"flag"
-	"fmt"
 	"io"
 	"net/http"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -118,26 +116,4 @@ func TestServeCrash(t *testing.T) {
 		t.Error("no revocation was acknowledged before the kills")
 	}
 	t.Logf("%d acknowledged issuances (%d revoked) checked after %d kills: %s", len(got), revoked, *crashCycles, strings.TrimSpace(v.stdout))
-}
-
-func readToken(t *testing.T, data string) string {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join(data, "admin.token"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return strings.TrimSpace(string(b))
-}
-
-func loadSamples(t *testing.T) map[string]map[string]string {
-	t.Helper()
-	raw, err := os.ReadFile("../../certs/catalog/testdata/samples.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var s struct{ Samples map[string]map[string]string }
-	if err := json.Unmarshal(raw, &s); err != nil {
-		t.Fatal(fmt.Errorf("samples: %w", err))
-	}
-	return s.Samples
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"encoding/csv"
-	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -18,10 +17,7 @@ import (
 // writeCSV writes n business-licence rows (every 97th one with a bad
 // 统一社会信用代码) and returns the path and how many rows are valid.
 func writeCSV(t *testing.T, dir string, n int) (string, int) {
-	raw, _ := os.ReadFile("../../certs/catalog/testdata/samples.json")
-	var s struct{ Samples map[string]map[string]string }
-	json.Unmarshal(raw, &s)
-	sample := s.Samples["business-license"]
+	sample := loadSamples(t)["business-license"]
 	cl, _ := catalog.Default().Lookup("business-license")
 	path := filepath.Join(dir, "licences.csv")
 	f, err := os.Create(path)

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
@@ -21,13 +20,9 @@ import (
 func TestKeyRotationAndCompromise(t *testing.T) {
 	data := filepath.Join(t.TempDir(), "data")
 	s := startServer(t, data)
-	adminTok, _ := os.ReadFile(filepath.Join(data, "admin.token"))
-	admin := strings.TrimSpace(string(adminTok))
+	admin := readToken(t, data)
 	const agency = "11310000PDY100010H" // 营业执照
-	raw, _ := os.ReadFile("../../certs/catalog/testdata/samples.json")
-	var samples struct{ Samples map[string]map[string]string }
-	json.Unmarshal(raw, &samples)
-	body := map[string]any{"class": "business-license", "agency": agency, "fields": samples.Samples["business-license"]}
+	body := map[string]any{"class": "business-license", "agency": agency, "fields": loadSamples(t)["business-license"]}
 	issue := func(s *server) string {
 		var l struct{ Credential string }
 		if st := s.call(t, "POST", "/v1/licences", admin, body, &l); st != 201 {

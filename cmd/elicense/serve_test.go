@@ -112,6 +112,28 @@ func startServer(t *testing.T, data string) *server {
 	return nil
 }
 
+func readToken(t *testing.T, data string) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(data, "admin.token"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.TrimSpace(string(b))
+}
+
+func loadSamples(t *testing.T) map[string]map[string]string {
+	t.Helper()
+	raw, err := os.ReadFile("../../certs/catalog/testdata/samples.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var s struct{ Samples map[string]map[string]string }
+	if err := json.Unmarshal(raw, &s); err != nil {
+		t.Fatal(fmt.Errorf("samples: %w", err))
+	}
+	return s.Samples
+}
+
 // stop sends SIGTERM and expects a clean exit.
 func (s *server) stop(t *testing.T) {
 	t.Helper()
@@ -174,8 +196,7 @@ func TestServeEndToEnd(t *testing.T) {
 	if !s.waitOutput("admin token", 10*time.Second) {
 		t.Fatalf("first start did not print the admin token:\n%s", s.stderr)
 	}
-	adminTok, _ := os.ReadFile(filepath.Join(data, "admin.token"))
-	admin := strings.TrimSpace(string(adminTok))
+	admin := readToken(t, data)
 	var manifest struct {
 		Agencies []struct {
 			Code    string
@@ -202,9 +223,7 @@ func TestServeEndToEnd(t *testing.T) {
 		}
 		return tok.Token
 	}
-	samplesRaw, _ := os.ReadFile("../../certs/catalog/testdata/samples.json")
-	var samples struct{ Samples map[string]map[string]string }
-	json.Unmarshal(samplesRaw, &samples)
+	samples := loadSamples(t)
 
 	type lic struct {
 		ID, Status, ClaimCode, Credential string
@@ -217,7 +236,7 @@ func TestServeEndToEnd(t *testing.T) {
 	issued := map[string]lic{}
 	for _, class := range []string{"business-license", "food-operation-permit", "drivers-license", "marriage-certificate"} {
 		var l lic
-		if st := s.call(t, "POST", "/v1/licences", opToken(class), map[string]any{"class": class, "fields": samples.Samples[class]}, &l); st != 201 {
+		if st := s.call(t, "POST", "/v1/licences", opToken(class), map[string]any{"class": class, "fields": samples[class]}, &l); st != 201 {
 			t.Fatalf("issue %s: %d", class, st)
 		}
 		issued[class] = l
