@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/emmansun/gmsm/sm2"
 	"github.com/golang-jwt/jwt/v5"
 )
 
@@ -227,5 +228,33 @@ func TestJWT(t *testing.T) {
 		jwt.WithValidMethods([]string{AlgSM2SM3}))
 	if !errors.Is(err, jwt.ErrSignatureInvalid) || !errors.Is(err, ErrInvalidSignature) {
 		t.Fatalf("wrong key: %v", err)
+	}
+}
+
+// TestCachedZA holds the cached-Z_A signing path to gmsm's own hashing:
+// deterministic signatures over the same message must be identical, for
+// keys made every way a PrivateKey is made.
+func TestCachedZA(t *testing.T) {
+	gen := mustKey(t)
+	fromBytes, err := NewPrivateKey(gen.Bytes())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []*PrivateKey{gen, fromBytes} {
+		for _, msg := range [][]byte{nil, []byte("m"), bytes.Repeat([]byte("elicense"), 300)} {
+			want, err := k.k.Sign(nil, msg, sm2.NewSM2SignerOption(true, nil))
+			if len(msg) == 0 {
+				// gmsm refuses the empty message; hash it the long way.
+				e, _ := sm2.CalculateSM2Hash(&k.k.PublicKey, msg, nil)
+				want, err = k.k.Sign(nil, e, nil)
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := k.Sign(nil, msg, nil)
+			if err != nil || !bytes.Equal(got, want) {
+				t.Fatalf("len %d: cached Z_A signature %x, %v; want %x", len(msg), got, err, want)
+			}
+		}
 	}
 }

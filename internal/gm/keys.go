@@ -119,7 +119,7 @@ func parsePKCS8(der, pw []byte) (k *PrivateKey, err error) {
 	if !ok {
 		return nil, fmt.Errorf("%w: PKCS#8 key is %T", ErrNotSM2Key, key)
 	}
-	return &PrivateKey{k: sk}, nil
+	return newPrivateKey(sk)
 }
 
 // PassphraseSource names where a passphrase comes from: a file (its first

@@ -11,6 +11,7 @@ import (
 	"math/big"
 
 	"github.com/emmansun/gmsm/sm2"
+	"github.com/emmansun/gmsm/sm3"
 	"golang.org/x/crypto/cryptobyte"
 	cbasn1 "golang.org/x/crypto/cryptobyte/asn1"
 )
@@ -56,7 +57,17 @@ func (*SignerOpts) HashFunc() crypto.Hash { return 0 }
 // PrivateKey is an SM2 private key. It implements crypto.Signer with the
 // contract described on SignerOpts.
 type PrivateKey struct {
-	k *sm2.PrivateKey
+	k  *sm2.PrivateKey
+	za []byte // Z_A for DefaultUID: it depends only on the public key, and recomputing it cost four SM3 blocks a signature
+}
+
+// newPrivateKey wraps k with its default-UID Z_A.
+func newPrivateKey(k *sm2.PrivateKey) (*PrivateKey, error) {
+	za, err := sm2.CalculateZA(&k.PublicKey, []byte(DefaultUID))
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrMalformedKey, err)
+	}
+	return &PrivateKey{k: k, za: za}, nil
 }
 
 // GenerateKey makes a new SM2 key from crypto/rand.
@@ -65,7 +76,7 @@ func GenerateKey() (*PrivateKey, error) {
 	if err != nil {
 		return nil, fmt.Errorf("gm: generating SM2 key: %w", err)
 	}
-	return &PrivateKey{k: k}, nil
+	return newPrivateKey(k)
 }
 
 // NewPrivateKey builds a key from its 32-byte big-endian scalar.
@@ -77,7 +88,7 @@ func NewPrivateKey(d []byte) (*PrivateKey, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrMalformedKey, err)
 	}
-	return &PrivateKey{k: k}, nil
+	return newPrivateKey(k)
 }
 
 // Public returns the *ecdsa.PublicKey on the SM2 curve.
@@ -100,11 +111,11 @@ func (k *PrivateKey) Equal(x crypto.PrivateKey) bool {
 // X.509 code passes; any option asking for a pre-hashed digest is refused.
 // A nil rand selects deterministic (RFC 6979 style) nonces.
 func (k *PrivateKey) Sign(rnd io.Reader, message []byte, opts crypto.SignerOpts) ([]byte, error) {
-	uid := []byte(DefaultUID)
+	var uid []byte // nil: DefaultUID, whose Z_A k holds
 	switch o := opts.(type) {
 	case nil:
 	case *SignerOpts:
-		if len(o.UID) > 0 {
+		if len(o.UID) > 0 && string(o.UID) != DefaultUID {
 			uid = o.UID
 		}
 	case *sm2.SM2SignerOption:
@@ -118,6 +129,9 @@ func (k *PrivateKey) Sign(rnd io.Reader, message []byte, opts crypto.SignerOpts)
 	// Compute e = SM3(Z_A ‖ M) here and hand gmsm the digest: gmsm refuses
 	// to sign an empty message ("sm2: hash cannot be empty"), although SM2
 	// defines that signature and OpenSSL and tjfoc/gmsm make and accept it.
+	if uid == nil {
+		return k.signDefault(rnd, message)
+	}
 	e, err := sm2.CalculateSM2Hash(&k.k.PublicKey, message, uid)
 	if err != nil {
 		return nil, fmt.Errorf("gm: hashing for SM2: %w", err)
@@ -125,9 +139,27 @@ func (k *PrivateKey) Sign(rnd io.Reader, message []byte, opts crypto.SignerOpts)
 	return k.k.Sign(rnd, e, nil)
 }
 
+// signDefault signs message with DefaultUID, hashing e = SM3(Z_A ‖ M) with
+// the cached Z_A.
+func (k *PrivateKey) signDefault(rnd io.Reader, message []byte) ([]byte, error) {
+	var e [SM3Size]byte
+	h := sm3.New()
+	h.Write(k.za)
+	h.Write(message)
+	return k.k.Sign(rnd, h.Sum(e[:0]), nil)
+}
+
 // Sign signs message with any SM2 crypto.Signer and the default UID,
 // returning the DER signature.
 func Sign(s crypto.Signer, message []byte) ([]byte, error) {
+	if k, ok := s.(*PrivateKey); ok {
+		// The common case, without the interface call's allocations.
+		sig, err := k.signDefault(rand.Reader, message)
+		if err != nil {
+			return nil, fmt.Errorf("gm: signing: %w", err)
+		}
+		return sig, nil
+	}
 	if !IsSM2PublicKey(s.Public()) {
 		return nil, ErrNotSM2Key
 	}
