@@ -45,3 +45,14 @@ func BenchmarkBareVerify(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkNewLicense is the catalogue validation and copying an issuer
+// pays before signing.
+func BenchmarkNewLicense(b *testing.B) {
+	f := newFixture(b)
+	fields := businessFields()
+	b.ReportAllocs()
+	for b.Loop() {
+		f.license(b, fields)
+	}
+}
