@@ -313,6 +313,11 @@ func TestLifecycleOverHTTP(t *testing.T) {
 	if st := s.do(t, "GET", "/v1/licences/"+id, tok, "", "", &v); st != 200 || v.Credential == "" || !strings.HasPrefix(v.QR, "EL1:") {
 		t.Fatalf("get: %d %+v", st, v)
 	}
+	// The issuance answer renders the QR from the core it just built,
+	// GET from the stored one: they must be the same text.
+	if issued := batch.Results[0].Licence; issued.QR != v.QR || issued.Credential != v.Credential {
+		t.Fatalf("issuance answer and GET differ:\nqr %q\nvs %q", issued.QR, v.QR)
+	}
 	var found struct {
 		Licences []licenceView
 		Next     string

@@ -284,7 +284,7 @@ func (s *Service) build(cl *catalog.Class, ag *pki.Agency, fields map[string]str
 	return &store.Record{
 		ID: l.ID, Class: cl.Key, Agency: ag.Code, HolderCode: l.HolderCode, HolderName: l.HolderName,
 		Fields: l.Fields, Status: store.StatusValid, StatusList: list, StatusIndex: idx,
-		Credential: jws, CredentialHash: h.Credential, QR: hq, IssuedAt: now, UpdatedAt: now,
+		Credential: jws, CredentialHash: h.Credential, QR: hq, Holding: h, IssuedAt: now, UpdatedAt: now,
 		IssuedOn: l.IssuedOn.Format(credential.DateLayout), Number: number,
 	}, nil
 }
