@@ -303,16 +303,46 @@ func checkText(v string, multiline bool) (string, error) {
 	return "", nil
 }
 
-// parseDate parses a YYYY-MM-DD date within the accepted years.
+// parseDate parses a YYYY-MM-DD date within the accepted years: exactly
+// what time.Parse(DateLayout, s) accepts and formats back to s, without
+// its cost (a licence's dates are parsed a dozen times between validation
+// and signing; time.Parse and the Format round trip were most of it).
 func parseDate(s string) (time.Time, bool) {
-	if len(s) != len(DateLayout) {
+	if len(s) != len(DateLayout) || s[4] != '-' || s[7] != '-' {
 		return time.Time{}, false
 	}
-	t, err := time.Parse(DateLayout, s)
-	if err != nil || t.Format(DateLayout) != s || t.Year() < minYear || t.Year() > maxYear {
+	y, ok1 := digits(s[0:4])
+	m, ok2 := digits(s[5:7])
+	d, ok3 := digits(s[8:10])
+	if !ok1 || !ok2 || !ok3 || y < minYear || y > maxYear || m < 1 || m > 12 || d < 1 || d > daysIn(time.Month(m), y) {
 		return time.Time{}, false
 	}
-	return t, true
+	return time.Date(y, time.Month(m), d, 0, 0, 0, 0, time.UTC), true
+}
+
+// digits reads a string of ASCII decimal digits.
+func digits(s string) (int, bool) {
+	n := 0
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int(c-'0')
+	}
+	return n, true
+}
+
+// daysIn is the number of days in month m of year y (proleptic Gregorian,
+// as package time counts).
+func daysIn(m time.Month, y int) int {
+	if m == time.February {
+		if y%4 == 0 && (y%100 != 0 || y%400 == 0) {
+			return 29
+		}
+		return 28
+	}
+	return 31 - int((m-1)%7%2)
 }
 
 // A Term is a parsed term value.
