@@ -8,8 +8,6 @@ import (
 	"elicense/certs/catalog"
 	"elicense/certs/ident"
 	"elicense/internal/gm"
-
-	"github.com/golang-jwt/jwt/v5"
 )
 
 // SignOptions says who signs and against which catalogue.
@@ -59,14 +57,13 @@ func Sign(l *License, opts SignOptions) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	tok := jwt.NewWithClaims(gm.SigningMethodSM2SM3, c)
-	tok.Header["typ"] = TokenType
-	tok.Header["kid"] = opts.KeyID
-	s, err := tok.SignedString(opts.Signer)
+	tok := appendSigningInput(make([]byte, 0, 4096), c, opts.KeyID)
+	sig, err := gm.SignRS(opts.Signer, tok)
 	if err != nil {
 		return "", &Error{Reason: ErrBadSignature, Err: err}
 	}
-	return s, nil
+	tok = append(tok, '.')
+	return string(appendBase64(tok, sig)), nil
 }
 
 // midnight truncates t to its date in China time.
