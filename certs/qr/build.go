@@ -101,6 +101,16 @@ func Build(l *credential.License, jws string, opts BuildOptions) (*Holding, erro
 		}
 	}
 	implied, hasImplied := validityText(cl, fromDays(c.ValidFrom), dayOrZero(c.ValidUntil))
+	// All salts in one read: one call into crypto/rand instead of one per
+	// field, and the same bytes in the same order from any other reader.
+	var salts []byte
+	if n := countOptional(cl, l.Fields); n > 0 {
+		salts = make([]byte, n*SaltSize)
+		if _, err := io.ReadFull(rnd, salts); err != nil {
+			return nil, fmt.Errorf("qr: salt: %w", err)
+		}
+		h.Optional = make([]OptionalField, 0, n)
+	}
 	for i := range cl.Fields {
 		f := &cl.Fields[i]
 		v := l.Fields[f.Key]
@@ -119,17 +129,14 @@ func Build(l *credential.License, jws string, opts BuildOptions) (*Holding, erro
 			}
 			c.Fields[fieldNumber(i)] = v
 		case catalog.QROptional:
-			salt := make([]byte, SaltSize)
-			if _, err := io.ReadFull(rnd, salt); err != nil {
-				return nil, fmt.Errorf("qr: salt: %w", err)
-			}
+			salt := salts[:SaltSize:SaltSize]
+			salts = salts[SaltSize:]
 			h.Optional = append(h.Optional, OptionalField{Key: f.Key, Field: fieldNumber(i), Value: v, Salt: salt})
 		}
 	}
-	tree := h.tree()
-	root := tree.Root()
+	root := h.root()
 	c.Root = root[:RootSize]
-	c.Leaves = uint16(tree.Size())
+	c.Leaves = uint16(1 + len(h.Optional))
 	h.Core = mustMarshal(c)
 	if h.IssuerSig, err = gm.SignRS(opts.Signer, append([]byte(coreContext), h.Core...)); err != nil {
 		return nil, &Error{Reason: ErrBadSignature, Err: err}
@@ -148,6 +155,30 @@ func (h *Holding) tree() *tlog.MemTree {
 		t.AppendEntry(mustMarshal(leafData{Field: o.Field, Salt: o.Salt, Value: o.Value}))
 	}
 	return t
+}
+
+// root is h.tree().Root() without keeping the tree: a frontier holds only
+// the complete subtrees, which is all a root needs.
+func (h *Holding) root() tlog.Hash {
+	var f tlog.Frontier
+	var scratch [8]tlog.Hash // Append's output, which the root does not need
+	f.Append(tlog.SM3, tlog.SM3.HashLeaf(mustMarshal(leafData{Field: credentialField, Value: h.Credential})), scratch[:0])
+	for _, o := range h.Optional {
+		f.Append(tlog.SM3, tlog.SM3.HashLeaf(mustMarshal(leafData{Field: o.Field, Salt: o.Salt, Value: o.Value})), scratch[:0])
+	}
+	return f.Root(tlog.SM3)
+}
+
+// countOptional is the number of optional fields Build commits to.
+func countOptional(cl *catalog.Class, fields map[string]string) int {
+	n := 0
+	for i := range cl.Fields {
+		f := &cl.Fields[i]
+		if f.QR == catalog.QROptional && f.Key != cl.HolderNameField && f.Key != cl.HolderCodeField && fields[f.Key] != "" {
+			n++
+		}
+	}
+	return n
 }
 
 // proof is the inclusion path of leaf i, as the token carries it.
