@@ -150,9 +150,9 @@ func Build(l *credential.License, jws string, opts BuildOptions) (*Holding, erro
 // ledger's tree code.
 func (h *Holding) tree() *tlog.MemTree {
 	t := tlog.NewMemTree(tlog.SM3)
-	t.AppendEntry(mustMarshal(leafData{Field: credentialField, Value: h.Credential}))
+	t.AppendEntry(leafBytes(credentialField, nil, h.Credential))
 	for _, o := range h.Optional {
-		t.AppendEntry(mustMarshal(leafData{Field: o.Field, Salt: o.Salt, Value: o.Value}))
+		t.AppendEntry(leafBytes(o.Field, o.Salt, o.Value))
 	}
 	return t
 }
@@ -162,9 +162,10 @@ func (h *Holding) tree() *tlog.MemTree {
 func (h *Holding) root() tlog.Hash {
 	var f tlog.Frontier
 	var scratch [8]tlog.Hash // Append's output, which the root does not need
-	f.Append(tlog.SM3, tlog.SM3.HashLeaf(mustMarshal(leafData{Field: credentialField, Value: h.Credential})), scratch[:0])
+	var buf [256]byte        // a leaf's encoding; longer values spill to the heap
+	f.Append(tlog.SM3, tlog.SM3.HashLeaf(appendLeaf(buf[:0], credentialField, nil, h.Credential)), scratch[:0])
 	for _, o := range h.Optional {
-		f.Append(tlog.SM3, tlog.SM3.HashLeaf(mustMarshal(leafData{Field: o.Field, Salt: o.Salt, Value: o.Value})), scratch[:0])
+		f.Append(tlog.SM3, tlog.SM3.HashLeaf(appendLeaf(buf[:0], o.Field, o.Salt, o.Value)), scratch[:0])
 	}
 	return f.Root(tlog.SM3)
 }

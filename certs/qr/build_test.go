@@ -97,3 +97,25 @@ func (f *fixture) license(t testing.TB, cl *catalog.Class, fields map[string]str
 	}
 	return l
 }
+
+// TestAppendLeafMatchesCBOR holds the hand-written leaf encoding to the
+// CBOR encoder's, across every length boundary of the heads.
+func TestAppendLeafMatchesCBOR(t *testing.T) {
+	fields := []uint16{0, 1, 23, 24, 255, 256, 65535}
+	lengths := []int{0, 1, 16, 23, 24, 255, 256, 65535, 65536, 70000}
+	for _, fn := range fields {
+		for _, sl := range []int{-1, 0, 16, 24, 300} {
+			var salt []byte
+			if sl >= 0 {
+				salt = bytes.Repeat([]byte{0xa5}, sl)
+			}
+			for _, vl := range lengths {
+				value := string(bytes.Repeat([]byte("值"), vl/3+1))[:vl] // may cut a rune: CBOR does not care
+				want := mustMarshal(leafData{Field: fn, Salt: salt, Value: value})
+				if got := appendLeaf(nil, fn, salt, value); !bytes.Equal(got, want) {
+					t.Fatalf("field %d, salt %d, value %d bytes: %x…, want %x…", fn, sl, vl, got[:min(len(got), 16)], want[:min(len(want), 16)])
+				}
+			}
+		}
+	}
+}

@@ -80,11 +80,45 @@ type disclosure struct {
 	Proof [][]byte
 }
 
+// leafData is the schema of a leaf; appendLeaf writes it.
 type leafData struct {
 	_     struct{} `cbor:",toarray"`
 	Field uint16
 	Salt  []byte
 	Value string
+}
+
+// appendLeaf appends the CBOR of leafData{field, salt, value}, the bytes
+// mustMarshal writes (deterministic encoding, a nil salt as an empty byte
+// string), without reflection: Build encodes a leaf per committed field.
+func appendLeaf(b []byte, field uint16, salt []byte, value string) []byte {
+	b = append(b, 0x83) // array of 3
+	b = appendHead(b, 0x00, uint64(field))
+	b = appendHead(b, 0x40, uint64(len(salt)))
+	b = append(b, salt...)
+	b = appendHead(b, 0x60, uint64(len(value)))
+	return append(b, value...)
+}
+
+// leafBytes is appendLeaf into a buffer of its own.
+func leafBytes(field uint16, salt []byte, value string) []byte {
+	return appendLeaf(make([]byte, 0, 1+3+9+len(salt)+9+len(value)), field, salt, value)
+}
+
+// appendHead appends a CBOR head of major type major (already shifted)
+// and argument n in its shortest form.
+func appendHead(b []byte, major byte, n uint64) []byte {
+	switch {
+	case n < 24:
+		return append(b, major|byte(n))
+	case n <= 0xff:
+		return append(b, major|24, byte(n))
+	case n <= 0xffff:
+		return append(b, major|25, byte(n>>8), byte(n))
+	case n <= 0xffffffff:
+		return append(b, major|26, byte(n>>24), byte(n>>16), byte(n>>8), byte(n))
+	}
+	return append(b, major|27, byte(n>>56), byte(n>>48), byte(n>>40), byte(n>>32), byte(n>>24), byte(n>>16), byte(n>>8), byte(n))
 }
 
 // RootSize is how much of the SM3 commitment root the core carries. 128

@@ -210,7 +210,7 @@ func (t *Token) Verify(opts VerifyOptions) (*Result, error) {
 			return nil, errf(ErrBadDisclosure, "disclosure", "leaf %d disclosed twice", d.Leaf)
 		}
 		seen[d.Leaf] = true
-		if !included(mustMarshal(leafData{Field: d.Field, Salt: d.Salt, Value: d.Value}), int(d.Leaf), leaves, d.Proof, c.Root) {
+		if !included(leafBytes(d.Field, d.Salt, d.Value), int(d.Leaf), leaves, d.Proof, c.Root) {
 			return nil, errf(ErrBadDisclosure, "disclosure", "field %d: inclusion proof does not lead to the signed root", d.Field)
 		}
 		if d.Field == credentialField {
