@@ -164,6 +164,15 @@ func (f *Field) fail(err error, reason string) *FieldError {
 
 // check validates a non-empty value, returning a reason and the error to wrap.
 func (f *Field) check(v string) (string, error) {
+	// Most values are text, and valid: one pass over the bytes tells,
+	// where the checks below decode every rune twice. Only a fault takes
+	// the long way, for its message.
+	if (f.Type == TypeText || f.Type == TypeLongText) && textOK(v, f.MaxLen, f.Type == TypeLongText) {
+		if f.re != nil && !f.re.MatchString(v) {
+			return fmt.Sprintf("%s does not match the pattern %s", quote(v), f.Pattern), ErrPattern
+		}
+		return "", nil
+	}
 	if !utf8.ValidString(v) {
 		return "not valid UTF-8", ErrFormat
 	}
@@ -284,6 +293,44 @@ func validateUSCCOrResidentID(v string) error {
 		return errID
 	}
 	return errUSCC
+}
+
+// textOK reports whether v passes everything check and checkText hold a
+// text value to, short of the pattern: valid UTF-8, at most max runes (0:
+// no limit), no leading or trailing white space, no control characters and
+// no line breaks except "\n" when multiline. It looks at bytes, not runes:
+// once v is valid UTF-8, a rune starts at each byte that is not 10xxxxxx,
+// the C1 controls U+0080-U+009F are C2 80-C2 9F, and U+2028 and U+2029 are
+// E2 80 A8 and E2 80 A9.
+func textOK(v string, max int, multiline bool) bool {
+	if !utf8.ValidString(v) {
+		return false
+	}
+	n := 0
+	for i := 0; i < len(v); i++ {
+		switch c := v[i]; {
+		case c < utf8.RuneSelf:
+			if c < ' ' && (c != '\n' || !multiline) || c == 0x7f {
+				return false
+			}
+		case c < 0xc0: // continuation byte
+			continue
+		case c == 0xc2:
+			if v[i+1] < 0xa0 {
+				return false
+			}
+		case c == 0xe2:
+			if v[i+1] == 0x80 && (v[i+2] == 0xa8 || v[i+2] == 0xa9) {
+				return false
+			}
+		}
+		if n++; max > 0 && n > max {
+			return false
+		}
+	}
+	first, _ := utf8.DecodeRuneInString(v)
+	last, _ := utf8.DecodeLastRuneInString(v)
+	return !unicode.IsSpace(first) && !unicode.IsSpace(last)
 }
 
 // checkText rejects control characters, and line breaks unless multiline
