@@ -56,3 +56,17 @@ func BenchmarkNewLicense(b *testing.B) {
 		f.license(b, fields)
 	}
 }
+
+// BenchmarkNewLicenseSign is what an issuer does per credential: build
+// and check the licence, then sign it.
+func BenchmarkNewLicenseSign(b *testing.B) {
+	f := newFixture(b)
+	fields := businessFields()
+	opts := SignOptions{Signer: f.key, KeyID: testKID}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := Sign(f.license(b, fields), opts); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

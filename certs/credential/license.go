@@ -41,6 +41,8 @@ type License struct {
 	Status         *StatusRef       // where the licence's status is published
 	Seal           string           // 电子印章标识符 of the issuing agency's seal on the licence face, if any
 	SignedAt       time.Time        // iat
+
+	checked *validated // what NewLicense validated; nil for a licence made otherwise
 }
 
 // StatusRef points into an IETF Token Status List.

@@ -56,7 +56,52 @@ func NewLicense(cl *catalog.Class, fields map[string]string, iss Issuance) (*Lic
 	if err := validate(l, cl); err != nil {
 		return nil, err
 	}
+	l.checked = &validated{cl: cl, meta: metaOf(l), fields: make([][2]string, 0, len(l.Fields))}
+	for k, v := range l.Fields {
+		l.checked.fields = append(l.checked.fields, [2]string{k, v})
+	}
 	return l, nil
+}
+
+// validated records what NewLicense checked, so that Sign, which must not
+// sign anything validate refuses, can skip validating again (half the
+// catalogue checks of an issuance) when none of it has changed. The
+// fields are a private copy (key, value pairs: one allocation, where a
+// map is several): callers may change the licence's own map.
+type validated struct {
+	cl     *catalog.Class
+	meta   checkedMeta
+	fields [][2]string
+}
+
+// checkedMeta is every License field validate reads besides Fields.
+type checkedMeta struct {
+	TypeCode, Name, ID, IssuerName, IssuerCode, HolderName, HolderCode string
+	HolderCodeType                                                     HolderCodeType
+	IssuedOn, ValidFrom, ValidUntil                                    time.Time
+}
+
+func metaOf(l *License) checkedMeta {
+	return checkedMeta{
+		TypeCode: l.TypeCode, Name: l.Name, ID: l.ID, IssuerName: l.IssuerName, IssuerCode: l.IssuerCode,
+		HolderName: l.HolderName, HolderCode: l.HolderCode, HolderCodeType: l.HolderCodeType,
+		IssuedOn: l.IssuedOn, ValidFrom: l.ValidFrom, ValidUntil: l.ValidUntil,
+	}
+}
+
+// unchanged reports whether l, against class cl, is exactly what v
+// validated. Times compare with ==, not Equal: any change of
+// representation counts as a change, and the licence is checked again.
+func (v *validated) unchanged(l *License, cl *catalog.Class) bool {
+	if v == nil || v.cl != cl || v.meta != metaOf(l) || len(v.fields) != len(l.Fields) {
+		return false
+	}
+	for _, kv := range v.fields {
+		if y, ok := l.Fields[kv[0]]; !ok || y != kv[1] {
+			return false
+		}
+	}
+	return true
 }
 
 // inChina reads a date parsed elsewhere (in any zone) as that calendar day

@@ -19,7 +19,9 @@ type SignOptions struct {
 }
 
 // Sign validates l against its class and returns the compact JWS. It fills
-// TypeCode and Name from the class when empty, and sets SignedAt.
+// TypeCode and Name from the class when empty, and sets SignedAt. A
+// licence from NewLicense is not validated again unless something validate
+// reads has changed since.
 func Sign(l *License, opts SignOptions) (string, error) {
 	cat := opts.Catalog
 	if cat == nil {
@@ -50,8 +52,10 @@ func Sign(l *License, opts SignOptions) (string, error) {
 	if !l.ValidUntil.IsZero() {
 		l.ValidUntil = midnight(l.ValidUntil)
 	}
-	if err := validate(l, cl); err != nil {
-		return "", err
+	if !l.checked.unchanged(l, cl) {
+		if err := validate(l, cl); err != nil {
+			return "", err
+		}
 	}
 	c, err := toClaims(l)
 	if err != nil {
