@@ -19,7 +19,7 @@ import (
 
 // appendSigningInput appends base64url(header) "." base64url(payload).
 func appendSigningInput(dst []byte, c *claims, kid string) []byte {
-	buf := make([]byte, 0, 1024)
+	buf := make([]byte, 0, 4096) // on the stack; a larger credential spills to the heap
 	buf = appendHeader(buf, kid)
 	dst = appendBase64(dst, buf)
 	dst = append(dst, '.')
@@ -225,3 +225,4 @@ func appendString(dst []byte, s string) []byte {
 	dst = append(dst, s[start:]...)
 	return append(dst, '"')
 }
+

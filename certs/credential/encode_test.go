@@ -164,13 +164,20 @@ func TestEncodeRandom(t *testing.T) {
 }
 
 func TestAppendStringMatchesJSON(t *testing.T) {
-	// Every single byte and every rune around the escaped ones.
+	// Every single byte, every rune of the BMP and a sample of the rest.
 	var in []string
 	for b := range 256 {
 		in = append(in, string([]byte{byte(b)}), "x"+string([]byte{byte(b)})+"y")
 	}
-	for _, r := range []rune{0x7f, 0x80, 0x7ff, 0x800, 0x2027, 0x2028, 0x2029, 0x202a, 0xfffd, 0xffff, 0x10000, 0x10ffff} {
-		in = append(in, string(r), "a"+string(r)+"b")
+	for r := rune(0); r <= 0x10ffff; r++ {
+		if r > 0xffff && r%97 != 0 && r != 0x10ffff {
+			continue
+		}
+		in = append(in, string(r), "a"+string(r)+"b", "<"+string(r)+string(r))
+	}
+	// Truncated and invalid sequences next to the escaped ones.
+	for _, s := range []string{"\xe2", "\xe2\x80", "\xe2\x80\xa8\xe2", "\xe2\x80\xa9x\xe2\x80", "\xe2\xa8\x80", "\xe2\x80\xa8\xff", "<\xe2\x80\xa8>"} {
+		in = append(in, s, "a"+s, s+"b")
 	}
 	for _, s := range in {
 		want, err := json.Marshal(s)
