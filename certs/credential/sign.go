@@ -120,7 +120,8 @@ func validate(l *License, cl *catalog.Class) error {
 		return &Error{Reason: ErrBadField, Field: "sub", Err: err}
 	}
 	want := HolderResidentID
-	if ident.ValidateUSCC(l.HolderCode) == nil {
+	// An organisation's code has just passed as a 统一社会信用代码.
+	if cl.HolderKind == catalog.HolderOrganization || ident.ValidateUSCC(l.HolderCode) == nil {
 		want = HolderUSCC
 	}
 	if l.HolderCodeType != want {
@@ -159,6 +160,15 @@ func checkValidity(l *License, cl *catalog.Class) error {
 	if !ok {
 		return nil
 	}
+	// Compare calendar days; format them only for the message.
+	if term.LongTerm {
+		ok = l.ValidUntil.IsZero()
+	} else {
+		ok = term.End.IsZero() || !l.ValidUntil.IsZero() && sameDay(term.End, l.ValidUntil.In(china))
+	}
+	if ok && (!term.HasStart() || sameDay(term.Start, l.ValidFrom.In(china))) {
+		return nil
+	}
 	until := LongTerm
 	if !l.ValidUntil.IsZero() {
 		until = dateString(l.ValidUntil)
@@ -174,4 +184,12 @@ func checkValidity(l *License, cl *catalog.Class) error {
 		return errf(ErrBadField, p.Field, "field says the licence starts %s, valid_from says %s", term.Start.Format(DateLayout), dateString(l.ValidFrom))
 	}
 	return nil
+}
+
+// sameDay reports whether a and b fall on the same date, each in its own
+// zone: whether they format alike as DateLayout.
+func sameDay(a, b time.Time) bool {
+	ay, am, ad := a.Date()
+	by, bm, bd := b.Date()
+	return ay == by && am == bm && ad == bd
 }
