@@ -40,7 +40,9 @@ func oldCheckValidity(l *License, cl *catalog.Class) error {
 }
 
 func TestCheckValidityMatchesFormatting(t *testing.T) {
-	d := func(y, m, dd int, loc *time.Location) time.Time { return time.Date(y, time.Month(m), dd, 0, 0, 0, 0, loc) }
+	d := func(y, m, dd int, loc *time.Location) time.Time {
+		return time.Date(y, time.Month(m), dd, 0, 0, 0, 0, loc)
+	}
 	utc8 := time.FixedZone("UTC+8", 8*3600)
 	west := time.FixedZone("W", -10*3600)
 	times := []time.Time{
