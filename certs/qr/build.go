@@ -100,7 +100,8 @@ func Build(l *credential.License, jws string, opts BuildOptions) (*Holding, erro
 			return nil, &Error{Reason: credential.ErrBadField, Field: "device", Err: err}
 		}
 	}
-	implied, hasImplied := validityText(cl, fromDays(c.ValidFrom), dayOrZero(c.ValidUntil))
+	var impliedBuf [32]byte
+	implied, hasImplied := appendValidityText(impliedBuf[:0], cl, fromDays(c.ValidFrom), dayOrZero(c.ValidUntil))
 	// All salts in one read: one call into crypto/rand instead of one per
 	// field, and the same bytes in the same order from any other reader.
 	var salts []byte
@@ -121,7 +122,7 @@ func Build(l *credential.License, jws string, opts BuildOptions) (*Holding, erro
 		case catalog.QRAlways:
 			// The validity field is rebuilt from the dates when it says
 			// exactly what they say.
-			if f.Key == cl.Validity.Field && hasImplied && v == implied {
+			if f.Key == cl.Validity.Field && hasImplied && v == string(implied) {
 				continue
 			}
 			if c.Fields == nil {
@@ -198,21 +199,34 @@ func proof(t *tlog.MemTree, i int) ([][]byte, error) {
 // validityText is what the class's validity field says for the given
 // dates, when the class has a field of a kind that can be rebuilt.
 func validityText(cl *catalog.Class, from, until time.Time) (string, bool) {
+	var buf [32]byte
+	b, ok := appendValidityText(buf[:0], cl, from, until)
+	return string(b), ok
+}
+
+// appendValidityText appends validityText's text to b. Build compares it
+// with the field in place, where building the string cost three
+// allocations a licence.
+func appendValidityText(b []byte, cl *catalog.Class, from, until time.Time) ([]byte, bool) {
 	f, ok := cl.Field(cl.Validity.Field)
 	if !ok {
-		return "", false
-	}
-	end := credential.LongTerm
-	if !until.IsZero() {
-		end = until.Format(credential.DateLayout)
+		return b, false
 	}
 	switch f.Type {
 	case catalog.TypeTerm:
-		return from.Format(credential.DateLayout) + "至" + end, true
+		b = from.AppendFormat(b, credential.DateLayout)
+		b = append(b, "至"...)
 	case catalog.TypeDate:
-		return end, !until.IsZero()
+		if until.IsZero() {
+			return b, false
+		}
+	default:
+		return b, false
 	}
-	return "", false
+	if until.IsZero() {
+		return append(b, credential.LongTerm...), true
+	}
+	return until.AppendFormat(b, credential.DateLayout), true
 }
 
 func dayOrZero(d uint32) time.Time {

@@ -119,3 +119,38 @@ func TestAppendLeafMatchesCBOR(t *testing.T) {
 		}
 	}
 }
+
+// TestValidityText pins the rebuilt validity text for each kind of field.
+func TestValidityText(t *testing.T) {
+	from := time.Date(2016, 3, 8, 0, 0, 0, 0, china)
+	until := time.Date(2046, 3, 7, 0, 0, 0, 0, china)
+	want := map[catalog.FieldType][2]string{ // [until set, 长期]
+		catalog.TypeTerm: {"2016-03-08至2046-03-07", "2016-03-08至长期"},
+		catalog.TypeDate: {"2046-03-07", ""},
+	}
+	seen := map[catalog.FieldType]bool{}
+	for _, cl := range catalog.Default().Classes() {
+		f, ok := cl.Field(cl.Validity.Field)
+		for i, u := range []time.Time{until, {}} {
+			got, gotOK := validityText(cl, from, u)
+			var w [2]string
+			known := false
+			if ok {
+				w, known = want[f.Type]
+			}
+			if !known {
+				if gotOK {
+					t.Fatalf("%s: validity text %q for a field that cannot be rebuilt", cl.Key, got)
+				}
+				continue
+			}
+			seen[f.Type] = true
+			if gotOK != (w[i] != "") || gotOK && got != w[i] {
+				t.Fatalf("%s (%s), until %v: %q, %v; want %q", cl.Key, f.Type, u, got, gotOK, w[i])
+			}
+		}
+	}
+	if len(seen) != 2 {
+		t.Fatalf("catalogue exercised only %v", seen)
+	}
+}
