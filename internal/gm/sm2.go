@@ -1,6 +1,7 @@
 package gm
 
 import (
+	"bytes"
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -8,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math/big"
 
 	"github.com/emmansun/gmsm/sm2"
 	"github.com/emmansun/gmsm/sm3"
@@ -40,6 +40,9 @@ var (
 
 // curveOrder is n of the SM2 recommended curve.
 var curveOrder = sm2.P256().Params().N
+
+// curveOrderBytes is curveOrder, 32 bytes big-endian.
+var curveOrderBytes = [32]byte(curveOrder.FillBytes(make([]byte, 32)))
 
 // SignerOpts are the options gm passes to a crypto.Signer. A signer used
 // with this package (a *PrivateKey, or an HSM/KMS-backed implementation)
@@ -211,25 +214,54 @@ func VerifyRS(pub *ecdsa.PublicKey, message, rs []byte) error {
 }
 
 // DERToRS converts an ASN.1 DER SM2 signature to the fixed r‖s form. It
-// rejects trailing data and values outside [1, n-1].
+// rejects trailing data, non-minimal integers and values outside [1, n-1].
+// It works on the bytes (no big.Int): it runs on every signature made and,
+// through Verify, every one checked.
 func DERToRS(der []byte) ([]byte, error) {
-	var inner cryptobyte.String
+	var inner, r, s cryptobyte.String
 	in := cryptobyte.String(der)
-	r, s := new(big.Int), new(big.Int)
 	if !in.ReadASN1(&inner, cbasn1.SEQUENCE) || !in.Empty() ||
-		!inner.ReadASN1Integer(r) || !inner.ReadASN1Integer(s) || !inner.Empty() {
+		!readASN1Int(&inner, &r) || !readASN1Int(&inner, &s) || !inner.Empty() {
 		return nil, fmt.Errorf("%w: not a DER SEQUENCE of two INTEGERs", ErrMalformedSignature)
 	}
-	if err := checkScalar("r", r); err != nil {
-		return nil, err
-	}
-	if err := checkScalar("s", s); err != nil {
-		return nil, err
-	}
 	out := make([]byte, SignatureSize)
-	r.FillBytes(out[:32])
-	s.FillBytes(out[32:])
+	if err := putScalar("r", out[:32], r); err != nil {
+		return nil, err
+	}
+	if err := putScalar("s", out[32:], s); err != nil {
+		return nil, err
+	}
 	return out, nil
+}
+
+// readASN1Int reads a DER INTEGER's two's-complement content, which must be
+// minimally encoded (as cryptobyte's ReadASN1Integer requires).
+func readASN1Int(in *cryptobyte.String, out *cryptobyte.String) bool {
+	if !in.ReadASN1(out, cbasn1.INTEGER) || len(*out) == 0 {
+		return false
+	}
+	b := *out
+	return len(b) == 1 || !(b[0] == 0 && b[1]&0x80 == 0 || b[0] == 0xff && b[1]&0x80 == 0x80)
+}
+
+// putScalar writes the INTEGER content v, big-endian, into the 32-byte dst
+// after checking that it is in [1, n-1].
+func putScalar(name string, dst []byte, v []byte) error {
+	if v[0]&0x80 != 0 { // negative
+		return fmt.Errorf("%w: %s is outside [1, n-1]", ErrMalformedSignature, name)
+	}
+	for len(v) > 0 && v[0] == 0 {
+		v = v[1:]
+	}
+	if len(v) == 0 || len(v) > len(dst) {
+		return fmt.Errorf("%w: %s is outside [1, n-1]", ErrMalformedSignature, name)
+	}
+	clear(dst[:len(dst)-len(v)])
+	copy(dst[len(dst)-len(v):], v)
+	if bytes.Compare(dst, curveOrderBytes[:]) >= 0 {
+		return fmt.Errorf("%w: %s is outside [1, n-1]", ErrMalformedSignature, name)
+	}
+	return nil
 }
 
 // RSToDER converts a 64-byte r‖s signature to ASN.1 DER.
@@ -237,26 +269,50 @@ func RSToDER(rs []byte) ([]byte, error) {
 	if len(rs) != SignatureSize {
 		return nil, fmt.Errorf("%w: r‖s signature is %d bytes, want %d", ErrMalformedSignature, len(rs), SignatureSize)
 	}
-	r, s := new(big.Int).SetBytes(rs[:32]), new(big.Int).SetBytes(rs[32:])
-	if err := checkScalar("r", r); err != nil {
+	r, s := rs[:32], rs[32:]
+	if err := checkScalarBytes("r", r); err != nil {
 		return nil, err
 	}
-	if err := checkScalar("s", s); err != nil {
+	if err := checkScalarBytes("s", s); err != nil {
 		return nil, err
 	}
-	var b cryptobyte.Builder
+	b := cryptobyte.NewBuilder(make([]byte, 0, 2+2*(2+33)))
 	b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
-		b.AddASN1BigInt(r)
-		b.AddASN1BigInt(s)
+		addASN1Uint(b, r)
+		addASN1Uint(b, s)
 	})
 	return b.Bytes()
 }
 
-func checkScalar(name string, v *big.Int) error {
-	if v.Sign() <= 0 || v.Cmp(curveOrder) >= 0 {
+// checkScalarBytes checks that the 32-byte big-endian v is in [1, n-1].
+func checkScalarBytes(name string, v []byte) error {
+	if bytes.Compare(v, curveOrderBytes[:]) >= 0 || allZero(v) {
 		return fmt.Errorf("%w: %s is outside [1, n-1]", ErrMalformedSignature, name)
 	}
 	return nil
+}
+
+func allZero(v []byte) bool {
+	for _, c := range v {
+		if c != 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// addASN1Uint adds the non-negative big-endian v as a minimal DER INTEGER,
+// as AddASN1BigInt does: no leading zeros but one before a set top bit.
+func addASN1Uint(b *cryptobyte.Builder, v []byte) {
+	for len(v) > 1 && v[0] == 0 {
+		v = v[1:]
+	}
+	b.AddASN1(cbasn1.INTEGER, func(b *cryptobyte.Builder) {
+		if v[0]&0x80 != 0 {
+			b.AddUint8(0)
+		}
+		b.AddBytes(v)
+	})
 }
 
 // IsSM2PublicKey reports whether pub is an *ecdsa.PublicKey on the SM2 curve.
