@@ -47,6 +47,13 @@ func TestBenchCommand(t *testing.T) {
 		t.Fatalf("ledger holds %d entries after 120 + 30 issuances", ready.LedgerSize)
 	}
 
+	// A server URL it cannot use is a usage error, before any request.
+	r = elicense(t, nil, "bench", "--server", "ftp://"+strings.TrimPrefix(s.url, "http://"), "--token-file", tok, "--body", single, "--requests", "1")
+	r.want(t, 2)
+	if !strings.Contains(r.stderr, `URL scheme "ftp"`) {
+		t.Fatalf("ftp server URL: %s", r.stderr)
+	}
+
 	// Refused requests are counted, reported and make the exit status 1.
 	bad := write("bad.json", map[string]any{"class": "business-license", "agency": "11310000PDY100010H", "fields": map[string]string{"uscc": "x"}})
 	r = elicense(t, nil, "bench", "--server", s.url, "--token-file", tok, "--body", bad, "--requests", "4", "--clients", "2")
