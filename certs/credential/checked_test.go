@@ -3,6 +3,7 @@ package credential
 import (
 	"bytes"
 	"os"
+	"reflect"
 	"testing"
 	"time"
 
@@ -97,4 +98,31 @@ func mustRead(t *testing.T, path string) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// TestCheckedCoversLicense makes a field added to License a decision:
+// either validate reads it, and NewLicense's record of what it checked
+// (checkedMeta) must hold it so that Sign sees a change, or it is listed
+// here as one validate does not read.
+func TestCheckedCoversLicense(t *testing.T) {
+	notValidated := map[string]bool{
+		"Class":    true, // compared as the class itself (validated.cl)
+		"Fields":   true, // compared value by value (validated.fields)
+		"Number":   true,
+		"Device":   true,
+		"Status":   true,
+		"Seal":     true,
+		"SignedAt": true,
+	}
+	meta := reflect.TypeFor[checkedMeta]()
+	lic := reflect.TypeFor[License]()
+	for i := range lic.NumField() {
+		f := lic.Field(i)
+		if !f.IsExported() || notValidated[f.Name] {
+			continue
+		}
+		if mf, ok := meta.FieldByName(f.Name); !ok || mf.Type != f.Type {
+			t.Errorf("License.%s is neither in checkedMeta (with its type) nor listed as not validated", f.Name)
+		}
+	}
 }
