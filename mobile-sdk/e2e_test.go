@@ -175,7 +175,7 @@ func TestClaimAgainstIssuer(t *testing.T) {
 	} else if ce := (*ClaimError)(nil); !errors.As(err, &ce) || ce.Status != 403 || ce.Field != "code" {
 		t.Fatalf("reused code: %#v", err)
 	}
-	if _, err := w.Claim(s.URL, "0000-0000-0000-0000"); !errors.Is(err, ErrClaimRefused) {
+	if _, err := w.Claim(s.URL, "0000-0000-0000-0000-0000"); !errors.Is(err, ErrClaimRefused) {
 		t.Fatalf("wrong code: %v", err)
 	}
 	if _, err := w.Claim(s.URL, "short"); !errors.Is(err, ErrClaimRefused) {

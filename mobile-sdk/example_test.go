@@ -16,7 +16,7 @@ func Example() {
 		fmt.Println(err)
 		return
 	}
-	lic, err := w.Claim("https://issuer.example.gov.cn", "7K3Q-M9PX-2RTB-8WHN")
+	lic, err := w.Claim("https://issuer.example.gov.cn", "0000-1A7K-3QM9-PX2R-TB8W")
 	if err != nil {
 		fmt.Println(err) // errors.Is(err, mobilesdk.ErrClaimRefused) for a used code
 		return

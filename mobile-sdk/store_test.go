@@ -189,8 +189,8 @@ func TestSetTrustRoot(t *testing.T) {
 }
 
 func TestClaimSigningInput(t *testing.T) {
-	got := claimSigningInput("chal", "7K3Q-M9PX-2RTB-8WHN", []byte{2, 0xab})
-	want := "elicense/claim/v1\x00chal\x007K3Q-M9PX-2RTB-8WHN\x00\x02\xab"
+	got := claimSigningInput("chal", "0000-1A7K-3QM9-PX2R-TB8W", []byte{2, 0xab})
+	want := "elicense/claim/v1\x00chal\x000000-1A7K-3QM9-PX2R-TB8W\x00\x02\xab"
 	if string(got) != want {
 		t.Fatalf("%q, want %q", got, want)
 	}

@@ -45,6 +45,17 @@ func TestClaimAndUnbind(t *testing.T) {
 	if st := s.do(t, "POST", "/v1/licences", tok, ctJSON, issueJSON(t, "drivers-license"), &lic); st != 201 || lic.ClaimCode == "" {
 		t.Fatalf("issue: %d, claim code %q", st, lic.ClaimCode)
 	}
+	// The code's ticket number with a wrong secret is refused and spends
+	// nothing.
+	wrong := []byte(lic.ClaimCode)
+	if wrong[len(wrong)-1] == '0' {
+		wrong[len(wrong)-1] = '1'
+	} else {
+		wrong[len(wrong)-1] = '0'
+	}
+	if _, _, st := claimAs(t, s, string(wrong)); st != 403 {
+		t.Fatalf("claim with a wrong secret: %d", st)
+	}
 	dev, copy1, st := claimAs(t, s, lic.ClaimCode)
 	if st != 201 || copy1.CopyOf != lic.ID || len(copy1.Holding) == 0 {
 		t.Fatalf("claim: %d %+v", st, copy1.licenceView)
@@ -106,8 +117,8 @@ func TestClaimBadInput(t *testing.T) {
 	s := newTestServer(t)
 	tests := []struct{ body, field string }{
 		{`{"code":"short","device_key":"","challenge":"","signature":""}`, "code"},
-		{`{"code":"7K3Q-M9PX-2RTB-8WHN","device_key":"!!","challenge":"","signature":""}`, "device_key"},
-		{`{"code":"7K3Q-M9PX-2RTB-8WHN","device_key":"AAAA","challenge":"","signature":""}`, "device_key"},
+		{`{"code":"0000-1A7K-3QM9-PX2R-TB8W","device_key":"!!","challenge":"","signature":""}`, "device_key"},
+		{`{"code":"0000-1A7K-3QM9-PX2R-TB8W","device_key":"AAAA","challenge":"","signature":""}`, "device_key"},
 	}
 	for _, tc := range tests {
 		var e errBody

@@ -19,7 +19,7 @@ func FuzzRequestBodies(f *testing.F) {
 	handler := s.Config.Handler
 	good := issueJSON(f, "business-license")
 	for _, seed := range []string{good, `{"licences":[` + good + `]}`, `{}`, `[]`, `null`, `{"class":7}`, `{"reason":"吊销"}`,
-		`{"code":"7K3Q-M9PX-2RTB-8WHN","device_key":"AAAA","challenge":"x","signature":"y"}`, `{"subject":"x","role":"admin","ttl":"1h"}`, "\xff"} {
+		`{"code":"0000-1A7K-3QM9-PX2R-TB8W","device_key":"AAAA","challenge":"x","signature":"y"}`, `{"subject":"x","role":"admin","ttl":"1h"}`, "\xff"} {
 		f.Add(uint8(0), seed)
 	}
 	paths := []struct{ path, token string }{

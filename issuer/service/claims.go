@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/ecdsa"
 	"crypto/rand"
+	"crypto/subtle"
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
@@ -17,12 +18,20 @@ import (
 	"elicense/issuer/store"
 )
 
-// Claim codes (领证码) are 16 characters of Crockford base-32 (80 bits),
-// shown as four groups: guessing one is hopeless even before the rate
-// limit, and they survive being read aloud or typed from paper.
+// Claim codes (领证码) are 20 characters of Crockford base-32, shown as
+// five groups: seven for the number of the ticket the store files it
+// under (tickets are numbered in issuance order, so a new one is appended
+// rather than written at a random place) and thirteen secret ones (65
+// bits). A guess tests one ticket (2^-65), where a code looked up by its
+// hash is tested against every live one at once: the 80-bit codes this
+// replaced gave 2^-80 × the number live, the same at 32,768. Only a
+// salted SM3 of the secret is stored. They survive being read aloud or
+// typed from paper.
 const (
-	claimAlphabet = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
-	claimLen      = 16
+	claimAlphabet  = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+	claimTicketLen = 7  // base-32 digits of the ticket number (store.MaxClaimTicket)
+	claimSecretLen = 13 // 65 bits
+	claimLen       = claimTicketLen + claimSecretLen
 	// ClaimCodeTTL is how long a claim code stays valid.
 	ClaimCodeTTL = 30 * 24 * time.Hour
 	// ClaimPruneInterval is how often expired claim codes are deleted.
@@ -36,38 +45,57 @@ const (
 	unbindMark = "unbind"
 )
 
-func newClaimCode() string {
-	b := make([]byte, claimLen)
+// newClaimTicket makes the secret half of a claim code and the ticket
+// that stores its salted hash for licence id.
+func newClaimTicket(id string, expires time.Time) (secret string, c *store.Claim) {
+	b := make([]byte, claimSecretLen+16)
 	rand.Read(b)
+	for i := range claimSecretLen {
+		b[i] = claimAlphabet[int(b[i])%len(claimAlphabet)] // 256 is a multiple of 32: uniform
+	}
+	secret, salt := string(b[:claimSecretLen]), b[claimSecretLen:]
+	v := claimVerifier(salt, secret)
+	return secret, &store.Claim{LicenceID: id, Expires: expires, Salt: salt, Verifier: v[:]}
+}
+
+func claimVerifier(salt []byte, secret string) [32]byte {
+	return gm.SM3(append(append([]byte("elicense/claim-code/v2\x00"), salt...), secret...))
+}
+
+// claimCode writes ticket n and the secret as a person reads them:
+// groups of four.
+func claimCode(n uint64, secret string) string {
+	var c [claimLen]byte
+	for i := claimTicketLen - 1; i >= 0; i-- {
+		c[i] = claimAlphabet[n%32]
+		n /= 32
+	}
+	copy(c[claimTicketLen:], secret)
 	var sb strings.Builder
-	for i, c := range b {
-		if i > 0 && i%4 == 0 {
+	for i := 0; i < claimLen; i += 4 {
+		if i > 0 {
 			sb.WriteByte('-')
 		}
-		sb.WriteByte(claimAlphabet[int(c)%len(claimAlphabet)])
+		sb.Write(c[i : i+4])
 	}
 	return sb.String()
 }
 
-// normalizeClaimCode accepts what a person types: lower case, spaces or
-// dashes anywhere, and the look-alikes I, L (1) and O (0).
-func normalizeClaimCode(code string) (string, bool) {
+// parseClaimCode accepts what a person types: lower case, spaces or
+// dashes anywhere, and the look-alikes I, L (1) and O (0). It returns
+// the ticket number and the secret.
+func parseClaimCode(code string) (uint64, string, bool) {
 	r := strings.NewReplacer("-", "", " ", "", "I", "1", "L", "1", "O", "0")
 	c := r.Replace(strings.ToUpper(code))
 	if len(c) != claimLen || strings.Trim(c, claimAlphabet) != "" {
-		return "", false
+		return 0, "", false
 	}
-	var sb strings.Builder
-	for i := 0; i < len(c); i += 4 {
-		if i > 0 {
-			sb.WriteByte('-')
-		}
-		sb.WriteString(c[i : i+4])
+	var n uint64
+	for i := range claimTicketLen {
+		n = n*32 + uint64(strings.IndexByte(claimAlphabet, c[i]))
 	}
-	return sb.String(), true
+	return n, c[claimTicketLen:], true
 }
-
-func claimHash(code string) [32]byte { return gm.SM3([]byte("elicense/claim-code\x00" + code)) }
 
 // NewClaimCode makes a one-time claim code for a licence; the holder
 // claims a device-bound copy with it. Issuance makes one; agencies make
@@ -83,12 +111,13 @@ func (s *Service) NewClaimCode(op Operator, id string) (string, time.Time, error
 	if r.CopyOf != "" || r.Status != store.StatusValid {
 		return "", time.Time{}, &Error{Kind: ErrConflict, Field: "id", Msg: "claim codes are made for valid licences, not copies"}
 	}
-	code := newClaimCode()
 	exp := s.now().Add(ClaimCodeTTL)
-	if err := s.store.PutClaim(claimHash(code), store.Claim{LicenceID: r.ID, Expires: exp}); err != nil {
+	secret, ticket := newClaimTicket(r.ID, exp)
+	n, err := s.store.PutClaim(*ticket)
+	if err != nil {
 		return "", time.Time{}, &Error{Kind: ErrUnavailable, Msg: "storing the claim code", Err: err}
 	}
-	return code, exp, nil
+	return claimCode(n, secret), exp, nil
 }
 
 // challenges are single-use nonces a device signs when claiming.
@@ -156,9 +185,9 @@ func (s *Service) Claim(ctx context.Context, req ClaimRequest) (*store.Record, e
 		return nil, err
 	}
 	defer end()
-	code, ok := normalizeClaimCode(req.Code)
+	n, secret, ok := parseClaimCode(req.Code)
 	if !ok {
-		return nil, invalid("code", "a claim code is 16 letters and digits, e.g. 7K3Q-M9PX-2RTB-8WHN")
+		return nil, invalid("code", "a claim code is 20 letters and digits, e.g. 0000-1A7K-3QM9-PX2R-TB8W")
 	}
 	raw, err := base64.RawURLEncoding.DecodeString(req.DeviceKey)
 	if err != nil {
@@ -178,7 +207,10 @@ func (s *Service) Claim(ctx context.Context, req ClaimRequest) (*store.Record, e
 	if err := gm.VerifyRS(dev, ClaimSigningInput(req.Challenge, req.Code, raw), sig); err != nil {
 		return nil, &Error{Kind: ErrInvalid, Field: "signature", Msg: "the device did not prove possession of its key", Err: err}
 	}
-	ticket, err := s.store.UseClaim(claimHash(code))
+	ticket, err := s.store.UseClaim(n, func(c store.Claim) bool {
+		v := claimVerifier(c.Salt, secret)
+		return subtle.ConstantTimeCompare(v[:], c.Verifier) == 1
+	})
 	switch {
 	case errors.Is(err, store.ErrNotFound), errors.Is(err, store.ErrExists):
 		return nil, &Error{Kind: ErrForbidden, Field: "code", Msg: "unknown or already used claim code"}
@@ -238,7 +270,7 @@ func (s *Service) issueCopy(ctx context.Context, parent *store.Record, dev *ecds
 	}
 	comp, _ := gm.MarshalPublicKeyCompressed(dev)
 	rec.ID, rec.CopyOf, rec.Device = copyID, parent.ID, hex.EncodeToString(comp)
-	put, err := s.store.Insert(rec, [32]byte{}, nil)
+	put, err := s.store.Insert(rec, nil)
 	if err != nil {
 		s.status.Release(list, idx)
 		return nil, &Error{Kind: ErrConflict, Msg: "could not record the copy", Err: err}

@@ -201,9 +201,9 @@ func (s *Service) Issue(ctx context.Context, op Operator, req IssueRequest) (*st
 		return nil, err
 	}
 	rec.ImportKey = req.ImportKey
-	rec.ClaimCode, rec.ClaimExpires = newClaimCode(), s.now().Add(ClaimCodeTTL)
-	claim := &store.Claim{LicenceID: rec.ID, Expires: rec.ClaimExpires}
-	put, err := s.store.Insert(rec, claimHash(rec.ClaimCode), claim)
+	rec.ClaimExpires = s.now().Add(ClaimCodeTTL)
+	secret, claim := newClaimTicket(rec.ID, rec.ClaimExpires)
+	put, err := s.store.Insert(rec, claim)
 	if err != nil {
 		s.status.Release(list, idx)
 		return nil, &Error{Kind: ErrConflict, Msg: "could not record the licence", Err: err}
@@ -216,6 +216,7 @@ func (s *Service) Issue(ctx context.Context, op Operator, req IssueRequest) (*st
 		s.status.Release(list, idx)
 		return nil, err
 	}
+	rec.ClaimCode = claimCode(claim.Ticket, secret)
 	s.log.Info("licence issued", "id", rec.ID, "class", cl.Key, "agency", ag.Code, "ledger_index", first, "operator", op.Subject)
 	return rec, nil
 }

@@ -203,7 +203,7 @@ func (s *Service) Reissue(ctx context.Context, op Operator, id string, req Reiss
 		return nil, err
 	}
 	rec.Supersedes = old.ID
-	put, err := s.store.Insert(rec, [32]byte{}, nil)
+	put, err := s.store.Insert(rec, nil)
 	if err != nil {
 		s.status.Release(list, idx)
 		return nil, &Error{Kind: ErrConflict, Msg: "could not record the licence", Err: err}

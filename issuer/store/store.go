@@ -158,7 +158,7 @@ func New(db *bolt.DB) (*Store, error) {
 		} else if tx.Bucket(bucketLicences) != nil {
 			return fmt.Errorf("%w: the state has no layout mark, this version reads %q", ErrFormat, stateFormat)
 		}
-		for _, b := range [][]byte{bucketLicences, bucketCreds, bucketHolder, bucketClass, bucketAgency, bucketImport, bucketState, bucketEvents, bucketClaims, bucketClaimExp} {
+		for _, b := range [][]byte{bucketLicences, bucketCreds, bucketHolder, bucketClass, bucketAgency, bucketImport, bucketState, bucketEvents, bucketClaims} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}
@@ -173,7 +173,7 @@ func New(db *bolt.DB) (*Store, error) {
 
 // stateFormat names the layout of the buckets (see the bucket variables);
 // a store written in another layout is refused rather than misread.
-const stateFormat = "elicense-state 3"
+const stateFormat = "elicense-state 4"
 
 // Close closes a store made by Open.
 func (s *Store) Close() error {
@@ -302,12 +302,13 @@ func advance(tx *bolt.Tx, w uint64) error {
 // Insert prepares a new licence record for the transaction that appends
 // its issuance to the ledger: the returned function (a ledger.ApplyFunc)
 // writes the record at the ledger index it is given, with its indexes, its
-// import key, the claim (if not nil) under claimHash, and for a device copy
+// import key, the claim ticket (if not nil; its number is set in
+// claim.Ticket), and for a device copy
 // its place in the parent's list of copies. The record is encoded here,
 // so the ledger's writer does little more than copy bytes. The function
 // fails with ErrExists, writing nothing, if the identifier or the import
 // key is taken. It sets r.LedgerIndex and r.LastEvent.
-func (s *Store) Insert(r *Record, claimHash [32]byte, claim *Claim) (func(tx *bolt.Tx, first uint64) error, error) {
+func (s *Store) Insert(r *Record, claim *Claim) (func(tx *bolt.Tx, first uint64) error, error) {
 	v, err := json.Marshal(r)
 	if err != nil {
 		return nil, err
@@ -334,9 +335,11 @@ func (s *Store) Insert(r *Record, claimHash [32]byte, claim *Claim) (func(tx *bo
 			}
 		}
 		if cv != nil {
-			if err := putClaim(tx, claimHash, cv, claim.Expires); err != nil {
+			n, err := putClaim(tx, cv)
+			if err != nil {
 				return err
 			}
+			claim.Ticket = n
 		}
 		if r.CopyOf != "" {
 			parent, err := getRecord(tx, r.CopyOf)
@@ -603,38 +606,50 @@ func (s *Store) TokenRevoked(jti string) (bool, error) {
 	return revoked, err
 }
 
-var (
-	bucketClaims   = []byte("claims")           // SM3(code) → Claim JSON
-	bucketClaimExp = []byte("claims_by_expiry") // expiry (Unix ns) ‖ SM3(code) → nil, for PruneClaims
-)
+// bucketClaims holds claim tickets under their numbers, which are handed
+// out in increasing order: a ticket made with an issuance is appended at
+// the B-tree's right edge instead of rewriting a random page (keyed by a
+// hash of the code it cost ≈ 1.1 extra pages per issuance), and tickets
+// expire in the order they were made, so pruning reads from the front.
+var bucketClaims = []byte("claim_tickets") // ticket number (8 bytes, big-endian) → Claim JSON
 
-func claimExpKey(exp time.Time, codeHash [32]byte) []byte {
-	return append(binary.BigEndian.AppendUint64(make([]byte, 0, 40), uint64(exp.UnixNano())), codeHash[:]...)
-}
+// MaxClaimTicket is the highest ticket number: seven base-32 characters
+// of a claim code.
+const MaxClaimTicket = 1<<35 - 1
 
-// putClaim stores an encoded claim ticket and its place in the expiry
-// order.
-func putClaim(tx *bolt.Tx, codeHash [32]byte, v []byte, exp time.Time) error {
-	if err := tx.Bucket(bucketClaims).Put(codeHash[:], v); err != nil {
-		return err
+// ErrClaimTickets means every ticket number has been handed out.
+var ErrClaimTickets = errors.New("store: claim ticket numbers exhausted")
+
+// putClaim stores an encoded claim ticket under the next number.
+func putClaim(tx *bolt.Tx, v []byte) (uint64, error) {
+	b := appending(tx, bucketClaims)
+	n, err := b.NextSequence()
+	if err != nil {
+		return 0, err
 	}
-	return appending(tx, bucketClaimExp).Put(claimExpKey(exp, codeHash), nil)
+	if n > MaxClaimTicket {
+		return 0, ErrClaimTickets
+	}
+	return n, b.Put(binary.BigEndian.AppendUint64(nil, n), v)
 }
 
 // PruneClaims deletes up to max claim tickets that expired before now,
 // used or not, oldest first, and returns how many it deleted. Tickets are
-// made with every issuance; pruning keeps them to those still usable.
+// made with every issuance; pruning keeps them to those still usable. It
+// stops at the first ticket still valid: tickets live a fixed time, so
+// the ones after it were made later (after a clock step back, a few may
+// wait for a later pass).
 func (s *Store) PruneClaims(now time.Time, max int) (int, error) {
 	n := 0
 	err := s.db.Update(func(tx *bolt.Tx) error {
-		claims, c := tx.Bucket(bucketClaims), tx.Bucket(bucketClaimExp).Cursor()
-		limit := binary.BigEndian.AppendUint64(nil, uint64(now.UnixNano()))
-		for k, _ := c.First(); k != nil && n < max && bytes.Compare(k[:min(8, len(k))], limit) < 0; k, _ = c.First() {
-			if len(k) != 40 {
-				return fmt.Errorf("%w: claim expiry key of %d bytes", ErrCorrupt, len(k))
+		c := tx.Bucket(bucketClaims).Cursor()
+		for k, v := c.First(); k != nil && n < max; k, v = c.First() {
+			var t Claim
+			if err := json.Unmarshal(v, &t); err != nil {
+				return fmt.Errorf("%w: claim ticket %x: %v", ErrCorrupt, k, err)
 			}
-			if err := claims.Delete(k[8:]); err != nil {
-				return err
+			if !t.Expires.Before(now) {
+				return nil
 			}
 			if err := c.Delete(); err != nil {
 				return err
@@ -646,36 +661,53 @@ func (s *Store) PruneClaims(now time.Time, max int) (int, error) {
 	return n, err
 }
 
-// Claim is a one-time claim code's ticket (the code itself is never
-// stored, only its SM3).
+// Claim is a one-time claim code's ticket. A code is the ticket's number
+// and a secret; the store keeps only a salted hash of the secret, which
+// the caller makes and checks (see UseClaim).
 type Claim struct {
 	LicenceID string    `json:"licence_id"`
 	Expires   time.Time `json:"expires"`
 	Used      bool      `json:"used,omitzero"`
+	Salt      []byte    `json:"salt"`
+	Verifier  []byte    `json:"verifier"`
+	// Ticket is the number the store gave the ticket (set by PutClaim and
+	// by the transaction Insert prepares).
+	Ticket uint64 `json:"-"`
 }
 
-// PutClaim stores a claim ticket under the hash of its code.
-func (s *Store) PutClaim(codeHash [32]byte, c Claim) error {
+// PutClaim stores a claim ticket under the next number and returns it.
+func (s *Store) PutClaim(c Claim) (uint64, error) {
 	v, err := json.Marshal(c)
 	if err != nil {
-		return err
+		return 0, err
 	}
-	return s.db.Batch(func(tx *bolt.Tx) error { return putClaim(tx, codeHash, v, c.Expires) })
+	var n uint64
+	err = s.db.Batch(func(tx *bolt.Tx) (err error) {
+		n, err = putClaim(tx, v)
+		return err
+	})
+	return n, err
 }
 
-// UseClaim marks the ticket used and returns it, durably, in one step: a
-// code can be spent once. It fails with ErrNotFound for an unknown code
-// and ErrExists for a spent one; the caller checks expiry.
-func (s *Store) UseClaim(codeHash [32]byte) (Claim, error) {
+// UseClaim marks ticket n used and returns it, durably, in one step: a
+// code can be spent once. verify checks the code's secret against the
+// stored ticket (in constant time); a ticket it refuses is reported as
+// ErrNotFound, like an unknown number, and stays usable. A spent ticket
+// gives ErrExists; the caller checks expiry.
+func (s *Store) UseClaim(n uint64, verify func(Claim) bool) (Claim, error) {
 	var c Claim
 	err := s.db.Batch(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketClaims)
-		v := b.Get(codeHash[:])
+		k := binary.BigEndian.AppendUint64(nil, n)
+		v := b.Get(k)
 		if v == nil {
 			return ErrNotFound
 		}
 		if err := json.Unmarshal(v, &c); err != nil {
 			return fmt.Errorf("%w: claim: %v", ErrCorrupt, err)
+		}
+		if !verify(c) {
+			return ErrNotFound
 		}
 		if c.Used {
 			return ErrExists
@@ -685,8 +717,9 @@ func (s *Store) UseClaim(codeHash [32]byte) (Claim, error) {
 		if err != nil {
 			return err
 		}
-		return b.Put(codeHash[:], v)
+		return b.Put(k, v)
 	})
+	c.Ticket = n
 	return c, err
 }
 

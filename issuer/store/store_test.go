@@ -30,9 +30,9 @@ func record(i int, holder, class string) *Record {
 }
 
 // insert writes r as the server does, at ledger index idx.
-func insert(t *testing.T, s *Store, r *Record, idx uint64, claimHash [32]byte, claim *Claim) error {
+func insert(t *testing.T, s *Store, r *Record, idx uint64, claim *Claim) error {
 	t.Helper()
-	fn, err := s.Insert(r, claimHash, claim)
+	fn, err := s.Insert(r, claim)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -43,15 +43,18 @@ func TestInsertApply(t *testing.T) {
 	s := open(t)
 	a, b := record(1, "H1", "c1"), record(2, "H1", "c1")
 	a.ImportKey = "row-1"
-	code := gm.SM3([]byte("code"))
-	if err := insert(t, s, a, 7, code, &Claim{LicenceID: a.ID, Expires: time.Now().Add(time.Hour)}); err != nil {
+	claim := &Claim{LicenceID: a.ID, Expires: time.Now().Add(time.Hour)}
+	if err := insert(t, s, a, 7, claim); err != nil {
 		t.Fatal(err)
 	}
-	if err := insert(t, s, a, 8, [32]byte{}, nil); !errors.Is(err, ErrExists) {
+	if claim.Ticket != 1 {
+		t.Fatalf("first claim ticket numbered %d", claim.Ticket)
+	}
+	if err := insert(t, s, a, 8, nil); !errors.Is(err, ErrExists) {
 		t.Fatalf("second insert of the same ID: %v", err)
 	}
 	b.ImportKey = "row-1"
-	if err := insert(t, s, b, 8, [32]byte{}, nil); !errors.Is(err, ErrExists) {
+	if err := insert(t, s, b, 8, nil); !errors.Is(err, ErrExists) {
 		t.Fatalf("insert with a taken import key: %v", err)
 	}
 	if _, err := s.Get(b.ID); !errors.Is(err, ErrNotFound) {
@@ -67,7 +70,7 @@ func TestInsertApply(t *testing.T) {
 	if r, err := s.ByImportKey("A", "row-1"); err != nil || r.ID != a.ID {
 		t.Fatalf("import key: %v", err)
 	}
-	if c, err := s.UseClaim(code); err != nil || c.LicenceID != a.ID {
+	if c, err := s.UseClaim(claim.Ticket, anyCode); err != nil || c.LicenceID != a.ID {
 		t.Fatalf("claim stored with the record: %+v %v", c, err)
 	}
 	// A change older than the record's last event is ignored.
@@ -89,7 +92,7 @@ func TestInsertApply(t *testing.T) {
 	// A device copy is listed on its licence.
 	cp := record(3, "H1", "c1")
 	cp.ID, cp.CopyOf = a.ID+"#dev", a.ID
-	if err := insert(t, s, cp, 11, [32]byte{}, nil); err != nil {
+	if err := insert(t, s, cp, 11, nil); err != nil {
 		t.Fatal(err)
 	}
 	if got, _ := s.Get(a.ID); len(got.Copies) != 1 || got.Copies[0] != cp.ID {
@@ -109,13 +112,13 @@ func TestSearchPaging(t *testing.T) {
 		if i == 7 {
 			r.Status = StatusRevoked
 		}
-		if err := insert(t, s, r, uint64(2*i), [32]byte{}, nil); err != nil {
+		if err := insert(t, s, r, uint64(2*i), nil); err != nil {
 			t.Fatal(err)
 		}
 		if i%5 == 0 {
 			cp := record(1000+i, r.HolderCode, r.Class)
 			cp.ID, cp.CopyOf, cp.Agency = r.ID+"#dev", r.ID, r.Agency
-			if err := insert(t, s, cp, uint64(2*i+1), [32]byte{}, nil); err != nil {
+			if err := insert(t, s, cp, uint64(2*i+1), nil); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -162,20 +165,57 @@ func TestSearchPaging(t *testing.T) {
 	}
 }
 
+func anyCode(Claim) bool { return true }
+
 func TestClaims(t *testing.T) {
 	s := open(t)
-	h := gm.SM3([]byte("code"))
-	if err := s.PutClaim(h, Claim{LicenceID: "x", Expires: time.Now().Add(time.Hour)}); err != nil {
-		t.Fatal(err)
+	secret := func(want string) func(Claim) bool {
+		return func(c Claim) bool { return string(c.Verifier) == want }
 	}
-	if c, err := s.UseClaim(h); err != nil || c.LicenceID != "x" {
-		t.Fatalf("first use: %v", err)
+	n, err := s.PutClaim(Claim{LicenceID: "x", Expires: time.Now().Add(time.Hour), Verifier: []byte("right")})
+	if err != nil || n != 1 {
+		t.Fatalf("first ticket: %d, %v", n, err)
 	}
-	if _, err := s.UseClaim(h); !errors.Is(err, ErrExists) {
+	if n2, err := s.PutClaim(Claim{LicenceID: "y", Verifier: []byte("other")}); err != nil || n2 != 2 {
+		t.Fatalf("second ticket: %d, %v", n2, err)
+	}
+	// A refused secret reads as an unknown ticket and spends nothing.
+	if _, err := s.UseClaim(n, secret("wrong")); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("wrong secret: %v", err)
+	}
+	if c, err := s.UseClaim(n, secret("right")); err != nil || c.LicenceID != "x" || c.Ticket != n {
+		t.Fatalf("first use: %+v %v", c, err)
+	}
+	if _, err := s.UseClaim(n, secret("right")); !errors.Is(err, ErrExists) {
 		t.Fatalf("second use: %v", err)
 	}
-	if _, err := s.UseClaim(gm.SM3([]byte("other"))); !errors.Is(err, ErrNotFound) {
-		t.Fatalf("unknown code: %v", err)
+	if _, err := s.UseClaim(99, anyCode); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("unknown ticket: %v", err)
+	}
+}
+
+// TestClaimTicketsAppend: tickets made with issuances take increasing
+// numbers, so the bucket only grows at its right edge, and numbers stop
+// at MaxClaimTicket rather than wrap onto live tickets.
+func TestClaimTicketsAppend(t *testing.T) {
+	s := open(t)
+	var last uint64
+	for i := range 50 {
+		c := &Claim{LicenceID: fmt.Sprint("id-", i)}
+		if err := insert(t, s, record(i, "H", "c"), uint64(i), c); err != nil {
+			t.Fatal(err)
+		}
+		if c.Ticket <= last {
+			t.Fatalf("ticket %d after %d", c.Ticket, last)
+		}
+		last = c.Ticket
+	}
+	s.db.Update(func(tx *bolt.Tx) error { return tx.Bucket(bucketClaims).SetSequence(MaxClaimTicket - 1) })
+	if n, err := s.PutClaim(Claim{}); err != nil || n != MaxClaimTicket {
+		t.Fatalf("last number: %d, %v", n, err)
+	}
+	if _, err := s.PutClaim(Claim{}); !errors.Is(err, ErrClaimTickets) {
+		t.Fatalf("past the last number: %v", err)
 	}
 }
 
@@ -194,7 +234,7 @@ func BenchmarkSearchAgency(b *testing.B) {
 			r := record(i, fmt.Sprint("H", i), fmt.Sprint("c", i%9))
 			// Identifiers begin with the class's type code, as real ones do.
 			r.ID, r.Agency = fmt.Sprintf("c%d-%06d", i%9, i), fmt.Sprint("A", i%9)
-			fn, err := s.Insert(r, [32]byte{}, nil)
+			fn, err := s.Insert(r, nil)
 			if err != nil {
 				return err
 			}
@@ -231,24 +271,23 @@ func TestLayoutMark(t *testing.T) {
 func TestPruneClaims(t *testing.T) {
 	s := open(t)
 	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
-	code := func(i int) [32]byte { return gm.SM3(fmt.Appendf(nil, "code %d", i)) }
-	// Tickets 0..5 expired an hour apart before now, 6..9 expire after;
-	// the even ones come with a licence, the odd ones on their own.
-	for i := range 10 {
-		exp := now.Add(time.Duration(i-6)*time.Hour - time.Minute)
-		if i >= 6 {
+	// Tickets 1..6 expired an hour apart before now, 7..10 expire after;
+	// the odd ones come with a licence, the even ones on their own.
+	for i := 1; i <= 10; i++ {
+		exp := now.Add(time.Duration(i-7)*time.Hour - time.Minute)
+		if i > 6 {
 			exp = now.Add(time.Duration(i) * time.Hour)
 		}
 		c := Claim{LicenceID: fmt.Sprint("id-", i), Expires: exp}
-		if i%2 == 0 {
-			if err := insert(t, s, record(i, "H", "c"), uint64(i), code(i), &c); err != nil {
+		if i%2 == 1 {
+			if err := insert(t, s, record(i, "H", "c"), uint64(i), &c); err != nil {
 				t.Fatal(err)
 			}
-		} else if err := s.PutClaim(code(i), c); err != nil {
+		} else if _, err := s.PutClaim(c); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if _, err := s.UseClaim(code(1)); err != nil { // used and expired: pruned too
+	if _, err := s.UseClaim(2, anyCode); err != nil { // used and expired: pruned too
 		t.Fatal(err)
 	}
 	if n, err := s.PruneClaims(now, 4); err != nil || n != 4 {
@@ -260,16 +299,16 @@ func TestPruneClaims(t *testing.T) {
 	if n, _ := s.PruneClaims(now, 100); n != 0 {
 		t.Fatalf("third prune removed %d", n)
 	}
-	for i := range 10 {
-		_, err := s.UseClaim(code(i))
-		if i < 6 && !errors.Is(err, ErrNotFound) {
+	for i := uint64(1); i <= 10; i++ {
+		_, err := s.UseClaim(i, anyCode)
+		if i <= 6 && !errors.Is(err, ErrNotFound) {
 			t.Errorf("ticket %d expired but %v", i, err)
 		}
-		if i >= 6 && err != nil {
+		if i > 6 && err != nil {
 			t.Errorf("ticket %d still valid but %v", i, err)
 		}
 	}
-	if _, err := s.Get("id-000"); err != nil {
+	if _, err := s.Get("id-001"); err != nil {
 		t.Errorf("pruning a claim touched its licence: %v", err)
 	}
 }
