@@ -104,7 +104,11 @@ var (
 	bucketEvents = []byte("events")
 	keyWatermark = []byte("watermark") // last ledger index applied + 1
 	keyFormat    = []byte("format")
-	keyStatus    = []byte("status_snapshot") // ledger size (8 bytes) ‖ status lists snapshot
+	// bucketSnapshot holds the status lists' snapshot alone: in the state
+	// bucket beside the watermark, which every change writes, bbolt
+	// rewrote the whole snapshot (hundreds of pages) with each commit.
+	bucketSnapshot = []byte("status_snapshot")
+	keyStatus      = []byte("lists") // ledger size (8 bytes) ‖ status lists snapshot
 )
 
 // Store is the issuer's state. Its methods are safe for concurrent use.
@@ -158,7 +162,7 @@ func New(db *bolt.DB) (*Store, error) {
 		} else if tx.Bucket(bucketLicences) != nil {
 			return fmt.Errorf("%w: the state has no layout mark, this version reads %q", ErrFormat, stateFormat)
 		}
-		for _, b := range [][]byte{bucketLicences, bucketCreds, bucketHolder, bucketClass, bucketAgency, bucketImport, bucketState, bucketEvents, bucketClaims} {
+		for _, b := range [][]byte{bucketLicences, bucketCreds, bucketHolder, bucketClass, bucketAgency, bucketImport, bucketState, bucketEvents, bucketClaims, bucketSnapshot} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}
@@ -440,14 +444,14 @@ func (s *Store) SetWatermark(w uint64) error {
 // when the ledger holds size entries (at a clean shutdown).
 func (s *Store) PutStatusSnapshot(size uint64, data []byte) error {
 	v := append(binary.BigEndian.AppendUint64(make([]byte, 0, 8+len(data)), size), data...)
-	return s.db.Update(func(tx *bolt.Tx) error { return tx.Bucket(bucketState).Put(keyStatus, v) })
+	return s.db.Update(func(tx *bolt.Tx) error { return tx.Bucket(bucketSnapshot).Put(keyStatus, v) })
 }
 
 // StatusSnapshot returns the last snapshot of the status lists and the
 // ledger size it was taken at; nil data if there is none.
 func (s *Store) StatusSnapshot() (size uint64, data []byte, err error) {
 	err = s.db.View(func(tx *bolt.Tx) error {
-		v := tx.Bucket(bucketState).Get(keyStatus)
+		v := tx.Bucket(bucketSnapshot).Get(keyStatus)
 		switch {
 		case v == nil:
 			return nil

@@ -312,3 +312,26 @@ func TestPruneClaims(t *testing.T) {
 		t.Errorf("pruning a claim touched its licence: %v", err)
 	}
 }
+
+// TestSnapshotApart: a change after a large status-list snapshot writes a
+// few pages, not the snapshot again (it shared a bucket with the
+// watermark, and bbolt rewrote it with every commit).
+func TestSnapshotApart(t *testing.T) {
+	s := open(t)
+	if err := s.PutStatusSnapshot(1, make([]byte, 1<<20)); err != nil {
+		t.Fatal(err)
+	}
+	for w := uint64(2); w < 5; w++ {
+		before := s.db.Stats().TxStats
+		if err := s.db.Update(func(tx *bolt.Tx) error { return advance(tx, w) }); err != nil {
+			t.Fatal(err)
+		}
+		after := s.db.Stats().TxStats
+		if n := after.GetPageCount() - before.GetPageCount(); n > 8 {
+			t.Fatalf("moving the watermark with a 1 MB snapshot stored wrote %d pages", n)
+		}
+	}
+	if size, data, err := s.StatusSnapshot(); err != nil || size != 1 || len(data) != 1<<20 {
+		t.Fatalf("snapshot read back: %d, %d bytes, %v", size, len(data), err)
+	}
+}
