@@ -44,7 +44,7 @@ type Record struct {
 	StatusIndex    uint64            `json:"status_index"`
 	Credential     string            `json:"-"` // kept in the credentials bucket, see putBlob
 	CredentialHash string            `json:"credential_hash"`
-	QR             []byte            `json:"-"` // qr.Holding JSON of the static core, with Credential
+	QR             []byte            `json:"-"` // qr.Holding JSON, on the record an issuance returns (a record read back has Holding)
 	IssuedAt       time.Time         `json:"issued_at"`
 	UpdatedAt      time.Time         `json:"updated_at"`
 	LedgerIndex    uint64            `json:"-"` // kept in the events bucket, see getRecord
@@ -73,8 +73,9 @@ type Record struct {
 	// Existing is set on a record an issuance returned because its import
 	// key had been used before.
 	Existing bool `json:"-"`
-	// Holding is QR decoded, set on the record an issuance returns, so
-	// the answer need not decode what was just encoded (7 µs).
+	// Holding is the QR core with what the holder needs to present it
+	// (QR decoded); an issuance's answer need not decode what was just
+	// encoded (7 µs), and a stored licence keeps it compact (see blob.go).
 	Holding *qr.Holding `json:"-"`
 }
 
@@ -91,13 +92,19 @@ var (
 )
 
 var (
-	bucketLicences = []byte("licences")    // id → Record JSON, without Credential and QR
-	bucketCreds    = []byte("credentials") // id → the signed credential and QR core (putBlob)
-	bucketHolder   = []byte("by_holder")   // holder code 0 id → nil
-	bucketClass    = []byte("by_class")    // class 0 id → nil
-	bucketAgency   = []byte("by_agency")   // agency 0 class 0 id → nil
-	bucketImport   = []byte("import_keys") // agency 0 key → id
-	bucketState    = []byte("state")       // the ledger's "meta" is the ledger's
+	bucketLicences = []byte("licences") // id → Record JSON, without Credential and QR
+	// bucketCreds holds the signed credential and QR core under the ledger
+	// index of the licence's issuance (events maps an ID to it): indexes
+	// come in commit order, so each batch appends whole pages, where
+	// identifiers, fixed before signing, arrive a little out of order and
+	// left most pages holding three or four credentials over two pages.
+	bucketCreds = []byte("credentials") // issuance ledger index (8 bytes) → blob.go
+
+	bucketHolder = []byte("by_holder")   // holder code 0 id → nil
+	bucketClass  = []byte("by_class")    // class 0 id → nil
+	bucketAgency = []byte("by_agency")   // agency 0 class 0 id → nil
+	bucketImport = []byte("import_keys") // agency 0 key → id
+	bucketState  = []byte("state")       // the ledger's "meta" is the ledger's
 	// bucketEvents holds, for each record, its issuance's ledger index and
 	// one past the last event applied (16 bytes), so a status change
 	// rewrites the record but looking up an index does not decode it.
@@ -207,35 +214,6 @@ func getRecord(tx *bolt.Tx, id string) (*Record, error) {
 	return &r, nil
 }
 
-// The signed credential and the QR core never change after issuance and
-// are most of a record's bytes (≈ 3.4 of 5 KB for a business licence).
-// Kept apart from the record, a new licence fits one 4 KB page in each
-// bucket instead of two overflow pages, and a status change rewrites
-// only the small record. Layout: version 1, uvarint length of the
-// credential, the credential, the QR core's JSON.
-const blobVersion = 1
-
-func appendBlob(b []byte, r *Record) []byte {
-	b = append(b, blobVersion)
-	b = binary.AppendUvarint(b, uint64(len(r.Credential)))
-	b = append(b, r.Credential...)
-	return append(b, r.QR...)
-}
-
-func readBlob(tx *bolt.Tx, r *Record) error {
-	v := tx.Bucket(bucketCreds).Get([]byte(r.ID))
-	if len(v) == 0 || v[0] != blobVersion {
-		return fmt.Errorf("%w: %s: no credential of a known layout", ErrCorrupt, r.ID)
-	}
-	n, k := binary.Uvarint(v[1:])
-	if k <= 0 || n > uint64(len(v)-1-k) {
-		return fmt.Errorf("%w: %s: credential length out of range", ErrCorrupt, r.ID)
-	}
-	v = v[1+k:]
-	r.Credential, r.QR = string(v[:n]), bytes.Clone(v[n:])
-	return nil
-}
-
 // readEvents fills the ledger bookkeeping of r.
 func readEvents(tx *bolt.Tx, r *Record) error {
 	ev := tx.Bucket(bucketEvents).Get([]byte(r.ID))
@@ -317,7 +295,10 @@ func (s *Store) Insert(r *Record, claim *Claim) (func(tx *bolt.Tx, first uint64)
 	if err != nil {
 		return nil, err
 	}
-	blob := appendBlob(make([]byte, 0, 16+len(r.Credential)+len(r.QR)), r)
+	blob, err := appendBlob(make([]byte, 0, 16+len(r.Credential)+len(r.QR)), r)
+	if err != nil {
+		return nil, err
+	}
 	var cv []byte
 	if claim != nil {
 		if cv, err = json.Marshal(claim); err != nil {
@@ -358,7 +339,7 @@ func (s *Store) Insert(r *Record, claim *Claim) (func(tx *bolt.Tx, first uint64)
 			}
 		}
 		r.LedgerIndex, r.LastEvent = first, first+1
-		if err := appending(tx, bucketCreds).Put([]byte(r.ID), blob); err != nil {
+		if err := appending(tx, bucketCreds).Put(binary.BigEndian.AppendUint64(nil, first), blob); err != nil {
 			return err
 		}
 		if err := putNew(tx, r, v); err != nil {
