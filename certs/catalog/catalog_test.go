@@ -412,19 +412,7 @@ func BenchmarkValidate(b *testing.B) {
 	if !ok {
 		b.Fatal("no business-license class")
 	}
-	values := map[string]string{
-		"name":                   "上海浦江示例科技有限公司",
-		"uscc":                   "91110000600037341L",
-		"entity_type":            "有限责任公司(自然人投资或控股)",
-		"legal_rep":              "张三",
-		"registered_capital":     "100万元人民币",
-		"established":            "2016-03-08",
-		"term":                   "2016-03-08至2046-03-07",
-		"domicile":               "上海市浦东新区世纪大道100号",
-		"business_scope":         "软件开发；信息技术咨询服务。",
-		"registration_authority": "上海市浦东新区市场监督管理局",
-		"approval_date":          "2024-05-20",
-	}
+	values := loadSamples(b)["business-license"]
 	b.ReportAllocs()
 	for b.Loop() {
 		if err := cl.Validate(values); err != nil {

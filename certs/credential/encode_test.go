@@ -1,10 +1,8 @@
 package credential
 
 import (
-	"encoding/hex"
 	"encoding/json"
 	"math/rand/v2"
-	"os"
 	"reflect"
 	"strconv"
 	"strings"
@@ -51,23 +49,7 @@ func decodeParts(s string) string {
 // TestEncodeMatchesJWT holds the hand-built JWS to golang-jwt's bytes on
 // the test vectors' licences.
 func TestEncodeMatchesJWT(t *testing.T) {
-	data, err := os.ReadFile("testdata/vectors.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var vf vectorFile
-	if err := json.Unmarshal(data, &vf); err != nil {
-		t.Fatal(err)
-	}
-	keys := KeySet{}
-	for _, k := range vf.Keys {
-		raw, _ := hex.DecodeString(k.Public)
-		pub, err := gm.ParsePublicKey(raw)
-		if err != nil {
-			t.Fatal(err)
-		}
-		keys[k.KID] = append(keys[k.KID], IssuerKey{Public: pub, AgencyCode: k.AgencyCode, Classes: k.Classes})
-	}
+	vf, keys := loadVectors(t, "testdata/vectors.json")
 	n := 0
 	for _, vc := range vf.Cases {
 		l, err := Verify(vc.Token, VerifyOptions{Keys: keys, Now: vf.Now})

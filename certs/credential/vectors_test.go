@@ -87,17 +87,10 @@ func generateVectors(t *testing.T) vectorFile {
 	}
 }
 
-func TestVectors(t *testing.T) {
-	const path = "testdata/vectors.json"
-	if *update {
-		data, err := json.MarshalIndent(generateVectors(t), "", "  ")
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, append(data, '\n'), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+// loadVectors reads a vector file and its issuer keys, checking that each
+// key's halves agree.
+func loadVectors(t *testing.T, path string) (vectorFile, KeySet) {
+	t.Helper()
 	data, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
@@ -120,6 +113,21 @@ func TestVectors(t *testing.T) {
 		}
 		keys[k.KID] = append(keys[k.KID], IssuerKey{Public: pub, AgencyCode: k.AgencyCode, Classes: k.Classes})
 	}
+	return vf, keys
+}
+
+func TestVectors(t *testing.T) {
+	const path = "testdata/vectors.json"
+	if *update {
+		data, err := json.MarshalIndent(generateVectors(t), "", "  ")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, append(data, '\n'), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	vf, keys := loadVectors(t, path)
 	if len(vf.Cases) < 5 {
 		t.Fatalf("only %d vectors", len(vf.Cases))
 	}

@@ -8,7 +8,6 @@ import (
 
 	"elicense/certs/catalog"
 	"elicense/certs/credential"
-	"elicense/certs/ident"
 	"elicense/internal/base45"
 	"elicense/internal/gm"
 )
@@ -42,14 +41,7 @@ func newFixture(t testing.TB, classes ...string) *fixture {
 // bound to the fixture's device key when bind is set.
 func (f *fixture) holding(t testing.TB, cl *catalog.Class, fields map[string]string, bind bool) *Holding {
 	t.Helper()
-	id := ident.LicenseID{TypeCode: cl.TypeCode, IssuerCode: testIssuer, Serial: "2024000001", Version: 1}
-	l, err := credential.NewLicense(cl, fields, credential.Issuance{
-		ID: id.String(), IssuerName: "上海市市场监督管理局", IssuerCode: testIssuer,
-		IssuedOn: time.Date(2024, 5, 20, 0, 0, 0, 0, china),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	l := f.license(t, cl, fields)
 	if bind {
 		l.Device = f.device.PublicKey()
 	}
