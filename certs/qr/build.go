@@ -115,7 +115,7 @@ func Build(l *credential.License, jws string, opts BuildOptions) (*Holding, erro
 	for i := range cl.Fields {
 		f := &cl.Fields[i]
 		v := l.Fields[f.Key]
-		if v == "" || f.Key == cl.HolderNameField || f.Key == cl.HolderCodeField {
+		if !inCore(cl, f, v) {
 			continue
 		}
 		switch f.QR {
@@ -171,12 +171,20 @@ func (h *Holding) root() tlog.Hash {
 	return f.Root(tlog.SM3)
 }
 
-// countOptional is the number of optional fields Build commits to.
+// inCore reports whether Build puts field f with value v in the core or
+// its commitments: the holder's name and code travel on their own, and
+// an empty field is left out.
+func inCore(cl *catalog.Class, f *catalog.Field, v string) bool {
+	return v != "" && f.Key != cl.HolderNameField && f.Key != cl.HolderCodeField
+}
+
+// countOptional is the number of optional fields Build commits to (one
+// salt each).
 func countOptional(cl *catalog.Class, fields map[string]string) int {
 	n := 0
 	for i := range cl.Fields {
 		f := &cl.Fields[i]
-		if f.QR == catalog.QROptional && f.Key != cl.HolderNameField && f.Key != cl.HolderCodeField && fields[f.Key] != "" {
+		if f.QR == catalog.QROptional && inCore(cl, f, fields[f.Key]) {
 			n++
 		}
 	}
