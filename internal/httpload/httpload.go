@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -95,7 +96,7 @@ func New(r Request) (*Client, error) {
 	return c, nil
 }
 
-func validHeader(s string) bool { return !bytes.ContainsAny([]byte(s), "\r\n") }
+func validHeader(s string) bool { return !strings.ContainsAny(s, "\r\n") }
 
 // Do sends the request with body (none if nil) and returns the answer's
 // status and body. The answer is valid until the next call. When ctx ends first, Do returns ctx's
