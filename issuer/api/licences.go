@@ -358,7 +358,11 @@ func (a *API) claim(c echo.Context) error {
 	}
 	v := view(rec)
 	v.QR = ""
-	return c.JSON(http.StatusCreated, claimResponse{licenceView: v, Holding: rec.QR})
+	h, err := jsonv2.Marshal(rec.Holding)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusCreated, claimResponse{licenceView: v, Holding: h})
 }
 
 func (a *API) makeSeal(c echo.Context) error {

@@ -13,7 +13,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	json "github.com/go-json-experiment/json"
 	bolt "go.etcd.io/bbolt"
 
 	"elicense/certs/catalog"
@@ -276,16 +275,12 @@ func (s *Service) build(cl *catalog.Class, ag *pki.Agency, fields map[string]str
 	if err != nil {
 		return nil, &Error{Kind: ErrInvalid, Msg: "QR core failed", Err: err}
 	}
-	hq, err := json.Marshal(h)
-	if err != nil {
-		return nil, &Error{Kind: ErrInvalid, Msg: "QR core does not encode", Err: err}
-	}
 	now := s.now()
 	// h.Credential is the credential's SM3 in hex, as the ledger records it.
 	return &store.Record{
 		ID: l.ID, Class: cl.Key, Agency: ag.Code, HolderCode: l.HolderCode, HolderName: l.HolderName,
 		Fields: l.Fields, Status: store.StatusValid, StatusList: list, StatusIndex: idx,
-		Credential: jws, CredentialHash: h.Credential, QR: hq, Holding: h, IssuedAt: now, UpdatedAt: now,
+		Credential: jws, CredentialHash: h.Credential, Holding: h, IssuedAt: now, UpdatedAt: now,
 		IssuedOn: l.IssuedOn.Format(credential.DateLayout), Number: number,
 	}, nil
 }

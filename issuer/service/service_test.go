@@ -168,11 +168,7 @@ func TestIssueEveryClassAndVerify(t *testing.T) {
 		if sum := gm.SM3([]byte(rec.Credential)); rec.CredentialHash != hex.EncodeToString(sum[:]) {
 			t.Fatalf("%s: credential hash %s is not the SM3 of the credential", class, rec.CredentialHash)
 		}
-		var h qr.Holding
-		if err := json.Unmarshal(rec.QR, &h); err != nil {
-			t.Fatal(err)
-		}
-		text, err := h.Static()
+		text, err := rec.Holding.Static()
 		if err != nil {
 			t.Fatal(err)
 		}

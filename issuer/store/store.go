@@ -44,7 +44,7 @@ type Record struct {
 	StatusIndex    uint64            `json:"status_index"`
 	Credential     string            `json:"-"` // kept in the credentials bucket, see putBlob
 	CredentialHash string            `json:"credential_hash"`
-	QR             []byte            `json:"-"` // qr.Holding JSON, on the record an issuance returns (a record read back has Holding)
+	QR             []byte            `json:"-"` // qr.Holding JSON, only on a record read back whose credential is stored verbatim (others carry Holding)
 	IssuedAt       time.Time         `json:"issued_at"`
 	UpdatedAt      time.Time         `json:"updated_at"`
 	LedgerIndex    uint64            `json:"-"` // kept in the events bucket, see getRecord
@@ -73,9 +73,9 @@ type Record struct {
 	// Existing is set on a record an issuance returned because its import
 	// key had been used before.
 	Existing bool `json:"-"`
-	// Holding is the QR core with what the holder needs to present it
-	// (QR decoded); an issuance's answer need not decode what was just
-	// encoded (7 µs), and a stored licence keeps it compact (see blob.go).
+	// Holding is the QR core with what the holder needs to present it:
+	// set by issuance and on reading a licence stored compactly (see
+	// blob.go), so neither encodes nor decodes JSON on the way.
 	Holding *qr.Holding `json:"-"`
 }
 
