@@ -312,8 +312,16 @@ func (s *Service) Unbind(ctx context.Context, op Operator, copyID string) (*stor
 	return r, nil
 }
 
+// DefaultHolderMergeAt is how many new licences wait in the store's holder log
+// before they are merged into the holder index (store.MergeHolderLog).
+// Larger merges rewrite each index page for more licences at once, but
+// make a holder search, which reads the whole log, slower: 8,192 entries
+// are about 0.5 MB.
+const DefaultHolderMergeAt = 8192
+
 // startHousekeeping deletes expired claim codes now and every
-// ClaimPruneInterval until Close.
+// ClaimPruneInterval until Close, and merges the holder log when
+// issuances ask for it.
 func (s *Service) startHousekeeping() {
 	s.hk.once.Do(func() {
 		s.hk.stop, s.hk.done = make(chan struct{}), make(chan struct{})
@@ -321,16 +329,43 @@ func (s *Service) startHousekeeping() {
 			defer close(s.hk.done)
 			t := time.NewTicker(ClaimPruneInterval)
 			defer t.Stop()
+			s.pruneClaims()
 			for {
-				s.pruneClaims()
 				select {
 				case <-s.hk.stop:
 					return
 				case <-t.C:
+					s.pruneClaims()
+				case <-s.hk.merge:
+					s.mergeHolderLog()
 				}
 			}
 		}()
 	})
+}
+
+// mergeHolderLog moves the holder log into the holder index, in
+// transactions of Options.HolderMergeAt entries: each holds the ledger's writer
+// back for its duration (tens of milliseconds).
+func (s *Service) mergeHolderLog() {
+	total := 0
+	for s.store.HolderLogLen() > 0 {
+		n, err := s.store.MergeHolderLog(s.hk.mergeAt)
+		total += n
+		if err != nil {
+			s.log.Warn("merging the holder index", "err", err)
+			break
+		}
+		if n < s.hk.mergeAt {
+			break
+		}
+		select {
+		case <-s.hk.stop:
+			return
+		default:
+		}
+	}
+	s.log.Debug("holder index merged", "count", total)
 }
 
 func (s *Service) stopHousekeeping() {

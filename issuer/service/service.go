@@ -57,6 +57,10 @@ type Options struct {
 	Status  StatusLists
 	Now     func() time.Time // nil means time.Now
 	Logger  *slog.Logger     // nil discards
+	// HolderMergeAt is how many new licences wait in the store's holder
+	// log before a merge into the holder index; zero means
+	// DefaultHolderMergeAt.
+	HolderMergeAt int
 }
 
 // Service issues and changes licences. Its methods are safe for
@@ -73,9 +77,11 @@ type Service struct {
 
 	chal  challenges
 	seals map[string]*agencySeal // agency code → its licence-face seal (set by Recover)
-	hk    struct {               // housekeeping goroutine (claim pruning)
+	hk    struct {               // housekeeping goroutine (claim pruning, holder-log merges)
 		once       sync.Once
 		stop, done chan struct{}
+		merge      chan struct{} // a holder-log merge is due (made by New)
+		mergeAt    int
 	}
 
 	opMu   sync.RWMutex // held for reading by every mutating call
@@ -130,6 +136,10 @@ func New(o Options) (*Service, error) {
 		return nil, errors.New("service: PKI, Store, Ledger and Status are required")
 	}
 	s := &Service{cat: o.Catalog, pki: o.PKI, store: o.Store, ledger: o.Ledger, status: o.Status, now: o.Now, log: o.Logger}
+	s.hk.merge, s.hk.mergeAt = make(chan struct{}, 1), o.HolderMergeAt
+	if s.hk.mergeAt <= 0 {
+		s.hk.mergeAt = DefaultHolderMergeAt
+	}
 	if s.cat == nil {
 		s.cat = catalog.Default()
 	}
@@ -375,6 +385,12 @@ func (s *Service) record(ctx context.Context, es []tlog.Entry, fn func(tx *bolt.
 		return 0, &Error{Kind: ErrConflict, Msg: "could not record the change", Err: err}
 	case err != nil:
 		return 0, &Error{Kind: ErrUnavailable, Msg: "ledger append failed", Err: err}
+	}
+	if s.store.HolderLogLen() >= s.hk.mergeAt {
+		select {
+		case s.hk.merge <- struct{}{}:
+		default:
+		}
 	}
 	return first, nil
 }

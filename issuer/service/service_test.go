@@ -7,14 +7,17 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"elicense/certs/credential"
+	"elicense/certs/ident/identtest"
 	"elicense/certs/qr"
 	"elicense/internal/gm"
 	"elicense/internal/ledger"
@@ -98,7 +101,10 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-func openEnv(t testing.TB, dir string) *env {
+func openEnv(t testing.TB, dir string) *env { return openEnvWith(t, dir, nil) }
+
+// openEnvWith is openEnv with the service's options changed by opt.
+func openEnvWith(t testing.TB, dir string, opt func(*Options)) *env {
 	t.Helper()
 	e := &env{dir: dir, pki: testPKI(t), status: &memStatus{}}
 	var err error
@@ -106,7 +112,11 @@ func openEnv(t testing.TB, dir string) *env {
 		t.Fatal(err)
 	}
 	e.store, e.ledger = e.data.Store, e.data.Ledger
-	if e.svc, err = New(Options{PKI: e.pki, Store: e.store, Ledger: e.ledger, Status: e.status}); err != nil {
+	o := Options{PKI: e.pki, Store: e.store, Ledger: e.ledger, Status: e.status}
+	if opt != nil {
+		opt(&o)
+	}
+	if e.svc, err = New(o); err != nil {
 		t.Fatal(err)
 	}
 	if err := e.svc.Recover(context.Background()); err != nil {
@@ -441,6 +451,47 @@ func TestAckedSurvivesRestart(t *testing.T) {
 	for _, id := range ids {
 		if _, err := e.svc.Get(op, id); err != nil {
 			t.Fatalf("%s after the restart: %v", id, err)
+		}
+	}
+}
+
+// Issuances append holder entries to the store's log; once
+// HolderMergeAt are waiting, housekeeping merges them into the index,
+// and a holder's search lists the same licences throughout.
+func TestHolderLogMerged(t *testing.T) {
+	e := openEnvWith(t, t.TempDir(), func(o *Options) { o.HolderMergeAt = 4 })
+	defer e.close(t)
+	op := operatorFor(t, e.pki, "business-license")
+	sample := samples(t)["business-license"]
+	holders := []string{identtest.USCC(1), identtest.USCC(2)}
+	want := map[string][]string{}
+	for i := range 11 {
+		fields := maps.Clone(sample)
+		fields["uscc"] = holders[i%2]
+		rec, err := e.svc.Issue(context.Background(), op, IssueRequest{Class: "business-license", Fields: fields})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want[rec.HolderCode] = append(want[rec.HolderCode], rec.ID)
+		for h, ids := range want {
+			recs, _, err := e.svc.Search(op, store.Query{HolderCode: h})
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := make([]string, len(recs))
+			for i, r := range recs {
+				got[i] = r.ID
+			}
+			if !slices.Equal(got, slices.Sorted(slices.Values(ids))) {
+				t.Fatalf("after %d issuances, holder %s: got %v, want %v", i+1, h, got, ids)
+			}
+		}
+	}
+	// 11 issuances with merges due at 4: the merger catches up to fewer
+	// than 4 waiting.
+	for deadline := time.Now().Add(10 * time.Second); e.store.HolderLogLen() >= 4; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("holder log still holds %d entries", e.store.HolderLogLen())
 		}
 	}
 }

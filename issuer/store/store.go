@@ -5,8 +5,10 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"iter"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	// json v2: records are decoded on every read and encoded on every
@@ -100,11 +102,19 @@ var (
 	// left most pages holding three or four credentials over two pages.
 	bucketCreds = []byte("credentials") // issuance ledger index (8 bytes) → blob.go
 
-	bucketHolder = []byte("by_holder")   // holder code 0 id → nil
-	bucketClass  = []byte("by_class")    // class 0 id → nil
-	bucketAgency = []byte("by_agency")   // agency 0 class 0 id → nil
-	bucketImport = []byte("import_keys") // agency 0 key → id
-	bucketState  = []byte("state")       // the ledger's "meta" is the ledger's
+	bucketHolder = []byte("by_holder") // holder code 0 id → nil
+	// bucketHolderLog holds holder-index entries not yet merged into
+	// by_holder, under the ledger index of their issuance. Holder codes
+	// come in no order, so writing by_holder at issuance rewrote a random
+	// page (and its branch pages) for every licence, a third of the pages
+	// an issuance wrote; entries are appended here instead, and
+	// MergeHolderLog moves them over in large sorted transactions off the
+	// acknowledgement path. Search reads both.
+	bucketHolderLog = []byte("by_holder_new") // issuance ledger index (8 bytes) → holder code 0 id
+	bucketClass     = []byte("by_class")      // class 0 id → nil
+	bucketAgency    = []byte("by_agency")     // agency 0 class 0 id → nil
+	bucketImport    = []byte("import_keys")   // agency 0 key → id
+	bucketState     = []byte("state")         // the ledger's "meta" is the ledger's
 	// bucketEvents holds, for each record, its issuance's ledger index and
 	// one past the last event applied (16 bytes), so a status change
 	// rewrites the record but looking up an index does not decode it.
@@ -122,6 +132,10 @@ var (
 type Store struct {
 	db  *bolt.DB
 	own bool // Close closes db
+	// holderLog counts the entries of the holder log, approximately: an
+	// issuance whose transaction is rolled back still counted one, until
+	// a merge empties the log.
+	holderLog atomic.Int64
 }
 
 // Options tune Open.
@@ -163,13 +177,15 @@ func New(db *bolt.DB) (*Store, error) {
 	db.MaxBatchDelay = 2 * time.Millisecond
 	err := db.Update(func(tx *bolt.Tx) error {
 		if st := tx.Bucket(bucketState); st != nil {
-			if f := st.Get(keyFormat); string(f) != stateFormat {
+			// Layout 4 is layout 5 with every holder entry merged: it
+			// only lacks the (empty) holder log, made below.
+			if f := st.Get(keyFormat); string(f) != stateFormat && string(f) != "elicense-state 4" {
 				return fmt.Errorf("%w: the state has layout %q, this version reads %q", ErrFormat, f, stateFormat)
 			}
 		} else if tx.Bucket(bucketLicences) != nil {
 			return fmt.Errorf("%w: the state has no layout mark, this version reads %q", ErrFormat, stateFormat)
 		}
-		for _, b := range [][]byte{bucketLicences, bucketCreds, bucketHolder, bucketClass, bucketAgency, bucketImport, bucketState, bucketEvents, bucketClaims, bucketSnapshot} {
+		for _, b := range [][]byte{bucketLicences, bucketCreds, bucketHolder, bucketHolderLog, bucketClass, bucketAgency, bucketImport, bucketState, bucketEvents, bucketClaims, bucketSnapshot} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}
@@ -179,12 +195,17 @@ func New(db *bolt.DB) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store: %w", err)
 	}
-	return &Store{db: db}, nil
+	s := &Store{db: db}
+	err = db.View(func(tx *bolt.Tx) error {
+		s.holderLog.Store(int64(tx.Bucket(bucketHolderLog).Stats().KeyN))
+		return nil
+	})
+	return s, err
 }
 
 // stateFormat names the layout of the buckets (see the bucket variables);
 // a store written in another layout is refused rather than misread.
-const stateFormat = "elicense-state 4"
+const stateFormat = "elicense-state 5"
 
 // Close closes a store made by Open.
 func (s *Store) Close() error {
@@ -264,7 +285,7 @@ func putNew(tx *bolt.Tx, r *Record, v []byte) error {
 	if r.CopyOf != "" {
 		return nil // a device copy is found through its licence
 	}
-	if err := tx.Bucket(bucketHolder).Put(indexKey(r.HolderCode, r.ID), nil); err != nil {
+	if err := appending(tx, bucketHolderLog).Put(binary.BigEndian.AppendUint64(nil, r.LedgerIndex), indexKey(r.HolderCode, r.ID)); err != nil {
 		return err
 	}
 	if err := appending(tx, bucketAgency).Put(indexKey(r.Agency, r.Class+"\x00"+r.ID), nil); err != nil {
@@ -344,6 +365,9 @@ func (s *Store) Insert(r *Record, claim *Claim) (func(tx *bolt.Tx, first uint64)
 		}
 		if err := putNew(tx, r, v); err != nil {
 			return err
+		}
+		if r.CopyOf == "" {
+			s.holderLog.Add(1)
 		}
 		return advance(tx, first+1)
 	}, nil
@@ -497,17 +521,14 @@ func (s *Store) Search(q Query) ([]*Record, string, error) {
 	var out []*Record
 	next := ""
 	err := s.db.View(func(tx *bolt.Tx) error {
-		var c *bolt.Cursor
-		var prefix []byte
-		after := q.After
-		classInKey := false // by_agency without a class: keys go on class 0 id
+		var ids iter.Seq2[string, error]
 		switch {
 		case q.HolderCode != "":
-			c, prefix = tx.Bucket(bucketHolder).Cursor(), indexKey(q.HolderCode, "")
+			ids = holderIDs(tx, q.HolderCode, q.After)
 		case q.Agency != "" && q.Class != "":
-			c, prefix = tx.Bucket(bucketAgency).Cursor(), indexKey(q.Agency, q.Class+"\x00")
+			ids = indexIDs(tx.Bucket(bucketAgency).Cursor(), indexKey(q.Agency, q.Class+"\x00"), q.After, false)
 		case q.Agency != "":
-			c, prefix, classInKey = tx.Bucket(bucketAgency).Cursor(), indexKey(q.Agency, ""), true
+			after := q.After
 			if after != "" {
 				r, err := getRecord(tx, after)
 				if err != nil {
@@ -515,20 +536,16 @@ func (s *Store) Search(q Query) ([]*Record, string, error) {
 				}
 				after = r.Class + "\x00" + after
 			}
+			// by_agency without a class: keys go on class 0 id.
+			ids = indexIDs(tx.Bucket(bucketAgency).Cursor(), indexKey(q.Agency, ""), after, true)
 		case q.Class != "":
-			c, prefix = tx.Bucket(bucketClass).Cursor(), indexKey(q.Class, "")
+			ids = indexIDs(tx.Bucket(bucketClass).Cursor(), indexKey(q.Class, ""), q.After, false)
 		default:
-			c = tx.Bucket(bucketLicences).Cursor()
+			ids = indexIDs(tx.Bucket(bucketLicences).Cursor(), nil, q.After, false)
 		}
-		start := append(bytes.Clone(prefix), after...)
-		k, _ := c.Seek(start)
-		if after != "" && bytes.Equal(k, start) {
-			k, _ = c.Next()
-		}
-		for ; k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
-			id := string(k[len(prefix):])
-			if classInKey {
-				_, id, _ = strings.Cut(id, "\x00")
+		for id, err := range ids {
+			if err != nil {
+				return err
 			}
 			r, err := getRecord(tx, id)
 			if err != nil {
@@ -546,6 +563,118 @@ func (s *Store) Search(q Query) ([]*Record, string, error) {
 		return nil
 	})
 	return out, next, err
+}
+
+// indexIDs lists the identifiers of an index's keys that start with
+// prefix, from the one after after. With classInKey, keys go on class 0
+// id after the prefix.
+func indexIDs(c *bolt.Cursor, prefix []byte, after string, classInKey bool) iter.Seq2[string, error] {
+	return func(yield func(string, error) bool) {
+		start := append(bytes.Clone(prefix), after...)
+		k, _ := c.Seek(start)
+		if after != "" && bytes.Equal(k, start) {
+			k, _ = c.Next()
+		}
+		for ; k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+			id := string(k[len(prefix):])
+			if classInKey {
+				_, id, _ = strings.Cut(id, "\x00")
+			}
+			if !yield(id, nil) {
+				return
+			}
+		}
+	}
+}
+
+// holderIDs lists a holder's licence identifiers after after, in order:
+// by_holder's and the holder log's, merged. The log is read whole; it is
+// kept short (see MergeHolderLog).
+func holderIDs(tx *bolt.Tx, holder, after string) iter.Seq2[string, error] {
+	prefix := indexKey(holder, "")
+	var recent []string
+	err := tx.Bucket(bucketHolderLog).ForEach(func(_, v []byte) error {
+		if bytes.HasPrefix(v, prefix) {
+			if id := string(v[len(prefix):]); id > after {
+				recent = append(recent, id)
+			}
+		}
+		return nil
+	})
+	slices.Sort(recent)
+	return func(yield func(string, error) bool) {
+		if err != nil {
+			yield("", err)
+			return
+		}
+		for id, err := range indexIDs(tx.Bucket(bucketHolder).Cursor(), prefix, after, false) {
+			if err != nil {
+				yield("", err)
+				return
+			}
+			for len(recent) > 0 && recent[0] <= id {
+				if recent[0] < id && !yield(recent[0], nil) {
+					return
+				}
+				recent = recent[1:]
+			}
+			if !yield(id, nil) {
+				return
+			}
+		}
+		for _, id := range recent {
+			if !yield(id, nil) {
+				return
+			}
+		}
+	}
+}
+
+// HolderLogLen is about how many holder-index entries wait in the log
+// for MergeHolderLog.
+func (s *Store) HolderLogLen() int { return int(s.holderLog.Load()) }
+
+// MergeHolderLog moves up to max of the oldest holder-log entries into
+// the holder index in one transaction, and returns how many it moved.
+// Searches see each entry in one place or the other, never both or
+// neither. Entries are put in key order, so a merge of many entries
+// rewrites each index page it touches once.
+func (s *Store) MergeHolderLog(max int) (int, error) {
+	var n int
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		n = 0
+		var keys [][]byte
+		c := tx.Bucket(bucketHolderLog).Cursor()
+		for k, v := c.First(); k != nil && len(keys) < max; k, v = c.Next() {
+			keys = append(keys, bytes.Clone(v))
+		}
+		slices.SortFunc(keys, bytes.Compare)
+		hb := tx.Bucket(bucketHolder)
+		for _, k := range keys {
+			if err := hb.Put(k, nil); err != nil {
+				return err
+			}
+		}
+		k, _ := c.First()
+		for ; k != nil && n < len(keys); k, _ = c.First() {
+			if err := c.Delete(); err != nil {
+				return err
+			}
+			n++
+		}
+		// Write transactions run one at a time, so no issuance counts
+		// meanwhile; the count is made exact when the log is emptied.
+		if k == nil {
+			s.holderLog.Store(0)
+		} else {
+			s.holderLog.Add(-int64(n))
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	return n, nil
 }
 
 // ForEach calls fn for every record (for rebuilding status lists at

@@ -112,13 +112,14 @@ func TestSearchPaging(t *testing.T) {
 		if i == 7 {
 			r.Status = StatusRevoked
 		}
-		if err := insert(t, s, r, uint64(2*i), nil); err != nil {
+		idx := uint64(2 * (i * 7 % 60))
+		if err := insert(t, s, r, idx, nil); err != nil {
 			t.Fatal(err)
 		}
 		if i%5 == 0 {
 			cp := record(1000+i, r.HolderCode, r.Class)
 			cp.ID, cp.CopyOf, cp.Agency = r.ID+"#dev", r.ID, r.Agency
-			if err := insert(t, s, cp, uint64(2*i+1), nil); err != nil {
+			if err := insert(t, s, cp, idx+1, nil); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -137,8 +138,26 @@ func TestSearchPaging(t *testing.T) {
 		}
 		return ids
 	}
+	// Holder searches read the holder log and the index: check them with
+	// every entry in the log, some merged, and all merged.
+	// Ledger indexes follow a permutation of the identifiers, so merged
+	// and unmerged entries interleave.
+	for _, m := range []struct{ max, moved, left int }{{0, 0, 60}, {17, 17, 43}, {100, 43, 0}} {
+		if n, err := s.MergeHolderLog(m.max); err != nil || n != m.moved || s.HolderLogLen() != m.left {
+			t.Fatalf("MergeHolderLog(%d) = %d, %v, leaving %d; want %d moved, %d left", m.max, n, err, s.HolderLogLen(), m.moved, m.left)
+		}
+		checkSearches(t, s, want)
+	}
+	if n := s.HolderLogLen(); n != 0 {
+		t.Errorf("holder log holds %d entries after merging all", n)
+	}
+}
+
+func checkSearches(t *testing.T, s *Store, want func(Query) []string) {
+	t.Helper()
 	for _, q := range []Query{
-		{HolderCode: "H1"}, {HolderCode: "H1", Agency: "B"}, {Class: "c1"}, {Agency: "A"}, {Agency: "B", Class: "c0"},
+		{HolderCode: "H1"}, {HolderCode: "H1", Agency: "B"}, {HolderCode: "H2", Status: StatusValid}, {HolderCode: "none"},
+		{Class: "c1"}, {Agency: "A"}, {Agency: "B", Class: "c0"},
 		{Agency: "B", Status: StatusValid}, {Agency: "B", Status: StatusRevoked}, {},
 	} {
 		var got []string
@@ -158,6 +177,9 @@ func TestSearchPaging(t *testing.T) {
 		}
 		q.After = ""
 		w := want(q)
+		if (q.Agency == "" || q.Class != "") && !slices.IsSorted(got) {
+			t.Errorf("%+v in pages of 4: not in identifier order: %v", q, got)
+		}
 		slices.Sort(got) // the agency index lists by class, then identifier
 		if !slices.Equal(got, w) {
 			t.Errorf("%+v in pages of 4:\n got %v\nwant %v", q, got, w)
@@ -266,6 +288,43 @@ func TestLayoutMark(t *testing.T) {
 	if _, err := Open(path, nil); !errors.Is(err, ErrFormat) || !strings.Contains(err.Error(), `"elicense-state 1"`) {
 		t.Fatalf("opening another layout: %v", err)
 	}
+}
+
+// A layout-4 state is a layout-5 one with its holder log merged: it is
+// opened, given an empty log, and marked 5.
+func TestLayout4Upgrade(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "state.db")
+	s, err := Open(path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := record(1, "H1", "c1")
+	if err := insert(t, s, r, 3, nil); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := s.MergeHolderLog(10); n != 1 || err != nil {
+		t.Fatalf("merge: %d, %v", n, err)
+	}
+	s.db.Update(func(tx *bolt.Tx) error {
+		if err := tx.DeleteBucket(bucketHolderLog); err != nil {
+			return err
+		}
+		return tx.Bucket(bucketState).Put(keyFormat, []byte("elicense-state 4"))
+	})
+	s.Close()
+	if s, err = Open(path, nil); err != nil {
+		t.Fatalf("opening layout 4: %v", err)
+	}
+	defer s.Close()
+	if recs, _, err := s.Search(Query{HolderCode: "H1"}); err != nil || len(recs) != 1 || recs[0].ID != r.ID {
+		t.Fatalf("holder search after the upgrade: %v, %v", recs, err)
+	}
+	s.db.View(func(tx *bolt.Tx) error {
+		if f := tx.Bucket(bucketState).Get(keyFormat); string(f) != stateFormat {
+			t.Errorf("layout mark %q after opening", f)
+		}
+		return nil
+	})
 }
 
 func TestPruneClaims(t *testing.T) {
