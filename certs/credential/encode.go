@@ -141,6 +141,12 @@ func appendLic(b []byte, l *licClaim) []byte {
 	return append(b, '}')
 }
 
+// AppendFieldsJSON appends the JSON a signed credential's payload
+// carries for these licence fields (the value of "fields" in the "lic"
+// claim), byte for byte: a store that keeps the fields anyway can leave
+// them out of the stored payload and put them back exactly.
+func AppendFieldsJSON(b []byte, fields map[string]string) []byte { return appendFields(b, fields) }
+
 // appendFields writes the map with its keys in byte order, as
 // encoding/json sorts string keys; a nil map is null.
 func appendFields(b []byte, m map[string]string) []byte {

@@ -1,6 +1,8 @@
 package credential
 
 import (
+	"bytes"
+	"encoding/base64"
 	"encoding/json"
 	"math/rand/v2"
 	"reflect"
@@ -222,4 +224,43 @@ func TestEncoderKnowsEveryClaim(t *testing.T) {
 	fill(reflect.ValueOf(&c).Elem())
 	c.Audience = nil // never set by toClaims; appendPayload leaves it out
 	checkEncoding(t, &c, testKID)
+}
+
+// AppendFieldsJSON is the payload's own encoding of the fields: for every
+// valid vector (signed by golang-jwt) and a licence with characters JSON
+// escapes, the payload holds "fields": followed by exactly those bytes.
+func TestAppendFieldsJSONInPayload(t *testing.T) {
+	vf, keys := loadVectors(t, "testdata/vectors.json")
+	f := newFixture(t)
+	fields := businessFields()
+	fields["business_scope"] = "技术服务 <&> \"引号\" \\ 反斜杠"
+	tokens := []string{f.sign(t, f.license(t, fields))}
+	for _, vc := range vf.Cases {
+		tokens = append(tokens, vc.Token)
+	}
+	n := 0
+	for i, tok := range tokens {
+		l, err := Verify(tok, VerifyOptions{Keys: keys, Now: vf.Now})
+		if i == 0 {
+			l, err = Verify(tok, VerifyOptions{Keys: f.keys, Now: during})
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err != nil {
+			continue
+		}
+		payload, err := base64.RawURLEncoding.DecodeString(strings.Split(tok, ".")[1])
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := AppendFieldsJSON([]byte(`"fields":`), l.Fields)
+		if bytes.Count(payload, want) != 1 {
+			t.Fatalf("payload %s\ndoes not hold %s once", payload, want)
+		}
+		n++
+	}
+	if n < 3 {
+		t.Fatalf("only %d tokens checked", n)
+	}
 }

@@ -12,6 +12,7 @@ import (
 	json "github.com/go-json-experiment/json"
 	bolt "go.etcd.io/bbolt"
 
+	"elicense/certs/credential"
 	"elicense/issuer/store"
 )
 
@@ -64,7 +65,7 @@ func TestClaimTicketSecret(t *testing.T) {
 }
 
 // TestStoredCredentialsCompact: every class's licence is stored in the
-// compact layout, small enough that two share a 4 KB page where most
+// compact layout without its fields (the record has them), small enough that two share a 4 KB page where most
 // classes are concerned, and reads back as the very credential and QR
 // core it was issued with.
 func TestStoredCredentialsCompact(t *testing.T) {
@@ -80,8 +81,11 @@ func TestStoredCredentialsCompact(t *testing.T) {
 			stored = bytes.Clone(tx.Bucket([]byte("credentials")).Get(binary.BigEndian.AppendUint64(nil, issued.LedgerIndex)))
 			return nil
 		})
-		if len(stored) == 0 || stored[0] != 2 {
-			t.Fatalf("%s: stored credential %.1x…, want layout 2", class, stored)
+		if len(stored) == 0 || stored[0] != 3 {
+			t.Fatalf("%s: stored credential %.1x…, want layout 3 (compact, without the fields)", class, stored)
+		}
+		if fj := credential.AppendFieldsJSON(nil, issued.Fields); bytes.Contains(stored, fj) {
+			t.Errorf("%s: the fields' JSON is stored with the credential", class)
 		}
 		qj, err := json.Marshal(issued.Holding)
 		if err != nil {

@@ -9,6 +9,7 @@ import (
 
 	json "github.com/go-json-experiment/json"
 
+	"elicense/certs/credential"
 	"elicense/certs/qr"
 )
 
@@ -16,11 +17,14 @@ import (
 // ones (the service's tests store every class's and read it back).
 func blobRecord() *Record {
 	enc := base64.RawURLEncoding.EncodeToString
+	fields := map[string]string{"name": "示例有限公司", "scope": "技术服务 <&>", "empty": ""}
+	payload := credential.AppendFieldsJSON([]byte(`{"sub":"x","lic":{"fields":`), fields)
+	payload = append(payload, `,"seal":"1"}}`...)
 	return &Record{
 		ID:             "id-1",
 		CredentialHash: strings.Repeat("ab", 32),
-		Fields:         map[string]string{"name": "示例有限公司", "scope": "技术服务 <&>", "empty": ""},
-		Credential:     enc([]byte(`{"alg":"SM2SM3"}`)) + "." + enc([]byte(`{"sub":"x","lic":{}}`)) + "." + enc(bytes.Repeat([]byte{7}, 64)),
+		Fields:         fields,
+		Credential:     enc([]byte(`{"alg":"SM2SM3"}`)) + "." + enc(payload) + "." + enc(bytes.Repeat([]byte{7}, 64)),
 		Holding: &qr.Holding{
 			Core: []byte{0xa9, 1, 2, 3}, KeyID: []byte("12345678"), IssuerSig: bytes.Repeat([]byte{9}, 64),
 			Credential: strings.Repeat("ab", 32),
@@ -40,8 +44,11 @@ func TestBlobRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if b[0] != blobCompact {
-		t.Fatalf("layout %d, want the compact one", b[0])
+	if b[0] != blobFieldsCut {
+		t.Fatalf("layout %d, want the compact one without fields", b[0])
+	}
+	if fj := credential.AppendFieldsJSON(nil, r.Fields); bytes.Contains(b, fj) {
+		t.Fatalf("the fields' JSON %s is stored", fj)
 	}
 	got := &Record{CredentialHash: r.CredentialHash, Fields: r.Fields}
 	if err := decodeBlob(b, got); err != nil {
@@ -49,6 +56,24 @@ func TestBlobRoundTrip(t *testing.T) {
 	}
 	if got.Credential != r.Credential || !reflect.DeepEqual(got.Holding, r.Holding) {
 		t.Fatalf("read back\n%q %+v\nwant\n%q %+v", got.Credential, got.Holding, r.Credential, r.Holding)
+	}
+	// A payload that does not hold the record's fields exactly once keeps
+	// them: layout 2.
+	for name, fields := range map[string]map[string]string{
+		"other fields": {"name": "另一家公司"},
+		"no fields":    nil,
+	} {
+		r := blobRecord()
+		r.Fields = fields
+		r.Holding.Optional = nil
+		b, err := appendBlob(nil, r)
+		if err != nil || b[0] != blobCompact {
+			t.Fatalf("%s: layout %d, %v; want 2", name, b[0], err)
+		}
+		got := &Record{CredentialHash: r.CredentialHash, Fields: fields}
+		if err := decodeBlob(b, got); err != nil || got.Credential != r.Credential {
+			t.Fatalf("%s: read back %q, %v", name, got.Credential, err)
+		}
 	}
 	// The QR core given as JSON (no Holding) is stored the same way.
 	r2 := blobRecord()
@@ -100,6 +125,7 @@ func TestBlobCorrupt(t *testing.T) {
 		"bad varint":    {blobCompact, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff},
 		"verbatim cut":  {blobVerbatim, 10, 'a'},
 		"field missing": good,
+		"cut past end":  {blobFieldsCut, 0, 5, 2, 'a', 'b', 0},
 	} {
 		fields := r.Fields
 		if name == "field missing" {
@@ -121,6 +147,10 @@ func FuzzDecodeBlob(f *testing.F) {
 	verbatim, _ := appendBlob(nil, r)
 	f.Add(verbatim)
 	f.Add([]byte{blobCompact})
+	r2 := blobRecord()
+	r2.Fields = nil
+	compact, _ := appendBlob(nil, r2)
+	f.Add(compact)
 	f.Fuzz(func(t *testing.T, b []byte) {
 		base := blobRecord()
 		got := &Record{CredentialHash: base.CredentialHash, Fields: base.Fields}

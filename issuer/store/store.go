@@ -260,6 +260,15 @@ func appending(tx *bolt.Tx, name []byte) *bolt.Bucket {
 	return b
 }
 
+// appendOnly returns a bucket whose new keys always come in increasing
+// order (ledger indexes, ticket numbers), so pages are filled whole: at
+// 0.9, two 1.2 KB credentials filled a page where three fit.
+func appendOnly(tx *bolt.Tx, name []byte) *bolt.Bucket {
+	b := tx.Bucket(name)
+	b.FillPercent = 1
+	return b
+}
+
 // putRecord rewrites a stored record after a change (its index entries
 // do not change).
 func putRecord(tx *bolt.Tx, r *Record) error {
@@ -285,7 +294,7 @@ func putNew(tx *bolt.Tx, r *Record, v []byte) error {
 	if r.CopyOf != "" {
 		return nil // a device copy is found through its licence
 	}
-	if err := appending(tx, bucketHolderLog).Put(binary.BigEndian.AppendUint64(nil, r.LedgerIndex), indexKey(r.HolderCode, r.ID)); err != nil {
+	if err := appendOnly(tx, bucketHolderLog).Put(binary.BigEndian.AppendUint64(nil, r.LedgerIndex), indexKey(r.HolderCode, r.ID)); err != nil {
 		return err
 	}
 	if err := appending(tx, bucketAgency).Put(indexKey(r.Agency, r.Class+"\x00"+r.ID), nil); err != nil {
@@ -360,7 +369,7 @@ func (s *Store) Insert(r *Record, claim *Claim) (func(tx *bolt.Tx, first uint64)
 			}
 		}
 		r.LedgerIndex, r.LastEvent = first, first+1
-		if err := appending(tx, bucketCreds).Put(binary.BigEndian.AppendUint64(nil, first), blob); err != nil {
+		if err := appendOnly(tx, bucketCreds).Put(binary.BigEndian.AppendUint64(nil, first), blob); err != nil {
 			return err
 		}
 		if err := putNew(tx, r, v); err != nil {
@@ -736,7 +745,7 @@ var ErrClaimTickets = errors.New("store: claim ticket numbers exhausted")
 
 // putClaim stores an encoded claim ticket under the next number.
 func putClaim(tx *bolt.Tx, v []byte) (uint64, error) {
-	b := appending(tx, bucketClaims)
+	b := appendOnly(tx, bucketClaims)
 	n, err := b.NextSequence()
 	if err != nil {
 		return 0, err
