@@ -260,9 +260,12 @@ func appending(tx *bolt.Tx, name []byte) *bolt.Bucket {
 	return b
 }
 
-// appendOnly returns a bucket whose new keys always come in increasing
-// order (ledger indexes, ticket numbers), so pages are filled whole: at
-// 0.9, two 1.2 KB credentials filled a page where three fit.
+// appendOnly returns a bucket whose new keys come in increasing order
+// (ledger indexes, ticket numbers) or nearly so (records: see
+// appending), so pages are filled whole: at 0.9, two 1.2 KB credentials
+// or records filled a page where three fit. A record that arrives late
+// splits a full page, which costs less than leaving every page a third
+// empty (pages written per issuance 2.45 → 2.2).
 func appendOnly(tx *bolt.Tx, name []byte) *bolt.Bucket {
 	b := tx.Bucket(name)
 	b.FillPercent = 1
@@ -285,7 +288,7 @@ func putRecord(tx *bolt.Tx, r *Record) error {
 // putNew writes a new record r, already encoded as v, with its
 // bookkeeping and index entries (not its credential: see appendBlob).
 func putNew(tx *bolt.Tx, r *Record, v []byte) error {
-	if err := appending(tx, bucketLicences).Put([]byte(r.ID), v); err != nil {
+	if err := appendOnly(tx, bucketLicences).Put([]byte(r.ID), v); err != nil {
 		return err
 	}
 	if err := putEvents(tx, r.ID, r.LedgerIndex, r.LastEvent); err != nil {
