@@ -19,6 +19,7 @@ import (
 
 	"elicense/internal/gm"
 	"elicense/internal/ledger"
+	"elicense/internal/runtimecfg"
 	"elicense/issuer/pki"
 	"elicense/issuer/service"
 	"elicense/issuer/store"
@@ -93,6 +94,9 @@ func newTestServer(t testing.TB) *testServer {
 }
 
 func TestMain(m *testing.M) {
+	// The server's runtime settings, so the benchmarks measure what
+	// serve runs (and name themselves -4 on 2 cores).
+	runtimecfg.Apply(runtimecfg.Settings{LookupEnv: os.LookupEnv})
 	code := m.Run()
 	if pkiDir != "" {
 		os.RemoveAll(pkiDir)

@@ -22,6 +22,7 @@ import (
 	"elicense/internal/gm"
 	"elicense/internal/ledger"
 	"elicense/internal/ledger/tlog"
+	"elicense/internal/runtimecfg"
 	"elicense/issuer/pki"
 	"elicense/issuer/store"
 )
@@ -94,6 +95,9 @@ func testPKI(t testing.TB) *pki.PKI {
 }
 
 func TestMain(m *testing.M) {
+	// The server's runtime settings, so the benchmarks measure what
+	// serve runs (and name themselves -4 on 2 cores).
+	runtimecfg.Apply(runtimecfg.Settings{LookupEnv: os.LookupEnv})
 	code := m.Run()
 	if pkiDir != "" {
 		os.RemoveAll(pkiDir)
