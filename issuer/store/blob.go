@@ -54,7 +54,7 @@ func fieldsSpan(payload []byte, fields map[string]string) ([]byte, int) {
 	}
 	span := credential.AppendFieldsJSON(append(make([]byte, 0, 1024), `"fields":`...), fields)
 	i := bytes.Index(payload, span)
-	if i < 0 || bytes.Index(payload[i+1:], span) >= 0 {
+	if i < 0 || bytes.Contains(payload[i+1:], span) {
 		return nil, -1
 	}
 	return span, i
