@@ -53,11 +53,27 @@ func fieldsSpan(payload []byte, fields map[string]string) ([]byte, int) {
 		return nil, -1
 	}
 	span := credential.AppendFieldsJSON(append(make([]byte, 0, 1024), `"fields":`...), fields)
-	i := bytes.Index(payload, span)
-	if i < 0 || bytes.Contains(payload[i+1:], span) {
+	// Look for the short key and compare the rest: a search for the
+	// whole span (Rabin-Karp over a kilobyte) took 5 µs an issuance.
+	key := span[:len(`"fields":`)]
+	at := -1
+	for off := 0; ; {
+		i := bytes.Index(payload[off:], key)
+		if i < 0 {
+			break
+		}
+		if bytes.HasPrefix(payload[off+i:], span) {
+			if at >= 0 {
+				return nil, -1
+			}
+			at = off + i
+		}
+		off += i + 1
+	}
+	if at < 0 {
 		return nil, -1
 	}
-	return span, i
+	return span, at
 }
 
 func appendBlob(b []byte, r *Record) ([]byte, error) {

@@ -167,3 +167,27 @@ func FuzzDecodeBlob(f *testing.F) {
 		}
 	})
 }
+
+func TestFieldsSpan(t *testing.T) {
+	fields := map[string]string{"a": "1", "b": "<&>"}
+	fj := string(credential.AppendFieldsJSON(nil, fields))
+	for _, c := range []struct {
+		payload string
+		at      int
+	}{
+		{`{"lic":{"fields":` + fj + `}}`, 8},
+		{`{"x":"\"fields\":","lic":{"fields":` + fj + `}}`, 26},
+		{`{"lic":{"fields":{"a":"1"},"fields":` + fj + `}}`, 27},
+		{`{"lic":{"fields":` + fj + `,"again":{"fields":` + fj + `}}}`, -1},
+		{`{"lic":{"fields":{"a":"2"}}}`, -1},
+		{`{"lic":{}}`, -1},
+	} {
+		span, at := fieldsSpan([]byte(c.payload), fields)
+		if at != c.at || (at >= 0 && c.payload[at:at+len(span)] != `"fields":`+fj) {
+			t.Errorf("%s: span at %d, want %d", c.payload, at, c.at)
+		}
+	}
+	if _, at := fieldsSpan([]byte(`{"fields":null}`), nil); at != -1 {
+		t.Errorf("nil fields found at %d", at)
+	}
+}
