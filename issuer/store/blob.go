@@ -91,9 +91,12 @@ func appendBlob(b []byte, r *Record) ([]byte, error) {
 	compact := len(parts) == 3 && h.Credential == r.CredentialHash
 	var raw [3][]byte
 	for i := 0; compact && i < 3; i++ {
+		// Only a canonical encoding reads back as it came: strict
+		// decoding refuses stray trailing bits, and line breaks, which
+		// the decoder skips, are refused here.
 		var err error
-		raw[i], err = base64.RawURLEncoding.DecodeString(parts[i])
-		compact = err == nil && base64.RawURLEncoding.EncodeToString(raw[i]) == parts[i]
+		raw[i], err = base64.RawURLEncoding.Strict().DecodeString(parts[i])
+		compact = err == nil && !strings.ContainsAny(parts[i], "\r\n")
 	}
 	if !compact {
 		qj := r.QR

@@ -91,7 +91,12 @@ func TestBlobVerbatim(t *testing.T) {
 		"two parts":            func(r *Record) { r.Credential = r.Credential[:strings.LastIndexByte(r.Credential, '.')] },
 		"non-canonical base64": func(r *Record) { r.Credential = r.Credential[:len(r.Credential)-1] + "x" },
 		"padded base64":        func(r *Record) { r.Credential += "=" },
-		"digest differs":       func(r *Record) { r.Holding.Credential = strings.Repeat("cd", 32) },
+		"line break":           func(r *Record) { r.Credential = strings.Replace(r.Credential, ".", ".\n", 1) },
+		"carriage return": func(r *Record) {
+			i := strings.LastIndexByte(r.Credential, '.')
+			r.Credential = r.Credential[:i+3] + "\r" + r.Credential[i+3:]
+		},
+		"digest differs": func(r *Record) { r.Holding.Credential = strings.Repeat("cd", 32) },
 	} {
 		r := blobRecord()
 		change(r)
