@@ -119,7 +119,7 @@ var floor struct {
 // It holds a pointer and is larger than 16 bytes: finalizers of objects
 // from the tiny allocator may never run.
 type sentinel struct {
-	p *int
+	_ *int
 	_ [24]byte
 }
 
