@@ -86,6 +86,7 @@ Examples:
 			fs.String("config", "", "optional JSON config `file`")
 			fs.String("log-level", "info", "log `level`: debug, info, warn, error")
 			fs.Int("gc-percent", runtimecfg.DefaultGCPercent, "garbage collector target `percent`, as GOGC (GOGC in the environment wins)")
+			fs.Int("holder-merge-at", service.DefaultHolderMergeAt, "merge new licences into the holder index once this many `count` wait (a holder search reads them all)")
 			fs.Int("gomaxprocs", 0, "`Ps` for Go code, as GOMAXPROCS; 0 means twice the CPUs (GOMAXPROCS in the environment wins)")
 		},
 		run: runServe,
@@ -128,6 +129,10 @@ func runServe(e *env, fs *flag.FlagSet) int {
 	if err != nil || procs < 0 {
 		return usageError(e, "serve", "--gomaxprocs: %q is not a number of Ps (0 for twice the CPUs)", get("gomaxprocs"))
 	}
+	mergeAt, err := strconv.Atoi(get("holder-merge-at"))
+	if err != nil || mergeAt < 1 {
+		return usageError(e, "serve", "--holder-merge-at: %q is not a positive count", get("holder-merge-at"))
+	}
 	rt := runtimecfg.Apply(runtimecfg.Settings{GCPercent: pct, Procs: procs, LookupEnv: e.lookupEnv})
 	addr, d := get("addr"), dataDir(get("data"))
 	ln, err := net.Listen("tcp", addr)
@@ -139,7 +144,7 @@ func runServe(e *env, fs *flag.FlagSet) int {
 	if publicURL == "" {
 		publicURL = "http://" + ln.Addr().String()
 	}
-	srv, cleanup, err := buildServer(e, d, get("passphrase-file"), publicURL, log)
+	srv, cleanup, err := buildServer(e, d, get("passphrase-file"), publicURL, mergeAt, log)
 	if err != nil {
 		ln.Close()
 		fmt.Fprintf(e.stderr, "elicense serve: %v\n", err)
@@ -171,7 +176,7 @@ func runServe(e *env, fs *flag.FlagSet) int {
 
 // buildServer opens (or on first start creates) everything in d and
 // returns the HTTP server and a function that closes it all in order.
-func buildServer(e *env, d dataDir, passFile, publicURL string, log *slog.Logger) (*http.Server, func() error, error) {
+func buildServer(e *env, d dataDir, passFile, publicURL string, holderMergeAt int, log *slog.Logger) (*http.Server, func() error, error) {
 	if _, err := os.Stat(d.path("state.db")); err == nil {
 		return nil, nil, fmt.Errorf("%s is from an older layout with the state in a file of its own; the state now lives in %s with the ledger (one transaction, one fsync per change). Start with a fresh data directory", d.path("state.db"), d.ledger())
 	}
@@ -199,7 +204,7 @@ func buildServer(e *env, d dataDir, passFile, publicURL string, log *slog.Logger
 		Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, 1},
 	})
 	reg.MustRegister(appendLatency)
-	svc, err := service.New(service.Options{PKI: p, Store: st, Ledger: timedLedger{lg, appendLatency}, Status: sm, Logger: log})
+	svc, err := service.New(service.Options{PKI: p, Store: st, Ledger: timedLedger{lg, appendLatency}, Status: sm, Logger: log, HolderMergeAt: holderMergeAt})
 	if err == nil {
 		err = svc.Recover(context.Background())
 	}

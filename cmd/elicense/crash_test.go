@@ -23,7 +23,10 @@ var crashCycles = flag.Int("serve.crash-cycles", 2, "kill -9 cycles in TestServe
 // fsck. Longer: go test ./cmd/elicense -run TestServeCrash -serve.crash-cycles=20
 func TestServeCrash(t *testing.T) {
 	data := filepath.Join(t.TempDir(), "data")
-	s := startServer(t, data)
+	// Holder-index merges every 500 issuances, so kills land before,
+	// during and after them.
+	start := func() *server { return startServer(t, data, "--holder-merge-at", "500") }
+	s := start()
 	admin := readToken(t, data)
 	samples := loadSamples(t)
 	type acked struct {
@@ -83,7 +86,7 @@ func TestServeCrash(t *testing.T) {
 		s.cmd.Wait()
 		close(stop)
 		wg.Wait()
-		s = startServer(t, data)
+		s = start()
 	}
 	if len(got) == 0 {
 		t.Fatal("no issuance was acknowledged before the kills")
@@ -107,6 +110,32 @@ func TestServeCrash(t *testing.T) {
 			t.Errorf("%s: acknowledged revocation lost, status %s", id, rec.Status)
 		}
 	}
+	// The holder's search lists every acknowledged licence once, whether
+	// its holder entry was merged into the index or still in the log.
+	listed := map[string]int{}
+	for after := ""; ; {
+		var page struct {
+			Licences []struct {
+				ID string `json:"id"`
+			} `json:"licences"`
+			Next string `json:"next"`
+		}
+		q := "/v1/licences?limit=1000&holder=" + samples["business-license"]["uscc"] + "&after=" + after
+		if st := s.call(t, "GET", q, admin, nil, &page); st != 200 {
+			t.Fatalf("holder search: %d", st)
+		}
+		for _, l := range page.Licences {
+			listed[l.ID]++
+		}
+		if after = page.Next; after == "" {
+			break
+		}
+	}
+	for id := range got {
+		if listed[id] != 1 {
+			t.Errorf("acknowledged licence %s listed %d times in its holder's search", id, listed[id])
+		}
+	}
 	s.stop(t)
 	v := elicense(t, nil, "ledger", "verify", "--data", data)
 	if v.code != 0 || !strings.HasPrefix(v.stdout, "OK ") {
@@ -115,5 +144,5 @@ func TestServeCrash(t *testing.T) {
 	if revoked == 0 {
 		t.Error("no revocation was acknowledged before the kills")
 	}
-	t.Logf("%d acknowledged issuances (%d revoked) checked after %d kills: %s", len(got), revoked, *crashCycles, strings.TrimSpace(v.stdout))
+	t.Logf("%d acknowledged issuances (%d revoked; %d listed by holder) checked after %d kills: %s", len(got), revoked, len(listed), *crashCycles, strings.TrimSpace(v.stdout))
 }

@@ -75,14 +75,16 @@ func freeAddr(t *testing.T) string {
 	return l.Addr().String()
 }
 
-func startServer(t *testing.T, data string) *server {
+// startServer starts elicense serve on data with a free address and
+// extra flags, and waits until it is healthy.
+func startServer(t *testing.T, data string, extra ...string) *server {
 	t.Helper()
 	bin, err := binary()
 	if err != nil {
 		t.Fatalf("building elicense: %v", err)
 	}
 	addr := freeAddr(t)
-	s := &server{cmd: exec.Command(bin, "serve", "--addr", addr, "--data", data), url: "http://" + addr, stderr: &syncBuffer{}}
+	s := &server{cmd: exec.Command(bin, append([]string{"serve", "--addr", addr, "--data", data}, extra...)...), url: "http://" + addr, stderr: &syncBuffer{}}
 	for _, kv := range os.Environ() {
 		if !strings.HasPrefix(kv, "ELICENSE_") {
 			s.cmd.Env = append(s.cmd.Env, kv)
