@@ -6,7 +6,9 @@
 // It owns:
 //   - the append path ([Log.Append]): one sequencer goroutine takes
 //     whatever appends are queued and writes them as one durable batch
-//     (group commit); an index is returned only once its batch is on disk;
+//     (group commit; under load it lingers up to Options.MaxWait until
+//     the batch is as large as the last); an index is returned only once
+//     its batch is on disk;
 //     [Log.AppendWith] lets the caller write its own state in the same
 //     transaction;
 //   - checkpoint signing: the log records what it is about to sign before

@@ -20,6 +20,8 @@ import (
 const (
 	DefaultMaxBatch           = 4096
 	DefaultCheckpointInterval = time.Second
+	DefaultMaxWait            = time.Millisecond
+	DefaultLingerAfter        = 8
 )
 
 // Options configure Open.
@@ -42,12 +44,28 @@ type Options struct {
 	// MaxBatch caps the entries written in one batch. Zero means
 	// DefaultMaxBatch.
 	MaxBatch int
-	// MaxWait is how long the sequencer lingers for more appends after
-	// taking what is queued, when the batch is not full. Zero (the
-	// default) means it never lingers: a lone writer is not delayed, and
-	// under load the queue fills while the previous batch is being
-	// synced, so batches grow with the number of writers anyway.
+	// MaxWait is the longest the sequencer lingers for more appends
+	// after taking what is queued. It lingers only under load (the
+	// previous batch held at least LingerAfter appends, so a lone writer
+	// is never held back), only until the batch is as large as the
+	// previous one, and stops as soon as no append has come for a
+	// quarter of MaxWait. Zero means DefaultMaxWait; negative, never
+	// linger.
+	//
+	// Why: without it a batch holds whatever arrived while the previous
+	// one was being written; batch sizes swing, and each small batch pays
+	// a commit's fixed cost (two fsyncs, the right-edge and branch pages
+	// of every bucket touched) for few appends. Topping a batch up to the
+	// previous size evens them out. Growing it further does not pay: with
+	// a fixed 1–2 ms wait, 16 writers waited for each other and lost a
+	// quarter of their rate. Measured with the issuer's benchmark on 2
+	// cores: 64 writers 10,500 → 12,100 issuances/s, 16 writers 6,500 →
+	// 7,600, pages written per issuance 2.4 → 1.9; BenchmarkAppend with 16
+	// writers 17,400 → 24,300/s, one writer unchanged.
 	MaxWait time.Duration
+	// LingerAfter is the size of the previous batch, in appends, from
+	// which the sequencer lingers; zero means DefaultLingerAfter.
+	LingerAfter int
 	// CheckpointInterval is the longest a new entry waits to be covered
 	// by a signed checkpoint, and the shortest time between two
 	// checkpoints. Zero means DefaultCheckpointInterval; a negative value
@@ -72,6 +90,8 @@ type Log struct {
 	signer   *tlog.NoteSigner
 	maxBatch int
 	maxWait  time.Duration
+	lingerAt int // lingerAfter
+	lastN    int // appends in the previous batch
 	interval time.Duration
 	log      *slog.Logger
 
@@ -127,6 +147,7 @@ func Open(opts Options) (*Log, error) {
 		signer:   signer,
 		maxBatch: opts.MaxBatch,
 		maxWait:  opts.MaxWait,
+		lingerAt: opts.LingerAfter,
 		interval: opts.CheckpointInterval,
 		log:      opts.Logger,
 		done:     make(chan struct{}),
@@ -136,6 +157,12 @@ func Open(opts Options) (*Log, error) {
 	}
 	if l.interval == 0 {
 		l.interval = DefaultCheckpointInterval
+	}
+	if l.maxWait == 0 {
+		l.maxWait = DefaultMaxWait
+	}
+	if l.lingerAt <= 0 {
+		l.lingerAt = DefaultLingerAfter
 	}
 	if l.log == nil {
 		l.log = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -451,11 +478,13 @@ func (l *Log) run() {
 				break drain
 			}
 		}
-		// Optionally linger for more.
-		if l.maxWait > 0 && n < l.maxBatch && !closing {
-			linger := time.NewTimer(l.maxWait)
+		// Under load, linger until the batch is as large as the last.
+		if l.maxWait > 0 && n < l.maxBatch && !closing && l.lastN >= l.lingerAt && len(batch) < l.lastN {
+			deadline := time.Now().Add(l.maxWait)
+			gap := l.maxWait / 4
+			linger := time.NewTimer(gap)
 		wait:
-			for n < l.maxBatch {
+			for n < l.maxBatch && len(batch) < l.lastN {
 				select {
 				case r, ok := <-l.reqs:
 					if !ok {
@@ -464,12 +493,18 @@ func (l *Log) run() {
 					}
 					batch = append(batch, r)
 					n += len(r.entries)
+					d := min(gap, time.Until(deadline))
+					if d <= 0 {
+						break wait
+					}
+					linger.Reset(d)
 				case <-linger.C:
 					break wait
 				}
 			}
 			linger.Stop()
 		}
+		l.lastN = len(batch)
 		l.commit(batch)
 		clear(batch)
 		if closing {

@@ -8,7 +8,9 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -496,5 +498,100 @@ func TestAppendWith(t *testing.T) {
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// gatedStore records the number of entries in each batch written and
+// holds each such write until a token arrives on gate.
+type gatedStore struct {
+	*BoltStore
+	gate  chan struct{}
+	mu    sync.Mutex
+	sizes []int
+}
+
+func (s *gatedStore) Write(ctx context.Context, b *Batch) error {
+	if len(b.Entries) > 0 {
+		<-s.gate
+		s.mu.Lock()
+		s.sizes = append(s.sizes, len(b.Entries))
+		s.mu.Unlock()
+	}
+	return s.BoltStore.Write(ctx, b)
+}
+
+func (s *gatedStore) batches() []int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.sizes)
+}
+
+// TestLinger: after a batch of at least LingerAfter appends, the
+// sequencer waits for more until the batch is as large as the last one,
+// so appends that come in two waves go out in one commit; a lone writer
+// is never held back.
+func TestLinger(t *testing.T) {
+	bs, err := OpenBolt(filepath.Join(t.TempDir(), "l.db"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gs := &gatedStore{BoltStore: bs, gate: make(chan struct{}, 100)}
+	l := openTest(t, "", func(o *Options) { o.Store = gs; o.MaxWait = 20 * time.Second })
+	defer l.Close()
+	var wg sync.WaitGroup
+	var seq atomic.Int64
+	appendSome := func(n int) {
+		for range n {
+			wg.Go(func() {
+				if _, err := l.Append(context.Background(), testEntry(int(seq.Add(1)))); err != nil {
+					t.Error(err)
+				}
+			})
+		}
+	}
+	waitBatches := func(n int) {
+		t.Helper()
+		for deadline := time.Now().Add(10 * time.Second); len(gs.batches()) < n; time.Sleep(time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("batches written: %v, want %d", gs.batches(), n)
+			}
+		}
+	}
+
+	// A lone writer, one append after another: each is written at once
+	// (with MaxWait 20 s, lingering would time the test out).
+	for i := range 3 {
+		gs.gate <- struct{}{}
+		appendSome(1)
+		wg.Wait()
+		waitBatches(i + 1)
+	}
+	// One append held in the store while ten queue: the ten make the
+	// next batch, which is large enough to linger after.
+	appendSome(1)
+	for len(l.reqs) > 0 || len(gs.batches()) < 3 {
+		time.Sleep(time.Millisecond)
+	}
+	time.Sleep(10 * time.Millisecond) // the sequencer is in Write, waiting for the gate
+	appendSome(10)
+	for len(l.reqs) < 10 {
+		time.Sleep(time.Millisecond)
+	}
+	gs.gate <- struct{}{}
+	gs.gate <- struct{}{}
+	wg.Wait()
+	waitBatches(5)
+	// Two waves of five: one commit of ten. (Tokens to spare, so that a
+	// sequencer that did not linger fails the test rather than hangs it.)
+	for range 10 {
+		gs.gate <- struct{}{}
+	}
+	appendSome(5)
+	time.Sleep(50 * time.Millisecond)
+	appendSome(5)
+	wg.Wait()
+	got := gs.batches()
+	if want := []int{1, 1, 1, 1, 10, 10}; !slices.Equal(got, want) {
+		t.Fatalf("batches %v, want %v", got, want)
 	}
 }
