@@ -21,8 +21,8 @@ import (
 // percentiles (p50, p90, p99), and the CPU time of client and server
 // together per issuance (cpu-µs/op: 2 cores divided by it bounds the
 // rate, and it moves far less with the host's load than the rate). The
-// server runs in the benchmark's process, so its collector setting is
-// GOGC's: run with GOGC=400 for what `elicense serve` does by default.
+// server runs in the benchmark's process, with the runtime settings
+// `elicense serve` applies (TestMain: internal/runtimecfg).
 func BenchmarkIssueHTTP(b *testing.B) {
 	s := newTestServer(b)
 	ag, _ := s.pki.AgencyForClass("business-license")

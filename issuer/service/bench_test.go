@@ -18,13 +18,14 @@ var benchCallers = flag.Int("issue.callers", 64, "concurrent callers in Benchmar
 // the credential and the QR core, write the record, append to the ledger
 // (fsync on) and commit, with 64 concurrent callers (-issue.callers: the
 // rate grows with them, as bigger batches share bbolt's two fdatasyncs).
-// Every licence has a holder of its own, in no order, so the holder index
-// takes random inserts as it does in service.
+// Every licence has a holder of its own, in no order, as in service. It
+// runs with the runtime settings `elicense serve` applies (TestMain:
+// internal/runtimecfg).
 //
 // Besides the rate it reports, per issuance, the pages bbolt allocated and
 // the page writes (pwrite calls) it made: they hardly depend on the host's
 // load, so they show a change to the write path when the rate is too noisy
-// to (≈ 5.4 and ≈ 4.8 now), and the process's CPU time per issuance
+// to (≈ 1.9 of each now), and the process's CPU time per issuance
 // (cpu-µs/op): 2 cores divided by it is the most the machine could do,
 // and it moves far less with the host's load than the rate does.
 func BenchmarkIssue(b *testing.B) {
