@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"syscall"
@@ -423,6 +424,25 @@ func TestServeEndToEnd(t *testing.T) {
 			}
 		}
 		bst.Close()
+	}
+
+	// Prometheus metrics count what happened above.
+	var prom []byte
+	if st := s.call(t, "GET", "/metrics", "", nil, &prom); st != 200 {
+		t.Fatalf("metrics: %d", st)
+	}
+	for _, want := range []string{
+		`elicense_ledger_size 6`,
+		`elicense_licences_issued_total [1-9]`,
+		`elicense_status_changes_total\{action="revoke"\} [1-9]`,
+		`elicense_http_requests_total\{code="201",method="POST",route="/v1/licences"\} [1-9]`,
+		`elicense_http_request_seconds_bucket\{method="POST",route="/v1/licences",le="\+Inf"\} [1-9]`,
+		`elicense_ledger_append_seconds_count [1-9]`,
+		`elicense_holder_log_entries [0-9]`,
+	} {
+		if !regexp.MustCompile(`(?m)^` + want).Match(prom) {
+			t.Errorf("metrics have no line like %s", want)
+		}
 	}
 
 	// Stop cleanly, verify the ledger, restart: nothing acknowledged is lost.
