@@ -27,6 +27,7 @@ import (
 	"elicense/issuer/wallet"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 )
 
 const (
@@ -203,6 +204,7 @@ func buildServer(e *env, d dataDir, passFile, publicURL string, holderMergeAt in
 		Name: "elicense_ledger_append_seconds", Help: "Time for a durable ledger append (batching and fsync included).",
 		Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, 1},
 	})
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	reg.MustRegister(appendLatency, prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "elicense_holder_log_entries", Help: "New licences waiting to be merged into the holder index (a holder search reads them all).",
 	}, func() float64 { return float64(st.HolderLogLen()) }))

@@ -439,6 +439,8 @@ func TestServeEndToEnd(t *testing.T) {
 		`elicense_http_request_seconds_bucket\{method="POST",route="/v1/licences",le="\+Inf"\} [1-9]`,
 		`elicense_ledger_append_seconds_count [1-9]`,
 		`elicense_holder_log_entries [0-9]`,
+		`go_goroutines [1-9]`,
+		`process_resident_memory_bytes [1-9]`,
 	} {
 		if !regexp.MustCompile(`(?m)^` + want).Match(prom) {
 			t.Errorf("metrics have no line like %s", want)
