@@ -63,8 +63,9 @@ The collector runs at --gc-percent 400 rather than Go's 100: an issuance
 allocates about 50 KB against a small live heap, and at 100 collection took
 a fifth of the CPU (durable issuances per second: library 6,300 → 8,200,
 HTTP 3,300 → 4,500). The heap grows to about five times the live data, and
-to at least 64 MiB: with a live heap of a few megabytes the collector
-otherwise ran some 30 times a second, mostly on fixed work (≈ 6 % of the CPU).
+to at least 64 MiB (a 12.8 MiB ballast that is never resident): with a live
+heap of a few megabytes the collector otherwise ran some 30 times a second,
+mostly on fixed work (≈ 6 % of the CPU).
 GOMAXPROCS is twice the CPUs (--gomaxprocs 0): the ledger's writer blocks in
 fdatasync twice a commit, and with one P per core it then waits for a P
 behind the requests being built, holding up every request in its batch

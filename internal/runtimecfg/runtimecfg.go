@@ -8,24 +8,32 @@
 //   - The collector's target is 400 % rather than 100 %: an issuance
 //     allocates about 40 KB against a small live heap, and at 100 %
 //     collection took a fifth of the CPU.
-//   - The heap may grow to 64 MiB before a collection whatever the live
-//     heap (Settings.MinHeap): the issuer's live heap is a few megabytes,
-//     so even at 400 % it collected 30 times a second, each cycle costing
-//     about 4 ms of CPU on its fixed work (stacks, globals); durable
-//     issuances took ≈ 6 % less CPU with the floor. It is kept by
-//     raising the target after each cycle while 64 MiB is more than the
-//     target would allow (GOGC alone cannot say "at least"). A running
-//     server holds more (status lists, caches: its heap reached 84 MB in
-//     use under load), where 400 % alone allows more than the floor; the
-//     floor matters for a small heap, as at a fresh start or in the
-//     library benchmark.
+//   - The heap may grow to 64 MiB before a collection however small the
+//     live heap (Settings.MinHeap). The library benchmark's live heap is
+//     a few megabytes, so even at 400 % it collected 30 times a second,
+//     each cycle costing about 4 ms of CPU on fixed work (stacks,
+//     globals); durable issuances took ≈ 6 % less CPU with the floor.
+//     GOGC cannot say "at least", so the floor is a ballast: a
+//     pointer-free block of MinHeap / (1 + GCPercent/100) bytes (12.8 MiB
+//     at the defaults) that counts toward the live heap the target is a
+//     percentage of, but is never scanned or written, so its pages are
+//     never resident when it is made at the start of a process, from
+//     fresh memory (serve applies its settings before it opens
+//     anything; made later from memory the heap has used, Go zeroes it). The heap's goal is thus (live + ballast) × 5: at
+//     least 64 MiB, and 64 MiB more than five times the live heap (a
+//     running server's heap reached 84 MB in use under load). A first
+//     version re-tuned the percent after each cycle from a finalizer;
+//     it lagged a cycle, and a heap that grew between two cycles got 17
+//     times its size as a goal.
 //   - GOMAXPROCS is twice the CPUs Go would use. The ledger's writer
 //     blocks in fdatasync twice a commit; with one P per core, on
 //     returning it waits for a P behind the goroutines building the next
 //     batch, and the whole pipeline waits with it. With spare Ps it runs
 //     at once and the kernel shares the cores: durable issuances per
 //     second went from ≈ 8,700 to ≈ 10,400 through the library and from
-//     ≈ 5,000 to ≈ 6,400 over HTTP, with less CPU per issuance.
+//     ≈ 5,000 to ≈ 6,400 over HTTP, with less CPU per issuance. Setting
+//     it turns off Go's own updates of GOMAXPROCS when a container's CPU
+//     limit changes; restart the server after changing the limit.
 //
 // The collector's settings are left alone when GOGC is set in the
 // environment, and GOMAXPROCS when GOMAXPROCS is.
@@ -34,9 +42,7 @@ package runtimecfg
 import (
 	"runtime"
 	"runtime/debug"
-	"runtime/metrics"
 	"sync"
-	"sync/atomic"
 )
 
 const (
@@ -68,8 +74,9 @@ type Applied struct {
 	GOMAXPROCS int
 }
 
-// Apply sets the collector's target and GOMAXPROCS, each unless the
-// environment sets it, and returns what is in force.
+// Apply sets the collector's target and floor and GOMAXPROCS, each
+// unless the environment sets it, and returns what is in force. Applying
+// the same settings again changes nothing.
 func Apply(s Settings) Applied {
 	env := s.LookupEnv
 	if env == nil {
@@ -87,14 +94,8 @@ func Apply(s Settings) Applied {
 			s.MinHeap = 0
 		}
 		a.GCPercent, a.MinHeap = s.GCPercent, s.MinHeap
-		floor.base.Store(int64(s.GCPercent))
-		floor.min.Store(s.MinHeap)
 		debug.SetGCPercent(s.GCPercent)
-		floor.set.Store(int64(s.GCPercent))
-		if s.MinHeap > 0 {
-			floor.once.Do(arm)
-			retune()
-		}
+		setBallast(s.MinHeap * 100 / int64(100+s.GCPercent))
 	}
 	if _, set := env("GOMAXPROCS"); !set {
 		if s.Procs <= 0 {
@@ -110,53 +111,22 @@ func Apply(s Settings) Applied {
 	return a
 }
 
-// floor keeps the heap from being collected below a minimum size: after
-// each collection (a finalizer runs) it sets the target to the larger of
-// base and what lets the heap reach min.
-var floor struct {
-	once      sync.Once
-	base, min atomic.Int64 // percent; bytes (0: no floor)
-	set       atomic.Int64 // the percent last set
+// ballast is the heap floor (see the package comment). Memory fresh from
+// the operating system is already zero, so making it writes none of it
+// (TestBallastNotResident).
+var ballast struct {
+	sync.Mutex
+	b []byte
 }
 
-// sentinel is a heap object whose finalizer runs after a collection.
-// It holds a pointer and is larger than 16 bytes: finalizers of objects
-// from the tiny allocator may never run.
-type sentinel struct {
-	_ *int
-	_ [24]byte
-}
-
-func arm() {
-	runtime.SetFinalizer(&sentinel{}, func(*sentinel) {
-		retune()
-		arm()
-	})
-}
-
-var liveMetric = "/gc/heap/live:bytes"
-
-// runtimeHeapMinimum is the Go runtime's own floor (defaultHeapMinimum,
-// 4 MiB), which it scales by the target percent over 100: below it the
-// target sets the goal through this floor, not through the live heap.
-const runtimeHeapMinimum = 4 << 20
-
-func retune() {
-	base, minHeap := floor.base.Load(), floor.min.Load()
-	pct := base
-	if minHeap > 0 {
-		s := []metrics.Sample{{Name: liveMetric}}
-		metrics.Read(s)
-		if s[0].Value.Kind() == metrics.KindUint64 {
-			if live := int64(s[0].Value.Uint64()); live > 0 {
-				pct = max(base, min(minHeap*100/live-100, minHeap*100/runtimeHeapMinimum))
-			}
-		}
+func setBallast(n int64) {
+	ballast.Lock()
+	defer ballast.Unlock()
+	if int64(len(ballast.b)) == n {
+		return
 	}
-	// Setting the target takes the heap lock; do it only on a change
-	// worth having (a tenth).
-	if old := floor.set.Load(); pct != old && (pct < old || pct > old+old/10) {
-		debug.SetGCPercent(int(pct))
-		floor.set.Store(pct)
+	ballast.b = nil
+	if n > 0 {
+		ballast.b = make([]byte, n)
 	}
 }
