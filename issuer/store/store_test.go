@@ -394,3 +394,32 @@ func TestSnapshotApart(t *testing.T) {
 		t.Fatalf("snapshot read back: %d, %d bytes, %v", size, len(data), err)
 	}
 }
+
+// The holder log's count follows what commits: an issuance rolled back
+// with its batch (the ledger writes the rest again) is not counted, nor
+// is a merge that does not commit.
+func TestHolderLogCountsCommitsOnly(t *testing.T) {
+	s := open(t)
+	fail := errors.New("another change in the batch failed")
+	fn, err := s.Insert(record(1, "H1", "c1"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.db.Update(func(tx *bolt.Tx) error {
+		if err := fn(tx, 0); err != nil {
+			return err
+		}
+		return fail
+	}); !errors.Is(err, fail) {
+		t.Fatal(err)
+	}
+	if err := insert(t, s, record(2, "H1", "c1"), 1, nil); err != nil {
+		t.Fatal(err)
+	}
+	if n := s.HolderLogLen(); n != 1 {
+		t.Fatalf("holder log counted %d after one issuance committed and one rolled back", n)
+	}
+	if n, err := s.MergeHolderLog(10); n != 1 || err != nil || s.HolderLogLen() != 0 {
+		t.Fatalf("merge: %d, %v; %d left", n, err, s.HolderLogLen())
+	}
+}
