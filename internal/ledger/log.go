@@ -45,12 +45,14 @@ type Options struct {
 	// DefaultMaxBatch.
 	MaxBatch int
 	// MaxWait is the longest the sequencer lingers for more appends
-	// after taking what is queued. It lingers only under load (the
-	// previous batch held at least LingerAfter appends, so a lone writer
-	// is never held back), only until the batch is as large as the
-	// previous one, and stops as soon as no append has come for a
-	// quarter of MaxWait. Zero means DefaultMaxWait; negative, never
-	// linger.
+	// after taking what is queued. It lingers only under load: the
+	// previous batch held at least LingerAfter appends and the sequencer
+	// has not been idle since for longer than a quarter of MaxWait (or a
+	// millisecond), so a lone writer is not held back, even just after a
+	// burst. It lingers
+	// only until the batch is as large as the previous one, and stops as
+	// soon as no append has come for a quarter of MaxWait. Zero means
+	// DefaultMaxWait; negative, never linger.
 	//
 	// Why: without it a batch holds whatever arrived while the previous
 	// one was being written; batch sizes swing, and each small batch pays
@@ -448,6 +450,7 @@ func (l *Log) run() {
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
 	var batch []*request
+	idle := time.Now() // since the last batch was written
 	for {
 		closing := false
 		batch = batch[:0]
@@ -461,6 +464,12 @@ func (l *Log) run() {
 		case <-timer.C:
 			l.checkpointDue()
 			continue
+		}
+		if time.Since(idle) > min(l.maxWait/4, time.Millisecond) {
+			// Idle longer than the linger's gap (or a millisecond): the
+			// load that made the last batch is gone; do not hold this
+			// append for it.
+			l.lastN = 0
 		}
 		n := len(batch[0].entries)
 		// Take whatever is queued, without waiting.
@@ -506,6 +515,7 @@ func (l *Log) run() {
 		}
 		l.lastN = len(batch)
 		l.commit(batch)
+		idle = time.Now()
 		clear(batch)
 		if closing {
 			l.shutdown()

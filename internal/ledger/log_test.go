@@ -536,7 +536,10 @@ func TestLinger(t *testing.T) {
 		t.Fatal(err)
 	}
 	gs := &gatedStore{BoltStore: bs, gate: make(chan struct{}, 100)}
-	l := openTest(t, "", func(o *Options) { o.Store = gs; o.MaxWait = 20 * time.Second })
+	// With MaxWait an hour, a sequencer that lingered where it should
+	// not would hold an append for 15 minutes (the gap): the test would
+	// fail at waitBatches's deadline instead.
+	l := openTest(t, "", func(o *Options) { o.Store = gs; o.MaxWait = time.Hour })
 	defer l.Close()
 	var wg sync.WaitGroup
 	var seq atomic.Int64
@@ -558,8 +561,7 @@ func TestLinger(t *testing.T) {
 		}
 	}
 
-	// A lone writer, one append after another: each is written at once
-	// (with MaxWait 20 s, lingering would time the test out).
+	// A lone writer, one append after another: each is written alone.
 	for i := range 3 {
 		gs.gate <- struct{}{}
 		appendSome(1)
@@ -590,8 +592,15 @@ func TestLinger(t *testing.T) {
 	time.Sleep(50 * time.Millisecond)
 	appendSome(5)
 	wg.Wait()
+	// The load is gone: after 100 ms idle, a lone append is written at
+	// once, not held for company.
+	waitBatches(6)
+	time.Sleep(100 * time.Millisecond)
+	appendSome(1)
+	waitBatches(7)
+	wg.Wait()
 	got := gs.batches()
-	if want := []int{1, 1, 1, 1, 10, 10}; !slices.Equal(got, want) {
+	if want := []int{1, 1, 1, 1, 10, 10, 1}; !slices.Equal(got, want) {
 		t.Fatalf("batches %v, want %v", got, want)
 	}
 }
