@@ -499,3 +499,25 @@ func TestHolderLogMerged(t *testing.T) {
 		}
 	}
 }
+
+// A holder log already over the threshold at start is merged without
+// waiting for an issuance.
+func TestHolderLogMergedAtStart(t *testing.T) {
+	dir := t.TempDir()
+	e := openEnvWith(t, dir, func(o *Options) { o.HolderMergeAt = 100 })
+	for range 3 {
+		issueOne(t, e, "business-license")
+	}
+	if err := e.svc.Close(); err != nil {
+		t.Fatal(err)
+	}
+	e.data.Close()
+
+	e = openEnvWith(t, dir, func(o *Options) { o.HolderMergeAt = 2 })
+	defer e.close(t)
+	for deadline := time.Now().Add(10 * time.Second); e.store.HolderLogLen() > 0; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("holder log still holds %d entries after the start", e.store.HolderLogLen())
+		}
+	}
+}
