@@ -3,7 +3,7 @@ package mobilesdk
 import (
 	"testing"
 
-	"elicense/mobile-sdk/issuertest"
+	"elicense/internal/issuertest"
 )
 
 // benchWallet claims a business licence from a real issuer into a

@@ -19,7 +19,7 @@ import (
 	"elicense/certs/qr"
 	"elicense/certs/trust"
 	"elicense/internal/gm"
-	"elicense/mobile-sdk/issuertest"
+	"elicense/internal/issuertest"
 )
 
 func counterKeys(t *testing.T, s *issuertest.Server) *trust.Bundle {

@@ -4,7 +4,7 @@ import (
 	"os"
 	"testing"
 
-	"elicense/mobile-sdk/issuertest"
+	"elicense/internal/issuertest"
 )
 
 func TestMain(m *testing.M) {

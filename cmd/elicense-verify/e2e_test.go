@@ -5,8 +5,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"io"
-	"net"
-	"net/http"
 	"net/url"
 	"os"
 	"os/exec"
@@ -18,81 +16,38 @@ import (
 
 	"elicense/certs/qr"
 	"elicense/internal/gm"
+	"elicense/internal/issuertest"
 )
 
 var (
 	buildOnce sync.Once
 	binDir    string
+	verifyBin string
 	buildErr  error
 )
 
-// binaries builds elicense (the issuer, for the test only) and
-// elicense-verify once.
-func binaries(t *testing.T) (issuer, verify string) {
+// binary builds elicense-verify once; the issuer the tests run against
+// is the real elicense binary, started by issuertest.
+func binary(t *testing.T) string {
 	t.Helper()
 	buildOnce.Do(func() {
-		binDir, buildErr = os.MkdirTemp("", "elicense-verify-e2e")
-		if buildErr != nil {
-			return
-		}
-		for _, p := range []string{"elicense", "elicense-verify"} {
-			out, err := exec.Command("go", "build", "-o", filepath.Join(binDir, p), "elicense/cmd/"+p).CombinedOutput()
-			if err != nil {
-				buildErr = &buildError{string(out)}
-				return
-			}
+		if binDir, buildErr = os.MkdirTemp("", "elicense-verify-e2e"); buildErr == nil {
+			verifyBin, buildErr = issuertest.Build(binDir, "./cmd/elicense-verify", "elicense-verify")
 		}
 	})
 	if buildErr != nil {
 		t.Fatal(buildErr)
 	}
-	return filepath.Join(binDir, "elicense"), filepath.Join(binDir, "elicense-verify")
+	return verifyBin
 }
-
-type buildError struct{ out string }
-
-func (b *buildError) Error() string { return "go build: " + b.out }
 
 func TestMain(m *testing.M) {
 	code := m.Run()
 	if binDir != "" {
 		os.RemoveAll(binDir)
 	}
+	issuertest.Cleanup()
 	os.Exit(code)
-}
-
-type issuerServer struct {
-	url  string
-	data string
-	cmd  *exec.Cmd
-	errb *bytes.Buffer
-}
-
-func startIssuer(t *testing.T, bin string) *issuerServer {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
-	s := &issuerServer{url: "http://" + addr, data: filepath.Join(t.TempDir(), "data"), errb: &bytes.Buffer{}}
-	s.cmd = exec.Command(bin, "serve", "--addr", addr, "--data", s.data)
-	s.cmd.Env = cleanEnv()
-	s.cmd.Stderr = &lockedWriter{w: s.errb}
-	if err := s.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.cmd.Process.Kill(); s.cmd.Wait() })
-	for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
-		if resp, err := http.Get(s.url + "/healthz"); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				return s
-			}
-		}
-	}
-	t.Fatal("issuer did not start")
-	return nil
 }
 
 type lockedWriter struct {
@@ -106,44 +61,6 @@ func (l *lockedWriter) Write(p []byte) (int, error) {
 	return l.w.Write(p)
 }
 
-func cleanEnv() []string {
-	var env []string
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "ELICENSE_") {
-			env = append(env, kv)
-		}
-	}
-	return env
-}
-
-func (s *issuerServer) call(t *testing.T, method, path, token string, body, out any) int {
-	t.Helper()
-	var r io.Reader
-	if body != nil {
-		b, _ := json.Marshal(body)
-		r = bytes.NewReader(b)
-	}
-	req, _ := http.NewRequest(method, s.url+path, r)
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	data, _ := io.ReadAll(resp.Body)
-	if out != nil {
-		if err := json.Unmarshal(data, out); err != nil {
-			t.Fatalf("%s %s: %d %s", method, path, resp.StatusCode, data)
-		}
-	}
-	return resp.StatusCode
-}
-
 type result struct {
 	code           int
 	stdout, stderr string
@@ -154,7 +71,7 @@ func (r result) first() string { w, _, _ := strings.Cut(r.stdout, " "); return w
 func runVerify(t *testing.T, bin, store string, stdin string, args ...string) result {
 	t.Helper()
 	cmd := exec.Command(bin, args...)
-	cmd.Env = append(cleanEnv(), "ELICENSE_VERIFY_STORE="+store)
+	cmd.Env = append(issuertest.Env(), "ELICENSE_VERIFY_STORE="+store)
 	cmd.Stdin = strings.NewReader(stdin)
 	var o, e bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &o, &e
@@ -172,8 +89,8 @@ func TestEndToEnd(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the issuer")
 	}
-	issuerBin, bin := binaries(t)
-	s := startIssuer(t, issuerBin)
+	bin := binary(t)
+	s := issuertest.Start(t)
 	store := filepath.Join(t.TempDir(), "store")
 	v := func(stdin string, args ...string) result { return runVerify(t, bin, store, stdin, args...) }
 
@@ -181,31 +98,7 @@ func TestEndToEnd(t *testing.T) {
 	if r := v("", "check", "EL1:XYZ"); r.code != 2 {
 		t.Fatalf("check without trust: %+v", r)
 	}
-	adminTok, _ := os.ReadFile(filepath.Join(s.data, "admin.token"))
-	admin := strings.TrimSpace(string(adminTok))
-	var manifest struct {
-		Agencies []struct {
-			Code    string
-			Classes []string
-		}
-	}
-	raw, _ := os.ReadFile(filepath.Join(s.data, "pki", "pki.json"))
-	json.Unmarshal(raw, &manifest)
-	opToken := func(class string) string {
-		for _, a := range manifest.Agencies {
-			for _, c := range a.Classes {
-				if c == class {
-					var tok struct{ Token string }
-					if st := s.call(t, "POST", "/v1/tokens", admin, map[string]any{"subject": "clerk", "role": "operator", "agency": a.Code, "ttl": "1h"}, &tok); st != 201 {
-						t.Fatalf("token: %d", st)
-					}
-					return tok.Token
-				}
-			}
-		}
-		t.Fatalf("no agency for %s", class)
-		return ""
-	}
+	opToken := func(class string) string { return s.Operator(t, class) }
 	samplesRaw, _ := os.ReadFile("../../certs/catalog/testdata/samples.json")
 	var samples struct{ Samples map[string]map[string]string }
 	json.Unmarshal(samplesRaw, &samples)
@@ -216,7 +109,7 @@ func TestEndToEnd(t *testing.T) {
 	}
 	issue := func(class string) lic {
 		var l lic
-		if st := s.call(t, "POST", "/v1/licences", opToken(class), map[string]any{"class": class, "fields": samples.Samples[class]}, &l); st != 201 {
+		if st := s.Call(t, "POST", "/v1/licences", opToken(class), map[string]any{"class": class, "fields": samples.Samples[class]}, &l); st != 201 {
 			t.Fatalf("issue %s: %d", class, st)
 		}
 		return l
@@ -224,10 +117,10 @@ func TestEndToEnd(t *testing.T) {
 	bl := issue("business-license")
 	dl := issue("drivers-license")
 
-	if r := v("", "trust", "add", filepath.Join(s.data, "pki", "root.crt.pem")); r.code != 0 {
+	if r := v("", "trust", "add", filepath.Join(s.Data, "pki", "root.crt.pem")); r.code != 0 {
 		t.Fatalf("trust add: %+v", r)
 	}
-	if r := v("", "sync", "--from", s.url); r.code != 0 || !strings.HasPrefix(r.stdout, "OK ") {
+	if r := v("", "sync", "--from", s.URL); r.code != 0 || !strings.HasPrefix(r.stdout, "OK ") {
 		t.Fatalf("sync: %+v", r)
 	}
 	if r := v("", "check", bl.QR); r.code != 0 || r.first() != "VALID_STATIC" {
@@ -241,19 +134,19 @@ func TestEndToEnd(t *testing.T) {
 	dev, _ := gm.GenerateKey()
 	devRaw, _ := gm.MarshalPublicKeyCompressed(dev.PublicKey())
 	var ch struct{ Challenge string }
-	s.call(t, "POST", "/v1/claims/challenge", "", nil, &ch)
+	s.Call(t, "POST", "/v1/claims/challenge", "", nil, &ch)
 	sig, _ := gm.SignRS(dev, append([]byte("elicense/claim/v1\x00"+ch.Challenge+"\x00"+dl.ClaimCode+"\x00"), devRaw...))
 	var claimed struct {
 		ID      string
 		Holding json.RawMessage
 	}
-	if st := s.call(t, "POST", "/v1/claims", "", map[string]string{"code": dl.ClaimCode, "device_key": base64.RawURLEncoding.EncodeToString(devRaw),
+	if st := s.Call(t, "POST", "/v1/claims", "", map[string]string{"code": dl.ClaimCode, "device_key": base64.RawURLEncoding.EncodeToString(devRaw),
 		"challenge": ch.Challenge, "signature": base64.RawURLEncoding.EncodeToString(sig)}, &claimed); st != 201 {
 		t.Fatalf("claim: %d", st)
 	}
 	var h qr.Holding
 	json.Unmarshal(claimed.Holding, &h)
-	if r := v("", "sync", "--from", s.url); r.code != 0 {
+	if r := v("", "sync", "--from", s.URL); r.code != 0 {
 		t.Fatalf("re-sync: %+v", r)
 	}
 	p, err := h.Present(dev, time.Now())
@@ -271,11 +164,11 @@ func TestEndToEnd(t *testing.T) {
 	}
 
 	// Revoke the claimed copy; after a re-sync (a delta) it is REVOKED.
-	if st := s.call(t, "POST", "/v1/licences/"+url.PathEscape(dl.ID)+"/revoke", opToken("drivers-license"), map[string]string{"reason": "吊销"}, nil); st != 200 {
+	if st := s.Call(t, "POST", "/v1/licences/"+url.PathEscape(dl.ID)+"/revoke", opToken("drivers-license"), map[string]string{"reason": "吊销"}, nil); st != 200 {
 		t.Fatalf("revoke %q: %d", claimed.ID, st)
 	}
 	time.Sleep(1100 * time.Millisecond) // the checkpoint is published in batches
-	r := v("", "sync", "--from", s.url)
+	r := v("", "sync", "--from", s.URL)
 	if r.code != 0 || !strings.Contains(r.stderr, "delta") {
 		t.Fatalf("sync after revoke: %+v", r)
 	}

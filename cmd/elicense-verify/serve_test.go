@@ -12,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"elicense/internal/issuertest"
 )
 
 func TestServeLoopbackOnly(t *testing.T) {
@@ -39,43 +41,22 @@ func TestServeEndToEnd(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the issuer")
 	}
-	issuerBin, bin := binaries(t)
-	s := startIssuer(t, issuerBin)
+	bin := binary(t)
+	s := issuertest.Start(t)
 	store := filepath.Join(t.TempDir(), "store")
 	v := func(args ...string) result { return runVerify(t, bin, store, "", args...) }
-
-	admin, _ := os.ReadFile(filepath.Join(s.data, "admin.token"))
-	var manifest struct {
-		Agencies []struct {
-			Code    string
-			Classes []string
-		}
-	}
-	raw, _ := os.ReadFile(filepath.Join(s.data, "pki", "pki.json"))
-	json.Unmarshal(raw, &manifest)
-	agency := ""
-	for _, a := range manifest.Agencies {
-		for _, c := range a.Classes {
-			if c == "business-license" {
-				agency = a.Code
-			}
-		}
-	}
-	var tok struct{ Token string }
-	if st := s.call(t, "POST", "/v1/tokens", strings.TrimSpace(string(admin)), map[string]any{"subject": "clerk", "role": "operator", "agency": agency, "ttl": "1h"}, &tok); st != 201 {
-		t.Fatalf("token: %d", st)
-	}
+	tok := s.Operator(t, "business-license")
 	samplesRaw, _ := os.ReadFile("../../certs/catalog/testdata/samples.json")
 	var samples struct{ Samples map[string]map[string]string }
 	json.Unmarshal(samplesRaw, &samples)
 	var bl struct{ QR string }
-	if st := s.call(t, "POST", "/v1/licences", tok.Token, map[string]any{"class": "business-license", "fields": samples.Samples["business-license"]}, &bl); st != 201 {
+	if st := s.Call(t, "POST", "/v1/licences", tok, map[string]any{"class": "business-license", "fields": samples.Samples["business-license"]}, &bl); st != 201 {
 		t.Fatalf("issue: %d", st)
 	}
-	if r := v("trust", "add", filepath.Join(s.data, "pki", "root.crt.pem")); r.code != 0 {
+	if r := v("trust", "add", filepath.Join(s.Data, "pki", "root.crt.pem")); r.code != 0 {
 		t.Fatalf("trust add: %+v", r)
 	}
-	if r := v("sync", "--from", s.url); r.code != 0 {
+	if r := v("sync", "--from", s.URL); r.code != 0 {
 		t.Fatalf("sync: %+v", r)
 	}
 
@@ -86,7 +67,7 @@ func TestServeEndToEnd(t *testing.T) {
 	addr := l.Addr().String()
 	l.Close()
 	cmd := exec.Command(bin, "serve", "--addr", addr)
-	cmd.Env = append(cleanEnv(), "ELICENSE_VERIFY_STORE="+store)
+	cmd.Env = append(issuertest.Env(), "ELICENSE_VERIFY_STORE="+store)
 	var errb bytes.Buffer
 	cmd.Stderr = &lockedWriter{w: &errb}
 	if err := cmd.Start(); err != nil {

@@ -13,7 +13,7 @@ import (
 	"elicense/certs/qr"
 	"elicense/certs/trust"
 	"elicense/internal/gm"
-	"elicense/mobile-sdk/issuertest"
+	"elicense/internal/issuertest"
 )
 
 var walletBin string

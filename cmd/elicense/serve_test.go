@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -24,6 +23,7 @@ import (
 	"elicense/certs/statuslist"
 	"elicense/certs/trust"
 	"elicense/internal/gm"
+	"elicense/internal/issuertest"
 	"elicense/internal/ledger/tlog"
 	"elicense/issuer/service"
 	"elicense/issuer/store"
@@ -67,15 +67,6 @@ func (s *server) waitOutput(substr string, d time.Duration) bool {
 	}
 }
 
-func freeAddr(t *testing.T) string {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
-}
-
 // startServer starts elicense serve on data with a free address and
 // extra flags, and waits until it is healthy.
 func startServer(t *testing.T, data string, extra ...string) *server {
@@ -84,13 +75,9 @@ func startServer(t *testing.T, data string, extra ...string) *server {
 	if err != nil {
 		t.Fatalf("building elicense: %v", err)
 	}
-	addr := freeAddr(t)
+	addr := issuertest.FreeAddr(t)
 	s := &server{cmd: exec.Command(bin, append([]string{"serve", "--addr", addr, "--data", data}, extra...)...), url: "http://" + addr, stderr: &syncBuffer{}}
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "ELICENSE_") {
-			s.cmd.Env = append(s.cmd.Env, kv)
-		}
-	}
+	s.cmd.Env = issuertest.Env()
 	s.cmd.Stderr = s.stderr
 	if err := s.cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -101,18 +88,10 @@ func startServer(t *testing.T, data string, extra ...string) *server {
 			s.cmd.Wait()
 		}
 	})
-	deadline := time.Now().Add(60 * time.Second)
-	for time.Now().Before(deadline) {
-		if resp, err := http.Get(s.url + "/healthz"); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				return s
-			}
-		}
-		time.Sleep(50 * time.Millisecond)
+	if !issuertest.WaitHealthy(s.url, 60*time.Second) {
+		t.Fatalf("server did not become healthy:\n%s", s.stderr)
 	}
-	t.Fatalf("server did not become healthy:\n%s", s.stderr)
-	return nil
+	return s
 }
 
 func readToken(t *testing.T, data string) string {
@@ -155,34 +134,7 @@ func (s *server) stop(t *testing.T) {
 
 func (s *server) call(t *testing.T, method, path, token string, body any, out any) int {
 	t.Helper()
-	var r io.Reader
-	if body != nil {
-		b, _ := json.Marshal(body)
-		r = bytes.NewReader(b)
-	}
-	req, _ := http.NewRequest(method, s.url+path, r)
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	data, _ := io.ReadAll(resp.Body)
-	if out != nil {
-		if err := json.Unmarshal(data, out); err != nil {
-			if p, ok := out.(*[]byte); ok {
-				*p = data
-			} else {
-				t.Fatalf("%s %s: %d %s", method, path, resp.StatusCode, data)
-			}
-		}
-	}
-	return resp.StatusCode
+	return issuertest.Call(t, s.url, method, path, token, body, out)
 }
 
 func TestServeEndToEnd(t *testing.T) {
@@ -200,25 +152,7 @@ func TestServeEndToEnd(t *testing.T) {
 		t.Fatalf("first start did not print the admin token:\n%s", s.stderr)
 	}
 	admin := readToken(t, data)
-	var manifest struct {
-		Agencies []struct {
-			Code    string
-			Classes []string
-		}
-	}
-	raw, _ := os.ReadFile(filepath.Join(data, "pki", "pki.json"))
-	json.Unmarshal(raw, &manifest)
-	agencyOf := func(class string) string {
-		for _, a := range manifest.Agencies {
-			for _, c := range a.Classes {
-				if c == class {
-					return a.Code
-				}
-			}
-		}
-		t.Fatalf("no agency for %s", class)
-		return ""
-	}
+	agencyOf := func(class string) string { return issuertest.AgencyOf(t, data, class) }
 	opToken := func(class string) string {
 		var tok struct{ Token string }
 		if st := s.call(t, "POST", "/v1/tokens", admin, map[string]any{"subject": "clerk-" + class, "role": "operator", "agency": agencyOf(class), "ttl": "1h"}, &tok); st != 201 {
@@ -474,10 +408,6 @@ func TestServeEndToEnd(t *testing.T) {
 
 func newCmd(bin string, args ...string) *exec.Cmd {
 	c := exec.Command(bin, args...)
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "ELICENSE_") {
-			c.Env = append(c.Env, kv)
-		}
-	}
+	c.Env = issuertest.Env()
 	return c
 }

@@ -18,7 +18,7 @@ import (
 	"time"
 
 	"elicense/issuer/wallet"
-	"elicense/mobile-sdk/issuertest"
+	"elicense/internal/issuertest"
 	"elicense/verifier"
 	vstore "elicense/verifier/store"
 

@@ -84,19 +84,10 @@ func Start(t testing.TB) *Server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
+	addr := FreeAddr(t)
 	s := &Server{URL: "http://" + addr, Data: filepath.Join(t.TempDir(), "data"), log: &bytes.Buffer{}, ops: map[string]string{}}
 	s.cmd = exec.Command(bin, "serve", "--addr", addr, "--data", s.Data)
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "ELICENSE_") {
-			s.cmd.Env = append(s.cmd.Env, kv)
-		}
-	}
+	s.cmd.Env = Env()
 	s.cmd.Stderr = s.log
 	if err := s.cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -105,23 +96,52 @@ func Start(t testing.TB) *Server {
 		s.cmd.Process.Kill()
 		s.cmd.Wait()
 	})
-	for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
-		resp, err := http.Get(s.URL + "/healthz")
-		if err != nil {
-			continue
-		}
-		resp.Body.Close()
-		if resp.StatusCode == http.StatusOK {
-			tok, err := os.ReadFile(filepath.Join(s.Data, "admin.token"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			s.Admin = strings.TrimSpace(string(tok))
-			return s
+	if !WaitHealthy(s.URL, 60*time.Second) {
+		t.Fatalf("issuer did not become healthy:\n%s", s.log)
+	}
+	tok, err := os.ReadFile(filepath.Join(s.Data, "admin.token"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Admin = strings.TrimSpace(string(tok))
+	return s
+}
+
+// FreeAddr returns a loopback address with a port free at the moment.
+func FreeAddr(t testing.TB) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+// Env is this process's environment without ELICENSE_ settings, so that
+// a developer's own configuration does not reach a command under test.
+func Env() []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "ELICENSE_") {
+			env = append(env, kv)
 		}
 	}
-	t.Fatalf("issuer did not become healthy:\n%s", s.log)
-	return nil
+	return env
+}
+
+// WaitHealthy polls base + "/healthz" until it answers 200, and reports
+// whether it did within timeout.
+func WaitHealthy(base string, timeout time.Duration) bool {
+	for deadline := time.Now().Add(timeout); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		if resp, err := http.Get(base + "/healthz"); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // RootPEM is the issuer's root certificate, which a wallet or counter
@@ -138,12 +158,19 @@ func (s *Server) RootPEM(t testing.TB) []byte {
 // raw body into out when it is *[]byte); it returns the HTTP status.
 func (s *Server) Call(t testing.TB, method, path, token string, body, out any) int {
 	t.Helper()
+	return Call(t, s.URL, method, path, token, body, out)
+}
+
+// Call is Server.Call for a server at base (a URL without a trailing
+// slash) that another test started.
+func Call(t testing.TB, base, method, path, token string, body, out any) int {
+	t.Helper()
 	var r io.Reader
 	if body != nil {
 		b, _ := json.Marshal(body)
 		r = bytes.NewReader(b)
 	}
-	req, _ := http.NewRequest(method, s.URL+path, r)
+	req, _ := http.NewRequest(method, base+path, r)
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
@@ -166,14 +193,17 @@ func (s *Server) Call(t testing.TB, method, path, token string, body, out any) i
 	return resp.StatusCode
 }
 
-func (s *Server) agencyOf(t testing.TB, class string) string {
+// AgencyOf returns the code of the agency that issues class in the
+// development PKI of the data directory data.
+func AgencyOf(t testing.TB, data, class string) string {
+	t.Helper()
 	var manifest struct {
 		Agencies []struct {
 			Code    string
 			Classes []string
 		}
 	}
-	raw, err := os.ReadFile(filepath.Join(s.Data, "pki", "pki.json"))
+	raw, err := os.ReadFile(filepath.Join(data, "pki", "pki.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -198,7 +228,7 @@ func (s *Server) Operator(t testing.TB, class string) string {
 		return tok
 	}
 	var tok struct{ Token string }
-	if st := s.Call(t, "POST", "/v1/tokens", s.Admin, map[string]any{"subject": "clerk-" + class, "role": "operator", "agency": s.agencyOf(t, class), "ttl": "1h"}, &tok); st != http.StatusCreated {
+	if st := s.Call(t, "POST", "/v1/tokens", s.Admin, map[string]any{"subject": "clerk-" + class, "role": "operator", "agency": AgencyOf(t, s.Data, class), "ttl": "1h"}, &tok); st != http.StatusCreated {
 		t.Fatalf("operator token: HTTP %d", st)
 	}
 	s.ops[class] = tok.Token
