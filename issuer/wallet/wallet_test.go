@@ -17,8 +17,8 @@ import (
 	"testing"
 	"time"
 
-	"elicense/issuer/wallet"
 	"elicense/internal/issuertest"
+	"elicense/issuer/wallet"
 	"elicense/verifier"
 	vstore "elicense/verifier/store"
 
