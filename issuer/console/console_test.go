@@ -241,86 +241,21 @@ func TestNoExternalURLs(t *testing.T) {
 	}
 }
 
-// browser drives one tab; every failure is fatal.
-type browser struct {
-	t   *testing.T
-	ctx context.Context
-}
-
-func (b *browser) do(steps ...chromedp.Action[chromedp.Void]) {
-	b.t.Helper()
-	ctx, cancel := context.WithTimeout(b.ctx, 10*time.Second)
-	defer cancel()
-	if err := chromedp.Do(ctx, steps...); err != nil {
-		b.t.Fatalf("browser: %v", err)
-	}
-}
-
-func (b *browser) text(sel string) string {
-	b.t.Helper()
-	s, err := chromedp.Run(b.ctx, chromedp.Evaluate[string](fmt.Sprintf(`(document.querySelector(%s) || {}).textContent || ''`, browsertest.Quote(sel))))
+func screenshot(b *browsertest.Tab, name string) {
+	b.T.Helper()
+	b.Do(chromedp.Evaluate[chromedp.Void](`document.getElementById('toast').hidden = true`)) // a passing notice
+	png, err := chromedp.Run(b.Ctx, chromedp.FullScreenshot(100))
 	if err != nil {
-		b.t.Fatalf("text %s: %v", sel, err)
+		b.T.Fatalf("screenshot: %v", err)
 	}
-	return strings.TrimSpace(s)
-}
-
-func evalIn[T any](b *browser, expr string) T {
-	b.t.Helper()
-	v, err := chromedp.Run(b.ctx, chromedp.Evaluate[T](expr))
-	if err != nil {
-		b.t.Fatalf("evaluate %s: %v", expr, err)
-	}
-	return v
-}
-
-// waitFor polls a JavaScript condition until it holds.
-func (b *browser) waitFor(what, cond string) {
-	b.t.Helper()
-	_, err := chromedp.Run(b.ctx, chromedp.Poll[bool](cond, chromedp.WithPollingInterval(50*time.Millisecond), chromedp.WithPollingTimeout(10*time.Second)))
-	if err != nil {
-		b.t.Fatalf("waiting for %s (%s): %v", what, cond, err)
-	}
-}
-
-// set puts a value in a control as a user would leave it and fires the
-// input and change events.
-func (b *browser) set(sel, value string) {
-	b.t.Helper()
-	b.do(chromedp.Evaluate[chromedp.Void](fmt.Sprintf(`(() => {
-		const e = document.querySelector(%s);
-		if (!e) throw new Error('no element ' + %s);
-		e.value = %s;
-		e.dispatchEvent(new Event('input', {bubbles: true}));
-		e.dispatchEvent(new Event('change', {bubbles: true}));
-	})()`, browsertest.Quote(sel), browsertest.Quote(sel), browsertest.Quote(value))))
-}
-
-func (b *browser) click(sel string) {
-	b.t.Helper()
-	b.do(chromedp.WaitVisible(chromedp.CSS(sel)), chromedp.Click(chromedp.CSS(sel)))
-}
-
-func (b *browser) visible(sel string) bool {
-	b.t.Helper()
-	return evalIn[bool](b, fmt.Sprintf(`(() => { const e = document.querySelector(%s); return !!e && !!e.offsetParent; })()`, browsertest.Quote(sel)))
-}
-
-func (b *browser) screenshot(name string) {
-	b.t.Helper()
-	b.do(chromedp.Evaluate[chromedp.Void](`document.getElementById('toast').hidden = true`)) // a passing notice
-	png, err := chromedp.Run(b.ctx, chromedp.FullScreenshot(100))
-	if err != nil {
-		b.t.Fatalf("screenshot: %v", err)
-	}
-	browsertest.SaveScreenshot(b.t, name, png)
+	browsertest.SaveScreenshot(b.T, name, png)
 }
 
 // fill puts a class's values in the issue form.
-func (b *browser) fill(values map[string]string) {
-	b.t.Helper()
+func fill(b *browsertest.Tab, values map[string]string) {
+	b.T.Helper()
 	for k, v := range values {
-		b.set("#f-"+k, v)
+		b.Set("#f-"+k, v)
 	}
 }
 
@@ -340,7 +275,7 @@ func TestConsoleInBrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	b := &browser{t: t, ctx: tabCtx}
+	b := &browsertest.Tab{T: t, Ctx: tabCtx}
 	t.Logf("browser up after %v", time.Since(start).Round(time.Millisecond))
 
 	// Every uncaught exception, console.error and security (CSP) report
@@ -367,47 +302,47 @@ func TestConsoleInBrowser(t *testing.T) {
 	}()
 
 	// ---- login ----
-	b.do(chromedp.Navigate(s.URL + "/"))
-	b.do(chromedp.WaitVisible(chromedp.CSS("#token-input")))
-	if loc := evalIn[string](b, "location.pathname"); loc != "/console/" {
+	b.Do(chromedp.Navigate(s.URL + "/"))
+	b.Do(chromedp.WaitVisible(chromedp.CSS("#token-input")))
+	if loc := browsertest.Eval[string](b, "location.pathname"); loc != "/console/" {
 		t.Fatalf("GET / landed on %s, want /console/", loc)
 	}
-	b.set("#token-input", "  Bearer "+token+"\n")
-	b.waitFor("the token preview", `!document.getElementById('token-preview').hidden`)
-	if p := b.text("#token-preview"); !strings.Contains(p, "clerk-01") || !strings.Contains(p, ag.Code) {
+	b.Set("#token-input", "  Bearer "+token+"\n")
+	b.WaitFor("the token preview", `!document.getElementById('token-preview').hidden`)
+	if p := b.Text("#token-preview"); !strings.Contains(p, "clerk-01") || !strings.Contains(p, ag.Code) {
 		t.Errorf("token preview %q lacks the subject or agency", p)
 	}
-	b.click("#login-btn")
-	b.do(chromedp.WaitVisible(chromedp.CSS("#app-view")))
-	if got := b.text("#who-sub"); got != "clerk-01" {
+	b.Click("#login-btn")
+	b.Do(chromedp.WaitVisible(chromedp.CSS("#app-view")))
+	if got := b.Text("#who-sub"); got != "clerk-01" {
 		t.Errorf("who-sub = %q", got)
 	}
-	if got := b.text("#who-role"); got != "经办人" {
+	if got := b.Text("#who-role"); got != "经办人" {
 		t.Errorf("who-role = %q, want 经办人", got)
 	}
-	if got := b.text("#who-agency"); got != ag.Code {
+	if got := b.Text("#who-agency"); got != ag.Code {
 		t.Errorf("who-agency = %q, want %s", got, ag.Code)
 	}
-	if got := evalIn[string](b, `sessionStorage.getItem('elicense.console.token')`); got != token {
+	if got := browsertest.Eval[string](b, `sessionStorage.getItem('elicense.console.token')`); got != token {
 		t.Errorf("sessionStorage holds %q, want the token", got)
 	}
-	if href := evalIn[string](b, "location.href"); strings.Contains(href, token[:20]) {
+	if href := browsertest.Eval[string](b, "location.href"); strings.Contains(href, token[:20]) {
 		t.Errorf("the token is in the URL: %s", href)
 	}
 
 	// ---- issue: a form generated from the catalogue ----
-	b.waitFor("the class list", `document.querySelector('#class-select option[value="business-license"]') !== null`)
-	if opt := b.text(`#class-select option[value="business-license"]`); !strings.Contains(opt, "营业执照") {
+	b.WaitFor("the class list", `document.querySelector('#class-select option[value="business-license"]') !== null`)
+	if opt := b.Text(`#class-select option[value="business-license"]`); !strings.Contains(opt, "营业执照") {
 		t.Errorf("class option = %q, want 营业执照", opt)
 	}
 	// A class with an enum gets a select.
-	b.set("#class-select", "food-operation-permit")
-	b.waitFor("the food permit form", `document.getElementById('f-business_form') !== null`)
-	if tag := evalIn[string](b, `document.getElementById('f-business_form').tagName`); tag != "SELECT" {
+	b.Set("#class-select", "food-operation-permit")
+	b.WaitFor("the food permit form", `document.getElementById('f-business_form') !== null`)
+	if tag := browsertest.Eval[string](b, `document.getElementById('f-business_form').tagName`); tag != "SELECT" {
 		t.Errorf("enum field business_form is a %s, want SELECT", tag)
 	}
-	b.set("#class-select", "business-license")
-	b.waitFor("the business licence form", `document.getElementById('f-uscc') !== null`)
+	b.Set("#class-select", "business-license")
+	b.WaitFor("the business licence form", `document.getElementById('f-uscc') !== null`)
 	for sel, want := range map[string]string{
 		`document.getElementById('f-established').type`:                              "date",
 		`document.getElementById('f-business_scope').tagName`:                        "TEXTAREA",
@@ -416,30 +351,30 @@ func TestConsoleInBrowser(t *testing.T) {
 		`String(!!document.querySelector('label[for="f-uscc"] .req'))`:               "true",
 		`String(!!document.querySelector('label[for="f-registered_capital"] .req'))`: "false",
 	} {
-		if got := evalIn[string](b, sel); got != want {
+		if got := browsertest.Eval[string](b, sel); got != want {
 			t.Errorf("%s = %q, want %q", sel, got, want)
 		}
 	}
 
 	// An empty required field is caught before the server.
-	b.click("#issue-submit")
-	b.waitFor("the required marks", `document.getElementById('err-name').textContent !== ''`)
-	if got := b.text("#err-name"); got != "必填" {
+	b.Click("#issue-submit")
+	b.WaitFor("the required marks", `document.getElementById('err-name').textContent !== ''`)
+	if got := b.Text("#err-name"); got != "必填" {
 		t.Errorf("err-name = %q, want 必填", got)
 	}
 
 	good := sample(t, "business-license")
-	b.fill(good)
+	fill(b, good)
 	// Type the code with real key events, in lower case: the page
 	// upper-cases codes.
-	b.set("#f-uscc", "")
-	b.do(chromedp.SendKeys(chromedp.CSS("#f-uscc"), strings.ToLower(good["uscc"])))
-	if got := evalIn[string](b, `document.getElementById('f-uscc').value`); got != strings.ToLower(good["uscc"]) {
+	b.Set("#f-uscc", "")
+	b.Do(chromedp.SendKeys(chromedp.CSS("#f-uscc"), strings.ToLower(good["uscc"])))
+	if got := browsertest.Eval[string](b, `document.getElementById('f-uscc').value`); got != strings.ToLower(good["uscc"]) {
 		t.Errorf("typed uscc = %q, want %q", got, strings.ToLower(good["uscc"]))
 	}
-	b.click("#issue-submit")
-	b.waitFor("the issued licence", `!document.getElementById('issue-result').hidden`)
-	id := b.text("#result-id")
+	b.Click("#issue-submit")
+	b.WaitFor("the issued licence", `!document.getElementById('issue-result').hidden`)
+	id := b.Text("#result-id")
 	var lic struct {
 		ID          string `json:"id"`
 		Class       string `json:"class"`
@@ -454,18 +389,18 @@ func TestConsoleInBrowser(t *testing.T) {
 	if lic.ID != id || lic.Class != "business-license" || lic.HolderCode != good["uscc"] || lic.Status != "valid" {
 		t.Errorf("issued licence = %+v", lic)
 	}
-	if got := b.text("#result-ledger"); got != fmt.Sprint(lic.LedgerIndex) {
+	if got := b.Text("#result-ledger"); got != fmt.Sprint(lic.LedgerIndex) {
 		t.Errorf("ledger index shown %q, want %d", got, lic.LedgerIndex)
 	}
-	if claim := b.text("#result-claim"); len(claim) < 8 {
+	if claim := b.Text("#result-claim"); len(claim) < 8 {
 		t.Errorf("claim code shown %q", claim)
 	}
-	b.waitFor("the QR image", `(() => { const i = document.getElementById('result-qr'); return i.src.startsWith('blob:') && i.complete && i.naturalWidth > 0; })()`)
-	b.waitFor("the checkpoint of size 1", `document.getElementById('cp-size').textContent === '1'`)
-	b.screenshot("console.png")
+	b.WaitFor("the QR image", `(() => { const i = document.getElementById('result-qr'); return i.src.startsWith('blob:') && i.complete && i.naturalWidth > 0; })()`)
+	b.WaitFor("the checkpoint of size 1", `document.getElementById('cp-size').textContent === '1'`)
+	screenshot(b, "console.png")
 
 	// The form is cleared for the next licence.
-	if v := evalIn[string](b, `document.getElementById('f-uscc').value`); v != "" {
+	if v := browsertest.Eval[string](b, `document.getElementById('f-uscc').value`); v != "" {
 		t.Errorf("form not cleared after issuing: uscc = %q", v)
 	}
 
@@ -479,23 +414,23 @@ func TestConsoleInBrowser(t *testing.T) {
 	if st := s.call(t, "POST", "/v1/licences", token, map[string]any{"class": "business-license", "fields": bad}, &apiErr); st != 422 || apiErr.Field != "uscc" {
 		t.Fatalf("the API takes the bad code: %d %+v", st, apiErr)
 	}
-	b.fill(bad)
-	b.click("#issue-submit")
-	b.waitFor("the field error", `document.getElementById('err-uscc').textContent !== ''`)
-	errText := b.text("#err-uscc")
+	fill(b, bad)
+	b.Click("#issue-submit")
+	b.WaitFor("the field error", `document.getElementById('err-uscc').textContent !== ''`)
+	errText := b.Text("#err-uscc")
 	if len(errText) < 10 || !strings.Contains(apiErr.Message, errText) {
 		t.Errorf("error next to uscc %q is not the server's (%q)", errText, apiErr.Message)
 	}
-	if !evalIn[bool](b, `document.querySelector('.field[data-field="uscc"]').classList.contains('invalid')`) {
+	if !browsertest.Eval[bool](b, `document.querySelector('.field[data-field="uscc"]').classList.contains('invalid')`) {
 		t.Error("the uscc field is not marked invalid")
 	}
-	if n := evalIn[int](b, `document.querySelectorAll('#issue-form .field.invalid').length`); n != 1 {
+	if n := browsertest.Eval[int](b, `document.querySelectorAll('#issue-form .field.invalid').length`); n != 1 {
 		t.Errorf("%d fields marked invalid, want 1", n)
 	}
-	if b.visible("#issue-result") {
+	if b.Visible("#issue-result") {
 		t.Error("the previous result is still shown after a failed submission")
 	}
-	if !b.visible("#issue-error") {
+	if !b.Visible("#issue-error") {
 		t.Error("no error banner")
 	}
 	var list struct {
@@ -507,37 +442,37 @@ func TestConsoleInBrowser(t *testing.T) {
 	}
 
 	// ---- search by holder code, revoke with 吊销 ----
-	b.click("#tab-search")
-	b.set("#search-holder", good["uscc"])
-	b.click("#search-btn")
+	b.Click("#tab-search")
+	b.Set("#search-holder", good["uscc"])
+	b.Click("#search-btn")
 	row := fmt.Sprintf(`#results-body tr[data-id=%s]`, browsertest.Quote(id))
-	b.waitFor("the result row", fmt.Sprintf(`document.querySelector(%s) !== null`, browsertest.Quote(row)))
-	if n := evalIn[int](b, `document.querySelectorAll('#results-body tr').length`); n != 1 {
+	b.WaitFor("the result row", fmt.Sprintf(`document.querySelector(%s) !== null`, browsertest.Quote(row)))
+	if n := browsertest.Eval[int](b, `document.querySelectorAll('#results-body tr').length`); n != 1 {
 		t.Errorf("%d rows, want 1", n)
 	}
-	if st := evalIn[string](b, fmt.Sprintf(`document.querySelector(%s).dataset.status`, browsertest.Quote(row+" .status"))); st != "valid" {
+	if st := browsertest.Eval[string](b, fmt.Sprintf(`document.querySelector(%s).dataset.status`, browsertest.Quote(row+" .status"))); st != "valid" {
 		t.Errorf("row status %q, want valid", st)
 	}
-	b.click(row + ` button[data-action="revoke"]`)
-	b.do(chromedp.WaitVisible(chromedp.CSS("#confirm-dialog")))
-	if got := b.text("#confirm-id"); got != id {
+	b.Click(row + ` button[data-action="revoke"]`)
+	b.Do(chromedp.WaitVisible(chromedp.CSS("#confirm-dialog")))
+	if got := b.Text("#confirm-id"); got != id {
 		t.Errorf("confirmation names %q, want %q", got, id)
 	}
-	b.click("#confirm-ok") // no reason chosen: refused in the dialog
-	b.do(chromedp.WaitVisible(chromedp.CSS("#confirm-error")))
+	b.Click("#confirm-ok") // no reason chosen: refused in the dialog
+	b.Do(chromedp.WaitVisible(chromedp.CSS("#confirm-error")))
 	if st := s.call(t, "GET", "/v1/licences/"+url.PathEscape(id), token, nil, &lic); st != 200 || lic.Status != "valid" {
 		t.Fatalf("licence changed without a reason: %d %+v", st, lic)
 	}
-	b.set("#confirm-reason", "吊销")
-	b.click("#confirm-ok")
-	b.waitFor("the revoked row", fmt.Sprintf(`(document.querySelector(%s) || {dataset: {}}).dataset.status === 'revoked'`, browsertest.Quote(row+" .status")))
-	if got := b.text(row + " .status"); got != "已吊销" {
+	b.Set("#confirm-reason", "吊销")
+	b.Click("#confirm-ok")
+	b.WaitFor("the revoked row", fmt.Sprintf(`(document.querySelector(%s) || {dataset: {}}).dataset.status === 'revoked'`, browsertest.Quote(row+" .status")))
+	if got := b.Text(row + " .status"); got != "已吊销" {
 		t.Errorf("row status text %q, want 已吊销", got)
 	}
-	if evalIn[bool](b, `document.getElementById('confirm-dialog').open`) {
+	if browsertest.Eval[bool](b, `document.getElementById('confirm-dialog').open`) {
 		t.Error("the confirmation is still open")
 	}
-	if evalIn[bool](b, fmt.Sprintf(`document.querySelector(%s) !== null`, browsertest.Quote(row+` button[data-action="revoke"]`))) {
+	if browsertest.Eval[bool](b, fmt.Sprintf(`document.querySelector(%s) !== null`, browsertest.Quote(row+` button[data-action="revoke"]`))) {
 		t.Error("a revoked licence still offers revocation")
 	}
 	if st := s.call(t, "GET", "/v1/licences/"+url.PathEscape(id), token, nil, &lic); st != 200 || lic.Status != "revoked" || lic.Reason != "吊销" {
@@ -545,43 +480,43 @@ func TestConsoleInBrowser(t *testing.T) {
 	}
 
 	// ---- the ledger checkpoint ----
-	b.waitFor("the checkpoint of size 2", `document.getElementById('cp-size').textContent === '2'`)
+	b.WaitFor("the checkpoint of size 2", `document.getElementById('cp-size').textContent === '2'`)
 	cp := s.ledger.Checkpoint()
 	if cp.Size != 2 {
 		t.Fatalf("ledger checkpoint size %d, want 2", cp.Size)
 	}
 	lines := strings.Split(string(cp.Note), "\n")
-	if got := b.text("#cp-root"); got != lines[2] {
+	if got := b.Text("#cp-root"); got != lines[2] {
 		t.Errorf("root shown %q, want %q", got, lines[2])
 	}
-	if got := b.text("#cp-origin"); got != "test/ledger" {
+	if got := b.Text("#cp-origin"); got != "test/ledger" {
 		t.Errorf("origin shown %q", got)
 	}
 
 	// ---- the licence opened ----
-	b.click(row + ` button[data-action="open"]`)
-	b.do(chromedp.WaitVisible(chromedp.CSS("#detail-dialog")))
-	b.waitFor("the detail QR", `(() => { const i = document.getElementById('detail-qr'); return i.src.startsWith('blob:') && i.complete && i.naturalWidth > 0; })()`)
-	if d := b.text("#detail-fields"); !strings.Contains(d, good["name"]) || !strings.Contains(d, "统一社会信用代码") {
+	b.Click(row + ` button[data-action="open"]`)
+	b.Do(chromedp.WaitVisible(chromedp.CSS("#detail-dialog")))
+	b.WaitFor("the detail QR", `(() => { const i = document.getElementById('detail-qr'); return i.src.startsWith('blob:') && i.complete && i.naturalWidth > 0; })()`)
+	if d := b.Text("#detail-fields"); !strings.Contains(d, good["name"]) || !strings.Contains(d, "统一社会信用代码") {
 		t.Errorf("detail fields lack the name or labels: %q", d)
 	}
-	if d := b.text("#detail-meta .status"); d != "已吊销" {
+	if d := b.Text("#detail-meta .status"); d != "已吊销" {
 		t.Errorf("detail status %q", d)
 	}
-	b.click("#detail-close")
-	b.do(chromedp.WaitNotVisible(chromedp.CSS("#detail-dialog")))
-	b.screenshot("console-search.png")
+	b.Click("#detail-close")
+	b.Do(chromedp.WaitNotVisible(chromedp.CSS("#detail-dialog")))
+	screenshot(b, "console-search.png")
 
 	// ---- English ----
-	b.click("#lang-btn")
-	if got := b.text("#tab-search"); got != "Search & manage" {
+	b.Click("#lang-btn")
+	if got := b.Text("#tab-search"); got != "Search & manage" {
 		t.Errorf("English search tab = %q", got)
 	}
-	if got := b.text(row + " .status"); !strings.HasPrefix(got, "Revoked") {
+	if got := b.Text(row + " .status"); !strings.HasPrefix(got, "Revoked") {
 		t.Errorf("English status = %q", got)
 	}
-	b.click("#lang-btn")
-	if got := b.text("#tab-search"); got != "查询与管理" {
+	b.Click("#lang-btn")
+	if got := b.Text("#tab-search"); got != "查询与管理" {
 		t.Errorf("Chinese search tab = %q", got)
 	}
 
@@ -589,12 +524,12 @@ func TestConsoleInBrowser(t *testing.T) {
 	if err := s.store.RevokeToken(jti, time.Now().Add(time.Hour)); err != nil {
 		t.Fatal(err)
 	}
-	b.click("#search-btn")
-	b.do(chromedp.WaitVisible(chromedp.CSS("#login-error")))
-	if !b.visible("#login-view") || b.visible("#app-view") {
+	b.Click("#search-btn")
+	b.Do(chromedp.WaitVisible(chromedp.CSS("#login-error")))
+	if !b.Visible("#login-view") || b.Visible("#app-view") {
 		t.Error("not back at the login page")
 	}
-	if got := evalIn[string](b, `String(sessionStorage.getItem('elicense.console.token'))`); got != "null" {
+	if got := browsertest.Eval[string](b, `String(sessionStorage.getItem('elicense.console.token'))`); got != "null" {
 		t.Errorf("token still in sessionStorage: %q", got)
 	}
 
@@ -603,35 +538,35 @@ func TestConsoleInBrowser(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b.set("#token-input", admin)
-	b.click("#login-btn")
-	b.do(chromedp.WaitVisible(chromedp.CSS("#app-view")))
-	if got, want := b.text("#who-role")+" "+b.text("#who-agency"), "管理员 全部机构"; got != want {
+	b.Set("#token-input", admin)
+	b.Click("#login-btn")
+	b.Do(chromedp.WaitVisible(chromedp.CSS("#app-view")))
+	if got, want := b.Text("#who-role")+" "+b.Text("#who-agency"), "管理员 全部机构"; got != want {
 		t.Errorf("admin shown as %q, want %q", got, want)
 	}
-	b.set("#class-select", "business-license")
-	b.waitFor("the business licence form", `document.getElementById('f-uscc') !== null`)
-	b.fill(good)
-	b.click("#issue-submit")
-	b.waitFor("the agency mark", `document.getElementById('err-agency').textContent !== ''`)
-	b.set("#f--agency", ag.Code)
-	b.click("#issue-submit")
-	b.waitFor("the issued licence", `!document.getElementById('issue-result').hidden`)
+	b.Set("#class-select", "business-license")
+	b.WaitFor("the business licence form", `document.getElementById('f-uscc') !== null`)
+	fill(b, good)
+	b.Click("#issue-submit")
+	b.WaitFor("the agency mark", `document.getElementById('err-agency').textContent !== ''`)
+	b.Set("#f--agency", ag.Code)
+	b.Click("#issue-submit")
+	b.WaitFor("the issued licence", `!document.getElementById('issue-result').hidden`)
 	var byAdmin struct {
 		Agency string `json:"agency"`
 	}
-	if st := s.call(t, "GET", "/v1/licences/"+url.PathEscape(b.text("#result-id")), admin, nil, &byAdmin); st != 200 || byAdmin.Agency != ag.Code {
+	if st := s.call(t, "GET", "/v1/licences/"+url.PathEscape(b.Text("#result-id")), admin, nil, &byAdmin); st != 200 || byAdmin.Agency != ag.Code {
 		t.Errorf("licence issued by the admin: %d, agency %q, want %s", st, byAdmin.Agency, ag.Code)
 	}
-	b.click("#logout-btn")
-	b.do(chromedp.WaitVisible(chromedp.CSS("#token-input")))
-	if got := evalIn[string](b, `String(sessionStorage.getItem('elicense.console.token'))`); got != "null" {
+	b.Click("#logout-btn")
+	b.Do(chromedp.WaitVisible(chromedp.CSS("#token-input")))
+	if got := browsertest.Eval[string](b, `String(sessionStorage.getItem('elicense.console.token'))`); got != "null" {
 		t.Errorf("token still in sessionStorage after logout: %q", got)
 	}
 
 	// The console messages arrive in order: once the mark is seen, every
 	// earlier message has been looked at.
-	b.do(chromedp.Evaluate[chromedp.Void](`console.info(` + browsertest.Quote(endMark) + `)`))
+	b.Do(chromedp.Evaluate[chromedp.Void](`console.info(` + browsertest.Quote(endMark) + `)`))
 	select {
 	case <-seenEnd:
 	case <-time.After(5 * time.Second):

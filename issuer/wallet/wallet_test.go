@@ -161,7 +161,7 @@ func TestBrowser(t *testing.T) {
 	if _, err := chromedp.Call(tab, emulation.SetDeviceMetricsOverride, emulation.SetDeviceMetricsOverrideParams{Width: 412, Height: 915, DeviceScaleFactor: 2, Mobile: true}); err != nil {
 		t.Fatal(err)
 	}
-	b := &browser{t: t, ctx: tab}
+	b := &browsertest.Tab{T: t, Ctx: tab, Timeout: 15 * time.Second, Status: "#status"}
 
 	// Every uncaught exception, console.error and security (CSP) report
 	// is a failure.
@@ -180,39 +180,39 @@ func TestBrowser(t *testing.T) {
 		}
 	}()
 
-	b.do(chromedp.Navigate(s.URL + "/wallet/"))
-	b.waitFor("the wasm to load", `document.body.dataset.ready !== '0' && !!document.getElementById('unlock').offsetParent`)
+	b.Do(chromedp.Navigate(s.URL + "/wallet/"))
+	b.WaitFor("the wasm to load", `document.body.dataset.ready !== '0' && !!document.getElementById('unlock').offsetParent`)
 	t.Logf("wallet loaded after %v", time.Since(start).Round(time.Millisecond))
-	b.set("#pass", "correct horse 42")
-	b.click("#open-btn")
-	b.waitFor("the wallet to open", `!!document.getElementById('home').offsetParent`)
-	if server := evalIn[string](b, `document.getElementById('server').value`); server != s.URL {
+	b.Set("#pass", "correct horse 42")
+	b.Click("#open-btn")
+	b.WaitFor("the wallet to open", `!!document.getElementById('home').offsetParent`)
+	if server := browsertest.Eval[string](b, `document.getElementById('server').value`); server != s.URL {
 		t.Errorf("default issuer address %q, want the page's origin %q", server, s.URL)
 	}
-	b.click("#claim-toggle")
-	b.set("#code", issued.ClaimCode)
-	b.click("#claim-btn")
-	b.waitFor("the licence card", `!!document.querySelector('#cards .licence')`)
-	cardText := b.text("#cards .licence")
+	b.Click("#claim-toggle")
+	b.Set("#code", issued.ClaimCode)
+	b.Click("#claim-btn")
+	b.WaitFor("the licence card", `!!document.querySelector('#cards .licence')`)
+	cardText := b.Text("#cards .licence")
 	if !strings.Contains(cardText, "营业执照") || !strings.Contains(cardText, sample["name"]) || !strings.Contains(cardText, "有效期") {
-		t.Errorf("licence card %q; status %q", cardText, b.text("#status"))
+		t.Errorf("licence card %q; status %q", cardText, b.Text("#status"))
 	}
 
-	b.click("#cards .licence")
-	b.waitFor("the QR", `(document.getElementById('qr').dataset.text || '').startsWith('EL1:') && document.getElementById('qr').complete`)
-	text := evalIn[string](b, `document.getElementById('qr').dataset.text`)
-	presentedAt := evalIn[string](b, `document.getElementById('qr').dataset.presentedAt`)
-	if hidden := b.text("#qr-text"); hidden != text {
+	b.Click("#cards .licence")
+	b.WaitFor("the QR", `(document.getElementById('qr').dataset.text || '').startsWith('EL1:') && document.getElementById('qr').complete`)
+	text := browsertest.Eval[string](b, `document.getElementById('qr').dataset.text`)
+	presentedAt := browsertest.Eval[string](b, `document.getElementById('qr').dataset.presentedAt`)
+	if hidden := b.Text("#qr-text"); hidden != text {
 		t.Errorf("#qr-text %q differs from data-text %q", hidden, text)
 	}
-	geom := evalIn[map[string]float64](b, `({natural: document.getElementById('qr').naturalWidth, shown: document.getElementById('qr').width,
+	geom := browsertest.Eval[map[string]float64](b, `({natural: document.getElementById('qr').naturalWidth, shown: document.getElementById('qr').width,
 		count: +document.getElementById('count').textContent, dpr: devicePixelRatio})`)
 	if geom["natural"] == 0 || geom["count"] < 25 || geom["count"] > 30 || geom["natural"] != geom["shown"]*geom["dpr"] {
 		t.Errorf("QR image %v: want a rendered PNG shown at whole device pixels and a countdown near 30", geom)
 	}
 	// A clean screenshot, for review.
-	b.do(chromedp.Evaluate[chromedp.Void](`document.getElementById('status').hidden = true`))
-	png, err := chromedp.Run(b.ctx, chromedp.FullScreenshot(100))
+	b.Do(chromedp.Evaluate[chromedp.Void](`document.getElementById('status').hidden = true`))
+	png, err := chromedp.Run(b.Ctx, chromedp.FullScreenshot(100))
 	if err != nil {
 		t.Fatalf("screenshot: %v", err)
 	}
@@ -269,9 +269,9 @@ func TestBrowser(t *testing.T) {
 	}
 
 	// Tick an optional field: a new QR that discloses it.
-	b.click(`#opt-list input[value="domicile"]`)
-	b.waitFor("a QR disclosing domicile", fmt.Sprintf(`(document.getElementById('qr').dataset.text || '') !== %s`, browsertest.Quote(text)))
-	text2 := evalIn[string](b, `document.getElementById('qr').dataset.text`)
+	b.Click(`#opt-list input[value="domicile"]`)
+	b.WaitFor("a QR disclosing domicile", fmt.Sprintf(`(document.getElementById('qr').dataset.text || '') !== %s`, browsertest.Quote(text)))
+	text2 := browsertest.Eval[string](b, `document.getElementById('qr').dataset.text`)
 	if v := verifier.New(cache.State(), verifier.Options{}).Verify(text2, time.Now()); v.Code != verifier.Valid || v.Fields["domicile"] != sample["domicile"] {
 		t.Errorf("with domicile: %s %v", v.Code, v.Fields)
 	}
@@ -279,10 +279,10 @@ func TestBrowser(t *testing.T) {
 	// Inject the page's clock 2 minutes ahead: the page refreshes the QR
 	// on its next tick, stamped with the injected time.
 	shifted := at + 120
-	b.do(chromedp.Evaluate[chromedp.Void](fmt.Sprintf(`elicenseWallet.setClock(%d)`, shifted)))
-	b.waitFor("a QR at the injected time", fmt.Sprintf(`+document.getElementById('qr').dataset.presentedAt >= %d`, shifted))
-	text3 := evalIn[string](b, `document.getElementById('qr').dataset.text`)
-	presented3 := evalIn[float64](b, `+document.getElementById('qr').dataset.presentedAt`)
+	b.Do(chromedp.Evaluate[chromedp.Void](fmt.Sprintf(`elicenseWallet.setClock(%d)`, shifted)))
+	b.WaitFor("a QR at the injected time", fmt.Sprintf(`+document.getElementById('qr').dataset.presentedAt >= %d`, shifted))
+	text3 := browsertest.Eval[string](b, `document.getElementById('qr').dataset.text`)
+	presented3 := browsertest.Eval[float64](b, `+document.getElementById('qr').dataset.presentedAt`)
 	if v := verifier.New(cache.State(), verifier.Options{}).Verify(text3, time.Now()); v.Code != verifier.PresentationExpired {
 		t.Errorf("a QR stamped 2 min ahead, checked now: %s, want PRESENTATION_EXPIRED (from the future)", v.Code)
 	}
@@ -292,23 +292,23 @@ func TestBrowser(t *testing.T) {
 
 	// Reload: the wallet (device key and licence) persists in IndexedDB,
 	// not localStorage.
-	b.do(chromedp.Navigate(s.URL + "/wallet/"))
-	b.waitFor("the wasm to load again", `document.body.dataset.ready !== '0' && !!document.getElementById('unlock').offsetParent`)
-	b.set("#pass", "wrong horse 42")
-	b.click("#open-btn")
-	b.waitFor("a wrong passphrase refused", `document.getElementById('status').classList.contains('error') && !document.getElementById('open-btn').disabled`)
-	if !evalIn[bool](b, `!!document.getElementById('unlock').offsetParent`) {
+	b.Do(chromedp.Navigate(s.URL + "/wallet/"))
+	b.WaitFor("the wasm to load again", `document.body.dataset.ready !== '0' && !!document.getElementById('unlock').offsetParent`)
+	b.Set("#pass", "wrong horse 42")
+	b.Click("#open-btn")
+	b.WaitFor("a wrong passphrase refused", `document.getElementById('status').classList.contains('error') && !document.getElementById('open-btn').disabled`)
+	if !browsertest.Eval[bool](b, `!!document.getElementById('unlock').offsetParent`) {
 		t.Error("a wrong passphrase opened the wallet")
 	}
-	b.click("#lang-btn")
-	if title := b.text("#unlock h1"); title != "Open the wallet" {
+	b.Click("#lang-btn")
+	if title := b.Text("#unlock h1"); title != "Open the wallet" {
 		t.Errorf("English title %q", title)
 	}
-	b.click("#lang-btn")
-	b.set("#pass", "correct horse 42")
-	b.click("#open-btn")
-	b.waitFor("the stored licence", `!!document.querySelector('#cards .licence')`)
-	if n := evalIn[float64](b, `Object.keys(localStorage).filter(k => k.startsWith('elicense-wallet/')).length`); n != 0 {
+	b.Click("#lang-btn")
+	b.Set("#pass", "correct horse 42")
+	b.Click("#open-btn")
+	b.WaitFor("the stored licence", `!!document.querySelector('#cards .licence')`)
+	if n := browsertest.Eval[float64](b, `Object.keys(localStorage).filter(k => k.startsWith('elicense-wallet/')).length`); n != 0 {
 		t.Errorf("%v wallet files in localStorage, want them in IndexedDB", n)
 	}
 
@@ -318,59 +318,4 @@ func TestBrowser(t *testing.T) {
 		t.Errorf("browser console:\n%s", strings.Join(problems, "\n"))
 	}
 	t.Logf("done after %v", time.Since(start).Round(time.Millisecond))
-}
-
-// browser drives one tab; every failure is fatal.
-type browser struct {
-	t   *testing.T
-	ctx context.Context
-}
-
-func (b *browser) do(steps ...chromedp.Action[chromedp.Void]) {
-	b.t.Helper()
-	ctx, cancel := context.WithTimeout(b.ctx, 15*time.Second)
-	defer cancel()
-	if err := chromedp.Do(ctx, steps...); err != nil {
-		b.t.Fatalf("browser: %v", err)
-	}
-}
-
-func (b *browser) text(sel string) string {
-	b.t.Helper()
-	return strings.TrimSpace(evalIn[string](b, fmt.Sprintf(`(document.querySelector(%s) || {}).textContent || ''`, browsertest.Quote(sel))))
-}
-
-func evalIn[T any](b *browser, expr string) T {
-	b.t.Helper()
-	v, err := chromedp.Run(b.ctx, chromedp.Evaluate[T](expr))
-	if err != nil {
-		b.t.Fatalf("evaluate %s: %v", expr, err)
-	}
-	return v
-}
-
-// waitFor polls a JavaScript condition until it holds.
-func (b *browser) waitFor(what, cond string) {
-	b.t.Helper()
-	_, err := chromedp.Run(b.ctx, chromedp.Poll[bool](cond, chromedp.WithPollingInterval(50*time.Millisecond), chromedp.WithPollingTimeout(15*time.Second)))
-	if err != nil {
-		b.t.Fatalf("waiting for %s (%s): %v; status %q", what, cond, err, b.text("#status"))
-	}
-}
-
-// set puts a value in a control as a user would and fires input/change.
-func (b *browser) set(sel, value string) {
-	b.t.Helper()
-	b.do(chromedp.Evaluate[chromedp.Void](fmt.Sprintf(`(() => {
-		const e = document.querySelector(%s);
-		if (!e) throw new Error('no element ' + %s);
-		e.value = %s;
-		e.dispatchEvent(new Event('input', {bubbles: true}));
-		e.dispatchEvent(new Event('change', {bubbles: true}));
-	})()`, browsertest.Quote(sel), browsertest.Quote(sel), browsertest.Quote(value))))
-}
-
-func (b *browser) click(sel string) {
-	b.t.Helper()
-	b.do(chromedp.WaitVisible(chromedp.CSS(sel)), chromedp.Click(chromedp.CSS(sel)))
 }
