@@ -280,26 +280,7 @@ func TestConsoleInBrowser(t *testing.T) {
 
 	// Every uncaught exception, console.error and security (CSP) report
 	// is a failure. Network errors are not: the page gets 422s on purpose.
-	var mu sync.Mutex
-	var problems []string
-	const endMark = "console-test-end"
-	seenEnd := make(chan struct{})
-	go func() {
-		for m, err := range chromedp.Console(tabCtx) {
-			if err != nil {
-				return
-			}
-			if m.Text == endMark {
-				close(seenEnd)
-				return
-			}
-			if m.IsException() || (m.Type == chromedp.ConsoleError && m.Source != "network") || m.Source == "security" {
-				mu.Lock()
-				problems = append(problems, fmt.Sprintf("%s (%s %s:%d)", m.Text, m.Type, m.URL, m.Line))
-				mu.Unlock()
-			}
-		}
-	}()
+	console := browsertest.WatchConsole(tabCtx, true)
 
 	// ---- login ----
 	b.Do(chromedp.Navigate(s.URL + "/"))
@@ -564,18 +545,6 @@ func TestConsoleInBrowser(t *testing.T) {
 		t.Errorf("token still in sessionStorage after logout: %q", got)
 	}
 
-	// The console messages arrive in order: once the mark is seen, every
-	// earlier message has been looked at.
-	b.Do(chromedp.Evaluate[chromedp.Void](`console.info(` + browsertest.Quote(endMark) + `)`))
-	select {
-	case <-seenEnd:
-	case <-time.After(5 * time.Second):
-		t.Error("the console messages did not come through")
-	}
-	mu.Lock()
-	defer mu.Unlock()
-	if len(problems) > 0 {
-		t.Errorf("the page reported problems:\n%s", strings.Join(problems, "\n"))
-	}
+	console.Check(t)
 	t.Logf("browser test took %v", time.Since(start).Round(time.Millisecond))
 }

@@ -165,20 +165,7 @@ func TestBrowser(t *testing.T) {
 
 	// Every uncaught exception, console.error and security (CSP) report
 	// is a failure.
-	var mu sync.Mutex
-	var problems []string
-	go func() {
-		for m, err := range chromedp.Console(tab) {
-			if err != nil {
-				return
-			}
-			if m.IsException() || m.Type == chromedp.ConsoleError || m.Source == "security" {
-				mu.Lock()
-				problems = append(problems, fmt.Sprintf("%s (%s %s:%d)", m.Text, m.Type, m.URL, m.Line))
-				mu.Unlock()
-			}
-		}
-	}()
+	console := browsertest.WatchConsole(tab, false)
 
 	b.Do(chromedp.Navigate(s.URL + "/wallet/"))
 	b.WaitFor("the wasm to load", `document.body.dataset.ready !== '0' && !!document.getElementById('unlock').offsetParent`)
@@ -312,10 +299,6 @@ func TestBrowser(t *testing.T) {
 		t.Errorf("%v wallet files in localStorage, want them in IndexedDB", n)
 	}
 
-	mu.Lock()
-	defer mu.Unlock()
-	if len(problems) > 0 {
-		t.Errorf("browser console:\n%s", strings.Join(problems, "\n"))
-	}
+	console.Check(t)
 	t.Logf("done after %v", time.Since(start).Round(time.Millisecond))
 }

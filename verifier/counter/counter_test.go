@@ -251,20 +251,7 @@ func TestNoExternalURLs(t *testing.T) {
 func TestCounterInBrowser(t *testing.T) {
 	tab := browsertest.Open(t, 1280, 900)
 	f := newFixture(t)
-	var mu sync.Mutex
-	var problems []string
-	go func() {
-		for m, err := range chromedp.Console(tab) {
-			if err != nil {
-				return
-			}
-			if m.IsException() || (m.Type == chromedp.ConsoleError && m.Source != "network") || m.Source == "security" {
-				mu.Lock()
-				problems = append(problems, fmt.Sprintf("%s (%s %s:%d)", m.Text, m.Type, m.URL, m.Line))
-				mu.Unlock()
-			}
-		}
-	}()
+	console := browsertest.WatchConsole(tab, true)
 	do := func(steps ...chromedp.Action[chromedp.Void]) {
 		t.Helper()
 		c, cancel := context.WithTimeout(tab, 20*time.Second)
@@ -365,9 +352,5 @@ func TestCounterInBrowser(t *testing.T) {
 	}
 	browsertest.SaveScreenshot(t, "counter-red.png", shot)
 
-	mu.Lock()
-	defer mu.Unlock()
-	if len(problems) > 0 {
-		t.Errorf("the page reported problems:\n%s", strings.Join(problems, "\n"))
-	}
+	console.Check(t)
 }
