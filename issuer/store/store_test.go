@@ -423,3 +423,121 @@ func TestHolderLogCountsCommitsOnly(t *testing.T) {
 		t.Fatalf("merge: %d, %v; %d left", n, err, s.HolderLogLen())
 	}
 }
+
+// BenchmarkSearchHolder is a holder's search while the holder log holds
+// n new licences (reports the log's size in entries): the log is read
+// whole, the index in time proportional to the answer.
+func BenchmarkSearchHolder(b *testing.B) {
+	for _, n := range []int{8192, 32768} {
+		b.Run(fmt.Sprint("log=", n), func(b *testing.B) {
+			s, err := Open(filepath.Join(b.TempDir(), "state.db"), nil)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer s.Close()
+			err = s.db.Update(func(tx *bolt.Tx) error {
+				for i := range n {
+					fn, err := s.Insert(record(i, fmt.Sprintf("H%05d", i%5000), "c1"), nil)
+					if err != nil {
+						return err
+					}
+					if err := fn(tx, uint64(i)); err != nil {
+						return err
+					}
+				}
+				return nil
+			})
+			if err != nil {
+				b.Fatal(err)
+			}
+			for b.Loop() {
+				if recs, _, err := s.Search(Query{HolderCode: "H00042"}); err != nil || len(recs) == 0 {
+					b.Fatalf("%d records, %v", len(recs), err)
+				}
+			}
+		})
+	}
+}
+
+// A merge larger than one run puts every entry, and the log is emptied.
+func TestMergeInRuns(t *testing.T) {
+	s := open(t)
+	const n = 2*mergeChunk + 17
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		for i := range n {
+			fn, err := s.Insert(record(i, fmt.Sprint("H", i%10), "c1"), nil)
+			if err != nil {
+				return err
+			}
+			if err := fn(tx, uint64(i)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if moved, err := s.MergeHolderLog(n); moved != n || err != nil || s.HolderLogLen() != 0 {
+		t.Fatalf("merge: %d, %v; %d left", moved, err, s.HolderLogLen())
+	}
+	s.db.View(func(tx *bolt.Tx) error {
+		if k := tx.Bucket(bucketHolder).Stats().KeyN; k != n {
+			t.Errorf("holder index holds %d entries, want %d", k, n)
+		}
+		return nil
+	})
+	if recs, _, err := s.Search(Query{HolderCode: "H3", Limit: 1000}); err != nil || len(recs) != (n+6)/10 {
+		t.Errorf("H3: %d licences, %v", len(recs), err)
+	}
+}
+
+// A merge that stopped between its runs and its deletion from the log
+// (a crash) leaves entries in both places: a search lists each once, and
+// the next merge finishes the job.
+func TestHolderInBothPlaces(t *testing.T) {
+	s := open(t)
+	for i := range 10 {
+		if err := insert(t, s, record(i, "H1", "c1"), uint64(i), nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.db.Update(func(tx *bolt.Tx) error { // the first run of a merge
+		for i := range 5 {
+			if err := tx.Bucket(bucketHolder).Put(indexKey("H1", fmt.Sprintf("id-%03d", i)), nil); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	check := func(when string) {
+		t.Helper()
+		var got []string
+		q := Query{HolderCode: "H1", Limit: 3}
+		for {
+			recs, next, err := s.Search(q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, r := range recs {
+				got = append(got, r.ID)
+			}
+			if next == "" {
+				break
+			}
+			q.After = next
+		}
+		want := make([]string, 10)
+		for i := range want {
+			want[i] = fmt.Sprintf("id-%03d", i)
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("%s: %v, want %v", when, got, want)
+		}
+	}
+	check("half in both places")
+	if n, err := s.MergeHolderLog(100); n != 10 || err != nil || s.HolderLogLen() != 0 {
+		t.Fatalf("merge: %d, %v; %d left", n, err, s.HolderLogLen())
+	}
+	check("merged")
+}
