@@ -160,22 +160,8 @@ func checkSearches(t *testing.T, s *Store, want func(Query) []string) {
 		{Class: "c1"}, {Agency: "A"}, {Agency: "B", Class: "c0"},
 		{Agency: "B", Status: StatusValid}, {Agency: "B", Status: StatusRevoked}, {},
 	} {
-		var got []string
 		q.Limit = 4
-		for {
-			recs, next, err := s.Search(q)
-			if err != nil {
-				t.Fatal(err)
-			}
-			for _, r := range recs {
-				got = append(got, r.ID)
-			}
-			if next == "" {
-				break
-			}
-			q.After = next
-		}
-		q.After = ""
+		got := searchAll(t, s, q)
 		w := want(q)
 		if (q.Agency == "" || q.Class != "") && !slices.IsSorted(got) {
 			t.Errorf("%+v in pages of 4: not in identifier order: %v", q, got)
@@ -251,24 +237,12 @@ func BenchmarkSearchAgency(b *testing.B) {
 	}
 	defer s.Close()
 	const n = 20000
-	err = s.db.Update(func(tx *bolt.Tx) error {
-		for i := range n {
-			r := record(i, fmt.Sprint("H", i), fmt.Sprint("c", i%9))
-			// Identifiers begin with the class's type code, as real ones do.
-			r.ID, r.Agency = fmt.Sprintf("c%d-%06d", i%9, i), fmt.Sprint("A", i%9)
-			fn, err := s.Insert(r, nil)
-			if err != nil {
-				return err
-			}
-			if err := fn(tx, uint64(i)); err != nil {
-				return err
-			}
-		}
-		return nil
+	insertMany(b, s, n, func(i int) *Record {
+		r := record(i, fmt.Sprint("H", i), fmt.Sprint("c", i%9))
+		// Identifiers begin with the class's type code, as real ones do.
+		r.ID, r.Agency = fmt.Sprintf("c%d-%06d", i%9, i), fmt.Sprint("A", i%9)
+		return r
 	})
-	if err != nil {
-		b.Fatal(err)
-	}
 	for b.Loop() {
 		recs, _, err := s.Search(Query{Agency: "A8", Limit: 100})
 		if err != nil || len(recs) != 100 {
@@ -435,21 +409,7 @@ func BenchmarkSearchHolder(b *testing.B) {
 				b.Fatal(err)
 			}
 			defer s.Close()
-			err = s.db.Update(func(tx *bolt.Tx) error {
-				for i := range n {
-					fn, err := s.Insert(record(i, fmt.Sprintf("H%05d", i%5000), "c1"), nil)
-					if err != nil {
-						return err
-					}
-					if err := fn(tx, uint64(i)); err != nil {
-						return err
-					}
-				}
-				return nil
-			})
-			if err != nil {
-				b.Fatal(err)
-			}
+			insertMany(b, s, n, func(i int) *Record { return record(i, fmt.Sprintf("H%05d", i%5000), "c1") })
 			for b.Loop() {
 				if recs, _, err := s.Search(Query{HolderCode: "H00042"}); err != nil || len(recs) == 0 {
 					b.Fatalf("%d records, %v", len(recs), err)
@@ -463,21 +423,7 @@ func BenchmarkSearchHolder(b *testing.B) {
 func TestMergeInRuns(t *testing.T) {
 	s := open(t)
 	const n = 2*mergeChunk + 17
-	err := s.db.Update(func(tx *bolt.Tx) error {
-		for i := range n {
-			fn, err := s.Insert(record(i, fmt.Sprint("H", i%10), "c1"), nil)
-			if err != nil {
-				return err
-			}
-			if err := fn(tx, uint64(i)); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	insertMany(t, s, n, func(i int) *Record { return record(i, fmt.Sprint("H", i%10), "c1") })
 	if moved, err := s.MergeHolderLog(n); moved != n || err != nil || s.HolderLogLen() != 0 {
 		t.Fatalf("merge: %d, %v; %d left", moved, err, s.HolderLogLen())
 	}
@@ -512,21 +458,7 @@ func TestHolderInBothPlaces(t *testing.T) {
 	})
 	check := func(when string) {
 		t.Helper()
-		var got []string
-		q := Query{HolderCode: "H1", Limit: 3}
-		for {
-			recs, next, err := s.Search(q)
-			if err != nil {
-				t.Fatal(err)
-			}
-			for _, r := range recs {
-				got = append(got, r.ID)
-			}
-			if next == "" {
-				break
-			}
-			q.After = next
-		}
+		got := searchAll(t, s, Query{HolderCode: "H1", Limit: 3})
 		want := make([]string, 10)
 		for i := range want {
 			want[i] = fmt.Sprintf("id-%03d", i)
@@ -540,4 +472,45 @@ func TestHolderInBothPlaces(t *testing.T) {
 		t.Fatalf("merge: %d, %v; %d left", n, err, s.HolderLogLen())
 	}
 	check("merged")
+}
+
+// insertMany inserts n records, rec(i) at ledger index i, in one
+// transaction.
+func insertMany(tb testing.TB, s *Store, n int, rec func(int) *Record) {
+	tb.Helper()
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		for i := range n {
+			fn, err := s.Insert(rec(i), nil)
+			if err != nil {
+				return err
+			}
+			if err := fn(tx, uint64(i)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		tb.Fatal(err)
+	}
+}
+
+// searchAll pages through q's answers (q.Limit a page) and returns the
+// identifiers in the order given.
+func searchAll(t *testing.T, s *Store, q Query) []string {
+	t.Helper()
+	var got []string
+	for {
+		recs, next, err := s.Search(q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range recs {
+			got = append(got, r.ID)
+		}
+		if next == "" {
+			return got
+		}
+		q.After = next
+	}
 }
