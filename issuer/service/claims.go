@@ -356,29 +356,42 @@ func (s *Service) startHousekeeping() {
 // mergeHolderLog merges the holder log into the holder index,
 // Options.HolderMergeAt entries at a time, while that many wait.
 func (s *Service) mergeHolderLog() {
+	if s.store.HolderLogLen() < s.hk.mergeAt {
+		return
+	}
 	start := time.Now()
-	total := 0
 	// Whole merges only: what arrives meanwhile waits for the next
 	// (merging a small remainder would spend a page rewrite on a few
 	// entries).
-	for s.store.HolderLogLen() >= s.hk.mergeAt {
+	total := s.inRounds("merging the holder index", func() (int, bool, error) {
 		n, err := s.store.MergeHolderLog(s.hk.mergeAt)
+		return n, n > 0 && s.store.HolderLogLen() >= s.hk.mergeAt, err
+	})
+	if total > 0 {
+		s.log.Info("holder index merged", "count", total, "took_ms", time.Since(start).Milliseconds())
+	}
+}
+
+// inRounds runs step, a bounded piece of housekeeping, until it reports
+// nothing more to do, fails (logged as what), or the service closes, and
+// returns the total of what step reports having done.
+func (s *Service) inRounds(what string, step func() (n int, more bool, err error)) int {
+	total := 0
+	for {
+		n, more, err := step()
 		total += n
 		if err != nil {
-			s.log.Warn("merging the holder index", "err", err)
-			break
+			s.log.Warn(what, "err", err)
+			return total
 		}
-		if n == 0 {
-			break
+		if !more {
+			return total
 		}
 		select {
 		case <-s.hk.stop:
-			return
+			return total
 		default:
 		}
-	}
-	if total > 0 {
-		s.log.Info("holder index merged", "count", total, "took_ms", time.Since(start).Milliseconds())
 	}
 }
 
@@ -393,23 +406,10 @@ func (s *Service) stopHousekeeping() {
 // transaction so that issuance never waits long behind it.
 func (s *Service) pruneClaims() {
 	const perTx = 5000
-	total := 0
-	for {
+	total := s.inRounds("deleting expired claim codes", func() (int, bool, error) {
 		n, err := s.store.PruneClaims(s.now(), perTx)
-		total += n
-		if err != nil {
-			s.log.Warn("deleting expired claim codes", "err", err)
-			break
-		}
-		if n < perTx {
-			break
-		}
-		select {
-		case <-s.hk.stop:
-			return
-		default:
-		}
-	}
+		return n, n == perTx, err
+	})
 	if total > 0 {
 		s.log.Info("expired claim codes deleted", "count", total)
 	}
