@@ -536,7 +536,7 @@ func (s *Store) Search(q Query) ([]*Record, string, error) {
 	var out []*Record
 	next := ""
 	err := s.db.View(func(tx *bolt.Tx) error {
-		var ids iter.Seq2[string, error]
+		var ids iter.Seq[string]
 		switch {
 		case q.HolderCode != "":
 			ids = holderIDs(tx, q.HolderCode, q.After)
@@ -558,10 +558,7 @@ func (s *Store) Search(q Query) ([]*Record, string, error) {
 		default:
 			ids = indexIDs(tx.Bucket(bucketLicences).Cursor(), nil, q.After, false)
 		}
-		for id, err := range ids {
-			if err != nil {
-				return err
-			}
+		for id := range ids {
 			r, err := getRecord(tx, id)
 			if err != nil {
 				return err
@@ -583,8 +580,8 @@ func (s *Store) Search(q Query) ([]*Record, string, error) {
 // indexIDs lists the identifiers of an index's keys that start with
 // prefix, from the one after after. With classInKey, keys go on class 0
 // id after the prefix.
-func indexIDs(c *bolt.Cursor, prefix []byte, after string, classInKey bool) iter.Seq2[string, error] {
-	return func(yield func(string, error) bool) {
+func indexIDs(c *bolt.Cursor, prefix []byte, after string, classInKey bool) iter.Seq[string] {
+	return func(yield func(string) bool) {
 		start := append(bytes.Clone(prefix), after...)
 		k, _ := c.Seek(start)
 		if after != "" && bytes.Equal(k, start) {
@@ -595,7 +592,7 @@ func indexIDs(c *bolt.Cursor, prefix []byte, after string, classInKey bool) iter
 			if classInKey {
 				_, id, _ = strings.Cut(id, "\x00")
 			}
-			if !yield(id, nil) {
+			if !yield(id) {
 				return
 			}
 		}
@@ -605,48 +602,42 @@ func indexIDs(c *bolt.Cursor, prefix []byte, after string, classInKey bool) iter
 // holderIDs lists a holder's licence identifiers after after, in order:
 // by_holder's and the holder log's, merged. The log is read whole; it is
 // kept short (see MergeHolderLog).
-func holderIDs(tx *bolt.Tx, holder, after string) iter.Seq2[string, error] {
+func holderIDs(tx *bolt.Tx, holder, after string) iter.Seq[string] {
 	prefix := indexKey(holder, "")
 	var recent []string
-	err := tx.Bucket(bucketHolderLog).ForEach(func(_, v []byte) error {
+	c := tx.Bucket(bucketHolderLog).Cursor()
+	for k, v := c.First(); k != nil; k, v = c.Next() {
 		if bytes.HasPrefix(v, prefix) {
 			if id := string(v[len(prefix):]); id > after {
 				recent = append(recent, id)
 			}
 		}
-		return nil
-	})
+	}
 	slices.Sort(recent)
-	return func(yield func(string, error) bool) {
-		if err != nil {
-			yield("", err)
-			return
-		}
-		for id, err := range indexIDs(tx.Bucket(bucketHolder).Cursor(), prefix, after, false) {
-			if err != nil {
-				yield("", err)
-				return
-			}
+	return func(yield func(string) bool) {
+		for id := range indexIDs(tx.Bucket(bucketHolder).Cursor(), prefix, after, false) {
+			// An entry a merge has put but not yet deleted from the log
+			// is in both: list it once.
 			for len(recent) > 0 && recent[0] <= id {
-				if recent[0] < id && !yield(recent[0], nil) {
+				if recent[0] < id && !yield(recent[0]) {
 					return
 				}
 				recent = recent[1:]
 			}
-			if !yield(id, nil) {
+			if !yield(id) {
 				return
 			}
 		}
 		for _, id := range recent {
-			if !yield(id, nil) {
+			if !yield(id) {
 				return
 			}
 		}
 	}
 }
 
-// HolderLogLen is about how many holder-index entries wait in the log
-// for MergeHolderLog.
+// HolderLogLen is how many holder-index entries wait in the log for
+// MergeHolderLog.
 func (s *Store) HolderLogLen() int { return int(s.holderLog.Load()) }
 
 // mergeChunk is how many sorted holder entries one merge transaction
