@@ -334,11 +334,9 @@ func (s *Service) startHousekeeping() {
 			t := time.NewTicker(ClaimPruneInterval)
 			defer t.Stop()
 			s.pruneClaims()
-			if s.store.HolderLogLen() >= s.hk.mergeAt {
-				// Left over from before a restart (or a lower threshold):
-				// do not wait for the next issuance to merge it.
-				s.mergeHolderLog()
-			}
+			// A log left over the threshold by a restart (or a lower
+			// threshold) does not wait for the next issuance.
+			s.mergeHolderLog()
 			for {
 				select {
 				case <-s.hk.stop:
