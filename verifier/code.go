@@ -15,6 +15,7 @@ const (
 	NotYetValid              Code = "NOT_YET_VALID"                // before its validity
 	UnknownIssuer            Code = "UNKNOWN_ISSUER"               // no key with that ID in the trust bundle
 	KeyCompromised           Code = "KEY_COMPROMISED"              // signed with a key marked compromised
+	KeyRetired               Code = "KEY_RETIRED"                  // signed (or claims to be) after its key was retired
 	ClassNotAllowedForIssuer Code = "CLASS_NOT_ALLOWED_FOR_ISSUER" // the agency may not issue this class
 	BadSignature             Code = "BAD_SIGNATURE"                // issuer signature does not verify
 	BadDisclosure            Code = "BAD_DISCLOSURE"               // a disclosed field does not match the signed commitment
@@ -50,6 +51,20 @@ func (c Code) Colour() string {
 
 type messages struct{ zh, en string }
 
+// headlines are the short Chinese verdicts a clerk reads at a glance.
+var headlines = map[Code]string{
+	Valid: "有效", ValidStatic: "有效（静态码）", Revoked: "已吊销或注销", Suspended: "已暂扣", Superseded: "已被新版本取代",
+	Expired: "已过有效期", NotYetValid: "尚未生效", UnknownIssuer: "签发机构未知", KeyCompromised: "签发密钥已泄露",
+	KeyRetired: "签发密钥已停用", ClassNotAllowedForIssuer: "机构无权签发", BadSignature: "签名无效",
+	BadDisclosure: "信息项被篡改", HolderBindingFailed: "非本人设备出示", PresentationExpired: "二维码已过期",
+	Replayed: "二维码已使用过", StatusStale: "状态数据过旧", StatusUnavailable: "无状态数据", Malformed: "无法识别",
+	UnsupportedVersion: "版本不支持", NoTrust: "未配置信任数据",
+}
+
+// Headline returns the short Chinese verdict shown as the page's headline
+// (the code itself is a small label beside it).
+func (c Code) Headline() string { return headlines[c] }
+
 var text = map[Code]messages{
 	Valid:                    {"有效：证照真实有效，持证人设备签名已核验。", "Valid: the licence is genuine and the holder's device signature checks."},
 	ValidStatic:              {"证照真实有效（静态二维码）：请核对持证人身份证件。", "Valid static QR: the licence is genuine; check the holder's identity document."},
@@ -60,6 +75,7 @@ var text = map[Code]messages{
 	NotYetValid:              {"证照尚未生效。", "Not yet valid: the licence's validity has not begun."},
 	UnknownIssuer:            {"签发机构或密钥未知，不予认可。", "Unknown issuer: no trusted key with this ID."},
 	KeyCompromised:           {"签发密钥已被标记为泄露，不予认可。", "Key compromised: the issuing key is marked compromised."},
+	KeyRetired:               {"签发密钥在签发时已停用，不予认可。", "Key retired: the token claims a signing time after its key was retired."},
 	ClassNotAllowedForIssuer: {"该机构无权签发此类证照。", "Class not allowed: this agency may not issue this licence class."},
 	BadSignature:             {"签发机构签名无效，疑似伪造。", "Bad signature: the issuer's signature does not verify (forged?)."},
 	BadDisclosure:            {"出示的信息项与签名承诺不符，疑似篡改。", "Bad disclosure: a shown field does not match the signed commitment."},

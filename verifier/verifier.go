@@ -48,11 +48,16 @@ type Licence struct {
 	StatusList  string    `json:"status_list,omitempty"`
 	StatusIndex uint64    `json:"status_index"`
 	Status      string    `json:"status,omitempty"` // valid, revoked, suspended, superseded
+	// StatusSince, for a licence that is not valid, is the time of the
+	// earliest status data this counter holds that shows the change (the
+	// change happened no later than that); zero when unknown.
+	StatusSince time.Time `json:"status_since,omitzero"`
 }
 
 // Verdict is the outcome of one check.
 type Verdict struct {
 	Code       Code              `json:"code"`
+	Headline   string            `json:"headline"`   // short Chinese verdict (Code.Headline)
 	Message    string            `json:"message"`    // Chinese sentence
 	MessageEN  string            `json:"message_en"` // English sentence
 	Detail     string            `json:"detail,omitempty"`
@@ -124,7 +129,7 @@ func (v *Verifier) Remember(s Seen, now time.Time) { v.replay.add(s.Digest, now,
 func (v *Verifier) State() State { return v.state.Load().State }
 
 func verdict(c Code, detail string) Verdict {
-	return Verdict{Code: c, Message: c.Message(), MessageEN: c.MessageEN(), Detail: detail}
+	return Verdict{Code: c, Headline: c.Headline(), Message: c.Message(), MessageEN: c.MessageEN(), Detail: detail}
 }
 
 // Verify checks one QR text at now and returns the verdict. It never
@@ -217,7 +222,7 @@ func (v *Verifier) Verify(text string, now time.Time) Verdict {
 // fail turns an accepted-so-far verdict into a refusal, keeping what was
 // learnt about the licence for the clerk and the log.
 func (v *Verifier) fail(out Verdict, c Code, detail string) Verdict {
-	out.Code, out.Message, out.MessageEN, out.Detail = c, c.Message(), c.MessageEN(), detail
+	out.Code, out.Headline, out.Message, out.MessageEN, out.Detail = c, c.Headline(), c.Message(), c.MessageEN(), detail
 	return out
 }
 

@@ -7,6 +7,7 @@ package counter
 
 import (
 	"bytes"
+	"context"
 	"embed"
 	"encoding/json"
 	"errors"
@@ -48,6 +49,24 @@ type Options struct {
 	Catalog *catalog.Catalog
 	// MaxImage bounds an uploaded image; 0: MaxImage.
 	MaxImage int64
+	// TrustStatus, when set, reports the state of the trust data for the
+	// page's header (GET /api/status). It must be safe for concurrent use.
+	TrustStatus func() TrustStatus
+	// SyncNow, when set, runs a sync at once and returns when it has
+	// finished (the page's 立即同步 button, POST /api/sync). An error is
+	// shown on the page; the trust data in use stays the last good one.
+	SyncNow func(ctx context.Context) error
+}
+
+// TrustStatus is what the page shows about the counter's trust data.
+type TrustStatus struct {
+	SyncedAt    time.Time `json:"synced_at,omitzero"`    // when the data in use was fetched
+	From        string    `json:"from,omitempty"`        // where it was fetched from
+	BundleSeq   uint64    `json:"bundle_seq"`            // sequence of the trust bundle in use
+	NextSync    time.Time `json:"next_sync,omitzero"`    // when the next scheduled sync is due; zero: none scheduled
+	LastAttempt time.Time `json:"last_attempt,omitzero"` // the last sync tried, good or not
+	LastError   string    `json:"last_error,omitempty"`  // why the last sync failed; empty when it succeeded
+	Warnings    []string  `json:"warnings,omitempty"`    // staleness of the data in use
 }
 
 type handler struct {
@@ -141,6 +160,7 @@ type Field struct {
 // show it.
 type Result struct {
 	Code             verifier.Code     `json:"code"`
+	Headline         string            `json:"headline"` // short Chinese verdict, the page's headline
 	OK               bool              `json:"ok"`
 	Colour           string            `json:"colour"` // green, amber or red
 	Message          string            `json:"message"`
@@ -157,7 +177,7 @@ type Result struct {
 
 func (h *handler) result(vd verifier.Verdict, now time.Time) Result {
 	res := Result{
-		Code: vd.Code, OK: vd.Code.OK(), Colour: vd.Code.Colour(), Message: vd.Message, MessageEN: vd.MessageEN,
+		Code: vd.Code, Headline: vd.Code.Headline(), OK: vd.Code.OK(), Colour: vd.Code.Colour(), Message: vd.Message, MessageEN: vd.MessageEN,
 		Detail: vd.Detail, Licence: vd.Licence, Agency: vd.Agency, AgencyCode: vd.AgencyCode,
 		StatusAgeSeconds: int64(vd.StatusAge / time.Second), Warnings: vd.Warnings, CheckedAt: now,
 	}
