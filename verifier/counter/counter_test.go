@@ -16,6 +16,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -31,14 +32,73 @@ import (
 )
 
 // fixture is a verifier over the test PKI and the handler serving it on
-// 127.0.0.1.
+// 127.0.0.1, with a fake trust status and sync.
 type fixture struct {
 	*httptest.Server
-	now    time.Time
-	static string // a static business licence QR, disclosing the domicile
+	now    time.Time // the handler's clock is now + 3 min
+	static string    // a static business licence QR, disclosing the domicile
 	holder string
-	mu     sync.Mutex
-	texts  []string // what the handler verified
+	token  string // the page's token
+
+	mu      sync.Mutex
+	texts   []string                    // what the handler verified
+	fake    map[string]verifier.Verdict // texts answered with a made-up verdict
+	trust   counter.TrustStatus         // what TrustStatus reports
+	syncs   int                         // SyncNow calls
+	syncErr error                       // what SyncNow returns
+	syncGo  chan struct{}               // when set, SyncNow waits for it
+	hits    []hit                       // every /api/ request and its answer
+}
+
+type hit struct {
+	method, path string
+	status       int
+}
+
+// fixtureOptions vary the fixture.
+type fixtureOptions struct {
+	noTrust bool // no TrustStatus, no SyncNow
+}
+
+// verified is how many times Verify was called.
+func (f *fixture) verified() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return len(f.texts)
+}
+
+func (f *fixture) syncCalls() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.syncs
+}
+
+func (f *fixture) apiHits() []hit {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.hits)
+}
+
+// clock is the handler's clock.
+func (f *fixture) clock() time.Time { return f.now.Add(3 * time.Minute) }
+
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (r *statusRecorder) WriteHeader(code int) {
+	if r.status == 0 {
+		r.status = code
+	}
+	r.ResponseWriter.WriteHeader(code)
+}
+
+func (r *statusRecorder) Write(b []byte) (int, error) {
+	if r.status == 0 {
+		r.status = http.StatusOK
+	}
+	return r.ResponseWriter.Write(b)
 }
 
 func must[T any](v T, err error) T {
@@ -48,7 +108,9 @@ func must[T any](v T, err error) T {
 	return v
 }
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t *testing.T) *fixture { return newFixtureWith(t, fixtureOptions{}) }
+
+func newFixtureWith(t *testing.T, fo fixtureOptions) *fixture {
 	t.Helper()
 	now := time.Now().Truncate(time.Second)
 	w := must(testpki.New(now))
@@ -59,33 +121,104 @@ func newFixture(t *testing.T) *fixture {
 	}
 	v := verifier.New(st, verifier.Options{})
 	l := must(w.Issue(w.Market, "business-license", "amr-1", 1, false, nil))
-	f := &fixture{now: now, static: must(l.Holding.Static("domicile"))}
+	f := &fixture{now: now, static: must(l.Holding.Static("domicile")), fake: map[string]verifier.Verdict{}}
 	f.holder = testpki.Samples()["business-license"]["name"]
 	if vd := v.Verify(f.static, now); vd.Code != verifier.ValidStatic || vd.Licence.HolderName != f.holder {
 		t.Fatalf("fixture licence: %s %s %+v", vd.Code, vd.Detail, vd.Licence)
 	}
-	h := counter.New(counter.Options{
+	// Synced 5 min 10 s before the handler's clock, next sync due in 3 min 30 s.
+	f.trust = counter.TrustStatus{SyncedAt: f.clock().Add(-5*time.Minute - 10*time.Second), From: "https://trust.example.gov.cn/",
+		BundleSeq: 1, NextSync: f.clock().Add(3*time.Minute + 30*time.Second), LastAttempt: f.clock().Add(-5*time.Minute - 10*time.Second)}
+	opts := counter.Options{
 		Verify: func(text string, at time.Time) verifier.Verdict {
 			f.mu.Lock()
 			f.texts = append(f.texts, text)
+			vd, ok := f.fake[text]
 			f.mu.Unlock()
+			if ok {
+				return vd
+			}
 			return v.Verify(text, at)
 		},
-		Now: func() time.Time { return now.Add(3 * time.Minute) },
-	})
-	srv := httptest.NewUnstartedServer(h)
+		Now: f.clock,
+	}
+	if !fo.noTrust {
+		opts.TrustStatus = func() counter.TrustStatus {
+			f.mu.Lock()
+			defer f.mu.Unlock()
+			return f.trust
+		}
+		opts.SyncNow = func(ctx context.Context) error {
+			f.mu.Lock()
+			f.syncs++
+			wait := f.syncGo
+			f.mu.Unlock()
+			if wait != nil {
+				select {
+				case <-wait:
+				case <-ctx.Done():
+					return ctx.Err()
+				}
+			}
+			f.mu.Lock()
+			defer f.mu.Unlock()
+			f.trust.LastAttempt = f.clock()
+			if f.syncErr != nil {
+				f.trust.LastError = f.syncErr.Error()
+				return f.syncErr
+			}
+			f.trust.LastError, f.trust.SyncedAt, f.trust.BundleSeq = "", f.clock(), f.trust.BundleSeq+1
+			return nil
+		}
+	}
+	h := counter.New(opts)
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rec := &statusRecorder{ResponseWriter: w}
+		h.ServeHTTP(rec, r)
+		if strings.HasPrefix(r.URL.Path, "/api/") {
+			f.mu.Lock()
+			f.hits = append(f.hits, hit{r.Method, r.URL.Path, rec.status})
+			f.mu.Unlock()
+		}
+	}))
 	srv.Listener.Close()
 	srv.Listener = must(net.Listen("tcp", "127.0.0.1:0"))
 	srv.Start()
 	t.Cleanup(srv.Close)
 	f.Server = srv
+	f.token = pageToken(t, f.URL)
 	return f
+}
+
+var tokenMeta = regexp.MustCompile(`<meta name="counter-token" content="([A-Za-z0-9_-]{43})">`)
+
+// pageToken reads the token from the page, as a program other than a
+// browser does.
+func pageToken(t *testing.T, base string) string {
+	t.Helper()
+	resp, err := http.Get(base + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	page, _ := io.ReadAll(resp.Body)
+	m := tokenMeta.FindSubmatch(page)
+	if resp.StatusCode != 200 || m == nil {
+		t.Fatalf("GET /: %d, no token in %.300s", resp.StatusCode, page)
+	}
+	return string(m[1])
 }
 
 // post sends body and decodes the JSON answer.
 func (f *fixture) post(t *testing.T, path, ctype string, body []byte, out any) (int, http.Header) {
 	t.Helper()
-	resp, err := http.Post(f.URL+path, ctype, bytes.NewReader(body))
+	req, err := http.NewRequest(http.MethodPost, f.URL+path, bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", ctype)
+	req.Header.Set(counter.TokenHeader, f.token)
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
