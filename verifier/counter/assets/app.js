@@ -72,8 +72,11 @@
     const d = Math.floor(sec / 86400);
     return d + (en ? (d === 1 ? ' day' : ' days') : ' 天');
   }
-  const before = (sec) => span(Math.max(0, sec)) + (lang === 'en' ? ' ago' : '前');
-  const after = (sec) => (lang === 'en' ? 'in ' : '') + span(Math.max(0, sec)) + (lang === 'en' ? '' : '后');
+  function before(sec) {
+    if (sec < 60) return lang === 'en' ? 'just now' : '刚刚';
+    return span(sec) + (lang === 'en' ? ' ago' : '前');
+  }
+  const after = (sec) => (lang === 'en' ? 'in ' : '') + span(sec) + (lang === 'en' ? '' : '后');
 
   function ago(sec) {
     return lang === 'en' ? 'Status data updated ' + before(sec) : '状态数据 ' + before(sec) + '更新';
@@ -227,14 +230,15 @@
     const s = trust;
     $('t-synced').textContent = s.synced_at ? T[lang].synced(before(secsSince(s.synced_at))) : t('never');
     const due = s.next_sync ? -secsSince(s.next_sync) : null;
-    $('t-next').textContent = due === null ? '' : due > 0 ? T[lang].next(after(due)) : t('nextDue');
+    $('t-next').textContent = due === null ? '' : due >= 60 ? T[lang].next(after(due)) : t('nextDue');
     $('t-next').hidden = due === null;
     const btn = $('sync-btn');
     btn.hidden = !s.can_sync;
     btn.disabled = syncBusy || !!s.syncing;
     btn.textContent = btn.disabled ? t('syncing') : t('syncNow');
     const res = $('t-result');
-    res.hidden = !syncResult;
+    // A failure the banner below already says is not said twice.
+    res.hidden = !syncResult || (!syncResult.ok && syncResult.error === s.last_error);
     if (syncResult) {
       res.dataset.ok = String(syncResult.ok);
       res.textContent = syncResult.ok ? t('syncOK') : t('syncFail') + syncResult.error;
