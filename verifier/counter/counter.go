@@ -22,6 +22,10 @@
 //     without the per-start token in the X-Counter-Token header
 //     ([TokenHeader]).
 //
+// The refusal codes are BAD_HOST, CROSS_ORIGIN, CROSS_SITE and BAD_TOKEN.
+// GET /api/status needs no token: it changes nothing, and another origin
+// cannot read its answer (no CORS headers are ever sent).
+//
 // The token is 32 random bytes drawn when the handler is made. It is
 // written into index.html as <meta name="counter-token" content="…">,
 // which is served with Cache-Control: no-store; app.js reads it and sends
@@ -82,10 +86,10 @@ type Options struct {
 	// MaxImage bounds an uploaded image; 0: MaxImage.
 	MaxImage int64
 	// TrustStatus, when set, reports the state of the trust data for the
-	// page's header (GET /api/status, which the page polls every
-	// StatusPoll). It must be safe for concurrent use and return quickly:
-	// it reads the state, it does not sync. Nil: the page shows no trust
-	// data line and /api/status answers 404.
+	// page's header (GET /api/status, which the page polls every 15 s).
+	// It must be safe for concurrent use and return quickly: it reads the
+	// state, it does not sync. Nil: the page shows no trust data line and
+	// /api/status answers 404.
 	TrustStatus func() TrustStatus
 	// SyncNow, when set, runs a sync at once and returns when it has
 	// finished (the page's 立即同步 button, POST /api/sync). ctx ends when
@@ -100,9 +104,6 @@ type Options struct {
 // SyncTimeout bounds one SyncNow call from the page, below the 60 s write
 // timeout elicense-verify serve gives a response.
 const SyncTimeout = 50 * time.Second
-
-// StatusPoll is how often the page asks for the trust status.
-const StatusPoll = 15 * time.Second
 
 // TrustStatus is what the page shows about the counter's trust data.
 type TrustStatus struct {

@@ -380,8 +380,8 @@
   applyLang();
   focusInput();
   loadStatus();
-  // The poll interval matches counter.StatusPoll; the relative times are
-  // redrawn in between.
+  // The status every 15 s (as Options.TrustStatus says); the relative
+  // times are redrawn in between.
   polling = setInterval(loadStatus, 15000);
   setInterval(() => { if (trust) showTrust(); }, 5000);
 })();
