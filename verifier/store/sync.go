@@ -27,7 +27,9 @@ type SyncOptions struct {
 	Now    func() time.Time // nil: time.Now
 	// OnProgress, if set, is called as a large download (over 256 KiB)
 	// proceeds: what is fetched, the bytes read so far and the total
-	// (Content-Length). It runs on the syncing goroutine; keep it quick.
+	// (Content-Length, -1 when not announced); a last call has done ==
+	// total when the download ends. It runs on the syncing goroutine;
+	// keep it quick.
 	OnProgress func(what string, done, total int64)
 	// Progress draws progress bars for large downloads on a terminal.
 	//
@@ -117,8 +119,10 @@ func (s *Store) Sync(ctx context.Context, base string, opts SyncOptions) (*SyncR
 		}
 		defer resp.Body.Close()
 		var r io.Reader = io.LimitReader(resp.Body, maxDocument+1)
-		if opts.OnProgress != nil && resp.ContentLength > 256<<10 {
-			r = &progressReader{r: r, what: what, total: resp.ContentLength, f: opts.OnProgress}
+		if opts.OnProgress != nil {
+			pr := &progressReader{r: r, what: what, total: resp.ContentLength, f: opts.OnProgress}
+			r = pr
+			defer pr.finish()
 		}
 		data, err := io.ReadAll(r)
 		if err != nil {
@@ -301,19 +305,34 @@ func (s *Store) Sync(ctx context.Context, base string, opts SyncOptions) (*SyncR
 	return rep, nil
 }
 
-// progressReader reports reads to a progress callback.
+// progressReader reports the reads of a download to a progress callback
+// once the download is large (over 256 KiB, or announced so), and a last
+// time with done == total when it ends (total is then what was read, if
+// the length was not announced).
 type progressReader struct {
 	r           io.Reader
 	what        string
 	done, total int64
+	reported    bool
 	f           func(what string, done, total int64)
 }
+
+const progressAbove = 256 << 10
 
 func (p *progressReader) Read(b []byte) (int, error) {
 	n, err := p.r.Read(b)
 	p.done += int64(n)
-	p.f(p.what, p.done, p.total)
+	if n > 0 && (p.total > progressAbove || p.done > progressAbove) {
+		p.reported = true
+		p.f(p.what, p.done, p.total)
+	}
 	return n, err
+}
+
+func (p *progressReader) finish() {
+	if p.reported && p.done != p.total {
+		p.f(p.what, p.done, p.done)
+	}
 }
 
 // barProgress draws a progress bar per download on w, for the deprecated
@@ -322,6 +341,9 @@ func barProgress(w io.Writer) func(what string, done, total int64) {
 	var bar *progressbar.ProgressBar
 	var cur string
 	return func(what string, done, total int64) {
+		if bar != nil && cur == what && total != bar.GetMax64() {
+			bar.ChangeMax64(total) // the length was not announced
+		}
 		if bar == nil || cur != what {
 			bar = progressbar.NewOptions64(total, progressbar.OptionSetWriter(w),
 				progressbar.OptionSetDescription(what), progressbar.OptionShowBytes(true),
