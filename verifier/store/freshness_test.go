@@ -2,6 +2,7 @@ package store
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -338,5 +339,74 @@ func TestStatusSince(t *testing.T) {
 		if v.Code != tc.code || v.Licence == nil || !v.Licence.StatusSince.Equal(tc.want) {
 			t.Errorf("entry %d: %s since %v, want %s since %v", tc.idx, v.Code, v.Licence.StatusSince, tc.code, tc.want)
 		}
+	}
+}
+
+// Overlapping syncs of one store (serve's schedule and a CLI sync) keep
+// the cache and the mark moving forward together.
+func TestConcurrentSyncs(t *testing.T) {
+	w, f, srv, s := setup(t)
+	now := w.Now.Add(time.Hour)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for seq := uint64(2); seq < 12; seq++ {
+			f.publish(t, seq)
+			time.Sleep(2 * time.Millisecond)
+		}
+	}()
+	// An observer: the mark never goes down.
+	stop, watched := make(chan struct{}), make(chan error, 1)
+	go func() {
+		var high uint64
+		for {
+			select {
+			case <-stop:
+				watched <- nil
+				return
+			default:
+			}
+			hw, err := s.readHighWater()
+			if err != nil {
+				watched <- err
+				return
+			}
+			if hw != nil && hw.Seq < high {
+				watched <- fmt.Errorf("the mark went down from seq %d to %d", high, hw.Seq)
+				return
+			}
+			if hw != nil {
+				high = hw.Seq
+			}
+		}
+	}()
+	errs := make(chan error, 4)
+	for range 4 {
+		go func() {
+			var err error
+			for range 4 {
+				if _, err = syncNow(s, srv.URL, now); err != nil {
+					break
+				}
+			}
+			errs <- err
+		}()
+	}
+	for range 4 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	<-done
+	close(stop)
+	if err := <-watched; err != nil {
+		t.Fatal(err)
+	}
+	if _, err := syncNow(s, srv.URL, now); err != nil {
+		t.Fatal(err)
+	}
+	c, err := s.Load(now)
+	if err != nil || c.Bundle.Seq != 11 {
+		t.Fatalf("load after concurrent syncs: %v", err)
 	}
 }
