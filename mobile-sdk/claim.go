@@ -125,7 +125,7 @@ func (w *Wallet) Claim(serverURL, code string) (*Licence, error) {
 		st, signed, err := rf.status(base, ans.Credential, 0)
 		switch {
 		case err == nil:
-			setStatus(r, st, signed, rf.now)
+			setStatus(r, st, signed, w.now())
 		case !errors.Is(err, ErrNetwork):
 			return nil, err
 		}

@@ -174,7 +174,7 @@ func (w *Wallet) refreshOne(rf *refresher, r *record) (*Licence, error) {
 	if signed.Version < r.StatusVersion {
 		return nil, wrapf(ErrForgedAnswer, "status list version %d is older than the version %d already read", signed.Version, r.StatusVersion)
 	}
-	setStatus(r, st, signed, rf.now)
+	setStatus(r, st, signed, w.now())
 	if err := w.save(r); err != nil {
 		return nil, err
 	}
