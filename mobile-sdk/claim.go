@@ -283,10 +283,21 @@ func postJSON(client *http.Client, u string, body, out any) error {
 	return do(client, req, out)
 }
 
-func get(client *http.Client, u string) ([]byte, error) {
+func get(client *http.Client, u string) ([]byte, error) { return getWith(client, u, false) }
+
+// getFresh is get past any HTTP cache (the issuer lets caches keep its
+// signed documents for a minute; a browser would otherwise hand a status
+// refresh the list it read before).
+func getFresh(client *http.Client, u string) ([]byte, error) { return getWith(client, u, true) }
+
+func getWith(client *http.Client, u string, fresh bool) ([]byte, error) {
 	req, err := http.NewRequest(http.MethodGet, u, nil)
 	if err != nil {
 		return nil, wrapf(ErrInvalidArgument, "%v", err)
+	}
+	if fresh {
+		req.Header.Set("Cache-Control", "no-cache")
+		req.Header.Set("Pragma", "no-cache")
 	}
 	var raw []byte
 	if err := do(client, req, &raw); err != nil {

@@ -108,7 +108,7 @@ func (rf *refresher) bundle(server string) (*trust.Bundle, error) {
 	if b := rf.bundles[server]; b != nil {
 		return b, nil
 	}
-	doc, err := get(rf.client, server+"/v1/trust")
+	doc, err := getFresh(rf.client, server+"/v1/trust")
 	if err != nil {
 		return nil, err
 	}
@@ -140,7 +140,7 @@ func (rf *refresher) status(server, credential string, minVersion uint64) (statu
 	}
 	signed := rf.lists[sl.URI]
 	if signed == nil {
-		doc, err := get(rf.client, sl.URI)
+		doc, err := getFresh(rf.client, sl.URI)
 		if err != nil {
 			return 0, nil, err
 		}
