@@ -191,3 +191,38 @@ func TestRecordStatusFields(t *testing.T) {
 		t.Errorf("legacy record: status %q refreshed %d, want valid, refreshed at its list's time", l.Status, l.RefreshedAt)
 	}
 }
+
+func TestBundleRoot(t *testing.T) {
+	hdr := func(s string) string { return base64.RawURLEncoding.EncodeToString([]byte(s)) + ".e30.sig" }
+	for _, tc := range []struct {
+		name, doc string
+		want      string // the root's DER, as text; "" for an error
+	}{
+		{"chain", hdr(`{"x5c":["bGVhZg==","cm9vdA=="]}`), "root"},
+		{"root only", hdr(`{"x5c":["cm9vdA=="]}`), "root"},
+		{"no x5c", hdr(`{"alg":"SM2SM3"}`), ""},
+		{"empty x5c", hdr(`{"x5c":[]}`), ""},
+		{"x5c not base64", hdr(`{"x5c":["!!"]}`), ""},
+		{"header not JSON", hdr(`x5c`), ""},
+		{"header not base64url", "%%%.e30.sig", ""},
+		{"not a JWS", "nodots", ""},
+	} {
+		der, err := bundleRoot(tc.doc)
+		if (err == nil) != (tc.want != "") || string(der) != tc.want {
+			t.Errorf("%s: %q %v, want %q", tc.name, der, err, tc.want)
+		}
+	}
+}
+
+// FuzzBundleRoot: whatever an issuer sends as a trust bundle, reading its
+// root is an error or a certificate's bytes, never a panic.
+func FuzzBundleRoot(f *testing.F) {
+	f.Add(base64.RawURLEncoding.EncodeToString([]byte(`{"x5c":["cm9vdA=="]}`)) + ".e30.sig")
+	f.Add("a.b.c")
+	f.Fuzz(func(t *testing.T, doc string) {
+		der, err := bundleRoot(doc)
+		if err == nil && der == nil {
+			t.Fatal("no error and no root")
+		}
+	})
+}
