@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -15,6 +16,7 @@ import (
 
 	"elicense/certs/credential"
 	"elicense/certs/qr"
+	"elicense/certs/statuslist"
 	"elicense/certs/trust"
 	"elicense/internal/gm"
 
@@ -61,9 +63,9 @@ type claimAnswer struct {
 // expired) is a *ClaimError matching ErrClaimRefused. The licences
 // already in the wallet are never touched by a failed claim.
 func (w *Wallet) Claim(serverURL, code string) (*Licence, error) {
-	base := strings.TrimRight(strings.TrimSpace(serverURL), "/")
-	if u, err := url.Parse(base); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, wrapf(ErrInvalidArgument, "issuer URL %q is not http(s)://host", serverURL)
+	base, err := issuerBase(serverURL)
+	if err != nil {
+		return nil, err
 	}
 	code = strings.TrimSpace(code)
 	if code == "" {
@@ -106,12 +108,27 @@ func (w *Wallet) Claim(serverURL, code string) (*Licence, error) {
 	}
 	verified := false
 	var proof *ledgerProof
+	r := &record{
+		V: recordFormat, ID: ans.ID, Class: ans.Class, HolderName: ans.HolderName, HolderCode: ans.HolderCode,
+		Status: ans.Status, CopyOf: ans.CopyOf, LedgerIndex: ans.LedgerIndex, Server: base,
+		ClaimedAt: w.now().Unix(), Credential: ans.Credential, Holding: ans.Holding,
+	}
 	if root != nil {
 		b, err := w.verifyWithTrust(client, base, root, &ans, h)
 		if err != nil {
 			return nil, err
 		}
 		verified = true
+		// The status from the signed list, as Refresh reads it; an
+		// unreachable list leaves it unknown rather than failing the claim.
+		rf := &refresher{client: client, now: w.now(), bundles: map[string]*trust.Bundle{base: b}, lists: map[string]*statuslist.Signed{}}
+		st, signed, err := rf.status(base, ans.Credential, 0)
+		switch {
+		case err == nil:
+			setStatus(r, st, signed, w.now())
+		case !errors.Is(err, ErrNetwork):
+			return nil, err
+		}
 		// The proof is a bonus for detailed checks later: a ledger that
 		// has not yet signed a covering checkpoint does not fail the claim.
 		if p, err := fetchLedgerProof(client, base, b, ans.LedgerIndex, time.Now().Add(3*time.Second)); err == nil {
@@ -121,17 +138,22 @@ func (w *Wallet) Claim(serverURL, code string) (*Licence, error) {
 			proof = p
 		}
 	}
-	r := &record{
-		V: recordFormat, ID: ans.ID, Class: ans.Class, HolderName: ans.HolderName, HolderCode: ans.HolderCode,
-		Status: ans.Status, CopyOf: ans.CopyOf, LedgerIndex: ans.LedgerIndex, Server: base,
-		ClaimedAt: w.now().Unix(), Credential: ans.Credential, Holding: ans.Holding, Verified: verified, Ledger: proof,
-	}
+	r.Verified, r.Ledger = verified, proof
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if err := w.save(r); err != nil {
 		return nil, err
 	}
 	return r.licence(), nil
+}
+
+// issuerBase normalises an issuer's base URL.
+func issuerBase(serverURL string) (string, error) {
+	base := strings.TrimRight(strings.TrimSpace(serverURL), "/")
+	if u, err := url.Parse(base); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return "", wrapf(ErrInvalidArgument, "issuer URL %q is not http(s)://host", serverURL)
+	}
+	return base, nil
 }
 
 // checkAnswer checks what can be checked without the issuer's keys: the
@@ -261,10 +283,21 @@ func postJSON(client *http.Client, u string, body, out any) error {
 	return do(client, req, out)
 }
 
-func get(client *http.Client, u string) ([]byte, error) {
+func get(client *http.Client, u string) ([]byte, error) { return getWith(client, u, false) }
+
+// getFresh is get past any HTTP cache (the issuer lets caches keep its
+// signed documents for a minute; a browser would otherwise hand a status
+// refresh the list it read before).
+func getFresh(client *http.Client, u string) ([]byte, error) { return getWith(client, u, true) }
+
+func getWith(client *http.Client, u string, fresh bool) ([]byte, error) {
 	req, err := http.NewRequest(http.MethodGet, u, nil)
 	if err != nil {
 		return nil, wrapf(ErrInvalidArgument, "%v", err)
+	}
+	if fresh {
+		req.Header.Set("Cache-Control", "no-cache")
+		req.Header.Set("Pragma", "no-cache")
 	}
 	var raw []byte
 	if err := do(client, req, &raw); err != nil {

@@ -33,6 +33,26 @@
 // working. Device-bound licences have no static (paper) QR: StaticQR
 // refuses them. Presenting needs no network.
 //
+// # Status
+//
+// Refresh, RefreshAll (and Claim, when a trust root is pinned) read each
+// licence's status from the issuer's status list, verified as a counter
+// verifies it: the trust bundle under the pinned root, the list signed by
+// the key the bundle names for it, belonging to the licence's agency, not
+// expired and never older than the version read before. Licence.Status is
+// valid, revoked, suspended, superseded, or unknown until it has been
+// read; RefreshedAt says when. Present refuses a revoked, suspended or
+// superseded licence with a *StatusError (errors.Is ErrNotPresentable and
+// ErrRevoked, ErrSuspended or ErrSuperseded) whose Message tells the
+// holder, in Chinese or English, why and whom to contact. An unknown
+// status, or one older than the class's max_status_staleness (24 h for
+// most classes: the age past which a counter stops relying on its own
+// status data), does not stop a presentation, since the counter checks
+// the status itself; Presentation.StatusStale and Licence.StatusNote say
+// how old it is. Status lists carry no reason or date, so neither does
+// the wallet. A web wallet served by the issuer may pin that issuer's root
+// on first use (PinTrustRootFromServer); a phone app ships its root.
+//
 // # Storage and keys
 //
 // The device key is an encrypted PKCS#8 file (PBES2, PBKDF2-HMAC-SM3,

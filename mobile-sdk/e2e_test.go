@@ -321,14 +321,18 @@ func proxy(t *testing.T, upstream string, rewrite func([]byte) []byte) http.Hand
 	})
 }
 
-// TestRefresh: the holder learns of a revocation from the issuer's signed
-// status list.
+// TestRefresh: the holder learns of a suspension and a revocation from
+// the issuer's signed status list, and the wallet then refuses to present
+// the licence with a typed error; an old or unknown status is presented
+// and reported; a replayed older list is refused.
 func TestRefresh(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts the issuer")
 	}
 	s := issuertest.Start(t)
 	bl := s.Issue(t, "business-license")
+	dl := s.Issue(t, "drivers-license")
+	op := s.Operator(t, "business-license")
 	w, err := Open(t.TempDir(), "correct horse")
 	if err != nil {
 		t.Fatal(err)
@@ -337,25 +341,108 @@ func TestRefresh(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if lic.Status != StatusUnknown || lic.RefreshedAt != 0 {
+		t.Errorf("claimed without a trust root: status %q refreshed %d, want unknown, never", lic.Status, lic.RefreshedAt)
+	}
+	p, err := w.Present(lic.ID, "", 0)
+	if err != nil || p.Status != StatusUnknown || !p.StatusStale || p.StatusAge != -1 {
+		t.Fatalf("present with an unknown status: %v %+v", err, p)
+	}
 	if _, err := w.Refresh(lic.ID); !errors.Is(err, ErrInvalidArgument) {
 		t.Fatalf("refresh without a trust root: %v", err)
 	}
-	if err := w.SetTrustRoot(s.RootPEM(t)); err != nil {
+	if _, err := w.RefreshAll(); !errors.Is(err, ErrInvalidArgument) {
+		t.Fatalf("refresh all without a trust root: %v", err)
+	}
+	// The web wallet pins the root of the issuer that serves it.
+	kid, err := w.PinTrustRootFromServer(s.URL + "/")
+	if err != nil {
 		t.Fatal(err)
 	}
+	roots, _ := gm.ParseCertificatesPEM(s.RootPEM(t))
+	if kid != gm.KeyIDString(roots[0].Raw) {
+		t.Errorf("pinned root %s, want the issuer's", kid)
+	}
+	if pinned, _ := w.TrustRoot(); !bytes.Equal(pinned, s.RootPEM(t)) {
+		t.Errorf("pinned root PEM differs from the issuer's root.crt.pem")
+	}
+	if _, err := w.PinTrustRootFromServer(s.URL); !errors.Is(err, ErrInvalidArgument) {
+		t.Errorf("re-pinning over a pinned root: %v", err)
+	}
+
+	before := time.Now().Unix()
 	got, err := w.Refresh(lic.ID)
-	if err != nil || got.Status != "valid" || got.StatusAt == 0 {
+	if err != nil || got.Status != StatusValid || got.StatusAt == 0 || got.RefreshedAt < before || got.StatusStale(0) {
 		t.Fatalf("refresh: %v %+v", err, got)
 	}
-	if st := s.Call(t, "POST", "/v1/licences/"+bl.ID+"/revoke", s.Operator(t, "business-license"), map[string]string{"reason": "吊销"}, nil); st != 200 {
-		t.Fatalf("revoke: %d", st)
+	// Claimed with the trust root pinned: the status is read at once.
+	lic2, err := w.Claim(s.URL, dl.ClaimCode)
+	if err != nil || lic2.Status != StatusValid || lic2.RefreshedAt < before {
+		t.Fatalf("claim with a trust root: %v %+v", err, lic2)
 	}
+
+	// A day and more without a refresh: still presented, reported old.
+	w.now = func() time.Time { return time.Now().Add(25 * time.Hour) }
+	p, err = w.Present(lic.ID, "", 0)
+	if err != nil || p.Status != StatusValid || !p.StatusStale || p.StatusAge < 25*3600 {
+		t.Fatalf("present with an old status: %v %+v", err, p)
+	}
+	w.now = time.Now
+
+	change := func(id, action, reason string) {
+		t.Helper()
+		if st := s.Call(t, "POST", "/v1/licences/"+id+"/"+action, op, map[string]string{"reason": reason}, nil); st != 200 {
+			t.Fatalf("%s: HTTP %d", action, st)
+		}
+	}
+	change(bl.ID, "suspend", "核查")
+	if n, err := w.RefreshAll(); err != nil || n != 2 {
+		t.Fatalf("refresh all: %d %v", n, err)
+	}
+	_, err = w.Present(lic.ID, "", 0)
+	var se *StatusError
+	if !errors.Is(err, ErrSuspended) || !errors.As(err, &se) || !strings.Contains(se.Message("zh"), "暂停") {
+		t.Fatalf("present a suspended licence: %v", err)
+	}
+	if _, err := w.Present(lic2.ID, "", 0); err != nil {
+		t.Errorf("the other licence: %v", err)
+	}
+	change(bl.ID, "reinstate", "")
+	if got, err := w.Refresh(lic.ID); err != nil || got.Status != StatusValid {
+		t.Fatalf("refresh after reinstatement: %v %+v", err, got)
+	}
+	if _, err := w.Present(lic.ID, "", 0); err != nil {
+		t.Fatalf("present after reinstatement: %v", err)
+	}
+
+	change(bl.ID, "revoke", "吊销")
 	got, err = w.Refresh(lic.ID)
-	if err != nil || got.Status != "revoked" {
+	if err != nil || got.Status != StatusRevoked {
 		t.Fatalf("refresh after revocation: %v %+v", err, got)
 	}
-	if again, _ := w.Get(lic.ID); again.Status != "revoked" {
+	if again, _ := w.Get(lic.ID); again.Status != StatusRevoked || again.Presentable() {
 		t.Fatal("the refreshed status was not stored")
+	}
+	_, err = w.Present(lic.ID, "", 0)
+	if !errors.Is(err, ErrNotPresentable) || !errors.Is(err, ErrRevoked) || !errors.As(err, &se) {
+		t.Fatalf("present a revoked licence: %v", err)
+	}
+	if msg := se.Message("zh"); !strings.HasPrefix(msg, "该证照已被吊销或注销，不能出示。请联系颁发机构") || !strings.Contains(msg, got.IssuerName) || got.IssuerName == "" {
+		t.Errorf("refusal %q (issuer %q)", msg, got.IssuerName)
+	}
+
+	// An older list than the one already read is refused, and the status
+	// stays revoked.
+	w.mu.Lock()
+	r, _ := w.load(lic.ID)
+	r.StatusVersion = 1 << 62
+	w.save(r)
+	w.mu.Unlock()
+	if _, err := w.Refresh(lic.ID); !errors.Is(err, ErrForgedAnswer) || !strings.Contains(err.Error(), "older") {
+		t.Errorf("refresh with an older list: %v", err)
+	}
+	if again, _ := w.Get(lic.ID); again.Status != StatusRevoked {
+		t.Errorf("status after a refused refresh: %s", again.Status)
 	}
 }
 

@@ -5,33 +5,41 @@ import (
 	"encoding/json"
 	"errors"
 	"strings"
+	"time"
 )
 
 // Licence is one licence in the wallet, as an app shows its face. The
 // class fields are in FieldsJSON (a JSON object of strings by field key,
 // since gomobile binds no maps).
 type Licence struct {
-	ID          string // the device copy's identifier ("<GB/T 36904 id>#<device>")
-	CopyOf      string // the licence it is a copy of
-	Class       string // catalogue class key, e.g. "drivers-license"
-	Name        string // 证照名称
-	Number      string // 证照编号, if any
-	IssuerName  string // 颁发机构
-	IssuerCode  string // 颁发机构代码
-	HolderName  string // 持证主体
-	HolderCode  string // 持证主体代码
-	IssuedOn    string // 颁证日期, YYYY-MM-DD
-	ValidFrom   string // YYYY-MM-DD
-	ValidUntil  string // YYYY-MM-DD or 长期
-	Status      string // status when claimed or last refreshed (valid, suspended, revoked, superseded)
-	StatusAt    int64  // Unix seconds of the status list it was read from (Refresh); 0 before the first refresh
-	Server      string // the issuer it was claimed from
-	ClaimedAt   int64  // Unix seconds
-	LedgerIndex int64  // the issuer's ledger entry of the device copy
-	Bound       bool   // bound to this device (presentations are device-signed)
-	Verified    bool   // checked against a pinned trust root when claimed
-	FieldsJSON  string // class fields, JSON object
-	Optional    string // keys of the fields the holder may disclose, comma-separated
+	ID         string // the device copy's identifier ("<GB/T 36904 id>#<device>")
+	CopyOf     string // the licence it is a copy of
+	Class      string // catalogue class key, e.g. "drivers-license"
+	Name       string // 证照名称
+	Number     string // 证照编号, if any
+	IssuerName string // 颁发机构
+	IssuerCode string // 颁发机构代码
+	HolderName string // 持证主体
+	HolderCode string // 持证主体代码
+	IssuedOn   string // 颁证日期, YYYY-MM-DD
+	ValidFrom  string // YYYY-MM-DD
+	ValidUntil string // YYYY-MM-DD or 长期
+	// Status is StatusValid, StatusRevoked, StatusSuspended,
+	// StatusSuperseded (as read from the issuer's signed status list at
+	// RefreshedAt), or StatusUnknown before the wallet has read it. A
+	// revoked, suspended or superseded status the issuer reported when
+	// the licence was claimed is kept even unverified: it only blocks.
+	Status       string
+	StatusAt     int64  // Unix seconds: when the issuer signed the status list last read; 0 before the first refresh
+	RefreshedAt  int64  // Unix seconds: when the wallet last read the status (Refresh, RefreshAll, Claim with a trust root); 0 never
+	StatusMaxAge int64  // seconds after RefreshedAt when the status counts as old (the class's max_status_staleness)
+	Server       string // the issuer it was claimed from
+	ClaimedAt    int64  // Unix seconds
+	LedgerIndex  int64  // the issuer's ledger entry of the device copy
+	Bound        bool   // bound to this device (presentations are device-signed)
+	Verified     bool   // checked against a pinned trust root when claimed
+	FieldsJSON   string // class fields, JSON object
+	Optional     string // keys of the fields the holder may disclose, comma-separated
 }
 
 // credentialPayload is the part of the JWS payload the wallet reads. It
@@ -90,8 +98,14 @@ func marshalRecord(r *record) ([]byte, error) { return json.Marshal(r) }
 func (r *record) licence() *Licence {
 	l := &Licence{
 		ID: r.ID, CopyOf: r.CopyOf, Class: r.Class, HolderName: r.HolderName, HolderCode: r.HolderCode,
-		Status: r.Status, StatusAt: r.StatusAt, Server: r.Server, ClaimedAt: r.ClaimedAt, LedgerIndex: int64(r.LedgerIndex),
-		Verified: r.Verified, FieldsJSON: "{}",
+		Status: r.Status, StatusAt: r.StatusAt, RefreshedAt: r.RefreshedAt, Server: r.Server, ClaimedAt: r.ClaimedAt, LedgerIndex: int64(r.LedgerIndex),
+		Verified: r.Verified, FieldsJSON: "{}", StatusMaxAge: int64(statusMaxAge(r.Class) / time.Second),
+	}
+	if l.RefreshedAt == 0 {
+		l.RefreshedAt = r.StatusAt // refreshed by a wallet that did not record when
+	}
+	if l.RefreshedAt == 0 && !blocked(r.Status) {
+		l.Status = StatusUnknown
 	}
 	if p, err := parseCredentialPayload(r.Credential); err == nil {
 		l.Name, l.Number, l.IssuerName, l.IssuerCode = p.Lic.Name, p.Lic.Number, p.Lic.IssuerName, p.Iss

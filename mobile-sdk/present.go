@@ -28,6 +28,14 @@ type Presentation struct {
 	PresentedAt int64  // Unix seconds signed into it
 	RefreshAt   int64  // when the app should show a new one (PresentedAt + 30 s)
 	ExpiresAt   int64  // when counters stop accepting it (PresentedAt + 60 s)
+	// Status is the licence's status as the wallet knows it (StatusValid
+	// or StatusUnknown: other statuses are refused), StatusAge how many
+	// seconds before PresentedAt the wallet read it (-1: never), and
+	// StatusStale whether it is unknown or older than the class allows;
+	// the app then shows Licence.StatusNote beside the QR.
+	Status      string
+	StatusAge   int64
+	StatusStale bool
 }
 
 // Present makes a holder-bound presentation of the licence: the issuer's
@@ -35,6 +43,13 @@ type Presentation struct {
 // keys, see Licence.Optional; empty for the default presentation), the
 // time now (Unix seconds; 0 means the current time) and the device
 // signature. It needs no network. Call it again to refresh.
+//
+// A licence the wallet last knew as revoked, suspended or superseded is
+// refused with a *StatusError (errors.Is ErrNotPresentable, and
+// ErrRevoked, ErrSuspended or ErrSuperseded), whose Message tells the
+// holder why in Chinese or English. An unknown or old status does not
+// stop a presentation (the counter checks the status itself); the
+// Presentation says how old it is.
 func (w *Wallet) Present(id, disclose string, now int64) (*Presentation, error) {
 	t := w.now()
 	if now != 0 {
@@ -46,6 +61,10 @@ func (w *Wallet) Present(id, disclose string, now int64) (*Presentation, error) 
 	if err != nil {
 		return nil, err
 	}
+	l := r.licence()
+	if !l.Presentable() {
+		return nil, &StatusError{ID: r.ID, Status: l.Status, IssuerName: l.IssuerName, RefreshedAt: r.RefreshedAt}
+	}
 	h, err := parseHolding(r.Holding)
 	if err != nil {
 		return nil, &StoreError{File: licFileName(id), Corrupt: true, err: err}
@@ -55,7 +74,8 @@ func (w *Wallet) Present(id, disclose string, now int64) (*Presentation, error) 
 		return nil, presentErr(err)
 	}
 	at := t.Unix()
-	return &Presentation{Text: text, PresentedAt: at, RefreshAt: at + RefreshSeconds, ExpiresAt: at + MaxAgeSeconds}, nil
+	return &Presentation{Text: text, PresentedAt: at, RefreshAt: at + RefreshSeconds, ExpiresAt: at + MaxAgeSeconds,
+		Status: l.Status, StatusAge: l.StatusAge(at), StatusStale: l.StatusStale(at)}, nil
 }
 
 // PresentText is Present returning only the QR text.
@@ -70,13 +90,17 @@ func (w *Wallet) PresentText(id, disclose string, now int64) (string, error) {
 // StaticQR returns a paper token (no time, no device signature) for an
 // unbound licence. Device-bound licences — every licence claimed into a
 // wallet — are refused (ErrPresentation, wrapping qr.ErrBindingMismatch):
-// a copy of a bound licence must not work without the device.
+// a copy of a bound licence must not work without the device. A revoked,
+// suspended or superseded licence is refused as by Present.
 func (w *Wallet) StaticQR(id, disclose string) (string, error) {
 	w.mu.Lock()
 	r, err := w.load(id)
 	w.mu.Unlock()
 	if err != nil {
 		return "", err
+	}
+	if l := r.licence(); !l.Presentable() {
+		return "", &StatusError{ID: r.ID, Status: l.Status, IssuerName: l.IssuerName, RefreshedAt: r.RefreshedAt}
 	}
 	h, err := parseHolding(r.Holding)
 	if err != nil {

@@ -34,20 +34,24 @@ const (
 
 // record is what the wallet keeps for one licence.
 type record struct {
-	V           int             `json:"v"`
-	ID          string          `json:"id"`
-	Class       string          `json:"class"`
-	HolderName  string          `json:"holder_name"`
-	HolderCode  string          `json:"holder_code"`
-	Status      string          `json:"status"`
-	StatusAt    int64           `json:"status_at,omitempty"` // iat of the status list last read
-	CopyOf      string          `json:"copy_of,omitempty"`
-	LedgerIndex uint64          `json:"ledger_index"`
-	Server      string          `json:"server"`
-	ClaimedAt   int64           `json:"claimed_at"`
-	Credential  string          `json:"credential"`
-	Holding     json.RawMessage `json:"holding"`
-	Verified    bool            `json:"verified"` // checked against a pinned trust root at claim time
+	V          int    `json:"v"`
+	ID         string `json:"id"`
+	Class      string `json:"class"`
+	HolderName string `json:"holder_name"`
+	HolderCode string `json:"holder_code"`
+	// Status is what the issuer last said: its claim answer, then the
+	// verified status list at each refresh (RefreshedAt > 0).
+	Status        string          `json:"status"`
+	StatusAt      int64           `json:"status_at,omitempty"`    // iat of the status list last read
+	StatusVersion uint64          `json:"status_ver,omitempty"`   // its version: an older list is refused
+	RefreshedAt   int64           `json:"refreshed_at,omitempty"` // when the wallet read it (wallet clock)
+	CopyOf        string          `json:"copy_of,omitempty"`
+	LedgerIndex   uint64          `json:"ledger_index"`
+	Server        string          `json:"server"`
+	ClaimedAt     int64           `json:"claimed_at"`
+	Credential    string          `json:"credential"`
+	Holding       json.RawMessage `json:"holding"`
+	Verified      bool            `json:"verified"` // checked against a pinned trust root at claim time
 	// Ledger proves the issuance is in the issuer's ledger (with a pinned
 	// trust root only).
 	Ledger *ledgerProof `json:"ledger,omitempty"`

@@ -2,10 +2,14 @@
 // layer over elicense/mobile-sdk for scripting and tests.
 //
 //	elicense-wallet claim   [--server URL] [--trust-root root.crt.pem] CODE
-//	elicense-wallet list
+//	elicense-wallet list    [--json]
 //	elicense-wallet show    [--json | --credential] ID
 //	elicense-wallet present [--disclose key,key] [--png out.png] [--ppm 4] [--terminal] [--watch] ID
+//	elicense-wallet refresh [--trust-root root.crt.pem] [ID ...]
 //	elicense-wallet delete  ID
+//
+// Each command has its own help with examples (elicense-wallet CMD --help,
+// or elicense-wallet help CMD), and flags may follow the arguments.
 //
 // Every command takes --dir (the wallet directory, default
 // ~/.elicense-wallet) and --passphrase-file; without it the passphrase is
@@ -13,7 +17,17 @@
 // which other users could read from the process table. The first command
 // run on a new directory creates the wallet and its device key.
 //
+// list and show print each licence's status (valid, revoked, suspended,
+// superseded, or unknown before it was first read) and when it was last
+// refreshed; refresh reads it again from the issuer's signed status lists
+// (all licences without an ID). present refuses a revoked, suspended or
+// superseded licence with the reason on stderr, in Chinese or, when the
+// locale (LC_ALL, LC_MESSAGES, LANG) is en*, English, and exit status 3;
+// an unknown or old status (past the class's max_status_staleness, 24 h
+// for most classes) is presented with a warning saying how old it is.
+//
 // present prints the QR text (EL1:…) on stdout (--text asks for exactly
 // that and nothing else); --watch prints a fresh one every 30 s, as a phone
-// refreshes its screen. Exit status: 0 success, 1 failure, 2 usage error.
+// refreshes its screen. Exit status: 0 success, 1 failure, 2 usage error,
+// 3 the licence cannot be presented.
 package main

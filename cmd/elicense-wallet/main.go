@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 	"syscall"
+	"text/tabwriter"
 	"time"
 
 	"elicense/internal/gm"
@@ -30,10 +31,13 @@ func main() {
 	os.Exit(code)
 }
 
+// A command is one subcommand: its synopsis for the command list, its
+// full help (synopsis, description, examples; the flags are appended),
+// its own flags and what it does.
 type command struct {
-	name, args, help string
-	run              func(ctx context.Context, e *env, fs *flag.FlagSet, args []string) error
-	flags            func(fs *flag.FlagSet)
+	name, summary, usage string
+	run                  func(ctx context.Context, e *env, fs *flag.FlagSet, args []string) error
+	flags                func(fs *flag.FlagSet)
 }
 
 // env is what every command shares.
@@ -41,6 +45,7 @@ type env struct {
 	stdout, stderr io.Writer
 	dir            string
 	passFile       string
+	lang           string // the holder's language for status messages: "zh" or "en"
 }
 
 func (e *env) open() (*mobilesdk.Wallet, error) {
@@ -51,44 +56,197 @@ func (e *env) open() (*mobilesdk.Wallet, error) {
 	return mobilesdk.Open(e.dir, string(pass))
 }
 
+// holderLang picks the language of the messages meant for the holder from
+// the locale (LC_ALL, LC_MESSAGES, LANG): English for en*, Chinese
+// otherwise, since the licences and their agencies are Chinese.
+func holderLang() string {
+	for _, k := range []string{"LC_ALL", "LC_MESSAGES", "LANG"} {
+		if v := os.Getenv(k); v != "" {
+			if strings.HasPrefix(strings.ToLower(v), "en") {
+				return "en"
+			}
+			return "zh"
+		}
+	}
+	return "zh"
+}
+
+// commonFlags is the help text of the flags every command takes.
+const commonFlags = `
+Every command takes --dir DIR (the wallet, default ~/.elicense-wallet) and
+--passphrase-file FILE (else the passphrase comes from $` + passphraseEnv + `).
+Flags may come before or after the arguments.
+`
+
 var commands []*command
 
 func init() {
 	commands = []*command{
-		{name: "claim", args: "[--server URL] [--trust-root FILE] CODE", help: "claim a licence with its one-time claim code (领证码) and keep it in the wallet", run: cmdClaim,
+		{name: "claim", summary: "claim a licence with its one-time claim code (领证码) and keep it in the wallet", run: cmdClaim,
+			usage: `
+Usage: elicense-wallet claim [--server URL] [--trust-root FILE] CODE
+
+Claims a licence with the one-time claim code (领证码) the agency gave the
+holder: the wallet signs the issuer's challenge with its device key and
+receives a copy of the licence bound to that key, then prints its ID.
+
+With --trust-root the wallet pins that root certificate (once; it is kept
+sealed in the wallet), verifies the claimed licence against the issuer's
+trust bundle and reads its status from the signed status list. Without a
+pinned root the licence's status stays "unknown" until a refresh with one.
+` + commonFlags + `
+Examples:
+  elicense-wallet claim --server https://licences.example.gov.cn --trust-root root.crt.pem 0000-1A7K-3QM9-PX2R-TB8W
+  ELICENSE_WALLET_PASSPHRASE=246810 elicense-wallet claim --dir ./wallet 0000-1A7K-3QM9-PX2R-TB8W
+`,
 			flags: func(fs *flag.FlagSet) {
-				fs.String("server", "http://127.0.0.1:8080", "the issuer's base URL")
-				fs.String("trust-root", "", "pin this root certificate (PEM) and verify the claimed licence against the issuer's trust bundle")
+				fs.String("server", "http://127.0.0.1:8080", "the issuer's base `URL`")
+				fs.String("trust-root", "", "pin this root certificate (PEM `file`) and verify the claimed licence against the issuer's trust bundle")
 			}},
-		{name: "list", help: "list the licences in the wallet", run: cmdList},
-		{name: "show", args: "[--json | --credential] ID", help: "show one licence", run: cmdShow,
+		{name: "list", summary: "list the licences with their status and when it was last refreshed", run: cmdList,
+			usage: `
+Usage: elicense-wallet list [--json]
+
+Lists the licences in the wallet, one per line: ID, class, status (valid,
+revoked, suspended, superseded, or unknown before the status was first
+read), when the status was last refreshed (marked "(old)" past the class's
+limit, 24 h for most classes), valid until, holder. A damaged store file
+is reported on stderr, and the others are still listed (exit status 1).
+` + commonFlags + `
+Examples:
+  elicense-wallet list
+  elicense-wallet list --json | jq -r '.[] | select(.Status != "valid") | .ID'
+`,
+			flags: func(fs *flag.FlagSet) {
+				fs.Bool("json", false, "print the licences as a JSON array")
+			}},
+		{name: "show", summary: "show one licence: its face, fields and status", run: cmdShow,
+			usage: `
+Usage: elicense-wallet show [--json | --credential] ID
+
+Shows one licence: its face, its status and when the status was last
+refreshed, and its fields (* marks the optional ones, which a presentation
+shows only when disclosed).
+` + commonFlags + `
+Examples:
+  elicense-wallet show ID
+  elicense-wallet show ID --json
+  elicense-wallet show --credential ID > licence.jws
+`,
 			flags: func(fs *flag.FlagSet) {
 				fs.Bool("json", false, "print the licence as JSON")
 				fs.Bool("credential", false, "print the full credential (compact JWS)")
 			}},
-		{name: "present", args: "[--disclose key,key] [--png FILE] [--terminal] [--watch] ID", help: "print a device-signed QR presentation (EL1:…) of a licence", run: cmdPresent,
+		{name: "present", summary: "print a device-signed QR presentation (EL1:…) of a licence", run: cmdPresent,
+			usage: `
+Usage: elicense-wallet present [--disclose key,key] [--png FILE] [--terminal] [--watch] ID
+
+Prints a device-signed QR presentation (EL1:…) of the licence on stdout. A
+counter accepts it for 60 s; --watch prints a fresh one every --interval,
+as a phone refreshes its screen.
+
+A licence the wallet knows to be revoked, suspended or superseded is not
+presented: the reason is printed on stderr in the holder's language
+(Chinese, or English when LC_ALL, LC_MESSAGES or LANG is en*) and the exit
+status is 3. Run refresh first to learn the current status. A status that is
+unknown or old (past the class's limit, 24 h for most classes) is presented
+with a warning on stderr saying how old it is: the counter checks the status
+itself.
+` + commonFlags + `
+Examples:
+  elicense-wallet present ID
+  elicense-wallet present ID --disclose domicile --png qr.png --terminal
+  elicense-wallet present --watch --text ID
+`,
 			flags: func(fs *flag.FlagSet) {
-				fs.String("disclose", "", "optional fields to disclose, comma-separated keys (see show); "+mobilesdk.DiscloseCredential+" discloses the credential digest")
-				fs.String("png", "", "also write the QR code as a PNG to this file")
-				fs.Int("ppm", 4, "PNG pixels per QR module")
+				fs.String("disclose", "", "optional fields to disclose, comma-separated `keys` (see show); "+mobilesdk.DiscloseCredential+" discloses the credential digest")
+				fs.String("png", "", "also write the QR code as a PNG to this `file`")
+				fs.Int("ppm", 4, "PNG `pixels` per QR module")
 				fs.Bool("terminal", false, "also draw the QR code on stderr")
 				fs.Bool("text", false, "print only the QR text on stdout (the default output, for scripts)")
 				fs.Bool("watch", false, "print a fresh presentation every --interval until interrupted")
-				fs.Duration("interval", mobilesdk.RefreshSeconds*time.Second, "refresh interval with --watch")
+				fs.Duration("interval", mobilesdk.RefreshSeconds*time.Second, "refresh `interval` with --watch")
 				fs.Int("count", 0, "with --watch, stop after this many presentations (0: never)")
 			}},
-		{name: "refresh", args: "ID", help: "read the licence's current status from the issuer's signed status list", run: cmdRefresh},
-		{name: "delete", args: "ID", help: "remove a licence from the wallet", run: cmdDelete},
+		{name: "refresh", summary: "read the licences' current status from the issuer's signed status lists", run: cmdRefresh,
+			usage: `
+Usage: elicense-wallet refresh [--trust-root FILE] [ID ...]
+
+Reads the current status of the named licences (all of them without an ID)
+from their issuers' status lists, verified as a counter verifies them: the
+trust bundle under the pinned root, the list signed by the key the bundle
+names for it, not expired and not older than the list read before. Prints
+one line per licence: ID, status, when it was refreshed. It needs a pinned
+trust root: give --trust-root the first time if claim had none.
+` + commonFlags + `
+Examples:
+  elicense-wallet refresh
+  elicense-wallet refresh --trust-root root.crt.pem ID
+`,
+			flags: func(fs *flag.FlagSet) {
+				fs.String("trust-root", "", "pin this root certificate (PEM `file`) first, if none is pinned yet")
+			}},
+		{name: "delete", summary: "remove a licence from the wallet", run: cmdDelete,
+			usage: `
+Usage: elicense-wallet delete ID
+
+Removes a licence from this wallet. The issuer keeps the device copy: ask
+the agency to unbind a lost device.
+` + commonFlags + `
+Examples:
+  elicense-wallet delete ID
+`},
 	}
 }
 
 func usage(w io.Writer) {
-	fmt.Fprintf(w, "Usage: elicense-wallet COMMAND [flags] [args]\n\nCommands:\n")
+	fmt.Fprint(w, `elicense-wallet: a holder's wallet of electronic licences (电子证照) on the command line
+
+Usage:
+  elicense-wallet <command> [flags] [arguments]
+  elicense-wallet help <command>
+  elicense-wallet <command> --help
+
+Commands:
+`)
 	for _, c := range commands {
-		fmt.Fprintf(w, "  %-8s %s\n", c.name, c.help)
+		fmt.Fprintf(w, "  %-8s %s\n", c.name, c.summary)
 	}
-	fmt.Fprintf(w, "\nEvery command takes --dir DIR (default ~/.elicense-wallet) and --passphrase-file FILE\n"+
-		"(otherwise the passphrase comes from $%s).\nRun 'elicense-wallet COMMAND --help' for a command's flags.\n", passphraseEnv)
+	fmt.Fprint(w, commonFlags+`
+Exit status: 0 success, 1 failure, 2 usage error, 3 the licence cannot be
+presented (revoked, suspended or superseded).
+`)
+}
+
+func lookup(name string) *command {
+	for _, c := range commands {
+		if c.name == name {
+			return c
+		}
+	}
+	return nil
+}
+
+// newFlagSet declares a command's flags and the common ones. Errors and
+// help are printed by run.
+func newFlagSet(c *command, e *env) *flag.FlagSet {
+	fs := flag.NewFlagSet("elicense-wallet "+c.name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	home, _ := os.UserHomeDir()
+	fs.StringVar(&e.dir, "dir", filepath.Join(home, ".elicense-wallet"), "wallet `directory`")
+	fs.StringVar(&e.passFile, "passphrase-file", "", "`file` whose first line is the wallet passphrase (default: $"+passphraseEnv+")")
+	if c.flags != nil {
+		c.flags(fs)
+	}
+	return fs
+}
+
+func printHelp(w io.Writer, c *command, fs *flag.FlagSet) {
+	fmt.Fprint(w, strings.TrimLeft(c.usage, "\n"))
+	fmt.Fprint(w, "\nFlags:\n")
+	fs.SetOutput(w)
+	fs.PrintDefaults()
+	fs.SetOutput(io.Discard)
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -97,72 +255,86 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	switch args[0] {
-	case "-h", "-help", "--help", "help":
+	case "-h", "-help", "--help":
 		usage(stdout)
 		return 0
-	}
-	var cmd *command
-	for _, c := range commands {
-		if c.name == args[0] {
-			cmd = c
+	case "help":
+		if len(args) == 1 {
+			usage(stdout)
+			return 0
 		}
+		if c := lookup(args[1]); c != nil {
+			printHelp(stdout, c, newFlagSet(c, &env{}))
+			return 0
+		}
+		fmt.Fprintf(stderr, "elicense-wallet help: unknown command %q\n", args[1])
+		return 2
 	}
+	cmd := lookup(args[0])
 	if cmd == nil {
-		fmt.Fprintf(stderr, "elicense-wallet: unknown command %q\n", args[0])
+		fmt.Fprintf(stderr, "elicense-wallet: unknown command %q\n\n", args[0])
 		usage(stderr)
 		return 2
 	}
-	e := &env{stdout: stdout, stderr: stderr}
-	fs := flag.NewFlagSet("elicense-wallet "+cmd.name, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	home, _ := os.UserHomeDir()
-	fs.StringVar(&e.dir, "dir", filepath.Join(home, ".elicense-wallet"), "wallet directory")
-	fs.StringVar(&e.passFile, "passphrase-file", "", "file whose first line is the wallet passphrase (default: $"+passphraseEnv+")")
-	if cmd.flags != nil {
-		cmd.flags(fs)
-	}
-	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "Usage: elicense-wallet %s %s\n\n%s%s.\n\nFlags:\n", cmd.name, cmd.args, strings.ToUpper(cmd.help[:1]), cmd.help[1:])
-		fs.PrintDefaults()
-	}
+	e := &env{stdout: stdout, stderr: stderr, lang: holderLang()}
+	fs := newFlagSet(cmd, e)
 	pos, err := parseInterleaved(fs, args[1:])
 	if errors.Is(err, flag.ErrHelp) {
-		fs.SetOutput(stdout)
-		fs.Usage()
+		printHelp(stdout, cmd, fs)
 		return 0
 	}
 	if err != nil {
+		fmt.Fprintf(stderr, "elicense-wallet %s: %v\nRun 'elicense-wallet %s --help' for usage.\n", cmd.name, flagError(err), cmd.name)
 		return 2
 	}
 	if err := cmd.run(ctx, e, fs, pos); err != nil {
-		if errors.Is(err, errUsage) {
-			fmt.Fprintf(stderr, "elicense-wallet %s: %v\n", cmd.name, err)
-			fs.Usage()
-			return 2
-		}
 		fmt.Fprintf(stderr, "elicense-wallet %s: %v\n", cmd.name, err)
+		var se *mobilesdk.StatusError
+		switch {
+		case errors.Is(err, errUsage):
+			fmt.Fprintf(stderr, "Run 'elicense-wallet %s --help' for usage.\n", cmd.name)
+			return 2
+		case errors.As(err, &se):
+			return 3
+		}
 		return 1
 	}
 	return 0
 }
 
+// flagError rewords the flag package's errors to name the flag as it is
+// written on the command line.
+func flagError(err error) string {
+	msg := err.Error()
+	if name, ok := strings.CutPrefix(msg, "flag provided but not defined: -"); ok {
+		return "unknown flag --" + name
+	}
+	if name, ok := strings.CutPrefix(msg, "flag needs an argument: -"); ok {
+		return "flag --" + name + " needs a value"
+	}
+	if rest, ok := strings.CutPrefix(msg, "invalid value "); ok {
+		return "invalid value " + strings.Replace(rest, " for flag -", " for flag --", 1)
+	}
+	return msg
+}
+
 // parseInterleaved parses flags placed before or after the positional
-// arguments ("present ID --disclose x").
+// arguments ("present ID --disclose x"); "--" ends the flags.
 func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
 	var pos []string
 	for {
 		if err := fs.Parse(args); err != nil {
 			return nil, err
 		}
-		args = fs.Args()
-		if len(args) == 0 {
+		rest := fs.Args()
+		if n := len(args) - len(rest); n > 0 && args[n-1] == "--" {
+			return append(pos, rest...), nil
+		}
+		if len(rest) == 0 {
 			return pos, nil
 		}
-		if args[0] == "--" {
-			return append(pos, args[1:]...), nil
-		}
-		pos = append(pos, args[0])
-		args = args[1:]
+		pos = append(pos, rest[0])
+		args = rest[1:]
 	}
 }
 
@@ -205,7 +377,7 @@ func cmdClaim(_ context.Context, e *env, fs *flag.FlagSet, pos []string) error {
 	return nil
 }
 
-func cmdList(_ context.Context, e *env, _ *flag.FlagSet, pos []string) error {
+func cmdList(_ context.Context, e *env, fs *flag.FlagSet, pos []string) error {
 	if len(pos) != 0 {
 		return fmt.Errorf("%w: list takes no arguments", errUsage)
 	}
@@ -217,14 +389,45 @@ func cmdList(_ context.Context, e *env, _ *flag.FlagSet, pos []string) error {
 	if err != nil {
 		return err
 	}
-	for i := int64(0); i < l.Len(); i++ {
-		x := l.At(i)
-		fmt.Fprintf(e.stdout, "%s\t%s\t%s\t%s\t%s\n", x.ID, x.Class, x.HolderName, x.ValidUntil, x.Status)
+	if flagBool(fs, "json") {
+		all := make([]*mobilesdk.Licence, 0, l.Len())
+		for i := int64(0); i < l.Len(); i++ {
+			all = append(all, l.At(i))
+		}
+		enc := json.NewEncoder(e.stdout)
+		enc.SetEscapeHTML(false)
+		if err := enc.Encode(all); err != nil {
+			return err
+		}
+	} else if l.Len() > 0 {
+		tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+		// The holder last: tabwriter counts a Chinese character as one
+		// column, a terminal shows it as two.
+		fmt.Fprintln(tw, "ID\tCLASS\tSTATUS\tREFRESHED\tVALID UNTIL\tHOLDER")
+		now := time.Now().Unix()
+		for i := int64(0); i < l.Len(); i++ {
+			x := l.At(i)
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", x.ID, x.Class, x.Status, refreshed(x, now), x.ValidUntil, x.HolderName)
+		}
+		tw.Flush()
 	}
 	if l.Damaged() > 0 {
 		return fmt.Errorf("%d damaged store file(s), the first: %w", l.Damaged(), l.Err())
 	}
 	return nil
+}
+
+// refreshed says when the licence's status was last read, and whether
+// that is too long ago.
+func refreshed(l *mobilesdk.Licence, now int64) string {
+	if l.RefreshedAt == 0 {
+		return "never"
+	}
+	s := time.Unix(l.RefreshedAt, 0).Format("2006-01-02 15:04:05")
+	if l.StatusStale(now) {
+		s += " (old)"
+	}
+	return s
 }
 
 func cmdShow(_ context.Context, e *env, fs *flag.FlagSet, pos []string) error {
@@ -258,8 +461,17 @@ func cmdShow(_ context.Context, e *env, fs *flag.FlagSet, pos []string) error {
 	if l.Number != "" {
 		fmt.Fprintf(e.stdout, "Number:     %s\n", l.Number)
 	}
-	fmt.Fprintf(e.stdout, "Holder:     %s (%s)\nIssuer:     %s (%s), %s\nValid:      %s to %s\nStatus:     %s (when claimed from %s)\nVerified:   %v\n",
-		l.HolderName, l.HolderCode, l.IssuerName, l.IssuerCode, l.IssuedOn, l.ValidFrom, l.ValidUntil, l.Status, l.Server, l.Verified)
+	now := time.Now().Unix()
+	fmt.Fprintf(e.stdout, "Holder:     %s (%s)\nIssuer:     %s (%s), %s\nValid:      %s to %s\nStatus:     %s\nRefreshed:  %s",
+		l.HolderName, l.HolderCode, l.IssuerName, l.IssuerCode, l.IssuedOn, l.ValidFrom, l.ValidUntil, l.Status, refreshed(l, now))
+	if l.StatusAt != 0 {
+		fmt.Fprintf(e.stdout, ", from the status list signed %s", time.Unix(l.StatusAt, 0).Format("2006-01-02 15:04:05"))
+	}
+	fmt.Fprintln(e.stdout)
+	if note := l.StatusNote(e.lang, now); note != "" {
+		fmt.Fprintf(e.stdout, "            %s\n", note)
+	}
+	fmt.Fprintf(e.stdout, "Claimed:    %s from %s\nVerified:   %v\n", time.Unix(l.ClaimedAt, 0).Format("2006-01-02 15:04:05"), l.Server, l.Verified)
 	var fields map[string]string
 	json.Unmarshal([]byte(l.FieldsJSON), &fields)
 	optional := map[string]bool{}
@@ -308,10 +520,20 @@ func cmdPresent(ctx context.Context, e *env, fs *flag.FlagSet, pos []string) err
 	}
 	for n := 1; ; n++ {
 		p, err := w.Present(id, flagString(fs, "disclose"), 0)
+		var se *mobilesdk.StatusError
+		if errors.As(err, &se) {
+			fmt.Fprintln(e.stderr, se.Message(e.lang))
+			return err
+		}
 		if err != nil {
 			return err
 		}
 		fmt.Fprintln(e.stdout, p.Text)
+		if p.StatusStale && n == 1 {
+			if l, err := w.Get(id); err == nil {
+				fmt.Fprintf(e.stderr, "elicense-wallet present: %s\n", l.StatusNote(e.lang, p.PresentedAt))
+			}
+		}
 		if !flagBool(fs, "text") {
 			if png := flagString(fs, "png"); png != "" {
 				img, err := mobilesdk.QRPNG(p.Text, int64(ppm))
@@ -342,20 +564,64 @@ func cmdPresent(ctx context.Context, e *env, fs *flag.FlagSet, pos []string) err
 	}
 }
 
-func cmdRefresh(_ context.Context, e *env, _ *flag.FlagSet, pos []string) error {
-	id, err := oneArg(pos, "licence ID")
-	if err != nil {
-		return err
-	}
+func cmdRefresh(_ context.Context, e *env, fs *flag.FlagSet, pos []string) error {
 	w, err := e.open()
 	if err != nil {
 		return err
 	}
-	l, err := w.Refresh(id)
-	if err != nil {
-		return err
+	if root := flagString(fs, "trust-root"); root != "" {
+		pinned, err := w.TrustRoot()
+		if err != nil {
+			return err
+		}
+		if pinned == nil {
+			pem, err := os.ReadFile(root)
+			if err != nil {
+				return err
+			}
+			if err := w.SetTrustRoot(pem); err != nil {
+				return err
+			}
+		}
 	}
-	fmt.Fprintf(e.stdout, "%s\t%s\t(status list of %s)\n", l.ID, l.Status, time.Unix(l.StatusAt, 0).Format(time.RFC3339))
+	if pinned, err := w.TrustRoot(); err != nil {
+		return err
+	} else if pinned == nil {
+		return fmt.Errorf("%w: no trust root is pinned: give --trust-root FILE (the licence system's root certificate) to check status lists", errUsage)
+	}
+	ids := pos
+	if len(ids) == 0 {
+		l, err := w.List()
+		if err != nil {
+			return err
+		}
+		for i := int64(0); i < l.Len(); i++ {
+			ids = append(ids, l.At(i).ID)
+		}
+		if l.Len() == 0 {
+			fmt.Fprintln(e.stderr, "elicense-wallet refresh: the wallet holds no licences")
+		}
+	}
+	var first error
+	failed := 0
+	for _, id := range ids {
+		l, err := w.Refresh(id)
+		if err != nil {
+			fmt.Fprintf(e.stderr, "elicense-wallet refresh: %s: %v\n", id, err)
+			failed++
+			if first == nil {
+				first = err
+			}
+			continue
+		}
+		fmt.Fprintf(e.stdout, "%s\t%s\trefreshed %s\n", l.ID, l.Status, time.Unix(l.RefreshedAt, 0).Format("2006-01-02 15:04:05"))
+		if note := l.StatusNote(e.lang, 0); note != "" {
+			fmt.Fprintf(e.stderr, "%s: %s\n", l.ID, note)
+		}
+	}
+	if first != nil {
+		return fmt.Errorf("%d of %d licences not refreshed, the first: %w", failed, len(ids), first)
+	}
 	return nil
 }
 

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"image/png"
 	"os"
 	"os/exec"
@@ -68,18 +69,85 @@ func (r result) want(t *testing.T, code int) result {
 }
 
 func TestHelp(t *testing.T) {
-	for _, args := range [][]string{{"--help"}, {"claim", "--help"}, {"list", "--help"}, {"show", "--help"}, {"present", "--help"}, {"delete", "--help"}} {
-		r := wallet(t, nil, args...).want(t, 0)
-		if !strings.Contains(r.stdout, "Usage: elicense-wallet") {
-			t.Errorf("%v: %q", args, r.stdout)
+	r := wallet(t, nil, "--help").want(t, 0)
+	for _, c := range commands {
+		if !strings.Contains(r.stdout, "  "+c.name+" ") {
+			t.Errorf("usage does not list %s:\n%s", c.name, r.stdout)
 		}
+	}
+	seen := map[string]bool{}
+	for _, c := range commands {
+		for _, args := range [][]string{{c.name, "--help"}, {c.name, "-h"}, {"help", c.name}, {c.name, "ID", "--help"}} {
+			r := wallet(t, nil, args...).want(t, 0)
+			if !strings.HasPrefix(r.stdout, "Usage: elicense-wallet "+c.name) || !strings.Contains(r.stdout, "\nExamples:\n  elicense-wallet "+c.name) ||
+				!strings.Contains(r.stdout, "\nFlags:\n") || !strings.Contains(r.stdout, "-passphrase-file") {
+				t.Errorf("%v: want the command's own usage with examples and flags:\n%s", args, r.stdout)
+			}
+			seen[r.stdout] = true
+		}
+	}
+	if len(seen) != len(commands) {
+		t.Errorf("%d different help texts for %d commands", len(seen), len(commands))
 	}
 	wallet(t, nil).want(t, 2)
 	wallet(t, nil, "frobnicate").want(t, 2)
-	wallet(t, nil, "show", "--passphrase", "x", "ID").want(t, 2) // no passphrase flag
+	wallet(t, nil, "help", "frobnicate").want(t, 2)
+	for _, tc := range []struct {
+		args []string
+		msg  string
+	}{
+		{[]string{"show", "--passphrase", "x", "ID"}, "unknown flag --passphrase"}, // no passphrase flag
+		{[]string{"show", "ID", "--bogus"}, "unknown flag --bogus"},
+		{[]string{"present", "ID", "--png"}, "flag --png needs a value"},
+		{[]string{"present", "ID", "--ppm", "many"}, "--ppm"},
+		{[]string{"list", "extra"}, "list takes no arguments"},
+	} {
+		r := wallet(t, nil, tc.args...).want(t, 2)
+		if !strings.Contains(r.stderr, tc.msg) || !strings.Contains(r.stderr, "Run 'elicense-wallet "+tc.args[0]+" --help'") {
+			t.Errorf("%v: stderr %q, want %q and a pointer to --help", tc.args, r.stderr, tc.msg)
+		}
+	}
 	wallet(t, []string{passphraseEnv + "=secret"}, "show", "--dir", t.TempDir()).want(t, 2)
 	if r := wallet(t, nil, "list", "--dir", t.TempDir()).want(t, 1); !strings.Contains(r.stderr, passphraseEnv) {
 		t.Errorf("no passphrase: %q", r.stderr)
+	}
+}
+
+func TestParseInterleaved(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		pos  string
+		png  string
+	}{
+		{[]string{"ID"}, "ID", ""},
+		{[]string{"--png", "a.png", "ID"}, "ID", "a.png"},
+		{[]string{"ID", "--png", "a.png"}, "ID", "a.png"},
+		{[]string{"A", "--png", "a.png", "B"}, "A B", "a.png"},
+		{[]string{"--png", "a.png", "--", "--odd-id"}, "--odd-id", "a.png"},
+		{[]string{"A", "--", "--png", "x"}, "A --png x", ""},
+	} {
+		fs := newFlagSet(lookup("present"), &env{})
+		pos, err := parseInterleaved(fs, tc.args)
+		if err != nil || strings.Join(pos, " ") != tc.pos || flagString(fs, "png") != tc.png {
+			t.Errorf("%q: %q png %q %v, want %q png %q", tc.args, pos, flagString(fs, "png"), err, tc.pos, tc.png)
+		}
+	}
+}
+
+func TestHolderLang(t *testing.T) {
+	for _, tc := range []struct{ lcAll, lang, want string }{
+		{"", "", "zh"},
+		{"", "en_GB.UTF-8", "en"},
+		{"", "zh_CN.UTF-8", "zh"},
+		{"C.UTF-8", "en_US.UTF-8", "zh"},
+		{"en_US.UTF-8", "zh_CN.UTF-8", "en"},
+	} {
+		t.Setenv("LC_ALL", tc.lcAll)
+		t.Setenv("LC_MESSAGES", "")
+		t.Setenv("LANG", tc.lang)
+		if got := holderLang(); got != tc.want {
+			t.Errorf("LC_ALL=%q LANG=%q: %s, want %s", tc.lcAll, tc.lang, got, tc.want)
+		}
 	}
 }
 
@@ -106,12 +174,23 @@ func TestWalletCLIEndToEnd(t *testing.T) {
 		t.Errorf("reused code: %s", r.stderr)
 	}
 
+	// The root pinned by the first claim checks the second too, and both
+	// statuses are read at claim time.
 	list := wallet(t, env, "list", "--dir", dir).want(t, 0).stdout
-	if strings.Count(list, "\n") != 2 || !strings.Contains(list, id) || !strings.Contains(list, id2) {
+	lines := strings.Split(strings.TrimSuffix(list, "\n"), "\n")
+	if len(lines) != 3 || !strings.HasPrefix(lines[0], "ID") || !strings.Contains(lines[0], "STATUS") || !strings.Contains(lines[0], "REFRESHED") ||
+		!strings.Contains(list, id) || !strings.Contains(list, id2) {
 		t.Fatalf("list:\n%s", list)
 	}
+	today := time.Now().Format("2006-01-02")
+	for _, l := range lines[1:] {
+		if f := strings.Fields(l); len(f) < 4 || f[2] != "valid" || f[3] != today {
+			t.Errorf("list line %q: want status valid, refreshed today", l)
+		}
+	}
 	show := wallet(t, env, "show", "--dir", dir, id).want(t, 0).stdout
-	if !strings.Contains(show, "营业执照") || !strings.Contains(show, "* domicile") || !strings.Contains(show, "Verified:   true") {
+	if !strings.Contains(show, "营业执照") || !strings.Contains(show, "* domicile") || !strings.Contains(show, "Verified:   true") ||
+		!strings.Contains(show, "Status:     valid\n") || !strings.Contains(show, "Refreshed:  "+today) {
 		t.Fatalf("show:\n%s", show)
 	}
 	if jws := wallet(t, env, "show", "--dir", dir, "--credential", id).want(t, 0).stdout; strings.Count(jws, ".") != 2 {
@@ -157,9 +236,63 @@ func TestWalletCLIEndToEnd(t *testing.T) {
 
 	// --watch prints a fresh presentation each interval.
 	r = wallet(t, env, "present", "--dir", dir, "--watch", "--interval", "1s", "--count", "2", "--text", id2).want(t, 0)
-	lines := strings.Split(strings.TrimSuffix(r.stdout, "\n"), "\n")
+	lines = strings.Split(strings.TrimSuffix(r.stdout, "\n"), "\n")
 	if len(lines) != 2 || lines[0] == lines[1] || !strings.HasPrefix(lines[1], qr.Prefix) {
 		t.Fatalf("watch: %q", r.stdout)
+	}
+
+	// The agency revokes the licence: refresh learns it, list and show
+	// say so, and present refuses with the reason, exit status 3.
+	if st := s.Call(t, "POST", "/v1/licences/"+bl.ID+"/revoke", s.Operator(t, "business-license"), map[string]string{"reason": "吊销"}, nil); st != 200 {
+		t.Fatalf("revoke: HTTP %d", st)
+	}
+	r = wallet(t, env, "refresh", "--dir", dir).want(t, 0)
+	if !strings.Contains(r.stdout, id+"\trevoked\trefreshed "+today) || !strings.Contains(r.stdout, id2+"\tvalid\t") {
+		t.Errorf("refresh:\n%s", r.stdout)
+	}
+	if r := wallet(t, env, "list", "--dir", dir).want(t, 0); !strings.Contains(r.stdout, " revoked ") {
+		t.Errorf("list after revocation:\n%s", r.stdout)
+	} else {
+		t.Logf("list after revocation:\n%s", r.stdout)
+	}
+	var all []struct{ ID, Status string }
+	if err := json.Unmarshal([]byte(wallet(t, env, "list", "--json", "--dir", dir).want(t, 0).stdout), &all); err != nil || len(all) != 2 {
+		t.Errorf("list --json: %v %+v", err, all)
+	}
+	for _, x := range all {
+		if want := map[string]string{id: "revoked", id2: "valid"}[x.ID]; x.Status != want {
+			t.Errorf("list --json: %s is %q, want %q", x.ID, x.Status, want)
+		}
+	}
+	if show := wallet(t, env, "show", id, "--dir", dir).want(t, 0).stdout; !strings.Contains(show, "Status:     revoked\n") || !strings.Contains(show, "该证照已被吊销或注销，不能出示") {
+		t.Errorf("show after revocation:\n%s", show)
+	} else {
+		t.Logf("show after revocation:\n%s", show)
+	}
+	zh := append([]string{"LC_ALL=", "LC_MESSAGES=", "LANG=zh_CN.UTF-8"}, env...)
+	r = wallet(t, zh, "present", id, "--dir", dir).want(t, 3)
+	if r.stdout != "" || !strings.HasPrefix(r.stderr, "该证照已被吊销或注销，不能出示。请联系颁发机构") || !strings.Contains(r.stderr, "市场监督管理局。\n") {
+		t.Errorf("present a revoked licence: stdout %q stderr %q", r.stdout, r.stderr)
+	}
+	en := append([]string{"LC_ALL=", "LC_MESSAGES=", "LANG=en_GB.UTF-8"}, env...)
+	if r := wallet(t, en, "present", id, "--dir", dir, "--text").want(t, 3); !strings.HasPrefix(r.stderr, "This licence has been revoked or cancelled and cannot be presented.") {
+		t.Errorf("present a revoked licence, English: %q", r.stderr)
+	}
+	wallet(t, env, "present", id2, "--dir", dir, "--text").want(t, 0)
+	// A wallet without a pinned root cannot refresh, and says what to do.
+	other := filepath.Join(tmp, "other")
+	id3 := strings.TrimSpace(wallet(t, env, "claim", "--dir", other, "--server", s.URL, s.Issue(t, "business-license").ClaimCode).want(t, 0).stdout)
+	if r := wallet(t, env, "list", "--dir", other).want(t, 0); !strings.Contains(r.stdout, " unknown ") || !strings.Contains(r.stdout, " never") {
+		t.Errorf("list before any refresh:\n%s", r.stdout)
+	}
+	if r := wallet(t, zh, "present", "--dir", other, "--text", id3).want(t, 0); !strings.Contains(r.stderr, "尚未核实该证照的最新状态") {
+		t.Errorf("present with an unknown status: stderr %q", r.stderr)
+	}
+	if r := wallet(t, env, "refresh", "--dir", other).want(t, 2); !strings.Contains(r.stderr, "--trust-root") {
+		t.Errorf("refresh without a root: %q", r.stderr)
+	}
+	if r := wallet(t, env, "refresh", "--dir", other, "--trust-root", rootFile).want(t, 0); !strings.Contains(r.stdout, "\tvalid\t") {
+		t.Errorf("refresh pinning a root: %q", r.stdout)
 	}
 
 	// Wrong passphrase, unknown licence, tampered file.
@@ -175,7 +308,7 @@ func TestWalletCLIEndToEnd(t *testing.T) {
 	raw[len(raw)-1] ^= 0x80
 	os.WriteFile(files[0], raw, 0o600)
 	r = wallet(t, env, "list", "--dir", dir).want(t, 1)
-	if strings.Count(r.stdout, "\n") != 1 || !strings.Contains(r.stderr, "corrupt") {
+	if strings.Count(r.stdout, "\n") != 2 || !strings.Contains(r.stderr, "corrupt") {
 		t.Fatalf("list after tampering:\n%s\n%s", r.stdout, r.stderr)
 	}
 	wallet(t, env, "delete", "--dir", dir, id2).want(t, 0)

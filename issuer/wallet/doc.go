@@ -6,6 +6,17 @@
 // sees its face and shows a QR presentation that refreshes every 30 s
 // with a visible countdown, ticking the optional fields to disclose.
 //
+// Each licence shows its status (有效, 已吊销, 已暂停, 已换发 or 状态未核实)
+// and when it was last checked. The page reads the status from the
+// issuer's signed status lists on opening the wallet, every five minutes
+// while it is open and when the browser comes back online; a revoked,
+// suspended or superseded licence shows the SDK's refusal (不能出示此证照,
+// with the reason and the agency to contact) instead of a QR, even while
+// it is on show. A status past the class's limit (24 h for most) or never
+// checked is presented with a note saying so. The first claim pins the
+// root certificate of the issuer (trust on first use: this page and its
+// code come from that issuer already).
+//
 // The page's assets are embedded. The WebAssembly module is not
 // committed (it is about 17 MB); build it into assets/ with
 //

@@ -136,12 +136,14 @@ func TestBrowser(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the wasm and starts the issuer")
 	}
-	tab := browsertest.Open(t, 412, 915)
+	// The build (minutes from a cold cache) comes before the browser,
+	// whose tab lives two minutes.
 	start := time.Now()
 	if err := buildWasm(); err != nil {
 		t.Fatal(err)
 	}
 	t.Logf("wallet.wasm built after %v", time.Since(start).Round(time.Millisecond))
+	tab := browsertest.Open(t, 412, 915)
 	s := issuertest.Start(t)
 	t.Logf("issuer up after %v", time.Since(start).Round(time.Millisecond))
 	issued := s.Issue(t, "business-license")
@@ -184,9 +186,19 @@ func TestBrowser(t *testing.T) {
 	if !strings.Contains(cardText, "营业执照") || !strings.Contains(cardText, sample["name"]) || !strings.Contains(cardText, "有效期") {
 		t.Errorf("licence card %q; status %q", cardText, b.Text("#status"))
 	}
+	// The claim pinned the issuer's root and read the signed status.
+	if st, when := browsertest.Eval[string](b, `document.querySelector('#cards .licence .lic-status').dataset.status`), b.Text("#cards .licence .st-when"); st != "valid" || when != "状态更新于 刚刚" {
+		t.Errorf("card status %q, %q; want valid, 状态更新于 刚刚", st, when)
+	}
 
 	b.Click("#cards .licence")
 	b.WaitFor("the QR", `(document.getElementById('qr').dataset.text || '').startsWith('EL1:') && document.getElementById('qr').complete`)
+	if got := b.Text("#face-status"); !strings.Contains(got, "有效") || !strings.Contains(got, "状态更新于") {
+		t.Errorf("status under the face %q", got)
+	}
+	if b.Visible("#stale-note") || b.Visible("#refusal") {
+		t.Error("a fresh valid licence shows a stale note or a refusal")
+	}
 	text := browsertest.Eval[string](b, `document.getElementById('qr').dataset.text`)
 	presentedAt := browsertest.Eval[string](b, `document.getElementById('qr').dataset.presentedAt`)
 	if hidden := b.Text("#qr-text"); hidden != text {
@@ -277,6 +289,18 @@ func TestBrowser(t *testing.T) {
 		t.Errorf("a QR stamped 2 min ahead, checked at its time: %s (%s)", v.Code, v.Detail)
 	}
 
+	// A day and more later with no refresh (the page's clock moved, the
+	// browser offline): still presented, with a note saying how old the
+	// status is.
+	b.Do(chromedp.Evaluate[chromedp.Void](fmt.Sprintf(`elicenseWallet.setClock(%d)`, at+25*3600)))
+	b.WaitFor("the stale-status note", `!!document.getElementById('stale-note').offsetParent`)
+	if note := b.Text("#stale-note"); note != "证照状态上次核实于 1 天前，其间可能已有变化。仍可出示，窗口会自行核验；联网后将自动更新。" {
+		t.Errorf("stale note %q", note)
+	}
+	if !strings.HasPrefix(browsertest.Eval[string](b, `document.getElementById('qr').dataset.text`), "EL1:") || b.Visible("#refusal") {
+		t.Error("a licence with an old status is not presented")
+	}
+
 	// Reload: the wallet (device key and licence) persists in IndexedDB,
 	// not localStorage.
 	b.Do(chromedp.Navigate(s.URL + "/wallet/"))
@@ -298,6 +322,59 @@ func TestBrowser(t *testing.T) {
 	if n := browsertest.Eval[float64](b, `Object.keys(localStorage).filter(k => k.startsWith('elicense-wallet/')).length`); n != 0 {
 		t.Errorf("%v wallet files in localStorage, want them in IndexedDB", n)
 	}
+	// Opening the wallet refreshed the status.
+	b.WaitFor("the refresh on opening", `!!document.body.dataset.refreshed`)
+
+	// The agency revokes the licence while the holder shows it: when the
+	// browser comes back online the page refreshes, takes the QR away and
+	// says why, in Chinese.
+	b.Click("#cards .licence")
+	b.WaitFor("the QR again", `(document.getElementById('qr').dataset.text || '').startsWith('EL1:')`)
+	if st := s.Call(t, "POST", "/v1/licences/"+issued.ID+"/revoke", s.Operator(t, "business-license"), map[string]string{"reason": "吊销"}, nil); st != http.StatusOK {
+		t.Fatalf("revoke: HTTP %d", st)
+	}
+	b.Do(chromedp.Evaluate[chromedp.Void](`window.dispatchEvent(new Event('online'))`))
+	b.WaitFor("the refusal", `!!document.getElementById('refusal').offsetParent`)
+	refusal := b.Text("#refusal")
+	if !strings.Contains(refusal, "不能出示此证照") || !strings.Contains(refusal, "该证照已被吊销或注销，不能出示。请联系颁发机构上海市市场监督管理局。") {
+		t.Errorf("refusal %q", refusal)
+	}
+	if b.Visible("#qr-panel") || b.Visible("#optional") || browsertest.Eval[string](b, `document.getElementById('qr').dataset.text`) != "" {
+		t.Error("the QR of a revoked licence is still shown")
+	}
+	if got := b.Text("#face-status"); !strings.Contains(got, "已吊销") {
+		t.Errorf("status under the face %q", got)
+	}
+	b.Do(chromedp.Evaluate[chromedp.Void](`document.getElementById('status').hidden = true`))
+	png, err = chromedp.Run(b.Ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		t.Fatalf("screenshot: %v", err)
+	}
+	browsertest.SaveScreenshot(t, "wallet-revoked.png", png)
+	// In English too.
+	b.Click("#lang-btn")
+	if got := b.Text("#refusal-msg"); !strings.HasPrefix(got, "This licence has been revoked or cancelled and cannot be presented.") {
+		t.Errorf("English refusal %q", got)
+	}
+	b.Click("#lang-btn")
+	// The list shows it revoked; a present call refuses it too.
+	b.Click("#back-btn")
+	b.WaitFor("the list", `!!document.getElementById('home').offsetParent`)
+	if st := browsertest.Eval[string](b, `document.querySelector('#cards .licence .lic-status').dataset.status`); st != "revoked" || !strings.Contains(b.Text("#cards .licence"), "已吊销") {
+		t.Errorf("card after revocation: %q %q", st, b.Text("#cards .licence"))
+	}
+	code, err := chromedp.Run(b.Ctx, chromedp.Evaluate[string](`elicenseWallet.list().then(l => elicenseWallet.present(l[0].id, '')).then(() => 'presented', e => e.code + ': ' + e.message)`, chromedp.EvalAwaitPromise))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(code, "not_presentable: 该证照已被吊销或注销") {
+		t.Errorf("present() of a revoked licence: %q", code)
+	}
+	png, err = chromedp.Run(b.Ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		t.Fatalf("screenshot: %v", err)
+	}
+	browsertest.SaveScreenshot(t, "wallet-list-revoked.png", png)
 
 	console.Check(t)
 	t.Logf("done after %v", time.Since(start).Round(time.Millisecond))

@@ -12,12 +12,32 @@
 //	open(passphrase)              → Promise<{deviceKeyID}>
 //	claim(serverURL, code)        → Promise<licence>
 //	list()                        → Promise<[licence]>
-//	present(id, disclose, nowSec) → Promise<{text, presentedAt, refreshAt, expiresAt}>
+//	pinRoot(serverURL)            → Promise<keyID> ("" when a root is already pinned)
+//	refresh()                     → Promise<{refreshed, error}>
+//	present(id, disclose, nowSec) → Promise<{text, presentedAt, refreshAt, expiresAt, status, statusAge, statusStale}>
 //	remove(id)                    → Promise<undefined>
 //	qrPNG(text, pixelsPerModule)  → Promise<Uint8Array>
 //	setClock(unixSeconds)         → undefined (0: the browser's clock again)
 //	now()                         → the wallet's clock, Unix seconds
 //	close()                       → undefined (forget the open wallet)
+//
+// A licence object has the SDK Licence's fields in camelCase (id, class,
+// name, issuerName, holderName, validFrom, validUntil, status, statusAt,
+// refreshedAt, statusMaxAge, presentable, fields, optional, …). status is
+// valid, revoked, suspended, superseded or unknown; refreshedAt (Unix
+// seconds, 0: never) is when the wallet last read it from a verified
+// status list; past statusMaxAge seconds it counts as old.
+//
+// pinRoot pins the root certificate published by the issuer at serverURL
+// (trust on first use: the page and this module come from that issuer
+// already), so that claim verifies what it receives and reads the status,
+// and refresh can check status lists. refresh reads every licence's status
+// again (RefreshAll) and resolves even when some failed, with the first
+// failure in error (the page is often offline).
+//
+// present refuses a revoked, suspended or superseded licence: the Error's
+// message is the holder's message in Chinese, with code
+// "not_presentable", status, messageZh and messageEn.
 //
 // present with nowSec 0 or absent uses the wallet's clock, which setClock
 // shifts (for tests and demonstrations: the page then shows presentations

@@ -213,7 +213,7 @@ func promise(f func() (any, error)) js.Value {
 		go func() {
 			v, err := f()
 			if err != nil {
-				reject.Invoke(js.Global().Get("Error").New(err.Error()))
+				reject.Invoke(jsError(err))
 				return
 			}
 			resolve.Invoke(v)
@@ -222,11 +222,28 @@ func promise(f func() (any, error)) js.Value {
 	}))
 }
 
+// jsError is the Error a promise rejects with. A licence that cannot be
+// presented gives the holder's message (Chinese) as the Error's message,
+// and code "not_presentable", status, messageZh and messageEn besides.
+func jsError(err error) js.Value {
+	var se *mobilesdk.StatusError
+	if errors.As(err, &se) {
+		e := js.Global().Get("Error").New(se.Message("zh"))
+		e.Set("code", "not_presentable")
+		e.Set("status", se.Status)
+		e.Set("messageZh", se.Message("zh"))
+		e.Set("messageEn", se.Message("en"))
+		return e
+	}
+	return js.Global().Get("Error").New(err.Error())
+}
+
 func licenceObject(l *mobilesdk.Licence) map[string]any {
 	return map[string]any{
 		"id": l.ID, "copyOf": l.CopyOf, "class": l.Class, "name": l.Name, "number": l.Number,
 		"issuerName": l.IssuerName, "holderName": l.HolderName, "holderCode": l.HolderCode,
 		"issuedOn": l.IssuedOn, "validFrom": l.ValidFrom, "validUntil": l.ValidUntil, "status": l.Status,
+		"statusAt": l.StatusAt, "refreshedAt": l.RefreshedAt, "statusMaxAge": l.StatusMaxAge, "presentable": l.Presentable(),
 		"bound": l.Bound, "verified": l.Verified, "fields": l.FieldsJSON, "optional": l.Optional,
 	}
 }
@@ -303,6 +320,39 @@ func main() {
 				return js.ValueOf(out), nil
 			})
 		}),
+		"pinRoot": js.FuncOf(func(_ js.Value, args []js.Value) any {
+			server := str(arg(args, 0))
+			return promise(func() (any, error) {
+				w, err := current()
+				if err != nil {
+					return nil, err
+				}
+				if root, err := w.TrustRoot(); err != nil {
+					return nil, err
+				} else if root != nil {
+					return "", nil
+				}
+				kid, err := w.PinTrustRootFromServer(server)
+				if err != nil {
+					return nil, err
+				}
+				return kid, nil
+			})
+		}),
+		"refresh": js.FuncOf(func(_ js.Value, _ []js.Value) any {
+			return promise(func() (any, error) {
+				w, err := current()
+				if err != nil {
+					return nil, err
+				}
+				n, err := w.RefreshAll()
+				out := map[string]any{"refreshed": n, "error": ""}
+				if err != nil {
+					out["error"] = err.Error()
+				}
+				return js.ValueOf(out), nil
+			})
+		}),
 		"present": js.FuncOf(func(_ js.Value, args []js.Value) any {
 			id, disclose := str(arg(args, 0)), str(arg(args, 1))
 			var at int64
@@ -321,7 +371,8 @@ func main() {
 				if err != nil {
 					return nil, err
 				}
-				return js.ValueOf(map[string]any{"text": p.Text, "presentedAt": p.PresentedAt, "refreshAt": p.RefreshAt, "expiresAt": p.ExpiresAt}), nil
+				return js.ValueOf(map[string]any{"text": p.Text, "presentedAt": p.PresentedAt, "refreshAt": p.RefreshAt, "expiresAt": p.ExpiresAt,
+					"status": p.Status, "statusAge": p.StatusAge, "statusStale": p.StatusStale}), nil
 			})
 		}),
 		"remove": js.FuncOf(func(_ js.Value, args []js.Value) any {

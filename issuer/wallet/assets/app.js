@@ -17,7 +17,14 @@
       'present.help': '请向窗口工作人员出示此二维码。二维码每 30 秒更新一次，截图无效。',
       'present.remove': '从本机删除此证照',
       'valid': '有效期', 'longterm': '长期', 'number': '编号', 'issuer': '颁发机构',
+      'status.valid': '有效', 'status.unknown': '状态未核实',
       'status.suspended': '已暂停', 'status.revoked': '已吊销', 'status.superseded': '已换发',
+      'st.refreshed': '状态更新于', 'st.never': '尚未核实状态', 'st.now': '刚刚',
+      'st.min': ' 分钟前', 'st.hour': ' 小时前', 'st.day': ' 天前',
+      'st.old': '证照状态上次核实于 {ago}，其间可能已有变化。仍可出示，窗口会自行核验；联网后将自动更新。',
+      'st.unknown': '尚未核实该证照的最新状态。仍可出示，窗口会自行核验。',
+      'st.failed': '状态更新失败：', 'st.offline': '当前离线，显示的是上次更新的状态。', 'st.updating': '正在更新证照状态…',
+      'refusal.title': '不能出示此证照',
       'msg.opened': '证照包已打开', 'msg.claimed': '已领取：', 'msg.removed': '已删除',
       'msg.confirmRemove': '确定从本机删除此证照？（可凭新的领取码重新领取）',
       'msg.wasm': '无法加载证照包程序：', 'qr.alt': '出示二维码',
@@ -34,7 +41,14 @@
       'present.help': 'Show this code at the counter. It changes every 30 seconds; a screenshot will not be accepted.',
       'present.remove': 'Remove this licence from this device',
       'valid': 'Valid', 'longterm': 'long-term', 'number': 'No.', 'issuer': 'Issuer',
+      'status.valid': 'valid', 'status.unknown': 'status not checked',
       'status.suspended': 'suspended', 'status.revoked': 'revoked', 'status.superseded': 'superseded',
+      'st.refreshed': 'Status checked', 'st.never': 'Status not checked yet', 'st.now': 'just now',
+      'st.min': ' min ago', 'st.hour': ' h ago', 'st.day': ' days ago',
+      'st.old': 'The status was last checked {ago} and may have changed since. The licence can still be shown; the counter checks it itself, and the wallet updates it when online.',
+      'st.unknown': 'The licence\'s current status has not been checked yet. It can still be shown; the counter checks it itself.',
+      'st.failed': 'Could not update the status: ', 'st.offline': 'Offline: showing the status from the last update.', 'st.updating': 'Updating the status…',
+      'refusal.title': 'This licence cannot be shown',
       'msg.opened': 'Wallet opened', 'msg.claimed': 'Claimed: ', 'msg.removed': 'Removed',
       'msg.confirmRemove': 'Remove this licence from this device? (A new claim code can bring it back.)',
       'msg.wasm': 'Could not load the wallet: ', 'qr.alt': 'Presentation QR code',
@@ -49,10 +63,16 @@
     $('lang-btn').textContent = lang === 'en' ? '中文' : 'EN';
     $('qr').alt = t('qr.alt');
     if (state.licences) renderCards();
-    if (state.current) renderFace($('face'), state.current);
+    if (state.current) renderCurrent();
+    if (state.refused) showRefusal(state.refused);
+    renderRefreshInfo();
   }
 
-  const state = { licences: null, current: null, classes: {}, timer: 0, refreshAt: 0, presenting: false };
+  // Status refresh: on opening the wallet, every REFRESH_MS while it is
+  // open, and when the browser comes back online.
+  const REFRESH_MS = 5 * 60 * 1000;
+  const state = { licences: null, current: null, classes: {}, timer: 0, refreshAt: 0, presenting: false,
+    refused: null, refreshing: false, refreshError: '', statusTimer: 0, clockTimer: 0 };
 
   function status(msg, isError) {
     const el = $('status');
@@ -110,11 +130,83 @@
     if (text !== undefined) e.textContent = text;
     return e;
   }
+  // ---- status ----
+  const nowSec = () => W().now();
+  function ago(sec) {
+    if (sec < 60) return t('st.now');
+    if (sec < 3600) return Math.floor(sec / 60) + t('st.min');
+    if (sec < 86400) return Math.floor(sec / 3600) + t('st.hour');
+    return Math.floor(sec / 86400) + t('st.day');
+  }
+  const blocked = (l) => !l.presentable;
+  const stale = (l) => !blocked(l) && (l.status === 'unknown' || !l.refreshedAt || nowSec() - l.refreshedAt > l.statusMaxAge);
+  // statusLine: "有效 · 状态更新于 3 分钟前".
+  function statusLine(l) {
+    const row = el('div', 'lic-status st-' + (blocked(l) ? 'bad' : stale(l) ? 'stale' : 'ok'));
+    row.dataset.status = l.status;
+    row.appendChild(el('span', 'dot'));
+    row.appendChild(el('span', 'st-word', t('status.' + l.status)));
+    const when = l.refreshedAt ? t('st.refreshed') + ' ' + ago(Math.max(0, nowSec() - l.refreshedAt)) : t('st.never');
+    row.appendChild(el('span', 'st-when', when));
+    return row;
+  }
+  function staleNote(l) {
+    if (!stale(l)) return '';
+    if (!l.refreshedAt || l.status === 'unknown') return t('st.unknown');
+    return t('st.old').replace('{ago}', ago(nowSec() - l.refreshedAt));
+  }
+  function renderRefreshInfo() {
+    const info = $('refresh-info');
+    let msg = '';
+    let bad = false;
+    if (state.refreshing) msg = t('st.updating');
+    else if (!navigator.onLine) msg = t('st.offline');
+    else if (state.refreshError) { msg = t('st.failed') + state.refreshError; bad = true; }
+    info.textContent = msg;
+    info.hidden = !msg;
+    info.classList.toggle('error', bad);
+  }
+  async function refreshStatus() {
+    if (!state.licences || state.refreshing) return;
+    if (!navigator.onLine || state.licences.length === 0) { renderRefreshInfo(); return; }
+    state.refreshing = true;
+    renderRefreshInfo();
+    try {
+      // Trust on first use of this page's issuer, whose code this already is.
+      await W().pinRoot(location.origin);
+      const r = await W().refresh();
+      state.refreshError = r.error || '';
+    } catch (e) {
+      state.refreshError = errMsg(e);
+    }
+    state.refreshing = false;
+    try {
+      if (state.licences) await refreshList();
+    } catch (e) {
+      state.refreshError = errMsg(e);
+    }
+    renderRefreshInfo();
+    document.body.dataset.refreshed = String(Date.now());
+  }
+  function startRefreshing() {
+    stopRefreshing();
+    state.statusTimer = setInterval(refreshStatus, REFRESH_MS);
+    // Keep the "3 分钟前" texts current.
+    state.clockTimer = setInterval(() => { if (state.licences) renderCards(); if (state.current) renderStatus(state.current); }, 30000);
+    refreshStatus();
+  }
+  function stopRefreshing() {
+    clearInterval(state.statusTimer);
+    clearInterval(state.clockTimer);
+    state.statusTimer = state.clockTimer = 0;
+  }
+  window.addEventListener('online', refreshStatus);
+  window.addEventListener('offline', renderRefreshInfo);
+
   function renderFace(root, l) {
     root.textContent = '';
-    const title = el('div', 'lic-class', className(l));
-    if (l.status && l.status !== 'valid') title.appendChild(el('span', 'chip bad', t('status.' + l.status)));
-    root.appendChild(title);
+    root.classList.toggle('inactive', blocked(l));
+    root.appendChild(el('div', 'lic-class', className(l)));
     root.appendChild(el('div', 'lic-issuer', l.issuerName || ''));
     root.appendChild(el('div', 'lic-holder', l.holderName || ''));
     const meta = el('div', 'lic-meta');
@@ -122,6 +214,19 @@
     meta.appendChild(el('span', '', t('valid') + ' ' + (l.validFrom || '') + ' – ' + (until || '')));
     if (l.number) meta.appendChild(el('span', 'mono', t('number') + ' ' + l.number));
     root.appendChild(meta);
+    root.appendChild(statusLine(l));
+  }
+  function renderStatus(l) {
+    const line = $('face-status');
+    line.textContent = '';
+    line.appendChild(statusLine(l));
+    const note = staleNote(l);
+    $('stale-note').textContent = note;
+    $('stale-note').hidden = !note;
+  }
+  function renderCurrent() {
+    renderFace($('face'), state.current);
+    renderStatus(state.current);
   }
   function renderCards() {
     const root = $('cards');
@@ -139,6 +244,14 @@
   async function refreshList() {
     state.licences = await W().list();
     renderCards();
+    const cur = state.current && state.licences.find((x) => x.id === state.current.id);
+    if (!cur) return;
+    const changed = cur.status !== state.current.status;
+    state.current = cur;
+    renderCurrent();
+    // A refresh that revokes (or reinstates) the licence on show takes
+    // effect at once: present() asks the SDK, which refuses or presents.
+    if (changed || (state.refused && cur.presentable)) await present().catch((e) => status(errMsg(e), true));
   }
 
   // ---- presenting ----
@@ -148,11 +261,38 @@
   function disclosed() {
     return Array.from(document.querySelectorAll('#opt-list input:checked')).map((i) => i.value).join(',');
   }
+  function showRefusal(e) {
+    state.refused = e;
+    $('refusal-msg').textContent = (lang === 'en' ? e.messageEn : e.messageZh) || e.message;
+    $('refusal').hidden = false;
+    $('qr-panel').hidden = true;
+    $('optional').hidden = true;
+    const img = $('qr');
+    img.removeAttribute('src');
+    img.dataset.text = '';
+  }
+  function hideRefusal() {
+    state.refused = null;
+    $('refusal').hidden = true;
+    $('qr-panel').hidden = false;
+    $('optional').hidden = !(state.current && state.current.optional);
+  }
   async function present() {
     const l = state.current;
     if (!l) return;
-    const p = await W().present(l.id, disclosed());
-    if (state.current !== l) return;
+    let p;
+    try {
+      p = await W().present(l.id, disclosed());
+    } catch (e) {
+      if (e && e.code === 'not_presentable') {
+        if (state.current && state.current.id === l.id) showRefusal(e);
+        return;
+      }
+      throw e;
+    }
+    if (!state.current || state.current.id !== l.id) return;
+    if (state.refused) hideRefusal();
+    renderStatus(state.current); // its age, as of this presentation
     // Whole pixels per module: measure the code at one pixel per module,
     // then scale to about 280 CSS pixels on this screen.
     const dpr = window.devicePixelRatio || 1;
@@ -177,7 +317,7 @@
     const fill = $('bar-fill');
     fill.style.width = Math.min(100, left / 30 * 100) + '%';
     fill.classList.toggle('low', left <= 5);
-    if (left <= 0 && !state.presenting) {
+    if (left <= 0 && !state.presenting && !state.refused) {
       state.presenting = true;
       present().catch((e) => status(errMsg(e), true)).finally(() => { state.presenting = false; });
     }
@@ -186,12 +326,15 @@
     clearInterval(state.timer);
     state.timer = 0;
     state.current = null;
+    state.refused = null;
+    $('refusal').hidden = true;
+    $('qr-panel').hidden = false;
   }
   async function openLicence(l) {
     status('');
     show('present');
     state.current = l;
-    renderFace($('face'), l);
+    renderCurrent();
     const img = $('qr');
     img.removeAttribute('src');
     img.dataset.text = '';
@@ -241,6 +384,7 @@
       await refreshList();
       show('home');
       status(t('msg.opened'));
+      startRefreshing();
     } catch (e) {
       status(errMsg(e), true);
     } finally {
@@ -248,6 +392,7 @@
     }
   });
   $('lock-btn').addEventListener('click', () => {
+    stopRefreshing();
     W().close();
     state.licences = null;
     $('cards').textContent = '';
@@ -267,6 +412,9 @@
     status('');
     try {
       const server = $('server').value.trim();
+      // Pin the issuer's root on first use, so that the claim is verified
+      // and its status read from the signed status list.
+      await W().pinRoot(server);
       const l = await W().claim(server, $('code').value.trim());
       await loadClasses(server);
       $('code').value = '';
