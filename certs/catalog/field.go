@@ -197,6 +197,8 @@ func (f *Field) check(v string) (string, error) {
 	return "", nil
 }
 
+// checkType checks v against f's type; each type's rule is a function of
+// its own.
 func checkType(f *Field, v string) (string, error) {
 	switch f.Type {
 	case TypeText:
@@ -204,26 +206,15 @@ func checkType(f *Field, v string) (string, error) {
 	case TypeLongText:
 		return checkText(v, true)
 	case TypeDate:
-		if _, ok := parseDate(v); !ok {
-			return fmt.Sprintf("%s is not a date (want YYYY-MM-DD, years %d-%d)", quote(v), minYear, maxYear), ErrFormat
-		}
+		return checkDate(v)
 	case TypeDateTime:
-		t, err := time.Parse(DateTimeLayout, v)
-		if err != nil || t.Format(DateTimeLayout) != v || t.Year() < minYear || t.Year() > maxYear {
-			return fmt.Sprintf("%s is not a date and time (want YYYY-MM-DD hh:mm)", quote(v)), ErrFormat
-		}
+		return checkDateTime(v)
 	case TypeTerm:
-		if _, te := parseTerm(v); te != nil {
-			return te.reason, te.err
-		}
+		return checkTerm(v)
 	case TypeEnum:
-		if !slices.Contains(f.Values, v) {
-			return fmt.Sprintf("%s is not one of the allowed values (%s)", quote(v), strings.Join(f.Values, "、")), ErrFormat
-		}
+		return checkEnum(f, v)
 	case TypeMoney:
-		if !validMoney(v) {
-			return fmt.Sprintf("%s is not an amount with a currency (e.g. 100万元人民币)", quote(v)), ErrFormat
-		}
+		return checkMoney(v)
 	case TypeUSCC:
 		return identResult(ident.ValidateUSCC(v))
 	case TypeResidentID:
@@ -233,38 +224,85 @@ func checkType(f *Field, v string) (string, error) {
 	case TypeUSCCOrResidentID:
 		return identResult(validateUSCCOrResidentID(v))
 	case TypeLicenceNo:
-		for _, r := range v {
-			if unicode.IsSpace(r) || unicode.IsControl(r) {
-				return fmt.Sprintf("%s contains white space or a control character", quote(v)), ErrFormat
-			}
-		}
+		return checkLicenceNo(v)
 	case TypePlateNo:
-		if !plateRE.MatchString(v) {
-			return fmt.Sprintf("%s is not a plate number (e.g. 沪A12345, 沪AD12345)", quote(v)), ErrFormat
-		}
+		return checkMatch(plateRE, v, "is not a plate number (e.g. 沪A12345, 沪AD12345)")
 	case TypeVIN:
 		return checkVIN(v)
 	case TypePhone:
-		if !phoneRE.MatchString(v) {
-			return fmt.Sprintf("%s is not a telephone number", quote(v)), ErrFormat
-		}
+		return checkMatch(phoneRE, v, "is not a telephone number")
 	case TypeInt:
-		n, err := strconv.ParseInt(v, 10, 64)
-		if err != nil || strconv.FormatInt(n, 10) != v {
-			return fmt.Sprintf("%s is not an integer in canonical form", quote(v)), ErrFormat
-		}
-		if f.Min != nil && n < *f.Min {
-			return fmt.Sprintf("%d is less than %d", n, *f.Min), ErrRange
-		}
-		if f.Max != nil && n > *f.Max {
-			return fmt.Sprintf("%d is more than %d", n, *f.Max), ErrRange
-		}
+		return checkInt(f, v)
 	case TypeArea:
-		if !areaRE.MatchString(v) {
-			return fmt.Sprintf("%s is not an area in square metres (e.g. 89.56)", quote(v)), ErrFormat
-		}
+		return checkMatch(areaRE, v, "is not an area in square metres (e.g. 89.56)")
 	default:
 		return fmt.Sprintf("unknown type %q", f.Type), ErrFormat
+	}
+}
+
+// checkMatch checks that v matches re; what completes the reason.
+func checkMatch(re *regexp.Regexp, v, what string) (string, error) {
+	if !re.MatchString(v) {
+		return quote(v) + " " + what, ErrFormat
+	}
+	return "", nil
+}
+
+func checkDate(v string) (string, error) {
+	if _, ok := parseDate(v); !ok {
+		return fmt.Sprintf("%s is not a date (want YYYY-MM-DD, years %d-%d)", quote(v), minYear, maxYear), ErrFormat
+	}
+	return "", nil
+}
+
+func checkDateTime(v string) (string, error) {
+	t, err := time.Parse(DateTimeLayout, v)
+	if err != nil || t.Format(DateTimeLayout) != v || t.Year() < minYear || t.Year() > maxYear {
+		return fmt.Sprintf("%s is not a date and time (want YYYY-MM-DD hh:mm)", quote(v)), ErrFormat
+	}
+	return "", nil
+}
+
+func checkTerm(v string) (string, error) {
+	if _, te := parseTerm(v); te != nil {
+		return te.reason, te.err
+	}
+	return "", nil
+}
+
+func checkEnum(f *Field, v string) (string, error) {
+	if !slices.Contains(f.Values, v) {
+		return fmt.Sprintf("%s is not one of the allowed values (%s)", quote(v), strings.Join(f.Values, "、")), ErrFormat
+	}
+	return "", nil
+}
+
+func checkMoney(v string) (string, error) {
+	if !validMoney(v) {
+		return fmt.Sprintf("%s is not an amount with a currency (e.g. 100万元人民币)", quote(v)), ErrFormat
+	}
+	return "", nil
+}
+
+func checkLicenceNo(v string) (string, error) {
+	for _, r := range v {
+		if unicode.IsSpace(r) || unicode.IsControl(r) {
+			return fmt.Sprintf("%s contains white space or a control character", quote(v)), ErrFormat
+		}
+	}
+	return "", nil
+}
+
+func checkInt(f *Field, v string) (string, error) {
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || strconv.FormatInt(n, 10) != v {
+		return fmt.Sprintf("%s is not an integer in canonical form", quote(v)), ErrFormat
+	}
+	if f.Min != nil && n < *f.Min {
+		return fmt.Sprintf("%d is less than %d", n, *f.Min), ErrRange
+	}
+	if f.Max != nil && n > *f.Max {
+		return fmt.Sprintf("%d is more than %d", n, *f.Max), ErrRange
 	}
 	return "", nil
 }

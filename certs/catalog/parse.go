@@ -331,6 +331,8 @@ var (
 	typesWithPattern = []FieldType{TypeText, TypeLongText, TypeLicenceNo}
 )
 
+// parseField decodes and checks field #j+1 of a class. sets are the
+// catalogue's value sets.
 func parseField(raw json.RawMessage, j int, sets map[string][]string) (Field, error) {
 	var fj fieldJSON
 	if err := decodeStrict(raw, &fj); err != nil {
@@ -341,12 +343,6 @@ func parseField(raw json.RawMessage, j int, sets map[string][]string) (Field, er
 	}
 	if !fieldKeyRE.MatchString(fj.Key) || len(fj.Key) > maxKeyLen {
 		return Field{}, fmt.Errorf("field #%d: invalid key %s (want lower-case ASCII letters, digits and _, e.g. \"legal_rep\")", j+1, quote(fj.Key))
-	}
-	errf := func(format string, args ...any) error {
-		return fmt.Errorf("field %q: "+format, append([]any{fj.Key}, args...)...)
-	}
-	if err := checkName(fj.Name); err != nil {
-		return Field{}, errf("name: %w", err)
 	}
 	f := Field{
 		Key:      fj.Key,
@@ -361,80 +357,124 @@ func parseField(raw json.RawMessage, j int, sets map[string][]string) (Field, er
 		Printed:  fj.Printed == nil || *fj.Printed,
 		Note:     fj.Note,
 	}
+	if err := completeField(&f, &fj, sets); err != nil {
+		return Field{}, fmt.Errorf("field %q: %w", fj.Key, err)
+	}
+	return f, nil
+}
+
+// completeField checks f, decoded from fj, and sets its enum values and
+// compiled pattern.
+func completeField(f *Field, fj *fieldJSON, sets map[string][]string) error {
+	if err := checkFieldKinds(f, fj); err != nil {
+		return err
+	}
+	if err := checkMaxLen(f); err != nil {
+		return err
+	}
+	if err := setValues(f, fj, sets); err != nil {
+		return err
+	}
+	if err := setPattern(f); err != nil {
+		return err
+	}
+	return checkBounds(f)
+}
+
+// checkFieldKinds checks a field's name, type and QR visibility.
+func checkFieldKinds(f *Field, fj *fieldJSON) error {
+	if err := checkName(fj.Name); err != nil {
+		return fmt.Errorf("name: %w", err)
+	}
 	if fj.Type == "" {
-		return Field{}, errf("missing type")
+		return errors.New("missing type")
 	}
 	if !f.Type.Valid() {
-		return Field{}, errf("unknown type %q", fj.Type)
+		return fmt.Errorf("unknown type %q", fj.Type)
 	}
 	if fj.QR == "" {
-		return Field{}, errf("missing qr (want always, optional or never)")
+		return errors.New("missing qr (want always, optional or never)")
 	}
 	if !f.QR.Valid() {
-		return Field{}, errf("unknown qr %q (want always, optional or never)", fj.QR)
+		return fmt.Errorf("unknown qr %q (want always, optional or never)", fj.QR)
 	}
+	return nil
+}
 
-	// max_len.
+// checkMaxLen checks max_len: in range, and given for the types that need
+// it.
+func checkMaxLen(f *Field) error {
 	switch {
 	case f.MaxLen < 0 || f.MaxLen > maxFieldLen:
-		return Field{}, errf("max_len %d out of range 1-%d", f.MaxLen, maxFieldLen)
+		return fmt.Errorf("max_len %d out of range 1-%d", f.MaxLen, maxFieldLen)
 	case f.MaxLen == 0 && slices.Contains(typesWithMaxLen, f.Type):
-		return Field{}, errf("type %s needs max_len", f.Type)
+		return fmt.Errorf("type %s needs max_len", f.Type)
 	}
+	return nil
+}
 
-	// Enum values.
+// setValues sets an enum's values, given inline or as a named value set,
+// and checks that none is longer than max_len. Other types take none.
+func setValues(f *Field, fj *fieldJSON, sets map[string][]string) error {
 	switch {
 	case f.Type != TypeEnum && (fj.Values != nil || fj.ValueSet != ""):
-		return Field{}, errf("values or value_set given for type %s (enum only)", f.Type)
+		return fmt.Errorf("values or value_set given for type %s (enum only)", f.Type)
 	case f.Type == TypeEnum && fj.Values != nil && fj.ValueSet != "":
-		return Field{}, errf("both values and value_set given")
+		return errors.New("both values and value_set given")
 	case f.Type == TypeEnum && fj.ValueSet != "":
 		vs, ok := sets[fj.ValueSet]
 		if !ok {
-			return Field{}, errf("unknown value_set %q", fj.ValueSet)
+			return fmt.Errorf("unknown value_set %q", fj.ValueSet)
 		}
 		f.Values, f.ValueSet = vs, fj.ValueSet
 	case f.Type == TypeEnum:
 		if err := checkValues(fj.Values); err != nil {
-			return Field{}, errf("values: %w", err)
+			return fmt.Errorf("values: %w", err)
 		}
 		f.Values = fj.Values
 	}
 	if f.MaxLen > 0 {
 		for _, v := range f.Values {
 			if utf8.RuneCountInString(v) > f.MaxLen {
-				return Field{}, errf("value %q is longer than max_len %d", v, f.MaxLen)
+				return fmt.Errorf("value %q is longer than max_len %d", v, f.MaxLen)
 			}
 		}
 	}
+	return nil
+}
 
-	// Pattern.
+// setPattern compiles the pattern, anchored, for the types that may have
+// one; licence_no must.
+func setPattern(f *Field) error {
 	switch {
 	case f.Pattern != "" && !slices.Contains(typesWithPattern, f.Type):
-		return Field{}, errf("pattern given for type %s (text, longtext and licence_no only)", f.Type)
+		return fmt.Errorf("pattern given for type %s (text, longtext and licence_no only)", f.Type)
 	case f.Pattern == "" && f.Type == TypeLicenceNo:
-		return Field{}, errf("type licence_no needs a pattern")
+		return errors.New("type licence_no needs a pattern")
 	case f.Pattern != "":
 		// Compile the pattern alone first, so that wrapping it cannot
 		// change its meaning ("a)|(b" would escape the anchors).
 		if _, err := regexp.Compile(f.Pattern); err != nil {
-			return Field{}, errf("pattern: %w", err)
+			return fmt.Errorf("pattern: %w", err)
 		}
 		re, err := regexp.Compile(`^(?:` + f.Pattern + `)$`)
 		if err != nil {
-			return Field{}, errf("pattern: %w", err)
+			return fmt.Errorf("pattern: %w", err)
 		}
 		f.re = re
 	}
+	return nil
+}
 
-	// Int bounds.
+// checkBounds checks an int field's min and max. Other types take none.
+func checkBounds(f *Field) error {
 	if (f.Min != nil || f.Max != nil) && f.Type != TypeInt {
-		return Field{}, errf("min or max given for type %s (int only)", f.Type)
+		return fmt.Errorf("min or max given for type %s (int only)", f.Type)
 	}
 	if f.Min != nil && f.Max != nil && *f.Min > *f.Max {
-		return Field{}, errf("min %d is greater than max %d", *f.Min, *f.Max)
+		return fmt.Errorf("min %d is greater than max %d", *f.Min, *f.Max)
 	}
-	return f, nil
+	return nil
 }
 
 // checkHolderField checks that the holder name or code field exists, has type

@@ -338,79 +338,12 @@ func ParseSignature(der []byte) (*Signature, error) {
 		return nil, malformed(path, "%d bytes of trailing data", len(in))
 	}
 	sig := &Signature{Raw: raw}
-	// The tag after toSign tells the version.
-	probe := body
-	var skip cryptobyte.String
-	if !probe.ReadASN1Element(&skip, cbasn1.SEQUENCE) {
-		_, _, err := readSequence(&probe, path+".toSign")
+	if sig.Version, err = signatureVersion(body, path); err != nil {
 		return nil, err
 	}
-	switch peekTag(probe) {
-	case byte(cbasn1.OCTET_STRING):
-		sig.Version = V4
-	case byte(cbasn1.BIT_STRING):
-		sig.Version = V1
-	case 0:
-		return nil, malformed(path, "missing cert (v4) or signature (v1) after toSign")
-	default:
-		return nil, malformed(path, "after toSign want cert OCTET STRING (v4) or signature BIT STRING (v1), found %s", describeTag(probe[0]))
-	}
-
-	tp := path + ".toSign"
-	tbs, rawTBS, err := readSequence(&body, tp)
-	if err != nil {
+	if err := parseTBSSign(&body, sig, path+".toSign"); err != nil {
 		return nil, err
 	}
-	sig.RawTBSSign = rawTBS
-	t := &sig.TBS
-	if t.Version, err = readInt(&tbs, tp+".version"); err != nil {
-		return nil, err
-	}
-	if t.Seal, err = parseSeal(&tbs, tp+".eseal"); err != nil {
-		return nil, err
-	}
-	if sig.Version == V4 {
-		if t.TimeInfo, err = readTime(&tbs, tp+".timeInfo", tagGeneralizedTime, tagUTCTime); err != nil {
-			return nil, err
-		}
-	} else {
-		if t.TimeInfo, err = readTime(&tbs, tp+".timeInfo", tagBitString, tagOctetString, tagUTCTime, tagGeneralizedTime); err != nil {
-			return nil, err
-		}
-	}
-	switch peekTag(tbs) {
-	case byte(cbasn1.OCTET_STRING):
-		// GM/T 0031 producers that write OCTET STRING (ofdrw reads it too).
-		t.dataHashOctets = true
-		if t.DataHash, err = readOctets(&tbs, tp+".dataHash"); err != nil {
-			return nil, err
-		}
-	default:
-		if t.DataHash, err = readBits(&tbs, tp+".dataHash"); err != nil {
-			return nil, err
-		}
-	}
-	if t.PropertyInfo, err = readString(&tbs, tagIA5String, tp+".propertyInfo"); err != nil {
-		return nil, err
-	}
-	if sig.Version == V4 {
-		if !tbs.Empty() {
-			if t.ExtDatas, err = parseExtensions(&tbs, tp+".extDatas", FormExplicit); err != nil {
-				return nil, err
-			}
-		}
-	} else {
-		if sig.SignerCert, err = readOctets(&tbs, tp+".cert"); err != nil {
-			return nil, err
-		}
-		if sig.SignAlg, err = readOID(&tbs, tp+".signatureAlgorithm"); err != nil {
-			return nil, err
-		}
-	}
-	if !tbs.Empty() {
-		return nil, malformed(tp, "unexpected %s at the end", describeTag(tbs[0]))
-	}
-
 	if sig.Version == V4 {
 		if sig.SignerCert, err = readOctets(&body, path+".cert"); err != nil {
 			return nil, err
@@ -431,6 +364,90 @@ func ParseSignature(der []byte) (*Signature, error) {
 		return nil, malformed(path, "unexpected %s at the end", describeTag(body[0]))
 	}
 	return sig, nil
+}
+
+// signatureVersion tells v4 from v1 by the tag after toSign in body, the
+// content of an SES_Signature: v4 has the signer certificate (OCTET
+// STRING), v1 the signature (BIT STRING). It does not consume body.
+func signatureVersion(body cryptobyte.String, path string) (Version, error) {
+	var skip cryptobyte.String
+	if !body.ReadASN1Element(&skip, cbasn1.SEQUENCE) {
+		_, _, err := readSequence(&body, path+".toSign")
+		return 0, err
+	}
+	switch peekTag(body) {
+	case byte(cbasn1.OCTET_STRING):
+		return V4, nil
+	case byte(cbasn1.BIT_STRING):
+		return V1, nil
+	case 0:
+		return 0, malformed(path, "missing cert (v4) or signature (v1) after toSign")
+	default:
+		return 0, malformed(path, "after toSign want cert OCTET STRING (v4) or signature BIT STRING (v1), found %s", describeTag(body[0]))
+	}
+}
+
+// parseTBSSign reads toSign (TBS_Sign) of a signature whose version is
+// known into sig: its raw DER, TBS and, for v1, the signer certificate
+// and signature algorithm, which v1 keeps inside toSign.
+func parseTBSSign(body *cryptobyte.String, sig *Signature, tp string) error {
+	tbs, rawTBS, err := readSequence(body, tp)
+	if err != nil {
+		return err
+	}
+	sig.RawTBSSign = rawTBS
+	t := &sig.TBS
+	if t.Version, err = readInt(&tbs, tp+".version"); err != nil {
+		return err
+	}
+	if t.Seal, err = parseSeal(&tbs, tp+".eseal"); err != nil {
+		return err
+	}
+	if sig.Version == V4 {
+		t.TimeInfo, err = readTime(&tbs, tp+".timeInfo", tagGeneralizedTime, tagUTCTime)
+	} else {
+		t.TimeInfo, err = readTime(&tbs, tp+".timeInfo", tagBitString, tagOctetString, tagUTCTime, tagGeneralizedTime)
+	}
+	if err != nil {
+		return err
+	}
+	if err := parseDataHash(&tbs, t, tp+".dataHash"); err != nil {
+		return err
+	}
+	if t.PropertyInfo, err = readString(&tbs, tagIA5String, tp+".propertyInfo"); err != nil {
+		return err
+	}
+	if sig.Version == V4 {
+		if !tbs.Empty() {
+			if t.ExtDatas, err = parseExtensions(&tbs, tp+".extDatas", FormExplicit); err != nil {
+				return err
+			}
+		}
+	} else {
+		if sig.SignerCert, err = readOctets(&tbs, tp+".cert"); err != nil {
+			return err
+		}
+		if sig.SignAlg, err = readOID(&tbs, tp+".signatureAlgorithm"); err != nil {
+			return err
+		}
+	}
+	if !tbs.Empty() {
+		return malformed(tp, "unexpected %s at the end", describeTag(tbs[0]))
+	}
+	return nil
+}
+
+// parseDataHash reads dataHash as the standard BIT STRING or as the OCTET
+// STRING some GM/T 0031 producers write (ofdrw reads it too).
+func parseDataHash(tbs *cryptobyte.String, t *TBSSign, path string) error {
+	var err error
+	if peekTag(*tbs) == byte(cbasn1.OCTET_STRING) {
+		t.dataHashOctets = true
+		t.DataHash, err = readOctets(tbs, path)
+	} else {
+		t.DataHash, err = readBits(tbs, path)
+	}
+	return err
 }
 
 // parseTimestamp reads timeStamp as [0] EXPLICIT BIT STRING (the standard

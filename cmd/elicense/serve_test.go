@@ -137,6 +137,11 @@ func (s *server) call(t *testing.T, method, path, token string, body any, out an
 	return issuertest.Call(t, s.url, method, path, token, body, out)
 }
 
+// TestServeEndToEnd runs elicense serve as a process and uses it as the
+// issuer's clients do: issue, verify against the trust bundle, claim and
+// present, revoke and follow the status list, the ledger checkpoint, bad
+// input, the CLI, an online backup, the metrics, then a restart. The
+// steps run in order on one server; the first that fails ends the test.
 func TestServeEndToEnd(t *testing.T) {
 	data := filepath.Join(t.TempDir(), "data")
 	s := startServer(t, data)
@@ -151,54 +156,114 @@ func TestServeEndToEnd(t *testing.T) {
 	if !s.waitOutput("admin token", 10*time.Second) {
 		t.Fatalf("first start did not print the admin token:\n%s", s.stderr)
 	}
-	admin := readToken(t, data)
-	agencyOf := func(class string) string { return issuertest.AgencyOf(t, data, class) }
-	opToken := func(class string) string {
-		var tok struct{ Token string }
-		if st := s.call(t, "POST", "/v1/tokens", admin, map[string]any{"subject": "clerk-" + class, "role": "operator", "agency": agencyOf(class), "ttl": "1h"}, &tok); st != 201 {
-			t.Fatalf("token: %d", st)
-		}
-		return tok.Token
-	}
-	samples := loadSamples(t)
-
-	type lic struct {
-		ID, Status, ClaimCode, Credential string
-		ClaimCodeField                    string `json:"claim_code"`
-		StatusList                        string `json:"status_list"`
-		StatusIndex                       int    `json:"status_index"`
-		QR                                string `json:"qr"`
-		LedgerIndex                       uint64 `json:"ledger_index"`
-	}
-	issued := map[string]lic{}
-	for _, class := range []string{"business-license", "food-operation-permit", "drivers-license", "marriage-certificate"} {
-		var l lic
-		if st := s.call(t, "POST", "/v1/licences", opToken(class), map[string]any{"class": class, "fields": samples[class]}, &l); st != 201 {
-			t.Fatalf("issue %s: %d", class, st)
-		}
-		issued[class] = l
-	}
-
-	// A counter pins the root and verifies the trust bundle.
 	rootPEM, _ := os.ReadFile(filepath.Join(data, "pki", "root.crt.pem"))
 	roots, err := gm.ParseCertificatesPEM(rootPEM)
 	if err != nil {
 		t.Fatal(err)
 	}
-	fetchBundle := func() *trust.Bundle {
-		var doc []byte
-		if st := s.call(t, "GET", "/v1/trust", "", nil, &doc); st != 200 {
-			t.Fatalf("trust: %d", st)
+	e := &serveE2E{s: s, data: data, admin: readToken(t, data), roots: roots, samples: loadSamples(t)}
+	for _, step := range []struct {
+		name string
+		run  func(*testing.T)
+	}{
+		{"issue", e.issue},
+		{"trust bundle", e.verifyIssued},
+		{"claim and present", e.claimAndPresent},
+		{"status list", e.revokeAndFollowStatus},
+		{"checkpoint", e.checkpoint},
+		{"bad input", e.badInput},
+		{"qr", e.qrForPaper},
+		{"backup", e.backup},
+		{"metrics", e.metrics},
+		{"restart", e.restart},
+	} {
+		if !t.Run(step.name, step.run) {
+			return
 		}
-		b, err := trust.Verify(string(doc), trust.VerifyOptions{Roots: roots})
-		if err != nil {
-			t.Fatalf("trust bundle: %v", err)
-		}
-		return b
 	}
-	bundle := fetchBundle()
-	keys := bundle.Resolver()
-	for class, l := range issued {
+}
+
+// serveE2E is what TestServeEndToEnd's steps share: the server and what
+// the steps before have made.
+type serveE2E struct {
+	s       *server
+	data    string
+	admin   string
+	roots   []*gm.Certificate // the pinned root, as a counter has it
+	samples map[string]map[string]string
+
+	issued map[string]serveLicence // by class
+	bundle *trust.Bundle           // the trust bundle last fetched
+}
+
+// serveLicence is what the steps read of a licence.
+type serveLicence struct {
+	ID, Status, ClaimCode, Credential string
+	ClaimCodeField                    string `json:"claim_code"`
+	StatusList                        string `json:"status_list"`
+	StatusIndex                       int    `json:"status_index"`
+	QR                                string `json:"qr"`
+	LedgerIndex                       uint64 `json:"ledger_index"`
+}
+
+// opToken mints an operator token for the agency issuing class.
+func (e *serveE2E) opToken(t *testing.T, class string) string {
+	t.Helper()
+	var tok struct{ Token string }
+	if st := e.s.call(t, "POST", "/v1/tokens", e.admin, map[string]any{"subject": "clerk-" + class, "role": "operator", "agency": issuertest.AgencyOf(t, e.data, class), "ttl": "1h"}, &tok); st != 201 {
+		t.Fatalf("token: %d", st)
+	}
+	return tok.Token
+}
+
+// fetchBundle fetches and verifies the trust bundle, as a counter does.
+func (e *serveE2E) fetchBundle(t *testing.T) *trust.Bundle {
+	t.Helper()
+	var doc []byte
+	if st := e.s.call(t, "GET", "/v1/trust", "", nil, &doc); st != 200 {
+		t.Fatalf("trust: %d", st)
+	}
+	b, err := trust.Verify(string(doc), trust.VerifyOptions{Roots: e.roots})
+	if err != nil {
+		t.Fatalf("trust bundle: %v", err)
+	}
+	e.bundle = b
+	return b
+}
+
+// getList fetches and verifies the status list sl.
+func (e *serveE2E) getList(t *testing.T, sl trust.StatusList) *statuslist.Signed {
+	t.Helper()
+	resp, err := http.Get(sl.URI)
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	signed, err := statuslist.Parse(string(doc), statuslist.VerifyOptions{URI: sl.URI, Keys: e.bundle.StatusKeys(sl.ID)})
+	if err != nil {
+		t.Fatalf("status list: %v", err)
+	}
+	return signed
+}
+
+// issue issues a licence of four classes.
+func (e *serveE2E) issue(t *testing.T) {
+	e.issued = map[string]serveLicence{}
+	for _, class := range []string{"business-license", "food-operation-permit", "drivers-license", "marriage-certificate"} {
+		var l serveLicence
+		if st := e.s.call(t, "POST", "/v1/licences", e.opToken(t, class), map[string]any{"class": class, "fields": e.samples[class]}, &l); st != 201 {
+			t.Fatalf("issue %s: %d", class, st)
+		}
+		e.issued[class] = l
+	}
+}
+
+// verifyIssued verifies every credential and static QR issued against
+// the trust bundle, as a counter that pins the root does.
+func (e *serveE2E) verifyIssued(t *testing.T) {
+	keys := e.fetchBundle(t).Resolver()
+	for class, l := range e.issued {
 		if _, err := credential.Verify(l.Credential, credential.VerifyOptions{Keys: keys}); err != nil {
 			t.Fatalf("%s credential against the trust bundle: %v", class, err)
 		}
@@ -210,9 +275,11 @@ func TestServeEndToEnd(t *testing.T) {
 			t.Fatalf("%s static QR: %v", class, err)
 		}
 	}
+}
 
-	// The holder claims the driving licence on a phone and presents it.
-	dl := issued["drivers-license"]
+// claimAndPresent claims the driving licence on a phone and presents it.
+func (e *serveE2E) claimAndPresent(t *testing.T) {
+	s, dl := e.s, e.issued["drivers-license"]
 	dev, _ := gm.GenerateKey()
 	devRaw, _ := gm.MarshalPublicKeyCompressed(dev.PublicKey())
 	var ch struct{ Challenge string }
@@ -232,7 +299,7 @@ func TestServeEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	bundle = fetchBundle() // the claim opened no new list, but fetch as a counter would
+	bundle := e.fetchBundle(t) // the claim opened no new list, but fetch as a counter would
 	ptok, err := qr.Decode(text)
 	if err != nil {
 		t.Fatal(err)
@@ -241,37 +308,27 @@ func TestServeEndToEnd(t *testing.T) {
 	if err != nil || !res.Bound {
 		t.Fatalf("presentation: %v", err)
 	}
+}
 
-	// A counter holds the business licence's status list …
-	bl := issued["business-license"]
-	getList := func(uri string, sl trust.StatusList) *statuslist.Signed {
-		resp, err := http.Get(uri)
-		if err != nil {
-			t.Fatal(err)
-		}
-		doc, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		signed, err := statuslist.Parse(string(doc), statuslist.VerifyOptions{URI: sl.URI, Keys: bundle.StatusKeys(sl.ID)})
-		if err != nil {
-			t.Fatalf("status list: %v", err)
-		}
-		return signed
-	}
-	held, ok := bundle.StatusList(bl.StatusList)
+// revokeAndFollowStatus revokes the business licence. A counter holds its
+// status list, and one that held the earlier version fetches only a
+// delta.
+func (e *serveE2E) revokeAndFollowStatus(t *testing.T) {
+	bl := e.issued["business-license"]
+	held, ok := e.bundle.StatusList(bl.StatusList)
 	if !ok {
 		t.Fatalf("trust bundle lacks status list %s", bl.StatusList)
 	}
-	base := getList(held.URI, held)
-	if st := s.call(t, "POST", "/v1/licences/"+bl.ID+"/revoke", opToken("business-license"), map[string]string{"reason": "吊销"}, nil); st != 200 {
+	base := e.getList(t, held)
+	if st := e.s.call(t, "POST", "/v1/licences/"+bl.ID+"/revoke", e.opToken(t, "business-license"), map[string]string{"reason": "吊销"}, nil); st != 200 {
 		t.Fatalf("revoke: %d", st)
 	}
-	bundle = fetchBundle()
+	bundle := e.fetchBundle(t)
 	sl, ok := bundle.StatusList(bl.StatusList)
 	if !ok {
 		t.Fatalf("trust bundle lacks status list %s", bl.StatusList)
 	}
-	signed := getList(sl.URI, sl)
-	// … and a counter that held the earlier version fetches only a delta.
+	signed := e.getList(t, sl)
 	resp, err := http.Get(fmt.Sprintf("%s?from=%d", sl.URI, base.Version))
 	if err != nil {
 		t.Fatal(err)
@@ -295,11 +352,15 @@ func TestServeEndToEnd(t *testing.T) {
 	if st, _ := signed.Status(bl.StatusIndex); st != statuslist.Revoked {
 		t.Fatalf("revoked licence's status entry: %v", st)
 	}
-	if st, _ := signed.Status(issued["food-operation-permit"].StatusIndex); st != statuslist.Valid {
+	if st, _ := signed.Status(e.issued["food-operation-permit"].StatusIndex); st != statuslist.Valid {
 		t.Fatalf("valid licence's status entry: %v", st)
 	}
-	// Within a second or so the bundle carries a checkpoint covering all
-	// six events, signed by the ledger key it names.
+}
+
+// checkpoint waits (a second or so) for the bundle to carry a checkpoint
+// covering all six events, signed by the ledger key it names.
+func (e *serveE2E) checkpoint(t *testing.T) {
+	bundle := e.bundle
 	ledgerCert, err := gm.ParseCertificate(bundle.LedgerKey.Cert)
 	if err != nil {
 		t.Fatal(err)
@@ -309,7 +370,7 @@ func TestServeEndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 	var cp tlog.Checkpoint
-	for deadline := time.Now().Add(10 * time.Second); ; bundle = fetchBundle() {
+	for deadline := time.Now().Add(10 * time.Second); ; bundle = e.fetchBundle(t) {
 		if cp, err = tlog.VerifyCheckpoint([]byte(bundle.Checkpoint), ledgerOrigin(bundle.Root), nv); err != nil {
 			t.Fatalf("bundle checkpoint: %v", err)
 		}
@@ -321,54 +382,62 @@ func TestServeEndToEnd(t *testing.T) {
 	if cp.Size != 6 {
 		t.Fatalf("bundle checkpoint covers %d entries, want 6", cp.Size)
 	}
+}
 
-	// Bad input is a 4xx JSON error, never a 500.
-	var e struct{ Code, Message string }
-	if st := s.call(t, "POST", "/v1/licences", opToken("business-license"), map[string]any{"class": "营业执照", "fields": map[string]string{"uscc": "123"}}, &e); st != 422 || e.Code != "invalid" {
-		t.Fatalf("bad licence: %d %+v", st, e)
+// badInput checks that bad input is a 4xx JSON error, never a 500.
+func (e *serveE2E) badInput(t *testing.T) {
+	var er struct{ Code, Message string }
+	if st := e.s.call(t, "POST", "/v1/licences", e.opToken(t, "business-license"), map[string]any{"class": "营业执照", "fields": map[string]string{"uscc": "123"}}, &er); st != 422 || er.Code != "invalid" {
+		t.Fatalf("bad licence: %d %+v", st, er)
 	}
+}
 
-	// The CLI renders the static QR for paper.
+// qrForPaper has the CLI render a static QR for paper.
+func (e *serveE2E) qrForPaper(t *testing.T) {
 	png := filepath.Join(t.TempDir(), "qr.png")
 	tf := filepath.Join(t.TempDir(), "tok")
-	os.WriteFile(tf, []byte(admin), 0o600)
-	if r := elicense(t, nil, "qr", "--server", s.url, "--token-file", tf, "--out", png, issued["food-operation-permit"].ID); r.code != 0 {
+	os.WriteFile(tf, []byte(e.admin), 0o600)
+	if r := elicense(t, nil, "qr", "--server", e.s.url, "--token-file", tf, "--out", png, e.issued["food-operation-permit"].ID); r.code != 0 {
 		t.Fatalf("qr: %s %s", r.stdout, r.stderr)
 	}
 	if b, _ := os.ReadFile(png); !bytes.HasPrefix(b, []byte("\x89PNG")) {
 		t.Fatal("qr did not write a PNG")
 	}
+}
 
-	// An online backup passes fsck and holds the licences with their
-	// ledger events.
+// backup takes an online backup: it passes fsck and holds the licences
+// with their ledger events.
+func (e *serveE2E) backup(t *testing.T) {
 	var backup []byte
-	if st := s.call(t, "GET", "/v1/backup", admin, nil, &backup); st != 200 || len(backup) == 0 {
+	if st := e.s.call(t, "GET", "/v1/backup", e.admin, nil, &backup); st != 200 || len(backup) == 0 {
 		t.Fatalf("backup: %d", st)
 	}
 	bdir := filepath.Join(t.TempDir(), "backup")
 	os.MkdirAll(filepath.Join(bdir, "pki"), 0o700)
 	for _, f := range []string{"root.crt.pem", "ledger.crt.pem"} {
-		b, _ := os.ReadFile(filepath.Join(data, "pki", f))
+		b, _ := os.ReadFile(filepath.Join(e.data, "pki", f))
 		os.WriteFile(filepath.Join(bdir, "pki", f), b, 0o644)
 	}
 	os.WriteFile(filepath.Join(bdir, "ledger.db"), backup, 0o600)
 	if v := elicense(t, nil, "ledger", "verify", "--data", bdir); v.code != 0 || !strings.Contains(v.stdout, "OK ") {
 		t.Fatalf("backup verify: %s %s", v.stdout, v.stderr)
 	}
-	if bst, err := store.Open(filepath.Join(bdir, "ledger.db"), nil); err != nil {
+	bst, err := store.Open(filepath.Join(bdir, "ledger.db"), nil)
+	if err != nil {
 		t.Fatalf("backup state: %v", err)
-	} else {
-		for class, rec := range issued {
-			if got, err := bst.Get(rec.ID); err != nil || got.LedgerIndex != rec.LedgerIndex {
-				t.Errorf("%s licence %s in the backup: %+v %v", class, rec.ID, got, err)
-			}
-		}
-		bst.Close()
 	}
+	defer bst.Close()
+	for class, rec := range e.issued {
+		if got, err := bst.Get(rec.ID); err != nil || got.LedgerIndex != rec.LedgerIndex {
+			t.Errorf("%s licence %s in the backup: %+v %v", class, rec.ID, got, err)
+		}
+	}
+}
 
-	// Prometheus metrics count what happened above.
+// metrics checks that the Prometheus metrics count what happened above.
+func (e *serveE2E) metrics(t *testing.T) {
 	var prom []byte
-	if st := s.call(t, "GET", "/metrics", "", nil, &prom); st != 200 {
+	if st := e.s.call(t, "GET", "/metrics", "", nil, &prom); st != 200 {
 		t.Fatalf("metrics: %d", st)
 	}
 	for _, want := range []string{
@@ -386,17 +455,20 @@ func TestServeEndToEnd(t *testing.T) {
 			t.Errorf("metrics have no line like %s", want)
 		}
 	}
+}
 
-	// Stop cleanly, verify the ledger, restart: nothing acknowledged is lost.
-	s.stop(t)
-	v := elicense(t, nil, "ledger", "verify", "--data", data)
+// restart stops the server cleanly, verifies the ledger and restarts:
+// nothing acknowledged is lost.
+func (e *serveE2E) restart(t *testing.T) {
+	e.s.stop(t)
+	v := elicense(t, nil, "ledger", "verify", "--data", e.data)
 	v.want(t, 0)
 	if !strings.HasPrefix(v.stdout, "OK ") || !strings.Contains(v.stdout, " 6 entries") {
 		t.Fatalf("ledger verify: %s", v.stdout)
 	}
-	s2 := startServer(t, data)
-	var got lic
-	if st := s2.call(t, "GET", "/v1/licences/"+bl.ID, admin, nil, &got); st != 200 || got.Status != "revoked" {
+	s2 := startServer(t, e.data)
+	var got serveLicence
+	if st := s2.call(t, "GET", "/v1/licences/"+e.issued["business-license"].ID, e.admin, nil, &got); st != 200 || got.Status != "revoked" {
 		t.Fatalf("after restart: %d %s", st, got.Status)
 	}
 	var ready struct {

@@ -63,163 +63,18 @@ func Fsck(ctx context.Context, s Store, v *tlog.NoteVerifier, progress func(done
 		return rep, err
 	}
 	rep.Origin, rep.Size = st.Origin, st.Size
-	h := tlog.SM3
-	nodes := nodeReader{ctx, s}
-
-	// Checkpoints (and the intent) are checked when the scan reaches
-	// their size; they are read a page at a time.
-	type mark struct {
-		size   uint64
-		note   []byte // nil for the intent
-		intent *Intent
-		root   tlog.Hash // recomputed root at size
-	}
-	var queue []mark
-	nextFrom, exhausted := uint64(0), false
-	// fillTo queues every checkpoint of size up to end (and a few more).
-	// It is never called inside another store call, so read transactions
-	// do not nest.
-	fillTo := func(end uint64) error {
-		for !exhausted && (len(queue) == 0 || queue[len(queue)-1].size <= end) {
-			n := 0
-			err := s.Checkpoints(ctx, nextFrom, func(size uint64, note []byte) error {
-				if n == 256 {
-					return ErrStop
-				}
-				queue = append(queue, mark{size: size, note: bytes.Clone(note)})
-				nextFrom = size + 1
-				n++
-				return nil
-			})
-			if err != nil {
-				return err
-			}
-			if n < 256 {
-				exhausted = true
-			}
-		}
-		return nil
-	}
-	intent := st.Intent
-	var prev *tlog.Checkpoint
-
-	check := func(m mark) error {
-		if m.intent != nil {
-			if m.root != m.intent.Root {
-				return &IndexError{Index: m.size, What: "checkpoint", Err: fmt.Errorf("%w: recorded signing intent has root %s, entries give %s", ErrInconsistent, m.intent.Root, m.root)}
-			}
-			return nil
-		}
-		bad := func(err error) error { return &IndexError{Index: m.size, What: "checkpoint", Err: err} }
-		n, err := tlog.ParseNote(m.note)
-		if err != nil {
-			return bad(err)
-		}
-		cp, err := tlog.ParseCheckpoint(n.Text)
-		if err != nil {
-			return bad(err)
-		}
-		if cp.Size != m.size {
-			return bad(fmt.Errorf("%w: stored under tree size %d but says %d", ErrBadCheckpoint, m.size, cp.Size))
-		}
-		if cp.Origin != st.Origin {
-			return bad(fmt.Errorf("%w: origin %q, store has %q", ErrBadCheckpoint, cp.Origin, st.Origin))
-		}
-		if cp.Root != m.root {
-			return bad(fmt.Errorf("%w: signed root %s, entries give %s", ErrInconsistent, cp.Root, m.root))
-		}
-		if v != nil {
-			if _, _, err := tlog.OpenNote(m.note, v); err != nil {
-				return bad(err)
-			}
-		}
-		if prev != nil {
-			proof, err := h.ConsistencyProof(prev.Size, cp.Size, nodes)
-			if err != nil {
-				return bad(err)
-			}
-			if err := h.VerifyConsistency(prev.Size, cp.Size, proof, prev.Root, cp.Root); err != nil {
-				return bad(fmt.Errorf("%w: with the checkpoint at %d: %v", ErrInconsistent, prev.Size, err))
-			}
-		}
-		prev = &cp
-		rep.Checkpoints++
-		rep.Latest = prev
-		return nil
-	}
-
-	var (
-		f        tlog.Frontier
-		computed []tlog.Hash
-		stored   []tlog.Hash
-		idx      []uint64
-		reached  []mark
-	)
-	// takeMarks moves the checkpoints (and intent) at the current size
-	// to reached, with the current root.
-	takeMarks := func() error {
-		size := f.Size()
-		for len(queue) > 0 && queue[0].size <= size {
-			m := queue[0]
-			queue = queue[1:]
-			if m.size < size {
-				return &IndexError{Index: m.size, What: "checkpoint", Err: fmt.Errorf("%w: out of order", ErrCorruptStore)}
-			}
-			m.root = f.Root(h)
-			reached = append(reached, m)
-		}
-		if intent != nil && intent.Size == size {
-			reached = append(reached, mark{size: size, intent: intent, root: f.Root(h)})
-		}
-		return nil
-	}
-	if err := fillTo(0); err != nil {
+	r := &fsckRun{ctx: ctx, s: s, v: v, st: st, rep: rep, h: tlog.SM3, nodes: nodeReader{ctx, s}}
+	if err := r.fillTo(0); err != nil {
 		return rep, err
 	}
-	if err := takeMarks(); err != nil {
+	if err := r.takeMarks(); err != nil {
 		return rep, err
 	}
-	for start := uint64(0); start < st.Size || len(reached) > 0; start += fsckChunk {
+	for start := uint64(0); start < st.Size || len(r.reached) > 0; start += fsckChunk {
 		end := min(start+fsckChunk, st.Size)
-		computed = computed[:0]
-		if err := fillTo(end); err != nil {
+		if err := r.chunk(start, end); err != nil {
 			return rep, err
 		}
-		if start < end {
-			err := s.Entries(ctx, start, end, func(i uint64, b []byte) error {
-				if _, err := tlog.DecodeEntry(b); err != nil {
-					return &IndexError{Index: i, What: "entry", Err: err}
-				}
-				computed = f.Append(h, h.HashLeaf(b), computed)
-				rep.Entries++
-				return takeMarks()
-			})
-			if err != nil {
-				return rep, err
-			}
-			first := tlog.StoredHashCount(start)
-			idx = idx[:0]
-			for j := range computed {
-				idx = append(idx, first+uint64(j))
-			}
-			stored = append(stored[:0], make([]tlog.Hash, len(idx))...)
-			if err := s.Hashes(ctx, idx, stored); err != nil {
-				return rep, err
-			}
-			for j := range computed {
-				if computed[j] != stored[j] {
-					return rep, hashMismatch(first+uint64(j), start, computed[j], stored[j])
-				}
-			}
-		}
-		// The stored hashes up to end are now known good, so proofs
-		// served from them can be used for the checkpoints reached.
-		for _, m := range reached {
-			if err := check(m); err != nil {
-				return rep, err
-			}
-		}
-		reached = reached[:0]
 		if progress != nil {
 			progress(end, st.Size)
 		}
@@ -227,28 +82,227 @@ func Fsck(ctx context.Context, s Store, v *tlog.NoteVerifier, progress func(done
 			break
 		}
 	}
-	rep.Root = f.Root(h)
-	if err := fillTo(st.Size); err != nil {
+	rep.Root = r.f.Root(r.h)
+	if err := r.beyond(); err != nil {
 		return rep, err
 	}
-	if len(queue) > 0 || (intent != nil && intent.Size > st.Size) {
-		// Beyond the entries: either the log grew while Fsck ran (a live
-		// store), or entries the log had signed were lost.
-		now, err := s.State(ctx)
-		if err != nil {
-			return rep, err
-		}
-		if len(queue) > 0 && queue[len(queue)-1].size > now.Size {
-			return rep, &IndexError{Index: queue[len(queue)-1].size, What: "checkpoint", Err: fmt.Errorf("%w: signed at a tree size beyond the %d entries stored", ErrInconsistent, now.Size)}
-		}
-		if intent != nil && intent.Size > now.Size {
-			return rep, &IndexError{Index: intent.Size, What: "checkpoint", Err: fmt.Errorf("%w: signing intent beyond the %d entries stored", ErrInconsistent, now.Size)}
-		}
-	}
-	if intent != nil && (rep.Latest == nil || intent.Size > rep.Latest.Size) {
-		rep.Unsigned = intent
+	if st.Intent != nil && (rep.Latest == nil || st.Intent.Size > rep.Latest.Size) {
+		rep.Unsigned = st.Intent
 	}
 	return rep, nil
+}
+
+// fsckMark is a checkpoint (or the signing intent) waiting for the scan
+// to reach its size.
+type fsckMark struct {
+	size   uint64
+	note   []byte // nil for the intent
+	intent *Intent
+	root   tlog.Hash // recomputed root at size
+}
+
+// fsckRun is the state of one Fsck. Checkpoints (and the intent) are
+// checked when the scan reaches their size; they are read a page at a
+// time.
+type fsckRun struct {
+	ctx   context.Context
+	s     Store
+	v     *tlog.NoteVerifier
+	st    State
+	rep   *FsckReport
+	h     *tlog.TreeHasher
+	nodes nodeReader
+
+	queue     []fsckMark // read from the store, not yet reached
+	nextFrom  uint64     // where the next page of checkpoints starts
+	exhausted bool       // no checkpoints after the queue
+	reached   []fsckMark // reached by the scan, not yet checked
+	prev      *tlog.Checkpoint
+
+	f        tlog.Frontier
+	computed []tlog.Hash
+	stored   []tlog.Hash
+	idx      []uint64
+}
+
+// fsckPage is how many checkpoints fillTo reads per store call.
+const fsckPage = 256
+
+// fillTo queues every checkpoint of size up to end (and a few more).
+// It is never called inside another store call, so read transactions do
+// not nest.
+func (r *fsckRun) fillTo(end uint64) error {
+	for !r.exhausted && (len(r.queue) == 0 || r.queue[len(r.queue)-1].size <= end) {
+		n := 0
+		err := r.s.Checkpoints(r.ctx, r.nextFrom, func(size uint64, note []byte) error {
+			if n == fsckPage {
+				return ErrStop
+			}
+			r.queue = append(r.queue, fsckMark{size: size, note: bytes.Clone(note)})
+			r.nextFrom = size + 1
+			n++
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		if n < fsckPage {
+			r.exhausted = true
+		}
+	}
+	return nil
+}
+
+// takeMarks moves the checkpoints (and intent) at the current size to
+// reached, with the current root.
+func (r *fsckRun) takeMarks() error {
+	size := r.f.Size()
+	for len(r.queue) > 0 && r.queue[0].size <= size {
+		m := r.queue[0]
+		r.queue = r.queue[1:]
+		if m.size < size {
+			return &IndexError{Index: m.size, What: "checkpoint", Err: fmt.Errorf("%w: out of order", ErrCorruptStore)}
+		}
+		m.root = r.f.Root(r.h)
+		r.reached = append(r.reached, m)
+	}
+	if r.st.Intent != nil && r.st.Intent.Size == size {
+		r.reached = append(r.reached, fsckMark{size: size, intent: r.st.Intent, root: r.f.Root(r.h)})
+	}
+	return nil
+}
+
+// chunk checks entries [start, end), then the checkpoints reached in
+// them.
+func (r *fsckRun) chunk(start, end uint64) error {
+	if err := r.fillTo(end); err != nil {
+		return err
+	}
+	if start < end {
+		if err := r.entries(start, end); err != nil {
+			return err
+		}
+	}
+	// The stored hashes up to end are now known good, so proofs served
+	// from them can be used for the checkpoints reached.
+	for _, m := range r.reached {
+		if err := r.check(m); err != nil {
+			return err
+		}
+	}
+	r.reached = r.reached[:0]
+	return nil
+}
+
+// entries decodes and rehashes entries [start, end) and compares every
+// hash their appends wrote with the stored one.
+func (r *fsckRun) entries(start, end uint64) error {
+	r.computed = r.computed[:0]
+	err := r.s.Entries(r.ctx, start, end, func(i uint64, b []byte) error {
+		if _, err := tlog.DecodeEntry(b); err != nil {
+			return &IndexError{Index: i, What: "entry", Err: err}
+		}
+		r.computed = r.f.Append(r.h, r.h.HashLeaf(b), r.computed)
+		r.rep.Entries++
+		return r.takeMarks()
+	})
+	if err != nil {
+		return err
+	}
+	first := tlog.StoredHashCount(start)
+	r.idx = r.idx[:0]
+	for j := range r.computed {
+		r.idx = append(r.idx, first+uint64(j))
+	}
+	r.stored = append(r.stored[:0], make([]tlog.Hash, len(r.idx))...)
+	if err := r.s.Hashes(r.ctx, r.idx, r.stored); err != nil {
+		return err
+	}
+	for j := range r.computed {
+		if r.computed[j] != r.stored[j] {
+			return hashMismatch(first+uint64(j), start, r.computed[j], r.stored[j])
+		}
+	}
+	return nil
+}
+
+// check checks one reached mark: the intent's root, or a checkpoint's
+// form, origin, root, signature and consistency with the previous one.
+func (r *fsckRun) check(m fsckMark) error {
+	if m.intent != nil {
+		if m.root != m.intent.Root {
+			return &IndexError{Index: m.size, What: "checkpoint", Err: fmt.Errorf("%w: recorded signing intent has root %s, entries give %s", ErrInconsistent, m.intent.Root, m.root)}
+		}
+		return nil
+	}
+	cp, err := r.checkpoint(m)
+	if err != nil {
+		return &IndexError{Index: m.size, What: "checkpoint", Err: err}
+	}
+	r.prev = &cp
+	r.rep.Checkpoints++
+	r.rep.Latest = r.prev
+	return nil
+}
+
+// checkpoint parses and checks the checkpoint of m.
+func (r *fsckRun) checkpoint(m fsckMark) (tlog.Checkpoint, error) {
+	n, err := tlog.ParseNote(m.note)
+	if err != nil {
+		return tlog.Checkpoint{}, err
+	}
+	cp, err := tlog.ParseCheckpoint(n.Text)
+	if err != nil {
+		return tlog.Checkpoint{}, err
+	}
+	if cp.Size != m.size {
+		return cp, fmt.Errorf("%w: stored under tree size %d but says %d", ErrBadCheckpoint, m.size, cp.Size)
+	}
+	if cp.Origin != r.st.Origin {
+		return cp, fmt.Errorf("%w: origin %q, store has %q", ErrBadCheckpoint, cp.Origin, r.st.Origin)
+	}
+	if cp.Root != m.root {
+		return cp, fmt.Errorf("%w: signed root %s, entries give %s", ErrInconsistent, cp.Root, m.root)
+	}
+	if r.v != nil {
+		if _, _, err := tlog.OpenNote(m.note, r.v); err != nil {
+			return cp, err
+		}
+	}
+	if r.prev != nil {
+		proof, err := r.h.ConsistencyProof(r.prev.Size, cp.Size, r.nodes)
+		if err != nil {
+			return cp, err
+		}
+		if err := r.h.VerifyConsistency(r.prev.Size, cp.Size, proof, r.prev.Root, cp.Root); err != nil {
+			return cp, fmt.Errorf("%w: with the checkpoint at %d: %v", ErrInconsistent, r.prev.Size, err)
+		}
+	}
+	return cp, nil
+}
+
+// beyond checks the checkpoints and intent past the entries scanned:
+// either the log grew while Fsck ran (a live store), or entries the log
+// had signed were lost.
+func (r *fsckRun) beyond() error {
+	if err := r.fillTo(r.st.Size); err != nil {
+		return err
+	}
+	intent := r.st.Intent
+	if len(r.queue) == 0 && (intent == nil || intent.Size <= r.st.Size) {
+		return nil
+	}
+	now, err := r.s.State(r.ctx)
+	if err != nil {
+		return err
+	}
+	if n := len(r.queue); n > 0 && r.queue[n-1].size > now.Size {
+		return &IndexError{Index: r.queue[n-1].size, What: "checkpoint", Err: fmt.Errorf("%w: signed at a tree size beyond the %d entries stored", ErrInconsistent, now.Size)}
+	}
+	if intent != nil && intent.Size > now.Size {
+		return &IndexError{Index: intent.Size, What: "checkpoint", Err: fmt.Errorf("%w: signing intent beyond the %d entries stored", ErrInconsistent, now.Size)}
+	}
+	return nil
 }
 
 // hashMismatch names the entry whose append wrote stored hash j (entries

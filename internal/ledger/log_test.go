@@ -92,16 +92,54 @@ func appendN(t testing.TB, l *Log, from, n, writers int) map[uint64]int {
 
 func TestAppendProveReopen(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "ledger.db")
+	const n = 600
+	mem := appendConcurrentlyAndClose(t, path, n)
+
+	l := openTest(t, path)
+	defer l.Close()
+	cp := l.Checkpoint()
+	if cp.Size != n || cp.Root != mem.Root() {
+		t.Fatalf("checkpoint after close = %d %s, want %d %s", cp.Size, cp.Root, n, mem.Root())
+	}
+	checkProofsOffline(t, l, mem, cp.Note)
+	if _, err := l.InclusionProof(5, n+1); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("proof beyond size: %v", err)
+	}
+	if _, err := l.Entry(n); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("entry beyond size: %v", err)
+	}
+	// Appends continue at the right index.
+	idx, err := l.Append(context.Background(), testEntry(n))
+	if err != nil || idx != n {
+		t.Fatalf("append after reopen = %d, %v; want %d", idx, err, n)
+	}
+	first, err := l.AppendAll(context.Background(), []tlog.Entry{testEntry(n + 1), testEntry(n + 2)})
+	if err != nil || first != n+1 || l.Size() != n+3 {
+		t.Fatalf("AppendAll = %d, %v (size %d)", first, err, l.Size())
+	}
+	if _, err := l.Append(context.Background(), tlog.Entry{}); !errors.Is(err, ErrInvalidEntry) {
+		t.Fatalf("invalid entry: %v", err)
+	}
+	rep, err := l.Fsck(context.Background(), nil)
+	if err != nil || rep.Size != n+3 || rep.Checkpoints < 2 {
+		t.Fatalf("fsck: %+v, %v", rep, err)
+	}
+}
+
+// appendConcurrentlyAndClose creates the log at path, appends n entries
+// from 16 writers, checks that every index holds the entry appended
+// there, closes the log and checks that it stays closed. It returns an
+// in-memory tree of the same entries.
+func appendConcurrentlyAndClose(t *testing.T, path string, n int) *tlog.MemTree {
+	t.Helper()
 	l := openTest(t, path)
 	if cp := l.Checkpoint(); cp.Size != 0 || cp.Root != tlog.SM3.EmptyRoot() {
 		t.Fatalf("new log checkpoint = %+v", cp.Checkpoint)
 	}
-	const n = 600
 	got := appendN(t, l, 0, n, 16)
-	if len(got) != n || l.Size() != n {
+	if len(got) != n || l.Size() != uint64(n) {
 		t.Fatalf("%d distinct indexes, size %d; want %d", len(got), l.Size(), n)
 	}
-	// Every index holds the entry that was appended there.
 	mem := tlog.NewMemTree(tlog.SM3)
 	for i := range uint64(n) {
 		e, err := l.Entry(i)
@@ -124,19 +162,19 @@ func TestAppendProveReopen(t *testing.T) {
 	if _, err := l.Append(context.Background(), testEntry(0)); !errors.Is(err, ErrClosed) {
 		t.Fatalf("Append after Close: %v", err)
 	}
+	return mem
+}
 
-	l = openTest(t, path)
-	defer l.Close()
-	cp := l.Checkpoint()
-	if cp.Size != n || cp.Root != mem.Root() {
-		t.Fatalf("checkpoint after close = %d %s, want %d %s", cp.Size, cp.Root, n, mem.Root())
-	}
-	// What a wallet does: verify the checkpoint, then a proof, offline.
+// checkProofsOffline does what a wallet does: it verifies the checkpoint
+// note, then inclusion and consistency proofs against it, which must also
+// equal the in-memory tree's.
+func checkProofsOffline(t *testing.T, l *Log, mem *tlog.MemTree, note []byte) {
+	t.Helper()
 	v, err := tlog.ParseNoteVerifier(l.Verifier().String())
 	if err != nil {
 		t.Fatal(err)
 	}
-	vc, err := tlog.VerifyCheckpoint(cp.Note, testOrigin, v)
+	vc, err := tlog.VerifyCheckpoint(note, testOrigin, v)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -155,36 +193,14 @@ func TestAppendProveReopen(t *testing.T) {
 		}
 	}
 	for _, old := range []uint64{0, 1, 7, 300, 599, 600} {
-		p, err := l.ConsistencyProof(old, n)
+		p, err := l.ConsistencyProof(old, vc.Size)
 		if err != nil {
 			t.Fatal(err)
 		}
 		r1, _ := mem.RootAt(old)
-		if err := tlog.VerifyConsistency(old, n, p, r1, vc.Root); err != nil {
+		if err := tlog.VerifyConsistency(old, vc.Size, p, r1, vc.Root); err != nil {
 			t.Fatalf("consistency %d: %v", old, err)
 		}
-	}
-	if _, err := l.InclusionProof(5, n+1); !errors.Is(err, ErrNotFound) {
-		t.Fatalf("proof beyond size: %v", err)
-	}
-	if _, err := l.Entry(n); !errors.Is(err, ErrNotFound) {
-		t.Fatalf("entry beyond size: %v", err)
-	}
-	// Appends continue at the right index.
-	idx, err := l.Append(context.Background(), testEntry(n))
-	if err != nil || idx != n {
-		t.Fatalf("append after reopen = %d, %v; want %d", idx, err, n)
-	}
-	first, err := l.AppendAll(context.Background(), []tlog.Entry{testEntry(n + 1), testEntry(n + 2)})
-	if err != nil || first != n+1 || l.Size() != n+3 {
-		t.Fatalf("AppendAll = %d, %v (size %d)", first, err, l.Size())
-	}
-	if _, err := l.Append(context.Background(), tlog.Entry{}); !errors.Is(err, ErrInvalidEntry) {
-		t.Fatalf("invalid entry: %v", err)
-	}
-	rep, err := l.Fsck(context.Background(), nil)
-	if err != nil || rep.Size != n+3 || rep.Checkpoints < 2 {
-		t.Fatalf("fsck: %+v, %v", rep, err)
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -261,7 +262,8 @@ func fill(b *browsertest.Tab, values map[string]string) {
 
 // TestConsoleInBrowser drives the console in a real headless Chromium
 // against the real API: login, issue, a rejected field, search, revoke,
-// the ledger checkpoint, the language toggle and a session that ends.
+// the ledger checkpoint, the language toggle and a session that ends. The
+// steps run in one page, each on the state the one before left.
 func TestConsoleInBrowser(t *testing.T) {
 	tabCtx := browsertest.Open(t, 1360, 900)
 	start := time.Now()
@@ -274,35 +276,79 @@ func TestConsoleInBrowser(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-
-	b := &browsertest.Tab{T: t, Ctx: tabCtx}
+	c := &consoleSession{t: t, b: &browsertest.Tab{T: t, Ctx: tabCtx}, s: s, agency: ag.Code, token: token}
 	t.Logf("browser up after %v", time.Since(start).Round(time.Millisecond))
 
 	// Every uncaught exception, console.error and security (CSP) report
 	// is a failure. Network errors are not: the page gets 422s on purpose.
 	console := browsertest.WatchConsole(tabCtx, true)
 
-	// ---- login ----
-	b.Do(chromedp.Navigate(s.URL + "/"))
+	c.login()
+	c.issueForm()
+	c.issue()
+	c.rejectBadCode()
+	c.searchAndRevoke()
+	c.checkpoint()
+	c.openLicence()
+	c.english()
+	c.sessionEnds(jti)
+	c.adminIssuesAndLogsOut()
+
+	console.Check(t)
+	t.Logf("browser test took %v", time.Since(start).Round(time.Millisecond))
+}
+
+// consoleSession is the console open in a browser tab over a test server,
+// with what the steps so far have done.
+type consoleSession struct {
+	t      *testing.T
+	b      *browsertest.Tab
+	s      *testServer
+	agency string // the clerk's agency code
+	token  string // the clerk's token
+
+	good map[string]string // the fields of the licence issued
+	id   string            // its identifier
+	row  string            // the selector of its search result row
+}
+
+// licenceReply is what the steps read of GET /v1/licences/{id}.
+type licenceReply struct {
+	ID          string `json:"id"`
+	Class       string `json:"class"`
+	HolderCode  string `json:"holder_code"`
+	Status      string `json:"status"`
+	Reason      string `json:"reason"`
+	LedgerIndex uint64 `json:"ledger_index"`
+}
+
+// licence fetches the licence id through the API.
+func (c *consoleSession) licence(id string) (int, licenceReply) {
+	c.t.Helper()
+	var lic licenceReply
+	st := c.s.call(c.t, "GET", "/v1/licences/"+url.PathEscape(id), c.token, nil, &lic)
+	return st, lic
+}
+
+// login pastes the clerk's token and logs in.
+func (c *consoleSession) login() {
+	t, b, token := c.t, c.b, c.token
+	b.Do(chromedp.Navigate(c.s.URL + "/"))
 	b.Do(chromedp.WaitVisible(chromedp.CSS("#token-input")))
 	if loc := browsertest.Eval[string](b, "location.pathname"); loc != "/console/" {
 		t.Fatalf("GET / landed on %s, want /console/", loc)
 	}
 	b.Set("#token-input", "  Bearer "+token+"\n")
 	b.WaitFor("the token preview", `!document.getElementById('token-preview').hidden`)
-	if p := b.Text("#token-preview"); !strings.Contains(p, "clerk-01") || !strings.Contains(p, ag.Code) {
+	if p := b.Text("#token-preview"); !strings.Contains(p, "clerk-01") || !strings.Contains(p, c.agency) {
 		t.Errorf("token preview %q lacks the subject or agency", p)
 	}
 	b.Click("#login-btn")
 	b.Do(chromedp.WaitVisible(chromedp.CSS("#app-view")))
-	if got := b.Text("#who-sub"); got != "clerk-01" {
-		t.Errorf("who-sub = %q", got)
-	}
-	if got := b.Text("#who-role"); got != "经办人" {
-		t.Errorf("who-role = %q, want 经办人", got)
-	}
-	if got := b.Text("#who-agency"); got != ag.Code {
-		t.Errorf("who-agency = %q, want %s", got, ag.Code)
+	for sel, want := range map[string]string{"#who-sub": "clerk-01", "#who-role": "经办人", "#who-agency": c.agency} {
+		if got := b.Text(sel); got != want {
+			t.Errorf("%s = %q, want %q", sel, got, want)
+		}
 	}
 	if got := browsertest.Eval[string](b, `sessionStorage.getItem('elicense.console.token')`); got != token {
 		t.Errorf("sessionStorage holds %q, want the token", got)
@@ -310,8 +356,12 @@ func TestConsoleInBrowser(t *testing.T) {
 	if href := browsertest.Eval[string](b, "location.href"); strings.Contains(href, token[:20]) {
 		t.Errorf("the token is in the URL: %s", href)
 	}
+}
 
-	// ---- issue: a form generated from the catalogue ----
+// issueForm checks the issue form generated from the catalogue, and
+// that an empty required field is caught before the server.
+func (c *consoleSession) issueForm() {
+	t, b := c.t, c.b
 	b.WaitFor("the class list", `document.querySelector('#class-select option[value="business-license"]') !== null`)
 	if opt := b.Text(`#class-select option[value="business-license"]`); !strings.Contains(opt, "营业执照") {
 		t.Errorf("class option = %q, want 营业执照", opt)
@@ -337,14 +387,18 @@ func TestConsoleInBrowser(t *testing.T) {
 		}
 	}
 
-	// An empty required field is caught before the server.
 	b.Click("#issue-submit")
 	b.WaitFor("the required marks", `document.getElementById('err-name').textContent !== ''`)
 	if got := b.Text("#err-name"); got != "必填" {
 		t.Errorf("err-name = %q, want 必填", got)
 	}
+}
 
+// issue fills the form with a sample business licence and issues it.
+func (c *consoleSession) issue() {
+	t, b := c.t, c.b
 	good := sample(t, "business-license")
+	c.good = good
 	fill(b, good)
 	// Type the code with real key events, in lower case: the page
 	// upper-cases codes.
@@ -355,19 +409,12 @@ func TestConsoleInBrowser(t *testing.T) {
 	}
 	b.Click("#issue-submit")
 	b.WaitFor("the issued licence", `!document.getElementById('issue-result').hidden`)
-	id := b.Text("#result-id")
-	var lic struct {
-		ID          string `json:"id"`
-		Class       string `json:"class"`
-		HolderCode  string `json:"holder_code"`
-		Status      string `json:"status"`
-		Reason      string `json:"reason"`
-		LedgerIndex uint64 `json:"ledger_index"`
+	c.id = b.Text("#result-id")
+	st, lic := c.licence(c.id)
+	if st != 200 {
+		t.Fatalf("GET the licence the page shows (%q) = %d", c.id, st)
 	}
-	if st := s.call(t, "GET", "/v1/licences/"+url.PathEscape(id), token, nil, &lic); st != 200 {
-		t.Fatalf("GET the licence the page shows (%q) = %d", id, st)
-	}
-	if lic.ID != id || lic.Class != "business-license" || lic.HolderCode != good["uscc"] || lic.Status != "valid" {
+	if lic.ID != c.id || lic.Class != "business-license" || lic.HolderCode != good["uscc"] || lic.Status != "valid" {
 		t.Errorf("issued licence = %+v", lic)
 	}
 	if got := b.Text("#result-ledger"); got != fmt.Sprint(lic.LedgerIndex) {
@@ -384,15 +431,16 @@ func TestConsoleInBrowser(t *testing.T) {
 	if v := browsertest.Eval[string](b, `document.getElementById('f-uscc').value`); v != "" {
 		t.Errorf("form not cleared after issuing: uscc = %q", v)
 	}
+}
 
-	// ---- a bad 统一社会信用代码: the server's message next to the field ----
-	bad := map[string]string{}
-	for k, v := range good {
-		bad[k] = v
-	}
+// rejectBadCode submits a bad 统一社会信用代码: the server's message is
+// shown next to the field.
+func (c *consoleSession) rejectBadCode() {
+	t, b, s := c.t, c.b, c.s
+	bad := maps.Clone(c.good)
 	bad["uscc"] = "91310115MA1FPA014X" // wrong check character
 	var apiErr struct{ Code, Message, Field string }
-	if st := s.call(t, "POST", "/v1/licences", token, map[string]any{"class": "business-license", "fields": bad}, &apiErr); st != 422 || apiErr.Field != "uscc" {
+	if st := s.call(t, "POST", "/v1/licences", c.token, map[string]any{"class": "business-license", "fields": bad}, &apiErr); st != 422 || apiErr.Field != "uscc" {
 		t.Fatalf("the API takes the bad code: %d %+v", st, apiErr)
 	}
 	fill(b, bad)
@@ -417,16 +465,21 @@ func TestConsoleInBrowser(t *testing.T) {
 	var list struct {
 		Licences []json.RawMessage `json:"licences"`
 	}
-	s.call(t, "GET", "/v1/licences", token, nil, &list)
+	s.call(t, "GET", "/v1/licences", c.token, nil, &list)
 	if len(list.Licences) != 1 {
 		t.Fatalf("%d licences after the rejected one, want 1", len(list.Licences))
 	}
+}
 
-	// ---- search by holder code, revoke with 吊销 ----
+// searchAndRevoke searches by holder code and revokes the licence with
+// 吊销, after a try without a reason.
+func (c *consoleSession) searchAndRevoke() {
+	t, b := c.t, c.b
 	b.Click("#tab-search")
-	b.Set("#search-holder", good["uscc"])
+	b.Set("#search-holder", c.good["uscc"])
 	b.Click("#search-btn")
-	row := fmt.Sprintf(`#results-body tr[data-id=%s]`, browsertest.Quote(id))
+	row := fmt.Sprintf(`#results-body tr[data-id=%s]`, browsertest.Quote(c.id))
+	c.row = row
 	b.WaitFor("the result row", fmt.Sprintf(`document.querySelector(%s) !== null`, browsertest.Quote(row)))
 	if n := browsertest.Eval[int](b, `document.querySelectorAll('#results-body tr').length`); n != 1 {
 		t.Errorf("%d rows, want 1", n)
@@ -436,12 +489,12 @@ func TestConsoleInBrowser(t *testing.T) {
 	}
 	b.Click(row + ` button[data-action="revoke"]`)
 	b.Do(chromedp.WaitVisible(chromedp.CSS("#confirm-dialog")))
-	if got := b.Text("#confirm-id"); got != id {
-		t.Errorf("confirmation names %q, want %q", got, id)
+	if got := b.Text("#confirm-id"); got != c.id {
+		t.Errorf("confirmation names %q, want %q", got, c.id)
 	}
 	b.Click("#confirm-ok") // no reason chosen: refused in the dialog
 	b.Do(chromedp.WaitVisible(chromedp.CSS("#confirm-error")))
-	if st := s.call(t, "GET", "/v1/licences/"+url.PathEscape(id), token, nil, &lic); st != 200 || lic.Status != "valid" {
+	if st, lic := c.licence(c.id); st != 200 || lic.Status != "valid" {
 		t.Fatalf("licence changed without a reason: %d %+v", st, lic)
 	}
 	b.Set("#confirm-reason", "吊销")
@@ -456,13 +509,16 @@ func TestConsoleInBrowser(t *testing.T) {
 	if browsertest.Eval[bool](b, fmt.Sprintf(`document.querySelector(%s) !== null`, browsertest.Quote(row+` button[data-action="revoke"]`))) {
 		t.Error("a revoked licence still offers revocation")
 	}
-	if st := s.call(t, "GET", "/v1/licences/"+url.PathEscape(id), token, nil, &lic); st != 200 || lic.Status != "revoked" || lic.Reason != "吊销" {
+	if st, lic := c.licence(c.id); st != 200 || lic.Status != "revoked" || lic.Reason != "吊销" {
 		t.Fatalf("after the page revoked it, the API says %d %+v", st, lic)
 	}
+}
 
-	// ---- the ledger checkpoint ----
+// checkpoint checks the ledger checkpoint the page shows.
+func (c *consoleSession) checkpoint() {
+	t, b := c.t, c.b
 	b.WaitFor("the checkpoint of size 2", `document.getElementById('cp-size').textContent === '2'`)
-	cp := s.ledger.Checkpoint()
+	cp := c.s.ledger.Checkpoint()
 	if cp.Size != 2 {
 		t.Fatalf("ledger checkpoint size %d, want 2", cp.Size)
 	}
@@ -473,12 +529,15 @@ func TestConsoleInBrowser(t *testing.T) {
 	if got := b.Text("#cp-origin"); got != "test/ledger" {
 		t.Errorf("origin shown %q", got)
 	}
+}
 
-	// ---- the licence opened ----
-	b.Click(row + ` button[data-action="open"]`)
+// openLicence opens the licence from its search result row.
+func (c *consoleSession) openLicence() {
+	t, b := c.t, c.b
+	b.Click(c.row + ` button[data-action="open"]`)
 	b.Do(chromedp.WaitVisible(chromedp.CSS("#detail-dialog")))
 	b.WaitFor("the detail QR", `(() => { const i = document.getElementById('detail-qr'); return i.src.startsWith('blob:') && i.complete && i.naturalWidth > 0; })()`)
-	if d := b.Text("#detail-fields"); !strings.Contains(d, good["name"]) || !strings.Contains(d, "统一社会信用代码") {
+	if d := b.Text("#detail-fields"); !strings.Contains(d, c.good["name"]) || !strings.Contains(d, "统一社会信用代码") {
 		t.Errorf("detail fields lack the name or labels: %q", d)
 	}
 	if d := b.Text("#detail-meta .status"); d != "已吊销" {
@@ -487,22 +546,29 @@ func TestConsoleInBrowser(t *testing.T) {
 	b.Click("#detail-close")
 	b.Do(chromedp.WaitNotVisible(chromedp.CSS("#detail-dialog")))
 	screenshot(b, "console-search.png")
+}
 
-	// ---- English ----
+// english toggles the language to English and back.
+func (c *consoleSession) english() {
+	t, b := c.t, c.b
 	b.Click("#lang-btn")
 	if got := b.Text("#tab-search"); got != "Search & manage" {
 		t.Errorf("English search tab = %q", got)
 	}
-	if got := b.Text(row + " .status"); !strings.HasPrefix(got, "Revoked") {
+	if got := b.Text(c.row + " .status"); !strings.HasPrefix(got, "Revoked") {
 		t.Errorf("English status = %q", got)
 	}
 	b.Click("#lang-btn")
 	if got := b.Text("#tab-search"); got != "查询与管理" {
 		t.Errorf("Chinese search tab = %q", got)
 	}
+}
 
-	// ---- a token revoked on the server ends the session ----
-	if err := s.store.RevokeToken(jti, time.Now().Add(time.Hour)); err != nil {
+// sessionEnds revokes the clerk's token (jti) on the server: the next
+// request ends the session.
+func (c *consoleSession) sessionEnds(jti string) {
+	t, b := c.t, c.b
+	if err := c.s.store.RevokeToken(jti, time.Now().Add(time.Hour)); err != nil {
 		t.Fatal(err)
 	}
 	b.Click("#search-btn")
@@ -513,8 +579,12 @@ func TestConsoleInBrowser(t *testing.T) {
 	if got := browsertest.Eval[string](b, `String(sessionStorage.getItem('elicense.console.token'))`); got != "null" {
 		t.Errorf("token still in sessionStorage: %q", got)
 	}
+}
 
-	// ---- an administrator names the agency; logging out ----
+// adminIssuesAndLogsOut logs in as an administrator, who must name the
+// agency to issue, then logs out.
+func (c *consoleSession) adminIssuesAndLogsOut() {
+	t, b, s := c.t, c.b, c.s
 	admin, _, err := s.tokens.Mint(service.Operator{Subject: "admin-01", Role: service.RoleAdmin}, time.Hour)
 	if err != nil {
 		t.Fatal(err)
@@ -527,24 +597,21 @@ func TestConsoleInBrowser(t *testing.T) {
 	}
 	b.Set("#class-select", "business-license")
 	b.WaitFor("the business licence form", `document.getElementById('f-uscc') !== null`)
-	fill(b, good)
+	fill(b, c.good)
 	b.Click("#issue-submit")
 	b.WaitFor("the agency mark", `document.getElementById('err-agency').textContent !== ''`)
-	b.Set("#f--agency", ag.Code)
+	b.Set("#f--agency", c.agency)
 	b.Click("#issue-submit")
 	b.WaitFor("the issued licence", `!document.getElementById('issue-result').hidden`)
 	var byAdmin struct {
 		Agency string `json:"agency"`
 	}
-	if st := s.call(t, "GET", "/v1/licences/"+url.PathEscape(b.Text("#result-id")), admin, nil, &byAdmin); st != 200 || byAdmin.Agency != ag.Code {
-		t.Errorf("licence issued by the admin: %d, agency %q, want %s", st, byAdmin.Agency, ag.Code)
+	if st := s.call(t, "GET", "/v1/licences/"+url.PathEscape(b.Text("#result-id")), admin, nil, &byAdmin); st != 200 || byAdmin.Agency != c.agency {
+		t.Errorf("licence issued by the admin: %d, agency %q, want %s", st, byAdmin.Agency, c.agency)
 	}
 	b.Click("#logout-btn")
 	b.Do(chromedp.WaitVisible(chromedp.CSS("#token-input")))
 	if got := browsertest.Eval[string](b, `String(sessionStorage.getItem('elicense.console.token'))`); got != "null" {
 		t.Errorf("token still in sessionStorage after logout: %q", got)
 	}
-
-	console.Check(t)
-	t.Logf("browser test took %v", time.Since(start).Round(time.Millisecond))
 }

@@ -89,6 +89,25 @@ func TestInitLoadRoundTrip(t *testing.T) {
 	if res.Dir != dir {
 		t.Errorf("Result.Dir = %s, want %s", res.Dir, dir)
 	}
+	t.Run("files", func(t *testing.T) { testInitFiles(t, dir, res) })
+	t.Run("manifest", func(t *testing.T) { testInitManifest(t, dir, res) })
+
+	p, err := Load(dir, testPass)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.Agencies) != len(DefaultAgencies()) {
+		t.Fatalf("%d agencies", len(p.Agencies))
+	}
+	t.Run("root", func(t *testing.T) { testLoadedRoot(t, dir, p, res, t0) })
+	t.Run("agencies", func(t *testing.T) { testLoadedAgencies(t, p, res, t0) })
+	t.Run("lookup", func(t *testing.T) { testAgencyLookup(t, p) })
+	t.Run("ledger", func(t *testing.T) { testLoadedLedger(t, p, res) })
+}
+
+// testInitFiles checks the files Init wrote and reported, and their
+// modes: directories 0700, keys 0600, nothing else in the tree.
+func testInitFiles(t *testing.T, dir string, res *Result) {
 	wantFiles := []string{RootCertFile, RootKeyFile, ManifestFile, LedgerCertFile, LedgerKeyFile}
 	for _, a := range DefaultAgencies() {
 		wantFiles = append(wantFiles, "agencies/"+a.Code+".crt.pem", "agencies/"+a.Code+".key.pem")
@@ -96,7 +115,6 @@ func TestInitLoadRoundTrip(t *testing.T) {
 	if !sameSet(res.Files, wantFiles) {
 		t.Errorf("Files = %v, want %v", res.Files, wantFiles)
 	}
-	// Modes: directories 0700, keys 0600, nothing else in the tree.
 	var onDisk []string
 	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
@@ -131,20 +149,43 @@ func TestInitLoadRoundTrip(t *testing.T) {
 	if ents, _ := os.ReadDir(filepath.Dir(dir)); len(ents) != 1 {
 		t.Errorf("parent holds %d entries, want only the PKI (temporary directory left over?)", len(ents))
 	}
+}
 
-	p, err := Load(dir, testPass)
-	if err != nil {
+// testInitManifest checks that the manifest on disk is the one returned.
+func testInitManifest(t *testing.T, dir string, res *Result) {
+	var m Manifest
+	b, _ := os.ReadFile(filepath.Join(dir, ManifestFile))
+	if err := json.Unmarshal(b, &m); err != nil {
 		t.Fatal(err)
 	}
-	if len(p.Agencies) != len(DefaultAgencies()) {
-		t.Fatalf("%d agencies", len(p.Agencies))
+	if m.Root.KeyID != res.Manifest.Root.KeyID || len(m.Agencies) != 9 || m.Agencies[0].TypeCodes[0] != "11310000PDY00001XQ001" {
+		t.Errorf("manifest on disk: %+v", m)
 	}
+}
+
+// testLoadedRoot checks the loaded root certificate and the root signer.
+func testLoadedRoot(t *testing.T, dir string, p *PKI, res *Result, t0 time.Time) {
 	if !p.Root.IsCA || p.Root.MaxPathLen != 0 || !p.Root.MaxPathLenZero {
 		t.Error("root is not a CA with path length 0")
 	}
 	if d := p.Root.NotAfter.Sub(t0); d < DefaultRootValidity-time.Minute || d > DefaultRootValidity+time.Minute {
 		t.Errorf("root lifetime %v", d)
 	}
+	rs, err := LoadRootSigner(dir, testPass)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rs.KeyID != res.Manifest.Root.KeyID || !bytes.Equal(rs.CertDER, p.RootDER) {
+		t.Error("root signer does not match")
+	}
+	if _, err := LoadRootSigner(dir, []byte("wrong")); !errors.Is(err, ErrPassphrase) {
+		t.Errorf("LoadRootSigner(wrong) = %v", err)
+	}
+}
+
+// testLoadedAgencies checks every loaded agency against its default
+// configuration and the manifest, and that its key signs.
+func testLoadedAgencies(t *testing.T, p *PKI, res *Result, t0 time.Time) {
 	for i, a := range p.Agencies {
 		cfg := DefaultAgencies()[i]
 		e := res.Manifest.Agencies[i]
@@ -176,6 +217,10 @@ func TestInitLoadRoundTrip(t *testing.T) {
 			t.Errorf("Agency(%s) = %v, %v", a.Code, got, ok)
 		}
 	}
+}
+
+// testAgencyLookup checks the lookups by class and by code.
+func testAgencyLookup(t *testing.T, p *PKI) {
 	for class, want := range map[string]string{
 		"营业执照":                    "上海市市场监督管理局",
 		"drivers-license":         "上海市公安局",
@@ -196,32 +241,15 @@ func TestInitLoadRoundTrip(t *testing.T) {
 	if _, ok := p.Agency("nope"); ok {
 		t.Error("Agency(nope) found")
 	}
+}
+
+// testLoadedLedger checks the ledger signer.
+func testLoadedLedger(t *testing.T, p *PKI, res *Result) {
 	if p.Ledger == nil || p.Ledger.KeyID != res.Manifest.Ledger.KeyID || p.Ledger.Cert.KeyUsage != gm.KeyUsageDigitalSignature {
 		t.Errorf("ledger = %+v", p.Ledger)
 	}
 	if _, err := gm.Sign(p.Ledger.Signer, []byte("checkpoint")); err != nil {
 		t.Error(err)
-	}
-
-	rs, err := LoadRootSigner(dir, testPass)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if rs.KeyID != res.Manifest.Root.KeyID || !bytes.Equal(rs.CertDER, p.RootDER) {
-		t.Error("root signer does not match")
-	}
-	if _, err := LoadRootSigner(dir, []byte("wrong")); !errors.Is(err, ErrPassphrase) {
-		t.Errorf("LoadRootSigner(wrong) = %v", err)
-	}
-
-	// The manifest on disk is the one returned.
-	var m Manifest
-	b, _ := os.ReadFile(filepath.Join(dir, ManifestFile))
-	if err := json.Unmarshal(b, &m); err != nil {
-		t.Fatal(err)
-	}
-	if m.Root.KeyID != res.Manifest.Root.KeyID || len(m.Agencies) != 9 || m.Agencies[0].TypeCodes[0] != "11310000PDY00001XQ001" {
-		t.Errorf("manifest on disk: %+v", m)
 	}
 }
 

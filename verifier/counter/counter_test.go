@@ -264,6 +264,15 @@ func render(t *testing.T, text string, px int) []byte {
 
 func TestAPI(t *testing.T) {
 	f := newFixture(t)
+	t.Run("check", func(t *testing.T) { testAPICheck(t, f) })
+	t.Run("image", func(t *testing.T) { testAPIImage(t, f) })
+	t.Run("bad requests", func(t *testing.T) { testAPIBadRequests(t, f) })
+	t.Run("page", func(t *testing.T) { testAPIPage(t, f) })
+}
+
+// testAPICheck posts a static QR's text and checks the answer and its
+// headers.
+func testAPICheck(t *testing.T, f *fixture) {
 	var res counter.Result
 	body, _ := json.Marshal(map[string]string{"text": f.static})
 	st, h := f.post(t, "/api/check", "application/json", body, &res)
@@ -279,15 +288,17 @@ func TestAPI(t *testing.T) {
 			t.Errorf("%s = %q, want %q", k, h.Get(k), want)
 		}
 	}
+}
 
-	// The image endpoint, multipart and raw.
+// testAPIImage posts a QR image, multipart and raw, and a foreign QR.
+func testAPIImage(t *testing.T, f *fixture) {
 	pngData := render(t, f.static, 4)
 	var mp bytes.Buffer
 	mw := multipart.NewWriter(&mp)
 	fw, _ := mw.CreateFormFile("image", "qr.png")
 	fw.Write(pngData)
 	mw.Close()
-	res = counter.Result{}
+	var res counter.Result
 	if st, _ := f.post(t, "/api/image", mw.FormDataContentType(), mp.Bytes(), &res); st != 200 || res.Code != verifier.ValidStatic || res.Licence.HolderName != f.holder {
 		t.Fatalf("image (multipart) = %d %+v", st, res)
 	}
@@ -299,8 +310,11 @@ func TestAPI(t *testing.T) {
 	if st, _ := f.post(t, "/api/image", "image/png", render(t, "hello", 6), &res); st != 200 || res.Code != verifier.Malformed || res.Colour != "red" {
 		t.Fatalf("image of a foreign QR = %d %+v", st, res)
 	}
+}
 
-	// Bad requests: 4xx with {code, message}, never 500.
+// testAPIBadRequests checks that bad requests get a 4xx with {code,
+// message}, never a 500.
+func testAPIBadRequests(t *testing.T, f *fixture) {
 	blank := image.NewGray(image.Rect(0, 0, 200, 200))
 	for i := range blank.Pix {
 		blank.Pix[i] = 255
@@ -339,8 +353,10 @@ func TestAPI(t *testing.T) {
 	if resp.StatusCode != 405 {
 		t.Errorf("GET /api/check = %d", resp.StatusCode)
 	}
+}
 
-	// The page and its assets.
+// testAPIPage fetches the page and its assets.
+func testAPIPage(t *testing.T, f *fixture) {
 	for path, ctype := range map[string]string{"/": "text/html; charset=utf-8", "/app.js": "text/javascript; charset=utf-8", "/app.css": "text/css; charset=utf-8", "/icon.svg": "image/svg+xml"} {
 		resp, err := http.Get(f.URL + path)
 		if err != nil {
@@ -351,7 +367,7 @@ func TestAPI(t *testing.T) {
 			t.Errorf("GET %s = %d %q", path, resp.StatusCode, resp.Header.Get("Content-Type"))
 		}
 	}
-	resp, err = http.Get(f.URL + "/nothing")
+	resp, err := http.Get(f.URL + "/nothing")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -381,104 +397,141 @@ func TestNoExternalURLs(t *testing.T) {
 
 // TestCounterInBrowser drives the page in a real headless Chromium: a
 // wedge scanner's static QR, garbage, the language toggle, the trust data
-// line and its 立即同步 button, a page token gone stale.
+// line and its 立即同步 button, a page token gone stale. The steps run in
+// one page, each on the state the one before left.
 func TestCounterInBrowser(t *testing.T) {
 	ctx := browsertest.Open(t, 1280, 900)
-	tab := &browsertest.Tab{T: t, Ctx: ctx, Timeout: 15 * time.Second}
-	f := newFixture(t)
+	p := &counterPage{
+		t:   t,
+		ctx: ctx,
+		tab: &browsertest.Tab{T: t, Ctx: ctx, Timeout: 15 * time.Second},
+		f:   newFixture(t),
+	}
 	console := browsertest.WatchConsole(ctx, true)
-	text := func(id string) string {
-		t.Helper()
-		return tab.Text("#" + id)
-	}
-	focused := `document.activeElement === document.getElementById('scan-input')`
-	screenshot := func(name string) {
-		t.Helper()
-		shot, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
-		if err != nil {
-			t.Fatal(err)
-		}
-		browsertest.SaveScreenshot(t, name, shot)
-	}
+	p.open()
+	p.scanStatic()
+	p.english()
+	p.scanGarbage()
+	p.syncFails()
+	p.syncSucceeds()
+	p.staleToken()
+	console.Check(t)
+}
 
-	tab.Do(chromedp.Navigate(f.URL+"/"), chromedp.WaitVisible(chromedp.CSS("#scan-input")))
-	tab.WaitFor("the focused scan input", focused)
+// counterPage is the counter page open in a browser tab over a fixture.
+type counterPage struct {
+	t   *testing.T
+	ctx context.Context
+	tab *browsertest.Tab
+	f   *fixture
+}
+
+// scanFocused is true when the scan input has the focus, as a wedge
+// scanner needs.
+const scanFocused = `document.activeElement === document.getElementById('scan-input')`
+
+func (p *counterPage) text(id string) string {
+	p.t.Helper()
+	return p.tab.Text("#" + id)
+}
+
+func (p *counterPage) screenshot(name string) {
+	p.t.Helper()
+	shot, err := chromedp.Run(p.ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	browsertest.SaveScreenshot(p.t, name, shot)
+}
+
+// open loads the page and checks the trust data line.
+func (p *counterPage) open() {
+	t, tab := p.t, p.tab
+	tab.Do(chromedp.Navigate(p.f.URL+"/"), chromedp.WaitVisible(chromedp.CSS("#scan-input")))
+	tab.WaitFor("the focused scan input", scanFocused)
 	tab.WaitFor("the trust data line", `document.getElementById('t-synced').textContent !== ''`)
-	if got := text("t-synced"); got != "上次同步 5 分钟前" {
+	if got := p.text("t-synced"); got != "上次同步 5 分钟前" {
 		t.Errorf("synced shown %q", got)
 	}
-	if got := text("t-next"); got != "下次同步 3 分钟后" {
+	if got := p.text("t-next"); got != "下次同步 3 分钟后" {
 		t.Errorf("next sync shown %q", got)
 	}
 	if !tab.Visible("#sync-btn") || tab.Visible("#t-banner") || tab.Visible("#t-result") {
 		t.Errorf("trust line: button %v, banner %v, result %v", tab.Visible("#sync-btn"), tab.Visible("#t-banner"), tab.Visible("#t-result"))
 	}
+}
 
-	// The scanner types the text and Enter, as a keyboard does.
+// scanStatic types a static QR's text and Enter, as a keyboard-wedge
+// scanner does, and checks the amber verdict.
+func (p *counterPage) scanStatic() {
+	t, tab, f := p.t, p.tab, p.f
 	tab.Do(chromedp.SendKeys(chromedp.CSS("#scan-input"), f.static+"\r"))
 	tab.WaitFor("the amber verdict", `document.getElementById('panel').dataset.colour === 'amber'`)
 	for id, want := range map[string]string{"v-headline": "有效（静态码）", "v-code": "VALID_STATIC", "v-class": "营业执照", "v-status": "状态数据 1 小时前更新"} {
-		if got := text(id); got != want {
+		if got := p.text(id); got != want {
 			t.Errorf("#%s shown %q, want %q", id, got, want)
 		}
 	}
-	if got := text("v-message"); !strings.Contains(got, "请核对持证人身份证件") {
-		t.Errorf("message %q", got)
-	}
-	if got := text("v-holder"); !strings.Contains(got, f.holder) {
-		t.Errorf("holder shown %q, want %q", got, f.holder)
-	}
-	if got := text("v-agency"); !strings.Contains(got, "市场监督管理局") {
-		t.Errorf("agency shown %q", got)
-	}
-	if got := text("v-fields"); !strings.Contains(got, "住所") {
-		t.Errorf("fields shown %q", got)
+	for id, want := range map[string]string{"v-message": "请核对持证人身份证件", "v-holder": f.holder, "v-agency": "市场监督管理局", "v-fields": "住所"} {
+		if got := p.text(id); !strings.Contains(got, want) {
+			t.Errorf("#%s shown %q, want it to contain %q", id, got, want)
+		}
 	}
 	if got := browsertest.Eval[string](tab, `document.getElementById('scan-input').value`); got != "" {
 		t.Errorf("the input was not cleared: %q", got)
 	}
-	tab.WaitFor("the input refocused", focused)
+	tab.WaitFor("the input refocused", scanFocused)
 	f.mu.Lock()
 	if len(f.texts) != 1 || f.texts[0] != f.static {
 		t.Errorf("the handler verified %q", f.texts)
 	}
 	f.mu.Unlock()
-	screenshot("counter.png")
+	p.screenshot("counter.png")
+}
 
-	// English.
+// english toggles the language to English and back.
+func (p *counterPage) english() {
+	t, tab := p.t, p.tab
 	tab.Click("#lang-btn")
-	if got := text("v-message"); !strings.HasPrefix(got, "Valid static QR") {
+	if got := p.text("v-message"); !strings.HasPrefix(got, "Valid static QR") {
 		t.Errorf("English message %q", got)
 	}
-	if got := text("v-status"); got != "Status data updated 1 h ago" {
+	if got := p.text("v-status"); got != "Status data updated 1 h ago" {
 		t.Errorf("English status age %q", got)
 	}
-	if got := text("t-synced"); got != "synced 5 min ago" {
+	if got := p.text("t-synced"); got != "synced 5 min ago" {
 		t.Errorf("English synced %q", got)
 	}
-	tab.WaitFor("the input refocused after the toggle", focused)
+	tab.WaitFor("the input refocused after the toggle", scanFocused)
 	tab.Click("#lang-btn")
+}
 
-	// Garbage: red MALFORMED.
+// scanGarbage scans text that is no QR of ours: red MALFORMED.
+func (p *counterPage) scanGarbage() {
+	t, tab := p.t, p.tab
 	tab.Do(chromedp.SendKeys(chromedp.CSS("#scan-input"), "HELLO-WORLD\r"))
 	tab.WaitFor("the red verdict", `document.getElementById('v-code').textContent === 'MALFORMED'`)
 	if got := browsertest.Eval[string](tab, `document.getElementById('panel').dataset.colour`); got != "red" {
 		t.Errorf("colour %q for MALFORMED", got)
 	}
-	if got := text("v-headline"); got != "无法识别" {
+	if got := p.text("v-headline"); got != "无法识别" {
 		t.Errorf("headline %q", got)
 	}
-	if got := text("v-message"); got != verifier.Malformed.Message() {
+	if got := p.text("v-message"); got != verifier.Malformed.Message() {
 		t.Errorf("message %q", got)
 	}
 	if tab.Visible("#v-body") {
 		t.Error("licence details still shown for a malformed QR")
 	}
-	tab.WaitFor("the input refocused", focused)
-	screenshot("counter-red.png")
+	tab.WaitFor("the input refocused", scanFocused)
+	p.screenshot("counter-red.png")
+}
 
-	// 立即同步 fails: the button is disabled while it runs, the reason is
-	// shown, and the last good data keeps working.
+// syncFails presses 立即同步 with the sync failing: the button is
+// disabled while it runs, the reason is shown, and the last good data
+// keeps working.
+func (p *counterPage) syncFails() {
+	t, tab, f := p.t, p.tab, p.f
 	gate := make(chan struct{})
 	f.mu.Lock()
 	f.syncErr, f.syncGo = errors.New("trust server: connection refused"), gate
@@ -496,9 +549,9 @@ func TestCounterInBrowser(t *testing.T) {
 	close(gate)
 	tab.WaitFor("the failure shown", `!document.getElementById('t-banner').hidden && !document.getElementById('sync-btn').disabled`)
 	if tab.Visible("#t-result") {
-		t.Errorf("the failure is said twice: %q", text("t-result"))
+		t.Errorf("the failure is said twice: %q", p.text("t-result"))
 	}
-	if got := text("t-banner"); got != "同步失败：trust server: connection refused正在使用上次成功同步的数据（5 分钟前）" {
+	if got := p.text("t-banner"); got != "同步失败：trust server: connection refused正在使用上次成功同步的数据（5 分钟前）" {
 		t.Errorf("banner %q", got)
 	}
 	if got := browsertest.Eval[string](tab, `document.getElementById('t-banner').dataset.level`); got != "amber" {
@@ -509,23 +562,30 @@ func TestCounterInBrowser(t *testing.T) {
 	}
 	tab.Do(chromedp.SendKeys(chromedp.CSS("#scan-input"), f.static+"\r"))
 	tab.WaitFor("the amber verdict on the last good data", `document.getElementById('v-code').textContent === 'VALID_STATIC'`)
-	screenshot("counter-sync-failed.png")
+	p.screenshot("counter-sync-failed.png")
+}
 
-	// 立即同步 succeeds: the banner goes.
+// syncSucceeds presses 立即同步 with the sync working: the banner goes.
+func (p *counterPage) syncSucceeds() {
+	t, tab, f := p.t, p.tab, p.f
 	f.mu.Lock()
 	f.syncErr, f.syncGo = nil, nil
 	f.mu.Unlock()
 	tab.Click("#sync-btn")
 	tab.WaitFor("the success shown", `document.getElementById('t-result').textContent === '同步成功'`)
 	if tab.Visible("#t-banner") {
-		t.Errorf("banner still shown: %q", text("t-banner"))
+		t.Errorf("banner still shown: %q", p.text("t-banner"))
 	}
-	if got := text("t-synced"); got != "上次同步 刚刚" {
+	if got := p.text("t-synced"); got != "上次同步 刚刚" {
 		t.Errorf("synced shown %q", got)
 	}
+}
 
-	// A counter restarted while the page stayed open: the page's token is
-	// stale, the page fetches the new one and the scan goes through once.
+// staleToken is a counter restarted while the page stayed open: the
+// page's token is stale, the page fetches the new one and the scan goes
+// through once.
+func (p *counterPage) staleToken() {
+	t, tab, f := p.t, p.tab, p.f
 	before := f.verified()
 	tab.Do(chromedp.Evaluate[chromedp.Void](`document.querySelector('meta[name="counter-token"]').content = 'stale'`))
 	tab.Do(chromedp.SendKeys(chromedp.CSS("#scan-input"), "HELLO-AGAIN\r"))
@@ -545,6 +605,4 @@ func TestCounterInBrowser(t *testing.T) {
 	if !refused || !admitted {
 		t.Errorf("stale token: refused %v, then admitted %v", refused, admitted)
 	}
-
-	console.Check(t)
 }

@@ -150,24 +150,35 @@ func TestRequestGuard(t *testing.T) {
 
 // TestTrustStatusAPI covers /api/status and /api/sync: the JSON the page
 // reads, a good sync, a failed one, a second press while one runs, and a
-// counter without them.
+// counter without them. The sync subtests run in order on one fixture.
 func TestTrustStatusAPI(t *testing.T) {
 	f := newFixture(t)
-	getStatus := func() (int, counter.StatusAnswer, string) {
-		t.Helper()
-		resp, err := http.Get(f.URL + "/api/status")
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		data, _ := io.ReadAll(resp.Body)
-		var st counter.StatusAnswer
-		if err := json.Unmarshal(data, &st); err != nil {
-			t.Fatalf("status: %v in %s", err, data)
-		}
-		return resp.StatusCode, st, string(data)
+	t.Run("status", func(t *testing.T) { testStatusJSON(t, f) })
+	t.Run("sync", func(t *testing.T) { testSync(t, f) })
+	t.Run("sync running", func(t *testing.T) { testSyncRunning(t, f) })
+	t.Run("methods", func(t *testing.T) { testTrustMethods(t, f) })
+	t.Run("not configured", testTrustNotConfigured)
+}
+
+// getTrustStatus fetches /api/status.
+func getTrustStatus(t *testing.T, f *fixture) (int, counter.StatusAnswer, string) {
+	t.Helper()
+	resp, err := http.Get(f.URL + "/api/status")
+	if err != nil {
+		t.Fatal(err)
 	}
-	code, st, raw := getStatus()
+	defer resp.Body.Close()
+	data, _ := io.ReadAll(resp.Body)
+	var st counter.StatusAnswer
+	if err := json.Unmarshal(data, &st); err != nil {
+		t.Fatalf("status: %v in %s", err, data)
+	}
+	return resp.StatusCode, st, string(data)
+}
+
+// testStatusJSON checks the status the page reads.
+func testStatusJSON(t *testing.T, f *fixture) {
+	code, st, raw := getTrustStatus(t, f)
 	if code != 200 || !st.SyncedAt.Equal(f.trust.SyncedAt) || !st.NextSync.Equal(f.trust.NextSync) || !st.Now.Equal(f.clock()) || !st.CanSync || st.BundleSeq != 1 || st.Syncing || st.LastError != "" {
 		t.Fatalf("status = %d %+v", code, st)
 	}
@@ -176,7 +187,10 @@ func TestTrustStatusAPI(t *testing.T) {
 			t.Errorf("status JSON has no %s: %s", key, raw)
 		}
 	}
+}
 
+// testSync presses 立即同步 with the sync working, then failing.
+func testSync(t *testing.T, f *fixture) {
 	var ans counter.SyncAnswer
 	if code, _ := f.post(t, "/api/sync", "", nil, &ans); code != 200 || !ans.OK || ans.Error != "" || ans.Status == nil || ans.Status.BundleSeq != 2 || !ans.Status.SyncedAt.Equal(f.clock()) {
 		t.Fatalf("sync = %d %+v", code, ans)
@@ -188,8 +202,11 @@ func TestTrustStatusAPI(t *testing.T) {
 	if code, _ := f.post(t, "/api/sync", "", nil, &ans); code != 200 || ans.OK || ans.Error != "trust server: connection refused" || ans.Status == nil || ans.Status.LastError != ans.Error || ans.Status.BundleSeq != 2 {
 		t.Fatalf("failed sync = %d %+v", code, ans)
 	}
+}
 
-	// A second press while a sync runs: 409, and the status says syncing.
+// testSyncRunning presses it a second time while a sync runs: 409, and
+// the status says syncing. It follows testSync's two syncs.
+func testSyncRunning(t *testing.T, f *fixture) {
 	gate := make(chan struct{})
 	f.mu.Lock()
 	f.syncErr, f.syncGo = nil, gate
@@ -208,7 +225,7 @@ func TestTrustStatusAPI(t *testing.T) {
 			t.Fatal("the sync did not start")
 		}
 	}
-	if _, st, _ := getStatus(); !st.Syncing {
+	if _, st, _ := getTrustStatus(t, f); !st.Syncing {
 		t.Error("status does not say syncing while a sync runs")
 	}
 	var e counter.Error
@@ -220,9 +237,13 @@ func TestTrustStatusAPI(t *testing.T) {
 	if n := f.syncCalls(); n != 3 {
 		t.Errorf("SyncNow called %d times, want 3", n)
 	}
-	if _, st, _ := getStatus(); st.Syncing {
+	if _, st, _ := getTrustStatus(t, f); st.Syncing {
 		t.Error("still syncing after the sync ended")
 	}
+}
+
+// testTrustMethods checks that the endpoints refuse the other method.
+func testTrustMethods(t *testing.T, f *fixture) {
 	for _, tc := range []struct{ method, path string }{{"GET", "/api/sync"}, {"POST", "/api/status"}} {
 		req, _ := http.NewRequest(tc.method, f.URL+tc.path, nil)
 		req.Header.Set(counter.TokenHeader, f.token)
@@ -235,8 +256,11 @@ func TestTrustStatusAPI(t *testing.T) {
 			t.Errorf("%s %s = %d", tc.method, tc.path, resp.StatusCode)
 		}
 	}
+}
 
-	// Without the options: 404 with a reason.
+// testTrustNotConfigured checks a counter without TrustStatus or
+// SyncNow: 404 with a reason.
+func testTrustNotConfigured(t *testing.T) {
 	g := newFixtureWith(t, fixtureOptions{noTrust: true})
 	resp, err := http.Get(g.URL + "/api/status")
 	if err != nil {

@@ -114,35 +114,15 @@ func fail(v Verdict, cause error, format string, args ...any) *Error {
 	return &Error{Verdict: v, Detail: fmt.Sprintf(format, args...), Err: cause}
 }
 
+// verify runs the checks in the order of GB/T 38540, one named step each,
+// filling r as it goes.
 func verify(r *Result, sigDER, digest []byte, opts Options) *Error {
 	// 1. Structure (and algorithms, which are part of it).
-	sig, err := ses.ParseSignature(sigDER)
-	if err != nil {
-		return fail(Malformed, err, "")
+	sig, e := parseSignature(r, sigDER)
+	if e != nil {
+		return e
 	}
-	seal := sig.TBS.Seal
-	r.Signature, r.Version = sig, sig.Version
-	r.ESID, r.SealName, r.SealType = seal.Info.ESID, seal.Info.Property.Name, seal.Info.Property.Type
-	r.SignedAt = sig.TBS.TimeInfo.Time()
-	if !ses.IsSM2WithSM3(sig.SignAlg) {
-		return fail(UnsupportedAlgorithm, nil, "signature algorithm %s", sig.SignAlg)
-	}
-	if !ses.IsSM2WithSM3(seal.SignAlg) {
-		return fail(UnsupportedAlgorithm, nil, "seal signature algorithm %s", seal.SignAlg)
-	}
-	if len(sig.TBS.DataHash) != gm.SM3Size {
-		return fail(UnsupportedAlgorithm, nil, "dataHash is %d bytes, not an SM3 digest", len(sig.TBS.DataHash))
-	}
-	signer, err := sig.SignerCertificate()
-	if err != nil {
-		return fail(Malformed, err, "SES_Signature.cert")
-	}
-	maker, err := seal.MakerCertificate()
-	if err != nil {
-		return fail(Malformed, err, "SES_Signature.toSign.eseal.cert")
-	}
-	r.SignerCert, r.MakerCert = signer, maker
-
+	seal, signer, maker := sig.TBS.Seal, r.SignerCert, r.MakerCert
 	at := opts.At
 	switch {
 	case opts.AtSigningTime:
@@ -156,8 +136,79 @@ func verify(r *Result, sigDER, digest []byte, opts Options) *Error {
 	if err := sig.CheckSignature(signer); err != nil {
 		return fail(BadSignature, err, "")
 	}
-
 	// 3. The signer certificate in the seal's list.
+	if e := checkSignerInSeal(sig, signer); e != nil {
+		return e
+	}
+	// 4. The maker's signature on the seal, then the maker's certificate.
+	if e := checkSealSignature(r, seal, maker); e != nil {
+		return e
+	}
+	if e := checkMaker(r, maker, seal.MakerCert, at, opts); e != nil {
+		return e
+	}
+	// 5. The seal's validity at the signing time.
+	if e := checkSealValidity(&seal.Info.Property, r.SignedAt); e != nil {
+		return e
+	}
+	// 6. The signer certificate's validity at the signing time.
+	if e := checkSignerValidity(signer, r.SignedAt); e != nil {
+		return e
+	}
+	// 7. The time-stamp, if any.
+	if sig.Timestamp != nil {
+		if e := checkSignatureTimestamp(r, sig, opts); e != nil {
+			return e
+		}
+	}
+	// 8. The document.
+	if !bytes.Equal(sig.TBS.DataHash, digest) {
+		return fail(DocumentModified, nil, "SM3 of the document differs from dataHash")
+	}
+	// Then the seal's status.
+	if opts.Status != nil {
+		return checkStatus(r, seal.Info.ESID, at, opts.Status)
+	}
+	return nil
+}
+
+// parseSignature is step 1: it parses sigDER, checks that every algorithm
+// is SM2 with SM3 and parses the signer and maker certificates, and fills
+// what r says of the signature and seal.
+func parseSignature(r *Result, sigDER []byte) (*ses.Signature, *Error) {
+	sig, err := ses.ParseSignature(sigDER)
+	if err != nil {
+		return nil, fail(Malformed, err, "")
+	}
+	seal := sig.TBS.Seal
+	r.Signature, r.Version = sig, sig.Version
+	r.ESID, r.SealName, r.SealType = seal.Info.ESID, seal.Info.Property.Name, seal.Info.Property.Type
+	r.SignedAt = sig.TBS.TimeInfo.Time()
+	if !ses.IsSM2WithSM3(sig.SignAlg) {
+		return nil, fail(UnsupportedAlgorithm, nil, "signature algorithm %s", sig.SignAlg)
+	}
+	if !ses.IsSM2WithSM3(seal.SignAlg) {
+		return nil, fail(UnsupportedAlgorithm, nil, "seal signature algorithm %s", seal.SignAlg)
+	}
+	if len(sig.TBS.DataHash) != gm.SM3Size {
+		return nil, fail(UnsupportedAlgorithm, nil, "dataHash is %d bytes, not an SM3 digest", len(sig.TBS.DataHash))
+	}
+	signer, err := sig.SignerCertificate()
+	if err != nil {
+		return nil, fail(Malformed, err, "SES_Signature.cert")
+	}
+	maker, err := seal.MakerCertificate()
+	if err != nil {
+		return nil, fail(Malformed, err, "SES_Signature.toSign.eseal.cert")
+	}
+	r.SignerCert, r.MakerCert = signer, maker
+	return sig, nil
+}
+
+// checkSignerInSeal is step 3: the signer certificate is in the seal's
+// certList.
+func checkSignerInSeal(sig *ses.Signature, signer *gm.Certificate) *Error {
+	seal := sig.TBS.Seal
 	ok, err := seal.HasSigner(sig.SignerCert)
 	if err != nil {
 		return fail(UnsupportedAlgorithm, err, "")
@@ -165,8 +216,12 @@ func verify(r *Result, sigDER, digest []byte, opts Options) *Error {
 	if !ok {
 		return fail(SignerNotInSeal, nil, "signer %q is not in the certList of seal %q", signer.Subject.CommonName, seal.Info.ESID)
 	}
+	return nil
+}
 
-	// 4. The maker's signature on the seal, then the maker's certificate.
+// checkSealSignature is the first half of step 4: the maker's signature
+// on the seal, in either of the forms the standards use.
+func checkSealSignature(r *Result, seal *ses.Seal, maker *gm.Certificate) *Error {
 	form, err := seal.CheckSignature(maker)
 	if err != nil {
 		return fail(BadSealSignature, err, "")
@@ -175,69 +230,72 @@ func verify(r *Result, sigDER, digest []byte, opts Options) *Error {
 	if form != ses.SignedSealInfo && seal.Version == ses.V4 {
 		r.Notes = append(r.Notes, "the maker signed the v4 seal in the GM/T 0031 v1 way (over SES_SealInfo, cert and algorithm)")
 	}
-	if e := checkMaker(r, maker, seal.MakerCert, at, opts); e != nil {
-		return e
-	}
+	return nil
+}
 
-	// 5. The seal's validity at the signing time.
-	p := &seal.Info.Property
-	switch t := r.SignedAt; {
+// checkSealValidity is step 5: the seal was valid at the signing time t.
+func checkSealValidity(p *ses.Property, t time.Time) *Error {
+	switch {
 	case t.Before(p.ValidStart.Time()):
 		return fail(SealNotYetValid, nil, "signed %s, seal valid from %s", stamp(t), stamp(p.ValidStart.Time()))
 	case t.After(p.ValidEnd.Time()):
 		return fail(SealExpired, nil, "signed %s, seal valid until %s", stamp(t), stamp(p.ValidEnd.Time()))
 	}
+	return nil
+}
 
-	// 6. The signer certificate's validity at the signing time.
-	switch t := r.SignedAt; {
+// checkSignerValidity is step 6: the signer certificate was valid at the
+// signing time t.
+func checkSignerValidity(signer *gm.Certificate, t time.Time) *Error {
+	switch {
 	case t.Before(signer.NotBefore):
 		return fail(SignerCertNotYetValid, nil, "signed %s, certificate valid from %s", stamp(t), stamp(signer.NotBefore))
 	case t.After(signer.NotAfter):
 		return fail(SignerCertExpired, nil, "signed %s, certificate valid until %s", stamp(t), stamp(signer.NotAfter))
 	}
+	return nil
+}
 
-	// 7. The time-stamp, if any.
-	if sig.Timestamp != nil {
-		ts, err := checkTimestamp(sig.Timestamp.Token, sig.Value, opts.TSARoots, opts.Intermediates)
-		if err != nil {
-			if errors.Is(err, ses.ErrUnsupportedAlgorithm) {
-				return fail(UnsupportedAlgorithm, err, "time-stamp")
-			}
-			return fail(BadTimestamp, err, "")
+// checkSignatureTimestamp is step 7: the signature's time-stamp is over
+// its value, not earlier than timeInfo, and noted as trusted or not.
+func checkSignatureTimestamp(r *Result, sig *ses.Signature, opts Options) *Error {
+	ts, err := checkTimestamp(sig.Timestamp.Token, sig.Value, opts.TSARoots, opts.Intermediates)
+	if err != nil {
+		if errors.Is(err, ses.ErrUnsupportedAlgorithm) {
+			return fail(UnsupportedAlgorithm, err, "time-stamp")
 		}
-		if ts.genTime.Before(r.SignedAt.Add(-timestampSkew)) {
-			return fail(BadTimestamp, nil, "time-stamp %s is earlier than the signing time %s", stamp(ts.genTime), stamp(r.SignedAt))
-		}
-		r.TimestampAt, r.TimestampTrusted = ts.genTime, ts.trusted
-		if !ts.trusted {
-			r.Notes = append(r.Notes, "the time-stamp verifies but its authority is not among the trusted TSA roots")
-		}
+		return fail(BadTimestamp, err, "")
 	}
-
-	// 8. The document.
-	if !bytes.Equal(sig.TBS.DataHash, digest) {
-		return fail(DocumentModified, nil, "SM3 of the document differs from dataHash")
+	if ts.genTime.Before(r.SignedAt.Add(-timestampSkew)) {
+		return fail(BadTimestamp, nil, "time-stamp %s is earlier than the signing time %s", stamp(ts.genTime), stamp(r.SignedAt))
 	}
+	r.TimestampAt, r.TimestampTrusted = ts.genTime, ts.trusted
+	if !ts.trusted {
+		r.Notes = append(r.Notes, "the time-stamp verifies but its authority is not among the trusted TSA roots")
+	}
+	return nil
+}
 
-	// Then the seal's status.
-	if opts.Status != nil {
-		r.StatusChecked = true
-		revoked, since, known := opts.Status.SealStatus(seal.Info.ESID)
-		r.StatusKnown = known
-		switch {
-		case !known:
-			r.Notes = append(r.Notes, "the seal's status is unknown to this verifier")
-		case revoked && (since.IsZero() || !since.After(at)):
-			r.RevokedSince = since
-			if r.TimestampTrusted && !since.IsZero() && r.TimestampAt.Before(since) {
-				r.Notes = append(r.Notes, fmt.Sprintf("the seal was revoked %s, after the trusted time-stamp %s", stamp(since), stamp(r.TimestampAt)))
-				break
-			}
-			if since.IsZero() {
-				return fail(SealRevoked, nil, "seal %q is revoked", seal.Info.ESID)
-			}
-			return fail(SealRevoked, nil, "seal %q revoked since %s", seal.Info.ESID, stamp(since))
+// checkStatus asks status about the seal esID. A seal revoked at or
+// before at fails, unless a trusted time-stamp shows the signature was
+// made before the revocation.
+func checkStatus(r *Result, esID string, at time.Time, status SealStatus) *Error {
+	r.StatusChecked = true
+	revoked, since, known := status.SealStatus(esID)
+	r.StatusKnown = known
+	switch {
+	case !known:
+		r.Notes = append(r.Notes, "the seal's status is unknown to this verifier")
+	case revoked && (since.IsZero() || !since.After(at)):
+		r.RevokedSince = since
+		if r.TimestampTrusted && !since.IsZero() && r.TimestampAt.Before(since) {
+			r.Notes = append(r.Notes, fmt.Sprintf("the seal was revoked %s, after the trusted time-stamp %s", stamp(since), stamp(r.TimestampAt)))
+			return nil
 		}
+		if since.IsZero() {
+			return fail(SealRevoked, nil, "seal %q is revoked", esID)
+		}
+		return fail(SealRevoked, nil, "seal %q revoked since %s", esID, stamp(since))
 	}
 	return nil
 }
