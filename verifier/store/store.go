@@ -123,12 +123,18 @@ type Cache struct {
 	Checkpoint tlog.Checkpoint
 	SyncedAt   time.Time
 	From       string
-	Warnings   []string // staleness of the bundle or lists
-	f          *file
+	Warnings   []string // staleness of the bundle or lists, genuine sets not held
+	// Genuine are the genuine sets of the bundle's compromised keys, by
+	// key ID (genuine.go); a key whose set is missing has all its QR
+	// cores refused.
+	Genuine map[string]*trust.GenuineSet
+	f       *file
 }
 
 // State is the cache as the verifier's trust data.
-func (c *Cache) State() verifier.State { return verifier.State{Bundle: c.Bundle, Lists: c.Lists} }
+func (c *Cache) State() verifier.State {
+	return verifier.State{Bundle: c.Bundle, Lists: c.Lists, Genuine: c.Genuine}
+}
 
 // Load reads and verifies the cache at now against the pinned roots.
 func (s *Store) Load(now time.Time) (*Cache, error) {
@@ -151,6 +157,7 @@ func (s *Store) Load(now time.Time) (*Cache, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrCorrupt, err)
 	}
+	s.loadGenuine(c)
 	return c, nil
 }
 

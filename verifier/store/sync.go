@@ -34,6 +34,7 @@ type SyncReport struct {
 	Checkpoint     tlog.Checkpoint
 	FullLists      []string // fetched whole
 	DeltaLists     []string // updated by a delta
+	GenuineSets    []string // compromised keys whose genuine set was fetched
 	Bytes          int64
 	Warnings       []string
 	PreviousSeq    uint64
@@ -215,6 +216,10 @@ func (s *Store) Sync(ctx context.Context, base string, opts SyncOptions) (*SyncR
 		logf("status list %s: v%d, %d entries, %d bytes", sl.ID, signed.Version, signed.List.Len(), len(raw))
 	}
 
+	// Genuine sets of compromised keys (genuine.go): fetched once each,
+	// kept beside the cache before it names them.
+	s.syncGenuine(ctx, get, b, rep, logf)
+
 	// 4. Check the whole as Load will, then replace the cache in one rename.
 	data, err := json.Marshal(f)
 	if err != nil {
@@ -225,6 +230,9 @@ func (s *Store) Sync(ctx context.Context, base string, opts SyncOptions) (*SyncR
 	}
 	if err := writeAtomic(s.dir+"/"+cacheFile, data); err != nil {
 		return nil, err
+	}
+	if err := s.pruneGenuine(b); err != nil {
+		logf("removing genuine sets no longer named: %v", err)
 	}
 	return rep, nil
 }
