@@ -186,7 +186,7 @@ func TestBrowser(t *testing.T) {
 	}
 
 	b.Click("#cards .licence")
-	b.WaitFor("the QR", `(document.getElementById('qr').dataset.text || '').startsWith('EL1:') && document.getElementById('qr').complete`)
+	b.WaitFor("the QR", `(document.getElementById('qr').dataset.text || '').startsWith('EL2:') && document.getElementById('qr').complete`)
 	text := browsertest.Eval[string](b, `document.getElementById('qr').dataset.text`)
 	presentedAt := browsertest.Eval[string](b, `document.getElementById('qr').dataset.presentedAt`)
 	if hidden := b.Text("#qr-text"); hidden != text {
