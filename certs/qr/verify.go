@@ -22,8 +22,9 @@ type Token struct {
 }
 
 // Decode parses token text. It checks structure only: prefix, Base45,
-// compression, CBOR shape and canonical encoding, field sizes. Signatures
-// and meaning are checked by Verify.
+// compression, CBOR shape and canonical encoding, field sizes, a status
+// reference in the core and, in version 2, a signing time. Signatures and
+// meaning are checked by Verify.
 func Decode(text string) (*Token, error) {
 	payload, version, err := decodeText(text)
 	if err != nil {
