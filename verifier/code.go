@@ -31,7 +31,7 @@ const (
 
 // Codes lists every verdict code.
 var Codes = []Code{Valid, ValidStatic, Revoked, Suspended, Superseded, Expired, NotYetValid, UnknownIssuer,
-	KeyCompromised, ClassNotAllowedForIssuer, BadSignature, BadDisclosure, HolderBindingFailed,
+	KeyCompromised, KeyRetired, ClassNotAllowedForIssuer, BadSignature, BadDisclosure, HolderBindingFailed,
 	PresentationExpired, Replayed, StatusStale, StatusUnavailable, Malformed, UnsupportedVersion, NoTrust}
 
 // OK reports whether the code accepts the licence.

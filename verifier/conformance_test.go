@@ -35,7 +35,10 @@ type Conformance struct {
 	Root   string            `json:"root_pem"`
 	Bundle string            `json:"bundle"`
 	Lists  map[string]string `json:"status_lists"`
-	Cases  []Case            `json:"cases"`
+	// Genuine holds the genuine-set documents the bundle names, base64
+	// by key ID.
+	Genuine map[string][]byte `json:"genuine_sets,omitempty"`
+	Cases   []Case            `json:"cases"`
 }
 
 // Case is one QR text and its expected verdict.
@@ -64,6 +67,16 @@ func (c *Conformance) loadState(t testing.TB) State {
 			t.Fatalf("list %s: %v", id, err)
 		}
 		st.Lists[id] = s
+	}
+	for kid, doc := range c.Genuine {
+		g, err := b.VerifyGenuineSet(kid, doc)
+		if err != nil {
+			t.Fatalf("genuine set %s: %v", kid, err)
+		}
+		if st.Genuine == nil {
+			st.Genuine = map[string]*trust.GenuineSet{}
+		}
+		st.Genuine[kid] = g
 	}
 	return st
 }
@@ -124,28 +137,65 @@ func must[T any](v T, err error) T {
 	return v
 }
 
-// stripDevice turns a presentation into a static token of the same core:
-// what a photocopy of a bound licence's QR would be.
-func stripDevice(t testing.TB, text string) string {
+// payload is the CBOR payload of a token text.
+func payload(t testing.TB, text string) []byte {
 	t.Helper()
-	raw := must(base45.Decode(strings.TrimPrefix(text, qr.Prefix)))
+	_, rest, _ := strings.Cut(text, ":")
+	raw := must(base45.Decode(rest))
 	if raw[0] == 0x78 {
 		zr := must(zlib.NewReader(bytes.NewReader(raw)))
 		raw = must(io.ReadAll(zr))
 	}
-	var env [2][]byte
-	if err := cbor.Unmarshal(raw, &env); err != nil {
-		t.Fatal(err)
-	}
+	return raw
+}
+
+// stripDevice turns a version 2 presentation into a static token of the
+// same core: what a photocopy of a bound licence's QR would be. (A
+// version 2 payload is the body followed by the device signature.)
+func stripDevice(t testing.TB, text string) string {
+	t.Helper()
 	var body []cbor.RawMessage
-	if err := cbor.Unmarshal(env[0], &body); err != nil {
+	if _, err := cbor.UnmarshalFirst(payload(t, text), &body); err != nil {
 		t.Fatal(err)
 	}
 	body[4] = cbor.RawMessage{0x00}
 	em := must(cbor.CoreDetEncOptions().EncMode())
+	return qr.Prefix + base45.Encode(must(em.Marshal(body)))
+}
+
+// rewriteCore edits the core of a version 2 static token and signs it
+// again with key: an issuer (or a thief of its key) making a core
+// another way. With v1 set the result is a version 1 token (the signing
+// time is removed).
+func rewriteCore(t testing.TB, text string, key *gm.PrivateKey, v1 bool, edit func(core map[int]cbor.RawMessage)) string {
+	t.Helper()
+	var body []cbor.RawMessage
+	if _, err := cbor.UnmarshalFirst(payload(t, text), &body); err != nil {
+		t.Fatal(err)
+	}
+	var coreBytes []byte
+	if err := cbor.Unmarshal(body[0], &coreBytes); err != nil {
+		t.Fatal(err)
+	}
+	var core map[int]cbor.RawMessage
+	if err := cbor.Unmarshal(coreBytes, &core); err != nil {
+		t.Fatal(err)
+	}
+	if v1 {
+		delete(core, 12)
+	}
+	if edit != nil {
+		edit(core)
+	}
+	em := must(cbor.CoreDetEncOptions().EncMode())
+	coreBytes = must(em.Marshal(core))
+	body[0] = must(em.Marshal(coreBytes))
+	body[2] = must(em.Marshal(must(gm.SignRS(key, append([]byte("elicense/qr/core/v1\x00"), coreBytes...)))))
 	nb := must(em.Marshal(body))
-	out := must(em.Marshal([2][]byte{nb, {}}))
-	return qr.Prefix + base45.Encode(out)
+	if v1 {
+		return qr.PrefixV1 + base45.Encode(must(em.Marshal([2][]byte{nb, {}})))
+	}
+	return qr.Prefix + base45.Encode(nb)
 }
 
 func generateConformance(t *testing.T) *Conformance {
@@ -195,7 +245,28 @@ func generateConformance(t *testing.T) *Conformance {
 		f["valid_term"] = "2030-07-15至2036-07-15"
 	})), NotYetValid)
 	add("signed by a key the bundle does not list", static(issue(w.Outsider, "business-license", "amr-1", 12, false, nil)), UnknownIssuer)
-	add("signed by a compromised key", static(issue(w.Compromised, "business-license", "amr-1", 13, false, nil)), KeyCompromised)
+	add("signed by a compromised key after its compromise", static(issue(w.Compromised, "business-license", "amr-1", 13, false, nil)), KeyCompromised)
+	before := w.CompromisedSince().Add(-24 * time.Hour)
+	genuine := must(w.IssueAt(w.Compromised, "business-license", "amr-1", 15, false, before, nil))
+	if err := w.MarkGenuine(genuine); err != nil {
+		t.Fatal(err)
+	}
+	add("compromised key, a licence it signed before (in its genuine set)", static(genuine), ValidStatic)
+	madeUp := func(f map[string]string) { f["name"] = "上海虚构贸易有限公司" }
+	add("compromised key, a thief's backdated licence at a genuine licence's status position",
+		static(must(w.IssueAt(w.Compromised, "business-license", "amr-1", 15, false, before.Add(time.Hour), madeUp))), KeyCompromised)
+	add("compromised key, a thief's backdated licence at a new status position",
+		static(must(w.IssueAt(w.Compromised, "business-license", "amr-1", 16, false, before.Add(time.Hour), madeUp))), KeyCompromised)
+	add("compromised key, a thief's version 1 licence (no signing time) at a genuine position",
+		rewriteCore(t, static(must(w.IssueAt(w.Compromised, "business-license", "amr-1", 15, false, before, madeUp))), w.Compromised.Key, true, nil), KeyCompromised)
+	add("retired key, signed before its retirement", static(must(w.IssueAt(w.Retired, "business-license", "amr-1", 17, false, w.RetiredSince().Add(-time.Hour), nil))), ValidStatic)
+	add("retired key, signed after its retirement", static(must(w.IssueAt(w.Retired, "business-license", "amr-1", 18, false, w.RetiredSince().Add(time.Hour), nil))), KeyRetired)
+	add("retired key, version 1 token (no signing time)", rewriteCore(t, static(must(w.IssueAt(w.Retired, "business-license", "amr-1", 19, false, w.RetiredSince().Add(-time.Hour), nil))), w.Retired.Key, true, nil), KeyRetired)
+	add("active key, version 1 token (made before signing times)", rewriteCore(t, static(bl), w.Market.Key, true, nil), ValidStatic)
+	add("signed before the key's certificate was valid", static(must(w.IssueAt(w.Market, "business-license", "amr-1", 20, false, now.Add(-48*time.Hour), nil))), Expired)
+	noStatus := func(core map[int]cbor.RawMessage) { delete(core, 6); delete(core, 7) }
+	add("a licence naming no status list", rewriteCore(t, static(bl), w.Market.Key, false, noStatus), Malformed)
+	add("a version 1 licence naming no status list", rewriteCore(t, static(bl), w.Market.Key, true, noStatus), Malformed)
 	add("business licence signed by the police", static(issue(w.Police, "business-license", "gab-1", 14, false, nil)), ClassNotAllowedForIssuer)
 
 	forged := must(qr.Build(bl.Licence, bl.JWS, qr.BuildOptions{Signer: w.Outsider.Key, KeyID: w.Market.KID, StatusList: "amr-1"}))
@@ -224,16 +295,18 @@ func generateConformance(t *testing.T) *Conformance {
 	good := static(bl)
 	add("empty", "", Malformed)
 	add("plain text", "hello", Malformed)
-	add("prefix only", "EL1:", Malformed)
-	add("not Base45", "EL1:!!!!", Malformed)
+	add("prefix only", "EL2:", Malformed)
+	add("version 1 prefix only", "EL1:", Malformed)
+	add("not Base45", "EL2:!!!!", Malformed)
 	add("truncated", good[:len(good)/2], Malformed)
 	add("truncated by one character", good[:len(good)-1], Malformed)
-	add("oversized", "EL1:"+strings.Repeat("0", 5000), Malformed)
+	add("oversized", "EL2:"+strings.Repeat("0", 5000), Malformed)
 	add("wrong prefix", "HC1:"+good[4:], Malformed)
-	add("lower-case prefix", "el1:"+good[4:], Malformed)
-	add("version 2", "EL2:"+good[4:], UnsupportedVersion)
+	add("lower-case prefix", "el2:"+good[4:], Malformed)
+	add("version 3", "EL3:"+good[4:], UnsupportedVersion)
+	add("version 2 payload under the version 1 prefix", "EL1:"+good[4:], Malformed)
 	add("version 10", "EL10:ABC", UnsupportedVersion)
-	add("Base45 of random bytes", "EL1:"+base45.Encode([]byte("not cbor at all, just bytes")), Malformed)
+	add("Base45 of random bytes", "EL2:"+base45.Encode([]byte("not cbor at all, just bytes")), Malformed)
 	add("trailing garbage", good+"00", Malformed)
 	// Bit flips in the middle of the text: whatever they give, never a pass.
 	for _, pos := range []int{10, len(good) / 3, len(good) / 2, len(good) - 10} {
@@ -251,6 +324,7 @@ func generateConformance(t *testing.T) *Conformance {
 	for id := range w.Lists {
 		c.Lists[id] = must(w.SignList(id))
 	}
+	c.Genuine = map[string][]byte{w.Compromised.KID: must(w.GenuineDoc())}
 	v := New(c.loadState(t), Options{})
 	for i := range c.Cases {
 		got := v.Verify(c.Cases[i].Text, now)

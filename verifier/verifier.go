@@ -13,11 +13,15 @@ import (
 	"elicense/certs/trust"
 )
 
-// State is the counter's trust data: a verified trust bundle and the
-// verified status lists by their bundle ID. The verifier never changes it.
+// State is the counter's trust data: a verified trust bundle, the
+// verified status lists by their bundle ID, and the genuine sets of the
+// bundle's compromised keys by key ID (Bundle.VerifyGenuineSet; a set the
+// bundle does not name is ignored, and a compromised key without its set
+// has every QR core refused). The verifier never changes it.
 type State struct {
-	Bundle *trust.Bundle
-	Lists  map[string]*statuslist.Signed
+	Bundle  *trust.Bundle
+	Lists   map[string]*statuslist.Signed
+	Genuine map[string]*trust.GenuineSet
 	// StatusSince, if set, dates status st of entry index of list id (a
 	// bundle ID): the issued-at of the earliest status data held that
 	// shows it, so the change happened no later than that; zero when
@@ -123,7 +127,7 @@ func New(st State, opts Options) *Verifier {
 func (v *Verifier) Update(st State) {
 	s := &snapshot{State: st}
 	if st.Bundle != nil {
-		s.keys = st.Bundle.Resolver()
+		s.keys = st.Bundle.ResolverWith(st.Genuine)
 	}
 	v.state.Store(s)
 }
@@ -185,11 +189,8 @@ func (v *Verifier) Verify(text string, now time.Time) Verdict {
 		}
 	}
 
-	// Status.
-	if res.StatusList == "" {
-		out.Warnings = append(out.Warnings, "证照未登记状态列表 / the licence names no status list")
-		return out
-	}
+	// Status. Every token names a status list (qr.Decode refuses one
+	// that does not), so none escapes revocation.
 	sl, ok := s.Bundle.StatusList(res.StatusList)
 	if !ok || sl.Agency != res.IssuerKey.AgencyCode {
 		return v.fail(out, StatusUnavailable, fmt.Sprintf("status list %q is not in the trust bundle for agency %s", res.StatusList, res.IssuerKey.AgencyCode))
@@ -253,6 +254,8 @@ func codeOf(err error) Code {
 		return UnknownIssuer
 	case errors.Is(err, credential.ErrKeyCompromised):
 		return KeyCompromised
+	case errors.Is(err, credential.ErrKeyRetired):
+		return KeyRetired
 	case errors.Is(err, credential.ErrClassNotAllowed), errors.Is(err, credential.ErrIssuerMismatch):
 		return ClassNotAllowedForIssuer
 	case errors.Is(err, credential.ErrBadSignature):

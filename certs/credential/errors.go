@@ -18,6 +18,7 @@ var (
 	ErrIssuerMismatch  = errors.New("issuer code does not match the signing key")
 	ErrKeyCompromised  = errors.New("signed with a key after its compromise")
 	ErrKeyNotValid     = errors.New("signed outside the key's validity")
+	ErrKeyRetired      = errors.New("signed with a key after its retirement")
 )
 
 // Error is what Sign and Verify return: the reason (one of the sentinels),

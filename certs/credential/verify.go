@@ -22,10 +22,29 @@ type IssuerKey struct {
 	Classes    []string // class keys or type codes the key may sign
 	NotBefore  time.Time
 	NotAfter   time.Time // zero: no end
+	// RetiredSince, when set, is when the key was retired: what it claims
+	// to have signed at or after that time is refused (ErrKeyRetired);
+	// what it signed before stays valid, so a rotation needs no re-issue.
+	RetiredSince time.Time
 	// CompromisedSince, when set, rejects what the key signed at or after
-	// that time. Signing times are the signer's word; the ledger is what
-	// finally dates an issuance.
+	// that time. Signing times are the signer's word, and a thief can
+	// backdate: for QR cores, Genuine (when set) decides instead.
 	CompromisedSince time.Time
+	// Genuine, for a compromised key, is the issuer's list of the QR
+	// cores the key signed before CompromisedSince; nil means none is
+	// held and every QR core of the key is refused.
+	Genuine GenuineSet
+}
+
+// GenuineSet is what a verifier knows a compromised key genuinely signed:
+// the issuer builds it from its records when it marks the key compromised
+// (certs/trust.GenuineSet is the implementation). Implementations must be
+// safe for concurrent use.
+type GenuineSet interface {
+	// HasQRCore reports whether core, the exact bytes of a QR core
+	// naming status position (list, index), is one the issuer signed
+	// with the key before its compromise.
+	HasQRCore(list string, index uint64, core []byte) bool
 }
 
 func (k *IssuerKey) allows(cl *catalog.Class) bool {
@@ -136,6 +155,9 @@ func Verify(token string, opts VerifyOptions) (*License, error) {
 	}
 	if !used.CompromisedSince.IsZero() && !l.SignedAt.Before(used.CompromisedSince) {
 		return nil, errf(ErrKeyCompromised, "iat", "signed %s, key compromised since %s", l.SignedAt.UTC().Format(time.RFC3339), used.CompromisedSince.UTC().Format(time.RFC3339))
+	}
+	if !used.RetiredSince.IsZero() && !l.SignedAt.Before(used.RetiredSince) {
+		return nil, errf(ErrKeyRetired, "iat", "signed %s, key retired since %s", l.SignedAt.UTC().Format(time.RFC3339), used.RetiredSince.UTC().Format(time.RFC3339))
 	}
 	if l.SignedAt.Before(used.NotBefore) || (!used.NotAfter.IsZero() && l.SignedAt.After(used.NotAfter)) {
 		return nil, errf(ErrKeyNotValid, "iat", "signed %s, outside the key's validity", l.SignedAt.UTC().Format(time.RFC3339))

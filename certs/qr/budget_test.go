@@ -52,7 +52,7 @@ func TestDefaultPresentationFitsQRVersion15(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			payload, _ := decodeText(text)
+			payload, _, _ := decodeText(text)
 			t.Logf("| %s %s | %d | %d | %d-M |", cl.NameZH, cl.Key, len(payload), len(text), code.VersionNumber)
 			if code.VersionNumber > MaxQRVersion {
 				t.Errorf("%s: default presentation needs QR version %d, budget is %d", cl.Key, code.VersionNumber, MaxQRVersion)

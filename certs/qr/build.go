@@ -27,8 +27,12 @@ type BuildOptions struct {
 	Catalog    *catalog.Catalog // nil means catalog.Default()
 	Signer     crypto.Signer    // the agency key that signed the credential
 	KeyID      string           // its key ID, hex (gm.KeyIDString)
-	StatusList string           // short ID of the status list (the trust bundle maps it to a URL)
-	Rand       io.Reader        // salts; nil means crypto/rand
+	StatusList string           // short ID of the status list (the trust bundle maps it to a URL); required
+	// SignedAt is the signing time the core carries (whole seconds);
+	// zero means the licence's SignedAt, as credential.Sign set it, or
+	// else the current time.
+	SignedAt time.Time
+	Rand     io.Reader // salts; nil means crypto/rand
 }
 
 // Holding is what a wallet keeps to show one licence: the signed core, the
@@ -76,6 +80,21 @@ func Build(l *credential.License, jws string, opts BuildOptions) (*Holding, erro
 	if err != nil {
 		return nil, &Error{Reason: credential.ErrBadField, Field: "license id", Err: err}
 	}
+	if opts.StatusList == "" || l.Status == nil {
+		// A core without a status reference could never be revoked;
+		// verifiers refuse one.
+		return nil, errf(credential.ErrBadField, "status", "a QR core needs a status list and index")
+	}
+	signedAt := opts.SignedAt
+	if signedAt.IsZero() {
+		signedAt = l.SignedAt
+	}
+	if signedAt.IsZero() {
+		signedAt = time.Now()
+	}
+	if signedAt.Unix() <= 0 {
+		return nil, errf(credential.ErrBadField, "signed_at", "time %v is before 1970", signedAt)
+	}
 	rnd := opts.Rand
 	if rnd == nil {
 		rnd = rand.Reader
@@ -83,17 +102,16 @@ func Build(l *credential.License, jws string, opts BuildOptions) (*Holding, erro
 	digest := gm.SM3([]byte(jws))
 	h := &Holding{KeyID: kid, Credential: hex.EncodeToString(digest[:])}
 	c := core{
-		ID:         licenceRef{TypeCode: id.TypeCode, Serial: id.Serial, Version: uint16(id.Version)},
-		HolderName: l.HolderName,
-		HolderCode: l.HolderCode,
-		ValidFrom:  toDays(l.ValidFrom),
-		StatusList: opts.StatusList,
+		ID:          licenceRef{TypeCode: id.TypeCode, Serial: id.Serial, Version: uint16(id.Version)},
+		HolderName:  l.HolderName,
+		HolderCode:  l.HolderCode,
+		ValidFrom:   toDays(l.ValidFrom),
+		StatusList:  opts.StatusList,
+		StatusIndex: l.Status.Index,
+		SignedAt:    uint64(signedAt.Unix()),
 	}
 	if !l.ValidUntil.IsZero() {
 		c.ValidUntil = toDays(l.ValidUntil)
-	}
-	if l.Status != nil {
-		c.StatusIndex = l.Status.Index
 	}
 	if l.Device != nil {
 		if c.Device, err = gm.MarshalPublicKeyCompressed(l.Device); err != nil {
@@ -250,24 +268,61 @@ func (h *Holding) Bound() bool {
 	return decMode.Unmarshal(h.Core, &c) == nil && len(c.Device) > 0
 }
 
+// CoreInfo is what an issuer needs to know of a core it signed: its
+// status position and signing time (zero for a version 1 core).
+type CoreInfo struct {
+	StatusList  string
+	StatusIndex uint64
+	SignedAt    time.Time
+}
+
+// Info decodes the core's status position and signing time.
+func (h *Holding) Info() (CoreInfo, error) {
+	var c core
+	if err := decodeCanonical("core", h.Core, &c); err != nil {
+		return CoreInfo{}, err
+	}
+	in := CoreInfo{StatusList: c.StatusList, StatusIndex: c.StatusIndex}
+	if c.SignedAt != 0 {
+		in.SignedAt = time.Unix(int64(min(c.SignedAt, 1<<40)), 0)
+	}
+	return in, nil
+}
+
+// shape reports whether the core is bound to a device, and the token
+// prefix for it: version 2 when the core carries a signing time, else
+// version 1 (a holding made before).
+func (h *Holding) shape() (bound bool, prefix string) {
+	var c core
+	if decMode.Unmarshal(h.Core, &c) != nil {
+		return false, Prefix
+	}
+	if c.SignedAt == 0 {
+		return len(c.Device) > 0, PrefixV1
+	}
+	return len(c.Device) > 0, Prefix
+}
+
 // Static returns a token for paper: no time, no device signature. Only an
 // unbound core may be shown this way.
 func (h *Holding) Static(disclose ...string) (string, error) {
-	if h.Bound() {
+	bound, prefix := h.shape()
+	if bound {
 		return "", errf(ErrBindingMismatch, "", "a device-bound licence is shown only as a signed presentation")
 	}
 	b, err := h.body(disclose, 0)
 	if err != nil {
 		return "", err
 	}
-	return encodeText(mustMarshal(envelope{Body: b})), nil
+	return encodeText(prefix, payloadOf(version(prefix), envelope{Body: b})), nil
 }
 
 // Present returns a holder-bound presentation made at now and signed by
 // the device key the core names, disclosing the named optional fields (and
 // DiscloseCredential, if named).
 func (h *Holding) Present(device crypto.Signer, now time.Time, disclose ...string) (string, error) {
-	if !h.Bound() {
+	bound, prefix := h.shape()
+	if !bound {
 		return "", errf(ErrBindingMismatch, "", "the licence is not bound to a device; use Static")
 	}
 	if now.Unix() <= 0 {
@@ -281,7 +336,7 @@ func (h *Holding) Present(device crypto.Signer, now time.Time, disclose ...strin
 	if err != nil {
 		return "", &Error{Reason: ErrBadDeviceSignature, Err: err}
 	}
-	return encodeText(mustMarshal(envelope{Body: b, DeviceSig: sig})), nil
+	return encodeText(prefix, payloadOf(version(prefix), envelope{Body: b, DeviceSig: sig})), nil
 }
 
 func (h *Holding) body(disclose []string, at uint64) ([]byte, error) {

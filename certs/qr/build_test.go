@@ -67,6 +67,7 @@ func TestBuildSaltOrder(t *testing.T) {
 		seq[i] = byte(i)
 	}
 	l := fx.license(t, businessClass(t), businessFields())
+	l.Status = &credential.StatusRef{URI: "https://elicense.example/v1/status/amr-1", Index: 7}
 	h2, err := Build(l, "jws", BuildOptions{Signer: fx.issuer, KeyID: testKID, StatusList: "amr-1", Rand: bytes.NewReader(seq)})
 	if err != nil {
 		t.Fatal(err)

@@ -15,9 +15,17 @@ import (
 	"github.com/fxamacker/cbor/v2"
 )
 
-// Prefix starts every token of format version 1. A new version gets a new
-// prefix; a verifier refuses prefixes it does not know.
-const Prefix = "EL1:"
+// Prefix starts every token this package makes: format version 2, whose
+// core carries its signing time (key 12) and always a status reference. A
+// new version gets a new prefix; a verifier refuses prefixes it does not
+// know.
+const Prefix = "EL2:"
+
+// PrefixV1 starts a token of format version 1, made before cores carried
+// a signing time. Decode still reads it; Verify accepts it only under an
+// active key within its certificate's validity, or under a compromised key
+// whose genuine set lists it (docs/formats.md, migration).
+const PrefixV1 = "EL1:"
 
 // Size limits. MaxTokenLen bounds the text a verifier will look at (a
 // version-40 QR holds 4,296 alphanumeric characters); MaxPayload bounds
@@ -43,10 +51,11 @@ type core struct {
 	ValidUntil  uint32            `cbor:"5,keyasint,omitempty"` // absent: 长期
 	StatusList  string            `cbor:"6,keyasint,omitempty"`
 	StatusIndex uint64            `cbor:"7,keyasint,omitempty"`
-	Device      []byte            `cbor:"8,keyasint,omitempty"` // compressed SM2 point
-	Fields      map[uint16]string `cbor:"9,keyasint,omitempty"` // field number → value
-	Root        []byte            `cbor:"10,keyasint"`          // commitment root, first RootSize bytes
-	Leaves      uint16            `cbor:"11,keyasint"`          // leaves under Root (≥ 1)
+	Device      []byte            `cbor:"8,keyasint,omitempty"`  // compressed SM2 point
+	Fields      map[uint16]string `cbor:"9,keyasint,omitempty"`  // field number → value
+	Root        []byte            `cbor:"10,keyasint"`           // commitment root, first RootSize bytes
+	Leaves      uint16            `cbor:"11,keyasint"`           // leaves under Root (≥ 1)
+	SignedAt    uint64            `cbor:"12,keyasint,omitempty"` // Unix seconds; required from version 2, absent in 1
 }
 
 // licenceRef is the GB/T 36904 identifier without its constant root, its
@@ -136,12 +145,43 @@ const credentialField = 0
 // only ever appends fields, so numbers are stable.
 func fieldNumber(i int) uint16 { return uint16(i + 1) }
 
-// envelope is the outermost CBOR array: [body, deviceSig], deviceSig
-// empty in a static token.
+// envelope is what a payload carries: the body and the device signature
+// (empty in a static token). Version 1 encodes it as the CBOR array
+// [body, deviceSig]; version 2 as the body's CBOR followed by the raw
+// 64-byte signature, which saves the array and two byte-string heads: the
+// six bytes the core's signing time costs (docs/formats.md).
 type envelope struct {
 	_         struct{} `cbor:",toarray"`
 	Body      []byte
 	DeviceSig []byte
+}
+
+// payloadOf encodes env as format version v carries it.
+func payloadOf(v int, env envelope) []byte {
+	if v == 1 {
+		return mustMarshal(env)
+	}
+	return append(append(make([]byte, 0, len(env.Body)+len(env.DeviceSig)), env.Body...), env.DeviceSig...)
+}
+
+// parsePayload reverses payloadOf. The body's own encoding is checked
+// when it is decoded (Decode).
+func parsePayload(v int, payload []byte) (envelope, error) {
+	var env envelope
+	if v == 1 {
+		err := decodeCanonical("envelope", payload, &env)
+		return env, err
+	}
+	var body cbor.RawMessage
+	rest, err := decMode.UnmarshalFirst(payload, &body)
+	if err != nil {
+		return env, errf(ErrMalformed, "body", "%v", err)
+	}
+	if len(body) == 0 || body[0]>>5 != 4 {
+		return env, errf(ErrMalformed, "body", "not a CBOR array")
+	}
+	env.Body, env.DeviceSig = body, rest
+	return env, nil
 }
 
 // versionPrefix matches the prefix of any elicense token version.
@@ -188,10 +228,10 @@ func decodeCanonical(what string, data []byte, v any) error {
 }
 
 // encodeText compresses payload with zlib when that is shorter and wraps
-// the result in Base45 behind Prefix.
-func encodeText(payload []byte) string {
+// the result in Base45 behind prefix.
+func encodeText(prefix string, payload []byte) string {
 	if len(payload) < minCompress {
-		return Prefix + base45.Encode(payload)
+		return prefix + base45.Encode(payload)
 	}
 	var z bytes.Buffer
 	w := zlibWriters.Get().(*zlib.Writer)
@@ -202,7 +242,7 @@ func encodeText(payload []byte) string {
 	if z.Len() < len(payload) {
 		payload = z.Bytes()
 	}
-	return Prefix + base45.Encode(payload)
+	return prefix + base45.Encode(payload)
 }
 
 // minCompress is the smallest payload worth offering to zlib. Measured on
@@ -220,19 +260,48 @@ var zlibWriters = sync.Pool{New: func() any {
 	return w
 }}
 
-// decodeText reverses encodeText. A zlib stream starts with 0x78; a plain
-// envelope with a CBOR array head (0x82).
-func decodeText(text string) ([]byte, error) {
-	if len(text) > MaxTokenLen {
-		return nil, errf(ErrMalformed, "", "token is %d characters, more than %d", len(text), MaxTokenLen)
+// version is the format version of prefix.
+func version(prefix string) int {
+	if prefix == PrefixV1 {
+		return 1
 	}
+	return 2
+}
+
+// prefixOf is the prefix of format version v.
+func prefixOf(v int) string {
+	if v == 1 {
+		return PrefixV1
+	}
+	return Prefix
+}
+
+// decodeText reverses encodeText and returns the format version. A zlib
+// stream starts with 0x78; a plain payload with a CBOR array head (0x82
+// for a version 1 envelope, 0x85 for a version 2 body).
+func decodeText(text string) ([]byte, int, error) {
+	if len(text) > MaxTokenLen {
+		return nil, 0, errf(ErrMalformed, "", "token is %d characters, more than %d", len(text), MaxTokenLen)
+	}
+	version := 2
 	rest, ok := strings.CutPrefix(text, Prefix)
 	if !ok {
-		if m := versionPrefix.FindString(text); m != "" {
-			return nil, errf(ErrUnsupportedVersion, "", "prefix %q, this verifier reads %q", m, Prefix)
-		}
-		return nil, errf(ErrMalformed, "", "not an elicense QR token (no %q prefix)", Prefix)
+		version = 1
+		rest, ok = strings.CutPrefix(text, PrefixV1)
 	}
+	if !ok {
+		if m := versionPrefix.FindString(text); m != "" {
+			return nil, 0, errf(ErrUnsupportedVersion, "", "prefix %q, this verifier reads %q and %q", m, Prefix, PrefixV1)
+		}
+		return nil, 0, errf(ErrMalformed, "", "not an elicense QR token (no %q prefix)", Prefix)
+	}
+	raw, err := decodePayload(rest)
+	return raw, version, err
+}
+
+// decodePayload decodes the Base45 text after the prefix and inflates it
+// when it is a zlib stream.
+func decodePayload(rest string) ([]byte, error) {
 	raw, err := base45.Decode(rest)
 	if err != nil {
 		return nil, &Error{Reason: ErrMalformed, Err: err}

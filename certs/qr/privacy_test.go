@@ -28,7 +28,7 @@ func TestUndisclosedValuesCannotBeRecovered(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			payload, err := decodeText(text)
+			payload, _, err := decodeText(text)
 			if err != nil {
 				t.Fatal(err)
 			}

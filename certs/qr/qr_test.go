@@ -156,7 +156,7 @@ func reencode(t *testing.T, text string, edit func(env *envelope, b *body, c *co
 	}
 	env, b, c := tok.env, tok.body, tok.core
 	edit(&env, &b, &c)
-	return encodeText(mustMarshal(env))
+	return encodeText(prefixOf(tok.version), payloadOf(tok.version, env))
 }
 
 func TestVerifyErrors(t *testing.T) {
@@ -191,7 +191,8 @@ func TestVerifyErrors(t *testing.T) {
 		{name: "compromised key", text: good, opts: func(o *VerifyOptions) {
 			o.Keys = credential.KeySet{testKID: {{Public: f.issuer.PublicKey(), AgencyCode: testIssuer, Classes: []string{"business-license"}, CompromisedSince: now}}}
 		}, reason: credential.ErrKeyCompromised},
-		{name: "wrong prefix", text: "EL2:" + strings.TrimPrefix(good, Prefix), reason: ErrUnsupportedVersion},
+		{name: "wrong prefix", text: "EL3:" + strings.TrimPrefix(good, Prefix), reason: ErrUnsupportedVersion},
+		{name: "version 2 body under the version 1 prefix", text: PrefixV1 + strings.TrimPrefix(good, Prefix), reason: ErrMalformed},
 		{name: "not ours", text: "https://example.com/", reason: ErrMalformed},
 		{name: "bad base45", text: Prefix + "abc", reason: ErrMalformed},
 		{name: "truncated", text: good[:len(good)-6], reason: ErrMalformed},
@@ -275,16 +276,16 @@ func TestNonCanonicalRejected(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	raw, err := decodeText(text)
+	raw, _, err := decodeText(text)
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Re-encode the envelope's length with a needlessly long head:
-	// 0x82 (array of 2) becomes 0x98 0x02.
-	if raw[0] != 0x82 {
-		t.Fatalf("unexpected envelope head %#x", raw[0])
+	// Re-encode the body's length with a needlessly long head: 0x85
+	// (array of 5) becomes 0x98 0x05.
+	if raw[0] != 0x85 {
+		t.Fatalf("unexpected body head %#x", raw[0])
 	}
-	long := append([]byte{0x98, 0x02}, raw[1:]...)
+	long := append([]byte{0x98, 0x05}, raw[1:]...)
 	if _, err := Decode(Prefix + base45.Encode(long)); !errors.Is(err, ErrMalformed) {
 		t.Fatalf("non-canonical envelope: %v", err)
 	}

@@ -15,21 +15,23 @@ import (
 
 // Token is a decoded, not yet verified, QR token.
 type Token struct {
-	env  envelope
-	body body
-	core core
+	env     envelope
+	body    body
+	core    core
+	version int // 1 or 2, from the prefix
 }
 
 // Decode parses token text. It checks structure only: prefix, Base45,
-// compression, CBOR shape and canonical encoding, field sizes. Signatures
-// and meaning are checked by Verify.
+// compression, CBOR shape and canonical encoding, field sizes, a status
+// reference in the core and, in version 2, a signing time. Signatures and
+// meaning are checked by Verify.
 func Decode(text string) (*Token, error) {
-	payload, err := decodeText(text)
+	payload, version, err := decodeText(text)
 	if err != nil {
 		return nil, err
 	}
-	t := &Token{}
-	if err := decodeCanonical("envelope", payload, &t.env); err != nil {
+	t := &Token{version: version}
+	if t.env, err = parsePayload(version, payload); err != nil {
 		return nil, err
 	}
 	if err := decodeCanonical("body", t.env.Body, &t.body); err != nil {
@@ -56,6 +58,14 @@ func Decode(text string) (*Token, error) {
 		return nil, errf(ErrMalformed, "presented_at", "a static token carries no presentation time")
 	case len(t.env.DeviceSig) != 0 && b.PresentedAt == 0:
 		return nil, errf(ErrMalformed, "presented_at", "a presentation must carry its time")
+	case c.StatusList == "":
+		// Without a status reference a token could never be revoked: no
+		// issuer makes one, so none is accepted.
+		return nil, errf(ErrMalformed, "status", "the core names no status list")
+	case version == 2 && c.SignedAt == 0:
+		return nil, errf(ErrMalformed, "signed_at", "a version 2 core must carry its signing time")
+	case version == 1 && c.SignedAt != 0:
+		return nil, errf(ErrMalformed, "signed_at", "a version 1 token with a version 2 core")
 	}
 	for i, d := range b.Disclosures {
 		wantSalt := SaltSize
@@ -71,6 +81,10 @@ func Decode(text string) (*Token, error) {
 
 // Bound reports whether the token is a holder-bound presentation.
 func (t *Token) Bound() bool { return len(t.env.DeviceSig) != 0 }
+
+// Version is the token's format version: 2, or 1 for a token made before
+// cores carried a signing time.
+func (t *Token) Version() int { return t.version }
 
 // KeyID is the issuer key ID in hex.
 func (t *Token) KeyID() string { return hex.EncodeToString(t.body.KeyID) }
@@ -108,12 +122,14 @@ type Result struct {
 	PresentedAt      time.Time
 	StatusList       string
 	StatusIndex      uint64
-	CredentialDigest string // hex SM3 of the full JWS, when the holder disclosed it
+	CredentialDigest string    // hex SM3 of the full JWS, when the holder disclosed it
+	SignedAt         time.Time // when the issuer signed the core; zero for a version 1 token
 	IssuerKey        *credential.IssuerKey
 }
 
 // Verify checks, in order: the issuer key and signature over the core, the
-// key's scope (agency, class, compromise, validity), the core's content
+// key's scope (agency, class) and authority at the core's signing time
+// (checkKey: compromise, retirement, certificate validity), the core's content
 // against its class, each disclosure against the committed root, the
 // device signature and presentation time, and finally the licence's
 // validity window at Now.
@@ -167,10 +183,12 @@ func (t *Token) Verify(opts VerifyOptions) (*Result, error) {
 	if !slices.Contains(key.Classes, cl.Key) && !slices.Contains(key.Classes, cl.TypeCode) {
 		return nil, errf(credential.ErrClassNotAllowed, "license id", "key of %s may not sign %s", key.AgencyCode, cl.Key)
 	}
-	if !key.CompromisedSince.IsZero() {
-		// The core carries no signing time of its own; what a compromised
-		// key signed cannot be told apart, so none of it is accepted.
-		return nil, errf(credential.ErrKeyCompromised, "kid", "key compromised since %s", key.CompromisedSince.UTC().Format(time.RFC3339))
+	var signedAt time.Time
+	if c.SignedAt != 0 {
+		signedAt = time.Unix(int64(min(c.SignedAt, 1<<40)), 0)
+	}
+	if err := checkKey(key, c, b.Core, signedAt, now); err != nil {
+		return nil, err
 	}
 	if err := cl.HolderCodeValidate(c.HolderCode); err != nil {
 		return nil, &Error{Reason: credential.ErrBadField, Field: "holder code", Err: err}
@@ -182,6 +200,7 @@ func (t *Token) Verify(opts VerifyOptions) (*Result, error) {
 		Class: cl, LicenseID: id, HolderName: c.HolderName, HolderCode: c.HolderCode,
 		ValidFrom: fromDays(c.ValidFrom), ValidUntil: dayOrZero(c.ValidUntil),
 		StatusList: c.StatusList, StatusIndex: c.StatusIndex, IssuerKey: key, Fields: map[string]string{},
+		SignedAt: signedAt,
 	}
 	for n, v := range c.Fields {
 		f, err := classField(cl, n)
@@ -266,6 +285,48 @@ func (t *Token) Verify(opts VerifyOptions) (*Result, error) {
 		return nil, errf(credential.ErrExpired, "valid_until", "valid until %s", res.ValidUntil.Format(credential.DateLayout))
 	}
 	return res, nil
+}
+
+// checkKey decides whether key had authority to sign the core raw (c
+// decoded) at signedAt (zero: unknown, a version 1 core):
+//
+//   - a compromised key: a thief can write any signing time, so only the
+//     issuer's list of what the key signed before the compromise counts
+//     (key.Genuine, matched on the status position and the exact core
+//     bytes); a core on it is genuine, whatever time it names;
+//   - a retired key: a core claiming a signing time at or after the
+//     retirement, or no signing time, is refused (ErrKeyRetired);
+//   - otherwise the signing time (now, when unknown) must lie within the
+//     key's certificate (ErrKeyNotValid).
+func checkKey(key *credential.IssuerKey, c *core, raw []byte, signedAt, now time.Time) error {
+	if !key.CompromisedSince.IsZero() {
+		since := key.CompromisedSince.UTC().Format(time.RFC3339)
+		switch {
+		case key.Genuine == nil:
+			return errf(credential.ErrKeyCompromised, "kid", "key compromised since %s; no list of what it signed before is held", since)
+		case !key.Genuine.HasQRCore(c.StatusList, c.StatusIndex, raw):
+			return errf(credential.ErrKeyCompromised, "kid", "key compromised since %s, and this core is not one the issuer signed with it before", since)
+		}
+		return nil
+	}
+	if !key.RetiredSince.IsZero() {
+		since := key.RetiredSince.UTC().Format(time.RFC3339)
+		if signedAt.IsZero() {
+			return errf(credential.ErrKeyRetired, "signed_at", "a version 1 core names no signing time; key retired since %s", since)
+		}
+		if !signedAt.Before(key.RetiredSince) {
+			return errf(credential.ErrKeyRetired, "signed_at", "signed %s, key retired since %s", signedAt.UTC().Format(time.RFC3339), since)
+		}
+	}
+	at, what := signedAt, "signed"
+	if at.IsZero() {
+		at, what = now, "unknown signing time, checked at"
+	}
+	if at.Before(key.NotBefore) || (!key.NotAfter.IsZero() && at.After(key.NotAfter)) {
+		return errf(credential.ErrKeyNotValid, "signed_at", "%s %s, outside the key certificate's validity (%s to %s)", what,
+			at.UTC().Format(time.RFC3339), key.NotBefore.UTC().Format(time.RFC3339), key.NotAfter.UTC().Format(time.RFC3339))
+	}
+	return nil
 }
 
 // classField finds a class field by its QR field number.

@@ -76,8 +76,14 @@ type AgencyKey struct {
 	Cert  []byte   `json:"cert"` // DER, base64 in JSON
 	State KeyState `json:"state"`
 	// Since is when the key entered State; required for retired and
-	// compromised.
+	// compromised. Counters refuse what a retired key claims to have
+	// signed at or after Since.
 	Since time.Time `json:"since,omitzero"`
+	// Genuine, on a compromised key only, names the document listing the
+	// QR cores the key signed before Since (genuine.go); counters accept
+	// those and refuse every other core of the key. Without it they
+	// refuse them all.
+	Genuine *GenuineRef `json:"genuine,omitempty"`
 }
 
 // Key is a certificate and its key ID.

@@ -13,7 +13,10 @@
 // against the catalogue, and refuses rollbacks; a stale bundle is returned
 // together with a [*StaleError]. A verified bundle serves the verifier's
 // hot path: [Bundle.Resolver] is the credential.KeyResolver for licences,
-// [Bundle.StatusKeys] the key lookup for status lists.
+// [Bundle.StatusKeys] the key lookup for status lists. A compromised key's
+// genuine set (the QR cores it signed before its compromise) is a document
+// of its own that the bundle names by SM3: [ParseGenuineSet],
+// [Bundle.VerifyGenuineSet] and [Bundle.ResolverWith].
 //
 // The package does no I/O and holds no keys (Sign takes a crypto.Signer).
 // It does not check the ledger checkpoint, which it only carries. The

@@ -67,9 +67,7 @@ func buildIndex(b *Bundle, parse func([]byte) *gm.Certificate) *index {
 			}
 			switch k.State {
 			case KeyRetired:
-				if k.Since.Before(ik.NotAfter) {
-					ik.NotAfter = k.Since
-				}
+				ik.RetiredSince = k.Since
 			case KeyCompromised:
 				ik.CompromisedSince = k.Since
 			}
@@ -109,19 +107,57 @@ func statusSigners(b *Bundle, l StatusList, parse func([]byte) *gm.Certificate) 
 	return pubs
 }
 
-// resolver is the bundle's credential.KeyResolver.
-type resolver struct{ x *index }
+// resolver is the bundle's credential.KeyResolver; genuine holds the
+// compromised keys with their genuine sets attached.
+type resolver struct {
+	x       *index
+	genuine map[string][]credential.IssuerKey
+}
 
 // IssuerKeys implements credential.KeyResolver. The returned slice is
 // shared and must not be modified.
-func (r resolver) IssuerKeys(kid string) []credential.IssuerKey { return r.x.keys[kid] }
+func (r resolver) IssuerKeys(kid string) []credential.IssuerKey {
+	if r.genuine != nil {
+		if ks, ok := r.genuine[kid]; ok {
+			return ks
+		}
+	}
+	return r.x.keys[kid]
+}
 
 // Resolver returns the bundle's agency keys as a credential.KeyResolver:
 // for each key, the public key and validity of its certificate, the agency
-// code and classes, and its state (a retired key's NotAfter is its
-// retirement time; a compromised key's CompromisedSince is set). Lookups
-// are one map access; the map is built once per bundle.
-func (b *Bundle) Resolver() credential.KeyResolver { return resolver{b.index()} }
+// code and classes, and its state (a retired key's RetiredSince or a
+// compromised key's CompromisedSince is set). A compromised key has no
+// genuine set, so every QR core it signed is refused; see ResolverWith.
+// Lookups are one map access; the map is built once per bundle.
+func (b *Bundle) Resolver() credential.KeyResolver { return resolver{x: b.index()} }
+
+// ResolverWith is Resolver with the genuine sets of compromised keys
+// attached, by key ID. A set is attached only to the key the bundle names
+// it for, and only when its SM3 is the one the bundle names: any other
+// (an older set, a set for another key) is ignored, and that key's QR
+// cores are all refused.
+func (b *Bundle) ResolverWith(sets map[string]*GenuineSet) credential.KeyResolver {
+	r := resolver{x: b.index()}
+	for kid, g := range sets {
+		ref, ok := b.GenuineRef(kid)
+		if !ok || g == nil || g.kid != kid || g.SM3() != ref.SM3 {
+			continue
+		}
+		ks := slices.Clone(r.x.keys[kid])
+		for i := range ks {
+			if !ks[i].CompromisedSince.IsZero() {
+				ks[i].Genuine = g
+			}
+		}
+		if r.genuine == nil {
+			r.genuine = map[string][]credential.IssuerKey{}
+		}
+		r.genuine[kid] = ks
+	}
+	return r
+}
 
 // StatusKeys returns the key lookup for verifying status list id with
 // statuslist.Parse or statuslist.ParseDelta: it knows only the list's

@@ -242,7 +242,10 @@ func TestResolver(t *testing.T) {
 		t.Errorf("active key: %+v", market)
 	}
 	old := r.IssuerKeys(gm.KeyIDString(f.oldDER))
-	if len(old) != 1 || !old[0].NotAfter.Equal(t0.Add(-30*time.Minute)) || !old[0].CompromisedSince.IsZero() {
+	// A retired key keeps its certificate's NotAfter: the retirement is a
+	// state of its own, so a verifier can tell KEY_RETIRED from a key
+	// used outside its certificate.
+	if len(old) != 1 || !old[0].RetiredSince.Equal(t0.Add(-30*time.Minute)) || old[0].NotAfter.Equal(old[0].RetiredSince) || !old[0].CompromisedSince.IsZero() {
 		t.Errorf("retired key: %+v", old)
 	}
 	bad := r.IssuerKeys(gm.KeyIDString(f.badDER))
@@ -254,7 +257,7 @@ func TestResolver(t *testing.T) {
 	}
 	// A bundle built in memory resolves the same way.
 	mem := f.bundle(1)
-	if got := mem.Resolver().IssuerKeys(gm.KeyIDString(f.oldDER)); len(got) != 1 || !got[0].NotAfter.Equal(old[0].NotAfter) {
+	if got := mem.Resolver().IssuerKeys(gm.KeyIDString(f.oldDER)); len(got) != 1 || !got[0].RetiredSince.Equal(old[0].RetiredSince) {
 		t.Errorf("in-memory bundle: %+v", got)
 	}
 	if n := testing.AllocsPerRun(100, func() { _ = r.IssuerKeys(gm.KeyIDString(f.marketDER)) }); n > 1 {
@@ -298,7 +301,7 @@ func TestResolverWithCredential(t *testing.T) {
 	}{
 		{"active", sign(f.marketKey, f.marketDER, t0), nil},
 		{"retired, signed before", sign(f.oldKey, f.oldDER, t0.Add(-40*time.Minute)), nil},
-		{"retired, signed after", sign(f.oldKey, f.oldDER, t0), credential.ErrKeyNotValid},
+		{"retired, signed after", sign(f.oldKey, f.oldDER, t0), credential.ErrKeyRetired},
 		{"compromised, signed before", sign(f.badKey, f.badDER, t0.Add(-20*time.Minute)), nil},
 		{"compromised, signed after", sign(f.badKey, f.badDER, t0), credential.ErrKeyCompromised},
 		{"another agency's key", sign(f.policeKey, f.policeDER, t0), credential.ErrIssuerMismatch},

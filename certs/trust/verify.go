@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/ecdsa"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -309,6 +310,9 @@ func check(b *Bundle, root *gm.Certificate, cat *catalog.Catalog, now time.Time)
 			if k.State != KeyActive && k.Since.IsZero() {
 				return nil, errf(ErrMalformed, "%s: %s key without since", kw, k.State)
 			}
+			if err := checkGenuineRef(k); err != nil {
+				return nil, errf(ErrMalformed, "%s: genuine: %v", kw, err)
+			}
 			c, err := key(kw, k.KID, k.Cert, agencycert.RoleAgency)
 			if err != nil {
 				return nil, err
@@ -365,6 +369,28 @@ func check(b *Bundle, root *gm.Certificate, cat *catalog.Catalog, now time.Time)
 		}
 	}
 	return certs, nil
+}
+
+// checkGenuineRef checks a key's genuine-set reference: only on a
+// compromised key, with an SM3 in lower-case hex and an http(s) URL.
+func checkGenuineRef(k AgencyKey) error {
+	g := k.Genuine
+	if g == nil {
+		return nil
+	}
+	if k.State != KeyCompromised {
+		return fmt.Errorf("on a %s key (only a compromised key has one)", k.State)
+	}
+	if d, err := hex.DecodeString(g.SM3); err != nil || len(d) != gm.SM3Size || hex.EncodeToString(d) != g.SM3 {
+		return fmt.Errorf("sm3 %q is not %d bytes of lower-case hex", g.SM3, gm.SM3Size)
+	}
+	if g.Count > maxGenuineEntries {
+		return fmt.Errorf("count %d", g.Count)
+	}
+	if u, err := url.Parse(g.URL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return fmt.Errorf("url %q is not an http(s) URL", g.URL)
+	}
+	return nil
 }
 
 func validListID(s string) bool {

@@ -4,11 +4,14 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"slices"
 	"time"
 
+	"elicense/internal/gm"
 	"elicense/internal/ledger"
 	"elicense/internal/ledger/tlog"
 	"elicense/issuer/pki"
+	"elicense/issuer/service"
 )
 
 func init() {
@@ -21,12 +24,21 @@ Usage: elicense key rotate --agency CODE [--compromised-since TIME] [--data DIR]
 
 rotate gives the agency a new SM2 key certified by the root with the same
 classes, destroys the old private key and keeps its certificate: retired
-(what it signed stays valid) or, with --compromised-since, compromised (what
-it signed at or after that time is rejected by counters). compromise marks
-an already retired key compromised since TIME. Both are recorded in the
-ledger (key-rotate, key-compromise) and take effect when the server starts:
-stop it first (the ledger allows one writer), then start it again; the next
-trust bundle lists the keys with their states.
+(what it signed before the rotation stays valid; a QR claiming a later
+signing time is refused, KEY_RETIRED) or, with --compromised-since,
+compromised. compromise marks an already retired key compromised since TIME.
+
+A thief holding a key can backdate what he signs, so a compromise does not
+go by signing times: both commands build the key's genuine set, every QR
+core the issuer signed with it before TIME (issuances, re-issues and the
+device copies made at claim), from the records, and counters accept those
+and refuse every other QR of the key (KEY_COMPROMISED). The set is kept in
+the PKI directory, its SM3 goes into the ledger event, and the trust bundle
+names it; counters fetch it once on sync.
+
+Both are recorded in the ledger (key-rotate, key-compromise) and take effect
+when the server starts: stop it first (the ledger allows one writer), then
+start it again; the next trust bundle lists the keys with their states.
 
 TIME is RFC 3339, e.g. 2026-11-20T09:00:00+08:00. The passphrase comes from
 --passphrase-file, ELICENSE_PASSPHRASE_FILE, ELICENSE_PASSPHRASE or
@@ -89,19 +101,48 @@ func runKey(e *env, fs *flag.FlagSet) int {
 	if err != nil {
 		return fail(err)
 	}
-	lg, err := ledger.Open(ledger.Options{Path: d.ledger(), Origin: ledgerOrigin(p.Manifest.Root.KeyID), Signer: p.Ledger.Signer})
+	data, err := service.OpenData(d.ledger(), ledger.Options{Origin: ledgerOrigin(p.Manifest.Root.KeyID), Signer: p.Ledger.Signer})
 	if err != nil {
 		return fail(fmt.Errorf("%w (stop the server first)", err))
 	}
-	defer lg.Close()
+	defer data.Close()
+	lg := data.Ledger
 	entry := tlog.Entry{Time: time.Now(), Agency: agency, Operator: "elicense key " + sub}
+	// genuine builds and keeps the genuine set of key kid compromised
+	// since since, and notes it in the ledger event.
+	genuine := func(kid string, since time.Time) (*pki.GenuineRef, error) {
+		doc, n, err := service.GenuineSet(data.Store, kid, since)
+		if err != nil {
+			return nil, fmt.Errorf("building the genuine set: %w", err)
+		}
+		ref, err := pki.WriteGenuineSet(d.pki(), agency, kid, doc, n)
+		if err != nil {
+			return nil, err
+		}
+		entry.CredentialHash = gm.SM3(doc)
+		fmt.Fprintf(e.stdout, "genuine set of key %s: %d QR cores signed before %s, %d bytes, SM3 %s\n", kid, n, since.UTC().Format(time.RFC3339), len(doc), ref.SM3)
+		return ref, nil
+	}
 	switch sub {
 	case "rotate":
 		since, ok := parseTime("compromised-since")
 		if !ok {
 			return exitUsage
 		}
-		newKID, oldKID, err := pki.Rotate(pki.RotateOptions{Dir: d.pki(), Passphrase: pw, Agency: agency, Compromised: !since.IsZero(), Since: since})
+		var ref *pki.GenuineRef
+		if !since.IsZero() {
+			a, ok := p.Agency(agency)
+			if !ok {
+				return fail(fmt.Errorf("%w: no agency %s", pki.ErrRotate, agency))
+			}
+			if since.After(time.Now()) {
+				return fail(fmt.Errorf("%w: a compromise needs a time at or before now", pki.ErrRotate))
+			}
+			if ref, err = genuine(a.KeyID, since); err != nil {
+				return fail(err)
+			}
+		}
+		newKID, oldKID, err := pki.Rotate(pki.RotateOptions{Dir: d.pki(), Passphrase: pw, Agency: agency, Compromised: !since.IsZero(), Since: since, Genuine: ref})
 		if err != nil {
 			return fail(err)
 		}
@@ -118,7 +159,18 @@ func runKey(e *env, fs *flag.FlagSet) int {
 		if since.IsZero() || get("key") == "" {
 			return usageError(e, "key", "compromise needs --key and --since")
 		}
-		if err := pki.Compromise(d.pki(), agency, get("key"), since); err != nil {
+		if since.After(time.Now()) {
+			return fail(fmt.Errorf("%w: a compromise needs a time at or before now", pki.ErrRotate))
+		}
+		a, ok := p.Agency(agency)
+		if !ok || !slices.ContainsFunc(a.Previous, func(pk *pki.Previous) bool { return pk.KeyID == get("key") }) {
+			return fail(fmt.Errorf("%w: agency %s has no previous key %s (the current key is compromised with key rotate --compromised-since)", pki.ErrRotate, agency, get("key")))
+		}
+		ref, err := genuine(get("key"), since)
+		if err != nil {
+			return fail(err)
+		}
+		if err := pki.CompromiseWith(d.pki(), agency, get("key"), since, ref); err != nil {
 			return fail(err)
 		}
 		entry.Type, entry.LicenseID, entry.Reason = tlog.TypeKeyCompromise, get("key"), "compromised since "+since.UTC().Format(time.RFC3339)

@@ -39,6 +39,9 @@ type Publisher interface {
 	// the full list).
 	StatusDelta(id string, from uint64) ([]byte, error)
 	TrustBundle() (doc []byte, etag string)
+	// GenuineSet is the genuine set of compromised key kid that the
+	// bundle names; ok is false when there is none.
+	GenuineSet(kid string) (doc []byte, etag string, ok bool, err error)
 }
 
 // Options wire the API.
@@ -142,6 +145,7 @@ func (a *API) routes() {
 
 	v1.GET("/status/:list", a.statusList)
 	v1.GET("/trust", a.trust)
+	v1.GET("/trust/genuine/:kid", a.genuineSet)
 
 	v1.GET("/ledger/checkpoint", a.checkpoint)
 	v1.GET("/ledger/entries/:index", a.entry)

@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"elicense/certs/qr"
 	"elicense/internal/gm"
 	"elicense/internal/ledger"
 	"elicense/internal/runtimecfg"
@@ -314,7 +315,7 @@ func TestLifecycleOverHTTP(t *testing.T) {
 	}
 	id := batch.Results[0].Licence.ID
 	var v licenceView
-	if st := s.do(t, "GET", "/v1/licences/"+id, tok, "", "", &v); st != 200 || v.Credential == "" || !strings.HasPrefix(v.QR, "EL1:") {
+	if st := s.do(t, "GET", "/v1/licences/"+id, tok, "", "", &v); st != 200 || v.Credential == "" || !strings.HasPrefix(v.QR, qr.Prefix) {
 		t.Fatalf("get: %d %+v", st, v)
 	}
 	// The issuance answer renders the QR from the core it just built,

@@ -134,6 +134,27 @@ func (a *API) trust(c echo.Context) error {
 	return a.document(c, "application/jwt", doc, etag)
 }
 
+// genuineSet serves a compromised key's genuine set: immutable (the
+// bundle names it by SM3), so it may be cached for good.
+func (a *API) genuineSet(c echo.Context) error {
+	if a.o.Publisher == nil {
+		return fail(http.StatusServiceUnavailable, "unavailable", "", "the trust bundle is not published")
+	}
+	doc, etag, ok, err := a.o.Publisher.GenuineSet(c.Param("kid"))
+	switch {
+	case err != nil:
+		return err // logged, and answered 500, by the error handler
+	case !ok:
+		return fail(http.StatusNotFound, "not_found", "kid", "no compromised key %q with a genuine set", c.Param("kid"))
+	}
+	c.Response().Header().Set("Cache-Control", "public, max-age=31536000, immutable")
+	c.Response().Header().Set("ETag", etag)
+	if c.Request().Header.Get("If-None-Match") == etag {
+		return c.NoContent(http.StatusNotModified)
+	}
+	return c.Blob(http.StatusOK, "application/octet-stream", doc)
+}
+
 // document serves a signed document with its ETag; a matching
 // If-None-Match gets 304, so a counter polling often fetches little.
 func (a *API) document(c echo.Context, ctype string, doc []byte, etag string) error {

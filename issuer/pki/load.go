@@ -47,6 +47,10 @@ type Previous struct {
 	KeyID   string
 	State   string // KeyRetired or KeyCompromised
 	Since   time.Time
+	// Genuine is a compromised key's genuine set, if one was built;
+	// GenuinePath is its file.
+	Genuine     *GenuineRef
+	GenuinePath string
 }
 
 // Allows reports whether the agency may issue class (a class key, type
@@ -360,5 +364,12 @@ func (l *loader) previous(e AgencyEntry, p PreviousKey, root *gm.Certificate) (*
 	if err != nil || pol.AgencyCode != e.Code {
 		return nil, l.corrupt(name, "not a certificate of agency %s", e.Code)
 	}
-	return &Previous{Cert: c, CertDER: der, KeyID: p.KeyID, State: p.State, Since: p.Since}, nil
+	out := &Previous{Cert: c, CertDER: der, KeyID: p.KeyID, State: p.State, Since: p.Since}
+	if g := p.Genuine; g != nil {
+		if p.State != KeyCompromised || g.File != genuineFile(e.Code, p.KeyID) {
+			return nil, l.corrupt(ManifestFile, "genuine set of key %s of %s: %q on a %s key", p.KeyID, e.Code, g.File, p.State)
+		}
+		out.Genuine, out.GenuinePath = g, filepath.Join(l.dir, filepath.FromSlash(g.File))
+	}
+	return out, nil
 }

@@ -67,6 +67,23 @@ type PreviousKey struct {
 	Since     time.Time `json:"since"`
 	NotBefore time.Time `json:"not_before"`
 	NotAfter  time.Time `json:"not_after"`
+	// Genuine, on a compromised key, names the document listing the QR
+	// cores the key signed before Since (certs/trust genuine sets), which
+	// the trust bundle references for counters.
+	Genuine *GenuineRef `json:"genuine,omitempty"`
+}
+
+// GenuineRef names a compromised key's genuine-set document: its file
+// under the PKI directory, entry count and SM3 (lower-case hex).
+type GenuineRef struct {
+	File  string `json:"file"`
+	Count uint64 `json:"count"`
+	SM3   string `json:"sm3"`
+}
+
+// genuineFile is where a compromised key's genuine set is kept.
+func genuineFile(code, kid string) string {
+	return path.Join(AgenciesDir, code+"."+kid+".genuine")
 }
 
 // previousCertFile is where a rotated-out agency certificate is kept.

@@ -2,6 +2,7 @@ package pki
 
 import (
 	"crypto/x509/pkix"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -21,7 +22,10 @@ type RotateOptions struct {
 	// key known to be stolen); otherwise it is retired at Now.
 	Compromised bool
 	Since       time.Time
-	Now         func() time.Time
+	// Genuine is the outgoing key's genuine set when it is compromised
+	// (WriteGenuineSet), or nil.
+	Genuine *GenuineRef
+	Now     func() time.Time
 	// KeyEncryption tunes how the new key is encrypted (nil: defaults).
 	KeyEncryption *gm.KeyEncryption
 }
@@ -103,6 +107,9 @@ func Rotate(o RotateOptions) (newKID, oldKID string, err error) {
 		Cert: previousCertFile(e.Code, old.KeyID), KeyID: old.KeyID, State: state, Since: since.UTC(),
 		NotBefore: old.Cert.NotBefore, NotAfter: old.Cert.NotAfter,
 	})
+	if o.Compromised {
+		e.Previous[len(e.Previous)-1].Genuine = o.Genuine
+	}
 	e.KeyID, e.NotBefore, e.NotAfter, e.Subject = newKID, tmpl.NotBefore, notAfter, old.Cert.Subject.String()
 	js, err := json.MarshalIndent(m, "", "  ")
 	if err != nil {
@@ -141,6 +148,12 @@ func Rotate(o RotateOptions) (newKID, oldKID string, err error) {
 // Compromise marks a previous key of an agency compromised since a time
 // (found out after it was rotated out).
 func Compromise(dir, agency, kid string, since time.Time) error {
+	return CompromiseWith(dir, agency, kid, since, nil)
+}
+
+// CompromiseWith is Compromise, recording the key's genuine set
+// (WriteGenuineSet) for the trust bundle.
+func CompromiseWith(dir, agency, kid string, since time.Time, genuine *GenuineRef) error {
 	l := loader{dir: dir, at: time.Now()}
 	m, err := l.manifest()
 	if err != nil {
@@ -153,7 +166,7 @@ func Compromise(dir, agency, kid string, since time.Time) error {
 	e := &m.Agencies[i]
 	for j := range e.Previous {
 		if e.Previous[j].KeyID == kid {
-			e.Previous[j].State, e.Previous[j].Since = KeyCompromised, since.UTC()
+			e.Previous[j].State, e.Previous[j].Since, e.Previous[j].Genuine = KeyCompromised, since.UTC(), genuine
 			js, err := json.MarshalIndent(m, "", "  ")
 			if err != nil {
 				return err
@@ -170,6 +183,26 @@ func Compromise(dir, agency, kid string, since time.Time) error {
 		return fmt.Errorf("%w: %s is the agency's current key; rotate it with Compromised set", ErrRotate, kid)
 	}
 	return fmt.Errorf("%w: agency %s has no previous key %s", ErrRotate, agency, kid)
+}
+
+// WriteGenuineSet keeps doc, the genuine set of agency key kid (built by
+// the issuer from its records when the key is marked compromised), in the
+// PKI directory and returns its reference for Rotate or CompromiseWith.
+func WriteGenuineSet(dir, agency, kid string, doc []byte, count uint64) (*GenuineRef, error) {
+	name := genuineFile(agency, kid)
+	p := filepath.Join(dir, filepath.FromSlash(name))
+	os.Remove(p + ".new")
+	if err := writeFile(p+".new", doc, 0o644); err != nil {
+		return nil, err
+	}
+	if err := os.Rename(p+".new", p); err != nil {
+		return nil, err
+	}
+	if err := syncDir(filepath.Dir(p)); err != nil {
+		return nil, err
+	}
+	sum := gm.SM3(doc)
+	return &GenuineRef{File: name, Count: count, SM3: hex.EncodeToString(sum[:])}, nil
 }
 
 func agencyIndex(m *Manifest, code string) int {

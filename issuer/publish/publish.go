@@ -6,7 +6,9 @@
 package publish
 
 import (
+	"encoding/hex"
 	"fmt"
+	"os"
 	"slices"
 	"sync"
 	"time"
@@ -47,6 +49,7 @@ type Publisher struct {
 	cpSize  uint64
 	nLists  int
 	lastErr error
+	genuine map[string][]byte // genuine-set documents by SM3
 }
 
 // New returns a publisher.
@@ -89,6 +92,42 @@ func (p *Publisher) TrustBundle() ([]byte, string) {
 	return p.doc, p.etag
 }
 
+// GenuinePath is where a compromised key's genuine set is published,
+// followed by the key ID.
+const GenuinePath = "/v1/trust/genuine/"
+
+// GenuineSet serves the genuine set of compromised key kid, as the bundle
+// names it: the document the key's compromise produced, read once and
+// checked against the SM3 the PKI manifest (and so the bundle) records.
+func (p *Publisher) GenuineSet(kid string) (doc []byte, etag string, ok bool, err error) {
+	for _, a := range p.o.PKI.Agencies {
+		for _, pk := range a.Previous {
+			if pk.KeyID != kid || pk.Genuine == nil {
+				continue
+			}
+			p.mu.Lock()
+			defer p.mu.Unlock()
+			etag = `"` + pk.Genuine.SM3[:24] + `"`
+			if doc, ok := p.genuine[pk.Genuine.SM3]; ok {
+				return doc, etag, true, nil
+			}
+			doc, err := os.ReadFile(pk.GenuinePath)
+			if err != nil {
+				return nil, "", true, fmt.Errorf("publish: genuine set of %s: %w", kid, err)
+			}
+			if sum := gm.SM3(doc); hex.EncodeToString(sum[:]) != pk.Genuine.SM3 {
+				return nil, "", true, fmt.Errorf("publish: %s does not have the SM3 the manifest records", pk.GenuinePath)
+			}
+			if p.genuine == nil {
+				p.genuine = map[string][]byte{}
+			}
+			p.genuine[pk.Genuine.SM3] = doc
+			return doc, etag, true, nil
+		}
+	}
+	return nil, "", false, nil
+}
+
 // Err is the last failure to sign a bundle, if any (for /readyz).
 func (p *Publisher) Err() error {
 	p.mu.Lock()
@@ -110,8 +149,12 @@ func (p *Publisher) build(now time.Time, cp ledger.SignedCheckpoint, lists []sta
 	}
 	for _, a := range k.Agencies {
 		keys := []trust.AgencyKey{{KID: a.KeyID, Cert: a.CertDER, State: trust.KeyActive}}
-		for _, p := range a.Previous {
-			keys = append(keys, trust.AgencyKey{KID: p.KeyID, Cert: p.CertDER, State: trust.KeyState(p.State), Since: p.Since})
+		for _, pk := range a.Previous {
+			ak := trust.AgencyKey{KID: pk.KeyID, Cert: pk.CertDER, State: trust.KeyState(pk.State), Since: pk.Since}
+			if g := pk.Genuine; g != nil {
+				ak.Genuine = &trust.GenuineRef{Count: g.Count, SM3: g.SM3, URL: p.o.Status.BaseURL() + GenuinePath + pk.KeyID}
+			}
+			keys = append(keys, ak)
 		}
 		b.Agencies = append(b.Agencies, trust.Agency{Code: a.Code, Name: a.Name, Classes: slices.Clone(a.Classes), Keys: keys})
 	}

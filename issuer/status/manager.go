@@ -206,6 +206,9 @@ func (m *Manager) nextVersion(prev uint64) uint64 {
 // URI is where list id is published.
 func (m *Manager) URI(id string) string { return m.o.BaseURL + "/v1/status/" + id }
 
+// BaseURL is the public base URL the documents are published under.
+func (m *Manager) BaseURL() string { return m.o.BaseURL }
+
 // Info describes one list, for the trust bundle.
 type Info struct {
 	ID, URI, Agency string

@@ -729,6 +729,28 @@ func (s *Store) ForEach(fn func(*Record) error) error {
 	})
 }
 
+// ForEachSigned calls fn for every licence and device copy with its
+// signed credential and QR core (Holding, or QR for a record stored
+// verbatim) read back, in one read transaction: what a key signed, for
+// its genuine set when it is marked compromised.
+func (s *Store) ForEachSigned(fn func(*Record) error) error {
+	return s.db.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketLicences).ForEach(func(k, v []byte) error {
+			var r Record
+			if err := json.Unmarshal(v, &r); err != nil {
+				return fmt.Errorf("%w: %s: %v", ErrCorrupt, k, err)
+			}
+			if err := readEvents(tx, &r); err != nil {
+				return err
+			}
+			if err := readBlob(tx, &r); err != nil {
+				return err
+			}
+			return fn(&r)
+		})
+	})
+}
+
 var bucketTokens = []byte("revoked_tokens") // jti → expiry (Unix seconds)
 
 // RevokeToken records that the operator token with that ID is revoked

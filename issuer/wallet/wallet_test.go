@@ -192,7 +192,7 @@ func TestBrowser(t *testing.T) {
 	}
 
 	b.Click("#cards .licence")
-	b.WaitFor("the QR", `(document.getElementById('qr').dataset.text || '').startsWith('EL1:') && document.getElementById('qr').complete`)
+	b.WaitFor("the QR", `(document.getElementById('qr').dataset.text || '').startsWith('EL2:') && document.getElementById('qr').complete`)
 	if got := b.Text("#face-status"); !strings.Contains(got, "有效") || !strings.Contains(got, "状态更新于") {
 		t.Errorf("status under the face %q", got)
 	}

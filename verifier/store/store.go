@@ -125,9 +125,13 @@ type Cache struct {
 	Checkpoint tlog.Checkpoint
 	SyncedAt   time.Time
 	From       string
-	Warnings   []string // staleness of the bundle or lists
-	f          *file
-	history    map[string]*listHistory // by list ID, for StatusSince
+	Warnings   []string // staleness of the bundle or lists, genuine sets not held
+	// Genuine are the genuine sets of the bundle's compromised keys, by
+	// key ID (genuine.go); a key whose set is missing has all its QR
+	// cores refused.
+	Genuine map[string]*trust.GenuineSet
+	f       *file
+	history map[string]*listHistory // by list ID, for StatusSince
 }
 
 // listHistory is the signed status data held for one list: the full list
@@ -139,7 +143,7 @@ type listHistory struct {
 
 // State is the cache as the verifier's trust data.
 func (c *Cache) State() verifier.State {
-	return verifier.State{Bundle: c.Bundle, Lists: c.Lists, StatusSince: c.StatusSince}
+	return verifier.State{Bundle: c.Bundle, Lists: c.Lists, Genuine: c.Genuine, StatusSince: c.StatusSince}
 }
 
 // StatusSince dates the status st of entry index of list id: the issued-at
@@ -224,6 +228,7 @@ func (s *Store) loadCache(now time.Time) (*Cache, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrCorrupt, err)
 	}
+	s.loadGenuine(c)
 	return c, nil
 }
 

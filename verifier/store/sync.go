@@ -46,6 +46,7 @@ type SyncReport struct {
 	FullLists      []string // fetched whole
 	DeltaLists     []string // updated by a delta
 	UnchangedLists []string // the issuer's current version is the one held
+	GenuineSets    []string // compromised keys whose genuine set was fetched
 	Bytes          int64
 	Warnings       []string
 	PreviousSeq    uint64
@@ -279,6 +280,10 @@ func (s *Store) Sync(ctx context.Context, base string, opts SyncOptions) (*SyncR
 		}
 	}
 
+	// Genuine sets of compromised keys (genuine.go): fetched once each,
+	// kept beside the cache before it names them.
+	s.syncGenuine(ctx, get, b, rep, logf)
+
 	// 4. Check the whole as Load will, then replace the cache in one rename.
 	data, err := json.Marshal(f)
 	if err != nil {
@@ -301,6 +306,9 @@ func (s *Store) Sync(ctx context.Context, base string, opts SyncOptions) (*SyncR
 	}
 	if err := writeAtomic(filepath.Join(s.dir, cacheFile), data); err != nil {
 		return nil, err
+	}
+	if err := s.pruneGenuine(b); err != nil {
+		logf("removing genuine sets no longer named: %v", err)
 	}
 	return rep, nil
 }

@@ -8,6 +8,7 @@ package testpki
 import (
 	"crypto/x509/pkix"
 	_ "embed"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"maps"
@@ -72,11 +73,16 @@ type World struct {
 	Market, Police     *Agency
 	Civil              *Agency
 	Compromised        *Agency // a compromised key of the market agency
+	Retired            *Agency // a retired key of the market agency
 	Outsider           *Agency // a key the bundle does not list
-	Lists              map[string]*ListSpec
-	Tree               *tlog.MemTree
-	serial             int64
-	licSerial          int
+	// Genuine lists the cores the compromised key signed before its
+	// compromise (MarkGenuine); when it is not nil the bundle names the
+	// set (GenuineDoc) for that key.
+	Genuine   []trust.GenuineEntry
+	Lists     map[string]*ListSpec
+	Tree      *tlog.MemTree
+	serial    int64
+	licSerial int
 }
 
 // ListSpec is one status list: its entries and when it was signed.
@@ -148,6 +154,9 @@ func New(now time.Time) (*World, error) {
 	if w.Compromised, err = mk(CodeMarket, "上海市市场监督管理局", "business-license", "food-operation-permit"); err != nil {
 		return nil, err
 	}
+	if w.Retired, err = mk(CodeMarket, "上海市市场监督管理局", "business-license", "food-operation-permit"); err != nil {
+		return nil, err
+	}
 	if w.Outsider, err = mk(CodeMarket, "上海市市场监督管理局", "business-license", "food-operation-permit"); err != nil {
 		return nil, err
 	}
@@ -199,7 +208,8 @@ func (w *World) Bundle(seq uint64, issuedAt time.Time) (*trust.Bundle, error) {
 		Agencies: []trust.Agency{
 			{Code: CodeMarket, Name: w.Market.Name, Classes: w.Market.Classes, Keys: []trust.AgencyKey{
 				{KID: w.Market.KID, Cert: w.Market.DER, State: trust.KeyActive},
-				{KID: w.Compromised.KID, Cert: w.Compromised.DER, State: trust.KeyCompromised, Since: w.Now.Add(-12 * time.Hour)},
+				{KID: w.Compromised.KID, Cert: w.Compromised.DER, State: trust.KeyCompromised, Since: w.CompromisedSince()},
+				{KID: w.Retired.KID, Cert: w.Retired.DER, State: trust.KeyRetired, Since: w.RetiredSince()},
 			}},
 			{Code: CodePolice, Name: w.Police.Name, Classes: w.Police.Classes, Keys: []trust.AgencyKey{
 				{KID: w.Police.KID, Cert: w.Police.DER, State: trust.KeyActive},
@@ -209,6 +219,15 @@ func (w *World) Bundle(seq uint64, issuedAt time.Time) (*trust.Bundle, error) {
 			}},
 		},
 		LedgerKey: &trust.Key{KID: ledgerKID, Cert: w.LedgerDER},
+	}
+	if w.Genuine != nil {
+		doc, err := w.GenuineDoc()
+		if err != nil {
+			return nil, err
+		}
+		sum := gm.SM3(doc)
+		b.Agencies[0].Keys[1].Genuine = &trust.GenuineRef{Count: uint64(len(w.Genuine)), SM3: hex.EncodeToString(sum[:]),
+			URL: "https://elicense.example.gov.cn/v1/trust/genuine/" + w.Compromised.KID}
 	}
 	for _, id := range []string{"amr-1", "amr-stale", "gab-1", "mz-1", "mz-stale"} {
 		l := w.Lists[id]
@@ -220,6 +239,27 @@ func (w *World) Bundle(seq uint64, issuedAt time.Time) (*trust.Bundle, error) {
 	}
 	b.Checkpoint = string(cp)
 	return b, nil
+}
+
+// CompromisedSince is when the Compromised key was compromised.
+func (w *World) CompromisedSince() time.Time { return w.Now.Add(-12 * time.Hour).UTC() }
+
+// RetiredSince is when the Retired key was retired.
+func (w *World) RetiredSince() time.Time { return w.Now.Add(-6 * time.Hour).UTC() }
+
+// MarkGenuine adds l's core to the compromised key's genuine set.
+func (w *World) MarkGenuine(l *Licence) error {
+	in, err := l.Holding.Info()
+	if err != nil {
+		return err
+	}
+	w.Genuine = append(w.Genuine, trust.GenuineEntry{List: in.StatusList, Index: in.StatusIndex, Tag: trust.GenuineTag(l.Holding.Core)})
+	return nil
+}
+
+// GenuineDoc is the compromised key's genuine-set document.
+func (w *World) GenuineDoc() ([]byte, error) {
+	return trust.MarshalGenuineSet(w.Compromised.KID, w.CompromisedSince(), w.Genuine)
 }
 
 // SignBundle signs b with the ledger key.
@@ -255,6 +295,11 @@ type Licence struct {
 // key a, pointing at status list entry (list, idx); bound makes a device
 // key. fieldsEdit, if not nil, changes the sample first.
 func (w *World) Issue(a *Agency, class string, list string, idx uint64, bound bool, edit func(map[string]string)) (*Licence, error) {
+	return w.IssueAt(a, class, list, idx, bound, w.Now, edit)
+}
+
+// IssueAt is Issue with the credential and QR core signed at signedAt.
+func (w *World) IssueAt(a *Agency, class string, list string, idx uint64, bound bool, signedAt time.Time, edit func(map[string]string)) (*Licence, error) {
 	cl, ok := catalog.Default().Lookup(class)
 	if !ok {
 		return nil, fmt.Errorf("no class %s", class)
@@ -279,7 +324,7 @@ func (w *World) Issue(a *Agency, class string, list string, idx uint64, bound bo
 	if list != "" {
 		l.Status = &credential.StatusRef{URI: "https://status.example.gov.cn/" + list, Index: idx}
 	}
-	if out.JWS, err = credential.Sign(l, credential.SignOptions{Signer: a.Key, KeyID: a.KID, Now: func() time.Time { return w.Now }}); err != nil {
+	if out.JWS, err = credential.Sign(l, credential.SignOptions{Signer: a.Key, KeyID: a.KID, Now: func() time.Time { return signedAt }}); err != nil {
 		return nil, err
 	}
 	if out.Holding, err = qr.Build(l, out.JWS, qr.BuildOptions{Signer: a.Key, KeyID: a.KID, StatusList: list}); err != nil {
