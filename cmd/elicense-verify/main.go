@@ -16,7 +16,6 @@ import (
 	"elicense/verifier/scan"
 	"elicense/verifier/seal"
 	"elicense/verifier/store"
-	"elicense/verifier/vlog"
 )
 
 // Exit codes.
@@ -231,12 +230,13 @@ func syncCmd(e env, c common, from string, quiet bool) int {
 	return exitOK
 }
 
-// session is a loaded store, verifier and log for a run of checks.
+// session is a loaded store and verifier checking on its shared replay
+// memory and log.
 type session struct {
-	s   *store.Store
-	v   *verifier.Verifier
-	log *vlog.Log
-	c   common
+	s  *store.Store
+	v  *verifier.Verifier
+	ch *store.Checker
+	c  common
 }
 
 func open(c common, now time.Time) (*session, error) {
@@ -249,29 +249,15 @@ func open(c common, now time.Time) (*session, error) {
 		return nil, err
 	}
 	v := verifier.New(cache.State(), verifier.Options{})
-	for _, seen := range s.LoadReplay(now) {
-		v.Remember(seen, now)
-	}
-	l, err := vlog.Open(filepath.Join(c.store, "verifications.jsonl"))
+	ch, err := s.NewChecker(v, store.CheckerOptions{Counter: c.counter})
 	if err != nil {
 		return nil, err
 	}
-	return &session{s: s, v: v, log: l, c: c}, nil
+	return &session{s: s, v: v, ch: ch, c: c}, nil
 }
 
-// check verifies text at now, logs it and keeps the replay record.
 func (ss *session) check(text string, now time.Time) (verifier.Verdict, error) {
-	vd := ss.v.Verify(text, now)
-	if err := ss.log.Append(vlog.FromVerdict(vd, now, ss.c.counter)); err != nil {
-		return vd, err
-	}
-	if vd.Seen != nil {
-		seen := append(ss.s.LoadReplay(now), *vd.Seen)
-		if err := ss.s.SaveReplay(seen, now); err != nil {
-			return vd, err
-		}
-	}
-	return vd, nil
+	return ss.ch.Check(text, now)
 }
 
 func checkOne(e env, c common, text string) int {
@@ -280,7 +266,7 @@ func checkOne(e env, c common, text string) int {
 	if err != nil {
 		return fail(e, err)
 	}
-	defer ss.log.Close()
+	defer ss.ch.Close()
 	vd, err := ss.check(text, now)
 	if err != nil {
 		return fail(e, err)
@@ -297,7 +283,7 @@ func scanLines(e env, c common) int {
 	if err != nil {
 		return fail(e, err)
 	}
-	defer ss.log.Close()
+	defer ss.ch.Close()
 	for line, err := range scan.Lines(e.stdin) {
 		if err != nil {
 			return fail(e, err)
@@ -354,15 +340,13 @@ func printVerdict(w io.Writer, vd verifier.Verdict, c common) {
 }
 
 func logCmd(e env, c common, sub, out string) int {
-	path := filepath.Join(c.store, "verifications.jsonl")
-	f, err := os.Open(path)
+	s, err := store.Open(c.store)
 	if err != nil {
 		return fail(e, err)
 	}
-	defer f.Close()
 	switch sub {
 	case "verify":
-		n, last, err := vlog.Verify(f, nil)
+		n, last, err := s.VerifyLog(nil)
 		if err != nil {
 			return fail(e, err)
 		}
@@ -377,7 +361,7 @@ func logCmd(e env, c common, sub, out string) int {
 			}
 			w = of
 		}
-		n, last, err := vlog.Verify(f, w)
+		n, last, err := s.VerifyLog(w)
 		if of != nil {
 			if cerr := of.Close(); err == nil {
 				err = cerr

@@ -42,7 +42,7 @@ func serve(e env, c common, addr string) int {
 	if err != nil {
 		return fail(e, err)
 	}
-	defer ss.log.Close()
+	defer ss.ch.Close()
 	var mu sync.Mutex // one check at a time: the replay file is read, extended and written
 	verify := func(text string, now time.Time) verifier.Verdict {
 		mu.Lock()
