@@ -96,6 +96,29 @@ func must[T any](v T, err error) T {
 	return v
 }
 
+// claim claims a licence by its claim code on a new "phone" key.
+func claim(t *testing.T, s *issuertest.Server, code string) (*qr.Holding, *gm.PrivateKey) {
+	t.Helper()
+	dev, _ := gm.GenerateKey()
+	devRaw, _ := gm.MarshalPublicKeyCompressed(dev.PublicKey())
+	var ch struct{ Challenge string }
+	s.Call(t, "POST", "/v1/claims/challenge", "", nil, &ch)
+	sig, _ := gm.SignRS(dev, append([]byte("elicense/claim/v1\x00"+ch.Challenge+"\x00"+code+"\x00"), devRaw...))
+	var claimed struct {
+		ID      string
+		Holding json.RawMessage
+	}
+	if st := s.Call(t, "POST", "/v1/claims", "", map[string]string{"code": code, "device_key": base64.RawURLEncoding.EncodeToString(devRaw),
+		"challenge": ch.Challenge, "signature": base64.RawURLEncoding.EncodeToString(sig)}, &claimed); st != 201 {
+		t.Fatalf("claim: %d", st)
+	}
+	var h qr.Holding
+	if err := json.Unmarshal(claimed.Holding, &h); err != nil {
+		t.Fatal(err)
+	}
+	return &h, dev
+}
+
 func TestEndToEnd(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the issuer")
@@ -187,21 +210,7 @@ func TestEndToEnd(t *testing.T) {
 	}
 
 	// Claim the driving licence on a "phone" and present it.
-	dev, _ := gm.GenerateKey()
-	devRaw, _ := gm.MarshalPublicKeyCompressed(dev.PublicKey())
-	var ch struct{ Challenge string }
-	s.Call(t, "POST", "/v1/claims/challenge", "", nil, &ch)
-	sig, _ := gm.SignRS(dev, append([]byte("elicense/claim/v1\x00"+ch.Challenge+"\x00"+dl.ClaimCode+"\x00"), devRaw...))
-	var claimed struct {
-		ID      string
-		Holding json.RawMessage
-	}
-	if st := s.Call(t, "POST", "/v1/claims", "", map[string]string{"code": dl.ClaimCode, "device_key": base64.RawURLEncoding.EncodeToString(devRaw),
-		"challenge": ch.Challenge, "signature": base64.RawURLEncoding.EncodeToString(sig)}, &claimed); st != 201 {
-		t.Fatalf("claim: %d", st)
-	}
-	var h qr.Holding
-	json.Unmarshal(claimed.Holding, &h)
+	h, dev := claim(t, s, dl.ClaimCode)
 	if r := v("", "sync", "--from", s.URL); r.code != 0 {
 		t.Fatalf("re-sync: %+v", r)
 	}
@@ -221,7 +230,7 @@ func TestEndToEnd(t *testing.T) {
 
 	// Revoke the claimed copy; after a re-sync (a delta) it is REVOKED.
 	if st := s.Call(t, "POST", "/v1/licences/"+url.PathEscape(dl.ID)+"/revoke", opToken("drivers-license"), map[string]string{"reason": "吊销"}, nil); st != 200 {
-		t.Fatalf("revoke %q: %d", claimed.ID, st)
+		t.Fatalf("revoke %q: %d", dl.ID, st)
 	}
 	time.Sleep(1100 * time.Millisecond) // the checkpoint is published in batches
 	r = v("", "sync")                   // from the URL the last sync used
