@@ -278,6 +278,18 @@ func TestEndToEnd(t *testing.T) {
 		t.Fatalf("tampered log: %+v", r)
 	}
 
+	// A damaged replay memory fails closed and says how to recover.
+	os.WriteFile(logPath, exported, 0o600)
+	replay := filepath.Join(store, "replay.bin")
+	os.WriteFile(replay, []byte("not a replay memory"), 0o600)
+	if r := v("", "check", bl.QR); r.code != 2 || r.stdout != "" || !strings.Contains(r.stderr, "move replay.bin aside") {
+		t.Fatalf("damaged replay memory: %+v", r)
+	}
+	os.Rename(replay, replay+".damaged")
+	if r := v("", "check", bl.QR); r.code != 0 {
+		t.Fatalf("after moving replay.bin aside: %+v", r)
+	}
+
 	// A corrupted cache is refused (exit 2), never trusted.
 	cache := filepath.Join(store, "cache.json")
 	data, _ := os.ReadFile(cache)

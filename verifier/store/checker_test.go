@@ -315,10 +315,26 @@ func TestDamagedStoreFiles(t *testing.T) {
 		{"lock other content", lockFile, []byte("something else\n"), "expected"},
 		{"lock binary", lockFile, bytes.Repeat([]byte{0xff}, 4096), "expected"},
 	}
+	cases = append(cases, []struct {
+		name, file string
+		data       []byte
+		want       string
+	}{{"replay symlink", replayFile, nil, "not a regular file"}, {"lock directory", lockFile, nil, "not a regular file"}, {"lock symlink", lockFile, nil, "not a regular file"}}...)
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			s, texts := sharedStore(t, 1)
-			if err := os.WriteFile(filepath.Join(s.Dir(), tc.file), tc.data, 0o600); err != nil {
+			path := filepath.Join(s.Dir(), tc.file)
+			var err error
+			switch {
+			case strings.HasSuffix(tc.name, "symlink"):
+				os.WriteFile(path+".target", good, 0o600)
+				err = os.Symlink(path+".target", path)
+			case strings.HasSuffix(tc.name, "directory"):
+				err = os.Mkdir(path, 0o700)
+			default:
+				err = os.WriteFile(path, tc.data, 0o600)
+			}
+			if err != nil {
 				t.Fatal(err)
 			}
 			v := verifier.New(must(s.Load(time.Now())).State(), verifier.Options{})

@@ -60,6 +60,10 @@ func openLock(dir string) (*storeLock, error) {
 	path := filepath.Join(dir, lockFile)
 	f, err := openNoFollow(path)
 	if err != nil {
+		if fi, lerr := os.Lstat(path); lerr == nil && !fi.Mode().IsRegular() {
+			return nil, &DamagedError{Path: path, Problem: "not a regular file (" + fi.Mode().Type().String() + ")",
+				Recovery: "stop every elicense-verify using this store, then remove " + path + " (it holds no data)"}
+		}
 		return nil, fmt.Errorf("store: lock: %w", err)
 	}
 	l := &storeLock{f: f}
