@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -125,8 +126,11 @@ Examples:
 		from := o.from
 		if from == "" {
 			c, err := s.Load(e.now())
-			if err != nil || c.From == "" {
+			if errors.Is(err, store.ErrNoCache) || err == nil && c.From == "" {
 				return usageError(e, "sync", "--from URL is required: the store holds no earlier sync to take it from")
+			}
+			if err != nil {
+				return fail(e, err)
 			}
 			from = c.From
 		}

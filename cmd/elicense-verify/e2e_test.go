@@ -274,7 +274,7 @@ func TestEndToEnd(t *testing.T) {
 	}
 	logPath := filepath.Join(store, "verifications.jsonl")
 	os.WriteFile(logPath, bytes.Replace(exported, []byte(`"code":"REVOKED"`), []byte(`"code":"VALID"`), 1), 0o600)
-	if r := v("", "log", "verify"); r.code != 2 || !strings.Contains(r.stderr, "tampered") {
+	if r := v("", "log", "verify"); r.code != 2 || !strings.Contains(r.stderr, "tampered") || !strings.Contains(r.stderr, "move it aside") {
 		t.Fatalf("tampered log: %+v", r)
 	}
 

@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"elicense/verifier/vlog"
 )
 
 // Exit codes.
@@ -193,6 +195,10 @@ func usageError(e env, c string, format string, args ...any) int {
 // fail reports an error of the store, a file or the network.
 func fail(e env, err error) int {
 	fmt.Fprintln(e.stderr, "elicense-verify:", err)
+	if errors.Is(err, vlog.ErrTampered) {
+		fmt.Fprintln(e.stderr, "The verification log's chain is broken; nothing is verified until it is repaired: stop elicense-verify on this store,\n"+
+			"keep verifications.jsonl as evidence and move it aside; a new log then starts.")
+	}
 	return exitUsage
 }
 
