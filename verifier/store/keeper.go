@@ -199,6 +199,23 @@ func (k *Keeper) reloadLocked(force bool) error {
 func (k *Keeper) SyncNow(ctx context.Context) error {
 	k.syncMu.Lock()
 	defer k.syncMu.Unlock()
+	return k.syncLocked(ctx)
+}
+
+// syncIfDue syncs when the schedule says so, checked again once no other
+// sync (the page's button) is running.
+func (k *Keeper) syncIfDue(ctx context.Context) {
+	k.syncMu.Lock()
+	defer k.syncMu.Unlock()
+	k.mu.Lock()
+	next := k.next
+	k.mu.Unlock()
+	if k.opts.Every > 0 && !next.IsZero() && !k.opts.Now().Before(next) {
+		k.syncLocked(ctx)
+	}
+}
+
+func (k *Keeper) syncLocked(ctx context.Context) error {
 	from := k.opts.From
 	k.mu.Lock()
 	if from == "" && k.cache != nil {
@@ -257,7 +274,7 @@ func (k *Keeper) Run(ctx context.Context) {
 		next := k.next
 		k.mu.Unlock()
 		if k.opts.Every > 0 && !next.IsZero() && !k.opts.Now().Before(next) {
-			k.SyncNow(ctx)
+			k.syncIfDue(ctx)
 			k.mu.Lock()
 			next = k.next
 			k.mu.Unlock()
