@@ -13,12 +13,11 @@ import (
 // output; the draft only asks for DEFLATE in the ZLIB format.
 //
 // Why not compress/flate: status lists are long runs of zero bytes with
-// rare, randomly placed non-zero bytes. On a 10 M-entry list with 0.5 %
-// revoked, compress/flate takes 1.1 s at level 9 (79 KB), 0.3 s at level 8
-// (84 KB) and gives 97 KB at level 7 (62 ms); its hash chains degenerate
-// on such data, and under the race detector level 9 takes over 30 s. This
-// encoder makes 88 KB in a few milliseconds whatever the level of
-// revocation, since its cost is one pass over the bytes.
+// rare, randomly placed non-zero bytes. compress/flate's hash chains
+// degenerate on such data: its high levels take about a second on a 10 M-
+// entry list, and its fast levels lose the size budget. This encoder's
+// cost is one pass over the bytes whatever the level of revocation, and
+// it stays within the budget (docs/performance.md).
 
 const (
 	maxMatch       = 258

@@ -3,17 +3,20 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"io"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
 	"elicense/internal/issuertest"
+	"elicense/verifier/counter"
 )
 
 func TestServeLoopbackOnly(t *testing.T) {
@@ -77,19 +80,26 @@ func TestServeEndToEnd(t *testing.T) {
 	go func() { done <- cmd.Wait() }()
 	t.Cleanup(func() { cmd.Process.Kill(); <-done })
 	base := "http://" + addr
-	up := false
+	up, token := false, ""
 	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline) && !up; time.Sleep(50 * time.Millisecond) {
 		if resp, err := http.Get(base + "/"); err == nil {
+			page, _ := io.ReadAll(resp.Body)
 			resp.Body.Close()
 			up = resp.StatusCode == 200
+			if m := pageToken.FindSubmatch(page); m != nil {
+				token = string(m[1])
+			}
 		}
 	}
-	if !up {
-		t.Fatal("serve did not start")
+	if !up || token == "" {
+		t.Fatalf("serve did not start (page token %q)", token)
 	}
 	check := func(text string) (code, holder string) {
 		body, _ := json.Marshal(map[string]string{"text": text})
-		resp, err := http.Post(base+"/api/check", "application/json", bytes.NewReader(body))
+		req, _ := http.NewRequest("POST", base+"/api/check", bytes.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set(counter.TokenHeader, token)
+		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -131,3 +141,6 @@ func TestServeEndToEnd(t *testing.T) {
 		t.Fatalf("log verify: %+v", r)
 	}
 }
+
+// pageToken finds the counter page's per-start token in its HTML.
+var pageToken = regexp.MustCompile(`<meta name="counter-token" content="([A-Za-z0-9_-]{43})">`)

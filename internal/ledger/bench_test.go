@@ -14,7 +14,7 @@ import (
 	"elicense/internal/ledger/tlog"
 )
 
-// Benchmarks (see README.md for the figures and the command):
+// Benchmarks (docs/performance.md has the figures and the command):
 //
 //	go test -run='^$' -bench=. -benchtime=3s ./internal/ledger/...
 //

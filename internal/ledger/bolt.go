@@ -33,8 +33,7 @@ type BoltOptions struct {
 	// FillPercent is how full bbolt packs a page when it splits one. Zero
 	// means 0.9. Keys here only ever grow, so pages are never revisited;
 	// bbolt's default of 0.5 (meant for random inserts) leaves every page
-	// half empty. Measured for this design: 0.9 makes the file about a
-	// third smaller than 0.5.
+	// half empty.
 	FillPercent float64
 	// ReadOnly opens the file with a shared lock for reading (fsck of a
 	// file no server has open).

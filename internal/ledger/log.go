@@ -59,11 +59,8 @@ type Options struct {
 	// a commit's fixed cost (two fsyncs, the right-edge and branch pages
 	// of every bucket touched) for few appends. Topping a batch up to the
 	// previous size evens them out. Growing it further does not pay: with
-	// a fixed 1–2 ms wait, 16 writers waited for each other and lost a
-	// quarter of their rate. Measured with the issuer's benchmark on 2
-	// cores: 64 writers 10,500 → 12,100 issuances/s, 16 writers 6,500 →
-	// 7,600, pages written per issuance 2.4 → 1.9; BenchmarkAppend with 16
-	// writers 17,400 → 24,300/s, one writer unchanged.
+	// a fixed wait, a few writers end up waiting for each other
+	// (docs/performance.md has the figures).
 	MaxWait time.Duration
 	// LingerAfter is the size of the previous batch, in appends, from
 	// which the sequencer lingers; zero means DefaultLingerAfter.

@@ -3,16 +3,15 @@
 // configuration.
 //
 // Three settings differ from Go's defaults, each measured with the
-// issuance benchmarks on 2 cores:
+// issuance benchmarks (docs/performance.md):
 //
 //   - The collector's target is 400 % rather than 100 %: an issuance
-//     allocates about 40 KB against a small live heap, and at 100 %
-//     collection took a fifth of the CPU.
+//     allocates tens of kilobytes against a small live heap, and at 100 %
+//     collection took a large share of the CPU.
 //   - The heap may grow to 64 MiB before a collection however small the
-//     live heap (Settings.MinHeap). The library benchmark's live heap is
-//     a few megabytes, so even at 400 % it collected 30 times a second,
-//     each cycle costing about 4 ms of CPU on fixed work (stacks,
-//     globals); durable issuances took ≈ 6 % less CPU with the floor.
+//     live heap (Settings.MinHeap). With a live heap of a few megabytes
+//     the collector otherwise runs many times a second, each cycle mostly
+//     fixed work (stacks, globals).
 //     GOGC cannot say "at least", so the floor is a ballast: a
 //     pointer-free block of MinHeap / (1 + GCPercent/100) bytes (12.8 MiB
 //     at the defaults) that counts toward the live heap the target is a
@@ -20,18 +19,16 @@
 //     never resident when it is made at the start of a process, from
 //     fresh memory (serve applies its settings before it opens
 //     anything; made later from memory the heap has used, Go zeroes it). The heap's goal is thus (live + ballast) × 5: at
-//     least 64 MiB, and 64 MiB more than five times the live heap (a
-//     running server's heap reached 84 MB in use under load). A first
-//     version re-tuned the percent after each cycle from a finalizer;
-//     it lagged a cycle, and a heap that grew between two cycles got 17
-//     times its size as a goal.
+//     least 64 MiB, and 64 MiB more than five times the live heap.
+//     Re-tuning the percent after each cycle from a finalizer instead
+//     lags a cycle, so a heap that grows between two cycles gets a goal
+//     many times its size.
 //   - GOMAXPROCS is twice the CPUs Go would use. The ledger's writer
 //     blocks in fdatasync twice a commit; with one P per core, on
 //     returning it waits for a P behind the goroutines building the next
 //     batch, and the whole pipeline waits with it. With spare Ps it runs
-//     at once and the kernel shares the cores: durable issuances per
-//     second went from ≈ 8,700 to ≈ 10,400 through the library and from
-//     ≈ 5,000 to ≈ 6,400 over HTTP, with less CPU per issuance. Setting
+//     at once and the kernel shares the cores, with less CPU per
+//     issuance (fewer hand-offs). Setting
 //     it turns off Go's own updates of GOMAXPROCS when a container's CPU
 //     limit changes; restart the server after changing the limit.
 //

@@ -3,6 +3,40 @@
 // holder's QR, and the JSON API behind it. It verifies nothing itself; the
 // caller passes the verify function (elicense-verify serve hands it the
 // store-backed verifier that also keeps the replay cache and the log).
+//
+// # The page serves only itself
+//
+// The page has no login and listens on loopback, so any web page the
+// clerk opens in the same browser could otherwise send it requests. The
+// handler refuses, with 403 and a JSON reason, and before anything is
+// verified or synced:
+//
+//   - a Host that is not the address the connection arrived on (or
+//     localhost on that port, when the address is loopback): this stops
+//     DNS rebinding, where another site's name resolves to 127.0.0.1 and
+//     its scripts would read the page, token included; it applies to the
+//     page and its assets too;
+//   - on /api/, an Origin header that is not the page's own origin, and a
+//     Sec-Fetch-Site header other than same-origin or none;
+//   - on every POST to /api/ (a check, an image, a sync), a request
+//     without the per-start token in the X-Counter-Token header
+//     ([TokenHeader]).
+//
+// The refusal codes are BAD_HOST, CROSS_ORIGIN, CROSS_SITE and BAD_TOKEN.
+// GET /api/status needs no token: it changes nothing, and another origin
+// cannot read its answer (no CORS headers are ever sent).
+//
+// The token is 32 random bytes drawn when the handler is made. It is
+// written into index.html as <meta name="counter-token" content="…">,
+// which is served with Cache-Control: no-store; app.js reads it and sends
+// it as the header. A meta tag, not an inline script, so the CSP stays
+// script-src 'self'. Not a cookie: cookies are shared by every port of a
+// host, so another local web app on 127.0.0.1 could read or send it, and
+// a browser attaches a cookie to a cross-site form by itself, where a
+// header can only be set by a script of the page's own origin (a
+// cross-origin fetch with it needs a CORS preflight, which is refused).
+// A program other than a browser (a test, a script) reads the token from
+// the page the same way: GET /, then the meta tag.
 package counter
 
 import (
@@ -16,7 +50,9 @@ import (
 	"mime"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"elicense/certs/catalog"
@@ -50,37 +86,64 @@ type Options struct {
 	// MaxImage bounds an uploaded image; 0: MaxImage.
 	MaxImage int64
 	// TrustStatus, when set, reports the state of the trust data for the
-	// page's header (GET /api/status). It must be safe for concurrent use.
+	// page's header (GET /api/status, which the page polls every 15 s).
+	// It must be safe for concurrent use and return quickly: it reads the
+	// state, it does not sync. Nil: the page shows no trust data line and
+	// /api/status answers 404.
 	TrustStatus func() TrustStatus
 	// SyncNow, when set, runs a sync at once and returns when it has
-	// finished (the page's 立即同步 button, POST /api/sync). An error is
-	// shown on the page; the trust data in use stays the last good one.
+	// finished (the page's 立即同步 button, POST /api/sync). ctx ends when
+	// the clerk's request does or after SyncTimeout. An error is shown on
+	// the page as it is (so it must hold no secret); the trust data in use
+	// must stay the last good one. The handler runs one SyncNow at a time
+	// and answers 409 to a second press meanwhile. Nil: the page shows no
+	// button and /api/sync answers 404.
 	SyncNow func(ctx context.Context) error
 }
 
+// SyncTimeout bounds one SyncNow call from the page, below the 60 s write
+// timeout elicense-verify serve gives a response.
+const SyncTimeout = 50 * time.Second
+
 // TrustStatus is what the page shows about the counter's trust data.
 type TrustStatus struct {
-	SyncedAt    time.Time `json:"synced_at,omitzero"`    // when the data in use was fetched
+	SyncedAt    time.Time `json:"synced_at,omitzero"`    // when the data in use was fetched; zero: never
 	From        string    `json:"from,omitempty"`        // where it was fetched from
 	BundleSeq   uint64    `json:"bundle_seq"`            // sequence of the trust bundle in use
 	NextSync    time.Time `json:"next_sync,omitzero"`    // when the next scheduled sync is due; zero: none scheduled
 	LastAttempt time.Time `json:"last_attempt,omitzero"` // the last sync tried, good or not
 	LastError   string    `json:"last_error,omitempty"`  // why the last sync failed; empty when it succeeded
 	Warnings    []string  `json:"warnings,omitempty"`    // staleness of the data in use
+	// Syncing is set while a sync runs (a scheduled one, or another
+	// process's); the page disables its button meanwhile. The handler sets
+	// it too while its own SyncNow runs.
+	Syncing bool `json:"syncing,omitempty"`
 }
 
 type handler struct {
-	opts Options
-	site *webassets.Site
+	opts    Options
+	site    *webassets.Site
+	token   string
+	index   []byte      // index.html with the token in its meta tag
+	syncing atomic.Bool // a SyncNow from the page is running
 }
 
 // New returns the counter page and its API:
 //
-//	GET  /             the page (and its assets)
-//	POST /api/check    {"text": "EL1:…"} → verdict JSON
-//	POST /api/image    an image (multipart field "image", or the raw body) → verdict JSON
+//	GET  /             the page (and its assets); index.html carries the token
+//	POST /api/check    {"text": "EL1:…"} → verdict JSON (Result)        token required
+//	POST /api/image    an image (multipart field "image", or the raw body)  token required
+//	                   → verdict JSON (Result)
+//	GET  /api/status   the trust data's state (TrustStatus, plus "now" and "can_sync");
+//	                   404 without Options.TrustStatus
+//	POST /api/sync     run SyncNow → {"ok", "error", "status"};             token required
+//	                   404 without Options.SyncNow, 409 while one runs
 //
-// Bad requests are answered 4xx with {"code", "message"}.
+// Every request must name this server in its Host; every /api/ request
+// must come from the page's own origin (Origin, Sec-Fetch-Site); "token
+// required" is the X-Counter-Token header (see the package doc). Refusals
+// are 403, bad requests other 4xx, all with {"code", "message"}; a failed
+// sync is a 200 with "ok": false, since the request itself was good.
 func New(opts Options) http.Handler {
 	if opts.Verify == nil {
 		panic("counter: Options.Verify is nil")
@@ -94,23 +157,43 @@ func New(opts Options) http.Handler {
 	if opts.MaxImage <= 0 {
 		opts.MaxImage = MaxImage
 	}
-	return &handler{opts: opts, site: webassets.MustNew(assets, "assets", ContentSecurityPolicy)}
+	h := &handler{opts: opts, site: webassets.MustNew(assets, "assets", ContentSecurityPolicy), token: newToken()}
+	page, err := assets.ReadFile("assets/index.html")
+	if err != nil || !bytes.Contains(page, tokenSlot) {
+		panic("counter: index.html has no token slot")
+	}
+	h.index = bytes.Replace(page, tokenSlot, []byte(`<meta name="counter-token" content="`+h.token+`">`), 1)
+	return h
 }
 
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.site.SetHeaders(w.Header())
+	if !h.allowed(w, r) {
+		return
+	}
 	switch r.URL.Path {
 	case "/api/check":
-		if !allow(w, r, http.MethodPost) {
-			return
+		if h.post(w, r) {
+			h.check(w, r)
 		}
-		h.check(w, r)
 		return
 	case "/api/image":
-		if !allow(w, r, http.MethodPost) {
-			return
+		if h.post(w, r) {
+			h.image(w, r)
 		}
-		h.image(w, r)
+		return
+	case "/api/sync":
+		if h.post(w, r) {
+			h.sync(w, r)
+		}
+		return
+	case "/api/status":
+		if allow(w, r, http.MethodGet) {
+			h.status(w)
+		}
+		return
+	case "/", "/index.html":
+		h.page(w, r)
 		return
 	}
 	if strings.HasPrefix(r.URL.Path, "/api/") {
@@ -118,6 +201,28 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.site.ServeHTTP(w, r)
+}
+
+// page serves index.html with this start's token. Never cached: a page
+// kept from an earlier start would send a stale token.
+func (h *handler) page(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		w.Header().Set("Allow", "GET, HEAD")
+		apiError(w, http.StatusMethodNotAllowed, "METHOD_NOT_ALLOWED", "use GET")
+		return
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Content-Length", strconv.Itoa(len(h.index)))
+	w.WriteHeader(http.StatusOK)
+	if r.Method == http.MethodGet {
+		w.Write(h.index)
+	}
+}
+
+// post admits a POST that carries the token.
+func (h *handler) post(w http.ResponseWriter, r *http.Request) bool {
+	return allow(w, r, http.MethodPost) && h.hasToken(w, r)
 }
 
 func allow(w http.ResponseWriter, r *http.Request, method string) bool {

@@ -5,7 +5,7 @@ import (
 	"context"
 	"elicense/internal/browsertest"
 	"encoding/json"
-	"fmt"
+	"errors"
 	"image"
 	"image/png"
 	"io"
@@ -16,6 +16,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -31,14 +32,73 @@ import (
 )
 
 // fixture is a verifier over the test PKI and the handler serving it on
-// 127.0.0.1.
+// 127.0.0.1, with a fake trust status and sync.
 type fixture struct {
 	*httptest.Server
-	now    time.Time
-	static string // a static business licence QR, disclosing the domicile
+	now    time.Time // the handler's clock is now + 3 min
+	static string    // a static business licence QR, disclosing the domicile
 	holder string
-	mu     sync.Mutex
-	texts  []string // what the handler verified
+	token  string // the page's token
+
+	mu      sync.Mutex
+	texts   []string                    // what the handler verified
+	fake    map[string]verifier.Verdict // texts answered with a made-up verdict
+	trust   counter.TrustStatus         // what TrustStatus reports
+	syncs   int                         // SyncNow calls
+	syncErr error                       // what SyncNow returns
+	syncGo  chan struct{}               // when set, SyncNow waits for it
+	hits    []hit                       // every /api/ request and its answer
+}
+
+type hit struct {
+	method, path string
+	status       int
+}
+
+// fixtureOptions vary the fixture.
+type fixtureOptions struct {
+	noTrust bool // no TrustStatus, no SyncNow
+}
+
+// verified is how many times Verify was called.
+func (f *fixture) verified() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return len(f.texts)
+}
+
+func (f *fixture) syncCalls() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.syncs
+}
+
+func (f *fixture) apiHits() []hit {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.hits)
+}
+
+// clock is the handler's clock.
+func (f *fixture) clock() time.Time { return f.now.Add(3 * time.Minute) }
+
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (r *statusRecorder) WriteHeader(code int) {
+	if r.status == 0 {
+		r.status = code
+	}
+	r.ResponseWriter.WriteHeader(code)
+}
+
+func (r *statusRecorder) Write(b []byte) (int, error) {
+	if r.status == 0 {
+		r.status = http.StatusOK
+	}
+	return r.ResponseWriter.Write(b)
 }
 
 func must[T any](v T, err error) T {
@@ -48,7 +108,9 @@ func must[T any](v T, err error) T {
 	return v
 }
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t *testing.T) *fixture { return newFixtureWith(t, fixtureOptions{}) }
+
+func newFixtureWith(t *testing.T, fo fixtureOptions) *fixture {
 	t.Helper()
 	now := time.Now().Truncate(time.Second)
 	w := must(testpki.New(now))
@@ -59,33 +121,104 @@ func newFixture(t *testing.T) *fixture {
 	}
 	v := verifier.New(st, verifier.Options{})
 	l := must(w.Issue(w.Market, "business-license", "amr-1", 1, false, nil))
-	f := &fixture{now: now, static: must(l.Holding.Static("domicile"))}
+	f := &fixture{now: now, static: must(l.Holding.Static("domicile")), fake: map[string]verifier.Verdict{}}
 	f.holder = testpki.Samples()["business-license"]["name"]
 	if vd := v.Verify(f.static, now); vd.Code != verifier.ValidStatic || vd.Licence.HolderName != f.holder {
 		t.Fatalf("fixture licence: %s %s %+v", vd.Code, vd.Detail, vd.Licence)
 	}
-	h := counter.New(counter.Options{
+	// Synced 5 min 10 s before the handler's clock, next sync due in 3 min 30 s.
+	f.trust = counter.TrustStatus{SyncedAt: f.clock().Add(-5*time.Minute - 10*time.Second), From: "https://trust.example.gov.cn/",
+		BundleSeq: 1, NextSync: f.clock().Add(3*time.Minute + 30*time.Second), LastAttempt: f.clock().Add(-5*time.Minute - 10*time.Second)}
+	opts := counter.Options{
 		Verify: func(text string, at time.Time) verifier.Verdict {
 			f.mu.Lock()
 			f.texts = append(f.texts, text)
+			vd, ok := f.fake[text]
 			f.mu.Unlock()
+			if ok {
+				return vd
+			}
 			return v.Verify(text, at)
 		},
-		Now: func() time.Time { return now.Add(3 * time.Minute) },
-	})
-	srv := httptest.NewUnstartedServer(h)
+		Now: f.clock,
+	}
+	if !fo.noTrust {
+		opts.TrustStatus = func() counter.TrustStatus {
+			f.mu.Lock()
+			defer f.mu.Unlock()
+			return f.trust
+		}
+		opts.SyncNow = func(ctx context.Context) error {
+			f.mu.Lock()
+			f.syncs++
+			wait := f.syncGo
+			f.mu.Unlock()
+			if wait != nil {
+				select {
+				case <-wait:
+				case <-ctx.Done():
+					return ctx.Err()
+				}
+			}
+			f.mu.Lock()
+			defer f.mu.Unlock()
+			f.trust.LastAttempt = f.clock()
+			if f.syncErr != nil {
+				f.trust.LastError = f.syncErr.Error()
+				return f.syncErr
+			}
+			f.trust.LastError, f.trust.SyncedAt, f.trust.BundleSeq = "", f.clock(), f.trust.BundleSeq+1
+			return nil
+		}
+	}
+	h := counter.New(opts)
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rec := &statusRecorder{ResponseWriter: w}
+		h.ServeHTTP(rec, r)
+		if strings.HasPrefix(r.URL.Path, "/api/") {
+			f.mu.Lock()
+			f.hits = append(f.hits, hit{r.Method, r.URL.Path, rec.status})
+			f.mu.Unlock()
+		}
+	}))
 	srv.Listener.Close()
 	srv.Listener = must(net.Listen("tcp", "127.0.0.1:0"))
 	srv.Start()
 	t.Cleanup(srv.Close)
 	f.Server = srv
+	f.token = pageToken(t, f.URL)
 	return f
+}
+
+var tokenMeta = regexp.MustCompile(`<meta name="counter-token" content="([A-Za-z0-9_-]{43})">`)
+
+// pageToken reads the token from the page, as a program other than a
+// browser does.
+func pageToken(t *testing.T, base string) string {
+	t.Helper()
+	resp, err := http.Get(base + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	page, _ := io.ReadAll(resp.Body)
+	m := tokenMeta.FindSubmatch(page)
+	if resp.StatusCode != 200 || m == nil {
+		t.Fatalf("GET /: %d, no token in %.300s", resp.StatusCode, page)
+	}
+	return string(m[1])
 }
 
 // post sends body and decodes the JSON answer.
 func (f *fixture) post(t *testing.T, path, ctype string, body []byte, out any) (int, http.Header) {
 	t.Helper()
-	resp, err := http.Post(f.URL+path, ctype, bytes.NewReader(body))
+	req, err := http.NewRequest(http.MethodPost, f.URL+path, bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", ctype)
+	req.Header.Set(counter.TokenHeader, f.token)
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -247,48 +380,47 @@ func TestNoExternalURLs(t *testing.T) {
 }
 
 // TestCounterInBrowser drives the page in a real headless Chromium: a
-// wedge scanner's static QR, garbage, the language toggle.
+// wedge scanner's static QR, garbage, the language toggle, the trust data
+// line and its 立即同步 button, a page token gone stale.
 func TestCounterInBrowser(t *testing.T) {
-	tab := browsertest.Open(t, 1280, 900)
+	ctx := browsertest.Open(t, 1280, 900)
+	tab := &browsertest.Tab{T: t, Ctx: ctx, Timeout: 15 * time.Second}
 	f := newFixture(t)
-	console := browsertest.WatchConsole(tab, true)
-	do := func(steps ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		c, cancel := context.WithTimeout(tab, 20*time.Second)
-		defer cancel()
-		if err := chromedp.Do(c, steps...); err != nil {
-			t.Fatalf("browser: %v", err)
-		}
-	}
-	eval := func(expr string) string {
-		t.Helper()
-		s, err := chromedp.Run(tab, chromedp.Evaluate[string](expr))
-		if err != nil {
-			t.Fatalf("evaluate %s: %v", expr, err)
-		}
-		return s
-	}
+	console := browsertest.WatchConsole(ctx, true)
 	text := func(id string) string {
 		t.Helper()
-		return strings.TrimSpace(eval(fmt.Sprintf(`document.getElementById(%s).textContent`, browsertest.Quote(id))))
-	}
-	waitFor := func(what, cond string) {
-		t.Helper()
-		if _, err := chromedp.Run(tab, chromedp.Poll[bool](cond, chromedp.WithPollingInterval(50*time.Millisecond), chromedp.WithPollingTimeout(15*time.Second))); err != nil {
-			t.Fatalf("waiting for %s (%s): %v", what, cond, err)
-		}
+		return tab.Text("#" + id)
 	}
 	focused := `document.activeElement === document.getElementById('scan-input')`
+	screenshot := func(name string) {
+		t.Helper()
+		shot, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+		if err != nil {
+			t.Fatal(err)
+		}
+		browsertest.SaveScreenshot(t, name, shot)
+	}
 
-	do(chromedp.Navigate(f.URL + "/"))
-	do(chromedp.WaitVisible(chromedp.CSS("#scan-input")))
-	waitFor("the focused scan input", focused)
+	tab.Do(chromedp.Navigate(f.URL+"/"), chromedp.WaitVisible(chromedp.CSS("#scan-input")))
+	tab.WaitFor("the focused scan input", focused)
+	tab.WaitFor("the trust data line", `document.getElementById('t-synced').textContent !== ''`)
+	if got := text("t-synced"); got != "上次同步 5 分钟前" {
+		t.Errorf("synced shown %q", got)
+	}
+	if got := text("t-next"); got != "下次同步 3 分钟后" {
+		t.Errorf("next sync shown %q", got)
+	}
+	if !tab.Visible("#sync-btn") || tab.Visible("#t-banner") || tab.Visible("#t-result") {
+		t.Errorf("trust line: button %v, banner %v, result %v", tab.Visible("#sync-btn"), tab.Visible("#t-banner"), tab.Visible("#t-result"))
+	}
 
 	// The scanner types the text and Enter, as a keyboard does.
-	do(chromedp.SendKeys(chromedp.CSS("#scan-input"), f.static+"\r"))
-	waitFor("the amber verdict", `document.getElementById('panel').dataset.colour === 'amber'`)
-	if got := text("v-code"); got != "VALID_STATIC" {
-		t.Errorf("code shown %q", got)
+	tab.Do(chromedp.SendKeys(chromedp.CSS("#scan-input"), f.static+"\r"))
+	tab.WaitFor("the amber verdict", `document.getElementById('panel').dataset.colour === 'amber'`)
+	for id, want := range map[string]string{"v-headline": "有效（静态码）", "v-code": "VALID_STATIC", "v-class": "营业执照", "v-status": "状态数据 1 小时前更新"} {
+		if got := text(id); got != want {
+			t.Errorf("#%s shown %q, want %q", id, got, want)
+		}
 	}
 	if got := text("v-message"); !strings.Contains(got, "请核对持证人身份证件") {
 		t.Errorf("message %q", got)
@@ -296,61 +428,123 @@ func TestCounterInBrowser(t *testing.T) {
 	if got := text("v-holder"); !strings.Contains(got, f.holder) {
 		t.Errorf("holder shown %q, want %q", got, f.holder)
 	}
-	if got := text("v-class"); got != "营业执照" {
-		t.Errorf("class shown %q", got)
-	}
 	if got := text("v-agency"); !strings.Contains(got, "市场监督管理局") {
 		t.Errorf("agency shown %q", got)
-	}
-	if got := text("v-status"); got != "状态数据 1 小时前更新" {
-		t.Errorf("status age shown %q", got)
 	}
 	if got := text("v-fields"); !strings.Contains(got, "住所") {
 		t.Errorf("fields shown %q", got)
 	}
-	if got := eval(`document.getElementById('scan-input').value`); got != "" {
+	if got := browsertest.Eval[string](tab, `document.getElementById('scan-input').value`); got != "" {
 		t.Errorf("the input was not cleared: %q", got)
 	}
-	waitFor("the input refocused", focused)
+	tab.WaitFor("the input refocused", focused)
 	f.mu.Lock()
 	if len(f.texts) != 1 || f.texts[0] != f.static {
 		t.Errorf("the handler verified %q", f.texts)
 	}
 	f.mu.Unlock()
-	shot, err := chromedp.Run(tab, chromedp.FullScreenshot(100))
-	if err != nil {
-		t.Fatal(err)
-	}
-	browsertest.SaveScreenshot(t, "counter.png", shot)
+	screenshot("counter.png")
 
 	// English.
-	do(chromedp.Click(chromedp.CSS("#lang-btn")))
+	tab.Click("#lang-btn")
 	if got := text("v-message"); !strings.HasPrefix(got, "Valid static QR") {
 		t.Errorf("English message %q", got)
 	}
 	if got := text("v-status"); got != "Status data updated 1 h ago" {
 		t.Errorf("English status age %q", got)
 	}
-	waitFor("the input refocused after the toggle", focused)
-	do(chromedp.Click(chromedp.CSS("#lang-btn")))
+	if got := text("t-synced"); got != "synced 5 min ago" {
+		t.Errorf("English synced %q", got)
+	}
+	tab.WaitFor("the input refocused after the toggle", focused)
+	tab.Click("#lang-btn")
 
 	// Garbage: red MALFORMED.
-	do(chromedp.SendKeys(chromedp.CSS("#scan-input"), "HELLO-WORLD\r"))
-	waitFor("the red verdict", `document.getElementById('v-code').textContent === 'MALFORMED'`)
-	if got := eval(`document.getElementById('panel').dataset.colour`); got != "red" {
+	tab.Do(chromedp.SendKeys(chromedp.CSS("#scan-input"), "HELLO-WORLD\r"))
+	tab.WaitFor("the red verdict", `document.getElementById('v-code').textContent === 'MALFORMED'`)
+	if got := browsertest.Eval[string](tab, `document.getElementById('panel').dataset.colour`); got != "red" {
 		t.Errorf("colour %q for MALFORMED", got)
+	}
+	if got := text("v-headline"); got != "无法识别" {
+		t.Errorf("headline %q", got)
 	}
 	if got := text("v-message"); got != verifier.Malformed.Message() {
 		t.Errorf("message %q", got)
 	}
-	if eval(`String(document.getElementById('v-body').hidden)`) != "true" {
+	if tab.Visible("#v-body") {
 		t.Error("licence details still shown for a malformed QR")
 	}
-	waitFor("the input refocused", focused)
-	if shot, err = chromedp.Run(tab, chromedp.FullScreenshot(100)); err != nil {
-		t.Fatal(err)
+	tab.WaitFor("the input refocused", focused)
+	screenshot("counter-red.png")
+
+	// 立即同步 fails: the button is disabled while it runs, the reason is
+	// shown, and the last good data keeps working.
+	gate := make(chan struct{})
+	f.mu.Lock()
+	f.syncErr, f.syncGo = errors.New("trust server: connection refused"), gate
+	f.mu.Unlock()
+	tab.Click("#sync-btn")
+	tab.WaitFor("the button disabled while syncing", `document.getElementById('sync-btn').disabled && document.getElementById('sync-btn').textContent === '同步中…'`)
+	for deadline := time.Now().Add(10 * time.Second); f.syncCalls() == 0; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("SyncNow was not called")
+		}
 	}
-	browsertest.SaveScreenshot(t, "counter-red.png", shot)
+	if !browsertest.Eval[bool](tab, `document.getElementById('sync-btn').disabled`) {
+		t.Error("the button is enabled while the sync runs")
+	}
+	close(gate)
+	tab.WaitFor("the failure shown", `!document.getElementById('t-banner').hidden && !document.getElementById('sync-btn').disabled`)
+	if tab.Visible("#t-result") {
+		t.Errorf("the failure is said twice: %q", text("t-result"))
+	}
+	if got := text("t-banner"); got != "同步失败：trust server: connection refused正在使用上次成功同步的数据（5 分钟前）" {
+		t.Errorf("banner %q", got)
+	}
+	if got := browsertest.Eval[string](tab, `document.getElementById('t-banner').dataset.level`); got != "amber" {
+		t.Errorf("banner level %q", got)
+	}
+	if n := f.syncCalls(); n != 1 {
+		t.Errorf("SyncNow called %d times", n)
+	}
+	tab.Do(chromedp.SendKeys(chromedp.CSS("#scan-input"), f.static+"\r"))
+	tab.WaitFor("the amber verdict on the last good data", `document.getElementById('v-code').textContent === 'VALID_STATIC'`)
+	screenshot("counter-sync-failed.png")
+
+	// 立即同步 succeeds: the banner goes.
+	f.mu.Lock()
+	f.syncErr, f.syncGo = nil, nil
+	f.mu.Unlock()
+	tab.Click("#sync-btn")
+	tab.WaitFor("the success shown", `document.getElementById('t-result').textContent === '同步成功'`)
+	if tab.Visible("#t-banner") {
+		t.Errorf("banner still shown: %q", text("t-banner"))
+	}
+	if got := text("t-synced"); got != "上次同步 刚刚" {
+		t.Errorf("synced shown %q", got)
+	}
+
+	// A counter restarted while the page stayed open: the page's token is
+	// stale, the page fetches the new one and the scan goes through once.
+	before := f.verified()
+	tab.Do(chromedp.Evaluate[chromedp.Void](`document.querySelector('meta[name="counter-token"]').content = 'stale'`))
+	tab.Do(chromedp.SendKeys(chromedp.CSS("#scan-input"), "HELLO-AGAIN\r"))
+	tab.WaitFor("the verdict after a token refresh", `document.getElementById('v-message').textContent === `+browsertest.Quote(verifier.Malformed.Message())+` && document.querySelector('meta[name="counter-token"]').content !== 'stale'`)
+	if n := f.verified(); n != before+1 {
+		t.Errorf("verified %d times after a stale token, want once", n-before)
+	}
+	var refused, admitted bool
+	for _, h := range f.apiHits() {
+		if h.path == "/api/check" && h.status == 403 {
+			refused = true
+		}
+		if h.path == "/api/check" && h.status == 200 && refused {
+			admitted = true
+		}
+	}
+	if !refused || !admitted {
+		t.Errorf("stale token: refused %v, then admitted %v", refused, admitted)
+	}
 
 	console.Check(t)
 }

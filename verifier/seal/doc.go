@@ -8,7 +8,8 @@
 // caller's roots (or the maker certificate trusted directly) and its
 // validity; the seal's validity at the signing time (timeInfo); the
 // signer certificate's validity then; the time-stamp, if present (RFC
-// 3161 / GM/T 0033 token over the signature value, SM2/SM3); the
+// 3161 / GM/T 0033 token over the signature value, SM2/SM3, parsed by
+// certs/tsp and verified here); the
 // document's SM3 digest against dataHash. Then, when the caller supplies a
 // [SealStatus], whether the seal is revoked.
 //

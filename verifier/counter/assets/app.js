@@ -8,22 +8,39 @@
       title: '电子证照 · 柜台核验', subtitle: '离线核验 · 本机信任数据',
       'scan.label': '扫码枪扫描持证人二维码（或粘贴二维码内容后按回车）', 'scan.placeholder': '等待扫码…',
       photo: '拍照/上传', camera: '摄像头扫码', 'camera.shot': '拍摄并核验', 'camera.close': '关闭摄像头',
-      busy: '核验中…', idle: '请扫描持证人出示的二维码',
+      busy: '核验中…', idleHead: '等待扫码', idle: '请扫描持证人出示的二维码',
       holder: '持证主体', class: '证照类型', agency: '颁发机构', validity: '有效期', id: '证照标识', status: '状态数据',
       fields: '出示的信息项', foot: '本页面仅在本机运行；核验结果记入本机核验记录（不含持证人姓名与信息项）。',
       lang: 'English', longTerm: '长期', to: '至', checkedAt: '核验时间 ', noStatus: '未使用状态数据',
       error: '请求失败', cameraError: '无法打开摄像头：',
+      since: (d) => '不晚于 ' + d + ' 起',
+      contact: (a) => '请持证人联系颁发机构' + (a ? ' ' + a + ' ' : '') + '查询原因',
+      trust: '信任数据', synced: (x) => '上次同步 ' + x, never: '尚未成功同步', next: (x) => '下次同步 ' + x,
+      nextDue: '下次同步 即将进行', syncNow: '立即同步', syncing: '同步中…', syncOK: '同步成功',
+      syncFail: '同步失败：', usingLast: (x) => '正在使用上次成功同步的数据（' + x + '）', noData: '本机尚无成功同步的信任数据',
+      noServer: '无法连接本机核验服务：',
     },
     en: {
       title: 'e-Licence · Counter Check', subtitle: 'Offline verification · local trust data',
       'scan.label': 'Scan the holder\'s QR with the scanner (or paste its text and press Enter)', 'scan.placeholder': 'Waiting for a scan…',
       photo: 'Photo / upload', camera: 'Camera', 'camera.shot': 'Capture and check', 'camera.close': 'Close camera',
-      busy: 'Checking…', idle: 'Scan the QR code the holder shows',
+      busy: 'Checking…', idleHead: 'Ready', idle: 'Scan the QR code the holder shows',
       holder: 'Holder', class: 'Licence', agency: 'Issued by', validity: 'Valid', id: 'Identifier', status: 'Status data',
       fields: 'Fields shown', foot: 'This page runs on this machine only; each check is recorded in the local verification log (without the holder\'s name or fields).',
       lang: '中文', longTerm: 'no end date', to: 'to', checkedAt: 'Checked at ', noStatus: 'no status data used',
       error: 'Request failed', cameraError: 'Cannot open the camera: ',
+      since: (d) => 'Since ' + d + ' at the latest',
+      contact: (a) => 'Ask the holder to contact the issuing agency' + (a ? ', ' + a + ',' : '') + ' for the reason',
+      trust: 'Trust data', synced: (x) => 'synced ' + x, never: 'never synced', next: (x) => 'next sync ' + x,
+      nextDue: 'next sync due now', syncNow: 'Sync now', syncing: 'Syncing…', syncOK: 'Synced',
+      syncFail: 'Sync failed: ', usingLast: (x) => 'Using the data of the last good sync (' + x + ')', noData: 'No trust data has been synced yet',
+      noServer: 'Cannot reach the counter service: ',
     },
+  };
+  // Headlines of the page's own errors (API refusals, no connection).
+  const errHead = {
+    zh: { NO_QR: '未找到二维码', BAD_IMAGE: '图片无法识别', TOO_LARGE: '内容过大', EMPTY: '内容为空', NETWORK: '无法连接', NO_CAMERA: '无法打开摄像头', BAD_TOKEN: '页面已失效，请刷新' },
+    en: { NO_QR: 'No QR code found', BAD_IMAGE: 'Unreadable image', TOO_LARGE: 'Too large', EMPTY: 'Empty', NETWORK: 'No connection', NO_CAMERA: 'No camera', BAD_TOKEN: 'Page expired: reload' },
   };
   let lang = localStorage.getItem('elicense.counter.lang') === 'en' ? 'en' : 'zh';
   let last = null; // the last result or error, redrawn on a language change
@@ -38,6 +55,7 @@
     for (const e of document.querySelectorAll('[data-i18n-placeholder]')) e.placeholder = t(e.dataset.i18nPlaceholder);
     $('lang-btn').textContent = t('lang');
     if (last) show(last);
+    showTrust();
   }
 
   function focusInput() {
@@ -45,30 +63,44 @@
     if (document.activeElement !== input) input.focus({ preventScroll: true });
   }
 
+  // span is a whole number of seconds in words: "3 分钟", "3 min".
+  function span(sec) {
+    const en = lang === 'en';
+    if (sec < 60) return sec + (en ? ' s' : ' 秒');
+    if (sec < 3600) return Math.floor(sec / 60) + (en ? ' min' : ' 分钟');
+    if (sec < 86400) return Math.floor(sec / 3600) + (en ? ' h' : ' 小时');
+    const d = Math.floor(sec / 86400);
+    return d + (en ? (d === 1 ? ' day' : ' days') : ' 天');
+  }
+  function before(sec) {
+    if (sec < 60) return lang === 'en' ? 'just now' : '刚刚';
+    return span(sec) + (lang === 'en' ? ' ago' : '前');
+  }
+  const after = (sec) => (lang === 'en' ? 'in ' : '') + span(sec) + (lang === 'en' ? '' : '后');
+
   function ago(sec) {
-    if (lang === 'en') {
-      if (sec < 60) return 'Status data updated ' + sec + ' s ago';
-      if (sec < 3600) return 'Status data updated ' + Math.floor(sec / 60) + ' min ago';
-      if (sec < 86400) return 'Status data updated ' + Math.floor(sec / 3600) + ' h ago';
-      return 'Status data updated ' + Math.floor(sec / 86400) + ' days ago';
-    }
-    if (sec < 60) return '状态数据 ' + sec + ' 秒前更新';
-    if (sec < 3600) return '状态数据 ' + Math.floor(sec / 60) + ' 分钟前更新';
-    if (sec < 86400) return '状态数据 ' + Math.floor(sec / 3600) + ' 小时前更新';
-    return '状态数据 ' + Math.floor(sec / 86400) + ' 天前更新';
+    return lang === 'en' ? 'Status data updated ' + before(sec) : '状态数据 ' + before(sec) + '更新';
   }
 
   const day = (s) => (s ? String(s).slice(0, 10) : '');
 
   function setText(id, s) { $(id).textContent = s || '—'; }
 
+  function setHead(headline, code) {
+    $('v-headline').textContent = headline;
+    $('v-code').textContent = code || '';
+    $('v-code').hidden = !code;
+  }
+
   function show(r) {
     const panel = $('panel');
     const warn = $('v-warnings');
     warn.replaceChildren();
+    $('v-note').hidden = true;
     if (r.error) {
+      const code = r.error.code || 'ERROR';
       panel.dataset.colour = 'red';
-      $('v-code').textContent = r.error.code || 'ERROR';
+      setHead(errHead[lang][code] || t('error'), code);
       $('v-message').textContent = r.error.message || t('error');
       $('v-time').textContent = '';
       $('v-body').hidden = true;
@@ -77,10 +109,19 @@
       return;
     }
     panel.dataset.colour = r.colour;
-    $('v-code').textContent = r.code;
+    setHead(r.headline || r.code, r.code);
     $('v-message').textContent = lang === 'en' ? r.message_en : r.message;
     $('v-time').textContent = t('checkedAt') + new Date(r.checked_at).toLocaleString(lang === 'en' ? 'en-GB' : 'zh-CN');
     const l = r.licence;
+    if (r.code === 'REVOKED' || r.code === 'SUSPENDED') {
+      // The status list carries the state only, no reason: the date the
+      // counter first saw it, and who can say why.
+      const since = l && l.status_since ? day(l.status_since) : '';
+      $('v-since').textContent = since ? T[lang].since(since) : '';
+      $('v-since').hidden = !since;
+      $('v-action').textContent = T[lang].contact(r.agency || '');
+      $('v-note').hidden = false;
+    }
     $('v-body').hidden = !l;
     if (l) {
       setText('v-holder', l.holder_name + (l.holder_code ? '（' + l.holder_code + '）' : ''));
@@ -118,13 +159,42 @@
     $('v-detail').hidden = !r.detail;
   }
 
+  // The per-start token (see the package doc) is in the page's meta tag.
+  const tokenMeta = () => document.querySelector('meta[name="counter-token"]');
+
+  // refreshToken fetches the page again for the token of a restarted
+  // counter; a page left open all day outlives the process that served it.
+  async function refreshToken() {
+    try {
+      const resp = await fetch('./', { cache: 'no-store', credentials: 'same-origin' });
+      const doc = new DOMParser().parseFromString(await resp.text(), 'text/html');
+      const m = doc.querySelector('meta[name="counter-token"]');
+      if (!m || !m.content || m.content === tokenMeta().content) return false;
+      tokenMeta().content = m.content;
+      return true;
+    } catch (e) {
+      return false;
+    }
+  }
+
+  // api sends a request with the token and returns {ok, data}; a network
+  // failure throws.
+  async function api(path, method, body, headers) {
+    for (let retried = false; ; retried = true) {
+      const h = Object.assign({ 'X-Counter-Token': tokenMeta().content }, headers || {});
+      const resp = await fetch(path, { method, body, headers: h, credentials: 'same-origin', cache: 'no-store' });
+      let data;
+      try { data = await resp.json(); } catch (e) { data = { code: 'HTTP_' + resp.status, message: t('error') }; }
+      if (resp.status === 403 && data.code === 'BAD_TOKEN' && !retried && await refreshToken()) continue;
+      return { ok: resp.ok, status: resp.status, data };
+    }
+  }
+
   async function post(path, body, headers) {
     $('busy').hidden = false;
     try {
-      const resp = await fetch(path, { method: 'POST', body, headers, credentials: 'same-origin', cache: 'no-store' });
-      let data;
-      try { data = await resp.json(); } catch (e) { data = { code: 'HTTP_' + resp.status, message: t('error') }; }
-      last = resp.ok ? data : { error: data };
+      const r = await api(path, 'POST', body, headers);
+      last = r.ok ? r.data : { error: r.data };
     } catch (e) {
       last = { error: { code: 'NETWORK', message: t('error') + ': ' + e.message } };
     } finally {
@@ -133,6 +203,109 @@
     show(last);
     focusInput();
   }
+
+  // Trust data: when it was synced, when the next sync is due, the last
+  // failure, and the 立即同步 button.
+  let trust = null; // the last /api/status answer
+  let skew = 0; // the counter's clock minus the browser's, in ms
+  let trustErr = ''; // why /api/status could not be read
+  let syncResult = null; // {ok, error} of the last press of the button
+  let syncBusy = false;
+  const secsSince = (iso) => Math.round((Date.now() + skew - Date.parse(iso)) / 1000);
+
+  function showTrust() {
+    const box = $('trust');
+    if (!trust && !trustErr) { box.hidden = true; return; }
+    box.hidden = false;
+    const banner = $('t-banner');
+    if (!trust) {
+      $('t-synced').textContent = '';
+      $('t-next').textContent = '';
+      $('sync-btn').hidden = true;
+      banner.dataset.level = 'red';
+      banner.textContent = t('noServer') + trustErr;
+      banner.hidden = false;
+      return;
+    }
+    const s = trust;
+    $('t-synced').textContent = s.synced_at ? T[lang].synced(before(secsSince(s.synced_at))) : t('never');
+    const due = s.next_sync ? -secsSince(s.next_sync) : null;
+    $('t-next').textContent = due === null ? '' : due >= 60 ? T[lang].next(after(due)) : t('nextDue');
+    $('t-next').hidden = due === null;
+    const btn = $('sync-btn');
+    btn.hidden = !s.can_sync;
+    btn.disabled = syncBusy || !!s.syncing;
+    btn.textContent = btn.disabled ? t('syncing') : t('syncNow');
+    const res = $('t-result');
+    // A failure the banner below already says is not said twice.
+    res.hidden = !syncResult || (!syncResult.ok && syncResult.error === s.last_error);
+    if (syncResult) {
+      res.dataset.ok = String(syncResult.ok);
+      res.textContent = syncResult.ok ? t('syncOK') : t('syncFail') + syncResult.error;
+    }
+    // A failed sync, said plainly: the last good data keeps working.
+    const lines = [];
+    if (s.last_error) {
+      lines.push(t('syncFail') + s.last_error);
+      lines.push(s.synced_at ? T[lang].usingLast(before(secsSince(s.synced_at))) : t('noData'));
+    } else if (!s.synced_at) {
+      lines.push(t('noData'));
+    }
+    for (const w of s.warnings || []) lines.push(w);
+    banner.replaceChildren();
+    for (const x of lines) {
+      const d = document.createElement('div');
+      d.textContent = x;
+      banner.append(d);
+    }
+    banner.dataset.level = !s.synced_at || (s.warnings && s.warnings.length) ? 'red' : 'amber';
+    banner.hidden = lines.length === 0;
+  }
+
+  let polling = null;
+  async function loadStatus() {
+    try {
+      const resp = await fetch('api/status', { credentials: 'same-origin', cache: 'no-store' });
+      if (resp.status === 404) { // this counter reports no status: hide it
+        trust = null;
+        trustErr = '';
+        clearInterval(polling);
+        showTrust();
+        return;
+      }
+      const data = await resp.json();
+      if (!resp.ok) throw new Error(data.message || 'HTTP ' + resp.status);
+      setStatus(data);
+    } catch (e) {
+      trust = null;
+      trustErr = e.message;
+      showTrust();
+    }
+  }
+  function setStatus(s) {
+    trust = s;
+    trustErr = '';
+    skew = Date.parse(s.now) - Date.now();
+    showTrust();
+  }
+
+  $('sync-btn').addEventListener('click', async () => {
+    if (syncBusy) return;
+    syncBusy = true;
+    syncResult = null;
+    showTrust();
+    try {
+      const r = await api('api/sync', 'POST');
+      syncResult = r.ok ? { ok: r.data.ok, error: r.data.error || '' } : { ok: false, error: r.data.message || t('error') };
+      if (r.ok && r.data.status) setStatus(r.data.status);
+    } catch (e) {
+      syncResult = { ok: false, error: e.message };
+    } finally {
+      syncBusy = false;
+    }
+    showTrust();
+    focusInput();
+  });
 
   $('scan-form').addEventListener('submit', (ev) => {
     ev.preventDefault();
@@ -206,4 +379,9 @@
 
   applyLang();
   focusInput();
+  loadStatus();
+  // The status every 15 s (as Options.TrustStatus says); the relative
+  // times are redrawn in between.
+  polling = setInterval(loadStatus, 15000);
+  setInterval(() => { if (trust) showTrust(); }, 5000);
 })();

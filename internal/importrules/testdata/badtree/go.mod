@@ -1,0 +1,3 @@
+module example.com/badtree
+
+go 1.26

@@ -1,0 +1,3 @@
+package gm
+
+import _ "github.com/emmansun/gmsm/sm3"

@@ -1,0 +1,3 @@
+package gm_test
+
+import _ "github.com/tjfoc/gmsm/sm2"

@@ -1,0 +1,5 @@
+package helpertest
+
+import "testing"
+
+var _ testing.TB

@@ -1,0 +1,3 @@
+package issuer
+
+import _ "example.com/badtree/certs"

@@ -1,0 +1,3 @@
+package mobilesdk
+
+import _ "example.com/badtree/verifier"

@@ -1,0 +1,7 @@
+//go:build js && wasm
+
+package main
+
+import _ "example.com/badtree/issuer"
+
+func main() {}
