@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"io"
 	"net"
 	"net/http"
 	"net/url"
@@ -14,11 +15,12 @@ import (
 	"time"
 
 	"elicense/internal/issuertest"
+	"elicense/verifier/counter"
 )
 
 // startServe runs `elicense-verify serve` on a free loopback port and
 // returns a function that checks a QR text through the page's API.
-func startServe(t *testing.T, bin, store string, args ...string) (check func(text string) string, stderr *bytes.Buffer) {
+func startServe(t *testing.T, bin, store string, args ...string) (check func(text string) string, api func(method, path string, out any), stderr *bytes.Buffer) {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -37,22 +39,39 @@ func startServe(t *testing.T, bin, store string, args ...string) (check func(tex
 	go func() { done <- cmd.Wait() }()
 	t.Cleanup(func() { cmd.Process.Kill(); <-done })
 	base := "http://" + addr
-	up := false
+	up, token := false, ""
 	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline) && !up; time.Sleep(50 * time.Millisecond) {
 		if resp, err := http.Get(base + "/"); err == nil {
+			page, _ := io.ReadAll(resp.Body)
 			resp.Body.Close()
 			up = resp.StatusCode == 200
+			if m := pageToken.FindSubmatch(page); m != nil {
+				token = string(m[1])
+			}
 		}
 	}
-	if !up {
-		t.Fatalf("serve did not start: %s", errb.String())
+	if !up || token == "" {
+		t.Fatalf("serve did not start (page token %q): %s", token, errb.String())
+	}
+	api = func(method, path string, out any) {
+		t.Helper()
+		req, _ := http.NewRequest(method, base+path, nil)
+		req.Header.Set(counter.TokenHeader, token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		if err := json.NewDecoder(resp.Body).Decode(out); err != nil || resp.StatusCode != 200 {
+			t.Fatalf("%s %s: %d %v", method, path, resp.StatusCode, err)
+		}
 	}
 	return func(text string) string {
 		t.Helper()
 		body, _ := json.Marshal(map[string]string{"text": text})
 		req, _ := http.NewRequest("POST", base+"/api/check", bytes.NewReader(body))
 		req.Header.Set("Content-Type", "application/json")
-		req.Header.Set("Origin", base)
+		req.Header.Set(counter.TokenHeader, token)
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			t.Fatal(err)
@@ -63,7 +82,7 @@ func startServe(t *testing.T, bin, store string, args ...string) (check func(tex
 			t.Fatalf("check: %d %v", resp.StatusCode, err)
 		}
 		return res.Code
-	}, &errb
+	}, api, &errb
 }
 
 func waitCode(t *testing.T, what string, check func(string) string, text, want string) {
@@ -122,7 +141,7 @@ func TestServeStaysFresh(t *testing.T) {
 	}
 
 	// A page that never syncs by itself.
-	still, _ := startServe(t, bin, store, "--sync-every", "0")
+	still, stillAPI, _ := startServe(t, bin, store, "--sync-every", "0")
 	if code := still(a.QR); code != "VALID_STATIC" {
 		t.Fatalf("before: %s", code)
 	}
@@ -157,7 +176,7 @@ func TestServeStaysFresh(t *testing.T) {
 	waitCode(t, "page after another process synced", still, a.QR, "REVOKED")
 
 	// A page that syncs every second, by itself.
-	busy, busyErr := startServe(t, bin, store, "--sync-every", "1s")
+	busy, busyAPI, busyErr := startServe(t, bin, store, "--sync-every", "1s")
 	if code := busy(b.QR); code != "VALID_STATIC" {
 		t.Fatalf("before: %s", code)
 	}
@@ -167,6 +186,24 @@ func TestServeStaysFresh(t *testing.T) {
 	waitCode(t, "the other page", still, b.QR, "REVOKED")
 	if !strings.Contains(busyErr.String(), "synced from "+s.URL) {
 		t.Errorf("the scheduled sync was not logged:\n%s", busyErr.String())
+	}
+	// The pages' trust data line: where from, which bundle, the schedule.
+	var st counter.StatusAnswer
+	busyAPI("GET", "/api/status", &st)
+	if st.From != s.URL || st.BundleSeq == 0 || st.NextSync.IsZero() || st.LastAttempt.IsZero() || st.LastError != "" || !st.CanSync ||
+		st.NextSync.Sub(st.LastAttempt) > 2*time.Second {
+		t.Errorf("busy page status: %+v", st)
+	}
+	var quiet counter.StatusAnswer
+	stillAPI("GET", "/api/status", &quiet)
+	if quiet.BundleSeq != st.BundleSeq && quiet.BundleSeq+1 != st.BundleSeq || !quiet.NextSync.IsZero() || !quiet.SyncedAt.After(time.Now().Add(-time.Minute)) {
+		t.Errorf("quiet page status: %+v (busy: %+v)", quiet, st)
+	}
+	// 立即同步 on the quiet page.
+	var ans counter.SyncAnswer
+	stillAPI("POST", "/api/sync", &ans)
+	if !ans.OK || ans.Status == nil || ans.Status.LastAttempt.IsZero() || ans.Status.LastError != "" {
+		t.Errorf("sync now: %+v", ans)
 	}
 	if r := v("log", "verify"); r.code != 0 {
 		t.Fatalf("log verify: %+v", r)

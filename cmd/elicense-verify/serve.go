@@ -109,7 +109,7 @@ func serve(e env, o *options, addr string) int {
 	status := func() counter.TrustStatus {
 		st := k.Status()
 		return counter.TrustStatus{SyncedAt: st.SyncedAt, From: st.From, BundleSeq: st.BundleSeq, NextSync: st.NextSync,
-			LastAttempt: st.LastAttempt, LastError: st.LastError, Warnings: st.Warnings}
+			LastAttempt: st.LastAttempt, LastError: st.LastError, Warnings: st.Warnings, Syncing: st.Syncing}
 	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
@@ -119,7 +119,7 @@ func serve(e env, o *options, addr string) int {
 		Handler:           counter.New(counter.Options{Verify: verify, Now: e.now, TrustStatus: status, SyncNow: k.SyncNow}),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       60 * time.Second,
-		WriteTimeout:      90 * time.Second, // a sync-now request waits for the sync
+		WriteTimeout:      60 * time.Second, // above counter.SyncTimeout: a sync-now request waits for the sync
 		IdleTimeout:       2 * time.Minute,
 	}
 	var wg sync.WaitGroup

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"elicense/verifier"
@@ -60,6 +61,7 @@ type KeeperStatus struct {
 	LastAttempt time.Time // the last sync this Keeper tried
 	LastError   string    // why that sync, or the last reload, failed; "" when it worked
 	Warnings    []string  // staleness of the data in use
+	Syncing     bool      // a sync by this Keeper is running
 }
 
 // Keeper keeps a verifier's trust data fresh for a long-running front end
@@ -75,6 +77,7 @@ type Keeper struct {
 	path string
 
 	syncMu   sync.Mutex // one sync at a time
+	syncing  atomic.Bool
 	reloadMu sync.Mutex // one reload at a time
 
 	mu          sync.Mutex // guards the fields below
@@ -216,6 +219,8 @@ func (k *Keeper) syncIfDue(ctx context.Context) {
 }
 
 func (k *Keeper) syncLocked(ctx context.Context) error {
+	k.syncing.Store(true)
+	defer k.syncing.Store(false)
 	from := k.opts.From
 	k.mu.Lock()
 	if from == "" && k.cache != nil {
@@ -292,7 +297,7 @@ func (k *Keeper) Status() KeeperStatus {
 	now := k.opts.Now()
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	st := KeeperStatus{NextSync: k.next, LastAttempt: k.lastAttempt, LastError: k.lastErr}
+	st := KeeperStatus{NextSync: k.next, LastAttempt: k.lastAttempt, LastError: k.lastErr, Syncing: k.syncing.Load()}
 	if k.opts.Every <= 0 {
 		st.NextSync = time.Time{}
 	}
