@@ -18,6 +18,13 @@ import (
 type State struct {
 	Bundle *trust.Bundle
 	Lists  map[string]*statuslist.Signed
+	// StatusSince, if set, dates status st of entry index of list id (a
+	// bundle ID): the issued-at of the earliest status data held that
+	// shows it, so the change happened no later than that; zero when
+	// unknown. The verifier calls it only for refusals (revoked,
+	// suspended, superseded), never for a valid licence. It must be safe
+	// for concurrent use. The store provides it (store.Cache.StatusSince).
+	StatusSince func(id string, index uint64, st statuslist.Status) time.Time
 }
 
 // Options configure a Verifier. Zero values take the defaults.
@@ -197,13 +204,8 @@ func (v *Verifier) Verify(text string, now time.Time) Verdict {
 	}
 	out.StatusAge = list.Age(now)
 	out.Licence.Status = st.String()
-	switch st {
-	case statuslist.Revoked:
-		return v.fail(out, Revoked, "")
-	case statuslist.Suspended:
-		return v.fail(out, Suspended, "")
-	case statuslist.Superseded:
-		return v.fail(out, Superseded, "")
+	if st != statuslist.Valid {
+		return v.refuse(out, s, st)
 	}
 	if stale := out.StatusAge > cl.MaxStatusStaleness || list.Expired(now); stale {
 		why := fmt.Sprintf("status data is %s old (class allows %s)", out.StatusAge.Round(time.Second), cl.MaxStatusStaleness)
@@ -217,6 +219,22 @@ func (v *Verifier) Verify(text string, now time.Time) Verdict {
 			out.StatusAge.Round(time.Minute), cl.MaxStatusStaleness, why))
 	}
 	return out
+}
+
+// refuse is the verdict for a licence whose status entry is st (not
+// valid), dated when the status data held allows it.
+func (v *Verifier) refuse(out Verdict, s *snapshot, st statuslist.Status) Verdict {
+	if s.StatusSince != nil {
+		out.Licence.StatusSince = s.StatusSince(out.Licence.StatusList, out.Licence.StatusIndex, st)
+	}
+	switch st {
+	case statuslist.Revoked:
+		return v.fail(out, Revoked, "")
+	case statuslist.Suspended:
+		return v.fail(out, Suspended, "")
+	default:
+		return v.fail(out, Superseded, "")
+	}
 }
 
 // fail turns an accepted-so-far verdict into a refusal, keeping what was

@@ -1,10 +1,14 @@
 package verifier
 
 import (
+	"encoding/json"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"elicense/certs/statuslist"
 )
 
 func confVerifier(t testing.TB) (*Conformance, *Verifier) {
@@ -102,5 +106,29 @@ func TestCodesHaveMessages(t *testing.T) {
 		if c.Message() == "" || c.MessageEN() == "" || c.Colour() == "" {
 			t.Errorf("%s lacks a message", c)
 		}
+	}
+}
+
+// StatusSince dates refusals only; a valid licence never asks for it.
+func TestStatusSince(t *testing.T) {
+	c := readConformance(t)
+	st := c.loadState(t)
+	since := time.Date(2026, 3, 1, 8, 0, 0, 0, time.UTC)
+	var asked []string
+	st.StatusSince = func(id string, index uint64, s statuslist.Status) time.Time {
+		asked = append(asked, fmt.Sprintf("%s/%d/%s", id, index, s))
+		return since
+	}
+	v := New(st, Options{})
+	if got := v.Verify(caseText(t, c, "static business licence"), c.Now); got.Code != ValidStatic || !got.Licence.StatusSince.IsZero() || len(asked) != 0 {
+		t.Fatalf("valid: %s since %v, asked %q", got.Code, got.Licence.StatusSince, asked)
+	}
+	rev := v.Verify(caseText(t, c, "revoked business licence"), c.Now)
+	if rev.Code != Revoked || !rev.Licence.StatusSince.Equal(since) || len(asked) != 1 ||
+		asked[0] != fmt.Sprintf("%s/%d/revoked", rev.Licence.StatusList, rev.Licence.StatusIndex) {
+		t.Fatalf("revoked: since %v, asked %q", rev.Licence.StatusSince, asked)
+	}
+	if !strings.Contains(string(must(json.Marshal(rev))), `"status_since":"2026-03-01T08:00:00Z"`) {
+		t.Fatal("status_since not in the verdict's JSON")
 	}
 }

@@ -98,6 +98,10 @@ type StatusList struct {
 	// SignerKID is the key ID of the list's signer: the ledger key or a
 	// key of the agency.
 	SignerKID string `json:"signer_kid"`
+	// Version is the list's version (its ver) when the bundle was signed;
+	// 0 when not stated. A counter refuses a list older than that, so even
+	// a first sync cannot be served lists older than the bundle.
+	Version uint64 `json:"version,omitempty"`
 }
 
 // RevokedSeal is a revoked electronic seal.

@@ -6,16 +6,14 @@ import (
 	"flag"
 	"fmt"
 	"math/big"
+	"net/url"
 	"os"
 	"strconv"
 	"time"
 
 	"elicense/certs/ses"
 	"elicense/internal/gm"
-	"elicense/internal/ledger"
-	"elicense/internal/ledger/tlog"
-	"elicense/issuer/pki"
-	"elicense/issuer/seal"
+	"elicense/issuer/service"
 )
 
 func init() {
@@ -24,38 +22,45 @@ func init() {
 		summary: "make electronic seals (GB/T 38540) and seal documents",
 		usage: `
 Usage: elicense seal keygen --name NAME --key-out KEY.pem --cert-out CERT.pem
-       elicense seal make --agency CODE --holder-name NAME --holder-code CODE
-                          --signer-cert CERT.pem [--type N] [--years N] [--picture PNG]
-                          --out SEAL.esl [--data DIR]
+       elicense seal make --holder-name NAME --holder-code CODE --signer-cert CERT.pem
+                          [--agency CODE] [--type N] [--years N] [--picture PNG]
+                          --out SEAL.esl [--server URL] [--token-file FILE]
        elicense seal sign --seal SEAL.esl --key KEY.pem --cert CERT.pem [--out SIG.ses] DOCUMENT
-       elicense seal revoke --agency CODE --esid ESID --reason REASON [--data DIR]
+       elicense seal revoke --esid ESID --reason REASON [--server URL] [--token-file FILE]
 
 keygen makes a holder's SM2 signing key (encrypted) and a certificate for it
 (self-issued; a deployment uses its CA's). make has an agency (the seal
 maker, certified by the root) issue a seal to a holder organisation: name,
 type (1 公章, 2 财务专用章, 3 发票专用章, 4 合同专用章, 5 法定代表人名章),
 validity, the certificate allowed to use it, and a picture (a round red
-seal is drawn when none is given). Making a seal is a ledger event
-(seal-make), so run it with the server stopped. sign writes a detached
-SES_Signature over SM3 of the document (default DOCUMENT.ses); anyone
-verifies it with elicense-verify seal. revoke records a seal's revocation in
-the ledger (seal-revoke); the next trust bundle lists it, and counters that
-have synced refuse signatures made with it after that time.
+seal is drawn when none is given). sign writes a detached SES_Signature
+over SM3 of the document (default DOCUMENT.ses); anyone verifies it with
+elicense-verify seal. revoke records a seal's revocation; the next trust
+bundle lists it, and counters that have synced refuse signatures made with
+it after that time.
 
-The holder key's passphrase comes from ELICENSE_SEAL_PASSPHRASE or
---passphrase-file; the agency keys' from the usual places.
+make and revoke ask the running server (POST /v1/seals and
+/v1/seals/ESID/revoke), which checks them as it checks the API's callers
+and records each in the ledger (seal-make, seal-revoke); the server keeps
+running. They need an admin token, or an operator token of the maker
+agency not limited to some classes: --token-file, else ELICENSE_TOKEN.
+--agency defaults to the operator's agency.
+
+The holder key's passphrase (keygen, sign) comes from --passphrase-file,
+else ELICENSE_SEAL_PASSPHRASE; it is never a flag value.
 
 Examples:
   ELICENSE_SEAL_PASSPHRASE=… elicense seal keygen --name 上海浦江示例科技有限公司 --key-out holder.key.pem --cert-out holder.crt.pem
-  elicense seal make --agency 11310000PDY100010H --holder-name 上海浦江示例科技有限公司 \
+  elicense seal make --token-file clerk.token --holder-name 上海浦江示例科技有限公司 \
       --holder-code 91310115MA1FPA014G --type 4 --signer-cert holder.crt.pem --out contract.esl
   ELICENSE_SEAL_PASSPHRASE=… elicense seal sign --seal contract.esl --key holder.key.pem --cert holder.crt.pem contract.pdf
+  elicense seal revoke --token-file clerk.token --esid 31011500000000012345 --reason 遗失
 `,
 		flags: func(fs *flag.FlagSet) {
 			fs.String("name", "", "holder name for keygen")
 			fs.String("key-out", "", "keygen: key file to write")
 			fs.String("cert-out", "", "keygen: certificate file to write")
-			fs.String("agency", "", "make: the maker agency's `code`")
+			fs.String("agency", "", "make: the maker agency's `code` (default: the operator's)")
 			fs.String("holder-name", "", "make: 持章单位名称")
 			fs.String("holder-code", "", "make: 统一社会信用代码 (or 公民身份号码)")
 			fs.String("signer-cert", "", "make: PEM certificate allowed to use the seal")
@@ -68,8 +73,9 @@ Examples:
 			fs.String("out", "", "output `file`")
 			fs.String("esid", "", "revoke: the seal's 电子印章标识符")
 			fs.String("reason", "", "revoke: why (遗失, 停用, 单位注销 …)")
-			fs.String("data", defaultData, "the server's data `directory` (make)")
-			fs.String("passphrase-file", "", "read the agency key passphrase from `file` (make)")
+			fs.String("server", "http://"+defaultAddr, "make, revoke: server base `URL`")
+			fs.String("token-file", "", "make, revoke: read the operator or admin token from `file`")
+			fs.String("passphrase-file", "", "keygen, sign: read the holder key's passphrase from `file`")
 		},
 		run: runSeal,
 	})
@@ -77,192 +83,206 @@ Examples:
 
 func runSeal(e *env, fs *flag.FlagSet) int {
 	if fs.NArg() < 1 {
-		return usageError(e, "seal", "want: seal keygen | make | sign")
+		return usageError(e, "seal", "want: seal keygen | make | sign | revoke")
 	}
 	sub := fs.Arg(0)
 	if err := fs.Parse(fs.Args()[1:]); err != nil {
 		return usageError(e, "seal", "%v", err)
 	}
-	get := func(n string) string { return fs.Lookup(n).Value.String() }
-	geti := func(n string) int { v, _ := strconv.Atoi(get(n)); return v }
-	fail := func(err error) int {
-		fmt.Fprintf(e.stderr, "elicense seal %s: %v\n", sub, err)
-		return exitFail
-	}
-	holderPass := func() ([]byte, error) {
-		if v, ok := e.lookupEnv("ELICENSE_SEAL_PASSPHRASE"); ok && v != "" {
-			return []byte(v), nil
-		}
-		return nil, fmt.Errorf("%w: set ELICENSE_SEAL_PASSPHRASE for the holder key", gm.ErrPassphrase)
-	}
+	c := sealCmd{e: e, fs: fs, sub: sub}
 	switch sub {
 	case "keygen":
-		if get("name") == "" || get("key-out") == "" || get("cert-out") == "" {
-			return usageError(e, "seal", "keygen needs --name, --key-out and --cert-out")
-		}
-		pw, err := holderPass()
-		if err != nil {
-			return fail(err)
-		}
-		k, err := gm.GenerateKey()
-		if err != nil {
-			return fail(err)
-		}
-		now := time.Now()
-		tmpl := &gm.Certificate{SerialNumber: big.NewInt(now.UnixNano()), Subject: pkix.Name{CommonName: get("name")},
-			NotBefore: now.Add(-5 * time.Minute), NotAfter: now.AddDate(3, 0, 0), KeyUsage: gm.KeyUsageDigitalSignature | gm.KeyUsageContentCommitment}
-		der, err := gm.CreateCertificate(tmpl, tmpl, k.PublicKey(), k)
-		if err != nil {
-			return fail(err)
-		}
-		enc, err := gm.MarshalEncryptedPrivateKey(k, pw, nil)
-		if err != nil {
-			return fail(err)
-		}
-		if err := os.WriteFile(get("key-out"), enc, 0o600); err != nil {
-			return fail(err)
-		}
-		if err := os.WriteFile(get("cert-out"), gm.EncodeCertificatePEM(der), 0o644); err != nil {
-			return fail(err)
-		}
-		fmt.Fprintf(e.stdout, "wrote %s and %s (key ID %s)\n", get("key-out"), get("cert-out"), gm.KeyIDString(der))
-		return exitOK
-
+		return c.keygen()
 	case "make":
-		if get("agency") == "" || get("holder-name") == "" || get("holder-code") == "" || get("signer-cert") == "" || get("out") == "" {
-			return usageError(e, "seal", "make needs --agency, --holder-name, --holder-code, --signer-cert and --out")
-		}
-		certPEM, err := os.ReadFile(get("signer-cert"))
-		if err != nil {
-			return fail(err)
-		}
-		certs, err := gm.ParseCertificatesPEM(certPEM)
-		if err != nil {
-			return fail(err)
-		}
-		var picture []byte
-		if p := get("picture"); p != "" {
-			if picture, err = os.ReadFile(p); err != nil {
-				return fail(err)
-			}
-		}
-		d := dataDir(get("data"))
-		pw, err := passphrase(e, d, get("passphrase-file"))
-		if err != nil {
-			return fail(err)
-		}
-		p, err := pki.Load(d.pki(), pw)
-		if err != nil {
-			return fail(err)
-		}
-		ag, ok := p.Agency(get("agency"))
-		if !ok {
-			return fail(fmt.Errorf("unknown agency %s", get("agency")))
-		}
-		// Open the ledger before making anything: a running server holds it.
-		lg, err := ledger.Open(ledger.Options{Path: d.ledger(), Origin: ledgerOrigin(p.Manifest.Root.KeyID), Signer: p.Ledger.Signer})
-		if err != nil {
-			return fail(fmt.Errorf("%w (stop the server first)", err))
-		}
-		defer lg.Close()
-		now := time.Now()
-		made, err := seal.Make(seal.MakerFromAgency(ag), seal.Options{
-			HolderName: get("holder-name"), HolderCode: get("holder-code"), Type: int64(geti("type")),
-			ValidUntil: now.AddDate(geti("years"), 0, 0), SignerCerts: [][]byte{certs[0].Raw}, Picture: picture, Now: now,
-		})
-		if err != nil {
-			return fail(err)
-		}
-		sum := gm.SM3(made.DER)
-		idx, err := lg.Append(context.Background(), tlog.Entry{Type: tlog.TypeSealMake, Time: now, Agency: ag.Code, LicenseID: made.ESID,
-			CredentialHash: sum, Operator: "elicense seal make", Extra: []byte(get("holder-code"))})
-		if err != nil {
-			return fail(fmt.Errorf("the ledger event failed, the seal was not written: %w", err))
-		}
-		if err := os.WriteFile(get("out"), made.DER, 0o644); err != nil {
-			return fail(err)
-		}
-		fmt.Fprintf(e.stdout, "seal %s (%s) made by %s, ledger index %d, written to %s\n", made.ESID, made.Seal.Info.Property.Name, ag.Name, idx, get("out"))
-		return exitOK
-
+		return c.make()
 	case "sign":
-		if fs.NArg() != 1 || get("seal") == "" || get("key") == "" || get("cert") == "" {
-			return usageError(e, "seal", "sign needs --seal, --key, --cert and the document")
-		}
-		doc, err := os.ReadFile(fs.Arg(0))
-		if err != nil {
-			return fail(err)
-		}
-		sealDER, err := os.ReadFile(get("seal"))
-		if err != nil {
-			return fail(err)
-		}
-		s, err := ses.ParseSeal(sealDER)
-		if err != nil {
-			return fail(err)
-		}
-		pw, err := holderPass()
-		if err != nil {
-			return fail(err)
-		}
-		keyPEM, err := os.ReadFile(get("key"))
-		if err != nil {
-			return fail(err)
-		}
-		k, err := gm.ParsePrivateKeyPEM(keyPEM, pw)
-		if err != nil {
-			return fail(err)
-		}
-		certPEM, err := os.ReadFile(get("cert"))
-		if err != nil {
-			return fail(err)
-		}
-		certs, err := gm.ParseCertificatesPEM(certPEM)
-		if err != nil {
-			return fail(err)
-		}
-		sig, err := ses.SignDocument(s, certs[0].Raw, k, doc, time.Now(), "elicense")
-		if err != nil {
-			return fail(err)
-		}
-		out := get("out")
-		if out == "" {
-			out = fs.Arg(0) + ".ses"
-		}
-		if err := os.WriteFile(out, sig.Raw, 0o644); err != nil {
-			return fail(err)
-		}
-		fmt.Fprintf(e.stdout, "signed %s with seal %s, written to %s\n", fs.Arg(0), s.Info.ESID, out)
-		return exitOK
+		return c.sign()
 	case "revoke":
-		if get("agency") == "" || get("esid") == "" || get("reason") == "" {
-			return usageError(e, "seal", "revoke needs --agency, --esid and --reason")
-		}
-		d := dataDir(get("data"))
-		pw, err := passphrase(e, d, get("passphrase-file"))
-		if err != nil {
-			return fail(err)
-		}
-		p, err := pki.Load(d.pki(), pw)
-		if err != nil {
-			return fail(err)
-		}
-		if _, ok := p.Agency(get("agency")); !ok {
-			return fail(fmt.Errorf("unknown agency %s", get("agency")))
-		}
-		lg, err := ledger.Open(ledger.Options{Path: d.ledger(), Origin: ledgerOrigin(p.Manifest.Root.KeyID), Signer: p.Ledger.Signer})
-		if err != nil {
-			return fail(fmt.Errorf("%w (stop the server first)", err))
-		}
-		defer lg.Close()
-		idx, err := lg.Append(context.Background(), tlog.Entry{Type: tlog.TypeSealRevoke, Time: time.Now(), Agency: get("agency"),
-			LicenseID: get("esid"), Reason: get("reason"), Operator: "elicense seal revoke"})
-		if err != nil {
-			return fail(err)
-		}
-		fmt.Fprintf(e.stdout, "seal %s revoked (%s), ledger index %d; the next trust bundle lists it\n", get("esid"), get("reason"), idx)
-		return exitOK
+		return c.revoke()
 	default:
 		return usageError(e, "seal", "unknown subcommand %q (want keygen, make, sign or revoke)", sub)
 	}
+}
+
+// sealCmd is one run of a seal subcommand.
+type sealCmd struct {
+	e   *env
+	fs  *flag.FlagSet
+	sub string
+}
+
+func (c sealCmd) get(n string) string { return c.fs.Lookup(n).Value.String() }
+
+func (c sealCmd) fail(err error) int {
+	fmt.Fprintf(c.e.stderr, "elicense seal %s: %v\n", c.sub, err)
+	return exitFail
+}
+
+// holderPass is the passphrase of the holder's key: --passphrase-file,
+// else ELICENSE_SEAL_PASSPHRASE.
+func (c sealCmd) holderPass() ([]byte, error) {
+	if f := c.get("passphrase-file"); f != "" {
+		return gm.PassphraseSource{File: f}.Read()
+	}
+	if v, ok := c.e.lookupEnv("ELICENSE_SEAL_PASSPHRASE"); ok && v != "" {
+		return []byte(v), nil
+	}
+	return nil, fmt.Errorf("%w: use --passphrase-file or set ELICENSE_SEAL_PASSPHRASE for the holder key", gm.ErrPassphrase)
+}
+
+func (c sealCmd) keygen() int {
+	if c.get("name") == "" || c.get("key-out") == "" || c.get("cert-out") == "" {
+		return usageError(c.e, "seal", "keygen needs --name, --key-out and --cert-out")
+	}
+	pw, err := c.holderPass()
+	if err != nil {
+		return c.fail(err)
+	}
+	k, err := gm.GenerateKey()
+	if err != nil {
+		return c.fail(err)
+	}
+	now := time.Now()
+	tmpl := &gm.Certificate{SerialNumber: big.NewInt(now.UnixNano()), Subject: pkix.Name{CommonName: c.get("name")},
+		NotBefore: now.Add(-5 * time.Minute), NotAfter: now.AddDate(3, 0, 0), KeyUsage: gm.KeyUsageDigitalSignature | gm.KeyUsageContentCommitment}
+	der, err := gm.CreateCertificate(tmpl, tmpl, k.PublicKey(), k)
+	if err != nil {
+		return c.fail(err)
+	}
+	enc, err := gm.MarshalEncryptedPrivateKey(k, pw, nil)
+	if err != nil {
+		return c.fail(err)
+	}
+	if err := os.WriteFile(c.get("key-out"), enc, 0o600); err != nil {
+		return c.fail(err)
+	}
+	if err := os.WriteFile(c.get("cert-out"), gm.EncodeCertificatePEM(der), 0o644); err != nil {
+		return c.fail(err)
+	}
+	fmt.Fprintf(c.e.stdout, "wrote %s and %s (key ID %s)\n", c.get("key-out"), c.get("cert-out"), gm.KeyIDString(der))
+	return exitOK
+}
+
+// client is the API client for make and revoke.
+func (c sealCmd) client() (*apiClient, error) {
+	token, err := operatorToken(c.e, c.get("token-file"))
+	if err != nil {
+		return nil, err
+	}
+	return newAPIClient(c.get("server"), token), nil
+}
+
+func (c sealCmd) make() int {
+	if c.get("holder-name") == "" || c.get("holder-code") == "" || c.get("signer-cert") == "" || c.get("out") == "" {
+		return usageError(c.e, "seal", "make needs --holder-name, --holder-code, --signer-cert and --out")
+	}
+	years, err := strconv.Atoi(c.get("years"))
+	if err != nil {
+		return usageError(c.e, "seal", "--years: %v", err)
+	}
+	typ, err := strconv.ParseInt(c.get("type"), 10, 64)
+	if err != nil {
+		return usageError(c.e, "seal", "--type: %v", err)
+	}
+	api, err := c.client()
+	if err != nil {
+		return usageError(c.e, "seal", "%v", err)
+	}
+	certPEM, err := os.ReadFile(c.get("signer-cert"))
+	if err != nil {
+		return c.fail(err)
+	}
+	certs, err := gm.ParseCertificatesPEM(certPEM)
+	if err != nil {
+		return c.fail(err)
+	}
+	if len(certs) == 0 {
+		return c.fail(fmt.Errorf("%s holds no certificate", c.get("signer-cert")))
+	}
+	req := service.SealRequest{Agency: c.get("agency"), HolderName: c.get("holder-name"), HolderCode: c.get("holder-code"),
+		Type: typ, Years: years, SignerCert: certs[0].Raw}
+	if p := c.get("picture"); p != "" {
+		if req.Picture, err = os.ReadFile(p); err != nil {
+			return c.fail(err)
+		}
+	}
+	var made service.MadeSeal
+	if err := api.call(context.Background(), "POST", "/v1/seals", req, &made); err != nil {
+		return c.fail(err)
+	}
+	if err := os.WriteFile(c.get("out"), made.DER, 0o644); err != nil {
+		return c.fail(fmt.Errorf("the seal %s was made (ledger index %d) but not written: %w", made.ESID, made.LedgerIndex, err))
+	}
+	fmt.Fprintf(c.e.stdout, "seal %s (%s), ledger index %d, written to %s\n", made.ESID, made.Name, made.LedgerIndex, c.get("out"))
+	return exitOK
+}
+
+func (c sealCmd) sign() int {
+	if c.fs.NArg() != 1 || c.get("seal") == "" || c.get("key") == "" || c.get("cert") == "" {
+		return usageError(c.e, "seal", "sign needs --seal, --key, --cert and the document")
+	}
+	doc, err := os.ReadFile(c.fs.Arg(0))
+	if err != nil {
+		return c.fail(err)
+	}
+	sealDER, err := os.ReadFile(c.get("seal"))
+	if err != nil {
+		return c.fail(err)
+	}
+	s, err := ses.ParseSeal(sealDER)
+	if err != nil {
+		return c.fail(err)
+	}
+	pw, err := c.holderPass()
+	if err != nil {
+		return c.fail(err)
+	}
+	keyPEM, err := os.ReadFile(c.get("key"))
+	if err != nil {
+		return c.fail(err)
+	}
+	k, err := gm.ParsePrivateKeyPEM(keyPEM, pw)
+	if err != nil {
+		return c.fail(err)
+	}
+	certPEM, err := os.ReadFile(c.get("cert"))
+	if err != nil {
+		return c.fail(err)
+	}
+	certs, err := gm.ParseCertificatesPEM(certPEM)
+	if err != nil {
+		return c.fail(err)
+	}
+	if len(certs) == 0 {
+		return c.fail(fmt.Errorf("%s holds no certificate", c.get("cert")))
+	}
+	sig, err := ses.SignDocument(s, certs[0].Raw, k, doc, time.Now(), "elicense")
+	if err != nil {
+		return c.fail(err)
+	}
+	out := c.get("out")
+	if out == "" {
+		out = c.fs.Arg(0) + ".ses"
+	}
+	if err := os.WriteFile(out, sig.Raw, 0o644); err != nil {
+		return c.fail(err)
+	}
+	fmt.Fprintf(c.e.stdout, "signed %s with seal %s, written to %s\n", c.fs.Arg(0), s.Info.ESID, out)
+	return exitOK
+}
+
+func (c sealCmd) revoke() int {
+	if c.get("esid") == "" || c.get("reason") == "" {
+		return usageError(c.e, "seal", "revoke needs --esid and --reason")
+	}
+	api, err := c.client()
+	if err != nil {
+		return usageError(c.e, "seal", "%v", err)
+	}
+	body := map[string]string{"reason": c.get("reason")}
+	if err := api.call(context.Background(), "POST", "/v1/seals/"+url.PathEscape(c.get("esid"))+"/revoke", body, nil); err != nil {
+		return c.fail(err)
+	}
+	fmt.Fprintf(c.e.stdout, "seal %s revoked (%s); the next trust bundle lists it\n", c.get("esid"), c.get("reason"))
+	return exitOK
 }

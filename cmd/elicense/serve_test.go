@@ -286,6 +286,12 @@ func TestServeEndToEnd(t *testing.T) {
 	if err != nil || !applied.List.Equal(signed.List) || len(deltaDoc) > 1024 {
 		t.Fatalf("delta of %d bytes does not give the current list: %v", len(deltaDoc), err)
 	}
+	// A counter already holding the current version is told so, with no body.
+	if resp, err := http.Get(fmt.Sprintf("%s?from=%d", sl.URI, signed.Version)); err != nil || resp.StatusCode != http.StatusNotModified {
+		t.Fatalf("delta from the current version: %v %v", resp, err)
+	} else {
+		resp.Body.Close()
+	}
 	if st, _ := signed.Status(bl.StatusIndex); st != statuslist.Revoked {
 		t.Fatalf("revoked licence's status entry: %v", st)
 	}

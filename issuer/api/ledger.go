@@ -2,6 +2,7 @@ package api
 
 import (
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -9,6 +10,7 @@ import (
 
 	"elicense/internal/ledger/tlog"
 	"elicense/issuer/service"
+	"elicense/issuer/status"
 
 	"github.com/labstack/echo/v4"
 )
@@ -107,6 +109,10 @@ func (a *API) statusList(c echo.Context) error {
 			return err
 		}
 		doc, err := a.o.Publisher.StatusDelta(c.Param("list"), v)
+		if errors.Is(err, status.ErrUnchanged) {
+			c.Response().Header().Set("Cache-Control", "public, max-age=60")
+			return c.NoContent(http.StatusNotModified)
+		}
 		if err != nil {
 			return fail(http.StatusNotFound, "delta_unavailable", "from", "%v; fetch the full list", err)
 		}

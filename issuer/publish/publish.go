@@ -116,7 +116,7 @@ func (p *Publisher) build(now time.Time, cp ledger.SignedCheckpoint, lists []sta
 		b.Agencies = append(b.Agencies, trust.Agency{Code: a.Code, Name: a.Name, Classes: slices.Clone(a.Classes), Keys: keys})
 	}
 	for _, l := range lists {
-		b.StatusLists = append(b.StatusLists, trust.StatusList{ID: l.ID, URI: l.URI, Agency: l.Agency, SignerKID: k.Ledger.KeyID})
+		b.StatusLists = append(b.StatusLists, trust.StatusList{ID: l.ID, URI: l.URI, Agency: l.Agency, SignerKID: k.Ledger.KeyID, Version: l.Version})
 	}
 	if p.o.RevokedSeals != nil {
 		seals, err := p.o.RevokedSeals()

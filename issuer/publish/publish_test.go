@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"elicense/certs/statuslist"
 	"elicense/certs/trust"
 	"elicense/internal/gm"
 	"elicense/internal/ledger"
@@ -57,6 +58,17 @@ func TestTrustBundle(t *testing.T) {
 	b2, err := trust.Verify(string(doc2), trust.VerifyOptions{Roots: []*gm.Certificate{p.Root}, Previous: b})
 	if err != nil || etag2 == etag || b2.Seq <= b.Seq || len(b2.StatusLists) != 1 {
 		t.Fatalf("second bundle: %v (seq %d → %d, %d lists)", err, b.Seq, b2.Seq, len(b2.StatusLists))
+	}
+	// The bundle names the list's version, which the list's first fetch
+	// serves.
+	l := b2.StatusLists[0]
+	tok, _, ok := sm.StatusList(l.ID)
+	if !ok || l.Version == 0 {
+		t.Fatalf("list %s (version %d in the bundle) not served", l.ID, l.Version)
+	}
+	sl, err := statuslist.Parse(string(tok), statuslist.VerifyOptions{URI: l.URI, Keys: b2.StatusKeys(l.ID)})
+	if err != nil || sl.Version != l.Version {
+		t.Fatalf("served list: %v, version %d, bundle names %d", err, sl.Version, l.Version)
 	}
 	if pub.Err() != nil {
 		t.Fatal(pub.Err())

@@ -209,6 +209,9 @@ func (m *Manager) URI(id string) string { return m.o.BaseURL + "/v1/status/" + i
 // Info describes one list, for the trust bundle.
 type Info struct {
 	ID, URI, Agency string
+	// Version is the list's current version: the one its next fetch
+	// serves (publication signs it on demand).
+	Version uint64
 }
 
 // Lists describes every list, in ID order.
@@ -217,7 +220,7 @@ func (m *Manager) Lists() []Info {
 	defer m.mu.Unlock()
 	out := make([]Info, 0, len(m.lists))
 	for id, l := range m.lists {
-		out = append(out, Info{ID: id, URI: m.URI(id), Agency: l.agency})
+		out = append(out, Info{ID: id, URI: m.URI(id), Agency: l.agency, Version: l.version})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
 	return out
@@ -247,8 +250,15 @@ func (m *Manager) StatusList(id string) ([]byte, string, bool) {
 // The caller holds m.mu.
 func (m *Manager) publish(l *list) error {
 	now := m.o.Now()
-	if p := l.signed; p != nil && p.version == l.version && now.Before(p.signed.Add(m.o.Validity/2)) {
+	p := l.signed
+	if p != nil && p.version == l.version && now.Before(p.signed.Add(m.o.Validity/2)) {
 		return nil
+	}
+	if p != nil && p.version == l.version {
+		// A re-signature for freshness is a version of its own (an empty
+		// delta carries it), so that one version is one document and a
+		// counter holding the current version holds the current document.
+		l.version = m.nextVersion(l.version)
 	}
 	meta := statuslist.Meta{URI: m.URI(l.id), Version: l.version, IssuedAt: now.Truncate(time.Second), ExpiresAt: now.Add(m.o.Validity).Truncate(time.Second), TTL: m.o.TTL}
 	tok, err := statuslist.Sign(l.entries, meta, m.o.Signer, m.o.KeyID)
@@ -257,13 +267,9 @@ func (m *Manager) publish(l *list) error {
 	}
 	sum := gm.SM3([]byte(tok))
 	l.signed = &published{version: l.version, doc: []byte(tok), etag: fmt.Sprintf(`"%x"`, sum[:12]), signed: now, exp: now.Add(m.o.Validity)}
-	if n := len(l.history); n == 0 || l.history[n-1].version != l.version {
-		l.history = append(l.history, snapshot{version: l.version, entries: l.entries.Clone(), meta: meta})
-		if len(l.history) > historyLen {
-			l.history = l.history[1:]
-		}
-	} else {
-		l.history[n-1].meta = meta // re-signed, same entries
+	l.history = append(l.history, snapshot{version: l.version, entries: l.entries.Clone(), meta: meta})
+	if len(l.history) > historyLen {
+		l.history = l.history[1:]
 	}
 	l.deltas = nil // deltas end at the current publication
 	return nil
@@ -272,6 +278,10 @@ func (m *Manager) publish(l *list) error {
 // ErrNoDelta means no delta can be made from the version asked for (too
 // old, or never published); the counter fetches the full list.
 var ErrNoDelta = errors.New("status: no delta from that version")
+
+// ErrUnchanged means the version asked for is the current published one:
+// the counter already holds the current document.
+var ErrUnchanged = errors.New("status: the version held is the current one")
 
 // StatusDelta returns the signed delta from version from to the list's
 // current published version.
@@ -286,6 +296,9 @@ func (m *Manager) StatusDelta(id string, from uint64) ([]byte, error) {
 		return nil, err
 	}
 	cur := l.history[len(l.history)-1]
+	if from == cur.version {
+		return nil, fmt.Errorf("%w (list %s version %d)", ErrUnchanged, id, from)
+	}
 	if d, ok := l.deltas[[2]uint64{from, cur.version}]; ok {
 		return d, nil
 	}

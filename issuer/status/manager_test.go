@@ -142,3 +142,43 @@ func TestDelta(t *testing.T) {
 		t.Fatalf("delta of an unknown list: %v", err)
 	}
 }
+
+// A counter holding the current version is told so; a re-signature for
+// freshness is a new version reached by an empty delta.
+func TestUnchangedAndResign(t *testing.T) {
+	k, err := gm.GenerateKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now().Truncate(time.Second)
+	m := New(Options{BaseURL: "http://127.0.0.1:1", ListSize: 64, Signer: k, KeyID: "kid1", Agencies: []string{agency},
+		Validity: time.Hour, Now: func() time.Time { return now }})
+	id, _, _ := m.Allocate(agency)
+	held := parse(t, m, k, id)
+	if info := m.Lists(); len(info) != 1 || info[0].Version != held.Version {
+		t.Fatalf("Lists %+v, published version %d", info, held.Version)
+	}
+	if _, err := m.StatusDelta(id, held.Version); !errors.Is(err, ErrUnchanged) {
+		t.Fatalf("delta from the current version: %v", err)
+	}
+	now = now.Add(31 * time.Minute) // past half the validity: re-signed
+	doc, err := m.StatusDelta(id, held.Version)
+	if err != nil {
+		t.Fatalf("delta to the re-signed list: %v", err)
+	}
+	opts := statuslist.VerifyOptions{URI: m.URI(id), Now: now, Keys: func(string) []*ecdsa.PublicKey { return []*ecdsa.PublicKey{k.PublicKey()} }}
+	d, err := statuslist.ParseDelta(doc, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	next, err := statuslist.Apply(held, d)
+	if err != nil || len(d.Changes) != 0 || next.Version <= held.Version || !next.IssuedAt.Equal(now) {
+		t.Fatalf("re-signature by delta: %v, %d changes, v%d → v%d, iat %v", err, len(d.Changes), held.Version, next.Version, next.IssuedAt)
+	}
+	if full := parse(t, m, k, id); full.Version != next.Version {
+		t.Fatalf("full list v%d, delta gave v%d", full.Version, next.Version)
+	}
+	if _, err := m.StatusDelta(id, next.Version); !errors.Is(err, ErrUnchanged) {
+		t.Fatalf("delta from the re-signed version: %v", err)
+	}
+}

@@ -44,7 +44,7 @@ func TestFootprint10M(t *testing.T) {
 	runtime.KeepAlive(c)
 	if d := os.Getenv("ELICENSE_FOOTPRINT_DIR"); d != "" { // for measuring the binary
 		os.MkdirAll(d, 0o700)
-		for _, n := range []string{cacheFile, rootsFile} {
+		for _, n := range []string{cacheFile, rootsFile, highWaterFile} {
 			b, _ := os.ReadFile(s.Dir() + "/" + n)
 			os.WriteFile(d+"/"+n, b, 0o600)
 		}

@@ -2,18 +2,8 @@
 
 package store
 
-import (
-	"errors"
-	"os"
-)
+import "context"
 
-func openNoFollow(path string) (*os.File, error) {
-	return os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
-}
-
-// lock is not available: the shared store needs flock.
-func (l *storeLock) lock() error {
-	return errors.New("store: sharing a store between processes needs a unix system (flock)")
-}
-
-func (l *storeLock) unlock() {}
+// lockSync is a no-op where flock is not available: syncs of one store
+// must then not overlap (run one syncing process per store).
+func (s *Store) lockSync(context.Context) (func(), error) { return func() {}, nil }

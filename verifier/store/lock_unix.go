@@ -3,30 +3,40 @@
 package store
 
 import (
+	"context"
 	"fmt"
 	"os"
-
-	"golang.org/x/sys/unix"
+	"path/filepath"
+	"syscall"
+	"time"
 )
 
-func openNoFollow(path string) (*os.File, error) {
-	return os.OpenFile(path, os.O_RDWR|os.O_CREATE|unix.O_NOFOLLOW, 0o600)
-}
+// syncLockFile serialises syncs of one store across processes, so the
+// high-water file and the cache move forward together (two overlapping
+// syncs could otherwise write an older cache after a newer one).
+const syncLockFile = "sync.lock"
 
-// lock takes the exclusive lock, waiting for another process to release
-// it. flock locks belong to the open file, so they also exclude another
-// open of the file in this process.
-func (l *storeLock) lock() error {
+// lockSync takes the store's sync lock, waiting for another process's sync
+// to end or ctx to be done. The lock dies with the process.
+func (s *Store) lockSync(ctx context.Context) (unlock func(), err error) {
+	f, err := os.OpenFile(filepath.Join(s.dir, syncLockFile), os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("store: %w", err)
+	}
 	for {
-		err := unix.Flock(int(l.f.Fd()), unix.LOCK_EX)
-		if err == unix.EINTR {
-			continue
+		err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
+		if err == nil {
+			return func() { f.Close() }, nil // closing releases the lock
 		}
-		if err != nil {
-			return fmt.Errorf("store: lock %s: %w", l.f.Name(), err)
+		if err != syscall.EWOULDBLOCK && err != syscall.EINTR {
+			f.Close()
+			return nil, fmt.Errorf("store: sync lock: %w", err)
 		}
-		return nil
+		select {
+		case <-ctx.Done():
+			f.Close()
+			return nil, fmt.Errorf("store: waiting for another sync of this store: %w", ctx.Err())
+		case <-time.After(50 * time.Millisecond):
+		}
 	}
 }
-
-func (l *storeLock) unlock() { unix.Flock(int(l.f.Fd()), unix.LOCK_UN) }

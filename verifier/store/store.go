@@ -2,12 +2,14 @@ package store
 
 import (
 	"bytes"
+	"cmp"
 	"crypto/ecdsa"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -123,13 +125,84 @@ type Cache struct {
 	From       string
 	Warnings   []string // staleness of the bundle or lists
 	f          *file
+	history    map[string]*listHistory // by list ID, for StatusSince
+}
+
+// listHistory is the signed status data held for one list: the full list
+// and the deltas applied to it since, oldest first.
+type listHistory struct {
+	base   *statuslist.Signed
+	deltas []*statuslist.Delta
 }
 
 // State is the cache as the verifier's trust data.
-func (c *Cache) State() verifier.State { return verifier.State{Bundle: c.Bundle, Lists: c.Lists} }
+func (c *Cache) State() verifier.State {
+	return verifier.State{Bundle: c.Bundle, Lists: c.Lists, StatusSince: c.StatusSince}
+}
 
-// Load reads and verifies the cache at now against the pinned roots.
+// StatusSince dates the status st of entry index of list id: the issued-at
+// time of the earliest status data held from which the entry has been st
+// without a break (the full list's, when it already said so), so the
+// change happened no later than that. Zero when the list is not held or
+// the entry is not st. It costs a binary search per delta held (at most
+// 32), and is meant for refusals only.
+func (c *Cache) StatusSince(id string, index uint64, st statuslist.Status) time.Time {
+	h := c.history[id]
+	if h == nil || index >= uint64(h.base.List.Len()) {
+		return time.Time{}
+	}
+	i := int(index)
+	start := -1 // earliest delta of the final run of st; -1: none seen yet
+	for j := len(h.deltas) - 1; j >= 0; j-- {
+		ch := h.deltas[j].Changes
+		k, found := slices.BinarySearchFunc(ch, i, func(c statuslist.Change, i int) int { return cmp.Compare(c.Index, i) })
+		if !found {
+			continue
+		}
+		if ch[k].Status != st {
+			if start < 0 {
+				return time.Time{} // the entry is not st now
+			}
+			return h.deltas[start].IssuedAt
+		}
+		start = j
+	}
+	if base, err := h.base.Status(i); err == nil && base == st {
+		return h.base.IssuedAt
+	}
+	if start >= 0 {
+		return h.deltas[start].IssuedAt
+	}
+	return time.Time{}
+}
+
+// recovery says how to get out of a freshness error.
+const recovery = "elicense-verify sync re-establishes the record, and accepts only data at least as new as the cache held; " +
+	"to reset the store deliberately, remove cache.json and highwater from it and sync again"
+
+// Load reads and verifies the cache at now against the pinned roots, and
+// refuses it if it is older than the newest trust data this store ever
+// accepted (the high-water file), or if that record is missing or damaged.
 func (s *Store) Load(now time.Time) (*Cache, error) {
+	c, err := s.loadCache(now)
+	if err != nil {
+		return nil, err
+	}
+	hw, err := s.readHighWater()
+	switch {
+	case err != nil:
+		return nil, fmt.Errorf("%w; %s", err, recovery)
+	case hw == nil:
+		return nil, fmt.Errorf("%w: %s is missing while a cache is held; %s", ErrHighWater, highWaterFile, recovery)
+	}
+	if err := hw.check(c); err != nil {
+		return nil, fmt.Errorf("%w; cache.json was replaced by an older copy, or a sync was cut off: run elicense-verify sync", err)
+	}
+	return c, nil
+}
+
+// loadCache reads and verifies the cache, without the high-water check.
+func (s *Store) loadCache(now time.Time) (*Cache, error) {
 	roots, err := s.Roots()
 	if err != nil {
 		return nil, err
@@ -153,9 +226,10 @@ func (s *Store) Load(now time.Time) (*Cache, error) {
 }
 
 // verifyFile checks every signed document of f (against prev's versions
-// when prev is set).
+// when prev is set), and that each list is at least as new as the version
+// the bundle names.
 func verifyFile(f *file, roots []*gm.Certificate, prev *Cache, now time.Time) (*Cache, error) {
-	c := &Cache{SyncedAt: f.SyncedAt, From: f.From, Lists: map[string]*statuslist.Signed{}, f: f}
+	c := &Cache{SyncedAt: f.SyncedAt, From: f.From, Lists: map[string]*statuslist.Signed{}, f: f, history: map[string]*listHistory{}}
 	var po *trust.Bundle
 	if prev != nil {
 		po = prev.Bundle
@@ -184,6 +258,7 @@ func verifyFile(f *file, roots []*gm.Certificate, prev *Cache, now time.Time) (*
 		if err != nil && !errors.Is(err, statuslist.ErrExpired) {
 			return nil, fmt.Errorf("status list %s: %w", id, err)
 		}
+		h := &listHistory{base: signed}
 		for i, raw := range lf.Deltas {
 			d, err := statuslist.ParseDelta(raw, opts)
 			if err != nil && !errors.Is(err, statuslist.ErrExpired) {
@@ -192,14 +267,19 @@ func verifyFile(f *file, roots []*gm.Certificate, prev *Cache, now time.Time) (*
 			if signed, err = statuslist.Apply(signed, d); err != nil {
 				return nil, fmt.Errorf("status list %s delta %d: %w", id, i, err)
 			}
+			h.deltas = append(h.deltas, d)
 		}
 		if prev != nil && prev.Lists[id] != nil && prev.Lists[id].URI == signed.URI && signed.Version < prev.Lists[id].Version {
 			return nil, fmt.Errorf("status list %s: %w: version %d, held %d", id, statuslist.ErrRollback, signed.Version, prev.Lists[id].Version)
+		}
+		if signed.Version < sl.Version {
+			return nil, fmt.Errorf("status list %s: %w: version %d is older than the version %d the trust bundle names", id, statuslist.ErrRollback, signed.Version, sl.Version)
 		}
 		if signed.Expired(now) {
 			c.Warnings = append(c.Warnings, fmt.Sprintf("status list %s expired at %s", id, signed.ExpiresAt.UTC().Format(time.RFC3339)))
 		}
 		c.Lists[id] = signed
+		c.history[id] = h
 	}
 	return c, nil
 }

@@ -30,6 +30,12 @@ type fakeIssuer struct {
 	lists      map[string]string
 	deltas     map[string][]byte // id → delta from the version before
 	proof      func(old, new uint64) []string
+	// notModified answers 304 to a delta request from the list's current
+	// version, as the issuer does; false answers 404, as older issuers do.
+	notModified bool
+	// named sets the version the bundle names per list.
+	named    map[string]uint64
+	requests map[string]int // path?query → count
 }
 
 func newFake(t *testing.T, w *testpki.World, seq uint64) *fakeIssuer {
@@ -48,7 +54,11 @@ func must[T any](v T, err error) T {
 func (f *fakeIssuer) publish(t *testing.T, seq uint64) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.bundle = must(f.w.SignBundle(must(f.w.Bundle(seq, f.w.Now.Add(time.Duration(seq)*time.Minute)))))
+	b := must(f.w.Bundle(seq, f.w.Now.Add(time.Duration(seq)*time.Minute)))
+	for i := range b.StatusLists {
+		b.StatusLists[i].Version = f.named[b.StatusLists[i].ID]
+	}
+	f.bundle = must(f.w.SignBundle(b))
 	f.checkpoint = must(f.w.Checkpoint())
 	for id := range f.w.Lists {
 		f.lists[id] = must(f.w.SignList(id))
@@ -58,6 +68,10 @@ func (f *fakeIssuer) publish(t *testing.T, seq uint64) {
 func (f *fakeIssuer) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if f.requests == nil {
+		f.requests = map[string]int{}
+	}
+	f.requests[r.URL.RequestURI()]++
 	switch {
 	case r.URL.Path == "/v1/trust":
 		fmt.Fprint(rw, f.bundle)
@@ -78,7 +92,11 @@ func (f *fakeIssuer) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 		json.NewEncoder(rw).Encode(map[string]any{"old": o, "new": n, "proof": p})
 	case strings.HasPrefix(r.URL.Path, "/v1/status/"):
 		id := strings.TrimPrefix(r.URL.Path, "/v1/status/")
-		if r.URL.Query().Get("from") != "" {
+		if from := r.URL.Query().Get("from"); from != "" {
+			if l := f.w.Lists[id]; f.notModified && l != nil && from == fmt.Sprint(l.Version) {
+				rw.WriteHeader(http.StatusNotModified)
+				return
+			}
 			if d, ok := f.deltas[id]; ok {
 				rw.Write(d)
 				return

@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -22,10 +23,20 @@ import (
 
 // SyncOptions configure Sync.
 type SyncOptions struct {
-	Client   *http.Client     // nil: a client with a 60 s timeout
-	Now      func() time.Time // nil: time.Now
-	Progress io.Writer        // progress bars for large downloads; nil: none
-	Log      io.Writer        // one line per step; nil: none
+	Client *http.Client     // nil: a client with a 60 s timeout
+	Now    func() time.Time // nil: time.Now
+	// OnProgress, if set, is called as a large download (over 256 KiB)
+	// proceeds: what is fetched, the bytes read so far and the total
+	// (Content-Length, -1 when not announced); a last call has done ==
+	// total when the download ends. It runs on the syncing goroutine;
+	// keep it quick.
+	OnProgress func(what string, done, total int64)
+	// Progress draws progress bars for large downloads on a terminal.
+	//
+	// Deprecated: use OnProgress and draw in the caller; ignored when
+	// OnProgress is set.
+	Progress io.Writer
+	Log      io.Writer // one line per step; nil: none
 }
 
 // SyncReport says what a sync did.
@@ -34,6 +45,7 @@ type SyncReport struct {
 	Checkpoint     tlog.Checkpoint
 	FullLists      []string // fetched whole
 	DeltaLists     []string // updated by a delta
+	UnchangedLists []string // the issuer's current version is the one held
 	Bytes          int64
 	Warnings       []string
 	PreviousSeq    uint64
@@ -64,16 +76,38 @@ func (s *Store) Sync(ctx context.Context, base string, opts SyncOptions) (*SyncR
 	if u, err := url.Parse(base); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, fmt.Errorf("sync: --from %q is not an http(s) URL", base)
 	}
+	if opts.OnProgress == nil && opts.Progress != nil {
+		opts.OnProgress = barProgress(opts.Progress)
+	}
 	roots, err := s.Roots()
 	if err != nil {
 		return nil, err
 	}
-	now := opts.Now()
-	prev, err := s.Load(now)
-	if err != nil && !errors.Is(err, ErrNoCache) {
+	unlock, err := s.lockSync(ctx)
+	if err != nil {
 		return nil, err
 	}
+	defer unlock()
+	now := opts.Now()
 	rep := &SyncReport{}
+	// The floor: the cache held (even one older than the high-water mark,
+	// as a base for deltas) and the high-water mark, which only rises. A
+	// damaged or missing mark is re-established from this sync, which must
+	// then be at least as new as the cache held.
+	prev, err := s.loadCache(now)
+	if errors.Is(err, ErrNoCache) {
+		prev = nil
+	} else if err != nil {
+		return nil, err
+	}
+	hw, err := s.readHighWater()
+	switch {
+	case err != nil:
+		rep.Warnings = append(rep.Warnings, err.Error()+"; re-established from this sync")
+		logf("%v; re-establishing it from this sync", err)
+	case hw == nil && prev != nil:
+		logf("no freshness record (%s) held; establishing it from this sync", highWaterFile)
+	}
 	get := func(path, what string) ([]byte, int, error) {
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+path, nil)
 		if err != nil {
@@ -85,12 +119,10 @@ func (s *Store) Sync(ctx context.Context, base string, opts SyncOptions) (*SyncR
 		}
 		defer resp.Body.Close()
 		var r io.Reader = io.LimitReader(resp.Body, maxDocument+1)
-		if opts.Progress != nil && resp.ContentLength > 256<<10 {
-			bar := progressbar.NewOptions64(resp.ContentLength, progressbar.OptionSetWriter(opts.Progress),
-				progressbar.OptionSetDescription(what), progressbar.OptionShowBytes(true),
-				progressbar.OptionThrottle(100*time.Millisecond), progressbar.OptionClearOnFinish())
-			r = io.TeeReader(r, bar)
-			defer bar.Finish()
+		if opts.OnProgress != nil {
+			pr := &progressReader{r: r, what: what, total: resp.ContentLength, f: opts.OnProgress}
+			r = pr
+			defer pr.finish()
 		}
 		data, err := io.ReadAll(r)
 		if err != nil {
@@ -100,6 +132,9 @@ func (s *Store) Sync(ctx context.Context, base string, opts SyncOptions) (*SyncR
 			return nil, resp.StatusCode, fmt.Errorf("sync: %s: larger than %d bytes", what, maxDocument)
 		}
 		rep.Bytes += int64(len(data))
+		if resp.StatusCode == http.StatusNotModified {
+			return nil, resp.StatusCode, nil
+		}
 		if resp.StatusCode != http.StatusOK {
 			return data, resp.StatusCode, fmt.Errorf("sync: %s: HTTP %d: %.200s", what, resp.StatusCode, data)
 		}
@@ -180,9 +215,19 @@ func (s *Store) Sync(ctx context.Context, base string, opts SyncOptions) (*SyncR
 			opts.MinVersion = have.Version
 		}
 		path := "/v1/status/" + url.PathEscape(sl.ID)
+		why := "" // why a list held is fetched whole
 		if have != nil && len(haveFile.Deltas) < maxDeltas {
+			// The issuer answers a delta, or 304 when the version held is
+			// its current one; an older issuer answers 404 to both "too
+			// old" and "current", and the full list then tells which.
 			raw, code, err := get(path+"?from="+strconv.FormatUint(have.Version, 10), "status "+sl.ID+" delta")
-			if err == nil {
+			switch {
+			case err == nil && code == http.StatusNotModified:
+				lists[sl.ID], f.Lists[sl.ID] = have, haveFile
+				rep.UnchangedLists = append(rep.UnchangedLists, sl.ID)
+				logf("status list %s: unchanged (v%d)", sl.ID, have.Version)
+				continue
+			case err == nil:
 				d, err := statuslist.ParseDelta(raw, opts)
 				if err != nil && !errors.Is(err, statuslist.ErrExpired) {
 					return nil, fmt.Errorf("sync: status list %s delta: %w", sl.ID, err)
@@ -196,12 +241,24 @@ func (s *Store) Sync(ctx context.Context, base string, opts SyncOptions) (*SyncR
 				rep.DeltaLists = append(rep.DeltaLists, sl.ID)
 				logf("status list %s: delta v%d → v%d, %d changes, %d bytes", sl.ID, have.Version, next.Version, len(d.Changes), len(raw))
 				continue
+			case code == http.StatusNotFound:
+				why = fmt.Sprintf("the issuer has no delta from v%d", have.Version)
+			default:
+				why = fmt.Sprintf("delta request failed: %v", err)
 			}
-			logf("status list %s: no delta (HTTP %d); fetching the full list", sl.ID, code)
+		} else if have != nil {
+			why = fmt.Sprintf("%d deltas held", len(haveFile.Deltas))
 		}
 		raw, _, err := get(path, "status "+sl.ID)
 		if err != nil {
 			return nil, err
+		}
+		if have != nil && haveFile.Token == string(raw) && len(haveFile.Deltas) == 0 {
+			// The very document held: keep it (and its deltas' dates).
+			lists[sl.ID], f.Lists[sl.ID] = have, haveFile
+			rep.UnchangedLists = append(rep.UnchangedLists, sl.ID)
+			logf("status list %s: unchanged (v%d; %s, fetched the full list to be sure)", sl.ID, have.Version, why)
+			continue
 		}
 		signed, err := statuslist.Parse(string(raw), opts)
 		if errors.Is(err, statuslist.ErrExpired) {
@@ -212,7 +269,14 @@ func (s *Store) Sync(ctx context.Context, base string, opts SyncOptions) (*SyncR
 		lists[sl.ID] = signed
 		f.Lists[sl.ID] = &listFile{Token: string(raw)}
 		rep.FullLists = append(rep.FullLists, sl.ID)
-		logf("status list %s: v%d, %d entries, %d bytes", sl.ID, signed.Version, signed.List.Len(), len(raw))
+		switch {
+		case have == nil:
+			logf("status list %s: v%d, %d entries, %d bytes", sl.ID, signed.Version, signed.List.Len(), len(raw))
+		case signed.Version == have.Version:
+			logf("status list %s: v%d re-signed by the issuer (same entries, fresh date), %d bytes", sl.ID, signed.Version, len(raw))
+		default:
+			logf("status list %s: v%d → v%d, full list (%s), %d bytes", sl.ID, have.Version, signed.Version, why, len(raw))
+		}
 	}
 
 	// 4. Check the whole as Load will, then replace the cache in one rename.
@@ -220,13 +284,78 @@ func (s *Store) Sync(ctx context.Context, base string, opts SyncOptions) (*SyncR
 	if err != nil {
 		return nil, err
 	}
-	if _, err := verifyFile(f, roots, prev, now); err != nil {
+	next, err := verifyFile(f, roots, prev, now)
+	if err != nil {
 		return nil, fmt.Errorf("sync: %w", err)
 	}
-	if err := writeAtomic(s.dir+"/"+cacheFile, data); err != nil {
+	if hw != nil {
+		if err := hw.check(next); err != nil {
+			return nil, fmt.Errorf("sync: %w (the issuer, or someone in its place, served old documents)", err)
+		}
+	}
+	// The mark first: a crash between the two renames leaves a mark
+	// newer than the cache, which Load refuses until the next sync,
+	// never a cache newer than the mark that a copy could undercut.
+	if err := s.writeHighWater(hw.raised(next)); err != nil {
+		return nil, err
+	}
+	if err := writeAtomic(filepath.Join(s.dir, cacheFile), data); err != nil {
 		return nil, err
 	}
 	return rep, nil
+}
+
+// progressReader reports the reads of a download to a progress callback
+// once the download is large (over 256 KiB, or announced so), and a last
+// time with done == total when it ends (total is then what was read, if
+// the length was not announced).
+type progressReader struct {
+	r           io.Reader
+	what        string
+	done, total int64
+	reported    bool
+	f           func(what string, done, total int64)
+}
+
+const progressAbove = 256 << 10
+
+func (p *progressReader) Read(b []byte) (int, error) {
+	n, err := p.r.Read(b)
+	p.done += int64(n)
+	if n > 0 && (p.total > progressAbove || p.done > progressAbove) {
+		p.reported = true
+		p.f(p.what, p.done, p.total)
+	}
+	return n, err
+}
+
+func (p *progressReader) finish() {
+	if p.reported && p.done != p.total {
+		p.f(p.what, p.done, p.done)
+	}
+}
+
+// barProgress draws a progress bar per download on w, for the deprecated
+// SyncOptions.Progress.
+func barProgress(w io.Writer) func(what string, done, total int64) {
+	var bar *progressbar.ProgressBar
+	var cur string
+	return func(what string, done, total int64) {
+		if bar != nil && cur == what && total != bar.GetMax64() {
+			bar.ChangeMax64(total) // the length was not announced
+		}
+		if bar == nil || cur != what {
+			bar = progressbar.NewOptions64(total, progressbar.OptionSetWriter(w),
+				progressbar.OptionSetDescription(what), progressbar.OptionShowBytes(true),
+				progressbar.OptionThrottle(100*time.Millisecond), progressbar.OptionClearOnFinish())
+			cur = what
+		}
+		bar.Set64(done)
+		if done >= total {
+			bar.Finish()
+			bar = nil
+		}
+	}
 }
 
 type getter func(path, what string) ([]byte, int, error)
