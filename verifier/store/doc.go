@@ -17,7 +17,10 @@
 // that a presentation accepted anywhere is REPLAYED everywhere inside its
 // window and the log's chain follows every process's records. A damaged
 // lock file or replay memory fails every check closed with a
-// *DamagedError that says how to recover.
+// *DamagedError that says how to recover. A Keeper keeps a long-running
+// front end's verifier fresh: it syncs on a schedule, reloads the cache
+// when another process synced, and keeps the last good data when a sync
+// fails.
 //
 // It imports certs, internal and verifier; never issuer.
 package store
