@@ -3,17 +3,21 @@ package main
 import (
 	"bytes"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
+	"encoding/pem"
 	"io"
 	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"elicense/certs/catalog"
 	"elicense/certs/qr"
 	"elicense/internal/gm"
 	"elicense/internal/issuertest"
@@ -85,6 +89,36 @@ func runVerify(t *testing.T, bin, store string, stdin string, args ...string) re
 	return result{code, o.String(), e.String()}
 }
 
+func must[T any](v T, err error) T {
+	if err != nil {
+		panic(err)
+	}
+	return v
+}
+
+// claim claims a licence by its claim code on a new "phone" key.
+func claim(t *testing.T, s *issuertest.Server, code string) (*qr.Holding, *gm.PrivateKey) {
+	t.Helper()
+	dev, _ := gm.GenerateKey()
+	devRaw, _ := gm.MarshalPublicKeyCompressed(dev.PublicKey())
+	var ch struct{ Challenge string }
+	s.Call(t, "POST", "/v1/claims/challenge", "", nil, &ch)
+	sig, _ := gm.SignRS(dev, append([]byte("elicense/claim/v1\x00"+ch.Challenge+"\x00"+code+"\x00"), devRaw...))
+	var claimed struct {
+		ID      string
+		Holding json.RawMessage
+	}
+	if st := s.Call(t, "POST", "/v1/claims", "", map[string]string{"code": code, "device_key": base64.RawURLEncoding.EncodeToString(devRaw),
+		"challenge": ch.Challenge, "signature": base64.RawURLEncoding.EncodeToString(sig)}, &claimed); st != 201 {
+		t.Fatalf("claim: %d", st)
+	}
+	var h qr.Holding
+	if err := json.Unmarshal(claimed.Holding, &h); err != nil {
+		t.Fatal(err)
+	}
+	return &h, dev
+}
+
 func TestEndToEnd(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the issuer")
@@ -117,35 +151,66 @@ func TestEndToEnd(t *testing.T) {
 	bl := issue("business-license")
 	dl := issue("drivers-license")
 
-	if r := v("", "trust", "add", filepath.Join(s.Data, "pki", "root.crt.pem")); r.code != 0 {
+	// Pinning with a fingerprint: a wrong one pins nothing; the right
+	// one (flag after the file) pins, and trust list shows it.
+	rootPEM := filepath.Join(s.Data, "pki", "root.crt.pem")
+	rootDER, _ := pem.Decode(must(os.ReadFile(rootPEM)))
+	sum := gm.SM3(rootDER.Bytes)
+	fp := strings.ToUpper(hex.EncodeToString(sum[:]))
+	wrong := "00" + fp[2:]
+	if r := v("", "trust", "add", "--fingerprint", wrong, rootPEM); r.code != 2 || !strings.Contains(r.stderr, "fingerprint mismatch") || !strings.Contains(r.stderr, fp[:4]+" "+fp[4:8]) {
+		t.Fatalf("trust add, wrong fingerprint: %+v", r)
+	}
+	if _, err := os.Stat(filepath.Join(store, "roots.pem")); !os.IsNotExist(err) {
+		t.Fatalf("a refused root was written: %v", err)
+	}
+	if r := v("", "trust", "add", rootPEM, "--fingerprint", strings.ToLower(fp)); r.code != 0 || !strings.Contains(r.stdout, "SM3 fingerprint: "+fp[:4]+" "+fp[4:8]) {
 		t.Fatalf("trust add: %+v", r)
+	}
+	if r := v("", "trust", "list"); r.code != 0 || !strings.Contains(r.stdout, "CN=") || !strings.Contains(r.stdout, "valid 20") || !strings.Contains(r.stdout, fp[60:]) {
+		t.Fatalf("trust list: %+v", r)
 	}
 	if r := v("", "sync", "--from", s.URL); r.code != 0 || !strings.HasPrefix(r.stdout, "OK ") {
 		t.Fatalf("sync: %+v", r)
 	}
-	if r := v("", "check", bl.QR); r.code != 0 || r.first() != "VALID_STATIC" {
+	r := v("", "check", bl.QR)
+	if r.code != 0 || r.first() != "VALID_STATIC" {
 		t.Fatalf("static QR: %+v", r)
+	}
+	// Plain check prints the disclosed fields under their printed labels,
+	// in the catalogue's order.
+	cl, _ := catalog.Default().Lookup("business-license")
+	_, shown, ok := strings.Cut(r.stdout, "  出示信息:\n")
+	last, n := -1, 0
+	for line := range strings.Lines(shown) {
+		label, value, ok := strings.Cut(strings.TrimPrefix(line, "    "), ": ")
+		if !ok || !strings.HasPrefix(line, "    ") {
+			break
+		}
+		i := slices.IndexFunc(cl.Fields, func(f catalog.Field) bool { return f.Label == label })
+		if i <= last || samples.Samples["business-license"][cl.Fields[i].Key] != strings.TrimSpace(value) {
+			t.Fatalf("field %q out of order or wrong:\n%s", line, r.stdout)
+		}
+		last, n = i, n+1
+	}
+	if !ok || n < 2 {
+		t.Fatalf("disclosed fields missing:\n%s", r.stdout)
+	}
+	// --json (before or after the text): one JSON object, nothing else.
+	for _, args := range [][]string{{"check", "--json", bl.QR}, {"check", bl.QR, "--json"}} {
+		r := v("", args...)
+		dec := json.NewDecoder(strings.NewReader(r.stdout))
+		var obj map[string]any
+		if err := dec.Decode(&obj); err != nil || r.code != 0 || obj["code"] != "VALID_STATIC" || dec.More() || strings.Count(r.stdout, "\n") != 1 || !strings.HasPrefix(r.stdout, "{") {
+			t.Fatalf("%v: %v %+v", args, err, r)
+		}
 	}
 	if r := v(bl.QR+"\n", "check", "--lang", "en", "-"); r.code != 0 || r.first() != "VALID_STATIC" || !strings.Contains(r.stdout, "identity") {
 		t.Fatalf("static QR from stdin: %+v", r)
 	}
 
 	// Claim the driving licence on a "phone" and present it.
-	dev, _ := gm.GenerateKey()
-	devRaw, _ := gm.MarshalPublicKeyCompressed(dev.PublicKey())
-	var ch struct{ Challenge string }
-	s.Call(t, "POST", "/v1/claims/challenge", "", nil, &ch)
-	sig, _ := gm.SignRS(dev, append([]byte("elicense/claim/v1\x00"+ch.Challenge+"\x00"+dl.ClaimCode+"\x00"), devRaw...))
-	var claimed struct {
-		ID      string
-		Holding json.RawMessage
-	}
-	if st := s.Call(t, "POST", "/v1/claims", "", map[string]string{"code": dl.ClaimCode, "device_key": base64.RawURLEncoding.EncodeToString(devRaw),
-		"challenge": ch.Challenge, "signature": base64.RawURLEncoding.EncodeToString(sig)}, &claimed); st != 201 {
-		t.Fatalf("claim: %d", st)
-	}
-	var h qr.Holding
-	json.Unmarshal(claimed.Holding, &h)
+	h, dev := claim(t, s, dl.ClaimCode)
 	if r := v("", "sync", "--from", s.URL); r.code != 0 {
 		t.Fatalf("re-sync: %+v", r)
 	}
@@ -165,10 +230,10 @@ func TestEndToEnd(t *testing.T) {
 
 	// Revoke the claimed copy; after a re-sync (a delta) it is REVOKED.
 	if st := s.Call(t, "POST", "/v1/licences/"+url.PathEscape(dl.ID)+"/revoke", opToken("drivers-license"), map[string]string{"reason": "吊销"}, nil); st != 200 {
-		t.Fatalf("revoke %q: %d", claimed.ID, st)
+		t.Fatalf("revoke %q: %d", dl.ID, st)
 	}
 	time.Sleep(1100 * time.Millisecond) // the checkpoint is published in batches
-	r := v("", "sync", "--from", s.URL)
+	r = v("", "sync")                   // from the URL the last sync used
 	if r.code != 0 || !strings.Contains(r.stderr, "delta") {
 		t.Fatalf("sync after revoke: %+v", r)
 	}
@@ -189,9 +254,14 @@ func TestEndToEnd(t *testing.T) {
 	if r.code != 0 || strings.Join(codes, ",") != "VALID_STATIC,MALFORMED" {
 		t.Fatalf("scan: %+v", r)
 	}
+	r = v(bl.QR+"\nnot a qr\n", "scan", "--json", "--sync-every", "0")
+	lines = strings.Split(strings.TrimSuffix(r.stdout, "\n"), "\n")
+	if r.code != 0 || len(lines) != 2 || !strings.HasPrefix(lines[0], `{"code":"VALID_STATIC",`) || !strings.HasPrefix(lines[1], `{"code":"MALFORMED",`) {
+		t.Fatalf("scan --json: %+v", r)
+	}
 
 	// The log holds every check, verifies, exports, and detects tampering.
-	if r := v("", "log", "verify"); r.code != 0 || !strings.HasPrefix(r.stdout, "OK 8 records") {
+	if r := v("", "log", "verify"); r.code != 0 || !strings.HasPrefix(r.stdout, "OK 12 records") {
 		t.Fatalf("log verify: %+v", r)
 	}
 	out := filepath.Join(t.TempDir(), "export.jsonl")
@@ -199,13 +269,25 @@ func TestEndToEnd(t *testing.T) {
 		t.Fatalf("log export: %+v", r)
 	}
 	exported, _ := os.ReadFile(out)
-	if strings.Contains(string(exported), "王磊") || strings.Count(string(exported), "\n") != 8 {
+	if strings.Contains(string(exported), "王磊") || strings.Count(string(exported), "\n") != 12 {
 		t.Fatalf("export:\n%s", exported)
 	}
 	logPath := filepath.Join(store, "verifications.jsonl")
 	os.WriteFile(logPath, bytes.Replace(exported, []byte(`"code":"REVOKED"`), []byte(`"code":"VALID"`), 1), 0o600)
-	if r := v("", "log", "verify"); r.code != 2 || !strings.Contains(r.stderr, "tampered") {
+	if r := v("", "log", "verify"); r.code != 2 || !strings.Contains(r.stderr, "tampered") || !strings.Contains(r.stderr, "move it aside") {
 		t.Fatalf("tampered log: %+v", r)
+	}
+
+	// A damaged replay memory fails closed and says how to recover.
+	os.WriteFile(logPath, exported, 0o600)
+	replay := filepath.Join(store, "replay.bin")
+	os.WriteFile(replay, []byte("not a replay memory"), 0o600)
+	if r := v("", "check", bl.QR); r.code != 2 || r.stdout != "" || !strings.Contains(r.stderr, "move replay.bin aside") {
+		t.Fatalf("damaged replay memory: %+v", r)
+	}
+	os.Rename(replay, replay+".damaged")
+	if r := v("", "check", bl.QR); r.code != 0 {
+		t.Fatalf("after moving replay.bin aside: %+v", r)
 	}
 
 	// A corrupted cache is refused (exit 2), never trusted.

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -12,10 +10,6 @@ import (
 	"strings"
 	"time"
 
-	"elicense/verifier"
-	"elicense/verifier/scan"
-	"elicense/verifier/seal"
-	"elicense/verifier/store"
 	"elicense/verifier/vlog"
 )
 
@@ -36,30 +30,51 @@ func main() {
 	os.Exit(run(os.Args[1:], env{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, now: time.Now}))
 }
 
-const usage = `elicense-verify — 电子证照核验 (counter verifier)
+// A command is one subcommand.
+type command struct {
+	name    string
+	summary string                        // one line, for the command list
+	usage   string                        // full help: synopsis, description, examples (flags are appended)
+	flags   func(*flag.FlagSet, *options) // declares the command's own flags; may be nil
+	common  commonFlags                   // which shared flags it takes
+	run     func(e env, o *options, args []string) int
+}
 
-usage:
-  elicense-verify trust add ROOT.pem        pin a root certificate (out of band)
-  elicense-verify sync --from URL           fetch and verify trust bundle, status lists, checkpoint
-  elicense-verify check [--json] TEXT | -   verify one QR text (- reads it from stdin)
-  elicense-verify scan [--json]             verify each line from a keyboard-wedge scanner
-  elicense-verify image [--json] FILE       decode the QR in a PNG/JPEG photo and verify it
-  elicense-verify serve [--addr 127.0.0.1:8090]  counter web page
-  elicense-verify seal DOCUMENT SIGNATURE   verify a sealed document (GB/T 38540) against the pinned roots
-  elicense-verify log export [--out FILE]   write the verified verification log
-  elicense-verify log verify                check the log's hash chain
+// commonFlags selects the shared flags a command declares.
+type commonFlags uint8
 
-common flags (after the command): --store DIR (default $ELICENSE_VERIFY_STORE or ~/.elicense-verify),
-  --counter ID (counter identifier for the log), --lang zh|en
-exit status: 0 VALID/VALID_STATIC, 1 any other verdict, 2 usage or trust-store error
-`
+const (
+	withCounter commonFlags = 1 << iota // --counter
+	withLang                            // --lang
+	withJSON                            // --json
+	withSync                            // --from, --sync-every (long-running modes)
+)
 
-// common are the flags every command takes.
-type common struct {
-	store   string
-	counter string
-	lang    string
-	json    bool
+// options holds every flag's value.
+type options struct {
+	store, counter, lang string
+	json                 bool
+	from                 string
+	syncEvery            time.Duration
+	fs                   *flag.FlagSet // for flagValue
+}
+
+// commands is the command table, in the order of the command list. The
+// lead's `inspect` command (decode a QR text or credential without
+// judging it) goes here too, after image.
+var commands []*command
+
+func init() {
+	commands = []*command{cmdTrust, cmdSync, cmdCheck, cmdScan, cmdImage, cmdServe, cmdSeal, cmdLog}
+}
+
+func lookup(name string) *command {
+	for _, c := range commands {
+		if c.name == name {
+			return c
+		}
+	}
+	return nil
 }
 
 func defaultStore() string {
@@ -72,372 +87,139 @@ func defaultStore() string {
 	return ".elicense-verify"
 }
 
-func flags(name string, e env, c *common) *flag.FlagSet {
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
-	fs.StringVar(&c.store, "store", defaultStore(), "trust store directory")
-	host, _ := os.Hostname()
-	fs.StringVar(&c.counter, "counter", host, "counter identifier recorded in the verification log")
-	fs.StringVar(&c.lang, "lang", "zh", "language of messages: zh or en")
-	fs.BoolVar(&c.json, "json", false, "print the verdict as JSON after the first line")
-	fs.Usage = func() { fmt.Fprint(e.stderr, usage) }
+func newFlagSet(c *command, o *options) *flag.FlagSet {
+	fs := flag.NewFlagSet("elicense-verify "+c.name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard) // errors and help are printed by run
+	o.fs = fs
+	fs.StringVar(&o.store, "store", defaultStore(), "trust store `directory` ($ELICENSE_VERIFY_STORE)")
+	if c.common&withCounter != 0 {
+		host, _ := os.Hostname()
+		fs.StringVar(&o.counter, "counter", host, "counter `ID` recorded in the verification log")
+	}
+	if c.common&withLang != 0 {
+		fs.StringVar(&o.lang, "lang", "zh", "language of the verdict sentence: zh or en")
+	}
+	if c.common&withJSON != 0 {
+		fs.BoolVar(&o.json, "json", false, "print each verdict as one JSON object on a line, and nothing else on stdout")
+	}
+	if c.common&withSync != 0 {
+		fs.StringVar(&o.from, "from", "", "issuer base `URL` to sync from (default: the one the last sync used)")
+		fs.DurationVar(&o.syncEvery, "sync-every", 5*time.Minute, "sync on this `interval`, ±10 % jitter, backing off on failure; 0: never")
+	}
+	if c.flags != nil {
+		c.flags(fs, o)
+	}
 	return fs
 }
 
-func run(args []string, e env) int {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
-		fmt.Fprint(e.stdout, usage)
-		if len(args) == 0 {
-			return exitUsage
+// parseArgs parses flags anywhere among the arguments (check TEXT --json
+// as well as check --json TEXT); "--" ends the flags.
+func parseArgs(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
 		}
-		return exitOK
-	}
-	cmd, rest := args[0], args[1:]
-	var c common
-	switch cmd {
-	case "trust":
-		if len(rest) == 0 || rest[0] != "add" {
-			fmt.Fprintln(e.stderr, "usage: elicense-verify trust add ROOT.pem")
-			return exitUsage
-		}
-		fs := flags("trust add", e, &c)
-		if err := fs.Parse(rest[1:]); err != nil || fs.NArg() != 1 {
-			return usageErr(e, err)
-		}
-		return trustAdd(e, c, fs.Arg(0))
-	case "sync":
-		fs := flags("sync", e, &c)
-		from := fs.String("from", "", "issuer base URL, e.g. http://127.0.0.1:8080")
-		quiet := fs.Bool("quiet", false, "no progress output")
-		if err := fs.Parse(rest); err != nil || *from == "" || fs.NArg() != 0 {
-			return usageErr(e, err)
-		}
-		return syncCmd(e, c, *from, *quiet)
-	case "check":
-		fs := flags("check", e, &c)
-		if err := fs.Parse(rest); err != nil || fs.NArg() != 1 {
-			return usageErr(e, err)
-		}
-		text := fs.Arg(0)
-		if text == "-" {
-			data, err := io.ReadAll(io.LimitReader(e.stdin, scan.MaxLine))
-			if err != nil {
-				return fail(e, err)
-			}
-			text = strings.TrimSpace(string(data))
-		}
-		return checkOne(e, c, text)
-	case "scan":
-		fs := flags("scan", e, &c)
-		if err := fs.Parse(rest); err != nil || fs.NArg() != 0 {
-			return usageErr(e, err)
-		}
-		return scanLines(e, c)
-	case "seal":
-		fs := flags("seal", e, &c)
-		asOf := fs.Bool("as-of-signing", false, "judge certificates and trust as of the signature's own time (old documents)")
-		if err := fs.Parse(rest); err != nil || fs.NArg() != 2 {
-			return usageErr(e, err)
-		}
-		return sealCmd(e, c, fs.Arg(0), fs.Arg(1), *asOf)
-	case "image":
-		fs := flags("image", e, &c)
-		if err := fs.Parse(rest); err != nil || fs.NArg() != 1 {
-			return usageErr(e, err)
-		}
-		f, err := os.Open(fs.Arg(0))
-		if err != nil {
-			return fail(e, err)
-		}
-		defer f.Close()
-		text, err := scan.DecodeImage(f)
-		if err != nil {
-			return fail(e, err)
-		}
-		return checkOne(e, c, text)
-	case "serve":
-		fs := flags("serve", e, &c)
-		addr := fs.String("addr", "127.0.0.1:8090", "listen address (loopback only)")
-		if err := fs.Parse(rest); err != nil || fs.NArg() != 0 {
-			return usageErr(e, err)
-		}
-		return serve(e, c, *addr)
-	case "log":
+		rest := fs.Args()
 		if len(rest) == 0 {
-			return usageErr(e, nil)
+			return pos, nil
 		}
-		fs := flags("log", e, &c)
-		out := fs.String("out", "-", "export destination (- for stdout)")
-		if err := fs.Parse(rest[1:]); err != nil || fs.NArg() != 0 {
-			return usageErr(e, err)
+		if used := len(args) - len(rest); used > 0 && args[used-1] == "--" {
+			return append(pos, rest...), nil
 		}
-		return logCmd(e, c, rest[0], *out)
-	default:
-		fmt.Fprintf(e.stderr, "unknown command %q\n\n%s", cmd, usage)
+		pos, args = append(pos, rest[0]), rest[1:]
+	}
+}
+
+func run(args []string, e env) int {
+	if len(args) == 0 {
+		usage(e.stderr)
 		return exitUsage
 	}
-}
-
-func usageErr(e env, err error) int {
+	switch args[0] {
+	case "-h", "-help", "--help":
+		usage(e.stdout)
+		return exitOK
+	case "help":
+		if len(args) == 1 {
+			usage(e.stdout)
+			return exitOK
+		}
+		if c := lookup(args[1]); c != nil {
+			var o options
+			printHelp(e.stdout, c, newFlagSet(c, &o))
+			return exitOK
+		}
+		fmt.Fprintf(e.stderr, "elicense-verify help: unknown command %q\n", args[1])
+		return exitUsage
+	}
+	c := lookup(args[0])
+	if c == nil {
+		fmt.Fprintf(e.stderr, "elicense-verify: unknown command %q\n\n", args[0])
+		usage(e.stderr)
+		return exitUsage
+	}
+	var o options
+	fs := newFlagSet(c, &o)
+	pos, err := parseArgs(fs, args[1:])
 	if errors.Is(err, flag.ErrHelp) {
+		printHelp(e.stdout, c, fs)
 		return exitOK
 	}
-	fmt.Fprint(e.stderr, usage)
+	if err != nil {
+		return usageError(e, c.name, "%v", err)
+	}
+	if c.common&withLang != 0 && o.lang != "zh" && o.lang != "en" {
+		return usageError(e, c.name, "--lang %q: use zh or en", o.lang)
+	}
+	if o.syncEvery < 0 {
+		return usageError(e, c.name, "--sync-every %s: use a positive interval, or 0 for never", o.syncEvery)
+	}
+	return c.run(e, &o, pos)
+}
+
+func printHelp(w io.Writer, c *command, fs *flag.FlagSet) {
+	fmt.Fprint(w, strings.TrimLeft(c.usage, "\n"))
+	fmt.Fprint(w, "\nFlags:\n")
+	fs.SetOutput(w)
+	fs.PrintDefaults()
+	fs.SetOutput(io.Discard)
+}
+
+// usageError reports a usage problem of command c and returns exitUsage.
+func usageError(e env, c string, format string, args ...any) int {
+	fmt.Fprintf(e.stderr, "elicense-verify %s: %s\nRun 'elicense-verify %s --help' for usage.\n", c, fmt.Sprintf(format, args...), c)
 	return exitUsage
 }
 
+// fail reports an error of the store, a file or the network.
 func fail(e env, err error) int {
 	fmt.Fprintln(e.stderr, "elicense-verify:", err)
+	if errors.Is(err, vlog.ErrTampered) {
+		fmt.Fprintln(e.stderr, "The verification log's chain is broken; nothing is verified until it is repaired: stop elicense-verify on this store,\n"+
+			"keep verifications.jsonl as evidence and move it aside; a new log then starts.")
+	}
 	return exitUsage
 }
 
-func trustAdd(e env, c common, path string) int {
-	s, err := store.Open(c.store)
-	if err != nil {
-		return fail(e, err)
-	}
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return fail(e, err)
-	}
-	certs, err := s.AddRoot(data)
-	if err != nil {
-		return fail(e, err)
-	}
-	for _, cert := range certs {
-		fmt.Fprintf(e.stdout, "pinned root %q (valid until %s)\n", cert.Subject.CommonName, cert.NotAfter.UTC().Format(time.DateOnly))
-	}
-	return exitOK
-}
+func usage(w io.Writer) {
+	fmt.Fprint(w, `elicense-verify — 电子证照核验 (counter verifier)
 
-func syncCmd(e env, c common, from string, quiet bool) int {
-	s, err := store.Open(c.store)
-	if err != nil {
-		return fail(e, err)
-	}
-	opts := store.SyncOptions{Now: e.now, Log: e.stderr, Progress: e.stderr}
-	if quiet {
-		opts.Log, opts.Progress = nil, nil
-	}
-	rep, err := s.Sync(context.Background(), from, opts)
-	if err != nil {
-		return fail(e, err)
-	}
-	fmt.Fprintf(e.stdout, "OK synced trust bundle seq %d (was %d), checkpoint size %d (was %d), %d full lists, %d deltas, %d bytes\n",
-		rep.Seq, rep.PreviousSeq, rep.Checkpoint.Size, rep.PreviousCPSize, len(rep.FullLists), len(rep.DeltaLists), rep.Bytes)
-	for _, w := range rep.Warnings {
-		fmt.Fprintln(e.stdout, "warning:", w)
-	}
-	return exitOK
-}
+Usage:
+  elicense-verify <command> [flags] [arguments]
+  elicense-verify help <command>
+  elicense-verify <command> --help
 
-// session is a loaded store, verifier and log for a run of checks.
-type session struct {
-	s   *store.Store
-	v   *verifier.Verifier
-	log *vlog.Log
-	c   common
-}
+Commands:
+`)
+	for _, c := range commands {
+		fmt.Fprintf(w, "  %-7s %s\n", c.name, c.summary)
+	}
+	fmt.Fprint(w, `
+Every command takes --store DIR (default $ELICENSE_VERIFY_STORE or
+~/.elicense-verify); flags may come before or after the arguments.
 
-func open(c common, now time.Time) (*session, error) {
-	s, err := store.Open(c.store)
-	if err != nil {
-		return nil, err
-	}
-	cache, err := s.Load(now)
-	if err != nil {
-		return nil, err
-	}
-	v := verifier.New(cache.State(), verifier.Options{})
-	for _, seen := range s.LoadReplay(now) {
-		v.Remember(seen, now)
-	}
-	l, err := vlog.Open(filepath.Join(c.store, "verifications.jsonl"))
-	if err != nil {
-		return nil, err
-	}
-	return &session{s: s, v: v, log: l, c: c}, nil
-}
-
-// check verifies text at now, logs it and keeps the replay record.
-func (ss *session) check(text string, now time.Time) (verifier.Verdict, error) {
-	vd := ss.v.Verify(text, now)
-	if err := ss.log.Append(vlog.FromVerdict(vd, now, ss.c.counter)); err != nil {
-		return vd, err
-	}
-	if vd.Seen != nil {
-		seen := append(ss.s.LoadReplay(now), *vd.Seen)
-		if err := ss.s.SaveReplay(seen, now); err != nil {
-			return vd, err
-		}
-	}
-	return vd, nil
-}
-
-func checkOne(e env, c common, text string) int {
-	now := e.now()
-	ss, err := open(c, now)
-	if err != nil {
-		return fail(e, err)
-	}
-	defer ss.log.Close()
-	vd, err := ss.check(text, now)
-	if err != nil {
-		return fail(e, err)
-	}
-	printVerdict(e.stdout, vd, c)
-	if vd.Code.OK() {
-		return exitOK
-	}
-	return exitVerdict
-}
-
-func scanLines(e env, c common) int {
-	ss, err := open(c, e.now())
-	if err != nil {
-		return fail(e, err)
-	}
-	defer ss.log.Close()
-	for line, err := range scan.Lines(e.stdin) {
-		if err != nil {
-			return fail(e, err)
-		}
-		vd, err := ss.check(line, e.now())
-		if err != nil {
-			return fail(e, err)
-		}
-		printVerdict(e.stdout, vd, c)
-	}
-	return exitOK
-}
-
-func printVerdict(w io.Writer, vd verifier.Verdict, c common) {
-	msg := vd.Message
-	if c.lang == "en" {
-		msg = vd.MessageEN
-	}
-	fmt.Fprintf(w, "%s %s\n", vd.Code, msg)
-	if c.json {
-		data, _ := json.Marshal(vd)
-		fmt.Fprintf(w, "%s\n", data)
-		return
-	}
-	en := c.lang == "en"
-	label := func(zh, eng string) string {
-		if en {
-			return eng
-		}
-		return zh
-	}
-	if l := vd.Licence; l != nil {
-		name := l.ClassName
-		if en {
-			name = l.ClassNameEN
-		}
-		until := "长期"
-		if !l.ValidUntil.IsZero() {
-			until = l.ValidUntil.Format(time.DateOnly)
-		}
-		fmt.Fprintf(w, "  %s: %s\n  %s: %s\n  %s: %s\n  %s: %s 至 %s\n  %s: %s (%s)\n",
-			label("证照", "licence"), name, label("持证主体", "holder"), l.HolderName, label("证照标识", "identifier"), l.ID,
-			label("有效期", "valid"), l.ValidFrom.Format(time.DateOnly), until, label("颁发机构", "issuer"), vd.Agency, vd.AgencyCode)
-		if l.StatusList != "" {
-			fmt.Fprintf(w, "  %s: %s\n", label("状态数据时长", "status age"), vd.StatusAge.Round(time.Second))
-		}
-	}
-	for _, wn := range vd.Warnings {
-		fmt.Fprintf(w, "  %s: %s\n", label("警告", "warning"), wn)
-	}
-	if vd.Detail != "" {
-		fmt.Fprintf(w, "  %s: %s\n", label("详情", "detail"), vd.Detail)
-	}
-}
-
-func logCmd(e env, c common, sub, out string) int {
-	path := filepath.Join(c.store, "verifications.jsonl")
-	f, err := os.Open(path)
-	if err != nil {
-		return fail(e, err)
-	}
-	defer f.Close()
-	switch sub {
-	case "verify":
-		n, last, err := vlog.Verify(f, nil)
-		if err != nil {
-			return fail(e, err)
-		}
-		fmt.Fprintf(e.stdout, "OK %d records, head %s\n", n, last)
-		return exitOK
-	case "export":
-		var w io.Writer = e.stdout
-		var of *os.File
-		if out != "-" {
-			if of, err = os.Create(out); err != nil {
-				return fail(e, err)
-			}
-			w = of
-		}
-		n, last, err := vlog.Verify(f, w)
-		if of != nil {
-			if cerr := of.Close(); err == nil {
-				err = cerr
-			}
-		}
-		if err != nil {
-			if of != nil {
-				os.Remove(out)
-			}
-			return fail(e, err)
-		}
-		fmt.Fprintf(e.stderr, "exported %d records, head %s\n", n, last)
-		return exitOK
-	default:
-		return usageErr(e, nil)
-	}
-}
-
-// sealCmd verifies a detached SES_Signature over a document, with the
-// pinned roots as the trusted seal makers' roots. It prints the verdict
-// code first, then the sentence, and exits 0 only for VALID.
-func sealCmd(e env, c common, docPath, sigPath string, asOfSigning bool) int {
-	s, err := store.Open(c.store)
-	if err != nil {
-		return fail(e, err)
-	}
-	roots, err := s.Roots()
-	if err != nil {
-		return fail(e, err)
-	}
-	doc, err := os.ReadFile(docPath)
-	if err != nil {
-		return fail(e, err)
-	}
-	sig, err := os.ReadFile(sigPath)
-	if err != nil {
-		return fail(e, err)
-	}
-	opts := seal.Options{Roots: roots, At: e.now(), AtSigningTime: asOfSigning}
-	// Revocations come with the synced trust bundle; without one the
-	// verdict says nothing about them.
-	synced := false
-	if cache, err := s.Load(e.now()); err == nil && cache.State().Bundle != nil {
-		opts.Status, synced = cache.State().Bundle, true
-	}
-	res, err := seal.Verify(sig, doc, opts)
-	msg := res.Verdict.MessageZH()
-	if c.lang == "en" {
-		msg = res.Verdict.Message()
-	}
-	fmt.Fprintf(e.stdout, "%s %s\n", string(res.Verdict), msg)
-	if res.ESID != "" {
-		fmt.Fprintf(e.stdout, "  seal %s (%s), signed %s\n", res.ESID, res.SealName, res.SignedAt.Format(time.RFC3339))
-	}
-	if !synced {
-		fmt.Fprintln(e.stdout, "  revocation not checked: no synced trust bundle (run sync)")
-	}
-	if err != nil {
-		fmt.Fprintf(e.stdout, "  %v\n", err)
-		return exitVerdict
-	}
-	return exitOK
+Exit status: 0 VALID or VALID_STATIC (or success), 1 any other verdict,
+2 usage, trust-store or file error.
+`)
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"net"
 	"net/http"
@@ -14,6 +15,7 @@ import (
 
 	"elicense/verifier"
 	"elicense/verifier/counter"
+	"elicense/verifier/store"
 )
 
 // loopbackAddr checks that addr listens on a loopback address only: the
@@ -33,43 +35,104 @@ func loopbackAddr(addr string) error {
 	return nil
 }
 
+var cmdServe = &command{
+	name:    "serve",
+	summary: "run the counter web page on a loopback address",
+	common:  withCounter | withSync,
+	usage: `
+Usage: elicense-verify serve [--addr 127.0.0.1:8090] [--sync-every D] [--from URL]
+
+Serves the counter page (scanner input, camera photo) and its JSON API on
+a loopback address until Ctrl-C. While it runs it syncs on a schedule
+(--sync-every, ±10 % jitter, backing off on failure), picks up within
+seconds a sync made by any other process on the store, and swaps the new
+trust data in without dropping a request; a failed sync keeps the last
+good data and shows on the page, which also has a 立即同步 (sync now)
+button. Checks share the store's replay memory and verification log
+with check, scan and image, in any process.
+
+Examples:
+  elicense-verify serve
+  elicense-verify serve --addr 127.0.0.1:9000 --sync-every 2m
+  elicense-verify serve --sync-every 0     # never sync by itself
+`,
+	flags: func(fs *flag.FlagSet, o *options) {
+		fs.String("addr", "127.0.0.1:8090", "listen `address` (loopback only)")
+	},
+	run: func(e env, o *options, args []string) int {
+		if len(args) != 0 {
+			return usageError(e, "serve", "unexpected argument %q", args[0])
+		}
+		return serve(e, o, flagValue(o, "addr"))
+	},
+}
+
+// storeError is the verdict shown when the store's shared files cannot be
+// used: nothing is accepted until the operator repairs them.
+func storeError(err error) verifier.Verdict {
+	return verifier.Verdict{Code: verifier.NoTrust, Headline: verifier.NoTrust.Headline(),
+		Message:   "本机核验存储（重放记录或核验日志）不可用，无法核验；请按详情处理后重试。",
+		MessageEN: "The counter's store (replay memory or verification log) cannot be used; nothing is verified until it is repaired (see detail).",
+		Detail:    err.Error()}
+}
+
 // serve runs the counter page on addr until SIGINT or SIGTERM.
-func serve(e env, c common, addr string) int {
+func serve(e env, o *options, addr string) int {
 	if err := loopbackAddr(addr); err != nil {
 		return fail(e, err)
 	}
-	ss, err := open(c, e.now())
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	s, err := store.Open(o.store)
 	if err != nil {
 		return fail(e, err)
 	}
-	defer ss.log.Close()
-	var mu sync.Mutex // one check at a time: the replay file is read, extended and written
+	v := verifier.New(verifier.State{}, verifier.Options{})
+	k, err := s.NewKeeper(ctx, v, keeperOptions(e, o))
+	if err != nil {
+		return fail(e, err)
+	}
+	ss, err := openSession(o, v)
+	if err != nil {
+		return fail(e, err)
+	}
+	defer ss.ch.Close()
 	verify := func(text string, now time.Time) verifier.Verdict {
-		mu.Lock()
-		defer mu.Unlock()
-		vd, err := ss.check(text, now)
+		k.Refresh()
+		vd, err := ss.ch.Check(text, now)
 		if err != nil {
 			fmt.Fprintln(e.stderr, "elicense-verify: serve:", err)
-			vd.Warnings = append(vd.Warnings, "核验记录写入失败 / writing the verification log failed: "+err.Error())
+			return storeError(err)
 		}
 		return vd
+	}
+	status := func() counter.TrustStatus {
+		st := k.Status()
+		return counter.TrustStatus{SyncedAt: st.SyncedAt, From: st.From, BundleSeq: st.BundleSeq, NextSync: st.NextSync,
+			LastAttempt: st.LastAttempt, LastError: st.LastError, Warnings: st.Warnings, Syncing: st.Syncing}
 	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return fail(e, err)
 	}
 	srv := &http.Server{
-		Handler:           counter.New(counter.Options{Verify: verify, Now: e.now}),
+		Handler:           counter.New(counter.Options{Verify: verify, Now: e.now, TrustStatus: status, SyncNow: k.SyncNow}),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       60 * time.Second,
-		WriteTimeout:      60 * time.Second,
+		WriteTimeout:      60 * time.Second, // above counter.SyncTimeout: a sync-now request waits for the sync
 		IdleTimeout:       2 * time.Minute,
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
+	var wg sync.WaitGroup
+	kctx, cancel := context.WithCancel(ctx)
+	wg.Go(func() { k.Run(kctx) })
+	defer func() { cancel(); wg.Wait() }()
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
-	fmt.Fprintf(e.stderr, "elicense-verify: counter page on http://%s/ (Ctrl-C to stop)\n", ln.Addr())
+	every := "never (--sync-every 0)"
+	if o.syncEvery > 0 {
+		every = "every " + o.syncEvery.String()
+	}
+	fmt.Fprintf(e.stderr, "elicense-verify: counter page on http://%s/ (Ctrl-C to stop); trust bundle %d, syncing %s\n", ln.Addr(), k.Status().BundleSeq, every)
 	select {
 	case err := <-errc:
 		if !errors.Is(err, http.ErrServerClosed) {

@@ -10,5 +10,17 @@
 // consistent with the one held (consistency proof), and replaces the cache
 // in one atomic rename: a failed or partial sync leaves the old cache intact.
 //
+// The store is also what every front end of one counter shares (check,
+// scan, image, serve, log): a Checker verifies with a replay memory
+// (replay.bin) and a verification log (verifications.jsonl) that all
+// processes on the store read and extend under one file lock (lock), so
+// that a presentation accepted anywhere is REPLAYED everywhere inside its
+// window and the log's chain follows every process's records. A damaged
+// lock file or replay memory fails every check closed with a
+// *DamagedError that says how to recover. A Keeper keeps a long-running
+// front end's verifier fresh: it syncs on a schedule, reloads the cache
+// when another process synced, and keeps the last good data when a sync
+// fails.
+//
 // It imports certs, internal and verifier; never issuer.
 package store

@@ -4,14 +4,12 @@ import (
 	"bytes"
 	"cmp"
 	"crypto/ecdsa"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -32,7 +30,7 @@ var (
 const (
 	rootsFile  = "roots.pem"
 	cacheFile  = "cache.json"
-	replayFile = "replay.txt"
+	replayFile = "replay.bin" // replay.go
 	// maxDeltas bounds the deltas kept on a full list; past it Sync
 	// fetches the full list again.
 	maxDeltas = 32
@@ -319,41 +317,6 @@ func verifyCheckpoint(b *trust.Bundle, note []byte, want string) (tlog.Checkpoin
 		return tlog.Checkpoint{}, fmt.Errorf("checkpoint: %w", err)
 	}
 	return cp, nil
-}
-
-// LoadReplay returns the presentations seen within their window.
-func (s *Store) LoadReplay(now time.Time) []verifier.Seen {
-	data, err := os.ReadFile(filepath.Join(s.dir, replayFile))
-	if err != nil {
-		return nil
-	}
-	var out []verifier.Seen
-	for line := range strings.Lines(string(data)) {
-		hexd, until, ok := strings.Cut(strings.TrimSpace(line), " ")
-		n, err := strconv.ParseInt(until, 10, 64)
-		var d [32]byte
-		if !ok || err != nil || len(hexd) != 64 {
-			continue
-		}
-		if b, err := hex.DecodeString(hexd); err != nil || copy(d[:], b) != len(d) {
-			continue
-		}
-		if t := time.Unix(n, 0); t.After(now) {
-			out = append(out, verifier.Seen{Digest: d, Until: t})
-		}
-	}
-	return out
-}
-
-// SaveReplay stores the presentations still inside their window.
-func (s *Store) SaveReplay(seen []verifier.Seen, now time.Time) error {
-	var b strings.Builder
-	for _, x := range seen {
-		if x.Until.After(now) {
-			fmt.Fprintf(&b, "%x %d\n", x.Digest, x.Until.Unix())
-		}
-	}
-	return writeAtomic(filepath.Join(s.dir, replayFile), []byte(b.String()))
 }
 
 // writeAtomic writes data to a temporary file, syncs it and renames it over

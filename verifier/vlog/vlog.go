@@ -44,49 +44,113 @@ func FromVerdict(v verifier.Verdict, at time.Time, counter string) Record {
 var genesis = hex.EncodeToString(make([]byte, gm.SM3Size))
 
 // Log is an open verification log.
+//
+// Several processes may append to one log file: each Append first reads
+// and checks whatever others appended since this Log last looked, and
+// continues their chain. The processes must serialise their Appends with a
+// lock they all hold (verifier/store holds the store lock); within one
+// process a Log is safe for concurrent use.
 type Log struct {
 	mu   sync.Mutex
+	path string
 	f    *os.File
+	off  int64 // bytes checked
 	seq  uint64
 	prev string
 }
 
 // Open opens (creating it) the log at path and checks its chain.
 func Open(path string) (*Log, error) {
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_APPEND, 0o600)
-	if err != nil {
-		return nil, fmt.Errorf("vlog: %w", err)
-	}
-	n, last, err := verify(f, nil)
-	if err != nil {
-		f.Close()
+	l := &Log{path: path}
+	if err := l.catchUp(); err != nil {
+		l.Close()
 		return nil, err
 	}
-	return &Log{f: f, seq: n, prev: last}, nil
+	return l, nil
 }
 
-// Append writes r (its Seq and Prev are set here) and syncs.
+// catchUp checks the lines appended since the last call, reopening the
+// file (and checking it from its start) when it was replaced, for example
+// moved aside after damage.
+func (l *Log) catchUp() error {
+	if l.f != nil {
+		fi, err := os.Stat(l.path)
+		held, herr := l.f.Stat()
+		if herr != nil {
+			return fmt.Errorf("vlog: %w", herr)
+		}
+		if err != nil || !os.SameFile(fi, held) {
+			l.f.Close()
+			l.f = nil
+		}
+	}
+	if l.f == nil {
+		f, err := os.OpenFile(l.path, os.O_RDWR|os.O_CREATE|os.O_APPEND, 0o600)
+		if err != nil {
+			return fmt.Errorf("vlog: %w", err)
+		}
+		l.f, l.off, l.seq, l.prev = f, 0, 0, genesis
+	}
+	fi, err := l.f.Stat()
+	if err != nil {
+		return fmt.Errorf("vlog: %w", err)
+	}
+	size := fi.Size()
+	switch {
+	case size < l.off:
+		return fmt.Errorf("%w: the file shrank from %d to %d bytes", ErrTampered, l.off, size)
+	case size == l.off:
+		return nil
+	}
+	tail := io.NewSectionReader(l.f, l.off, size-l.off)
+	n, last, err := verifyFrom(tail, nil, l.seq, l.prev)
+	if err != nil {
+		return err
+	}
+	var end [1]byte
+	if _, err := l.f.ReadAt(end[:], size-1); err != nil {
+		return fmt.Errorf("vlog: %w", err)
+	}
+	if end[0] != '\n' {
+		return fmt.Errorf("%w: line %d is incomplete (no end of line)", ErrTampered, n)
+	}
+	l.off, l.seq, l.prev = size, n, last
+	return nil
+}
+
+// Append writes r (its Seq and Prev are set here, after the lines other
+// processes appended) and syncs.
 func (l *Log) Append(r Record) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if err := l.catchUp(); err != nil {
+		return err
+	}
 	r.Seq, r.Prev = l.seq+1, l.prev
 	line, err := json.Marshal(r)
 	if err != nil {
 		return err
 	}
-	if _, err := l.f.Write(append(line, '\n')); err != nil {
+	line = append(line, '\n')
+	if _, err := l.f.Write(line); err != nil {
 		return fmt.Errorf("vlog: %w", err)
 	}
 	if err := l.f.Sync(); err != nil {
 		return fmt.Errorf("vlog: %w", err)
 	}
-	h := gm.SM3(line)
+	h := gm.SM3(line[:len(line)-1])
+	l.off += int64(len(line))
 	l.seq, l.prev = r.Seq, hex.EncodeToString(h[:])
 	return nil
 }
 
 // Close closes the log.
-func (l *Log) Close() error { return l.f.Close() }
+func (l *Log) Close() error {
+	if l.f == nil {
+		return nil
+	}
+	return l.f.Close()
+}
 
 // Verify checks the chain of the log read from r, copying each good line
 // to w when w is not nil. It returns the number of records and the hash of
@@ -99,9 +163,13 @@ func verify(r io.Reader, w io.Writer) (uint64, string, error) {
 			return 0, "", err
 		}
 	}
+	return verifyFrom(r, w, 0, genesis)
+}
+
+// verifyFrom checks lines that follow record n whose line hashes to prev.
+func verifyFrom(r io.Reader, w io.Writer, n uint64, prev string) (uint64, string, error) {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	prev, n := genesis, uint64(0)
 	for sc.Scan() {
 		line := sc.Bytes()
 		var rec Record

@@ -63,3 +63,56 @@ func TestChainAndTamper(t *testing.T) {
 		t.Fatalf("open tampered: %v", err)
 	}
 }
+
+// TestTwoWriters: two Logs on one file (two processes, serialised by the
+// store lock) continue each other's chain.
+func TestTwoWriters(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "log.jsonl")
+	a, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	b, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	at := time.Date(2026, 3, 1, 8, 0, 0, 0, time.UTC)
+	for i, l := range []*Log{a, b, b, a, b, a, a} {
+		if err := l.Append(FromVerdict(verifier.Verdict{Code: verifier.Valid}, at.Add(time.Duration(i)*time.Second), "c")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	data, _ := os.ReadFile(path)
+	if n, _, err := Verify(bytes.NewReader(data), nil); err != nil || n != 7 {
+		t.Fatalf("%d %v", n, err)
+	}
+	// Replaced (moved aside): the next Append starts a new chain.
+	os.Rename(path, path+".old")
+	if err := b.Append(FromVerdict(verifier.Verdict{Code: verifier.Valid}, at, "c")); err != nil {
+		t.Fatal(err)
+	}
+	data, _ = os.ReadFile(path)
+	if n, _, err := Verify(bytes.NewReader(data), nil); err != nil || n != 1 {
+		t.Fatalf("after replace: %d %v", n, err)
+	}
+	// An incomplete last line is reported, not continued.
+	os.WriteFile(path, append(data, `{"seq":2`...), 0o600)
+	if err := a.Append(FromVerdict(verifier.Verdict{Code: verifier.Valid}, at, "c")); !errors.Is(err, ErrTampered) {
+		t.Fatalf("incomplete line: %v", err)
+	}
+}
+
+func FuzzVerify(f *testing.F) {
+	f.Add([]byte(""))
+	f.Add([]byte(`{"seq":1,"time":"2026-03-01T08:00:00Z","counter":"c","code":"VALID","status_age_s":0,"prev":"0000000000000000000000000000000000000000000000000000000000000000"}` + "\n"))
+	f.Add([]byte("{}\n{}\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var out bytes.Buffer
+		n, _, err := Verify(bytes.NewReader(data), &out)
+		if err == nil && n > 0 && !bytes.HasPrefix(data, out.Bytes()) {
+			t.Fatalf("copied lines that are not the input's")
+		}
+	})
+}
