@@ -134,16 +134,16 @@ Examples:
 			}
 			from = c.From
 		}
-		opts := store.SyncOptions{Now: e.now, Log: e.stderr, Progress: e.stderr}
+		opts := store.SyncOptions{Now: e.now, Log: e.stderr, OnProgress: progressBars(e.stderr)}
 		if flagValue(o, "quiet") == "true" {
-			opts.Log, opts.Progress = nil, nil
+			opts.Log, opts.OnProgress = nil, nil
 		}
 		rep, err := s.Sync(context.Background(), from, opts)
 		if err != nil {
 			return fail(e, err)
 		}
-		fmt.Fprintf(e.stdout, "OK synced trust bundle seq %d (was %d), checkpoint size %d (was %d), %d full lists, %d deltas, %d bytes\n",
-			rep.Seq, rep.PreviousSeq, rep.Checkpoint.Size, rep.PreviousCPSize, len(rep.FullLists), len(rep.DeltaLists), rep.Bytes)
+		fmt.Fprintf(e.stdout, "OK synced trust bundle seq %d (was %d), checkpoint size %d (was %d), status lists: %d full, %d by delta, %d unchanged; %d bytes\n",
+			rep.Seq, rep.PreviousSeq, rep.Checkpoint.Size, rep.PreviousCPSize, len(rep.FullLists), len(rep.DeltaLists), len(rep.UnchangedLists), rep.Bytes)
 		for _, w := range rep.Warnings {
 			fmt.Fprintln(e.stdout, "warning:", w)
 		}

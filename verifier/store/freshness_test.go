@@ -271,15 +271,6 @@ func TestSyncProgress(t *testing.T) {
 	if calls < 2 || last != total || total < 256<<10 {
 		t.Fatalf("%d progress calls, last %d of %d", calls, last, total)
 	}
-	// The deprecated writer still gets bars.
-	var bars strings.Builder
-	os.Remove(filepath.Join(s.Dir(), cacheFile))
-	if _, err := s.Sync(t.Context(), srv.URL, SyncOptions{Now: func() time.Time { return w.Now }, Progress: &bars}); err != nil {
-		t.Fatal(err)
-	}
-	if !strings.Contains(bars.String(), "status amr-1") {
-		t.Fatalf("bars: %q", bars.String())
-	}
 }
 
 // StatusSince dates a status from the earliest data held that shows it.

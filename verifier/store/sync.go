@@ -17,8 +17,6 @@ import (
 	"elicense/certs/statuslist"
 	"elicense/certs/trust"
 	"elicense/internal/ledger/tlog"
-
-	"github.com/schollz/progressbar/v3"
 )
 
 // SyncOptions configure Sync.
@@ -31,12 +29,7 @@ type SyncOptions struct {
 	// total when the download ends. It runs on the syncing goroutine;
 	// keep it quick.
 	OnProgress func(what string, done, total int64)
-	// Progress draws progress bars for large downloads on a terminal.
-	//
-	// Deprecated: use OnProgress and draw in the caller; ignored when
-	// OnProgress is set.
-	Progress io.Writer
-	Log      io.Writer // one line per step; nil: none
+	Log        io.Writer // one line per step; nil: none
 }
 
 // SyncReport says what a sync did.
@@ -76,9 +69,6 @@ func (s *Store) Sync(ctx context.Context, base string, opts SyncOptions) (*SyncR
 	base = strings.TrimRight(base, "/")
 	if u, err := url.Parse(base); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, fmt.Errorf("sync: --from %q is not an http(s) URL", base)
-	}
-	if opts.OnProgress == nil && opts.Progress != nil {
-		opts.OnProgress = barProgress(opts.Progress)
 	}
 	roots, err := s.Roots()
 	if err != nil {
@@ -340,29 +330,6 @@ func (p *progressReader) Read(b []byte) (int, error) {
 func (p *progressReader) finish() {
 	if p.reported && p.done != p.total {
 		p.f(p.what, p.done, p.done)
-	}
-}
-
-// barProgress draws a progress bar per download on w, for the deprecated
-// SyncOptions.Progress.
-func barProgress(w io.Writer) func(what string, done, total int64) {
-	var bar *progressbar.ProgressBar
-	var cur string
-	return func(what string, done, total int64) {
-		if bar != nil && cur == what && total != bar.GetMax64() {
-			bar.ChangeMax64(total) // the length was not announced
-		}
-		if bar == nil || cur != what {
-			bar = progressbar.NewOptions64(total, progressbar.OptionSetWriter(w),
-				progressbar.OptionSetDescription(what), progressbar.OptionShowBytes(true),
-				progressbar.OptionThrottle(100*time.Millisecond), progressbar.OptionClearOnFinish())
-			cur = what
-		}
-		bar.Set64(done)
-		if done >= total {
-			bar.Finish()
-			bar = nil
-		}
 	}
 }
 
