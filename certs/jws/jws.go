@@ -62,13 +62,13 @@ type Expect struct {
 
 // Header is the part of a protected header elicense reads.
 type Header struct {
-	Alg string
-	Typ string
-	Kid string
+	Alg string `json:"alg"`
+	Typ string `json:"typ"`
+	Kid string `json:"kid,omitempty"`
 	// X5c is the certificate chain of the x5c member, DER, signer first;
 	// nil when there is none. Parse checks only that each is standard
 	// base64 (RFC 7515 §4.1.6); the caller parses and verifies them.
-	X5c [][]byte
+	X5c [][]byte `json:"x5c,omitempty"`
 }
 
 // Token is a compact JWS taken apart; nothing in it is verified yet.

@@ -59,13 +59,11 @@ type options struct {
 	fs                   *flag.FlagSet // for flagValue
 }
 
-// commands is the command table, in the order of the command list. The
-// lead's `inspect` command (decode a QR text or credential without
-// judging it) goes here too, after image.
+// commands is the command table, in the order of the command list.
 var commands []*command
 
 func init() {
-	commands = []*command{cmdTrust, cmdSync, cmdCheck, cmdScan, cmdImage, cmdServe, cmdSeal, cmdLog}
+	commands = []*command{cmdTrust, cmdSync, cmdCheck, cmdScan, cmdImage, cmdInspect, cmdServe, cmdSeal, cmdLog}
 }
 
 func lookup(name string) *command {
