@@ -44,38 +44,86 @@ func TestClaimAgainstIssuer(t *testing.T) {
 		t.Skip("starts the issuer")
 	}
 	s := issuertest.Start(t)
-	bl := s.Issue(t, "business-license")
-	dl := s.Issue(t, "drivers-license")
-	sample := issuertest.Sample(t, "business-license")
+	h := &holderStory{
+		s:      s,
+		bl:     s.Issue(t, "business-license"),
+		dl:     s.Issue(t, "drivers-license"),
+		sample: issuertest.Sample(t, "business-license"),
+		dir:    t.TempDir(),
+	}
+	h.claim(t)
+	h.ledgerProof(t)
 
-	dir := t.TempDir()
-	w, err := Open(dir, "correct horse")
+	// The counter verifies with the issuer's trust bundle.
+	bundle := counterKeys(t, s)
+	now := time.Now().Truncate(time.Second)
+	for _, tc := range []presentCase{
+		{"default", "", nil, []string{"domicile", "business_scope"}},
+		{"domicile", "domicile", []string{"domicile"}, []string{"business_scope", "entity_type"}},
+		{"two and credential", " domicile, business_scope ," + DiscloseCredential, []string{"domicile", "business_scope"}, []string{"entity_type"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) { h.present(t, tc, bundle, now) })
+	}
+	h.presentRefusals(t)
+	h.reusedCode(t)
+	h.secondLicence(t)
+
+	// Wrong passphrase: typed error, nothing touched.
+	if _, err := Open(h.dir, "wrong horse"); !errors.Is(err, ErrWrongPassphrase) {
+		t.Fatalf("wrong passphrase: %v", err)
+	}
+	h.tamperedStore(t)
+}
+
+// holderStory is the state TestClaimAgainstIssuer's steps share: the
+// issuer, what it issued, and the holder's wallets and licences.
+type holderStory struct {
+	s      *issuertest.Server
+	bl, dl issuertest.Issued
+	sample map[string]string
+	dir    string
+
+	w, w2     *Wallet
+	lic, dlic *Licence
+}
+
+// claim opens the wallet, pins the root and claims the business licence
+// (which also proves claimSigningInput equals the server's).
+func (h *holderStory) claim(t *testing.T) {
+	t.Helper()
+	w, err := Open(h.dir, "correct horse")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := w.SetTrustRoot(s.RootPEM(t)); err != nil {
+	h.w = w
+	if err := w.SetTrustRoot(h.s.RootPEM(t)); err != nil {
 		t.Fatal(err)
 	}
-	lic, err := w.Claim(s.URL+"/", strings.ToLower(bl.ClaimCode))
+	lic, err := w.Claim(h.s.URL+"/", strings.ToLower(h.bl.ClaimCode))
 	if err != nil {
 		t.Fatalf("claim: %v", err)
 	}
-	if !lic.Bound || !lic.Verified || lic.CopyOf != bl.ID || lic.ID != bl.ID+"#"+w.DeviceKeyID() || lic.Class != "business-license" {
+	h.lic = lic
+	if !lic.Bound || !lic.Verified || lic.CopyOf != h.bl.ID || lic.ID != h.bl.ID+"#"+w.DeviceKeyID() || lic.Class != "business-license" {
 		t.Fatalf("claimed licence: %+v", lic)
 	}
-	if lic.HolderName != sample["name"] || lic.Status != "valid" || !strings.Contains(lic.Optional, "domicile") {
+	if lic.HolderName != h.sample["name"] || lic.Status != "valid" || !strings.Contains(lic.Optional, "domicile") {
 		t.Fatalf("claimed licence face: %+v", lic)
 	}
 	var fields map[string]string
-	if err := json.Unmarshal([]byte(lic.FieldsJSON), &fields); err != nil || fields["legal_rep"] != sample["legal_rep"] {
+	if err := json.Unmarshal([]byte(lic.FieldsJSON), &fields); err != nil || fields["legal_rep"] != h.sample["legal_rep"] {
 		t.Fatalf("fields %q: %v", lic.FieldsJSON, err)
 	}
-	// The issuance is provably in the ledger, checked offline (the
-	// issuer may be gone).
-	if err := w.VerifyInLedger(lic.ID); err != nil {
+}
+
+// ledgerProof checks that the issuance is provably in the ledger, checked
+// offline (the issuer may be gone), and that a tampered proof is not.
+func (h *holderStory) ledgerProof(t *testing.T) {
+	t.Helper()
+	if err := h.w.VerifyInLedger(h.lic.ID); err != nil {
 		t.Fatalf("ledger proof: %v", err)
 	}
-	r, err := w.load(lic.ID)
+	r, err := h.w.load(h.lic.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -92,120 +140,136 @@ func TestClaimAgainstIssuer(t *testing.T) {
 			t.Errorf("a tampered %s still verifies", name)
 		}
 	}
+}
 
-	// The counter verifies with the issuer's trust bundle.
-	bundle := counterKeys(t, s)
-	now := time.Now().Truncate(time.Second)
-	for _, tc := range []struct {
-		name, disclose string
-		want, hidden   []string
-	}{
-		{"default", "", nil, []string{"domicile", "business_scope"}},
-		{"domicile", "domicile", []string{"domicile"}, []string{"business_scope", "entity_type"}},
-		{"two and credential", " domicile, business_scope ," + DiscloseCredential, []string{"domicile", "business_scope"}, []string{"entity_type"}},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			p, err := w.Present(lic.ID, tc.disclose, now.Unix())
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !strings.HasPrefix(p.Text, qr.Prefix) || p.RefreshAt != now.Unix()+30 || p.ExpiresAt != now.Unix()+60 {
-				t.Fatalf("presentation %+v", p)
-			}
-			tok, err := qr.Decode(p.Text)
-			if err != nil {
-				t.Fatal(err)
-			}
-			res, err := tok.Verify(qr.VerifyOptions{Keys: bundle.Resolver(), Now: now.Add(59 * time.Second)})
-			if err != nil {
-				t.Fatalf("counter: %v", err)
-			}
-			if !res.Bound || res.HolderName != sample["name"] || res.PresentedAt.Unix() != now.Unix() {
-				t.Fatalf("result %+v", res)
-			}
-			for _, k := range tc.want {
-				if res.Fields[k] != sample[k] {
-					t.Errorf("disclosed %s = %q, want %q", k, res.Fields[k], sample[k])
-				}
-			}
-			for _, k := range tc.hidden {
-				if _, ok := res.Fields[k]; ok {
-					t.Errorf("undisclosed %s visible", k)
-				}
-			}
-			if (res.CredentialDigest != "") != strings.Contains(tc.disclose, DiscloseCredential) {
-				t.Errorf("credential digest %q", res.CredentialDigest)
-			}
-			// Screenshot replay: the same text is refused once older than
-			// 60 s at a counter whose clock is in sync (skew 1 ms), and
-			// after 60 s + the default 30 s skew at a default counter.
-			synced := qr.VerifyOptions{Keys: bundle.Resolver(), ClockSkew: time.Millisecond}
-			for _, c := range []struct {
-				opts  qr.VerifyOptions
-				age   time.Duration
-				stale bool
-			}{
-				{synced, 60 * time.Second, false},
-				{synced, 61 * time.Second, true},
-				{qr.VerifyOptions{Keys: bundle.Resolver()}, 90 * time.Second, false},
-				{qr.VerifyOptions{Keys: bundle.Resolver()}, 91 * time.Second, true},
-			} {
-				c.opts.Now = now.Add(c.age)
-				tok, _ := qr.Decode(p.Text)
-				_, err := tok.Verify(c.opts)
-				if c.stale != errors.Is(err, qr.ErrPresentationStale) || (!c.stale && err != nil) {
-					t.Fatalf("presentation %v old (skew %v): %v, stale want %v", c.age, c.opts.ClockSkew, err, c.stale)
-				}
-			}
-		})
+// presentCase is one disclosure: the fields it must show and hide.
+type presentCase struct {
+	name, disclose string
+	want, hidden   []string
+}
+
+// present presents the business licence as tc asks and verifies it at a
+// counter, then replays it as a screenshot would.
+func (h *holderStory) present(t *testing.T, tc presentCase, bundle *trust.Bundle, now time.Time) {
+	p, err := h.w.Present(h.lic.ID, tc.disclose, now.Unix())
+	if err != nil {
+		t.Fatal(err)
 	}
-	if _, err := w.Present(lic.ID, "no_such_field", 0); !errors.Is(err, ErrPresentation) || !errors.Is(err, qr.ErrBadDisclosure) {
+	if !strings.HasPrefix(p.Text, qr.Prefix) || p.RefreshAt != now.Unix()+30 || p.ExpiresAt != now.Unix()+60 {
+		t.Fatalf("presentation %+v", p)
+	}
+	tok, err := qr.Decode(p.Text)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := tok.Verify(qr.VerifyOptions{Keys: bundle.Resolver(), Now: now.Add(59 * time.Second)})
+	if err != nil {
+		t.Fatalf("counter: %v", err)
+	}
+	if !res.Bound || res.HolderName != h.sample["name"] || res.PresentedAt.Unix() != now.Unix() {
+		t.Fatalf("result %+v", res)
+	}
+	for _, k := range tc.want {
+		if res.Fields[k] != h.sample[k] {
+			t.Errorf("disclosed %s = %q, want %q", k, res.Fields[k], h.sample[k])
+		}
+	}
+	for _, k := range tc.hidden {
+		if _, ok := res.Fields[k]; ok {
+			t.Errorf("undisclosed %s visible", k)
+		}
+	}
+	if (res.CredentialDigest != "") != strings.Contains(tc.disclose, DiscloseCredential) {
+		t.Errorf("credential digest %q", res.CredentialDigest)
+	}
+	screenshotReplay(t, p.Text, bundle, now)
+}
+
+// screenshotReplay: the same text is refused once older than 60 s at a
+// counter whose clock is in sync (skew 1 ms), and after 60 s + the
+// default 30 s skew at a default counter.
+func screenshotReplay(t *testing.T, text string, bundle *trust.Bundle, now time.Time) {
+	t.Helper()
+	synced := qr.VerifyOptions{Keys: bundle.Resolver(), ClockSkew: time.Millisecond}
+	for _, c := range []struct {
+		opts  qr.VerifyOptions
+		age   time.Duration
+		stale bool
+	}{
+		{synced, 60 * time.Second, false},
+		{synced, 61 * time.Second, true},
+		{qr.VerifyOptions{Keys: bundle.Resolver()}, 90 * time.Second, false},
+		{qr.VerifyOptions{Keys: bundle.Resolver()}, 91 * time.Second, true},
+	} {
+		c.opts.Now = now.Add(c.age)
+		tok, _ := qr.Decode(text)
+		_, err := tok.Verify(c.opts)
+		if c.stale != errors.Is(err, qr.ErrPresentationStale) || (!c.stale && err != nil) {
+			t.Fatalf("presentation %v old (skew %v): %v, stale want %v", c.age, c.opts.ClockSkew, err, c.stale)
+		}
+	}
+}
+
+// presentRefusals: an unknown field, a static QR of a bound licence and
+// an unknown licence are refused with typed errors.
+func (h *holderStory) presentRefusals(t *testing.T) {
+	t.Helper()
+	if _, err := h.w.Present(h.lic.ID, "no_such_field", 0); !errors.Is(err, ErrPresentation) || !errors.Is(err, qr.ErrBadDisclosure) {
 		t.Errorf("unknown field: %v", err)
 	}
-	if _, err := w.StaticQR(lic.ID, ""); !errors.Is(err, ErrPresentation) || !errors.Is(err, qr.ErrBindingMismatch) {
+	if _, err := h.w.StaticQR(h.lic.ID, ""); !errors.Is(err, ErrPresentation) || !errors.Is(err, qr.ErrBindingMismatch) {
 		t.Errorf("static QR of a bound licence: %v", err)
 	}
-	if _, err := w.Present("nope", "", 0); !errors.Is(err, ErrNotFound) {
+	if _, err := h.w.Present("nope", "", 0); !errors.Is(err, ErrNotFound) {
 		t.Errorf("unknown licence: %v", err)
 	}
+}
 
-	// A used claim code is refused with the issuer's reason, and nothing changes.
-	if _, err := w.Claim(s.URL, bl.ClaimCode); !errors.Is(err, ErrClaimRefused) {
+// reusedCode: a used claim code is refused with the issuer's reason, and
+// nothing changes; so are a wrong and a malformed code.
+func (h *holderStory) reusedCode(t *testing.T) {
+	t.Helper()
+	if _, err := h.w.Claim(h.s.URL, h.bl.ClaimCode); !errors.Is(err, ErrClaimRefused) {
 		t.Fatalf("reused code: %v", err)
 	} else if ce := (*ClaimError)(nil); !errors.As(err, &ce) || ce.Status != 403 || ce.Field != "code" {
 		t.Fatalf("reused code: %#v", err)
 	}
-	if _, err := w.Claim(s.URL, "0000-0000-0000-0000-0000"); !errors.Is(err, ErrClaimRefused) {
+	if _, err := h.w.Claim(h.s.URL, "0000-0000-0000-0000-0000"); !errors.Is(err, ErrClaimRefused) {
 		t.Fatalf("wrong code: %v", err)
 	}
-	if _, err := w.Claim(s.URL, "short"); !errors.Is(err, ErrClaimRefused) {
+	if _, err := h.w.Claim(h.s.URL, "short"); !errors.Is(err, ErrClaimRefused) {
 		t.Fatalf("malformed code: %v", err)
 	}
+}
 
-	// A second licence, claimed without a pinned root (device binding only).
-	w2, err := Open(dir, "correct horse")
+// secondLicence reopens the store and claims the driving licence without
+// a pinned root (device binding only).
+func (h *holderStory) secondLicence(t *testing.T) {
+	t.Helper()
+	w2, err := Open(h.dir, "correct horse")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !bytes.Equal(w2.DeviceKey(), w.DeviceKey()) {
+	h.w2 = w2
+	if !bytes.Equal(w2.DeviceKey(), h.w.DeviceKey()) {
 		t.Fatal("reopening made a new device key")
 	}
-	dlic, err := w2.Claim(s.URL, dl.ClaimCode)
+	dlic, err := w2.Claim(h.s.URL, h.dl.ClaimCode)
 	if err != nil {
 		t.Fatal(err)
 	}
+	h.dlic = dlic
 	list, err := w2.List()
-	if err != nil || list.Len() != 2 || list.Damaged() != 0 || list.At(0).ID != lic.ID || list.At(1).ID != dlic.ID || list.At(2) != nil {
+	if err != nil || list.Len() != 2 || list.Damaged() != 0 || list.At(0).ID != h.lic.ID || list.At(1).ID != dlic.ID || list.At(2) != nil {
 		t.Fatalf("list: %v %+v", err, list)
 	}
+}
 
-	// Wrong passphrase: typed error, nothing touched.
-	if _, err := Open(dir, "wrong horse"); !errors.Is(err, ErrWrongPassphrase) {
-		t.Fatalf("wrong passphrase: %v", err)
-	}
-
-	// Tamper with the business licence's file: only that entry is lost.
-	name := filepath.Join(dir, licFileName(lic.ID))
+// tamperedStore tampers with the business licence's file: only that
+// entry is lost.
+func (h *holderStory) tamperedStore(t *testing.T) {
+	t.Helper()
+	name := filepath.Join(h.dir, licFileName(h.lic.ID))
 	raw, err := os.ReadFile(name)
 	if err != nil {
 		t.Fatal(err)
@@ -215,25 +279,25 @@ func TestClaimAgainstIssuer(t *testing.T) {
 	}
 	raw[len(raw)/2] ^= 1
 	os.WriteFile(name, raw, 0o600)
-	if _, err := w2.Get(lic.ID); !errors.Is(err, ErrCorrupt) {
+	if _, err := h.w2.Get(h.lic.ID); !errors.Is(err, ErrCorrupt) {
 		t.Fatalf("tampered get: %v", err)
 	}
-	list, err = w2.List()
-	if err != nil || list.Len() != 1 || list.Damaged() != 1 || !errors.Is(list.Err(), ErrCorrupt) || list.At(0).ID != dlic.ID {
+	list, err := h.w2.List()
+	if err != nil || list.Len() != 1 || list.Damaged() != 1 || !errors.Is(list.Err(), ErrCorrupt) || list.At(0).ID != h.dlic.ID {
 		t.Fatalf("list after tampering: %v %d %d %v", err, list.Len(), list.Damaged(), list.Err())
 	}
-	p, err := w2.Present(dlic.ID, "", 0)
+	p, err := h.w2.Present(h.dlic.ID, "", 0)
 	if err != nil {
 		t.Fatal(err)
 	}
 	tok, _ := qr.Decode(p.Text)
-	if _, err := tok.Verify(qr.VerifyOptions{Keys: counterKeys(t, s).Resolver()}); err != nil {
+	if _, err := tok.Verify(qr.VerifyOptions{Keys: counterKeys(t, h.s).Resolver()}); err != nil {
 		t.Fatalf("driving licence after the other was tampered with: %v", err)
 	}
-	if err := w2.Delete(lic.ID); err != nil {
+	if err := h.w2.Delete(h.lic.ID); err != nil {
 		t.Fatal(err)
 	}
-	if err := w2.Delete(lic.ID); !errors.Is(err, ErrNotFound) {
+	if err := h.w2.Delete(h.lic.ID); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("second delete: %v", err)
 	}
 }
@@ -332,116 +396,166 @@ func TestRefresh(t *testing.T) {
 	s := issuertest.Start(t)
 	bl := s.Issue(t, "business-license")
 	dl := s.Issue(t, "drivers-license")
-	op := s.Operator(t, "business-license")
 	w, err := Open(t.TempDir(), "correct horse")
 	if err != nil {
 		t.Fatal(err)
 	}
-	lic, err := w.Claim(s.URL, bl.ClaimCode)
+	r := &refreshStory{s: s, op: s.Operator(t, "business-license"), w: w, bl: bl}
+	r.withoutRoot(t)
+	r.pinRoot(t)
+	r.refreshed(t, dl)
+	r.suspended(t)
+	r.revoked(t)
+	r.olderList(t)
+}
+
+// refreshStory is the state TestRefresh's steps share: the issuer, an
+// operator's token, the wallet and its two licences.
+type refreshStory struct {
+	s         *issuertest.Server
+	op        string
+	w         *Wallet
+	bl        issuertest.Issued
+	lic, lic2 *Licence
+}
+
+// withoutRoot claims the business licence without a trust root: its
+// status is unknown, it is presented so, and refreshing is refused.
+func (r *refreshStory) withoutRoot(t *testing.T) {
+	t.Helper()
+	lic, err := r.w.Claim(r.s.URL, r.bl.ClaimCode)
 	if err != nil {
 		t.Fatal(err)
 	}
+	r.lic = lic
 	if lic.Status != StatusUnknown || lic.RefreshedAt != 0 {
 		t.Errorf("claimed without a trust root: status %q refreshed %d, want unknown, never", lic.Status, lic.RefreshedAt)
 	}
-	p, err := w.Present(lic.ID, "", 0)
+	p, err := r.w.Present(lic.ID, "", 0)
 	if err != nil || p.Status != StatusUnknown || !p.StatusStale || p.StatusAge != -1 {
 		t.Fatalf("present with an unknown status: %v %+v", err, p)
 	}
-	if _, err := w.Refresh(lic.ID); !errors.Is(err, ErrInvalidArgument) {
+	if _, err := r.w.Refresh(lic.ID); !errors.Is(err, ErrInvalidArgument) {
 		t.Fatalf("refresh without a trust root: %v", err)
 	}
-	if _, err := w.RefreshAll(); !errors.Is(err, ErrInvalidArgument) {
+	if _, err := r.w.RefreshAll(); !errors.Is(err, ErrInvalidArgument) {
 		t.Fatalf("refresh all without a trust root: %v", err)
 	}
-	// The web wallet pins the root of the issuer that serves it.
-	kid, err := w.PinTrustRootFromServer(s.URL + "/")
+}
+
+// pinRoot: the web wallet pins the root of the issuer that serves it.
+func (r *refreshStory) pinRoot(t *testing.T) {
+	t.Helper()
+	kid, err := r.w.PinTrustRootFromServer(r.s.URL + "/")
 	if err != nil {
 		t.Fatal(err)
 	}
-	roots, _ := gm.ParseCertificatesPEM(s.RootPEM(t))
+	roots, _ := gm.ParseCertificatesPEM(r.s.RootPEM(t))
 	if kid != gm.KeyIDString(roots[0].Raw) {
 		t.Errorf("pinned root %s, want the issuer's", kid)
 	}
-	if pinned, _ := w.TrustRoot(); !bytes.Equal(pinned, s.RootPEM(t)) {
+	if pinned, _ := r.w.TrustRoot(); !bytes.Equal(pinned, r.s.RootPEM(t)) {
 		t.Errorf("pinned root PEM differs from the issuer's root.crt.pem")
 	}
-	if _, err := w.PinTrustRootFromServer(s.URL); !errors.Is(err, ErrInvalidArgument) {
+	if _, err := r.w.PinTrustRootFromServer(r.s.URL); !errors.Is(err, ErrInvalidArgument) {
 		t.Errorf("re-pinning over a pinned root: %v", err)
 	}
+}
 
+// refreshed refreshes the business licence, claims the driving licence
+// dl with the root pinned, and presents a status a day old.
+func (r *refreshStory) refreshed(t *testing.T, dl issuertest.Issued) {
+	t.Helper()
 	before := time.Now().Unix()
-	got, err := w.Refresh(lic.ID)
+	got, err := r.w.Refresh(r.lic.ID)
 	if err != nil || got.Status != StatusValid || got.StatusAt == 0 || got.RefreshedAt < before || got.StatusStale(0) {
 		t.Fatalf("refresh: %v %+v", err, got)
 	}
 	// Claimed with the trust root pinned: the status is read at once.
-	lic2, err := w.Claim(s.URL, dl.ClaimCode)
+	lic2, err := r.w.Claim(r.s.URL, dl.ClaimCode)
 	if err != nil || lic2.Status != StatusValid || lic2.RefreshedAt < before {
 		t.Fatalf("claim with a trust root: %v %+v", err, lic2)
 	}
+	r.lic2 = lic2
 
 	// A day and more without a refresh: still presented, reported old.
-	w.now = func() time.Time { return time.Now().Add(25 * time.Hour) }
-	p, err = w.Present(lic.ID, "", 0)
+	r.w.now = func() time.Time { return time.Now().Add(25 * time.Hour) }
+	p, err := r.w.Present(r.lic.ID, "", 0)
 	if err != nil || p.Status != StatusValid || !p.StatusStale || p.StatusAge < 25*3600 {
 		t.Fatalf("present with an old status: %v %+v", err, p)
 	}
-	w.now = time.Now
+	r.w.now = time.Now
+}
 
-	change := func(id, action, reason string) {
-		t.Helper()
-		if st := s.Call(t, "POST", "/v1/licences/"+id+"/"+action, op, map[string]string{"reason": reason}, nil); st != 200 {
-			t.Fatalf("%s: HTTP %d", action, st)
-		}
+// change has the operator suspend, reinstate or revoke the business licence.
+func (r *refreshStory) change(t *testing.T, action, reason string) {
+	t.Helper()
+	if st := r.s.Call(t, "POST", "/v1/licences/"+r.bl.ID+"/"+action, r.op, map[string]string{"reason": reason}, nil); st != 200 {
+		t.Fatalf("%s: HTTP %d", action, st)
 	}
-	change(bl.ID, "suspend", "核查")
-	if n, err := w.RefreshAll(); err != nil || n != 2 {
+}
+
+// suspended: a suspended licence is refused with a typed error, the
+// other is still presented, and a reinstated one is presented again.
+func (r *refreshStory) suspended(t *testing.T) {
+	t.Helper()
+	r.change(t, "suspend", "核查")
+	if n, err := r.w.RefreshAll(); err != nil || n != 2 {
 		t.Fatalf("refresh all: %d %v", n, err)
 	}
-	_, err = w.Present(lic.ID, "", 0)
+	_, err := r.w.Present(r.lic.ID, "", 0)
 	var se *StatusError
 	if !errors.Is(err, ErrSuspended) || !errors.As(err, &se) || !strings.Contains(se.Message("zh"), "暂停") {
 		t.Fatalf("present a suspended licence: %v", err)
 	}
-	if _, err := w.Present(lic2.ID, "", 0); err != nil {
+	if _, err := r.w.Present(r.lic2.ID, "", 0); err != nil {
 		t.Errorf("the other licence: %v", err)
 	}
-	change(bl.ID, "reinstate", "")
-	if got, err := w.Refresh(lic.ID); err != nil || got.Status != StatusValid {
+	r.change(t, "reinstate", "")
+	if got, err := r.w.Refresh(r.lic.ID); err != nil || got.Status != StatusValid {
 		t.Fatalf("refresh after reinstatement: %v %+v", err, got)
 	}
-	if _, err := w.Present(lic.ID, "", 0); err != nil {
+	if _, err := r.w.Present(r.lic.ID, "", 0); err != nil {
 		t.Fatalf("present after reinstatement: %v", err)
 	}
+}
 
-	change(bl.ID, "revoke", "吊销")
-	got, err = w.Refresh(lic.ID)
+// revoked: a revoked licence's status is stored and it is refused with a
+// message naming its issuer.
+func (r *refreshStory) revoked(t *testing.T) {
+	t.Helper()
+	r.change(t, "revoke", "吊销")
+	got, err := r.w.Refresh(r.lic.ID)
 	if err != nil || got.Status != StatusRevoked {
 		t.Fatalf("refresh after revocation: %v %+v", err, got)
 	}
-	if again, _ := w.Get(lic.ID); again.Status != StatusRevoked || again.Presentable() {
+	if again, _ := r.w.Get(r.lic.ID); again.Status != StatusRevoked || again.Presentable() {
 		t.Fatal("the refreshed status was not stored")
 	}
-	_, err = w.Present(lic.ID, "", 0)
+	_, err = r.w.Present(r.lic.ID, "", 0)
+	var se *StatusError
 	if !errors.Is(err, ErrNotPresentable) || !errors.Is(err, ErrRevoked) || !errors.As(err, &se) {
 		t.Fatalf("present a revoked licence: %v", err)
 	}
 	if msg := se.Message("zh"); !strings.HasPrefix(msg, "该证照已被吊销或注销，不能出示。请联系颁发机构") || !strings.Contains(msg, got.IssuerName) || got.IssuerName == "" {
 		t.Errorf("refusal %q (issuer %q)", msg, got.IssuerName)
 	}
+}
 
-	// An older list than the one already read is refused, and the status
-	// stays revoked.
+// olderList: an older list than the one already read is refused, and
+// the status stays revoked.
+func (r *refreshStory) olderList(t *testing.T) {
+	t.Helper()
+	w := r.w
 	w.mu.Lock()
-	r, _ := w.load(lic.ID)
-	r.StatusVersion = 1 << 62
-	w.save(r)
+	rec, _ := w.load(r.lic.ID)
+	rec.StatusVersion = 1 << 62
+	w.save(rec)
 	w.mu.Unlock()
-	if _, err := w.Refresh(lic.ID); !errors.Is(err, ErrForgedAnswer) || !strings.Contains(err.Error(), "older") {
+	if _, err := w.Refresh(r.lic.ID); !errors.Is(err, ErrForgedAnswer) || !strings.Contains(err.Error(), "older") {
 		t.Errorf("refresh with an older list: %v", err)
 	}
-	if again, _ := w.Get(lic.ID); again.Status != StatusRevoked {
+	if again, _ := w.Get(r.lic.ID); again.Status != StatusRevoked {
 		t.Errorf("status after a refused refresh: %s", again.Status)
 	}
 }
