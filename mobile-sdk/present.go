@@ -24,7 +24,7 @@ const DiscloseCredential = qr.DiscloseCredential
 
 // Presentation is one QR presentation and when to replace it.
 type Presentation struct {
-	Text        string // the QR text, "EL1:…"
+	Text        string // the QR text, "EL2:…"
 	PresentedAt int64  // Unix seconds signed into it
 	RefreshAt   int64  // when the app should show a new one (PresentedAt + 30 s)
 	ExpiresAt   int64  // when counters stop accepting it (PresentedAt + 60 s)

@@ -166,9 +166,9 @@ object and nothing else. A presentation accepted once is REPLAYED
 everywhere on this store (check, scan, image, serve) inside its window.
 
 Examples:
-  elicense-verify check 'EL1:…'
+  elicense-verify check 'EL2:…'
   scanner-tool | elicense-verify check -
-  elicense-verify check --json 'EL1:…' | jq .code
+  elicense-verify check --json 'EL2:…' | jq .code
 `,
 	run: func(e env, o *options, args []string) int {
 		if len(args) != 1 {

@@ -26,7 +26,7 @@
 // an unknown or old status (past the class's max_status_staleness, 24 h
 // for most classes) is presented with a warning saying how old it is.
 //
-// present prints the QR text (EL1:…) on stdout (--text asks for exactly
+// present prints the QR text (EL2:…) on stdout (--text asks for exactly
 // that and nothing else); --watch prints a fresh one every 30 s, as a phone
 // refreshes its screen. Exit status: 0 success, 1 failure, 2 usage error,
 // 3 the licence cannot be presented.

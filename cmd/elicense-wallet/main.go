@@ -137,11 +137,11 @@ Examples:
 				fs.Bool("json", false, "print the licence as JSON")
 				fs.Bool("credential", false, "print the full credential (compact JWS)")
 			}},
-		{name: "present", summary: "print a device-signed QR presentation (EL1:…) of a licence", run: cmdPresent,
+		{name: "present", summary: "print a device-signed QR presentation (EL2:…) of a licence", run: cmdPresent,
 			usage: `
 Usage: elicense-wallet present [--disclose key,key] [--png FILE] [--terminal] [--watch] ID
 
-Prints a device-signed QR presentation (EL1:…) of the licence on stdout. A
+Prints a device-signed QR presentation (EL2:…) of the licence on stdout. A
 counter accepts it for 60 s; --watch prints a fresh one every --interval,
 as a phone refreshes its screen.
 
@@ -288,14 +288,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	if err := cmd.run(ctx, e, fs, pos); err != nil {
-		fmt.Fprintf(stderr, "elicense-wallet %s: %v\n", cmd.name, err)
 		var se *mobilesdk.StatusError
-		switch {
-		case errors.Is(err, errUsage):
+		if errors.As(err, &se) {
+			return 3 // the command printed the holder's message
+		}
+		fmt.Fprintf(stderr, "elicense-wallet %s: %v\n", cmd.name, err)
+		if errors.Is(err, errUsage) {
 			fmt.Fprintf(stderr, "Run 'elicense-wallet %s --help' for usage.\n", cmd.name)
 			return 2
-		case errors.As(err, &se):
-			return 3
 		}
 		return 1
 	}

@@ -131,7 +131,7 @@ type handler struct {
 // New returns the counter page and its API:
 //
 //	GET  /             the page (and its assets); index.html carries the token
-//	POST /api/check    {"text": "EL1:…"} → verdict JSON (Result)        token required
+//	POST /api/check    {"text": "EL2:…"} → verdict JSON (Result)        token required
 //	POST /api/image    an image (multipart field "image", or the raw body)  token required
 //	                   → verdict JSON (Result)
 //	GET  /api/status   the trust data's state (TrustStatus, plus "now" and "can_sync");
@@ -317,7 +317,7 @@ func (h *handler) verify(w http.ResponseWriter, text string) {
 
 func (h *handler) check(w http.ResponseWriter, r *http.Request) {
 	if ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); ct != "application/json" {
-		apiError(w, http.StatusUnsupportedMediaType, "UNSUPPORTED_MEDIA_TYPE", "send application/json: {\"text\": \"EL1:…\"}")
+		apiError(w, http.StatusUnsupportedMediaType, "UNSUPPORTED_MEDIA_TYPE", "send application/json: {\"text\": \"EL2:…\"}")
 		return
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 2*scan.MaxLine+1024))
