@@ -125,14 +125,14 @@ Examples:
 		}
 		from := o.from
 		if from == "" {
-			c, err := s.Load(e.now())
-			if errors.Is(err, store.ErrNoCache) || err == nil && c.From == "" {
+			last, err := s.LastFrom()
+			if errors.Is(err, store.ErrNoCache) {
 				return usageError(e, "sync", "--from URL is required: the store holds no earlier sync to take it from")
 			}
 			if err != nil {
-				return fail(e, err)
+				return usageError(e, "sync", "--from URL is required: %v", err)
 			}
-			from = c.From
+			from = last
 		}
 		opts := store.SyncOptions{Now: e.now, Log: e.stderr, OnProgress: progressBars(e.stderr)}
 		if flagValue(o, "quiet") == "true" {
@@ -316,7 +316,7 @@ type session struct {
 	ch *store.Checker
 }
 
-func openSession(o *options, v *verifier.Verifier) (*session, error) {
+func openSession(e env, o *options, v *verifier.Verifier) (*session, error) {
 	s, err := store.Open(o.store)
 	if err != nil {
 		return nil, err
@@ -328,7 +328,9 @@ func openSession(o *options, v *verifier.Verifier) (*session, error) {
 		}
 		v = verifier.New(cache.State(), verifier.Options{})
 	}
-	ch, err := s.NewChecker(v, store.CheckerOptions{Counter: o.counter})
+	ch, err := s.NewChecker(v, store.CheckerOptions{Counter: o.counter, Logf: func(format string, args ...any) {
+		fmt.Fprintf(e.stderr, "elicense-verify: "+format+"\n", args...)
+	}})
 	if err != nil {
 		return nil, err
 	}
@@ -336,7 +338,7 @@ func openSession(o *options, v *verifier.Verifier) (*session, error) {
 }
 
 func checkOne(e env, o *options, text string) int {
-	ss, err := openSession(o, nil)
+	ss, err := openSession(e, o, nil)
 	if err != nil {
 		return fail(e, err)
 	}
@@ -364,7 +366,7 @@ func scanLines(e env, o *options) int {
 	if err != nil {
 		return fail(e, err)
 	}
-	ss, err := openSession(o, v)
+	ss, err := openSession(e, o, v)
 	if err != nil {
 		return fail(e, err)
 	}
@@ -430,7 +432,7 @@ func printVerdict(w io.Writer, vd verifier.Verdict, o *options) {
 		if l.Status != "" && l.Status != "valid" {
 			since := ""
 			if !l.StatusSince.IsZero() {
-				since = " (" + label("不晚于 ", "no later than ") + l.StatusSince.UTC().Format(time.DateOnly) + ")"
+				since = " (" + label("不晚于 ", "no later than ") + l.StatusSince.In(chinaTime).Format(time.DateOnly) + ")"
 			}
 			fmt.Fprintf(w, "  %s: %s%s\n", label("状态", "status"), l.Status, since)
 		}
@@ -542,8 +544,13 @@ func sealCmd(e env, o *options, docPath, sigPath string, asOfSigning bool) int {
 	// Revocations come with the synced trust bundle; without one the
 	// verdict says nothing about them.
 	synced := false
-	if cache, err := s.Load(e.now()); err == nil && cache.State().Bundle != nil {
+	switch cache, err := s.Load(e.now()); {
+	case err == nil:
 		opts.Status, synced = cache.State().Bundle, true
+	case !errors.Is(err, store.ErrNoCache):
+		// Trust data that is held but does not load (rolled back, damaged)
+		// must not turn into "revocation not checked" and a pass.
+		return fail(e, err)
 	}
 	res, err := seal.Verify(sig, doc, opts)
 	msg := res.Verdict.MessageZH()

@@ -92,7 +92,7 @@ func serve(e env, o *options, addr string) int {
 	if err != nil {
 		return fail(e, err)
 	}
-	ss, err := openSession(o, v)
+	ss, err := openSession(e, o, v)
 	if err != nil {
 		return fail(e, err)
 	}

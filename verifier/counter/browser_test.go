@@ -58,7 +58,7 @@ func TestCounterNarrow(t *testing.T) {
 	at := f.clock()
 	f.fake["VALID-LONG"] = fakeVerdict(verifier.Valid, at, nil)
 	f.fake["REVOKED"] = fakeVerdict(verifier.Revoked, at, func(vd *verifier.Verdict) {
-		vd.Licence.Status, vd.Licence.StatusSince = "revoked", time.Date(2026, 12, 1, 9, 30, 0, 0, time.FixedZone("CST", 8*3600))
+		vd.Licence.Status, vd.Licence.StatusSince = "revoked", time.Date(2026, 11, 30, 19, 0, 0, 0, time.UTC) // 2026-12-01 03:00 in China
 		vd.Fields, vd.StatusAge = nil, 20*time.Minute
 	})
 	f.fake["SUSPENDED"] = fakeVerdict(verifier.Suspended, at, func(vd *verifier.Verdict) {

@@ -24,6 +24,9 @@ type CheckerOptions struct {
 	// its ClockSkew), only for the recovery message of a damaged replay
 	// memory; 0: the verifier's default.
 	ReplayWindow time.Duration
+	// Logf, if set, is told when a write that a crash interrupted (a torn
+	// replay record or log line, whose check never returned) is cut off.
+	Logf func(format string, args ...any)
 }
 
 // Checker verifies QR texts with one verifier and records each check in
@@ -57,13 +60,18 @@ func (s *Store) NewChecker(v *verifier.Verifier, opts CheckerOptions) (*Checker,
 	if err != nil {
 		return nil, err
 	}
+	if opts.Logf == nil {
+		opts.Logf = func(string, ...any) {}
+	}
 	c := &Checker{v: v, lock: lock, counter: opts.Counter,
-		replay: &replayLog{path: filepath.Join(s.dir, replayFile), window: opts.ReplayWindow}}
+		replay: &replayLog{path: filepath.Join(s.dir, replayFile), window: opts.ReplayWindow, logf: opts.Logf}}
 	err = c.locked(func() error {
 		if err := c.replay.catchUp(v, time.Now()); err != nil {
 			return err
 		}
-		c.log, err = vlog.Open(filepath.Join(s.dir, logFile))
+		// Every append to the log happens under the store lock, so an
+		// unfinished last line can only be a crash's.
+		c.log, err = vlog.OpenRepairing(filepath.Join(s.dir, logFile), opts.Logf)
 		return err
 	})
 	if err != nil {
@@ -135,6 +143,11 @@ func (s *Store) VerifyLog(w io.Writer) (n uint64, last string, err error) {
 	}
 	defer lock.close()
 	if err := lock.lock(); err != nil {
+		return 0, "", err
+	}
+	// Under the lock an unfinished last line is a crash's, not tampering.
+	if err := vlog.RepairTail(filepath.Join(s.dir, logFile), nil); err != nil {
+		lock.unlock()
 		return 0, "", err
 	}
 	f, err := os.Open(filepath.Join(s.dir, logFile))

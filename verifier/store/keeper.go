@@ -179,6 +179,16 @@ func (k *Keeper) reloadLocked(force bool) error {
 	if k.cache != nil && c.Bundle.Seq == k.cache.Bundle.Seq && c.SyncedAt.Equal(k.cache.SyncedAt) {
 		return nil // rewritten, not changed
 	}
+	if k.cache != nil {
+		// Never go back from what this process already uses, whatever the
+		// directory now holds (a store restored from a backup brings its
+		// own older high-water file with it).
+		if err := older(c, k.cache); err != nil {
+			k.lastErr = fmt.Sprintf("the store's trust data went back; still using bundle %d: %v", k.cache.Bundle.Seq, err)
+			k.opts.Logf("%s", k.lastErr)
+			return err
+		}
+	}
 	fresher := k.cache != nil && c.SyncedAt.After(k.cache.SyncedAt)
 	k.v.Update(c.State())
 	if k.cache != nil {
@@ -313,4 +323,18 @@ func (k *Keeper) Status() KeeperStatus {
 		}
 	}
 	return st
+}
+
+// older returns an ErrRolledBack error when c is older than held: a lower
+// bundle sequence, or a lower version of a status list both name.
+func older(c, held *Cache) error {
+	if c.Bundle.Seq < held.Bundle.Seq {
+		return fmt.Errorf("%w: bundle seq %d, in use %d", ErrRolledBack, c.Bundle.Seq, held.Bundle.Seq)
+	}
+	for id, l := range c.Lists {
+		if h := held.Lists[id]; h != nil && h.URI == l.URI && l.Version < h.Version {
+			return fmt.Errorf("%w: status list %s version %d, in use %d", ErrRolledBack, id, l.Version, h.Version)
+		}
+	}
+	return nil
 }

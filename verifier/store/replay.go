@@ -94,6 +94,7 @@ type replayLog struct {
 	f         *os.File
 	off       int64 // bytes read and remembered
 	compactAt int   // record count that triggers a compaction
+	logf      func(format string, args ...any)
 }
 
 func (r *replayLog) damaged(problem string) error {
@@ -135,6 +136,9 @@ func (r *replayLog) catchUp(v *verifier.Verifier, now time.Time) error {
 		return fmt.Errorf("store: replay memory: %w", err)
 	}
 	size := held.Size()
+	if size, err = r.cutTornTail(size); err != nil {
+		return err
+	}
 	switch {
 	case size > maxReplayFile:
 		return r.damaged(fmt.Sprintf("%d bytes, more than the %d a compacted file can reach", size, maxReplayFile))
@@ -173,6 +177,35 @@ func (r *replayLog) catchUp(v *verifier.Verifier, now time.Time) error {
 	}
 	r.off = size
 	return nil
+}
+
+// cutTornTail cuts off a record (or header) that a crash left half
+// written, and returns the new size. It runs under the store lock, where
+// every append happens, so a partial record at the end can only be an
+// append whose check never returned: dropping it forgets nothing a caller
+// was told. A partial record anywhere else is damage, found by the parser.
+func (r *replayLog) cutTornTail(size int64) (int64, error) {
+	head := int64(len(replayMagic))
+	keep := size
+	switch {
+	case size > 0 && size < head:
+		keep = 0
+	case size > head:
+		keep = size - (size-head)%replayRecord
+	}
+	if keep == size || keep < r.off {
+		return size, nil
+	}
+	if err := r.f.Truncate(keep); err != nil {
+		return size, fmt.Errorf("store: replay memory: %w", err)
+	}
+	if err := r.f.Sync(); err != nil {
+		return size, fmt.Errorf("store: replay memory: %w", err)
+	}
+	if r.logf != nil {
+		r.logf("store: %s: cut off %d bytes of a record a crash left half written", r.path, size-keep)
+	}
+	return keep, nil
 }
 
 // records is the number of records in the file as last read.

@@ -3,6 +3,7 @@ package store
 import (
 	"bytes"
 	"cmp"
+	"context"
 	"crypto/ecdsa"
 	"encoding/json"
 	"errors"
@@ -188,6 +189,29 @@ const recovery = "elicense-verify sync re-establishes the record, and accepts on
 // refuses it if it is older than the newest trust data this store ever
 // accepted (the high-water file), or if that record is missing or damaged.
 func (s *Store) Load(now time.Time) (*Cache, error) {
+	c, err := s.load(now)
+	if !errors.Is(err, ErrRolledBack) {
+		return c, err
+	}
+	// A sync by another process writes the mark, then the cache: a load
+	// between the two sees an old cache under a new mark. Wait for any
+	// sync to end and look again before calling it a rollback.
+	ctx, cancel := context.WithTimeout(context.Background(), loadWait)
+	defer cancel()
+	unlock, lerr := s.lockSync(ctx)
+	if lerr != nil {
+		return nil, err
+	}
+	unlock()
+	return s.load(now)
+}
+
+// loadWait bounds how long Load waits for another process's sync before
+// it reports a rollback.
+const loadWait = 2 * time.Minute
+
+// load is one attempt of Load.
+func (s *Store) load(now time.Time) (*Cache, error) {
 	c, err := s.loadCache(now)
 	if err != nil {
 		return nil, err
@@ -203,6 +227,27 @@ func (s *Store) Load(now time.Time) (*Cache, error) {
 		return nil, fmt.Errorf("%w; cache.json was replaced by an older copy, or a sync was cut off: run elicense-verify sync", err)
 	}
 	return c, nil
+}
+
+// LastFrom is the issuer URL the last sync used, read from the cache
+// without verifying it (a sync verifies everything it fetches), so that a
+// store whose cache no longer loads can still be synced from where it
+// was. It returns ErrNoCache when no sync was made.
+func (s *Store) LastFrom() (string, error) {
+	data, err := os.ReadFile(filepath.Join(s.dir, cacheFile))
+	if errors.Is(err, os.ErrNotExist) {
+		return "", ErrNoCache
+	}
+	if err != nil {
+		return "", fmt.Errorf("store: %w", err)
+	}
+	var f struct {
+		From string `json:"from"`
+	}
+	if err := json.Unmarshal(data, &f); err != nil || f.From == "" {
+		return "", fmt.Errorf("%w: cache.json names no issuer URL", ErrCorrupt)
+	}
+	return f.From, nil
 }
 
 // loadCache reads and verifies the cache, without the high-water check.

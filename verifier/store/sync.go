@@ -86,9 +86,15 @@ func (s *Store) Sync(ctx context.Context, base string, opts SyncOptions) (*SyncR
 	// damaged or missing mark is re-established from this sync, which must
 	// then be at least as new as the cache held.
 	prev, err := s.loadCache(now)
-	if errors.Is(err, ErrNoCache) {
+	switch {
+	case errors.Is(err, ErrNoCache):
 		prev = nil
-	} else if err != nil {
+	case errors.Is(err, ErrCorrupt):
+		// A damaged cache is no base for deltas, but the high-water mark
+		// still holds this sync to at least what the store accepted.
+		prev = nil
+		logf("the cache held does not verify (%v); fetching everything", err)
+	case err != nil:
 		return nil, err
 	}
 	hw, err := s.readHighWater()

@@ -51,17 +51,32 @@ var genesis = hex.EncodeToString(make([]byte, gm.SM3Size))
 // lock they all hold (verifier/store holds the store lock); within one
 // process a Log is safe for concurrent use.
 type Log struct {
-	mu   sync.Mutex
-	path string
-	f    *os.File
-	off  int64 // bytes checked
-	seq  uint64
-	prev string
+	mu     sync.Mutex
+	path   string
+	repair func(format string, args ...any) // nil: report a torn last line as tampering
+	f      *os.File
+	off    int64 // bytes checked
+	seq    uint64
+	prev   string
 }
 
 // Open opens (creating it) the log at path and checks its chain.
-func Open(path string) (*Log, error) {
-	l := &Log{path: path}
+func Open(path string) (*Log, error) { return open(path, nil) }
+
+// OpenRepairing is Open for a caller that holds one lock, shared by every
+// process, across each Append: then a last line without its end of line
+// can only be an append that a crash interrupted (its check never
+// returned), and it is cut off instead of being reported as tampering;
+// logf, if set, is told. A broken line anywhere else is still tampering.
+func OpenRepairing(path string, logf func(format string, args ...any)) (*Log, error) {
+	if logf == nil {
+		logf = func(string, ...any) {}
+	}
+	return open(path, logf)
+}
+
+func open(path string, repair func(format string, args ...any)) (*Log, error) {
+	l := &Log{path: path, repair: repair}
 	if err := l.catchUp(); err != nil {
 		l.Close()
 		return nil, err
@@ -102,6 +117,14 @@ func (l *Log) catchUp() error {
 	case size == l.off:
 		return nil
 	}
+	if l.repair != nil {
+		if size, err = l.cutTornLine(size); err != nil {
+			return err
+		}
+		if size == l.off {
+			return nil
+		}
+	}
 	tail := io.NewSectionReader(l.f, l.off, size-l.off)
 	n, last, err := verifyFrom(tail, nil, l.seq, l.prev)
 	if err != nil {
@@ -116,6 +139,59 @@ func (l *Log) catchUp() error {
 	}
 	l.off, l.seq, l.prev = size, n, last
 	return nil
+}
+
+// RepairTail cuts off an unfinished last line of the log at path, under
+// the same condition as OpenRepairing (the caller holds the lock every
+// append is made under), without checking the chain. A missing file is
+// left missing.
+func RepairTail(path string, logf func(format string, args ...any)) error {
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("vlog: %w", err)
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return fmt.Errorf("vlog: %w", err)
+	}
+	if logf == nil {
+		logf = func(string, ...any) {}
+	}
+	_, err = (&Log{path: path, f: f, repair: logf}).cutTornLine(fi.Size())
+	return err
+}
+
+// cutTornLine cuts off an unfinished last line, after the last end of
+// line at or beyond what was already checked, and returns the new size.
+func (l *Log) cutTornLine(size int64) (int64, error) {
+	buf := make([]byte, 64<<10)
+	end := size
+	for end > l.off {
+		n := min(int64(len(buf)), end-l.off)
+		if _, err := l.f.ReadAt(buf[:n], end-n); err != nil {
+			return size, fmt.Errorf("vlog: %w", err)
+		}
+		if i := bytes.LastIndexByte(buf[:n], '\n'); i >= 0 {
+			end = end - n + int64(i) + 1
+			break
+		}
+		end -= n
+	}
+	if end == size {
+		return size, nil
+	}
+	if err := l.f.Truncate(end); err != nil {
+		return size, fmt.Errorf("vlog: %w", err)
+	}
+	if err := l.f.Sync(); err != nil {
+		return size, fmt.Errorf("vlog: %w", err)
+	}
+	l.repair("vlog: %s: cut off an unfinished last line of %d bytes (an append a crash interrupted)", l.path, size-end)
+	return end, nil
 }
 
 // Append writes r (its Seq and Prev are set here, after the lines other

@@ -83,6 +83,12 @@
   }
 
   const day = (s) => (s ? String(s).slice(0, 10) : '');
+  // chinaDay is the China (UTC+8) date of an instant, whatever zone the
+  // JSON wrote it in: licence dates are China dates.
+  const chinaDay = (s) => {
+    const t = Date.parse(s);
+    return Number.isNaN(t) ? '' : new Date(t + 8 * 3600 * 1000).toISOString().slice(0, 10);
+  };
 
   function setText(id, s) { $(id).textContent = s || '—'; }
 
@@ -116,7 +122,7 @@
     if (r.code === 'REVOKED' || r.code === 'SUSPENDED') {
       // The status list carries the state only, no reason: the date the
       // counter first saw it, and who can say why.
-      const since = l && l.status_since ? day(l.status_since) : '';
+      const since = l && l.status_since ? chinaDay(l.status_since) : '';
       $('v-since').textContent = since ? T[lang].since(since) : '';
       $('v-since').hidden = !since;
       $('v-action').textContent = T[lang].contact(r.agency || '');
