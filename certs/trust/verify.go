@@ -160,13 +160,8 @@ func Verify(token string, opts VerifyOptions) (*Bundle, error) {
 
 	// 7. Rollback.
 	if p := opts.Previous; p != nil {
-		switch {
-		case b.Seq < p.Seq:
-			return nil, errf(ErrRollback, "seq %d, already holding %d", b.Seq, p.Seq)
-		case b.Seq == p.Seq && !bytes.Equal(b.raw, p.payload()):
-			return nil, errf(ErrRollback, "seq %d again, with other content", b.Seq)
-		case b.IssuedAt.Before(p.IssuedAt):
-			return nil, errf(ErrRollback, "issued_at %s, before the held bundle's %s", b.IssuedAt.Format(time.RFC3339), p.IssuedAt.Format(time.RFC3339))
+		if err := checkRollback(b, p); err != nil {
+			return nil, err
 		}
 	}
 
@@ -178,6 +173,20 @@ func Verify(token string, opts VerifyOptions) (*Bundle, error) {
 		return b, &StaleError{NextUpdate: b.NextUpdate, Now: now}
 	}
 	return b, nil
+}
+
+// checkRollback checks that b does not go back from p, the bundle held:
+// seq and issued_at not lower, and the same seq only with the same content.
+func checkRollback(b, p *Bundle) error {
+	switch {
+	case b.Seq < p.Seq:
+		return errf(ErrRollback, "seq %d, already holding %d", b.Seq, p.Seq)
+	case b.Seq == p.Seq && !bytes.Equal(b.raw, p.payload()):
+		return errf(ErrRollback, "seq %d again, with other content", b.Seq)
+	case b.IssuedAt.Before(p.IssuedAt):
+		return errf(ErrRollback, "issued_at %s, before the held bundle's %s", b.IssuedAt.Format(time.RFC3339), p.IssuedAt.Format(time.RFC3339))
+	}
+	return nil
 }
 
 // payload returns the JSON the bundle was signed as: the verified payload,
