@@ -120,20 +120,9 @@ func Verify(token string, opts VerifyOptions) (*License, error) {
 	if len(keys) == 0 {
 		return nil, errf(ErrUnknownKey, "kid", "no key with ID %q", h.Kid)
 	}
-	var used *IssuerKey
-	for i := range keys {
-		// Key ID collisions are possible in principle: try each.
-		err := gm.VerifyRS(keys[i].Public, []byte(signed), sig)
-		if err == nil {
-			used = &keys[i]
-			break
-		}
-		if errors.Is(err, gm.ErrMalformedSignature) {
-			return nil, &Error{Reason: ErrBadSignature, Field: "signature", Err: err}
-		}
-	}
-	if used == nil {
-		return nil, errf(ErrBadSignature, "", "no key with ID %q verifies the signature", h.Kid)
+	used, err := verifyingKey(keys, signed, sig, h.Kid)
+	if err != nil {
+		return nil, err
 	}
 	var c wireClaims
 	if err := decodePart("payload", p64, &c); err != nil {
@@ -153,14 +142,8 @@ func Verify(token string, opts VerifyOptions) (*License, error) {
 	if !used.allows(cl) {
 		return nil, errf(ErrClassNotAllowed, "class", "key of %s may not sign %s", used.AgencyCode, cl.Key)
 	}
-	if !used.CompromisedSince.IsZero() && !l.SignedAt.Before(used.CompromisedSince) {
-		return nil, errf(ErrKeyCompromised, "iat", "signed %s, key compromised since %s", l.SignedAt.UTC().Format(time.RFC3339), used.CompromisedSince.UTC().Format(time.RFC3339))
-	}
-	if !used.RetiredSince.IsZero() && !l.SignedAt.Before(used.RetiredSince) {
-		return nil, errf(ErrKeyRetired, "iat", "signed %s, key retired since %s", l.SignedAt.UTC().Format(time.RFC3339), used.RetiredSince.UTC().Format(time.RFC3339))
-	}
-	if l.SignedAt.Before(used.NotBefore) || (!used.NotAfter.IsZero() && l.SignedAt.After(used.NotAfter)) {
-		return nil, errf(ErrKeyNotValid, "iat", "signed %s, outside the key's validity", l.SignedAt.UTC().Format(time.RFC3339))
+	if err := used.authorityAt(l.SignedAt); err != nil {
+		return nil, err
 	}
 	if err := validate(l, cl); err != nil {
 		return nil, err
@@ -176,6 +159,38 @@ func Verify(token string, opts VerifyOptions) (*License, error) {
 		return nil, errf(ErrExpired, "exp", "valid until %s", dateString(l.ValidUntil))
 	}
 	return l, nil
+}
+
+// verifyingKey returns the key among keys (those with key ID kid) whose
+// signature sig over signed verifies.
+func verifyingKey(keys []IssuerKey, signed string, sig []byte, kid string) (*IssuerKey, error) {
+	for i := range keys {
+		// Key ID collisions are possible in principle: try each.
+		err := gm.VerifyRS(keys[i].Public, []byte(signed), sig)
+		if err == nil {
+			return &keys[i], nil
+		}
+		if errors.Is(err, gm.ErrMalformedSignature) {
+			return nil, &Error{Reason: ErrBadSignature, Field: "signature", Err: err}
+		}
+	}
+	return nil, errf(ErrBadSignature, "", "no key with ID %q verifies the signature", kid)
+}
+
+// authorityAt checks that the key could sign at signedAt (the
+// credential's iat): not compromised or retired by then, and within its
+// validity.
+func (k *IssuerKey) authorityAt(signedAt time.Time) error {
+	if !k.CompromisedSince.IsZero() && !signedAt.Before(k.CompromisedSince) {
+		return errf(ErrKeyCompromised, "iat", "signed %s, key compromised since %s", signedAt.UTC().Format(time.RFC3339), k.CompromisedSince.UTC().Format(time.RFC3339))
+	}
+	if !k.RetiredSince.IsZero() && !signedAt.Before(k.RetiredSince) {
+		return errf(ErrKeyRetired, "iat", "signed %s, key retired since %s", signedAt.UTC().Format(time.RFC3339), k.RetiredSince.UTC().Format(time.RFC3339))
+	}
+	if signedAt.Before(k.NotBefore) || (!k.NotAfter.IsZero() && signedAt.After(k.NotAfter)) {
+		return errf(ErrKeyNotValid, "iat", "signed %s, outside the key's validity", signedAt.UTC().Format(time.RFC3339))
+	}
+	return nil
 }
 
 // cutLast splits s at its last dot.

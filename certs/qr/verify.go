@@ -132,7 +132,7 @@ type Result struct {
 // (checkKey: compromise, retirement, certificate validity), the core's content
 // against its class, each disclosure against the committed root, the
 // device signature and presentation time, and finally the licence's
-// validity window at Now.
+// validity window at Now. Each step is a method below, in that order.
 func (t *Token) Verify(opts VerifyOptions) (*Result, error) {
 	cat := opts.Catalog
 	if cat == nil {
@@ -145,51 +145,77 @@ func (t *Token) Verify(opts VerifyOptions) (*Result, error) {
 	if now.IsZero() {
 		now = time.Now()
 	}
-	maxAge, skew := opts.MaxAge, opts.ClockSkew
-	if maxAge == 0 {
-		maxAge = DefaultMaxAge
+	key, err := t.issuerKey(opts.Keys)
+	if err != nil {
+		return nil, err
 	}
-	if skew == 0 {
-		skew = DefaultClockSkew
+	cl, id, signedAt, err := t.scope(cat, key, now)
+	if err != nil {
+		return nil, err
 	}
-	b, c := &t.body, &t.core
+	res, err := t.content(cl, id, key, signedAt)
+	if err != nil {
+		return nil, err
+	}
+	if err := t.disclosures(res); err != nil {
+		return nil, err
+	}
+	if err := t.binding(res, now, opts.MaxAge, opts.ClockSkew); err != nil {
+		return nil, err
+	}
+	if err := res.validAt(now); err != nil {
+		return nil, err
+	}
+	return res, nil
+}
 
-	// Issuer signature.
+// issuerKey returns the key, among those with the token's key ID, whose
+// signature over the core verifies.
+func (t *Token) issuerKey(resolver credential.KeyResolver) (*credential.IssuerKey, error) {
+	b := &t.body
 	signed := append([]byte(coreContext), b.Core...)
-	var key *credential.IssuerKey
-	keys := opts.Keys.IssuerKeys(t.KeyID())
+	keys := resolver.IssuerKeys(t.KeyID())
 	if len(keys) == 0 {
 		return nil, errf(credential.ErrUnknownKey, "kid", "no key with ID %s", t.KeyID())
 	}
 	for i := range keys {
 		if gm.VerifyRS(keys[i].Public, signed, b.IssuerSig) == nil {
-			key = &keys[i]
-			break
+			return &keys[i], nil
 		}
 	}
-	if key == nil {
-		return nil, errf(ErrBadSignature, "issuer signature", "no key with ID %s verifies the core", t.KeyID())
-	}
+	return nil, errf(ErrBadSignature, "issuer signature", "no key with ID %s verifies the core", t.KeyID())
+}
 
-	// Scope of the key, and the core's content.
+// scope checks that key may sign the core's class for its agency and had
+// the authority to at the core's signing time (checkKey), and returns the
+// class, the licence ID and the signing time (zero for a version 1 core).
+func (t *Token) scope(cat *catalog.Catalog, key *credential.IssuerKey, now time.Time) (*catalog.Class, ident.LicenseID, time.Time, error) {
+	c := &t.core
 	id := ident.LicenseID{TypeCode: c.ID.TypeCode, IssuerCode: key.AgencyCode, Serial: c.ID.Serial, Version: int(c.ID.Version)}
 	if err := id.Validate(); err != nil {
-		return nil, &Error{Reason: credential.ErrBadField, Field: "license id", Err: err}
+		return nil, id, time.Time{}, &Error{Reason: credential.ErrBadField, Field: "license id", Err: err}
 	}
 	cl, ok := cat.ByTypeCode(id.TypeCode)
 	if !ok {
-		return nil, errf(credential.ErrUnknownClass, "license id", "type code %s is not in the catalogue", id.TypeCode)
+		return nil, id, time.Time{}, errf(credential.ErrUnknownClass, "license id", "type code %s is not in the catalogue", id.TypeCode)
 	}
 	if !slices.Contains(key.Classes, cl.Key) && !slices.Contains(key.Classes, cl.TypeCode) {
-		return nil, errf(credential.ErrClassNotAllowed, "license id", "key of %s may not sign %s", key.AgencyCode, cl.Key)
+		return nil, id, time.Time{}, errf(credential.ErrClassNotAllowed, "license id", "key of %s may not sign %s", key.AgencyCode, cl.Key)
 	}
 	var signedAt time.Time
 	if c.SignedAt != 0 {
 		signedAt = time.Unix(int64(min(c.SignedAt, 1<<40)), 0)
 	}
-	if err := checkKey(key, c, b.Core, signedAt, now); err != nil {
-		return nil, err
+	if err := checkKey(key, c, t.body.Core, signedAt, now); err != nil {
+		return nil, id, time.Time{}, err
 	}
+	return cl, id, signedAt, nil
+}
+
+// content checks the core's holder and always-shown fields against the
+// class and returns the result they make.
+func (t *Token) content(cl *catalog.Class, id ident.LicenseID, key *credential.IssuerKey, signedAt time.Time) (*Result, error) {
+	c := &t.core
 	if err := cl.HolderCodeValidate(c.HolderCode); err != nil {
 		return nil, &Error{Reason: credential.ErrBadField, Field: "holder code", Err: err}
 	}
@@ -220,71 +246,91 @@ func (t *Token) Verify(opts VerifyOptions) (*Result, error) {
 			res.Fields[f.Key] = v
 		}
 	}
+	return res, nil
+}
 
-	// Disclosures.
+// disclosures checks each disclosure against the committed root and the
+// class, and adds the disclosed fields (or the credential digest) to res.
+func (t *Token) disclosures(res *Result) error {
+	b, c, cl := &t.body, &t.core, res.Class
 	leaves := int(c.Leaves)
 	seen := map[uint16]bool{}
 	for _, d := range b.Disclosures {
 		if seen[d.Leaf] {
-			return nil, errf(ErrBadDisclosure, "disclosure", "leaf %d disclosed twice", d.Leaf)
+			return errf(ErrBadDisclosure, "disclosure", "leaf %d disclosed twice", d.Leaf)
 		}
 		seen[d.Leaf] = true
 		if !included(leafBytes(d.Field, d.Salt, d.Value), int(d.Leaf), leaves, d.Proof, c.Root) {
-			return nil, errf(ErrBadDisclosure, "disclosure", "field %d: inclusion proof does not lead to the signed root", d.Field)
+			return errf(ErrBadDisclosure, "disclosure", "field %d: inclusion proof does not lead to the signed root", d.Field)
 		}
 		if d.Field == credentialField {
 			if d.Leaf != 0 {
-				return nil, errf(ErrBadDisclosure, "credential", "credential digest at leaf %d, want 0", d.Leaf)
+				return errf(ErrBadDisclosure, "credential", "credential digest at leaf %d, want 0", d.Leaf)
 			}
 			res.CredentialDigest = d.Value
 			continue
 		}
 		f, err := classField(cl, d.Field)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		if f.QR != catalog.QROptional {
-			return nil, errf(ErrBadDisclosure, f.Key, "not an optional field of %s", cl.Key)
+			return errf(ErrBadDisclosure, f.Key, "not an optional field of %s", cl.Key)
 		}
 		if err := f.Validate(d.Value); err != nil {
-			return nil, &Error{Reason: credential.ErrBadField, Field: f.Key, Err: err}
+			return &Error{Reason: credential.ErrBadField, Field: f.Key, Err: err}
 		}
 		res.Fields[f.Key] = d.Value
 		res.Disclosed = append(res.Disclosed, f.Key)
 	}
+	return nil
+}
 
-	// Binding.
+// binding checks that the token is device-signed exactly when the core
+// names a device, and for a presentation its signature and time (maxAge
+// and skew zero: the defaults).
+func (t *Token) binding(res *Result, now time.Time, maxAge, skew time.Duration) error {
+	if maxAge == 0 {
+		maxAge = DefaultMaxAge
+	}
+	if skew == 0 {
+		skew = DefaultClockSkew
+	}
+	c := &t.core
 	switch {
 	case len(c.Device) == 0 && t.Bound():
-		return nil, errf(ErrBindingMismatch, "", "device signature on a licence bound to no device")
+		return errf(ErrBindingMismatch, "", "device signature on a licence bound to no device")
 	case len(c.Device) != 0 && !t.Bound():
-		return nil, errf(ErrBindingMismatch, "", "a device-bound licence shown without a device signature (a copy?)")
+		return errf(ErrBindingMismatch, "", "a device-bound licence shown without a device signature (a copy?)")
 	case t.Bound():
 		dev, err := gm.ParsePublicKey(c.Device)
 		if err != nil {
-			return nil, &Error{Reason: ErrMalformed, Field: "device key", Err: err}
+			return &Error{Reason: ErrMalformed, Field: "device key", Err: err}
 		}
 		if err := gm.VerifyRS(dev, append([]byte(presentationContext), t.env.Body...), t.env.DeviceSig); err != nil {
-			return nil, &Error{Reason: ErrBadDeviceSignature, Err: err}
+			return &Error{Reason: ErrBadDeviceSignature, Err: err}
 		}
 		res.Bound = true
-		res.PresentedAt = time.Unix(int64(b.PresentedAt), 0)
+		res.PresentedAt = time.Unix(int64(t.body.PresentedAt), 0)
 		if res.PresentedAt.After(now.Add(skew)) {
-			return nil, errf(ErrPresentationFuture, "presented_at", "%s is ahead of the counter's clock", res.PresentedAt.UTC().Format(time.RFC3339))
+			return errf(ErrPresentationFuture, "presented_at", "%s is ahead of the counter's clock", res.PresentedAt.UTC().Format(time.RFC3339))
 		}
 		if now.Sub(res.PresentedAt) > maxAge+skew {
-			return nil, errf(ErrPresentationStale, "presented_at", "made %s ago, accepted for %s", now.Sub(res.PresentedAt).Round(time.Second), maxAge)
+			return errf(ErrPresentationStale, "presented_at", "made %s ago, accepted for %s", now.Sub(res.PresentedAt).Round(time.Second), maxAge)
 		}
 	}
+	return nil
+}
 
-	// Validity window.
+// validAt checks the licence's validity window at now.
+func (res *Result) validAt(now time.Time) error {
 	if now.Before(res.ValidFrom) {
-		return nil, errf(credential.ErrNotYetValid, "valid_from", "valid from %s", res.ValidFrom.Format(credential.DateLayout))
+		return errf(credential.ErrNotYetValid, "valid_from", "valid from %s", res.ValidFrom.Format(credential.DateLayout))
 	}
 	if !res.ValidUntil.IsZero() && !now.Before(res.ValidUntil.AddDate(0, 0, 1)) {
-		return nil, errf(credential.ErrExpired, "valid_until", "valid until %s", res.ValidUntil.Format(credential.DateLayout))
+		return errf(credential.ErrExpired, "valid_until", "valid until %s", res.ValidUntil.Format(credential.DateLayout))
 	}
-	return res, nil
+	return nil
 }
 
 // checkKey decides whether key had authority to sign the core raw (c

@@ -160,13 +160,8 @@ func Verify(token string, opts VerifyOptions) (*Bundle, error) {
 
 	// 7. Rollback.
 	if p := opts.Previous; p != nil {
-		switch {
-		case b.Seq < p.Seq:
-			return nil, errf(ErrRollback, "seq %d, already holding %d", b.Seq, p.Seq)
-		case b.Seq == p.Seq && !bytes.Equal(b.raw, p.payload()):
-			return nil, errf(ErrRollback, "seq %d again, with other content", b.Seq)
-		case b.IssuedAt.Before(p.IssuedAt):
-			return nil, errf(ErrRollback, "issued_at %s, before the held bundle's %s", b.IssuedAt.Format(time.RFC3339), p.IssuedAt.Format(time.RFC3339))
+		if err := checkRollback(b, p); err != nil {
+			return nil, err
 		}
 	}
 
@@ -178,6 +173,20 @@ func Verify(token string, opts VerifyOptions) (*Bundle, error) {
 		return b, &StaleError{NextUpdate: b.NextUpdate, Now: now}
 	}
 	return b, nil
+}
+
+// checkRollback checks that b does not go back from p, the bundle held:
+// seq and issued_at not lower, and the same seq only with the same content.
+func checkRollback(b, p *Bundle) error {
+	switch {
+	case b.Seq < p.Seq:
+		return errf(ErrRollback, "seq %d, already holding %d", b.Seq, p.Seq)
+	case b.Seq == p.Seq && !bytes.Equal(b.raw, p.payload()):
+		return errf(ErrRollback, "seq %d again, with other content", b.Seq)
+	case b.IssuedAt.Before(p.IssuedAt):
+		return errf(ErrRollback, "issued_at %s, before the held bundle's %s", b.IssuedAt.Format(time.RFC3339), p.IssuedAt.Format(time.RFC3339))
+	}
+	return nil
 }
 
 // payload returns the JSON the bundle was signed as: the verified payload,
@@ -224,54 +233,90 @@ func signerRoot(chain, roots []*gm.Certificate, now time.Time) (*gm.Certificate,
 }
 
 // check validates the bundle's content and returns its certificates parsed,
-// by DER.
+// by DER. The parts, in order: the bundle's own fields (checkFields), each
+// agency with its classes and keys, the ledger key, the status lists.
 func check(b *Bundle, root *gm.Certificate, cat *catalog.Catalog, now time.Time) (map[string]*gm.Certificate, error) {
+	if err := checkFields(b); err != nil {
+		return nil, err
+	}
+	c := &contentCheck{root: root, cat: cat, now: now, certs: make(map[string]*gm.Certificate)}
+	agencies, err := c.agencies(b.Agencies)
+	if err != nil {
+		return nil, err
+	}
+	if lk := b.LedgerKey; lk != nil {
+		if _, err := c.key("ledger_key", lk.KID, lk.Cert, agencycert.RoleLedger); err != nil {
+			return nil, err
+		}
+	}
+	if err := checkStatusLists(b, agencies); err != nil {
+		return nil, err
+	}
+	return c.certs, nil
+}
+
+// checkFields checks the bundle's format version, seq, dates and
+// checkpoint size.
+func checkFields(b *Bundle) error {
 	switch {
 	case b.Version != FormatVersion:
-		return nil, errf(ErrMalformed, "format version %d, want %d", b.Version, FormatVersion)
+		return errf(ErrMalformed, "format version %d, want %d", b.Version, FormatVersion)
 	case b.Seq == 0:
-		return nil, errf(ErrMalformed, "seq 0 (sequence numbers start at 1)")
+		return errf(ErrMalformed, "seq 0 (sequence numbers start at 1)")
 	case b.IssuedAt.IsZero():
-		return nil, errf(ErrMalformed, "no issued_at")
+		return errf(ErrMalformed, "no issued_at")
 	case !b.NextUpdate.After(b.IssuedAt):
-		return nil, errf(ErrMalformed, "next_update %s is not after issued_at %s", b.NextUpdate.Format(time.RFC3339), b.IssuedAt.Format(time.RFC3339))
+		return errf(ErrMalformed, "next_update %s is not after issued_at %s", b.NextUpdate.Format(time.RFC3339), b.IssuedAt.Format(time.RFC3339))
 	case len(b.Checkpoint) > maxCheckpointLen:
-		return nil, errf(ErrMalformed, "checkpoint of %d bytes", len(b.Checkpoint))
+		return errf(ErrMalformed, "checkpoint of %d bytes", len(b.Checkpoint))
 	}
-	certs := make(map[string]*gm.Certificate)
-	// key parses and checks one certificate of role want.
-	key := func(where, kid string, der []byte, want agencycert.Role) (*gm.Certificate, error) {
-		if _, dup := certs[string(der)]; dup {
-			return nil, errf(ErrMalformed, "%s: certificate listed twice", where)
-		}
-		c, err := gm.ParseCertificate(der)
-		if err != nil {
-			return nil, errf(ErrMalformed, "%s: %v", where, err)
-		}
-		if got := gm.KeyIDString(der); kid != got {
-			return nil, errf(ErrKeyIDMismatch, "%s: kid %q, certificate's is %q", where, kid, got)
-		}
-		// Within the certificate's own validity; see Verify.
-		at := now
-		if at.After(c.NotAfter) {
-			at = c.NotAfter
-		}
-		if at.Before(c.NotBefore) {
-			at = c.NotBefore
-		}
-		if err := gm.VerifyChain(c, []*gm.Certificate{root}, nil, at); err != nil {
-			return nil, errf(ErrUntrustedKey, "%s: %v", where, err)
-		}
-		if err := agencycert.RequireRole(c, want); err != nil {
-			return nil, errf(ErrUntrustedKey, "%s: %v", where, err)
-		}
-		certs[string(der)] = c
-		return c, nil
-	}
+	return nil
+}
 
-	agencies := make(map[string]*Agency, len(b.Agencies))
-	for i := range b.Agencies {
-		a := &b.Agencies[i]
+// contentCheck is the state of one check: the certificates parsed so far,
+// by DER, and what they are checked against.
+type contentCheck struct {
+	root  *gm.Certificate
+	cat   *catalog.Catalog
+	now   time.Time
+	certs map[string]*gm.Certificate
+}
+
+// key parses and checks one certificate of role want.
+func (c *contentCheck) key(where, kid string, der []byte, want agencycert.Role) (*gm.Certificate, error) {
+	if _, dup := c.certs[string(der)]; dup {
+		return nil, errf(ErrMalformed, "%s: certificate listed twice", where)
+	}
+	cert, err := gm.ParseCertificate(der)
+	if err != nil {
+		return nil, errf(ErrMalformed, "%s: %v", where, err)
+	}
+	if got := gm.KeyIDString(der); kid != got {
+		return nil, errf(ErrKeyIDMismatch, "%s: kid %q, certificate's is %q", where, kid, got)
+	}
+	// Within the certificate's own validity; see Verify.
+	at := c.now
+	if at.After(cert.NotAfter) {
+		at = cert.NotAfter
+	}
+	if at.Before(cert.NotBefore) {
+		at = cert.NotBefore
+	}
+	if err := gm.VerifyChain(cert, []*gm.Certificate{c.root}, nil, at); err != nil {
+		return nil, errf(ErrUntrustedKey, "%s: %v", where, err)
+	}
+	if err := agencycert.RequireRole(cert, want); err != nil {
+		return nil, errf(ErrUntrustedKey, "%s: %v", where, err)
+	}
+	c.certs[string(der)] = cert
+	return cert, nil
+}
+
+// agencies checks each agency and returns them by code.
+func (c *contentCheck) agencies(list []Agency) (map[string]*Agency, error) {
+	agencies := make(map[string]*Agency, len(list))
+	for i := range list {
+		a := &list[i]
 		where := fmt.Sprintf("agencies[%d]", i)
 		if err := ident.ValidateUSCC(a.Code); err != nil {
 			return nil, errf(ErrMalformed, "%s: code: %v", where, err)
@@ -280,95 +325,112 @@ func check(b *Bundle, root *gm.Certificate, cat *catalog.Catalog, now time.Time)
 			return nil, errf(ErrMalformed, "%s: agency %s listed twice", where, a.Code)
 		}
 		agencies[a.Code] = a
-		if strings.TrimSpace(a.Name) == "" {
-			return nil, errf(ErrMalformed, "%s: no name", where)
-		}
-		if len(a.Classes) == 0 {
-			return nil, errf(ErrMalformed, "%s: no classes", where)
-		}
-		classes := make([]*catalog.Class, len(a.Classes))
-		for j, k := range a.Classes {
-			cl, ok := cat.Lookup(k)
-			if !ok || cl.Key != k {
-				return nil, errf(ErrUnknownClass, "%s.classes[%d]: %q is not a class key in the catalogue", where, j, k)
-			}
-			for _, prev := range classes[:j] {
-				if prev == cl {
-					return nil, errf(ErrMalformed, "%s.classes[%d]: %q listed twice", where, j, k)
-				}
-			}
-			classes[j] = cl
-		}
-		if len(a.Keys) == 0 {
-			return nil, errf(ErrMalformed, "%s: no keys", where)
-		}
-		for j, k := range a.Keys {
-			kw := fmt.Sprintf("%s.keys[%d]", where, j)
-			if !k.State.Valid() {
-				return nil, errf(ErrMalformed, "%s: state %q", kw, k.State)
-			}
-			if k.State != KeyActive && k.Since.IsZero() {
-				return nil, errf(ErrMalformed, "%s: %s key without since", kw, k.State)
-			}
-			if err := checkGenuineRef(k); err != nil {
-				return nil, errf(ErrMalformed, "%s: genuine: %v", kw, err)
-			}
-			c, err := key(kw, k.KID, k.Cert, agencycert.RoleAgency)
-			if err != nil {
-				return nil, err
-			}
-			pol, err := agencycert.FromCertificate(c)
-			if err != nil {
-				return nil, errf(ErrUntrustedKey, "%s: %v", kw, err)
-			}
-			if pol.AgencyCode != a.Code {
-				return nil, errf(ErrUntrustedKey, "%s: certificate is for agency %s, not %s", kw, pol.AgencyCode, a.Code)
-			}
-			for _, cl := range classes {
-				if !pol.AllowsClass(cl) {
-					return nil, errf(ErrUntrustedKey, "%s: certificate does not allow class %s", kw, cl.Key)
-				}
-			}
-		}
-	}
-
-	if lk := b.LedgerKey; lk != nil {
-		if _, err := key("ledger_key", lk.KID, lk.Cert, agencycert.RoleLedger); err != nil {
+		if err := c.agency(where, a); err != nil {
 			return nil, err
 		}
 	}
+	return agencies, nil
+}
 
+// agency checks an agency's name, classes and keys.
+func (c *contentCheck) agency(where string, a *Agency) error {
+	if strings.TrimSpace(a.Name) == "" {
+		return errf(ErrMalformed, "%s: no name", where)
+	}
+	if len(a.Classes) == 0 {
+		return errf(ErrMalformed, "%s: no classes", where)
+	}
+	classes := make([]*catalog.Class, len(a.Classes))
+	for j, k := range a.Classes {
+		cl, ok := c.cat.Lookup(k)
+		if !ok || cl.Key != k {
+			return errf(ErrUnknownClass, "%s.classes[%d]: %q is not a class key in the catalogue", where, j, k)
+		}
+		for _, prev := range classes[:j] {
+			if prev == cl {
+				return errf(ErrMalformed, "%s.classes[%d]: %q listed twice", where, j, k)
+			}
+		}
+		classes[j] = cl
+	}
+	if len(a.Keys) == 0 {
+		return errf(ErrMalformed, "%s: no keys", where)
+	}
+	for j, k := range a.Keys {
+		if err := c.agencyKey(fmt.Sprintf("%s.keys[%d]", where, j), a.Code, k, classes); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// agencyKey checks one key of agency code: its state, genuine-set
+// reference and certificate, whose policy must name the agency and allow
+// each of its classes.
+func (c *contentCheck) agencyKey(kw, code string, k AgencyKey, classes []*catalog.Class) error {
+	if !k.State.Valid() {
+		return errf(ErrMalformed, "%s: state %q", kw, k.State)
+	}
+	if k.State != KeyActive && k.Since.IsZero() {
+		return errf(ErrMalformed, "%s: %s key without since", kw, k.State)
+	}
+	if err := checkGenuineRef(k); err != nil {
+		return errf(ErrMalformed, "%s: genuine: %v", kw, err)
+	}
+	cert, err := c.key(kw, k.KID, k.Cert, agencycert.RoleAgency)
+	if err != nil {
+		return err
+	}
+	pol, err := agencycert.FromCertificate(cert)
+	if err != nil {
+		return errf(ErrUntrustedKey, "%s: %v", kw, err)
+	}
+	if pol.AgencyCode != code {
+		return errf(ErrUntrustedKey, "%s: certificate is for agency %s, not %s", kw, pol.AgencyCode, code)
+	}
+	for _, cl := range classes {
+		if !pol.AllowsClass(cl) {
+			return errf(ErrUntrustedKey, "%s: certificate does not allow class %s", kw, cl.Key)
+		}
+	}
+	return nil
+}
+
+// checkStatusLists checks the status lists: unique valid IDs and URIs, an
+// agency of the bundle, and a signer that is the ledger key or a usable
+// key of that agency.
+func checkStatusLists(b *Bundle, agencies map[string]*Agency) error {
 	ids := make(map[string]bool, len(b.StatusLists))
 	uris := make(map[string]bool, len(b.StatusLists))
 	for i, l := range b.StatusLists {
 		where := fmt.Sprintf("status_lists[%d]", i)
 		if !validListID(l.ID) {
-			return nil, errf(ErrMalformed, "%s: id %q is not 1 to %d of A-Z a-z 0-9 . _ -", where, l.ID, maxListIDLen)
+			return errf(ErrMalformed, "%s: id %q is not 1 to %d of A-Z a-z 0-9 . _ -", where, l.ID, maxListIDLen)
 		}
 		if ids[l.ID] {
-			return nil, errf(ErrMalformed, "%s: id %q listed twice", where, l.ID)
+			return errf(ErrMalformed, "%s: id %q listed twice", where, l.ID)
 		}
 		ids[l.ID] = true
 		if u, err := url.Parse(l.URI); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-			return nil, errf(ErrMalformed, "%s: uri %q is not an http(s) URL", where, l.URI)
+			return errf(ErrMalformed, "%s: uri %q is not an http(s) URL", where, l.URI)
 		}
 		if uris[l.URI] {
-			return nil, errf(ErrMalformed, "%s: uri %q listed twice", where, l.URI)
+			return errf(ErrMalformed, "%s: uri %q listed twice", where, l.URI)
 		}
 		uris[l.URI] = true
 		a := agencies[l.Agency]
 		if a == nil {
-			return nil, errf(ErrMalformed, "%s: agency %q is not in the bundle", where, l.Agency)
+			return errf(ErrMalformed, "%s: agency %q is not in the bundle", where, l.Agency)
 		}
 		signer := b.LedgerKey != nil && b.LedgerKey.KID == l.SignerKID
 		for _, k := range a.Keys {
 			signer = signer || (k.KID == l.SignerKID && k.State != KeyCompromised)
 		}
 		if !signer {
-			return nil, errf(ErrMalformed, "%s: signer %q is neither the ledger key nor a usable key of agency %s", where, l.SignerKID, l.Agency)
+			return errf(ErrMalformed, "%s: signer %q is neither the ledger key nor a usable key of agency %s", where, l.SignerKID, l.Agency)
 		}
 	}
-	return certs, nil
+	return nil
 }
 
 // checkGenuineRef checks a key's genuine-set reference: only on a

@@ -6,14 +6,14 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/url"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"elicense/certs/qr"
+	"elicense/internal/gm"
 	"elicense/internal/issuertest"
 	"elicense/verifier/counter"
 )
@@ -105,33 +105,11 @@ func TestServeStaysFresh(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the issuer")
 	}
-	bin := binary(t)
-	s := issuertest.Start(t)
-	store := filepath.Join(t.TempDir(), "store")
-	v := func(args ...string) result { return runVerify(t, bin, store, "", args...) }
-	samplesRaw, _ := os.ReadFile("../../certs/catalog/testdata/samples.json")
-	var samples struct{ Samples map[string]map[string]string }
-	json.Unmarshal(samplesRaw, &samples)
-	type lic struct {
-		ID        string
-		ClaimCode string `json:"claim_code"`
-		QR        string `json:"qr"`
-	}
-	issue := func(class string) lic {
-		var l lic
-		if st := s.Call(t, "POST", "/v1/licences", s.Operator(t, class), map[string]any{"class": class, "fields": samples.Samples[class]}, &l); st != 201 {
-			t.Fatalf("issue %s: %d", class, st)
-		}
-		return l
-	}
-	revoke := func(l lic, class string) {
-		if st := s.Call(t, "POST", "/v1/licences/"+url.PathEscape(l.ID)+"/revoke", s.Operator(t, class), map[string]string{"reason": "吊销"}, nil); st != 200 {
-			t.Fatalf("revoke: %d", st)
-		}
-		time.Sleep(1100 * time.Millisecond) // the checkpoint is published in batches
-	}
-	a, b := issue("business-license"), issue("business-license")
-	dl := issue("drivers-license")
+	e := newVerifyE2E(t)
+	s := e.s
+	v := func(args ...string) result { return e.v("", args...) }
+	a, b := e.issue("business-license"), e.issue("business-license")
+	dl := e.issue("drivers-license")
 	h, dev := claim(t, s, dl.ClaimCode)
 	if r := v("trust", "add", filepath.Join(s.Data, "pki", "root.crt.pem")); r.code != 0 {
 		t.Fatalf("trust add: %+v", r)
@@ -141,31 +119,13 @@ func TestServeStaysFresh(t *testing.T) {
 	}
 
 	// A page that never syncs by itself.
-	still, stillAPI, _ := startServe(t, bin, store, "--sync-every", "0")
+	still, stillAPI, _ := startServe(t, e.bin, e.store, "--sync-every", "0")
 	if code := still(a.QR); code != "VALID_STATIC" {
 		t.Fatalf("before: %s", code)
 	}
-	// One presentation, two front ends: check accepts it, the page calls
-	// it a replay.
-	p, err := h.Present(dev, time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if r := v("check", p); r.code != 0 || r.first() != "VALID" {
-		t.Fatalf("check: %+v", r)
-	}
-	if code := still(p); code != "REPLAYED" {
-		t.Fatalf("page after check: %s", code)
-	}
-	p2, _ := h.Present(dev, time.Now().Add(time.Second))
-	if code := still(p2); code != "VALID" {
-		t.Fatalf("page: %s", code)
-	}
-	if r := v("check", p2); r.code != 1 || r.first() != "REPLAYED" {
-		t.Fatalf("check after page: %+v", r)
-	}
+	e.presentOnBoth(still, h, dev)
 
-	revoke(a, "business-license")
+	e.revoke(a, "business-license")
 	time.Sleep(2500 * time.Millisecond) // more than the page's poll: nothing to pick up yet
 	if code := still(a.QR); code != "VALID_STATIC" {
 		t.Fatalf("revoked, not synced: %s", code)
@@ -176,21 +136,54 @@ func TestServeStaysFresh(t *testing.T) {
 	waitCode(t, "page after another process synced", still, a.QR, "REVOKED")
 
 	// A page that syncs every second, by itself.
-	busy, busyAPI, busyErr := startServe(t, bin, store, "--sync-every", "1s")
+	busy, busyAPI, busyErr := startServe(t, e.bin, e.store, "--sync-every", "1s")
 	if code := busy(b.QR); code != "VALID_STATIC" {
 		t.Fatalf("before: %s", code)
 	}
-	revoke(b, "business-license")
+	e.revoke(b, "business-license")
 	waitCode(t, "page with --sync-every 1s", busy, b.QR, "REVOKED")
 	// Its sync is the other page's "another process".
 	waitCode(t, "the other page", still, b.QR, "REVOKED")
 	if !strings.Contains(busyErr.String(), "synced from "+s.URL) {
 		t.Errorf("the scheduled sync was not logged:\n%s", busyErr.String())
 	}
-	// The pages' trust data line: where from, which bundle, the schedule.
+	checkPagesStatus(t, s.URL, busyAPI, stillAPI)
+	if r := v("log", "verify"); r.code != 0 {
+		t.Fatalf("log verify: %+v", r)
+	}
+}
+
+// presentOnBoth shows one presentation to two front ends: check accepts
+// it, the page calls it a replay; and the other way round.
+func (e *verifyE2E) presentOnBoth(page func(string) string, h *qr.Holding, dev *gm.PrivateKey) {
+	t := e.t
+	p, err := h.Present(dev, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := e.v("", "check", p); r.code != 0 || r.first() != "VALID" {
+		t.Fatalf("check: %+v", r)
+	}
+	if code := page(p); code != "REPLAYED" {
+		t.Fatalf("page after check: %s", code)
+	}
+	p2, _ := h.Present(dev, time.Now().Add(time.Second))
+	if code := page(p2); code != "VALID" {
+		t.Fatalf("page: %s", code)
+	}
+	if r := e.v("", "check", p2); r.code != 1 || r.first() != "REPLAYED" {
+		t.Fatalf("check after page: %+v", r)
+	}
+}
+
+// checkPagesStatus checks the pages' trust data line (where from, which
+// bundle, the schedule) on the busy page (--sync-every 1s) and the quiet
+// one (never by itself), then 立即同步 on the quiet page.
+func checkPagesStatus(t *testing.T, from string, busyAPI, stillAPI func(method, path string, out any)) {
+	t.Helper()
 	var st counter.StatusAnswer
 	busyAPI("GET", "/api/status", &st)
-	if st.From != s.URL || st.BundleSeq == 0 || st.NextSync.IsZero() || st.LastAttempt.IsZero() || st.LastError != "" || !st.CanSync ||
+	if st.From != from || st.BundleSeq == 0 || st.NextSync.IsZero() || st.LastAttempt.IsZero() || st.LastError != "" || !st.CanSync ||
 		st.NextSync.Sub(st.LastAttempt) > 2*time.Second {
 		t.Errorf("busy page status: %+v", st)
 	}
@@ -199,13 +192,9 @@ func TestServeStaysFresh(t *testing.T) {
 	if quiet.BundleSeq != st.BundleSeq && quiet.BundleSeq+1 != st.BundleSeq || !quiet.NextSync.IsZero() || !quiet.SyncedAt.After(time.Now().Add(-time.Minute)) {
 		t.Errorf("quiet page status: %+v (busy: %+v)", quiet, st)
 	}
-	// 立即同步 on the quiet page.
 	var ans counter.SyncAnswer
 	stillAPI("POST", "/api/sync", &ans)
 	if !ans.OK || ans.Status == nil || ans.Status.LastAttempt.IsZero() || ans.Status.LastError != "" {
 		t.Errorf("sync now: %+v", ans)
-	}
-	if r := v("log", "verify"); r.code != 0 {
-		t.Fatalf("log verify: %+v", r)
 	}
 }

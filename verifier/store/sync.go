@@ -16,6 +16,7 @@ import (
 
 	"elicense/certs/statuslist"
 	"elicense/certs/trust"
+	"elicense/internal/gm"
 	"elicense/internal/ledger/tlog"
 )
 
@@ -54,17 +55,16 @@ const maxDocument = 64 << 20
 // the issuer at base (e.g. http://127.0.0.1:8080), verifies them against
 // the pinned roots and the cache held, and replaces the cache atomically.
 // On any error the cache is left as it was.
+//
+// The steps, in order and under the sync lock, are methods of syncRun:
+// floor (the cache and high-water mark held), bundle, checkpoint,
+// statusLists, the genuine sets of compromised keys, and commit.
 func (s *Store) Sync(ctx context.Context, base string, opts SyncOptions) (*SyncReport, error) {
 	if opts.Client == nil {
 		opts.Client = &http.Client{Timeout: 60 * time.Second}
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
-	}
-	logf := func(format string, args ...any) {
-		if opts.Log != nil {
-			fmt.Fprintf(opts.Log, format+"\n", args...)
-		}
 	}
 	base = strings.TrimRight(base, "/")
 	if u, err := url.Parse(base); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
@@ -79,13 +79,96 @@ func (s *Store) Sync(ctx context.Context, base string, opts SyncOptions) (*SyncR
 		return nil, err
 	}
 	defer unlock()
-	now := opts.Now()
-	rep := &SyncReport{}
-	// The floor: the cache held (even one older than the high-water mark,
-	// as a base for deltas) and the high-water mark, which only rises. A
-	// damaged or missing mark is re-established from this sync, which must
-	// then be at least as new as the cache held.
-	prev, err := s.loadCache(now)
+	r := &syncRun{s: s, ctx: ctx, base: base, opts: opts, roots: roots, now: opts.Now(), rep: &SyncReport{}}
+	if err := r.floor(); err != nil {
+		return nil, err
+	}
+	if err := r.bundle(); err != nil {
+		return nil, err
+	}
+	if err := r.checkpoint(); err != nil {
+		return nil, err
+	}
+	if err := r.statusLists(); err != nil {
+		return nil, err
+	}
+	// Genuine sets of compromised keys (genuine.go): fetched once each,
+	// kept beside the cache before it names them.
+	s.syncGenuine(ctx, r.get, r.b, r.rep, r.logf)
+	if err := r.commit(); err != nil {
+		return nil, err
+	}
+	return r.rep, nil
+}
+
+// syncRun is the state of one Sync, filled in step by step.
+type syncRun struct {
+	s     *Store
+	ctx   context.Context
+	base  string      // the issuer's URL, without a trailing slash
+	opts  SyncOptions // with Client and Now set
+	roots []*gm.Certificate
+	now   time.Time
+	rep   *SyncReport
+
+	// Set by the steps named in brackets.
+	prev *Cache        // the cache held, nil if none (floor)
+	hw   *highWater    // the high-water mark, nil if none or damaged (floor)
+	tok  []byte        // the bundle as fetched (bundle)
+	b    *trust.Bundle // the bundle verified (bundle)
+	note []byte        // the checkpoint note (checkpoint)
+	f    *file         // the cache to write (statusLists)
+}
+
+func (r *syncRun) logf(format string, args ...any) {
+	if r.opts.Log != nil {
+		fmt.Fprintf(r.opts.Log, format+"\n", args...)
+	}
+}
+
+// get fetches path from the issuer: the body and status of a 200, a nil
+// body for a 304, an error (with the body) for any other status. It is a
+// getter.
+func (r *syncRun) get(path, what string) ([]byte, int, error) {
+	req, err := http.NewRequestWithContext(r.ctx, http.MethodGet, r.base+path, nil)
+	if err != nil {
+		return nil, 0, err
+	}
+	resp, err := r.opts.Client.Do(req)
+	if err != nil {
+		return nil, 0, fmt.Errorf("sync: %s: %w", what, err)
+	}
+	defer resp.Body.Close()
+	var rd io.Reader = io.LimitReader(resp.Body, maxDocument+1)
+	if r.opts.OnProgress != nil {
+		pr := &progressReader{r: rd, what: what, total: resp.ContentLength, f: r.opts.OnProgress}
+		rd = pr
+		defer pr.finish()
+	}
+	data, err := io.ReadAll(rd)
+	if err != nil {
+		return nil, resp.StatusCode, fmt.Errorf("sync: %s: %w", what, err)
+	}
+	if len(data) > maxDocument {
+		return nil, resp.StatusCode, fmt.Errorf("sync: %s: larger than %d bytes", what, maxDocument)
+	}
+	r.rep.Bytes += int64(len(data))
+	if resp.StatusCode == http.StatusNotModified {
+		return nil, resp.StatusCode, nil
+	}
+	if resp.StatusCode != http.StatusOK {
+		return data, resp.StatusCode, fmt.Errorf("sync: %s: HTTP %d: %.200s", what, resp.StatusCode, data)
+	}
+	return data, resp.StatusCode, nil
+}
+
+// floor loads what the sync may not go below: the cache held (even one
+// older than the high-water mark, as a base for deltas) and the
+// high-water mark, which only rises. A damaged or missing mark is
+// re-established from this sync, which must then be at least as new as
+// the cache held.
+func (r *syncRun) floor() error {
+	prev, err := r.s.loadCache(r.now)
 	switch {
 	case errors.Is(err, ErrNoCache):
 		prev = nil
@@ -93,220 +176,237 @@ func (s *Store) Sync(ctx context.Context, base string, opts SyncOptions) (*SyncR
 		// A damaged cache is no base for deltas, but the high-water mark
 		// still holds this sync to at least what the store accepted.
 		prev = nil
-		logf("the cache held does not verify (%v); fetching everything", err)
+		r.logf("the cache held does not verify (%v); fetching everything", err)
 	case err != nil:
-		return nil, err
+		return err
 	}
-	hw, err := s.readHighWater()
+	r.prev = prev
+	hw, err := r.s.readHighWater()
 	switch {
 	case err != nil:
-		rep.Warnings = append(rep.Warnings, err.Error()+"; re-established from this sync")
-		logf("%v; re-establishing it from this sync", err)
+		r.rep.Warnings = append(r.rep.Warnings, err.Error()+"; re-established from this sync")
+		r.logf("%v; re-establishing it from this sync", err)
 	case hw == nil && prev != nil:
-		logf("no freshness record (%s) held; establishing it from this sync", highWaterFile)
+		r.logf("no freshness record (%s) held; establishing it from this sync", highWaterFile)
 	}
-	get := func(path, what string) ([]byte, int, error) {
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+path, nil)
-		if err != nil {
-			return nil, 0, err
-		}
-		resp, err := opts.Client.Do(req)
-		if err != nil {
-			return nil, 0, fmt.Errorf("sync: %s: %w", what, err)
-		}
-		defer resp.Body.Close()
-		var r io.Reader = io.LimitReader(resp.Body, maxDocument+1)
-		if opts.OnProgress != nil {
-			pr := &progressReader{r: r, what: what, total: resp.ContentLength, f: opts.OnProgress}
-			r = pr
-			defer pr.finish()
-		}
-		data, err := io.ReadAll(r)
-		if err != nil {
-			return nil, resp.StatusCode, fmt.Errorf("sync: %s: %w", what, err)
-		}
-		if len(data) > maxDocument {
-			return nil, resp.StatusCode, fmt.Errorf("sync: %s: larger than %d bytes", what, maxDocument)
-		}
-		rep.Bytes += int64(len(data))
-		if resp.StatusCode == http.StatusNotModified {
-			return nil, resp.StatusCode, nil
-		}
-		if resp.StatusCode != http.StatusOK {
-			return data, resp.StatusCode, fmt.Errorf("sync: %s: HTTP %d: %.200s", what, resp.StatusCode, data)
-		}
-		return data, resp.StatusCode, nil
-	}
+	r.hw = hw
+	return nil
+}
 
-	// 1. The trust bundle: signature, chain to a pinned root, no rollback.
-	tok, _, err := get("/v1/trust", "trust bundle")
+// bundle fetches the trust bundle and checks its signature, its chain to a
+// pinned root and that it does not roll back the one held.
+func (r *syncRun) bundle() error {
+	tok, _, err := r.get("/v1/trust", "trust bundle")
 	if err != nil {
-		return nil, err
+		return err
 	}
 	var prevBundle *trust.Bundle
-	if prev != nil {
-		prevBundle = prev.Bundle
-		rep.PreviousSeq = prev.Bundle.Seq
+	if r.prev != nil {
+		prevBundle = r.prev.Bundle
+		r.rep.PreviousSeq = r.prev.Bundle.Seq
 	}
-	b, err := trust.Verify(string(tok), trust.VerifyOptions{Roots: roots, Previous: prevBundle, Now: now})
+	b, err := trust.Verify(string(tok), trust.VerifyOptions{Roots: r.roots, Previous: prevBundle, Now: r.now})
 	var stale *trust.StaleError
 	if errors.As(err, &stale) {
-		rep.Warnings = append(rep.Warnings, stale.Error())
+		r.rep.Warnings = append(r.rep.Warnings, stale.Error())
 	} else if err != nil {
-		return nil, fmt.Errorf("sync: trust bundle: %w", err)
+		return fmt.Errorf("sync: trust bundle: %w", err)
 	}
-	rep.Seq = b.Seq
-	logf("trust bundle seq %d (%d agencies, %d status lists)", b.Seq, len(b.Agencies), len(b.StatusLists))
+	r.tok, r.b = tok, b
+	r.rep.Seq = b.Seq
+	r.logf("trust bundle seq %d (%d agencies, %d status lists)", b.Seq, len(b.Agencies), len(b.StatusLists))
+	return nil
+}
 
-	// 2. The checkpoint: signed by the bundle's ledger key, same origin as
-	// before, and consistent with the one held.
+// checkpoint fetches the checkpoint (the bundle's, if the issuer serves
+// none) and checks it is signed by the bundle's ledger key, has the origin
+// held before, and is consistent with the one held and the bundle's.
+func (r *syncRun) checkpoint() error {
 	var held *tlog.Checkpoint
 	origin := ""
-	if prev != nil && prev.f.Checkpoint != "" {
-		held = &prev.Checkpoint
+	if r.prev != nil && r.prev.f.Checkpoint != "" {
+		held = &r.prev.Checkpoint
 		origin = held.Origin
-		rep.PreviousCPSize = held.Size
+		r.rep.PreviousCPSize = held.Size
 	}
-	note := []byte(b.Checkpoint)
-	if fetched, _, err := get("/v1/ledger/checkpoint", "checkpoint"); err == nil {
-		note = fetched
+	b := r.b
+	r.note = []byte(b.Checkpoint)
+	if fetched, _, err := r.get("/v1/ledger/checkpoint", "checkpoint"); err == nil {
+		r.note = fetched
 	} else {
-		logf("checkpoint endpoint: %v; using the bundle's", err)
+		r.logf("checkpoint endpoint: %v; using the bundle's", err)
 	}
-	var cp tlog.Checkpoint
-	if len(note) > 0 {
-		if cp, err = verifyCheckpoint(b, note, origin); err != nil {
-			return nil, fmt.Errorf("sync: %w", err)
-		}
-		// The bundle's own checkpoint must lie on the same log.
-		if b.Checkpoint != "" && string(note) != b.Checkpoint {
-			bcp, err := verifyCheckpoint(b, []byte(b.Checkpoint), cp.Origin)
-			if err != nil {
-				return nil, fmt.Errorf("sync: bundle %w", err)
-			}
-			if err := s.consistent(get, &bcp, cp); err != nil {
-				return nil, fmt.Errorf("sync: the bundle's checkpoint: %w", err)
-			}
-		}
+	if len(r.note) == 0 {
 		if held != nil {
-			if err := s.consistent(get, held, cp); err != nil {
-				return nil, fmt.Errorf("sync: %w", err)
-			}
+			return errors.New("sync: the issuer publishes no checkpoint, the cache holds one")
 		}
-		rep.Checkpoint = cp
-		logf("checkpoint %s size %d", cp.Origin, cp.Size)
-	} else if held != nil {
-		return nil, errors.New("sync: the issuer publishes no checkpoint, the cache holds one")
+		return nil
 	}
-
-	// 3. Status lists: a delta from the version held when possible, else
-	// the full list; signed by the list's signer, never going back.
-	f := &file{SyncedAt: now, From: base, Bundle: string(tok), Checkpoint: string(note), Lists: map[string]*listFile{}}
-	lists := map[string]*statuslist.Signed{}
-	for _, sl := range b.StatusLists {
-		opts := statuslist.VerifyOptions{URI: sl.URI, Keys: b.StatusKeys(sl.ID), Now: now}
-		var have *statuslist.Signed
-		var haveFile *listFile
-		if prev != nil && prev.Lists[sl.ID] != nil && prev.Lists[sl.ID].URI == sl.URI {
-			have, haveFile = prev.Lists[sl.ID], prev.f.Lists[sl.ID]
-			opts.MinVersion = have.Version
-		}
-		path := "/v1/status/" + url.PathEscape(sl.ID)
-		why := "" // why a list held is fetched whole
-		if have != nil && len(haveFile.Deltas) < maxDeltas {
-			// The issuer answers a delta, or 304 when the version held is
-			// its current one; an older issuer answers 404 to both "too
-			// old" and "current", and the full list then tells which.
-			raw, code, err := get(path+"?from="+strconv.FormatUint(have.Version, 10), "status "+sl.ID+" delta")
-			switch {
-			case err == nil && code == http.StatusNotModified:
-				lists[sl.ID], f.Lists[sl.ID] = have, haveFile
-				rep.UnchangedLists = append(rep.UnchangedLists, sl.ID)
-				logf("status list %s: unchanged (v%d)", sl.ID, have.Version)
-				continue
-			case err == nil:
-				d, err := statuslist.ParseDelta(raw, opts)
-				if err != nil && !errors.Is(err, statuslist.ErrExpired) {
-					return nil, fmt.Errorf("sync: status list %s delta: %w", sl.ID, err)
-				}
-				next, err := statuslist.Apply(have, d)
-				if err != nil {
-					return nil, fmt.Errorf("sync: status list %s delta: %w", sl.ID, err)
-				}
-				lists[sl.ID] = next
-				f.Lists[sl.ID] = &listFile{Token: haveFile.Token, Deltas: append(append([][]byte(nil), haveFile.Deltas...), raw)}
-				rep.DeltaLists = append(rep.DeltaLists, sl.ID)
-				logf("status list %s: delta v%d → v%d, %d changes, %d bytes", sl.ID, have.Version, next.Version, len(d.Changes), len(raw))
-				continue
-			case code == http.StatusNotFound:
-				why = fmt.Sprintf("the issuer has no delta from v%d", have.Version)
-			default:
-				why = fmt.Sprintf("delta request failed: %v", err)
-			}
-		} else if have != nil {
-			why = fmt.Sprintf("%d deltas held", len(haveFile.Deltas))
-		}
-		raw, _, err := get(path, "status "+sl.ID)
+	cp, err := verifyCheckpoint(b, r.note, origin)
+	if err != nil {
+		return fmt.Errorf("sync: %w", err)
+	}
+	// The bundle's own checkpoint must lie on the same log.
+	if b.Checkpoint != "" && string(r.note) != b.Checkpoint {
+		bcp, err := verifyCheckpoint(b, []byte(b.Checkpoint), cp.Origin)
 		if err != nil {
-			return nil, err
+			return fmt.Errorf("sync: bundle %w", err)
 		}
-		if have != nil && haveFile.Token == string(raw) && len(haveFile.Deltas) == 0 {
-			// The very document held: keep it (and its deltas' dates).
-			lists[sl.ID], f.Lists[sl.ID] = have, haveFile
-			rep.UnchangedLists = append(rep.UnchangedLists, sl.ID)
-			logf("status list %s: unchanged (v%d; %s, fetched the full list to be sure)", sl.ID, have.Version, why)
-			continue
-		}
-		signed, err := statuslist.Parse(string(raw), opts)
-		if errors.Is(err, statuslist.ErrExpired) {
-			rep.Warnings = append(rep.Warnings, fmt.Sprintf("status list %s is past its exp", sl.ID))
-		} else if err != nil {
-			return nil, fmt.Errorf("sync: status list %s: %w", sl.ID, err)
-		}
-		lists[sl.ID] = signed
-		f.Lists[sl.ID] = &listFile{Token: string(raw)}
-		rep.FullLists = append(rep.FullLists, sl.ID)
-		switch {
-		case have == nil:
-			logf("status list %s: v%d, %d entries, %d bytes", sl.ID, signed.Version, signed.List.Len(), len(raw))
-		case signed.Version == have.Version:
-			logf("status list %s: v%d re-signed by the issuer (same entries, fresh date), %d bytes", sl.ID, signed.Version, len(raw))
-		default:
-			logf("status list %s: v%d → v%d, full list (%s), %d bytes", sl.ID, have.Version, signed.Version, why, len(raw))
+		if err := r.s.consistent(r.get, &bcp, cp); err != nil {
+			return fmt.Errorf("sync: the bundle's checkpoint: %w", err)
 		}
 	}
+	if held != nil {
+		if err := r.s.consistent(r.get, held, cp); err != nil {
+			return fmt.Errorf("sync: %w", err)
+		}
+	}
+	r.rep.Checkpoint = cp
+	r.logf("checkpoint %s size %d", cp.Origin, cp.Size)
+	return nil
+}
 
-	// Genuine sets of compromised keys (genuine.go): fetched once each,
-	// kept beside the cache before it names them.
-	s.syncGenuine(ctx, get, b, rep, logf)
+// listSync is one status list being synced.
+type listSync struct {
+	id, path string
+	opts     statuslist.VerifyOptions
+	have     *statuslist.Signed // the version held, if any
+	haveFile *listFile          // as the cache holds it
+}
 
-	// 4. Check the whole as Load will, then replace the cache in one rename.
-	data, err := json.Marshal(f)
-	if err != nil {
-		return nil, err
+// statusLists fetches each of the bundle's status lists: a delta from the
+// version held when possible, else the full list; signed by the list's
+// signer, never going back.
+func (r *syncRun) statusLists() error {
+	r.f = &file{SyncedAt: r.now, From: r.base, Bundle: string(r.tok), Checkpoint: string(r.note), Lists: map[string]*listFile{}}
+	for _, sl := range r.b.StatusLists {
+		l := &listSync{
+			id:   sl.ID,
+			path: "/v1/status/" + url.PathEscape(sl.ID),
+			opts: statuslist.VerifyOptions{URI: sl.URI, Keys: r.b.StatusKeys(sl.ID), Now: r.now},
+		}
+		if r.prev != nil && r.prev.Lists[sl.ID] != nil && r.prev.Lists[sl.ID].URI == sl.URI {
+			l.have, l.haveFile = r.prev.Lists[sl.ID], r.prev.f.Lists[sl.ID]
+			l.opts.MinVersion = l.have.Version
+		}
+		why := "" // why a list held is fetched whole
+		if l.have != nil && len(l.haveFile.Deltas) < maxDeltas {
+			done, reason, err := r.delta(l)
+			if err != nil {
+				return err
+			}
+			if done {
+				continue
+			}
+			why = reason
+		} else if l.have != nil {
+			why = fmt.Sprintf("%d deltas held", len(l.haveFile.Deltas))
+		}
+		if err := r.fullList(l, why); err != nil {
+			return err
+		}
 	}
-	next, err := verifyFile(f, roots, prev, now)
-	if err != nil {
-		return nil, fmt.Errorf("sync: %w", err)
+	return nil
+}
+
+// delta asks for the changes since the version held. The issuer answers a
+// delta, or 304 when the version held is its current one; an older issuer
+// answers 404 to both "too old" and "current", and the full list then
+// tells which. Unless done, why says why the full list is to be fetched.
+func (r *syncRun) delta(l *listSync) (done bool, why string, err error) {
+	raw, code, err := r.get(l.path+"?from="+strconv.FormatUint(l.have.Version, 10), "status "+l.id+" delta")
+	switch {
+	case err == nil && code == http.StatusNotModified:
+		r.unchanged(l)
+		r.logf("status list %s: unchanged (v%d)", l.id, l.have.Version)
+		return true, "", nil
+	case err == nil:
+		d, err := statuslist.ParseDelta(raw, l.opts)
+		if err != nil && !errors.Is(err, statuslist.ErrExpired) {
+			return false, "", fmt.Errorf("sync: status list %s delta: %w", l.id, err)
+		}
+		next, err := statuslist.Apply(l.have, d)
+		if err != nil {
+			return false, "", fmt.Errorf("sync: status list %s delta: %w", l.id, err)
+		}
+		r.f.Lists[l.id] = &listFile{Token: l.haveFile.Token, Deltas: append(append([][]byte(nil), l.haveFile.Deltas...), raw)}
+		r.rep.DeltaLists = append(r.rep.DeltaLists, l.id)
+		r.logf("status list %s: delta v%d → v%d, %d changes, %d bytes", l.id, l.have.Version, next.Version, len(d.Changes), len(raw))
+		return true, "", nil
+	case code == http.StatusNotFound:
+		return false, fmt.Sprintf("the issuer has no delta from v%d", l.have.Version), nil
+	default:
+		return false, fmt.Sprintf("delta request failed: %v", err), nil
 	}
-	if hw != nil {
-		if err := hw.check(next); err != nil {
-			return nil, fmt.Errorf("sync: %w (the issuer, or someone in its place, served old documents)", err)
+}
+
+// unchanged keeps the list as the cache holds it (and its deltas' dates).
+func (r *syncRun) unchanged(l *listSync) {
+	r.f.Lists[l.id] = l.haveFile
+	r.rep.UnchangedLists = append(r.rep.UnchangedLists, l.id)
+}
+
+// fullList fetches the whole list; why says why a list held is.
+func (r *syncRun) fullList(l *listSync, why string) error {
+	raw, _, err := r.get(l.path, "status "+l.id)
+	if err != nil {
+		return err
+	}
+	have := l.have
+	if have != nil && l.haveFile.Token == string(raw) && len(l.haveFile.Deltas) == 0 {
+		// The very document held: keep it.
+		r.unchanged(l)
+		r.logf("status list %s: unchanged (v%d; %s, fetched the full list to be sure)", l.id, have.Version, why)
+		return nil
+	}
+	signed, err := statuslist.Parse(string(raw), l.opts)
+	if errors.Is(err, statuslist.ErrExpired) {
+		r.rep.Warnings = append(r.rep.Warnings, fmt.Sprintf("status list %s is past its exp", l.id))
+	} else if err != nil {
+		return fmt.Errorf("sync: status list %s: %w", l.id, err)
+	}
+	r.f.Lists[l.id] = &listFile{Token: string(raw)}
+	r.rep.FullLists = append(r.rep.FullLists, l.id)
+	switch {
+	case have == nil:
+		r.logf("status list %s: v%d, %d entries, %d bytes", l.id, signed.Version, signed.List.Len(), len(raw))
+	case signed.Version == have.Version:
+		r.logf("status list %s: v%d re-signed by the issuer (same entries, fresh date), %d bytes", l.id, signed.Version, len(raw))
+	default:
+		r.logf("status list %s: v%d → v%d, full list (%s), %d bytes", l.id, have.Version, signed.Version, why, len(raw))
+	}
+	return nil
+}
+
+// commit checks the whole as Load will, against the high-water mark, then
+// raises the mark and replaces the cache in one rename.
+func (r *syncRun) commit() error {
+	data, err := json.Marshal(r.f)
+	if err != nil {
+		return err
+	}
+	next, err := verifyFile(r.f, r.roots, r.prev, r.now)
+	if err != nil {
+		return fmt.Errorf("sync: %w", err)
+	}
+	if r.hw != nil {
+		if err := r.hw.check(next); err != nil {
+			return fmt.Errorf("sync: %w (the issuer, or someone in its place, served old documents)", err)
 		}
 	}
 	// The mark first: a crash between the two renames leaves a mark
 	// newer than the cache, which Load refuses until the next sync,
 	// never a cache newer than the mark that a copy could undercut.
-	if err := s.writeHighWater(hw.raised(next)); err != nil {
-		return nil, err
+	if err := r.s.writeHighWater(r.hw.raised(next)); err != nil {
+		return err
 	}
-	if err := writeAtomic(filepath.Join(s.dir, cacheFile), data); err != nil {
-		return nil, err
+	if err := writeAtomic(filepath.Join(r.s.dir, cacheFile), data); err != nil {
+		return err
 	}
-	if err := s.pruneGenuine(b); err != nil {
-		logf("removing genuine sets no longer named: %v", err)
+	if err := r.s.pruneGenuine(r.b); err != nil {
+		r.logf("removing genuine sets no longer named: %v", err)
 	}
-	return rep, nil
+	return nil
 }
 
 // progressReader reports the reads of a download to a progress callback
