@@ -296,7 +296,10 @@ func TestKeyChangeRefused(t *testing.T) {
 			return err
 		}, ErrNotFound, "kid"},
 		{"no time", func() error { _, err := e.svc.CompromiseKey(ctx, admin, ag.Code, rot.Old.KID, time.Time{}); return err }, ErrInvalid, "since"},
-		{"future", func() error { _, err := e.svc.CompromiseKey(ctx, admin, ag.Code, rot.Old.KID, now.Add(time.Hour)); return err }, ErrInvalid, "since"},
+		{"future", func() error {
+			_, err := e.svc.CompromiseKey(ctx, admin, ag.Code, rot.Old.KID, now.Add(time.Hour))
+			return err
+		}, ErrInvalid, "since"},
 		{"before the certificate", func() error {
 			_, err := e.svc.CompromiseKey(ctx, admin, ag.Code, rot.Old.KID, ag.Cert.NotBefore.Add(-time.Hour))
 			return err
