@@ -149,6 +149,12 @@ func TestKeyRotationAndCompromise(t *testing.T) {
 	tr := elicense(t, []string{"ELICENSE_PASSPHRASE_FILE=" + filepath.Join(data, "passphrase")}, "token", "create", "--subject", "clerk", "--role", "operator", "--agency", agency, "--data", data, "--ttl", "1h")
 	tr.want(t, 0)
 	os.WriteFile(opFile, []byte(tr.stdout), 0o600)
+	// token create applies the checks of POST /v1/tokens.
+	bad := elicense(t, []string{"ELICENSE_PASSPHRASE_FILE=" + filepath.Join(data, "passphrase")}, "token", "create", "--subject", "clerk", "--role", "operator", "--agency", agency, "--classes", "drivers-license", "--data", data)
+	bad.want(t, 1)
+	if !strings.Contains(bad.stderr, "not certified to issue drivers-license") || bad.stdout != "" {
+		t.Fatalf("token create for another agency's class: %s%s", bad.stdout, bad.stderr)
+	}
 	since := signedAt.Add(-time.Minute).Format(time.RFC3339)
 	for _, c := range []struct {
 		name, token string
