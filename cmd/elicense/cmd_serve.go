@@ -218,7 +218,7 @@ func buildServer(e *env, d dataDir, passFile, publicURL string, holderMergeAt in
 	reg.MustRegister(appendLatency, prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "elicense_holder_log_entries", Help: "New licences waiting to be merged into the holder index (a holder search reads them all).",
 	}, func() float64 { return float64(st.HolderLogLen()) }))
-	svc, err := service.New(service.Options{PKI: p, Store: st, Ledger: timedLedger{lg, appendLatency}, Status: sm, Logger: log, HolderMergeAt: holderMergeAt})
+	svc, err := service.New(service.Options{PKI: p, Store: st, Ledger: timedLedger{lg, appendLatency}, Status: sm, Logger: log, HolderMergeAt: holderMergeAt, Passphrase: pw})
 	if err == nil {
 		err = svc.Recover(context.Background())
 	}
@@ -231,7 +231,7 @@ func buildServer(e *env, d dataDir, passFile, publicURL string, holderMergeAt in
 		data.Close()
 		return nil, nil, err
 	}
-	pub := publish.New(publish.Options{PKI: p, Status: sm, Ledger: lg, RevokedSeals: func() ([]trust.RevokedSeal, error) {
+	pub := publish.New(publish.Options{Current: svc.PKI, Status: sm, Ledger: lg, RevokedSeals: func() ([]trust.RevokedSeal, error) {
 		seals, err := st.RevokedSeals()
 		out := make([]trust.RevokedSeal, len(seals))
 		for i, r := range seals {

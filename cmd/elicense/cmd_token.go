@@ -23,7 +23,13 @@ Mints a bearer token (JWT, alg SM2SM3) signed with the server's token key in
 DIR, for the API and the agency console. Roles: admin (everything, all
 agencies), operator (issue and change licences of its agency, limited to
 --classes when given), auditor (read its agency's licences). Tokens expire
-after --ttl; an admin revokes one early with DELETE /v1/tokens/{id}.
+after --ttl (1m to 8784h); an admin revokes one early with
+DELETE /v1/tokens/{id}.
+
+It works without a server (it mints the first admin token of a
+deployment) and applies the checks of POST /v1/tokens, against the PKI in
+DIR: an admin names no agency; an operator's or auditor's agency exists;
+an operator's classes are in the catalogue and its agency's.
 
 The key passphrase comes from --passphrase-file, ELICENSE_PASSPHRASE_FILE,
 ELICENSE_PASSPHRASE or DIR/passphrase, never from a flag. The token is
@@ -69,23 +75,18 @@ func runToken(e *env, fs *flag.FlagSet) int {
 		fmt.Fprintf(e.stderr, "elicense token: %v\n", err)
 		return exitFail
 	}
-	op := service.Operator{Subject: get("subject"), Role: service.Role(get("role")), Agency: get("agency")}
+	req := service.TokenRequest{Subject: get("subject"), Role: service.Role(get("role")), Agency: get("agency")}
 	if c := get("classes"); c != "" {
-		op.Classes = strings.Split(c, ",")
+		req.Classes = strings.Split(c, ",")
 	}
-	if op.Agency != "" {
-		if _, ok := p.Agency(op.Agency); !ok {
-			fmt.Fprintf(e.stderr, "elicense token: unknown agency %q\n", op.Agency)
-			return exitFail
-		}
-	}
-	ttl, _ := time.ParseDuration(get("ttl"))
-	tok, jti, err := api.NewTokens(k, audience(p), nil, nil).Mint(op, ttl)
+	req.TTL, _ = time.ParseDuration(get("ttl"))
+	// The checks POST /v1/tokens applies, against the PKI in DIR.
+	tok, err := service.TokenMinter{PKI: p, Signer: api.NewTokens(k, audience(p), nil, nil)}.Mint(req)
 	if err != nil {
 		fmt.Fprintf(e.stderr, "elicense token: %v\n", err)
 		return exitFail
 	}
-	fmt.Fprintln(e.stdout, tok)
-	fmt.Fprintf(e.stderr, "token ID %s for %s (%s), expires in %v\n", jti, op.Subject, op.Role, ttl)
+	fmt.Fprintln(e.stdout, tok.Token)
+	fmt.Fprintf(e.stderr, "token ID %s for %s (%s), expires %s\n", tok.ID, tok.Subject, tok.Role, tok.Expires.Format(time.RFC3339))
 	return exitOK
 }

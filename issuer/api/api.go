@@ -155,6 +155,9 @@ func (a *API) routes() {
 	v1.POST("/seals", a.makeSeal, a.auth)
 	v1.POST("/seals/:esid/revoke", a.revokeSeal, a.auth)
 
+	v1.POST("/agencies/:code/keys/rotate", a.rotateKey, a.auth)
+	v1.POST("/agencies/:code/keys/:kid/compromise", a.compromiseKey, a.auth)
+
 	v1.POST("/tokens", a.mintToken, a.auth)
 	v1.DELETE("/tokens/:jti", a.revokeToken, a.auth)
 	v1.GET("/backup", a.backup, a.auth)

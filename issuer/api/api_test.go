@@ -22,7 +22,9 @@ import (
 	"elicense/internal/ledger"
 	"elicense/internal/runtimecfg"
 	"elicense/issuer/pki"
+	"elicense/issuer/publish"
 	"elicense/issuer/service"
+	"elicense/issuer/status"
 	"elicense/issuer/store"
 )
 
@@ -54,7 +56,12 @@ var (
 	pkiErr  error
 )
 
-func newTestServer(t testing.TB) *testServer {
+func newTestServer(t testing.TB) *testServer { return newTestServerWith(t, false) }
+
+// newTestServerWith starts a test server on a copy of the test PKI (key
+// changes write to it), publishing status lists and the trust bundle when
+// publishing is set.
+func newTestServerWith(t testing.TB, publishing bool) *testServer {
 	t.Helper()
 	pkiOnce.Do(func() {
 		pkiDir, pkiErr = os.MkdirTemp("", "elicense-api-pki-")
@@ -66,17 +73,30 @@ func newTestServer(t testing.TB) *testServer {
 	if pkiErr != nil {
 		t.Fatal(pkiErr)
 	}
-	p, err := pki.Load(filepath.Join(pkiDir, "pki"), []byte("pw"))
+	dir := t.TempDir()
+	if err := os.CopyFS(filepath.Join(dir, "pki"), os.DirFS(filepath.Join(pkiDir, "pki"))); err != nil {
+		t.Fatal(err)
+	}
+	p, err := pki.Load(filepath.Join(dir, "pki"), []byte("pw"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	dir := t.TempDir()
 	data, err := service.OpenData(filepath.Join(dir, "ledger.db"), ledger.Options{Origin: "test/ledger", Signer: p.Ledger.Signer})
 	if err != nil {
 		t.Fatal(err)
 	}
 	st, lg := data.Store, data.Ledger
-	svc, err := service.New(service.Options{PKI: p, Store: st, Ledger: lg, Status: &memStatus{}})
+	var sl service.StatusLists = &memStatus{}
+	var sm *status.Manager
+	if publishing {
+		codes := make([]string, len(p.Agencies))
+		for i, a := range p.Agencies {
+			codes[i] = a.Code
+		}
+		sm = status.New(status.Options{BaseURL: "http://127.0.0.1", Signer: p.Ledger.Signer, KeyID: p.Ledger.KeyID, Agencies: codes})
+		sl = sm
+	}
+	svc, err := service.New(service.Options{PKI: p, Store: st, Ledger: lg, Status: sl, Passphrase: []byte("pw")})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -85,7 +105,11 @@ func newTestServer(t testing.TB) *testServer {
 	}
 	key, _ := gm.GenerateKey()
 	tokens := NewTokens(key, "test", st, nil)
-	srv := httptest.NewServer(New(Options{Service: svc, Store: st, Ledger: lg, Tokens: tokens}))
+	o := Options{Service: svc, Store: st, Ledger: lg, Tokens: tokens}
+	if publishing {
+		o.Publisher = publish.New(publish.Options{Current: svc.PKI, Status: sm, Ledger: lg})
+	}
+	srv := httptest.NewServer(New(o))
 	t.Cleanup(func() {
 		srv.Close()
 		svc.Close()
@@ -223,7 +247,8 @@ func mustKey(t *testing.T) *gm.PrivateKey {
 }
 
 // TestAuthorizationMatrix walks every mutating endpoint × role × own or
-// other agency and checks allow or deny.
+// other agency and checks allow or deny. Tokens and agency keys are the
+// admins' alone: an operator of the agency is refused (403) too.
 func TestAuthorizationMatrix(t *testing.T) {
 	s := newTestServer(t)
 	own, _ := s.pki.AgencyForClass("business-license")
@@ -262,6 +287,14 @@ func TestAuthorizationMatrix(t *testing.T) {
 			return "/v1/seals/" + m.ESID + "/revoke"
 		}, `{"reason":"遗失"}`, 200},
 		{"create token", "POST", func() string { return "/v1/tokens" }, `{"subject":"x","role":"auditor","agency":"` + own.Code + `","ttl":"1h"}`, 201},
+		{"rotate key", "POST", func() string { return "/v1/agencies/" + own.Code + "/keys/rotate" }, ``, 200},
+		{"compromise key", "POST", func() string {
+			ch, err := s.svc.RotateKey(context.Background(), service.Operator{Subject: "admin", Role: service.RoleAdmin}, own.Code, service.RotateRequest{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return "/v1/agencies/" + own.Code + "/keys/" + ch.Old.KID + "/compromise"
+		}, `{"since":"` + time.Now().Format(time.RFC3339) + `"}`, 200},
 		{"revoke token", "DELETE", func() string { return "/v1/tokens/abc" }, ``, 204},
 	}
 	roles := []struct {
@@ -269,7 +302,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 		op      service.Operator
 		allowed map[string]bool
 	}{
-		{"admin", service.Operator{Subject: "a", Role: service.RoleAdmin}, map[string]bool{"issue": false /* needs agency */, "reissue": true, "suspend": true, "revoke": true, "reinstate": true, "make seal": true, "revoke seal": true, "create token": true, "revoke token": true}},
+		{"admin", service.Operator{Subject: "a", Role: service.RoleAdmin}, map[string]bool{"issue": false /* needs agency */, "reissue": true, "suspend": true, "revoke": true, "reinstate": true, "make seal": true, "revoke seal": true, "create token": true, "revoke token": true, "rotate key": true, "compromise key": true}},
 		{"operator, own agency", service.Operator{Subject: "o", Role: service.RoleOperator, Agency: own.Code}, map[string]bool{"issue": true, "reissue": true, "suspend": true, "revoke": true, "reinstate": true, "make seal": true, "revoke seal": true}},
 		{"operator, other agency", service.Operator{Subject: "p", Role: service.RoleOperator, Agency: other.Code}, map[string]bool{}},
 		{"operator, own agency, other classes", service.Operator{Subject: "q", Role: service.RoleOperator, Agency: own.Code, Classes: []string{"food-operation-permit"}}, map[string]bool{}},
@@ -289,6 +322,9 @@ func TestAuthorizationMatrix(t *testing.T) {
 				}
 				if !r.allowed[ep.name] && got != 403 && got != 404 && got != 422 {
 					t.Fatalf("denied with %d, want 403/404 (or 422 for a missing agency)", got)
+				}
+				if !r.allowed[ep.name] && strings.HasSuffix(ep.name, " key") && got != 403 {
+					t.Fatalf("denied with %d, want 403", got)
 				}
 			})
 		}

@@ -167,36 +167,6 @@ func (a *API) document(c echo.Context, ctype string, doc []byte, etag string) er
 	return c.Blob(http.StatusOK, ctype, doc)
 }
 
-type tokenRequest struct {
-	Subject string       `json:"subject"`
-	Role    service.Role `json:"role"`
-	Agency  string       `json:"agency,omitempty"`
-	Classes []string     `json:"classes,omitempty"`
-	TTL     string       `json:"ttl"` // Go duration, e.g. "720h"
-}
-
-func (a *API) mintToken(c echo.Context) error {
-	if operator(c).Role != service.RoleAdmin {
-		return fail(http.StatusForbidden, "forbidden", "", "only admins create tokens")
-	}
-	var req tokenRequest
-	if err := bindJSON(c, &req); err != nil {
-		return err
-	}
-	ttl, err := time.ParseDuration(req.TTL)
-	if err != nil {
-		return fail(http.StatusBadRequest, "bad_request", "ttl", "ttl must be a duration like 720h: %v", err)
-	}
-	if req.Subject == "" {
-		return fail(http.StatusUnprocessableEntity, "invalid", "subject", "subject is required")
-	}
-	tok, jti, err := a.o.Tokens.Mint(service.Operator{Subject: req.Subject, Role: req.Role, Agency: req.Agency, Classes: req.Classes}, ttl)
-	if err != nil {
-		return fail(http.StatusUnprocessableEntity, "invalid", "role", "%v", err)
-	}
-	return c.JSON(http.StatusCreated, map[string]string{"token": tok, "id": jti})
-}
-
 func (a *API) revokeToken(c echo.Context) error {
 	if operator(c).Role != service.RoleAdmin {
 		return fail(http.StatusForbidden, "forbidden", "", "only admins revoke tokens")

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"net/http"
 	"sync"
 	"time"
 
@@ -15,6 +16,7 @@ import (
 	"elicense/issuer/store"
 
 	"github.com/golang-jwt/jwt/v5"
+	"github.com/labstack/echo/v4"
 )
 
 // TokenType is the "typ" of operator tokens.
@@ -155,4 +157,32 @@ func (t *Tokens) verify(token string) (service.Operator, *tokenClaims, error) {
 		return service.Operator{}, nil, err
 	}
 	return service.Operator{Subject: c.Subject, Role: c.Role, Agency: c.Agency, Classes: c.Classes}, &c, nil
+}
+
+// tokenRequest is the body of POST /v1/tokens.
+type tokenRequest struct {
+	Subject string       `json:"subject"`
+	Role    service.Role `json:"role"`
+	Agency  string       `json:"agency,omitempty"`
+	Classes []string     `json:"classes,omitempty"`
+	TTL     string       `json:"ttl"` // Go duration, e.g. "720h"
+}
+
+// mintToken creates an operator token through the service's checks
+// (service.MintToken), the ones `elicense token create` applies offline.
+func (a *API) mintToken(c echo.Context) error {
+	var req tokenRequest
+	if err := bindJSON(c, &req); err != nil {
+		return err
+	}
+	ttl, err := time.ParseDuration(req.TTL)
+	if err != nil {
+		return fail(http.StatusBadRequest, "bad_request", "ttl", "ttl must be a duration like 720h: %v", err)
+	}
+	tok, err := a.o.Service.MintToken(c.Request().Context(), operator(c), a.o.Tokens,
+		service.TokenRequest{Subject: req.Subject, Role: req.Role, Agency: req.Agency, Classes: req.Classes, TTL: ttl})
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusCreated, tok)
 }

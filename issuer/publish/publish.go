@@ -27,7 +27,11 @@ type Checkpointer interface {
 
 // Options wire a Publisher.
 type Options struct {
-	PKI      *pki.PKI
+	PKI *pki.PKI
+	// Current, when set, gives the PKI as it is now (issuer/service's
+	// PKI, which a key rotation or compromise replaces) and PKI is not
+	// used: the next bundle after a change lists the keys as they are.
+	Current  func() *pki.PKI
 	Status   *status.Manager
 	Ledger   Checkpointer
 	Validity time.Duration // next_update after issue; zero means 24 hours
@@ -46,6 +50,7 @@ type Publisher struct {
 	etag    string
 	seq     uint64
 	built   time.Time
+	keys    *pki.PKI // the PKI the bundle was built from
 	cpSize  uint64
 	nLists  int
 	lastErr error
@@ -60,6 +65,10 @@ func New(o Options) *Publisher {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
+	if o.Current == nil {
+		k := o.PKI
+		o.Current = func() *pki.PKI { return k }
+	}
 	return &Publisher{o: o}
 }
 
@@ -72,23 +81,25 @@ func (p *Publisher) StatusDelta(id string, from uint64) ([]byte, error) {
 }
 
 // TrustBundle serves the signed trust bundle, re-signing it first when the
-// checkpoint or the set of lists changed or it is half way to stale.
+// PKI, the checkpoint or the set of lists changed or it is half way to
+// stale.
 func (p *Publisher) TrustBundle() ([]byte, string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	now := p.o.Now()
+	keys := p.o.Current()
 	cp := p.o.Ledger.Checkpoint()
 	lists := p.o.Status.Lists()
-	if p.doc != nil && cp.Size == p.cpSize && len(lists) == p.nLists && now.Before(p.built.Add(p.o.Validity/2)) {
+	if p.doc != nil && keys == p.keys && cp.Size == p.cpSize && len(lists) == p.nLists && now.Before(p.built.Add(p.o.Validity/2)) {
 		return p.doc, p.etag
 	}
-	doc, err := p.build(now, cp, lists)
+	doc, err := p.build(now, keys, cp, lists)
 	if err != nil {
 		p.lastErr = err
 		return p.doc, p.etag // the last good one, which carries its own next_update
 	}
 	sum := gm.SM3(doc)
-	p.doc, p.etag, p.built, p.cpSize, p.nLists = doc, fmt.Sprintf(`"%x"`, sum[:12]), now, cp.Size, len(lists)
+	p.doc, p.etag, p.built, p.keys, p.cpSize, p.nLists = doc, fmt.Sprintf(`"%x"`, sum[:12]), now, keys, cp.Size, len(lists)
 	return p.doc, p.etag
 }
 
@@ -100,7 +111,7 @@ const GenuinePath = "/v1/trust/genuine/"
 // names it: the document the key's compromise produced, read once and
 // checked against the SM3 the PKI manifest (and so the bundle) records.
 func (p *Publisher) GenuineSet(kid string) (doc []byte, etag string, ok bool, err error) {
-	for _, a := range p.o.PKI.Agencies {
+	for _, a := range p.o.Current().Agencies {
 		for _, pk := range a.Previous {
 			if pk.KeyID != kid || pk.Genuine == nil {
 				continue
@@ -135,8 +146,7 @@ func (p *Publisher) Err() error {
 	return p.lastErr
 }
 
-func (p *Publisher) build(now time.Time, cp ledger.SignedCheckpoint, lists []status.Info) ([]byte, error) {
-	k := p.o.PKI
+func (p *Publisher) build(now time.Time, k *pki.PKI, cp ledger.SignedCheckpoint, lists []status.Info) ([]byte, error) {
 	// Sequence numbers follow the microsecond clock so they keep
 	// increasing across restarts without being stored.
 	p.seq = max(p.seq+1, uint64(now.UnixMicro()))

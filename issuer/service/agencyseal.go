@@ -26,24 +26,36 @@ type agencySeal struct {
 // reaches counters in the trust bundle; seals made for holders are ledger
 // events.
 func (s *Service) ensureAgencySeals() error {
-	s.seals = map[string]*agencySeal{}
-	for _, ag := range s.pki.Agencies {
-		der, err := s.store.AgencySeal(ag.Code)
-		var sl *ses.Seal
-		if err == nil {
-			if sl, err = ses.ParseSeal(der); err == nil && !bytes.Equal(sl.MakerCert, ag.CertDER) {
-				err = store.ErrNotFound // made with a key since rotated out
-			}
-		}
-		if errors.Is(err, store.ErrNotFound) {
-			der, sl, err = s.makeAgencySeal(ag)
-		}
+	k := s.keys.Load()
+	seals := map[string]*agencySeal{}
+	for _, ag := range k.pki.Agencies {
+		sl, err := s.agencySealOf(ag)
 		if err != nil {
-			return fmt.Errorf("service: seal of agency %s: %w", ag.Code, err)
+			return err
 		}
-		s.seals[ag.Code] = &agencySeal{ESID: sl.Info.ESID, DER: der, Picture: sl.Info.Picture.Data}
+		seals[ag.Code] = sl
 	}
+	s.keys.Store(&keyring{pki: k.pki, seals: seals})
 	return nil
+}
+
+// agencySealOf returns the agency's licence-face seal, making it when it
+// has none or its seal was made with a key since rotated out.
+func (s *Service) agencySealOf(ag *pki.Agency) (*agencySeal, error) {
+	der, err := s.store.AgencySeal(ag.Code)
+	var sl *ses.Seal
+	if err == nil {
+		if sl, err = ses.ParseSeal(der); err == nil && !bytes.Equal(sl.MakerCert, ag.CertDER) {
+			err = store.ErrNotFound // made with a key since rotated out
+		}
+	}
+	if errors.Is(err, store.ErrNotFound) {
+		der, sl, err = s.makeAgencySeal(ag)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("service: seal of agency %s: %w", ag.Code, err)
+	}
+	return &agencySeal{ESID: sl.Info.ESID, DER: der, Picture: sl.Info.Picture.Data}, nil
 }
 
 func (s *Service) makeAgencySeal(ag *pki.Agency) ([]byte, *ses.Seal, error) {
@@ -62,7 +74,7 @@ func (s *Service) makeAgencySeal(ag *pki.Agency) ([]byte, *ses.Seal, error) {
 
 // AgencySeal returns the official seal an agency puts on licence faces.
 func (s *Service) AgencySeal(code string) (esid string, der, picture []byte, ok bool) {
-	a, ok := s.seals[code]
+	a, ok := s.keys.Load().seals[code]
 	if !ok {
 		return "", nil, nil, false
 	}
@@ -71,7 +83,7 @@ func (s *Service) AgencySeal(code string) (esid string, der, picture []byte, ok 
 
 // AgencyName is the name of an agency, or the code when it is unknown.
 func (s *Service) AgencyName(code string) string {
-	if ag, ok := s.pki.Agency(code); ok {
+	if ag, ok := s.pki().Agency(code); ok {
 		return ag.Name
 	}
 	return code

@@ -247,7 +247,7 @@ func (s *Service) issueCopy(ctx context.Context, parent *store.Record, dev *ecds
 	if !ok {
 		return nil, &Error{Kind: ErrConflict, Msg: "licence class " + parent.Class + " is no longer in the catalogue"}
 	}
-	ag, ok := s.pki.Agency(parent.Agency)
+	ag, ok := s.pki().Agency(parent.Agency)
 	if !ok {
 		return nil, &Error{Kind: ErrConflict, Msg: "the issuing agency is no longer configured"}
 	}

@@ -43,7 +43,7 @@ func (s *Service) MakeSeal(ctx context.Context, op Operator, req SealRequest) (*
 	if agency == "" {
 		agency = op.Agency
 	}
-	ag, ok := s.pki.Agency(agency)
+	ag, ok := s.pki().Agency(agency)
 	if !ok {
 		return nil, invalid("agency", "unknown agency %q", agency)
 	}

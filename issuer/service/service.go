@@ -61,13 +61,16 @@ type Options struct {
 	// log before a merge into the holder index; zero means
 	// DefaultHolderMergeAt.
 	HolderMergeAt int
+	// Passphrase decrypts the root key of PKI when an agency key is
+	// rotated (RotateKey, CompromiseKey of an active key) and encrypts the
+	// new key; nil refuses rotations.
+	Passphrase []byte
 }
 
 // Service issues and changes licences. Its methods are safe for
 // concurrent use.
 type Service struct {
 	cat    *catalog.Catalog
-	pki    *pki.PKI
 	store  *store.Store
 	ledger Ledger
 	status StatusLists
@@ -75,16 +78,21 @@ type Service struct {
 	log    *slog.Logger
 	locks  [64]sync.Mutex // serialise changes to one licence
 
-	chal  challenges
-	seals map[string]*agencySeal // agency code → its licence-face seal (set by Recover)
-	hk    struct {               // housekeeping goroutine (claim pruning, holder-log merges)
+	chal challenges
+	// keys is the PKI and the agencies' licence-face seals, replaced as a
+	// whole when a key changes (keys.go). A mutating call reads it under
+	// opMu's read lock, so it signs with one keyring throughout.
+	keys       atomic.Pointer[keyring]
+	keyMu      sync.Mutex // serialises key changes
+	passphrase []byte
+	hk         struct { // housekeeping goroutine (claim pruning, holder-log merges)
 		once       sync.Once
 		stop, done chan struct{}
 		merge      chan struct{} // a holder-log merge is due (made by New)
 		mergeAt    int
 	}
 
-	opMu   sync.RWMutex // held for reading by every mutating call
+	opMu   sync.RWMutex // held for reading by every mutating call; for writing by Close and a key rotation
 	closed bool
 }
 
@@ -135,7 +143,8 @@ func New(o Options) (*Service, error) {
 	if o.PKI == nil || o.Store == nil || o.Ledger == nil || o.Status == nil {
 		return nil, errors.New("service: PKI, Store, Ledger and Status are required")
 	}
-	s := &Service{cat: o.Catalog, pki: o.PKI, store: o.Store, ledger: o.Ledger, status: o.Status, now: o.Now, log: o.Logger}
+	s := &Service{cat: o.Catalog, store: o.Store, ledger: o.Ledger, status: o.Status, now: o.Now, log: o.Logger, passphrase: o.Passphrase}
+	s.keys.Store(&keyring{pki: o.PKI})
 	s.hk.merge, s.hk.mergeAt = make(chan struct{}, 1), o.HolderMergeAt
 	if s.hk.mergeAt <= 0 {
 		s.hk.mergeAt = DefaultHolderMergeAt
@@ -243,7 +252,7 @@ func (s *Service) scope(op Operator, class, agency string) (*catalog.Class, *pki
 	if agency == "" {
 		return nil, nil, invalid("agency", "no agency given")
 	}
-	ag, ok := s.pki.Agency(agency)
+	ag, ok := s.pki().Agency(agency)
 	if !ok {
 		return nil, nil, invalid("agency", "unknown agency %q", agency)
 	}
@@ -263,7 +272,7 @@ func (s *Service) build(cl *catalog.Class, ag *pki.Agency, fields map[string]str
 	}
 	id := ident.LicenseID{TypeCode: cl.TypeCode, IssuerCode: ag.Code, Serial: serial, Version: version}
 	iss := credential.Issuance{ID: id.String(), IssuerName: ag.Name, IssuerCode: ag.Code, IssuedOn: issuedOn, Number: number}
-	if sl, ok := s.seals[ag.Code]; ok {
+	if sl, ok := s.keys.Load().seals[ag.Code]; ok {
 		iss.Seal = sl.ESID
 	}
 	l, err := credential.NewLicense(cl, fields, iss)

@@ -41,7 +41,7 @@ func openWithLists(t *testing.T, dir string) (*Service, *Data, *status.Manager) 
 // rebuilt is what reading every record gives: the reference.
 func rebuilt(t *testing.T, svc *Service, st *store.Store) []byte {
 	t.Helper()
-	p := svc.pki
+	p := svc.pki()
 	codes := make([]string, len(p.Agencies))
 	for i, a := range p.Agencies {
 		codes[i] = a.Code
@@ -62,7 +62,7 @@ func rebuilt(t *testing.T, svc *Service, st *store.Store) []byte {
 func changeSome(t *testing.T, svc *Service, n int) {
 	t.Helper()
 	ctx := context.Background()
-	op := operatorFor(t, svc.pki, "business-license")
+	op := operatorFor(t, svc.pki(), "business-license")
 	fields := samples(t)["business-license"]
 	for i := range n {
 		rec, err := svc.Issue(ctx, op, IssueRequest{Class: "business-license", Fields: fields})
@@ -106,7 +106,7 @@ func TestStatusSnapshot(t *testing.T) {
 	changeSome(t, svc, 120)
 	// A device copy, then its licence revoked: the copy follows.
 	ctx := context.Background()
-	op := operatorFor(t, svc.pki, "business-license")
+	op := operatorFor(t, svc.pki(), "business-license")
 	parent, err := svc.Issue(ctx, op, IssueRequest{Class: "business-license", Fields: samples(t)["business-license"]})
 	if err != nil {
 		t.Fatal(err)

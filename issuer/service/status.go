@@ -174,7 +174,7 @@ func (s *Service) Reissue(ctx context.Context, op Operator, id string, req Reiss
 		return nil, &Error{Kind: ErrConflict, Field: "status", Msg: fmt.Sprintf("cannot re-issue a licence that is %s", old.Status)}
 	}
 	cl, _ := s.cat.Lookup(old.Class)
-	ag, ok := s.pki.Agency(old.Agency)
+	ag, ok := s.pki().Agency(old.Agency)
 	if !ok {
 		return nil, &Error{Kind: ErrConflict, Msg: "the issuing agency is no longer configured"}
 	}

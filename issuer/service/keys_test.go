@@ -1,0 +1,324 @@
+package service
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"encoding/hex"
+	"errors"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"elicense/certs/credential"
+	"elicense/certs/trust"
+	"elicense/internal/gm"
+	"elicense/internal/ledger"
+	"elicense/internal/ledger/tlog"
+	"elicense/issuer/pki"
+	"elicense/issuer/store"
+)
+
+var admin = Operator{Subject: "admin", Role: RoleAdmin}
+
+// openKeyEnv is openEnv on a copy of the test PKI (key changes write to
+// it), with the passphrase and a clock the test moves.
+func openKeyEnv(t *testing.T, clock *atomic.Pointer[time.Time]) *env {
+	return openKeyEnvWith(t, clock, nil)
+}
+
+func openKeyEnvWith(t *testing.T, clock *atomic.Pointer[time.Time], opt func(*Options)) *env {
+	t.Helper()
+	testPKI(t)
+	dir := filepath.Join(t.TempDir(), "pki")
+	if err := os.CopyFS(dir, os.DirFS(filepath.Join(pkiDir, "pki"))); err != nil {
+		t.Fatal(err)
+	}
+	p, err := pki.Load(dir, []byte("test"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := openEnvWith(t, t.TempDir(), func(o *Options) {
+		o.PKI, o.Passphrase = p, []byte("test")
+		if clock != nil {
+			o.Now = func() time.Time { return *clock.Load() }
+		}
+		if opt != nil {
+			opt(o)
+		}
+	})
+	e.pki = p
+	return e
+}
+
+// keysOf is what a counter makes of the trust bundle of p: every agency
+// key with its state.
+func keysOf(p *pki.PKI) credential.KeySet {
+	ks := credential.KeySet{}
+	for _, a := range p.Agencies {
+		ks[a.KeyID] = []credential.IssuerKey{{Public: a.Cert.PublicKey.(*ecdsa.PublicKey), AgencyCode: a.Code, Classes: a.Classes}}
+		for _, pk := range a.Previous {
+			k := credential.IssuerKey{Public: pk.Cert.PublicKey.(*ecdsa.PublicKey), AgencyCode: a.Code, Classes: a.Classes}
+			if pk.State == pki.KeyRetired {
+				k.RetiredSince = pk.Since
+			} else {
+				k.CompromisedSince = pk.Since
+			}
+			ks[pk.KeyID] = []credential.IssuerKey{k}
+		}
+	}
+	return ks
+}
+
+func kidOf(r *store.Record) string { return hex.EncodeToString(r.Holding.KeyID) }
+
+// slowLedger holds every issuance a while between its signing and its
+// ledger append, so that a rotation finds some in flight.
+type slowLedger struct{ Ledger }
+
+func (l slowLedger) AppendWith(ctx context.Context, es []tlog.Entry, fn ledger.ApplyFunc) (uint64, error) {
+	if es[0].Type == tlog.TypeIssue {
+		time.Sleep(20 * time.Millisecond)
+	}
+	return l.Ledger.AppendWith(ctx, es, fn)
+}
+
+// TestRotateKeyDuringIssuance rotates an agency's key while eight clients
+// issue, each issuance held a while between its signing and its ledger
+// append: every licence verifies under the key the new PKI says was active
+// when it was signed, both keys signed some, the ledger records the key
+// event after every issuance of the old key and before every one of the
+// new, and the directory on disk says what the running service does.
+func TestRotateKeyDuringIssuance(t *testing.T) {
+	e := openKeyEnvWith(t, nil, func(o *Options) { o.Ledger = slowLedger{o.Ledger} })
+	defer e.close(t)
+	op := operatorFor(t, e.pki, "business-license")
+	oldKID, _ := e.pki.Agency(op.Agency)
+	var (
+		mu     sync.Mutex
+		recs   []*store.Record
+		failed error
+		wg     sync.WaitGroup
+		done   = make(chan struct{})
+	)
+	for range 8 {
+		wg.Go(func() {
+			for {
+				select {
+				case <-done:
+					return
+				default:
+				}
+				r, err := e.svc.Issue(context.Background(), op, IssueRequest{Class: "business-license", Fields: samples(t)["business-license"]})
+				mu.Lock()
+				recs, failed = append(recs, r), errors.Join(failed, err)
+				mu.Unlock()
+			}
+		})
+	}
+	time.Sleep(50 * time.Millisecond)
+	ch, err := e.svc.RotateKey(context.Background(), admin, op.Agency, RotateRequest{})
+	time.Sleep(50 * time.Millisecond)
+	close(done)
+	wg.Wait()
+	if err != nil || failed != nil {
+		t.Fatalf("rotate: %v; issuances: %v", err, failed)
+	}
+	if ch.Old.KID != oldKID.KeyID || ch.Old.State != KeyRetired || ch.New == nil || ch.New.State != KeyActive || ch.New.KID == ch.Old.KID {
+		t.Fatalf("change: %+v", ch)
+	}
+	p := e.svc.PKI()
+	if a, _ := p.Agency(op.Agency); a.KeyID != ch.New.KID {
+		t.Fatalf("the service signs with %s, want %s", a.KeyID, ch.New.KID)
+	}
+	keys := keysOf(p)
+	signers := map[string]int{}
+	byID := map[string]*store.Record{}
+	for _, r := range recs {
+		if _, err := credential.Verify(r.Credential, credential.VerifyOptions{Keys: keys}); err != nil {
+			t.Fatalf("%s, signed by %s: %v", r.ID, kidOf(r), err)
+		}
+		signers[kidOf(r)]++
+		byID[r.ID] = r
+	}
+	if signers[ch.Old.KID] == 0 || signers[ch.New.KID] == 0 {
+		t.Fatalf("licences by key: %v", signers)
+	}
+	// The ledger: the old key's issuances, the key event, the new key's.
+	ev, err := e.ledger.Entry(ch.LedgerIndex)
+	if err != nil || ev.Type != tlog.TypeKeyRotate || ev.LicenseID != ch.New.KID || string(ev.Extra) != ch.Old.KID || ev.Agency != op.Agency {
+		t.Fatalf("ledger entry %d: %+v, %v", ch.LedgerIndex, ev, err)
+	}
+	for i := range e.ledger.Size() {
+		le, _ := e.ledger.Entry(i)
+		if le.Type != tlog.TypeIssue {
+			continue
+		}
+		if want := map[bool]string{true: ch.Old.KID, false: ch.New.KID}[i < ch.LedgerIndex]; kidOf(byID[le.LicenseID]) != want {
+			t.Fatalf("ledger entry %d issues a licence signed by %s, want %s", i, kidOf(byID[le.LicenseID]), want)
+		}
+	}
+	disk, err := pki.Load(p.Dir, []byte("test"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, _ := disk.Agency(op.Agency)
+	if a.KeyID != ch.New.KID || len(a.Previous) != 1 || a.Previous[0].KeyID != ch.Old.KID || a.Previous[0].State != pki.KeyRetired || !a.Previous[0].Since.Equal(ch.Old.Since) {
+		t.Fatalf("on disk: key %s, previous %+v", a.KeyID, a.Previous)
+	}
+	// The licence face carries a seal made with the new key.
+	if esid, _, _, ok := e.svc.AgencySeal(op.Agency); !ok || esid == "" {
+		t.Fatal("no licence-face seal after the rotation")
+	}
+}
+
+// TestCompromiseKey: a previous key's compromise builds its genuine set
+// from the records, may be tightened to an earlier time but not loosened,
+// and compromising the active key rotates it out first.
+func TestCompromiseKey(t *testing.T) {
+	var clock atomic.Pointer[time.Time]
+	t0 := time.Now().Truncate(time.Second)
+	set := func(d time.Duration) { c := t0.Add(d); clock.Store(&c) }
+	set(0)
+	e := openKeyEnv(t, &clock)
+	defer e.close(t)
+	ctx := context.Background()
+	first, op := issueOne(t, e, "business-license")
+	set(time.Minute)
+	second, _ := issueOne(t, e, "business-license")
+	set(2 * time.Minute)
+	rot, err := e.svc.RotateKey(ctx, admin, op.Agency, RotateRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	set(3 * time.Minute)
+	third, _ := issueOne(t, e, "business-license") // the new key
+	old := rot.Old.KID
+
+	ch, err := e.svc.CompromiseKey(ctx, admin, op.Agency, old, t0.Add(30*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ch.New != nil || ch.Old.KID != old || ch.Old.State != KeyCompromised || ch.Old.Genuine == nil || ch.Old.Genuine.Count != 1 {
+		t.Fatalf("change: %+v", ch)
+	}
+	a, _ := e.svc.PKI().Agency(op.Agency)
+	pk := a.Previous[0]
+	doc, err := os.ReadFile(pk.GenuinePath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := trust.ParseGenuineSet(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !g.HasQRCore(first.StatusList, first.StatusIndex, first.Holding.Core) || g.HasQRCore(second.StatusList, second.StatusIndex, second.Holding.Core) {
+		t.Fatal("the genuine set does not hold exactly the licence signed before the compromise")
+	}
+	ev, _ := e.ledger.Entry(ch.LedgerIndex)
+	if ev.Type != tlog.TypeKeyCompromise || ev.LicenseID != old || ev.CredentialHash != gm.SM3(doc) {
+		t.Fatalf("ledger entry: %+v", ev)
+	}
+	keys := keysOf(e.svc.PKI())
+	for name, r := range map[string]*store.Record{"before": first, "after": second} {
+		if _, err := credential.Verify(r.Credential, credential.VerifyOptions{Keys: keys}); (err == nil) != (name == "before") {
+			t.Errorf("licence signed %s the compromise: %v", name, err)
+		}
+	}
+	if _, err := credential.Verify(third.Credential, credential.VerifyOptions{Keys: keys}); err != nil {
+		t.Errorf("licence of the new key: %v", err)
+	}
+
+	// The same or a later time would accept what counters now refuse.
+	for _, d := range []time.Duration{30 * time.Second, time.Minute} {
+		if _, err := e.svc.CompromiseKey(ctx, admin, op.Agency, old, t0.Add(d)); !errors.Is(err, ErrConflict) {
+			t.Fatalf("compromise again at +%v: %v", d, err)
+		}
+	}
+	// An earlier one tightens the set.
+	if ch, err = e.svc.CompromiseKey(ctx, admin, op.Agency, old, t0.Add(-time.Second)); err != nil || ch.Old.Genuine.Count != 0 {
+		t.Fatalf("tightened: %+v, %v", ch, err)
+	}
+
+	// The active key: rotated out as compromised.
+	active := rot.New.KID
+	ch, err = e.svc.CompromiseKey(ctx, admin, op.Agency, active, t0.Add(150*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ch.New == nil || ch.Old.KID != active || ch.Old.State != KeyCompromised || ch.Old.Genuine == nil || ch.Old.Genuine.Count != 0 {
+		t.Fatalf("active key compromised: %+v", ch)
+	}
+	disk, err := pki.Load(e.svc.PKI().Dir, []byte("test"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, _ = disk.Agency(op.Agency)
+	if a.KeyID != ch.New.KID || len(a.Previous) != 2 || a.Previous[0].Since.Unix() != t0.Add(-time.Second).Unix() || a.Previous[1].State != pki.KeyCompromised {
+		t.Fatalf("on disk: key %s, previous %+v %+v", a.KeyID, a.Previous[0], a.Previous[1])
+	}
+}
+
+// TestKeyChangeRefused: every refusal has its kind and field, and
+// changes nothing.
+func TestKeyChangeRefused(t *testing.T) {
+	e := openKeyEnv(t, nil)
+	defer e.close(t)
+	ctx := context.Background()
+	op := operatorFor(t, e.pki, "business-license")
+	ag, _ := e.pki.Agency(op.Agency)
+	rot, err := e.svc.RotateKey(ctx, admin, ag.Code, RotateRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	noPass := openEnvWith(t, t.TempDir(), nil)
+	defer noPass.close(t)
+	for _, tc := range []struct {
+		name  string
+		do    func() error
+		kind  error
+		field string
+	}{
+		{"operator rotates", func() error { _, err := e.svc.RotateKey(ctx, op, ag.Code, RotateRequest{}); return err }, ErrForbidden, ""},
+		{"auditor compromises", func() error {
+			_, err := e.svc.CompromiseKey(ctx, Operator{Subject: "a", Role: RoleAuditor, Agency: ag.Code}, ag.Code, rot.Old.KID, now)
+			return err
+		}, ErrForbidden, ""},
+		{"unknown agency", func() error { _, err := e.svc.RotateKey(ctx, admin, "91310000MA1FL0000X", RotateRequest{}); return err }, ErrNotFound, "agency"},
+		{"unknown key", func() error { _, err := e.svc.CompromiseKey(ctx, admin, ag.Code, "0011223344556677", now); return err }, ErrNotFound, "kid"},
+		{"another agency's key", func() error {
+			other := operatorFor(t, e.pki, "drivers-license")
+			ok, _ := e.pki.Agency(other.Agency)
+			_, err := e.svc.CompromiseKey(ctx, admin, ag.Code, ok.KeyID, now)
+			return err
+		}, ErrNotFound, "kid"},
+		{"no time", func() error { _, err := e.svc.CompromiseKey(ctx, admin, ag.Code, rot.Old.KID, time.Time{}); return err }, ErrInvalid, "since"},
+		{"future", func() error {
+			_, err := e.svc.CompromiseKey(ctx, admin, ag.Code, rot.Old.KID, now.Add(time.Hour))
+			return err
+		}, ErrInvalid, "since"},
+		{"before the certificate", func() error {
+			_, err := e.svc.CompromiseKey(ctx, admin, ag.Code, rot.Old.KID, ag.Cert.NotBefore.Add(-time.Hour))
+			return err
+		}, ErrInvalid, "since"},
+		{"rotate compromised in the future", func() error {
+			_, err := e.svc.RotateKey(ctx, admin, ag.Code, RotateRequest{CompromisedSince: now.Add(time.Hour)})
+			return err
+		}, ErrInvalid, "compromised_since"},
+		{"no passphrase", func() error { _, err := noPass.svc.RotateKey(ctx, admin, ag.Code, RotateRequest{}); return err }, ErrUnavailable, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := tc.do()
+			var se *Error
+			if !errors.Is(err, tc.kind) || !errors.As(err, &se) || se.Field != tc.field {
+				t.Fatalf("got %v, want %v field %q", err, tc.kind, tc.field)
+			}
+		})
+	}
+	if a, _ := e.svc.PKI().Agency(ag.Code); a.KeyID != rot.New.KID || len(a.Previous) != 1 || a.Previous[0].State != pki.KeyRetired {
+		t.Fatalf("a refusal changed the keys: %s %+v", a.KeyID, a.Previous)
+	}
+}
