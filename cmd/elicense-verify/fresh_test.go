@@ -20,7 +20,7 @@ import (
 
 // startServe runs `elicense-verify serve` on a free loopback port and
 // returns a function that checks a QR text through the page's API.
-func startServe(t *testing.T, bin, store string, args ...string) (check func(text string) string, api func(method, path string, out any), stderr *bytes.Buffer) {
+func startServe(t *testing.T, bin, store string, args ...string) (check func(text string) string, api func(method, path string, out any), stderr *lockedBuffer) {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -30,8 +30,8 @@ func startServe(t *testing.T, bin, store string, args ...string) (check func(tex
 	l.Close()
 	cmd := exec.Command(bin, append([]string{"serve", "--addr", addr}, args...)...)
 	cmd.Env = append(issuertest.Env(), "ELICENSE_VERIFY_STORE="+store)
-	var errb bytes.Buffer
-	cmd.Stderr = &lockedWriter{w: &errb}
+	errb := &lockedBuffer{}
+	cmd.Stderr = errb
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -82,7 +82,7 @@ func startServe(t *testing.T, bin, store string, args ...string) (check func(tex
 			t.Fatalf("check: %d %v", resp.StatusCode, err)
 		}
 		return res.Code
-	}, api, &errb
+	}, api, errb
 }
 
 func waitCode(t *testing.T, what string, check func(string) string, text, want string) {

@@ -71,8 +71,8 @@ func TestServeEndToEnd(t *testing.T) {
 	l.Close()
 	cmd := exec.Command(bin, "serve", "--addr", addr)
 	cmd.Env = append(issuertest.Env(), "ELICENSE_VERIFY_STORE="+store)
-	var errb bytes.Buffer
-	cmd.Stderr = &lockedWriter{w: &errb}
+	errb := &lockedBuffer{}
+	cmd.Stderr = errb
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}

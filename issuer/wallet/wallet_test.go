@@ -365,7 +365,7 @@ func (w *walletSession) staleStatus(t *testing.T) {
 	if note := b.Text("#stale-note"); note != "证照状态上次核实于 1 天前，其间可能已有变化。仍可出示，窗口会自行核验；联网后将自动更新。" {
 		t.Errorf("stale note %q", note)
 	}
-	if !strings.HasPrefix(w.qrText(), "EL1:") || b.Visible("#refusal") {
+	if !strings.HasPrefix(w.qrText(), "EL2:") || b.Visible("#refusal") {
 		t.Error("a licence with an old status is not presented")
 	}
 }
@@ -406,7 +406,7 @@ func (w *walletSession) revoked(t *testing.T) {
 	t.Helper()
 	b := w.b
 	b.Click("#cards .licence")
-	b.WaitFor("the QR again", `(document.getElementById('qr').dataset.text || '').startsWith('EL1:')`)
+	b.WaitFor("the QR again", `(document.getElementById('qr').dataset.text || '').startsWith('EL2:')`)
 	if st := w.s.Call(t, "POST", "/v1/licences/"+w.issued.ID+"/revoke", w.s.Operator(t, "business-license"), map[string]string{"reason": "吊销"}, nil); st != http.StatusOK {
 		t.Fatalf("revoke: HTTP %d", st)
 	}
