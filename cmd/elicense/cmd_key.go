@@ -7,9 +7,9 @@ import (
 	"slices"
 	"time"
 
+	"elicense/certs/ledgerevent"
 	"elicense/internal/gm"
 	"elicense/internal/ledger"
-	"elicense/internal/ledger/tlog"
 	"elicense/issuer/pki"
 	"elicense/issuer/service"
 )
@@ -107,7 +107,13 @@ func runKey(e *env, fs *flag.FlagSet) int {
 	}
 	defer data.Close()
 	lg := data.Ledger
-	entry := tlog.Entry{Time: time.Now(), Agency: agency, Operator: "elicense key " + sub}
+	audit, err := auditKey(e, d, pw, lg.Size() == 0)
+	if err != nil {
+		return fail(err)
+	}
+	now, operator := time.Now(), "elicense key "+sub
+	var genuineSM3 ledgerevent.Digest
+	var events []ledgerevent.Event
 	// genuine builds and keeps the genuine set of key kid compromised
 	// since since, and notes it in the ledger event.
 	genuine := func(kid string, since time.Time) (*pki.GenuineRef, error) {
@@ -119,7 +125,7 @@ func runKey(e *env, fs *flag.FlagSet) int {
 		if err != nil {
 			return nil, err
 		}
-		entry.CredentialHash = gm.SM3(doc)
+		genuineSM3 = gm.SM3(doc)
 		fmt.Fprintf(e.stdout, "genuine set of key %s: %d QR cores signed before %s, %d bytes, SM3 %s\n", kid, n, since.UTC().Format(time.RFC3339), len(doc), ref.SM3)
 		return ref, nil
 	}
@@ -146,9 +152,9 @@ func runKey(e *env, fs *flag.FlagSet) int {
 		if err != nil {
 			return fail(err)
 		}
-		entry.Type, entry.LicenseID, entry.Extra = tlog.TypeKeyRotate, newKID, []byte(oldKID)
+		events = append(events, audit.KeyRotated(ledgerevent.KeyRotated{Time: now, Agency: agency, KeyID: newKID, Previous: oldKID}, operator))
 		if !since.IsZero() {
-			entry.Type, entry.Reason = tlog.TypeKeyCompromise, "compromised since "+since.UTC().Format(time.RFC3339)
+			events = append(events, audit.KeyCompromised(ledgerevent.KeyCompromised{Time: now, Agency: agency, KeyID: oldKID, Since: since, Genuine: genuineSM3}, operator))
 		}
 		fmt.Fprintf(e.stdout, "agency %s: new key %s; old key %s %s\n", agency, newKID, oldKID, map[bool]string{true: "compromised", false: "retired"}[!since.IsZero()])
 	case "compromise":
@@ -173,12 +179,18 @@ func runKey(e *env, fs *flag.FlagSet) int {
 		if err := pki.CompromiseWith(d.pki(), agency, get("key"), since, ref); err != nil {
 			return fail(err)
 		}
-		entry.Type, entry.LicenseID, entry.Reason = tlog.TypeKeyCompromise, get("key"), "compromised since "+since.UTC().Format(time.RFC3339)
+		events = append(events, audit.KeyCompromised(ledgerevent.KeyCompromised{Time: now, Agency: agency, KeyID: get("key"), Since: since, Genuine: genuineSM3}, operator))
 		fmt.Fprintf(e.stdout, "agency %s: key %s compromised since %s\n", agency, get("key"), since.UTC().Format(time.RFC3339))
 	default:
 		return usageError(e, "key", "unknown subcommand %q (want rotate or compromise)", sub)
 	}
-	idx, err := lg.Append(context.Background(), entry)
+	raw := make([][]byte, len(events))
+	for i, ev := range events {
+		if raw[i], err = ledgerevent.Encode(ev); err != nil {
+			return fail(fmt.Errorf("the key changed but the ledger event does not encode: %w", err))
+		}
+	}
+	idx, err := lg.AppendAll(context.Background(), raw)
 	if err != nil {
 		return fail(fmt.Errorf("the key changed but the ledger event failed: %w", err))
 	}

@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"elicense/certs/ledgerevent"
 	"elicense/certs/qr"
 	"elicense/internal/gm"
 	"elicense/internal/ledger"
@@ -76,7 +77,7 @@ func newTestServer(t testing.TB) *testServer {
 		t.Fatal(err)
 	}
 	st, lg := data.Store, data.Ledger
-	svc, err := service.New(service.Options{PKI: p, Store: st, Ledger: lg, Status: &memStatus{}})
+	svc, err := service.New(service.Options{PKI: p, Store: st, Ledger: lg, Status: &memStatus{}, Audit: testAudit})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -425,3 +426,12 @@ func sealBody(t testing.TB, agency string) string {
 	}
 	return jsonOf(service.SealRequest{Agency: agency, HolderName: "上海浦江示例科技有限公司", HolderCode: "91110000600037341L", SignerCert: der})
 }
+
+// testAudit is the tests' ledger audit key.
+var testAudit = func() *ledgerevent.AuditKey {
+	a, err := ledgerevent.NewAuditKey(bytes.Repeat([]byte{0xa5}, ledgerevent.AuditKeySize))
+	if err != nil {
+		panic(err)
+	}
+	return a
+}()
