@@ -56,6 +56,17 @@ func (k Kind) String() string {
 // MarshalText gives the kind's name.
 func (k Kind) MarshalText() ([]byte, error) { return []byte(k.String()), nil }
 
+// UnmarshalText parses a kind's name.
+func (k *Kind) UnmarshalText(b []byte) error {
+	for i, n := range kindNames {
+		if n != "" && n == string(b) {
+			*k = Kind(i)
+			return nil
+		}
+	}
+	return fmt.Errorf("ledgerevent: unknown kind %q", b)
+}
+
 // Status is a licence's status as the ledger records it.
 type Status uint8
 
@@ -81,6 +92,17 @@ func (s Status) String() string {
 
 // MarshalText gives the status's name.
 func (s Status) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
+
+// UnmarshalText parses a status's name.
+func (s *Status) UnmarshalText(b []byte) error {
+	for i, n := range statusNames {
+		if n != "" && n == string(b) {
+			*s = Status(i)
+			return nil
+		}
+	}
+	return fmt.Errorf("ledgerevent: unknown status %q", b)
+}
 
 // DigestSize is the size of digests and commitments (SM3).
 const DigestSize = 32

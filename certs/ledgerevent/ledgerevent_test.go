@@ -336,3 +336,24 @@ func FuzzDecode(f *testing.F) {
 		}
 	})
 }
+
+func TestKindAndStatusText(t *testing.T) {
+	for k := KindIssue; k.Valid(); k++ {
+		b, _ := k.MarshalText()
+		var got Kind
+		if err := got.UnmarshalText(b); err != nil || got != k {
+			t.Errorf("kind %d: %q gives %d, %v", k, b, got, err)
+		}
+	}
+	for s := StatusValid; s.Valid(); s++ {
+		b, _ := s.MarshalText()
+		var got Status
+		if err := got.UnmarshalText(b); err != nil || got != s {
+			t.Errorf("status %d: %q gives %d, %v", s, b, got, err)
+		}
+	}
+	var k Kind
+	if k.UnmarshalText([]byte("kind(0)")) == nil || Kind(0).Valid() || Kind(10).Valid() {
+		t.Error("an unknown kind parsed")
+	}
+}

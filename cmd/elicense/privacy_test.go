@@ -154,7 +154,7 @@ func TestNoPersonalDataInPublicEndpoints(t *testing.T) {
 		fmt.Sscanf(strings.SplitN(string(note), "\n", 3)[1], "%d", &cpSize)
 	}
 	paths := []string{"/v1/ledger/checkpoint", "/v1/trust", "/v1/classes", "/v1/openapi.json", "/healthz", "/readyz", "/metrics",
-		fmt.Sprintf("/v1/ledger/proof/consistency?old_size=1&new_size=%d", cpSize)}
+		fmt.Sprintf("/v1/ledger/proof/consistency?old=1&new=%d", cpSize)}
 	kinds := map[string]int{}
 	for i := range ready.Size {
 		paths = append(paths, fmt.Sprintf("/v1/ledger/entries/%d", i), fmt.Sprintf("/v1/ledger/proof/inclusion?index=%d&tree_size=%d", i, cpSize))

@@ -42,7 +42,7 @@ func OpenData(path string, o ledger.Options) (*Data, error) {
 	o.Path, o.Store, o.EntryFormat = "", f, EntryFormat
 	lg, err := ledger.Open(o)
 	if errors.Is(err, ledger.ErrEntryFormat) {
-		err = fmt.Errorf("%w: %s holds format-1 ledger entries, which publish personal data (operator names, seal holders' codes, device keys) and cannot be unpublished; this version writes %s. Development data: remove the data directory and start again. Production: run elicense migrate-ledger (docs/events.md) (%v)", ErrLedgerFormat, path, EntryFormat, err)
+		err = fmt.Errorf("%w: %s holds format-1 ledger entries, which publish personal data (operator names, seal holders' codes, device keys) and cannot be unpublished; this version writes %s. Development data: remove the data directory and start again. Production: migrate to a new log as docs/events.md, Format-1 ledgers, describes (%v)", ErrLedgerFormat, path, EntryFormat, err)
 	}
 	if err != nil {
 		f.Close()
