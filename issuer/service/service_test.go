@@ -558,3 +558,25 @@ func entryAt(l interface{ Entry(uint64) ([]byte, error) }, i uint64) (ledgereven
 	}
 	return ledgerevent.Decode(b)
 }
+
+// TestOpenDataRefusesFormat1 checks a data file whose ledger holds
+// entries written before the entry-format mark (format 1) is refused
+// with ErrLedgerFormat and a message naming the migration.
+func TestOpenDataRefusesFormat1(t *testing.T) {
+	e := openEnv(t, t.TempDir())
+	signer := e.pki.Ledger.Signer
+	e.close(t)
+	path := filepath.Join(t.TempDir(), "ledger.db")
+	l, err := ledger.Open(ledger.Options{Path: path, Origin: "test.elicense/ledger", Signer: signer})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.Append(context.Background(), []byte{1, 1, 0, 0}); err != nil {
+		t.Fatal(err)
+	}
+	l.Close()
+	_, err = OpenData(path, ledger.Options{Origin: "test.elicense/ledger", Signer: signer})
+	if !errors.Is(err, ErrLedgerFormat) || !strings.Contains(err.Error(), "docs/events.md") {
+		t.Fatalf("format-1 ledger: %v", err)
+	}
+}
