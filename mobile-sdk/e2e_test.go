@@ -104,7 +104,9 @@ func (h *holderStory) claim(t *testing.T) {
 		t.Fatalf("claim: %v", err)
 	}
 	h.lic = lic
-	if !lic.Bound || !lic.Verified || lic.CopyOf != h.bl.ID || lic.ID != h.bl.ID+"#"+w.DeviceKeyID() || lic.Class != "business-license" {
+	// The copy's tag is derived from the licence and the device key, so
+	// copies on one phone share no tag (the ledger publishes it).
+	if !lic.Bound || !lic.Verified || lic.CopyOf != h.bl.ID || !strings.HasPrefix(lic.ID, h.bl.ID+"#") || strings.HasSuffix(lic.ID, w.DeviceKeyID()) || lic.Class != "business-license" {
 		t.Fatalf("claimed licence: %+v", lic)
 	}
 	if lic.HolderName != h.sample["name"] || lic.Status != "valid" || !strings.Contains(lic.Optional, "domicile") {

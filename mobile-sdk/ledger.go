@@ -1,7 +1,6 @@
 package mobilesdk
 
 import (
-	"bytes"
 	"crypto/ecdsa"
 	"encoding/base64"
 	"fmt"
@@ -9,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"elicense/certs/ledgerevent"
 	"elicense/certs/trust"
 	"elicense/internal/gm"
 	"elicense/internal/ledger/tlog"
@@ -104,13 +104,22 @@ func (p *ledgerProof) verify(index uint64, id, credential string) error {
 	if err := tlog.SM3.VerifyInclusion(tlog.SM3.HashLeaf(p.Entry), index, p.TreeSize, proof, cp.Root); err != nil {
 		return err
 	}
-	e, err := tlog.DecodeEntry(p.Entry)
+	ev, err := ledgerevent.Decode(p.Entry)
 	if err != nil {
 		return err
 	}
 	sum := gm.SM3([]byte(credential))
-	if e.Type != tlog.TypeIssue || e.LicenseID != id || !bytes.Equal(e.CredentialHash[:], sum[:]) {
-		return fmt.Errorf("ledger entry %d records %s of %s, not the issuance of this credential", index, e.Type, e.LicenseID)
+	var got ledgerevent.Digest
+	switch e := ev.(type) {
+	case *ledgerevent.Claim: // the copy bound to this device
+		got = e.Credential
+	case *ledgerevent.Issue:
+		got = e.Credential
+	case *ledgerevent.Reissue:
+		got = e.Credential
+	}
+	if ev.Head().Subject != id || got != ledgerevent.Digest(sum) {
+		return fmt.Errorf("ledger entry %d records the %s of %s, not the issuance of this credential", index, ev.Kind(), ev.Head().Subject)
 	}
 	return nil
 }

@@ -184,7 +184,11 @@ func (r keyRequest) offline(e *env, d dataDir, passFile string) (ch *service.Key
 		codes[i] = a.Code
 	}
 	sm := status.New(status.Options{Signer: p.Ledger.Signer, KeyID: p.Ledger.KeyID, Agencies: codes})
-	svc, err := service.New(service.Options{PKI: p, Store: data.Store, Ledger: data.Ledger, Status: statusOnly{sm}, Passphrase: pw})
+	audit, err := auditKey(e, d, pw, data.Ledger.Size() == 0)
+	if err != nil {
+		return nil, err
+	}
+	svc, err := service.New(service.Options{PKI: p, Store: data.Store, Ledger: data.Ledger, Status: statusOnly{sm}, Audit: audit, Passphrase: pw})
 	if err != nil {
 		return nil, err
 	}

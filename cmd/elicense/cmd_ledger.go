@@ -3,13 +3,16 @@ package main
 import (
 	"context"
 	"crypto/ecdsa"
+	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
+	"net/url"
 	"os"
 	"os/signal"
 	"path/filepath"
 
+	"elicense/certs/ledgerevent"
 	"elicense/internal/gm"
 	"elicense/internal/ledger"
 	"elicense/internal/ledger/tlog"
@@ -21,27 +24,42 @@ import (
 func init() {
 	register(&command{
 		name:    "ledger",
-		summary: "verify the ledger (fsck) or print its latest checkpoint",
+		summary: "verify the ledger (fsck), print its latest checkpoint, or open an entry's commitment for an auditor",
 		usage: `
 Usage: elicense ledger verify [--data DIR]
        elicense ledger checkpoint [--data DIR]
+       elicense ledger open --index I --field FIELD [--value V] [--server URL] [--token-file F]
 
 verify recomputes every entry and node hash of the ledger and its latest
 root, checks every signed checkpoint (signature by the ledger key in
-DIR/pki/ledger.crt.pem, and consistency with the one before), and reports the
-first bad index. It shows progress and needs no passphrase. The server must
-be stopped (bbolt allows one writer or shared readers), or verify a backup.
+DIR/pki/ledger.crt.pem, and consistency with the one before), decodes every
+entry with the event catalogue (docs/events.md), and reports the first bad
+index. It shows progress and needs no passphrase. The server must be stopped
+(bbolt allows one writer or shared readers), or verify a backup.
 
 checkpoint prints the latest signed checkpoint (a C2SP signed note).
+
+open asks the running server (admin token: --token-file, else ELICENSE_TOKEN)
+to open one committed field of entry I for an auditor: FIELD is operator,
+holder_code, holder_name or device. It prints the value and the salt, after
+checking them against the public entry (SM3(salt ‖ value) is the entry's
+commitment). The auditor checks the same with the entry alone. --value checks
+a given value instead of the one the server recorded (hex for a device key).
 
 Exit status: 0 if the ledger verifies, 1 if it does not, 2 on usage errors.
 
 Examples:
   elicense ledger verify --data ./elicense-data
   elicense ledger checkpoint --data ./elicense-data
+  elicense ledger open --token-file admin.token --index 42 --field operator
 `,
 		flags: func(fs *flag.FlagSet) {
 			fs.String("data", defaultData, "the server's data `directory`")
+			fs.Uint64("index", 0, "open: the entry's `index`")
+			fs.String("field", "", "open: the committed `field` (operator, holder_code, holder_name, device)")
+			fs.String("value", "", "open: check this `value` instead of the recorded one")
+			fs.String("server", "http://"+defaultAddr, "open: server base `URL`")
+			fs.String("token-file", "", "open: read the admin token from `file`")
 		},
 		run: runLedger,
 	})
@@ -83,7 +101,7 @@ func ledgerVerifier(d dataDir) (*tlog.NoteVerifier, string, error) {
 
 func runLedger(e *env, fs *flag.FlagSet) int {
 	if fs.NArg() < 1 {
-		return usageError(e, "ledger", "want one of: verify, checkpoint")
+		return usageError(e, "ledger", "want one of: verify, checkpoint, open")
 	}
 	sub := fs.Arg(0)
 	// Flags may follow the subcommand: elicense ledger verify --data D.
@@ -92,6 +110,9 @@ func runLedger(e *env, fs *flag.FlagSet) int {
 	}
 	if fs.NArg() != 0 {
 		return usageError(e, "ledger", "unexpected argument %q", fs.Arg(0))
+	}
+	if sub == "open" {
+		return ledgerOpen(e, fs)
 	}
 	d := dataDir(fs.Lookup("data").Value.String())
 	v, origin, err := ledgerVerifier(d)
@@ -104,14 +125,23 @@ func runLedger(e *env, fs *flag.FlagSet) int {
 	switch sub {
 	case "verify":
 		var bar *progressbar.ProgressBar
-		rep, err := ledger.FsckFile(ctx, d.ledger(), v, func(done, total uint64) {
-			if bar == nil {
-				bar = progressbar.NewOptions64(int64(total), progressbar.OptionSetWriter(e.stderr),
-					progressbar.OptionSetDescription("verifying"), progressbar.OptionShowCount(), progressbar.OptionShowIts(),
-					progressbar.OptionSetItsString("entries"), progressbar.OptionThrottle(100_000_000))
-			}
-			bar.Set64(int64(done))
-		})
+		var kinds [256]uint64
+		rep, err := ledger.FsckFile(ctx, d.ledger(), ledger.FsckOptions{Verifier: v,
+			Check: func(_ uint64, entry []byte) error {
+				ev, err := ledgerevent.Decode(entry)
+				if err == nil {
+					kinds[ev.Kind()]++
+				}
+				return err
+			},
+			Progress: func(done, total uint64) {
+				if bar == nil {
+					bar = progressbar.NewOptions64(int64(total), progressbar.OptionSetWriter(e.stderr),
+						progressbar.OptionSetDescription("verifying"), progressbar.OptionShowCount(), progressbar.OptionShowIts(),
+						progressbar.OptionSetItsString("entries"), progressbar.OptionThrottle(100_000_000))
+				}
+				bar.Set64(int64(done))
+			}})
 		if bar != nil {
 			bar.Finish()
 			fmt.Fprintln(e.stderr)
@@ -127,6 +157,11 @@ func runLedger(e *env, fs *flag.FlagSet) int {
 		}
 		fmt.Fprintf(e.stdout, "OK %s: %d entries, root %s, %d checkpoints checked (signatures: %v), %v\n",
 			origin, rep.Entries, rep.Root, rep.Checkpoints, rep.SignaturesChecked, rep.Elapsed.Round(1e6))
+		for k, n := range kinds {
+			if n > 0 {
+				fmt.Fprintf(e.stdout, "  %-16s %d\n", ledgerevent.Kind(k), n)
+			}
+		}
 		return exitOK
 	case "checkpoint":
 		s, err := ledger.OpenBolt(d.ledger(), &ledger.BoltOptions{ReadOnly: true})
@@ -147,7 +182,7 @@ func runLedger(e *env, fs *flag.FlagSet) int {
 		e.stdout.Write(note)
 		return exitOK
 	default:
-		return usageError(e, "ledger", "unknown subcommand %q (want verify or checkpoint)", sub)
+		return usageError(e, "ledger", "unknown subcommand %q (want verify, checkpoint or open)", sub)
 	}
 }
 
@@ -158,4 +193,62 @@ func latestCheckpoint(s ledger.Store) ([]byte, error) {
 		err = errors.New("the ledger has no signed checkpoint yet")
 	}
 	return st.Checkpoint, err
+}
+
+// ledgerOpen asks the server to open one commitment of an entry, then
+// checks the opening against the public entry itself.
+func ledgerOpen(e *env, fs *flag.FlagSet) int {
+	get := func(n string) string { return fs.Lookup(n).Value.String() }
+	if get("field") == "" {
+		return usageError(e, "ledger", "open needs --index and --field")
+	}
+	fail := func(err error) int {
+		fmt.Fprintf(e.stderr, "elicense ledger open: %v\n", err)
+		return exitFail
+	}
+	token, err := operatorToken(e, get("token-file"))
+	if err != nil {
+		return fail(err)
+	}
+	c := newAPIClient(get("server"), token)
+	ctx := context.Background()
+	index := get("index")
+	q := url.Values{"field": {get("field")}}
+	if v := get("value"); v != "" {
+		q.Set("value", v)
+	}
+	var o struct {
+		Kind  string `json:"kind"`
+		Field string `json:"field"`
+		Salt  string `json:"salt"`
+		Value string `json:"value"`
+	}
+	if err := c.call(ctx, "GET", "/v1/ledger/entries/"+index+"/open?"+q.Encode(), nil, &o); err != nil {
+		return fail(err)
+	}
+	var entry struct {
+		Raw []byte `json:"raw"`
+	}
+	if err := c.call(ctx, "GET", "/v1/ledger/entries/"+index, nil, &entry); err != nil {
+		return fail(err)
+	}
+	ev, err := ledgerevent.Decode(entry.Raw)
+	if err != nil {
+		return fail(fmt.Errorf("entry %s: %w", index, err))
+	}
+	salt, err := hex.DecodeString(o.Salt)
+	if err != nil || len(salt) != ledgerevent.SaltSize {
+		return fail(fmt.Errorf("the server's salt %q is not %d bytes of hex", o.Salt, ledgerevent.SaltSize))
+	}
+	value := []byte(o.Value)
+	if o.Field == ledgerevent.FieldDevice {
+		if value, err = hex.DecodeString(o.Value); err != nil {
+			return fail(fmt.Errorf("the server's device key is not hex: %w", err))
+		}
+	}
+	if err := ledgerevent.VerifyOpening(ev, ledgerevent.Opening{Field: o.Field, Salt: [ledgerevent.SaltSize]byte(salt), Value: value}); err != nil {
+		return fail(err)
+	}
+	fmt.Fprintf(e.stdout, "entry %s (%s %s)\n%s: %s\nsalt: %s\ncommitment: SM3(salt ‖ value) matches the entry\n", index, ev.Kind(), ev.Head().Subject, o.Field, o.Value, o.Salt)
+	return exitOK
 }

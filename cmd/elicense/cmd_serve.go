@@ -17,7 +17,6 @@ import (
 
 	"elicense/certs/trust"
 	"elicense/internal/ledger"
-	"elicense/internal/ledger/tlog"
 	"elicense/internal/runtimecfg"
 	"elicense/issuer/api"
 	"elicense/issuer/console"
@@ -204,6 +203,11 @@ func buildServer(e *env, d dataDir, passFile, publicURL string, holderMergeAt in
 		return nil, nil, err
 	}
 	lg, st := data.Ledger, data.Store
+	audit, err := auditKey(e, d, pw, lg.Size() == 0)
+	if err != nil {
+		data.Close()
+		return nil, nil, fmt.Errorf("ledger audit key: %w", err)
+	}
 	codes := make([]string, len(p.Agencies))
 	for i, a := range p.Agencies {
 		codes[i] = a.Code
@@ -218,7 +222,7 @@ func buildServer(e *env, d dataDir, passFile, publicURL string, holderMergeAt in
 	reg.MustRegister(appendLatency, prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "elicense_holder_log_entries", Help: "New licences waiting to be merged into the holder index (a holder search reads them all).",
 	}, func() float64 { return float64(st.HolderLogLen()) }))
-	svc, err := service.New(service.Options{PKI: p, Store: st, Ledger: timedLedger{lg, appendLatency}, Status: sm, Logger: log, HolderMergeAt: holderMergeAt, Passphrase: pw})
+	svc, err := service.New(service.Options{PKI: p, Store: st, Ledger: timedLedger{lg, appendLatency}, Status: sm, Audit: audit, Logger: log, HolderMergeAt: holderMergeAt, Passphrase: pw})
 	if err == nil {
 		err = svc.Recover(context.Background())
 	}
@@ -254,7 +258,7 @@ type timedLedger struct {
 	h prometheus.Histogram
 }
 
-func (t timedLedger) AppendWith(ctx context.Context, es []tlog.Entry, fn ledger.ApplyFunc) (uint64, error) {
+func (t timedLedger) AppendWith(ctx context.Context, es [][]byte, fn ledger.ApplyFunc) (uint64, error) {
 	start := time.Now()
 	first, err := t.Log.AppendWith(ctx, es, fn)
 	t.h.Observe(time.Since(start).Seconds())

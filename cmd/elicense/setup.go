@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"elicense/certs/ledgerevent"
 	"elicense/internal/gm"
 	"elicense/issuer/pki"
 )
@@ -22,6 +23,7 @@ func (d dataDir) path(name string) string { return filepath.Join(string(d), name
 func (d dataDir) pki() string             { return d.path("pki") }
 func (d dataDir) ledger() string          { return d.path("ledger.db") }
 func (d dataDir) tokenKey() string        { return d.path("token.key.pem") }
+func (d dataDir) auditKey() string        { return d.path("audit.key.pem") }
 func (d dataDir) adminToken() string      { return d.path("admin.token") }
 func (d dataDir) passphrase() string      { return d.path("passphrase") }
 
@@ -101,6 +103,45 @@ func tokenKey(d dataDir, pw []byte) (*gm.PrivateKey, error) {
 		return nil, err
 	}
 	return gm.ParsePrivateKeyPEM(data, pw)
+}
+
+// auditKey loads the ledger audit key, from which the salts of the
+// ledger's commitments to personal data are derived (certs/ledgerevent).
+// It is kept like the token key: an SM2 key in encrypted PKCS#8 under the
+// key passphrase, so one at-rest format (and one re-encryption procedure)
+// covers every secret; its 32-byte scalar is the HMAC-SM3 key and is
+// never used to sign. It is made when missing only if the ledger is empty
+// (first start): a ledger with entries committed under a key that is gone
+// could no longer be opened for an auditor, so a missing key then is an
+// error (restore it from the backup of the data directory).
+func auditKey(e *env, d dataDir, pw []byte, ledgerEmpty bool) (*ledgerevent.AuditKey, error) {
+	data, err := os.ReadFile(d.auditKey())
+	if errors.Is(err, fs.ErrNotExist) {
+		if !ledgerEmpty {
+			return nil, fmt.Errorf("%s is missing but the ledger has entries committed under it: restore it from a backup (without it no commitment can be opened for an auditor)", d.auditKey())
+		}
+		k, err := gm.GenerateKey()
+		if err != nil {
+			return nil, err
+		}
+		enc, err := gm.MarshalEncryptedPrivateKey(k, pw, nil)
+		if err != nil {
+			return nil, err
+		}
+		if err := writeFileAtomic(d.auditKey(), enc, 0o600); err != nil {
+			return nil, err
+		}
+		fmt.Fprintf(e.stderr, "elicense: first start: made the ledger audit key %s (mode 0600); back it up with the PKI\n", d.auditKey())
+		return ledgerevent.NewAuditKey(k.Bytes())
+	}
+	if err != nil {
+		return nil, err
+	}
+	k, err := gm.ParsePrivateKeyPEM(data, pw)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", d.auditKey(), err)
+	}
+	return ledgerevent.NewAuditKey(k.Bytes())
 }
 
 // audience names this deployment in operator tokens: tokens minted for

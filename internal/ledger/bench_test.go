@@ -97,7 +97,7 @@ func bigLog(b *testing.B, n int) string {
 		}
 		t0 := time.Now()
 		const run = 10_000
-		es := make([]tlog.Entry, 0, run)
+		es := make([][]byte, 0, run)
 		for i := 0; i < n; i += run {
 			es = es[:0]
 			for j := i; j < min(i+run, n); j++ {
@@ -208,7 +208,7 @@ func BenchmarkFsck(b *testing.B) {
 	v := openVerifier(b)
 	b.ResetTimer()
 	for b.Loop() {
-		rep, err := Fsck(context.Background(), s, v, nil)
+		rep, err := Fsck(context.Background(), s, FsckOptions{Verifier: v})
 		if err != nil || rep.Entries != 100_000 {
 			b.Fatal(rep, err)
 		}

@@ -49,6 +49,7 @@ type BoltOptions struct {
 //
 //	meta         "format" → "elicense-ledger 1"
 //	             "origin" → the log origin
+//	             "entry-format" → the entry-format mark (Options.EntryFormat)
 //	             "size"   → uint64 number of entries
 //	             "intent" → uint64 size ‖ 32-byte root (last signing intent)
 //	entries      uint64 index → encoded tlog.Entry
@@ -86,10 +87,11 @@ var (
 	bucketHashes      = []byte("hashes")
 	bucketCheckpoints = []byte("checkpoints")
 
-	keyFormat = []byte("format")
-	keyOrigin = []byte("origin")
-	keySize   = []byte("size")
-	keyIntent = []byte("intent")
+	keyFormat      = []byte("format")
+	keyOrigin      = []byte("origin")
+	keyEntryFormat = []byte("entry-format")
+	keySize        = []byte("size")
+	keyIntent      = []byte("intent")
 )
 
 // storeFormat identifies the file layout above.
@@ -309,6 +311,7 @@ func (s *BoltStore) State(ctx context.Context) (State, error) {
 		}
 		st.Size = size
 		st.Origin = string(meta.Get(keyOrigin))
+		st.EntryFormat = string(meta.Get(keyEntryFormat))
 		if v := meta.Get(keyIntent); v != nil {
 			if len(v) != 8+tlog.HashSize {
 				return fmt.Errorf("%w: signing intent is %d bytes, want %d", ErrCorruptStore, len(v), 8+tlog.HashSize)
@@ -371,6 +374,20 @@ func (s *BoltStore) Write(ctx context.Context, b *Batch) error {
 				}
 			case string(o) != b.Origin:
 				return fmt.Errorf("%w: store has origin %q, batch %q", ErrOrigin, o, b.Origin)
+			}
+		}
+		if b.EntryFormat != "" {
+			switch f := meta.Get(keyEntryFormat); {
+			case f == nil && size == 0:
+				if err := meta.Put(keyEntryFormat, []byte(b.EntryFormat)); err != nil {
+					return err
+				}
+			case string(f) != b.EntryFormat:
+				have := string(f)
+				if f == nil {
+					have = "none"
+				}
+				return &EntryFormatError{Have: have, Want: b.EntryFormat, Size: size}
 			}
 		}
 		keys := make([]byte, 8*(len(b.Entries)+len(b.Hashes)))

@@ -18,8 +18,13 @@
 //   - the [Store] interface and its default bbolt backend ([BoltStore]);
 //   - [Fsck], which recomputes every hash and checks every checkpoint.
 //
-// The offline half (tree hashing, proof verification, the entry encoding,
-// signed notes and checkpoints) is in the sub-package tlog, so verifiers
+// Entries are opaque byte strings (1 to tlog.MaxEntryLen bytes): the log
+// stores, hashes and proves them and never reads them. What they mean is
+// the caller's; the issuer's catalogue is certs/ledgerevent, and
+// Options.EntryFormat keeps one log to one format.
+//
+// The offline half (tree hashing, proof verification, signed notes and
+// checkpoints) is in the sub-package tlog, so verifiers
 // and wallets can check proofs without linking a storage engine. This
 // package must not know about HTTP, licences' contents or the CLI.
 package ledger

@@ -41,6 +41,9 @@ var (
 	ErrLocked = errors.New("ledger: file locked by another process")
 	// ErrOrigin means the store belongs to a log with another origin.
 	ErrOrigin = errors.New("ledger: store belongs to another log origin")
+	// ErrEntryFormat means the store holds entries of another format
+	// than Options.EntryFormat (see EntryFormatError).
+	ErrEntryFormat = errors.New("ledger: the store holds entries of another format")
 	// ErrNoApply means the store cannot run callers' writes in its own
 	// transaction (Log.AppendWith needs a BoltStore).
 	ErrNoApply = errors.New("ledger: the store cannot apply callers' writes in its transaction")
@@ -64,3 +67,16 @@ func (e *IndexError) Error() string {
 }
 
 func (e *IndexError) Unwrap() error { return e.Err }
+
+// EntryFormatError is the refusal to open a store whose entries are of
+// another format than the caller's. It wraps ErrEntryFormat.
+type EntryFormatError struct {
+	Have, Want string // the store's mark and the caller's
+	Size       uint64 // entries in the store
+}
+
+func (e *EntryFormatError) Error() string {
+	return fmt.Sprintf("ledger: the store's %d entries are of format %s, this program writes %s", e.Size, e.Have, e.Want)
+}
+
+func (e *EntryFormatError) Unwrap() error { return ErrEntryFormat }

@@ -16,7 +16,7 @@ type FsckReport struct {
 	Origin string
 	Size   uint64
 	Root   tlog.Hash
-	// Entries is how many entries were decoded and rehashed.
+	// Entries is how many entries were checked and rehashed.
 	Entries uint64
 	// Checkpoints is how many signed checkpoints were checked; Latest is
 	// the last of them.
@@ -33,22 +33,38 @@ type FsckReport struct {
 	Elapsed  time.Duration
 }
 
+// FsckOptions tune Fsck.
+type FsckOptions struct {
+	// Verifier checks checkpoint signatures; nil skips them (the report
+	// says so).
+	Verifier *tlog.NoteVerifier
+	// Check, if set, is called with every entry, in order, before its
+	// hash is checked; an error stops Fsck and is reported at that index
+	// wrapping ErrCorruptEntry. The log does not read entries: this is
+	// where a caller decodes them with its own catalogue. entry is valid
+	// only during the call.
+	Check func(index uint64, entry []byte) error
+	// Progress, if set, is called after each chunk of entries.
+	Progress func(done, total uint64)
+}
+
 // fsckChunk is how many entries Fsck reads per store call.
 const fsckChunk = 8192
 
-// Fsck checks a whole log: it decodes every entry, recomputes every leaf
+// Fsck checks a whole log: it checks every entry's length (and passes
+// it to o.Check), recomputes every leaf
 // and interior hash and compares each with the stored one, recomputes
 // the root, and checks every stored checkpoint (well-formed, right
 // origin, root equal to the recomputed root at its size, signature by v
-// unless v is nil, and consistent with the previous checkpoint by a proof
+// unless o.Verifier is nil, and consistent with the previous checkpoint by a proof
 // served from the store). It stops at the first problem and returns it as
 // an *IndexError naming the entry index (or checkpoint tree size); the
-// report says how far it got. progress, if not nil, is called after each
-// chunk of entries.
+// report says how far it got.
 //
 // Fsck may run on the store of an open Log: it checks the prefix that
 // existed when it started.
-func Fsck(ctx context.Context, s Store, v *tlog.NoteVerifier, progress func(done, total uint64)) (rep *FsckReport, err error) {
+func Fsck(ctx context.Context, s Store, o FsckOptions) (rep *FsckReport, err error) {
+	v, progress := o.Verifier, o.Progress
 	t0 := time.Now()
 	rep = &FsckReport{SignaturesChecked: v != nil}
 	defer func() {
@@ -63,7 +79,7 @@ func Fsck(ctx context.Context, s Store, v *tlog.NoteVerifier, progress func(done
 		return rep, err
 	}
 	rep.Origin, rep.Size = st.Origin, st.Size
-	r := &fsckRun{ctx: ctx, s: s, v: v, st: st, rep: rep, h: tlog.SM3, nodes: nodeReader{ctx, s}}
+	r := &fsckRun{ctx: ctx, s: s, v: v, checkEntry: o.Check, st: st, rep: rep, h: tlog.SM3, nodes: nodeReader{ctx, s}}
 	if err := r.fillTo(0); err != nil {
 		return rep, err
 	}
@@ -105,13 +121,14 @@ type fsckMark struct {
 // checked when the scan reaches their size; they are read a page at a
 // time.
 type fsckRun struct {
-	ctx   context.Context
-	s     Store
-	v     *tlog.NoteVerifier
-	st    State
-	rep   *FsckReport
-	h     *tlog.TreeHasher
-	nodes nodeReader
+	ctx        context.Context
+	s          Store
+	v          *tlog.NoteVerifier
+	checkEntry func(uint64, []byte) error
+	st         State
+	rep        *FsckReport
+	h          *tlog.TreeHasher
+	nodes      nodeReader
 
 	queue     []fsckMark // read from the store, not yet reached
 	nextFrom  uint64     // where the next page of checkpoints starts
@@ -199,8 +216,13 @@ func (r *fsckRun) chunk(start, end uint64) error {
 func (r *fsckRun) entries(start, end uint64) error {
 	r.computed = r.computed[:0]
 	err := r.s.Entries(r.ctx, start, end, func(i uint64, b []byte) error {
-		if _, err := tlog.DecodeEntry(b); err != nil {
-			return &IndexError{Index: i, What: "entry", Err: err}
+		if len(b) == 0 || len(b) > tlog.MaxEntryLen {
+			return &IndexError{Index: i, What: "entry", Err: fmt.Errorf("%w: %d bytes", ErrCorruptEntry, len(b))}
+		}
+		if r.checkEntry != nil {
+			if err := r.checkEntry(i, b); err != nil {
+				return &IndexError{Index: i, What: "entry", Err: fmt.Errorf("%w: %w", ErrCorruptEntry, err)}
+			}
 		}
 		r.computed = r.f.Append(r.h, r.h.HashLeaf(b), r.computed)
 		r.rep.Entries++
@@ -323,11 +345,11 @@ func hashMismatch(j, start uint64, computed, stored tlog.Hash) error {
 
 // FsckFile runs Fsck on a bbolt ledger file no process has open for
 // writing (it takes a shared lock).
-func FsckFile(ctx context.Context, path string, v *tlog.NoteVerifier, progress func(done, total uint64)) (*FsckReport, error) {
+func FsckFile(ctx context.Context, path string, o FsckOptions) (*FsckReport, error) {
 	s, err := OpenBolt(path, &BoltOptions{ReadOnly: true})
 	if err != nil {
 		return &FsckReport{}, err
 	}
 	defer s.Close()
-	return Fsck(ctx, s, v, progress)
+	return Fsck(ctx, s, o)
 }

@@ -83,13 +83,13 @@ func tamper(t *testing.T, path string, fn func(tx *bolt.Tx) error) {
 
 func fsckFile(t *testing.T, path string, v *tlog.NoteVerifier) (*FsckReport, error) {
 	t.Helper()
-	return FsckFile(context.Background(), path, v, nil)
+	return FsckFile(context.Background(), path, FsckOptions{Verifier: v})
 }
 
 func TestFsckClean(t *testing.T) {
 	path, v := buildFile(t, 3000)
 	var calls int
-	rep, err := FsckFile(context.Background(), path, v, func(done, total uint64) { calls++ })
+	rep, err := FsckFile(context.Background(), path, FsckOptions{Verifier: v, Progress: func(done, total uint64) { calls++ }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -111,12 +111,11 @@ func TestFsckFindsTampering(t *testing.T) {
 		what  string
 		want  error
 	}{
-		{"garbage entry", func(tx *bolt.Tx) error {
-			return tx.Bucket(bucketEntries).Put(be64(417), []byte{1, 2, 3})
+		{"empty entry", func(tx *bolt.Tx) error {
+			return tx.Bucket(bucketEntries).Put(be64(417), []byte{})
 		}, 417, "entry", ErrCorruptEntry},
-		{"valid but different entry", func(tx *bolt.Tx) error {
-			b, _ := (&tlog.Entry{Type: tlog.TypeRevoke, Time: testEntry(0).Time, Agency: "x", LicenseID: "y", Operator: "z"}).MarshalBinary()
-			return tx.Bucket(bucketEntries).Put(be64(5), b)
+		{"different entry", func(tx *bolt.Tx) error {
+			return tx.Bucket(bucketEntries).Put(be64(5), []byte{1, 2, 3})
 		}, 5, "entry", ErrHashMismatch},
 		{"flipped bit in an entry", func(tx *bolt.Tx) error {
 			b := bytes.Clone(tx.Bucket(bucketEntries).Get(be64(999)))
@@ -197,7 +196,7 @@ func TestFsckFindsTampering(t *testing.T) {
 			// The Log refuses to open, or opens and its own fsck fails;
 			// nothing panics either way.
 			if l, err := Open(Options{Path: p, Origin: testOrigin, Signer: testKey(t)}); err == nil {
-				if _, err := l.Fsck(context.Background(), nil); err == nil && c.what != "checkpoint" {
+				if _, err := l.Fsck(context.Background(), FsckOptions{}); err == nil && c.what != "checkpoint" {
 					t.Error("Open accepted the store and its fsck passed")
 				}
 				l.Close()
@@ -217,7 +216,7 @@ func TestBitFlips(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want, err := FsckFile(context.Background(), path, v, nil)
+	want, err := FsckFile(context.Background(), path, FsckOptions{Verifier: v})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -244,7 +243,7 @@ func TestBitFlips(t *testing.T) {
 		if err := os.WriteFile(p, b, 0o600); err != nil {
 			t.Fatal(err)
 		}
-		rep, err := FsckFile(context.Background(), p, v, nil)
+		rep, err := FsckFile(context.Background(), p, FsckOptions{Verifier: v})
 		if err != nil {
 			caught++
 			if i < 5 {
@@ -284,7 +283,7 @@ func TestTruncatedFile(t *testing.T) {
 			t.Logf("truncated to %d: %v", size, err)
 		}
 		if l, err := Open(Options{Path: p, Origin: testOrigin, Signer: testKey(t)}); err == nil {
-			_, err := l.Fsck(context.Background(), nil)
+			_, err := l.Fsck(context.Background(), FsckOptions{})
 			l.Close()
 			if err == nil {
 				t.Errorf("truncated to %d: Open and fsck passed", size)
@@ -292,5 +291,27 @@ func TestTruncatedFile(t *testing.T) {
 		} else if !errors.Is(err, ErrCorruptStore) && !errors.Is(err, ErrInconsistent) {
 			t.Errorf("truncated to %d: Open: %v, want ErrCorruptStore", size, err)
 		}
+	}
+}
+
+// TestFsckCheck checks that Fsck hands every entry to Options.Check, in
+// order, and reports the first it refuses at its index.
+func TestFsckCheck(t *testing.T) {
+	path, v := buildFile(t, 300)
+	var next uint64
+	refuse := errors.New("not in the catalogue")
+	rep, err := FsckFile(context.Background(), path, FsckOptions{Verifier: v, Check: func(i uint64, e []byte) error {
+		if i != next || !bytes.HasPrefix(e, []byte("issue ")) {
+			t.Errorf("Check(%d, %q), want entry %d", i, e, next)
+		}
+		next++
+		if i == 123 {
+			return refuse
+		}
+		return nil
+	}})
+	var ie *IndexError
+	if !errors.Is(err, ErrCorruptEntry) || !errors.Is(err, refuse) || !errors.As(err, &ie) || ie.Index != 123 || rep.FirstBad != ie {
+		t.Fatalf("fsck = %+v, %v; want entry 123 refused", rep, err)
 	}
 }

@@ -1,6 +1,7 @@
 package ledger
 
 import (
+	"bytes"
 	"context"
 	"crypto"
 	"errors"
@@ -36,6 +37,12 @@ type Options struct {
 	// Origin is the checkpoint origin line, e.g. "ledger.elicense.example/v1".
 	// Required; a store remembers the origin it was created with.
 	Origin string
+	// EntryFormat, if set, names the format of the entries the caller
+	// appends (the log does not read them). A store records it with its
+	// first write and Open refuses, with ErrEntryFormat, a store that
+	// holds entries under another mark or under none (written before
+	// marks existed), so a caller cannot mix formats in one log.
+	EntryFormat string
 	// Signer signs checkpoints: an SM2 crypto.Signer (file key, HSM, KMS).
 	Signer crypto.Signer
 	// SignerName is the note key name; empty means Origin, as
@@ -85,6 +92,7 @@ type Log struct {
 	store    Store
 	ownStore bool
 	origin   string
+	format   string // Options.EntryFormat
 	hasher   *tlog.TreeHasher
 	signer   *tlog.NoteSigner
 	maxBatch int
@@ -142,6 +150,7 @@ func Open(opts Options) (*Log, error) {
 	}
 	l := &Log{
 		origin:   opts.Origin,
+		format:   opts.EntryFormat,
 		hasher:   tlog.SM3,
 		signer:   signer,
 		maxBatch: opts.MaxBatch,
@@ -215,6 +224,19 @@ func (l *Log) recover(ctx context.Context) error {
 	}
 	if st.Origin != "" && st.Origin != l.origin {
 		return fmt.Errorf("%w: store has %q, options say %q", ErrOrigin, st.Origin, l.origin)
+	}
+	if l.format != "" && st.EntryFormat != l.format && (st.EntryFormat != "" || st.Size > 0) {
+		have := st.EntryFormat
+		if have == "" {
+			have = "none (a log written before entry-format marks)"
+		}
+		return &EntryFormatError{Have: have, Want: l.format, Size: st.Size}
+	}
+	if l.format != "" && st.EntryFormat == "" {
+		// An empty log made before marks existed: mark it now.
+		if err := l.store.Write(ctx, &Batch{Start: st.Size, Origin: l.origin, EntryFormat: l.format}); err != nil {
+			return err
+		}
 	}
 	nodes := nodeReader{ctx, l.store}
 	hs, err := nodes.ReadNodes(tlog.FrontierNodes(st.Size))
@@ -296,7 +318,7 @@ func (l *Log) checkStoredCheckpoint(size uint64, note []byte) (tlog.Checkpoint, 
 // checkpoint, and publishes it. Used outside the batch path.
 func (l *Log) checkpointNow(ctx context.Context, size uint64, root tlog.Hash, record bool) error {
 	if record {
-		if err := l.store.Write(ctx, &Batch{Start: l.frontier.Size(), Origin: l.origin, Intent: &Intent{size, root}}); err != nil {
+		if err := l.store.Write(ctx, &Batch{Start: l.frontier.Size(), Origin: l.origin, EntryFormat: l.format, Intent: &Intent{size, root}}); err != nil {
 			return err
 		}
 	}
@@ -304,7 +326,7 @@ func (l *Log) checkpointNow(ctx context.Context, size uint64, root tlog.Hash, re
 	if err != nil {
 		return err
 	}
-	if err := l.store.Write(ctx, &Batch{Start: l.frontier.Size(), Origin: l.origin, Checkpoint: sc.stored()}); err != nil {
+	if err := l.store.Write(ctx, &Batch{Start: l.frontier.Size(), Origin: l.origin, EntryFormat: l.format, Checkpoint: sc.stored()}); err != nil {
 		return err
 	}
 	l.publish(sc)
@@ -354,21 +376,23 @@ func (l *Log) publish(sc *SignedCheckpoint) {
 	}
 }
 
-// Append adds e to the log and returns its index once the batch holding
-// it is durable. If ctx ends first, Append returns ctx.Err() and the entry
-// may or may not have been appended.
-func (l *Log) Append(ctx context.Context, e tlog.Entry) (uint64, error) {
-	b, err := e.MarshalBinary()
-	if err != nil {
+// Append adds entry e to the log and returns its index once the batch
+// holding it is durable. The log does not read e; it must be 1 to
+// tlog.MaxEntryLen bytes (ErrInvalidEntry otherwise). If ctx ends first,
+// Append returns ctx.Err() and the entry may or may not have been
+// appended.
+func (l *Log) Append(ctx context.Context, e []byte) (uint64, error) {
+	if err := tlog.CheckEntryLen(e); err != nil {
 		return 0, err
 	}
+	b := bytes.Clone(e)
 	r := &request{entries: [][]byte{b}, leaves: []tlog.Hash{l.hasher.HashLeaf(b)}, done: make(chan struct{})}
 	return l.submit(ctx, r)
 }
 
 // AppendAll adds entries as one contiguous run and returns the index of
 // the first, once all are durable (bulk import).
-func (l *Log) AppendAll(ctx context.Context, es []tlog.Entry) (uint64, error) {
+func (l *Log) AppendAll(ctx context.Context, es [][]byte) (uint64, error) {
 	return l.AppendWith(ctx, es, nil)
 }
 
@@ -378,8 +402,10 @@ func (l *Log) AppendAll(ctx context.Context, es []tlog.Entry) (uint64, error) {
 // all, under one fsync. If fn fails, nothing of this call is written and
 // AppendWith returns fn's error (as an *ApplyError); appends batched with
 // it are written without it. A nil fn is AppendAll. fn needs a store that
-// shares its transaction (BoltStore); other stores give ErrNoApply.
-func (l *Log) AppendWith(ctx context.Context, es []tlog.Entry, fn ApplyFunc) (uint64, error) {
+// shares its transaction (BoltStore); other stores give ErrNoApply. The
+// log keeps es's slices until they are written: the caller must not
+// change them.
+func (l *Log) AppendWith(ctx context.Context, es [][]byte, fn ApplyFunc) (uint64, error) {
 	if len(es) == 0 {
 		return 0, errors.New("ledger: AppendAll of nothing")
 	}
@@ -389,9 +415,8 @@ func (l *Log) AppendWith(ctx context.Context, es []tlog.Entry, fn ApplyFunc) (ui
 		}
 	}
 	r := &request{entries: make([][]byte, len(es)), leaves: make([]tlog.Hash, len(es)), apply: fn, done: make(chan struct{})}
-	for i := range es {
-		b, err := es[i].MarshalBinary()
-		if err != nil {
+	for i, b := range es {
+		if err := tlog.CheckEntryLen(b); err != nil {
 			return 0, fmt.Errorf("entry %d: %w", i, err)
 		}
 		r.entries[i], r.leaves[i] = b, l.hasher.HashLeaf(b)
@@ -550,7 +575,7 @@ func (l *Log) commit(batch []*request) {
 			applies = append(applies, Apply{First: r.first, Fn: r.apply})
 		}
 	}
-	b := &Batch{Start: start, Origin: l.origin, Entries: entries, Hashes: hashes, Checkpoint: l.pending.stored(), Apply: applies}
+	b := &Batch{Start: start, Origin: l.origin, EntryFormat: l.format, Entries: entries, Hashes: hashes, Checkpoint: l.pending.stored(), Apply: applies}
 	root := f.Root(l.hasher)
 	sign := l.interval < 0 || time.Since(l.lastSignAt) >= l.interval
 	if sign {
@@ -719,30 +744,17 @@ func (l *Log) checkSize(size uint64) error {
 	return nil
 }
 
-// RawEntry returns the encoded entry at index.
-func (l *Log) RawEntry(index uint64) ([]byte, error) {
+// Entry returns the entry at index, as appended.
+func (l *Log) Entry(index uint64) ([]byte, error) {
 	if index >= l.Size() {
 		return nil, fmt.Errorf("%w: entry %d, log holds %d entries", ErrNotFound, index, l.Size())
 	}
 	var out []byte
 	err := l.store.Entries(context.Background(), index, index+1, func(_ uint64, b []byte) error {
-		out = append([]byte(nil), b...)
+		out = bytes.Clone(b)
 		return nil
 	})
 	return out, err
-}
-
-// Entry returns the decoded entry at index.
-func (l *Log) Entry(index uint64) (tlog.Entry, error) {
-	b, err := l.RawEntry(index)
-	if err != nil {
-		return tlog.Entry{}, err
-	}
-	e, err := tlog.DecodeEntry(b)
-	if err != nil {
-		return e, &IndexError{Index: index, What: "entry", Err: err}
-	}
-	return e, nil
 }
 
 // LeafHash returns the stored leaf hash of entry index.
@@ -789,7 +801,11 @@ func (l *Log) ConsistencyProof(oldSize, newSize uint64) ([]tlog.Hash, error) {
 	return l.hasher.ConsistencyProof(oldSize, newSize, nodeReader{context.Background(), l.store})
 }
 
-// Fsck checks the whole log (see the package function Fsck).
-func (l *Log) Fsck(ctx context.Context, progress func(done, total uint64)) (*FsckReport, error) {
-	return Fsck(ctx, l.store, l.Verifier(), progress)
+// Fsck checks the whole log (see the package function Fsck); o.Verifier
+// defaults to the log's.
+func (l *Log) Fsck(ctx context.Context, o FsckOptions) (*FsckReport, error) {
+	if o.Verifier == nil {
+		o.Verifier = l.Verifier()
+	}
+	return Fsck(ctx, l.store, o)
 }

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -33,18 +34,10 @@ func testKey(t testing.TB) *gm.PrivateKey {
 	return k
 }
 
-func testEntry(i int) tlog.Entry {
-	return tlog.Entry{
-		Type:           tlog.TypeIssue,
-		Time:           time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC).Add(time.Duration(i) * time.Millisecond),
-		Agency:         "310000-SAMR",
-		LicenseID:      fmt.Sprintf("1.2.156.3005.2.11100000000013127D001.310000.%07d.001.K", i),
-		CredentialHash: gm.SM3(fmt.Appendf(nil, "credential %d", i)),
-		StatusFrom:     tlog.StatusNone,
-		StatusTo:       tlog.StatusValid,
-		Reason:         "新办",
-		Operator:       "clerk-0042",
-	}
+// testEntry is an opaque entry of about the size of an issuance event.
+func testEntry(i int) []byte {
+	sum := gm.SM3(fmt.Appendf(nil, "credential %d", i))
+	return fmt.Appendf(nil, "issue 310000-SAMR 1.2.156.3005.2.11100000000013127D001.310000.%07d.001.K %x %x", i, sum, sum)
 }
 
 func openTest(t testing.TB, path string, mod ...func(*Options)) *Log {
@@ -113,14 +106,17 @@ func TestAppendProveReopen(t *testing.T) {
 	if err != nil || idx != n {
 		t.Fatalf("append after reopen = %d, %v; want %d", idx, err, n)
 	}
-	first, err := l.AppendAll(context.Background(), []tlog.Entry{testEntry(n + 1), testEntry(n + 2)})
+	first, err := l.AppendAll(context.Background(), [][]byte{testEntry(n + 1), testEntry(n + 2)})
 	if err != nil || first != n+1 || l.Size() != n+3 {
 		t.Fatalf("AppendAll = %d, %v (size %d)", first, err, l.Size())
 	}
-	if _, err := l.Append(context.Background(), tlog.Entry{}); !errors.Is(err, ErrInvalidEntry) {
-		t.Fatalf("invalid entry: %v", err)
+	if _, err := l.Append(context.Background(), nil); !errors.Is(err, ErrInvalidEntry) {
+		t.Fatalf("empty entry: %v", err)
 	}
-	rep, err := l.Fsck(context.Background(), nil)
+	if _, err := l.Append(context.Background(), make([]byte, tlog.MaxEntryLen+1)); !errors.Is(err, ErrInvalidEntry) {
+		t.Fatalf("entry too long: %v", err)
+	}
+	rep, err := l.Fsck(context.Background(), FsckOptions{})
 	if err != nil || rep.Size != n+3 || rep.Checkpoints < 2 {
 		t.Fatalf("fsck: %+v, %v", rep, err)
 	}
@@ -146,12 +142,10 @@ func appendConcurrentlyAndClose(t *testing.T, path string, n int) *tlog.MemTree 
 		if err != nil {
 			t.Fatal(err)
 		}
-		want := testEntry(got[i])
-		if e.LicenseID != want.LicenseID {
-			t.Fatalf("entry %d is %s, want %s", i, e.LicenseID, want.LicenseID)
+		if want := testEntry(got[i]); !bytes.Equal(e, want) {
+			t.Fatalf("entry %d is %q, want %q", i, e, want)
 		}
-		raw, _ := l.RawEntry(i)
-		mem.AppendEntry(raw)
+		mem.AppendEntry(e)
 	}
 	if err := l.Close(); err != nil {
 		t.Fatal(err)
@@ -252,7 +246,7 @@ func TestCheckpointEveryBatch(t *testing.T) {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
-	rep, err := l.Fsck(context.Background(), nil)
+	rep, err := l.Fsck(context.Background(), FsckOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -295,7 +289,7 @@ func TestRefuseInconsistentCheckpoint(t *testing.T) {
 	forged := tlog.NewMemTree(tlog.SM3)
 	var entries [][]byte
 	for i := range 120 {
-		b, _ := (&tlog.Entry{Type: tlog.TypeRevoke, Time: time.Unix(int64(i), 0), Agency: "x", LicenseID: "forged", Operator: "mallory"}).MarshalBinary()
+		b := fmt.Appendf(nil, "forged %d", i)
 		forged.AppendEntry(b)
 		if i >= 100 {
 			entries = append(entries, b)
@@ -311,7 +305,7 @@ func TestRefuseInconsistentCheckpoint(t *testing.T) {
 	if _, err := Open(Options{Store: s, Origin: testOrigin, Signer: testKey(t)}); !errors.Is(err, ErrInconsistent) {
 		t.Fatalf("Open on a forged store: %v", err)
 	}
-	rep, err := Fsck(ctx, s, l.Verifier(), nil)
+	rep, err := Fsck(ctx, s, FsckOptions{Verifier: l.Verifier()})
 	var ie *IndexError
 	if !errors.As(err, &ie) || !errors.Is(err, ErrHashMismatch) || rep.FirstBad == nil {
 		t.Fatalf("fsck of the forged store: %v", err)
@@ -357,11 +351,11 @@ func TestInterruptedSigning(t *testing.T) {
 	var entries [][]byte
 	for i := range uint64(15) {
 		if i < 10 {
-			raw, _ := l.RawEntry(i)
+			raw, _ := l.Entry(i)
 			mem.AppendEntry(raw)
 			continue
 		}
-		b, _ := (&tlog.Entry{Type: tlog.TypeSuspend, Time: time.Unix(int64(i), 0), Agency: "a", LicenseID: "x", Operator: "o"}).MarshalBinary()
+		b := fmt.Appendf(nil, "suspend %d", i)
 		mem.AppendEntry(b)
 		entries = append(entries, b)
 	}
@@ -370,7 +364,7 @@ func TestInterruptedSigning(t *testing.T) {
 	if err := s.Write(ctx, &Batch{Start: 10, Entries: entries, Hashes: hs, Intent: &Intent{15, mem.Root()}}); err != nil {
 		t.Fatal(err)
 	}
-	rep, err := Fsck(ctx, s, l.Verifier(), nil)
+	rep, err := Fsck(ctx, s, FsckOptions{Verifier: l.Verifier()})
 	if err != nil || rep.Unsigned == nil || rep.Unsigned.Size != 15 {
 		t.Fatalf("fsck: %+v %v", rep, err)
 	}
@@ -379,7 +373,7 @@ func TestInterruptedSigning(t *testing.T) {
 		t.Fatalf("checkpoint after recovery: %d %s", cp.Size, cp.Root)
 	}
 	l.Close()
-	rep, err = Fsck(ctx, s, l.Verifier(), nil)
+	rep, err = Fsck(ctx, s, FsckOptions{Verifier: l.Verifier()})
 	if err != nil || rep.Unsigned != nil || rep.Latest.Size != 15 {
 		t.Fatalf("fsck after recovery: %+v %v", rep, err)
 	}
@@ -404,7 +398,7 @@ func TestFsckWhileAppending(t *testing.T) {
 		done <- nil
 	}()
 	for range 5 {
-		if _, err := l.Fsck(context.Background(), nil); err != nil {
+		if _, err := l.Fsck(context.Background(), FsckOptions{}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -422,7 +416,7 @@ func TestBackup(t *testing.T) {
 	}
 	defer l.Close()
 	for i := range 10 {
-		if _, err := l.Append(context.Background(), tlog.Entry{Type: tlog.TypeIssue, Time: time.Now(), Agency: "A", LicenseID: fmt.Sprint("id", i), Operator: "op"}); err != nil {
+		if _, err := l.Append(context.Background(), fmt.Appendf(nil, "id%d", i)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -434,7 +428,7 @@ func TestBackup(t *testing.T) {
 	if err := os.WriteFile(copyPath, buf.Bytes(), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	rep, err := FsckFile(context.Background(), copyPath, l.Verifier(), nil)
+	rep, err := FsckFile(context.Background(), copyPath, FsckOptions{Verifier: l.Verifier()})
 	if err != nil || rep.Entries != 10 {
 		t.Fatalf("backup fsck: %v, %d entries", err, rep.Entries)
 	}
@@ -458,7 +452,7 @@ func TestAppendWith(t *testing.T) {
 	errs := make([]error, n)
 	for i := range n {
 		wg.Go(func() {
-			firsts[i], errs[i] = l.AppendWith(context.Background(), []tlog.Entry{testEntry(2 * i), testEntry(2*i + 1)}, func(tx *bolt.Tx, first uint64) error {
+			firsts[i], errs[i] = l.AppendWith(context.Background(), [][]byte{testEntry(2 * i), testEntry(2*i + 1)}, func(tx *bolt.Tx, first uint64) error {
 				if i%7 == 3 {
 					tx.Bucket(app).Put([]byte("must not stay"), nil)
 					return errRefused
@@ -482,8 +476,8 @@ func TestAppendWith(t *testing.T) {
 		}
 		ok++
 		e, err := l.Entry(firsts[i] + 1)
-		if err != nil || e.LicenseID != testEntry(2*i+1).LicenseID {
-			t.Errorf("append %d at %d: second entry %v, %v", i, firsts[i], e.LicenseID, err)
+		if err != nil || !bytes.Equal(e, testEntry(2*i+1)) {
+			t.Errorf("append %d at %d: second entry %q, %v", i, firsts[i], e, err)
 		}
 	}
 	if got := l.Size(); got != 2*ok {
@@ -506,8 +500,8 @@ func TestAppendWith(t *testing.T) {
 			var i int
 			fmt.Sscanf(string(k), "%d", &i)
 			e, err := l.Entry(binary.BigEndian.Uint64(v))
-			if err != nil || e.LicenseID != testEntry(2*i).LicenseID {
-				t.Errorf("caller %d recorded index %d holding %v, %v", i, binary.BigEndian.Uint64(v), e.LicenseID, err)
+			if err != nil || !bytes.Equal(e, testEntry(2*i)) {
+				t.Errorf("caller %d recorded index %d holding %q, %v", i, binary.BigEndian.Uint64(v), e, err)
 			}
 			return nil
 		})
@@ -619,4 +613,58 @@ func TestLinger(t *testing.T) {
 	if want := []int{1, 1, 1, 1, 10, 10, 1}; !slices.Equal(got, want) {
 		t.Fatalf("batches %v, want %v", got, want)
 	}
+}
+
+// TestEntryFormat checks the entry-format mark: recorded by a new log,
+// required on reopen, and a log with entries but no mark is refused.
+func TestEntryFormat(t *testing.T) {
+	dir := t.TempDir()
+	marked := filepath.Join(dir, "marked.db")
+	l := openTest(t, marked, func(o *Options) { o.EntryFormat = "test/2" })
+	if _, err := l.Append(context.Background(), testEntry(1)); err != nil {
+		t.Fatal(err)
+	}
+	l.Close()
+	if st := stateOf(t, marked); st.EntryFormat != "test/2" {
+		t.Fatalf("mark %q", st.EntryFormat)
+	}
+	_, err := Open(Options{Path: marked, Origin: testOrigin, Signer: testKey(t), EntryFormat: "test/3"})
+	var fe *EntryFormatError
+	if !errors.Is(err, ErrEntryFormat) || !errors.As(err, &fe) || fe.Have != "test/2" || fe.Want != "test/3" || fe.Size != 1 {
+		t.Fatalf("reopen with another format: %v", err)
+	}
+	openTest(t, marked, func(o *Options) { o.EntryFormat = "test/2" }).Close()
+
+	// Entries written before marks existed: refused.
+	old := filepath.Join(dir, "old.db")
+	l = openTest(t, old)
+	if _, err := l.Append(context.Background(), testEntry(1)); err != nil {
+		t.Fatal(err)
+	}
+	l.Close()
+	if _, err := Open(Options{Path: old, Origin: testOrigin, Signer: testKey(t), EntryFormat: "test/2"}); !errors.As(err, &fe) || fe.Size != 1 || !strings.Contains(fe.Have, "none") {
+		t.Fatalf("unmarked log with entries: %v", err)
+	}
+
+	// An unmarked log without entries takes the mark.
+	empty := filepath.Join(dir, "empty.db")
+	openTest(t, empty).Close()
+	openTest(t, empty, func(o *Options) { o.EntryFormat = "test/2" }).Close()
+	if st := stateOf(t, empty); st.EntryFormat != "test/2" {
+		t.Fatalf("mark %q", st.EntryFormat)
+	}
+}
+
+func stateOf(t *testing.T, path string) State {
+	t.Helper()
+	s, err := OpenBolt(path, &BoltOptions{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	st, err := s.State(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st
 }

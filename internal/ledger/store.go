@@ -49,6 +49,9 @@ type State struct {
 	Size uint64
 	// Origin is the log origin recorded by the first Write ("" if none).
 	Origin string
+	// EntryFormat is the entry-format mark recorded by the first Write
+	// that carried one ("" if none).
+	EntryFormat string
 	// Intent is the last signing intent recorded, or nil.
 	Intent *Intent
 	// CheckpointSize and Checkpoint are the latest stored signed
@@ -72,6 +75,9 @@ type Batch struct {
 	Start uint64
 	// Origin, if set, is recorded (first write) or must match.
 	Origin string
+	// EntryFormat, if set, is recorded while the store holds no entries
+	// and no mark, and must match otherwise (ErrEntryFormat).
+	EntryFormat string
 	// Entries are the encoded entries Start, Start+1, ….
 	Entries [][]byte
 	// Hashes are the stored hashes the entries add, from stored index

@@ -25,7 +25,7 @@ import (
 type Ledger interface {
 	Size() uint64
 	Checkpoint() ledger.SignedCheckpoint
-	RawEntry(index uint64) ([]byte, error)
+	Entry(index uint64) ([]byte, error) // a certs/ledgerevent encoding
 	InclusionProof(index, treeSize uint64) ([]tlog.Hash, error)
 	ConsistencyProof(oldSize, newSize uint64) ([]tlog.Hash, error)
 }
@@ -149,6 +149,7 @@ func (a *API) routes() {
 
 	v1.GET("/ledger/checkpoint", a.checkpoint)
 	v1.GET("/ledger/entries/:index", a.entry)
+	v1.GET("/ledger/entries/:index/open", a.openEntry, a.auth)
 	v1.GET("/ledger/proof/inclusion", a.inclusion)
 	v1.GET("/ledger/proof/consistency", a.consistency)
 

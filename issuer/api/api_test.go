@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"elicense/certs/ledgerevent"
 	"elicense/certs/qr"
 	"elicense/internal/gm"
 	"elicense/internal/ledger"
@@ -96,7 +97,7 @@ func newTestServerWith(t testing.TB, publishing bool) *testServer {
 		sm = status.New(status.Options{BaseURL: "http://127.0.0.1", Signer: p.Ledger.Signer, KeyID: p.Ledger.KeyID, Agencies: codes})
 		sl = sm
 	}
-	svc, err := service.New(service.Options{PKI: p, Store: st, Ledger: lg, Status: sl, Passphrase: []byte("pw")})
+	svc, err := service.New(service.Options{PKI: p, Store: st, Ledger: lg, Status: sl, Passphrase: []byte("pw"), Audit: testAudit})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -461,3 +462,12 @@ func sealBody(t testing.TB, agency string) string {
 	}
 	return jsonOf(service.SealRequest{Agency: agency, HolderName: "上海浦江示例科技有限公司", HolderCode: "91110000600037341L", SignerCert: der})
 }
+
+// testAudit is the tests' ledger audit key.
+var testAudit = func() *ledgerevent.AuditKey {
+	a, err := ledgerevent.NewAuditKey(bytes.Repeat([]byte{0xa5}, ledgerevent.AuditKeySize))
+	if err != nil {
+		panic(err)
+	}
+	return a
+}()

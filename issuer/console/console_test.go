@@ -1,6 +1,7 @@
 package console_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -17,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"elicense/certs/ledgerevent"
 	"elicense/internal/browsertest"
 	"elicense/internal/gm"
 	"elicense/internal/ledger"
@@ -71,7 +73,7 @@ func newTestServer(t *testing.T) *testServer {
 		t.Fatal(err)
 	}
 	st, lg := data.Store, data.Ledger
-	svc, err := service.New(service.Options{PKI: p, Store: st, Ledger: lg, Status: &memStatus{}})
+	svc, err := service.New(service.Options{PKI: p, Store: st, Ledger: lg, Status: &memStatus{}, Audit: testAudit})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -615,3 +617,12 @@ func (c *consoleSession) adminIssuesAndLogsOut() {
 		t.Errorf("token still in sessionStorage after logout: %q", got)
 	}
 }
+
+// testAudit is the tests' ledger audit key.
+var testAudit = func() *ledgerevent.AuditKey {
+	a, err := ledgerevent.NewAuditKey(bytes.Repeat([]byte{0xa5}, ledgerevent.AuditKeySize))
+	if err != nil {
+		panic(err)
+	}
+	return a
+}()

@@ -13,8 +13,8 @@ import (
 	"sync"
 	"time"
 
+	"elicense/certs/ledgerevent"
 	"elicense/internal/gm"
-	"elicense/internal/ledger/tlog"
 	"elicense/issuer/store"
 )
 
@@ -40,9 +40,6 @@ const (
 	ChallengeTTL = 5 * time.Minute
 	// claimContext prefixes what a device signs to prove possession.
 	claimContext = "elicense/claim/v1\x00"
-	// unbindMark in a revoke entry's Extra marks a device copy revoked on
-	// its own.
-	unbindMark = "unbind"
 )
 
 // newClaimTicket makes the secret half of a claim code and the ticket
@@ -229,8 +226,7 @@ func (s *Service) Claim(ctx context.Context, req ClaimRequest) (*store.Record, e
 		return nil, &Error{Kind: ErrConflict, Field: "code", Msg: fmt.Sprintf("the licence is %s", parent.Status)}
 	}
 	comp, _ := gm.MarshalPublicKeyCompressed(dev)
-	kidSum := gm.SM3(comp)
-	copyID := parent.ID + "#" + hex.EncodeToString(kidSum[:8])
+	copyID := copyIDOf(parent.ID, comp)
 	if _, err := s.store.Get(copyID); err == nil {
 		return nil, &Error{Kind: ErrConflict, Field: "device_key", Msg: "this device already holds the licence"}
 	}
@@ -240,6 +236,15 @@ func (s *Service) Claim(ctx context.Context, req ClaimRequest) (*store.Record, e
 	}
 	rec.Device = hex.EncodeToString(comp)
 	return rec, nil
+}
+
+// copyIDOf is the identifier of licence id's copy for a device key
+// (compressed): licence#tag, the tag a digest of both, so the public
+// ledger's copy identifiers link no two licences held on one phone (a
+// digest of the key alone would).
+func copyIDOf(id string, device []byte) string {
+	sum := gm.SM3(append(append([]byte("elicense/copy-tag/v1\x00"+id), 0), device...))
+	return id + "#" + hex.EncodeToString(sum[:8])
 }
 
 func (s *Service) issueCopy(ctx context.Context, parent *store.Record, dev *ecdsa.PublicKey, copyID string) (*store.Record, error) {
@@ -275,10 +280,8 @@ func (s *Service) issueCopy(ctx context.Context, parent *store.Record, dev *ecds
 		s.status.Release(list, idx)
 		return nil, &Error{Kind: ErrConflict, Msg: "could not record the copy", Err: err}
 	}
-	first, err := s.record(ctx, []tlog.Entry{{
-		Type: tlog.TypeIssue, Time: s.now(), Agency: ag.Code, LicenseID: copyID,
-		CredentialHash: mustHash(rec.CredentialHash), StatusTo: tlog.StatusValid, Operator: "holder-claim", Extra: []byte("device:" + rec.Device),
-	}}, put)
+	ev := s.audit.Claim(ledgerevent.Claim{Time: s.now(), Agency: ag.Code, ID: copyID, Credential: mustHash(rec.CredentialHash)}, comp)
+	first, err := s.record(ctx, events{{ev, map[string]string{ledgerevent.FieldDevice: rec.Device}}}, put)
 	if err != nil {
 		s.status.Release(list, idx)
 		return nil, err
@@ -302,10 +305,8 @@ func (s *Service) Unbind(ctx context.Context, op Operator, copyID string) (*stor
 		return nil, &Error{Kind: ErrConflict, Field: "id", Msg: "the copy is already revoked"}
 	}
 	now := s.now()
-	if _, err := s.change(ctx, []tlog.Entry{{
-		Type: tlog.TypeRevoke, Time: now, Agency: r.Agency, LicenseID: r.ID, CredentialHash: mustHash(r.CredentialHash),
-		StatusFrom: ledgerStatus[r.Status], StatusTo: tlog.StatusRevoked, Reason: "遗失", Operator: op.Subject, Extra: []byte(unbindMark),
-	}}, r, store.Change{ID: r.ID, Status: store.StatusRevoked, Reason: "遗失", At: now, Unbind: true}); err != nil {
+	ev := s.audit.Unbind(ledgerevent.Unbind{Time: now, Agency: r.Agency, ID: r.ID, Credential: mustHash(r.CredentialHash), From: ledgerStatus[r.Status], Reason: "遗失"}, op.Subject)
+	if _, err := s.change(ctx, events{{ev, opAudit(op)}}, r, store.Change{ID: r.ID, Status: store.StatusRevoked, Reason: "遗失", At: now, Unbind: true}); err != nil {
 		return nil, err
 	}
 	r.Status, r.Reason, r.Unbound = store.StatusRevoked, "遗失", true

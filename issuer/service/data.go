@@ -2,6 +2,7 @@ package service
 
 import (
 	"errors"
+	"fmt"
 
 	"elicense/internal/ledger"
 	"elicense/issuer/store"
@@ -16,8 +17,18 @@ type Data struct {
 	Store  *store.Store
 }
 
+// EntryFormat is the ledger's entry-format mark: entries are
+// certs/ledgerevent format 2.
+const EntryFormat = "elicense-ledgerevent 2"
+
+// ErrLedgerFormat means the data file's ledger holds entries of an
+// earlier format (format 1, which published personal data); see
+// docs/events.md for the migration.
+var ErrLedgerFormat = errors.New("service: the ledger holds entries of an earlier format")
+
 // OpenData opens or creates the data file at path. o is the ledger's
-// configuration; its Path and Store are set here.
+// configuration; its Path, Store and EntryFormat are set here. A ledger
+// of earlier entries is refused (ErrLedgerFormat).
 func OpenData(path string, o ledger.Options) (*Data, error) {
 	f, err := ledger.OpenBolt(path, o.Bolt)
 	if err != nil {
@@ -28,8 +39,11 @@ func OpenData(path string, o ledger.Options) (*Data, error) {
 		f.Close()
 		return nil, err
 	}
-	o.Path, o.Store = "", f
+	o.Path, o.Store, o.EntryFormat = "", f, EntryFormat
 	lg, err := ledger.Open(o)
+	if errors.Is(err, ledger.ErrEntryFormat) {
+		err = fmt.Errorf("%w: %s holds format-1 ledger entries, which publish personal data (operator names, seal holders' codes, device keys) and cannot be unpublished; this version writes %s. Development data: remove the data directory and start again. Production: migrate to a new log as docs/events.md, Format-1 ledgers, describes (%v)", ErrLedgerFormat, path, EntryFormat, err)
+	}
 	if err != nil {
 		f.Close()
 		return nil, err

@@ -7,8 +7,8 @@ import (
 	"slices"
 	"time"
 
+	"elicense/certs/ledgerevent"
 	"elicense/internal/gm"
-	"elicense/internal/ledger/tlog"
 	"elicense/issuer/pki"
 )
 
@@ -170,8 +170,8 @@ func (s *Service) CompromiseKey(ctx context.Context, op Operator, agency, kid st
 	k := s.keys.Load()
 	s.keys.Store(&keyring{pki: np, seals: k.seals})
 	old := KeyInfo{KID: kid, State: KeyCompromised, Since: since, Genuine: &GenuineInfo{Count: ref.Count, SM3: ref.SM3}}
-	idx, err := s.recordKeyChange(ctx, tlog.Entry{Type: tlog.TypeKeyCompromise, Time: s.now(), Agency: ag.Code, LicenseID: kid,
-		CredentialHash: sum, Reason: compromisedReason(since), Operator: op.Subject})
+	idx, err := s.recordKeyChange(ctx, ag.Code, kid, events{{s.audit.KeyCompromised(ledgerevent.KeyCompromised{
+		Time: s.now(), Agency: ag.Code, KeyID: kid, Since: since, Genuine: sum}, op.Subject), opAudit(op)}})
 	if err != nil {
 		return nil, err
 	}
@@ -237,12 +237,14 @@ func (s *Service) rotate(ctx context.Context, op Operator, ag *pki.Agency, since
 
 	pk := nag.Previous[len(nag.Previous)-1]
 	c := &KeyChange{Agency: ag.Code, New: &KeyInfo{KID: nag.KeyID, State: KeyActive}, Old: KeyInfo{KID: pk.KeyID, State: pk.State, Since: pk.Since}}
-	e := tlog.Entry{Type: tlog.TypeKeyRotate, Time: s.now(), Agency: ag.Code, LicenseID: nag.KeyID, Extra: []byte(pk.KeyID), Operator: op.Subject}
+	now := s.now()
+	es := events{{s.audit.KeyRotated(ledgerevent.KeyRotated{Time: now, Agency: ag.Code, KeyID: nag.KeyID, Previous: pk.KeyID}, op.Subject), opAudit(op)}}
 	if compromised {
 		c.Old.Genuine = &GenuineInfo{Count: ref.Count, SM3: ref.SM3}
-		e.Type, e.Reason, e.CredentialHash = tlog.TypeKeyCompromise, compromisedReason(since), sum
+		es = append(es, event{s.audit.KeyCompromised(ledgerevent.KeyCompromised{
+			Time: now, Agency: ag.Code, KeyID: pk.KeyID, Since: since, Genuine: sum}, op.Subject), opAudit(op)})
 	}
-	if c.LedgerIndex, err = s.recordKeyChange(ctx, e); err != nil {
+	if c.LedgerIndex, err = s.recordKeyChange(ctx, ag.Code, nag.KeyID, es); err != nil {
 		return nil, err
 	}
 	s.log.Warn("agency key rotated", "agency", ag.Code, "new_kid", c.New.KID, "old_kid", c.Old.KID, "old_state", c.Old.State, "since", c.Old.Since, "ledger_index", c.LedgerIndex, "operator", op.Subject)
@@ -280,17 +282,13 @@ func (s *Service) writeGenuine(p *pki.PKI, agency, kid string, since time.Time) 
 // recordKeyChange appends a key event. The PKI has changed by then, and
 // the service signs with it: a failure here leaves the change without its
 // event, which the error says.
-func (s *Service) recordKeyChange(ctx context.Context, e tlog.Entry) (uint64, error) {
-	idx, err := s.record(ctx, []tlog.Entry{e}, nil)
+func (s *Service) recordKeyChange(ctx context.Context, agency, kid string, es events) (uint64, error) {
+	idx, err := s.record(ctx, es, nil)
 	if err != nil {
-		s.log.Error("agency key changed but its ledger event failed", "agency", e.Agency, "kid", e.LicenseID, "err", err)
+		s.log.Error("agency key changed but its ledger event failed", "agency", agency, "kid", kid, "err", err)
 		return 0, &Error{Kind: ErrUnavailable, Msg: "the key changed (the PKI directory and the running service use it) but its ledger event failed", Err: err}
 	}
 	return idx, nil
-}
-
-func compromisedReason(since time.Time) string {
-	return "compromised since " + since.UTC().Format(time.RFC3339)
 }
 
 // keyError maps a PKI failure: a refused request is invalid, anything

@@ -13,12 +13,13 @@ import (
 	"time"
 
 	"elicense/certs/credential"
+	"elicense/certs/ledgerevent"
 	"elicense/certs/trust"
 	"elicense/internal/gm"
-	"elicense/internal/ledger"
-	"elicense/internal/ledger/tlog"
+
 	"elicense/issuer/pki"
 	"elicense/issuer/store"
+	bolt "go.etcd.io/bbolt"
 )
 
 var admin = Operator{Subject: "admin", Role: RoleAdmin}
@@ -78,11 +79,25 @@ func kidOf(r *store.Record) string { return hex.EncodeToString(r.Holding.KeyID) 
 // ledger append, so that a rotation finds some in flight.
 type slowLedger struct{ Ledger }
 
-func (l slowLedger) AppendWith(ctx context.Context, es []tlog.Entry, fn ledger.ApplyFunc) (uint64, error) {
-	if es[0].Type == tlog.TypeIssue {
+func (l slowLedger) AppendWith(ctx context.Context, es [][]byte, fn func(tx *bolt.Tx, first uint64) error) (uint64, error) {
+	if ev, err := ledgerevent.Decode(es[0]); err == nil && ev.Kind() == ledgerevent.KindIssue {
 		time.Sleep(20 * time.Millisecond)
 	}
 	return l.Ledger.AppendWith(ctx, es, fn)
+}
+
+// eventAt decodes ledger entry i.
+func eventAt(t *testing.T, l Ledger, i uint64) ledgerevent.Event {
+	t.Helper()
+	raw, err := l.Entry(i)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev, err := ledgerevent.Decode(raw)
+	if err != nil {
+		t.Fatalf("entry %d: %v", i, err)
+	}
+	return ev
 }
 
 // TestRotateKeyDuringIssuance rotates an agency's key while eight clients
@@ -147,17 +162,16 @@ func TestRotateKeyDuringIssuance(t *testing.T) {
 		t.Fatalf("licences by key: %v", signers)
 	}
 	// The ledger: the old key's issuances, the key event, the new key's.
-	ev, err := e.ledger.Entry(ch.LedgerIndex)
-	if err != nil || ev.Type != tlog.TypeKeyRotate || ev.LicenseID != ch.New.KID || string(ev.Extra) != ch.Old.KID || ev.Agency != op.Agency {
-		t.Fatalf("ledger entry %d: %+v, %v", ch.LedgerIndex, ev, err)
+	if ev, ok := eventAt(t, e.ledger, ch.LedgerIndex).(*ledgerevent.KeyRotated); !ok || ev.KeyID != ch.New.KID || ev.Previous != ch.Old.KID || ev.Agency != op.Agency {
+		t.Fatalf("ledger entry %d: %+v", ch.LedgerIndex, ev)
 	}
 	for i := range e.ledger.Size() {
-		le, _ := e.ledger.Entry(i)
-		if le.Type != tlog.TypeIssue {
+		le, ok := eventAt(t, e.ledger, i).(*ledgerevent.Issue)
+		if !ok {
 			continue
 		}
-		if want := map[bool]string{true: ch.Old.KID, false: ch.New.KID}[i < ch.LedgerIndex]; kidOf(byID[le.LicenseID]) != want {
-			t.Fatalf("ledger entry %d issues a licence signed by %s, want %s", i, kidOf(byID[le.LicenseID]), want)
+		if want := map[bool]string{true: ch.Old.KID, false: ch.New.KID}[i < ch.LedgerIndex]; kidOf(byID[le.ID]) != want {
+			t.Fatalf("ledger entry %d issues a licence signed by %s, want %s", i, kidOf(byID[le.ID]), want)
 		}
 	}
 	disk, err := pki.Load(p.Dir, []byte("test"))
@@ -217,8 +231,7 @@ func TestCompromiseKey(t *testing.T) {
 	if !g.HasQRCore(first.StatusList, first.StatusIndex, first.Holding.Core) || g.HasQRCore(second.StatusList, second.StatusIndex, second.Holding.Core) {
 		t.Fatal("the genuine set does not hold exactly the licence signed before the compromise")
 	}
-	ev, _ := e.ledger.Entry(ch.LedgerIndex)
-	if ev.Type != tlog.TypeKeyCompromise || ev.LicenseID != old || ev.CredentialHash != gm.SM3(doc) {
+	if ev, ok := eventAt(t, e.ledger, ch.LedgerIndex).(*ledgerevent.KeyCompromised); !ok || ev.KeyID != old || ev.Genuine != ledgerevent.Digest(gm.SM3(doc)) {
 		t.Fatalf("ledger entry: %+v", ev)
 	}
 	keys := keysOf(e.svc.PKI())

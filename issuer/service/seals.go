@@ -6,8 +6,8 @@ import (
 	"context"
 	"fmt"
 
+	"elicense/certs/ledgerevent"
 	"elicense/internal/gm"
-	"elicense/internal/ledger/tlog"
 	"elicense/issuer/seal"
 	"elicense/issuer/store"
 )
@@ -72,8 +72,9 @@ func (s *Service) MakeSeal(ctx context.Context, op Operator, req SealRequest) (*
 		return nil, &Error{Kind: ErrInvalid, Msg: "cannot make the seal", Err: err}
 	}
 	sum := gm.SM3(made.DER)
-	idx, err := s.record(ctx, []tlog.Entry{{Type: tlog.TypeSealMake, Time: now, Agency: ag.Code,
-		LicenseID: made.ESID, CredentialHash: sum, Operator: op.Subject, Extra: []byte(req.HolderCode)}},
+	ev := s.audit.SealMade(ledgerevent.SealMade{Time: now, Agency: ag.Code, ESID: made.ESID, Seal: sum}, req.HolderCode, req.HolderName, op.Subject)
+	audit := map[string]string{ledgerevent.FieldHolderCode: req.HolderCode, ledgerevent.FieldHolderName: req.HolderName, ledgerevent.FieldOperator: op.Subject}
+	idx, err := s.record(ctx, events{{ev, audit}},
 		func(tx *bolt.Tx, idx uint64) error {
 			return store.PutSealTx(tx, store.SealRecord{ESID: made.ESID, Agency: ag.Code, HolderCode: req.HolderCode, MadeAt: now, LedgerIndex: idx})
 		})
@@ -110,8 +111,8 @@ func (s *Service) RevokeSeal(ctx context.Context, op Operator, esid, reason stri
 		return nil, &Error{Kind: ErrConflict, Field: "esid", Msg: "the seal is already revoked"}
 	}
 	now := s.now()
-	_, err = s.record(ctx, []tlog.Entry{{Type: tlog.TypeSealRevoke, Time: now, Agency: rec.Agency,
-		LicenseID: esid, Reason: reason, Operator: op.Subject}},
+	ev := s.audit.SealRevoked(ledgerevent.SealRevoked{Time: now, Agency: rec.Agency, ESID: esid, Reason: reason}, op.Subject)
+	_, err = s.record(ctx, events{{ev, opAudit(op)}},
 		func(tx *bolt.Tx, idx uint64) error { return store.RevokeSealTx(tx, esid, now, reason, idx) })
 	if err != nil {
 		return nil, err

@@ -18,9 +18,9 @@ import (
 	"elicense/certs/catalog"
 	"elicense/certs/credential"
 	"elicense/certs/ident"
+	"elicense/certs/ledgerevent"
 	"elicense/certs/qr"
 	"elicense/internal/gm"
-	"elicense/internal/ledger/tlog"
 	"elicense/issuer/pki"
 	"elicense/issuer/store"
 )
@@ -32,9 +32,10 @@ import (
 // store must live in the ledger's file (store.New on its bbolt DB). The
 // service calls it with a context that a client's disconnect does not
 // cancel: once a change is on its way to the ledger it completes.
+// Entries are certs/ledgerevent encodings; the ledger does not read them.
 type Ledger interface {
-	AppendWith(ctx context.Context, es []tlog.Entry, fn func(tx *bolt.Tx, first uint64) error) (first uint64, err error)
-	Entry(index uint64) (tlog.Entry, error)
+	AppendWith(ctx context.Context, es [][]byte, fn func(tx *bolt.Tx, first uint64) error) (first uint64, err error)
+	Entry(index uint64) ([]byte, error)
 	Size() uint64
 }
 
@@ -55,8 +56,11 @@ type Options struct {
 	Store   *store.Store
 	Ledger  Ledger
 	Status  StatusLists
-	Now     func() time.Time // nil means time.Now
-	Logger  *slog.Logger     // nil discards
+	// Audit derives the salts of the ledger events' commitments to
+	// personal data (certs/ledgerevent). Required.
+	Audit  *ledgerevent.AuditKey
+	Now    func() time.Time // nil means time.Now
+	Logger *slog.Logger     // nil discards
 	// HolderMergeAt is how many new licences wait in the store's holder
 	// log before a merge into the holder index; zero means
 	// DefaultHolderMergeAt.
@@ -74,6 +78,7 @@ type Service struct {
 	store  *store.Store
 	ledger Ledger
 	status StatusLists
+	audit  *ledgerevent.AuditKey
 	now    func() time.Time
 	log    *slog.Logger
 	locks  [64]sync.Mutex // serialise changes to one licence
@@ -140,10 +145,10 @@ type snapshotter interface {
 
 // New returns a service. Call Recover before serving requests.
 func New(o Options) (*Service, error) {
-	if o.PKI == nil || o.Store == nil || o.Ledger == nil || o.Status == nil {
-		return nil, errors.New("service: PKI, Store, Ledger and Status are required")
+	if o.PKI == nil || o.Store == nil || o.Ledger == nil || o.Status == nil || o.Audit == nil {
+		return nil, errors.New("service: PKI, Store, Ledger, Status and Audit are required")
 	}
-	s := &Service{cat: o.Catalog, store: o.Store, ledger: o.Ledger, status: o.Status, now: o.Now, log: o.Logger, passphrase: o.Passphrase}
+	s := &Service{cat: o.Catalog, store: o.Store, ledger: o.Ledger, status: o.Status, audit: o.Audit, now: o.Now, log: o.Logger, passphrase: o.Passphrase}
 	s.keys.Store(&keyring{pki: o.PKI})
 	s.hk.merge, s.hk.mergeAt = make(chan struct{}, 1), o.HolderMergeAt
 	if s.hk.mergeAt <= 0 {
@@ -226,10 +231,8 @@ func (s *Service) Issue(ctx context.Context, op Operator, req IssueRequest) (*st
 		s.status.Release(list, idx)
 		return nil, &Error{Kind: ErrConflict, Msg: "could not record the licence", Err: err}
 	}
-	first, err := s.record(ctx, []tlog.Entry{{
-		Type: tlog.TypeIssue, Time: s.now(), Agency: ag.Code, LicenseID: rec.ID,
-		CredentialHash: mustHash(rec.CredentialHash), StatusTo: tlog.StatusValid, Operator: op.Subject,
-	}}, put)
+	ev := s.audit.Issue(ledgerevent.Issue{Time: s.now(), Agency: ag.Code, ID: rec.ID, Credential: mustHash(rec.CredentialHash)}, op.Subject)
+	first, err := s.record(ctx, events{{ev, opAudit(op)}}, put)
 	if err != nil {
 		s.status.Release(list, idx)
 		return nil, err
@@ -337,9 +340,9 @@ var serialCounter = func() *atomic.Uint32 {
 	return &c
 }()
 
-func mustHash(h string) [32]byte {
+func mustHash(h string) ledgerevent.Digest {
 	b, _ := hex.DecodeString(h)
-	return [32]byte(b)
+	return ledgerevent.Digest(b)
 }
 
 // Get returns a licence the operator may read.
@@ -382,13 +385,48 @@ func (s *Service) Search(op Operator, q store.Query) ([]*store.Record, string, e
 	return recs, next, nil
 }
 
+// event is one ledger event and the personal values it commits to
+// (field → value), which the state keeps for openings.
+type event struct {
+	ev    ledgerevent.Event
+	audit map[string]string
+}
+
+type events []event
+
+// opAudit is the personal value of an event whose only commitment is
+// the operator.
+func opAudit(op Operator) map[string]string {
+	return map[string]string{ledgerevent.FieldOperator: op.Subject}
+}
+
 // record appends es to the ledger with the store's side of the change
-// (fn) in the same transaction, and returns the first entry's index once
-// both are durable: the change is acknowledged, and visible to reads,
-// only then. A refused store write (an identifier or import key taken)
-// is a conflict; nothing is written.
-func (s *Service) record(ctx context.Context, es []tlog.Entry, fn func(tx *bolt.Tx, first uint64) error) (uint64, error) {
-	first, err := s.ledger.AppendWith(context.WithoutCancel(ctx), es, fn)
+// (fn) and the events' audit records in the same transaction, and
+// returns the first entry's index once both are durable: the change is
+// acknowledged, and visible to reads, only then. A refused store write
+// (an identifier or import key taken) is a conflict; nothing is written.
+func (s *Service) record(ctx context.Context, es events, fn func(tx *bolt.Tx, first uint64) error) (uint64, error) {
+	raw := make([][]byte, len(es))
+	for i, e := range es {
+		b, err := ledgerevent.Encode(e.ev)
+		if err != nil {
+			return 0, &Error{Kind: ErrInvalid, Msg: "the ledger event does not encode", Err: err}
+		}
+		raw[i] = b
+	}
+	first, err := s.ledger.AppendWith(context.WithoutCancel(ctx), raw, func(tx *bolt.Tx, first uint64) error {
+		if fn != nil {
+			if err := fn(tx, first); err != nil {
+				return err
+			}
+		}
+		for i, e := range es {
+			if err := store.PutAuditTx(tx, first+uint64(i), e.audit); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 	switch {
 	case errors.Is(err, store.ErrExists):
 		return 0, &Error{Kind: ErrConflict, Msg: "could not record the change", Err: err}

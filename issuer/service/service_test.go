@@ -18,10 +18,10 @@ import (
 
 	"elicense/certs/credential"
 	"elicense/certs/ident/identtest"
+	"elicense/certs/ledgerevent"
 	"elicense/certs/qr"
 	"elicense/internal/gm"
 	"elicense/internal/ledger"
-	"elicense/internal/ledger/tlog"
 	"elicense/internal/runtimecfg"
 	"elicense/issuer/pki"
 	"elicense/issuer/store"
@@ -116,7 +116,7 @@ func openEnvWith(t testing.TB, dir string, opt func(*Options)) *env {
 		t.Fatal(err)
 	}
 	e.store, e.ledger = e.data.Store, e.data.Ledger
-	o := Options{PKI: e.pki, Store: e.store, Ledger: e.ledger, Status: e.status}
+	o := Options{PKI: e.pki, Store: e.store, Ledger: e.ledger, Status: e.status, Audit: testAudit(t)}
 	if opt != nil {
 		opt(&o)
 	}
@@ -386,11 +386,12 @@ func TestRecover(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	idx, err := data.Ledger.AppendAll(context.Background(), []tlog.Entry{
-		{Type: tlog.TypeRevoke, Time: time.Now(), Agency: rec.Agency, LicenseID: rec.ID, CredentialHash: mustHash(rec.CredentialHash),
-			StatusFrom: tlog.StatusValid, StatusTo: tlog.StatusRevoked, Reason: "注销", Operator: op.Subject},
-		{Type: tlog.TypeSealRevoke, Time: time.Now(), Agency: rec.Agency, LicenseID: "SEAL-1", Reason: "遗失", Operator: "cli"},
-	})
+	a := testAudit(t)
+	idx, err := data.Ledger.AppendAll(context.Background(), encodeAll(t,
+		a.StatusChange(ledgerevent.StatusChange{Time: time.Now(), Agency: rec.Agency, ID: rec.ID, Credential: mustHash(rec.CredentialHash),
+			From: ledgerevent.StatusValid, To: ledgerevent.StatusRevoked, Reason: "注销"}, op.Subject),
+		a.SealRevoked(ledgerevent.SealRevoked{Time: time.Now(), Agency: rec.Agency, ESID: "SEAL-1", Reason: "遗失"}, "cli"),
+	))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -418,11 +419,11 @@ func TestRecover(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := data.Ledger.AppendAll(context.Background(), []tlog.Entry{{Type: tlog.TypeIssue, Time: time.Now(), Agency: rec.Agency,
-		LicenseID: rec.ID + "X", CredentialHash: mustHash(rec.CredentialHash), StatusTo: tlog.StatusValid, Operator: "elsewhere"}}); err != nil {
+	if _, err := data.Ledger.AppendAll(context.Background(), encodeAll(t, a.Issue(ledgerevent.Issue{Time: time.Now(), Agency: rec.Agency,
+		ID: rec.ID + "X", Credential: mustHash(rec.CredentialHash)}, "elsewhere"))); err != nil {
 		t.Fatal(err)
 	}
-	svc, err := New(Options{PKI: e.pki, Store: data.Store, Ledger: data.Ledger, Status: &memStatus{}})
+	svc, err := New(Options{PKI: e.pki, Store: data.Store, Ledger: data.Ledger, Status: &memStatus{}, Audit: a})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -441,9 +442,9 @@ func TestAckedSurvivesRestart(t *testing.T) {
 	var ids []string
 	for range 20 {
 		rec, _ := issueOne(t, e, "business-license")
-		e, err := e.ledger.Entry(rec.LedgerIndex)
-		if err != nil || e.LicenseID != rec.ID {
-			t.Fatalf("acknowledged at ledger index %d, which holds %v (%v)", rec.LedgerIndex, e.LicenseID, err)
+		ev, err := entryAt(e.ledger, rec.LedgerIndex)
+		if err != nil || ev.Head().Subject != rec.ID {
+			t.Fatalf("acknowledged at ledger index %d, which holds %v (%v)", rec.LedgerIndex, ev, err)
 		}
 		ids = append(ids, rec.ID)
 	}
@@ -520,5 +521,62 @@ func TestHolderLogMergedAtStart(t *testing.T) {
 		if time.Now().After(deadline) {
 			t.Fatalf("holder log still holds %d entries after the start", e.store.HolderLogLen())
 		}
+	}
+}
+
+// testAudit is the audit key of the tests (bytes 0..31).
+func testAudit(t testing.TB) *ledgerevent.AuditKey {
+	t.Helper()
+	b := make([]byte, ledgerevent.AuditKeySize)
+	for i := range b {
+		b[i] = byte(i)
+	}
+	a, err := ledgerevent.NewAuditKey(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
+}
+
+func encodeAll(t testing.TB, evs ...ledgerevent.Event) [][]byte {
+	t.Helper()
+	out := make([][]byte, len(evs))
+	for i, e := range evs {
+		b, err := ledgerevent.Encode(e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[i] = b
+	}
+	return out
+}
+
+func entryAt(l interface{ Entry(uint64) ([]byte, error) }, i uint64) (ledgerevent.Event, error) {
+	b, err := l.Entry(i)
+	if err != nil {
+		return nil, err
+	}
+	return ledgerevent.Decode(b)
+}
+
+// TestOpenDataRefusesFormat1 checks a data file whose ledger holds
+// entries written before the entry-format mark (format 1) is refused
+// with ErrLedgerFormat and a message naming the migration.
+func TestOpenDataRefusesFormat1(t *testing.T) {
+	e := openEnv(t, t.TempDir())
+	signer := e.pki.Ledger.Signer
+	e.close(t)
+	path := filepath.Join(t.TempDir(), "ledger.db")
+	l, err := ledger.Open(ledger.Options{Path: path, Origin: "test.elicense/ledger", Signer: signer})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.Append(context.Background(), []byte{1, 1, 0, 0}); err != nil {
+		t.Fatal(err)
+	}
+	l.Close()
+	_, err = OpenData(path, ledger.Options{Origin: "test.elicense/ledger", Signer: signer})
+	if !errors.Is(err, ErrLedgerFormat) || !strings.Contains(err.Error(), "docs/events.md") {
+		t.Fatalf("format-1 ledger: %v", err)
 	}
 }

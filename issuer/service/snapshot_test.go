@@ -28,7 +28,7 @@ func openWithLists(t *testing.T, dir string) (*Service, *Data, *status.Manager) 
 		codes[i] = a.Code
 	}
 	sm := status.New(status.Options{BaseURL: "http://127.0.0.1:1", ListSize: 256, Signer: p.Ledger.Signer, KeyID: p.Ledger.KeyID, Agencies: codes})
-	svc, err := New(Options{PKI: p, Store: data.Store, Ledger: data.Ledger, Status: sm})
+	svc, err := New(Options{PKI: p, Store: data.Store, Ledger: data.Ledger, Status: sm, Audit: testAudit(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -157,7 +157,7 @@ func TestExpiredClaimCodesPruned(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		svc, err := New(Options{PKI: p, Store: data.Store, Ledger: data.Ledger, Status: &memStatus{}, Now: func() time.Time { return clock }})
+		svc, err := New(Options{PKI: p, Store: data.Store, Ledger: data.Ledger, Status: &memStatus{}, Audit: testAudit(t), Now: func() time.Time { return clock }})
 		if err != nil {
 			t.Fatal(err)
 		}

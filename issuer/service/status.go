@@ -10,7 +10,7 @@ import (
 	"slices"
 	"strings"
 
-	"elicense/internal/ledger/tlog"
+	"elicense/certs/ledgerevent"
 	"elicense/issuer/store"
 )
 
@@ -36,21 +36,26 @@ var transitions = map[store.Status]map[Action]store.Status{
 	store.StatusSuspended: {ActionReinstate: store.StatusValid, ActionRevoke: store.StatusRevoked},
 }
 
-var ledgerStatus = map[store.Status]tlog.Status{
-	store.StatusValid:      tlog.StatusValid,
-	store.StatusSuspended:  tlog.StatusSuspended,
-	store.StatusRevoked:    tlog.StatusRevoked,
-	store.StatusSuperseded: tlog.StatusRevoked,
-}
-
-var entryType = map[Action]tlog.EntryType{
-	ActionSuspend: tlog.TypeSuspend, ActionReinstate: tlog.TypeReinstate, ActionRevoke: tlog.TypeRevoke,
-}
+// ledgerStatus is a status as the ledger records it; storeStatus the
+// reverse.
+var (
+	ledgerStatus = map[store.Status]ledgerevent.Status{
+		store.StatusValid:      ledgerevent.StatusValid,
+		store.StatusSuspended:  ledgerevent.StatusSuspended,
+		store.StatusRevoked:    ledgerevent.StatusRevoked,
+		store.StatusSuperseded: ledgerevent.StatusRevoked,
+	}
+	storeStatus = map[ledgerevent.Status]store.Status{
+		ledgerevent.StatusValid:     store.StatusValid,
+		ledgerevent.StatusSuspended: store.StatusSuspended,
+		ledgerevent.StatusRevoked:   store.StatusRevoked,
+	}
+)
 
 // ChangeStatus suspends, reinstates or revokes a licence, with a reason
 // code, and returns the updated record once the ledger holds the change.
 func (s *Service) ChangeStatus(ctx context.Context, op Operator, id string, action Action, reason string) (*store.Record, error) {
-	if _, ok := entryType[action]; !ok {
+	if action != ActionSuspend && action != ActionReinstate && action != ActionRevoke {
 		return nil, invalid("action", "unknown action %q (want suspend, reinstate or revoke)", action)
 	}
 	switch action {
@@ -76,10 +81,9 @@ func (s *Service) ChangeStatus(ctx context.Context, op Operator, id string, acti
 		return nil, &Error{Kind: ErrConflict, Field: "status", Msg: fmt.Sprintf("cannot %s a licence that is %s", action, r.Status)}
 	}
 	now := s.now()
-	idx, err := s.change(ctx, []tlog.Entry{{
-		Type: entryType[action], Time: now, Agency: r.Agency, LicenseID: r.ID, CredentialHash: mustHash(r.CredentialHash),
-		StatusFrom: ledgerStatus[r.Status], StatusTo: ledgerStatus[to], Reason: reason, Operator: op.Subject,
-	}}, r, store.Change{ID: r.ID, Status: to, Reason: reason, At: now})
+	ev := s.audit.StatusChange(ledgerevent.StatusChange{Time: now, Agency: r.Agency, ID: r.ID, Credential: mustHash(r.CredentialHash),
+		From: ledgerStatus[r.Status], To: ledgerStatus[to], Reason: reason}, op.Subject)
+	idx, err := s.change(ctx, events{{ev, opAudit(op)}}, r, store.Change{ID: r.ID, Status: to, Reason: reason, At: now})
 	if err != nil {
 		return nil, err
 	}
@@ -121,10 +125,10 @@ func (s *Service) mayChange(op Operator, r *store.Record) error {
 	return nil
 }
 
-// change appends es, whose last entry is the status change c of r, with
+// change appends es, whose last event is the status change c of r, with
 // c applied to the store in the same transaction, then updates the status
 // lists of r and its device copies. It returns the index of c's entry.
-func (s *Service) change(ctx context.Context, es []tlog.Entry, r *store.Record, c store.Change, also ...func(tx *bolt.Tx, first uint64) error) (uint64, error) {
+func (s *Service) change(ctx context.Context, es events, r *store.Record, c store.Change, also ...func(tx *bolt.Tx, first uint64) error) (uint64, error) {
 	last := uint64(len(es) - 1)
 	first, err := s.record(ctx, es, func(tx *bolt.Tx, first uint64) error {
 		for _, fn := range also {
@@ -159,8 +163,8 @@ type ReissueRequest struct {
 }
 
 // Reissue issues the next version of a licence's identifier with changed
-// fields and marks the old version superseded (reason 变更), both in one
-// ledger batch.
+// fields and marks the old version superseded (reason 变更), in one
+// ledger event.
 func (s *Service) Reissue(ctx context.Context, op Operator, id string, req ReissueRequest) (*store.Record, error) {
 	old, done, err := s.forChange(op, id)
 	if err != nil {
@@ -209,17 +213,13 @@ func (s *Service) Reissue(ctx context.Context, op Operator, id string, req Reiss
 		return nil, &Error{Kind: ErrConflict, Msg: "could not record the licence", Err: err}
 	}
 	now := s.now()
-	first, err := s.change(ctx, []tlog.Entry{
-		{Type: tlog.TypeReissue, Time: now, Agency: ag.Code, LicenseID: rec.ID, CredentialHash: mustHash(rec.CredentialHash),
-			StatusTo: tlog.StatusValid, Reason: "变更", Operator: op.Subject, Extra: []byte(old.ID)},
-		{Type: tlog.TypeRevoke, Time: now, Agency: ag.Code, LicenseID: old.ID, CredentialHash: mustHash(old.CredentialHash),
-			StatusFrom: ledgerStatus[old.Status], StatusTo: tlog.StatusRevoked, Reason: "变更", Operator: op.Subject, Extra: []byte(rec.ID)},
-	}, old, store.Change{ID: old.ID, Status: store.StatusSuperseded, Reason: "变更", At: now, SupersededBy: rec.ID}, put)
+	ev := s.audit.Reissue(ledgerevent.Reissue{Time: now, Agency: ag.Code, ID: rec.ID, Supersedes: old.ID,
+		Credential: mustHash(rec.CredentialHash), Superseded: mustHash(old.CredentialHash), From: ledgerStatus[old.Status], Reason: "变更"}, op.Subject)
+	first, err := s.change(ctx, events{{ev, opAudit(op)}}, old, store.Change{ID: old.ID, Status: store.StatusSuperseded, Reason: "变更", At: now, SupersededBy: rec.ID}, put)
 	if err != nil {
 		s.status.Release(list, idx)
 		return nil, err
 	}
-	first-- // the re-issue is the entry before the revocation
 	s.log.Info("licence re-issued", "id", rec.ID, "supersedes", old.ID, "ledger_index", first, "operator", op.Subject)
 	return rec, nil
 }
@@ -228,9 +228,9 @@ func (s *Service) Reissue(ctx context.Context, op Operator, id string, req Reiss
 // the status lists and starts the housekeeping (expired claim codes are
 // deleted every ClaimPruneInterval). The server writes every change in the
 // transaction that appends its ledger event, so there is nothing to
-// reconcile for those; what Recover replays, from the store's watermark,
-// are the events the seal and key commands append while the server is
-// stopped. Call it before serving.
+// reconcile for those; Recover replays the events from the store's
+// watermark through the catalogue (certs/ledgerevent), checking the
+// store holds what they record. Call it before serving.
 func (s *Service) Recover(ctx context.Context) error {
 	if err := s.recover(ctx); err != nil {
 		return err
@@ -249,37 +249,12 @@ func (s *Service) recover(ctx context.Context) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		e, err := s.ledger.Entry(i)
+		ev, err := s.event(i)
 		if err != nil {
-			return fmt.Errorf("service: reading ledger entry %d: %w", i, err)
+			return err
 		}
-		switch e.Type {
-		case tlog.TypeIssue, tlog.TypeReissue:
-			if _, err := s.store.Get(e.LicenseID); err != nil {
-				// Only the server issues, in one transaction with the
-				// record: the state file is not this ledger's.
-				return fmt.Errorf("service: ledger entry %d issues %s, which the store does not hold: %w", i, e.LicenseID, err)
-			}
-		case tlog.TypeSealMake:
-			if err := s.store.PutSeal(store.SealRecord{ESID: e.LicenseID, Agency: e.Agency, HolderCode: string(e.Extra), MadeAt: e.Time, LedgerIndex: i}); err != nil {
-				return err
-			}
-		case tlog.TypeSealRevoke:
-			if err := s.store.RevokeSeal(e.LicenseID, e.Time, e.Reason); err != nil {
-				return err
-			}
-		case tlog.TypeSuspend, tlog.TypeReinstate, tlog.TypeRevoke:
-			st := map[tlog.Status]store.Status{tlog.StatusValid: store.StatusValid, tlog.StatusSuspended: store.StatusSuspended, tlog.StatusRevoked: store.StatusRevoked}[e.StatusTo]
-			c := store.Change{ID: e.LicenseID, Status: st, Reason: e.Reason, At: e.Time, LedgerIndex: i}
-			switch {
-			case e.Type == tlog.TypeRevoke && string(e.Extra) == unbindMark:
-				c.Unbind = true
-			case e.Type == tlog.TypeRevoke && len(e.Extra) > 0:
-				c.Status, c.SupersededBy = store.StatusSuperseded, string(e.Extra)
-			}
-			if err := s.store.Apply(c); err != nil && !errors.Is(err, store.ErrNotFound) {
-				return err
-			}
+		if err := s.replay(i, ev); err != nil {
+			return err
 		}
 	}
 	if err := s.store.SetWatermark(size); err != nil {
@@ -295,6 +270,83 @@ func (s *Service) recover(ctx context.Context) error {
 	return s.store.ForEach(func(r *store.Record) error {
 		return s.status.Set(r.StatusList, r.StatusIndex, r.Status)
 	})
+}
+
+// event reads and decodes ledger entry i.
+func (s *Service) event(i uint64) (ledgerevent.Event, error) {
+	raw, err := s.ledger.Entry(i)
+	if err != nil {
+		return nil, fmt.Errorf("service: reading ledger entry %d: %w", i, err)
+	}
+	ev, err := ledgerevent.Decode(raw)
+	if err != nil {
+		return nil, fmt.Errorf("service: ledger entry %d: %w", i, err)
+	}
+	return ev, nil
+}
+
+// replay brings the store in line with ledger event i. Every event the
+// server writes commits with its state change, so for those the store
+// already agrees; a licence or seal the store does not hold means the
+// state file is not this ledger's. Status changes are applied again,
+// which is harmless.
+func (s *Service) replay(i uint64, ev ledgerevent.Event) error {
+	missing := func(what, id string, err error) error {
+		return fmt.Errorf("service: ledger entry %d records the %s of %s, which the store does not hold: %w", i, what, id, err)
+	}
+	switch e := ev.(type) {
+	case *ledgerevent.Issue:
+		if _, err := s.store.Get(e.ID); err != nil {
+			return missing("issue", e.ID, err)
+		}
+	case *ledgerevent.Claim:
+		if _, err := s.store.Get(e.ID); err != nil {
+			return missing("claim", e.ID, err)
+		}
+	case *ledgerevent.Reissue:
+		if _, err := s.store.Get(e.ID); err != nil {
+			return missing("re-issue", e.ID, err)
+		}
+		return s.apply(store.Change{ID: e.Supersedes, Status: store.StatusSuperseded, Reason: e.Reason, At: e.Time, LedgerIndex: i, SupersededBy: e.ID})
+	case *ledgerevent.StatusChange:
+		return s.apply(store.Change{ID: e.ID, Status: storeStatus[e.To], Reason: e.Reason, At: e.Time, LedgerIndex: i})
+	case *ledgerevent.Unbind:
+		return s.apply(store.Change{ID: e.ID, Status: store.StatusRevoked, Reason: e.Reason, At: e.Time, LedgerIndex: i, Unbind: true})
+	case *ledgerevent.SealMade:
+		if _, err := s.store.Seal(e.ESID); err != nil {
+			return missing("seal", e.ESID, err)
+		}
+	case *ledgerevent.SealRevoked:
+		return s.store.RevokeSeal(e.ESID, e.Time, e.Reason)
+	case *ledgerevent.KeyRotated, *ledgerevent.KeyCompromised:
+		// The PKI directory holds the keys' states.
+	}
+	return nil
+}
+
+func (s *Service) apply(c store.Change) error {
+	if err := s.store.Apply(c); err != nil && !errors.Is(err, store.ErrNotFound) {
+		return err
+	}
+	return nil
+}
+
+// licencesOf lists the licences (or device copies) whose status an event
+// changes.
+func licencesOf(ev ledgerevent.Event) []string {
+	switch e := ev.(type) {
+	case *ledgerevent.Issue:
+		return []string{e.ID}
+	case *ledgerevent.Reissue:
+		return []string{e.ID, e.Supersedes}
+	case *ledgerevent.StatusChange:
+		return []string{e.ID}
+	case *ledgerevent.Unbind:
+		return []string{e.ID}
+	case *ledgerevent.Claim:
+		return []string{e.ID}
+	}
+	return nil
 }
 
 // restoreStatus restores the status lists from the snapshot taken at the
@@ -325,34 +377,40 @@ func (s *Service) restoreStatus(ctx context.Context, size uint64) bool {
 		if ctx.Err() != nil {
 			return false
 		}
-		e, err := s.ledger.Entry(i)
+		ev, err := s.event(i)
 		if err != nil {
 			s.log.Warn("reading the ledger after the status snapshot; rebuilding from the records", "index", i, "err", err)
 			return false
 		}
-		switch e.Type {
-		case tlog.TypeIssue, tlog.TypeReissue, tlog.TypeSuspend, tlog.TypeReinstate, tlog.TypeRevoke:
-		default:
-			continue
-		}
-		r, err := s.store.Get(e.LicenseID)
-		if err != nil {
-			s.log.Warn("a licence the ledger names since the status snapshot is unreadable; rebuilding from the records", "id", e.LicenseID, "err", err)
-			return false
-		}
-		for _, id := range append([]string{r.ID}, r.Copies...) {
-			cur := r
-			if id != r.ID {
-				if cur, err = s.store.Get(id); err != nil {
-					return false
-				}
-			}
-			if err := s.status.Set(cur.StatusList, cur.StatusIndex, cur.Status); err != nil {
-				s.log.Warn("status snapshot replay failed; rebuilding from the records", "id", id, "err", err)
+		for _, id := range licencesOf(ev) {
+			if !s.restoreOne(id) {
 				return false
 			}
 		}
 	}
 	s.log.Info("status lists restored from the snapshot", "snapshot_at", at, "replayed", size-at)
+	return true
+}
+
+// restoreOne sets the status-list entries of licence id and its device
+// copies to their state in the store.
+func (s *Service) restoreOne(id string) bool {
+	r, err := s.store.Get(id)
+	if err != nil {
+		s.log.Warn("a licence the ledger names since the status snapshot is unreadable; rebuilding from the records", "id", id, "err", err)
+		return false
+	}
+	for _, cid := range append([]string{r.ID}, r.Copies...) {
+		cur := r
+		if cid != r.ID {
+			if cur, err = s.store.Get(cid); err != nil {
+				return false
+			}
+		}
+		if err := s.status.Set(cur.StatusList, cur.StatusIndex, cur.Status); err != nil {
+			s.log.Warn("status snapshot replay failed; rebuilding from the records", "id", cid, "err", err)
+			return false
+		}
+	}
 	return true
 }

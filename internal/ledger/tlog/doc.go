@@ -12,12 +12,12 @@
 //     ([Frontier]), and proof generation from stored hashes ([NodeReader]);
 //   - inclusion and consistency proof verification ([VerifyInclusion],
 //     [VerifyConsistency]), which need no access to the log;
-//   - the versioned, canonical binary encoding of ledger events ([Entry]);
 //   - C2SP signed notes with SM2 signatures (signature type 0xff) and C2SP
 //     tlog-checkpoints ([SignNote], [OpenNote], [Checkpoint],
 //     [VerifyCheckpoint]).
 //
 // It must not import a storage engine, touch files or the network, or keep
-// global mutable state. Every decoder here takes untrusted bytes: it returns
+// global mutable state. Entries are opaque byte strings: what they mean is
+// the caller's (the issuer's catalogue is certs/ledgerevent). Every decoder here takes untrusted bytes: it returns
 // an error wrapping one of the package's sentinel errors and never panics.
 package tlog

@@ -1,6 +1,25 @@
 package tlog
 
-import "errors"
+import (
+	"errors"
+	"fmt"
+)
+
+// MaxEntryLen is the longest entry a log accepts. Entries are opaque to
+// this package; the bound keeps a log's reads and proofs of bounded cost.
+const MaxEntryLen = 1 << 16
+
+// CheckEntryLen checks an entry's length against 1..MaxEntryLen; the
+// error wraps ErrInvalidEntry.
+func CheckEntryLen(b []byte) error {
+	switch {
+	case len(b) == 0:
+		return fmt.Errorf("%w: empty", ErrInvalidEntry)
+	case len(b) > MaxEntryLen:
+		return fmt.Errorf("%w: %d bytes, at most %d allowed", ErrInvalidEntry, len(b), MaxEntryLen)
+	}
+	return nil
+}
 
 // Sentinel errors. Every error returned by this package for bad input wraps
 // exactly one of these (test with errors.Is); the wrapping message says
@@ -14,10 +33,11 @@ var (
 	// first tree is a prefix of the second, or its parameters are
 	// impossible.
 	ErrConsistency = errors.New("tlog: invalid consistency proof")
-	// ErrCorruptEntry means bytes are not a canonical encoding of an Entry.
+	// ErrCorruptEntry means a stored entry is not acceptable: empty,
+	// longer than MaxEntryLen, or refused by the caller's check.
 	ErrCorruptEntry = errors.New("tlog: corrupt entry")
-	// ErrInvalidEntry means an Entry cannot be encoded (a field is missing,
-	// too long, not UTF-8 or out of range).
+	// ErrInvalidEntry means an entry cannot be appended: empty or longer
+	// than MaxEntryLen.
 	ErrInvalidEntry = errors.New("tlog: invalid entry")
 	// ErrMalformedNote means bytes are not a well-formed signed note.
 	ErrMalformedNote = errors.New("tlog: malformed signed note")

@@ -7,31 +7,6 @@ import (
 	"testing"
 )
 
-func FuzzDecodeEntry(f *testing.F) {
-	e := sampleEntry()
-	good, _ := e.MarshalBinary()
-	f.Add(good)
-	e.Extra, e.Reason = nil, ""
-	short, _ := e.MarshalBinary()
-	f.Add(short)
-	f.Add([]byte{1})
-	f.Add(good[:50])
-	f.Fuzz(func(t *testing.T, b []byte) {
-		d, err := DecodeEntry(b)
-		if err != nil {
-			if !errors.Is(err, ErrCorruptEntry) {
-				t.Fatalf("error %v does not wrap ErrCorruptEntry", err)
-			}
-			return
-		}
-		// Canonical: whatever decodes re-encodes to the same bytes.
-		again, err := d.MarshalBinary()
-		if err != nil || !bytes.Equal(again, b) {
-			t.Fatalf("decoded %+v re-encodes to %x, %v; input %x", d, again, err, b)
-		}
-	})
-}
-
 func FuzzParseCheckpoint(f *testing.F) {
 	s := testSigner(f, "ledger.example/log")
 	note, _ := SignCheckpoint(Checkpoint{Origin: "ledger.example/log", Size: 7, Root: SM3.EmptyRoot()}, s)
