@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"elicense/verifier/store"
 	"elicense/verifier/vlog"
 )
 
@@ -193,9 +194,14 @@ func usageError(e env, c string, format string, args ...any) int {
 // fail reports an error of the store, a file or the network.
 func fail(e env, err error) int {
 	fmt.Fprintln(e.stderr, "elicense-verify:", err)
-	if errors.Is(err, vlog.ErrTampered) {
+	switch {
+	case errors.Is(err, vlog.ErrTampered):
 		fmt.Fprintln(e.stderr, "The verification log's chain is broken; nothing is verified until it is repaired: stop elicense-verify on this store,\n"+
 			"keep verifications.jsonl as evidence and move it aside; a new log then starts.")
+	case errors.Is(err, store.ErrNoRoots):
+		fmt.Fprintln(e.stderr, "Pin the issuer's root first: elicense-verify trust add --fingerprint HEX root.crt.pem")
+	case errors.Is(err, store.ErrNoCache), errors.Is(err, store.ErrNoSource):
+		fmt.Fprintln(e.stderr, "Sync first: elicense-verify sync --from URL")
 	}
 	return exitUsage
 }

@@ -50,7 +50,7 @@ const (
 )
 
 // ErrNoSource: a sync was asked for but no issuer URL is known.
-var ErrNoSource = errors.New("store: no issuer URL to sync from: the cache names none (sync --from URL once)")
+var ErrNoSource = errors.New("store: no issuer URL to sync from: the cache names none")
 
 // KeeperStatus is the state of the trust data a Keeper holds.
 type KeeperStatus struct {

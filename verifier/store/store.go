@@ -23,8 +23,8 @@ import (
 
 // Errors.
 var (
-	ErrNoRoots = errors.New("store: no root pinned (elicense-verify trust add root.pem)")
-	ErrNoCache = errors.New("store: no trust data cached (elicense-verify sync --from URL)")
+	ErrNoRoots = errors.New("store: no root pinned")
+	ErrNoCache = errors.New("store: no trust data held: sync from an issuer first")
 	ErrCorrupt = errors.New("store: cached trust data does not verify")
 )
 

@@ -68,7 +68,7 @@ func (s *Store) Sync(ctx context.Context, base string, opts SyncOptions) (*SyncR
 	}
 	base = strings.TrimRight(base, "/")
 	if u, err := url.Parse(base); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("sync: --from %q is not an http(s) URL", base)
+		return nil, fmt.Errorf("sync: issuer URL %q is not an http(s) URL", base)
 	}
 	roots, err := s.Roots()
 	if err != nil {
