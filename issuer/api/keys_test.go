@@ -11,6 +11,7 @@ import (
 	"elicense/certs/credential"
 	"elicense/certs/trust"
 	"elicense/internal/gm"
+	"elicense/issuer/pki"
 	"elicense/issuer/service"
 )
 
@@ -20,55 +21,77 @@ import (
 func TestKeyRotationOverHTTP(t *testing.T) {
 	s := newTestServerWith(t, true)
 	ag, _ := s.pki.AgencyForClass("business-license")
-	admin := s.token(t, service.Operator{Subject: "admin", Role: service.RoleAdmin})
-	body := strings.Replace(issueJSON(t, "business-license"), `"class"`, `"agency":"`+ag.Code+`","class"`, 1)
-	issue := func() string {
-		var v licenceView
-		if st := s.do(t, "POST", "/v1/licences", admin, ctJSON, body, &v); st != 201 {
-			t.Fatalf("issue: %d", st)
-		}
-		return v.Credential
-	}
-	bundle := func() *trust.Bundle {
-		t.Helper()
-		resp, err := http.Get(s.URL + "/v1/trust")
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		doc, _ := io.ReadAll(resp.Body)
-		b, err := trust.Verify(string(doc), trust.VerifyOptions{Roots: []*gm.Certificate{s.pki.Root}})
-		if err != nil {
-			t.Fatalf("trust bundle: %v", err)
-		}
-		return b
-	}
-	keys := func(b *trust.Bundle) map[string]trust.AgencyKey {
-		out := map[string]trust.AgencyKey{}
-		for _, a := range b.Agencies {
-			if a.Code == ag.Code {
-				for _, k := range a.Keys {
-					out[k.KID] = k
-				}
-			}
-		}
-		return out
-	}
-	before := issue()
-	if ks := keys(bundle()); len(ks) != 1 || ks[ag.KeyID].State != trust.KeyActive {
+	k := &keyHTTPRun{s: s, ag: ag}
+	k.admin = s.token(t, service.Operator{Subject: "admin", Role: service.RoleAdmin})
+	k.body = strings.Replace(issueJSON(t, "business-license"), `"class"`, `"agency":"`+ag.Code+`","class"`, 1)
+	before := k.issue(t)
+	if ks := k.keys(k.bundle(t)); len(ks) != 1 || ks[ag.KeyID].State != trust.KeyActive {
 		t.Fatalf("keys before: %+v", ks)
 	}
+	rot := k.rotate(t, before)
+	k.compromise(t, rot, before)
+}
 
+// keyHTTPRun is the state TestKeyRotationOverHTTP carries from step to
+// step.
+type keyHTTPRun struct {
+	s     *testServer
+	ag    *pki.Agency
+	admin string
+	body  string // a licence to issue
+}
+
+func (k *keyHTTPRun) issue(t *testing.T) string {
+	var v licenceView
+	if st := k.s.do(t, "POST", "/v1/licences", k.admin, ctJSON, k.body, &v); st != 201 {
+		t.Fatalf("issue: %d", st)
+	}
+	return v.Credential
+}
+
+func (k *keyHTTPRun) bundle(t *testing.T) *trust.Bundle {
+	t.Helper()
+	resp, err := http.Get(k.s.URL + "/v1/trust")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	doc, _ := io.ReadAll(resp.Body)
+	b, err := trust.Verify(string(doc), trust.VerifyOptions{Roots: []*gm.Certificate{k.s.pki.Root}})
+	if err != nil {
+		t.Fatalf("trust bundle: %v", err)
+	}
+	return b
+}
+
+// keys is what b says of the agency's keys, by key ID.
+func (k *keyHTTPRun) keys(b *trust.Bundle) map[string]trust.AgencyKey {
+	out := map[string]trust.AgencyKey{}
+	for _, a := range b.Agencies {
+		if a.Code == k.ag.Code {
+			for _, ak := range a.Keys {
+				out[ak.KID] = ak
+			}
+		}
+	}
+	return out
+}
+
+// rotate rotates the agency's key: the next licence is signed with the
+// new key, the next bundle says so, and the licence issued before still
+// verifies.
+func (k *keyHTTPRun) rotate(t *testing.T, before string) service.KeyChange {
+	ag := k.ag
 	var rot service.KeyChange
-	if st := s.do(t, "POST", "/v1/agencies/"+ag.Code+"/keys/rotate", admin, "", "", &rot); st != 200 {
+	if st := k.s.do(t, "POST", "/v1/agencies/"+ag.Code+"/keys/rotate", k.admin, "", "", &rot); st != 200 {
 		t.Fatalf("rotate: %d", st)
 	}
 	if rot.Agency != ag.Code || rot.Old.KID != ag.KeyID || rot.Old.State != "retired" || rot.New == nil || rot.New.State != "active" || rot.LedgerIndex != 1 {
 		t.Fatalf("rotate: %+v", rot)
 	}
-	after := issue()
-	b := bundle()
-	ks := keys(b)
+	after := k.issue(t)
+	b := k.bundle(t)
+	ks := k.keys(b)
 	if ks[rot.New.KID].State != trust.KeyActive || ks[rot.Old.KID].State != trust.KeyRetired || !ks[rot.Old.KID].Since.Equal(rot.Old.Since) {
 		t.Fatalf("keys after the rotation: %+v", ks)
 	}
@@ -77,21 +100,27 @@ func TestKeyRotationOverHTTP(t *testing.T) {
 			t.Fatalf("licence issued %s the rotation: %v", name, err)
 		}
 	}
+	return rot
+}
 
-	since := ag.Cert.NotBefore.UTC() // before the first licence: none is genuine
+// compromise declares the old key compromised before the first licence:
+// the bundle says so, its genuine set is served and empty, and the
+// licence it signed no longer verifies.
+func (k *keyHTTPRun) compromise(t *testing.T, rot service.KeyChange, before string) {
+	since := k.ag.Cert.NotBefore.UTC() // before the first licence: none is genuine
 	var cmp service.KeyChange
-	if st := s.do(t, "POST", "/v1/agencies/"+ag.Code+"/keys/"+rot.Old.KID+"/compromise", admin, ctJSON, `{"since":"`+since.Format(time.RFC3339)+`"}`, &cmp); st != 200 {
+	if st := k.s.do(t, "POST", "/v1/agencies/"+k.ag.Code+"/keys/"+rot.Old.KID+"/compromise", k.admin, ctJSON, `{"since":"`+since.Format(time.RFC3339)+`"}`, &cmp); st != 200 {
 		t.Fatalf("compromise: %d", st)
 	}
 	if cmp.New != nil || cmp.Old.KID != rot.Old.KID || cmp.Old.State != "compromised" || !cmp.Old.Since.Equal(since) || cmp.Old.Genuine == nil || cmp.LedgerIndex != 3 {
 		t.Fatalf("compromise: %+v", cmp)
 	}
-	b = bundle()
-	k := keys(b)[rot.Old.KID]
-	if k.State != trust.KeyCompromised || !k.Since.Equal(since) || k.Genuine == nil || k.Genuine.SM3 != cmp.Old.Genuine.SM3 || k.Genuine.Count != 0 {
-		t.Fatalf("compromised key in the bundle: %+v", k)
+	b := k.bundle(t)
+	ak := k.keys(b)[rot.Old.KID]
+	if ak.State != trust.KeyCompromised || !ak.Since.Equal(since) || ak.Genuine == nil || ak.Genuine.SM3 != cmp.Old.Genuine.SM3 || ak.Genuine.Count != 0 {
+		t.Fatalf("compromised key in the bundle: %+v", ak)
 	}
-	resp, err := http.Get(s.URL + "/v1/trust/genuine/" + rot.Old.KID)
+	resp, err := http.Get(k.s.URL + "/v1/trust/genuine/" + rot.Old.KID)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -111,6 +111,33 @@ func TestRotateKeyDuringIssuance(t *testing.T) {
 	defer e.close(t)
 	op := operatorFor(t, e.pki, "business-license")
 	oldKID, _ := e.pki.Agency(op.Agency)
+	ch, recs := rotateWhileIssuing(t, e, op)
+	if ch.Old.KID != oldKID.KeyID || ch.Old.State != KeyRetired || ch.New == nil || ch.New.State != KeyActive || ch.New.KID == ch.Old.KID {
+		t.Fatalf("change: %+v", ch)
+	}
+	p := e.svc.PKI()
+	if a, _ := p.Agency(op.Agency); a.KeyID != ch.New.KID {
+		t.Fatalf("the service signs with %s, want %s", a.KeyID, ch.New.KID)
+	}
+	byID := verifyBothKeysSigned(t, p, ch, recs)
+	checkRotationInLedger(t, e, ch, op.Agency, byID)
+	disk, err := pki.Load(p.Dir, []byte("test"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, _ := disk.Agency(op.Agency)
+	if a.KeyID != ch.New.KID || len(a.Previous) != 1 || a.Previous[0].KeyID != ch.Old.KID || a.Previous[0].State != pki.KeyRetired || !a.Previous[0].Since.Equal(ch.Old.Since) {
+		t.Fatalf("on disk: key %s, previous %+v", a.KeyID, a.Previous)
+	}
+	// The licence face carries a seal made with the new key.
+	if esid, _, _, ok := e.svc.AgencySeal(op.Agency); !ok || esid == "" {
+		t.Fatal("no licence-face seal after the rotation")
+	}
+}
+
+// rotateWhileIssuing rotates op's agency's key while eight clients issue,
+// and returns the change and every licence issued.
+func rotateWhileIssuing(t *testing.T, e *env, op Operator) (*KeyChange, []*store.Record) {
 	var (
 		mu     sync.Mutex
 		recs   []*store.Record
@@ -141,13 +168,12 @@ func TestRotateKeyDuringIssuance(t *testing.T) {
 	if err != nil || failed != nil {
 		t.Fatalf("rotate: %v; issuances: %v", err, failed)
 	}
-	if ch.Old.KID != oldKID.KeyID || ch.Old.State != KeyRetired || ch.New == nil || ch.New.State != KeyActive || ch.New.KID == ch.Old.KID {
-		t.Fatalf("change: %+v", ch)
-	}
-	p := e.svc.PKI()
-	if a, _ := p.Agency(op.Agency); a.KeyID != ch.New.KID {
-		t.Fatalf("the service signs with %s, want %s", a.KeyID, ch.New.KID)
-	}
+	return ch, recs
+}
+
+// verifyBothKeysSigned: every licence verifies under the keys of p, and
+// both the old and the new key signed some. It returns the licences by ID.
+func verifyBothKeysSigned(t *testing.T, p *pki.PKI, ch *KeyChange, recs []*store.Record) map[string]*store.Record {
 	keys := keysOf(p)
 	signers := map[string]int{}
 	byID := map[string]*store.Record{}
@@ -161,8 +187,13 @@ func TestRotateKeyDuringIssuance(t *testing.T) {
 	if signers[ch.Old.KID] == 0 || signers[ch.New.KID] == 0 {
 		t.Fatalf("licences by key: %v", signers)
 	}
-	// The ledger: the old key's issuances, the key event, the new key's.
-	if ev, ok := eventAt(t, e.ledger, ch.LedgerIndex).(*ledgerevent.KeyRotated); !ok || ev.KeyID != ch.New.KID || ev.Previous != ch.Old.KID || ev.Agency != op.Agency {
+	return byID
+}
+
+// checkRotationInLedger: the ledger has the old key's issuances, the key
+// event, the new key's.
+func checkRotationInLedger(t *testing.T, e *env, ch *KeyChange, agency string, byID map[string]*store.Record) {
+	if ev, ok := eventAt(t, e.ledger, ch.LedgerIndex).(*ledgerevent.KeyRotated); !ok || ev.KeyID != ch.New.KID || ev.Previous != ch.Old.KID || ev.Agency != agency {
 		t.Fatalf("ledger entry %d: %+v", ch.LedgerIndex, ev)
 	}
 	for i := range e.ledger.Size() {
@@ -174,44 +205,64 @@ func TestRotateKeyDuringIssuance(t *testing.T) {
 			t.Fatalf("ledger entry %d issues a licence signed by %s, want %s", i, kidOf(byID[le.ID]), want)
 		}
 	}
-	disk, err := pki.Load(p.Dir, []byte("test"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	a, _ := disk.Agency(op.Agency)
-	if a.KeyID != ch.New.KID || len(a.Previous) != 1 || a.Previous[0].KeyID != ch.Old.KID || a.Previous[0].State != pki.KeyRetired || !a.Previous[0].Since.Equal(ch.Old.Since) {
-		t.Fatalf("on disk: key %s, previous %+v", a.KeyID, a.Previous)
-	}
-	// The licence face carries a seal made with the new key.
-	if esid, _, _, ok := e.svc.AgencySeal(op.Agency); !ok || esid == "" {
-		t.Fatal("no licence-face seal after the rotation")
-	}
 }
 
 // TestCompromiseKey: a previous key's compromise builds its genuine set
 // from the records, may be tightened to an earlier time but not loosened,
 // and compromising the active key rotates it out first.
 func TestCompromiseKey(t *testing.T) {
-	var clock atomic.Pointer[time.Time]
-	t0 := time.Now().Truncate(time.Second)
-	set := func(d time.Duration) { c := t0.Add(d); clock.Store(&c) }
-	set(0)
-	e := openKeyEnv(t, &clock)
-	defer e.close(t)
-	ctx := context.Background()
-	first, op := issueOne(t, e, "business-license")
-	set(time.Minute)
-	second, _ := issueOne(t, e, "business-license")
-	set(2 * time.Minute)
-	rot, err := e.svc.RotateKey(ctx, admin, op.Agency, RotateRequest{})
+	c := &compromiseRun{ctx: context.Background(), t0: time.Now().Truncate(time.Second)}
+	c.set(0)
+	c.e = openKeyEnv(t, &c.clock)
+	defer c.e.close(t)
+	c.issueAndRotate(t)
+	c.compromiseRetired(t)
+	c.tightenOnly(t)
+	c.compromiseActive(t)
+}
+
+// compromiseRun is the state TestCompromiseKey carries from step to
+// step; the steps run in the order the test calls them.
+type compromiseRun struct {
+	clock atomic.Pointer[time.Time]
+	t0    time.Time
+	e     *env
+	ctx   context.Context
+	op    Operator
+
+	first, second *store.Record // signed by the old key, a minute apart
+	third         *store.Record // signed by the new key
+	rot           *KeyChange
+	old           string // the old key's ID
+}
+
+// set moves the clock to t0+d.
+func (c *compromiseRun) set(d time.Duration) { ct := c.t0.Add(d); c.clock.Store(&ct) }
+
+// issueAndRotate issues two licences with the agency's key, rotates it
+// and issues a third with the new key.
+func (c *compromiseRun) issueAndRotate(t *testing.T) {
+	e := c.e
+	c.first, c.op = issueOne(t, e, "business-license")
+	c.set(time.Minute)
+	c.second, _ = issueOne(t, e, "business-license")
+	c.set(2 * time.Minute)
+	rot, err := e.svc.RotateKey(c.ctx, admin, c.op.Agency, RotateRequest{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	set(3 * time.Minute)
-	third, _ := issueOne(t, e, "business-license") // the new key
-	old := rot.Old.KID
+	c.rot = rot
+	c.set(3 * time.Minute)
+	c.third, _ = issueOne(t, e, "business-license") // the new key
+	c.old = rot.Old.KID
+}
 
-	ch, err := e.svc.CompromiseKey(ctx, admin, op.Agency, old, t0.Add(30*time.Second))
+// compromiseRetired compromises the retired key between the first and
+// the second licence.
+func (c *compromiseRun) compromiseRetired(t *testing.T) {
+	e, op, old, t0 := c.e, c.op, c.old, c.t0
+	first, second, third := c.first, c.second, c.third
+	ch, err := e.svc.CompromiseKey(c.ctx, admin, op.Agency, old, t0.Add(30*time.Second))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -243,21 +294,28 @@ func TestCompromiseKey(t *testing.T) {
 	if _, err := credential.Verify(third.Credential, credential.VerifyOptions{Keys: keys}); err != nil {
 		t.Errorf("licence of the new key: %v", err)
 	}
+}
 
-	// The same or a later time would accept what counters now refuse.
+// tightenOnly: the same or a later time would accept what counters now
+// refuse; an earlier one tightens the set.
+func (c *compromiseRun) tightenOnly(t *testing.T) {
+	e, op, old, t0 := c.e, c.op, c.old, c.t0
 	for _, d := range []time.Duration{30 * time.Second, time.Minute} {
-		if _, err := e.svc.CompromiseKey(ctx, admin, op.Agency, old, t0.Add(d)); !errors.Is(err, ErrConflict) {
+		if _, err := e.svc.CompromiseKey(c.ctx, admin, op.Agency, old, t0.Add(d)); !errors.Is(err, ErrConflict) {
 			t.Fatalf("compromise again at +%v: %v", d, err)
 		}
 	}
 	// An earlier one tightens the set.
-	if ch, err = e.svc.CompromiseKey(ctx, admin, op.Agency, old, t0.Add(-time.Second)); err != nil || ch.Old.Genuine.Count != 0 {
+	if ch, err := e.svc.CompromiseKey(c.ctx, admin, op.Agency, old, t0.Add(-time.Second)); err != nil || ch.Old.Genuine.Count != 0 {
 		t.Fatalf("tightened: %+v, %v", ch, err)
 	}
+}
 
-	// The active key: rotated out as compromised.
-	active := rot.New.KID
-	ch, err = e.svc.CompromiseKey(ctx, admin, op.Agency, active, t0.Add(150*time.Second))
+// compromiseActive: the active key is rotated out as compromised.
+func (c *compromiseRun) compromiseActive(t *testing.T) {
+	e, op, t0 := c.e, c.op, c.t0
+	active := c.rot.New.KID
+	ch, err := e.svc.CompromiseKey(c.ctx, admin, op.Agency, active, t0.Add(150*time.Second))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -268,7 +326,7 @@ func TestCompromiseKey(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, _ = disk.Agency(op.Agency)
+	a, _ := disk.Agency(op.Agency)
 	if a.KeyID != ch.New.KID || len(a.Previous) != 2 || a.Previous[0].Since.Unix() != t0.Add(-time.Second).Unix() || a.Previous[1].State != pki.KeyCompromised {
 		t.Fatalf("on disk: key %s, previous %+v %+v", a.KeyID, a.Previous[0], a.Previous[1])
 	}
