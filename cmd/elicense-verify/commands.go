@@ -354,19 +354,30 @@ func checkOne(e env, o *options, text string) int {
 	return exitVerdict
 }
 
-func scanLines(e env, o *options) int {
+// openKept opens the store for a long-running front end: a verifier kept
+// fresh by a Keeper, and a session checking on the shared replay memory
+// and log.
+func openKept(ctx context.Context, e env, o *options) (*store.Keeper, *session, error) {
 	s, err := store.Open(o.store)
 	if err != nil {
-		return fail(e, err)
+		return nil, nil, err
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
 	v := verifier.New(verifier.State{}, verifier.Options{})
 	k, err := s.NewKeeper(ctx, v, keeperOptions(e, o))
 	if err != nil {
-		return fail(e, err)
+		return nil, nil, err
 	}
 	ss, err := openSession(e, o, v)
+	if err != nil {
+		return nil, nil, err
+	}
+	return k, ss, nil
+}
+
+func scanLines(e env, o *options) int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	k, ss, err := openKept(ctx, e, o)
 	if err != nil {
 		return fail(e, err)
 	}

@@ -18,9 +18,18 @@ import (
 	"elicense/verifier/counter"
 )
 
-// startServe runs `elicense-verify serve` on a free loopback port and
-// returns a function that checks a QR text through the page's API.
-func startServe(t *testing.T, bin, store string, args ...string) (check func(text string) string, api func(method, path string, out any), stderr *lockedBuffer) {
+// servedPage is a running `elicense-verify serve`.
+type servedPage struct {
+	cmd    *exec.Cmd
+	done   chan error // the result of cmd.Wait, once
+	base   string     // http://127.0.0.1:port
+	token  string     // the page's per-start token
+	stderr *lockedBuffer
+}
+
+// launchServe runs `elicense-verify serve` on a free loopback port and
+// waits until its page answers with its token.
+func launchServe(t *testing.T, bin, store string, args ...string) *servedPage {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -28,31 +37,41 @@ func startServe(t *testing.T, bin, store string, args ...string) (check func(tex
 	}
 	addr := l.Addr().String()
 	l.Close()
-	cmd := exec.Command(bin, append([]string{"serve", "--addr", addr}, args...)...)
-	cmd.Env = append(issuertest.Env(), "ELICENSE_VERIFY_STORE="+store)
-	errb := &lockedBuffer{}
-	cmd.Stderr = errb
-	if err := cmd.Start(); err != nil {
+	p := &servedPage{cmd: exec.Command(bin, append([]string{"serve", "--addr", addr}, args...)...), done: make(chan error, 1),
+		base: "http://" + addr, stderr: &lockedBuffer{}}
+	p.cmd.Env = append(issuertest.Env(), "ELICENSE_VERIFY_STORE="+store)
+	p.cmd.Stderr = p.stderr
+	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	t.Cleanup(func() { cmd.Process.Kill(); <-done })
-	base := "http://" + addr
-	up, token := false, ""
+	go func() { p.done <- p.cmd.Wait() }()
+	t.Cleanup(func() {
+		p.cmd.Process.Kill()
+		p.done <- <-p.done // leave the result for a test that waits too
+	})
+	up := false
 	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline) && !up; time.Sleep(50 * time.Millisecond) {
-		if resp, err := http.Get(base + "/"); err == nil {
+		if resp, err := http.Get(p.base + "/"); err == nil {
 			page, _ := io.ReadAll(resp.Body)
 			resp.Body.Close()
 			up = resp.StatusCode == 200
 			if m := pageToken.FindSubmatch(page); m != nil {
-				token = string(m[1])
+				p.token = string(m[1])
 			}
 		}
 	}
-	if !up || token == "" {
-		t.Fatalf("serve did not start (page token %q): %s", token, errb.String())
+	if !up || p.token == "" {
+		t.Fatalf("serve did not start (page token %q): %s", p.token, p.stderr.String())
 	}
+	return p
+}
+
+// startServe runs `elicense-verify serve` on a free loopback port and
+// returns a function that checks a QR text through the page's API.
+func startServe(t *testing.T, bin, store string, args ...string) (check func(text string) string, api func(method, path string, out any), stderr *lockedBuffer) {
+	t.Helper()
+	p := launchServe(t, bin, store, args...)
+	base, token := p.base, p.token
 	api = func(method, path string, out any) {
 		t.Helper()
 		req, _ := http.NewRequest(method, base+path, nil)
@@ -82,7 +101,7 @@ func startServe(t *testing.T, bin, store string, args ...string) (check func(tex
 			t.Fatalf("check: %d %v", resp.StatusCode, err)
 		}
 		return res.Code
-	}, api, errb
+	}, api, p.stderr
 }
 
 func waitCode(t *testing.T, what string, check func(string) string, text, want string) {

@@ -15,7 +15,6 @@ import (
 
 	"elicense/verifier"
 	"elicense/verifier/counter"
-	"elicense/verifier/store"
 )
 
 // loopbackAddr checks that addr listens on a loopback address only: the
@@ -83,16 +82,7 @@ func serve(e env, o *options, addr string) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	s, err := store.Open(o.store)
-	if err != nil {
-		return fail(e, err)
-	}
-	v := verifier.New(verifier.State{}, verifier.Options{})
-	k, err := s.NewKeeper(ctx, v, keeperOptions(e, o))
-	if err != nil {
-		return fail(e, err)
-	}
-	ss, err := openSession(e, o, v)
+	k, ss, err := openKept(ctx, e, o)
 	if err != nil {
 		return fail(e, err)
 	}

@@ -3,11 +3,8 @@ package main
 import (
 	"bytes"
 	"encoding/json"
-	"io"
-	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -63,37 +60,8 @@ func TestServeEndToEnd(t *testing.T) {
 		t.Fatalf("sync: %+v", r)
 	}
 
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
-	cmd := exec.Command(bin, "serve", "--addr", addr)
-	cmd.Env = append(issuertest.Env(), "ELICENSE_VERIFY_STORE="+store)
-	errb := &lockedBuffer{}
-	cmd.Stderr = errb
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	t.Cleanup(func() { cmd.Process.Kill(); <-done })
-	base := "http://" + addr
-	up, token := false, ""
-	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline) && !up; time.Sleep(50 * time.Millisecond) {
-		if resp, err := http.Get(base + "/"); err == nil {
-			page, _ := io.ReadAll(resp.Body)
-			resp.Body.Close()
-			up = resp.StatusCode == 200
-			if m := pageToken.FindSubmatch(page); m != nil {
-				token = string(m[1])
-			}
-		}
-	}
-	if !up || token == "" {
-		t.Fatalf("serve did not start (page token %q)", token)
-	}
+	page := launchServe(t, bin, store)
+	base, token, cmd, done, errb := page.base, page.token, page.cmd, page.done, page.stderr
 	check := func(text string) (code, holder string) {
 		body, _ := json.Marshal(map[string]string{"text": text})
 		req, _ := http.NewRequest("POST", base+"/api/check", bytes.NewReader(body))
