@@ -188,19 +188,12 @@ func (c sealCmd) make() int {
 	if err != nil {
 		return usageError(c.e, "seal", "%v", err)
 	}
-	certPEM, err := os.ReadFile(c.get("signer-cert"))
+	cert, err := readCert(c.get("signer-cert"))
 	if err != nil {
 		return c.fail(err)
-	}
-	certs, err := gm.ParseCertificatesPEM(certPEM)
-	if err != nil {
-		return c.fail(err)
-	}
-	if len(certs) == 0 {
-		return c.fail(fmt.Errorf("%s holds no certificate", c.get("signer-cert")))
 	}
 	req := service.SealRequest{Agency: c.get("agency"), HolderName: c.get("holder-name"), HolderCode: c.get("holder-code"),
-		Type: typ, Years: years, SignerCert: certs[0].Raw}
+		Type: typ, Years: years, SignerCert: cert.Raw}
 	if p := c.get("picture"); p != "" {
 		if req.Picture, err = os.ReadFile(p); err != nil {
 			return c.fail(err)
@@ -245,18 +238,11 @@ func (c sealCmd) sign() int {
 	if err != nil {
 		return c.fail(err)
 	}
-	certPEM, err := os.ReadFile(c.get("cert"))
+	cert, err := readCert(c.get("cert"))
 	if err != nil {
 		return c.fail(err)
 	}
-	certs, err := gm.ParseCertificatesPEM(certPEM)
-	if err != nil {
-		return c.fail(err)
-	}
-	if len(certs) == 0 {
-		return c.fail(fmt.Errorf("%s holds no certificate", c.get("cert")))
-	}
-	sig, err := ses.SignDocument(s, certs[0].Raw, k, doc, time.Now(), "elicense")
+	sig, err := ses.SignDocument(s, cert.Raw, k, doc, time.Now(), "elicense")
 	if err != nil {
 		return c.fail(err)
 	}
@@ -285,4 +271,20 @@ func (c sealCmd) revoke() int {
 	}
 	fmt.Fprintf(c.e.stdout, "seal %s revoked (%s); the next trust bundle lists it\n", c.get("esid"), c.get("reason"))
 	return exitOK
+}
+
+// readCert reads the first certificate of a PEM file.
+func readCert(path string) (*gm.Certificate, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	certs, err := gm.ParseCertificatesPEM(data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if len(certs) == 0 {
+		return nil, fmt.Errorf("%s holds no certificate", path)
+	}
+	return certs[0], nil
 }
