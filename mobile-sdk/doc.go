@@ -29,7 +29,7 @@
 // issuer-signed core, the optional fields the holder chose to disclose
 // (salted Merkle commitments: the others stay hidden), the time and the
 // device signature. Phones refresh it every 30 s; counters accept it for
-// 60 s (plus their clock-skew allowance), so a screenshot soon stops
+// 60 s (plus 30 s either way for the two clocks), so a screenshot soon stops
 // working. Device-bound licences have no static (paper) QR: StaticQR
 // refuses them. Presenting needs no network.
 //

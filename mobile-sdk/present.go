@@ -10,12 +10,16 @@ import (
 	qrcode "github.com/skip2/go-qrcode"
 )
 
-// Presentation timing (docs/formats.md §2.4): the app shows a new
-// presentation every RefreshSeconds; a counter accepts one for
-// MaxAgeSeconds after it was made.
+// Presentation timing (docs/formats.md §2.4, "the presentation window"):
+// the app shows a new presentation every RefreshSeconds and treats one as
+// expired MaxAgeSeconds after it was made; a counter, allowing
+// ClockSkewSeconds either way for the two clocks, accepts it from
+// PresentedAt − ClockSkewSeconds to PresentedAt + MaxAgeSeconds +
+// ClockSkewSeconds by its own clock.
 const (
-	RefreshSeconds = 30
-	MaxAgeSeconds  = int64(qr.DefaultMaxAge / time.Second)
+	RefreshSeconds   = 30
+	MaxAgeSeconds    = int64(qr.DefaultMaxAge / time.Second)
+	ClockSkewSeconds = int64(qr.DefaultClockSkew / time.Second)
 )
 
 // DiscloseCredential, among the fields to disclose, reveals the digest of
@@ -27,7 +31,7 @@ type Presentation struct {
 	Text        string // the QR text, "EL2:…"
 	PresentedAt int64  // Unix seconds signed into it
 	RefreshAt   int64  // when the app should show a new one (PresentedAt + 30 s)
-	ExpiresAt   int64  // when counters stop accepting it (PresentedAt + 60 s)
+	ExpiresAt   int64  // when the app treats it as expired (PresentedAt + 60 s; counters allow 30 s more for clock differences)
 	// Status is the licence's status as the wallet knows it (StatusValid
 	// or StatusUnknown: other statuses are refused), StatusAge how many
 	// seconds before PresentedAt the wallet read it (-1: never), and

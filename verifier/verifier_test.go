@@ -1,6 +1,7 @@
 package verifier
 
 import (
+	"elicense/certs/qr"
 	"encoding/json"
 	"fmt"
 	"slices"
@@ -130,5 +131,32 @@ func TestStatusSince(t *testing.T) {
 	}
 	if !strings.Contains(string(must(json.Marshal(rev))), `"status_since":"2026-03-01T08:00:00Z"`) {
 		t.Fatal("status_since not in the verdict's JSON")
+	}
+}
+
+// TestPresentationWindow holds the counter to the window docs/formats.md
+// §2.4 states: a presentation is accepted from presented_at − 30 s to
+// presented_at + 60 s + 30 s by the counter's clock, and refused one
+// second outside either edge.
+func TestPresentationWindow(t *testing.T) {
+	c, v := confVerifier(t)
+	p := caseText(t, c, "bound driving licence presentation")
+	at := v.Verify(p, c.Now).Licence.PresentedAt
+	for _, tc := range []struct {
+		offset time.Duration
+		want   Code
+	}{
+		{qr.DefaultMaxAge + qr.DefaultClockSkew, Valid},
+		{qr.DefaultMaxAge + qr.DefaultClockSkew + time.Second, PresentationExpired},
+		{-qr.DefaultClockSkew, Valid},
+		{-qr.DefaultClockSkew - time.Second, PresentationExpired},
+	} {
+		_, fresh := confVerifier(t) // no replay memory of p
+		if got := fresh.Verify(p, at.Add(tc.offset)); got.Code != tc.want {
+			t.Errorf("counter clock at presented_at%+v: %s (%s), want %s", tc.offset, got.Code, got.Detail, tc.want)
+		}
+	}
+	if qr.DefaultMaxAge != 60*time.Second || qr.DefaultClockSkew != 30*time.Second {
+		t.Errorf("the defaults moved (%s, %s): docs/formats.md §2.4 and mobile-sdk state 60 s and 30 s", qr.DefaultMaxAge, qr.DefaultClockSkew)
 	}
 }
