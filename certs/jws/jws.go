@@ -75,9 +75,9 @@ type Header struct {
 	X5c [][]byte `json:"x5c,omitempty"`
 }
 
-// Token is a compact JWS taken apart; nothing in it is verified yet. Its
-// slices share one buffer of Parse's: a caller may keep them but must not
-// append to or modify SigningInput.
+// Token is a compact JWS taken apart; nothing in it is verified yet. A
+// caller may keep its slices but must not modify them: Payload and
+// Signature share one buffer.
 type Token struct {
 	Header Header
 	// SigningInput is "header.payload" exactly as it appeared: the bytes
@@ -134,19 +134,18 @@ func Parse(token string, want Expect) (*Token, error) {
 	if !ok || !ok2 || strings.Contains(s64, ".") {
 		return nil, errf(ErrMalformed, "token", "not a compact JWS (want three base64url parts)")
 	}
-	nh, np := len(h64), len(h64)+1+len(p64)
-	raw := []byte(token[:np])
 	dh, dp := rawURL.DecodedLen(len(h64)), rawURL.DecodedLen(len(p64))
 	buf := make([]byte, dh+dp+rawURL.DecodedLen(len(s64)))
-	hb, err := decode(buf[:dh:dh], raw[:nh])
+	hb, err := decode(buf[:dh:dh], []byte(h64))
 	if err != nil {
 		return nil, errf(ErrMalformed, "header", "base64url: %v", err)
 	}
-	t := &Token{SigningInput: raw}
+	t := new(Token)
 	if err := readHeader(&t.Header, hb, alg, want); err != nil {
 		return nil, err
 	}
-	if t.Payload, err = decode(buf[dh:dh+dp:dh+dp], raw[nh+1:np]); err != nil {
+	t.SigningInput = []byte(token[:len(h64)+1+len(p64)])
+	if t.Payload, err = decode(buf[dh:dh+dp:dh+dp], t.SigningInput[len(h64)+1:]); err != nil {
 		return nil, errf(ErrMalformed, "payload", "base64url: %v", err)
 	}
 	if t.Signature, err = decode(buf[dh+dp:], []byte(s64)); err != nil {
