@@ -8,6 +8,8 @@ import (
 
 	"elicense/internal/gm"
 
+	jsonv2 "github.com/go-json-experiment/json"
+	"github.com/go-json-experiment/json/jsontext"
 	"github.com/golang-jwt/jwt/v5"
 )
 
@@ -142,6 +144,15 @@ func FuzzParse(f *testing.F) {
 			}
 			if !strings.HasPrefix(s, string(got.SigningInput)+".") {
 				t.Fatalf("signing input is not the token's prefix")
+			}
+			var members map[string]jsontext.Value
+			h64, _, _ := strings.Cut(s, ".")
+			hb, _ := base64.RawURLEncoding.DecodeString(h64)
+			if err := jsonv2.Unmarshal(hb, &members); err != nil {
+				t.Fatalf("accepted a header that is not a JSON object: %v", err)
+			}
+			if _, ok := members["crit"]; ok {
+				t.Fatalf("accepted a header with crit: %s", hb)
 			}
 		}
 	})
