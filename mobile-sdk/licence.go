@@ -1,11 +1,12 @@
 package mobilesdk
 
 import (
-	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"strings"
 	"time"
+
+	"elicense/certs/credential"
+	"elicense/certs/jws"
 )
 
 // Licence is one licence in the wallet, as an app shows its face. The
@@ -77,17 +78,15 @@ type credentialPayload struct {
 	} `json:"cnf"`
 }
 
-func parseCredentialPayload(jws string) (*credentialPayload, error) {
-	parts := strings.Split(jws, ".")
-	if len(parts) != 3 {
-		return nil, errors.New("not a compact JWS")
-	}
-	raw, err := base64.RawURLEncoding.DecodeString(parts[1])
+// parseCredentialPayload reads a credential's claims, not verified here,
+// through certs/jws, the reader every format uses.
+func parseCredentialPayload(token string) (*credentialPayload, error) {
+	t, err := jws.Parse(token, jws.Expect{Typ: credential.TokenType, RequireKid: true})
 	if err != nil {
 		return nil, err
 	}
 	var p credentialPayload
-	if err := json.Unmarshal(raw, &p); err != nil {
+	if err := json.Unmarshal(t.Payload, &p); err != nil {
 		return nil, err
 	}
 	return &p, nil

@@ -1,14 +1,12 @@
 package mobilesdk
 
 import (
-	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
-	"strings"
 	"time"
 
+	"elicense/certs/jws"
 	"elicense/certs/statuslist"
 	"elicense/certs/trust"
 	"elicense/internal/gm"
@@ -230,28 +228,16 @@ func (w *Wallet) PinTrustRootFromServer(serverURL string) (string, error) {
 	return gm.KeyIDString(der), nil
 }
 
-// bundleRoot returns the last certificate of a trust bundle's x5c header.
+// bundleRoot returns the last certificate of a trust bundle's x5c header,
+// read with certs/jws like every other token; it is not verified here.
 func bundleRoot(doc string) ([]byte, error) {
-	h64, _, ok := strings.Cut(doc, ".")
-	if !ok {
-		return nil, errors.New("not a compact JWS")
-	}
-	raw, err := base64.RawURLEncoding.DecodeString(h64)
+	t, err := jws.Parse(doc, jws.Expect{Typ: trust.TokenType, AllowX5c: true})
 	if err != nil {
 		return nil, err
 	}
-	var h struct {
-		X5C []string `json:"x5c"`
-	}
-	if err := json.Unmarshal(raw, &h); err != nil {
-		return nil, err
-	}
-	if len(h.X5C) == 0 {
+	x5c := t.Header.X5c
+	if len(x5c) == 0 {
 		return nil, errors.New("no x5c chain")
 	}
-	der, err := base64.StdEncoding.DecodeString(h.X5C[len(h.X5C)-1])
-	if err != nil {
-		return nil, err
-	}
-	return der, nil
+	return x5c[len(x5c)-1], nil
 }

@@ -24,10 +24,19 @@ func statusWallet(t *testing.T, recs ...*record) *Wallet {
 	return w
 }
 
+// unsignedJWS is a compact JWS of the given header and payload JSON with a
+// signature of the right size that verifies under no key: for readers
+// that do not verify.
+func unsignedJWS(header, payload string) string {
+	enc := base64.RawURLEncoding
+	return enc.EncodeToString([]byte(header)) + "." + enc.EncodeToString([]byte(payload)) + "." + enc.EncodeToString(make([]byte, 64))
+}
+
+const credentialHeader = `{"alg":"SM2SM3","kid":"0011223344556677","typ":"elicense+jwt"}`
+
 // issuedBy gives a test record a credential naming an issuer.
 func issuedBy(r *record, name string) *record {
-	payload := base64.RawURLEncoding.EncodeToString([]byte(`{"iss":"11310000PDY100010H","lic":{"issuer_name":"` + name + `"}}`))
-	r.Credential = "e30." + payload + ".sig"
+	r.Credential = unsignedJWS(credentialHeader, `{"iss":"11310000PDY100010H","lic":{"issuer_name":"`+name+`"}}`)
 	return r
 }
 
@@ -193,18 +202,29 @@ func TestRecordStatusFields(t *testing.T) {
 }
 
 func TestBundleRoot(t *testing.T) {
-	hdr := func(s string) string { return base64.RawURLEncoding.EncodeToString([]byte(s)) + ".e30.sig" }
+	hdr := func(members string) string {
+		return unsignedJWS(`{"alg":"SM2SM3","typ":"elicense-trust+jwt",`+members+`}`, "{}")
+	}
 	for _, tc := range []struct {
 		name, doc string
 		want      string // the root's DER, as text; "" for an error
 	}{
-		{"chain", hdr(`{"x5c":["bGVhZg==","cm9vdA=="]}`), "root"},
-		{"root only", hdr(`{"x5c":["cm9vdA=="]}`), "root"},
-		{"no x5c", hdr(`{"alg":"SM2SM3"}`), ""},
-		{"empty x5c", hdr(`{"x5c":[]}`), ""},
-		{"x5c not base64", hdr(`{"x5c":["!!"]}`), ""},
-		{"header not JSON", hdr(`x5c`), ""},
+		{"chain", hdr(`"x5c":["bGVhZg==","cm9vdA=="]`), "root"},
+		{"root only", hdr(`"x5c":["cm9vdA=="]`), "root"},
+		{"unknown member ignored", hdr(`"x5c":["cm9vdA=="],"x-note":1`), "root"},
+		{"crit", hdr(`"x5c":["cm9vdA=="],"crit":["exp"],"exp":1`), ""},
+		{"crit empty", hdr(`"x5c":["cm9vdA=="],"crit":[]`), ""},
+		{"duplicate x5c", hdr(`"x5c":["bGVhZg=="],"x5c":["cm9vdA=="]`), ""},
+		{"no alg", unsignedJWS(`{"typ":"elicense-trust+jwt","x5c":["cm9vdA=="]}`, "{}"), ""},
+		{"other typ", unsignedJWS(`{"alg":"SM2SM3","typ":"JWT","x5c":["cm9vdA=="]}`, "{}"), ""},
+		{"no x5c", hdr(`"kid":"x"`), ""},
+		{"empty x5c", hdr(`"x5c":[]`), ""},
+		{"x5c not base64", hdr(`"x5c":["!!"]`), ""},
+		{"x5c unpadded", hdr(`"x5c":["cm9vdA"]`), ""},
+		{"header not JSON", unsignedJWS(`x5c`, "{}"), ""},
+		{"header padded", base64.URLEncoding.EncodeToString([]byte(`{"alg":"SM2SM3","typ":"elicense-trust+jwt","x5c":["cm9vdA=="]}`)) + ".e30." + strings.Repeat("A", 86), ""},
 		{"header not base64url", "%%%.e30.sig", ""},
+		{"signature too short", hdr(`"x5c":["cm9vdA=="]`)[:len(hdr(`"x5c":["cm9vdA=="]`))-4], ""},
 		{"not a JWS", "nodots", ""},
 	} {
 		der, err := bundleRoot(tc.doc)
@@ -214,10 +234,35 @@ func TestBundleRoot(t *testing.T) {
 	}
 }
 
+// TestParseCredentialPayload: the wallet reads a credential's claims,
+// unverified, with the same strict reader as every format.
+func TestParseCredentialPayload(t *testing.T) {
+	const payload = `{"iss":"11310000PDY100010H","lic":{"issuer_name":"x"}}`
+	for _, tc := range []struct {
+		name, token string
+		ok          bool
+	}{
+		{"credential", unsignedJWS(credentialHeader, payload), true},
+		{"unknown header member ignored", unsignedJWS(`{"alg":"SM2SM3","kid":"k","typ":"elicense+jwt","x-note":[1]}`, payload), true},
+		{"crit", unsignedJWS(`{"alg":"SM2SM3","crit":["exp"],"exp":1,"kid":"k","typ":"elicense+jwt"}`, payload), false},
+		{"no kid", unsignedJWS(`{"alg":"SM2SM3","typ":"elicense+jwt"}`, payload), false},
+		{"other typ", unsignedJWS(`{"alg":"SM2SM3","kid":"k","typ":"JWT"}`, payload), false},
+		{"payload padded", strings.Split(unsignedJWS(credentialHeader, payload), ".")[0] + "." + base64.URLEncoding.EncodeToString([]byte(payload+" ")) + "." + strings.Repeat("A", 86), false},
+		{"payload not JSON", unsignedJWS(credentialHeader, "iss"), false},
+		{"two parts", "e30.e30", false},
+	} {
+		p, err := parseCredentialPayload(tc.token)
+		if (err == nil) != tc.ok || (tc.ok && p.Iss != "11310000PDY100010H") {
+			t.Errorf("%s: %+v %v, want ok %v", tc.name, p, err, tc.ok)
+		}
+	}
+}
+
 // FuzzBundleRoot: whatever an issuer sends as a trust bundle, reading its
 // root is an error or a certificate's bytes, never a panic.
 func FuzzBundleRoot(f *testing.F) {
-	f.Add(base64.RawURLEncoding.EncodeToString([]byte(`{"x5c":["cm9vdA=="]}`)) + ".e30.sig")
+	f.Add(unsignedJWS(`{"alg":"SM2SM3","typ":"elicense-trust+jwt","x5c":["cm9vdA=="]}`, "{}"))
+	f.Add(unsignedJWS(`{"alg":"SM2SM3","typ":"elicense-trust+jwt","x5c":["cm9vdA=="],"crit":["b64"]}`, "{}"))
 	f.Add("a.b.c")
 	f.Fuzz(func(t *testing.T, doc string) {
 		der, err := bundleRoot(doc)

@@ -158,6 +158,16 @@ func TestVerifyErrors(t *testing.T) {
 		{name: "exp disagrees", tok: resign(t, tok, f.key, replace(`"valid_until":"2046-03-07"`, `"valid_until":"2047-03-07"`)), reason: ErrMalformed, field: "exp"},
 		{name: "wrong typ", tok: resignHeader(t, tok, f.key, `{"alg":"SM2SM3","kid":"0011223344556677","typ":"JWT"}`), reason: ErrMalformed, field: "typ"},
 		{name: "alg none", tok: "eyJhbGciOiJub25lIn0." + parts[1] + ".", reason: ErrMalformed},
+		{name: "crit", tok: resignHeader(t, tok, f.key, `{"alg":"SM2SM3","crit":["exp"],"exp":1,"kid":"0011223344556677","typ":"elicense+jwt"}`), reason: ErrMalformed, field: "crit"},
+		{name: "crit empty", tok: resignHeader(t, tok, f.key, `{"alg":"SM2SM3","crit":[],"kid":"0011223344556677","typ":"elicense+jwt"}`), reason: ErrMalformed, field: "crit"},
+		{name: "unknown header member ignored", tok: resignHeader(t, tok, f.key, `{"alg":"SM2SM3","kid":"0011223344556677","typ":"elicense+jwt","x-note":{"a":[1]}}`)},
+		{name: "duplicate header member", tok: resignHeader(t, tok, f.key, `{"alg":"SM2SM3","kid":"0011223344556677","kid":"ffffffffffffffff","typ":"elicense+jwt"}`), reason: ErrMalformed, field: "header"},
+		{name: "no kid", tok: resignHeader(t, tok, f.key, `{"alg":"SM2SM3","typ":"elicense+jwt"}`), reason: ErrMalformed, field: "kid"},
+		{name: "padded header", tok: resignParts(t, f.key, padded(t, base64.RawURLEncoding.EncodeToString([]byte(`{"alg":"SM2SM3","kid":"0011223344556677","typ":"elicense+jwt"}`))), parts[1]), reason: ErrMalformed, field: "header"},
+		{name: "padded payload", tok: resignParts(t, f.key, parts[0], padded(t, parts[1])), reason: ErrMalformed, field: "payload"},
+		{name: "padded signature", tok: parts[0] + "." + parts[1] + "." + padded(t, parts[2]), reason: ErrMalformed, field: "signature"},
+		{name: "short signature", tok: parts[0] + "." + parts[1] + "." + parts[2][:40], reason: ErrBadSignature, field: "signature"},
+		{name: "four parts", tok: tok + ".", reason: ErrMalformed},
 		{name: "class not allowed", tok: tok, opts: func(o *VerifyOptions) {
 			o.Keys = KeySet{testKID: {{Public: f.key.PublicKey(), AgencyCode: testIssuer, Classes: []string{"drivers-license"}}}}
 		}, reason: ErrClassNotAllowed},
@@ -235,7 +245,7 @@ func replace(old, new string) func(string) string {
 	}
 }
 
-func resignHeader(t *testing.T, tok string, key *gm.PrivateKey, header string) string {
+func resignHeader(t testing.TB, tok string, key *gm.PrivateKey, header string) string {
 	parts := strings.Split(tok, ".")
 	parts[0] = base64.RawURLEncoding.EncodeToString([]byte(header))
 	sig, err := gm.SignRS(key, []byte(parts[0]+"."+parts[1]))
@@ -243,6 +253,26 @@ func resignHeader(t *testing.T, tok string, key *gm.PrivateKey, header string) s
 		t.Fatal(err)
 	}
 	return parts[0] + "." + parts[1] + "." + base64.RawURLEncoding.EncodeToString(sig)
+}
+
+// resignParts signs header64.payload64 as they are, so tests can present
+// well-signed tokens whose parts are wrongly encoded.
+func resignParts(t *testing.T, key *gm.PrivateKey, header64, payload64 string) string {
+	sig, err := gm.SignRS(key, []byte(header64+"."+payload64))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return header64 + "." + payload64 + "." + base64.RawURLEncoding.EncodeToString(sig)
+}
+
+// padded re-encodes a base64url part with padding; the part's length must
+// need some.
+func padded(t *testing.T, part string) string {
+	raw, err := base64.RawURLEncoding.DecodeString(part)
+	if err != nil || len(raw)%3 == 0 {
+		t.Fatalf("part %q cannot take padding", part)
+	}
+	return base64.URLEncoding.EncodeToString(raw)
 }
 
 func flip(s string) string {

@@ -12,7 +12,8 @@ func FuzzVerify(f *testing.F) {
 	fx := newFixture(f)
 	tok := fx.sign(f, fx.license(f, businessFields()))
 	parts := strings.Split(tok, ".")
-	for _, s := range []string{tok, "", "..", "a.b.c", parts[0] + "." + parts[1] + ".", parts[0] + ".e30." + parts[2], tok + "x"} {
+	crit := resignHeader(f, tok, fx.key, `{"alg":"SM2SM3","crit":["b64"],"b64":false,"kid":"0011223344556677","typ":"elicense+jwt"}`)
+	for _, s := range []string{tok, crit, "", "..", "a.b.c", parts[0] + "." + parts[1] + ".", parts[0] + ".e30." + parts[2], tok + "x"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {

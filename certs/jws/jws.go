@@ -16,8 +16,7 @@ import (
 // wrapping one of them.
 var (
 	// ErrMalformed: not a compact JWS, bad base64url, a header that is not
-	// a JSON object, a duplicate member, a missing kid or a signature of
-	// the wrong size.
+	// a JSON object, a duplicate member or a missing kid.
 	ErrMalformed = errors.New("jws: malformed")
 	// ErrAlgorithm: the header's alg is not the expected one.
 	ErrAlgorithm = errors.New("jws: unexpected algorithm")
@@ -25,6 +24,11 @@ var (
 	ErrType = errors.New("jws: unexpected type")
 	// ErrCritical: the header has a "crit" member.
 	ErrCritical = errors.New("jws: critical header extensions are not supported")
+	// ErrSignatureSize: the signature decodes, but not to the size the
+	// algorithm gives. It is kept apart from ErrMalformed because every
+	// format reports it as a bad signature, as a failed verification of
+	// that signature would.
+	ErrSignatureSize = errors.New("jws: signature of the wrong size")
 )
 
 // Error says which part of the token is wrong and why.
@@ -71,26 +75,37 @@ type Header struct {
 	X5c [][]byte `json:"x5c,omitempty"`
 }
 
-// Token is a compact JWS taken apart; nothing in it is verified yet.
+// Token is a compact JWS taken apart; nothing in it is verified yet. A
+// caller may keep its slices but must not modify them: Payload and
+// Signature share one buffer.
 type Token struct {
 	Header Header
 	// SigningInput is "header.payload" exactly as it appeared: the bytes
-	// the signature covers.
-	SigningInput string
+	// the signature covers. It is a []byte because that is what signature
+	// verification takes.
+	SigningInput []byte
 	Payload      []byte
 	Signature    []byte
 }
 
 // wireHeader decodes the members Parse looks at. Crit is kept raw so that
-// any value, even null or an empty array, is seen and refused.
+// any value, even null or an empty array, is seen and refused. A missing
+// kid and an empty one are alike to Parse, so Kid needs no pointer.
 type wireHeader struct {
 	Alg  string         `json:"alg"`
 	Typ  string         `json:"typ"`
-	Kid  *string        `json:"kid"`
+	Kid  string         `json:"kid"`
 	X5c  []string       `json:"x5c"`
 	Crit jsontext.Value `json:"crit"`
 	_    struct{}       `json:"-"`
 }
+
+// The strict encodings, made once: Strict returns a new Encoding each
+// call.
+var (
+	rawURL = base64.RawURLEncoding.Strict()
+	std    = base64.StdEncoding.Strict()
+)
 
 // signatureSize is the size of a signature for each algorithm this
 // package knows.
@@ -102,6 +117,10 @@ func signatureSize(alg string) int {
 }
 
 // Parse takes token apart and checks its form against want.
+//
+// Credential verification at a counter runs through here, so Parse copies
+// the signing input once (signature verification needs it as a []byte) and
+// decodes the three parts into one buffer rather than allocating for each.
 func Parse(token string, want Expect) (*Token, error) {
 	alg := want.Alg
 	if alg == "" {
@@ -115,46 +134,64 @@ func Parse(token string, want Expect) (*Token, error) {
 	if !ok || !ok2 || strings.Contains(s64, ".") {
 		return nil, errf(ErrMalformed, "token", "not a compact JWS (want three base64url parts)")
 	}
-	hb, err := base64.RawURLEncoding.Strict().DecodeString(h64)
+	dh, dp := rawURL.DecodedLen(len(h64)), rawURL.DecodedLen(len(p64))
+	buf := make([]byte, dh+dp+rawURL.DecodedLen(len(s64)))
+	hb, err := decode(buf[:dh:dh], []byte(h64))
 	if err != nil {
 		return nil, errf(ErrMalformed, "header", "base64url: %v", err)
 	}
-	var wh wireHeader
-	if err := jsonv2.Unmarshal(hb, &wh); err != nil {
-		return nil, errf(ErrMalformed, "header", "%v", err)
+	t := new(Token)
+	if err := readHeader(&t.Header, hb, alg, want); err != nil {
+		return nil, err
 	}
-	switch {
-	case wh.Crit != nil:
-		return nil, &Error{Part: "crit", Reason: ErrCritical}
-	case wh.Alg != alg:
-		return nil, errf(ErrAlgorithm, "alg", "%q, want %q", wh.Alg, alg)
-	case wh.Typ != want.Typ:
-		return nil, errf(ErrType, "typ", "%q, want %q", wh.Typ, want.Typ)
-	case want.RequireKid && (wh.Kid == nil || *wh.Kid == ""):
-		return nil, errf(ErrMalformed, "kid", "missing")
-	case wh.X5c != nil && !want.AllowX5c:
-		return nil, errf(ErrMalformed, "x5c", "not allowed in this token")
-	}
-	t := &Token{Header: Header{Alg: wh.Alg, Typ: wh.Typ}, SigningInput: token[:len(h64)+1+len(p64)]}
-	if wh.Kid != nil {
-		t.Header.Kid = *wh.Kid
-	}
-	if wh.X5c != nil {
-		t.Header.X5c = make([][]byte, len(wh.X5c))
-		for i, c := range wh.X5c {
-			if t.Header.X5c[i], err = base64.StdEncoding.Strict().DecodeString(c); err != nil {
-				return nil, errf(ErrMalformed, "x5c", "certificate %d: %v", i, err)
-			}
-		}
-	}
-	if t.Payload, err = base64.RawURLEncoding.Strict().DecodeString(p64); err != nil {
+	t.SigningInput = []byte(token[:len(h64)+1+len(p64)])
+	if t.Payload, err = decode(buf[dh:dh+dp:dh+dp], t.SigningInput[len(h64)+1:]); err != nil {
 		return nil, errf(ErrMalformed, "payload", "base64url: %v", err)
 	}
-	if t.Signature, err = base64.RawURLEncoding.Strict().DecodeString(s64); err != nil {
+	if t.Signature, err = decode(buf[dh+dp:], []byte(s64)); err != nil {
 		return nil, errf(ErrMalformed, "signature", "base64url: %v", err)
 	}
 	if n := signatureSize(alg); n >= 0 && len(t.Signature) != n {
-		return nil, errf(ErrMalformed, "signature", "%d bytes, want %d", len(t.Signature), n)
+		return nil, errf(ErrSignatureSize, "signature", "%d bytes, want %d", len(t.Signature), n)
 	}
 	return t, nil
+}
+
+// decode decodes the base64url src into dst, which has room for it.
+func decode(dst, src []byte) ([]byte, error) {
+	n, err := rawURL.Decode(dst, src)
+	return dst[:n], err
+}
+
+// readHeader decodes the JSON header hb into h and checks it against alg
+// and want.
+func readHeader(h *Header, hb []byte, alg string, want Expect) error {
+	var wh wireHeader
+	if err := jsonv2.Unmarshal(hb, &wh); err != nil {
+		return errf(ErrMalformed, "header", "%v", err)
+	}
+	switch {
+	case wh.Crit != nil:
+		return &Error{Part: "crit", Reason: ErrCritical}
+	case wh.Alg != alg:
+		return errf(ErrAlgorithm, "alg", "%q, want %q", wh.Alg, alg)
+	case wh.Typ != want.Typ:
+		return errf(ErrType, "typ", "%q, want %q", wh.Typ, want.Typ)
+	case want.RequireKid && wh.Kid == "":
+		return errf(ErrMalformed, "kid", "missing")
+	case wh.X5c != nil && !want.AllowX5c:
+		return errf(ErrMalformed, "x5c", "not allowed in this token")
+	}
+	*h = Header{Alg: wh.Alg, Typ: wh.Typ, Kid: wh.Kid}
+	if wh.X5c != nil {
+		h.X5c = make([][]byte, len(wh.X5c))
+		for i, c := range wh.X5c {
+			der, err := std.DecodeString(c)
+			if err != nil {
+				return errf(ErrMalformed, "x5c", "certificate %d: %v", i, err)
+			}
+			h.X5c[i] = der
+		}
+	}
+	return nil
 }

@@ -8,6 +8,8 @@ import (
 
 	"elicense/internal/gm"
 
+	jsonv2 "github.com/go-json-experiment/json"
+	"github.com/go-json-experiment/json/jsontext"
 	"github.com/golang-jwt/jwt/v5"
 )
 
@@ -58,8 +60,9 @@ func TestParse(t *testing.T) {
 		{"payload padded", b64(good) + "." + base64.URLEncoding.EncodeToString([]byte("{}")) + "." + sig64, want, ErrMalformed, "payload"},
 		{"payload {}", b64(good) + ".e30." + sig64, want, nil, ""},
 		{"payload trailing bits", b64(good) + ".e31." + sig64, want, ErrMalformed, "payload"},
-		{"signature short", tok(good, "{}", b64("short")), want, ErrMalformed, "signature"},
-		{"signature long", tok(good, "{}", base64.RawURLEncoding.EncodeToString(make([]byte, 65))), want, ErrMalformed, "signature"},
+		{"signature short", tok(good, "{}", b64("short")), want, ErrSignatureSize, "signature"},
+		{"signature long", tok(good, "{}", base64.RawURLEncoding.EncodeToString(make([]byte, 65))), want, ErrSignatureSize, "signature"},
+		{"signature empty", tok(good, "{}", ""), want, ErrSignatureSize, "signature"},
 		{"signature bad base64", tok(good, "{}", sig64[:len(sig64)-1]+"!"), want, ErrMalformed, "signature"},
 		{"too long", strings.Repeat("a", MaxLen+1), want, ErrMalformed, "token"},
 	}
@@ -70,7 +73,7 @@ func TestParse(t *testing.T) {
 				if err != nil {
 					t.Fatalf("Parse: %v", err)
 				}
-				if got.SigningInput+"."+base64.RawURLEncoding.EncodeToString(got.Signature) != tc.token {
+				if string(got.SigningInput)+"."+base64.RawURLEncoding.EncodeToString(got.Signature) != tc.token {
 					t.Errorf("signing input %q does not rebuild the token", got.SigningInput)
 				}
 				return
@@ -116,7 +119,7 @@ func TestGolangJWT(t *testing.T) {
 	if got.Header.Kid != "0123456789abcdef" || string(got.Payload) != `{"n":1,"sub":"x"}` {
 		t.Fatalf("got %+v %s", got.Header, got.Payload)
 	}
-	if err := gm.VerifyRS(key.PublicKey(), []byte(got.SigningInput), got.Signature); err != nil {
+	if err := gm.VerifyRS(key.PublicKey(), got.SigningInput, got.Signature); err != nil {
 		t.Fatalf("signature over the signing input: %v", err)
 	}
 }
@@ -139,9 +142,30 @@ func FuzzParse(f *testing.F) {
 			if got.Header.Alg != gm.AlgSM2SM3 || got.Header.Typ != "x+jwt" || len(got.Signature) != gm.SignatureSize {
 				t.Fatalf("accepted %+v", got.Header)
 			}
-			if !strings.HasPrefix(s, got.SigningInput+".") {
+			if !strings.HasPrefix(s, string(got.SigningInput)+".") {
 				t.Fatalf("signing input is not the token's prefix")
+			}
+			var members map[string]jsontext.Value
+			h64, _, _ := strings.Cut(s, ".")
+			hb, _ := base64.RawURLEncoding.DecodeString(h64)
+			if err := jsonv2.Unmarshal(hb, &members); err != nil {
+				t.Fatalf("accepted a header that is not a JSON object: %v", err)
+			}
+			if _, ok := members["crit"]; ok {
+				t.Fatalf("accepted a header with crit: %s", hb)
 			}
 		}
 	})
+}
+
+// BenchmarkParse takes apart a token the size of a credential.
+func BenchmarkParse(b *testing.B) {
+	s := tok(good, strings.Repeat(`{"claim":"value"},`, 60), sig64)
+	want := Expect{Typ: "x+jwt", RequireKid: true}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := Parse(s, want); err != nil {
+			b.Fatal(err)
+		}
+	}
 }

@@ -39,6 +39,7 @@ func FuzzParse(f *testing.F) {
 	}
 	f.Add(tok)
 	f.Add(tok[:len(tok)-5])
+	f.Add(resign(f, tok, fuzzKey(), replace(`{`, `{"crit":["x"],"x":1,`), same))
 	f.Add("eyJhbGciOiJTTTJTTTMifQ.e30.AAAA")
 	f.Add("...")
 	f.Fuzz(func(t *testing.T, token string) {

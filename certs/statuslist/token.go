@@ -7,9 +7,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
+	"elicense/certs/jws"
 	"elicense/internal/gm"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -107,14 +107,6 @@ type claims struct {
 type listClaim struct {
 	Bits int    `json:"bits"`
 	Lst  string `json:"lst"`
-}
-
-// header is the protected header of our JWSs.
-type header struct {
-	Alg  string          `json:"alg"`
-	Typ  string          `json:"typ"`
-	Kid  string          `json:"kid"`
-	Crit json.RawMessage `json:"crit"`
 }
 
 // checkMeta validates m for signing and returns it with whole-second times.
@@ -268,44 +260,21 @@ func Parse(token string, opts VerifyOptions) (*Signed, error) {
 // maxTTL bounds ttl so that it fits a time.Duration.
 const maxTTL = 100 * 365 * 24 * time.Hour
 
-// verifyJWS checks a compact JWS's header and signature and returns its
-// payload and kid.
+// verifyJWS takes a compact JWS apart with certs/jws, checks its
+// signature and returns its payload and kid.
 func verifyJWS(token, typ string, keys KeyFunc) (payload []byte, kid string, err error) {
-	signed, sig64, ok := cutLast(token)
-	h64, p64, ok2 := strings.Cut(signed, ".")
-	if !ok || !ok2 || strings.Contains(p64, ".") {
-		return nil, "", fmt.Errorf("%w: not a compact JWS", ErrMalformed)
-	}
-	hb, err := base64.RawURLEncoding.Strict().DecodeString(h64)
+	t, err := jws.Parse(token, jws.Expect{Typ: typ, RequireKid: true})
 	if err != nil {
-		return nil, "", fmt.Errorf("%w: header: %v", ErrMalformed, err)
+		reason := ErrMalformed
+		if errors.Is(err, jws.ErrSignatureSize) {
+			reason = ErrBadSignature // what verifying it would say
+		}
+		return nil, "", fmt.Errorf("%w: %w", reason, err)
 	}
-	var h header
-	if err := json.Unmarshal(hb, &h); err != nil {
-		return nil, "", fmt.Errorf("%w: header: %v", ErrMalformed, err)
-	}
-	switch {
-	case h.Alg != gm.AlgSM2SM3:
-		return nil, "", fmt.Errorf("%w: alg %q, want %q", ErrMalformed, h.Alg, gm.AlgSM2SM3)
-	case h.Typ != typ:
-		return nil, "", fmt.Errorf("%w: typ %q, want %q", ErrMalformed, h.Typ, typ)
-	case h.Kid == "":
-		return nil, "", fmt.Errorf("%w: no kid", ErrMalformed)
-	case h.Crit != nil:
-		return nil, "", fmt.Errorf("%w: crit header parameters are not supported", ErrMalformed)
-	}
-	sig, err := base64.RawURLEncoding.Strict().DecodeString(sig64)
-	if err != nil {
-		return nil, "", fmt.Errorf("%w: signature: %v", ErrMalformed, err)
-	}
-	if err := verifySig(keys, h.Kid, []byte(signed), sig); err != nil {
+	if err := verifySig(keys, t.Header.Kid, t.SigningInput, t.Signature); err != nil {
 		return nil, "", err
 	}
-	payload, err = base64.RawURLEncoding.Strict().DecodeString(p64)
-	if err != nil {
-		return nil, "", fmt.Errorf("%w: payload: %v", ErrMalformed, err)
-	}
-	return payload, h.Kid, nil
+	return t.Payload, t.Header.Kid, nil
 }
 
 // verifySig checks an r‖s signature over msg with every key named kid.
@@ -324,13 +293,4 @@ func verifySig(keys KeyFunc, kid string, msg, sig []byte) error {
 		}
 	}
 	return fmt.Errorf("%w: no key with ID %q verifies the signature", ErrBadSignature, kid)
-}
-
-// cutLast splits s at its last dot.
-func cutLast(s string) (before, after string, found bool) {
-	i := strings.LastIndexByte(s, '.')
-	if i < 0 {
-		return s, "", false
-	}
-	return s[:i], s[i+1:], true
 }

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"elicense/certs/jws"
 	"elicense/internal/gm"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -123,8 +124,33 @@ func TestJWTLibraryAcceptsStatusList(t *testing.T) {
 	}
 }
 
+// signParts signs header64.payload64 as they are, so tests can present
+// well-signed tokens whose parts are wrongly encoded.
+func signParts(t *testing.T, key *gm.PrivateKey, header64, payload64 string) string {
+	t.Helper()
+	sig, err := gm.SignRS(key, []byte(header64+"."+payload64))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return header64 + "." + payload64 + "." + base64.RawURLEncoding.EncodeToString(sig)
+}
+
+// padded re-encodes a base64url part of JSON with padding, adding
+// trailing spaces (which JSON ignores) until it needs some.
+func padded(t *testing.T, part string) string {
+	t.Helper()
+	raw, err := base64.RawURLEncoding.DecodeString(part)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for len(raw)%3 == 0 {
+		raw = append(raw, ' ')
+	}
+	return base64.URLEncoding.EncodeToString(raw)
+}
+
 // resign re-signs tok after edit changes its header and payload JSON.
-func resign(t *testing.T, tok string, key *gm.PrivateKey, editHeader, editPayload func(string) string) string {
+func resign(t testing.TB, tok string, key *gm.PrivateKey, editHeader, editPayload func(string) string) string {
 	t.Helper()
 	parts := strings.Split(tok, ".")
 	h, _ := base64.RawURLEncoding.DecodeString(parts[0])
@@ -179,6 +205,13 @@ func TestParseErrors(t *testing.T) {
 		{"alg ES256", resign(t, tok, s.key, replace(`"SM2SM3"`, `"ES256"`), same), nil, ErrMalformed},
 		{"no kid", resign(t, tok, s.key, replace(`"kid":"k1",`, ``), same), nil, ErrMalformed},
 		{"crit", resign(t, tok, s.key, replace(`{`, `{"crit":["x"],"x":1,`), same), nil, ErrMalformed},
+		{"unknown header member ignored", resign(t, tok, s.key, replace(`{`, `{"x-note":{"a":[1]},`), same), nil, nil},
+		{"duplicate header member", resign(t, tok, s.key, replace(`"kid":"k1"`, `"kid":"k1","kid":"k1"`), same), nil, ErrMalformed},
+		{"header member names are exact", resign(t, tok, s.key, replace(`"alg"`, `"ALG"`), same), nil, ErrMalformed},
+		{"padded header", signParts(t, s.key, padded(t, parts[0]), parts[1]), nil, ErrMalformed},
+		{"padded payload", signParts(t, s.key, parts[0], padded(t, parts[1])), nil, ErrMalformed},
+		{"padded signature", parts[0] + "." + parts[1] + "." + padded(t, parts[2]), nil, ErrMalformed},
+		{"std base64 signature", parts[0] + "." + parts[1] + "." + strings.NewReplacer("-", "+", "_", "/").Replace(parts[2]), nil, ErrMalformed},
 		{"unknown kid", tok, func(o *VerifyOptions) { o.Keys = newSigner(t, "k2").keys }, ErrUnknownKey},
 		{"other key", tok, func(o *VerifyOptions) { o.Keys = other.keys }, ErrBadSignature},
 		{"tampered payload", parts[0] + "." + base64.RawURLEncoding.EncodeToString([]byte(`{"sub":"x"}`)) + "." + parts[2], nil, ErrBadSignature},
@@ -206,7 +239,7 @@ func TestParseErrors(t *testing.T) {
 			if !errors.Is(err, c.want) {
 				t.Fatalf("error %v, want %v", err, c.want)
 			}
-			if (got != nil) != (c.want == ErrExpired) {
+			if (got != nil) != (c.want == nil || c.want == ErrExpired) {
 				t.Fatalf("returned %v with %v", got, err)
 			}
 		})
@@ -222,6 +255,23 @@ func TestParseErrors(t *testing.T) {
 	}
 	if _, err := Parse(tok, VerifyOptions{URI: testURI}); err == nil {
 		t.Error("Parse without keys succeeded")
+	}
+}
+
+// TestParseRefusesCrit: a correctly signed token whose header has "crit",
+// in any form, is refused as malformed (RFC 7515 §4.1.11), and the error
+// says why.
+func TestParseRefusesCrit(t *testing.T) {
+	s := newSigner(t, "k1")
+	tok, err := Sign(sampleList(), testMeta(5), s.key, s.kid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, crit := range []string{`"crit":["exp"],`, `"crit":["x"],"x":1,`, `"crit":[],`, `"crit":null,`, `"crit":"x",`} {
+		_, err := Parse(resign(t, tok, s.key, replace(`{`, `{`+crit), same), s.opts())
+		if !errors.Is(err, ErrMalformed) || !errors.Is(err, jws.ErrCritical) {
+			t.Errorf("header with %s: %v, want ErrMalformed for crit", crit, err)
+		}
 	}
 }
 

@@ -1,8 +1,10 @@
 package trust
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"strings"
 	"testing"
 )
 
@@ -19,6 +21,8 @@ func FuzzVerify(f *testing.F) {
 		f.Fatal(err)
 	}
 	f.Add(tok, false)
+	h := `{"alg":"SM2SM3","typ":"` + TokenType + `","x5c":["` + base64.StdEncoding.EncodeToString(fx.ledgerDER) + `"],"crit":["exp"],"exp":1}`
+	f.Add(signParts(f, fx.ledgerKey, base64.RawURLEncoding.EncodeToString([]byte(h)), strings.Split(tok, ".")[1]), false)
 	f.Add(tok[:len(tok)/2], false)
 	f.Add("eyJhbGciOiJTTTJTTTMiLCJ0eXAiOiJlbGljZW5zZS10cnVzdCtqd3QiLCJ4NWMiOltdfQ.e30.AA", false)
 	f.Add("a.b.c", false)

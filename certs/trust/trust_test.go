@@ -11,6 +11,7 @@ import (
 	"elicense/certs/catalog"
 	"elicense/certs/credential"
 	"elicense/certs/ident"
+	"elicense/certs/jws"
 	"elicense/certs/statuslist"
 	"elicense/internal/gm"
 
@@ -105,6 +106,21 @@ func TestVerifyTable(t *testing.T) {
 	abPayload, _ := json.Marshal(ab)
 	abTok := forge(t, agencySigner, [][]byte{agencySignerDER, f.rootDER}, abPayload)
 
+	// Tokens with the good payload under other headers, signed by the
+	// right key, and with wrongly encoded parts.
+	payload := []byte(mustB64(t, parts[1]))
+	enc := func(s string) string { return base64.RawURLEncoding.EncodeToString([]byte(s)) }
+	x5c := func(ders ...[]byte) string {
+		q := make([]string, len(ders))
+		for i, der := range ders {
+			q[i] = `"` + base64.StdEncoding.EncodeToString(der) + `"`
+		}
+		return `"x5c":[` + strings.Join(q, ",") + `]`
+	}
+	chain := x5c(f.ledgerDER, f.rootDER)
+	withHeader := func(json string) string { return signParts(t, f.ledgerKey, enc(json), parts[1]) }
+	typ := `"typ":"` + TokenType + `"`
+
 	cases := []struct {
 		name  string
 		token string
@@ -112,6 +128,22 @@ func TestVerifyTable(t *testing.T) {
 		want  error
 	}{
 		{"good", good, nil, nil},
+		{"header as the package writes it", withHeader(`{"alg":"SM2SM3",` + typ + `,` + chain + `}`), nil, nil},
+		{"unknown header members ignored", withHeader(`{"alg":"SM2SM3",` + typ + `,` + chain + `,"kid":"x","x-note":{"a":[1]}}`), nil, nil},
+		{"crit", withHeader(`{"alg":"SM2SM3",` + typ + `,` + chain + `,"crit":["exp"],"exp":1}`), nil, ErrMalformed},
+		{"duplicate header member", withHeader(`{"alg":"SM2SM3",` + typ + `,` + chain + `,` + typ + `}`), nil, ErrMalformed},
+		{"alg ES256", withHeader(`{"alg":"ES256",` + typ + `,` + chain + `}`), nil, ErrMalformed},
+		{"typ JWT", withHeader(`{"alg":"SM2SM3","typ":"JWT",` + chain + `}`), nil, ErrMalformed},
+		{"no x5c", withHeader(`{"alg":"SM2SM3",` + typ + `,"kid":"x"}`), nil, ErrMalformed},
+		{"x5c empty", withHeader(`{"alg":"SM2SM3",` + typ + `,` + x5c() + `}`), nil, ErrMalformed},
+		{"x5c of five", withHeader(`{"alg":"SM2SM3",` + typ + `,` + x5c(f.ledgerDER, f.rootDER, f.rootDER, f.rootDER, f.rootDER) + `}`), nil, ErrMalformed},
+		{"x5c in base64url", withHeader(`{"alg":"SM2SM3",` + typ + `,"x5c":["` + enc(string(f.ledgerDER)) + `"]}`), nil, ErrMalformed},
+		{"x5c not a certificate", withHeader(`{"alg":"SM2SM3",` + typ + `,"x5c":["AAAA"]}`), nil, ErrMalformed},
+		{"padded header", signParts(t, f.ledgerKey, padded(t, parts[0]), parts[1]), nil, ErrMalformed},
+		{"padded payload", signParts(t, f.ledgerKey, parts[0], padded(t, parts[1])), nil, ErrMalformed},
+		{"padded signature", parts[0] + "." + parts[1] + "." + padded(t, parts[2]), nil, ErrMalformed},
+		{"short signature", parts[0] + "." + parts[1] + "." + parts[2][:40], nil, ErrBadSignature},
+		{"header from a JSON encoder", forge(t, f.ledgerKey, f.chain(), payload), nil, nil},
 		{"same bundle again", good, func(o *VerifyOptions) { o.Previous = held }, nil},
 		{"wrong root", otherTok, nil, ErrUntrustedSigner},
 		{"agency signs bundle", abTok, nil, ErrUntrustedSigner},
@@ -182,7 +214,45 @@ func TestVerifyTable(t *testing.T) {
 	}
 }
 
-func mustB64(t *testing.T, s string) string {
+// signParts signs header64.payload64 as they are, so tests can present
+// well-signed tokens with any header or wrongly encoded parts.
+func signParts(t testing.TB, key *gm.PrivateKey, header64, payload64 string) string {
+	t.Helper()
+	sig, err := gm.SignRS(key, []byte(header64+"."+payload64))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return header64 + "." + payload64 + "." + base64.RawURLEncoding.EncodeToString(sig)
+}
+
+// padded re-encodes a base64url part of JSON with padding, adding
+// trailing spaces (which JSON ignores) until it needs some.
+func padded(t *testing.T, part string) string {
+	t.Helper()
+	raw := []byte(mustB64(t, part))
+	for len(raw)%3 == 0 {
+		raw = append(raw, ' ')
+	}
+	return base64.URLEncoding.EncodeToString(raw)
+}
+
+// TestVerifyRefusesCrit: a correctly signed bundle whose header has
+// "crit", in any form, is refused as malformed (RFC 7515 §4.1.11), and the
+// error says why.
+func TestVerifyRefusesCrit(t *testing.T) {
+	f := newFixture(t)
+	payload := mustB64(t, strings.Split(f.sign(t, f.bundle(5)), ".")[1])
+	x5c := `"x5c":["` + base64.StdEncoding.EncodeToString(f.ledgerDER) + `","` + base64.StdEncoding.EncodeToString(f.rootDER) + `"]`
+	for _, crit := range []string{`"crit":["exp"],"exp":1`, `"crit":[]`, `"crit":null`, `"crit":{}`} {
+		h := `{"alg":"SM2SM3","typ":"` + TokenType + `",` + x5c + `,` + crit + `}`
+		tok := signParts(t, f.ledgerKey, base64.RawURLEncoding.EncodeToString([]byte(h)), base64.RawURLEncoding.EncodeToString([]byte(payload)))
+		if _, err := Verify(tok, f.opts()); !errors.Is(err, ErrMalformed) || !errors.Is(err, jws.ErrCritical) {
+			t.Errorf("header with %s: %v, want ErrMalformed for crit", crit, err)
+		}
+	}
+}
+
+func mustB64(t testing.TB, s string) string {
 	t.Helper()
 	b, err := base64.RawURLEncoding.DecodeString(s)
 	if err != nil {

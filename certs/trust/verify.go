@@ -3,7 +3,6 @@ package trust
 import (
 	"bytes"
 	"crypto/ecdsa"
-	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -15,6 +14,7 @@ import (
 	"elicense/certs/agencycert"
 	"elicense/certs/catalog"
 	"elicense/certs/ident"
+	"elicense/certs/jws"
 	"elicense/internal/gm"
 )
 
@@ -39,14 +39,6 @@ const (
 	maxListIDLen     = 16
 	maxCheckpointLen = 64 << 10
 )
-
-// jwsHeader is the protected header of a bundle token.
-type jwsHeader struct {
-	Alg  string          `json:"alg"`
-	Typ  string          `json:"typ"`
-	X5C  []string        `json:"x5c"`
-	Crit json.RawMessage `json:"crit"`
-}
 
 // Verify checks a signed trust bundle and returns it. Checks, in order:
 //
@@ -90,36 +82,9 @@ func Verify(token string, opts VerifyOptions) (*Bundle, error) {
 	}
 
 	// 1. Structure and header.
-	signed, sig64, ok := cutLast(token)
-	h64, p64, ok2 := strings.Cut(signed, ".")
-	if !ok || !ok2 || strings.Contains(p64, ".") {
-		return nil, errf(ErrMalformed, "not a compact JWS")
-	}
-	var h jwsHeader
-	if err := decodePart(h64, &h); err != nil {
-		return nil, errf(ErrMalformed, "header: %v", err)
-	}
-	switch {
-	case h.Alg != gm.AlgSM2SM3:
-		return nil, errf(ErrMalformed, "alg %q, want %q", h.Alg, gm.AlgSM2SM3)
-	case h.Typ != TokenType:
-		return nil, errf(ErrMalformed, "typ %q, want %q", h.Typ, TokenType)
-	case len(h.X5C) == 0 || len(h.X5C) > maxChain:
-		return nil, errf(ErrMalformed, "x5c has %d certificates, want 1 to %d", len(h.X5C), maxChain)
-	case h.Crit != nil:
-		return nil, errf(ErrMalformed, "crit header parameters are not supported")
-	}
-	chainDER := make([][]byte, len(h.X5C))
-	chain := make([]*gm.Certificate, len(h.X5C))
-	for i, s := range h.X5C {
-		der, err := base64.StdEncoding.Strict().DecodeString(s)
-		if err != nil {
-			return nil, errf(ErrMalformed, "x5c[%d]: %v", i, err)
-		}
-		if chain[i], err = gm.ParseCertificate(der); err != nil {
-			return nil, errf(ErrMalformed, "x5c[%d]: %v", i, err)
-		}
-		chainDER[i] = der
+	t, chain, err := readToken(token)
+	if err != nil {
+		return nil, err
 	}
 
 	// 2. The signer.
@@ -129,19 +94,12 @@ func Verify(token string, opts VerifyOptions) (*Bundle, error) {
 	}
 
 	// 3. The signature.
-	sig, err := base64.RawURLEncoding.Strict().DecodeString(sig64)
-	if err != nil {
-		return nil, errf(ErrMalformed, "signature: %v", err)
-	}
-	if err := gm.VerifyRS(chain[0].PublicKey.(*ecdsa.PublicKey), []byte(signed), sig); err != nil {
+	if err := gm.VerifyRS(chain[0].PublicKey.(*ecdsa.PublicKey), t.SigningInput, t.Signature); err != nil {
 		return nil, errf(ErrBadSignature, "%v", err)
 	}
 
 	// 4–6. The content.
-	payload, err := base64.RawURLEncoding.Strict().DecodeString(p64)
-	if err != nil {
-		return nil, errf(ErrMalformed, "payload: %v", err)
-	}
+	payload := t.Payload
 	b := new(Bundle)
 	if err := json.Unmarshal(payload, b); err != nil {
 		return nil, errf(ErrMalformed, "payload: %v", err)
@@ -150,7 +108,7 @@ func Verify(token string, opts VerifyOptions) (*Bundle, error) {
 	if b.Root != gm.KeyIDString(root.Raw) {
 		return nil, errf(ErrUntrustedSigner, "bundle names root %q, its signer chains to %q", b.Root, gm.KeyIDString(root.Raw))
 	}
-	if !equalChains(b.BundleSigner, chainDER) {
+	if !equalChains(b.BundleSigner, t.Header.X5c) {
 		return nil, errf(ErrMalformed, "bundle_signer differs from the x5c header")
 	}
 	certs, err := check(b, root, cat, now)
@@ -173,6 +131,30 @@ func Verify(token string, opts VerifyOptions) (*Bundle, error) {
 		return b, &StaleError{NextUpdate: b.NextUpdate, Now: now}
 	}
 	return b, nil
+}
+
+// readToken takes a bundle token apart with certs/jws and parses the
+// certificates of its x5c header, signer first.
+func readToken(token string) (*jws.Token, []*gm.Certificate, error) {
+	t, err := jws.Parse(token, jws.Expect{Typ: TokenType, AllowX5c: true})
+	if err != nil {
+		reason := ErrMalformed
+		if errors.Is(err, jws.ErrSignatureSize) {
+			reason = ErrBadSignature // what verifying it would say
+		}
+		return nil, nil, errf(reason, "%w", err)
+	}
+	x5c := t.Header.X5c
+	if len(x5c) == 0 || len(x5c) > maxChain {
+		return nil, nil, errf(ErrMalformed, "x5c has %d certificates, want 1 to %d", len(x5c), maxChain)
+	}
+	chain := make([]*gm.Certificate, len(x5c))
+	for i, der := range x5c {
+		if chain[i], err = gm.ParseCertificate(der); err != nil {
+			return nil, nil, errf(ErrMalformed, "x5c[%d]: %v", i, err)
+		}
+	}
+	return t, chain, nil
 }
 
 // checkRollback checks that b does not go back from p, the bundle held:
@@ -479,22 +461,4 @@ func equalChains(a, b [][]byte) bool {
 		}
 	}
 	return true
-}
-
-// decodePart decodes one base64url JSON part of a JWS into v.
-func decodePart(part string, v any) error {
-	raw, err := base64.RawURLEncoding.Strict().DecodeString(part)
-	if err != nil {
-		return err
-	}
-	return json.Unmarshal(raw, v)
-}
-
-// cutLast splits s at its last dot.
-func cutLast(s string) (before, after string, found bool) {
-	i := strings.LastIndexByte(s, '.')
-	if i < 0 {
-		return s, "", false
-	}
-	return s[:i], s[i+1:], true
 }
