@@ -1,7 +1,7 @@
 // Package jws is elicense's one reader of compact JWS (RFC 7515) tokens:
-// the credential, the status list, the trust bundle and operator tokens
-// all take their tokens apart here, so the rules cannot drift between
-// formats.
+// the credential, the status list, the trust bundle and the wallet's
+// readers all take their tokens apart here, so the rules cannot drift
+// between formats.
 //
 // Parse checks structure only: three parts, strict unpadded base64url in
 // each, a header that is a JSON object without duplicate members whose
