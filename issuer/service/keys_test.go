@@ -137,10 +137,10 @@ func TestRotateKeyDuringIssuance(t *testing.T) {
 
 // rotateWhileIssuing rotates op's agency's key while eight clients issue,
 // and returns the change and every licence issued.
-func rotateWhileIssuing(t *testing.T, e *env, op Operator) (*KeyChange, []*store.Record) {
+func rotateWhileIssuing(t *testing.T, e *env, op Operator) (*KeyChange, []*Issued) {
 	var (
 		mu     sync.Mutex
-		recs   []*store.Record
+		recs   []*Issued
 		failed error
 		wg     sync.WaitGroup
 		done   = make(chan struct{})
@@ -173,16 +173,16 @@ func rotateWhileIssuing(t *testing.T, e *env, op Operator) (*KeyChange, []*store
 
 // verifyBothKeysSigned: every licence verifies under the keys of p, and
 // both the old and the new key signed some. It returns the licences by ID.
-func verifyBothKeysSigned(t *testing.T, p *pki.PKI, ch *KeyChange, recs []*store.Record) map[string]*store.Record {
+func verifyBothKeysSigned(t *testing.T, p *pki.PKI, ch *KeyChange, recs []*Issued) map[string]*store.Record {
 	keys := keysOf(p)
 	signers := map[string]int{}
 	byID := map[string]*store.Record{}
 	for _, r := range recs {
 		if _, err := credential.Verify(r.Credential, credential.VerifyOptions{Keys: keys}); err != nil {
-			t.Fatalf("%s, signed by %s: %v", r.ID, kidOf(r), err)
+			t.Fatalf("%s, signed by %s: %v", r.ID, kidOf(r.Record), err)
 		}
-		signers[kidOf(r)]++
-		byID[r.ID] = r
+		signers[kidOf(r.Record)]++
+		byID[r.ID] = r.Record
 	}
 	if signers[ch.Old.KID] == 0 || signers[ch.New.KID] == 0 {
 		t.Fatalf("licences by key: %v", signers)

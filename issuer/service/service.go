@@ -183,12 +183,26 @@ type IssueRequest struct {
 	ImportKey string            `json:"import_key,omitempty"`
 }
 
-// Issue validates, signs and records one licence, returning its record
-// once the ledger holds the issuance, with a one-time claim code for the
-// holder (ClaimCode; only its hash is stored). A repeated ImportKey
-// returns the licence already issued under it (safe re-runs of an
-// import), without a claim code.
-func (s *Service) Issue(ctx context.Context, op Operator, req IssueRequest) (*store.Record, error) {
+// Issued is the outcome of an issuance: the licence as stored, and what
+// only the answer carries.
+type Issued struct {
+	*store.Record
+	// ClaimCode is the holder's one-time claim code (领证码) and
+	// ClaimExpires its expiry; the state keeps only the code's salted
+	// hash, so they exist only here. Empty for an Existing licence.
+	ClaimCode    string
+	ClaimExpires time.Time
+	// Existing reports that the import key had been used before: the
+	// licence is the one issued then, and nothing was issued now.
+	Existing bool
+}
+
+// Issue validates, signs and records one licence, returning it once the
+// ledger holds the issuance, with a one-time claim code for the holder
+// (only its hash is stored). A repeated ImportKey returns the licence
+// already issued under it (safe re-runs of an import), without a claim
+// code.
+func (s *Service) Issue(ctx context.Context, op Operator, req IssueRequest) (*Issued, error) {
 	end, err := s.begin()
 	if err != nil {
 		return nil, err
@@ -204,8 +218,7 @@ func (s *Service) Issue(ctx context.Context, op Operator, req IssueRequest) (*st
 		unlock := s.lock("import\x00" + ag.Code + "\x00" + req.ImportKey)
 		defer unlock()
 		if r, err := s.store.ByImportKey(ag.Code, req.ImportKey); err == nil {
-			r.Existing = true
-			return r, nil
+			return &Issued{Record: r, Existing: true}, nil
 		}
 	}
 	issuedOn := s.now()
@@ -224,8 +237,8 @@ func (s *Service) Issue(ctx context.Context, op Operator, req IssueRequest) (*st
 		return nil, err
 	}
 	rec.ImportKey = req.ImportKey
-	rec.ClaimExpires = s.now().Add(ClaimCodeTTL)
-	secret, claim := newClaimTicket(rec.ID, rec.ClaimExpires)
+	claimExpires := s.now().Add(ClaimCodeTTL)
+	secret, claim := newClaimTicket(rec.ID, claimExpires)
 	put, err := s.store.Insert(rec, claim)
 	if err != nil {
 		s.status.Release(list, idx)
@@ -237,9 +250,8 @@ func (s *Service) Issue(ctx context.Context, op Operator, req IssueRequest) (*st
 		s.status.Release(list, idx)
 		return nil, err
 	}
-	rec.ClaimCode = claimCode(claim.Ticket, secret)
 	s.log.Info("licence issued", "id", rec.ID, "class", cl.Key, "agency", ag.Code, "ledger_index", first, "operator", op.Subject)
-	return rec, nil
+	return &Issued{Record: rec, ClaimCode: claimCode(claim.Ticket, secret), ClaimExpires: claimExpires}, nil
 }
 
 // scope resolves the class and agency of a request and checks the

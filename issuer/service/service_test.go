@@ -206,7 +206,7 @@ func issueOne(t *testing.T, e *env, class string) (*store.Record, Operator) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return rec, op
+	return rec.Record, op
 }
 
 func TestStatusChanges(t *testing.T) {
