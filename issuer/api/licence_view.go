@@ -5,7 +5,7 @@ import (
 
 	"elicense/certs/qr"
 	"elicense/issuer/service"
-	"elicense/issuer/store"
+	"elicense/issuer/state"
 
 	jsonv2 "github.com/go-json-experiment/json"
 )
@@ -21,7 +21,7 @@ type licenceView struct {
 	HolderCode   string            `json:"holder_code"`
 	HolderName   string            `json:"holder_name"`
 	Fields       map[string]string `json:"fields"`
-	Status       store.Status      `json:"status"`
+	Status       state.Status      `json:"status"`
 	Reason       string            `json:"reason,omitempty"`
 	StatusList   string            `json:"status_list"`
 	StatusIndex  uint64            `json:"status_index"`
@@ -40,7 +40,7 @@ type licenceView struct {
 	Existing     bool              `json:"existing,omitempty"` // returned for an import key used before
 }
 
-func view(r *store.Record) licenceView {
+func view(r *state.Record) licenceView {
 	v := licenceView{
 		ID: r.ID, Class: r.Class, Agency: r.Agency, HolderCode: r.HolderCode, HolderName: r.HolderName,
 		Fields: r.Fields, Status: r.Status, Reason: r.Reason, StatusList: r.StatusList, StatusIndex: r.StatusIndex,
@@ -54,7 +54,7 @@ func view(r *store.Record) licenceView {
 	return v
 }
 
-func staticQR(r *store.Record) (string, error) {
+func staticQR(r *state.Record) (string, error) {
 	if r.Holding != nil {
 		return r.Holding.Static()
 	}

@@ -10,7 +10,7 @@ import (
 
 	"elicense/certs/catalog"
 	"elicense/issuer/service"
-	"elicense/issuer/store"
+	"elicense/issuer/state"
 
 	jsonv2 "github.com/go-json-experiment/json"
 	"github.com/labstack/echo/v4"
@@ -102,10 +102,10 @@ func (a *API) get(c echo.Context) error {
 }
 
 func (a *API) search(c echo.Context) error {
-	q := store.Query{
+	q := state.Query{
 		HolderCode: c.QueryParam("holder"),
 		Class:      c.QueryParam("class"),
-		Status:     store.Status(c.QueryParam("status")),
+		Status:     state.Status(c.QueryParam("status")),
 		After:      c.QueryParam("after"),
 	}
 	if s := c.QueryParam("limit"); s != "" {

@@ -1,8 +1,8 @@
-package store
+package boltstate
 
 import (
+	"elicense/issuer/state"
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"time"
 
@@ -11,14 +11,7 @@ import (
 )
 
 // expire in the order they were made, so pruning reads from the front.
-var bucketClaims = []byte("claim_tickets") // ticket number (8 bytes, big-endian) → Claim JSON
-
-// MaxClaimTicket is the highest ticket number: seven base-32 characters
-// of a claim code.
-const MaxClaimTicket = 1<<35 - 1
-
-// ErrClaimTickets means every ticket number has been handed out.
-var ErrClaimTickets = errors.New("store: claim ticket numbers exhausted")
+var bucketClaims = []byte("claim_tickets") // ticket number (8 bytes, big-endian) → state.Claim JSON
 
 // putClaim stores an encoded claim ticket under the next number.
 func putClaim(tx *bolt.Tx, v []byte) (uint64, error) {
@@ -27,8 +20,8 @@ func putClaim(tx *bolt.Tx, v []byte) (uint64, error) {
 	if err != nil {
 		return 0, err
 	}
-	if n > MaxClaimTicket {
-		return 0, ErrClaimTickets
+	if n > state.MaxClaimTicket {
+		return 0, state.ErrClaimTickets
 	}
 	return n, b.Put(binary.BigEndian.AppendUint64(nil, n), v)
 }
@@ -44,9 +37,9 @@ func (s *Store) PruneClaims(now time.Time, max int) (int, error) {
 	err := s.db.Update(func(tx *bolt.Tx) error {
 		c := tx.Bucket(bucketClaims).Cursor()
 		for k, v := c.First(); k != nil && n < max; k, v = c.First() {
-			var t Claim
+			var t state.Claim
 			if err := json.Unmarshal(v, &t); err != nil {
-				return fmt.Errorf("%w: claim ticket %x: %v", ErrCorrupt, k, err)
+				return fmt.Errorf("%w: claim ticket %x: %v", state.ErrCorrupt, k, err)
 			}
 			if !t.Expires.Before(now) {
 				return nil
@@ -61,22 +54,8 @@ func (s *Store) PruneClaims(now time.Time, max int) (int, error) {
 	return n, err
 }
 
-// Claim is a one-time claim code's ticket. A code is the ticket's number
-// and a secret; the store keeps only a salted hash of the secret, which
-// the caller makes and checks (see UseClaim).
-type Claim struct {
-	LicenceID string    `json:"licence_id"`
-	Expires   time.Time `json:"expires"`
-	Used      bool      `json:"used,omitzero"`
-	Salt      []byte    `json:"salt"`
-	Verifier  []byte    `json:"verifier"`
-	// Ticket is the number the store gave the ticket (set by PutClaim and
-	// by the transaction Insert prepares).
-	Ticket uint64 `json:"-"`
-}
-
 // PutClaim stores a claim ticket under the next number and returns it.
-func (s *Store) PutClaim(c Claim) (uint64, error) {
+func (s *Store) PutClaim(c state.Claim) (uint64, error) {
 	v, err := json.Marshal(c)
 	if err != nil {
 		return 0, err
@@ -94,23 +73,23 @@ func (s *Store) PutClaim(c Claim) (uint64, error) {
 // stored ticket (in constant time); a ticket it refuses is reported as
 // ErrNotFound, like an unknown number, and stays usable. A spent ticket
 // gives ErrExists; the caller checks expiry.
-func (s *Store) UseClaim(n uint64, verify func(Claim) bool) (Claim, error) {
-	var c Claim
+func (s *Store) UseClaim(n uint64, verify func(state.Claim) bool) (state.Claim, error) {
+	var c state.Claim
 	err := s.db.Batch(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketClaims)
 		k := binary.BigEndian.AppendUint64(nil, n)
 		v := b.Get(k)
 		if v == nil {
-			return ErrNotFound
+			return state.ErrNotFound
 		}
 		if err := json.Unmarshal(v, &c); err != nil {
-			return fmt.Errorf("%w: claim: %v", ErrCorrupt, err)
+			return fmt.Errorf("%w: claim: %v", state.ErrCorrupt, err)
 		}
 		if !verify(c) {
-			return ErrNotFound
+			return state.ErrNotFound
 		}
 		if c.Used {
-			return ErrExists
+			return state.ErrExists
 		}
 		c.Used = true
 		v, err := json.Marshal(c)

@@ -1,7 +1,6 @@
-package store
+package state
 
 import (
-	"errors"
 	"time"
 
 	"elicense/certs/qr"
@@ -31,12 +30,12 @@ type Record struct {
 	Reason         string            `json:"reason,omitempty"`
 	StatusList     string            `json:"status_list"`
 	StatusIndex    uint64            `json:"status_index"`
-	Credential     string            `json:"-"` // kept in the credentials bucket, see putBlob
+	Credential     string            `json:"-"` // kept apart by backends: it never changes and is most of the bytes
 	CredentialHash string            `json:"credential_hash"`
 	QR             []byte            `json:"-"` // qr.Holding JSON, only on a record read back whose credential is stored verbatim (others carry Holding)
 	IssuedAt       time.Time         `json:"issued_at"`
 	UpdatedAt      time.Time         `json:"updated_at"`
-	LedgerIndex    uint64            `json:"-"` // kept in the events bucket, see getRecord
+	LedgerIndex    uint64            `json:"-"` // the issuance's ledger index, kept with LastEvent
 	SupersededBy   string            `json:"superseded_by,omitempty"`
 	Supersedes     string            `json:"supersedes,omitempty"`
 	ImportKey      string            `json:"import_key,omitempty"` // caller's idempotency key
@@ -56,22 +55,11 @@ type Record struct {
 	Unbound bool     `json:"unbound,omitzero"` // a copy revoked on its own (device lost)
 
 	// Holding is the QR core with what the holder needs to present it:
-	// set by issuance and on reading a licence stored compactly (see
-	// blob.go), so neither encodes nor decodes JSON on the way.
+	// set by issuance and on reading a licence stored compactly, so
+	// neither encodes nor decodes JSON on the way (QR is the same as JSON,
+	// read back from a credential a backend had to store verbatim).
 	Holding *qr.Holding `json:"-"`
 }
-
-var (
-	// ErrNotFound means no record has that identifier.
-	ErrNotFound = errors.New("store: not found")
-	// ErrExists means a record or idempotency key is already taken.
-	ErrExists = errors.New("store: already exists")
-	// ErrCorrupt means a stored value could not be decoded.
-	ErrCorrupt = errors.New("store: corrupt record")
-	// ErrFormat means the state was written in a layout this version
-	// does not read.
-	ErrFormat = errors.New("store: unknown layout")
-)
 
 // Change is a status change to apply to a record.
 type Change struct {

@@ -1,4 +1,4 @@
-package store
+package boltstate
 
 import (
 	"encoding/binary"

@@ -1,6 +1,7 @@
-package store
+package boltstate
 
 import (
+	"elicense/issuer/state"
 	"encoding/binary"
 	"fmt"
 	"slices"
@@ -11,14 +12,14 @@ import (
 	bolt "go.etcd.io/bbolt"
 )
 
-func getRecord(tx *bolt.Tx, id string) (*Record, error) {
+func getRecord(tx *bolt.Tx, id string) (*state.Record, error) {
 	v := tx.Bucket(bucketLicences).Get([]byte(id))
 	if v == nil {
-		return nil, fmt.Errorf("%w: %s", ErrNotFound, id)
+		return nil, fmt.Errorf("%w: %s", state.ErrNotFound, id)
 	}
-	var r Record
+	var r state.Record
 	if err := json.Unmarshal(v, &r); err != nil {
-		return nil, fmt.Errorf("%w: %s: %v", ErrCorrupt, id, err)
+		return nil, fmt.Errorf("%w: %s: %v", state.ErrCorrupt, id, err)
 	}
 	if err := readEvents(tx, &r); err != nil {
 		return nil, err
@@ -30,10 +31,10 @@ func getRecord(tx *bolt.Tx, id string) (*Record, error) {
 }
 
 // readEvents fills the ledger bookkeeping of r.
-func readEvents(tx *bolt.Tx, r *Record) error {
+func readEvents(tx *bolt.Tx, r *state.Record) error {
 	ev := tx.Bucket(bucketEvents).Get([]byte(r.ID))
 	if len(ev) != 16 {
-		return fmt.Errorf("%w: %s: ledger bookkeeping of %d bytes, want 16", ErrCorrupt, r.ID, len(ev))
+		return fmt.Errorf("%w: %s: ledger bookkeeping of %d bytes, want 16", state.ErrCorrupt, r.ID, len(ev))
 	}
 	r.LedgerIndex, r.LastEvent = binary.BigEndian.Uint64(ev), binary.BigEndian.Uint64(ev[8:])
 	return nil
@@ -45,7 +46,7 @@ func putEvents(tx *bolt.Tx, id string, ledgerIndex, lastEvent uint64) error {
 }
 
 // do not change).
-func putRecord(tx *bolt.Tx, r *Record) error {
+func putRecord(tx *bolt.Tx, r *state.Record) error {
 	v, err := json.Marshal(r)
 	if err != nil {
 		return err
@@ -58,7 +59,7 @@ func putRecord(tx *bolt.Tx, r *Record) error {
 
 // putNew writes a new record r, already encoded as v, with its
 // bookkeeping and index entries (not its credential: see appendBlob).
-func putNew(tx *bolt.Tx, r *Record, v []byte) error {
+func putNew(tx *bolt.Tx, r *state.Record, v []byte) error {
 	if err := appendOnly(tx, bucketLicences).Put([]byte(r.ID), v); err != nil {
 		return err
 	}
@@ -77,16 +78,15 @@ func putNew(tx *bolt.Tx, r *Record, v []byte) error {
 	return appending(tx, bucketClass).Put(indexKey(r.Class, r.ID), nil)
 }
 
-// Insert prepares a new licence record for the transaction that appends
-// its issuance to the ledger: the returned function (a ledger.ApplyFunc)
-// writes the record at the ledger index it is given, with its indexes, its
-// import key, the claim ticket (if not nil; its number is set in
-// claim.Ticket), and for a device copy
-// its place in the parent's list of copies. The record is encoded here,
-// so the ledger's writer does little more than copy bytes. The function
-// fails with ErrExists, writing nothing, if the identifier or the import
-// key is taken. It sets r.LedgerIndex and r.LastEvent.
-func (s *Store) Insert(r *Record, claim *Claim) (func(tx *bolt.Tx, first uint64) error, error) {
+// encoded is a new licence as Prepare encodes it.
+type encoded struct {
+	record, blob, claim []byte
+}
+
+// Prepare implements state.Licences: the record, its credential blob and
+// its claim ticket are encoded here, so Tx.Insert, on the ledger's
+// writer, does little more than copy bytes.
+func (s *Store) Prepare(r *state.Record, claim *state.Claim) (*state.Prepared, error) {
 	v, err := json.Marshal(r)
 	if err != nil {
 		return nil, err
@@ -95,70 +95,77 @@ func (s *Store) Insert(r *Record, claim *Claim) (func(tx *bolt.Tx, first uint64)
 	if err != nil {
 		return nil, err
 	}
-	var cv []byte
+	e := &encoded{record: v, blob: blob}
 	if claim != nil {
-		if cv, err = json.Marshal(claim); err != nil {
+		if e.claim, err = json.Marshal(claim); err != nil {
 			return nil, err
 		}
 	}
-	return func(tx *bolt.Tx, first uint64) error {
-		if tx.Bucket(bucketLicences).Get([]byte(r.ID)) != nil {
-			return fmt.Errorf("%w: %s", ErrExists, r.ID)
-		}
-		if r.ImportKey != "" {
-			ib := tx.Bucket(bucketImport)
-			k := indexKey(r.Agency, r.ImportKey)
-			if id := ib.Get(k); id != nil {
-				return fmt.Errorf("%w: import key %q is licence %s", ErrExists, r.ImportKey, id)
-			}
-			if err := ib.Put(k, []byte(r.ID)); err != nil {
-				return err
-			}
-		}
-		if cv != nil {
-			n, err := putClaim(tx, cv)
-			if err != nil {
-				return err
-			}
-			claim.Ticket = n
-		}
-		if r.CopyOf != "" {
-			parent, err := getRecord(tx, r.CopyOf)
-			if err != nil {
-				return err
-			}
-			if !slices.Contains(parent.Copies, r.ID) {
-				parent.Copies = append(parent.Copies, r.ID)
-				if err := putRecord(tx, parent); err != nil {
-					return err
-				}
-			}
-		}
-		r.LedgerIndex, r.LastEvent = first, first+1
-		if err := appendOnly(tx, bucketCreds).Put(binary.BigEndian.AppendUint64(nil, first), blob); err != nil {
-			return err
-		}
-		if err := putNew(tx, r, v); err != nil {
-			return err
-		}
-		if r.CopyOf == "" {
-			tx.OnCommit(func() { s.holderLog.Add(1) })
-		}
-		return advance(tx, first+1)
-	}, nil
+	return &state.Prepared{Record: r, Claim: claim, Encoded: e}, nil
 }
 
-// Apply records a status change that the ledger already holds at
-// c.LedgerIndex (replay after a restart). Applying the same change twice
-// is harmless.
-func (s *Store) Apply(c Change) error {
-	return s.db.Batch(func(tx *bolt.Tx) error { return ApplyTx(tx, c) })
+// Insert implements state.Tx.
+func (t *tx) Insert(p *state.Prepared, first uint64) error {
+	e, ok := p.Encoded.(*encoded)
+	if !ok {
+		return fmt.Errorf("boltstate: Insert of a licence not prepared by this backend")
+	}
+	r, tx := p.Record, t.tx
+	if tx.Bucket(bucketLicences).Get([]byte(r.ID)) != nil {
+		return fmt.Errorf("%w: %s", state.ErrExists, r.ID)
+	}
+	if r.ImportKey != "" {
+		ib := tx.Bucket(bucketImport)
+		k := indexKey(r.Agency, r.ImportKey)
+		if id := ib.Get(k); id != nil {
+			return fmt.Errorf("%w: import key %q is licence %s", state.ErrExists, r.ImportKey, id)
+		}
+		if err := ib.Put(k, []byte(r.ID)); err != nil {
+			return err
+		}
+	}
+	if e.claim != nil {
+		n, err := putClaim(tx, e.claim)
+		if err != nil {
+			return err
+		}
+		p.Claim.Ticket = n
+	}
+	if r.CopyOf != "" {
+		parent, err := getRecord(tx, r.CopyOf)
+		if err != nil {
+			return err
+		}
+		if !slices.Contains(parent.Copies, r.ID) {
+			parent.Copies = append(parent.Copies, r.ID)
+			if err := putRecord(tx, parent); err != nil {
+				return err
+			}
+		}
+	}
+	r.LedgerIndex, r.LastEvent = first, first+1
+	if err := appendOnly(tx, bucketCreds).Put(binary.BigEndian.AppendUint64(nil, first), e.blob); err != nil {
+		return err
+	}
+	if err := putNew(tx, r, e.record); err != nil {
+		return err
+	}
+	if r.CopyOf == "" {
+		s := t.s
+		tx.OnCommit(func() { s.holderLog.Add(1) })
+	}
+	return advance(tx, first+1)
 }
 
-// ApplyTx is Apply inside a transaction: the server calls it in the one
-// that appends the change to the ledger (with c.LedgerIndex set from the
-// index that transaction is given).
-func ApplyTx(tx *bolt.Tx, c Change) error {
+// Apply implements state.Replay.
+func (s *Store) Apply(c state.Change) error {
+	return s.db.Batch(func(tx *bolt.Tx) error { return applyChange(tx, c) })
+}
+
+// Apply implements state.Tx.
+func (t *tx) Apply(c state.Change) error { return applyChange(t.tx, c) }
+
+func applyChange(tx *bolt.Tx, c state.Change) error {
 	r, err := getRecord(tx, c.ID)
 	if err != nil {
 		return err
@@ -196,19 +203,19 @@ func ApplyTx(tx *bolt.Tx, c Change) error {
 }
 
 // Get returns the record with that identifier.
-func (s *Store) Get(id string) (*Record, error) {
-	var r *Record
+func (s *Store) Get(id string) (*state.Record, error) {
+	var r *state.Record
 	err := s.db.View(func(tx *bolt.Tx) (err error) { r, err = getRecord(tx, id); return err })
 	return r, err
 }
 
 // ByImportKey returns the licence an agency issued under an idempotency key.
-func (s *Store) ByImportKey(agency, key string) (*Record, error) {
-	var r *Record
+func (s *Store) ByImportKey(agency, key string) (*state.Record, error) {
+	var r *state.Record
 	err := s.db.View(func(tx *bolt.Tx) (err error) {
 		id := tx.Bucket(bucketImport).Get(indexKey(agency, key))
 		if id == nil {
-			return fmt.Errorf("%w: import key %q", ErrNotFound, key)
+			return fmt.Errorf("%w: import key %q", state.ErrNotFound, key)
 		}
 		r, err = getRecord(tx, string(id))
 		return err
@@ -218,12 +225,12 @@ func (s *Store) ByImportKey(agency, key string) (*Record, error) {
 
 // ForEach calls fn for every record (for rebuilding status lists at
 // start), without its Credential and QR.
-func (s *Store) ForEach(fn func(*Record) error) error {
+func (s *Store) ForEach(fn func(*state.Record) error) error {
 	return s.db.View(func(tx *bolt.Tx) error {
 		return tx.Bucket(bucketLicences).ForEach(func(k, v []byte) error {
-			var r Record
+			var r state.Record
 			if err := json.Unmarshal(v, &r); err != nil {
-				return fmt.Errorf("%w: %s: %v", ErrCorrupt, k, err)
+				return fmt.Errorf("%w: %s: %v", state.ErrCorrupt, k, err)
 			}
 			if err := readEvents(tx, &r); err != nil {
 				return err
@@ -237,12 +244,12 @@ func (s *Store) ForEach(fn func(*Record) error) error {
 // signed credential and QR core (Holding, or QR for a record stored
 // verbatim) read back, in one read transaction: what a key signed, for
 // its genuine set when it is marked compromised.
-func (s *Store) ForEachSigned(fn func(*Record) error) error {
+func (s *Store) ForEachSigned(fn func(*state.Record) error) error {
 	return s.db.View(func(tx *bolt.Tx) error {
 		return tx.Bucket(bucketLicences).ForEach(func(k, v []byte) error {
-			var r Record
+			var r state.Record
 			if err := json.Unmarshal(v, &r); err != nil {
-				return fmt.Errorf("%w: %s: %v", ErrCorrupt, k, err)
+				return fmt.Errorf("%w: %s: %v", state.ErrCorrupt, k, err)
 			}
 			if err := readEvents(tx, &r); err != nil {
 				return err

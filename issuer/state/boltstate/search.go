@@ -1,34 +1,24 @@
-package store
+package boltstate
 
 import (
 	"bytes"
+	"elicense/issuer/state"
 	"iter"
 	"strings"
 
 	bolt "go.etcd.io/bbolt"
 )
 
-// Query selects records. Empty fields match everything; HolderCode or
-// Class select an index, Agency and Status filter.
-type Query struct {
-	HolderCode string
-	Class      string
-	Agency     string
-	Status     Status
-	After      string // resume after this identifier (paging)
-	Limit      int    // zero means 100
-}
-
 // Search returns records matching q in identifier order within the index
 // used, and the identifier to pass as After for the next page ("" when
 // there is none). Device copies are not listed (their licence is).
 // Agency, with or without Class, and HolderCode are answered from an
 // index in time proportional to the page; Status filters within it.
-func (s *Store) Search(q Query) ([]*Record, string, error) {
+func (s *Store) Search(q state.Query) ([]*state.Record, string, error) {
 	if q.Limit <= 0 || q.Limit > 1000 {
 		q.Limit = 100
 	}
-	var out []*Record
+	var out []*state.Record
 	next := ""
 	err := s.db.View(func(tx *bolt.Tx) error {
 		var ids iter.Seq[string]

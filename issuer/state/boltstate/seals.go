@@ -1,7 +1,8 @@
-package store
+package boltstate
 
 import (
 	"bytes"
+	"elicense/issuer/state"
 	"fmt"
 	"time"
 
@@ -9,28 +10,11 @@ import (
 	bolt "go.etcd.io/bbolt"
 )
 
-var bucketSeals = []byte("seals") // esID → SealRecord JSON
+var bucketSeals = []byte("seals") // esID → state.SealRecord JSON
 
-// SealRecord is an electronic seal as the ledger recorded it.
-type SealRecord struct {
-	ESID        string    `json:"esid"`
-	Agency      string    `json:"agency"`
-	HolderCode  string    `json:"holder_code,omitempty"`
-	MadeAt      time.Time `json:"made_at"`
-	LedgerIndex uint64    `json:"ledger_index"`
-	RevokedAt   time.Time `json:"revoked_at,omitzero"`
-	Reason      string    `json:"reason,omitempty"`
-}
-
-// PutSeal records a seal made (from its ledger event, at replay);
-// repeating it is harmless.
-func (s *Store) PutSeal(r SealRecord) error {
-	return s.db.Update(func(tx *bolt.Tx) error { return PutSealTx(tx, r) })
-}
-
-// PutSealTx is PutSeal in the transaction that appends the seal's ledger
-// event (r.LedgerIndex set from it).
-func PutSealTx(tx *bolt.Tx, r SealRecord) error {
+// PutSeal implements state.Tx.
+func (t *tx) PutSeal(r state.SealRecord) error {
+	tx := t.tx
 	b, err := tx.CreateBucketIfNotExists(bucketSeals)
 	if err != nil {
 		return err
@@ -47,20 +31,17 @@ func PutSealTx(tx *bolt.Tx, r SealRecord) error {
 	return advance(tx, r.LedgerIndex+1)
 }
 
-// RevokeSeal records a seal's revocation (from its ledger event, at
-// replay). An unknown seal is recorded too: the revocation must reach
-// counters whatever this store knows.
+// RevokeSeal implements state.Seals (replay).
 func (s *Store) RevokeSeal(esid string, at time.Time, reason string) error {
 	return s.db.Update(func(tx *bolt.Tx) error { return revokeSeal(tx, esid, at, reason) })
 }
 
-// RevokeSealTx is RevokeSeal in the transaction that appends the
-// revocation to the ledger at ledgerIndex.
-func RevokeSealTx(tx *bolt.Tx, esid string, at time.Time, reason string, ledgerIndex uint64) error {
-	if err := revokeSeal(tx, esid, at, reason); err != nil {
+// RevokeSeal implements state.Tx.
+func (t *tx) RevokeSeal(esid string, at time.Time, reason string, ledgerIndex uint64) error {
+	if err := revokeSeal(t.tx, esid, at, reason); err != nil {
 		return err
 	}
-	return advance(tx, ledgerIndex+1)
+	return advance(t.tx, ledgerIndex+1)
 }
 
 func revokeSeal(tx *bolt.Tx, esid string, at time.Time, reason string) error {
@@ -68,10 +49,10 @@ func revokeSeal(tx *bolt.Tx, esid string, at time.Time, reason string) error {
 	if err != nil {
 		return err
 	}
-	r := SealRecord{ESID: esid}
+	r := state.SealRecord{ESID: esid}
 	if v := b.Get([]byte(esid)); v != nil {
 		if err := json.Unmarshal(v, &r); err != nil {
-			return fmt.Errorf("%w: seal %s: %v", ErrCorrupt, esid, err)
+			return fmt.Errorf("%w: seal %s: %v", state.ErrCorrupt, esid, err)
 		}
 	}
 	if !r.RevokedAt.IsZero() {
@@ -86,17 +67,17 @@ func revokeSeal(tx *bolt.Tx, esid string, at time.Time, reason string) error {
 }
 
 // RevokedSeals lists the revoked seals, for the trust bundle.
-func (s *Store) RevokedSeals() ([]SealRecord, error) {
-	var out []SealRecord
+func (s *Store) RevokedSeals() ([]state.SealRecord, error) {
+	var out []state.SealRecord
 	err := s.db.View(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketSeals)
 		if b == nil {
 			return nil
 		}
 		return b.ForEach(func(k, v []byte) error {
-			var r SealRecord
+			var r state.SealRecord
 			if err := json.Unmarshal(v, &r); err != nil {
-				return fmt.Errorf("%w: seal %s: %v", ErrCorrupt, k, err)
+				return fmt.Errorf("%w: seal %s: %v", state.ErrCorrupt, k, err)
 			}
 			if !r.RevokedAt.IsZero() {
 				out = append(out, r)
@@ -108,8 +89,8 @@ func (s *Store) RevokedSeals() ([]SealRecord, error) {
 }
 
 // Seal returns the record of a seal.
-func (s *Store) Seal(esid string) (*SealRecord, error) {
-	var r SealRecord
+func (s *Store) Seal(esid string) (*state.SealRecord, error) {
+	var r state.SealRecord
 	err := s.db.View(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketSeals)
 		var v []byte
@@ -117,7 +98,7 @@ func (s *Store) Seal(esid string) (*SealRecord, error) {
 			v = b.Get([]byte(esid))
 		}
 		if v == nil {
-			return fmt.Errorf("%w: seal %s", ErrNotFound, esid)
+			return fmt.Errorf("%w: seal %s", state.ErrNotFound, esid)
 		}
 		return json.Unmarshal(v, &r)
 	})
@@ -139,7 +120,7 @@ func (s *Store) AgencySeal(code string) ([]byte, error) {
 		return nil
 	})
 	if err == nil && der == nil {
-		err = fmt.Errorf("%w: seal of agency %s", ErrNotFound, code)
+		err = fmt.Errorf("%w: seal of agency %s", state.ErrNotFound, code)
 	}
 	return der, err
 }

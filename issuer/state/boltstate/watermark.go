@@ -1,7 +1,8 @@
-package store
+package boltstate
 
 import (
 	"bytes"
+	"elicense/issuer/state"
 	"encoding/binary"
 	"fmt"
 
@@ -46,7 +47,7 @@ func (s *Store) StatusSnapshot() (size uint64, data []byte, err error) {
 		case v == nil:
 			return nil
 		case len(v) < 8:
-			return fmt.Errorf("%w: status snapshot of %d bytes", ErrCorrupt, len(v))
+			return fmt.Errorf("%w: status snapshot of %d bytes", state.ErrCorrupt, len(v))
 		}
 		size, data = binary.BigEndian.Uint64(v), bytes.Clone(v[8:])
 		return nil

@@ -1,6 +1,8 @@
-package store
+package boltstate
 
 import (
+	"elicense/internal/ledger/boltstore"
+	"elicense/issuer/state"
 	"fmt"
 	"sync/atomic"
 	"time"
@@ -9,7 +11,7 @@ import (
 )
 
 var (
-	bucketLicences = []byte("licences") // id → Record JSON, without Credential and QR
+	bucketLicences = []byte("licences") // id → state.Record JSON, without Credential and QR
 	// bucketCreds holds the signed credential and QR core under the ledger
 	// index of the licence's issuance (events maps an ID to it): indexes
 	// come in commit order, so each batch appends whole pages, where
@@ -43,10 +45,12 @@ var (
 	keyStatus      = []byte("lists") // ledger size (8 bytes) ‖ status lists snapshot
 )
 
-// Store is the issuer's state. Its methods are safe for concurrent use.
+// Store is the issuer's state and ledger in one bbolt file: a
+// state.Backend. The ledger's buckets are internal/ledger/boltstore's;
+// the state's are listed above. Its methods are safe for concurrent use.
 type Store struct {
-	db  *bolt.DB
-	own bool // Close closes db
+	file *boltstore.Store
+	db   *bolt.DB
 	// holderLog counts the entries of the holder log: counted at open,
 	// then changed only by transactions that commit (tx.OnCommit; the
 	// ledger rolls a whole batch back and writes it again when one
@@ -54,40 +58,38 @@ type Store struct {
 	holderLog atomic.Int64
 }
 
-// Options tune Open.
+// Options tune Open. The zero value is what production uses.
 type Options struct {
-	// LockTimeout bounds the wait for another process holding the file;
-	// zero means 5 s, so a second server on the same data fails fast.
+	// LockTimeout is how long Open waits for the file lock another
+	// process holds before failing with ledger.ErrLocked; zero means
+	// 1 s, so a second server on the same data fails fast.
 	LockTimeout time.Duration
+	// InitialMmapSize is the initial size of the memory map (zero: the
+	// ledger's default; see boltstore.Options).
+	InitialMmapSize int
+	// NoSync turns off fsync. Only for measuring CPU cost in benchmarks:
+	// with it, acknowledged changes can be lost.
+	NoSync bool
 }
 
-// Open opens or creates a state file of its own at path (tools and
-// tests; the server keeps its state in the ledger's file, see New).
-func Open(path string, o *Options) (*Store, error) {
-	var opts Options
-	if o != nil {
-		opts = *o
-	}
-	if opts.LockTimeout == 0 {
-		opts.LockTimeout = 5 * time.Second
-	}
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: opts.LockTimeout})
+// Open opens or creates the data file at path: the ledger and the state.
+// A state in another layout is refused (state.ErrFormat).
+func Open(path string, o Options) (*Store, error) {
+	f, err := boltstore.Open(path, &boltstore.Options{LockTimeout: o.LockTimeout, InitialMmapSize: o.InitialMmapSize, NoSync: o.NoSync})
 	if err != nil {
-		return nil, fmt.Errorf("store: opening %s: %w", path, err)
-	}
-	s, err := New(db)
-	if err != nil {
-		db.Close()
 		return nil, err
 	}
-	s.own = true
+	s, err := newStore(f)
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
 	return s, nil
 }
 
-// New keeps the state in db, next to whatever else it holds (the
-// ledger's buckets: the server writes a licence and its ledger event in
-// one transaction, see Insert). Close does not close db.
-func New(db *bolt.DB) (*Store, error) {
+// newStore keeps the state in f's file, next to the ledger's buckets.
+func newStore(f *boltstore.Store) (*Store, error) {
+	db := f.DB()
 	// bbolt's default group-commit window of 10 ms would add 10 ms to a
 	// lone claim or token revocation (db.Batch); 2 ms still groups a burst.
 	db.MaxBatchDelay = 2 * time.Millisecond
@@ -96,10 +98,10 @@ func New(db *bolt.DB) (*Store, error) {
 			// Layout 4 is layout 5 with every holder entry merged: it
 			// only lacks the (empty) holder log, made below.
 			if f := st.Get(keyFormat); string(f) != stateFormat && string(f) != "elicense-state 4" {
-				return fmt.Errorf("%w: the state has layout %q, this version reads %q", ErrFormat, f, stateFormat)
+				return fmt.Errorf("%w: the state has layout %q, this version reads %q", state.ErrFormat, f, stateFormat)
 			}
 		} else if tx.Bucket(bucketLicences) != nil {
-			return fmt.Errorf("%w: the state has no layout mark, this version reads %q", ErrFormat, stateFormat)
+			return fmt.Errorf("%w: the state has no layout mark, this version reads %q", state.ErrFormat, stateFormat)
 		}
 		for _, b := range [][]byte{bucketLicences, bucketCreds, bucketHolder, bucketHolderLog, bucketClass, bucketAgency, bucketImport, bucketState, bucketEvents, bucketClaims, bucketSnapshot} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
@@ -109,9 +111,9 @@ func New(db *bolt.DB) (*Store, error) {
 		return tx.Bucket(bucketState).Put(keyFormat, []byte(stateFormat))
 	})
 	if err != nil {
-		return nil, fmt.Errorf("store: %w", err)
+		return nil, fmt.Errorf("boltstate: %w", err)
 	}
-	s := &Store{db: db}
+	s := &Store{file: f, db: db}
 	err = db.View(func(tx *bolt.Tx) error {
 		s.holderLog.Store(int64(tx.Bucket(bucketHolderLog).Stats().KeyN))
 		return nil
@@ -123,13 +125,8 @@ func New(db *bolt.DB) (*Store, error) {
 // a store written in another layout is refused rather than misread.
 const stateFormat = "elicense-state 5"
 
-// Close closes a store made by Open.
-func (s *Store) Close() error {
-	if s.own {
-		return s.db.Close()
-	}
-	return nil
-}
+// Close closes the file. Close the ledger.Log on it first.
+func (s *Store) Close() error { return s.file.Close() }
 
 func indexKey(a, b string) []byte { return append(append([]byte(a), 0), b...) }
 
