@@ -82,6 +82,10 @@ func (s *Store) UseClaim(n uint64, verify func(state.Claim) bool) (state.Claim, 
 		if v == nil {
 			return state.ErrNotFound
 		}
+		// bbolt runs fn again when another call in its batch fails; a
+		// ticket decoded into the c of an earlier run would keep fields
+		// the stored JSON omits (Used), and refuse an unspent ticket.
+		c = state.Claim{}
 		if err := json.Unmarshal(v, &c); err != nil {
 			return fmt.Errorf("%w: claim: %v", state.ErrCorrupt, err)
 		}
