@@ -10,8 +10,8 @@ import (
 
 	"elicense/internal/ledger"
 	"elicense/issuer/service"
+	"elicense/issuer/state"
 	"elicense/issuer/status"
-	"elicense/issuer/store"
 )
 
 func init() {
@@ -174,7 +174,7 @@ func (r keyRequest) offline(e *env, d dataDir, passFile string) (ch *service.Key
 	if err != nil {
 		return nil, err
 	}
-	data, err := service.OpenData(d.ledger(), ledger.Options{Origin: ledgerOrigin(p.Manifest.Root.KeyID), Signer: p.Ledger.Signer})
+	data, err := openData(d, ledger.Options{Origin: ledgerOrigin(p.Manifest.Root.KeyID), Signer: p.Ledger.Signer})
 	if err != nil {
 		return nil, fmt.Errorf("%w (a running server holds it: drop --offline)", err)
 	}
@@ -209,7 +209,7 @@ func (r keyRequest) offline(e *env, d dataDir, passFile string) (ch *service.Key
 type statusOnly struct{ m *status.Manager }
 
 func (s statusOnly) Allocate(agency string) (string, uint64, error) { return s.m.Allocate(agency) }
-func (s statusOnly) Set(list string, i uint64, st store.Status) error {
+func (s statusOnly) Set(list string, i uint64, st state.Status) error {
 	return s.m.Set(list, i, st)
 }
 func (s statusOnly) Release(list string, i uint64) { s.m.Release(list, i) }

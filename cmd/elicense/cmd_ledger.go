@@ -15,6 +15,7 @@ import (
 	"elicense/certs/ledgerevent"
 	"elicense/internal/gm"
 	"elicense/internal/ledger"
+	"elicense/internal/ledger/boltstore"
 	"elicense/internal/ledger/tlog"
 	"elicense/issuer/pki"
 
@@ -126,7 +127,7 @@ func runLedger(e *env, fs *flag.FlagSet) int {
 	case "verify":
 		var bar *progressbar.ProgressBar
 		var kinds [256]uint64
-		rep, err := ledger.FsckFile(ctx, d.ledger(), ledger.FsckOptions{Verifier: v,
+		rep, err := boltstore.Fsck(ctx, d.ledger(), ledger.FsckOptions{Verifier: v,
 			Check: func(_ uint64, entry []byte) error {
 				ev, err := ledgerevent.Decode(entry)
 				if err == nil {
@@ -164,7 +165,7 @@ func runLedger(e *env, fs *flag.FlagSet) int {
 		}
 		return exitOK
 	case "checkpoint":
-		s, err := ledger.OpenBolt(d.ledger(), &ledger.BoltOptions{ReadOnly: true})
+		s, err := boltstore.Open(d.ledger(), &boltstore.Options{ReadOnly: true})
 		if err != nil {
 			fmt.Fprintf(e.stderr, "elicense ledger: %v\n", err)
 			return exitFail
@@ -187,7 +188,7 @@ func runLedger(e *env, fs *flag.FlagSet) int {
 }
 
 // latestCheckpoint returns the last signed checkpoint in the store.
-func latestCheckpoint(s ledger.Store) ([]byte, error) {
+func latestCheckpoint(s ledger.Reader) ([]byte, error) {
 	st, err := s.State(context.Background())
 	if err == nil && st.Checkpoint == nil {
 		err = errors.New("the ledger has no signed checkpoint yet")

@@ -22,6 +22,7 @@ import (
 	"elicense/issuer/console"
 	"elicense/issuer/publish"
 	"elicense/issuer/service"
+	"elicense/issuer/state"
 	"elicense/issuer/status"
 	"elicense/issuer/wallet"
 
@@ -198,7 +199,7 @@ func buildServer(e *env, d dataDir, passFile, publicURL string, holderMergeAt in
 	if err != nil {
 		return nil, nil, fmt.Errorf("token key: %w", err)
 	}
-	data, err := service.OpenData(d.ledger(), ledger.Options{Origin: ledgerOrigin(p.Manifest.Root.KeyID), Signer: p.Ledger.Signer, Logger: log})
+	data, err := openData(d, ledger.Options{Origin: ledgerOrigin(p.Manifest.Root.KeyID), Signer: p.Ledger.Signer, Logger: log})
 	if err != nil {
 		return nil, nil, err
 	}
@@ -244,7 +245,7 @@ func buildServer(e *env, d dataDir, passFile, publicURL string, holderMergeAt in
 		return out, err
 	}})
 	handler := api.New(api.Options{Service: svc, Store: st, Ledger: lg, Tokens: tokens, Publisher: pub, Logger: log, Registry: reg,
-		Console: console.Handler(), Wallet: wallet.Handler(), Ready: pub.Err, Backup: data.File.Backup})
+		Console: console.Handler(), Wallet: wallet.Handler(), Ready: pub.Err, Backup: data.Backend.Backup})
 	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute, WriteTimeout: 5 * time.Minute, IdleTimeout: 2 * time.Minute}
 	cleanup := func() error {
 		return errors.Join(svc.Close(), data.Close())
@@ -254,11 +255,11 @@ func buildServer(e *env, d dataDir, passFile, publicURL string, holderMergeAt in
 
 // timedLedger measures each durable append for /metrics.
 type timedLedger struct {
-	*ledger.Log
+	*ledger.Log[state.Tx]
 	h prometheus.Histogram
 }
 
-func (t timedLedger) AppendWith(ctx context.Context, es [][]byte, fn ledger.ApplyFunc) (uint64, error) {
+func (t timedLedger) AppendWith(ctx context.Context, es [][]byte, fn func(state.Tx, uint64) error) (uint64, error) {
 	start := time.Now()
 	first, err := t.Log.AppendWith(ctx, es, fn)
 	t.h.Observe(time.Since(start).Seconds())

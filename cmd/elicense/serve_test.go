@@ -26,7 +26,7 @@ import (
 	"elicense/internal/issuertest"
 	"elicense/internal/ledger/tlog"
 	"elicense/issuer/service"
-	"elicense/issuer/store"
+	"elicense/issuer/state/boltstate"
 )
 
 // server is a running elicense serve process.
@@ -422,7 +422,7 @@ func (e *serveE2E) backup(t *testing.T) {
 	if v := elicense(t, nil, "ledger", "verify", "--data", bdir); v.code != 0 || !strings.Contains(v.stdout, "OK ") {
 		t.Fatalf("backup verify: %s %s", v.stdout, v.stderr)
 	}
-	bst, err := store.Open(filepath.Join(bdir, "ledger.db"), nil)
+	bst, err := boltstate.Open(filepath.Join(bdir, "ledger.db"), boltstate.Options{})
 	if err != nil {
 		t.Fatalf("backup state: %v", err)
 	}

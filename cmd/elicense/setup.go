@@ -13,7 +13,10 @@ import (
 
 	"elicense/certs/ledgerevent"
 	"elicense/internal/gm"
+	"elicense/internal/ledger"
 	"elicense/issuer/pki"
+	"elicense/issuer/service"
+	"elicense/issuer/state/boltstate"
 )
 
 // dataDir is the layout of a server's data directory.
@@ -199,4 +202,19 @@ func operatorToken(e *env, tokenFile string) (string, error) {
 		return "", errors.New("no token: use --token-file or ELICENSE_TOKEN")
 	}
 	return token, nil
+}
+
+// openData opens the data directory's ledger and state: one bbolt file
+// (issuer/state/boltstate), the only storage backend so far.
+func openData(d dataDir, o ledger.Options) (*service.Data, error) {
+	b, err := boltstate.Open(d.ledger(), boltstate.Options{})
+	if err != nil {
+		return nil, err
+	}
+	data, err := service.OpenData(b, o)
+	if err != nil {
+		b.Close()
+		return nil, fmt.Errorf("%s: %w", d.ledger(), err)
+	}
+	return data, nil
 }

@@ -42,6 +42,11 @@ func TestTree(t *testing.T) {
 			t.Errorf("exception %s → %s has no reason", x.From, x.To)
 		}
 	}
+	for p, why := range storageBackends {
+		if !slices.ContainsFunc(tr.Edges, func(e edge) bool { return e.From == tr.Module+"/"+p && isStorageEngine(e.To) }) {
+			t.Errorf("storage backend %s (%s) imports no storage engine any more: remove it from the table", p, why)
+		}
+	}
 	for p, why := range testSupport {
 		if !slices.ContainsFunc(tr.Edges, func(e edge) bool { return e.From == tr.Module+"/"+p }) {
 			t.Errorf("test-support package %s (%s) is not in the tree any more", p, why)
@@ -104,6 +109,15 @@ func TestRules(t *testing.T) {
 		{"prefix exception", "certs/ses", "github.com/tjfoc/gmsm/sm2", true, nil, "", 1},
 		{"prefix exception, not a prefix of the element", "certs/ses", "github.com/tjfoc/gmsmx", true, nil, ruleSM, -1},
 		{"code exception", "certs/trust", "issuer/pki", false, nil, "", 2},
+
+		{"the ledger's backend imports bbolt", "internal/ledger/boltstore", "go.etcd.io/bbolt", false, nil, "", -1},
+		{"the state's backend imports bbolt", "issuer/state/boltstate", "go.etcd.io/bbolt/errors", false, nil, "", -1},
+		{"the service imports bbolt", "issuer/service", "go.etcd.io/bbolt", false, nil, ruleStorage, -1},
+		{"the ledger imports bbolt", "internal/ledger", "go.etcd.io/bbolt", false, nil, ruleStorage, -1},
+		{"a service test imports bbolt", "issuer/service", "go.etcd.io/bbolt", true, nil, ruleStorage, -1},
+		{"the state imports a SQL driver", "issuer/state", "github.com/jackc/pgx/v5", false, nil, ruleStorage, -1},
+		{"the API imports database/sql", "issuer/api", "std:database/sql", false, nil, ruleStorage, -1},
+		{"not a prefix of the element", "issuer/api", "go.etcd.io/bboltx", false, nil, "", -1},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			tr := &tree{Module: m, UsesTesting: map[string]bool{}}

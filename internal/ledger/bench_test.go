@@ -1,4 +1,4 @@
-package ledger
+package ledger_test
 
 import (
 	"context"
@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"elicense/internal/ledger"
+	"elicense/internal/ledger/boltstore"
 	"elicense/internal/ledger/tlog"
 )
 
@@ -91,7 +93,7 @@ func bigLog(b *testing.B, n int) string {
 	v, _ := bigLogs.LoadOrStore(n, sync.OnceValues(func() (string, error) {
 		path := filepath.Join(benchRoot(), fmt.Sprintf("big-%d.db", n))
 		benchRootUsed.Store(true)
-		l, err := Open(Options{Path: path, Origin: testOrigin, Signer: testKey(b)})
+		l, err := openAt(path, nil, ledger.Options{Origin: testOrigin, Signer: testKey(b)})
 		if err != nil {
 			return "", err
 		}
@@ -200,7 +202,7 @@ func BenchmarkOpen(b *testing.B) {
 // ns/op is the time per 100k entries.
 func BenchmarkFsck(b *testing.B) {
 	path := bigLog(b, 100_000)
-	s, err := OpenBolt(path, &BoltOptions{ReadOnly: true})
+	s, err := boltstore.Open(path, &boltstore.Options{ReadOnly: true})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -208,7 +210,7 @@ func BenchmarkFsck(b *testing.B) {
 	v := openVerifier(b)
 	b.ResetTimer()
 	for b.Loop() {
-		rep, err := Fsck(context.Background(), s, FsckOptions{Verifier: v})
+		rep, err := ledger.Fsck(context.Background(), s, ledger.FsckOptions{Verifier: v})
 		if err != nil || rep.Entries != 100_000 {
 			b.Fatal(rep, err)
 		}

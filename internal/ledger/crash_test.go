@@ -1,4 +1,4 @@
-package ledger
+package ledger_test
 
 import (
 	"bufio"
@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"elicense/internal/ledger"
 	"elicense/internal/ledger/tlog"
 )
 
@@ -48,7 +49,7 @@ func TestCrashChild(t *testing.T) {
 		t.Skip("helper process for TestCrash")
 	}
 	interval := time.Duration(rand.IntN(3)) * 20 * time.Millisecond // 0 (default 1 s), 20 ms, 40 ms
-	l, err := Open(Options{Path: path, Origin: testOrigin, Signer: testKey(t), CheckpointInterval: interval})
+	l, err := openAt(path, nil, ledger.Options{Origin: testOrigin, Signer: testKey(t), CheckpointInterval: interval})
 	if err != nil {
 		fmt.Printf("ERR open: %v\n", err)
 		os.Exit(3)
@@ -107,7 +108,7 @@ func TestCrash(t *testing.T) {
 			}
 			acked[idx] = h
 		}
-		l, err := Open(Options{Path: path, Origin: testOrigin, Signer: testKey(t)})
+		l, err := openAt(path, nil, ledger.Options{Origin: testOrigin, Signer: testKey(t)})
 		if err != nil {
 			t.Fatalf("cycle %d: reopen after SIGKILL: %v\nchild stderr:\n%s", c, err, stderr)
 		}
@@ -125,7 +126,7 @@ func TestCrash(t *testing.T) {
 				t.Fatalf("cycle %d: entry %d does not hash to its acknowledged hash: %v", c, idx, err)
 			}
 		}
-		rep, err := l.Fsck(context.Background(), FsckOptions{})
+		rep, err := l.Fsck(context.Background(), ledger.FsckOptions{})
 		if err != nil {
 			t.Fatalf("cycle %d: fsck: %v", c, err)
 		}

@@ -10,12 +10,13 @@
 //     the batch is as large as the last); an index is returned only once
 //     its batch is on disk;
 //     [Log.AppendWith] lets the caller write its own state in the same
-//     transaction;
+//     transaction, through the backend's transaction handle T;
 //   - checkpoint signing: the log records what it is about to sign before
 //     signing (so a crash leaves a trace, never a silent gap) and refuses
 //     to sign a tree head inconsistent with the last one it signed;
 //   - inclusion and consistency proofs served from stored subtree hashes;
-//   - the [Store] interface and its default bbolt backend ([BoltStore]);
+//   - the [Store] interface a storage backend implements (bbolt:
+//     internal/ledger/boltstore); no storage engine is imported here;
 //   - [Fsck], which recomputes every hash and checks every checkpoint.
 //
 // Entries are opaque byte strings (1 to tlog.MaxEntryLen bytes): the log

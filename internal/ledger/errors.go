@@ -23,8 +23,9 @@ var (
 	// ErrFailed means an earlier write failed and the log stopped
 	// accepting appends; reopen it (which rechecks the store).
 	ErrFailed = errors.New("ledger: log stopped after a failed write")
-	// ErrCorruptStore means the store's bytes are damaged: a bbolt page,
-	// a missing key, a value of the wrong size, counters that disagree.
+	// ErrCorruptStore means the store's bytes are damaged: a damaged
+	// page, a missing key, a value of the wrong size, counters that
+	// disagree. Backends report damage with it.
 	ErrCorruptStore = errors.New("ledger: corrupt store")
 	// ErrHashMismatch means a stored hash differs from the one recomputed
 	// from the entries.
@@ -37,16 +38,14 @@ var (
 	ErrConflict = errors.New("ledger: store was appended to by another writer")
 	// ErrNotFound means an index or tree size beyond the log.
 	ErrNotFound = errors.New("ledger: beyond the end of the log")
-	// ErrLocked means another process holds the ledger file.
+	// ErrLocked means another process holds the store (a backend that
+	// allows one writer reports it when opened for writing).
 	ErrLocked = errors.New("ledger: file locked by another process")
 	// ErrOrigin means the store belongs to a log with another origin.
 	ErrOrigin = errors.New("ledger: store belongs to another log origin")
 	// ErrEntryFormat means the store holds entries of another format
 	// than Options.EntryFormat (see EntryFormatError).
 	ErrEntryFormat = errors.New("ledger: the store holds entries of another format")
-	// ErrNoApply means the store cannot run callers' writes in its own
-	// transaction (Log.AppendWith needs a BoltStore).
-	ErrNoApply = errors.New("ledger: the store cannot apply callers' writes in its transaction")
 )
 
 // IndexError reports a problem at one position of the log: the entry at

@@ -63,7 +63,7 @@ const fsckChunk = 8192
 //
 // Fsck may run on the store of an open Log: it checks the prefix that
 // existed when it started.
-func Fsck(ctx context.Context, s Store, o FsckOptions) (rep *FsckReport, err error) {
+func Fsck(ctx context.Context, s Reader, o FsckOptions) (rep *FsckReport, err error) {
 	v, progress := o.Verifier, o.Progress
 	t0 := time.Now()
 	rep = &FsckReport{SignaturesChecked: v != nil}
@@ -122,7 +122,7 @@ type fsckMark struct {
 // time.
 type fsckRun struct {
 	ctx        context.Context
-	s          Store
+	s          Reader
 	v          *tlog.NoteVerifier
 	checkEntry func(uint64, []byte) error
 	st         State
@@ -341,15 +341,4 @@ func hashMismatch(j, start uint64, computed, stored tlog.Hash) error {
 		what = "entry"
 	}
 	return &IndexError{Index: i, What: what, Err: fmt.Errorf("%w: stored hash %d, node %v, is %s, recomputed %s", ErrHashMismatch, j, id, stored, computed)}
-}
-
-// FsckFile runs Fsck on a bbolt ledger file no process has open for
-// writing (it takes a shared lock).
-func FsckFile(ctx context.Context, path string, o FsckOptions) (*FsckReport, error) {
-	s, err := OpenBolt(path, &BoltOptions{ReadOnly: true})
-	if err != nil {
-		return &FsckReport{}, err
-	}
-	defer s.Close()
-	return Fsck(ctx, s, o)
 }

@@ -1,4 +1,4 @@
-package ledger
+package ledger_test
 
 import (
 	"bytes"
@@ -16,6 +16,8 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"elicense/internal/gm"
+	"elicense/internal/ledger"
+	"elicense/internal/ledger/boltstore"
 	"elicense/internal/ledger/tlog"
 )
 
@@ -24,7 +26,7 @@ import (
 func buildFile(t *testing.T, n int) (string, *tlog.NoteVerifier) {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "ledger.db")
-	l := openTest(t, path, func(o *Options) { o.CheckpointInterval = -1 })
+	l := openTest(t, path, func(o *ledger.Options) { o.CheckpointInterval = -1 })
 	appendN(t, l, 0, n, 8)
 	v := l.Verifier()
 	if err := l.Close(); err != nil {
@@ -81,15 +83,15 @@ func tamper(t *testing.T, path string, fn func(tx *bolt.Tx) error) {
 	db.Close()
 }
 
-func fsckFile(t *testing.T, path string, v *tlog.NoteVerifier) (*FsckReport, error) {
+func fsckFile(t *testing.T, path string, v *tlog.NoteVerifier) (*ledger.FsckReport, error) {
 	t.Helper()
-	return FsckFile(context.Background(), path, FsckOptions{Verifier: v})
+	return boltstore.Fsck(context.Background(), path, ledger.FsckOptions{Verifier: v})
 }
 
 func TestFsckClean(t *testing.T) {
 	path, v := buildFile(t, 3000)
 	var calls int
-	rep, err := FsckFile(context.Background(), path, FsckOptions{Verifier: v, Progress: func(done, total uint64) { calls++ }})
+	rep, err := boltstore.Fsck(context.Background(), path, ledger.FsckOptions{Verifier: v, Progress: func(done, total uint64) { calls++ }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -112,28 +114,28 @@ func TestFsckFindsTampering(t *testing.T) {
 		want  error
 	}{
 		{"empty entry", func(tx *bolt.Tx) error {
-			return tx.Bucket(bucketEntries).Put(be64(417), []byte{})
-		}, 417, "entry", ErrCorruptEntry},
+			return tx.Bucket(bucketEntries).Put(be(417), []byte{})
+		}, 417, "entry", ledger.ErrCorruptEntry},
 		{"different entry", func(tx *bolt.Tx) error {
-			return tx.Bucket(bucketEntries).Put(be64(5), []byte{1, 2, 3})
-		}, 5, "entry", ErrHashMismatch},
+			return tx.Bucket(bucketEntries).Put(be(5), []byte{1, 2, 3})
+		}, 5, "entry", ledger.ErrHashMismatch},
 		{"flipped bit in an entry", func(tx *bolt.Tx) error {
-			b := bytes.Clone(tx.Bucket(bucketEntries).Get(be64(999)))
+			b := bytes.Clone(tx.Bucket(bucketEntries).Get(be(999)))
 			b[20] ^= 0x04 // inside the credential hash
-			return tx.Bucket(bucketEntries).Put(be64(999), b)
-		}, 999, "entry", ErrHashMismatch},
+			return tx.Bucket(bucketEntries).Put(be(999), b)
+		}, 999, "entry", ledger.ErrHashMismatch},
 		{"interior hash", func(tx *bolt.Tx) error {
 			j := tlog.StoredIndex(tlog.NodeID{Level: 3, Index: 20})
-			h := bytes.Clone(tx.Bucket(bucketHashes).Get(be64(j)))
+			h := bytes.Clone(tx.Bucket(bucketHashes).Get(be(j)))
 			h[0] ^= 1
-			return tx.Bucket(bucketHashes).Put(be64(j), h)
-		}, 167, "hash", ErrHashMismatch},
+			return tx.Bucket(bucketHashes).Put(be(j), h)
+		}, 167, "hash", ledger.ErrHashMismatch},
 		{"short hash", func(tx *bolt.Tx) error {
-			return tx.Bucket(bucketHashes).Put(be64(10), []byte{1})
-		}, 0, "", ErrCorruptStore},
+			return tx.Bucket(bucketHashes).Put(be(10), []byte{1})
+		}, 0, "", ledger.ErrCorruptStore},
 		{"missing entry", func(tx *bolt.Tx) error {
-			return tx.Bucket(bucketEntries).Delete(be64(300))
-		}, 300, "entry", ErrCorruptStore},
+			return tx.Bucket(bucketEntries).Delete(be(300))
+		}, 300, "entry", ledger.ErrCorruptStore},
 		{"forged checkpoint", func(tx *bolt.Tx) error {
 			c := tx.Bucket(bucketCheckpoints)
 			k, note := c.Cursor().Last()
@@ -142,7 +144,7 @@ func TestFsckFindsTampering(t *testing.T) {
 			cp.Root[3] ^= 1
 			msg, _ := tlog.SignCheckpoint(cp, otherSigner) // signed by a key we do not trust
 			return c.Put(bytes.Clone(k), msg)
-		}, 1000, "checkpoint", ErrInconsistent},
+		}, 1000, "checkpoint", ledger.ErrInconsistent},
 		{"checkpoint by another key", func(tx *bolt.Tx) error {
 			c := tx.Bucket(bucketCheckpoints)
 			k, note := c.Cursor().Last()
@@ -164,16 +166,16 @@ func TestFsckFindsTampering(t *testing.T) {
 		{"checkpoint under the wrong size", func(tx *bolt.Tx) error {
 			c := tx.Bucket(bucketCheckpoints)
 			_, note := c.Cursor().Last()
-			return c.Put(be64(999), bytes.Clone(note))
-		}, 999, "checkpoint", ErrBadCheckpoint},
+			return c.Put(be(999), bytes.Clone(note))
+		}, 999, "checkpoint", ledger.ErrBadCheckpoint},
 		{"checkpoint beyond the log", func(tx *bolt.Tx) error {
 			c := tx.Bucket(bucketCheckpoints)
 			_, note := c.Cursor().Last()
-			return c.Put(be64(5000), bytes.Clone(note))
-		}, 5000, "checkpoint", ErrInconsistent},
+			return c.Put(be(5000), bytes.Clone(note))
+		}, 5000, "checkpoint", ledger.ErrInconsistent},
 		{"size counter", func(tx *bolt.Tx) error {
-			return tx.Bucket(bucketMeta).Put(keySize, be64(1001))
-		}, 0, "", ErrCorruptStore},
+			return tx.Bucket(bucketMeta).Put(keySize, be(1001))
+		}, 0, "", ledger.ErrCorruptStore},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -187,7 +189,7 @@ func TestFsckFindsTampering(t *testing.T) {
 				t.Fatalf("got %v, want %v", err, c.want)
 			}
 			if c.what != "" {
-				var ie *IndexError
+				var ie *ledger.IndexError
 				if !errors.As(err, &ie) || ie.Index != c.index || ie.What != c.what {
 					t.Fatalf("got %v, want a problem at %s %d", err, c.what, c.index)
 				}
@@ -195,8 +197,8 @@ func TestFsckFindsTampering(t *testing.T) {
 			t.Log(err)
 			// The Log refuses to open, or opens and its own fsck fails;
 			// nothing panics either way.
-			if l, err := Open(Options{Path: p, Origin: testOrigin, Signer: testKey(t)}); err == nil {
-				if _, err := l.Fsck(context.Background(), FsckOptions{}); err == nil && c.what != "checkpoint" {
+			if l, err := openAt(p, nil, ledger.Options{Origin: testOrigin, Signer: testKey(t)}); err == nil {
+				if _, err := l.Fsck(context.Background(), ledger.FsckOptions{}); err == nil && c.what != "checkpoint" {
 					t.Error("Open accepted the store and its fsck passed")
 				}
 				l.Close()
@@ -216,7 +218,7 @@ func TestBitFlips(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want, err := FsckFile(context.Background(), path, FsckOptions{Verifier: v})
+	want, err := boltstore.Fsck(context.Background(), path, ledger.FsckOptions{Verifier: v})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -243,7 +245,7 @@ func TestBitFlips(t *testing.T) {
 		if err := os.WriteFile(p, b, 0o600); err != nil {
 			t.Fatal(err)
 		}
-		rep, err := FsckFile(context.Background(), p, FsckOptions{Verifier: v})
+		rep, err := boltstore.Fsck(context.Background(), p, ledger.FsckOptions{Verifier: v})
 		if err != nil {
 			caught++
 			if i < 5 {
@@ -255,7 +257,7 @@ func TestBitFlips(t *testing.T) {
 			t.Fatalf("trial %d: fsck passed with root %s size %d, want %s %d", i, rep.Root, rep.Size, want.Root, want.Size)
 		}
 		// The Log opens it for writing and keeps working.
-		l, err := Open(Options{Path: p, Origin: testOrigin, Signer: testKey(t)})
+		l, err := openAt(p, nil, ledger.Options{Origin: testOrigin, Signer: testKey(t)})
 		if err != nil {
 			t.Logf("trial %d: fsck passed, Open refused: %v", i, err)
 			continue
@@ -282,13 +284,13 @@ func TestTruncatedFile(t *testing.T) {
 		} else {
 			t.Logf("truncated to %d: %v", size, err)
 		}
-		if l, err := Open(Options{Path: p, Origin: testOrigin, Signer: testKey(t)}); err == nil {
-			_, err := l.Fsck(context.Background(), FsckOptions{})
+		if l, err := openAt(p, nil, ledger.Options{Origin: testOrigin, Signer: testKey(t)}); err == nil {
+			_, err := l.Fsck(context.Background(), ledger.FsckOptions{})
 			l.Close()
 			if err == nil {
 				t.Errorf("truncated to %d: Open and fsck passed", size)
 			}
-		} else if !errors.Is(err, ErrCorruptStore) && !errors.Is(err, ErrInconsistent) {
+		} else if !errors.Is(err, ledger.ErrCorruptStore) && !errors.Is(err, ledger.ErrInconsistent) {
 			t.Errorf("truncated to %d: Open: %v, want ErrCorruptStore", size, err)
 		}
 	}
@@ -300,7 +302,7 @@ func TestFsckCheck(t *testing.T) {
 	path, v := buildFile(t, 300)
 	var next uint64
 	refuse := errors.New("not in the catalogue")
-	rep, err := FsckFile(context.Background(), path, FsckOptions{Verifier: v, Check: func(i uint64, e []byte) error {
+	rep, err := boltstore.Fsck(context.Background(), path, ledger.FsckOptions{Verifier: v, Check: func(i uint64, e []byte) error {
 		if i != next || !bytes.HasPrefix(e, []byte("issue ")) {
 			t.Errorf("Check(%d, %q), want entry %d", i, e, next)
 		}
@@ -310,8 +312,8 @@ func TestFsckCheck(t *testing.T) {
 		}
 		return nil
 	}})
-	var ie *IndexError
-	if !errors.Is(err, ErrCorruptEntry) || !errors.Is(err, refuse) || !errors.As(err, &ie) || ie.Index != 123 || rep.FirstBad != ie {
+	var ie *ledger.IndexError
+	if !errors.Is(err, ledger.ErrCorruptEntry) || !errors.Is(err, refuse) || !errors.As(err, &ie) || ie.Index != 123 || rep.FirstBad != ie {
 		t.Fatalf("fsck = %+v, %v; want entry 123 refused", rep, err)
 	}
 }

@@ -12,8 +12,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	bolt "go.etcd.io/bbolt"
-
 	"elicense/internal/ledger/tlog"
 )
 
@@ -27,13 +25,6 @@ const (
 
 // Options configure Open.
 type Options struct {
-	// Path is the bbolt file, created if missing. Ignored if Store is set.
-	Path string
-	// Bolt tunes the bbolt file opened from Path (nil: defaults).
-	Bolt *BoltOptions
-	// Store is a ready store (another backend, or a shared one). The Log
-	// does not close a Store it was given.
-	Store Store
 	// Origin is the checkpoint origin line, e.g. "ledger.elicense.example/v1".
 	// Required; a store remembers the origin it was created with.
 	Origin string
@@ -87,10 +78,10 @@ type SignedCheckpoint struct {
 	Note []byte
 }
 
-// Log is an open ledger. Its methods are safe for concurrent use.
-type Log struct {
-	store    Store
-	ownStore bool
+// Log is an open ledger over a Store whose transactions the caller
+// reaches as T. Its methods are safe for concurrent use.
+type Log[T any] struct {
+	store    Store[T]
 	origin   string
 	format   string // Options.EntryFormat
 	hasher   *tlog.TreeHasher
@@ -104,7 +95,7 @@ type Log struct {
 
 	mu     sync.RWMutex // held for reading while sending to reqs
 	closed bool
-	reqs   chan *request
+	reqs   chan *request[T]
 	done   chan struct{}
 
 	size    atomic.Uint64 // durable size
@@ -120,20 +111,24 @@ type Log struct {
 	hashBuf    []tlog.Hash
 }
 
-type request struct {
+type request[T any] struct {
 	entries [][]byte
 	leaves  []tlog.Hash
-	apply   ApplyFunc // nil for a plain append
+	apply   func(tx T, first uint64) error // nil for a plain append
 	first   uint64
 	err     error
 	done    chan struct{}
 }
 
-// Open opens (or creates) the log. It checks the stored tree against the
-// last signed checkpoint, completes a checkpoint whose signing was
-// interrupted, signs a checkpoint for entries appended since, and starts
-// the sequencer.
-func Open(opts Options) (*Log, error) {
+// Open opens the log kept in s (an empty store starts a new log). It
+// checks the stored tree against the last signed checkpoint, completes a
+// checkpoint whose signing was interrupted, signs a checkpoint for
+// entries appended since, and starts the sequencer. The Log does not
+// close s: close the Log, then s.
+func Open[T any](s Store[T], opts Options) (*Log[T], error) {
+	if s == nil {
+		return nil, errors.New("ledger: no store")
+	}
 	if opts.Origin == "" {
 		return nil, errors.New("ledger: Options.Origin is required")
 	}
@@ -148,7 +143,8 @@ func Open(opts Options) (*Log, error) {
 	if err != nil {
 		return nil, fmt.Errorf("ledger: checkpoint signer: %w", err)
 	}
-	l := &Log{
+	l := &Log[T]{
+		store:    s,
 		origin:   opts.Origin,
 		format:   opts.EntryFormat,
 		hasher:   tlog.SM3,
@@ -175,23 +171,8 @@ func Open(opts Options) (*Log, error) {
 	if l.log == nil {
 		l.log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	l.reqs = make(chan *request, l.maxBatch)
-	switch {
-	case opts.Store != nil:
-		l.store = opts.Store
-	case opts.Path != "":
-		s, err := OpenBolt(opts.Path, opts.Bolt)
-		if err != nil {
-			return nil, err
-		}
-		l.store, l.ownStore = s, true
-	default:
-		return nil, errors.New("ledger: Options.Path or Options.Store is required")
-	}
+	l.reqs = make(chan *request[T], l.maxBatch)
 	if err := l.recover(context.Background()); err != nil {
-		if l.ownStore {
-			l.store.Close()
-		}
 		return nil, err
 	}
 	go l.run()
@@ -201,7 +182,7 @@ func Open(opts Options) (*Log, error) {
 // nodeReader adapts a Store to tlog.NodeReader.
 type nodeReader struct {
 	ctx context.Context
-	s   Store
+	s   Reader
 }
 
 func (r nodeReader) ReadNodes(ids []tlog.NodeID) ([]tlog.Hash, error) {
@@ -217,7 +198,7 @@ func (r nodeReader) ReadNodes(ids []tlog.NodeID) ([]tlog.Hash, error) {
 }
 
 // recover brings the in-memory state in line with the store (see Open).
-func (l *Log) recover(ctx context.Context) error {
+func (l *Log[T]) recover(ctx context.Context) error {
 	st, err := l.store.State(ctx)
 	if err != nil {
 		return err
@@ -234,7 +215,7 @@ func (l *Log) recover(ctx context.Context) error {
 	}
 	if l.format != "" && st.EntryFormat == "" {
 		// An empty log made before marks existed: mark it now.
-		if err := l.store.Write(ctx, &Batch{Start: st.Size, Origin: l.origin, EntryFormat: l.format}); err != nil {
+		if err := l.store.Write(ctx, &Batch{Start: st.Size, Origin: l.origin, EntryFormat: l.format}, nil); err != nil {
 			return err
 		}
 	}
@@ -293,7 +274,7 @@ func (l *Log) recover(ctx context.Context) error {
 // checkStoredCheckpoint parses a checkpoint from the store and checks its
 // signature with the configured key; a note by another key (the key was
 // rotated) is accepted with a warning, since consistency is checked anyway.
-func (l *Log) checkStoredCheckpoint(size uint64, note []byte) (tlog.Checkpoint, error) {
+func (l *Log[T]) checkStoredCheckpoint(size uint64, note []byte) (tlog.Checkpoint, error) {
 	n, err := tlog.ParseNote(note)
 	if err != nil {
 		return tlog.Checkpoint{}, &IndexError{Index: size, What: "checkpoint", Err: err}
@@ -316,9 +297,9 @@ func (l *Log) checkStoredCheckpoint(size uint64, note []byte) (tlog.Checkpoint, 
 
 // checkpointNow records an intent (if record), signs and stores a
 // checkpoint, and publishes it. Used outside the batch path.
-func (l *Log) checkpointNow(ctx context.Context, size uint64, root tlog.Hash, record bool) error {
+func (l *Log[T]) checkpointNow(ctx context.Context, size uint64, root tlog.Hash, record bool) error {
 	if record {
-		if err := l.store.Write(ctx, &Batch{Start: l.frontier.Size(), Origin: l.origin, EntryFormat: l.format, Intent: &Intent{size, root}}); err != nil {
+		if err := l.store.Write(ctx, &Batch{Start: l.frontier.Size(), Origin: l.origin, EntryFormat: l.format, Intent: &Intent{size, root}}, nil); err != nil {
 			return err
 		}
 	}
@@ -326,7 +307,7 @@ func (l *Log) checkpointNow(ctx context.Context, size uint64, root tlog.Hash, re
 	if err != nil {
 		return err
 	}
-	if err := l.store.Write(ctx, &Batch{Start: l.frontier.Size(), Origin: l.origin, EntryFormat: l.format, Checkpoint: sc.stored()}); err != nil {
+	if err := l.store.Write(ctx, &Batch{Start: l.frontier.Size(), Origin: l.origin, EntryFormat: l.format, Checkpoint: sc.stored()}, nil); err != nil {
 		return err
 	}
 	l.publish(sc)
@@ -338,7 +319,7 @@ func (l *Log) checkpointNow(ctx context.Context, size uint64, root tlog.Hash, re
 // same size, and a consistency proof from the stored tree that verifies
 // against both roots for a larger size. It refuses (ErrInconsistent)
 // otherwise. The caller must have recorded an Intent for it.
-func (l *Log) signCheckpoint(ctx context.Context, size uint64, root tlog.Hash) (*SignedCheckpoint, error) {
+func (l *Log[T]) signCheckpoint(ctx context.Context, size uint64, root tlog.Hash) (*SignedCheckpoint, error) {
 	last := l.lastSigned
 	if l.cp.Load() != nil {
 		if size < last.Size {
@@ -370,7 +351,7 @@ func (sc *SignedCheckpoint) stored() *StoredCheckpoint {
 }
 
 // publish makes a durable signed checkpoint the one Checkpoint returns.
-func (l *Log) publish(sc *SignedCheckpoint) {
+func (l *Log[T]) publish(sc *SignedCheckpoint) {
 	if cur := l.cp.Load(); cur == nil || cur.Size <= sc.Size {
 		l.cp.Store(sc)
 	}
@@ -381,40 +362,37 @@ func (l *Log) publish(sc *SignedCheckpoint) {
 // tlog.MaxEntryLen bytes (ErrInvalidEntry otherwise). If ctx ends first,
 // Append returns ctx.Err() and the entry may or may not have been
 // appended.
-func (l *Log) Append(ctx context.Context, e []byte) (uint64, error) {
+func (l *Log[T]) Append(ctx context.Context, e []byte) (uint64, error) {
 	if err := tlog.CheckEntryLen(e); err != nil {
 		return 0, err
 	}
 	b := bytes.Clone(e)
-	r := &request{entries: [][]byte{b}, leaves: []tlog.Hash{l.hasher.HashLeaf(b)}, done: make(chan struct{})}
+	r := &request[T]{entries: [][]byte{b}, leaves: []tlog.Hash{l.hasher.HashLeaf(b)}, done: make(chan struct{})}
 	return l.submit(ctx, r)
 }
 
 // AppendAll adds entries as one contiguous run and returns the index of
 // the first, once all are durable (bulk import).
-func (l *Log) AppendAll(ctx context.Context, es [][]byte) (uint64, error) {
+func (l *Log[T]) AppendAll(ctx context.Context, es [][]byte) (uint64, error) {
 	return l.AppendWith(ctx, es, nil)
 }
 
-// AppendWith is AppendAll that also runs fn in the store's write
-// transaction that makes the entries durable, with the index of the
-// first: the caller's state and the ledger commit together or not at
-// all, under one fsync. If fn fails, nothing of this call is written and
-// AppendWith returns fn's error (as an *ApplyError); appends batched with
-// it are written without it. A nil fn is AppendAll. fn needs a store that
-// shares its transaction (BoltStore); other stores give ErrNoApply. The
-// log keeps es's slices until they are written: the caller must not
-// change them.
-func (l *Log) AppendWith(ctx context.Context, es [][]byte, fn ApplyFunc) (uint64, error) {
+// AppendWith is AppendAll that also runs fn inside the store's
+// transaction that makes the entries durable, with the backend's handle
+// on it and the index of the first entry: the caller's state change and
+// its ledger entries commit together or not at all, under the batch's one
+// commit, and AppendWith returns only once both are durable. If fn
+// fails, nothing of this call is written and AppendWith returns fn's
+// error as an *ApplyError; appends batched with it are written without
+// it. fn runs on the log's writer, which every append waits for: it must
+// only use tx (no other I/O, no waiting) and should do little more than
+// copy bytes prepared beforehand. A nil fn is AppendAll. The log keeps
+// es's slices until they are written: the caller must not change them.
+func (l *Log[T]) AppendWith(ctx context.Context, es [][]byte, fn func(tx T, first uint64) error) (uint64, error) {
 	if len(es) == 0 {
 		return 0, errors.New("ledger: AppendAll of nothing")
 	}
-	if fn != nil {
-		if _, ok := l.store.(interface{ DB() *bolt.DB }); !ok {
-			return 0, ErrNoApply
-		}
-	}
-	r := &request{entries: make([][]byte, len(es)), leaves: make([]tlog.Hash, len(es)), apply: fn, done: make(chan struct{})}
+	r := &request[T]{entries: make([][]byte, len(es)), leaves: make([]tlog.Hash, len(es)), apply: fn, done: make(chan struct{})}
 	for i, b := range es {
 		if err := tlog.CheckEntryLen(b); err != nil {
 			return 0, fmt.Errorf("entry %d: %w", i, err)
@@ -424,7 +402,7 @@ func (l *Log) AppendWith(ctx context.Context, es [][]byte, fn ApplyFunc) (uint64
 	return l.submit(ctx, r)
 }
 
-func (l *Log) submit(ctx context.Context, r *request) (uint64, error) {
+func (l *Log[T]) submit(ctx context.Context, r *request[T]) (uint64, error) {
 	if err := l.enqueue(ctx, r); err != nil {
 		return 0, err
 	}
@@ -436,7 +414,7 @@ func (l *Log) submit(ctx context.Context, r *request) (uint64, error) {
 	}
 }
 
-func (l *Log) enqueue(ctx context.Context, r *request) error {
+func (l *Log[T]) enqueue(ctx context.Context, r *request[T]) error {
 	l.mu.RLock()
 	defer l.mu.RUnlock()
 	if l.closed {
@@ -453,25 +431,25 @@ func (l *Log) enqueue(ctx context.Context, r *request) error {
 	}
 }
 
-func (l *Log) failed() error {
+func (l *Log[T]) failed() error {
 	if p := l.failure.Load(); p != nil {
 		return *p
 	}
 	return nil
 }
 
-func (l *Log) fail(err error) {
+func (l *Log[T]) fail(err error) {
 	err = fmt.Errorf("%w: %w", ErrFailed, err)
 	l.failure.CompareAndSwap(nil, &err)
 	l.log.Error("ledger: stopped", "err", err)
 }
 
 // run is the sequencer.
-func (l *Log) run() {
+func (l *Log[T]) run() {
 	defer close(l.done)
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
-	var batch []*request
+	var batch []*request[T]
 	idle := time.Now() // since the last batch was written
 	for {
 		closing := false
@@ -550,7 +528,7 @@ func (l *Log) run() {
 }
 
 // commit writes one batch and acknowledges its requests.
-func (l *Log) commit(batch []*request) {
+func (l *Log[T]) commit(batch []*request[T]) {
 	ctx := context.Background()
 	if err := l.failed(); err != nil {
 		for _, r := range batch {
@@ -562,7 +540,7 @@ func (l *Log) commit(batch []*request) {
 	start := l.frontier.Size()
 	f := l.frontier.Clone()
 	entries, hashes := l.entryBuf[:0], l.hashBuf[:0]
-	var applies []Apply
+	var applies []*request[T]
 	next := start
 	for _, r := range batch {
 		r.first = next
@@ -572,29 +550,41 @@ func (l *Log) commit(batch []*request) {
 			hashes = f.Append(l.hasher, h, hashes)
 		}
 		if r.apply != nil {
-			applies = append(applies, Apply{First: r.first, Fn: r.apply})
+			applies = append(applies, r)
 		}
 	}
-	b := &Batch{Start: start, Origin: l.origin, EntryFormat: l.format, Entries: entries, Hashes: hashes, Checkpoint: l.pending.stored(), Apply: applies}
+	b := &Batch{Start: start, Origin: l.origin, EntryFormat: l.format, Entries: entries, Hashes: hashes, Checkpoint: l.pending.stored()}
 	root := f.Root(l.hasher)
 	sign := l.interval < 0 || time.Since(l.lastSignAt) >= l.interval
 	if sign {
 		b.Intent = &Intent{Size: f.Size(), Root: root}
 	}
-	err := l.store.Write(ctx, b)
+	var apply func(T) error
+	var failed *request[T] // the caller whose change failed, if one did
+	if len(applies) > 0 {
+		apply = func(tx T) error {
+			for _, r := range applies {
+				if err := r.apply(tx, r.first); err != nil {
+					failed = r
+					return &ApplyError{Err: err}
+				}
+			}
+			return nil
+		}
+	}
+	err := l.store.Write(ctx, b, apply)
 	clear(entries)
 	l.entryBuf, l.hashBuf = entries[:0], hashes[:0]
-	if ae := (*ApplyError)(nil); errors.As(err, &ae) && ae.Index < len(applies) {
+	if ae := (*ApplyError)(nil); failed != nil && errors.As(err, &ae) {
 		// One caller's write failed and nothing was written: fail that
 		// append alone and write the rest.
-		rest := make([]*request, 0, len(batch)-1)
+		failed.err = ae
+		close(failed.done)
+		rest := make([]*request[T], 0, len(batch)-1)
 		for _, r := range batch {
-			if r.apply != nil && r.first == applies[ae.Index].First {
-				r.err = ae
-				close(r.done)
-				continue
+			if r != failed {
+				rest = append(rest, r)
 			}
-			rest = append(rest, r)
 		}
 		if len(rest) > 0 {
 			l.commit(rest)
@@ -634,7 +624,7 @@ func (l *Log) commit(batch []*request) {
 
 // signFailed handles a failure to sign: an inconsistency stops the log;
 // anything else (an HSM hiccup) is retried at the next checkpoint.
-func (l *Log) signFailed(err error) {
+func (l *Log[T]) signFailed(err error) {
 	if errors.Is(err, ErrInconsistent) {
 		l.fail(err)
 		return
@@ -643,11 +633,11 @@ func (l *Log) signFailed(err error) {
 	l.lastSignAt = time.Now()
 }
 
-func (l *Log) flushPending(ctx context.Context) {
+func (l *Log[T]) flushPending(ctx context.Context) {
 	if l.pending == nil {
 		return
 	}
-	if err := l.store.Write(ctx, &Batch{Start: l.frontier.Size(), Checkpoint: l.pending.stored()}); err != nil {
+	if err := l.store.Write(ctx, &Batch{Start: l.frontier.Size(), Checkpoint: l.pending.stored()}, nil); err != nil {
 		l.fail(err)
 		return
 	}
@@ -657,7 +647,7 @@ func (l *Log) flushPending(ctx context.Context) {
 
 // checkpointDue signs a checkpoint for appends not yet covered, when the
 // interval has passed without a batch to carry it.
-func (l *Log) checkpointDue() {
+func (l *Log[T]) checkpointDue() {
 	ctx := context.Background()
 	if l.failed() != nil {
 		return
@@ -668,7 +658,7 @@ func (l *Log) checkpointDue() {
 		return
 	}
 	root := l.frontier.Root(l.hasher)
-	if err := l.store.Write(ctx, &Batch{Start: size, Checkpoint: l.pending.stored(), Intent: &Intent{size, root}}); err != nil {
+	if err := l.store.Write(ctx, &Batch{Start: size, Checkpoint: l.pending.stored(), Intent: &Intent{size, root}}, nil); err != nil {
 		l.fail(err)
 		return
 	}
@@ -687,7 +677,7 @@ func (l *Log) checkpointDue() {
 
 // shutdown runs when the request channel is closed and drained: it
 // covers the last appends with a checkpoint.
-func (l *Log) shutdown() {
+func (l *Log[T]) shutdown() {
 	ctx := context.Background()
 	if l.failed() != nil {
 		return
@@ -700,10 +690,10 @@ func (l *Log) shutdown() {
 	}
 }
 
-// Close stops accepting appends, writes everything queued, signs a final
-// checkpoint and closes the store (if the Log opened it). It is safe to
-// call more than once.
-func (l *Log) Close() error {
+// Close stops accepting appends, writes everything queued and signs a
+// final checkpoint. It does not close the store. It is safe to call more
+// than once.
+func (l *Log[T]) Close() error {
 	l.mu.Lock()
 	if l.closed {
 		l.mu.Unlock()
@@ -713,31 +703,28 @@ func (l *Log) Close() error {
 	close(l.reqs)
 	l.mu.Unlock()
 	<-l.done
-	if l.ownStore {
-		return l.store.Close()
-	}
 	return nil
 }
 
 // Size returns the number of durable entries.
-func (l *Log) Size() uint64 { return l.size.Load() }
+func (l *Log[T]) Size() uint64 { return l.size.Load() }
 
 // Origin returns the log's origin.
-func (l *Log) Origin() string { return l.origin }
+func (l *Log[T]) Origin() string { return l.origin }
 
 // Verifier returns the note verifier for the log's checkpoints (its
 // String form is the verifier key to distribute).
-func (l *Log) Verifier() *tlog.NoteVerifier { return l.signer.Verifier() }
+func (l *Log[T]) Verifier() *tlog.NoteVerifier { return l.signer.Verifier() }
 
 // Store returns the log's store (for Fsck or backups).
-func (l *Log) Store() Store { return l.store }
+func (l *Log[T]) Store() Store[T] { return l.store }
 
 // Checkpoint returns the latest published signed checkpoint: signed and
 // durable. It covers every entry appended more than about
 // CheckpointInterval ago.
-func (l *Log) Checkpoint() SignedCheckpoint { return *l.cp.Load() }
+func (l *Log[T]) Checkpoint() SignedCheckpoint { return *l.cp.Load() }
 
-func (l *Log) checkSize(size uint64) error {
+func (l *Log[T]) checkSize(size uint64) error {
 	if n := l.Size(); size > n {
 		return fmt.Errorf("%w: tree size %d, log holds %d entries", ErrNotFound, size, n)
 	}
@@ -745,7 +732,7 @@ func (l *Log) checkSize(size uint64) error {
 }
 
 // Entry returns the entry at index, as appended.
-func (l *Log) Entry(index uint64) ([]byte, error) {
+func (l *Log[T]) Entry(index uint64) ([]byte, error) {
 	if index >= l.Size() {
 		return nil, fmt.Errorf("%w: entry %d, log holds %d entries", ErrNotFound, index, l.Size())
 	}
@@ -758,7 +745,7 @@ func (l *Log) Entry(index uint64) ([]byte, error) {
 }
 
 // LeafHash returns the stored leaf hash of entry index.
-func (l *Log) LeafHash(index uint64) (tlog.Hash, error) {
+func (l *Log[T]) LeafHash(index uint64) (tlog.Hash, error) {
 	if index >= l.Size() {
 		return tlog.Hash{}, fmt.Errorf("%w: entry %d, log holds %d entries", ErrNotFound, index, l.Size())
 	}
@@ -770,7 +757,7 @@ func (l *Log) LeafHash(index uint64) (tlog.Hash, error) {
 }
 
 // RootAt returns the root hash of the first size entries.
-func (l *Log) RootAt(size uint64) (tlog.Hash, error) {
+func (l *Log[T]) RootAt(size uint64) (tlog.Hash, error) {
 	if err := l.checkSize(size); err != nil {
 		return tlog.Hash{}, err
 	}
@@ -779,7 +766,7 @@ func (l *Log) RootAt(size uint64) (tlog.Hash, error) {
 
 // InclusionProof proves entry index is in the tree of treeSize entries
 // (typically a checkpoint's size). Verify it with tlog.VerifyInclusion.
-func (l *Log) InclusionProof(index, treeSize uint64) ([]tlog.Hash, error) {
+func (l *Log[T]) InclusionProof(index, treeSize uint64) ([]tlog.Hash, error) {
 	if err := l.checkSize(treeSize); err != nil {
 		return nil, err
 	}
@@ -791,7 +778,7 @@ func (l *Log) InclusionProof(index, treeSize uint64) ([]tlog.Hash, error) {
 
 // ConsistencyProof proves the tree of oldSize entries is a prefix of the
 // tree of newSize entries. Verify it with tlog.VerifyConsistency.
-func (l *Log) ConsistencyProof(oldSize, newSize uint64) ([]tlog.Hash, error) {
+func (l *Log[T]) ConsistencyProof(oldSize, newSize uint64) ([]tlog.Hash, error) {
 	if err := l.checkSize(newSize); err != nil {
 		return nil, err
 	}
@@ -803,7 +790,7 @@ func (l *Log) ConsistencyProof(oldSize, newSize uint64) ([]tlog.Hash, error) {
 
 // Fsck checks the whole log (see the package function Fsck); o.Verifier
 // defaults to the log's.
-func (l *Log) Fsck(ctx context.Context, o FsckOptions) (*FsckReport, error) {
+func (l *Log[T]) Fsck(ctx context.Context, o FsckOptions) (*FsckReport, error) {
 	if o.Verifier == nil {
 		o.Verifier = l.Verifier()
 	}

@@ -1,4 +1,4 @@
-package ledger
+package ledger_test
 
 import (
 	"bytes"
@@ -18,6 +18,8 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"elicense/internal/gm"
+	"elicense/internal/ledger"
+	"elicense/internal/ledger/boltstore"
 	"elicense/internal/ledger/tlog"
 )
 
@@ -40,20 +42,34 @@ func testEntry(i int) []byte {
 	return fmt.Appendf(nil, "issue 310000-SAMR 1.2.156.3005.2.11100000000013127D001.310000.%07d.001.K %x %x", i, sum, sum)
 }
 
-func openTest(t testing.TB, path string, mod ...func(*Options)) *Log {
+func openTest(t testing.TB, path string, mod ...func(*ledger.Options)) *testLog {
 	t.Helper()
-	o := Options{Path: path, Origin: testOrigin, Signer: testKey(t)}
+	o := ledger.Options{Origin: testOrigin, Signer: testKey(t)}
 	for _, m := range mod {
 		m(&o)
 	}
-	l, err := Open(o)
+	l, err := openAt(path, nil, o)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return l
 }
 
-func appendN(t testing.TB, l *Log, from, n, writers int) map[uint64]int {
+// openOn opens a log on a store the test owns (Close leaves it open).
+func openOn(t testing.TB, s ledger.Store[*bolt.Tx], mod ...func(*ledger.Options)) *testLog {
+	t.Helper()
+	o := ledger.Options{Origin: testOrigin, Signer: testKey(t)}
+	for _, m := range mod {
+		m(&o)
+	}
+	l, err := ledger.Open(s, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &testLog{Log: l}
+}
+
+func appendN(t testing.TB, l *testLog, from, n, writers int) map[uint64]int {
 	t.Helper()
 	var mu sync.Mutex
 	got := map[uint64]int{}
@@ -95,10 +111,10 @@ func TestAppendProveReopen(t *testing.T) {
 		t.Fatalf("checkpoint after close = %d %s, want %d %s", cp.Size, cp.Root, n, mem.Root())
 	}
 	checkProofsOffline(t, l, mem, cp.Note)
-	if _, err := l.InclusionProof(5, n+1); !errors.Is(err, ErrNotFound) {
+	if _, err := l.InclusionProof(5, n+1); !errors.Is(err, ledger.ErrNotFound) {
 		t.Fatalf("proof beyond size: %v", err)
 	}
-	if _, err := l.Entry(n); !errors.Is(err, ErrNotFound) {
+	if _, err := l.Entry(n); !errors.Is(err, ledger.ErrNotFound) {
 		t.Fatalf("entry beyond size: %v", err)
 	}
 	// Appends continue at the right index.
@@ -110,13 +126,13 @@ func TestAppendProveReopen(t *testing.T) {
 	if err != nil || first != n+1 || l.Size() != n+3 {
 		t.Fatalf("AppendAll = %d, %v (size %d)", first, err, l.Size())
 	}
-	if _, err := l.Append(context.Background(), nil); !errors.Is(err, ErrInvalidEntry) {
+	if _, err := l.Append(context.Background(), nil); !errors.Is(err, ledger.ErrInvalidEntry) {
 		t.Fatalf("empty entry: %v", err)
 	}
-	if _, err := l.Append(context.Background(), make([]byte, tlog.MaxEntryLen+1)); !errors.Is(err, ErrInvalidEntry) {
+	if _, err := l.Append(context.Background(), make([]byte, tlog.MaxEntryLen+1)); !errors.Is(err, ledger.ErrInvalidEntry) {
 		t.Fatalf("entry too long: %v", err)
 	}
-	rep, err := l.Fsck(context.Background(), FsckOptions{})
+	rep, err := l.Fsck(context.Background(), ledger.FsckOptions{})
 	if err != nil || rep.Size != n+3 || rep.Checkpoints < 2 {
 		t.Fatalf("fsck: %+v, %v", rep, err)
 	}
@@ -153,7 +169,7 @@ func appendConcurrentlyAndClose(t *testing.T, path string, n int) *tlog.MemTree 
 	if err := l.Close(); err != nil {
 		t.Fatalf("second Close: %v", err)
 	}
-	if _, err := l.Append(context.Background(), testEntry(0)); !errors.Is(err, ErrClosed) {
+	if _, err := l.Append(context.Background(), testEntry(0)); !errors.Is(err, ledger.ErrClosed) {
 		t.Fatalf("Append after Close: %v", err)
 	}
 	return mem
@@ -162,7 +178,7 @@ func appendConcurrentlyAndClose(t *testing.T, path string, n int) *tlog.MemTree 
 // checkProofsOffline does what a wallet does: it verifies the checkpoint
 // note, then inclusion and consistency proofs against it, which must also
 // equal the in-memory tree's.
-func checkProofsOffline(t *testing.T, l *Log, mem *tlog.MemTree, note []byte) {
+func checkProofsOffline(t *testing.T, l *testLog, mem *tlog.MemTree, note []byte) {
 	t.Helper()
 	v, err := tlog.ParseNoteVerifier(l.Verifier().String())
 	if err != nil {
@@ -203,24 +219,24 @@ func TestOpenErrors(t *testing.T) {
 	path := filepath.Join(dir, "ledger.db")
 	l := openTest(t, path)
 	// A second opener of the same file fails fast.
-	_, err := Open(Options{Path: path, Origin: testOrigin, Signer: testKey(t), Bolt: &BoltOptions{LockTimeout: 50 * time.Millisecond}})
-	if !errors.Is(err, ErrLocked) {
+	_, err := openAt(path, &boltstore.Options{LockTimeout: 50 * time.Millisecond}, ledger.Options{Origin: testOrigin, Signer: testKey(t)})
+	if !errors.Is(err, ledger.ErrLocked) {
 		t.Fatalf("second open: %v", err)
 	}
 	l.Close()
-	if _, err := Open(Options{Path: path, Origin: "other.example/log", Signer: testKey(t)}); !errors.Is(err, ErrOrigin) {
+	if _, err := openAt(path, nil, ledger.Options{Origin: "other.example/log", Signer: testKey(t)}); !errors.Is(err, ledger.ErrOrigin) {
 		t.Fatalf("other origin: %v", err)
 	}
-	if _, err := Open(Options{Path: path, Origin: testOrigin}); err == nil {
+	if _, err := openAt(path, nil, ledger.Options{Origin: testOrigin}); err == nil {
 		t.Fatal("no signer accepted")
 	}
-	if _, err := Open(Options{Origin: testOrigin, Signer: testKey(t)}); err == nil {
-		t.Fatal("no path accepted")
+	if _, err := ledger.Open[*bolt.Tx](nil, ledger.Options{Origin: testOrigin, Signer: testKey(t)}); err == nil {
+		t.Fatal("no store accepted")
 	}
 }
 
 func TestCheckpointTimer(t *testing.T) {
-	l := openTest(t, filepath.Join(t.TempDir(), "l.db"), func(o *Options) { o.CheckpointInterval = 30 * time.Millisecond })
+	l := openTest(t, filepath.Join(t.TempDir(), "l.db"), func(o *ledger.Options) { o.CheckpointInterval = 30 * time.Millisecond })
 	defer l.Close()
 	for i := range 3 {
 		if _, err := l.Append(context.Background(), testEntry(i)); err != nil {
@@ -237,7 +253,7 @@ func TestCheckpointTimer(t *testing.T) {
 }
 
 func TestCheckpointEveryBatch(t *testing.T) {
-	l := openTest(t, filepath.Join(t.TempDir(), "l.db"), func(o *Options) { o.CheckpointInterval = -1; o.MaxWait = time.Millisecond })
+	l := openTest(t, filepath.Join(t.TempDir(), "l.db"), func(o *ledger.Options) { o.CheckpointInterval = -1; o.MaxWait = time.Millisecond })
 	appendN(t, l, 0, 200, 8)
 	deadline := time.Now().Add(5 * time.Second)
 	for l.Checkpoint().Size != 200 {
@@ -246,7 +262,7 @@ func TestCheckpointEveryBatch(t *testing.T) {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
-	rep, err := l.Fsck(context.Background(), FsckOptions{})
+	rep, err := l.Fsck(context.Background(), ledger.FsckOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -261,26 +277,26 @@ func TestCheckpointEveryBatch(t *testing.T) {
 // contradicts its last checkpoint.
 func TestRefuseInconsistentCheckpoint(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "l.db")
-	s, err := OpenBolt(path, nil)
+	s, err := boltstore.Open(path, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	l := openTest(t, "", func(o *Options) { o.Store = s })
+	l := openOn(t, s)
 	appendN(t, l, 0, 100, 4)
 	l.Close() // the sequencer has stopped; its state is ours now
 	ctx := context.Background()
-	last := l.lastSigned
+	last := l.LastSigned()
 	if last.Size != 100 {
 		t.Fatalf("last signed %d", last.Size)
 	}
-	if _, err := l.signCheckpoint(ctx, 100, tlog.Hash{1}); !errors.Is(err, ErrInconsistent) {
+	if _, err := l.SignCheckpoint(ctx, 100, tlog.Hash{1}); !errors.Is(err, ledger.ErrInconsistent) {
 		t.Fatalf("same size, other root: %v", err)
 	}
-	if _, err := l.signCheckpoint(ctx, 99, mustRoot(t, l, 99)); !errors.Is(err, ErrInconsistent) {
+	if _, err := l.SignCheckpoint(ctx, 99, mustRoot(t, l, 99)); !errors.Is(err, ledger.ErrInconsistent) {
 		t.Fatalf("smaller size: %v", err)
 	}
-	if _, err := l.signCheckpoint(ctx, 100, last.Root); err != nil {
+	if _, err := l.SignCheckpoint(ctx, 100, last.Root); err != nil {
 		t.Fatalf("re-signing the same head: %v", err)
 	}
 
@@ -296,25 +312,25 @@ func TestRefuseInconsistentCheckpoint(t *testing.T) {
 		}
 	}
 	hs, _ := forged.ReadNodes(storedRange(100, 120))
-	if err := s.Write(ctx, &Batch{Start: 100, Entries: entries, Hashes: hs}); err != nil {
+	if err := s.Write(ctx, &ledger.Batch{Start: 100, Entries: entries, Hashes: hs}, nil); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := l.signCheckpoint(ctx, 120, forged.Root()); !errors.Is(err, ErrInconsistent) {
+	if _, err := l.SignCheckpoint(ctx, 120, forged.Root()); !errors.Is(err, ledger.ErrInconsistent) {
 		t.Fatalf("forged extension: %v", err)
 	}
-	if _, err := Open(Options{Store: s, Origin: testOrigin, Signer: testKey(t)}); !errors.Is(err, ErrInconsistent) {
+	if _, err := ledger.Open(s, ledger.Options{Origin: testOrigin, Signer: testKey(t)}); !errors.Is(err, ledger.ErrInconsistent) {
 		t.Fatalf("Open on a forged store: %v", err)
 	}
-	rep, err := Fsck(ctx, s, FsckOptions{Verifier: l.Verifier()})
-	var ie *IndexError
-	if !errors.As(err, &ie) || !errors.Is(err, ErrHashMismatch) || rep.FirstBad == nil {
+	rep, err := ledger.Fsck(ctx, s, ledger.FsckOptions{Verifier: l.Verifier()})
+	var ie *ledger.IndexError
+	if !errors.As(err, &ie) || !errors.Is(err, ledger.ErrHashMismatch) || rep.FirstBad == nil {
 		t.Fatalf("fsck of the forged store: %v", err)
 	}
 	t.Logf("fsck: %v", err)
 }
 
-func mustRoot(t *testing.T, l *Log, size uint64) tlog.Hash {
-	r, err := l.hasher.RootAt(size, nodeReader{context.Background(), l.store})
+func mustRoot(t *testing.T, l *testLog, size uint64) tlog.Hash {
+	r, err := l.RootAt(size)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -338,11 +354,11 @@ func storedRange(from, to uint64) []tlog.NodeID {
 // by fsck and completed by the next Open.
 func TestInterruptedSigning(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "l.db")
-	s, err := OpenBolt(path, nil)
+	s, err := boltstore.Open(path, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	l := openTest(t, "", func(o *Options) { o.Store = s })
+	l := openOn(t, s)
 	appendN(t, l, 0, 10, 1)
 	l.Close()
 	// Append 5 more entries with an intent but no signature, as a batch
@@ -361,19 +377,19 @@ func TestInterruptedSigning(t *testing.T) {
 	}
 	hs, _ := mem.ReadNodes(storedRange(10, 15))
 	ctx := context.Background()
-	if err := s.Write(ctx, &Batch{Start: 10, Entries: entries, Hashes: hs, Intent: &Intent{15, mem.Root()}}); err != nil {
+	if err := s.Write(ctx, &ledger.Batch{Start: 10, Entries: entries, Hashes: hs, Intent: &ledger.Intent{15, mem.Root()}}, nil); err != nil {
 		t.Fatal(err)
 	}
-	rep, err := Fsck(ctx, s, FsckOptions{Verifier: l.Verifier()})
+	rep, err := ledger.Fsck(ctx, s, ledger.FsckOptions{Verifier: l.Verifier()})
 	if err != nil || rep.Unsigned == nil || rep.Unsigned.Size != 15 {
 		t.Fatalf("fsck: %+v %v", rep, err)
 	}
-	l = openTest(t, "", func(o *Options) { o.Store = s })
+	l = openOn(t, s)
 	if cp := l.Checkpoint(); cp.Size != 15 || cp.Root != mem.Root() {
 		t.Fatalf("checkpoint after recovery: %d %s", cp.Size, cp.Root)
 	}
 	l.Close()
-	rep, err = Fsck(ctx, s, FsckOptions{Verifier: l.Verifier()})
+	rep, err = ledger.Fsck(ctx, s, ledger.FsckOptions{Verifier: l.Verifier()})
 	if err != nil || rep.Unsigned != nil || rep.Latest.Size != 15 {
 		t.Fatalf("fsck after recovery: %+v %v", rep, err)
 	}
@@ -384,7 +400,7 @@ func TestInterruptedSigning(t *testing.T) {
 // existed when it started and is not confused by what is appended (and
 // signed) meanwhile.
 func TestFsckWhileAppending(t *testing.T) {
-	l := openTest(t, filepath.Join(t.TempDir(), "l.db"), func(o *Options) { o.CheckpointInterval = -1 })
+	l := openTest(t, filepath.Join(t.TempDir(), "l.db"), func(o *ledger.Options) { o.CheckpointInterval = -1 })
 	defer l.Close()
 	appendN(t, l, 0, 300, 4)
 	done := make(chan error, 1)
@@ -398,7 +414,7 @@ func TestFsckWhileAppending(t *testing.T) {
 		done <- nil
 	}()
 	for range 5 {
-		if _, err := l.Fsck(context.Background(), FsckOptions{}); err != nil {
+		if _, err := l.Fsck(context.Background(), ledger.FsckOptions{}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -410,7 +426,7 @@ func TestFsckWhileAppending(t *testing.T) {
 func TestBackup(t *testing.T) {
 	dir := t.TempDir()
 	k, _ := gm.GenerateKey()
-	l, err := Open(Options{Path: filepath.Join(dir, "l.db"), Origin: "test/backup", Signer: k, CheckpointInterval: -1})
+	l, err := openAt(filepath.Join(dir, "l.db"), nil, ledger.Options{Origin: "test/backup", Signer: k, CheckpointInterval: -1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -421,14 +437,14 @@ func TestBackup(t *testing.T) {
 		}
 	}
 	var buf bytes.Buffer
-	if _, err := l.Store().(*BoltStore).Backup(&buf); err != nil {
+	if _, err := l.Store().(*boltstore.Store).Backup(&buf); err != nil {
 		t.Fatal(err)
 	}
 	copyPath := filepath.Join(dir, "copy.db")
 	if err := os.WriteFile(copyPath, buf.Bytes(), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	rep, err := FsckFile(context.Background(), copyPath, FsckOptions{Verifier: l.Verifier()})
+	rep, err := boltstore.Fsck(context.Background(), copyPath, ledger.FsckOptions{Verifier: l.Verifier()})
 	if err != nil || rep.Entries != 10 {
 		t.Fatalf("backup fsck: %v, %d entries", err, rep.Entries)
 	}
@@ -440,7 +456,7 @@ func TestBackup(t *testing.T) {
 func TestAppendWith(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "ledger.db")
 	l := openTest(t, path)
-	db := l.Store().(*BoltStore).DB()
+	db := l.Store().(*boltstore.Store).DB()
 	app := []byte("app")
 	if err := db.Update(func(tx *bolt.Tx) error { _, err := tx.CreateBucket(app); return err }); err != nil {
 		t.Fatal(err)
@@ -457,7 +473,7 @@ func TestAppendWith(t *testing.T) {
 					tx.Bucket(app).Put([]byte("must not stay"), nil)
 					return errRefused
 				}
-				return tx.Bucket(app).Put(fmt.Appendf(nil, "%03d", i), be64(first))
+				return tx.Bucket(app).Put(fmt.Appendf(nil, "%03d", i), be(first))
 			})
 		})
 	}
@@ -465,7 +481,7 @@ func TestAppendWith(t *testing.T) {
 	var ok uint64
 	for i := range n {
 		if i%7 == 3 {
-			var ae *ApplyError
+			var ae *ledger.ApplyError
 			if !errors.Is(errs[i], errRefused) || !errors.As(errs[i], &ae) {
 				t.Errorf("append %d: err %v, want the caller's error as an ApplyError", i, errs[i])
 			}
@@ -488,7 +504,7 @@ func TestAppendWith(t *testing.T) {
 	// Reopened: the callers' writes are there, with the right indexes.
 	l = openTest(t, path)
 	defer l.Close()
-	err := l.Store().(*BoltStore).DB().View(func(tx *bolt.Tx) error {
+	err := l.Store().(*boltstore.Store).DB().View(func(tx *bolt.Tx) error {
 		b := tx.Bucket(app)
 		if b.Get([]byte("must not stay")) != nil {
 			t.Error("a failed caller's write was kept")
@@ -514,20 +530,20 @@ func TestAppendWith(t *testing.T) {
 // gatedStore records the number of entries in each batch written and
 // holds each such write until a token arrives on gate.
 type gatedStore struct {
-	*BoltStore
+	*boltstore.Store
 	gate  chan struct{}
 	mu    sync.Mutex
 	sizes []int
 }
 
-func (s *gatedStore) Write(ctx context.Context, b *Batch) error {
+func (s *gatedStore) Write(ctx context.Context, b *ledger.Batch, apply func(*bolt.Tx) error) error {
 	if len(b.Entries) > 0 {
 		<-s.gate
 		s.mu.Lock()
 		s.sizes = append(s.sizes, len(b.Entries))
 		s.mu.Unlock()
 	}
-	return s.BoltStore.Write(ctx, b)
+	return s.Store.Write(ctx, b, apply)
 }
 
 func (s *gatedStore) batches() []int {
@@ -541,15 +557,15 @@ func (s *gatedStore) batches() []int {
 // so appends that come in two waves go out in one commit; a lone writer
 // is never held back.
 func TestLinger(t *testing.T) {
-	bs, err := OpenBolt(filepath.Join(t.TempDir(), "l.db"), nil)
+	bs, err := boltstore.Open(filepath.Join(t.TempDir(), "l.db"), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	gs := &gatedStore{BoltStore: bs, gate: make(chan struct{}, 100)}
+	gs := &gatedStore{Store: bs, gate: make(chan struct{}, 100)}
 	// With MaxWait an hour, a sequencer that lingered where it should
 	// not would hold an append for 15 minutes (the gap): the test would
 	// fail at waitBatches's deadline instead.
-	l := openTest(t, "", func(o *Options) { o.Store = gs; o.MaxWait = time.Hour })
+	l := openOn(t, gs, func(o *ledger.Options) { o.MaxWait = time.Hour })
 	defer l.Close()
 	var wg sync.WaitGroup
 	var seq atomic.Int64
@@ -581,12 +597,12 @@ func TestLinger(t *testing.T) {
 	// One append held in the store while ten queue: the ten make the
 	// next batch, which is large enough to linger after.
 	appendSome(1)
-	for len(l.reqs) > 0 || len(gs.batches()) < 3 {
+	for l.Queued() > 0 || len(gs.batches()) < 3 {
 		time.Sleep(time.Millisecond)
 	}
 	time.Sleep(10 * time.Millisecond) // the sequencer is in Write, waiting for the gate
 	appendSome(10)
-	for len(l.reqs) < 10 {
+	for l.Queued() < 10 {
 		time.Sleep(time.Millisecond)
 	}
 	gs.gate <- struct{}{}
@@ -620,7 +636,7 @@ func TestLinger(t *testing.T) {
 func TestEntryFormat(t *testing.T) {
 	dir := t.TempDir()
 	marked := filepath.Join(dir, "marked.db")
-	l := openTest(t, marked, func(o *Options) { o.EntryFormat = "test/2" })
+	l := openTest(t, marked, func(o *ledger.Options) { o.EntryFormat = "test/2" })
 	if _, err := l.Append(context.Background(), testEntry(1)); err != nil {
 		t.Fatal(err)
 	}
@@ -628,12 +644,12 @@ func TestEntryFormat(t *testing.T) {
 	if st := stateOf(t, marked); st.EntryFormat != "test/2" {
 		t.Fatalf("mark %q", st.EntryFormat)
 	}
-	_, err := Open(Options{Path: marked, Origin: testOrigin, Signer: testKey(t), EntryFormat: "test/3"})
-	var fe *EntryFormatError
-	if !errors.Is(err, ErrEntryFormat) || !errors.As(err, &fe) || fe.Have != "test/2" || fe.Want != "test/3" || fe.Size != 1 {
+	_, err := openAt(marked, nil, ledger.Options{Origin: testOrigin, Signer: testKey(t), EntryFormat: "test/3"})
+	var fe *ledger.EntryFormatError
+	if !errors.Is(err, ledger.ErrEntryFormat) || !errors.As(err, &fe) || fe.Have != "test/2" || fe.Want != "test/3" || fe.Size != 1 {
 		t.Fatalf("reopen with another format: %v", err)
 	}
-	openTest(t, marked, func(o *Options) { o.EntryFormat = "test/2" }).Close()
+	openTest(t, marked, func(o *ledger.Options) { o.EntryFormat = "test/2" }).Close()
 
 	// Entries written before marks existed: refused.
 	old := filepath.Join(dir, "old.db")
@@ -642,22 +658,22 @@ func TestEntryFormat(t *testing.T) {
 		t.Fatal(err)
 	}
 	l.Close()
-	if _, err := Open(Options{Path: old, Origin: testOrigin, Signer: testKey(t), EntryFormat: "test/2"}); !errors.As(err, &fe) || fe.Size != 1 || !strings.Contains(fe.Have, "none") {
+	if _, err := openAt(old, nil, ledger.Options{Origin: testOrigin, Signer: testKey(t), EntryFormat: "test/2"}); !errors.As(err, &fe) || fe.Size != 1 || !strings.Contains(fe.Have, "none") {
 		t.Fatalf("unmarked log with entries: %v", err)
 	}
 
 	// An unmarked log without entries takes the mark.
 	empty := filepath.Join(dir, "empty.db")
 	openTest(t, empty).Close()
-	openTest(t, empty, func(o *Options) { o.EntryFormat = "test/2" }).Close()
+	openTest(t, empty, func(o *ledger.Options) { o.EntryFormat = "test/2" }).Close()
 	if st := stateOf(t, empty); st.EntryFormat != "test/2" {
 		t.Fatalf("mark %q", st.EntryFormat)
 	}
 }
 
-func stateOf(t *testing.T, path string) State {
+func stateOf(t *testing.T, path string) ledger.State {
 	t.Helper()
-	s, err := OpenBolt(path, &BoltOptions{ReadOnly: true})
+	s, err := boltstore.Open(path, &boltstore.Options{ReadOnly: true})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,33 +4,21 @@ import (
 	"context"
 	"fmt"
 
-	bolt "go.etcd.io/bbolt"
-
 	"elicense/internal/ledger/tlog"
 )
 
-// Store is where a Log keeps its entries, stored hashes and checkpoints.
-// It is deliberately small and dumb: the Log computes every hash, decides
-// every checkpoint and checks every invariant; a Store only has to make
-// each Write atomic and durable and read back what it wrote. A networked
-// SQL backend implements the same seven methods (Write as one transaction
-// with "size = Start" as its compare-and-set condition) and callers do not
-// change.
+// Reader is the read side of a ledger backend: what proofs, Fsck and
+// opening a Log need.
 //
 // Indexes are dense: entries 0..Size-1, stored hashes
 // 0..tlog.StoredHashCount(Size)-1 in tlog.StoredIndex order, so every
 // key a Write adds is larger than every key before it.
 //
-// Methods may be called concurrently; Write is only ever called by one
-// goroutine at a time. Byte slices passed to callbacks are valid only
-// during the call.
-type Store interface {
+// Methods may be called concurrently with each other and with Write.
+// Byte slices passed to callbacks are valid only during the call.
+type Reader interface {
 	// State returns the durable bookkeeping.
 	State(ctx context.Context) (State, error)
-	// Write applies b atomically and durably (fsync before returning
-	// nil). It fails with ErrConflict, changing nothing, if the store's
-	// size is not b.Start.
-	Write(ctx context.Context, b *Batch) error
 	// Entries calls fn for each entry in [start, end), in order.
 	Entries(ctx context.Context, start, end uint64, fn func(index uint64, entry []byte) error) error
 	// Hashes fills dst[i] with the stored hash at index idx[i].
@@ -39,8 +27,39 @@ type Store interface {
 	// at least from, in increasing size, until fn returns an error
 	// (ErrStop ends the scan without error).
 	Checkpoints(ctx context.Context, from uint64, fn func(size uint64, note []byte) error) error
-	// Close releases the store.
-	Close() error
+}
+
+// Store is a ledger backend: where a Log keeps its entries, stored
+// hashes and checkpoints, and the transaction its callers' own state
+// changes commit in. T is the backend's handle on that transaction (the
+// issuer's is its state.Tx); the Log never uses it, it only hands it to
+// the functions given to Log.AppendWith.
+//
+// A Store is deliberately small and dumb: the Log computes every hash,
+// decides every checkpoint and checks every invariant; a Store makes each
+// Write atomic and durable and reads back what it wrote. It has the four
+// Reader methods and Write. Closing it is its owner's business, after the
+// Log that uses it is closed.
+//
+// Write is only ever called by one goroutine at a time (the Log's
+// sequencer), so a backend may serve several processes only if it makes
+// Write's compare-and-set (Batch.Start) atomic with the rest.
+type Store[T any] interface {
+	Reader
+	// Write applies b atomically and durably: when it returns nil, b and
+	// whatever apply wrote survive a crash (fsync or the engine's
+	// equivalent); when it returns an error, none of them is visible.
+	// It fails with ErrConflict, changing nothing, if the store's size is
+	// not b.Start.
+	//
+	// apply, if not nil, runs once inside the same transaction, after
+	// b's rows are written, with the backend's handle on it: the
+	// callers' state changes commit with their ledger entries or not at
+	// all, and one commit (one fsync) covers the whole batch. If apply
+	// fails, Write writes nothing and returns apply's error, wrapped or
+	// not (the Log then fails the caller whose change failed and writes
+	// the rest of the batch again without it). apply must not retain tx.
+	Write(ctx context.Context, b *Batch, apply func(tx T) error) error
 }
 
 // State is a Store's durable bookkeeping.
@@ -88,31 +107,13 @@ type Batch struct {
 	// Checkpoint, if set, is a signed checkpoint note to keep under its
 	// tree size (a note already kept for that size is not replaced).
 	Checkpoint *StoredCheckpoint
-	// Apply are callers' own writes, made in the transaction that adds
-	// the entries (Log.AppendWith). A store that cannot share its
-	// transaction fails a batch that has any, with ErrNoApply.
-	Apply []Apply
 }
 
-// Apply is one caller's write in a batch: Fn runs inside the store's
-// write transaction with First, the index of the caller's first entry.
-type Apply struct {
-	First uint64
-	Fn    ApplyFunc
-}
-
-// ApplyFunc writes a caller's state in the bbolt transaction that makes
-// its ledger entries durable, so the two commit together or not at all.
-// It must only use tx (no other I/O, no waiting): the log's writer holds
-// the transaction. It must not touch the ledger's own buckets.
-type ApplyFunc = func(tx *bolt.Tx, first uint64) error
-
-// ApplyError is the failure of one Apply. The store fails the whole
-// write (nothing is written); the log then fails only the append that
-// carried it and writes the others.
+// ApplyError is the failure of one caller's state change in a batch
+// (the function given to Log.AppendWith). The store wrote nothing; the
+// log fails only the append that carried it and writes the others.
 type ApplyError struct {
-	Index int // in Batch.Apply
-	Err   error
+	Err error
 }
 
 func (e *ApplyError) Error() string { return fmt.Sprintf("ledger: caller's write failed: %v", e.Err) }

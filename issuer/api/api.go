@@ -13,7 +13,7 @@ import (
 	"elicense/internal/ledger"
 	"elicense/internal/ledger/tlog"
 	"elicense/issuer/service"
-	"elicense/issuer/store"
+	"elicense/issuer/state"
 
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
@@ -47,7 +47,7 @@ type Publisher interface {
 // Options wire the API.
 type Options struct {
 	Service   *service.Service
-	Store     *store.Store
+	Store     state.Tokens // revoked operator tokens
 	Ledger    Ledger
 	Tokens    *Tokens
 	Publisher Publisher // nil: status and trust endpoints answer 503

@@ -25,8 +25,9 @@ import (
 	"elicense/issuer/pki"
 	"elicense/issuer/publish"
 	"elicense/issuer/service"
+	"elicense/issuer/state"
+	"elicense/issuer/state/statetest"
 	"elicense/issuer/status"
-	"elicense/issuer/store"
 )
 
 type memStatus struct {
@@ -40,7 +41,7 @@ func (m *memStatus) Allocate(agency string) (string, uint64, error) {
 	m.next++
 	return "t1", m.next, nil
 }
-func (m *memStatus) Set(string, uint64, store.Status) error { return nil }
+func (m *memStatus) Set(string, uint64, state.Status) error { return nil }
 func (m *memStatus) Release(string, uint64)                 {}
 func (m *memStatus) URI(list string) string                 { return "http://127.0.0.1/v1/status/" + list }
 
@@ -82,7 +83,7 @@ func newTestServerWith(t testing.TB, publishing bool) *testServer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	data, err := service.OpenData(filepath.Join(dir, "ledger.db"), ledger.Options{Origin: "test/ledger", Signer: p.Ledger.Signer})
+	data, err := service.OpenData(statetest.Open(t, dir), ledger.Options{Origin: "test/ledger", Signer: p.Ledger.Signer})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -368,7 +369,7 @@ func TestLifecycleOverHTTP(t *testing.T) {
 	if len(found.Licences) != 1 || found.Licences[0].ID != id {
 		t.Fatalf("search by holder: %+v", found)
 	}
-	if st := s.do(t, "POST", "/v1/licences/"+id+"/revoke", tok, ctJSON, `{"reason":"吊销"}`, &v); st != 200 || v.Status != store.StatusRevoked {
+	if st := s.do(t, "POST", "/v1/licences/"+id+"/revoke", tok, ctJSON, `{"reason":"吊销"}`, &v); st != 200 || v.Status != state.StatusRevoked {
 		t.Fatalf("revoke: %d %v", st, v.Status)
 	}
 	s.do(t, "GET", "/v1/licences?status=revoked", tok, "", "", &found)

@@ -13,7 +13,7 @@ import (
 	"elicense/certs/qr"
 	"elicense/internal/gm"
 	"elicense/issuer/service"
-	"elicense/issuer/store"
+	"elicense/issuer/state"
 )
 
 // claimAs runs the holder side of a claim with a fresh device key.
@@ -96,10 +96,10 @@ func TestClaimAndUnbind(t *testing.T) {
 	}
 	// Losing device 1 revokes its copy only.
 	var v licenceView
-	if st := s.do(t, "POST", "/v1/licences/"+url.PathEscape(copy1.ID)+"/unbind", tok, "", "", &v); st != 200 || v.Status != store.StatusRevoked {
+	if st := s.do(t, "POST", "/v1/licences/"+url.PathEscape(copy1.ID)+"/unbind", tok, "", "", &v); st != 200 || v.Status != state.StatusRevoked {
 		t.Fatalf("unbind: %d %v", st, v.Status)
 	}
-	for id, want := range map[string]store.Status{lic.ID: store.StatusValid, copy2.ID: store.StatusValid, copy1.ID: store.StatusRevoked} {
+	for id, want := range map[string]state.Status{lic.ID: state.StatusValid, copy2.ID: state.StatusValid, copy1.ID: state.StatusRevoked} {
 		s.do(t, "GET", "/v1/licences/"+url.PathEscape(id), tok, "", "", &v)
 		if v.Status != want {
 			t.Fatalf("%s: %v, want %v", id, v.Status, want)
@@ -108,7 +108,7 @@ func TestClaimAndUnbind(t *testing.T) {
 	// Revoking the licence revokes the remaining copy.
 	s.do(t, "POST", "/v1/licences/"+lic.ID+"/revoke", tok, ctJSON, `{"reason":"吊销"}`, nil)
 	s.do(t, "GET", "/v1/licences/"+url.PathEscape(copy2.ID), tok, "", "", &v)
-	if v.Status != store.StatusRevoked {
+	if v.Status != state.StatusRevoked {
 		t.Fatalf("copy after licence revocation: %v", v.Status)
 	}
 }

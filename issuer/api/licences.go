@@ -9,67 +9,13 @@ import (
 	"time"
 
 	"elicense/certs/catalog"
-	"elicense/certs/qr"
 	"elicense/issuer/service"
-	"elicense/issuer/store"
+	"elicense/issuer/state"
 
 	jsonv2 "github.com/go-json-experiment/json"
 	"github.com/labstack/echo/v4"
 	qrcode "github.com/skip2/go-qrcode"
 )
-
-// licenceView is a licence as the API shows it.
-type licenceView struct {
-	ID           string            `json:"id"`
-	Class        string            `json:"class"`
-	Agency       string            `json:"agency"`
-	HolderCode   string            `json:"holder_code"`
-	HolderName   string            `json:"holder_name"`
-	Fields       map[string]string `json:"fields"`
-	Status       store.Status      `json:"status"`
-	Reason       string            `json:"reason,omitempty"`
-	StatusList   string            `json:"status_list"`
-	StatusIndex  uint64            `json:"status_index"`
-	Credential   string            `json:"credential"`
-	LedgerIndex  uint64            `json:"ledger_index"`
-	IssuedAt     string            `json:"issued_at"`
-	UpdatedAt    string            `json:"updated_at"`
-	Supersedes   string            `json:"supersedes,omitempty"`
-	SupersededBy string            `json:"superseded_by,omitempty"`
-	QR           string            `json:"qr,omitempty"` // static (unbound) QR text
-	CopyOf       string            `json:"copy_of,omitempty"`
-	Device       string            `json:"device,omitempty"`
-	Copies       []string          `json:"copies,omitempty"`
-	ClaimCode    string            `json:"claim_code,omitempty"` // only in the issuance response
-	ClaimExpires string            `json:"claim_code_expires,omitempty"`
-	Existing     bool              `json:"existing,omitempty"` // returned for an import key used before
-}
-
-func view(r *store.Record) licenceView {
-	v := licenceView{
-		ID: r.ID, Class: r.Class, Agency: r.Agency, HolderCode: r.HolderCode, HolderName: r.HolderName,
-		Fields: r.Fields, Status: r.Status, Reason: r.Reason, StatusList: r.StatusList, StatusIndex: r.StatusIndex,
-		Credential: r.Credential, LedgerIndex: r.LedgerIndex,
-		IssuedAt: r.IssuedAt.UTC().Format("2006-01-02T15:04:05Z"), UpdatedAt: r.UpdatedAt.UTC().Format("2006-01-02T15:04:05Z"),
-		Supersedes: r.Supersedes, SupersededBy: r.SupersededBy, CopyOf: r.CopyOf, Device: r.Device, Copies: r.Copies,
-	}
-	if text, err := staticQR(r); err == nil {
-		v.QR = text
-	}
-	return v
-}
-
-func staticQR(r *store.Record) (string, error) {
-	if r.Holding != nil {
-		return r.Holding.Static()
-	}
-	var h qr.Holding
-	// json v2: 7 µs where encoding/json takes 16, on every licence shown.
-	if err := jsonv2.Unmarshal(r.QR, &h); err != nil {
-		return "", err
-	}
-	return h.Static()
-}
 
 // issueBody is one licence, or a batch under "licences".
 type issueBody struct {
@@ -97,7 +43,7 @@ func (a *API) issue(c echo.Context) error {
 			return err
 		}
 		a.metrics.issued.Inc()
-		return c.JSON(http.StatusCreated, a.withClaimCode(op, rec))
+		return c.JSON(http.StatusCreated, issuedView(rec))
 	}
 	if body.Class != "" || body.Fields != nil {
 		return fail(http.StatusBadRequest, "bad_request", "licences", "send one licence or a batch under \"licences\", not both")
@@ -110,7 +56,7 @@ func (a *API) issue(c echo.Context) error {
 	out := make([]batchResult, len(body.Licences))
 	type result struct {
 		i   int
-		rec *store.Record
+		rec *service.Issued
 		err error
 	}
 	results := make(chan result, len(body.Licences))
@@ -134,21 +80,10 @@ func (a *API) issue(c echo.Context) error {
 			continue
 		}
 		a.metrics.issued.Inc()
-		v := a.withClaimCode(op, r.rec)
+		v := issuedView(r.rec)
 		out[r.i].Licence = &v
 	}
 	return c.JSON(status, map[string]any{"results": out})
-}
-
-// withClaimCode is the issuance response: the licence and a one-time
-// claim code (领证码) for its holder, shown only here.
-func (a *API) withClaimCode(op service.Operator, rec *store.Record) licenceView {
-	v := view(rec)
-	v.Existing = rec.Existing
-	if rec.ClaimCode != "" {
-		v.ClaimCode, v.ClaimExpires = rec.ClaimCode, rec.ClaimExpires.UTC().Format(time.RFC3339)
-	}
-	return v
 }
 
 func toAPIError(err error) *apiError {
@@ -167,10 +102,10 @@ func (a *API) get(c echo.Context) error {
 }
 
 func (a *API) search(c echo.Context) error {
-	q := store.Query{
+	q := state.Query{
 		HolderCode: c.QueryParam("holder"),
 		Class:      c.QueryParam("class"),
-		Status:     store.Status(c.QueryParam("status")),
+		Status:     state.Status(c.QueryParam("status")),
 		After:      c.QueryParam("after"),
 	}
 	if s := c.QueryParam("limit"); s != "" {

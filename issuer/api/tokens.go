@@ -13,7 +13,7 @@ import (
 
 	"elicense/internal/gm"
 	"elicense/issuer/service"
-	"elicense/issuer/store"
+	"elicense/issuer/state"
 
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/labstack/echo/v4"
@@ -36,7 +36,7 @@ type Tokens struct {
 	signer   crypto.Signer
 	pub      *ecdsa.PublicKey
 	audience string
-	store    *store.Store
+	store    state.Tokens
 	now      func() time.Time
 	parser   *jwt.Parser
 
@@ -59,7 +59,7 @@ const maxCachedTokens = 10_000
 
 // NewTokens returns a token authority for the given key. audience names
 // this deployment so tokens of another one are refused.
-func NewTokens(signer crypto.Signer, audience string, st *store.Store, now func() time.Time) *Tokens {
+func NewTokens(signer crypto.Signer, audience string, st state.Tokens, now func() time.Time) *Tokens {
 	if now == nil {
 		now = time.Now
 	}

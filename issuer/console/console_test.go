@@ -26,7 +26,8 @@ import (
 	"elicense/issuer/console"
 	"elicense/issuer/pki"
 	"elicense/issuer/service"
-	"elicense/issuer/store"
+	"elicense/issuer/state"
+	"elicense/issuer/state/statetest"
 
 	"github.com/chromedp/chromedp"
 )
@@ -43,7 +44,7 @@ func (m *memStatus) Allocate(string) (string, uint64, error) {
 	m.next++
 	return "t1", m.next, nil
 }
-func (m *memStatus) Set(string, uint64, store.Status) error { return nil }
+func (m *memStatus) Set(string, uint64, state.Status) error { return nil }
 func (m *memStatus) Release(string, uint64)                 {}
 func (m *memStatus) URI(list string) string                 { return "http://127.0.0.1/v1/status/" + list }
 
@@ -52,8 +53,8 @@ func (m *memStatus) URI(list string) string                 { return "http://127
 type testServer struct {
 	*httptest.Server
 	pki    *pki.PKI
-	store  *store.Store
-	ledger *ledger.Log
+	store  state.Store
+	ledger *ledger.Log[state.Tx]
 	tokens *api.Tokens
 }
 
@@ -68,7 +69,7 @@ func newTestServer(t *testing.T) *testServer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	data, err := service.OpenData(filepath.Join(dir, "ledger.db"), ledger.Options{Origin: "test/ledger", Signer: p.Ledger.Signer})
+	data, err := service.OpenData(statetest.Open(t, dir), ledger.Options{Origin: "test/ledger", Signer: p.Ledger.Signer})
 	if err != nil {
 		t.Fatal(err)
 	}

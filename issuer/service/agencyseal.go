@@ -8,7 +8,7 @@ import (
 	"elicense/certs/ses"
 	"elicense/issuer/pki"
 	"elicense/issuer/seal"
-	"elicense/issuer/store"
+	"elicense/issuer/state"
 )
 
 // agencySeal is an agency's official seal (公章) as it appears on the
@@ -46,10 +46,10 @@ func (s *Service) agencySealOf(ag *pki.Agency) (*agencySeal, error) {
 	var sl *ses.Seal
 	if err == nil {
 		if sl, err = ses.ParseSeal(der); err == nil && !bytes.Equal(sl.MakerCert, ag.CertDER) {
-			err = store.ErrNotFound // made with a key since rotated out
+			err = state.ErrNotFound // made with a key since rotated out
 		}
 	}
-	if errors.Is(err, store.ErrNotFound) {
+	if errors.Is(err, state.ErrNotFound) {
 		der, sl, err = s.makeAgencySeal(ag)
 	}
 	if err != nil {

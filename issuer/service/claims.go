@@ -15,7 +15,7 @@ import (
 
 	"elicense/certs/ledgerevent"
 	"elicense/internal/gm"
-	"elicense/issuer/store"
+	"elicense/issuer/state"
 )
 
 // Claim codes (领证码) are 20 characters of Crockford base-32, shown as
@@ -29,7 +29,7 @@ import (
 // typed from paper.
 const (
 	claimAlphabet  = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
-	claimTicketLen = 7  // base-32 digits of the ticket number (store.MaxClaimTicket)
+	claimTicketLen = 7  // base-32 digits of the ticket number (state.MaxClaimTicket)
 	claimSecretLen = 13 // 65 bits
 	claimLen       = claimTicketLen + claimSecretLen
 	// ClaimCodeTTL is how long a claim code stays valid.
@@ -44,7 +44,7 @@ const (
 
 // newClaimTicket makes the secret half of a claim code and the ticket
 // that stores its salted hash for licence id.
-func newClaimTicket(id string, expires time.Time) (secret string, c *store.Claim) {
+func newClaimTicket(id string, expires time.Time) (secret string, c *state.Claim) {
 	b := make([]byte, claimSecretLen+16)
 	rand.Read(b)
 	for i := range claimSecretLen {
@@ -52,7 +52,7 @@ func newClaimTicket(id string, expires time.Time) (secret string, c *store.Claim
 	}
 	secret, salt := string(b[:claimSecretLen]), b[claimSecretLen:]
 	v := claimVerifier(salt, secret)
-	return secret, &store.Claim{LicenceID: id, Expires: expires, Salt: salt, Verifier: v[:]}
+	return secret, &state.Claim{LicenceID: id, Expires: expires, Salt: salt, Verifier: v[:]}
 }
 
 func claimVerifier(salt []byte, secret string) [32]byte {
@@ -105,7 +105,7 @@ func (s *Service) NewClaimCode(op Operator, id string) (string, time.Time, error
 	if err := s.mayChange(op, r); err != nil {
 		return "", time.Time{}, err
 	}
-	if r.CopyOf != "" || r.Status != store.StatusValid {
+	if r.CopyOf != "" || r.Status != state.StatusValid {
 		return "", time.Time{}, &Error{Kind: ErrConflict, Field: "id", Msg: "claim codes are made for valid licences, not copies"}
 	}
 	exp := s.now().Add(ClaimCodeTTL)
@@ -176,7 +176,7 @@ func ClaimSigningInput(challenge, code string, deviceKey []byte) []byte {
 // device key: its own credential (cnf = the device key), QR core and
 // status position, recorded in the ledger before it is returned. The
 // code is spent even if the licence turns out not to be claimable.
-func (s *Service) Claim(ctx context.Context, req ClaimRequest) (*store.Record, error) {
+func (s *Service) Claim(ctx context.Context, req ClaimRequest) (*state.Record, error) {
 	end, err := s.begin()
 	if err != nil {
 		return nil, err
@@ -204,12 +204,12 @@ func (s *Service) Claim(ctx context.Context, req ClaimRequest) (*store.Record, e
 	if err := gm.VerifyRS(dev, ClaimSigningInput(req.Challenge, req.Code, raw), sig); err != nil {
 		return nil, &Error{Kind: ErrInvalid, Field: "signature", Msg: "the device did not prove possession of its key", Err: err}
 	}
-	ticket, err := s.store.UseClaim(n, func(c store.Claim) bool {
+	ticket, err := s.store.UseClaim(n, func(c state.Claim) bool {
 		v := claimVerifier(c.Salt, secret)
 		return subtle.ConstantTimeCompare(v[:], c.Verifier) == 1
 	})
 	switch {
-	case errors.Is(err, store.ErrNotFound), errors.Is(err, store.ErrExists):
+	case errors.Is(err, state.ErrNotFound), errors.Is(err, state.ErrExists):
 		return nil, &Error{Kind: ErrForbidden, Field: "code", Msg: "unknown or already used claim code"}
 	case err != nil:
 		return nil, &Error{Kind: ErrUnavailable, Msg: "reading the claim code", Err: err}
@@ -222,7 +222,7 @@ func (s *Service) Claim(ctx context.Context, req ClaimRequest) (*store.Record, e
 	if err != nil {
 		return nil, &Error{Kind: ErrNotFound, Field: "code", Msg: "the licence of this code is gone", Err: err}
 	}
-	if parent.Status != store.StatusValid {
+	if parent.Status != state.StatusValid {
 		return nil, &Error{Kind: ErrConflict, Field: "code", Msg: fmt.Sprintf("the licence is %s", parent.Status)}
 	}
 	comp, _ := gm.MarshalPublicKeyCompressed(dev)
@@ -247,7 +247,7 @@ func copyIDOf(id string, device []byte) string {
 	return id + "#" + hex.EncodeToString(sum[:8])
 }
 
-func (s *Service) issueCopy(ctx context.Context, parent *store.Record, dev *ecdsa.PublicKey, copyID string) (*store.Record, error) {
+func (s *Service) issueCopy(ctx context.Context, parent *state.Record, dev *ecdsa.PublicKey, copyID string) (*state.Record, error) {
 	cl, ok := s.cat.Lookup(parent.Class)
 	if !ok {
 		return nil, &Error{Kind: ErrConflict, Msg: "licence class " + parent.Class + " is no longer in the catalogue"}
@@ -275,13 +275,13 @@ func (s *Service) issueCopy(ctx context.Context, parent *store.Record, dev *ecds
 	}
 	comp, _ := gm.MarshalPublicKeyCompressed(dev)
 	rec.ID, rec.CopyOf, rec.Device = copyID, parent.ID, hex.EncodeToString(comp)
-	put, err := s.store.Insert(rec, nil)
+	put, err := s.store.Prepare(rec, nil)
 	if err != nil {
 		s.status.Release(list, idx)
 		return nil, &Error{Kind: ErrConflict, Msg: "could not record the copy", Err: err}
 	}
 	ev := s.audit.Claim(ledgerevent.Claim{Time: s.now(), Agency: ag.Code, ID: copyID, Credential: mustHash(rec.CredentialHash)}, comp)
-	first, err := s.record(ctx, events{{ev, map[string]string{ledgerevent.FieldDevice: rec.Device}}}, put)
+	first, err := s.record(ctx, events{{ev, map[string]string{ledgerevent.FieldDevice: rec.Device}}}, insert(put))
 	if err != nil {
 		s.status.Release(list, idx)
 		return nil, err
@@ -292,7 +292,7 @@ func (s *Service) issueCopy(ctx context.Context, parent *store.Record, dev *ecds
 
 // Unbind revokes one device's copy of a licence (the device was lost);
 // the licence and its other copies stay as they are.
-func (s *Service) Unbind(ctx context.Context, op Operator, copyID string) (*store.Record, error) {
+func (s *Service) Unbind(ctx context.Context, op Operator, copyID string) (*state.Record, error) {
 	if !strings.Contains(copyID, "#") {
 		return nil, invalid("id", "%q is not a device copy (licence#device)", copyID)
 	}
@@ -301,20 +301,20 @@ func (s *Service) Unbind(ctx context.Context, op Operator, copyID string) (*stor
 		return nil, err
 	}
 	defer done()
-	if r.Unbound || r.Status == store.StatusRevoked {
+	if r.Unbound || r.Status == state.StatusRevoked {
 		return nil, &Error{Kind: ErrConflict, Field: "id", Msg: "the copy is already revoked"}
 	}
 	now := s.now()
 	ev := s.audit.Unbind(ledgerevent.Unbind{Time: now, Agency: r.Agency, ID: r.ID, Credential: mustHash(r.CredentialHash), From: ledgerStatus[r.Status], Reason: "遗失"}, op.Subject)
-	if _, err := s.change(ctx, events{{ev, opAudit(op)}}, r, store.Change{ID: r.ID, Status: store.StatusRevoked, Reason: "遗失", At: now, Unbind: true}); err != nil {
+	if _, err := s.change(ctx, events{{ev, opAudit(op)}}, r, state.Change{ID: r.ID, Status: state.StatusRevoked, Reason: "遗失", At: now, Unbind: true}); err != nil {
 		return nil, err
 	}
-	r.Status, r.Reason, r.Unbound = store.StatusRevoked, "遗失", true
+	r.Status, r.Reason, r.Unbound = state.StatusRevoked, "遗失", true
 	return r, nil
 }
 
 // DefaultHolderMergeAt is how many new licences wait in the store's holder log
-// before they are merged into the holder index (store.MergeHolderLog).
+// before they are merged into the holder index (state.MergeHolderLog).
 // Larger merges rewrite each index page for more licences at once, but
 // make a holder search, which reads the whole log, slower, and hold the
 // ledger's writer back longer. Measured: a search with 8,192 / 32,768

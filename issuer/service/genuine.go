@@ -9,7 +9,7 @@ import (
 
 	"elicense/certs/qr"
 	"elicense/certs/trust"
-	"elicense/issuer/store"
+	"elicense/issuer/state"
 )
 
 // GenuineSet builds the genuine-set document of agency key kid,
@@ -25,13 +25,13 @@ import (
 //
 // Counters accept the cores listed and refuse every other core of the
 // key, however it is dated (certs/trust, genuine.go).
-func GenuineSet(st *store.Store, kid string, since time.Time) ([]byte, uint64, error) {
+func GenuineSet(st state.Store, kid string, since time.Time) ([]byte, uint64, error) {
 	want, err := hex.DecodeString(kid)
 	if err != nil {
 		return nil, 0, fmt.Errorf("service: key ID %q: %w", kid, err)
 	}
 	var es []trust.GenuineEntry
-	err = st.ForEachSigned(func(r *store.Record) error {
+	err = st.ForEachSigned(func(r *state.Record) error {
 		h := r.Holding
 		if h == nil && r.QR != nil {
 			h = new(qr.Holding)

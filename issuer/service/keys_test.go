@@ -18,8 +18,7 @@ import (
 	"elicense/internal/gm"
 
 	"elicense/issuer/pki"
-	"elicense/issuer/store"
-	bolt "go.etcd.io/bbolt"
+	"elicense/issuer/state"
 )
 
 var admin = Operator{Subject: "admin", Role: RoleAdmin}
@@ -73,13 +72,13 @@ func keysOf(p *pki.PKI) credential.KeySet {
 	return ks
 }
 
-func kidOf(r *store.Record) string { return hex.EncodeToString(r.Holding.KeyID) }
+func kidOf(r *state.Record) string { return hex.EncodeToString(r.Holding.KeyID) }
 
 // slowLedger holds every issuance a while between its signing and its
 // ledger append, so that a rotation finds some in flight.
 type slowLedger struct{ Ledger }
 
-func (l slowLedger) AppendWith(ctx context.Context, es [][]byte, fn func(tx *bolt.Tx, first uint64) error) (uint64, error) {
+func (l slowLedger) AppendWith(ctx context.Context, es [][]byte, fn func(tx state.Tx, first uint64) error) (uint64, error) {
 	if ev, err := ledgerevent.Decode(es[0]); err == nil && ev.Kind() == ledgerevent.KindIssue {
 		time.Sleep(20 * time.Millisecond)
 	}
@@ -137,10 +136,10 @@ func TestRotateKeyDuringIssuance(t *testing.T) {
 
 // rotateWhileIssuing rotates op's agency's key while eight clients issue,
 // and returns the change and every licence issued.
-func rotateWhileIssuing(t *testing.T, e *env, op Operator) (*KeyChange, []*store.Record) {
+func rotateWhileIssuing(t *testing.T, e *env, op Operator) (*KeyChange, []*Issued) {
 	var (
 		mu     sync.Mutex
-		recs   []*store.Record
+		recs   []*Issued
 		failed error
 		wg     sync.WaitGroup
 		done   = make(chan struct{})
@@ -173,16 +172,16 @@ func rotateWhileIssuing(t *testing.T, e *env, op Operator) (*KeyChange, []*store
 
 // verifyBothKeysSigned: every licence verifies under the keys of p, and
 // both the old and the new key signed some. It returns the licences by ID.
-func verifyBothKeysSigned(t *testing.T, p *pki.PKI, ch *KeyChange, recs []*store.Record) map[string]*store.Record {
+func verifyBothKeysSigned(t *testing.T, p *pki.PKI, ch *KeyChange, recs []*Issued) map[string]*state.Record {
 	keys := keysOf(p)
 	signers := map[string]int{}
-	byID := map[string]*store.Record{}
+	byID := map[string]*state.Record{}
 	for _, r := range recs {
 		if _, err := credential.Verify(r.Credential, credential.VerifyOptions{Keys: keys}); err != nil {
-			t.Fatalf("%s, signed by %s: %v", r.ID, kidOf(r), err)
+			t.Fatalf("%s, signed by %s: %v", r.ID, kidOf(r.Record), err)
 		}
-		signers[kidOf(r)]++
-		byID[r.ID] = r
+		signers[kidOf(r.Record)]++
+		byID[r.ID] = r.Record
 	}
 	if signers[ch.Old.KID] == 0 || signers[ch.New.KID] == 0 {
 		t.Fatalf("licences by key: %v", signers)
@@ -192,7 +191,7 @@ func verifyBothKeysSigned(t *testing.T, p *pki.PKI, ch *KeyChange, recs []*store
 
 // checkRotationInLedger: the ledger has the old key's issuances, the key
 // event, the new key's.
-func checkRotationInLedger(t *testing.T, e *env, ch *KeyChange, agency string, byID map[string]*store.Record) {
+func checkRotationInLedger(t *testing.T, e *env, ch *KeyChange, agency string, byID map[string]*state.Record) {
 	if ev, ok := eventAt(t, e.ledger, ch.LedgerIndex).(*ledgerevent.KeyRotated); !ok || ev.KeyID != ch.New.KID || ev.Previous != ch.Old.KID || ev.Agency != agency {
 		t.Fatalf("ledger entry %d: %+v", ch.LedgerIndex, ev)
 	}
@@ -230,8 +229,8 @@ type compromiseRun struct {
 	ctx   context.Context
 	op    Operator
 
-	first, second *store.Record // signed by the old key, a minute apart
-	third         *store.Record // signed by the new key
+	first, second *state.Record // signed by the old key, a minute apart
+	third         *state.Record // signed by the new key
 	rot           *KeyChange
 	old           string // the old key's ID
 }
@@ -286,7 +285,7 @@ func (c *compromiseRun) compromiseRetired(t *testing.T) {
 		t.Fatalf("ledger entry: %+v", ev)
 	}
 	keys := keysOf(e.svc.PKI())
-	for name, r := range map[string]*store.Record{"before": first, "after": second} {
+	for name, r := range map[string]*state.Record{"before": first, "after": second} {
 		if _, err := credential.Verify(r.Credential, credential.VerifyOptions{Keys: keys}); (err == nil) != (name == "before") {
 			t.Errorf("licence signed %s the compromise: %v", name, err)
 		}

@@ -6,7 +6,7 @@ import (
 	"fmt"
 
 	"elicense/certs/ledgerevent"
-	"elicense/issuer/store"
+	"elicense/issuer/state"
 )
 
 // OpenedField is one committed field of a ledger event, opened for an
@@ -42,7 +42,7 @@ func (s *Service) OpenLedgerField(op Operator, index uint64, field, value string
 	if value == "" {
 		rec, err := s.store.Audit(index)
 		switch {
-		case errors.Is(err, store.ErrNotFound):
+		case errors.Is(err, state.ErrNotFound):
 			return nil, &Error{Kind: ErrNotFound, Field: "value", Msg: fmt.Sprintf("no audit record for entry %d: give the value to check", index)}
 		case err != nil:
 			return nil, &Error{Kind: ErrUnavailable, Msg: "reading the audit record", Err: err}

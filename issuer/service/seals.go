@@ -1,15 +1,13 @@
 package service
 
 import (
-	bolt "go.etcd.io/bbolt"
-
 	"context"
 	"fmt"
 
 	"elicense/certs/ledgerevent"
 	"elicense/internal/gm"
 	"elicense/issuer/seal"
-	"elicense/issuer/store"
+	"elicense/issuer/state"
 )
 
 // SealRequest asks an agency to make an electronic seal for a holder.
@@ -75,8 +73,8 @@ func (s *Service) MakeSeal(ctx context.Context, op Operator, req SealRequest) (*
 	ev := s.audit.SealMade(ledgerevent.SealMade{Time: now, Agency: ag.Code, ESID: made.ESID, Seal: sum}, req.HolderCode, req.HolderName, op.Subject)
 	audit := map[string]string{ledgerevent.FieldHolderCode: req.HolderCode, ledgerevent.FieldHolderName: req.HolderName, ledgerevent.FieldOperator: op.Subject}
 	idx, err := s.record(ctx, events{{ev, audit}},
-		func(tx *bolt.Tx, idx uint64) error {
-			return store.PutSealTx(tx, store.SealRecord{ESID: made.ESID, Agency: ag.Code, HolderCode: req.HolderCode, MadeAt: now, LedgerIndex: idx})
+		func(tx state.Tx, idx uint64) error {
+			return tx.PutSeal(state.SealRecord{ESID: made.ESID, Agency: ag.Code, HolderCode: req.HolderCode, MadeAt: now, LedgerIndex: idx})
 		})
 	if err != nil {
 		return nil, err
@@ -86,7 +84,7 @@ func (s *Service) MakeSeal(ctx context.Context, op Operator, req SealRequest) (*
 
 // RevokeSeal revokes a seal an agency made (seal-revoke in the ledger);
 // the next trust bundle lists it.
-func (s *Service) RevokeSeal(ctx context.Context, op Operator, esid, reason string) (*store.SealRecord, error) {
+func (s *Service) RevokeSeal(ctx context.Context, op Operator, esid, reason string) (*state.SealRecord, error) {
 	end, err := s.begin()
 	if err != nil {
 		return nil, err
@@ -113,7 +111,7 @@ func (s *Service) RevokeSeal(ctx context.Context, op Operator, esid, reason stri
 	now := s.now()
 	ev := s.audit.SealRevoked(ledgerevent.SealRevoked{Time: now, Agency: rec.Agency, ESID: esid, Reason: reason}, op.Subject)
 	_, err = s.record(ctx, events{{ev, opAudit(op)}},
-		func(tx *bolt.Tx, idx uint64) error { return store.RevokeSealTx(tx, esid, now, reason, idx) })
+		func(tx state.Tx, idx uint64) error { return tx.RevokeSeal(esid, now, reason, idx) })
 	if err != nil {
 		return nil, err
 	}

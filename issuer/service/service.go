@@ -13,8 +13,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	bolt "go.etcd.io/bbolt"
-
 	"elicense/certs/catalog"
 	"elicense/certs/credential"
 	"elicense/certs/ident"
@@ -22,19 +20,19 @@ import (
 	"elicense/certs/qr"
 	"elicense/internal/gm"
 	"elicense/issuer/pki"
-	"elicense/issuer/store"
+	"elicense/issuer/state"
 )
 
-// Ledger is the part of the ledger the service needs (ledger.Log).
-// AppendWith appends es and runs fn, the store's side of the change, in
+// Ledger is the part of the ledger the service needs
+// (*ledger.Log[state.Tx] over the backend that keeps the state).
+// AppendWith appends es and runs fn, the state's side of the change, in
 // the same transaction, with the index of the first entry; it returns
 // only once both are durable, and if fn fails nothing is written. The
-// store must live in the ledger's file (store.New on its bbolt DB). The
 // service calls it with a context that a client's disconnect does not
 // cancel: once a change is on its way to the ledger it completes.
 // Entries are certs/ledgerevent encodings; the ledger does not read them.
 type Ledger interface {
-	AppendWith(ctx context.Context, es [][]byte, fn func(tx *bolt.Tx, first uint64) error) (first uint64, err error)
+	AppendWith(ctx context.Context, es [][]byte, fn func(tx state.Tx, first uint64) error) (first uint64, err error)
 	Entry(index uint64) ([]byte, error)
 	Size() uint64
 }
@@ -44,7 +42,7 @@ type Ledger interface {
 // lists; Set and Release may be called for positions restored at start.
 type StatusLists interface {
 	Allocate(agency string) (list string, index uint64, err error)
-	Set(list string, index uint64, s store.Status) error
+	Set(list string, index uint64, s state.Status) error
 	Release(list string, index uint64)
 	URI(list string) string
 }
@@ -53,7 +51,7 @@ type StatusLists interface {
 type Options struct {
 	Catalog *catalog.Catalog // nil means catalog.Default()
 	PKI     *pki.PKI
-	Store   *store.Store
+	Store   state.Store
 	Ledger  Ledger
 	Status  StatusLists
 	// Audit derives the salts of the ledger events' commitments to
@@ -75,7 +73,7 @@ type Options struct {
 // concurrent use.
 type Service struct {
 	cat    *catalog.Catalog
-	store  *store.Store
+	store  state.Store
 	ledger Ledger
 	status StatusLists
 	audit  *ledgerevent.AuditKey
@@ -183,12 +181,26 @@ type IssueRequest struct {
 	ImportKey string            `json:"import_key,omitempty"`
 }
 
-// Issue validates, signs and records one licence, returning its record
-// once the ledger holds the issuance, with a one-time claim code for the
-// holder (ClaimCode; only its hash is stored). A repeated ImportKey
-// returns the licence already issued under it (safe re-runs of an
-// import), without a claim code.
-func (s *Service) Issue(ctx context.Context, op Operator, req IssueRequest) (*store.Record, error) {
+// Issued is the outcome of an issuance: the licence as stored, and what
+// only the answer carries.
+type Issued struct {
+	*state.Record
+	// ClaimCode is the holder's one-time claim code (领证码) and
+	// ClaimExpires its expiry; the state keeps only the code's salted
+	// hash, so they exist only here. Empty for an Existing licence.
+	ClaimCode    string
+	ClaimExpires time.Time
+	// Existing reports that the import key had been used before: the
+	// licence is the one issued then, and nothing was issued now.
+	Existing bool
+}
+
+// Issue validates, signs and records one licence, returning it once the
+// ledger holds the issuance, with a one-time claim code for the holder
+// (only its hash is stored). A repeated ImportKey returns the licence
+// already issued under it (safe re-runs of an import), without a claim
+// code.
+func (s *Service) Issue(ctx context.Context, op Operator, req IssueRequest) (*Issued, error) {
 	end, err := s.begin()
 	if err != nil {
 		return nil, err
@@ -204,8 +216,7 @@ func (s *Service) Issue(ctx context.Context, op Operator, req IssueRequest) (*st
 		unlock := s.lock("import\x00" + ag.Code + "\x00" + req.ImportKey)
 		defer unlock()
 		if r, err := s.store.ByImportKey(ag.Code, req.ImportKey); err == nil {
-			r.Existing = true
-			return r, nil
+			return &Issued{Record: r, Existing: true}, nil
 		}
 	}
 	issuedOn := s.now()
@@ -224,22 +235,21 @@ func (s *Service) Issue(ctx context.Context, op Operator, req IssueRequest) (*st
 		return nil, err
 	}
 	rec.ImportKey = req.ImportKey
-	rec.ClaimExpires = s.now().Add(ClaimCodeTTL)
-	secret, claim := newClaimTicket(rec.ID, rec.ClaimExpires)
-	put, err := s.store.Insert(rec, claim)
+	claimExpires := s.now().Add(ClaimCodeTTL)
+	secret, claim := newClaimTicket(rec.ID, claimExpires)
+	put, err := s.store.Prepare(rec, claim)
 	if err != nil {
 		s.status.Release(list, idx)
 		return nil, &Error{Kind: ErrConflict, Msg: "could not record the licence", Err: err}
 	}
 	ev := s.audit.Issue(ledgerevent.Issue{Time: s.now(), Agency: ag.Code, ID: rec.ID, Credential: mustHash(rec.CredentialHash)}, op.Subject)
-	first, err := s.record(ctx, events{{ev, opAudit(op)}}, put)
+	first, err := s.record(ctx, events{{ev, opAudit(op)}}, insert(put))
 	if err != nil {
 		s.status.Release(list, idx)
 		return nil, err
 	}
-	rec.ClaimCode = claimCode(claim.Ticket, secret)
 	s.log.Info("licence issued", "id", rec.ID, "class", cl.Key, "agency", ag.Code, "ledger_index", first, "operator", op.Subject)
-	return rec, nil
+	return &Issued{Record: rec, ClaimCode: claimCode(claim.Ticket, secret), ClaimExpires: claimExpires}, nil
 }
 
 // scope resolves the class and agency of a request and checks the
@@ -269,7 +279,7 @@ func (s *Service) scope(op Operator, class, agency string) (*catalog.Class, *pki
 }
 
 // build makes a signed record (not yet stored).
-func (s *Service) build(cl *catalog.Class, ag *pki.Agency, fields map[string]string, issuedOn time.Time, number, list string, idx uint64, version int, serial string, device *ecdsa.PublicKey) (*store.Record, error) {
+func (s *Service) build(cl *catalog.Class, ag *pki.Agency, fields map[string]string, issuedOn time.Time, number, list string, idx uint64, version int, serial string, device *ecdsa.PublicKey) (*state.Record, error) {
 	if serial == "" {
 		serial = newSerial(issuedOn)
 	}
@@ -299,9 +309,9 @@ func (s *Service) build(cl *catalog.Class, ag *pki.Agency, fields map[string]str
 	}
 	now := s.now()
 	// h.Credential is the credential's SM3 in hex, as the ledger records it.
-	return &store.Record{
+	return &state.Record{
 		ID: l.ID, Class: cl.Key, Agency: ag.Code, HolderCode: l.HolderCode, HolderName: l.HolderName,
-		Fields: l.Fields, Status: store.StatusValid, StatusList: list, StatusIndex: idx,
+		Fields: l.Fields, Status: state.StatusValid, StatusList: list, StatusIndex: idx,
 		Credential: jws, CredentialHash: h.Credential, Holding: h, IssuedAt: now, UpdatedAt: now,
 		IssuedOn: l.IssuedOn.Format(credential.DateLayout), Number: number,
 	}, nil
@@ -314,7 +324,7 @@ func (s *Service) build(cl *catalog.Class, ag *pki.Agency, fields map[string]str
 // B-trees take new licences at their right edge instead of rewriting a
 // random page each (measured: BenchmarkIssue 4,200 → see README); the
 // counter keeps them unique within the process, and a restart cannot
-// repeat a tenth of a second. A collision anyway is refused by the store.
+// repeat a tenth of a second. A collision anyway is refused by the state.
 func newSerial(day time.Time) string {
 	const alphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 	out := make([]byte, 0, 16)
@@ -346,9 +356,9 @@ func mustHash(h string) ledgerevent.Digest {
 }
 
 // Get returns a licence the operator may read.
-func (s *Service) Get(op Operator, id string) (*store.Record, error) {
+func (s *Service) Get(op Operator, id string) (*state.Record, error) {
 	r, err := s.store.Get(id)
-	if errors.Is(err, store.ErrNotFound) {
+	if errors.Is(err, state.ErrNotFound) {
 		return nil, &Error{Kind: ErrNotFound, Field: "id", Msg: "no licence " + id}
 	}
 	if err != nil {
@@ -362,7 +372,7 @@ func (s *Service) Get(op Operator, id string) (*store.Record, error) {
 }
 
 // Search lists licences the operator may read.
-func (s *Service) Search(op Operator, q store.Query) ([]*store.Record, string, error) {
+func (s *Service) Search(op Operator, q state.Query) ([]*state.Record, string, error) {
 	if op.Role != RoleAdmin {
 		q.Agency = op.Agency
 	}
@@ -374,7 +384,7 @@ func (s *Service) Search(op Operator, q store.Query) ([]*store.Record, string, e
 		q.Class = cl.Key
 	}
 	switch q.Status {
-	case "", store.StatusValid, store.StatusSuspended, store.StatusRevoked, store.StatusSuperseded:
+	case "", state.StatusValid, state.StatusSuspended, state.StatusRevoked, state.StatusSuperseded:
 	default:
 		return nil, "", invalid("status", "unknown status %q", q.Status)
 	}
@@ -405,7 +415,7 @@ func opAudit(op Operator) map[string]string {
 // returns the first entry's index once both are durable: the change is
 // acknowledged, and visible to reads, only then. A refused store write
 // (an identifier or import key taken) is a conflict; nothing is written.
-func (s *Service) record(ctx context.Context, es events, fn func(tx *bolt.Tx, first uint64) error) (uint64, error) {
+func (s *Service) record(ctx context.Context, es events, fn func(tx state.Tx, first uint64) error) (uint64, error) {
 	raw := make([][]byte, len(es))
 	for i, e := range es {
 		b, err := ledgerevent.Encode(e.ev)
@@ -414,21 +424,21 @@ func (s *Service) record(ctx context.Context, es events, fn func(tx *bolt.Tx, fi
 		}
 		raw[i] = b
 	}
-	first, err := s.ledger.AppendWith(context.WithoutCancel(ctx), raw, func(tx *bolt.Tx, first uint64) error {
+	first, err := s.ledger.AppendWith(context.WithoutCancel(ctx), raw, func(tx state.Tx, first uint64) error {
 		if fn != nil {
 			if err := fn(tx, first); err != nil {
 				return err
 			}
 		}
 		for i, e := range es {
-			if err := store.PutAuditTx(tx, first+uint64(i), e.audit); err != nil {
+			if err := tx.PutAudit(first+uint64(i), e.audit); err != nil {
 				return err
 			}
 		}
 		return nil
 	})
 	switch {
-	case errors.Is(err, store.ErrExists):
+	case errors.Is(err, state.ErrExists):
 		return 0, &Error{Kind: ErrConflict, Msg: "could not record the change", Err: err}
 	case err != nil:
 		return 0, &Error{Kind: ErrUnavailable, Msg: "ledger append failed", Err: err}
@@ -440,6 +450,12 @@ func (s *Service) record(ctx context.Context, es events, fn func(tx *bolt.Tx, fi
 		}
 	}
 	return first, nil
+}
+
+// insert is the state's side of an issuance: the licence p, issued by
+// the entry at first.
+func insert(p *state.Prepared) func(tx state.Tx, first uint64) error {
+	return func(tx state.Tx, first uint64) error { return tx.Insert(p, first) }
 }
 
 func parseID(id string) (ident.LicenseID, error) {

@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"crypto"
 	"crypto/ecdsa"
 	"encoding/hex"
 	"encoding/json"
@@ -24,7 +25,8 @@ import (
 	"elicense/internal/ledger"
 	"elicense/internal/runtimecfg"
 	"elicense/issuer/pki"
-	"elicense/issuer/store"
+	"elicense/issuer/state"
+	"elicense/issuer/state/statetest"
 )
 
 // memStatus is a StatusLists for tests: one list per agency, sequential
@@ -32,7 +34,7 @@ import (
 type memStatus struct {
 	mu   sync.Mutex
 	next map[string]uint64
-	set  map[string]store.Status
+	set  map[string]state.Status
 }
 
 func (m *memStatus) Allocate(agency string) (string, uint64, error) {
@@ -45,11 +47,11 @@ func (m *memStatus) Allocate(agency string) (string, uint64, error) {
 	m.next[agency]++
 	return "l" + agency[len(agency)-4:], i, nil
 }
-func (m *memStatus) Set(list string, i uint64, s store.Status) error {
+func (m *memStatus) Set(list string, i uint64, s state.Status) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.set == nil {
-		m.set = map[string]store.Status{}
+		m.set = map[string]state.Status{}
 	}
 	m.set[fmt.Sprint(list, i)] = s
 	return nil
@@ -61,8 +63,8 @@ type env struct {
 	dir    string
 	pki    *pki.PKI
 	data   *Data
-	store  *store.Store
-	ledger *ledger.Log
+	store  state.Store
+	ledger *ledger.Log[state.Tx]
 	status *memStatus
 	svc    *Service
 }
@@ -107,12 +109,24 @@ func TestMain(m *testing.M) {
 
 func openEnv(t testing.TB, dir string) *env { return openEnvWith(t, dir, nil) }
 
+// openData opens the ledger and state kept under dir, in the backend
+// ELICENSE_TEST_STORE selects (statetest).
+func openData(t testing.TB, dir string, signer crypto.Signer) (*Data, error) {
+	t.Helper()
+	b := statetest.Open(t, dir)
+	d, err := OpenData(b, ledger.Options{Origin: "test.elicense/ledger", Signer: signer})
+	if err != nil {
+		b.Close()
+	}
+	return d, err
+}
+
 // openEnvWith is openEnv with the service's options changed by opt.
 func openEnvWith(t testing.TB, dir string, opt func(*Options)) *env {
 	t.Helper()
 	e := &env{dir: dir, pki: testPKI(t), status: &memStatus{}}
 	var err error
-	if e.data, err = OpenData(filepath.Join(dir, "ledger.db"), ledger.Options{Origin: "test.elicense/ledger", Signer: e.pki.Ledger.Signer}); err != nil {
+	if e.data, err = openData(t, dir, e.pki.Ledger.Signer); err != nil {
 		t.Fatal(err)
 	}
 	e.store, e.ledger = e.data.Store, e.data.Ledger
@@ -199,14 +213,14 @@ func TestIssueEveryClassAndVerify(t *testing.T) {
 	}
 }
 
-func issueOne(t *testing.T, e *env, class string) (*store.Record, Operator) {
+func issueOne(t *testing.T, e *env, class string) (*state.Record, Operator) {
 	t.Helper()
 	op := operatorFor(t, e.pki, class)
 	rec, err := e.svc.Issue(context.Background(), op, IssueRequest{Class: class, Fields: samples(t)[class]})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return rec, op
+	return rec.Record, op
 }
 
 func TestStatusChanges(t *testing.T) {
@@ -217,16 +231,16 @@ func TestStatusChanges(t *testing.T) {
 	steps := []struct {
 		action Action
 		reason string
-		want   store.Status
+		want   state.Status
 		err    error
 	}{
 		{ActionReinstate, "", "", ErrConflict},
 		{ActionSuspend, "", "", ErrInvalid},
-		{ActionSuspend, "核查", store.StatusSuspended, nil},
+		{ActionSuspend, "核查", state.StatusSuspended, nil},
 		{ActionSuspend, "核查", "", ErrConflict},
-		{ActionReinstate, "", store.StatusValid, nil},
+		{ActionReinstate, "", state.StatusValid, nil},
 		{ActionRevoke, "不喜欢", "", ErrInvalid},
-		{ActionRevoke, "吊销", store.StatusRevoked, nil},
+		{ActionRevoke, "吊销", state.StatusRevoked, nil},
 		{ActionReinstate, "", "", ErrConflict},
 		{"delete", "", "", ErrInvalid},
 	}
@@ -246,7 +260,7 @@ func TestStatusChanges(t *testing.T) {
 		}
 	}
 	got, _ := e.svc.Get(op, rec.ID)
-	if got.Status != store.StatusRevoked || got.Reason != "吊销" {
+	if got.Status != state.StatusRevoked || got.Reason != "吊销" {
 		t.Fatalf("stored %v %v", got.Status, got.Reason)
 	}
 	if n := e.ledger.Size(); n != 4 {
@@ -266,7 +280,7 @@ func TestReissue(t *testing.T) {
 		t.Fatalf("new record %+v", nrec)
 	}
 	old, _ := e.svc.Get(op, rec.ID)
-	if old.Status != store.StatusSuperseded || old.SupersededBy != nrec.ID {
+	if old.Status != state.StatusSuperseded || old.SupersededBy != nrec.ID {
 		t.Fatalf("old record %v superseded by %q", old.Status, old.SupersededBy)
 	}
 	if _, err := e.svc.Reissue(context.Background(), op, rec.ID, ReissueRequest{}); !errors.Is(err, ErrConflict) {
@@ -382,7 +396,7 @@ func TestRecover(t *testing.T) {
 	e.close(t)
 
 	// Appended with the server stopped, as the seal and key commands do.
-	data, err := OpenData(filepath.Join(dir, "ledger.db"), ledger.Options{Origin: "test.elicense/ledger", Signer: e.pki.Ledger.Signer})
+	data, err := openData(t, dir, e.pki.Ledger.Signer)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -399,7 +413,7 @@ func TestRecover(t *testing.T) {
 
 	e = openEnv(t, dir)
 	got, err := e.svc.Get(op, rec.ID)
-	if err != nil || got.Status != store.StatusRevoked || got.LastEvent != idx+1 {
+	if err != nil || got.Status != state.StatusRevoked || got.LastEvent != idx+1 {
 		t.Fatalf("after recovery: %v %+v", err, got)
 	}
 	if sl, err := e.store.Seal("SEAL-1"); err != nil || sl.RevokedAt.IsZero() {
@@ -408,14 +422,14 @@ func TestRecover(t *testing.T) {
 	if w, _ := e.store.Watermark(); w != e.ledger.Size() {
 		t.Fatalf("watermark %d, ledger size %d", w, e.ledger.Size())
 	}
-	if e.status.set[fmt.Sprint(rec.StatusList, rec.StatusIndex)] != store.StatusRevoked {
+	if e.status.set[fmt.Sprint(rec.StatusList, rec.StatusIndex)] != state.StatusRevoked {
 		t.Fatal("status list not rebuilt")
 	}
 	e.close(t)
 
 	// An issuance in the ledger that the state does not hold: the state
 	// is not this ledger's, and the server must not start on it.
-	data, err = OpenData(filepath.Join(dir, "ledger.db"), ledger.Options{Origin: "test.elicense/ledger", Signer: e.pki.Ledger.Signer})
+	data, err = openData(t, dir, e.pki.Ledger.Signer)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -479,7 +493,7 @@ func TestHolderLogMerged(t *testing.T) {
 		}
 		want[rec.HolderCode] = append(want[rec.HolderCode], rec.ID)
 		for h, ids := range want {
-			recs, _, err := e.svc.Search(op, store.Query{HolderCode: h})
+			recs, _, err := e.svc.Search(op, state.Query{HolderCode: h})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -566,8 +580,9 @@ func TestOpenDataRefusesFormat1(t *testing.T) {
 	e := openEnv(t, t.TempDir())
 	signer := e.pki.Ledger.Signer
 	e.close(t)
-	path := filepath.Join(t.TempDir(), "ledger.db")
-	l, err := ledger.Open(ledger.Options{Path: path, Origin: "test.elicense/ledger", Signer: signer})
+	b := statetest.Open(t, t.TempDir())
+	defer b.Close()
+	l, err := ledger.Open(b.Ledger(), ledger.Options{Origin: "test.elicense/ledger", Signer: signer})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -575,7 +590,7 @@ func TestOpenDataRefusesFormat1(t *testing.T) {
 		t.Fatal(err)
 	}
 	l.Close()
-	_, err = OpenData(path, ledger.Options{Origin: "test.elicense/ledger", Signer: signer})
+	_, err = OpenData(b, ledger.Options{Origin: "test.elicense/ledger", Signer: signer})
 	if !errors.Is(err, ErrLedgerFormat) || !strings.Contains(err.Error(), "docs/events.md") {
 		t.Fatalf("format-1 ledger: %v", err)
 	}

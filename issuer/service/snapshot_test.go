@@ -5,21 +5,19 @@ import (
 	"context"
 	"encoding/base64"
 	"errors"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"elicense/internal/gm"
-	"elicense/internal/ledger"
+	"elicense/issuer/state"
 	"elicense/issuer/status"
-	"elicense/issuer/store"
 )
 
 // openWithLists opens the service in dir with real status lists.
 func openWithLists(t *testing.T, dir string) (*Service, *Data, *status.Manager) {
 	t.Helper()
 	p := testPKI(t)
-	data, err := OpenData(filepath.Join(dir, "ledger.db"), ledger.Options{Origin: "test.elicense/ledger", Signer: p.Ledger.Signer})
+	data, err := openData(t, dir, p.Ledger.Signer)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -39,7 +37,7 @@ func openWithLists(t *testing.T, dir string) (*Service, *Data, *status.Manager) 
 }
 
 // rebuilt is what reading every record gives: the reference.
-func rebuilt(t *testing.T, svc *Service, st *store.Store) []byte {
+func rebuilt(t *testing.T, svc *Service, st state.Store) []byte {
 	t.Helper()
 	p := svc.pki()
 	codes := make([]string, len(p.Agencies))
@@ -47,7 +45,7 @@ func rebuilt(t *testing.T, svc *Service, st *store.Store) []byte {
 		codes[i] = a.Code
 	}
 	ref := status.New(status.Options{ListSize: 256, Agencies: codes})
-	if err := st.ForEach(func(r *store.Record) error { return ref.Set(r.StatusList, r.StatusIndex, r.Status) }); err != nil {
+	if err := st.ForEach(func(r *state.Record) error { return ref.Set(r.StatusList, r.StatusIndex, r.Status) }); err != nil {
 		t.Fatal(err)
 	}
 	b, err := ref.Snapshot()
@@ -129,7 +127,7 @@ func TestStatusSnapshot(t *testing.T) {
 	if want := rebuilt(t, svc, data.Store); !bytes.Equal(got, want) {
 		t.Fatal("lists from the old snapshot and the ledger since differ from the records")
 	}
-	if r, _ := data.Store.Get(cp.ID); r.Status != store.StatusRevoked {
+	if r, _ := data.Store.Get(cp.ID); r.Status != state.StatusRevoked {
 		t.Fatalf("device copy %s is %s after its licence was revoked", cp.ID, r.Status)
 	}
 	svc.Close()
@@ -153,7 +151,7 @@ func TestExpiredClaimCodesPruned(t *testing.T) {
 	clock := time.Now()
 	p := testPKI(t)
 	open := func() (*Service, *Data) {
-		data, err := OpenData(filepath.Join(dir, "ledger.db"), ledger.Options{Origin: "test.elicense/ledger", Signer: p.Ledger.Signer})
+		data, err := openData(t, dir, p.Ledger.Signer)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -183,7 +181,7 @@ func TestExpiredClaimCodesPruned(t *testing.T) {
 	if !ok {
 		t.Fatalf("issuance gave claim code %q", rec.ClaimCode)
 	}
-	if _, err := data.Store.UseClaim(n, func(store.Claim) bool { return true }); !errors.Is(err, store.ErrNotFound) {
+	if _, err := data.Store.UseClaim(n, func(state.Claim) bool { return true }); !errors.Is(err, state.ErrNotFound) {
 		t.Fatalf("an expired claim code is still stored: %v", err)
 	}
 }

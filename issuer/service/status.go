@@ -1,8 +1,6 @@
 package service
 
 import (
-	bolt "go.etcd.io/bbolt"
-
 	"context"
 	"errors"
 	"fmt"
@@ -11,7 +9,7 @@ import (
 	"strings"
 
 	"elicense/certs/ledgerevent"
-	"elicense/issuer/store"
+	"elicense/issuer/state"
 )
 
 // Action is a status change an operator asks for.
@@ -31,30 +29,30 @@ var (
 )
 
 // transitions: from → action → to.
-var transitions = map[store.Status]map[Action]store.Status{
-	store.StatusValid:     {ActionSuspend: store.StatusSuspended, ActionRevoke: store.StatusRevoked},
-	store.StatusSuspended: {ActionReinstate: store.StatusValid, ActionRevoke: store.StatusRevoked},
+var transitions = map[state.Status]map[Action]state.Status{
+	state.StatusValid:     {ActionSuspend: state.StatusSuspended, ActionRevoke: state.StatusRevoked},
+	state.StatusSuspended: {ActionReinstate: state.StatusValid, ActionRevoke: state.StatusRevoked},
 }
 
 // ledgerStatus is a status as the ledger records it; storeStatus the
 // reverse.
 var (
-	ledgerStatus = map[store.Status]ledgerevent.Status{
-		store.StatusValid:      ledgerevent.StatusValid,
-		store.StatusSuspended:  ledgerevent.StatusSuspended,
-		store.StatusRevoked:    ledgerevent.StatusRevoked,
-		store.StatusSuperseded: ledgerevent.StatusRevoked,
+	ledgerStatus = map[state.Status]ledgerevent.Status{
+		state.StatusValid:      ledgerevent.StatusValid,
+		state.StatusSuspended:  ledgerevent.StatusSuspended,
+		state.StatusRevoked:    ledgerevent.StatusRevoked,
+		state.StatusSuperseded: ledgerevent.StatusRevoked,
 	}
-	storeStatus = map[ledgerevent.Status]store.Status{
-		ledgerevent.StatusValid:     store.StatusValid,
-		ledgerevent.StatusSuspended: store.StatusSuspended,
-		ledgerevent.StatusRevoked:   store.StatusRevoked,
+	storeStatus = map[ledgerevent.Status]state.Status{
+		ledgerevent.StatusValid:     state.StatusValid,
+		ledgerevent.StatusSuspended: state.StatusSuspended,
+		ledgerevent.StatusRevoked:   state.StatusRevoked,
 	}
 )
 
 // ChangeStatus suspends, reinstates or revokes a licence, with a reason
 // code, and returns the updated record once the ledger holds the change.
-func (s *Service) ChangeStatus(ctx context.Context, op Operator, id string, action Action, reason string) (*store.Record, error) {
+func (s *Service) ChangeStatus(ctx context.Context, op Operator, id string, action Action, reason string) (*state.Record, error) {
 	if action != ActionSuspend && action != ActionReinstate && action != ActionRevoke {
 		return nil, invalid("action", "unknown action %q (want suspend, reinstate or revoke)", action)
 	}
@@ -83,7 +81,7 @@ func (s *Service) ChangeStatus(ctx context.Context, op Operator, id string, acti
 	now := s.now()
 	ev := s.audit.StatusChange(ledgerevent.StatusChange{Time: now, Agency: r.Agency, ID: r.ID, Credential: mustHash(r.CredentialHash),
 		From: ledgerStatus[r.Status], To: ledgerStatus[to], Reason: reason}, op.Subject)
-	idx, err := s.change(ctx, events{{ev, opAudit(op)}}, r, store.Change{ID: r.ID, Status: to, Reason: reason, At: now})
+	idx, err := s.change(ctx, events{{ev, opAudit(op)}}, r, state.Change{ID: r.ID, Status: to, Reason: reason, At: now})
 	if err != nil {
 		return nil, err
 	}
@@ -95,7 +93,7 @@ func (s *Service) ChangeStatus(ctx context.Context, op Operator, id string, acti
 // forChange admits a mutating call on licence id: the service is open,
 // the licence (with its device copies) is locked, and op may read and
 // change it. done releases both.
-func (s *Service) forChange(op Operator, id string) (*store.Record, func(), error) {
+func (s *Service) forChange(op Operator, id string) (*state.Record, func(), error) {
 	end, err := s.begin()
 	if err != nil {
 		return nil, nil, err
@@ -114,7 +112,7 @@ func (s *Service) forChange(op Operator, id string) (*store.Record, func(), erro
 	return r, done, nil
 }
 
-func (s *Service) mayChange(op Operator, r *store.Record) error {
+func (s *Service) mayChange(op Operator, r *state.Record) error {
 	cl, ok := s.cat.Lookup(r.Class)
 	if !ok {
 		return &Error{Kind: ErrConflict, Msg: "licence class " + r.Class + " is no longer in the catalogue"}
@@ -128,16 +126,16 @@ func (s *Service) mayChange(op Operator, r *store.Record) error {
 // change appends es, whose last event is the status change c of r, with
 // c applied to the store in the same transaction, then updates the status
 // lists of r and its device copies. It returns the index of c's entry.
-func (s *Service) change(ctx context.Context, es events, r *store.Record, c store.Change, also ...func(tx *bolt.Tx, first uint64) error) (uint64, error) {
+func (s *Service) change(ctx context.Context, es events, r *state.Record, c state.Change, also ...func(tx state.Tx, first uint64) error) (uint64, error) {
 	last := uint64(len(es) - 1)
-	first, err := s.record(ctx, es, func(tx *bolt.Tx, first uint64) error {
+	first, err := s.record(ctx, es, func(tx state.Tx, first uint64) error {
 		for _, fn := range also {
 			if err := fn(tx, first); err != nil {
 				return err
 			}
 		}
 		c.LedgerIndex = first + last
-		return store.ApplyTx(tx, c)
+		return tx.Apply(c)
 	})
 	if err != nil {
 		return 0, err
@@ -165,7 +163,7 @@ type ReissueRequest struct {
 // Reissue issues the next version of a licence's identifier with changed
 // fields and marks the old version superseded (reason 变更), in one
 // ledger event.
-func (s *Service) Reissue(ctx context.Context, op Operator, id string, req ReissueRequest) (*store.Record, error) {
+func (s *Service) Reissue(ctx context.Context, op Operator, id string, req ReissueRequest) (*state.Record, error) {
 	old, done, err := s.forChange(op, id)
 	if err != nil {
 		return nil, err
@@ -174,7 +172,7 @@ func (s *Service) Reissue(ctx context.Context, op Operator, id string, req Reiss
 	if old.CopyOf != "" {
 		return nil, &Error{Kind: ErrConflict, Field: "id", Msg: "re-issue the licence, not a device copy of it"}
 	}
-	if old.Status != store.StatusValid && old.Status != store.StatusSuspended {
+	if old.Status != state.StatusValid && old.Status != state.StatusSuspended {
 		return nil, &Error{Kind: ErrConflict, Field: "status", Msg: fmt.Sprintf("cannot re-issue a licence that is %s", old.Status)}
 	}
 	cl, _ := s.cat.Lookup(old.Class)
@@ -207,7 +205,7 @@ func (s *Service) Reissue(ctx context.Context, op Operator, id string, req Reiss
 		return nil, err
 	}
 	rec.Supersedes = old.ID
-	put, err := s.store.Insert(rec, nil)
+	put, err := s.store.Prepare(rec, nil)
 	if err != nil {
 		s.status.Release(list, idx)
 		return nil, &Error{Kind: ErrConflict, Msg: "could not record the licence", Err: err}
@@ -215,7 +213,7 @@ func (s *Service) Reissue(ctx context.Context, op Operator, id string, req Reiss
 	now := s.now()
 	ev := s.audit.Reissue(ledgerevent.Reissue{Time: now, Agency: ag.Code, ID: rec.ID, Supersedes: old.ID,
 		Credential: mustHash(rec.CredentialHash), Superseded: mustHash(old.CredentialHash), From: ledgerStatus[old.Status], Reason: "变更"}, op.Subject)
-	first, err := s.change(ctx, events{{ev, opAudit(op)}}, old, store.Change{ID: old.ID, Status: store.StatusSuperseded, Reason: "变更", At: now, SupersededBy: rec.ID}, put)
+	first, err := s.change(ctx, events{{ev, opAudit(op)}}, old, state.Change{ID: old.ID, Status: state.StatusSuperseded, Reason: "变更", At: now, SupersededBy: rec.ID}, insert(put))
 	if err != nil {
 		s.status.Release(list, idx)
 		return nil, err
@@ -267,7 +265,7 @@ func (s *Service) recover(ctx context.Context) error {
 		return nil
 	}
 	// Rebuild the status lists from the records.
-	return s.store.ForEach(func(r *store.Record) error {
+	return s.store.ForEach(func(r *state.Record) error {
 		return s.status.Set(r.StatusList, r.StatusIndex, r.Status)
 	})
 }
@@ -307,11 +305,11 @@ func (s *Service) replay(i uint64, ev ledgerevent.Event) error {
 		if _, err := s.store.Get(e.ID); err != nil {
 			return missing("re-issue", e.ID, err)
 		}
-		return s.apply(store.Change{ID: e.Supersedes, Status: store.StatusSuperseded, Reason: e.Reason, At: e.Time, LedgerIndex: i, SupersededBy: e.ID})
+		return s.apply(state.Change{ID: e.Supersedes, Status: state.StatusSuperseded, Reason: e.Reason, At: e.Time, LedgerIndex: i, SupersededBy: e.ID})
 	case *ledgerevent.StatusChange:
-		return s.apply(store.Change{ID: e.ID, Status: storeStatus[e.To], Reason: e.Reason, At: e.Time, LedgerIndex: i})
+		return s.apply(state.Change{ID: e.ID, Status: storeStatus[e.To], Reason: e.Reason, At: e.Time, LedgerIndex: i})
 	case *ledgerevent.Unbind:
-		return s.apply(store.Change{ID: e.ID, Status: store.StatusRevoked, Reason: e.Reason, At: e.Time, LedgerIndex: i, Unbind: true})
+		return s.apply(state.Change{ID: e.ID, Status: state.StatusRevoked, Reason: e.Reason, At: e.Time, LedgerIndex: i, Unbind: true})
 	case *ledgerevent.SealMade:
 		if _, err := s.store.Seal(e.ESID); err != nil {
 			return missing("seal", e.ESID, err)
@@ -324,8 +322,8 @@ func (s *Service) replay(i uint64, ev ledgerevent.Event) error {
 	return nil
 }
 
-func (s *Service) apply(c store.Change) error {
-	if err := s.store.Apply(c); err != nil && !errors.Is(err, store.ErrNotFound) {
+func (s *Service) apply(c state.Change) error {
+	if err := s.store.Apply(c); err != nil && !errors.Is(err, state.ErrNotFound) {
 		return err
 	}
 	return nil
@@ -352,7 +350,7 @@ func licencesOf(ev ledgerevent.Event) []string {
 // restoreStatus restores the status lists from the snapshot taken at the
 // last clean shutdown and applies what the ledger gained since: the
 // licences its events name (with their device copies) are set to their
-// state in the store. It reports false when there is no usable snapshot.
+// state in the state. It reports false when there is no usable snapshot.
 func (s *Service) restoreStatus(ctx context.Context, size uint64) bool {
 	sn, ok := s.status.(snapshotter)
 	if !ok {
@@ -393,7 +391,7 @@ func (s *Service) restoreStatus(ctx context.Context, size uint64) bool {
 }
 
 // restoreOne sets the status-list entries of licence id and its device
-// copies to their state in the store.
+// copies to their state in the state.
 func (s *Service) restoreOne(id string) bool {
 	r, err := s.store.Get(id)
 	if err != nil {

@@ -12,7 +12,7 @@ import (
 
 	"elicense/certs/statuslist"
 	"elicense/internal/gm"
-	"elicense/issuer/store"
+	"elicense/issuer/state"
 )
 
 // Options configure a Manager.
@@ -149,16 +149,16 @@ func (m *Manager) Allocate(agency string) (string, uint64, error) {
 // records; a few unused positions cost nothing.
 func (m *Manager) Release(string, uint64) {}
 
-var toList = map[store.Status]statuslist.Status{
-	store.StatusValid:      statuslist.Valid,
-	store.StatusRevoked:    statuslist.Revoked,
-	store.StatusSuspended:  statuslist.Suspended,
-	store.StatusSuperseded: statuslist.Superseded,
+var toList = map[state.Status]statuslist.Status{
+	state.StatusValid:      statuslist.Valid,
+	state.StatusRevoked:    statuslist.Revoked,
+	state.StatusSuspended:  statuslist.Suspended,
+	state.StatusSuperseded: statuslist.Superseded,
 }
 
 // Set records a licence's state at its position, creating the list and
 // marking the position used when restoring at start.
-func (m *Manager) Set(id string, idx uint64, s store.Status) error {
+func (m *Manager) Set(id string, idx uint64, s state.Status) error {
 	v, ok := toList[s]
 	if !ok {
 		return fmt.Errorf("status: no list value for %q", s)

@@ -8,7 +8,7 @@ import (
 
 	"elicense/certs/statuslist"
 	"elicense/internal/gm"
-	"elicense/issuer/store"
+	"elicense/issuer/state"
 )
 
 const agency = "11310000PDY100010H"
@@ -61,10 +61,10 @@ func TestAllocateSetPublish(t *testing.T) {
 	}
 	before := parse(t, m, k, id)
 	_, etag1, _ := m.StatusList(id)
-	if err := m.Set(id, 5, store.StatusRevoked); err != nil {
+	if err := m.Set(id, 5, state.StatusRevoked); err != nil {
 		t.Fatal(err)
 	}
-	if err := m.Set(id, 6, store.StatusSuspended); err != nil {
+	if err := m.Set(id, 6, state.StatusSuspended); err != nil {
 		t.Fatal(err)
 	}
 	after := parse(t, m, k, id)
@@ -85,10 +85,10 @@ func TestAllocateSetPublish(t *testing.T) {
 func TestRestore(t *testing.T) {
 	m, k := newManager(t, 64)
 	// Restoring from records creates the lists with their owners.
-	if err := m.Set("0010H3", 9, store.StatusSuperseded); err != nil {
+	if err := m.Set("0010H3", 9, state.StatusSuperseded); err != nil {
 		t.Fatal(err)
 	}
-	if err := m.Set("ZZZZZ1", 1, store.StatusValid); !errors.Is(err, ErrUnknownList) {
+	if err := m.Set("ZZZZZ1", 1, state.StatusValid); !errors.Is(err, ErrUnknownList) {
 		t.Fatalf("list of an unknown agency: %v", err)
 	}
 	if got, _ := parse(t, m, k, "0010H3").Status(9); got != statuslist.Superseded {
@@ -114,7 +114,7 @@ func TestDelta(t *testing.T) {
 	id, _, _ := m.Allocate(agency)
 	base := parse(t, m, k, id)
 	for _, idx := range []uint64{3, 700, 4000} {
-		if err := m.Set(id, idx, store.StatusRevoked); err != nil {
+		if err := m.Set(id, idx, state.StatusRevoked); err != nil {
 			t.Fatal(err)
 		}
 	}

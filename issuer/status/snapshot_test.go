@@ -4,14 +4,14 @@ import (
 	"errors"
 	"testing"
 
-	"elicense/issuer/store"
+	"elicense/issuer/state"
 )
 
 // fill allocates n positions across lists of m and gives every third a
 // status other than valid.
 func fill(t *testing.T, m *Manager, n int) {
 	t.Helper()
-	states := []store.Status{store.StatusValid, store.StatusRevoked, store.StatusSuspended, store.StatusSuperseded}
+	states := []state.Status{state.StatusValid, state.StatusRevoked, state.StatusSuspended, state.StatusSuperseded}
 	for i := range n {
 		l, idx, err := m.Allocate(agency)
 		if err != nil {

@@ -1,6 +1,7 @@
-package store
+package boltstate
 
 import (
+	"elicense/issuer/state"
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
@@ -14,10 +15,9 @@ import (
 // this private half lives with the rest of the state. Made on first use.
 var bucketAudit = []byte("audit") // ledger index (8 bytes) → JSON object of strings
 
-// PutAuditTx records the personal values of the ledger event at index,
-// in the transaction that appends it.
-func PutAuditTx(tx *bolt.Tx, index uint64, values map[string]string) error {
-	b, err := tx.CreateBucketIfNotExists(bucketAudit)
+// PutAudit implements state.Tx.
+func (t *tx) PutAudit(index uint64, values map[string]string) error {
+	b, err := t.tx.CreateBucketIfNotExists(bucketAudit)
 	if err != nil {
 		return err
 	}
@@ -36,14 +36,14 @@ func (s *Store) Audit(index uint64) (map[string]string, error) {
 	err := s.db.View(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketAudit)
 		if b == nil {
-			return ErrNotFound
+			return state.ErrNotFound
 		}
 		v := b.Get(binary.BigEndian.AppendUint64(nil, index))
 		if v == nil {
-			return ErrNotFound
+			return state.ErrNotFound
 		}
 		if err := json.Unmarshal(v, &out); err != nil {
-			return fmt.Errorf("%w: audit record %d: %v", ErrCorrupt, index, err)
+			return fmt.Errorf("%w: audit record %d: %v", state.ErrCorrupt, index, err)
 		}
 		return nil
 	})

@@ -1,4 +1,4 @@
-package store
+package boltstate
 
 import (
 	"encoding/hex"
@@ -13,10 +13,11 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"elicense/internal/gm"
+	"elicense/issuer/state"
 )
 
 func open(t *testing.T) *Store {
-	s, err := Open(filepath.Join(t.TempDir(), "state.db"), nil)
+	s, err := Open(filepath.Join(t.TempDir(), "state.db"), Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -24,40 +25,40 @@ func open(t *testing.T) *Store {
 	return s
 }
 
-func record(i int, holder, class string) *Record {
+func record(i int, holder, class string) *state.Record {
 	h := gm.SM3([]byte(fmt.Sprint(i)))
-	return &Record{ID: fmt.Sprintf("id-%03d", i), Class: class, Agency: "A", HolderCode: holder, Status: StatusValid, CredentialHash: hex.EncodeToString(h[:])}
+	return &state.Record{ID: fmt.Sprintf("id-%03d", i), Class: class, Agency: "A", HolderCode: holder, Status: state.StatusValid, CredentialHash: hex.EncodeToString(h[:])}
 }
 
 // insert writes r as the server does, at ledger index idx.
-func insert(t *testing.T, s *Store, r *Record, idx uint64, claim *Claim) error {
+func insert(t *testing.T, s *Store, r *state.Record, idx uint64, claim *state.Claim) error {
 	t.Helper()
-	fn, err := s.Insert(r, claim)
+	p, err := s.Prepare(r, claim)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return s.db.Update(func(tx *bolt.Tx) error { return fn(tx, idx) })
+	return s.db.Update(func(btx *bolt.Tx) error { return (&tx{btx, s}).Insert(p, idx) })
 }
 
 func TestInsertApply(t *testing.T) {
 	s := open(t)
 	a, b := record(1, "H1", "c1"), record(2, "H1", "c1")
 	a.ImportKey = "row-1"
-	claim := &Claim{LicenceID: a.ID, Expires: time.Now().Add(time.Hour)}
+	claim := &state.Claim{LicenceID: a.ID, Expires: time.Now().Add(time.Hour)}
 	if err := insert(t, s, a, 7, claim); err != nil {
 		t.Fatal(err)
 	}
 	if claim.Ticket != 1 {
 		t.Fatalf("first claim ticket numbered %d", claim.Ticket)
 	}
-	if err := insert(t, s, a, 8, nil); !errors.Is(err, ErrExists) {
+	if err := insert(t, s, a, 8, nil); !errors.Is(err, state.ErrExists) {
 		t.Fatalf("second insert of the same ID: %v", err)
 	}
 	b.ImportKey = "row-1"
-	if err := insert(t, s, b, 8, nil); !errors.Is(err, ErrExists) {
+	if err := insert(t, s, b, 8, nil); !errors.Is(err, state.ErrExists) {
 		t.Fatalf("insert with a taken import key: %v", err)
 	}
-	if _, err := s.Get(b.ID); !errors.Is(err, ErrNotFound) {
+	if _, err := s.Get(b.ID); !errors.Is(err, state.ErrNotFound) {
 		t.Fatalf("a refused insert left a record: %v", err)
 	}
 	got, err := s.Get(a.ID)
@@ -74,16 +75,16 @@ func TestInsertApply(t *testing.T) {
 		t.Fatalf("claim stored with the record: %+v %v", c, err)
 	}
 	// A change older than the record's last event is ignored.
-	if err := s.Apply(Change{ID: a.ID, Status: StatusRevoked, LedgerIndex: 5}); err != nil {
+	if err := s.Apply(state.Change{ID: a.ID, Status: state.StatusRevoked, LedgerIndex: 5}); err != nil {
 		t.Fatal(err)
 	}
-	if got, _ := s.Get(a.ID); got.Status != StatusValid {
+	if got, _ := s.Get(a.ID); got.Status != state.StatusValid {
 		t.Fatal("an older event overwrote a newer one")
 	}
-	if err := s.Apply(Change{ID: a.ID, Status: StatusRevoked, Reason: "吊销", LedgerIndex: 9}); err != nil {
+	if err := s.Apply(state.Change{ID: a.ID, Status: state.StatusRevoked, Reason: "吊销", LedgerIndex: 9}); err != nil {
 		t.Fatal(err)
 	}
-	if got, _ := s.Get(a.ID); got.Status != StatusRevoked || got.LastEvent != 10 {
+	if got, _ := s.Get(a.ID); got.Status != state.StatusRevoked || got.LastEvent != 10 {
 		t.Fatalf("applied change: %+v", got)
 	}
 	if w, _ := s.Watermark(); w != 10 {
@@ -110,7 +111,7 @@ func TestSearchPaging(t *testing.T) {
 			r.Agency = "B"
 		}
 		if i == 7 {
-			r.Status = StatusRevoked
+			r.Status = state.StatusRevoked
 		}
 		idx := uint64(2 * (i * 7 % 60))
 		if err := insert(t, s, r, idx, nil); err != nil {
@@ -124,7 +125,7 @@ func TestSearchPaging(t *testing.T) {
 			}
 		}
 	}
-	want := func(q Query) []string {
+	want := func(q state.Query) []string {
 		var ids []string
 		for i := range 60 {
 			agency := "A"
@@ -132,7 +133,7 @@ func TestSearchPaging(t *testing.T) {
 				agency = "B"
 			}
 			if (q.HolderCode == "" || q.HolderCode == fmt.Sprint("H", i%3)) && (q.Class == "" || q.Class == fmt.Sprint("c", i%2)) &&
-				(q.Agency == "" || q.Agency == agency) && (q.Status == "" || (q.Status == StatusRevoked) == (i == 7)) {
+				(q.Agency == "" || q.Agency == agency) && (q.Status == "" || (q.Status == state.StatusRevoked) == (i == 7)) {
 				ids = append(ids, fmt.Sprintf("id-%03d", i))
 			}
 		}
@@ -153,12 +154,12 @@ func TestSearchPaging(t *testing.T) {
 	}
 }
 
-func checkSearches(t *testing.T, s *Store, want func(Query) []string) {
+func checkSearches(t *testing.T, s *Store, want func(state.Query) []string) {
 	t.Helper()
-	for _, q := range []Query{
-		{HolderCode: "H1"}, {HolderCode: "H1", Agency: "B"}, {HolderCode: "H2", Status: StatusValid}, {HolderCode: "none"},
+	for _, q := range []state.Query{
+		{HolderCode: "H1"}, {HolderCode: "H1", Agency: "B"}, {HolderCode: "H2", Status: state.StatusValid}, {HolderCode: "none"},
 		{Class: "c1"}, {Agency: "A"}, {Agency: "B", Class: "c0"},
-		{Agency: "B", Status: StatusValid}, {Agency: "B", Status: StatusRevoked}, {},
+		{Agency: "B", Status: state.StatusValid}, {Agency: "B", Status: state.StatusRevoked}, {},
 	} {
 		q.Limit = 4
 		got := searchAll(t, s, q)
@@ -173,31 +174,31 @@ func checkSearches(t *testing.T, s *Store, want func(Query) []string) {
 	}
 }
 
-func anyCode(Claim) bool { return true }
+func anyCode(state.Claim) bool { return true }
 
 func TestClaims(t *testing.T) {
 	s := open(t)
-	secret := func(want string) func(Claim) bool {
-		return func(c Claim) bool { return string(c.Verifier) == want }
+	secret := func(want string) func(state.Claim) bool {
+		return func(c state.Claim) bool { return string(c.Verifier) == want }
 	}
-	n, err := s.PutClaim(Claim{LicenceID: "x", Expires: time.Now().Add(time.Hour), Verifier: []byte("right")})
+	n, err := s.PutClaim(state.Claim{LicenceID: "x", Expires: time.Now().Add(time.Hour), Verifier: []byte("right")})
 	if err != nil || n != 1 {
 		t.Fatalf("first ticket: %d, %v", n, err)
 	}
-	if n2, err := s.PutClaim(Claim{LicenceID: "y", Verifier: []byte("other")}); err != nil || n2 != 2 {
+	if n2, err := s.PutClaim(state.Claim{LicenceID: "y", Verifier: []byte("other")}); err != nil || n2 != 2 {
 		t.Fatalf("second ticket: %d, %v", n2, err)
 	}
 	// A refused secret reads as an unknown ticket and spends nothing.
-	if _, err := s.UseClaim(n, secret("wrong")); !errors.Is(err, ErrNotFound) {
+	if _, err := s.UseClaim(n, secret("wrong")); !errors.Is(err, state.ErrNotFound) {
 		t.Fatalf("wrong secret: %v", err)
 	}
 	if c, err := s.UseClaim(n, secret("right")); err != nil || c.LicenceID != "x" || c.Ticket != n {
 		t.Fatalf("first use: %+v %v", c, err)
 	}
-	if _, err := s.UseClaim(n, secret("right")); !errors.Is(err, ErrExists) {
+	if _, err := s.UseClaim(n, secret("right")); !errors.Is(err, state.ErrExists) {
 		t.Fatalf("second use: %v", err)
 	}
-	if _, err := s.UseClaim(99, anyCode); !errors.Is(err, ErrNotFound) {
+	if _, err := s.UseClaim(99, anyCode); !errors.Is(err, state.ErrNotFound) {
 		t.Fatalf("unknown ticket: %v", err)
 	}
 }
@@ -209,7 +210,7 @@ func TestClaimTicketsAppend(t *testing.T) {
 	s := open(t)
 	var last uint64
 	for i := range 50 {
-		c := &Claim{LicenceID: fmt.Sprint("id-", i)}
+		c := &state.Claim{LicenceID: fmt.Sprint("id-", i)}
 		if err := insert(t, s, record(i, "H", "c"), uint64(i), c); err != nil {
 			t.Fatal(err)
 		}
@@ -218,11 +219,11 @@ func TestClaimTicketsAppend(t *testing.T) {
 		}
 		last = c.Ticket
 	}
-	s.db.Update(func(tx *bolt.Tx) error { return tx.Bucket(bucketClaims).SetSequence(MaxClaimTicket - 1) })
-	if n, err := s.PutClaim(Claim{}); err != nil || n != MaxClaimTicket {
+	s.db.Update(func(tx *bolt.Tx) error { return tx.Bucket(bucketClaims).SetSequence(state.MaxClaimTicket - 1) })
+	if n, err := s.PutClaim(state.Claim{}); err != nil || n != state.MaxClaimTicket {
 		t.Fatalf("last number: %d, %v", n, err)
 	}
-	if _, err := s.PutClaim(Claim{}); !errors.Is(err, ErrClaimTickets) {
+	if _, err := s.PutClaim(state.Claim{}); !errors.Is(err, state.ErrClaimTickets) {
 		t.Fatalf("past the last number: %v", err)
 	}
 }
@@ -231,20 +232,20 @@ func TestClaimTicketsAppend(t *testing.T) {
 // agency's licences, in a store of 20,000 where the agency's come last in
 // identifier order.
 func BenchmarkSearchAgency(b *testing.B) {
-	s, err := Open(filepath.Join(b.TempDir(), "state.db"), nil)
+	s, err := Open(filepath.Join(b.TempDir(), "state.db"), Options{})
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer s.Close()
 	const n = 20000
-	insertMany(b, s, n, func(i int) *Record {
+	insertMany(b, s, n, func(i int) *state.Record {
 		r := record(i, fmt.Sprint("H", i), fmt.Sprint("c", i%9))
 		// Identifiers begin with the class's type code, as real ones do.
 		r.ID, r.Agency = fmt.Sprintf("c%d-%06d", i%9, i), fmt.Sprint("A", i%9)
 		return r
 	})
 	for b.Loop() {
-		recs, _, err := s.Search(Query{Agency: "A8", Limit: 100})
+		recs, _, err := s.Search(state.Query{Agency: "A8", Limit: 100})
 		if err != nil || len(recs) != 100 {
 			b.Fatalf("%d records, %v", len(recs), err)
 		}
@@ -253,13 +254,13 @@ func BenchmarkSearchAgency(b *testing.B) {
 
 func TestLayoutMark(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "state.db")
-	s, err := Open(path, nil)
+	s, err := Open(path, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	s.db.Update(func(tx *bolt.Tx) error { return tx.Bucket(bucketState).Put(keyFormat, []byte("elicense-state 1")) })
 	s.Close()
-	if _, err := Open(path, nil); !errors.Is(err, ErrFormat) || !strings.Contains(err.Error(), `"elicense-state 1"`) {
+	if _, err := Open(path, Options{}); !errors.Is(err, state.ErrFormat) || !strings.Contains(err.Error(), `"elicense-state 1"`) {
 		t.Fatalf("opening another layout: %v", err)
 	}
 }
@@ -268,7 +269,7 @@ func TestLayoutMark(t *testing.T) {
 // opened, given an empty log, and marked 5.
 func TestLayout4Upgrade(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "state.db")
-	s, err := Open(path, nil)
+	s, err := Open(path, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -286,11 +287,11 @@ func TestLayout4Upgrade(t *testing.T) {
 		return tx.Bucket(bucketState).Put(keyFormat, []byte("elicense-state 4"))
 	})
 	s.Close()
-	if s, err = Open(path, nil); err != nil {
+	if s, err = Open(path, Options{}); err != nil {
 		t.Fatalf("opening layout 4: %v", err)
 	}
 	defer s.Close()
-	if recs, _, err := s.Search(Query{HolderCode: "H1"}); err != nil || len(recs) != 1 || recs[0].ID != r.ID {
+	if recs, _, err := s.Search(state.Query{HolderCode: "H1"}); err != nil || len(recs) != 1 || recs[0].ID != r.ID {
 		t.Fatalf("holder search after the upgrade: %v, %v", recs, err)
 	}
 	s.db.View(func(tx *bolt.Tx) error {
@@ -311,7 +312,7 @@ func TestPruneClaims(t *testing.T) {
 		if i > 6 {
 			exp = now.Add(time.Duration(i) * time.Hour)
 		}
-		c := Claim{LicenceID: fmt.Sprint("id-", i), Expires: exp}
+		c := state.Claim{LicenceID: fmt.Sprint("id-", i), Expires: exp}
 		if i%2 == 1 {
 			if err := insert(t, s, record(i, "H", "c"), uint64(i), &c); err != nil {
 				t.Fatal(err)
@@ -334,7 +335,7 @@ func TestPruneClaims(t *testing.T) {
 	}
 	for i := uint64(1); i <= 10; i++ {
 		_, err := s.UseClaim(i, anyCode)
-		if i <= 6 && !errors.Is(err, ErrNotFound) {
+		if i <= 6 && !errors.Is(err, state.ErrNotFound) {
 			t.Errorf("ticket %d expired but %v", i, err)
 		}
 		if i > 6 && err != nil {
@@ -375,12 +376,12 @@ func TestSnapshotApart(t *testing.T) {
 func TestHolderLogCountsCommitsOnly(t *testing.T) {
 	s := open(t)
 	fail := errors.New("another change in the batch failed")
-	fn, err := s.Insert(record(1, "H1", "c1"), nil)
+	p, err := s.Prepare(record(1, "H1", "c1"), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := s.db.Update(func(tx *bolt.Tx) error {
-		if err := fn(tx, 0); err != nil {
+	if err := s.db.Update(func(btx *bolt.Tx) error {
+		if err := (&tx{btx, s}).Insert(p, 0); err != nil {
 			return err
 		}
 		return fail
@@ -404,14 +405,14 @@ func TestHolderLogCountsCommitsOnly(t *testing.T) {
 func BenchmarkSearchHolder(b *testing.B) {
 	for _, n := range []int{8192, 32768} {
 		b.Run(fmt.Sprint("log=", n), func(b *testing.B) {
-			s, err := Open(filepath.Join(b.TempDir(), "state.db"), nil)
+			s, err := Open(filepath.Join(b.TempDir(), "state.db"), Options{})
 			if err != nil {
 				b.Fatal(err)
 			}
 			defer s.Close()
-			insertMany(b, s, n, func(i int) *Record { return record(i, fmt.Sprintf("H%05d", i%5000), "c1") })
+			insertMany(b, s, n, func(i int) *state.Record { return record(i, fmt.Sprintf("H%05d", i%5000), "c1") })
 			for b.Loop() {
-				if recs, _, err := s.Search(Query{HolderCode: "H00042"}); err != nil || len(recs) == 0 {
+				if recs, _, err := s.Search(state.Query{HolderCode: "H00042"}); err != nil || len(recs) == 0 {
 					b.Fatalf("%d records, %v", len(recs), err)
 				}
 			}
@@ -423,7 +424,7 @@ func BenchmarkSearchHolder(b *testing.B) {
 func TestMergeInRuns(t *testing.T) {
 	s := open(t)
 	const n = 2*mergeChunk + 17
-	insertMany(t, s, n, func(i int) *Record { return record(i, fmt.Sprint("H", i%10), "c1") })
+	insertMany(t, s, n, func(i int) *state.Record { return record(i, fmt.Sprint("H", i%10), "c1") })
 	if moved, err := s.MergeHolderLog(n); moved != n || err != nil || s.HolderLogLen() != 0 {
 		t.Fatalf("merge: %d, %v; %d left", moved, err, s.HolderLogLen())
 	}
@@ -433,7 +434,7 @@ func TestMergeInRuns(t *testing.T) {
 		}
 		return nil
 	})
-	if recs, _, err := s.Search(Query{HolderCode: "H3", Limit: 1000}); err != nil || len(recs) != (n+6)/10 {
+	if recs, _, err := s.Search(state.Query{HolderCode: "H3", Limit: 1000}); err != nil || len(recs) != (n+6)/10 {
 		t.Errorf("H3: %d licences, %v", len(recs), err)
 	}
 }
@@ -458,7 +459,7 @@ func TestHolderInBothPlaces(t *testing.T) {
 	})
 	check := func(when string) {
 		t.Helper()
-		got := searchAll(t, s, Query{HolderCode: "H1", Limit: 3})
+		got := searchAll(t, s, state.Query{HolderCode: "H1", Limit: 3})
 		want := make([]string, 10)
 		for i := range want {
 			want[i] = fmt.Sprintf("id-%03d", i)
@@ -476,15 +477,15 @@ func TestHolderInBothPlaces(t *testing.T) {
 
 // insertMany inserts n records, rec(i) at ledger index i, in one
 // transaction.
-func insertMany(tb testing.TB, s *Store, n int, rec func(int) *Record) {
+func insertMany(tb testing.TB, s *Store, n int, rec func(int) *state.Record) {
 	tb.Helper()
-	err := s.db.Update(func(tx *bolt.Tx) error {
+	err := s.db.Update(func(btx *bolt.Tx) error {
 		for i := range n {
-			fn, err := s.Insert(rec(i), nil)
+			p, err := s.Prepare(rec(i), nil)
 			if err != nil {
 				return err
 			}
-			if err := fn(tx, uint64(i)); err != nil {
+			if err := (&tx{btx, s}).Insert(p, uint64(i)); err != nil {
 				return err
 			}
 		}
@@ -497,7 +498,7 @@ func insertMany(tb testing.TB, s *Store, n int, rec func(int) *Record) {
 
 // searchAll pages through q's answers (q.Limit a page) and returns the
 // identifiers in the order given.
-func searchAll(t *testing.T, s *Store, q Query) []string {
+func searchAll(t *testing.T, s *Store, q state.Query) []string {
 	t.Helper()
 	var got []string
 	for {

@@ -1,4 +1,4 @@
-package ledger
+package boltstore
 
 import (
 	"bytes"
@@ -14,14 +14,15 @@ import (
 	bolt "go.etcd.io/bbolt"
 	berrors "go.etcd.io/bbolt/errors"
 
+	"elicense/internal/ledger"
 	"elicense/internal/ledger/tlog"
 )
 
-// BoltOptions tune the bbolt backend. The zero value is what production
+// Options tune the bbolt backend. The zero value is what production
 // uses.
-type BoltOptions struct {
+type Options struct {
 	// LockTimeout is how long Open waits for the file lock another
-	// process holds before failing with ErrLocked. Zero means 1 s: a
+	// process holds before failing with ledger.ErrLocked. Zero means 1 s: a
 	// second server on the same file should fail fast, not hang.
 	LockTimeout time.Duration
 	// InitialMmapSize is the initial size of the memory map. Zero means
@@ -43,7 +44,9 @@ type BoltOptions struct {
 	NoSync bool
 }
 
-// BoltStore is the default Store: one bbolt file.
+// Store is the ledger kept in one bbolt file: a ledger.Store whose
+// transaction handle is the *bolt.Tx, so an application can keep its own
+// buckets in the same file and commit them with the ledger's entries.
 //
 // Layout (all integer keys and values big-endian):
 //
@@ -66,16 +69,16 @@ type BoltOptions struct {
 //     lot) would make every open walk the whole file on a bbolt goroutine
 //     of its own: slow restarts for a large ledger, and a damaged page hit
 //     there crashes the process instead of returning an error.
-//   - FillPercent and InitialMmapSize as documented on BoltOptions. With
+//   - FillPercent and InitialMmapSize as documented on Options. With
 //     the map larger than bbolt's 16 MiB allocation step, the file grows
 //     in 16 MiB steps (sparse on Linux), so growth syncs are rare.
-//   - A 1 s lock timeout (BoltOptions.LockTimeout).
+//   - A 1 s lock timeout (Options.LockTimeout).
 //
 // Every bbolt call runs on the caller's goroutine with
 // debug.SetPanicOnFault and a recover, so a damaged or truncated file
-// gives ErrCorruptStore instead of a crash; the file size is checked
+// gives ledger.ErrCorruptStore instead of a crash; the file size is checked
 // against bbolt's metadata before the file is opened for writing.
-type BoltStore struct {
+type Store struct {
 	db   *bolt.DB
 	path string
 	fill float64
@@ -97,18 +100,18 @@ var (
 // storeFormat identifies the file layout above.
 const storeFormat = "elicense-ledger 1"
 
-// guard turns a panic in bbolt (a damaged page) into ErrCorruptStore.
+// guard turns a panic in bbolt (a damaged page) into ledger.ErrCorruptStore.
 // Call as: defer guard(&err) after enabling SetPanicOnFault, so a SIGBUS
 // from a truncated memory-mapped file is recoverable too.
 func guard(err *error) {
 	if r := recover(); r != nil {
-		*err = fmt.Errorf("%w: bbolt failed reading the file: %v", ErrCorruptStore, r)
+		*err = fmt.Errorf("%w: bbolt failed reading the file: %v", ledger.ErrCorruptStore, r)
 	}
 }
 
-// OpenBolt opens or creates the ledger file at path.
-func OpenBolt(path string, o *BoltOptions) (s *BoltStore, err error) {
-	var opt BoltOptions
+// Open opens or creates the ledger file at path.
+func Open(path string, o *Options) (s *Store, err error) {
+	var opt Options
 	if o != nil {
 		opt = *o
 	}
@@ -124,7 +127,7 @@ func OpenBolt(path string, o *BoltOptions) (s *BoltStore, err error) {
 	if fi, err := os.Stat(path); err == nil && fi.Mode().IsRegular() && fi.Size() == 0 {
 		// bbolt would silently start a new database in an empty file; for
 		// a ledger that is a lost log, not a new one.
-		return nil, fmt.Errorf("%w: %s exists but is empty (remove it to start a new log)", ErrCorruptStore, path)
+		return nil, fmt.Errorf("%w: %s exists but is empty (remove it to start a new log)", ledger.ErrCorruptStore, path)
 	}
 	bo := &bolt.Options{
 		Timeout:         opt.LockTimeout,
@@ -156,7 +159,7 @@ func OpenBolt(path string, o *BoltOptions) (s *BoltStore, err error) {
 	if err != nil {
 		return nil, err
 	}
-	s = &BoltStore{db: db, path: path, fill: opt.FillPercent}
+	s = &Store{db: db, path: path, fill: opt.FillPercent}
 	if err := s.init(opt.ReadOnly); err != nil {
 		db.Close()
 		return nil, err
@@ -164,7 +167,7 @@ func OpenBolt(path string, o *BoltOptions) (s *BoltStore, err error) {
 	return s, nil
 }
 
-// openDB is bolt.Open with a damaged file reported as ErrCorruptStore
+// openDB is bolt.Open with a damaged file reported as ledger.ErrCorruptStore
 // rather than a panic or a fault.
 func openDB(path string, bo *bolt.Options) (db *bolt.DB, err error) {
 	var file *os.File
@@ -181,7 +184,7 @@ func openDB(path string, bo *bolt.Options) (db *bolt.DB, err error) {
 				if file != nil {
 					file.Close() // releases the lock; the mapping is leaked
 				}
-				err = fmt.Errorf("%w: %s: bbolt failed opening the file: %v", ErrCorruptStore, path, r)
+				err = fmt.Errorf("%w: %s: bbolt failed opening the file: %v", ledger.ErrCorruptStore, path, r)
 			}
 		}()
 		db, err = bolt.Open(path, 0o600, &o)
@@ -189,16 +192,16 @@ func openDB(path string, bo *bolt.Options) (db *bolt.DB, err error) {
 	switch {
 	case err == nil:
 		return db, nil
-	case errors.Is(err, ErrCorruptStore):
+	case errors.Is(err, ledger.ErrCorruptStore):
 		return nil, err
 	case errors.Is(err, berrors.ErrTimeout):
-		return nil, fmt.Errorf("%w: %s (waited %v)", ErrLocked, path, o.Timeout)
+		return nil, fmt.Errorf("%w: %s (waited %v)", ledger.ErrLocked, path, o.Timeout)
 	case errors.Is(err, berrors.ErrInvalid), errors.Is(err, berrors.ErrChecksum),
 		errors.Is(err, berrors.ErrVersionMismatch), errors.Is(err, berrors.ErrInvalidMapping):
-		return nil, fmt.Errorf("%w: %s: %v", ErrCorruptStore, path, err)
+		return nil, fmt.Errorf("%w: %s: %v", ledger.ErrCorruptStore, path, err)
 	}
 	if _, statErr := os.Stat(path); statErr == nil && !errors.Is(err, os.ErrPermission) {
-		return nil, fmt.Errorf("%w: %s: %v", ErrCorruptStore, path, err)
+		return nil, fmt.Errorf("%w: %s: %v", ledger.ErrCorruptStore, path, err)
 	}
 	return nil, fmt.Errorf("ledger: opening %s: %w", path, err)
 }
@@ -214,7 +217,7 @@ func checkSize(db *bolt.DB, path string) (err error) {
 	return db.View(func(tx *bolt.Tx) error {
 		if tx.Size() > fi.Size() {
 			return fmt.Errorf("%w: %s is %d bytes but its metadata needs %d: the file was truncated",
-				ErrCorruptStore, path, fi.Size(), tx.Size())
+				ledger.ErrCorruptStore, path, fi.Size(), tx.Size())
 		}
 		return nil
 	})
@@ -222,21 +225,21 @@ func checkSize(db *bolt.DB, path string) (err error) {
 
 // init checks the file is not truncated, creates the buckets of a new
 // file and checks the format of an old one.
-func (s *BoltStore) init(readOnly bool) error {
+func (s *Store) init(readOnly bool) error {
 	if err := checkSize(s.db, s.path); err != nil {
 		return err
 	}
 	check := func(tx *bolt.Tx) error {
 		meta := tx.Bucket(bucketMeta)
 		if meta == nil {
-			return fmt.Errorf("%w: %s has no %q bucket: not a ledger file", ErrCorruptStore, s.path, bucketMeta)
+			return fmt.Errorf("%w: %s has no %q bucket: not a ledger file", ledger.ErrCorruptStore, s.path, bucketMeta)
 		}
 		if f := meta.Get(keyFormat); string(f) != storeFormat {
-			return fmt.Errorf("%w: %s has format %q, want %q", ErrCorruptStore, s.path, f, storeFormat)
+			return fmt.Errorf("%w: %s has format %q, want %q", ledger.ErrCorruptStore, s.path, f, storeFormat)
 		}
 		for _, b := range [][]byte{bucketEntries, bucketHashes, bucketCheckpoints} {
 			if tx.Bucket(b) == nil {
-				return fmt.Errorf("%w: %s has no %q bucket", ErrCorruptStore, s.path, b)
+				return fmt.Errorf("%w: %s has no %q bucket", ledger.ErrCorruptStore, s.path, b)
 			}
 		}
 		return nil
@@ -260,20 +263,20 @@ func (s *BoltStore) init(readOnly bool) error {
 	})
 }
 
-func (s *BoltStore) view(fn func(*bolt.Tx) error) (err error) {
+func (s *Store) view(fn func(*bolt.Tx) error) (err error) {
 	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 	defer guard(&err)
 	return s.db.View(fn)
 }
 
-func (s *BoltStore) update(fn func(*bolt.Tx) error) (err error) {
+func (s *Store) update(fn func(*bolt.Tx) error) (err error) {
 	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 	defer guard(&err)
 	return s.db.Update(fn)
 }
 
 // Path is the file's path.
-func (s *BoltStore) Path() string { return s.path }
+func (s *Store) Path() string { return s.path }
 
 func be64(v uint64) []byte { return binary.BigEndian.AppendUint64(nil, v) }
 
@@ -285,7 +288,7 @@ func readSize(meta *bolt.Bucket) (uint64, error) {
 	case 8:
 		return binary.BigEndian.Uint64(v), nil
 	}
-	return 0, fmt.Errorf("%w: meta size is %d bytes, want 8", ErrCorruptStore, len(v))
+	return 0, fmt.Errorf("%w: meta size is %d bytes, want 8", ledger.ErrCorruptStore, len(v))
 }
 
 func lastKey(b *bolt.Bucket) (uint64, bool, error) {
@@ -294,15 +297,15 @@ func lastKey(b *bolt.Bucket) (uint64, bool, error) {
 		return 0, false, nil
 	}
 	if len(k) != 8 {
-		return 0, false, fmt.Errorf("%w: key %x is not 8 bytes", ErrCorruptStore, k)
+		return 0, false, fmt.Errorf("%w: key %x is not 8 bytes", ledger.ErrCorruptStore, k)
 	}
 	return binary.BigEndian.Uint64(k), true, nil
 }
 
-// State implements Store. It cross-checks the size against the last keys
+// State implements ledger.Reader. It cross-checks the size against the last keys
 // of the entries and hashes buckets.
-func (s *BoltStore) State(ctx context.Context) (State, error) {
-	var st State
+func (s *Store) State(ctx context.Context) (ledger.State, error) {
+	var st ledger.State
 	err := s.view(func(tx *bolt.Tx) error {
 		meta := tx.Bucket(bucketMeta)
 		size, err := readSize(meta)
@@ -314,9 +317,9 @@ func (s *BoltStore) State(ctx context.Context) (State, error) {
 		st.EntryFormat = string(meta.Get(keyEntryFormat))
 		if v := meta.Get(keyIntent); v != nil {
 			if len(v) != 8+tlog.HashSize {
-				return fmt.Errorf("%w: signing intent is %d bytes, want %d", ErrCorruptStore, len(v), 8+tlog.HashSize)
+				return fmt.Errorf("%w: signing intent is %d bytes, want %d", ledger.ErrCorruptStore, len(v), 8+tlog.HashSize)
 			}
-			in := &Intent{Size: binary.BigEndian.Uint64(v)}
+			in := &ledger.Intent{Size: binary.BigEndian.Uint64(v)}
 			copy(in.Root[:], v[8:])
 			st.Intent = in
 		}
@@ -325,19 +328,19 @@ func (s *BoltStore) State(ctx context.Context) (State, error) {
 			return fmt.Errorf("entries: %w", err)
 		}
 		if ok != (size > 0) || (ok && last != size-1) {
-			return fmt.Errorf("%w: meta says %d entries but the last entry key is %d (present: %t)", ErrCorruptStore, size, last, ok)
+			return fmt.Errorf("%w: meta says %d entries but the last entry key is %d (present: %t)", ledger.ErrCorruptStore, size, last, ok)
 		}
 		last, ok, err = lastKey(tx.Bucket(bucketHashes))
 		if err != nil {
 			return fmt.Errorf("hashes: %w", err)
 		}
 		if n := tlog.StoredHashCount(size); ok != (n > 0) || (ok && last != n-1) {
-			return fmt.Errorf("%w: %d entries need %d stored hashes but the last hash key is %d (present: %t)", ErrCorruptStore, size, n, last, ok)
+			return fmt.Errorf("%w: %d entries need %d stored hashes but the last hash key is %d (present: %t)", ledger.ErrCorruptStore, size, n, last, ok)
 		}
 		k, v := tx.Bucket(bucketCheckpoints).Cursor().Last()
 		if k != nil {
 			if len(k) != 8 {
-				return fmt.Errorf("%w: checkpoint key %x is not 8 bytes", ErrCorruptStore, k)
+				return fmt.Errorf("%w: checkpoint key %x is not 8 bytes", ledger.ErrCorruptStore, k)
 			}
 			st.CheckpointSize = binary.BigEndian.Uint64(k)
 			st.Checkpoint = bytes.Clone(v)
@@ -347,9 +350,10 @@ func (s *BoltStore) State(ctx context.Context) (State, error) {
 	return st, err
 }
 
-// Write implements Store: one bbolt read-write transaction, committed
-// with fsync.
-func (s *BoltStore) Write(ctx context.Context, b *Batch) error {
+// Write implements ledger.Store: one bbolt read-write transaction,
+// committed with fsync; apply gets that transaction to write the
+// caller's own buckets in.
+func (s *Store) Write(ctx context.Context, b *ledger.Batch, apply func(tx *bolt.Tx) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -364,7 +368,7 @@ func (s *BoltStore) Write(ctx context.Context, b *Batch) error {
 			return err
 		}
 		if size != b.Start {
-			return fmt.Errorf("%w: batch starts at %d, store holds %d entries", ErrConflict, b.Start, size)
+			return fmt.Errorf("%w: batch starts at %d, store holds %d entries", ledger.ErrConflict, b.Start, size)
 		}
 		if b.Origin != "" {
 			switch o := meta.Get(keyOrigin); {
@@ -373,7 +377,7 @@ func (s *BoltStore) Write(ctx context.Context, b *Batch) error {
 					return err
 				}
 			case string(o) != b.Origin:
-				return fmt.Errorf("%w: store has origin %q, batch %q", ErrOrigin, o, b.Origin)
+				return fmt.Errorf("%w: store has origin %q, batch %q", ledger.ErrOrigin, o, b.Origin)
 			}
 		}
 		if b.EntryFormat != "" {
@@ -387,7 +391,7 @@ func (s *BoltStore) Write(ctx context.Context, b *Batch) error {
 				if f == nil {
 					have = "none"
 				}
-				return &EntryFormatError{Have: have, Want: b.EntryFormat, Size: size}
+				return &ledger.EntryFormatError{Have: have, Want: b.EntryFormat, Size: size}
 			}
 		}
 		keys := make([]byte, 8*(len(b.Entries)+len(b.Hashes)))
@@ -432,23 +436,21 @@ func (s *BoltStore) Write(ctx context.Context, b *Batch) error {
 				}
 			}
 		}
-		for i, a := range b.Apply {
-			if err := a.Fn(tx, a.First); err != nil {
-				return &ApplyError{Index: i, Err: err}
-			}
+		if apply != nil {
+			return apply(tx)
 		}
 		return nil
 	})
 }
 
 // DB is the open bbolt file, for an application that keeps its own
-// buckets next to the ledger's and writes them with Log.AppendWith. Its
-// buckets must not be named like the ledger's (meta, entries, hashes,
-// checkpoints).
-func (s *BoltStore) DB() *bolt.DB { return s.db }
+// buckets next to the ledger's (issuer/state/boltstate) and writes them in
+// Write's apply. Its buckets must not be named like the ledger's (meta,
+// entries, hashes, checkpoints).
+func (s *Store) DB() *bolt.DB { return s.db }
 
-// Entries implements Store.
-func (s *BoltStore) Entries(ctx context.Context, start, end uint64, fn func(uint64, []byte) error) error {
+// Entries implements ledger.Reader.
+func (s *Store) Entries(ctx context.Context, start, end uint64, fn func(uint64, []byte) error) error {
 	return s.view(func(tx *bolt.Tx) error {
 		c := tx.Bucket(bucketEntries).Cursor()
 		k, v := c.Seek(be64(start))
@@ -459,7 +461,7 @@ func (s *BoltStore) Entries(ctx context.Context, start, end uint64, fn func(uint
 				}
 			}
 			if len(k) != 8 || binary.BigEndian.Uint64(k) != i {
-				return &IndexError{Index: i, What: "entry", Err: fmt.Errorf("%w: entry missing (found key %x)", ErrCorruptStore, k)}
+				return &ledger.IndexError{Index: i, What: "entry", Err: fmt.Errorf("%w: entry missing (found key %x)", ledger.ErrCorruptStore, k)}
 			}
 			if err := fn(i, v); err != nil {
 				return err
@@ -470,9 +472,9 @@ func (s *BoltStore) Entries(ctx context.Context, start, end uint64, fn func(uint
 	})
 }
 
-// Hashes implements Store. Runs of consecutive indexes are read with a
+// Hashes implements ledger.Reader. Runs of consecutive indexes are read with a
 // cursor rather than one lookup each.
-func (s *BoltStore) Hashes(ctx context.Context, idx []uint64, dst []tlog.Hash) error {
+func (s *Store) Hashes(ctx context.Context, idx []uint64, dst []tlog.Hash) error {
 	if len(dst) < len(idx) {
 		return fmt.Errorf("ledger: Hashes: dst holds %d, need %d", len(dst), len(idx))
 	}
@@ -486,10 +488,10 @@ func (s *BoltStore) Hashes(ctx context.Context, idx []uint64, dst []tlog.Hash) e
 				k, v = c.Seek(be64(x))
 			}
 			if len(k) != 8 || binary.BigEndian.Uint64(k) != x {
-				return fmt.Errorf("%w: stored hash %d missing", ErrCorruptStore, x)
+				return fmt.Errorf("%w: stored hash %d missing", ledger.ErrCorruptStore, x)
 			}
 			if len(v) != tlog.HashSize {
-				return fmt.Errorf("%w: stored hash %d is %d bytes, want %d", ErrCorruptStore, x, len(v), tlog.HashSize)
+				return fmt.Errorf("%w: stored hash %d is %d bytes, want %d", ledger.ErrCorruptStore, x, len(v), tlog.HashSize)
 			}
 			copy(dst[i][:], v)
 		}
@@ -497,8 +499,8 @@ func (s *BoltStore) Hashes(ctx context.Context, idx []uint64, dst []tlog.Hash) e
 	})
 }
 
-// Checkpoints implements Store.
-func (s *BoltStore) Checkpoints(ctx context.Context, from uint64, fn func(uint64, []byte) error) error {
+// Checkpoints implements ledger.Reader.
+func (s *Store) Checkpoints(ctx context.Context, from uint64, fn func(uint64, []byte) error) error {
 	err := s.view(func(tx *bolt.Tx) error {
 		c := tx.Bucket(bucketCheckpoints).Cursor()
 		for k, v := c.Seek(be64(from)); k != nil; k, v = c.Next() {
@@ -506,7 +508,7 @@ func (s *BoltStore) Checkpoints(ctx context.Context, from uint64, fn func(uint64
 				return err
 			}
 			if len(k) != 8 {
-				return fmt.Errorf("%w: checkpoint key %x is not 8 bytes", ErrCorruptStore, k)
+				return fmt.Errorf("%w: checkpoint key %x is not 8 bytes", ledger.ErrCorruptStore, k)
 			}
 			if err := fn(binary.BigEndian.Uint64(k), v); err != nil {
 				return err
@@ -514,20 +516,20 @@ func (s *BoltStore) Checkpoints(ctx context.Context, from uint64, fn func(uint64
 		}
 		return nil
 	})
-	if errors.Is(err, ErrStop) {
+	if errors.Is(err, ledger.ErrStop) {
 		return nil
 	}
 	return err
 }
 
-// Close implements Store.
-func (s *BoltStore) Close() error { return s.db.Close() }
+// Close closes the file.
+func (s *Store) Close() error { return s.db.Close() }
 
 // Backup writes a consistent copy of the file (the ledger and any
 // application buckets kept with it) to w while the log
 // stays in use (a bbolt read transaction), and returns the bytes written.
 // The copy opens as a ledger and passes fsck.
-func (s *BoltStore) Backup(w io.Writer) (int64, error) {
+func (s *Store) Backup(w io.Writer) (int64, error) {
 	var n int64
 	err := s.view(func(tx *bolt.Tx) (err error) {
 		n, err = tx.WriteTo(w)
@@ -535,3 +537,16 @@ func (s *BoltStore) Backup(w io.Writer) (int64, error) {
 	})
 	return n, err
 }
+
+// Fsck runs ledger.Fsck on the ledger file at path, which no process may
+// have open for writing (it takes a shared lock).
+func Fsck(ctx context.Context, path string, o ledger.FsckOptions) (*ledger.FsckReport, error) {
+	s, err := Open(path, &Options{ReadOnly: true})
+	if err != nil {
+		return &ledger.FsckReport{}, err
+	}
+	defer s.Close()
+	return ledger.Fsck(ctx, s, o)
+}
+
+var _ ledger.Store[*bolt.Tx] = (*Store)(nil)

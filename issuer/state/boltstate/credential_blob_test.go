@@ -1,4 +1,4 @@
-package store
+package boltstate
 
 import (
 	"bytes"
@@ -11,16 +11,17 @@ import (
 
 	"elicense/certs/credential"
 	"elicense/certs/qr"
+	"elicense/issuer/state"
 )
 
 // blobRecord is a record with a credential and QR core shaped like real
 // ones (the service's tests store every class's and read it back).
-func blobRecord() *Record {
+func blobRecord() *state.Record {
 	enc := base64.RawURLEncoding.EncodeToString
 	fields := map[string]string{"name": "示例有限公司", "scope": "技术服务 <&>", "empty": ""}
 	payload := credential.AppendFieldsJSON([]byte(`{"sub":"x","lic":{"fields":`), fields)
 	payload = append(payload, `,"seal":"1"}}`...)
-	return &Record{
+	return &state.Record{
 		ID:             "id-1",
 		CredentialHash: strings.Repeat("ab", 32),
 		Fields:         fields,
@@ -50,7 +51,7 @@ func TestBlobRoundTrip(t *testing.T) {
 	if fj := credential.AppendFieldsJSON(nil, r.Fields); bytes.Contains(b, fj) {
 		t.Fatalf("the fields' JSON %s is stored", fj)
 	}
-	got := &Record{CredentialHash: r.CredentialHash, Fields: r.Fields}
+	got := &state.Record{CredentialHash: r.CredentialHash, Fields: r.Fields}
 	if err := decodeBlob(b, got); err != nil {
 		t.Fatal(err)
 	}
@@ -70,7 +71,7 @@ func TestBlobRoundTrip(t *testing.T) {
 		if err != nil || b[0] != blobCompact {
 			t.Fatalf("%s: layout %d, %v; want 2", name, b[0], err)
 		}
-		got := &Record{CredentialHash: r.CredentialHash, Fields: fields}
+		got := &state.Record{CredentialHash: r.CredentialHash, Fields: fields}
 		if err := decodeBlob(b, got); err != nil || got.Credential != r.Credential {
 			t.Fatalf("%s: read back %q, %v", name, got.Credential, err)
 		}
@@ -87,16 +88,16 @@ func TestBlobRoundTrip(t *testing.T) {
 // TestBlobVerbatim: what the compact layout cannot give back exactly is
 // stored as it came.
 func TestBlobVerbatim(t *testing.T) {
-	for name, change := range map[string]func(r *Record){
-		"two parts":            func(r *Record) { r.Credential = r.Credential[:strings.LastIndexByte(r.Credential, '.')] },
-		"non-canonical base64": func(r *Record) { r.Credential = r.Credential[:len(r.Credential)-1] + "x" },
-		"padded base64":        func(r *Record) { r.Credential += "=" },
-		"line break":           func(r *Record) { r.Credential = strings.Replace(r.Credential, ".", ".\n", 1) },
-		"carriage return": func(r *Record) {
+	for name, change := range map[string]func(r *state.Record){
+		"two parts":            func(r *state.Record) { r.Credential = r.Credential[:strings.LastIndexByte(r.Credential, '.')] },
+		"non-canonical base64": func(r *state.Record) { r.Credential = r.Credential[:len(r.Credential)-1] + "x" },
+		"padded base64":        func(r *state.Record) { r.Credential += "=" },
+		"line break":           func(r *state.Record) { r.Credential = strings.Replace(r.Credential, ".", ".\n", 1) },
+		"carriage return": func(r *state.Record) {
 			i := strings.LastIndexByte(r.Credential, '.')
 			r.Credential = r.Credential[:i+3] + "\r" + r.Credential[i+3:]
 		},
-		"digest differs": func(r *Record) { r.Holding.Credential = strings.Repeat("cd", 32) },
+		"digest differs": func(r *state.Record) { r.Holding.Credential = strings.Repeat("cd", 32) },
 	} {
 		r := blobRecord()
 		change(r)
@@ -107,7 +108,7 @@ func TestBlobVerbatim(t *testing.T) {
 		if b[0] != blobVerbatim {
 			t.Fatalf("%s: layout %d, want verbatim", name, b[0])
 		}
-		got := &Record{}
+		got := &state.Record{}
 		if err := decodeBlob(b, got); err != nil || got.Credential != r.Credential {
 			t.Fatalf("%s: %q, %v", name, got.Credential, err)
 		}
@@ -136,7 +137,7 @@ func TestBlobCorrupt(t *testing.T) {
 		if name == "field missing" {
 			fields = map[string]string{"name": "x"} // "scope" and "empty" are read from the record
 		}
-		if err := decodeBlob(b, &Record{CredentialHash: r.CredentialHash, Fields: fields}); err == nil {
+		if err := decodeBlob(b, &state.Record{CredentialHash: r.CredentialHash, Fields: fields}); err == nil {
 			t.Errorf("%s: decoded", name)
 		}
 	}
@@ -158,7 +159,7 @@ func FuzzDecodeBlob(f *testing.F) {
 	f.Add(compact)
 	f.Fuzz(func(t *testing.T, b []byte) {
 		base := blobRecord()
-		got := &Record{CredentialHash: base.CredentialHash, Fields: base.Fields}
+		got := &state.Record{CredentialHash: base.CredentialHash, Fields: base.Fields}
 		if decodeBlob(b, got) != nil || got.Holding == nil {
 			return
 		}
@@ -166,7 +167,7 @@ func FuzzDecodeBlob(f *testing.F) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		back := &Record{CredentialHash: base.CredentialHash, Fields: base.Fields}
+		back := &state.Record{CredentialHash: base.CredentialHash, Fields: base.Fields}
 		if err := decodeBlob(again, back); err != nil || back.Credential != got.Credential || !reflect.DeepEqual(back.Holding, got.Holding) {
 			t.Fatalf("stored again, reads back differently: %v", err)
 		}

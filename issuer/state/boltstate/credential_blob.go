@@ -1,4 +1,4 @@
-package store
+package boltstate
 
 import (
 	"bytes"
@@ -13,6 +13,7 @@ import (
 
 	"elicense/certs/credential"
 	"elicense/certs/qr"
+	"elicense/issuer/state"
 )
 
 // A licence's signed credential and QR core never change after issuance
@@ -76,7 +77,7 @@ func fieldsSpan(payload []byte, fields map[string]string) ([]byte, int) {
 	return span, at
 }
 
-func appendBlob(b []byte, r *Record) ([]byte, error) {
+func appendBlob(b []byte, r *state.Record) ([]byte, error) {
 	h := r.Holding
 	if h == nil && len(r.QR) == 0 {
 		return appendBytes(append(b, blobVerbatim), []byte(r.Credential)), nil
@@ -141,17 +142,17 @@ func appendBytes(b, p []byte) []byte {
 	return append(binary.AppendUvarint(b, uint64(len(p))), p...)
 }
 
-func readBlob(tx *bolt.Tx, r *Record) error {
+func readBlob(tx *bolt.Tx, r *state.Record) error {
 	k := binary.BigEndian.AppendUint64(make([]byte, 0, 8), r.LedgerIndex)
 	if err := decodeBlob(tx.Bucket(bucketCreds).Get(k), r); err != nil {
-		return fmt.Errorf("%w: %s: %v", ErrCorrupt, r.ID, err)
+		return fmt.Errorf("%w: %s: %v", state.ErrCorrupt, r.ID, err)
 	}
 	return nil
 }
 
 // decodeBlob fills r.Credential and r.Holding (layout 2) or r.QR (layout
 // 1) from v; the compact layout needs r.CredentialHash and r.Fields.
-func decodeBlob(v []byte, r *Record) error {
+func decodeBlob(v []byte, r *state.Record) error {
 	if len(v) == 0 {
 		return fmt.Errorf("no credential")
 	}

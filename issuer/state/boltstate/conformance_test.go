@@ -1,0 +1,22 @@
+package boltstate_test
+
+import (
+	"path/filepath"
+	"testing"
+
+	"elicense/issuer/state"
+	"elicense/issuer/state/boltstate"
+	"elicense/issuer/state/statetest"
+)
+
+// TestConformance runs the backend conformance suite on the bbolt
+// backend.
+func TestConformance(t *testing.T) {
+	statetest.Run(t, func(t testing.TB, dir string) state.Backend {
+		s, err := boltstate.Open(filepath.Join(dir, "ledger.db"), boltstate.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	})
+}

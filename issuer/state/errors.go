@@ -1,0 +1,20 @@
+package state
+
+import "errors"
+
+// Errors every backend returns, for callers to test with errors.Is.
+var (
+	// ErrNotFound means no record has that identifier (or no claim
+	// ticket, seal or audit record has that key).
+	ErrNotFound = errors.New("state: not found")
+	// ErrExists means a record or idempotency key is already taken, or a
+	// claim ticket already used.
+	ErrExists = errors.New("state: already exists")
+	// ErrCorrupt means a stored value could not be decoded.
+	ErrCorrupt = errors.New("state: corrupt record")
+	// ErrFormat means the state was written in a layout this version
+	// does not read.
+	ErrFormat = errors.New("state: unknown layout")
+	// ErrClaimTickets means every claim ticket number has been handed out.
+	ErrClaimTickets = errors.New("state: claim ticket numbers exhausted")
+)
