@@ -321,5 +321,5 @@ func (a *API) revokeSeal(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, r)
+	return c.JSON(http.StatusOK, viewSeal(r))
 }
