@@ -43,7 +43,7 @@ func init() {
 Usage: elicense serve [--addr HOST:PORT] [--data DIR] [--public-url URL]
                       [--passphrase-file FILE] [--config FILE] [--log-level LEVEL]
                       [--gc-percent N] [--gomaxprocs N] [--holder-merge-at N]
-                      [--trusted-proxies CIDR[,CIDR]]
+                      [--trusted-proxies CIDR[,CIDR]] [--token-leeway DURATION]
 
 Serves the issuer API under /v1 (OpenAPI at /v1/openapi.json), /healthz,
 /readyz and Prometheus /metrics, with the ledger (an SM3 Merkle log) and the
@@ -58,16 +58,21 @@ token key, and an admin token, printed once and saved in DIR/admin.token
 Settings come from flags, else the environment (ELICENSE_ADDR, ELICENSE_DATA,
 ELICENSE_PUBLIC_URL, ELICENSE_PASSPHRASE_FILE or ELICENSE_PASSPHRASE,
 ELICENSE_LOG_LEVEL, ELICENSE_GC_PERCENT, ELICENSE_GOMAXPROCS,
-ELICENSE_HOLDER_MERGE_AT, ELICENSE_TRUSTED_PROXIES), else the JSON config
-file (keys addr, data, public_url, passphrase_file, log_level, gc_percent,
-gomaxprocs, holder_merge_at, trusted_proxies), else the defaults. The
-passphrase is never a flag value.
+ELICENSE_HOLDER_MERGE_AT, ELICENSE_TRUSTED_PROXIES, ELICENSE_TOKEN_LEEWAY),
+else the JSON config file (keys addr, data, public_url, passphrase_file,
+log_level, gc_percent, gomaxprocs, holder_merge_at, trusted_proxies,
+token_leeway), else the defaults. The passphrase is never a flag value.
 
 The client address (which the claim endpoints' rate limit is kept by) is
 the TCP peer. Behind a reverse proxy, list it in --trusted-proxies: from
 those peers only, X-Forwarded-For (its right-most address that is not a
 trusted proxy) or else X-Real-IP names the client. From any other peer the
 headers are ignored, since a client can write them.
+
+Operator tokens are checked as RFC 7519 says, pinned to this deployment's
+audience; a token is still taken --token-leeway (30s, at most 10m; 0s for
+none) after its "exp", and that long before its "iat" or "nbf", for
+clocks that disagree a little.
 
 New licences wait in a log until --holder-merge-at of them (32,768) are
 sorted and merged into the holder index, so that issuance does not rewrite a
@@ -107,6 +112,7 @@ Examples:
 			fs.Int("gc-percent", runtimecfg.DefaultGCPercent, "garbage collector target `percent`, as GOGC (GOGC in the environment wins)")
 			fs.Int("holder-merge-at", service.DefaultHolderMergeAt, "merge new licences into the holder index once this many `count` wait (a holder search reads them all)")
 			fs.String("trusted-proxies", "", "comma-separated `CIDRs` of reverse proxies whose X-Forwarded-For / X-Real-IP name the client (default: none)")
+			fs.Duration("token-leeway", api.DefaultTokenLeeway, "take operator tokens this `duration` past their expiry (clock skew; at most 10m)")
 			fs.Int("gomaxprocs", 0, "`Ps` for Go code, as GOMAXPROCS; 0 means twice the CPUs (GOMAXPROCS in the environment wins)")
 		},
 		run: runServe,
@@ -157,6 +163,13 @@ func runServe(e *env, fs *flag.FlagSet) int {
 	if err != nil {
 		return usageError(e, "serve", "--trusted-proxies: %v", err)
 	}
+	leeway, err := time.ParseDuration(get("token-leeway"))
+	if err != nil || leeway < 0 || leeway > api.MaxTokenLeeway {
+		return usageError(e, "serve", "--token-leeway: %q is not a duration from 0s to %v", get("token-leeway"), api.MaxTokenLeeway)
+	}
+	if leeway == 0 {
+		leeway = -1 // none; TokenOptions takes 0 as the default
+	}
 	rt := runtimecfg.Apply(runtimecfg.Settings{GCPercent: pct, Procs: procs, LookupEnv: e.lookupEnv})
 	addr, d := get("addr"), dataDir(get("data"))
 	ln, err := net.Listen("tcp", addr)
@@ -168,7 +181,7 @@ func runServe(e *env, fs *flag.FlagSet) int {
 	if publicURL == "" {
 		publicURL = "http://" + ln.Addr().String()
 	}
-	srv, cleanup, err := buildServer(e, d, serveSettings{passFile: get("passphrase-file"), publicURL: publicURL, holderMergeAt: mergeAt, trustedProxies: proxies}, log)
+	srv, cleanup, err := buildServer(e, d, serveSettings{passFile: get("passphrase-file"), publicURL: publicURL, holderMergeAt: mergeAt, trustedProxies: proxies, tokenLeeway: leeway}, log)
 	if err != nil {
 		ln.Close()
 		fmt.Fprintf(e.stderr, "elicense serve: %v\n", err)
@@ -205,6 +218,7 @@ type serveSettings struct {
 	publicURL      string
 	holderMergeAt  int
 	trustedProxies []netip.Prefix
+	tokenLeeway    time.Duration // as api.TokenOptions.Leeway
 }
 
 // buildServer opens (or on first start creates) everything in d and
@@ -254,7 +268,11 @@ func buildServer(e *env, d dataDir, ss serveSettings, log *slog.Logger) (*http.S
 		data.Close()
 		return nil, nil, err
 	}
-	tokens := api.NewTokens(tk, audience(p), st, nil)
+	tokens, err := api.NewTokensWith(api.TokenOptions{Signer: tk, Audience: audience(p), Store: st, Leeway: ss.tokenLeeway})
+	if err != nil {
+		data.Close()
+		return nil, nil, err
+	}
 	if err := ensureAdminToken(e, d, tokens); err != nil {
 		data.Close()
 		return nil, nil, err

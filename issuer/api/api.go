@@ -279,6 +279,9 @@ func (a *API) auth(next echo.HandlerFunc) echo.HandlerFunc {
 			return fail(http.StatusUnauthorized, "unauthorized", "", "a bearer token is required")
 		}
 		op, _, err := a.o.Tokens.Verify(tok)
+		if err == nil {
+			err = a.checkScope(op)
+		}
 		if err != nil {
 			c.Response().Header().Set(echo.HeaderWWWAuthenticate, `Bearer realm="elicense", error="invalid_token"`)
 			return fail(http.StatusUnauthorized, "unauthorized", "", "%v", err)
