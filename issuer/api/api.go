@@ -1,6 +1,7 @@
 package api
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -106,6 +107,7 @@ func New(o Options) *API {
 		return err
 	}}))
 	e.Use(middleware.BodyLimit(o.BodyLimit))
+	e.Use(checkParamText)
 	a.routes()
 	return a
 }
@@ -236,21 +238,35 @@ func serviceError(se *service.Error) *apiError {
 }
 
 // bindJSON decodes a JSON body strictly: content type, unknown fields,
-// trailing data and syntax errors are all 4xx with the reason.
+// trailing data, syntax errors, invalid UTF-8 and duplicate members
+// (checkJSONText) are all 4xx with the reason.
 func bindJSON(c echo.Context, v any) error {
 	ct := c.Request().Header.Get(echo.HeaderContentType)
 	if !strings.HasPrefix(ct, echo.MIMEApplicationJSON) {
 		return fail(http.StatusUnsupportedMediaType, "unsupported_media_type", "", "Content-Type must be application/json, not %q", ct)
 	}
-	dec := json.NewDecoder(c.Request().Body)
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
+	data, err := io.ReadAll(c.Request().Body)
+	if err != nil {
 		var mbe *http.MaxBytesError
-		var se *json.SyntaxError
-		var te *json.UnmarshalTypeError
+		var he *echo.HTTPError
 		switch {
 		case errors.As(err, &mbe):
 			return fail(http.StatusRequestEntityTooLarge, "too_large", "", "request body over %d bytes", mbe.Limit)
+		case errors.As(err, &he):
+			return he
+		default:
+			return fail(http.StatusBadRequest, "bad_request", "", "reading the body: %v", err)
+		}
+	}
+	if err := checkJSONText(data); err != nil {
+		return err
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		var se *json.SyntaxError
+		var te *json.UnmarshalTypeError
+		switch {
 		case errors.As(err, &se):
 			return fail(http.StatusBadRequest, "bad_json", "", "malformed JSON at byte %d: %v", se.Offset, err)
 		case errors.As(err, &te):
