@@ -3,6 +3,7 @@ package api
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"elicense/issuer/service"
 )
@@ -75,5 +76,32 @@ func TestCheckJSONText(t *testing.T) {
 		if got != want {
 			t.Errorf("checkJSONText(%q) = %q, want %q", body, got, want)
 		}
+	}
+}
+
+func TestDateBounds(t *testing.T) {
+	s := newTestServer(t)
+	ag, _ := s.pki.AgencyForClass("business-license")
+	tok := s.token(t, service.Operator{Subject: "op1", Role: service.RoleOperator, Agency: ag.Code})
+	good := issueJSON(t, "business-license")
+	est := samples(t)["business-license"]["established"]
+	tomorrow := time.Now().Add(8*time.Hour + 24*time.Hour).UTC().Format("2006-01-02") // tomorrow in China
+	for _, tc := range []struct {
+		name, body, field string
+	}{
+		{"issued_on far in the future", strings.Replace(good, `{`, `{"issued_on":"9999-12-31",`, 1), "issued_on"},
+		{"issued_on year zero", strings.Replace(good, `{`, `{"issued_on":"0000-01-01",`, 1), "issued_on"},
+		{"issued_on tomorrow", strings.Replace(good, `{`, `{"issued_on":"`+tomorrow+`",`, 1), "issued_on"},
+		{"issued_on before 1949-10-01", strings.Replace(good, `{`, `{"issued_on":"1949-09-30",`, 1), "issued_on"},
+		{"成立日期 tomorrow", strings.Replace(good, est, tomorrow, 1), "established"},
+	} {
+		var e errBody
+		if st := s.do(t, "POST", "/v1/licences", tok, ctJSON, tc.body, &e); st != 422 || e.Field != tc.field {
+			t.Errorf("%s: %d %+v", tc.name, st, e)
+		}
+	}
+	var lic licenceView
+	if st := s.do(t, "POST", "/v1/licences", tok, ctJSON, strings.Replace(good, `{`, `{"issued_on":"1949-10-01",`, 1), &lic); st != 201 {
+		t.Fatalf("issued_on 1949-10-01: %d", st)
 	}
 }
