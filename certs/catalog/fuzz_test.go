@@ -132,15 +132,7 @@ func FuzzValidate(f *testing.F) {
 		if err != nil && recErr == nil {
 			t.Fatalf("%s/%s: field error %v but the record passes", cl.Key, fl.Key, err)
 		}
-		// At issuance, a record that fails Validate fails ValidateAt; one
-		// that passes it fails only for a date after the day of issuance.
-		atErr := cl.ValidateAt(rec, fuzzNow)
-		if recErr != nil && atErr == nil {
-			t.Fatalf("%s/%s: Validate fails (%v) but ValidateAt passes", cl.Key, fl.Key, recErr)
-		}
-		if recErr == nil && atErr != nil && (!fl.Dates.past() || !errors.Is(atErr, ErrRange)) {
-			t.Fatalf("%s/%s: %q passes Validate, but ValidateAt says %v", cl.Key, fl.Key, value, atErr)
-		}
+		checkValidateAt(t, cl, fl, rec, recErr)
 		if recErr != nil {
 			var ve *ValidationError
 			if !errors.As(recErr, &ve) || len(ve.Fields) == 0 {
@@ -153,6 +145,20 @@ func FuzzValidate(f *testing.F) {
 			}
 		}
 	})
+}
+
+// checkValidateAt checks ValidateAt on rec against Validate's verdict
+// recErr: at issuance, a record that fails Validate fails ValidateAt; one
+// that passes it fails only for fl's date after the day of issuance.
+func checkValidateAt(t *testing.T, cl *Class, fl *Field, rec map[string]string, recErr error) {
+	t.Helper()
+	atErr := cl.ValidateAt(rec, fuzzNow)
+	if recErr != nil && atErr == nil {
+		t.Fatalf("%s/%s: Validate fails (%v) but ValidateAt passes", cl.Key, fl.Key, recErr)
+	}
+	if recErr == nil && atErr != nil && (!fl.Dates.past() || !errors.Is(atErr, ErrRange)) {
+		t.Fatalf("%s/%s: %q passes Validate, but ValidateAt says %v", cl.Key, fl.Key, rec[fl.Key], atErr)
+	}
 }
 
 // fuzzNow is the instant FuzzValidate issues at.

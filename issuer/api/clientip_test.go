@@ -111,8 +111,8 @@ func TestLimiter(t *testing.T) {
 		t.Fatal("request past the burst allowed")
 	}
 	now = now.Add(time.Second) // two tokens back
-	if !l.allow(a) || !l.allow(a) || l.allow(a) {
-		t.Fatal("refill is not 2 a second")
+	if got := [3]bool{l.allow(a), l.allow(a), l.allow(a)}; got != [3]bool{true, true, false} {
+		t.Fatalf("a second later: %v; the refill is not 2 a second", got)
 	}
 	// 10,000 other addresses: the table stays at its cap, and each new
 	// address gets its burst.
