@@ -73,7 +73,8 @@ func checkDateKind(f *Field, v string) (string, error) {
 		return "", nil
 	}
 	first := f.Dates.earliest()
-	for _, d := range fieldDates(f, v) {
+	ds, n := fieldDates(f, v)
+	for _, d := range ds[:n] {
 		if d.Before(first) {
 			return fmt.Sprintf("%s is before %s, the earliest %s date", quote(v), first.Format(DateLayout), f.Dates), ErrRange
 		}
@@ -82,32 +83,33 @@ func checkDateKind(f *Field, v string) (string, error) {
 }
 
 // fieldDates are the dates in a well-formed value of a date, datetime or
-// term field (the day of a datetime, the start and end of a term).
-func fieldDates(f *Field, v string) []time.Time {
+// term field (the day of a datetime, the start and end of a term), n of
+// them; an array, not a slice, because verifiers validate every disclosed
+// field and this must not allocate.
+func fieldDates(f *Field, v string) (ds [2]time.Time, n int) {
 	switch f.Type {
 	case TypeDate:
-		d, _ := parseDate(v)
-		return []time.Time{d}
+		ds[0], _ = parseDate(v)
+		return ds, 1
 	case TypeDateTime:
 		if len(v) < len(DateLayout) {
-			return nil
+			return ds, 0
 		}
-		d, _ := parseDate(v[:len(DateLayout)])
-		return []time.Time{d}
+		ds[0], _ = parseDate(v[:len(DateLayout)])
+		return ds, 1
 	case TypeTerm:
 		t, te := parseTerm(v)
 		if te != nil {
-			return nil
+			return ds, 0
 		}
-		var ds []time.Time
-		for _, d := range []time.Time{t.Start, t.End} {
+		for _, d := range [2]time.Time{t.Start, t.End} {
 			if !d.IsZero() {
-				ds = append(ds, d)
+				ds[n] = d
+				n++
 			}
 		}
-		return ds
 	}
-	return nil
+	return ds, n
 }
 
 // ValidateAt is [Class.Validate] for a licence being issued at instant now:
@@ -134,7 +136,8 @@ func (cl *Class) ValidateAt(values map[string]string, now time.Time) error {
 		if v == "" || bad[f.Key] || !f.Dates.past() {
 			continue
 		}
-		for _, d := range fieldDates(f, v) {
+		ds, n := fieldDates(f, v)
+		for _, d := range ds[:n] {
 			if d.After(day) {
 				late = append(late, *f.fail(ErrRange, fmt.Sprintf("%s is after the day of issuance (%s, China time): an %s date records what has already happened", quote(v), day.Format(DateLayout), f.Dates)))
 				break
