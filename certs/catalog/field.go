@@ -26,12 +26,15 @@ const (
 	// TypeLongText is text that may contain line breaks ("\n"). max_len is
 	// required.
 	TypeLongText FieldType = "longtext"
-	// TypeDate is a calendar date, YYYY-MM-DD, years 1800 to 2199.
+	// TypeDate is a calendar date, YYYY-MM-DD, years 1800 to 2199, within
+	// the bounds of its field's [DateKind].
 	TypeDate FieldType = "date"
-	// TypeDateTime is a date and time to the minute, "YYYY-MM-DD hh:mm".
+	// TypeDateTime is a date and time to the minute, "YYYY-MM-DD hh:mm",
+	// years 1800 to 2199, its day within the bounds of its [DateKind].
 	TypeDateTime FieldType = "datetime"
 	// TypeTerm is a period: "YYYY-MM-DD至YYYY-MM-DD" (start not after end),
-	// "YYYY-MM-DD至长期" (open-ended) or "长期".
+	// "YYYY-MM-DD至长期" (open-ended) or "长期"; both dates within the
+	// bounds of its field's [DateKind].
 	TypeTerm FieldType = "term"
 	// TypeEnum is one of the field's Values, exactly.
 	TypeEnum FieldType = "enum"
@@ -128,6 +131,7 @@ type Field struct {
 	ValueSet string       // name of the shared value set Values came from, if any
 	Pattern  string       // regular expression the whole value must match (text, longtext, licence_no)
 	Min, Max *int64       // bounds of an int field, if any
+	Dates    DateKind     // what a date, datetime or term field records: its bounds
 	QR       QRVisibility // whether the field goes in a QR presentation
 	Printed  bool         // false for data carried by the e-licence but not printed on paper
 	Note     string       // remark from the catalogue file
@@ -189,6 +193,9 @@ func (f *Field) check(v string) (string, error) {
 		return "trailing white space", ErrFormat
 	}
 	if reason, err := checkType(f, v); err != nil {
+		return reason, err
+	}
+	if reason, err := checkDateKind(f, v); err != nil {
 		return reason, err
 	}
 	if f.re != nil && !f.re.MatchString(v) {

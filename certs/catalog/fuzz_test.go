@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 	"unicode/utf8"
 )
 
@@ -131,6 +132,7 @@ func FuzzValidate(f *testing.F) {
 		if err != nil && recErr == nil {
 			t.Fatalf("%s/%s: field error %v but the record passes", cl.Key, fl.Key, err)
 		}
+		checkValidateAt(t, cl, fl, rec, recErr)
 		if recErr != nil {
 			var ve *ValidationError
 			if !errors.As(recErr, &ve) || len(ve.Fields) == 0 {
@@ -144,6 +146,23 @@ func FuzzValidate(f *testing.F) {
 		}
 	})
 }
+
+// checkValidateAt checks ValidateAt on rec against Validate's verdict
+// recErr: at issuance, a record that fails Validate fails ValidateAt; one
+// that passes it fails only for fl's date after the day of issuance.
+func checkValidateAt(t *testing.T, cl *Class, fl *Field, rec map[string]string, recErr error) {
+	t.Helper()
+	atErr := cl.ValidateAt(rec, fuzzNow)
+	if recErr != nil && atErr == nil {
+		t.Fatalf("%s/%s: Validate fails (%v) but ValidateAt passes", cl.Key, fl.Key, recErr)
+	}
+	if recErr == nil && atErr != nil && (!fl.Dates.past() || !errors.Is(atErr, ErrRange)) {
+		t.Fatalf("%s/%s: %q passes Validate, but ValidateAt says %v", cl.Key, fl.Key, rec[fl.Key], atErr)
+	}
+}
+
+// fuzzNow is the instant FuzzValidate issues at.
+var fuzzNow = time.Date(2026, 1, 15, 3, 0, 0, 0, time.UTC)
 
 // compactCatalogue renders cl as a one-class catalogue file holding only the
 // holder fields, the validity field and the first always-shown fields.
@@ -174,6 +193,9 @@ func compactCatalogue(t testing.TB, cl *Class) []byte {
 		}
 		if fl.Max != nil {
 			m["max"] = *fl.Max
+		}
+		if fl.Dates != DateAny {
+			m["dates"] = fl.Dates
 		}
 		fields = append(fields, m)
 	}

@@ -63,6 +63,7 @@ type fieldJSON struct {
 	Max      *int64   `json:"max"`
 	QR       string   `json:"qr"`
 	Printed  *bool    `json:"printed"`
+	Dates    string   `json:"dates"`
 	Note     string   `json:"_note"`
 }
 
@@ -355,6 +356,7 @@ func parseField(raw json.RawMessage, j int, sets map[string][]string) (Field, er
 		Max:      fj.Max,
 		QR:       QRVisibility(fj.QR),
 		Printed:  fj.Printed == nil || *fj.Printed,
+		Dates:    DateKind(fj.Dates),
 		Note:     fj.Note,
 	}
 	if err := completeField(&f, &fj, sets); err != nil {
@@ -378,7 +380,30 @@ func completeField(f *Field, fj *fieldJSON, sets map[string][]string) error {
 	if err := setPattern(f); err != nil {
 		return err
 	}
+	if err := checkDatesKind(f); err != nil {
+		return err
+	}
 	return checkBounds(f)
+}
+
+// checkDatesKind checks a field's dates member: a known kind, on a date,
+// datetime or term field; event and act (dates not after the day of
+// issuance) do not fit a term, which runs into the future, and validity
+// does not fit a datetime.
+func checkDatesKind(f *Field) error {
+	switch {
+	case !f.Dates.Valid():
+		return fmt.Errorf("unknown dates %q (want event, act or validity)", f.Dates)
+	case f.Dates == DateAny:
+		return nil
+	case f.Type != TypeDate && f.Type != TypeDateTime && f.Type != TypeTerm:
+		return fmt.Errorf("dates given for type %s (date, datetime and term only)", f.Type)
+	case f.Type == TypeTerm && f.Dates.past():
+		return fmt.Errorf("dates %q does not fit a term (want validity)", f.Dates)
+	case f.Type == TypeDateTime && f.Dates == DateValidity:
+		return fmt.Errorf("dates %q does not fit a datetime (want event or act)", f.Dates)
+	}
+	return nil
 }
 
 // checkFieldKinds checks a field's name, type and QR visibility.

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"os/signal"
 	"strconv"
@@ -43,6 +44,7 @@ func init() {
 Usage: elicense serve [--addr HOST:PORT] [--data DIR] [--public-url URL]
                       [--passphrase-file FILE] [--config FILE] [--log-level LEVEL]
                       [--gc-percent N] [--gomaxprocs N] [--holder-merge-at N]
+                      [--trusted-proxies CIDR[,CIDR]] [--token-leeway DURATION]
 
 Serves the issuer API under /v1 (OpenAPI at /v1/openapi.json), /healthz,
 /readyz and Prometheus /metrics, with the ledger (an SM3 Merkle log) and the
@@ -57,9 +59,21 @@ token key, and an admin token, printed once and saved in DIR/admin.token
 Settings come from flags, else the environment (ELICENSE_ADDR, ELICENSE_DATA,
 ELICENSE_PUBLIC_URL, ELICENSE_PASSPHRASE_FILE or ELICENSE_PASSPHRASE,
 ELICENSE_LOG_LEVEL, ELICENSE_GC_PERCENT, ELICENSE_GOMAXPROCS,
-ELICENSE_HOLDER_MERGE_AT), else the JSON config file (keys addr, data,
-public_url, passphrase_file, log_level, gc_percent, gomaxprocs,
-holder_merge_at), else the defaults. The passphrase is never a flag value.
+ELICENSE_HOLDER_MERGE_AT, ELICENSE_TRUSTED_PROXIES, ELICENSE_TOKEN_LEEWAY),
+else the JSON config file (keys addr, data, public_url, passphrase_file,
+log_level, gc_percent, gomaxprocs, holder_merge_at, trusted_proxies,
+token_leeway), else the defaults. The passphrase is never a flag value.
+
+The client address (which the claim endpoints' rate limit is kept by) is
+the TCP peer. Behind a reverse proxy, list it in --trusted-proxies: from
+those peers only, X-Forwarded-For (its right-most address that is not a
+trusted proxy) or else X-Real-IP names the client. From any other peer the
+headers are ignored, since a client can write them.
+
+Operator tokens are checked as RFC 7519 says, pinned to this deployment's
+audience; a token is still taken --token-leeway (30s, at most 10m; 0s for
+none) after its "exp", and that long before its "iat" or "nbf", for
+clocks that disagree a little.
 
 New licences wait in a log until --holder-merge-at of them (32,768) are
 sorted and merged into the holder index, so that issuance does not rewrite a
@@ -98,6 +112,8 @@ Examples:
 			fs.String("log-level", "info", "log `level`: debug, info, warn, error")
 			fs.Int("gc-percent", runtimecfg.DefaultGCPercent, "garbage collector target `percent`, as GOGC (GOGC in the environment wins)")
 			fs.Int("holder-merge-at", service.DefaultHolderMergeAt, "merge new licences into the holder index once this many `count` wait (a holder search reads them all)")
+			fs.String("trusted-proxies", "", "comma-separated `CIDRs` of reverse proxies whose X-Forwarded-For / X-Real-IP name the client (default: none)")
+			fs.Duration("token-leeway", api.DefaultTokenLeeway, "take operator tokens this `duration` past their expiry (clock skew; at most 10m)")
 			fs.Int("gomaxprocs", 0, "`Ps` for Go code, as GOMAXPROCS; 0 means twice the CPUs (GOMAXPROCS in the environment wins)")
 		},
 		run: runServe,
@@ -144,6 +160,17 @@ func runServe(e *env, fs *flag.FlagSet) int {
 	if err != nil || mergeAt < 1 {
 		return usageError(e, "serve", "--holder-merge-at: %q is not a positive count", get("holder-merge-at"))
 	}
+	proxies, err := api.ParseTrustedProxies(get("trusted-proxies"))
+	if err != nil {
+		return usageError(e, "serve", "--trusted-proxies: %v", err)
+	}
+	leeway, err := time.ParseDuration(get("token-leeway"))
+	if err != nil || leeway < 0 || leeway > api.MaxTokenLeeway {
+		return usageError(e, "serve", "--token-leeway: %q is not a duration from 0s to %v", get("token-leeway"), api.MaxTokenLeeway)
+	}
+	if leeway == 0 {
+		leeway = -1 // none; TokenOptions takes 0 as the default
+	}
 	rt := runtimecfg.Apply(runtimecfg.Settings{GCPercent: pct, Procs: procs, LookupEnv: e.lookupEnv})
 	addr, d := get("addr"), dataDir(get("data"))
 	ln, err := net.Listen("tcp", addr)
@@ -155,7 +182,7 @@ func runServe(e *env, fs *flag.FlagSet) int {
 	if publicURL == "" {
 		publicURL = "http://" + ln.Addr().String()
 	}
-	srv, cleanup, err := buildServer(e, d, get("passphrase-file"), publicURL, mergeAt, log)
+	srv, cleanup, err := buildServer(e, d, serveSettings{passFile: get("passphrase-file"), publicURL: publicURL, holderMergeAt: mergeAt, trustedProxies: proxies, tokenLeeway: leeway}, log)
 	if err != nil {
 		ln.Close()
 		fmt.Fprintf(e.stderr, "elicense serve: %v\n", err)
@@ -165,7 +192,8 @@ func runServe(e *env, fs *flag.FlagSet) int {
 	defer stop()
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
-	log.Info("serving", "addr", ln.Addr().String(), "public_url", publicURL, "data", string(d), "gomaxprocs", rt.GOMAXPROCS, "gc_percent", rt.GCPercent, "gc_min_heap", rt.MinHeap)
+	log.Info("serving", "addr", ln.Addr().String(), "public_url", publicURL, "data", string(d), "gomaxprocs", rt.GOMAXPROCS, "gc_percent", rt.GCPercent, "gc_min_heap", rt.MinHeap,
+		"trusted_proxies", get("trusted-proxies"))
 	select {
 	case err = <-errc:
 	case <-ctx.Done():
@@ -185,9 +213,19 @@ func runServe(e *env, fs *flag.FlagSet) int {
 	return exitOK
 }
 
+// serveSettings are the resolved settings buildServer uses.
+type serveSettings struct {
+	passFile       string
+	publicURL      string
+	holderMergeAt  int
+	trustedProxies []netip.Prefix
+	tokenLeeway    time.Duration // as api.TokenOptions.Leeway
+}
+
 // buildServer opens (or on first start creates) everything in d and
 // returns the HTTP server and a function that closes it all in order.
-func buildServer(e *env, d dataDir, passFile, publicURL string, holderMergeAt int, log *slog.Logger) (*http.Server, func() error, error) {
+func buildServer(e *env, d dataDir, ss serveSettings, log *slog.Logger) (*http.Server, func() error, error) {
+	passFile, publicURL, holderMergeAt := ss.passFile, ss.publicURL, ss.holderMergeAt
 	if _, err := os.Stat(d.path("state.db")); err == nil {
 		return nil, nil, fmt.Errorf("%s is from an older layout with the state in a file of its own; the state now lives in %s with the ledger (one transaction, one fsync per change). Start with a fresh data directory", d.path("state.db"), d.ledger())
 	}
@@ -231,7 +269,11 @@ func buildServer(e *env, d dataDir, passFile, publicURL string, holderMergeAt in
 		data.Close()
 		return nil, nil, err
 	}
-	tokens := api.NewTokens(tk, audience(p), st, nil)
+	tokens, err := api.NewTokensWith(api.TokenOptions{Signer: tk, Audience: audience(p), Store: st, Leeway: ss.tokenLeeway})
+	if err != nil {
+		data.Close()
+		return nil, nil, err
+	}
 	if err := ensureAdminToken(e, d, tokens); err != nil {
 		data.Close()
 		return nil, nil, err
@@ -245,7 +287,7 @@ func buildServer(e *env, d dataDir, passFile, publicURL string, holderMergeAt in
 		return out, err
 	}})
 	handler := api.New(api.Options{Service: svc, Store: st, Ledger: lg, Tokens: tokens, Publisher: pub, Logger: log, Registry: reg,
-		Console: console.Handler(), Wallet: wallet.Handler(), Ready: pub.Err, Backup: data.Backend.Backup})
+		Console: console.Handler(), Wallet: wallet.Handler(), Ready: pub.Err, Backup: data.Backend.Backup, TrustedProxies: ss.trustedProxies})
 	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute, WriteTimeout: 5 * time.Minute, IdleTimeout: 2 * time.Minute}
 	cleanup := func() error {
 		return errors.Join(svc.Close(), data.Close())

@@ -235,6 +235,8 @@ func TestServeErrors(t *testing.T) {
 		{"gc percent", []string{"serve", "--addr", "127.0.0.1:0", "--gc-percent", "10"}, exitUsage, `--gc-percent: "10" is not a percentage of at least 25`},
 		{"gomaxprocs", []string{"serve", "--addr", "127.0.0.1:0", "--gomaxprocs", "-1"}, exitUsage, `--gomaxprocs: "-1" is not a number of Ps`},
 		{"holder merge", []string{"serve", "--addr", "127.0.0.1:0", "--holder-merge-at", "0"}, exitUsage, `--holder-merge-at: "0" is not a positive count`},
+		{"trusted proxies", []string{"serve", "--addr", "127.0.0.1:0", "--trusted-proxies", "10.0.0.0/8,proxy.example"}, exitUsage, `--trusted-proxies: trusted proxy "proxy.example": want a CIDR`},
+		{"token leeway", []string{"serve", "--addr", "127.0.0.1:0", "--token-leeway", "1h"}, exitUsage, `--token-leeway: "1h0m0s" is not a duration from 0s to 10m0s`},
 		{"old layout", []string{"serve", "--addr", "127.0.0.1:0", "--data", old}, exitFail, "older layout"},
 	}
 	for _, tt := range tests {

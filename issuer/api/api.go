@@ -1,14 +1,15 @@
 package api
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"strings"
-	"time"
 
 	"elicense/internal/ledger"
 	"elicense/internal/ledger/tlog"
@@ -60,7 +61,19 @@ type Options struct {
 	// Backup writes a consistent copy of the data file (the ledger with
 	// the state kept in it); nil turns the backup endpoint off.
 	Backup func(w io.Writer) (int64, error)
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For and
+	// X-Real-IP name the client; from any other peer those headers are
+	// ignored and the client is the TCP peer. Empty: trust none.
+	TrustedProxies []netip.Prefix
+	// ClaimRate and ClaimBurst limit the claim endpoints per client
+	// address (an IPv6 client's /64); zero means 2 a second, bursts of 10.
+	ClaimRate  float64
+	ClaimBurst int
 }
+
+// maxLimitedClients bounds the claim rate limiter's table: past it, the
+// least recently seen address is forgotten (its bucket starts again full).
+const maxLimitedClients = 65536
 
 // API is the HTTP handler.
 type API struct {
@@ -80,9 +93,13 @@ func New(o Options) *API {
 	if o.BodyLimit == "" {
 		o.BodyLimit = "4M"
 	}
+	if o.ClaimRate <= 0 || o.ClaimBurst <= 0 {
+		o.ClaimRate, o.ClaimBurst = 2, 10
+	}
 	a := &API{o: o, e: echo.New(), metrics: newMetrics(o.Registry, o.Ledger)}
 	e := a.e
 	e.HideBanner, e.HidePort = true, true
+	e.IPExtractor = clientIPs{trusted: o.TrustedProxies}.extract
 	e.HTTPErrorHandler = a.errorHandler
 	e.Use(a.observe)
 	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{DisableStackAll: true, LogErrorFunc: func(c echo.Context, err error, stack []byte) error {
@@ -90,6 +107,7 @@ func New(o Options) *API {
 		return err
 	}}))
 	e.Use(middleware.BodyLimit(o.BodyLimit))
+	e.Use(checkParamText)
 	a.routes()
 	return a
 }
@@ -130,16 +148,9 @@ func (a *API) routes() {
 	v1.POST("/licences/:id/unbind", a.unbind, a.auth)
 
 	// Holders claim device-bound copies without an operator token; the
-	// rate limit (per client address) backs the 80-bit codes.
-	limit := middleware.RateLimiterWithConfig(middleware.RateLimiterConfig{
-		Store: middleware.NewRateLimiterMemoryStoreWithConfig(middleware.RateLimiterMemoryStoreConfig{Rate: 2, Burst: 10, ExpiresIn: 10 * time.Minute}),
-		DenyHandler: func(c echo.Context, _ string, _ error) error {
-			return fail(http.StatusTooManyRequests, "rate_limited", "", "too many claim attempts from this address; wait a little")
-		},
-		ErrorHandler: func(c echo.Context, err error) error {
-			return fail(http.StatusForbidden, "forbidden", "", "cannot identify the client: %v", err)
-		},
-	})
+	// rate limit (per client address) backs the secret half of the
+	// codes. Both endpoints draw on one bucket per address.
+	limit := newLimiter(a.o.ClaimRate, a.o.ClaimBurst, maxLimitedClients, nil).rateLimit
 	v1.POST("/claims/challenge", a.challenge, limit)
 	v1.POST("/claims", a.claim, limit)
 
@@ -227,21 +238,35 @@ func serviceError(se *service.Error) *apiError {
 }
 
 // bindJSON decodes a JSON body strictly: content type, unknown fields,
-// trailing data and syntax errors are all 4xx with the reason.
+// trailing data, syntax errors, invalid UTF-8 and duplicate members
+// (checkJSONText) are all 4xx with the reason.
 func bindJSON(c echo.Context, v any) error {
 	ct := c.Request().Header.Get(echo.HeaderContentType)
 	if !strings.HasPrefix(ct, echo.MIMEApplicationJSON) {
 		return fail(http.StatusUnsupportedMediaType, "unsupported_media_type", "", "Content-Type must be application/json, not %q", ct)
 	}
-	dec := json.NewDecoder(c.Request().Body)
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
+	data, err := io.ReadAll(c.Request().Body)
+	if err != nil {
 		var mbe *http.MaxBytesError
-		var se *json.SyntaxError
-		var te *json.UnmarshalTypeError
+		var he *echo.HTTPError
 		switch {
 		case errors.As(err, &mbe):
 			return fail(http.StatusRequestEntityTooLarge, "too_large", "", "request body over %d bytes", mbe.Limit)
+		case errors.As(err, &he):
+			return he
+		default:
+			return fail(http.StatusBadRequest, "bad_request", "", "reading the body: %v", err)
+		}
+	}
+	if err := checkJSONText(data); err != nil {
+		return err
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		var se *json.SyntaxError
+		var te *json.UnmarshalTypeError
+		switch {
 		case errors.As(err, &se):
 			return fail(http.StatusBadRequest, "bad_json", "", "malformed JSON at byte %d: %v", se.Offset, err)
 		case errors.As(err, &te):
@@ -270,6 +295,9 @@ func (a *API) auth(next echo.HandlerFunc) echo.HandlerFunc {
 			return fail(http.StatusUnauthorized, "unauthorized", "", "a bearer token is required")
 		}
 		op, _, err := a.o.Tokens.Verify(tok)
+		if err == nil {
+			err = a.checkScope(op)
+		}
 		if err != nil {
 			c.Response().Header().Set(echo.HeaderWWWAuthenticate, `Bearer realm="elicense", error="invalid_token"`)
 			return fail(http.StatusUnauthorized, "unauthorized", "", "%v", err)

@@ -5,6 +5,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"elicense/issuer/service"
 )
@@ -19,7 +20,8 @@ func FuzzRequestBodies(f *testing.F) {
 	handler := s.Config.Handler
 	good := issueJSON(f, "business-license")
 	for _, seed := range []string{good, `{"licences":[` + good + `]}`, `{}`, `[]`, `null`, `{"class":7}`, `{"reason":"吊销"}`,
-		`{"code":"0000-1A7K-3QM9-PX2R-TB8W","device_key":"AAAA","challenge":"x","signature":"y"}`, `{"subject":"x","role":"admin","ttl":"1h"}`, "\xff"} {
+		`{"code":"0000-1A7K-3QM9-PX2R-TB8W","device_key":"AAAA","challenge":"x","signature":"y"}`, `{"subject":"x","role":"admin","ttl":"1h"}`, "\xff",
+		strings.Replace(good, `"fields":{`, "\"fields\":{\"legal_rep\":\"\xff\",", 1), `{"reason":"\ud800"}`, `{"reason":"a","reason":"b"}`} {
 		f.Add(uint8(0), seed)
 	}
 	paths := []struct{ path, token string }{
@@ -41,6 +43,11 @@ func FuzzRequestBodies(f *testing.F) {
 		}
 		if rec.Code >= 400 && !strings.Contains(rec.Body.String(), `"code"`) {
 			t.Fatalf("POST %s: %d without a JSON error: %s", p.path, rec.Code, rec.Body)
+		}
+		// Text is taken exactly as sent or refused: no body that is not
+		// UTF-8, or that escapes an unpaired surrogate, is ever accepted.
+		if rec.Code < 300 && (!utf8.ValidString(body) || checkJSONText([]byte(body)) != nil) {
+			t.Fatalf("POST %s %q accepted: %d %s", p.path, body, rec.Code, rec.Body)
 		}
 	})
 }

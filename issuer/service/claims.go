@@ -3,9 +3,11 @@ package service
 import (
 	"context"
 	"crypto/ecdsa"
+	"crypto/hmac"
 	"crypto/rand"
 	"crypto/subtle"
 	"encoding/base64"
+	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -117,45 +119,64 @@ func (s *Service) NewClaimCode(op Operator, id string) (string, time.Time, error
 	return claimCode(n, secret), exp, nil
 }
 
-// challenges are single-use nonces a device signs when claiming.
+// challenges mints and checks claim challenges without keeping any: a
+// challenge is its expiry and 16 random bytes, with an HMAC-SM3 of both
+// under a key made when the service starts (a restart voids the
+// outstanding ones, as it did when they were kept in memory).
+//
+// Why no store: a store of issued challenges grows with every request,
+// and bounding it means evicting, so a flood of challenge requests from
+// many addresses would push out the challenges of holders who are
+// claiming. The protocol does not need one. The challenge shows that the
+// device signed within ChallengeTTL (freshness, which the MAC'd expiry
+// gives); replay of a whole claim is stopped by the claim code, which is
+// spent by its first use, and a guess at a code still costs a rate-limited
+// request. So a challenge may be answered more than once before it
+// expires, by the same device for several codes, which is harmless.
 type challenges struct {
-	mu sync.Mutex
-	m  map[string]time.Time
+	once sync.Once
+	key  []byte
+}
+
+// challengeSize is the decoded size: 8 bytes of expiry (unix seconds,
+// big-endian), 16 random, 16 of MAC.
+const challengeSize = 8 + 16 + 16
+
+func (c *challenges) mac(b []byte) []byte {
+	c.once.Do(func() {
+		c.key = make([]byte, 32)
+		rand.Read(c.key)
+	})
+	m := hmac.New(gm.NewSM3, c.key)
+	m.Write([]byte("elicense/claim-challenge/v1\x00"))
+	m.Write(b)
+	return m.Sum(nil)[:16]
 }
 
 // Challenge returns a fresh nonce (base64url) that a claim must sign
-// within ChallengeTTL.
+// within ChallengeTTL. It keeps nothing: constant time and memory
+// whatever the traffic.
 func (s *Service) Challenge() (string, time.Time) {
-	b := make([]byte, 32)
-	rand.Read(b)
-	c := base64.RawURLEncoding.EncodeToString(b)
-	now := s.now()
-	s.chal.mu.Lock()
-	defer s.chal.mu.Unlock()
-	if s.chal.m == nil {
-		s.chal.m = map[string]time.Time{}
-	}
-	for k, exp := range s.chal.m { // drop expired ones; the map stays small
-		if now.After(exp) {
-			delete(s.chal.m, k)
-		}
-	}
-	if len(s.chal.m) > 100_000 {
-		for k := range s.chal.m {
-			delete(s.chal.m, k)
-			break
-		}
-	}
-	s.chal.m[c] = now.Add(ChallengeTTL)
-	return c, now.Add(ChallengeTTL)
+	exp := s.now().Add(ChallengeTTL).Truncate(time.Second)
+	b := make([]byte, 24, challengeSize)
+	binary.BigEndian.PutUint64(b, uint64(exp.Unix()))
+	rand.Read(b[8:])
+	b = append(b, s.chal.mac(b)...)
+	return base64.RawURLEncoding.EncodeToString(b), exp
 }
 
-func (s *Service) takeChallenge(c string) bool {
-	s.chal.mu.Lock()
-	defer s.chal.mu.Unlock()
-	exp, ok := s.chal.m[c]
-	delete(s.chal.m, c)
-	return ok && !s.now().After(exp)
+// checkChallenge reports whether c is a challenge this service made that
+// has not expired.
+func (s *Service) checkChallenge(c string) bool {
+	b, err := base64.RawURLEncoding.Strict().DecodeString(c)
+	if err != nil || len(b) != challengeSize {
+		return false
+	}
+	if !hmac.Equal(b[24:], s.chal.mac(b[:24])) {
+		return false
+	}
+	exp := time.Unix(int64(binary.BigEndian.Uint64(b)), 0)
+	return !s.now().After(exp)
 }
 
 // ClaimRequest is a holder's device claiming its copy of a licence.
@@ -198,8 +219,8 @@ func (s *Service) Claim(ctx context.Context, req ClaimRequest) (*state.Record, e
 	if err != nil {
 		return nil, invalid("signature", "not base64url: %v", err)
 	}
-	if !s.takeChallenge(req.Challenge) {
-		return nil, invalid("challenge", "unknown, used or expired challenge; fetch a new one")
+	if !s.checkChallenge(req.Challenge) {
+		return nil, invalid("challenge", "unknown or expired challenge; fetch a new one")
 	}
 	if err := gm.VerifyRS(dev, ClaimSigningInput(req.Challenge, req.Code, raw), sig); err != nil {
 		return nil, &Error{Kind: ErrInvalid, Field: "signature", Msg: "the device did not prove possession of its key", Err: err}

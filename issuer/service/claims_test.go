@@ -3,6 +3,7 @@ package service
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"reflect"
 	"strings"
 	"testing"
@@ -117,4 +118,42 @@ func checkCompactLayout(t *testing.T, bs *boltstate.Store, class string, issued 
 		t.Errorf("%s: %d bytes stored for a %d-byte JWS and %d bytes of QR core JSON", class, len(stored), len(issued.Credential), len(qj))
 	}
 	t.Logf("%s: %d bytes stored (JWS %d, QR core JSON %d)", class, len(stored), len(issued.Credential), len(qj))
+}
+
+func TestChallenges(t *testing.T) {
+	now := time.Unix(2_000_000_000, 0)
+	s := &Service{now: func() time.Time { return now }}
+	c, exp := s.Challenge()
+	if !exp.Equal(now.Add(ChallengeTTL)) || !s.checkChallenge(c) {
+		t.Fatalf("fresh challenge %q (expires %v) refused", c, exp)
+	}
+	c2, _ := s.Challenge()
+	if c2 == c {
+		t.Fatal("two challenges alike")
+	}
+	raw, _ := base64.RawURLEncoding.DecodeString(c)
+	flip := func(i int) string {
+		b := append([]byte(nil), raw...)
+		b[i] ^= 1
+		return base64.RawURLEncoding.EncodeToString(b)
+	}
+	other := &Service{now: s.now}
+	oc, _ := other.Challenge()
+	for name, bad := range map[string]string{
+		"empty": "", "not base64": "!!!", "short": c[:20], "long": c + "AA",
+		"later expiry": flip(7), "other nonce": flip(12), "other MAC": flip(30),
+		"another service's": oc,
+	} {
+		if s.checkChallenge(bad) {
+			t.Errorf("%s challenge accepted", name)
+		}
+	}
+	now = exp
+	if !s.checkChallenge(c) {
+		t.Fatal("challenge refused at its expiry")
+	}
+	now = exp.Add(time.Second)
+	if s.checkChallenge(c) {
+		t.Fatal("expired challenge accepted")
+	}
 }

@@ -221,8 +221,8 @@ func (s *Service) Issue(ctx context.Context, op Operator, req IssueRequest) (*Is
 	}
 	issuedOn := s.now()
 	if req.IssuedOn != "" {
-		if issuedOn, err = time.Parse(credential.DateLayout, req.IssuedOn); err != nil {
-			return nil, invalid("issued_on", "%q is not a date (YYYY-MM-DD)", req.IssuedOn)
+		if issuedOn, err = catalog.ParseIssuedOn(req.IssuedOn, issuedOn); err != nil {
+			return nil, &Error{Kind: ErrInvalid, Field: "issued_on", Msg: "issued_on (颁证日期) must be a date from 1949-10-01 to today (China time)", Err: err}
 		}
 	}
 	list, idx, err := s.status.Allocate(ag.Code)
@@ -287,6 +287,15 @@ func (s *Service) build(cl *catalog.Class, ag *pki.Agency, fields map[string]str
 	iss := credential.Issuance{ID: id.String(), IssuerName: ag.Name, IssuerCode: ag.Code, IssuedOn: issuedOn, Number: number}
 	if sl, ok := s.keys.Load().seals[ag.Code]; ok {
 		iss.Seal = sl.ESID
+	}
+	// Dates of events and acts cannot be after the day of issuance: a
+	// check with a clock, so the issuer's, not credential's.
+	if err := cl.ValidateAt(fields, s.now()); err != nil {
+		field := ""
+		if ve := (*catalog.ValidationError)(nil); errors.As(err, &ve) && len(ve.Fields) > 0 {
+			field = ve.Fields[0].Field
+		}
+		return nil, &Error{Kind: ErrInvalid, Field: field, Msg: "licence does not validate against class " + cl.Key, Err: err}
 	}
 	l, err := credential.NewLicense(cl, fields, iss)
 	if err != nil {
