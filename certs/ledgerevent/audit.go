@@ -1,7 +1,6 @@
 package ledgerevent
 
 import (
-	"crypto/hmac"
 	"crypto/subtle"
 	"encoding/binary"
 	"encoding/hex"
@@ -33,7 +32,7 @@ var (
 // derived. It never leaves the issuer: an auditor is given one field's
 // salt and value, and checks them with VerifyOpening.
 type AuditKey struct {
-	key []byte
+	mac *gm.HMACSM3 // the key's pads hashed once: a salt per personal field of every event
 }
 
 // NewAuditKey returns an audit key from 32 secret random bytes.
@@ -41,7 +40,7 @@ func NewAuditKey(secret []byte) (*AuditKey, error) {
 	if len(secret) != AuditKeySize {
 		return nil, fmt.Errorf("ledgerevent: audit key is %d bytes, want %d", len(secret), AuditKeySize)
 	}
-	return &AuditKey{key: append([]byte(nil), secret...)}, nil
+	return &AuditKey{mac: gm.NewHMACSM3(secret)}, nil
 }
 
 // Salt is the salt of one field of one event:
@@ -54,18 +53,14 @@ func NewAuditKey(secret []byte) (*AuditKey, error) {
 // unrelated salts, so the same value (one clerk, one phone) committed
 // twice gives unrelated commitments, and nothing needs to be stored.
 func (a *AuditKey) Salt(kind Kind, subject string, t time.Time, field string) [SaltSize]byte {
-	m := hmac.New(gm.NewSM3, a.key)
 	var b [64]byte
-	msg := append(b[:0], saltLabel...)
-	msg = append(msg, byte(kind))
-	msg = binary.BigEndian.AppendUint16(msg, uint16(len(subject)))
-	m.Write(msg)
-	m.Write([]byte(subject))
-	msg = binary.BigEndian.AppendUint64(b[:0], uint64(t.UnixNano()))
-	m.Write(msg)
-	m.Write([]byte(field))
+	head := append(b[:0], saltLabel...)
+	head = append(head, byte(kind))
+	head = binary.BigEndian.AppendUint16(head, uint16(len(subject)))
+	var tb [8]byte
+	binary.BigEndian.PutUint64(tb[:], uint64(t.UnixNano()))
 	var sum [DigestSize]byte
-	return [SaltSize]byte(m.Sum(sum[:0]))
+	return [SaltSize]byte(a.mac.Sum(sum[:0], head, []byte(subject), tb[:], []byte(field)))
 }
 
 // Commit returns SM3(salt ‖ value).

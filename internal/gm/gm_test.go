@@ -2,6 +2,7 @@ package gm
 
 import (
 	"bytes"
+	"crypto/hmac"
 	"crypto/x509/pkix"
 	"errors"
 	"math/big"
@@ -254,6 +255,26 @@ func TestCachedZA(t *testing.T) {
 			got, err := k.Sign(nil, msg, nil)
 			if err != nil || !bytes.Equal(got, want) {
 				t.Fatalf("len %d: cached Z_A signature %x, %v; want %x", len(msg), got, err, want)
+			}
+		}
+	}
+}
+
+// TestHMACSM3 holds the precomputed HMAC-SM3 to crypto/hmac with SM3, for
+// keys shorter than, equal to and longer than a block and messages in
+// several parts.
+func TestHMACSM3(t *testing.T) {
+	for _, kl := range []int{0, 1, 32, 63, 64, 65, 200} {
+		key := bytes.Repeat([]byte{byte(kl + 1)}, kl)
+		h := NewHMACSM3(key)
+		for _, ml := range []int{0, 1, 55, 56, 64, 119, 300} {
+			msg := bytes.Repeat([]byte{0xab}, ml)
+			ref := hmac.New(NewSM3, key)
+			ref.Write(msg)
+			want := ref.Sum(nil)
+			got := h.Sum(nil, msg[:ml/3], msg[ml/3:])
+			if !bytes.Equal(got, want) {
+				t.Fatalf("key %d, message %d bytes: %x, want %x", kl, ml, got, want)
 			}
 		}
 	}
