@@ -128,12 +128,41 @@ func (cl *Class) ValidateAt(values map[string]string, now time.Time) error {
 			bad[fe.Field] = true
 		}
 	}
+	late := cl.lateDates(values, now, bad)
+	if len(late) == 0 {
+		return err
+	}
+	if ve == nil {
+		ve = &ValidationError{Class: cl.Key}
+	}
+	ve.Fields = append(ve.Fields, late...)
+	return ve
+}
+
+// CheckIssueDay is the part of ValidateAt that Validate lacks: it reports
+// the dates of kind event or act in values that are after the day of
+// issuance at now, and checks nothing else. An issuer that validates the
+// record anyway (credential.NewLicense does) calls this instead of
+// ValidateAt, so as not to validate every field twice.
+func (cl *Class) CheckIssueDay(values map[string]string, now time.Time) error {
+	if late := cl.lateDates(values, now, nil); len(late) > 0 {
+		return &ValidationError{Class: cl.Key, Fields: late}
+	}
+	return nil
+}
+
+// lateDates lists the fields, other than those in skip, holding a date of
+// kind event or act after the day of issuance at now.
+func (cl *Class) lateDates(values map[string]string, now time.Time, skip map[string]bool) []FieldError {
 	day := IssueDay(now)
 	var late []FieldError
 	for i := range cl.Fields {
 		f := &cl.Fields[i]
+		if !f.Dates.past() {
+			continue
+		}
 		v := values[f.Key]
-		if v == "" || bad[f.Key] || !f.Dates.past() {
+		if v == "" || skip[f.Key] {
 			continue
 		}
 		ds, n := fieldDates(f, v)
@@ -144,14 +173,7 @@ func (cl *Class) ValidateAt(values map[string]string, now time.Time) error {
 			}
 		}
 	}
-	if len(late) == 0 {
-		return err
-	}
-	if ve == nil {
-		ve = &ValidationError{Class: cl.Key}
-	}
-	ve.Fields = append(ve.Fields, late...)
-	return ve
+	return late
 }
 
 // ParseIssuedOn parses a licence's date of issue (颁证日期), YYYY-MM-DD,

@@ -155,3 +155,21 @@ func TestParseDatesKind(t *testing.T) {
 		t.Fatalf("act date: %v %q", err, f.Dates)
 	}
 }
+
+// TestCheckIssueDay finds exactly the late dates ValidateAt adds to
+// Validate, for valid and invalid records alike.
+func TestCheckIssueDay(t *testing.T) {
+	cl, _ := Default().Lookup("business-license")
+	now := time.Date(2026, 12, 6, 10, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		established string
+		late        bool
+	}{{"2016-03-08", false}, {"2026-12-06", false}, {"2026-12-07", true}, {"2099-01-01", true}, {"not a date", false}} {
+		rec := map[string]string{"established": tc.established}
+		err := cl.CheckIssueDay(rec, now)
+		var ve *ValidationError
+		if got := errors.As(err, &ve) && len(ve.Fields) == 1 && ve.Fields[0].Field == "established"; got != tc.late || (err != nil) != tc.late {
+			t.Errorf("established %s: %v, want late %v", tc.established, err, tc.late)
+		}
+	}
+}

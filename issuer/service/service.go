@@ -290,7 +290,7 @@ func (s *Service) build(cl *catalog.Class, ag *pki.Agency, fields map[string]str
 	}
 	// Dates of events and acts cannot be after the day of issuance: a
 	// check with a clock, so the issuer's, not credential's.
-	if err := cl.ValidateAt(fields, s.now()); err != nil {
+	if err := cl.CheckIssueDay(fields, s.now()); err != nil {
 		field := ""
 		if ve := (*catalog.ValidationError)(nil); errors.As(err, &ve) && len(ve.Fields) > 0 {
 			field = ve.Fields[0].Field
