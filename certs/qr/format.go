@@ -245,12 +245,11 @@ func encodeText(prefix string, payload []byte) string {
 	return prefix + base45.Encode(payload)
 }
 
-// minCompress is the smallest payload worth offering to zlib. Measured on
-// the 17 classes' sample records: no default presentation or static token
-// (300–410 bytes, mostly signatures, salts and hashes) came out smaller
-// compressed, at any level, while trying cost about 35 µs each (resetting
-// the compressor's tables); tokens with long texts disclosed (690 bytes
-// and up) shrink by 10–40 %.
+// minCompress is the smallest payload worth offering to zlib: on the 17
+// classes' sample records no default presentation or static token (mostly
+// signatures, salts and hashes) came out smaller compressed, while trying
+// costs a compressor reset each time; tokens with long texts disclosed do
+// shrink.
 const minCompress = 512
 
 // zlibWriters reuses compressors: making one allocates about a megabyte,

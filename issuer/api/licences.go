@@ -1,20 +1,14 @@
 package api
 
 import (
-	"bytes"
-	"encoding/json"
 	"net/http"
 	"net/url"
 	"strconv"
-	"time"
 
-	"elicense/certs/catalog"
 	"elicense/issuer/service"
 	"elicense/issuer/state"
 
-	jsonv2 "github.com/go-json-experiment/json"
 	"github.com/labstack/echo/v4"
-	qrcode "github.com/skip2/go-qrcode"
 )
 
 // issueBody is one licence, or a batch under "licences".
@@ -159,91 +153,6 @@ func (a *API) changeStatus(action service.Action) echo.HandlerFunc {
 	}
 }
 
-// qr renders a licence's static QR as PNG (default) or SVG, at a whole
-// number of pixels per module so large codes stay scannable.
-func (a *API) qr(c echo.Context) error {
-	rec, err := a.o.Service.Get(operator(c), idParam(c))
-	if err != nil {
-		return err
-	}
-	text, err := staticQR(rec)
-	if err != nil {
-		return fail(http.StatusConflict, "conflict", "", "licence has no QR core: %v", err)
-	}
-	code, err := qrcode.New(text, qrcode.Medium)
-	if err != nil {
-		return err
-	}
-	switch c.QueryParam("format") {
-	case "", "png":
-		scale := 4
-		if s := c.QueryParam("scale"); s != "" {
-			if scale, err = strconv.Atoi(s); err != nil || scale < 1 || scale > 20 {
-				return fail(http.StatusBadRequest, "bad_request", "scale", "scale must be 1..20 pixels per module")
-			}
-		}
-		png, err := code.PNG(-scale) // negative: pixels per module
-		if err != nil {
-			return err
-		}
-		return c.Blob(http.StatusOK, "image/png", png)
-	case "svg":
-		return c.Blob(http.StatusOK, "image/svg+xml", svg(code.Bitmap()))
-	default:
-		return fail(http.StatusBadRequest, "bad_request", "format", "format must be png or svg")
-	}
-}
-
-// svg draws a QR bitmap as one path of unit squares.
-func svg(bits [][]bool) []byte {
-	var b bytes.Buffer
-	n := len(bits)
-	b.WriteString(`<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ` + strconv.Itoa(n) + " " + strconv.Itoa(n) + `" shape-rendering="crispEdges"><rect width="100%" height="100%" fill="#fff"/><path fill="#000" d="`)
-	for y, row := range bits {
-		for x, on := range row {
-			if on {
-				b.WriteString("M" + strconv.Itoa(x) + " " + strconv.Itoa(y) + "h1v1h-1z")
-			}
-		}
-	}
-	b.WriteString(`"/></svg>`)
-	return b.Bytes()
-}
-
-// classView is one catalogue class as forms need it.
-type classView struct {
-	Key        string      `json:"key"`
-	TypeCode   string      `json:"type_code"`
-	NameZH     string      `json:"name_zh"`
-	NameEN     string      `json:"name_en"`
-	HolderKind string      `json:"holder_kind"`
-	Pilot      bool        `json:"pilot"`
-	Fields     []fieldView `json:"fields"`
-}
-
-type fieldView struct {
-	Key      string   `json:"key"`
-	Label    string   `json:"label"`
-	Type     string   `json:"type"`
-	Required bool     `json:"required"`
-	MaxLen   int      `json:"max_len,omitempty"`
-	Values   []string `json:"values,omitempty"`
-	QR       string   `json:"qr"`
-}
-
-// classes lists the licence catalogue (public: it is what a licence is).
-func (a *API) classes(c echo.Context) error {
-	var out []classView
-	for _, cl := range catalog.Default().Classes() {
-		v := classView{Key: cl.Key, TypeCode: cl.TypeCode, NameZH: cl.NameZH, NameEN: cl.NameEN, HolderKind: string(cl.HolderKind), Pilot: cl.Pilot}
-		for _, f := range cl.Fields {
-			v.Fields = append(v.Fields, fieldView{Key: f.Key, Label: f.Label, Type: string(f.Type), Required: f.Required, MaxLen: f.MaxLen, Values: f.Values, QR: string(f.QR)})
-		}
-		out = append(out, v)
-	}
-	return c.JSON(http.StatusOK, map[string]any{"classes": out})
-}
-
 // idParam is the licence identifier in the path; a device copy's
 // identifier carries '#', sent as %23.
 func idParam(c echo.Context) string {
@@ -252,74 +161,4 @@ func idParam(c echo.Context) string {
 		return c.Param("id")
 	}
 	return id
-}
-
-func (a *API) newClaimCode(c echo.Context) error {
-	code, exp, err := a.o.Service.NewClaimCode(operator(c), idParam(c))
-	if err != nil {
-		return err
-	}
-	return c.JSON(http.StatusCreated, map[string]string{"code": code, "expires": exp.UTC().Format(time.RFC3339)})
-}
-
-func (a *API) unbind(c echo.Context) error {
-	rec, err := a.o.Service.Unbind(c.Request().Context(), operator(c), idParam(c))
-	if err != nil {
-		return err
-	}
-	return c.JSON(http.StatusOK, view(rec))
-}
-
-func (a *API) challenge(c echo.Context) error {
-	ch, exp := a.o.Service.Challenge()
-	return c.JSON(http.StatusCreated, map[string]string{"challenge": ch, "expires": exp.UTC().Format(time.RFC3339)})
-}
-
-// claimResponse gives the wallet what it keeps: the bound credential and
-// the QR core (qr.Holding JSON) it presents from.
-type claimResponse struct {
-	licenceView
-	Holding json.RawMessage `json:"holding"`
-}
-
-func (a *API) claim(c echo.Context) error {
-	var req service.ClaimRequest
-	if err := bindJSON(c, &req); err != nil {
-		return err
-	}
-	rec, err := a.o.Service.Claim(c.Request().Context(), req)
-	if err != nil {
-		return err
-	}
-	v := view(rec)
-	v.QR = ""
-	h, err := jsonv2.Marshal(rec.Holding)
-	if err != nil {
-		return err
-	}
-	return c.JSON(http.StatusCreated, claimResponse{licenceView: v, Holding: h})
-}
-
-func (a *API) makeSeal(c echo.Context) error {
-	var req service.SealRequest
-	if err := bindJSON(c, &req); err != nil {
-		return err
-	}
-	m, err := a.o.Service.MakeSeal(c.Request().Context(), operator(c), req)
-	if err != nil {
-		return err
-	}
-	return c.JSON(http.StatusCreated, m)
-}
-
-func (a *API) revokeSeal(c echo.Context) error {
-	var body statusBody
-	if err := bindJSON(c, &body); err != nil {
-		return err
-	}
-	r, err := a.o.Service.RevokeSeal(c.Request().Context(), operator(c), c.Param("esid"), body.Reason)
-	if err != nil {
-		return err
-	}
-	return c.JSON(http.StatusOK, viewSeal(r))
 }

@@ -331,7 +331,7 @@ func (s *Service) build(cl *catalog.Class, ag *pki.Agency, fields map[string]str
 // four of a counter that starts at a random value. Serials, and so
 // identifiers, of a class and agency increase with time, so the store's
 // B-trees take new licences at their right edge instead of rewriting a
-// random page each (measured: BenchmarkIssue 4,200 → see README); the
+// random page each (docs/performance.md, history); the
 // counter keeps them unique within the process, and a restart cannot
 // repeat a tenth of a second. A collision anyway is refused by the state.
 func newSerial(day time.Time) string {

@@ -25,12 +25,10 @@ import (
 //     its key ID and signature, and each optional field's key, number and
 //     salt; the credential's digest and the optional fields' values are
 //     the record's (CredentialHash, Fields), stored again only where they
-//     differ. A business licence takes ≈ 1.9 KB instead of ≈ 3.4, so two
-//     share a 4 KB page: ≈ half a page less written per issuance, and the
-//     file ≈ a fifth smaller.
+//     differ, so that two credentials share a 4 KB page where one did.
 //   - 3, compact without fields: layout 2, but the payload is stored
 //     without the licence fields' JSON, which the record holds anyway
-//     (≈ 0.7 KB of a business licence's 1.9): after the header, the
+//     (a large part of it): after the header, the
 //     offset where it was cut out, then the rest of the payload. Reading
 //     puts back credential.AppendFieldsJSON of the record's fields, the
 //     very bytes the payload held. Used whenever the payload holds them
@@ -54,8 +52,8 @@ func fieldsSpan(payload []byte, fields map[string]string) ([]byte, int) {
 		return nil, -1
 	}
 	span := credential.AppendFieldsJSON(append(make([]byte, 0, 1024), `"fields":`...), fields)
-	// Look for the short key and compare the rest: a search for the
-	// whole span (Rabin-Karp over a kilobyte) took 5 µs an issuance.
+	// Look for the short key and compare the rest: searching for the whole
+	// kilobyte-long span is slow on every issuance.
 	key := span[:len(`"fields":`)]
 	at := -1
 	for off := 0; ; {

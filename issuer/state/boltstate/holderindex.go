@@ -50,8 +50,7 @@ func (s *Store) HolderLogLen() int { return int(s.holderLog.Load()) }
 // puts: a merge's entries are sorted once and put in runs of disjoint key
 // ranges, so every index page is still rewritten once per merge, but the
 // ledger's writer, which shares bbolt's one write transaction, waits for
-// one run at a time (a 32,768-entry merge into 500,000 licences held it
-// for 330 ms in one transaction; a run of 2,048 holds it a few to 20 ms).
+// one run at a time rather than for the whole merge.
 const mergeChunk = 2048
 
 // MergeHolderLog moves up to max of the oldest holder-log entries into
@@ -89,8 +88,8 @@ func (s *Store) MergeHolderLog(max int) (int, error) {
 		}
 	}
 	// Log keys are ledger indexes, which only grow: whatever was appended
-	// since the read above lies after last. Deleting is done in runs too
-	// (32,768 deletions in one transaction took 70–250 ms).
+	// since the read above lies after last. Deleting is done in runs too,
+	// for the same reason.
 	total := 0
 	for done := false; !done; {
 		var n int

@@ -145,8 +145,7 @@ func appending(tx *bolt.Tx, name []byte) *bolt.Bucket {
 // appending), so pages are filled whole: at 0.9, two 1.2 KB credentials
 // or records filled a page where three fit. A record that arrives late,
 // or grows with a status change, splits a full page, which costs less
-// than leaving every page a third empty (pages written per issuance
-// 2.45 → 2.2). bbolt applies a bucket's fill when the transaction
+// than leaving every page a third empty (docs/performance.md). bbolt applies a bucket's fill when the transaction
 // commits, so every write to a bucket uses the same one.
 func appendOnly(tx *bolt.Tx, name []byte) *bolt.Bucket {
 	b := tx.Bucket(name)

@@ -1,0 +1,102 @@
+package service
+
+import "time"
+
+// DefaultHolderMergeAt is how many new licences wait in the store's holder log
+// before they are merged into the holder index (state.MergeHolderLog).
+// Larger merges rewrite each index page for more licences at once, but
+// make a holder search, which reads the whole log, slower, and hold the
+// ledger's writer back longer; this size won over smaller ones once the
+// index outgrew what a small merge could share pages for (the figures are
+// in docs/performance.md and docs/storage.md).
+const DefaultHolderMergeAt = 32768
+
+// startHousekeeping deletes expired claim codes now and every
+// ClaimPruneInterval until Close, and merges the holder log when
+// issuances ask for it.
+func (s *Service) startHousekeeping() {
+	s.hk.once.Do(func() {
+		s.hk.stop, s.hk.done = make(chan struct{}), make(chan struct{})
+		go func() {
+			defer close(s.hk.done)
+			t := time.NewTicker(ClaimPruneInterval)
+			defer t.Stop()
+			s.pruneClaims()
+			// A log left over the threshold by a restart (or a lower
+			// threshold) does not wait for the next issuance.
+			s.mergeHolderLog()
+			for {
+				select {
+				case <-s.hk.stop:
+					return
+				case <-t.C:
+					s.pruneClaims()
+				case <-s.hk.merge:
+					s.mergeHolderLog()
+				}
+			}
+		}()
+	})
+}
+
+// mergeHolderLog merges the holder log into the holder index,
+// Options.HolderMergeAt entries at a time, while that many wait.
+func (s *Service) mergeHolderLog() {
+	if s.store.HolderLogLen() < s.hk.mergeAt {
+		return
+	}
+	start := time.Now()
+	// Whole merges only: what arrives meanwhile waits for the next
+	// (merging a small remainder would spend a page rewrite on a few
+	// entries).
+	total := s.inRounds("merging the holder index", func() (int, bool, error) {
+		n, err := s.store.MergeHolderLog(s.hk.mergeAt)
+		return n, n > 0 && s.store.HolderLogLen() >= s.hk.mergeAt, err
+	})
+	if total > 0 {
+		s.log.Info("holder index merged", "count", total, "took_ms", time.Since(start).Milliseconds())
+	}
+}
+
+// inRounds runs step, a bounded piece of housekeeping, until it reports
+// nothing more to do, fails (logged as what), or the service closes, and
+// returns the total of what step reports having done.
+func (s *Service) inRounds(what string, step func() (n int, more bool, err error)) int {
+	total := 0
+	for {
+		n, more, err := step()
+		total += n
+		if err != nil {
+			s.log.Warn(what, "err", err)
+			return total
+		}
+		if !more {
+			return total
+		}
+		select {
+		case <-s.hk.stop:
+			return total
+		default:
+		}
+	}
+}
+
+func (s *Service) stopHousekeeping() {
+	if s.hk.stop != nil {
+		close(s.hk.stop)
+		<-s.hk.done
+	}
+}
+
+// pruneClaims deletes the expired claim codes, a bounded number per
+// transaction so that issuance never waits long behind it.
+func (s *Service) pruneClaims() {
+	const perTx = 5000
+	total := s.inRounds("deleting expired claim codes", func() (int, bool, error) {
+		n, err := s.store.PruneClaims(s.now(), perTx)
+		return n, n == perTx, err
+	})
+	if total > 0 {
+		s.log.Info("expired claim codes deleted", "count", total)
+	}
+}
