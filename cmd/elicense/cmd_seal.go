@@ -2,10 +2,8 @@ package main
 
 import (
 	"context"
-	"crypto/x509/pkix"
 	"flag"
 	"fmt"
-	"math/big"
 	"net/url"
 	"os"
 	"strconv"
@@ -13,6 +11,7 @@ import (
 
 	"elicense/certs/ses"
 	"elicense/internal/gm"
+	"elicense/issuer/seal"
 	"elicense/issuer/service"
 )
 
@@ -138,28 +137,17 @@ func (c sealCmd) keygen() int {
 	if err != nil {
 		return c.fail(err)
 	}
-	k, err := gm.GenerateKey()
+	hk, err := seal.NewHolderKey(c.get("name"), pw, time.Now())
 	if err != nil {
 		return c.fail(err)
 	}
-	now := time.Now()
-	tmpl := &gm.Certificate{SerialNumber: big.NewInt(now.UnixNano()), Subject: pkix.Name{CommonName: c.get("name")},
-		NotBefore: now.Add(-5 * time.Minute), NotAfter: now.AddDate(3, 0, 0), KeyUsage: gm.KeyUsageDigitalSignature | gm.KeyUsageContentCommitment}
-	der, err := gm.CreateCertificate(tmpl, tmpl, k.PublicKey(), k)
-	if err != nil {
+	if err := os.WriteFile(c.get("key-out"), hk.KeyPEM, 0o600); err != nil {
 		return c.fail(err)
 	}
-	enc, err := gm.MarshalEncryptedPrivateKey(k, pw, nil)
-	if err != nil {
+	if err := os.WriteFile(c.get("cert-out"), hk.CertPEM, 0o644); err != nil {
 		return c.fail(err)
 	}
-	if err := os.WriteFile(c.get("key-out"), enc, 0o600); err != nil {
-		return c.fail(err)
-	}
-	if err := os.WriteFile(c.get("cert-out"), gm.EncodeCertificatePEM(der), 0o644); err != nil {
-		return c.fail(err)
-	}
-	fmt.Fprintf(c.e.stdout, "wrote %s and %s (key ID %s)\n", c.get("key-out"), c.get("cert-out"), gm.KeyIDString(der))
+	fmt.Fprintf(c.e.stdout, "wrote %s and %s (key ID %s)\n", c.get("key-out"), c.get("cert-out"), hk.KeyID)
 	return exitOK
 }
 

@@ -215,3 +215,32 @@ func TestNewESID(t *testing.T) {
 		t.Errorf("no region: %q", id)
 	}
 }
+
+// TestNewHolderKey: the key opens with its passphrase, and the
+// certificate is the key's, valid now, for signing.
+func TestNewHolderKey(t *testing.T) {
+	now := time.Now()
+	hk, err := seal.NewHolderKey("上海浦江示例科技有限公司", []byte("pw"), now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k, err := gm.ParsePrivateKeyPEM(hk.KeyPEM, []byte("pw"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	certs, err := gm.ParseCertificatesPEM(hk.CertPEM)
+	if err != nil || len(certs) != 1 {
+		t.Fatal(certs, err)
+	}
+	c := certs[0]
+	if c.Subject.CommonName != "上海浦江示例科技有限公司" || now.Before(c.NotBefore) || now.After(c.NotAfter) ||
+		gm.KeyIDString(c.Raw) != hk.KeyID || !k.PublicKey().Equal(c.PublicKey) {
+		t.Fatalf("certificate %+v", c.Subject)
+	}
+	if _, err := gm.ParsePrivateKeyPEM(hk.KeyPEM, []byte("other")); err == nil {
+		t.Fatal("the key opens with another passphrase")
+	}
+	if _, err := seal.NewHolderKey("", []byte("pw"), now); err == nil {
+		t.Fatal("a key for no one")
+	}
+}
