@@ -319,3 +319,27 @@ func v1(typ byte, at time.Time, sum [32]byte, from, to byte, agency, id, reason,
 	}
 	return b
 }
+
+func TestEpochOrigin(t *testing.T) {
+	const base = "elicense.local/ledger/abcd"
+	for _, tc := range []struct {
+		recorded, want, next string
+		ok                   bool
+	}{
+		{"", base, base + "/2", true},
+		{base, base, base + "/2", true},
+		{base + "/2", base + "/2", base + "/3", true},
+		{base + "/10", base + "/10", base + "/11", true},
+		{base + "/1", "", "", false},
+		{base + "/02", "", "", false},
+		{base + "/x", "", "", false},
+		{base + "x/2", "", "", false},
+		{"elicense.local/ledger/other", "", "", false},
+	} {
+		got, err := epochOrigin(base, tc.recorded)
+		next, nerr := nextOrigin(base, tc.recorded)
+		if (err == nil) != tc.ok || (nerr == nil) != tc.ok || got != tc.want || next != tc.next {
+			t.Errorf("%q: %q %v, next %q %v", tc.recorded, got, err, next, nerr)
+		}
+	}
+}
