@@ -149,15 +149,21 @@ func recordedOrigin(d dataDir, base string) (string, error) {
 	}
 	s, err := boltstore.Open(d.ledger(), &boltstore.Options{ReadOnly: true})
 	if err != nil {
-		return "", err
+		return "", fmt.Errorf("%w: %w", errLedgerFile, err)
 	}
 	defer s.Close()
 	st, err := s.State(context.Background())
-	if err != nil {
-		return "", err
+	if err == nil {
+		st.Origin, err = epochOrigin(base, st.Origin)
 	}
-	return epochOrigin(base, st.Origin)
+	if err != nil {
+		return "", fmt.Errorf("%w: %w", errLedgerFile, err)
+	}
+	return st.Origin, nil
 }
+
+// errLedgerFile marks a ledger file that cannot be read for its origin.
+var errLedgerFile = errors.New("reading the ledger file")
 
 // ledgerVerifier builds the checkpoint verifier from the PKI's public
 // files and the origin the ledger records; no private key is read.
@@ -212,6 +218,9 @@ func runLedger(e *env, fs *flag.FlagSet) int {
 	v, origin, err := ledgerVerifier(d)
 	if err != nil {
 		fmt.Fprintf(e.stderr, "elicense ledger: %v\n", err)
+		if errors.Is(err, errLedgerFile) {
+			return exitFail // the ledger, not the command line, is at fault
+		}
 		return exitUsage
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
