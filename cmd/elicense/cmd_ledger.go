@@ -11,6 +11,8 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strconv"
+	"strings"
 
 	"elicense/certs/ledgerevent"
 	"elicense/internal/gm"
@@ -69,8 +71,102 @@ Examples:
 // ledgerOrigin is the checkpoint origin line of a deployment's ledger.
 func ledgerOrigin(rootKeyID string) string { return "elicense.local/ledger/" + rootKeyID }
 
+// verifyLedger is ledger verify: fsck of d's ledger, every entry
+// decoded with the event catalogue. It prints the outcome (OK or FAIL)
+// and returns how many events of each kind the ledger holds.
+func verifyLedger(ctx context.Context, e *env, d dataDir, v *tlog.NoteVerifier, origin string) ([256]uint64, error) {
+	var bar *progressbar.ProgressBar
+	var kinds [256]uint64
+	rep, err := boltstore.Fsck(ctx, d.ledger(), ledger.FsckOptions{Verifier: v,
+		Check: func(_ uint64, entry []byte) error {
+			ev, err := ledgerevent.Decode(entry)
+			if err == nil {
+				kinds[ev.Kind()]++
+			}
+			return err
+		},
+		Progress: func(done, total uint64) {
+			if bar == nil {
+				bar = progressbar.NewOptions64(int64(total), progressbar.OptionSetWriter(e.stderr),
+					progressbar.OptionSetDescription("verifying"), progressbar.OptionShowCount(), progressbar.OptionShowIts(),
+					progressbar.OptionSetItsString("entries"), progressbar.OptionThrottle(100_000_000))
+			}
+			bar.Set64(int64(done))
+		}})
+	if bar != nil {
+		bar.Finish()
+		fmt.Fprintln(e.stderr)
+	}
+	if err != nil {
+		var ie *ledger.IndexError
+		if errors.As(err, &ie) {
+			fmt.Fprintf(e.stdout, "FAIL at index %d: %v\n", ie.Index, err)
+		} else {
+			fmt.Fprintf(e.stdout, "FAIL: %v\n", err)
+		}
+		return kinds, err
+	}
+	fmt.Fprintf(e.stdout, "OK %s: %d entries, root %s, %d checkpoints checked (signatures: %v), %v\n",
+		origin, rep.Entries, rep.Root, rep.Checkpoints, rep.SignaturesChecked, rep.Elapsed.Round(1e6))
+	return kinds, nil
+}
+
+// epochOrigin checks the origin a ledger file records against the
+// deployment's (base, from its root key): the same, or base "/N" for
+// the N-th log of the deployment (elicense migrate-ledger starts one),
+// which it returns. An empty recorded origin (a new file) is base.
+func epochOrigin(base, recorded string) (string, error) {
+	if recorded == "" || recorded == base {
+		return base, nil
+	}
+	if n, ok := strings.CutPrefix(recorded, base+"/"); ok {
+		if v, err := strconv.Atoi(n); err == nil && v >= 2 && strconv.Itoa(v) == n {
+			return recorded, nil
+		}
+	}
+	return "", fmt.Errorf("the ledger's origin is %q, which is not this deployment's (%q, or %q/N after a migration)", recorded, base, base)
+}
+
+// nextOrigin is the origin of the log that follows one of origin cur:
+// base "/2", then "/3" and so on.
+func nextOrigin(base, cur string) (string, error) {
+	cur, err := epochOrigin(base, cur)
+	if err != nil {
+		return "", err
+	}
+	n := 1
+	if cur != base {
+		n, _ = strconv.Atoi(strings.TrimPrefix(cur, base+"/"))
+	}
+	return base + "/" + strconv.Itoa(n+1), nil
+}
+
+// recordedOrigin is the origin d's ledger records (epochOrigin), read
+// without a lock on the file beyond a reader's.
+func recordedOrigin(d dataDir, base string) (string, error) {
+	if _, err := os.Stat(d.ledger()); err != nil {
+		return base, nil // fsck reports the missing file
+	}
+	s, err := boltstore.Open(d.ledger(), &boltstore.Options{ReadOnly: true})
+	if err != nil {
+		return "", fmt.Errorf("%w: %w", errLedgerFile, err)
+	}
+	defer s.Close()
+	st, err := s.State(context.Background())
+	if err == nil {
+		st.Origin, err = epochOrigin(base, st.Origin)
+	}
+	if err != nil {
+		return "", fmt.Errorf("%w: %w", errLedgerFile, err)
+	}
+	return st.Origin, nil
+}
+
+// errLedgerFile marks a ledger file that cannot be read for its origin.
+var errLedgerFile = errors.New("reading the ledger file")
+
 // ledgerVerifier builds the checkpoint verifier from the PKI's public
-// files; no private key is read.
+// files and the origin the ledger records; no private key is read.
 func ledgerVerifier(d dataDir) (*tlog.NoteVerifier, string, error) {
 	read := func(name string) (*gm.Certificate, []byte, error) {
 		data, err := os.ReadFile(filepath.Join(d.pki(), name))
@@ -91,7 +187,10 @@ func ledgerVerifier(d dataDir) (*tlog.NoteVerifier, string, error) {
 	if err != nil {
 		return nil, "", err
 	}
-	origin := ledgerOrigin(gm.KeyIDString(rootDER))
+	origin, err := recordedOrigin(d, ledgerOrigin(gm.KeyIDString(rootDER)))
+	if err != nil {
+		return nil, "", err
+	}
 	pub, ok := lc.PublicKey.(*ecdsa.PublicKey)
 	if !ok {
 		return nil, "", fmt.Errorf("%s: not an SM2 key", pki.LedgerCertFile)
@@ -119,45 +218,19 @@ func runLedger(e *env, fs *flag.FlagSet) int {
 	v, origin, err := ledgerVerifier(d)
 	if err != nil {
 		fmt.Fprintf(e.stderr, "elicense ledger: %v\n", err)
+		if errors.Is(err, errLedgerFile) {
+			return exitFail // the ledger, not the command line, is at fault
+		}
 		return exitUsage
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	switch sub {
 	case "verify":
-		var bar *progressbar.ProgressBar
-		var kinds [256]uint64
-		rep, err := boltstore.Fsck(ctx, d.ledger(), ledger.FsckOptions{Verifier: v,
-			Check: func(_ uint64, entry []byte) error {
-				ev, err := ledgerevent.Decode(entry)
-				if err == nil {
-					kinds[ev.Kind()]++
-				}
-				return err
-			},
-			Progress: func(done, total uint64) {
-				if bar == nil {
-					bar = progressbar.NewOptions64(int64(total), progressbar.OptionSetWriter(e.stderr),
-						progressbar.OptionSetDescription("verifying"), progressbar.OptionShowCount(), progressbar.OptionShowIts(),
-						progressbar.OptionSetItsString("entries"), progressbar.OptionThrottle(100_000_000))
-				}
-				bar.Set64(int64(done))
-			}})
-		if bar != nil {
-			bar.Finish()
-			fmt.Fprintln(e.stderr)
-		}
+		kinds, err := verifyLedger(ctx, e, d, v, origin)
 		if err != nil {
-			var ie *ledger.IndexError
-			if errors.As(err, &ie) {
-				fmt.Fprintf(e.stdout, "FAIL at index %d: %v\n", ie.Index, err)
-			} else {
-				fmt.Fprintf(e.stdout, "FAIL: %v\n", err)
-			}
 			return exitFail
 		}
-		fmt.Fprintf(e.stdout, "OK %s: %d entries, root %s, %d checkpoints checked (signatures: %v), %v\n",
-			origin, rep.Entries, rep.Root, rep.Checkpoints, rep.SignaturesChecked, rep.Elapsed.Round(1e6))
 		for k, n := range kinds {
 			if n > 0 {
 				fmt.Fprintf(e.stdout, "  %-16s %d\n", ledgerevent.Kind(k), n)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
@@ -210,6 +211,16 @@ func openData(d dataDir, o ledger.Options) (*service.Data, error) {
 	b, err := boltstate.Open(d.ledger(), boltstate.Options{})
 	if err != nil {
 		return nil, err
+	}
+	// A migrated deployment's ledger is a later log with an origin of its
+	// own (elicense migrate-ledger): the one the file records.
+	st, err := b.Ledger().State(context.Background())
+	if err == nil {
+		o.Origin, err = epochOrigin(o.Origin, st.Origin)
+	}
+	if err != nil {
+		b.Close()
+		return nil, fmt.Errorf("%s: %w", d.ledger(), err)
 	}
 	data, err := service.OpenData(b, o)
 	if err != nil {

@@ -425,6 +425,22 @@ func opAudit(op Operator) map[string]string {
 // acknowledged, and visible to reads, only then. A refused store write
 // (an identifier or import key taken) is a conflict; nothing is written.
 func (s *Service) record(ctx context.Context, es events, fn func(tx state.Tx, first uint64) error) (uint64, error) {
+	first, err := appendEvents(ctx, s.ledger, es, fn)
+	if err != nil {
+		return 0, err
+	}
+	if s.store.HolderLogLen() >= s.hk.mergeAt {
+		select {
+		case s.hk.merge <- struct{}{}:
+		default:
+		}
+	}
+	return first, nil
+}
+
+// appendEvents is record's ledger half: es encoded, appended to lg with
+// fn and the audit records in one transaction.
+func appendEvents(ctx context.Context, lg Ledger, es events, fn func(tx state.Tx, first uint64) error) (uint64, error) {
 	raw := make([][]byte, len(es))
 	for i, e := range es {
 		b, err := ledgerevent.Encode(e.ev)
@@ -433,7 +449,7 @@ func (s *Service) record(ctx context.Context, es events, fn func(tx state.Tx, fi
 		}
 		raw[i] = b
 	}
-	first, err := s.ledger.AppendWith(context.WithoutCancel(ctx), raw, func(tx state.Tx, first uint64) error {
+	first, err := lg.AppendWith(context.WithoutCancel(ctx), raw, func(tx state.Tx, first uint64) error {
 		if fn != nil {
 			if err := fn(tx, first); err != nil {
 				return err
@@ -451,12 +467,6 @@ func (s *Service) record(ctx context.Context, es events, fn func(tx state.Tx, fi
 		return 0, &Error{Kind: ErrConflict, Msg: "could not record the change", Err: err}
 	case err != nil:
 		return 0, &Error{Kind: ErrUnavailable, Msg: "ledger append failed", Err: err}
-	}
-	if s.store.HolderLogLen() >= s.hk.mergeAt {
-		select {
-		case s.hk.merge <- struct{}{}:
-		default:
-		}
 	}
 	return first, nil
 }

@@ -70,16 +70,24 @@ type Options struct {
 	// NoSync turns off fsync. Only for measuring CPU cost in benchmarks:
 	// with it, acknowledged changes can be lost.
 	NoSync bool
+	// ReadOnly opens an existing file with a shared lock, for reading
+	// only (elicense migrate-ledger reads an old data file this way, so
+	// it cannot change it): every write fails.
+	ReadOnly bool
 }
 
 // Open opens or creates the data file at path: the ledger and the state.
 // A state in another layout is refused (state.ErrFormat).
 func Open(path string, o Options) (*Store, error) {
-	f, err := boltstore.Open(path, &boltstore.Options{LockTimeout: o.LockTimeout, InitialMmapSize: o.InitialMmapSize, NoSync: o.NoSync})
+	f, err := boltstore.Open(path, &boltstore.Options{LockTimeout: o.LockTimeout, InitialMmapSize: o.InitialMmapSize, NoSync: o.NoSync, ReadOnly: o.ReadOnly})
 	if err != nil {
 		return nil, err
 	}
-	s, err := newStore(f)
+	open := newStore
+	if o.ReadOnly {
+		open = readStore
+	}
+	s, err := open(f)
 	if err != nil {
 		f.Close()
 		return nil, err
@@ -119,6 +127,32 @@ func newStore(f *boltstore.Store) (*Store, error) {
 		return nil
 	})
 	return s, err
+}
+
+// readStore reads the state in f's file, opened read-only: the layout
+// is checked and nothing is made.
+func readStore(f *boltstore.Store) (*Store, error) {
+	s := &Store{file: f, db: f.DB()}
+	err := s.db.View(func(tx *bolt.Tx) error {
+		st := tx.Bucket(bucketState)
+		if st == nil {
+			return fmt.Errorf("%w: the file holds no issuer state", state.ErrFormat)
+		}
+		if f := st.Get(keyFormat); string(f) != stateFormat {
+			return fmt.Errorf("%w: the state has layout %q, this version reads %q", state.ErrFormat, f, stateFormat)
+		}
+		for _, b := range [][]byte{bucketLicences, bucketCreds, bucketHolder, bucketHolderLog, bucketClass, bucketAgency, bucketImport, bucketEvents, bucketClaims, bucketSnapshot} {
+			if tx.Bucket(b) == nil {
+				return fmt.Errorf("%w: the state has no bucket %q", state.ErrFormat, b)
+			}
+		}
+		s.holderLog.Store(int64(tx.Bucket(bucketHolderLog).Stats().KeyN))
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("boltstate: %w", err)
+	}
+	return s, nil
 }
 
 // stateFormat names the layout of the buckets (see the bucket variables);
