@@ -1,6 +1,7 @@
 package jws
 
 import (
+	"bytes"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -158,7 +159,12 @@ func Parse(token string, want Expect) (*Token, error) {
 }
 
 // decode decodes the base64url src into dst, which has room for it.
+// Go's strict decoders still skip CR and LF; a token's parts hold
+// neither, or one token would have many spellings.
 func decode(dst, src []byte) ([]byte, error) {
+	if i := bytes.IndexAny(src, "\r\n"); i >= 0 {
+		return dst[:0], fmt.Errorf("illegal line break at input byte %d", i)
+	}
 	n, err := rawURL.Decode(dst, src)
 	return dst[:n], err
 }
@@ -186,6 +192,9 @@ func readHeader(h *Header, hb []byte, alg string, want Expect) error {
 	if wh.X5c != nil {
 		h.X5c = make([][]byte, len(wh.X5c))
 		for i, c := range wh.X5c {
+			if strings.ContainsAny(c, "\r\n") {
+				return errf(ErrMalformed, "x5c", "certificate %d: a line break in its base64", i)
+			}
 			der, err := std.DecodeString(c)
 			if err != nil {
 				return errf(ErrMalformed, "x5c", "certificate %d: %v", i, err)

@@ -64,6 +64,9 @@ func TestParse(t *testing.T) {
 		{"signature long", tok(good, "{}", base64.RawURLEncoding.EncodeToString(make([]byte, 65))), want, ErrSignatureSize, "signature"},
 		{"signature empty", tok(good, "{}", ""), want, ErrSignatureSize, "signature"},
 		{"signature bad base64", tok(good, "{}", sig64[:len(sig64)-1]+"!"), want, ErrMalformed, "signature"},
+		{"line break in the signature", tok(good, "{}", sig64[:10]+"\n"+sig64[10:]), want, ErrMalformed, "signature"},
+		{"carriage return in the payload", b64(good) + "." + b64(`{"a":1}`)[:2] + "\r" + b64(`{"a":1}`)[2:] + "." + sig64, want, ErrMalformed, "payload"},
+		{"line break in the header", b64(good)[:4] + "\n" + b64(good)[4:] + "." + b64("{}") + "." + sig64, want, ErrMalformed, "header"},
 		{"too long", strings.Repeat("a", MaxLen+1), want, ErrMalformed, "token"},
 	}
 	for _, tc := range tests {

@@ -43,6 +43,22 @@ func NewAuditKey(secret []byte) (*AuditKey, error) {
 	return &AuditKey{mac: gm.NewHMACSM3(secret)}, nil
 }
 
+// copyTagLabel separates copy tags from salts under the same key.
+const copyTagLabel = "elicense/copy-tag/v2\x00"
+
+// CopyTag is the tag of the device copy of licence id for a device key
+// (compressed), the part of the copy's identifier after '#':
+//
+//	HMAC-SM3(key, "elicense/copy-tag/v2" ‖ 0x00 ‖ id ‖ 0x00 ‖ device)[:8]
+//
+// Keyed, so that nobody who sees a phone's public key (every counter
+// that checks a presentation does) can compute the identifiers of the
+// phone's other copies and find them in the public ledger.
+func (a *AuditKey) CopyTag(id string, device []byte) [8]byte {
+	var sum [DigestSize]byte
+	return [8]byte(a.mac.Sum(sum[:0], []byte(copyTagLabel), []byte(id), []byte{0}, device))
+}
+
 // Salt is the salt of one field of one event:
 //
 //	HMAC-SM3(key, "elicense/ledger-salt/2" ‖ 0x00 ‖ kind (1 byte) ‖

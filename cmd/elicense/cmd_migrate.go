@@ -144,13 +144,19 @@ func (m *migrateRun) run(ctx context.Context, passFile string) error {
 	if err := m.check(ctx, old, origin); err != nil {
 		return err
 	}
-	if err := os.Remove(m.work.path(migratingMark)); err != nil {
-		return err
-	}
+	// Rename first, then drop the mark: a crash between the two leaves a
+	// complete NEW with a stray mark (serve ignores it), never a work
+	// directory a re-run would refuse.
 	if err := os.Remove(m.dst); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return err
 	}
 	if err := os.Rename(string(m.work), m.dst); err != nil {
+		return err
+	}
+	if err := syncDir(filepath.Dir(m.dst)); err != nil {
+		return err
+	}
+	if err := os.Remove(filepath.Join(m.dst, migratingMark)); err != nil {
 		return err
 	}
 	fmt.Fprintf(m.e.stdout, `done: %s

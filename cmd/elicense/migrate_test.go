@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	be "encoding/binary"
 	"encoding/hex"
@@ -85,7 +86,7 @@ func TestMigrateLedger(t *testing.T) {
 
 	s := startServer(t, dst)
 	p.s, p.admin = s, readToken(t, dst)
-	checkMigrated(t, p, want)
+	checkMigrated(t, p, newCopyIDs(t, dst, want))
 	s.stop(t)
 
 	// The old directory is what the server refuses (checked last: serve
@@ -193,7 +194,16 @@ func writeFormat1(t *testing.T, src, dst string, personal [][]byte) map[string]s
 		}
 	}
 	want := map[string]state.Status{}
-	sb.ForEach(func(r *state.Record) error { want[r.ID] = r.Status; return nil })
+	sb.ForEach(func(r *state.Record) error {
+		if r.CopyOf != "" {
+			// A copy's new identifier is keyed under NEW's audit key:
+			// newCopyIDs fills it in after the migration.
+			want[copyKey+r.CopyOf+"|"+r.Device] = r.Status
+			return nil
+		}
+		want[r.ID] = r.Status
+		return nil
+	})
 
 	w := &v1Writer{t: t, src: sb, dst: db, lg: lg}
 	st, _ := sb.Ledger().State(ctx)
@@ -342,4 +352,47 @@ func TestEpochOrigin(t *testing.T) {
 			t.Errorf("%q: %q %v, next %q %v", tc.recorded, got, err, next, nerr)
 		}
 	}
+}
+
+// copyKey marks a wanted copy by its parent and device until its new
+// identifier is known.
+const copyKey = "copy|"
+
+// newCopyIDs replaces each copy's placeholder in want with the identifier
+// the migration gave it: the parent's ID and a tag keyed under NEW's audit
+// key (ledgerevent.AuditKey.CopyTag).
+func newCopyIDs(t *testing.T, dst string, want map[string]state.Status) map[string]state.Status {
+	t.Helper()
+	pw, err := os.ReadFile(filepath.Join(dst, "passphrase"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(filepath.Join(dst, "audit.key.pem"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	k, err := gm.ParsePrivateKeyPEM(data, bytes.TrimSpace(pw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	audit, err := ledgerevent.NewAuditKey(k.Bytes())
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]state.Status{}
+	for id, st := range want {
+		rest, ok := strings.CutPrefix(id, copyKey)
+		if !ok {
+			out[id] = st
+			continue
+		}
+		parent, devHex, _ := strings.Cut(rest, "|")
+		dev, err := hex.DecodeString(devHex)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tag := audit.CopyTag(parent, dev)
+		out[parent+"#"+hex.EncodeToString(tag[:])] = st
+	}
+	return out
 }

@@ -247,7 +247,7 @@ func (s *Service) Claim(ctx context.Context, req ClaimRequest) (*state.Record, e
 		return nil, &Error{Kind: ErrConflict, Field: "code", Msg: fmt.Sprintf("the licence is %s", parent.Status)}
 	}
 	comp, _ := gm.MarshalPublicKeyCompressed(dev)
-	copyID := copyIDOf(parent.ID, comp)
+	copyID := copyIDOf(s.audit, parent.ID, comp)
 	if _, err := s.store.Get(copyID); err == nil {
 		return nil, &Error{Kind: ErrConflict, Field: "device_key", Msg: "this device already holds the licence"}
 	}
@@ -260,12 +260,13 @@ func (s *Service) Claim(ctx context.Context, req ClaimRequest) (*state.Record, e
 }
 
 // copyIDOf is the identifier of licence id's copy for a device key
-// (compressed): licence#tag, the tag a digest of both, so the public
-// ledger's copy identifiers link no two licences held on one phone (a
-// digest of the key alone would).
-func copyIDOf(id string, device []byte) string {
-	sum := gm.SM3(append(append([]byte("elicense/copy-tag/v1\x00"+id), 0), device...))
-	return id + "#" + hex.EncodeToString(sum[:8])
+// (compressed): licence#tag, the tag keyed under the audit key
+// (ledgerevent.AuditKey.CopyTag), so the public ledger's copy identifiers
+// link no two licences held on one phone, even for someone who knows the
+// phone's public key.
+func copyIDOf(audit *ledgerevent.AuditKey, id string, device []byte) string {
+	tag := audit.CopyTag(id, device)
+	return id + "#" + hex.EncodeToString(tag[:])
 }
 
 func (s *Service) issueCopy(ctx context.Context, parent *state.Record, dev *ecdsa.PublicKey, copyID string) (*state.Record, error) {

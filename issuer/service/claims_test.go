@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
+	"encoding/hex"
 	"reflect"
 	"strings"
 	"testing"
@@ -12,6 +13,8 @@ import (
 	json "github.com/go-json-experiment/json"
 
 	"elicense/certs/credential"
+	"elicense/certs/ledgerevent"
+	"elicense/internal/gm"
 	"elicense/issuer/state"
 	"elicense/issuer/state/boltstate"
 )
@@ -155,5 +158,26 @@ func TestChallenges(t *testing.T) {
 	now = exp.Add(time.Second)
 	if s.checkChallenge(c) {
 		t.Fatal("expired challenge accepted")
+	}
+}
+
+// TestCopyIDKeyed: a copy's identifier cannot be computed from the
+// licence ID and the device's public key alone (every counter sees the
+// key), and one device's copies of two licences share no tag.
+func TestCopyIDKeyed(t *testing.T) {
+	k1, _ := ledgerevent.NewAuditKey(bytes.Repeat([]byte{1}, ledgerevent.AuditKeySize))
+	k2, _ := ledgerevent.NewAuditKey(bytes.Repeat([]byte{2}, ledgerevent.AuditKeySize))
+	dev := append([]byte{2}, bytes.Repeat([]byte{7}, 32)...)
+	a, b := "1.2.156.3005.2.X.Y.A.001.Z", "1.2.156.3005.2.X.Y.B.001.Z"
+	unkeyed := gm.SM3(append(append([]byte("elicense/copy-tag/v1\x00"+a), 0), dev...))
+	switch id := copyIDOf(k1, a, dev); {
+	case id != copyIDOf(k1, a, dev):
+		t.Fatal("copy identifiers are not stable")
+	case id == copyIDOf(k2, a, dev):
+		t.Fatal("the copy tag does not depend on the audit key")
+	case id == a+"#"+hex.EncodeToString(unkeyed[:8]):
+		t.Fatal("the copy tag is the unkeyed digest")
+	case id[len(a)+1:] == copyIDOf(k1, b, dev)[len(b)+1:]:
+		t.Fatal("one device's copies of two licences share a tag")
 	}
 }

@@ -393,7 +393,7 @@ func (m *migration) copies(r *state.Record) error {
 		if err != nil || len(dev) != 33 {
 			return fmt.Errorf("%w: copy %s: device key %q is not a compressed key in hex", ErrMigrate, cid, c.Device)
 		}
-		id := copyIDOf(r.ID, dev)
+		id := copyIDOf(m.o.Audit, r.ID, dev)
 		p, err := m.prepare(c, id)
 		if err != nil {
 			return err
