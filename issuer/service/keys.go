@@ -163,15 +163,20 @@ func (s *Service) CompromiseKey(ctx context.Context, op Operator, agency, kid st
 	if err != nil {
 		return nil, err
 	}
+	es := events{{s.audit.KeyCompromised(ledgerevent.KeyCompromised{
+		Time: s.now(), Agency: ag.Code, KeyID: kid, Since: since, Genuine: sum}, op.Subject), opAudit(op)}}
+	if err := s.writeKeyJournal(ag.Code, kid, false, es); err != nil {
+		return nil, err
+	}
 	np, err := pki.CompromisePrevious(p, ag.Code, kid, since, ref)
 	if err != nil {
+		s.dropKeyJournal()
 		return nil, keyError(err)
 	}
 	k := s.keys.Load()
 	s.keys.Store(&keyring{pki: np, seals: k.seals})
 	old := KeyInfo{KID: kid, State: KeyCompromised, Since: since, Genuine: &GenuineInfo{Count: ref.Count, SM3: ref.SM3}}
-	idx, err := s.recordKeyChange(ctx, ag.Code, kid, events{{s.audit.KeyCompromised(ledgerevent.KeyCompromised{
-		Time: s.now(), Agency: ag.Code, KeyID: kid, Since: since, Genuine: sum}, op.Subject), opAudit(op)}})
+	idx, err := s.recordKeyChange(ctx, ag.Code, kid, es)
 	if err != nil {
 		return nil, err
 	}
@@ -214,8 +219,18 @@ func (s *Service) rotate(ctx context.Context, op Operator, ag *pki.Agency, since
 			return nil, err
 		}
 	}
+	now := s.now()
+	es := events{{s.audit.KeyRotated(ledgerevent.KeyRotated{Time: now, Agency: ag.Code, KeyID: r.NewKID, Previous: r.OldKID}, op.Subject), opAudit(op)}}
+	if compromised {
+		es = append(es, event{s.audit.KeyCompromised(ledgerevent.KeyCompromised{
+			Time: now, Agency: ag.Code, KeyID: r.OldKID, Since: since, Genuine: sum}, op.Subject), opAudit(op)})
+	}
+	if err := s.writeKeyJournal(ag.Code, r.NewKID, true, es); err != nil {
+		return nil, err
+	}
 	np, err := r.Commit(p, ref)
 	if err != nil {
+		s.dropKeyJournal()
 		return nil, keyError(err)
 	}
 	nag, _ := np.Agency(ag.Code)
@@ -237,12 +252,8 @@ func (s *Service) rotate(ctx context.Context, op Operator, ag *pki.Agency, since
 
 	pk := nag.Previous[len(nag.Previous)-1]
 	c := &KeyChange{Agency: ag.Code, New: &KeyInfo{KID: nag.KeyID, State: KeyActive}, Old: KeyInfo{KID: pk.KeyID, State: pk.State, Since: pk.Since}}
-	now := s.now()
-	es := events{{s.audit.KeyRotated(ledgerevent.KeyRotated{Time: now, Agency: ag.Code, KeyID: nag.KeyID, Previous: pk.KeyID}, op.Subject), opAudit(op)}}
 	if compromised {
 		c.Old.Genuine = &GenuineInfo{Count: ref.Count, SM3: ref.SM3}
-		es = append(es, event{s.audit.KeyCompromised(ledgerevent.KeyCompromised{
-			Time: now, Agency: ag.Code, KeyID: pk.KeyID, Since: since, Genuine: sum}, op.Subject), opAudit(op)})
 	}
 	if c.LedgerIndex, err = s.recordKeyChange(ctx, ag.Code, nag.KeyID, es); err != nil {
 		return nil, err
@@ -284,9 +295,12 @@ func (s *Service) writeGenuine(p *pki.PKI, agency, kid string, since time.Time) 
 // event, which the error says.
 func (s *Service) recordKeyChange(ctx context.Context, agency, kid string, es events) (uint64, error) {
 	idx, err := s.record(ctx, es, nil)
+	if err == nil {
+		s.dropKeyJournal()
+	}
 	if err != nil {
-		s.log.Error("agency key changed but its ledger event failed", "agency", agency, "kid", kid, "err", err)
-		return 0, &Error{Kind: ErrUnavailable, Msg: "the key changed (the PKI directory and the running service use it) but its ledger event failed", Err: err}
+		s.log.Error("agency key changed but its ledger event failed (the journal keeps it; the next start records it)", "agency", agency, "kid", kid, "err", err)
+		return 0, &Error{Kind: ErrUnavailable, Msg: "the key changed (the PKI directory and the running service use it) but its ledger event failed; its journal keeps it and the next start records it", Err: err}
 	}
 	return idx, nil
 }

@@ -45,6 +45,9 @@ func (s *Service) recover(ctx context.Context) error {
 	if err := s.store.SetWatermark(size); err != nil {
 		return err
 	}
+	if err := s.finishKeyJournal(ctx); err != nil {
+		return err
+	}
 	if err := s.ensureAgencySeals(); err != nil {
 		return err
 	}
