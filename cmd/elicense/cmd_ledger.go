@@ -7,7 +7,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"net/url"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -287,9 +286,9 @@ func ledgerOpen(e *env, fs *flag.FlagSet) int {
 	c := newAPIClient(get("server"), token)
 	ctx := context.Background()
 	index := get("index")
-	q := url.Values{"field": {get("field")}}
+	body := map[string]string{"field": get("field")}
 	if v := get("value"); v != "" {
-		q.Set("value", v)
+		body["value"] = v
 	}
 	var o struct {
 		Kind  string `json:"kind"`
@@ -297,7 +296,7 @@ func ledgerOpen(e *env, fs *flag.FlagSet) int {
 		Salt  string `json:"salt"`
 		Value string `json:"value"`
 	}
-	if err := c.call(ctx, "GET", "/v1/ledger/entries/"+index+"/open?"+q.Encode(), nil, &o); err != nil {
+	if err := c.call(ctx, "POST", "/v1/ledger/entries/"+index+"/open", body, &o); err != nil {
 		return fail(err)
 	}
 	var entry struct {

@@ -45,7 +45,7 @@ func TestNoPersonalDataInPublicEndpoints(t *testing.T) {
 	size, paths := p.publicPaths(t)
 	p.scan(t, paths)
 	p.openCommitments(t, size)
-	if st := p.s.call(t, "GET", "/v1/ledger/entries/0/open?field=operator", p.tokens["business-license"], nil, nil); st != 403 {
+	if st := p.s.call(t, "POST", "/v1/ledger/entries/0/open", p.tokens["business-license"], map[string]string{"field": "operator"}, nil); st != 403 {
 		t.Errorf("an operator opened a commitment: %d", st)
 	}
 }
@@ -269,7 +269,7 @@ func (p *privacyRun) openCommitments(t *testing.T, size uint64) {
 // opening against it.
 func (p *privacyRun) openField(t *testing.T, i uint64, ev ledgerevent.Event, f string) {
 	var o service.OpenedField
-	if st := p.s.call(t, "GET", fmt.Sprintf("/v1/ledger/entries/%d/open?field=%s", i, f), p.admin, nil, &o); st != 200 {
+	if st := p.s.call(t, "POST", fmt.Sprintf("/v1/ledger/entries/%d/open", i), p.admin, map[string]string{"field": f}, &o); st != 200 {
 		t.Fatalf("open %d %s: %d", i, f, st)
 	}
 	salt, _ := hex.DecodeString(o.Salt)

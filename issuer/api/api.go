@@ -160,7 +160,7 @@ func (a *API) routes() {
 
 	v1.GET("/ledger/checkpoint", a.checkpoint)
 	v1.GET("/ledger/entries/:index", a.entry)
-	v1.GET("/ledger/entries/:index/open", a.openEntry, a.auth)
+	v1.POST("/ledger/entries/:index/open", a.openEntry, a.auth)
 	v1.GET("/ledger/proof/inclusion", a.inclusion)
 	v1.GET("/ledger/proof/consistency", a.consistency)
 

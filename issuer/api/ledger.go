@@ -55,13 +55,23 @@ func (a *API) entry(c echo.Context) error {
 }
 
 // openEntry opens one committed field of a ledger entry for an auditor
-// (admin token): GET /v1/ledger/entries/{i}/open?field=operator[&value=…].
+// (admin token): POST /v1/ledger/entries/{i}/open with {"field":
+// "operator"[, "value": "…"]}. A POST, so that a value an auditor brings
+// (a resident ID) never travels in a URL, which proxies and access logs
+// keep.
 func (a *API) openEntry(c echo.Context) error {
 	i, err := uintParam(c, "index", c.Param("index"))
 	if err != nil {
 		return err
 	}
-	o, err := a.o.Service.OpenLedgerField(operator(c), i, c.QueryParam("field"), c.QueryParam("value"))
+	var body struct {
+		Field string `json:"field"`
+		Value string `json:"value,omitempty"`
+	}
+	if err := bindJSON(c, &body); err != nil {
+		return err
+	}
+	o, err := a.o.Service.OpenLedgerField(operator(c), i, body.Field, body.Value)
 	if err != nil {
 		return err
 	}
