@@ -3,8 +3,9 @@ package boltstate
 import (
 	"elicense/issuer/state"
 	"encoding/binary"
-	"encoding/json"
 	"fmt"
+
+	json "github.com/go-json-experiment/json"
 
 	bolt "go.etcd.io/bbolt"
 )
@@ -21,7 +22,7 @@ func (t *tx) PutAudit(index uint64, values map[string]string) error {
 	if err != nil {
 		return err
 	}
-	v, err := json.Marshal(values)
+	v, err := json.Marshal(values, json.Deterministic(true)) // on the ledger's writer: the fast encoder
 	if err != nil {
 		return err
 	}
