@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"elicense/certs/ledgerevent"
+	"elicense/internal/atomicfile"
 	"elicense/internal/gm"
 	"elicense/internal/ledger"
 	"elicense/issuer/pki"
@@ -152,42 +153,14 @@ func auditKey(e *env, d dataDir, pw []byte, ledgerEmpty bool) (*ledgerevent.Audi
 // another PKI are refused.
 func audience(p *pki.PKI) string { return "elicense:" + p.Manifest.Root.KeyID }
 
-// writeFileAtomic writes data to path durably: a temporary file, synced,
-// renamed over path, and the directory synced, so that after a crash the
-// file is whole (old or new), never empty: keys written here precede
-// ledger entries committed under them.
+// writeFileAtomic writes data to path durably (internal/atomicfile):
+// keys written here precede ledger entries committed under them.
 func writeFileAtomic(path string, data []byte, mode os.FileMode) error {
-	tmp := path + ".tmp"
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, mode)
-	if err != nil {
-		return err
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return err
-	}
-	return syncDir(filepath.Dir(path))
+	return atomicfile.Write(path, data, mode)
 }
 
 // syncDir makes a directory's entries (a rename into it) durable.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
-}
+func syncDir(dir string) error { return atomicfile.SyncDir(dir) }
 
 // loadConfig reads the optional JSON config file into flag defaults.
 func loadConfig(path string) (map[string]string, error) {

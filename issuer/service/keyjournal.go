@@ -11,6 +11,7 @@ import (
 	"slices"
 
 	"elicense/certs/ledgerevent"
+	"elicense/internal/atomicfile"
 	"elicense/issuer/pki"
 )
 
@@ -53,7 +54,7 @@ func (s *Service) writeKeyJournal(agency, kid string, rotated bool, es events) e
 	if err != nil {
 		return err
 	}
-	if err := writeDurably(s.keyJournalPath(), data); err != nil {
+	if err := atomicfile.Write(s.keyJournalPath(), data, 0o600); err != nil {
 		return &Error{Kind: ErrUnavailable, Msg: "writing the key change's journal", Err: err}
 	}
 	return nil
@@ -121,34 +122,4 @@ func (s *Service) keyChangeDone(j keyJournal) bool {
 		return ag.KeyID == j.KeyID
 	}
 	return slices.ContainsFunc(ag.Previous, func(pk *pki.Previous) bool { return pk.KeyID == j.KeyID && pk.State == pki.KeyCompromised })
-}
-
-// writeDurably writes data to path: a temporary file, synced, renamed
-// over path, and the directory synced.
-func writeDurably(path string, data []byte) error {
-	tmp := path + ".tmp"
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
-	if err != nil {
-		return err
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return err
-	}
-	d, err := os.Open(filepath.Dir(path))
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
 }

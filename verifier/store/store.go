@@ -16,6 +16,7 @@ import (
 
 	"elicense/certs/statuslist"
 	"elicense/certs/trust"
+	"elicense/internal/atomicfile"
 	"elicense/internal/gm"
 	"elicense/internal/ledger/tlog"
 	"elicense/verifier"
@@ -364,31 +365,11 @@ func verifyCheckpoint(b *trust.Bundle, note []byte, want string) (tlog.Checkpoin
 	return cp, nil
 }
 
-// writeAtomic writes data to a temporary file, syncs it and renames it over
-// path, so readers see the old or the new content, never a mix.
+// writeAtomic writes data to path so that readers see the old or the new
+// content, never a mix, and the new content is durable (internal/atomicfile).
 func writeAtomic(path string, data []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
-	if err != nil {
+	if err := atomicfile.Write(path, data, 0o600); err != nil {
 		return fmt.Errorf("store: %w", err)
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return fmt.Errorf("store: %w", err)
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return fmt.Errorf("store: %w", err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("store: %w", err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("store: %w", err)
-	}
-	if d, err := os.Open(filepath.Dir(path)); err == nil {
-		d.Sync()
-		d.Close()
 	}
 	return nil
 }
