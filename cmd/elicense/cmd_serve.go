@@ -21,6 +21,7 @@ import (
 	"elicense/internal/runtimecfg"
 	"elicense/issuer/api"
 	"elicense/issuer/console"
+	"elicense/issuer/pki"
 	"elicense/issuer/publish"
 	"elicense/issuer/service"
 	"elicense/issuer/state"
@@ -41,7 +42,7 @@ func init() {
 		name:    "serve",
 		summary: "run the issuer HTTP server (makes a dev PKI and admin token on first start)",
 		usage: `
-Usage: elicense serve [--addr HOST:PORT] [--data DIR] [--public-url URL]
+Usage: elicense serve [--addr HOST:PORT] [--data DIR] [--public-url URL] [--production]
                       [--passphrase-file FILE] [--config FILE] [--log-level LEVEL]
                       [--gc-percent N] [--gomaxprocs N] [--holder-merge-at N]
                       [--trusted-proxies CIDR[,CIDR]] [--token-leeway DURATION]
@@ -50,11 +51,20 @@ Serves the issuer API under /v1 (OpenAPI at /v1/openapi.json), /healthz,
 /readyz and Prometheus /metrics, with the ledger (an SM3 Merkle log) and the
 issuer state it indexes in one file, DIR/ledger.db.
 
-First start with an empty DIR makes everything a trial needs: a development
-PKI in DIR/pki (root, nine agencies covering the 17 licence classes, ledger
-key), a key passphrase in DIR/passphrase unless one is given, an operator-
-token key, and an admin token, printed once and saved in DIR/admin.token
-(mode 0600).
+Development mode (the default) makes on a first start with an empty DIR
+everything a trial needs: a development PKI in DIR/pki (root, nine agencies
+covering the 17 licence classes, ledger key), a key passphrase in
+DIR/passphrase unless one is given, an operator-token key, and an admin
+token saved in DIR/admin.token (mode 0600; the log says where, never the
+token itself).
+
+--production (ELICENSE_PRODUCTION=true, config key production) is for a
+deployment: it makes no PKI (DIR/pki must hold the deployment's, made with
+its root), refuses a passphrase kept inside DIR (give --passphrase-file
+outside it, ELICENSE_PASSPHRASE_FILE or ELICENSE_PASSPHRASE), and never
+writes or prints a token: mint the first admin token with
+  elicense token create --data DIR --subject ops-admin --role admin
+Either way the log's first lines say which mode runs.
 
 Settings come from flags, else the environment (ELICENSE_ADDR, ELICENSE_DATA,
 ELICENSE_PUBLIC_URL, ELICENSE_PASSPHRASE_FILE or ELICENSE_PASSPHRASE,
@@ -108,6 +118,7 @@ Examples:
 			fs.String("data", defaultData, "data `directory`")
 			fs.String("public-url", "", "base `URL` counters reach the server at (default http://ADDR)")
 			fs.String("passphrase-file", "", "read the key passphrase from `file`")
+			fs.Bool("production", false, "production mode: no development PKI, no passphrase inside the data directory, no token written")
 			fs.String("config", "", "optional JSON config `file`")
 			fs.String("log-level", "info", "log `level`: debug, info, warn, error")
 			fs.Int("gc-percent", runtimecfg.DefaultGCPercent, "garbage collector target `percent`, as GOGC (GOGC in the environment wins)")
@@ -182,7 +193,17 @@ func runServe(e *env, fs *flag.FlagSet) int {
 	if publicURL == "" {
 		publicURL = "http://" + ln.Addr().String()
 	}
-	srv, cleanup, err := buildServer(e, d, serveSettings{passFile: get("passphrase-file"), publicURL: publicURL, holderMergeAt: mergeAt, trustedProxies: proxies, tokenLeeway: leeway}, log)
+	production, err := strconv.ParseBool(get("production"))
+	if err != nil {
+		ln.Close()
+		return usageError(e, "serve", "--production: %q is not true or false", get("production"))
+	}
+	if production {
+		log.Info("production mode: no development PKI, no passphrase file inside the data directory, no token written")
+	} else {
+		log.Warn("development mode: a PKI, a passphrase file beside the keys and an admin token file are made on first start; use --production for a deployment")
+	}
+	srv, cleanup, err := buildServer(e, d, serveSettings{passFile: get("passphrase-file"), publicURL: publicURL, holderMergeAt: mergeAt, trustedProxies: proxies, tokenLeeway: leeway, production: production}, log)
 	if err != nil {
 		ln.Close()
 		fmt.Fprintf(e.stderr, "elicense serve: %v\n", err)
@@ -220,6 +241,7 @@ type serveSettings struct {
 	holderMergeAt  int
 	trustedProxies []netip.Prefix
 	tokenLeeway    time.Duration // as api.TokenOptions.Leeway
+	production     bool          // no dev PKI, no passphrase inside the data directory, no token written
 }
 
 // buildServer opens (or on first start creates) everything in d and
@@ -229,7 +251,14 @@ func buildServer(e *env, d dataDir, ss serveSettings, log *slog.Logger) (*http.S
 	if _, err := os.Stat(d.path("state.db")); err == nil {
 		return nil, nil, fmt.Errorf("%s is from an older layout with the state in a file of its own; the state now lives in %s with the ledger (one transaction, one fsync per change). Start with a fresh data directory", d.path("state.db"), d.ledger())
 	}
-	p, pw, err := ensurePKI(e, d, passFile)
+	var p *pki.PKI
+	var pw []byte
+	var err error
+	if ss.production {
+		p, pw, err = productionPKI(e, d, passFile)
+	} else {
+		p, pw, err = ensurePKI(e, d, passFile)
+	}
 	if err != nil {
 		return nil, nil, err
 	}
@@ -274,9 +303,11 @@ func buildServer(e *env, d dataDir, ss serveSettings, log *slog.Logger) (*http.S
 		data.Close()
 		return nil, nil, err
 	}
-	if err := ensureAdminToken(e, d, tokens); err != nil {
-		data.Close()
-		return nil, nil, err
+	if !ss.production {
+		if err := ensureAdminToken(e, d, tokens, log); err != nil {
+			data.Close()
+			return nil, nil, err
+		}
 	}
 	pub := publish.New(publish.Options{Current: svc.PKI, Status: sm, Ledger: lg, RevokedSeals: func() ([]trust.RevokedSeal, error) {
 		seals, err := st.RevokedSeals()
@@ -308,9 +339,10 @@ func (t timedLedger) AppendWith(ctx context.Context, es [][]byte, fn func(state.
 	return first, err
 }
 
-// ensureAdminToken mints the first admin token on first start, saves it
-// (0600) and prints it once.
-func ensureAdminToken(e *env, d dataDir, tokens *api.Tokens) error {
+// ensureAdminToken mints the first admin token on a development first
+// start and saves it (0600); the log says where, never the token: logs go
+// to journald and container log stores.
+func ensureAdminToken(e *env, d dataDir, tokens *api.Tokens, log *slog.Logger) error {
 	if _, err := os.Stat(d.adminToken()); err == nil {
 		return nil
 	}
@@ -321,6 +353,6 @@ func ensureAdminToken(e *env, d dataDir, tokens *api.Tokens) error {
 	if err := writeFileAtomic(d.adminToken(), []byte(tok+"\n"), 0o600); err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stderr, "elicense: first start: admin token (valid one year; also saved in %s, mode 0600):\n\n%s\n\n", d.adminToken(), tok)
+	log.Info("first start: an admin token, valid one year, is in its file (mode 0600)", "file", d.adminToken())
 	return nil
 }

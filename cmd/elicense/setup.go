@@ -54,6 +54,40 @@ func passphrase(e *env, d dataDir, file string) ([]byte, error) {
 	return nil, fmt.Errorf("%w: set --passphrase-file, ELICENSE_PASSPHRASE_FILE or %s", gm.ErrPassphrase, passphraseEnv)
 }
 
+// productionPKI loads the deployment's PKI for --production: it makes
+// none, and takes the passphrase only from outside the data directory (a
+// passphrase kept beside the keys it encrypts protects nothing).
+func productionPKI(e *env, d dataDir, file string) (*pki.PKI, []byte, error) {
+	if _, err := os.Stat(filepath.Join(d.pki(), pki.ManifestFile)); err != nil {
+		return nil, nil, fmt.Errorf("production: no PKI in %s: a deployment brings its own, made with its root (elicense init makes a development one): %w", d.pki(), err)
+	}
+	if file == "" {
+		file, _ = e.lookupEnv("ELICENSE_PASSPHRASE_FILE")
+	}
+	if file == "" {
+		if _, ok := e.lookupEnv(passphraseEnv); !ok {
+			return nil, nil, fmt.Errorf("production: give the key passphrase with --passphrase-file (outside %s), ELICENSE_PASSPHRASE_FILE or %s", string(d), passphraseEnv)
+		}
+	} else if inside(string(d), file) {
+		return nil, nil, fmt.Errorf("production: the passphrase file %s is inside the data directory %s, beside the keys it encrypts: keep it elsewhere (a secret store, a mounted file)", file, string(d))
+	}
+	if _, err := os.Stat(d.passphrase()); err == nil {
+		return nil, nil, fmt.Errorf("production: %s holds a key passphrase beside the keys (a development data directory?): move it out of the data directory", d.passphrase())
+	}
+	return loadPKI(e, d, file)
+}
+
+// inside reports whether path lies in dir.
+func inside(dir, path string) bool {
+	ad, err1 := filepath.Abs(dir)
+	ap, err2 := filepath.Abs(path)
+	if err1 != nil || err2 != nil {
+		return true // unsure: refuse
+	}
+	rel, err := filepath.Rel(ad, ap)
+	return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator))
+}
+
 // ensurePKI makes a development PKI on first start, when the data
 // directory has none, and loads it.
 func ensurePKI(e *env, d dataDir, file string) (*pki.PKI, []byte, error) {
