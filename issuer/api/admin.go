@@ -13,7 +13,11 @@ func (a *API) revokeToken(c echo.Context) error {
 	if operator(c).Role != service.RoleAdmin {
 		return fail(http.StatusForbidden, "forbidden", "", "only admins revoke tokens")
 	}
-	if err := a.o.Store.RevokeToken(c.Param("jti"), time.Now().Add(366*24*time.Hour)); err != nil {
+	jti := c.Param("jti")
+	if !validJTI(jti) {
+		return fail(http.StatusBadRequest, "bad_request", "jti", "a token ID is 1 to %d letters, digits, '-' or '_'", maxJTI)
+	}
+	if err := a.o.Store.RevokeToken(jti, time.Now().Add(366*24*time.Hour)); err != nil {
 		return err
 	}
 	return c.NoContent(http.StatusNoContent)
@@ -35,4 +39,19 @@ func (a *API) backup(c echo.Context) error {
 	c.Response().WriteHeader(http.StatusOK)
 	_, err := write(c.Response())
 	return err
+}
+
+// maxJTI bounds a token ID to revoke; the IDs Mint makes are 32 hex digits.
+const maxJTI = 128
+
+func validJTI(jti string) bool {
+	if jti == "" || len(jti) > maxJTI {
+		return false
+	}
+	for _, r := range jti {
+		if !(r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r == '-' || r == '_') {
+			return false
+		}
+	}
+	return true
 }

@@ -175,6 +175,9 @@ func (a *API) routes() {
 	v1.GET("/backup", a.backup, a.auth)
 }
 
+// maxErrorMessage bounds an error response's message, in bytes.
+const maxErrorMessage = 1024
+
 // errBody is every error response.
 type errBody struct {
 	Code    string `json:"code"`
@@ -212,6 +215,11 @@ func (a *API) errorHandler(err error, c echo.Context) {
 	default:
 		a.o.Logger.Error("internal error", "method", c.Request().Method, "path", c.Path(), "err", err)
 		ae = fail(http.StatusInternalServerError, "internal", "", "internal error")
+	}
+	if len(ae.body.Message) > maxErrorMessage {
+		// A message quotes what the client sent; a megabyte of it is not
+		// worth sending back.
+		ae.body.Message = strings.ToValidUTF8(ae.body.Message[:maxErrorMessage], "") + "…"
 	}
 	if c.Request().Method == http.MethodHead {
 		c.NoContent(ae.status)

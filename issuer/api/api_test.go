@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"math/big"
 	"net/http"
 	"net/http/httptest"
@@ -65,6 +66,17 @@ func newTestServer(t testing.TB) *testServer { return newTestServerWith(t, false
 // publishing is set.
 func newTestServerWith(t testing.TB, publishing bool) *testServer {
 	t.Helper()
+	return newTestServerOpts(t, publishing, nil)
+}
+
+// newTestServerLogged starts a publishing test server that logs to logger.
+func newTestServerLogged(t testing.TB, logger *slog.Logger) *testServer {
+	t.Helper()
+	return newTestServerOpts(t, true, logger)
+}
+
+func newTestServerOpts(t testing.TB, publishing bool, logger *slog.Logger) *testServer {
+	t.Helper()
 	pkiOnce.Do(func() {
 		pkiDir, pkiErr = os.MkdirTemp("", "elicense-api-pki-")
 		if pkiErr == nil {
@@ -107,7 +119,7 @@ func newTestServerWith(t testing.TB, publishing bool) *testServer {
 	}
 	key, _ := gm.GenerateKey()
 	tokens := NewTokens(key, "test", st, nil)
-	o := Options{Service: svc, Store: st, Ledger: lg, Tokens: tokens}
+	o := Options{Service: svc, Store: st, Ledger: lg, Tokens: tokens, Logger: logger}
 	if publishing {
 		o.Publisher = publish.New(publish.Options{Current: svc.PKI, Status: sm, Ledger: lg})
 	}
@@ -223,6 +235,9 @@ func TestBadInput(t *testing.T) {
 		{"proof beyond tree", "GET", "/v1/ledger/proof/inclusion?index=5&tree_size=9", "", "", "", 400, "bad_request", "index"},
 		{"entry beyond tree", "GET", "/v1/ledger/entries/99", "", "", "", 404, "not_found", "index"},
 		{"revoke without reason", "POST", "/v1/licences/x/revoke", tok, ctJSON, `{}`, 422, "invalid", "reason"},
+		{"unknown paging cursor", "GET", "/v1/licences?after=zzzz", tok, "", "", 422, "invalid", "after"},
+		{"paging cursor NUL and invalid UTF-8", "GET", "/v1/licences?after=%00%ff", tok, "", "", 400, "invalid_utf8", "after"},
+		{"import key of 1 MB", "POST", "/v1/licences", tok, ctJSON, strings.Replace(good, `"class"`, `"import_key":"`+strings.Repeat("k", 1<<20)+`","class"`, 1), 422, "invalid", "import_key"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -176,10 +176,14 @@ type IssueRequest struct {
 	Class     string            `json:"class"`            // key, type code or Chinese name
 	Agency    string            `json:"agency,omitempty"` // defaults to the operator's
 	Fields    map[string]string `json:"fields"`
-	Number    string            `json:"number,omitempty"`    // 证照编号 as printed
-	IssuedOn  string            `json:"issued_on,omitempty"` // YYYY-MM-DD, default today
-	ImportKey string            `json:"import_key,omitempty"`
+	Number    string            `json:"number,omitempty"`     // 证照编号 as printed
+	IssuedOn  string            `json:"issued_on,omitempty"`  // YYYY-MM-DD, default today
+	ImportKey string            `json:"import_key,omitempty"` // at most MaxImportKey bytes
 }
+
+// MaxImportKey bounds an import key: an idempotency key names a row of an
+// import, and a longer one is refused (ErrInvalid) rather than stored.
+const MaxImportKey = 256
 
 // Issued is the outcome of an issuance: the licence as stored, and what
 // only the answer carries.
@@ -209,6 +213,9 @@ func (s *Service) Issue(ctx context.Context, op Operator, req IssueRequest) (*Is
 	cl, ag, err := s.scope(op, req.Class, req.Agency)
 	if err != nil {
 		return nil, err
+	}
+	if len(req.ImportKey) > MaxImportKey {
+		return nil, invalid("import_key", "import_key is longer than %d bytes", MaxImportKey)
 	}
 	if req.ImportKey != "" {
 		// One attempt per key at a time: a retry waits for the attempt
@@ -398,6 +405,11 @@ func (s *Service) Search(op Operator, q state.Query) ([]*state.Record, string, e
 		return nil, "", invalid("status", "unknown status %q", q.Status)
 	}
 	recs, next, err := s.store.Search(q)
+	if errors.Is(err, state.ErrNotFound) {
+		// A paging cursor names a licence; one that does not is the
+		// client's mistake, not the store's.
+		return nil, "", &Error{Kind: ErrInvalid, Field: "after", Msg: "the paging cursor after names no licence", Err: err}
+	}
 	if err != nil {
 		return nil, "", &Error{Kind: ErrUnavailable, Msg: "reading the store", Err: err}
 	}
