@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"math/big"
 	"net/http"
 	"net/http/httptest"
@@ -69,13 +68,9 @@ func newTestServerWith(t testing.TB, publishing bool) *testServer {
 	return newTestServerOpts(t, publishing, nil)
 }
 
-// newTestServerLogged starts a publishing test server that logs to logger.
-func newTestServerLogged(t testing.TB, logger *slog.Logger) *testServer {
-	t.Helper()
-	return newTestServerOpts(t, true, logger)
-}
-
-func newTestServerOpts(t testing.TB, publishing bool, logger *slog.Logger) *testServer {
+// newTestServerOpts is newTestServerWith with the API's options changed
+// by tweak (when not nil) before the handler is built.
+func newTestServerOpts(t testing.TB, publishing bool, tweak func(*Options)) *testServer {
 	t.Helper()
 	pkiOnce.Do(func() {
 		pkiDir, pkiErr = os.MkdirTemp("", "elicense-api-pki-")
@@ -119,9 +114,12 @@ func newTestServerOpts(t testing.TB, publishing bool, logger *slog.Logger) *test
 	}
 	key, _ := gm.GenerateKey()
 	tokens := NewTokens(key, "test", st, nil)
-	o := Options{Service: svc, Store: st, Ledger: lg, Tokens: tokens, Logger: logger}
+	o := Options{Service: svc, Store: st, Ledger: lg, Tokens: tokens}
 	if publishing {
 		o.Publisher = publish.New(publish.Options{Current: svc.PKI, Status: sm, Ledger: lg})
+	}
+	if tweak != nil {
+		tweak(&o)
 	}
 	srv := httptest.NewServer(New(o))
 	t.Cleanup(func() {
