@@ -349,6 +349,9 @@ func (f *apiFuzzer) value(name string, schema map[string]any) string {
 	if v := f.valid[name]; len(v) > 0 && f.rnd.Intn(2) == 0 {
 		return v[f.rnd.Intn(len(v))]
 	}
+	if m, ok := schema["maxLength"].(float64); ok && f.rnd.Intn(3) == 0 {
+		return strings.Repeat("m", int(m)+f.rnd.Intn(2))
+	}
 	if schema["type"] == "integer" || f.rnd.Intn(3) == 0 {
 		ints := []string{"-1", "0", "1", "2", "9223372036854775807", "9223372036854775808", "18446744073709551615", "1e3", "0x10", "abc", " 1", "+1", "1.5"}
 		return ints[f.rnd.Intn(len(ints))]
@@ -459,6 +462,10 @@ func (f *apiFuzzer) mutate(v map[string]any, sch map[string]any, badUTF8 string)
 	deep := any("x")
 	for range 1 + f.rnd.Intn(200) {
 		deep = []any{deep}
+	}
+	if m, ok := dig(props, name, "maxLength").(float64); ok && f.rnd.Intn(3) == 0 {
+		v[name] = strings.Repeat("m", int(m)+f.rnd.Intn(2)) // at the bound and one past it
+		return
 	}
 	var enumValue any = "x"
 	if e := asSlice(dig(props, name, "enum")); len(e) > 0 {
