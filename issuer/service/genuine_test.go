@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -14,16 +15,20 @@ import (
 // signed at or after the time.
 func TestGenuineSet(t *testing.T) {
 	now := time.Now().Truncate(time.Second)
-	clock := now
-	e := openEnvWith(t, t.TempDir(), func(o *Options) { o.Now = func() time.Time { return clock } })
+	// The service reads its clock from other goroutines too (start-up
+	// housekeeping): an atomic, not a plain variable the test writes.
+	var clock atomic.Pointer[time.Time]
+	set := func(at time.Time) { clock.Store(&at) }
+	set(now)
+	e := openEnvWith(t, t.TempDir(), func(o *Options) { o.Now = func() time.Time { return *clock.Load() } })
 	defer e.close(t)
 	rec, op := issueOne(t, e, "business-license")
-	clock = now.Add(time.Minute)
+	set(now.Add(time.Minute))
 	next, err := e.svc.Reissue(context.Background(), op, rec.ID, ReissueRequest{Fields: map[string]string{"legal_rep": "李四"}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	clock = now.Add(2 * time.Minute)
+	set(now.Add(2 * time.Minute))
 	late, _ := issueOne(t, e, "business-license") // signed at the compromise time: not listed
 	other, _ := issueOne(t, e, "drivers-license") // another agency's key
 	ag, _ := e.pki.Agency(rec.Agency)
