@@ -102,7 +102,7 @@ func ensurePKI(e *env, d dataDir, file string) (*pki.PKI, []byte, error) {
 			raw := make([]byte, 32)
 			rand.Read(raw)
 			pw = []byte(base64.StdEncoding.EncodeToString(raw))
-			if err := os.WriteFile(d.passphrase(), append(pw, '\n'), 0o600); err != nil {
+			if err := writeFileAtomic(d.passphrase(), append(pw, '\n'), 0o600); err != nil {
 				return nil, nil, err
 			}
 			fmt.Fprintf(e.stderr, "elicense: first start: generated a key passphrase in %s (mode 0600)\n", d.passphrase())
@@ -123,25 +123,33 @@ func ensurePKI(e *env, d dataDir, file string) (*pki.PKI, []byte, error) {
 
 // tokenKey loads the operator-token signing key, making it on first use.
 func tokenKey(d dataDir, pw []byte) (*gm.PrivateKey, error) {
-	data, err := os.ReadFile(d.tokenKey())
-	if errors.Is(err, fs.ErrNotExist) {
-		k, err := gm.GenerateKey()
-		if err != nil {
-			return nil, err
+	k, _, err := loadOrMakeKey(d.tokenKey(), pw, true)
+	return k, err
+}
+
+// loadOrMakeKey reads the encrypted SM2 key at path, or, when it is
+// missing and create is set, makes one and writes it durably (made reports
+// which). Every secret of the data directory is kept this way: one at-rest
+// format, one re-encryption procedure.
+func loadOrMakeKey(path string, pw []byte, create bool) (k *gm.PrivateKey, made bool, err error) {
+	data, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) && create {
+		if k, err = gm.GenerateKey(); err != nil {
+			return nil, false, err
 		}
 		enc, err := gm.MarshalEncryptedPrivateKey(k, pw, nil)
 		if err != nil {
-			return nil, err
+			return nil, false, err
 		}
-		if err := writeFileAtomic(d.tokenKey(), enc, 0o600); err != nil {
-			return nil, err
-		}
-		return k, nil
+		return k, true, writeFileAtomic(path, enc, 0o600)
 	}
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
-	return gm.ParsePrivateKeyPEM(data, pw)
+	if k, err = gm.ParsePrivateKeyPEM(data, pw); err != nil {
+		return nil, false, fmt.Errorf("%s: %w", path, err)
+	}
+	return k, false, nil
 }
 
 // auditKey loads the ledger audit key, from which the salts of the
@@ -154,31 +162,15 @@ func tokenKey(d dataDir, pw []byte) (*gm.PrivateKey, error) {
 // could no longer be opened for an auditor, so a missing key then is an
 // error (restore it from the backup of the data directory).
 func auditKey(e *env, d dataDir, pw []byte, ledgerEmpty bool) (*ledgerevent.AuditKey, error) {
-	data, err := os.ReadFile(d.auditKey())
+	k, made, err := loadOrMakeKey(d.auditKey(), pw, ledgerEmpty)
 	if errors.Is(err, fs.ErrNotExist) {
-		if !ledgerEmpty {
-			return nil, fmt.Errorf("%s is missing but the ledger has entries committed under it: restore it from a backup (without it no commitment can be opened for an auditor)", d.auditKey())
-		}
-		k, err := gm.GenerateKey()
-		if err != nil {
-			return nil, err
-		}
-		enc, err := gm.MarshalEncryptedPrivateKey(k, pw, nil)
-		if err != nil {
-			return nil, err
-		}
-		if err := writeFileAtomic(d.auditKey(), enc, 0o600); err != nil {
-			return nil, err
-		}
-		fmt.Fprintf(e.stderr, "elicense: first start: made the ledger audit key %s (mode 0600); back it up with the PKI\n", d.auditKey())
-		return ledgerevent.NewAuditKey(k.Bytes())
+		return nil, fmt.Errorf("%s is missing but the ledger has entries committed under it: restore it from a backup (without it no commitment can be opened for an auditor)", d.auditKey())
 	}
 	if err != nil {
 		return nil, err
 	}
-	k, err := gm.ParsePrivateKeyPEM(data, pw)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", d.auditKey(), err)
+	if made {
+		fmt.Fprintf(e.stderr, "elicense: first start: made the ledger audit key %s (mode 0600); back it up with the PKI\n", d.auditKey())
 	}
 	return ledgerevent.NewAuditKey(k.Bytes())
 }
