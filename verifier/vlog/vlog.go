@@ -246,6 +246,7 @@ func verify(r io.Reader, w io.Writer) (uint64, string, error) {
 func verifyFrom(r io.Reader, w io.Writer, n uint64, prev string) (uint64, string, error) {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	sc.Split(wholeLines)
 	for sc.Scan() {
 		line := sc.Bytes()
 		var rec Record
@@ -272,4 +273,21 @@ func verifyFrom(r io.Reader, w io.Writer, n uint64, prev string) (uint64, string
 		return n, prev, fmt.Errorf("%w: %v", ErrTampered, err)
 	}
 	return n, prev, nil
+}
+
+// errIncomplete: the log ends in a line without its end of line.
+var errIncomplete = errors.New("the last line is incomplete (no end of line)")
+
+// wholeLines splits the log into lines, each ended by '\n'. Unlike
+// bufio.ScanLines it does not take a last line without its end of line:
+// every line the log's writer wrote ends in one, so such a line is an
+// append cut short, never a record.
+func wholeLines(data []byte, atEOF bool) (int, []byte, error) {
+	if i := bytes.IndexByte(data, '\n'); i >= 0 {
+		return i + 1, data[:i], nil
+	}
+	if atEOF && len(data) > 0 {
+		return 0, nil, errIncomplete
+	}
+	return 0, nil, nil
 }
