@@ -62,6 +62,46 @@ type Store[T any] interface {
 	Write(ctx context.Context, b *Batch, apply func(tx T) error) error
 }
 
+// SharedStore is a Store that Logs in several processes append to at
+// once: a networked database behind several issuer replicas. The
+// database sequences: WriteLocked takes the log's head for the whole of
+// its transaction, so concurrent writers, in any process, take turns,
+// and each builds its batch on the size and tree it finds there. A Log
+// over a SharedStore writes only through WriteLocked.
+type SharedStore[T any] interface {
+	Store[T]
+	// WriteLocked runs one transaction that locks the log's head (the
+	// other writers' WriteLocked and Write wait for its end), reads the
+	// size and calls build(size, r), where r reads inside the
+	// transaction and so sees everything committed before the lock.
+	// build returns the batch to write (its Start is size), which is
+	// then written as Write writes it, apply included, in the same
+	// transaction. If build fails, nothing is written and WriteLocked
+	// returns build's error.
+	WriteLocked(ctx context.Context, build func(size uint64, r Reader) (*Batch, error), apply func(tx T) error) error
+	// Lead reports whether this process leads the log (signs its
+	// checkpoints), taking the lead if no live process holds it. The
+	// lead is lost with the connection that holds it, so a killed
+	// leader's successor takes over at its next call. Correctness never
+	// depends on it: any process may sign a tree head it read under
+	// the lock; leading only keeps one signer busy instead of all.
+	Lead(ctx context.Context) (bool, error)
+}
+
+// RejectedError is a store's refusal, found only when it wrote the
+// callers' changes (a unique key another process had taken), of the
+// change committed with the entry at Index: nothing was written, and
+// the Log fails the append holding Index alone and writes the others.
+type RejectedError struct {
+	Index uint64
+	Err   error
+}
+
+func (e *RejectedError) Error() string {
+	return fmt.Sprintf("ledger: the change with entry %d was refused: %v", e.Index, e.Err)
+}
+func (e *RejectedError) Unwrap() error { return e.Err }
+
 // State is a Store's durable bookkeeping.
 type State struct {
 	// Size is the number of entries.

@@ -1,0 +1,27 @@
+package state
+
+// Shared is a Backend that several issuer processes (replicas) use at
+// once, such as a networked database. The state itself is shared: each
+// process reads what the others committed. What a process keeps in
+// memory (the status lists it serves) it brings up to date with
+// StatusSince, and what must be unique across processes it takes from
+// the backend.
+//
+// Beyond Backend's contract, a shared backend's Tx.Insert fails with
+// ErrExists when the licence's status position (StatusList,
+// StatusIndex) is taken, since two processes may pick the same free
+// position before either commits.
+type Shared interface {
+	Backend
+	// StatusSince calls fn for up to limit licences and device copies
+	// whose LastEvent is at least from, in increasing LastEvent order,
+	// without their credential and QR core, and returns the from of the
+	// next call (from itself when there were none). Changes commit in
+	// ledger order, so a caller that keeps calling sees every change once
+	// its ledger entry is durable.
+	StatusSince(from uint64, limit int, fn func(*Record) error) (next uint64, err error)
+	// ReserveSerials reserves n consecutive values of the licence serial
+	// counter, which no other process is given until the counter wraps,
+	// and returns the first.
+	ReserveSerials(n uint32) (first uint32, err error)
+}
