@@ -17,4 +17,11 @@ var (
 	ErrFormat = errors.New("state: unknown layout")
 	// ErrClaimTickets means every claim ticket number has been handed out.
 	ErrClaimTickets = errors.New("state: claim ticket numbers exhausted")
+	// ErrUnavailable means a networked backend cannot be reached (the
+	// database refused or dropped the connection, a statement timed
+	// out): nothing was acknowledged, and a retry may succeed.
+	ErrUnavailable = errors.New("state: the database is unavailable")
+	// ErrNoStreamBackup means the backend is not backed up by streaming
+	// a copy from the issuer: its database's own tools do it.
+	ErrNoStreamBackup = errors.New("state: back this backend up with its database's tools")
 )
