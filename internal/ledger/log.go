@@ -82,6 +82,7 @@ type SignedCheckpoint struct {
 // reaches as T. Its methods are safe for concurrent use.
 type Log[T any] struct {
 	store    Store[T]
+	shared   SharedStore[T] // the store, when other processes append to it too
 	origin   string
 	format   string // Options.EntryFormat
 	hasher   *tlog.TreeHasher
@@ -109,6 +110,8 @@ type Log[T any] struct {
 	pending    *SignedCheckpoint // signed, not yet durable
 	entryBuf   [][]byte
 	hashBuf    []tlog.Hash
+	leading    bool      // shared: this process signs checkpoints
+	leadAt     time.Time // shared: when leading was last checked
 }
 
 type request[T any] struct {
@@ -171,6 +174,7 @@ func Open[T any](s Store[T], opts Options) (*Log[T], error) {
 	if l.log == nil {
 		l.log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
+	l.shared, _ = s.(SharedStore[T])
 	l.reqs = make(chan *request[T], l.maxBatch)
 	if err := l.recover(context.Background()); err != nil {
 		return nil, err
@@ -215,7 +219,7 @@ func (l *Log[T]) recover(ctx context.Context) error {
 	}
 	if l.format != "" && st.EntryFormat == "" {
 		// An empty log made before marks existed: mark it now.
-		if err := l.store.Write(ctx, &Batch{Start: st.Size, Origin: l.origin, EntryFormat: l.format}, nil); err != nil {
+		if err := l.writeMeta(ctx, &Batch{Start: st.Size, Origin: l.origin, EntryFormat: l.format}); err != nil {
 			return err
 		}
 	}
@@ -299,7 +303,7 @@ func (l *Log[T]) checkStoredCheckpoint(size uint64, note []byte) (tlog.Checkpoin
 // checkpoint, and publishes it. Used outside the batch path.
 func (l *Log[T]) checkpointNow(ctx context.Context, size uint64, root tlog.Hash, record bool) error {
 	if record {
-		if err := l.store.Write(ctx, &Batch{Start: l.frontier.Size(), Origin: l.origin, EntryFormat: l.format, Intent: &Intent{size, root}}, nil); err != nil {
+		if err := l.writeMeta(ctx, &Batch{Origin: l.origin, EntryFormat: l.format, Intent: &Intent{size, root}}); err != nil {
 			return err
 		}
 	}
@@ -307,7 +311,7 @@ func (l *Log[T]) checkpointNow(ctx context.Context, size uint64, root tlog.Hash,
 	if err != nil {
 		return err
 	}
-	if err := l.store.Write(ctx, &Batch{Start: l.frontier.Size(), Origin: l.origin, EntryFormat: l.format, Checkpoint: sc.stored()}, nil); err != nil {
+	if err := l.writeMeta(ctx, &Batch{Origin: l.origin, EntryFormat: l.format, Checkpoint: sc.stored()}); err != nil {
 		return err
 	}
 	l.publish(sc)
@@ -351,9 +355,13 @@ func (sc *SignedCheckpoint) stored() *StoredCheckpoint {
 }
 
 // publish makes a durable signed checkpoint the one Checkpoint returns.
+// Safe from any goroutine (a shared store's refresh publishes too).
 func (l *Log[T]) publish(sc *SignedCheckpoint) {
-	if cur := l.cp.Load(); cur == nil || cur.Size <= sc.Size {
-		l.cp.Store(sc)
+	for {
+		cur := l.cp.Load()
+		if cur != nil && cur.Size > sc.Size || l.cp.CompareAndSwap(cur, sc) {
+			return
+		}
 	}
 }
 
@@ -449,6 +457,11 @@ func (l *Log[T]) run() {
 	defer close(l.done)
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
+	if l.shared != nil {
+		// Other processes append too: look at the store and sign on a
+		// clock, not only after this process's batches.
+		timer.Reset(l.followEvery())
+	}
 	var batch []*request[T]
 	idle := time.Now() // since the last batch was written
 	for {
@@ -463,6 +476,9 @@ func (l *Log[T]) run() {
 			batch = append(batch, r)
 		case <-timer.C:
 			l.checkpointDue()
+			if l.shared != nil {
+				timer.Reset(l.followEvery())
+			}
 			continue
 		}
 		if time.Since(idle) > min(l.maxWait/4, time.Millisecond) {
@@ -521,7 +537,7 @@ func (l *Log[T]) run() {
 			l.shutdown()
 			return
 		}
-		if l.interval > 0 && l.size.Load() > l.lastSigned.Size && l.pending == nil {
+		if l.shared == nil && l.interval > 0 && l.size.Load() > l.lastSigned.Size && l.pending == nil {
 			timer.Reset(max(time.Until(l.lastSignAt.Add(l.interval)), 0))
 		}
 	}
@@ -537,70 +553,74 @@ func (l *Log[T]) commit(batch []*request[T]) {
 		}
 		return
 	}
-	start := l.frontier.Size()
-	f := l.frontier.Clone()
-	entries, hashes := l.entryBuf[:0], l.hashBuf[:0]
-	var applies []*request[T]
-	next := start
-	for _, r := range batch {
-		r.first = next
-		next += uint64(len(r.entries))
-		entries = append(entries, r.entries...)
-		for _, h := range r.leaves {
-			hashes = f.Append(l.hasher, h, hashes)
+	var (
+		f      tlog.Frontier
+		root   tlog.Hash
+		sign   bool
+		failed *request[T] // the caller whose change failed, if one did
+	)
+	lead := l.signs() // asked outside the store's lock: it may do I/O
+	// build lays the batch out on a tree of size entries: this log's own,
+	// or, over a shared store, whatever the other processes left.
+	build := func(size uint64, r Reader) (*Batch, error) {
+		var err error
+		if f, err = l.frontierAt(ctx, size, r); err != nil {
+			return nil, err
 		}
-		if r.apply != nil {
-			applies = append(applies, r)
+		start := f.Size()
+		entries, hashes := l.entryBuf[:0], l.hashBuf[:0]
+		next := start
+		for _, r := range batch {
+			r.first = next
+			next += uint64(len(r.entries))
+			entries = append(entries, r.entries...)
+			for _, h := range r.leaves {
+				hashes = f.Append(l.hasher, h, hashes)
+			}
 		}
-	}
-	b := &Batch{Start: start, Origin: l.origin, EntryFormat: l.format, Entries: entries, Hashes: hashes, Checkpoint: l.pending.stored()}
-	root := f.Root(l.hasher)
-	sign := l.interval < 0 || time.Since(l.lastSignAt) >= l.interval
-	if sign {
-		b.Intent = &Intent{Size: f.Size(), Root: root}
+		l.entryBuf, l.hashBuf = entries, hashes
+		b := &Batch{Start: start, Origin: l.origin, EntryFormat: l.format, Entries: entries, Hashes: hashes, Checkpoint: l.pending.stored()}
+		root = f.Root(l.hasher)
+		sign = lead && (l.interval < 0 || time.Since(l.lastSignAt) >= l.interval)
+		if sign {
+			b.Intent = &Intent{Size: f.Size(), Root: root}
+		}
+		return b, nil
 	}
 	var apply func(T) error
-	var failed *request[T] // the caller whose change failed, if one did
-	if len(applies) > 0 {
-		apply = func(tx T) error {
-			for _, r := range applies {
-				if err := r.apply(tx, r.first); err != nil {
-					failed = r
-					return &ApplyError{Err: err}
+	for _, r := range batch {
+		if r.apply != nil {
+			apply = func(tx T) error {
+				for _, r := range batch {
+					if r.apply == nil {
+						continue
+					}
+					if err := r.apply(tx, r.first); err != nil {
+						failed = r
+						return &ApplyError{Err: err}
+					}
 				}
+				return nil
 			}
-			return nil
+			break
 		}
 	}
-	err := l.store.Write(ctx, b, apply)
-	clear(entries)
-	l.entryBuf, l.hashBuf = entries[:0], hashes[:0]
-	if ae := (*ApplyError)(nil); failed != nil && errors.As(err, &ae) {
-		// One caller's write failed and nothing was written: fail that
-		// append alone and write the rest.
-		failed.err = ae
-		close(failed.done)
-		rest := make([]*request[T], 0, len(batch)-1)
-		for _, r := range batch {
-			if r != failed {
-				rest = append(rest, r)
-			}
-		}
-		if len(rest) > 0 {
-			l.commit(rest)
-		}
-		return
+	var err error
+	if l.shared != nil {
+		err = l.shared.WriteLocked(ctx, build, apply)
+	} else if b, berr := build(l.frontier.Size(), nil); berr != nil {
+		err = berr
+	} else {
+		err = l.store.Write(ctx, b, apply)
 	}
+	clear(l.entryBuf)
+	l.entryBuf, l.hashBuf = l.entryBuf[:0], l.hashBuf[:0]
 	if err != nil {
-		l.fail(err)
-		for _, r := range batch {
-			r.err = l.failed()
-			close(r.done)
-		}
+		l.commitFailed(batch, failed, err)
 		return
 	}
 	l.frontier = f
-	l.size.Store(f.Size())
+	l.size.Store(max(l.size.Load(), f.Size()))
 	for _, r := range batch {
 		close(r.done)
 	}
@@ -622,6 +642,135 @@ func (l *Log[T]) commit(batch []*request[T]) {
 	}
 }
 
+// commitFailed answers a batch the store did not write. One caller's
+// change that failed (or that the store refused, naming its entry) fails
+// alone and the others are written again without it. Any other failure
+// fails the batch; it stops the log unless the store is shared and the
+// failure is not the log's own (a database that went away): the next
+// batch reads the head again, so nothing this process holds is stale.
+func (l *Log[T]) commitFailed(batch []*request[T], failed *request[T], err error) {
+	if re := (*RejectedError)(nil); failed == nil && errors.As(err, &re) {
+		for _, r := range batch {
+			if re.Index >= r.first && re.Index-r.first < uint64(len(r.entries)) {
+				failed = r
+			}
+		}
+		if failed == nil {
+			l.log.Error("ledger: the store refused a change outside its batch", "index", re.Index, "err", err)
+		}
+	} else if ae := (*ApplyError)(nil); failed != nil {
+		if errors.As(err, &ae) {
+			err = ae
+		} else {
+			failed = nil
+		}
+	}
+	if failed != nil {
+		failed.err = err
+		close(failed.done)
+		rest := make([]*request[T], 0, len(batch)-1)
+		for _, r := range batch {
+			if r != failed {
+				rest = append(rest, r)
+			}
+		}
+		if len(rest) > 0 {
+			l.commit(rest)
+		}
+		return
+	}
+	if l.shared == nil || fatal(err) {
+		l.fail(err)
+		err = l.failed()
+	} else {
+		l.log.Warn("ledger: a batch was not written; appends carry on", "appends", len(batch), "err", err)
+	}
+	for _, r := range batch {
+		r.err = err
+		close(r.done)
+	}
+}
+
+// fatal reports whether a write failure means the log or its store
+// cannot be trusted any more, as opposed to a database that went away.
+func fatal(err error) bool {
+	for _, e := range []error{ErrInconsistent, ErrCorruptStore, ErrOrigin, ErrEntryFormat, ErrHashMismatch} {
+		if errors.Is(err, e) {
+			return true
+		}
+	}
+	return false
+}
+
+// frontierAt is the tree's right edge at size entries: the log's own, or
+// read through r (inside the shared store's transaction) when other
+// processes appended since.
+func (l *Log[T]) frontierAt(ctx context.Context, size uint64, r Reader) (tlog.Frontier, error) {
+	have := l.frontier.Size()
+	switch {
+	case size == have:
+		return l.frontier.Clone(), nil
+	case size < have || r == nil:
+		return tlog.Frontier{}, fmt.Errorf("%w: the store holds %d entries, this log wrote %d", ErrInconsistent, size, have)
+	}
+	hs, err := nodeReader{ctx, r}.ReadNodes(tlog.FrontierNodes(size))
+	if err != nil {
+		return tlog.Frontier{}, fmt.Errorf("ledger: loading the tree edge other writers left: %w", err)
+	}
+	return tlog.NewFrontier(size, hs)
+}
+
+// writeMeta writes a batch of no entries (an intent, a checkpoint, a
+// mark) at the store's current size.
+func (l *Log[T]) writeMeta(ctx context.Context, b *Batch) error {
+	if l.shared == nil {
+		b.Start = l.frontier.Size()
+		return l.store.Write(ctx, b, nil)
+	}
+	return l.shared.WriteLocked(ctx, func(size uint64, _ Reader) (*Batch, error) {
+		b.Start = size
+		return b, nil
+	}, nil)
+}
+
+// writeFailed is commitFailed for a write that carried no appends.
+func (l *Log[T]) writeFailed(err error) {
+	if l.shared == nil || fatal(err) {
+		l.fail(err)
+		return
+	}
+	l.log.Warn("ledger: a checkpoint was not stored; will retry", "err", err)
+}
+
+// signs reports whether this process signs checkpoints: always, unless
+// the store is shared, where the leader does (SharedStore.Lead, asked
+// at most twice an interval).
+func (l *Log[T]) signs() bool {
+	if l.shared == nil {
+		return true
+	}
+	if time.Since(l.leadAt) >= l.followEvery() {
+		lead, err := l.shared.Lead(context.Background())
+		if err != nil {
+			l.log.Warn("ledger: cannot tell who leads; not signing", "err", err)
+		}
+		if lead && !l.leading {
+			l.log.Info("ledger: this process now signs the checkpoints")
+		}
+		l.leading, l.leadAt = lead && err == nil, time.Now()
+	}
+	return l.leading
+}
+
+// followEvery is how often a log over a shared store looks at what the
+// other processes appended and signed.
+func (l *Log[T]) followEvery() time.Duration {
+	if l.interval <= 0 {
+		return 100 * time.Millisecond
+	}
+	return max(l.interval/2, 10*time.Millisecond)
+}
+
 // signFailed handles a failure to sign: an inconsistency stops the log;
 // anything else (an HSM hiccup) is retried at the next checkpoint.
 func (l *Log[T]) signFailed(err error) {
@@ -637,8 +786,8 @@ func (l *Log[T]) flushPending(ctx context.Context) {
 	if l.pending == nil {
 		return
 	}
-	if err := l.store.Write(ctx, &Batch{Start: l.frontier.Size(), Checkpoint: l.pending.stored()}, nil); err != nil {
-		l.fail(err)
+	if err := l.writeMeta(ctx, &Batch{Checkpoint: l.pending.stored()}); err != nil {
+		l.writeFailed(err)
 		return
 	}
 	l.publish(l.pending)
@@ -646,11 +795,23 @@ func (l *Log[T]) flushPending(ctx context.Context) {
 }
 
 // checkpointDue signs a checkpoint for appends not yet covered, when the
-// interval has passed without a batch to carry it.
+// interval has passed without a batch to carry it. Over a shared store
+// it runs every followEvery: it takes in what the other processes
+// appended and signed, and the leader signs.
 func (l *Log[T]) checkpointDue() {
 	ctx := context.Background()
 	if l.failed() != nil {
 		return
+	}
+	if l.shared != nil {
+		if err := l.follow(ctx); err != nil {
+			l.log.Warn("ledger: cannot read what other processes appended", "err", err)
+			return
+		}
+		if !l.signs() || time.Since(l.lastSignAt) < l.interval {
+			l.flushPending(ctx)
+			return
+		}
 	}
 	size := l.frontier.Size()
 	if size <= l.lastSigned.Size {
@@ -658,8 +819,8 @@ func (l *Log[T]) checkpointDue() {
 		return
 	}
 	root := l.frontier.Root(l.hasher)
-	if err := l.store.Write(ctx, &Batch{Start: size, Checkpoint: l.pending.stored(), Intent: &Intent{size, root}}, nil); err != nil {
-		l.fail(err)
+	if err := l.writeMeta(ctx, &Batch{Checkpoint: l.pending.stored(), Intent: &Intent{size, root}}); err != nil {
+		l.writeFailed(err)
 		return
 	}
 	if l.pending != nil {
@@ -675,6 +836,44 @@ func (l *Log[T]) checkpointDue() {
 	l.flushPending(ctx)
 }
 
+// follow brings the sequencer's tree edge up to what the shared store
+// holds (entries other processes committed never change, so they are
+// read outside the lock) and takes in the latest stored checkpoint.
+func (l *Log[T]) follow(ctx context.Context) error {
+	st, err := l.refresh(ctx)
+	if err != nil || st.Size <= l.frontier.Size() {
+		return err
+	}
+	f, err := l.frontierAt(ctx, st.Size, l.store)
+	if err != nil {
+		return err
+	}
+	l.frontier = f
+	return nil
+}
+
+// refresh takes in the size and the latest checkpoint a shared store
+// holds, so that this process serves what the others appended and
+// signed. Safe from any goroutine.
+func (l *Log[T]) refresh(ctx context.Context) (State, error) {
+	st, err := l.store.State(ctx)
+	if err != nil {
+		return st, err
+	}
+	for cur := l.size.Load(); st.Size > cur && !l.size.CompareAndSwap(cur, st.Size); cur = l.size.Load() {
+	}
+	if st.Checkpoint != nil {
+		if cur := l.cp.Load(); cur == nil || st.CheckpointSize > cur.Size {
+			cp, err := l.checkStoredCheckpoint(st.CheckpointSize, st.Checkpoint)
+			if err != nil {
+				return st, err
+			}
+			l.publish(&SignedCheckpoint{Checkpoint: cp, Note: st.Checkpoint})
+		}
+	}
+	return st, nil
+}
+
 // shutdown runs when the request channel is closed and drained: it
 // covers the last appends with a checkpoint.
 func (l *Log[T]) shutdown() {
@@ -683,6 +882,9 @@ func (l *Log[T]) shutdown() {
 		return
 	}
 	l.flushPending(ctx)
+	if l.shared != nil && !l.signs() {
+		return // the leader covers this process's appends
+	}
 	if size := l.frontier.Size(); size > l.lastSigned.Size && l.failed() == nil {
 		if err := l.checkpointNow(ctx, size, l.frontier.Root(l.hasher), true); err != nil {
 			l.log.Error("ledger: final checkpoint failed", "err", err)
@@ -706,8 +908,22 @@ func (l *Log[T]) Close() error {
 	return nil
 }
 
-// Size returns the number of durable entries.
+// Size returns the number of durable entries: over a shared store, at
+// least those this process appended and those it last saw the others
+// append (it looks every half CheckpointInterval).
 func (l *Log[T]) Size() uint64 { return l.size.Load() }
+
+// sizeFor is Size, read again from a shared store when want is beyond
+// it (another process may have appended since this one looked).
+func (l *Log[T]) sizeFor(want uint64) uint64 {
+	n := l.size.Load()
+	if want > n && l.shared != nil {
+		if _, err := l.refresh(context.Background()); err == nil {
+			n = l.size.Load()
+		}
+	}
+	return n
+}
 
 // Origin returns the log's origin.
 func (l *Log[T]) Origin() string { return l.origin }
@@ -725,7 +941,7 @@ func (l *Log[T]) Store() Store[T] { return l.store }
 func (l *Log[T]) Checkpoint() SignedCheckpoint { return *l.cp.Load() }
 
 func (l *Log[T]) checkSize(size uint64) error {
-	if n := l.Size(); size > n {
+	if n := l.sizeFor(size); size > n {
 		return fmt.Errorf("%w: tree size %d, log holds %d entries", ErrNotFound, size, n)
 	}
 	return nil
@@ -733,7 +949,7 @@ func (l *Log[T]) checkSize(size uint64) error {
 
 // Entry returns the entry at index, as appended.
 func (l *Log[T]) Entry(index uint64) ([]byte, error) {
-	if index >= l.Size() {
+	if index >= l.sizeFor(index+1) {
 		return nil, fmt.Errorf("%w: entry %d, log holds %d entries", ErrNotFound, index, l.Size())
 	}
 	var out []byte
@@ -746,7 +962,7 @@ func (l *Log[T]) Entry(index uint64) ([]byte, error) {
 
 // LeafHash returns the stored leaf hash of entry index.
 func (l *Log[T]) LeafHash(index uint64) (tlog.Hash, error) {
-	if index >= l.Size() {
+	if index >= l.sizeFor(index+1) {
 		return tlog.Hash{}, fmt.Errorf("%w: entry %d, log holds %d entries", ErrNotFound, index, l.Size())
 	}
 	hs, err := nodeReader{context.Background(), l.store}.ReadNodes([]tlog.NodeID{{Level: 0, Index: index}})
