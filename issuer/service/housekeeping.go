@@ -12,8 +12,9 @@ import "time"
 const DefaultHolderMergeAt = 32768
 
 // startHousekeeping deletes expired claim codes now and every
-// ClaimPruneInterval until Close, and merges the holder log when
-// issuances ask for it.
+// ClaimPruneInterval until Close, merges the holder log when issuances
+// ask for it, and, over a shared backend, follows the other replicas'
+// status changes every FollowEvery.
 func (s *Service) startHousekeeping() {
 	s.hk.once.Do(func() {
 		s.hk.stop, s.hk.done = make(chan struct{}), make(chan struct{})
@@ -21,6 +22,12 @@ func (s *Service) startHousekeeping() {
 			defer close(s.hk.done)
 			t := time.NewTicker(ClaimPruneInterval)
 			defer t.Stop()
+			var follow <-chan time.Time // other replicas' status changes
+			if s.replica.shared != nil {
+				ft := time.NewTicker(FollowEvery)
+				defer ft.Stop()
+				follow = ft.C
+			}
 			s.pruneClaims()
 			// A log left over the threshold by a restart (or a lower
 			// threshold) does not wait for the next issuance.
@@ -31,6 +38,8 @@ func (s *Service) startHousekeeping() {
 					return
 				case <-t.C:
 					s.pruneClaims()
+				case <-follow:
+					s.followStatus()
 				case <-s.hk.merge:
 					s.mergeHolderLog()
 				}

@@ -51,13 +51,20 @@ func (s *Service) recover(ctx context.Context) error {
 	if err := s.ensureAgencySeals(); err != nil {
 		return err
 	}
-	if s.restoreStatus(ctx, size) {
-		return nil
+	// Other replicas' changes from here on are followed (replica.go);
+	// taking one twice is harmless.
+	s.replica.from = size
+	if !s.restoreStatus(ctx, size) {
+		// Rebuild the status lists from the records.
+		err := s.store.ForEach(func(r *state.Record) error {
+			return s.status.Set(r.StatusList, r.StatusIndex, r.Status)
+		})
+		if err != nil {
+			return err
+		}
 	}
-	// Rebuild the status lists from the records.
-	return s.store.ForEach(func(r *state.Record) error {
-		return s.status.Set(r.StatusList, r.StatusIndex, r.Status)
-	})
+	s.followStatus()
+	return nil
 }
 
 // event reads and decodes ledger entry i.

@@ -95,6 +95,8 @@ type Service struct {
 		mergeAt    int
 	}
 
+	replica replica // when other processes share the store (replica.go)
+
 	opMu   sync.RWMutex // held for reading by every mutating call; for writing by Close and a key rotation
 	closed bool
 }
@@ -148,6 +150,7 @@ func New(o Options) (*Service, error) {
 	}
 	s := &Service{cat: o.Catalog, store: o.Store, ledger: o.Ledger, status: o.Status, audit: o.Audit, now: o.Now, log: o.Logger, passphrase: o.Passphrase}
 	s.keys.Store(&keyring{pki: o.PKI})
+	s.replica.shared, _ = o.Store.(state.Shared)
 	s.hk.merge, s.hk.mergeAt = make(chan struct{}, 1), o.HolderMergeAt
 	if s.hk.mergeAt <= 0 {
 		s.hk.mergeAt = DefaultHolderMergeAt
@@ -232,6 +235,26 @@ func (s *Service) Issue(ctx context.Context, op Operator, req IssueRequest) (*Is
 			return nil, &Error{Kind: ErrInvalid, Field: "issued_on", Msg: "issued_on (颁证日期) must be a date from 1949-10-01 to today (China time)", Err: err}
 		}
 	}
+	for try := 0; ; try++ {
+		iss, err := s.issue(ctx, op, cl, ag, req, issuedOn)
+		if err == nil || !s.positionTaken(err) {
+			return iss, err
+		}
+		if req.ImportKey != "" {
+			// Another replica may have issued under the same key.
+			if r, err := s.store.ByImportKey(ag.Code, req.ImportKey); err == nil {
+				return &Issued{Record: r, Existing: true}, nil
+			}
+		}
+		if try == maxPositionRetries {
+			return nil, err
+		}
+	}
+}
+
+// issue is one attempt at Issue, on a status position and serial of its
+// own.
+func (s *Service) issue(ctx context.Context, op Operator, cl *catalog.Class, ag *pki.Agency, req IssueRequest, issuedOn time.Time) (*Issued, error) {
 	list, idx, err := s.status.Allocate(ag.Code)
 	if err != nil {
 		return nil, &Error{Kind: ErrUnavailable, Msg: "no free status-list position", Err: err}
@@ -288,7 +311,11 @@ func (s *Service) scope(op Operator, class, agency string) (*catalog.Class, *pki
 // build makes a signed record (not yet stored).
 func (s *Service) build(cl *catalog.Class, ag *pki.Agency, fields map[string]string, issuedOn time.Time, number, list string, idx uint64, version int, serial string, device *ecdsa.PublicKey) (*state.Record, error) {
 	if serial == "" {
-		serial = newSerial(issuedOn)
+		v, err := s.nextSerial()
+		if err != nil {
+			return nil, err
+		}
+		serial = newSerial(issuedOn, v)
 	}
 	id := ident.LicenseID{TypeCode: cl.TypeCode, IssuerCode: ag.Code, Serial: serial, Version: version}
 	iss := credential.Issuance{ID: id.String(), IssuerName: ag.Name, IssuerCode: ag.Code, IssuedOn: issuedOn, Number: number}
@@ -339,15 +366,16 @@ func (s *Service) build(cl *catalog.Class, ag *pki.Agency, fields map[string]str
 // identifiers, of a class and agency increase with time, so the store's
 // B-trees take new licences at their right edge instead of rewriting a
 // random page each (docs/performance.md, history); the
-// counter keeps them unique within the process, and a restart cannot
+// counter (s.nextSerial: in blocks reserved in the backend when replicas
+// share it) keeps them unique within the process, and a restart cannot
 // repeat a tenth of a second. A collision anyway is refused by the state.
-func newSerial(day time.Time) string {
+func newSerial(day time.Time, counter uint32) string {
 	const alphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 	out := make([]byte, 0, 16)
 	out = day.AppendFormat(out, "20060102")
 	now := time.Now().UTC()
 	tenths := (now.Hour()*3600+now.Minute()*60+now.Second())*10 + now.Nanosecond()/1e8
-	for _, v := range [2]uint32{uint32(tenths), serialCounter.Add(1)} {
+	for _, v := range [2]uint32{uint32(tenths), counter} {
 		var b [4]byte
 		for i := 3; i >= 0; i-- {
 			b[i] = alphabet[v%36]
