@@ -24,14 +24,14 @@ import (
 
 func (w *Writer) verifyOpts(id string) statuslist.VerifyOptions {
 	return statuslist.VerifyOptions{
-		URI:  w.o.Status.URI(id),
+		URI: w.o.Status.URI(id),
 		Keys: func(kid string) []*ecdsa.PublicKey {
 			if kid != w.o.KeyID {
 				return nil
 			}
 			return []*ecdsa.PublicKey{w.pub}
 		},
-		Now:  w.o.Now(),
+		Now: w.o.Now(),
 	}
 }
 
@@ -188,4 +188,3 @@ func (w *Writer) retained(deltas map[uint64]*statuslist.Delta) []uint64 {
 	slices.Reverse(bases)
 	return bases[:min(len(bases), w.o.DeltaBases)]
 }
-
