@@ -48,7 +48,10 @@ func TestSyncConsistencyFromTiles(t *testing.T) {
 	}
 	grow(t, f, 1000, 2)
 	f.tiles = tilesOf(t, w.Tree)
-	f.proof = func(o, n uint64) []string { t.Errorf("proof endpoint asked (%d→%d) though tiles are served", o, n); return nil }
+	f.proof = func(o, n uint64) []string {
+		t.Errorf("proof endpoint asked (%d→%d) though tiles are served", o, n)
+		return nil
+	}
 	var log strings.Builder
 	rep, err := s.Sync(t.Context(), srv.URL, SyncOptions{Now: func() time.Time { return now }, Log: &log})
 	if err != nil {

@@ -38,9 +38,9 @@ func TestParseTilePathRejects(t *testing.T) {
 		"tile/0/000.p/0", "tile/0/000.p/256", "tile/0/000.p/01", "tile/0/000.p/+1", "tile/0/000.p/",
 		"tile/0/000.q/5", "tile/0/x001.p/5/000", "tile/0/+12", "tile/0/1a2",
 		"tile/0/x001/x002/x003/x004/x005/x006/x007/000", // too many groups
-		"tile/0/x018/x446/x744/x073/x709/551/616",        // past 2^64
-		"tile/0/x018/x014/x398/x509/x481/984",            // past MaxTreeSize leaves
-		"tile/7/001",                                     // past MaxTreeSize at level 7
+		"tile/0/x018/x446/x744/x073/x709/551/616",       // past 2^64
+		"tile/0/x018/x014/x398/x509/x481/984",           // past MaxTreeSize leaves
+		"tile/7/001",                                    // past MaxTreeSize at level 7
 	} {
 		if tl, err := ParseTilePath(p); !errors.Is(err, ErrBadTile) {
 			t.Errorf("ParseTilePath(%q) = %+v, %v; want ErrBadTile", p, tl, err)
