@@ -107,12 +107,18 @@ cache in one step; on any error the old cache stays. Without --from it
 syncs from the URL the last sync used. A running serve or scan on the
 same store picks the new data up within seconds.
 
+--from is the issuer, any web server or CDN holding what "elicense publish"
+writes, or such a directory (file://DIR): the same paths everywhere. The
+ledger's consistency is proved from its tiles where the source has them.
+
 Examples:
   elicense-verify sync --from http://issuer.example:8080
+  elicense-verify sync --from https://cdn.example.gov.cn/elicense
+  elicense-verify sync --from file:///media/usb/elicense
   elicense-verify sync
 `,
 	flags: func(fs *flag.FlagSet, o *options) {
-		fs.StringVar(&o.from, "from", "", "issuer base `URL` (default: the one the last sync used)")
+		fs.StringVar(&o.from, "from", "", "issuer or static publication `URL` (http, https or file://DIR; default: the one the last sync used)")
 		fs.Bool("quiet", false, "no progress output")
 	},
 	run: func(e env, o *options, args []string) int {

@@ -18,6 +18,7 @@ import (
 
 	"elicense/certs/trust"
 	"elicense/internal/ledger"
+	"elicense/internal/ledger/tlog"
 	"elicense/internal/runtimecfg"
 	"elicense/issuer/api"
 	"elicense/issuer/console"
@@ -46,6 +47,7 @@ Usage: elicense serve [--addr HOST:PORT] [--data DIR] [--public-url URL] [--prod
                       [--passphrase-file FILE] [--config FILE] [--log-level LEVEL]
                       [--gc-percent N] [--gomaxprocs N] [--holder-merge-at N]
                       [--trusted-proxies CIDR[,CIDR]] [--token-leeway DURATION]
+                      [--publish-dir DIR]
 
 Serves the issuer API under /v1 (OpenAPI at /v1/openapi.json), /healthz,
 /readyz and Prometheus /metrics, with the ledger (an SM3 Merkle log) and the
@@ -105,6 +107,10 @@ turns off Go's own updates of GOMAXPROCS when a container's CPU limit
 changes: restart after changing the limit. GOGC and GOMAXPROCS in the
 environment win over both flags.
 
+--publish-dir DIR (ELICENSE_PUBLISH_DIR, config key publish_dir) keeps DIR
+current for a static web server or CDN, as "elicense publish --to DIR" does,
+within a second or so of each new checkpoint or status change.
+
 SIGINT or SIGTERM stops accepting requests, finishes those in flight (every
 acknowledged write is already durable), and closes the files.
 
@@ -125,6 +131,7 @@ Examples:
 			fs.Int("holder-merge-at", service.DefaultHolderMergeAt, "merge new licences into the holder index once this many `count` wait (a holder search reads them all)")
 			fs.String("trusted-proxies", "", "comma-separated `CIDRs` of reverse proxies whose X-Forwarded-For / X-Real-IP name the client (default: none)")
 			fs.Duration("token-leeway", api.DefaultTokenLeeway, "take operator tokens this `duration` past their expiry (clock skew; at most 10m)")
+			fs.String("publish-dir", "", "keep `DIR` current as a static publication for counters (elicense publish)")
 			fs.Int("gomaxprocs", 0, "`Ps` for Go code, as GOMAXPROCS; 0 means twice the CPUs (GOMAXPROCS in the environment wins)")
 		},
 		run: runServe,
@@ -203,7 +210,7 @@ func runServe(e *env, fs *flag.FlagSet) int {
 	} else {
 		log.Warn("development mode: a PKI, a passphrase file beside the keys and an admin token file are made on first start; use --production for a deployment")
 	}
-	srv, cleanup, err := buildServer(e, d, serveSettings{passFile: get("passphrase-file"), publicURL: publicURL, holderMergeAt: mergeAt, trustedProxies: proxies, tokenLeeway: leeway, production: production}, log)
+	srv, cleanup, err := buildServer(e, d, serveSettings{passFile: get("passphrase-file"), publicURL: publicURL, holderMergeAt: mergeAt, trustedProxies: proxies, tokenLeeway: leeway, production: production, publishDir: get("publish-dir")}, log)
 	if err != nil {
 		ln.Close()
 		fmt.Fprintf(e.stderr, "elicense serve: %v\n", err)
@@ -242,6 +249,7 @@ type serveSettings struct {
 	trustedProxies []netip.Prefix
 	tokenLeeway    time.Duration // as api.TokenOptions.Leeway
 	production     bool          // no dev PKI, no passphrase inside the data directory, no token written
+	publishDir     string        // kept current as a static publication (cmd_publish.go)
 }
 
 // buildServer opens (or on first start creates) everything in d and
@@ -318,9 +326,21 @@ func buildServer(e *env, d dataDir, ss serveSettings, log *slog.Logger) (*http.S
 		return out, err
 	}})
 	handler := api.New(api.Options{Service: svc, Store: st, Ledger: lg, Tokens: tokens, Publisher: pub, Logger: log, Registry: reg,
-		Console: console.Handler(), Wallet: wallet.Handler(), Ready: pub.Err, Backup: data.Backend.Backup, TrustedProxies: ss.trustedProxies})
+		Console: console.Handler(), Wallet: wallet.Handler(), Ready: pub.Err, Backup: data.Backend.Backup,
+		Tiles: func(ctx context.Context, t tlog.Tile) ([]byte, error) {
+			return ledger.ReadTile(ctx, lg.Store(), lg.Size(), t)
+		}, TrustedProxies: ss.trustedProxies})
+	stopPublishing := func() {}
+	if ss.publishDir != "" {
+		if stopPublishing, err = startPublishing(ss.publishDir, p, lg, sm, pub, log); err != nil {
+			svc.Close()
+			data.Close()
+			return nil, nil, err
+		}
+	}
 	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute, WriteTimeout: 5 * time.Minute, IdleTimeout: 2 * time.Minute}
 	cleanup := func() error {
+		stopPublishing()
 		return errors.Join(svc.Close(), data.Close())
 	}
 	return srv, cleanup, nil

@@ -13,6 +13,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -78,7 +79,10 @@ type Server struct {
 
 // Start runs "elicense serve" on a free port with a fresh data directory
 // and waits until it is healthy; it is stopped when the test ends.
-func Start(t testing.TB) *Server {
+func Start(t testing.TB) *Server { t.Helper(); return StartWith(t) }
+
+// StartWith is Start with more arguments for "elicense serve".
+func StartWith(t testing.TB, args ...string) *Server {
 	t.Helper()
 	bin, err := Binary()
 	if err != nil {
@@ -86,15 +90,17 @@ func Start(t testing.TB) *Server {
 	}
 	addr := FreeAddr(t)
 	s := &Server{URL: "http://" + addr, Data: filepath.Join(t.TempDir(), "data"), log: &bytes.Buffer{}, ops: map[string]string{}}
-	s.cmd = exec.Command(bin, "serve", "--addr", addr, "--data", s.Data)
+	s.cmd = exec.Command(bin, append([]string{"serve", "--addr", addr, "--data", s.Data}, args...)...)
 	s.cmd.Env = Env()
 	s.cmd.Stderr = s.log
 	if err := s.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		s.cmd.Process.Kill()
-		s.cmd.Wait()
+		if s.cmd.ProcessState == nil {
+			s.cmd.Process.Kill()
+			s.cmd.Wait()
+		}
 	})
 	if !WaitHealthy(s.URL, 60*time.Second) {
 		t.Fatalf("issuer did not become healthy:\n%s", s.log)
@@ -105,6 +111,15 @@ func Start(t testing.TB) *Server {
 	}
 	s.Admin = strings.TrimSpace(string(tok))
 	return s
+}
+
+// Stop stops the server with SIGTERM and waits for it to exit.
+func (s *Server) Stop(t testing.TB) {
+	t.Helper()
+	s.cmd.Process.Signal(syscall.SIGTERM)
+	if err := s.cmd.Wait(); err != nil {
+		t.Fatalf("issuer stopped: %v\n%s", err, s.log)
+	}
 }
 
 // FreeAddr returns a loopback address with a port free at the moment.

@@ -14,7 +14,9 @@
 //   - checkpoint signing: the log records what it is about to sign before
 //     signing (so a crash leaves a trace, never a silent gap) and refuses
 //     to sign a tree head inconsistent with the last one it signed;
-//   - inclusion and consistency proofs served from stored subtree hashes;
+//   - inclusion and consistency proofs served from stored subtree hashes,
+//     and the log's C2SP tiles read from them ([ReadTile]) for the API
+//     and static publication;
 //   - the [Store] interface a storage backend implements (bbolt:
 //     internal/ledger/boltstore); no storage engine is imported here;
 //   - [Fsck], which recomputes every hash and checks every checkpoint.

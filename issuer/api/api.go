@@ -58,6 +58,9 @@ type Options struct {
 	BodyLimit string               // e.g. "4M"; empty means 4M
 	Console   http.Handler         // the agency console's assets, served under /console/ (nil: none)
 	Wallet    http.Handler         // the holder web wallet, served under /wallet/ (nil: none)
+	// Tiles reads the ledger's C2SP tiles for /v1/ledger/tile/ (nil:
+	// those paths answer 404).
+	Tiles TileFunc
 	// Backup writes a consistent copy of the data file (the ledger with
 	// the state kept in it); nil turns the backup endpoint off.
 	Backup func(w io.Writer) (int64, error)
@@ -155,6 +158,7 @@ func (a *API) routes() {
 	v1.POST("/claims", a.claim, limit)
 
 	v1.GET("/status/:list", a.statusList)
+	v1.GET("/status-delta/:list/:from", a.statusDelta)
 	v1.GET("/trust", a.trust)
 	v1.GET("/trust/genuine/:kid", a.genuineSet)
 
@@ -163,6 +167,7 @@ func (a *API) routes() {
 	v1.POST("/ledger/entries/:index/open", a.openEntry, a.auth)
 	v1.GET("/ledger/proof/inclusion", a.inclusion)
 	v1.GET("/ledger/proof/consistency", a.consistency)
+	v1.GET("/ledger/tile/*", a.tile)
 
 	v1.POST("/seals", a.makeSeal, a.auth)
 	v1.POST("/seals/:esid/revoke", a.revokeSeal, a.auth)

@@ -139,6 +139,20 @@ func (p *Publisher) GenuineSet(kid string) (doc []byte, etag string, ok bool, er
 	return nil, "", false, nil
 }
 
+// GenuineKeys lists the compromised keys that have a genuine set, for a
+// static publication to write each at GenuinePath+kid.
+func (p *Publisher) GenuineKeys() []string {
+	var out []string
+	for _, a := range p.o.Current().Agencies {
+		for _, pk := range a.Previous {
+			if pk.Genuine != nil {
+				out = append(out, pk.KeyID)
+			}
+		}
+	}
+	return out
+}
+
 // Err is the last failure to sign a bundle, if any (for /readyz).
 func (p *Publisher) Err() error {
 	p.mu.Lock()

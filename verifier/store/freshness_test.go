@@ -205,7 +205,7 @@ func TestSyncUnchanged(t *testing.T) {
 	}
 	full := func(id string) int { return f.requests["/v1/status/"+id] }
 
-	// The issuer answers 304 to a delta request from its current version.
+	// The issuer answers an empty delta from its current version.
 	f.notModified = true
 	var log strings.Builder
 	rep, err := s.Sync(t.Context(), srv.URL, SyncOptions{Now: func() time.Time { return now }, Log: &log})
@@ -219,7 +219,7 @@ func TestSyncUnchanged(t *testing.T) {
 		t.Fatalf("log:\n%s", log.String())
 	}
 
-	// An older issuer answers 404; the full list shows it unchanged.
+	// A source without that delta answers 404; the full list shows it unchanged.
 	f.notModified = false
 	log.Reset()
 	if rep, err = s.Sync(t.Context(), srv.URL, SyncOptions{Now: func() time.Time { return now }, Log: &log}); err != nil {
@@ -228,7 +228,7 @@ func TestSyncUnchanged(t *testing.T) {
 	if len(rep.UnchangedLists) != 5 || len(rep.FullLists) != 0 || full("gab-1") != 2 {
 		t.Fatalf("%+v", rep)
 	}
-	if !strings.Contains(log.String(), "status list gab-1: unchanged (v1; the issuer has no delta from v1") {
+	if !strings.Contains(log.String(), "status list gab-1: unchanged (v1; the source has no delta from v1") {
 		t.Fatalf("log:\n%s", log.String())
 	}
 

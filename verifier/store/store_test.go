@@ -36,7 +36,11 @@ type fakeIssuer struct {
 	// named sets the version the bundle names per list.
 	named    map[string]uint64
 	requests map[string]int // path?query → count
+	// tiles, when set, are served under /v1/ledger/ (tile path → bytes).
+	tiles map[string][]byte
 }
+
+func id(path string) string { return strings.TrimPrefix(path, "/v1/status/") }
 
 func newFake(t *testing.T, w *testpki.World, seq uint64) *fakeIssuer {
 	f := &fakeIssuer{w: w, lists: map[string]string{}, deltas: map[string][]byte{}}
@@ -90,21 +94,24 @@ func (f *fakeIssuer) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 			}
 		}
 		json.NewEncoder(rw).Encode(map[string]any{"old": o, "new": n, "proof": p})
-	case strings.HasPrefix(r.URL.Path, "/v1/status/"):
-		id := strings.TrimPrefix(r.URL.Path, "/v1/status/")
-		if from := r.URL.Query().Get("from"); from != "" {
-			if l := f.w.Lists[id]; f.notModified && l != nil && from == fmt.Sprint(l.Version) {
-				rw.WriteHeader(http.StatusNotModified)
-				return
-			}
-			if d, ok := f.deltas[id]; ok {
-				rw.Write(d)
-				return
-			}
-			http.Error(rw, `{"code":"delta_unavailable"}`, 404)
+	case strings.HasPrefix(r.URL.Path, "/v1/status-delta/"):
+		id, from, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/v1/status-delta/"), "/")
+		if l := f.w.Lists[id]; f.notModified && l != nil && from == fmt.Sprint(l.Version) {
+			return // an empty body: the version held is the current one
+		}
+		if d, ok := f.deltas[id]; ok {
+			rw.Write(d)
 			return
 		}
-		fmt.Fprint(rw, f.lists[id])
+		http.Error(rw, `{"code":"delta_unavailable"}`, 404)
+	case strings.HasPrefix(r.URL.Path, "/v1/status/"):
+		fmt.Fprint(rw, f.lists[id(r.URL.Path)])
+	case f.tiles != nil && strings.HasPrefix(r.URL.Path, "/v1/ledger/tile/"):
+		if d, ok := f.tiles[strings.TrimPrefix(r.URL.Path, "/v1/ledger/")]; ok {
+			rw.Write(d)
+			return
+		}
+		http.NotFound(rw, r)
 	default:
 		http.NotFound(rw, r)
 	}

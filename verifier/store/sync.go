@@ -67,9 +67,11 @@ func (s *Store) Sync(ctx context.Context, base string, opts SyncOptions) (*SyncR
 		opts.Now = time.Now
 	}
 	base = strings.TrimRight(base, "/")
-	if u, err := url.Parse(base); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("sync: issuer URL %q is not an http(s) URL", base)
+	src, err := openSource(base)
+	if err != nil {
+		return nil, err
 	}
+	defer src.close()
 	roots, err := s.Roots()
 	if err != nil {
 		return nil, err
@@ -79,7 +81,7 @@ func (s *Store) Sync(ctx context.Context, base string, opts SyncOptions) (*SyncR
 		return nil, err
 	}
 	defer unlock()
-	r := &syncRun{s: s, ctx: ctx, base: base, opts: opts, roots: roots, now: opts.Now(), rep: &SyncReport{}}
+	r := &syncRun{s: s, ctx: ctx, base: base, src: src, opts: opts, roots: roots, now: opts.Now(), rep: &SyncReport{}}
 	if err := r.floor(); err != nil {
 		return nil, err
 	}
@@ -106,6 +108,7 @@ type syncRun struct {
 	s     *Store
 	ctx   context.Context
 	base  string      // the issuer's URL, without a trailing slash
+	src   *source     // where documents come from (source.go)
 	opts  SyncOptions // with Client and Now set
 	roots []*gm.Certificate
 	now   time.Time
@@ -126,10 +129,15 @@ func (r *syncRun) logf(format string, args ...any) {
 	}
 }
 
-// get fetches path from the issuer: the body and status of a 200, a nil
-// body for a 304, an error (with the body) for any other status. It is a
-// getter.
+// get fetches path from the source: the body and status of a 200, a nil
+// body for a 304, an error (with the body) for any other status; a file
+// source answers 200 or 404 (source.go). It is a getter.
 func (r *syncRun) get(path, what string) ([]byte, int, error) {
+	if r.src.root != nil {
+		data, code, err := r.src.getFile(path, what)
+		r.rep.Bytes += int64(len(data))
+		return data, code, err
+	}
 	req, err := http.NewRequestWithContext(r.ctx, http.MethodGet, r.base+path, nil)
 	if err != nil {
 		return nil, 0, err
@@ -309,14 +317,17 @@ func (r *syncRun) statusLists() error {
 	return nil
 }
 
-// delta asks for the changes since the version held. The issuer answers a
-// delta, or 304 when the version held is its current one; an older issuer
-// answers 404 to both "too old" and "current", and the full list then
-// tells which. Unless done, why says why the full list is to be fetched.
+// delta asks for the changes since the version held, at
+// /v1/status-delta/<list>/<version> (the issuer and a static directory
+// alike): a signed delta, an empty body when the version held is the
+// current one, 404 when there is no delta from it. Unless done, why says
+// why the full list is to be fetched.
 func (r *syncRun) delta(l *listSync) (done bool, why string, err error) {
-	raw, code, err := r.get(l.path+"?from="+strconv.FormatUint(l.have.Version, 10), "status "+l.id+" delta")
+	raw, code, err := r.get(deltaPath(l.id, l.have.Version), "status "+l.id+" delta")
 	switch {
-	case err == nil && code == http.StatusNotModified:
+	case err == nil && (code == http.StatusNotModified || len(raw) == 0):
+		// 304 from an older issuer; an empty body from the delta path:
+		// the version held is the current one.
 		r.unchanged(l)
 		r.logf("status list %s: unchanged (v%d)", l.id, l.have.Version)
 		return true, "", nil
@@ -334,7 +345,7 @@ func (r *syncRun) delta(l *listSync) (done bool, why string, err error) {
 		r.logf("status list %s: delta v%d → v%d, %d changes, %d bytes", l.id, l.have.Version, next.Version, len(d.Changes), len(raw))
 		return true, "", nil
 	case code == http.StatusNotFound:
-		return false, fmt.Sprintf("the issuer has no delta from v%d", l.have.Version), nil
+		return false, fmt.Sprintf("the source has no delta from v%d", l.have.Version), nil
 	default:
 		return false, fmt.Sprintf("delta request failed: %v", err), nil
 	}
@@ -441,8 +452,15 @@ func (p *progressReader) finish() {
 
 type getter func(path, what string) ([]byte, int, error)
 
+// deltaPath is where the delta from version from of list id is.
+func deltaPath(id string, from uint64) string {
+	return "/v1/status-delta/" + url.PathEscape(id) + "/" + strconv.FormatUint(from, 10)
+}
+
 // consistent checks that the log of checkpoint old is a prefix of the log
-// of checkpoint next, with the issuer's consistency proof.
+// of checkpoint next: with a consistency proof built from the ledger's
+// tiles (c2sp.org/tlog-tiles, fetched as needed), or, when the source
+// serves no tiles, with the issuer's proof endpoint.
 func (s *Store) consistent(get getter, old *tlog.Checkpoint, next tlog.Checkpoint) error {
 	switch {
 	case old.Origin != next.Origin:
@@ -457,27 +475,70 @@ func (s *Store) consistent(get getter, old *tlog.Checkpoint, next tlog.Checkpoin
 	case old.Size == 0:
 		return nil
 	}
-	raw, _, err := get(fmt.Sprintf("/v1/ledger/proof/consistency?old=%d&new=%d", old.Size, next.Size), "consistency proof")
+	tiles := tileFetcher(get)
+	proof, err := tlog.SM3.ConsistencyProof(old.Size, next.Size, tlog.NewTileReader(tlog.SM3, next.Size, tiles.fetch))
+	how := "proof from tiles"
+	if errors.Is(err, errNoTile) {
+		how = "the issuer's proof"
+		proof, err = proofFromEndpoint(get, old.Size, next.Size)
+	}
 	if err != nil {
-		return err
+		return fmt.Errorf("consistency of checkpoint %d with the held checkpoint %d: %w", next.Size, old.Size, err)
+	}
+	if err := tlog.VerifyConsistency(old.Size, next.Size, proof, old.Root, next.Root); err != nil {
+		return fmt.Errorf("checkpoint %d is not consistent with the held checkpoint %d (%s): %w", next.Size, old.Size, how, err)
+	}
+	return nil
+}
+
+// errNoTile means the source does not serve a tile (404): it publishes no
+// tiles, or not yet, and the proof endpoint is asked instead.
+var errNoTile = errors.New("the source serves no such tile")
+
+// tileFetcher fetches ledger tiles through a getter: a partial tile that
+// is gone is taken from the full tile that replaced it.
+type tileFetcher getter
+
+func (g tileFetcher) fetch(ts []tlog.Tile) ([][]byte, error) {
+	out := make([][]byte, len(ts))
+	for i, t := range ts {
+		data, code, err := g("/v1/ledger/"+t.Path(), "ledger "+t.Path())
+		if code == http.StatusNotFound && t.Width < tlog.TileWidth {
+			full := t
+			full.Width = tlog.TileWidth
+			data, code, err = g("/v1/ledger/"+full.Path(), "ledger "+full.Path())
+		}
+		switch {
+		case code == http.StatusNotFound:
+			return nil, fmt.Errorf("%w: %s", errNoTile, t.Path())
+		case err != nil:
+			return nil, err
+		}
+		out[i] = data
+	}
+	return out, nil
+}
+
+// proofFromEndpoint asks the issuer for a consistency proof.
+func proofFromEndpoint(get getter, oldSize, newSize uint64) ([]tlog.Hash, error) {
+	raw, _, err := get(fmt.Sprintf("/v1/ledger/proof/consistency?old=%d&new=%d", oldSize, newSize), "consistency proof")
+	if err != nil {
+		return nil, err
 	}
 	var p struct {
 		Old, New uint64
 		Proof    []string
 	}
 	if err := json.Unmarshal(raw, &p); err != nil {
-		return fmt.Errorf("consistency proof: %w", err)
+		return nil, fmt.Errorf("consistency proof: %w", err)
 	}
 	proof := make([]tlog.Hash, len(p.Proof))
 	for i, h := range p.Proof {
 		b, err := base64.StdEncoding.DecodeString(h)
 		if err != nil || len(b) != tlog.HashSize {
-			return fmt.Errorf("consistency proof: hash %d is not base64 of %d bytes", i, tlog.HashSize)
+			return nil, fmt.Errorf("consistency proof: hash %d is not base64 of %d bytes", i, tlog.HashSize)
 		}
 		copy(proof[i][:], b)
 	}
-	if err := tlog.VerifyConsistency(old.Size, next.Size, proof, old.Root, next.Root); err != nil {
-		return fmt.Errorf("checkpoint %d is not consistent with the held checkpoint %d: %w", next.Size, old.Size, err)
-	}
-	return nil
+	return proof, nil
 }

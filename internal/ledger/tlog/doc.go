@@ -10,6 +10,9 @@
 //   - the numbering of the immutable complete-subtree hashes a log stores
 //     ([NodeID], [StoredIndex]), the right edge of a growing tree
 //     ([Frontier]), and proof generation from stored hashes ([NodeReader]);
+//   - C2SP tlog-tiles with SM3 ([Tile], its paths, hash tiles and entry
+//     bundles), and [TileReader], which builds proofs from tiles a caller
+//     fetches (a counter syncing from static files);
 //   - inclusion and consistency proof verification ([VerifyInclusion],
 //     [VerifyConsistency]), which need no access to the log;
 //   - C2SP signed notes with SM2 signatures (signature type 0xff) and C2SP

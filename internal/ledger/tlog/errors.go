@@ -54,4 +54,7 @@ var (
 	// ErrProofGeneration means a proof or root was requested for an
 	// impossible range (for example an index not below the tree size).
 	ErrProofGeneration = errors.New("tlog: cannot build proof")
+	// ErrBadTile means a tile path or a tile's contents are not well
+	// formed (c2sp.org/tlog-tiles).
+	ErrBadTile = errors.New("tlog: bad tile")
 )
