@@ -8,6 +8,7 @@ import (
 	"net"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -26,6 +27,24 @@ const (
 	// ticket number was handed out.
 	codeSeqLimit = "2200H"
 )
+
+// ErrText means a string to store is not valid UTF-8 or holds a NUL
+// byte, which PostgreSQL's text cannot keep. A key like that is never
+// found.
+var ErrText = errors.New("pgstate: not valid UTF-8 text without NUL bytes")
+
+// textOK reports whether every string can be stored as text.
+func textOK(ss ...string) bool {
+	for _, s := range ss {
+		if strings.IndexByte(s, 0) >= 0 || !utf8.ValidString(s) {
+			return false
+		}
+	}
+	return true
+}
+
+// badText is the error for strings textOK refuses.
+func badText(what string) error { return fmt.Errorf("%w: %s", ErrText, what) }
 
 // unavailable wraps err in state.ErrUnavailable when it says the
 // database cannot be reached (a refused or dropped connection, a

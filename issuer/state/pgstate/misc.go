@@ -19,6 +19,9 @@ var bg = context.Background()
 // PutClaim implements state.Claims: the number comes from a sequence,
 // so it is unique across processes.
 func (s *Store) PutClaim(c state.Claim) (uint64, error) {
+	if !textOK(c.LicenceID) {
+		return 0, badText("the licence of a claim ticket")
+	}
 	var n int64
 	err := s.pool.QueryRow(bg, s.q.expand(`INSERT INTO {s}.claim_tickets (ticket, licence_id, expires, used, salt, verifier)
 		VALUES (nextval('{s}.claim_ticket_seq'), $1, $2, $3, $4, $5) RETURNING ticket`),
@@ -86,6 +89,9 @@ func (s *Store) PruneClaims(now time.Time, max int) (int, error) {
 
 // Seal implements state.Seals.
 func (s *Store) Seal(esid string) (*state.SealRecord, error) {
+	if !textOK(esid) {
+		return nil, fmt.Errorf("%w: seal %q", state.ErrNotFound, esid)
+	}
 	r, err := scanSeal(s.pool.QueryRow(bg, s.q.expand(`SELECT esid, agency, holder_code, made_at, ledger_index, revoked_at, reason FROM {s}.seals WHERE esid = $1`), esid))
 	if err != nil {
 		return nil, noRows(err, "seal "+esid)
@@ -124,12 +130,18 @@ func (s *Store) RevokedSeals() ([]state.SealRecord, error) {
 
 // RevokeSeal implements state.Seals (replay).
 func (s *Store) RevokeSeal(esid string, at time.Time, reason string) error {
+	if !textOK(esid, reason) {
+		return badText("a field of the revocation of seal " + strconvQuote(esid))
+	}
 	_, err := s.pool.Exec(bg, s.q.revokeSeal, esid, nanos(at), reason)
 	return unavailable(err)
 }
 
 // AgencySeal implements state.Seals.
 func (s *Store) AgencySeal(code string) ([]byte, error) {
+	if !textOK(code) {
+		return nil, fmt.Errorf("%w: seal of agency %q", state.ErrNotFound, code)
+	}
 	var der []byte
 	err := s.pool.QueryRow(bg, s.q.expand(`SELECT der FROM {s}.agency_seals WHERE code = $1`), code).Scan(&der)
 	if err != nil {
@@ -140,6 +152,9 @@ func (s *Store) AgencySeal(code string) ([]byte, error) {
 
 // PutAgencySeal implements state.Seals.
 func (s *Store) PutAgencySeal(code string, der []byte) error {
+	if !textOK(code) {
+		return badText("an agency code")
+	}
 	_, err := s.pool.Exec(bg, s.q.expand(`INSERT INTO {s}.agency_seals (code, der) VALUES ($1, $2)
 		ON CONFLICT (code) DO UPDATE SET der = excluded.der`), code, der)
 	return unavailable(err)
@@ -147,6 +162,9 @@ func (s *Store) PutAgencySeal(code string, der []byte) error {
 
 // RevokeToken implements state.Tokens.
 func (s *Store) RevokeToken(jti string, exp time.Time) error {
+	if !textOK(jti) {
+		return badText("a token ID")
+	}
 	_, err := s.pool.Exec(bg, s.q.expand(`INSERT INTO {s}.revoked_tokens (jti, expires) VALUES ($1, $2)
 		ON CONFLICT (jti) DO UPDATE SET expires = excluded.expires`), jti, exp.Unix())
 	return unavailable(err)
@@ -154,6 +172,9 @@ func (s *Store) RevokeToken(jti string, exp time.Time) error {
 
 // TokenRevoked implements state.Tokens.
 func (s *Store) TokenRevoked(jti string) (bool, error) {
+	if !textOK(jti) {
+		return false, nil
+	}
 	var ok bool
 	err := s.pool.QueryRow(bg, s.q.expand(`SELECT EXISTS (SELECT 1 FROM {s}.revoked_tokens WHERE jti = $1)`), jti).Scan(&ok)
 	return ok, unavailable(err)

@@ -52,7 +52,7 @@ type VersionError struct {
 }
 
 func (e *VersionError) Error() string {
-	return fmt.Sprintf("pgstate: schema %q is at version %d, this build knows versions up to %d: upgrade elicense", e.Schema, e.Have, e.Want)
+	return fmt.Sprintf("pgstate: schema %q is at version %d, newer than version %d, the latest this build knows: upgrade elicense", e.Schema, e.Have, e.Want)
 }
 
 func (e *VersionError) Unwrap() error { return state.ErrFormat }
@@ -105,7 +105,9 @@ func Open(ctx context.Context, dsn string, o Options) (*Store, error) {
 	}
 	pc.MaxConns = o.MaxConns
 	pc.ConnConfig.RuntimeParams["statement_timeout"] = fmt.Sprint(o.StatementTimeout.Milliseconds())
-	pc.ConnConfig.RuntimeParams["application_name"] = "elicense"
+	// The schema in the name tells an operator (and pg_stat_activity)
+	// which deployment a connection serves.
+	pc.ConnConfig.RuntimeParams["application_name"] = "elicense/" + o.Schema
 	s := &Store{
 		pool:    nil,
 		cfg:     pc.ConnConfig.Copy(),

@@ -109,6 +109,9 @@ func scanRecord(row pgx.Row, cred bool) (*state.Record, error) {
 
 // Get implements state.Licences.
 func (s *Store) Get(id string) (*state.Record, error) {
+	if !textOK(id) {
+		return nil, fmt.Errorf("%w: %q", state.ErrNotFound, id)
+	}
 	r, err := scanRecord(s.pool.QueryRow(context.Background(), s.q.getRecord+` WHERE l.id = $1`, id), true)
 	if err != nil {
 		return nil, noRows(err, id)
@@ -118,7 +121,7 @@ func (s *Store) Get(id string) (*state.Record, error) {
 
 // ByImportKey implements state.Licences.
 func (s *Store) ByImportKey(agency, key string) (*state.Record, error) {
-	if key == "" {
+	if key == "" || !textOK(agency, key) {
 		return nil, fmt.Errorf("%w: import key %q", state.ErrNotFound, key)
 	}
 	r, err := scanRecord(s.pool.QueryRow(context.Background(), s.q.getRecord+` WHERE l.agency = $1 AND l.import_key = $2`, agency, key), true)
@@ -134,6 +137,9 @@ func (s *Store) ByImportKey(agency, key string) (*state.Record, error) {
 func (s *Store) Search(q state.Query) ([]*state.Record, string, error) {
 	if q.Limit <= 0 || q.Limit > 1000 {
 		q.Limit = 100
+	}
+	if !textOK(q.HolderCode, q.Class, q.Agency, string(q.Status), q.After) {
+		return nil, "", nil // nothing stored matches
 	}
 	var where []string
 	var args []any
@@ -158,8 +164,14 @@ func (s *Store) Search(q state.Query) ([]*state.Record, string, error) {
 	if q.Agency != "" && q.Class == "" && q.HolderCode == "" {
 		order = "l.class, l.id"
 		if q.After != "" {
-			a := arg(q.After)
-			where = append(where, s.q.expand("(l.class, l.id) > (SELECT class, id FROM {s}.licences WHERE id = "+a+")"))
+			// Resume after the class of the cursor's licence, which must
+			// exist (as bbolt requires).
+			var class string
+			err := s.pool.QueryRow(bg, s.q.expand(`SELECT class FROM {s}.licences WHERE id = $1`), q.After).Scan(&class)
+			if err != nil {
+				return nil, "", noRows(err, q.After)
+			}
+			where = append(where, "(l.class, l.id) > ("+arg(class)+", "+arg(q.After)+")")
 		}
 	} else if q.After != "" {
 		where = append(where, "l.id > "+arg(q.After))
@@ -221,6 +233,9 @@ func (s *Store) each(sql string, cred bool, fn func(*state.Record) error, args .
 // Apply implements state.Replay: the status change as Tx.Apply makes
 // it, in a statement of its own.
 func (s *Store) Apply(c state.Change) error {
+	if !textOK(c.ID, string(c.Status), c.Reason, c.SupersededBy) {
+		return badText("a field of the change of " + strconvQuote(c.ID))
+	}
 	_, err := s.pool.Exec(context.Background(), s.q.apply, applyArgs(c, math.MaxInt64)...)
 	var pe *pgconn.PgError
 	if errors.As(err, &pe) && pe.Code == codeNotFound {

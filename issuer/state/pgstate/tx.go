@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"strconv"
 	"strings"
 	"time"
 
@@ -97,6 +98,11 @@ func (t *tx) Insert(p *state.Prepared, index uint64) error {
 		return errors.New("pgstate: Insert of a licence not prepared by this backend")
 	}
 	r := p.Record
+	if !textOK(r.ID, r.Class, r.Agency, r.HolderCode, r.HolderName, string(r.Status), r.Reason, r.StatusList,
+		r.CredentialHash, r.Supersedes, r.ImportKey, r.IssuedOn, r.Number, r.CopyOf, r.Device, r.Credential) ||
+		!textOK(r.Copies...) || (p.Claim != nil && !textOK(p.Claim.LicenceID)) {
+		return badText("a field of licence " + strconvQuote(r.ID))
+	}
 	if t.ids == nil {
 		t.ids, t.keys, t.positions = map[string]bool{}, map[string]bool{}, map[position]bool{}
 	}
@@ -163,6 +169,9 @@ func (t *tx) Apply(c state.Change) error {
 	if err, ok := t.refused[c.LedgerIndex]; ok {
 		return err
 	}
+	if !textOK(c.ID, string(c.Status), c.Reason, c.SupersededBy) {
+		return badText("a field of the change of " + strconvQuote(c.ID))
+	}
 	t.ops = append(t.ops, op{t.s.q.apply, applyArgs(c, t.bound(c.ID))})
 	return nil
 }
@@ -176,6 +185,9 @@ func (t *tx) PutSeal(r state.SealRecord) error {
 	if err, ok := t.refused[r.LedgerIndex]; ok {
 		return err
 	}
+	if !textOK(r.ESID, r.Agency, r.HolderCode, r.Reason) {
+		return badText("a field of seal " + strconvQuote(r.ESID))
+	}
 	t.ops = append(t.ops, op{t.s.q.putSeal, []any{r.ESID, r.Agency, r.HolderCode, nanos(r.MadeAt), int64(r.LedgerIndex), nanos(r.RevokedAt), r.Reason}})
 	t.advance(r.LedgerIndex + 1)
 	return nil
@@ -185,6 +197,9 @@ func (t *tx) PutSeal(r state.SealRecord) error {
 func (t *tx) RevokeSeal(esid string, at time.Time, reason string, index uint64) error {
 	if err, ok := t.refused[index]; ok {
 		return err
+	}
+	if !textOK(esid, reason) {
+		return badText("a field of the revocation of seal " + strconvQuote(esid))
 	}
 	t.ops = append(t.ops, op{t.s.q.revokeSeal, []any{esid, nanos(at), reason}})
 	t.advance(index + 1)
@@ -206,6 +221,8 @@ func (t *tx) PutAudit(index uint64, values map[string]string) error {
 	t.audit[int64(index)] = v
 	return nil
 }
+
+func strconvQuote(s string) string { return strconv.QuoteToASCII(s) }
 
 // queue adds the queued rows to the batch: new licences and their
 // credentials and claim tickets in one statement each, then the other
