@@ -35,6 +35,9 @@ type Options struct {
 	StatementTimeout time.Duration
 	// Logger receives operational messages; nil discards them.
 	Logger *slog.Logger
+	// Tracer, if set, sees every statement and batch of the pool's
+	// connections (measuring round trips; pgx's tracelog for logs).
+	Tracer pgx.QueryTracer
 }
 
 // DefaultSchema is the schema Open uses when Options.Schema is empty.
@@ -104,6 +107,9 @@ func Open(ctx context.Context, dsn string, o Options) (*Store, error) {
 		return nil, fmt.Errorf("pgstate: the DSN %s does not parse: %v", Redact(dsn), errors.Unwrap(err))
 	}
 	pc.MaxConns = o.MaxConns
+	if o.Tracer != nil {
+		pc.ConnConfig.Tracer = o.Tracer
+	}
 	pc.ConnConfig.RuntimeParams["statement_timeout"] = fmt.Sprint(o.StatementTimeout.Milliseconds())
 	// The schema in the name tells an operator (and pg_stat_activity)
 	// which deployment a connection serves.

@@ -2,7 +2,6 @@ package pgstate
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"math"
 	"strings"
@@ -11,7 +10,6 @@ import (
 	// json v2, as the bbolt backend: the same JSON in well under half the time.
 	json "github.com/go-json-experiment/json"
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 
 	"elicense/certs/qr"
 	"elicense/issuer/state"
@@ -236,12 +234,17 @@ func (s *Store) Apply(c state.Change) error {
 	if !textOK(c.ID, string(c.Status), c.Reason, c.SupersededBy) {
 		return badText("a field of the change of " + strconvQuote(c.ID))
 	}
-	_, err := s.pool.Exec(context.Background(), s.q.apply, applyArgs(c, math.MaxInt64)...)
-	var pe *pgconn.PgError
-	if errors.As(err, &pe) && pe.Code == codeNotFound {
+	var updated, exists bool
+	err := s.pool.QueryRow(bg, s.q.applyReplay, applyArgs(c, math.MaxInt64)...).Scan(&updated, &exists)
+	switch {
+	case err != nil:
+		return unavailable(err)
+	case !exists:
 		return fmt.Errorf("%w: %s", state.ErrNotFound, c.ID)
+	case updated:
+		return s.SetWatermark(c.LedgerIndex + 1)
 	}
-	return unavailable(err)
+	return nil
 }
 
 // StatusSince implements state.Shared. The records of one event (a

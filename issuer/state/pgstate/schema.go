@@ -67,7 +67,10 @@ var migrations = [][]string{
 		`CREATE INDEX licences_agency ON {s}.licences (agency, class, id) WHERE copy_of = ''`,
 		`CREATE INDEX licences_class ON {s}.licences (class, id) WHERE copy_of = ''`,
 		`CREATE INDEX licences_last_event ON {s}.licences (last_event)`,
-		`CREATE TABLE {s}.credentials (ledger_index bigint PRIMARY KEY, credential text NOT NULL, qr bytea)`,
+		// A credential and QR core (2 to 3 KB) stay in the row, uncompressed:
+		// PostgreSQL would otherwise try to compress every one past 2 KB and
+		// move it to a TOAST table, a second row and index entry to write.
+		`CREATE TABLE {s}.credentials (ledger_index bigint PRIMARY KEY, credential text NOT NULL, qr bytea) WITH (toast_tuple_target = 8160)`,
 
 		`CREATE SEQUENCE {s}.claim_ticket_seq MINVALUE 1 MAXVALUE ` + strconv.FormatUint(state.MaxClaimTicket, 10) + ` NO CYCLE`,
 		`CREATE TABLE {s}.claim_tickets (
@@ -114,6 +117,7 @@ type queries struct {
 	insEntries, insHashes, insCP string
 	insLicences, insCreds        string
 	insClaims, addCopy, apply    string
+	applyReplay                  string
 	putSeal, revokeSeal, putAudt string
 	getRecord, getCred           string
 }
@@ -177,7 +181,14 @@ func newQueries(schema string) queries {
 	// A status change: on the record unless it saw this event or a later
 	// one, then on its copies (but a copy unbound on its own), then the
 	// watermark; a missing record is refused.
-	q.apply = e(`WITH a AS (
+	// A status change: on the record unless it saw this event or a later
+	// one, then on its copies (but a copy unbound on its own). In a
+	// ledger transaction (apply) the watermark moves in the same
+	// statement, the head being locked already, and a missing record is
+	// refused; replayed on its own (applyReplay) the statement reports
+	// what it found and locks no head row, which a writer locks before
+	// licence rows (taking them in the other order could deadlock).
+	change := `WITH a AS (
 		SELECT $1::text AS id, $2::text AS status, $3::text AS reason, $4::bigint AS at, $5::bigint AS idx,
 			$6::text AS superseded_by, $7::boolean AS unbind, $8::bigint AS bound
 	), p AS (
@@ -188,11 +199,14 @@ func newQueries(schema string) queries {
 	), c AS (
 		UPDATE {s}.licences l SET status = a.status, reason = a.reason, updated_at = a.at, last_event = a.idx + 1
 		FROM a WHERE l.id = ANY ((SELECT copies FROM p)::text[]) AND NOT l.unbound AND l.last_event <= a.idx RETURNING 1
-	), w AS (
+	)`
+	q.apply = e(change + `, w AS (
 		UPDATE {s}.ledger_head SET watermark = greatest(watermark, (SELECT idx + 1 FROM a)) WHERE EXISTS (SELECT 1 FROM p) RETURNING 1
 	)
 	SELECT {s}.reject(a.idx, '` + codeNotFound + `', 'no licence ' || a.id) FROM a
 	WHERE NOT EXISTS (SELECT 1 FROM {s}.licences l WHERE l.id = a.id AND l.ledger_index <= a.bound)`)
+	q.applyReplay = e(change + `
+	SELECT EXISTS (SELECT 1 FROM p), EXISTS (SELECT 1 FROM {s}.licences l, a WHERE l.id = a.id)`)
 	q.putSeal = e(`INSERT INTO {s}.seals (esid, agency, holder_code, made_at, ledger_index, revoked_at, reason)
 		VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING`)
 	q.revokeSeal = e(`INSERT INTO {s}.seals (esid, revoked_at, reason) VALUES ($1, $2, $3)

@@ -1,0 +1,133 @@
+package pgstate_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"elicense/certs/qr"
+	"elicense/issuer/state"
+	"elicense/issuer/state/pgstate"
+)
+
+// roundTrips counts what a connection sends and waits for: a statement
+// or a pipelined batch is one round trip.
+type roundTrips struct {
+	n       atomic.Int64
+	batchNS atomic.Int64 // time in the largest batches (the flush)
+}
+
+func (c *roundTrips) TraceQueryStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceQueryStartData) context.Context {
+	if ctx.Value(inBatch{}) == nil {
+		c.n.Add(1)
+	}
+	return ctx
+}
+func (c *roundTrips) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
+func (c *roundTrips) TraceBatchStart(ctx context.Context, _ *pgx.Conn, d pgx.TraceBatchStartData) context.Context {
+	c.n.Add(1)
+	ctx = context.WithValue(ctx, inBatch{}, true)
+	if d.Batch.Len() > 2 {
+		ctx = context.WithValue(ctx, batchStart{}, time.Now())
+	}
+	return ctx
+}
+func (c *roundTrips) TraceBatchQuery(context.Context, *pgx.Conn, pgx.TraceBatchQueryData) {}
+func (c *roundTrips) TraceBatchEnd(ctx context.Context, _ *pgx.Conn, _ pgx.TraceBatchEndData) {
+	if t, ok := ctx.Value(batchStart{}).(time.Time); ok {
+		c.batchNS.Add(int64(time.Since(t)))
+	}
+}
+
+type (
+	inBatch    struct{}
+	batchStart struct{}
+)
+
+// realistic is a licence of the size the service issues: ten fields, a
+// JWS credential of about 1.8 KB, a QR core with three optional fields.
+func realistic(i int) *state.Record {
+	now := time.Now()
+	fields := map[string]string{}
+	for j := range 10 {
+		fields[fmt.Sprintf("field_%d", j)] = strings.Repeat("上海市浦东新区", 2)
+	}
+	h := &qr.Holding{Core: make([]byte, 180), KeyID: make([]byte, 8), IssuerSig: make([]byte, 64), Credential: strings.Repeat("ab", 32)}
+	for j := range 3 {
+		h.Optional = append(h.Optional, qr.OptionalField{Key: fmt.Sprintf("field_%d", j), Field: uint16(j + 1), Value: "值", Salt: make([]byte, 16)})
+	}
+	id := fmt.Sprintf("1.2.156.3005.2.11100000000013338W011.310000000000000000.%09d.001.K", i)
+	return &state.Record{ID: id, Class: "business-license", Agency: "310000", HolderCode: fmt.Sprintf("91310000%010d", i),
+		HolderName: "上海某某科技有限公司", Fields: fields, Status: state.StatusValid, StatusList: "310000-1", StatusIndex: uint64(i),
+		Credential: strings.Repeat("x", 1800), CredentialHash: strings.Repeat("ab", 32), Holding: h,
+		IssuedAt: now, UpdatedAt: now, IssuedOn: "2026-03-01", Number: fmt.Sprint(i)}
+}
+
+// BenchmarkWrite: one WriteLocked per op with n issuances (entry,
+// hashes, licence, credential, claim ticket, audit record), fsync on.
+func BenchmarkWrite(b *testing.B) {
+	dsn := testDSN(b)
+	for _, n := range []int{1, 64, 512} {
+		b.Run(fmt.Sprintf("batch=%d", n), func(b *testing.B) {
+			schema := fmt.Sprintf("t_pg_bench_%d", n)
+			var rt roundTrips
+			s, err := pgstate.Open(ctx, dsn, pgstate.Options{Schema: schema, Tracer: &rt})
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.Cleanup(func() { s.Close(); pgstate.DropSchema(ctx, dsn, schema) })
+			next := 0
+			batch := func() ([]*state.Prepared, [][]byte) {
+				ps := make([]*state.Prepared, n)
+				es := make([][]byte, n)
+				for i := range ps {
+					r := realistic(next)
+					next++
+					p, err := s.Prepare(r, &state.Claim{LicenceID: r.ID, Expires: time.Now().Add(time.Hour), Salt: make([]byte, 16), Verifier: make([]byte, 32)})
+					if err != nil {
+						b.Fatal(err)
+					}
+					ps[i], es[i] = p, make([]byte, 300)
+					copy(es[i], r.ID)
+				}
+				return ps, es
+			}
+			audit := map[string]string{"operator": "op-1", "holder_code": "91310000MA1FL0000X", "holder_name": "上海某某科技有限公司"}
+			write := func(ps []*state.Prepared, es [][]byte) {
+				var at uint64
+				err := shared(s).WriteLocked(ctx, build(es, &at), func(tx state.Tx) error {
+					for i, p := range ps {
+						if err := tx.Insert(p, at+uint64(i)); err != nil {
+							return err
+						}
+						if err := tx.PutAudit(at+uint64(i), audit); err != nil {
+							return err
+						}
+					}
+					return nil
+				})
+				if err != nil {
+					b.Fatal(err)
+				}
+			}
+			write(batch()) // prepares the statements
+			rt.n.Store(0)
+			rt.batchNS.Store(0)
+			b.ResetTimer()
+			for b.Loop() {
+				b.StopTimer()
+				ps, es := batch()
+				b.StartTimer()
+				write(ps, es)
+			}
+			b.ReportMetric(float64(rt.n.Load())/float64(b.N), "roundtrips/op")
+			b.ReportMetric(float64(rt.batchNS.Load())/float64(b.N), "flush-ns/op")
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/licence")
+		})
+	}
+}
