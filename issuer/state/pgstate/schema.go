@@ -119,7 +119,7 @@ type queries struct {
 	insClaims, addCopy, apply    string
 	applyReplay                  string
 	putSeal, revokeSeal, putAudt string
-	getRecord, getCred           string
+	getRecord                    string
 }
 
 func (q queries) expand(sql string) string {
