@@ -95,11 +95,14 @@ func scanRecord(row pgx.Row, cred bool) (*state.Record, error) {
 		}
 		r.Credential = *credential
 		if qrJSON != nil {
+			// The QR core as Holding, or as the bytes it was given in
+			// when they are not one (Record.QR).
 			h := new(qr.Holding)
-			if err := json.Unmarshal(qrJSON, h); err != nil {
-				return nil, fmt.Errorf("%w: %s: QR core: %v", state.ErrCorrupt, r.ID, err)
+			if json.Unmarshal(qrJSON, h) == nil {
+				r.Holding = h
+			} else {
+				r.QR = qrJSON
 			}
-			r.Holding = h
 		}
 	}
 	return &r, nil
