@@ -459,3 +459,57 @@ func TestText(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestWriteRefusedRunsAgain: Write (one process's path) turns a refusal
+// found when the rows are written into the failing change's own error:
+// apply runs again with that change failing at once, so a Log that
+// knows only ApplyError fails that caller alone.
+func TestWriteRefusedRunsAgain(t *testing.T) {
+	dsn := testDSN(t)
+	a := openTest(t, dsn, "t_pg_writeagain")
+	defer a.Close()
+	b, err := pgstate.Open(ctx, dsn, pgstate.Options{Schema: "t_pg_writeagain"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	if _, err := insert(a, record("A-1", "A-1", 1, "")); err != nil {
+		t.Fatal(err)
+	}
+	st, err := b.Ledger().State(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := b.Prepare(record("A-1", "A-1", 2, ""), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var at uint64
+	bt, err := build([][]byte{[]byte("issue A-1 again")}, &at)(st.Size, b.Ledger())
+	if err != nil {
+		t.Fatal(err)
+	}
+	runs := 0
+	err = b.Ledger().Write(ctx, bt, func(tx state.Tx) error { runs++; return tx.Insert(p, at) })
+	var re *ledger.RejectedError
+	if !errors.Is(err, state.ErrExists) || errors.As(err, &re) || runs != 2 {
+		t.Fatalf("Write of a taken identifier: %v after %d runs of apply", err, runs)
+	}
+	if after, _ := b.Ledger().State(ctx); after.Size != st.Size {
+		t.Fatalf("the refused batch wrote %d entries", after.Size-st.Size)
+	}
+}
+
+// TestNotDurableRefused: a session whose commits are acknowledged
+// before they are durable is refused.
+func TestNotDurableRefused(t *testing.T) {
+	dsn := testDSN(t)
+	sep := "?"
+	if strings.Contains(dsn, "?") {
+		sep = "&"
+	}
+	_, err := pgstate.Open(ctx, dsn+sep+"options=-c%20synchronous_commit%3Doff", pgstate.Options{Schema: "t_pg_notdurable"})
+	if !errors.Is(err, pgstate.ErrNotDurable) || !strings.Contains(err.Error(), "synchronous_commit is off") {
+		t.Fatalf("synchronous_commit off: %v", err)
+	}
+}
