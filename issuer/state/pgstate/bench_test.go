@@ -1,8 +1,11 @@
 package pgstate_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"os"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -49,6 +52,27 @@ type (
 	batchStart struct{}
 )
 
+// serverCPU is the CPU time (user and system) of the server process pid
+// so far, read from /proc (the server runs on this machine in tests).
+func serverCPU(pid int) (time.Duration, bool) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, false
+	}
+	// Fields after the command's closing parenthesis: utime and stime
+	// are the 12th and 13th (in clock ticks, 100 a second on Linux).
+	f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))
+	if len(f) < 13 {
+		return 0, false
+	}
+	u, err1 := strconv.ParseInt(f[11], 10, 64)
+	st, err2 := strconv.ParseInt(f[12], 10, 64)
+	if err1 != nil || err2 != nil {
+		return 0, false
+	}
+	return time.Duration(u+st) * 10 * time.Millisecond, true
+}
+
 // realistic is a licence of the size the service issues: ten fields, a
 // JWS credential of about 1.8 KB, a QR core with three optional fields.
 func realistic(i int) *state.Record {
@@ -76,7 +100,9 @@ func BenchmarkWrite(b *testing.B) {
 		b.Run(fmt.Sprintf("batch=%d", n), func(b *testing.B) {
 			schema := fmt.Sprintf("t_pg_bench_%d", n)
 			var rt roundTrips
-			s, err := pgstate.Open(ctx, dsn, pgstate.Options{Schema: schema, Tracer: &rt})
+			// One connection, so one server process does all the work and
+			// its CPU time can be read.
+			s, err := pgstate.Open(ctx, dsn, pgstate.Options{Schema: schema, Tracer: &rt, MaxConns: 1})
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -116,6 +142,12 @@ func BenchmarkWrite(b *testing.B) {
 				}
 			}
 			write(batch()) // prepares the statements
+			var pid int
+			var lsn0 string
+			if err := s.Pool().QueryRow(ctx, `SELECT pg_backend_pid(), pg_current_wal_lsn()::text`).Scan(&pid, &lsn0); err != nil {
+				b.Fatal(err)
+			}
+			cpu0, ok := serverCPU(pid)
 			rt.n.Store(0)
 			rt.batchNS.Store(0)
 			b.ResetTimer()
@@ -125,6 +157,15 @@ func BenchmarkWrite(b *testing.B) {
 				b.StartTimer()
 				write(ps, es)
 			}
+			b.StopTimer()
+			var wal int64
+			if err := s.Pool().QueryRow(ctx, `SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), $1::pg_lsn)::bigint`, lsn0).Scan(&wal); err != nil {
+				b.Fatal(err)
+			}
+			if cpu1, ok1 := serverCPU(pid); ok && ok1 {
+				b.ReportMetric(float64(cpu1-cpu0)/float64(b.N*n), "pg-cpu-ns/licence")
+			}
+			b.ReportMetric(float64(wal)/float64(b.N*n), "wal-B/licence")
 			b.ReportMetric(float64(rt.n.Load())/float64(b.N), "roundtrips/op")
 			b.ReportMetric(float64(rt.batchNS.Load())/float64(b.N), "flush-ns/op")
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/licence")
