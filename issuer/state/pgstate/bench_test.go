@@ -7,6 +7,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -171,4 +172,66 @@ func BenchmarkWrite(b *testing.B) {
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/licence")
 		})
 	}
+}
+
+// BenchmarkWriteTwoStores: two stores (two processes' pools) append
+// batches of 64 issuances at once: the head's lock makes them take
+// turns, so together they write about what one does.
+func BenchmarkWriteTwoStores(b *testing.B) {
+	dsn := testDSN(b)
+	const n = 64
+	schema := "t_pg_bench_two"
+	var stores [2]*pgstate.Store
+	for i := range stores {
+		s, err := pgstate.Open(ctx, dsn, pgstate.Options{Schema: schema})
+		if err != nil {
+			b.Fatal(err)
+		}
+		stores[i] = s
+	}
+	b.Cleanup(func() { stores[0].Close(); stores[1].Close(); pgstate.DropSchema(ctx, dsn, schema) })
+	var next atomic.Int64
+	audit := map[string]string{"operator": "op-1"}
+	one := func(s *pgstate.Store) {
+		ps := make([]*state.Prepared, n)
+		es := make([][]byte, n)
+		for i := range ps {
+			r := realistic(int(next.Add(1)))
+			p, err := s.Prepare(r, &state.Claim{LicenceID: r.ID, Expires: time.Now().Add(time.Hour), Verifier: make([]byte, 32)})
+			if err != nil {
+				b.Error(err)
+				return
+			}
+			ps[i], es[i] = p, []byte(r.ID)
+		}
+		var at uint64
+		err := shared(s).WriteLocked(ctx, build(es, &at), func(tx state.Tx) error {
+			for i, p := range ps {
+				if err := tx.Insert(p, at+uint64(i)); err != nil {
+					return err
+				}
+				if err := tx.PutAudit(at+uint64(i), audit); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			b.Error(err)
+		}
+	}
+	one(stores[0])
+	one(stores[1])
+	b.ResetTimer()
+	var wg sync.WaitGroup
+	var ops atomic.Int64
+	for _, s := range stores {
+		wg.Go(func() {
+			for ops.Add(1) <= int64(b.N) {
+				one(s)
+			}
+		})
+	}
+	wg.Wait()
+	b.ReportMetric(float64(b.N*n)/b.Elapsed().Seconds(), "licences/s")
 }

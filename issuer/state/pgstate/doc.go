@@ -31,6 +31,13 @@
 // checkpoints: a session advisory lock on a connection of its own, lost
 // with that connection.
 //
+// The lock is held through the commit and its fsync, so the log's
+// writers, in all processes together, commit one batch at a time: the
+// ledger's rate is a batch per (two round trips + the batch's statements
+// + one WAL flush), and more replicas add signing and HTTP capacity, not
+// ledger capacity; under load each process's batches grow instead
+// (docs/performance.md has the figures).
+//
 // # A transaction's round trips
 //
 // A ledger transaction makes two round trips whatever its size: BEGIN
@@ -38,7 +45,9 @@
 // callers' changes have run, every row in one pipeline (pgx.Batch:
 // entries and hashes by unnest of arrays, licences, credentials and
 // claim tickets each in one statement, the status changes, the audit
-// records, the head) ending with COMMIT. The state.Tx the callers get
+// records, the head) ending with COMMIT. Rows go as arrays through
+// unnest rather than COPY: COPY cannot join a pipeline, so each table
+// would cost a round trip of its own. The state.Tx the callers get
 // makes no round trip: it checks what it can in memory (a key taken
 // earlier in the same batch) and queues rows. What only the database
 // knows, an identifier, import key or status position another process
