@@ -36,7 +36,7 @@
 // ledger's rate is a batch per (two round trips + the batch's statements
 // + one WAL flush), and more replicas add signing and HTTP capacity, not
 // ledger capacity; under load each process's batches grow instead
-// (docs/performance.md has the figures).
+// (BenchmarkWrite and BenchmarkWriteTwoStores measure it).
 //
 // # A transaction's round trips
 //
