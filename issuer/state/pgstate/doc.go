@@ -62,7 +62,12 @@
 // A refused or dropped connection, a server shutting down and a
 // statement that ran past Options.StatementTimeout are reported
 // wrapping state.ErrUnavailable: nothing was acknowledged, and the pool
-// reconnects for the next call.
+// reconnects for the next call. One case is in doubt: a connection
+// lost after COMMIT was sent may have committed. The error still wraps
+// state.ErrUnavailable; the ledger then holds the batch whole or not at
+// all (never a gap), and the next writer builds on the size it finds
+// under the lock, so a caller that retries must expect to find its
+// change already made (an import key, ErrExists).
 //
 // Backups are the database's business (pg_dump, base backups): Backup
 // returns state.ErrNoStreamBackup.

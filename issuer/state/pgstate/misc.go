@@ -57,12 +57,17 @@ func (s *Store) UseClaim(n uint64, verify func(state.Claim) bool) (state.Claim, 
 	if c.Used {
 		return c, state.ErrExists
 	}
-	tag, err := s.pool.Exec(bg, s.q.expand(`UPDATE {s}.claim_tickets SET used = true WHERE ticket = $1 AND NOT used`), int64(n))
-	if err != nil {
+	// Spent meanwhile: the row is there, used; pruned meanwhile: gone.
+	var spent, exists bool
+	err = s.pool.QueryRow(bg, s.q.expand(`WITH u AS (
+		UPDATE {s}.claim_tickets SET used = true WHERE ticket = $1 AND NOT used RETURNING 1)
+		SELECT NOT EXISTS (SELECT 1 FROM u), EXISTS (SELECT 1 FROM {s}.claim_tickets WHERE ticket = $1)`), int64(n)).Scan(&spent, &exists)
+	switch {
+	case err != nil:
 		return c, unavailable(err)
-	}
-	if tag.RowsAffected() == 0 {
-		// Spent meanwhile (or pruned).
+	case spent && !exists:
+		return c, state.ErrNotFound
+	case spent:
 		return c, state.ErrExists
 	}
 	c.Used = true
