@@ -60,6 +60,7 @@ var storageEngines = []string{
 var storageBackends = map[string]string{
 	"internal/ledger/boltstore": "the ledger's bbolt backend (ledger.Store[*bolt.Tx]): entries, hashes and checkpoints in one file whose transaction an application can share",
 	"issuer/state/boltstate":    "the issuer's bbolt backend (state.Backend): the state's buckets in the ledger's file, written in the ledger's transaction",
+	"issuer/state/pgstate":      "the issuer's PostgreSQL backend (state.Backend, state.Shared, ledger.SharedStore) through pgx: the state and the ledger in one schema, shared by replicas",
 }
 
 // testSupport lists, relative to the module, the packages that exist only

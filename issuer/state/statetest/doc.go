@@ -10,7 +10,9 @@
 //
 // The issuer's test suites (service, API, console, the server) open their
 // data with Open, which picks the backend named by the environment
-// variable ELICENSE_TEST_STORE: "bbolt" (the default), or a DSN for a
-// networked backend once one exists; anything else fails the test with
-// the list of what is supported. A new backend adds itself to backends.
+// variable ELICENSE_TEST_STORE: "bbolt" (the default), or a PostgreSQL
+// DSN (postgres://… or postgresql://…), which gives each test a schema
+// of its own, named after its directory and dropped when the test ends;
+// anything else fails the test with the list of what is supported. A new
+// backend adds itself to backends.
 package statetest

@@ -14,7 +14,7 @@ func TestSelected(t *testing.T) {
 	Run(t, func(t testing.TB, dir string) state.Backend { return Open(t, dir) })
 }
 
-// TestSelector: the default is bbolt; an unknown name or DSN scheme fails
+// TestSelector: the default is bbolt (PostgreSQL is selected by a DSN); an unknown name or DSN scheme fails
 // with the list of what is supported, and a DSN's password stays out of
 // the message.
 func TestSelector(t *testing.T) {
@@ -28,12 +28,12 @@ func TestSelector(t *testing.T) {
 	}
 	var _ ledger.Store[state.Tx] = b.Ledger()
 	b.Close()
-	for _, sel := range []string{"sqlite", "postgres://elicense:s3cret@db.example/elicense", "://"} {
+	for _, sel := range []string{"sqlite", "mysql://elicense:s3cret@db.example/elicense", "://"} {
 		_, err := OpenSelected(sel, t.TempDir())
 		if err == nil || !strings.Contains(err.Error(), EnvStore) || strings.Contains(err.Error(), "s3cret") {
 			t.Errorf("%q: %v", sel, err)
 		}
-		if sel != "://" && !strings.Contains(err.Error(), "supported: bbolt") {
+		if sel != "://" && !strings.Contains(err.Error(), "supported: bbolt, postgres, postgresql") {
 			t.Errorf("%q: the message lists no supported backend: %v", sel, err)
 		}
 	}

@@ -147,13 +147,15 @@ func (f *fixture) get(id string) *state.Record {
 
 var t0 = time.Date(2026, 3, 1, 8, 0, 0, 0, time.UTC)
 
-// newRecord is a licence row as the service makes one.
+// newRecord is a licence row as the service makes one. Its status
+// position is the identifier's, as the service's are unique (a shared
+// backend refuses a taken one).
 func newRecord(id, holder, class, agency string) *state.Record {
 	sum := gm.SM3([]byte(id))
 	return &state.Record{
 		ID: id, Class: class, Agency: agency, HolderCode: holder, HolderName: "name of " + holder,
 		Fields: map[string]string{"name": "name of " + holder, "n": id}, Status: state.StatusValid,
-		StatusList: agency + "-1", StatusIndex: uint64(sum[0]), Credential: "eyJhbGciOiJTTTJTTTMifQ.eyJpZCI6IjEifQ.c2ln-" + id,
+		StatusList: agency + "-1", StatusIndex: uint64(sum[0])<<16 | uint64(sum[1])<<8 | uint64(sum[2]), Credential: "eyJhbGciOiJTTTJTTTMifQ.eyJpZCI6IjEifQ.c2ln-" + id,
 		CredentialHash: fmt.Sprintf("%x", sum), IssuedAt: t0, UpdatedAt: t0, IssuedOn: "2026-03-01",
 	}
 }
@@ -683,8 +685,13 @@ func testTokensAndSnapshot(t *testing.T, f *fixture) {
 	if ok, _ := f.b.TokenRevoked("jti-1"); !ok {
 		t.Fatal("a token revocation did not survive a reopen")
 	}
+	// A backend streams a copy, or says its database's tools do it.
 	var buf bytes.Buffer
-	if n, err := f.b.Backup(&buf); err != nil || n == 0 || int64(buf.Len()) != n {
+	if n, err := f.b.Backup(&buf); errors.Is(err, state.ErrNoStreamBackup) {
+		if n != 0 || buf.Len() != 0 {
+			t.Fatalf("a backend that does not stream a backup wrote %d bytes", buf.Len())
+		}
+	} else if err != nil || n == 0 || int64(buf.Len()) != n {
 		t.Fatalf("backup: %d bytes (%d written), %v", n, buf.Len(), err)
 	}
 }
