@@ -174,7 +174,7 @@ func (r keyRequest) offline(e *env, d dataDir, passFile string) (ch *service.Key
 	if err != nil {
 		return nil, err
 	}
-	data, err := openData(d, ledger.Options{Origin: ledgerOrigin(p.Manifest.Root.KeyID), Signer: p.Ledger.Signer})
+	data, err := openData(d, "", ledger.Options{Origin: ledgerOrigin(p.Manifest.Root.KeyID), Signer: p.Ledger.Signer})
 	if err != nil {
 		return nil, fmt.Errorf("%w (a running server holds it: drop --offline)", err)
 	}

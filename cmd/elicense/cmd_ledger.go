@@ -28,16 +28,18 @@ func init() {
 		name:    "ledger",
 		summary: "verify the ledger (fsck), print its latest checkpoint, or open an entry's commitment for an auditor",
 		usage: `
-Usage: elicense ledger verify [--data DIR]
-       elicense ledger checkpoint [--data DIR]
+Usage: elicense ledger verify [--data DIR] [--store DSN]
+       elicense ledger checkpoint [--data DIR] [--store DSN]
        elicense ledger open --index I --field FIELD [--value V] [--server URL] [--token-file F]
 
 verify recomputes every entry and node hash of the ledger and its latest
 root, checks every signed checkpoint (signature by the ledger key in
 DIR/pki/ledger.crt.pem, and consistency with the one before), decodes every
 entry with the event catalogue (docs/events.md), and reports the first bad
-index. It shows progress and needs no passphrase. The server must be stopped
-(bbolt allows one writer or shared readers), or verify a backup.
+index. It shows progress and needs no passphrase. With the data directory's
+file the server must be stopped (bbolt allows one writer or shared readers),
+or verify a backup; a PostgreSQL ledger (--store, as serve's) is verified
+while the servers run, up to its size when verify starts.
 
 checkpoint prints the latest signed checkpoint (a C2SP signed note).
 
@@ -57,6 +59,7 @@ Examples:
 `,
 		flags: func(fs *flag.FlagSet) {
 			fs.String("data", defaultData, "the server's data `directory`")
+			fs.String("store", "", storeHelp)
 			fs.Uint64("index", 0, "open: the entry's `index`")
 			fs.String("field", "", "open: the committed `field` (operator, holder_code, holder_name, device)")
 			fs.String("value", "", "open: check this `value` instead of the recorded one")
@@ -73,10 +76,10 @@ func ledgerOrigin(rootKeyID string) string { return "elicense.local/ledger/" + r
 // verifyLedger is ledger verify: fsck of d's ledger, every entry
 // decoded with the event catalogue. It prints the outcome (OK or FAIL)
 // and returns how many events of each kind the ledger holds.
-func verifyLedger(ctx context.Context, e *env, d dataDir, v *tlog.NoteVerifier, origin string) ([256]uint64, error) {
+func verifyLedger(ctx context.Context, e *env, r ledger.Reader, v *tlog.NoteVerifier, origin string) ([256]uint64, error) {
 	var bar *progressbar.ProgressBar
 	var kinds [256]uint64
-	rep, err := boltstore.Fsck(ctx, d.ledger(), ledger.FsckOptions{Verifier: v,
+	rep, err := ledger.Fsck(ctx, r, ledger.FsckOptions{Verifier: v,
 		Check: func(_ uint64, entry []byte) error {
 			ev, err := ledgerevent.Decode(entry)
 			if err == nil {
@@ -140,18 +143,9 @@ func nextOrigin(base, cur string) (string, error) {
 	return base + "/" + strconv.Itoa(n+1), nil
 }
 
-// recordedOrigin is the origin d's ledger records (epochOrigin), read
-// without a lock on the file beyond a reader's.
-func recordedOrigin(d dataDir, base string) (string, error) {
-	if _, err := os.Stat(d.ledger()); err != nil {
-		return base, nil // fsck reports the missing file
-	}
-	s, err := boltstore.Open(d.ledger(), &boltstore.Options{ReadOnly: true})
-	if err != nil {
-		return "", fmt.Errorf("%w: %w", errLedgerFile, err)
-	}
-	defer s.Close()
-	st, err := s.State(context.Background())
+// recordedOrigin is the origin a ledger records (epochOrigin).
+func recordedOrigin(r ledger.Reader, base string) (string, error) {
+	st, err := r.State(context.Background())
 	if err == nil {
 		st.Origin, err = epochOrigin(base, st.Origin)
 	}
@@ -161,12 +155,36 @@ func recordedOrigin(d dataDir, base string) (string, error) {
 	return st.Origin, nil
 }
 
+// openLedgerReader opens the ledger store names (storeKind) for reading:
+// the data directory's file under a reader's lock, or the database.
+func openLedgerReader(d dataDir, store string) (ledger.Reader, func() error, error) {
+	kind, err := storeKind(store)
+	if err != nil {
+		return nil, nil, err
+	}
+	if kind == "bbolt" {
+		if _, err := os.Stat(d.ledger()); err != nil {
+			return nil, nil, fmt.Errorf("%w: %w", errLedgerFile, err)
+		}
+		s, err := boltstore.Open(d.ledger(), &boltstore.Options{ReadOnly: true})
+		if err != nil {
+			return nil, nil, fmt.Errorf("%w: %w", errLedgerFile, err)
+		}
+		return s, s.Close, nil
+	}
+	b, err := openBackend(d, store, nil)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w: %s: %w", errLedgerFile, storeName(d, store), err)
+	}
+	return b.Ledger(), b.Close, nil
+}
+
 // errLedgerFile marks a ledger file that cannot be read for its origin.
 var errLedgerFile = errors.New("reading the ledger file")
 
 // ledgerVerifier builds the checkpoint verifier from the PKI's public
 // files and the origin the ledger records; no private key is read.
-func ledgerVerifier(d dataDir) (*tlog.NoteVerifier, string, error) {
+func ledgerVerifier(d dataDir, r ledger.Reader) (*tlog.NoteVerifier, string, error) {
 	read := func(name string) (*gm.Certificate, []byte, error) {
 		data, err := os.ReadFile(filepath.Join(d.pki(), name))
 		if err != nil {
@@ -186,7 +204,7 @@ func ledgerVerifier(d dataDir) (*tlog.NoteVerifier, string, error) {
 	if err != nil {
 		return nil, "", err
 	}
-	origin, err := recordedOrigin(d, ledgerOrigin(gm.KeyIDString(rootDER)))
+	origin, err := recordedOrigin(r, ledgerOrigin(gm.KeyIDString(rootDER)))
 	if err != nil {
 		return nil, "", err
 	}
@@ -214,7 +232,15 @@ func runLedger(e *env, fs *flag.FlagSet) int {
 		return ledgerOpen(e, fs)
 	}
 	d := dataDir(fs.Lookup("data").Value.String())
-	v, origin, err := ledgerVerifier(d)
+	r, closeR, err := openLedgerReader(d, fs.Lookup("store").Value.String())
+	if err == nil {
+		defer closeR()
+	}
+	var v *tlog.NoteVerifier
+	var origin string
+	if err == nil {
+		v, origin, err = ledgerVerifier(d, r)
+	}
 	if err != nil {
 		fmt.Fprintf(e.stderr, "elicense ledger: %v\n", err)
 		if errors.Is(err, errLedgerFile) {
@@ -226,7 +252,7 @@ func runLedger(e *env, fs *flag.FlagSet) int {
 	defer stop()
 	switch sub {
 	case "verify":
-		kinds, err := verifyLedger(ctx, e, d, v, origin)
+		kinds, err := verifyLedger(ctx, e, r, v, origin)
 		if err != nil {
 			return exitFail
 		}
@@ -237,13 +263,7 @@ func runLedger(e *env, fs *flag.FlagSet) int {
 		}
 		return exitOK
 	case "checkpoint":
-		s, err := boltstore.Open(d.ledger(), &boltstore.Options{ReadOnly: true})
-		if err != nil {
-			fmt.Fprintf(e.stderr, "elicense ledger: %v\n", err)
-			return exitFail
-		}
-		defer s.Close()
-		note, err := latestCheckpoint(s)
+		note, err := latestCheckpoint(r)
 		if err != nil {
 			fmt.Fprintf(e.stderr, "elicense ledger: %v\n", err)
 			return exitFail

@@ -235,14 +235,19 @@ func (m *migrateRun) migrate(ctx context.Context, oldB *boltstate.Store, p *pki.
 // check runs ledger verify on the new ledger and compares the old
 // state's census with the new one's.
 func (m *migrateRun) check(ctx context.Context, old service.Census, origin string) error {
-	v, vorigin, err := ledgerVerifier(m.work)
+	r, closeR, err := openLedgerReader(m.work, "")
+	if err != nil {
+		return err
+	}
+	defer closeR()
+	v, vorigin, err := ledgerVerifier(m.work, r)
 	if err == nil && vorigin != origin {
 		err = fmt.Errorf("the new ledger records origin %q, want %q", vorigin, origin)
 	}
 	if err != nil {
 		return err
 	}
-	kinds, err := verifyLedger(ctx, m.e, m.work, v, origin)
+	kinds, err := verifyLedger(ctx, m.e, r, v, origin)
 	if err != nil {
 		return fmt.Errorf("the new ledger does not verify (kept in %s): %w", m.work, err)
 	}

@@ -54,7 +54,7 @@ Examples:
 		flags: func(fs *flag.FlagSet) {
 			fs.String("to", "", "the `directory` to write")
 			fs.String("data", defaultData, "data `directory`")
-			fs.String("store", "", "storage `DSN`, as for serve (default: the embedded store in the data directory)")
+			fs.String("store", "", storeHelp)
 			fs.String("public-url", "", "base `URL` the server runs with (required)")
 			fs.String("passphrase-file", "", "read the key passphrase from `file`")
 			fs.String("config", "", "optional JSON config `file`")
@@ -80,11 +80,11 @@ func runPublish(e *env, fs *flag.FlagSet) int {
 	if publicURL == "" {
 		return usageError(e, "publish", "--public-url is required: the URL the server runs with (licences name their status lists under it)")
 	}
-	if dsn := get("store"); dsn != "" {
-		return usageError(e, "publish", "--store %q: this build keeps the ledger only in the data directory's embedded store", dsn)
+	if _, err := storeKind(get("store")); err != nil {
+		return usageError(e, "publish", "%v", err)
 	}
 	d := dataDir(get("data"))
-	iss, err := openIssuer(e, d, get("passphrase-file"), publicURL, slog.New(slog.DiscardHandler))
+	iss, err := openIssuer(e, d, get("store"), get("passphrase-file"), publicURL, slog.New(slog.DiscardHandler))
 	if errors.Is(err, ledger.ErrLocked) {
 		fmt.Fprintf(e.stderr, "elicense publish: %s is in use by a running server (the embedded store is locked while it runs): start it with --publish-dir %s to keep the directory current, or stop it first\n", d.ledger(), to)
 		return exitFail
@@ -121,12 +121,12 @@ type issuer struct {
 
 // openIssuer opens the data directory's PKI (it makes none) and store,
 // and rebuilds the status lists from it, as serve does at start.
-func openIssuer(e *env, d dataDir, passFile, publicURL string, log *slog.Logger) (*issuer, error) {
+func openIssuer(e *env, d dataDir, store, passFile, publicURL string, log *slog.Logger) (*issuer, error) {
 	p, pw, err := loadPKI(e, d, passFile)
 	if err != nil {
 		return nil, err
 	}
-	data, err := openData(d, ledger.Options{Origin: ledgerOrigin(p.Manifest.Root.KeyID), Signer: p.Ledger.Signer, Logger: log})
+	data, err := openData(d, store, ledger.Options{Origin: ledgerOrigin(p.Manifest.Root.KeyID), Signer: p.Ledger.Signer, Logger: log})
 	if err != nil {
 		return nil, err
 	}

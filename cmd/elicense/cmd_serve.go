@@ -43,7 +43,7 @@ func init() {
 		name:    "serve",
 		summary: "run the issuer HTTP server (makes a dev PKI and admin token on first start)",
 		usage: `
-Usage: elicense serve [--addr HOST:PORT] [--data DIR] [--public-url URL] [--production]
+Usage: elicense serve [--addr HOST:PORT] [--data DIR] [--store DSN] [--public-url URL] [--production]
                       [--passphrase-file FILE] [--config FILE] [--log-level LEVEL]
                       [--gc-percent N] [--gomaxprocs N] [--holder-merge-at N]
                       [--trusted-proxies CIDR[,CIDR]] [--token-leeway DURATION]
@@ -51,7 +51,13 @@ Usage: elicense serve [--addr HOST:PORT] [--data DIR] [--public-url URL] [--prod
 
 Serves the issuer API under /v1 (OpenAPI at /v1/openapi.json), /healthz,
 /readyz and Prometheus /metrics, with the ledger (an SM3 Merkle log) and the
-issuer state it indexes in one file, DIR/ledger.db.
+issuer state it indexes in one file, DIR/ledger.db, or, with --store, in a
+PostgreSQL database (postgres://user@host:5432/db?sslmode=…; the schema is
+made at the first start). Several servers may share one database: each
+keeps nothing of its own, one of them signs the ledger's checkpoints, and
+they read the PKI and keys from one DIR (docs/deployment.md). While the
+database cannot be reached, /readyz and every call that needs it answer
+503 with the reason; the server carries on by itself when it is back.
 
 Development mode (the default) makes on a first start with an empty DIR
 everything a trial needs: a development PKI in DIR/pki (root, nine agencies
@@ -68,11 +74,11 @@ writes or prints a token: mint the first admin token with
   elicense token create --data DIR --subject ops-admin --role admin
 Either way the log's first lines say which mode runs.
 
-Settings come from flags, else the environment (ELICENSE_ADDR, ELICENSE_DATA,
+Settings come from flags, else the environment (ELICENSE_ADDR, ELICENSE_DATA, ELICENSE_STORE,
 ELICENSE_PUBLIC_URL, ELICENSE_PASSPHRASE_FILE or ELICENSE_PASSPHRASE,
 ELICENSE_LOG_LEVEL, ELICENSE_GC_PERCENT, ELICENSE_GOMAXPROCS,
 ELICENSE_HOLDER_MERGE_AT, ELICENSE_TRUSTED_PROXIES, ELICENSE_TOKEN_LEEWAY),
-else the JSON config file (keys addr, data, public_url, passphrase_file,
+else the JSON config file (keys addr, data, store, public_url, passphrase_file,
 log_level, gc_percent, gomaxprocs, holder_merge_at, trusted_proxies,
 token_leeway), else the defaults. The passphrase is never a flag value.
 
@@ -122,6 +128,7 @@ Examples:
 		flags: func(fs *flag.FlagSet) {
 			fs.String("addr", defaultAddr, "listen `address`")
 			fs.String("data", defaultData, "data `directory`")
+			fs.String("store", "", storeHelp)
 			fs.String("public-url", "", "base `URL` counters reach the server at (default http://ADDR)")
 			fs.String("passphrase-file", "", "read the key passphrase from `file`")
 			fs.Bool("production", false, "production mode: no development PKI, no passphrase inside the data directory, no token written")
@@ -210,7 +217,11 @@ func runServe(e *env, fs *flag.FlagSet) int {
 	} else {
 		log.Warn("development mode: a PKI, a passphrase file beside the keys and an admin token file are made on first start; use --production for a deployment")
 	}
-	srv, cleanup, err := buildServer(e, d, serveSettings{passFile: get("passphrase-file"), publicURL: publicURL, holderMergeAt: mergeAt, trustedProxies: proxies, tokenLeeway: leeway, production: production, publishDir: get("publish-dir")}, log)
+	if _, err := storeKind(get("store")); err != nil {
+		ln.Close()
+		return usageError(e, "serve", "%v", err)
+	}
+	srv, cleanup, err := buildServer(e, d, serveSettings{store: get("store"), passFile: get("passphrase-file"), publicURL: publicURL, holderMergeAt: mergeAt, trustedProxies: proxies, tokenLeeway: leeway, production: production, publishDir: get("publish-dir")}, log)
 	if err != nil {
 		ln.Close()
 		fmt.Fprintf(e.stderr, "elicense serve: %v\n", err)
@@ -220,7 +231,7 @@ func runServe(e *env, fs *flag.FlagSet) int {
 	defer stop()
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
-	log.Info("serving", "addr", ln.Addr().String(), "public_url", publicURL, "data", string(d), "gomaxprocs", rt.GOMAXPROCS, "gc_percent", rt.GCPercent, "gc_min_heap", rt.MinHeap,
+	log.Info("serving", "addr", ln.Addr().String(), "public_url", publicURL, "data", string(d), "store", storeName(d, get("store")), "gomaxprocs", rt.GOMAXPROCS, "gc_percent", rt.GCPercent, "gc_min_heap", rt.MinHeap,
 		"trusted_proxies", get("trusted-proxies"))
 	select {
 	case err = <-errc:
@@ -243,6 +254,7 @@ func runServe(e *env, fs *flag.FlagSet) int {
 
 // serveSettings are the resolved settings buildServer uses.
 type serveSettings struct {
+	store          string // --store: "" for DIR/ledger.db, or a DSN
 	passFile       string
 	publicURL      string
 	holderMergeAt  int
@@ -274,7 +286,7 @@ func buildServer(e *env, d dataDir, ss serveSettings, log *slog.Logger) (*http.S
 	if err != nil {
 		return nil, nil, fmt.Errorf("token key: %w", err)
 	}
-	data, err := openData(d, ledger.Options{Origin: ledgerOrigin(p.Manifest.Root.KeyID), Signer: p.Ledger.Signer, Logger: log})
+	data, err := openData(d, ss.store, ledger.Options{Origin: ledgerOrigin(p.Manifest.Root.KeyID), Signer: p.Ledger.Signer, Logger: log})
 	if err != nil {
 		return nil, nil, err
 	}
@@ -325,8 +337,12 @@ func buildServer(e *env, d dataDir, ss serveSettings, log *slog.Logger) (*http.S
 		}
 		return out, err
 	}})
+	backup, elsewhere := data.Backend.Backup, ""
+	if _, shared := data.Backend.(state.Shared); shared {
+		backup, elsewhere = nil, "this deployment keeps its ledger and state in PostgreSQL: back it up with pg_dump or a base backup and WAL archiving (docs/deployment.md, Backups)"
+	}
 	handler := api.New(api.Options{Service: svc, Store: st, Ledger: lg, Tokens: tokens, Publisher: pub, Logger: log, Registry: reg,
-		Console: console.Handler(), Wallet: wallet.Handler(), Ready: pub.Err, Backup: data.Backend.Backup,
+		Console: console.Handler(), Wallet: wallet.Handler(), Ready: ready(pub, data.Backend), Backup: backup, BackupElsewhere: elsewhere,
 		Tiles: func(ctx context.Context, t tlog.Tile) ([]byte, error) {
 			return ledger.ReadTile(ctx, lg.Store(), lg.Size(), t)
 		}, TrustedProxies: ss.trustedProxies})
@@ -344,6 +360,20 @@ func buildServer(e *env, d dataDir, ss serveSettings, log *slog.Logger) (*http.S
 		return errors.Join(svc.Close(), data.Close())
 	}
 	return srv, cleanup, nil
+}
+
+// ready is /readyz's check: the publisher can sign, and a networked
+// database answers.
+func ready(pub *publish.Publisher, b state.Backend) func() error {
+	p, _ := b.(interface{ Ping(context.Context) error })
+	return func() error {
+		if err := pub.Err(); err != nil || p == nil {
+			return err
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		return p.Ping(ctx)
+	}
 }
 
 // timedLedger measures each durable append for /metrics.

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
@@ -15,10 +14,7 @@ import (
 	"elicense/certs/ledgerevent"
 	"elicense/internal/atomicfile"
 	"elicense/internal/gm"
-	"elicense/internal/ledger"
 	"elicense/issuer/pki"
-	"elicense/issuer/service"
-	"elicense/issuer/state/boltstate"
 )
 
 // dataDir is the layout of a server's data directory.
@@ -231,29 +227,4 @@ func operatorToken(e *env, tokenFile string) (string, error) {
 		return "", errors.New("no token: use --token-file or ELICENSE_TOKEN")
 	}
 	return token, nil
-}
-
-// openData opens the data directory's ledger and state: one bbolt file
-// (issuer/state/boltstate), the only storage backend so far.
-func openData(d dataDir, o ledger.Options) (*service.Data, error) {
-	b, err := boltstate.Open(d.ledger(), boltstate.Options{})
-	if err != nil {
-		return nil, err
-	}
-	// A migrated deployment's ledger is a later log with an origin of its
-	// own (elicense migrate-ledger): the one the file records.
-	st, err := b.Ledger().State(context.Background())
-	if err == nil {
-		o.Origin, err = epochOrigin(o.Origin, st.Origin)
-	}
-	if err != nil {
-		b.Close()
-		return nil, fmt.Errorf("%s: %w", d.ledger(), err)
-	}
-	data, err := service.OpenData(b, o)
-	if err != nil {
-		b.Close()
-		return nil, fmt.Errorf("%s: %w", d.ledger(), err)
-	}
-	return data, nil
 }

@@ -25,10 +25,14 @@ func (a *API) revokeToken(c echo.Context) error {
 
 // backup streams a consistent copy of the data file (the ledger and the
 // state kept with it), taken in a bbolt read transaction while the server
-// keeps working.
+// keeps working. A deployment on a database is backed up with the
+// database's tools, and says so.
 func (a *API) backup(c echo.Context) error {
 	if operator(c).Role != service.RoleAdmin {
 		return fail(http.StatusForbidden, "forbidden", "", "only admins take backups")
+	}
+	if a.o.Backup == nil && a.o.BackupElsewhere != "" {
+		return fail(http.StatusConflict, "backup_elsewhere", "", "%s", a.o.BackupElsewhere)
 	}
 	if a.o.Backup == nil {
 		return fail(http.StatusNotFound, "not_found", "", "backups are not available here")

@@ -64,6 +64,10 @@ type Options struct {
 	// Backup writes a consistent copy of the data file (the ledger with
 	// the state kept in it); nil turns the backup endpoint off.
 	Backup func(w io.Writer) (int64, error)
+	// BackupElsewhere, when Backup is nil, is how this deployment is
+	// backed up instead (its database's tools); GET /v1/backup answers
+	// it, 409, to an admin.
+	BackupElsewhere string
 	// TrustedProxies are the reverse proxies whose X-Forwarded-For and
 	// X-Real-IP name the client; from any other peer those headers are
 	// ignored and the client is the TCP peer. Empty: trust none.
