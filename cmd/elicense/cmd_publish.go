@@ -184,7 +184,7 @@ func startPublishing(dir string, p *pki.PKI, lg *ledger.Log[state.Tx], sm *statu
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		w.Run(ctx, static.RunOptions{OnError: func(err error) { log.Error("static publication failed; retrying", "dir", dir, "err", err) }})
+		w.Run(ctx, static.RunOptions{Publishes: lg.Leads, OnError: func(err error) { log.Error("static publication failed; retrying", "dir", dir, "err", err) }})
 	}()
 	log.Info("keeping a static publication current", "dir", dir)
 	return func() { cancel(); <-done }, nil

@@ -110,8 +110,9 @@ type Log[T any] struct {
 	pending    *SignedCheckpoint // signed, not yet durable
 	entryBuf   [][]byte
 	hashBuf    []tlog.Hash
-	leading    bool      // shared: this process signs checkpoints
-	leadAt     time.Time // shared: when leading was last checked
+	leading    bool        // shared: this process signs checkpoints
+	leadAt     time.Time   // shared: when leading was last checked
+	leads      atomic.Bool // leading, for other goroutines (Leads)
 }
 
 type request[T any] struct {
@@ -758,9 +759,16 @@ func (l *Log[T]) signs() bool {
 			l.log.Info("ledger: this process now signs the checkpoints")
 		}
 		l.leading, l.leadAt = lead && err == nil, time.Now()
+		l.leads.Store(l.leading)
 	}
 	return l.leading
 }
+
+// Leads reports whether this process signs the log's checkpoints: always
+// over a store of its own; over a shared store, while it leads (as last
+// seen, at most half a CheckpointInterval ago). Work one process should
+// do for all, such as a static publication, follows it.
+func (l *Log[T]) Leads() bool { return l.shared == nil || l.leads.Load() }
 
 // followEvery is how often a log over a shared store looks at what the
 // other processes appended and signed.

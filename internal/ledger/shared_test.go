@@ -321,8 +321,8 @@ func TestSharedStoreLeaderKilled(t *testing.T) {
 	b, _ := openShared(t, db, key)
 	defer b.Close()
 	appendMany(t, a, "a", 20)
-	if db.leader != ca {
-		t.Fatalf("the first process to open does not lead")
+	if db.leader != ca || !a.Leads() || b.Leads() {
+		t.Fatalf("the first process to open does not lead alone (a leads: %v, b leads: %v)", a.Leads(), b.Leads())
 	}
 	ca.kill() // its appends and signatures fail from now on, as a dead process's
 	defer a.Close()
@@ -338,6 +338,9 @@ func TestSharedStoreLeaderKilled(t *testing.T) {
 		time.Sleep(5 * time.Millisecond)
 	}
 	t.Logf("a checkpoint covered the next entry %v after the leader's death", time.Since(killed).Round(time.Millisecond))
+	if !b.Leads() {
+		t.Error("the survivor signs but does not say it leads")
+	}
 	if _, err := ledger.Fsck(context.Background(), db.connect(), ledger.FsckOptions{Verifier: b.Verifier()}); err != nil {
 		t.Fatal(err)
 	}

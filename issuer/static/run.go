@@ -18,6 +18,10 @@ type RunOptions struct {
 	Refresh time.Duration
 	// OnError is told of each failed Publish (the next tick retries).
 	OnError func(error)
+	// Publishes, if set, is asked before each publication: Run writes
+	// only while it reports true, so that of several issuer replicas
+	// only the one leading the ledger writes a shared directory.
+	Publishes func() bool
 }
 
 // Run publishes once, then again whenever something changed, until ctx
@@ -33,7 +37,9 @@ func (w *Writer) Run(ctx context.Context, o RunOptions) {
 	defer tick.Stop()
 	last, at := "", time.Time{}
 	for {
-		if s := w.state(); s != last || time.Since(at) >= o.Refresh {
+		if o.Publishes != nil && !o.Publishes() {
+			last = "" // publish at once on taking over
+		} else if s := w.state(); s != last || time.Since(at) >= o.Refresh {
 			if _, err := w.Publish(ctx); err != nil {
 				if o.OnError != nil {
 					o.OnError(err)
