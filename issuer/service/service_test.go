@@ -523,6 +523,16 @@ func TestHolderLogMergedAtStart(t *testing.T) {
 	for range 3 {
 		issueOne(t, e, "business-license")
 	}
+	if n := e.store.HolderLogLen(); n != 3 {
+		e.close(t)
+		if n == 0 {
+			// The contract (state.Maintenance): a backend that defers no
+			// index work reports 0 and merges nothing; there is no merge
+			// to test.
+			t.Skip("the selected backend defers no holder-index work (HolderLogLen is 0)")
+		}
+		t.Fatalf("holder log holds %d entries after 3 issuances", n)
+	}
 	if err := e.svc.Close(); err != nil {
 		t.Fatal(err)
 	}

@@ -235,9 +235,10 @@ func testFailingChangeAlone(t *testing.T, f *fixture) {
 	ok := 0
 	for i, err := range errs {
 		var ae *ledger.ApplyError
+		var re *ledger.RejectedError // a shared backend may find it at the commit
 		switch {
 		case i%8 == 3:
-			if !errors.Is(err, state.ErrExists) || !errors.As(err, &ae) {
+			if !errors.Is(err, state.ErrExists) || !errors.As(err, &ae) && !errors.As(err, &re) {
 				t.Errorf("caller %d, identifier taken: %v", i, err)
 			}
 		case i%8 == 5:
