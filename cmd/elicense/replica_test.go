@@ -25,15 +25,12 @@ import (
 // as the backend's own tests): a DSN of a schema of the test's own, which
 // is dropped when it ends. ELICENSE_TEST_PG=skip skips them, loudly; no
 // server otherwise fails them.
-func testPG(t *testing.T) (dsn, schema string) {
+func testPG(t testing.TB) (dsn, schema string) {
 	t.Helper()
-	base := os.Getenv("ELICENSE_TEST_PG")
-	if base == "skip" {
+	if os.Getenv("ELICENSE_TEST_PG") == "skip" {
 		t.Skip("!!! ELICENSE_TEST_PG=skip: the PostgreSQL replica tests do not run")
 	}
-	if base == "" {
-		base = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
-	}
+	base := pgDefault()
 	var b [6]byte
 	rand.Read(b[:])
 	schema = "replica_" + hex.EncodeToString(b[:])

@@ -69,7 +69,7 @@ func (s *server) waitOutput(substr string, d time.Duration) bool {
 
 // startServer starts elicense serve on data with a free address and
 // extra flags, and waits until it is healthy.
-func startServer(t *testing.T, data string, extra ...string) *server {
+func startServer(t testing.TB, data string, extra ...string) *server {
 	t.Helper()
 	bin, err := binary()
 	if err != nil {
@@ -103,7 +103,7 @@ func readToken(t *testing.T, data string) string {
 	return strings.TrimSpace(string(b))
 }
 
-func loadSamples(t *testing.T) map[string]map[string]string {
+func loadSamples(t testing.TB) map[string]map[string]string {
 	t.Helper()
 	raw, err := os.ReadFile("../../certs/catalog/testdata/samples.json")
 	if err != nil {
@@ -117,7 +117,7 @@ func loadSamples(t *testing.T) map[string]map[string]string {
 }
 
 // stop sends SIGTERM and expects a clean exit.
-func (s *server) stop(t *testing.T) {
+func (s *server) stop(t testing.TB) {
 	t.Helper()
 	s.cmd.Process.Signal(syscall.SIGTERM)
 	done := make(chan error, 1)
