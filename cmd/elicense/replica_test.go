@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -234,5 +235,55 @@ func checkReplicaAcks(t *testing.T, l *replicaLoad, servers []*server) {
 	}
 	if revoked == 0 {
 		t.Error("no revocation was acknowledged")
+	}
+}
+
+// TestReplicasKeyRotation: an agency key rotated through one replica is
+// not used by the other after the rotation's ledger event: the database
+// refuses the licence it signed with the old key, it reloads the keys
+// from the data directory they share, and issues with the new key.
+func TestReplicasKeyRotation(t *testing.T) {
+	dsn, _ := testPG(t)
+	data := filepath.Join(t.TempDir(), "data")
+	a := startServer(t, data, "--store", dsn)
+	b := startServer(t, data, "--store", dsn)
+	admin := readToken(t, data)
+	const agency = "11310000PDY100010H"
+	body := map[string]any{"class": "business-license", "agency": agency, "fields": loadSamples(t)["business-license"]}
+	kidOf := func(s *server) string {
+		t.Helper()
+		var rec struct {
+			Credential string `json:"credential"`
+		}
+		if st := s.call(t, "POST", "/v1/licences", admin, body, &rec); st != 201 {
+			t.Fatalf("issue through %s: %d\n%s", s.url, st, s.stderr)
+		}
+		hdr, err := base64.RawURLEncoding.DecodeString(strings.Split(rec.Credential, ".")[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		var h struct {
+			Kid string `json:"kid"`
+		}
+		json.Unmarshal(hdr, &h)
+		return h.Kid
+	}
+	old := kidOf(b)
+	var ch struct {
+		New struct {
+			KID string `json:"kid"`
+		} `json:"new_key"`
+	}
+	if st := a.call(t, "POST", "/v1/agencies/"+agency+"/keys/rotate", admin, map[string]any{}, &ch); st != 200 {
+		t.Fatalf("rotate through a: %d\n%s", st, a.stderr)
+	}
+	if ch.New.KID == "" || ch.New.KID == old {
+		t.Fatalf("rotation: new key %q, old %q", ch.New.KID, old)
+	}
+	if got := kidOf(b); got != ch.New.KID {
+		t.Fatalf("b signs with key %s after the rotation to %s (was %s)", got, ch.New.KID, old)
+	}
+	if !b.waitOutput("agency keys reloaded after another replica's rotation", 5*time.Second) {
+		t.Fatalf("b did not say it reloaded the keys:\n%s", b.stderr)
 	}
 }

@@ -103,7 +103,7 @@ func (s *Service) finishKeyJournal(ctx context.Context) error {
 		}
 		es[i] = event{ev, j.Audit[i]}
 	}
-	idx, err := s.record(ctx, es, nil)
+	idx, err := s.record(ctx, es, retireKeys(es))
 	if err != nil {
 		return err
 	}

@@ -10,6 +10,7 @@ import (
 	"elicense/certs/ledgerevent"
 	"elicense/internal/gm"
 	"elicense/issuer/pki"
+	"elicense/issuer/state"
 )
 
 // keyring is what the service signs with: the PKI, and the agencies'
@@ -294,7 +295,7 @@ func (s *Service) writeGenuine(p *pki.PKI, agency, kid string, since time.Time) 
 // the service signs with it: a failure here leaves the change without its
 // event, which the error says.
 func (s *Service) recordKeyChange(ctx context.Context, agency, kid string, es events) (uint64, error) {
-	idx, err := s.record(ctx, es, nil)
+	idx, err := s.record(ctx, es, retireKeys(es))
 	if err == nil {
 		s.dropKeyJournal()
 	}
@@ -303,6 +304,22 @@ func (s *Service) recordKeyChange(ctx context.Context, agency, kid string, es ev
 		return 0, &Error{Kind: ErrUnavailable, Msg: "the key changed (the PKI directory and the running service use it) but its ledger event failed; its journal keeps it and the next start records it", Err: err}
 	}
 	return idx, nil
+}
+
+// retireKeys is the state's side of key events: the key a rotation
+// replaced signs nothing after it (state.Tx.RetireKey), so that other
+// issuer processes sharing the state stop issuing with it.
+func retireKeys(es events) func(tx state.Tx, first uint64) error {
+	return func(tx state.Tx, first uint64) error {
+		for i, e := range es {
+			if kr, ok := e.ev.(*ledgerevent.KeyRotated); ok {
+				if err := tx.RetireKey(kr.Previous, first+uint64(i)); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	}
 }
 
 // keyError maps a PKI failure: a refused request is invalid, anything

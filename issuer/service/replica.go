@@ -5,6 +5,7 @@ import (
 	"sync"
 	"time"
 
+	"elicense/issuer/pki"
 	"elicense/issuer/state"
 )
 
@@ -27,9 +28,9 @@ const FollowEvery = 500 * time.Millisecond
 // time: one round trip per this many issuances.
 const serialBlock = 4096
 
-// maxPositionRetries bounds the new picks of an issuance whose status
-// position another replica took first.
-const maxPositionRetries = 3
+// maxRetries bounds the new attempts of an issuance that another
+// replica got in the way of (retryable).
+const maxRetries = 3
 
 // replica is the service's shared-backend state; nil shared means one
 // process owns the backend.
@@ -40,6 +41,8 @@ type replica struct {
 	next, left uint32 // the reserved serial block
 
 	from uint64 // followStatus: the next StatusSince
+
+	reloadedAt time.Time // reloadKeys, under Service.keyMu
 }
 
 // nextSerial is the counter value for the next licence serial.
@@ -88,8 +91,54 @@ func (s *Service) followStatus() {
 	}
 }
 
-// positionTaken reports whether an issuance failed because another
-// replica took its status position (or serial) first.
-func (s *Service) positionTaken(err error) bool {
-	return s.replica.shared != nil && errors.Is(err, state.ErrExists)
+// retryable reports whether an issuance failed only because of another
+// replica: it took the status position (or serial) first, or it
+// rotated the agency's key (the keys are reloaded by then, see
+// reloadKeys).
+func (s *Service) retryable(err error) bool {
+	return s.replica.shared != nil && (errors.Is(err, state.ErrExists) || errors.Is(err, state.ErrKeyRetired))
+}
+
+// reloadKeys loads the PKI again from its directory when the state
+// refused a licence signed by a key another replica retired (its
+// rotation's ledger event ran state.Tx.RetireKey). The new key is there
+// when the replicas share the directory, or once it was copied; until
+// then the agency's licences are refused with the reason, never issued
+// with the old key. At most once a second, and not during a rotation
+// here.
+func (s *Service) reloadKeys() {
+	if s.replica.shared == nil || s.passphrase == nil || !s.keyMu.TryLock() {
+		return
+	}
+	defer s.keyMu.Unlock()
+	if time.Since(s.replica.reloadedAt) < time.Second {
+		return
+	}
+	s.replica.reloadedAt = time.Now()
+	cur := s.keys.Load()
+	np, err := pki.Load(cur.pki.Dir, s.passphrase)
+	if err != nil {
+		s.log.Error("reloading the PKI after another replica's key rotation", "dir", cur.pki.Dir, "err", err)
+		return
+	}
+	seals := make(map[string]*agencySeal, len(np.Agencies))
+	changed := 0
+	for _, ag := range np.Agencies {
+		if old, ok := cur.pki.Agency(ag.Code); ok && old.KeyID == ag.KeyID && cur.seals[ag.Code] != nil {
+			seals[ag.Code] = cur.seals[ag.Code]
+			continue
+		}
+		sl, err := s.agencySealOf(ag)
+		if err != nil {
+			s.log.Error("no licence-face seal for a reloaded key", "agency", ag.Code, "err", err)
+			continue
+		}
+		seals[ag.Code], changed = sl, changed+1
+	}
+	if changed == 0 {
+		s.log.Error("another replica rotated an agency key this one does not have: give it the data directory holding the new key (docs/deployment.md)", "dir", cur.pki.Dir)
+		return
+	}
+	s.keys.Store(&keyring{pki: np, seals: seals})
+	s.log.Warn("agency keys reloaded after another replica's rotation", "changed", changed)
 }

@@ -237,7 +237,7 @@ func (s *Service) Issue(ctx context.Context, op Operator, req IssueRequest) (*Is
 	}
 	for try := 0; ; try++ {
 		iss, err := s.issue(ctx, op, cl, ag, req, issuedOn)
-		if err == nil || !s.positionTaken(err) {
+		if err == nil || !s.retryable(err) {
 			return iss, err
 		}
 		if req.ImportKey != "" {
@@ -246,8 +246,14 @@ func (s *Service) Issue(ctx context.Context, op Operator, req IssueRequest) (*Is
 				return &Issued{Record: r, Existing: true}, nil
 			}
 		}
-		if try == maxPositionRetries {
+		if try == maxRetries {
 			return nil, err
+		}
+		if errors.Is(err, state.ErrKeyRetired) {
+			// Sign with the agency's key as reloaded (reloadKeys).
+			if cl, ag, err = s.scope(op, req.Class, req.Agency); err != nil {
+				return nil, err
+			}
 		}
 	}
 }
@@ -466,6 +472,9 @@ func opAudit(op Operator) map[string]string {
 // (an identifier or import key taken) is a conflict; nothing is written.
 func (s *Service) record(ctx context.Context, es events, fn func(tx state.Tx, first uint64) error) (uint64, error) {
 	first, err := appendEvents(ctx, s.ledger, es, fn)
+	if errors.Is(err, state.ErrKeyRetired) {
+		s.reloadKeys()
+	}
 	if err != nil {
 		return 0, err
 	}
@@ -505,6 +514,8 @@ func appendEvents(ctx context.Context, lg Ledger, es events, fn func(tx state.Tx
 	switch {
 	case errors.Is(err, state.ErrExists):
 		return 0, &Error{Kind: ErrConflict, Msg: "could not record the change", Err: err}
+	case errors.Is(err, state.ErrKeyRetired):
+		return 0, &Error{Kind: ErrUnavailable, Msg: "another issuer process rotated the agency's signing key; this one loads the new key: try again", Err: err}
 	case err != nil:
 		return 0, &Error{Kind: ErrUnavailable, Msg: "ledger append failed", Err: err}
 	}

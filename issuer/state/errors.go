@@ -17,6 +17,10 @@ var (
 	ErrFormat = errors.New("state: unknown layout")
 	// ErrClaimTickets means every claim ticket number has been handed out.
 	ErrClaimTickets = errors.New("state: claim ticket numbers exhausted")
+	// ErrKeyRetired means a licence signed by an agency key that an
+	// earlier ledger event retired (Tx.RetireKey): another issuer process
+	// rotated the key and this one still signs with the old.
+	ErrKeyRetired = errors.New("state: the licence is signed by a key an earlier event retired")
 	// ErrUnavailable means a networked backend cannot be reached (the
 	// database refused or dropped the connection, a statement timed
 	// out): nothing was acknowledged, and a retry may succeed.

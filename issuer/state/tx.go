@@ -25,8 +25,17 @@ type Tx interface {
 	// key, its claim ticket (p.Claim if not nil; its Ticket is set) and,
 	// for a device copy, its place in its licence's Copies. It sets
 	// p.Record's LedgerIndex to index and LastEvent to index+1. It fails
-	// with ErrExists if the identifier or the import key is taken.
+	// with ErrExists if the identifier or the import key is taken, and
+	// with ErrKeyRetired if the key that signed it (the hex of
+	// p.Record.Holding.KeyID) was retired by an earlier event.
 	Insert(p *Prepared, index uint64) error
+	// RetireKey records that agency signing key kid (hex key ID) no
+	// longer signs from the ledger event at index on: a licence it
+	// signed is refused by a later Insert. With one process this never
+	// happens (a rotation waits for the changes in flight); with several
+	// sharing the backend, it stops the others from issuing with the old
+	// key once the rotation is recorded.
+	RetireKey(kid string, index uint64) error
 	// Apply records status change c, whose ledger entry is
 	// c.LedgerIndex, on its record and on the record's device copies
 	// (except a copy unbound on its own). A record that has already seen

@@ -111,6 +111,9 @@ func (t *tx) Insert(p *state.Prepared, first uint64) error {
 		return fmt.Errorf("boltstate: Insert of a licence not prepared by this backend")
 	}
 	r, tx := p.Record, t.tx
+	if err := checkKey(tx, r, first); err != nil {
+		return err
+	}
 	if tx.Bucket(bucketLicences).Get([]byte(r.ID)) != nil {
 		return fmt.Errorf("%w: %s", state.ErrExists, r.ID)
 	}

@@ -23,6 +23,7 @@ import (
 const (
 	codeExists   = "EL409"
 	codeNotFound = "EL404"
+	codeRetired  = "EL410"
 	// codeSeqLimit is sequence_generator_limit_exceeded: every claim
 	// ticket number was handed out.
 	codeSeqLimit = "2200H"
@@ -96,6 +97,8 @@ func rejection(err error) error {
 		cause = state.ErrExists
 	case codeNotFound:
 		cause = state.ErrNotFound
+	case codeRetired:
+		cause = state.ErrKeyRetired
 	default:
 		return unavailable(err)
 	}

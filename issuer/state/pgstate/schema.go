@@ -107,6 +107,11 @@ var migrations = [][]string{
 			RAISE EXCEPTION USING ERRCODE = code, MESSAGE = what, DETAIL = idx::text;
 		END $$`,
 	},
+	1: {
+		// Agency keys a rotation retired, from the ledger index of its
+		// event: a licence they sign is refused after it (state.Tx.RetireKey).
+		`CREATE TABLE {s}.retired_keys (kid text COLLATE "C" PRIMARY KEY, idx bigint NOT NULL)`,
+	},
 }
 
 // queries holds the statements with the schema's name filled in.
@@ -116,6 +121,7 @@ type queries struct {
 	head, lockHead, updateHead   string
 	insEntries, insHashes, insCP string
 	insLicences, insCreds        string
+	checkKeys, retireKey         string
 	insClaims, addCopy, apply    string
 	applyReplay                  string
 	putSeal, revokeSeal, putAudt string
@@ -167,6 +173,12 @@ func newQueries(schema string) queries {
 	)
 	SELECT {s}.reject(min(u.ledger_index), '` + codeExists + `', 'an identifier, import key or status position is taken')
 	FROM u WHERE u.ledger_index NOT IN (SELECT ledger_index FROM ins) HAVING count(*) > 0`)
+	// A new licence signed by a key retired by an earlier event is
+	// refused (the first, in ledger order).
+	q.checkKeys = e(`SELECT {s}.reject(min(u.idx), '` + codeRetired + `', 'the licence is signed by a retired agency key')
+	FROM unnest($1::text[], $2::bigint[]) AS u(kid, idx) JOIN {s}.retired_keys r ON r.kid = u.kid AND r.idx < u.idx
+	HAVING count(*) > 0`)
+	q.retireKey = e(`INSERT INTO {s}.retired_keys (kid, idx) VALUES ($1, $2) ON CONFLICT DO NOTHING`)
 	q.insCreds = e(`INSERT INTO {s}.credentials (ledger_index, credential, qr) SELECT * FROM unnest($1::bigint[], $2::text[], $3::bytea[])`)
 	q.insClaims = e(`INSERT INTO {s}.claim_tickets (ticket, licence_id, expires, salt, verifier, ledger_index)
 		SELECT nextval('{s}.claim_ticket_seq'), * FROM unnest($1::text[], $2::bigint[], $3::bytea[], $4::bytea[], $5::bigint[])

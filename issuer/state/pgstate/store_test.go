@@ -361,8 +361,29 @@ func TestVersionRefused(t *testing.T) {
 	s.Close()
 	_, err := pgstate.Open(ctx, dsn, pgstate.Options{Schema: "t_pg_version"})
 	var ve *pgstate.VersionError
-	if !errors.As(err, &ve) || !errors.Is(err, state.ErrFormat) || ve.Have != 99 || !strings.Contains(err.Error(), "99") || !strings.Contains(err.Error(), "version 1") {
+	if !errors.As(err, &ve) || !errors.Is(err, state.ErrFormat) || ve.Have != 99 || !strings.Contains(err.Error(), "99") || !strings.Contains(err.Error(), fmt.Sprintf("version %d", ve.Want)) {
 		t.Fatalf("a newer schema: %v", err)
+	}
+}
+
+// TestMigrateFromVersion1: a schema of version 1 (before retired keys)
+// is brought to the current version at open, keeping its data.
+func TestMigrateFromVersion1(t *testing.T) {
+	dsn := testDSN(t)
+	s := openTest(t, dsn, "t_pg_v1")
+	if _, err := s.Pool().Exec(ctx, `DROP TABLE "t_pg_v1".retired_keys; UPDATE "t_pg_v1".schema_version SET version = 1`); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	s2, err := pgstate.Open(ctx, dsn, pgstate.Options{Schema: "t_pg_v1"})
+	if err != nil {
+		t.Fatalf("opening a version-1 schema: %v", err)
+	}
+	defer s2.Close()
+	var v int
+	var n int
+	if err := s2.Pool().QueryRow(ctx, `SELECT version, (SELECT count(*) FROM "t_pg_v1".retired_keys) FROM "t_pg_v1".schema_version`).Scan(&v, &n); err != nil || v < 2 {
+		t.Fatalf("after the migration: version %d, %v", v, err)
 	}
 }
 

@@ -1,6 +1,7 @@
 package pgstate
 
 import (
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"math"
@@ -35,6 +36,7 @@ type tx struct {
 	ids       map[string]bool
 	keys      map[string]bool
 	positions map[position]bool
+	retired   map[string]uint64 // RetireKey in this batch: kid → ledger index
 
 	lic    licenceRows
 	claims claimRows
@@ -66,6 +68,7 @@ type licenceRows struct {
 	copyOf, device, copies                    []string
 	credential                                []string
 	qr                                        [][]byte
+	kid                                       []string // the signing key, hex ("" if unknown)
 }
 
 type claimRows struct {
@@ -116,6 +119,13 @@ func (t *tx) Insert(p *state.Prepared, index uint64) error {
 	case t.positions[pos]:
 		return fmt.Errorf("%w: status position %s/%d", state.ErrExists, r.StatusList, r.StatusIndex)
 	}
+	kid := ""
+	if r.Holding != nil {
+		kid = hex.EncodeToString(r.Holding.KeyID)
+	}
+	if at, ok := t.retired[kid]; ok && at < index {
+		return fmt.Errorf("%w: key %s, retired by ledger entry %d", state.ErrKeyRetired, kid, at)
+	}
 	if r.CopyOf != "" {
 		t.ops = append(t.ops, op{t.s.q.addCopy, []any{r.ID, r.CopyOf, t.bound(r.CopyOf), int64(index)}})
 	}
@@ -148,6 +158,7 @@ func (t *tx) Insert(p *state.Prepared, index uint64) error {
 	l.copies = append(l.copies, strings.Join(r.Copies, "\n"))
 	l.credential = append(l.credential, r.Credential)
 	l.qr = append(l.qr, e.qr)
+	l.kid = append(l.kid, kid)
 	if c := p.Claim; c != nil {
 		cr := &t.claims
 		if cr.claimsByIndex == nil {
@@ -206,6 +217,24 @@ func (t *tx) RevokeSeal(esid string, at time.Time, reason string, index uint64) 
 	return nil
 }
 
+// RetireKey implements state.Tx.
+func (t *tx) RetireKey(kid string, index uint64) error {
+	if err, ok := t.refused[index]; ok {
+		return err
+	}
+	if !textOK(kid) {
+		return badText("a key ID " + strconvQuote(kid))
+	}
+	if t.retired == nil {
+		t.retired = map[string]uint64{}
+	}
+	if _, ok := t.retired[kid]; !ok {
+		t.retired[kid] = index
+	}
+	t.ops = append(t.ops, op{t.s.q.retireKey, []any{kid, int64(index)}})
+	return nil
+}
+
 // PutAudit implements state.Tx.
 func (t *tx) PutAudit(index uint64, values map[string]string) error {
 	if err, ok := t.refused[index]; ok {
@@ -230,6 +259,7 @@ func strconvQuote(s string) string { return strconv.QuoteToASCII(s) }
 func (t *tx) queue(bb *pgx.Batch) {
 	q := &t.s.q
 	if l := &t.lic; len(l.id) > 0 {
+		bb.Queue(q.checkKeys, l.kid, l.ledgerIndex)
 		bb.Queue(q.insLicences, l.id, l.class, l.agency, l.holderCode, l.holderName, l.fields, l.status,
 			l.reason, l.statusList, l.statusIndex, l.credHash, l.issuedAt, l.updatedAt, l.ledgerIndex,
 			l.supersedes, l.importKey, l.issuedOn, l.number, l.copyOf, l.device, l.copies)

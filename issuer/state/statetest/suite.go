@@ -2,6 +2,7 @@ package statetest
 
 import (
 	"bytes"
+	"encoding/hex"
 	"context"
 	"errors"
 	"fmt"
@@ -10,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"elicense/certs/qr"
 	"elicense/internal/gm"
 	"elicense/internal/ledger"
 	"elicense/issuer/state"
@@ -39,6 +41,7 @@ func Run(t *testing.T, open Opener) {
 		{"AuditRecords", testAudit},
 		{"TokensAndSnapshot", testTokensAndSnapshot},
 		{"LedgerStoreConflict", testLedgerConflict},
+		{"RetiredKeys", testRetiredKeys},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			f := newFixture(t, open)
@@ -718,5 +721,49 @@ func testLedgerConflict(t *testing.T, f *fixture) {
 	n := 0
 	if err := ls.Entries(context.Background(), 0, size, func(uint64, []byte) error { n++; return nil }); err != nil || uint64(n) != size {
 		t.Fatalf("entries: %d of %d, %v", n, size, err)
+	}
+}
+
+// signedBy gives r a QR core signed by key kid (hex), as an issuance does.
+func signedBy(r *state.Record, kid string) *state.Record {
+	b, _ := hex.DecodeString(kid)
+	r.Holding = &qr.Holding{Core: []byte("core of " + r.ID), KeyID: b, IssuerSig: []byte("sig"), Credential: r.CredentialHash}
+	return r
+}
+
+// testRetiredKeys: once an event retires a key, a licence it signs is
+// refused (ErrKeyRetired), in a later batch or later in the same one;
+// licences before the event, and other keys' after it, are not.
+func testRetiredKeys(t *testing.T, f *fixture) {
+	const old, cur = "0102030405060708", "1112131415161718"
+	f.mustInsert(signedBy(newRecord("K-1", "H", "c1", "A"), old), nil)
+	_, err := f.change("retire", 1, func(tx state.Tx, first uint64) error { return tx.RetireKey(old, first) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.insert(signedBy(newRecord("K-2", "H", "c1", "A"), old), nil); !errors.Is(err, state.ErrKeyRetired) {
+		t.Fatalf("a licence signed by a retired key: %v, want ErrKeyRetired", err)
+	}
+	f.mustInsert(signedBy(newRecord("K-3", "H", "c1", "A"), cur), nil)
+	// One batch: the old key signs before the event, then is retired, then
+	// signs again.
+	p1, _ := f.b.Prepare(signedBy(newRecord("K-4", "H", "c1", "B"), "2122232425262728"), nil)
+	p2, _ := f.b.Prepare(signedBy(newRecord("K-5", "H", "c1", "B"), "2122232425262728"), nil)
+	_, err = f.change("batch", 3, func(tx state.Tx, first uint64) error {
+		if err := tx.Insert(p1, first); err != nil {
+			return err
+		}
+		if err := tx.RetireKey("2122232425262728", first+1); err != nil {
+			return err
+		}
+		return tx.Insert(p2, first+2)
+	})
+	if !errors.Is(err, state.ErrKeyRetired) {
+		t.Fatalf("a licence signed later in the batch that retired its key: %v, want ErrKeyRetired", err)
+	}
+	for id, want := range map[string]bool{"K-1": true, "K-2": false, "K-3": true, "K-4": false, "K-5": false} {
+		if _, err := f.b.Get(id); (err == nil) != want {
+			t.Errorf("%s: %v, want it stored: %v", id, err, want)
+		}
 	}
 }
