@@ -11,11 +11,57 @@ import (
 	"testing"
 	"time"
 
+	"elicense/certs/ident"
 	"elicense/internal/gm"
 	"elicense/internal/issuertest"
 	"elicense/internal/ledger/tlog"
 	"elicense/issuer/service"
 )
+
+func TestMigrateUsage(t *testing.T) {
+	for _, args := range [][]string{
+		{"migrate"},
+		{"migrate", "--from", "x"},
+		{"migrate", "--from", "x", "--to", "/srv/other"},
+		{"migrate", "--from", "x", "--to", "postgres://h/db", "--batch", "0"},
+		{"migrate", "--from", "x", "--to", "postgres://h/db", "extra"},
+	} {
+		if r := elicense(t, nil, args...); r.code != exitUsage {
+			t.Errorf("%q: exit %d, want %d\n%s", args, r.code, exitUsage, r.stderr)
+		}
+	}
+}
+
+func TestSerialStart(t *testing.T) {
+	id := func(counter string) string {
+		l := ident.LicenseID{TypeCode: "11310000PDY100010H001", IssuerCode: "11310000PDY100010H", Serial: "20260301ABCD" + counter, Version: 1}
+		if _, err := ident.ParseLicenseID(l.String()); err != nil {
+			t.Fatal(err)
+		}
+		return l.String()
+	}
+	for _, c := range []struct {
+		name  string
+		ids   []string
+		start uint32
+	}{
+		{"none", nil, 0},
+		{"one at 0", []string{id("0000")}, 1},
+		{"a run at the start", []string{id("0000"), id("0001"), id("0002")}, 3},
+		{"the longest gap wraps round", []string{id("0010"), id("ZZZ0")}, 37},
+		{"not this issuer's serials", []string{"1.2.156.3005.2.x", "nonsense"}, 0},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			var sc serialCounters
+			for _, i := range c.ids {
+				sc.add(i)
+			}
+			if got := sc.start(); got != c.start {
+				t.Errorf("start %d, want %d", got, c.start)
+			}
+		})
+	}
+}
 
 // migrated is a licence as the test remembers it across the move.
 type migrated struct {
@@ -234,6 +280,17 @@ func TestMigrateToPostgres(t *testing.T) {
 	v := elicense(t, nil, "ledger", "verify", "--data", data, "--store", dsn)
 	if v.code != 0 || !strings.HasPrefix(v.stdout, "OK ") {
 		t.Fatalf("ledger verify: %s %s", v.stdout, v.stderr)
+	}
+	// Another deployment's data into the same schema: refused, unchanged.
+	other := t.TempDir() + "/other"
+	o := startServer(t, other)
+	o.stop(t)
+	if r := elicense(t, nil, "migrate", "--from", other, "--to", dsn); r.code != exitFail || !strings.Contains(r.stderr, "another log") {
+		t.Errorf("migrating another deployment into the schema: %d\n%s", r.code, r.stderr)
+	}
+	noTime := func(s string) string { return s[:strings.LastIndex(s, ", ")] } // the line without the time fsck took
+	if v2 := elicense(t, nil, "ledger", "verify", "--data", data, "--store", dsn); noTime(v2.stdout) != noTime(v.stdout) {
+		t.Errorf("the refused migration changed the ledger: %s, was %s", v2.stdout, v.stdout)
 	}
 	t.Logf("migrated %d licences (ledger of %d entries) in %v\n%s%s\nsecond run:\n%s", len(before), old.Size, took.Round(time.Millisecond), r.stderr, r.stdout, again.stderr)
 }
