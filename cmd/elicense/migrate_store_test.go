@@ -165,119 +165,16 @@ func migrateKilled(t *testing.T, data, dsn, at string) string {
 // and new issuances work.
 func TestMigrateToPostgres(t *testing.T) {
 	dsn, _ := testPG(t)
-	data := t.TempDir() + "/data"
-	p := &privacyRun{data: data, s: startServer(t, data)}
-	p.admin = readToken(t, data)
-	p.samples = loadSamples(t)
-	p.issueAll(t)
-	p.claimDevice(t)
-	p.makeSeal(t)
-	p.changeStatus(t)
-	tok := p.tokens["drivers-license"]
-	bulk := issueMany(t, p.s, tok, p.samples["drivers-license"], 400)
-	for i := 0; i < len(bulk); i += 10 {
-		if st := p.s.call(t, "POST", "/v1/licences/"+bulk[i].ID+"/revoke", tok, map[string]string{"reason": "注销"}, nil); st != 200 {
-			t.Fatalf("revoke: %d", st)
-		}
-	}
-	ids := []string{p.copied.ID}
-	for _, l := range p.issued {
-		ids = append(ids, l.ID)
-	}
-	for _, l := range bulk {
-		ids = append(ids, l.ID)
-	}
-	before := map[string]migrated{}
-	for _, id := range ids {
-		var l migrated
-		if st := p.s.call(t, "GET", "/v1/licences/"+url.PathEscape(id), p.admin, nil, &l); st != 200 {
-			t.Fatalf("%s: %d", id, st)
-		}
-		before[id] = l
-	}
-	var old tlog.Checkpoint
-	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(100 * time.Millisecond) {
-		var ready struct {
-			Size uint64 `json:"ledger_size"`
-		}
-		p.s.call(t, "GET", "/readyz", "", nil, &ready)
-		if old = checkpointOf(t, p.s); old.Size == ready.Size || time.Now().After(deadline) {
-			break
-		}
-	}
-	p.s.stop(t)
+	d := newBoltDeployment(t)
 
 	// A server holds the file: refused.
-	s := startServer(t, data)
-	elicense(t, nil, "migrate", "--from", data, "--to", dsn).want(t, exitFail)
+	s := startServer(t, d.p.data)
+	elicense(t, nil, "migrate", "--from", d.p.data, "--to", dsn).want(t, exitFail)
 	s.stop(t)
 
-	migrateKilled(t, data, dsn, "ledger: 64/")
-	// Resumed: the ledger from where the first run stopped.
-	if out := migrateKilled(t, data, dsn, "state: "); !regexp.MustCompile(`ledger: \d+ entries copied \(from [1-9]\d*\)`).MatchString(out) {
-		t.Fatalf("the second run did not resume the ledger's copy:\n%s", out)
-	}
-	t0 := time.Now()
-	r := elicense(t, nil, "migrate", "--from", data, "--to", dsn)
-	took := time.Since(t0)
-	r.want(t, exitOK)
-	for _, want := range []string{fmt.Sprintf("%d entries on both sides, root %s", old.Size, old.Root), "every checkpoint present", "target ledger verify: OK", "content digest", "equal", "migrated "} {
-		if !strings.Contains(r.stdout, want) {
-			t.Errorf("migrate's output lacks %q:\n%s", want, r.stdout)
-		}
-	}
-	if strings.Contains(r.stdout, "DIFFERS") || !strings.Contains(r.stderr, "state: ") {
-		t.Errorf("migrate:\n%s\n%s", r.stdout, r.stderr)
-	}
-	again := elicense(t, nil, "migrate", "--from", data, "--to", dsn)
-	again.want(t, exitOK)
-	if !strings.Contains(again.stderr, "ledger: 0 entries copied") || !strings.Contains(again.stderr, "state: already copied") {
-		t.Errorf("the second run was not a no-op:\n%s", again.stderr)
-	}
-
-	// Served from PostgreSQL, with the same data directory's keys.
-	s = startServer(t, data, "--store", dsn)
-	for id, was := range before {
-		var l migrated
-		if st := s.call(t, "GET", "/v1/licences/"+url.PathEscape(id), p.admin, nil, &l); st != 200 {
-			t.Fatalf("%s after the move: %d", id, st)
-		}
-		if l.Status != was.Status || l.LedgerIndex != was.LedgerIndex {
-			t.Errorf("%s: %s at %d after the move, %s at %d before", id, l.Status, l.LedgerIndex, was.Status, was.LedgerIndex)
-		}
-	}
-	if st := claimCode(t, s, bulk[1].ClaimCode); st != 201 {
-		t.Errorf("an outstanding claim code after the move: %d", st)
-	}
-	if st := claimCode(t, s, p.issued["drivers-license"].ClaimCode); st == 201 {
-		t.Error("a claim code spent before the move claimed again")
-	}
-	fresh := issueMany(t, s, tok, p.samples["drivers-license"], 50)
-	for _, l := range fresh {
-		if _, dup := before[l.ID]; dup || l.LedgerIndex < old.Size {
-			t.Errorf("new licence %s at %d: an identifier or index of the old ledger", l.ID, l.LedgerIndex)
-		}
-	}
-	var cp tlog.Checkpoint
-	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(100 * time.Millisecond) {
-		if cp = checkpointOf(t, s); cp.Size > old.Size || time.Now().After(deadline) {
-			break
-		}
-	}
-	var proof struct{ Proof []string }
-	if st := s.call(t, "GET", fmt.Sprintf("/v1/ledger/proof/consistency?old=%d&new=%d", old.Size, cp.Size), "", nil, &proof); st != 200 {
-		t.Fatalf("consistency proof: %d", st)
-	}
-	hs := make([]tlog.Hash, len(proof.Proof))
-	for i, h := range proof.Proof {
-		b, _ := base64.StdEncoding.DecodeString(h)
-		copy(hs[i][:], b)
-	}
-	if err := tlog.SM3.VerifyConsistency(old.Size, cp.Size, hs, old.Root, cp.Root); err != nil || cp.Origin != old.Origin {
-		t.Errorf("the checkpoint after the move (%d, %s) does not extend the old one (%d): %v", cp.Size, cp.Origin, old.Size, err)
-	}
-	s.stop(t)
-	v := elicense(t, nil, "ledger", "verify", "--data", data, "--store", dsn)
+	r, again := d.migrate(t, dsn)
+	d.serve(t, dsn)
+	v := elicense(t, nil, "ledger", "verify", "--data", d.p.data, "--store", dsn)
 	if v.code != 0 || !strings.HasPrefix(v.stdout, "OK ") {
 		t.Fatalf("ledger verify: %s %s", v.stdout, v.stderr)
 	}
@@ -289,8 +186,137 @@ func TestMigrateToPostgres(t *testing.T) {
 		t.Errorf("migrating another deployment into the schema: %d\n%s", r.code, r.stderr)
 	}
 	noTime := func(s string) string { return s[:strings.LastIndex(s, ", ")] } // the line without the time fsck took
-	if v2 := elicense(t, nil, "ledger", "verify", "--data", data, "--store", dsn); noTime(v2.stdout) != noTime(v.stdout) {
+	if v2 := elicense(t, nil, "ledger", "verify", "--data", d.p.data, "--store", dsn); noTime(v2.stdout) != noTime(v.stdout) {
 		t.Errorf("the refused migration changed the ledger: %s, was %s", v2.stdout, v.stdout)
 	}
-	t.Logf("migrated %d licences (ledger of %d entries) in %v\n%s%s\nsecond run:\n%s", len(before), old.Size, took.Round(time.Millisecond), r.stderr, r.stdout, again.stderr)
+	t.Logf("migrated %d licences (ledger of %d entries)\n%s%s\nsecond run:\n%s", len(d.before), d.old.Size, r.stderr, r.stdout, again.stderr)
+}
+
+// boltDeployment is a bbolt deployment made by a real server, stopped,
+// and what its licences and checkpoint were.
+type boltDeployment struct {
+	p      *privacyRun
+	bulk   []migrated
+	before map[string]migrated
+	old    tlog.Checkpoint
+}
+
+// newBoltDeployment issues licences of several classes, claims a device
+// copy, makes and revokes a seal, changes statuses, re-issues, issues 400
+// more (revoking every tenth), records every licence and the checkpoint,
+// and stops the server.
+func newBoltDeployment(t *testing.T) *boltDeployment {
+	data := t.TempDir() + "/data"
+	p := &privacyRun{data: data, s: startServer(t, data)}
+	p.admin = readToken(t, data)
+	p.samples = loadSamples(t)
+	p.issueAll(t)
+	p.claimDevice(t)
+	p.makeSeal(t)
+	p.changeStatus(t)
+	tok := p.tokens["drivers-license"]
+	d := &boltDeployment{p: p, bulk: issueMany(t, p.s, tok, p.samples["drivers-license"], 400), before: map[string]migrated{}}
+	for i := 0; i < len(d.bulk); i += 10 {
+		if st := p.s.call(t, "POST", "/v1/licences/"+d.bulk[i].ID+"/revoke", tok, map[string]string{"reason": "注销"}, nil); st != 200 {
+			t.Fatalf("revoke: %d", st)
+		}
+	}
+	ids := []string{p.copied.ID}
+	for _, l := range p.issued {
+		ids = append(ids, l.ID)
+	}
+	for _, l := range d.bulk {
+		ids = append(ids, l.ID)
+	}
+	for _, id := range ids {
+		var l migrated
+		if st := p.s.call(t, "GET", "/v1/licences/"+url.PathEscape(id), p.admin, nil, &l); st != 200 {
+			t.Fatalf("%s: %d", id, st)
+		}
+		d.before[id] = l
+	}
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		var ready struct {
+			Size uint64 `json:"ledger_size"`
+		}
+		p.s.call(t, "GET", "/readyz", "", nil, &ready)
+		if d.old = checkpointOf(t, p.s); d.old.Size == ready.Size || time.Now().After(deadline) {
+			break
+		}
+	}
+	p.s.stop(t)
+	return d
+}
+
+// migrate runs elicense migrate killed in the ledger, killed in the
+// state, to the end, and again; it returns the last two runs.
+func (d *boltDeployment) migrate(t *testing.T, dsn string) (r, again result) {
+	data := d.p.data
+	migrateKilled(t, data, dsn, "ledger: 64/")
+	// Resumed: the ledger from where the first run stopped.
+	if out := migrateKilled(t, data, dsn, "state: "); !regexp.MustCompile(`ledger: \d+ entries copied \(from [1-9]\d*\)`).MatchString(out) {
+		t.Fatalf("the second run did not resume the ledger's copy:\n%s", out)
+	}
+	r = elicense(t, nil, "migrate", "--from", data, "--to", dsn)
+	r.want(t, exitOK)
+	for _, want := range []string{fmt.Sprintf("%d entries on both sides, root %s", d.old.Size, d.old.Root), "every checkpoint present", "target ledger verify: OK", "content digest", "equal", "migrated "} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("migrate's output lacks %q:\n%s", want, r.stdout)
+		}
+	}
+	if strings.Contains(r.stdout, "DIFFERS") || !strings.Contains(r.stderr, "state: ") {
+		t.Errorf("migrate:\n%s\n%s", r.stdout, r.stderr)
+	}
+	again = elicense(t, nil, "migrate", "--from", data, "--to", dsn)
+	again.want(t, exitOK)
+	if !strings.Contains(again.stderr, "ledger: 0 entries copied") || !strings.Contains(again.stderr, "state: already copied") {
+		t.Errorf("the second run was not a no-op:\n%s", again.stderr)
+	}
+	return r, again
+}
+
+// serve starts a server on the migrated schema with the same data
+// directory and checks it answers as the bbolt one did.
+func (d *boltDeployment) serve(t *testing.T, dsn string) {
+	p := d.p
+	s := startServer(t, p.data, "--store", dsn)
+	defer s.stop(t)
+	for id, was := range d.before {
+		var l migrated
+		if st := s.call(t, "GET", "/v1/licences/"+url.PathEscape(id), p.admin, nil, &l); st != 200 {
+			t.Fatalf("%s after the move: %d", id, st)
+		}
+		if l.Status != was.Status || l.LedgerIndex != was.LedgerIndex {
+			t.Errorf("%s: %s at %d after the move, %s at %d before", id, l.Status, l.LedgerIndex, was.Status, was.LedgerIndex)
+		}
+	}
+	if st := claimCode(t, s, d.bulk[1].ClaimCode); st != 201 {
+		t.Errorf("an outstanding claim code after the move: %d", st)
+	}
+	if st := claimCode(t, s, p.issued["drivers-license"].ClaimCode); st == 201 {
+		t.Error("a claim code spent before the move claimed again")
+	}
+	for _, l := range issueMany(t, s, p.tokens["drivers-license"], p.samples["drivers-license"], 50) {
+		if _, dup := d.before[l.ID]; dup || l.LedgerIndex < d.old.Size {
+			t.Errorf("new licence %s at %d: an identifier or index of the old ledger", l.ID, l.LedgerIndex)
+		}
+	}
+	var cp tlog.Checkpoint
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		if cp = checkpointOf(t, s); cp.Size > d.old.Size || time.Now().After(deadline) {
+			break
+		}
+	}
+	var proof struct{ Proof []string }
+	if st := s.call(t, "GET", fmt.Sprintf("/v1/ledger/proof/consistency?old=%d&new=%d", d.old.Size, cp.Size), "", nil, &proof); st != 200 {
+		t.Fatalf("consistency proof: %d", st)
+	}
+	hs := make([]tlog.Hash, len(proof.Proof))
+	for i, h := range proof.Proof {
+		b, _ := base64.StdEncoding.DecodeString(h)
+		copy(hs[i][:], b)
+	}
+	if err := tlog.SM3.VerifyConsistency(d.old.Size, cp.Size, hs, d.old.Root, cp.Root); err != nil || cp.Origin != d.old.Origin {
+		t.Errorf("the checkpoint after the move (%d, %s) does not extend the old one (%d): %v", cp.Size, cp.Origin, d.old.Size, err)
+	}
 }
