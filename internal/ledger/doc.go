@@ -19,7 +19,9 @@
 //     and static publication;
 //   - the [Store] interface a storage backend implements (bbolt:
 //     internal/ledger/boltstore); no storage engine is imported here;
-//   - [Fsck], which recomputes every hash and checks every checkpoint.
+//   - [Fsck], which recomputes every hash and checks every checkpoint;
+//   - [Copy] and [VerifyCopy]: a log copied into another store (moving a
+//     deployment to another backend), resumable, and proved equal.
 //
 // Entries are opaque byte strings (1 to tlog.MaxEntryLen bytes): the log
 // stores, hashes and proves them and never reads them. What they mean is

@@ -12,6 +12,12 @@
 // the ledger never disagree. A change that fails rolls back only its own
 // caller's part of the batch.
 //
-// Backends: issuer/state/boltstate (one bbolt file). A new backend
-// proves itself with the conformance suite in issuer/state/statetest.
+// Backends: issuer/state/boltstate (one bbolt file) and
+// issuer/state/pgstate (PostgreSQL). A new backend proves itself with
+// the conformance suite in issuer/state/statetest.
+//
+// Moving a deployment from one backend to another copies the state as
+// it is: an Exporter reads every piece, an Importer writes it without
+// Tx, and TakeCensus summarises a state so two copies can be compared
+// (export.go; the ledger's side is ledger.Copy).
 package state

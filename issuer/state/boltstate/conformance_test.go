@@ -20,3 +20,14 @@ func TestConformance(t *testing.T) {
 		return s
 	})
 }
+
+// TestExport checks that Export reads every piece of the state.
+func TestExport(t *testing.T) {
+	statetest.RunExport(t, func(t testing.TB, dir string) state.Backend {
+		s, err := boltstate.Open(filepath.Join(dir, "ledger.db"), boltstate.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	})
+}

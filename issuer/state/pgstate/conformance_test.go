@@ -66,3 +66,14 @@ func openTest(t testing.TB, dsn, schema string) *pgstate.Store {
 	})
 	return s
 }
+
+// TestExportImport checks Export, then moves a filled schema into an
+// empty one with Import and checks the copy.
+func TestExportImport(t *testing.T) {
+	dsn := testDSN(t)
+	open := func(t testing.TB, dir string) state.Backend {
+		return openTest(t, dsn, statetest.PGSchema(dir))
+	}
+	t.Run("Export", func(t *testing.T) { statetest.RunExport(t, open) })
+	t.Run("Import", func(t *testing.T) { statetest.RunImport(t, open, open) })
+}

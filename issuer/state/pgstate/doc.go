@@ -76,5 +76,6 @@
 // tables and statements), ledger.go (the ledger store, the write
 // transaction, the lead), tx.go (the queued state.Tx), records.go
 // (licences, state.Shared), misc.go (claims, seals, tokens, audit
-// records, watermark, snapshot), errors.go.
+// records, watermark, snapshot), import.go (Import and Export, for
+// moving a deployment in), errors.go.
 package pgstate

@@ -1,0 +1,180 @@
+package state
+
+import (
+	"crypto/sha256"
+	"encoding/binary"
+	"fmt"
+	"maps"
+	"slices"
+	"time"
+)
+
+// Moving a deployment from one backend to another (elicense migrate)
+// copies the state as it is, beside the ledger's copy (ledger.Copy):
+// every piece a backend holds, read by an Exporter and written by an
+// Importer, without ledger entries and without the rules a Tx applies
+// (the pieces are already what those rules made).
+
+// Export is a batch of the state's pieces as a backend holds them.
+type Export struct {
+	// Records are licences and device copies with their credential, QR
+	// core and ledger bookkeeping (LedgerIndex, LastEvent).
+	Records []*Record
+	// Claims are claim tickets with their numbers (Ticket): outstanding
+	// claim codes embed them.
+	Claims      []Claim
+	Seals       []SealRecord
+	AgencySeals []AgencySeal
+	Tokens      []RevokedToken
+	Audits      []AuditRecord
+	// ClaimsGiven, if not zero, is the highest claim ticket number the
+	// backend ever gave, pruned tickets included (set in one batch).
+	ClaimsGiven uint64
+}
+
+// Len is how many pieces e holds.
+func (e *Export) Len() int {
+	return len(e.Records) + len(e.Claims) + len(e.Seals) + len(e.AgencySeals) + len(e.Tokens) + len(e.Audits)
+}
+
+// AgencySeal is an agency's official seal (Seals.AgencySeal).
+type AgencySeal struct {
+	Code string
+	DER  []byte
+}
+
+// RevokedToken is a revoked operator token (Tokens.RevokeToken).
+type RevokedToken struct {
+	JTI     string
+	Expires time.Time
+}
+
+// AuditRecord is the personal values kept for the ledger event at Index
+// (Tx.PutAudit).
+type AuditRecord struct {
+	Index  uint64
+	Values map[string]string
+}
+
+// Exporter is a backend whose whole state can be read out.
+type Exporter interface {
+	Store
+	// Export calls fn with batches of at most n pieces until every
+	// record, claim ticket, seal, agency seal, revoked token and audit
+	// record has been passed once, from one consistent view. Each kind
+	// comes in the order of its key. Batches are fn's to keep.
+	Export(n int, fn func(*Export) error) error
+}
+
+// Importer is a backend that takes pieces exported from another.
+type Importer interface {
+	Exporter
+	// Import writes the pieces of e as they are, in one transaction,
+	// replacing a piece of the same key, so that an import interrupted
+	// and run again ends the same. It writes no ledger entry and moves
+	// no watermark (SetWatermark does, and PutStatusSnapshot keeps the
+	// snapshot). Claim ticket numbers are kept, and the next number
+	// given is above every imported one.
+	Import(e *Export) error
+	// AdvanceSerials moves the licence serial counter (Shared's
+	// ReserveSerials) forward, never back, to the next value congruent
+	// to next modulo the serials' range.
+	AdvanceSerials(next uint32) error
+}
+
+// Census is a summary of a state that two copies of it share: how many
+// pieces of each kind, and a digest of each kind's content.
+type Census struct {
+	Licences     map[Status]int // not device copies
+	Copies       map[Status]int
+	Claims       int
+	ClaimsUsed   int
+	Seals        int
+	SealsRevoked int
+	AgencySeals  int
+	Tokens       int
+	Audits       int
+	// Digest is the SHA-256 of every piece's content, in each kind's
+	// key order.
+	Digest [sha256.Size]byte
+}
+
+// TakeCensus reads every piece of s's state.
+func TakeCensus(s Exporter) (*Census, error) {
+	c := &Census{Licences: map[Status]int{}, Copies: map[Status]int{}}
+	h := sha256.New()
+	put := func(parts ...any) {
+		for _, p := range parts {
+			switch v := p.(type) {
+			case string:
+				h.Write(binary.AppendUvarint(nil, uint64(len(v))))
+				h.Write([]byte(v))
+			case []byte:
+				h.Write(binary.AppendUvarint(nil, uint64(len(v))))
+				h.Write(v)
+			case uint64:
+				h.Write(binary.BigEndian.AppendUint64(nil, v))
+			case time.Time:
+				var n int64
+				if !v.IsZero() {
+					n = v.UnixNano()
+				}
+				h.Write(binary.BigEndian.AppendUint64(nil, uint64(n)))
+			case bool:
+				b := byte(0)
+				if v {
+					b = 1
+				}
+				h.Write([]byte{b})
+			default:
+				panic(fmt.Sprintf("state: census of a %T", p))
+			}
+		}
+	}
+	err := s.Export(4096, func(e *Export) error {
+		for _, r := range e.Records {
+			if r.CopyOf != "" {
+				c.Copies[r.Status]++
+			} else {
+				c.Licences[r.Status]++
+			}
+			put("r", r.ID, string(r.Status), r.Reason, r.StatusList, r.StatusIndex, r.CredentialHash, r.Credential,
+				r.LedgerIndex, r.LastEvent, r.UpdatedAt, r.SupersededBy, r.ImportKey, r.CopyOf, r.Device, r.Unbound, uint64(len(r.Copies)))
+		}
+		for _, cl := range e.Claims {
+			c.Claims++
+			if cl.Used {
+				c.ClaimsUsed++
+			}
+			put("c", cl.Ticket, cl.LicenceID, cl.Expires, cl.Used, cl.Salt, cl.Verifier)
+		}
+		for _, sr := range e.Seals {
+			c.Seals++
+			if !sr.RevokedAt.IsZero() {
+				c.SealsRevoked++
+			}
+			put("s", sr.ESID, sr.Agency, sr.LedgerIndex, sr.RevokedAt, sr.Reason)
+		}
+		for _, a := range e.AgencySeals {
+			c.AgencySeals++
+			put("a", a.Code, a.DER)
+		}
+		for _, tk := range e.Tokens {
+			c.Tokens++
+			put("t", tk.JTI, uint64(tk.Expires.Unix()))
+		}
+		for _, a := range e.Audits {
+			c.Audits++
+			put("u", a.Index, uint64(len(a.Values)))
+			for _, k := range slices.Sorted(maps.Keys(a.Values)) {
+				put(k, a.Values[k])
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	h.Sum(c.Digest[:0])
+	return c, nil
+}
