@@ -133,6 +133,9 @@ func TestFirstSyncOlderListsRefused(t *testing.T) {
 		!strings.Contains(err.Error(), "version 1 is older than the version 2 the trust bundle names") {
 		t.Fatalf("first sync with an old list: %v", err)
 	}
+	if n := f.requests["/v1/status/gab-1"]; n != 1+behindRetries {
+		t.Fatalf("the list behind was asked for %d times", n)
+	}
 	for _, n := range []string{cacheFile, highWaterFile} {
 		if _, err := os.Stat(filepath.Join(s.Dir(), n)); !errors.Is(err, os.ErrNotExist) {
 			t.Fatalf("%s written by a refused sync: %v", n, err)
