@@ -111,6 +111,12 @@ same store picks the new data up within seconds.
 writes, or such a directory (file://DIR): the same paths everywhere. The
 ledger's consistency is proved from its tiles where the source has them.
 
+A document the source serves older than the one held (a replica or a CDN
+edge behind) is not taken and not an error: the held one stays, and a
+"note:" line says so. When a status list stays older than the version the
+trust bundle names, the first word is BEHIND instead of OK, the list held
+is kept, and the exit status is 1: sync again shortly.
+
 Examples:
   elicense-verify sync --from http://issuer.example:8080
   elicense-verify sync --from https://cdn.example.gov.cn/elicense
@@ -148,10 +154,21 @@ Examples:
 		if err != nil {
 			return fail(e, err)
 		}
-		fmt.Fprintf(e.stdout, "OK synced trust bundle seq %d (was %d), checkpoint size %d (was %d), status lists: %d full, %d by delta, %d unchanged; %d bytes\n",
-			rep.Seq, rep.PreviousSeq, rep.Checkpoint.Size, rep.PreviousCPSize, len(rep.FullLists), len(rep.DeltaLists), len(rep.UnchangedLists), rep.Bytes)
+		// A sync that left a list behind the bundle is not called OK.
+		word := "OK"
+		if !rep.Complete() {
+			word = "BEHIND"
+		}
+		fmt.Fprintf(e.stdout, "%s synced trust bundle seq %d (was %d), checkpoint size %d (was %d), status lists: %d full, %d by delta, %d unchanged, %d behind; %d bytes\n",
+			word, rep.Seq, rep.PreviousSeq, rep.Checkpoint.Size, rep.PreviousCPSize, len(rep.FullLists), len(rep.DeltaLists), len(rep.UnchangedLists), len(rep.Behind), rep.Bytes)
+		for _, k := range rep.Kept {
+			fmt.Fprintln(e.stdout, "note:", k)
+		}
 		for _, w := range rep.Warnings {
 			fmt.Fprintln(e.stdout, "warning:", w)
+		}
+		if !rep.Complete() {
+			return exitVerdict
 		}
 		return exitOK
 	},

@@ -7,9 +7,10 @@
 // Everything in the cache is kept in its signed form (the bundle token, each
 // list's full token and the signed deltas applied since, the checkpoint
 // note) and verified again on Load, so a tampered cache is refused, never
-// trusted. Sync verifies every signature, refuses a bundle or list that goes
-// back (sequence and version numbers) and a checkpoint that is not
-// consistent with the one held (a consistency proof built from the
+// trusted. Sync verifies every signature, never takes a bundle or list that
+// goes back (sequence and version numbers: an older copy, served by a
+// replica or a cache behind, is not taken and the held one kept), refuses
+// a checkpoint that is not consistent with the one held (a consistency proof built from the
 // ledger's C2SP tiles, or the issuer's proof endpoint where there are no
 // tiles), and replaces the cache
 // in one atomic rename: a failed or partial sync leaves the old cache intact.

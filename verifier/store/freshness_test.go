@@ -128,10 +128,13 @@ func TestFirstSyncOlderListsRefused(t *testing.T) {
 	now := w.Now.Add(time.Hour)
 	f.named = map[string]uint64{"gab-1": 2, "amr-1": 1}
 	f.publish(t, 1) // names gab-1 v2, serves gab-1 v1
-	_, err := syncNow(s, srv.URL, now)
+	_, err := s.Sync(t.Context(), srv.URL, SyncOptions{Now: func() time.Time { return now }, RetryPause: time.Millisecond})
 	if !errors.Is(err, statuslist.ErrRollback) || !strings.Contains(err.Error(), "status list gab-1: ") ||
 		!strings.Contains(err.Error(), "version 1 is older than the version 2 the trust bundle names") {
 		t.Fatalf("first sync with an old list: %v", err)
+	}
+	if n := f.requests["/v1/status/gab-1"]; n != 1+behindRetries {
+		t.Fatalf("the list behind was asked for %d times", n)
 	}
 	for _, n := range []string{cacheFile, highWaterFile} {
 		if _, err := os.Stat(filepath.Join(s.Dir(), n)); !errors.Is(err, os.ErrNotExist) {
@@ -189,11 +192,15 @@ func TestHighWaterDamaged(t *testing.T) {
 	if _, err := syncNow(s, srv.URL, now); err != nil {
 		t.Fatal(err)
 	}
-	seq3 := f.bundle
 	os.Remove(p)
 	f.publish(t, 2)
-	failing(t, s, srv.URL, now, "rollback")
-	f.bundle = seq3
+	rep, err := syncNow(s, srv.URL, now)
+	if err != nil || len(rep.Kept) != 1 || rep.Seq != 3 {
+		t.Fatalf("sync served an older bundle: %v %+v", err, rep)
+	}
+	if hw := must(s.readHighWater()); hw.Seq != 3 {
+		t.Fatalf("high-water mark re-established at seq %d, want the 3 held", hw.Seq)
+	}
 }
 
 // An unchanged list says so and is not fetched again.

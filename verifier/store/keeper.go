@@ -261,8 +261,15 @@ func (k *Keeper) syncLocked(ctx context.Context) error {
 	k.failures, k.lastErr = 0, ""
 	if k.opts.Every > 0 {
 		k.next = now.Add(k.jitter(k.opts.Every))
+		if !rep.Complete() {
+			// A replica or cache behind catches up soon: ask again then.
+			k.next = now.Add(k.jitter(backoff(k.opts.Every, 1)))
+		}
 	}
 	k.opts.Logf("synced from %s: bundle %d", from, rep.Seq)
+	for _, id := range rep.Behind {
+		k.opts.Logf("status list %s is behind the bundle: the source served nothing as new; syncing again sooner", id)
+	}
 	return nil
 }
 
@@ -317,8 +324,12 @@ func (k *Keeper) Status() KeeperStatus {
 			st.Warnings = append(st.Warnings, fmt.Sprintf("trust bundle %d is past its next update (%s)", c.Bundle.Seq, c.Bundle.NextUpdate.UTC().Format(time.RFC3339)))
 		}
 		for _, id := range slices.Sorted(maps.Keys(c.Lists)) {
-			if l := c.Lists[id]; l.Expired(now) {
+			l := c.Lists[id]
+			if l.Expired(now) {
 				st.Warnings = append(st.Warnings, fmt.Sprintf("status list %s expired at %s", id, l.ExpiresAt.UTC().Format(time.RFC3339)))
+			}
+			if sl, ok := c.Bundle.StatusList(id); ok && l.Version < sl.Version {
+				st.Warnings = append(st.Warnings, behindWarning(id, l.Version, sl.Version))
 			}
 		}
 	}

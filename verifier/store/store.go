@@ -277,8 +277,8 @@ func (s *Store) loadCache(now time.Time) (*Cache, error) {
 }
 
 // verifyFile checks every signed document of f (against prev's versions
-// when prev is set), and that each list is at least as new as the version
-// the bundle names.
+// when prev is set), and warns of each list older than the version the
+// bundle names.
 func verifyFile(f *file, roots []*gm.Certificate, prev *Cache, now time.Time) (*Cache, error) {
 	c := &Cache{SyncedAt: f.SyncedAt, From: f.From, Lists: map[string]*statuslist.Signed{}, f: f, history: map[string]*listHistory{}}
 	var po *trust.Bundle
@@ -324,7 +324,10 @@ func verifyFile(f *file, roots []*gm.Certificate, prev *Cache, now time.Time) (*
 			return nil, fmt.Errorf("status list %s: %w: version %d, held %d", id, statuslist.ErrRollback, signed.Version, prev.Lists[id].Version)
 		}
 		if signed.Version < sl.Version {
-			return nil, fmt.Errorf("status list %s: %w: version %d is older than the version %d the trust bundle names", id, statuslist.ErrRollback, signed.Version, sl.Version)
+			// Only ever the list held before a sync whose source was
+			// behind (Sync refuses it otherwise); the high-water mark
+			// keeps it from being any older than that.
+			c.Warnings = append(c.Warnings, behindWarning(id, signed.Version, sl.Version))
 		}
 		if signed.Expired(now) {
 			c.Warnings = append(c.Warnings, fmt.Sprintf("status list %s expired at %s", id, signed.ExpiresAt.UTC().Format(time.RFC3339)))
@@ -333,6 +336,12 @@ func verifyFile(f *file, roots []*gm.Certificate, prev *Cache, now time.Time) (*
 		c.history[id] = h
 	}
 	return c, nil
+}
+
+// behindWarning says that list id is held at version v, older than the
+// version named that the trust bundle names.
+func behindWarning(id string, v, named uint64) string {
+	return fmt.Sprintf("status list %s is v%d, older than the v%d the trust bundle names: the last sync's source was behind; sync again", id, v, named)
 }
 
 // verifyCheckpoint opens a checkpoint note signed by the bundle's ledger

@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -207,8 +208,17 @@ func TestSyncRefuses(t *testing.T) {
 			t.Fatal(err)
 		}
 		seq3 := f.bundle
-		f.bundle = good // seq 1 again
-		failing(t, s, srv.URL, now, "rollback")
+		f.bundle = good // seq 1 again: a replica or cache behind
+		rep, err := syncNow(s, srv.URL, now)
+		if err != nil || len(rep.Kept) != 1 || rep.Seq != 3 ||
+			rep.Kept[0] != "served an older copy of the trust bundle: seq 1 < seq 3 held; kept the held one (a replica or cache behind)" {
+			t.Fatalf("older bundle: %v %+v", err, rep)
+		}
+		if c := must(s.Load(now)); c.Bundle.Seq != 3 {
+			t.Fatalf("an older bundle was taken: seq %d", c.Bundle.Seq)
+		}
+		// Held past its next update, there is nothing current to keep.
+		failing(t, s, srv.URL, now.Add(48*time.Hour), "rollback: seq 1, already holding 3; the bundle held is past its next update")
 		f.bundle = seq3
 	})
 	t.Run("status list from the wrong signer", func(t *testing.T) {
@@ -227,7 +237,13 @@ func TestSyncRefuses(t *testing.T) {
 		}
 		l.Version = 4
 		f.publish(t, 5)
-		failing(t, s, srv.URL, now, "rollback")
+		rep, err := syncNow(s, srv.URL, now)
+		if err != nil || !slices.Contains(rep.Kept, "served an older copy of the status list mz-1: v4 < v5 held; kept the held one (a replica or cache behind)") {
+			t.Fatalf("older list: %v %+v", err, rep)
+		}
+		if c := must(s.Load(now)); c.Lists["mz-1"].Version != 5 {
+			t.Fatalf("an older list was taken: v%d", c.Lists["mz-1"].Version)
+		}
 		l.Version = 6
 		f.publish(t, 6)
 	})

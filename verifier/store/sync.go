@@ -14,7 +14,6 @@ import (
 	"strings"
 	"time"
 
-	"elicense/certs/statuslist"
 	"elicense/certs/trust"
 	"elicense/internal/gm"
 	"elicense/internal/ledger/tlog"
@@ -31,6 +30,11 @@ type SyncOptions struct {
 	// keep it quick.
 	OnProgress func(what string, done, total int64)
 	Log        io.Writer // one line per step; nil: none
+	// RetryPause is how long Sync waits before asking again for a
+	// status list the source serves older than the trust bundle names
+	// (a replica or cache edge behind, which catches up within
+	// moments); it asks twice more. Zero means one second.
+	RetryPause time.Duration
 }
 
 // SyncReport says what a sync did.
@@ -45,7 +49,20 @@ type SyncReport struct {
 	Warnings       []string
 	PreviousSeq    uint64
 	PreviousCPSize uint64
+	// Kept says, for each document the source served older than the one
+	// held (a replica or a cache behind), that the held one was kept.
+	// Nothing older is ever taken; an older copy is not an error.
+	Kept []string
+	// Behind names the status lists held at a version older than the one
+	// the trust bundle names, the source serving nothing as new even
+	// when asked again: their data is what it was, and the sync is not
+	// complete (see Complete).
+	Behind []string
 }
+
+// Complete reports whether the store now holds every status list at
+// least at the version the trust bundle names.
+func (r *SyncReport) Complete() bool { return len(r.Behind) == 0 }
 
 // maxDocument bounds every download (a 64 Mi-entry list's token is under
 // 40 MB even incompressible).
@@ -65,6 +82,9 @@ func (s *Store) Sync(ctx context.Context, base string, opts SyncOptions) (*SyncR
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
+	}
+	if opts.RetryPause <= 0 {
+		opts.RetryPause = time.Second
 	}
 	base = strings.TrimRight(base, "/")
 	src, err := openSource(base)
@@ -215,15 +235,52 @@ func (r *syncRun) bundle() error {
 	}
 	b, err := trust.Verify(string(tok), trust.VerifyOptions{Roots: r.roots, Previous: prevBundle, Now: r.now})
 	var stale *trust.StaleError
-	if errors.As(err, &stale) {
+	switch {
+	case errors.Is(err, trust.ErrRollback):
+		if err := r.olderBundle(tok, err); err != nil {
+			return err
+		}
+		return nil
+	case errors.As(err, &stale):
 		r.rep.Warnings = append(r.rep.Warnings, stale.Error())
-	} else if err != nil {
+	case err != nil:
 		return fmt.Errorf("sync: trust bundle: %w", err)
 	}
 	r.tok, r.b = tok, b
 	r.rep.Seq = b.Seq
 	r.logf("trust bundle seq %d (%d agencies, %d status lists)", b.Seq, len(b.Agencies), len(b.StatusLists))
 	return nil
+}
+
+// olderBundle handles a served bundle that trust.Verify refused as a
+// rollback (err). A genuine bundle of a lower seq than the one held is a
+// replica or cache behind: the held bundle is kept, while it is current
+// (not past its next_update). Anything else stays an error: the same seq
+// with other content, an issued_at going back, or an older copy when the
+// held bundle is stale and there is nothing current to keep.
+func (r *syncRun) olderBundle(tok []byte, err error) error {
+	held := r.prev.Bundle
+	ob, verr := trust.Verify(string(tok), trust.VerifyOptions{Roots: r.roots, Now: r.now})
+	var stale *trust.StaleError
+	if (verr != nil && !errors.As(verr, &stale)) || ob.Seq >= held.Seq {
+		return fmt.Errorf("sync: trust bundle: %w", err)
+	}
+	if held.Expired(r.now) {
+		return fmt.Errorf("sync: trust bundle: %w; the bundle held is past its next update (%s), so there is nothing current to keep",
+			err, held.NextUpdate.UTC().Format(time.RFC3339))
+	}
+	r.tok, r.b = []byte(r.prev.f.Bundle), held
+	r.rep.Seq = held.Seq
+	r.kept(fmt.Sprintf("trust bundle: seq %d < seq %d held", ob.Seq, held.Seq))
+	return nil
+}
+
+// kept records that the source served an older copy of what, and the held
+// one was kept.
+func (r *syncRun) kept(what string) {
+	msg := "served an older copy of the " + what + "; kept the held one (a replica or cache behind)"
+	r.rep.Kept = append(r.rep.Kept, msg)
+	r.logf("%s", msg)
 }
 
 // checkpoint fetches the checkpoint (the bundle's, if the issuer serves
@@ -254,138 +311,44 @@ func (r *syncRun) checkpoint() error {
 	if err != nil {
 		return fmt.Errorf("sync: %w", err)
 	}
-	// The bundle's own checkpoint must lie on the same log.
+	// The bundle's own checkpoint must lie on the same log: the smaller
+	// of the two is a prefix of the larger, which is kept (a bundle and a
+	// checkpoint fetched from two replicas may differ either way).
 	if b.Checkpoint != "" && string(r.note) != b.Checkpoint {
 		bcp, err := verifyCheckpoint(b, []byte(b.Checkpoint), cp.Origin)
 		if err != nil {
 			return fmt.Errorf("sync: bundle %w", err)
 		}
-		if err := r.s.consistent(r.get, &bcp, cp); err != nil {
+		small, large := &bcp, cp
+		if bcp.Size > cp.Size {
+			small, large = &cp, bcp
+		}
+		if err := r.s.consistent(r.get, small, large); err != nil {
 			return fmt.Errorf("sync: the bundle's checkpoint: %w", err)
 		}
+		if bcp.Size > cp.Size {
+			cp, r.note = bcp, []byte(b.Checkpoint)
+		}
 	}
-	if held != nil {
+	if held != nil && cp.Size < held.Size {
+		// An older copy: the held checkpoint is kept. That the older one
+		// is a prefix of it is checked when the source can prove it (a
+		// source behind may not serve the proof); a proof that fails is
+		// a forked log.
+		if err := r.s.consistent(r.get, &cp, *held); errors.Is(err, errInconsistent) {
+			return fmt.Errorf("sync: the older checkpoint served: %w", err)
+		} else if err != nil {
+			r.logf("the older checkpoint served (size %d) is not proved a prefix of the one held: %v", cp.Size, err)
+		}
+		r.kept(fmt.Sprintf("checkpoint: size %d < size %d held", cp.Size, held.Size))
+		cp, r.note = *held, []byte(r.prev.f.Checkpoint)
+	} else if held != nil {
 		if err := r.s.consistent(r.get, held, cp); err != nil {
 			return fmt.Errorf("sync: %w", err)
 		}
 	}
 	r.rep.Checkpoint = cp
 	r.logf("checkpoint %s size %d", cp.Origin, cp.Size)
-	return nil
-}
-
-// listSync is one status list being synced.
-type listSync struct {
-	id, path string
-	opts     statuslist.VerifyOptions
-	have     *statuslist.Signed // the version held, if any
-	haveFile *listFile          // as the cache holds it
-}
-
-// statusLists fetches each of the bundle's status lists: a delta from the
-// version held when possible, else the full list; signed by the list's
-// signer, never going back.
-func (r *syncRun) statusLists() error {
-	r.f = &file{SyncedAt: r.now, From: r.base, Bundle: string(r.tok), Checkpoint: string(r.note), Lists: map[string]*listFile{}}
-	for _, sl := range r.b.StatusLists {
-		l := &listSync{
-			id:   sl.ID,
-			path: "/v1/status/" + url.PathEscape(sl.ID),
-			opts: statuslist.VerifyOptions{URI: sl.URI, Keys: r.b.StatusKeys(sl.ID), Now: r.now},
-		}
-		if r.prev != nil && r.prev.Lists[sl.ID] != nil && r.prev.Lists[sl.ID].URI == sl.URI {
-			l.have, l.haveFile = r.prev.Lists[sl.ID], r.prev.f.Lists[sl.ID]
-			l.opts.MinVersion = l.have.Version
-		}
-		why := "" // why a list held is fetched whole
-		if l.have != nil && len(l.haveFile.Deltas) < maxDeltas {
-			done, reason, err := r.delta(l)
-			if err != nil {
-				return err
-			}
-			if done {
-				continue
-			}
-			why = reason
-		} else if l.have != nil {
-			why = fmt.Sprintf("%d deltas held", len(l.haveFile.Deltas))
-		}
-		if err := r.fullList(l, why); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// delta asks for the changes since the version held, at
-// /v1/status-delta/<list>/<version> (the issuer and a static directory
-// alike): a signed delta, an empty body when the version held is the
-// current one, 404 when there is no delta from it. Unless done, why says
-// why the full list is to be fetched.
-func (r *syncRun) delta(l *listSync) (done bool, why string, err error) {
-	raw, code, err := r.get(deltaPath(l.id, l.have.Version), "status "+l.id+" delta")
-	switch {
-	case err == nil && (code == http.StatusNotModified || len(raw) == 0):
-		// 304 from an older issuer; an empty body from the delta path:
-		// the version held is the current one.
-		r.unchanged(l)
-		r.logf("status list %s: unchanged (v%d)", l.id, l.have.Version)
-		return true, "", nil
-	case err == nil:
-		d, err := statuslist.ParseDelta(raw, l.opts)
-		if err != nil && !errors.Is(err, statuslist.ErrExpired) {
-			return false, "", fmt.Errorf("sync: status list %s delta: %w", l.id, err)
-		}
-		next, err := statuslist.Apply(l.have, d)
-		if err != nil {
-			return false, "", fmt.Errorf("sync: status list %s delta: %w", l.id, err)
-		}
-		r.f.Lists[l.id] = &listFile{Token: l.haveFile.Token, Deltas: append(append([][]byte(nil), l.haveFile.Deltas...), raw)}
-		r.rep.DeltaLists = append(r.rep.DeltaLists, l.id)
-		r.logf("status list %s: delta v%d → v%d, %d changes, %d bytes", l.id, l.have.Version, next.Version, len(d.Changes), len(raw))
-		return true, "", nil
-	case code == http.StatusNotFound:
-		return false, fmt.Sprintf("the source has no delta from v%d", l.have.Version), nil
-	default:
-		return false, fmt.Sprintf("delta request failed: %v", err), nil
-	}
-}
-
-// unchanged keeps the list as the cache holds it (and its deltas' dates).
-func (r *syncRun) unchanged(l *listSync) {
-	r.f.Lists[l.id] = l.haveFile
-	r.rep.UnchangedLists = append(r.rep.UnchangedLists, l.id)
-}
-
-// fullList fetches the whole list; why says why a list held is.
-func (r *syncRun) fullList(l *listSync, why string) error {
-	raw, _, err := r.get(l.path, "status "+l.id)
-	if err != nil {
-		return err
-	}
-	have := l.have
-	if have != nil && l.haveFile.Token == string(raw) && len(l.haveFile.Deltas) == 0 {
-		// The very document held: keep it.
-		r.unchanged(l)
-		r.logf("status list %s: unchanged (v%d; %s, fetched the full list to be sure)", l.id, have.Version, why)
-		return nil
-	}
-	signed, err := statuslist.Parse(string(raw), l.opts)
-	if errors.Is(err, statuslist.ErrExpired) {
-		r.rep.Warnings = append(r.rep.Warnings, fmt.Sprintf("status list %s is past its exp", l.id))
-	} else if err != nil {
-		return fmt.Errorf("sync: status list %s: %w", l.id, err)
-	}
-	r.f.Lists[l.id] = &listFile{Token: string(raw)}
-	r.rep.FullLists = append(r.rep.FullLists, l.id)
-	switch {
-	case have == nil:
-		r.logf("status list %s: v%d, %d entries, %d bytes", l.id, signed.Version, signed.List.Len(), len(raw))
-	case signed.Version == have.Version:
-		r.logf("status list %s: v%d re-signed by the issuer (same entries, fresh date), %d bytes", l.id, signed.Version, len(raw))
-	default:
-		r.logf("status list %s: v%d → v%d, full list (%s), %d bytes", l.id, have.Version, signed.Version, why, len(raw))
-	}
 	return nil
 }
 
@@ -469,7 +432,7 @@ func (s *Store) consistent(get getter, old *tlog.Checkpoint, next tlog.Checkpoin
 		return fmt.Errorf("checkpoint rollback: size %d, held %d", next.Size, old.Size)
 	case next.Size == old.Size:
 		if next.Root != old.Root {
-			return fmt.Errorf("checkpoint of size %d with another root than the one held: the log forked", next.Size)
+			return fmt.Errorf("%w: checkpoint of size %d with another root than the one held: the log forked", errInconsistent, next.Size)
 		}
 		return nil
 	case old.Size == 0:
@@ -486,10 +449,14 @@ func (s *Store) consistent(get getter, old *tlog.Checkpoint, next tlog.Checkpoin
 		return fmt.Errorf("consistency of checkpoint %d with the held checkpoint %d: %w", next.Size, old.Size, err)
 	}
 	if err := tlog.VerifyConsistency(old.Size, next.Size, proof, old.Root, next.Root); err != nil {
-		return fmt.Errorf("checkpoint %d is not consistent with the held checkpoint %d (%s): %w", next.Size, old.Size, how, err)
+		return fmt.Errorf("%w: checkpoint %d is not consistent with the held checkpoint %d (%s): %w", errInconsistent, next.Size, old.Size, how, err)
 	}
 	return nil
 }
+
+// errInconsistent means a consistency proof was had and failed, or two
+// checkpoints of one size have different roots: the log forked.
+var errInconsistent = errors.New("inconsistent checkpoints")
 
 // errNoTile means the source does not serve a tile (404): it publishes no
 // tiles, or not yet, and the proof endpoint is asked instead.
