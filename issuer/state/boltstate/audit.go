@@ -12,27 +12,29 @@ import (
 	bolt "go.etcd.io/bbolt"
 )
 
-// bucketAudit holds, under a ledger index, the personal values the
-// event at that index commits to (field → value), so the issuer can open
-// a commitment for an auditor. The public ledger holds only commitments;
-// this private half lives with the rest of the state. Made on first use.
-var bucketAudit = []byte("audit") // ledger index (8 bytes) → JSON object of strings
+// An audit record holds the personal values the ledger event at an index
+// commits to (field → value, JSON), so the issuer can open a commitment
+// for an auditor. The public ledger holds only commitments; this private
+// half lives with the rest of the state, in the credentials bucket under
+// the event's ledger index followed by auditSuffix: keyed by ledger index
+// like the credentials, records are appended at the right edge that
+// every issuance batch rewrites anyway, where a bucket of their own cost
+// each commit its own right-hand leaf and branch pages (about three).
+// A credential's key is the bare 8-byte index, so neither is mistaken
+// for the other.
+const auditSuffix = 0x01
+
+// bucketAudit held audit records (ledger index → JSON) in the first
+// builds with audit records; Audit still reads it.
+var bucketAudit = []byte("audit")
 
 // PutAudit implements state.Tx.
 func (t *tx) PutAudit(index uint64, values map[string]string) error {
-	if t.audit == nil {
-		b, err := t.tx.CreateBucketIfNotExists(bucketAudit)
-		if err != nil {
-			return err
-		}
-		b.FillPercent = 1 // keys are ledger indexes: pages are filled whole
-		t.audit = b
-	}
 	v, err := encodeAudit(values)
 	if err != nil {
 		return err
 	}
-	return t.audit.Put(t.seqKey(index), v)
+	return appendOnly(t.tx, bucketCreds).Put(t.auditKey(index), v)
 }
 
 // encodeAudit is json.Marshal(values, json.Deterministic(true)) (the
@@ -89,11 +91,11 @@ func plainJSON(s string) bool {
 func (s *Store) Audit(index uint64) (map[string]string, error) {
 	var out map[string]string
 	err := s.db.View(func(tx *bolt.Tx) error {
-		b := tx.Bucket(bucketAudit)
-		if b == nil {
-			return state.ErrNotFound
+		k := binary.BigEndian.AppendUint64(make([]byte, 0, 9), index)
+		v := tx.Bucket(bucketCreds).Get(append(k, auditSuffix))
+		if b := tx.Bucket(bucketAudit); v == nil && b != nil {
+			v = b.Get(k)
 		}
-		v := b.Get(binary.BigEndian.AppendUint64(nil, index))
 		if v == nil {
 			return state.ErrNotFound
 		}

@@ -2,9 +2,14 @@ package boltstate
 
 import (
 	"bytes"
+	"encoding/binary"
+	"errors"
 	"testing"
 
 	json "github.com/go-json-experiment/json"
+	bolt "go.etcd.io/bbolt"
+
+	"elicense/issuer/state"
 )
 
 // auditCases are audit records as the service makes them, and values
@@ -56,5 +61,54 @@ func BenchmarkEncodeAudit(b *testing.B) {
 		if _, err := encodeAudit(m); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// TestAuditBesideCredentials: an issuance's audit record shares its
+// ledger index with its credential without either hiding the other, and
+// records in the audit bucket of earlier builds are still read.
+func TestAuditBesideCredentials(t *testing.T) {
+	s := open(t)
+	r := blobRecord()
+	p, err := s.Prepare(r, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = s.db.Update(func(btx *bolt.Tx) error {
+		return s.inTx(btx, func(stx state.Tx) error {
+			if err := stx.Insert(p, 7); err != nil {
+				return err
+			}
+			return stx.PutAudit(7, map[string]string{"operator": "clerk"})
+		})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a, err := s.Audit(7); err != nil || len(a) != 1 || a["operator"] != "clerk" {
+		t.Fatalf("audit record: %v, %v", a, err)
+	}
+	got, err := s.Get(r.ID)
+	if err != nil || got.Credential != r.Credential {
+		t.Fatalf("credential beside an audit record: %v", err)
+	}
+	if _, err := s.Audit(8); !errors.Is(err, state.ErrNotFound) {
+		t.Fatalf("audit record of an event without one: %v", err)
+	}
+	err = s.db.Update(func(tx *bolt.Tx) error {
+		b, err := tx.CreateBucket(bucketAudit)
+		if err != nil {
+			return err
+		}
+		return b.Put(binary.BigEndian.AppendUint64(nil, 9), []byte(`{"holder_code":"H1"}`))
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a, err := s.Audit(9); err != nil || a["holder_code"] != "H1" {
+		t.Fatalf("audit record of an earlier build: %v, %v", a, err)
+	}
+	if a, err := s.Audit(7); err != nil || a["operator"] != "clerk" {
+		t.Fatalf("audit record with the old bucket present: %v, %v", a, err)
 	}
 }

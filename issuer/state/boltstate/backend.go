@@ -24,8 +24,7 @@ type tx struct {
 	// holders is how many holder-log entries they add.
 	mark    uint64
 	holders int64
-	audit   *bolt.Bucket // made or opened by the batch's first PutAudit
-	key     [8]byte      // scratch for a ledger-index key: bbolt copies keys
+	key     [9]byte // scratch for a key: bbolt copies keys
 }
 
 // advance records that the batch moves the watermark to w, unless a
@@ -45,6 +44,14 @@ func (t *tx) finish() error {
 // bbolt's Put copies its key.
 func (t *tx) seqKey(i uint64) []byte {
 	binary.BigEndian.PutUint64(t.key[:], i)
+	return t.key[:8]
+}
+
+// auditKey is the key of the audit record of the event at index i
+// (audit.go), in t's scratch like seqKey's.
+func (t *tx) auditKey(i uint64) []byte {
+	binary.BigEndian.PutUint64(t.key[:], i)
+	t.key[8] = auditSuffix
 	return t.key[:]
 }
 
