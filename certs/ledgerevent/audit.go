@@ -89,11 +89,11 @@ func Commit(salt [SaltSize]byte, value []byte) Commitment {
 	return c
 }
 
-// commit fills e's field with the commitment to value. e's head (kind,
-// subject, time) must be final.
-func (a *AuditKey) commit(e Event, field string, value []byte) {
+// commit sets *dst, e's commitment named field, to the commitment to
+// value. e's head (kind, subject, time) must be final.
+func (a *AuditKey) commit(e Event, dst *Commitment, field string, value []byte) {
 	h := e.Head()
-	*commitmentField(e, field) = Commit(a.Salt(e.Kind(), h.Subject, h.Time, field), value)
+	*dst = Commit(a.Salt(e.Kind(), h.Subject, h.Time, field), value)
 }
 
 // Opening reveals one committed field of one event to an auditor.
@@ -148,56 +148,56 @@ func VerifyOpening(e Event, o Opening) error {
 
 // Issue commits to the operator's token subject.
 func (a *AuditKey) Issue(e Issue, operator string) *Issue {
-	a.commit(&e, FieldOperator, []byte(operator))
+	a.commit(&e, &e.Operator, FieldOperator, []byte(operator))
 	return &e
 }
 
 // Reissue commits to the operator's token subject.
 func (a *AuditKey) Reissue(e Reissue, operator string) *Reissue {
-	a.commit(&e, FieldOperator, []byte(operator))
+	a.commit(&e, &e.Operator, FieldOperator, []byte(operator))
 	return &e
 }
 
 // StatusChange commits to the operator's token subject.
 func (a *AuditKey) StatusChange(e StatusChange, operator string) *StatusChange {
-	a.commit(&e, FieldOperator, []byte(operator))
+	a.commit(&e, &e.Operator, FieldOperator, []byte(operator))
 	return &e
 }
 
 // Unbind commits to the operator's token subject.
 func (a *AuditKey) Unbind(e Unbind, operator string) *Unbind {
-	a.commit(&e, FieldOperator, []byte(operator))
+	a.commit(&e, &e.Operator, FieldOperator, []byte(operator))
 	return &e
 }
 
 // Claim commits to the device's public key, 33-byte compressed SEC 1.
 func (a *AuditKey) Claim(e Claim, device []byte) *Claim {
-	a.commit(&e, FieldDevice, device)
+	a.commit(&e, &e.Device, FieldDevice, device)
 	return &e
 }
 
 // SealMade commits to the holder's code and name and the operator.
 func (a *AuditKey) SealMade(e SealMade, holderCode, holderName, operator string) *SealMade {
-	a.commit(&e, FieldHolderCode, []byte(holderCode))
-	a.commit(&e, FieldHolderName, []byte(holderName))
-	a.commit(&e, FieldOperator, []byte(operator))
+	a.commit(&e, &e.HolderCode, FieldHolderCode, []byte(holderCode))
+	a.commit(&e, &e.HolderName, FieldHolderName, []byte(holderName))
+	a.commit(&e, &e.Operator, FieldOperator, []byte(operator))
 	return &e
 }
 
 // SealRevoked commits to the operator's token subject.
 func (a *AuditKey) SealRevoked(e SealRevoked, operator string) *SealRevoked {
-	a.commit(&e, FieldOperator, []byte(operator))
+	a.commit(&e, &e.Operator, FieldOperator, []byte(operator))
 	return &e
 }
 
 // KeyRotated commits to the operator's identity.
 func (a *AuditKey) KeyRotated(e KeyRotated, operator string) *KeyRotated {
-	a.commit(&e, FieldOperator, []byte(operator))
+	a.commit(&e, &e.Operator, FieldOperator, []byte(operator))
 	return &e
 }
 
 // KeyCompromised commits to the operator's identity.
 func (a *AuditKey) KeyCompromised(e KeyCompromised, operator string) *KeyCompromised {
-	a.commit(&e, FieldOperator, []byte(operator))
+	a.commit(&e, &e.Operator, FieldOperator, []byte(operator))
 	return &e
 }

@@ -55,7 +55,10 @@ var (
 // of UTF-8; a digest or commitment is 32 bytes; a status is one byte. No
 // padding, nothing after the last field. Every commitment must have been
 // made (a zero commitment is refused).
-func Encode(e Event) ([]byte, error) { return AppendEncode(nil, e) }
+func Encode(e Event) ([]byte, error) { return AppendEncode(make([]byte, 0, encodeHint), e) }
+
+// encodeHint is room for most events, so encoding one allocates once.
+const encodeHint = 192
 
 // AppendEncode appends the canonical encoding of e to b.
 func AppendEncode(b []byte, e Event) ([]byte, error) {

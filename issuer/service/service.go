@@ -498,7 +498,10 @@ func appendEvents(ctx context.Context, lg Ledger, es events, fn func(tx state.Tx
 		}
 		raw[i] = b
 	}
-	first, err := lg.AppendWith(context.WithoutCancel(ctx), raw, func(tx state.Tx, first uint64) error {
+	if ctx.Done() != nil {
+		ctx = context.WithoutCancel(ctx)
+	}
+	first, err := lg.AppendWith(ctx, raw, func(tx state.Tx, first uint64) error {
 		if fn != nil {
 			if err := fn(tx, first); err != nil {
 				return err

@@ -14,9 +14,45 @@ import (
 )
 
 // tx is a state.Tx over the bbolt transaction that writes a ledger batch.
+// What every change of the batch touches is written once, when all the
+// callers' functions have run (finish), rather than by each: the
+// watermark and the count of holder-log entries.
 type tx struct {
 	tx *bolt.Tx
 	s  *Store
+	// mark is the watermark the batch's changes move to (0: none);
+	// holders is how many holder-log entries they add.
+	mark    uint64
+	holders int64
+	key     [9]byte // scratch for a key: bbolt copies keys
+}
+
+// advance records that the batch moves the watermark to w, unless a
+// change of it already moved it further; finish writes it.
+func (t *tx) advance(w uint64) { t.mark = max(t.mark, w) }
+
+// finish writes what the batch's changes share, after the last of them.
+func (t *tx) finish() error {
+	if n := t.holders; n > 0 {
+		s := t.s
+		t.tx.OnCommit(func() { s.holderLog.Add(n) })
+	}
+	return advance(t.tx, t.mark)
+}
+
+// seqKey returns i as a key in t's scratch, valid until the next call:
+// bbolt's Put copies its key.
+func (t *tx) seqKey(i uint64) []byte {
+	binary.BigEndian.PutUint64(t.key[:], i)
+	return t.key[:8]
+}
+
+// auditKey is the key of the audit record of the event at index i
+// (audit.go), in t's scratch like seqKey's.
+func (t *tx) auditKey(i uint64) []byte {
+	binary.BigEndian.PutUint64(t.key[:], i)
+	t.key[8] = auditSuffix
+	return t.key[:]
 }
 
 // Ledger implements state.Backend: the file as the ledger's store, whose
@@ -45,7 +81,17 @@ func (l ledgerStore) Write(ctx context.Context, b *ledger.Batch, apply func(stat
 	if apply == nil {
 		return l.s.file.Write(ctx, b, nil)
 	}
-	return l.s.file.Write(ctx, b, func(btx *bolt.Tx) error { return apply(&tx{btx, l.s}) })
+	return l.s.file.Write(ctx, b, func(btx *bolt.Tx) error { return l.s.inTx(btx, apply) })
+}
+
+// inTx runs apply with a state.Tx over btx, then writes what its changes
+// share.
+func (s *Store) inTx(btx *bolt.Tx, apply func(state.Tx) error) error {
+	t := &tx{tx: btx, s: s}
+	if err := apply(t); err != nil {
+		return err
+	}
+	return t.finish()
 }
 
 // Backup implements state.Backend: a copy of the whole file from one

@@ -75,6 +75,15 @@ func fieldsSpan(payload []byte, fields map[string]string) ([]byte, int) {
 	return span, at
 }
 
+// splitJWS returns the three dot-separated parts of a compact JWS, or
+// false if it has another number of parts.
+func splitJWS(s string) (parts [3]string, ok bool) {
+	var ok1, ok2 bool
+	parts[0], s, ok1 = strings.Cut(s, ".")
+	parts[1], parts[2], ok2 = strings.Cut(s, ".")
+	return parts, ok1 && ok2 && strings.IndexByte(parts[2], '.') < 0
+}
+
 func appendBlob(b []byte, r *state.Record) ([]byte, error) {
 	h := r.Holding
 	if h == nil && len(r.QR) == 0 {
@@ -86,16 +95,18 @@ func appendBlob(b []byte, r *state.Record) ([]byte, error) {
 			return nil, fmt.Errorf("store: QR core of %s: %w", r.ID, err)
 		}
 	}
-	parts := strings.Split(r.Credential, ".")
-	compact := len(parts) == 3 && h.Credential == r.CredentialHash
+	parts, compact := splitJWS(r.Credential)
+	compact = compact && h.Credential == r.CredentialHash
 	var raw [3][]byte
 	for i := 0; compact && i < 3; i++ {
 		// Only a canonical encoding reads back as it came: strict
 		// decoding refuses stray trailing bits, and line breaks, which
-		// the decoder skips, are refused here.
+		// the decoder skips, are refused here (IndexByte, not
+		// ContainsAny: a credential is kilobytes, and ContainsAny with
+		// two bytes walks them one at a time).
 		var err error
 		raw[i], err = base64.RawURLEncoding.Strict().DecodeString(parts[i])
-		compact = err == nil && !strings.ContainsAny(parts[i], "\r\n")
+		compact = err == nil && strings.IndexByte(parts[i], '\r') < 0 && strings.IndexByte(parts[i], '\n') < 0
 	}
 	if !compact {
 		qj := r.QR

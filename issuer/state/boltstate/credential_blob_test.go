@@ -90,6 +90,7 @@ func TestBlobRoundTrip(t *testing.T) {
 func TestBlobVerbatim(t *testing.T) {
 	for name, change := range map[string]func(r *state.Record){
 		"two parts":            func(r *state.Record) { r.Credential = r.Credential[:strings.LastIndexByte(r.Credential, '.')] },
+		"four parts":           func(r *state.Record) { r.Credential += ".AAAA" },
 		"non-canonical base64": func(r *state.Record) { r.Credential = r.Credential[:len(r.Credential)-1] + "x" },
 		"padded base64":        func(r *state.Record) { r.Credential += "=" },
 		"line break":           func(r *state.Record) { r.Credential = strings.Replace(r.Credential, ".", ".\n", 1) },

@@ -17,7 +17,9 @@ var (
 	// come in commit order, so each batch appends whole pages, where
 	// identifiers, fixed before signing, arrive a little out of order and
 	// left most pages holding three or four credentials over two pages.
-	bucketCreds = []byte("credentials") // issuance ledger index (8 bytes) → blob.go
+	// It also holds the audit records (audit.go), under an event's ledger
+	// index and a ninth byte.
+	bucketCreds = []byte("credentials") // issuance ledger index (8 bytes) → credential_blob.go; index ‖ 0x01 → audit record
 
 	bucketHolder = []byte("by_holder") // holder code 0 id → nil
 	// bucketHolderLog holds holder-index entries not yet merged into

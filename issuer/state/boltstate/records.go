@@ -57,35 +57,27 @@ func putRecord(tx *bolt.Tx, r *state.Record) error {
 	return putEvents(tx, r.ID, r.LedgerIndex, r.LastEvent)
 }
 
-// putNew writes a new record r, already encoded as v, with its
-// bookkeeping and index entries (not its credential: see appendBlob).
-func putNew(tx *bolt.Tx, r *state.Record, v []byte) error {
-	if err := appendOnly(tx, bucketLicences).Put([]byte(r.ID), v); err != nil {
-		return err
-	}
-	if err := putEvents(tx, r.ID, r.LedgerIndex, r.LastEvent); err != nil {
-		return err
-	}
-	if r.CopyOf != "" {
-		return nil // a device copy is found through its licence
-	}
-	if err := appendOnly(tx, bucketHolderLog).Put(binary.BigEndian.AppendUint64(nil, r.LedgerIndex), indexKey(r.HolderCode, r.ID)); err != nil {
-		return err
-	}
-	if err := appending(tx, bucketAgency).Put(indexKey(r.Agency, r.Class+"\x00"+r.ID), nil); err != nil {
-		return err
-	}
-	return appending(tx, bucketClass).Put(indexKey(r.Class, r.ID), nil)
-}
-
-// encoded is a new licence as Prepare encodes it.
+// encoded is a new licence as Prepare makes it ready for Insert: the
+// record, credential blob and claim ticket encoded, and every key and
+// value Insert writes carved from one buffer, so the ledger's writer
+// allocates nothing for them (bbolt copies keys but keeps values until
+// the commit, so the buffer lives as long as the Prepared). The
+// Prepared is part of the same allocation.
 type encoded struct {
+	p                   state.Prepared
 	record, blob, claim []byte
+	id                  []byte // r.ID
+	importKey           []byte // agency 0 import key; nil without one
+	// The index entries (not for a device copy).
+	holder, agency, class []byte // holder log value, by_agency and by_class keys
+	// events is the value of the events bucket, filled by Insert.
+	events [16]byte
 }
 
-// Prepare implements state.Licences: the record, its credential blob and
-// its claim ticket are encoded here, so Tx.Insert, on the ledger's
-// writer, does little more than copy bytes.
+// Prepare implements state.Licences: the record, its credential blob,
+// its claim ticket and its index keys are made here, on the caller's
+// goroutine, so Tx.Insert, on the ledger's writer, does little more
+// than copy bytes.
 func (s *Store) Prepare(r *state.Record, claim *state.Claim) (*state.Prepared, error) {
 	v, err := json.Marshal(r)
 	if err != nil {
@@ -101,29 +93,57 @@ func (s *Store) Prepare(r *state.Record, claim *state.Claim) (*state.Prepared, e
 			return nil, err
 		}
 	}
-	return &state.Prepared{Record: r, Claim: claim, Encoded: e}, nil
+	n := len(r.ID)
+	if r.ImportKey != "" {
+		n += len(r.Agency) + 1 + len(r.ImportKey)
+	}
+	if r.CopyOf == "" {
+		n += len(r.HolderCode) + len(r.Agency) + 2*len(r.Class) + 4 + 3*len(r.ID)
+	}
+	buf := make([]byte, 0, n)
+	carve := func(parts ...string) []byte {
+		at := len(buf)
+		for i, p := range parts {
+			if i > 0 {
+				buf = append(buf, 0)
+			}
+			buf = append(buf, p...)
+		}
+		return buf[at:len(buf):len(buf)]
+	}
+	e.id = carve(r.ID)
+	if r.ImportKey != "" {
+		e.importKey = carve(r.Agency, r.ImportKey)
+	}
+	if r.CopyOf == "" {
+		e.holder = carve(r.HolderCode, r.ID)
+		e.agency = carve(r.Agency, r.Class, r.ID)
+		e.class = carve(r.Class, r.ID)
+	}
+	e.p = state.Prepared{Record: r, Claim: claim, Encoded: e}
+	return &e.p, nil
 }
 
 // Insert implements state.Tx.
 func (t *tx) Insert(p *state.Prepared, first uint64) error {
 	e, ok := p.Encoded.(*encoded)
-	if !ok {
+	if !ok || &e.p != p {
 		return fmt.Errorf("boltstate: Insert of a licence not prepared by this backend")
 	}
 	r, tx := p.Record, t.tx
 	if err := checkKey(tx, r, first); err != nil {
 		return err
 	}
-	if tx.Bucket(bucketLicences).Get([]byte(r.ID)) != nil {
+	lic := appendOnly(tx, bucketLicences)
+	if lic.Get(e.id) != nil {
 		return fmt.Errorf("%w: %s", state.ErrExists, r.ID)
 	}
-	if r.ImportKey != "" {
+	if e.importKey != nil {
 		ib := tx.Bucket(bucketImport)
-		k := indexKey(r.Agency, r.ImportKey)
-		if id := ib.Get(k); id != nil {
+		if id := ib.Get(e.importKey); id != nil {
 			return fmt.Errorf("%w: import key %q is licence %s", state.ErrExists, r.ImportKey, id)
 		}
-		if err := ib.Put(k, []byte(r.ID)); err != nil {
+		if err := ib.Put(e.importKey, e.id); err != nil {
 			return err
 		}
 	}
@@ -147,34 +167,63 @@ func (t *tx) Insert(p *state.Prepared, first uint64) error {
 		}
 	}
 	r.LedgerIndex, r.LastEvent = first, first+1
-	if err := appendOnly(tx, bucketCreds).Put(binary.BigEndian.AppendUint64(nil, first), e.blob); err != nil {
+	if err := appendOnly(tx, bucketCreds).Put(t.seqKey(first), e.blob); err != nil {
 		return err
 	}
-	if err := putNew(tx, r, e.record); err != nil {
+	if err := lic.Put(e.id, e.record); err != nil {
+		return err
+	}
+	binary.BigEndian.PutUint64(e.events[:8], r.LedgerIndex)
+	binary.BigEndian.PutUint64(e.events[8:], r.LastEvent)
+	if err := appending(tx, bucketEvents).Put(e.id, e.events[:]); err != nil {
 		return err
 	}
 	if r.CopyOf == "" {
-		s := t.s
-		tx.OnCommit(func() { s.holderLog.Add(1) })
+		// A device copy is found through its licence: no index entries.
+		if err := appendOnly(tx, bucketHolderLog).Put(t.seqKey(first), e.holder); err != nil {
+			return err
+		}
+		if err := appending(tx, bucketAgency).Put(e.agency, nil); err != nil {
+			return err
+		}
+		if err := appending(tx, bucketClass).Put(e.class, nil); err != nil {
+			return err
+		}
+		t.holders++
 	}
-	return advance(tx, first+1)
+	t.advance(first + 1)
+	return nil
 }
 
 // Apply implements state.Replay.
 func (s *Store) Apply(c state.Change) error {
-	return s.db.Batch(func(tx *bolt.Tx) error { return applyChange(tx, c) })
+	return s.db.Batch(func(tx *bolt.Tx) error {
+		if applied, err := applyChange(tx, c); !applied {
+			return err
+		}
+		return advance(tx, c.LedgerIndex+1)
+	})
 }
 
 // Apply implements state.Tx.
-func (t *tx) Apply(c state.Change) error { return applyChange(t.tx, c) }
-
-func applyChange(tx *bolt.Tx, c state.Change) error {
-	r, err := getRecord(tx, c.ID)
-	if err != nil {
+func (t *tx) Apply(c state.Change) error {
+	if applied, err := applyChange(t.tx, c); !applied {
 		return err
 	}
+	t.advance(c.LedgerIndex + 1)
+	return nil
+}
+
+// applyChange records c on its record and copies, and reports whether
+// it did (not if the record had seen c or a later event); the caller
+// moves the watermark when it did.
+func applyChange(tx *bolt.Tx, c state.Change) (applied bool, err error) {
+	r, err := getRecord(tx, c.ID)
+	if err != nil {
+		return false, err
+	}
 	if r.LastEvent > c.LedgerIndex {
-		return nil // this or a later event is already applied
+		return false, nil // this or a later event is already applied
 	}
 	r.Status, r.Reason, r.UpdatedAt = c.Status, c.Reason, c.At
 	r.LastEvent = c.LedgerIndex + 1
@@ -185,24 +234,24 @@ func applyChange(tx *bolt.Tx, c state.Change) error {
 		r.Unbound = true
 	}
 	if err := putRecord(tx, r); err != nil {
-		return err
+		return false, err
 	}
 	// A licence's state is its copies' state, except for a copy
 	// revoked on its own.
 	for _, id := range r.Copies {
 		cp, err := getRecord(tx, id)
 		if err != nil {
-			return err
+			return false, err
 		}
 		if cp.Unbound || cp.LastEvent > c.LedgerIndex {
 			continue
 		}
 		cp.Status, cp.Reason, cp.UpdatedAt, cp.LastEvent = c.Status, c.Reason, c.At, c.LedgerIndex+1
 		if err := putRecord(tx, cp); err != nil {
-			return err
+			return false, err
 		}
 	}
-	return advance(tx, c.LedgerIndex+1)
+	return true, nil
 }
 
 // Get returns the record with that identifier.

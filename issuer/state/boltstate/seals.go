@@ -28,7 +28,8 @@ func (t *tx) PutSeal(r state.SealRecord) error {
 			return err
 		}
 	}
-	return advance(tx, r.LedgerIndex+1)
+	t.advance(r.LedgerIndex + 1)
+	return nil
 }
 
 // RevokeSeal implements state.Seals (replay).
@@ -41,7 +42,8 @@ func (t *tx) RevokeSeal(esid string, at time.Time, reason string, ledgerIndex ui
 	if err := revokeSeal(t.tx, esid, at, reason); err != nil {
 		return err
 	}
-	return advance(t.tx, ledgerIndex+1)
+	t.advance(ledgerIndex + 1)
+	return nil
 }
 
 func revokeSeal(tx *bolt.Tx, esid string, at time.Time, reason string) error {

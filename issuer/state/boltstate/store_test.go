@@ -37,7 +37,9 @@ func insert(t *testing.T, s *Store, r *state.Record, idx uint64, claim *state.Cl
 	if err != nil {
 		t.Fatal(err)
 	}
-	return s.db.Update(func(btx *bolt.Tx) error { return (&tx{btx, s}).Insert(p, idx) })
+	return s.db.Update(func(btx *bolt.Tx) error {
+		return s.inTx(btx, func(stx state.Tx) error { return stx.Insert(p, idx) })
+	})
 }
 
 func TestInsertApply(t *testing.T) {
@@ -381,10 +383,12 @@ func TestHolderLogCountsCommitsOnly(t *testing.T) {
 		t.Fatal(err)
 	}
 	if err := s.db.Update(func(btx *bolt.Tx) error {
-		if err := (&tx{btx, s}).Insert(p, 0); err != nil {
-			return err
-		}
-		return fail
+		return s.inTx(btx, func(stx state.Tx) error {
+			if err := stx.Insert(p, 0); err != nil {
+				return err
+			}
+			return fail
+		})
 	}); !errors.Is(err, fail) {
 		t.Fatal(err)
 	}
@@ -480,16 +484,18 @@ func TestHolderInBothPlaces(t *testing.T) {
 func insertMany(tb testing.TB, s *Store, n int, rec func(int) *state.Record) {
 	tb.Helper()
 	err := s.db.Update(func(btx *bolt.Tx) error {
-		for i := range n {
-			p, err := s.Prepare(rec(i), nil)
-			if err != nil {
-				return err
+		return s.inTx(btx, func(stx state.Tx) error {
+			for i := range n {
+				p, err := s.Prepare(rec(i), nil)
+				if err != nil {
+					return err
+				}
+				if err := stx.Insert(p, uint64(i)); err != nil {
+					return err
+				}
 			}
-			if err := (&tx{btx, s}).Insert(p, uint64(i)); err != nil {
-				return err
-			}
-		}
-		return nil
+			return nil
+		})
 	})
 	if err != nil {
 		tb.Fatal(err)
