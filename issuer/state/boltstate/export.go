@@ -33,7 +33,8 @@ func (s *Store) Export(n int, fn func(*state.Export) error) error {
 			{bucketSeals, x.seal},
 			{bucketAgencySeals, x.agencySeal},
 			{bucketTokens, x.token},
-			{bucketAudit, x.audit},
+			{bucketAudit, x.audit},       // audit records of the first builds
+			{bucketCreds, x.auditBeside}, // and since, beside the credentials
 		}
 		for _, st := range steps {
 			b := tx.Bucket(st.bucket)
@@ -129,6 +130,16 @@ func (x *exporter) audit(k, v []byte) error {
 	}
 	x.e.Audits = append(x.e.Audits, state.AuditRecord{Index: binary.BigEndian.Uint64(k), Values: m})
 	return nil
+}
+
+// auditBeside takes the audit records kept in the credentials bucket
+// (audit.go: the ledger index and auditSuffix); the credentials there
+// go with their records.
+func (x *exporter) auditBeside(k, v []byte) error {
+	if len(k) != 9 || k[8] != auditSuffix {
+		return nil
+	}
+	return x.audit(k[:8], v)
 }
 
 var _ state.Exporter = (*Store)(nil)
