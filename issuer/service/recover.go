@@ -168,6 +168,13 @@ func (s *Service) restoreStatus(ctx context.Context, size uint64) bool {
 		s.log.Warn("status snapshot refused; rebuilding from the records", "err", err)
 		return false
 	}
+	if s.replica.shared != nil {
+		// The records changed since, by any replica, come in one stream
+		// (followStatus), not one read per event.
+		s.replica.from = at
+		s.log.Info("status lists restored from the snapshot; following the changes since", "snapshot_at", at)
+		return true
+	}
 	for i := at; i < size; i++ {
 		if ctx.Err() != nil {
 			return false

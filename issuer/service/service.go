@@ -125,8 +125,14 @@ func (s *Service) Close() error {
 	s.stopHousekeeping()
 	if sn, ok := s.status.(snapshotter); ok {
 		data, err := sn.Snapshot()
+		at := s.ledger.Size()
+		if s.replica.shared != nil {
+			// What the lists hold of the other replicas' changes: those
+			// whose records it has followed (replica.go).
+			at = s.replica.from
+		}
 		if err == nil {
-			err = s.store.PutStatusSnapshot(s.ledger.Size(), data)
+			err = s.store.PutStatusSnapshot(at, data)
 		}
 		if err != nil {
 			// Nothing is lost: the next start rebuilds from the records.

@@ -93,7 +93,10 @@ func TestStatusSnapshot(t *testing.T) {
 	data.Close()
 
 	svc, data, sm := openWithLists(t, dir)
-	if at, snap, _ := data.Store.StatusSnapshot(); snap == nil || at != data.Ledger.Size() {
+	// At the ledger's size; over a shared backend, at what the lists had
+	// followed of the records (replica.go), which may be less.
+	_, shared := data.Backend.(state.Shared)
+	if at, snap, _ := data.Store.StatusSnapshot(); snap == nil || at > data.Ledger.Size() || !shared && at != data.Ledger.Size() {
 		t.Fatalf("no snapshot at the ledger's size %d after a clean stop (at %d)", data.Ledger.Size(), at)
 	}
 	got, _ := sm.Snapshot()
