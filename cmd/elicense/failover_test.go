@@ -150,7 +150,7 @@ func checkDown(t *testing.T, calls []probeCall, what string) time.Duration {
 			t.Errorf("%s: %s %s answered %d %q %q, want 503 with a JSON reason", what, c.what, c.server, c.status, c.code, c.msg)
 		}
 	}
-	if n < 4 {
+	if n < 2 {
 		t.Errorf("%s: only %d calls while the database was away", what, n)
 	}
 	return slowest
@@ -269,7 +269,7 @@ func TestDatabaseRestart(t *testing.T) {
 // TestDatabaseFailover runs a primary with a synchronous standby and two
 // servers reaching them by a multi-host DSN (target_session_attrs=
 // read-write), under load; it SIGKILLs the primary's postmaster,
-// promotes the standby a second later, and checks that both servers
+// promotes the standby 2 s later, and checks that both servers
 // carry on on the new primary by themselves, that every acknowledged
 // answer is there, and that the ledger verifies there. It logs the
 // outage (the last acknowledgement before the kill to the first after)
@@ -304,7 +304,7 @@ func TestDatabaseFailover(t *testing.T) {
 		t.Fatal(err)
 	}
 	killedAt := time.Now()
-	time.Sleep(time.Second) // a fail-over manager's detection, shortened
+	time.Sleep(2 * time.Second) // a fail-over manager's detection, shortened
 	slowest := checkDown(t, p.within(killedAt.Add(200*time.Millisecond), time.Now()), "primary killed")
 	if err := standby.Promote(); err != nil {
 		t.Fatal(err)
@@ -316,6 +316,9 @@ func TestDatabaseFailover(t *testing.T) {
 	wg.Wait()
 	pwg.Wait()
 
+	if t.Failed() {
+		p.dump(t, killedAt.Add(-500*time.Millisecond), promotedAt.Add(time.Second))
+	}
 	acks := p.acks()
 	i, _ := slices.BinarySearchFunc(acks, killedAt, func(a, b time.Time) int { return a.Compare(b) })
 	var before, after time.Time
@@ -334,7 +337,18 @@ func TestDatabaseFailover(t *testing.T) {
 	checkServersClean(t, l, servers)
 	checkReplicaAcks(t, l, servers)
 	v := verifyStoreLedger(t, data, standby.DSN("postgres")+"&schema=failover", a, b)
-	t.Logf("outage (last acknowledgement before the SIGKILL to the first after) %v, of which 1 s before the promotion; promotion to the first acknowledged issuance %v (both servers issuing %v after it); calls while the primary was gone answered in at most %v; %d acknowledged issuances checked on both servers against the new primary (load answers %v); %s",
+	t.Logf("outage (last acknowledgement before the SIGKILL to the first after) %v, of which 2 s before the promotion; promotion to the first acknowledged issuance %v (both servers issuing %v after it); calls while the primary was gone answered in at most %v; %d acknowledged issuances checked on both servers against the new primary (load answers %v); %s",
 		after.Sub(before).Round(time.Millisecond), after.Sub(promotedAt).Round(time.Millisecond), back.Round(time.Millisecond),
 		slowest.Round(time.Millisecond), len(l.acked), l.answers, v)
+}
+
+// dump logs the calls that started between from and to.
+func (p *probe) dump(t *testing.T, from, to time.Time) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, c := range p.calls {
+		if c.start.After(from) && c.start.Before(to) {
+			t.Logf("%s %s +%v took %v: %d %s %.80s", c.server, c.what, c.start.Sub(from).Round(time.Millisecond), c.end.Sub(c.start).Round(time.Millisecond), c.status, c.code, c.msg)
+		}
+	}
 }
