@@ -114,7 +114,11 @@ func TestSilentServer(t *testing.T) {
 	}
 	p.thaw()
 
-	openTest(t, dsn, o.Schema).Close() // dropped at the end
+	// A fresh schema (a run that timed out leaves its own), dropped at the end.
+	if err := pgstate.DropSchema(ctx, dsn, o.Schema); err != nil {
+		t.Fatal(err)
+	}
+	openTest(t, dsn, o.Schema).Close()
 	s, err := pgstate.Open(ctx, u.String(), o)
 	if err != nil {
 		t.Fatal(err)
