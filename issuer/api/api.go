@@ -315,6 +315,13 @@ func (a *API) auth(next echo.HandlerFunc) echo.HandlerFunc {
 		if err == nil {
 			err = a.checkScope(op)
 		}
+		if errors.Is(err, state.ErrUnavailable) {
+			// Whether the token was revoked cannot be told: not the
+			// caller's fault (not 401), and the database's address is
+			// not the caller's business either.
+			a.o.Logger.Warn("auth: cannot check the token's revocation", "err", err)
+			return fail(http.StatusServiceUnavailable, "unavailable", "", "the database is unavailable; try again later")
+		}
 		if err != nil {
 			c.Response().Header().Set(echo.HeaderWWWAuthenticate, `Bearer realm="elicense", error="invalid_token"`)
 			return fail(http.StatusUnauthorized, "unauthorized", "", "%v", err)

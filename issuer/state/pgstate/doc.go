@@ -69,6 +69,14 @@
 // under the lock, so a caller that retries must expect to find its
 // change already made (an import key, ErrExists).
 //
+// A server that stops answering without closing the connection (a dead
+// peer, a partition) is bounded on this side: each connection attempt
+// by Options.ConnectTimeout, and each operation the ledger's sequencer
+// waits for (a ledger transaction, reading the head, the lead, Ping) by
+// Options.OpTimeout, so writers fail with state.ErrUnavailable instead
+// of waiting for the kernel to give up on the connection. Ping is what
+// /readyz asks.
+//
 // Backups are the database's business (pg_dump, base backups): Backup
 // returns state.ErrNoStreamBackup.
 //

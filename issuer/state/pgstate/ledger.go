@@ -38,11 +38,17 @@ type reader struct {
 
 func (l ledgerStore) r() reader { return reader{l.s.pool, &l.s.q} }
 
-func (l ledgerStore) State(ctx context.Context) (ledger.State, error) { return l.r().State(ctx) }
+func (l ledgerStore) State(ctx context.Context) (ledger.State, error) {
+	ctx, cancel := l.s.op(ctx)
+	defer cancel()
+	return l.r().State(ctx)
+}
 func (l ledgerStore) Entries(ctx context.Context, start, end uint64, fn func(uint64, []byte) error) error {
 	return l.r().Entries(ctx, start, end, fn)
 }
 func (l ledgerStore) Hashes(ctx context.Context, idx []uint64, dst []tlog.Hash) error {
+	ctx, cancel := l.s.op(ctx)
+	defer cancel()
 	return l.r().Hashes(ctx, idx, dst)
 }
 func (l ledgerStore) Checkpoints(ctx context.Context, from uint64, fn func(uint64, []byte) error) error {
@@ -235,6 +241,8 @@ func (s *Store) write(ctx context.Context, build func(uint64, reader) (*ledger.B
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	ctx, cancel := s.op(ctx)
+	defer cancel()
 	pc, err := s.pool.Acquire(ctx)
 	if err != nil {
 		return unavailable(err)
@@ -242,8 +250,10 @@ func (s *Store) write(ctx context.Context, build func(uint64, reader) (*ledger.B
 	conn := pc.Conn()
 	defer func() {
 		if err != nil && !conn.IsClosed() && conn.PgConn().TxStatus() != 'I' {
-			if _, rerr := conn.Exec(context.WithoutCancel(ctx), "ROLLBACK"); rerr != nil {
-				conn.Close(context.WithoutCancel(ctx))
+			rctx, cancel := s.op(context.WithoutCancel(ctx))
+			defer cancel()
+			if _, rerr := conn.Exec(rctx, "ROLLBACK"); rerr != nil {
+				conn.Close(rctx)
 			}
 		}
 		pc.Release() // the pool drops a connection closed or still in a transaction
@@ -357,6 +367,8 @@ func (h *head) update(b *ledger.Batch, watermark uint64) []any {
 // next call tries to take again.
 func (l ledgerStore) Lead(ctx context.Context) (bool, error) {
 	s := l.s
+	ctx, cancel := s.op(ctx)
+	defer cancel()
 	s.leadMu.Lock()
 	defer s.leadMu.Unlock()
 	if s.leadConn != nil {

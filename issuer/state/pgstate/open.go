@@ -33,6 +33,18 @@ type Options struct {
 	// statement_timeout, set for each connection); zero means 30 s. A
 	// statement that runs longer fails with state.ErrUnavailable.
 	StatementTimeout time.Duration
+	// ConnectTimeout bounds each attempt to connect to one host of the
+	// DSN (a host that does not answer, not one that refuses, which
+	// fails at once); zero means 5 s. A DSN's connect_timeout wins.
+	ConnectTimeout time.Duration
+	// OpTimeout bounds, on this side, each of the store's operations
+	// that the ledger's sequencer waits for (a ledger transaction,
+	// reading the head, taking or checking the lead, Ping), so that a
+	// server that stops answering without closing the connection (a
+	// dead peer, a partition), which statement_timeout cannot end,
+	// fails the call with state.ErrUnavailable instead of holding every
+	// writer. Zero means StatementTimeout + ConnectTimeout.
+	OpTimeout time.Duration
 	// Logger receives operational messages; nil discards them.
 	Logger *slog.Logger
 	// Tracer, if set, sees every statement and batch of the pool's
@@ -74,6 +86,7 @@ type Store struct {
 	pool   *pgxpool.Pool
 	cfg    *pgx.ConnConfig // for the leader's own connection
 	schema string
+	opTime time.Duration // Options.OpTimeout
 	log    *slog.Logger
 	q      queries
 
@@ -99,12 +112,21 @@ func Open(ctx context.Context, dsn string, o Options) (*Store, error) {
 	if o.StatementTimeout <= 0 {
 		o.StatementTimeout = 30 * time.Second
 	}
+	if o.ConnectTimeout <= 0 {
+		o.ConnectTimeout = 5 * time.Second
+	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
 	pc, err := pgxpool.ParseConfig(dsn)
 	if err != nil {
 		return nil, fmt.Errorf("pgstate: the DSN %s does not parse: %v", Redact(dsn), errors.Unwrap(err))
+	}
+	if pc.ConnConfig.ConnectTimeout == 0 {
+		pc.ConnConfig.ConnectTimeout = o.ConnectTimeout
+	}
+	if o.OpTimeout <= 0 {
+		o.OpTimeout = o.StatementTimeout + pc.ConnConfig.ConnectTimeout
 	}
 	pc.MaxConns = o.MaxConns
 	if o.Tracer != nil {
@@ -118,6 +140,7 @@ func Open(ctx context.Context, dsn string, o Options) (*Store, error) {
 		pool:    nil,
 		cfg:     pc.ConnConfig.Copy(),
 		schema:  o.Schema,
+		opTime:  o.OpTimeout,
 		log:     o.Logger,
 		q:       newQueries(o.Schema),
 		leadKey: lockKey("lead", o.Schema),
@@ -210,6 +233,24 @@ func (s *Store) Close() error {
 	s.leadMu.Unlock()
 	s.pool.Close()
 	return nil
+}
+
+// Ping checks that the database answers (a connection of the pool
+// makes a round trip), within Options.OpTimeout; /readyz asks it. A
+// failure wraps state.ErrUnavailable.
+func (s *Store) Ping(ctx context.Context) error {
+	ctx, cancel := s.op(ctx)
+	defer cancel()
+	if err := s.pool.Ping(ctx); err != nil {
+		return fmt.Errorf("pgstate: %w", unavailable(err))
+	}
+	return nil
+}
+
+// op bounds one of the operations the sequencer waits for by
+// Options.OpTimeout (ctx's own deadline, if sooner, still holds).
+func (s *Store) op(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(ctx, s.opTime)
 }
 
 // Schema is the PostgreSQL schema the store uses.
