@@ -219,6 +219,12 @@ func (a *API) errorHandler(err error, c echo.Context) {
 	case errors.As(err, &ae):
 	case errors.As(err, &se):
 		ae = serviceError(se)
+		if errors.Is(se, service.ErrUnavailable) && se.Err != nil {
+			// The cause names the database's host, port and user: it
+			// goes to the log, the client gets the reason without it.
+			a.o.Logger.Warn("unavailable", "method", c.Request().Method, "path", c.Path(), "err", se.Err)
+			ae.body.Message = service.ErrUnavailable.Error() + ": " + se.Msg
+		}
 	case errors.As(err, &he):
 		ae = fail(he.Code, strings.ReplaceAll(strings.ToLower(http.StatusText(he.Code)), " ", "_"), "", "%v", he.Message)
 	default:
@@ -336,6 +342,11 @@ func operator(c echo.Context) service.Operator { return c.Get(operatorKey).(serv
 func (a *API) ready(c echo.Context) error {
 	if a.o.Ready != nil {
 		if err := a.o.Ready(); err != nil {
+			if errors.Is(err, state.ErrUnavailable) {
+				// Unauthenticated: the database's address stays in the log.
+				a.o.Logger.Warn("not ready", "err", err)
+				return fail(http.StatusServiceUnavailable, "not_ready", "", "%v", state.ErrUnavailable)
+			}
 			return fail(http.StatusServiceUnavailable, "not_ready", "", "%v", err)
 		}
 	}
