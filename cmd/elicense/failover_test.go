@@ -148,6 +148,8 @@ func checkDown(t *testing.T, calls []probeCall, what string) time.Duration {
 			t.Errorf("%s: %s %s answered %d while the database was away", what, c.what, c.server, c.status)
 		case c.status != http.StatusServiceUnavailable || c.code == "" || c.msg == "":
 			t.Errorf("%s: %s %s answered %d %q %q, want 503 with a JSON reason", what, c.what, c.server, c.status, c.code, c.msg)
+		case strings.Contains(c.msg, "127.0.0.1") || strings.Contains(c.msg, "user="):
+			t.Errorf("%s: %s %s: the reason names the database: %q", what, c.what, c.server, c.msg)
 		}
 	}
 	if n < 2 {
