@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"math"
 	"net"
 	"net/http"
 	"net/netip"
@@ -344,7 +345,13 @@ func buildServer(e *env, d dataDir, ss serveSettings, log *slog.Logger) (*http.S
 	handler := api.New(api.Options{Service: svc, Store: st, Ledger: lg, Tokens: tokens, Publisher: pub, Logger: log, Registry: reg,
 		Console: console.Handler(), Wallet: wallet.Handler(), Ready: ready(pub, data.Backend), Backup: backup, BackupElsewhere: elsewhere,
 		Tiles: func(ctx context.Context, t tlog.Tile) ([]byte, error) {
-			return ledger.ReadTile(ctx, lg.Store(), lg.Size(), t)
+			// The entries the tile covers, which another replica may
+			// have appended since this one looked.
+			need := uint64(math.MaxUint64)
+			if t.Level < 7 && t.Index < 1<<40 {
+				need = (t.Index*256 + uint64(t.Width)) << (8 * uint64(t.Level))
+			}
+			return ledger.ReadTile(ctx, lg.Store(), lg.SizeFor(need), t)
 		}, TrustedProxies: ss.trustedProxies})
 	stopPublishing := func() {}
 	if ss.publishDir != "" {

@@ -236,7 +236,7 @@ func (l *Log[T]) recover(ctx context.Context) error {
 	root := l.frontier.Root(l.hasher)
 
 	if st.Checkpoint != nil {
-		cp, err := l.checkStoredCheckpoint(st.CheckpointSize, st.Checkpoint)
+		cp, err := l.checkFollowed(ctx, st.CheckpointSize, st.Checkpoint)
 		if err != nil {
 			return err
 		}
@@ -860,6 +860,27 @@ func (l *Log[T]) follow(ctx context.Context) error {
 	return nil
 }
 
+// checkFollowed checks a checkpoint another process stored before this
+// one serves it: signed by the log's key (no other), and its root the
+// stored tree's at its size.
+func (l *Log[T]) checkFollowed(ctx context.Context, size uint64, note []byte) (tlog.Checkpoint, error) {
+	cp, err := l.checkStoredCheckpoint(size, note)
+	if err != nil {
+		return cp, err
+	}
+	if _, _, err := tlog.OpenNote(note, l.signer.Verifier()); err != nil {
+		return cp, &IndexError{Index: size, What: "checkpoint", Err: err}
+	}
+	root, err := l.hasher.RootAt(size, nodeReader{ctx, l.store})
+	if err != nil {
+		return cp, err
+	}
+	if root != cp.Root {
+		return cp, &IndexError{Index: size, What: "checkpoint", Err: fmt.Errorf("%w: signed root %s, the stored tree's %s", ErrInconsistent, cp.Root, root)}
+	}
+	return cp, nil
+}
+
 // refresh takes in the size and the latest checkpoint a shared store
 // holds, so that this process serves what the others appended and
 // signed. Safe from any goroutine.
@@ -872,7 +893,7 @@ func (l *Log[T]) refresh(ctx context.Context) (State, error) {
 	}
 	if st.Checkpoint != nil {
 		if cur := l.cp.Load(); cur == nil || st.CheckpointSize > cur.Size {
-			cp, err := l.checkStoredCheckpoint(st.CheckpointSize, st.Checkpoint)
+			cp, err := l.checkFollowed(ctx, st.CheckpointSize, st.Checkpoint)
 			if err != nil {
 				return st, err
 			}
@@ -921,8 +942,11 @@ func (l *Log[T]) Close() error {
 // append (it looks every half CheckpointInterval).
 func (l *Log[T]) Size() uint64 { return l.size.Load() }
 
-// sizeFor is Size, read again from a shared store when want is beyond
-// it (another process may have appended since this one looked).
+// SizeFor is Size, read again from a shared store when want is beyond
+// it (another process may have appended since this one looked): what
+// to check an index or tree size a client asks for against.
+func (l *Log[T]) SizeFor(want uint64) uint64 { return l.sizeFor(want) }
+
 func (l *Log[T]) sizeFor(want uint64) uint64 {
 	n := l.size.Load()
 	if want > n && l.shared != nil {

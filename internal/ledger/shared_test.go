@@ -393,3 +393,53 @@ func TestSharedStoreFaults(t *testing.T) {
 		t.Fatalf("entries %q, want %q", got, want)
 	}
 }
+
+// TestSharedStoreFollowerChecks: a process serves a checkpoint another
+// stored only if the log's key signed it and its root is the stored
+// tree's.
+func TestSharedStoreFollowerChecks(t *testing.T) {
+	key, _ := gm.GenerateKey()
+	other, _ := gm.GenerateKey()
+	db := newMemDB()
+	a, ca := openShared(t, db, key)
+	appendMany(t, a, "a", 10)
+	a.Close()
+	ca.kill()
+	good := uint64(0)
+	for size := range db.cps {
+		good = max(good, size)
+	}
+	forge := func(signer *gm.PrivateKey, root tlog.Hash) {
+		s, err := tlog.NewNoteSigner("test/shared", signer)
+		if err != nil {
+			t.Fatal(err)
+		}
+		note, err := tlog.SignCheckpoint(tlog.Checkpoint{Origin: "test/shared", Size: good + 1, Root: root}, s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		db.mu.Lock()
+		db.entries = append(db.entries, []byte("x"))
+		db.hashes = append(db.hashes, make([]tlog.Hash, tlog.StoredHashCount(good+1)-tlog.StoredHashCount(good))...)
+		db.cps[good+1] = note
+		db.mu.Unlock()
+	}
+	b, cb := openShared(t, db, key)
+	defer b.Close()
+	defer cb.kill() // b must not sign (and so lead) past the forgeries
+	db.mu.Lock()
+	db.leader = &memConn{db: db, alive: true} // a live leader elsewhere
+	db.mu.Unlock()
+	good = b.Checkpoint().Size
+	forge(other, tlog.Hash{1}) // another key
+	time.Sleep(100 * time.Millisecond)
+	if got := b.Checkpoint().Size; got != good {
+		t.Fatalf("serves a checkpoint of size %d signed by another key", got)
+	}
+	good++
+	forge(key, tlog.Hash{2}) // the log's key, a root the tree does not have
+	time.Sleep(100 * time.Millisecond)
+	if got := b.Checkpoint().Size; got != good-1 {
+		t.Fatalf("serves a checkpoint of size %d whose root is not the stored tree's", got)
+	}
+}

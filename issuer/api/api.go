@@ -25,6 +25,9 @@ import (
 // Ledger is what the API reads from the ledger.
 type Ledger interface {
 	Size() uint64
+	// SizeFor is Size, or more when entries up to want were appended
+	// (by another replica) since Size was last brought up to date.
+	SizeFor(want uint64) uint64
 	Checkpoint() ledger.SignedCheckpoint
 	Entry(index uint64) ([]byte, error) // a certs/ledgerevent encoding
 	InclusionProof(index, treeSize uint64) ([]tlog.Hash, error)
@@ -227,6 +230,9 @@ func (a *API) errorHandler(err error, c echo.Context) {
 		}
 	case errors.As(err, &he):
 		ae = fail(he.Code, strings.ReplaceAll(strings.ToLower(http.StatusText(he.Code)), " ", "_"), "", "%v", he.Message)
+	case errors.Is(err, state.ErrUnavailable):
+		a.o.Logger.Warn("unavailable", "method", c.Request().Method, "path", c.Path(), "err", err)
+		ae = fail(http.StatusServiceUnavailable, "unavailable", "", "%v", state.ErrUnavailable)
 	default:
 		a.o.Logger.Error("internal error", "method", c.Request().Method, "path", c.Path(), "err", err)
 		ae = fail(http.StatusInternalServerError, "internal", "", "internal error")

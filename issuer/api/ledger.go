@@ -34,8 +34,8 @@ func (a *API) entry(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if i >= a.o.Ledger.Size() {
-		return fail(http.StatusNotFound, "not_found", "index", "ledger has %d entries", a.o.Ledger.Size())
+	if n := a.o.Ledger.SizeFor(i + 1); i >= n {
+		return fail(http.StatusNotFound, "not_found", "index", "ledger has %d entries", n)
 	}
 	raw, err := a.o.Ledger.Entry(i)
 	if err != nil {
@@ -96,8 +96,8 @@ func (a *API) inclusion(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if i >= size || size > a.o.Ledger.Size() {
-		return fail(http.StatusBadRequest, "bad_request", "index", "need index < tree_size <= %d", a.o.Ledger.Size())
+	if n := a.o.Ledger.SizeFor(size); i >= size || size > n {
+		return fail(http.StatusBadRequest, "bad_request", "index", "need index < tree_size <= %d", n)
 	}
 	p, err := a.o.Ledger.InclusionProof(i, size)
 	if err != nil {
@@ -115,8 +115,8 @@ func (a *API) consistency(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if oldSize > newSize || newSize > a.o.Ledger.Size() {
-		return fail(http.StatusBadRequest, "bad_request", "old", "need old <= new <= %d", a.o.Ledger.Size())
+	if n := a.o.Ledger.SizeFor(newSize); oldSize > newSize || newSize > n {
+		return fail(http.StatusBadRequest, "bad_request", "old", "need old <= new <= %d", n)
 	}
 	p, err := a.o.Ledger.ConsistencyProof(oldSize, newSize)
 	if err != nil {

@@ -90,10 +90,13 @@ func (s *Service) inRounds(what string, step func() (n int, more bool, err error
 	}
 }
 
+// stopHousekeeping stops the housekeeping goroutine; calling it again
+// does nothing.
 func (s *Service) stopHousekeeping() {
 	if s.hk.stop != nil {
 		close(s.hk.stop)
 		<-s.hk.done
+		s.hk.stop = nil
 	}
 }
 

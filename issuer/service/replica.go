@@ -41,6 +41,10 @@ type replica struct {
 	next, left uint32 // the reserved serial block
 
 	from uint64 // followStatus: the next StatusSince
+	// lists is held by followStatus from its read to its last Set, and
+	// by a change from its read of the record after its commit to its
+	// Set: a follow's older read never overwrites a newer change.
+	lists sync.Mutex
 
 	reloadedAt time.Time // reloadKeys, under Service.keyMu
 }
@@ -74,6 +78,8 @@ func (s *Service) followStatus() {
 		return
 	}
 	const page = 10000
+	r.lists.Lock()
+	defer r.lists.Unlock()
 	for {
 		n := 0
 		next, err := r.shared.StatusSince(r.from, page, func(rec *state.Record) error {

@@ -140,6 +140,8 @@ func (s *Service) change(ctx context.Context, es events, r *state.Record, c stat
 	}
 	// The store carried the change to the licence's device copies; the
 	// status lists follow them.
+	s.replica.lists.Lock()
+	defer s.replica.lists.Unlock()
 	for _, id := range append([]string{r.ID}, r.Copies...) {
 		cur, err := s.store.Get(id)
 		if err != nil {

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -364,38 +366,65 @@ func (h *head) update(b *ledger.Batch, watermark uint64) []any {
 // Lead implements ledger.SharedStore: the lead is a session advisory
 // lock (keyed by the schema) held by a connection of its own. Each call
 // checks that connection is alive; a dead one loses the lead, which the
-// next call tries to take again.
+// next call tries to take again. A process that stops without closing
+// it (frozen, or its machine gone) must not keep the lead: the
+// connection's session ends after leadIdle without a call
+// (idle_session_timeout; the leader calls every half checkpoint
+// interval) and TCP gives up on a silent peer after leadIdle too. A
+// process that does not lead keeps its connection for the next try.
 func (l ledgerStore) Lead(ctx context.Context) (bool, error) {
 	s := l.s
-	ctx, cancel := s.op(ctx)
+	// Short: the ledger's sequencer waits for this call.
+	ctx, cancel := context.WithTimeout(ctx, leadCallTimeout)
 	defer cancel()
 	s.leadMu.Lock()
 	defer s.leadMu.Unlock()
-	if s.leadConn != nil {
+	if s.leadConn != nil && s.leading {
 		if err := s.leadConn.Ping(ctx); err == nil {
 			return true, nil
 		}
-		s.leadConn.Close(context.WithoutCancel(ctx))
-		s.leadConn = nil
+		s.closeLead(ctx)
 		s.log.Warn("pgstate: lost the lead (its connection died)", "schema", s.schema)
 		return false, nil
 	}
-	conn, err := pgx.ConnectConfig(ctx, s.cfg)
-	if err != nil {
-		return false, fmt.Errorf("pgstate: taking the lead: %w", unavailable(err))
+	for try := 0; ; try++ {
+		kept := s.leadConn != nil
+		if !kept {
+			cfg := s.cfg.Copy()
+			cfg.RuntimeParams["idle_session_timeout"] = strconv.Itoa(int(leadIdle / time.Millisecond))
+			cfg.RuntimeParams["tcp_user_timeout"] = strconv.Itoa(int(leadIdle / time.Millisecond))
+			conn, err := pgx.ConnectConfig(ctx, cfg)
+			if err != nil {
+				return false, fmt.Errorf("pgstate: taking the lead: %w", unavailable(err))
+			}
+			s.leadConn = conn
+		}
+		var got bool
+		if err := s.leadConn.QueryRow(ctx, `SELECT pg_try_advisory_lock($1)`, s.leadKey).Scan(&got); err != nil {
+			s.closeLead(ctx)
+			if kept && try == 0 {
+				continue // the kept connection had died: try a new one
+			}
+			return false, fmt.Errorf("pgstate: taking the lead: %w", unavailable(err))
+		}
+		if s.leading = got; got {
+			s.log.Info("pgstate: took the lead", "schema", s.schema)
+		}
+		return got, nil
 	}
-	var got bool
-	if err := conn.QueryRow(ctx, `SELECT pg_try_advisory_lock($1)`, s.leadKey).Scan(&got); err != nil {
-		conn.Close(context.WithoutCancel(ctx))
-		return false, fmt.Errorf("pgstate: taking the lead: %w", unavailable(err))
-	}
-	if !got {
-		conn.Close(context.WithoutCancel(ctx))
-		return false, nil
-	}
-	s.leadConn = conn
-	s.log.Info("pgstate: took the lead", "schema", s.schema)
-	return true, nil
+}
+
+// Timing of the lead (Lead): how long a call may take, and how long a
+// lead connection may stay silent before the server ends its session.
+const (
+	leadCallTimeout = 2 * time.Second
+	leadIdle        = 5 * time.Second
+)
+
+// closeLead drops the lead connection; s.leadMu is held.
+func (s *Store) closeLead(ctx context.Context) {
+	s.leadConn.Close(context.WithoutCancel(ctx))
+	s.leadConn, s.leading = nil, false
 }
 
 // Pool is the store's connection pool (tests, and tools that read the

@@ -91,7 +91,8 @@ type Store struct {
 	q      queries
 
 	leadMu   sync.Mutex
-	leadConn *pgx.Conn
+	leadConn *pgx.Conn // the lead's connection, kept between tries
+	leading  bool      // leadConn holds the lead
 	leadKey  int64
 }
 
@@ -293,11 +294,9 @@ func Redact(dsn string) string {
 		}
 		return u.Redacted()
 	}
-	f := strings.Fields(dsn)
-	for i, kv := range f {
-		if k, _, ok := strings.Cut(kv, "="); ok && strings.TrimSpace(k) == "password" {
-			f[i] = "password=xxxxx"
-		}
-	}
-	return strings.Join(f, " ")
+	// key=value: a value may be quoted (with spaces and \' inside) and
+	// spaces may surround the =.
+	return kvPassword.ReplaceAllString(dsn, "${1}xxxxx")
 }
+
+var kvPassword = regexp.MustCompile(`(\bpassword\s*=\s*)('(?:[^'\\]|\\.)*'?|\S*)`)

@@ -534,3 +534,33 @@ func TestNotDurableRefused(t *testing.T) {
 		t.Fatalf("synchronous_commit off: %v", err)
 	}
 }
+
+// TestLeadFrozen: a leader that stops calling (a frozen process, or one
+// whose machine is gone, keeps its connection open) loses the lead
+// within seconds, to a store that keeps asking.
+func TestLeadFrozen(t *testing.T) {
+	dsn := testDSN(t)
+	a := openTest(t, dsn, "t_pg_frozen")
+	b, err := pgstate.Open(ctx, dsn, pgstate.Options{Schema: "t_pg_frozen"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	if ok, err := shared(a).Lead(ctx); !ok || err != nil {
+		t.Fatalf("a does not lead: %v", err)
+	}
+	start := time.Now()
+	for {
+		if ok, _ := shared(b).Lead(ctx); ok {
+			break
+		}
+		if time.Since(start) > 20*time.Second {
+			t.Fatal("b did not take the lead from a leader that stopped calling")
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	t.Logf("b took the lead %v after a stopped calling", time.Since(start).Round(100*time.Millisecond))
+	if ok, _ := shared(a).Lead(ctx); ok {
+		t.Fatal("a still leads")
+	}
+}
