@@ -88,7 +88,10 @@ type Tokens interface {
 	// RevokeToken records that the token with that ID is revoked until
 	// its expiry.
 	RevokeToken(jti string, exp time.Time) error
-	// TokenRevoked reports whether the token with that ID was revoked.
+	// TokenRevoked reports whether the token with that ID was revoked:
+	// at once when revoked through this Store; a backend that several
+	// processes share may take up to a second to see a revocation made
+	// through another.
 	TokenRevoked(jti string) (bool, error)
 }
 

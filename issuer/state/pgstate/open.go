@@ -90,6 +90,8 @@ type Store struct {
 	log    *slog.Logger
 	q      queries
 
+	tokens revokedTokens // TokenRevoked's memory
+
 	leadMu   sync.Mutex
 	leadConn *pgx.Conn // the lead's connection, kept between tries
 	leading  bool      // leadConn holds the lead

@@ -564,3 +564,37 @@ func TestLeadFrozen(t *testing.T) {
 		t.Fatal("a still leads")
 	}
 }
+
+// TestTokenRevokedAcrossStores: a revocation through one store is seen
+// by it at once and by another within a second.
+func TestTokenRevokedAcrossStores(t *testing.T) {
+	dsn := testDSN(t)
+	a := openTest(t, dsn, "t_pg_tokens")
+	b, err := pgstate.Open(ctx, dsn, pgstate.Options{Schema: "t_pg_tokens"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	for _, s := range []*pgstate.Store{a, b} {
+		if ok, err := s.TokenRevoked("jti-x"); ok || err != nil {
+			t.Fatalf("before: %v %v", ok, err)
+		}
+	}
+	if err := a.RevokeToken("jti-x", time.Now().Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := a.TokenRevoked("jti-x"); !ok || err != nil {
+		t.Fatalf("the revoking store: %v %v", ok, err)
+	}
+	start := time.Now()
+	for ok := false; !ok; {
+		var err error
+		if ok, err = b.TokenRevoked("jti-x"); err != nil {
+			t.Fatal(err)
+		}
+		if time.Since(start) > 1500*time.Millisecond {
+			t.Fatal("the other store does not see the revocation after 1.5 s")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
