@@ -621,7 +621,7 @@ func (l *Log[T]) commit(batch []*request[T]) {
 		return
 	}
 	l.frontier = f
-	l.size.Store(max(l.size.Load(), f.Size()))
+	l.raiseSize(f.Size())
 	for _, r := range batch {
 		close(r.done)
 	}
@@ -860,6 +860,13 @@ func (l *Log[T]) follow(ctx context.Context) error {
 	return nil
 }
 
+// raiseSize moves Size up to n, never down (the sequencer and a
+// shared store's refresh both raise it).
+func (l *Log[T]) raiseSize(n uint64) {
+	for cur := l.size.Load(); n > cur && !l.size.CompareAndSwap(cur, n); cur = l.size.Load() {
+	}
+}
+
 // checkFollowed checks a checkpoint another process stored before this
 // one serves it: signed by the log's key (no other), and its root the
 // stored tree's at its size.
@@ -889,8 +896,7 @@ func (l *Log[T]) refresh(ctx context.Context) (State, error) {
 	if err != nil {
 		return st, err
 	}
-	for cur := l.size.Load(); st.Size > cur && !l.size.CompareAndSwap(cur, st.Size); cur = l.size.Load() {
-	}
+	l.raiseSize(st.Size)
 	if st.Checkpoint != nil {
 		if cur := l.cp.Load(); cur == nil || st.CheckpointSize > cur.Size {
 			cp, err := l.checkFollowed(ctx, st.CheckpointSize, st.Checkpoint)
