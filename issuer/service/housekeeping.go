@@ -40,6 +40,7 @@ func (s *Service) startHousekeeping() {
 					s.pruneClaims()
 				case <-follow:
 					s.followStatus()
+					s.watchPKI()
 				case <-s.hk.merge:
 					s.mergeHolderLog()
 				}

@@ -2,6 +2,8 @@ package service
 
 import (
 	"errors"
+	"os"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -47,6 +49,39 @@ type replica struct {
 	lists sync.Mutex
 
 	reloadedAt time.Time // reloadKeys, under Service.keyMu
+
+	manifest fileStamp // watchPKI: the PKI manifest as last seen
+}
+
+// fileStamp tells a file's change: its size and modification time.
+type fileStamp struct {
+	size int64
+	mod  time.Time
+}
+
+func stampOf(path string) (fileStamp, bool) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return fileStamp{}, false
+	}
+	return fileStamp{fi.Size(), fi.ModTime()}, true
+}
+
+// watchPKI reloads the keys when the PKI directory's manifest changed:
+// replicas sharing one directory take in another's key rotation within
+// FollowEvery, before the state refuses them anything (reloadKeys).
+func (s *Service) watchPKI() {
+	r := &s.replica
+	if r.shared == nil {
+		return
+	}
+	st, ok := stampOf(filepath.Join(s.pki().Dir, pki.ManifestFile))
+	if !ok || st == r.manifest {
+		return
+	}
+	if r.manifest == (fileStamp{}) || s.reloadKeys(false) {
+		r.manifest = st // else tried again at the next look
+	}
 }
 
 // nextSerial is the counter value for the next licence serial.
@@ -106,26 +141,29 @@ func (s *Service) retryable(err error) bool {
 }
 
 // reloadKeys loads the PKI again from its directory when the state
-// refused a licence signed by a key another replica retired (its
-// rotation's ledger event ran state.Tx.RetireKey). The new key is there
+// refused a licence signed by a key another replica retired (refused:
+// its rotation's ledger event ran state.Tx.RetireKey), or when the
+// directory's manifest changed (watchPKI). The new key is there
 // when the replicas share the directory, or once it was copied; until
 // then the agency's licences are refused with the reason, never issued
 // with the old key. At most once a second, and not during a rotation
 // here.
-func (s *Service) reloadKeys() {
+//
+// It reports whether it read the directory.
+func (s *Service) reloadKeys(refused bool) bool {
 	if s.replica.shared == nil || s.passphrase == nil || !s.keyMu.TryLock() {
-		return
+		return false
 	}
 	defer s.keyMu.Unlock()
 	if time.Since(s.replica.reloadedAt) < time.Second {
-		return
+		return false
 	}
 	s.replica.reloadedAt = time.Now()
 	cur := s.keys.Load()
 	np, err := pki.Load(cur.pki.Dir, s.passphrase)
 	if err != nil {
 		s.log.Error("reloading the PKI after another replica's key rotation", "dir", cur.pki.Dir, "err", err)
-		return
+		return false
 	}
 	seals := make(map[string]*agencySeal, len(np.Agencies))
 	changed := 0
@@ -142,9 +180,13 @@ func (s *Service) reloadKeys() {
 		seals[ag.Code], changed = sl, changed+1
 	}
 	if changed == 0 {
-		s.log.Error("another replica rotated an agency key this one does not have: give it the data directory holding the new key (docs/deployment.md)", "dir", cur.pki.Dir)
-		return
+		if !refused {
+			return true // this process's own rotation, or a change of no key
+		}
+		s.log.Error("the PKI directory holds no agency key this process lacks: if another replica rotated one, give this one the data directory holding the new key (docs/deployment.md)", "dir", cur.pki.Dir)
+		return true
 	}
 	s.keys.Store(&keyring{pki: np, seals: seals})
 	s.log.Warn("agency keys reloaded after another replica's rotation", "changed", changed)
+	return true
 }

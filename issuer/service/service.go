@@ -479,7 +479,7 @@ func opAudit(op Operator) map[string]string {
 func (s *Service) record(ctx context.Context, es events, fn func(tx state.Tx, first uint64) error) (uint64, error) {
 	first, err := appendEvents(ctx, s.ledger, es, fn)
 	if errors.Is(err, state.ErrKeyRetired) {
-		s.reloadKeys()
+		s.reloadKeys(true)
 	}
 	if err != nil {
 		return 0, err
