@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -19,6 +20,7 @@ import (
 	"testing"
 	"time"
 
+	"elicense/issuer/service"
 	"elicense/issuer/state/pgstate"
 )
 
@@ -258,15 +260,7 @@ func TestReplicasKeyRotation(t *testing.T) {
 		if st := s.call(t, "POST", "/v1/licences", admin, body, &rec); st != 201 {
 			t.Fatalf("issue through %s: %d\n%s", s.url, st, s.stderr)
 		}
-		hdr, err := base64.RawURLEncoding.DecodeString(strings.Split(rec.Credential, ".")[0])
-		if err != nil {
-			t.Fatal(err)
-		}
-		var h struct {
-			Kid string `json:"kid"`
-		}
-		json.Unmarshal(hdr, &h)
-		return h.Kid
+		return kidOfCredential(t, rec.Credential)
 	}
 	old := kidOf(b)
 	var ch struct {
@@ -286,4 +280,74 @@ func TestReplicasKeyRotation(t *testing.T) {
 	if !b.waitOutput("agency keys reloaded after another replica's rotation", 5*time.Second) {
 		t.Fatalf("b did not say it reloaded the keys:\n%s", b.stderr)
 	}
+}
+
+// TestReplicasOwnDirectories: replicas with copies of one data
+// directory. After a rotation through one, the other signs nothing with
+// the retired key (it answers 503 with the reason) until the new
+// directory is copied to it, then issues with the new key by itself.
+func TestReplicasOwnDirectories(t *testing.T) {
+	dsn, _ := testPG(t)
+	dataA := filepath.Join(t.TempDir(), "a")
+	a := startServer(t, dataA, "--store", dsn)
+	dataB := filepath.Join(t.TempDir(), "b")
+	if out, err := exec.Command("cp", "-a", dataA, dataB).CombinedOutput(); err != nil {
+		t.Fatalf("copying the data directory: %v %s", err, out)
+	}
+	b := startServer(t, dataB, "--store", dsn)
+	admin := readToken(t, dataA)
+	const agency = "11310000PDY100010H"
+	body := map[string]any{"class": "business-license", "agency": agency, "fields": loadSamples(t)["business-license"]}
+	if st := b.call(t, "POST", "/v1/licences", admin, body, nil); st != 201 {
+		t.Fatalf("issue through b before the rotation: %d", st)
+	}
+	var ch struct {
+		New struct {
+			KID string `json:"kid"`
+		} `json:"new_key"`
+	}
+	if st := a.call(t, "POST", "/v1/agencies/"+agency+"/keys/rotate", admin, map[string]any{}, &ch); st != 200 {
+		t.Fatalf("rotate through a: %d\n%s", st, a.stderr)
+	}
+	time.Sleep(3 * service.FollowEvery)
+	var refusal struct {
+		Code    string `json:"code"`
+		Message string `json:"message"`
+	}
+	if st := b.call(t, "POST", "/v1/licences", admin, body, &refusal); st != 503 || !strings.Contains(refusal.Message, "retired") {
+		t.Fatalf("b issued with a retired key, or said nothing of it: %d %+v", st, refusal)
+	}
+	if out, err := exec.Command("cp", "-a", filepath.Join(dataA, "pki")+"/.", filepath.Join(dataB, "pki")).CombinedOutput(); err != nil {
+		t.Fatalf("copying the new PKI: %v %s", err, out)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		var rec struct {
+			Credential string `json:"credential"`
+		}
+		if st := b.call(t, "POST", "/v1/licences", admin, body, &rec); st == 201 {
+			if !strings.Contains(kidOfCredential(t, rec.Credential), ch.New.KID) {
+				t.Fatalf("b issued with key %s, want %s", kidOfCredential(t, rec.Credential), ch.New.KID)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("b does not issue 10 s after it got the new PKI:\n%s", b.stderr)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// kidOfCredential is the key ID in a credential's JWS header.
+func kidOfCredential(t *testing.T, jws string) string {
+	t.Helper()
+	hdr, err := base64.RawURLEncoding.DecodeString(strings.Split(jws, ".")[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var h struct {
+		Kid string `json:"kid"`
+	}
+	json.Unmarshal(hdr, &h)
+	return h.Kid
 }

@@ -41,6 +41,7 @@ func (s *Service) startHousekeeping() {
 				case <-follow:
 					s.followStatus()
 					s.watchPKI()
+					s.watchRetired()
 				case <-s.hk.merge:
 					s.mergeHolderLog()
 				}

@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"elicense/issuer/pki"
@@ -51,6 +52,48 @@ type replica struct {
 	reloadedAt time.Time // reloadKeys, under Service.keyMu
 
 	manifest fileStamp // watchPKI: the PKI manifest as last seen
+
+	// retired holds the agency key IDs key events retired, as last read
+	// (watchRetired): this process signs nothing with them.
+	retired atomic.Pointer[map[string]bool]
+}
+
+// watchRetired reads the keys other replicas' rotations retired and, if
+// this process still signs with one, reloads the keys (reloadKeys).
+// Until it has the new key it refuses to sign with the old (keyUsable):
+// without this a replica that issues no licence (which the state would
+// refuse) would go on making seals with a retired key.
+func (s *Service) watchRetired() {
+	r := &s.replica
+	if r.shared == nil {
+		return
+	}
+	kids, err := r.shared.RetiredKeys()
+	if err != nil {
+		s.log.Warn("reading the retired agency keys", "err", err)
+		return
+	}
+	m := make(map[string]bool, len(kids))
+	for _, k := range kids {
+		m[k] = true
+	}
+	r.retired.Store(&m)
+	for _, ag := range s.pki().Agencies {
+		if m[ag.KeyID] {
+			s.reloadKeys(true)
+			return
+		}
+	}
+}
+
+// keyUsable refuses to sign with an agency key another replica's
+// rotation retired (watchRetired), which this process has no successor
+// for yet.
+func (s *Service) keyUsable(ag *pki.Agency) error {
+	if m := s.replica.retired.Load(); m != nil && (*m)[ag.KeyID] {
+		return &Error{Kind: ErrUnavailable, Msg: "agency " + ag.Code + "'s signing key was retired by another issuer process's rotation and this one does not have the new key yet (its data directory must hold it: docs/deployment.md)"}
+	}
+	return nil
 }
 
 // fileStamp tells a file's change: its size and modification time.

@@ -48,6 +48,9 @@ func (s *Service) MakeSeal(ctx context.Context, op Operator, req SealRequest) (*
 	if err := op.canManageSeals(ag.Code); err != nil {
 		return nil, err
 	}
+	if err := s.keyUsable(ag); err != nil {
+		return nil, err
+	}
 	if len(req.SignerCert) == 0 {
 		return nil, invalid("signer_cert", "the certificate allowed to use the seal is required")
 	}

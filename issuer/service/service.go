@@ -322,6 +322,9 @@ func (s *Service) scope(op Operator, class, agency string) (*catalog.Class, *pki
 
 // build makes a signed record (not yet stored).
 func (s *Service) build(cl *catalog.Class, ag *pki.Agency, fields map[string]string, issuedOn time.Time, number, list string, idx uint64, version int, serial string, device *ecdsa.PublicKey) (*state.Record, error) {
+	if err := s.keyUsable(ag); err != nil {
+		return nil, err
+	}
 	if serial == "" {
 		v, err := s.nextSerial()
 		if err != nil {

@@ -24,4 +24,8 @@ type Shared interface {
 	// counter, which no other process is given until the counter wraps,
 	// and returns the first.
 	ReserveSerials(n uint32) (first uint32, err error)
+	// RetiredKeys lists the agency key IDs (hex) that key events retired
+	// (Tx.RetireKey), so that a process still holding one stops signing
+	// with it.
+	RetiredKeys() ([]string, error)
 }

@@ -297,3 +297,15 @@ var (
 	_ state.Backend = (*Store)(nil)
 	_ state.Shared  = (*Store)(nil)
 )
+
+// RetiredKeys implements state.Shared.
+func (s *Store) RetiredKeys() ([]string, error) {
+	ctx, cancel := s.op(bg)
+	defer cancel()
+	rows, err := s.pool.Query(ctx, s.q.expand(`SELECT kid FROM {s}.retired_keys ORDER BY kid`))
+	if err != nil {
+		return nil, unavailable(err)
+	}
+	kids, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	return kids, unavailable(err)
+}
