@@ -64,6 +64,8 @@ func (s *Service) recover(ctx context.Context) error {
 		}
 	}
 	s.followStatus()
+	s.watchPKI()
+	s.watchRetired() // before the first request, not half a second after
 	return nil
 }
 
