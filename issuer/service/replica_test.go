@@ -3,10 +3,13 @@ package service
 import (
 	"context"
 	"fmt"
+	"os"
+	"strings"
 	"testing"
 	"time"
 
 	"elicense/issuer/state"
+	"elicense/issuer/state/statetest"
 )
 
 // staleShared delivers StatusSince's rows only after hook ran: the
@@ -39,11 +42,23 @@ func (s *staleShared) StatusSince(from uint64, limit int, fn func(*state.Record)
 // other's status lists, and a follow whose read came before a change
 // made through the same service never undoes it.
 func TestReplicasFollowStatus(t *testing.T) {
+	if !strings.Contains(statetest.Selected(), "://") {
+		// Replicas need a shared backend: PostgreSQL, whatever the
+		// suite's selection.
+		pg := os.Getenv("ELICENSE_TEST_PG")
+		switch pg {
+		case "skip":
+			t.Skip("ELICENSE_TEST_PG=skip: the PostgreSQL replica test does NOT run")
+		case "":
+			pg = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
+		}
+		t.Setenv(statetest.EnvStore, pg)
+	}
 	dir := t.TempDir()
 	a := openEnv(t, dir)
 	defer a.close(t)
 	if a.svc.replica.shared == nil {
-		t.Skip("the selected backend is not shared by several processes (ELICENSE_TEST_STORE=postgres://… runs this)")
+		t.Fatal("the backend is not shared by several processes")
 	}
 	b := openEnv(t, dir)
 	defer b.close(t)
