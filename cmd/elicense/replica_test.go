@@ -22,6 +22,8 @@ import (
 
 	"elicense/issuer/service"
 	"elicense/issuer/state/pgstate"
+	"elicense/verifier"
+	"elicense/verifier/store"
 )
 
 // testPG is the PostgreSQL server the replica tests use (ELICENSE_TEST_PG,
@@ -350,4 +352,95 @@ func kidOfCredential(t *testing.T, jws string) string {
 	}
 	json.Unmarshal(hdr, &h)
 	return h.Kid
+}
+
+// TestReplicasRotationUnderLoad: replicas issue through another's key
+// rotation. Every licence acknowledged, before, during and after it,
+// verifies at a counter that synced after it (none carries a signing
+// time after its key's retirement: the rotation fences the old key in
+// the database before it takes that time), and no issuance is refused
+// (a replica whose licence the fence refused waits for the new key).
+func TestReplicasRotationUnderLoad(t *testing.T) {
+	dsn, _ := testPG(t)
+	data := filepath.Join(t.TempDir(), "data")
+	a := startServer(t, data, "--store", dsn)
+	b := startServer(t, data, "--store", dsn)
+	admin := readToken(t, data)
+	const agency = "11310000PDY100010H"
+	body := map[string]any{"class": "business-license", "agency": agency, "fields": loadSamples(t)["business-license"]}
+	var (
+		mu      sync.Mutex
+		qrs     []string
+		refused []string
+		kids    = map[string]int{}
+	)
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for w := range 6 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s := []*server{a, b}[w%2]
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				var rec struct {
+					QR         string `json:"qr"`
+					Credential string `json:"credential"`
+					Message    string `json:"message"`
+				}
+				st := s.call(t, "POST", "/v1/licences", admin, body, &rec)
+				mu.Lock()
+				if st == 201 {
+					qrs = append(qrs, rec.QR)
+					kids[kidOfCredential(t, rec.Credential)]++
+				} else {
+					refused = append(refused, fmt.Sprintf("%d %s", st, rec.Message))
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	time.Sleep(time.Second)
+	if st := a.call(t, "POST", "/v1/agencies/"+agency+"/keys/rotate", admin, map[string]any{}, nil); st != 200 {
+		t.Fatalf("rotate through a: %d\n%s", st, a.stderr)
+	}
+	time.Sleep(2 * time.Second)
+	close(stop)
+	wg.Wait()
+	if len(refused) > 0 {
+		t.Errorf("%d issuances refused during the rotation, e.g. %s", len(refused), refused[0])
+	}
+	if len(kids) != 2 {
+		t.Fatalf("licences signed by keys %v, want the old and the new", kids)
+	}
+	counter, err := store.Open(filepath.Join(t.TempDir(), "counter"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rootPEM, _ := os.ReadFile(filepath.Join(data, "pki", "root.crt.pem"))
+	if _, err := counter.AddRoot(rootPEM); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := counter.Sync(context.Background(), a.url, store.SyncOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	cache, err := counter.Load(time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := verifier.New(cache.State(), verifier.Options{})
+	bad := map[string]int{}
+	for _, text := range qrs {
+		if got := v.Verify(text, time.Now()); got.Code != "VALID_STATIC" {
+			bad[string(got.Code)]++
+		}
+	}
+	if len(bad) > 0 {
+		t.Errorf("of %d acknowledged licences, counters refuse %v", len(qrs), bad)
+	}
+	t.Logf("%d licences acknowledged across the rotation (by key: %v), none refused", len(qrs), kids)
 }

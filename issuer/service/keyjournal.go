@@ -83,6 +83,9 @@ func (s *Service) finishKeyJournal(ctx context.Context) error {
 	if !s.keyChangeDone(j) {
 		s.log.Warn("a key change's journal names a change the PKI does not show: dropped", "agency", j.Agency, "kid", j.KeyID)
 		s.dropKeyJournal()
+		if ag, ok := s.pki().Agency(j.Agency); ok && j.Rotated && s.replica.shared != nil {
+			s.unfence(ag.KeyID, 0) // the rotation fenced the key it did not replace
+		}
 		return nil
 	}
 	for i := j.LedgerSize; i < s.ledger.Size(); i++ {

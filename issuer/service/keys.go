@@ -213,6 +213,21 @@ func (s *Service) rotate(ctx context.Context, op Operator, ag *pki.Agency, since
 	if s.closed {
 		return nil, &Error{Kind: ErrUnavailable, Msg: "the service is shutting down"}
 	}
+	committed := false
+	// Other replicas may still sign with the old key: the shared state
+	// refuses their licences from here on, before the retirement's time
+	// is taken (at Commit), so none it acknowledges carries a later
+	// signing time. A rotation that stops before Commit lifts the fence.
+	if sh := s.replica.shared; sh != nil {
+		if err := sh.FenceKey(ag.KeyID); err != nil {
+			return nil, &Error{Kind: ErrUnavailable, Msg: "could not stop the other issuer processes signing with the old key", Err: err}
+		}
+		defer func() {
+			if !committed {
+				s.unfence(ag.KeyID, 0)
+			}
+		}()
+	}
 	var ref *pki.GenuineRef
 	var sum [32]byte
 	if compromised {
@@ -234,6 +249,7 @@ func (s *Service) rotate(ctx context.Context, op Operator, ag *pki.Agency, since
 		s.dropKeyJournal()
 		return nil, keyError(err)
 	}
+	committed = true
 	nag, _ := np.Agency(ag.Code)
 	k := s.keys.Load()
 	seals := make(map[string]*agencySeal, len(k.seals))

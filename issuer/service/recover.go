@@ -65,6 +65,7 @@ func (s *Service) recover(ctx context.Context) error {
 	}
 	s.followStatus()
 	s.watchPKI()
+	s.liftStaleFences()
 	s.watchRetired() // before the first request, not half a second after
 	return nil
 }

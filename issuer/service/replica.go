@@ -35,6 +35,11 @@ const serialBlock = 4096
 // replica got in the way of (retryable).
 const maxRetries = 3
 
+// keyRetryWait is the first wait before an issuance refused for a
+// retired key tries again (doubling each time): together the tries
+// span a rotation's fence, its PKI commit and the reload.
+const keyRetryWait = 250 * time.Millisecond
+
 // replica is the service's shared-backend state; nil shared means one
 // process owns the backend.
 type replica struct {
@@ -86,12 +91,40 @@ func (s *Service) watchRetired() {
 	}
 }
 
+// staleFence is how old a key fence must be before a starting process
+// lifts it as left by a rotation that crashed: far longer than any
+// rotation holds one.
+const staleFence = 10 * time.Minute
+
+// unfence lifts the fence on agency key kid (state.Shared.FenceKey) if
+// it is at least minAge old.
+func (s *Service) unfence(kid string, minAge time.Duration) {
+	lifted, err := s.replica.shared.UnfenceKey(kid, minAge)
+	switch {
+	case err != nil:
+		s.log.Error("lifting the fence on an agency key whose rotation did not happen: its licences are refused until a start lifts it", "kid", kid, "err", err)
+	case lifted:
+		s.log.Warn("lifted the fence on an agency key whose rotation did not happen", "kid", kid)
+	}
+}
+
+// liftStaleFences lifts the fences that crashed rotations left on the
+// keys this process signs with (at start).
+func (s *Service) liftStaleFences() {
+	if s.replica.shared == nil {
+		return
+	}
+	for _, ag := range s.pki().Agencies {
+		s.unfence(ag.KeyID, staleFence)
+	}
+}
+
 // keyUsable refuses to sign with an agency key another replica's
 // rotation retired (watchRetired), which this process has no successor
 // for yet.
 func (s *Service) keyUsable(ag *pki.Agency) error {
 	if m := s.replica.retired.Load(); m != nil && (*m)[ag.KeyID] {
-		return &Error{Kind: ErrUnavailable, Msg: "agency " + ag.Code + "'s signing key was retired by another issuer process's rotation and this one does not have the new key yet (its data directory must hold it: docs/deployment.md)"}
+		return &Error{Kind: ErrUnavailable, Msg: "agency " + ag.Code + "'s signing key was retired by another issuer process's rotation and this one does not have the new key yet (its data directory must hold it: docs/deployment.md)", Err: state.ErrKeyRetired}
 	}
 	return nil
 }
@@ -198,7 +231,8 @@ func (s *Service) reloadKeys(refused bool) bool {
 		return false
 	}
 	defer s.keyMu.Unlock()
-	if time.Since(s.replica.reloadedAt) < time.Second {
+	// A refusal comes once per refused licence; a manifest change once.
+	if refused && time.Since(s.replica.reloadedAt) < time.Second {
 		return false
 	}
 	s.replica.reloadedAt = time.Now()

@@ -256,7 +256,10 @@ func (s *Service) Issue(ctx context.Context, op Operator, req IssueRequest) (*Is
 			return nil, err
 		}
 		if errors.Is(err, state.ErrKeyRetired) {
-			// Sign with the agency's key as reloaded (reloadKeys).
+			// Another replica's rotation fenced the key: its new key is in
+			// the PKI directory within moments (watchPKI, reloadKeys).
+			time.Sleep(keyRetryWait << try)
+			s.reloadKeys(true)
 			if cl, ag, err = s.scope(op, req.Class, req.Agency); err != nil {
 				return nil, err
 			}

@@ -1,5 +1,7 @@
 package state
 
+import "time"
+
 // Shared is a Backend that several issuer processes (replicas) use at
 // once, such as a networked database. The state itself is shared: each
 // process reads what the others committed. What a process keeps in
@@ -28,4 +30,19 @@ type Shared interface {
 	// (Tx.RetireKey), so that a process still holding one stops signing
 	// with it.
 	RetiredKeys() ([]string, error)
+	// FenceKey makes the backend refuse, once it returns, every new
+	// licence signed by agency key kid (Tx.Insert fails with
+	// ErrKeyRetired, as for a retired key), before the rotation that
+	// retires the key takes its retirement time: a licence another
+	// process committed after that time would carry a signing time its
+	// counters refuse. The rotation's Tx.RetireKey turns the fence into
+	// the retirement; RetiredKeys lists a fenced key too.
+	FenceKey(kid string) error
+	// UnfenceKey lifts kid's fence when it was set at least minAge ago,
+	// by the backend's clock, and the key was not retired since; it
+	// reports whether it lifted one. A rotation that did not happen
+	// lifts its own fence (minAge 0); a process starting finds a fence
+	// its crashed rotation left (minAge long past any rotation's
+	// length).
+	UnfenceKey(kid string, minAge time.Duration) (bool, error)
 }

@@ -309,3 +309,32 @@ func (s *Store) RetiredKeys() ([]string, error) {
 	kids, err := pgx.CollectRows(rows, pgx.RowTo[string])
 	return kids, unavailable(err)
 }
+
+// nowMillis is the database's clock in Unix milliseconds, so that the
+// fences of all processes compare on one clock.
+const nowMillis = `(extract(epoch FROM clock_timestamp()) * 1000)::bigint`
+
+// FenceKey implements state.Shared.
+func (s *Store) FenceKey(kid string) error {
+	if !textOK(kid) {
+		return badText("a key ID " + strconvQuote(kid))
+	}
+	ctx, cancel := s.op(bg)
+	defer cancel()
+	_, err := s.pool.Exec(ctx, s.q.expand(`INSERT INTO {s}.retired_keys (kid, idx) VALUES ($1, -`+nowMillis+`) ON CONFLICT DO NOTHING`), kid)
+	return unavailable(err)
+}
+
+// UnfenceKey implements state.Shared.
+func (s *Store) UnfenceKey(kid string, minAge time.Duration) (bool, error) {
+	if !textOK(kid) {
+		return false, badText("a key ID " + strconvQuote(kid))
+	}
+	ctx, cancel := s.op(bg)
+	defer cancel()
+	tag, err := s.pool.Exec(ctx, s.q.expand(`DELETE FROM {s}.retired_keys WHERE kid = $1 AND idx < 0 AND -idx <= `+nowMillis+` - $2`), kid, minAge.Milliseconds())
+	if err != nil {
+		return false, unavailable(err)
+	}
+	return tag.RowsAffected() > 0, nil
+}

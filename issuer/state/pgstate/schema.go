@@ -178,7 +178,11 @@ func newQueries(schema string) queries {
 	q.checkKeys = e(`SELECT {s}.reject(min(u.idx), '` + codeRetired + `', 'the licence is signed by a retired agency key')
 	FROM unnest($1::text[], $2::bigint[]) AS u(kid, idx) JOIN {s}.retired_keys r ON r.kid = u.kid AND r.idx < u.idx
 	HAVING count(*) > 0`)
-	q.retireKey = e(`INSERT INTO {s}.retired_keys (kid, idx) VALUES ($1, $2) ON CONFLICT DO NOTHING`)
+	// A fence (FenceKey) is a row with a negative idx, minus the Unix
+	// milliseconds it was set at by the database's clock: it refuses
+	// every later licence of the key, and the retirement replaces it.
+	q.retireKey = e(`INSERT INTO {s}.retired_keys (kid, idx) VALUES ($1, $2)
+		ON CONFLICT (kid) DO UPDATE SET idx = EXCLUDED.idx WHERE {s}.retired_keys.idx < 0`)
 	q.insCreds = e(`INSERT INTO {s}.credentials (ledger_index, credential, qr) SELECT * FROM unnest($1::bigint[], $2::text[], $3::bytea[])`)
 	q.insClaims = e(`INSERT INTO {s}.claim_tickets (ticket, licence_id, expires, salt, verifier, ledger_index)
 		SELECT nextval('{s}.claim_ticket_seq'), * FROM unnest($1::text[], $2::bigint[], $3::bytea[], $4::bytea[], $5::bigint[])

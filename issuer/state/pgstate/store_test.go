@@ -2,6 +2,7 @@ package pgstate_test
 
 import (
 	"context"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"strings"
@@ -9,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"elicense/certs/qr"
 	"elicense/internal/ledger"
 	"elicense/internal/ledger/tlog"
 	"elicense/issuer/state"
@@ -596,5 +598,60 @@ func TestTokenRevokedAcrossStores(t *testing.T) {
 			t.Fatal("the other store does not see the revocation after 1.5 s")
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// TestFenceKey: a fenced key's licences are refused at once; a fence
+// is lifted only past its age and never once the key's retirement
+// replaced it.
+func TestFenceKey(t *testing.T) {
+	s := openTest(t, testDSN(t), "t_pg_fence")
+	defer s.Close()
+	const kid = "0102030405060708"
+	signed := func(id string, idx uint64) *state.Record {
+		r := record(id, "F-1", idx, "")
+		b, _ := hex.DecodeString(kid)
+		r.Holding = &qr.Holding{Core: []byte("core " + id), KeyID: b, IssuerSig: []byte("sig"), Credential: r.CredentialHash}
+		return r
+	}
+	if _, err := insert(s, signed("F-0", 0)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.FenceKey(kid); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := insert(s, signed("F-1", 1)); !errors.Is(err, state.ErrKeyRetired) {
+		t.Fatalf("a licence of a fenced key: %v, want ErrKeyRetired", err)
+	}
+	if kids, err := s.RetiredKeys(); err != nil || len(kids) != 1 || kids[0] != kid {
+		t.Fatalf("RetiredKeys = %v, %v; want the fenced key", kids, err)
+	}
+	if lifted, err := s.UnfenceKey(kid, time.Hour); err != nil || lifted {
+		t.Fatalf("UnfenceKey(an hour) of a fresh fence = %v, %v; want false", lifted, err)
+	}
+	if lifted, err := s.UnfenceKey(kid, 0); err != nil || !lifted {
+		t.Fatalf("UnfenceKey(0) = %v, %v; want true", lifted, err)
+	}
+	if _, err := insert(s, signed("F-2", 2)); err != nil {
+		t.Fatalf("a licence after the fence was lifted: %v", err)
+	}
+	// Fenced, then retired: the retirement stays.
+	if err := s.FenceKey(kid); err != nil {
+		t.Fatal(err)
+	}
+	var at uint64
+	if err := shared(s).WriteLocked(ctx, build([][]byte{[]byte("rotate")}, &at), func(tx state.Tx) error { return tx.RetireKey(kid, at) }); err != nil {
+		t.Fatal(err)
+	}
+	if lifted, err := s.UnfenceKey(kid, 0); err != nil || lifted {
+		t.Fatalf("UnfenceKey of a retired key = %v, %v; want false", lifted, err)
+	}
+	if _, err := insert(s, signed("F-3", 3)); !errors.Is(err, state.ErrKeyRetired) {
+		t.Fatalf("a licence of the retired key: %v, want ErrKeyRetired", err)
+	}
+	for id, want := range map[string]bool{"F-0": true, "F-1": false, "F-2": true, "F-3": false} {
+		if _, err := s.Get(id); (err == nil) != want {
+			t.Errorf("%s: %v, want it stored: %v", id, err, want)
+		}
 	}
 }
