@@ -114,7 +114,13 @@
 //     must pass [ValidateUSCC], followed by a 3-digit type sequence number
 //     (e.g. 11100000000013338W011);
 //   - issuer code (颁发机构代码): the issuing agency's 18-character
-//     统一社会信用代码, which must pass [ValidateUSCC];
+//     统一社会信用代码, which must pass [ValidateUSCC]. Identifiers that
+//     some cities publish carry a 6-digit administrative division code
+//     (GB/T 2260) instead: [ParseLicenseID] accepts six digits beginning
+//     with a province-level code (the list under 公民身份号码 below) when
+//     the check character holds, and [LicenseID.IssuerKind] says which
+//     kind was found; [LicenseID.Validate], the check for what elicense
+//     issues, still requires the 18-character code;
 //   - serial (流水号): 1 to 32 characters from 0-9 A-Z, chosen by the
 //     issuer (real identifiers use 9-32 characters, e.g. a date-based
 //     number or an upper-case UUID without hyphens; 32 is our upper bound);
@@ -124,9 +130,9 @@
 //     code, issuer code, serial and the three version digits — without the
 //     root and without the dots. Every public implementation found computes
 //     it this way. Of four identifiers found published, three carry a check
-//     character that verifies under it (two parse completely; the third has
-//     a 6-digit division code as issuer code, which is rejected), and the
-//     fourth, a documentation example, does not verify.
+//     character that verifies under it and parse (one of them with a
+//     6-digit division code as issuer code), and the fourth, a
+//     documentation example, does not verify.
 //
 // Letters are upper-case only. Parsing is strict, so any identifier that
 // parses re-renders byte for byte with [LicenseID.String].

@@ -63,8 +63,11 @@ func (id LicenseID) String() string {
 }
 
 // Validate reports whether every part of id follows GB/T 36904 as described
-// in the package documentation. It returns nil or an [*Error] of kind
-// "license-id" whose Value is id.String() and whose Pos indexes into it.
+// in the package documentation, as elicense issues identifiers: the issuer
+// code must be an 18-character USCC (a 6-digit division code, which
+// [ParseLicenseID] accepts in identifiers others issued, is refused). It
+// returns nil or an [*Error] of kind "license-id" whose Value is
+// id.String() and whose Pos indexes into it.
 func (id LicenseID) Validate() error {
 	s := id.String()
 	off := len(LicenseIDRoot) + 1
@@ -73,10 +76,58 @@ func (id LicenseID) Validate() error {
 		offs[i] = off
 		off += utf8.RuneCountInString(part) + 1
 	}
-	if err := validateBody(s, id, offs[0], offs[1], offs[2]); err != nil {
+	if err := validateBody(s, id, offs[0], offs[1], offs[2], false); err != nil {
 		return err
 	}
 	return checkVersion(s, id.Version, off)
+}
+
+// IssuerKind says what kind of code a licence identifier's issuer code is.
+type IssuerKind string
+
+// The issuer code kinds.
+const (
+	// IssuerUSCC is the issuing agency's 18-character 统一社会信用代码
+	// (GB 32100), the form GB/T 36904 gives and the one elicense issues.
+	IssuerUSCC IssuerKind = "uscc"
+	// IssuerDivision is a 6-digit administrative division code (行政区划代码,
+	// GB/T 2260), which some cities' published identifiers carry instead.
+	IssuerDivision IssuerKind = "division"
+)
+
+// Description returns the kind in words, e.g. "6-digit GB/T 2260
+// administrative division code (行政区划代码)".
+func (k IssuerKind) Description() string {
+	switch k {
+	case IssuerUSCC:
+		return "18-character unified social credit code (统一社会信用代码, GB 32100)"
+	case IssuerDivision:
+		return "6-digit administrative division code (行政区划代码, GB/T 2260)"
+	}
+	return "unknown issuer code kind"
+}
+
+// IssuerKind returns the kind of id's issuer code: IssuerDivision for six
+// digits, else IssuerUSCC.
+func (id LicenseID) IssuerKind() IssuerKind {
+	if isDivisionCode(id.IssuerCode) {
+		return IssuerDivision
+	}
+	return IssuerUSCC
+}
+
+// isDivisionCode reports whether s has the shape of a GB/T 2260 code: six
+// digits beginning with a province-level code.
+func isDivisionCode(s string) bool {
+	if len(s) != 6 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if !isDigit(s[i]) {
+			return false
+		}
+	}
+	return true
 }
 
 // NextVersion returns the identifier of the re-issue of id: the same type
@@ -100,8 +151,9 @@ func (id LicenseID) NextVersion() (LicenseID, error) {
 // identifier — so that a parsed identifier's String is the input again. It
 // returns an [*Error] of kind "license-id" that says which part is wrong:
 // the root, the number of parts, the type code, the issuer code (checked
-// with [ValidateUSCC]), the serial, the version or the check character
-// (naming the expected one).
+// with [ValidateUSCC], or six digits beginning with a GB/T 2260
+// province-level code: see [LicenseID.IssuerKind]), the serial, the
+// version or the check character (naming the expected one).
 func ParseLicenseID(s string) (LicenseID, error) {
 	const prefix = LicenseIDRoot + "."
 	if !strings.HasPrefix(s, prefix) {
@@ -140,7 +192,7 @@ func ParseLicenseID(s string) (LicenseID, error) {
 		off += utf8.RuneCountInString(p) + 1
 	}
 	id := LicenseID{TypeCode: parts[0], IssuerCode: parts[1], Serial: parts[2]}
-	if err := validateBody(s, id, offs[0], offs[1], offs[2]); err != nil {
+	if err := validateBody(s, id, offs[0], offs[1], offs[2], true); err != nil {
 		return LicenseID{}, err
 	}
 	ver := parts[3]
@@ -190,12 +242,18 @@ func ValidateLicenseID(s string) error {
 
 // validateBody checks the type code, issuer code and serial of id, which
 // begin at character offsets typeOff, issuerOff and serialOff in the
-// identifier s.
-func validateBody(s string, id LicenseID, typeOff, issuerOff, serialOff int) error {
+// identifier s. With division, a 6-digit GB/T 2260 issuer code is
+// accepted besides a USCC.
+func validateBody(s string, id LicenseID, typeOff, issuerOff, serialOff int, division bool) error {
 	if err := checkTypeCode(id.TypeCode); err != nil {
 		return nested(err, kindLicenseID, s, typeOff, "type code")
 	}
-	if err := ValidateUSCC(id.IssuerCode); err != nil {
+	if division && isDivisionCode(id.IssuerCode) {
+		if !isProvince(id.IssuerCode[0], id.IssuerCode[1]) {
+			return newError(kindLicenseID, s, issuerOff, ErrFormat,
+				"issuer code %s is six digits but %s is not a GB/T 2260 province-level code", id.IssuerCode, id.IssuerCode[:2])
+		}
+	} else if err := ValidateUSCC(id.IssuerCode); err != nil {
 		return nested(err, kindLicenseID, s, issuerOff, "issuer code")
 	}
 	n := utf8.RuneCountInString(id.Serial)

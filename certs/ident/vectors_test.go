@@ -13,6 +13,7 @@ type vector struct {
 	Value  string `json:"value"`
 	Want   string `json:"want"`
 	Pos    *int   `json:"pos"`
+	Issuer string `json:"issuer"`
 	Source string `json:"source"`
 }
 
@@ -86,8 +87,16 @@ func TestVectors(t *testing.T) {
 					if got := id.String(); got != v.Value {
 						t.Errorf("String() = %q, want the input", got)
 					}
-					if verr := id.Validate(); verr != nil {
+					if v.Issuer != "" && string(id.IssuerKind()) != v.Issuer {
+						t.Errorf("IssuerKind() = %s, want %s", id.IssuerKind(), v.Issuer)
+					}
+					// Validate is the check for what we issue: a USCC issuer only.
+					verr := id.Validate()
+					if id.IssuerKind() == IssuerUSCC && verr != nil {
 						t.Errorf("Validate() = %v", verr)
+					}
+					if id.IssuerKind() == IssuerDivision && !errors.Is(verr, ErrLength) {
+						t.Errorf("Validate() of a division-code identifier = %v, want the USCC length error", verr)
 					}
 				}
 			case "mod37-36":

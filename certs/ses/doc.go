@@ -40,7 +40,10 @@
 // r‖s. A seal's maker signature is accepted over DER(SES_SealInfo) (v4) or
 // over DER(SEQUENCE {SES_SealInfo, cert, signatureAlgorithm}) (v1),
 // whichever the seal's version, and [Seal.CheckSignature] says which.
-// Lengths must be DER (definite, minimal); BER is refused.
+// Lengths must be DER (definite, minimal); BER is refused. A seal or
+// signature whose header (SES_Header.version, TBS_Sign.version) says 5 has
+// the v4 structure and is read as v4; [Seal.VersionNumber] and
+// [Signature.VersionNumber] report it as version 5.
 //
 // It must not: do I/O, hold keys (signers are crypto.Signer), know about
 // HTTP, storage or the ledger, or decide trust (verifier/seal does, with

@@ -251,3 +251,45 @@ type Signature struct {
 	Raw        []byte // the whole SES_Signature as parsed
 	RawTBSSign []byte // DER(TBS_Sign) as parsed: what the signer signed
 }
+
+// laterVersion is the header version of a later revision that keeps the
+// v4 structure; it is read as v4 and reported as written.
+const laterVersion = 5
+
+// VersionNumber is the version to report for the seal: 1 for the GM/T 0031
+// structure; for the v4 structure, 5 when the header says 5 (a later
+// revision read as the v4 structure it has), else 4.
+func (s *Seal) VersionNumber() int64 {
+	if s.Version == V1 {
+		return 1
+	}
+	if s.Info.Header.Version == laterVersion {
+		return laterVersion
+	}
+	return 4
+}
+
+// VersionNumber is the version to report for the signature: 1 for the
+// GM/T 0031 structure; for the v4 structure, 5 when TBS_Sign.version says
+// 5 (read as v4), else 4.
+func (sig *Signature) VersionNumber() int64 {
+	if sig.Version == V1 {
+		return 1
+	}
+	if sig.TBS.Version == laterVersion {
+		return laterVersion
+	}
+	return 4
+}
+
+// VersionName describes a reported version number, e.g. "GB/T 38540-2020
+// (v4)" or "version 5 (read as GB/T 38540-2020 v4)".
+func VersionName(n int64) string {
+	switch n {
+	case 1:
+		return V1.String()
+	case 4:
+		return V4.String()
+	}
+	return fmt.Sprintf("version %d (read as GB/T 38540-2020 v4)", n)
+}

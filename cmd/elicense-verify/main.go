@@ -64,7 +64,7 @@ type options struct {
 var commands []*command
 
 func init() {
-	commands = []*command{cmdTrust, cmdSync, cmdCheck, cmdScan, cmdImage, cmdInspect, cmdServe, cmdSeal, cmdLog}
+	commands = []*command{cmdTrust, cmdSync, cmdCheck, cmdScan, cmdImage, cmdInspect, cmdServe, cmdSeal, cmdOFD, cmdLog}
 }
 
 func lookup(name string) *command {

@@ -26,8 +26,9 @@ func init() {
 		usage: `
 Usage: elicense validate KIND VALUE
 
-Checks VALUE as an identifier of the given KIND and prints "valid", or
-"invalid: " and the precise reason. Nothing is normalised: spaces and
+Checks VALUE as an identifier of the given KIND and prints "valid" (for a
+license-id, with the kind of issuer code found: a USCC, or a 6-digit GB/T
+2260 division code), or "invalid: " and the precise reason. Nothing is normalised: spaces and
 lower-case letters are reported, not fixed.
 
 Kinds:
@@ -60,6 +61,10 @@ func runValidate(e *env, fs *flag.FlagSet) int {
 		}
 		err := v.fn(value)
 		if err == nil {
+			if id, perr := ident.ParseLicenseID(value); kind == "license-id" && perr == nil {
+				fmt.Fprintf(e.stdout, "valid (issuer code: %s)\n", id.IssuerKind().Description())
+				return exitOK
+			}
 			fmt.Fprintln(e.stdout, "valid")
 			return exitOK
 		}

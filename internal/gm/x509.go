@@ -1,16 +1,21 @@
 package gm
 
 import (
+	"bytes"
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/rand"
+	"encoding/asn1"
 	"encoding/hex"
 	"encoding/pem"
 	"errors"
 	"fmt"
 	"time"
+	"unicode/utf8"
 
 	"github.com/emmansun/gmsm/smx509"
+	"golang.org/x/crypto/cryptobyte"
+	cbasn1 "golang.org/x/crypto/cryptobyte/asn1"
 )
 
 // Certificate is an X.509 certificate that may carry SM2 keys and
@@ -63,16 +68,109 @@ func CreateCertificate(template, parent *Certificate, pub *ecdsa.PublicKey, sign
 
 // ParseCertificate parses one DER certificate and requires an SM2 public
 // key, whether the key is labelled id-ecPublicKey with the SM2 curve or with
-// the SM2 OID 1.2.156.10197.1.301 itself.
+// the SM2 OID 1.2.156.10197.1.301 itself. It tolerates the quirks
+// [ParseCertificateQuirks] lists.
 func ParseCertificate(der []byte) (*Certificate, error) {
+	c, _, err := ParseCertificateQuirks(der)
+	return c, err
+}
+
+// ParseCertificateQuirks is ParseCertificate that also says which quirks it
+// tolerated, one sentence each. The one tolerated quirk is a name attribute
+// (issuer or subject, e.g. an e-mail address) written as an IA5String that
+// holds UTF-8 text: OpenSSL reads it, Go's parser refuses it. The attribute
+// is read as a UTF8String; Raw, RawTBSCertificate, RawSubject and RawIssuer
+// keep the bytes as written, so signatures and chains verify as signed.
+func ParseCertificateQuirks(der []byte) (*Certificate, []string, error) {
 	c, err := smx509.ParseCertificate(der)
+	var quirks []string
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrMalformedCertificate, err)
+		relabelled, q := relabelIA5Names(der)
+		if len(q) == 0 {
+			return nil, nil, fmt.Errorf("%w: %v", ErrMalformedCertificate, err)
+		}
+		c2, err2 := smx509.ParseCertificate(relabelled)
+		if err2 != nil {
+			return nil, nil, fmt.Errorf("%w: %v", ErrMalformedCertificate, err)
+		}
+		// The parsed Raw fields are slices of relabelled: put the original
+		// bytes back under them (the relabelling kept every length).
+		copy(relabelled, der)
+		c, quirks = c2, q
 	}
 	if !IsSM2PublicKey(c.PublicKey) {
-		return nil, fmt.Errorf("%w: certificate %q", ErrNotSM2Key, c.Subject.String())
+		return nil, nil, fmt.Errorf("%w: certificate %q", ErrNotSM2Key, c.Subject.String())
 	}
-	return c, nil
+	return c, quirks, nil
+}
+
+// relabelIA5Names returns a copy of der in which every issuer or subject
+// attribute value that is an IA5String holding non-ASCII UTF-8 is tagged
+// UTF8String instead (one byte changes, no length), and a sentence per
+// attribute; no sentence when there is none or der is not a certificate.
+func relabelIA5Names(der []byte) ([]byte, []string) {
+	buf := bytes.Clone(der)
+	// Offsets come from capacities: every cryptobyte.String below is a
+	// slice of buf, and cap(buf) - cap(s) is where s starts.
+	off := func(s cryptobyte.String) int { return cap(buf) - cap(s) }
+	in := cryptobyte.String(buf)
+	var cert, tbs, skip cryptobyte.String
+	if !in.ReadASN1(&cert, cbasn1.SEQUENCE) || !cert.ReadASN1(&tbs, cbasn1.SEQUENCE) {
+		return nil, nil
+	}
+	if tbs.PeekASN1Tag(cbasn1.Tag(0).Constructed().ContextSpecific()) && !tbs.SkipASN1(cbasn1.Tag(0).Constructed().ContextSpecific()) {
+		return nil, nil
+	}
+	if !tbs.ReadASN1(&skip, cbasn1.INTEGER) || !tbs.ReadASN1(&skip, cbasn1.SEQUENCE) {
+		return nil, nil
+	}
+	var tags []int
+	var quirks []string
+	for _, which := range []string{"issuer", "validity", "subject"} {
+		var name cryptobyte.String
+		if !tbs.ReadASN1(&name, cbasn1.SEQUENCE) {
+			return nil, nil
+		}
+		if which == "validity" {
+			continue
+		}
+		for !name.Empty() {
+			var rdn cryptobyte.String
+			if !name.ReadASN1(&rdn, cbasn1.SET) {
+				return nil, nil
+			}
+			for !rdn.Empty() {
+				var atv cryptobyte.String
+				var oid asn1.ObjectIdentifier
+				if !rdn.ReadASN1(&atv, cbasn1.SEQUENCE) || !atv.ReadASN1ObjectIdentifier(&oid) {
+					return nil, nil
+				}
+				at := off(atv)
+				var tag cbasn1.Tag
+				var value cryptobyte.String
+				if !atv.ReadAnyASN1(&value, &tag) {
+					return nil, nil
+				}
+				if tag == cbasn1.IA5String && !isASCII(value) && utf8.Valid(value) {
+					tags = append(tags, at)
+					quirks = append(quirks, fmt.Sprintf("the %s attribute %s is an IA5String holding UTF-8 text (read as UTF8String)", which, oid))
+				}
+			}
+		}
+	}
+	for _, at := range tags {
+		buf[at] = byte(cbasn1.UTF8String)
+	}
+	return buf, quirks
+}
+
+func isASCII(b []byte) bool {
+	for _, c := range b {
+		if c >= 0x80 {
+			return false
+		}
+	}
+	return true
 }
 
 // ParseCertificatesPEM parses every CERTIFICATE block in data. Other block

@@ -1,0 +1,437 @@
+package ofd
+
+import (
+	"bytes"
+	"crypto/ecdsa"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"elicense/certs/ofd"
+	"elicense/certs/ses"
+	"elicense/internal/gm"
+	"elicense/verifier/seal"
+)
+
+// Options say what Verify trusts and as of when.
+type Options struct {
+	// Roots (with Intermediates) are the roots a seal maker's or a Sign
+	// signer's certificate may chain to.
+	Roots, Intermediates []*gm.Certificate
+	// Trusted are certificates trusted directly, byte for byte: a seal's
+	// maker certificate or a Sign signature's signer certificate.
+	Trusted []*gm.Certificate
+	// At is when trust is evaluated (zero: now); AtSigningTime evaluates
+	// it at each signature's own time instead.
+	At            time.Time
+	AtSigningTime bool
+	// Status, when set, is asked whether a seal is revoked.
+	Status seal.SealStatus
+	// Limits bound the container (nil: ofd.DefaultLimits).
+	Limits *ofd.Limits
+}
+
+// Reference is the check of one protected file.
+type Reference struct {
+	Path    string `json:"path"`
+	OK      bool   `json:"ok"`
+	Missing bool   `json:"missing,omitempty"`
+}
+
+// Signature is the result for one signature.
+type Signature struct {
+	ID       string  `json:"id"`
+	Type     string  `json:"type"` // Seal or Sign
+	Path     string  `json:"path"` // its Signature.xml
+	Verdict  Verdict `json:"verdict"`
+	Detail   string  `json:"detail,omitempty"`
+	Format   string  `json:"format,omitempty"` // e.g. "SES_Signature GB/T 38540-2020 (v4)"
+	Provider string  `json:"provider,omitempty"`
+
+	SignedAt   time.Time `json:"signed_at,omitzero"`
+	VerifiedAt time.Time `json:"verified_at,omitzero"`
+	Signer     string    `json:"signer,omitempty"` // subject CN of the signer certificate
+	Maker      string    `json:"maker,omitempty"`  // subject CN of the seal maker (Seal)
+	ESID       string    `json:"esid,omitempty"`
+	SealName   string    `json:"seal_name,omitempty"`
+	// SealVerdict is verifier/seal's own verdict for a Seal.
+	SealVerdict seal.Verdict `json:"seal_verdict,omitempty"`
+
+	References []Reference `json:"references"`
+	// Unprotected are shown files this signature does not protect.
+	Unprotected []string `json:"unprotected,omitempty"`
+	Warnings    []string `json:"warnings,omitempty"`
+	Notes       []string `json:"notes,omitempty"`
+}
+
+// Report is the result for a package.
+type Report struct {
+	Verdict    Verdict     `json:"verdict"`
+	Detail     string      `json:"detail,omitempty"`
+	Signatures []Signature `json:"signatures"`
+	// Unprotected are shown files no signature protects.
+	Unprotected []string `json:"unprotected,omitempty"`
+	Warnings    []string `json:"warnings,omitempty"`
+	Notes       []string `json:"notes,omitempty"`
+}
+
+// Verify opens the OFD package data and verifies every signature. The
+// report is never nil. The error is non-nil only when the package cannot
+// be read at all (the report's verdict is then MALFORMED, with no
+// signatures); it wraps the certs/ofd error.
+func Verify(data []byte, opts Options) (*Report, error) {
+	p, err := ofd.Open(data, opts.Limits)
+	if err != nil {
+		return &Report{Verdict: Malformed, Detail: err.Error(), Signatures: []Signature{}}, err
+	}
+	return VerifyPackage(p, opts), nil
+}
+
+// VerifyPackage verifies every signature of an opened package.
+func VerifyPackage(p *ofd.Package, opts Options) *Report {
+	r := &Report{Signatures: []Signature{}, Notes: append([]string(nil), p.Notes...)}
+	for _, body := range p.Root.Bodies {
+		verifyBody(r, p, body, opts)
+	}
+	r.Notes = dedupe(append(r.Notes, p.Notes...)) // parts parsed since may have added some
+	if r.Verdict == "" {
+		r.Verdict = Valid
+		for _, s := range r.Signatures {
+			if s.Verdict.severity() < r.Verdict.severity() {
+				r.Verdict = s.Verdict
+			}
+		}
+		if len(r.Signatures) == 0 {
+			r.Verdict = NotSigned
+		}
+	}
+	return r
+}
+
+func verifyBody(r *Report, p *ofd.Package, body ofd.DocBody, opts Options) {
+	// What is shown; a document that does not parse still has its
+	// signatures checked (a changed protected file is DOCUMENT_MODIFIED,
+	// not MALFORMED), and the document is MALFORMED only if they all pass.
+	var shown []string
+	var shownErr error
+	doc, err := p.Document(body.DocRoot)
+	if err == nil {
+		shown, err = p.Shown(doc)
+	}
+	if err != nil {
+		shownErr = err
+		r.Warnings = append(r.Warnings, "what the document shows could not be read, so coverage is unknown: "+err.Error())
+	}
+	if body.Signatures == "" {
+		r.Unprotected = append(r.Unprotected, shown...)
+		if shownErr != nil {
+			r.Verdict, r.Detail = Malformed, shownErr.Error()
+		}
+		return
+	}
+	list, err := p.Signatures(body.Signatures)
+	if err != nil {
+		r.Verdict, r.Detail = Malformed, err.Error()
+		return
+	}
+	protected := map[string]bool{}
+	allValid := true
+	for _, e := range list.List {
+		s := verifySignature(p, e, opts)
+		allValid = allValid && s.Verdict == Valid
+		for _, ref := range s.References {
+			if ref.OK {
+				protected[ref.Path] = true
+			}
+		}
+		var un []string
+		for _, f := range shown {
+			if !slices.ContainsFunc(s.References, func(x Reference) bool { return x.Path == f }) {
+				un = append(un, f)
+			}
+		}
+		if s.Verdict != Malformed && len(un) > 0 {
+			s.Unprotected = un
+			s.Warnings = append(s.Warnings, fmt.Sprintf("%d shown file(s) are not protected by this signature and can change what is displayed: %s", len(un), strings.Join(un, ", ")))
+		}
+		r.Signatures = append(r.Signatures, s)
+	}
+	if shownErr != nil && allValid {
+		r.Verdict, r.Detail = Malformed, shownErr.Error()
+	}
+	var un []string
+	for _, f := range shown {
+		if !protected[f] {
+			un = append(un, f)
+		}
+	}
+	if len(un) > 0 {
+		r.Unprotected = append(r.Unprotected, un...)
+		r.Warnings = append(r.Warnings, fmt.Sprintf("no signature protects %s: a change there fails no signature", strings.Join(un, ", ")))
+	}
+}
+
+func verifySignature(p *ofd.Package, e ofd.SignatureEntry, opts Options) Signature {
+	s := Signature{ID: e.ID, Type: e.Type, Path: e.BaseLoc, References: []Reference{}}
+	x, err := p.Signature(e.BaseLoc)
+	if err != nil {
+		s.Verdict, s.Detail = Malformed, err.Error()
+		return s
+	}
+	s.Provider = strings.TrimSpace(x.ProviderName + " " + x.Company + " " + x.ProviderVersion)
+	value, err := p.File(x.SignedValue)
+	if err != nil {
+		s.Verdict, s.Detail = Malformed, err.Error()
+		return s
+	}
+	// References first: they are independent of the signature's kind.
+	modified := checkReferences(p, x, &s)
+	if s.Verdict == Malformed {
+		return s
+	}
+	if e.Type == ofd.TypeSign {
+		verifySign(&s, x, value, opts)
+	} else {
+		verifySeal(&s, p, x, value, opts)
+	}
+	// Integrity before trust: a changed file outranks an untrusted maker.
+	if modified != "" && s.Verdict.severity() > DocumentModified.severity() {
+		s.Verdict, s.Detail = DocumentModified, modified
+	}
+	return s
+}
+
+// checkReferences fills s.References and returns a detail when a
+// protected file differs or is missing ("" when all match).
+func checkReferences(p *ofd.Package, x *ofd.Signature, s *Signature) string {
+	if !ofd.IsSM3(x.CheckMethod) {
+		s.Verdict, s.Detail = Malformed, fmt.Sprintf("References CheckMethod %q is not SM3", x.CheckMethod)
+		return ""
+	}
+	var bad []string
+	for _, ref := range x.References {
+		res := Reference{Path: ref.FileRef}
+		if b, err := p.File(ref.FileRef); err != nil {
+			res.Missing = true
+			bad = append(bad, ref.FileRef+" (missing)")
+		} else if h := gm.SM3(b); bytes.Equal(h[:], ref.CheckValue) {
+			res.OK = true
+		} else {
+			bad = append(bad, ref.FileRef)
+		}
+		s.References = append(s.References, res)
+	}
+	if len(bad) == 0 {
+		return ""
+	}
+	return "protected file(s) changed: " + strings.Join(bad, ", ")
+}
+
+// verifySeal checks an SES_Signature over SM3(Signature.xml): first its
+// integrity alone (the maker trusted as it is, as of signing), then with
+// the caller's trust.
+func verifySeal(s *Signature, p *ofd.Package, x *ofd.Signature, value []byte, opts Options) {
+	digest := gm.SM3(x.Raw)
+	sig, err := ses.ParseSignature(value)
+	if err != nil {
+		s.Verdict, s.Detail = Malformed, err.Error()
+		return
+	}
+	s.Format = "SES_Signature " + ses.VersionName(sig.VersionNumber())
+	if n := sig.TBS.Seal.VersionNumber(); n != sig.VersionNumber() {
+		s.Format += ", seal " + ses.VersionName(n)
+	}
+	for _, c := range []struct {
+		who string
+		der []byte
+	}{{"signer", sig.SignerCert}, {"maker", sig.TBS.Seal.MakerCert}} {
+		if _, quirks, err := gm.ParseCertificateQuirks(c.der); err == nil {
+			for _, q := range quirks {
+				s.Notes = append(s.Notes, c.who+" certificate: "+q)
+			}
+		}
+	}
+	if x.Seal != "" {
+		if b, err := p.File(x.Seal); err == nil && !bytes.Equal(b, sig.TBS.Seal.Raw) {
+			s.Notes = append(s.Notes, fmt.Sprintf("%s differs from the seal inside the signature (the one verified)", x.Seal))
+		}
+	}
+	self := seal.Options{AtSigningTime: true}
+	if m, err := sig.TBS.Seal.MakerCertificate(); err == nil {
+		self.TrustedMakers = []*gm.Certificate{m}
+	}
+	res, _ := seal.VerifyDigest(value, digest[:], self)
+	fillSeal(s, res)
+	if res.Verdict != seal.Valid {
+		s.Verdict = sealVerdict(res.Verdict)
+		s.Detail = res.Err.Error()
+		if res.Verdict == seal.DocumentModified {
+			s.Detail = "dataHash is not SM3 of " + x.Path + ": the Signature.xml was changed"
+		}
+		return
+	}
+	trust := seal.Options{Roots: opts.Roots, Intermediates: opts.Intermediates, TrustedMakers: opts.Trusted,
+		At: opts.At, AtSigningTime: opts.AtSigningTime, Status: opts.Status}
+	res, _ = seal.VerifyDigest(value, digest[:], trust)
+	fillSeal(s, res)
+	s.Notes = append(s.Notes, res.Notes...)
+	if res.Verdict == seal.Valid {
+		s.Verdict = Valid
+		return
+	}
+	s.Verdict, s.Detail = sealVerdict(res.Verdict), res.Err.Error()
+	if res.Verdict == seal.MakerUntrusted && !opts.AtSigningTime {
+		// Trusted as of signing but not now: the certificate expired.
+		trust.AtSigningTime = true
+		if r2, _ := seal.VerifyDigest(value, digest[:], trust); r2.Verdict != seal.MakerUntrusted {
+			s.Verdict = Expired
+			s.Detail += " (it was trusted at the signing time: verify as of signing)"
+		}
+	}
+}
+
+func fillSeal(s *Signature, res *seal.Result) {
+	s.SealVerdict = res.Verdict
+	s.SignedAt, s.VerifiedAt, s.ESID, s.SealName = res.SignedAt, res.VerifiedAt, res.ESID, res.SealName
+	if res.SignerCert != nil {
+		s.Signer = res.SignerCert.Subject.CommonName
+	}
+	if res.MakerCert != nil {
+		s.Maker = res.MakerCert.Subject.CommonName
+	}
+}
+
+// sealVerdict maps verifier/seal's verdicts onto this package's.
+func sealVerdict(v seal.Verdict) Verdict {
+	switch v {
+	case seal.Valid:
+		return Valid
+	case seal.Malformed, seal.UnsupportedAlgorithm:
+		return Malformed
+	case seal.MakerUntrusted:
+		return UntrustedMaker
+	case seal.SealNotYetValid, seal.SealExpired, seal.SignerCertNotYetValid, seal.SignerCertExpired:
+		return Expired
+	case seal.SealRevoked:
+		return Revoked
+	}
+	// BadSignature, SignerNotInSeal, BadSealSignature, BadTimestamp, and
+	// DocumentModified (dataHash is over Signature.xml).
+	return SignatureInvalid
+}
+
+// verifySign checks a GM/T 0010 SignedData over Signature.xml.
+func verifySign(s *Signature, x *ofd.Signature, value []byte, opts Options) {
+	s.Format = "GM/T 0010 SignedData"
+	sd, err := parseSignedData(value)
+	if err != nil {
+		s.Verdict, s.Detail = Malformed, err.Error()
+		return
+	}
+	certDER, cert, quirks, err := sd.signerCert()
+	if err != nil {
+		s.Verdict, s.Detail = Malformed, err.Error()
+		return
+	}
+	for _, q := range quirks {
+		s.Notes = append(s.Notes, "signer certificate: "+q)
+	}
+	s.Signer = cert.Subject.CommonName
+	if !sd.digestAlg.Equal(oidSM3) || !isSM2Signature(sd.sigAlg) {
+		s.Verdict, s.Detail = Malformed, fmt.Sprintf("algorithms %s / %s, want SM3 / SM2", sd.digestAlg, sd.sigAlg)
+		return
+	}
+	digest := gm.SM3(x.Raw)
+	msg := x.Raw
+	if sd.attrs != nil {
+		if !bytes.Equal(sd.messageDigest, digest[:]) {
+			s.Verdict, s.Detail = SignatureInvalid, "messageDigest is not SM3 of "+x.Path+": the Signature.xml was changed"
+			return
+		}
+		msg = sd.attrs
+	}
+	sigDER := sd.signature
+	if _, err := gm.DERToRS(sigDER); err != nil && len(sigDER) == gm.SignatureSize {
+		sigDER, _ = gm.RSToDER(sigDER)
+	}
+	pub, _ := cert.PublicKey.(*ecdsa.PublicKey)
+	if pub == nil || gm.Verify(pub, msg, sigDER) != nil {
+		s.Verdict, s.Detail = SignatureInvalid, "the SM2 signature does not verify under the signer certificate"
+		return
+	}
+	s.SignedAt = sd.signingTime
+	if s.SignedAt.IsZero() {
+		if t, err := parseDateTime(x.SignatureDateTime); err == nil {
+			s.SignedAt = t
+		}
+	}
+	if !s.SignedAt.IsZero() && (s.SignedAt.Before(cert.NotBefore) || s.SignedAt.After(cert.NotAfter)) {
+		s.Verdict, s.Detail = Expired, fmt.Sprintf("signed %s, signer certificate valid %s – %s", stamp(s.SignedAt), stamp(cert.NotBefore), stamp(cert.NotAfter))
+		return
+	}
+	at := opts.At
+	switch {
+	case opts.AtSigningTime && !s.SignedAt.IsZero():
+		at = s.SignedAt
+	case at.IsZero():
+		at = time.Now()
+	}
+	s.VerifiedAt = at
+	s.Verdict, s.Detail = signerTrust(cert, certDER, s.SignedAt, at, opts)
+}
+
+// signerTrust judges a Sign signer's certificate at the time at: trusted
+// directly or by a chain; EXPIRED when it would have been trusted at the
+// signing time but is not valid at at.
+func signerTrust(cert *gm.Certificate, der []byte, signedAt, at time.Time, opts Options) (Verdict, string) {
+	valid := func(t time.Time) bool { return !t.Before(cert.NotBefore) && !t.After(cert.NotAfter) }
+	expired := fmt.Sprintf("signer certificate %q is valid %s – %s, not at %s (verify as of signing)",
+		cert.Subject.CommonName, stamp(cert.NotBefore), stamp(cert.NotAfter), stamp(at))
+	if slices.ContainsFunc(opts.Trusted, func(t *gm.Certificate) bool { return t != nil && bytes.Equal(t.Raw, der) }) {
+		if !valid(at) {
+			return Expired, expired
+		}
+		return Valid, ""
+	}
+	if len(opts.Roots) == 0 {
+		return UntrustedSigner, fmt.Sprintf("signer certificate %q is not trusted directly and no roots are configured", cert.Subject.CommonName)
+	}
+	err := gm.VerifyChain(cert, opts.Roots, opts.Intermediates, at)
+	if err == nil {
+		return Valid, ""
+	}
+	if !signedAt.IsZero() && !at.Equal(signedAt) && gm.VerifyChain(cert, opts.Roots, opts.Intermediates, signedAt) == nil {
+		return Expired, expired
+	}
+	return UntrustedSigner, fmt.Sprintf("signer certificate %q: %v", cert.Subject.CommonName, err)
+}
+
+// parseDateTime reads SignatureDateTime as producers write it:
+// GeneralizedTime ("20221116112058Z", with fractions) or "2006-01-02
+// 15:04:05" (taken as China Standard Time).
+func parseDateTime(v string) (time.Time, error) {
+	v = strings.TrimSpace(v)
+	if t, err := ses.ParseGeneralizedTime(v); err == nil {
+		return t, nil
+	}
+	for _, layout := range []string{"2006-01-02 15:04:05", time.RFC3339} {
+		if t, err := time.ParseInLocation(layout, v, time.FixedZone("CST", 8*3600)); err == nil {
+			return t, nil
+		}
+	}
+	return time.Time{}, errors.New("unknown SignatureDateTime form")
+}
+
+func stamp(t time.Time) string { return t.UTC().Format(time.RFC3339) }
+
+func dedupe(s []string) []string {
+	var out []string
+	for _, x := range s {
+		if !slices.Contains(out, x) {
+			out = append(out, x)
+		}
+	}
+	return out
+}
