@@ -277,19 +277,28 @@ func (w *grantWire) check() (*ecdsa.PublicKey, error) {
 	} else if w.Exp == nil {
 		return bad("exp", "missing for a licence valid until %s", l.ValidUntil)
 	}
-	for i, d := range w.SD {
-		if _, ok := digest32(d); !ok {
-			return bad("_sd", "digest %d is not a base64url SM3 digest", i)
-		}
-		if i > 0 && w.SD[i-1] >= d {
-			return bad("_sd", "not sorted, or a digest twice")
-		}
+	if msg := checkSD(w.SD); msg != "" {
+		return bad("_sd", "%s", msg)
 	}
 	dev, err := w.Cnf.JWK.publicKey()
 	if err != nil {
 		return nil, &Error{Token: "credential", Part: "cnf", Reason: ErrMalformed, Err: err}
 	}
 	return dev, nil
+}
+
+// checkSD says what is wrong with an _sd list ("" if nothing): each a
+// base64url SM3 digest, sorted, none twice.
+func checkSD(sd []string) string {
+	for i, d := range sd {
+		if _, ok := digest32(d); !ok {
+			return fmt.Sprintf("digest %d is not a base64url SM3 digest", i)
+		}
+		if i > 0 && sd[i-1] >= d {
+			return "not sorted, or a digest twice"
+		}
+	}
+	return ""
 }
 
 // IssueGrantCredential signs the issuer JWT of a grant credential with

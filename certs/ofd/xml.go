@@ -125,35 +125,11 @@ func parseXML(part string, data []byte, lim Limits) (root *node, variant bool, e
 			if elements++; elements > maxElements {
 				return bad(ErrLimit, "more than %d elements", maxElements)
 			}
-			switch t.Name.Space {
-			case Namespace:
-			case namespaceVariant:
-				variant = true
-			case "":
-				return bad(ErrXML, "element <%s> has no namespace, want %s", t.Name.Local, Namespace)
-			default:
-				return bad(ErrXML, "element <%s> is in namespace %q, want %s", t.Name.Local, truncate(t.Name.Space, 80), Namespace)
+			n, v, err := newNode(part, t, lim)
+			if err != nil {
+				return nil, false, err
 			}
-			n := &node{name: t.Name.Local, attrs: map[string]string{}}
-			for _, a := range t.Attr {
-				if a.Name.Space == "xmlns" || (a.Name.Space == "" && a.Name.Local == "xmlns") {
-					continue // declarations, resolved by the decoder
-				}
-				if a.Name.Space != "" && a.Name.Space != xmlNamespace {
-					return bad(ErrXML, "<%s> has attribute %s:%s in another namespace", n.name, a.Name.Space, a.Name.Local)
-				}
-				if len(a.Value) > lim.MaxAttrLen {
-					return bad(ErrLimit, "attribute %s of <%s> longer than %d bytes", a.Name.Local, n.name, lim.MaxAttrLen)
-				}
-				key := a.Name.Local
-				if a.Name.Space != "" {
-					key = "xml:" + key
-				}
-				if _, dup := n.attrs[key]; dup {
-					return bad(ErrXML, "<%s> has attribute %s twice", n.name, key)
-				}
-				n.attrs[key] = a.Value
-			}
+			variant = variant || v
 			if len(stack) == 0 {
 				root = n
 			} else {
@@ -172,6 +148,43 @@ func parseXML(part string, data []byte, lim Limits) (root *node, variant bool, e
 		return bad(ErrXML, "unexpected end of data inside <%s>", stack[len(stack)-1].name)
 	}
 	return root, variant, nil
+}
+
+// newNode checks a start element's namespace and attributes (see
+// parseXML) and returns its node, and whether it is in the namespace
+// variant.
+func newNode(part string, t xml.StartElement, lim Limits) (*node, bool, error) {
+	variant := false
+	switch t.Name.Space {
+	case Namespace:
+	case namespaceVariant:
+		variant = true
+	case "":
+		return nil, false, errorf(ErrXML, part, "element <%s> has no namespace, want %s", t.Name.Local, Namespace)
+	default:
+		return nil, false, errorf(ErrXML, part, "element <%s> is in namespace %q, want %s", t.Name.Local, truncate(t.Name.Space, 80), Namespace)
+	}
+	n := &node{name: t.Name.Local, attrs: map[string]string{}}
+	for _, a := range t.Attr {
+		if a.Name.Space == "xmlns" || (a.Name.Space == "" && a.Name.Local == "xmlns") {
+			continue // declarations, resolved by the decoder
+		}
+		if a.Name.Space != "" && a.Name.Space != xmlNamespace {
+			return nil, false, errorf(ErrXML, part, "<%s> has attribute %s:%s in another namespace", n.name, a.Name.Space, a.Name.Local)
+		}
+		if len(a.Value) > lim.MaxAttrLen {
+			return nil, false, errorf(ErrLimit, part, "attribute %s of <%s> longer than %d bytes", a.Name.Local, n.name, lim.MaxAttrLen)
+		}
+		key := a.Name.Local
+		if a.Name.Space != "" {
+			key = "xml:" + key
+		}
+		if _, dup := n.attrs[key]; dup {
+			return nil, false, errorf(ErrXML, part, "<%s> has attribute %s twice", n.name, key)
+		}
+		n.attrs[key] = a.Value
+	}
+	return n, variant, nil
 }
 
 // procInstEncoding returns the encoding pseudo-attribute of an XML
