@@ -150,7 +150,7 @@ type Consents interface {
 	RelyingParties() ([]*RelyingParty, error)
 
 	// PutRequest stores a new request (ErrExists if the identifier is
-	// taken). Its Answer must be pending.
+	// taken). Its Answer must be pending and its Expires set.
 	PutRequest(r *Request) error
 	// Request returns a request (ErrNotFound if none, or pruned).
 	Request(id string) (*Request, error)
