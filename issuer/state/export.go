@@ -27,6 +27,13 @@ type Export struct {
 	AgencySeals []AgencySeal
 	Tokens      []RevokedToken
 	Audits      []AuditRecord
+	// RelyingParties, Requests, Grants, Uses and Receipts are what
+	// 授权用证 keeps (consent.go).
+	RelyingParties []*RelyingParty
+	Requests       []*Request
+	Grants         []*Grant
+	Uses           []Use
+	Receipts       []Receipt
 	// ClaimsGiven, if not zero, is the highest claim ticket number the
 	// backend ever gave, pruned tickets included (set in one batch).
 	ClaimsGiven uint64
@@ -34,7 +41,21 @@ type Export struct {
 
 // Len is how many pieces e holds.
 func (e *Export) Len() int {
-	return len(e.Records) + len(e.Claims) + len(e.Seals) + len(e.AgencySeals) + len(e.Tokens) + len(e.Audits)
+	return len(e.Records) + len(e.Claims) + len(e.Seals) + len(e.AgencySeals) + len(e.Tokens) + len(e.Audits) +
+		len(e.RelyingParties) + len(e.Requests) + len(e.Grants) + len(e.Uses) + len(e.Receipts)
+}
+
+// Use is one ledger event about a licence copy (Consents.Uses).
+type Use struct {
+	Copy  string
+	Index uint64
+}
+
+// Receipt is a counter receipt identifier taken by the event at Index
+// (ConsentTx.TakeReceipt).
+type Receipt struct {
+	ID    string
+	Index uint64
 }
 
 // AgencySeal is an agency's official seal (Seals.AgencySeal).
@@ -60,8 +81,9 @@ type AuditRecord struct {
 type Exporter interface {
 	Store
 	// Export calls fn with batches of at most n pieces until every
-	// record, claim ticket, seal, agency seal, revoked token and audit
-	// record has been passed once, from one consistent view. Each kind
+	// record, claim ticket, seal, agency seal, revoked token, audit
+	// record, relying party, request, grant, use and receipt has been
+	// passed once, from one consistent view. Each kind
 	// comes in the order of its key. Batches are fn's to keep.
 	Export(n int, fn func(*Export) error) error
 }
@@ -94,6 +116,13 @@ type Census struct {
 	AgencySeals  int
 	Tokens       int
 	Audits       int
+	// RelyingParties … Receipts count what 授权用证 keeps.
+	RelyingParties int
+	Requests       int
+	Grants         int
+	GrantsRevoked  int
+	Uses           int
+	Receipts       int
 	// Digest is the SHA-256 of every piece's content, in each kind's
 	// key order.
 	Digest [sha256.Size]byte
@@ -120,6 +149,8 @@ func TakeCensus(s Exporter) (*Census, error) {
 					n = v.UnixNano()
 				}
 				h.Write(binary.BigEndian.AppendUint64(nil, uint64(n)))
+			case int64:
+				h.Write(binary.BigEndian.AppendUint64(nil, uint64(v)))
 			case bool:
 				b := byte(0)
 				if v {
@@ -169,6 +200,50 @@ func TakeCensus(s Exporter) (*Census, error) {
 			for _, k := range slices.Sorted(maps.Keys(a.Values)) {
 				put(k, a.Values[k])
 			}
+		}
+		for _, rp := range e.RelyingParties {
+			c.RelyingParties++
+			put("p", rp.ID, rp.Name, rp.OrgCode, rp.OrgName, rp.Key, rp.Callback, string(rp.State), rp.VoidBefore, rp.LedgerIndex,
+				uint64(len(rp.Matters)))
+			for _, m := range rp.Matters {
+				put(m.Code, m.Name, uint64(len(m.Classes)))
+				for _, mc := range m.Classes {
+					put(mc.Class, uint64(len(mc.Fields)))
+					for _, f := range mc.Fields {
+						put(f.Key, f.Purpose)
+					}
+				}
+			}
+		}
+		for _, r := range e.Requests {
+			c.Requests++
+			put("q", r.ID, r.RP, r.JWS, r.Matter, r.Class, int64(r.Duration), string(r.Use), r.State, r.Created, r.Expires,
+				string(r.Answer), r.AnsweredAt, r.Grant, uint64(len(r.Fields)))
+			for _, f := range r.Fields {
+				put(f)
+			}
+		}
+		for _, g := range e.Grants {
+			c.Grants++
+			if !g.RevokedAt.IsZero() {
+				c.GrantsRevoked++
+			}
+			put("g", g.ID, g.Request, g.RP, g.Copy, g.Agency, g.Matter, g.NotAfter, string(g.Use), g.Consent, g.RequestJWS,
+				g.Credential, g.Created, g.RevokedAt, uint64(g.RevokedBy), g.Fetches, g.LedgerIndex, uint64(len(g.Fields)), uint64(len(g.Disclosures)))
+			for _, f := range g.Fields {
+				put(f)
+			}
+			for _, d := range g.Disclosures {
+				put(d)
+			}
+		}
+		for _, u := range e.Uses {
+			c.Uses++
+			put("e", u.Copy, u.Index)
+		}
+		for _, r := range e.Receipts {
+			c.Receipts++
+			put("x", r.ID, r.Index)
 		}
 		return nil
 	})
