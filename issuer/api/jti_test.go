@@ -18,7 +18,7 @@ func TestJTIMemory(t *testing.T) {
 		{"a", time.Second, jtiReplay},
 		{"b", 2 * time.Second, jtiFresh},
 		{"c", 3 * time.Second, jtiFresh},
-		{"d", 4 * time.Second, jtiFull},    // three live: refused, not forgotten
+		{"d", 4 * time.Second, jtiFull},     // three live: refused, not forgotten
 		{"a", 129 * time.Second, jtiReplay}, // still inside the window
 		{"a", 130 * time.Second, jtiFresh},  // expired, taken again
 		{"d", 131 * time.Second, jtiFull},   // a, b, c(3 s) … b expired at 132 s

@@ -28,16 +28,16 @@ const callerKey = "proof-caller"
 // device key. It reads the body (its SM3 is in the proof) and puts it
 // back for the handler. want limits who may call: a relying party, a
 // holder, or either.
-func (a *API) proofAuth(want proofSubject) echo.MiddlewareFunc {
+func (h *consentAPI) proofAuth(want proofSubject) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			r := c.Request()
-			h := r.Header.Get(echo.HeaderAuthorization)
-			if h == "" {
+			auth := r.Header.Get(echo.HeaderAuthorization)
+			if auth == "" {
 				c.Response().Header().Set(echo.HeaderWWWAuthenticate, consent.AuthScheme+` realm="elicense"`)
 				return proofInvalid("an ELProof authorization is required")
 			}
-			p, err := consent.ParseAuthorization(h)
+			p, err := consent.ParseAuthorization(auth)
 			if err != nil {
 				return proofInvalid("%v", err)
 			}
@@ -52,7 +52,7 @@ func (a *API) proofAuth(want proofSubject) echo.MiddlewareFunc {
 			if err != nil {
 				return err
 			}
-			key, err := a.o.Service.ProofKey(p.Subject)
+			key, err := h.a.o.Service.ProofKey(p.Subject)
 			if err != nil {
 				var se *service.Error
 				if errors.As(err, &se) && errors.Is(se, service.ErrUnavailable) {
@@ -66,7 +66,7 @@ func (a *API) proofAuth(want proofSubject) echo.MiddlewareFunc {
 			if err := p.Verify(key, r.Method, r.URL.Path, body, now); err != nil {
 				return proofInvalid("%v", err)
 			}
-			switch a.jtis.remember(p.JTI, now) {
+			switch h.jtis.remember(p.JTI, now) {
 			case jtiReplay:
 				return proofInvalid("jti %q was used within the last %v", p.JTI, consent.ProofReplayWindow)
 			case jtiFull:
@@ -123,9 +123,9 @@ func caller(c echo.Context) service.Caller { return c.Get(callerKey).(service.Ca
 
 // rpLimit is the per-party fetch limit: after proofAuth, 429 with
 // Retry-After when the party's bucket is empty.
-func (a *API) rpLimit(next echo.HandlerFunc) echo.HandlerFunc {
+func (h *consentAPI) rpLimit(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		ok, wait := a.rpLimiter.allow(caller(c).RP)
+		ok, wait := h.limit.allow(caller(c).RP)
 		if !ok {
 			secs := int(wait/time.Second) + 1
 			c.Response().Header().Set("Retry-After", strconv.Itoa(secs))
