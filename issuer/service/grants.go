@@ -346,11 +346,11 @@ func (s *Service) Fetch(ctx context.Context, c Caller, id string) (*Fetched, err
 	if err != nil {
 		return nil, err
 	}
-	if voided(g, rp) {
-		return nil, &Error{Kind: ErrGone, Code: CodeGrantRevoked, Field: "id", Msg: "the grant was made before the relying party's last suspension"}
-	}
 	if rp.State != state.PartyActive {
 		return nil, &Error{Kind: ErrForbidden, Code: CodeRPSuspended, Msg: fmt.Sprintf("relying party %s is %s", rp.ID, rp.State)}
+	}
+	if voided(g, rp) {
+		return nil, &Error{Kind: ErrGone, Code: CodeGrantRevoked, Field: "id", Msg: "the grant was made before the relying party's last suspension"}
 	}
 	cp, err := s.store.Get(g.Copy)
 	if err != nil {
