@@ -41,7 +41,7 @@ func rpRegistration(t testing.TB, key *gm.PrivateKey) string {
 	return string(b)
 }
 
-func newConsentWorld(t *testing.T, tweak func(*Options)) *consentWorld {
+func newConsentWorld(t testing.TB, tweak func(*Options)) *consentWorld {
 	t.Helper()
 	s := newTestServerOpts(t, false, tweak)
 	w := &consentWorld{s: s, admin: s.token(t, service.Operator{Subject: "admin", Role: service.RoleAdmin}), rp: testRP, rpKey: mustKey(t)}
@@ -65,7 +65,7 @@ func newConsentWorld(t *testing.T, tweak func(*Options)) *consentWorld {
 
 // call sends a request with a proof by key for sub (no proof when key is
 // nil) and returns the status, the body and the Retry-After header.
-func (w *consentWorld) call(t *testing.T, key *gm.PrivateKey, sub, method, target, body string, out any) (int, []byte, string) {
+func (w *consentWorld) call(t testing.TB, key *gm.PrivateKey, sub, method, target, body string, out any) (int, []byte, string) {
 	t.Helper()
 	var rd io.Reader
 	if body != "" {
@@ -86,7 +86,7 @@ func (w *consentWorld) call(t *testing.T, key *gm.PrivateKey, sub, method, targe
 	return w.send(t, req, out)
 }
 
-func (w *consentWorld) send(t *testing.T, req *http.Request, out any) (int, []byte, string) {
+func (w *consentWorld) send(t testing.TB, req *http.Request, out any) (int, []byte, string) {
 	t.Helper()
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -116,7 +116,7 @@ func errCode(b []byte) string {
 }
 
 // request makes a request and answers it with an approval of name.
-func (w *consentWorld) grant(t *testing.T, use string) (grant, request string) {
+func (w *consentWorld) grant(t testing.TB, use string) (grant, request string) {
 	t.Helper()
 	var m service.RequestMade
 	body := `{"matter":"310100001000","class":"business-license","fields":["name","domicile"],"duration":3600,"use":"` + use + `"}`

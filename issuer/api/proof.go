@@ -63,7 +63,8 @@ func (h *consentAPI) proofAuth(want proofSubject) echo.MiddlewareFunc {
 				return proofInvalid("no key signs proofs for sub %q", p.Subject)
 			}
 			now := time.Now()
-			if err := p.Verify(key, r.Method, r.URL.Path, body, now); err != nil {
+			// htu is the path as sent: escaped, as the client wrote it.
+			if err := p.Verify(key, r.Method, r.URL.EscapedPath(), body, now); err != nil {
 				return proofInvalid("%v", err)
 			}
 			switch h.jtis.remember(p.JTI, now) {
