@@ -150,7 +150,7 @@ type Consents interface {
 	RelyingParties() ([]*RelyingParty, error)
 
 	// PutRequest stores a new request (ErrExists if the identifier is
-	// taken). Its Answer must be pending.
+	// taken). Its Answer must be pending and its Expires set.
 	PutRequest(r *Request) error
 	// Request returns a request (ErrNotFound if none, or pruned).
 	Request(id string) (*Request, error)
@@ -184,6 +184,8 @@ type Consents interface {
 // a Shared backend the refusals hold across processes: of two processes
 // racing, exactly one succeeds and the other is refused (through the
 // ledger's RejectedError, as for Insert), with the same error.
+// Every method but AddUse moves the watermark past its index, as Insert
+// does.
 type ConsentTx interface {
 	// PutRelyingParty writes a registration, made or changed by the
 	// ledger event at index (rp-registered or rp-status), setting

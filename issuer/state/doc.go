@@ -1,5 +1,6 @@
 // Package state defines the issuer's working state, whatever engine keeps
-// it: the stored rows (Record, Claim, SealRecord), the reads and writes
+// it: the stored rows (Record, Claim, SealRecord, and the relying
+// parties, requests and grants of consent.go), the reads and writes
 // the service makes (Store), the changes that commit with their ledger
 // entries (Tx), and a storage engine holding both the state and the
 // ledger (Backend). It is a view: the ledger (internal/ledger) is the

@@ -11,10 +11,11 @@ import "time"
 // the ledger batch it rides in commits. If the caller's function returns
 // an error, none of that caller's changes (nor its entries) are written;
 // the ledger writes the rest of the batch without it. Insert, Apply,
-// PutSeal and RevokeSeal move the state's watermark (Store.Watermark) to
-// one past the ledger index they are given, never back; PutAudit, which
-// only keeps beside an event what it commits to, leaves it (start-up
-// replay needs nothing from audit records). The methods run on the ledger's writer, which
+// PutSeal, RevokeSeal and the ConsentTx methods but AddUse move the
+// state's watermark (Store.Watermark) to one past the ledger index they
+// are given, never back; PutAudit and AddUse, which only keep beside an
+// event what it commits to, leave it (start-up replay needs nothing from
+// them). The methods run on the ledger's writer, which
 // every change waits for: they do no I/O beyond the transaction, never
 // wait, and leave encoding to Store.Prepare. A Tx is valid only during
 // the function it was given to.

@@ -109,6 +109,9 @@ func (s *Store) PutRequest(r *state.Request) error {
 	if r.Answer != state.AnswerPending {
 		return fmt.Errorf("boltstate: a new request %s answered %q", r.ID, r.Answer)
 	}
+	if r.Expires.IsZero() {
+		return fmt.Errorf("boltstate: request %s has no expiry", r.ID)
+	}
 	v, err := json.Marshal(r)
 	if err != nil {
 		return err

@@ -14,6 +14,7 @@
 // holderindex.go (indexes and the deferred holder index), claims.go,
 // seals.go, tokens.go, audit.go, watermark.go (watermark and status-list
 // snapshot), credential_blob.go (the compact credential encoding),
-// backend.go (the ledger's view and the transaction type), export.go
-// (every piece of the state, for moving a deployment out).
+// backend.go (the ledger's view and the transaction type), consent.go
+// (relying parties, requests, grants, uses and receipts of 授权用证),
+// export.go (every piece of the state, for moving a deployment out).
 package boltstate

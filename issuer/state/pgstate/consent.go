@@ -21,6 +21,25 @@ import (
 // one grant never overlap: the second reads what the first committed
 // (a once grant fetched, a request answered) and is refused.
 
+// consentBatch is what a transaction's consent changes took so far, so
+// that a second taking in the same batch fails at once instead of costing
+// the batch a second try: receipt ids, requests answered, grant ids.
+type consentBatch struct {
+	receipts, requests, grants map[string]bool
+}
+
+// take records key in *m and reports whether it was free.
+func take(m *map[string]bool, key string) bool {
+	if *m == nil {
+		*m = map[string]bool{}
+	}
+	if (*m)[key] {
+		return false
+	}
+	(*m)[key] = true
+	return true
+}
+
 // consentQueries are the statements of consent.go.
 type consentQueries struct {
 	addParty, updateParty, putGrant, useGrant, revokeGrant, addUse, takeReceipt string
@@ -138,11 +157,14 @@ func scanParty(rows pgx.Rows) (*state.RelyingParty, error) {
 
 // PutRequest implements state.Consents.
 func (s *Store) PutRequest(r *state.Request) error {
-	if !textOK(r.ID, r.RP, r.JWS, r.Matter, r.Class, r.State) || !textOK(r.Fields...) {
-		return badText("a field of request " + strconvQuote(r.ID))
+	if !textOK(r.ID) {
+		return badText("request " + strconvQuote(r.ID))
 	}
 	if r.Answer != state.AnswerPending {
 		return fmt.Errorf("pgstate: a new request %s answered %q", r.ID, r.Answer)
+	}
+	if r.Expires.IsZero() {
+		return fmt.Errorf("pgstate: request %s has no expiry", r.ID)
 	}
 	doc, err := json.Marshal(r)
 	if err != nil {
@@ -348,11 +370,20 @@ func (t *tx) PutGrant(g *state.Grant, index uint64) error {
 	if !textOK(g.ID, g.Request, g.RP, g.Copy) {
 		return badText("a field of grant " + strconvQuote(g.ID))
 	}
+	c := &t.consents
+	switch {
+	case c.grants[g.ID]:
+		return fmt.Errorf("%w: grant %s", state.ErrExists, g.ID)
+	case c.requests[g.Request]:
+		return fmt.Errorf("%w: request %s was answered", state.ErrExists, g.Request)
+	}
 	g.LedgerIndex = index
 	doc, err := json.Marshal(g)
 	if err != nil {
 		return err
 	}
+	take(&c.grants, g.ID)
+	take(&c.requests, g.Request)
 	t.ops = append(t.ops, op{t.s.q.c.putGrant, []any{g.ID, g.Request, g.RP, g.Copy, g.Use == state.UseOnce, int64(index), doc, nanos(g.Created)}})
 	t.advance(index + 1)
 	return nil
@@ -406,6 +437,9 @@ func (t *tx) TakeReceipt(id string, index uint64) error {
 	}
 	if !textOK(id) {
 		return badText("a receipt id " + strconvQuote(id))
+	}
+	if !take(&t.consents.receipts, id) {
+		return fmt.Errorf("%w: receipt %s", state.ErrExists, id)
 	}
 	t.ops = append(t.ops, op{t.s.q.c.takeReceipt, []any{id, int64(index)}})
 	t.advance(index + 1)

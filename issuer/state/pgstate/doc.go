@@ -84,6 +84,7 @@
 // tables and statements), ledger.go (the ledger store, the write
 // transaction, the lead), tx.go (the queued state.Tx), records.go
 // (licences, state.Shared), misc.go (claims, seals, tokens, audit
-// records, watermark, snapshot), import.go (Import and Export, for
-// moving a deployment in), errors.go.
+// records, watermark, snapshot), consent.go (relying parties, requests,
+// grants, uses and receipts of 授权用证), import.go (Import and Export,
+// for moving a deployment in), errors.go.
 package pgstate

@@ -37,6 +37,7 @@ type tx struct {
 	keys      map[string]bool
 	positions map[position]bool
 	retired   map[string]uint64 // RetireKey in this batch: kid → ledger index
+	consents  consentBatch
 
 	lic    licenceRows
 	claims claimRows
