@@ -11,6 +11,9 @@ import (
 	"time"
 
 	"elicense/certs/consent"
+	"elicense/certs/credential"
+	"elicense/certs/statuslist"
+	"elicense/certs/trust"
 	"elicense/internal/gm"
 	"elicense/issuer/service"
 )
@@ -43,7 +46,14 @@ func rpRegistration(t testing.TB, key *gm.PrivateKey) string {
 
 func newConsentWorld(t testing.TB, tweak func(*Options)) *consentWorld {
 	t.Helper()
-	s := newTestServerOpts(t, false, tweak)
+	return newConsentWorldWith(t, false, tweak)
+}
+
+// newConsentWorldWith is newConsentWorld publishing status lists and the
+// trust bundle when publishing is set.
+func newConsentWorldWith(t testing.TB, publishing bool, tweak func(*Options)) *consentWorld {
+	t.Helper()
+	s := newTestServerOpts(t, publishing, tweak)
 	w := &consentWorld{s: s, admin: s.token(t, service.Operator{Subject: "admin", Role: service.RoleAdmin}), rp: testRP, rpKey: mustKey(t)}
 	var v service.RPView
 	if st := s.do(t, "POST", "/v1/relying-parties", w.admin, ctJSON, rpRegistration(t, w.rpKey), &v); st != 201 || v.ID != testRP {
@@ -143,7 +153,7 @@ func (w *consentWorld) grant(t testing.TB, use string) (grant, request string) {
 }
 
 func TestConsentFlowHTTP(t *testing.T) {
-	w := newConsentWorld(t, nil)
+	w := newConsentWorldWith(t, true, nil)
 	g, _ := w.grant(t, "once")
 	path := "/v1/grants/" + g + "/credential"
 	var f service.Fetched
@@ -151,9 +161,25 @@ func TestConsentFlowHTTP(t *testing.T) {
 	if st != 200 || f.Grant.ID != g || f.Consent == "" || f.Request == "" {
 		t.Fatalf("fetch: %d %s", st, b)
 	}
-	gc, err := consent.ParseGrantCredential(f.Credential)
-	if err != nil || len(gc.Fields()) != 1 || gc.Fields()["name"] == "" {
-		t.Fatalf("credential: %v %v", err, gc)
+	// The relying party checks it alone: the trust bundle under the
+	// pinned root, and the copy's status list.
+	req, _ := http.NewRequest("GET", w.s.URL+"/v1/trust", nil)
+	st, doc, _ := w.send(t, req, nil)
+	if st != 200 {
+		t.Fatalf("trust bundle: %d", st)
+	}
+	bundle, err := trust.Verify(string(doc), trust.VerifyOptions{Roots: []*gm.Certificate{w.s.pki.Root}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := consent.VerifyGrantCredential(f.Credential, f.Consent, f.Request, consent.VerifyOptions{Bundle: bundle, RP: w.rp, Grant: g,
+		Status: func(credential.StatusRef) (statuslist.Status, error) { return statuslist.Valid, nil }})
+	if err != nil || len(v.Fields) != 1 || v.Fields["name"] == "" {
+		t.Fatalf("the fetched credential does not verify: %v %+v", err, v)
+	}
+	if _, err := consent.VerifyGrantCredential(f.Credential, f.Consent, f.Request, consent.VerifyOptions{Bundle: bundle, RP: "other-party", Grant: g,
+		Status: func(credential.StatusRef) (statuslist.Status, error) { return statuslist.Valid, nil }}); err == nil {
+		t.Error("the credential verifies for another party")
 	}
 	if st, b, _ := w.call(t, w.rpKey, w.rp, "GET", path, "", nil); st != 410 || errCode(b) != service.CodeGrantUsed {
 		t.Errorf("second fetch of a once grant: %d %s", st, b)
