@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"elicense/certs/consent"
+	"elicense/certs/ident/identtest"
 	"elicense/certs/ledgerevent"
 	"elicense/internal/gm"
 	"elicense/issuer/state"
@@ -760,4 +761,33 @@ func TestReplicasOnceGrant(t *testing.T) {
 	}
 	_, err := b.svc.Fetch(context.Background(), a.rpCaller(), g.ID)
 	wantRefused(t, "fetch on the other replica after a revocation", err, ErrGone, CodeGrantRevoked)
+}
+
+// An approved field the licence lacks (an optional one) is refused: the
+// credential would not disclose it, and its party would refuse it.
+func TestAnswerFieldTheLicenceLacks(t *testing.T) {
+	ce := newConsentEnv(t)
+	ctx := context.Background()
+	r := ce.registration(t, "")
+	r.Matters[0].Classes[0].Fields = append(r.Matters[0].Classes[0].Fields, state.MatterField{Key: "registered_capital", Purpose: "核对注册资本"})
+	if _, err := ce.svc.RegisterParty(ctx, ce.admin, r, false); err != nil {
+		t.Fatal(err)
+	}
+	fields := samples(t)["business-license"]
+	delete(fields, "registered_capital")
+	fields["uscc"] = identtest.USCC(identtest.Scatter(7))
+	rec, err := ce.svc.Issue(ctx, ce.op, IssueRequest{Class: "business-license", Fields: fields})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dev, cp := claimInto(t, ce.env, ce.op, rec.ID)
+	m, err := ce.svc.CreateRequest(ctx, ce.rpCaller(), RequestInput{Matter: "310100001000", Class: "business-license", Fields: []string{"name", "registered_capital"}, Duration: 60, Use: "once"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = ce.svc.Answer(ctx, signConsent(t, dev, m, cp, consent.Approve, "name", "registered_capital"))
+	wantRefused(t, "a field the licence lacks", err, ErrInvalid, CodeConsentInvalid)
+	if _, err := ce.svc.Answer(ctx, signConsent(t, dev, m, cp, consent.Approve, "name")); err != nil {
+		t.Errorf("approving without it: %v", err)
+	}
 }

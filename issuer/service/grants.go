@@ -264,9 +264,14 @@ func (s *Service) makeGrant(req *state.Request, c *consent.Consent, cp, parent *
 	fields := slices.Clone(c.Fields)
 	ds := make([]string, 0, len(fields))
 	for _, k := range fields {
-		if d, ok := disc[k]; ok {
-			ds = append(ds, d) // a field the licence lacks is not disclosed
+		d, ok := disc[k]
+		if !ok {
+			// An optional field this licence lacks: a grant of it would
+			// make a credential its party must refuse (a consented
+			// field not disclosed).
+			return nil, &Error{Kind: ErrInvalid, Code: CodeConsentInvalid, Field: "fields", Msg: "the licence has no field " + k + "; approve without it"}
 		}
+		ds = append(ds, d)
 	}
 	return &state.Grant{ID: id, Request: req.ID, RP: req.RP, Copy: cp.ID, Agency: cp.Agency, Matter: req.Matter,
 		Fields: fields, NotAfter: now.Add(req.Duration), Use: req.Use, Consent: c.JWS, RequestJWS: req.JWS,
