@@ -137,6 +137,7 @@ Examples:
 			fs.String("log-level", "info", "log `level`: debug, info, warn, error")
 			fs.Int("gc-percent", runtimecfg.DefaultGCPercent, "garbage collector target `percent`, as GOGC (GOGC in the environment wins)")
 			fs.Int("holder-merge-at", service.DefaultHolderMergeAt, "merge new licences into the holder index once this many `count` wait (a holder search reads them all)")
+			fs.Float64("rp-rate", api.DefaultRPRate, "credential fetches a `rate` each relying party may make of this replica a second (bursts of twice that)")
 			fs.String("trusted-proxies", "", "comma-separated `CIDRs` of reverse proxies whose X-Forwarded-For / X-Real-IP name the client (default: none)")
 			fs.Duration("token-leeway", api.DefaultTokenLeeway, "take operator tokens this `duration` past their expiry (clock skew; at most 10m)")
 			fs.String("publish-dir", "", "keep `DIR` current as a static publication for counters (elicense publish)")
@@ -186,6 +187,10 @@ func runServe(e *env, fs *flag.FlagSet) int {
 	if err != nil || mergeAt < 1 {
 		return usageError(e, "serve", "--holder-merge-at: %q is not a positive count", get("holder-merge-at"))
 	}
+	rpRate, err := strconv.ParseFloat(get("rp-rate"), 64)
+	if err != nil || !(rpRate > 0) {
+		return usageError(e, "serve", "--rp-rate: %q is not a positive rate", get("rp-rate"))
+	}
 	proxies, err := api.ParseTrustedProxies(get("trusted-proxies"))
 	if err != nil {
 		return usageError(e, "serve", "--trusted-proxies: %v", err)
@@ -222,7 +227,7 @@ func runServe(e *env, fs *flag.FlagSet) int {
 		ln.Close()
 		return usageError(e, "serve", "%v", err)
 	}
-	srv, cleanup, err := buildServer(e, d, serveSettings{store: get("store"), passFile: get("passphrase-file"), publicURL: publicURL, holderMergeAt: mergeAt, trustedProxies: proxies, tokenLeeway: leeway, production: production, publishDir: get("publish-dir")}, log)
+	srv, cleanup, err := buildServer(e, d, serveSettings{store: get("store"), passFile: get("passphrase-file"), publicURL: publicURL, holderMergeAt: mergeAt, trustedProxies: proxies, tokenLeeway: leeway, production: production, publishDir: get("publish-dir"), rpRate: rpRate}, log)
 	if err != nil {
 		ln.Close()
 		fmt.Fprintf(e.stderr, "elicense serve: %v\n", err)
@@ -258,6 +263,7 @@ type serveSettings struct {
 	store          string // --store: "" for DIR/ledger.db, or a DSN
 	passFile       string
 	publicURL      string
+	rpRate         float64
 	holderMergeAt  int
 	trustedProxies []netip.Prefix
 	tokenLeeway    time.Duration // as api.TokenOptions.Leeway
@@ -311,7 +317,7 @@ func buildServer(e *env, d dataDir, ss serveSettings, log *slog.Logger) (*http.S
 	reg.MustRegister(appendLatency, prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "elicense_holder_log_entries", Help: "New licences waiting to be merged into the holder index (a holder search reads them all).",
 	}, func() float64 { return float64(st.HolderLogLen()) }))
-	svc, err := service.New(service.Options{PKI: p, Store: st, Ledger: timedLedger{lg, appendLatency}, Status: sm, Audit: audit, Logger: log, HolderMergeAt: holderMergeAt, Passphrase: pw})
+	svc, err := service.New(service.Options{PKI: p, Store: st, Ledger: timedLedger{lg, appendLatency}, Status: sm, Audit: audit, Logger: log, HolderMergeAt: holderMergeAt, Passphrase: pw, BaseURL: publicURL})
 	if err == nil {
 		err = svc.Recover(context.Background())
 	}
@@ -352,7 +358,7 @@ func buildServer(e *env, d dataDir, ss serveSettings, log *slog.Logger) (*http.S
 				need = (t.Index*256 + uint64(t.Width)) << (8 * uint64(t.Level))
 			}
 			return ledger.ReadTile(ctx, lg.Store(), lg.SizeFor(need), t)
-		}, TrustedProxies: ss.trustedProxies})
+		}, TrustedProxies: ss.trustedProxies, RPRate: ss.rpRate})
 	stopPublishing := func() {}
 	if ss.publishDir != "" {
 		if stopPublishing, err = startPublishing(ss.publishDir, p, lg, sm, pub, log); err != nil {

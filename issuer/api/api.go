@@ -79,6 +79,9 @@ type Options struct {
 	// address (an IPv6 client's /64); zero means 2 a second, bursts of 10.
 	ClaimRate  float64
 	ClaimBurst int
+	// RPRate limits each relying party's credential fetches, per
+	// replica, a second (bursts of twice that); zero means DefaultRPRate.
+	RPRate float64
 }
 
 // maxLimitedClients bounds the claim rate limiter's table: past it, the
@@ -185,6 +188,8 @@ func (a *API) routes() {
 	v1.POST("/tokens", a.mintToken, a.auth)
 	v1.DELETE("/tokens/:jti", a.revokeToken, a.auth)
 	v1.GET("/backup", a.backup, a.auth)
+
+	a.consentRoutes(v1) // 授权用证 (consent.go)
 }
 
 // maxErrorMessage bounds an error response's message, in bytes.

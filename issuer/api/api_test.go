@@ -150,7 +150,7 @@ func (s *testServer) token(t testing.TB, op service.Operator) string {
 }
 
 // do sends a request and decodes a JSON answer into out (if not nil).
-func (s *testServer) do(t *testing.T, method, path, token, ctype, body string, out any) int {
+func (s *testServer) do(t testing.TB, method, path, token, ctype, body string, out any) int {
 	t.Helper()
 	req, _ := http.NewRequest(method, s.URL+path, strings.NewReader(body))
 	if token != "" {
@@ -253,7 +253,7 @@ func TestBadInput(t *testing.T) {
 	}
 }
 
-func mustKey(t *testing.T) *gm.PrivateKey {
+func mustKey(t testing.TB) *gm.PrivateKey {
 	k, err := gm.GenerateKey()
 	if err != nil {
 		t.Fatal(err)

@@ -60,6 +60,13 @@ var fuzzMutators = map[string][]string{
 	"POST /v1/seals/{esid}/revoke":                   {roleOpOwn, roleAdmin},
 	"POST /v1/claims/challenge":                      fuzzRoles,
 	"POST /v1/claims":                                fuzzRoles,
+	"POST /v1/relying-parties":                       {roleAdmin},
+	"DELETE /v1/relying-parties/{id}":                {roleAdmin},
+	"POST /v1/relying-parties/{id}/suspend":          {roleAdmin},
+	"POST /v1/relying-parties/{id}/resume":           {roleAdmin},
+	"POST /v1/requests":                              {}, // a relying party's proof, which no role has
+	"POST /v1/grants":                                {}, // a holder's consent, which no role can sign
+	"DELETE /v1/grants/{id}":                         {}, // a proof
 }
 
 // syncBuffer is the server log, written by handlers and read by the test.
@@ -254,6 +261,10 @@ func newAPIFuzzer(t *testing.T, s *testServer, rnd *rand.Rand) *apiFuzzer {
 		"KeyRotateRequest":     `{}`,
 		"KeyCompromiseRequest": `{"since":"` + time.Now().Add(-time.Minute).UTC().Format(time.RFC3339) + `"}`,
 		"open":                 `{"field":"holder_code"}`,
+		"RelyingParty":         rpRegistration(t, mustKey(t)),
+		"RPStatusChange":       `{"reason":"核查"}`,
+		"ConsentRequest":       `{"matter":"310100001000","class":"business-license","fields":["name"],"duration":60,"use":"once"}`,
+		"GrantRequest":         `{"consent":"a.b.c"}`,
 	} {
 		var v map[string]any
 		if err := json.Unmarshal([]byte(body), &v); err != nil {

@@ -17,7 +17,7 @@ import (
 )
 
 // claimAs runs the holder side of a claim with a fresh device key.
-func claimAs(t *testing.T, s *testServer, code string) (*gm.PrivateKey, claimResponse, int) {
+func claimAs(t testing.TB, s *testServer, code string) (*gm.PrivateKey, claimResponse, int) {
 	t.Helper()
 	dev := mustKey(t)
 	raw, _ := gm.MarshalPublicKeyCompressed(dev.PublicKey())

@@ -303,7 +303,12 @@ func (s *Service) issueCopy(ctx context.Context, parent *state.Record, dev *ecds
 		return nil, &Error{Kind: ErrConflict, Msg: "could not record the copy", Err: err}
 	}
 	ev := s.audit.Claim(ledgerevent.Claim{Time: s.now(), Agency: ag.Code, ID: copyID, Credential: mustHash(rec.CredentialHash)}, comp)
-	first, err := s.record(ctx, events{{ev, map[string]string{ledgerevent.FieldDevice: rec.Device}}}, insert(put))
+	first, err := s.record(ctx, events{{ev, map[string]string{ledgerevent.FieldDevice: rec.Device}}}, func(tx state.Tx, first uint64) error {
+		if err := tx.Insert(put, first); err != nil {
+			return err
+		}
+		return tx.AddUse(copyID, first) // the first of the copy's uses (docs/consent.md §7)
+	})
 	if err != nil {
 		s.status.Release(list, idx)
 		return nil, err

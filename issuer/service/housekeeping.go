@@ -113,4 +113,16 @@ func (s *Service) pruneClaims() {
 	if total > 0 {
 		s.log.Info("expired claim codes deleted", "count", total)
 	}
+	// Requests (docs/consent.md §4) live minutes; an expired one is
+	// kept a day, so a late wallet hears "expired", not "unknown".
+	total = s.inRounds("deleting expired consent requests", func() (int, bool, error) {
+		n, err := s.store.PruneRequests(s.now().Add(-requestKeep), perTx)
+		return n, n == perTx, err
+	})
+	if total > 0 {
+		s.log.Info("expired consent requests deleted", "count", total)
+	}
 }
+
+// requestKeep is how long an expired request is kept.
+const requestKeep = 24 * time.Hour

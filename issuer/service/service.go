@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -67,6 +68,10 @@ type Options struct {
 	// rotated (RotateKey, CompromiseKey of an active key) and encrypts the
 	// new key; nil refuses rotations.
 	Passphrase []byte
+	// BaseURL is the issuer's public base URL: a signed request's iss,
+	// and the base of its links (docs/consent.md §4). Empty means
+	// http://127.0.0.1.
+	BaseURL string
 }
 
 // Service issues and changes licences. Its methods are safe for
@@ -97,6 +102,10 @@ type Service struct {
 
 	replica replica // when other processes share the store (replica.go)
 
+	baseURL  string    // Options.BaseURL
+	keyCache keyCache  // parsed proof keys (relyingparty.go)
+	notifier *notifier // relying parties' callbacks (callback.go)
+
 	opMu   sync.RWMutex // held for reading by every mutating call; for writing by Close and a key rotation
 	closed bool
 }
@@ -123,6 +132,7 @@ func (s *Service) Close() error {
 	}
 	s.closed = true
 	s.stopHousekeeping()
+	s.notifier.close()
 	if sn, ok := s.status.(snapshotter); ok {
 		data, err := sn.Snapshot()
 		at := s.ledger.Size()
@@ -170,6 +180,11 @@ func New(o Options) (*Service, error) {
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
+	s.baseURL = strings.TrimSuffix(o.BaseURL, "/")
+	if s.baseURL == "" {
+		s.baseURL = "http://127.0.0.1"
+	}
+	s.notifier = newNotifier(s.log)
 	return s, nil
 }
 
@@ -520,6 +535,9 @@ func appendEvents(ctx context.Context, lg Ledger, es events, fn func(tx state.Tx
 			}
 		}
 		for i, e := range es {
+			if e.audit == nil {
+				continue // an event that commits to nothing personal
+			}
 			if err := tx.PutAudit(first+uint64(i), e.audit); err != nil {
 				return err
 			}
