@@ -10,6 +10,9 @@ var (
 	// ErrExists means a record or idempotency key is already taken, or a
 	// claim ticket already used.
 	ErrExists = errors.New("state: already exists")
+	// ErrRevoked means a grant was revoked, or a relying party removed,
+	// before the change that needed it otherwise.
+	ErrRevoked = errors.New("state: revoked")
 	// ErrCorrupt means a stored value could not be decoded.
 	ErrCorrupt = errors.New("state: corrupt record")
 	// ErrFormat means the state was written in a layout this version

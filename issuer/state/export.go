@@ -27,6 +27,13 @@ type Export struct {
 	AgencySeals []AgencySeal
 	Tokens      []RevokedToken
 	Audits      []AuditRecord
+	// RelyingParties, Requests, Grants, Uses and Receipts are what
+	// 授权用证 keeps (consent.go).
+	RelyingParties []*RelyingParty
+	Requests       []*Request
+	Grants         []*Grant
+	Uses           []Use
+	Receipts       []Receipt
 	// ClaimsGiven, if not zero, is the highest claim ticket number the
 	// backend ever gave, pruned tickets included (set in one batch).
 	ClaimsGiven uint64
@@ -34,7 +41,21 @@ type Export struct {
 
 // Len is how many pieces e holds.
 func (e *Export) Len() int {
-	return len(e.Records) + len(e.Claims) + len(e.Seals) + len(e.AgencySeals) + len(e.Tokens) + len(e.Audits)
+	return len(e.Records) + len(e.Claims) + len(e.Seals) + len(e.AgencySeals) + len(e.Tokens) + len(e.Audits) +
+		len(e.RelyingParties) + len(e.Requests) + len(e.Grants) + len(e.Uses) + len(e.Receipts)
+}
+
+// Use is one ledger event about a licence copy (Consents.Uses).
+type Use struct {
+	Copy  string
+	Index uint64
+}
+
+// Receipt is a counter receipt identifier taken by the event at Index
+// (ConsentTx.TakeReceipt).
+type Receipt struct {
+	ID    string
+	Index uint64
 }
 
 // AgencySeal is an agency's official seal (Seals.AgencySeal).
@@ -60,8 +81,9 @@ type AuditRecord struct {
 type Exporter interface {
 	Store
 	// Export calls fn with batches of at most n pieces until every
-	// record, claim ticket, seal, agency seal, revoked token and audit
-	// record has been passed once, from one consistent view. Each kind
+	// record, claim ticket, seal, agency seal, revoked token, audit
+	// record, relying party, request, grant, use and receipt has been
+	// passed once, from one consistent view. Each kind
 	// comes in the order of its key. Batches are fn's to keep.
 	Export(n int, fn func(*Export) error) error
 }

@@ -21,6 +21,7 @@ type Store interface {
 	Replay
 	Audits
 	Maintenance
+	Consents
 }
 
 // Licences reads licence records and prepares new ones.

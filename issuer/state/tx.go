@@ -56,6 +56,7 @@ type Tx interface {
 	// for an auditor (Store.Audit). The public ledger holds only the
 	// commitments.
 	PutAudit(index uint64, values map[string]string) error
+	ConsentTx
 }
 
 // Prepared is a new licence made ready for Tx.Insert by Store.Prepare,
