@@ -24,7 +24,8 @@ a PKI that has one already.
 The passphrase comes from --passphrase-file, ELICENSE_PASSPHRASE_FILE,
 ELICENSE_PASSPHRASE or DIR/passphrase; the root key must be in the PKI.
 
-Example:
+Examples:
+  elicense receipt-key
   elicense receipt-key --data /srv/elicense --passphrase-file /run/secrets/elicense
 `,
 		flags: func(fs *flag.FlagSet) {
