@@ -85,7 +85,7 @@ type Request struct {
 	Matter   string        `json:"matter"`
 	Class    string        `json:"class"`
 	Fields   []string      `json:"fields"`
-	Duration time.Duration `json:"duration"`
+	Duration time.Duration `json:"duration,format:nano"`
 	Use      GrantUse      `json:"use"`
 	// State is the party's opaque value, kept as it was given.
 	State   string    `json:"state,omitempty"`

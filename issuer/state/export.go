@@ -116,6 +116,13 @@ type Census struct {
 	AgencySeals  int
 	Tokens       int
 	Audits       int
+	// RelyingParties … Receipts count what 授权用证 keeps.
+	RelyingParties int
+	Requests       int
+	Grants         int
+	GrantsRevoked  int
+	Uses           int
+	Receipts       int
 	// Digest is the SHA-256 of every piece's content, in each kind's
 	// key order.
 	Digest [sha256.Size]byte
@@ -142,6 +149,8 @@ func TakeCensus(s Exporter) (*Census, error) {
 					n = v.UnixNano()
 				}
 				h.Write(binary.BigEndian.AppendUint64(nil, uint64(n)))
+			case int64:
+				h.Write(binary.BigEndian.AppendUint64(nil, uint64(v)))
 			case bool:
 				b := byte(0)
 				if v {
@@ -191,6 +200,50 @@ func TakeCensus(s Exporter) (*Census, error) {
 			for _, k := range slices.Sorted(maps.Keys(a.Values)) {
 				put(k, a.Values[k])
 			}
+		}
+		for _, rp := range e.RelyingParties {
+			c.RelyingParties++
+			put("p", rp.ID, rp.Name, rp.OrgCode, rp.OrgName, rp.Key, rp.Callback, string(rp.State), rp.VoidBefore, rp.LedgerIndex,
+				uint64(len(rp.Matters)))
+			for _, m := range rp.Matters {
+				put(m.Code, m.Name, uint64(len(m.Classes)))
+				for _, mc := range m.Classes {
+					put(mc.Class, uint64(len(mc.Fields)))
+					for _, f := range mc.Fields {
+						put(f.Key, f.Purpose)
+					}
+				}
+			}
+		}
+		for _, r := range e.Requests {
+			c.Requests++
+			put("q", r.ID, r.RP, r.JWS, r.Matter, r.Class, int64(r.Duration), string(r.Use), r.State, r.Created, r.Expires,
+				string(r.Answer), r.AnsweredAt, r.Grant, uint64(len(r.Fields)))
+			for _, f := range r.Fields {
+				put(f)
+			}
+		}
+		for _, g := range e.Grants {
+			c.Grants++
+			if !g.RevokedAt.IsZero() {
+				c.GrantsRevoked++
+			}
+			put("g", g.ID, g.Request, g.RP, g.Copy, g.Agency, g.Matter, g.NotAfter, string(g.Use), g.Consent, g.RequestJWS,
+				g.Credential, g.Created, g.RevokedAt, uint64(g.RevokedBy), g.Fetches, g.LedgerIndex, uint64(len(g.Fields)), uint64(len(g.Disclosures)))
+			for _, f := range g.Fields {
+				put(f)
+			}
+			for _, d := range g.Disclosures {
+				put(d)
+			}
+		}
+		for _, u := range e.Uses {
+			c.Uses++
+			put("e", u.Copy, u.Index)
+		}
+		for _, r := range e.Receipts {
+			c.Receipts++
+			put("x", r.ID, r.Index)
 		}
 		return nil
 	})

@@ -31,3 +31,15 @@ func TestExport(t *testing.T) {
 		return s
 	})
 }
+
+// BenchmarkGrantFetch: the credential fetch's read and Tx
+// (statetest.BenchGrantFetch) on a data file that syncs.
+func BenchmarkGrantFetch(b *testing.B) {
+	statetest.BenchGrantFetch(b, func(t testing.TB, dir string) state.Backend {
+		s, err := boltstate.Open(filepath.Join(dir, "ledger.db"), boltstate.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	})
+}

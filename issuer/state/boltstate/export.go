@@ -14,8 +14,8 @@ import (
 
 // Export implements state.Exporter from one read transaction: records
 // (with their credentials) in identifier order, then claim tickets,
-// seals, agency seals, revoked tokens and audit records, each in key
-// order. The indexes (holder, agency, class, import keys) are not
+// seals, agency seals, revoked tokens, audit records, relying parties,
+// requests, grants, uses and receipts, each in key order. The indexes (holder, agency, class, import keys) are not
 // exported: they are made from the records.
 func (s *Store) Export(n int, fn func(*state.Export) error) error {
 	if n <= 0 {
@@ -35,6 +35,11 @@ func (s *Store) Export(n int, fn func(*state.Export) error) error {
 			{bucketTokens, x.token},
 			{bucketAudit, x.audit},       // audit records of the first builds
 			{bucketCreds, x.auditBeside}, // and since, beside the credentials
+			{bucketParties, x.party},
+			{bucketRequests, x.request},
+			{bucketGrants, x.grant},
+			{bucketUses, x.use},
+			{bucketReceipts, x.receipt},
 		}
 		for _, st := range steps {
 			b := tx.Bucket(st.bucket)
@@ -140,6 +145,50 @@ func (x *exporter) auditBeside(k, v []byte) error {
 		return nil
 	}
 	return x.audit(k[:8], v)
+}
+
+func (x *exporter) party(k, v []byte) error {
+	rp := new(state.RelyingParty)
+	if err := json.Unmarshal(v, rp); err != nil {
+		return fmt.Errorf("%w: relying party %s: %v", state.ErrCorrupt, k, err)
+	}
+	x.e.RelyingParties = append(x.e.RelyingParties, rp)
+	return nil
+}
+
+func (x *exporter) request(k, v []byte) error {
+	r := new(state.Request)
+	if err := json.Unmarshal(v, r); err != nil {
+		return fmt.Errorf("%w: request %s: %v", state.ErrCorrupt, k, err)
+	}
+	x.e.Requests = append(x.e.Requests, r)
+	return nil
+}
+
+func (x *exporter) grant(k, v []byte) error {
+	g := new(state.Grant)
+	if err := json.Unmarshal(v, g); err != nil {
+		return fmt.Errorf("%w: grant %s: %v", state.ErrCorrupt, k, err)
+	}
+	x.e.Grants = append(x.e.Grants, g)
+	return nil
+}
+
+func (x *exporter) use(k, _ []byte) error {
+	i := bytes.IndexByte(k, 0)
+	if i < 0 || len(k) != i+9 {
+		return fmt.Errorf("%w: use key %x", state.ErrCorrupt, k)
+	}
+	x.e.Uses = append(x.e.Uses, state.Use{Copy: string(k[:i]), Index: binary.BigEndian.Uint64(k[i+1:])})
+	return nil
+}
+
+func (x *exporter) receipt(k, v []byte) error {
+	if len(v) != 8 {
+		return fmt.Errorf("%w: receipt %s: ledger index of %d bytes", state.ErrCorrupt, k, len(v))
+	}
+	x.e.Receipts = append(x.e.Receipts, state.Receipt{ID: string(k), Index: binary.BigEndian.Uint64(v)})
+	return nil
 }
 
 var _ state.Exporter = (*Store)(nil)

@@ -18,12 +18,14 @@ import (
 )
 
 // SQLSTATEs of the refusals the schema's reject function raises
-// (schema.go): a unique key taken, a record missing. Their DETAIL is
+// (schema.go): a unique key taken, a record missing, a key retired, a
+// grant revoked or a relying party removed. Their DETAIL is
 // the ledger index of the change refused.
 const (
 	codeExists   = "EL409"
 	codeNotFound = "EL404"
 	codeRetired  = "EL410"
+	codeRevoked  = "EL411"
 	// codeSeqLimit is sequence_generator_limit_exceeded: every claim
 	// ticket number was handed out.
 	codeSeqLimit = "2200H"
@@ -99,6 +101,8 @@ func rejection(err error) error {
 		cause = state.ErrNotFound
 	case codeRetired:
 		cause = state.ErrKeyRetired
+	case codeRevoked:
+		cause = state.ErrRevoked
 	default:
 		return unavailable(err)
 	}

@@ -72,6 +72,9 @@ func (s *Store) Import(e *state.Export) error {
 		}
 		b.Queue(s.q.putAudt, idx, docs)
 	}
+	if err := s.queueConsents(b, e); err != nil {
+		return err
+	}
 	if b.Len() == 0 {
 		return nil
 	}
@@ -116,7 +119,7 @@ func checkImport(e *state.Export) error {
 			return badText("a token ID")
 		}
 	}
-	return nil
+	return checkConsents(e)
 }
 
 // queueRecords upserts licence rows and their credentials.
@@ -228,7 +231,8 @@ func (s *Store) AdvanceSerials(next uint32) error {
 
 // Export implements state.Exporter from one REPEATABLE READ transaction:
 // records (with credentials) in identifier order, then claim tickets,
-// seals, agency seals, revoked tokens and audit records in key order.
+// seals, agency seals, revoked tokens, audit records, relying parties,
+// requests, grants, uses and receipts in key order.
 func (s *Store) Export(n int, fn func(*state.Export) error) error {
 	if n <= 0 {
 		n = 1
@@ -258,6 +262,11 @@ func (s *Store) Export(n int, fn func(*state.Export) error) error {
 		{s.q.expand(`SELECT code, der FROM {s}.agency_seals ORDER BY code`), x.agencySeal},
 		{s.q.expand(`SELECT jti, expires FROM {s}.revoked_tokens ORDER BY jti`), x.token},
 		{s.q.expand(`SELECT idx, doc FROM {s}.audit ORDER BY idx`), x.audit},
+		{s.q.expand(`SELECT id, doc FROM {s}.relying_parties ORDER BY id`), x.party},
+		{s.q.expand(`SELECT doc, answer, answered_at, grant_id FROM {s}.requests ORDER BY id`), x.request},
+		{s.q.c.getGrant + ` ORDER BY id`, x.grant},
+		{s.q.expand(`SELECT copy, idx FROM {s}.uses ORDER BY copy, idx`), x.use},
+		{s.q.expand(`SELECT id, idx FROM {s}.receipts ORDER BY id`), x.receipt},
 	}
 	for _, st := range steps {
 		if err := x.each(ctx, tx, st.sql, st.scan); err != nil {

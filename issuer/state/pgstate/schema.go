@@ -112,6 +112,39 @@ var migrations = [][]string{
 		// event: a licence they sign is refused after it (state.Tx.RetireKey).
 		`CREATE TABLE {s}.retired_keys (kid text COLLATE "C" PRIMARY KEY, idx bigint NOT NULL)`,
 	},
+	2: {
+		// 授权用证 (consent.go): relying parties, requests, grants, the
+		// ledger events about each copy, counter receipts taken.
+		`CREATE TABLE {s}.relying_parties (
+			id text COLLATE "C" PRIMARY KEY,
+			state text COLLATE "C" NOT NULL,
+			ledger_index bigint NOT NULL,
+			doc bytea NOT NULL)`,
+		`CREATE TABLE {s}.requests (
+			id text COLLATE "C" PRIMARY KEY,
+			expires bigint NOT NULL,
+			answer text COLLATE "C" NOT NULL DEFAULT '',
+			answered_at bigint,
+			grant_id text COLLATE "C" NOT NULL DEFAULT '',
+			doc bytea NOT NULL)`,
+		`CREATE INDEX requests_expires ON {s}.requests (expires)`,
+		// A fetch changes only fetches: room on the page lets the new row
+		// version stay there (a HOT update, no index entry written).
+		`CREATE TABLE {s}.grants (
+			id text COLLATE "C" PRIMARY KEY,
+			rp text COLLATE "C" NOT NULL,
+			copy text COLLATE "C" NOT NULL,
+			once boolean NOT NULL,
+			ledger_index bigint NOT NULL,
+			fetches bigint NOT NULL DEFAULT 0,
+			revoked_at bigint,
+			revoked_by smallint NOT NULL DEFAULT 0,
+			doc bytea NOT NULL) WITH (fillfactor = 80)`,
+		`CREATE INDEX grants_copy ON {s}.grants (copy, ledger_index)`,
+		`CREATE INDEX grants_rp ON {s}.grants (rp, ledger_index)`,
+		`CREATE TABLE {s}.uses (copy text COLLATE "C", idx bigint, PRIMARY KEY (copy, idx))`,
+		`CREATE TABLE {s}.receipts (id text COLLATE "C" PRIMARY KEY, idx bigint NOT NULL)`,
+	},
 }
 
 // queries holds the statements with the schema's name filled in.
@@ -126,6 +159,7 @@ type queries struct {
 	applyReplay                  string
 	putSeal, revokeSeal, putAudt string
 	getRecord                    string
+	c                            consentQueries
 }
 
 func (q queries) expand(sql string) string {
@@ -228,5 +262,6 @@ func newQueries(schema string) queries {
 		ON CONFLICT (idx) DO UPDATE SET doc = excluded.doc`)
 	q.getRecord = e(`SELECT ` + recordCols + `, c.credential, c.qr FROM {s}.licences l
 		LEFT JOIN {s}.credentials c ON c.ledger_index = l.ledger_index`)
+	q.c = newConsentQueries(e)
 	return q
 }

@@ -371,7 +371,7 @@ func TestVersionRefused(t *testing.T) {
 func TestMigrateFromVersion1(t *testing.T) {
 	dsn := testDSN(t)
 	s := openTest(t, dsn, "t_pg_v1")
-	if _, err := s.Pool().Exec(ctx, `DROP TABLE "t_pg_v1".retired_keys; UPDATE "t_pg_v1".schema_version SET version = 1`); err != nil {
+	if _, err := s.Pool().Exec(ctx, dropV3("t_pg_v1")+`; DROP TABLE "t_pg_v1".retired_keys; UPDATE "t_pg_v1".schema_version SET version = 1`); err != nil {
 		t.Fatal(err)
 	}
 	s.Close()
@@ -384,6 +384,53 @@ func TestMigrateFromVersion1(t *testing.T) {
 	var n int
 	if err := s2.Pool().QueryRow(ctx, `SELECT version, (SELECT count(*) FROM "t_pg_v1".retired_keys) FROM "t_pg_v1".schema_version`).Scan(&v, &n); err != nil || v < 2 {
 		t.Fatalf("after the migration: version %d, %v", v, err)
+	}
+}
+
+// dropV3 is the SQL that takes schema back to version 2's tables (the
+// consent tables of migrations[2] dropped).
+func dropV3(schema string) string {
+	return strings.NewReplacer("{s}", `"`+schema+`"`).Replace(`DROP TABLE {s}.relying_parties, {s}.requests, {s}.grants, {s}.uses, {s}.receipts`)
+}
+
+// TestMigrateFromVersion2: a schema of version 2 (before 授权用证) is
+// brought to the current version at open, keeping its data, and takes
+// the consent state at once.
+func TestMigrateFromVersion2(t *testing.T) {
+	dsn := testDSN(t)
+	s := openTest(t, dsn, "t_pg_v2")
+	r := record("V2-1", "V2-H", 1, "")
+	if _, err := insert(s, r); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Pool().Exec(ctx, dropV3("t_pg_v2")+`; UPDATE "t_pg_v2".schema_version SET version = 2`); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	s2, err := pgstate.Open(ctx, dsn, pgstate.Options{Schema: "t_pg_v2"})
+	if err != nil {
+		t.Fatalf("opening a version-2 schema: %v", err)
+	}
+	defer s2.Close()
+	var v int
+	if err := s2.Pool().QueryRow(ctx, `SELECT version FROM "t_pg_v2".schema_version`).Scan(&v); err != nil || v != 3 {
+		t.Fatalf("after the migration: version %d, %v", v, err)
+	}
+	if got, err := s2.Get("V2-1"); err != nil || got.Credential != "cred-V2-1" {
+		t.Fatalf("the licence after the migration: %+v, %v", got, err)
+	}
+	req := &state.Request{ID: "r_v2", RP: "rp", JWS: "x.y.z", Expires: time.Now().Add(time.Minute)}
+	if err := s2.PutRequest(req); err != nil {
+		t.Fatal(err)
+	}
+	if err := s2.RefuseRequest("r_v2", time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s2.Request("r_v2"); err != nil || got.Answer != state.AnswerRefused {
+		t.Fatalf("request after refusal: %+v, %v", got, err)
+	}
+	if rps, err := s2.RelyingParties(); err != nil || len(rps) != 0 {
+		t.Fatalf("relying parties: %v, %v", rps, err)
 	}
 }
 

@@ -21,8 +21,8 @@ type filled struct {
 
 // fill puts every kind of piece in f's backend: licences (one revoked,
 // one with an import key, a device copy), claim tickets, a seal made and
-// one revoked, an agency seal, a revoked token, audit records and a
-// status snapshot.
+// one revoked, an agency seal, a revoked token, audit records, a status
+// snapshot and the consent pieces (fillConsents).
 func fill(t *testing.T, f *fixture) filled {
 	var out filled
 	a := newRecord("A-1", "H1", "c1", "A")
@@ -66,6 +66,7 @@ func fill(t *testing.T, f *fixture) filled {
 	if err := f.b.RevokeToken("jti-1", t0.Add(time.Hour)); err != nil {
 		t.Fatal(err)
 	}
+	fillConsents(t, f)
 	out.size = f.l.Size()
 	if err := f.b.PutStatusSnapshot(out.size, []byte("lists")); err != nil {
 		t.Fatal(err)
@@ -91,6 +92,11 @@ func exportAll(t *testing.T, x state.Exporter, n int) *state.Export {
 		all.AgencySeals = append(all.AgencySeals, e.AgencySeals...)
 		all.Tokens = append(all.Tokens, e.Tokens...)
 		all.Audits = append(all.Audits, e.Audits...)
+		all.RelyingParties = append(all.RelyingParties, e.RelyingParties...)
+		all.Requests = append(all.Requests, e.Requests...)
+		all.Grants = append(all.Grants, e.Grants...)
+		all.Uses = append(all.Uses, e.Uses...)
+		all.Receipts = append(all.Receipts, e.Receipts...)
 		all.ClaimsGiven = max(all.ClaimsGiven, e.ClaimsGiven)
 		return nil
 	})
@@ -125,12 +131,15 @@ func RunExport(t *testing.T, open Opener) {
 		t.Errorf("exported records %v, want %v", ids, in.ids)
 	}
 	checkExported(t, all, in)
+	checkConsentExport(t, all)
+	checkConsents(t, f, f.b)
 	c, err := state.TakeCensus(x)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if c.Licences[state.StatusValid] != 1 || c.Licences[state.StatusRevoked] != 1 || c.Copies[state.StatusValid] != 1 ||
-		c.Claims != 2 || c.Seals != 2 || c.SealsRevoked != 1 || c.AgencySeals != 1 || c.Tokens != 1 || c.Audits != 1 {
+		c.Claims != 2 || c.Seals != 2 || c.SealsRevoked != 1 || c.AgencySeals != 1 || c.Tokens != 1 || c.Audits != 1 ||
+		c.RelyingParties != 1 || c.Requests != 2 || c.Grants != 1 || c.GrantsRevoked != 0 || c.Uses != 2 || c.Receipts != 1 {
 		t.Errorf("census %+v", c)
 	}
 }
@@ -248,6 +257,7 @@ func checkImported(t *testing.T, f *fixture, dst state.Importer, in filled) {
 	if a, err := dst.Audit(in.audit); err != nil || a["operator"] != "op-1" {
 		t.Errorf("audit record in the copy: %v %v", a, err)
 	}
+	checkConsents(t, f, dst)
 }
 
 // checkSerials: AdvanceSerials moves the counter forward to the value

@@ -42,6 +42,11 @@ func Run(t *testing.T, open Opener) {
 		{"TokensAndSnapshot", testTokensAndSnapshot},
 		{"LedgerStoreConflict", testLedgerConflict},
 		{"RetiredKeys", testRetiredKeys},
+		{"RelyingParties", testRelyingParties},
+		{"Requests", testRequests},
+		{"Grants", testGrants},
+		{"GrantRaces", testGrantRaces},
+		{"Receipts", testReceipts},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			f := newFixture(t, open)
