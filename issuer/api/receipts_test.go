@@ -3,6 +3,8 @@ package api
 import (
 	"crypto/ecdsa"
 	"encoding/json"
+	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -59,6 +61,32 @@ func TestReceiptsOverHTTP(t *testing.T) {
 	}
 	if got := ledgerSize(t, s); got != size {
 		t.Fatalf("unknown receipts wrote %d ledger entries", got-size)
+	}
+
+	// Accepted: one counter-verified entry; the same batch again (a lost
+	// answer) is all duplicates and writes nothing.
+	if st := s.do(t, "POST", "/v1/receipts", counter, ctJSON, body(good), &ans); st != 200 ||
+		ans != (receipt.Answer{Accepted: 1}) {
+		t.Fatalf("upload: %d %+v", st, ans)
+	}
+	if got := ledgerSize(t, s); got != size+1 {
+		t.Fatalf("an accepted receipt wrote %d ledger entries", got-size)
+	}
+	var entry struct {
+		Kind  string          `json:"kind"`
+		Event json.RawMessage `json:"event"`
+	}
+	if st := s.do(t, "GET", fmt.Sprintf("/v1/ledger/entries/%d", size), "", "", "", &entry); st != 200 ||
+		entry.Kind != "counter-verified" || !strings.Contains(string(entry.Event), good.ID) ||
+		strings.Contains(string(entry.Event), lic.ID) {
+		t.Fatalf("entry %d: %d %s %s", size, st, entry.Kind, entry.Event)
+	}
+	if st := s.do(t, "POST", "/v1/receipts", counter, ctJSON, body(good), &ans); st != 200 ||
+		ans != (receipt.Answer{Duplicates: 1}) {
+		t.Fatalf("upload again: %d %+v", st, ans)
+	}
+	if got := ledgerSize(t, s); got != size+1 {
+		t.Fatalf("a duplicate wrote %d ledger entries", got-size-1)
 	}
 
 	var e errBody
