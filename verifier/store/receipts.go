@@ -40,8 +40,24 @@ const UploadPath = "/v1/receipts"
 // with the store lock held.
 type queue struct{ path string }
 
+// QueueDamagedError: a line of the receipt queue does not parse. Checks
+// go on (they only append to the queue); nothing is uploaded until the
+// operator repairs it. It matches ErrDamaged.
+type QueueDamagedError struct {
+	Path     string // the queue file
+	Problem  string // which line, and what is wrong with it
+	Recovery string // what the operator does about it
+}
+
+func (e *QueueDamagedError) Error() string {
+	return fmt.Sprintf("store: receipt queue %s is damaged (%s); no receipt is uploaded until it is repaired: %s", e.Path, e.Problem, e.Recovery)
+}
+
+// Is makes errors.Is(err, ErrDamaged) hold.
+func (e *QueueDamagedError) Is(target error) bool { return target == ErrDamaged }
+
 func (q queue) damaged(problem string) error {
-	return &DamagedError{Path: q.path, Problem: problem, Recovery: fmt.Sprintf(
+	return &QueueDamagedError{Path: q.path, Problem: problem, Recovery: fmt.Sprintf(
 		"stop elicense-verify on this store and move %s aside; the receipts in it are then not uploaded", filepath.Base(q.path))}
 }
 
@@ -65,15 +81,16 @@ func (q queue) add(r receipt.Receipt) error {
 		return q.damaged("not a regular file")
 	}
 	size := fi.Size()
+	var sep []byte
 	if size == 0 {
 		// A new file: its directory entry must survive a crash too.
 		if err := atomicfile.SyncDir(filepath.Dir(q.path)); err != nil {
 			return fmt.Errorf("store: receipt queue: %w", err)
 		}
-	} else if err := q.cutTornTail(f, size); err != nil {
+	} else if sep, err = q.cutTornTail(f, size); err != nil {
 		return err
 	}
-	if _, err := f.Write(append(line, '\n')); err != nil {
+	if _, err := f.Write(append(append(sep, line...), '\n')); err != nil {
 		return fmt.Errorf("store: receipt queue: %w", err)
 	}
 	if err := f.Sync(); err != nil {
@@ -83,24 +100,26 @@ func (q queue) add(r receipt.Receipt) error {
 }
 
 // cutTornTail truncates f (of size bytes) after its last newline when it
-// does not end in one.
-func (q queue) cutTornTail(f *os.File, size int64) error {
+// does not end in one. A last line too long to be a torn receipt is
+// damage, not a crash's: it is kept for read to report, and sep (a
+// newline) starts the new line after it, so that checks go on.
+func (q queue) cutTornTail(f *os.File, size int64) (sep []byte, err error) {
 	n := min(size, maxReceiptLine)
 	tail := make([]byte, n)
 	if _, err := f.ReadAt(tail, size-n); err != nil {
-		return fmt.Errorf("store: receipt queue: %w", err)
+		return nil, fmt.Errorf("store: receipt queue: %w", err)
 	}
 	if tail[n-1] == '\n' {
-		return nil
+		return nil, nil
 	}
 	i := bytes.LastIndexByte(tail, '\n')
 	if i < 0 && size > n {
-		return q.damaged(fmt.Sprintf("a last line of more than %d bytes", maxReceiptLine))
+		return []byte{'\n'}, nil
 	}
 	if err := f.Truncate(size - n + int64(i) + 1); err != nil {
-		return fmt.Errorf("store: receipt queue: %w", err)
+		return nil, fmt.Errorf("store: receipt queue: %w", err)
 	}
-	return nil
+	return nil, nil
 }
 
 // read parses the queue: every whole line (a torn last line, which
@@ -186,7 +205,7 @@ func (s *Store) withLock(fn func() error) error {
 func (s *Store) queue() queue { return queue{path: filepath.Join(s.dir, receiptsFile)} }
 
 // PendingReceipts is the number of receipts waiting to be uploaded. A
-// queue line that does not parse is a *DamagedError.
+// queue line that does not parse is a *QueueDamagedError.
 func (s *Store) PendingReceipts() (int, error) {
 	var n int
 	err := s.withLock(func() error {
