@@ -312,3 +312,58 @@ func TestUploadReceipts(t *testing.T) {
 		t.Fatalf("empty queue: %+v %v", res, err)
 	}
 }
+
+// TestReceiptDay is a day of a busy counter, 2,000 checks (half
+// presentations of a bound licence, half static QRs): the queue file and
+// the upload bodies (batches of receipt.MaxBatch) it makes, reported
+// with -v (docs/performance.md), each receipt under 400 bytes.
+func TestReceiptDay(t *testing.T) {
+	if testing.Short() {
+		t.Skip("2,000 checks, each synced to disk")
+	}
+	const checks = 2000
+	rw := newReceiptWorld(t)
+	_, ch := newChecker(t, rw.s)
+	start := time.Now()
+	base := time.Now().Add(-checks * time.Second)
+	for i := range checks {
+		at := base.Add(time.Duration(i) * time.Second)
+		text := rw.text
+		if i%2 == 0 {
+			text = must(rw.bound.Holding.Present(rw.bound.Device, at))
+		}
+		if vd, err := ch.Check(text, at); err != nil || !vd.Code.OK() {
+			t.Fatalf("check %d: %s %v", i, vd.Code, err)
+		}
+	}
+	took := time.Since(start)
+	fi := must(os.Stat(filepath.Join(rw.s.Dir(), receiptsFile)))
+	var bodies []int
+	var mu sync.Mutex
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body := must(io.ReadAll(r.Body))
+		b, err := receipt.ParseBatch(body)
+		if err != nil {
+			http.Error(w, err.Error(), 422)
+			return
+		}
+		mu.Lock()
+		bodies = append(bodies, len(body))
+		mu.Unlock()
+		json.NewEncoder(w).Encode(receipt.Answer{Accepted: len(b.Receipts)})
+	}))
+	defer srv.Close()
+	res, err := rw.s.UploadReceipts(context.Background(), UploadOptions{To: srv.URL, Token: "t"})
+	if err != nil || res.Accepted != checks || res.Batches != 2 || res.Left != 0 {
+		t.Fatalf("upload: %+v %v", res, err)
+	}
+	sum := 0
+	for _, b := range bodies {
+		sum += b
+	}
+	t.Logf("%d checks in %s (%s each, with the replay memory, log and receipt queue); queue %d bytes (%d a receipt); upload bodies %v, %d bytes in all",
+		checks, took.Round(time.Millisecond), (took / checks).Round(time.Microsecond), fi.Size(), fi.Size()/checks, bodies, sum)
+	if fi.Size() > checks*400 || sum > checks*400 {
+		t.Fatalf("queue %d bytes, bodies %d: over 400 bytes a receipt", fi.Size(), sum)
+	}
+}
