@@ -25,6 +25,11 @@ const RoleCounter Role = "counter"
 // event commits to the copy identifier (the licence identifier for a
 // static QR), keeps it in the audit record and is added to that copy's
 // uses. Only counter tokens upload (ErrForbidden).
+//
+// The receipt ids taken and the uses commit in the transaction of the
+// events' ledger append, on every backend, so the start-up replay
+// (Recover) has nothing to re-apply for counter-verified events (it could
+// not: an event holds only a commitment to the copy identifier).
 func (s *Service) UploadReceipts(ctx context.Context, op Operator, b *receipt.Batch) (receipt.Answer, error) {
 	var ans receipt.Answer
 	if op.Role != RoleCounter {
@@ -39,6 +44,7 @@ func (s *Service) UploadReceipts(ctx context.Context, op Operator, b *receipt.Ba
 	if rk == nil {
 		return ans, &Error{Kind: ErrUnavailable, Msg: "this issuer has no receipt key yet (elicense receipt-key)"}
 	}
+	var ps []placed
 	for _, r := range b.Receipts {
 		if err := ctx.Err(); err != nil {
 			return ans, &Error{Kind: ErrUnavailable, Msg: "the upload was cut short; upload the batch again", Err: err}
@@ -48,7 +54,24 @@ func (s *Service) UploadReceipts(ctx context.Context, op Operator, b *receipt.Ba
 			ans.Unknown++
 			continue
 		}
-		dup, err := s.recordReceipt(ctx, op, r, subject, agency)
+		ps = append(ps, placed{r, subject, agency})
+	}
+	if len(ps) == 0 {
+		return ans, nil
+	}
+	// The batch's events in one ledger append, which refuses them all if
+	// one receipt id was taken before: a batch sent again after a lost
+	// answer. Then one at a time, each duplicate found by its refusal.
+	err = s.recordReceipts(ctx, op, ps)
+	if err == nil {
+		ans.Accepted = len(ps)
+		return ans, nil
+	}
+	if !errors.Is(err, state.ErrExists) {
+		return ans, err
+	}
+	for _, p := range ps {
+		dup, err := s.recordReceipt(ctx, op, p)
 		switch {
 		case err != nil:
 			return ans, err
@@ -59,6 +82,42 @@ func (s *Service) UploadReceipts(ctx context.Context, op Operator, b *receipt.Ba
 		}
 	}
 	return ans, nil
+}
+
+// placed is a receipt and what it is about (receiptSubject).
+type placed struct {
+	r               receipt.Receipt
+	subject, agency string
+}
+
+// receiptEvent is p's counter-verified event with its audit record.
+func (s *Service) receiptEvent(op Operator, p placed) event {
+	ev := s.audit.CounterVerified(ledgerevent.CounterVerified{
+		Time: s.now(), Agency: p.agency, Receipt: p.r.ID, Counter: op.Subject, Verdict: p.r.Verdict, At: p.r.Time(),
+	}, p.subject)
+	return event{ev, map[string]string{ledgerevent.FieldLicence: p.subject}}
+}
+
+// recordReceipts writes the events of ps in one ledger append, each
+// receipt id taken and each event added to its subject's uses; nothing
+// is written if one id was taken before (state.ErrExists).
+func (s *Service) recordReceipts(ctx context.Context, op Operator, ps []placed) error {
+	es := make(events, len(ps))
+	for i, p := range ps {
+		es[i] = s.receiptEvent(op, p)
+	}
+	_, err := s.record(ctx, es, func(tx state.Tx, first uint64) error {
+		for i, p := range ps {
+			if err := tx.TakeReceipt(p.r.ID, first+uint64(i)); err != nil {
+				return err
+			}
+			if err := tx.AddUse(p.subject, first+uint64(i)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return err
 }
 
 // receiptSubject opens r's licence and finds what the receipt is about:
@@ -85,21 +144,17 @@ func (s *Service) receiptSubject(rk *pki.ReceiptKey, r receipt.Receipt) (subject
 	return "", "", false
 }
 
-// recordReceipt writes r's counter-verified event; dup reports a receipt
-// id already taken.
-func (s *Service) recordReceipt(ctx context.Context, op Operator, r receipt.Receipt, subject, agency string) (dup bool, err error) {
-	unlock := s.lock("receipt\x00" + r.ID)
+// recordReceipt writes p's counter-verified event alone; dup reports a
+// receipt id already taken.
+func (s *Service) recordReceipt(ctx context.Context, op Operator, p placed) (dup bool, err error) {
+	unlock := s.lock("receipt\x00" + p.r.ID)
 	defer unlock()
-	ev := s.audit.CounterVerified(ledgerevent.CounterVerified{
-		Time: s.now(), Agency: agency, Receipt: r.ID, Counter: op.Subject, Verdict: r.Verdict, At: r.Time(),
-	}, subject)
-	_, err = s.record(ctx, events{{ev, map[string]string{ledgerevent.FieldLicence: subject}}},
-		func(tx state.Tx, idx uint64) error {
-			if err := tx.TakeReceipt(r.ID, idx); err != nil {
-				return err
-			}
-			return tx.AddUse(subject, idx)
-		})
+	_, err = s.record(ctx, events{s.receiptEvent(op, p)}, func(tx state.Tx, idx uint64) error {
+		if err := tx.TakeReceipt(p.r.ID, idx); err != nil {
+			return err
+		}
+		return tx.AddUse(p.subject, idx)
+	})
 	if errors.Is(err, state.ErrExists) {
 		return true, nil
 	}

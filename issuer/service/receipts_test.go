@@ -105,4 +105,63 @@ func TestUploadReceipts(t *testing.T) {
 	e = openEnv(t, dir)
 	defer e.close(t)
 	again(e)
+
+	// A batch of one receipt taken before and one new: the new one is
+	// accepted, alone.
+	fresh, err := receipt.New(pub, at, "REPLAYED", parent.ID, devKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	size = e.ledger.Size()
+	ans, err = e.svc.UploadReceipts(ctx, counter, &receipt.Batch{Receipts: []receipt.Receipt{bound, fresh}})
+	if err != nil || ans != (receipt.Answer{Accepted: 1, Duplicates: 1}) {
+		t.Fatalf("mixed batch: %+v %v", ans, err)
+	}
+	if ev, err := entryAt(e.ledger, size); err != nil || e.ledger.Size() != size+1 || ev.(*ledgerevent.CounterVerified).Receipt != fresh.ID {
+		t.Fatalf("mixed batch wrote %d entries (%v)", e.ledger.Size()-size, err)
+	}
+	if uses, _ := e.store.Uses(cp.ID); !slices.Contains(uses, size) {
+		t.Fatalf("uses of the copy %v lack %d", uses, size)
+	}
+}
+
+// BenchmarkUploadReceipts is one full batch (receipt.MaxBatch receipts of
+// one licence's static QR) uploaded, then the same batch again (all
+// duplicates); on the backend ELICENSE_TEST_STORE selects.
+func BenchmarkUploadReceipts(b *testing.B) {
+	e := openEnv(b, b.TempDir())
+	defer e.close(b)
+	ctx := context.Background()
+	op := operatorFor(b, e.pki, "business-license")
+	rec, err := e.svc.Issue(ctx, op, IssueRequest{Class: "business-license", Fields: samples(b)["business-license"]})
+	if err != nil {
+		b.Fatal(err)
+	}
+	pub := e.pki.Receipt.Cert.PublicKey.(*ecdsa.PublicKey)
+	counter := Operator{Subject: "窗口", Role: RoleCounter, Agency: op.Agency}
+	var fresh, again time.Duration
+	for b.Loop() {
+		b.StopTimer()
+		batch := &receipt.Batch{}
+		for range receipt.MaxBatch {
+			r, err := receipt.New(pub, time.Now(), "VALID_STATIC", rec.ID, nil)
+			if err != nil {
+				b.Fatal(err)
+			}
+			batch.Receipts = append(batch.Receipts, r)
+		}
+		b.StartTimer()
+		start := time.Now()
+		if ans, err := e.svc.UploadReceipts(ctx, counter, batch); err != nil || ans.Accepted != receipt.MaxBatch {
+			b.Fatalf("%+v %v", ans, err)
+		}
+		fresh += time.Since(start)
+		start = time.Now()
+		if ans, err := e.svc.UploadReceipts(ctx, counter, batch); err != nil || ans.Duplicates != receipt.MaxBatch {
+			b.Fatalf("again: %+v %v", ans, err)
+		}
+		again += time.Since(start)
+	}
+	b.ReportMetric(float64(fresh.Milliseconds())/float64(b.N), "ms/batch")
+	b.ReportMetric(float64(again.Milliseconds())/float64(b.N), "ms/duplicate-batch")
 }
