@@ -132,6 +132,11 @@ func (q queue) read() ([]receipt.Receipt, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store: receipt queue: %w", err)
 	}
+	return q.parse(data)
+}
+
+// parse reads a queue file's content.
+func (q queue) parse(data []byte) ([]receipt.Receipt, error) {
 	if i := bytes.LastIndexByte(data, '\n'); i < len(data)-1 {
 		data = data[:i+1]
 	}

@@ -367,3 +367,28 @@ func TestReceiptDay(t *testing.T) {
 		t.Fatalf("queue %d bytes, bodies %d: over 400 bytes a receipt", fi.Size(), sum)
 	}
 }
+
+// FuzzReceiptQueue: any queue file is read without panicking, as whole
+// valid receipts or an error, and a torn last line is never one.
+func FuzzReceiptQueue(f *testing.F) {
+	f.Add([]byte(`{"id":"AAAAAAAAAAAAAAAAAAAAAA","at":1,"verdict":"VALID","licence":"` + strings.Repeat("A", 160) + `"}` + "\n"))
+	f.Add([]byte("{\"id\":\"half"))
+	f.Add([]byte("\n\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		rs, err := queue{path: receiptsFile}.parse(data)
+		if err != nil {
+			if !errors.Is(err, ErrDamaged) {
+				t.Fatalf("not a damage error: %v", err)
+			}
+			return
+		}
+		if whole := bytes.Count(data, []byte{'\n'}); len(rs) != whole {
+			t.Fatalf("%d receipts from %d whole lines", len(rs), whole)
+		}
+		for _, r := range rs {
+			if err := r.Validate(); err != nil {
+				t.Fatal(err)
+			}
+		}
+	})
+}
