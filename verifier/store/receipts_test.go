@@ -344,7 +344,7 @@ func TestReceiptDay(t *testing.T) {
 		body := must(io.ReadAll(r.Body))
 		b, err := receipt.ParseBatch(body)
 		if err != nil {
-			http.Error(w, err.Error(), 422)
+			http.Error(w, err.Error(), http.StatusUnprocessableEntity)
 			return
 		}
 		mu.Lock()
