@@ -82,6 +82,10 @@ type Verdict struct {
 	// verified: its digest and the end of its replay window, for a caller
 	// that keeps the replay cache across processes (Remember).
 	Seen *Seen `json:"-"`
+	// DeviceKey is the device key of a verified holder-bound
+	// presentation's copy (33 bytes, compressed), for the counter's
+	// receipt (verifier/store); nil otherwise. Never shown or logged.
+	DeviceKey []byte `json:"-"`
 }
 
 // Seen identifies a presentation for the replay cache.
@@ -181,6 +185,7 @@ func (v *Verifier) Verify(text string, now time.Time) Verdict {
 
 	// Replay: a bound presentation is accepted once inside its window.
 	if res.Bound {
+		out.DeviceKey = tok.DeviceKey()
 		d := tok.Digest()
 		until := res.PresentedAt.Add(v.opts.MaxAge + 2*v.opts.ClockSkew)
 		out.Seen = &Seen{Digest: d, Until: until}

@@ -428,8 +428,8 @@ func TestDirectoryAttributes(t *testing.T) {
 		{"two policies", sda(polAttr(raw(pol)), polAttr(raw(pol))), 0, false, ErrMalformedPolicy, "attribute 1: a second policy attribute"},
 		{"two role values", sda(roleAttr(enum(2), enum(3))), 0, false, ErrMalformedPolicy, "role attribute: more than one value"},
 		{"two policy values", sda(polAttr(raw(pol), raw(pol))), 0, false, ErrMalformedPolicy, "policy attribute: more than one value"},
-		{"role 0", sda(roleAttr(enum(0))), 0, false, ErrMalformedPolicy, "role attribute: value 00 is not root(1), agency(2) or ledger(3)"},
-		{"role 4", sda(roleAttr(enum(4))), 0, false, ErrMalformedPolicy, "value 04 is not"},
+		{"role 0", sda(roleAttr(enum(0))), 0, false, ErrMalformedPolicy, "role attribute: value 00 is not root(1), agency(2), ledger(3) or receipt(4)"},
+		{"role 5", sda(roleAttr(enum(5))), 0, false, ErrMalformedPolicy, "value 05 is not"},
 		{"role as integer", sda(roleAttr(func(b *cryptobyte.Builder) { b.AddASN1Int64(2) })), 0, false, ErrMalformedPolicy, "role attribute: found INTEGER, want an ENUMERATED"},
 		{"bad policy inside", sda(polAttr(raw(policyDER(testCode)))), 0, false, ErrMalformedPolicy, "policy: no classes"},
 	}
@@ -514,6 +514,12 @@ func TestRoles(t *testing.T) {
 		{"leaf says root", certSpec{usage: sign, exts: []pkix.Extension{mustRoleExt(t, RoleRoot)}}, 0, "role attribute says root but it is not a CA"},
 		{"ledger without digitalSignature", certSpec{usage: gm.KeyUsageContentCommitment, exts: []pkix.Extension{mustRoleExt(t, RoleLedger)}}, 0, "lacks the digitalSignature key usage"},
 		{"ledger with policy", certSpec{usage: sign, exts: []pkix.Extension{ledgerWithPolicy}}, 0, "role attribute says ledger but it carries an agency policy"},
+		{"receipt", certSpec{usage: gm.KeyUsageKeyEncipherment, exts: []pkix.Extension{mustRoleExt(t, RoleReceipt)}}, RoleReceipt, ""},
+		{"receipt without keyEncipherment", certSpec{usage: 0, exts: []pkix.Extension{mustRoleExt(t, RoleReceipt)}}, 0, "lacks the keyEncipherment key usage"},
+		{"receipt that signs", certSpec{usage: gm.KeyUsageKeyEncipherment | sign, exts: []pkix.Extension{mustRoleExt(t, RoleReceipt)}}, 0, "its key usage allows signing"},
+		{"receipt with policy", certSpec{usage: gm.KeyUsageKeyEncipherment, exts: []pkix.Extension{sda(func(b *cryptobyte.Builder) { addRoleAttribute(b, RoleReceipt) }, func(b *cryptobyte.Builder) {
+			attr(b, policyOIDBytes, raw(policyDER(testCode, typeCode(t, "marriage-certificate"))))
+		})}}, 0, "role attribute says receipt but it carries an agency policy"},
 		{"agency role without policy", certSpec{usage: sign, exts: []pkix.Extension{sda(func(b *cryptobyte.Builder) { addRoleAttribute(b, RoleAgency) })}}, 0, "role attribute says agency but it carries no agency policy"},
 	}
 	for _, tt := range tests {
@@ -547,7 +553,7 @@ func TestRoles(t *testing.T) {
 	if _, err := RoleOf(nil); !errors.Is(err, ErrRole) {
 		t.Errorf("RoleOf(nil) = %v", err)
 	}
-	for r, s := range map[Role]string{RoleUnknown: "unknown", RoleRoot: "root", RoleAgency: "agency", RoleLedger: "ledger"} {
+	for r, s := range map[Role]string{RoleUnknown: "unknown", RoleRoot: "root", RoleAgency: "agency", RoleLedger: "ledger", RoleReceipt: "receipt"} {
 		if r.String() != s {
 			t.Errorf("%d.String() = %q", r, r.String())
 		}

@@ -29,8 +29,8 @@
 //	}
 //
 // Each attribute has exactly one value. An agency certificate carries both
-// attributes (role agency); the root and the ledger certificate carry the
-// role only.
+// attributes (role agency); the root, the ledger and the receipt
+// certificate carry the role only.
 //
 // Why not a private extension with a UUID OID: a UUID arc is a 122-bit
 // number, and Go's X.509 parsers (crypto/x509 and gmsm's smx509, which
@@ -63,7 +63,11 @@
 //     policy attribute;
 //   - ledger: an end-entity certificate with digitalSignature and the role
 //     attribute ledger, and no policy. It signs ledger checkpoints, status
-//     lists and trust bundles.
+//     lists and trust bundles;
+//   - receipt: an end-entity certificate with keyEncipherment and no
+//     signing key usage, the role attribute receipt, and no policy. It is
+//     the platform's SM2 encryption key for counter receipts
+//     (docs/consent.md §9).
 //
 // Extended key usage is not used: its OIDs go through the same Go parser
 // limit, and gm.VerifyChain does not constrain it.

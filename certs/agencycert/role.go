@@ -24,9 +24,12 @@ const (
 	RoleAgency Role = 2
 	// RoleLedger signs ledger checkpoints, status lists and trust bundles.
 	RoleLedger Role = 3
+	// RoleReceipt is the platform's SM2 encryption key for counter
+	// receipts; it never signs.
+	RoleReceipt Role = 4
 )
 
-// String returns "unknown", "root", "agency" or "ledger".
+// String returns "unknown", "root", "agency", "ledger" or "receipt".
 func (r Role) String() string {
 	switch r {
 	case RoleRoot:
@@ -35,6 +38,8 @@ func (r Role) String() string {
 		return "agency"
 	case RoleLedger:
 		return "ledger"
+	case RoleReceipt:
+		return "receipt"
 	case RoleUnknown:
 		return "unknown"
 	default:
@@ -46,10 +51,10 @@ func (r Role) String() string {
 // extension holding only the role attribute, for the root or the ledger
 // certificate. An agency certificate takes Policy.Extension instead, which
 // carries its role and its policy together (a certificate may hold one
-// extension of each type).
+// extension of each type). The receipt certificate takes it too.
 func RoleExtension(r Role) (pkix.Extension, error) {
-	if r != RoleRoot && r != RoleLedger {
-		return pkix.Extension{}, fmt.Errorf("%w: RoleExtension takes root or ledger, not %v (use Policy.Extension for an agency)", ErrRole, r)
+	if r != RoleRoot && r != RoleLedger && r != RoleReceipt {
+		return pkix.Extension{}, fmt.Errorf("%w: RoleExtension takes root, ledger or receipt, not %v (use Policy.Extension for an agency)", ErrRole, r)
 	}
 	var b cryptobyte.Builder
 	b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) { addRoleAttribute(b, r) })
@@ -99,6 +104,19 @@ func RoleOf(c *gm.Certificate) (Role, error) {
 	// An end entity.
 	if a.role == RoleUnknown && a.policy == nil {
 		return RoleUnknown, nil
+	}
+	if a.role == RoleReceipt {
+		// An encryption key: it must say so, and must not sign anything a
+		// verifier would take for the platform's signature.
+		switch {
+		case a.policy != nil:
+			return fail("role attribute says receipt but it carries an agency policy")
+		case c.KeyUsage&gm.KeyUsageKeyEncipherment == 0:
+			return fail("role attribute says receipt but it lacks the keyEncipherment key usage")
+		case c.KeyUsage&(gm.KeyUsageDigitalSignature|gm.KeyUsageContentCommitment|gm.KeyUsageCertSign|gm.KeyUsageCRLSign) != 0:
+			return fail("role attribute says receipt but its key usage allows signing")
+		}
+		return RoleReceipt, nil
 	}
 	if c.KeyUsage&gm.KeyUsageDigitalSignature == 0 {
 		return fail("has an elicense role but lacks the digitalSignature key usage")
@@ -238,9 +256,9 @@ func parseRoleValues(values cryptobyte.String) (Role, error) {
 	if !values.Empty() {
 		return RoleUnknown, malformed("role attribute: more than one value")
 	}
-	// DER: a minimal two's-complement integer; the defined roles are 1-3.
-	if len(body) != 1 || body[0] < byte(RoleRoot) || body[0] > byte(RoleLedger) {
-		return RoleUnknown, malformed("role attribute: value %X is not root(1), agency(2) or ledger(3)", []byte(body))
+	// DER: a minimal two's-complement integer; the defined roles are 1-4.
+	if len(body) != 1 || body[0] < byte(RoleRoot) || body[0] > byte(RoleReceipt) {
+		return RoleUnknown, malformed("role attribute: value %X is not root(1), agency(2), ledger(3) or receipt(4)", []byte(body))
 	}
 	return Role(body[0]), nil
 }

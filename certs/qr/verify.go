@@ -89,6 +89,11 @@ func (t *Token) Version() int { return t.version }
 // KeyID is the issuer key ID in hex.
 func (t *Token) KeyID() string { return hex.EncodeToString(t.body.KeyID) }
 
+// DeviceKey is the core's device key (a 33-byte compressed SM2 point) of
+// a bound licence copy, nil for an unbound core; unverified until Verify
+// succeeds. A counter seals it into its receipt (certs/receipt).
+func (t *Token) DeviceKey() []byte { return bytes.Clone(t.core.Device) }
+
 // Digest identifies this exact presentation (SM3 of the device-signed
 // body), for a verifier's replay cache.
 func (t *Token) Digest() [gm.SM3Size]byte { return gm.SM3(t.env.Body) }

@@ -33,6 +33,10 @@ type Bundle struct {
 	Checkpoint string `json:"checkpoint,omitempty"`
 	// LedgerKey is the ledger and status signer's certificate.
 	LedgerKey *Key `json:"ledger_key,omitempty"`
+	// ReceiptKey is the platform's SM2 encryption certificate (role
+	// receipt) under which counters seal their receipts; absent from
+	// bundles of issuers that have none yet.
+	ReceiptKey *Key `json:"receipt_key,omitempty"`
 	// BundleSigner is the signer's certificate chain (DER, the signer
 	// first, up to the root), as in the token's x5c header.
 	BundleSigner [][]byte `json:"bundle_signer"`

@@ -6,6 +6,10 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
+
+	"elicense/certs/agencycert"
+	"elicense/internal/gm"
 )
 
 // FuzzVerify feeds arbitrary input to Verify: no panic, every error typed,
@@ -28,6 +32,13 @@ func FuzzVerify(f *testing.F) {
 	f.Add("a.b.c", false)
 	f.Add(string(payload), true)
 	f.Add(`{"version":1,"seq":1}`, true)
+	withReceipt := fx.bundle(3)
+	rder := fx.receiptCert(f, newKey(f), agencycert.RoleReceipt, gm.KeyUsageKeyEncipherment, t0.Add(-time.Hour), t0.Add(48*time.Hour))
+	withReceipt.ReceiptKey = &Key{KID: gm.KeyIDString(rder), Cert: rder}
+	withReceipt.BundleSigner = fx.chain()
+	if p, err := json.Marshal(withReceipt); err == nil {
+		f.Add(string(p), true)
+	}
 	typed := []error{ErrMalformed, ErrBadSignature, ErrUntrustedSigner, ErrUntrustedKey, ErrKeyIDMismatch, ErrUnknownClass, ErrRollback, ErrStale}
 	f.Fuzz(func(t *testing.T, in string, signed bool) {
 		token := in
@@ -59,6 +70,9 @@ func FuzzVerify(f *testing.F) {
 					t.Fatalf("verified key %s does not resolve", k.KID)
 				}
 			}
+		}
+		if _, _, ok := b.ReceiptPublicKey(); ok != (b.ReceiptKey != nil) {
+			t.Fatalf("receipt_key present %v, ReceiptPublicKey %v", b.ReceiptKey != nil, ok)
 		}
 		for _, l := range b.StatusLists {
 			if _, ok := b.StatusList(l.ID); !ok {

@@ -15,6 +15,7 @@ type index struct {
 	lists    map[string]StatusList             // by ID
 	listURIs map[string]string                 // URI → ID
 	listKeys map[string][]*ecdsa.PublicKey     // list ID → its signer's keys
+	receipt  *ecdsa.PublicKey                  // the receipt key, or nil
 }
 
 // index returns the bundle's index, building it on first use. Verify
@@ -72,6 +73,11 @@ func buildIndex(b *Bundle, parse func([]byte) *gm.Certificate) *index {
 				ik.CompromisedSince = k.Since
 			}
 			x.keys[k.KID] = append(x.keys[k.KID], ik)
+		}
+	}
+	if rk := b.ReceiptKey; rk != nil {
+		if c := parse(rk.Cert); c != nil {
+			x.receipt, _ = c.PublicKey.(*ecdsa.PublicKey)
 		}
 	}
 	for _, l := range b.StatusLists {
@@ -173,4 +179,15 @@ func (b *Bundle) StatusKeys(id string) statuslist.KeyFunc {
 		}
 		return nil
 	}
+}
+
+// ReceiptPublicKey returns the public key counters seal their receipts to
+// (docs/consent.md §9) and its key ID, or false when the bundle names
+// none (an issuer that has not made one yet).
+func (b *Bundle) ReceiptPublicKey() (*ecdsa.PublicKey, string, bool) {
+	x := b.index()
+	if x.receipt == nil {
+		return nil, "", false
+	}
+	return x.receipt, b.ReceiptKey.KID, true
 }

@@ -55,7 +55,8 @@ const (
 //     certificate (ErrKeyIDMismatch), whose certificate chains to the root
 //     within its validity, has the agency role and whose policy names the
 //     agency and allows every class listed (ErrUntrustedKey);
-//  6. the ledger key likewise (role ledger), and the status lists: unique
+//  6. the ledger key likewise (role ledger), the receipt key if any (role
+//     receipt, within its validity at Now), and the status lists: unique
 //     IDs and URIs, a known agency, a signer that is the ledger key or a
 //     non-compromised key of that agency (ErrMalformed);
 //  7. against opts.Previous: seq and issued_at not going back, and equal
@@ -229,6 +230,18 @@ func check(b *Bundle, root *gm.Certificate, cat *catalog.Catalog, now time.Time)
 	if lk := b.LedgerKey; lk != nil {
 		if _, err := c.key("ledger_key", lk.KID, lk.Cert, agencycert.RoleLedger); err != nil {
 			return nil, err
+		}
+	}
+	if rk := b.ReceiptKey; rk != nil {
+		cert, err := c.key("receipt_key", rk.KID, rk.Cert, agencycert.RoleReceipt)
+		if err != nil {
+			return nil, err
+		}
+		// Unlike a signing key, an expired encryption key is of no use:
+		// nothing is to be checked against it later.
+		if now.Before(cert.NotBefore) || now.After(cert.NotAfter) {
+			return nil, errf(ErrUntrustedKey, "receipt_key: certificate valid from %s to %s, not at %s",
+				cert.NotBefore.UTC().Format(time.RFC3339), cert.NotAfter.UTC().Format(time.RFC3339), now.UTC().Format(time.RFC3339))
 		}
 	}
 	if err := checkStatusLists(b, agencies); err != nil {

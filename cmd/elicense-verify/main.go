@@ -64,7 +64,7 @@ type options struct {
 var commands []*command
 
 func init() {
-	commands = []*command{cmdTrust, cmdSync, cmdCheck, cmdScan, cmdImage, cmdInspect, cmdServe, cmdSeal, cmdOFD, cmdLog}
+	commands = []*command{cmdTrust, cmdSync, cmdCheck, cmdScan, cmdImage, cmdInspect, cmdServe, cmdSeal, cmdOFD, cmdLog, cmdReceipts}
 }
 
 func lookup(name string) *command {
@@ -217,7 +217,7 @@ Usage:
 Commands:
 `)
 	for _, c := range commands {
-		fmt.Fprintf(w, "  %-7s %s\n", c.name, c.summary)
+		fmt.Fprintf(w, "  %-8s %s\n", c.name, c.summary)
 	}
 	fmt.Fprint(w, `
 Every command takes --store DIR (default $ELICENSE_VERIFY_STORE or

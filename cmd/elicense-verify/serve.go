@@ -15,6 +15,7 @@ import (
 
 	"elicense/verifier"
 	"elicense/verifier/counter"
+	"elicense/verifier/store"
 )
 
 // loopbackAddr checks that addr listens on a loopback address only: the
@@ -40,6 +41,7 @@ var cmdServe = &command{
 	common:  withCounter | withSync,
 	usage: `
 Usage: elicense-verify serve [--addr 127.0.0.1:8090] [--sync-every D] [--from URL]
+                            [--upload-receipts URL --token-file FILE]
 
 Serves the counter page (scanner input, camera photo) and its JSON API on
 a loopback address until Ctrl-C. While it runs it syncs on a schedule
@@ -50,19 +52,35 @@ good data and shows on the page, which also has a 立即同步 (sync now)
 button. Checks share the store's replay memory and verification log
 with check, scan and image, in any process.
 
+With --upload-receipts it also uploads the store's counter receipts
+(elicense-verify receipts --help) to that issuer with the counter token
+in --token-file: every 5 minutes and soon after each sync; a failure is
+logged and the receipts kept for the next turn.
+
 Examples:
   elicense-verify serve
   elicense-verify serve --addr 127.0.0.1:9000 --sync-every 2m
   elicense-verify serve --sync-every 0     # never sync by itself
+  elicense-verify serve --upload-receipts https://elicense.example.gov.cn --token-file /etc/elicense/counter.token
 `,
 	flags: func(fs *flag.FlagSet, o *options) {
 		fs.String("addr", "127.0.0.1:8090", "listen `address` (loopback only)")
+		fs.String("upload-receipts", "", "issuer base `URL` to upload counter receipts to (with --token-file)")
+		fs.String("token-file", "", "`file` holding a counter token of that issuer")
 	},
 	run: func(e env, o *options, args []string) int {
 		if len(args) != 0 {
 			return usageError(e, "serve", "unexpected argument %q", args[0])
 		}
-		return serve(e, o, flagValue(o, "addr"))
+		var up *store.UploadOptions
+		if to, tf := flagValue(o, "upload-receipts"), flagValue(o, "token-file"); to != "" || tf != "" {
+			opts, err := uploadOptions(to, tf)
+			if err != nil {
+				return usageError(e, "serve", "--upload-receipts: %v", err)
+			}
+			up = &opts
+		}
+		return serve(e, o, flagValue(o, "addr"), up)
 	},
 }
 
@@ -76,7 +94,7 @@ func storeError(err error) verifier.Verdict {
 }
 
 // serve runs the counter page on addr until SIGINT or SIGTERM.
-func serve(e env, o *options, addr string) int {
+func serve(e env, o *options, addr string, up *store.UploadOptions) int {
 	if err := loopbackAddr(addr); err != nil {
 		return fail(e, err)
 	}
@@ -115,6 +133,10 @@ func serve(e env, o *options, addr string) int {
 	var wg sync.WaitGroup
 	kctx, cancel := context.WithCancel(ctx)
 	wg.Go(func() { k.Run(kctx) })
+	if up != nil {
+		synced := func() time.Time { return k.Status().SyncedAt }
+		wg.Go(func() { uploader(kctx, e, ss.s, *up, synced, store.DefaultPoll) })
+	}
 	defer func() { cancel(); wg.Wait() }()
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
@@ -123,6 +145,9 @@ func serve(e env, o *options, addr string) int {
 		every = "every " + o.syncEvery.String()
 	}
 	fmt.Fprintf(e.stderr, "elicense-verify: counter page on http://%s/ (Ctrl-C to stop); trust bundle %d, syncing %s\n", ln.Addr(), k.Status().BundleSeq, every)
+	if up != nil {
+		fmt.Fprintf(e.stderr, "elicense-verify: uploading counter receipts to %s every %s and after each sync\n", up.To, uploadEvery)
+	}
 	select {
 	case err := <-errc:
 		if !errors.Is(err, http.ErrServerClosed) {

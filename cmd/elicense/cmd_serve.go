@@ -286,6 +286,9 @@ func buildServer(e *env, d dataDir, ss serveSettings, log *slog.Logger) (*http.S
 	} else {
 		p, pw, err = ensurePKI(e, d, passFile)
 	}
+	if err == nil {
+		p, err = ensureReceiptKey(e, d, p, pw)
+	}
 	if err != nil {
 		return nil, nil, err
 	}

@@ -13,7 +13,7 @@ import (
 func init() {
 	register(&command{
 		name:    "token",
-		summary: "create an operator token (admin, operator or auditor)",
+		summary: "create an operator token (admin, operator, auditor or counter)",
 		usage: `
 Usage: elicense token create --subject NAME --role ROLE [--agency CODE]
                              [--classes KEY,KEY] [--ttl DURATION] [--data DIR]
@@ -22,13 +22,15 @@ Usage: elicense token create --subject NAME --role ROLE [--agency CODE]
 Mints a bearer token (JWT, alg SM2SM3) signed with the server's token key in
 DIR, for the API and the agency console. Roles: admin (everything, all
 agencies), operator (issue and change licences of its agency, limited to
---classes when given), auditor (read its agency's licences). Tokens expire
+--classes when given), auditor (read its agency's licences), counter (a
+counter of its agency, named by --subject: only uploads its receipts,
+elicense-verify receipts upload). Tokens expire
 after --ttl (1m to 8784h); an admin revokes one early with
 DELETE /v1/tokens/{id}.
 
 It works without a server (it mints the first admin token of a
 deployment) and applies the checks of POST /v1/tokens, against the PKI in
-DIR: an admin names no agency; an operator's or auditor's agency exists;
+DIR: an admin names no agency; an operator's, auditor's or counter's agency exists;
 an operator's classes are in the catalogue and its agency's.
 
 The key passphrase comes from --passphrase-file, ELICENSE_PASSPHRASE_FILE,
@@ -39,10 +41,11 @@ Examples:
   elicense token create --subject clerk-zhang --role operator --agency 11310000PDY100010H --ttl 8h
   elicense token create --subject audit --role auditor --agency 11310000PDY100010H --ttl 720h
   elicense token create --subject ops --role admin --ttl 24h
+  elicense token create --subject "浦东新区市民中心 3号窗口" --role counter --agency 11310000PDY100010H --ttl 8784h
 `,
 		flags: func(fs *flag.FlagSet) {
 			fs.String("subject", "", "who the token is for (recorded in the ledger)")
-			fs.String("role", "operator", "`role`: admin, operator or auditor")
+			fs.String("role", "operator", "`role`: admin, operator, auditor or counter")
 			fs.String("agency", "", "agency `code` (operators and auditors)")
 			fs.String("classes", "", "comma-separated class `keys` an operator is limited to")
 			fs.Duration("ttl", 8*time.Hour, "lifetime")

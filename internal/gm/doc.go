@@ -5,6 +5,7 @@
 // It owns:
 //   - SM2 keys, GB/T 32918.2 signatures over SM3(Z_A ‖ M) with the default
 //     user ID 1234567812345678, in ASN.1 DER or fixed 64-byte r‖s form;
+//   - SM2 public-key encryption (GB/T 32918.4, ASN.1 C1C3C2);
 //   - SM3 hashing and SM4-GCM sealing;
 //   - SM2 X.509 certificates (creation, parsing, chain verification) and key
 //     IDs (the first 8 bytes of SM3 over the DER certificate);

@@ -33,6 +33,7 @@ type (
 const (
 	KeyUsageDigitalSignature  = smx509.KeyUsageDigitalSignature
 	KeyUsageContentCommitment = smx509.KeyUsageContentCommitment
+	KeyUsageKeyEncipherment   = smx509.KeyUsageKeyEncipherment
 	KeyUsageCertSign          = smx509.KeyUsageCertSign
 	KeyUsageCRLSign           = smx509.KeyUsageCRLSign
 	ExtKeyUsageAny            = smx509.ExtKeyUsageAny

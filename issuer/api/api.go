@@ -179,6 +179,7 @@ func (a *API) routes() {
 	v1.GET("/ledger/proof/consistency", a.consistency)
 	v1.GET("/ledger/tile/*", a.tile)
 
+	v1.POST("/receipts", a.uploadReceipts, a.auth)
 	v1.POST("/seals", a.makeSeal, a.auth)
 	v1.POST("/seals/:esid/revoke", a.revokeSeal, a.auth)
 
@@ -331,6 +332,11 @@ func (a *API) auth(next echo.HandlerFunc) echo.HandlerFunc {
 		op, _, err := a.o.Tokens.Verify(tok)
 		if err == nil {
 			err = a.checkScope(op)
+		}
+		if err == nil {
+			if ferr := counterOnly(c, op); ferr != nil {
+				return ferr
+			}
 		}
 		if errors.Is(err, state.ErrUnavailable) {
 			// Whether the token was revoked cannot be told: not the

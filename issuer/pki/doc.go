@@ -11,6 +11,9 @@
 //	root.crt.pem, root.key.pem          self-signed SM2 CA, path length 0
 //	agencies/<code>.crt.pem, .key.pem   one per agency, issued by the root
 //	ledger.crt.pem, ledger.key.pem      ledger, status list and bundle signer
+//	receipt.crt.pem, receipt.key.pem    SM2 encryption key for counter receipts
+//	                                    (role receipt; AddReceiptKey for a PKI
+//	                                    made before it existed)
 //	pki.json                            manifest: agencies, classes, files, key IDs
 //	passphrase                          only if Init was asked to write it
 //

@@ -292,6 +292,21 @@ func build(tmp string, opts InitOptions) (*Manifest, []string, error) {
 		return nil, nil, err
 	}
 
+	// The receipt key.
+	receiptKey, err := gm.GenerateKey()
+	if err != nil {
+		return nil, nil, err
+	}
+	receiptTmpl, err := receiptTemplate(notBefore, leafNotAfter)
+	if err != nil {
+		return nil, nil, err
+	}
+	_, re, err := w.issue(receiptTmpl, root, receiptKey, rootKey, ReceiptCertFile, ReceiptKeyFile)
+	if err != nil {
+		return nil, nil, err
+	}
+	m.Receipt = &re
+
 	js, err := json.MarshalIndent(m, "", "  ")
 	if err != nil {
 		return nil, nil, err
@@ -300,6 +315,27 @@ func build(tmp string, opts InitOptions) (*Manifest, []string, error) {
 		return nil, nil, err
 	}
 	return m, w.files, nil
+}
+
+// receiptTemplate is the receipt certificate: an encryption key, role
+// receipt, keyEncipherment only.
+func receiptTemplate(notBefore, notAfter time.Time) (*gm.Certificate, error) {
+	ext, err := agencycert.RoleExtension(agencycert.RoleReceipt)
+	if err != nil {
+		return nil, err
+	}
+	return &gm.Certificate{
+		Subject: pkix.Name{
+			Country:      []string{"CN"},
+			Organization: []string{"elicense (development)"},
+			CommonName:   "elicense counter receipt key",
+		},
+		NotBefore:             notBefore,
+		NotAfter:              notAfter,
+		KeyUsage:              gm.KeyUsageKeyEncipherment,
+		BasicConstraintsValid: true,
+		ExtraExtensions:       []pkix.Extension{ext},
+	}, nil
 }
 
 // writer writes the files of a new PKI.

@@ -24,6 +24,18 @@ type PKI struct {
 	RootDER  []byte
 	Agencies []*Agency // in manifest order
 	Ledger   *Signer
+	// Receipt is the receipt key, or nil in a PKI made before there was
+	// one (AddReceiptKey).
+	Receipt *ReceiptKey
+}
+
+// ReceiptKey is the platform's SM2 encryption key for counter receipts
+// and its certificate (role receipt).
+type ReceiptKey struct {
+	Cert    *gm.Certificate
+	CertDER []byte
+	KeyID   string
+	Key     *gm.PrivateKey
 }
 
 // Agency is one agency's issuing certificate and key.
@@ -144,6 +156,18 @@ func LoadAt(dir string, passphrase []byte, at time.Time) (*PKI, error) {
 		return nil, err
 	}
 	p.Ledger = &Signer{Cert: c, CertDER: der, KeyID: gm.KeyIDString(der), Signer: key}
+
+	if m.Receipt != nil {
+		c, der, err := l.cert(*m.Receipt, ReceiptCertFile, agencycert.RoleReceipt, root)
+		if err != nil {
+			return nil, err
+		}
+		key, err := l.key(*m.Receipt, ReceiptKeyFile, c, passphrase)
+		if err != nil {
+			return nil, err
+		}
+		p.Receipt = &ReceiptKey{Cert: c, CertDER: der, KeyID: gm.KeyIDString(der), Key: key.(*gm.PrivateKey)}
+	}
 	return p, nil
 }
 
@@ -221,6 +245,11 @@ func (l *loader) manifest() (*Manifest, error) {
 	}
 	if err := check("ledger", m.Ledger, LedgerCertFile, LedgerKeyFile); err != nil {
 		return nil, err
+	}
+	if m.Receipt != nil {
+		if err := check("receipt", *m.Receipt, ReceiptCertFile, ReceiptKeyFile); err != nil {
+			return nil, err
+		}
 	}
 	seen := map[string]bool{}
 	for _, a := range m.Agencies {

@@ -12,8 +12,12 @@ const (
 	RootKeyFile    = "root.key.pem"
 	LedgerCertFile = "ledger.crt.pem"
 	LedgerKeyFile  = "ledger.key.pem"
-	AgenciesDir    = "agencies"
-	PassphraseFile = "passphrase"
+	// The receipt key: SM2 encryption, certified by the root with role
+	// receipt (docs/consent.md §9).
+	ReceiptCertFile = "receipt.crt.pem"
+	ReceiptKeyFile  = "receipt.key.pem"
+	AgenciesDir     = "agencies"
+	PassphraseFile  = "passphrase"
 )
 
 // ManifestVersion is the version of the pki.json format written by Init.
@@ -22,11 +26,14 @@ const ManifestVersion = 1
 // Manifest is pki.json: what Init made. Load checks every entry against
 // the certificates; the certificates are the authority.
 type Manifest struct {
-	Version   int           `json:"version"`
-	CreatedAt time.Time     `json:"created_at"`
-	Root      CertEntry     `json:"root"`
-	Ledger    CertEntry     `json:"ledger"`
-	Agencies  []AgencyEntry `json:"agencies"`
+	Version   int       `json:"version"`
+	CreatedAt time.Time `json:"created_at"`
+	Root      CertEntry `json:"root"`
+	Ledger    CertEntry `json:"ledger"`
+	// Receipt is the receipt key; absent in a PKI made before there was
+	// one (AddReceiptKey adds it).
+	Receipt  *CertEntry    `json:"receipt,omitempty"`
+	Agencies []AgencyEntry `json:"agencies"`
 }
 
 // CertEntry describes one certificate and its key. File names are

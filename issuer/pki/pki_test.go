@@ -108,7 +108,7 @@ func TestInitLoadRoundTrip(t *testing.T) {
 // testInitFiles checks the files Init wrote and reported, and their
 // modes: directories 0700, keys 0600, nothing else in the tree.
 func testInitFiles(t *testing.T, dir string, res *Result) {
-	wantFiles := []string{RootCertFile, RootKeyFile, ManifestFile, LedgerCertFile, LedgerKeyFile}
+	wantFiles := []string{RootCertFile, RootKeyFile, ManifestFile, LedgerCertFile, LedgerKeyFile, ReceiptCertFile, ReceiptKeyFile}
 	for _, a := range DefaultAgencies() {
 		wantFiles = append(wantFiles, "agencies/"+a.Code+".crt.pem", "agencies/"+a.Code+".key.pem")
 	}

@@ -171,6 +171,9 @@ func (p *Publisher) build(now time.Time, k *pki.PKI, cp ledger.SignedCheckpoint,
 		LedgerKey:    &trust.Key{KID: k.Ledger.KeyID, Cert: k.Ledger.CertDER},
 		BundleSigner: [][]byte{k.Ledger.CertDER, k.RootDER},
 	}
+	if r := k.Receipt; r != nil {
+		b.ReceiptKey = &trust.Key{KID: r.KeyID, Cert: r.CertDER}
+	}
 	for _, a := range k.Agencies {
 		keys := []trust.AgencyKey{{KID: a.KeyID, Cert: a.CertDER, State: trust.KeyActive}}
 		for _, pk := range a.Previous {

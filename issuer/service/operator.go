@@ -19,7 +19,9 @@ const (
 )
 
 // Valid reports whether r is a known role.
-func (r Role) Valid() bool { return r == RoleAdmin || r == RoleOperator || r == RoleAuditor }
+func (r Role) Valid() bool {
+	return r == RoleAdmin || r == RoleOperator || r == RoleAuditor || r == RoleCounter
+}
 
 // Operator is the authenticated caller of a service method.
 type Operator struct {
@@ -31,7 +33,7 @@ type Operator struct {
 
 // canRead reports whether op may see licences of agency.
 func (op Operator) canRead(agency string) error {
-	if op.Role == RoleAdmin || op.Agency == agency {
+	if op.Role == RoleAdmin || op.Agency == agency && op.Role != RoleCounter {
 		return nil
 	}
 	return &Error{Kind: ErrForbidden, Msg: fmt.Sprintf("%s may not read licences of agency %s", op.Subject, agency)}

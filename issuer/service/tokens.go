@@ -89,7 +89,7 @@ func (m TokenMinter) check(req TokenRequest) (Operator, error) {
 	case len(req.Subject) > 200 || strings.IndexFunc(req.Subject, unicode.IsControl) >= 0 || strings.TrimSpace(req.Subject) != req.Subject:
 		return op, invalid("subject", "subject %q: at most 200 bytes of text, no control characters or surrounding spaces", req.Subject)
 	case !req.Role.Valid():
-		return op, invalid("role", "unknown role %q (want admin, operator or auditor)", req.Role)
+		return op, invalid("role", "unknown role %q (want admin, operator, auditor or counter)", req.Role)
 	case req.TTL < MinTokenTTL || req.TTL > MaxTokenTTL:
 		return op, invalid("ttl", "lifetime %v outside [%v, %v]", req.TTL, MinTokenTTL, MaxTokenTTL)
 	}

@@ -46,6 +46,7 @@ type Checker struct {
 	lock    *storeLock
 	replay  *replayLog
 	log     *vlog.Log
+	queue   queue
 	counter string
 }
 
@@ -63,7 +64,7 @@ func (s *Store) NewChecker(v *verifier.Verifier, opts CheckerOptions) (*Checker,
 	if opts.Logf == nil {
 		opts.Logf = func(string, ...any) {}
 	}
-	c := &Checker{v: v, lock: lock, counter: opts.Counter,
+	c := &Checker{v: v, lock: lock, counter: opts.Counter, queue: s.queue(),
 		replay: &replayLog{path: filepath.Join(s.dir, replayFile), window: opts.ReplayWindow, logf: opts.Logf}}
 	err = c.locked(func() error {
 		if err := c.replay.catchUp(v, time.Now()); err != nil {
@@ -92,7 +93,9 @@ func (c *Checker) locked(fn func() error) error {
 	return fn()
 }
 
-// Check verifies text at now and records it. An error means the shared
+// Check verifies text at now and records it: in the replay memory, the
+// verification log and, when the token parsed and the trust bundle names
+// a receipt key, the receipt queue (UploadReceipts). An error means the shared
 // files could not be read or written: the verdict is then not to be
 // relied on (when reading them failed, nothing was verified and the
 // verdict is the zero Verdict).
@@ -105,6 +108,15 @@ func (c *Checker) Check(text string, now time.Time) (verifier.Verdict, error) {
 		vd = c.v.Verify(text, now)
 		if vd.Seen != nil && vd.Code != verifier.Replayed {
 			if err := c.replay.add(*vd.Seen, now); err != nil {
+				return err
+			}
+		}
+		r, ok, err := receiptOf(c.v, vd, now)
+		if err != nil {
+			return err
+		}
+		if ok {
+			if err := c.queue.add(r); err != nil {
 				return err
 			}
 		}

@@ -27,5 +27,13 @@
 // when another process synced, and keeps the last good data when a sync
 // fails.
 //
+// The store is also the one owner of the counter's receipt queue
+// (receipts.jsonl, receipts.go): every Checker appends, under the same
+// lock, the counter receipt (docs/consent.md §9) of each check whose token
+// parsed, sealed at once to the trust bundle's receipt key (none while the
+// bundle names no receipt key); UploadReceipts sends the queue to the
+// issuer oldest first and removes a batch only once the issuer has
+// answered it.
+//
 // It imports certs, internal and verifier; never issuer.
 package store

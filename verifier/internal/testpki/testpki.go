@@ -78,7 +78,12 @@ type World struct {
 	// Genuine lists the cores the compromised key signed before its
 	// compromise (MarkGenuine); when it is not nil the bundle names the
 	// set (GenuineDoc) for that key.
-	Genuine   []trust.GenuineEntry
+	Genuine []trust.GenuineEntry
+	// ReceiptKey, once AddReceiptKey made it, is the platform's receipt
+	// key, named in the bundle (certificate ReceiptDER).
+	ReceiptKey *gm.PrivateKey
+	ReceiptDER []byte
+
 	Lists     map[string]*ListSpec
 	Tree      *tlog.MemTree
 	serial    int64
@@ -196,6 +201,32 @@ func (w *World) issue(cn string, key *gm.PrivateKey, ext pkix.Extension) ([]byte
 	return gm.CreateCertificate(tmpl, w.Root, key.PublicKey(), w.RootKey)
 }
 
+// AddReceiptKey makes the receipt key (role receipt, keyEncipherment)
+// that the bundles name from now on.
+func (w *World) AddReceiptKey() error {
+	k, err := gm.GenerateKey()
+	if err != nil {
+		return err
+	}
+	ext, err := agencycert.RoleExtension(agencycert.RoleReceipt)
+	if err != nil {
+		return err
+	}
+	w.serial++
+	tmpl := &gm.Certificate{
+		SerialNumber: big.NewInt(w.serial), Subject: pkix.Name{CommonName: "elicense receipt key"},
+		NotBefore: w.Now.Add(-24 * time.Hour), NotAfter: w.Now.Add(10 * 365 * 24 * time.Hour),
+		KeyUsage: gm.KeyUsageKeyEncipherment, BasicConstraintsValid: true,
+		ExtraExtensions: []pkix.Extension{ext},
+	}
+	der, err := gm.CreateCertificate(tmpl, w.Root, k.PublicKey(), w.RootKey)
+	if err != nil {
+		return err
+	}
+	w.ReceiptKey, w.ReceiptDER = k, der
+	return nil
+}
+
 // RootPEM is the root certificate in PEM.
 func (w *World) RootPEM() []byte { return gm.EncodeCertificatePEM(w.RootDER) }
 
@@ -219,6 +250,9 @@ func (w *World) Bundle(seq uint64, issuedAt time.Time) (*trust.Bundle, error) {
 			}},
 		},
 		LedgerKey: &trust.Key{KID: ledgerKID, Cert: w.LedgerDER},
+	}
+	if w.ReceiptDER != nil {
+		b.ReceiptKey = &trust.Key{KID: gm.KeyIDString(w.ReceiptDER), Cert: w.ReceiptDER}
 	}
 	if w.Genuine != nil {
 		doc, err := w.GenuineDoc()
