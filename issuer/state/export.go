@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
+	"hash"
 	"maps"
 	"slices"
 	"time"
@@ -130,126 +131,157 @@ type Census struct {
 
 // TakeCensus reads every piece of s's state.
 func TakeCensus(s Exporter) (*Census, error) {
-	c := &Census{Licences: map[Status]int{}, Copies: map[Status]int{}}
-	h := sha256.New()
-	put := func(parts ...any) {
-		for _, p := range parts {
-			switch v := p.(type) {
-			case string:
-				h.Write(binary.AppendUvarint(nil, uint64(len(v))))
-				h.Write([]byte(v))
-			case []byte:
-				h.Write(binary.AppendUvarint(nil, uint64(len(v))))
-				h.Write(v)
-			case uint64:
-				h.Write(binary.BigEndian.AppendUint64(nil, v))
-			case time.Time:
-				var n int64
-				if !v.IsZero() {
-					n = v.UnixNano()
-				}
-				h.Write(binary.BigEndian.AppendUint64(nil, uint64(n)))
-			case int64:
-				h.Write(binary.BigEndian.AppendUint64(nil, uint64(v)))
-			case bool:
-				b := byte(0)
-				if v {
-					b = 1
-				}
-				h.Write([]byte{b})
-			default:
-				panic(fmt.Sprintf("state: census of a %T", p))
-			}
-		}
-	}
+	t := &censusTaker{c: &Census{Licences: map[Status]int{}, Copies: map[Status]int{}}, h: sha256.New()}
 	err := s.Export(4096, func(e *Export) error {
-		for _, r := range e.Records {
-			if r.CopyOf != "" {
-				c.Copies[r.Status]++
-			} else {
-				c.Licences[r.Status]++
-			}
-			put("r", r.ID, string(r.Status), r.Reason, r.StatusList, r.StatusIndex, r.CredentialHash, r.Credential,
-				r.LedgerIndex, r.LastEvent, r.UpdatedAt, r.SupersededBy, r.ImportKey, r.CopyOf, r.Device, r.Unbound, uint64(len(r.Copies)))
-		}
-		for _, cl := range e.Claims {
-			c.Claims++
-			if cl.Used {
-				c.ClaimsUsed++
-			}
-			put("c", cl.Ticket, cl.LicenceID, cl.Expires, cl.Used, cl.Salt, cl.Verifier)
-		}
-		for _, sr := range e.Seals {
-			c.Seals++
-			if !sr.RevokedAt.IsZero() {
-				c.SealsRevoked++
-			}
-			put("s", sr.ESID, sr.Agency, sr.LedgerIndex, sr.RevokedAt, sr.Reason)
-		}
-		for _, a := range e.AgencySeals {
-			c.AgencySeals++
-			put("a", a.Code, a.DER)
-		}
-		for _, tk := range e.Tokens {
-			c.Tokens++
-			put("t", tk.JTI, uint64(tk.Expires.Unix()))
-		}
-		for _, a := range e.Audits {
-			c.Audits++
-			put("u", a.Index, uint64(len(a.Values)))
-			for _, k := range slices.Sorted(maps.Keys(a.Values)) {
-				put(k, a.Values[k])
-			}
-		}
-		for _, rp := range e.RelyingParties {
-			c.RelyingParties++
-			put("p", rp.ID, rp.Name, rp.OrgCode, rp.OrgName, rp.Key, rp.Callback, string(rp.State), rp.VoidBefore, rp.LedgerIndex,
-				uint64(len(rp.Matters)))
-			for _, m := range rp.Matters {
-				put(m.Code, m.Name, uint64(len(m.Classes)))
-				for _, mc := range m.Classes {
-					put(mc.Class, uint64(len(mc.Fields)))
-					for _, f := range mc.Fields {
-						put(f.Key, f.Purpose)
-					}
-				}
-			}
-		}
-		for _, r := range e.Requests {
-			c.Requests++
-			put("q", r.ID, r.RP, r.JWS, r.Matter, r.Class, int64(r.Duration), string(r.Use), r.State, r.Created, r.Expires,
-				string(r.Answer), r.AnsweredAt, r.Grant, uint64(len(r.Fields)))
-			for _, f := range r.Fields {
-				put(f)
-			}
-		}
-		for _, g := range e.Grants {
-			c.Grants++
-			if !g.RevokedAt.IsZero() {
-				c.GrantsRevoked++
-			}
-			put("g", g.ID, g.Request, g.RP, g.Copy, g.Agency, g.Matter, g.NotAfter, string(g.Use), g.Consent, g.RequestJWS,
-				g.Credential, g.Created, g.RevokedAt, uint64(g.RevokedBy), g.Fetches, g.LedgerIndex, uint64(len(g.Fields)), uint64(len(g.Disclosures)))
-			for _, f := range g.Fields {
-				put(f)
-			}
-			for _, d := range g.Disclosures {
-				put(d)
-			}
-		}
-		for _, u := range e.Uses {
-			c.Uses++
-			put("e", u.Copy, u.Index)
-		}
-		for _, r := range e.Receipts {
-			c.Receipts++
-			put("x", r.ID, r.Index)
-		}
+		t.addIssuance(e)
+		t.addConsents(e)
 		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
-	h.Sum(c.Digest[:0])
-	return c, nil
+	t.h.Sum(t.c.Digest[:0])
+	return t.c, nil
+}
+
+// censusTaker counts the pieces of a state into c and hashes their
+// content into h, batch by batch.
+type censusTaker struct {
+	c *Census
+	h hash.Hash
+}
+
+// put hashes parts, each length-prefixed or of fixed width.
+func (t *censusTaker) put(parts ...any) {
+	for _, p := range parts {
+		t.putOne(p)
+	}
+}
+
+func (t *censusTaker) putOne(p any) {
+	switch v := p.(type) {
+	case string:
+		t.h.Write(binary.AppendUvarint(nil, uint64(len(v))))
+		t.h.Write([]byte(v))
+	case []byte:
+		t.h.Write(binary.AppendUvarint(nil, uint64(len(v))))
+		t.h.Write(v)
+	case uint64:
+		t.h.Write(binary.BigEndian.AppendUint64(nil, v))
+	case time.Time:
+		var n int64
+		if !v.IsZero() {
+			n = v.UnixNano()
+		}
+		t.h.Write(binary.BigEndian.AppendUint64(nil, uint64(n)))
+	case int64:
+		t.h.Write(binary.BigEndian.AppendUint64(nil, uint64(v)))
+	case bool:
+		b := byte(0)
+		if v {
+			b = 1
+		}
+		t.h.Write([]byte{b})
+	default:
+		panic(fmt.Sprintf("state: census of a %T", p))
+	}
+}
+
+// addIssuance takes in e's licences, claims, seals, agency seals,
+// revoked tokens and audits, in that order.
+func (t *censusTaker) addIssuance(e *Export) {
+	c := t.c
+	for _, r := range e.Records {
+		if r.CopyOf != "" {
+			c.Copies[r.Status]++
+		} else {
+			c.Licences[r.Status]++
+		}
+		t.put("r", r.ID, string(r.Status), r.Reason, r.StatusList, r.StatusIndex, r.CredentialHash, r.Credential,
+			r.LedgerIndex, r.LastEvent, r.UpdatedAt, r.SupersededBy, r.ImportKey, r.CopyOf, r.Device, r.Unbound, uint64(len(r.Copies)))
+	}
+	for _, cl := range e.Claims {
+		c.Claims++
+		if cl.Used {
+			c.ClaimsUsed++
+		}
+		t.put("c", cl.Ticket, cl.LicenceID, cl.Expires, cl.Used, cl.Salt, cl.Verifier)
+	}
+	for _, sr := range e.Seals {
+		c.Seals++
+		if !sr.RevokedAt.IsZero() {
+			c.SealsRevoked++
+		}
+		t.put("s", sr.ESID, sr.Agency, sr.LedgerIndex, sr.RevokedAt, sr.Reason)
+	}
+	for _, a := range e.AgencySeals {
+		c.AgencySeals++
+		t.put("a", a.Code, a.DER)
+	}
+	for _, tk := range e.Tokens {
+		c.Tokens++
+		t.put("t", tk.JTI, uint64(tk.Expires.Unix()))
+	}
+	for _, a := range e.Audits {
+		c.Audits++
+		t.put("u", a.Index, uint64(len(a.Values)))
+		for _, k := range slices.Sorted(maps.Keys(a.Values)) {
+			t.put(k, a.Values[k])
+		}
+	}
+}
+
+// addConsents takes in e's relying parties, requests, grants, uses and
+// receipts, in that order.
+func (t *censusTaker) addConsents(e *Export) {
+	c := t.c
+	for _, rp := range e.RelyingParties {
+		c.RelyingParties++
+		t.addParty(rp)
+	}
+	for _, r := range e.Requests {
+		c.Requests++
+		t.put("q", r.ID, r.RP, r.JWS, r.Matter, r.Class, int64(r.Duration), string(r.Use), r.State, r.Created, r.Expires,
+			string(r.Answer), r.AnsweredAt, r.Grant, uint64(len(r.Fields)))
+		for _, f := range r.Fields {
+			t.put(f)
+		}
+	}
+	for _, g := range e.Grants {
+		c.Grants++
+		if !g.RevokedAt.IsZero() {
+			c.GrantsRevoked++
+		}
+		t.put("g", g.ID, g.Request, g.RP, g.Copy, g.Agency, g.Matter, g.NotAfter, string(g.Use), g.Consent, g.RequestJWS,
+			g.Credential, g.Created, g.RevokedAt, uint64(g.RevokedBy), g.Fetches, g.LedgerIndex, uint64(len(g.Fields)), uint64(len(g.Disclosures)))
+		for _, f := range g.Fields {
+			t.put(f)
+		}
+		for _, d := range g.Disclosures {
+			t.put(d)
+		}
+	}
+	for _, u := range e.Uses {
+		c.Uses++
+		t.put("e", u.Copy, u.Index)
+	}
+	for _, r := range e.Receipts {
+		c.Receipts++
+		t.put("x", r.ID, r.Index)
+	}
+}
+
+// addParty hashes rp with its matters, their classes and fields.
+func (t *censusTaker) addParty(rp *RelyingParty) {
+	t.put("p", rp.ID, rp.Name, rp.OrgCode, rp.OrgName, rp.Key, rp.Callback, string(rp.State), rp.VoidBefore, rp.LedgerIndex,
+		uint64(len(rp.Matters)))
+	for _, m := range rp.Matters {
+		t.put(m.Code, m.Name, uint64(len(m.Classes)))
+		for _, mc := range m.Classes {
+			t.put(mc.Class, uint64(len(mc.Fields)))
+			for _, f := range mc.Fields {
+				t.put(f.Key, f.Purpose)
+			}
+		}
+	}
 }

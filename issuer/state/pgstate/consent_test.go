@@ -21,9 +21,30 @@ import (
 // revoked: every fetch before the revocation counts, none after. A
 // refusal and a grant race for one request: one wins.
 func TestConsentTwoProcesses(t *testing.T) {
+	p := openTwoProcesses(t, "t_pg_consent2")
+	p.checkOnceFetchRace()
+	p.checkRevokeRace()
+	p.checkAnswerRace()
+}
+
+// raceClients is how many clients each race of TestConsentTwoProcesses
+// runs.
+const raceClients = 64
+
+// twoProcesses is two stores on one schema, each with its own Log.
+type twoProcesses struct {
+	t    *testing.T
+	a, b *pgstate.Store
+	logs []*ledger.Log[state.Tx] // logs[0] on a, logs[1] on b
+	t0   time.Time
+}
+
+// openTwoProcesses opens schema twice, with a Log on each store, all
+// closed when t ends.
+func openTwoProcesses(t *testing.T, schema string) *twoProcesses {
 	dsn := testDSN(t)
-	a := openTest(t, dsn, "t_pg_consent2")
-	b, err := pgstate.Open(ctx, dsn, pgstate.Options{Schema: "t_pg_consent2"})
+	a := openTest(t, dsn, schema)
+	b, err := pgstate.Open(ctx, dsn, pgstate.Options{Schema: schema})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -31,55 +52,70 @@ func TestConsentTwoProcesses(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var logs []*ledger.Log[state.Tx]
+	p := &twoProcesses{t: t, a: a, b: b, t0: time.Date(2026, 3, 1, 8, 0, 0, 0, time.UTC)}
+	t.Cleanup(p.close)
 	for _, s := range []*pgstate.Store{a, b} {
 		l, err := ledger.Open(s.Ledger(), ledger.Options{Origin: "pgstate/consent", Signer: key, EntryFormat: "test 1"})
 		if err != nil {
 			t.Fatal(err)
 		}
-		logs = append(logs, l)
+		p.logs = append(p.logs, l)
 	}
-	defer func() {
-		for _, l := range logs {
-			l.Close()
-		}
-		b.Close()
-		a.Close()
-	}()
-	do := func(p int, what string, fn func(tx state.Tx, at uint64) error) error {
-		_, err := logs[p].AppendWith(ctx, [][]byte{[]byte(what)}, func(tx state.Tx, first uint64) error { return fn(tx, first) })
-		return err
-	}
-	t0 := time.Date(2026, 3, 1, 8, 0, 0, 0, time.UTC)
-	mkGrant := func(id, req string, use state.GrantUse) {
-		t.Helper()
-		if err := a.PutRequest(&state.Request{ID: req, RP: "rp", JWS: "x", Use: use, Created: t0, Expires: t0.Add(time.Hour)}); err != nil {
-			t.Fatal(err)
-		}
-		g := &state.Grant{ID: id, Request: req, RP: "rp", Copy: "L#1", Use: use, Created: t0}
-		if err := do(0, "grant", func(tx state.Tx, at uint64) error { return tx.PutGrant(g, at) }); err != nil {
-			t.Fatal(err)
-		}
-	}
-	const clients = 64
-	race := func(fn func(i int) error) []error {
-		errs := make([]error, clients)
-		var wg sync.WaitGroup
-		start := make(chan struct{})
-		for i := range clients {
-			wg.Go(func() { <-start; errs[i] = fn(i) })
-		}
-		close(start)
-		wg.Wait()
-		return errs
-	}
-	use := func(i int, id string) error {
-		return do(i%2, "use", func(tx state.Tx, at uint64) error { return tx.UseGrant(id, at) })
-	}
+	return p
+}
 
-	mkGrant("g_once", "r_once", state.UseOnce)
+func (p *twoProcesses) close() {
+	for _, l := range p.logs {
+		l.Close()
+	}
+	p.b.Close()
+	p.a.Close()
+}
+
+// do appends one entry what by process n's Log, running fn in its Tx.
+func (p *twoProcesses) do(n int, what string, fn func(tx state.Tx, at uint64) error) error {
+	_, err := p.logs[n].AppendWith(ctx, [][]byte{[]byte(what)}, fn)
+	return err
+}
+
+// mkGrant stores request req and grants it with grant id for copy L#1.
+func (p *twoProcesses) mkGrant(id, req string, use state.GrantUse) {
+	p.t.Helper()
+	if err := p.a.PutRequest(&state.Request{ID: req, RP: "rp", JWS: "x", Use: use, Created: p.t0, Expires: p.t0.Add(time.Hour)}); err != nil {
+		p.t.Fatal(err)
+	}
+	g := &state.Grant{ID: id, Request: req, RP: "rp", Copy: "L#1", Use: use, Created: p.t0}
+	if err := p.do(0, "grant", func(tx state.Tx, at uint64) error { return tx.PutGrant(g, at) }); err != nil {
+		p.t.Fatal(err)
+	}
+}
+
+// race runs fn for raceClients clients started at once and returns
+// their errors.
+func (p *twoProcesses) race(fn func(i int) error) []error {
+	errs := make([]error, raceClients)
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i := range raceClients {
+		wg.Go(func() { <-start; errs[i] = fn(i) })
+	}
+	close(start)
+	wg.Wait()
+	return errs
+}
+
+// use fetches grant id as client i, by the processes in turn.
+func (p *twoProcesses) use(i int, id string) error {
+	return p.do(i%2, "use", func(tx state.Tx, at uint64) error { return tx.UseGrant(id, at) })
+}
+
+// checkOnceFetchRace: clients fetch one once grant at the same time,
+// exactly one fetch is counted, the others are refused with ErrExists.
+func (p *twoProcesses) checkOnceFetchRace() {
+	t := p.t
+	p.mkGrant("g_once", "r_once", state.UseOnce)
 	won := 0
-	for i, err := range race(func(i int) error { return use(i, "g_once") }) {
+	for i, err := range p.race(func(i int) error { return p.use(i, "g_once") }) {
 		switch {
 		case err == nil:
 			won++
@@ -87,39 +123,44 @@ func TestConsentTwoProcesses(t *testing.T) {
 			t.Errorf("client %d: %v", i, err)
 		}
 	}
-	g, err := b.Grant("g_once")
+	g, err := p.b.Grant("g_once")
 	if err != nil || won != 1 || g.Fetches != 1 {
 		t.Fatalf("%d fetches of a once grant won, %d counted (%v)", won, g.Fetches, err)
 	}
+}
 
-	mkGrant("g_rep", "r_rep", state.UseRepeat)
+// checkRevokeRace: clients fetch a repeat grant while it is revoked,
+// every fetch before the revocation counts, none after.
+func (p *twoProcesses) checkRevokeRace() {
+	t := p.t
+	p.mkGrant("g_rep", "r_rep", state.UseRepeat)
 	var revokedAt uint64
-	errs := race(func(i int) error {
-		if i == clients/2 {
-			return do(1, "revoke", func(tx state.Tx, at uint64) error {
+	errs := p.race(func(i int) error {
+		if i == raceClients/2 {
+			return p.do(1, "revoke", func(tx state.Tx, at uint64) error {
 				revokedAt = at
-				return tx.RevokeGrant("g_rep", t0, state.ByHolder, at)
+				return tx.RevokeGrant("g_rep", p.t0, state.ByHolder, at)
 			})
 		}
-		return use(i, "g_rep")
+		return p.use(i, "g_rep")
 	})
-	won = 0
+	won := 0
 	for i, err := range errs {
 		switch {
-		case i == clients/2 && err != nil:
+		case i == raceClients/2 && err != nil:
 			t.Fatalf("the revocation: %v", err)
-		case i == clients/2:
+		case i == raceClients/2:
 		case err == nil:
 			won++
 		case !errors.Is(err, state.ErrRevoked):
 			t.Errorf("client %d: %v", i, err)
 		}
 	}
-	g, err = a.Grant("g_rep")
+	g, err := p.a.Grant("g_rep")
 	if err != nil || g.Fetches != uint64(won) || g.RevokedAt.IsZero() {
 		t.Fatalf("%d fetches succeeded, %d counted, revoked %v (%v)", won, g.Fetches, g.RevokedAt, err)
 	}
-	uses, err := a.Uses("L#1")
+	uses, err := p.a.Uses("L#1")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -134,18 +175,17 @@ func TestConsentTwoProcesses(t *testing.T) {
 	if len(uses) != 2+1+won+1 || after != 0 {
 		t.Fatalf("uses %v (%d after the revocation at %d), %d fetches", uses, after, revokedAt, won)
 	}
+}
 
-	if err := a.PutRequest(&state.Request{ID: "r_race", RP: "rp", JWS: "x", Created: t0, Expires: t0.Add(time.Hour)}); err != nil {
+// checkAnswerRace: refusals and grants of one request race on both
+// processes, exactly one answer wins.
+func (p *twoProcesses) checkAnswerRace() {
+	t := p.t
+	if err := p.a.PutRequest(&state.Request{ID: "r_race", RP: "rp", JWS: "x", Created: p.t0, Expires: p.t0.Add(time.Hour)}); err != nil {
 		t.Fatal(err)
 	}
-	won = 0
-	for i, err := range race(func(i int) error {
-		if i%2 == 0 {
-			return []*pgstate.Store{a, b}[i%4/2].RefuseRequest("r_race", t0)
-		}
-		g := &state.Grant{ID: fmt.Sprintf("g_race%d", i), Request: "r_race", RP: "rp", Copy: "L#2", Use: state.UseOnce, Created: t0}
-		return do(i%4/2, "grant", func(tx state.Tx, at uint64) error { return tx.PutGrant(g, at) })
-	}) {
+	won := 0
+	for i, err := range p.race(p.answer) {
 		switch {
 		case err == nil:
 			won++
@@ -153,11 +193,21 @@ func TestConsentTwoProcesses(t *testing.T) {
 			t.Errorf("client %d: %v", i, err)
 		}
 	}
-	r, err := b.Request("r_race")
-	gs, _ := b.GrantsOfCopy("L#2")
+	r, err := p.b.Request("r_race")
+	gs, _ := p.b.GrantsOfCopy("L#2")
 	if err != nil || won != 1 || (r.Answer == state.AnswerGranted) != (len(gs) == 1) || len(gs) > 1 {
 		t.Fatalf("%d answers won; the request %+v (%v), grants %d", won, r, err, len(gs))
 	}
+}
+
+// answer is client i of checkAnswerRace: even clients refuse r_race, odd
+// ones grant it, by the processes in turn.
+func (p *twoProcesses) answer(i int) error {
+	if i%2 == 0 {
+		return []*pgstate.Store{p.a, p.b}[i%4/2].RefuseRequest("r_race", p.t0)
+	}
+	g := &state.Grant{ID: fmt.Sprintf("g_race%d", i), Request: "r_race", RP: "rp", Copy: "L#2", Use: state.UseOnce, Created: p.t0}
+	return p.do(i%4/2, "grant", func(tx state.Tx, at uint64) error { return tx.PutGrant(g, at) })
 }
 
 // BenchmarkGrantFetch: the credential fetch's read and Tx

@@ -177,7 +177,13 @@ func testRequests(t *testing.T, f *fixture) {
 	if err := f.b.RefuseRequest("r_none", t0); !errors.Is(err, state.ErrNotFound) {
 		t.Fatalf("refusing an unknown request: %v", err)
 	}
-	// Refusals race: exactly one wins.
+	checkRefusalRace(t, f)
+	checkRequestPruning(t, f)
+}
+
+// checkRefusalRace: concurrent refusals of the pending request r_1,
+// exactly one wins, and a refused request cannot be granted.
+func checkRefusalRace(t *testing.T, f *fixture) {
 	const n = 8
 	errs := make([]error, n)
 	var wg sync.WaitGroup
@@ -203,7 +209,11 @@ func testRequests(t *testing.T, f *fixture) {
 	if _, err := f.grant(newGrant("g_1", "r_1", "sh-food", "A-1#d1", state.UseOnce)); !rejected(err, state.ErrExists) {
 		t.Fatalf("granting a refused request: %v", err)
 	}
-	// Pruning: by expiry, oldest first, answered or not.
+}
+
+// checkRequestPruning: requests are pruned by expiry, oldest first,
+// answered or not (r_1, refused, among them).
+func checkRequestPruning(t *testing.T, f *fixture) {
 	for i, exp := range []time.Duration{time.Minute, 2 * time.Minute, time.Hour} {
 		q := newRequest(fmt.Sprintf("r_p%d", i), "sh-food", state.UseRepeat)
 		q.Expires = t0.Add(exp)
@@ -232,6 +242,42 @@ func testRequests(t *testing.T, f *fixture) {
 }
 
 func testGrants(t *testing.T, f *fixture) {
+	i := checkGrantAnswers(t, f)
+	u1 := checkOnceGrant(t, f)
+	gi, uses, ri := checkRepeatGrant(t, f)
+
+	// Another party's grant, another copy's.
+	f.mustGrant(newGrant("g_o", "r_4", "other", "A-1#d1", state.UseOnce))
+	f.mustGrant(newGrant("g_c", "r_5", "sh-food", "A-2#d1", state.UseOnce))
+
+	// Uses: every grant event about the copy, and the others added.
+	ci, err := f.change("claim", 1, addUseTwice)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := append(append([]uint64{i, u1, gi}, uses...), ri, f.mustGet("g_o").LedgerIndex, ci)
+	f.reopen()
+	if got, err := f.b.Uses("A-1#d1"); err != nil || !slices.Equal(got, want) {
+		t.Fatalf("uses %v %v, want %v", got, err, want)
+	}
+	if got, err := f.b.Uses("A-1"); err != nil || got == nil || len(got) != 0 {
+		t.Fatalf("uses of a licence with none: %#v %v", got, err)
+	}
+	gs, err := f.b.GrantsOfCopy("A-1#d1")
+	if err != nil || !slices.Equal(grantIDs(gs), []string{"g_1", "g_r", "g_o"}) {
+		t.Fatalf("grants of the copy: %v %v", grantIDs(gs), err)
+	}
+	if pages := grantPages(t, f, "sh-food", 2); !reflect.DeepEqual(pages, [][]string{{"g_1", "g_r"}, {"g_c"}}) {
+		t.Fatalf("the party's grants in pages: %v", pages)
+	}
+	if gs, next, err := f.b.GrantsOfParty("nobody", 0, 10); err != nil || len(gs) != 0 || next != 0 {
+		t.Fatalf("grants of a party with none: %v %d %v", gs, next, err)
+	}
+}
+
+// checkGrantAnswers grants request r_1 with g_1 and checks what a grant
+// answers and refuses; it returns the grant's ledger entry.
+func checkGrantAnswers(t *testing.T, f *fixture) uint64 {
 	g := newGrant("g_1", "r_1", "sh-food", "A-1#d1", state.UseOnce)
 	if _, err := f.grant(g); !rejected(err, state.ErrNotFound) {
 		t.Fatalf("granting a request not stored: %v", err)
@@ -265,8 +311,12 @@ func testGrants(t *testing.T, f *fixture) {
 	if _, err := f.b.Grant("g_none"); !errors.Is(err, state.ErrNotFound) {
 		t.Fatalf("an unknown grant: %v", err)
 	}
+	return i
+}
 
-	// A once grant: fetched once.
+// checkOnceGrant: the once grant g_1 is fetched once; it returns the
+// fetch's ledger entry.
+func checkOnceGrant(t *testing.T, f *fixture) uint64 {
 	u1, err := f.useGrant("g_1")
 	if err != nil {
 		t.Fatal(err)
@@ -283,11 +333,15 @@ func testGrants(t *testing.T, f *fixture) {
 	if w, _ := f.b.Watermark(); w != u1+1 {
 		t.Fatalf("watermark %d after the fetch at %d", w, u1)
 	}
+	return u1
+}
 
-	// A repeat grant: fetched any number of times, until revoked.
+// checkRepeatGrant: the repeat grant g_r is fetched any number of times,
+// until revoked. It returns the ledger entries of the grant, its fetches
+// and its revocation.
+func checkRepeatGrant(t *testing.T, f *fixture) (gi uint64, uses []uint64, ri uint64) {
 	rg := newGrant("g_r", "r_3", "sh-food", "A-1#d1", state.UseRepeat)
-	gi := f.mustGrant(rg)
-	var uses []uint64
+	gi = f.mustGrant(rg)
 	for range 3 {
 		u, err := f.useGrant("g_r")
 		if err != nil {
@@ -311,54 +365,36 @@ func testGrants(t *testing.T, f *fixture) {
 	if got := f.mustGet("g_r"); got.Fetches != 3 || got.RevokedBy != state.ByHolder || !got.RevokedAt.Equal(t0.Add(time.Hour)) {
 		t.Fatalf("the revoked grant: %+v", got)
 	}
+	return gi, uses, ri
+}
 
-	// Another party's grant, another copy's.
-	f.mustGrant(newGrant("g_o", "r_4", "other", "A-1#d1", state.UseOnce))
-	f.mustGrant(newGrant("g_c", "r_5", "sh-food", "A-2#d1", state.UseOnce))
+// addUseTwice adds a use of copy A-1#d1 twice in one change: it is kept
+// once.
+func addUseTwice(tx state.Tx, first uint64) error {
+	if err := tx.AddUse("A-1#d1", first); err != nil {
+		return err
+	}
+	return tx.AddUse("A-1#d1", first)
+}
 
-	// Uses: every grant event about the copy, and the others added.
-	ci, err := f.change("claim", 1, func(tx state.Tx, first uint64) error {
-		if err := tx.AddUse("A-1#d1", first); err != nil {
-			return err
-		}
-		return tx.AddUse("A-1#d1", first) // twice: kept once
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := append(append([]uint64{i, u1, gi}, uses...), ri, f.mustGet("g_o").LedgerIndex, ci)
-	f.reopen()
-	if got, err := f.b.Uses("A-1#d1"); err != nil || !slices.Equal(got, want) {
-		t.Fatalf("uses %v %v, want %v", got, err, want)
-	}
-	if got, err := f.b.Uses("A-1"); err != nil || got == nil || len(got) != 0 {
-		t.Fatalf("uses of a licence with none: %#v %v", got, err)
-	}
-	gs, err := f.b.GrantsOfCopy("A-1#d1")
-	if err != nil || !slices.Equal(grantIDs(gs), []string{"g_1", "g_r", "g_o"}) {
-		t.Fatalf("grants of the copy: %v %v", grantIDs(gs), err)
-	}
+// grantPages lists rp's grants page by page, size a page, and fails t
+// if the paging does not move forward.
+func grantPages(t *testing.T, f *fixture, rp string, size int) [][]string {
 	var pages [][]string
 	from := uint64(0)
 	for {
-		gs, next, err := f.b.GrantsOfParty("sh-food", from, 2)
+		gs, next, err := f.b.GrantsOfParty(rp, from, size)
 		if err != nil {
 			t.Fatal(err)
 		}
 		pages = append(pages, grantIDs(gs))
 		if next == 0 {
-			break
+			return pages
 		}
 		if next <= from || len(pages) > 5 {
 			t.Fatalf("paging went from %d to %d", from, next)
 		}
 		from = next
-	}
-	if !reflect.DeepEqual(pages, [][]string{{"g_1", "g_r"}, {"g_c"}}) {
-		t.Fatalf("the party's grants in pages: %v", pages)
-	}
-	if gs, next, err := f.b.GrantsOfParty("nobody", 0, 10); err != nil || len(gs) != 0 || next != 0 {
-		t.Fatalf("grants of a party with none: %v %d %v", gs, next, err)
 	}
 }
 
