@@ -77,11 +77,12 @@ func elicense(t *testing.T, env []string, args ...string) result {
 	return result{code, so.String(), se.String()}
 }
 
-func (r result) want(t *testing.T, code int) {
+func (r result) want(t *testing.T, code int) result {
 	t.Helper()
 	if r.code != code {
 		t.Fatalf("exit status %d, want %d\nstdout:\n%s\nstderr:\n%s", r.code, code, r.stdout, r.stderr)
 	}
+	return r
 }
 
 // tree records every file under dir with its mode and content.
