@@ -438,6 +438,30 @@ func TestGrantAndFetch(t *testing.T) {
 	ctx := context.Background()
 	size := ce.ledger.Size()
 	g := ce.grant(t, "repeat")
+	ce.checkGrantEvent(t, g, size)
+	for i := range 3 {
+		ce.checkFetch(t, g, i)
+	}
+	_, err := ce.svc.Fetch(ctx, Caller{RP: "another-party"}, g.ID)
+	wantRefused(t, "another party's grant", err, ErrNotFound, CodeGrantNotFound)
+	_, err = ce.svc.Fetch(ctx, Caller{Copy: ce.copyID}, g.ID)
+	wantRefused(t, "the holder fetching", err, ErrNotFound, CodeGrantNotFound)
+
+	// The holder's lists.
+	ce.checkHolderGrants(t, g, 3)
+	if _, err := ce.svc.RevokeGrant(ctx, Caller{Copy: ce.copyID}, g.ID); err != nil {
+		t.Fatal(err)
+	}
+	_, err = ce.svc.Fetch(ctx, ce.rpCaller(), g.ID)
+	wantRefused(t, "revoked by the holder", err, ErrGone, CodeGrantRevoked)
+	ce.checkHolderUses(t, "claim grant grant-use grant-use grant-use grant-revoked")
+	ce.checkPartyGrantsRevoked(t)
+}
+
+// checkGrantEvent checks that grant g's ledger entry, at index size, is
+// the grant's event and opens to the holder's copy.
+func (ce *consentEnv) checkGrantEvent(t *testing.T, g *GrantView, size uint64) {
+	t.Helper()
 	ev, err := entryAt(ce.ledger, size)
 	if err != nil {
 		t.Fatal(err)
@@ -449,45 +473,51 @@ func TestGrantAndFetch(t *testing.T) {
 	if err := ledgerevent.VerifyOpening(ge, mustOpen(t, ce, ge)); err != nil {
 		t.Errorf("the grant's licence commitment: %v", err)
 	}
-	for i := range 3 {
-		f, err := ce.svc.Fetch(ctx, ce.rpCaller(), g.ID)
-		if err != nil {
-			t.Fatalf("fetch %d: %v", i, err)
-		}
-		gc, err := consent.ParseGrantCredential(f.Credential)
-		if err != nil {
-			t.Fatal(err)
-		}
-		fields := gc.Fields()
-		if len(fields) != 2 || fields["name"] != ce.lic.Fields["name"] || fields["domicile"] != ce.lic.Fields["domicile"] || gc.Audience != ce.rp || gc.Grant != g.ID {
-			t.Errorf("fetched credential discloses %v to %s for %s", fields, gc.Audience, gc.Grant)
-		}
-		if len(gc.SD) != len(ce.lic.Fields) {
-			t.Errorf("_sd lists %d digests, the licence has %d fields", len(gc.SD), len(ce.lic.Fields))
-		}
-		use, err := entryAt(ce.ledger, f.LedgerIndex)
-		if u, ok := use.(*ledgerevent.GrantUse); err != nil || !ok || u.Grant != g.ID {
-			t.Errorf("fetch %d: ledger entry %d is %+v (%v)", i, f.LedgerIndex, use, err)
-		}
-	}
-	_, err = ce.svc.Fetch(ctx, Caller{RP: "another-party"}, g.ID)
-	wantRefused(t, "another party's grant", err, ErrNotFound, CodeGrantNotFound)
-	_, err = ce.svc.Fetch(ctx, Caller{Copy: ce.copyID}, g.ID)
-	wantRefused(t, "the holder fetching", err, ErrNotFound, CodeGrantNotFound)
+}
 
-	// The holder's lists.
+// checkFetch fetches grant g as its party (fetch number i) and checks
+// the credential discloses exactly the granted fields and the fetch is
+// in the ledger.
+func (ce *consentEnv) checkFetch(t *testing.T, g *GrantView, i int) {
+	t.Helper()
+	f, err := ce.svc.Fetch(context.Background(), ce.rpCaller(), g.ID)
+	if err != nil {
+		t.Fatalf("fetch %d: %v", i, err)
+	}
+	gc, err := consent.ParseGrantCredential(f.Credential)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fields := gc.Fields()
+	if len(fields) != 2 || fields["name"] != ce.lic.Fields["name"] || fields["domicile"] != ce.lic.Fields["domicile"] || gc.Audience != ce.rp || gc.Grant != g.ID {
+		t.Errorf("fetched credential discloses %v to %s for %s", fields, gc.Audience, gc.Grant)
+	}
+	if len(gc.SD) != len(ce.lic.Fields) {
+		t.Errorf("_sd lists %d digests, the licence has %d fields", len(gc.SD), len(ce.lic.Fields))
+	}
+	use, err := entryAt(ce.ledger, f.LedgerIndex)
+	if u, ok := use.(*ledgerevent.GrantUse); err != nil || !ok || u.Grant != g.ID {
+		t.Errorf("fetch %d: ledger entry %d is %+v (%v)", i, f.LedgerIndex, use, err)
+	}
+}
+
+// checkHolderGrants checks that the holder lists grant g, active and
+// fetched fetches times, and cannot list another copy's grants.
+func (ce *consentEnv) checkHolderGrants(t *testing.T, g *GrantView, fetches uint64) {
+	t.Helper()
 	hg, err := ce.svc.HolderGrants(Caller{Copy: ce.copyID}, ce.copyID)
-	if err != nil || len(hg) != 1 || hg[0].ID != g.ID || hg[0].Fetches != 3 || hg[0].State != "active" {
+	if err != nil || len(hg) != 1 || hg[0].ID != g.ID || hg[0].Fetches != fetches || hg[0].State != "active" {
 		t.Errorf("holder grants %+v %v", hg, err)
 	}
 	if _, err := ce.svc.HolderGrants(Caller{Copy: ce.copyID}, ce.lic.ID+"#00"); !errors.Is(err, ErrForbidden) {
 		t.Errorf("a holder listed another copy's grants: %v", err)
 	}
-	if _, err := ce.svc.RevokeGrant(ctx, Caller{Copy: ce.copyID}, g.ID); err != nil {
-		t.Fatal(err)
-	}
-	_, err = ce.svc.Fetch(ctx, ce.rpCaller(), g.ID)
-	wantRefused(t, "revoked by the holder", err, ErrGone, CodeGrantRevoked)
+}
+
+// checkHolderUses checks the holder's uses: their kinds, in order, are
+// want (space-separated), and each is as checkHolderUse requires.
+func (ce *consentEnv) checkHolderUses(t *testing.T, want string) {
+	t.Helper()
 	uses, err := ce.svc.HolderUses(Caller{Copy: ce.copyID}, ce.copyID)
 	if err != nil {
 		t.Fatal(err)
@@ -495,23 +525,35 @@ func TestGrantAndFetch(t *testing.T) {
 	var kinds []string
 	for _, u := range uses {
 		kinds = append(kinds, u.Kind.String())
-		raw, _ := base64.StdEncoding.DecodeString(u.Raw)
-		ev, err := ledgerevent.Decode(raw)
-		if err != nil || ev.Kind() != u.Kind {
-			t.Errorf("use %d: raw entry %v", u.Index, err)
-		}
-		if u.Opening != nil {
-			if u.Opening.Value != ce.copyID {
-				t.Errorf("use %d opens to %q", u.Index, u.Opening.Value)
-			}
-		}
-		if u.Kind == ledgerevent.KindGrant && (u.Opening == nil || u.RP == nil || u.RP.Name == "" || u.Matter == nil || u.Matter.Name == "") {
-			t.Errorf("grant use %+v", u)
-		}
+		ce.checkHolderUse(t, u)
 	}
-	if got := strings.Join(kinds, " "); got != "claim grant grant-use grant-use grant-use grant-revoked" {
+	if got := strings.Join(kinds, " "); got != want {
 		t.Errorf("uses: %s", got)
 	}
+}
+
+// checkHolderUse checks that use u carries its raw ledger entry, opens
+// (if at all) to the holder's copy, and, for a grant, names its party
+// and matter.
+func (ce *consentEnv) checkHolderUse(t *testing.T, u *Use) {
+	t.Helper()
+	raw, _ := base64.StdEncoding.DecodeString(u.Raw)
+	ev, err := ledgerevent.Decode(raw)
+	if err != nil || ev.Kind() != u.Kind {
+		t.Errorf("use %d: raw entry %v", u.Index, err)
+	}
+	if u.Opening != nil && u.Opening.Value != ce.copyID {
+		t.Errorf("use %d opens to %q", u.Index, u.Opening.Value)
+	}
+	if u.Kind == ledgerevent.KindGrant && (u.Opening == nil || u.RP == nil || u.RP.Name == "" || u.Matter == nil || u.Matter.Name == "") {
+		t.Errorf("grant use %+v", u)
+	}
+}
+
+// checkPartyGrantsRevoked checks the party's lists after its only grant
+// was revoked: no active grant, and the revoked one naming no licence.
+func (ce *consentEnv) checkPartyGrantsRevoked(t *testing.T) {
+	t.Helper()
 	pg, _, err := ce.svc.PartyGrants(ce.rpCaller(), false, 0)
 	if err != nil || len(pg) != 0 {
 		t.Errorf("active grants after the revocation: %+v %v", pg, err)
