@@ -500,3 +500,20 @@ func changeByte(b []byte) []byte {
 	out[len(out)/2] ^= 0x01
 	return out
 }
+
+// BenchmarkVerifyOFD is the time a relying party takes to open and verify
+// one of these files (verifier/ofd, trust by the PKI's root).
+func BenchmarkVerifyOFD(b *testing.B) {
+	f := load(b)
+	cl, _ := catalog.Default().Lookup("business-license")
+	data, err := ofdfile.Build(licence(b, f, cl, samples(b)[cl.Key]), f.sealer, ofdfile.Options{At: f.at})
+	if err != nil {
+		b.Fatal(err)
+	}
+	opts := verifyofd.Options{Roots: []*gm.Certificate{f.root}, At: f.at.Add(time.Hour)}
+	for b.Loop() {
+		if r, err := verifyofd.Verify(data, opts); err != nil || r.Verdict != verifyofd.Valid {
+			b.Fatalf("%v %v", r.Verdict, err)
+		}
+	}
+}
