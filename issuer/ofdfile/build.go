@@ -9,6 +9,7 @@ import (
 	"io"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"elicense/certs/catalog"
 	"elicense/certs/ident"
@@ -152,7 +153,30 @@ func check(l *Licence, s Sealer) error {
 	case len(s.Cert) == 0 || s.Signer == nil:
 		return fmt.Errorf("%w: no signer certificate or key", ErrInvalid)
 	}
+	texts := map[string]string{"id": l.ID, "number": l.Number, "issuer name": l.IssuerName, "issuer code": l.IssuerCode, "issued on": l.IssuedOn}
+	for k, v := range l.Fields {
+		texts["field "+k] = v
+	}
+	for what, v := range texts {
+		if !xmlText(v) {
+			return fmt.Errorf("%w: %s is not UTF-8 text XML can carry", ErrInvalid, what)
+		}
+	}
 	return nil
+}
+
+// xmlText reports whether s is valid UTF-8 made only of characters XML
+// 1.0 allows (no control characters but tab, newline and carriage return).
+func xmlText(s string) bool {
+	if !utf8.ValidString(s) {
+		return false
+	}
+	for _, r := range s {
+		if r < 0x20 && r != '\t' && r != '\n' && r != '\r' || r == 0xFFFE || r == 0xFFFF {
+			return false
+		}
+	}
+	return true
 }
 
 // deterministic hands the signer a nil random source, which
@@ -362,7 +386,7 @@ func (x *xmlBuf) done() []byte {
 }
 
 var (
-	textEscaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;")
+	textEscaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", "\r", "&#13;")
 	attrEscaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", `"`, "&quot;", "\n", "&#10;", "\r", "&#13;", "\t", "&#9;")
 )
 

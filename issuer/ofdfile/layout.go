@@ -104,6 +104,7 @@ func width(s string, size float64) float64 {
 // identifier or a number is broken where it must be).
 func wrap(s string, w, size float64) []string {
 	var out []string
+	s = strings.ReplaceAll(strings.ReplaceAll(s, "\r\n", "\n"), "\r", "\n")
 	for _, para := range strings.Split(s, "\n") {
 		para = strings.TrimSpace(para)
 		line, lw := strings.Builder{}, 0.0
