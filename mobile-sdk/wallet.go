@@ -238,6 +238,9 @@ func (w *Wallet) Delete(id string) error {
 	if err := w.st.Remove(name); err != nil {
 		return &StoreError{File: name, err: err}
 	}
+	if err := w.st.Remove(ofdFileName(id)); err != nil { // its OFD file, if fetched
+		return &StoreError{File: ofdFileName(id), err: err}
+	}
 	return nil
 }
 

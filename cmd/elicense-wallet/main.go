@@ -196,6 +196,7 @@ the agency to unbind a lost device.
 Examples:
   elicense-wallet delete ID
 `},
+		ofdCommand,
 	}
 }
 

@@ -157,6 +157,7 @@ func (a *API) routes() {
 	v1.POST("/licences/:id/revoke", a.changeStatus(service.ActionRevoke), a.auth)
 	v1.GET("/licences/:id/qr", a.qr, a.auth)
 	v1.GET("/licences/:id/face", a.face, a.auth)
+	v1.GET("/licences/:id/ofd", a.ofdFile) // a bearer token or a holder's ELProof
 	v1.POST("/licences/:id/claim-codes", a.newClaimCode, a.auth)
 	v1.POST("/licences/:id/unbind", a.unbind, a.auth)
 

@@ -1,0 +1,250 @@
+package ofdfile
+
+import (
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"elicense/certs/ses"
+)
+
+// The page, in millimetres (OFD's unit): A4 portrait, a double border,
+// the title, the fields in two columns, and on the last page a footer with
+// the QR, the agency, the issue date, the identifier and the seal.
+const (
+	pageW, pageH = 210.0, 297.0
+
+	titleY, titleSize = 20.0, 9.0
+	bodyTop           = 40.0
+	bodyBottom        = 276.0 // pages without the footer
+	footerTop         = 212.0 // the last page's fields end above it
+
+	labelX, labelW = 22.0, 46.0
+	valueX, valueW = 72.0, 116.0
+	fieldSize      = 3.5
+	lineGap        = 1.9 // between lines of one field
+	rowGap         = 2.2 // between fields
+
+	qrX, qrY, qrSize = 22.0, 222.0, 40.0
+	metaX, metaW     = 70.0, 118.0
+	idSize           = 2.6
+	sealRight        = 186.0
+	sealTop          = 214.0
+
+	qrPixelsPerModule = 4
+)
+
+// box is an OFD ST_Box: x y w h.
+type box struct{ x, y, w, h float64 }
+
+func (b box) String() string { return num(b.x) + " " + num(b.y) + " " + num(b.w) + " " + num(b.h) }
+
+// num writes a length with at most two decimals and no trailing zeros.
+func num(v float64) string { return strconv.FormatFloat(float64(int64(v*100+0.5))/100, 'f', -1, 64) }
+
+type fontIDs struct{ text, title int }
+
+// page is one page being laid out.
+type page struct {
+	id      int
+	layerID int
+	objs    []string
+	hasQR   bool
+	seal    box // where the StampAnnot goes (last page only)
+	ids     *idAlloc
+}
+
+// text adds one line of text at (x, baseline y) in font f of size size,
+// every glyph given its advance: full width for CJK, half for the rest.
+func (p *page) text(x, baseline float64, f int, size float64, s string, spacing float64) {
+	if s == "" {
+		return
+	}
+	// DeltaX gives the advance from each glyph to the next.
+	rs := []rune(s)
+	deltas := make([]string, 0, len(rs))
+	w := 0.0
+	for i, r := range rs {
+		adv := advance(r, size) + spacing
+		if i < len(rs)-1 {
+			deltas = append(deltas, num(adv))
+		}
+		w += adv
+	}
+	h := size * 1.3
+	b := box{x, baseline - size, w, h}
+	obj := fmt.Sprintf(`<ofd:TextObject ID="%d" Boundary="%s" Font="%d" Size="%s"><ofd:TextCode X="0" Y="%s"`,
+		p.ids.next(), b, f, num(size), num(size))
+	if len(deltas) > 0 {
+		obj += ` DeltaX="` + strings.Join(deltas, " ") + `"`
+	}
+	obj += ">" + text(s) + "</ofd:TextCode></ofd:TextObject>"
+	p.objs = append(p.objs, obj)
+}
+
+func advance(r rune, size float64) float64 {
+	if r >= 0x1100 {
+		return size
+	}
+	return size / 2
+}
+
+func width(s string, size float64) float64 {
+	w := 0.0
+	for _, r := range s {
+		w += advance(r, size)
+	}
+	return w
+}
+
+// wrap breaks s into lines no wider than w at size: at newlines, and
+// between any two glyphs (Chinese text has no spaces to break at; an
+// identifier or a number is broken where it must be).
+func wrap(s string, w, size float64) []string {
+	var out []string
+	s = strings.ReplaceAll(strings.ReplaceAll(s, "\r\n", "\n"), "\r", "\n")
+	for _, para := range strings.Split(s, "\n") {
+		para = strings.TrimSpace(para)
+		line, lw := strings.Builder{}, 0.0
+		for _, r := range para {
+			a := advance(r, size)
+			if lw+a > w && line.Len() > 0 {
+				out = append(out, line.String())
+				line.Reset()
+				lw = 0
+			}
+			line.WriteRune(r)
+			lw += a
+		}
+		out = append(out, line.String())
+	}
+	return out
+}
+
+func (p *page) border() {
+	for _, m := range []float64{10, 12} {
+		d := fmt.Sprintf("M %s %s L %s %s L %s %s L %s %s C", num(m), num(m), num(pageW-m), num(m), num(pageW-m), num(pageH-m), num(m), num(pageH-m))
+		lw := "0.35"
+		if m == 10 {
+			lw = "0.8"
+		}
+		p.objs = append(p.objs, fmt.Sprintf(`<ofd:PathObject ID="%d" Boundary="0 0 %s %s" LineWidth="%s"><ofd:StrokeColor Value="184 134 11"/><ofd:AbbreviatedData>%s</ofd:AbbreviatedData></ofd:PathObject>`,
+			p.ids.next(), num(pageW), num(pageH), lw, d))
+	}
+}
+
+func (p *page) content() []byte {
+	x := newXML("Page", "")
+	x.open("Content", "")
+	x.raw(fmt.Sprintf(`<ofd:Layer ID="%d">`, p.layerID))
+	for _, o := range p.objs {
+		x.raw(o)
+	}
+	x.raw("</ofd:Layer>")
+	x.close("Content")
+	return x.done()
+}
+
+// row is one field as laid out: its label and value lines.
+type row struct{ label, value []string }
+
+func (r row) height() float64 {
+	n := max(len(r.label), len(r.value))
+	return float64(n)*fieldSize + float64(n-1)*lineGap
+}
+
+// layout lays l out on as many pages as its printed fields need; the
+// footer (QR, agency, date, identifier, seal) goes on the last.
+func layout(l *Licence, seal *ses.Seal, f fontIDs, qrID int, ids *idAlloc) []*page {
+	var rows []row
+	for _, fd := range l.Class.Fields {
+		v := l.Fields[fd.Key]
+		if v == "" || !fd.Printed {
+			continue
+		}
+		rows = append(rows, row{label: wrap(fd.Label, labelW, fieldSize), value: wrap(v, valueW, fieldSize)})
+	}
+	newPage := func() *page {
+		p := &page{id: ids.next(), layerID: ids.next(), ids: ids}
+		p.border()
+		t := l.Class.NameZH
+		spacing := titleSize * 0.4
+		if utf8.RuneCountInString(t) > 8 {
+			spacing = titleSize * 0.1
+		}
+		w := width(t, titleSize) + spacing*float64(utf8.RuneCountInString(t)-1)
+		p.text((pageW-w)/2, titleY+titleSize, f.title, titleSize, t, spacing)
+		return p
+	}
+	pages := []*page{newPage()}
+	y := bodyTop
+	for _, r := range rows {
+		h := r.height()
+		if y+h > bodyBottom && y > bodyTop {
+			pages = append(pages, newPage())
+			y = bodyTop
+		}
+		p := pages[len(pages)-1]
+		for i, s := range r.label {
+			p.text(labelX, y+fieldSize+float64(i)*(fieldSize+lineGap), f.text, fieldSize, s, 0)
+		}
+		for i, s := range r.value {
+			p.text(valueX, y+fieldSize+float64(i)*(fieldSize+lineGap), f.text, fieldSize, s, 0)
+		}
+		y += h + rowGap
+	}
+	if y > footerTop {
+		pages = append(pages, newPage())
+	}
+	last := pages[len(pages)-1]
+	footer(last, l, seal, f, qrID)
+	if n := len(pages); n > 1 {
+		for i, p := range pages {
+			s := fmt.Sprintf("第 %d 页 共 %d 页", i+1, n)
+			p.text(sealRight-width(s, idSize), bodyBottom+6, f.text, idSize, s, 0)
+		}
+	}
+	return pages
+}
+
+func footer(p *page, l *Licence, seal *ses.Seal, f fontIDs, qrID int) {
+	if qrID != 0 {
+		p.hasQR = true
+		p.objs = append(p.objs, fmt.Sprintf(`<ofd:ImageObject ID="%d" Boundary="%s" CTM="%s 0 0 %s 0 0" ResourceID="%d"/>`,
+			p.ids.next(), box{qrX, qrY, qrSize, qrSize}, num(qrSize), num(qrSize), qrID))
+	}
+	y := qrY + 6
+	p.text(metaX, y, f.text, fieldSize, "颁发机构："+l.IssuerName, 0)
+	y += fieldSize + 4
+	p.text(metaX, y, f.text, fieldSize, "颁证日期："+chineseDate(l.IssuedOn), 0)
+	y += fieldSize + 8
+	for _, s := range wrap("证照标识："+l.ID, metaW, idSize) {
+		p.text(metaX, y, f.text, idSize, s, 0)
+		y += idSize + 1.4
+	}
+	w, h := float64(seal.Info.Picture.Width), float64(seal.Info.Picture.Height)
+	if w <= 0 || h <= 0 || w > 60 || h > 60 {
+		w, h = 40, 40
+	}
+	p.seal = box{sealRight - w, sealTop, w, h}
+}
+
+// chineseDate writes YYYY-MM-DD as the paper does: 2026年1月5日.
+func chineseDate(d string) string {
+	var y, m, dd int
+	if _, err := fmt.Sscanf(d, "%4d-%2d-%2d", &y, &m, &dd); err != nil {
+		return d
+	}
+	return fmt.Sprintf("%d年%d月%d日", y, m, dd)
+}
+
+func sortedNames(files map[string][]byte) []string {
+	names := make([]string, 0, len(files))
+	for n := range files {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}

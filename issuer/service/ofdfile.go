@@ -1,0 +1,133 @@
+package service
+
+import (
+	"crypto/ecdsa"
+	"encoding/hex"
+	"errors"
+	"fmt"
+
+	"elicense/certs/qr"
+	"elicense/certs/ses"
+	"elicense/internal/gm"
+	"elicense/issuer/ofdfile"
+	"elicense/issuer/state"
+
+	jsonv2 "github.com/go-json-experiment/json"
+)
+
+// LicenceOFD returns the sealed OFD file of a licence the operator may
+// read (issuer/ofdfile), signed now by its agency with the licence-face
+// seal. Making it changes nothing, so it is no ledger event.
+func (s *Service) LicenceOFD(op Operator, id string) ([]byte, error) {
+	r, err := s.Get(op, id)
+	if err != nil {
+		return nil, err
+	}
+	return s.licenceOFD(r)
+}
+
+// CopyDeviceKey returns the device key of a bound licence copy
+// ("licence#tag"), the key a holder's proofs are signed with. An unknown,
+// unbound or unbound-after-loss copy is ErrNotFound, all said alike.
+func (s *Service) CopyDeviceKey(copyID string) (*ecdsa.PublicKey, error) {
+	c, err := s.copyRecord(copyID)
+	if err != nil {
+		return nil, err
+	}
+	b, err := hex.DecodeString(c.Device)
+	if err != nil {
+		return nil, &Error{Kind: ErrNotFound, Field: "sub", Msg: "no key for " + copyID}
+	}
+	pub, err := gm.ParsePublicKey(b)
+	if err != nil {
+		return nil, &Error{Kind: ErrNotFound, Field: "sub", Msg: "no key for " + copyID}
+	}
+	return pub, nil
+}
+
+// HolderOFD returns the OFD file of licence id to the holder of its copy
+// copyID, whose proof the caller has verified with CopyDeviceKey's key:
+// the file of the licence itself (its static QR, as on paper). A copy of
+// another licence is ErrNotFound; a licence or copy that is not valid
+// (revoked, suspended, superseded, unbound) is ErrConflict: the holder's
+// wallet does not present it either.
+func (s *Service) HolderOFD(copyID, id string) ([]byte, error) {
+	c, err := s.copyRecord(copyID)
+	if err != nil {
+		return nil, err
+	}
+	if c.CopyOf != id {
+		return nil, &Error{Kind: ErrNotFound, Field: "id", Msg: "no licence " + id + " for this copy"}
+	}
+	if c.Status != state.StatusValid {
+		return nil, &Error{Kind: ErrConflict, Field: "id", Msg: fmt.Sprintf("the copy is %s", c.Status)}
+	}
+	r, err := s.store.Get(id)
+	if errors.Is(err, state.ErrNotFound) {
+		return nil, &Error{Kind: ErrNotFound, Field: "id", Msg: "no licence " + id}
+	}
+	if err != nil {
+		return nil, &Error{Kind: ErrUnavailable, Msg: "reading the store", Err: err}
+	}
+	if r.Status != state.StatusValid {
+		return nil, &Error{Kind: ErrConflict, Field: "id", Msg: fmt.Sprintf("the licence is %s", r.Status)}
+	}
+	return s.licenceOFD(r)
+}
+
+func (s *Service) copyRecord(copyID string) (*state.Record, error) {
+	notFound := &Error{Kind: ErrNotFound, Field: "sub", Msg: "no bound copy " + copyID}
+	c, err := s.store.Get(copyID)
+	if errors.Is(err, state.ErrNotFound) {
+		return nil, notFound
+	}
+	if err != nil {
+		return nil, &Error{Kind: ErrUnavailable, Msg: "reading the store", Err: err}
+	}
+	if c.CopyOf == "" || c.Device == "" || c.Unbound {
+		return nil, notFound
+	}
+	return c, nil
+}
+
+func (s *Service) licenceOFD(r *state.Record) ([]byte, error) {
+	cl, ok := s.cat.Lookup(r.Class)
+	if !ok {
+		return nil, &Error{Kind: ErrConflict, Msg: "class " + r.Class + " is no longer in the catalogue"}
+	}
+	k := s.keys.Load()
+	ag, ok := k.pki.Agency(r.Agency)
+	sl, hasSeal := k.seals[r.Agency]
+	if !ok || !hasSeal {
+		return nil, &Error{Kind: ErrConflict, Msg: "agency " + r.Agency + " has no key or licence-face seal"}
+	}
+	seal, err := ses.ParseSeal(sl.DER)
+	if err != nil {
+		return nil, fmt.Errorf("service: seal of agency %s: %w", r.Agency, err)
+	}
+	text, err := staticQR(r)
+	if err != nil {
+		return nil, &Error{Kind: ErrConflict, Msg: "licence has no QR core", Err: err}
+	}
+	l := &ofdfile.Licence{
+		Class: cl, ID: r.ID, Number: r.Number, IssuerName: ag.Name, IssuerCode: ag.Code,
+		IssuedOn: r.IssuedOn, Fields: r.Fields, QR: text,
+	}
+	out, err := ofdfile.Build(l, ofdfile.Sealer{Seal: seal, Cert: ag.CertDER, Signer: ag.Signer}, ofdfile.Options{At: s.now()})
+	if err != nil {
+		return nil, fmt.Errorf("service: OFD file of %s: %w", r.ID, err)
+	}
+	return out, nil
+}
+
+// staticQR is the licence's static (paper) QR text.
+func staticQR(r *state.Record) (string, error) {
+	if r.Holding != nil {
+		return r.Holding.Static()
+	}
+	var h qr.Holding
+	if err := jsonv2.Unmarshal(r.QR, &h); err != nil {
+		return "", err
+	}
+	return h.Static()
+}
