@@ -93,6 +93,8 @@ type API struct {
 	o       Options
 	e       *echo.Echo
 	metrics *metrics
+	// holderProof checks a holder's ELProof (consentRoutes).
+	holderProof echo.MiddlewareFunc
 }
 
 // New builds the API.

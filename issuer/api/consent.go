@@ -27,6 +27,7 @@ func (a *API) consentRoutes(v1 *echo.Group) {
 	}
 	h := &consentAPI{a: a, jtis: newJTIMemory(consent.ProofReplayWindow, maxJTIs), limit: newPartyLimiter(rate, nil)}
 	rp, holder, either := h.proofAuth(subjectRP), h.proofAuth(subjectHolder), h.proofAuth(subjectEither)
+	a.holderProof = holder // also for a holder's licence file (ofd.go)
 
 	v1.GET("/relying-parties", h.listParties, a.auth)
 	v1.POST("/relying-parties", h.registerParty(true), a.auth)

@@ -1,14 +1,11 @@
 package service
 
 import (
-	"crypto/ecdsa"
-	"encoding/hex"
 	"errors"
 	"fmt"
 
 	"elicense/certs/qr"
 	"elicense/certs/ses"
-	"elicense/internal/gm"
 	"elicense/issuer/ofdfile"
 	"elicense/issuer/state"
 
@@ -26,27 +23,8 @@ func (s *Service) LicenceOFD(op Operator, id string) ([]byte, error) {
 	return s.licenceOFD(r)
 }
 
-// CopyDeviceKey returns the device key of a bound licence copy
-// ("licence#tag"), the key a holder's proofs are signed with. An unknown,
-// unbound or unbound-after-loss copy is ErrNotFound, all said alike.
-func (s *Service) CopyDeviceKey(copyID string) (*ecdsa.PublicKey, error) {
-	c, err := s.copyRecord(copyID)
-	if err != nil {
-		return nil, err
-	}
-	b, err := hex.DecodeString(c.Device)
-	if err != nil {
-		return nil, &Error{Kind: ErrNotFound, Field: "sub", Msg: "no key for " + copyID}
-	}
-	pub, err := gm.ParsePublicKey(b)
-	if err != nil {
-		return nil, &Error{Kind: ErrNotFound, Field: "sub", Msg: "no key for " + copyID}
-	}
-	return pub, nil
-}
-
 // HolderOFD returns the OFD file of licence id to the holder of its copy
-// copyID, whose proof the caller has verified with CopyDeviceKey's key:
+// copyID, whose proof the caller has verified with ProofKey's key:
 // the file of the licence itself (its static QR, as on paper). A copy of
 // another licence is ErrNotFound; a licence or copy that is not valid
 // (revoked, suspended, superseded, unbound) is ErrConflict: the holder's
