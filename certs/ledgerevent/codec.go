@@ -37,9 +37,14 @@ func (e *FieldError) Error() string {
 
 func (e *FieldError) Unwrap() error { return ErrMalformed }
 
-// MaxLen is the longest encoding of any event (a reissue with the longest
-// identifiers and reason).
-const MaxLen = 2 + 8 + 2 + MaxAgencyLen + 2*(2+MaxIDLen) + 2*DigestSize + 1 + 2 + MaxReasonLen + DigestSize
+// MaxLen is the longest encoding of any event (a grant with the longest
+// texts).
+const MaxLen = max(maxReissueLen, maxGrantLen)
+
+const (
+	maxReissueLen = 2 + 8 + 2 + MaxAgencyLen + 2*(2+MaxIDLen) + 2*DigestSize + 1 + 2 + MaxReasonLen + DigestSize
+	maxGrantLen   = 2 + 8 + 2 + MaxAgencyLen + 2 + MaxIDLen + 2 + MaxRPLen + 2 + MaxMatterLen + DigestSize + 2 + MaxFieldsLen + 8 + 1 + DigestSize
+)
 
 var (
 	minTime = time.Unix(0, math.MinInt64)
@@ -129,6 +134,18 @@ func newEvent(k Kind) Event {
 		return new(KeyRotated)
 	case KindKeyCompromised:
 		return new(KeyCompromised)
+	case KindRPRegistered:
+		return new(RPRegistered)
+	case KindRPStatus:
+		return new(RPStatus)
+	case KindGrant:
+		return new(Grant)
+	case KindGrantUse:
+		return new(GrantUse)
+	case KindGrantRevoked:
+		return new(GrantRevoked)
+	case KindCounterVerified:
+		return new(CounterVerified)
 	}
 	return nil
 }
@@ -258,6 +275,23 @@ func (c *codec) status(field string, s *Status) {
 	}
 }
 
+// enum is a one-byte code in lo..hi.
+func (c *codec) enum(field string, v *uint8, lo, hi uint8) {
+	switch {
+	case c.find != "":
+		return
+	case c.decoding:
+		if b := c.take(field, 1); b != nil {
+			*v = b[0]
+		}
+	default:
+		c.buf = append(c.buf, *v)
+	}
+	if c.err == nil && (*v < lo || *v > hi) {
+		c.fail(field, "unknown code %d, want %d..%d", *v, lo, hi)
+	}
+}
+
 // commitmentField returns e's commitment named field, or nil if e's kind
 // has none of that name.
 func commitmentField(e Event, field string) *Commitment {
@@ -269,7 +303,7 @@ func commitmentField(e Event, field string) *Commitment {
 // CommittedFields lists the names of e's commitments, in encoding order.
 func CommittedFields(e Event) []string {
 	var out []string
-	for _, f := range []string{FieldHolderCode, FieldHolderName, FieldDevice, FieldOperator} {
+	for _, f := range []string{FieldHolderCode, FieldHolderName, FieldDevice, FieldLicence, FieldOperator} {
 		if commitmentField(e, f) != nil {
 			out = append(out, f)
 		}

@@ -41,6 +41,13 @@ var kindNames = [...]string{
 	KindSealRevoked:    "seal-revoked",
 	KindKeyRotated:     "key-rotated",
 	KindKeyCompromised: "key-compromised",
+
+	KindRPRegistered:    "rp-registered",
+	KindRPStatus:        "rp-status",
+	KindGrant:           "grant",
+	KindGrantUse:        "grant-use",
+	KindGrantRevoked:    "grant-revoked",
+	KindCounterVerified: "counter-verified",
 }
 
 // Valid reports whether k is a kind of format 2.
@@ -152,8 +159,9 @@ type Head struct {
 }
 
 // Event is one decoded ledger entry: *Issue, *Reissue, *StatusChange,
-// *Unbind, *Claim, *SealMade, *SealRevoked, *KeyRotated or
-// *KeyCompromised. The set is closed; switch on the concrete type.
+// *Unbind, *Claim, *SealMade, *SealRevoked, *KeyRotated,
+// *KeyCompromised, *RPRegistered, *RPStatus, *Grant, *GrantUse,
+// *GrantRevoked or *CounterVerified. The set is closed; switch on the concrete type.
 type Event interface {
 	Kind() Kind
 	Head() Head

@@ -280,7 +280,7 @@ func TestDecodeRefuses(t *testing.T) {
 		{"format 1", mod(func(b []byte) []byte { b[0] = 1; return b }), ErrFormat1, ""},
 		{"format 3", mod(func(b []byte) []byte { b[0] = 3; return b }), ErrMalformed, "format 3"},
 		{"kind 0", mod(func(b []byte) []byte { b[1] = 0; return b }), ErrMalformed, "unknown kind 0"},
-		{"kind 10", mod(func(b []byte) []byte { b[1] = 10; return b }), ErrMalformed, "unknown kind 10"},
+		{"kind 16", mod(func(b []byte) []byte { b[1] = 16; return b }), ErrMalformed, "unknown kind 16"},
 		{"agency length too long", mod(func(b []byte) []byte { b[10], b[11] = 0, MaxAgencyLen+1; return b }), ErrMalformed, "agency: 65 bytes"},
 		{"agency empty", mod(func(b []byte) []byte { b[10], b[11] = 0, 0; return b }), ErrMalformed, "agency"},
 		{"zero commitment", mod(func(b []byte) []byte { clear(b[len(b)-DigestSize:]); return b }), ErrMalformed, "commitment not made"},
@@ -353,7 +353,7 @@ func TestKindAndStatusText(t *testing.T) {
 		}
 	}
 	var k Kind
-	if k.UnmarshalText([]byte("kind(0)")) == nil || Kind(0).Valid() || Kind(10).Valid() {
+	if k.UnmarshalText([]byte("kind(0)")) == nil || Kind(0).Valid() || Kind(16).Valid() {
 		t.Error("an unknown kind parsed")
 	}
 }
