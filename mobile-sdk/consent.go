@@ -256,11 +256,7 @@ func (w *Wallet) answer(req *ConsentRequest, licenceID string, fields []string) 
 	if err := canAnswer(r.licence(), req); err != nil {
 		return nil, err
 	}
-	decision := "refuse"
-	if fields != nil {
-		decision = "approve"
-	}
-	tok, err := signConsent(w.key, req.ID, req.Signed, r.ID, decision, fields, w.now())
+	tok, err := signConsent(w.key, req.ID, req.Signed, r.ID, fields, w.now())
 	if err != nil {
 		return nil, err
 	}

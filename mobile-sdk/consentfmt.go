@@ -2,20 +2,19 @@ package mobilesdk
 
 import (
 	"crypto/ecdsa"
-	"crypto/rand"
-	"encoding/base64"
-	"encoding/json"
+	"errors"
 	"fmt"
+	"net/http"
 	"time"
 
 	"elicense/certs/catalog"
-	"elicense/certs/jws"
+	"elicense/certs/consent"
 	"elicense/certs/ledgerevent"
 	"elicense/internal/gm"
 )
 
-// This file is the wallet's side of the certs/consent formats: proofs,
-// consents, requests and the ledger events of kinds 10–15.
+// This file is the wallet's side of the certs/consent formats (proofs,
+// consents, requests) and of the ledger events a holder's uses list.
 
 // Kinds of use (ledger event kind names).
 const (
@@ -37,115 +36,44 @@ type requestView struct {
 	IssuedAt, ExpiresAt            int64
 }
 
-func signJWS(key *gm.PrivateKey, header string, payload any) (string, error) {
-	pb, err := json.Marshal(payload)
-	if err != nil {
-		return "", err
-	}
-	enc := base64.RawURLEncoding
-	in := enc.EncodeToString([]byte(header)) + "." + enc.EncodeToString(pb)
-	sig, err := gm.SignRS(key, []byte(in))
-	if err != nil {
-		return "", err
-	}
-	return in + "." + enc.EncodeToString(sig), nil
-}
-
 // signProof makes the Authorization: ELProof token for one call.
 func signProof(key *gm.PrivateKey, sub, method, path string, body []byte, now time.Time) (string, error) {
-	jti := make([]byte, 16)
-	if _, err := rand.Read(jti); err != nil {
-		return "", err
-	}
-	p := map[string]any{"sub": sub, "htm": method, "htu": path, "iat": now.Unix(), "jti": base64.RawURLEncoding.EncodeToString(jti)}
-	if body != nil {
-		sum := gm.SM3(body)
-		p["bh"] = base64.RawURLEncoding.EncodeToString(sum[:])
-	}
-	return signJWS(key, `{"alg":"SM2SM3","typ":"elicense-proof+jwt"}`, p)
+	return consent.SignProof(key, consent.ProofClaims{Subject: sub, Method: method, Path: path, IssuedAt: now, Body: body})
 }
 
-// signConsent makes the holder's consent (decision "approve" with fields,
-// or "refuse").
-func signConsent(key *gm.PrivateKey, requestID, requestJWS, copyID, decision string, fields []string, now time.Time) (string, error) {
-	sum := gm.SM3([]byte(requestJWS))
-	p := map[string]any{"request": requestID, "request_sm3": base64.RawURLEncoding.EncodeToString(sum[:]),
-		"licence": copyID, "decision": decision, "iat": now.Unix()}
-	if decision == "approve" {
-		p["fields"] = fields
+// signConsent makes the holder's consent: approve with fields, or refuse
+// (fields nil).
+func signConsent(key *gm.PrivateKey, requestID, requestJWS, copyID string, fields []string, now time.Time) (string, error) {
+	c := consent.ConsentClaims{Request: requestID, RequestSM3: consent.RequestSM3(requestJWS), Licence: copyID,
+		Decision: consent.Refuse, IssuedAt: now}
+	if fields != nil {
+		c.Decision, c.Fields = consent.Approve, fields
 	}
-	return signJWS(key, `{"alg":"SM2SM3","typ":"elicense-consent+jwt"}`, p)
+	return consent.SignConsent(key, c)
 }
 
-// verifyRequest verifies a signed request: the ledger key's signature,
-// not expired, iss, every field of its class.
+// verifyRequest verifies a signed request as docs/consent.md §4 says:
+// signed by the ledger key, not expired, from iss, every field a field
+// of its class. An expired request is a *ConsentError (REQUEST_EXPIRED),
+// anything else wrong ErrForgedAnswer.
 func verifyRequest(token string, ledgerKey *ecdsa.PublicKey, iss string, now time.Time) (*requestView, error) {
-	bad := func(format string, args ...any) error {
-		return wrapf(ErrForgedAnswer, "signed request: "+format, args...)
-	}
-	t, err := jws.Parse(token, jws.Expect{Typ: "elicense-request+jwt"})
+	r, err := consent.ParseRequest(token)
 	if err != nil {
-		return nil, bad("%v", err)
+		return nil, wrapf(ErrForgedAnswer, "signed request: %v", err)
 	}
-	if err := gm.VerifyRS(ledgerKey, t.SigningInput, t.Signature); err != nil {
-		return nil, bad("not signed by the ledger key: %v", err)
-	}
-	var p struct {
-		ID  string `json:"id"`
-		Iss string `json:"iss"`
-		Iat int64  `json:"iat"`
-		Exp int64  `json:"exp"`
-		RP  struct {
-			ID      string `json:"id"`
-			Name    string `json:"name"`
-			OrgCode string `json:"org_code"`
-			OrgName string `json:"org_name"`
-		} `json:"rp"`
-		Matter struct {
-			Code string `json:"code"`
-			Name string `json:"name"`
-		} `json:"matter"`
-		Class    string          `json:"class"`
-		Fields   []*RequestField `json:"fields"`
-		Duration int64           `json:"duration"`
-		Use      string          `json:"use"`
-	}
-	if err := json.Unmarshal(t.Payload, &p); err != nil {
-		return nil, bad("payload: %v", err)
-	}
-	switch {
-	case !validRequestID(p.ID):
-		return nil, bad("id %q", p.ID)
-	case p.Iss != iss:
-		return nil, bad("issued by %q, not %q", p.Iss, iss)
-	case now.Unix() > p.Exp:
-		return nil, wrapf(ErrRequestExpired, "the request expired at %s", time.Unix(p.Exp, 0).UTC().Format(time.RFC3339))
-	case p.RP.ID == "" || p.Matter.Code == "":
-		return nil, bad("no relying party or matter")
-	case p.Use != UseOnce && p.Use != UseRepeat:
-		return nil, bad("use %q", p.Use)
-	case p.Duration < 60 || p.Duration > 365*24*3600:
-		return nil, bad("duration %d s", p.Duration)
-	case len(p.Fields) == 0:
-		return nil, bad("no fields")
-	}
-	cl, ok := catalog.Default().Lookup(p.Class)
-	if !ok {
-		return nil, bad("unknown class %q", p.Class)
-	}
-	seen := map[string]bool{}
-	for _, f := range p.Fields {
-		if f == nil {
-			return nil, bad("null field")
+	if err := r.Verify(ledgerKey, iss, catalog.Default(), now); err != nil {
+		if errors.Is(err, consent.ErrExpired) {
+			return nil, &ConsentError{Status: http.StatusGone, Code: CodeRequestExpired, Detail: "checked by the wallet: " + err.Error()}
 		}
-		if _, ok := cl.Field(f.Key); !ok || seen[f.Key] {
-			return nil, bad("field %q is not a field of %s, or named twice", f.Key, p.Class)
-		}
-		seen[f.Key] = true
+		return nil, wrapf(ErrForgedAnswer, "signed request: %v", err)
 	}
-	return &requestView{ID: p.ID, RPID: p.RP.ID, RPName: p.RP.Name, OrgCode: p.RP.OrgCode, OrgName: p.RP.OrgName,
-		MatterCode: p.Matter.Code, MatterName: p.Matter.Name, Class: p.Class, Fields: p.Fields,
-		Duration: p.Duration, Use: p.Use, IssuedAt: p.Iat, ExpiresAt: p.Exp}, nil
+	v := &requestView{ID: r.ID, RPID: r.RP.ID, RPName: r.RP.Name, OrgCode: r.RP.OrgCode, OrgName: r.RP.OrgName,
+		MatterCode: r.Matter.Code, MatterName: r.Matter.Name, Class: r.Class,
+		Duration: int64(r.Duration / time.Second), Use: string(r.Use), IssuedAt: r.IssuedAt.Unix(), ExpiresAt: r.ExpiresAt.Unix()}
+	for _, f := range r.Fields {
+		v.Fields = append(v.Fields, &RequestField{Key: f.Key, Name: f.Name, Purpose: f.Purpose})
+	}
+	return v, nil
 }
 
 // useEvent is a decoded ledger entry, as the uses list needs it.
@@ -166,9 +94,17 @@ func decodeUseEvent(entry []byte) (*useEvent, error) {
 	}
 	h := ev.Head()
 	u := &useEvent{kind: ev.Kind().String(), time: h.Time, subject: h.Subject, ev: ev}
-	switch ev.(type) {
+	switch e := ev.(type) {
 	case *ledgerevent.Claim:
 		u.subjectIsCopy = true
+	case *ledgerevent.Grant:
+		u.grant, u.rp, u.matter, u.fields, u.commitsLicence = e.Grant, e.RP, e.Matter, e.Fields, true
+	case *ledgerevent.GrantUse:
+		u.grant, u.rp = e.Grant, e.RP
+	case *ledgerevent.GrantRevoked:
+		u.grant, u.rp = e.Grant, e.RP
+	case *ledgerevent.CounterVerified:
+		u.counter, u.verdict, u.commitsLicence = e.Counter, e.Verdict, true
 	}
 	return u, nil
 }
@@ -176,9 +112,9 @@ func decodeUseEvent(entry []byte) (*useEvent, error) {
 // open checks the opening of the entry's licence commitment.
 func (u *useEvent) open(salt, value []byte) error {
 	if len(salt) != ledgerevent.SaltSize {
-		return fmt.Errorf("opening: salt of %d bytes", len(salt))
+		return fmt.Errorf("opening: salt of %d bytes, want %d", len(salt), ledgerevent.SaltSize)
 	}
-	o := ledgerevent.Opening{Field: "licence", Value: value}
+	o := ledgerevent.Opening{Field: ledgerevent.FieldLicence, Value: value}
 	copy(o.Salt[:], salt)
 	if err := ledgerevent.VerifyOpening(u.ev, o); err != nil {
 		return fmt.Errorf("the opening does not match the entry's commitment")

@@ -129,10 +129,10 @@ const (
 // ErrRequestExpired, ErrRequestAnswered, ErrLicenceNotValid or
 // ErrGrantEnded.
 type ConsentError struct {
-	Status  int64  // HTTP status
-	Code    string // the API's error code, e.g. "REQUEST_EXPIRED"
-	Field   string // the request field concerned, if any
-	Detail  string // the issuer's message (English); Message gives the holder's
+	Status int64  // HTTP status
+	Code   string // the API's error code, e.g. "REQUEST_EXPIRED"
+	Field  string // the request field concerned, if any
+	Detail string // the issuer's message (English); Message gives the holder's
 }
 
 func (e *ConsentError) Error() string {
@@ -193,7 +193,7 @@ func (e *ConsentError) Message(lang string) string {
 	case e.Status == 404:
 		return pick("发证机构找不到该请求或授权。", "The issuer does not know this request or authorisation.")
 	}
-	return pick("发证机构拒绝了此操作", "The issuer refused") + "（" + e.Code + "）"
+	return pick("发证机构拒绝了此操作（"+e.Code+"）。", "The issuer refused ("+e.Code+").")
 }
 
 // consentErr turns the API refusals do reports as *ClaimError into

@@ -152,11 +152,13 @@ func (f *Issuer) Calls() []string {
 
 // Req describes a request to make; zero values take defaults.
 type Req struct {
-	Class    string        // default business-license
-	Fields   []string      // default name, legal_rep, domicile
-	Use      consent.Use   // default once
-	Duration time.Duration // default 7 days
-	Expires  time.Time     // default in 10 minutes
+	Class    string         // default business-license
+	Fields   []string       // default name, legal_rep, domicile
+	Use      consent.Use    // default once
+	Duration time.Duration  // default 7 days
+	Expires  time.Time      // default in 10 minutes
+	Issuer   string         // iss, default the fake's URL
+	Signer   *gm.PrivateKey // default the ledger key
 }
 
 // NewRequest makes a signed request as POST /v1/requests would, and
@@ -183,7 +185,16 @@ func (f *Issuer) NewRequest(t testing.TB, r Req) (id, link string) {
 	if !ok {
 		t.Fatalf("class %q", r.Class)
 	}
-	c := consent.RequestClaims{ID: consent.NewRequestID(), Issuer: f.URL, IssuedAt: now, ExpiresAt: r.Expires,
+	if r.Issuer == "" {
+		r.Issuer = f.URL
+	}
+	if r.Expires.Before(now) {
+		now = r.Expires.Add(-time.Minute) // iat ≤ exp
+	}
+	if r.Signer == nil {
+		r.Signer = f.ledgerKey
+	}
+	c := consent.RequestClaims{ID: consent.NewRequestID(), Issuer: r.Issuer, IssuedAt: now, ExpiresAt: r.Expires,
 		RP:     consent.RP{ID: RPID, Name: RPName, OrgCode: OrgCode, OrgName: OrgName},
 		Matter: consent.Matter{Code: Matter, Name: MName}, Class: r.Class, Duration: r.Duration, Use: r.Use}
 	for _, k := range r.Fields {
@@ -193,7 +204,7 @@ func (f *Issuer) NewRequest(t testing.TB, r Req) (id, link string) {
 		}
 		c.Fields = append(c.Fields, consent.RequestedField{Key: k, Name: fd.Label, Purpose: "核对" + fd.Label})
 	}
-	jws, err := consent.SignRequest(f.ledgerKey, f.ledgerKID, c)
+	jws, err := consent.SignRequest(r.Signer, f.ledgerKID, c)
 	if err != nil {
 		t.Fatal(err)
 	}
