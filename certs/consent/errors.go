@@ -20,8 +20,8 @@ var (
 	// body of a proof; iss; request_sm3; aud, grant, licence, class).
 	ErrMismatch = errors.New("consent: mismatch")
 	// ErrWidened: more fields than allowed: a consent field the request
-	// did not ask for, a disclosed field the consent did not approve, or
-	// a consented field not disclosed.
+	// did not ask for, or a disclosed field the consent did not approve.
+	// (A consented field not disclosed is ErrMismatch.)
 	ErrWidened = errors.New("consent: fields not consented")
 	// ErrRefused: the consent's decision is "refuse" where an approval is
 	// needed.
@@ -74,5 +74,3 @@ func (e *Error) Unwrap() []error {
 func errf(reason error, token, part, format string, args ...any) *Error {
 	return &Error{Token: token, Part: part, Reason: reason, Detail: fmt.Sprintf(format, args...)}
 }
-
-var errNotYet = errors.New("consent: not yet implemented")

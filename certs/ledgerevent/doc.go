@@ -26,7 +26,11 @@
 // [VerifyOpening]) without revealing the key or any other field.
 // Licence identifiers, agency codes, key IDs, seal identifiers, reason
 // codes, times and SM3 digests of credentials, seals and genuine sets
-// are published in the clear: none of them identifies a person.
+// are published in the clear: none of them identifies a person. The
+// 授权用证 events (kinds 10–15) publish relying-party ids, grant and
+// receipt ids, matter codes, field keys and counter names, and commit to
+// the licence, so that the ledger does not link a licence to where it
+// was used.
 //
 // docs/events.md lists every kind and exactly what it publishes.
 package ledgerevent

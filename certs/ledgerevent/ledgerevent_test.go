@@ -54,6 +54,7 @@ type sample struct {
 func samples(t testing.TB) []sample {
 	k := testKey(t)
 	const ag, id, op = "11310000PDY100010H", "1234567890123456789012345678901234567890", "clerk-张三"
+	const rp, grant, copyID = "sh-scjg-food-permit", "g_EBESExQVFhcYGRobHB0eHw", id + "#0011223344556677"
 	return []sample{
 		{"issue", k.Issue(Issue{Time: t0, Agency: ag, ID: id, Credential: cred}, op), map[string][]byte{FieldOperator: []byte(op)}},
 		{"reissue", k.Reissue(Reissue{Time: t0, Agency: ag, ID: id + "-2", Supersedes: id, Credential: cred2, Superseded: cred, From: StatusSuspended, Reason: "变更"}, op),
@@ -74,6 +75,20 @@ func samples(t testing.TB) []sample {
 			map[string][]byte{FieldOperator: []byte("elicense key rotate")}},
 		{"key-compromised", k.KeyCompromised(KeyCompromised{Time: t0, Agency: ag, KeyID: "0011223344556677", Since: t0.Add(-time.Hour), Genuine: cred}, "elicense key compromise"),
 			map[string][]byte{FieldOperator: []byte("elicense key compromise")}},
+		{"rp-registered", k.RPRegistered(RPRegistered{Time: t0, Agency: ag, RP: rp, Key: cred, Registration: cred2}, "admin-李四"),
+			map[string][]byte{FieldOperator: []byte("admin-李四")}},
+		{"rp-suspended", k.RPStatus(RPStatus{Time: t0, Agency: ag, RP: rp, State: RPSuspended, Reason: "超范围调取"}, "admin-李四"),
+			map[string][]byte{FieldOperator: []byte("admin-李四")}},
+		{"rp-removed", k.RPStatus(RPStatus{Time: t0, Agency: ag, RP: rp, State: RPRemoved}, "admin-李四"),
+			map[string][]byte{FieldOperator: []byte("admin-李四")}},
+		{"grant", k.Grant(Grant{Time: t0, Agency: ag, Grant: grant, RP: rp, Matter: "310100001000", Fields: "name,legal_rep,domicile",
+			NotAfter: t0.Add(7 * 24 * time.Hour), Use: UseOnce, Consent: cred}, copyID),
+			map[string][]byte{FieldLicence: []byte(copyID)}},
+		{"grant-use", &GrantUse{Time: t0, Agency: ag, Grant: grant, RP: rp}, map[string][]byte{}},
+		{"grant-revoked", &GrantRevoked{Time: t0, Agency: ag, Grant: grant, RP: rp, By: ByHolder}, map[string][]byte{}},
+		{"counter-verified", k.CounterVerified(CounterVerified{Time: t0, Agency: ag, Receipt: "AAECAwQFBgcICQoLDA0ODw", Counter: "浦东新区市民中心 3号窗口",
+			Verdict: "VALID", At: t0.Add(-time.Hour), Licence: Commitment{}}, copyID),
+			map[string][]byte{FieldLicence: []byte(copyID)}},
 	}
 }
 
@@ -252,6 +267,18 @@ func TestEncodeRefuses(t *testing.T) {
 		{"reissue revoked", k.Reissue(Reissue{Time: t0, Agency: "A", ID: "X2", Supersedes: "X", From: StatusRevoked}, "op"), "cannot be re-issued"},
 		{"seal revoke without reason", k.SealRevoked(SealRevoked{Time: t0, Agency: "A", ESID: "S"}, "op"), "reason: empty"},
 		{"key replaces itself", k.KeyRotated(KeyRotated{Time: t0, Agency: "A", KeyID: "K", Previous: "K"}, "op"), "replaces itself"},
+		{"rp state 0", k.RPStatus(RPStatus{Time: t0, Agency: "A", RP: "p"}, "op"), "state: unknown code 0"},
+		{"rp state 4", k.RPStatus(RPStatus{Time: t0, Agency: "A", RP: "p", State: 4}, "op"), "state: unknown code 4"},
+		{"grant use 3", k.Grant(Grant{Time: t0, Agency: "A", Grant: "g", RP: "p", Matter: "m", NotAfter: t0, Fields: "name", Use: 3}, "l#t"), "use: unknown code 3"},
+		{"grant without fields", k.Grant(Grant{Time: t0, Agency: "A", Grant: "g", RP: "p", Matter: "m", NotAfter: t0, Use: UseOnce}, "l#t"), "fields: empty"},
+		{"grant field upper case", k.Grant(Grant{Time: t0, Agency: "A", Grant: "g", RP: "p", Matter: "m", NotAfter: t0, Fields: "name,Legal", Use: UseOnce}, "l#t"), "not a field key"},
+		{"grant field empty", k.Grant(Grant{Time: t0, Agency: "A", Grant: "g", RP: "p", Matter: "m", NotAfter: t0, Fields: "name,", Use: UseOnce}, "l#t"), "not a field key"},
+		{"grant field twice", k.Grant(Grant{Time: t0, Agency: "A", Grant: "g", RP: "p", Matter: "m", NotAfter: t0, Fields: "name,name", Use: UseOnce}, "l#t"), "twice"},
+		{"grant licence not committed", &Grant{Time: t0, Agency: "A", Grant: "g", RP: "p", Matter: "m", NotAfter: t0, Fields: "name", Use: UseOnce}, "licence: commitment not made"},
+		{"revoked by 0", &GrantRevoked{Time: t0, Agency: "A", Grant: "g", RP: "p"}, "by: unknown code 0"},
+		{"revoked by 3", &GrantRevoked{Time: t0, Agency: "A", Grant: "g", RP: "p", By: 3}, "by: unknown code 3"},
+		{"rp id too long", &GrantUse{Time: t0, Agency: "A", Grant: "g", RP: strings.Repeat("p", MaxRPLen+1)}, "rp: 65 bytes"},
+		{"no verdict", k.CounterVerified(CounterVerified{Time: t0, Agency: "A", Receipt: "r", Counter: "c"}, "l"), "verdict: empty"},
 		{"compromised in the future", k.KeyCompromised(KeyCompromised{Time: t0, Agency: "A", KeyID: "K", Since: t0.Add(time.Second)}, "op"), "since:"},
 	}
 	for _, c := range cases {
@@ -351,6 +378,39 @@ func TestKindAndStatusText(t *testing.T) {
 		if err := got.UnmarshalText(b); err != nil || got != s {
 			t.Errorf("status %d: %q gives %d, %v", s, b, got, err)
 		}
+	}
+	for _, v := range []interface {
+		MarshalText() ([]byte, error)
+	}{RPActive, RPSuspended, RPRemoved, UseOnce, UseRepeat, ByHolder, ByRelyingParty} {
+		b, _ := v.MarshalText()
+		var err error
+		switch v := v.(type) {
+		case RPState:
+			var got RPState
+			err = got.UnmarshalText(b)
+			if got != v {
+				err = errors.New("differs")
+			}
+		case GrantUseLimit:
+			var got GrantUseLimit
+			err = got.UnmarshalText(b)
+			if got != v {
+				err = errors.New("differs")
+			}
+		case RevokedBy:
+			var got RevokedBy
+			err = got.UnmarshalText(b)
+			if got != v {
+				err = errors.New("differs")
+			}
+		}
+		if err != nil {
+			t.Errorf("%v: %q: %v", v, b, err)
+		}
+	}
+	var st RPState
+	if st.UnmarshalText([]byte("rp-state(0)")) == nil || RPState(4).Valid() || GrantUseLimit(3).Valid() || RevokedBy(0).Valid() {
+		t.Error("an unknown code parsed")
 	}
 	var k Kind
 	if k.UnmarshalText([]byte("kind(0)")) == nil || Kind(0).Valid() || Kind(16).Valid() {
