@@ -16,12 +16,9 @@ import (
 // This file is the wallet's side of the certs/consent formats (proofs,
 // consents, requests) and of the ledger events a holder's uses list.
 
-// Kinds of use (ledger event kind names).
+// Kinds of use the checks tell apart (ledger event kind names).
 const (
-	kindClaim           = "claim"
 	kindGrant           = "grant"
-	kindGrantUse        = "grant-use"
-	kindGrantRevoked    = "grant-revoked"
 	kindCounterVerified = "counter-verified"
 )
 

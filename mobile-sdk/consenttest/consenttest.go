@@ -72,11 +72,10 @@ type Issuer struct {
 }
 
 type request struct {
-	jws     string
-	claims  consent.RequestClaims
-	state   string
-	grant   string
-	refused bool
+	jws    string
+	claims consent.RequestClaims
+	state  string
+	grant  string
 }
 
 type grant struct {
