@@ -36,7 +36,7 @@ const SaltSize = 16
 type GrantBase struct {
 	Issuer    string    // iss: the issuing agency's code
 	ID        string    // jti: as in the copy's credential
-	IssuedAt  time.Time // iat: when the grant credential is signed
+	IssuedAt  time.Time // iat: when the grant credential is signed; zero means now
 	NotBefore time.Time // nbf: the start of the licence's validity
 	// Expires is exp, the end of the licence's validity; zero for a
 	// licence valid 长期 (no exp).

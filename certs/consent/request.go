@@ -56,8 +56,8 @@ type RequestedField struct {
 type RequestClaims struct {
 	ID        string    // id: "r_" and 22 base64url characters
 	Issuer    string    // iss: the issuer's base URL
-	IssuedAt  time.Time // iat
-	ExpiresAt time.Time // exp
+	IssuedAt  time.Time // iat; zero means now
+	ExpiresAt time.Time // exp; zero means IssuedAt + RequestLifetime
 	RP        RP
 	Matter    Matter
 	Class     string           // catalogue class key
