@@ -2,6 +2,7 @@ package mobilesdk
 
 import (
 	"bytes"
+	"cmp"
 	"crypto/ecdsa"
 	"encoding/json"
 	"errors"
@@ -277,11 +278,13 @@ func (w *Wallet) answer(req *ConsentRequest, licenceID string, fields []string) 
 		return nil, wrapf(ErrNetwork, "the issuer answered the consent without a grant")
 	}
 	g := ans.Grant.grant(r.ID)
-	if g.RPID == "" {
-		g.RPID, g.RPName = req.RPID, req.RPName
+	// The issuer's grant names the party and matter by code; the request
+	// the holder just read has their names.
+	if g.RPID == "" || g.RPID == req.RPID {
+		g.RPID, g.RPName = req.RPID, cmp.Or(g.RPName, req.RPName)
 	}
-	if g.MatterCode == "" {
-		g.MatterCode, g.MatterName = req.MatterCode, req.MatterName
+	if g.MatterCode == "" || g.MatterCode == req.MatterCode {
+		g.MatterCode, g.MatterName = req.MatterCode, cmp.Or(g.MatterName, req.MatterName)
 	}
 	if g.Use == "" {
 		g.Use = req.Use
@@ -386,14 +389,14 @@ type Grant struct {
 	ID         string // g_…
 	Licence    string // the licence copy it grants
 	RPID       string
-	RPName     string
+	RPName     string // the party's name when known (the issuer's grant list names it by id only)
 	MatterCode string
-	MatterName string
+	MatterName string // likewise
 	Fields     string // the approved field keys, comma-separated
 	NotAfter   int64  // Unix seconds
 	Use        string // UseOnce or UseRepeat
-	// State is the issuer's: "active", "used", "expired" or "revoked"
-	// (or another word a newer issuer uses).
+	// State is the issuer's: "active", "used" (a once grant fetched),
+	// "expired" or "revoked" (or another word a newer issuer uses).
 	State     string
 	CreatedAt int64 // Unix seconds, 0 if the issuer did not say
 }
@@ -412,9 +415,9 @@ func (l *GrantList) At(i int64) *Grant {
 	return l.items[i]
 }
 
-// wireGrant is a grant as the issuer's API writes it; rp and matter may
-// be an object ({"id","name"}, {"code","name"}) or a bare id, times Unix
-// seconds or RFC 3339.
+// wireGrant is a grant as the issuer's API writes it: rp and matter by
+// id and code (an object {"id"|"code","name"} is read too), times in RFC
+// 3339 (or Unix seconds).
 type wireGrant struct {
 	ID       string          `json:"id"`
 	RP       json.RawMessage `json:"rp"`
@@ -425,18 +428,14 @@ type wireGrant struct {
 	NotAfter json.RawMessage `json:"not_after"`
 	Use      string          `json:"use"`
 	State    string          `json:"state"`
-	Created  json.RawMessage `json:"created_at"`
-	Time     json.RawMessage `json:"time"`
+	Created  json.RawMessage `json:"created"`
 }
 
 func (g *wireGrant) grant(copyID string) *Grant {
 	out := &Grant{ID: g.ID, Licence: copyID, Fields: strings.Join(g.Fields, ","), Use: g.Use, State: g.State}
 	out.RPID, out.RPName = idName(g.RP, "id")
 	out.MatterCode, out.MatterName = idName(g.Matter, "code")
-	out.NotAfter = unixOf(g.NotAfter)
-	if out.CreatedAt = unixOf(g.Created); out.CreatedAt == 0 {
-		out.CreatedAt = unixOf(g.Time)
-	}
+	out.NotAfter, out.CreatedAt = unixOf(g.NotAfter), unixOf(g.Created)
 	return out
 }
 

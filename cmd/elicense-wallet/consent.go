@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -192,7 +193,7 @@ func cmdGrants(_ context.Context, e *env, fs *flag.FlagSet, pos []string) error 
 	fmt.Fprintln(tw, "GRANT\tLICENCE\tSTATE\tUSE\tNOT AFTER\tFIELDS\tSERVICE")
 	for _, g := range all {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s · %s\n", g.ID, g.Licence, g.State, g.Use,
-			time.Unix(g.NotAfter, 0).Format("2006-01-02 15:04"), g.Fields, g.RPName, g.MatterName)
+			time.Unix(g.NotAfter, 0).Format("2006-01-02 15:04"), g.Fields, cmp.Or(g.RPName, g.RPID), cmp.Or(g.MatterName, g.MatterCode))
 	}
 	return tw.Flush()
 }

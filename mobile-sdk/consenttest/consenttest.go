@@ -445,13 +445,15 @@ func (f *Issuer) postGrant(w http.ResponseWriter, r *http.Request) {
 	f.appendLocked(nil, copyID, e, use{kind: "grant", grant: g.id, fields: c.Fields, opening: o})
 	f.grants[g.id] = g
 	req.state, req.grant = "granted", g.id
-	reply(w, 201, map[string]any{"grant": wireGrant(g)})
+	reply(w, 201, map[string]any{"grant": wireGrant(g), "request": req.claims.ID, "state": "granted"})
 }
 
+// wireGrant is a grant as the issuer's API shows it to its holder
+// (issuer/service GrantView).
 func wireGrant(g *grant) map[string]any {
-	return map[string]any{"id": g.id, "rp": map[string]string{"id": RPID, "name": RPName},
-		"matter": map[string]string{"code": Matter, "name": MName}, "licence": g.copyID, "fields": g.fields,
-		"not_after": g.notAfter.Unix(), "use": string(g.use), "state": g.state, "created_at": g.created.Format(time.RFC3339)}
+	return map[string]any{"id": g.id, "request": g.req.claims.ID, "rp": RPID, "matter": Matter, "licence": g.copyID, "fields": g.fields,
+		"not_after": g.notAfter.UTC().Format(time.RFC3339), "use": string(g.use), "state": g.state,
+		"created": g.created.UTC().Format(time.RFC3339), "fetches": 0, "ledger_index": 0}
 }
 
 func (f *Issuer) deleteGrant(w http.ResponseWriter, r *http.Request, id string) {
@@ -471,7 +473,7 @@ func (f *Issuer) deleteGrant(w http.ResponseWriter, r *http.Request, id string) 
 		g.state = "revoked"
 		f.appendLocked(nil, copyID, &ledgerevent.GrantRevoked{Time: time.Now().Truncate(time.Second), Agency: OrgCode, Grant: g.id, RP: RPID, By: ledgerevent.ByHolder},
 			use{kind: "grant-revoked", grant: g.id})
-		w.WriteHeader(204)
+		reply(w, 200, wireGrant(g))
 	}
 }
 
