@@ -525,8 +525,9 @@ func unwrapList(raw json.RawMessage, key string, out any) error {
 }
 
 // RevokeGrant ends grant grantID of licence licenceID at once: the
-// relying party's next fetch is refused. Revoking a grant already ended
-// is the issuer's refusal (*ConsentError).
+// relying party's next fetch is refused. Revoking a revoked grant again
+// succeeds (the issuer's revocation is idempotent); another copy's grant
+// is ErrNotFound.
 func (w *Wallet) RevokeGrant(licenceID, grantID string) error {
 	r, err := w.resolve(licenceID)
 	if err != nil {

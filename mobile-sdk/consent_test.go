@@ -231,8 +231,11 @@ func (c *consentStory) grants(t *testing.T) {
 	if st, _, _ := c.f.GrantState(c.g2); st != "revoked" {
 		t.Fatalf("grant %s after revoking", st)
 	}
-	if err := c.w.RevokeGrant(c.lic.ID, c.g2); !errors.Is(err, mobilesdk.ErrGrantEnded) {
-		t.Fatalf("revoking twice: %v", err)
+	if err := c.w.RevokeGrant(c.lic.ID, c.g2); err != nil {
+		t.Fatalf("revoking twice (idempotent): %v", err)
+	}
+	if err := c.w.RevokeGrant(c.dlc.ID, c.g1); !errors.Is(err, mobilesdk.ErrNotFound) {
+		t.Fatalf("revoking another copy's grant: %v", err)
 	}
 	if err := c.w.RevokeGrant(c.lic.ID, "g_nope"); !errors.Is(err, mobilesdk.ErrInvalidArgument) {
 		t.Fatalf("revoking a malformed id: %v", err)
@@ -299,6 +302,7 @@ func (c *consentStory) lyingUses(t *testing.T) {
 		{"garbage entry", 0, func(u map[string]any, _ []map[string]any) {
 			u["raw"] = base64.StdEncoding.EncodeToString([]byte("x"))
 		}, "decode", 1},
+		{"a fetch listed with other fields", 2, func(u map[string]any, _ []map[string]any) { u["fields"] = []string{"legal_rep"} }, "fields", 1},
 		{"entry not in the ledger", 6, func(u map[string]any, all []map[string]any) { u["index"] = 5 }, "ledger", 1},
 		{"a fetch of a grant of another copy", 2, func(u map[string]any, all []map[string]any) {
 			all[1]["opening"].(map[string]string)["value"] = c.dlc.ID

@@ -124,7 +124,7 @@ func FuzzCheckUse(f *testing.F) {
 		if json.Unmarshal(data, &wu) != nil {
 			return
 		}
-		c := &useChecker{copyID: "x#y", licenceID: "x", grants: map[string]bool{"g_1": true}, cp: tlog.Checkpoint{Size: 10},
+		c := &useChecker{copyID: "x#y", licenceID: "x", grants: map[string]*useEvent{"g_1": {kind: "grant", grant: "g_1"}}, cp: tlog.Checkpoint{Size: 10},
 			proof: func(index, size uint64) ([]tlog.Hash, error) { return nil, nil }}
 		if u := c.check(&wu); u.Verified || u.Problem == "" {
 			t.Fatalf("verified without a ledger: %+v", u)

@@ -115,15 +115,29 @@ func (w *Wallet) Uses(licenceID string) (*UseList, error) {
 	if err := unwrapList(raw, "uses", &list); err != nil {
 		return nil, wrapf(ErrNetwork, "GET /v1/holder/uses: %v", err)
 	}
-	note, err := getFresh(rf.client, r.Server+"/v1/ledger/checkpoint")
-	if err != nil {
-		return nil, err
+	// The issuer signs a checkpoint every second or so: wait a little for
+	// one covering the newest use, as Claim does for its proof.
+	var last uint64
+	for _, wu := range list {
+		if wu != nil && wu.Index != nil {
+			last = max(last, *wu.Index)
+		}
 	}
-	cp, err := verifyCheckpoint(note, b.LedgerKey.Cert)
-	if err != nil {
-		return nil, wrapf(ErrForgedAnswer, "ledger checkpoint: %v", err)
+	var cp tlog.Checkpoint
+	for deadline := time.Now().Add(3 * time.Second); ; {
+		note, err := getFresh(rf.client, r.Server+"/v1/ledger/checkpoint")
+		if err != nil {
+			return nil, err
+		}
+		if cp, err = verifyCheckpoint(note, b.LedgerKey.Cert); err != nil {
+			return nil, wrapf(ErrForgedAnswer, "ledger checkpoint: %v", err)
+		}
+		if cp.Size > last || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(200 * time.Millisecond)
 	}
-	uc := &useChecker{copyID: r.ID, licenceID: r.CopyOf, grants: map[string]bool{}, cp: cp,
+	uc := &useChecker{copyID: r.ID, licenceID: r.CopyOf, grants: map[string]*useEvent{}, cp: cp,
 		proof: func(index, size uint64) ([]tlog.Hash, error) { return fetchInclusion(rf.client, r.Server, index, size) }}
 	if uc.licenceID == "" {
 		uc.licenceID, _, _ = strings.Cut(r.ID, "#")
@@ -142,8 +156,8 @@ func (w *Wallet) Uses(licenceID string) (*UseList, error) {
 // fetches come after the grant).
 type useChecker struct {
 	copyID, licenceID string
-	grants            map[string]bool // grants of this copy verified so far
-	cp                tlog.Checkpoint // verified
+	grants            map[string]*useEvent // grants of this copy verified so far
+	cp                tlog.Checkpoint      // verified
 	proof             func(index, size uint64) ([]tlog.Hash, error)
 }
 
@@ -164,7 +178,7 @@ func (c *useChecker) check(wu *wireUse) *Use {
 	return u
 }
 
-func (c *useChecker) verify(wu *wireUse, u *Use) error {
+func (c *useChecker) verify(wu *wireUse, u *Use) (err error) {
 	if wu.Index == nil {
 		return fmt.Errorf("no ledger index")
 	}
@@ -183,6 +197,15 @@ func (c *useChecker) verify(wu *wireUse, u *Use) error {
 	}
 	if t := unixOf(wu.Time); t != 0 && t != ev.time.Unix() {
 		return fmt.Errorf("listed at %s, the entry says %s", time.Unix(t, 0).UTC().Format(time.RFC3339), ev.time.UTC().Format(time.RFC3339))
+	}
+	// A fetch or revocation names only its grant: its matter and fields
+	// are the grant's, verified earlier in the list.
+	if ev.grant != "" && ev.kind != kindGrant {
+		g := c.grants[ev.grant]
+		if g == nil {
+			return fmt.Errorf("grant %s is not a verified grant of this licence", ev.grant)
+		}
+		ev.matter, ev.fields = g.matter, g.fields
 	}
 	same := func(what, listed, entry string) error {
 		if listed != "" && listed != entry {
@@ -220,12 +243,13 @@ func (c *useChecker) verify(wu *wireUse, u *Use) error {
 			return err
 		}
 		if ev.kind == kindGrant {
-			c.grants[ev.grant] = true
+			defer func() { // once the whole entry has checked
+				if err == nil {
+					c.grants[ev.grant] = ev
+				}
+			}()
 		}
-	case ev.grant != "": // a fetch or revocation: of a grant of this copy
-		if !c.grants[ev.grant] {
-			return fmt.Errorf("grant %s is not a verified grant of this licence", ev.grant)
-		}
+	case ev.grant != "": // a fetch or revocation of a verified grant of this copy (checked above)
 	default:
 		return fmt.Errorf("a %s entry does not concern a licence copy", ev.kind)
 	}

@@ -38,7 +38,7 @@ import (
 const (
 	RPID    = "sh-scjg-food-permit"
 	RPName  = "上海市食品经营许可审批系统"
-	OrgCode = "11310000MB2F1234XY"
+	OrgCode = "11310000PDY100010H"
 	OrgName = "上海市市场监督管理局"
 	Matter  = "310100001000"
 	MName   = "食品经营许可证核发"
@@ -467,8 +467,8 @@ func (f *Issuer) deleteGrant(w http.ResponseWriter, r *http.Request, id string) 
 	switch {
 	case g == nil || g.copyID != copyID:
 		fail(w, 404, "NOT_FOUND", "no such grant")
-	case g.state == "revoked":
-		fail(w, 410, "GRANT_REVOKED", "the grant is already revoked")
+	case g.state == "revoked": // idempotent, as the issuer's
+		reply(w, 200, wireGrant(g))
 	default:
 		g.state = "revoked"
 		f.appendLocked(nil, copyID, &ledgerevent.GrantRevoked{Time: time.Now().Truncate(time.Second), Agency: OrgCode, Grant: g.id, RP: RPID, By: ledgerevent.ByHolder},
@@ -515,9 +515,9 @@ func (f *Issuer) holderUses(w http.ResponseWriter, r *http.Request) {
 			m["grant"] = u.grant
 			m["rp"] = map[string]string{"id": RPID, "name": RPName}
 		}
-		if u.kind == "grant" {
+		if g := f.grants[u.grant]; g != nil { // as the issuer lists them, every grant event with its grant's matter and fields
 			m["matter"] = map[string]string{"code": Matter, "name": MName}
-			m["fields"] = u.fields
+			m["fields"] = g.fields
 		}
 		if u.counter != "" {
 			m["counter"], m["verdict"] = u.counter, u.verdict
