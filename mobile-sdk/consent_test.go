@@ -31,8 +31,10 @@ func TestConsentAgainstFake(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts the issuer")
 	}
-	s := issuertest.Start(t)
-	c := &consentStory{s: s, f: consenttest.New(t, s.URL, s.Data), bl: s.Issue(t, "business-license"), dl: s.Issue(t, "drivers-license")}
+	f := consenttest.New(t)
+	s := issuertest.StartWith(t, "--public-url", f.URL)
+	f.Front(t, s.URL, s.Data)
+	c := &consentStory{s: s, f: f, bl: s.Issue(t, "business-license"), dl: s.Issue(t, "drivers-license")}
 	w, err := mobilesdk.OpenStorage(mobilesdk.NewMemoryStorage(), "correct horse")
 	if err != nil {
 		t.Fatal(err)

@@ -20,8 +20,9 @@ func TestConsentCLI(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts the issuer")
 	}
-	s := issuertest.Start(t)
-	f := consenttest.New(t, s.URL, s.Data)
+	f := consenttest.New(t)
+	s := issuertest.StartWith(t, "--public-url", f.URL)
+	f.Front(t, s.URL, s.Data)
 	bl := s.Issue(t, "business-license")
 	dir := filepath.Join(t.TempDir(), "wallet")
 	env := []string{passphraseEnv + "=correct horse", "LC_ALL=zh_CN.UTF-8"}

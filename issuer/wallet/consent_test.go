@@ -29,8 +29,9 @@ func TestBrowserConsent(t *testing.T) {
 		t.Fatal(err)
 	}
 	tab := browsertest.Open(t, 412, 915)
-	s := issuertest.Start(t)
-	f := consenttest.New(t, s.URL, s.Data)
+	f := consenttest.New(t)
+	s := issuertest.StartWith(t, "--public-url", f.URL)
+	f.Front(t, s.URL, s.Data)
 	issued := s.Issue(t, "business-license")
 	b := &browsertest.Tab{T: t, Ctx: tab, Timeout: 20 * time.Second, Status: "#status"}
 	console := browsertest.WatchConsole(tab, false)

@@ -97,10 +97,30 @@ type use struct {
 	opening *ledgerevent.Opening
 }
 
-// New starts the fake in front of the issuer at upstream, whose data
-// directory (for its ledger key and key passphrase) is dataDir. It stops
-// when the test ends.
-func New(t testing.TB, upstream, dataDir string) *Issuer {
+// New starts the fake, not yet in front of an issuer: start the issuer
+// with --public-url set to the fake's URL (so that the trust bundle's
+// status lists and the requests name the fake, as one origin), then call
+// Front. It stops when the test ends.
+func New(t testing.TB) *Issuer {
+	t.Helper()
+	secret := make([]byte, ledgerevent.AuditKeySize)
+	rand.Read(secret)
+	audit, err := ledgerevent.NewAuditKey(secret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &Issuer{audit: audit,
+		devices: map[string]*ecdsa.PublicKey{}, requests: map[string]*request{}, grants: map[string]*grant{},
+		jtis: map[string]bool{}, tree: tlog.NewMemTree(tlog.SM3), uses: map[string][]use{}}
+	f.srv = httptest.NewServer(f)
+	f.URL = f.srv.URL
+	t.Cleanup(f.srv.Close)
+	return f
+}
+
+// Front puts the fake in front of the issuer at upstream, whose data
+// directory (for its ledger key and key passphrase) is dataDir.
+func (f *Issuer) Front(t testing.TB, upstream, dataDir string) {
 	t.Helper()
 	pass, err := gm.PassphraseSource{File: filepath.Join(dataDir, "passphrase")}.Read()
 	if err != nil {
@@ -122,24 +142,14 @@ func New(t testing.TB, upstream, dataDir string) *Issuer {
 	if err != nil || len(certs) == 0 {
 		t.Fatalf("ledger certificate: %v", err)
 	}
-	secret := make([]byte, ledgerevent.AuditKeySize)
-	rand.Read(secret)
-	audit, err := ledgerevent.NewAuditKey(secret)
-	if err != nil {
-		t.Fatal(err)
-	}
 	up, err := url.Parse(upstream)
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := &Issuer{ledgerKey: key, ledgerKID: gm.KeyIDString(certs[0].Raw), audit: audit,
-		proxy:   httputil.NewSingleHostReverseProxy(up),
-		devices: map[string]*ecdsa.PublicKey{}, requests: map[string]*request{}, grants: map[string]*grant{},
-		jtis: map[string]bool{}, tree: tlog.NewMemTree(tlog.SM3), uses: map[string][]use{}}
-	f.srv = httptest.NewServer(f)
-	f.URL = f.srv.URL
-	t.Cleanup(f.srv.Close)
-	return f
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.ledgerKey, f.ledgerKID = key, gm.KeyIDString(certs[0].Raw)
+	f.proxy = httputil.NewSingleHostReverseProxy(up)
 }
 
 // Calls lists the consent calls the fake answered, "METHOD path".
@@ -191,7 +201,9 @@ func (f *Issuer) NewRequest(t testing.TB, r Req) (id, link string) {
 		now = r.Expires.Add(-time.Minute) // iat ≤ exp
 	}
 	if r.Signer == nil {
+		f.mu.Lock()
 		r.Signer = f.ledgerKey
+		f.mu.Unlock()
 	}
 	c := consent.RequestClaims{ID: consent.NewRequestID(), Issuer: r.Issuer, IssuedAt: now, ExpiresAt: r.Expires,
 		RP:     consent.RP{ID: RPID, Name: RPName, OrgCode: OrgCode, OrgName: OrgName},
@@ -203,7 +215,10 @@ func (f *Issuer) NewRequest(t testing.TB, r Req) (id, link string) {
 		}
 		c.Fields = append(c.Fields, consent.RequestedField{Key: k, Name: fd.Label, Purpose: "核对" + fd.Label})
 	}
-	jws, err := consent.SignRequest(r.Signer, f.ledgerKID, c)
+	f.mu.Lock()
+	kid := f.ledgerKID
+	f.mu.Unlock()
+	jws, err := consent.SignRequest(r.Signer, kid, c)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -313,8 +328,19 @@ func (f *Issuer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case r.Method == "POST" && p == "/v1/claims":
 		f.claim(w, r)
 	default:
-		f.proxy.ServeHTTP(w, r)
+		f.upstream().ServeHTTP(w, r)
 	}
+}
+
+func (f *Issuer) upstream() http.Handler {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.proxy == nil {
+		return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+			fail(w, 503, "unavailable", "the fake is not in front of an issuer yet")
+		})
+	}
+	return f.proxy
 }
 
 // ownLedger: once a copy is claimed through the fake, its ledger is the
@@ -578,7 +604,7 @@ func (f *Issuer) inclusion(w http.ResponseWriter, r *http.Request) {
 // copy's claim becomes the first event of its uses.
 func (f *Issuer) claim(w http.ResponseWriter, r *http.Request) {
 	rec := httptest.NewRecorder()
-	f.proxy.ServeHTTP(rec, r)
+	f.upstream().ServeHTTP(rec, r)
 	for k, v := range rec.Header() {
 		w.Header()[k] = v
 	}
