@@ -143,6 +143,9 @@ func TestBrowserConsent(t *testing.T) {
 	b.WaitFor("the active grant's revoke button", fmt.Sprintf(`!!document.querySelector('#grants-list li[data-grant=%s] button')`, browsertest.Quote(g3)))
 	b.Click(fmt.Sprintf(`#grants-list li[data-grant="%s"] button`, g3))
 	b.WaitFor("the grant revoked", fmt.Sprintf(`(document.querySelector('#grants-list li[data-grant=%s]') || {dataset: {}}).dataset.state === 'revoked'`, browsertest.Quote(g3)))
+	if g := b.Text(fmt.Sprintf(`#grants-list li[data-grant="%s"]`, g3)); !strings.Contains(g, consenttest.RPName+" · "+consenttest.MName) || !strings.Contains(g, "已撤销") {
+		t.Errorf("revoked grant in the list: %q", g)
+	}
 	if st, _, _ := f.GrantState(g3); st != "revoked" {
 		t.Errorf("grant %s after revoking in the page", st)
 	}

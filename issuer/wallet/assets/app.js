@@ -536,13 +536,17 @@
       list.hidden = uses.length === 0;
       note.textContent = uses.length === 0 ? t('uses.none') : bad ? fill('uses.unverified', { n: bad }) : t('uses.verified');
       note.classList.toggle('error', bad > 0);
+      // The issuer lists grants by code; the uses name the party and matter.
+      const names = {};
+      for (const u of uses) if (u.kind === 'grant' && u.verified) names[u.grant] = u;
       const gl = $('grants-list');
       gl.textContent = '';
       for (const g of grants) {
         const li = el('li');
         li.dataset.grant = g.id;
         li.dataset.state = g.state;
-        const what = el('span', 'what', (g.rpName || g.rpID) + ' · ' + (g.matterName || g.matterCode));
+        const n = names[g.id] || {};
+        const what = el('span', 'what', (g.rpName || n.rpName || g.rpID) + ' · ' + (g.matterName || n.matterName || g.matterCode));
         what.appendChild(el('span', 'when', t('state.' + g.state) + ' · ' + t('grants.until') + ' ' + day(g.notAfter)));
         li.appendChild(what);
         if (g.state === 'active') {
