@@ -207,9 +207,15 @@ func consentErr(err error) error {
 }
 
 // ErrorMessage is err in the holder's language ("zh", the default, or
-// "en") for the refusals that have one (a licence that cannot be
-// presented, the issuer's refusal of a consent), else err's own text.
+// "en"), saying what to do, for the errors a holder meets: a licence
+// that cannot be presented, the issuer's refusals of a consent call, no
+// licence that can answer a request, an answer or request that does not
+// verify, no network, a wrong passphrase. Other errors give their own
+// text.
 func ErrorMessage(err error, lang string) string {
+	if err == nil {
+		return ""
+	}
 	var se *StatusError
 	if errors.As(err, &se) {
 		return se.Message(lang)
@@ -218,8 +224,24 @@ func ErrorMessage(err error, lang string) string {
 	if errors.As(err, &ce) {
 		return ce.Message(lang)
 	}
-	if err == nil {
-		return ""
+	en := isEnglish(lang)
+	for _, m := range []struct {
+		reason  error
+		zh, eng string
+	}{
+		{ErrNoLicence, "本证照包中没有可用于此请求的证照（需同一发证机构、同类证照，且已在本机领取）。请先领取相应证照。",
+			"No licence in this wallet can answer the request (it needs a licence of that class, from that issuer, claimed on this device). Claim it first."},
+		{ErrForgedAnswer, "发证机构的应答或请求未通过核验，可能被篡改。请勿继续，并联系发证机构。",
+			"The issuer's answer or the request did not verify and may have been tampered with. Do not go on; contact the issuing agency."},
+		{ErrNetwork, "无法连接发证机构，请检查网络后重试。", "Cannot reach the issuer. Check the network and try again."},
+		{ErrWrongPassphrase, "口令不正确，请重新输入。", "Wrong passphrase. Try again."},
+	} {
+		if errors.Is(err, m.reason) {
+			if en {
+				return m.eng
+			}
+			return m.zh
+		}
 	}
 	return err.Error()
 }

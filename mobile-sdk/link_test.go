@@ -99,7 +99,21 @@ func TestConsentErrors(t *testing.T) {
 			t.Errorf("%s: en %q", tc.err.Code, en)
 		}
 	}
-	if ErrorMessage(nil, "zh") != "" || ErrorMessage(ErrNetwork, "zh") != ErrNetwork.Error() {
+	for _, tc := range []struct {
+		err    error
+		zh, en string
+	}{
+		{wrapf(ErrNoLicence, "x"), "请先领取相应证照", "Claim it first"},
+		{wrapf(ErrForgedAnswer, "x"), "未通过核验", "did not verify"},
+		{wrapf(ErrNetwork, "x"), "无法连接发证机构", "Cannot reach the issuer"},
+		{&wrapped{reason: ErrWrongPassphrase, err: errors.New("x")}, "口令不正确", "Wrong passphrase"},
+		{&StatusError{Status: StatusRevoked}, "吊销", "revoked"},
+	} {
+		if zh, en := ErrorMessage(tc.err, "zh"), ErrorMessage(tc.err, "en"); !strings.Contains(zh, tc.zh) || !strings.Contains(en, tc.en) {
+			t.Errorf("ErrorMessage(%v) = %q, %q", tc.err, zh, en)
+		}
+	}
+	if plain := errors.New("plain"); ErrorMessage(nil, "zh") != "" || ErrorMessage(plain, "zh") != "plain" {
 		t.Error("ErrorMessage of nil or a plain error")
 	}
 }

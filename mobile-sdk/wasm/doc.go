@@ -54,7 +54,10 @@
 // index, kind, time, rpName, matterName, fields, counter, verdict,
 // verified and problem. The issuer's refusals reject with the holder's
 // message in Chinese as the Error's message, the API's code as code, and
-// messageZh and messageEn.
+// messageZh and messageEn; other errors a holder meets (no licence can
+// answer, a request or answer that does not verify, no network, a wrong
+// passphrase) carry messageZh and messageEn beside the SDK's message
+// (mobilesdk.ErrorMessage).
 //
 // present with nowSec 0 or absent uses the wallet's clock, which setClock
 // shifts (for tests and demonstrations: the page then shows presentations

@@ -241,9 +241,15 @@ func jsError(err error) js.Value {
 		e.Set("code", ce.Code)
 		e.Set("messageZh", ce.Message("zh"))
 		e.Set("messageEn", ce.Message("en"))
+		e.Set("detail", err.Error())
 		return e
 	}
-	return js.Global().Get("Error").New(err.Error())
+	e := js.Global().Get("Error").New(err.Error())
+	if zh := mobilesdk.ErrorMessage(err, "zh"); zh != err.Error() {
+		e.Set("messageZh", zh)
+		e.Set("messageEn", mobilesdk.ErrorMessage(err, "en"))
+	}
+	return e
 }
 
 // requests are the requests opened, by id, for consent and refuse.
