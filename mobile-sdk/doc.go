@@ -61,8 +61,8 @@
 //
 //	req, err := w.OpenRequest(link)              // https://issuer/wallet/?request=r_… or …/v1/requests/r_…
 //	// show req.RPName, req.OrgName, req.MatterName, req.Field(i) (name, purpose),
-//	// req.DurationText("zh"), req.UseText("zh"); req.Licences can answer it
-//	g, err := w.Consent(req, req.Licences, "name,domicile") // "" approves every requested field
+//	// req.DurationText("zh"), req.UseText("zh"); req.Licences lists the licences that can answer
+//	g, err := w.Consent(req, licenceID, "name,domicile") // "" approves every requested field
 //	err = w.Refuse(req, licenceID)
 //	gl, err := w.Grants(licenceID)               // the licence's grants, as the issuer holds them
 //	err = w.RevokeGrant(licenceID, g.ID)         // the service's next fetch is refused
