@@ -273,12 +273,22 @@ func cmdUses(_ context.Context, e *env, fs *flag.FlagSet, pos []string) error {
 		if err := writeJSON(e.stdout, all); err != nil {
 			return err
 		}
-	} else if len(all) > 0 {
-		tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
-		// The Chinese text last: tabwriter counts a Chinese character as
-		// one column, a terminal shows it as two.
-		fmt.Fprintln(tw, "\tLICENCE\tINDEX\tTIME\tKIND\tGRANT\tDETAIL")
+	} else {
+		var tw *tabwriter.Writer
+		lic := ""
 		for _, u := range all {
+			if u.Licence != lic { // a heading and a table per licence
+				if tw != nil {
+					tw.Flush()
+					fmt.Fprintln(e.stdout)
+				}
+				lic = u.Licence
+				fmt.Fprintf(e.stdout, "%s\n", lic)
+				tw = tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+				// The Chinese text last: tabwriter counts a Chinese
+				// character as one column, a terminal shows it as two.
+				fmt.Fprintln(tw, "\tINDEX\tTIME\tKIND\tGRANT\tDETAIL")
+			}
 			mark := "✓"
 			if !u.Verified {
 				mark = "✗"
@@ -295,10 +305,12 @@ func cmdUses(_ context.Context, e *env, fs *flag.FlagSet, pos []string) error {
 			if !u.Verified {
 				detail = "NOT VERIFIED: " + u.Problem + " " + detail
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\t%s\n", mark, u.Licence, u.Index, time.Unix(u.Time, 0).Format("2006-01-02 15:04:05"),
+			fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\n", mark, u.Index, time.Unix(u.Time, 0).Format("2006-01-02 15:04:05"),
 				u.Kind, u.Grant, detail)
 		}
-		tw.Flush()
+		if tw != nil {
+			tw.Flush()
+		}
 	}
 	if bad > 0 {
 		return fmt.Errorf("%d of %d uses did not verify against the ledger", bad, len(all))
