@@ -389,9 +389,9 @@ type Grant struct {
 	ID         string // g_…
 	Licence    string // the licence copy it grants
 	RPID       string
-	RPName     string // the party's name when known (the issuer's grant list names it by id only)
+	RPName     string
 	MatterCode string
-	MatterName string // likewise
+	MatterName string
 	Fields     string // the approved field keys, comma-separated
 	NotAfter   int64  // Unix seconds
 	Use        string // UseOnce or UseRepeat
@@ -482,7 +482,9 @@ func unixOf(raw json.RawMessage) int64 {
 
 // Grants lists the grants made with licence licenceID (copy identifier,
 // or the licence identifier when the wallet holds one copy of it), as
-// the issuer reports them, newest first.
+// the issuer reports them, newest first. The issuer's grant list names
+// the party and matter by code; their names come from the licence's
+// uses list (one more call).
 func (w *Wallet) Grants(licenceID string) (*GrantList, error) {
 	r, err := w.resolve(licenceID)
 	if err != nil {
@@ -497,14 +499,50 @@ func (w *Wallet) Grants(licenceID string) (*GrantList, error) {
 		return nil, wrapf(ErrNetwork, "GET /v1/holder/grants: %v", err)
 	}
 	out := &GrantList{}
+	named := true
 	for _, g := range list {
 		if g == nil || g.ID == "" {
 			continue
 		}
-		out.items = append(out.items, g.grant(r.ID))
+		x := g.grant(r.ID)
+		named = named && x.RPName != "" && x.MatterName != ""
+		out.items = append(out.items, x)
+	}
+	if !named {
+		w.nameGrants(r, out.items)
 	}
 	slices.SortStableFunc(out.items, func(a, b *Grant) int { return int(b.CreatedAt - a.CreatedAt) })
 	return out, nil
+}
+
+// nameGrants fills in the party's and matter's names the issuer's grant
+// list leaves out (it names them by code), from the licence's uses list,
+// which names them; best effort, for display only.
+func (w *Wallet) nameGrants(r *record, gs []*Grant) {
+	var raw json.RawMessage
+	if w.holderCall(r.Server, r.ID, http.MethodGet, "/v1/holder/uses", "licence="+url.QueryEscape(r.ID), nil, &raw) != nil {
+		return
+	}
+	var list []*wireUse
+	if unwrapList(raw, "uses", &list) != nil {
+		return
+	}
+	names := map[string]*wireUse{}
+	for _, u := range list {
+		if u != nil && u.Kind == kindGrant && u.Grant != "" {
+			names[u.Grant] = u
+		}
+	}
+	for _, g := range gs {
+		if u := names[g.ID]; u != nil {
+			if id, name := idName(u.RP, "id"); id == g.RPID && g.RPName == "" {
+				g.RPName = name
+			}
+			if code, name := idName(u.Matter, "code"); code == g.MatterCode && g.MatterName == "" {
+				g.MatterName = name
+			}
+		}
+	}
 }
 
 // unwrapList reads a JSON array, bare or as the member key of an object.

@@ -227,6 +227,9 @@ func (c *consentStory) grants(t *testing.T) {
 	if l.Len() != 2 || got[c.g1] != "used" || got[c.g2] != "active" {
 		t.Fatalf("grants %v", got)
 	}
+	if g := l.At(0); g.RPID != consenttest.RPID || g.RPName != consenttest.RPName || g.MatterCode != consenttest.Matter || g.MatterName != consenttest.MName || g.NotAfter == 0 || g.CreatedAt == 0 {
+		t.Errorf("listed grant %+v", g)
+	}
 	if err := c.w.RevokeGrant(c.bl.ID, c.g2); err != nil {
 		t.Fatal(err)
 	}

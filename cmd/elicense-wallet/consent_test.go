@@ -81,7 +81,7 @@ func TestConsentCLI(t *testing.T) {
 			repeat = g.ID
 		}
 	}
-	if r := run(0, "grants", bl.ID); !strings.Contains(r.stdout, repeat) || !strings.Contains(r.stdout, "active") {
+	if r := run(0, "grants", bl.ID); !strings.Contains(r.stdout, repeat) || !strings.Contains(r.stdout, "active") || !strings.Contains(r.stdout, consenttest.RPName+" · "+consenttest.MName) {
 		t.Errorf("grants table:\n%s", r.stdout)
 	}
 	if r := run(0, "grants", "revoke", repeat); strings.TrimSpace(r.stdout) != "revoked "+repeat {
