@@ -67,6 +67,12 @@ func TestBrowserConsent(t *testing.T) {
 		t.Fatal(err)
 	}
 	browsertest.SaveScreenshot(t, "wallet-consent.png", png)
+	// In English too.
+	b.Click("#lang-btn")
+	if en := b.Text("#consent"); !strings.Contains(en, "Request to use your licence") || !strings.Contains(en, "7 days") || !strings.Contains(en, "once") || !strings.Contains(en, "Approve") {
+		t.Errorf("the request page in English:\n%s", en)
+	}
+	b.Click("#lang-btn")
 	b.Click(`#req-fields input[value="legal_rep"]`)
 	b.Click("#approve-btn")
 	b.WaitFor("the grant", `document.body.dataset.consent === 'granted'`)
@@ -105,6 +111,14 @@ func TestBrowserConsent(t *testing.T) {
 	b.WaitFor("the answered request", `document.body.dataset.consent === 'shown'`)
 	if done := b.Text("#req-done"); !strings.Contains(done, "该请求已处理（已授权）") {
 		t.Errorf("reopened answered request: %q", done)
+	}
+
+	// An expired request: the holder's message, no answer offered.
+	_, expired := f.NewRequest(t, consenttest.Req{Expires: time.Now().Add(-time.Second)})
+	unlock(expired)
+	b.WaitFor("the expired request refused", `document.body.dataset.consent === 'error'`)
+	if msg := b.Text("#status"); msg != "该授权请求已过期。请在办事页面重新发起。" || b.Visible("#consent-body") {
+		t.Errorf("expired request: status %q, body shown %v", msg, b.Visible("#consent-body"))
 	}
 
 	// 用证记录: claim, grant, fetch, every one ticked; then revoke.
