@@ -53,6 +53,44 @@
 // the wallet. A web wallet served by the issuer may pin that issuer's root
 // on first use (PinTrustRootFromServer); a phone app ships its root.
 //
+// # Online use (授权用证)
+//
+// A registered online service (a relying party, 用证方) asks for a
+// licence's data for one service matter (事项) by showing a QR code or
+// link; the holder approves chosen fields or refuses (docs/consent.md).
+//
+//	req, err := w.OpenRequest(link)              // https://issuer/wallet/?request=r_… or …/v1/requests/r_…
+//	// show req.RPName, req.OrgName, req.MatterName, req.Field(i) (name, purpose),
+//	// req.DurationText("zh"), req.UseText("zh"); req.Licences lists the licences that can answer
+//	g, err := w.Consent(req, licenceID, "name,domicile") // "" approves every requested field
+//	err = w.Refuse(req, licenceID)
+//	gl, err := w.Grants(licenceID)               // the licence's grants, as the issuer holds them
+//	err = w.RevokeGrant(licenceID, g.ID)         // the service's next fetch is refused
+//	ul, err := w.Uses(licenceID)                 // 用证记录, each Use.Verified against the ledger
+//
+// OpenRequest verifies the signed request with the ledger key of the
+// issuer's trust bundle under the pinned root (it needs one, as Refresh
+// does): not expired, naming that issuer, asking only for fields of its
+// class. Consent and Refuse sign a consent (certs/consent) with the device
+// key of the chosen licence, which must be of the request's class, from
+// the same issuer, bound and presentable; every call about a licence
+// carries a proof (Authorization: ELProof) signed by that key, so only
+// this device can approve, list or revoke. Uses checks each listed event
+// itself: the raw ledger entry decodes to what is listed, its commitment
+// to the licence opens to this copy (a grant's fetches and revocation
+// name a verified grant of it), and the entry is under a checkpoint
+// signed by the ledger key (the inclusion-proof code VerifyInLedger
+// uses). A use that does not check is listed with Verified false and its
+// Problem, not dropped.
+//
+// Every call taking a licence ID accepts the copy identifier
+// (licence#tag) or, when the wallet holds one copy of it, the licence
+// identifier printed on the licence. The issuer's refusals are
+// *ConsentError values (errors.Is ErrConsentRefused and ErrRequestExpired,
+// ErrRequestAnswered, ErrLicenceNotValid or ErrGrantEnded);
+// ErrorMessage(err, "zh") gives the holder's message for them and for a
+// *StatusError.
+//
 // # Storage and keys
 //
 // The device key is an encrypted PKCS#8 file (PBES2, PBKDF2-HMAC-SM3,
@@ -70,7 +108,8 @@
 //
 // The exported API uses only string, []byte, bool, int64, error, exported
 // struct pointers and the Storage interface; lists are returned as
-// LicenceList (Len, At), field sets as comma-separated keys or JSON.
+// LicenceList, GrantList and UseList (Len, At), field sets as
+// comma-separated keys or JSON.
 // TestGomobileSurface checks this, since gomobile itself cannot be
 // installed offline here. Bind with
 //

@@ -89,3 +89,159 @@ func (e *wrapped) Unwrap() error        { return e.err }
 func wrapf(reason error, format string, args ...any) error {
 	return &wrapped{reason: reason, err: fmt.Errorf(format, args...)}
 }
+
+// Reasons of the 授权用证 calls (OpenRequest, Consent, Refuse, Grants,
+// RevokeGrant, Uses).
+var (
+	// ErrNoLicence: the licence named cannot answer the request (another
+	// class, another issuer, not bound to this device), or the wallet
+	// holds none that can.
+	ErrNoLicence = errors.New("mobilesdk: no licence in the wallet can answer the request")
+	// ErrConsentRefused: the issuer refused a consent, grant or use call;
+	// see ConsentError for its reason.
+	ErrConsentRefused = errors.New("mobilesdk: the issuer refused the call")
+	// ErrRequestExpired: the request is past its 10 minutes.
+	ErrRequestExpired = errors.New("mobilesdk: the request has expired")
+	// ErrRequestAnswered: the request was already approved or refused.
+	ErrRequestAnswered = errors.New("mobilesdk: the request was already answered")
+	// ErrLicenceNotValid: the issuer holds the licence or its copy as
+	// suspended, revoked, superseded or unbound.
+	ErrLicenceNotValid = errors.New("mobilesdk: the issuer holds the licence as not valid")
+	// ErrGrantEnded: the grant is already revoked, used or expired.
+	ErrGrantEnded = errors.New("mobilesdk: the grant has ended")
+)
+
+// The issuer's error codes for the 授权用证 calls (docs/consent.md).
+const (
+	CodeRequestExpired  = "REQUEST_EXPIRED"
+	CodeRequestAnswered = "REQUEST_ANSWERED"
+	CodeLicenceNotValid = "LICENCE_NOT_VALID"
+	CodeConsentInvalid  = "CONSENT_INVALID"
+	CodeProofInvalid    = "PROOF_INVALID"
+	CodeRPSuspended     = "RP_SUSPENDED"
+	CodeGrantRevoked    = "GRANT_REVOKED"
+	CodeGrantExpired    = "GRANT_EXPIRED"
+	CodeGrantUsed       = "GRANT_USED"
+)
+
+// ConsentError is the issuer's refusal of a 授权用证 call, as its API
+// reported it. It matches ErrConsentRefused and, by Code,
+// ErrRequestExpired, ErrRequestAnswered, ErrLicenceNotValid or
+// ErrGrantEnded.
+type ConsentError struct {
+	Status int64  // HTTP status
+	Code   string // the API's error code, e.g. "REQUEST_EXPIRED"
+	Field  string // the request field concerned, if any
+	Detail string // the issuer's message (English); Message gives the holder's
+}
+
+func (e *ConsentError) Error() string {
+	msg := fmt.Sprintf("mobilesdk: the issuer refused (%d %s)", e.Status, e.Code)
+	if e.Field != "" {
+		msg += " [" + e.Field + "]"
+	}
+	if e.Detail != "" {
+		msg += ": " + e.Detail
+	}
+	return msg
+}
+
+// Is makes errors.Is match ErrConsentRefused and the code's sentinel.
+func (e *ConsentError) Is(target error) bool {
+	if target == ErrConsentRefused {
+		return true
+	}
+	switch e.Code {
+	case CodeRequestExpired:
+		return target == ErrRequestExpired
+	case CodeRequestAnswered:
+		return target == ErrRequestAnswered
+	case CodeLicenceNotValid:
+		return target == ErrLicenceNotValid
+	case CodeGrantRevoked, CodeGrantExpired, CodeGrantUsed:
+		return target == ErrGrantEnded
+	}
+	if e.Status == 404 {
+		return target == ErrNotFound
+	}
+	return false
+}
+
+// Message is the refusal in the holder's language: "zh" (the default) or
+// "en", saying what to do.
+func (e *ConsentError) Message(lang string) string {
+	en := isEnglish(lang)
+	pick := func(zh, english string) string {
+		if en {
+			return english
+		}
+		return zh
+	}
+	switch {
+	case e.Code == CodeRequestExpired:
+		return pick("该授权请求已过期。请在办事页面重新发起。", "The request has expired. Ask the service for a new one.")
+	case e.Code == CodeRequestAnswered:
+		return pick("该授权请求已处理过，无需再次处理。", "The request has already been answered.")
+	case e.Code == CodeLicenceNotValid:
+		return pick("该证照当前无效（已暂停、吊销、换发或解绑），不能授权使用。请联系颁发机构。", "The licence is not valid now (suspended, revoked, replaced or unbound) and cannot be shared. Please contact the issuing agency.")
+	case e.Code == CodeRPSuspended:
+		return pick("该用证方已被暂停，不能接受授权。", "The service asking is suspended and cannot receive licence data.")
+	case e.Code == CodeConsentInvalid || e.Code == CodeProofInvalid:
+		return pick("发证机构未能核验本机的签名。请确认本机时间准确，且证照是在本机领取的。", "The issuer could not check this device's signature. Check the device's clock and that the licence was claimed on this device.")
+	case e.Code == CodeGrantRevoked || e.Code == CodeGrantExpired || e.Code == CodeGrantUsed:
+		return pick("该授权已结束。", "The authorisation has already ended.")
+	case e.Status == 404:
+		return pick("发证机构找不到该请求或授权。", "The issuer does not know this request or authorisation.")
+	}
+	return pick("发证机构拒绝了此操作（"+e.Code+"）。", "The issuer refused ("+e.Code+").")
+}
+
+// consentErr turns the API refusals do reports as *ClaimError into
+// *ConsentError.
+func consentErr(err error) error {
+	var ce *ClaimError
+	if errors.As(err, &ce) {
+		return &ConsentError{Status: ce.Status, Code: ce.Code, Field: ce.Field, Detail: ce.Message}
+	}
+	return err
+}
+
+// ErrorMessage is err in the holder's language ("zh", the default, or
+// "en"), saying what to do, for the errors a holder meets: a licence
+// that cannot be presented, the issuer's refusals of a consent call, no
+// licence that can answer a request, an answer or request that does not
+// verify, no network, a wrong passphrase. Other errors give their own
+// text.
+func ErrorMessage(err error, lang string) string {
+	if err == nil {
+		return ""
+	}
+	var se *StatusError
+	if errors.As(err, &se) {
+		return se.Message(lang)
+	}
+	var ce *ConsentError
+	if errors.As(err, &ce) {
+		return ce.Message(lang)
+	}
+	en := isEnglish(lang)
+	for _, m := range []struct {
+		reason  error
+		zh, eng string
+	}{
+		{ErrNoLicence, "本证照包中没有可用于此请求的证照（需同一发证机构、同类证照，且已在本机领取）。请先领取相应证照。",
+			"No licence in this wallet can answer the request (it needs a licence of that class, from that issuer, claimed on this device). Claim it first."},
+		{ErrForgedAnswer, "发证机构的应答或请求未通过核验，可能被篡改。请勿继续，并联系发证机构。",
+			"The issuer's answer or the request did not verify and may have been tampered with. Do not go on; contact the issuing agency."},
+		{ErrNetwork, "无法连接发证机构，请检查网络后重试。", "Cannot reach the issuer. Check the network and try again."},
+		{ErrWrongPassphrase, "口令不正确，请重新输入。", "Wrong passphrase. Try again."},
+	} {
+		if errors.Is(err, m.reason) {
+			if en {
+				return m.eng
+			}
+			return m.zh
+		}
+	}
+	return err.Error()
+}

@@ -78,18 +78,9 @@ func fetchLedgerProof(client *http.Client, base string, b *trust.Bundle, index u
 // key, the entry is at index under its root, and the entry records the
 // issuance of exactly this credential and licence.
 func (p *ledgerProof) verify(index uint64, id, credential string) error {
-	cert, err := gm.ParseCertificate(p.LedgerCert)
-	if err != nil {
-		return fmt.Errorf("ledger certificate: %w", err)
-	}
-	origin, _, _ := strings.Cut(p.Checkpoint, "\n")
-	v, err := tlog.NewNoteVerifier(origin, cert.PublicKey.(*ecdsa.PublicKey))
+	cp, err := verifyCheckpoint([]byte(p.Checkpoint), p.LedgerCert)
 	if err != nil {
 		return err
-	}
-	cp, err := tlog.VerifyCheckpoint([]byte(p.Checkpoint), origin, v)
-	if err != nil {
-		return fmt.Errorf("checkpoint: %w", err)
 	}
 	if cp.Size != p.TreeSize {
 		return fmt.Errorf("proof is for tree size %d, the checkpoint for %d", p.TreeSize, cp.Size)
@@ -122,6 +113,38 @@ func (p *ledgerProof) verify(index uint64, id, credential string) error {
 		return fmt.Errorf("ledger entry %d records the %s of %s, not the issuance of this credential", index, ev.Kind(), ev.Head().Subject)
 	}
 	return nil
+}
+
+// ledgerPublicKey is the SM2 key of a ledger certificate (DER).
+func ledgerPublicKey(certDER []byte) (*ecdsa.PublicKey, error) {
+	cert, err := gm.ParseCertificate(certDER)
+	if err != nil {
+		return nil, fmt.Errorf("ledger certificate: %w", err)
+	}
+	pub, ok := cert.PublicKey.(*ecdsa.PublicKey)
+	if !ok || !gm.IsSM2PublicKey(pub) {
+		return nil, fmt.Errorf("ledger certificate: not an SM2 key")
+	}
+	return pub, nil
+}
+
+// verifyCheckpoint checks a signed checkpoint note against the ledger
+// certificate (DER) and returns the checkpoint.
+func verifyCheckpoint(note, ledgerCert []byte) (tlog.Checkpoint, error) {
+	pub, err := ledgerPublicKey(ledgerCert)
+	if err != nil {
+		return tlog.Checkpoint{}, err
+	}
+	origin, _, _ := strings.Cut(string(note), "\n")
+	v, err := tlog.NewNoteVerifier(origin, pub)
+	if err != nil {
+		return tlog.Checkpoint{}, fmt.Errorf("checkpoint: %w", err)
+	}
+	cp, err := tlog.VerifyCheckpoint(note, origin, v)
+	if err != nil {
+		return tlog.Checkpoint{}, fmt.Errorf("checkpoint: %w", err)
+	}
+	return cp, nil
 }
 
 // VerifyInLedger checks, with no network, that licence id's issuance is

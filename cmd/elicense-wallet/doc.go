@@ -7,6 +7,10 @@
 //	elicense-wallet present [--disclose key,key] [--png out.png] [--ppm 4] [--terminal] [--watch] ID
 //	elicense-wallet refresh [--trust-root root.crt.pem] [ID ...]
 //	elicense-wallet delete  ID
+//	elicense-wallet consent [--licence ID] [--fields key,key] [--refuse] [--yes] LINK
+//	elicense-wallet grants  [--json] [ID ...]
+//	elicense-wallet grants  revoke [--licence ID] GRANT
+//	elicense-wallet uses    [--json] [ID ...]
 //
 // Each command has its own help with examples (elicense-wallet CMD --help,
 // or elicense-wallet help CMD), and flags may follow the arguments.
@@ -25,6 +29,16 @@
 // locale (LC_ALL, LC_MESSAGES, LANG) is en*, English, and exit status 3;
 // an unknown or old status (past the class's max_status_staleness, 24 h
 // for most classes) is presented with a warning saying how old it is.
+//
+// consent answers a registered online service's request for a licence's
+// data (授权用证, docs/consent.md): it verifies and shows the request (who
+// asks, the matter, each field with its purpose, how long, once or
+// repeatedly), asks y/N on stdin unless --yes, and approves the requested
+// fields (or --fields) or, with --refuse, refuses. grants lists a
+// licence's grants and "grants revoke" ends one; uses lists the licence's
+// uses (its claim, grants, fetches, revocations, counter verifications)
+// with ✓ for each the wallet verified against the ledger, and exits 1
+// when one did not verify.
 //
 // present prints the QR text (EL2:…) on stdout (--text asks for exactly
 // that and nothing else); --watch prints a fresh one every 30 s, as a phone

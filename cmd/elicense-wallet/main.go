@@ -186,6 +186,72 @@ Examples:
 			flags: func(fs *flag.FlagSet) {
 				fs.String("trust-root", "", "pin this root certificate (PEM `file`) first, if none is pinned yet")
 			}},
+		{name: "consent", summary: "answer a service's request for a licence's data (授权用证): approve chosen fields or refuse", run: cmdConsent,
+			usage: `
+Usage: elicense-wallet consent [--licence ID] [--fields key,key] [--refuse] [--yes] LINK
+
+Opens the request a registered online service (用证方) shows as a QR code or
+link: its wallet link (https://issuer/wallet/?request=r_…) or request_uri
+(https://issuer/v1/requests/r_…). The request is verified with the issuer's
+trust bundle under the pinned root, then shown: who asks, for which service
+matter (事项), which fields and why, for how long, once or repeatedly.
+
+The holder then approves (by default every requested field; --fields
+narrows it) or, with --refuse, refuses. The answer is signed with the
+licence's device key. The wallet asks "y/N" on stdin unless --yes is
+given. --licence picks the licence when more than one can answer (the
+licence ID printed on the licence is enough when the wallet holds one copy
+of it).
+` + commonFlags + `
+Examples:
+  elicense-wallet consent 'https://licences.example.gov.cn/wallet/?request=r_…'
+  elicense-wallet consent --fields name,domicile --yes 'https://licences.example.gov.cn/wallet/?request=r_…'
+  elicense-wallet consent --refuse --yes 'https://licences.example.gov.cn/v1/requests/r_…'
+`,
+			flags: func(fs *flag.FlagSet) {
+				fs.String("licence", "", "the licence `ID` that answers (needed only when several can)")
+				fs.String("fields", "", "approve only these requested fields, comma-separated `keys` (default: all requested)")
+				fs.Bool("refuse", false, "refuse the request")
+				fs.Bool("yes", false, "answer without asking for confirmation")
+			}},
+		{name: "grants", summary: "list a licence's grants to online services, or revoke one", run: cmdGrants,
+			usage: `
+Usage: elicense-wallet grants [ID ...]
+       elicense-wallet grants revoke [--licence ID] GRANT
+
+Lists the grants (授权) made with the named licences (every licence without
+an ID), as the issuer holds them: grant ID, state (active, used, expired,
+revoked), once or repeat, until when, the fields, and the service. "grants
+revoke" ends a grant at once: the service's next fetch is refused.
+` + commonFlags + `
+Examples:
+  elicense-wallet grants
+  elicense-wallet grants ID --json
+  elicense-wallet grants revoke g_3q2-7wEt0sEJ7pL5d0G9xw
+`,
+			flags: func(fs *flag.FlagSet) {
+				fs.Bool("json", false, "print the grants as a JSON array")
+				fs.String("licence", "", "with revoke: the licence `ID` the grant is of (default: found among the wallet's)")
+			}},
+		{name: "uses", summary: "list a licence's uses (用证记录), each checked against the public ledger", run: cmdUses,
+			usage: `
+Usage: elicense-wallet uses [--json] [ID ...]
+
+Lists every ledger event about the named licences (every licence without an
+ID), oldest first: the claim, each grant to an online service, each fetch
+and revocation, and each counter verification. Each is checked by the
+wallet itself: the ledger entry says what the issuer lists, the licence's
+commitment in it opens to this licence, and the entry is in the ledger
+under a checkpoint signed by the ledger key (✓). A use that does not check
+is marked ✗ with the reason, and the exit status is 1.
+` + commonFlags + `
+Examples:
+  elicense-wallet uses
+  elicense-wallet uses ID --json
+`,
+			flags: func(fs *flag.FlagSet) {
+				fs.Bool("json", false, "print the uses as a JSON array")
+			}},
 		{name: "delete", summary: "remove a licence from the wallet", run: cmdDelete,
 			usage: `
 Usage: elicense-wallet delete ID

@@ -19,6 +19,9 @@ import (
 
 var walletBin string
 
+// stdinText is the next command's standard input (then reset).
+var stdinText string
+
 func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "elicense-wallet-bin-")
 	if err != nil {
@@ -50,6 +53,8 @@ func wallet(t *testing.T, env []string, args ...string) result {
 	cmd.Env = append(cmd.Env, env...)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
+	cmd.Stdin = strings.NewReader(stdinText)
+	stdinText = ""
 	err := cmd.Run()
 	r := result{stdout: out.String(), stderr: errb.String()}
 	if ee, ok := err.(*exec.ExitError); ok {

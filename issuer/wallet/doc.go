@@ -17,6 +17,15 @@
 // root certificate of the issuer (trust on first use: this page and its
 // code come from that issuer already).
 //
+// 授权用证 (docs/consent.md): opened as /wallet/?request=r_… (the link a
+// registered online service shows), the page verifies the request after
+// unlocking and shows who asks, for which matter, each field with its
+// purpose (ticked; the holder may untick), how long and how often; the
+// holder approves the ticked fields or refuses, signed by the device
+// key. A licence's page lists its 用证记录 (claim, grants, fetches,
+// revocations, counter verifications), each ✓ when the SDK verified it
+// against the ledger, and its grants, an active one with a revoke button.
+//
 // The page's assets are embedded. The WebAssembly module is not
 // committed (it is about 17 MB); build it into assets/ with
 //

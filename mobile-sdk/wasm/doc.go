@@ -17,6 +17,12 @@
 //	present(id, disclose, nowSec) → Promise<{text, presentedAt, refreshAt, expiresAt, status, statusAge, statusStale}>
 //	remove(id)                    → Promise<undefined>
 //	qrPNG(text, pixelsPerModule)  → Promise<Uint8Array>
+//	openRequest(link)             → Promise<request> (授权用证: verified, see below)
+//	consent(requestID, licenceID, fields) → Promise<grant> (fields: comma-separated keys, "" = all requested)
+//	refuse(requestID, licenceID)  → Promise<undefined>
+//	grants(licenceID)             → Promise<[grant]>
+//	revokeGrant(licenceID, grantID) → Promise<undefined>
+//	uses(licenceID)               → Promise<[use]> (用证记录, each with verified and problem)
 //	setClock(unixSeconds)         → undefined (0: the browser's clock again)
 //	now()                         → the wallet's clock, Unix seconds
 //	close()                       → undefined (forget the open wallet)
@@ -38,6 +44,20 @@
 // present refuses a revoked, suspended or superseded licence: the Error's
 // message is the holder's message in Chinese, with code
 // "not_presentable", status, messageZh and messageEn.
+//
+// A request object has id, rpName, orgName, matterName, className,
+// fields (JSON array of {key, name, purpose}), durationZh/En, useZh/En,
+// expiresAt, state (pending, granted, refused, expired) and licences
+// (comma-separated IDs of the licences that can answer it); consent and
+// refuse take a request opened by openRequest in this page. A grant has
+// id, rpName, matterName, fields, notAfter, use and state; a use has
+// index, kind, time, rpName, matterName, fields, counter, verdict,
+// verified and problem. The issuer's refusals reject with the holder's
+// message in Chinese as the Error's message, the API's code as code, and
+// messageZh and messageEn; other errors a holder meets (no licence can
+// answer, a request or answer that does not verify, no network, a wrong
+// passphrase) carry messageZh and messageEn beside the SDK's message
+// (mobilesdk.ErrorMessage).
 //
 // present with nowSec 0 or absent uses the wallet's clock, which setClock
 // shifts (for tests and demonstrations: the page then shows presentations

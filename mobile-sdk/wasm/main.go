@@ -235,7 +235,56 @@ func jsError(err error) js.Value {
 		e.Set("messageEn", se.Message("en"))
 		return e
 	}
-	return js.Global().Get("Error").New(err.Error())
+	var ce *mobilesdk.ConsentError
+	if errors.As(err, &ce) {
+		e := js.Global().Get("Error").New(ce.Message("zh"))
+		e.Set("code", ce.Code)
+		e.Set("messageZh", ce.Message("zh"))
+		e.Set("messageEn", ce.Message("en"))
+		e.Set("detail", err.Error())
+		return e
+	}
+	e := js.Global().Get("Error").New(err.Error())
+	if zh := mobilesdk.ErrorMessage(err, "zh"); zh != err.Error() {
+		e.Set("messageZh", zh)
+		e.Set("messageEn", mobilesdk.ErrorMessage(err, "en"))
+	}
+	return e
+}
+
+// requests are the requests opened, by id, for consent and refuse.
+var requests = map[string]*mobilesdk.ConsentRequest{}
+
+func requestObject(r *mobilesdk.ConsentRequest) map[string]any {
+	return map[string]any{
+		"id": r.ID, "server": r.Server, "rpID": r.RPID, "rpName": r.RPName, "orgCode": r.OrgCode, "orgName": r.OrgName,
+		"matterCode": r.MatterCode, "matterName": r.MatterName, "class": r.Class, "className": r.ClassName,
+		"fields": r.FieldsJSON, "duration": r.Duration, "durationZh": r.DurationText("zh"), "durationEn": r.DurationText("en"),
+		"use": r.Use, "useZh": r.UseText("zh"), "useEn": r.UseText("en"), "issuedAt": r.IssuedAt, "expiresAt": r.ExpiresAt,
+		"state": r.State, "grant": r.Grant, "licences": r.Licences,
+	}
+}
+
+func grantObject(g *mobilesdk.Grant) map[string]any {
+	return map[string]any{"id": g.ID, "licence": g.Licence, "rpID": g.RPID, "rpName": g.RPName, "matterCode": g.MatterCode,
+		"matterName": g.MatterName, "fields": g.Fields, "notAfter": g.NotAfter, "use": g.Use, "state": g.State, "createdAt": g.CreatedAt}
+}
+
+func useObject(u *mobilesdk.Use) map[string]any {
+	return map[string]any{"index": u.Index, "kind": u.Kind, "time": u.Time, "grant": u.Grant, "rpID": u.RPID, "rpName": u.RPName,
+		"matterCode": u.MatterCode, "matterName": u.MatterName, "fields": u.Fields, "counter": u.Counter, "verdict": u.Verdict,
+		"verified": u.Verified, "problem": u.Problem}
+}
+
+// openedRequest is a request opened before.
+func openedRequest(id string) (*mobilesdk.ConsentRequest, error) {
+	mu.Lock()
+	defer mu.Unlock()
+	r := requests[id]
+	if r == nil {
+		return nil, errors.New("open the request first (openRequest)")
+	}
+	return r, nil
 }
 
 func licenceObject(l *mobilesdk.Licence) map[string]any {
@@ -399,6 +448,101 @@ func main() {
 				arr := js.Global().Get("Uint8Array").New(len(png))
 				js.CopyBytesToJS(arr, png)
 				return arr, nil
+			})
+		}),
+		"openRequest": js.FuncOf(func(_ js.Value, args []js.Value) any {
+			link := str(arg(args, 0))
+			return promise(func() (any, error) {
+				w, err := current()
+				if err != nil {
+					return nil, err
+				}
+				r, err := w.OpenRequest(link)
+				if err != nil {
+					return nil, err
+				}
+				mu.Lock()
+				requests[r.ID] = r
+				mu.Unlock()
+				return js.ValueOf(requestObject(r)), nil
+			})
+		}),
+		"consent": js.FuncOf(func(_ js.Value, args []js.Value) any {
+			id, licence, fields := str(arg(args, 0)), str(arg(args, 1)), str(arg(args, 2))
+			return promise(func() (any, error) {
+				w, err := current()
+				if err != nil {
+					return nil, err
+				}
+				r, err := openedRequest(id)
+				if err != nil {
+					return nil, err
+				}
+				g, err := w.Consent(r, licence, fields)
+				if err != nil {
+					return nil, err
+				}
+				return js.ValueOf(grantObject(g)), nil
+			})
+		}),
+		"refuse": js.FuncOf(func(_ js.Value, args []js.Value) any {
+			id, licence := str(arg(args, 0)), str(arg(args, 1))
+			return promise(func() (any, error) {
+				w, err := current()
+				if err != nil {
+					return nil, err
+				}
+				r, err := openedRequest(id)
+				if err != nil {
+					return nil, err
+				}
+				return js.Undefined(), w.Refuse(r, licence)
+			})
+		}),
+		"grants": js.FuncOf(func(_ js.Value, args []js.Value) any {
+			licence := str(arg(args, 0))
+			return promise(func() (any, error) {
+				w, err := current()
+				if err != nil {
+					return nil, err
+				}
+				l, err := w.Grants(licence)
+				if err != nil {
+					return nil, err
+				}
+				out := make([]any, 0, l.Len())
+				for i := int64(0); i < l.Len(); i++ {
+					out = append(out, grantObject(l.At(i)))
+				}
+				return js.ValueOf(out), nil
+			})
+		}),
+		"revokeGrant": js.FuncOf(func(_ js.Value, args []js.Value) any {
+			licence, grant := str(arg(args, 0)), str(arg(args, 1))
+			return promise(func() (any, error) {
+				w, err := current()
+				if err != nil {
+					return nil, err
+				}
+				return js.Undefined(), w.RevokeGrant(licence, grant)
+			})
+		}),
+		"uses": js.FuncOf(func(_ js.Value, args []js.Value) any {
+			licence := str(arg(args, 0))
+			return promise(func() (any, error) {
+				w, err := current()
+				if err != nil {
+					return nil, err
+				}
+				l, err := w.Uses(licence)
+				if err != nil {
+					return nil, err
+				}
+				out := make([]any, 0, l.Len())
+				for i := int64(0); i < l.Len(); i++ {
+					out = append(out, useObject(l.At(i)))
+				}
+				return js.ValueOf(out), nil
 			})
 		}),
 		"setClock": js.FuncOf(func(_ js.Value, args []js.Value) any {

@@ -28,6 +28,21 @@
       'msg.opened': '证照包已打开', 'msg.claimed': '已领取：', 'msg.removed': '已删除',
       'msg.confirmRemove': '确定从本机删除此证照？（可凭新的领取码重新领取）',
       'msg.wasm': '无法加载证照包程序：', 'qr.alt': '出示二维码',
+      'consent.title': '授权用证请求', 'consent.matter': '办理事项', 'consent.licence': '所需证照',
+      'consent.duration': '授权期限', 'consent.use': '使用次数', 'consent.fields': '请求的信息（可取消勾选）',
+      'consent.which': '使用哪一份证照', 'consent.none': '本证照包中没有可用于此请求的证照。请先领取相应证照。',
+      'consent.refuse': '拒绝', 'consent.approve': '同意授权', 'consent.home': '返回我的证照',
+      'consent.granted': '已授权 {rp} 使用所选信息，有效至 {until}。', 'consent.refused': '已拒绝该请求。',
+      'consent.answered': '该请求已处理（{state}）。', 'consent.pickOne': '请至少勾选一项信息，或选择拒绝。',
+      'consent.confirmRefuse': '确定拒绝该请求？', 'consent.grantId': '授权编号',
+      'state.pending': '待处理', 'state.granted': '已授权', 'state.refused': '已拒绝', 'state.expired': '已过期',
+      'state.active': '有效', 'state.used': '已使用', 'state.revoked': '已撤销',
+      'uses.title': '用证记录', 'uses.load': '查看', 'uses.none': '暂无记录。', 'uses.loading': '正在读取并核验…',
+      'uses.verified': '每条记录均已在公开账本中核验（✓）。', 'uses.unverified': '{n} 条记录未能核验（✗），请留意。',
+      'use.claim': '领取到本机', 'use.grant': '授权 {rp}（{matter}）：{fields}', 'use.grant-use': '{rp} 使用了授权',
+      'use.grant-revoked': '授权已撤销（{rp}）', 'use.counter-verified': '{counter} 核验：{verdict}',
+      'grants.title': '授权', 'grants.revoke': '撤销', 'grants.until': '至',
+      'grants.confirmRevoke': '确定撤销此授权？撤销后对方无法再取用。',
     },
     en: {
       'app.title': 'e-Licence', 'app.subtitle': 'My wallet', 'loading': 'Loading the wallet…',
@@ -52,6 +67,21 @@
       'msg.opened': 'Wallet opened', 'msg.claimed': 'Claimed: ', 'msg.removed': 'Removed',
       'msg.confirmRemove': 'Remove this licence from this device? (A new claim code can bring it back.)',
       'msg.wasm': 'Could not load the wallet: ', 'qr.alt': 'Presentation QR code',
+      'consent.title': 'Request to use your licence', 'consent.matter': 'Service', 'consent.licence': 'Licence',
+      'consent.duration': 'For', 'consent.use': 'Use', 'consent.fields': 'Details asked for (untick to withhold)',
+      'consent.which': 'Which licence', 'consent.none': 'No licence in this wallet can answer this request. Claim the licence first.',
+      'consent.refuse': 'Refuse', 'consent.approve': 'Approve', 'consent.home': 'Back to my licences',
+      'consent.granted': '{rp} may use the chosen details until {until}.', 'consent.refused': 'You refused the request.',
+      'consent.answered': 'This request has already been handled ({state}).', 'consent.pickOne': 'Tick at least one detail, or refuse.',
+      'consent.confirmRefuse': 'Refuse this request?', 'consent.grantId': 'Authorisation',
+      'state.pending': 'pending', 'state.granted': 'granted', 'state.refused': 'refused', 'state.expired': 'expired',
+      'state.active': 'active', 'state.used': 'used', 'state.revoked': 'revoked',
+      'uses.title': 'Uses of this licence', 'uses.load': 'Show', 'uses.none': 'No uses yet.', 'uses.loading': 'Reading and checking…',
+      'uses.verified': 'Every entry was checked against the public ledger (✓).', 'uses.unverified': '{n} entries could not be checked (✗).',
+      'use.claim': 'Claimed on this device', 'use.grant': 'Shared with {rp} ({matter}): {fields}', 'use.grant-use': '{rp} used the authorisation',
+      'use.grant-revoked': 'Authorisation ended ({rp})', 'use.counter-verified': 'Checked at {counter}: {verdict}',
+      'grants.title': 'Authorisations', 'grants.revoke': 'Revoke', 'grants.until': 'until',
+      'grants.confirmRevoke': 'Revoke this authorisation? The service can no longer use it.',
     },
   };
   let lang = localStorage.getItem('elicense-wallet-lang') === 'en' ? 'en' : 'zh';
@@ -65,6 +95,7 @@
     if (state.licences) renderCards();
     if (state.current) renderCurrent();
     if (state.refused) showRefusal(state.refused);
+    if (typeof renderRequest === 'function') renderRequest();
     renderRefreshInfo();
   }
 
@@ -80,10 +111,13 @@
     el.classList.toggle('error', !!isError);
     el.hidden = !msg;
   }
-  const errMsg = (e) => (e && e.message) ? e.message : String(e);
+  // The SDK's refusals carry the holder's message in both languages.
+  const errMsg = (e) => (e && lang === 'en' && e.messageEn) || (e && e.messageZh) || ((e && e.message) ? e.message : String(e));
+  const fill = (k, vars) => t(k).replace(/\{(\w+)\}/g, (_, v) => (vars[v] === undefined ? '' : String(vars[v])));
+  const day = (sec) => new Date(sec * 1000).toLocaleString(lang === 'en' ? 'en-GB' : 'zh-CN', { hour12: false });
 
   function show(id) {
-    for (const s of ['loading', 'unlock', 'home', 'present']) $(s).hidden = s !== id;
+    for (const s of ['loading', 'unlock', 'home', 'present', 'consent']) $(s).hidden = s !== id;
     $('lock-btn').hidden = id === 'loading' || id === 'unlock';
     if (id !== 'present') stopPresenting();
   }
@@ -355,6 +389,7 @@
       list.appendChild(lab);
     }
     $('optional').hidden = opts.length === 0;
+    resetRecords();
     window.scrollTo(0, 0);
     try {
       await present();
@@ -365,7 +400,179 @@
     state.timer = setInterval(tick, 1000);
   }
 
+  // ---- 授权用证: answering a request (/wallet/?request=r_…) ----
+  const requestID = new URLSearchParams(location.search).get('request');
+  let req = null;
+  function requestLink() { return location.origin + location.pathname + '?request=' + encodeURIComponent(requestID); }
+  function licenceLabel(id) {
+    const l = (state.licences || []).find((x) => x.id === id);
+    return l ? className(l) + ' · ' + (l.holderName || '') + ' · ' + id : id;
+  }
+  function consentDone(msg, ok) {
+    $('req-answer').hidden = true;
+    const done = $('req-done');
+    done.textContent = msg;
+    done.classList.toggle('ok', !!ok);
+    done.hidden = false;
+    // A reload must not offer the answered request again.
+    history.replaceState(null, '', location.pathname);
+  }
+  function renderRequest() {
+    if (!req) return;
+    $('req-rp').textContent = req.rpName;
+    $('req-org').textContent = req.orgName + ' · ' + req.orgCode;
+    $('req-matter').textContent = req.matterName + '（' + req.matterCode + '）';
+    $('req-class').textContent = req.className;
+    $('req-duration').textContent = lang === 'en' ? req.durationEn : req.durationZh;
+    $('req-use').textContent = lang === 'en' ? req.useEn : req.useZh;
+  }
+  async function openConsent() {
+    show('consent');
+    $('consent-loading').hidden = false;
+    $('consent-body').hidden = true;
+    status('');
+    try {
+      await W().pinRoot(location.origin); // trust on first use, as for the status
+      req = await W().openRequest(requestLink());
+    } catch (e) {
+      $('consent-loading').hidden = true;
+      status(errMsg(e), true);
+      document.body.dataset.consent = 'error';
+      return;
+    }
+    $('consent-loading').hidden = true;
+    $('consent-body').hidden = false;
+    $('req-answer').hidden = false;
+    $('req-done').hidden = true;
+    renderRequest();
+    const list = $('req-fields');
+    list.textContent = '';
+    for (const f of JSON.parse(req.fields || '[]')) {
+      const lab = el('label');
+      const cb = el('input');
+      cb.type = 'checkbox';
+      cb.value = f.key;
+      cb.checked = true;
+      const txt = el('span', '', f.name || f.key);
+      txt.appendChild(el('span', 'req-purpose', f.purpose || ''));
+      lab.append(cb, txt);
+      list.appendChild(lab);
+    }
+    const ids = (req.licences || '').split(',').filter(Boolean);
+    const sel = $('req-lic');
+    sel.textContent = '';
+    for (const id of ids) {
+      const o = el('option', '', licenceLabel(id));
+      o.value = id;
+      sel.appendChild(o);
+    }
+    $('req-lic-panel').hidden = ids.length < 2;
+    $('req-none').hidden = ids.length > 0;
+    $('approve-btn').disabled = $('refuse-btn').disabled = ids.length === 0;
+    if (req.state !== 'pending') consentDone(fill('consent.answered', { state: t('state.' + req.state) }));
+    document.body.dataset.consent = 'shown';
+  }
+  async function answer(approve) {
+    if (!req) return;
+    const fields = Array.from(document.querySelectorAll('#req-fields input:checked')).map((i) => i.value);
+    if (approve && fields.length === 0) { status(t('consent.pickOne'), true); return; }
+    if (!approve && !window.confirm(t('consent.confirmRefuse'))) return;
+    const lic = $('req-lic').value;
+    busy($('approve-btn'), true);
+    busy($('refuse-btn'), true);
+    status('');
+    try {
+      if (approve) {
+        const g = await W().consent(req.id, lic, fields.join(','));
+        consentDone(fill('consent.granted', { rp: req.rpName, until: day(g.notAfter) }) + ' ' + t('consent.grantId') + ' ' + g.id, true);
+        document.body.dataset.consent = 'granted';
+        document.body.dataset.grant = g.id;
+      } else {
+        await W().refuse(req.id, lic);
+        consentDone(t('consent.refused'), true);
+        document.body.dataset.consent = 'refused';
+      }
+    } catch (e) {
+      status(errMsg(e), true);
+    } finally {
+      busy($('approve-btn'), false);
+      busy($('refuse-btn'), false);
+    }
+  }
+
+  // ---- 用证记录 and grants of the licence on show ----
+  function resetRecords() {
+    $('uses-list').hidden = $('grants-list').hidden = $('grants-title').hidden = true;
+    $('uses-note').hidden = true;
+    $('uses-list').textContent = $('grants-list').textContent = '';
+  }
+  function useText(l, u) {
+    const fields = (u.fields || '').split(',').filter(Boolean).map((k) => fieldLabel(l, k)).join('、');
+    return fill('use.' + u.kind, { rp: u.rpName || u.rpID, matter: u.matterName || u.matterCode, fields, counter: u.counter, verdict: u.verdict }) || u.kind;
+  }
+  async function loadRecords() {
+    const l = state.current;
+    if (!l) return;
+    const note = $('uses-note');
+    note.hidden = false;
+    note.classList.remove('error');
+    note.textContent = t('uses.loading');
+    try {
+      const [uses, grants] = await Promise.all([W().uses(l.id), W().grants(l.id)]);
+      if (!state.current || state.current.id !== l.id) return;
+      const list = $('uses-list');
+      list.textContent = '';
+      let bad = 0;
+      for (const u of uses) {
+        const li = el('li', u.verified ? 'ok' : 'bad');
+        li.dataset.kind = u.kind;
+        li.appendChild(el('span', 'tick', u.verified ? '✓' : '✗'));
+        const what = el('span', 'what', useText(l, u));
+        what.appendChild(el('span', 'when', day(u.time)));
+        if (!u.verified) { bad++; what.appendChild(el('span', 'problem', u.problem)); }
+        li.appendChild(what);
+        list.appendChild(li);
+      }
+      list.hidden = uses.length === 0;
+      note.textContent = uses.length === 0 ? t('uses.none') : bad ? fill('uses.unverified', { n: bad }) : t('uses.verified');
+      note.classList.toggle('error', bad > 0);
+      // The issuer lists grants by code; the uses name the party and matter.
+      const names = {};
+      for (const u of uses) if (u.kind === 'grant' && u.verified) names[u.grant] = u;
+      const gl = $('grants-list');
+      gl.textContent = '';
+      for (const g of grants) {
+        const li = el('li');
+        li.dataset.grant = g.id;
+        li.dataset.state = g.state;
+        const n = names[g.id] || {};
+        const what = el('span', 'what', (g.rpName || n.rpName || g.rpID) + ' · ' + (g.matterName || n.matterName || g.matterCode));
+        what.appendChild(el('span', 'when', t('state.' + g.state) + ' · ' + t('grants.until') + ' ' + day(g.notAfter)));
+        li.appendChild(what);
+        if (g.state === 'active') {
+          const b = el('button', 'btn btn-ghost btn-small', t('grants.revoke'));
+          b.type = 'button';
+          b.addEventListener('click', async () => {
+            if (!window.confirm(t('grants.confirmRevoke'))) return;
+            try { await W().revokeGrant(l.id, g.id); await loadRecords(); } catch (e) { status(errMsg(e), true); }
+          });
+          li.appendChild(b);
+        }
+        gl.appendChild(li);
+      }
+      gl.hidden = $('grants-title').hidden = grants.length === 0;
+      document.body.dataset.uses = String(Date.now());
+    } catch (e) {
+      note.textContent = errMsg(e);
+      note.classList.add('error');
+    }
+  }
+
   // ---- wiring ----
+  $('approve-btn').addEventListener('click', () => answer(true));
+  $('refuse-btn').addEventListener('click', () => answer(false));
+  $('consent-home').addEventListener('click', () => { status(''); req = null; show('home'); });
+  $('uses-btn').addEventListener('click', () => { loadRecords(); });
   function busy(btn, on) { btn.disabled = on; }
 
   $('lang-btn').addEventListener('click', () => {
@@ -385,6 +592,7 @@
       show('home');
       status(t('msg.opened'));
       startRefreshing();
+      if (requestID) await openConsent();
     } catch (e) {
       status(errMsg(e), true);
     } finally {
