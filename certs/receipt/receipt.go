@@ -94,8 +94,15 @@ func New(pub *ecdsa.PublicKey, at time.Time, verdict, licenceID string, deviceKe
 	return r, nil
 }
 
+// The times a receipt may carry: from 2000 to 2200, within what the
+// ledger's events encode (years 1678–2262).
+const (
+	MinAt = 946684800  // 2000-01-01T00:00:00Z
+	MaxAt = 7258118400 // 2200-01-01T00:00:00Z
+)
+
 // Validate checks every member of r: an id of IDSize bytes in canonical
-// unpadded base64url, a positive time, a verdict of 1 to 32 of A–Z and _,
+// unpadded base64url, a time from MinAt to MaxAt, a verdict of 1 to 32 of A–Z and _,
 // and a licence of canonical unpadded base64url of plausible size. It
 // cannot check the licence's content (only the receipt key can).
 func (r Receipt) Validate() error { return r.validate("") }
@@ -107,8 +114,8 @@ func (r Receipt) validate(prefix string) error {
 		return bad(prefix+"id", "not unpadded base64url: %v", err)
 	case len(id) != IDSize:
 		return bad(prefix+"id", "%d bytes, want %d", len(id), IDSize)
-	case r.At <= 0 || r.At >= 1<<40:
-		return bad(prefix+"at", "%d is not a Unix time in seconds", r.At)
+	case r.At < MinAt || r.At > MaxAt:
+		return bad(prefix+"at", "%d is not a Unix time in seconds from 2000 to 2200", r.At)
 	case !validVerdict(r.Verdict):
 		return bad(prefix+"verdict", "%q is not 1 to %d of A-Z and _", r.Verdict, maxVerdict)
 	case len(r.Licence) > maxCiphertext:

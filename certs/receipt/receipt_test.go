@@ -146,6 +146,8 @@ func TestNewAndValidate(t *testing.T) {
 		{"id std alphabet", mod(func(c *Receipt) { c.ID = "+" + c.ID[1:] }), "id"},
 		{"id stray bits", mod(func(c *Receipt) { c.ID = c.ID[:21] + "B" }), "id"},
 		{"at zero", mod(func(c *Receipt) { c.At = 0 }), "at"},
+		{"at before 2000", mod(func(c *Receipt) { c.At = MinAt - 1 }), "at"},
+		{"at past 2200 (the ledger encodes up to 2262)", mod(func(c *Receipt) { c.At = MaxAt + 1 }), "at"},
 		{"at milliseconds", mod(func(c *Receipt) { c.At = at.UnixMilli() * 1000 }), "at"},
 		{"verdict lower", mod(func(c *Receipt) { c.Verdict = "valid" }), "verdict"},
 		{"verdict empty", mod(func(c *Receipt) { c.Verdict = "" }), "verdict"},

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/hex"
 	"errors"
+	"time"
 
 	"elicense/certs/ledgerevent"
 	"elicense/certs/receipt"
@@ -50,7 +51,7 @@ func (s *Service) UploadReceipts(ctx context.Context, op Operator, b *receipt.Ba
 			return ans, &Error{Kind: ErrUnavailable, Msg: "the upload was cut short; upload the batch again", Err: err}
 		}
 		subject, agency, ok := s.receiptSubject(rk, r)
-		if !ok {
+		if !ok || r.Time().After(s.now().Add(MaxReceiptSkew)) {
 			ans.Unknown++
 			continue
 		}
@@ -83,6 +84,11 @@ func (s *Service) UploadReceipts(ctx context.Context, op Operator, b *receipt.Ba
 	}
 	return ans, nil
 }
+
+// MaxReceiptSkew is how far past the issuer's clock a receipt's time
+// may be: a counter whose clock runs ahead gets its receipts counted
+// unknown rather than its future times into the ledger.
+const MaxReceiptSkew = 10 * time.Minute
 
 // placed is a receipt and what it is about (receiptSubject).
 type placed struct {

@@ -63,6 +63,7 @@ func TestUploadReceipts(t *testing.T) {
 	if got := e.ledger.Size(); got != size+2 {
 		t.Fatalf("ledger grew by %d, want 2", got-size)
 	}
+	staticIdx := size
 	for i, want := range []struct {
 		r       receipt.Receipt
 		subject string
@@ -122,6 +123,28 @@ func TestUploadReceipts(t *testing.T) {
 	}
 	if uses, _ := e.store.Uses(cp.ID); !slices.Contains(uses, size) {
 		t.Fatalf("uses of the copy %v lack %d", uses, size)
+	}
+
+	// The holder of the copy sees the check of the licence's static QR
+	// too, opened to the licence.
+	uses, err := e.svc.HolderUses(Caller{Copy: cp.ID}, cp.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	i := slices.IndexFunc(uses, func(u *Use) bool { return u.Index == staticIdx })
+	if i < 0 || uses[i].Opening == nil || uses[i].Opening.Value != parent.ID || uses[i].Verdict != "VALID_STATIC" {
+		t.Fatalf("the holder's uses lack the static QR's check at %d: %+v", staticIdx, uses)
+	}
+
+	// A receipt dated past the issuer's clock is not placed.
+	future, err := receipt.New(pub, time.Now().Add(time.Hour), "VALID", parent.ID, devKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	size = e.ledger.Size()
+	ans, err = e.svc.UploadReceipts(ctx, counter, &receipt.Batch{Receipts: []receipt.Receipt{future}})
+	if err != nil || ans != (receipt.Answer{Unknown: 1}) || e.ledger.Size() != size {
+		t.Fatalf("a receipt from the future: %+v %v, ledger grew by %d", ans, err, e.ledger.Size()-size)
 	}
 }
 

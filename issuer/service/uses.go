@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
+	"slices"
 	"strings"
 	"time"
 
@@ -53,6 +54,19 @@ func (s *Service) HolderUses(c Caller, copyID string) ([]*Use, error) {
 	idx, err := s.store.Uses(copyID)
 	if err != nil {
 		return nil, &Error{Kind: ErrUnavailable, Msg: "reading the uses", Err: err}
+	}
+	// Counters that checked the licence's static QR (its paper form)
+	// filed their receipts under the licence: the holder sees them too.
+	if lic, _, ok := strings.Cut(copyID, "#"); ok {
+		more, err := s.store.Uses(lic)
+		if err != nil {
+			return nil, &Error{Kind: ErrUnavailable, Msg: "reading the uses", Err: err}
+		}
+		if len(more) > 0 {
+			idx = append(slices.Clip(idx), more...)
+			slices.Sort(idx)
+			idx = slices.Compact(idx)
+		}
 	}
 	parties := map[string]*state.RelyingParty{}
 	partyOf := func(id string) *state.RelyingParty {
