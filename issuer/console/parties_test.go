@@ -100,12 +100,12 @@ func TestPartiesInBrowser(t *testing.T) {
 	key := partyKey(t)
 	good := sample(t, "business-license")["uscc"]
 	for sel, v := range map[string]string{
-		"#rp-f-id":       id,
-		"#rp-f-name":     "上海市食品经营许可审批系统",
-		"#rp-f-org_code": "91310115MA1FPA014X", // wrong check character
-		"#rp-f-org_name": "上海市市场监督管理局",
-		"#rp-f-key":      string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: key})),
-		"#rp-f-callback": "https://food.example.gov.cn/elicense/callback",
+		"#rp-f-id":        id,
+		"#rp-f-name":      "上海市食品经营许可审批系统",
+		"#rp-f-org_code":  "91310115MA1FPA014X", // wrong check character
+		"#rp-f-org_name":  "上海市市场监督管理局",
+		"#rp-f-key":       string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: key})),
+		"#rp-f-callback":  "https://food.example.gov.cn/elicense/callback",
 		".matter .m-code": "310100001000",
 		".matter .m-name": "食品经营许可证核发",
 	} {
@@ -236,6 +236,22 @@ func TestPartiesInBrowser(t *testing.T) {
 		t.Fatalf("after replacing the API says %d %+v", st, p2)
 	}
 
+	// Remove: permanent; the row says 已注销 and offers nothing more.
+	b.Click(row + ` button[data-rp-action="remove"]`)
+	b.Do(chromedp.WaitVisible(chromedp.CSS("#rp-confirm-dialog")))
+	b.Set("#rp-reason", "系统下线")
+	b.Click("#rp-confirm-ok")
+	b.WaitFor("the removed row", fmt.Sprintf(`(document.querySelector(%s) || {dataset: {}}).dataset.state === 'removed'`, browsertest.Quote(row+" .status")))
+	if got := b.Text(row + " .status"); got != "已注销" {
+		t.Errorf("row state text %q, want 已注销", got)
+	}
+	if n := browsertest.Eval[int](b, fmt.Sprintf(`document.querySelectorAll(%s).length`, browsertest.Quote(row+` button:not([data-rp-action="open"])`))); n != 0 {
+		t.Errorf("a removed party offers %d changes", n)
+	}
+	if st, p := party(); st != 200 || p.State != "removed" {
+		t.Fatalf("after the page removed it the API says %d %+v", st, p)
+	}
+
 	// An auditor sees the list and the detail, and no changing button.
 	ag, ok := s.pki.AgencyForClass("business-license")
 	if !ok {
@@ -251,9 +267,14 @@ func TestPartiesInBrowser(t *testing.T) {
 	b.Do(chromedp.WaitVisible(chromedp.CSS("#app-view")))
 	b.Click("#tab-parties")
 	b.WaitFor("the auditor's list", fmt.Sprintf(`document.querySelector(%s) !== null`, browsertest.Quote(row)))
-	if got := rowState(); got != "suspended" {
+	if got := rowState(); got != "removed" {
 		t.Errorf("auditor sees state %q", got)
 	}
+	b.Click("#lang-btn")
+	if got := b.Text("#tab-parties") + " / " + b.Text(row+" .status"); got != "Relying parties / Removed" {
+		t.Errorf("in English: %q", got)
+	}
+	b.Click("#lang-btn")
 	if b.Visible("#rp-new") {
 		t.Error("an auditor is offered to register")
 	}
