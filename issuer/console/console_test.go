@@ -353,6 +353,9 @@ func (c *consoleSession) login() {
 			t.Errorf("%s = %q, want %q", sel, got, want)
 		}
 	}
+	if b.Visible("#tab-parties") {
+		t.Error("an operator is shown the relying parties, which only admins and auditors may read")
+	}
 	if got := browsertest.Eval[string](b, `sessionStorage.getItem('elicense.console.token')`); got != token {
 		t.Errorf("sessionStorage holds %q, want the token", got)
 	}

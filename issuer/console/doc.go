@@ -1,6 +1,8 @@
 // Package console is the agency console: the web page an operator of a
 // licensing agency (发证机构) uses to issue, find, suspend, reinstate and
-// revoke licences and to watch the ledger checkpoint.
+// revoke licences, to register and manage the relying parties (用证方) that
+// fetch licences with their holders' consent, and to watch the ledger
+// checkpoint.
 //
 // The page is plain HTML, CSS and JavaScript embedded in the binary
 // (assets/index.html, app.js, app.css, icon.svg): no framework, no build
@@ -23,6 +25,18 @@
 //   - Search (查询): by holder code, class and status, with paging; each
 //     row opens the licence and can be suspended, reinstated or revoked
 //     with a reason code after a confirmation.
+//   - Relying parties (用证方; admins, and auditors read-only, as the API
+//     allows; docs/consent.md §2): the list with each party's state
+//     (正常, 暂停, 已注销); the detail with its organisation, the SM3
+//     fingerprint of its key (computed in the page: the value the ledger's
+//     rp-registered event commits to), callback, matters → classes →
+//     fields with purposes, and the ledger index of its last change; a
+//     form to register or replace one (id, name, organisation, the key as
+//     pasted PEM or base64 DER or a chosen file, callback, matters whose
+//     classes come from GET /v1/classes, each ticked field with its
+//     purpose); suspend, resume and remove with a reason after a
+//     confirmation. An API error is put in Chinese beside the field it
+//     names, with the API's own message under it.
 //   - Ledger (账本): the latest signed checkpoint (origin, tree size, root),
 //     refreshed every few seconds and after every change.
 //
@@ -34,6 +48,7 @@
 // and X-Content-Type-Options: nosniff. The API mounts it at /console/
 // (api.Options.Console).
 //
-// The test drives the page in a real headless Chromium with chromedp and
-// keeps screenshots in testdata/ (console.png, console-search.png).
+// The tests drive the page in a real headless Chromium with chromedp and
+// keep screenshots in testdata/ (console.png, console-search.png;
+// console-party-form.png, console-party.png, console-parties.png).
 package console

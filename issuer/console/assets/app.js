@@ -141,6 +141,111 @@
     'tips.1': ['带 * 的字段为必填项。', 'Fields marked * are required.'],
     'tips.2': ['签发、暂停和作废都会写入不可篡改的账本。', 'Issuing, suspending and revoking are all recorded in the append-only ledger.'],
     'tips.3': ['作废（注销、吊销等）不可撤回，请核对后再确认。', 'Revocation cannot be undone; check before confirming.'],
+    'nav.parties': ['用证方', 'Relying parties'],
+    'rp.title': ['用证方', 'Relying parties'],
+    'rp.intro': ['经登记的业务系统可以在持证人同意后调取证照。登记、修改、暂停、恢复和注销都会写入账本。',
+      'Registered service systems may fetch a licence once its holder consents. Registering, changing, suspending, resuming and removing are all recorded in the ledger.'],
+    'rp.refresh': ['刷新', 'Refresh'],
+    'rp.new': ['登记用证方', 'Register a party'],
+    'rp.newTitle': ['登记用证方', 'Register a relying party'],
+    'rp.editTitle': ['修改用证方登记', 'Change a registration'],
+    'rp.detailTitle': ['用证方详情', 'Relying party'],
+    'rp.id': ['用证方标识', 'Party ID'],
+    'rp.idHint': ['小写字母、数字和连字符，如 sh-scjg-food-permit', 'lower-case letters, digits and hyphens, e.g. sh-scjg-food-permit'],
+    'rp.name': ['名称', 'Name'],
+    'rp.sysName': ['系统名称', 'System name'],
+    'rp.nameHint': ['如 上海市食品经营许可审批系统', 'e.g. 上海市食品经营许可审批系统'],
+    'rp.org': ['所属单位', 'Belongs to'],
+    'rp.orgCode': ['所属单位统一社会信用代码', 'Organisation\'s USCC'],
+    'rp.orgName': ['所属单位名称', 'Organisation name'],
+    'rp.orgNameHint': ['如 上海市市场监督管理局', 'e.g. 上海市市场监督管理局'],
+    'rp.key': ['SM2 公钥或证书', 'SM2 public key or certificate'],
+    'rp.keyHint': ['粘贴 PEM（-----BEGIN PUBLIC KEY----- 或 CERTIFICATE），或 base64 DER', 'paste PEM (PUBLIC KEY or CERTIFICATE) or base64 DER'],
+    'rp.keyFile': ['或选择文件：', 'or choose a file:'],
+    'rp.keyFileBad': ['无法读取文件：{0}', 'Cannot read the file: {0}'],
+    'rp.fingerprint': ['公钥指纹（SM3）', 'Key fingerprint (SM3)'],
+    'rp.callback': ['回调地址', 'Callback URL'],
+    'rp.callbackHint': ['可选；https://…（仅本机地址可用 http）', 'optional; https://… (http only to loopback)'],
+    'rp.noCallback': ['未登记（用证方轮询）', 'none (the party polls)'],
+    'rp.matters': ['事项', 'Matters'],
+    'rp.mattersTitle': ['可办理的事项及可调取的证照字段', 'Matters, and the licence fields each may ask for'],
+    'rp.matterCount': ['{0} 项', '{0}'],
+    'rp.state': ['状态', 'State'],
+    'rp.ledger': ['账本序号', 'Ledger index'],
+    'rp.lastChange': ['最近变更的账本序号', 'Ledger index of the last change'],
+    'rp.voidBefore': ['此前的授权已失效', 'Grants void before'],
+    'rp.empty': ['尚未登记用证方。', 'No relying party is registered.'],
+    'rp.loading': ['正在读取…', 'Loading…'],
+    'rp.addMatter': ['＋ 添加事项', '+ Add a matter'],
+    'rp.removeMatter': ['删除事项', 'Remove matter'],
+    'rp.matterCode': ['事项编码', 'Matter code'],
+    'rp.matterCodeHint': ['如 310100001000', 'e.g. 310100001000'],
+    'rp.matterName': ['事项名称', 'Matter name'],
+    'rp.matterNameHint': ['如 食品经营许可证核发', 'e.g. 食品经营许可证核发'],
+    'rp.addClass': ['＋ 添加证照类型', '+ Add a licence class'],
+    'rp.removeClass': ['删除', 'Remove'],
+    'rp.chooseClass': ['— 请选择证照类型 —', '— choose a licence class —'],
+    'rp.fieldsHint': ['勾选可调取的字段，并逐项说明用途。', 'Tick the fields it may ask for and say why for each.'],
+    'rp.purpose': ['用途', 'Purpose'],
+    'rp.purposeHint': ['如 核对经营者名称', 'e.g. 核对经营者名称'],
+    'rp.submitNew': ['登记', 'Register'],
+    'rp.submitEdit': ['保存修改', 'Save'],
+    'rp.submitting': ['提交中…', 'Saving…'],
+    'rp.registered': ['已登记用证方 {0}（账本序号 {1}）', 'Registered {0} (ledger index {1})'],
+    'rp.replaced': ['已修改 {0} 的登记（账本序号 {1}）', 'Changed {0} (ledger index {1})'],
+    'rp.fixFields': ['请更正标出的内容。', 'Please correct what is marked.'],
+    'rp.needMatter': ['至少登记一个事项。', 'Register at least one matter.'],
+    'rp.needClass': ['事项“{0}”未选择证照类型。', 'Matter "{0}" has no licence class.'],
+    'rp.needField': ['事项“{0}”的证照类型未勾选字段。', 'A class of matter "{0}" has no field ticked.'],
+    'rp.needPurpose': ['事项“{0}”中勾选的字段须逐项填写用途。', 'Every ticked field of matter "{0}" needs a purpose.'],
+    'rp.needMatterText': ['每个事项须填写编码和名称。', 'Every matter needs a code and a name.'],
+    'rp.fromServer': ['服务器返回：{0}', 'Server says: {0}'],
+    'rp.state.active': ['正常', 'Active'],
+    'rp.state.suspended': ['暂停', 'Suspended'],
+    'rp.state.removed': ['已注销', 'Removed'],
+    'rp.act.open': ['查看', 'Open'],
+    'rp.act.edit': ['修改', 'Change'],
+    'rp.act.suspend': ['暂停', 'Suspend'],
+    'rp.act.resume': ['恢复', 'Resume'],
+    'rp.act.remove': ['注销', 'Remove'],
+    'rp.confirm.suspend.title': ['暂停用证方', 'Suspend relying party'],
+    'rp.confirm.suspend.text': ['暂停后该用证方不能发起请求或调取证照，它已获得的全部授权立即永久失效（恢复后也不会重新生效）。',
+      'While suspended the party cannot make requests or fetch licences, and every grant it holds is void at once, for ever (resuming does not revive them).'],
+    'rp.confirm.suspend.ok': ['确认暂停', 'Suspend'],
+    'rp.confirm.resume.title': ['恢复用证方', 'Resume relying party'],
+    'rp.confirm.resume.text': ['恢复后该用证方可以重新发起请求；暂停前的授权仍然无效。', 'The party may make requests again; grants from before the suspension stay void.'],
+    'rp.confirm.resume.ok': ['确认恢复', 'Resume'],
+    'rp.confirm.remove.title': ['注销用证方', 'Remove relying party'],
+    'rp.confirm.remove.text': ['注销是永久的：全部授权失效，该标识不能再使用。请核对标识后确认。',
+      'Removal is permanent: every grant is void and the ID can never be used again. Check the ID before confirming.'],
+    'rp.confirm.remove.ok': ['确认注销', 'Remove'],
+    'rp.needReason': ['请填写原因。', 'Give a reason.'],
+    'rp.done': ['{0}：{1}', '{0}: {1}'],
+    'rperr.forbidden': ['只有管理员可以登记和变更用证方。', 'Only an administrator registers and changes relying parties.'],
+    'rperr.notFound': ['没有这个用证方。', 'No such relying party.'],
+    'rperr.taken': ['该标识已被使用（用证方标识永不复用）。', 'This ID is taken (IDs are never reused).'],
+    'rperr.removedParty': ['该用证方已注销，不能再变更。', 'This party was removed and cannot change.'],
+    'rperr.state': ['用证方当前的状态不允许此操作。', 'The party\'s state does not allow this.'],
+    'rperr.id': ['用证方标识须为 1–64 位小写字母、数字或连字符（-）。', 'A party ID is 1–64 of a–z, 0–9 and -.'],
+    'rperr.required': ['必填。', 'Required.'],
+    'rperr.tooLong': ['不能超过 {0} 字节。', 'At most {0} bytes.'],
+    'rperr.oneLine': ['须为一行文字。', 'One line of text.'],
+    'rperr.orgCode': ['不是有效的统一社会信用代码（18 位，校验位须正确）。', 'Not a valid unified social credit code (18 characters with a correct check character).'],
+    'rperr.key': ['无法识别的公钥：须为 SM2 公钥或含 SM2 公钥的证书（PEM 或 base64 DER）。', 'Not an SM2 public key or a certificate holding one (PEM or base64 DER).'],
+    'rperr.callback': ['回调地址须为 https://主机/路径（仅本机地址可用 http），不含用户信息或 # 片段。', 'A callback is https://host/path (http only to loopback), without user information or fragment.'],
+    'rperr.matterCount': ['须登记 1–{0} 个事项。', 'Register 1–{0} matters.'],
+    'rperr.matterCode': ['第 {0} 个事项：事项编码须为不含空格和逗号的文字。', 'Matter {0}: a code is text without spaces or commas.'],
+    'rperr.matterTwice': ['事项 {0} 重复。', 'Matter {0} appears twice.'],
+    'rperr.matterName': ['事项 {0}：须填写事项名称（一行）。', 'Matter {0}: a name of one line is required.'],
+    'rperr.noClass': ['事项 {0}：未选择证照类型。', 'Matter {0}: no licence class.'],
+    'rperr.unknownClass': ['事项 {0}：没有证照类型 {1}。', 'Matter {0}: no licence class {1}.'],
+    'rperr.classTwice': ['事项 {0}：证照类型 {1} 重复。', 'Matter {0}: class {1} twice.'],
+    'rperr.noField': ['事项 {0}：证照类型 {1} 未勾选字段。', 'Matter {0}: class {1} has no field.'],
+    'rperr.notField': ['事项 {0}：{1} 不是证照类型 {2} 的字段。', 'Matter {0}: {1} is not a field of {2}.'],
+    'rperr.fieldTwice': ['事项 {0}：字段 {2} 重复。', 'Matter {0}: field {2} twice.'],
+    'rperr.purpose': ['事项 {0}：字段 {1} 须填写用途（一行，不超过 256 字节）。', 'Matter {0}: field {1} needs a purpose of one line.'],
+    'rperr.matters': ['事项填写有误。', 'The matters are not right.'],
+    'rperr.other': ['提交未成功。', 'Not saved.'],
     'common.close': ['关闭', 'Close'],
     'common.cancel': ['取消', 'Cancel'],
     'common.copy': ['复制', 'Copy'],
@@ -185,6 +290,11 @@
     expTimer: null,
     cpSize: null,
     blobs: new Map(), // img id → object URL
+    parties: [],
+    partiesLoaded: false,
+    rpDetail: null, // the party the detail dialog shows
+    rpEditing: null, // the party the form replaces (null: a new one)
+    rpConfirm: null,
   };
 
   // ---- helpers ------------------------------------------------------
@@ -381,7 +491,12 @@
     state.results = [];
     state.next = '';
     state.query = null;
-    for (const d of [$('detail-dialog'), $('confirm-dialog')]) if (d.open) d.close();
+    for (const d of [$('detail-dialog'), $('confirm-dialog'), $('rp-dialog'), $('rp-confirm-dialog')]) if (d.open) d.close();
+    state.parties = [];
+    state.partiesLoaded = false;
+    state.rpConfirm = null;
+    closePartyForm();
+    $('rp-body').replaceChildren();
     $('results-body').replaceChildren();
     show($('results-empty'), true);
     $('results-empty').textContent = t('search.empty');
@@ -408,6 +523,8 @@
     if (left > 0 && left < 0x7fffffff) {
       state.expTimer = setTimeout(() => sessionEnded(t('login.tokenExpired')), left);
     }
+    // Relying parties are read by admins and auditors and changed by admins.
+    show($('tab-parties'), isAdmin() || auditor);
     switchTab(auditor ? 'search' : 'issue');
     refreshCheckpoint();
     state.cpTimer = setInterval(() => { if (!document.hidden) refreshCheckpoint(); }, CHECKPOINT_EVERY);
@@ -878,6 +995,501 @@
     }
   }
 
+  // ---- relying parties (用证方) ------------------------------------
+
+  // Suggested reasons; the reason is free text (docs/consent.md §2).
+  const RP_REASONS = {
+    suspend: ['超范围调取', '安全核查', '密钥疑似泄露', '用证方申请'],
+    resume: ['核查完毕', '密钥已更换'],
+    remove: ['系统下线', '违规使用', '用证方申请'],
+  };
+  const RP_STATE_CLASS = { active: 'valid', suspended: 'suspended', removed: 'revoked' };
+
+  const rpPath = (id) => 'v1/relying-parties' + (id === undefined ? '' : '/' + encodeURIComponent(id));
+
+  // sm3 is the SM3 hash (GB/T 32905-2016) of bytes, as lower-case hex:
+  // the key fingerprint the ledger's rp-registered event commits to.
+  // WebCrypto has no SM3.
+  function sm3(bytes) {
+    const rotl = (x, n) => ((x << n) | (x >>> (32 - n))) >>> 0;
+    const p0 = (x) => (x ^ rotl(x, 9) ^ rotl(x, 17)) >>> 0;
+    const p1 = (x) => (x ^ rotl(x, 15) ^ rotl(x, 23)) >>> 0;
+    const n = bytes.length;
+    const size = (((n + 8) >> 6) + 1) << 6;
+    const m = new Uint8Array(size);
+    m.set(bytes);
+    m[n] = 0x80;
+    const dv = new DataView(m.buffer);
+    dv.setUint32(size - 8, Math.floor(n / 0x20000000));
+    dv.setUint32(size - 4, (n * 8) >>> 0);
+    const v = [0x7380166f, 0x4914b2b9, 0x172442d7, 0xda8a0600, 0xa96f30bc, 0x163138aa, 0xe38dee4d, 0xb0fb0e4e];
+    const w = new Uint32Array(68);
+    for (let off = 0; off < size; off += 64) {
+      for (let j = 0; j < 16; j++) w[j] = dv.getUint32(off + 4 * j);
+      for (let j = 16; j < 68; j++) w[j] = p1(w[j - 16] ^ w[j - 9] ^ rotl(w[j - 3], 15)) ^ rotl(w[j - 13], 7) ^ w[j - 6];
+      let [a, b, c, d, e, f, g, h] = v;
+      for (let j = 0; j < 64; j++) {
+        const a12 = rotl(a, 12);
+        const ss1 = rotl((a12 + e + rotl(j < 16 ? 0x79cc4519 : 0x7a879d8a, j % 32)) >>> 0, 7);
+        const ss2 = (ss1 ^ a12) >>> 0;
+        const ff = j < 16 ? a ^ b ^ c : (a & b) | (a & c) | (b & c);
+        const gg = j < 16 ? e ^ f ^ g : (e & f) | (~e & g);
+        const tt1 = (ff + d + ss2 + (w[j] ^ w[j + 4])) >>> 0;
+        const tt2 = (gg + h + ss1 + w[j]) >>> 0;
+        d = c; c = rotl(b, 9); b = a; a = tt1;
+        h = g; g = rotl(f, 19); f = e; e = p0(tt2);
+      }
+      [a, b, c, d, e, f, g, h].forEach((x, i) => { v[i] = (v[i] ^ x) >>> 0; });
+    }
+    return v.map((x) => x.toString(16).padStart(8, '0')).join('');
+  }
+
+  function base64Bytes(b64) {
+    try {
+      return Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+    } catch (e) {
+      return null;
+    }
+  }
+
+  function keyFingerprint(b64) {
+    const der = base64Bytes(b64 || '');
+    return der && der.length ? sm3(der) : '';
+  }
+
+  function rpStateLabel(st) { return I18N['rp.state.' + st] ? t('rp.state.' + st) : st; }
+
+  function rpStateBadge(rp) {
+    return el('span', { class: 'status status-' + (RP_STATE_CLASS[rp.state] || 'superseded'), 'data-state': rp.state, title: rp.state, text: rpStateLabel(rp.state) });
+  }
+
+  function rpButtons(rp, small) {
+    const out = [];
+    const b = (action, cls) => el('button', { type: 'button', class: 'btn ' + (small ? 'btn-sm ' : '') + cls, 'data-rp-action': action, 'data-id': rp.id, text: t('rp.act.' + action) });
+    if (isAdmin() && rp.state !== 'removed') {
+      out.push(b('edit', ''));
+      if (rp.state === 'active') out.push(b('suspend', 'btn-warn'));
+      if (rp.state === 'suspended') out.push(b('resume', ''));
+      out.push(b('remove', 'btn-danger'));
+    }
+    return out;
+  }
+
+  function rpRow(rp) {
+    return el('tr', { 'data-id': rp.id },
+      el('td', {}, el('code', { text: rp.id })),
+      el('td', { text: rp.name }),
+      el('td', {}, el('div', { text: rp.org_name }), el('div', { class: 'muted small mono', text: rp.org_code })),
+      el('td', { title: (rp.matters || []).map((m) => `${m.code} ${m.name}`).join('\n'), text: t('rp.matterCount', (rp.matters || []).length) }),
+      el('td', { class: 'status-cell' }, rpStateBadge(rp)),
+      el('td', {}, el('code', { text: String(rp.ledger_index) })),
+      el('td', { class: 'row-actions' },
+        el('button', { type: 'button', class: 'btn btn-sm', 'data-rp-action': 'open', 'data-id': rp.id, text: t('rp.act.open') }),
+        ...rpButtons(rp, true)));
+  }
+
+  function renderParties() {
+    $('rp-body').replaceChildren(...state.parties.map(rpRow));
+    show($('rp-empty'), state.parties.length === 0);
+    $('rp-empty').textContent = state.partiesLoaded ? t('rp.empty') : t('rp.loading');
+    show($('rp-new'), isAdmin());
+  }
+
+  async function loadParties() {
+    alertBox($('rp-error'), '');
+    try {
+      const data = await api('GET', rpPath());
+      state.parties = data.relying_parties || [];
+      state.partiesLoaded = true;
+      renderParties();
+    } catch (e) {
+      if (e.status !== 401) alertBox($('rp-error'), rpErrorText(e), e.message);
+    }
+  }
+
+  function updateParty(rp) {
+    const i = state.parties.findIndex((p) => p.id === rp.id);
+    if (i >= 0) state.parties[i] = rp;
+    else state.parties.push(rp);
+    renderParties();
+    if (state.rpDetail === rp.id && $('rp-dialog').open) renderPartyDetail(rp);
+  }
+
+  async function openParty(id) {
+    try {
+      const rp = await api('GET', rpPath(id));
+      state.rpDetail = id;
+      renderPartyDetail(rp);
+      if (!$('rp-dialog').open) $('rp-dialog').showModal();
+    } catch (e) {
+      if (e.status !== 401) toast(rpErrorText(e), 'error');
+    }
+  }
+
+  function classLabel(key) {
+    const cl = state.classByKey.get(key);
+    return cl ? className(cl) : key;
+  }
+
+  function fieldLabel(classKey, key) {
+    const cl = state.classByKey.get(classKey);
+    const f = cl && (cl.fields || []).find((x) => x.key === key);
+    return f ? f.label : key;
+  }
+
+  function renderPartyDetail(rp) {
+    const meta = $('rp-meta');
+    meta.replaceChildren();
+    kv(meta, t('rp.id'), el('code', { text: rp.id }));
+    kv(meta, t('rp.sysName'), rp.name);
+    kv(meta, t('rp.org'), `${rp.org_name}（${rp.org_code}）`);
+    kv(meta, t('rp.state'), rpStateBadge(rp));
+    kv(meta, t('rp.fingerprint'), el('code', { id: 'rp-fingerprint', class: 'hash', text: keyFingerprint(rp.key) }));
+    kv(meta, t('rp.callback'), rp.callback ? el('code', { class: 'wrap', text: rp.callback }) : t('rp.noCallback'));
+    kv(meta, t('rp.lastChange'), el('code', { id: 'rp-ledger-index', text: String(rp.ledger_index) }));
+    kv(meta, t('rp.voidBefore'), rp.void_before ? fmtTime(rp.void_before) : '');
+
+    const box = $('rp-detail-matters');
+    box.replaceChildren(...(rp.matters || []).map((m) => el('section', { class: 'rp-matter', 'data-code': m.code },
+      el('h4', {}, el('code', { text: m.code }), ' ', el('span', { text: m.name })),
+      ...(m.classes || []).map((c) => el('div', { class: 'rp-class', 'data-class': c.class },
+        el('div', { class: 'rp-class-name', text: classLabel(c.class) }),
+        el('table', { class: 'table table-compact' },
+          el('tbody', {}, ...(c.fields || []).map((f) => el('tr', { 'data-key': f.key },
+            el('td', { class: 'nowrap' }, el('span', { text: fieldLabel(c.class, f.key) }), ' ', el('span', { class: 'key', text: f.key })),
+            el('td', { class: 'purpose', text: f.purpose }))))))))));
+    $('rp-actions').replaceChildren(...rpButtons(rp, false),
+      el('button', { type: 'button', class: 'btn', 'data-rp-action': 'close', text: t('common.close') }));
+    $('rp-dialog').dataset.id = rp.id;
+  }
+
+  // ---- the registration form
+
+  function rpClassOptions(sel, keep) {
+    sel.replaceChildren(el('option', { value: '', text: t('rp.chooseClass') }),
+      ...state.classes.map((c) => el('option', { value: c.key, text: className(c) })));
+    if (keep && state.classByKey.has(keep)) sel.value = keep;
+  }
+
+  // classBlock is one licence class of a matter: the class and, for each
+  // of its fields, a tick and a purpose.
+  function classBlock(mc) {
+    const sel = el('select', { class: 'mc-class' });
+    rpClassOptions(sel, mc && mc.class);
+    const fields = el('div', { class: 'mc-fields' });
+    const block = el('div', { class: 'mclass' },
+      el('div', { class: 'mclass-head' }, sel,
+        el('button', { type: 'button', class: 'btn btn-sm btn-link', 'data-rp-form': 'remove-class', 'data-i18n': 'rp.removeClass', text: t('rp.removeClass') })),
+      fields);
+    const fill = (given) => {
+      const cl = state.classByKey.get(sel.value);
+      const purposes = new Map((given || []).map((f) => [f.key, f.purpose]));
+      fields.replaceChildren();
+      if (!cl) return;
+      fields.append(el('div', { class: 'hint', 'data-i18n': 'rp.fieldsHint', text: t('rp.fieldsHint') }));
+      for (const f of cl.fields || []) {
+        const on = purposes.has(f.key);
+        const tick = el('input', { type: 'checkbox', class: 'mc-tick', value: f.key, checked: on });
+        const purpose = el('input', { type: 'text', class: 'mc-purpose', maxLength: 256, disabled: !on, value: purposes.get(f.key) || '', placeholder: t('rp.purposeHint') });
+        purpose.dataset.i18nPlaceholder = 'rp.purposeHint';
+        purpose.setAttribute('aria-label', t('rp.purpose') + ' · ' + f.label);
+        fields.append(el('div', { class: 'mc-field', 'data-key': f.key },
+          el('label', {}, tick, ' ', el('span', { text: f.label }), el('span', { class: 'key', text: f.key })),
+          purpose));
+      }
+    };
+    sel.addEventListener('change', () => fill());
+    fields.addEventListener('change', (ev) => {
+      if (!ev.target.classList.contains('mc-tick')) return;
+      const p = ev.target.closest('.mc-field').querySelector('.mc-purpose');
+      p.disabled = !ev.target.checked;
+      if (ev.target.checked) p.focus();
+    });
+    fill(mc && mc.fields);
+    return block;
+  }
+
+  function matterBlock(m) {
+    const input = (cls, key, hint, value) => {
+      const i = el('input', { type: 'text', class: cls, value: value || '', placeholder: t(hint) });
+      i.dataset.i18nPlaceholder = hint;
+      i.setAttribute('aria-label', t(key));
+      return el('div', { class: 'matter-cell' }, el('div', { class: 'label small', 'data-i18n': key, text: t(key) }), i);
+    };
+    const classes = el('div', { class: 'm-classes' }, ...((m && m.classes) || [null]).map(classBlock));
+    return el('div', { class: 'matter' },
+      el('div', { class: 'matter-head' },
+        input('m-code mono', 'rp.matterCode', 'rp.matterCodeHint', m && m.code),
+        input('m-name', 'rp.matterName', 'rp.matterNameHint', m && m.name),
+        el('button', { type: 'button', class: 'btn btn-sm btn-danger', 'data-rp-form': 'remove-matter', 'data-i18n': 'rp.removeMatter', text: t('rp.removeMatter') })),
+      classes,
+      el('button', { type: 'button', class: 'btn btn-sm btn-link', 'data-rp-form': 'add-class', 'data-i18n': 'rp.addClass', text: t('rp.addClass') }));
+  }
+
+  function onMatterClick(ev) {
+    const b = ev.target.closest('button[data-rp-form]');
+    if (!b) return;
+    const what = b.dataset.rpForm;
+    if (what === 'remove-matter') b.closest('.matter').remove();
+    else if (what === 'remove-class') b.closest('.mclass').remove();
+    else if (what === 'add-class') b.closest('.matter').querySelector('.m-classes').append(classBlock(null));
+    clearRPErrors();
+  }
+
+  // openPartyForm shows the form, empty to register or filled with rp to
+  // replace its registration.
+  async function openPartyForm(rp) {
+    try {
+      await loadClasses();
+    } catch (e) {
+      alertBox($('rp-error'), e.message);
+      return;
+    }
+    if ($('rp-dialog').open) $('rp-dialog').close();
+    state.rpEditing = rp ? rp.id : null;
+    const form = $('rp-form');
+    form.reset();
+    clearRPErrors();
+    const title = rp ? 'rp.editTitle' : 'rp.newTitle';
+    $('rp-form-title').dataset.i18n = title;
+    $('rp-form-title').textContent = t(title);
+    const submit = rp ? 'rp.submitEdit' : 'rp.submitNew';
+    $('rp-submit').dataset.i18n = submit;
+    $('rp-submit').textContent = t(submit);
+    const id = $('rp-f-id');
+    id.readOnly = !!rp;
+    for (const k of ['id', 'name', 'org_code', 'org_name', 'key', 'callback']) $('rp-f-' + k).value = (rp && rp[k]) || '';
+    $('rp-matters').replaceChildren(...((rp && rp.matters) || [null]).map(matterBlock));
+    show($('rp-list-view'), false);
+    show(form, true);
+    (rp ? $('rp-f-name') : id).focus();
+  }
+
+  function closePartyForm() {
+    state.rpEditing = null;
+    show($('rp-form'), false);
+    show($('rp-list-view'), true);
+  }
+
+  async function readKeyFile(ev) {
+    const file = ev.target.files && ev.target.files[0];
+    if (!file) return;
+    try {
+      const bytes = new Uint8Array(await file.arrayBuffer());
+      const text = new TextDecoder('utf-8', { fatal: false }).decode(bytes);
+      // PEM as it is; anything else is DER, sent as base64.
+      $('rp-f-key').value = text.includes('-----BEGIN') ? text.trim() : btoa(String.fromCharCode(...bytes));
+      clearRPField('key');
+    } catch (e) {
+      markRPField('key', t('rp.keyFileBad', e.message));
+    }
+  }
+
+  // collectRegistration reads the form as the API's registration, and the
+  // problems to fix before sending it.
+  function collectRegistration() {
+    const v = (k) => $('rp-f-' + k).value.trim();
+    const reg = { id: v('id'), name: v('name'), org_code: v('org_code').toUpperCase(), org_name: v('org_name'), key: v('key'), matters: [] };
+    const cb = v('callback');
+    if (cb) reg.callback = cb;
+    const problems = [];
+    for (const k of ['id', 'name', 'org_code', 'org_name', 'key']) if (!reg[k]) problems.push([k, t('rperr.required')]);
+    for (const mb of $('rp-matters').querySelectorAll('.matter')) {
+      const m = { code: mb.querySelector('.m-code').value.trim(), name: mb.querySelector('.m-name').value.trim(), classes: [] };
+      const label = m.code || m.name || String(reg.matters.length + 1);
+      if (!m.code || !m.name) problems.push(['matters', t('rp.needMatterText')]);
+      for (const cb2 of mb.querySelectorAll('.mclass')) {
+        const cls = cb2.querySelector('.mc-class').value;
+        if (!cls) continue;
+        const fields = [];
+        for (const fr of cb2.querySelectorAll('.mc-field')) {
+          if (!fr.querySelector('.mc-tick').checked) continue;
+          const purpose = fr.querySelector('.mc-purpose').value.trim();
+          if (!purpose) problems.push(['matters', t('rp.needPurpose', label)]);
+          fields.push({ key: fr.dataset.key, purpose });
+        }
+        if (!fields.length) problems.push(['matters', t('rp.needField', label)]);
+        m.classes.push({ class: cls, fields });
+      }
+      if (!m.classes.length) problems.push(['matters', t('rp.needClass', label)]);
+      reg.matters.push(m);
+    }
+    if (!reg.matters.length) problems.push(['matters', t('rp.needMatter')]);
+    return { reg, problems };
+  }
+
+  function rpFieldBox(key) {
+    const scope = key === 'reason' ? $('rp-confirm-form') : $('rp-form');
+    return scope.querySelector(`.field[data-field="${CSS.escape(key)}"]`);
+  }
+
+  function markRPField(key, msg, detail) {
+    const box = rpFieldBox(key);
+    if (!box) return false;
+    box.classList.add('invalid');
+    const err = box.querySelector('.field-error');
+    if (err.textContent) return true; // the first problem stands
+    err.replaceChildren(el('span', { class: 'field-error-text', text: msg }));
+    if (detail) err.append(el('div', { class: 'field-error-detail', text: detail }));
+    const c = box.querySelector('input, select, textarea');
+    if (c) c.setAttribute('aria-invalid', 'true');
+    return true;
+  }
+
+  function clearRPField(key) {
+    const box = rpFieldBox(key);
+    if (!box) return;
+    box.classList.remove('invalid');
+    box.querySelector('.field-error').replaceChildren();
+    for (const c of box.querySelectorAll('[aria-invalid]')) c.removeAttribute('aria-invalid');
+  }
+
+  function clearRPErrors() {
+    alertBox($('rp-form-error'), '');
+    for (const k of ['id', 'name', 'org_code', 'org_name', 'key', 'callback', 'matters']) clearRPField(k);
+  }
+
+  // rpErrorText says in the page's language what the API's error means;
+  // the API's own message is shown with it.
+  function rpErrorText(e) {
+    const m = e.message || '';
+    let g;
+    if (e.status === 403) return t('rperr.forbidden');
+    if (e.status === 404) return t('rperr.notFound');
+    if (e.status === 409) return e.field === 'state' ? t('rperr.state') : /removed/.test(m) ? t('rperr.removedParty') : t('rperr.taken');
+    if (e.status !== 422) return e.status ? m : t('err.network');
+    switch (e.field) {
+      case 'id': return t('rperr.id');
+      case 'org_code': return t('rperr.orgCode');
+      case 'key': return t('rperr.key');
+      case 'callback': return (g = /longer than (\d+)/.exec(m)) ? t('rperr.tooLong', g[1]) : t('rperr.callback');
+      case 'name': case 'org_name': case 'reason':
+        if (/is required/.test(m)) return t('rperr.required');
+        if ((g = /longer than (\d+)/.exec(m))) return t('rperr.tooLong', g[1]);
+        return t('rperr.oneLine');
+      case 'matters': {
+        const pats = [
+          [/registers 1–(\d+) matters/, 'rperr.matterCount'],
+          [/matter (\d+): a code is/, 'rperr.matterCode', (x) => [Number(x[1]) + 1]],
+          [/matter (\S+) twice/, 'rperr.matterTwice'],
+          [/matter (\S+): a name of/, 'rperr.matterName'],
+          [/matter (\S+) asks for no class/, 'rperr.noClass'],
+          [/matter (\S+): unknown licence class "([^"]*)"/, 'rperr.unknownClass'],
+          [/matter (\S+): class (\S+) twice/, 'rperr.classTwice'],
+          [/matter (\S+), class (\S+): no field/, 'rperr.noField'],
+          [/matter (\S+): "([^"]*)" is not a field of class (\S+)/, 'rperr.notField'],
+          [/matter (\S+), class (\S+): field (\S+) twice/, 'rperr.fieldTwice'],
+          [/matter (\S+), field (\S+): a purpose/, 'rperr.purpose'],
+        ];
+        for (const [re, key, args] of pats) {
+          if ((g = re.exec(m))) return t(key, ...(args ? args(g) : g.slice(1)));
+        }
+        return t('rperr.matters');
+      }
+    }
+    return t('rperr.other');
+  }
+
+  async function submitParty(ev) {
+    ev.preventDefault();
+    clearRPErrors();
+    const { reg, problems } = collectRegistration();
+    if (problems.length) {
+      for (const [k, msg] of problems) markRPField(k, msg);
+      alertBox($('rp-form-error'), t('rp.fixFields'));
+      const first = $('rp-form').querySelector('.field.invalid input, .field.invalid textarea, .field.invalid select');
+      if (first) first.focus();
+      return;
+    }
+    const editing = state.rpEditing;
+    const btn = $('rp-submit');
+    btn.disabled = true;
+    btn.textContent = t('rp.submitting');
+    let rp;
+    try {
+      rp = await api(editing ? 'PUT' : 'POST', rpPath(editing || undefined), reg);
+    } catch (e) {
+      if (e.status === 401) return;
+      const text = rpErrorText(e);
+      const detail = t('rp.fromServer', e.message);
+      const marked = e.field && markRPField(e.field, text, detail);
+      alertBox($('rp-form-error'), marked ? t('rp.fixFields') : text, detail);
+      const first = $('rp-form').querySelector('.field.invalid input, .field.invalid textarea');
+      if (first) first.focus();
+      return;
+    } finally {
+      btn.disabled = false;
+      btn.textContent = t(editing ? 'rp.submitEdit' : 'rp.submitNew');
+    }
+    closePartyForm();
+    updateParty(rp);
+    refreshCheckpointSoon();
+    toast(t(editing ? 'rp.replaced' : 'rp.registered', rp.id, rp.ledger_index), 'ok');
+  }
+
+  // ---- suspend, resume, remove
+
+  function openPartyConfirm(action, id) {
+    state.rpConfirm = { action, id };
+    $('rp-confirm-title').textContent = t(`rp.confirm.${action}.title`);
+    $('rp-confirm-text').textContent = t(`rp.confirm.${action}.text`);
+    $('rp-confirm-id').textContent = id;
+    const ok = $('rp-confirm-ok');
+    ok.textContent = t(`rp.confirm.${action}.ok`);
+    ok.className = 'btn ' + (action === 'remove' ? 'btn-danger' : action === 'suspend' ? 'btn-warn' : 'btn-primary');
+    ok.disabled = false;
+    $('rp-reason').value = '';
+    $('rp-reasons').replaceChildren(...RP_REASONS[action].map((r) => el('option', { value: r })));
+    show($('rp-reason-req'), action !== 'resume');
+    clearRPField('reason');
+    alertBox($('rp-confirm-error'), '');
+    $('rp-confirm-dialog').showModal();
+    $('rp-reason').focus();
+  }
+
+  async function submitPartyConfirm(ev) {
+    ev.preventDefault();
+    const c = state.rpConfirm;
+    if (!c) return;
+    clearRPField('reason');
+    alertBox($('rp-confirm-error'), '');
+    const reason = $('rp-reason').value.trim();
+    if (!reason && c.action !== 'resume') {
+      markRPField('reason', t('rp.needReason'));
+      $('rp-reason').focus();
+      return;
+    }
+    const ok = $('rp-confirm-ok');
+    ok.disabled = true;
+    try {
+      const path = c.action === 'remove' ? rpPath(c.id) : rpPath(c.id) + '/' + c.action;
+      const rp = await api(c.action === 'remove' ? 'DELETE' : 'POST', path, reason ? { reason } : {});
+      $('rp-confirm-dialog').close();
+      state.rpConfirm = null;
+      updateParty(rp);
+      refreshCheckpointSoon();
+      toast(t('rp.done', rpStateLabel(rp.state), rp.id), 'ok');
+    } catch (e) {
+      if (e.status === 401) return;
+      const text = rpErrorText(e);
+      const detail = t('rp.fromServer', e.message);
+      if (!(e.field === 'reason' && markRPField('reason', text, detail))) alertBox($('rp-confirm-error'), text, detail);
+    } finally {
+      ok.disabled = false;
+    }
+  }
+
+  function onPartyAction(ev) {
+    const b = ev.target.closest('button[data-rp-action]');
+    if (!b) return;
+    const { rpAction, id } = b.dataset;
+    if (rpAction === 'open') openParty(id);
+    else if (rpAction === 'close') $('rp-dialog').close();
+    else if (rpAction === 'edit') {
+      api('GET', rpPath(id)).then(openPartyForm, (e) => { if (e.status !== 401) toast(rpErrorText(e), 'error'); });
+    } else if (['suspend', 'resume', 'remove'].includes(rpAction)) openPartyConfirm(rpAction, id);
+  }
+
   // ---- ledger ------------------------------------------------------
 
   function parseCheckpoint(text) {
@@ -927,7 +1539,7 @@
   // ---- tabs, language, wiring --------------------------------------
 
   function switchTab(name) {
-    for (const [tab, panel] of [['tab-issue', 'panel-issue'], ['tab-search', 'panel-search']]) {
+    for (const [tab, panel] of [['tab-issue', 'panel-issue'], ['tab-search', 'panel-search'], ['tab-parties', 'panel-parties']]) {
       const on = tab === 'tab-' + name;
       $(tab).classList.toggle('active', on);
       $(tab).setAttribute('aria-selected', on ? 'true' : 'false');
@@ -949,6 +1561,15 @@
     }
     renderResults();
     if (state.confirm && $('confirm-dialog').open) openConfirmRefresh();
+    renderParties();
+    for (const sel of document.querySelectorAll('#rp-matters .mc-class')) rpClassOptions(sel, sel.value);
+    if (state.rpDetail && $('rp-dialog').open) openParty(state.rpDetail);
+    const rc = state.rpConfirm;
+    if (rc && $('rp-confirm-dialog').open) {
+      $('rp-confirm-title').textContent = t(`rp.confirm.${rc.action}.title`);
+      $('rp-confirm-text').textContent = t(`rp.confirm.${rc.action}.text`);
+      $('rp-confirm-ok').textContent = t(`rp.confirm.${rc.action}.ok`);
+    }
   }
 
   function openConfirmRefresh() {
@@ -982,6 +1603,24 @@
     $('logout-btn').addEventListener('click', logout);
     $('tab-issue').addEventListener('click', () => switchTab('issue'));
     $('tab-search').addEventListener('click', () => switchTab('search'));
+    $('tab-parties').addEventListener('click', () => { switchTab('parties'); loadParties(); });
+    $('rp-refresh').addEventListener('click', loadParties);
+    $('rp-new').addEventListener('click', () => openPartyForm(null));
+    $('rp-body').addEventListener('click', onPartyAction);
+    $('rp-actions').addEventListener('click', onPartyAction);
+    $('rp-dialog-close').addEventListener('click', () => $('rp-dialog').close());
+    $('rp-dialog').addEventListener('close', () => { state.rpDetail = null; });
+    $('rp-form').addEventListener('submit', submitParty);
+    $('rp-cancel').addEventListener('click', closePartyForm);
+    $('rp-add-matter').addEventListener('click', () => { $('rp-matters').append(matterBlock(null)); clearRPField('matters'); });
+    $('rp-matters').addEventListener('click', onMatterClick);
+    $('rp-f-keyfile').addEventListener('change', readKeyFile);
+    $('rp-form').addEventListener('input', (ev) => {
+      const box = ev.target.closest('.field.invalid');
+      if (box) clearRPField(box.dataset.field);
+    });
+    $('rp-confirm-form').addEventListener('submit', submitPartyConfirm);
+    $('rp-confirm-cancel').addEventListener('click', () => { state.rpConfirm = null; $('rp-confirm-dialog').close(); });
     $('class-select').addEventListener('change', () => {
       clearIssueErrors();
       renderIssueFields();
