@@ -94,12 +94,25 @@ func (c *consentStory) open(t *testing.T) {
 	}
 }
 
+// approve answers one request (once, chosen fields) after the wallet has
+// turned down wrong answers itself, then a second (repeat, all fields).
 func (c *consentStory) approve(t *testing.T) {
 	id, link := c.f.NewRequest(t, consenttest.Req{})
 	req, err := c.w.OpenRequest(link)
 	if err != nil {
 		t.Fatal(err)
 	}
+	c.consentMistakes(t, req, id)
+	c.approveOnce(t, req, id, link)
+	c.approveRepeat(t)
+	if _, err := c.w.Consent(&mobilesdk.ConsentRequest{ID: "r_x"}, c.lic.ID, ""); !errors.Is(err, mobilesdk.ErrInvalidArgument) {
+		t.Errorf("consent to a request not opened: %v", err)
+	}
+}
+
+// consentMistakes checks that the wallet refuses wrong answers to the
+// request id before any reaches the issuer.
+func (c *consentStory) consentMistakes(t *testing.T, req *mobilesdk.ConsentRequest, id string) {
 	for _, tc := range []struct {
 		name, licence, fields string
 		want                  error
@@ -116,6 +129,11 @@ func (c *consentStory) approve(t *testing.T) {
 	if c.f.RequestState(id) != "pending" {
 		t.Fatalf("a refused consent reached the issuer: %s", c.f.RequestState(id))
 	}
+}
+
+// approveOnce grants the request id (opened from link) two of its fields,
+// and checks that it cannot be answered again; the grant is c.g1.
+func (c *consentStory) approveOnce(t *testing.T, req *mobilesdk.ConsentRequest, id, link string) {
 	// The licence ID printed on the licence (no #tag) names the copy.
 	g, err := c.w.Consent(req, c.bl.ID, "domicile, name")
 	if err != nil {
@@ -130,8 +148,15 @@ func (c *consentStory) approve(t *testing.T) {
 	if st != "active" || copyID != c.lic.ID || strings.Join(fields, ",") != "domicile,name" || c.f.RequestState(id) != "granted" {
 		t.Fatalf("the issuer holds grant %s as %s for %s %v, request %s", g.ID, st, copyID, fields, c.f.RequestState(id))
 	}
+	c.answerAgain(t, req, link, g.ID)
+	c.f.Fetch(t, g.ID)
+}
+
+// answerAgain checks that a request already granted as grant, whether
+// answered from the stale req or reopened from link, is not granted again.
+func (c *consentStory) answerAgain(t *testing.T, req *mobilesdk.ConsentRequest, link, grant string) {
 	// Answering again: the issuer's 409, typed.
-	_, err = c.w.Consent(req, c.lic.ID, "")
+	_, err := c.w.Consent(req, c.lic.ID, "")
 	var ce *mobilesdk.ConsentError
 	if !errors.Is(err, mobilesdk.ErrRequestAnswered) || !errors.Is(err, mobilesdk.ErrConsentRefused) || !errors.As(err, &ce) || ce.Status != 409 {
 		t.Fatalf("second answer: %v", err)
@@ -142,17 +167,19 @@ func (c *consentStory) approve(t *testing.T) {
 	// Reopened, the request says it is granted, and the wallet does not
 	// send a consent.
 	req, err = c.w.OpenRequest(link)
-	if err != nil || req.State != "granted" || req.Grant != g.ID {
+	if err != nil || req.State != "granted" || req.Grant != grant {
 		t.Fatalf("reopened: %v %+v", err, req)
 	}
 	if _, err := c.w.Consent(req, c.lic.ID, ""); !errors.Is(err, mobilesdk.ErrRequestAnswered) {
 		t.Fatalf("consent to a granted request: %v", err)
 	}
-	c.f.Fetch(t, g.ID)
+}
 
-	// A repeat grant of every requested field (fields "").
-	_, link = c.f.NewRequest(t, consenttest.Req{Use: consent.UseRepeat, Duration: time.Hour, Fields: []string{"name", "legal_rep"}})
-	req, err = c.w.OpenRequest(link)
+// approveRepeat grants a repeat request every requested field (fields
+// ""); the grant is c.g2.
+func (c *consentStory) approveRepeat(t *testing.T) {
+	_, link := c.f.NewRequest(t, consenttest.Req{Use: consent.UseRepeat, Duration: time.Hour, Fields: []string{"name", "legal_rep"}})
+	req, err := c.w.OpenRequest(link)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -166,9 +193,6 @@ func (c *consentStory) approve(t *testing.T) {
 	c.g2 = g2.ID
 	if g2.Fields != "name,legal_rep" || g2.Use != "repeat" {
 		t.Fatalf("grant %+v", g2)
-	}
-	if _, err := c.w.Consent(&mobilesdk.ConsentRequest{ID: "r_x"}, c.lic.ID, ""); !errors.Is(err, mobilesdk.ErrInvalidArgument) {
-		t.Errorf("consent to a request not opened: %v", err)
 	}
 }
 

@@ -23,21 +23,48 @@ func TestConsentCLI(t *testing.T) {
 	f := consenttest.New(t)
 	s := issuertest.StartWith(t, "--public-url", f.URL)
 	f.Front(t, s.URL, s.Data)
-	bl := s.Issue(t, "business-license")
-	dir := filepath.Join(t.TempDir(), "wallet")
-	env := []string{passphraseEnv + "=correct horse", "LC_ALL=zh_CN.UTF-8"}
-	run := func(code int, args ...string) result {
-		t.Helper()
-		return wallet(t, env, append(args, "--dir", dir)...).want(t, code)
+	c := &consentCLI{
+		f:   f,
+		bl:  s.Issue(t, "business-license"),
+		dir: filepath.Join(t.TempDir(), "wallet"),
+		env: []string{passphraseEnv + "=correct horse", "LC_ALL=zh_CN.UTF-8"},
 	}
-	id := strings.TrimSpace(run(0, "claim", "--server", f.URL, "--trust-root", filepath.Join(s.Data, "pki", "root.crt.pem"), bl.ClaimCode).stdout)
+	c.id = strings.TrimSpace(c.run(t, 0, "claim", "--server", f.URL, "--trust-root", filepath.Join(s.Data, "pki", "root.crt.pem"), c.bl.ClaimCode).stdout)
 	f.AfterClaims(t)
 
+	c.consentConfirmed(t)
+	c.consentYesAndRefuse(t)
+	c.grants(t)
+	c.uses(t)
+}
+
+// consentCLI is the state TestConsentCLI's steps share: the fake issuer,
+// the licence it issued, the wallet's directory and environment, and the
+// copy claimed.
+type consentCLI struct {
+	f   *consenttest.Issuer
+	bl  issuertest.Issued
+	dir string
+	env []string
+	id  string
+}
+
+// run runs the wallet on the session's directory and expects exit code.
+func (c *consentCLI) run(t *testing.T, code int, args ...string) result {
+	t.Helper()
+	return wallet(t, c.env, append(args, "--dir", c.dir)...).want(t, code)
+}
+
+// consentConfirmed shows a request, first not confirmed (nothing is
+// sent), then confirmed on stdin with narrowed fields; answering it again
+// fails.
+func (c *consentCLI) consentConfirmed(t *testing.T) {
+	f := c.f
 	// Shown, then not confirmed: nothing is sent.
 	req, link := f.NewRequest(t, consenttest.Req{})
 	stdinText = "n\n"
-	r := run(1, "consent", link)
-	for _, want := range []string{consenttest.RPName, consenttest.OrgName, consenttest.MName, "营业执照", "legal_rep", "法定代表人: 核对法定代表人", "7 天", "仅一次", id} {
+	r := c.run(t, 1, "consent", link)
+	for _, want := range []string{consenttest.RPName, consenttest.OrgName, consenttest.MName, "营业执照", "legal_rep", "法定代表人: 核对法定代表人", "7 天", "仅一次", c.id} {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("consent shows no %q:\n%s", want, r.stdout)
 		}
@@ -48,31 +75,39 @@ func TestConsentCLI(t *testing.T) {
 	// Confirmed on stdin, narrowed to two fields, with the licence ID
 	// printed on the licence.
 	stdinText = "y\n"
-	r = run(0, "consent", "--licence", bl.ID, "--fields", "name,domicile", link)
+	r = c.run(t, 0, "consent", "--licence", c.bl.ID, "--fields", "name,domicile", link)
 	_, copyID, fields := f.GrantState(grantOf(r.stdout))
-	if f.RequestState(req) != "granted" || copyID != id || strings.Join(fields, ",") != "name,domicile" {
+	if f.RequestState(req) != "granted" || copyID != c.id || strings.Join(fields, ",") != "name,domicile" {
 		t.Fatalf("consent: request %s, grant of %q %v\n%s", f.RequestState(req), copyID, fields, r.stdout)
 	}
 	// Answered already: the holder's message, exit 1.
-	if r := run(1, "consent", "--yes", link); !strings.Contains(r.stderr, "granted") {
+	if r := c.run(t, 1, "consent", "--yes", link); !strings.Contains(r.stderr, "granted") {
 		t.Errorf("answering a granted request: %s", r.stderr)
 	}
+}
+
+// consentYesAndRefuse grants every field for repeat use with --yes,
+// refuses another request, and rejects bad usage.
+func (c *consentCLI) consentYesAndRefuse(t *testing.T) {
+	f := c.f
 	// --yes, every field, repeat use.
 	_, link2 := f.NewRequest(t, consenttest.Req{Use: consent.UseRepeat})
-	if r := run(0, "consent", "--yes", link2); !strings.Contains(r.stdout, "granted g_") || !strings.Contains(r.stdout, "name,legal_rep,domicile") {
+	if r := c.run(t, 0, "consent", "--yes", link2); !strings.Contains(r.stdout, "granted g_") || !strings.Contains(r.stdout, "name,legal_rep,domicile") {
 		t.Fatalf("consent --yes: %s", r.stdout)
 	}
 	// Refused.
 	req3, link3 := f.NewRequest(t, consenttest.Req{})
-	if r := run(0, "consent", "--refuse", "--yes", link3); !strings.HasSuffix(r.stdout, "\nrefused\n") || f.RequestState(req3) != "refused" {
+	if r := c.run(t, 0, "consent", "--refuse", "--yes", link3); !strings.HasSuffix(r.stdout, "\nrefused\n") || f.RequestState(req3) != "refused" {
 		t.Fatalf("refuse: %s, request %s", r.stdout, f.RequestState(req3))
 	}
-	run(2, "consent", "--refuse", "--fields", "name", link3)
-	run(2, "consent")
+	c.run(t, 2, "consent", "--refuse", "--fields", "name", link3)
+	c.run(t, 2, "consent")
+}
 
-	// grants: both, then revoke the repeat one.
+// grants lists both grants, then revokes the repeat one.
+func (c *consentCLI) grants(t *testing.T) {
 	var grants []struct{ ID, State, Use string }
-	if err := json.Unmarshal([]byte(run(0, "grants", "--json").stdout), &grants); err != nil || len(grants) != 2 {
+	if err := json.Unmarshal([]byte(c.run(t, 0, "grants", "--json").stdout), &grants); err != nil || len(grants) != 2 {
 		t.Fatalf("grants --json: %v %+v", err, grants)
 	}
 	var repeat string
@@ -81,27 +116,29 @@ func TestConsentCLI(t *testing.T) {
 			repeat = g.ID
 		}
 	}
-	if r := run(0, "grants", bl.ID); !strings.Contains(r.stdout, repeat) || !strings.Contains(r.stdout, "active") || !strings.Contains(r.stdout, consenttest.RPName+" · "+consenttest.MName) {
+	if r := c.run(t, 0, "grants", c.bl.ID); !strings.Contains(r.stdout, repeat) || !strings.Contains(r.stdout, "active") || !strings.Contains(r.stdout, consenttest.RPName+" · "+consenttest.MName) {
 		t.Errorf("grants table:\n%s", r.stdout)
 	}
-	if r := run(0, "grants", "revoke", repeat); strings.TrimSpace(r.stdout) != "revoked "+repeat {
+	if r := c.run(t, 0, "grants", "revoke", repeat); strings.TrimSpace(r.stdout) != "revoked "+repeat {
 		t.Errorf("grants revoke: %s", r.stdout)
 	}
-	if st, _, _ := f.GrantState(repeat); st != "revoked" {
+	if st, _, _ := c.f.GrantState(repeat); st != "revoked" {
 		t.Fatalf("grant %s after grants revoke", st)
 	}
-	if r := run(1, "grants", "revoke", "g_AAAAAAAAAAAAAAAAAAAAAA"); !strings.Contains(r.stderr, "no licence in this wallet has grant") {
+	if r := c.run(t, 1, "grants", "revoke", "g_AAAAAAAAAAAAAAAAAAAAAA"); !strings.Contains(r.stderr, "no licence in this wallet has grant") {
 		t.Errorf("revoking an unknown grant: %s", r.stderr)
 	}
+}
 
-	// uses: every one ticked; a lying list is caught.
-	f.CounterVerified(t, id, id, "浦东新区市民中心 3号窗口", "VALID")
-	r = run(0, "uses")
+// uses lists the uses, every one ticked; a lying list is caught.
+func (c *consentCLI) uses(t *testing.T) {
+	c.f.CounterVerified(t, c.id, c.id, "浦东新区市民中心 3号窗口", "VALID")
+	r := c.run(t, 0, "uses")
 	if n := strings.Count(r.stdout, "✓"); n != 5 || strings.Contains(r.stdout, "✗") || !strings.Contains(r.stdout, "浦东新区市民中心 3号窗口") || !strings.Contains(r.stdout, "grant-revoked") {
 		t.Fatalf("uses (%d ticks):\n%s", n, r.stdout)
 	}
-	f.LieUses = func(all []map[string]any) { all[len(all)-1]["counter"] = "别处" }
-	if r := run(1, "uses", id); !strings.Contains(r.stdout, "✗") || !strings.Contains(r.stderr, "1 of 5 uses did not verify") {
+	c.f.LieUses = func(all []map[string]any) { all[len(all)-1]["counter"] = "别处" }
+	if r := c.run(t, 1, "uses", c.id); !strings.Contains(r.stdout, "✗") || !strings.Contains(r.stderr, "1 of 5 uses did not verify") {
 		t.Fatalf("lying uses:\n%s\n%s", r.stdout, r.stderr)
 	}
 }

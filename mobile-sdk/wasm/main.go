@@ -312,257 +312,299 @@ func str(v js.Value) string {
 }
 
 func main() {
-	api := map[string]any{
-		"open": js.FuncOf(func(_ js.Value, args []js.Value) any {
-			pass := str(arg(args, 0))
-			return promise(func() (any, error) {
-				mu.Lock()
-				st := storage
-				mu.Unlock()
-				if st == nil {
-					var err error
-					if st, err = openIDB(); err != nil {
-						return nil, err
-					}
-					mu.Lock()
-					storage = st
-					mu.Unlock()
-				}
-				w, err := mobilesdk.OpenStorage(st, pass)
-				if err != nil {
-					return nil, err
-				}
-				mu.Lock()
-				wallet = w
-				mu.Unlock()
-				return js.ValueOf(map[string]any{"deviceKeyID": w.DeviceKeyID()}), nil
-			})
-		}),
-		"claim": js.FuncOf(func(_ js.Value, args []js.Value) any {
-			server, code := str(arg(args, 0)), str(arg(args, 1))
-			return promise(func() (any, error) {
-				w, err := current()
-				if err != nil {
-					return nil, err
-				}
-				l, err := w.Claim(server, code)
-				if err != nil {
-					return nil, err
-				}
-				return js.ValueOf(licenceObject(l)), nil
-			})
-		}),
-		"list": js.FuncOf(func(_ js.Value, _ []js.Value) any {
-			return promise(func() (any, error) {
-				w, err := current()
-				if err != nil {
-					return nil, err
-				}
-				l, err := w.List()
-				if err != nil {
-					return nil, err
-				}
-				out := make([]any, 0, l.Len())
-				for i := int64(0); i < l.Len(); i++ {
-					out = append(out, licenceObject(l.At(i)))
-				}
-				return js.ValueOf(out), nil
-			})
-		}),
-		"pinRoot": js.FuncOf(func(_ js.Value, args []js.Value) any {
-			server := str(arg(args, 0))
-			return promise(func() (any, error) {
-				w, err := current()
-				if err != nil {
-					return nil, err
-				}
-				if root, err := w.TrustRoot(); err != nil {
-					return nil, err
-				} else if root != nil {
-					return "", nil
-				}
-				kid, err := w.PinTrustRootFromServer(server)
-				if err != nil {
-					return nil, err
-				}
-				return kid, nil
-			})
-		}),
-		"refresh": js.FuncOf(func(_ js.Value, _ []js.Value) any {
-			return promise(func() (any, error) {
-				w, err := current()
-				if err != nil {
-					return nil, err
-				}
-				n, err := w.RefreshAll()
-				out := map[string]any{"refreshed": n, "error": ""}
-				if err != nil {
-					out["error"] = err.Error()
-				}
-				return js.ValueOf(out), nil
-			})
-		}),
-		"present": js.FuncOf(func(_ js.Value, args []js.Value) any {
-			id, disclose := str(arg(args, 0)), str(arg(args, 1))
-			var at int64
-			if v := arg(args, 2); v.Type() == js.TypeNumber {
-				at = int64(v.Float())
-			}
-			return promise(func() (any, error) {
-				w, err := current()
-				if err != nil {
-					return nil, err
-				}
-				if at == 0 {
-					at = now()
-				}
-				p, err := w.Present(id, disclose, at)
-				if err != nil {
-					return nil, err
-				}
-				return js.ValueOf(map[string]any{"text": p.Text, "presentedAt": p.PresentedAt, "refreshAt": p.RefreshAt, "expiresAt": p.ExpiresAt,
-					"status": p.Status, "statusAge": p.StatusAge, "statusStale": p.StatusStale}), nil
-			})
-		}),
-		"remove": js.FuncOf(func(_ js.Value, args []js.Value) any {
-			id := str(arg(args, 0))
-			return promise(func() (any, error) {
-				w, err := current()
-				if err != nil {
-					return nil, err
-				}
-				return js.Undefined(), w.Delete(id)
-			})
-		}),
-		"qrPNG": js.FuncOf(func(_ js.Value, args []js.Value) any {
-			text := str(arg(args, 0))
-			ppm := int64(4)
-			if v := arg(args, 1); v.Type() == js.TypeNumber {
-				ppm = int64(v.Int())
-			}
-			return promise(func() (any, error) {
-				png, err := mobilesdk.QRPNG(text, ppm)
-				if err != nil {
-					return nil, err
-				}
-				arr := js.Global().Get("Uint8Array").New(len(png))
-				js.CopyBytesToJS(arr, png)
-				return arr, nil
-			})
-		}),
-		"openRequest": js.FuncOf(func(_ js.Value, args []js.Value) any {
-			link := str(arg(args, 0))
-			return promise(func() (any, error) {
-				w, err := current()
-				if err != nil {
-					return nil, err
-				}
-				r, err := w.OpenRequest(link)
-				if err != nil {
-					return nil, err
-				}
-				mu.Lock()
-				requests[r.ID] = r
-				mu.Unlock()
-				return js.ValueOf(requestObject(r)), nil
-			})
-		}),
-		"consent": js.FuncOf(func(_ js.Value, args []js.Value) any {
-			id, licence, fields := str(arg(args, 0)), str(arg(args, 1)), str(arg(args, 2))
-			return promise(func() (any, error) {
-				w, err := current()
-				if err != nil {
-					return nil, err
-				}
-				r, err := openedRequest(id)
-				if err != nil {
-					return nil, err
-				}
-				g, err := w.Consent(r, licence, fields)
-				if err != nil {
-					return nil, err
-				}
-				return js.ValueOf(grantObject(g)), nil
-			})
-		}),
-		"refuse": js.FuncOf(func(_ js.Value, args []js.Value) any {
-			id, licence := str(arg(args, 0)), str(arg(args, 1))
-			return promise(func() (any, error) {
-				w, err := current()
-				if err != nil {
-					return nil, err
-				}
-				r, err := openedRequest(id)
-				if err != nil {
-					return nil, err
-				}
-				return js.Undefined(), w.Refuse(r, licence)
-			})
-		}),
-		"grants": js.FuncOf(func(_ js.Value, args []js.Value) any {
-			licence := str(arg(args, 0))
-			return promise(func() (any, error) {
-				w, err := current()
-				if err != nil {
-					return nil, err
-				}
-				l, err := w.Grants(licence)
-				if err != nil {
-					return nil, err
-				}
-				out := make([]any, 0, l.Len())
-				for i := int64(0); i < l.Len(); i++ {
-					out = append(out, grantObject(l.At(i)))
-				}
-				return js.ValueOf(out), nil
-			})
-		}),
-		"revokeGrant": js.FuncOf(func(_ js.Value, args []js.Value) any {
-			licence, grant := str(arg(args, 0)), str(arg(args, 1))
-			return promise(func() (any, error) {
-				w, err := current()
-				if err != nil {
-					return nil, err
-				}
-				return js.Undefined(), w.RevokeGrant(licence, grant)
-			})
-		}),
-		"uses": js.FuncOf(func(_ js.Value, args []js.Value) any {
-			licence := str(arg(args, 0))
-			return promise(func() (any, error) {
-				w, err := current()
-				if err != nil {
-					return nil, err
-				}
-				l, err := w.Uses(licence)
-				if err != nil {
-					return nil, err
-				}
-				out := make([]any, 0, l.Len())
-				for i := int64(0); i < l.Len(); i++ {
-					out = append(out, useObject(l.At(i)))
-				}
-				return js.ValueOf(out), nil
-			})
-		}),
-		"setClock": js.FuncOf(func(_ js.Value, args []js.Value) any {
-			var off int64
-			if v := arg(args, 0); v.Type() == js.TypeNumber && v.Float() > 0 {
-				off = int64(v.Float()) - time.Now().Unix()
-			}
-			mu.Lock()
-			clockOffset = off
-			mu.Unlock()
-			return nil
-		}),
-		"now": js.FuncOf(func(_ js.Value, _ []js.Value) any { return now() }),
-		"close": js.FuncOf(func(_ js.Value, _ []js.Value) any {
-			mu.Lock()
-			wallet = nil
-			mu.Unlock()
-			return nil
-		}),
+	api := make(map[string]any, len(exports))
+	for name, f := range exports {
+		api[name] = js.FuncOf(f)
 	}
 	js.Global().Set("elicenseWallet", js.ValueOf(api))
 	select {}
+}
+
+// exports are the functions of the global elicenseWallet object (see doc.go), by name.
+var exports = map[string]func(js.Value, []js.Value) any{
+	"open":        jsOpen,
+	"claim":       jsClaim,
+	"list":        jsList,
+	"pinRoot":     jsPinRoot,
+	"refresh":     jsRefresh,
+	"present":     jsPresent,
+	"remove":      jsRemove,
+	"qrPNG":       jsQrPNG,
+	"openRequest": jsOpenRequest,
+	"consent":     jsConsent,
+	"refuse":      jsRefuse,
+	"grants":      jsGrants,
+	"revokeGrant": jsRevokeGrant,
+	"uses":        jsUses,
+	"setClock":    jsSetClock,
+	"now":         jsNow,
+	"close":       jsClose,
+}
+
+func jsOpen(_ js.Value, args []js.Value) any {
+	pass := str(arg(args, 0))
+	return promise(func() (any, error) {
+		mu.Lock()
+		st := storage
+		mu.Unlock()
+		if st == nil {
+			var err error
+			if st, err = openIDB(); err != nil {
+				return nil, err
+			}
+			mu.Lock()
+			storage = st
+			mu.Unlock()
+		}
+		w, err := mobilesdk.OpenStorage(st, pass)
+		if err != nil {
+			return nil, err
+		}
+		mu.Lock()
+		wallet = w
+		mu.Unlock()
+		return js.ValueOf(map[string]any{"deviceKeyID": w.DeviceKeyID()}), nil
+	})
+}
+
+func jsClaim(_ js.Value, args []js.Value) any {
+	server, code := str(arg(args, 0)), str(arg(args, 1))
+	return promise(func() (any, error) {
+		w, err := current()
+		if err != nil {
+			return nil, err
+		}
+		l, err := w.Claim(server, code)
+		if err != nil {
+			return nil, err
+		}
+		return js.ValueOf(licenceObject(l)), nil
+	})
+}
+
+func jsList(_ js.Value, _ []js.Value) any {
+	return promise(func() (any, error) {
+		w, err := current()
+		if err != nil {
+			return nil, err
+		}
+		l, err := w.List()
+		if err != nil {
+			return nil, err
+		}
+		out := make([]any, 0, l.Len())
+		for i := int64(0); i < l.Len(); i++ {
+			out = append(out, licenceObject(l.At(i)))
+		}
+		return js.ValueOf(out), nil
+	})
+}
+
+func jsPinRoot(_ js.Value, args []js.Value) any {
+	server := str(arg(args, 0))
+	return promise(func() (any, error) {
+		w, err := current()
+		if err != nil {
+			return nil, err
+		}
+		if root, err := w.TrustRoot(); err != nil {
+			return nil, err
+		} else if root != nil {
+			return "", nil
+		}
+		kid, err := w.PinTrustRootFromServer(server)
+		if err != nil {
+			return nil, err
+		}
+		return kid, nil
+	})
+}
+
+func jsRefresh(_ js.Value, _ []js.Value) any {
+	return promise(func() (any, error) {
+		w, err := current()
+		if err != nil {
+			return nil, err
+		}
+		n, err := w.RefreshAll()
+		out := map[string]any{"refreshed": n, "error": ""}
+		if err != nil {
+			out["error"] = err.Error()
+		}
+		return js.ValueOf(out), nil
+	})
+}
+
+func jsPresent(_ js.Value, args []js.Value) any {
+	id, disclose := str(arg(args, 0)), str(arg(args, 1))
+	var at int64
+	if v := arg(args, 2); v.Type() == js.TypeNumber {
+		at = int64(v.Float())
+	}
+	return promise(func() (any, error) {
+		w, err := current()
+		if err != nil {
+			return nil, err
+		}
+		if at == 0 {
+			at = now()
+		}
+		p, err := w.Present(id, disclose, at)
+		if err != nil {
+			return nil, err
+		}
+		return js.ValueOf(map[string]any{"text": p.Text, "presentedAt": p.PresentedAt, "refreshAt": p.RefreshAt, "expiresAt": p.ExpiresAt,
+			"status": p.Status, "statusAge": p.StatusAge, "statusStale": p.StatusStale}), nil
+	})
+}
+
+func jsRemove(_ js.Value, args []js.Value) any {
+	id := str(arg(args, 0))
+	return promise(func() (any, error) {
+		w, err := current()
+		if err != nil {
+			return nil, err
+		}
+		return js.Undefined(), w.Delete(id)
+	})
+}
+
+func jsQrPNG(_ js.Value, args []js.Value) any {
+	text := str(arg(args, 0))
+	ppm := int64(4)
+	if v := arg(args, 1); v.Type() == js.TypeNumber {
+		ppm = int64(v.Int())
+	}
+	return promise(func() (any, error) {
+		png, err := mobilesdk.QRPNG(text, ppm)
+		if err != nil {
+			return nil, err
+		}
+		arr := js.Global().Get("Uint8Array").New(len(png))
+		js.CopyBytesToJS(arr, png)
+		return arr, nil
+	})
+}
+
+func jsOpenRequest(_ js.Value, args []js.Value) any {
+	link := str(arg(args, 0))
+	return promise(func() (any, error) {
+		w, err := current()
+		if err != nil {
+			return nil, err
+		}
+		r, err := w.OpenRequest(link)
+		if err != nil {
+			return nil, err
+		}
+		mu.Lock()
+		requests[r.ID] = r
+		mu.Unlock()
+		return js.ValueOf(requestObject(r)), nil
+	})
+}
+
+func jsConsent(_ js.Value, args []js.Value) any {
+	id, licence, fields := str(arg(args, 0)), str(arg(args, 1)), str(arg(args, 2))
+	return promise(func() (any, error) {
+		w, err := current()
+		if err != nil {
+			return nil, err
+		}
+		r, err := openedRequest(id)
+		if err != nil {
+			return nil, err
+		}
+		g, err := w.Consent(r, licence, fields)
+		if err != nil {
+			return nil, err
+		}
+		return js.ValueOf(grantObject(g)), nil
+	})
+}
+
+func jsRefuse(_ js.Value, args []js.Value) any {
+	id, licence := str(arg(args, 0)), str(arg(args, 1))
+	return promise(func() (any, error) {
+		w, err := current()
+		if err != nil {
+			return nil, err
+		}
+		r, err := openedRequest(id)
+		if err != nil {
+			return nil, err
+		}
+		return js.Undefined(), w.Refuse(r, licence)
+	})
+}
+
+func jsGrants(_ js.Value, args []js.Value) any {
+	licence := str(arg(args, 0))
+	return promise(func() (any, error) {
+		w, err := current()
+		if err != nil {
+			return nil, err
+		}
+		l, err := w.Grants(licence)
+		if err != nil {
+			return nil, err
+		}
+		out := make([]any, 0, l.Len())
+		for i := int64(0); i < l.Len(); i++ {
+			out = append(out, grantObject(l.At(i)))
+		}
+		return js.ValueOf(out), nil
+	})
+}
+
+func jsRevokeGrant(_ js.Value, args []js.Value) any {
+	licence, grant := str(arg(args, 0)), str(arg(args, 1))
+	return promise(func() (any, error) {
+		w, err := current()
+		if err != nil {
+			return nil, err
+		}
+		return js.Undefined(), w.RevokeGrant(licence, grant)
+	})
+}
+
+func jsUses(_ js.Value, args []js.Value) any {
+	licence := str(arg(args, 0))
+	return promise(func() (any, error) {
+		w, err := current()
+		if err != nil {
+			return nil, err
+		}
+		l, err := w.Uses(licence)
+		if err != nil {
+			return nil, err
+		}
+		out := make([]any, 0, l.Len())
+		for i := int64(0); i < l.Len(); i++ {
+			out = append(out, useObject(l.At(i)))
+		}
+		return js.ValueOf(out), nil
+	})
+}
+
+func jsSetClock(_ js.Value, args []js.Value) any {
+	var off int64
+	if v := arg(args, 0); v.Type() == js.TypeNumber && v.Float() > 0 {
+		off = int64(v.Float()) - time.Now().Unix()
+	}
+	mu.Lock()
+	clockOffset = off
+	mu.Unlock()
+	return nil
+}
+
+func jsNow(_ js.Value, _ []js.Value) any {
+	return now()
+}
+
+func jsClose(_ js.Value, _ []js.Value) any {
+	mu.Lock()
+	wallet = nil
+	mu.Unlock()
+	return nil
 }
