@@ -397,6 +397,11 @@ func TestGrantCredential(t *testing.T) {
 		{"status revoked", fl.credential, fl.consent, opts(func(o *VerifyOptions) { o.Status = revoked }), ErrStatus},
 		{"status unreadable", fl.credential, fl.consent, opts(func(o *VerifyOptions) { o.Status = unreadable }), ErrStatus},
 		{"no status reader", fl.credential, fl.consent, opts(func(o *VerifyOptions) { o.Status = nil }), ErrStatus},
+		{"a bundle with no ledger key to check the request", fl.credential, fl.consent, opts(func(o *VerifyOptions) {
+			b := *o.Bundle
+			b.LedgerKey = nil
+			o.Bundle = &b
+		}), ErrUnknownKey},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -585,10 +585,12 @@ func (g *GrantCredential) checkConsent(consentJWS, requestJWS string, opts Verif
 	if err != nil {
 		return nil, nil, err
 	}
-	if lk := opts.Bundle.LedgerKey; lk != nil {
-		if err := verifyLedgerSig(lk, r); err != nil {
-			return nil, nil, err
-		}
+	lk := opts.Bundle.LedgerKey
+	if lk == nil {
+		return nil, nil, errf(ErrUnknownKey, "request", "kid", "the trust bundle names no ledger key to check the request's signature with")
+	}
+	if err := verifyLedgerSig(lk, r); err != nil {
+		return nil, nil, err
 	}
 	lic, _, _ := strings.Cut(c.Licence, "#")
 	switch {

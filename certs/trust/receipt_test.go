@@ -42,7 +42,7 @@ func TestReceiptKey(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, _, ok := b.ReceiptPublicKey(); ok {
+	if _, _, ok := b.ReceiptPublicKey(t0); ok {
 		t.Fatal("a bundle without receipt_key gives a receipt key")
 	}
 
@@ -55,7 +55,6 @@ func TestReceiptKey(t *testing.T) {
 		{"ledger certificate", &Key{KID: gm.KeyIDString(f.ledgerDER), Cert: f.ledgerDER}, ErrMalformed}, // listed twice
 		{"agency certificate", &Key{KID: gm.KeyIDString(f.policeDER), Cert: f.policeDER}, ErrMalformed},
 		{"kid of another certificate", &Key{KID: gm.KeyIDString(f.rootDER), Cert: good}, ErrKeyIDMismatch},
-		{"expired", &Key{KID: gm.KeyIDString(expired), Cert: expired}, ErrUntrustedKey},
 		{"under another root", &Key{KID: gm.KeyIDString(foreign), Cert: foreign}, ErrUntrustedKey},
 		{"not a certificate", &Key{KID: "00", Cert: []byte{1, 2, 3}}, ErrMalformed},
 	}
@@ -77,11 +76,26 @@ func TestReceiptKey(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			pub, kid, ok := got.ReceiptPublicKey()
+			pub, kid, ok := got.ReceiptPublicKey(t0)
 			if !ok || kid != tt.key.KID || !pub.Equal(k.Public()) {
 				t.Fatalf("ReceiptPublicKey = %v, %q, %v", pub != nil, kid, ok)
 			}
 		})
+	}
+	// An expired receipt key: the bundle verifies (counters go on
+	// checking), and no receipt is sealed to it.
+	bd0 := f.bundle(4)
+	bd0.ReceiptKey = &Key{KID: gm.KeyIDString(expired), Cert: expired}
+	tok0, err := signUnchecked(t, f, bd0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := Verify(tok0, f.opts())
+	if err != nil {
+		t.Fatalf("a bundle with an expired receipt key: %v", err)
+	}
+	if _, _, ok := got.ReceiptPublicKey(t0); ok {
+		t.Fatal("an expired receipt key is offered for sealing")
 	}
 	// A certificate with the ledger role in receipt_key: not listed twice,
 	// refused for its role.

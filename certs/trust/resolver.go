@@ -3,6 +3,7 @@ package trust
 import (
 	"crypto/ecdsa"
 	"slices"
+	"time"
 
 	"elicense/certs/credential"
 	"elicense/certs/statuslist"
@@ -15,7 +16,7 @@ type index struct {
 	lists    map[string]StatusList             // by ID
 	listURIs map[string]string                 // URI → ID
 	listKeys map[string][]*ecdsa.PublicKey     // list ID → its signer's keys
-	receipt  *ecdsa.PublicKey                  // the receipt key, or nil
+	receipt  *gm.Certificate                   // the receipt key's certificate, or nil
 }
 
 // index returns the bundle's index, building it on first use. Verify
@@ -77,7 +78,9 @@ func buildIndex(b *Bundle, parse func([]byte) *gm.Certificate) *index {
 	}
 	if rk := b.ReceiptKey; rk != nil {
 		if c := parse(rk.Cert); c != nil {
-			x.receipt, _ = c.PublicKey.(*ecdsa.PublicKey)
+			if _, ok := c.PublicKey.(*ecdsa.PublicKey); ok {
+				x.receipt = c
+			}
 		}
 	}
 	for _, l := range b.StatusLists {
@@ -183,11 +186,13 @@ func (b *Bundle) StatusKeys(id string) statuslist.KeyFunc {
 
 // ReceiptPublicKey returns the public key counters seal their receipts to
 // (docs/consent.md §9) and its key ID, or false when the bundle names
-// none (an issuer that has not made one yet).
-func (b *Bundle) ReceiptPublicKey() (*ecdsa.PublicKey, string, bool) {
-	x := b.index()
-	if x.receipt == nil {
+// none (an issuer that has not made one yet) or its certificate is not
+// valid at now: an expired encryption key is of no use, and a counter
+// then makes no receipts until the issuer publishes a new one.
+func (b *Bundle) ReceiptPublicKey(now time.Time) (*ecdsa.PublicKey, string, bool) {
+	c := b.index().receipt
+	if c == nil || now.Before(c.NotBefore) || now.After(c.NotAfter) {
 		return nil, "", false
 	}
-	return x.receipt, b.ReceiptKey.KID, true
+	return c.PublicKey.(*ecdsa.PublicKey), b.ReceiptKey.KID, true
 }

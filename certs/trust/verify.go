@@ -233,15 +233,10 @@ func check(b *Bundle, root *gm.Certificate, cat *catalog.Catalog, now time.Time)
 		}
 	}
 	if rk := b.ReceiptKey; rk != nil {
-		cert, err := c.key("receipt_key", rk.KID, rk.Cert, agencycert.RoleReceipt)
-		if err != nil {
+		// An expired receipt key still verifies here: it stops receipts
+		// (ReceiptPublicKey), never the counter's checks.
+		if _, err := c.key("receipt_key", rk.KID, rk.Cert, agencycert.RoleReceipt); err != nil {
 			return nil, err
-		}
-		// Unlike a signing key, an expired encryption key is of no use:
-		// nothing is to be checked against it later.
-		if now.Before(cert.NotBefore) || now.After(cert.NotAfter) {
-			return nil, errf(ErrUntrustedKey, "receipt_key: certificate valid from %s to %s, not at %s",
-				cert.NotBefore.UTC().Format(time.RFC3339), cert.NotAfter.UTC().Format(time.RFC3339), now.UTC().Format(time.RFC3339))
 		}
 	}
 	if err := checkStatusLists(b, agencies); err != nil {

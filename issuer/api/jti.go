@@ -23,15 +23,22 @@ type jtiMemory struct {
 	seen  map[string]int64 // jti → expiry, Unix nanoseconds
 	queue []jtiEntry       // arrival order; queue[head:] are live
 	head  int
+	// per counts the live jtis of each capped subject (holders), so that
+	// one of them cannot fill the memory and lock everyone out.
+	per map[string]int
 }
 
 type jtiEntry struct {
-	jti string
-	exp int64
+	jti, sub string // sub is set for a capped subject only
+	exp      int64
 }
 
+// maxJTIsPerHolder bounds the proofs one holder's copy may have live in a
+// replay window: far more than a wallet makes (a few a minute).
+const maxJTIsPerHolder = 512
+
 func newJTIMemory(window time.Duration, max int) *jtiMemory {
-	return &jtiMemory{window: window, max: max, seen: make(map[string]int64)}
+	return &jtiMemory{window: window, max: max, seen: make(map[string]int64), per: make(map[string]int)}
 }
 
 // jtiResult is what remember found.
@@ -43,8 +50,10 @@ const (
 	jtiFull                    // the memory is full of live entries
 )
 
-// remember records jti at now unless it was seen within the window.
-func (m *jtiMemory) remember(jti string, now time.Time) jtiResult {
+// remember records jti at now unless it was seen within the window. A
+// capped subject (a holder's copy; a relying party is registered and
+// rate-limited instead) gets jtiFull once it has maxJTIsPerHolder live.
+func (m *jtiMemory) remember(sub, jti string, capped bool, now time.Time) jtiResult {
 	t := now.UnixNano()
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -52,6 +61,11 @@ func (m *jtiMemory) remember(jti string, now time.Time) jtiResult {
 		e := m.queue[m.head]
 		if m.seen[e.jti] == e.exp {
 			delete(m.seen, e.jti)
+		}
+		if e.sub != "" {
+			if m.per[e.sub]--; m.per[e.sub] <= 0 {
+				delete(m.per, e.sub)
+			}
 		}
 		m.queue[m.head] = jtiEntry{}
 		m.head++
@@ -65,11 +79,16 @@ func (m *jtiMemory) remember(jti string, now time.Time) jtiResult {
 	if exp, ok := m.seen[jti]; ok && exp > t {
 		return jtiReplay
 	}
-	if len(m.seen) >= m.max {
+	if len(m.seen) >= m.max || (capped && m.per[sub] >= maxJTIsPerHolder) {
 		return jtiFull
 	}
 	exp := t + int64(m.window)
 	m.seen[jti] = exp
-	m.queue = append(m.queue, jtiEntry{jti, exp})
+	e := jtiEntry{jti: jti, exp: exp}
+	if capped {
+		e.sub = sub
+		m.per[sub]++
+	}
+	m.queue = append(m.queue, e)
 	return jtiFresh
 }

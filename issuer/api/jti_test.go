@@ -27,7 +27,7 @@ func TestJTIMemory(t *testing.T) {
 		{"e", 135 * time.Second, jtiFull},
 	}
 	for i, s := range steps {
-		if got := m.remember(s.jti, t0.Add(s.at)); got != s.want {
+		if got := m.remember("rp", s.jti, false, t0.Add(s.at)); got != s.want {
 			t.Errorf("step %d (%s at %v): got %d, want %d", i, s.jti, s.at, got, s.want)
 		}
 	}
@@ -37,11 +37,39 @@ func TestJTIMemoryBounded(t *testing.T) {
 	m := newJTIMemory(time.Second, 1000)
 	t0 := time.Unix(1_800_000_000, 0)
 	for i := range 100000 {
-		if got := m.remember(fmt.Sprint(i), t0.Add(time.Duration(i)*time.Millisecond)); got != jtiFresh {
+		if got := m.remember("h#1", fmt.Sprint(i), i%2 == 0, t0.Add(time.Duration(i)*time.Millisecond)); got != jtiFresh {
 			t.Fatalf("jti %d: %d", i, got)
 		}
 	}
-	if len(m.seen) > 1001 || cap(m.queue) > 4096 {
+	if len(m.seen) > 1001 || cap(m.queue) > 4096 || m.per["h#1"] > 500 {
 		t.Errorf("memory grew: %d seen, queue cap %d", len(m.seen), cap(m.queue))
+	}
+}
+
+// TestJTIMemoryPerHolder: one holder's copy filling its share is refused
+// alone; another holder and relying parties go on; its share frees as its
+// proofs expire.
+func TestJTIMemoryPerHolder(t *testing.T) {
+	m := newJTIMemory(130*time.Second, 1<<20)
+	t0 := time.Unix(1_800_000_000, 0)
+	for i := range maxJTIsPerHolder {
+		if got := m.remember("L#greedy", fmt.Sprint("g", i), true, t0); got != jtiFresh {
+			t.Fatalf("proof %d of the greedy holder: %d", i, got)
+		}
+	}
+	for _, c := range []struct {
+		sub    string
+		capped bool
+		want   jtiResult
+	}{{"L#greedy", true, jtiFull}, {"L#other", true, jtiFresh}, {"sh-rp", false, jtiFresh}} {
+		if got := m.remember(c.sub, "x-"+c.sub, c.capped, t0.Add(time.Second)); got != c.want {
+			t.Errorf("%s: %d, want %d", c.sub, got, c.want)
+		}
+	}
+	if got := m.remember("L#greedy", "later", true, t0.Add(131*time.Second)); got != jtiFresh {
+		t.Errorf("the greedy holder after its proofs expired: %d", got)
+	}
+	if m.per["L#greedy"] != 1 {
+		t.Errorf("live count %d, want 1", m.per["L#greedy"])
 	}
 }

@@ -67,7 +67,7 @@ func (h *consentAPI) proofAuth(want proofSubject) echo.MiddlewareFunc {
 			if err := p.Verify(key, r.Method, r.URL.EscapedPath(), body, now); err != nil {
 				return proofInvalid("%v", err)
 			}
-			switch h.jtis.remember(p.JTI, now) {
+			switch h.jtis.remember(p.Subject, p.JTI, isHolder, now) {
 			case jtiReplay:
 				return proofInvalid("jti %q was used within the last %v", p.JTI, consent.ProofReplayWindow)
 			case jtiFull:

@@ -182,7 +182,7 @@ func receiptOf(v *verifier.Verifier, vd verifier.Verdict, now time.Time) (r rece
 	if b == nil {
 		return r, false, nil
 	}
-	pub, _, ok := b.ReceiptPublicKey()
+	pub, _, ok := b.ReceiptPublicKey(now)
 	if !ok {
 		return r, false, nil
 	}
