@@ -36,9 +36,13 @@ const serialBlock = 4096
 const maxRetries = 3
 
 // keyRetryWait is the first wait before an issuance refused for a
-// retired key tries again (doubling each time): together the tries
-// span a rotation's fence, its PKI commit and the reload.
-const keyRetryWait = 250 * time.Millisecond
+// retired key tries again (doubling each time, maxKeyRetries times):
+// together the tries span a rotation's fence, its PKI commit and the
+// reload, with room for a loaded machine.
+const (
+	keyRetryWait  = 250 * time.Millisecond
+	maxKeyRetries = 5
+)
 
 // replica is the service's shared-backend state; nil shared means one
 // process owns the backend.

@@ -267,7 +267,7 @@ func (s *Service) Issue(ctx context.Context, op Operator, req IssueRequest) (*Is
 				return &Issued{Record: r, Existing: true}, nil
 			}
 		}
-		if try == maxRetries {
+		if try == maxRetries && !errors.Is(err, state.ErrKeyRetired) || try == maxKeyRetries {
 			return nil, err
 		}
 		if errors.Is(err, state.ErrKeyRetired) {
