@@ -3,20 +3,26 @@ package counter_test
 import (
 	"archive/zip"
 	"bytes"
+	"encoding/base64"
 	"errors"
 	"io"
 	"mime/multipart"
 	"net/http"
 	"os"
+	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"elicense/certs/ses"
+	"elicense/internal/browsertest"
 	"elicense/internal/gm"
 	"elicense/verifier/counter"
 	vofd "elicense/verifier/ofd"
 	"elicense/verifier/seal"
+
+	"github.com/chromedp/chromedp"
 )
 
 const ofdSamples = "../../certs/ofd/testdata/"
@@ -360,4 +366,158 @@ func TestOFDAPIBadRequests(t *testing.T) {
 			t.Errorf("the page says OFD upload is on: %v, want %v", got, c.want)
 		}
 	}
+}
+
+// TestOFDInBrowser drives the page's 核验 OFD 文件 control in headless
+// Chromium: a two-signature GM/T 0010 document picked with the file
+// chooser and checked as of signing (green, one entry per signature, the
+// files a signature leaves out listed), a modified copy (red
+// DOCUMENT_MODIFIED), a file that is no OFD (the error shown), the
+// English page, and a sealed document dropped onto the page whose maker
+// this counter does not trust (amber).
+func TestOFDInBrowser(t *testing.T) {
+	ctx := browsertest.Open(t, 1280, 900)
+	tab := &browsertest.Tab{T: t, Ctx: ctx, Timeout: 15 * time.Second}
+	f := newFixture(t)
+	tax := readOFD(t, "tax-seal.ofd")
+	gmt := readOFD(t, "gmt0010-sign.ofd")
+	f.setOFDTrust(vofd.Options{Trusted: append(signerCerts(t, tax), signerCerts(t, gmt)...),
+		Status: seal.SealStatusFunc(func(string) (bool, time.Time, bool) { return false, time.Time{}, true })}, nil)
+	dir := t.TempDir()
+	file := func(name string, data []byte) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	gmtPath := file("发票.ofd", gmt)
+	modPath := file("modified.ofd", rezipOFD(t, tax, func(name string, b []byte) []byte {
+		if name == "Doc_0/Pages/Page_0/Content.xml" {
+			return changeEncoding(t, b)
+		}
+		return b
+	}))
+	junkPath := file("junk.ofd", []byte("PK but not really a zip"))
+	console := browsertest.WatchConsole(ctx, true) // the 422 of the junk file is logged as a failed load
+	upload := func(path string) {
+		t.Helper()
+		tab.Do(chromedp.SetUploadFiles(chromedp.CSS("#ofd-input"), []string{path}))
+	}
+	code := func(want string) {
+		t.Helper()
+		tab.WaitFor(want, `document.getElementById('v-code').textContent === `+browsertest.Quote(want))
+	}
+	colour := func() string { return browsertest.Eval[string](tab, `document.getElementById('panel').dataset.colour`) }
+	sigs := func(sel string) []string {
+		return browsertest.Eval[[]string](tab, `Array.from(document.querySelectorAll('#v-sigs > li `+sel+`')).map((e) => e.textContent)`)
+	}
+
+	tab.Do(chromedp.Navigate(f.URL + "/"))
+	tab.WaitFor("the OFD control", `!document.getElementById('ofd').hidden`)
+	if got := tab.Text("#ofd .scan-label"); got != "核验 OFD 文件" {
+		t.Errorf("control title %q", got)
+	}
+	tab.Click("#ofd-asof")
+
+	upload(gmtPath)
+	code("VALID")
+	if got := colour(); got != "green" {
+		t.Errorf("colour %q", got)
+	}
+	if got := tab.Text("#v-headline"); got != "有效" {
+		t.Errorf("headline %q", got)
+	}
+	if got := tab.Text("#v-message"); got != vofd.Valid.MessageZH() {
+		t.Errorf("message %q", got)
+	}
+	if got := tab.Text("#v-time"); !strings.HasSuffix(got, "按签名时间核验") {
+		t.Errorf("time line %q", got)
+	}
+	if got := sigs(".sig-headline"); !slices.Equal(got, []string{"有效", "有效"}) {
+		t.Errorf("signature headlines %q", got)
+	}
+	if got := sigs(".sig-kind"); !slices.Equal(got, []string{"签名 1 · 电子签名", "签名 2 · 电子签名"}) {
+		t.Errorf("signature kinds %q", got)
+	}
+	if got := sigs(".sig-warnings"); len(got) != 1 || got[0] != "本签名未保护 2 个显示文件，改动它们不会使本签名失败：Doc_0/Annots/Annotations.xml、OFD.xml" {
+		t.Errorf("signature warnings %q", got)
+	}
+	if tab.Visible("#v-body") || tab.Visible("#v-warnings") {
+		t.Error("licence details or document warnings shown for a fully protected document")
+	}
+	shot, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		t.Fatal(err)
+	}
+	browsertest.SaveScreenshot(t, "counter-ofd.png", shot)
+
+	upload(modPath)
+	code("DOCUMENT_MODIFIED")
+	if got, head := colour(), tab.Text("#v-headline"); got != "red" || head != "文档已被修改" {
+		t.Errorf("modified: %s %q", got, head)
+	}
+	if got := sigs(".sig-code"); !slices.Equal(got, []string{"DOCUMENT_MODIFIED"}) {
+		t.Errorf("signature codes %q", got)
+	}
+	if got := tab.Text("#v-warnings"); !strings.Contains(got, "Doc_0/Pages/Page_0/Content.xml") {
+		t.Errorf("document warnings %q", got)
+	}
+
+	upload(junkPath)
+	code("NOT_OFD")
+	if got := tab.Text("#v-headline"); got != "不是 OFD 文件" || colour() != "red" || tab.Visible("#v-sigs") {
+		t.Errorf("junk: headline %q, colour %s, signatures shown %v", got, colour(), tab.Visible("#v-sigs"))
+	}
+
+	// English, on the document shown again.
+	upload(gmtPath)
+	code("VALID")
+	tab.Click("#lang-btn")
+	if got := tab.Text("#v-message"); got != vofd.Valid.Message() {
+		t.Errorf("English message %q", got)
+	}
+	if got := sigs(".sig-kind"); len(got) != 2 || got[0] != "Signature 1 · digital signature" {
+		t.Errorf("English signature kinds %q", got)
+	}
+	if got := sigs(".sig-warnings"); len(got) != 1 || !strings.Contains(got[0], "not protected by this signature") {
+		t.Errorf("English signature warnings %q", got)
+	}
+	tab.Click("#lang-btn")
+
+	// Dropped onto the page, checked now, by a counter that trusts no
+	// maker: the seal is intact, its maker unknown here.
+	f.setOFDTrust(vofd.Options{}, nil)
+	tab.Click("#ofd-asof")
+	tab.Do(chromedp.Evaluate[chromedp.Void](`(() => {
+		const bin = atob(` + browsertest.Quote(base64.StdEncoding.EncodeToString(tax)) + `);
+		const bytes = Uint8Array.from(bin, (c) => c.charCodeAt(0));
+		const dt = new DataTransfer();
+		dt.items.add(new File([bytes], 'invoice.OFD', { type: '' }));
+		document.getElementById('panel').dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
+	})()`))
+	tab.WaitFor("the dropped document's verdict", `document.getElementById('v-code').textContent === 'EXPIRED' || document.getElementById('v-code').textContent === 'UNTRUSTED_MAKER'`)
+	if got, head := tab.Text("#v-code"), tab.Text("#v-headline"); got != "UNTRUSTED_MAKER" || head != "制章人不可信" || colour() != "amber" {
+		t.Errorf("dropped: %s %q %s", got, head, colour())
+	}
+	if got := tab.Text("#v-warnings"); !strings.Contains(got, "未核查印章是否吊销") {
+		t.Errorf("dropped: warnings %q", got)
+	}
+	if strings.Contains(tab.Text("#v-time"), "按签名时间核验") {
+		t.Error("checked as of signing with the box unticked")
+	}
+
+	if n := f.verified(); n != 0 {
+		t.Errorf("the QR verifier was called %d times", n)
+	}
+	var posts int
+	for _, h := range f.apiHits() {
+		if h.path == "/api/ofd" {
+			posts++
+		}
+	}
+	if posts != 5 {
+		t.Errorf("%d uploads reached /api/ofd, want 5", posts)
+	}
+	console.Check(t)
 }
