@@ -3,11 +3,15 @@ package counter_test
 import (
 	"archive/zip"
 	"bytes"
+	"context"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"io"
 	"mime/multipart"
+	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
@@ -18,6 +22,7 @@ import (
 	"elicense/certs/ses"
 	"elicense/internal/browsertest"
 	"elicense/internal/gm"
+	"elicense/verifier"
 	"elicense/verifier/counter"
 	vofd "elicense/verifier/ofd"
 	"elicense/verifier/seal"
@@ -520,4 +525,54 @@ func TestOFDInBrowser(t *testing.T) {
 		t.Errorf("%d uploads reached /api/ofd, want 5", posts)
 	}
 	console.Check(t)
+}
+
+// FuzzOFDUpload posts arbitrary bytes to /api/ofd: the answer is a 200
+// verdict or a 4xx with {code, message}, never a 5xx or a panic.
+func FuzzOFDUpload(f *testing.F) {
+	f.Add(readOFD(f, "tax-seal.ofd"), false)
+	f.Add(readOFD(f, "ofdrw-seal.ofd"), true)
+	f.Add([]byte("PK\x03\x04"), false)
+	trust := vofd.Options{Trusted: signerCerts(f, readOFD(f, "tax-seal.ofd"))}
+	h := counter.New(counter.Options{
+		Verify:   func(string, time.Time) verifier.Verdict { panic("no QR is verified here") },
+		OFDTrust: func() (vofd.Options, error) { return trust, nil },
+	})
+	local := &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 8090}
+	request := func(method, target string, body []byte) *http.Request {
+		r := httptest.NewRequest(method, target, bytes.NewReader(body))
+		r.Host = local.String()
+		return r.WithContext(context.WithValue(r.Context(), http.LocalAddrContextKey, local))
+	}
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, request("GET", "/", nil))
+	m := tokenMeta.FindSubmatch(rec.Body.Bytes())
+	if m == nil {
+		f.Fatal("no token in the page")
+	}
+	f.Fuzz(func(t *testing.T, data []byte, asOfSigning bool) {
+		target := "/api/ofd"
+		if asOfSigning {
+			target += "?as_of_signing=1"
+		}
+		r := request("POST", target, data)
+		r.Header.Set("Content-Type", "application/ofd")
+		r.Header.Set(counter.TokenHeader, string(m[1]))
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, r)
+		var e counter.Error
+		switch {
+		case rec.Code == 200:
+			var res counter.OFDResult
+			if err := json.Unmarshal(rec.Body.Bytes(), &res); err != nil || res.Code == "" || res.Headline == "" {
+				t.Fatalf("200 without a verdict: %v %s", err, rec.Body.Bytes())
+			}
+		case rec.Code >= 400 && rec.Code < 500:
+			if err := json.Unmarshal(rec.Body.Bytes(), &e); err != nil || e.Code == "" || e.Message == "" {
+				t.Fatalf("%d without {code, message}: %s", rec.Code, rec.Body.Bytes())
+			}
+		default:
+			t.Fatalf("status %d: %s", rec.Code, rec.Body.Bytes())
+		}
+	})
 }
