@@ -15,6 +15,7 @@ import (
 
 	"elicense/verifier"
 	"elicense/verifier/counter"
+	vofd "elicense/verifier/ofd"
 	"elicense/verifier/store"
 )
 
@@ -43,7 +44,8 @@ var cmdServe = &command{
 Usage: elicense-verify serve [--addr 127.0.0.1:8090] [--sync-every D] [--from URL]
                             [--upload-receipts URL --token-file FILE]
 
-Serves the counter page (scanner input, camera photo) and its JSON API on
+Serves the counter page (scanner input, camera photo, and signed OFD
+files checked as "ofd" does with the store's roots) and its JSON API on
 a loopback address until Ctrl-C. While it runs it syncs on a schedule
 (--sync-every, ±10 % jitter, backing off on failure), picks up within
 seconds a sync made by any other process on the store, and swaps the new
@@ -93,6 +95,25 @@ func storeError(err error) verifier.Verdict {
 		Detail:    err.Error()}
 }
 
+// storeOFDTrust is the trust `ofd --store` uses without --trust: the
+// pinned roots and, once synced, the bundle's revoked seals.
+func storeOFDTrust(s *store.Store, now time.Time) (vofd.Options, error) {
+	roots, err := s.Roots()
+	if err != nil && !errors.Is(err, store.ErrNoRoots) {
+		return vofd.Options{}, err
+	}
+	opts := vofd.Options{Roots: roots}
+	switch cache, err := s.Load(now); {
+	case err == nil:
+		if b := cache.State().Bundle; b != nil {
+			opts.Status = b
+		}
+	case !errors.Is(err, store.ErrNoCache) && !errors.Is(err, store.ErrNoRoots):
+		return vofd.Options{}, err
+	}
+	return opts, nil
+}
+
 // serve runs the counter page on addr until SIGINT or SIGTERM.
 func serve(e env, o *options, addr string, up *store.UploadOptions) int {
 	if err := loopbackAddr(addr); err != nil {
@@ -124,7 +145,8 @@ func serve(e env, o *options, addr string, up *store.UploadOptions) int {
 		return fail(e, err)
 	}
 	srv := &http.Server{
-		Handler:           counter.New(counter.Options{Verify: verify, Now: e.now, TrustStatus: status, SyncNow: k.SyncNow}),
+		Handler: counter.New(counter.Options{Verify: verify, Now: e.now, TrustStatus: status, SyncNow: k.SyncNow,
+			OFDTrust: func() (vofd.Options, error) { return storeOFDTrust(ss.s, e.now()) }}),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       60 * time.Second,
 		WriteTimeout:      60 * time.Second, // above counter.SyncTimeout: a sync-now request waits for the sync

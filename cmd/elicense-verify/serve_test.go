@@ -49,7 +49,7 @@ func TestServeEndToEnd(t *testing.T) {
 	samplesRaw, _ := os.ReadFile("../../certs/catalog/testdata/samples.json")
 	var samples struct{ Samples map[string]map[string]string }
 	json.Unmarshal(samplesRaw, &samples)
-	var bl struct{ QR string }
+	var bl struct{ ID, QR string }
 	if st := s.Call(t, "POST", "/v1/licences", tok, map[string]any{"class": "business-license", "fields": samples.Samples["business-license"]}, &bl); st != 201 {
 		t.Fatalf("issue: %d", st)
 	}
@@ -91,6 +91,19 @@ func TestServeEndToEnd(t *testing.T) {
 	}
 	if code, _ := check("EL1:GARBAGE"); code != "MALFORMED" {
 		t.Errorf("garbage: %s", code)
+	}
+	// The licence's OFD file, uploaded to the page: its seal's maker
+	// chains to the pinned root; the synced bundle answers for revocation.
+	// It is not a check of the verification log (two records below).
+	var file []byte
+	if st := s.Call(t, "GET", "/v1/licences/"+bl.ID+"/ofd", tok, nil, &file); st != 200 {
+		t.Fatalf("GET ofd: %d", st)
+	}
+	if code, sigs, rev := pageOFD(t, base, token, file); code != "VALID" || len(sigs) != 1 || !rev {
+		t.Errorf("the licence's OFD file on the page: %s %v, revocation checked %v", code, sigs, rev)
+	}
+	if code, _, _ := pageOFD(t, base, token, modifyOFD(t, file, "Doc_0/Pages/Page_0/Content.xml")); code != "DOCUMENT_MODIFIED" {
+		t.Errorf("a modified copy on the page: %s", code)
 	}
 
 	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {

@@ -1,8 +1,11 @@
 // Package counter is the counter clerk's web page (核验柜台页面): an
 // embedded single page for a keyboard-wedge scanner or a photo of the
-// holder's QR, and the JSON API behind it. It verifies nothing itself; the
-// caller passes the verify function (elicense-verify serve hands it the
-// store-backed verifier that also keeps the replay cache and the log).
+// holder's QR, and for a signed OFD document the clerk uploads, and the
+// JSON API behind it. It judges no QR itself: the caller passes the verify
+// function (elicense-verify serve hands it the store-backed verifier that
+// also keeps the replay cache and the log). An OFD file is checked by
+// verifier/ofd with the trust the caller gives (Options.OFDTrust); the
+// file is read into memory, verified and dropped, never stored or logged.
 //
 // # The page serves only itself
 //
@@ -58,6 +61,7 @@ import (
 	"elicense/certs/catalog"
 	"elicense/internal/webassets"
 	"elicense/verifier"
+	vofd "elicense/verifier/ofd"
 	"elicense/verifier/scan"
 )
 
@@ -99,6 +103,16 @@ type Options struct {
 	// and answers 409 to a second press meanwhile. Nil: the page shows no
 	// button and /api/sync answers 404.
 	SyncNow func(ctx context.Context) error
+	// OFDTrust, when set, gives the trust an uploaded OFD document is
+	// verified with (the page's 核验 OFD 文件, POST /api/ofd): the
+	// roots, any certificates trusted directly, and Status, the synced
+	// trust bundle's word on revoked seals (nil: revocation is not
+	// checked, and the answer says so). The handler sets At and
+	// AtSigningTime. It is called once per upload and must be safe for
+	// concurrent use; an error (the store cannot be read) is a 503 shown
+	// as it is. Nil: the page shows no OFD control and /api/ofd answers
+	// 404.
+	OFDTrust func() (vofd.Options, error)
 }
 
 // SyncTimeout bounds one SyncNow call from the page, below the 60 s write
@@ -124,8 +138,9 @@ type handler struct {
 	opts    Options
 	site    *webassets.Site
 	token   string
-	index   []byte      // index.html with the token in its meta tag
-	syncing atomic.Bool // a SyncNow from the page is running
+	index   []byte        // index.html with the token in its meta tag
+	syncing atomic.Bool   // a SyncNow from the page is running
+	ofdSlot chan struct{} // held while an OFD document is verified
 }
 
 // New returns the counter page and its API:
@@ -138,6 +153,10 @@ type handler struct {
 //	                   404 without Options.TrustStatus
 //	POST /api/sync     run SyncNow → {"ok", "error", "status"};             token required
 //	                   404 without Options.SyncNow, 409 while one runs
+//	POST /api/ofd      an OFD file (the raw body, or multipart field "ofd"),  token required
+//	                   ?as_of_signing=1 to judge trust at each signature's time
+//	                   → OFDResult; 413 above MaxOFD, 422 not an OFD file;
+//	                   404 without Options.OFDTrust
 //
 // Every request must name this server in its Host; every /api/ request
 // must come from the page's own origin (Origin, Sec-Fetch-Site); "token
@@ -157,12 +176,16 @@ func New(opts Options) http.Handler {
 	if opts.MaxImage <= 0 {
 		opts.MaxImage = MaxImage
 	}
-	h := &handler{opts: opts, site: webassets.MustNew(assets, "assets", ContentSecurityPolicy), token: newToken()}
+	h := &handler{opts: opts, site: webassets.MustNew(assets, "assets", ContentSecurityPolicy), token: newToken(), ofdSlot: make(chan struct{}, 1)}
 	page, err := assets.ReadFile("assets/index.html")
 	if err != nil || !bytes.Contains(page, tokenSlot) {
 		panic("counter: index.html has no token slot")
 	}
-	h.index = bytes.Replace(page, tokenSlot, []byte(`<meta name="counter-token" content="`+h.token+`">`), 1)
+	meta := `<meta name="counter-token" content="` + h.token + `">`
+	if opts.OFDTrust != nil { // the page shows its OFD control
+		meta += "\n" + `<meta name="counter-ofd" content="1">`
+	}
+	h.index = bytes.Replace(page, tokenSlot, []byte(meta), 1)
 	return h
 }
 
@@ -185,6 +208,13 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case "/api/sync":
 		if h.post(w, r) {
 			h.sync(w, r)
+		}
+		return
+	case "/api/ofd":
+		if h.opts.OFDTrust == nil {
+			apiError(w, http.StatusNotFound, "NOT_FOUND", "this counter verifies no OFD files")
+		} else if h.post(w, r) {
+			h.ofd(w, r)
 		}
 		return
 	case "/api/status":
@@ -238,6 +268,7 @@ func allow(w http.ResponseWriter, r *http.Request, method string) bool {
 type Error struct {
 	Code    string `json:"code"`
 	Message string `json:"message"`
+	Field   string `json:"field,omitempty"` // the parameter at fault, if one is
 }
 
 func apiError(w http.ResponseWriter, status int, code, msg string) {
@@ -351,58 +382,15 @@ func (h *handler) check(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *handler) image(w http.ResponseWriter, r *http.Request) {
-	limit := h.opts.MaxImage
-	ct, params, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	var src io.Reader
-	switch {
-	case ct == "multipart/form-data":
-		if params["boundary"] == "" {
-			apiError(w, http.StatusBadRequest, "BAD_REQUEST", "multipart body without a boundary")
-			return
-		}
-		// Room for the part headers around the image.
-		mr, err := r.MultipartReader()
-		if err != nil {
-			apiError(w, http.StatusBadRequest, "BAD_REQUEST", "bad multipart body")
-			return
-		}
-		r.Body = http.MaxBytesReader(w, r.Body, limit+64<<10)
-		for {
-			p, err := mr.NextPart()
-			if err != nil {
-				if isTooLarge(err) {
-					apiError(w, http.StatusRequestEntityTooLarge, "TOO_LARGE", "image larger than 8 MB")
-				} else {
-					apiError(w, http.StatusBadRequest, "NO_IMAGE", "no image part (field \"image\")")
-				}
-				return
-			}
-			if p.FormName() == "image" || p.FileName() != "" {
-				src = p
-				break
-			}
-		}
-	case ct == "application/octet-stream" || strings.HasPrefix(ct, "image/"):
-		src = r.Body
-	default:
-		apiError(w, http.StatusUnsupportedMediaType, "UNSUPPORTED_MEDIA_TYPE", "send the image as multipart/form-data (field \"image\") or as the raw body")
-		return
-	}
-	data, err := io.ReadAll(io.LimitReader(src, limit+1))
-	if err != nil {
-		if isTooLarge(err) {
-			apiError(w, http.StatusRequestEntityTooLarge, "TOO_LARGE", "image larger than 8 MB")
-		} else {
-			apiError(w, http.StatusBadRequest, "BAD_REQUEST", "reading the image failed")
-		}
-		return
-	}
-	if int64(len(data)) > limit {
-		apiError(w, http.StatusRequestEntityTooLarge, "TOO_LARGE", "image larger than 8 MB")
-		return
-	}
-	if len(data) == 0 {
-		apiError(w, http.StatusBadRequest, "NO_IMAGE", "empty image")
+	data, ok := readUpload(w, r, upload{
+		field: "image", limit: h.opts.MaxImage, noFile: "NO_IMAGE",
+		raw:         func(ct string) bool { return ct == "application/octet-stream" || strings.HasPrefix(ct, "image/") },
+		tooLarge:    "image larger than 8 MB",
+		missing:     "no image part (field \"image\")",
+		empty:       "empty image",
+		unsupported: "send the image as multipart/form-data (field \"image\") or as the raw body",
+	})
+	if !ok {
 		return
 	}
 	cfg, _, err := image.DecodeConfig(bytes.NewReader(data))
@@ -424,6 +412,72 @@ func (h *handler) image(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.verify(w, text)
+}
+
+// upload says how readUpload takes a file.
+type upload struct {
+	field       string               // the multipart field (any part with a file name also counts)
+	raw         func(ct string) bool // media types taken as the raw body
+	limit       int64
+	noFile      string // the code for a request without the file
+	tooLarge    string // the messages
+	missing     string
+	empty       string
+	unsupported string
+}
+
+// readUpload reads a file sent as multipart/form-data or as the raw body,
+// at most u.limit bytes. When it returns false it has answered the
+// request with a 4xx.
+func readUpload(w http.ResponseWriter, r *http.Request, u upload) ([]byte, bool) {
+	ct, params, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	var src io.Reader
+	switch {
+	case ct == "multipart/form-data":
+		if params["boundary"] == "" {
+			apiError(w, http.StatusBadRequest, "BAD_REQUEST", "multipart body without a boundary")
+			return nil, false
+		}
+		mr, err := r.MultipartReader()
+		if err != nil {
+			apiError(w, http.StatusBadRequest, "BAD_REQUEST", "bad multipart body")
+			return nil, false
+		}
+		// Room for the part headers around the file.
+		r.Body = http.MaxBytesReader(w, r.Body, u.limit+64<<10)
+		for {
+			p, err := mr.NextPart()
+			if err != nil {
+				if isTooLarge(err) {
+					apiError(w, http.StatusRequestEntityTooLarge, "TOO_LARGE", u.tooLarge)
+				} else {
+					apiError(w, http.StatusBadRequest, u.noFile, u.missing)
+				}
+				return nil, false
+			}
+			if p.FormName() == u.field || p.FileName() != "" {
+				src = p
+				break
+			}
+		}
+	case u.raw(ct):
+		src = r.Body
+	default:
+		apiError(w, http.StatusUnsupportedMediaType, "UNSUPPORTED_MEDIA_TYPE", u.unsupported)
+		return nil, false
+	}
+	data, err := io.ReadAll(io.LimitReader(src, u.limit+1))
+	switch {
+	case isTooLarge(err) || (err == nil && int64(len(data)) > u.limit):
+		apiError(w, http.StatusRequestEntityTooLarge, "TOO_LARGE", u.tooLarge)
+	case err != nil:
+		apiError(w, http.StatusBadRequest, "BAD_REQUEST", "reading the upload failed")
+	case len(data) == 0:
+		apiError(w, http.StatusBadRequest, u.noFile, u.empty)
+	default:
+		return data, true
+	}
+	return nil, false
 }
 
 func isTooLarge(err error) bool {

@@ -26,6 +26,7 @@ import (
 	"elicense/verifier"
 	"elicense/verifier/counter"
 	"elicense/verifier/internal/testpki"
+	vofd "elicense/verifier/ofd"
 
 	"github.com/chromedp/chromedp"
 	qrcode "github.com/skip2/go-qrcode"
@@ -48,6 +49,8 @@ type fixture struct {
 	syncErr error                       // what SyncNow returns
 	syncGo  chan struct{}               // when set, SyncNow waits for it
 	hits    []hit                       // every /api/ request and its answer
+	ofdOpts vofd.Options                // what OFDTrust returns
+	ofdErr  error
 }
 
 type hit struct {
@@ -57,7 +60,7 @@ type hit struct {
 
 // fixtureOptions vary the fixture.
 type fixtureOptions struct {
-	noTrust bool // no TrustStatus, no SyncNow
+	noTrust bool // no TrustStatus, no SyncNow, no OFDTrust
 }
 
 // verified is how many times Verify was called.
@@ -169,6 +172,11 @@ func newFixtureWith(t *testing.T, fo fixtureOptions) *fixture {
 			}
 			f.trust.LastError, f.trust.SyncedAt, f.trust.BundleSeq = "", f.clock(), f.trust.BundleSeq+1
 			return nil
+		}
+		opts.OFDTrust = func() (vofd.Options, error) {
+			f.mu.Lock()
+			defer f.mu.Unlock()
+			return f.ofdOpts, f.ofdErr
 		}
 	}
 	h := counter.New(opts)

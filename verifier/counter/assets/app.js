@@ -19,6 +19,11 @@
       nextDue: '下次同步 即将进行', syncNow: '立即同步', syncing: '同步中…', syncOK: '同步成功',
       syncFail: '同步失败：', usingLast: (x) => '正在使用上次成功同步的数据（' + x + '）', noData: '本机尚无成功同步的信任数据',
       noServer: '无法连接本机核验服务：',
+      'ofd.title': '核验 OFD 文件', 'ofd.pick': '选择 OFD 文件', 'ofd.drop': '或将 .ofd 文件拖放到此处',
+      'ofd.asOf': '按签名时间核验（旧文档，证书现已过期）', 'ofd.foot': '上传的 OFD 文件仅在本机内存中核验，不保存、不记录。',
+      sigKind: (n, type) => '签名 ' + n + ' · ' + (type === 'Sign' ? '电子签名' : '电子印章'),
+      sealName: '印章', maker: '制章人', signer: '签名人', signedAt: '签名时间', refs: '受保护文件', format: '格式',
+      refsMatch: (a, b) => a + '/' + b + ' 一致', asOfSigning: ' · 按签名时间核验', noSigs: '文档中没有签名',
     },
     en: {
       title: 'e-Licence · Counter Check', subtitle: 'Offline verification · local trust data',
@@ -35,12 +40,19 @@
       nextDue: 'next sync due now', syncNow: 'Sync now', syncing: 'Syncing…', syncOK: 'Synced',
       syncFail: 'Sync failed: ', usingLast: (x) => 'Using the data of the last good sync (' + x + ')', noData: 'No trust data has been synced yet',
       noServer: 'Cannot reach the counter service: ',
+      'ofd.title': 'Check an OFD file', 'ofd.pick': 'Choose an OFD file', 'ofd.drop': 'or drop an .ofd file here',
+      'ofd.asOf': 'As of signing (old documents whose certificates have since expired)', 'ofd.foot': 'An uploaded OFD file is checked in memory on this machine only; it is neither kept nor logged.',
+      sigKind: (n, type) => 'Signature ' + n + ' · ' + (type === 'Sign' ? 'digital signature' : 'electronic seal'),
+      sealName: 'Seal', maker: 'Seal maker', signer: 'Signer', signedAt: 'Signed', refs: 'Protected files', format: 'Format',
+      refsMatch: (a, b) => a + '/' + b + ' match', asOfSigning: ' · as of signing', noSigs: 'The document has no signature',
     },
   };
   // Headlines of the page's own errors (API refusals, no connection).
   const errHead = {
-    zh: { NO_QR: '未找到二维码', BAD_IMAGE: '图片无法识别', TOO_LARGE: '内容过大', EMPTY: '内容为空', NETWORK: '无法连接', NO_CAMERA: '无法打开摄像头', BAD_TOKEN: '页面已失效，请刷新' },
-    en: { NO_QR: 'No QR code found', BAD_IMAGE: 'Unreadable image', TOO_LARGE: 'Too large', EMPTY: 'Empty', NETWORK: 'No connection', NO_CAMERA: 'No camera', BAD_TOKEN: 'Page expired: reload' },
+    zh: { NO_QR: '未找到二维码', BAD_IMAGE: '图片无法识别', TOO_LARGE: '内容过大', EMPTY: '内容为空', NETWORK: '无法连接', NO_CAMERA: '无法打开摄像头', BAD_TOKEN: '页面已失效，请刷新',
+      NOT_OFD: '不是 OFD 文件', NO_FILE: '文件为空', NO_TRUST: '信任数据不可用' },
+    en: { NO_QR: 'No QR code found', BAD_IMAGE: 'Unreadable image', TOO_LARGE: 'Too large', EMPTY: 'Empty', NETWORK: 'No connection', NO_CAMERA: 'No camera', BAD_TOKEN: 'Page expired: reload',
+      NOT_OFD: 'Not an OFD file', NO_FILE: 'Empty file', NO_TRUST: 'Trust data unavailable' },
   };
   let lang = localStorage.getItem('elicense.counter.lang') === 'en' ? 'en' : 'zh';
   let last = null; // the last result or error, redrawn on a language change
@@ -98,11 +110,74 @@
     $('v-code').hidden = !code;
   }
 
+  const el = (tag, cls, text) => {
+    const e = document.createElement(tag);
+    if (cls) e.className = cls;
+    if (text !== undefined) e.textContent = text;
+    return e;
+  };
+  const when = (iso) => new Date(iso).toLocaleString(lang === 'en' ? 'en-GB' : 'zh-CN');
+
+  function listInto(ul, items) {
+    ul.replaceChildren();
+    for (const x of items || []) ul.append(el('li', '', x));
+    ul.hidden = ul.childElementCount === 0;
+  }
+
+  // showOFD draws an OFD document's verdict: the document's in the
+  // panel's head, then one entry per signature, then the warnings.
+  function showOFD(r) {
+    const en = lang === 'en';
+    $('panel').dataset.colour = r.colour;
+    setHead(r.headline || r.code, r.code);
+    $('v-message').textContent = en ? r.message_en : r.message;
+    $('v-time').textContent = t('checkedAt') + when(r.checked_at) + (r.as_of_signing ? t('asOfSigning') : '');
+    $('v-body').hidden = true;
+    const list = $('v-sigs');
+    list.replaceChildren();
+    (r.signatures || []).forEach((s, i) => {
+      const li = el('li', 'sig');
+      li.dataset.colour = s.colour;
+      li.dataset.verdict = s.verdict;
+      const head = el('div', 'sig-head');
+      head.append(el('span', 'sig-headline', s.headline || s.verdict), el('span', 'sig-code', s.verdict), el('span', 'sig-kind', T[lang].sigKind(i + 1, s.type)));
+      li.append(head, el('div', 'sig-message', en ? s.message_en : s.message));
+      const facts = el('dl', 'sig-facts');
+      const fact = (k, v) => { if (v) facts.append(el('dt', '', t(k)), el('dd', '', v)); };
+      fact('sealName', s.seal_name ? s.seal_name + (s.esid ? '（' + s.esid + '）' : '') : '');
+      fact('maker', s.maker);
+      fact('signer', s.signer);
+      fact('signedAt', s.signed_at ? when(s.signed_at) : '');
+      fact('refs', T[lang].refsMatch(s.references_matched || 0, (s.references || []).length));
+      fact('format', s.format);
+      li.append(facts);
+      if (s.detail) li.append(el('div', 'sig-detail mono', s.detail));
+      const ws = en ? s.warnings_en : s.warnings;
+      if (ws && ws.length) {
+        const ul = el('ul', 'sig-warnings');
+        listInto(ul, ws);
+        li.append(ul);
+      }
+      for (const n of s.notes || []) li.append(el('div', 'sig-note', n));
+      list.append(li);
+    });
+    list.hidden = list.childElementCount === 0;
+    listInto($('v-warnings'), en ? r.warnings_en : r.warnings);
+    const detail = [r.detail || (list.hidden ? t('noSigs') : ''), ...(r.notes || [])].filter(Boolean).join('\n');
+    $('v-detail').textContent = detail;
+    $('v-detail').hidden = !detail;
+  }
+
   function show(r) {
     const panel = $('panel');
     const warn = $('v-warnings');
     warn.replaceChildren();
     $('v-note').hidden = true;
+    $('v-sigs').hidden = true;
+    if (r.ofd) {
+      showOFD(r.ofd);
+      return;
+    }
     if (r.error) {
       const code = r.error.code || 'ERROR';
       panel.dataset.colour = 'red';
@@ -196,11 +271,12 @@
     }
   }
 
-  async function post(path, body, headers) {
+  // post sends a check; an OFD document's answer is kept as {ofd: …}.
+  async function post(path, body, headers, ofd) {
     $('busy').hidden = false;
     try {
       const r = await api(path, 'POST', body, headers);
-      last = r.ok ? r.data : { error: r.data };
+      last = !r.ok ? { error: r.data } : ofd ? { ofd: r.data } : r.data;
     } catch (e) {
       last = { error: { code: 'NETWORK', message: t('error') + ': ' + e.message } };
     } finally {
@@ -328,6 +404,45 @@
     const fd = new FormData();
     fd.append('image', f, f.name || 'photo');
     post('api/image', fd);
+  });
+
+  // OFD files: picked or dropped, sent as the raw body.
+  const ofdOn = !!document.querySelector('meta[name="counter-ofd"]');
+  $('ofd').hidden = !ofdOn;
+  $('ofd-foot').hidden = !ofdOn;
+  function checkOFD(f) {
+    const q = $('ofd-asof').checked ? '?as_of_signing=1' : '';
+    post('api/ofd' + q, f, { 'Content-Type': 'application/octet-stream' }, true);
+  }
+  $('ofd-input').addEventListener('change', (ev) => {
+    const f = ev.target.files && ev.target.files[0];
+    ev.target.value = '';
+    if (f) checkOFD(f);
+  });
+  // A file dropped anywhere on the page: an .ofd file is checked as a
+  // document, an image as a photo of a QR.
+  const dragged = (ev) => ev.dataTransfer && Array.from(ev.dataTransfer.types || []).includes('Files');
+  document.addEventListener('dragover', (ev) => {
+    if (!dragged(ev)) return;
+    ev.preventDefault();
+    $('ofd-drop').classList.add('over');
+  });
+  document.addEventListener('dragleave', (ev) => {
+    if (!ev.relatedTarget) $('ofd-drop').classList.remove('over');
+  });
+  document.addEventListener('drop', (ev) => {
+    if (!dragged(ev)) return;
+    ev.preventDefault();
+    $('ofd-drop').classList.remove('over');
+    const f = ev.dataTransfer.files[0];
+    if (!f) return;
+    if (ofdOn && (/\.ofd$/i.test(f.name) || f.type === 'application/ofd')) {
+      checkOFD(f);
+    } else if (f.type.startsWith('image/')) {
+      const fd = new FormData();
+      fd.append('image', f, f.name || 'photo');
+      post('api/image', fd);
+    }
   });
 
   // Camera: a frame of the preview goes to the server as a PNG.

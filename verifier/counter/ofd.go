@@ -1,0 +1,172 @@
+package counter
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	vofd "elicense/verifier/ofd"
+)
+
+// MaxOFD is the largest OFD file /api/ofd takes.
+const MaxOFD = 20 << 20
+
+// OFDResult is the answer to an OFD upload: the document's verdict, one
+// per signature, and what the page needs to show them. Nothing of the
+// document beyond this is kept.
+type OFDResult struct {
+	Code      vofd.Verdict `json:"code"`
+	Headline  string       `json:"headline"` // short Chinese verdict
+	OK        bool         `json:"ok"`
+	Colour    string       `json:"colour"` // green, amber or red
+	Message   string       `json:"message"`
+	MessageEN string       `json:"message_en"`
+	Detail    string       `json:"detail,omitempty"`
+	// AsOfSigning: trust was judged at each signature's own time.
+	AsOfSigning bool `json:"as_of_signing"`
+	// RevocationChecked: a synced trust bundle said whether seals are
+	// revoked; without one, revocation is not checked (a warning says so).
+	RevocationChecked bool           `json:"revocation_checked"`
+	Signatures        []OFDSignature `json:"signatures"`
+	// Unprotected are shown files no signature protects.
+	Unprotected []string `json:"unprotected,omitempty"`
+	// Warnings in Chinese and in English: the unprotected files, what
+	// could not be checked.
+	Warnings   []string  `json:"warnings,omitempty"`
+	WarningsEN []string  `json:"warnings_en,omitempty"`
+	Notes      []string  `json:"notes,omitempty"`
+	CheckedAt  time.Time `json:"checked_at"`
+}
+
+// OFDSignature is one signature's result, as verifier/ofd reports it,
+// with its headline, colour and sentences; Warnings (Chinese) and
+// WarningsEN replace verifier/ofd's English warnings.
+type OFDSignature struct {
+	vofd.Signature
+	Headline   string   `json:"headline"`
+	Colour     string   `json:"colour"`
+	Message    string   `json:"message"`
+	MessageEN  string   `json:"message_en"`
+	Matched    int      `json:"references_matched"` // references whose digest matches
+	Warnings   []string `json:"warnings,omitempty"`
+	WarningsEN []string `json:"warnings_en,omitempty"`
+}
+
+// ofdHeadlines are the short Chinese verdicts, as verifier.Code.Headline
+// gives for QR codes.
+var ofdHeadlines = map[vofd.Verdict]string{
+	vofd.Malformed: "无法识别", vofd.SignatureInvalid: "签名无效", vofd.DocumentModified: "文档已被修改",
+	vofd.Revoked: "印章已吊销", vofd.Expired: "证书或印章已过期", vofd.UntrustedMaker: "制章人不可信",
+	vofd.UntrustedSigner: "签名人不可信", vofd.NotSigned: "文档未签名", vofd.Valid: "有效",
+}
+
+// ofdColour: green only for VALID; amber when the document is intact but
+// who signed it is not known to this counter (or nobody did); red else.
+func ofdColour(v vofd.Verdict) string {
+	switch v {
+	case vofd.Valid:
+		return "green"
+	case vofd.UntrustedMaker, vofd.UntrustedSigner, vofd.NotSigned:
+		return "amber"
+	}
+	return "red"
+}
+
+// The English warnings of verifier/ofd about unprotected files begin or
+// end so; the counter says them in Chinese from the file lists instead.
+const (
+	docUnprotectedPrefix = "no signature protects "
+	sigUnprotectedMark   = "not protected by this signature"
+)
+
+func (h *handler) ofd(w http.ResponseWriter, r *http.Request) {
+	var asOfSigning bool
+	switch v := r.URL.Query().Get("as_of_signing"); v {
+	case "", "0", "false":
+	case "1", "true":
+		asOfSigning = true
+	default:
+		writeJSON(w, http.StatusBadRequest, Error{Code: "BAD_REQUEST", Message: "as_of_signing must be 1 or 0", Field: "as_of_signing"})
+		return
+	}
+	data, ok := readUpload(w, r, upload{
+		field: "ofd", limit: MaxOFD, noFile: "NO_FILE",
+		raw: func(ct string) bool {
+			switch ct {
+			case "application/ofd", "application/octet-stream", "application/zip", "application/x-zip-compressed":
+				return true
+			}
+			return false
+		},
+		tooLarge:    "OFD 文件超过 20 MB / OFD file larger than 20 MB",
+		missing:     "no file part (field \"ofd\")",
+		empty:       "empty file",
+		unsupported: "send the OFD file as the raw body (application/ofd) or as multipart/form-data (field \"ofd\")",
+	})
+	if !ok {
+		return
+	}
+	// One document at a time: each holds its upload and inflated parts.
+	select {
+	case h.ofdSlot <- struct{}{}:
+		defer func() { <-h.ofdSlot }()
+	case <-r.Context().Done():
+		return
+	}
+	opts, err := h.opts.OFDTrust()
+	if err != nil {
+		// The counter's own fault, not the request's.
+		apiError(w, http.StatusServiceUnavailable, "NO_TRUST", "本机信任数据不可用 / the counter's trust data cannot be read: "+err.Error())
+		return
+	}
+	now := h.opts.Now()
+	opts.At, opts.AtSigningTime = now, asOfSigning
+	rep, err := vofd.Verify(data, opts)
+	if err != nil {
+		apiError(w, http.StatusUnprocessableEntity, "NOT_OFD", "不是可读取的 OFD 文件 / not a readable OFD file: "+err.Error())
+		return
+	}
+	writeJSON(w, http.StatusOK, ofdResult(rep, asOfSigning, opts.Status != nil, now))
+}
+
+func ofdResult(rep *vofd.Report, asOfSigning, revocation bool, now time.Time) OFDResult {
+	res := OFDResult{
+		Code: rep.Verdict, Headline: ofdHeadlines[rep.Verdict], OK: rep.Verdict.OK(), Colour: ofdColour(rep.Verdict),
+		Message: rep.Verdict.MessageZH(), MessageEN: rep.Verdict.Message(), Detail: rep.Detail,
+		AsOfSigning: asOfSigning, RevocationChecked: revocation, Signatures: []OFDSignature{},
+		Unprotected: rep.Unprotected, Notes: rep.Notes, CheckedAt: now,
+	}
+	if len(rep.Unprotected) > 0 {
+		res.Warnings = append(res.Warnings, fmt.Sprintf("以下显示文件不受任何签名保护，改动它们不会使签名失败：%s", strings.Join(rep.Unprotected, "、")))
+	}
+	for _, x := range rep.Warnings {
+		if !strings.HasPrefix(x, docUnprotectedPrefix) {
+			res.Warnings = append(res.Warnings, x)
+		}
+	}
+	res.WarningsEN = append(res.WarningsEN, rep.Warnings...)
+	if !revocation {
+		res.Warnings = append(res.Warnings, "本机尚无已同步的信任数据，未核查印章是否吊销（请同步）")
+		res.WarningsEN = append(res.WarningsEN, "Revocation not checked: no synced trust bundle (sync first)")
+	}
+	for _, s := range rep.Signatures {
+		o := OFDSignature{Signature: s, Headline: ofdHeadlines[s.Verdict], Colour: ofdColour(s.Verdict),
+			Message: s.Verdict.MessageZH(), MessageEN: s.Verdict.Message(), WarningsEN: s.Warnings}
+		for _, ref := range s.References {
+			if ref.OK {
+				o.Matched++
+			}
+		}
+		if len(s.Unprotected) > 0 {
+			o.Warnings = append(o.Warnings, fmt.Sprintf("本签名未保护 %d 个显示文件，改动它们不会使本签名失败：%s", len(s.Unprotected), strings.Join(s.Unprotected, "、")))
+		}
+		for _, x := range s.Warnings {
+			if !strings.Contains(x, sigUnprotectedMark) {
+				o.Warnings = append(o.Warnings, x)
+			}
+		}
+		res.Signatures = append(res.Signatures, o)
+	}
+	return res
+}
