@@ -325,3 +325,17 @@ func TestRelyingPartyAdmin(t *testing.T) {
 		t.Errorf("a removed party's request: %d %s", st, b)
 	}
 }
+
+// TestRequestRPState: the party's own state comes back with its request.
+func TestRequestRPState(t *testing.T) {
+	w := newConsentWorld(t, nil)
+	var m service.RequestMade
+	body := `{"matter":"310100001000","class":"business-license","fields":["name"],"duration":3600,"use":"once","state":"case-2026-0042"}`
+	if st, b, _ := w.call(t, w.rpKey, w.rp, "POST", "/v1/requests", body, &m); st != 201 {
+		t.Fatalf("request: %d %s", st, b)
+	}
+	var rs service.RequestState
+	if st, _, _ := w.call(t, nil, "", "GET", "/v1/requests/"+m.ID, "", &rs); st != 200 || rs.RPState != "case-2026-0042" || rs.State != "pending" {
+		t.Fatalf("reading the request: %d %+v", st, rs)
+	}
+}

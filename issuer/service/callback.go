@@ -62,7 +62,8 @@ func isLoopback(host string) bool {
 type callbackNotice struct {
 	Request string `json:"request"`
 	Grant   string `json:"grant,omitempty"`
-	State   string `json:"state"` // granted | refused
+	State   string `json:"state"`              // granted | refused
+	RPState string `json:"rp_state,omitempty"` // the party's own state from its request
 }
 
 type callbackJob struct {

@@ -38,6 +38,7 @@ type RequestState struct {
 	Request string `json:"request"`
 	State   string `json:"state"` // pending | granted | refused | expired
 	Grant   string `json:"grant,omitempty"`
+	RPState string `json:"rp_state,omitempty"` // the party's own state, as it gave it
 }
 
 // matterOf finds what rp registered for matter and class: the matter
@@ -181,5 +182,5 @@ func (s *Service) Request(id string) (*RequestState, error) {
 			st = "expired"
 		}
 	}
-	return &RequestState{Request: r.JWS, State: st, Grant: r.Grant}, nil
+	return &RequestState{Request: r.JWS, State: st, Grant: r.Grant, RPState: r.State}, nil
 }
