@@ -382,52 +382,108 @@ func TestOFDAPIBadRequests(t *testing.T) {
 // this counter does not trust (amber).
 func TestOFDInBrowser(t *testing.T) {
 	ctx := browsertest.Open(t, 1280, 900)
-	tab := &browsertest.Tab{T: t, Ctx: ctx, Timeout: 15 * time.Second}
+	p := &ofdPage{t: t, ctx: ctx, tab: &browsertest.Tab{T: t, Ctx: ctx, Timeout: 15 * time.Second}}
 	f := newFixture(t)
 	tax := readOFD(t, "tax-seal.ofd")
 	gmt := readOFD(t, "gmt0010-sign.ofd")
 	f.setOFDTrust(vofd.Options{Trusted: append(signerCerts(t, tax), signerCerts(t, gmt)...),
 		Status: seal.SealStatusFunc(func(string) (bool, time.Time, bool) { return false, time.Time{}, true })}, nil)
+	files := writeOFDUploads(t, tax, gmt)
+	console := browsertest.WatchConsole(ctx, true) // the 422 of the junk file is logged as a failed load
+
+	p.open(f.URL)
+	p.checkValid(files.gmt)
+	p.checkModified(files.modified)
+	p.checkJunk(files.junk)
+	p.checkEnglish(files.gmt)
+
+	// Dropped onto the page, checked now, by a counter that trusts no
+	// maker: the seal is intact, its maker unknown here.
+	f.setOFDTrust(vofd.Options{}, nil)
+	p.checkDropped(tax)
+
+	checkOFDPosts(t, f, 5)
+	console.Check(t)
+}
+
+// ofdUploads are the paths of the files TestOFDInBrowser picks.
+type ofdUploads struct {
+	gmt, modified, junk string
+}
+
+// writeOFDUploads writes the two-signature document, a copy of the
+// sealed one with a page changed, and a file that is no OFD.
+func writeOFDUploads(t *testing.T, tax, gmt []byte) ofdUploads {
+	t.Helper()
 	dir := t.TempDir()
-	file := func(name string, data []byte) string {
+	write := func(name string, data []byte) string {
 		p := filepath.Join(dir, name)
 		if err := os.WriteFile(p, data, 0o600); err != nil {
 			t.Fatal(err)
 		}
 		return p
 	}
-	gmtPath := file("发票.ofd", gmt)
-	modPath := file("modified.ofd", rezipOFD(t, tax, func(name string, b []byte) []byte {
-		if name == "Doc_0/Pages/Page_0/Content.xml" {
-			return changeEncoding(t, b)
-		}
-		return b
-	}))
-	junkPath := file("junk.ofd", []byte("PK but not really a zip"))
-	console := browsertest.WatchConsole(ctx, true) // the 422 of the junk file is logged as a failed load
-	upload := func(path string) {
-		t.Helper()
-		tab.Do(chromedp.SetUploadFiles(chromedp.CSS("#ofd-input"), []string{path}))
+	return ofdUploads{
+		gmt: write("发票.ofd", gmt),
+		modified: write("modified.ofd", rezipOFD(t, tax, func(name string, b []byte) []byte {
+			if name == "Doc_0/Pages/Page_0/Content.xml" {
+				return changeEncoding(t, b)
+			}
+			return b
+		})),
+		junk: write("junk.ofd", []byte("PK but not really a zip")),
 	}
-	code := func(want string) {
-		t.Helper()
-		tab.WaitFor(want, `document.getElementById('v-code').textContent === `+browsertest.Quote(want))
-	}
-	colour := func() string { return browsertest.Eval[string](tab, `document.getElementById('panel').dataset.colour`) }
-	sigs := func(sel string) []string {
-		return browsertest.Eval[[]string](tab, `Array.from(document.querySelectorAll('#v-sigs > li `+sel+`')).map((e) => e.textContent)`)
-	}
+}
 
-	tab.Do(chromedp.Navigate(f.URL + "/"))
-	tab.WaitFor("the OFD control", `!document.getElementById('ofd').hidden`)
-	if got := tab.Text("#ofd .scan-label"); got != "核验 OFD 文件" {
-		t.Errorf("control title %q", got)
-	}
-	tab.Click("#ofd-asof")
+// ofdPage is the counter page in a headless tab, seen through its OFD
+// control.
+type ofdPage struct {
+	t   *testing.T
+	ctx context.Context
+	tab *browsertest.Tab
+}
 
-	upload(gmtPath)
-	code("VALID")
-	if got := colour(); got != "green" {
+// upload picks path with the control's file chooser.
+func (p *ofdPage) upload(path string) {
+	p.t.Helper()
+	p.tab.Do(chromedp.SetUploadFiles(chromedp.CSS("#ofd-input"), []string{path}))
+}
+
+// code waits until the page shows the verdict code want.
+func (p *ofdPage) code(want string) {
+	p.t.Helper()
+	p.tab.WaitFor(want, `document.getElementById('v-code').textContent === `+browsertest.Quote(want))
+}
+
+// colour is the verdict panel's colour.
+func (p *ofdPage) colour() string {
+	return browsertest.Eval[string](p.tab, `document.getElementById('panel').dataset.colour`)
+}
+
+// sigs is the text of sel in each signature entry.
+func (p *ofdPage) sigs(sel string) []string {
+	return browsertest.Eval[[]string](p.tab, `Array.from(document.querySelectorAll('#v-sigs > li `+sel+`')).map((e) => e.textContent)`)
+}
+
+// open loads the page, waits for the OFD control and ticks 按签名时间核验.
+func (p *ofdPage) open(url string) {
+	p.t.Helper()
+	p.tab.Do(chromedp.Navigate(url + "/"))
+	p.tab.WaitFor("the OFD control", `!document.getElementById('ofd').hidden`)
+	if got := p.tab.Text("#ofd .scan-label"); got != "核验 OFD 文件" {
+		p.t.Errorf("control title %q", got)
+	}
+	p.tab.Click("#ofd-asof")
+}
+
+// checkValid uploads the two-signature document: green, one entry per
+// signature, the files the first leaves out listed under it; and saves a
+// screenshot.
+func (p *ofdPage) checkValid(path string) {
+	t, tab := p.t, p.tab
+	p.upload(path)
+	p.code("VALID")
+	if got := p.colour(); got != "green" {
 		t.Errorf("colour %q", got)
 	}
 	if got := tab.Text("#v-headline"); got != "有效" {
@@ -439,71 +495,87 @@ func TestOFDInBrowser(t *testing.T) {
 	if got := tab.Text("#v-time"); !strings.HasSuffix(got, "按签名时间核验") {
 		t.Errorf("time line %q", got)
 	}
-	if got := sigs(".sig-headline"); !slices.Equal(got, []string{"有效", "有效"}) {
+	if got := p.sigs(".sig-headline"); !slices.Equal(got, []string{"有效", "有效"}) {
 		t.Errorf("signature headlines %q", got)
 	}
-	if got := sigs(".sig-kind"); !slices.Equal(got, []string{"签名 1 · 电子签名", "签名 2 · 电子签名"}) {
+	if got := p.sigs(".sig-kind"); !slices.Equal(got, []string{"签名 1 · 电子签名", "签名 2 · 电子签名"}) {
 		t.Errorf("signature kinds %q", got)
 	}
-	if got := sigs(".sig-warnings"); len(got) != 1 || got[0] != "本签名未保护 2 个显示文件，改动它们不会使本签名失败：Doc_0/Annots/Annotations.xml、OFD.xml" {
+	if got := p.sigs(".sig-warnings"); len(got) != 1 || got[0] != "本签名未保护 2 个显示文件，改动它们不会使本签名失败：Doc_0/Annots/Annotations.xml、OFD.xml" {
 		t.Errorf("signature warnings %q", got)
 	}
 	if tab.Visible("#v-body") || tab.Visible("#v-warnings") {
 		t.Error("licence details or document warnings shown for a fully protected document")
 	}
-	shot, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	shot, err := chromedp.Run(p.ctx, chromedp.FullScreenshot(100))
 	if err != nil {
 		t.Fatal(err)
 	}
 	browsertest.SaveScreenshot(t, "counter-ofd.png", shot)
+}
 
-	upload(modPath)
-	code("DOCUMENT_MODIFIED")
-	if got, head := colour(), tab.Text("#v-headline"); got != "red" || head != "文档已被修改" {
+// checkModified uploads the copy with a page changed: red
+// DOCUMENT_MODIFIED, the changed page listed as unprotected.
+func (p *ofdPage) checkModified(path string) {
+	t, tab := p.t, p.tab
+	p.upload(path)
+	p.code("DOCUMENT_MODIFIED")
+	if got, head := p.colour(), tab.Text("#v-headline"); got != "red" || head != "文档已被修改" {
 		t.Errorf("modified: %s %q", got, head)
 	}
-	if got := sigs(".sig-code"); !slices.Equal(got, []string{"DOCUMENT_MODIFIED"}) {
+	if got := p.sigs(".sig-code"); !slices.Equal(got, []string{"DOCUMENT_MODIFIED"}) {
 		t.Errorf("signature codes %q", got)
 	}
 	if got := tab.Text("#v-warnings"); !strings.Contains(got, "Doc_0/Pages/Page_0/Content.xml") {
 		t.Errorf("document warnings %q", got)
 	}
+}
 
-	upload(junkPath)
-	code("NOT_OFD")
-	if got := tab.Text("#v-headline"); got != "不是 OFD 文件" || colour() != "red" || tab.Visible("#v-sigs") {
-		t.Errorf("junk: headline %q, colour %s, signatures shown %v", got, colour(), tab.Visible("#v-sigs"))
+// checkJunk uploads a file that is no OFD: the error shown in red, no
+// signatures.
+func (p *ofdPage) checkJunk(path string) {
+	t, tab := p.t, p.tab
+	p.upload(path)
+	p.code("NOT_OFD")
+	if got := tab.Text("#v-headline"); got != "不是 OFD 文件" || p.colour() != "red" || tab.Visible("#v-sigs") {
+		t.Errorf("junk: headline %q, colour %s, signatures shown %v", got, p.colour(), tab.Visible("#v-sigs"))
 	}
+}
 
-	// English, on the document shown again.
-	upload(gmtPath)
-	code("VALID")
+// checkEnglish shows the document at path again and switches the page to
+// English and back.
+func (p *ofdPage) checkEnglish(path string) {
+	t, tab := p.t, p.tab
+	p.upload(path)
+	p.code("VALID")
 	tab.Click("#lang-btn")
 	if got := tab.Text("#v-message"); got != vofd.Valid.Message() {
 		t.Errorf("English message %q", got)
 	}
-	if got := sigs(".sig-kind"); len(got) != 2 || got[0] != "Signature 1 · digital signature" {
+	if got := p.sigs(".sig-kind"); len(got) != 2 || got[0] != "Signature 1 · digital signature" {
 		t.Errorf("English signature kinds %q", got)
 	}
-	if got := sigs(".sig-warnings"); len(got) != 1 || !strings.Contains(got[0], "not protected by this signature") {
+	if got := p.sigs(".sig-warnings"); len(got) != 1 || !strings.Contains(got[0], "not protected by this signature") {
 		t.Errorf("English signature warnings %q", got)
 	}
 	tab.Click("#lang-btn")
+}
 
-	// Dropped onto the page, checked now, by a counter that trusts no
-	// maker: the seal is intact, its maker unknown here.
-	f.setOFDTrust(vofd.Options{}, nil)
+// checkDropped unticks 按签名时间核验 and drops data onto the page; the
+// counter trusts no maker, so the intact seal is amber UNTRUSTED_MAKER.
+func (p *ofdPage) checkDropped(data []byte) {
+	t, tab := p.t, p.tab
 	tab.Click("#ofd-asof")
 	tab.Do(chromedp.Evaluate[chromedp.Void](`(() => {
-		const bin = atob(` + browsertest.Quote(base64.StdEncoding.EncodeToString(tax)) + `);
+		const bin = atob(` + browsertest.Quote(base64.StdEncoding.EncodeToString(data)) + `);
 		const bytes = Uint8Array.from(bin, (c) => c.charCodeAt(0));
 		const dt = new DataTransfer();
 		dt.items.add(new File([bytes], 'invoice.OFD', { type: '' }));
 		document.getElementById('panel').dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
 	})()`))
 	tab.WaitFor("the dropped document's verdict", `document.getElementById('v-code').textContent === 'EXPIRED' || document.getElementById('v-code').textContent === 'UNTRUSTED_MAKER'`)
-	if got, head := tab.Text("#v-code"), tab.Text("#v-headline"); got != "UNTRUSTED_MAKER" || head != "制章人不可信" || colour() != "amber" {
-		t.Errorf("dropped: %s %q %s", got, head, colour())
+	if got, head := tab.Text("#v-code"), tab.Text("#v-headline"); got != "UNTRUSTED_MAKER" || head != "制章人不可信" || p.colour() != "amber" {
+		t.Errorf("dropped: %s %q %s", got, head, p.colour())
 	}
 	if got := tab.Text("#v-warnings"); !strings.Contains(got, "未核查印章是否吊销") {
 		t.Errorf("dropped: warnings %q", got)
@@ -511,7 +583,11 @@ func TestOFDInBrowser(t *testing.T) {
 	if strings.Contains(tab.Text("#v-time"), "按签名时间核验") {
 		t.Error("checked as of signing with the box unticked")
 	}
+}
 
+// checkOFDPosts checks that the QR verifier was never called and that
+// want uploads reached /api/ofd.
+func checkOFDPosts(t *testing.T, f *fixture, want int) {
 	if n := f.verified(); n != 0 {
 		t.Errorf("the QR verifier was called %d times", n)
 	}
@@ -521,10 +597,9 @@ func TestOFDInBrowser(t *testing.T) {
 			posts++
 		}
 	}
-	if posts != 5 {
-		t.Errorf("%d uploads reached /api/ofd, want 5", posts)
+	if posts != want {
+		t.Errorf("%d uploads reached /api/ofd, want %d", posts, want)
 	}
-	console.Check(t)
 }
 
 // FuzzOFDUpload posts arbitrary bytes to /api/ofd: the answer is a 200
