@@ -30,7 +30,9 @@ import (
 // the holder revokes the grant and the next fetch is refused; a counter
 // verifies the licence and uploads its receipt; the holder's wallet lists
 // every use, each proved against the ledger, the counter's among them;
-// the agency revokes the licence and a new request cannot be granted.
+// the holder answers a second request from the web wallet the issuer
+// serves, in Chromium (webConsent); the agency revokes the licence and a
+// new request cannot be granted.
 func TestGrantJourney(t *testing.T) {
 	j := newGrantJourney(t)
 	j.claim(t)
@@ -61,6 +63,7 @@ func TestGrantJourney(t *testing.T) {
 	if strings.Contains(uses, "✗") || strings.Count(uses, "✓") < 6 {
 		t.Errorf("uses not all proved against the ledger:\n%s", uses)
 	}
+	t.Run("web wallet", j.webConsent)
 
 	if st := j.s.Call(t, "POST", "/v1/licences/"+j.issued.ID+"/revoke", j.s.Admin, map[string]string{"reason": "吊销"}, nil); st != 200 {
 		t.Fatalf("revoking the licence: %d", st)
@@ -104,6 +107,10 @@ func newGrantJourney(t *testing.T) *grantJourney {
 	}
 	vb, err := buildVerify()
 	if err != nil {
+		t.Fatal(err)
+	}
+	// Before the issuer binary is built, which embeds it.
+	if err := buildWalletWasm(); err != nil {
 		t.Fatal(err)
 	}
 	s := issuertest.Start(t)
