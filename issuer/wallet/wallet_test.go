@@ -118,10 +118,19 @@ var (
 // issuertest) embeds it.
 func buildWasm() error {
 	wasmOnce.Do(func() {
-		cmd := exec.Command("go", "build", "-trimpath", "-ldflags=-s", "-o", filepath.Join("assets", "wallet.wasm"), "../../mobile-sdk/wasm")
+		// Built under a dot name (which go:embed leaves out) and renamed,
+		// so that an issuer built meanwhile by another package's tests
+		// (cmd/elicense's journey) never embeds half a file.
+		tmp := filepath.Join("assets", fmt.Sprintf(".wallet.wasm.%d", os.Getpid()))
+		cmd := exec.Command("go", "build", "-trimpath", "-ldflags=-s", "-o", tmp, "../../mobile-sdk/wasm")
 		cmd.Env = append(os.Environ(), "GOOS=js", "GOARCH=wasm")
 		if out, err := cmd.CombinedOutput(); err != nil {
+			os.Remove(tmp)
 			wasmErr = fmt.Errorf("building wallet.wasm: %v\n%s", err, out)
+			return
+		}
+		if err := os.Rename(tmp, filepath.Join("assets", "wallet.wasm")); err != nil {
+			wasmErr = err
 		}
 	})
 	return wasmErr
