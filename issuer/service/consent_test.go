@@ -4,12 +4,15 @@ import (
 	"context"
 	"crypto/ecdsa"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -20,6 +23,7 @@ import (
 	"elicense/certs/ident/identtest"
 	"elicense/certs/ledgerevent"
 	"elicense/internal/gm"
+	"elicense/issuer/pki"
 	"elicense/issuer/state"
 	"elicense/issuer/state/statetest"
 )
@@ -52,10 +56,19 @@ func partyKeyB64(t testing.TB, k *gm.PrivateKey) string {
 	return base64.StdEncoding.EncodeToString(der)
 }
 
-func newConsentEnvIn(t testing.TB, dir string) *consentEnv {
+func newConsentEnvIn(t testing.TB, dir string) *consentEnv { return newConsentEnvWith(t, dir, nil) }
+
+// newConsentEnvWith is newConsentEnvIn with opt changing the options.
+func newConsentEnvWith(t testing.TB, dir string, opt func(*Options)) *consentEnv {
 	t.Helper()
 	clock := &testClock{}
-	e := openEnvWith(t, dir, func(o *Options) { o.Now = clock.now; o.BaseURL = "https://issuer.example" })
+	e := openEnvWith(t, dir, func(o *Options) {
+		o.Now = clock.now
+		o.BaseURL = "https://issuer.example"
+		if opt != nil {
+			opt(o)
+		}
+	})
 	t.Cleanup(func() { e.close(t) })
 	ce := &consentEnv{env: e, clock: clock, admin: Operator{Subject: "admin", Role: RoleAdmin}, rp: "sh-scjg-food-permit"}
 	ce.rpKey = mustGM(t)
@@ -832,4 +845,117 @@ func TestAnswerFieldTheLicenceLacks(t *testing.T) {
 	if _, err := ce.svc.Answer(ctx, signConsent(t, dev, m, cp, consent.Approve, "name")); err != nil {
 		t.Errorf("approving without it: %v", err)
 	}
+}
+
+// usePG points the state at PostgreSQL (unless the suite's selection is
+// already a shared backend): replicas need one.
+func usePG(t *testing.T) {
+	if strings.Contains(statetest.Selected(), "://") {
+		return
+	}
+	pg := os.Getenv("ELICENSE_TEST_PG")
+	switch pg {
+	case "skip":
+		t.Skip("ELICENSE_TEST_PG=skip: the PostgreSQL replica test does NOT run")
+	case "":
+		pg = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
+	}
+	t.Setenv(statetest.EnvStore, pg)
+}
+
+// TestGrantAfterRotationOnAnotherReplica: replica b rotates the agency's
+// key; replica a, which has not noticed yet, signs a grant with the old
+// key, which the state refuses, then signs again with the reloaded key
+// (the replicas share the PKI directory) and the grant is made.
+func TestGrantAfterRotationOnAnotherReplica(t *testing.T) {
+	usePG(t)
+	testPKI(t)
+	pkiCopy := filepath.Join(t.TempDir(), "pki")
+	if err := os.CopyFS(pkiCopy, os.DirFS(filepath.Join(pkiDir, "pki"))); err != nil {
+		t.Fatal(err)
+	}
+	load := func() *pki.PKI {
+		p, err := pki.Load(pkiCopy, []byte("test"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	dir := t.TempDir()
+	a := newConsentEnvWith(t, dir, func(o *Options) { o.PKI, o.Passphrase = load(), []byte("test") })
+	b := openEnvWith(t, dir, func(o *Options) { o.PKI, o.Passphrase, o.Now = load(), []byte("test"), a.clock.now })
+	defer b.close(t)
+	a.svc.stopHousekeeping() // a learns of the rotation only from the refusal
+	ag, _ := a.svc.pki().Agency(a.op.Agency)
+	old := ag.KeyID
+	ch, err := b.svc.RotateKey(context.Background(), admin, a.op.Agency, RotateRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := a.grant(t, "once")
+	stored, err := a.store.Grant(g.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hdr, err := base64.RawURLEncoding.DecodeString(strings.Split(stored.Credential, ".")[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var h struct{ Kid string }
+	if err := json.Unmarshal(hdr, &h); err != nil {
+		t.Fatal(err)
+	}
+	if h.Kid != ch.New.KID || stored.KeyID != h.Kid || h.Kid == old {
+		t.Fatalf("the grant credential is signed by %s (recorded %s); the old key was %s, the new %s", h.Kid, stored.KeyID, old, ch.New.KID)
+	}
+	if _, err := b.svc.Fetch(context.Background(), a.rpCaller(), g.ID); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestGrantEndsWithTheLicence: a grant's not_after is capped at the end
+// of the licence's validity (midnight, China time, after its last day),
+// and past it the licence is not valid for a fetch or a grant.
+func TestGrantEndsWithTheLicence(t *testing.T) {
+	ce := newConsentEnv(t)
+	ctx := context.Background()
+	cst := time.FixedZone("CST", 8*60*60)
+	today := ce.clock.now().In(cst)
+	fields := maps.Clone(samples(t)["business-license"])
+	fields["term"] = "2019-04-18至" + today.Format("2006-01-02")
+	rec, err := ce.svc.Issue(ctx, ce.op, IssueRequest{Class: "business-license", Fields: fields})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dev, cp := claimInto(t, ce.env, ce.op, rec.Record.ID)
+	m, err := ce.svc.CreateRequest(ctx, ce.rpCaller(), RequestInput{Matter: "310100001000", Class: "business-license",
+		Fields: []string{"name"}, Duration: 7 * 24 * 3600, Use: "repeat"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := ce.svc.Answer(ctx, signConsent(t, dev, m, cp, consent.Approve, "name"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	end := time.Date(today.Year(), today.Month(), today.Day()+1, 0, 0, 0, 0, cst)
+	if a.Grant.NotAfter != end.UTC().Format(time.RFC3339) {
+		t.Fatalf("not_after %s, want the end of the licence's validity %s", a.Grant.NotAfter, end.UTC().Format(time.RFC3339))
+	}
+	if _, err := ce.svc.Fetch(ctx, ce.rpCaller(), a.Grant.ID); err != nil {
+		t.Fatal(err)
+	}
+	copyRec, err := ce.store.Get(cp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A grant made before not_after was capped (a week long) is refused
+	// past the licence's validity.
+	_, err = ce.svc.licenceValid(copyRec, end)
+	wantRefused(t, "the licence at the end of its validity", err, ErrInvalid, CodeLicenceNotValid)
+	if _, err := ce.svc.licenceValid(copyRec, end.Add(-time.Second)); err != nil {
+		t.Fatalf("the licence on its last day: %v", err)
+	}
+	ce.clock.advance(end.Sub(ce.clock.now()) + time.Second)
+	_, err = ce.svc.Fetch(ctx, ce.rpCaller(), a.Grant.ID)
+	wantRefused(t, "a fetch past the licence's validity", err, ErrGone, CodeGrantExpired)
 }

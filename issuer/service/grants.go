@@ -147,15 +147,27 @@ func (s *Service) Answer(ctx context.Context, consentJWS string) (*Answered, err
 			return nil, &Error{Kind: ErrInvalid, Code: CodeNotRegistered, Field: "fields", Msg: fmt.Sprintf("relying party %s is no longer registered for field %s of matter %s", rp.ID, k, req.Matter)}
 		}
 	}
-	g, err := s.makeGrant(req, c, cp, parent, now)
-	if err != nil {
-		return nil, err
+	var g *state.Grant
+	var idx uint64
+	for try := 0; ; try++ {
+		if g, err = s.makeGrant(req, c, cp, parent, now); err != nil {
+			return nil, err
+		}
+		ev := s.audit.Grant(ledgerevent.Grant{Time: now, Agency: g.Agency, Grant: g.ID, RP: g.RP, Matter: g.Matter,
+			Fields: strings.Join(g.Fields, ","), NotAfter: g.NotAfter, Use: ledgerUse(g.Use), Consent: gm.SM3([]byte(g.Consent))}, g.Copy)
+		idx, err = s.record(ctx, events{{ev, map[string]string{ledgerevent.FieldLicence: g.Copy}}}, func(tx state.Tx, first uint64) error {
+			return tx.PutGrant(g, first)
+		})
+		if try > 0 || !errors.Is(err, state.ErrKeyRetired) || s.replica.shared == nil {
+			break
+		}
+		// Another replica's rotation fenced or retired the agency's key
+		// since this one signed: sign again, once, with the reloaded
+		// keys, as Issue does (record reloaded them; makeGrant refuses
+		// the old key if the new one is not there yet).
+		time.Sleep(keyRetryWait)
+		s.reloadKeys(true)
 	}
-	ev := s.audit.Grant(ledgerevent.Grant{Time: now, Agency: g.Agency, Grant: g.ID, RP: g.RP, Matter: g.Matter,
-		Fields: strings.Join(g.Fields, ","), NotAfter: g.NotAfter, Use: ledgerUse(g.Use), Consent: gm.SM3([]byte(g.Consent))}, g.Copy)
-	idx, err := s.record(ctx, events{{ev, map[string]string{ledgerevent.FieldLicence: g.Copy}}}, func(tx state.Tx, first uint64) error {
-		return tx.PutGrant(g, first)
-	})
 	if errors.Is(err, state.ErrExists) {
 		// Answered by another call, here or on another replica.
 		return nil, &Error{Kind: ErrConflict, Code: CodeRequestAnswered, Field: "request", Msg: "the request was answered", Err: err}
@@ -215,7 +227,29 @@ func (s *Service) licenceValid(cp *state.Record, now time.Time) (*state.Record, 
 	if parent.Status != state.StatusValid {
 		return nil, licenceNotValid("the licence is %s", parent.Status)
 	}
+	if end, ok := s.validityEnd(parent); ok && !now.Before(end) {
+		return nil, licenceNotValid("the licence's validity ended at %s", end.Format(time.RFC3339))
+	}
 	return parent, nil
+}
+
+// chinaTime is the zone licences are dated in (China has no DST).
+var chinaTime = time.FixedZone("CST", 8*60*60)
+
+// validityEnd is the end of licence r's validity: the midnight, China
+// time, after its last valid day; ok is false for 长期 or a class with
+// no validity term.
+func (s *Service) validityEnd(r *state.Record) (end time.Time, ok bool) {
+	cl, found := s.cat.Lookup(r.Class)
+	if !found {
+		return time.Time{}, false
+	}
+	t, found := cl.ValidityTerm(r.Fields)
+	if !found || t.LongTerm || t.End.IsZero() {
+		return time.Time{}, false
+	}
+	y, m, d := t.End.Date()
+	return time.Date(y, m, d+1, 0, 0, 0, 0, chinaTime), true
 }
 
 // makeGrant builds the grant and its SD-JWT: one disclosure for every
@@ -241,8 +275,14 @@ func (s *Service) makeGrant(req *state.Request, c *consent.Consent, cp, parent *
 	if err != nil {
 		return nil, &Error{Kind: ErrConflict, Msg: "the stored licence no longer validates", Err: err}
 	}
-	if !l.ValidUntil.IsZero() && now.After(l.ValidUntil.AddDate(0, 0, 1)) {
-		return nil, licenceNotValid("the licence's validity ended on %s", l.ValidUntil.Format(credential.DateLayout))
+	notAfter := now.Add(req.Duration)
+	if !l.ValidUntil.IsZero() {
+		end := l.ValidUntil.AddDate(0, 0, 1)
+		if now.After(end) {
+			return nil, licenceNotValid("the licence's validity ended on %s", l.ValidUntil.Format(credential.DateLayout))
+		}
+		// A grant ends with the licence's validity at the latest.
+		notAfter = minTime(notAfter, end)
 	}
 	raw, err := hex.DecodeString(cp.Device)
 	if err != nil {
@@ -274,8 +314,15 @@ func (s *Service) makeGrant(req *state.Request, c *consent.Consent, cp, parent *
 		ds = append(ds, d)
 	}
 	return &state.Grant{ID: id, Request: req.ID, RP: req.RP, Copy: cp.ID, Agency: cp.Agency, Matter: req.Matter,
-		Fields: fields, NotAfter: now.Add(req.Duration), Use: req.Use, Consent: c.JWS, RequestJWS: req.JWS,
-		Credential: jwt, Disclosures: ds, Created: now}, nil
+		Fields: fields, NotAfter: notAfter, Use: req.Use, Consent: c.JWS, RequestJWS: req.JWS,
+		Credential: jwt, Disclosures: ds, Created: now, KeyID: ag.KeyID}, nil
+}
+
+func minTime(a, b time.Time) time.Time {
+	if b.Before(a) {
+		return b
+	}
+	return a
 }
 
 // Fetched is a granted credential as its relying party receives it
@@ -371,11 +418,18 @@ func (s *Service) Fetch(ctx context.Context, c Caller, id string) (*Fetched, err
 	idx, err := s.record(ctx, events{{ev, nil}}, func(tx state.Tx, first uint64) error {
 		return tx.UseGrant(g.ID, first)
 	})
+	// The state re-checks what was read above in the ledger's
+	// transaction: a suspension or status change committed meanwhile,
+	// on any replica, refuses the fetch with the same answers.
 	switch {
 	case errors.Is(err, state.ErrRevoked):
-		return nil, &Error{Kind: ErrGone, Code: CodeGrantRevoked, Field: "id", Msg: "the grant was revoked"}
+		return nil, &Error{Kind: ErrGone, Code: CodeGrantRevoked, Field: "id", Msg: "the grant was revoked, or made before the relying party's last suspension"}
 	case errors.Is(err, state.ErrExists):
 		return nil, &Error{Kind: ErrGone, Code: CodeGrantUsed, Field: "id", Msg: "a once grant's credential was fetched"}
+	case errors.Is(err, state.ErrSuspended):
+		return nil, &Error{Kind: ErrForbidden, Code: CodeRPSuspended, Msg: "relying party " + g.RP + " is not active"}
+	case errors.Is(err, state.ErrNotValid):
+		return nil, licenceNotValid("the licence or its copy is no longer valid")
 	case errors.Is(err, state.ErrNotFound):
 		return nil, grantNotFound()
 	case err != nil:

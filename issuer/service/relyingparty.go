@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"time"
 	"unicode/utf8"
 
 	"elicense/certs/ident"
@@ -250,6 +251,9 @@ func (s *Service) RegisterParty(ctx context.Context, op Operator, reg RPRegistra
 		if cur.State == state.PartyRemoved {
 			return nil, &Error{Kind: ErrConflict, Field: "id", Msg: "relying party " + rp.ID + " was removed"}
 		}
+		// Shown as read; the state keeps the stored state and VoidBefore
+		// whatever this says (a suspension racing this on another
+		// replica stays), and the answer is read back below.
 		rp.State, rp.VoidBefore = cur.State, cur.VoidBefore
 	}
 	ev := s.audit.RPRegistered(ledgerevent.RPRegistered{Time: s.now(), Agency: rp.OrgCode, RP: rp.ID,
@@ -270,7 +274,7 @@ func (s *Service) RegisterParty(ctx context.Context, op Operator, reg RPRegistra
 	s.keyCache.forget(rp.ID)
 	rp.LedgerIndex = idx
 	s.log.Info("relying party registered", "rp", rp.ID, "create", create, "ledger_index", idx, "operator", op.Subject)
-	return rpView(rp), nil
+	return s.partyView(rp), nil
 }
 
 // PartyAction is an admin's change of a relying party's state.
@@ -310,11 +314,11 @@ func (s *Service) ChangeParty(ctx context.Context, op Operator, id string, actio
 	case rp.State == state.PartyRemoved:
 		return nil, &Error{Kind: ErrConflict, Field: "id", Msg: "relying party " + id + " was removed"}
 	case action == PartySuspend && rp.State == state.PartyActive:
-		rp.State, rp.VoidBefore, to = state.PartySuspended, now, ledgerevent.RPSuspended
+		rp.State, rp.VoidBefore, to = state.PartySuspended, later(rp.VoidBefore, now), ledgerevent.RPSuspended
 	case action == PartyResume && rp.State == state.PartySuspended:
 		rp.State, to = state.PartyActive, ledgerevent.RPActive
 	case action == PartyRemove:
-		rp.State, rp.VoidBefore, to = state.PartyRemoved, now, ledgerevent.RPRemoved
+		rp.State, rp.VoidBefore, to = state.PartyRemoved, later(rp.VoidBefore, now), ledgerevent.RPRemoved
 	case action == PartySuspend || action == PartyResume:
 		return nil, &Error{Kind: ErrConflict, Field: "state", Msg: fmt.Sprintf("cannot %s a relying party that is %s", action, rp.State)}
 	default:
@@ -322,7 +326,7 @@ func (s *Service) ChangeParty(ctx context.Context, op Operator, id string, actio
 	}
 	ev := s.audit.RPStatus(ledgerevent.RPStatus{Time: now, Agency: rp.OrgCode, RP: rp.ID, State: to, Reason: reason}, op.Subject)
 	idx, err := s.record(ctx, events{{ev, opAudit(op)}}, func(tx state.Tx, first uint64) error {
-		return tx.PutRelyingParty(rp, false, first)
+		return tx.SetPartyState(rp.ID, rp.State, now, first)
 	})
 	if errors.Is(err, state.ErrRevoked) {
 		return nil, &Error{Kind: ErrConflict, Field: "id", Msg: "relying party " + id + " was removed"}
@@ -333,7 +337,26 @@ func (s *Service) ChangeParty(ctx context.Context, op Operator, id string, actio
 	s.keyCache.forget(rp.ID)
 	rp.LedgerIndex = idx
 	s.log.Info("relying party changed", "rp", rp.ID, "state", rp.State, "ledger_index", idx, "operator", op.Subject)
-	return rpView(rp), nil
+	return s.partyView(rp), nil
+}
+
+// partyView shows party rp as stored once its change committed: the
+// state keeps what another replica's change set meanwhile (a replace
+// keeps the state, VoidBefore only moves forward). rp as written if the
+// read fails or already shows a later change.
+func (s *Service) partyView(rp *state.RelyingParty) *RPView {
+	if cur, err := s.store.RelyingParty(rp.ID); err == nil && cur.LedgerIndex == rp.LedgerIndex {
+		return rpView(cur)
+	}
+	return rpView(rp)
+}
+
+// later is the later of a and b (VoidBefore only moves forward).
+func later(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
 }
 
 // Party returns a relying party's registration (admins and auditors).

@@ -29,7 +29,7 @@ type RelyingParty struct {
 	Matters  []Matter   `json:"matters"`
 	State    PartyState `json:"state"`
 	// VoidBefore is the party's last suspension (zero if never): a grant
-	// created before it is void for ever.
+	// created before it is void for ever. It only moves forward.
 	VoidBefore time.Time `json:"void_before,omitzero"`
 	// LedgerIndex is the ledger index of the last event that changed
 	// the registration (set by the Tx).
@@ -128,9 +128,12 @@ type Grant struct {
 	RequestJWS string `json:"request_jws"`
 	// Credential is the SD-JWT's issuer JWT; Disclosures are the
 	// granted fields' disclosures, in the order sent.
-	Credential  string    `json:"credential"`
-	Disclosures []string  `json:"disclosures"`
-	Created     time.Time `json:"created"`
+	Credential  string   `json:"credential"`
+	Disclosures []string `json:"disclosures"`
+	// KeyID is the hex key ID of the agency key that signed Credential
+	// ("" if unknown): Tx.PutGrant refuses a retired or fenced one.
+	KeyID   string    `json:"kid,omitempty"`
+	Created time.Time `json:"created"`
 	// RevokedAt and RevokedBy are set once, by Tx.RevokeGrant.
 	RevokedAt time.Time `json:"revoked_at,omitzero"`
 	RevokedBy RevokedBy `json:"revoked_by,omitzero"`
@@ -188,25 +191,41 @@ type Consents interface {
 // does.
 type ConsentTx interface {
 	// PutRelyingParty writes a registration, made or changed by the
-	// ledger event at index (rp-registered or rp-status), setting
-	// rp.LedgerIndex to index. With create it makes a new party and
-	// fails with ErrExists if the identifier was ever taken (removed
-	// parties keep theirs); without, it replaces one and fails with
-	// ErrNotFound if there is none and ErrRevoked if it was removed.
+	// rp-registered event at index, setting rp.LedgerIndex to index.
+	// With create it makes a new party (in rp.State, normally active)
+	// and fails with ErrExists if the identifier was ever taken (removed
+	// parties keep theirs). Without, it replaces the registration (names,
+	// key, callback, matters) of one and fails with ErrNotFound if there
+	// is none and ErrRevoked if it was removed; the stored State and
+	// VoidBefore are kept whatever rp holds (a suspension committed by
+	// another process since the caller's read stays), and rp's are set
+	// to them where the backend knows them at once.
 	PutRelyingParty(rp *RelyingParty, create bool, index uint64) error
+	// SetPartyState changes party id's state to st, by the rp-status
+	// event at index, leaving its registration as stored. Suspending or
+	// removing it moves its VoidBefore to at, never back (a later
+	// suspension already recorded stays); resuming keeps VoidBefore.
+	// ErrNotFound if there is no such party, ErrRevoked if it was
+	// removed (it never changes again).
+	SetPartyState(id string, st PartyState, at time.Time, index uint64) error
 	// PutGrant writes a new grant, made by the grant event at index: it
 	// sets g.LedgerIndex to index, marks request g.Request granted (its
 	// Grant g.ID, AnsweredAt g.Created) and adds index to g.Copy's uses.
 	// It fails with ErrExists if the grant identifier is taken or the
-	// request was already answered, and ErrNotFound if the request is
-	// not stored.
+	// request was already answered, ErrNotFound if the request is not
+	// stored, and ErrKeyRetired if g.KeyID was retired by an earlier
+	// event or is fenced (as Insert).
 	PutGrant(g *Grant, index uint64) error
 	// UseGrant counts one fetch of grant id, recorded by the grant-use
 	// event at index, and adds index to its copy's uses, after checking
-	// in the same step that the grant is not revoked (else ErrRevoked)
-	// and, for a once grant, not yet fetched (else ErrExists).
+	// in the same step, in this order, that the grant is not revoked
+	// (else ErrRevoked), for a once grant not yet fetched (else
+	// ErrExists), its party is active (else ErrSuspended), the grant was
+	// created at or after the party's VoidBefore (else ErrRevoked), and
+	// its copy is valid and bound and the copy's licence valid (else
+	// ErrNotValid; a missing party or record refuses alike).
 	// ErrNotFound if there is no such grant. The caller checks NotAfter
-	// and the party.
+	// and the licence's end of validity, which do not change.
 	UseGrant(id string, index uint64) error
 	// RevokeGrant ends grant id at at, by by, recorded by the
 	// grant-revoked event at index, and adds index to its copy's uses.

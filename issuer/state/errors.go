@@ -13,6 +13,12 @@ var (
 	// ErrRevoked means a grant was revoked, or a relying party removed,
 	// before the change that needed it otherwise.
 	ErrRevoked = errors.New("state: revoked")
+	// ErrSuspended means a relying party is not active (suspended or
+	// removed) when a change needed it active.
+	ErrSuspended = errors.New("state: the relying party is not active")
+	// ErrNotValid means a licence or licence copy is not valid (its
+	// status, or a copy unbound) when a change needed it valid.
+	ErrNotValid = errors.New("state: the licence is not valid")
 	// ErrCorrupt means a stored value could not be decoded.
 	ErrCorrupt = errors.New("state: corrupt record")
 	// ErrFormat means the state was written in a layout this version
@@ -20,10 +26,11 @@ var (
 	ErrFormat = errors.New("state: unknown layout")
 	// ErrClaimTickets means every claim ticket number has been handed out.
 	ErrClaimTickets = errors.New("state: claim ticket numbers exhausted")
-	// ErrKeyRetired means a licence signed by an agency key that an
-	// earlier ledger event retired (Tx.RetireKey): another issuer process
+	// ErrKeyRetired means a licence or grant credential signed by an
+	// agency key that an earlier ledger event retired (Tx.RetireKey), or
+	// a shared backend fenced (Shared.FenceKey): another issuer process
 	// rotated the key and this one still signs with the old.
-	ErrKeyRetired = errors.New("state: the licence is signed by a key an earlier event retired")
+	ErrKeyRetired = errors.New("state: signed by a key an earlier event retired")
 	// ErrUnavailable means a networked backend cannot be reached (the
 	// database refused or dropped the connection, a statement timed
 	// out): nothing was acknowledged, and a retry may succeed.

@@ -3,6 +3,7 @@ package boltstate
 import (
 	"bytes"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -267,7 +268,8 @@ func (s *Store) Uses(copy string) ([]uint64, error) {
 	return out, err
 }
 
-// PutRelyingParty implements state.ConsentTx.
+// PutRelyingParty implements state.ConsentTx: a replace keeps the
+// stored state and VoidBefore, read in this transaction.
 func (t *tx) PutRelyingParty(rp *state.RelyingParty, create bool, index uint64) error {
 	if !keyOK(rp.ID) {
 		return badKey("relying party", rp.ID)
@@ -284,10 +286,32 @@ func (t *tx) PutRelyingParty(rp *state.RelyingParty, create bool, index uint64) 
 		return err
 	case !create && old.State == state.PartyRemoved:
 		return fmt.Errorf("%w: relying party %s was removed", state.ErrRevoked, rp.ID)
+	case !create:
+		rp.State, rp.VoidBefore = old.State, old.VoidBefore
 	}
 	rp.LedgerIndex = index
 	t.advance(index + 1)
 	return putJSON(b, rp.ID, rp)
+}
+
+// SetPartyState implements state.ConsentTx.
+func (t *tx) SetPartyState(id string, st state.PartyState, at time.Time, index uint64) error {
+	if !keyOK(id) {
+		return badKey("relying party", id)
+	}
+	rp, err := getJSON[state.RelyingParty](t.tx, bucketParties, id, "relying party")
+	if err != nil {
+		return err
+	}
+	if rp.State == state.PartyRemoved {
+		return fmt.Errorf("%w: relying party %s was removed", state.ErrRevoked, id)
+	}
+	rp.State, rp.LedgerIndex = st, index
+	if st != state.PartyActive && at.After(rp.VoidBefore) {
+		rp.VoidBefore = at
+	}
+	t.advance(index + 1)
+	return putJSON(t.tx.Bucket(bucketParties), id, rp)
 }
 
 // PutGrant implements state.ConsentTx.
@@ -301,6 +325,9 @@ func (t *tx) PutGrant(g *state.Grant, index uint64) error {
 	}
 	if b.Get([]byte(g.ID)) != nil {
 		return fmt.Errorf("%w: grant %s", state.ErrExists, g.ID)
+	}
+	if err := checkKID(t.tx, g.KeyID, index); err != nil {
+		return err
 	}
 	if err := answer(t.tx, g.Request, state.AnswerGranted, g.Created, g.ID); err != nil {
 		return err
@@ -325,7 +352,8 @@ func (t *tx) PutGrant(g *state.Grant, index uint64) error {
 	return t.AddUse(g.Copy, index)
 }
 
-// UseGrant implements state.ConsentTx.
+// UseGrant implements state.ConsentTx: the party and the licence are
+// read in this transaction.
 func (t *tx) UseGrant(id string, index uint64) error {
 	return t.changeGrant(id, index, func(g *state.Grant) error {
 		switch {
@@ -334,9 +362,60 @@ func (t *tx) UseGrant(id string, index uint64) error {
 		case g.Use == state.UseOnce && g.Fetches > 0:
 			return fmt.Errorf("%w: grant %s was used", state.ErrExists, id)
 		}
+		rp, err := getJSON[state.RelyingParty](t.tx, bucketParties, g.RP, "relying party")
+		switch {
+		case errors.Is(err, state.ErrNotFound):
+			return fmt.Errorf("%w: relying party %s is missing", state.ErrSuspended, g.RP)
+		case err != nil:
+			return err
+		case rp.State != state.PartyActive:
+			return fmt.Errorf("%w: relying party %s is %s", state.ErrSuspended, g.RP, rp.State)
+		case g.Created.Before(rp.VoidBefore):
+			return fmt.Errorf("%w: grant %s was made before its party's last suspension", state.ErrRevoked, id)
+		}
+		if err := validCopy(t.tx, g.Copy); err != nil {
+			return err
+		}
 		g.Fetches++
 		return nil
 	})
+}
+
+// validCopy refuses (ErrNotValid) a licence copy that is missing,
+// unbound or not valid, or whose licence is missing or not valid.
+func validCopy(tx *bolt.Tx, copy string) error {
+	cp, err := statusOf(tx, copy)
+	if err != nil {
+		return err
+	}
+	if cp.Unbound || cp.Status != state.StatusValid || cp.CopyOf == "" {
+		return fmt.Errorf("%w: licence copy %s is %s", state.ErrNotValid, copy, cp.Status)
+	}
+	l, err := statusOf(tx, cp.CopyOf)
+	if err != nil {
+		return err
+	}
+	if l.Status != state.StatusValid {
+		return fmt.Errorf("%w: licence %s is %s", state.ErrNotValid, cp.CopyOf, l.Status)
+	}
+	return nil
+}
+
+// statusOf decodes record id's JSON alone (no credential, no ledger
+// bookkeeping): a missing one is ErrNotValid.
+func statusOf(tx *bolt.Tx, id string) (*state.Record, error) {
+	var v []byte
+	if b := tx.Bucket(bucketLicences); b != nil {
+		v = b.Get([]byte(id))
+	}
+	if v == nil {
+		return nil, fmt.Errorf("%w: licence %s is missing", state.ErrNotValid, id)
+	}
+	r := new(state.Record)
+	if err := json.Unmarshal(v, r); err != nil {
+		return nil, fmt.Errorf("%w: %s: %v", state.ErrCorrupt, id, err)
+	}
+	return r, nil
 }
 
 // RevokeGrant implements state.ConsentTx.

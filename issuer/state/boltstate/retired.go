@@ -30,11 +30,19 @@ func (t *tx) RetireKey(kid string, index uint64) error {
 // retired. One process never makes one (a rotation waits for the
 // changes in flight), but the contract is every backend's.
 func checkKey(tx *bolt.Tx, r *state.Record, index uint64) error {
-	b := tx.Bucket(bucketRetired)
-	if b == nil || r.Holding == nil {
+	if r.Holding == nil {
 		return nil
 	}
-	kid := hex.EncodeToString(r.Holding.KeyID)
+	return checkKID(tx, hex.EncodeToString(r.Holding.KeyID), index)
+}
+
+// checkKID refuses a licence or grant credential signed by key kid (hex;
+// "" is unknown and passes) if an event before index retired it.
+func checkKID(tx *bolt.Tx, kid string, index uint64) error {
+	b := tx.Bucket(bucketRetired)
+	if b == nil || kid == "" {
+		return nil
+	}
 	if v := b.Get([]byte(kid)); len(v) == 8 && binary.BigEndian.Uint64(v) < index {
 		return fmt.Errorf("%w: key %s, retired by ledger entry %d", state.ErrKeyRetired, kid, binary.BigEndian.Uint64(v))
 	}

@@ -42,34 +42,55 @@ func take(m *map[string]bool, key string) bool {
 
 // consentQueries are the statements of consent.go.
 type consentQueries struct {
-	addParty, updateParty, putGrant, useGrant, revokeGrant, addUse, takeReceipt string
-	getGrant                                                                    string
+	addParty, updateParty, setParty, putGrant, useGrant, revokeGrant string
+	addUse, takeReceipt, getGrant, getParty                          string
 }
 
 const grantCols = `doc, fetches, revoked_at, revoked_by, ledger_index`
 
+// partyCols are the relying_parties columns scanParty reads.
+const partyCols = `id, doc, state, void_before, ledger_index`
+
 func newConsentQueries(e func(string) string) consentQueries {
 	return consentQueries{
 		addParty: e(`WITH i AS (
-			INSERT INTO {s}.relying_parties (id, state, ledger_index, doc) VALUES ($1::text, $2::text, $3::bigint, $4::bytea)
+			INSERT INTO {s}.relying_parties (id, state, ledger_index, doc, void_before)
+			VALUES ($1::text, $2::text, $3::bigint, $4::bytea, $5::bigint)
 			ON CONFLICT DO NOTHING RETURNING 1)
 		SELECT {s}.reject($3::bigint, '` + codeExists + `', 'relying party ' || $1::text || ' exists')
 		WHERE NOT EXISTS (SELECT 1 FROM i)`),
+		// A replace keeps the row's state and void_before: a suspension
+		// another process committed after this one read the row stays.
 		updateParty: e(`WITH u AS (
-			UPDATE {s}.relying_parties SET state = $2::text, ledger_index = $3::bigint, doc = $4::bytea
+			UPDATE {s}.relying_parties SET ledger_index = $2::bigint, doc = $3::bytea
 			WHERE id = $1::text AND state <> '` + string(state.PartyRemoved) + `' RETURNING 1)
-		SELECT {s}.reject($3::bigint,
+		SELECT {s}.reject($2::bigint,
 			CASE WHEN EXISTS (SELECT 1 FROM {s}.relying_parties WHERE id = $1::text) THEN '` + codeRevoked + `' ELSE '` + codeNotFound + `' END,
 			'relying party ' || $1::text || ' is missing or removed')
 		WHERE NOT EXISTS (SELECT 1 FROM u)`),
+		// void_before only moves forward (greatest ignores NULL).
+		setParty: e(`WITH u AS (
+			UPDATE {s}.relying_parties SET state = $2::text, ledger_index = $4::bigint,
+				void_before = CASE WHEN $2::text = '` + string(state.PartyActive) + `' THEN void_before ELSE greatest(void_before, $3::bigint) END
+			WHERE id = $1::text AND state <> '` + string(state.PartyRemoved) + `' RETURNING 1)
+		SELECT {s}.reject($4::bigint,
+			CASE WHEN EXISTS (SELECT 1 FROM {s}.relying_parties WHERE id = $1::text) THEN '` + codeRevoked + `' ELSE '` + codeNotFound + `' END,
+			'relying party ' || $1::text || ' is missing or removed')
+		WHERE NOT EXISTS (SELECT 1 FROM u)`),
+		getParty: e(`SELECT ` + partyCols + ` FROM {s}.relying_parties`),
 		// The request is answered first: a grant of a request answered
-		// (or missing) inserts nothing and is refused.
-		putGrant: e(`WITH r AS (
+		// (or missing) inserts nothing and is refused. A credential signed
+		// by a key retired by an earlier event, or fenced (idx < 0), is
+		// refused before anything is written.
+		putGrant: e(`WITH k AS (
+			SELECT {s}.reject($6::bigint, '` + codeRetired + `', 'the grant credential is signed by a retired agency key')
+			FROM {s}.retired_keys WHERE kid = $9::text AND $9::text <> '' AND idx < $6::bigint
+		), r AS (
 			UPDATE {s}.requests SET answer = '` + string(state.AnswerGranted) + `', answered_at = $8::bigint, grant_id = $1::text
-			WHERE id = $2::text AND answer = '' RETURNING 1
+			WHERE id = $2::text AND answer = '' AND NOT EXISTS (SELECT 1 FROM k) RETURNING 1
 		), g AS (
-			INSERT INTO {s}.grants (id, rp, copy, once, ledger_index, doc)
-			SELECT $1::text, $3::text, $4::text, $5::boolean, $6::bigint, $7::bytea WHERE EXISTS (SELECT 1 FROM r)
+			INSERT INTO {s}.grants (id, rp, copy, once, ledger_index, doc, created)
+			SELECT $1::text, $3::text, $4::text, $5::boolean, $6::bigint, $7::bytea, coalesce($8::bigint, 0) WHERE EXISTS (SELECT 1 FROM r)
 			ON CONFLICT DO NOTHING RETURNING copy
 		), u AS (
 			INSERT INTO {s}.uses (copy, idx) SELECT copy, $6::bigint FROM g ON CONFLICT DO NOTHING
@@ -78,16 +99,31 @@ func newConsentQueries(e func(string) string) consentQueries {
 			CASE WHEN EXISTS (SELECT 1 FROM {s}.requests WHERE id = $2::text) THEN '` + codeExists + `' ELSE '` + codeNotFound + `' END,
 			'grant ' || $1::text || ': the identifier is taken, or the request answered or missing')
 		WHERE NOT EXISTS (SELECT 1 FROM g)`),
+		// A fetch counts only while, in the same statement (which sees
+		// every ledger transaction committed before this one took the
+		// head's lock), the grant is not revoked or used up, its party
+		// active and not suspended since the grant, and its copy and the
+		// copy's licence valid. A refusal says the first that failed.
 		useGrant: e(`WITH u AS (
-			UPDATE {s}.grants SET fetches = fetches + 1
-			WHERE id = $1::text AND revoked_at IS NULL AND (NOT once OR fetches = 0) RETURNING copy
+			UPDATE {s}.grants g SET fetches = g.fetches + 1
+			FROM {s}.relying_parties p, {s}.licences c, {s}.licences l
+			WHERE g.id = $1::text AND g.revoked_at IS NULL AND (NOT g.once OR g.fetches = 0)
+				AND p.id = g.rp AND p.state = '` + string(state.PartyActive) + `' AND (p.void_before IS NULL OR g.created >= p.void_before)
+				AND c.id = g.copy AND c.status = '` + string(state.StatusValid) + `' AND NOT c.unbound AND c.copy_of <> ''
+				AND l.id = c.copy_of AND l.status = '` + string(state.StatusValid) + `'
+			RETURNING g.copy
 		), i AS (
 			INSERT INTO {s}.uses (copy, idx) SELECT copy, $2::bigint FROM u ON CONFLICT DO NOTHING
 		)
 		SELECT {s}.reject($2::bigint,
-			CASE WHEN g.id IS NULL THEN '` + codeNotFound + `' WHEN g.revoked_at IS NOT NULL THEN '` + codeRevoked + `' ELSE '` + codeExists + `' END,
-			'grant ' || $1::text || ' is missing, revoked or used')
-		FROM (SELECT 1) o LEFT JOIN {s}.grants g ON g.id = $1::text
+			CASE WHEN g.id IS NULL THEN '` + codeNotFound + `'
+				WHEN g.revoked_at IS NOT NULL THEN '` + codeRevoked + `'
+				WHEN g.once AND g.fetches > 0 THEN '` + codeExists + `'
+				WHEN p.state IS DISTINCT FROM '` + string(state.PartyActive) + `' THEN '` + codeSuspend + `'
+				WHEN p.void_before IS NOT NULL AND g.created < p.void_before THEN '` + codeRevoked + `'
+				ELSE '` + codeNotValid + `' END,
+			'grant ' || $1::text || ' is missing, revoked or used, its party not active, or its licence not valid')
+		FROM (SELECT 1) o LEFT JOIN {s}.grants g ON g.id = $1::text LEFT JOIN {s}.relying_parties p ON p.id = g.rp
 		WHERE NOT EXISTS (SELECT 1 FROM u)`),
 		revokeGrant: e(`WITH u AS (
 			UPDATE {s}.grants SET revoked_at = $2::bigint, revoked_by = $3::smallint
@@ -113,32 +149,31 @@ func (s *Store) RelyingParty(id string) (*state.RelyingParty, error) {
 	if !textOK(id) {
 		return nil, fmt.Errorf("%w: relying party %q", state.ErrNotFound, id)
 	}
-	var doc []byte
-	if err := s.pool.QueryRow(bg, s.q.expand(`SELECT doc FROM {s}.relying_parties WHERE id = $1`), id).Scan(&doc); err != nil {
-		return nil, noRows(err, "relying party "+id)
+	rows, err := s.pool.Query(bg, s.q.c.getParty+` WHERE id = $1`, id)
+	if err != nil {
+		return nil, unavailable(err)
 	}
-	return decodeParty(id, doc)
-}
-
-func decodeParty(id string, doc []byte) (*state.RelyingParty, error) {
-	rp := new(state.RelyingParty)
-	if err := json.Unmarshal(doc, rp); err != nil {
-		return nil, fmt.Errorf("%w: relying party %s: %v", state.ErrCorrupt, id, err)
+	defer rows.Close()
+	if !rows.Next() {
+		if err := rows.Err(); err != nil {
+			return nil, unavailable(err)
+		}
+		return nil, fmt.Errorf("%w: relying party %s", state.ErrNotFound, id)
 	}
-	return rp, nil
+	return scanParty(rows)
 }
 
 // RelyingParties implements state.Consents.
 func (s *Store) RelyingParties() ([]*state.RelyingParty, error) {
-	rows, err := s.pool.Query(bg, s.q.expand(`SELECT id, doc FROM {s}.relying_parties ORDER BY id`))
+	rows, err := s.pool.Query(bg, s.q.c.getParty+` ORDER BY id`)
 	if err != nil {
 		return nil, unavailable(err)
 	}
+	defer rows.Close()
 	var out []*state.RelyingParty
 	for rows.Next() {
 		rp, err := scanParty(rows)
 		if err != nil {
-			rows.Close()
 			return nil, err
 		}
 		out = append(out, rp)
@@ -146,13 +181,21 @@ func (s *Store) RelyingParties() ([]*state.RelyingParty, error) {
 	return out, unavailable(rows.Err())
 }
 
+// scanParty reads a row of partyCols: the columns win over doc.
 func scanParty(rows pgx.Rows) (*state.RelyingParty, error) {
-	var id string
+	var id, st string
 	var doc []byte
-	if err := rows.Scan(&id, &doc); err != nil {
+	var void *int64
+	var idx int64
+	if err := rows.Scan(&id, &doc, &st, &void, &idx); err != nil {
 		return nil, unavailable(err)
 	}
-	return decodeParty(id, doc)
+	rp := new(state.RelyingParty)
+	if err := json.Unmarshal(doc, rp); err != nil {
+		return nil, fmt.Errorf("%w: relying party %s: %v", state.ErrCorrupt, id, err)
+	}
+	rp.State, rp.VoidBefore, rp.LedgerIndex = state.PartyState(st), fromNanos(void), uint64(idx)
+	return rp, nil
 }
 
 // PutRequest implements state.Consents.
@@ -340,7 +383,8 @@ func (s *Store) Uses(copy string) ([]uint64, error) {
 	return out, unavailable(rows.Err())
 }
 
-// PutRelyingParty implements state.ConsentTx.
+// PutRelyingParty implements state.ConsentTx. A replace leaves rp's
+// State and VoidBefore as given: the statement keeps the row's.
 func (t *tx) PutRelyingParty(rp *state.RelyingParty, create bool, index uint64) error {
 	if err, ok := t.refused[index]; ok {
 		return err
@@ -353,11 +397,24 @@ func (t *tx) PutRelyingParty(rp *state.RelyingParty, create bool, index uint64) 
 	if err != nil {
 		return err
 	}
-	sql := t.s.q.c.updateParty
 	if create {
-		sql = t.s.q.c.addParty
+		t.ops = append(t.ops, op{t.s.q.c.addParty, []any{rp.ID, string(rp.State), int64(index), doc, nanos(rp.VoidBefore)}})
+	} else {
+		t.ops = append(t.ops, op{t.s.q.c.updateParty, []any{rp.ID, int64(index), doc}})
 	}
-	t.ops = append(t.ops, op{sql, []any{rp.ID, string(rp.State), int64(index), doc}})
+	t.advance(index + 1)
+	return nil
+}
+
+// SetPartyState implements state.ConsentTx.
+func (t *tx) SetPartyState(id string, st state.PartyState, at time.Time, index uint64) error {
+	if err, ok := t.refused[index]; ok {
+		return err
+	}
+	if !textOK(id, string(st)) {
+		return badText("relying party " + strconvQuote(id))
+	}
+	t.ops = append(t.ops, op{t.s.q.c.setParty, []any{id, string(st), nanos(at), int64(index)}})
 	t.advance(index + 1)
 	return nil
 }
@@ -382,9 +439,15 @@ func (t *tx) PutGrant(g *state.Grant, index uint64) error {
 	if err != nil {
 		return err
 	}
+	if at, ok := t.retired[g.KeyID]; ok && g.KeyID != "" && at < index {
+		return fmt.Errorf("%w: key %s, retired by ledger entry %d", state.ErrKeyRetired, g.KeyID, at)
+	}
+	if !textOK(g.KeyID) {
+		return badText("the key ID of grant " + strconvQuote(g.ID))
+	}
 	take(&c.grants, g.ID)
 	take(&c.requests, g.Request)
-	t.ops = append(t.ops, op{t.s.q.c.putGrant, []any{g.ID, g.Request, g.RP, g.Copy, g.Use == state.UseOnce, int64(index), doc, nanos(g.Created)}})
+	t.ops = append(t.ops, op{t.s.q.c.putGrant, []any{g.ID, g.Request, g.RP, g.Copy, g.Use == state.UseOnce, int64(index), doc, nanos(g.Created), g.KeyID}})
 	t.advance(index + 1)
 	return nil
 }
@@ -483,6 +546,7 @@ func (s *Store) queueConsents(b *pgx.Batch, e *state.Export) error {
 	if len(e.RelyingParties) > 0 {
 		var id, st []string
 		var idx []int64
+		var void []*int64
 		var doc [][]byte
 		for _, rp := range e.RelyingParties {
 			d, err := json.Marshal(rp)
@@ -490,11 +554,13 @@ func (s *Store) queueConsents(b *pgx.Batch, e *state.Export) error {
 				return err
 			}
 			id, st, idx, doc = append(id, rp.ID), append(st, string(rp.State)), append(idx, int64(rp.LedgerIndex)), append(doc, d)
+			void = append(void, nanos(rp.VoidBefore))
 		}
-		b.Queue(s.q.expand(`INSERT INTO {s}.relying_parties (id, state, ledger_index, doc)
-			SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bytea[])
-			ON CONFLICT (id) DO UPDATE SET state = excluded.state, ledger_index = excluded.ledger_index, doc = excluded.doc`),
-			id, st, idx, doc)
+		b.Queue(s.q.expand(`INSERT INTO {s}.relying_parties (id, state, ledger_index, doc, void_before)
+			SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bytea[], $5::bigint[])
+			ON CONFLICT (id) DO UPDATE SET state = excluded.state, ledger_index = excluded.ledger_index, doc = excluded.doc,
+				void_before = excluded.void_before`),
+			id, st, idx, doc, void)
 	}
 	if len(e.Requests) > 0 {
 		var id, ans, grant []string
@@ -518,7 +584,7 @@ func (s *Store) queueConsents(b *pgx.Batch, e *state.Export) error {
 	if len(e.Grants) > 0 {
 		var id, rp, cp []string
 		var once []bool
-		var idx, fetches []int64
+		var idx, fetches, created []int64
 		var revoked []*int64
 		var by []int16
 		var doc [][]byte
@@ -530,14 +596,19 @@ func (s *Store) queueConsents(b *pgx.Batch, e *state.Export) error {
 			id, rp, cp, once = append(id, g.ID), append(rp, g.RP), append(cp, g.Copy), append(once, g.Use == state.UseOnce)
 			idx, fetches = append(idx, int64(g.LedgerIndex)), append(fetches, int64(g.Fetches))
 			revoked, by, doc = append(revoked, nanos(g.RevokedAt)), append(by, int16(g.RevokedBy)), append(doc, d)
+			c := int64(0)
+			if n := nanos(g.Created); n != nil {
+				c = *n
+			}
+			created = append(created, c)
 		}
-		b.Queue(s.q.expand(`INSERT INTO {s}.grants (id, rp, copy, once, ledger_index, fetches, revoked_at, revoked_by, doc)
+		b.Queue(s.q.expand(`INSERT INTO {s}.grants (id, rp, copy, once, ledger_index, fetches, revoked_at, revoked_by, doc, created)
 			SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::boolean[], $5::bigint[], $6::bigint[],
-				$7::bigint[], $8::smallint[], $9::bytea[])
+				$7::bigint[], $8::smallint[], $9::bytea[], $10::bigint[])
 			ON CONFLICT (id) DO UPDATE SET rp = excluded.rp, copy = excluded.copy, once = excluded.once,
 				ledger_index = excluded.ledger_index, fetches = excluded.fetches, revoked_at = excluded.revoked_at,
-				revoked_by = excluded.revoked_by, doc = excluded.doc`),
-			id, rp, cp, once, idx, fetches, revoked, by, doc)
+				revoked_by = excluded.revoked_by, doc = excluded.doc, created = excluded.created`),
+			id, rp, cp, once, idx, fetches, revoked, by, doc, created)
 	}
 	if len(e.Uses) > 0 {
 		var cp []string

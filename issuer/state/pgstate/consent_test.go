@@ -25,6 +25,56 @@ func TestConsentTwoProcesses(t *testing.T) {
 	p.checkOnceFetchRace()
 	p.checkRevokeRace()
 	p.checkAnswerRace()
+	p.checkReplaceRacingSuspension()
+	p.checkFencedGrant()
+}
+
+// checkReplaceRacingSuspension: process a reads party rp (active), b
+// suspends it, then a writes its replacement of the registration: the
+// party stays suspended, with b's VoidBefore, and a's registration.
+func (p *twoProcesses) checkReplaceRacingSuspension() {
+	t := p.t
+	read, err := p.a.RelyingParty("rp")
+	if err != nil || read.State != state.PartyActive {
+		t.Fatalf("the party before: %+v %v", read, err)
+	}
+	at := p.t0.Add(time.Hour)
+	if err := p.do(1, "suspend", func(tx state.Tx, i uint64) error { return tx.SetPartyState("rp", state.PartySuspended, at, i) }); err != nil {
+		t.Fatal(err)
+	}
+	read.Name = "renamed"
+	if err := p.do(0, "replace", func(tx state.Tx, i uint64) error { return tx.PutRelyingParty(read, false, i) }); err != nil {
+		t.Fatal(err)
+	}
+	got, err := p.b.RelyingParty("rp")
+	if err != nil || got.State != state.PartySuspended || !got.VoidBefore.Equal(at) || got.Name != "renamed" {
+		t.Fatalf("after a replace racing a suspension: %+v %v", got, err)
+	}
+}
+
+// checkFencedGrant: a key fenced by a rotation on another process (not
+// yet retired by its event) refuses a grant it signs, as it refuses a
+// licence.
+func (p *twoProcesses) checkFencedGrant() {
+	t := p.t
+	const kid = "3132333435363738"
+	if err := p.b.FenceKey(kid); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.a.PutRequest(&state.Request{ID: "r_fenced", RP: "rp", JWS: "x", Use: state.UseOnce, Created: p.t0, Expires: p.t0.Add(time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	g := &state.Grant{ID: "g_fenced", Request: "r_fenced", RP: "rp", Copy: "L#1", Use: state.UseOnce, Created: p.t0, KeyID: kid}
+	if err := p.do(0, "grant", func(tx state.Tx, at uint64) error { return tx.PutGrant(g, at) }); !errors.Is(err, state.ErrKeyRetired) {
+		t.Fatalf("a grant signed by a fenced key: %v, want ErrKeyRetired", err)
+	}
+	if r, _ := p.b.Request("r_fenced"); r.Answer != state.AnswerPending {
+		t.Fatalf("the refused grant answered its request: %+v", r)
+	}
+	g.KeyID = "4142434445464748"
+	if err := p.do(1, "grant", func(tx state.Tx, at uint64) error { return tx.PutGrant(g, at) }); err != nil {
+		t.Fatalf("a grant signed by another key: %v", err)
+	}
 }
 
 // raceClients is how many clients each race of TestConsentTwoProcesses
@@ -84,6 +134,7 @@ func (p *twoProcesses) mkGrant(id, req string, use state.GrantUse) {
 	if err := p.a.PutRequest(&state.Request{ID: req, RP: "rp", JWS: "x", Use: use, Created: p.t0, Expires: p.t0.Add(time.Hour)}); err != nil {
 		p.t.Fatal(err)
 	}
+	statetest.SeedFetch(p.t, p.a, p.logs[0], "rp", "L#1")
 	g := &state.Grant{ID: id, Request: req, RP: "rp", Copy: "L#1", Use: use, Created: p.t0}
 	if err := p.do(0, "grant", func(tx state.Tx, at uint64) error { return tx.PutGrant(g, at) }); err != nil {
 		p.t.Fatal(err)
@@ -208,6 +259,77 @@ func (p *twoProcesses) answer(i int) error {
 	}
 	g := &state.Grant{ID: fmt.Sprintf("g_race%d", i), Request: "r_race", RP: "rp", Copy: "L#2", Use: state.UseOnce, Created: p.t0}
 	return p.do(i%4/2, "grant", func(tx state.Tx, at uint64) error { return tx.PutGrant(g, at) })
+}
+
+// TestMigrateFromVersion3: a version-3 schema's parties and grants get
+// their void_before and created columns from their docs at open, and a
+// fetch of a grant made before the party's last suspension is refused.
+func TestMigrateFromVersion3(t *testing.T) {
+	dsn := testDSN(t)
+	const schema = "t_pg_v3"
+	s := openTest(t, dsn, schema)
+	key, err := gm.GenerateKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := ledger.Open(s.Ledger(), ledger.Options{Origin: "pgstate/v3", Signer: key, EntryFormat: "test 1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	do := func(fn func(tx state.Tx, at uint64) error) {
+		t.Helper()
+		if _, err := l.AppendWith(ctx, [][]byte{[]byte("x")}, fn); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t0 := time.Date(2026, 3, 1, 8, 0, 0, 0, time.UTC)
+	statetest.SeedFetch(t, s, l, "rp", "L#1")
+	for _, id := range []string{"g_old", "g_new"} {
+		if err := s.PutRequest(&state.Request{ID: "r" + id[1:], RP: "rp", JWS: "x", Use: state.UseRepeat, Created: t0, Expires: t0.Add(time.Hour)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	void := t0.Add(time.Hour + 123456*time.Nanosecond)
+	do(func(tx state.Tx, at uint64) error {
+		return tx.PutGrant(&state.Grant{ID: "g_old", Request: "r_old", RP: "rp", Copy: "L#1", Use: state.UseRepeat, Created: t0}, at)
+	})
+	do(func(tx state.Tx, at uint64) error { return tx.SetPartyState("rp", state.PartySuspended, void, at) })
+	do(func(tx state.Tx, at uint64) error { return tx.SetPartyState("rp", state.PartyActive, void, at) })
+	do(func(tx state.Tx, at uint64) error {
+		return tx.PutGrant(&state.Grant{ID: "g_new", Request: "r_new", RP: "rp", Copy: "L#1", Use: state.UseRepeat, Created: void.Add(time.Second)}, at)
+	})
+	// Back to version 3: the doc holds what the columns held.
+	if _, err := s.Pool().Exec(ctx, `UPDATE "t_pg_v3".relying_parties SET doc = convert_to(jsonb_set(convert_from(doc, 'UTF8')::jsonb, '{void_before}', to_jsonb('`+void.Format(time.RFC3339Nano)+`'::text))::text, 'UTF8');
+		ALTER TABLE "t_pg_v3".relying_parties DROP COLUMN void_before; ALTER TABLE "t_pg_v3".grants DROP COLUMN created;
+		UPDATE "t_pg_v3".schema_version SET version = 3`); err != nil {
+		t.Fatal(err)
+	}
+	l.Close()
+	s.Close()
+	s2, err := pgstate.Open(ctx, dsn, pgstate.Options{Schema: schema})
+	if err != nil {
+		t.Fatalf("opening a version-3 schema: %v", err)
+	}
+	defer s2.Close()
+	rp, err := s2.RelyingParty("rp")
+	if err != nil || rp.State != state.PartyActive || !rp.VoidBefore.Equal(void.Truncate(time.Microsecond)) {
+		t.Fatalf("the party after the migration: %+v %v", rp, err)
+	}
+	l2, err := ledger.Open(s2.Ledger(), ledger.Options{Origin: "pgstate/v3", Signer: key, EntryFormat: "test 1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l2.Close()
+	use := func(id string) error {
+		_, err := l2.AppendWith(ctx, [][]byte{[]byte("use")}, func(tx state.Tx, at uint64) error { return tx.UseGrant(id, at) })
+		return err
+	}
+	if err := use("g_old"); !errors.Is(err, state.ErrRevoked) {
+		t.Fatalf("a grant made before the suspension, after the migration: %v, want ErrRevoked", err)
+	}
+	if err := use("g_new"); err != nil {
+		t.Fatalf("a grant made after the suspension, after the migration: %v", err)
+	}
 }
 
 // BenchmarkGrantFetch: the credential fetch's read and Tx

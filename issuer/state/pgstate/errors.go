@@ -26,6 +26,8 @@ const (
 	codeNotFound = "EL404"
 	codeRetired  = "EL410"
 	codeRevoked  = "EL411"
+	codeSuspend  = "EL403"
+	codeNotValid = "EL422"
 	// codeSeqLimit is sequence_generator_limit_exceeded: every claim
 	// ticket number was handed out.
 	codeSeqLimit = "2200H"
@@ -103,6 +105,10 @@ func rejection(err error) error {
 		cause = state.ErrKeyRetired
 	case codeRevoked:
 		cause = state.ErrRevoked
+	case codeSuspend:
+		cause = state.ErrSuspended
+	case codeNotValid:
+		cause = state.ErrNotValid
 	default:
 		return unavailable(err)
 	}

@@ -262,7 +262,7 @@ func (s *Store) Export(n int, fn func(*state.Export) error) error {
 		{s.q.expand(`SELECT code, der FROM {s}.agency_seals ORDER BY code`), x.agencySeal},
 		{s.q.expand(`SELECT jti, expires FROM {s}.revoked_tokens ORDER BY jti`), x.token},
 		{s.q.expand(`SELECT idx, doc FROM {s}.audit ORDER BY idx`), x.audit},
-		{s.q.expand(`SELECT id, doc FROM {s}.relying_parties ORDER BY id`), x.party},
+		{s.q.c.getParty + ` ORDER BY id`, x.party},
 		{s.q.expand(`SELECT doc, answer, answered_at, grant_id FROM {s}.requests ORDER BY id`), x.request},
 		{s.q.c.getGrant + ` ORDER BY id`, x.grant},
 		{s.q.expand(`SELECT copy, idx FROM {s}.uses ORDER BY copy, idx`), x.use},

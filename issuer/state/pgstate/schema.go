@@ -145,6 +145,22 @@ var migrations = [][]string{
 		`CREATE TABLE {s}.uses (copy text COLLATE "C", idx bigint, PRIMARY KEY (copy, idx))`,
 		`CREATE TABLE {s}.receipts (id text COLLATE "C" PRIMARY KEY, idx bigint NOT NULL)`,
 	},
+	3: {
+		// What a fetch re-checks in its statement (consent.go useGrant):
+		// the party's last suspension and the grant's creation, Unix ns
+		// (NULL: never suspended), taken from doc for the rows there
+		// (to the microsecond, as PostgreSQL's timestamps hold it).
+		`ALTER TABLE {s}.relying_parties ADD COLUMN void_before bigint`,
+		`ALTER TABLE {s}.grants ADD COLUMN created bigint NOT NULL DEFAULT 0`,
+		`UPDATE {s}.relying_parties SET void_before = ` + docNanos("void_before") + ` WHERE convert_from(doc, 'UTF8')::jsonb ? 'void_before'`,
+		`UPDATE {s}.grants SET created = ` + docNanos("created") + ` WHERE convert_from(doc, 'UTF8')::jsonb ? 'created'`,
+	},
+}
+
+// docNanos is the SQL of the Unix nanoseconds of the RFC 3339 time in
+// member m of a row's JSON doc.
+func docNanos(m string) string {
+	return `(extract(epoch FROM (convert_from(doc, 'UTF8')::jsonb ->> '` + m + `')::timestamptz) * 1000000)::bigint * 1000`
 }
 
 // queries holds the statements with the schema's name filled in.

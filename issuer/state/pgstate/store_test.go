@@ -415,7 +415,7 @@ func TestMigrateFromVersion2(t *testing.T) {
 	}
 	defer s2.Close()
 	var v int
-	if err := s2.Pool().QueryRow(ctx, `SELECT version FROM "t_pg_v2".schema_version`).Scan(&v); err != nil || v != 3 {
+	if err := s2.Pool().QueryRow(ctx, `SELECT version FROM "t_pg_v2".schema_version`).Scan(&v); err != nil || v != 4 {
 		t.Fatalf("after the migration: version %d, %v", v, err)
 	}
 	if got, err := s2.Get("V2-1"); err != nil || got.Credential != "cred-V2-1" {

@@ -1,10 +1,12 @@
 package statetest
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"reflect"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -63,9 +65,45 @@ func (f *fixture) revokeGrant(id string, by state.RevokedBy) (uint64, error) {
 	})
 }
 
-// mustGrant stores a request for g and grants it.
+// setParty changes party id's state by one ledger entry.
+func (f *fixture) setParty(id string, st state.PartyState, at time.Time) (uint64, error) {
+	return f.change("rp-status "+id, 1, func(tx state.Tx, first uint64) error { return tx.SetPartyState(id, st, at, first) })
+}
+
+// SeedFetch makes what a fetch of a grant of party rp for licence copy
+// copy (licence#tag) needs, each unless stored: the party, active, and
+// the copy, bound and valid, with its licence, each by one entry of l.
+func SeedFetch(tb testing.TB, b state.Backend, l *ledger.Log[state.Tx], rp, copy string) {
+	tb.Helper()
+	do := func(what string, fn func(tx state.Tx, first uint64) error) {
+		if _, err := l.AppendWith(context.Background(), [][]byte{[]byte(what)}, fn); err != nil {
+			tb.Fatalf("%s: %v", what, err)
+		}
+	}
+	if _, err := b.RelyingParty(rp); errors.Is(err, state.ErrNotFound) {
+		do("rp "+rp, func(tx state.Tx, first uint64) error { return tx.PutRelyingParty(newParty(rp), true, first) })
+	}
+	lic, _, _ := strings.Cut(copy, "#")
+	for _, r := range []*state.Record{newRecord(lic, "H", "c1", "A"), newRecord(copy, "H", "c1", "A")} {
+		if _, err := b.Get(r.ID); !errors.Is(err, state.ErrNotFound) {
+			continue
+		}
+		if r.ID == copy {
+			r.CopyOf, r.Device = lic, "02ab"
+		}
+		p, err := b.Prepare(r, nil)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		do("issue "+r.ID, func(tx state.Tx, first uint64) error { return tx.Insert(p, first) })
+	}
+}
+
+// mustGrant stores a request for g and grants it, with its party and
+// copy (SeedFetch).
 func (f *fixture) mustGrant(g *state.Grant) uint64 {
 	f.t.Helper()
+	SeedFetch(f.t, f.b, f.l, g.RP, g.Copy)
 	if err := f.b.PutRequest(newRequest(g.Request, g.RP, g.Use)); err != nil {
 		f.t.Fatal(err)
 	}
@@ -113,28 +151,32 @@ func testRelyingParties(t *testing.T, f *fixture) {
 	if err != nil || !reflect.DeepEqual(got, rp) {
 		t.Fatalf("read back %+v %v, want %+v", got, err, rp)
 	}
-	// Suspend: the whole record replaced.
-	sus := *got
-	sus.State, sus.VoidBefore = state.PartySuspended, t0.Add(time.Hour)
-	j, err := f.putParty(&sus, false)
+	// Suspend: the state changes, the registration stays.
+	j, err := f.setParty("sh-food", state.PartySuspended, t0.Add(time.Hour))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, _ := f.b.RelyingParty("sh-food"); got.State != state.PartySuspended || !got.VoidBefore.Equal(t0.Add(time.Hour)) || got.LedgerIndex != j {
+	if got, _ := f.b.RelyingParty("sh-food"); got.State != state.PartySuspended || !got.VoidBefore.Equal(t0.Add(time.Hour)) || got.LedgerIndex != j || got.Name != rp.Name {
 		t.Fatalf("after suspension: %+v", got)
 	}
 	if w, _ := f.b.Watermark(); w != j+1 {
 		t.Fatalf("watermark %d after the party's event %d", w, j)
 	}
-	gone := sus
-	gone.State = state.PartyRemoved
-	if _, err := f.putParty(&gone, false); err != nil {
+	checkReplaceKeepsState(t, f, rp)
+	if _, err := f.setParty("sh-food", state.PartyRemoved, t0.Add(3*time.Hour)); err != nil {
 		t.Fatal(err)
 	}
-	resumed := gone
-	resumed.State = state.PartyActive
-	if _, err := f.putParty(&resumed, false); !rejected(err, state.ErrRevoked) {
-		t.Fatalf("changing a removed party: %v", err)
+	if _, err := f.setParty("sh-food", state.PartyActive, t0.Add(4*time.Hour)); !rejected(err, state.ErrRevoked) {
+		t.Fatalf("resuming a removed party: %v", err)
+	}
+	if _, err := f.putParty(newParty("sh-food"), false); !rejected(err, state.ErrRevoked) {
+		t.Fatalf("replacing a removed party: %v", err)
+	}
+	if _, err := f.setParty("nobody", state.PartySuspended, t0); !rejected(err, state.ErrNotFound) {
+		t.Fatalf("suspending a party never registered: %v", err)
+	}
+	if got, _ := f.b.RelyingParty("sh-food"); got.State != state.PartyRemoved || !got.VoidBefore.Equal(t0.Add(3*time.Hour)) {
+		t.Fatalf("after removal: %+v", got)
 	}
 	if _, err := f.putParty(newParty("sh-food"), true); !rejected(err, state.ErrExists) {
 		t.Fatalf("registering a removed party's id again: %v", err)
@@ -155,6 +197,43 @@ func testRelyingParties(t *testing.T, f *fixture) {
 	}
 	if !slices.Equal(ids, []string{"aa-first", "sh-food", "zz-last"}) || all[1].State != state.PartyRemoved {
 		t.Fatalf("listed %v (%+v)", ids, all)
+	}
+}
+
+// checkReplaceKeepsState: suspended party sh-food (since t0+1h) is
+// replaced by a registration read before its suspension (active, never
+// suspended), as a PUT racing a suspension on another replica writes
+// it: the party stays suspended with its VoidBefore, and the new
+// registration is kept. A resume keeps VoidBefore, and a suspension
+// recorded with an older time does not move it back.
+func checkReplaceKeepsState(t *testing.T, f *fixture, read *state.RelyingParty) {
+	stale := *read
+	stale.Name, stale.State, stale.VoidBefore = "上海市食品经营许可审批系统（新）", state.PartyActive, time.Time{}
+	k, err := f.putParty(&stale, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ := f.b.RelyingParty("sh-food")
+	if got.State != state.PartySuspended || !got.VoidBefore.Equal(t0.Add(time.Hour)) || got.Name != stale.Name || got.LedgerIndex != k {
+		t.Fatalf("a replace read before the suspension: %+v", got)
+	}
+	if _, err := f.setParty("sh-food", state.PartyActive, t0.Add(2*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.setParty("sh-food", state.PartySuspended, t0.Add(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := f.b.RelyingParty("sh-food"); got.State != state.PartySuspended || !got.VoidBefore.Equal(t0.Add(time.Hour)) {
+		t.Fatalf("a suspension at an older time moved VoidBefore: %+v", got)
+	}
+	if _, err := f.setParty("sh-food", state.PartyActive, t0.Add(2*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := f.b.RelyingParty("sh-food"); got.State != state.PartyActive || !got.VoidBefore.Equal(t0.Add(time.Hour)) {
+		t.Fatalf("after resuming: %+v", got)
+	}
+	if _, err := f.setParty("sh-food", state.PartySuspended, t0.Add(150*time.Minute)); err != nil {
+		t.Fatal(err)
 	}
 }
 
@@ -549,5 +628,125 @@ func checkConsentExport(t *testing.T, all *state.Export) {
 	}
 	if len(all.Receipts) != 1 || all.Receipts[0].ID != "rcpt-a" {
 		t.Errorf("exported receipts %+v", all.Receipts)
+	}
+}
+
+// testFetchChecks: UseGrant re-checks, in the ledger's transaction, what
+// the service read before it (a suspension, a status change committed
+// meanwhile, on this process or another): the party active, the grant
+// made after its last suspension, the copy and its licence valid.
+func testFetchChecks(t *testing.T, f *fixture) {
+	f.mustGrant(newGrant("g_1", "r_1", "sh-food", "A-1#d1", state.UseRepeat))
+	if _, err := f.useGrant("g_1"); err != nil {
+		t.Fatal(err)
+	}
+	// Suspended since: refused while suspended, and for ever after.
+	if _, err := f.setParty("sh-food", state.PartySuspended, t0.Add(2*time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.useGrant("g_1"); !rejected(err, state.ErrSuspended) {
+		t.Fatalf("a fetch after the party's suspension: %v, want ErrSuspended", err)
+	}
+	if _, err := f.setParty("sh-food", state.PartyActive, t0.Add(3*time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.useGrant("g_1"); !rejected(err, state.ErrRevoked) {
+		t.Fatalf("a fetch of a grant made before the last suspension: %v, want ErrRevoked", err)
+	}
+	// A grant made after the resumption is fetched.
+	g2 := newGrant("g_2", "r_2", "sh-food", "A-1#d1", state.UseRepeat)
+	g2.Created = t0.Add(4 * time.Minute)
+	f.mustGrant(g2)
+	if _, err := f.useGrant("g_2"); err != nil {
+		t.Fatalf("a grant made after the resumption: %v", err)
+	}
+	// The licence suspended, then valid again; the copy unbound.
+	f.applyChange(state.Change{ID: "A-1", Status: state.StatusSuspended, Reason: "核查", At: t0.Add(5 * time.Minute)})
+	if _, err := f.useGrant("g_2"); !rejected(err, state.ErrNotValid) {
+		t.Fatalf("a fetch of a suspended licence: %v, want ErrNotValid", err)
+	}
+	f.applyChange(state.Change{ID: "A-1", Status: state.StatusValid, Reason: "恢复", At: t0.Add(6 * time.Minute)})
+	if _, err := f.useGrant("g_2"); err != nil {
+		t.Fatalf("a fetch once the licence is valid again: %v", err)
+	}
+	f.applyChange(state.Change{ID: "A-1#d1", Status: state.StatusRevoked, Reason: "解绑", At: t0.Add(7 * time.Minute), Unbind: true})
+	if _, err := f.useGrant("g_2"); !rejected(err, state.ErrNotValid) {
+		t.Fatalf("a fetch of an unbound copy: %v, want ErrNotValid", err)
+	}
+	// A grant whose copy the state does not hold, or whose party it does
+	// not, is refused alike.
+	for _, g := range []*state.Grant{newGrant("g_3", "r_3", "sh-food", "A-9#d1", state.UseRepeat), newGrant("g_4", "r_4", "nobody", "A-1#d1", state.UseRepeat)} {
+		g.Created = t0.Add(4 * time.Minute)
+		if err := f.b.PutRequest(newRequest(g.Request, g.RP, g.Use)); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.grant(g); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := f.useGrant("g_3"); !rejected(err, state.ErrNotValid) {
+		t.Fatalf("a fetch of a copy not stored: %v, want ErrNotValid", err)
+	}
+	if _, err := f.useGrant("g_4"); !rejected(err, state.ErrSuspended) {
+		t.Fatalf("a fetch for a party not stored: %v, want ErrSuspended", err)
+	}
+	if got := f.mustGet("g_2"); got.Fetches != 2 {
+		t.Fatalf("fetches %d, want 2 (refusals count none)", got.Fetches)
+	}
+	if got := f.mustGet("g_1"); got.Fetches != 1 {
+		t.Fatalf("fetches %d, want 1", got.Fetches)
+	}
+}
+
+// testGrantKeys: a grant whose credential is signed by a key an earlier
+// event retired is refused (ErrKeyRetired), in a later batch or later in
+// the same one; before the event, and other keys', are not.
+func testGrantKeys(t *testing.T, f *fixture) {
+	const old, cur = "0102030405060708", "1112131415161718"
+	keyed := func(id, kid string) *state.Grant {
+		g := newGrant(id, "r"+id[1:], "sh-food", "A-1#d1", state.UseOnce)
+		g.KeyID = kid
+		if err := f.b.PutRequest(newRequest(g.Request, g.RP, g.Use)); err != nil {
+			t.Fatal(err)
+		}
+		return g
+	}
+	SeedFetch(t, f.b, f.l, "sh-food", "A-1#d1")
+	if _, err := f.grant(keyed("g_1", old)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.change("retire", 1, func(tx state.Tx, first uint64) error { return tx.RetireKey(old, first) }); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.grant(keyed("g_2", old)); !rejected(err, state.ErrKeyRetired) {
+		t.Fatalf("a grant signed by a retired key: %v, want ErrKeyRetired", err)
+	}
+	if r, _ := f.b.Request("r_2"); r.Answer != state.AnswerPending {
+		t.Fatalf("a refused grant answered its request: %+v", r)
+	}
+	if _, err := f.grant(keyed("g_3", cur)); err != nil {
+		t.Fatalf("a grant signed by the current key: %v", err)
+	}
+	if got := f.mustGet("g_3"); got.KeyID != cur {
+		t.Fatalf("the grant's key ID read back %q", got.KeyID)
+	}
+	const k = "2122232425262728"
+	g4, g5 := keyed("g_4", k), keyed("g_5", k)
+	_, err := f.change("batch", 3, func(tx state.Tx, first uint64) error {
+		if err := tx.PutGrant(g4, first); err != nil {
+			return err
+		}
+		if err := tx.RetireKey(k, first+1); err != nil {
+			return err
+		}
+		return tx.PutGrant(g5, first+2)
+	})
+	if !errors.Is(err, state.ErrKeyRetired) {
+		t.Fatalf("a grant signed later in the batch that retired its key: %v, want ErrKeyRetired", err)
+	}
+	for id, want := range map[string]bool{"g_1": true, "g_2": false, "g_3": true, "g_4": false, "g_5": false} {
+		if _, err := f.b.Grant(id); (err == nil) != want {
+			t.Errorf("%s: %v, want it stored: %v", id, err, want)
+		}
 	}
 }

@@ -46,6 +46,8 @@ func Run(t *testing.T, open Opener) {
 		{"Requests", testRequests},
 		{"Grants", testGrants},
 		{"GrantRaces", testGrantRaces},
+		{"FetchChecks", testFetchChecks},
+		{"GrantKeys", testGrantKeys},
 		{"Receipts", testReceipts},
 	} {
 		t.Run(c.name, func(t *testing.T) {
