@@ -11,6 +11,7 @@ import (
 	"elicense/certs/catalog"
 	"elicense/certs/credential"
 	"elicense/certs/statuslist"
+	"elicense/certs/trust"
 	"elicense/internal/gm"
 )
 
@@ -398,9 +399,12 @@ func TestGrantCredential(t *testing.T) {
 		{"status unreadable", fl.credential, fl.consent, opts(func(o *VerifyOptions) { o.Status = unreadable }), ErrStatus},
 		{"no status reader", fl.credential, fl.consent, opts(func(o *VerifyOptions) { o.Status = nil }), ErrStatus},
 		{"a bundle with no ledger key to check the request", fl.credential, fl.consent, opts(func(o *VerifyOptions) {
-			b := *o.Bundle
+			b, err := trust.Verify(f.bundleToken, trust.VerifyOptions{Roots: []*gm.Certificate{f.root}, Now: t0})
+			if err != nil {
+				t.Fatal(err)
+			}
 			b.LedgerKey = nil
-			o.Bundle = &b
+			o.Bundle = b
 		}), ErrUnknownKey},
 	}
 	for _, tc := range tests {

@@ -109,6 +109,12 @@ func equalText(a, b string) bool { return subtle.ConstantTimeCompare([]byte(a), 
 // text reports whether s is a non-empty printable text of at most max
 // bytes: no control characters, so that nothing a wallet shows can hide
 // a line.
+// ValidText reports whether s may stand in a signed request or consent
+// as text (a name, an organisation, a purpose, a matter): 1 to max bytes
+// of UTF-8 without control characters. Whoever stores such text for a
+// request checks it with this rule, so that signing cannot refuse it.
+func ValidText(s string, max int) bool { return text(s, max) }
+
 func text(s string, max int) bool {
 	if s == "" || len(s) > max || !utf8.ValidString(s) {
 		return false

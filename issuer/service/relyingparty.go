@@ -13,8 +13,8 @@ import (
 	"strings"
 	"sync"
 	"time"
-	"unicode/utf8"
 
+	"elicense/certs/consent"
 	"elicense/certs/ident"
 	"elicense/certs/ledgerevent"
 	"elicense/internal/gm"
@@ -83,8 +83,8 @@ func checkText(field, v string, required bool) error {
 		return invalid(field, "%s is required", field)
 	case len(v) > maxRPText:
 		return invalid(field, "%s is longer than %d bytes", field, maxRPText)
-	case !utf8.ValidString(v) || strings.ContainsAny(v, "\x00\r\n"):
-		return invalid(field, "%s must be one line of UTF-8 text", field)
+	case v != "" && !consent.ValidText(v, maxRPText):
+		return invalid(field, "%s must be UTF-8 text without control characters (tabs and line breaks included)", field)
 	}
 	return nil
 }
@@ -157,7 +157,7 @@ func (s *Service) checkRegistration(reg RPRegistration) (*state.RelyingParty, er
 	matters := make([]state.Matter, len(reg.Matters))
 	codes := map[string]bool{}
 	for i, m := range reg.Matters {
-		if m.Code == "" || len(m.Code) > maxMatterCode || strings.ContainsAny(m.Code, ",\x00\r\n ") || !utf8.ValidString(m.Code) {
+		if !consent.ValidText(m.Code, maxMatterCode) || strings.ContainsAny(m.Code, ", ") {
 			return nil, invalid("matters", "matter %d: a code is 1–%d bytes of text without spaces or commas", i, maxMatterCode)
 		}
 		if codes[m.Code] {
