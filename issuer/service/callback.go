@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -85,9 +86,29 @@ type notifier struct {
 	wg   sync.WaitGroup
 }
 
+// callbackDialer refuses, whatever name led there, the addresses a
+// callback has no business reaching: link-local (cloud metadata
+// services), unspecified and multicast. Private addresses stay allowed:
+// the government extranet (政务外网) the parties sit on uses them, and
+// only an admin registers a callback.
+var callbackDialer = &net.Dialer{Timeout: callbackTimeout, Control: func(_, address string, _ syscall.RawConn) error {
+	host, _, err := net.SplitHostPort(address)
+	if err != nil {
+		return err
+	}
+	ip := net.ParseIP(host)
+	if ip == nil || ip.IsLinkLocalUnicast() || ip.IsLinkLocalMulticast() || ip.IsUnspecified() || ip.IsMulticast() || ip.IsInterfaceLocalMulticast() {
+		return fmt.Errorf("callback to %s refused: a link-local, unspecified or multicast address", host)
+	}
+	return nil
+}}
+
 func newNotifier(log *slog.Logger) *notifier {
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.Proxy = nil // a callback goes where it says, not through the environment's proxy
+	tr.DialContext = callbackDialer.DialContext
 	return &notifier{
-		client: &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }},
+		client: &http.Client{Transport: tr, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }},
 		log:    log, tries: callbackTries, timeout: callbackTimeout, backoff: time.Second,
 		jobs: make(chan callbackJob, callbackQueue), stop: make(chan struct{}),
 	}

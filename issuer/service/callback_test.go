@@ -96,3 +96,27 @@ func TestNotifierGivesUp(t *testing.T) {
 	}
 	n.close()
 }
+
+// TestCallbackDialerRefuses: whatever a callback's name resolves to, the
+// dialer does not connect to link-local (metadata services), unspecified
+// or multicast addresses; loopback and private addresses stay reachable.
+func TestCallbackDialerRefuses(t *testing.T) {
+	for _, tt := range []struct {
+		addr string
+		ok   bool
+	}{
+		{"169.254.169.254:80", false},
+		{"[fe80::1]:443", false},
+		{"0.0.0.0:443", false},
+		{"[::]:443", false},
+		{"224.0.0.1:443", false},
+		{"127.0.0.1:443", true},
+		{"10.1.2.3:443", true},
+		{"203.0.113.7:443", true},
+	} {
+		err := callbackDialer.Control("tcp", tt.addr, nil)
+		if (err == nil) != tt.ok {
+			t.Errorf("%s: %v, want allowed %v", tt.addr, err, tt.ok)
+		}
+	}
+}
