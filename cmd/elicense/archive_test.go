@@ -5,6 +5,8 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -82,13 +84,42 @@ func newArchiveFixture(t testing.TB, n int, t0 time.Time) *archiveFixture {
 	op := service.Operator{Subject: "clerk", Role: service.RoleAdmin}
 	ctx := context.Background()
 	var ids []string
-	for i := range n {
-		f.clock = t0.Add(time.Duration(i) * time.Minute)
-		is, err := svc.Issue(ctx, op, service.IssueRequest{Class: cl.Key, Agency: ag.Code, Fields: issuertest.Sample(t, cl.Key)})
-		if err != nil {
-			t.Fatal(err)
+	sample := issuertest.Sample(t, cl.Key)
+	if n <= 10 {
+		for i := range n {
+			f.clock = t0.Add(time.Duration(i) * time.Minute)
+			is, err := svc.Issue(ctx, op, service.IssueRequest{Class: cl.Key, Agency: ag.Code, Fields: sample})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ids = append(ids, is.Record.ID)
 		}
-		ids = append(ids, is.Record.ID)
+	} else { // many: concurrently, at one time
+		var mu sync.Mutex
+		var wg sync.WaitGroup
+		work := make(chan struct{})
+		for range 16 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for range work {
+					is, err := svc.Issue(ctx, op, service.IssueRequest{Class: cl.Key, Agency: ag.Code, Fields: sample})
+					if err != nil {
+						t.Error(err)
+						continue
+					}
+					mu.Lock()
+					ids = append(ids, is.Record.ID)
+					mu.Unlock()
+				}
+			}()
+		}
+		for range n {
+			work <- struct{}{}
+		}
+		close(work)
+		wg.Wait()
+		slices.Sort(ids)
 	}
 	f.clock = t0.Add(time.Duration(n) * time.Minute)
 	if n >= 3 {
@@ -110,7 +141,7 @@ func newArchiveFixture(t testing.TB, n int, t0 time.Time) *archiveFixture {
 func (f *archiveFixture) export(t testing.TB, from, to time.Time) ([]byte, *archive.Result) {
 	t.Helper()
 	out := filepath.Join(t.TempDir(), "pkg.zip")
-	res, err := exportAndRecord(context.Background(), f.svc, f.data, archive.Options{Agency: f.agency, From: from, To: to}, out,
+	res, err := exportAndRecord(context.Background(), f.svc, archive.Options{Agency: f.agency, From: from, To: to}, out,
 		service.Operator{Subject: "admin", Role: service.RoleAdmin})
 	if err != nil {
 		t.Fatal(err)
@@ -218,4 +249,34 @@ func flipIn(t *testing.T, pkg []byte, suffix string) []byte {
 	out := bytes.Clone(pkg)
 	out[rep.offset+rep.size/2] ^= 0x01
 	return out
+}
+
+// BenchmarkArchive measures export and verification rates (licences
+// per second) for ELICENSE_ARCHIVE_N licence versions (default 10,000):
+//
+//	ELICENSE_ARCHIVE_N=10000 go test ./cmd/elicense -run '^$' -bench BenchmarkArchive -benchtime 1x
+func BenchmarkArchive(b *testing.B) {
+	n := 10000
+	if v, err := strconv.Atoi(os.Getenv("ELICENSE_ARCHIVE_N")); err == nil && v > 0 {
+		n = v
+	}
+	t0 := time.Now().UTC().Truncate(time.Hour).Add(2 * time.Hour)
+	f := newArchiveFixture(b, n, t0)
+	from, to := t0.Add(-time.Hour), t0.Add(24*time.Hour)
+	f.clock = to.Add(time.Hour)
+	b.ResetTimer()
+	for range b.N {
+		start := time.Now()
+		pkg, res := f.export(b, from, to)
+		exp := time.Since(start)
+		start = time.Now()
+		rep := verifyArchive(b, pkg)
+		ver := time.Since(start)
+		if !rep.OK || res.Count != n+1 {
+			b.Fatalf("ok %v, count %d", rep.OK, res.Count)
+		}
+		b.ReportMetric(float64(res.Count)/exp.Seconds(), "export-licences/s")
+		b.ReportMetric(float64(res.Count)/ver.Seconds(), "verify-licences/s")
+		b.ReportMetric(float64(len(pkg))/float64(res.Count), "bytes/licence")
+	}
 }

@@ -2,16 +2,24 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
+	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"time"
 
 	"elicense/internal/atomicfile"
 	"elicense/internal/ledger"
+	"elicense/issuer/api"
 	"elicense/issuer/archive"
 	"elicense/issuer/service"
 	"elicense/issuer/status"
@@ -21,7 +29,8 @@ func init() {
 	register(&command{
 		name:    "archive",
 		summary: "export an agency's archive package (电子档案) of a period",
-		usage: `Usage: elicense archive --offline --agency CODE --from D1 --to D2 --out PKG [--data DIR]
+		usage: `Usage: elicense archive --agency CODE --from D1 --to D2 --out PKG [--server URL] [--token-file FILE]
+       elicense archive --offline --agency CODE --from D1 --to D2 --out PKG [--data DIR]
 
 Writes the archive package of every licence version the agency issued or
 changed in [D1, D2): each version's sealed OFD file, credential, GB/T 36903
@@ -31,10 +40,13 @@ signed by the agency (docs/formats.md, Archive package). The same period
 exported twice gives the same bytes. The export is recorded in the ledger
 (archive-exported). Check a package with 'elicense-verify archive PKG'.
 
-Dates are YYYY-MM-DD (midnight, China time) or RFC 3339. This version
-exports from the data directory of a stopped server (--offline).
+Dates are YYYY-MM-DD (midnight, China time) or RFC 3339. The running
+server exports (POST /v1/archives) with an admin token (--token-file, or
+ELICENSE_TOKEN); --offline exports from the data directory of a stopped
+server through the same service code.
 
 Examples:
+  elicense archive --token-file admin.token --agency 11310000PDY100010H --from 2026-01-01 --to 2026-02-01 --out 2026-01.zip
   elicense archive --offline --data /srv/elicense --agency 11310000PDY100010H --from 2026-01-01 --to 2026-02-01 --out 2026-01.zip
 `,
 		flags: func(fs *flag.FlagSet) {
@@ -42,6 +54,8 @@ Examples:
 			fs.String("from", "", "period start `date` (inclusive)")
 			fs.String("to", "", "period end `date` (exclusive)")
 			fs.String("out", "", "write the package to `file`")
+			fs.String("server", "http://"+defaultAddr, "server base `URL`")
+			fs.String("token-file", "", "read the admin token from `file`")
 			fs.Bool("offline", false, "export from the data directory of a stopped server")
 			fs.String("data", defaultData, "--offline: the server's data `directory`")
 			fs.String("passphrase-file", "", "--offline: read the key passphrase from `file`")
@@ -50,11 +64,49 @@ Examples:
 	})
 }
 
-func parseDay(s string) (time.Time, error) {
-	if t, err := time.Parse(time.RFC3339, s); err == nil {
-		return t, nil
+func parseDay(s string) (time.Time, error) { return api.ParseArchiveDate(s) }
+
+// archiveOnline asks the running server, streaming its answer to out.
+func archiveOnline(e *env, server, tokenFile string, o archive.Options, out string) (*archive.Result, error) {
+	token, err := operatorToken(e, tokenFile)
+	if err != nil {
+		return nil, err
 	}
-	return time.ParseInLocation(time.DateOnly, s, time.FixedZone("CST", 8*3600))
+	c := newAPIClient(server, token)
+	body, _ := json.Marshal(map[string]string{"agency": o.Agency, "from": o.From.Format(time.RFC3339), "to": o.To.Format(time.RFC3339)})
+	req, err := http.NewRequest("POST", c.server+"/v1/archives", bytes.NewReader(body))
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+c.token)
+	resp, err := (&http.Client{}).Do(req) // no timeout: a large package takes long
+	if err != nil {
+		return nil, fmt.Errorf("%w (is the server running at %s?)", err, c.server)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		data, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+		ae := &apiError{Status: resp.StatusCode}
+		if json.Unmarshal(data, ae) != nil || ae.Code == "" {
+			ae.Code, ae.Message = http.StatusText(resp.StatusCode), strings.TrimSpace(string(data))
+		}
+		return nil, ae
+	}
+	return writeAtomically(out, func(w io.Writer) (*archive.Result, error) {
+		if _, err := io.Copy(w, resp.Body); err != nil {
+			return nil, err
+		}
+		// Trailers are read once the body is.
+		res := &archive.Result{}
+		m, err := hex.DecodeString(resp.Trailer.Get("X-Archive-Manifest-Sm3"))
+		if err != nil || len(m) != len(res.Manifest) {
+			return nil, fmt.Errorf("the server's answer ended without its manifest digest: the export failed midway")
+		}
+		copy(res.Manifest[:], m)
+		res.Count, _ = strconv.Atoi(resp.Trailer.Get("X-Archive-Count"))
+		return res, nil
+	})
 }
 
 func runArchive(e *env, fs *flag.FlagSet) int {
@@ -69,15 +121,20 @@ func runArchive(e *env, fs *flag.FlagSet) int {
 		return usageError(e, "archive", "--agency and --out are required")
 	case err1 != nil || err2 != nil:
 		return usageError(e, "archive", "--from and --to are dates: %v", errors.Join(err1, err2))
-	case get("offline") != "true":
-		return usageError(e, "archive", "this version exports with --offline (stop the server first)")
 	}
-	res, err := archiveOffline(e, dataDir(get("data")), get("passphrase-file"), archive.Options{Agency: get("agency"), From: from, To: to}, get("out"))
+	o := archive.Options{Agency: get("agency"), From: from, To: to}
+	var res *archive.Result
+	var err error
+	if get("offline") == "true" {
+		res, err = archiveOffline(e, dataDir(get("data")), get("passphrase-file"), o, get("out"))
+	} else {
+		res, err = archiveOnline(e, get("server"), get("token-file"), o, get("out"))
+	}
 	if err != nil {
 		fmt.Fprintf(e.stderr, "elicense archive: %v\n", err)
 		return exitFail
 	}
-	fmt.Fprintf(e.stdout, "%s: %d licence versions, checkpoint %d, manifest SM3 %x\n", get("out"), res.Count, res.CheckpointSize, res.Manifest)
+	fmt.Fprintf(e.stdout, "%s: %d licence versions, manifest SM3 %x (recorded in the ledger)\n", get("out"), res.Count, res.Manifest)
 	return exitOK
 }
 
@@ -110,11 +167,18 @@ func archiveOffline(e *env, d dataDir, passFile string, o archive.Options, out s
 		return nil, err
 	}
 	defer func() { err = errors.Join(err, svc.Close()) }()
-	return exportAndRecord(context.Background(), svc, data, o, out, service.Operator{Subject: "elicense archive --offline", Role: service.RoleAdmin})
+	return exportAndRecord(context.Background(), svc, o, out, service.Operator{Subject: "elicense archive --offline", Role: service.RoleAdmin})
 }
 
-func exportAndRecord(ctx context.Context, svc *service.Service, data *service.Data, o archive.Options, out string, op service.Operator) (*archive.Result, error) {
-	src := archive.Source{Ledger: data.Ledger, Entries: data.Ledger.Store(), Records: data.Store, Files: svc, PKI: svc.PKI()}
+// exportAndRecord writes the package to out through svc (which records
+// the export).
+func exportAndRecord(ctx context.Context, svc *service.Service, o archive.Options, out string, op service.Operator) (*archive.Result, error) {
+	return writeAtomically(out, func(w io.Writer) (*archive.Result, error) { return svc.ExportArchive(ctx, op, w, o) })
+}
+
+// writeAtomically streams write's output to a temporary file beside out
+// and renames it to out once complete.
+func writeAtomically(out string, write func(io.Writer) (*archive.Result, error)) (*archive.Result, error) {
 	// Streamed to a temporary file beside out, renamed once complete.
 	tmp, err := os.CreateTemp(filepath.Dir(out), filepath.Base(out)+".tmp*")
 	if err != nil {
@@ -122,7 +186,7 @@ func exportAndRecord(ctx context.Context, svc *service.Service, data *service.Da
 	}
 	defer os.Remove(tmp.Name())
 	bw := bufio.NewWriterSize(tmp, 1<<20)
-	res, err := archive.Export(ctx, bw, src, o)
+	res, err := write(bw)
 	if err == nil {
 		err = bw.Flush()
 	}
@@ -137,9 +201,6 @@ func exportAndRecord(ctx context.Context, svc *service.Service, data *service.Da
 	}
 	if err := atomicfile.SyncDir(filepath.Dir(out)); err != nil {
 		return nil, err
-	}
-	if _, err := svc.RecordArchiveExport(ctx, op, service.ArchiveExport{Agency: o.Agency, From: o.From, To: o.To, Count: uint64(res.Count), Manifest: res.Manifest}); err != nil {
-		return nil, fmt.Errorf("the package is written, but recording the export failed: %w", err)
 	}
 	return res, nil
 }

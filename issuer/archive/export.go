@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime"
 	"slices"
 	"strings"
 	"time"
@@ -50,6 +51,10 @@ type Options struct {
 	From, To time.Time
 	// Progress, if set, is called after each licence version written.
 	Progress func(done, total int)
+	// Wait is how long to wait for a stored checkpoint covering the
+	// period's events, when none is yet (the ledger signs one within its
+	// checkpoint interval); zero fails at once with ErrNoCheckpoint.
+	Wait time.Duration
 }
 
 // Result describes the package written.
@@ -116,6 +121,14 @@ func Export(ctx context.Context, w io.Writer, src Source, o Options) (*Result, e
 		return nil, err
 	}
 	cpSize, note, err := checkpointFrom(ctx, src.Entries, need)
+	for deadline := time.Now().Add(o.Wait); errors.Is(err, ErrNoCheckpoint) && time.Now().Before(deadline); {
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+		cpSize, note, err = checkpointFrom(ctx, src.Entries, need)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -139,19 +152,42 @@ func Export(ctx context.Context, w io.Writer, src Source, o Options) (*Result, e
 	pw.json(format.KeysPath, keys)
 	pw.add(format.CheckpointPath, note)
 
-	for n, id := range ids {
-		if err := ctx.Err(); err != nil {
-			return nil, err
+	// Versions are built concurrently (the OFD file's QR image and seal
+	// are most of the work) and written in order.
+	bctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	pending := make(chan chan built, 2*runtime.GOMAXPROCS(0))
+	go func() {
+		defer close(pending)
+		for _, id := range ids {
+			ch := make(chan built, 1)
+			select {
+			case pending <- ch:
+			case <-bctx.Done():
+				return
+			}
+			go func() { ch <- build(src, cat, id, vs[id].events, cpSize) }()
+		}
+	}()
+	n := 0
+	for ch := range pending {
+		b := <-ch
+		if b.err != nil {
+			return nil, b.err
+		}
+		for _, f := range b.files {
+			pw.add(f.name, f.data)
 		}
 		if pw.err != nil {
-			break
+			return nil, pw.err
 		}
-		if err := pw.licence(src, cat, id, vs[id].events, cpSize, to); err != nil {
-			return nil, err
-		}
+		n++
 		if o.Progress != nil {
-			o.Progress(n+1, len(ids))
+			o.Progress(n, len(ids))
 		}
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
 	}
 	if pw.err != nil {
 		return nil, pw.err
@@ -254,14 +290,31 @@ func (p *packageWriter) json(name string, v any) {
 	p.add(name, b)
 }
 
-func (p *packageWriter) licence(src Source, cat *catalog.Catalog, id string, events []uint64, cpSize uint64, to time.Time) error {
+// built is one licence version's files, in package order.
+type built struct {
+	files []namedFile
+	err   error
+}
+
+type namedFile struct {
+	name string
+	data []byte
+}
+
+// build makes licence version id's files.
+func build(src Source, cat *catalog.Catalog, id string, events []uint64, cpSize uint64) built {
+	files, err := buildFiles(src, cat, id, events, cpSize)
+	return built{files, err}
+}
+
+func buildFiles(src Source, cat *catalog.Catalog, id string, events []uint64, cpSize uint64) ([]namedFile, error) {
 	r, err := src.Records.Get(id)
 	if err != nil {
-		return fmt.Errorf("archive: licence %s: %w", id, err)
+		return nil, fmt.Errorf("archive: licence %s: %w", id, err)
 	}
 	ofdBytes, err := src.Files.ArchiveFile(r)
 	if err != nil {
-		return fmt.Errorf("archive: licence %s: %w", id, err)
+		return nil, fmt.Errorf("archive: licence %s: %w", id, err)
 	}
 	evs := format.Events{CheckpointSize: cpSize}
 	status := "valid"
@@ -273,15 +326,15 @@ func (p *packageWriter) licence(src Source, cat *catalog.Catalog, id string, eve
 			return nil
 		})
 		if err != nil {
-			return err
+			return nil, err
 		}
 		proof, err := src.Ledger.InclusionProof(i, cpSize)
 		if err != nil {
-			return fmt.Errorf("archive: proof of entry %d: %w", i, err)
+			return nil, fmt.Errorf("archive: proof of entry %d: %w", i, err)
 		}
 		ev, err := ledgerevent.Decode(raw)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		switch e := ev.(type) {
 		case *ledgerevent.Reissue:
@@ -303,11 +356,16 @@ func (p *packageWriter) licence(src Source, cat *catalog.Catalog, id string, eve
 	md := format.Metadata{ID: r.ID, Class: r.Class, Items: items(cat, r, src.PKI), IssuedAt: r.IssuedAt.UTC(),
 		Status: status, Supersedes: r.Supersedes, SupersededBy: supersededBy, Credential: gm.SM3(cred)}
 	dir := format.LicenceDir(id)
-	p.json(dir+format.MetadataFile, md)
-	p.add(dir+format.OFDFile, ofdBytes)
-	p.add(dir+format.CredentialFile, cred)
-	p.json(dir+format.EventsFile, evs)
-	return p.err
+	mdb, err := format.Marshal(md)
+	if err != nil {
+		return nil, err
+	}
+	evb, err := format.Marshal(evs)
+	if err != nil {
+		return nil, err
+	}
+	return []namedFile{{dir + format.MetadataFile, mdb}, {dir + format.OFDFile, ofdBytes},
+		{dir + format.CredentialFile, cred}, {dir + format.EventsFile, evb}}, nil
 }
 
 // items is the GB/T 36903 metadata of r.
