@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -45,8 +46,10 @@ type archiveFixture struct {
 	svc    *service.Service
 	data   *service.Data
 	agency string
-	clock  time.Time
+	now    atomic.Pointer[time.Time] // the service's clock (its housekeeping reads it too)
 }
+
+func (f *archiveFixture) set(t time.Time) { f.now.Store(&t) }
 
 // newArchiveFixture issues n licences of one agency, one hour apart from
 // t0, suspends the second, revokes the third and re-issues the first.
@@ -67,9 +70,10 @@ func newArchiveFixture(t testing.TB, n int, t0 time.Time) *archiveFixture {
 	}
 	t.Cleanup(func() { data.Close() })
 	audit, _ := ledgerevent.NewAuditKey(bytes.Repeat([]byte{7}, ledgerevent.AuditKeySize))
-	f := &archiveFixture{data: data, clock: t0}
+	f := &archiveFixture{data: data}
+	f.set(t0)
 	svc, err := service.New(service.Options{PKI: p, Store: data.Store, Ledger: data.Ledger, Status: &archiveStatus{},
-		Audit: audit, Passphrase: []byte("pw"), Now: func() time.Time { return f.clock }})
+		Audit: audit, Passphrase: []byte("pw"), Now: func() time.Time { return *f.now.Load() }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -87,7 +91,7 @@ func newArchiveFixture(t testing.TB, n int, t0 time.Time) *archiveFixture {
 	sample := issuertest.Sample(t, cl.Key)
 	if n <= 10 {
 		for i := range n {
-			f.clock = t0.Add(time.Duration(i) * time.Minute)
+			f.set(t0.Add(time.Duration(i) * time.Minute))
 			is, err := svc.Issue(ctx, op, service.IssueRequest{Class: cl.Key, Agency: ag.Code, Fields: sample})
 			if err != nil {
 				t.Fatal(err)
@@ -121,7 +125,7 @@ func newArchiveFixture(t testing.TB, n int, t0 time.Time) *archiveFixture {
 		wg.Wait()
 		slices.Sort(ids)
 	}
-	f.clock = t0.Add(time.Duration(n) * time.Minute)
+	f.set(t0.Add(time.Duration(n) * time.Minute))
 	if n >= 3 {
 		if _, err := svc.ChangeStatus(ctx, op, ids[1], service.ActionSuspend, "核查"); err != nil {
 			t.Fatal(err)
@@ -169,7 +173,7 @@ func TestArchive(t *testing.T) {
 	t0 := time.Now().UTC().Truncate(time.Hour).Add(2 * time.Hour) // within the fresh PKI's validity
 	f := newArchiveFixture(t, 5, t0)
 	from, to := t0.Add(-time.Hour), t0.Add(24*time.Hour)
-	f.clock = to.Add(time.Hour)
+	f.set(to.Add(time.Hour))
 	b, res := f.export(t, from, to)
 	if res.Count != 6 { // 5 issued + 1 re-issued version
 		t.Fatalf("count %d, want 6", res.Count)
@@ -201,7 +205,7 @@ func TestArchive(t *testing.T) {
 
 	// Deterministic: the same period again (after the export's own event
 	// and more issuance) gives the same bytes.
-	f.clock = to.Add(2 * time.Hour)
+	f.set(to.Add(2 * time.Hour))
 	again, _ := f.export(t, from, to)
 	if !bytes.Equal(b, again) {
 		t.Fatal("the same period exported twice gave different bytes")
@@ -263,7 +267,7 @@ func BenchmarkArchive(b *testing.B) {
 	t0 := time.Now().UTC().Truncate(time.Hour).Add(2 * time.Hour)
 	f := newArchiveFixture(b, n, t0)
 	from, to := t0.Add(-time.Hour), t0.Add(24*time.Hour)
-	f.clock = to.Add(time.Hour)
+	f.set(to.Add(time.Hour))
 	b.ResetTimer()
 	for range b.N {
 		start := time.Now()

@@ -8,8 +8,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	format "elicense/certs/archive"
@@ -256,9 +258,24 @@ func Verify(r io.ReaderAt, size int64, o Options) (*Report, error) {
 		p.problem("the manifest counts %d licences, lists %d", m.Count, len(ids))
 	}
 	ofdOpts := ofd.Options{Roots: []*gm.Certificate{root}, AtSigningTime: true}
-	for _, id := range ids {
-		rep.Licences = append(rep.Licences, p.licence(id, cat, keySet, ofdOpts, cp, cpOK))
+	// Versions are independent: checked on every core, reported in order.
+	rep.Licences = make([]Licence, len(ids))
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range runtime.GOMAXPROCS(0) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				rep.Licences[i] = p.licence(ids[i], cat, keySet, ofdOpts, cp, cpOK)
+			}
+		}()
 	}
+	for i := range ids {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
 	return finish(rep), nil
 }
 
