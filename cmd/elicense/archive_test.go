@@ -193,6 +193,16 @@ func TestArchive(t *testing.T) {
 		t.Errorf("statuses %v", statuses)
 	}
 
+	// Anchored: the pinned root is the package's, or the package fails.
+	p := f.svc.PKI()
+	if rep, _ := varchive.Verify(bytes.NewReader(b), int64(len(b)), varchive.Options{Roots: []*gm.Certificate{p.Root}}); !rep.OK || !rep.Pinned {
+		t.Errorf("pinned to its own root: %+v", rep.Problems)
+	}
+	if rep, _ := varchive.Verify(bytes.NewReader(b), int64(len(b)), varchive.Options{Roots: []*gm.Certificate{p.Ledger.Cert}}); rep.OK || rep.Pinned ||
+		!strings.Contains(strings.Join(rep.Problems, "\n"), "not a pinned root") {
+		t.Errorf("pinned to another root: %+v", rep.Problems)
+	}
+
 	// Recorded: the last ledger entry is the export.
 	raw, err := f.data.Ledger.Entry(f.data.Ledger.Size() - 1)
 	if err != nil {
