@@ -48,9 +48,10 @@ func LicenceDir(id string) string { return "licences/" + id + "/" }
 
 // Limits on what a reader accepts.
 const (
-	MaxFiles    = 8_000_000
-	MaxJSONSize = 64 << 20 // manifest.json of MaxFiles files fits in far less per file; any other JSON file is small
-	MaxFileSize = 16 << 20 // one OFD file, credential or certificate
+	MaxFiles        = 8_000_000
+	MaxManifestSize = 2 << 30  // manifest.json: about 170 bytes a file
+	MaxJSONSize     = 16 << 20 // any other JSON file
+	MaxFileSize     = 16 << 20 // one OFD file, credential or certificate
 )
 
 // ErrMalformed wraps every parse error.
@@ -160,13 +161,21 @@ type Event struct {
 }
 
 func unmarshal(what string, b []byte, v any) error {
-	if len(b) > MaxJSONSize {
-		return malformed(what, "%d bytes, at most %d", len(b), MaxJSONSize)
+	if limit := jsonLimit(what); len(b) > limit {
+		return malformed(what, "%d bytes, at most %d", len(b), limit)
 	}
 	if err := jsonv2.Unmarshal(b, v, jsonv2.RejectUnknownMembers(true)); err != nil {
 		return malformed(what, "%v", err)
 	}
 	return nil
+}
+
+// jsonLimit is the size limit of a JSON file.
+func jsonLimit(what string) int {
+	if what == ManifestPath {
+		return MaxManifestSize
+	}
+	return MaxJSONSize
 }
 
 // Marshal encodes v as the package writes its JSON files: deterministic

@@ -24,7 +24,8 @@
 //
 // Export streams: it reads the ledger twice (the licences with an event
 // in the period, then their events before its end) and holds only their
-// identifiers and event indexes, writing one licence's files at a time.
+// identifiers, event indexes and the manifest's entries (about 100 bytes
+// a file), building a few versions' files at a time, one per core.
 //
 // It must not: decide who may export (issuer/api and the CLI hold an
 // admin token or the data directory), or record the export (the caller

@@ -109,7 +109,7 @@ func Verify(r io.ReaderAt, size int64, o Options) (*Report, error) {
 		}
 		p.files[f.Name] = f
 	}
-	mb, err := p.read(format.ManifestPath, format.MaxJSONSize)
+	mb, err := p.read(format.ManifestPath, format.MaxManifestSize)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrUnreadable, err)
 	}
