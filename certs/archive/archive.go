@@ -218,8 +218,8 @@ func ParseManifest(b []byte) (*Manifest, error) {
 		if err := CheckPath(f.Path); err != nil {
 			return nil, malformed(ManifestPath, "%v", err)
 		}
-		if f.Path == ManifestPath || f.Path == SignaturePath {
-			return nil, malformed(ManifestPath, "lists %s", f.Path)
+		if !InLayout(f.Path) {
+			return nil, malformed(ManifestPath, "lists %s, which is not in the package layout", f.Path)
 		}
 		if seen[f.Path] {
 			return nil, malformed(ManifestPath, "%s listed twice", f.Path)
@@ -247,6 +247,27 @@ func CheckPath(p string) error {
 		}
 	}
 	return nil
+}
+
+// InLayout reports whether p is a file the layout has (the manifest and
+// its signature excepted).
+func InLayout(p string) bool {
+	switch p {
+	case ReadmePath, RootPath, LedgerCertPath, KeysPath, CheckpointPath:
+		return true
+	}
+	if kid, ok := strings.CutPrefix(p, "trust/agency/"); ok {
+		kid, ok = strings.CutSuffix(kid, ".cer")
+		return ok && kid != "" && !strings.Contains(kid, "/")
+	}
+	if _, file, ok := LicenceOf(p); ok {
+		for _, f := range LicenceFiles {
+			if file == f {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // LicenceOf returns the licence ID and file name of a path under
