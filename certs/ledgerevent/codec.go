@@ -146,6 +146,8 @@ func newEvent(k Kind) Event {
 		return new(GrantRevoked)
 	case KindCounterVerified:
 		return new(CounterVerified)
+	case KindArchiveExported:
+		return new(ArchiveExported)
 	}
 	return nil
 }

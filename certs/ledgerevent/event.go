@@ -48,6 +48,8 @@ var kindNames = [...]string{
 	KindGrantUse:        "grant-use",
 	KindGrantRevoked:    "grant-revoked",
 	KindCounterVerified: "counter-verified",
+
+	KindArchiveExported: "archive-exported",
 }
 
 // Valid reports whether k is a kind of format 2.
@@ -161,7 +163,7 @@ type Head struct {
 // Event is one decoded ledger entry: *Issue, *Reissue, *StatusChange,
 // *Unbind, *Claim, *SealMade, *SealRevoked, *KeyRotated,
 // *KeyCompromised, *RPRegistered, *RPStatus, *Grant, *GrantUse,
-// *GrantRevoked or *CounterVerified. The set is closed; switch on the concrete type.
+// *GrantRevoked, *CounterVerified or *ArchiveExported. The set is closed; switch on the concrete type.
 type Event interface {
 	Kind() Kind
 	Head() Head

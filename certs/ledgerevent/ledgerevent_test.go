@@ -89,6 +89,9 @@ func samples(t testing.TB) []sample {
 		{"counter-verified", k.CounterVerified(CounterVerified{Time: t0, Agency: ag, Receipt: "AAECAwQFBgcICQoLDA0ODw", Counter: "浦东新区市民中心 3号窗口",
 			Verdict: "VALID", At: t0.Add(-time.Hour), Licence: Commitment{}}, copyID),
 			map[string][]byte{FieldLicence: []byte(copyID)}},
+		{"archive-exported", k.ArchiveExported(ArchiveExported{Time: t0, Agency: ag, From: t0.Add(-30 * 24 * time.Hour), To: t0.Add(-time.Hour),
+			Count: 100000, Manifest: cred}, "admin-李四"),
+			map[string][]byte{FieldOperator: []byte("admin-李四")}},
 	}
 }
 
@@ -307,7 +310,7 @@ func TestDecodeRefuses(t *testing.T) {
 		{"format 1", mod(func(b []byte) []byte { b[0] = 1; return b }), ErrFormat1, ""},
 		{"format 3", mod(func(b []byte) []byte { b[0] = 3; return b }), ErrMalformed, "format 3"},
 		{"kind 0", mod(func(b []byte) []byte { b[1] = 0; return b }), ErrMalformed, "unknown kind 0"},
-		{"kind 16", mod(func(b []byte) []byte { b[1] = 16; return b }), ErrMalformed, "unknown kind 16"},
+		{"kind 17", mod(func(b []byte) []byte { b[1] = 17; return b }), ErrMalformed, "unknown kind 17"},
 		{"agency length too long", mod(func(b []byte) []byte { b[10], b[11] = 0, MaxAgencyLen+1; return b }), ErrMalformed, "agency: 65 bytes"},
 		{"agency empty", mod(func(b []byte) []byte { b[10], b[11] = 0, 0; return b }), ErrMalformed, "agency"},
 		{"zero commitment", mod(func(b []byte) []byte { clear(b[len(b)-DigestSize:]); return b }), ErrMalformed, "commitment not made"},
@@ -413,7 +416,7 @@ func TestKindAndStatusText(t *testing.T) {
 		t.Error("an unknown code parsed")
 	}
 	var k Kind
-	if k.UnmarshalText([]byte("kind(0)")) == nil || Kind(0).Valid() || Kind(16).Valid() {
+	if k.UnmarshalText([]byte("kind(0)")) == nil || Kind(0).Valid() || Kind(17).Valid() {
 		t.Error("an unknown kind parsed")
 	}
 }

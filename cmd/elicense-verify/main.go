@@ -64,7 +64,7 @@ type options struct {
 var commands []*command
 
 func init() {
-	commands = []*command{cmdTrust, cmdSync, cmdCheck, cmdScan, cmdImage, cmdInspect, cmdServe, cmdSeal, cmdOFD, cmdLog, cmdReceipts}
+	commands = []*command{cmdTrust, cmdSync, cmdCheck, cmdScan, cmdImage, cmdInspect, cmdServe, cmdSeal, cmdOFD, cmdArchive, cmdLog, cmdReceipts}
 }
 
 func lookup(name string) *command {

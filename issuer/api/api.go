@@ -192,6 +192,7 @@ func (a *API) routes() {
 	v1.POST("/tokens", a.mintToken, a.auth)
 	v1.DELETE("/tokens/:jti", a.revokeToken, a.auth)
 	v1.GET("/backup", a.backup, a.auth)
+	v1.POST("/archives", a.exportArchive, a.auth)
 
 	a.consentRoutes(v1) // 授权用证 (consent.go)
 }

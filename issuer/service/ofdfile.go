@@ -3,6 +3,7 @@ package service
 import (
 	"errors"
 	"fmt"
+	"time"
 
 	"elicense/certs/qr"
 	"elicense/certs/ses"
@@ -68,7 +69,10 @@ func (s *Service) copyRecord(copyID string) (*state.Record, error) {
 	return c, nil
 }
 
-func (s *Service) licenceOFD(r *state.Record) ([]byte, error) {
+func (s *Service) licenceOFD(r *state.Record) ([]byte, error) { return s.licenceOFDAt(r, s.now()) }
+
+// licenceOFDAt is the OFD file of r signed as of at.
+func (s *Service) licenceOFDAt(r *state.Record, at time.Time) ([]byte, error) {
 	cl, ok := s.cat.Lookup(r.Class)
 	if !ok {
 		return nil, &Error{Kind: ErrConflict, Msg: "class " + r.Class + " is no longer in the catalogue"}
@@ -91,7 +95,7 @@ func (s *Service) licenceOFD(r *state.Record) ([]byte, error) {
 		Class: cl, ID: r.ID, Number: r.Number, IssuerName: ag.Name, IssuerCode: ag.Code,
 		IssuedOn: r.IssuedOn, Fields: r.Fields, QR: text,
 	}
-	out, err := ofdfile.Build(l, ofdfile.Sealer{Seal: seal, Cert: ag.CertDER, Signer: ag.Signer}, ofdfile.Options{At: s.now()})
+	out, err := ofdfile.Build(l, ofdfile.Sealer{Seal: seal, Cert: ag.CertDER, Signer: ag.Signer}, ofdfile.Options{At: at})
 	if err != nil {
 		return nil, fmt.Errorf("service: OFD file of %s: %w", r.ID, err)
 	}

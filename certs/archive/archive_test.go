@@ -1,0 +1,99 @@
+package archive
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+)
+
+func goodManifest() *Manifest {
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	return &Manifest{Format: Format, Agency: "11310000PDY100010H", From: t0, To: t0.AddDate(0, 1, 0), Count: 1,
+		Origin: "elicense.local/ledger/x", Signer: "0011223344556677",
+		Files: []File{{Path: RootPath, Size: 3, SM3: Digest{1}}, {Path: "licences/1.2/licence.ofd", Size: 9}}}
+}
+
+func TestParseManifest(t *testing.T) {
+	b, err := Marshal(goodManifest())
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := ParseManifest(b)
+	if err != nil || len(m.Files) != 2 || m.Files[0].SM3 != (Digest{1}) {
+		t.Fatalf("%+v %v", m, err)
+	}
+	again, _ := Marshal(m)
+	if string(again) != string(b) {
+		t.Fatalf("not stable:\n%s\n%s", b, again)
+	}
+	for _, tc := range []struct {
+		name string
+		mod  func(m *Manifest)
+		want string
+	}{
+		{"format", func(m *Manifest) { m.Format = "x" }, "format"},
+		{"period", func(m *Manifest) { m.To = m.From }, "not before"},
+		{"climb", func(m *Manifest) { m.Files[1].Path = "../etc/passwd" }, "not a clean"},
+		{"absolute", func(m *Manifest) { m.Files[1].Path = "/etc/passwd" }, "not a clean"},
+		{"dot", func(m *Manifest) { m.Files[1].Path = "licences/./a" }, "not a clean"},
+		{"twice", func(m *Manifest) { m.Files[1].Path = RootPath }, "twice"},
+		{"self", func(m *Manifest) { m.Files[1].Path = ManifestPath }, "not in the package layout"},
+		{"unknown file", func(m *Manifest) { m.Files[1].Path = "licences/1.2/extra.exe" }, "not in the package layout"},
+		{"nested", func(m *Manifest) { m.Files[1].Path = "licences/1.2/a/licence.ofd" }, "not in the package layout"},
+		{"size", func(m *Manifest) { m.Files[1].Size = -1 }, "size"},
+		{"signer", func(m *Manifest) { m.Signer = "../x" }, "signer"},
+		{"no origin", func(m *Manifest) { m.Origin = "" }, "origin"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m := goodManifest()
+			tc.mod(m)
+			b, _ := Marshal(m)
+			_, err := ParseManifest(b)
+			if !errors.Is(err, ErrMalformed) || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("got %v, want %q", err, tc.want)
+			}
+		})
+	}
+	for _, bad := range []string{`{"format":"elicense-archive/1","extra":1}`, `{`, `[]`, `{"files":[{"path":"a","size":1,"sm3":"AB"}]}`} {
+		if _, err := ParseManifest([]byte(bad)); !errors.Is(err, ErrMalformed) {
+			t.Errorf("%s: %v", bad, err)
+		}
+	}
+}
+
+func TestParseKeysAndEvents(t *testing.T) {
+	for _, tc := range []struct {
+		in, want string
+	}{
+		{`{"agency":"A","name":"n","keys":[{"key_id":"k","state":"active"}]}`, ""},
+		{`{"agency":"A","name":"n","keys":[{"key_id":"k","state":"retired"}]}`, "no time"},
+		{`{"agency":"A","name":"n","keys":[{"key_id":"../k","state":"active"}]}`, "key ID"},
+		{`{"agency":"A","name":"n","keys":[{"key_id":"k","state":"lost"}]}`, "state"},
+		{`{"agency":"A","name":"n","keys":[{"key_id":"k","state":"active"},{"key_id":"j","state":"active"}]}`, "2 active"},
+	} {
+		_, err := ParseKeys([]byte(tc.in))
+		if tc.want == "" && err != nil || tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)) {
+			t.Errorf("%s: %v, want %q", tc.in, err, tc.want)
+		}
+	}
+	for _, tc := range []struct {
+		in, want string
+	}{
+		{`{"checkpoint_size":5,"events":[{"index":1,"kind":"issue","raw":"AQ==","proof":[]},{"index":4,"kind":"status","raw":"AQ==","proof":[]}]}`, ""},
+		{`{"checkpoint_size":5,"events":[]}`, "no events"},
+		{`{"checkpoint_size":5,"events":[{"index":5,"kind":"issue","raw":"AQ==","proof":[]}]}`, "not below"},
+		{`{"checkpoint_size":5,"events":[{"index":2,"kind":"issue","raw":"AQ==","proof":[]},{"index":2,"kind":"issue","raw":"AQ==","proof":[]}]}`, "not after"},
+	} {
+		_, err := ParseEvents([]byte(tc.in))
+		if tc.want == "" && err != nil || tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)) {
+			t.Errorf("%s: %v, want %q", tc.in, err, tc.want)
+		}
+	}
+	if id, f, ok := LicenceOf("licences/1.2.3/licence.ofd"); !ok || id != "1.2.3" || f != OFDFile {
+		t.Error("LicenceOf")
+	}
+	if _, _, ok := LicenceOf("licences/a/b/c"); ok {
+		t.Error("LicenceOf accepted a nested path")
+	}
+}

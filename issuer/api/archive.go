@@ -1,0 +1,95 @@
+package api
+
+import (
+	"encoding/hex"
+	"net/http"
+	"strconv"
+	"time"
+
+	"elicense/issuer/archive"
+
+	"github.com/labstack/echo/v4"
+)
+
+// archiveRequest is the body of POST /v1/archives. Dates are RFC 3339
+// or YYYY-MM-DD (midnight, China time).
+type archiveRequest struct {
+	Agency string `json:"agency"`
+	From   string `json:"from"`
+	To     string `json:"to"`
+}
+
+var chinaTime = time.FixedZone("CST", 8*3600)
+
+// ParseArchiveDate reads an archive period bound: RFC 3339, or a day
+// (YYYY-MM-DD) meaning its midnight in China time.
+func ParseArchiveDate(s string) (time.Time, error) {
+	if t, err := time.Parse(time.RFC3339, s); err == nil {
+		return t, nil
+	}
+	return time.ParseInLocation(time.DateOnly, s, chinaTime)
+}
+
+// exportArchive streams an agency's archive package (admin token): POST
+// /v1/archives {"agency", "from", "to"}. Everything that can be refused
+// is refused before the first byte (a JSON error); the answer is the zip,
+// with the manifest's SM3 and the count in trailers. The export is
+// recorded in the ledger once the whole package is written: a client
+// that goes away midway gets no record.
+func (a *API) exportArchive(c echo.Context) error {
+	var req archiveRequest
+	if err := bindJSON(c, &req); err != nil {
+		return err
+	}
+	if req.Agency == "" {
+		return fail(http.StatusBadRequest, "bad_request", "agency", "agency is required")
+	}
+	from, err := ParseArchiveDate(req.From)
+	if err != nil {
+		return fail(http.StatusBadRequest, "bad_request", "from", "from must be RFC 3339 or YYYY-MM-DD, got %q", req.From)
+	}
+	to, err := ParseArchiveDate(req.To)
+	if err != nil {
+		return fail(http.StatusBadRequest, "bad_request", "to", "to must be RFC 3339 or YYYY-MM-DD, got %q", req.To)
+	}
+	w := &lazyWriter{c: c, name: req.Agency + "-" + from.Format("20060102") + "-" + to.Format("20060102") + ".zip"}
+	res, err := a.o.Service.ExportArchive(c.Request().Context(), operator(c), w, archive.Options{Agency: req.Agency, From: from, To: to})
+	if err != nil {
+		if w.started {
+			a.o.Logger.Warn("archive export failed midway", "agency", req.Agency, "err", err)
+			return nil // the client holds a truncated zip, which does not open
+		}
+		return err
+	}
+	w.start()
+	h := c.Response().Header()
+	h.Set("X-Archive-Manifest-Sm3", hex.EncodeToString(res.Manifest[:]))
+	h.Set("X-Archive-Count", strconv.Itoa(res.Count))
+	return nil
+}
+
+// lazyWriter sends the status and headers with the first byte, so that
+// an error before it is still a JSON answer.
+type lazyWriter struct {
+	c       echo.Context
+	name    string
+	started bool
+}
+
+func (w *lazyWriter) start() {
+	if w.started {
+		return
+	}
+	w.started = true
+	h := w.c.Response().Header()
+	h.Set(echo.HeaderContentType, "application/zip")
+	h.Set(echo.HeaderContentDisposition, `attachment; filename="`+w.name+`"`)
+	h.Set("Cache-Control", "no-store")
+	h.Set("Trailer", "X-Archive-Manifest-Sm3, X-Archive-Count")
+	w.c.Response().WriteHeader(http.StatusOK)
+}
+
+func (w *lazyWriter) Write(b []byte) (int, error) {
+	w.start()
+	return w.c.Response().Write(b)
+}

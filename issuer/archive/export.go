@@ -1,0 +1,411 @@
+package archive
+
+import (
+	"archive/zip"
+	"context"
+	"crypto"
+	"errors"
+	"fmt"
+	"io"
+	"runtime"
+	"slices"
+	"strings"
+	"time"
+
+	format "elicense/certs/archive"
+	"elicense/certs/catalog"
+	"elicense/certs/ledgerevent"
+	"elicense/internal/gm"
+	"elicense/internal/ledger"
+	"elicense/internal/ledger/tlog"
+	"elicense/issuer/pki"
+	"elicense/issuer/state"
+)
+
+// Proofs is the open ledger as Export reads it (a *ledger.Log).
+type Proofs interface {
+	Origin() string
+	Size() uint64
+	InclusionProof(index, treeSize uint64) ([]tlog.Hash, error)
+}
+
+// Files makes a licence version's OFD file, the same bytes each time
+// (service.ArchiveFile).
+type Files interface {
+	ArchiveFile(r *state.Record) ([]byte, error)
+}
+
+// Source is what Export reads.
+type Source struct {
+	Ledger  Proofs
+	Entries ledger.Reader // the ledger's store: entries and stored checkpoints
+	Records state.Licences
+	Files   Files
+	PKI     *pki.PKI
+	Catalog *catalog.Catalog // nil means catalog.Default()
+}
+
+// Options of Export.
+type Options struct {
+	Agency   string
+	From, To time.Time
+	// Progress, if set, is called after each licence version written.
+	Progress func(done, total int)
+	// Wait is how long to wait for a stored checkpoint covering the
+	// period's events, when none is yet (the ledger signs one within its
+	// checkpoint interval); zero fails at once with ErrNoCheckpoint.
+	Wait time.Duration
+}
+
+// Result describes the package written.
+type Result struct {
+	Count          int
+	Manifest       [32]byte // SM3 of manifest.json
+	CheckpointSize uint64
+}
+
+// Errors of Export.
+var (
+	ErrInvalid      = errors.New("archive: invalid request")
+	ErrNoCheckpoint = errors.New("archive: no signed checkpoint covers the period yet")
+)
+
+type version struct {
+	events []uint64
+}
+
+// Export writes the package of o's period to w.
+func Export(ctx context.Context, w io.Writer, src Source, o Options) (*Result, error) {
+	if !o.From.Before(o.To) {
+		return nil, fmt.Errorf("%w: from %v is not before to %v", ErrInvalid, o.From, o.To)
+	}
+	ag, ok := src.PKI.Agency(o.Agency)
+	if !ok {
+		return nil, fmt.Errorf("%w: no agency %q", ErrInvalid, o.Agency)
+	}
+	cat := src.Catalog
+	if cat == nil {
+		cat = catalog.Default()
+	}
+	from, to := o.From.UTC(), o.To.UTC()
+	size := src.Ledger.Size()
+
+	// Pass 1: the versions with an event in the period.
+	vs := map[string]*version{}
+	err := scan(ctx, src.Entries, size, o.Agency, func(_ uint64, t time.Time, ids []string) {
+		if !t.Before(from) && t.Before(to) {
+			for _, id := range ids {
+				if vs[id] == nil {
+					vs[id] = &version{}
+				}
+			}
+		}
+	})
+	if err != nil {
+		return nil, err
+	}
+	// Pass 2: their events before the period's end.
+	var need uint64
+	err = scan(ctx, src.Entries, size, o.Agency, func(i uint64, t time.Time, ids []string) {
+		if !t.Before(to) {
+			return
+		}
+		for _, id := range ids {
+			if v := vs[id]; v != nil && (len(v.events) == 0 || v.events[len(v.events)-1] != i) {
+				v.events = append(v.events, i)
+				need = max(need, i+1)
+			}
+		}
+	})
+	if err != nil {
+		return nil, err
+	}
+	cpSize, note, err := checkpointFrom(ctx, src.Entries, need)
+	for deadline := time.Now().Add(o.Wait); errors.Is(err, ErrNoCheckpoint) && time.Now().Before(deadline); {
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+		cpSize, note, err = checkpointFrom(ctx, src.Entries, need)
+	}
+	if err != nil {
+		return nil, err
+	}
+	ids := make([]string, 0, len(vs))
+	for id := range vs {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+
+	pw := &packageWriter{zw: zip.NewWriter(w), at: to}
+	pw.add(format.ReadmePath, format.Readme)
+	pw.add(format.RootPath, src.PKI.RootDER)
+	pw.add(format.LedgerCertPath, src.PKI.Ledger.CertDER)
+	keys := format.Keys{Agency: ag.Code, Name: ag.Name}
+	for _, p := range ag.Previous {
+		pw.add(format.AgencyCertPath(p.KeyID), p.CertDER)
+		keys.Keys = append(keys.Keys, format.Key{KeyID: p.KeyID, State: p.State, Since: p.Since.UTC()})
+	}
+	pw.add(format.AgencyCertPath(ag.KeyID), ag.CertDER)
+	keys.Keys = append(keys.Keys, format.Key{KeyID: ag.KeyID, State: format.KeyActive})
+	pw.json(format.KeysPath, keys)
+	pw.add(format.CheckpointPath, note)
+
+	// Versions are built concurrently (the OFD file's QR image and seal
+	// are most of the work) and written in order.
+	bctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	pending := make(chan chan built, 2*runtime.GOMAXPROCS(0))
+	go func() {
+		defer close(pending)
+		for _, id := range ids {
+			ch := make(chan built, 1)
+			select {
+			case pending <- ch:
+			case <-bctx.Done():
+				return
+			}
+			go func() { ch <- build(src, cat, id, vs[id].events, cpSize) }()
+		}
+	}()
+	n := 0
+	for ch := range pending {
+		b := <-ch
+		if b.err != nil {
+			return nil, b.err
+		}
+		for _, f := range b.files {
+			pw.add(f.name, f.data)
+		}
+		if pw.err != nil {
+			return nil, pw.err
+		}
+		n++
+		if o.Progress != nil {
+			o.Progress(n, len(ids))
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if pw.err != nil {
+		return nil, pw.err
+	}
+	m := format.Manifest{Format: format.Format, Agency: ag.Code, From: from, To: to, Count: len(ids),
+		Origin: src.Ledger.Origin(), Signer: ag.KeyID, Files: pw.files}
+	mb, err := format.Marshal(m)
+	if err != nil {
+		return nil, err
+	}
+	sig, err := signDeterministic(ag.Signer, mb)
+	if err != nil {
+		return nil, fmt.Errorf("archive: signing the manifest: %w", err)
+	}
+	pw.raw(format.ManifestPath, mb)
+	pw.raw(format.SignaturePath, sig)
+	if pw.err != nil {
+		return nil, pw.err
+	}
+	if err := pw.zw.Close(); err != nil {
+		return nil, err
+	}
+	return &Result{Count: len(ids), Manifest: gm.SM3(mb), CheckpointSize: cpSize}, nil
+}
+
+// scan calls fn for every licence event of agency in the first size
+// entries, with the licence versions it is about (a device copy's event
+// is its licence's).
+func scan(ctx context.Context, r ledger.Reader, size uint64, agency string, fn func(i uint64, t time.Time, ids []string)) error {
+	return r.Entries(ctx, 0, size, func(i uint64, raw []byte) error {
+		if len(raw) < 2 || ledgerevent.Kind(raw[1]) > ledgerevent.KindClaim {
+			return nil // not a licence event: skip it undecoded
+		}
+		ev, err := ledgerevent.Decode(raw)
+		if err != nil {
+			return fmt.Errorf("archive: ledger entry %d: %w", i, err)
+		}
+		h := ev.Head()
+		if h.Agency != agency {
+			return nil
+		}
+		id, _, _ := strings.Cut(h.Subject, "#")
+		ids := []string{id}
+		if re, ok := ev.(*ledgerevent.Reissue); ok {
+			ids = append(ids, re.Supersedes)
+		}
+		fn(i, h.Time, ids)
+		return nil
+	})
+}
+
+// checkpointFrom returns the first stored signed checkpoint of at least
+// need entries.
+func checkpointFrom(ctx context.Context, r ledger.Reader, need uint64) (uint64, []byte, error) {
+	var size uint64
+	var note []byte
+	err := r.Checkpoints(ctx, max(need, 1), func(s uint64, n []byte) error {
+		size, note = s, slices.Clone(n)
+		return ledger.ErrStop
+	})
+	if err != nil {
+		return 0, nil, err
+	}
+	if note == nil {
+		return 0, nil, fmt.Errorf("%w: the period's events reach entry %d; try again after the next checkpoint", ErrNoCheckpoint, need)
+	}
+	return size, note, nil
+}
+
+type packageWriter struct {
+	zw    *zip.Writer
+	at    time.Time
+	files []format.File
+	err   error
+}
+
+// raw writes one stored entry.
+func (p *packageWriter) raw(name string, b []byte) {
+	if p.err != nil {
+		return
+	}
+	fw, err := p.zw.CreateHeader(&zip.FileHeader{Name: name, Method: zip.Store, Modified: p.at})
+	if err == nil {
+		_, err = fw.Write(b)
+	}
+	p.err = err
+}
+
+// add writes one entry and lists it in the manifest.
+func (p *packageWriter) add(name string, b []byte) {
+	p.raw(name, b)
+	p.files = append(p.files, format.File{Path: name, Size: int64(len(b)), SM3: gm.SM3(b)})
+}
+
+func (p *packageWriter) json(name string, v any) {
+	b, err := format.Marshal(v)
+	if err != nil && p.err == nil {
+		p.err = err
+	}
+	p.add(name, b)
+}
+
+// built is one licence version's files, in package order.
+type built struct {
+	files []namedFile
+	err   error
+}
+
+type namedFile struct {
+	name string
+	data []byte
+}
+
+// build makes licence version id's files.
+func build(src Source, cat *catalog.Catalog, id string, events []uint64, cpSize uint64) built {
+	files, err := buildFiles(src, cat, id, events, cpSize)
+	return built{files, err}
+}
+
+func buildFiles(src Source, cat *catalog.Catalog, id string, events []uint64, cpSize uint64) ([]namedFile, error) {
+	r, err := src.Records.Get(id)
+	if err != nil {
+		return nil, fmt.Errorf("archive: licence %s: %w", id, err)
+	}
+	ofdBytes, err := src.Files.ArchiveFile(r)
+	if err != nil {
+		return nil, fmt.Errorf("archive: licence %s: %w", id, err)
+	}
+	evs := format.Events{CheckpointSize: cpSize}
+	status := "valid"
+	supersededBy := ""
+	for _, i := range events {
+		var raw []byte
+		err := src.Entries.Entries(context.Background(), i, i+1, func(_ uint64, e []byte) error {
+			raw = slices.Clone(e)
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+		proof, err := src.Ledger.InclusionProof(i, cpSize)
+		if err != nil {
+			return nil, fmt.Errorf("archive: proof of entry %d: %w", i, err)
+		}
+		ev, err := ledgerevent.Decode(raw)
+		if err != nil {
+			return nil, err
+		}
+		switch e := ev.(type) {
+		case *ledgerevent.Reissue:
+			if e.Supersedes == id {
+				status, supersededBy = "superseded", e.ID
+			}
+		case *ledgerevent.StatusChange:
+			if e.ID == id {
+				status = e.To.String()
+			}
+		}
+		ps := make([]format.Digest, len(proof))
+		for j, h := range proof {
+			ps[j] = format.Digest(h)
+		}
+		evs.Events = append(evs.Events, format.Event{Index: i, Kind: ev.Kind().String(), Raw: raw, Proof: ps})
+	}
+	cred := []byte(r.Credential)
+	md := format.Metadata{ID: r.ID, Class: r.Class, Items: items(cat, r, src.PKI), IssuedAt: r.IssuedAt.UTC(),
+		Status: status, Supersedes: r.Supersedes, SupersededBy: supersededBy, Credential: gm.SM3(cred)}
+	dir := format.LicenceDir(id)
+	mdb, err := format.Marshal(md)
+	if err != nil {
+		return nil, err
+	}
+	evb, err := format.Marshal(evs)
+	if err != nil {
+		return nil, err
+	}
+	return []namedFile{{dir + format.MetadataFile, mdb}, {dir + format.OFDFile, ofdBytes},
+		{dir + format.CredentialFile, cred}, {dir + format.EventsFile, evb}}, nil
+}
+
+// items is the GB/T 36903 metadata of r.
+func items(cat *catalog.Catalog, r *state.Record, p *pki.PKI) []format.Item {
+	f := r.Fields
+	out := []format.Item{{Name: "证照标识", Value: r.ID}}
+	cl, ok := cat.Lookup(r.Class)
+	if ok {
+		out = append(out, format.Item{Name: "证照类型代码", Value: cl.TypeCode}, format.Item{Name: "证照名称", Value: cl.NameZH})
+	}
+	if r.Number != "" {
+		out = append(out, format.Item{Name: "证照编号", Value: r.Number})
+	}
+	name := ""
+	if ag, ok := p.Agency(r.Agency); ok {
+		name = ag.Name
+	}
+	out = append(out, format.Item{Name: "颁发机构", Value: name}, format.Item{Name: "颁发机构代码", Value: r.Agency},
+		format.Item{Name: "颁证日期", Value: r.IssuedOn})
+	if ok {
+		from, until := r.IssuedOn, "长期"
+		if t, ok := cl.ValidityTerm(f); ok {
+			if t.HasStart() {
+				from = t.Start.Format(time.DateOnly)
+			}
+			if !t.LongTerm && !t.End.IsZero() {
+				until = t.End.Format(time.DateOnly)
+			}
+		}
+		out = append(out, format.Item{Name: "有效期起始日期", Value: from}, format.Item{Name: "有效期截止日期", Value: until},
+			format.Item{Name: "持证主体", Value: f[cl.HolderNameField]}, format.Item{Name: "持证主体代码", Value: f[cl.HolderCodeField]})
+	}
+	return out
+}
+
+// signDeterministic signs msg with SM2: deterministic nonces for a file
+// key, so the same manifest gives the same signature.
+func signDeterministic(s crypto.Signer, msg []byte) ([]byte, error) {
+	if k, ok := s.(*gm.PrivateKey); ok {
+		return k.Sign(nil, msg, nil)
+	}
+	return gm.Sign(s, msg)
+}
