@@ -178,40 +178,9 @@ func TestArchive(t *testing.T) {
 	if res.Count != 6 { // 5 issued + 1 re-issued version
 		t.Fatalf("count %d, want 6", res.Count)
 	}
-	rep := verifyArchive(t, b)
-	if !rep.OK || len(rep.Licences) != 6 || rep.Pinned {
-		t.Fatalf("report: %+v", rep)
-	}
-	statuses := map[string]int{}
-	for _, l := range rep.Licences {
-		statuses[l.Status]++
-		if l.OFD != "VALID" || l.Events == 0 {
-			t.Errorf("%s: %+v", l.ID, l)
-		}
-	}
-	if statuses["superseded"] != 1 || statuses["suspended"] != 1 || statuses["revoked"] != 1 || statuses["valid"] != 3 {
-		t.Errorf("statuses %v", statuses)
-	}
-
-	// Anchored: the pinned root is the package's, or the package fails.
-	p := f.svc.PKI()
-	if rep, _ := varchive.Verify(bytes.NewReader(b), int64(len(b)), varchive.Options{Roots: []*gm.Certificate{p.Root}}); !rep.OK || !rep.Pinned {
-		t.Errorf("pinned to its own root: %+v", rep.Problems)
-	}
-	if rep, _ := varchive.Verify(bytes.NewReader(b), int64(len(b)), varchive.Options{Roots: []*gm.Certificate{p.Ledger.Cert}}); rep.OK || rep.Pinned ||
-		!strings.Contains(strings.Join(rep.Problems, "\n"), "not a pinned root") {
-		t.Errorf("pinned to another root: %+v", rep.Problems)
-	}
-
-	// Recorded: the last ledger entry is the export.
-	raw, err := f.data.Ledger.Entry(f.data.Ledger.Size() - 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ev, err := ledgerevent.Decode(raw)
-	if ae, ok := ev.(*ledgerevent.ArchiveExported); err != nil || !ok || ae.Count != 6 || [32]byte(ae.Manifest) != res.Manifest {
-		t.Fatalf("last entry %T %+v %v", ev, ev, err)
-	}
+	checkArchiveReport(t, verifyArchive(t, b))
+	checkArchivePinning(t, f.svc.PKI(), b)
+	checkArchiveRecorded(t, f, res)
 
 	// Deterministic: the same period again (after the export's own event
 	// and more issuance) gives the same bytes.
@@ -230,25 +199,78 @@ func TestArchive(t *testing.T) {
 	// A changed byte in each kind of file is found and named.
 	for _, target := range []string{format.RootPath, format.CheckpointPath, format.KeysPath, "/" + format.OFDFile, "/" + format.CredentialFile, "/" + format.EventsFile, "/" + format.MetadataFile, format.ManifestPath} {
 		t.Run(strings.TrimPrefix(target, "/"), func(t *testing.T) {
-			bad := flipIn(t, b, target)
-			rep, err := varchive.Verify(bytes.NewReader(bad), int64(len(bad)), varchive.Options{})
-			if target == format.ManifestPath {
-				if err == nil && rep.OK {
-					t.Fatal("a changed manifest verified")
-				}
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			if rep.OK {
-				t.Fatal("a changed byte went unnoticed")
-			}
-			all := strings.Join(rep.Problems, "\n")
-			if !strings.Contains(all, strings.TrimPrefix(target, "/")) {
-				t.Errorf("problems do not name %s:\n%s", target, all)
-			}
+			checkArchiveTampered(t, b, target)
 		})
+	}
+}
+
+// checkArchiveReport: the fixture's package verifies with all 6 versions,
+// their OFD files and events, and the fixture's statuses.
+func checkArchiveReport(t *testing.T, rep *varchive.Report) {
+	t.Helper()
+	if !rep.OK || len(rep.Licences) != 6 || rep.Pinned {
+		t.Fatalf("report: %+v", rep)
+	}
+	statuses := map[string]int{}
+	for _, l := range rep.Licences {
+		statuses[l.Status]++
+		if l.OFD != "VALID" || l.Events == 0 {
+			t.Errorf("%s: %+v", l.ID, l)
+		}
+	}
+	if statuses["superseded"] != 1 || statuses["suspended"] != 1 || statuses["revoked"] != 1 || statuses["valid"] != 3 {
+		t.Errorf("statuses %v", statuses)
+	}
+}
+
+// checkArchivePinning: anchored, the pinned root is the package's, or the
+// package fails.
+func checkArchivePinning(t *testing.T, p *pki.PKI, b []byte) {
+	t.Helper()
+	if rep, _ := varchive.Verify(bytes.NewReader(b), int64(len(b)), varchive.Options{Roots: []*gm.Certificate{p.Root}}); !rep.OK || !rep.Pinned {
+		t.Errorf("pinned to its own root: %+v", rep.Problems)
+	}
+	if rep, _ := varchive.Verify(bytes.NewReader(b), int64(len(b)), varchive.Options{Roots: []*gm.Certificate{p.Ledger.Cert}}); rep.OK || rep.Pinned ||
+		!strings.Contains(strings.Join(rep.Problems, "\n"), "not a pinned root") {
+		t.Errorf("pinned to another root: %+v", rep.Problems)
+	}
+}
+
+// checkArchiveRecorded: the last ledger entry is the export of res.
+func checkArchiveRecorded(t *testing.T, f *archiveFixture, res *archive.Result) {
+	t.Helper()
+	raw, err := f.data.Ledger.Entry(f.data.Ledger.Size() - 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev, err := ledgerevent.Decode(raw)
+	if ae, ok := ev.(*ledgerevent.ArchiveExported); err != nil || !ok || ae.Count != 6 || [32]byte(ae.Manifest) != res.Manifest {
+		t.Fatalf("last entry %T %+v %v", ev, ev, err)
+	}
+}
+
+// checkArchiveTampered: b with a byte changed in the entry ending with
+// target fails, and the problems name target (a changed manifest may
+// instead make the package unreadable).
+func checkArchiveTampered(t *testing.T, b []byte, target string) {
+	t.Helper()
+	bad := flipIn(t, b, target)
+	rep, err := varchive.Verify(bytes.NewReader(bad), int64(len(bad)), varchive.Options{})
+	if target == format.ManifestPath {
+		if err == nil && rep.OK {
+			t.Fatal("a changed manifest verified")
+		}
+		return
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.OK {
+		t.Fatal("a changed byte went unnoticed")
+	}
+	all := strings.Join(rep.Problems, "\n")
+	if !strings.Contains(all, strings.TrimPrefix(target, "/")) {
+		t.Errorf("problems do not name %s:\n%s", target, all)
 	}
 }
 

@@ -88,11 +88,41 @@ func Export(ctx context.Context, w io.Writer, src Source, o Options) (*Result, e
 		cat = catalog.Default()
 	}
 	from, to := o.From.UTC(), o.To.UTC()
-	size := src.Ledger.Size()
 
-	// Pass 1: the versions with an event in the period.
+	vs, need, err := periodVersions(ctx, src.Entries, src.Ledger.Size(), o.Agency, from, to)
+	if err != nil {
+		return nil, err
+	}
+	cpSize, note, err := waitCheckpoint(ctx, src.Entries, need, o.Wait)
+	if err != nil {
+		return nil, err
+	}
+	ids := make([]string, 0, len(vs))
+	for id := range vs {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+
+	pw := &packageWriter{zw: zip.NewWriter(w), at: to}
+	pw.trust(src.PKI, ag, note)
+	if err := pw.versions(ctx, src, cat, ids, vs, cpSize, o.Progress); err != nil {
+		return nil, err
+	}
+	m := format.Manifest{Format: format.Format, Agency: ag.Code, From: from, To: to, Count: len(ids),
+		Origin: src.Ledger.Origin(), Signer: ag.KeyID, Files: pw.files}
+	mb, err := pw.finish(m, ag.Signer)
+	if err != nil {
+		return nil, err
+	}
+	return &Result{Count: len(ids), Manifest: gm.SM3(mb), CheckpointSize: cpSize}, nil
+}
+
+// periodVersions are the versions of agency with an event in [from, to),
+// each with its events before to (pass 1 finds them, pass 2 their
+// events); need is the ledger size those events reach.
+func periodVersions(ctx context.Context, r ledger.Reader, size uint64, agency string, from, to time.Time) (map[string]*version, uint64, error) {
 	vs := map[string]*version{}
-	err := scan(ctx, src.Entries, size, o.Agency, func(_ uint64, t time.Time, ids []string) {
+	err := scan(ctx, r, size, agency, func(_ uint64, t time.Time, ids []string) {
 		if !t.Before(from) && t.Before(to) {
 			for _, id := range ids {
 				if vs[id] == nil {
@@ -102,11 +132,10 @@ func Export(ctx context.Context, w io.Writer, src Source, o Options) (*Result, e
 		}
 	})
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
-	// Pass 2: their events before the period's end.
 	var need uint64
-	err = scan(ctx, src.Entries, size, o.Agency, func(i uint64, t time.Time, ids []string) {
+	err = scan(ctx, r, size, agency, func(i uint64, t time.Time, ids []string) {
 		if !t.Before(to) {
 			return
 		}
@@ -118,42 +147,47 @@ func Export(ctx context.Context, w io.Writer, src Source, o Options) (*Result, e
 		}
 	})
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
-	cpSize, note, err := checkpointFrom(ctx, src.Entries, need)
-	for deadline := time.Now().Add(o.Wait); errors.Is(err, ErrNoCheckpoint) && time.Now().Before(deadline); {
+	return vs, need, nil
+}
+
+// waitCheckpoint is checkpointFrom, retried for up to wait while there is
+// no such checkpoint yet.
+func waitCheckpoint(ctx context.Context, r ledger.Reader, need uint64, wait time.Duration) (uint64, []byte, error) {
+	cpSize, note, err := checkpointFrom(ctx, r, need)
+	for deadline := time.Now().Add(wait); errors.Is(err, ErrNoCheckpoint) && time.Now().Before(deadline); {
 		select {
 		case <-ctx.Done():
-			return nil, ctx.Err()
+			return 0, nil, ctx.Err()
 		case <-time.After(50 * time.Millisecond):
 		}
-		cpSize, note, err = checkpointFrom(ctx, src.Entries, need)
+		cpSize, note, err = checkpointFrom(ctx, r, need)
 	}
-	if err != nil {
-		return nil, err
-	}
-	ids := make([]string, 0, len(vs))
-	for id := range vs {
-		ids = append(ids, id)
-	}
-	slices.Sort(ids)
+	return cpSize, note, err
+}
 
-	pw := &packageWriter{zw: zip.NewWriter(w), at: to}
+// trust writes the readme, the certificates, the agency's keys and the
+// checkpoint note.
+func (pw *packageWriter) trust(p *pki.PKI, ag *pki.Agency, note []byte) {
 	pw.add(format.ReadmePath, format.Readme)
-	pw.add(format.RootPath, src.PKI.RootDER)
-	pw.add(format.LedgerCertPath, src.PKI.Ledger.CertDER)
+	pw.add(format.RootPath, p.RootDER)
+	pw.add(format.LedgerCertPath, p.Ledger.CertDER)
 	keys := format.Keys{Agency: ag.Code, Name: ag.Name}
-	for _, p := range ag.Previous {
-		pw.add(format.AgencyCertPath(p.KeyID), p.CertDER)
-		keys.Keys = append(keys.Keys, format.Key{KeyID: p.KeyID, State: p.State, Since: p.Since.UTC()})
+	for _, prev := range ag.Previous {
+		pw.add(format.AgencyCertPath(prev.KeyID), prev.CertDER)
+		keys.Keys = append(keys.Keys, format.Key{KeyID: prev.KeyID, State: prev.State, Since: prev.Since.UTC()})
 	}
 	pw.add(format.AgencyCertPath(ag.KeyID), ag.CertDER)
 	keys.Keys = append(keys.Keys, format.Key{KeyID: ag.KeyID, State: format.KeyActive})
 	pw.json(format.KeysPath, keys)
 	pw.add(format.CheckpointPath, note)
+}
 
-	// Versions are built concurrently (the OFD file's QR image and seal
-	// are most of the work) and written in order.
+// versions writes the files of each version in ids, in order. Versions
+// are built concurrently (the OFD file's QR image and seal are most of
+// the work).
+func (pw *packageWriter) versions(ctx context.Context, src Source, cat *catalog.Catalog, ids []string, vs map[string]*version, cpSize uint64, progress func(done, total int)) error {
 	bctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	pending := make(chan chan built, 2*runtime.GOMAXPROCS(0))
@@ -173,32 +207,33 @@ func Export(ctx context.Context, w io.Writer, src Source, o Options) (*Result, e
 	for ch := range pending {
 		b := <-ch
 		if b.err != nil {
-			return nil, b.err
+			return b.err
 		}
 		for _, f := range b.files {
 			pw.add(f.name, f.data)
 		}
 		if pw.err != nil {
-			return nil, pw.err
+			return pw.err
 		}
 		n++
-		if o.Progress != nil {
-			o.Progress(n, len(ids))
+		if progress != nil {
+			progress(n, len(ids))
 		}
 	}
 	if err := ctx.Err(); err != nil {
-		return nil, err
+		return err
 	}
-	if pw.err != nil {
-		return nil, pw.err
-	}
-	m := format.Manifest{Format: format.Format, Agency: ag.Code, From: from, To: to, Count: len(ids),
-		Origin: src.Ledger.Origin(), Signer: ag.KeyID, Files: pw.files}
-	mb, err := format.Marshal(m)
+	return pw.err
+}
+
+// finish writes the manifest m and its signature by signer, and closes
+// the package; mb is the manifest's bytes.
+func (pw *packageWriter) finish(m format.Manifest, signer crypto.Signer) (mb []byte, err error) {
+	mb, err = format.Marshal(m)
 	if err != nil {
 		return nil, err
 	}
-	sig, err := signDeterministic(ag.Signer, mb)
+	sig, err := signDeterministic(signer, mb)
 	if err != nil {
 		return nil, fmt.Errorf("archive: signing the manifest: %w", err)
 	}
@@ -210,7 +245,7 @@ func Export(ctx context.Context, w io.Writer, src Source, o Options) (*Result, e
 	if err := pw.zw.Close(); err != nil {
 		return nil, err
 	}
-	return &Result{Count: len(ids), Manifest: gm.SM3(mb), CheckpointSize: cpSize}, nil
+	return mb, nil
 }
 
 // scan calls fn for every licence event of agency in the first size

@@ -95,32 +95,76 @@ func Verify(r io.ReaderAt, size int64, o Options) (*Report, error) {
 	if cat == nil {
 		cat = catalog.Default()
 	}
-	zr, err := zip.NewReader(r, size)
+	p, mb, m, err := open(r, size)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrUnreadable, err)
-	}
-	p := &pkg{files: make(map[string]*zip.File, len(zr.File)), rep: &Report{Licences: []Licence{}}}
-	for _, f := range zr.File {
-		if err := format.CheckPath(f.Name); err != nil {
-			return nil, fmt.Errorf("%w: %v", ErrUnreadable, err)
-		}
-		if p.files[f.Name] != nil {
-			return nil, fmt.Errorf("%w: %s twice", ErrUnreadable, f.Name)
-		}
-		p.files[f.Name] = f
-	}
-	mb, err := p.read(format.ManifestPath, format.MaxManifestSize)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrUnreadable, err)
-	}
-	m, err := format.ParseManifest(mb)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrUnreadable, err)
+		return nil, err
 	}
 	rep := p.rep
 	rep.Agency, rep.From, rep.To, rep.Count = m.Agency, m.From, m.To, m.Count
 
-	// Fixity first: every listed file's SM3, nothing unlisted.
+	p.checkFixity(m)
+
+	// Trust: the root, certificates chaining to it, the manifest signature.
+	root := p.cert(format.RootPath)
+	if root == nil {
+		return rep, nil
+	}
+	p.checkRoot(root, o.Roots)
+	ledgerCert := p.chained(format.LedgerCertPath, root)
+	kb, err := p.read(format.KeysPath, format.MaxJSONSize)
+	var keys *format.Keys
+	if err == nil {
+		keys, err = format.ParseKeys(kb)
+	}
+	if err != nil {
+		p.problem("%v", err)
+		return finish(rep), nil
+	}
+	keySet, signer := p.agencyKeys(keys, m, root, cat)
+	p.checkSignature(mb, m, signer)
+
+	cp, cpOK := p.checkpoint(m, ledgerCert)
+
+	ids := licenceIDs(m)
+	if len(ids) != m.Count {
+		p.problem("the manifest counts %d licences, lists %d", m.Count, len(ids))
+	}
+	ofdOpts := ofd.Options{Roots: []*gm.Certificate{root}, AtSigningTime: true}
+	rep.Licences = p.licences(ids, cat, keySet, ofdOpts, cp, cpOK)
+	return finish(rep), nil
+}
+
+// open indexes the package's entries and reads its manifest (mb, its
+// bytes, and m, parsed).
+func open(r io.ReaderAt, size int64) (p *pkg, mb []byte, m *format.Manifest, err error) {
+	zr, err := zip.NewReader(r, size)
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("%w: %v", ErrUnreadable, err)
+	}
+	p = &pkg{files: make(map[string]*zip.File, len(zr.File)), rep: &Report{Licences: []Licence{}}}
+	for _, f := range zr.File {
+		if err := format.CheckPath(f.Name); err != nil {
+			return nil, nil, nil, fmt.Errorf("%w: %v", ErrUnreadable, err)
+		}
+		if p.files[f.Name] != nil {
+			return nil, nil, nil, fmt.Errorf("%w: %s twice", ErrUnreadable, f.Name)
+		}
+		p.files[f.Name] = f
+	}
+	mb, err = p.read(format.ManifestPath, format.MaxManifestSize)
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("%w: %v", ErrUnreadable, err)
+	}
+	m, err = format.ParseManifest(mb)
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("%w: %v", ErrUnreadable, err)
+	}
+	return p, mb, m, nil
+}
+
+// checkFixity checks every listed file's SM3 and size, and that nothing
+// is unlisted.
+func (p *pkg) checkFixity(m *format.Manifest) {
 	listed := make(map[string]format.File, len(m.Files))
 	for _, f := range m.Files {
 		listed[f.Path] = f
@@ -138,60 +182,59 @@ func Verify(r io.ReaderAt, size int64, o Options) (*Report, error) {
 			p.problem("%s: not in the manifest", name)
 		}
 	}
+}
 
-	// Trust: the root, certificates chaining to it, the manifest signature.
-	cert := func(name string) *gm.Certificate {
-		b, err := p.read(name, format.MaxFileSize)
-		if err != nil {
-			p.problem("%v", err)
-			return nil
-		}
-		c, err := gm.ParseCertificate(b)
-		if err != nil {
-			p.problem("%s: %v", name, err)
-			return nil
-		}
-		return c
+// cert reads and parses the certificate name, or reports why it cannot.
+func (p *pkg) cert(name string) *gm.Certificate {
+	b, err := p.read(name, format.MaxFileSize)
+	if err != nil {
+		p.problem("%v", err)
+		return nil
 	}
-	root := cert(format.RootPath)
-	if root == nil {
-		return rep, nil
+	c, err := gm.ParseCertificate(b)
+	if err != nil {
+		p.problem("%s: %v", name, err)
+		return nil
 	}
+	return c
+}
+
+// chained is cert, and only if root issued it.
+func (p *pkg) chained(name string, root *gm.Certificate) *gm.Certificate {
+	c := p.cert(name)
+	if c == nil {
+		return nil
+	}
+	if err := c.CheckSignatureFrom(root); err != nil {
+		p.problem("%s: not issued by the package's root: %v", name, err)
+		return nil
+	}
+	return c
+}
+
+// checkRoot records the root's fingerprint and whether it is pinned.
+func (p *pkg) checkRoot(root *gm.Certificate, pins []*gm.Certificate) {
+	rep := p.rep
 	fp := gm.SM3(root.Raw)
 	rep.Root = hex.EncodeToString(fp[:])
-	for _, pin := range o.Roots {
+	for _, pin := range pins {
 		if subtle.ConstantTimeCompare(pin.Raw, root.Raw) == 1 {
 			rep.Pinned = true
 		}
 	}
-	if len(o.Roots) > 0 && !rep.Pinned {
+	if len(pins) > 0 && !rep.Pinned {
 		p.problem("the package's root %s is not a pinned root", rep.Root)
 	}
-	chained := func(name string) *gm.Certificate {
-		c := cert(name)
-		if c == nil {
-			return nil
-		}
-		if err := c.CheckSignatureFrom(root); err != nil {
-			p.problem("%s: not issued by the package's root: %v", name, err)
-			return nil
-		}
-		return c
-	}
-	ledgerCert := chained(format.LedgerCertPath)
-	kb, err := p.read(format.KeysPath, format.MaxJSONSize)
-	var keys *format.Keys
-	if err == nil {
-		keys, err = format.ParseKeys(kb)
-	}
-	if err != nil {
-		p.problem("%v", err)
-		return finish(rep), nil
-	}
+}
+
+// agencyKeys is the key set of the package's agency certificates that
+// chain to root, and the certificate of the manifest's signer (nil if
+// none).
+func (p *pkg) agencyKeys(keys *format.Keys, m *format.Manifest, root *gm.Certificate, cat *catalog.Catalog) (credential.KeySet, *gm.Certificate) {
 	keySet := credential.KeySet{}
 	var signer *gm.Certificate
 	for _, k := range keys.Keys {
-		c := chained(format.AgencyCertPath(k.KeyID))
+		c := p.chained(format.AgencyCertPath(k.KeyID), root)
 		if c == nil {
 			continue
 		}
@@ -215,6 +258,11 @@ func Verify(r io.ReaderAt, size int64, o Options) (*Report, error) {
 	if keys.Agency != m.Agency {
 		p.problem("%s names agency %s, the manifest %s", format.KeysPath, keys.Agency, m.Agency)
 	}
+	return keySet, signer
+}
+
+// checkSignature checks the manifest's signature (over mb) by signer.
+func (p *pkg) checkSignature(mb []byte, m *format.Manifest, signer *gm.Certificate) {
 	sig, err := p.read(format.SignaturePath, 1024)
 	switch {
 	case err != nil:
@@ -226,26 +274,34 @@ func Verify(r io.ReaderAt, size int64, o Options) (*Report, error) {
 			p.problem("manifest.sig: the manifest's signature does not verify: %v", err)
 		}
 	}
+}
 
-	// The checkpoint.
-	var cp tlog.Checkpoint
-	cpOK := false
-	if note, err := p.read(format.CheckpointPath, 64<<10); err != nil {
+// checkpoint is the package's checkpoint, ok only if the ledger key
+// signed it.
+func (p *pkg) checkpoint(m *format.Manifest, ledgerCert *gm.Certificate) (cp tlog.Checkpoint, ok bool) {
+	note, err := p.read(format.CheckpointPath, 64<<10)
+	if err != nil {
 		p.problem("%v", err)
-	} else if ledgerCert != nil {
-		v, err := tlog.NewNoteVerifier(m.Origin, ledgerCert.PublicKey.(*ecdsa.PublicKey))
-		if err == nil {
-			cp, err = tlog.VerifyCheckpoint(note, m.Origin, v)
-		}
-		if err != nil {
-			p.problem("%s: not signed by the ledger key for %s: %v", format.CheckpointPath, m.Origin, err)
-		} else {
-			cpOK = true
-			rep.Checkpoint = cp.Size
-		}
+		return cp, false
 	}
+	if ledgerCert == nil {
+		return cp, false
+	}
+	v, err := tlog.NewNoteVerifier(m.Origin, ledgerCert.PublicKey.(*ecdsa.PublicKey))
+	if err == nil {
+		cp, err = tlog.VerifyCheckpoint(note, m.Origin, v)
+	}
+	if err != nil {
+		p.problem("%s: not signed by the ledger key for %s: %v", format.CheckpointPath, m.Origin, err)
+		return cp, false
+	}
+	p.rep.Checkpoint = cp.Size
+	return cp, true
+}
 
-	// Each licence version.
+// licenceIDs are the licence versions the manifest lists files of, in
+// manifest order.
+func licenceIDs(m *format.Manifest) []string {
 	var ids []string
 	seen := map[string]bool{}
 	for _, f := range m.Files {
@@ -254,12 +310,13 @@ func Verify(r io.ReaderAt, size int64, o Options) (*Report, error) {
 			ids = append(ids, id)
 		}
 	}
-	if len(ids) != m.Count {
-		p.problem("the manifest counts %d licences, lists %d", m.Count, len(ids))
-	}
-	ofdOpts := ofd.Options{Roots: []*gm.Certificate{root}, AtSigningTime: true}
-	// Versions are independent: checked on every core, reported in order.
-	rep.Licences = make([]Licence, len(ids))
+	return ids
+}
+
+// licences checks each version in ids. Versions are independent: checked
+// on every core, reported in order.
+func (p *pkg) licences(ids []string, cat *catalog.Catalog, keySet credential.KeySet, ofdOpts ofd.Options, cp tlog.Checkpoint, cpOK bool) []Licence {
+	out := make([]Licence, len(ids))
 	next := make(chan int)
 	var wg sync.WaitGroup
 	for range runtime.GOMAXPROCS(0) {
@@ -267,7 +324,7 @@ func Verify(r io.ReaderAt, size int64, o Options) (*Report, error) {
 		go func() {
 			defer wg.Done()
 			for i := range next {
-				rep.Licences[i] = p.licence(ids[i], cat, keySet, ofdOpts, cp, cpOK)
+				out[i] = p.licence(ids[i], cat, keySet, ofdOpts, cp, cpOK)
 			}
 		}()
 	}
@@ -276,7 +333,7 @@ func Verify(r io.ReaderAt, size int64, o Options) (*Report, error) {
 	}
 	close(next)
 	wg.Wait()
-	return finish(rep), nil
+	return out
 }
 
 func finish(rep *Report) *Report {
@@ -295,98 +352,150 @@ func classes(cat *catalog.Catalog) []string {
 	return out
 }
 
+// licenceCheck collects one licence version's problems.
+type licenceCheck struct {
+	p   *pkg
+	dir string
+	l   Licence
+}
+
+func (c *licenceCheck) bad(format string, args ...any) {
+	c.l.Problems = append(c.l.Problems, fmt.Sprintf(format, args...))
+}
+
+// get reads the version's file name, nil (and a problem) if it cannot.
+func (c *licenceCheck) get(name string) []byte {
+	b, err := c.p.read(c.dir+name, max(format.MaxFileSize, format.MaxJSONSize))
+	if err != nil {
+		c.bad("%v", err)
+	}
+	return b
+}
+
 func (p *pkg) licence(id string, cat *catalog.Catalog, keys credential.KeySet, ofdOpts ofd.Options, cp tlog.Checkpoint, cpOK bool) Licence {
-	l := Licence{ID: id}
-	bad := func(format string, args ...any) { l.Problems = append(l.Problems, fmt.Sprintf(format, args...)) }
-	dir := format.LicenceDir(id)
-	get := func(name string) []byte {
-		b, err := p.read(dir+name, max(format.MaxFileSize, format.MaxJSONSize))
-		if err != nil {
-			bad("%v", err)
-		}
-		return b
-	}
-	mdb, ofdb, cred, evb := get(format.MetadataFile), get(format.OFDFile), get(format.CredentialFile), get(format.EventsFile)
-	var md *format.Metadata
-	if mdb != nil {
-		var err error
-		if md, err = format.ParseMetadata(mdb); err != nil {
-			bad("%v", err)
-		} else if md.ID != id {
-			bad("%s: names %s", format.MetadataFile, md.ID)
-		} else {
-			l.Status = md.Status
-		}
-	}
-	if ofdb != nil {
-		r, _ := ofd.Verify(ofdb, ofdOpts)
-		l.OFD = r.Verdict
-		if !r.Verdict.OK() {
-			bad("%s: %s %s", format.OFDFile, r.Verdict, r.Detail)
-		}
-	}
+	c := &licenceCheck{p: p, dir: format.LicenceDir(id), l: Licence{ID: id}}
+	mdb, ofdb, cred, evb := c.get(format.MetadataFile), c.get(format.OFDFile), c.get(format.CredentialFile), c.get(format.EventsFile)
+	md := c.metadata(mdb)
+	c.checkOFD(ofdb, ofdOpts)
 	credSM3 := gm.SM3(cred)
-	if cred != nil {
-		opts := credential.VerifyOptions{Catalog: cat, Keys: keys}
-		if md != nil {
-			opts.Now = md.IssuedAt
-		}
-		if lic, err := credential.Verify(string(cred), opts); err != nil {
-			bad("%s: %v", format.CredentialFile, err)
-		} else if lic.ID != id {
-			bad("%s: is licence %s", format.CredentialFile, lic.ID)
-		}
-		if md != nil && md.Credential != format.Digest(credSM3) {
-			bad("%s: its SM3 is not the metadata's", format.CredentialFile)
-		}
+	c.checkCredential(cred, credSM3, md, cat, keys)
+	if evb != nil {
+		c.checkEvents(evb, cred != nil, credSM3, cp, cpOK)
 	}
-	if evb == nil {
-		return done(l)
+	return done(c.l)
+}
+
+// metadata parses the version's metadata (nil when absent or bad).
+func (c *licenceCheck) metadata(mdb []byte) *format.Metadata {
+	if mdb == nil {
+		return nil
 	}
+	md, err := format.ParseMetadata(mdb)
+	switch {
+	case err != nil:
+		c.bad("%v", err)
+	case md.ID != c.l.ID:
+		c.bad("%s: names %s", format.MetadataFile, md.ID)
+	default:
+		c.l.Status = md.Status
+	}
+	return md
+}
+
+func (c *licenceCheck) checkOFD(ofdb []byte, ofdOpts ofd.Options) {
+	if ofdb == nil {
+		return
+	}
+	r, _ := ofd.Verify(ofdb, ofdOpts)
+	c.l.OFD = r.Verdict
+	if !r.Verdict.OK() {
+		c.bad("%s: %s %s", format.OFDFile, r.Verdict, r.Detail)
+	}
+}
+
+func (c *licenceCheck) checkCredential(cred []byte, credSM3 [32]byte, md *format.Metadata, cat *catalog.Catalog, keys credential.KeySet) {
+	if cred == nil {
+		return
+	}
+	opts := credential.VerifyOptions{Catalog: cat, Keys: keys}
+	if md != nil {
+		opts.Now = md.IssuedAt
+	}
+	if lic, err := credential.Verify(string(cred), opts); err != nil {
+		c.bad("%s: %v", format.CredentialFile, err)
+	} else if lic.ID != c.l.ID {
+		c.bad("%s: is licence %s", format.CredentialFile, lic.ID)
+	}
+	if md != nil && md.Credential != format.Digest(credSM3) {
+		c.bad("%s: its SM3 is not the metadata's", format.CredentialFile)
+	}
+}
+
+// checkEvents checks the version's events: about it, included in the
+// checkpoint (when it verified), and, when hasCred, one recording the
+// credential whose SM3 is credSM3.
+func (c *licenceCheck) checkEvents(evb []byte, hasCred bool, credSM3 [32]byte, cp tlog.Checkpoint, cpOK bool) {
 	evs, err := format.ParseEvents(evb)
 	if err != nil {
-		bad("%v", err)
-		return done(l)
+		c.bad("%v", err)
+		return
 	}
-	l.Events = len(evs.Events)
+	c.l.Events = len(evs.Events)
 	issued := false
 	for _, e := range evs.Events {
-		ev, err := ledgerevent.Decode(e.Raw)
-		if err != nil {
-			bad("event %d: %v", e.Index, err)
+		records, ok := c.event(e, credSM3)
+		if !ok {
 			continue
 		}
-		h := ev.Head()
-		if base, _, _ := strings.Cut(h.Subject, "#"); base != id {
-			if re, ok := ev.(*ledgerevent.Reissue); !ok || re.Supersedes != id {
-				bad("event %d is about %s", e.Index, h.Subject)
-			}
-		}
-		switch x := ev.(type) {
-		case *ledgerevent.Issue:
-			issued = issued || x.ID == id && [32]byte(x.Credential) == credSM3
-		case *ledgerevent.Reissue:
-			issued = issued || x.ID == id && [32]byte(x.Credential) == credSM3
-		}
+		issued = issued || records
 		if !cpOK {
 			continue
 		}
 		if evs.CheckpointSize != cp.Size {
-			bad("%s: proofs for tree size %d, the checkpoint has %d", format.EventsFile, evs.CheckpointSize, cp.Size)
+			c.bad("%s: proofs for tree size %d, the checkpoint has %d", format.EventsFile, evs.CheckpointSize, cp.Size)
 			break
 		}
-		proof := make([]tlog.Hash, len(e.Proof))
-		for i, d := range e.Proof {
-			proof[i] = tlog.Hash(d)
-		}
-		if err := tlog.SM3.VerifyInclusion(tlog.SM3.HashLeaf(e.Raw), e.Index, cp.Size, proof, cp.Root); err != nil {
-			bad("event %d: inclusion proof does not verify against the checkpoint: %v", e.Index, err)
+		c.inclusion(e, cp)
+	}
+	if !issued && hasCred {
+		c.bad("no issue or reissue event records this credential")
+	}
+}
+
+// event decodes e and checks it is about the version; records says it
+// issues the credential whose SM3 is credSM3. ok is false when e does not
+// decode.
+func (c *licenceCheck) event(e format.Event, credSM3 [32]byte) (records, ok bool) {
+	id := c.l.ID
+	ev, err := ledgerevent.Decode(e.Raw)
+	if err != nil {
+		c.bad("event %d: %v", e.Index, err)
+		return false, false
+	}
+	h := ev.Head()
+	if base, _, _ := strings.Cut(h.Subject, "#"); base != id {
+		if re, ok := ev.(*ledgerevent.Reissue); !ok || re.Supersedes != id {
+			c.bad("event %d is about %s", e.Index, h.Subject)
 		}
 	}
-	if !issued && cred != nil {
-		bad("no issue or reissue event records this credential")
+	switch x := ev.(type) {
+	case *ledgerevent.Issue:
+		records = x.ID == id && [32]byte(x.Credential) == credSM3
+	case *ledgerevent.Reissue:
+		records = x.ID == id && [32]byte(x.Credential) == credSM3
 	}
-	return done(l)
+	return records, true
+}
+
+// inclusion checks e's proof against cp.
+func (c *licenceCheck) inclusion(e format.Event, cp tlog.Checkpoint) {
+	proof := make([]tlog.Hash, len(e.Proof))
+	for i, d := range e.Proof {
+		proof[i] = tlog.Hash(d)
+	}
+	if err := tlog.SM3.VerifyInclusion(tlog.SM3.HashLeaf(e.Raw), e.Index, cp.Size, proof, cp.Root); err != nil {
+		c.bad("event %d: inclusion proof does not verify against the checkpoint: %v", e.Index, err)
+	}
 }
 
 func done(l Licence) Licence {
