@@ -311,7 +311,7 @@ func (c *consentStory) uses(t *testing.T) {
 // lyingUses: a uses list that does not match the ledger is shown with
 // the use unverified and why.
 func (c *consentStory) lyingUses(t *testing.T) {
-	defer func() { c.f.LieUses = nil }()
+	defer c.f.SetLieUses(nil)
 	for _, tc := range []struct {
 		name    string
 		at      int
@@ -337,7 +337,7 @@ func (c *consentStory) lyingUses(t *testing.T) {
 			all[1]["opening"].(map[string]string)["value"] = c.dlc.ID
 		}, "grant", 2},
 	} {
-		c.f.LieUses = func(all []map[string]any) { tc.lie(all[tc.at], all) }
+		c.f.SetLieUses(func(all []map[string]any) { tc.lie(all[tc.at], all) })
 		l, err := c.w.Uses(c.lic.ID)
 		if err != nil {
 			t.Fatalf("%s: %v", tc.name, err)

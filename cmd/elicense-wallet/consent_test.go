@@ -137,7 +137,7 @@ func (c *consentCLI) uses(t *testing.T) {
 	if n := strings.Count(r.stdout, "✓"); n != 5 || strings.Contains(r.stdout, "✗") || !strings.Contains(r.stdout, "浦东新区市民中心 3号窗口") || !strings.Contains(r.stdout, "grant-revoked") {
 		t.Fatalf("uses (%d ticks):\n%s", n, r.stdout)
 	}
-	c.f.LieUses = func(all []map[string]any) { all[len(all)-1]["counter"] = "别处" }
+	c.f.SetLieUses(func(all []map[string]any) { all[len(all)-1]["counter"] = "别处" })
 	if r := c.run(t, 1, "uses", c.id); !strings.Contains(r.stdout, "✗") || !strings.Contains(r.stderr, "1 of 5 uses did not verify") {
 		t.Fatalf("lying uses:\n%s\n%s", r.stdout, r.stderr)
 	}

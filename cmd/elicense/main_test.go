@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"flag"
+	"fmt"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -36,6 +38,15 @@ var binary = sync.OnceValues(func() (string, error) {
 })
 
 func TestMain(m *testing.M) {
+	flag.Parse()
+	if !testing.Short() {
+		// Before any test builds the issuer: the binary, built once for
+		// the package, must embed the web wallet the journey opens.
+		if err := buildWalletWasm(); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+	}
 	code := m.Run()
 	if bin, err := binary(); err == nil {
 		os.RemoveAll(filepath.Dir(bin))

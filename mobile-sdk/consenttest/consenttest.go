@@ -48,10 +48,9 @@ const (
 type Issuer struct {
 	URL string // the fake's base URL: claim and open requests here
 
-	// LieUses, when set, changes the uses list before it is sent (to
-	// test that the wallet catches a list that does not match the
-	// ledger).
-	LieUses func(uses []map[string]any)
+	// lieUses, when set (SetLieUses), changes the uses list before it
+	// is sent.
+	lieUses func(uses []map[string]any)
 
 	srv       *httptest.Server
 	proxy     *httputil.ReverseProxy
@@ -120,6 +119,15 @@ func New(t testing.TB) *Issuer {
 
 // Front puts the fake in front of the issuer at upstream, whose data
 // directory (for its ledger key and key passphrase) is dataDir.
+// SetLieUses makes the uses list be changed by lie before it is sent
+// (nil: sent as it is), to test that the wallet catches a list that does
+// not match the ledger. Safe while the fake serves.
+func (f *Issuer) SetLieUses(lie func(uses []map[string]any)) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.lieUses = lie
+}
+
 func (f *Issuer) Front(t testing.TB, upstream, dataDir string) {
 	t.Helper()
 	pass, err := gm.PassphraseSource{File: filepath.Join(dataDir, "passphrase")}.Read()
@@ -553,7 +561,7 @@ func (f *Issuer) holderUses(w http.ResponseWriter, r *http.Request) {
 		}
 		list = append(list, m)
 	}
-	lie := f.LieUses
+	lie := f.lieUses
 	f.mu.Unlock()
 	if lie != nil {
 		lie(list)

@@ -205,6 +205,13 @@ type fakeReceipts struct {
 	authToken string
 }
 
+// set changes the fake's behaviour under its lock (its handler reads it).
+func (f *fakeReceipts) set(change func()) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	change()
+}
+
 func (f *fakeReceipts) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -279,22 +286,22 @@ func TestUploadReceipts(t *testing.T) {
 		t.Fatalf("wrong token: %v", err)
 	}
 	kept("wrong token")
-	f.down = true
+	f.set(func() { f.down = true })
 	if _, err := rw.s.UploadReceipts(ctx, opts); !errors.As(err, &ue) || ue.Status != 503 || ue.Message != "ledger append failed" {
 		t.Fatalf("issuer down: %v", err)
 	}
 	kept("issuer down")
-	f.down, f.lose = false, true
+	f.set(func() { f.down, f.lose = false, true })
 	if _, err := rw.s.UploadReceipts(ctx, opts); err == nil {
 		t.Fatal("an upload whose answer was lost succeeded")
 	}
 	kept("answer lost")
-	f.lose, f.miscount = false, true
+	f.set(func() { f.lose, f.miscount = false, true })
 	if _, err := rw.s.UploadReceipts(ctx, opts); err == nil || !strings.Contains(err.Error(), "does not account") {
 		t.Fatalf("miscounted answer: %v", err)
 	}
 	kept("miscounted answer")
-	f.miscount = false
+	f.set(func() { f.miscount = false })
 
 	res, err := rw.s.UploadReceipts(ctx, opts)
 	if err != nil || res.Answer != (receipt.Answer{Accepted: 3, Duplicates: 2}) || res.Batches != 3 || res.Left != 0 {
