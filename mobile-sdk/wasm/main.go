@@ -207,6 +207,17 @@ func current() (*mobilesdk.Wallet, error) {
 
 // promise runs f in a goroutine (network calls must not block the event
 // loop) and settles a Promise with its result.
+// withWallet is promise over the open wallet: rejected when none is open.
+func withWallet(f func(w *mobilesdk.Wallet) (any, error)) js.Value {
+	return promise(func() (any, error) {
+		w, err := current()
+		if err != nil {
+			return nil, err
+		}
+		return f(w)
+	})
+}
+
 func promise(f func() (any, error)) js.Value {
 	return js.Global().Get("Promise").New(js.FuncOf(func(_ js.Value, args []js.Value) any {
 		resolve, reject := args[0], args[1]
@@ -369,11 +380,7 @@ func jsOpen(_ js.Value, args []js.Value) any {
 
 func jsClaim(_ js.Value, args []js.Value) any {
 	server, code := str(arg(args, 0)), str(arg(args, 1))
-	return promise(func() (any, error) {
-		w, err := current()
-		if err != nil {
-			return nil, err
-		}
+	return withWallet(func(w *mobilesdk.Wallet) (any, error) {
 		l, err := w.Claim(server, code)
 		if err != nil {
 			return nil, err
@@ -383,11 +390,7 @@ func jsClaim(_ js.Value, args []js.Value) any {
 }
 
 func jsList(_ js.Value, _ []js.Value) any {
-	return promise(func() (any, error) {
-		w, err := current()
-		if err != nil {
-			return nil, err
-		}
+	return withWallet(func(w *mobilesdk.Wallet) (any, error) {
 		l, err := w.List()
 		if err != nil {
 			return nil, err
@@ -402,11 +405,7 @@ func jsList(_ js.Value, _ []js.Value) any {
 
 func jsPinRoot(_ js.Value, args []js.Value) any {
 	server := str(arg(args, 0))
-	return promise(func() (any, error) {
-		w, err := current()
-		if err != nil {
-			return nil, err
-		}
+	return withWallet(func(w *mobilesdk.Wallet) (any, error) {
 		if root, err := w.TrustRoot(); err != nil {
 			return nil, err
 		} else if root != nil {
@@ -421,11 +420,7 @@ func jsPinRoot(_ js.Value, args []js.Value) any {
 }
 
 func jsRefresh(_ js.Value, _ []js.Value) any {
-	return promise(func() (any, error) {
-		w, err := current()
-		if err != nil {
-			return nil, err
-		}
+	return withWallet(func(w *mobilesdk.Wallet) (any, error) {
 		n, err := w.RefreshAll()
 		out := map[string]any{"refreshed": n, "error": ""}
 		if err != nil {
@@ -441,11 +436,7 @@ func jsPresent(_ js.Value, args []js.Value) any {
 	if v := arg(args, 2); v.Type() == js.TypeNumber {
 		at = int64(v.Float())
 	}
-	return promise(func() (any, error) {
-		w, err := current()
-		if err != nil {
-			return nil, err
-		}
+	return withWallet(func(w *mobilesdk.Wallet) (any, error) {
 		if at == 0 {
 			at = now()
 		}
@@ -460,11 +451,7 @@ func jsPresent(_ js.Value, args []js.Value) any {
 
 func jsRemove(_ js.Value, args []js.Value) any {
 	id := str(arg(args, 0))
-	return promise(func() (any, error) {
-		w, err := current()
-		if err != nil {
-			return nil, err
-		}
+	return withWallet(func(w *mobilesdk.Wallet) (any, error) {
 		return js.Undefined(), w.Delete(id)
 	})
 }
@@ -488,11 +475,7 @@ func jsQrPNG(_ js.Value, args []js.Value) any {
 
 func jsOpenRequest(_ js.Value, args []js.Value) any {
 	link := str(arg(args, 0))
-	return promise(func() (any, error) {
-		w, err := current()
-		if err != nil {
-			return nil, err
-		}
+	return withWallet(func(w *mobilesdk.Wallet) (any, error) {
 		r, err := w.OpenRequest(link)
 		if err != nil {
 			return nil, err
@@ -506,11 +489,7 @@ func jsOpenRequest(_ js.Value, args []js.Value) any {
 
 func jsConsent(_ js.Value, args []js.Value) any {
 	id, licence, fields := str(arg(args, 0)), str(arg(args, 1)), str(arg(args, 2))
-	return promise(func() (any, error) {
-		w, err := current()
-		if err != nil {
-			return nil, err
-		}
+	return withWallet(func(w *mobilesdk.Wallet) (any, error) {
 		r, err := openedRequest(id)
 		if err != nil {
 			return nil, err
@@ -525,11 +504,7 @@ func jsConsent(_ js.Value, args []js.Value) any {
 
 func jsRefuse(_ js.Value, args []js.Value) any {
 	id, licence := str(arg(args, 0)), str(arg(args, 1))
-	return promise(func() (any, error) {
-		w, err := current()
-		if err != nil {
-			return nil, err
-		}
+	return withWallet(func(w *mobilesdk.Wallet) (any, error) {
 		r, err := openedRequest(id)
 		if err != nil {
 			return nil, err
@@ -540,11 +515,7 @@ func jsRefuse(_ js.Value, args []js.Value) any {
 
 func jsGrants(_ js.Value, args []js.Value) any {
 	licence := str(arg(args, 0))
-	return promise(func() (any, error) {
-		w, err := current()
-		if err != nil {
-			return nil, err
-		}
+	return withWallet(func(w *mobilesdk.Wallet) (any, error) {
 		l, err := w.Grants(licence)
 		if err != nil {
 			return nil, err
@@ -559,22 +530,14 @@ func jsGrants(_ js.Value, args []js.Value) any {
 
 func jsRevokeGrant(_ js.Value, args []js.Value) any {
 	licence, grant := str(arg(args, 0)), str(arg(args, 1))
-	return promise(func() (any, error) {
-		w, err := current()
-		if err != nil {
-			return nil, err
-		}
+	return withWallet(func(w *mobilesdk.Wallet) (any, error) {
 		return js.Undefined(), w.RevokeGrant(licence, grant)
 	})
 }
 
 func jsUses(_ js.Value, args []js.Value) any {
 	licence := str(arg(args, 0))
-	return promise(func() (any, error) {
-		w, err := current()
-		if err != nil {
-			return nil, err
-		}
+	return withWallet(func(w *mobilesdk.Wallet) (any, error) {
 		l, err := w.Uses(licence)
 		if err != nil {
 			return nil, err
