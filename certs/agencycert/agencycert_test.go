@@ -3,6 +3,7 @@ package agencycert
 import (
 	"bytes"
 	"crypto/x509/pkix"
+	"elicense/internal/testneed"
 	"encoding/asn1"
 	"encoding/hex"
 	"errors"
@@ -563,9 +564,7 @@ func TestRoles(t *testing.T) {
 // TestOpenSSLReadsAttributes checks our DER, OIDs included, with an
 // independent parser.
 func TestOpenSSLReadsAttributes(t *testing.T) {
-	if _, err := exec.LookPath("openssl"); err != nil {
-		t.Skip("openssl not installed; skipping the independent DER check")
-	}
+	testneed.OpenSSL3(t)
 	c := makeCert(t, certSpec{cn: "agency", usage: gm.KeyUsageDigitalSignature, exts: []pkix.Extension{
 		mustExt(t, Policy{AgencyCode: testCode, Classes: []string{"business-license", "drivers-license"}}),
 	}})

@@ -3,6 +3,7 @@ package ses_test
 import (
 	"bytes"
 	"crypto/ecdsa"
+	"elicense/internal/testneed"
 	"errors"
 	"math/big"
 	"os"
@@ -150,13 +151,7 @@ func TestHolderExtData(t *testing.T) {
 // with the signer's and maker's certificates, and signs TBS_Sign for us
 // to verify (both ways).
 func TestOpenSSLInterop(t *testing.T) {
-	bin, err := exec.LookPath("openssl")
-	if err != nil {
-		t.Skip("openssl not on PATH")
-	}
-	if out, _ := exec.Command(bin, "version").Output(); !bytes.HasPrefix(out, []byte("OpenSSL 3.")) {
-		t.Skipf("need OpenSSL 3, have %s", out)
-	}
+	bin := testneed.OpenSSL3(t)
 	dir := t.TempDir()
 	write := func(name string, data []byte) string {
 		path := filepath.Join(dir, name)

@@ -12,6 +12,7 @@ import (
 	"net/netip"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -239,6 +240,9 @@ func runServe(e *env, fs *flag.FlagSet) int {
 	go func() { errc <- srv.Serve(ln) }()
 	log.Info("serving", "addr", ln.Addr().String(), "public_url", publicURL, "data", string(d), "store", storeName(d, get("store")), "gomaxprocs", rt.GOMAXPROCS, "gc_percent", rt.GCPercent, "gc_min_heap", rt.MinHeap,
 		"trusted_proxies", get("trusted-proxies"))
+	if !production {
+		welcome(e, d, publicURL)
+	}
 	select {
 	case err = <-errc:
 	case <-ctx.Done():
@@ -352,7 +356,7 @@ func buildServer(e *env, d dataDir, ss serveSettings, log *slog.Logger) (*http.S
 		backup, elsewhere = nil, "this deployment keeps its ledger and state in PostgreSQL: back it up with pg_dump or a base backup and WAL archiving (docs/deployment.md, Backups)"
 	}
 	handler := api.New(api.Options{Service: svc, Store: st, Ledger: lg, Tokens: tokens, Publisher: pub, Logger: log, Registry: reg,
-		Console: console.Handler(), Wallet: wallet.Handler(), Ready: ready(pub, data.Backend), Backup: backup, BackupElsewhere: elsewhere,
+		Console: console.Handler(), Wallet: walletHandler(ss.production, log), Ready: ready(pub, data.Backend), Backup: backup, BackupElsewhere: elsewhere,
 		Tiles: func(ctx context.Context, t tlog.Tile) ([]byte, error) {
 			// The entries the tile covers, which another replica may
 			// have appended since this one looked.
@@ -376,6 +380,41 @@ func buildServer(e *env, d dataDir, ss serveSettings, log *slog.Logger) (*http.S
 		return errors.Join(svc.Close(), data.Close())
 	}
 	return srv, cleanup, nil
+}
+
+// walletHandler serves the web wallet. A binary built without its
+// WebAssembly (go run, or go build without go generate) builds it at start
+// in development, so the run command is the whole product; a production
+// binary is built with it (README, Build), and without it /wallet/ says so.
+func walletHandler(production bool, log *slog.Logger) http.Handler {
+	if wallet.HasWasm() {
+		return wallet.Handler()
+	}
+	if production {
+		log.Warn("this binary has no web wallet: build it with go generate ./issuer/wallet before go build")
+		return wallet.Handler()
+	}
+	cache, err := os.UserCacheDir()
+	if err != nil {
+		cache = os.TempDir()
+	}
+	dir := filepath.Join(cache, "elicense", "wallet")
+	log.Info("building the web wallet's WebAssembly in the background (a minute or two the first time, seconds after)", "dir", dir)
+	return wallet.New(wallet.Options{Module: wallet.Build(context.Background(), dir, log).Module})
+}
+
+// welcome tells a developer on a first run where everything is and what to
+// try next, on stderr beside the log.
+func welcome(e *env, d dataDir, url string) {
+	fmt.Fprintf(e.stderr, `
+  elicense is serving (development mode) on %[1]s
+    agency console    %[1]s/console/   (sign in with the admin token)
+    holder wallet     %[1]s/wallet/
+    admin token       %[2]s
+    root certificate  %[3]s   (counters pin it: elicense-verify trust add %[3]s)
+    next              ADMIN=$(cat %[2]s); curl -s %[1]s/v1/licences -H "Authorization: Bearer $ADMIN"
+
+`, url, d.adminToken(), filepath.Join(d.pki(), pki.RootCertFile))
 }
 
 // ready is /readyz's check: the publisher can sign, and a networked

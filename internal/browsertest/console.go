@@ -46,11 +46,13 @@ func WatchConsole(tab context.Context, ignoreNetwork bool) *Console {
 	return c
 }
 
-// Check fails t with every problem the page has reported; call it once,
+// Check fails t with every problem the page has reported, and when the
+// page's Chinese does not render in a real font (CheckCJK); call it once,
 // at the end. It logs a mark first and waits for it: messages arrive in
 // order, so every earlier one has been looked at.
 func (c *Console) Check(t *testing.T) {
 	t.Helper()
+	CheckCJK(t, c.tab)
 	if _, err := chromedp.Run(c.tab, chromedp.Evaluate[chromedp.Void](`console.info(`+Quote(endMark)+`)`)); err != nil {
 		t.Errorf("logging the console's end mark: %v", err)
 	}

@@ -12,6 +12,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/x509/pkix"
+	"elicense/internal/testneed"
 	"encoding/hex"
 	"encoding/pem"
 	"errors"
@@ -41,18 +42,7 @@ type openSSL struct {
 
 func newOpenSSL(t *testing.T) *openSSL {
 	t.Helper()
-	bin, err := exec.LookPath("openssl")
-	if err != nil {
-		t.Skip("openssl is not on PATH; the OpenSSL interop tests need the OpenSSL 3 command line")
-	}
-	out, err := exec.Command(bin, "version").CombinedOutput()
-	if err != nil {
-		t.Fatalf("openssl version: %v\n%s", err, out)
-	}
-	if !bytes.HasPrefix(out, []byte("OpenSSL 3.")) {
-		t.Skipf("these tests need OpenSSL 3, found %s", bytes.TrimSpace(out))
-	}
-	return &openSSL{t: t, bin: bin, dir: t.TempDir()}
+	return &openSSL{t: t, bin: testneed.OpenSSL3(t), dir: t.TempDir()}
 }
 
 // path returns name inside the temporary directory.

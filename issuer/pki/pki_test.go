@@ -3,6 +3,7 @@ package pki
 import (
 	"bytes"
 	"crypto/ecdsa"
+	"elicense/internal/testneed"
 	"encoding/json"
 	"errors"
 	"io/fs"
@@ -648,9 +649,7 @@ func TestLoadTampered(t *testing.T) {
 }
 
 func TestOpenSSL(t *testing.T) {
-	if _, err := exec.LookPath("openssl"); err != nil {
-		t.Skip("openssl not installed: skipping the OpenSSL interoperability checks (CI has it)")
-	}
+	testneed.OpenSSL3(t)
 	dir, res := newPKI(t)
 	run := func(args ...string) string {
 		t.Helper()

@@ -4,7 +4,6 @@ package wallet
 
 import (
 	"embed"
-	"encoding/json"
 	"net/http"
 	"sync"
 
@@ -35,18 +34,5 @@ func HasWasm() bool { return site().Has("/wallet.wasm") }
 // the wallet is mounted: "/" (or "") is index.html, "/app.js" the script,
 // "/wallet.wasm" the SDK; mount it with http.StripPrefix. Only GET and
 // HEAD are served; anything not an asset is a 404, and a missing
-// wallet.wasm says how to build it.
-func Handler() http.Handler {
-	s := site()
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Cross-Origin-Opener-Policy", "same-origin")
-		if r.URL.Path == "/wallet.wasm" && !s.Has("/wallet.wasm") {
-			s.SetHeaders(w.Header())
-			w.Header().Set("Content-Type", "application/json")
-			w.WriteHeader(http.StatusNotFound)
-			json.NewEncoder(w).Encode(map[string]string{"error": "wasm_not_built", "message": WasmMissing})
-			return
-		}
-		s.ServeHTTP(w, r)
-	})
-}
+// wallet.wasm says how to build it (New can supply one built at start).
+func Handler() http.Handler { return New(Options{}) }
