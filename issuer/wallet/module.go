@@ -130,7 +130,7 @@ func newHandler(o Options, embedded bool) http.Handler {
 		}
 		switch {
 		case errors.Is(err, ErrBuilding):
-			w.Header().Set("Retry-After", "5")
+			w.Header().Set("Retry-After", "2")
 			jsonError(w, http.StatusServiceUnavailable, "wasm_building", "the wallet's WebAssembly is being built (the first start takes a minute or two); the page retries by itself")
 		case err == nil && len(wasm) == 0:
 			err = errors.New("the built module is empty")

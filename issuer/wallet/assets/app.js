@@ -27,7 +27,7 @@
       'refusal.title': '不能出示此证照',
       'msg.opened': '证照包已打开', 'msg.claimed': '已领取：', 'msg.removed': '已删除',
       'msg.confirmRemove': '确定从本机删除此证照？（可凭新的领取码重新领取）',
-      'msg.wasm': '无法加载证照包程序：', 'qr.alt': '出示二维码',
+      'msg.wasm': '无法加载证照包程序：', 'msg.wasmBuilding': '证照包程序正在准备（服务首次启动约需一两分钟），完成后自动打开……', 'qr.alt': '出示二维码',
       'consent.title': '授权用证请求', 'consent.matter': '办理事项', 'consent.licence': '所需证照',
       'consent.duration': '授权期限', 'consent.use': '使用次数', 'consent.fields': '请求的信息（可取消勾选）',
       'consent.which': '使用哪一份证照', 'consent.none': '本证照包中没有可用于此请求的证照。请先领取相应证照。',
@@ -66,7 +66,7 @@
       'refusal.title': 'This licence cannot be shown',
       'msg.opened': 'Wallet opened', 'msg.claimed': 'Claimed: ', 'msg.removed': 'Removed',
       'msg.confirmRemove': 'Remove this licence from this device? (A new claim code can bring it back.)',
-      'msg.wasm': 'Could not load the wallet: ', 'qr.alt': 'Presentation QR code',
+      'msg.wasm': 'Could not load the wallet: ', 'msg.wasmBuilding': 'The wallet is being prepared (a minute or two on the server\'s first start); it opens by itself when ready…', 'qr.alt': 'Presentation QR code',
       'consent.title': 'Request to use your licence', 'consent.matter': 'Service', 'consent.licence': 'Licence',
       'consent.duration': 'For', 'consent.use': 'Use', 'consent.fields': 'Details asked for (untick to withhold)',
       'consent.which': 'Which licence', 'consent.none': 'No licence in this wallet can answer this request. Claim the licence first.',
@@ -125,7 +125,15 @@
   // ---- the WebAssembly SDK ----
   async function loadWasm() {
     const go = new Go();
-    const resp = await fetch('wallet.wasm');
+    let resp = await fetch('wallet.wasm');
+    // A development server builds the module at start and answers 503
+    // until it is ready.
+    while (resp.status === 503) {
+      status(t('msg.wasmBuilding'));
+      await new Promise((r) => setTimeout(r, 1000 * (Number(resp.headers.get('Retry-After')) || 5)));
+      resp = await fetch('wallet.wasm');
+    }
+    status('');
     if (!resp.ok) {
       let msg = 'HTTP ' + resp.status;
       try { msg = (await resp.json()).message || msg; } catch (_) { /* not JSON */ }
