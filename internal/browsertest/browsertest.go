@@ -9,7 +9,6 @@ import (
 	"os"
 	"os/exec"
 	"testing"
-	"time"
 
 	"elicense/internal/testneed"
 
@@ -40,7 +39,10 @@ func Open(t *testing.T, width, height int) context.Context {
 	if exe == "" {
 		testneed.Missing(t, testneed.Browser, "Chromium not found: install it (apt-get install -y chromium fonts-noto-cjk) or set CHROMIUM")
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	// No deadline on the browser as a whole: a test may build or start
+	// things while its tab is open, and each step has its own (Tab), so
+	// a whole-tab deadline would count builds the test does not control.
+	ctx, cancel := context.WithCancel(context.Background())
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(ctx,
 		chromedp.ExecPath(exe),
 		chromedp.Headless,

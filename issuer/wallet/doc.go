@@ -27,10 +27,14 @@
 // against the ledger, and its grants, an active one with a revoke button.
 //
 // The page's assets are embedded. The WebAssembly module is not
-// committed (it is about 17 MB); build it into assets/ with
+// committed (it is about 17 MB and changes with every SDK change); a
+// release build embeds it by building it into assets/ first with
 //
 //	go generate ./issuer/wallet
 //
-// before building the issuer. Without it the page is served but
-// /wallet/wallet.wasm answers 404 with a JSON message saying so.
+// A binary without it (go run, or go build alone) can build it at start
+// from its source tree with Build and serve it through New, which is what
+// a development server does; until it is built, /wallet/wallet.wasm
+// answers 503 and the page waits. A production binary without it answers
+// 404 with a JSON message saying how to build it.
 package wallet
