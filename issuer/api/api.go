@@ -186,6 +186,7 @@ func (a *API) routes() {
 
 	v1.POST("/receipts", a.uploadReceipts, a.auth)
 	v1.POST("/seals", a.makeSeal, a.auth)
+	v1.GET("/seals", a.listSeals, a.auth) // seal_list.go
 	v1.POST("/seals/:esid/revoke", a.revokeSeal, a.auth)
 
 	v1.POST("/agencies/:code/keys/rotate", a.rotateKey, a.auth)

@@ -212,3 +212,70 @@ func b64Hash(t *testing.T, s string) tlog.Hash {
 	}
 	return tlog.Hash(b)
 }
+
+// TestSealList: the seals an agency made, newest first, revocation shown;
+// scoped like the rest (own agency; an admin any; no token 401).
+func TestSealList(t *testing.T) {
+	s := newTestServer(t)
+	own, _ := s.pki.AgencyForClass("business-license")
+	other, _ := s.pki.AgencyForClass("drivers-license")
+	admin := s.token(t, service.Operator{Subject: "a", Role: service.RoleAdmin})
+	var esids []string
+	for _, ag := range []string{own.Code, own.Code, other.Code} {
+		var m struct{ ESID string }
+		if st := s.do(t, "POST", "/v1/seals", admin, ctJSON, sealBody(t, ag), &m); st != 201 {
+			t.Fatalf("make: %d", st)
+		}
+		esids = append(esids, m.ESID)
+	}
+	if st := s.do(t, "POST", "/v1/seals/"+esids[0]+"/revoke", admin, ctJSON, `{"reason":"遗失"}`, nil); st != 200 {
+		t.Fatalf("revoke: %d", st)
+	}
+	type reply struct {
+		Seals []struct {
+			ESID       string `json:"esid"`
+			Agency     string `json:"agency"`
+			HolderCode string `json:"holder_code"`
+			Reason     string `json:"reason"`
+			RevokedAt  string `json:"revoked_at"`
+		} `json:"seals"`
+	}
+	for _, tc := range []struct {
+		name  string
+		op    *service.Operator
+		query string
+		want  int
+		esids []string
+	}{
+		{"no token", nil, "", 401, nil},
+		{"admin, all", &service.Operator{Subject: "a", Role: service.RoleAdmin}, "", 200, []string{esids[2], esids[1], esids[0]}},
+		{"admin, one agency", &service.Operator{Subject: "a", Role: service.RoleAdmin}, "?agency=" + own.Code, 200, []string{esids[1], esids[0]}},
+		{"admin, unknown agency", &service.Operator{Subject: "a", Role: service.RoleAdmin}, "?agency=X", 404, nil},
+		{"operator", &service.Operator{Subject: "o", Role: service.RoleOperator, Agency: own.Code}, "", 200, []string{esids[1], esids[0]}},
+		{"auditor", &service.Operator{Subject: "r", Role: service.RoleAuditor, Agency: own.Code}, "?agency=" + own.Code, 200, []string{esids[1], esids[0]}},
+		{"operator naming another agency", &service.Operator{Subject: "o", Role: service.RoleOperator, Agency: own.Code}, "?agency=" + other.Code, 403, nil},
+		{"other agency's operator", &service.Operator{Subject: "p", Role: service.RoleOperator, Agency: other.Code}, "", 200, []string{esids[2]}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tok := ""
+			if tc.op != nil {
+				tok = s.token(t, *tc.op)
+			}
+			var r reply
+			st := s.do(t, "GET", "/v1/seals"+tc.query, tok, "", "", &r)
+			var got []string
+			for _, sl := range r.Seals {
+				got = append(got, sl.ESID)
+				if sl.HolderCode != "91110000600037341L" {
+					t.Errorf("seal %s: holder code %q", sl.ESID, sl.HolderCode)
+				}
+				if revoked := sl.ESID == esids[0]; revoked != (sl.Reason == "遗失" && sl.RevokedAt != "") {
+					t.Errorf("seal %s: revoked %q at %q", sl.ESID, sl.Reason, sl.RevokedAt)
+				}
+			}
+			if st != tc.want || !slices.Equal(got, tc.esids) {
+				t.Errorf("GET /v1/seals%s = %d %v, want %d %v", tc.query, st, got, tc.want, tc.esids)
+			}
+		})
+	}
+}
