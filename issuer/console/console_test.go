@@ -104,7 +104,7 @@ func newTestServer(t *testing.T) *testServer {
 		t.Fatal(err)
 	}
 	st, lg := data.Store, data.Ledger
-	svc, err := service.New(service.Options{PKI: p, Store: st, Ledger: lg, Status: &memStatus{}, Audit: testAudit})
+	svc, err := service.New(service.Options{PKI: p, Store: st, Ledger: lg, Status: &memStatus{}, Audit: testAudit, Passphrase: []byte("pw")})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,6 +1,7 @@
 package console_test
 
 import (
+	"archive/zip"
 	"bytes"
 	"context"
 	"crypto/x509/pkix"
@@ -20,6 +21,7 @@ import (
 	"testing"
 	"time"
 
+	"elicense/certs/archive"
 	"elicense/certs/catalog"
 	"elicense/certs/ofd"
 	"elicense/internal/browsertest"
@@ -70,6 +72,7 @@ func TestOperationsInBrowser(t *testing.T) {
 	o.seals()
 	o.importCSV()
 	o.tokens()
+	o.adminTools()
 
 	console.Check(t)
 }
@@ -565,6 +568,65 @@ func (o *opsSession) tokens() {
 	if st := s.call(t, "GET", "/v1/licences", tok, nil, nil); st != 401 {
 		t.Errorf("the revoked token against the API: %d, want 401", st)
 	}
+}
+
+// adminTools, as the admin: a ledger commitment opened and checked in
+// the page; the agency's archive package exported; the agency's key
+// rotated. Then the admin logs out, and the minted token is gone from the
+// page.
+func (o *opsSession) adminTools() {
+	t, b, s := o.t, o.b, o.s
+	b.Click("#tab-search")
+	b.Set("#search-holder", sample(t, "business-license")["uscc"])
+	b.Click("#search-btn")
+	b.Click(fmt.Sprintf(`#results-body tr[data-id=%s] button[data-action="open"]`, browsertest.Quote(o.id)))
+	b.Click(`#detail-actions button[data-action="history"]`)
+	b.Click(`#history-body tr[data-kind="issue"] button[data-open-index]`)
+	b.WaitFor("the opened operator", `document.querySelector('#history-body tr[data-kind="issue"] .opened') !== null`)
+	if got := b.Text(`#history-body tr[data-kind="issue"] .opened`); !strings.Contains(got, "clerk-02") || !strings.Contains(got, "✓") {
+		t.Errorf("opened operator %q, want clerk-02 ✓", got)
+	}
+	b.Click("#detail-close")
+	b.Do(chromedp.WaitNotVisible(chromedp.CSS("#detail-dialog")))
+
+	b.Click("#tab-admin")
+	china := time.Now().In(time.FixedZone("CST", 8*3600))
+	from, to := china.AddDate(0, 0, -1).Format(time.DateOnly), china.AddDate(0, 0, 1).Format(time.DateOnly)
+	b.Set("#arc-agency", o.agency)
+	b.Set("#arc-from", from)
+	b.Set("#arc-to", to)
+	b.Click("#arc-submit")
+	data := o.downloaded(o.agency + "-" + strings.ReplaceAll(from, "-", "") + "-" + strings.ReplaceAll(to, "-", "") + ".zip")
+	zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
+	if err != nil {
+		t.Fatalf("the archive package: %v", err)
+	}
+	names := map[string]bool{}
+	for _, f := range zr.File {
+		names[f.Name] = true
+	}
+	if !names[archive.ManifestPath] || !names[archive.SignaturePath] || !names[archive.LicenceDir(o.id)+archive.CredentialFile] {
+		t.Errorf("the archive package lacks the manifest, its signature or %s: %v", o.id, names)
+	}
+
+	b.Set("#key-agency", o.agency)
+	b.Click("#key-submit")
+	b.Do(chromedp.WaitVisible(chromedp.CSS("#ask-dialog")))
+	b.Click("#ask-ok")
+	b.WaitFor("the rotated key", `!document.getElementById('key-done').hidden`)
+	var entry struct {
+		Kind  string `json:"kind"`
+		Event struct {
+			KeyID    string `json:"key_id"`
+			Previous string `json:"previous"`
+		} `json:"event"`
+	}
+	if st := s.call(t, "GET", "/v1/ledger/entries/"+b.Text("#key-done-ledger"), "", nil, &entry); st != 200 || entry.Kind != "key-rotated" ||
+		entry.Event.KeyID != b.Text("#key-done-new") || entry.Event.Previous != b.Text("#key-done-old") {
+		t.Errorf("the ledger entry of the rotation: %d %+v", st, entry)
+	}
+	screenshot(b, "console-admin.png")
+
 	b.Click("#logout-btn")
 	b.Do(chromedp.WaitVisible(chromedp.CSS("#token-input")))
 	if browsertest.Eval[string](b, `document.getElementById('tok-made-token').value`) != "" {

@@ -31,9 +31,9 @@
     'login.checking': ['正在验证…', 'Checking…'],
     'login.notJWT': ['这不是有效的令牌（应为 xxx.yyy.zzz 形式的 JWT）。', 'This is not a token (a JWT looks like xxx.yyy.zzz).'],
     'login.expired': ['令牌已于 {0} 过期，请向管理员申请新令牌。', 'The token expired at {0}; ask your administrator for a new one.'],
-    'login.rejected': ['服务器拒绝了该令牌：{0}', 'The server refused the token: {0}'],
+    'login.rejected': ['服务器拒绝了该令牌（已过期、已撤销或不是本系统签发的）。请确认粘贴完整，或向管理员申请新令牌。', 'The server refused the token (expired, revoked, or not this system\'s). Check it was pasted whole, or ask your administrator for a new one.'],
     'login.tokenExpired': ['令牌已过期', 'the token has expired'],
-    'login.sessionEnded': ['登录已失效，请重新登录：{0}', 'Your session ended; log in again: {0}'],
+    'login.sessionEnded': ['登录已失效（令牌已过期或被撤销），请重新登录：{0}', 'Your session ended (the token expired or was revoked); log in again: {0}'],
     'login.preview': ['令牌主体：{0} · 角色：{1} · 机构：{2} · 有效至 {3}', 'Subject: {0} · role: {1} · agency: {2} · valid until {3}'],
     'who.until': ['有效至 {0}', 'until {0}'],
     'who.allAgencies': ['全部机构', 'all agencies'],
@@ -66,7 +66,7 @@
     'issue.choose': ['— 请选择 —', '— choose —'],
     'issue.fixFields': ['请更正标出的 {0} 个字段。', 'Please correct the {0} marked field(s).'],
     'issue.serverSays': ['服务器返回：', 'Server says: '],
-    'issue.forbidden': ['无权签发此类证照：', 'Not allowed to issue this class: '],
+    'issue.forbidden': ['无权签发此类证照：令牌的机构或限办类型不包括它。请选择令牌允许的证照类型，或向管理员申请相应的令牌。', 'Not allowed to issue this class: the token\'s agency or classes do not include it. Choose a class the token allows, or ask your administrator for one that does.'],
     'issue.toast': ['已签发 {0}', 'Issued {0}'],
     'issue.maxLen': ['最多 {0} 字', 'up to {0} characters'],
     'search.holder': ['持证主体代码', 'Holder code'],
@@ -263,6 +263,31 @@
     'hint.phone': ['如 021-12345678、13812345678', 'e.g. 021-12345678'],
     'hint.int': ['整数', 'whole number'],
     'hint.area': ['平方米，如 89.56', 'square metres, e.g. 89.56'],
+    'nav.admin': ['管理', 'Administration'],
+    'arc.title': ['电子档案导出', 'Archive export'],
+    'arc.intro': ['导出机构在一段时间内签发或变更的证照档案包（每个版本的 OFD 文件、凭证、元数据和带存在性证明的账本记录，经机构签名），可用 elicense-verify archive 离线核验。导出本身写入账本。',
+      'Export the archive package of the licences an agency issued or changed in a period (each version\'s OFD file, credential, metadata and ledger events with inclusion proofs, signed by the agency), checked offline with elicense-verify archive. The export is recorded in the ledger.'],
+    'arc.from': ['起始日期（含）', 'From (included)'],
+    'arc.to': ['截止日期（不含）', 'To (excluded)'],
+    'arc.submit': ['导出档案包', 'Export'],
+    'arc.running': ['导出中…（等待覆盖该期间的检查点）', 'Exporting… (waiting for a checkpoint covering the period)'],
+    'arc.order': ['截止日期须晚于起始日期。', 'The end must be after the start.'],
+    'key.title': ['机构签名密钥', 'Agency signing keys'],
+    'key.intro': ['轮换：为机构启用新密钥，旧密钥退役（其此前签发的证照仍有效）。若旧密钥已泄露，填写泄露时间：核验端只承认它在该时间之前签发的证照。变更写入账本并随信任包下发。',
+      'Rotation gives the agency a new key and retires the old one (what it signed stays valid). If the old key was stolen, give the time since when: counters then accept only what it signed before. The change is recorded in the ledger and reaches counters with the trust bundle.'],
+    'key.since': ['旧密钥泄露时间（可选）', 'Old key compromised since (optional)'],
+    'key.rotate': ['轮换密钥', 'Rotate the key'],
+    'key.new': ['新密钥', 'New key'],
+    'key.old': ['旧密钥', 'Old key'],
+    'key.state.retired': ['已退役', 'retired'],
+    'key.state.compromised': ['已泄露', 'compromised'],
+    'key.confirmTitle': ['轮换机构签名密钥', 'Rotate the agency\'s key'],
+    'key.confirmText': ['新密钥立即开始签发；旧密钥不再签发。此操作写入账本，不可撤回。', 'The new key signs from now on; the old one no longer does. This is recorded in the ledger and cannot be undone.'],
+    'key.confirmOk': ['确认轮换', 'Rotate'],
+    'key.done': ['已轮换 {0} 的密钥', 'Rotated {0}\'s key'],
+    'open.operator': ['查看经办人', 'Open operator'],
+    'open.done': ['经办人：{0} ✓ 与账本承诺一致', 'Operator: {0} ✓ matches the ledger\'s commitment'],
+    'open.bad': ['开启值与账本承诺不一致', 'The opening does not match the ledger\'s commitment'],
     'nav.import': ['批量导入', 'Import'],
     'nav.seals': ['电子印章', 'Seals'],
     'nav.tokens': ['访问令牌', 'Tokens'],
@@ -649,7 +674,7 @@
     } catch (e) {
       state.token = null;
       if (fromStorage) sessionStorage.removeItem(TOKEN_KEY);
-      alertBox(err, e.status === 401 ? t('login.rejected', e.message) : e.message);
+      alertBox(err, e.status === 401 ? t('login.rejected') : errText(e), e.status ? t('err.server', e.message) : '');
       return;
     } finally {
       btn.disabled = false;
@@ -720,6 +745,7 @@
     show($('tab-parties'), isAdmin() || auditor);
     show($('tab-import'), !auditor);
     show($('tab-tokens'), isAdmin());
+    show($('tab-admin'), isAdmin());
     loadAgencies();
     switchTab(auditor ? 'search' : 'issue');
     refreshCheckpoint();
@@ -727,7 +753,7 @@
     try {
       await loadClasses();
     } catch (e) {
-      alertBox($('issue-error'), e.message);
+      alertBox($('issue-error'), errText(e), t('err.server', e.message));
     }
   }
 
@@ -960,7 +986,7 @@
   function showIssueError(e) {
     if (e.status === 401) return; // back at the login page already
     if (e.status === 403) {
-      alertBox($('issue-error'), t('issue.forbidden') + e.message);
+      alertBox($('issue-error'), t('issue.forbidden'), t('err.server', e.message));
       return;
     }
     const per = fieldMessages(e.message);
@@ -972,7 +998,7 @@
     for (const [k, m] of per) {
       if (k !== e.field && markField(k, m)) marked++;
     }
-    alertBox($('issue-error'), marked ? t('issue.fixFields', marked) : e.message, marked ? t('issue.serverSays') + e.message : '');
+    alertBox($('issue-error'), marked ? t('issue.fixFields', marked) : errText(e), t('issue.serverSays') + e.message);
     const first = document.querySelector('#issue-form .field.invalid input, #issue-form .field.invalid select, #issue-form .field.invalid textarea');
     if (first) first.focus();
   }
@@ -1075,7 +1101,7 @@
       state.next = data.next || '';
       renderResults();
     } catch (e) {
-      if (e.status !== 401) alertBox($('search-error'), e.message);
+      showError($('search-error'), e);
     } finally {
       btn.disabled = false;
     }
@@ -1103,7 +1129,7 @@
       if (!d.open) d.showModal();
       loadQR($('detail-qr'), id);
     } catch (e) {
-      if (e.status !== 401) toast(e.message, 'error');
+      if (e.status !== 401) toast(errText(e), 'error');
     }
   }
 
@@ -1189,7 +1215,7 @@
       refreshCheckpointSoon();
       toast(t('confirm.done', statusLabel(lic), lic.id), 'ok');
     } catch (e) {
-      if (e.status !== 401) alertBox($('confirm-error'), e.message);
+      showError($('confirm-error'), e);
     } finally {
       ok.disabled = false;
     }
@@ -1442,7 +1468,7 @@
     try {
       await loadClasses();
     } catch (e) {
-      alertBox($('rp-error'), e.message);
+      alertBox($('rp-error'), errText(e), t('err.server', e.message));
       return;
     }
     if ($('rp-dialog').open) $('rp-dialog').close();
@@ -1724,7 +1750,7 @@
       $('cp-signers').textContent = cp.signers.join(', ') || '—';
       $('cp-time').textContent = new Date().toLocaleTimeString(lang === 'en' ? 'en-GB' : 'zh-CN', { hour12: false });
     } catch (e) {
-      alertBox($('cp-error'), t('ledger.error', e.message));
+      alertBox($('cp-error'), t('ledger.error', errText(e)), e.status ? t('err.server', e.message) : '');
     }
   }
 
@@ -2206,7 +2232,8 @@
         el('td', { class: 'nowrap', text: eventLabel(ev) }),
         el('td', { class: 'nowrap', text: fmtTime(ev.time) }),
         el('td', {}, el('code', { class: 'id', title: ev.subject, text: eventSubject(ev) })),
-        el('td', { class: 'small', text: eventNote(ev, h.id) }),
+        el('td', { class: 'small' }, eventNote(ev, h.id), isAdmin() && ev.event && ev.event.operator
+          ? el('div', {}, el('button', { type: 'button', class: 'btn btn-link btn-sm', 'data-open-index': String(ev.index), text: t('open.operator') })) : ''),
         el('td', { class: 'nowrap' }, proof));
     }));
     if (!h.events.length) $('history-body').append(el('tr', {}, el('td', { colSpan: 6, class: 'muted', text: t('history.none') })));
@@ -2762,6 +2789,89 @@
     show($('imp-agency-row'), isAdmin());
   }
 
+
+  // ---- administration (管理): archives, keys, openings ----------------
+
+  async function exportArchive(ev) {
+    ev.preventDefault();
+    const form = $('arc-form');
+    clearFormErrors(form, 'arc-error');
+    const body = { agency: $('arc-agency').value, from: $('arc-from').value, to: $('arc-to').value };
+    const problems = [];
+    for (const k of ['agency', 'from', 'to']) if (!body[k]) problems.push([k, t('rperr.required')]);
+    if (body.from && body.to && body.to <= body.from) problems.push(['to', t('arc.order')]);
+    if (problems.length) {
+      for (const [k, m] of problems) markFormField(form, k, m);
+      return;
+    }
+    const btn = $('arc-submit');
+    btn.disabled = true;
+    btn.textContent = t('arc.running');
+    try {
+      const resp = await api('POST', 'v1/archives', body, { raw: true });
+      const name = `${body.agency}-${body.from.replace(/-/g, '')}-${body.to.replace(/-/g, '')}.zip`;
+      saveBlob(await resp.blob(), name);
+      toast(t('dl.done', name), 'ok');
+      refreshCheckpointSoon();
+    } catch (e) {
+      const marked = e.field && markFormField(form, e.field, errText(e), t('err.server', e.message));
+      if (!marked) showError($('arc-error'), e);
+    } finally {
+      btn.disabled = false;
+      btn.textContent = t('arc.submit');
+    }
+  }
+
+  function rotateKey(ev) {
+    ev.preventDefault();
+    const form = $('key-form');
+    clearFormErrors(form, 'key-error');
+    const agency = $('key-agency').value;
+    if (!agency) { markFormField(form, 'agency', t('rperr.required')); return; }
+    const since = $('key-since').value;
+    const body = since ? { compromised_since: new Date(since).toISOString().replace(/\.\d+Z$/, 'Z') } : {};
+    ask({
+      title: t('key.confirmTitle'), text: t('key.confirmText'), id: agencyLabel(agency), ok: t('key.confirmOk'),
+      run: async () => {
+        const ch = await api('POST', 'v1/agencies/' + encodeURIComponent(agency) + '/keys/rotate', body);
+        $('key-done-agency').textContent = agencyLabel(ch.agency);
+        $('key-done-new').textContent = ch.new_key ? ch.new_key.kid : '—';
+        $('key-done-old').textContent = ch.old_key.kid;
+        $('key-done-state').textContent = I18N['key.state.' + ch.old_key.state] ? t('key.state.' + ch.old_key.state) : ch.old_key.state;
+        $('key-done-ledger').textContent = String(ch.ledger_index);
+        show($('key-done'), true);
+        toast(t('key.done', agencyLabel(ch.agency)), 'ok');
+        refreshCheckpointSoon();
+      },
+    });
+  }
+
+  function hexBytes(hex) {
+    const out = new Uint8Array(hex.length / 2);
+    for (let i = 0; i < out.length; i++) out[i] = parseInt(hex.slice(2 * i, 2 * i + 2), 16);
+    return out;
+  }
+
+  // openOperator opens an event's operator commitment (admins) and checks
+  // the opening in the page: SM3(salt ‖ value) is the entry's commitment.
+  async function openOperator(btn) {
+    const index = Number(btn.dataset.openIndex);
+    const ev = state.history && state.history.events.find((e) => e.index === index);
+    btn.disabled = true;
+    try {
+      const o = await api('POST', 'v1/ledger/entries/' + index + '/open', { field: 'operator' });
+      const value = new TextEncoder().encode(o.value);
+      const m = new Uint8Array(o.salt.length / 2 + value.length);
+      m.set(hexBytes(o.salt));
+      m.set(value, o.salt.length / 2);
+      const ok = !!ev && ev.event && sm3(m) === ev.event.operator;
+      btn.replaceWith(el('span', { class: ok ? 'proof-ok opened' : 'proof-bad opened', 'data-opened': o.value, text: ok ? t('open.done', o.value) : t('open.bad') }));
+    } catch (e) {
+      btn.disabled = false;
+      showError($('history-error'), e);
+    }
+  }
+
   // ---- wiring of the operations ---------------------------------------
 
   function resetOps() {
@@ -2777,6 +2887,9 @@
     $('tok-made-token').value = ''; // a token is shown once, never kept
     show($('tok-made'), false);
     show($('seal-made'), false);
+    show($('key-done'), false);
+    $('arc-form').reset();
+    $('key-form').reset();
     closeSealForm();
     $('seal-body').replaceChildren();
     $('imp-form').reset();
@@ -2831,12 +2944,19 @@
     });
     $('tok-revoke-form').addEventListener('submit', submitRevokeByID);
     $('imp-form').addEventListener('submit', runImport);
+    $('tab-admin').addEventListener('click', () => { switchTab('admin'); renderAgencySelects(); });
+    $('arc-form').addEventListener('submit', exportArchive);
+    $('key-form').addEventListener('submit', rotateKey);
+    $('history-body').addEventListener('click', (ev) => {
+      const b = ev.target.closest('button[data-open-index]');
+      if (b) openOperator(b);
+    });
     $('imp-file').addEventListener('change', fileInfo);
     $('imp-class').addEventListener('change', () => { $('imp-template').disabled = !$('imp-class').value; });
     $('imp-template').addEventListener('click', downloadTemplate);
     $('imp-report-dl').addEventListener('click', downloadReport);
     $('imp-results-dl').addEventListener('click', downloadResults);
-    for (const f of [$('seal-form'), $('tok-form'), $('imp-form')]) {
+    for (const f of [$('seal-form'), $('tok-form'), $('imp-form'), $('arc-form'), $('key-form')]) {
       f.addEventListener('input', (ev) => {
         const box = ev.target.closest('.field.invalid');
         if (box) { box.classList.remove('invalid'); box.querySelector('.field-error').replaceChildren(); }
@@ -2848,7 +2968,7 @@
 
   function switchTab(name) {
     for (const [tab, panel] of [['tab-issue', 'panel-issue'], ['tab-search', 'panel-search'], ['tab-import', 'panel-import'],
-      ['tab-seals', 'panel-seals'], ['tab-tokens', 'panel-tokens'], ['tab-parties', 'panel-parties']]) {
+      ['tab-seals', 'panel-seals'], ['tab-tokens', 'panel-tokens'], ['tab-parties', 'panel-parties'], ['tab-admin', 'panel-admin']]) {
       const on = tab === 'tab-' + name;
       $(tab).classList.toggle('active', on);
       $(tab).setAttribute('aria-selected', on ? 'true' : 'false');
