@@ -288,21 +288,7 @@ func (o *opsSession) files() {
 // against the checkpoint, as the API lists them.
 func (o *opsSession) history() {
 	t, b := o.t, o.b
-	var h struct {
-		Checkpoint struct{ Size uint64 } `json:"checkpoint"`
-		Events     []struct {
-			Index uint64 `json:"index"`
-			Kind  string `json:"kind"`
-		} `json:"events"`
-	}
-	// Issue, claim, unbind, claim: wait until a checkpoint covers them.
-	deadline := time.Now().Add(10 * time.Second)
-	for o.get("/v1/licences/"+url.PathEscape(o.id)+"/history", &h); len(h.Events) < 4 || h.Checkpoint.Size <= h.Events[len(h.Events)-1].Index; o.get("/v1/licences/"+url.PathEscape(o.id)+"/history", &h) {
-		if time.Now().After(deadline) {
-			t.Fatalf("no checkpoint covers the licence's events: %+v", h)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	h := o.coveredHistory(4) // issue, claim, unbind, claim
 	b.Click(`#detail-actions button[data-action="history"]`)
 	b.WaitFor("the history", fmt.Sprintf(`document.querySelectorAll('#history-body tr[data-index]').length === %d`, len(h.Events)))
 	rows := browsertest.Eval[[]map[string]string](b, `[...document.querySelectorAll('#history-body tr[data-index]')].map((r) => ({index: r.dataset.index, kind: r.dataset.kind, verified: r.dataset.verified}))`)
@@ -330,6 +316,33 @@ func (o *opsSession) history() {
 	b.WaitFor("the tampered history", `document.querySelectorAll('#history-body tr[data-verified="failed"]').length === 1`)
 	if !b.Visible("#history-error") || !strings.Contains(b.Text("#history-error"), "核验失败") {
 		t.Errorf("no warning for a proof that does not verify: %q", b.Text("#history-error"))
+	}
+}
+
+// historyAnswer is what the test reads of GET /v1/licences/{id}/history.
+type historyAnswer struct {
+	Checkpoint struct{ Size uint64 } `json:"checkpoint"`
+	Events     []struct {
+		Index uint64 `json:"index"`
+		Kind  string `json:"kind"`
+	} `json:"events"`
+}
+
+// coveredHistory waits until the licence has n events and a signed
+// checkpoint covers them all, and returns its history.
+func (o *opsSession) coveredHistory(n int) historyAnswer {
+	o.t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		var h historyAnswer
+		o.get("/v1/licences/"+url.PathEscape(o.id)+"/history", &h)
+		if len(h.Events) >= n && h.Checkpoint.Size > h.Events[len(h.Events)-1].Index {
+			return h
+		}
+		if time.Now().After(deadline) {
+			o.t.Fatalf("no checkpoint covers the licence's %d events: %+v", n, h)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }
 
@@ -441,34 +454,7 @@ func (o *opsSession) seals() {
 func (o *opsSession) importCSV() {
 	t, b := o.t, o.b
 	cl, _ := catalog.Default().Lookup("business-license")
-	good := sample(t, "business-license")
-	var header []string
-	for _, f := range cl.Fields {
-		header = append(header, f.Label)
-	}
-	rowOf := func(change map[string]string) []string {
-		var r []string
-		for _, f := range cl.Fields {
-			v := good[f.Key]
-			if c, ok := change[f.Key]; ok {
-				v = c
-			}
-			r = append(r, v)
-		}
-		return r
-	}
-	var buf bytes.Buffer
-	w := csv.NewWriter(&buf)
-	w.Write(header)
-	w.Write(rowOf(map[string]string{"name": "上海浦江示例一号有限公司"}))
-	w.Write(rowOf(map[string]string{"uscc": "91310115MA1FPA014X"})) // line 3: wrong check character
-	w.Write(rowOf(map[string]string{"name": ""}))                   // line 4: a required field empty
-	w.Write(rowOf(map[string]string{"name": "上海浦江示例二号有限公司 <&>"}))
-	w.Flush()
-	file := filepath.Join(t.TempDir(), "licences.csv")
-	if err := os.WriteFile(file, buf.Bytes(), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	file := importFile(t, cl)
 
 	b.Click("#tab-import")
 	b.Set("#imp-class", "business-license")
@@ -515,6 +501,40 @@ func (o *opsSession) importCSV() {
 	if err != nil || res.Issued != 0 || res.Existing != 2 || res.Rejected != 2 {
 		t.Errorf("the CLI's import after the console's: %+v, %v; want 2 existing, 0 issued", res, err)
 	}
+}
+
+// importFile writes a CSV of four business licences: two good, one with
+// a bad code (line 3), one without a required field (line 4).
+func importFile(t *testing.T, cl *catalog.Class) string {
+	good := sample(t, "business-license")
+	var header []string
+	for _, f := range cl.Fields {
+		header = append(header, f.Label)
+	}
+	rowOf := func(change map[string]string) []string {
+		var r []string
+		for _, f := range cl.Fields {
+			v := good[f.Key]
+			if c, ok := change[f.Key]; ok {
+				v = c
+			}
+			r = append(r, v)
+		}
+		return r
+	}
+	var buf bytes.Buffer
+	w := csv.NewWriter(&buf)
+	w.Write(header)
+	w.Write(rowOf(map[string]string{"name": "上海浦江示例一号有限公司"}))
+	w.Write(rowOf(map[string]string{"uscc": "91310115MA1FPA014X"})) // line 3: wrong check character
+	w.Write(rowOf(map[string]string{"name": ""}))                   // line 4: a required field empty
+	w.Write(rowOf(map[string]string{"name": "上海浦江示例二号有限公司 <&>"}))
+	w.Flush()
+	file := filepath.Join(t.TempDir(), "licences.csv")
+	if err := os.WriteFile(file, buf.Bytes(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return file
 }
 
 // tokens: an admin mints a clerk's token, shown once; it works against
