@@ -646,6 +646,13 @@ func (o *opsSession) adminTools() {
 		t.Errorf("the ledger entry of the rotation: %d %+v", st, entry)
 	}
 	screenshot(b, "console-admin.png")
+	b.Click("#lang-btn")
+	for sel, want := range map[string]string{"#tab-admin": "Administration", "#tab-seals": "Seals", "#tab-tokens": "Tokens", "#tab-import": "Import", "#key-submit": "Rotate the key"} {
+		if got := b.Text(sel); got != want {
+			t.Errorf("in English %s = %q, want %q", sel, got, want)
+		}
+	}
+	b.Click("#lang-btn")
 
 	b.Click("#logout-btn")
 	b.Do(chromedp.WaitVisible(chromedp.CSS("#token-input")))

@@ -323,6 +323,8 @@
     'unbind.ok': ['确认解绑', 'Unbind'],
     'unbind.done': ['已解绑 {0}', 'Unbound {0}'],
     'reissue.title': ['换发证照', 'Re-issue the licence'],
+    'reissue.hint': ['修改需要变更的字段，其余字段保持不变。换发后签发新版本，原证照标记为“已换发”（原因：变更），持证人需用新的领证码领取新版本。',
+      'Change the fields that need it; the others stay. A new version is issued and the old one is marked superseded (reason 变更); the holder claims the new version with a new claim code.'],
     'reissue.submit': ['确认换发', 'Re-issue'],
     'reissue.submitting': ['换发中…', 'Re-issuing…'],
     'reissue.nothing': ['没有修改任何内容。请修改需要变更的字段后再换发。', 'Nothing changed. Change the fields that need it, then re-issue.'],
