@@ -645,6 +645,17 @@ func (o *opsSession) adminTools() {
 		entry.Event.KeyID != b.Text("#key-done-new") || entry.Event.Previous != b.Text("#key-done-old") {
 		t.Errorf("the ledger entry of the rotation: %d %+v", st, entry)
 	}
+	// The retired key turns out stolen: declared compromised since a
+	// moment ago (the browser's local time, which is this process's).
+	b.Set("#kc-kid", b.Text("#key-done-old"))
+	b.Set("#kc-since", time.Now().Add(-2*time.Second).Format("2006-01-02T15:04:05"))
+	b.Click("#kc-submit")
+	b.Do(chromedp.WaitVisible(chromedp.CSS("#ask-dialog")))
+	b.Click("#ask-ok")
+	b.WaitFor("the declaration", `document.getElementById('kc-form').dataset.ledger !== undefined`)
+	if st := s.call(t, "GET", "/v1/ledger/entries/"+browsertest.Eval[string](b, `document.getElementById('kc-form').dataset.ledger`), "", nil, &entry); st != 200 || entry.Kind != "key-compromised" || entry.Event.KeyID != b.Text("#key-done-old") {
+		t.Errorf("the ledger entry of the compromise: %d %+v", st, entry)
+	}
 	screenshot(b, "console-admin.png")
 	b.Click("#lang-btn")
 	for sel, want := range map[string]string{"#tab-admin": "Administration", "#tab-seals": "Seals", "#tab-tokens": "Tokens", "#tab-import": "Import", "#key-submit": "Rotate the key"} {

@@ -286,6 +286,14 @@
     'key.confirmOk': ['确认轮换', 'Rotate'],
     'key.done': ['已轮换 {0} 的密钥', 'Rotated {0}\'s key'],
     'open.operator': ['查看经办人', 'Open operator'],
+    'kc.kid': ['已退役密钥 ID', 'Retired key ID'],
+    'kc.since': ['泄露时间', 'Compromised since'],
+    'kc.submit': ['声明泄露', 'Declare compromised'],
+    'kc.hint': ['已退役的密钥事后发现泄露时，按上方所选机构声明：核验端只承认它在泄露时间之前签发的证照（真实集）。', 'When a retired key turns out to have been stolen, declare it for the agency chosen above: counters then accept only the licences it signed before that time (its genuine set).'],
+    'kc.title': ['声明密钥泄露', 'Declare a key compromised'],
+    'kc.text': ['该密钥在泄露时间之后签发的一切在核验端均无效。此操作写入账本，不可撤回。', 'Everything the key signed after that time fails at counters. This is recorded in the ledger and cannot be undone.'],
+    'kc.ok': ['确认声明', 'Declare'],
+    'kc.done': ['已声明密钥 {0} 泄露（账本序号 {1}）', 'Declared key {0} compromised (ledger index {1})'],
     'open.done': ['经办人：{0} ✓ 与账本承诺一致', 'Operator: {0} ✓ matches the ledger\'s commitment'],
     'open.bad': ['开启值与账本承诺不一致', 'The opening does not match the ledger\'s commitment'],
     'nav.import': ['批量导入', 'Import'],
@@ -2848,6 +2856,30 @@
     });
   }
 
+  function declareCompromise(ev) {
+    ev.preventDefault();
+    const form = $('kc-form');
+    clearFormErrors(form, 'kc-error');
+    clearFormErrors($('key-form'), 'key-error');
+    const agency = $('key-agency').value;
+    const kid = $('kc-kid').value.trim();
+    const since = $('kc-since').value;
+    if (!agency) markFormField($('key-form'), 'agency', t('rperr.required'));
+    if (!kid) markFormField(form, 'kid', t('rperr.required'));
+    if (!since) markFormField(form, 'since', t('rperr.required'));
+    if (!agency || !kid || !since) return;
+    ask({
+      title: t('kc.title'), text: t('kc.text'), id: `${agencyLabel(agency)} · ${kid}`, ok: t('kc.ok'),
+      run: async () => {
+        const ch = await api('POST', 'v1/agencies/' + encodeURIComponent(agency) + '/keys/' + encodeURIComponent(kid) + '/compromise',
+          { since: new Date(since).toISOString().replace(/\.\d+Z$/, 'Z') });
+        toast(t('kc.done', ch.old_key.kid, ch.ledger_index), 'ok');
+        $('kc-form').dataset.ledger = String(ch.ledger_index);
+        refreshCheckpointSoon();
+      },
+    });
+  }
+
   function hexBytes(hex) {
     const out = new Uint8Array(hex.length / 2);
     for (let i = 0; i < out.length; i++) out[i] = parseInt(hex.slice(2 * i, 2 * i + 2), 16);
@@ -2892,6 +2924,7 @@
     show($('key-done'), false);
     $('arc-form').reset();
     $('key-form').reset();
+    $('kc-form').reset();
     closeSealForm();
     $('seal-body').replaceChildren();
     $('imp-form').reset();
@@ -2949,6 +2982,7 @@
     $('tab-admin').addEventListener('click', () => { switchTab('admin'); renderAgencySelects(); });
     $('arc-form').addEventListener('submit', exportArchive);
     $('key-form').addEventListener('submit', rotateKey);
+    $('kc-form').addEventListener('submit', declareCompromise);
     $('history-body').addEventListener('click', (ev) => {
       const b = ev.target.closest('button[data-open-index]');
       if (b) openOperator(b);
@@ -2958,7 +2992,7 @@
     $('imp-template').addEventListener('click', downloadTemplate);
     $('imp-report-dl').addEventListener('click', downloadReport);
     $('imp-results-dl').addEventListener('click', downloadResults);
-    for (const f of [$('seal-form'), $('tok-form'), $('imp-form'), $('arc-form'), $('key-form')]) {
+    for (const f of [$('seal-form'), $('tok-form'), $('imp-form'), $('arc-form'), $('key-form'), $('kc-form')]) {
       f.addEventListener('input', (ev) => {
         const box = ev.target.closest('.field.invalid');
         if (box) { box.classList.remove('invalid'); box.querySelector('.field-error').replaceChildren(); }
