@@ -162,6 +162,8 @@ func (a *API) routes() {
 	v1.GET("/licences/:id/ofd", a.ofdFile) // a bearer token or a holder's ELProof
 	v1.POST("/licences/:id/claim-codes", a.newClaimCode, a.auth)
 	v1.POST("/licences/:id/unbind", a.unbind, a.auth)
+	v1.GET("/licences/:id/history", a.history, a.auth) // history.go
+	v1.GET("/agencies", a.agencies, a.auth)
 
 	// Holders claim device-bound copies without an operator token; the
 	// rate limit (per client address) backs the secret half of the
@@ -184,6 +186,7 @@ func (a *API) routes() {
 
 	v1.POST("/receipts", a.uploadReceipts, a.auth)
 	v1.POST("/seals", a.makeSeal, a.auth)
+	v1.GET("/seals", a.listSeals, a.auth) // seal_list.go
 	v1.POST("/seals/:esid/revoke", a.revokeSeal, a.auth)
 
 	v1.POST("/agencies/:code/keys/rotate", a.rotateKey, a.auth)

@@ -69,6 +69,16 @@ var fuzzMutators = map[string][]string{
 	"DELETE /v1/grants/{id}":                         {}, // a proof
 }
 
+// fuzzReaders says who may read (2xx) at the read routes that are scoped
+// to an agency (history.go, seal_list.go): no token or a forged one never;
+// roleOpOther only its own agency's (otherAgencyOK), and the licences the
+// fuzzer names are agency A's.
+var fuzzReaders = map[string][]string{
+	"GET /v1/licences/{id}/history": {roleOpOwn, roleAuditor, roleAdmin},
+	"GET /v1/agencies":              {roleOpOwn, roleOpOther, roleAuditor, roleAdmin},
+	"GET /v1/seals":                 {roleOpOwn, roleOpOther, roleAuditor, roleAdmin},
+}
+
 // syncBuffer is the server log, written by handlers and read by the test.
 type syncBuffer struct {
 	mu sync.Mutex
@@ -177,6 +187,14 @@ func (f *apiFuzzer) judge(req fuzzReq, role string, status int, resp []byte, log
 		var e errBody
 		if json.Unmarshal(resp, &e) != nil || e.Code == "" || e.Message == "" {
 			return "a 4xx without a JSON {code, message}"
+		}
+	case status >= 200 && status < 300 && req.op.method == http.MethodGet:
+		allowed, ok := fuzzReaders[req.op.method+" "+req.op.path]
+		if ok && !slices.Contains(allowed, role) {
+			return "a read succeeded for a role that may not make it"
+		}
+		if ok && role == roleOpOther && !f.otherAgencyOK(req, resp) {
+			return "an operator of another agency read this agency's records"
 		}
 	case status >= 200 && status < 300 && (req.op.method == http.MethodPost || req.op.method == http.MethodDelete):
 		key := req.op.method + " " + req.op.path

@@ -3,6 +3,7 @@ package console_test
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -15,6 +16,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -56,6 +58,34 @@ type testServer struct {
 	store  state.Store
 	ledger *ledger.Log[state.Tx]
 	tokens *api.Tokens
+	// tamper, when set, alters the first inclusion proof of every
+	// history answer (a test that the page checks proofs itself).
+	tamper *atomic.Bool
+}
+
+// tamperHistory serves h, but with the first proof hash of a history
+// answer changed while tamper is set.
+func tamperHistory(h http.Handler, tamper *atomic.Bool) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !tamper.Load() || !strings.HasSuffix(r.URL.Path, "/history") {
+			h.ServeHTTP(w, r)
+			return
+		}
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, r)
+		var body map[string]any
+		if json.Unmarshal(rec.Body.Bytes(), &body) == nil {
+			for _, e := range body["events"].([]any) {
+				if p, _ := e.(map[string]any)["proof"].([]any); len(p) > 0 {
+					p[0] = base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{7}, 32))
+					break
+				}
+			}
+		}
+		maps.Copy(w.Header(), rec.Header())
+		w.WriteHeader(rec.Code)
+		json.NewEncoder(w).Encode(body)
+	})
 }
 
 func newTestServer(t *testing.T) *testServer {
@@ -74,7 +104,7 @@ func newTestServer(t *testing.T) *testServer {
 		t.Fatal(err)
 	}
 	st, lg := data.Store, data.Ledger
-	svc, err := service.New(service.Options{PKI: p, Store: st, Ledger: lg, Status: &memStatus{}, Audit: testAudit})
+	svc, err := service.New(service.Options{PKI: p, Store: st, Ledger: lg, Status: &memStatus{}, Audit: testAudit, Passphrase: []byte("pw")})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -86,13 +116,14 @@ func newTestServer(t *testing.T) *testServer {
 		t.Fatal(err)
 	}
 	tokens := api.NewTokens(key, "test", st, nil)
-	srv := httptest.NewServer(api.New(api.Options{Service: svc, Store: st, Ledger: lg, Tokens: tokens, Console: console.Handler()}))
+	tamper := new(atomic.Bool)
+	srv := httptest.NewServer(tamperHistory(api.New(api.Options{Service: svc, Store: st, Ledger: lg, Tokens: tokens, Console: console.Handler()}), tamper))
 	t.Cleanup(func() {
 		srv.Close()
 		svc.Close()
 		data.Close()
 	})
-	return &testServer{Server: srv, pki: p, store: st, ledger: lg, tokens: tokens}
+	return &testServer{Server: srv, pki: p, store: st, ledger: lg, tokens: tokens, tamper: tamper}
 }
 
 // call sends an API request and decodes the JSON answer into out.
@@ -348,7 +379,10 @@ func (c *consoleSession) login() {
 	}
 	b.Click("#login-btn")
 	b.Do(chromedp.WaitVisible(chromedp.CSS("#app-view")))
-	for sel, want := range map[string]string{"#who-sub": "clerk-01", "#who-role": "经办人", "#who-agency": c.agency} {
+	ag, _ := c.s.pki.Agency(c.agency)
+	name := ag.Name
+	b.WaitFor("the agency's name", fmt.Sprintf(`document.getElementById('who-agency').textContent === %s`, browsertest.Quote(name)))
+	for sel, want := range map[string]string{"#who-sub": "clerk-01", "#who-role": "经办人", "#who-agency": name} {
 		if got := b.Text(sel); got != want {
 			t.Errorf("%s = %q, want %q", sel, got, want)
 		}
@@ -606,6 +640,7 @@ func (c *consoleSession) adminIssuesAndLogsOut() {
 	fill(b, c.good)
 	b.Click("#issue-submit")
 	b.WaitFor("the agency mark", `document.getElementById('err-agency').textContent !== ''`)
+	b.WaitFor("the agency choice", fmt.Sprintf(`document.querySelector('#f--agency option[value=%s]') !== null`, browsertest.Quote(c.agency)))
 	b.Set("#f--agency", c.agency)
 	b.Click("#issue-submit")
 	b.WaitFor("the issued licence", `!document.getElementById('issue-result').hidden`)

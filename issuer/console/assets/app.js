@@ -31,9 +31,9 @@
     'login.checking': ['正在验证…', 'Checking…'],
     'login.notJWT': ['这不是有效的令牌（应为 xxx.yyy.zzz 形式的 JWT）。', 'This is not a token (a JWT looks like xxx.yyy.zzz).'],
     'login.expired': ['令牌已于 {0} 过期，请向管理员申请新令牌。', 'The token expired at {0}; ask your administrator for a new one.'],
-    'login.rejected': ['服务器拒绝了该令牌：{0}', 'The server refused the token: {0}'],
+    'login.rejected': ['服务器拒绝了该令牌（已过期、已撤销或不是本系统签发的）。请确认粘贴完整，或向管理员申请新令牌。', 'The server refused the token (expired, revoked, or not this system\'s). Check it was pasted whole, or ask your administrator for a new one.'],
     'login.tokenExpired': ['令牌已过期', 'the token has expired'],
-    'login.sessionEnded': ['登录已失效，请重新登录：{0}', 'Your session ended; log in again: {0}'],
+    'login.sessionEnded': ['登录已失效（令牌已过期或被撤销），请重新登录：{0}', 'Your session ended (the token expired or was revoked); log in again: {0}'],
     'login.preview': ['令牌主体：{0} · 角色：{1} · 机构：{2} · 有效至 {3}', 'Subject: {0} · role: {1} · agency: {2} · valid until {3}'],
     'who.until': ['有效至 {0}', 'until {0}'],
     'who.allAgencies': ['全部机构', 'all agencies'],
@@ -49,7 +49,7 @@
     'holder.either': ['法人、其他组织或自然人', 'organisation or person'],
     'issue.extra': ['更多选项（证照编号、发证日期）', 'More options (licence number, date of issue)'],
     'issue.number': ['证照编号', 'Licence number'],
-    'issue.agency': ['发证机构代码', 'Issuing agency code'],
+    'issue.agency': ['发证机构', 'Issuing agency'],
     'issue.agencyHint': ['管理员代为签发时须指定机构', 'administrators must name the agency'],
     'issue.numberHint': ['留空则自动生成', 'leave empty to generate'],
     'issue.issuedOn': ['发证日期', 'Date of issue'],
@@ -66,7 +66,7 @@
     'issue.choose': ['— 请选择 —', '— choose —'],
     'issue.fixFields': ['请更正标出的 {0} 个字段。', 'Please correct the {0} marked field(s).'],
     'issue.serverSays': ['服务器返回：', 'Server says: '],
-    'issue.forbidden': ['无权签发此类证照：', 'Not allowed to issue this class: '],
+    'issue.forbidden': ['无权签发此类证照：令牌的机构或限办类型不包括它。请选择令牌允许的证照类型，或向管理员申请相应的令牌。', 'Not allowed to issue this class: the token\'s agency or classes do not include it. Choose a class the token allows, or ask your administrator for one that does.'],
     'issue.toast': ['已签发 {0}', 'Issued {0}'],
     'issue.maxLen': ['最多 {0} 字', 'up to {0} characters'],
     'search.holder': ['持证主体代码', 'Holder code'],
@@ -263,6 +263,224 @@
     'hint.phone': ['如 021-12345678、13812345678', 'e.g. 021-12345678'],
     'hint.int': ['整数', 'whole number'],
     'hint.area': ['平方米，如 89.56', 'square metres, e.g. 89.56'],
+    'nav.admin': ['管理', 'Administration'],
+    'arc.title': ['电子档案导出', 'Archive export'],
+    'arc.intro': ['导出机构在一段时间内签发或变更的证照档案包（每个版本的 OFD 文件、凭证、元数据和带存在性证明的账本记录，经机构签名），可用 elicense-verify archive 离线核验。导出本身写入账本。',
+      'Export the archive package of the licences an agency issued or changed in a period (each version\'s OFD file, credential, metadata and ledger events with inclusion proofs, signed by the agency), checked offline with elicense-verify archive. The export is recorded in the ledger.'],
+    'arc.from': ['起始日期（含）', 'From (included)'],
+    'arc.to': ['截止日期（不含）', 'To (excluded)'],
+    'arc.submit': ['导出档案包', 'Export'],
+    'arc.running': ['导出中…（等待覆盖该期间的检查点）', 'Exporting… (waiting for a checkpoint covering the period)'],
+    'arc.order': ['截止日期须晚于起始日期。', 'The end must be after the start.'],
+    'key.title': ['机构签名密钥', 'Agency signing keys'],
+    'key.intro': ['轮换：为机构启用新密钥，旧密钥退役（其此前签发的证照仍有效）。若旧密钥已泄露，填写泄露时间：核验端只承认它在该时间之前签发的证照。变更写入账本并随信任包下发。',
+      'Rotation gives the agency a new key and retires the old one (what it signed stays valid). If the old key was stolen, give the time since when: counters then accept only what it signed before. The change is recorded in the ledger and reaches counters with the trust bundle.'],
+    'key.since': ['旧密钥泄露时间（可选）', 'Old key compromised since (optional)'],
+    'key.rotate': ['轮换密钥', 'Rotate the key'],
+    'key.new': ['新密钥', 'New key'],
+    'key.old': ['旧密钥', 'Old key'],
+    'key.state.retired': ['已退役', 'retired'],
+    'key.state.compromised': ['已泄露', 'compromised'],
+    'key.confirmTitle': ['轮换机构签名密钥', 'Rotate the agency\'s key'],
+    'key.confirmText': ['新密钥立即开始签发；旧密钥不再签发。此操作写入账本，不可撤回。', 'The new key signs from now on; the old one no longer does. This is recorded in the ledger and cannot be undone.'],
+    'key.confirmOk': ['确认轮换', 'Rotate'],
+    'key.done': ['已轮换 {0} 的密钥', 'Rotated {0}\'s key'],
+    'open.operator': ['查看经办人', 'Open operator'],
+    'kc.kid': ['已退役密钥 ID', 'Retired key ID'],
+    'kc.since': ['泄露时间', 'Compromised since'],
+    'kc.submit': ['声明泄露', 'Declare compromised'],
+    'kc.hint': ['已退役的密钥事后发现泄露时，按上方所选机构声明：核验端只承认它在泄露时间之前签发的证照（真实集）。', 'When a retired key turns out to have been stolen, declare it for the agency chosen above: counters then accept only the licences it signed before that time (its genuine set).'],
+    'kc.title': ['声明密钥泄露', 'Declare a key compromised'],
+    'kc.text': ['该密钥在泄露时间之后签发的一切在核验端均无效。此操作写入账本，不可撤回。', 'Everything the key signed after that time fails at counters. This is recorded in the ledger and cannot be undone.'],
+    'kc.ok': ['确认声明', 'Declare'],
+    'kc.done': ['已声明密钥 {0} 泄露（账本序号 {1}）', 'Declared key {0} compromised (ledger index {1})'],
+    'open.done': ['经办人：{0} ✓ 与账本承诺一致', 'Operator: {0} ✓ matches the ledger\'s commitment'],
+    'open.bad': ['开启值与账本承诺不一致', 'The opening does not match the ledger\'s commitment'],
+    'nav.import': ['批量导入', 'Import'],
+    'nav.seals': ['电子印章', 'Seals'],
+    'nav.tokens': ['访问令牌', 'Tokens'],
+    'agency.choose': ['— 请选择发证机构 —', '— choose an agency —'],
+    'err.forbidden': ['无权执行此操作：令牌的角色、机构或证照类型不允许。请用有权限的令牌登录，或联系管理员。', 'Not allowed: the token\'s role, agency or classes do not permit it. Log in with a token that does, or ask your administrator.'],
+    'err.notFound': ['没有找到（可能属于其他机构，或已不存在）。请刷新后重试。', 'Not found (it may be another agency\'s, or gone). Refresh and try again.'],
+    'err.conflict': ['当前状态不允许此操作。请刷新查看最新状态后再试。', 'Its current state does not allow this. Refresh to see the latest state and try again.'],
+    'err.invalid': ['提交的内容有误，请按提示更正后重试。', 'Something sent is not right; correct it as marked and try again.'],
+    'err.busy': ['请求过于频繁，请稍候再试。', 'Too many requests; wait a moment and try again.'],
+    'err.unavailable': ['服务器暂时不可用，请稍后再试；如持续出现请联系管理员。', 'The server is unavailable; try again later, or tell your administrator if it persists.'],
+    'err.other': ['操作未成功（HTTP {0}）。请稍后重试，或联系管理员。', 'That did not work (HTTP {0}). Try again later or ask your administrator.'],
+    'err.server': ['服务器返回：{0}', 'Server says: {0}'],
+    'act.reissue': ['换发', 'Re-issue'],
+    'act.claimCode': ['生成领证码', 'New claim code'],
+    'act.face': ['证照照面', 'Licence face'],
+    'act.ofd': ['下载 OFD 文件', 'Download OFD'],
+    'act.qrPng': ['下载二维码', 'Download QR'],
+    'act.history': ['账本记录', 'Ledger history'],
+    'act.unbind': ['解绑', 'Unbind'],
+    'dl.done': ['已下载 {0}', 'Downloaded {0}'],
+    'dl.failed': ['下载未成功：{0}', 'Download failed: {0}'],
+    'claim.title': ['新的领证码', 'New claim code'],
+    'claim.toast': ['已生成领证码', 'Claim code made'],
+    'claim.notValid': ['只能为有效的证照生成领证码；已暂停、已作废或已换发的证照不能再领取。', 'Claim codes are made for valid licences only; a suspended, revoked or superseded one cannot be claimed.'],
+    'copies.title': ['已领取的设备副本', 'Claimed device copies'],
+    'copies.hint': ['持证人手机遗失时，解绑该设备的副本（该副本立即作废，证照本身和其他设备不受影响），再生成新的领证码供新手机领取。',
+      'When a holder loses a phone, unbind its copy (that copy is revoked at once; the licence and other devices are unaffected), then make a new claim code for the new phone.'],
+    'copies.device': ['设备 {0}', 'device {0}'],
+    'copies.unbound': ['已解绑', 'unbound'],
+    'unbind.title': ['解绑设备副本', 'Unbind a device copy'],
+    'unbind.text': ['该设备上的证照副本立即作废，无法恢复。证照本身和其他设备的副本不受影响。之后可生成新的领证码。',
+      'The copy on that device is revoked at once, for good. The licence and other devices\' copies are unaffected. Make a new claim code afterwards.'],
+    'unbind.ok': ['确认解绑', 'Unbind'],
+    'unbind.done': ['已解绑 {0}', 'Unbound {0}'],
+    'reissue.title': ['换发证照', 'Re-issue the licence'],
+    'reissue.hint': ['修改需要变更的字段，其余字段保持不变。换发后签发新版本，原证照标记为“已换发”（原因：变更），持证人需用新的领证码领取新版本。',
+      'Change the fields that need it; the others stay. A new version is issued and the old one is marked superseded (reason 变更); the holder claims the new version with a new claim code.'],
+    'reissue.submit': ['确认换发', 'Re-issue'],
+    'reissue.submitting': ['换发中…', 'Re-issuing…'],
+    'reissue.nothing': ['没有修改任何内容。请修改需要变更的字段后再换发。', 'Nothing changed. Change the fields that need it, then re-issue.'],
+    'reissue.done': ['已换发为 {0}', 'Re-issued as {0}'],
+    'reissue.state': ['只有有效或已暂停的证照可以换发。', 'Only a valid or suspended licence can be re-issued.'],
+    'history.title': ['账本记录', 'Ledger history'],
+    'history.index': ['账本序号', 'Index'],
+    'history.kind': ['事件', 'Event'],
+    'history.time': ['时间', 'Time'],
+    'history.subject': ['对象', 'About'],
+    'history.note': ['说明', 'Details'],
+    'history.proof': ['存在性证明', 'Inclusion proof'],
+    'history.cp': ['已用检查点（树大小 {0}，根哈希 {1}）在本页面用 SM3 重新计算并核对每条记录的存在性证明。', 'Each inclusion proof was recomputed with SM3 in this page against the checkpoint (tree size {0}, root {1}).'],
+    'history.loading': ['正在读取账本…', 'Reading the ledger…'],
+    'history.none': ['账本中没有该证照的记录。', 'The ledger has no event of this licence.'],
+    'history.truncated': ['只读取了账本序号 {0}–{1}；更早或更晚的记录未列出。', 'Only ledger entries {0}–{1} were read; others are not listed.'],
+    'history.verified': ['✓ 已核验', '✓ verified'],
+    'history.verifiedTitle': ['页面用 SM3 由叶哈希和证明路径算出的根哈希与检查点一致', 'the root this page computed with SM3 from the leaf and the proof equals the checkpoint\'s'],
+    'history.pending': ['待下一检查点', 'awaiting the next checkpoint'],
+    'history.failed': ['✗ 核验失败', '✗ does not verify'],
+    'history.failedNote': ['存在性证明核验失败：请勿信任该记录，并立即报告管理员。', 'An inclusion proof does not verify: do not trust this record and tell your administrator at once.'],
+    'ev.issue': ['签发', 'Issued'],
+    'ev.reissue': ['换发', 'Re-issued'],
+    'ev.status.suspended': ['暂停', 'Suspended'],
+    'ev.status.valid': ['恢复', 'Reinstated'],
+    'ev.status.revoked': ['作废', 'Revoked'],
+    'ev.unbind': ['解绑设备', 'Device unbound'],
+    'ev.claim': ['领取到设备', 'Claimed on a device'],
+    'ev.reason': ['原因：{0}', 'reason: {0}'],
+    'ev.supersedes': ['取代 {0}', 'replaces {0}'],
+    'ev.supersededBy': ['被 {0} 取代', 'replaced by {0}'],
+    'ev.copy': ['设备副本 {0}', 'device copy {0}'],
+    'face.title': ['证照照面', 'Licence face'],
+    'face.download': ['下载照面（HTML）', 'Download face (HTML)'],
+    'face.failed': ['无法显示照面：{0}', 'Cannot show the face: {0}'],
+    'imp.title': ['批量导入', 'Import from CSV'],
+    'imp.intro': ['从 CSV 文件批量签发同一类型的存量（纸质）证照：表头用字段名或中文标签，可加“证照编号”“颁证日期”两列。每行带幂等键，重新导入同一文件不会重复签发，与命令行 elicense import 相同。',
+      'Bulk-issue existing (paper) licences of one class from a CSV file: the header names fields by key or Chinese label, plus optional 证照编号 and 颁证日期 columns. Each row carries an idempotency key, so importing the same file again issues nothing twice, as with elicense import.'],
+    'imp.template': ['下载表头模板', 'Download a header template'],
+    'imp.file': ['CSV 文件（UTF-8）', 'CSV file (UTF-8)'],
+    'imp.fileInfo': ['{0}：{1} 个数据行', '{0}: {1} data rows'],
+    'imp.submit': ['开始导入', 'Import'],
+    'imp.running': ['导入中…', 'Importing…'],
+    'imp.needClass': ['请选择证照类型。', 'Choose a licence class.'],
+    'imp.needFile': ['请选择 CSV 文件。', 'Choose a CSV file.'],
+    'imp.empty': ['文件中没有数据行。第一行须为表头，其后每行一张证照。', 'The file has no data rows. The first line is the header, then one licence per line.'],
+    'imp.badColumn': ['表头第 {0} 列“{1}”不是{2}的字段。请用字段名或中文标签作表头（可先下载表头模板）。', 'Header column {0} "{1}" is not a field of {2}. Name columns by field key or label (download the template).'],
+    'imp.badQuote': ['第 {0} 行的引号没有闭合，请检查文件格式。', 'The quote opened on line {0} is never closed; check the file.'],
+    'imp.fieldCount': ['该行有 {0} 列，表头有 {1} 列。', 'This line has {0} columns; the header has {1}.'],
+    'imp.required': ['必填字段为空。', 'A required field is empty.'],
+    'imp.progress': ['已处理 {0} / {1} 行 · 新签发 {2} · 此前已签发 {3} · 未通过 {4}', '{0} of {1} rows · {2} issued · {3} issued before · {4} rejected'],
+    'imp.done': ['导入完成', 'Import finished'],
+    'imp.doneWithRejects': ['导入完成，部分行未通过', 'Import finished; some rows were rejected'],
+    'imp.stopped': ['导入中止：{0} 已处理的行已签发；更正问题后重新导入同一文件即可继续（不会重复签发）。', 'Import stopped: {0} Rows done so far are issued; import the same file again after fixing it to continue (nothing is issued twice).'],
+    'imp.rows': ['数据行', 'Data rows'],
+    'imp.issued': ['新签发', 'Issued'],
+    'imp.existing': ['此前已签发（未重复签发）', 'Issued before (not again)'],
+    'imp.rejected': ['未通过', 'Rejected'],
+    'imp.resultsDownload': ['下载签发结果（含领证码）', 'Download the results (with claim codes)'],
+    'imp.reportDownload': ['下载未通过行报告', 'Download the rejected-rows report'],
+    'imp.claimNote': ['领证码只在这份签发结果中出现一次，请妥善保存并分别交给持证人。', 'Claim codes appear only in these results, once: keep them safe and give each to its holder.'],
+    'imp.rejectsTitle': ['未通过的行（更正后重新导入即可，已签发的行不会重复签发）', 'Rejected rows (correct them and import again; rows already issued are not issued twice)'],
+    'imp.line': ['行号', 'Line'],
+    'imp.field': ['字段', 'Field'],
+    'imp.reason': ['原因', 'Reason'],
+    'imp.wholeRow': ['（整行）', '(whole row)'],
+    'imp.rej.invalid': ['内容不符合要求，请更正：', 'Not valid; correct it: '],
+    'imp.rej.forbidden': ['无权签发：', 'Not allowed: '],
+    'imp.rej.conflict': ['与已有证照冲突：', 'Conflicts with an existing licence: '],
+    'imp.rej.other': ['未能签发：', 'Not issued: '],
+    'imp.yes': ['是', 'yes'],
+    'imp.no': ['否', 'no'],
+    'seal.title': ['电子印章', 'Electronic seals'],
+    'seal.intro': ['本机构为持有者制作的 GB/T 38540 电子印章。制作和撤销都会写入账本；撤销的印章随信任包下发到核验端。',
+      'GB/T 38540 seals the agency made for holders. Making and revoking are recorded in the ledger; revoked seals reach counters with the trust bundle.'],
+    'seal.new': ['制作印章', 'Make a seal'],
+    'seal.newTitle': ['制作电子印章', 'Make an electronic seal'],
+    'seal.made': ['印章已制作', 'Seal made'],
+    'seal.madeNote': ['请把印章文件交给持有者，由其用证书对应的私钥加盖（elicense seal sign）。', 'Give the seal file to its holder, who seals documents with the certificate\'s private key (elicense seal sign).'],
+    'seal.download': ['下载印章文件', 'Download the seal'],
+    'seal.esid': ['印章标识', 'Seal ID'],
+    'seal.name': ['印章名称', 'Seal name'],
+    'seal.maker': ['制章机构', 'Maker'],
+    'seal.type': ['印章类型', 'Seal type'],
+    'seal.type.1': ['公章', 'official seal'],
+    'seal.type.2': ['财务专用章', 'finance seal'],
+    'seal.type.3': ['发票专用章', 'invoice seal'],
+    'seal.type.4': ['合同专用章', 'contract seal'],
+    'seal.type.5': ['法定代表人名章', 'legal representative\'s seal'],
+    'seal.holderName': ['持有者名称', 'Holder name'],
+    'seal.holderCode': ['持有者代码', 'Holder code'],
+    'seal.years': ['有效期（年）', 'Validity (years)'],
+    'seal.cert': ['使用者的 SM2 证书', 'The user\'s SM2 certificate'],
+    'seal.certHint': ['粘贴 PEM（-----BEGIN CERTIFICATE-----）或 base64 DER', 'paste PEM (CERTIFICATE) or base64 DER'],
+    'seal.madeAt': ['制作时间', 'Made'],
+    'seal.empty': ['尚未制作印章。', 'No seal made yet.'],
+    'seal.truncated': ['只列出账本最近的记录中的印章（自账本序号 {0} 起）。', 'Only seals in the ledger\'s recent entries are listed (from index {0}).'],
+    'seal.valid': ['有效', 'Valid'],
+    'seal.revoked': ['已撤销', 'Revoked'],
+    'seal.revoke': ['撤销', 'Revoke'],
+    'seal.submit': ['制作', 'Make'],
+    'seal.submitting': ['制作中…', 'Making…'],
+    'seal.toast': ['已制作印章 {0}', 'Made seal {0}'],
+    'seal.revokeTitle': ['撤销电子印章', 'Revoke a seal'],
+    'seal.revokeText': ['撤销后用该印章加盖的文件在核验端显示为印章已撤销，且不可恢复。', 'Documents sealed with it show the seal as revoked at counters; this cannot be undone.'],
+    'seal.revokeOk': ['确认撤销', 'Revoke'],
+    'seal.revoked.toast': ['已撤销印章 {0}', 'Revoked seal {0}'],
+    'seal.badCert': ['无法识别的证书：须为 SM2 证书（PEM 或 base64 DER）。', 'Not an SM2 certificate (PEM or base64 DER).'],
+    'seal.badYears': ['有效期须为 1–10 年的整数。', 'Validity is a whole number of years, 1–10.'],
+    'seal.forbidden': ['只有管理员和不限证照类型的经办人可以制作或撤销本机构的印章。', 'Only administrators, and operators not limited to classes, make or revoke the agency\'s seals.'],
+    'tok.title': ['访问令牌', 'Access tokens'],
+    'tok.intro': ['为经办人、审计员签发登录控制台和调用接口的令牌。令牌只在签发时显示一次；服务器不保存令牌本身，丢失后请撤销并重新签发。',
+      'Mint the tokens operators and auditors log in and call the API with. A token is shown once, when minted; the server does not keep it: if lost, revoke it and mint another.'],
+    'tok.subject': ['使用人', 'Subject'],
+    'tok.subjectHint': ['如 clerk-zhang（写入账本时只存其承诺值）', 'e.g. clerk-zhang (the ledger keeps only a commitment to it)'],
+    'tok.role': ['角色', 'Role'],
+    'tok.ttl': ['有效期', 'Lifetime'],
+    'tok.ttl.8h': ['8 小时（一个班次）', '8 hours (a shift)'],
+    'tok.ttl.24h': ['1 天', '1 day'],
+    'tok.ttl.168h': ['7 天', '7 days'],
+    'tok.ttl.720h': ['30 天', '30 days'],
+    'tok.ttl.2160h': ['90 天', '90 days'],
+    'tok.classes': ['限办证照类型', 'Limited to classes'],
+    'tok.classesHint': ['不勾选表示可办理该机构的全部证照类型；限定类型的经办人不能制作或撤销印章。', 'Tick none for all of the agency\'s classes; an operator limited to classes cannot make or revoke seals.'],
+    'tok.submit': ['签发令牌', 'Mint the token'],
+    'tok.made': ['令牌已签发', 'Token minted'],
+    'tok.once': ['令牌只显示这一次。请立即复制并通过安全渠道交给使用人。', 'The token is shown this once. Copy it now and hand it over by a safe channel.'],
+    'tok.id': ['令牌 ID', 'Token ID'],
+    'tok.expires': ['有效至', 'Expires'],
+    'tok.listTitle': ['本浏览器签发的令牌', 'Tokens minted in this browser'],
+    'tok.listNote': ['服务器只记录被撤销的令牌，因此这里列出在本浏览器签发的令牌（不含令牌本身）。其他令牌可按令牌 ID 撤销。',
+      'The server records only revoked tokens, so this lists the tokens minted in this browser (not the tokens themselves). Revoke any other by its ID.'],
+    'tok.empty': ['本浏览器尚未签发令牌。', 'No token minted in this browser yet.'],
+    'tok.revokeByID': ['按令牌 ID 撤销', 'Revoke by token ID'],
+    'tok.revokeHint': ['令牌 ID（32 位十六进制）', 'token ID (32 hex digits)'],
+    'tok.revoke': ['撤销', 'Revoke'],
+    'tok.active': ['有效', 'Active'],
+    'tok.revokedState': ['已撤销', 'Revoked'],
+    'tok.expired': ['已过期', 'Expired'],
+    'tok.toast': ['已签发令牌 {0}', 'Minted token {0}'],
+    'tok.revokeTitle': ['撤销访问令牌', 'Revoke a token'],
+    'tok.revokeText': ['撤销后该令牌立即不能再登录或调用接口，且不可恢复。', 'The token stops working at once, for good.'],
+    'tok.revokeOk': ['确认撤销', 'Revoke'],
+    'tok.revoked': ['已撤销令牌 {0}', 'Revoked token {0}'],
+    'tok.needSubject': ['请填写使用人。', 'Give the subject.'],
+    'tok.badJTI': ['令牌 ID 为 1–128 位字母、数字、- 或 _。', 'A token ID is 1–128 letters, digits, - or _.'],
+    'tok.adminOnly': ['只有管理员可以签发和撤销令牌。', 'Only administrators mint and revoke tokens.'],
+    'tok.copyFallback': ['已选中令牌，请按 Ctrl+C 复制。', 'The token is selected: press Ctrl+C to copy.'],
   };
 
   const $ = (id) => document.getElementById(id);
@@ -295,6 +513,15 @@
     rpDetail: null, // the party the detail dialog shows
     rpEditing: null, // the party the form replaces (null: a new one)
     rpConfirm: null,
+    agencies: new Map(), // code → {code, name, classes}
+    detailLic: null, // the licence the detail dialog shows
+    history: null, // its ledger history, as the API answered
+    faceHTML: '', // the face the face dialog shows
+    ask: null, // what the ask dialog confirms: {title, text, id, ok, reasons, run}
+    seals: [],
+    sealsLoaded: false,
+    sealDER: null, // the seal just made, for its download
+    imp: null, // the last import: {rows, issued, existing, rejects, results, cls}
   };
 
   // ---- helpers ------------------------------------------------------
@@ -457,7 +684,7 @@
     } catch (e) {
       state.token = null;
       if (fromStorage) sessionStorage.removeItem(TOKEN_KEY);
-      alertBox(err, e.status === 401 ? t('login.rejected', e.message) : e.message);
+      alertBox(err, e.status === 401 ? t('login.rejected') : errText(e), e.status ? t('err.server', e.message) : '');
       return;
     } finally {
       btn.disabled = false;
@@ -491,7 +718,8 @@
     state.results = [];
     state.next = '';
     state.query = null;
-    for (const d of [$('detail-dialog'), $('confirm-dialog'), $('rp-dialog'), $('rp-confirm-dialog')]) if (d.open) d.close();
+    for (const d of [$('detail-dialog'), $('confirm-dialog'), $('rp-dialog'), $('rp-confirm-dialog'), $('face-dialog'), $('ask-dialog')]) if (d.open) d.close();
+    resetOps();
     state.parties = [];
     state.partiesLoaded = false;
     state.rpConfirm = null;
@@ -525,13 +753,17 @@
     }
     // Relying parties are read by admins and auditors and changed by admins.
     show($('tab-parties'), isAdmin() || auditor);
+    show($('tab-import'), !auditor);
+    show($('tab-tokens'), isAdmin());
+    show($('tab-admin'), isAdmin());
+    loadAgencies();
     switchTab(auditor ? 'search' : 'issue');
     refreshCheckpoint();
     state.cpTimer = setInterval(() => { if (!document.hidden) refreshCheckpoint(); }, CHECKPOINT_EVERY);
     try {
       await loadClasses();
     } catch (e) {
-      alertBox($('issue-error'), e.message);
+      alertBox($('issue-error'), errText(e), t('err.server', e.message));
     }
   }
 
@@ -541,8 +773,8 @@
     $('who-sub').textContent = c.sub || '—';
     $('who-role').textContent = roleLabel(c.role);
     $('who-role').dataset.role = c.role || '';
-    $('who-agency').textContent = c.agency || t('who.allAgencies');
-    $('who-agency').title = c.classes && c.classes.length ? t('who.classes', c.classes.join(', ')) : '';
+    $('who-agency').textContent = c.agency ? (agencyName(c.agency) || c.agency) : t('who.allAgencies');
+    $('who-agency').title = (c.agency || '') + (c.classes && c.classes.length ? ' · ' + t('who.classes', c.classes.map(classShort).join('、')) : '');
     $('who-exp').textContent = c.exp ? t('who.until', fmtTime(c.exp)) : '';
     show($('whoami'), true);
   }
@@ -581,6 +813,7 @@
     const sel = $('class-select');
     fillClassSelect(sel, mine, 'issue.chooseClass');
     fillClassSelect($('search-class'), state.classes, 'search.any');
+    renderImportClasses();
     if (mine.length === 1 && !sel.value) {
       sel.value = mine[0].key; // the only class this token may issue
       renderIssueFields();
@@ -596,9 +829,9 @@
     return parts.join(' · ');
   }
 
-  function control(f) {
-    const id = 'f-' + f.key;
-    const common = { id, name: f.key, required: !!f.required, 'aria-describedby': 'err-' + f.key };
+  function control(f, prefix, errPrefix) {
+    const id = (prefix || 'f-') + f.key;
+    const common = { id, name: f.key, required: !!f.required, 'aria-describedby': (errPrefix || 'err-') + f.key };
     switch (f.type) {
       case 'date':
         return el('input', Object.assign({ type: 'date', min: '1800-01-01', max: '2199-12-31' }, common));
@@ -763,7 +996,7 @@
   function showIssueError(e) {
     if (e.status === 401) return; // back at the login page already
     if (e.status === 403) {
-      alertBox($('issue-error'), t('issue.forbidden') + e.message);
+      alertBox($('issue-error'), t('issue.forbidden'), t('err.server', e.message));
       return;
     }
     const per = fieldMessages(e.message);
@@ -775,7 +1008,7 @@
     for (const [k, m] of per) {
       if (k !== e.field && markField(k, m)) marked++;
     }
-    alertBox($('issue-error'), marked ? t('issue.fixFields', marked) : e.message, marked ? t('issue.serverSays') + e.message : '');
+    alertBox($('issue-error'), marked ? t('issue.fixFields', marked) : errText(e), t('issue.serverSays') + e.message);
     const first = document.querySelector('#issue-form .field.invalid input, #issue-form .field.invalid select, #issue-form .field.invalid textarea');
     if (first) first.focus();
   }
@@ -878,7 +1111,7 @@
       state.next = data.next || '';
       renderResults();
     } catch (e) {
-      if (e.status !== 401) alertBox($('search-error'), e.message);
+      showError($('search-error'), e);
     } finally {
       btn.disabled = false;
     }
@@ -906,7 +1139,7 @@
       if (!d.open) d.showModal();
       loadQR($('detail-qr'), id);
     } catch (e) {
-      if (e.status !== 401) toast(e.message, 'error');
+      if (e.status !== 401) toast(errText(e), 'error');
     }
   }
 
@@ -923,7 +1156,7 @@
     kv(meta, t('lic.class'), cl ? className(cl) : lic.class);
     kv(meta, t('lic.holder'), `${lic.holder_name || ''}（${lic.holder_code || ''}）`);
     kv(meta, t('lic.status'), statusBadge(lic));
-    kv(meta, t('lic.agency'), el('code', { text: lic.agency }));
+    kv(meta, t('lic.agency'), el('span', { id: 'detail-agency' }, el('span', { text: agencyName(lic.agency) || '' }), ' ', el('code', { class: 'muted', text: agencyName(lic.agency) ? '（' + lic.agency + '）' : lic.agency })));
     kv(meta, t('lic.issuedAt'), fmtTime(lic.issued_at));
     kv(meta, t('lic.updatedAt'), fmtTime(lic.updated_at));
     kv(meta, t('lic.ledger'), el('code', { text: String(lic.ledger_index) }));
@@ -942,9 +1175,12 @@
     }
     for (const k of Object.keys(vals).sort()) if (!seen.has(k)) kv(fields, k, vals[k]);
     $('detail-credential').textContent = lic.credential || '';
-    $('detail-actions').replaceChildren(...actionButtons(lic, false),
+    $('detail-actions').replaceChildren(...detailButtons(lic), ...actionButtons(lic, false),
       el('button', { type: 'button', class: 'btn', 'data-action': 'close-detail', text: t('common.close') }));
+    if (!state.detailLic || state.detailLic.id !== lic.id) resetDetailPanels();
+    state.detailLic = lic;
     $('detail-dialog').dataset.id = lic.id;
+    renderCopies(lic);
   }
 
   // ---- status changes ----------------------------------------------
@@ -989,7 +1225,7 @@
       refreshCheckpointSoon();
       toast(t('confirm.done', statusLabel(lic), lic.id), 'ok');
     } catch (e) {
-      if (e.status !== 401) alertBox($('confirm-error'), e.message);
+      showError($('confirm-error'), e);
     } finally {
       ok.disabled = false;
     }
@@ -1242,7 +1478,7 @@
     try {
       await loadClasses();
     } catch (e) {
-      alertBox($('rp-error'), e.message);
+      alertBox($('rp-error'), errText(e), t('err.server', e.message));
       return;
     }
     if ($('rp-dialog').open) $('rp-dialog').close();
@@ -1524,7 +1760,7 @@
       $('cp-signers').textContent = cp.signers.join(', ') || '—';
       $('cp-time').textContent = new Date().toLocaleTimeString(lang === 'en' ? 'en-GB' : 'zh-CN', { hour12: false });
     } catch (e) {
-      alertBox($('cp-error'), t('ledger.error', e.message));
+      alertBox($('cp-error'), t('ledger.error', errText(e)), e.status ? t('err.server', e.message) : '');
     }
   }
 
@@ -1536,10 +1772,1239 @@
     setTimeout(refreshCheckpoint, 1300);
   }
 
+  // ---- agencies, errors, downloads ---------------------------------
+
+  async function loadAgencies() {
+    try {
+      const data = await api('GET', 'v1/agencies');
+      state.agencies = new Map((data.agencies || []).map((a) => [a.code, a]));
+    } catch (e) {
+      state.agencies = new Map(); // codes are shown instead of names
+    }
+    renderAgencySelects();
+    renderWho();
+    if (state.detailLic && $('detail-dialog').open) renderDetail(state.detailLic);
+  }
+
+  function agencyName(code) {
+    const a = state.agencies.get(code);
+    return a ? a.name : '';
+  }
+
+  function agencyLabel(code) {
+    const n = agencyName(code);
+    return n ? `${n}（${code}）` : code;
+  }
+
+  function classShort(key) {
+    const cl = state.classByKey.get(key);
+    return cl ? (lang === 'en' ? cl.name_en : cl.name_zh) : key;
+  }
+
+  function renderAgencySelects() {
+    for (const sel of document.querySelectorAll('select.agency-select')) {
+      const keep = sel.value;
+      const empty = el('option', { value: '', text: t('agency.choose') });
+      sel.replaceChildren(empty, ...[...state.agencies.values()].map((a) => el('option', { value: a.code, text: `${a.name}（${a.code}）` })));
+      if (keep && state.agencies.has(keep)) sel.value = keep;
+      else if (state.agencies.size === 1) sel.value = state.agencies.keys().next().value;
+    }
+  }
+
+  // errText says in the page's language what an API error means and what
+  // to do; the API's own message goes with it as the detail.
+  function errText(e) {
+    switch (e.status) {
+      case 0: return t('err.network');
+      case 403: return t('err.forbidden');
+      case 404: return t('err.notFound');
+      case 409: return t('err.conflict');
+      case 400: case 413: case 415: case 422: return t('err.invalid');
+      case 429: return t('err.busy');
+      case 503: return t('err.unavailable');
+    }
+    return t('err.other', e.status);
+  }
+
+  function showError(node, e, text) {
+    if (e.status === 401) return; // back at the login page already
+    alertBox(node, text || errText(e), e.status ? t('err.server', e.message) : '');
+  }
+
+  function saveBlob(blob, name) {
+    const url = URL.createObjectURL(blob);
+    const a = el('a', { href: url, download: name });
+    document.body.append(a);
+    a.click();
+    a.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 60000);
+  }
+
+  function saveText(text, name, type) {
+    saveBlob(new Blob([text], { type: type || 'text/csv;charset=utf-8' }), name);
+  }
+
+  async function download(path, name) {
+    try {
+      const resp = await api('GET', path, undefined, { raw: true });
+      saveBlob(await resp.blob(), name);
+      toast(t('dl.done', name), 'ok');
+    } catch (e) {
+      if (e.status !== 401) toast(t('dl.failed', errText(e) + ' ' + e.message), 'error');
+    }
+  }
+
+  async function copyText(text, node) {
+    try {
+      await navigator.clipboard.writeText(text);
+      toast(t('common.copied'), 'ok');
+    } catch (e) {
+      if (node.select) node.select();
+      else {
+        const r = document.createRange();
+        r.selectNodeContents(node);
+        const s = getSelection();
+        s.removeAllRanges();
+        s.addRange(r);
+      }
+      toast(t('tok.copyFallback'));
+    }
+  }
+
+  // ---- the ask dialog: a confirmation, with a reason when one is asked
+
+  function ask(o) {
+    state.ask = o;
+    $('ask-title').textContent = o.title;
+    $('ask-text').textContent = o.text;
+    $('ask-id').textContent = o.id;
+    $('ask-ok').textContent = o.ok;
+    $('ask-ok').disabled = false;
+    $('ask-reason').value = '';
+    $('ask-reasons').replaceChildren(...(o.reasons || []).map((r) => el('option', { value: r })));
+    show($('ask-reason-row'), !!o.reasons);
+    $('ask-reason-row').classList.remove('invalid');
+    $('ask-err-reason').textContent = '';
+    alertBox($('ask-error'), '');
+    $('ask-dialog').showModal();
+    (o.reasons ? $('ask-reason') : $('ask-cancel')).focus();
+  }
+
+  async function submitAsk(ev) {
+    ev.preventDefault();
+    const o = state.ask;
+    if (!o) return;
+    const reason = $('ask-reason').value.trim();
+    if (o.reasons && !reason) {
+      $('ask-reason-row').classList.add('invalid');
+      $('ask-err-reason').textContent = t('rp.needReason');
+      $('ask-reason').focus();
+      return;
+    }
+    $('ask-ok').disabled = true;
+    try {
+      await o.run(reason);
+      $('ask-dialog').close();
+      state.ask = null;
+    } catch (e) {
+      showError($('ask-error'), e, o.errText ? o.errText(e) : '');
+    } finally {
+      $('ask-ok').disabled = false;
+    }
+  }
+
+  // ---- the licence detail: operations -------------------------------
+
+  function detailButtons(lic) {
+    const b = (action, cls) => el('button', { type: 'button', class: 'btn ' + (cls || ''), 'data-action': action, 'data-id': lic.id, text: t('act.' + action) });
+    const out = [];
+    if (!lic.copy_of) {
+      out.push(b('face'), b('ofd'), b('qrPng'));
+    }
+    out.push(b('history'));
+    if (!lic.copy_of && canChange()) {
+      if (lic.status === 'valid') out.push(b('claimCode'));
+      if (lic.status === 'valid' || lic.status === 'suspended') out.push(b('reissue'));
+    }
+    return out;
+  }
+
+  function resetDetailPanels() {
+    show($('claim-box'), false);
+    $('claim-code').textContent = '';
+    show($('reissue-form'), false);
+    show($('history-box'), false);
+    $('history-body').replaceChildren();
+    state.history = null;
+    alertBox($('detail-error'), '');
+  }
+
+  function onOperation(action, id) {
+    const lic = state.detailLic;
+    const name = (lic && lic.id === id && lic.id) || id;
+    switch (action) {
+      case 'face': openFace(id); break;
+      case 'ofd': download(licPath(id) + '/ofd', name + '.ofd'); break;
+      case 'qrPng': download(licPath(id) + '/qr?format=png&scale=8', name + '.png'); break;
+      case 'history': loadHistory(id); break;
+      case 'claimCode': newClaimCode(id); break;
+      case 'reissue': openReissue(); break;
+      case 'unbind': askUnbind(id); break;
+    }
+  }
+
+  async function newClaimCode(id) {
+    alertBox($('detail-error'), '');
+    try {
+      const r = await api('POST', licPath(id) + '/claim-codes');
+      $('claim-code').textContent = r.code;
+      $('claim-exp').textContent = t('issue.claimExpires', fmtTime(r.expires));
+      show($('claim-box'), true);
+      $('claim-box').scrollIntoView({ block: 'nearest' });
+      toast(t('claim.toast'), 'ok');
+    } catch (e) {
+      showError($('detail-error'), e, e.status === 409 ? t('claim.notValid') : '');
+    }
+  }
+
+  // renderCopies lists the licence's device copies with their status, and
+  // unbinding for those still valid.
+  async function renderCopies(lic) {
+    const ids = lic.copies || [];
+    show($('copies-box'), ids.length > 0 && !lic.copy_of);
+    if (!ids.length || lic.copy_of) { $('copies-body').replaceChildren(); return; }
+    const copies = await Promise.all(ids.map((id) => api('GET', licPath(id)).catch(() => ({ id, status: '' }))));
+    if (!state.detailLic || state.detailLic.id !== lic.id) return;
+    $('copies-body').replaceChildren(...copies.map((cp) => {
+      const tag = cp.id.split('#')[1] || cp.id;
+      const live = cp.status === 'valid' || cp.status === 'suspended';
+      return el('tr', { 'data-id': cp.id },
+        el('td', {}, el('code', { title: cp.id, text: t('copies.device', tag) })),
+        el('td', { class: 'status-cell' }, cp.status ? statusBadge(cp) : ''),
+        el('td', { class: 'small muted', text: cp.status === 'revoked' && cp.reason === '遗失' ? t('copies.unbound') : fmtTime(cp.issued_at) }),
+        el('td', { class: 'row-actions' }, live && canChange()
+          ? el('button', { type: 'button', class: 'btn btn-sm btn-danger', 'data-action': 'unbind', 'data-id': cp.id, text: t('act.unbind') }) : ''));
+    }));
+  }
+
+  function askUnbind(copyID) {
+    ask({
+      title: t('unbind.title'), text: t('unbind.text'), id: copyID, ok: t('unbind.ok'),
+      run: async () => {
+        await api('POST', licPath(copyID) + '/unbind');
+        toast(t('unbind.done', copyID), 'ok');
+        refreshCheckpointSoon();
+        if (state.detailLic) openDetail(state.detailLic.id);
+      },
+    });
+  }
+
+  // ---- re-issue
+
+  function normValue(f, raw) {
+    let v = raw || '';
+    v = f.type === 'longtext' ? v.replace(/\r\n?/g, '\n').trim() : v.trim();
+    if (f.type === 'datetime') v = v.replace('T', ' ');
+    if (['uscc', 'resident_id', 'uscc_or_resident_id', 'vin'].includes(f.type)) v = v.toUpperCase();
+    return v;
+  }
+
+  function openReissue() {
+    const lic = state.detailLic;
+    const cl = lic && state.classByKey.get(lic.class);
+    if (!cl) return;
+    const box = $('reissue-fields');
+    box.replaceChildren();
+    for (const f of cl.fields || []) {
+      const c = control(f, 'r-', 'rerr-');
+      let v = (lic.fields || {})[f.key] || '';
+      if (f.type === 'datetime') v = v.replace(' ', 'T');
+      c.value = v;
+      const wide = f.type === 'longtext' || (f.max_len || 0) > 100;
+      box.append(el('div', { class: 'field' + (wide ? ' field-wide' : ''), 'data-field': f.key },
+        el('label', { class: 'label', for: 'r-' + f.key }, el('span', { text: f.label }), el('span', { class: 'key', text: f.key })),
+        c, el('div', { class: 'field-error', id: 'rerr-' + f.key, role: 'alert' })));
+    }
+    $('reissue-number').value = '';
+    clearReissueErrors();
+    show($('reissue-form'), true);
+    $('reissue-form').scrollIntoView({ block: 'nearest' });
+  }
+
+  function clearReissueErrors() {
+    alertBox($('reissue-error'), '');
+    for (const n of $('reissue-form').querySelectorAll('.field.invalid')) {
+      n.classList.remove('invalid');
+      n.querySelector('.field-error').textContent = '';
+    }
+  }
+
+  function markReissue(key, msg) {
+    const box = $('reissue-form').querySelector(`.field[data-field="${CSS.escape(key)}"]`);
+    if (!box) return false;
+    box.classList.add('invalid');
+    box.querySelector('.field-error').textContent = msg;
+    return true;
+  }
+
+  async function submitReissue(ev) {
+    ev.preventDefault();
+    const lic = state.detailLic;
+    const cl = lic && state.classByKey.get(lic.class);
+    if (!cl) return;
+    clearReissueErrors();
+    const fields = {};
+    for (const f of cl.fields || []) {
+      const v = normValue(f, $('r-' + f.key).value);
+      if (v !== ((lic.fields || {})[f.key] || '')) fields[f.key] = v;
+    }
+    const body = { fields };
+    const number = $('reissue-number').value.trim();
+    if (number) body.number = number;
+    if (!Object.keys(fields).length && !number) {
+      alertBox($('reissue-error'), t('reissue.nothing'));
+      return;
+    }
+    const btn = $('reissue-submit');
+    btn.disabled = true;
+    btn.textContent = t('reissue.submitting');
+    try {
+      const next = await api('POST', licPath(lic.id) + '/reissue', body);
+      show($('reissue-form'), false);
+      toast(t('reissue.done', next.id), 'ok');
+      refreshCheckpointSoon();
+      api('GET', licPath(lic.id)).then(updateLicence, () => {});
+      await openDetail(next.id);
+    } catch (e) {
+      if (e.status === 401) return;
+      const per = fieldMessages(e.message);
+      let marked = e.field && markReissue(e.field, per.get(e.field) || e.message) ? 1 : 0;
+      for (const [k, m] of per) if (k !== e.field && markReissue(k, m)) marked++;
+      const text = e.status === 409 ? t('reissue.state') : marked ? t('issue.fixFields', marked) : errText(e);
+      alertBox($('reissue-error'), text, t('err.server', e.message));
+    } finally {
+      btn.disabled = false;
+      btn.textContent = t('reissue.submit');
+    }
+  }
+
+  // ---- the licence face
+
+  // base64Blob turns a data: URI's base64 into a Blob (the page's policy
+  // allows blob: images, not data:).
+  function dataURIBlob(uri) {
+    const m = /^data:([^;,]+);base64,(.*)$/.exec(uri);
+    if (!m) return null;
+    const bytes = base64Bytes(m[2]);
+    return bytes ? new Blob([bytes], { type: m[1] }) : null;
+  }
+
+  // openFace shows the face the API renders (GET …/face): its content is
+  // taken into the page (the console's policy forbids the face's inline
+  // style and data: images), images through blob: URLs.
+  async function openFace(id) {
+    try {
+      const resp = await api('GET', licPath(id) + '/face', undefined, { raw: true });
+      const html = await resp.text();
+      // The face's own style sheet is the page's here (app.css): parsed,
+      // it would be reported as a policy violation.
+      const doc = new DOMParser().parseFromString(html.replace(/<style[\s\S]*?<\/style>/gi, ''), 'text/html');
+      const face = doc.querySelector('.face');
+      if (!face) throw new Error('no face');
+      const node = document.importNode(face, true);
+      for (const img of node.querySelectorAll('img')) {
+        const src = img.getAttribute('src') || '';
+        img.removeAttribute('src');
+        const blob = dataURIBlob(src);
+        if (blob) {
+          const url = URL.createObjectURL(blob);
+          state.blobs.set('face-' + state.blobs.size, url);
+          img.src = url;
+        }
+      }
+      state.faceHTML = html;
+      $('face-dialog').dataset.id = id;
+      $('face-view').replaceChildren(node);
+      if (!$('face-dialog').open) $('face-dialog').showModal();
+    } catch (e) {
+      if (e.status !== 401) toast(t('face.failed', e.status ? errText(e) : e.message), 'error');
+    }
+  }
+
+  // ---- the ledger history, with inclusion proofs checked here
+
+  function sm3Bytes(bytes) {
+    const hex = sm3(bytes);
+    const out = new Uint8Array(32);
+    for (let i = 0; i < 32; i++) out[i] = parseInt(hex.slice(2 * i, 2 * i + 2), 16);
+    return out;
+  }
+
+  function leafHash(entry) {
+    const m = new Uint8Array(entry.length + 1);
+    m.set(entry, 1);
+    return sm3Bytes(m);
+  }
+
+  function nodeHash(l, r) {
+    const m = new Uint8Array(65);
+    m[0] = 1;
+    m.set(l, 1);
+    m.set(r, 33);
+    return sm3Bytes(m);
+  }
+
+  function sameBytes(a, b) {
+    return !!a && !!b && a.length === b.length && a.every((x, i) => x === b[i]);
+  }
+
+  // rootFromProof is RFC 9162 §2.1.3.2: the root an inclusion proof leads
+  // to from leaf index of a tree of size leaves, or null.
+  function rootFromProof(leaf, index, size, proof) {
+    if (index >= size) return null;
+    let fn = index;
+    let sn = size - 1;
+    let r = leaf;
+    for (const p of proof) {
+      if (sn === 0 || !p || p.length !== 32) return null;
+      if (fn % 2 === 1 || fn === sn) {
+        r = nodeHash(p, r);
+        while (fn % 2 === 0 && fn !== 0) { fn = Math.floor(fn / 2); sn = Math.floor(sn / 2); }
+      } else {
+        r = nodeHash(r, p);
+      }
+      fn = Math.floor(fn / 2);
+      sn = Math.floor(sn / 2);
+    }
+    return sn === 0 ? r : null;
+  }
+
+  // verifyEvent checks one event's proof in the page: the leaf is SM3 of
+  // the entry, and the proof leads to the checkpoint's root.
+  function verifyEvent(ev, cp) {
+    if (ev.pending) return 'pending';
+    const raw = base64Bytes(ev.raw);
+    const root = base64Bytes(cp.root);
+    if (!raw || !root) return 'failed';
+    const leaf = leafHash(raw);
+    if (!sameBytes(leaf, base64Bytes(ev.leaf_hash))) return 'failed';
+    const got = rootFromProof(leaf, ev.index, cp.size, (ev.proof || []).map(base64Bytes));
+    return sameBytes(got, root) && ev.verified ? 'verified' : 'failed';
+  }
+
+  function eventLabel(ev) {
+    if (ev.kind === 'status') return t('ev.status.' + ((ev.event && ev.event.to) || 'valid'));
+    return I18N['ev.' + ev.kind] ? t('ev.' + ev.kind) : ev.kind;
+  }
+
+  function eventNote(ev, id) {
+    const e = ev.event || {};
+    const parts = [];
+    if (ev.kind === 'reissue') parts.push(e.supersedes === id ? t('ev.supersededBy', e.id) : t('ev.supersedes', e.supersedes));
+    if (e.reason) parts.push(t('ev.reason', e.reason));
+    return parts.join(' · ');
+  }
+
+  function eventSubject(ev) {
+    const [, tag] = ev.subject.split('#');
+    return tag ? t('ev.copy', tag) : shortID(ev.subject);
+  }
+
+  async function loadHistory(id) {
+    show($('history-box'), true);
+    alertBox($('history-error'), '');
+    $('history-cp').textContent = t('history.loading');
+    $('history-body').replaceChildren();
+    $('history-box').scrollIntoView({ block: 'nearest' });
+    try {
+      state.history = await api('GET', licPath(id) + '/history');
+      renderHistory();
+      $('history-box').scrollIntoView({ block: 'start' });
+    } catch (e) {
+      $('history-cp').textContent = '';
+      showError($('history-error'), e);
+    }
+  }
+
+  function renderHistory() {
+    const h = state.history;
+    if (!h) return;
+    const cp = h.checkpoint;
+    $('history-cp').textContent = t('history.cp', cp.size, cp.root) + (h.truncated ? ' ' + t('history.truncated', h.from, h.to - 1) : '');
+    let failed = false;
+    $('history-body').replaceChildren(...h.events.map((ev) => {
+      const v = verifyEvent(ev, cp);
+      failed = failed || v === 'failed';
+      const proof = v === 'verified' ? el('span', { class: 'proof-ok', title: t('history.verifiedTitle'), text: t('history.verified') })
+        : v === 'pending' ? el('span', { class: 'muted', text: t('history.pending') }) : el('span', { class: 'proof-bad', text: t('history.failed') });
+      return el('tr', { 'data-index': String(ev.index), 'data-kind': ev.kind, 'data-verified': v },
+        el('td', {}, el('code', { text: String(ev.index) })),
+        el('td', { class: 'nowrap', text: eventLabel(ev) }),
+        el('td', { class: 'nowrap', text: fmtTime(ev.time) }),
+        el('td', {}, el('code', { class: 'id', title: ev.subject, text: eventSubject(ev) })),
+        el('td', { class: 'small' }, eventNote(ev, h.id), isAdmin() && ev.event && ev.event.operator
+          ? el('div', {}, el('button', { type: 'button', class: 'btn btn-link btn-sm', 'data-open-index': String(ev.index), text: t('open.operator') })) : ''),
+        el('td', { class: 'nowrap' }, proof));
+    }));
+    if (!h.events.length) $('history-body').append(el('tr', {}, el('td', { colSpan: 6, class: 'muted', text: t('history.none') })));
+    alertBox($('history-error'), failed ? t('history.failedNote') : '');
+  }
+
+  // ---- seals (电子印章) ---------------------------------------------
+
+  function canManageSeals() {
+    const c = state.claims;
+    return !!c && (c.role === 'admin' || (c.role === 'operator' && !(c.classes && c.classes.length)));
+  }
+
+  async function loadSeals() {
+    alertBox($('seal-error'), '');
+    try {
+      const data = await api('GET', 'v1/seals');
+      state.seals = data.seals || [];
+      state.sealsLoaded = true;
+      $('seal-truncated').textContent = data.truncated ? t('seal.truncated', data.from) : '';
+      show($('seal-truncated'), !!data.truncated);
+      renderSeals();
+    } catch (e) {
+      showError($('seal-error'), e);
+    }
+  }
+
+  function sealRow(s) {
+    const revoked = !!s.revoked_at;
+    const badge = el('span', { class: 'status status-' + (revoked ? 'revoked' : 'valid'), 'data-state': revoked ? 'revoked' : 'valid',
+      text: revoked ? t('seal.revoked') + (s.reason ? (lang === 'en' ? ' · ' : '（') + s.reason + (lang === 'en' ? '' : '）') : '') : t('seal.valid') });
+    return el('tr', { 'data-esid': s.esid },
+      el('td', {}, el('code', { class: 'id', title: s.esid, text: s.esid })),
+      el('td', { text: agencyName(s.agency) || s.agency, title: s.agency }),
+      el('td', {}, el('code', { text: s.holder_code || '—' })),
+      el('td', { class: 'nowrap', text: fmtTime(s.made_at) }),
+      el('td', {}, el('code', { text: String(s.ledger_index) })),
+      el('td', { class: 'status-cell' }, badge),
+      el('td', { class: 'row-actions' }, !revoked && canManageSeals()
+        ? el('button', { type: 'button', class: 'btn btn-sm btn-danger', 'data-seal-action': 'revoke', 'data-esid': s.esid, text: t('seal.revoke') }) : ''));
+  }
+
+  function renderSeals() {
+    $('seal-body').replaceChildren(...state.seals.map(sealRow));
+    show($('seal-empty'), state.seals.length === 0);
+    $('seal-empty').textContent = state.sealsLoaded ? t('seal.empty') : t('rp.loading');
+    show($('seal-new'), canManageSeals());
+  }
+
+  function openSealForm() {
+    const f = $('seal-form');
+    f.reset();
+    clearFormErrors(f, 'seal-form-error');
+    show($('seal-agency-row'), isAdmin());
+    renderAgencySelects();
+    show($('seal-list-view'), false);
+    show(f, true);
+    $('seal-f-holder_name').focus();
+  }
+
+  function closeSealForm() {
+    show($('seal-form'), false);
+    show($('seal-list-view'), true);
+  }
+
+  function clearFormErrors(form, alertID) {
+    alertBox($(alertID), '');
+    for (const n of form.querySelectorAll('.field.invalid')) {
+      n.classList.remove('invalid');
+      const e = n.querySelector('.field-error');
+      if (e) e.replaceChildren();
+    }
+  }
+
+  function markFormField(form, key, msg, detail) {
+    const box = form.querySelector(`.field[data-field="${CSS.escape(key)}"]`);
+    if (!box) return false;
+    box.classList.add('invalid');
+    const err = box.querySelector('.field-error');
+    err.replaceChildren(el('span', { class: 'field-error-text', text: msg }));
+    if (detail) err.append(el('div', { class: 'field-error-detail', text: detail }));
+    return true;
+  }
+
+  // derBase64 reads a pasted PEM block (of the given type) or base64 DER as
+  // base64 DER, or '' when it is neither.
+  function derBase64(text) {
+    let b64 = text.trim();
+    const m = /-----BEGIN ([A-Z ]+)-----([\s\S]*?)-----END \1-----/.exec(b64);
+    if (m) b64 = m[2];
+    b64 = b64.replace(/\s+/g, '');
+    const bytes = base64Bytes(b64);
+    return bytes && bytes.length > 16 && bytes[0] === 0x30 ? b64 : '';
+  }
+
+  async function readCertFile(ev) {
+    const file = ev.target.files && ev.target.files[0];
+    if (!file) return;
+    const bytes = new Uint8Array(await file.arrayBuffer());
+    const text = new TextDecoder('utf-8', { fatal: false }).decode(bytes);
+    $('seal-f-cert').value = text.includes('-----BEGIN') ? text.trim() : btoa(String.fromCharCode(...bytes));
+  }
+
+  async function submitSeal(ev) {
+    ev.preventDefault();
+    const form = $('seal-form');
+    clearFormErrors(form, 'seal-form-error');
+    const v = (id) => $(id).value.trim();
+    const body = { holder_name: v('seal-f-holder_name'), holder_code: v('seal-f-holder_code').toUpperCase(), type: Number($('seal-f-type').value) };
+    const problems = [];
+    if (isAdmin()) {
+      body.agency = $('seal-f-agency').value;
+      if (!body.agency) problems.push(['agency', t('rperr.required')]);
+    }
+    if (!body.holder_name) problems.push(['holder_name', t('rperr.required')]);
+    if (!body.holder_code) problems.push(['holder_code', t('rperr.required')]);
+    const years = v('seal-f-years');
+    if (!/^\d{1,2}$/.test(years) || Number(years) < 1 || Number(years) > 10) problems.push(['years', t('seal.badYears')]);
+    else body.years = Number(years);
+    const cert = v('seal-f-cert');
+    body.signer_cert = derBase64(cert);
+    if (!cert) problems.push(['signer_cert', t('rperr.required')]);
+    else if (!body.signer_cert) problems.push(['signer_cert', t('seal.badCert')]);
+    if (problems.length) {
+      for (const [k, m] of problems) markFormField(form, k, m);
+      alertBox($('seal-form-error'), t('rp.fixFields'));
+      return;
+    }
+    const btn = $('seal-submit');
+    btn.disabled = true;
+    btn.textContent = t('seal.submitting');
+    try {
+      const m = await api('POST', 'v1/seals', body);
+      closeSealForm();
+      state.sealDER = m.seal;
+      $('seal-made-esid').textContent = m.esid;
+      $('seal-made-name').textContent = m.name;
+      $('seal-made-ledger').textContent = String(m.ledger_index);
+      show($('seal-made'), true);
+      toast(t('seal.toast', m.esid), 'ok');
+      refreshCheckpointSoon();
+      loadSeals();
+    } catch (e) {
+      if (e.status === 401) return;
+      const text = e.status === 403 ? t('seal.forbidden') : e.field === 'signer_cert' ? t('seal.badCert') : e.field === 'years' ? t('seal.badYears') : errText(e);
+      const marked = e.field && markFormField(form, e.field, text, t('err.server', e.message));
+      alertBox($('seal-form-error'), marked ? t('rp.fixFields') : text, t('err.server', e.message));
+    } finally {
+      btn.disabled = false;
+      btn.textContent = t('seal.submit');
+    }
+  }
+
+  function onSealAction(ev) {
+    const b = ev.target.closest('button[data-seal-action]');
+    if (!b) return;
+    const esid = b.dataset.esid;
+    ask({
+      title: t('seal.revokeTitle'), text: t('seal.revokeText'), id: esid, ok: t('seal.revokeOk'), reasons: ['遗失', '停用', '单位注销'],
+      errText: (e) => (e.status === 403 ? t('seal.forbidden') : ''),
+      run: async (reason) => {
+        await api('POST', 'v1/seals/' + encodeURIComponent(esid) + '/revoke', { reason });
+        toast(t('seal.revoked.toast', esid), 'ok');
+        refreshCheckpointSoon();
+        await loadSeals();
+      },
+    });
+  }
+
+  // ---- tokens (访问令牌) --------------------------------------------
+
+  const TOKENS_KEY = 'elicense.console.tokens';
+
+  function mintedTokens() {
+    try {
+      const v = JSON.parse(localStorage.getItem(TOKENS_KEY) || '[]');
+      return Array.isArray(v) ? v : [];
+    } catch (e) {
+      return [];
+    }
+  }
+
+  function keepTokens(list) { localStorage.setItem(TOKENS_KEY, JSON.stringify(list.slice(-200))); }
+
+  function renderTokenForm() {
+    const role = $('tok-f-role').value;
+    show($('tok-agency-row'), role !== 'admin');
+    show($('tok-classes-row'), role === 'operator');
+    const ag = state.agencies.get($('tok-f-agency').value);
+    const keep = new Set([...$('tok-classes').querySelectorAll('input:checked')].map((c) => c.value));
+    $('tok-classes').replaceChildren(...(ag ? ag.classes : []).map((k) => el('label', { class: 'tok-class' },
+      el('input', { type: 'checkbox', value: k, checked: keep.has(k) }), ' ', el('span', { text: classShort(k) }))));
+  }
+
+  function tokenState(m) {
+    if (m.revoked) return 'revoked';
+    return new Date(m.expires) < new Date() ? 'expired' : 'active';
+  }
+
+  function renderTokens() {
+    const list = mintedTokens().reverse();
+    $('tok-body').replaceChildren(...list.map((m) => {
+      const st = tokenState(m);
+      const cls = { active: 'valid', revoked: 'revoked', expired: 'superseded' }[st];
+      return el('tr', { 'data-jti': m.id },
+        el('td', {}, el('code', { class: 'id', title: m.id, text: m.id })),
+        el('td', { text: m.subject }),
+        el('td', { text: roleLabel(m.role) }),
+        el('td', { text: m.agency ? agencyName(m.agency) || m.agency : t('who.allAgencies'), title: m.agency || '' }),
+        el('td', { class: 'nowrap', text: fmtTime(m.expires) }),
+        el('td', { class: 'status-cell' }, el('span', { class: 'status status-' + cls, 'data-state': st, text: t(st === 'active' ? 'tok.active' : st === 'revoked' ? 'tok.revokedState' : 'tok.expired') })),
+        el('td', { class: 'row-actions' }, st === 'active'
+          ? el('button', { type: 'button', class: 'btn btn-sm btn-danger', 'data-tok-action': 'revoke', 'data-jti': m.id, text: t('tok.revoke') }) : ''));
+    }));
+    show($('tok-empty'), list.length === 0);
+  }
+
+  function tokErrorText(e) {
+    if (e.status === 403) return t('tok.adminOnly');
+    return errText(e);
+  }
+
+  async function submitToken(ev) {
+    ev.preventDefault();
+    const form = $('tok-form');
+    clearFormErrors(form, 'tok-form-error');
+    show($('tok-made'), false);
+    $('tok-made-token').value = '';
+    const body = { subject: $('tok-f-subject').value.trim(), role: $('tok-f-role').value, ttl: $('tok-f-ttl').value };
+    const problems = [];
+    if (!body.subject) problems.push(['subject', t('tok.needSubject')]);
+    if (body.role !== 'admin') {
+      body.agency = $('tok-f-agency').value;
+      if (!body.agency) problems.push(['agency', t('rperr.required')]);
+    }
+    const classes = [...$('tok-classes').querySelectorAll('input:checked')].map((c) => c.value);
+    if (body.role === 'operator' && classes.length) body.classes = classes;
+    if (problems.length) {
+      for (const [k, m] of problems) markFormField(form, k, m);
+      alertBox($('tok-form-error'), t('rp.fixFields'));
+      return;
+    }
+    const btn = $('tok-submit');
+    btn.disabled = true;
+    try {
+      const m = await api('POST', 'v1/tokens', body);
+      $('tok-made-token').value = m.token;
+      $('tok-made-id').textContent = m.id;
+      $('tok-made-exp').textContent = fmtTime(m.expires);
+      show($('tok-made'), true);
+      const list = mintedTokens();
+      list.push({ id: m.id, subject: m.subject, role: m.role, agency: m.agency || '', expires: m.expires, revoked: false });
+      keepTokens(list);
+      renderTokens();
+      $('tok-f-subject').value = '';
+      toast(t('tok.toast', m.id), 'ok');
+    } catch (e) {
+      if (e.status === 401) return;
+      const text = tokErrorText(e);
+      const marked = e.field && markFormField(form, e.field, text, t('err.server', e.message));
+      alertBox($('tok-form-error'), marked ? t('rp.fixFields') : text, t('err.server', e.message));
+    } finally {
+      btn.disabled = false;
+    }
+  }
+
+  function askRevokeToken(jti) {
+    ask({
+      title: t('tok.revokeTitle'), text: t('tok.revokeText'), id: jti, ok: t('tok.revokeOk'), errText: tokErrorText,
+      run: async () => {
+        await api('DELETE', 'v1/tokens/' + encodeURIComponent(jti));
+        const list = mintedTokens();
+        for (const m of list) if (m.id === jti) m.revoked = true;
+        keepTokens(list);
+        renderTokens();
+        $('tok-revoke-id').value = '';
+        toast(t('tok.revoked', jti), 'ok');
+      },
+    });
+  }
+
+  function submitRevokeByID(ev) {
+    ev.preventDefault();
+    const form = $('tok-revoke-form');
+    clearFormErrors(form, 'tok-form-error');
+    const jti = $('tok-revoke-id').value.trim();
+    if (!/^[A-Za-z0-9_-]{1,128}$/.test(jti)) {
+      markFormField(form, 'jti', t('tok.badJTI'));
+      return;
+    }
+    askRevokeToken(jti);
+  }
+
+  // ---- CSV import (批量导入) ----------------------------------------
+
+  const IMPORT_BATCH = 100;
+
+  // parseCSV reads RFC 4180 CSV into records, each with the line it starts
+  // on (as encoding/csv counts, so reports name the lines the CLI names);
+  // blank lines are skipped.
+  function parseCSV(text) {
+    const out = [];
+    let rec = [];
+    let field = '';
+    let quoted = false;
+    let line = 1;
+    let start = 1;
+    for (let i = 0; i < text.length; i++) {
+      const c = text[i];
+      if (quoted) {
+        if (c === '"' && text[i + 1] === '"') { field += '"'; i++; } else if (c === '"') quoted = false;
+        else { if (c === '\n') line++; field += c; }
+        continue;
+      }
+      if (c === '"' && field === '') quoted = true;
+      else if (c === ',') { rec.push(field); field = ''; }
+      else if (c === '\n' || c === '\r') {
+        if (c === '\r' && text[i + 1] === '\n') i++;
+        rec.push(field);
+        if (rec.length > 1 || rec[0] !== '') out.push({ line: start, fields: rec });
+        rec = []; field = ''; line++; start = line;
+      } else field += c;
+    }
+    if (quoted) throw new Error(t('imp.badQuote', start));
+    if (field !== '' || rec.length) { rec.push(field); out.push({ line: start, fields: rec }); }
+    return out;
+  }
+
+  // importColumns maps the header onto field keys, '@number' and
+  // '@issued_on', as issuer/csvimport does.
+  function importColumns(cl, header) {
+    return header.map((h, i) => {
+      h = h.replace(/^\ufeff/, '').trim();
+      if (h === 'number' || h === '证照编号') return '@number';
+      if (h === 'issued_on' || h === '颁证日期') return '@issued_on';
+      const f = (cl.fields || []).find((x) => x.key === h || x.label === h);
+      if (!f) throw new Error(t('imp.badColumn', i + 1, h, cl.name_zh));
+      return f.key;
+    });
+  }
+
+  // goJSON encodes as Go's encoding/json does (sorted keys, <>& and
+  // U+2028/9 escaped), so a row's idempotency key is the CLI's.
+  function goJSON(v) {
+    if (v === null || v === undefined) return 'null';
+    if (Array.isArray(v)) return '[' + v.map(goJSON).join(',') + ']';
+    if (typeof v === 'object') return '{' + Object.keys(v).sort().map((k) => goJSON(k) + ':' + goJSON(v[k])).join(',') + '}';
+    const esc = { '"': '\\"', '\\': '\\\\', '\n': '\\n', '\r': '\\r', '\t': '\\t', '\b': '\\b', '\f': '\\f' };
+    return '"' + String(v).replace(/["\\\u0000-\u001f<>&\u2028\u2029]/g, (c) => esc[c] || '\\u' + c.charCodeAt(0).toString(16).padStart(4, '0')) + '"';
+  }
+
+  // importKey is issuer/csvimport.Key: the first 16 bytes of SM3 of the
+  // class and the row, hex.
+  function importKey(cls, req) {
+    return sm3(new TextEncoder().encode(goJSON([cls, req.fields, req.number || '', req.issued_on || '']))).slice(0, 32);
+  }
+
+  function fieldLabelOf(cl, key) {
+    if (!key) return t('imp.wholeRow');
+    const f = (cl.fields || []).find((x) => x.key === key);
+    return f ? `${f.label}（${key}）` : key;
+  }
+
+  // importRows turns records into issue requests and the rows refused
+  // before sending (wrong column count, a required field empty).
+  function importRows(cl, records, cols) {
+    const reqs = [];
+    const rejects = [];
+    for (const r of records) {
+      if (r.fields.length !== cols.length) {
+        rejects.push({ line: r.line, field: '', reason: t('imp.fieldCount', r.fields.length, cols.length) });
+        continue;
+      }
+      const req = { class: cl.key, fields: {} };
+      r.fields.forEach((raw, i) => {
+        const v = raw.trim();
+        if (cols[i] === '@number') req.number = v;
+        else if (cols[i] === '@issued_on') req.issued_on = v;
+        else if (v !== '') req.fields[cols[i]] = v;
+      });
+      const missing = (cl.fields || []).filter((f) => f.required && !req.fields[f.key]);
+      if (missing.length) {
+        for (const f of missing) rejects.push({ line: r.line, field: f.key, reason: t('imp.required') });
+        continue;
+      }
+      req.import_key = importKey(cl.key, req);
+      if (!req.number) delete req.number;
+      if (!req.issued_on) delete req.issued_on;
+      reqs.push({ line: r.line, req });
+    }
+    return { reqs, rejects };
+  }
+
+  async function sendBatch(batch, agency) {
+    const body = { licences: batch.map((r) => (agency ? Object.assign({ agency }, r.req) : r.req)) };
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await api('POST', 'v1/licences', body);
+      } catch (e) {
+        // A restarting server or a dropped connection: the keys make a
+        // retry safe.
+        if (attempt >= 4 || (e.status !== 0 && e.status !== 503)) throw e;
+        await new Promise((r) => setTimeout(r, 200 * 2 ** attempt));
+      }
+    }
+  }
+
+  function importProgress(done) {
+    const im = state.imp;
+    $('imp-progress').max = Math.max(im.rows, 1);
+    $('imp-progress').value = done;
+    $('imp-progress-text').textContent = t('imp.progress', done, im.rows, im.issued, im.existing, im.rejected);
+  }
+
+  function rejectReason(err) {
+    const lead = { invalid: 'imp.rej.invalid', forbidden: 'imp.rej.forbidden', conflict: 'imp.rej.conflict' }[err.code] || 'imp.rej.other';
+    return t(lead) + err.message;
+  }
+
+  async function runImport(ev) {
+    ev.preventDefault();
+    const form = $('imp-form');
+    clearFormErrors(form, 'imp-error');
+    const cl = state.classByKey.get($('imp-class').value);
+    const file = $('imp-file').files && $('imp-file').files[0];
+    const agency = isAdmin() ? $('imp-agency').value : '';
+    const problems = [];
+    if (isAdmin() && !agency) problems.push(['agency', t('rperr.required')]);
+    if (!cl) problems.push(['class', t('imp.needClass')]);
+    if (!file) problems.push(['file', t('imp.needFile')]);
+    if (problems.length) {
+      for (const [k, m] of problems) markFormField(form, k, m);
+      return;
+    }
+    let records, cols;
+    try {
+      records = parseCSV(await file.text());
+      if (records.length < 2) throw new Error(t('imp.empty'));
+      cols = importColumns(cl, records[0].fields);
+    } catch (e) {
+      markFormField(form, 'file', e.message);
+      return;
+    }
+    const { reqs, rejects } = importRows(cl, records.slice(1), cols);
+    state.imp = { cls: cl.key, rows: records.length - 1, issued: 0, existing: 0, rejected: 0, rejects, results: [], done: false };
+    const im = state.imp;
+    const rejectedLines = new Set(rejects.map((r) => r.line));
+    im.rejected = rejectedLines.size;
+    show($('imp-summary'), false);
+    show($('imp-progress-box'), true);
+    renderRejects();
+    const btn = $('imp-submit');
+    btn.disabled = true;
+    btn.textContent = t('imp.running');
+    let done = im.rejected;
+    importProgress(done);
+    try {
+      for (let i = 0; i < reqs.length; i += IMPORT_BATCH) {
+        const batch = reqs.slice(i, i + IMPORT_BATCH);
+        const out = await sendBatch(batch, agency);
+        for (const r of out.results || []) {
+          const row = batch[r.index];
+          if (!row) continue;
+          if (r.error) {
+            im.rejects.push({ line: row.line, field: r.error.field || '', reason: rejectReason(r.error) });
+            im.rejected++;
+          } else if (r.licence) {
+            if (r.licence.existing) im.existing++;
+            else im.issued++;
+            im.results.push({ line: row.line, id: r.licence.id, claim: r.licence.claim_code || '', expires: r.licence.claim_code_expires || '', existing: !!r.licence.existing });
+          }
+        }
+        done += batch.length;
+        importProgress(done);
+        renderRejects();
+      }
+      im.done = true;
+    } catch (e) {
+      if (e.status !== 401) alertBox($('imp-error'), t('imp.stopped', errText(e)), t('err.server', e.message));
+    } finally {
+      btn.disabled = false;
+      btn.textContent = t('imp.submit');
+      refreshCheckpointSoon();
+    }
+    renderImportSummary();
+  }
+
+  function renderImportSummary() {
+    const im = state.imp;
+    if (!im) return;
+    $('imp-rows').textContent = String(im.rows);
+    $('imp-issued').textContent = String(im.issued);
+    $('imp-existing').textContent = String(im.existing);
+    $('imp-rejected').textContent = String(im.rejected);
+    $('imp-summary-title').textContent = t(im.rejected ? 'imp.doneWithRejects' : 'imp.done');
+    show($('imp-report-dl'), im.rejects.length > 0);
+    show($('imp-results-dl'), im.results.length > 0);
+    show($('imp-summary'), im.done);
+  }
+
+  function renderRejects() {
+    const im = state.imp;
+    const cl = im && state.classByKey.get(im.cls);
+    const rows = im ? [...im.rejects].sort((a, b) => a.line - b.line) : [];
+    $('imp-rejects-body').replaceChildren(...rows.map((r) => el('tr', { 'data-line': String(r.line), 'data-field': r.field },
+      el('td', {}, el('code', { text: String(r.line) })),
+      el('td', { text: cl ? fieldLabelOf(cl, r.field) : r.field }),
+      el('td', { class: 'small', text: r.reason }))));
+    show($('imp-rejects-box'), rows.length > 0);
+  }
+
+  function csvCell(v) {
+    const s = String(v);
+    return /[",\r\n]/.test(s) ? '"' + s.replace(/"/g, '""') + '"' : s;
+  }
+
+  function csvText(rows) { return '\ufeff' + rows.map((r) => r.map(csvCell).join(',')).join('\r\n') + '\r\n'; }
+
+  function downloadReport() {
+    const im = state.imp;
+    const rows = [...im.rejects].sort((a, b) => a.line - b.line).map((r) => [r.line, r.field, r.reason]);
+    saveText(csvText([['line', 'field', 'reason'], ...rows]), im.cls + '.rejected.csv');
+  }
+
+  function downloadResults() {
+    const im = state.imp;
+    const rows = [...im.results].sort((a, b) => a.line - b.line).map((r) => [r.line, r.id, r.claim, r.expires, r.existing ? t('imp.yes') : t('imp.no')]);
+    saveText(csvText([['line', 'id', 'claim_code', 'claim_code_expires', 'existing'], ...rows]), im.cls + '.issued.csv');
+  }
+
+  function downloadTemplate() {
+    const cl = state.classByKey.get($('imp-class').value);
+    if (!cl) return;
+    saveText(csvText([[...(cl.fields || []).map((f) => f.label), '证照编号', '颁证日期']]), cl.key + '.template.csv');
+  }
+
+  async function fileInfo() {
+    const file = $('imp-file').files && $('imp-file').files[0];
+    $('imp-file-info').textContent = '';
+    clearFormErrors($('imp-form'), 'imp-error');
+    if (!file) return;
+    try {
+      const n = parseCSV(await file.text()).length - 1;
+      $('imp-file-info').textContent = t('imp.fileInfo', file.name, Math.max(n, 0));
+    } catch (e) {
+      markFormField($('imp-form'), 'file', e.message);
+    }
+  }
+
+  function renderImportClasses() {
+    fillClassSelect($('imp-class'), allowedClasses(), 'issue.chooseClass');
+    $('imp-template').disabled = !$('imp-class').value;
+    show($('imp-agency-row'), isAdmin());
+  }
+
+
+  // ---- administration (管理): archives, keys, openings ----------------
+
+  async function exportArchive(ev) {
+    ev.preventDefault();
+    const form = $('arc-form');
+    clearFormErrors(form, 'arc-error');
+    const body = { agency: $('arc-agency').value, from: $('arc-from').value, to: $('arc-to').value };
+    const problems = [];
+    for (const k of ['agency', 'from', 'to']) if (!body[k]) problems.push([k, t('rperr.required')]);
+    if (body.from && body.to && body.to <= body.from) problems.push(['to', t('arc.order')]);
+    if (problems.length) {
+      for (const [k, m] of problems) markFormField(form, k, m);
+      return;
+    }
+    const btn = $('arc-submit');
+    btn.disabled = true;
+    btn.textContent = t('arc.running');
+    try {
+      const resp = await api('POST', 'v1/archives', body, { raw: true });
+      const name = `${body.agency}-${body.from.replace(/-/g, '')}-${body.to.replace(/-/g, '')}.zip`;
+      saveBlob(await resp.blob(), name);
+      toast(t('dl.done', name), 'ok');
+      refreshCheckpointSoon();
+    } catch (e) {
+      const marked = e.field && markFormField(form, e.field, errText(e), t('err.server', e.message));
+      if (!marked) showError($('arc-error'), e);
+    } finally {
+      btn.disabled = false;
+      btn.textContent = t('arc.submit');
+    }
+  }
+
+  function rotateKey(ev) {
+    ev.preventDefault();
+    const form = $('key-form');
+    clearFormErrors(form, 'key-error');
+    const agency = $('key-agency').value;
+    if (!agency) { markFormField(form, 'agency', t('rperr.required')); return; }
+    const since = $('key-since').value;
+    const body = since ? { compromised_since: new Date(since).toISOString().replace(/\.\d+Z$/, 'Z') } : {};
+    ask({
+      title: t('key.confirmTitle'), text: t('key.confirmText'), id: agencyLabel(agency), ok: t('key.confirmOk'),
+      run: async () => {
+        const ch = await api('POST', 'v1/agencies/' + encodeURIComponent(agency) + '/keys/rotate', body);
+        $('key-done-agency').textContent = agencyLabel(ch.agency);
+        $('key-done-new').textContent = ch.new_key ? ch.new_key.kid : '—';
+        $('key-done-old').textContent = ch.old_key.kid;
+        $('key-done-state').textContent = I18N['key.state.' + ch.old_key.state] ? t('key.state.' + ch.old_key.state) : ch.old_key.state;
+        $('key-done-ledger').textContent = String(ch.ledger_index);
+        show($('key-done'), true);
+        toast(t('key.done', agencyLabel(ch.agency)), 'ok');
+        refreshCheckpointSoon();
+      },
+    });
+  }
+
+  function declareCompromise(ev) {
+    ev.preventDefault();
+    const form = $('kc-form');
+    clearFormErrors(form, 'kc-error');
+    clearFormErrors($('key-form'), 'key-error');
+    const agency = $('key-agency').value;
+    const kid = $('kc-kid').value.trim();
+    const since = $('kc-since').value;
+    if (!agency) markFormField($('key-form'), 'agency', t('rperr.required'));
+    if (!kid) markFormField(form, 'kid', t('rperr.required'));
+    if (!since) markFormField(form, 'since', t('rperr.required'));
+    if (!agency || !kid || !since) return;
+    ask({
+      title: t('kc.title'), text: t('kc.text'), id: `${agencyLabel(agency)} · ${kid}`, ok: t('kc.ok'),
+      run: async () => {
+        const ch = await api('POST', 'v1/agencies/' + encodeURIComponent(agency) + '/keys/' + encodeURIComponent(kid) + '/compromise',
+          { since: new Date(since).toISOString().replace(/\.\d+Z$/, 'Z') });
+        toast(t('kc.done', ch.old_key.kid, ch.ledger_index), 'ok');
+        $('kc-form').dataset.ledger = String(ch.ledger_index);
+        refreshCheckpointSoon();
+      },
+    });
+  }
+
+  function hexBytes(hex) {
+    const out = new Uint8Array(hex.length / 2);
+    for (let i = 0; i < out.length; i++) out[i] = parseInt(hex.slice(2 * i, 2 * i + 2), 16);
+    return out;
+  }
+
+  // openOperator opens an event's operator commitment (admins) and checks
+  // the opening in the page: SM3(salt ‖ value) is the entry's commitment.
+  async function openOperator(btn) {
+    const index = Number(btn.dataset.openIndex);
+    const ev = state.history && state.history.events.find((e) => e.index === index);
+    btn.disabled = true;
+    try {
+      const o = await api('POST', 'v1/ledger/entries/' + index + '/open', { field: 'operator' });
+      const value = new TextEncoder().encode(o.value);
+      const m = new Uint8Array(o.salt.length / 2 + value.length);
+      m.set(hexBytes(o.salt));
+      m.set(value, o.salt.length / 2);
+      const ok = !!ev && ev.event && sm3(m) === ev.event.operator;
+      btn.replaceWith(el('span', { class: ok ? 'proof-ok opened' : 'proof-bad opened', 'data-opened': o.value, text: ok ? t('open.done', o.value) : t('open.bad') }));
+    } catch (e) {
+      btn.disabled = false;
+      showError($('history-error'), e);
+    }
+  }
+
+  // ---- wiring of the operations ---------------------------------------
+
+  function resetOps() {
+    resetDetailPanels();
+    state.detailLic = null;
+    state.seals = [];
+    state.sealsLoaded = false;
+    state.sealDER = null;
+    state.imp = null;
+    state.agencies = new Map();
+    state.faceHTML = '';
+    $('face-view').replaceChildren();
+    $('tok-made-token').value = ''; // a token is shown once, never kept
+    show($('tok-made'), false);
+    show($('seal-made'), false);
+    show($('key-done'), false);
+    $('arc-form').reset();
+    $('key-form').reset();
+    $('kc-form').reset();
+    closeSealForm();
+    $('seal-body').replaceChildren();
+    $('imp-form').reset();
+    for (const id of ['imp-progress-box', 'imp-summary', 'imp-rejects-box']) show($(id), false);
+  }
+
+  function applyLangOps() {
+    renderAgencySelects();
+    if (state.classes.length) renderImportClasses();
+    renderSeals();
+    renderTokens();
+    renderTokenForm();
+    renderRejects();
+    renderImportSummary();
+    if (state.imp && !$('imp-progress-box').hidden) importProgress(Number($('imp-progress').value));
+    if (state.detailLic && $('detail-dialog').open) renderDetail(state.detailLic);
+    renderHistory();
+  }
+
+  function initOps() {
+    $('tab-import').addEventListener('click', () => { switchTab('import'); renderImportClasses(); });
+    $('tab-seals').addEventListener('click', () => { switchTab('seals'); loadSeals(); });
+    $('tab-tokens').addEventListener('click', () => { switchTab('tokens'); renderAgencySelects(); renderTokenForm(); renderTokens(); });
+    $('detail-dialog').addEventListener('close', () => { resetDetailPanels(); state.detailLic = null; });
+    $('copies-body').addEventListener('click', onAction);
+    $('claim-copy').addEventListener('click', () => copyText($('claim-code').textContent, $('claim-code')));
+    $('reissue-form').addEventListener('submit', submitReissue);
+    $('reissue-cancel').addEventListener('click', () => show($('reissue-form'), false));
+    $('face-close').addEventListener('click', () => $('face-dialog').close());
+    $('face-download').addEventListener('click', () => saveText(state.faceHTML, ($('face-dialog').dataset.id || 'licence') + '.html', 'text/html;charset=utf-8'));
+    $('ask-form').addEventListener('submit', submitAsk);
+    $('ask-cancel').addEventListener('click', () => { state.ask = null; $('ask-dialog').close(); });
+    $('seal-refresh').addEventListener('click', loadSeals);
+    $('seal-new').addEventListener('click', openSealForm);
+    $('seal-cancel').addEventListener('click', closeSealForm);
+    $('seal-form').addEventListener('submit', submitSeal);
+    $('seal-f-certfile').addEventListener('change', readCertFile);
+    $('seal-body').addEventListener('click', onSealAction);
+    $('seal-made-close').addEventListener('click', () => show($('seal-made'), false));
+    $('seal-made-dl').addEventListener('click', () => {
+      const der = base64Bytes(state.sealDER || '');
+      if (der) saveBlob(new Blob([der], { type: 'application/octet-stream' }), $('seal-made-esid').textContent + '.seal');
+    });
+    $('tok-form').addEventListener('submit', submitToken);
+    $('tok-f-role').addEventListener('change', renderTokenForm);
+    $('tok-f-agency').addEventListener('change', renderTokenForm);
+    $('tok-copy').addEventListener('click', () => copyText($('tok-made-token').value, $('tok-made-token')));
+    $('tok-made-close').addEventListener('click', () => { $('tok-made-token').value = ''; show($('tok-made'), false); });
+    $('tok-body').addEventListener('click', (ev) => {
+      const b = ev.target.closest('button[data-tok-action]');
+      if (b) askRevokeToken(b.dataset.jti);
+    });
+    $('tok-revoke-form').addEventListener('submit', submitRevokeByID);
+    $('imp-form').addEventListener('submit', runImport);
+    $('tab-admin').addEventListener('click', () => { switchTab('admin'); renderAgencySelects(); });
+    $('arc-form').addEventListener('submit', exportArchive);
+    $('key-form').addEventListener('submit', rotateKey);
+    $('kc-form').addEventListener('submit', declareCompromise);
+    $('history-body').addEventListener('click', (ev) => {
+      const b = ev.target.closest('button[data-open-index]');
+      if (b) openOperator(b);
+    });
+    $('imp-file').addEventListener('change', fileInfo);
+    $('imp-class').addEventListener('change', () => { $('imp-template').disabled = !$('imp-class').value; });
+    $('imp-template').addEventListener('click', downloadTemplate);
+    $('imp-report-dl').addEventListener('click', downloadReport);
+    $('imp-results-dl').addEventListener('click', downloadResults);
+    for (const f of [$('seal-form'), $('tok-form'), $('imp-form'), $('arc-form'), $('key-form'), $('kc-form')]) {
+      f.addEventListener('input', (ev) => {
+        const box = ev.target.closest('.field.invalid');
+        if (box) { box.classList.remove('invalid'); box.querySelector('.field-error').replaceChildren(); }
+      });
+    }
+  }
+
   // ---- tabs, language, wiring --------------------------------------
 
   function switchTab(name) {
-    for (const [tab, panel] of [['tab-issue', 'panel-issue'], ['tab-search', 'panel-search'], ['tab-parties', 'panel-parties']]) {
+    for (const [tab, panel] of [['tab-issue', 'panel-issue'], ['tab-search', 'panel-search'], ['tab-import', 'panel-import'],
+      ['tab-seals', 'panel-seals'], ['tab-tokens', 'panel-tokens'], ['tab-parties', 'panel-parties'], ['tab-admin', 'panel-admin']]) {
       const on = tab === 'tab-' + name;
       $(tab).classList.toggle('active', on);
       $(tab).setAttribute('aria-selected', on ? 'true' : 'false');
@@ -1564,6 +3029,7 @@
     renderParties();
     for (const sel of document.querySelectorAll('#rp-matters .mc-class')) rpClassOptions(sel, sel.value);
     if (state.rpDetail && $('rp-dialog').open) openParty(state.rpDetail);
+    applyLangOps();
     const rc = state.rpConfirm;
     if (rc && $('rp-confirm-dialog').open) {
       $('rp-confirm-title').textContent = t(`rp.confirm.${rc.action}.title`);
@@ -1587,6 +3053,7 @@
     if (action === 'open') openDetail(id);
     else if (action === 'close-detail') $('detail-dialog').close();
     else if (['suspend', 'reinstate', 'revoke'].includes(action)) openConfirm(action, id);
+    else onOperation(action, id);
   }
 
   function init() {
@@ -1672,6 +3139,7 @@
     $('confirm-cancel').addEventListener('click', () => { state.confirm = null; $('confirm-dialog').close(); });
     $('confirm-reason').addEventListener('change', () => alertBox($('confirm-error'), ''));
     $('cp-refresh').addEventListener('click', refreshCheckpoint);
+    initOps();
     document.addEventListener('visibilitychange', () => { if (!document.hidden && state.active) refreshCheckpoint(); });
 
     applyLang();
