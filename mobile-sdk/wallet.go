@@ -220,14 +220,19 @@ func (w *Wallet) Credential(id string) (string, error) {
 	return r.Credential, nil
 }
 
-// Delete removes a licence from the wallet. (The issuer still has the
-// device copy; ask the agency to unbind a lost device.)
+// Delete removes a licence from the wallet, named as Resolve takes it, or
+// a damaged one by its copy ID. (The issuer still has the device copy;
+// ask the agency to unbind a lost device.)
 func (w *Wallet) Delete(id string) error {
 	r, err := w.resolve(id)
-	if err != nil {
+	switch {
+	case err == nil:
+		id = r.ID
+	case errors.Is(err, ErrCorrupt):
+		id = strings.TrimSpace(id) // a damaged file goes too, named by its copy ID
+	default:
 		return err
 	}
-	id = r.ID
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	name := licFileName(id)

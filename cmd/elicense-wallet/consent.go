@@ -133,21 +133,30 @@ func confirm(e *env, q string) bool {
 	return false
 }
 
-// holderErr prints the holder's message for a refusal that has one and
-// returns err.
+// holderErr prints the holder's message for a licence that cannot be
+// used (run prints only the exit status 3 for it; it prints every other
+// error, in the holder's words) and returns err.
 func holderErr(e *env, err error) error {
-	var ce *mobilesdk.ConsentError
 	var se *mobilesdk.StatusError
-	if errors.As(err, &ce) || errors.As(err, &se) {
+	if errors.As(err, &se) {
 		fmt.Fprintln(e.stderr, mobilesdk.ErrorMessage(err, e.lang))
 	}
 	return err
 }
 
-// licenceIDs is the named licences, or every licence in the wallet.
+// licenceIDs is the copy identifiers of the named licences (see
+// mobilesdk.Wallet.Resolve), or of every licence in the wallet.
 func licenceIDs(w *mobilesdk.Wallet, pos []string) ([]string, error) {
 	if len(pos) > 0 {
-		return pos, nil
+		ids := make([]string, len(pos))
+		for i, ref := range pos {
+			id, err := w.Resolve(ref)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", ref, err)
+			}
+			ids[i] = id
+		}
+		return ids, nil
 	}
 	l, err := w.List()
 	if err != nil {

@@ -29,7 +29,7 @@ func TestConsentCLI(t *testing.T) {
 		dir: filepath.Join(t.TempDir(), "wallet"),
 		env: []string{passphraseEnv + "=correct horse", "LC_ALL=zh_CN.UTF-8"},
 	}
-	c.id = strings.TrimSpace(c.run(t, 0, "claim", "--server", f.URL, "--trust-root", filepath.Join(s.Data, "pki", "root.crt.pem"), c.bl.ClaimCode).stdout)
+	c.id = claimedID(t, c.run(t, 0, "claim", "--json", "--server", f.URL, "--trust-root", filepath.Join(s.Data, "pki", "root.crt.pem"), c.bl.ClaimCode).stdout)
 	f.AfterClaims(t)
 
 	c.consentConfirmed(t)
