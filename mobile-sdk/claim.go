@@ -69,7 +69,7 @@ func (w *Wallet) Claim(serverURL, code string) (*Licence, error) {
 	}
 	code = strings.TrimSpace(code)
 	if code == "" {
-		return nil, wrapf(ErrInvalidArgument, "empty claim code")
+		return nil, wrapf(ErrBadClaimCode, "empty claim code")
 	}
 	w.mu.Lock()
 	client := w.client
@@ -140,18 +140,21 @@ func (w *Wallet) Claim(serverURL, code string) (*Licence, error) {
 	}
 	r.Verified, r.Ledger = verified, proof
 	w.mu.Lock()
-	defer w.mu.Unlock()
-	if err := w.save(r); err != nil {
+	err = w.save(r)
+	w.mu.Unlock()
+	if err != nil {
 		return nil, err
 	}
-	return r.licence(), nil
+	l := r.licence()
+	l.Index = w.indexOf(r.ID)
+	return l, nil
 }
 
 // issuerBase normalises an issuer's base URL.
 func issuerBase(serverURL string) (string, error) {
 	base := strings.TrimRight(strings.TrimSpace(serverURL), "/")
 	if u, err := url.Parse(base); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return "", wrapf(ErrInvalidArgument, "issuer URL %q is not http(s)://host", serverURL)
+		return "", wrapf(ErrBadServerURL, "issuer URL %q is not http(s)://host", serverURL)
 	}
 	return base, nil
 }
@@ -323,8 +326,13 @@ func do(client *http.Client, req *http.Request, out any) error {
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		var e apiError
-		if json.Unmarshal(data, &e) == nil && e.Code != "" && resp.StatusCode >= 400 && resp.StatusCode < 500 {
+		switch {
+		case json.Unmarshal(data, &e) == nil && e.Code != "" && resp.StatusCode >= 400 && resp.StatusCode < 500:
 			return &ClaimError{Status: int64(resp.StatusCode), Code: e.Code, Field: e.Field, Message: e.Message}
+		case resp.StatusCode == http.StatusTooManyRequests:
+			return &ClaimError{Status: http.StatusTooManyRequests, Code: "rate_limited"}
+		case resp.StatusCode >= 500:
+			return wrapf(ErrServer, "%s %s: HTTP %d", req.Method, req.URL.Path, resp.StatusCode)
 		}
 		return wrapf(ErrNetwork, "%s %s: HTTP %d", req.Method, req.URL.Path, resp.StatusCode)
 	}

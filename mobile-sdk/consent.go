@@ -5,7 +5,6 @@ import (
 	"cmp"
 	"crypto/ecdsa"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -345,42 +344,6 @@ func pathOf(base string) string {
 		return ""
 	}
 	return u.EscapedPath()
-}
-
-// resolve finds the wallet's licence named id: its copy identifier
-// (licence#tag) or, when the wallet holds exactly one copy of it, the
-// licence identifier printed on the licence.
-func (w *Wallet) resolve(id string) (*record, error) {
-	id = strings.TrimSpace(id)
-	if id == "" {
-		return nil, wrapf(ErrInvalidArgument, "empty licence ID")
-	}
-	w.mu.Lock()
-	r, err := w.load(id)
-	w.mu.Unlock()
-	if err == nil || !errors.Is(err, ErrNotFound) || strings.Contains(id, "#") {
-		return r, err
-	}
-	l, err := w.List()
-	if err != nil {
-		return nil, err
-	}
-	var found []string
-	for i := int64(0); i < l.Len(); i++ {
-		x := l.At(i)
-		if x.CopyOf == id || strings.HasPrefix(x.ID, id+"#") {
-			found = append(found, x.ID)
-		}
-	}
-	switch len(found) {
-	case 0:
-		return nil, wrapf(ErrNotFound, "%q", id)
-	case 1:
-		w.mu.Lock()
-		defer w.mu.Unlock()
-		return w.load(found[0])
-	}
-	return nil, wrapf(ErrInvalidArgument, "the wallet holds %d copies of licence %s (%s): name one", len(found), id, strings.Join(found, ", "))
 }
 
 // Grant is a holder's consent in force or ended: a relying party may

@@ -83,13 +83,30 @@
 // uses). A use that does not check is listed with Verified false and its
 // Problem, not dropped.
 //
-// Every call taking a licence ID accepts the copy identifier
-// (licence#tag) or, when the wallet holds one copy of it, the licence
-// identifier printed on the licence. The issuer's refusals are
-// *ConsentError values (errors.Is ErrConsentRefused and ErrRequestExpired,
-// ErrRequestAnswered, ErrLicenceNotValid or ErrGrantEnded);
-// ErrorMessage(err, "zh") gives the holder's message for them and for a
-// *StatusError.
+// The issuer's refusals are *ConsentError values (errors.Is
+// ErrConsentRefused and ErrRequestExpired, ErrRequestAnswered,
+// ErrLicenceNotValid or ErrGrantEnded).
+//
+// # Naming a licence
+//
+// Every call taking a licence ID takes the holder's names for it
+// (Resolve): its number in List (1, 2, …, in the order claimed; Licence.Index),
+// the licence identifier printed on it (证照标识, Licence.CopyOf), or the
+// wallet's copy identifier (licence#tag, Licence.ID). Several copies of
+// one licence in the wallet make its identifier an *AmbiguousError
+// listing their numbers.
+//
+// # Errors
+//
+// Every error matches a sentinel (errors.Is) or is one of the typed
+// errors above; Reason(err) names it with a stable code
+// (ReasonWrongPassphrase, ReasonClaimCodeRefused, ReasonNetwork, …),
+// and ErrorMessage(err, "zh" or "en") gives the holder's words for it:
+// what happened and what to do, never the SDK's technical text, which
+// an app keeps for a details view or its log. The issuer's refusals of
+// a claim are read from the API's status, code and field: a claim code
+// that is unknown, used or expired is one reason, since the issuer
+// answers all three alike.
 //
 // # Storage and keys
 //

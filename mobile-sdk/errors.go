@@ -82,9 +82,23 @@ type wrapped struct {
 	err    error
 }
 
-func (e *wrapped) Error() string        { return e.reason.Error() + ": " + e.err.Error() }
-func (e *wrapped) Is(target error) bool { return target == e.reason }
+func (e *wrapped) Error() string { return e.reason.Error() + ": " + e.err.Error() }
+
+// Is matches the reason and what the reason refines.
+func (e *wrapped) Is(target error) bool { return target == e.reason || errors.Is(e.reason, target) }
 func (e *wrapped) Unwrap() error        { return e.err }
+
+// refine makes a reason that is a particular case of parent: errors.Is
+// matches both.
+func refine(parent error, text string) error { return &refined{text: text, parent: parent} }
+
+type refined struct {
+	text   string
+	parent error
+}
+
+func (e *refined) Error() string { return e.text }
+func (e *refined) Unwrap() error { return e.parent }
 
 func wrapf(reason error, format string, args ...any) error {
 	return &wrapped{reason: reason, err: fmt.Errorf(format, args...)}
@@ -185,15 +199,17 @@ func (e *ConsentError) Message(lang string) string {
 	case e.Code == CodeLicenceNotValid:
 		return pick("该证照当前无效（已暂停、吊销、换发或解绑），不能授权使用。请联系颁发机构。", "The licence is not valid now (suspended, revoked, replaced or unbound) and cannot be shared. Please contact the issuing agency.")
 	case e.Code == CodeRPSuspended:
-		return pick("该用证方已被暂停，不能接受授权。", "The service asking is suspended and cannot receive licence data.")
+		return pick("该用证方已被暂停，不能接受授权。如有疑问，请联系该办事服务。", "The service asking is suspended and cannot receive licence data. Ask the service if in doubt.")
 	case e.Code == CodeConsentInvalid || e.Code == CodeProofInvalid:
 		return pick("发证机构未能核验本机的签名。请确认本机时间准确，且证照是在本机领取的。", "The issuer could not check this device's signature. Check the device's clock and that the licence was claimed on this device.")
 	case e.Code == CodeGrantRevoked || e.Code == CodeGrantExpired || e.Code == CodeGrantUsed:
-		return pick("该授权已结束。", "The authorisation has already ended.")
+		return pick("该授权已结束，无需再撤销；如需继续办理，请在办事页面重新发起授权。", "The authorisation has already ended; to go on, ask the service for a new one.")
 	case e.Status == 404:
-		return pick("发证机构找不到该请求或授权。", "The issuer does not know this request or authorisation.")
+		return pick("发证机构找不到该请求或授权。请在办事页面重新发起。", "The issuer does not know this request or authorisation. Ask the service for a new one.")
+	case e.Status == 429:
+		return pick("尝试次数过多。请等几分钟后再试。", "Too many attempts. Wait a few minutes and try again.")
 	}
-	return pick("发证机构拒绝了此操作（"+e.Code+"）。", "The issuer refused ("+e.Code+").")
+	return pick("发证机构拒绝了此操作。请稍后重试；如仍不行，请联系发证机构。", "The issuer refused. Try again later; if it persists, contact the issuing agency.")
 }
 
 // consentErr turns the API refusals do reports as *ClaimError into
@@ -204,44 +220,4 @@ func consentErr(err error) error {
 		return &ConsentError{Status: ce.Status, Code: ce.Code, Field: ce.Field, Detail: ce.Message}
 	}
 	return err
-}
-
-// ErrorMessage is err in the holder's language ("zh", the default, or
-// "en"), saying what to do, for the errors a holder meets: a licence
-// that cannot be presented, the issuer's refusals of a consent call, no
-// licence that can answer a request, an answer or request that does not
-// verify, no network, a wrong passphrase. Other errors give their own
-// text.
-func ErrorMessage(err error, lang string) string {
-	if err == nil {
-		return ""
-	}
-	var se *StatusError
-	if errors.As(err, &se) {
-		return se.Message(lang)
-	}
-	var ce *ConsentError
-	if errors.As(err, &ce) {
-		return ce.Message(lang)
-	}
-	en := isEnglish(lang)
-	for _, m := range []struct {
-		reason  error
-		zh, eng string
-	}{
-		{ErrNoLicence, "本证照包中没有可用于此请求的证照（需同一发证机构、同类证照，且已在本机领取）。请先领取相应证照。",
-			"No licence in this wallet can answer the request (it needs a licence of that class, from that issuer, claimed on this device). Claim it first."},
-		{ErrForgedAnswer, "发证机构的应答或请求未通过核验，可能被篡改。请勿继续，并联系发证机构。",
-			"The issuer's answer or the request did not verify and may have been tampered with. Do not go on; contact the issuing agency."},
-		{ErrNetwork, "无法连接发证机构，请检查网络后重试。", "Cannot reach the issuer. Check the network and try again."},
-		{ErrWrongPassphrase, "口令不正确，请重新输入。", "Wrong passphrase. Try again."},
-	} {
-		if errors.Is(err, m.reason) {
-			if en {
-				return m.eng
-			}
-			return m.zh
-		}
-	}
-	return err.Error()
 }

@@ -153,9 +153,7 @@ func verifyCheckpoint(note, ledgerCert []byte) (tlog.Checkpoint, error) {
 // entry recording this credential. Licences claimed without a pinned trust
 // root carry no proof (ErrNotFound).
 func (w *Wallet) VerifyInLedger(id string) error {
-	w.mu.Lock()
-	r, err := w.load(id)
-	w.mu.Unlock()
+	r, err := w.resolve(id)
 	if err != nil {
 		return err
 	}

@@ -14,7 +14,8 @@ import (
 // since gomobile binds no maps).
 type Licence struct {
 	ID         string // the device copy's identifier ("<GB/T 36904 id>#<device>")
-	CopyOf     string // the licence it is a copy of
+	CopyOf     string // the licence it is a copy of: the identifier printed on it (证照标识)
+	Index      int64  // its number in List (1, 2, …), which Resolve accepts; 0 when not known
 	Class      string // catalogue class key, e.g. "drivers-license"
 	Name       string // 证照名称
 	Number     string // 证照编号, if any

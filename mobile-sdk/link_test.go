@@ -113,7 +113,7 @@ func TestConsentErrors(t *testing.T) {
 			t.Errorf("ErrorMessage(%v) = %q, %q", tc.err, zh, en)
 		}
 	}
-	if plain := errors.New("plain"); ErrorMessage(nil, "zh") != "" || ErrorMessage(plain, "zh") != "plain" {
+	if plain := errors.New("plain"); ErrorMessage(nil, "zh") != "" || !strings.HasPrefix(ErrorMessage(plain, "zh"), "出现意外错误") {
 		t.Error("ErrorMessage of nil or a plain error")
 	}
 }

@@ -23,20 +23,21 @@ func ofdFileName(id string) string {
 // FetchOFD downloads the licence's sealed OFD file (GB/T 36905: the
 // licence face, its metadata and the agency's electronic seal) from the
 // issuer it was claimed from, keeps it in the wallet beside the licence
-// and returns it. id is the wallet's licence ID (the copy's). The call is
+// and returns it. id names the licence as Resolve accepts it. The call is
 // authenticated by a proof signed with the device key (docs/consent.md
 // §3), so only a bound copy can fetch it; the issuer refuses a licence
 // that is not valid (revoked, suspended, superseded) with a *ClaimError of
 // status 409. The file is checked to be an OFD package naming this licence
 // (证照标识); its seal is checked by any OFD reader, or elicense-verify ofd.
 func (w *Wallet) FetchOFD(id string) ([]byte, error) {
-	w.mu.Lock()
-	r, err := w.load(id)
-	client, now := w.client, w.now
-	w.mu.Unlock()
+	r, err := w.resolve(id)
 	if err != nil {
 		return nil, err
 	}
+	id = r.ID
+	w.mu.Lock()
+	client, now := w.client, w.now
+	w.mu.Unlock()
 	if r.CopyOf == "" {
 		return nil, wrapf(ErrInvalidArgument, "%q is not a device copy of a licence", id)
 	}
@@ -72,12 +73,13 @@ func (w *Wallet) FetchOFD(id string) ([]byte, error) {
 // OFD returns the licence's OFD file kept by FetchOFD, or nil when none
 // was fetched.
 func (w *Wallet) OFD(id string) ([]byte, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if _, err := w.load(id); err != nil {
+	r, err := w.resolve(id)
+	if err != nil {
 		return nil, err
 	}
-	return w.loadSealed(ofdFileName(id))
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.loadSealed(ofdFileName(r.ID))
 }
 
 // checkOFD checks that data is an OFD package whose document says it is

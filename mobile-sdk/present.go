@@ -59,9 +59,7 @@ func (w *Wallet) Present(id, disclose string, now int64) (*Presentation, error) 
 	if now != 0 {
 		t = time.Unix(now, 0)
 	}
-	w.mu.Lock()
-	r, err := w.load(id)
-	w.mu.Unlock()
+	r, err := w.resolve(id)
 	if err != nil {
 		return nil, err
 	}
@@ -71,7 +69,7 @@ func (w *Wallet) Present(id, disclose string, now int64) (*Presentation, error) 
 	}
 	h, err := parseHolding(r.Holding)
 	if err != nil {
-		return nil, &StoreError{File: licFileName(id), Corrupt: true, err: err}
+		return nil, &StoreError{File: licFileName(r.ID), Corrupt: true, err: err}
 	}
 	text, err := h.Present(w.key, t, splitList(disclose)...)
 	if err != nil {
@@ -97,9 +95,7 @@ func (w *Wallet) PresentText(id, disclose string, now int64) (string, error) {
 // a copy of a bound licence must not work without the device. A revoked,
 // suspended or superseded licence is refused as by Present.
 func (w *Wallet) StaticQR(id, disclose string) (string, error) {
-	w.mu.Lock()
-	r, err := w.load(id)
-	w.mu.Unlock()
+	r, err := w.resolve(id)
 	if err != nil {
 		return "", err
 	}
@@ -108,7 +104,7 @@ func (w *Wallet) StaticQR(id, disclose string) (string, error) {
 	}
 	h, err := parseHolding(r.Holding)
 	if err != nil {
-		return "", &StoreError{File: licFileName(id), Corrupt: true, err: err}
+		return "", &StoreError{File: licFileName(r.ID), Corrupt: true, err: err}
 	}
 	text, err := h.Static(splitList(disclose)...)
 	if err != nil {

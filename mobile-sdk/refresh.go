@@ -22,9 +22,7 @@ import (
 // counter has to tell them, and Present refuses the licence from then
 // on. It needs a pinned trust root; the licence itself never changes.
 func (w *Wallet) Refresh(id string) (*Licence, error) {
-	w.mu.Lock()
-	r, err := w.load(id)
-	w.mu.Unlock()
+	r, err := w.resolve(id)
 	if err != nil {
 		return nil, err
 	}
@@ -89,7 +87,7 @@ func (w *Wallet) newRefresher() (*refresher, error) {
 		return nil, err
 	}
 	if rootPEM == nil {
-		return nil, wrapf(ErrInvalidArgument, "pin a trust root (SetTrustRoot) before refreshing")
+		return nil, wrapf(ErrNoTrustRoot, "pin a trust root (SetTrustRoot) before refreshing")
 	}
 	roots, err := gm.ParseCertificatesPEM(rootPEM)
 	if err != nil {

@@ -57,7 +57,7 @@ func OpenStorage(st Storage, passphrase string) (*Wallet, error) {
 		return nil, wrapf(ErrInvalidArgument, "no storage")
 	}
 	if len(passphrase) < MinPassphraseLen {
-		return nil, wrapf(ErrInvalidArgument, "the passphrase must have at least %d characters", MinPassphraseLen)
+		return nil, wrapf(ErrPassphraseTooShort, "the passphrase must have at least %d characters", MinPassphraseLen)
 	}
 	pemBytes, err := st.Load(keyFile)
 	if err != nil {
@@ -104,7 +104,7 @@ func newWallet(st Storage, key *gm.PrivateKey) (*Wallet, error) {
 // The licences need no change.
 func (w *Wallet) ChangePassphrase(newPassphrase string) error {
 	if len(newPassphrase) < MinPassphraseLen {
-		return wrapf(ErrInvalidArgument, "the passphrase must have at least %d characters", MinPassphraseLen)
+		return wrapf(ErrPassphraseTooShort, "the passphrase must have at least %d characters", MinPassphraseLen)
 	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -200,31 +200,39 @@ func (w *Wallet) save(r *record) error {
 	return w.saveSealed(licFileName(r.ID), pt)
 }
 
-// Get returns the licence with that ID.
+// Get returns the licence id names (see Resolve), with its Index.
 func (w *Wallet) Get(id string) (*Licence, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	r, err := w.load(id)
+	r, err := w.resolve(id)
 	if err != nil {
 		return nil, err
 	}
-	return r.licence(), nil
+	l := r.licence()
+	l.Index = w.indexOf(r.ID)
+	return l, nil
 }
 
 // Credential returns the licence's full credential (compact JWS).
 func (w *Wallet) Credential(id string) (string, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	r, err := w.load(id)
+	r, err := w.resolve(id)
 	if err != nil {
 		return "", err
 	}
 	return r.Credential, nil
 }
 
-// Delete removes a licence from the wallet. (The issuer still has the
-// device copy; ask the agency to unbind a lost device.)
+// Delete removes a licence from the wallet, named as Resolve takes it, or
+// a damaged one by its copy ID. (The issuer still has the device copy;
+// ask the agency to unbind a lost device.)
 func (w *Wallet) Delete(id string) error {
+	r, err := w.resolve(id)
+	switch {
+	case err == nil:
+		id = r.ID
+	case errors.Is(err, ErrCorrupt):
+		id = strings.TrimSpace(id) // a damaged file goes too, named by its copy ID
+	default:
+		return err
+	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	name := licFileName(id)
@@ -244,8 +252,10 @@ func (w *Wallet) Delete(id string) error {
 	return nil
 }
 
-// List returns every licence in the wallet, sorted by ID. A damaged file
-// does not hide the others: it is skipped and reported by the list's Err.
+// List returns every licence in the wallet in the order they were claimed,
+// each with its number (Licence.Index, from 1), which Resolve and every
+// method taking a licence ID accept. A damaged file does not hide the
+// others: it is skipped and reported by the list's Err.
 func (w *Wallet) List() (*LicenceList, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -274,7 +284,15 @@ func (w *Wallet) List() (*LicenceList, error) {
 		}
 		l.items = append(l.items, r.licence())
 	}
-	sort.Slice(l.items, func(i, j int) bool { return l.items[i].ID < l.items[j].ID })
+	// In the order claimed, so that a licence keeps its number when
+	// another is claimed.
+	sort.Slice(l.items, func(i, j int) bool {
+		a, b := l.items[i], l.items[j]
+		return a.ClaimedAt < b.ClaimedAt || a.ClaimedAt == b.ClaimedAt && a.ID < b.ID
+	})
+	for i, x := range l.items {
+		x.Index = int64(i + 1)
+	}
 	return l, nil
 }
 

@@ -42,7 +42,7 @@ func cmdConsent(_ context.Context, e *env, fs *flag.FlagSet, pos []string) error
 	if err != nil {
 		return holderErr(e, err)
 	}
-	showRequest(e, req)
+	showRequest(e, w, req)
 	if req.State != "pending" {
 		return fmt.Errorf("the request is %s: there is nothing to answer", req.State)
 	}
@@ -55,7 +55,7 @@ func cmdConsent(_ context.Context, e *env, fs *flag.FlagSet, pos []string) error
 		case 1:
 			licence = ids[0]
 		default:
-			return fmt.Errorf("%w: %d licences can answer the request (%s): choose one with --licence", errUsage, len(ids), strings.Join(ids, ", "))
+			return fmt.Errorf("%w: %d licences can answer the request (%s): choose one with --licence NUMBER", errUsage, len(ids), strings.Join(named(w, ids), ", "))
 		}
 	}
 	fields := flagString(fs, "fields")
@@ -101,8 +101,20 @@ func splitComma(s string) []string {
 	return out
 }
 
+// named is the licences as the holder names them: "number identifier".
+func named(w *mobilesdk.Wallet, ids []string) []string {
+	out := make([]string, len(ids))
+	for i, id := range ids {
+		out[i] = id
+		if l, err := w.Get(id); err == nil {
+			out[i] = fmt.Sprintf("%d %s", l.Index, cmp.Or(l.CopyOf, l.ID))
+		}
+	}
+	return out
+}
+
 // showRequest prints what the holder is asked.
-func showRequest(e *env, r *mobilesdk.ConsentRequest) {
+func showRequest(e *env, w *mobilesdk.Wallet, r *mobilesdk.ConsentRequest) {
 	out := e.stdout
 	fmt.Fprintf(out, "Request:    %s (%s)\n", r.ID, r.State)
 	fmt.Fprintf(out, "Service:    %s (%s)\n", r.RPName, r.RPID)
@@ -118,7 +130,7 @@ func showRequest(e *env, r *mobilesdk.ConsentRequest) {
 		fmt.Fprintf(out, "  %-20s %s: %s\n", f.Key, f.Name, f.Purpose)
 	}
 	if r.Licences != "" {
-		fmt.Fprintf(out, "Can answer: %s\n", strings.Join(splitComma(r.Licences), ", "))
+		fmt.Fprintf(out, "Can answer: %s\n", strings.Join(named(w, splitComma(r.Licences)), ", "))
 	}
 }
 
@@ -133,21 +145,30 @@ func confirm(e *env, q string) bool {
 	return false
 }
 
-// holderErr prints the holder's message for a refusal that has one and
-// returns err.
+// holderErr prints the holder's message for a licence that cannot be
+// used (run prints only the exit status 3 for it; it prints every other
+// error, in the holder's words) and returns err.
 func holderErr(e *env, err error) error {
-	var ce *mobilesdk.ConsentError
 	var se *mobilesdk.StatusError
-	if errors.As(err, &ce) || errors.As(err, &se) {
+	if errors.As(err, &se) {
 		fmt.Fprintln(e.stderr, mobilesdk.ErrorMessage(err, e.lang))
 	}
 	return err
 }
 
-// licenceIDs is the named licences, or every licence in the wallet.
+// licenceIDs is the copy identifiers of the named licences (see
+// mobilesdk.Wallet.Resolve), or of every licence in the wallet.
 func licenceIDs(w *mobilesdk.Wallet, pos []string) ([]string, error) {
 	if len(pos) > 0 {
-		return pos, nil
+		ids := make([]string, len(pos))
+		for i, ref := range pos {
+			id, err := w.Resolve(ref)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", ref, err)
+			}
+			ids[i] = id
+		}
+		return ids, nil
 	}
 	l, err := w.List()
 	if err != nil {

@@ -29,7 +29,7 @@ func TestConsentCLI(t *testing.T) {
 		dir: filepath.Join(t.TempDir(), "wallet"),
 		env: []string{passphraseEnv + "=correct horse", "LC_ALL=zh_CN.UTF-8"},
 	}
-	c.id = strings.TrimSpace(c.run(t, 0, "claim", "--server", f.URL, "--trust-root", filepath.Join(s.Data, "pki", "root.crt.pem"), c.bl.ClaimCode).stdout)
+	c.id = claimedID(t, c.run(t, 0, "claim", "--json", "--server", f.URL, "--trust-root", filepath.Join(s.Data, "pki", "root.crt.pem"), c.bl.ClaimCode).stdout)
 	f.AfterClaims(t)
 
 	c.consentConfirmed(t)
@@ -64,7 +64,7 @@ func (c *consentCLI) consentConfirmed(t *testing.T) {
 	req, link := f.NewRequest(t, consenttest.Req{})
 	stdinText = "n\n"
 	r := c.run(t, 1, "consent", link)
-	for _, want := range []string{consenttest.RPName, consenttest.OrgName, consenttest.MName, "营业执照", "legal_rep", "法定代表人: 核对法定代表人", "7 天", "仅一次", c.id} {
+	for _, want := range []string{consenttest.RPName, consenttest.OrgName, consenttest.MName, "营业执照", "legal_rep", "法定代表人: 核对法定代表人", "7 天", "仅一次", "Can answer: 1 " + c.bl.ID + "\n"} {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("consent shows no %q:\n%s", want, r.stdout)
 		}

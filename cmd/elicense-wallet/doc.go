@@ -1,25 +1,38 @@
 // Command elicense-wallet is a holder's wallet on the command line, a thin
 // layer over elicense/mobile-sdk for scripting and tests.
 //
-//	elicense-wallet claim   [--server URL] [--trust-root root.crt.pem] CODE
+//	elicense-wallet claim   [--server URL] [--trust-root root.crt.pem] [--json] CODE
 //	elicense-wallet list    [--json]
-//	elicense-wallet show    [--json | --credential] ID
-//	elicense-wallet present [--disclose key,key] [--png out.png] [--ppm 4] [--terminal] [--watch] ID
-//	elicense-wallet refresh [--trust-root root.crt.pem] [ID ...]
-//	elicense-wallet delete  ID
-//	elicense-wallet consent [--licence ID] [--fields key,key] [--refuse] [--yes] LINK
-//	elicense-wallet grants  [--json] [ID ...]
-//	elicense-wallet grants  revoke [--licence ID] GRANT
-//	elicense-wallet uses    [--json] [ID ...]
+//	elicense-wallet show    [--json | --credential] LICENCE
+//	elicense-wallet present [--disclose key,key] [--png out.png] [--ppm 4] [--terminal] [--watch] LICENCE
+//	elicense-wallet refresh [--trust-root root.crt.pem] [LICENCE ...]
+//	elicense-wallet delete  LICENCE
+//	elicense-wallet ofd     --out FILE LICENCE
+//	elicense-wallet consent [--licence LICENCE] [--fields key,key] [--refuse] [--yes] LINK
+//	elicense-wallet grants  [--json] [LICENCE ...]
+//	elicense-wallet grants  revoke [--licence LICENCE] GRANT
+//	elicense-wallet uses    [--json] [LICENCE ...]
 //
 // Each command has its own help with examples (elicense-wallet CMD --help,
 // or elicense-wallet help CMD), and flags may follow the arguments.
 //
+// LICENCE is what the holder sees: the licence's number in list (1, 2, …,
+// in the order claimed), the licence identifier printed on it (证照标识), or
+// the wallet's copy identifier (identifier#tag); mobile-sdk's
+// Wallet.Resolve decides. claim prints the class name, holder, identifier
+// and number of what it claimed (--json: the licence as JSON, for scripts).
+//
 // Every command takes --dir (the wallet directory, default
 // ~/.elicense-wallet) and --passphrase-file; without it the passphrase is
-// read from ELICENSE_WALLET_PASSPHRASE. A passphrase is never a flag value,
-// which other users could read from the process table. The first command
-// run on a new directory creates the wallet and its device key.
+// read from ELICENSE_WALLET_PASSPHRASE (read -rs ELICENSE_WALLET_PASSPHRASE
+// && export ELICENSE_WALLET_PASSPHRASE). A passphrase is never a flag value,
+// which other users could read from the process table; without one the
+// command says how to give it (exit status 2). The first command run on a
+// new directory creates the wallet and its device key.
+//
+// An error the wallet SDK reports is printed in the holder's words (what
+// happened and what to do, mobilesdk.ErrorMessage, Chinese or English by
+// the locale) with the technical detail on the next line.
 //
 // list and show print each licence's status (valid, revoked, suspended,
 // superseded, or unknown before it was first read) and when it was last

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -51,10 +52,17 @@ type env struct {
 func (e *env) open() (*mobilesdk.Wallet, error) {
 	pass, err := gm.PassphraseSource{File: e.passFile, Env: passphraseEnv}.Read()
 	if err != nil {
-		return nil, fmt.Errorf("passphrase: %w (use --passphrase-file or %s)", err, passphraseEnv)
+		return nil, fmt.Errorf("%w: %v\n%s", errUsage, err, passphraseHowTo)
 	}
 	return mobilesdk.Open(e.dir, string(pass))
 }
+
+// passphraseHowTo says how to give the wallet its passphrase.
+const passphraseHowTo = `The wallet's passphrase comes from the environment variable ` + passphraseEnv + `
+or from a file named by --passphrase-file, never from the command line (other
+users can read a command line). For example, in a shell:
+  read -rs ` + passphraseEnv + ` && export ` + passphraseEnv + `
+The first command on a new wallet sets the passphrase (at least 4 characters).`
 
 // holderLang picks the language of the messages meant for the holder from
 // the locale (LC_ALL, LC_MESSAGES, LANG): English for en*, Chinese
@@ -74,8 +82,17 @@ func holderLang() string {
 // commonFlags is the help text of the flags every command takes.
 const commonFlags = `
 Every command takes --dir DIR (the wallet, default ~/.elicense-wallet) and
---passphrase-file FILE (else the passphrase comes from $` + passphraseEnv + `).
-Flags may come before or after the arguments.
+--passphrase-file FILE (else the passphrase comes from $` + passphraseEnv + `:
+read -rs ` + passphraseEnv + ` && export ` + passphraseEnv + `). A passphrase is
+never an argument. Flags may come before or after the arguments.
+`
+
+// licenceArg is the help text of a LICENCE argument.
+const licenceArg = `
+LICENCE is the licence's number in "elicense-wallet list" (1, 2, …), the
+licence identifier printed on it (证照标识), or the wallet's copy identifier
+(identifier#tag). When the wallet holds several copies of one licence, the
+identifier is refused with their numbers: give the number.
 `
 
 var commands []*command
@@ -88,7 +105,10 @@ Usage: elicense-wallet claim [--server URL] [--trust-root FILE] CODE
 
 Claims a licence with the one-time claim code (领证码) the agency gave the
 holder: the wallet signs the issuer's challenge with its device key and
-receives a copy of the licence bound to that key, then prints its ID.
+receives a copy of the licence bound to that key. It prints the licence's
+class name, holder, identifier (证照标识) and its number in the wallet's
+list, by which the other commands take it (--json: the licence as JSON,
+with Index and ID, the copy identifier, for scripts).
 
 With --trust-root the wallet pins that root certificate (once; it is kept
 sealed in the wallet), verifies the claimed licence against the issuer's
@@ -97,9 +117,10 @@ pinned root the licence's status stays "unknown" until a refresh with one.
 ` + commonFlags + `
 Examples:
   elicense-wallet claim --server https://licences.example.gov.cn --trust-root root.crt.pem 0000-1A7K-3QM9-PX2R-TB8W
-  ELICENSE_WALLET_PASSPHRASE=246810 elicense-wallet claim --dir ./wallet 0000-1A7K-3QM9-PX2R-TB8W
+  elicense-wallet claim --dir ./wallet --json 0000-1A7K-3QM9-PX2R-TB8W | jq -r .ID
 `,
 			flags: func(fs *flag.FlagSet) {
+				fs.Bool("json", false, "print the claimed licence as JSON")
 				fs.String("server", "http://127.0.0.1:8080", "the issuer's base `URL`")
 				fs.String("trust-root", "", "pin this root certificate (PEM `file`) and verify the claimed licence against the issuer's trust bundle")
 			}},
@@ -107,31 +128,34 @@ Examples:
 			usage: `
 Usage: elicense-wallet list [--json]
 
-Lists the licences in the wallet, one per line: ID, class, status (valid,
-revoked, suspended, superseded, or unknown before the status was first
-read), when the status was last refreshed (marked "(old)" past the class's
-limit, 24 h for most classes), valid until, holder. A damaged store file
-is reported on stderr, and the others are still listed (exit status 1).
+Lists the licences in the wallet in the order they were claimed, one per
+line: its number (#, which the other commands take), the licence identifier
+(证照标识), class, status (valid, revoked, suspended, superseded, or unknown
+before the status was first read), when the status was last refreshed
+(marked "(old)" past the class's limit, 24 h for most classes), valid until,
+holder. --json adds the copy identifier (ID) and every field. A damaged
+store file is reported on stderr, and the others are still listed (exit
+status 1).
 ` + commonFlags + `
 Examples:
   elicense-wallet list
-  elicense-wallet list --json | jq -r '.[] | select(.Status != "valid") | .ID'
+  elicense-wallet list --json | jq -r '.[] | select(.Status != "valid") | .CopyOf'
 `,
 			flags: func(fs *flag.FlagSet) {
 				fs.Bool("json", false, "print the licences as a JSON array")
 			}},
 		{name: "show", summary: "show one licence: its face, fields and status", run: cmdShow,
 			usage: `
-Usage: elicense-wallet show [--json | --credential] ID
+Usage: elicense-wallet show [--json | --credential] LICENCE
 
 Shows one licence: its face, its status and when the status was last
 refreshed, and its fields (* marks the optional ones, which a presentation
 shows only when disclosed).
-` + commonFlags + `
+` + licenceArg + commonFlags + `
 Examples:
-  elicense-wallet show ID
-  elicense-wallet show ID --json
-  elicense-wallet show --credential ID > licence.jws
+  elicense-wallet show 1
+  elicense-wallet show 1.2.156.3005.2.11310000PDY00001XQ001.11310000PDY100010H.20261125ABCD1234.001.7 --json
+  elicense-wallet show --credential 1 > licence.jws
 `,
 			flags: func(fs *flag.FlagSet) {
 				fs.Bool("json", false, "print the licence as JSON")
@@ -139,7 +163,7 @@ Examples:
 			}},
 		{name: "present", summary: "print a device-signed QR presentation (EL2:…) of a licence", run: cmdPresent,
 			usage: `
-Usage: elicense-wallet present [--disclose key,key] [--png FILE] [--terminal] [--watch] ID
+Usage: elicense-wallet present [--disclose key,key] [--png FILE] [--terminal] [--watch] LICENCE
 
 Prints a device-signed QR presentation (EL2:…) of the licence on stdout. A
 counter accepts it for 60 s; --watch prints a fresh one every --interval,
@@ -152,11 +176,11 @@ status is 3. Run refresh first to learn the current status. A status that is
 unknown or old (past the class's limit, 24 h for most classes) is presented
 with a warning on stderr saying how old it is: the counter checks the status
 itself.
-` + commonFlags + `
+` + licenceArg + commonFlags + `
 Examples:
-  elicense-wallet present ID
-  elicense-wallet present ID --disclose domicile --png qr.png --terminal
-  elicense-wallet present --watch --text ID
+  elicense-wallet present 1 --terminal
+  elicense-wallet present 1 --disclose domicile --png qr.png
+  elicense-wallet present --watch --text 1.2.156.3005.2.11310000PDY00001XQ001.11310000PDY100010H.20261125ABCD1234.001.7
 `,
 			flags: func(fs *flag.FlagSet) {
 				fs.String("disclose", "", "optional fields to disclose, comma-separated `keys` (see show); "+mobilesdk.DiscloseCredential+" discloses the credential digest")
@@ -170,25 +194,26 @@ Examples:
 			}},
 		{name: "refresh", summary: "read the licences' current status from the issuer's signed status lists", run: cmdRefresh,
 			usage: `
-Usage: elicense-wallet refresh [--trust-root FILE] [ID ...]
+Usage: elicense-wallet refresh [--trust-root FILE] [LICENCE ...]
 
-Reads the current status of the named licences (all of them without an ID)
+Reads the current status of the named licences (all of them without one)
 from their issuers' status lists, verified as a counter verifies them: the
 trust bundle under the pinned root, the list signed by the key the bundle
 names for it, not expired and not older than the list read before. Prints
-one line per licence: ID, status, when it was refreshed. It needs a pinned
-trust root: give --trust-root the first time if claim had none.
-` + commonFlags + `
+one line per licence: copy identifier, status, when it was refreshed. It
+needs a pinned trust root: give --trust-root the first time if claim had
+none.
+` + licenceArg + commonFlags + `
 Examples:
   elicense-wallet refresh
-  elicense-wallet refresh --trust-root root.crt.pem ID
+  elicense-wallet refresh --trust-root root.crt.pem 1
 `,
 			flags: func(fs *flag.FlagSet) {
 				fs.String("trust-root", "", "pin this root certificate (PEM `file`) first, if none is pinned yet")
 			}},
 		{name: "consent", summary: "answer a service's request for a licence's data (授权用证): approve chosen fields or refuse", run: cmdConsent,
 			usage: `
-Usage: elicense-wallet consent [--licence ID] [--fields key,key] [--refuse] [--yes] LINK
+Usage: elicense-wallet consent [--licence LICENCE] [--fields key,key] [--refuse] [--yes] LINK
 
 Opens the request a registered online service (用证方) shows as a QR code or
 link: its wallet link (https://issuer/wallet/?request=r_…) or request_uri
@@ -199,68 +224,67 @@ matter (事项), which fields and why, for how long, once or repeatedly.
 The holder then approves (by default every requested field; --fields
 narrows it) or, with --refuse, refuses. The answer is signed with the
 licence's device key. The wallet asks "y/N" on stdin unless --yes is
-given. --licence picks the licence when more than one can answer (the
-licence ID printed on the licence is enough when the wallet holds one copy
-of it).
-` + commonFlags + `
+given. --licence picks the licence when more than one can answer.
+` + licenceArg + commonFlags + `
 Examples:
   elicense-wallet consent 'https://licences.example.gov.cn/wallet/?request=r_…'
   elicense-wallet consent --fields name,domicile --yes 'https://licences.example.gov.cn/wallet/?request=r_…'
   elicense-wallet consent --refuse --yes 'https://licences.example.gov.cn/v1/requests/r_…'
 `,
 			flags: func(fs *flag.FlagSet) {
-				fs.String("licence", "", "the licence `ID` that answers (needed only when several can)")
+				fs.String("licence", "", "the `LICENCE` that answers (needed only when several can)")
 				fs.String("fields", "", "approve only these requested fields, comma-separated `keys` (default: all requested)")
 				fs.Bool("refuse", false, "refuse the request")
 				fs.Bool("yes", false, "answer without asking for confirmation")
 			}},
 		{name: "grants", summary: "list a licence's grants to online services, or revoke one", run: cmdGrants,
 			usage: `
-Usage: elicense-wallet grants [ID ...]
-       elicense-wallet grants revoke [--licence ID] GRANT
+Usage: elicense-wallet grants [LICENCE ...]
+       elicense-wallet grants revoke [--licence LICENCE] GRANT
 
 Lists the grants (授权) made with the named licences (every licence without
-an ID), as the issuer holds them: grant ID, state (active, used, expired,
+one), as the issuer holds them: grant ID, state (active, used, expired,
 revoked), once or repeat, until when, the fields, and the service. "grants
 revoke" ends a grant at once: the service's next fetch is refused.
-` + commonFlags + `
+` + licenceArg + commonFlags + `
 Examples:
   elicense-wallet grants
-  elicense-wallet grants ID --json
+  elicense-wallet grants 1 --json
   elicense-wallet grants revoke g_3q2-7wEt0sEJ7pL5d0G9xw
 `,
 			flags: func(fs *flag.FlagSet) {
 				fs.Bool("json", false, "print the grants as a JSON array")
-				fs.String("licence", "", "with revoke: the licence `ID` the grant is of (default: found among the wallet's)")
+				fs.String("licence", "", "with revoke: the `LICENCE` the grant is of (default: found among the wallet's)")
 			}},
 		{name: "uses", summary: "list a licence's uses (用证记录), each checked against the public ledger", run: cmdUses,
 			usage: `
-Usage: elicense-wallet uses [--json] [ID ...]
+Usage: elicense-wallet uses [--json] [LICENCE ...]
 
-Lists every ledger event about the named licences (every licence without an
-ID), oldest first: the claim, each grant to an online service, each fetch
+Lists every ledger event about the named licences (every licence without
+one), oldest first: the claim, each grant to an online service, each fetch
 and revocation, and each counter verification. Each is checked by the
 wallet itself: the ledger entry says what the issuer lists, the licence's
 commitment in it opens to this licence, and the entry is in the ledger
 under a checkpoint signed by the ledger key (✓). A use that does not check
 is marked ✗ with the reason, and the exit status is 1.
-` + commonFlags + `
+` + licenceArg + commonFlags + `
 Examples:
   elicense-wallet uses
-  elicense-wallet uses ID --json
+  elicense-wallet uses 1 --json
 `,
 			flags: func(fs *flag.FlagSet) {
 				fs.Bool("json", false, "print the uses as a JSON array")
 			}},
 		{name: "delete", summary: "remove a licence from the wallet", run: cmdDelete,
 			usage: `
-Usage: elicense-wallet delete ID
+Usage: elicense-wallet delete LICENCE
 
 Removes a licence from this wallet. The issuer keeps the device copy: ask
-the agency to unbind a lost device.
-` + commonFlags + `
+the agency to unbind a lost device. The numbers of the licences listed
+after it move up by one.
+` + licenceArg + commonFlags + `
 Examples:
-  elicense-wallet delete ID
+  elicense-wallet delete 2
 `},
 		ofdCommand,
 	}
@@ -279,7 +303,13 @@ Commands:
 	for _, c := range commands {
 		fmt.Fprintf(w, "  %-8s %s\n", c.name, c.summary)
 	}
-	fmt.Fprint(w, commonFlags+`
+	fmt.Fprint(w, licenceArg+commonFlags+`
+A holder's first steps:
+  read -rs `+passphraseEnv+` && export `+passphraseEnv+`
+  elicense-wallet claim --server https://licences.example.gov.cn --trust-root root.crt.pem CODE
+  elicense-wallet list
+  elicense-wallet present 1 --terminal
+
 Exit status: 0 success, 1 failure, 2 usage error, 3 the licence cannot be
 presented (revoked, suspended or superseded).
 `)
@@ -359,7 +389,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		if errors.As(err, &se) {
 			return 3 // the command printed the holder's message
 		}
-		fmt.Fprintf(stderr, "elicense-wallet %s: %v\n", cmd.name, err)
+		printError(stderr, cmd.name, e.lang, err)
 		if errors.Is(err, errUsage) {
 			fmt.Fprintf(stderr, "Run 'elicense-wallet %s --help' for usage.\n", cmd.name)
 			return 2
@@ -367,6 +397,18 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	return 0
+}
+
+// printError tells the holder what went wrong and what to do, in their
+// language, for the SDK's errors (mobilesdk.ErrorMessage, chosen by
+// reason), with the technical detail below; other errors (usage, files)
+// as they are.
+func printError(w io.Writer, cmd, lang string, err error) {
+	if mobilesdk.Reason(err) == mobilesdk.ReasonUnknown || errors.Is(err, errUsage) {
+		fmt.Fprintf(w, "elicense-wallet %s: %v\n", cmd, err)
+		return
+	}
+	fmt.Fprintf(w, "elicense-wallet %s: %s\n  detail: %v\n", cmd, mobilesdk.ErrorMessage(err, lang), err)
 }
 
 // flagError rewords the flag package's errors to name the flag as it is
@@ -440,8 +482,27 @@ func cmdClaim(_ context.Context, e *env, fs *flag.FlagSet, pos []string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintln(e.stdout, l.ID)
+	if flagBool(fs, "json") {
+		return writeJSON(e.stdout, l)
+	}
+	printClaimed(e, l)
 	return nil
+}
+
+// printClaimed tells the holder what they claimed and how to name it.
+func printClaimed(e *env, l *mobilesdk.Licence) {
+	name := l.Name
+	if name == "" {
+		name = l.Class
+	}
+	printed := cmp.Or(l.CopyOf, l.ID)
+	if e.lang == "en" {
+		fmt.Fprintf(e.stdout, "Claimed licence %d: %s · %s\n  licence identifier  %s\n  copy in this wallet %s\n  show it at a counter: elicense-wallet present %d --terminal\n",
+			l.Index, name, l.HolderName, printed, l.ID, l.Index)
+		return
+	}
+	fmt.Fprintf(e.stdout, "已领取第 %d 份证照：%s · %s\n  证照标识  %s\n  本机副本  %s\n  出示：elicense-wallet present %d --terminal\n",
+		l.Index, name, l.HolderName, printed, l.ID, l.Index)
 }
 
 func cmdList(_ context.Context, e *env, fs *flag.FlagSet, pos []string) error {
@@ -470,11 +531,11 @@ func cmdList(_ context.Context, e *env, fs *flag.FlagSet, pos []string) error {
 		tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
 		// The holder last: tabwriter counts a Chinese character as one
 		// column, a terminal shows it as two.
-		fmt.Fprintln(tw, "ID\tCLASS\tSTATUS\tREFRESHED\tVALID UNTIL\tHOLDER")
+		fmt.Fprintln(tw, "#\tLICENCE\tCLASS\tSTATUS\tREFRESHED\tVALID UNTIL\tHOLDER")
 		now := time.Now().Unix()
 		for i := int64(0); i < l.Len(); i++ {
 			x := l.At(i)
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", x.ID, x.Class, x.Status, refreshed(x, now), x.ValidUntil, x.HolderName)
+			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\n", x.Index, cmp.Or(x.CopyOf, x.ID), x.Class, x.Status, refreshed(x, now), x.ValidUntil, x.HolderName)
 		}
 		tw.Flush()
 	}
@@ -524,7 +585,7 @@ func cmdShow(_ context.Context, e *env, fs *flag.FlagSet, pos []string) error {
 		enc.SetEscapeHTML(false)
 		return enc.Encode(l)
 	}
-	fmt.Fprintf(e.stdout, "%s (%s)\nID:         %s\n", l.Name, l.Class, l.ID)
+	fmt.Fprintf(e.stdout, "%s (%s)\nList #:     %d\nLicence:    %s\nCopy:       %s\n", l.Name, l.Class, l.Index, cmp.Or(l.CopyOf, l.ID), l.ID)
 	if l.Number != "" {
 		fmt.Fprintf(e.stdout, "Number:     %s\n", l.Number)
 	}
@@ -674,7 +735,7 @@ func cmdRefresh(_ context.Context, e *env, fs *flag.FlagSet, pos []string) error
 	for _, id := range ids {
 		l, err := w.Refresh(id)
 		if err != nil {
-			fmt.Fprintf(e.stderr, "elicense-wallet refresh: %s: %v\n", id, err)
+			printError(e.stderr, "refresh", e.lang, fmt.Errorf("%s: %w", id, err))
 			failed++
 			if first == nil {
 				first = err

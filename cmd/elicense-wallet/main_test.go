@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -113,9 +114,27 @@ func TestHelp(t *testing.T) {
 		}
 	}
 	wallet(t, []string{passphraseEnv + "=secret"}, "show", "--dir", t.TempDir()).want(t, 2)
-	if r := wallet(t, nil, "list", "--dir", t.TempDir()).want(t, 1); !strings.Contains(r.stderr, passphraseEnv) {
+	// No passphrase: the error says how to give one.
+	if r := wallet(t, nil, "list", "--dir", t.TempDir()).want(t, 2); !strings.Contains(r.stderr, "read -rs "+passphraseEnv+" && export "+passphraseEnv) ||
+		!strings.Contains(r.stderr, "--passphrase-file") || !strings.Contains(r.stderr, "never from the command line") {
 		t.Errorf("no passphrase: %q", r.stderr)
 	}
+	if r := wallet(t, nil, "help", "present").want(t, 0); !strings.Contains(r.stdout, "read -rs "+passphraseEnv) || !strings.Contains(r.stdout, "LICENCE is the licence's number") {
+		t.Errorf("present --help says nothing of the passphrase or LICENCE:\n%s", r.stdout)
+	}
+}
+
+// claimedID is the copy ID in claim --json's output.
+func claimedID(t *testing.T, stdout string) string {
+	t.Helper()
+	var l struct {
+		ID    string
+		Index int64
+	}
+	if err := json.Unmarshal([]byte(stdout), &l); err != nil || l.ID == "" || l.Index < 1 {
+		t.Fatalf("claim --json: %q %v", stdout, err)
+	}
+	return l.ID
 }
 
 func TestParseInterleaved(t *testing.T) {
@@ -209,13 +228,26 @@ func (c *cliSession) claim(t *testing.T) {
 	t.Helper()
 	passFile := filepath.Join(c.tmp, "pass")
 	os.WriteFile(passFile, []byte("correct horse\n"), 0o600)
-	c.id = strings.TrimSpace(wallet(t, nil, "claim", "--dir", c.dir, "--passphrase-file", passFile, "--server", c.s.URL, "--trust-root", c.rootFile, c.bl.ClaimCode).want(t, 0).stdout)
-	if !strings.HasPrefix(c.id, c.bl.ID+"#") {
-		t.Fatalf("claimed %q", c.id)
+	out := wallet(t, []string{"LC_ALL=zh_CN.UTF-8"}, "claim", "--dir", c.dir, "--passphrase-file", passFile, "--server", c.s.URL, "--trust-root", c.rootFile, c.bl.ClaimCode).want(t, 0).stdout
+	for _, want := range []string{"已领取第 1 份证照：营业执照 · " + issuertest.Sample(t, "business-license")["name"] + "\n", "  证照标识  " + c.bl.ID + "\n",
+		"  本机副本  " + c.bl.ID + "#", "出示：elicense-wallet present 1 --terminal\n"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("claim printed no %q:\n%s", want, out)
+		}
 	}
-	c.id2 = strings.TrimSpace(wallet(t, c.env, "claim", "--dir", c.dir, "--server", c.s.URL, c.dl.ClaimCode).want(t, 0).stdout)
-	if r := wallet(t, c.env, "claim", "--dir", c.dir, "--server", c.s.URL, c.dl.ClaimCode).want(t, 1); !strings.Contains(r.stderr, "claim refused (403") {
+	_, rest, _ := strings.Cut(out, "本机副本  ")
+	c.id, _, _ = strings.Cut(rest, "\n")
+	if !strings.HasPrefix(c.id, c.bl.ID+"#") {
+		t.Fatalf("claimed %q", out)
+	}
+	c.id2 = claimedID(t, wallet(t, c.env, "claim", "--json", "--dir", c.dir, "--server", c.s.URL, c.dl.ClaimCode).want(t, 0).stdout)
+	r := wallet(t, c.lang("zh_CN.UTF-8"), "claim", "--dir", c.dir, "--server", c.s.URL, c.dl.ClaimCode).want(t, 1)
+	if !strings.Contains(r.stderr, "elicense-wallet claim: 领证码无效、已使用或已过期。请核对后重新输入；如仍不行，请向发证机构申请新的领证码。\n") ||
+		!strings.Contains(r.stderr, "  detail: mobilesdk: claim refused (403") {
 		t.Errorf("reused code: %s", r.stderr)
+	}
+	if r := wallet(t, c.lang("en_GB.UTF-8"), "claim", "--dir", c.dir, "--server", c.s.URL, c.dl.ClaimCode).want(t, 1); !strings.Contains(r.stderr, "The claim code is unknown, already used or expired.") {
+		t.Errorf("reused code, English: %s", r.stderr)
 	}
 }
 
@@ -225,21 +257,24 @@ func (c *cliSession) listAndShow(t *testing.T) {
 	t.Helper()
 	list := wallet(t, c.env, "list", "--dir", c.dir).want(t, 0).stdout
 	lines := strings.Split(strings.TrimSuffix(list, "\n"), "\n")
-	if len(lines) != 3 || !strings.HasPrefix(lines[0], "ID") || !strings.Contains(lines[0], "STATUS") || !strings.Contains(lines[0], "REFRESHED") ||
-		!strings.Contains(list, c.id) || !strings.Contains(list, c.id2) {
+	if len(lines) != 3 || !strings.HasPrefix(lines[0], "#  LICENCE") || !strings.Contains(lines[0], "STATUS") || !strings.Contains(lines[0], "REFRESHED") {
 		t.Fatalf("list:\n%s", list)
 	}
-	for _, l := range lines[1:] {
-		if f := strings.Fields(l); len(f) < 4 || f[2] != "valid" || f[3] != c.today {
-			t.Errorf("list line %q: want status valid, refreshed today", l)
+	for i, want := range []string{c.bl.ID, c.dl.ID} {
+		if f := strings.Fields(lines[i+1]); len(f) < 5 || f[0] != strconv.Itoa(i+1) || f[1] != want || f[3] != "valid" || f[4] != c.today {
+			t.Errorf("list line %q: want number %d, %s, status valid, refreshed today", lines[i+1], i+1, want)
 		}
 	}
-	show := wallet(t, c.env, "show", "--dir", c.dir, c.id).want(t, 0).stdout
-	if !strings.Contains(show, "营业执照") || !strings.Contains(show, "* domicile") || !strings.Contains(show, "Verified:   true") ||
-		!strings.Contains(show, "Status:     valid\n") || !strings.Contains(show, "Refreshed:  "+c.today) {
-		t.Fatalf("show:\n%s", show)
+	// show by every name the holder has for the licence.
+	for _, ref := range []string{c.id, c.bl.ID, "1"} {
+		show := wallet(t, c.env, "show", "--dir", c.dir, ref).want(t, 0).stdout
+		if !strings.Contains(show, "营业执照") || !strings.Contains(show, "List #:     1\nLicence:    "+c.bl.ID+"\nCopy:       "+c.id+"\n") ||
+			!strings.Contains(show, "* domicile") || !strings.Contains(show, "Verified:   true") ||
+			!strings.Contains(show, "Status:     valid\n") || !strings.Contains(show, "Refreshed:  "+c.today) {
+			t.Fatalf("show %s:\n%s", ref, show)
+		}
 	}
-	if jws := wallet(t, c.env, "show", "--dir", c.dir, "--credential", c.id).want(t, 0).stdout; strings.Count(jws, ".") != 2 {
+	if jws := wallet(t, c.env, "show", "--dir", c.dir, "--credential", "2").want(t, 0).stdout; strings.Count(jws, ".") != 2 {
 		t.Fatalf("credential: %q", jws)
 	}
 }
@@ -249,7 +284,8 @@ func (c *cliSession) listAndShow(t *testing.T) {
 func (c *cliSession) present(t *testing.T) {
 	t.Helper()
 	pngFile := filepath.Join(c.tmp, "qr.png")
-	r := wallet(t, c.env, "present", c.id, "--dir", c.dir, "--disclose", "domicile", "--png", pngFile, "--terminal").want(t, 0)
+	// By the identifier printed on the licence, as its holder knows it.
+	r := wallet(t, c.env, "present", c.bl.ID, "--dir", c.dir, "--disclose", "domicile", "--png", pngFile, "--terminal").want(t, 0)
 	text := strings.TrimSpace(r.stdout)
 	if !strings.Contains(r.stderr, "█") {
 		t.Errorf("no terminal QR on stderr")
@@ -289,7 +325,7 @@ func (c *cliSession) present(t *testing.T) {
 // watch: --watch prints a fresh presentation each interval.
 func (c *cliSession) watch(t *testing.T) {
 	t.Helper()
-	r := wallet(t, c.env, "present", "--dir", c.dir, "--watch", "--interval", "1s", "--count", "2", "--text", c.id2).want(t, 0)
+	r := wallet(t, c.env, "present", "--dir", c.dir, "--watch", "--interval", "1s", "--count", "2", "--text", "2").want(t, 0)
 	lines := strings.Split(strings.TrimSuffix(r.stdout, "\n"), "\n")
 	if len(lines) != 2 || lines[0] == lines[1] || !strings.HasPrefix(lines[1], qr.Prefix) {
 		t.Fatalf("watch: %q", r.stdout)
@@ -347,7 +383,7 @@ func (c *cliSession) refusals(t *testing.T) {
 func (c *cliSession) withoutRoot(t *testing.T) {
 	t.Helper()
 	other := filepath.Join(c.tmp, "other")
-	id3 := strings.TrimSpace(wallet(t, c.env, "claim", "--dir", other, "--server", c.s.URL, c.s.Issue(t, "business-license").ClaimCode).want(t, 0).stdout)
+	id3 := claimedID(t, wallet(t, c.env, "claim", "--json", "--dir", other, "--server", c.s.URL, c.s.Issue(t, "business-license").ClaimCode).want(t, 0).stdout)
 	if r := wallet(t, c.env, "list", "--dir", other).want(t, 0); !strings.Contains(r.stdout, " unknown ") || !strings.Contains(r.stdout, " never") {
 		t.Errorf("list before any refresh:\n%s", r.stdout)
 	}
@@ -366,10 +402,14 @@ func (c *cliSession) withoutRoot(t *testing.T) {
 // are reported; the damaged store still lists and deletes the rest.
 func (c *cliSession) damaged(t *testing.T) {
 	t.Helper()
-	if r := wallet(t, []string{passphraseEnv + "=wrong horse"}, "list", "--dir", c.dir).want(t, 1); !strings.Contains(r.stderr, "wrong passphrase") {
+	if r := wallet(t, []string{passphraseEnv + "=wrong horse", "LC_ALL=zh_CN.UTF-8"}, "list", "--dir", c.dir).want(t, 1); !strings.Contains(r.stderr, "elicense-wallet list: 口令不正确。") || !strings.Contains(r.stderr, "detail: mobilesdk: wrong passphrase") {
 		t.Errorf("wrong passphrase: %s", r.stderr)
 	}
-	wallet(t, c.env, "show", "--dir", c.dir, "nope").want(t, 1)
+	for _, ref := range []string{"nope", "3", c.bl.ID + "#0000000000000000"} {
+		if r := wallet(t, c.lang("zh_CN.UTF-8"), "show", "--dir", c.dir, ref).want(t, 1); !strings.Contains(r.stderr, "本证照包中没有这份证照。请核对证照标识，或使用证照列表中的序号。") {
+			t.Errorf("show %s: %s", ref, r.stderr)
+		}
+	}
 	files, _ := filepath.Glob(filepath.Join(c.dir, "lic-*.el"))
 	if len(files) != 2 {
 		t.Fatalf("store files %v", files)

@@ -21,8 +21,8 @@ func TestOFDCommand(t *testing.T) {
 	tmp := t.TempDir()
 	dir := filepath.Join(tmp, "wallet")
 	env := []string{passphraseEnv + "=correct horse"}
-	id := strings.TrimSpace(wallet(t, env, "claim", "--dir", dir, "--server", s.URL, bl.ClaimCode).want(t, 0).stdout)
-	for _, name := range []string{bl.ID, id} {
+	id := claimedID(t, wallet(t, env, "claim", "--json", "--dir", dir, "--server", s.URL, bl.ClaimCode).want(t, 0).stdout)
+	for _, name := range []string{bl.ID, id, "1"} {
 		out := filepath.Join(tmp, "licence.ofd")
 		os.Remove(out)
 		r := wallet(t, env, "ofd", "--dir", dir, name, "--out", out).want(t, 0)
@@ -44,7 +44,7 @@ func TestOFDCommand(t *testing.T) {
 	if r := wallet(t, env, "ofd", "--dir", dir, id).want(t, 2); !strings.Contains(r.stderr, "--out is required") {
 		t.Errorf("no --out: %q", r.stderr)
 	}
-	if r := wallet(t, env, "ofd", "--dir", dir, "--out", filepath.Join(tmp, "x.ofd"), "1.2.3").want(t, 1); !strings.Contains(r.stderr, "no such licence") {
+	if r := wallet(t, env, "ofd", "--dir", dir, "--out", filepath.Join(tmp, "x.ofd"), "1.2.3").want(t, 1); !strings.Contains(r.stderr, "本证照包中没有这份证照") || !strings.Contains(r.stderr, "detail: mobilesdk: no such licence") {
 		t.Errorf("unknown licence: %q", r.stderr)
 	}
 }

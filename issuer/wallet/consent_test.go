@@ -166,8 +166,11 @@ func (c *consentSession) expired(t *testing.T) {
 	_, expired := c.f.NewRequest(t, consenttest.Req{Expires: time.Now().Add(-time.Second)})
 	c.unlock(expired)
 	b.WaitFor("the expired request refused", `document.body.dataset.consent === 'error'`)
-	if msg := b.Text("#status"); msg != "该授权请求已过期。请在办事页面重新发起。" || b.Visible("#consent-body") {
+	if msg := b.Text("#status .msg"); msg != "该授权请求已过期。请在办事页面重新发起。" || b.Visible("#consent-body") {
 		t.Errorf("expired request: status %q, body shown %v", msg, b.Visible("#consent-body"))
+	}
+	if detail := b.Text("#status details.detail code"); !strings.Contains(detail, "REQUEST_EXPIRED") {
+		t.Errorf("expired request: 详情 %q", detail)
 	}
 }
 

@@ -2,9 +2,9 @@
 // /wallet/: a phone-sized page (Chinese, with an English toggle) over the
 // wallet SDK compiled to WebAssembly (mobile-sdk/wasm). The holder opens
 // the wallet with a passphrase (the device key is generated in the browser
-// and kept encrypted in IndexedDB), claims a licence with a claim code,
-// sees its face and shows a QR presentation that refreshes every 30 s
-// with a visible countdown, ticking the optional fields to disclose.
+// and kept encrypted in IndexedDB), claims a licence with its claim code
+// (领证码), sees its face and shows a QR presentation that refreshes every
+// 30 s with a visible countdown, ticking the optional fields to disclose.
 //
 // Each licence shows its status (有效, 已吊销, 已暂停, 已换发 or 状态未核实)
 // and when it was last checked. The page reads the status from the
@@ -25,6 +25,20 @@
 // key. A licence's page lists its 用证记录 (claim, grants, fetches,
 // revocations, counter verifications), each ✓ when the SDK verified it
 // against the ledger, and its grants, an active one with a revoke button.
+//
+// Each licence's face shows the identifier printed on it (证照标识), by
+// which, or by its number in the list, the holder names it in the CLI
+// wallet; the SDK behind the page takes the same names.
+//
+// Every error the page shows is in its language and says what to do: the
+// SDK's rejections carry their reason and the holder's message in
+// Chinese and English (mobile-sdk/wasm, mobilesdk.ErrorMessage), the
+// page's own failures (no WebAssembly on the server, a module that does
+// not load) have codes of its own, and anything else is an unexpected
+// error with a generic message. The technical text is only ever under a
+// collapsed 详情 and in the console (console.info). TestBrowserErrors
+// drives a server without the module, a malformed and a used 领证码, and a
+// wrong passphrase in both languages.
 //
 // The page's assets are embedded. The WebAssembly module is not
 // committed (it is about 17 MB and changes with every SDK change); a

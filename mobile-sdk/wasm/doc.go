@@ -7,13 +7,14 @@
 //
 // and load it with Go's wasm_exec.js. It defines a global object
 // elicenseWallet with these functions (all asynchronous ones return a
-// Promise; errors reject with an Error whose message is the SDK's):
+// Promise; errors reject with an Error whose message is the holder's
+// message in Chinese, see below):
 //
 //	open(passphrase)              → Promise<{deviceKeyID}>
 //	claim(serverURL, code)        → Promise<licence>
 //	list()                        → Promise<[licence]>
 //	pinRoot(serverURL)            → Promise<keyID> ("" when a root is already pinned)
-//	refresh()                     → Promise<{refreshed, error}>
+//	refresh()                     → Promise<{refreshed, error, code, messageZh, messageEn}>
 //	present(id, disclose, nowSec) → Promise<{text, presentedAt, refreshAt, expiresAt, status, statusAge, statusStale}>
 //	remove(id)                    → Promise<undefined>
 //	qrPNG(text, pixelsPerModule)  → Promise<Uint8Array>
@@ -27,9 +28,15 @@
 //	now()                         → the wallet's clock, Unix seconds
 //	close()                       → undefined (forget the open wallet)
 //
-// A licence object has the SDK Licence's fields in camelCase (id, class,
-// name, issuerName, holderName, validFrom, validUntil, status, statusAt,
-// refreshedAt, statusMaxAge, presentable, fields, optional, …). status is
+// Every function taking a licence ID (present, remove, consent, refuse,
+// grants, revokeGrant, uses) accepts what mobilesdk.Wallet.Resolve does:
+// the copy's id, its index in list (1, 2, …) or the licence identifier
+// printed on the licence (copyOf).
+//
+// A licence object has the SDK Licence's fields in camelCase (id, copyOf,
+// index, class, name, issuerName, holderName, validFrom, validUntil,
+// status, statusAt, refreshedAt, statusMaxAge, presentable, fields,
+// optional, …). status is
 // valid, revoked, suspended, superseded or unknown; refreshedAt (Unix
 // seconds, 0: never) is when the wallet last read it from a verified
 // status list; past statusMaxAge seconds it counts as old.
@@ -41,9 +48,16 @@
 // again (RefreshAll) and resolves even when some failed, with the first
 // failure in error (the page is often offline).
 //
-// present refuses a revoked, suspended or superseded licence: the Error's
-// message is the holder's message in Chinese, with code
-// "not_presentable", status, messageZh and messageEn.
+// Every rejection is an Error whose message is the holder's message in
+// Chinese (mobilesdk.ErrorMessage: what happened and what to do), with
+// code (mobilesdk.Reason: wrong_passphrase, claim_code_refused, network,
+// not_presentable, …), messageZh and messageEn, and detail, the SDK's
+// technical text, which a page keeps out of the holder's message (a
+// collapsed 详情, the console). present's refusal of a revoked, suspended
+// or superseded licence has code not_presentable and its status. refresh
+// resolves even when some licences failed (the page is often offline),
+// with the first failure's detail in error and its code, messageZh and
+// messageEn.
 //
 // A request object has id, rpName, orgName, matterName, className,
 // fields (JSON array of {key, name, purpose}), durationZh/En, useZh/En,
@@ -52,12 +66,7 @@
 // refuse take a request opened by openRequest in this page. A grant has
 // id, rpName, matterName, fields, notAfter, use and state; a use has
 // index, kind, time, rpName, matterName, fields, counter, verdict,
-// verified and problem. The issuer's refusals reject with the holder's
-// message in Chinese as the Error's message, the API's code as code, and
-// messageZh and messageEn; other errors a holder meets (no licence can
-// answer, a request or answer that does not verify, no network, a wrong
-// passphrase) carry messageZh and messageEn beside the SDK's message
-// (mobilesdk.ErrorMessage).
+// verified and problem.
 //
 // present with nowSec 0 or absent uses the wallet's clock, which setClock
 // shifts (for tests and demonstrations: the page then shows presentations

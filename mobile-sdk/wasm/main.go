@@ -4,6 +4,7 @@ package main
 
 import (
 	"errors"
+	"fmt"
 	"sort"
 	"strings"
 	"sync"
@@ -83,7 +84,7 @@ type idbStorage struct {
 func openIDB() (*idbStorage, error) {
 	idb := js.Global().Get("indexedDB")
 	if idb.IsUndefined() || idb.IsNull() {
-		return nil, errors.New("this browser has no IndexedDB (private mode?); the wallet cannot keep its key")
+		return nil, fmt.Errorf("%w: this browser has no IndexedDB (private mode?); the wallet cannot keep its key", mobilesdk.ErrNoStorage)
 	}
 	req := idb.Call("open", dbName, dbVersion)
 	upgrade := js.FuncOf(func(_ js.Value, _ []js.Value) any {
@@ -97,7 +98,7 @@ func openIDB() (*idbStorage, error) {
 	req.Set("onupgradeneeded", upgrade)
 	db, err := await(req, "success")
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%w: %v", mobilesdk.ErrNoStorage, err)
 	}
 	s := &idbStorage{db: db, files: map[string][]byte{}}
 	st := db.Call("transaction", dbStore, "readonly").Call("objectStore", dbStore)
@@ -200,7 +201,7 @@ func current() (*mobilesdk.Wallet, error) {
 	mu.Lock()
 	defer mu.Unlock()
 	if wallet == nil {
-		return nil, errors.New("the wallet is not open; call open(passphrase) first")
+		return nil, fmt.Errorf("%w: call open(passphrase) first", mobilesdk.ErrLocked)
 	}
 	return wallet, nil
 }
@@ -233,32 +234,22 @@ func promise(f func() (any, error)) js.Value {
 	}))
 }
 
-// jsError is the Error a promise rejects with. A licence that cannot be
-// presented gives the holder's message (Chinese) as the Error's message,
-// and code "not_presentable", status, messageZh and messageEn besides.
+// jsError is the Error a promise rejects with: its message is the
+// holder's message in Chinese (mobilesdk.ErrorMessage), code the reason
+// (mobilesdk.Reason), messageZh and messageEn the holder's message in
+// both languages, detail the SDK's technical text (for a details view or
+// the console, never the message). A licence that cannot be presented
+// also has status.
 func jsError(err error) js.Value {
+	zh := mobilesdk.ErrorMessage(err, "zh")
+	e := js.Global().Get("Error").New(zh)
+	e.Set("code", mobilesdk.Reason(err))
+	e.Set("messageZh", zh)
+	e.Set("messageEn", mobilesdk.ErrorMessage(err, "en"))
+	e.Set("detail", err.Error())
 	var se *mobilesdk.StatusError
 	if errors.As(err, &se) {
-		e := js.Global().Get("Error").New(se.Message("zh"))
-		e.Set("code", "not_presentable")
 		e.Set("status", se.Status)
-		e.Set("messageZh", se.Message("zh"))
-		e.Set("messageEn", se.Message("en"))
-		return e
-	}
-	var ce *mobilesdk.ConsentError
-	if errors.As(err, &ce) {
-		e := js.Global().Get("Error").New(ce.Message("zh"))
-		e.Set("code", ce.Code)
-		e.Set("messageZh", ce.Message("zh"))
-		e.Set("messageEn", ce.Message("en"))
-		e.Set("detail", err.Error())
-		return e
-	}
-	e := js.Global().Get("Error").New(err.Error())
-	if zh := mobilesdk.ErrorMessage(err, "zh"); zh != err.Error() {
-		e.Set("messageZh", zh)
-		e.Set("messageEn", mobilesdk.ErrorMessage(err, "en"))
 	}
 	return e
 }
@@ -293,14 +284,14 @@ func openedRequest(id string) (*mobilesdk.ConsentRequest, error) {
 	defer mu.Unlock()
 	r := requests[id]
 	if r == nil {
-		return nil, errors.New("open the request first (openRequest)")
+		return nil, fmt.Errorf("%w: open the request first (openRequest)", mobilesdk.ErrInvalidArgument)
 	}
 	return r, nil
 }
 
 func licenceObject(l *mobilesdk.Licence) map[string]any {
 	return map[string]any{
-		"id": l.ID, "copyOf": l.CopyOf, "class": l.Class, "name": l.Name, "number": l.Number,
+		"id": l.ID, "copyOf": l.CopyOf, "index": l.Index, "class": l.Class, "name": l.Name, "number": l.Number,
 		"issuerName": l.IssuerName, "holderName": l.HolderName, "holderCode": l.HolderCode,
 		"issuedOn": l.IssuedOn, "validFrom": l.ValidFrom, "validUntil": l.ValidUntil, "status": l.Status,
 		"statusAt": l.StatusAt, "refreshedAt": l.RefreshedAt, "statusMaxAge": l.StatusMaxAge, "presentable": l.Presentable(),
@@ -422,9 +413,12 @@ func jsPinRoot(_ js.Value, args []js.Value) any {
 func jsRefresh(_ js.Value, _ []js.Value) any {
 	return withWallet(func(w *mobilesdk.Wallet) (any, error) {
 		n, err := w.RefreshAll()
-		out := map[string]any{"refreshed": n, "error": ""}
+		out := map[string]any{"refreshed": n, "error": "", "code": "", "messageZh": "", "messageEn": ""}
 		if err != nil {
 			out["error"] = err.Error()
+			out["code"] = mobilesdk.Reason(err)
+			out["messageZh"] = mobilesdk.ErrorMessage(err, "zh")
+			out["messageEn"] = mobilesdk.ErrorMessage(err, "en")
 		}
 		return js.ValueOf(out), nil
 	})

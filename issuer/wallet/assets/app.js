@@ -10,8 +10,8 @@
       'nav.lock': '锁定', 'nav.back': '‹ 返回',
       'unlock.title': '打开证照包', 'unlock.pass': '口令 / PIN', 'unlock.open': '打开',
       'unlock.help': '设备密钥在本机生成，以口令加密后保存在浏览器中。首次使用时设置的口令即为此后的口令。',
-      'home.title': '我的证照', 'home.empty': '还没有证照。请使用发证机构提供的领取码领取。',
-      'claim.title': '领取证照', 'claim.server': '发证机构地址', 'claim.code': '领取码', 'claim.submit': '领取',
+      'home.title': '我的证照', 'home.empty': '还没有证照。请使用发证机构提供的领证码领取。',
+      'claim.title': '领取证照', 'claim.server': '发证机构地址', 'claim.code': '领证码', 'claim.submit': '领取',
       'common.cancel': '取消',
       'present.refresh': '秒后刷新', 'present.optional': '选择出示的可选信息',
       'present.help': '请向窗口工作人员出示此二维码。二维码每 30 秒更新一次，截图无效。',
@@ -26,8 +26,12 @@
       'st.failed': '状态更新失败：', 'st.offline': '当前离线，显示的是上次更新的状态。', 'st.updating': '正在更新证照状态…',
       'refusal.title': '不能出示此证照',
       'msg.opened': '证照包已打开', 'msg.claimed': '已领取：', 'msg.removed': '已删除',
-      'msg.confirmRemove': '确定从本机删除此证照？（可凭新的领取码重新领取）',
-      'msg.wasm': '无法加载证照包程序：', 'msg.wasmBuilding': '证照包程序正在准备（服务首次启动约需一两分钟），完成后自动打开……', 'qr.alt': '出示二维码',
+      'msg.confirmRemove': '确定从本机删除此证照？（可凭新的领证码重新领取）',
+      'qr.alt': '出示二维码', 'msg.wasmBuilding': '证照包程序正在准备（服务首次启动约需一两分钟），完成后自动打开……', 'licence.id': '证照标识', 'detail': '详情',
+      'err.wasm_not_built': '本服务器尚未部署证照包程序，暂时无法使用。请联系发证机构。',
+      'err.wasm_load': '无法加载证照包程序。请检查网络连接后刷新本页。',
+      'err.unexpected': '出现意外错误。请刷新本页后重试；如仍不行，请联系发证机构，并提供详情中的信息。',
+      'uses.problem': '未能在公开账本中核验此记录，可能被篡改。请联系发证机构。',
       'consent.title': '授权用证请求', 'consent.matter': '办理事项', 'consent.licence': '所需证照',
       'consent.duration': '授权期限', 'consent.use': '使用次数', 'consent.fields': '请求的信息（可取消勾选）',
       'consent.which': '使用哪一份证照', 'consent.none': '本证照包中没有可用于此请求的证照。请先领取相应证照。',
@@ -66,7 +70,11 @@
       'refusal.title': 'This licence cannot be shown',
       'msg.opened': 'Wallet opened', 'msg.claimed': 'Claimed: ', 'msg.removed': 'Removed',
       'msg.confirmRemove': 'Remove this licence from this device? (A new claim code can bring it back.)',
-      'msg.wasm': 'Could not load the wallet: ', 'msg.wasmBuilding': 'The wallet is being prepared (a minute or two on the server\'s first start); it opens by itself when ready…', 'qr.alt': 'Presentation QR code',
+      'qr.alt': 'Presentation QR code', 'msg.wasmBuilding': 'The wallet is being prepared (a minute or two on the server\'s first start); it opens by itself when ready…', 'licence.id': 'Licence identifier', 'detail': 'Details',
+      'err.wasm_not_built': 'The wallet program is not installed on this server yet. Please contact the issuing agency.',
+      'err.wasm_load': 'Could not load the wallet program. Check the network connection and reload this page.',
+      'err.unexpected': 'Something unexpected went wrong. Reload this page and try again; if it persists, contact the issuing agency with the details.',
+      'uses.problem': 'This entry could not be checked against the public ledger and may have been altered. Contact the issuing agency.',
       'consent.title': 'Request to use your licence', 'consent.matter': 'Service', 'consent.licence': 'Licence',
       'consent.duration': 'For', 'consent.use': 'Use', 'consent.fields': 'Details asked for (untick to withhold)',
       'consent.which': 'Which licence', 'consent.none': 'No licence in this wallet can answer this request. Claim the licence first.',
@@ -103,16 +111,38 @@
   // open, and when the browser comes back online.
   const REFRESH_MS = 5 * 60 * 1000;
   const state = { licences: null, current: null, classes: {}, timer: 0, refreshAt: 0, presenting: false,
-    refused: null, refreshing: false, refreshError: '', statusTimer: 0, clockTimer: 0 };
+    refused: null, refreshing: false, refreshError: null, statusTimer: 0, clockTimer: 0 };
 
-  function status(msg, isError) {
-    const el = $('status');
-    el.textContent = msg;
-    el.classList.toggle('error', !!isError);
-    el.hidden = !msg;
+  // status shows a message; an error's technical detail goes in a
+  // collapsed 详情 below it, never in the message.
+  function status(msg, isError, detail) {
+    const box = $('status');
+    box.textContent = '';
+    box.appendChild(el('span', 'msg', msg || ''));
+    if (detail) {
+      const d = el('details', 'detail');
+      d.appendChild(el('summary', '', t('detail')));
+      d.appendChild(el('code', '', detail));
+      box.appendChild(d);
+    }
+    box.classList.toggle('error', !!isError);
+    box.hidden = !msg;
   }
-  // The SDK's refusals carry the holder's message in both languages.
-  const errMsg = (e) => (e && lang === 'en' && e.messageEn) || (e && e.messageZh) || ((e && e.message) ? e.message : String(e));
+  // Errors are shown by their reason: the SDK's (mobile-sdk/wasm) carry
+  // the holder's message in both languages (mobilesdk.ErrorMessage, by
+  // mobilesdk.Reason); the page's own have a code of its I18N table.
+  // Anything else is unexpected: its text is only ever a detail.
+  function errMsg(e) {
+    const sdk = e && (lang === 'en' ? e.messageEn : e.messageZh);
+    if (sdk) return sdk;
+    const k = 'err.' + (e && e.code);
+    return I18N.zh[k] ? t(k) : t('err.unexpected');
+  }
+  const errDetail = (e) => String((e && (e.detail || e.message)) || e);
+  function showError(e) {
+    console.info('elicense wallet:', e && e.code, errDetail(e));
+    status(errMsg(e), true, errDetail(e));
+  }
   const fill = (k, vars) => t(k).replace(/\{(\w+)\}/g, (_, v) => (vars[v] === undefined ? '' : String(vars[v])));
   const day = (sec) => new Date(sec * 1000).toLocaleString(lang === 'en' ? 'en-GB' : 'zh-CN', { hour12: false });
 
@@ -125,24 +155,34 @@
   // ---- the WebAssembly SDK ----
   async function loadWasm() {
     const go = new Go();
-    let resp = await fetch('wallet.wasm');
-    // A development server builds the module at start and answers 503
-    // until it is ready.
-    while (resp.status === 503) {
-      status(t('msg.wasmBuilding'));
-      await new Promise((r) => setTimeout(r, 1000 * (Number(resp.headers.get('Retry-After')) || 5)));
+    const fail = (code, detail) => Object.assign(new Error(detail), { code, detail });
+    let resp;
+    try {
       resp = await fetch('wallet.wasm');
+      // A development server builds the module at start and answers
+      // 503 until it is ready.
+      while (resp.status === 503) {
+        status(t('msg.wasmBuilding'));
+        await new Promise((r) => setTimeout(r, 1000 * (Number(resp.headers.get('Retry-After')) || 5)));
+        resp = await fetch('wallet.wasm');
+      }
+    } catch (e) {
+      throw fail('wasm_load', String(e));
     }
     status('');
     if (!resp.ok) {
-      let msg = 'HTTP ' + resp.status;
-      try { msg = (await resp.json()).message || msg; } catch (_) { /* not JSON */ }
-      throw new Error(msg);
+      let body = {};
+      try { body = await resp.json(); } catch (_) { /* not JSON */ }
+      throw fail(body.error === 'wasm_not_built' ? 'wasm_not_built' : 'wasm_load', 'GET wallet.wasm: HTTP ' + resp.status + (body.message ? ': ' + body.message : ''));
     }
-    const { instance } = await WebAssembly.instantiateStreaming(resp, go.importObject);
-    go.run(instance);
+    try {
+      const { instance } = await WebAssembly.instantiateStreaming(resp, go.importObject);
+      go.run(instance);
+    } catch (e) {
+      throw fail('wasm_load', String(e));
+    }
     for (let i = 0; i < 100 && !window.elicenseWallet; i++) await new Promise((r) => setTimeout(r, 10));
-    if (!window.elicenseWallet) throw new Error('elicenseWallet missing');
+    if (!window.elicenseWallet) throw fail('wasm_load', 'elicenseWallet missing after the module started');
   }
   const W = () => window.elicenseWallet;
 
@@ -203,8 +243,9 @@
     let bad = false;
     if (state.refreshing) msg = t('st.updating');
     else if (!navigator.onLine) msg = t('st.offline');
-    else if (state.refreshError) { msg = t('st.failed') + state.refreshError; bad = true; }
+    else if (state.refreshError) { msg = t('st.failed') + errMsg(state.refreshError); bad = true; }
     info.textContent = msg;
+    info.title = state.refreshError && !state.refreshing ? errDetail(state.refreshError) : '';
     info.hidden = !msg;
     info.classList.toggle('error', bad);
   }
@@ -217,15 +258,16 @@
       // Trust on first use of this page's issuer, whose code this already is.
       await W().pinRoot(location.origin);
       const r = await W().refresh();
-      state.refreshError = r.error || '';
+      state.refreshError = r.error ? { code: r.code, messageZh: r.messageZh, messageEn: r.messageEn, detail: r.error } : null;
     } catch (e) {
-      state.refreshError = errMsg(e);
+      state.refreshError = e;
     }
+    if (state.refreshError) console.info('elicense wallet: refresh:', errDetail(state.refreshError));
     state.refreshing = false;
     try {
       if (state.licences) await refreshList();
     } catch (e) {
-      state.refreshError = errMsg(e);
+      state.refreshError = e;
     }
     renderRefreshInfo();
     document.body.dataset.refreshed = String(Date.now());
@@ -256,6 +298,11 @@
     meta.appendChild(el('span', '', t('valid') + ' ' + (l.validFrom || '') + ' – ' + (until || '')));
     if (l.number) meta.appendChild(el('span', 'mono', t('number') + ' ' + l.number));
     root.appendChild(meta);
+    // The identifier printed on the licence, by which the holder names it
+    // (the CLI and the SDK take it, or the list number, for the copy).
+    const ident = el('div', 'lic-id mono', t('licence.id') + ' ' + (l.copyOf || l.id));
+    ident.dataset.index = String(l.index || '');
+    root.appendChild(ident);
     root.appendChild(statusLine(l));
   }
   function renderStatus(l) {
@@ -293,7 +340,7 @@
     renderCurrent();
     // A refresh that revokes (or reinstates) the licence on show takes
     // effect at once: present() asks the SDK, which refuses or presents.
-    if (changed || (state.refused && cur.presentable)) await present().catch((e) => status(errMsg(e), true));
+    if (changed || (state.refused && cur.presentable)) await present().catch((e) => showError(e));
   }
 
   // ---- presenting ----
@@ -361,7 +408,7 @@
     fill.classList.toggle('low', left <= 5);
     if (left <= 0 && !state.presenting && !state.refused) {
       state.presenting = true;
-      present().catch((e) => status(errMsg(e), true)).finally(() => { state.presenting = false; });
+      present().catch((e) => showError(e)).finally(() => { state.presenting = false; });
     }
   }
   function stopPresenting() {
@@ -390,7 +437,7 @@
       const cb = el('input');
       cb.type = 'checkbox';
       cb.value = k;
-      cb.addEventListener('change', () => { present().catch((e) => status(errMsg(e), true)); });
+      cb.addEventListener('change', () => { present().catch((e) => showError(e)); });
       const txt = el('span', '', fieldLabel(l, k));
       if (fields[k] !== undefined) txt.appendChild(el('span', 'opt-val', String(fields[k])));
       lab.append(cb, txt);
@@ -402,7 +449,7 @@
     try {
       await present();
     } catch (e) {
-      status(errMsg(e), true);
+      showError(e);
     }
     clearInterval(state.timer);
     state.timer = setInterval(tick, 1000);
@@ -414,7 +461,7 @@
   function requestLink() { return location.origin + location.pathname + '?request=' + encodeURIComponent(requestID); }
   function licenceLabel(id) {
     const l = (state.licences || []).find((x) => x.id === id);
-    return l ? className(l) + ' · ' + (l.holderName || '') + ' · ' + id : id;
+    return l ? className(l) + ' · ' + (l.holderName || '') + ' · ' + (l.copyOf || id) : id;
   }
   function consentDone(msg, ok) {
     $('req-answer').hidden = true;
@@ -444,7 +491,7 @@
       req = await W().openRequest(requestLink());
     } catch (e) {
       $('consent-loading').hidden = true;
-      status(errMsg(e), true);
+      showError(e);
       document.body.dataset.consent = 'error';
       return;
     }
@@ -501,7 +548,7 @@
         document.body.dataset.consent = 'refused';
       }
     } catch (e) {
-      status(errMsg(e), true);
+      showError(e);
     } finally {
       busy($('approve-btn'), false);
       busy($('refuse-btn'), false);
@@ -537,7 +584,12 @@
         li.appendChild(el('span', 'tick', u.verified ? '✓' : '✗'));
         const what = el('span', 'what', useText(l, u));
         what.appendChild(el('span', 'when', day(u.time)));
-        if (!u.verified) { bad++; what.appendChild(el('span', 'problem', u.problem)); }
+        if (!u.verified) {
+          bad++;
+          const p = el('span', 'problem', t('uses.problem'));
+          p.title = u.problem; // the technical reason, on demand
+          what.appendChild(p);
+        }
         li.appendChild(what);
         list.appendChild(li);
       }
@@ -562,7 +614,7 @@
           b.type = 'button';
           b.addEventListener('click', async () => {
             if (!window.confirm(t('grants.confirmRevoke'))) return;
-            try { await W().revokeGrant(l.id, g.id); await loadRecords(); } catch (e) { status(errMsg(e), true); }
+            try { await W().revokeGrant(l.id, g.id); await loadRecords(); } catch (e) { showError(e); }
           });
           li.appendChild(b);
         }
@@ -571,7 +623,9 @@
       gl.hidden = $('grants-title').hidden = grants.length === 0;
       document.body.dataset.uses = String(Date.now());
     } catch (e) {
+      console.info('elicense wallet: uses:', errDetail(e));
       note.textContent = errMsg(e);
+      note.title = errDetail(e);
       note.classList.add('error');
     }
   }
@@ -602,7 +656,7 @@
       startRefreshing();
       if (requestID) await openConsent();
     } catch (e) {
-      status(errMsg(e), true);
+      showError(e);
     } finally {
       busy(btn, false);
     }
@@ -636,9 +690,9 @@
       $('code').value = '';
       $('claim-form').hidden = true;
       await refreshList();
-      status(t('msg.claimed') + className(l));
+      status(t('msg.claimed') + className(l) + ' · ' + t('licence.id') + ' ' + (l.copyOf || l.id));
     } catch (e) {
-      status(errMsg(e), true);
+      showError(e);
     } finally {
       busy(btn, false);
     }
@@ -653,7 +707,7 @@
       show('home');
       status(t('msg.removed'));
     } catch (e) {
-      status(errMsg(e), true);
+      showError(e);
     }
   });
 
@@ -665,7 +719,7 @@
     document.body.dataset.ready = '1';
   }, (e) => {
     $('loading').hidden = true;
-    status(t('msg.wasm') + errMsg(e), true);
+    showError(e);
     document.body.dataset.ready = 'error';
   });
 })();
