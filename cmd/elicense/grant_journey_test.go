@@ -150,8 +150,12 @@ func (j *grantJourney) verify(t *testing.T, args ...string) result {
 func (j *grantJourney) claim(t *testing.T) {
 	t.Helper()
 	j.issued = j.s.Issue(t, "business-license")
-	out := j.wallet(t, "claim", "--server", j.s.URL, "--trust-root", j.root, j.issued.ClaimCode).want(t, 0).stdout
-	j.copyID = strings.TrimSpace(out)
+	out := j.wallet(t, "claim", "--json", "--server", j.s.URL, "--trust-root", j.root, j.issued.ClaimCode).want(t, 0).stdout
+	var claimed struct{ ID string }
+	if err := json.Unmarshal([]byte(out), &claimed); err != nil {
+		t.Fatalf("claim --json: %v\n%s", err, out)
+	}
+	j.copyID = claimed.ID
 	if !strings.HasPrefix(j.copyID, j.issued.ID+"#") {
 		t.Fatalf("claimed %q", out)
 	}

@@ -4,7 +4,9 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -34,6 +36,7 @@ func TestBrowserErrors(t *testing.T) {
 	b := &browsertest.Tab{T: t, Ctx: tab, Timeout: 20 * time.Second, Status: "#status"}
 
 	wasmMissing(t, b)
+	wasmBuilding(t, b)
 	s := issuertest.Start(t)
 	issued := s.Issue(t, "business-license")
 	b.Do(chromedp.Navigate(s.URL + "/wallet/"))
@@ -83,6 +86,38 @@ func wasmMissing(t *testing.T, b *browsertest.Tab) {
 	b.Do(chromedp.Navigate(srv.URL + "/wallet/"))
 	b.WaitFor("the page to give up", `document.body.dataset.ready === 'error'`)
 	checkError(t, b, "本服务器尚未部署证照包程序，暂时无法使用。请联系发证机构。", "HTTP 404")
+}
+
+// wasmBuilding: while a development server still builds the module (503
+// with Retry-After), the page says so and opens by itself once it is
+// there.
+func wasmBuilding(t *testing.T, b *browsertest.Tab) {
+	t.Helper()
+	var asked atomic.Int32
+	mux := http.NewServeMux()
+	mux.Handle("/wallet/", http.StripPrefix("/wallet", wallet.Handler()))
+	mux.HandleFunc("/wallet/wallet.wasm", func(w http.ResponseWriter, r *http.Request) {
+		if asked.Add(1) <= 2 {
+			w.Header().Set("Retry-After", "1")
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusServiceUnavailable)
+			json.NewEncoder(w).Encode(map[string]string{"error": "wasm_building", "message": "being built"})
+			return
+		}
+		w.Header().Set("Content-Type", "application/wasm")
+		http.ServeFile(w, r, filepath.Join("assets", "wallet.wasm"))
+	})
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	b.Do(chromedp.Navigate(srv.URL + "/wallet/"))
+	b.WaitFor("the page to say the wallet is being prepared", `document.getElementById('status').textContent.includes('证照包程序正在准备')`)
+	b.WaitFor("the wallet to open once built", `document.body.dataset.ready === '1' && !!document.getElementById('unlock').offsetParent`)
+	if n := asked.Load(); n != 3 {
+		t.Errorf("the page asked for the module %d times, want 3 (two 503s, then the module)", n)
+	}
+	if got := b.Text("#status"); got != "" {
+		t.Errorf("the status still says %q once the wallet opened", got)
+	}
 }
 
 // claimFails claims with code and wants the holder's message.
