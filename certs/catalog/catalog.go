@@ -48,6 +48,16 @@ func (c *Catalog) Lookup(s string) (*Class, bool) {
 	return cl, ok
 }
 
+// ByKey finds a class by its key ("business-license") only: the spelling
+// signed formats carry.
+func (c *Catalog) ByKey(key string) (*Class, bool) {
+	cl, ok := c.lookup[key]
+	if !ok || cl.Key != key {
+		return nil, false
+	}
+	return cl, true
+}
+
 // ByTypeCode finds a class by its GB/T 36904 type code.
 func (c *Catalog) ByTypeCode(code string) (*Class, bool) {
 	cl, ok := c.byTypeCode[code]

@@ -152,6 +152,7 @@ func TestVerifyErrors(t *testing.T) {
 		{name: "last day still valid", tok: tok, opts: func(o *VerifyOptions) { o.Now = time.Date(2046, 3, 7, 23, 59, 0, 0, china) }},
 		{name: "not yet valid", tok: tok, opts: func(o *VerifyOptions) { o.Now = time.Date(2016, 3, 7, 12, 0, 0, 0, china) }, reason: ErrNotYetValid},
 		{name: "unknown class", tok: resign(t, tok, f.key, replace(`"class":"business-license"`, `"class":"fishing-permit"`)), reason: ErrUnknownClass},
+		{name: "class by its name, not its key", tok: resign(t, tok, f.key, replace(`"class":"business-license"`, `"class":"营业执照"`)), reason: ErrUnknownClass},
 		{name: "bad field", tok: resign(t, tok, f.key, replace(`"established":"2016-03-08"`, `"established":"2016-02-30"`)), reason: ErrBadField, field: "established"},
 		{name: "holder mismatch", tok: resign(t, tok, f.key, replace(`"legal_rep":"张三"`, `"legal_rep":"张三","x":"y"`)), reason: ErrBadField},
 		{name: "unknown claim ignored", tok: resign(t, tok, f.key, replace(`"lic":{`, `"lic":{"extra":1,`))},

@@ -108,9 +108,9 @@ func Verify(token string, opts VerifyOptions) (*License, error) {
 	if err != nil {
 		return nil, err
 	}
-	cl, ok := cat.Lookup(l.Class)
+	cl, ok := cat.ByKey(l.Class)
 	if !ok {
-		return nil, errf(ErrUnknownClass, "class", "%q is not in the catalogue", l.Class)
+		return nil, errf(ErrUnknownClass, "class", "%q is not a class key of the catalogue", l.Class)
 	}
 	if !used.allows(cl) {
 		return nil, errf(ErrClassNotAllowed, "class", "key of %s may not sign %s", used.AgencyCode, cl.Key)

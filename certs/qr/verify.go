@@ -227,6 +227,13 @@ func (t *Token) content(cl *catalog.Class, id ident.LicenseID, key *credential.I
 	if c.HolderName == "" {
 		return nil, errf(credential.ErrBadField, "holder name", "empty")
 	}
+	// The clerk reads the name: it passes its field's validator as the
+	// issuer's did (no control characters, no stray spaces, its length).
+	if f, ok := cl.Field(cl.HolderNameField); ok {
+		if err := f.Validate(c.HolderName); err != nil {
+			return nil, &Error{Reason: credential.ErrBadField, Field: "holder name", Err: err}
+		}
+	}
 	res := &Result{
 		Class: cl, LicenseID: id, HolderName: c.HolderName, HolderCode: c.HolderCode,
 		ValidFrom: fromDays(c.ValidFrom), ValidUntil: dayOrZero(c.ValidUntil),
@@ -246,12 +253,38 @@ func (t *Token) content(cl *catalog.Class, id ident.LicenseID, key *credential.I
 		}
 		res.Fields[f.Key] = v
 	}
-	if f, ok := cl.Field(cl.Validity.Field); ok && f.QR == catalog.QRAlways && res.Fields[f.Key] == "" {
-		if v, ok := validityText(cl, res.ValidFrom, res.ValidUntil); ok {
+	if f, ok := cl.Field(cl.Validity.Field); ok && f.QR == catalog.QRAlways {
+		if res.Fields[f.Key] != "" {
+			if err := sameWindow(cl, res); err != nil {
+				return nil, err
+			}
+		} else if v, ok := validityText(cl, res.ValidFrom, res.ValidUntil); ok {
 			res.Fields[f.Key] = v
 		}
 	}
 	return res, nil
+}
+
+// sameWindow refuses a validity field carried in the core that states
+// another window than the core's validity dates: signed, but
+// contradictory, and the clerk would read the field (QR-16).
+func sameWindow(cl *catalog.Class, res *Result) error {
+	term, ok := cl.ValidityTerm(res.Fields)
+	if !ok {
+		return nil
+	}
+	sameDay := func(a, b time.Time) bool {
+		ay, am, ad := a.Date()
+		by, bm, bd := b.Date()
+		return ay == by && am == bm && ad == bd
+	}
+	agree := term.LongTerm == res.ValidUntil.IsZero() &&
+		(term.LongTerm || term.End.IsZero() || sameDay(term.End, res.ValidUntil)) &&
+		(!term.HasStart() || sameDay(term.Start, res.ValidFrom))
+	if !agree {
+		return errf(credential.ErrBadField, cl.Validity.Field, "states another validity than the core's dates")
+	}
+	return nil
 }
 
 // disclosures checks each disclosure against the committed root and the
