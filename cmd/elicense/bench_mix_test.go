@@ -74,7 +74,7 @@ func checkMixResult(t *testing.T, res loadtest.MixResult) {
 		}
 	}
 	m := res.Memory
-	if len(m.Samples) < 4 || m.Start == 0 || m.Max < m.End || m.Max < m.Start || m.Samples[0].Heap == 0 || m.Failures != 0 {
+	if len(m.Samples) < 4 || m.Start == 0 || m.Max < m.End || m.Max < m.Start || m.Samples[0].Heap == 0 || m.Samples[0].Goal == 0 || m.Failures != 0 {
 		t.Errorf("server memory: %+v", m)
 	}
 }

@@ -13,11 +13,14 @@ import (
 )
 
 // The Prometheus metrics read: the process's resident memory (what the
-// machine gives it, file pages it maps included) and the Go heap in use
-// (what the program holds), to tell a leak from a growing mapped file.
+// machine gives it, the pages of the files it maps included), the Go heap
+// in use, and the collector's goal for the next cycle, which follows the
+// live heap without the sawtooth of the heap in use: a goal that stays
+// level while the RSS grows points at mapped files, not at a leak.
 const (
 	metricRSS  = "process_resident_memory_bytes"
 	metricHeap = "go_memstats_heap_inuse_bytes"
+	metricGoal = "go_memstats_next_gc_bytes"
 )
 
 // MemorySample is the server's memory at one moment of the run.
@@ -25,6 +28,7 @@ type MemorySample struct {
 	At   float64 `json:"at_seconds"` // since the start of the run
 	RSS  uint64  `json:"rss_bytes"`
 	Heap uint64  `json:"heap_inuse_bytes"`
+	Goal uint64  `json:"gc_goal_bytes"`
 }
 
 // Memory is the server's memory over a run.
@@ -39,9 +43,10 @@ type Memory struct {
 	Failures int            `json:"failed_reads,omitempty"`
 }
 
-// ParseMetrics reads the resident memory and heap in use from a
-// Prometheus text exposition; ok is false when the RSS is missing.
-func ParseMetrics(r io.Reader) (rss, heap uint64, ok bool) {
+// ParseMetrics reads the resident memory, the heap in use and the
+// collector's goal from a Prometheus text exposition into a sample (At
+// not set); ok is false when the RSS is missing.
+func ParseMetrics(r io.Reader) (m MemorySample, ok bool) {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
 	for sc.Scan() {
@@ -52,22 +57,24 @@ func ParseMetrics(r io.Reader) (rss, heap uint64, ok bool) {
 		var dst *uint64
 		switch string(name) {
 		case metricRSS:
-			dst, ok = &rss, true
+			dst, ok = &m.RSS, true
 		case metricHeap:
-			dst = &heap
+			dst = &m.Heap
+		case metricGoal:
+			dst = &m.Goal
 		default:
 			continue
 		}
 		f, err := strconv.ParseFloat(string(bytes.TrimSpace(value)), 64)
 		if err != nil || f < 0 {
-			if dst == &rss {
+			if dst == &m.RSS {
 				ok = false
 			}
 			continue
 		}
 		*dst = uint64(f)
 	}
-	return rss, heap, ok
+	return m, ok
 }
 
 // sampler reads the server's metrics every few seconds.
@@ -103,7 +110,7 @@ func startSampler(ctx context.Context, url string, every time.Duration) *sampler
 }
 
 func (s *sampler) read(now time.Time) {
-	rss, heap, err := s.fetch()
+	m, err := s.fetch()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if err != nil {
@@ -113,23 +120,24 @@ func (s *sampler) read(now time.Time) {
 		}
 		return
 	}
-	s.mem.Samples = append(s.mem.Samples, MemorySample{At: now.Sub(s.start).Seconds(), RSS: rss, Heap: heap})
+	m.At = now.Sub(s.start).Seconds()
+	s.mem.Samples = append(s.mem.Samples, m)
 }
 
-func (s *sampler) fetch() (rss, heap uint64, err error) {
+func (s *sampler) fetch() (MemorySample, error) {
 	resp, err := s.client.Get(s.url)
 	if err != nil {
-		return 0, 0, err
+		return MemorySample{}, err
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return 0, 0, fmt.Errorf("GET %s: %s", s.url, resp.Status)
+		return MemorySample{}, fmt.Errorf("GET %s: %s", s.url, resp.Status)
 	}
-	rss, heap, ok := ParseMetrics(resp.Body)
+	m, ok := ParseMetrics(resp.Body)
 	if !ok {
-		return 0, 0, fmt.Errorf("GET %s: no %s", s.url, metricRSS)
+		return MemorySample{}, fmt.Errorf("GET %s: no %s", s.url, metricRSS)
 	}
-	return rss, heap, nil
+	return m, nil
 }
 
 // finish takes a last sample at the end of the run and sums up.

@@ -161,7 +161,7 @@ func TestMix(t *testing.T) {
 		{Name: "off", Weight: 0, Do: func(context.Context) error { t.Error("a kind of weight 0 ran"); return nil }},
 	}
 	metrics := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		fmt.Fprintf(w, "# TYPE process_resident_memory_bytes gauge\nprocess_resident_memory_bytes 1.048576e+08\ngo_memstats_heap_inuse_bytes 5.24288e+06\n")
+		fmt.Fprintf(w, "# TYPE process_resident_memory_bytes gauge\nprocess_resident_memory_bytes 1.048576e+08\ngo_memstats_heap_inuse_bytes 5.24288e+06\ngo_memstats_next_gc_bytes 8388608\n")
 	}))
 	defer metrics.Close()
 	r, err := Mix(context.Background(), MixOptions{Kinds: kinds, Clients: 4, Duration: 300 * time.Millisecond,
@@ -190,21 +190,29 @@ func TestMix(t *testing.T) {
 	if ratio := float64(fails.Errors) / float64(ok.Count+fails.Errors); ratio < 0.2 || ratio > 0.5 {
 		t.Errorf("fails drawn %d times against ok %d", fails.Errors, ok.Count)
 	}
+	checkMixReport(t, r)
+
+	if _, err := Mix(context.Background(), MixOptions{Kinds: kinds, Clients: 0, Duration: time.Second}); err == nil {
+		t.Error("no clients: no error")
+	}
+}
+
+// checkMixReport checks the memory read from the fake /metrics and the
+// text report of TestMix's run.
+func checkMixReport(t *testing.T, r MixResult) {
+	t.Helper()
 	m := r.Memory
-	if len(m.Samples) < 3 || m.Start != 100<<20 || m.End != 100<<20 || m.Max != 100<<20 || m.Growth != 0 || m.Samples[0].Heap != 5<<20 {
+	if len(m.Samples) < 3 || m.Start != 100<<20 || m.End != 100<<20 || m.Max != 100<<20 || m.Growth != 0 || m.Samples[0].Heap != 5<<20 || m.Samples[0].Goal != 8<<20 {
 		t.Errorf("memory: %+v", m)
 	}
 	var b strings.Builder
 	ReportMix(&b, r)
 	for _, want := range []string{"mixed load: 0.3 s, 4 clients, ", "\nok ", "\nfails ", "\noff ", "RSS start 100.0 MiB, end 100.0 MiB, max 100.0 MiB: growth +0.0 MiB",
+		"heap     5.0 MiB  GC goal     8.0 MiB\n",
 		"errors: fails ×", ", the first: failure "} {
 		if !strings.Contains(b.String(), want) {
 			t.Errorf("the report lacks %q:\n%s", want, b.String())
 		}
-	}
-
-	if _, err := Mix(context.Background(), MixOptions{Kinds: kinds, Clients: 0, Duration: time.Second}); err == nil {
-		t.Error("no clients: no error")
 	}
 }
 
@@ -224,19 +232,19 @@ func TestMixEndsWithContext(t *testing.T) {
 
 func TestParseMetrics(t *testing.T) {
 	for _, c := range []struct {
-		in        string
-		rss, heap uint64
-		ok        bool
+		in   string
+		want MemorySample
+		ok   bool
 	}{
-		{"process_resident_memory_bytes 1.2e+07\ngo_memstats_heap_inuse_bytes 4096\n", 12_000_000, 4096, true},
-		{"# HELP process_resident_memory_bytes Resident memory size in bytes.\nprocess_resident_memory_bytes 123\n", 123, 0, true},
-		{"go_memstats_heap_inuse_bytes 4096\n", 0, 4096, false},
-		{"process_resident_memory_bytes NaNx\n", 0, 0, false},
-		{"process_resident_memory_bytes_other 5\n", 0, 0, false},
+		{"process_resident_memory_bytes 1.2e+07\ngo_memstats_heap_inuse_bytes 4096\ngo_memstats_next_gc_bytes 8192\n", MemorySample{RSS: 12_000_000, Heap: 4096, Goal: 8192}, true},
+		{"# HELP process_resident_memory_bytes Resident memory size in bytes.\nprocess_resident_memory_bytes 123\n", MemorySample{RSS: 123}, true},
+		{"go_memstats_heap_inuse_bytes 4096\n", MemorySample{Heap: 4096}, false},
+		{"process_resident_memory_bytes NaNx\n", MemorySample{}, false},
+		{"process_resident_memory_bytes_other 5\n", MemorySample{}, false},
 	} {
-		rss, heap, ok := ParseMetrics(strings.NewReader(c.in))
-		if rss != c.rss || heap != c.heap || ok != c.ok {
-			t.Errorf("ParseMetrics(%q) = %d %d %v, want %d %d %v", c.in, rss, heap, ok, c.rss, c.heap, c.ok)
+		got, ok := ParseMetrics(strings.NewReader(c.in))
+		if got != c.want || ok != c.ok {
+			t.Errorf("ParseMetrics(%q) = %+v %v, want %+v %v", c.in, got, ok, c.want, c.ok)
 		}
 	}
 }

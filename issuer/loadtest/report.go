@@ -44,11 +44,11 @@ func reportMemory(w io.Writer, m Memory) {
 		}
 		return
 	}
-	fmt.Fprintf(w, "server memory (%s; Go heap in use):\n", metricRSS)
+	fmt.Fprintf(w, "server memory (%s; Go heap in use; the collector's goal, which follows the live heap):\n", metricRSS)
 	step := max(1, (len(m.Samples)+seriesLines-1)/seriesLines)
 	for i, s := range m.Samples {
 		if i%step == 0 || i == len(m.Samples)-1 {
-			fmt.Fprintf(w, "  %7.0f s  RSS %7.1f MiB  heap %7.1f MiB\n", s.At, mib(s.RSS), mib(s.Heap))
+			fmt.Fprintf(w, "  %7.0f s  RSS %7.1f MiB  heap %7.1f MiB  GC goal %7.1f MiB\n", s.At, mib(s.RSS), mib(s.Heap), mib(s.Goal))
 		}
 	}
 	fmt.Fprintf(w, "RSS start %.1f MiB, end %.1f MiB, max %.1f MiB: growth %+.1f MiB (%+.1f MiB over the second half)\n",
