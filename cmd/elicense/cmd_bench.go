@@ -54,16 +54,18 @@ its next request at random by weight:
                  page checks it (the counter store's Checker: verification,
                  shared replay memory, verification log); expects VALID
   verify-static  a licence's static QR, checked the same way; expects VALID_STATIC
-The default weights (per 100): ` + loadtest.DefaultWeights + `;
---weights changes some (claim=0 turns claims off).
+The default weights, per 100, are
+  ` + loadtest.DefaultWeights + `
+and --weights changes some (claim=0 turns claims off).
 
 The counters (--counters, 4) run in this process, each on a store of its
 own in a temporary directory that pins --trust-root: a verification costs
 what it costs at a counter and nothing at the server, as in a real day;
 their syncs are what reach the server.
-The server's resident memory (and Go heap) is read from its /metrics every
---sample-every. Before the clock starts, the mix issues and claims a few
-dozen licences so that every kind has something to work on.
+The server's resident memory, Go heap and collector's goal are read from
+its /metrics every --sample-every. Before the clock starts, the mix issues
+160 licences and claims 96 of them (none when neither claim nor verify
+has a weight), so that every kind has something to work on.
 
 Claims are limited per client address: start the server with
 --trusted-proxies 127.0.0.1 (or this machine's address) so that each
@@ -86,7 +88,8 @@ Examples:
   elicense serve --data /tmp/d --addr 127.0.0.1:9000 --trusted-proxies 127.0.0.1 &
   elicense bench --mix --duration 10m --server http://127.0.0.1:9000 \
       --token-file /tmp/d/admin.token --trust-root /tmp/d/pki/root.crt.pem
-  elicense bench --mix --duration 30s --weights issue=50,claim=0 --json > day.json
+  elicense bench --mix --duration 30s --weights issue=50,claim=0 \
+      --token-file elicense-data/admin.token --json > day.json
 `,
 		flags: func(fs *flag.FlagSet) {
 			fs.String("server", "http://"+defaultAddr, "server base `URL`")
@@ -231,7 +234,11 @@ func runBenchMix(e *env, fs *flag.FlagSet) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	if err := t.Prepare(ctx, 160, 96); err != nil {
+	claims := 96
+	if o.weights["claim"] == 0 && o.weights["verify"] == 0 {
+		claims = 0
+	}
+	if err := t.Prepare(ctx, 160, claims); err != nil {
 		fmt.Fprintf(e.stderr, "elicense bench: %v\n", err)
 		return exitFail
 	}
