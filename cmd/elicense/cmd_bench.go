@@ -38,7 +38,8 @@ keeping its connection open, and reports the rate of acknowledged
 count of every status the server answered and the first error it gave.
 
 --mix runs what a day brings instead, for --duration, each client drawing
-its next request at random by weight:
+its next request at random by weight (after one of each kind with a
+weight, dealt out among the clients, so that every such kind runs):
   issue          POST /v1/licences (a 营业执照 with a new 统一社会信用代码)
   get, search    GET /v1/licences/{id}, GET /v1/licences?holder=… (expects it found)
   revoke         POST /v1/licences/{id}/revoke (licences issued for it), so

@@ -151,7 +151,8 @@ type kindStats struct {
 }
 
 // Mix runs opts.Kinds from opts.Clients clients for opts.Duration (or
-// until ctx ends), each client drawing its next kind by weight, and
+// until ctx ends), each client drawing its next kind by weight (after a
+// first request of each kind with a weight, dealt out among them), and
 // measures each kind's latencies, errors and rate, and the server's
 // memory over the run. A request cut off by the end of the run is not
 // counted.
@@ -172,9 +173,20 @@ func Mix(ctx context.Context, opts MixOptions) (MixResult, error) {
 		mem = startSampler(ctx, opts.Metrics, opts.SampleEvery)
 	}
 	var wg sync.WaitGroup
+	// The kinds with a weight are dealt out to the clients as their first
+	// requests, so that each runs however short the run and however
+	// small its weight; the draws follow.
+	first := make([][]int, opts.Clients)
+	n := 0
+	for i, k := range opts.Kinds {
+		if k.Weight > 0 {
+			first[n%opts.Clients] = append(first[n%opts.Clients], i)
+			n++
+		}
+	}
 	for c := range opts.Clients {
 		rng := rand.New(rand.NewPCG(opts.Seed, uint64(c)))
-		wg.Go(func() { runClient(ctx, opts.Kinds, p, rng, stats) })
+		wg.Go(func() { runClient(ctx, opts.Kinds, p, first[c], rng, stats) })
 	}
 	wg.Wait()
 	elapsed := time.Since(start)
@@ -200,10 +212,15 @@ func Mix(ctx context.Context, opts MixOptions) (MixResult, error) {
 // to do before it pauses a moment (every kind it drew waits on others).
 const maxSkips = 64
 
-func runClient(ctx context.Context, kinds []Kind, p picker, rng *rand.Rand, stats []kindStats) {
+func runClient(ctx context.Context, kinds []Kind, p picker, first []int, rng *rand.Rand, stats []kindStats) {
 	skips := 0
 	for ctx.Err() == nil {
-		i := p.pick(rng.IntN(p.total))
+		var i int
+		if len(first) > 0 {
+			i, first = first[0], first[1:]
+		} else {
+			i = p.pick(rng.IntN(p.total))
+		}
 		t0 := time.Now()
 		err := kinds[i].Do(ctx)
 		lat := time.Since(t0)

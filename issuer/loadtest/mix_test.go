@@ -216,6 +216,26 @@ func checkMixReport(t *testing.T, r MixResult) {
 	}
 }
 
+// TestMixRunsEveryKind: a kind of tiny weight still runs in a short run.
+func TestMixRunsEveryKind(t *testing.T) {
+	var rare atomic.Int64
+	kinds := []Kind{
+		{Name: "common", Weight: 1_000_000, Do: func(context.Context) error { time.Sleep(time.Millisecond); return nil }},
+		{Name: "rare", Weight: 1, Do: func(context.Context) error { rare.Add(1); return nil }},
+		{Name: "off", Weight: 0, Do: func(context.Context) error { t.Error("a kind of weight 0 ran"); return nil }},
+	}
+	for _, clients := range []int{1, 2, 5} {
+		rare.Store(0)
+		r, err := Mix(context.Background(), MixOptions{Kinds: kinds, Clients: clients, Duration: 50 * time.Millisecond})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Kinds[1].Count != 1 || rare.Load() != 1 || r.Kinds[0].Count == 0 {
+			t.Errorf("%d clients: rare ran %d times (counted %d), common %d", clients, rare.Load(), r.Kinds[1].Count, r.Kinds[0].Count)
+		}
+	}
+}
+
 func TestMixEndsWithContext(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	block := Kind{Name: "block", Weight: 1, Do: func(ctx context.Context) error { <-ctx.Done(); return ctx.Err() }}
