@@ -151,7 +151,7 @@ var figures = []figure{
 	}},
 	{what: "counter receipts (docs/consent.md §9), a day of a busy counter: 2,000 checks, half presentations of a bound licence, half static QRs", target: "—",
 		hand: "go test -run TestReceiptDay -v ./verifier/store", tests: []string{"./verifier/store TestReceiptDay"}},
-	{what: "the issuer taking a full batch of 1,000 counter receipts (decrypt each, one ledger append for the batch) / the same batch again, all duplicates", target: "—", parts: []part{
+	{what: "the issuer taking a full batch of 1,000 counter receipts (decrypt each, one ledger append for the batch) / the same batch again, all duplicates (the batch append refused, then one at a time)", target: "—", parts: []part{
 		{label: "bbolt", sep: " / ", items: receiptItems("receipts")},
 		{label: "PostgreSQL", sep: " / ", items: receiptItems("receipts-pg")},
 	}},
@@ -187,18 +187,18 @@ var figures = []figure{
 	{what: "holder search with 32,768 entries awaiting merge", target: "—", parts: []part{{items: []item{{run: "boltstate", bench: "BenchmarkSearchHolder/log=32768", unit: "ns/op"}}}}},
 	{what: "the API fuzzer: requests from `/v1/openapi.json` as every role, no 5xx, panic or unauthorised change; 5,000 (CI) and 200,000 requests", target: "—",
 		hand: "go test ./issuer/api -run TestAPIFuzz -apifuzz.requests=200000 -timeout 2h", tests: []string{"./issuer/api TestAPIFuzz"}},
-	{what: "holders' claims during a flood of claim challenges from 10,000 spoofed `X-Forwarded-For` addresses (server trusting 127.0.0.1 as its proxy; 4 holders, 8 flooding connections, all on loopback), and the server's RSS", target: "claims during the flood ≥ a tenth of the rate alone; RSS growth ≤ 48 MiB",
+	{what: "holders' claims during a flood of claim challenges from 10,000 spoofed `X-Forwarded-For` addresses (server trusting 127.0.0.1 as its proxy, so each counts; 4 holders, 8 flooding connections, all on loopback on the same cores), and the server's RSS", target: "claims during the flood ≥ a tenth of the rate alone; RSS growth ≤ 48 MiB",
 		hand: "go test -count=1 -run TestClaimFlood -v ./cmd/elicense", tests: []string{"./cmd/elicense TestClaimFlood"}},
 	{what: "fail-over: SIGKILL of the checkpoint-signing replica (two `elicense serve` on one PostgreSQL schema, 16 clients) to the next signed checkpoint, served by the survivor", target: "within seconds",
 		hand: "go test ./cmd/elicense -run 'TestReplicasKill$' -count=5 -v", tests: []string{"./cmd/elicense TestReplicasKill"}},
 	{what: "database fail-over: SIGKILL of the primary's postmaster, synchronous standby promoted 2 s later, two replicas on a multi-host DSN (docs/deployment.md); restart: 3 s away", target: "replicas recover by themselves within seconds; no ack lost",
 		hand: "go test ./cmd/elicense -run 'TestDatabase(Restart|Failover)$' -count=3 -v", tests: []string{"./cmd/elicense TestDatabaseRestart", "./cmd/elicense TestDatabaseFailover"}},
 	{what: "issuer start to healthy", target: "—", hand: "`elicense serve`, then `/healthz` timed with curl"},
-	{what: "counter sync from static files, 1,000,000 licences (built directly, not issued), net/http FileServer on loopback: after a day of 2,000 status changes published hourly (the first sync and the publications: the benchmark's log)", target: "—", parts: []part{{sep: " in ", items: []item{
+	{what: "counter sync from static files, 1,000,000 licences (one ledger entry each, 300 bytes; one status list of 2^20 with 3 % revoked or superseded; built directly, not issued), net/http FileServer on loopback: after a day of 2,000 status changes (each with its ledger entry) published hourly (the first sync and the publications: the benchmark's log)", target: "—", parts: []part{{sep: " in ", items: []item{
 		{run: "countersync", bench: "BenchmarkCounterSyncDay", unit: "day-sync-bytes", format: "%s bytes", exact: true},
 		{run: "countersync", bench: "BenchmarkCounterSyncDay", unit: "day-sync-ms", format: "%s ms"},
 	}}}},
-	{what: "archive package (电子档案, docs/formats.md §6) of 10,000 licences of one agency (bbolt): export / verification, both using every core; bytes a licence in the package", target: "—", parts: []part{{sep: " / ", items: []item{
+	{what: "archive package (电子档案, docs/formats.md §6) of 10,000 licences of one agency (bbolt; issued for the benchmark, 3 of them then suspended, revoked, re-issued): export / verification, both using every core; bytes a licence in the package", target: "—", parts: []part{{sep: " / ", items: []item{
 		{run: "archive", bench: "BenchmarkArchive", unit: "export-licences/s", format: "%s licences/s"},
 		{run: "archive", bench: "BenchmarkArchive", unit: "verify-licences/s", format: "%s licences/s"},
 		{run: "archive", bench: "BenchmarkArchive", unit: "bytes/licence", format: "%s bytes a licence"},
