@@ -167,3 +167,44 @@ func splitRow(line string) []string {
 	}
 	return append(cells, strings.TrimSpace(cur.String()))
 }
+
+// TestDocBenchmarksExist: every benchmark docs/performance.md names,
+// in its table or its prose, is a func Benchmark… somewhere in the module.
+func TestDocBenchmarksExist(t *testing.T) {
+	doc, err := os.ReadFile(filepath.Join(root, "docs", "performance.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defined := map[string]bool{}
+	def := regexp.MustCompile(`(?m)^func (Benchmark\w+)\(`)
+	err = filepath.WalkDir(root, func(path string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() && (d.Name() == ".git" || d.Name() == "testdata") {
+			return filepath.SkipDir
+		}
+		if !d.IsDir() && strings.HasSuffix(path, "_test.go") {
+			src, err := os.ReadFile(path)
+			if err != nil {
+				return err
+			}
+			for _, m := range def.FindAllStringSubmatch(string(src), -1) {
+				defined[m[1]] = true
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	named := regexp.MustCompile(`\bBenchmark[A-Z]\w*`).FindAllString(string(doc), -1)
+	if len(named) == 0 {
+		t.Fatal("the document names no benchmark")
+	}
+	for _, n := range named {
+		if !defined[n] {
+			t.Errorf("docs/performance.md names %s, which no _test.go defines", n)
+		}
+	}
+}
