@@ -64,6 +64,13 @@ func (j *journey) counterSetup(t *testing.T) {
 // present has the CLI wallet make a fresh presentation of its copy.
 func (j *journey) present(t *testing.T, args ...string) string {
 	t.Helper()
+	// A presentation is signed with its time in seconds: two made in one
+	// second are one presentation, and the second is REPLAYED. A holder
+	// never shows two in a second; the journey waits for the next one.
+	if next := j.lastPresented.Truncate(time.Second).Add(time.Second); time.Now().Before(next) {
+		time.Sleep(time.Until(next))
+	}
+	j.lastPresented = time.Now()
 	out := j.wallet(t, append([]string{"present", j.cliCopy}, args...)...).want(t, 0).stdout
 	text, _, _ := strings.Cut(out, "\n")
 	if !strings.HasPrefix(text, "EL2:") {
@@ -99,9 +106,12 @@ func (j *journey) presentation(t *testing.T) {
 	if !statusAge.MatchString(r.stdout) {
 		t.Errorf("the verdict shows no status age:\n%s", r.stdout)
 	}
+	t.Logf("the counter on a fresh presentation:\n%s", r.stdout)
 	wantVerdict(t, "the same text again", j.verify(t, "check", text), "REPLAYED")
 	later := time.Now().Add(2 * time.Minute).Format(time.RFC3339)
-	wantVerdict(t, "its screenshot two minutes later", j.verify(t, "image", "--at", later, shot), "PRESENTATION_EXPIRED")
+	r = j.verify(t, "image", "--at", later, shot)
+	wantVerdict(t, "its screenshot two minutes later", r, "PRESENTATION_EXPIRED")
+	t.Logf("the counter on the screenshot two minutes later:\n%s", r.stdout)
 }
 
 // forgery: someone edits the company name in a fresh presentation (the
@@ -150,7 +160,8 @@ func (j *journey) staticQR(t *testing.T) {
 		t.Fatal(err)
 	}
 	elicense(t, nil, "qr", "--server", j.url, "--token-file", tokFile, "--out", paperPNG, j.bl.ID).want(t, exitOK)
-	for _, c := range []struct{ what, file string }{{"the face's QR", j.faceQR}, {"the tour's qr.png", tourPNG}, {"elicense qr's PNG", paperPNG}, {"the face's QR again", j.faceQR}} {
+	face := j.scanFace(t)
+	for _, c := range []struct{ what, file string }{{"the face's QR", face}, {"the tour's qr.png", tourPNG}, {"elicense qr's PNG", paperPNG}, {"the face's QR again", face}} {
 		r := j.verify(t, "image", c.file)
 		wantVerdict(t, c.what, r, "VALID_STATIC")
 		if !strings.Contains(r.stdout, "  持证主体: "+j.fields["name"]+"\n") || !strings.Contains(r.stdout, "  证照标识: "+j.bl.ID+"\n") {
@@ -158,6 +169,26 @@ func (j *journey) staticQR(t *testing.T) {
 		}
 	}
 	wantVerdict(t, "the static QR text of the issuance answer", j.verify(t, "check", j.bl.QR), "VALID_STATIC")
+}
+
+// scanFace returns the first capture of the face's QR the counter finds a
+// QR code in. The decoder (gozxing, verifier/scan) misses about one clean
+// 600-pixel capture in 25; a clerk then scans again, and the second
+// capture, at another scale, stands for that.
+func (j *journey) scanFace(t *testing.T) string {
+	t.Helper()
+	for _, f := range j.faceQR {
+		r := j.verify(t, "image", f)
+		if r.code == 2 && strings.Contains(r.stderr, "no QR code found") {
+			j.checks-- // not a check: nothing logged
+			t.Logf("the counter found no QR code in %s; scanning again", filepath.Base(f))
+			continue
+		}
+		wantVerdict(t, "the face's QR", r, "VALID_STATIC")
+		return f
+	}
+	t.Fatalf("the counter found no QR code in any capture of the licence face: %v", j.faceQR)
+	return ""
 }
 
 // revoke: the agency's clerk revokes the 营业执照 (吊销).
@@ -182,11 +213,15 @@ func (j *journey) afterRevoke(t *testing.T) {
 	if age, err := time.ParseDuration(m[1]); err != nil || age < 0 {
 		t.Fatalf("status age %q: %v", m[1], err)
 	}
+	t.Logf("the counter before it syncs:\n%s", r.stdout)
 	// The issuer publishes the change within about a second: sync until
 	// the counter sees it.
 	deadline := time.Now().Add(20 * time.Second)
 	for {
-		j.verify(t, "sync", "--quiet").want(t, 0)
+		// BEHIND (exit 1): a list not yet at the bundle's version; again.
+		if s := j.verify(t, "sync", "--quiet"); s.code != 0 && !strings.HasPrefix(s.stdout, "BEHIND") {
+			t.Fatalf("sync: %+v", s)
+		}
 		r = j.verify(t, "check", j.present(t))
 		if verdictOf(r) != "VALID" || time.Now().After(deadline) {
 			break
@@ -197,6 +232,7 @@ func (j *journey) afterRevoke(t *testing.T) {
 	if !strings.Contains(r.stdout, "  状态: revoked") {
 		t.Errorf("the REVOKED verdict does not show the status:\n%s", r.stdout)
 	}
+	t.Logf("the counter after it synced:\n%s", r.stdout)
 	if out := j.wallet(t, "refresh").want(t, 0).stdout; !strings.Contains(out, j.cliCopy+"\trevoked") {
 		t.Fatalf("wallet refresh:\n%s", out)
 	}
@@ -222,5 +258,10 @@ func (j *journey) receipts(t *testing.T) {
 	j.receiptsAccepted, _ = strconv.Atoi(m[1])
 	if j.receiptsAccepted < 5 {
 		t.Fatalf("receipts upload accepted %d, want one per check of a licence:\n%s", j.receiptsAccepted, out)
+	}
+	// Every check above is one line of the counter's hash-chained log.
+	out = j.verify(t, "log", "verify").want(t, 0).stdout
+	if m := regexp.MustCompile(`^OK (\d+) records, head `).FindStringSubmatch(out); m == nil || m[1] != strconv.Itoa(j.checks) {
+		t.Fatalf("log verify: %q, want OK and the %d checks made", out, j.checks)
 	}
 }

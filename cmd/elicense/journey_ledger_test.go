@@ -237,4 +237,7 @@ func (j *journey) ledgerVerify(t *testing.T) {
 		t.Fatalf("ledger verify: %s %s entries, root %s; the final checkpoint: %s %d, root %s", m[1], m[2], m[3],
 			j.finalCheckpoint.Origin, j.finalCheckpoint.Size, j.finalCheckpoint.Root)
 	}
+	if out := elicense(t, nil, "ledger", "checkpoint", "--data", j.data).want(t, exitOK).stdout; !strings.HasPrefix(out, j.finalCheckpoint.String()) {
+		t.Fatalf("the latest checkpoint on disk:\n%s\nwant the final one:\n%s", out, j.finalCheckpoint)
+	}
 }

@@ -87,9 +87,11 @@ type journey struct {
 
 	walletDir, counter string
 	cliCopy, webCopy   string
-	faceQR             string // PNG of the static QR on the licence face, as Chromium shows it
+	faceQR             []string  // PNGs of the static QR on the licence face, as Chromium shows it
+	lastPresented      time.Time // when the CLI wallet last presented
 	receiptsAccepted   int
 	counterName        string
+	checks             int             // checks the counter made (check, image)
 	finalCheckpoint    tlog.Checkpoint // the one every event was proved against
 }
 
@@ -189,6 +191,7 @@ func (j *journey) verify(t *testing.T, args ...string) result {
 	args = append(args, "--store", j.counter)
 	if args[0] == "check" || args[0] == "image" {
 		args = append(args, "--counter", j.counterName)
+		j.checks++
 	}
 	return j.run(t, j.verifyBin, args...)
 }
