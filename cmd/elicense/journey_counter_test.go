@@ -70,8 +70,8 @@ func (j *journey) present(t *testing.T, args ...string) string {
 	if next := j.lastPresented.Truncate(time.Second).Add(time.Second); time.Now().Before(next) {
 		time.Sleep(time.Until(next))
 	}
-	j.lastPresented = time.Now()
 	out := j.wallet(t, append([]string{"present", j.cliCopy}, args...)...).want(t, 0).stdout
+	j.lastPresented = time.Now() // not before the wallet's signing time
 	text, _, _ := strings.Cut(out, "\n")
 	if !strings.HasPrefix(text, "EL2:") {
 		t.Fatalf("present printed %q", out)
