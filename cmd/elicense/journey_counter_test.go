@@ -18,19 +18,19 @@ import (
 	"elicense/verifier/store"
 )
 
-// verdictOf is the verdict code a check printed first.
-func verdictOf(r result) string { code, _, _ := strings.Cut(r.stdout, " "); return code }
+// journeyVerdict is the verdict code a check printed first.
+func journeyVerdict(r result) string { code, _, _ := strings.Cut(r.stdout, " "); return code }
 
-// wantVerdict checks a counter's verdict and exit status (0 for VALID
+// wantJourneyVerdict checks a counter's verdict and exit status (0 for VALID
 // and VALID_STATIC, 1 for any other verdict).
-func wantVerdict(t *testing.T, what string, r result, code string) {
+func wantJourneyVerdict(t *testing.T, what string, r result, code string) {
 	t.Helper()
 	exit := 1
 	if code == "VALID" || code == "VALID_STATIC" {
 		exit = 0
 	}
-	if verdictOf(r) != code || r.code != exit {
-		t.Fatalf("%s: %s, exit %d; want %s, exit %d\nstdout:\n%s\nstderr:\n%s", what, verdictOf(r), r.code, code, exit, r.stdout, r.stderr)
+	if journeyVerdict(r) != code || r.code != exit {
+		t.Fatalf("%s: %s, exit %d; want %s, exit %d\nstdout:\n%s\nstderr:\n%s", what, journeyVerdict(r), r.code, code, exit, r.stdout, r.stderr)
 	}
 }
 
@@ -79,8 +79,8 @@ func (j *journey) present(t *testing.T, args ...string) string {
 	return text
 }
 
-// statusAge is the status age a counter's verdict shows.
-var statusAge = regexp.MustCompile(`(?m)^  状态数据时长: (\S+)$`)
+// journeyStatusAge is the status age a counter's verdict shows.
+var journeyStatusAge = regexp.MustCompile(`(?m)^  状态数据时长: (\S+)$`)
 
 // presentation: the holder shows a presentation disclosing 住所 (and
 // keeps a screenshot of it); the counter accepts it once, with the
@@ -90,7 +90,7 @@ func (j *journey) presentation(t *testing.T) {
 	shot := filepath.Join(j.dir, "presentation.png")
 	text := j.present(t, "--disclose", "domicile", "--png", shot)
 	r := j.verify(t, "check", text)
-	wantVerdict(t, "a fresh presentation", r, "VALID")
+	wantJourneyVerdict(t, "a fresh presentation", r, "VALID")
 	for _, want := range []string{"  证照: 营业执照\n", "  持证主体: " + j.fields["name"] + "\n", "  证照标识: " + j.bl.ID + "\n",
 		"  颁发机构: " + j.agencies[j.bl.Agency] + " (" + j.bl.Agency + ")\n", "  出示信息:\n",
 		"    住所: " + j.fields["domicile"] + "\n", ": " + j.fields["legal_rep"] + "\n", ": " + j.fields["term"] + "\n"} {
@@ -103,14 +103,14 @@ func (j *journey) presentation(t *testing.T) {
 			t.Errorf("the counter shows %q, which the holder did not disclose", hidden)
 		}
 	}
-	if !statusAge.MatchString(r.stdout) {
+	if !journeyStatusAge.MatchString(r.stdout) {
 		t.Errorf("the verdict shows no status age:\n%s", r.stdout)
 	}
 	t.Logf("the counter on a fresh presentation:\n%s", r.stdout)
-	wantVerdict(t, "the same text again", j.verify(t, "check", text), "REPLAYED")
+	wantJourneyVerdict(t, "the same text again", j.verify(t, "check", text), "REPLAYED")
 	later := time.Now().Add(2 * time.Minute).Format(time.RFC3339)
 	r = j.verify(t, "image", "--at", later, shot)
-	wantVerdict(t, "its screenshot two minutes later", r, "PRESENTATION_EXPIRED")
+	wantJourneyVerdict(t, "its screenshot two minutes later", r, "PRESENTATION_EXPIRED")
 	t.Logf("the counter on the screenshot two minutes later:\n%s", r.stdout)
 }
 
@@ -138,7 +138,7 @@ func (j *journey) forgery(t *testing.T) {
 	}
 	forgedName := bytes.Replace(name, []byte("科技"), []byte("贸易"), 1) // same length: the CBOR stays well formed
 	forged := "EL2:" + base45.Encode(bytes.Replace(raw, name, forgedName, 1))
-	wantVerdict(t, "a forged presentation", j.verify(t, "check", forged), "BAD_SIGNATURE")
+	wantJourneyVerdict(t, "a forged presentation", j.verify(t, "check", forged), "BAD_SIGNATURE")
 }
 
 // staticQR: the static QR on the licence face (Chromium's screenshot),
@@ -163,12 +163,12 @@ func (j *journey) staticQR(t *testing.T) {
 	face := j.scanFace(t)
 	for _, c := range []struct{ what, file string }{{"the face's QR", face}, {"the tour's qr.png", tourPNG}, {"elicense qr's PNG", paperPNG}, {"the face's QR again", face}} {
 		r := j.verify(t, "image", c.file)
-		wantVerdict(t, c.what, r, "VALID_STATIC")
+		wantJourneyVerdict(t, c.what, r, "VALID_STATIC")
 		if !strings.Contains(r.stdout, "  持证主体: "+j.fields["name"]+"\n") || !strings.Contains(r.stdout, "  证照标识: "+j.bl.ID+"\n") {
 			t.Errorf("%s: the verdict does not name the licence:\n%s", c.what, r.stdout)
 		}
 	}
-	wantVerdict(t, "the static QR text of the issuance answer", j.verify(t, "check", j.bl.QR), "VALID_STATIC")
+	wantJourneyVerdict(t, "the static QR text of the issuance answer", j.verify(t, "check", j.bl.QR), "VALID_STATIC")
 }
 
 // scanFace returns the first capture of the face's QR the counter finds a
@@ -184,7 +184,7 @@ func (j *journey) scanFace(t *testing.T) string {
 			t.Logf("the counter found no QR code in %s; scanning again", filepath.Base(f))
 			continue
 		}
-		wantVerdict(t, "the face's QR", r, "VALID_STATIC")
+		wantJourneyVerdict(t, "the face's QR", r, "VALID_STATIC")
 		return f
 	}
 	t.Fatalf("the counter found no QR code in any capture of the licence face: %v", j.faceQR)
@@ -205,8 +205,8 @@ func (j *journey) revoke(t *testing.T) {
 // present.
 func (j *journey) afterRevoke(t *testing.T) {
 	r := j.verify(t, "check", j.present(t))
-	wantVerdict(t, "before the counter syncs", r, "VALID")
-	m := statusAge.FindStringSubmatch(r.stdout)
+	wantJourneyVerdict(t, "before the counter syncs", r, "VALID")
+	m := journeyStatusAge.FindStringSubmatch(r.stdout)
 	if m == nil {
 		t.Fatalf("the verdict before sync shows no status age:\n%s", r.stdout)
 	}
@@ -223,12 +223,12 @@ func (j *journey) afterRevoke(t *testing.T) {
 			t.Fatalf("sync: %+v", s)
 		}
 		r = j.verify(t, "check", j.present(t))
-		if verdictOf(r) != "VALID" || time.Now().After(deadline) {
+		if journeyVerdict(r) != "VALID" || time.Now().After(deadline) {
 			break
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
-	wantVerdict(t, "after the counter synced", r, "REVOKED")
+	wantJourneyVerdict(t, "after the counter synced", r, "REVOKED")
 	if !strings.Contains(r.stdout, "  状态: revoked") {
 		t.Errorf("the REVOKED verdict does not show the status:\n%s", r.stdout)
 	}

@@ -19,10 +19,10 @@ import (
 	"elicense/internal/ledger/tlog"
 )
 
-// ledgerEvidence is what an auditor fetches from the issuer to prove
+// journeyEvidence is what an auditor fetches from the issuer to prove
 // events offline: the trust bundle, the final checkpoint, and each entry
 // with its inclusion proof against that checkpoint.
-type ledgerEvidence struct {
+type journeyEvidence struct {
 	bundle  string
 	note    []byte
 	entries [][]byte
@@ -39,7 +39,7 @@ func (j *journey) ledgerProofs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cp, events, err := verifyEvidence(rootPEM, ev)
+	cp, events, err := verifyJourneyEvidence(rootPEM, ev)
 	if err != nil {
 		t.Fatalf("offline check of the ledger evidence: %v", err)
 	}
@@ -52,7 +52,7 @@ func (j *journey) ledgerProofs(t *testing.T) {
 	e := append([]byte(nil), forged.entries[j.bl.LedgerIndex]...)
 	e[len(e)-1] ^= 1
 	forged.entries[j.bl.LedgerIndex] = e
-	if _, _, err := verifyEvidence(rootPEM, forged); !errors.Is(err, tlog.ErrInclusionProof) {
+	if _, _, err := verifyJourneyEvidence(rootPEM, forged); !errors.Is(err, tlog.ErrInclusionProof) {
 		t.Fatalf("a tampered entry: %v, want an inclusion proof error", err)
 	}
 	t.Logf("%d ledger entries proved against the checkpoint of size %d, root %s", len(events), cp.Size, cp.Root)
@@ -61,9 +61,9 @@ func (j *journey) ledgerProofs(t *testing.T) {
 // fetchEvidence waits for a checkpoint covering every entry the issuer
 // holds (it signs one about a second after a change), then fetches the
 // evidence for it.
-func (j *journey) fetchEvidence(t *testing.T) ledgerEvidence {
+func (j *journey) fetchEvidence(t *testing.T) journeyEvidence {
 	t.Helper()
-	var ev ledgerEvidence
+	var ev journeyEvidence
 	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(100 * time.Millisecond) {
 		ev.note = j.get(t, "/v1/ledger/checkpoint")
 		size, _ := strconv.ParseUint(strings.Split(string(ev.note), "\n")[1], 10, 64)
@@ -123,12 +123,12 @@ func (j *journey) get(t *testing.T, path string) []byte {
 	return b
 }
 
-// verifyEvidence checks ev offline against the pinned root: the trust
+// verifyJourneyEvidence checks ev offline against the pinned root: the trust
 // bundle under the root names the ledger key, which signed the
 // checkpoint of this deployment's origin; each entry's leaf hash leads
 // through its proof to the checkpoint's root; each entry decodes with
 // the event catalogue. It returns the checkpoint and the events.
-func verifyEvidence(rootPEM []byte, ev ledgerEvidence) (tlog.Checkpoint, []ledgerevent.Event, error) {
+func verifyJourneyEvidence(rootPEM []byte, ev journeyEvidence) (tlog.Checkpoint, []ledgerevent.Event, error) {
 	roots, err := gm.ParseCertificatesPEM(rootPEM)
 	if err != nil || len(roots) != 1 {
 		return tlog.Checkpoint{}, nil, fmt.Errorf("root: %v", err)

@@ -108,7 +108,7 @@ type journeyLicence struct {
 	ClaimCode   string `json:"claim_code"`
 }
 
-const blClass = "business-license"
+const journeyClass = "business-license"
 
 // newJourney builds the programs and starts elicense serve on a fresh
 // data directory.
@@ -130,7 +130,7 @@ func newJourney(t *testing.T) *journey {
 	}
 	j := &journey{bin: bin, walletBin: wb, verifyBin: vb, built: time.Since(start), dir: dir,
 		data: filepath.Join(dir, "elicense-data"), walletDir: filepath.Join(dir, "wallet"), counter: filepath.Join(dir, "counter"),
-		issued: map[string]journeyLicence{}, fields: issuertest.Sample(t, blClass), counterName: "浦东新区市民中心 3号窗口"}
+		issued: map[string]journeyLicence{}, fields: issuertest.Sample(t, journeyClass), counterName: "浦东新区市民中心 3号窗口"}
 	addr := issuertest.FreeAddr(t)
 	j.url = "http://" + addr
 	j.srvLog = &bytes.Buffer{}
@@ -222,7 +222,7 @@ func (j *journey) operatorTokens(t *testing.T) {
 	}
 	// The 营业执照 clerk cannot issue a 结婚证.
 	var e struct{ Code string }
-	st := j.call(t, "POST", "/v1/licences", j.ops[j.agencyOf[blClass]],
+	st := j.call(t, "POST", "/v1/licences", j.ops[j.agencyOf[journeyClass]],
 		map[string]any{"class": "结婚证", "fields": issuertest.Sample(t, "marriage-certificate")}, &e)
 	if st != http.StatusForbidden {
 		t.Fatalf("a 营业执照 clerk issuing a 结婚证: HTTP %d %+v, want 403", st, e)
@@ -233,7 +233,7 @@ func (j *journey) operatorTokens(t *testing.T) {
 // classes, by the class's Chinese name as a clerk writes it.
 func (j *journey) issueAll(t *testing.T) {
 	var samples struct{ Samples map[string]map[string]string }
-	readJSONFile(t, "../../certs/catalog/testdata/samples.json", &samples)
+	journeyReadJSON(t, "../../certs/catalog/testdata/samples.json", &samples)
 	if len(samples.Samples) != 17 {
 		t.Fatalf("%d sample classes, want 17", len(samples.Samples))
 	}
@@ -261,7 +261,7 @@ func (j *journey) issueAll(t *testing.T) {
 	if slices.Sort(indices); len(slices.Compact(slices.Clone(indices))) != 17 {
 		t.Fatalf("17 issuances at ledger indices %v: not 17 distinct", indices)
 	}
-	j.bl = j.issued[blClass]
+	j.bl = j.issued[journeyClass]
 }
 
 // claimCLI: the holder claims the 营业执照 with elicense-wallet, pinning
@@ -282,8 +282,8 @@ func (j *journey) claimCLI(t *testing.T) {
 	}
 }
 
-// readJSONFile decodes a JSON file.
-func readJSONFile(t *testing.T, path string, v any) {
+// journeyReadJSON decodes a JSON file.
+func journeyReadJSON(t *testing.T, path string, v any) {
 	t.Helper()
 	b, err := os.ReadFile(path)
 	if err != nil {
