@@ -177,9 +177,9 @@ Examples:
 var cmdCheck = &command{
 	name:    "check",
 	summary: "verify one QR text",
-	common:  withCounter | withLang | withJSON,
+	common:  withCounter | withLang | withJSON | withAt,
 	usage: `
-Usage: elicense-verify check [--json] [--lang zh|en] TEXT | -
+Usage: elicense-verify check [--json] [--lang zh|en] [--at TIME] TEXT | -
 
 Verifies one QR text offline (- reads it from stdin) and records the check
 in the store's verification log. The first word of the output is the
@@ -187,6 +187,8 @@ verdict code; then the licence, the disclosed fields with their printed
 labels, and any warning. With --json stdout carries exactly one JSON
 object and nothing else. A presentation accepted once is REPLAYED
 everywhere on this store (check, scan, image, serve) inside its window.
+--at checks as of a later time (what a scan of a screenshot would get
+then); the log records that time.
 
 Examples:
   elicense-verify check 'EL2:…'
@@ -212,15 +214,17 @@ Examples:
 var cmdImage = &command{
 	name:    "image",
 	summary: "decode the QR in a PNG/JPEG photo and verify it",
-	common:  withCounter | withLang | withJSON,
+	common:  withCounter | withLang | withJSON | withAt,
 	usage: `
-Usage: elicense-verify image [--json] FILE
+Usage: elicense-verify image [--json] [--at TIME] FILE
 
-Finds the QR code in a PNG or JPEG photo and verifies it as check does.
+Finds the QR code in a PNG or JPEG photo and verifies it as check does
+(--at too).
 
 Examples:
   elicense-verify image photo.jpg
   elicense-verify image --json photo.png
+  elicense-verify image --at 2026-03-08T10:05:00+08:00 screenshot.png
 `,
 	run: func(e env, o *options, args []string) int {
 		if len(args) != 1 {

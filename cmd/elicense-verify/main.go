@@ -49,6 +49,7 @@ const (
 	withLang                            // --lang
 	withJSON                            // --json
 	withSync                            // --from, --sync-every (long-running modes)
+	withAt                              // --at (one-off checks)
 )
 
 // options holds every flag's value.
@@ -57,6 +58,7 @@ type options struct {
 	json                 bool
 	from                 string
 	syncEvery            time.Duration
+	at                   string
 	fs                   *flag.FlagSet // for flagValue
 }
 
@@ -104,6 +106,9 @@ func newFlagSet(c *command, o *options) *flag.FlagSet {
 	if c.common&withSync != 0 {
 		fs.StringVar(&o.from, "from", "", "issuer base `URL` to sync from (default: the one the last sync used)")
 		fs.DurationVar(&o.syncEvery, "sync-every", 5*time.Minute, "sync on this `interval`, ±10 % jitter, backing off on failure; 0: never")
+	}
+	if c.common&withAt != 0 {
+		fs.StringVar(&o.at, "at", "", "check as of this later `time` (RFC 3339) instead of now, as a scan of a capture then would")
 	}
 	if c.flags != nil {
 		c.flags(fs, o)
@@ -173,6 +178,18 @@ func run(args []string, e env) int {
 	}
 	if o.syncEvery < 0 {
 		return usageError(e, c.name, "--sync-every %s: use a positive interval, or 0 for never", o.syncEvery)
+	}
+	if o.at != "" {
+		at, err := time.Parse(time.RFC3339, o.at)
+		if err != nil {
+			return usageError(e, c.name, "--at %q: use an RFC 3339 time, e.g. 2026-03-08T10:00:00+08:00", o.at)
+		}
+		// Only later: an earlier time would accept a capture whose window
+		// has passed.
+		if at.Before(e.now()) {
+			return usageError(e, c.name, "--at %s is in the past: a check can be moved later, never earlier", o.at)
+		}
+		e.now = func() time.Time { return at }
 	}
 	return c.run(e, &o, pos)
 }
