@@ -267,8 +267,12 @@ func (j *journey) issueAll(t *testing.T) {
 // claimCLI: the holder claims the 营业执照 with elicense-wallet, pinning
 // the root, and lists it as valid.
 func (j *journey) claimCLI(t *testing.T) {
-	out := j.wallet(t, "claim", "--server", j.url, "--trust-root", j.root, j.bl.ClaimCode).want(t, 0).stdout
-	j.cliCopy = strings.TrimSpace(out)
+	out := j.wallet(t, "claim", "--json", "--server", j.url, "--trust-root", j.root, j.bl.ClaimCode).want(t, 0).stdout
+	var claimed struct{ ID string }
+	if err := json.Unmarshal([]byte(out), &claimed); err != nil {
+		t.Fatalf("claim --json: %v\n%s", err, out)
+	}
+	j.cliCopy = claimed.ID
 	if !strings.HasPrefix(j.cliCopy, j.bl.ID+"#") {
 		t.Fatalf("claim printed %q, want a copy of %s", out, j.bl.ID)
 	}
@@ -277,7 +281,7 @@ func (j *journey) claimCLI(t *testing.T) {
 		t.Fatalf("a used claim code claimed again: %+v", r)
 	}
 	list := j.wallet(t, "list").want(t, 0).stdout
-	if !strings.Contains(list, j.cliCopy) || !strings.Contains(list, "valid") || !strings.Contains(list, j.fields["name"]) {
+	if !strings.Contains(list, j.bl.ID) || !strings.Contains(list, "valid") || !strings.Contains(list, j.fields["name"]) {
 		t.Fatalf("the wallet lists:\n%s", list)
 	}
 }
