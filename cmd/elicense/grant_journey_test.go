@@ -122,8 +122,14 @@ func newGrantJourney(t *testing.T) *grantJourney {
 
 func (j *grantJourney) run(t *testing.T, bin string, env []string, args ...string) result {
 	t.Helper()
+	return runBinary(t, bin, append(os.Environ(), env...), args...)
+}
+
+// runBinary runs bin with args in the environment env (whole).
+func runBinary(t *testing.T, bin string, env []string, args ...string) result {
+	t.Helper()
 	cmd := exec.Command(bin, args...)
-	cmd.Env = append(os.Environ(), env...)
+	cmd.Env = env
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	err := cmd.Run()

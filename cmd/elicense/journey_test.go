@@ -167,18 +167,7 @@ func (j *journey) call(t *testing.T, method, path, token string, body, out any) 
 // run runs one of the programs with the journey's environment.
 func (j *journey) run(t *testing.T, bin string, args ...string) result {
 	t.Helper()
-	cmd := exec.Command(bin, args...)
-	cmd.Env = append(issuertest.Env(), "ELICENSE_WALLET_PASSPHRASE=correct horse battery", "LANG=zh_CN.UTF-8")
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
-	r := result{stdout: out.String(), stderr: errb.String()}
-	if ee, ok := err.(*exec.ExitError); ok {
-		r.code = ee.ExitCode()
-	} else if err != nil {
-		t.Fatal(err)
-	}
-	return r
+	return runBinary(t, bin, append(issuertest.Env(), "ELICENSE_WALLET_PASSPHRASE=correct horse battery", "LANG=zh_CN.UTF-8"), args...)
 }
 
 func (j *journey) wallet(t *testing.T, args ...string) result {
