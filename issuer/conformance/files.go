@@ -1,0 +1,56 @@
+package conformance
+
+// fileHead describes one vector file.
+type fileHead struct {
+	name, kind, desc string
+	spec             []string
+	input            map[string]string
+}
+
+var qrInputDoc = map[string]string{
+	"text":  "the QR text as scanned",
+	"trust": "context: the verifier holds the trust data of context.json (verified at context.now); none: it holds no trust bundle",
+	"prior": "texts the same verifier checked before this one, in order, at the vector's now (replay)",
+}
+
+func fileHeads() []fileHead {
+	return []fileHead{
+		{"qr-static.json", "qr-static", "Static (unbound, paper) QR tokens and every decode, trust, key and status failure a QR verifier grades.",
+			[]string{"docs/spec/qr.md", "docs/spec/verification.md", "docs/spec/status.md", "docs/spec/trust.md"}, qrInputDoc},
+		{"qr-bound.json", "qr-bound", "Holder-bound presentations: device signature, presentation window, replay.",
+			[]string{"docs/spec/qr.md", "docs/spec/verification.md"}, qrInputDoc},
+		{"disclosures.json", "disclosures", "Selective disclosure in QR tokens: commitments, inclusion proofs, disclosed values.",
+			[]string{"docs/spec/qr.md"}, qrInputDoc},
+		{"credential.json", "credential", "The full credential (compact JWS, typ elicense+jwt), checked against context.json; status looked up by status.status_list.",
+			[]string{"docs/spec/credential.md"}, map[string]string{"jws": "the compact JWS"}},
+		{"identifiers.json", "identifiers", "Identifier validators: GB/T 36904 licence identifiers, 统一社会信用代码, 公民身份号码, 组织机构代码.",
+			[]string{"docs/spec/identifiers.md"}, map[string]string{"check": "uscc | resident-id | org-code | license-id", "value": "the text to check"}},
+		{"fields.json", "fields", "The catalogue's field validators (certs/catalog/classes.json as data).",
+			[]string{"docs/spec/catalogue.md"}, map[string]string{"check": "field", "class": "class key", "field": "field key", "value": "the value to check"}},
+		{"status.json", "status", "Status list tokens, lookups and signed deltas (ELSD).",
+			[]string{"docs/spec/status.md"}, map[string]string{
+				"op":    "token: verify token as list; lookup: verify it, then read entry index; delta: verify base as list, then the delta (base64) and apply it",
+				"list":  "the bundle's status list ID (context.json): its URI and signer_kid key",
+				"token": "the status list token (compact JWS)", "base": "the base list token (delta)", "delta": "the signed delta, base64",
+				"index":       "the entry to read (lookup)",
+				"min_version": "refuse a version below this (the version already held); 0: none"}},
+		{"trust.json", "trust", "Signed trust bundles and genuine sets.",
+			[]string{"docs/spec/trust.md", "docs/spec/certificates.md"}, map[string]string{
+				"op":       "bundle: verify bundle; genuine: verify bundle, then the genuine set doc (base64) of key kid",
+				"bundle":   "the trust bundle (compact JWS)",
+				"root_pem": "the pinned root; absent: root.pem",
+				"previous": "a bundle the verifier already holds (verified first at the vector's now), for rollback checks",
+				"kid":      "key ID (genuine)", "doc": "the genuine-set document, base64 (genuine)"}},
+		{"ledger.json", "ledger", "Checkpoints (C2SP signed notes, SM2), inclusion and consistency proofs (RFC 9162 with SM3), verifier keys, ledger entries (events).",
+			[]string{"docs/spec/ledger.md"}, map[string]string{
+				"op":   "checkpoint | inclusion | consistency | vkey | event",
+				"note": "the signed checkpoint text (checkpoint)", "vkey": "the C2SP verifier key string (checkpoint, vkey)", "origin": "the expected origin (checkpoint)",
+				"leaf_hash": "base64 (inclusion)", "index": "leaf index (inclusion)", "size": "tree size (inclusion)",
+				"size1": "old size (consistency)", "size2": "new size (consistency)", "root": "base64 root (inclusion)",
+				"root1": "base64 old root", "root2": "base64 new root", "proof": "base64 hashes", "entry": "the raw entry, base64 (event)"}},
+		{"standards.json", "standards", "Examples published by the standards elicense follows, with their source (not made by this project).",
+			[]string{"docs/spec/README.md"}, map[string]string{
+				"algorithm": "sm3 | sm2-verify | base45-encode | base45-decode | status-list | zlib-inflate | rfc6962-root-sha256 | uscc | resident-id | org-code | license-id",
+				"want":      "the expected output (hex, or text)"}},
+	}
+}
