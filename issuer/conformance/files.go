@@ -48,6 +48,11 @@ func fileHeads() []fileHead {
 				"leaf_hash": "base64 (inclusion)", "index": "leaf index (inclusion)", "size": "tree size (inclusion)",
 				"size1": "old size (consistency)", "size2": "new size (consistency)", "root": "base64 root (inclusion)",
 				"root1": "base64 old root", "root2": "base64 new root", "proof": "base64 hashes", "entry": "the raw entry, base64 (event)"}},
+		{"seals.json", "seals", "GB/T 38540 electronic seals (SES_Seal v4) and detached SES_Signature over a document.",
+			[]string{"docs/spec/seals-ofd.md"}, map[string]string{
+				"signature": "the DER SES_Signature, base64", "document": "the signed document, base64",
+				"root_pem":      "the root the seal maker's certificate must chain to; absent: root.pem",
+				"revoked_seals": "seals the verifier knows to be revoked (esid, since), as a trust bundle lists them"}},
 		{"standards.json", "standards", "Examples published by the standards elicense follows, with their source (not made by this project).",
 			[]string{"docs/spec/README.md"}, map[string]string{
 				"algorithm": "sm3 | sm2-verify | base45-encode | base45-decode | status-list | zlib-inflate | rfc6962-root-sha256 | uscc | resident-id | org-code | license-id",

@@ -152,6 +152,7 @@ var runners = map[string]runner{
 	"status":      runStatus,
 	"trust":       runTrust,
 	"ledger":      runLedger,
+	"seals":       runSeal,
 }
 
 // TestKit runs every vector of the kit through the project's verifiers.
