@@ -53,6 +53,8 @@ func fileHeads() []fileHead {
 				"signature": "the DER SES_Signature, base64", "document": "the signed document, base64",
 				"root_pem":      "the root the seal maker's certificate must chain to; absent: root.pem",
 				"revoked_seals": "seals the verifier knows to be revoked (esid, since), as a trust bundle lists them"}},
+		{"ofd.json", "ofd", "OFD (GB/T 33190) files signed with a GB/T 38540 seal: the licence file elicense makes, and its failures.",
+			[]string{"docs/spec/seals-ofd.md"}, map[string]string{"file": "the OFD package (zip), base64; verified against root.pem at the vector's now"}},
 		{"standards.json", "standards", "Examples published by the standards elicense follows, with their source (not made by this project).",
 			[]string{"docs/spec/README.md"}, map[string]string{
 				"algorithm": "sm3 | sm2-verify | base45-encode | base45-decode | status-list | zlib-inflate | rfc6962-root-sha256 | uscc | resident-id | org-code | license-id",

@@ -153,6 +153,7 @@ var runners = map[string]runner{
 	"trust":       runTrust,
 	"ledger":      runLedger,
 	"seals":       runSeal,
+	"ofd":         runOFD,
 }
 
 // TestKit runs every vector of the kit through the project's verifiers.
