@@ -55,6 +55,12 @@ func fileHeads() []fileHead {
 				"revoked_seals": "seals the verifier knows to be revoked (esid, since), as a trust bundle lists them"}},
 		{"ofd.json", "ofd", "OFD (GB/T 33190) files signed with a GB/T 38540 seal: the licence file elicense makes, and its failures.",
 			[]string{"docs/spec/seals-ofd.md"}, map[string]string{"file": "the OFD package (zip), base64; verified against root.pem at the vector's now"}},
+		{"grants.json", "grants", "授权用证: grant credentials (SD-JWT with SM3 digests) with their consent and signed request, as a relying party checks them; ELProof proofs.",
+			[]string{"docs/spec/consent.md"}, map[string]string{
+				"op":    "grant: verify sdjwt with consent and request against context.json's bundle and lists, as relying party rp fetching grant; proof: verify the ELProof with key for method, path and body",
+				"sdjwt": "the presented grant credential (jwt~d1~…~)", "consent": "the holder's consent (compact JWS)", "request": "the signed request (compact JWS)",
+				"rp": "the relying party's id", "grant": "the grant id fetched",
+				"proof": "the ELProof token", "key": "the device key, compressed SM2 point in hex", "method": "HTTP method", "path": "request path", "body": "request body, base64"}},
 		{"standards.json", "standards", "Examples published by the standards elicense follows, with their source (not made by this project).",
 			[]string{"docs/spec/README.md"}, map[string]string{
 				"algorithm": "sm3 | sm2-verify | base45-encode | base45-decode | status-list | zlib-inflate | rfc6962-root-sha256 | uscc | resident-id | org-code | license-id",

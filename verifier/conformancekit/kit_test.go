@@ -154,6 +154,7 @@ var runners = map[string]runner{
 	"ledger":      runLedger,
 	"seals":       runSeal,
 	"ofd":         runOFD,
+	"grants":      runGrant,
 }
 
 // TestKit runs every vector of the kit through the project's verifiers.
