@@ -61,6 +61,12 @@ func fileHeads() []fileHead {
 				"sdjwt": "the presented grant credential (jwt~d1~…~)", "consent": "the holder's consent (compact JWS)", "request": "the signed request (compact JWS)",
 				"rp": "the relying party's id", "grant": "the grant id fetched",
 				"proof": "the ELProof token", "key": "the device key, compressed SM2 point in hex", "method": "HTTP method", "path": "request path", "body": "request body, base64"}},
+		{"certificates.json", "certificates", "The elicense certificate profile: roles and the agency policy attribute.",
+			[]string{"docs/spec/certificates.md"}, map[string]string{
+				"cert":    "a certificate, DER base64 (issued by root.pem)",
+				"require": "when set, the role it is offered for: the expected verdict is whether it may play it; otherwise expected is role:<its role>"}},
+		{"catalogue.json", "catalogue", "The catalogue file format (classes.json): what a reader accepts.",
+			[]string{"docs/spec/catalogue.md"}, map[string]string{"doc": "a catalogue file"}},
 		{"standards.json", "standards", "Examples published by the standards elicense follows, with their source (not made by this project).",
 			[]string{"docs/spec/README.md"}, map[string]string{
 				"algorithm": "sm3 | sm2-verify | base45-encode | base45-decode | status-list | zlib-inflate | rfc6962-root-sha256 | uscc | resident-id | org-code | license-id",

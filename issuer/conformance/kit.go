@@ -55,6 +55,7 @@ type Context struct {
 // Exemption is a rule without a vector, and why (exemptions.json).
 type Exemption struct {
 	Rule   string `json:"rule"`
+	Kind   string `json:"kind"`
 	Reason string `json:"reason"`
 }
 
