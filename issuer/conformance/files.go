@@ -69,7 +69,7 @@ func fileHeads() []fileHead {
 			[]string{"docs/spec/catalogue.md"}, map[string]string{"doc": "a catalogue file"}},
 		{"standards.json", "standards", "Examples published by the standards elicense follows, with their source (not made by this project).",
 			[]string{"docs/spec/README.md"}, map[string]string{
-				"algorithm": "sm3 | sm2-verify | base45-encode | base45-decode | status-list | zlib-inflate | rfc6962-root-sha256 | uscc | resident-id | org-code | license-id",
+				"algorithm": "sm3 | sm2-verify | base45-encode | base45-decode | status-list | zlib-inflate | rfc6962-root-sha256 | rfc6962-inclusion-sha256 | rfc6962-consistency-sha256 | uscc | resident-id | org-code | license-id",
 				"want":      "the expected output (hex, or text)"}},
 	}
 }

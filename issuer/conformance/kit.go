@@ -34,6 +34,9 @@ type Vector struct {
 	Now         time.Time `json:"now,omitzero"`
 	Input       any       `json:"input"`
 	Expected    string    `json:"expected"`
+	// AlsoConforming are other verdicts the specification allows (a MAY
+	// rule); Expected is the stricter reading.
+	AlsoConforming []string `json:"also_conforming,omitempty"`
 	// Source names the published document and section a vector is
 	// copied from (standards.json only).
 	Source string `json:"source,omitempty"`

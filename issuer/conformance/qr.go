@@ -404,7 +404,8 @@ func (k *kit) qrCoreEdits(s *qrState) error {
 		if err != nil {
 			return err
 		}
-		id := k.add(f, Vector{Rules: []string{d.rule, "CAT-12"}, Description: d.desc + " (known deviation)", Input: qrInput{Text: t, Trust: "context"}, Expected: "MALFORMED"})
+		id := k.add(f, Vector{Rules: []string{d.rule, "CAT-12"}, Description: d.desc + " (known deviation)", Input: qrInput{Text: t, Trust: "context"}, Expected: "MALFORMED",
+			AlsoConforming: []string{"VALID_STATIC"}})
 		k.deviations = append(k.deviations, Deviation{Vector: id, Rule: d.rule, Expected: "MALFORMED", Reference: "VALID_STATIC", Reason: d.reason})
 	}
 	return nil

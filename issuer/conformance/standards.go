@@ -1,5 +1,11 @@
 package conformance
 
+import (
+	_ "embed"
+	"encoding/json"
+	"fmt"
+)
+
 // Vectors published by the standards elicense follows, copied with their
 // source. They are not made by this project, so they catch a reading of a
 // standard that our code and our own vectors share. Each is a plain
@@ -22,26 +28,37 @@ type stdInput struct {
 	Bits       int      `json:"bits,omitempty"`
 	Statuses   []int    `json:"statuses,omitempty"`
 	Value      string   `json:"value,omitempty"`
+	Index      uint64   `json:"index,omitempty"`
+	Size       uint64   `json:"size,omitempty"`
+	Size1      uint64   `json:"size1,omitempty"`
+	Size2      uint64   `json:"size2,omitempty"`
+	Proof      []string `json:"proof_hex,omitempty"`
+	Root1      string   `json:"root1,omitempty"`
 	Want       string   `json:"want,omitempty"`
 	WantR      string   `json:"want_r,omitempty"`
 	WantS      string   `json:"want_s,omitempty"`
 	WantZ      string   `json:"want_z,omitempty"`
 }
 
-// rfc6962Leaves are the leaf inputs of the RFC 6962 reference tree.
-var rfc6962Leaves = []string{"", "00", "10", "2021", "3031", "40414243", "5051525354555657", "606162636465666768696a6b6c6d6e6f"}
+// rfc6962JSON is internal/ledger/tlog/testdata/rfc6962_sha256.json: the
+// Certificate Transparency tree vectors (published, SHA-256).
+//
+//go:embed published/rfc6962_sha256.json
+var rfc6962JSON []byte
 
-// rfc6962Roots are its SHA-256 roots for sizes 0 … 8.
-var rfc6962Roots = []string{
-	"e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
-	"6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d",
-	"fac54203e7cc696cf0dfcb42c92a1d9dbaf70ad9e621f4bd8d98662f00e3c125",
-	"aeb6bcfe274b70a14fb067a5e5578264db0fa9b51af5e0ba159158f329e06e77",
-	"d37ee418976dd95753c1c73862b9398fa2a2cf9b4ff0fdfe8b30cd95209614b7",
-	"4e3bbb1f7b478dcfe71fb631631519a3bca12c9aefca1612bfce4c13a86264d4",
-	"76e67dadbcdf1e10e1b74ddc608abd2f98dfb16fbce75277b5232a127f2087ef",
-	"ddb89be403809e325750d3d263cd78929c2942b7942a34b77e122c9594a74c8c",
-	"5dc9da79a70659a9ad559cb701ded9a2ab9d823aad2f4960cfe370eff4604328",
+type rfc6962Data struct {
+	Source    string
+	Leaves    []string
+	EmptyRoot string `json:"empty_root"`
+	Roots     []string
+	Inclusion []struct {
+		Index, Size uint64
+		Proof       []string
+	}
+	Consistency []struct {
+		Size1, Size2 uint64
+		Proof        []string
+	}
 }
 
 func (k *kit) standardVectors() error {
@@ -60,7 +77,7 @@ func (k *kit) standardVectors() error {
 		WantR:   "F5A03B0648D2C4630EEAC513E1BB81A15944DA3827D5B74143AC7EACEEE720B3",
 		WantS:   "B1B6AA29DF212FD8763182BC0D421CA1BB9038FD1F7F42D4840B69C485BBC1AA"}
 	src := "GB/T 32918.5-2017 Annex A (= GM/T 0003.5-2012 Annex A), the signature example on the recommended curve (values as in internal/gm/testdata/sm2_sign_vectors.json)"
-	add([]string{"GM-01", "GM-04"}, "SM2 signature (r, s) over \"message digest\" with the default ID verifies under the example key; Z_A equals want_z", src, "VALID", sm2)
+	add([]string{"GM-01", "GM-04"}, "SM2 signature (r, s) over \"message digest\" with the default ID verifies under the example key (want_z is the example's Z_A, for an implementation to compare)", src, "VALID", sm2)
 	bad := sm2
 	bad.Message = "message digesT"
 	add([]string{"GM-01"}, "the same signature over another message does not verify", src+", message changed", "BAD_SIGNATURE", bad)
@@ -79,10 +96,8 @@ func (k *kit) standardVectors() error {
 	add([]string{"STATUS-06"}, "1-bit status list example: lst inflates to B9 A3 (elicense uses bits 2 only; an inflate check)",
 		"draft-ietf-oauth-status-list, section \"Status List\" (the bits 1 example)", "VALID",
 		stdInput{Algorithm: "zlib-inflate", Text: "eNrbuRgAAhcBXQ", Want: "b9a3"})
-	for n := 0; n <= 8; n++ {
-		add([]string{"LEDGER-03"}, "RFC 6962 tree hash (SHA-256) of the first "+itoa(int64(n))+" reference leaves",
-			"RFC 6962 §2.1 reference tree; leaves and roots as published with certificate-transparency's merkle_tree tests, carried in transparency-dev/merkle testonly/constants.go. elicense hashes with SM3: run the same algorithm with SHA-256", "VALID",
-			stdInput{Algorithm: "rfc6962-root-sha256", Leaves: rfc6962Leaves[:n], Want: rfc6962Roots[n]})
+	if err := k.rfc6962Vectors(add); err != nil {
+		return err
 	}
 	for _, c := range []struct{ check, value, want, source string }{
 		{"resident-id", "11010519491231002X", "VALID", "GB 11643-1999 Appendix A, example (female, Beijing Chaoyang, born 1949-12-31)"},
@@ -98,6 +113,28 @@ func (k *kit) standardVectors() error {
 	} {
 		add([]string{map[string]string{"resident-id": "ID-17", "uscc": "ID-12", "org-code": "ID-19", "license-id": "ID-06"}[c.check]},
 			c.check+" "+c.value, c.source, c.want, stdInput{Algorithm: c.check, Value: c.value})
+	}
+	return nil
+}
+
+func (k *kit) rfc6962Vectors(add func(rules []string, desc, source, want string, in stdInput)) error {
+	var d rfc6962Data
+	if err := json.Unmarshal(rfc6962JSON, &d); err != nil {
+		return err
+	}
+	src := d.Source + " elicense hashes with SM3: run the same algorithms with SHA-256."
+	roots := append([]string{d.EmptyRoot}, d.Roots...)
+	for n := 0; n < len(roots); n++ {
+		add([]string{"LEDGER-03"}, "RFC 6962 tree hash (SHA-256) of the first "+itoa(int64(n))+" reference leaves", src, "VALID",
+			stdInput{Algorithm: "rfc6962-root-sha256", Leaves: d.Leaves[:n], Want: roots[n]})
+	}
+	for _, c := range d.Inclusion {
+		add([]string{"LEDGER-04"}, fmt.Sprintf("RFC 9162 inclusion proof (SHA-256) of leaf %d in the tree of %d reference leaves", c.Index, c.Size), src, "VALID",
+			stdInput{Algorithm: "rfc6962-inclusion-sha256", Leaves: d.Leaves, Index: c.Index, Size: c.Size, Proof: c.Proof, Want: roots[c.Size]})
+	}
+	for _, c := range d.Consistency {
+		add([]string{"LEDGER-05"}, fmt.Sprintf("RFC 9162 consistency proof (SHA-256) from %d to %d reference leaves", c.Size1, c.Size2), src, "VALID",
+			stdInput{Algorithm: "rfc6962-consistency-sha256", Size1: c.Size1, Size2: c.Size2, Proof: c.Proof, Root1: roots[c.Size1], Want: roots[c.Size2]})
 	}
 	return nil
 }

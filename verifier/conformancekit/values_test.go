@@ -74,6 +74,12 @@ type stdInput struct {
 	Bits      int      `json:"bits"`
 	Statuses  []int    `json:"statuses"`
 	Value     string   `json:"value"`
+	Index     uint64   `json:"index"`
+	Size      uint64   `json:"size"`
+	Size1     uint64   `json:"size1"`
+	Size2     uint64   `json:"size2"`
+	Proof     []string `json:"proof_hex"`
+	Root1     string   `json:"root1"`
 	Want      string   `json:"want"`
 	WantR     string   `json:"want_r"`
 	WantS     string   `json:"want_s"`
@@ -109,6 +115,8 @@ func runStandard(t *testing.T, _ *env, v vector) string {
 		return same(hex.EncodeToString(raw), in.Want)
 	case "rfc6962-root-sha256":
 		return stdRFC6962(t, in)
+	case "rfc6962-inclusion-sha256", "rfc6962-consistency-sha256":
+		return stdRFC6962Proof(t, in)
 	}
 	if check, ok := identChecks[in.Algorithm]; ok {
 		return verdictOf(check(in.Value))
@@ -175,7 +183,7 @@ func stdStatusList(in stdInput) string {
 }
 
 func stdRFC6962(t *testing.T, in stdInput) string {
-	tree := tlog.NewMemTree(tlog.NewTreeHasher("sha256", sha256.New))
+	tree := tlog.NewMemTree(sha256Hasher)
 	for _, h := range in.Leaves {
 		b, err := hex.DecodeString(h)
 		if err != nil {
@@ -188,3 +196,38 @@ func stdRFC6962(t *testing.T, in stdInput) string {
 }
 
 func itoa(i int) string { return big.NewInt(int64(i)).String() }
+
+var sha256Hasher = tlog.NewTreeHasher("SHA-256", sha256.New)
+
+func hexHash(t *testing.T, s string) tlog.Hash {
+	b, err := hex.DecodeString(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return hash(t, b)
+}
+
+func hexProof(t *testing.T, p []string) []tlog.Hash {
+	out := make([]tlog.Hash, len(p))
+	for i := range p {
+		out[i] = hexHash(t, p[i])
+	}
+	return out
+}
+
+func stdRFC6962Proof(t *testing.T, in stdInput) string {
+	var err error
+	if in.Algorithm == "rfc6962-inclusion-sha256" {
+		leaf, derr := hex.DecodeString(in.Leaves[in.Index])
+		if derr != nil {
+			t.Fatal(derr)
+		}
+		err = sha256Hasher.VerifyInclusion(sha256Hasher.HashLeaf(leaf), in.Index, in.Size, hexProof(t, in.Proof), hexHash(t, in.Want))
+	} else {
+		err = sha256Hasher.VerifyConsistency(in.Size1, in.Size2, hexProof(t, in.Proof), hexHash(t, in.Root1), hexHash(t, in.Want))
+	}
+	if err != nil {
+		return reject(err, tlogErrs)
+	}
+	return "VALID"
+}
