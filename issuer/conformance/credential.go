@@ -113,6 +113,19 @@ func (k *kit) credentialVectors() error {
 		return err
 	}
 	add(pol.JWS, "CLASS_NOT_ALLOWED_FOR_ISSUER", "a business licence signed by the police's key", "CRED-15", "CERT-12")
+	// Holder copies (CRED-09 … CRED-11): the original, revoked, and a
+	// device copy of it with the same jti at its own position.
+	orig, err := w.issueLicence(w.Police, "drivers-license", "gab-1", 9, false, nil)
+	if err != nil {
+		return err
+	}
+	cp, err := w.copyOf(orig, w.Police, "gab-1", 60, "copy-device-1")
+	if err != nil {
+		return err
+	}
+	add(orig.JWS, "REVOKED", "an original whose status entry (gab-1 9) is revoked", "CRED-11", "STATUS-18")
+	add(cp.JWS, "VALID", "a device copy of that original: same jti, own cnf and status position (gab-1 60), which is valid", "CRED-09", "CRED-10", "CRED-11")
+	k.copyQR = [2]*licence{orig, cp}
 	if err := k.credentialEdits(bl, dl); err != nil {
 		return err
 	}

@@ -81,6 +81,9 @@ type kit struct {
 	files      map[string]*File
 	count      map[string]int
 	deviations []Deviation
+	// copyQR is an original and its holder copy (credentialVectors),
+	// whose QR tokens qrCopies shows.
+	copyQR [2]*licence
 }
 
 func (k *kit) file(name string) *File {
@@ -114,7 +117,7 @@ func Generate() (map[string][]byte, error) {
 	for _, f := range fileHeads() {
 		k.files[f.name] = &File{Kind: f.kind, Description: f.desc, Spec: f.spec, Input: f.input}
 	}
-	steps := []func() error{k.qrVectors, k.credentialVectors, k.fieldVectors}
+	steps := []func() error{k.qrVectors, k.credentialVectors, k.qrCopies, k.fieldVectors}
 	for _, s := range steps {
 		if err := s(); err != nil {
 			return nil, err

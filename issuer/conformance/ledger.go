@@ -146,6 +146,24 @@ func (k *kit) proofVectors() error {
 	cb.Root1 = append([]byte(nil), r3[:]...)
 	cb.Root1[0] ^= 1
 	add(cb, "reject:tlog.ErrConsistency", "old root with one bit flipped", "LEDGER-05", "LEDGER-14")
+	// A fork: a tree of 7 whose entry 5 differs, offered as the successor.
+	fork := tlog.NewMemTree(tlog.SM3)
+	for i := range 7 {
+		e := fmt.Appendf(nil, "entry %d", i)
+		if i == 5 {
+			e = []byte("entry 5, rewritten")
+		}
+		fork.AppendEntry(e)
+	}
+	froot := fork.Root()
+	fp, err := fork.ConsistencyProof(3, 7)
+	if err != nil {
+		return err
+	}
+	add(ledgerInput{Op: "consistency", Size1: 3, Size2: 7, Root1: r3[:], Root2: root[:], Proof: hashes(fp)}, "reject:tlog.ErrConsistency",
+		"inconsistent checkpoints: the fork's consistency proof offered for the log's tree of 7", "LEDGER-05", "LEDGER-14")
+	add(ledgerInput{Op: "consistency", Size1: 3, Size2: 7, Root1: r3[:], Root2: froot[:], Proof: hashes(cons)}, "reject:tlog.ErrConsistency",
+		"inconsistent checkpoints: the log's proof offered for the fork's root", "LEDGER-05", "LEDGER-14")
 	return nil
 }
 

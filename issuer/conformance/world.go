@@ -360,15 +360,29 @@ func (w *world) issueAt(a *agency, class, list string, idx uint64, bound bool, s
 	if list != "" {
 		l.Status = &credential.StatusRef{URI: "https://status.example.gov.cn/" + list, Index: idx}
 	}
-	if out.JWS, err = credential.Sign(l, credential.SignOptions{Signer: a.signer(), KeyID: a.KID, Now: func() time.Time { return signedAt }}); err != nil {
-		return nil, err
+	return out, w.sign(out, a, list, signedAt, fmt.Sprint(w.licSerial))
+}
+
+// sign signs l's credential and QR core by a at signedAt; salt labels
+// the QR salts.
+func (w *world) sign(l *licence, a *agency, list string, signedAt time.Time, salt string) error {
+	var err error
+	if l.JWS, err = credential.Sign(l.Licence, credential.SignOptions{Signer: a.signer(), KeyID: a.KID, Now: func() time.Time { return signedAt }}); err != nil {
+		return err
 	}
-	out.Holding, err = qr.Build(l, out.JWS, qr.BuildOptions{Signer: a.signer(), KeyID: a.KID, StatusList: list,
-		Rand: &saltReader{label: fmt.Sprint(w.licSerial)}})
-	if err != nil {
-		return nil, err
-	}
-	return out, nil
+	l.Holding, err = qr.Build(l.Licence, l.JWS, qr.BuildOptions{Signer: a.signer(), KeyID: a.KID, StatusList: list,
+		Rand: &saltReader{label: salt}})
+	return err
+}
+
+// copyOf makes a holder copy of orig (CRED-09): the same licence and
+// identifier (jti), its own device key (from seed) and status position.
+func (w *world) copyOf(orig *licence, a *agency, list string, idx uint64, seed string) (*licence, error) {
+	l := *orig.Licence
+	out := &licence{Licence: &l, Device: seedKey(seed)}
+	l.Device = out.Device.PublicKey()
+	l.Status = &credential.StatusRef{URI: "https://status.example.gov.cn/" + list, Index: idx}
+	return out, w.sign(out, a, list, w.Now, "copy-"+seed)
 }
 
 func (w *world) issueLicence(a *agency, class, list string, idx uint64, bound bool, edit func(map[string]string)) (*licence, error) {
