@@ -78,6 +78,31 @@ func (k *kit) certVectors(*Context) error {
 		return err
 	}
 	add(certInput{Cert: plain, Require: "agency"}, "reject:agencycert.ErrRole", "an end entity without elicense attributes offered as an agency key", "CERT-10")
+	crit := lext
+	crit.Critical = true
+	cl, err := w.certWith("ledger critical", gm.KeyUsageDigitalSignature, false, crit)
+	if err != nil {
+		return err
+	}
+	add(certInput{Cert: cl}, "reject:agencycert.ErrMalformedPolicy", "the Subject Directory Attributes extension marked critical", "CERT-01")
+	pext, err := agencycert.Policy{AgencyCode: codeMarket, Classes: []string{"business-license"}}.Extension()
+	if err != nil {
+		return err
+	}
+	aca, err := w.certWith("agency CA", gm.KeyUsageDigitalSignature|gm.KeyUsageCertSign, true, pext)
+	if err != nil {
+		return err
+	}
+	add(certInput{Cert: aca}, "reject:agencycert.ErrRole", "an agency policy on a CA certificate", "CERT-07", "CERT-05")
+	oext, err := agencycert.RoleExtension(agencycert.RoleRoot)
+	if err != nil {
+		return err
+	}
+	rootEE, err := w.certWith("root end entity", gm.KeyUsageDigitalSignature, false, oext)
+	if err != nil {
+		return err
+	}
+	add(certInput{Cert: rootEE}, "reject:agencycert.ErrRole", "role root on an end entity without keyCertSign", "CERT-06", "CERT-05")
 	add(certInput{Cert: plain, Require: "ledger"}, "reject:agencycert.ErrRole", "an end entity without elicense attributes offered as the ledger key", "CERT-10")
 	return nil
 }

@@ -166,6 +166,14 @@ func (k *kit) credentialEdits(bl, dl *licence) error {
 		{"lic.holder_name differs from the name field", "MALFORMED", []string{"CRED-17", "CAT-07"}, both(func(p string) string {
 			return replaceOnce(p, `"holder_name":"上海浦江示例网络科技有限公司"`, `"holder_name":"上海另一家公司"`)
 		})},
+		{"lic.fields.term disagreeing with lic.valid_until", "MALFORMED", []string{"CAT-09", "CRED-16"}, both(func(p string) string {
+			return replaceOnce(p, `"term":"2019-04-18至2049-04-17"`, `"term":"2019-04-18至2039-04-17"`)
+		})},
+		{"no status claim: no status can be claimed valid", "STATUS_UNAVAILABLE", []string{"CRED-20"}, both(func(p string) string {
+			i := strings.Index(p, `,"status":{`)
+			j := i + strings.Index(p[i:], "}}") + 2
+			return p[:i] + p[j:]
+		})},
 		{"the required legal_rep field absent", "MALFORMED", []string{"CAT-11", "CRED-16"}, both(func(p string) string { return replaceOnce(p, `"legal_rep":"张伟",`, ``) })},
 	}
 	for _, e := range edits {

@@ -155,6 +155,19 @@ func (k *kit) grantVectors(*Context) error {
 	}
 	add(grantInput{SDJWT: consent.Present(bad, g.disc, []string{"name", "vehicle_class"}), Consent: g.consent, Request: g.request, RP: kitRP + "x"},
 		"reject:consent.ErrSignature", "issuer JWT changed after signing", "GRANT-12", "GRANT-11")
+	sdAlg, err := resignJWS(g.jwt, w.Police.signer(), func(h, p string) (string, string) { return h, replaceOnce(p, `"_sd_alg":"sm3"`, `"_sd_alg":"sha-256"`) })
+	if err != nil {
+		return err
+	}
+	add(grantInput{SDJWT: consent.Present(sdAlg, g.disc, []string{"name", "vehicle_class"}), Consent: g.consent, Request: g.request},
+		"reject:consent.ErrMalformed", "_sd_alg sha-256", "GRANT-09")
+	ctyp, err := resignJWS(g.consent, detSigner{l.Device}, func(h, p string) (string, string) {
+		return replaceOnce(h, `"elicense-consent+jwt"`, `"JWT"`), p
+	})
+	if err != nil {
+		return err
+	}
+	add(grantInput{SDJWT: ok, Consent: ctyp, Request: g.request}, "reject:consent.ErrMalformed", "the consent's typ JWT", "GRANT-06")
 	other, err := k.makeGrant(l, w.Police, fields, []string{"name", "vehicle_class"})
 	if err != nil {
 		return err
@@ -175,6 +188,20 @@ func (k *kit) grantVectors(*Context) error {
 	if err != nil {
 		return err
 	}
+	rtyp, err := resignJWS(g.request, detSigner{w.LedgerKey}, func(h, p string) (string, string) {
+		return replaceOnce(h, `"elicense-request+jwt"`, `"JWT"`), p
+	})
+	if err != nil {
+		return err
+	}
+	c3, err := consent.SignConsent(detSigner{l.Device}, consent.ConsentClaims{
+		Request: kitRequest, RequestSM3: consent.RequestSM3(rtyp), Licence: l.Licence.ID + "#0123456789abcdef",
+		Decision: consent.Approve, Fields: []string{"name", "vehicle_class"}, IssuedAt: w.Now.Add(-9 * time.Minute),
+	})
+	if err != nil {
+		return err
+	}
+	add(grantInput{SDJWT: ok, Consent: c3, Request: rtyp}, "reject:consent.ErrMalformed", "the request's typ JWT (the consent is over it)", "GRANT-03")
 	add(grantInput{SDJWT: ok, Consent: c2, Request: byAgency}, "reject:consent.ErrSignature", "the request signed by an agency key, not the ledger key (the consent is over it)", "GRANT-03", "GRANT-04")
 	devSig, err := resignJWS(g.consent, detSigner{seedKey("other-device")}, func(h, p string) (string, string) { return h, p })
 	if err != nil {

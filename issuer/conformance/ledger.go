@@ -122,7 +122,7 @@ func (k *kit) proofVectors() error {
 	bad.Proof = hashes(proof)
 	bad.Proof[1] = append([]byte(nil), bad.Proof[1]...)
 	bad.Proof[1][0] ^= 1
-	add(bad, "reject:tlog.ErrInclusionProof", "a proof hash with one bit flipped", "LEDGER-04")
+	add(bad, "reject:tlog.ErrInclusionProof", "a proof hash with one bit flipped (a wallet refuses its entry)", "LEDGER-04", "EVENT-07")
 	wrong := incl
 	wrong.Index = 2
 	add(wrong, "reject:tlog.ErrInclusionProof", "the proof for index 3 offered for index 2", "LEDGER-04")

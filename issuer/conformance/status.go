@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"elicense/certs/statuslist"
+	"elicense/internal/gm"
 )
 
 // statusInput is the input of a status vector (files.go documents it).
@@ -151,6 +152,13 @@ func (k *kit) deltaVectors(ctx *Context) error {
 	bad := append([]byte(nil), data...)
 	bad[len(bad)-1] ^= 1
 	add(statusInput{Op: "delta", List: "amr-1", Base: amr, Delta: bad}, "reject:statuslist.ErrBadSignature", "delta signature with one bit flipped", "STATUS-13", "STATUS-11")
+	body := append(append([]byte(nil), data[:len(data)-64]...), 0)
+	sig, err := gm.SignRS(ledger, append([]byte("elicense/statuslist/delta/v1\x00"), body...))
+	if err != nil {
+		return err
+	}
+	add(statusInput{Op: "delta", List: "amr-1", Base: amr, Delta: append(body, sig...)}, "reject:statuslist.ErrMalformed",
+		"a byte after the change stream, signed", "STATUS-12", "STATUS-11")
 	add(statusInput{Op: "delta", List: "amr-1", Base: amr, Delta: data[:10]}, "reject:statuslist.ErrMalformed", "delta truncated to 10 bytes", "STATUS-11")
 	// The same change applied to another base version.
 	other := w.listMeta("amr-1")
