@@ -34,7 +34,6 @@ var exemptions = []Exemption{
 	{"OFD-07", exemptPending, "a warning for shown files no signature protects: needs an OFD with an unprotected page, which the licence writer cannot make"},
 	{"QR-34", exemptProducer, "the wallet's refresh interval (SHOULD); a verifier sees only the presentation window (QR-32)"},
 	{"SEAL-06", exemptProducer, "seal type numbers are a definition; they do not change a verdict"},
-	{"SEAL-13", exemptPending, "time-stamped seals need an RFC 3161 / GM/T 0033 time-stamp authority in the generator; verifier/seal tests cover it"},
 	{"STATUS-15", exemptProducer, "the status fetch endpoints (full token, delta, empty, 404): a server obligation"},
 	{"STATUS-16", exemptProducer, "an unchanged list is re-signed as a new version: an issuer obligation"},
 	{"STATUS-20", exemptProducer, "no reason inferred from a status value: nothing a verdict shows beyond STATUS-18"},

@@ -51,7 +51,7 @@ func fileHeads() []fileHead {
 		{"seals.json", "seals", "GB/T 38540 electronic seals (SES_Seal v4) and detached SES_Signature over a document.",
 			[]string{"docs/spec/seals-ofd.md"}, map[string]string{
 				"signature": "the DER SES_Signature, base64", "document": "the signed document, base64",
-				"root_pem":      "the root the seal maker's certificate must chain to; absent: root.pem",
+				"root_pem":      "the root the seal maker's certificate must chain to; absent: root.pem (root.pem is also the time-stamp authorities' root)",
 				"revoked_seals": "seals the verifier knows to be revoked (esid, since), as a trust bundle lists them"}},
 		{"ofd.json", "ofd", "OFD (GB/T 33190) files signed with a GB/T 38540 seal: the licence file elicense makes, and its failures.",
 			[]string{"docs/spec/seals-ofd.md"}, map[string]string{"file": "the OFD package (zip), base64; verified against root.pem at the vector's now"}},

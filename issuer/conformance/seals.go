@@ -159,6 +159,25 @@ func (k *kit) sealVectors(*Context) error {
 		return err
 	}
 	add(sealInput{Signature: badSeal, Document: doc}, "seal:BAD_SEAL_SIGNATURE", "the maker's signature on the seal altered", "SEAL-04", "SEAL-10")
+	// Time-stamps (SEAL-13) and revocation after a trusted time-stamp
+	// (SEAL-15). The TSA's certificate is issued by root.pem, which the
+	// verifier also trusts as a time-stamp root.
+	ts, err := w.newTSA()
+	if err != nil {
+		return err
+	}
+	stamped, err := ts.stamped(sig, at.Add(time.Minute))
+	if err != nil {
+		return err
+	}
+	add(sealInput{Signature: stamped, Document: doc}, "seal:VALID", "time-stamped a minute after the signing time", "SEAL-13")
+	early, err := ts.stamped(sig, at.Add(-time.Hour))
+	if err != nil {
+		return err
+	}
+	add(sealInput{Signature: early, Document: doc}, "seal:BAD_TIMESTAMP", "time-stamp an hour before the signing time", "SEAL-13")
+	add(sealInput{Signature: stamped, Document: doc, Revoked: []revokedSeal{{ESID: made.ESID, Since: w.Now.Add(-30 * time.Minute)}}}, "seal:VALID",
+		"the seal revoked 30 minutes ago, the signature time-stamped (trusted) before that", "SEAL-15", "SEAL-13")
 	flipped := append([]byte(nil), der...)
 	flipped[len(flipped)-1] ^= 1
 	add(sealInput{Signature: flipped, Document: doc}, "seal:BAD_SIGNATURE", "the signer's signature value altered (last byte)", "SEAL-03", "SEAL-08", "GM-03")

@@ -29,6 +29,7 @@ func runSeal(t *testing.T, e *env, v vector) string {
 		}
 		opts.Roots = roots
 	}
+	opts.TSARoots = e.roots
 	opts.Status = seal.SealStatusFunc(func(esID string) (bool, time.Time, bool) {
 		for _, r := range in.Revoked {
 			if r.ESID == esID {
