@@ -26,6 +26,11 @@ type ledgerInput struct {
 	Root2    []byte   `json:"root2,omitempty"`
 	Proof    [][]byte `json:"proof,omitempty"`
 	Entry    []byte   `json:"entry,omitempty"`
+	// TilePath and TileData: a C2SP tile (hash tile or entry bundle) as
+	// served under the log's prefix; Root, when set for a tile starting at
+	// leaf 0, is the root of the tree of Size leaves the tile covers.
+	TilePath string `json:"tile_path,omitempty"`
+	TileData []byte `json:"tile_data,omitempty"`
 	// Opening, for an event: the field, salt and value that must open
 	// the entry's commitment (EVENT-05).
 	OpenField string `json:"open_field,omitempty"`
@@ -42,7 +47,42 @@ func (k *kit) ledgerVectors(ctx *Context) error {
 	if err := k.proofVectors(); err != nil {
 		return err
 	}
+	if err := k.tileVectors(); err != nil {
+		return err
+	}
 	return k.eventVectors()
+}
+
+func (k *kit) tileVectors() error {
+	const f = "ledger.json"
+	add := func(in ledgerInput, want, desc string, rules ...string) {
+		in.Op = "tile"
+		k.add(f, Vector{Rules: rules, Description: desc, Input: in, Expected: want})
+	}
+	tree := tlog.NewMemTree(tlog.SM3)
+	var bundle, hashTile []byte
+	for i := range 7 {
+		e := fmt.Appendf(nil, "entry %d", i)
+		tree.AppendEntry(e)
+		var err error
+		if bundle, err = tlog.AppendBundleEntry(bundle, e); err != nil {
+			return err
+		}
+		h := tlog.SM3.HashLeaf(e)
+		hashTile = append(hashTile, h[:]...)
+	}
+	root := tree.Root()
+	add(ledgerInput{TilePath: "tile/entries/000.p/7", TileData: bundle, Size: 7, Root: root[:]}, "VALID",
+		"the partial entry bundle of a 7-entry log (big-endian 16-bit lengths); its entries hash (SM3, 0x00 prefix) to the root", "LEDGER-19", "LEDGER-03")
+	add(ledgerInput{TilePath: "tile/0/000.p/7", TileData: hashTile, Size: 7, Root: root[:]}, "VALID",
+		"the partial level-0 hash tile of the same log: 7 SM3 leaf hashes giving its root", "LEDGER-19", "LEDGER-03")
+	add(ledgerInput{TilePath: "tile/0/000.p/6", TileData: hashTile}, "reject:tlog.ErrBadTile", "7 hashes under a path of width 6", "LEDGER-19")
+	add(ledgerInput{TilePath: "tile/entries/000.p/7", TileData: bundle[:len(bundle)-1]}, "reject:tlog.ErrBadTile", "the entry bundle with its last byte cut", "LEDGER-19")
+	add(ledgerInput{TilePath: "tile/0/x001/x234/067.p/5", TileData: hashTile[:5*32]}, "VALID", "index 1234067 written in groups x001/x234/067", "LEDGER-19")
+	add(ledgerInput{TilePath: "tile/0/x001/234/067.p/5", TileData: hashTile[:5*32]}, "reject:tlog.ErrBadTile", "a middle group without its x", "LEDGER-19")
+	add(ledgerInput{TilePath: "tile/0/1234067", TileData: hashTile}, "reject:tlog.ErrBadTile", "index not in groups of three digits", "LEDGER-19")
+	add(ledgerInput{TilePath: "tile/0/000.p/256", TileData: hashTile}, "reject:tlog.ErrBadTile", "partial width 256 (a full tile has no .p)", "LEDGER-19")
+	return nil
 }
 
 func (k *kit) checkpointVectors(ctx *Context) error {

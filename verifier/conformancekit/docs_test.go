@@ -31,7 +31,7 @@ var tlogErrs = map[string]error{
 	"tlog.ErrInclusionProof": tlog.ErrInclusionProof, "tlog.ErrConsistency": tlog.ErrConsistency,
 	"tlog.ErrMalformedNote": tlog.ErrMalformedNote, "tlog.ErrBadCheckpoint": tlog.ErrBadCheckpoint,
 	"tlog.ErrBadSignature": tlog.ErrBadSignature, "tlog.ErrNoKnownSignature": tlog.ErrNoKnownSignature,
-	"tlog.ErrBadKey": tlog.ErrBadKey,
+	"tlog.ErrBadKey": tlog.ErrBadKey, "tlog.ErrBadTile": tlog.ErrBadTile,
 }
 
 var eventErrs = map[string]error{
@@ -191,6 +191,8 @@ type ledgerInput struct {
 	OpenField string   `json:"open_field"`
 	OpenSalt  []byte   `json:"open_salt"`
 	OpenValue string   `json:"open_value"`
+	TilePath  string   `json:"tile_path"`
+	TileData  []byte   `json:"tile_data"`
 }
 
 func hash(t *testing.T, b []byte) tlog.Hash {
@@ -229,6 +231,8 @@ func runLedger(t *testing.T, _ *env, v vector) string {
 		err = tlog.VerifyConsistency(in.Size1, in.Size2, proofOf(t, in.Proof), hash(t, in.Root1), hash(t, in.Root2))
 	case "event":
 		return runEvent(in)
+	case "tile":
+		return runTile(t, in)
 	default:
 		t.Fatalf("%s: unknown op %q", v.ID, in.Op)
 	}
@@ -251,6 +255,40 @@ func runEvent(in ledgerInput) string {
 		copy(o.Salt[:], in.OpenSalt)
 		if err := ledgerevent.VerifyOpening(ev, o); err != nil {
 			return reject(err, eventErrs)
+		}
+	}
+	return "VALID"
+}
+
+// runTile parses a tile by its path; with a root, the leaf hashes of a
+// tile from leaf 0 must give the root of the tree they cover.
+func runTile(t *testing.T, in ledgerInput) string {
+	tile, err := tlog.ParseTilePath(in.TilePath)
+	if err != nil {
+		return reject(err, tlogErrs)
+	}
+	var leaves []tlog.Hash
+	if tile.Entries {
+		entries, err := tlog.ParseEntryBundle(tile, in.TileData)
+		if err != nil {
+			return reject(err, tlogErrs)
+		}
+		for _, e := range entries {
+			leaves = append(leaves, tlog.SM3.HashLeaf(e))
+		}
+	} else if leaves, err = tlog.ParseHashTile(tile, in.TileData); err != nil {
+		return reject(err, tlogErrs)
+	}
+	if in.Root != nil {
+		if tile.Level != 0 || tile.Index != 0 || uint64(len(leaves)) != in.Size {
+			t.Fatalf("tile vector with a root must cover leaves 0 … size-1")
+		}
+		m := tlog.NewMemTree(tlog.SM3)
+		for _, h := range leaves {
+			m.AppendLeaf(h)
+		}
+		if m.Root() != hash(t, in.Root) {
+			return "MISMATCH(root)"
 		}
 	}
 	return "VALID"
