@@ -103,6 +103,14 @@ func (k *kit) certVectors(*Context) error {
 		return err
 	}
 	add(certInput{Cert: rootEE}, "reject:agencycert.ErrRole", "role root on an end entity without keyCertSign", "CERT-06", "CERT-05")
+	badEnum := lext
+	badEnum.Value = append([]byte(nil), lext.Value...)
+	badEnum.Value[len(badEnum.Value)-1] = 9
+	be, err := w.certWith("role nine", gm.KeyUsageDigitalSignature, false, badEnum)
+	if err != nil {
+		return err
+	}
+	add(certInput{Cert: be}, "reject:agencycert.ErrMalformedPolicy", "a role attribute with the value 9 (roles are 1 to 4)", "CERT-02")
 	add(certInput{Cert: plain, Require: "ledger"}, "reject:agencycert.ErrRole", "an end entity without elicense attributes offered as the ledger key", "CERT-10")
 	return nil
 }

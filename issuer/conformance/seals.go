@@ -178,6 +178,30 @@ func (k *kit) sealVectors(*Context) error {
 	add(sealInput{Signature: early, Document: doc}, "seal:BAD_TIMESTAMP", "time-stamp an hour before the signing time", "SEAL-13")
 	add(sealInput{Signature: stamped, Document: doc, Revoked: []revokedSeal{{ESID: made.ESID, Since: w.Now.Add(-30 * time.Minute)}}}, "seal:VALID",
 		"the seal revoked 30 minutes ago, the signature time-stamped (trusted) before that", "SEAL-15", "SEAL-13")
+	// A seal whose holder ExtData is not a Holder (SEAL-05).
+	pic, err := tinyPNG()
+	if err != nil {
+		return err
+	}
+	info, err := ses.NewSealInfo(ses.SealParams{ESID: "31011500000003", Type: ses.TypeOfficial, Name: "上海浦江示例网络科技有限公司公章",
+		SignerCerts: [][]byte{hcert}, CreateDate: w.Now.Add(-12 * time.Hour), ValidStart: w.Now.Add(-12 * time.Hour), ValidEnd: w.Now.Add(365 * 24 * time.Hour),
+		Picture: pic, WidthMM: 40, HeightMM: 40, ExtDatas: []ses.ExtData{{ID: ses.OIDHolder, Value: []byte{0x05, 0x00}}}})
+	if err != nil {
+		return err
+	}
+	badHolder, err := ses.SignSeal(info, w.Market.DER, w.Market.signer())
+	if err != nil {
+		return err
+	}
+	bh, err := signed(tbs(badHolder, at), hcert, hkey)
+	if err != nil {
+		return err
+	}
+	// seals-ofd.md states the Holder form for elicense seals but sets no
+	// verifier check on it (rules.md says seal:MALFORMED): either verdict
+	// conforms until the specification decides.
+	k.add(f, Vector{Rules: []string{"SEAL-05"}, Description: "the holder ExtData (2.25.2312…) is NULL, not Holder {code, name}: SEAL-05 sets no verifier check (rules.md names seal:MALFORMED)",
+		Input: sealInput{Signature: bh, Document: doc}, Expected: "seal:VALID", AlsoConforming: []string{"seal:MALFORMED"}})
 	flipped := append([]byte(nil), der...)
 	flipped[len(flipped)-1] ^= 1
 	add(sealInput{Signature: flipped, Document: doc}, "seal:BAD_SIGNATURE", "the signer's signature value altered (last byte)", "SEAL-03", "SEAL-08", "GM-03")
