@@ -1,0 +1,136 @@
+package conformance
+
+import (
+	"archive/zip"
+	"bytes"
+	"io"
+	"strings"
+	"time"
+
+	"elicense/certs/catalog"
+	"elicense/issuer/ofdfile"
+)
+
+// ofdInput is the input of an OFD vector.
+type ofdInput struct {
+	File []byte `json:"file"` // the OFD package (zip), base64
+}
+
+func init() { ctxSteps = append(ctxSteps, (*kit).ofdVectors) }
+
+// rezip rewrites an OFD package, changing it with edit (entry name →
+// content; returning a nil content drops the entry), keeping order and
+// headers so the result is deterministic.
+func rezip(data []byte, edit func(name string, content []byte) (string, []byte)) ([]byte, error) {
+	zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
+	if err != nil {
+		return nil, err
+	}
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	for _, f := range zr.File {
+		rc, err := f.Open()
+		if err != nil {
+			return nil, err
+		}
+		content, err := io.ReadAll(rc)
+		rc.Close()
+		if err != nil {
+			return nil, err
+		}
+		name, content := edit(f.Name, content)
+		if content == nil {
+			continue
+		}
+		h := f.FileHeader
+		h.Name = name
+		w, err := zw.CreateHeader(&zip.FileHeader{Name: h.Name, Method: h.Method, Modified: h.Modified})
+		if err != nil {
+			return nil, err
+		}
+		if _, err := w.Write(content); err != nil {
+			return nil, err
+		}
+	}
+	if err := zw.Close(); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+func (k *kit) ofdVectors(*Context) error {
+	w := k.w
+	const f = "ofd.json"
+	add := func(file []byte, want, desc string, rules ...string) {
+		k.add(f, Vector{Rules: rules, Description: desc, Input: ofdInput{File: file}, Expected: want})
+	}
+	made, err := w.makeSeal("31000000000001", w.Market.DER, w.Now.Add(-12*time.Hour), w.Now.Add(365*24*time.Hour))
+	if err != nil {
+		return err
+	}
+	cl, _ := catalog.Default().Lookup("business-license")
+	l := &ofdfile.Licence{Class: cl, ID: "1.2.156.3005.2.11310000PDY00001XQ001." + codeMarket + ".T000001.001.X",
+		IssuerName: w.Market.Name, IssuerCode: codeMarket, IssuedOn: "2026-03-01", Fields: samples()["business-license"]}
+	good, err := ofdfile.Build(l, ofdfile.Sealer{Seal: made.Seal, Cert: w.Market.DER, Signer: w.Market.signer()},
+		ofdfile.Options{At: w.Now.Add(-time.Hour), ProviderVersion: "conformance"})
+	if err != nil {
+		return err
+	}
+	add(good, "ofd:VALID", "a licence OFD file sealed by the market agency (one Seal signature protecting every shown file)",
+		"OFD-01", "OFD-02", "OFD-03", "OFD-04", "OFD-06", "OFD-08", "SEAL-14")
+	edits := []struct {
+		desc, want string
+		rules      []string
+		edit       func(name string, c []byte) (string, []byte)
+	}{
+		{"a protected page changed after signing", "ofd:DOCUMENT_MODIFIED", []string{"OFD-03", "OFD-06"}, func(n string, c []byte) (string, []byte) {
+			if strings.Contains(n, "Content.xml") {
+				return n, bytes.Replace(c, []byte("上海浦江"), []byte("上海黄浦"), 1)
+			}
+			return n, c
+		}},
+		{"Signature.xml changed (its SM3 is the seal's dataHash)", "ofd:SIGNATURE_INVALID", []string{"OFD-04", "SEAL-14"}, func(n string, c []byte) (string, []byte) {
+			if strings.HasSuffix(n, "Sign_0/Signature.xml") {
+				return n, bytes.Replace(c, []byte("<ofd:Provider"), []byte("<ofd:Provider "), 1)
+			}
+			return n, c
+		}},
+		{"the signature list and signatures removed", "ofd:NOT_SIGNED", []string{"OFD-06"}, func(n string, c []byte) (string, []byte) {
+			if strings.Contains(n, "/Signs/") {
+				return n, nil
+			}
+			if n == "OFD.xml" {
+				s := string(c)
+				i := strings.Index(s, "<ofd:Signatures>")
+				j := strings.Index(s, "</ofd:Signatures>")
+				if i >= 0 && j > i {
+					return n, []byte(s[:i] + s[j+len("</ofd:Signatures>"):])
+				}
+			}
+			return n, c
+		}},
+		{"an entry named ../evil.xml", "ofd:MALFORMED", []string{"OFD-01"}, func(n string, c []byte) (string, []byte) {
+			if n == "OFD.xml" {
+				return "../evil.xml", c
+			}
+			return n, c
+		}},
+		{"OFD.xml with a DTD", "ofd:MALFORMED", []string{"OFD-02"}, func(n string, c []byte) (string, []byte) {
+			if n == "OFD.xml" {
+				s := string(c)
+				i := strings.Index(s, "?>") + 2
+				return n, []byte(s[:i] + `<!DOCTYPE x [<!ENTITY a "b">]>` + s[i:])
+			}
+			return n, c
+		}},
+	}
+	for _, e := range edits {
+		data, err := rezip(good, e.edit)
+		if err != nil {
+			return err
+		}
+		add(data, e.want, e.desc, e.rules...)
+	}
+	add([]byte("not a zip file"), "ofd:MALFORMED", "not a zip file", "OFD-01")
+	return nil
+}

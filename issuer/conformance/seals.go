@@ -1,0 +1,209 @@
+package conformance
+
+import (
+	"bytes"
+	"crypto/x509/pkix"
+	"image"
+	"image/color"
+	"image/png"
+	"math/big"
+	"time"
+
+	"elicense/certs/ses"
+	"elicense/internal/gm"
+	"elicense/issuer/seal"
+)
+
+// sealInput is the input of a seal vector.
+type sealInput struct {
+	Signature []byte `json:"signature"` // DER SES_Signature, base64
+	Document  []byte `json:"document"`  // the signed bytes, base64
+	// RootPEM is the root the maker certificate must chain to; absent:
+	// root.pem.
+	RootPEM string `json:"root_pem,omitempty"`
+	// Revoked are the revoked seals the verifier knows (a trust bundle's
+	// revoked_seals).
+	Revoked []revokedSeal `json:"revoked_seals,omitempty"`
+}
+
+type revokedSeal struct {
+	ESID  string    `json:"esid"`
+	Since time.Time `json:"since"`
+}
+
+func init() { ctxSteps = append(ctxSteps, (*kit).sealVectors) }
+
+// tinyPNG is a 4×4 red PNG: a seal picture of a few bytes.
+func tinyPNG() ([]byte, error) {
+	img := image.NewNRGBA(image.Rect(0, 0, 4, 4))
+	for i := range 16 {
+		img.Set(i%4, i/4, color.NRGBA{R: 0xd0, A: 0xff})
+	}
+	var buf bytes.Buffer
+	err := png.Encode(&buf, img)
+	return buf.Bytes(), err
+}
+
+// holderCert certifies key as a seal holder's signing key, valid
+// from..until (no elicense role).
+func (w *world) holderCert(name string, key *gm.PrivateKey, from, until time.Time) ([]byte, error) {
+	w.serial++
+	tmpl := &gm.Certificate{
+		SerialNumber: big.NewInt(w.serial), Subject: pkix.Name{CommonName: name, Organization: []string{name}},
+		NotBefore: from, NotAfter: until, KeyUsage: gm.KeyUsageDigitalSignature, BasicConstraintsValid: true,
+	}
+	return gm.CreateCertificate(tmpl, w.Root, key.PublicKey(), detSigner{w.RootKey})
+}
+
+// makeSeal has the market agency make a seal for the sample company
+// listing signer, valid from..until.
+func (w *world) makeSeal(esid string, signer []byte, from, until time.Time) (*seal.Made, error) {
+	pic, err := tinyPNG()
+	if err != nil {
+		return nil, err
+	}
+	return seal.Make(seal.Maker{Cert: w.Market.DER, Signer: w.Market.signer()}, seal.Options{
+		HolderName: "上海浦江示例网络科技有限公司", HolderCode: "91310115MA1FPA014G",
+		ValidFrom: from, ValidUntil: until, SignerCerts: [][]byte{signer}, Picture: pic,
+		ESID: esid, Now: from,
+	})
+}
+
+func (k *kit) sealVectors(*Context) error {
+	w := k.w
+	const f = "seals.json"
+	add := func(in sealInput, want, desc string, rules ...string) {
+		k.add(f, Vector{Rules: rules, Description: desc, Input: in, Expected: want})
+	}
+	hkey := seedKey("seal-holder")
+	hcert, err := w.holderCert("上海浦江示例网络科技有限公司 签章人", hkey, w.Now.Add(-24*time.Hour), w.Now.Add(365*24*time.Hour))
+	if err != nil {
+		return err
+	}
+	made, err := w.makeSeal("31011500000001", hcert, w.Now.Add(-12*time.Hour), w.Now.Add(365*24*time.Hour))
+	if err != nil {
+		return err
+	}
+	doc := []byte("合同正文：甲方与乙方约定……\n")
+	at := w.Now.Add(-time.Hour)
+	sig, err := ses.SignDocument(made.Seal, hcert, detSigner{hkey}, doc, at, "contract.txt")
+	if err != nil {
+		return err
+	}
+	der, err := sig.Marshal()
+	if err != nil {
+		return err
+	}
+	add(sealInput{Signature: der, Document: doc}, "seal:VALID", "a v4 seal made by the market agency, a document signed by the holder an hour ago",
+		"SEAL-01", "SEAL-02", "SEAL-03", "SEAL-04", "SEAL-05", "SEAL-07", "SEAL-08", "SEAL-09", "SEAL-10", "SEAL-11", "SEAL-12", "SEAL-14", "SEAL-15", "GM-03")
+	add(sealInput{Signature: der, Document: append(append([]byte(nil), doc...), '!')}, "seal:DOCUMENT_MODIFIED", "the document with one byte appended", "SEAL-14")
+	add(sealInput{Signature: der[:len(der)-7], Document: doc}, "seal:MALFORMED", "the signature DER truncated", "SEAL-01", "SEAL-07")
+	add(sealInput{Signature: der, Document: doc, Revoked: []revokedSeal{{ESID: made.ESID, Since: w.Now.Add(-30 * time.Minute)}}}, "seal:SEAL_REVOKED",
+		"the seal revoked 30 minutes ago (no time-stamp)", "SEAL-15")
+	other, err := otherRoot(w.Now)
+	if err != nil {
+		return err
+	}
+	add(sealInput{Signature: der, Document: doc, RootPEM: string(gm.EncodeCertificatePEM(other))}, "seal:MAKER_UNTRUSTED", "maker certificate not under the pinned root", "SEAL-10")
+	// Signatures SignDigest refuses to make, signed at the TBS level.
+	tbs := func(s *ses.Seal, t time.Time) ses.TBSSign {
+		h := gm.SM3(doc)
+		return ses.TBSSign{Version: 4, Seal: s, TimeInfo: ses.GeneralizedTime(t), DataHash: h[:], PropertyInfo: "contract.txt"}
+	}
+	signed := func(t ses.TBSSign, cert []byte, key *gm.PrivateKey) ([]byte, error) {
+		s, err := ses.SignTBS(t, cert, detSigner{key})
+		if err != nil {
+			return nil, err
+		}
+		return s.Marshal()
+	}
+	okey := seedKey("seal-other-holder")
+	ocert, err := w.holderCert("另一签章人", okey, w.Now.Add(-24*time.Hour), w.Now.Add(365*24*time.Hour))
+	if err != nil {
+		return err
+	}
+	notIn, err := signed(tbs(made.Seal, at), ocert, okey)
+	if err != nil {
+		return err
+	}
+	add(sealInput{Signature: notIn, Document: doc}, "seal:SIGNER_NOT_IN_SEAL", "signed by a certificate the seal does not list", "SEAL-09")
+	late, err := signed(tbs(made.Seal, w.Now.Add(400*24*time.Hour)), hcert, hkey)
+	if err != nil {
+		return err
+	}
+	add(sealInput{Signature: late, Document: doc}, "seal:SEAL_EXPIRED", "signing time after the seal's validity", "SEAL-11")
+	shortKey := seedKey("seal-short-holder")
+	short, err := w.holderCert("短期签章人", shortKey, w.Now.Add(-24*time.Hour), w.Now.Add(-2*time.Hour))
+	if err != nil {
+		return err
+	}
+	made2, err := w.makeSeal("31011500000002", short, w.Now.Add(-12*time.Hour), w.Now.Add(365*24*time.Hour))
+	if err != nil {
+		return err
+	}
+	expired, err := signed(tbs(made2.Seal, at), short, shortKey)
+	if err != nil {
+		return err
+	}
+	add(sealInput{Signature: expired, Document: doc}, "seal:SIGNER_CERT_EXPIRED", "signing time after the signer certificate's NotAfter", "SEAL-12")
+	// The maker's signature on the seal broken: flip the last byte of
+	// the seal's DER (its signature value) and sign again as the holder.
+	sealDER := append([]byte(nil), made.DER...)
+	sealDER[len(sealDER)-1] ^= 1
+	broken, err := ses.ParseSeal(sealDER)
+	if err != nil {
+		return err
+	}
+	badSeal, err := signed(tbs(broken, at), hcert, hkey)
+	if err != nil {
+		return err
+	}
+	add(sealInput{Signature: badSeal, Document: doc}, "seal:BAD_SEAL_SIGNATURE", "the maker's signature on the seal altered", "SEAL-04", "SEAL-10")
+	// Time-stamps (SEAL-13) and revocation after a trusted time-stamp
+	// (SEAL-15). The TSA's certificate is issued by root.pem, which the
+	// verifier also trusts as a time-stamp root.
+	ts, err := w.newTSA()
+	if err != nil {
+		return err
+	}
+	stamped, err := ts.stamped(sig, at.Add(time.Minute))
+	if err != nil {
+		return err
+	}
+	add(sealInput{Signature: stamped, Document: doc}, "seal:VALID", "time-stamped a minute after the signing time", "SEAL-13")
+	early, err := ts.stamped(sig, at.Add(-time.Hour))
+	if err != nil {
+		return err
+	}
+	add(sealInput{Signature: early, Document: doc}, "seal:BAD_TIMESTAMP", "time-stamp an hour before the signing time", "SEAL-13")
+	add(sealInput{Signature: stamped, Document: doc, Revoked: []revokedSeal{{ESID: made.ESID, Since: w.Now.Add(-30 * time.Minute)}}}, "seal:VALID",
+		"the seal revoked 30 minutes ago, the signature time-stamped (trusted) before that", "SEAL-15", "SEAL-13")
+	// A seal whose holder ExtData is not a Holder (SEAL-05).
+	pic, err := tinyPNG()
+	if err != nil {
+		return err
+	}
+	info, err := ses.NewSealInfo(ses.SealParams{ESID: "31011500000003", Type: ses.TypeOfficial, Name: "上海浦江示例网络科技有限公司公章",
+		SignerCerts: [][]byte{hcert}, CreateDate: w.Now.Add(-12 * time.Hour), ValidStart: w.Now.Add(-12 * time.Hour), ValidEnd: w.Now.Add(365 * 24 * time.Hour),
+		Picture: pic, WidthMM: 40, HeightMM: 40, ExtDatas: []ses.ExtData{{ID: ses.OIDHolder, Value: []byte{0x05, 0x00}}}})
+	if err != nil {
+		return err
+	}
+	badHolder, err := ses.SignSeal(info, w.Market.DER, w.Market.signer())
+	if err != nil {
+		return err
+	}
+	bh, err := signed(tbs(badHolder, at), hcert, hkey)
+	if err != nil {
+		return err
+	}
+	// seals-ofd.md states the Holder form for elicense seals but sets no
+	// verifier check on it (rules.md says seal:MALFORMED): either verdict
+	// conforms until the specification decides.
+	k.add(f, Vector{Rules: []string{"SEAL-05"}, Description: "the holder ExtData (2.25.2312…) is NULL, not Holder {code, name}: SEAL-05 sets no verifier check (rules.md names seal:MALFORMED)",
+		Input: sealInput{Signature: bh, Document: doc}, Expected: "seal:VALID", AlsoConforming: []string{"seal:MALFORMED"}})
+	flipped := append([]byte(nil), der...)
+	flipped[len(flipped)-1] ^= 1
+	add(sealInput{Signature: flipped, Document: doc}, "seal:BAD_SIGNATURE", "the signer's signature value altered (last byte)", "SEAL-03", "SEAL-08", "GM-03")
+	return nil
+}

@@ -1,0 +1,130 @@
+package conformance
+
+import (
+	"encoding/asn1"
+	"time"
+
+	"elicense/certs/ses"
+	"elicense/internal/gm"
+
+	"golang.org/x/crypto/cryptobyte"
+	cbasn1 "golang.org/x/crypto/cryptobyte/asn1"
+)
+
+// A time-stamp authority for the seal vectors (SEAL-13, SEAL-15): RFC
+// 3161 TimeStampTokens with SM3 and SM2, as a GM/T 0033 authority signs
+// them, carrying the TSA certificate (issued by the kit's root).
+
+var (
+	oidSignedData    = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 7, 2}
+	oidTSTInfo       = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 9, 16, 1, 4}
+	oidContentTypeAt = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 9, 3}
+	oidMessageDigest = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 9, 4}
+	oidSM2Sign       = asn1.ObjectIdentifier{1, 2, 156, 10197, 1, 301, 1}
+)
+
+type tsa struct {
+	key  *gm.PrivateKey
+	der  []byte
+	cert *gm.Certificate
+}
+
+func (w *world) newTSA() (*tsa, error) {
+	key := seedKey("tsa")
+	der, err := w.holderCert("conformance TSA", key, w.Now.Add(-24*time.Hour), w.Now.Add(365*24*time.Hour))
+	if err != nil {
+		return nil, err
+	}
+	cert, err := gm.ParseCertificate(der)
+	if err != nil {
+		return nil, err
+	}
+	return &tsa{key: key, der: der, cert: cert}, nil
+}
+
+// tstInfo is the DER TSTInfo over imprint at genTime.
+func tstInfo(imprint []byte, genTime time.Time) []byte {
+	var b cryptobyte.Builder
+	b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
+		b.AddASN1Int64(1)
+		b.AddASN1ObjectIdentifier(asn1.ObjectIdentifier{1, 2, 3, 4})
+		b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
+			b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) { b.AddASN1ObjectIdentifier(ses.OIDSM3) })
+			b.AddASN1OctetString(imprint)
+		})
+		b.AddASN1Int64(42)
+		b.AddASN1GeneralizedTime(genTime.UTC())
+	})
+	return b.BytesOrPanic()
+}
+
+// signedAttrs are the [0] signed attributes: content type and digest.
+func signedAttrs(digest []byte) []byte {
+	var b cryptobyte.Builder
+	b.AddASN1(cbasn1.Tag(0).ContextSpecific().Constructed(), func(b *cryptobyte.Builder) {
+		b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
+			b.AddASN1ObjectIdentifier(oidContentTypeAt)
+			b.AddASN1(cbasn1.SET, func(b *cryptobyte.Builder) { b.AddASN1ObjectIdentifier(oidTSTInfo) })
+		})
+		b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
+			b.AddASN1ObjectIdentifier(oidMessageDigest)
+			b.AddASN1(cbasn1.SET, func(b *cryptobyte.Builder) { b.AddASN1OctetString(digest) })
+		})
+	})
+	return b.BytesOrPanic()
+}
+
+// token time-stamps data (a signature value) at genTime.
+func (t *tsa) token(data []byte, genTime time.Time) ([]byte, error) {
+	imprint := gm.SM3(data)
+	tst := tstInfo(imprint[:], genTime)
+	digest := gm.SM3(tst)
+	attrs := signedAttrs(digest[:])
+	// The signature covers the attributes as a SET (tag 0x31).
+	sig, err := gm.Sign(detSigner{t.key}, append([]byte{0x31}, attrs[1:]...))
+	if err != nil {
+		return nil, err
+	}
+	var b cryptobyte.Builder
+	b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
+		b.AddASN1ObjectIdentifier(oidSignedData)
+		b.AddASN1(cbasn1.Tag(0).ContextSpecific().Constructed(), func(b *cryptobyte.Builder) {
+			b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
+				b.AddASN1Int64(3)
+				b.AddASN1(cbasn1.SET, func(b *cryptobyte.Builder) {
+					b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) { b.AddASN1ObjectIdentifier(ses.OIDSM3) })
+				})
+				b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
+					b.AddASN1ObjectIdentifier(oidTSTInfo)
+					b.AddASN1(cbasn1.Tag(0).ContextSpecific().Constructed(), func(b *cryptobyte.Builder) { b.AddASN1OctetString(tst) })
+				})
+				b.AddASN1(cbasn1.Tag(0).ContextSpecific().Constructed(), func(b *cryptobyte.Builder) { b.AddBytes(t.der) })
+				b.AddASN1(cbasn1.SET, func(b *cryptobyte.Builder) {
+					b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
+						b.AddASN1Int64(1)
+						b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
+							b.AddBytes(t.cert.RawIssuer)
+							b.AddASN1BigInt(t.cert.SerialNumber)
+						})
+						b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) { b.AddASN1ObjectIdentifier(ses.OIDSM3) })
+						b.AddBytes(attrs)
+						b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) { b.AddASN1ObjectIdentifier(oidSM2Sign) })
+						b.AddASN1OctetString(sig)
+					})
+				})
+			})
+		})
+	})
+	return b.Bytes()
+}
+
+// stamped returns sig's DER with a time-stamp of its value at genTime.
+func (t *tsa) stamped(sig *ses.Signature, genTime time.Time) ([]byte, error) {
+	tok, err := t.token(sig.Value, genTime)
+	if err != nil {
+		return nil, err
+	}
+	v := *sig
+	v.Timestamp = &ses.Timestamp{Token: tok}
+	return v.Marshal()
+}
