@@ -1,11 +1,11 @@
 package catalog
 
 import (
-	"bytes"
 	"encoding/json"
+
+	jsonv2 "github.com/go-json-experiment/json"
 	"errors"
 	"fmt"
-	"io"
 	"maps"
 	"regexp"
 	"slices"
@@ -136,16 +136,11 @@ func Parse(data []byte) (*Catalog, error) {
 	return c, nil
 }
 
-// decodeStrict decodes one JSON value into v, rejecting unknown members and
-// trailing data.
+// decodeStrict decodes one JSON value into v, rejecting unknown and
+// repeated members, names in another case, and trailing data (CAT-01).
 func decodeStrict(data []byte, v any) error {
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
+	if err := jsonv2.Unmarshal(data, v, jsonv2.RejectUnknownMembers(true)); err != nil {
 		return fmt.Errorf("invalid JSON: %w", err)
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return errors.New("invalid JSON: data after the top-level value")
 	}
 	return nil
 }

@@ -107,19 +107,21 @@ func TestParseRejects(t *testing.T) {
 		fn   func(doc map[string]any)
 		want string
 	}{
-		{name: "empty", data: []byte(""), want: "catalog: invalid JSON: EOF"},
-		{name: "truncated", data: []byte(`{"classes": [`), want: "catalog: invalid JSON: unexpected EOF"},
-		{name: "not an object", data: []byte(`[]`), want: "catalog: invalid JSON: json: cannot unmarshal array into Go value of type catalog.fileJSON"},
-		{name: "trailing data", data: []byte(baseCatalogue + `{}`), want: "catalog: invalid JSON: data after the top-level value"},
+		{name: "empty", data: []byte(""), want: "catalog: invalid JSON: jsontext: unexpected EOF"},
+		{name: "truncated", data: []byte(`{"classes": [`), want: `catalog: invalid JSON: jsontext: unexpected EOF within "/classes" after offset 13`},
+		{name: "not an object", data: []byte(`[]`), want: "catalog: invalid JSON: json: cannot unmarshal JSON array into Go catalog.fileJSON"},
+		{name: "repeated member", data: []byte(strings.Replace(baseCatalogue, `"classes"`, `"_note": "x", "_note": "y", "classes"`, 1)),
+			want: `catalog: invalid JSON: jsontext: duplicate object member name "_note"`},
+		{name: "trailing data", data: []byte(baseCatalogue + `{}`), want: "catalog: invalid JSON: jsontext: invalid character '{' after top-level value after offset 2452"},
 		{name: "no classes", data: []byte(`{"classes": []}`), want: "catalog: no classes"},
 		{name: "unknown top-level member", fn: func(d map[string]any) { d["clases"] = 1 },
-			want: `catalog: invalid JSON: json: unknown field "clases"`},
+			want: `catalog: invalid JSON: json: cannot unmarshal JSON string into Go catalog.fileJSON: unknown object member name "clases"`},
 		{name: "unknown class member", fn: func(d map[string]any) { class(d, 1)["colour"] = "red" },
-			want: `catalog: class #2: invalid JSON: json: unknown field "colour"`},
+			want: `catalog: class #2: invalid JSON: json: cannot unmarshal JSON string into Go catalog.classJSON: unknown object member name "colour"`},
 		{name: "unknown field member", fn: func(d map[string]any) { field(d, 0, 2)["value"] = "x" },
-			want: food + `field #3: invalid JSON: json: unknown field "value"`},
+			want: food + `field #3: invalid JSON: json: cannot unmarshal JSON string into Go catalog.fieldJSON: unknown object member name "value"`},
 		{name: "class not an object", fn: func(d map[string]any) { d["classes"].([]any)[1] = 7 },
-			want: "catalog: class #2: invalid JSON: json: cannot unmarshal number into Go value of type catalog.classJSON"},
+			want: "catalog: class #2: invalid JSON: json: cannot unmarshal JSON number into Go catalog.classJSON"},
 
 		// Class identity.
 		{name: "missing key", fn: func(d map[string]any) { delete(class(d, 0), "key") },
@@ -185,7 +187,7 @@ func TestParseRejects(t *testing.T) {
 		{name: "negative max_len", fn: func(d map[string]any) { field(d, 0, 0)["max_len"] = -1 },
 			want: food + `field "operator_name": max_len -1 out of range 1-100000`},
 		{name: "fractional max_len", fn: func(d map[string]any) { field(d, 0, 0)["max_len"] = 1.5 },
-			want: food + `field #1: invalid JSON: json: cannot unmarshal number 1.5 into Go struct field fieldJSON.max_len of type int`},
+			want: food + `field #1: invalid JSON: json: cannot unmarshal JSON number 1.5 into Go int within "/max_len": invalid syntax`},
 		{name: "values on text", fn: func(d map[string]any) { field(d, 0, 0)["values"] = []any{"a"} },
 			want: food + `field "operator_name": values or value_set given for type text (enum only)`},
 		{name: "enum without values", fn: func(d map[string]any) { delete(field(d, 0, 2), "values") },

@@ -279,10 +279,8 @@ func (k *kit) credentialDeviations(bl *licence) error {
 		if err != nil {
 			return err
 		}
-		id := k.add(f, Vector{Rules: []string{"CRED-15"}, Description: "lic.class written as " + alt.desc + " instead of the class key (known deviation)",
+		k.add(f, Vector{Rules: []string{"CRED-15"}, Description: "lic.class written as " + alt.desc + " instead of the class key",
 			Input: credInput{JWS: jws}, Expected: "MALFORMED"})
-		k.deviations = append(k.deviations, Deviation{Vector: id, Rule: "CRED-15", Expected: "MALFORMED", Reference: "VALID",
-			Reason: "credential.md CRED-15: lic.class MUST be a class key; credential.Verify also accepts the type code or the Chinese name (catalog.Lookup)"})
 	}
 	return nil
 }

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"slices"
 	"sort"
 	"time"
 )
@@ -156,7 +155,7 @@ func Generate() (map[string][]byte, error) {
 }
 
 func (k *kit) deviationsDoc() any {
-	d := slices.Clone(k.deviations)
+	d := append([]Deviation{}, k.deviations...)
 	sort.Slice(d, func(i, j int) bool { return d[i].Vector < d[j].Vector })
 	return struct {
 		Note       string      `json:"_note"`
