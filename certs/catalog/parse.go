@@ -2,8 +2,6 @@ package catalog
 
 import (
 	"encoding/json"
-
-	jsonv2 "github.com/go-json-experiment/json"
 	"errors"
 	"fmt"
 	"maps"
@@ -15,6 +13,8 @@ import (
 	"unicode/utf8"
 
 	"elicense/certs/ident"
+
+	jsonv2 "github.com/go-json-experiment/json"
 )
 
 // The catalogue file, as decoded. Unknown members are rejected everywhere;

@@ -129,7 +129,7 @@ func TestCommandsDocumented(t *testing.T) {
 		}
 	}
 	seen := map[string]bool{}
-	for _, row := range regexp.MustCompile("(?m)^\\| (.*?) \\| ").FindAllStringSubmatch(string(raw), -1) {
+	for _, row := range regexp.MustCompile(`(?m)^\| (.*?) \| `).FindAllStringSubmatch(string(raw), -1) {
 		prog := ""
 		for _, code := range regexp.MustCompile("`([^`]*)`").FindAllStringSubmatch(row[1], -1) {
 			words := strings.Fields(code[1])
