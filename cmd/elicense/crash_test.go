@@ -51,7 +51,7 @@ func TestServeCrash(t *testing.T) {
 	t.Logf("TOTAL %d cycles in %v: %s", *crashCycles, time.Since(began).Round(time.Second), total)
 	// Each kind of change must have been acknowledged at least once, or
 	// the checks above checked nothing of it.
-	for _, k := range []string{kindIssue, kindBatch, kindSuspend, kindReinstate, kindRevoke, kindReissue, kindCode, kindClaim, kindUnbind, kindSeal, kindSealRevoke, kindTrust, kindList} {
+	for _, k := range crashKinds {
 		if total.acked[k] == 0 {
 			t.Errorf("no %s was acknowledged in %d cycles", k, *crashCycles)
 		}
@@ -78,6 +78,9 @@ const (
 	kindTrust       = "trust-fetch"
 	kindList        = "status-fetch"
 )
+
+// crashKinds are the kinds every run must have acknowledged.
+var crashKinds = []string{kindIssue, kindBatch, kindSuspend, kindReinstate, kindRevoke, kindReissue, kindCode, kindClaim, kindUnbind, kindSeal, kindSealRevoke, kindTrust, kindList}
 
 // crashCounts are one cycle's figures, or their sum.
 type crashCounts struct {
