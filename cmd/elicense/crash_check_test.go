@@ -106,7 +106,9 @@ func (l *crashLedger) set(id, st string) {
 // acknowledged events lost.
 func (r *crashRun) check(t *testing.T, v verified) int {
 	t.Helper()
+	from := len(r.ledger.entries)
 	r.readLedger(t)
+	r.cur.durable += r.unansweredDurable(from)
 	if n := uint64(len(r.ledger.entries)); v.size != n || v.root != hex.EncodeToString(r.ledger.root(t, n)) {
 		t.Errorf("ledger verify on the killed data: %d entries, root %s; the restarted server serves %d entries, root %x", v.size, v.root, n, r.ledger.root(t, n))
 	}
@@ -182,6 +184,23 @@ func (l *crashLedger) root(t *testing.T, n uint64) []byte {
 	return h[:]
 }
 
+// unansweredDurable counts the new entries (from index from) that made
+// something no client was told of: an issuance, re-issue, claim or seal
+// whose answer the kill cut off (status changes: checkTransitions).
+func (r *crashRun) unansweredDurable(from int) int {
+	n := 0
+	for i := from; i < len(r.ledger.entries); i++ {
+		if _, ok := r.want[uint64(i)]; ok {
+			continue
+		}
+		switch ev, _ := ledgerevent.Decode(r.ledger.entries[i]); ev.(type) {
+		case *ledgerevent.Issue, *ledgerevent.Reissue, *ledgerevent.Claim, *ledgerevent.SealMade:
+			n++
+		}
+	}
+	return n
+}
+
 // checkAcked finds each acknowledged issuance, re-issue, claim and seal
 // at its ledger index with the digest it was answered with.
 func (r *crashRun) checkAcked(t *testing.T) int {
@@ -252,9 +271,15 @@ func (r *crashRun) checkTransitions(t *testing.T) int {
 	for id := range ids {
 		got, acked := r.ledger.trans[id], r.acked[id]
 		if slices.Equal(got, acked) {
+			// An unanswered change not in the ledger never happened, and
+			// must not appear later either.
+			delete(r.pending, id)
 			continue
 		}
 		if p, ok := r.pending[id]; ok && slices.Equal(got, append(slices.Clip(acked), p)) {
+			r.cur.durable++ // made durable, never answered
+			r.acked[id] = got
+			delete(r.pending, id)
 			continue
 		}
 		if len(got) < len(acked) || !slices.Equal(got[:len(acked)], acked) {
@@ -263,8 +288,15 @@ func (r *crashRun) checkTransitions(t *testing.T) int {
 		t.Errorf("%s: the ledger has changes %v; acknowledged %v, unanswered %q", id, got, acked, r.pending[id])
 	}
 	for esid, revoked := range r.ledger.seals {
-		if acked, sent := r.sealRev[esid]; revoked && !sent {
-			t.Errorf("seal %s revoked in the ledger, never asked (%v)", esid, acked)
+		acked, sent := r.sealRev[esid]
+		switch {
+		case revoked && !sent:
+			t.Errorf("seal %s revoked in the ledger, never asked", esid)
+		case revoked && !acked:
+			r.cur.durable++
+			r.sealRev[esid] = true
+		case !revoked && sent && !acked:
+			delete(r.sealRev, esid) // never happened; must not appear later
 		}
 	}
 	return lost

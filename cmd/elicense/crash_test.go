@@ -88,6 +88,7 @@ type crashCounts struct {
 	acked    map[string]int // answered 2xx (or 304), by kind
 	inFlight map[string]int // sent before the kill and never answered, by kind
 	lost     int            // acknowledged events missing or different after the restart
+	durable  int            // events in the ledger whose answer the kill cut off
 	ledger   uint64         // ledger size after the cycle
 	load     time.Duration
 	verify   time.Duration // elicense ledger verify on the killed data
@@ -109,6 +110,7 @@ func (c *crashCounts) add(o *crashCounts) {
 		c.inFlight[k] += v
 	}
 	c.lost += o.lost
+	c.durable += o.durable
 	c.ledger = o.ledger
 	c.load += o.load
 	c.verify += o.verify
@@ -128,8 +130,8 @@ func (c *crashCounts) String() string {
 		return fmt.Sprintf("%d (%s)", n, strings.Join(parts, ", "))
 	}
 	changes := c.acked[kindSuspend] + c.acked[kindReinstate] + c.acked[kindRevoke] + c.acked[kindReissue] + c.acked[kindUnbind]
-	s := fmt.Sprintf("acked %s; issuances %d, status changes %d; unanswered at the kill %s; lost %d; ledger %d entries; load %v, ledger verify %v, recovery %v",
-		kinds(c.acked), c.acked[kindIssue]+c.acked[kindBatch], changes, kinds(c.inFlight), c.lost, c.ledger,
+	s := fmt.Sprintf("acked %s; issuances %d, status changes %d; unanswered at the kill %s, of which in the ledger %d; lost %d; ledger %d entries; load %v, ledger verify %v, recovery %v",
+		kinds(c.acked), c.acked[kindIssue]+c.acked[kindBatch], changes, kinds(c.inFlight), c.durable, c.lost, c.ledger,
 		c.load.Round(time.Millisecond), c.verify.Round(time.Millisecond), c.recovery.Round(time.Millisecond))
 	if c.cycles > 1 {
 		s += fmt.Sprintf(" (max %v)", c.maxRec.Round(time.Millisecond))
