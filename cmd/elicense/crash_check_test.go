@@ -113,6 +113,11 @@ func (r *crashRun) check(t *testing.T, v verified) int {
 		t.Errorf("ledger verify on the killed data: %d entries, root %s; the restarted server serves %d entries, root %x", v.size, v.root, n, r.ledger.root(t, n))
 	}
 	lost := r.checkAcked(t) + r.checkTransitions(t)
+	// Every new entry is accounted for: an acknowledged answer, or a
+	// request the kill cut off.
+	if n, want := len(r.ledger.entries)-from, r.cur.events()+r.cur.durable; n != want {
+		t.Errorf("the ledger gained %d entries; %d were acknowledged or cut off by the kill", n, want)
+	}
 	r.checkState(t)
 	b := r.checkBundle(t)
 	r.checkLists(t, b)
@@ -185,8 +190,9 @@ func (l *crashLedger) root(t *testing.T, n uint64) []byte {
 }
 
 // unansweredDurable counts the new entries (from index from) that made
-// something no client was told of: an issuance, re-issue, claim or seal
-// whose answer the kill cut off (status changes: checkTransitions).
+// something no client was told of: an issuance, claim or seal whose
+// answer the kill cut off (status changes and re-issues:
+// checkTransitions).
 func (r *crashRun) unansweredDurable(from int) int {
 	n := 0
 	for i := from; i < len(r.ledger.entries); i++ {
@@ -194,7 +200,7 @@ func (r *crashRun) unansweredDurable(from int) int {
 			continue
 		}
 		switch ev, _ := ledgerevent.Decode(r.ledger.entries[i]); ev.(type) {
-		case *ledgerevent.Issue, *ledgerevent.Reissue, *ledgerevent.Claim, *ledgerevent.SealMade:
+		case *ledgerevent.Issue, *ledgerevent.Claim, *ledgerevent.SealMade:
 			n++
 		}
 	}

@@ -119,6 +119,15 @@ func (c *crashCounts) add(o *crashCounts) {
 	c.maxRec = max(c.maxRec, o.recovery)
 }
 
+// events is the number of ledger events acknowledged.
+func (c *crashCounts) events() int {
+	n := 0
+	for _, k := range []string{kindIssue, kindBatch, kindSuspend, kindReinstate, kindRevoke, kindReissue, kindClaim, kindBankedClaim, kindUnbind, kindSeal, kindSealRevoke} {
+		n += c.acked[k]
+	}
+	return n
+}
+
 func (c *crashCounts) String() string {
 	kinds := func(m map[string]int) string {
 		var parts []string
@@ -130,8 +139,8 @@ func (c *crashCounts) String() string {
 		return fmt.Sprintf("%d (%s)", n, strings.Join(parts, ", "))
 	}
 	changes := c.acked[kindSuspend] + c.acked[kindReinstate] + c.acked[kindRevoke] + c.acked[kindReissue] + c.acked[kindUnbind]
-	s := fmt.Sprintf("acked %s; issuances %d, status changes %d; unanswered at the kill %s, of which in the ledger %d; lost %d; ledger %d entries; load %v, ledger verify %v, recovery %v",
-		kinds(c.acked), c.acked[kindIssue]+c.acked[kindBatch], changes, kinds(c.inFlight), c.durable, c.lost, c.ledger,
+	s := fmt.Sprintf("acked %s; issuances %d, status changes %d, ledger events %d; unanswered at the kill %s; in the ledger unanswered %d; lost %d; ledger %d entries; load %v, ledger verify %v, recovery %v",
+		kinds(c.acked), c.acked[kindIssue]+c.acked[kindBatch], changes, c.events(), kinds(c.inFlight), c.durable, c.lost, c.ledger,
 		c.load.Round(time.Millisecond), c.verify.Round(time.Millisecond), c.recovery.Round(time.Millisecond))
 	if c.cycles > 1 {
 		s += fmt.Sprintf(" (max %v)", c.maxRec.Round(time.Millisecond))
