@@ -104,7 +104,7 @@ func (l *crashLedger) set(id, st string) {
 
 // check runs every check after a restart and returns the number of
 // acknowledged events lost.
-func (r *crashRun) check(t *testing.T, v verified) int {
+func (r *crashRun) check(t *testing.T, v crashVerified) int {
 	t.Helper()
 	from := len(r.ledger.entries)
 	r.readLedger(t)
@@ -230,7 +230,7 @@ func (r *crashRun) checkAcked(t *testing.T) int {
 		case *ledgerevent.SealMade:
 			id, sum = e.ESID, e.Seal
 		}
-		if id != w.id || sum != w.sum || supersedes != w.supersedes || !sameKind(w.kind, ev) {
+		if id != w.id || sum != w.sum || supersedes != w.supersedes || !crashSameKind(w.kind, ev) {
 			t.Errorf("acknowledged %s %s (SM3 %x) at ledger index %d: the entry there is %T %s (SM3 %x)", w.kind, w.id, w.sum[:6], i, ev, id, sum[:6])
 			lost++
 		}
@@ -245,16 +245,16 @@ func (r *crashRun) checkAcked(t *testing.T) int {
 	return lost
 }
 
-func sameKind(kind string, ev ledgerevent.Event) bool {
+func crashSameKind(kind string, ev ledgerevent.Event) bool {
 	switch ev.(type) {
 	case *ledgerevent.Issue:
-		return kind == kindIssue || kind == kindBatch
+		return kind == crashKindIssue || kind == crashKindBatch
 	case *ledgerevent.Reissue:
-		return kind == kindReissue
+		return kind == crashKindReissue
 	case *ledgerevent.Claim:
-		return kind == kindClaim
+		return kind == crashKindClaim
 	case *ledgerevent.SealMade:
-		return kind == kindSeal
+		return kind == crashKindSeal
 	}
 	return false
 }
@@ -441,8 +441,8 @@ func (r *crashRun) checkBundlePKI(t *testing.T, b *trust.Bundle) {
 	}
 }
 
-// listBits are the status-list values of the states.
-var listBits = map[string]statuslist.Status{
+// crashListBits are the status-list values of the states.
+var crashListBits = map[string]statuslist.Status{
 	"valid": statuslist.Valid, "revoked": statuslist.Revoked, "suspended": statuslist.Suspended, "superseded": statuslist.Superseded,
 }
 
@@ -477,7 +477,7 @@ func (r *crashRun) checkLists(t *testing.T, b *trust.Bundle) {
 			t.Errorf("%s: status list %s is not in the bundle", id, p.list)
 			continue
 		}
-		if got, err := l.Status(int(p.idx)); err != nil || got != listBits[st] {
+		if got, err := l.Status(int(p.idx)); err != nil || got != crashListBits[st] {
 			t.Errorf("%s: status list %s entry %d is %v (%v), the ledger's events say %s", id, p.list, p.idx, got, err, st)
 		}
 	}

@@ -65,7 +65,7 @@ type crashRun struct {
 
 // crashEntry is an acknowledged event: the entry expected at its index.
 type crashEntry struct {
-	kind       string // kindIssue, kindReissue, kindClaim or kindSeal
+	kind       string // crashKindIssue, crashKindReissue, crashKindClaim or crashKindSeal
 	id         string // licence, copy or esID
 	supersedes string
 	sum        [32]byte // SM3 of the credential or seal
@@ -177,7 +177,7 @@ func (r *crashRun) covered() bool {
 			return false
 		}
 	}
-	return !r.bankedAtStart || r.cur.acked[kindBankedClaim] > 0
+	return !r.bankedAtStart || r.cur.acked[crashKindBankedClaim] > 0
 }
 
 // deal hands the licences of known state to n workers.
@@ -202,9 +202,9 @@ func (r *crashRun) finish(t *testing.T) {
 
 // verifyLedger runs elicense ledger verify on the data directory and
 // returns what it reports (size and root).
-func (r *crashRun) verifyLedger(t *testing.T, when string) verified {
+func (r *crashRun) verifyLedger(t *testing.T, when string) crashVerified {
 	v := elicense(t, nil, "ledger", "verify", "--data", r.data)
-	var out verified
+	var out crashVerified
 	if v.code != 0 || !strings.HasPrefix(v.stdout, "OK ") {
 		t.Errorf("ledger verify %s: exit %d\n%s%s", when, v.code, v.stdout, v.stderr)
 		return out
@@ -218,7 +218,7 @@ func (r *crashRun) verifyLedger(t *testing.T, when string) verified {
 	return out
 }
 
-type verified struct {
+type crashVerified struct {
 	size uint64
 	root string
 }
@@ -309,11 +309,11 @@ func (w *crashWorker) step(t *testing.T) {
 	case n < 26:
 		w.batch(t)
 	case n < 38:
-		w.status(t, kindSuspend, "suspended", []string{"暂扣", "核查", "其他"}, "valid")
+		w.status(t, crashKindSuspend, "suspended", []string{"暂扣", "核查", "其他"}, "valid")
 	case n < 48:
-		w.status(t, kindReinstate, "valid", []string{""}, "suspended")
+		w.status(t, crashKindReinstate, "valid", []string{""}, "suspended")
 	case n < 55:
-		w.status(t, kindRevoke, "revoked", []string{"注销", "吊销", "撤销"}, "valid", "suspended")
+		w.status(t, crashKindRevoke, "revoked", []string{"注销", "吊销", "撤销"}, "valid", "suspended")
 	case n < 61:
 		w.reissue(t)
 	case n < 66:
@@ -397,8 +397,8 @@ func (w *crashWorker) issue(t *testing.T) {
 	var v crashView
 	sent := time.Now()
 	st, _, err := w.r.do("POST", "/v1/licences", w.issueBody(), &v)
-	if w.outcome(t, kindIssue, 1, sent, st, 201, err, "") {
-		w.own(w.r.issued(v, kindIssue, ""))
+	if w.outcome(t, crashKindIssue, 1, sent, st, 201, err, "") {
+		w.own(w.r.issued(v, crashKindIssue, ""))
 	}
 }
 
@@ -415,7 +415,7 @@ func (w *crashWorker) batch(t *testing.T) {
 	}
 	sent := time.Now()
 	st, _, err := w.r.do("POST", "/v1/licences", map[string]any{"licences": rows}, &out)
-	if !w.outcome(t, kindBatch, n, sent, st, 201, err, fmt.Sprintf("of %d", n)) {
+	if !w.outcome(t, crashKindBatch, n, sent, st, 201, err, fmt.Sprintf("of %d", n)) {
 		return
 	}
 	for _, res := range out.Results {
@@ -423,7 +423,7 @@ func (w *crashWorker) batch(t *testing.T) {
 			t.Errorf("batch answered 201 with a row missing")
 			continue
 		}
-		w.own(w.r.issued(*res.Licence, kindBatch, ""))
+		w.own(w.r.issued(*res.Licence, crashKindBatch, ""))
 	}
 	if len(out.Results) != n {
 		t.Errorf("batch of %d answered with %d rows", n, len(out.Results))
@@ -490,8 +490,8 @@ func (w *crashWorker) reissue(t *testing.T) {
 	sent := time.Now()
 	st, _, err := w.r.do("POST", "/v1/licences/"+l.id+"/reissue", map[string]any{"fields": map[string]string{}}, &v)
 	w.drop(i)
-	if w.outcome(t, kindReissue, 1, sent, st, 201, err, l.id) {
-		w.own(w.r.issued(v, kindReissue, l.id))
+	if w.outcome(t, crashKindReissue, 1, sent, st, 201, err, l.id) {
+		w.own(w.r.issued(v, crashKindReissue, l.id))
 		return
 	}
 	w.r.changed(l.id, "superseded", false)
@@ -508,7 +508,7 @@ func (w *crashWorker) newCode(t *testing.T) {
 	var out struct{ Code string }
 	sent := time.Now()
 	st, _, err := w.r.do("POST", "/v1/licences/"+l.id+"/claim-codes", nil, &out)
-	if !w.outcome(t, kindCode, 1, sent, st, 201, err, l.id) {
+	if !w.outcome(t, crashKindCode, 1, sent, st, 201, err, l.id) {
 		return // no ledger event: the licence's state is still known
 	}
 	l.code = out.Code
@@ -523,7 +523,7 @@ func (w *crashWorker) newCode(t *testing.T) {
 // claim claims a copy as a holder: with a code banked before the last
 // kill when there is one, else with one of the worker's own.
 func (w *crashWorker) claim(t *testing.T) {
-	kind := kindBankedClaim
+	kind := crashKindBankedClaim
 	w.r.mu.Lock()
 	var l *crashLicence
 	if n := len(w.r.banked); n > 0 {
@@ -533,7 +533,7 @@ func (w *crashWorker) claim(t *testing.T) {
 	if l != nil {
 		w.own(l)
 	} else {
-		kind = kindClaim
+		kind = crashKindClaim
 		for _, c := range w.owned {
 			if c.status == "valid" && c.code != "" {
 				l = c
@@ -568,7 +568,7 @@ func (w *crashWorker) claim(t *testing.T) {
 		return
 	}
 	w.r.mu.Lock()
-	w.r.want[v.LedgerIndex] = crashEntry{kind: kindClaim, id: v.ID, sum: gm.SM3([]byte(v.Credential))}
+	w.r.want[v.LedgerIndex] = crashEntry{kind: crashKindClaim, id: v.ID, sum: gm.SM3([]byte(v.Credential))}
 	w.r.pos[v.ID] = crashPos{v.StatusList, v.StatusIndex}
 	w.r.mu.Unlock()
 	l.copies = append(l.copies, v.ID)
@@ -590,7 +590,7 @@ func (w *crashWorker) unbind(t *testing.T) {
 	l.copies = l.copies[1:]
 	sent := time.Now()
 	st, _, err := w.r.do("POST", "/v1/licences/"+url.PathEscape(id)+"/unbind", map[string]string{}, nil)
-	w.r.changed(id, "unbound", w.outcome(t, kindUnbind, 1, sent, st, 200, err, id))
+	w.r.changed(id, "unbound", w.outcome(t, crashKindUnbind, 1, sent, st, 200, err, id))
 }
 
 func (w *crashWorker) seal(t *testing.T) {
@@ -599,12 +599,12 @@ func (w *crashWorker) seal(t *testing.T) {
 	sent := time.Now()
 	st, _, err := w.r.do("POST", "/v1/seals", service.SealRequest{Agency: w.r.sealer, HolderName: fields["name"], HolderCode: fields["uscc"],
 		Type: 1, SignerCert: w.r.signerCert}, &m)
-	if !w.outcome(t, kindSeal, 1, sent, st, 201, err, "") {
+	if !w.outcome(t, crashKindSeal, 1, sent, st, 201, err, "") {
 		return
 	}
 	w.r.mu.Lock()
 	defer w.r.mu.Unlock()
-	w.r.want[m.LedgerIndex] = crashEntry{kind: kindSeal, id: m.ESID, sum: gm.SM3(m.DER)}
+	w.r.want[m.LedgerIndex] = crashEntry{kind: crashKindSeal, id: m.ESID, sum: gm.SM3(m.DER)}
 	w.r.seals = append(w.r.seals, m.ESID)
 }
 
@@ -623,7 +623,7 @@ func (w *crashWorker) revokeSeal(t *testing.T) {
 	}
 	sent := time.Now()
 	st, _, err := w.r.do("POST", "/v1/seals/"+esid+"/revoke", map[string]string{"reason": "停用"}, nil)
-	acked := w.outcome(t, kindSealRevoke, 1, sent, st, 200, err, esid)
+	acked := w.outcome(t, crashKindSealRevoke, 1, sent, st, 200, err, esid)
 	w.r.mu.Lock()
 	w.r.sealRev[esid] = acked
 	w.r.mu.Unlock()
@@ -647,7 +647,7 @@ func (w *crashWorker) fetch(t *testing.T, kind, path string) []byte {
 }
 
 func (w *crashWorker) fetchTrust(t *testing.T) {
-	doc := w.fetch(t, kindTrust, "/v1/trust")
+	doc := w.fetch(t, crashKindTrust, "/v1/trust")
 	if len(doc) == 0 {
 		return
 	}
@@ -680,5 +680,5 @@ func (w *crashWorker) fetchList(t *testing.T) {
 		w.fetchTrust(t)
 		return
 	}
-	w.fetch(t, kindList, "/v1/status/"+w.lists[w.rng.IntN(len(w.lists))])
+	w.fetch(t, crashKindList, "/v1/status/"+w.lists[w.rng.IntN(len(w.lists))])
 }

@@ -56,31 +56,31 @@ func TestServeCrash(t *testing.T) {
 			t.Errorf("no %s was acknowledged in %d cycles", k, *crashCycles)
 		}
 	}
-	if *crashCycles > 1 && total.acked[kindBankedClaim] == 0 {
+	if *crashCycles > 1 && total.acked[crashKindBankedClaim] == 0 {
 		t.Errorf("no claim used a code acknowledged before a kill")
 	}
 }
 
 // Kinds of request, as the counts name them.
 const (
-	kindIssue       = "issue"
-	kindBatch       = "batch-row"
-	kindSuspend     = "suspend"
-	kindReinstate   = "reinstate"
-	kindRevoke      = "revoke"
-	kindReissue     = "reissue"
-	kindCode        = "claim-code"
-	kindClaim       = "claim"
-	kindBankedClaim = "claim-after-kill" // with a code acknowledged before a kill
-	kindUnbind      = "unbind"
-	kindSeal        = "seal"
-	kindSealRevoke  = "seal-revoke"
-	kindTrust       = "trust-fetch"
-	kindList        = "status-fetch"
+	crashKindIssue       = "issue"
+	crashKindBatch       = "batch-row"
+	crashKindSuspend     = "suspend"
+	crashKindReinstate   = "reinstate"
+	crashKindRevoke      = "revoke"
+	crashKindReissue     = "reissue"
+	crashKindCode        = "claim-code"
+	crashKindClaim       = "claim"
+	crashKindBankedClaim = "claim-after-kill" // with a code acknowledged before a kill
+	crashKindUnbind      = "unbind"
+	crashKindSeal        = "seal"
+	crashKindSealRevoke  = "seal-revoke"
+	crashKindTrust       = "trust-fetch"
+	crashKindList        = "status-fetch"
 )
 
 // crashKinds are the kinds every run must have acknowledged.
-var crashKinds = []string{kindIssue, kindBatch, kindSuspend, kindReinstate, kindRevoke, kindReissue, kindCode, kindClaim, kindUnbind, kindSeal, kindSealRevoke, kindTrust, kindList}
+var crashKinds = []string{crashKindIssue, crashKindBatch, crashKindSuspend, crashKindReinstate, crashKindRevoke, crashKindReissue, crashKindCode, crashKindClaim, crashKindUnbind, crashKindSeal, crashKindSealRevoke, crashKindTrust, crashKindList}
 
 // crashCounts are one cycle's figures, or their sum.
 type crashCounts struct {
@@ -122,7 +122,7 @@ func (c *crashCounts) add(o *crashCounts) {
 // events is the number of ledger events acknowledged.
 func (c *crashCounts) events() int {
 	n := 0
-	for _, k := range []string{kindIssue, kindBatch, kindSuspend, kindReinstate, kindRevoke, kindReissue, kindClaim, kindBankedClaim, kindUnbind, kindSeal, kindSealRevoke} {
+	for _, k := range []string{crashKindIssue, crashKindBatch, crashKindSuspend, crashKindReinstate, crashKindRevoke, crashKindReissue, crashKindClaim, crashKindBankedClaim, crashKindUnbind, crashKindSeal, crashKindSealRevoke} {
 		n += c.acked[k]
 	}
 	return n
@@ -138,9 +138,9 @@ func (c *crashCounts) String() string {
 		}
 		return fmt.Sprintf("%d (%s)", n, strings.Join(parts, ", "))
 	}
-	changes := c.acked[kindSuspend] + c.acked[kindReinstate] + c.acked[kindRevoke] + c.acked[kindReissue] + c.acked[kindUnbind]
+	changes := c.acked[crashKindSuspend] + c.acked[crashKindReinstate] + c.acked[crashKindRevoke] + c.acked[crashKindReissue] + c.acked[crashKindUnbind]
 	s := fmt.Sprintf("acked %s; issuances %d, status changes %d, ledger events %d; unanswered at the kill %s; in the ledger unanswered %d; lost %d; ledger %d entries; load %v, ledger verify %v, recovery %v",
-		kinds(c.acked), c.acked[kindIssue]+c.acked[kindBatch], changes, c.events(), kinds(c.inFlight), c.durable, c.lost, c.ledger,
+		kinds(c.acked), c.acked[crashKindIssue]+c.acked[crashKindBatch], changes, c.events(), kinds(c.inFlight), c.durable, c.lost, c.ledger,
 		c.load.Round(time.Millisecond), c.verify.Round(time.Millisecond), c.recovery.Round(time.Millisecond))
 	if c.cycles > 1 {
 		s += fmt.Sprintf(" (max %v)", c.maxRec.Round(time.Millisecond))
