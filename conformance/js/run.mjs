@@ -8,7 +8,8 @@ import { sm3, hex, unhex, verifyRS } from './lib/sm.mjs';
 import { base45Encode, base45Decode, b64urlDecode, b64Decode, inflateZlib } from './lib/enc.mjs';
 import { parseCert, pemToDer } from './lib/der.mjs';
 import { validUSCC, validResidentID, validOrgCode, parseLicenceID } from './lib/ids.mjs';
-import { Catalogue, validateField } from './lib/catalogue.mjs';
+import { Catalogue, validateField, checkCatalogueDoc } from './lib/catalogue.mjs';
+import { validTypeCode } from './lib/ids.mjs';
 import { verifyBundle, verifyGenuineSet, TrustError, roleOf, policyValid } from './lib/trust.mjs';
 import { verifyStatusToken, verifyDelta, applyDelta, entryAt, StatusError } from './lib/status.mjs';
 import * as L from './lib/ledger.mjs';
@@ -30,7 +31,9 @@ class NotImplemented extends Error {}
 const NI = (m) => { throw new NotImplemented(m); };
 const errCode = (e) => { if (e && e.code && typeof e.code === 'string') return 'reject:' + e.code; throw e; };
 
-const catalogue = new Catalogue(JSON.parse(fs.readFileSync(catFile, 'utf8')));
+const catDoc = parseJSON(fs.readFileSync(catFile, 'utf8'));
+{ const why = checkCatalogueDoc(catDoc, validTypeCode); if (why) { console.error(`${catFile}: not a valid catalogue (${why})`); process.exit(2); } }
+const catalogue = new Catalogue(catDoc);
 const ctx = readJSON(path.join(kit, 'context.json'));
 const rootPem = fs.readFileSync(path.join(kit, 'root.pem'), 'utf8');
 const root = parseCert(pemToDer(rootPem));
@@ -56,7 +59,7 @@ function statusCode(v) { return ['VALID', 'REVOKED', 'SUSPENDED', 'SUPERSEDED'][
 const handlers = {
   'qr-static': qrVector, 'qr-bound': qrVector, disclosures: qrVector,
   credential(v) {
-    return verifyCredential(v.input.jws, { trust: TRUST, catalogue, now: secs(v.now) }).code;
+    return verifyCredential(v.input.jws, { trust: TRUST, catalogue, now: secs(v.now) });
   },
   identifiers(v) {
     const { check, value } = v.input; const now = secs(v.now);
@@ -115,7 +118,8 @@ const handlers = {
       if (i.op === 'delta') {
         const base = verifyStatusToken(i.base, bl, { now, minVersion });
         const keyFor = (kid) => (kid === bl.signerKid ? bl.signers : null);
-        const d = verifyDelta(b64Decode(i.delta), { keyFor, uri: bl.uri, now, minVersion: base.ver });
+        // the kit models "the version held" of STATUS-13 by min_version, not by the base list (see README, Q)
+        const d = verifyDelta(b64Decode(i.delta), { keyFor, uri: bl.uri, now, minVersion });
         applyDelta(base, d);
         return 'VALID';
       }
@@ -169,6 +173,10 @@ const handlers = {
       }
     } catch (e) { if (e instanceof NotImplemented) throw e; return errCode(e); }
   },
+  catalogue(v) {
+    let d; try { d = parseJSON(v.input.doc); } catch { return 'reject:catalog'; }
+    return checkCatalogueDoc(d, validTypeCode) ? 'reject:catalog' : 'VALID';
+  },
   certificates(v) {
     const i = v.input;
     let c;
@@ -186,7 +194,7 @@ function qrVector(v) {
   const trust = i.trust === 'none' ? null : TRUST;
   const replay = new Map();
   for (const t of i.prior || []) verifyQR(t, { trust, catalogue, now, replay });
-  return verifyQR(i.text, { trust, catalogue, now, replay }).code;
+  return verifyQR(i.text, { trust, catalogue, now, replay });
 }
 
 // ---- main ----
@@ -206,9 +214,11 @@ for (const f of files) {
       if (e instanceof NotImplemented) { ni++; nis.push(`${v.id} (${e.message})`); continue; }
       got = 'EXCEPTION ' + (e && e.stack ? e.stack.split('\n').slice(0, 3).join(' | ') : e);
     }
+    let detail = '';
+    if (got && typeof got === 'object') { detail = got.detail || ''; got = got.code; }
     const ok = got === v.expected || (v.also_conforming || []).includes(got);
     if (ok) pass++; else { failN++; fails.push(`${v.id}: expected ${v.expected}${v.also_conforming ? ' (or ' + v.also_conforming.join(', ') + ')' : ''}, got ${got} — ${v.description}`); }
-    if (verbose) console.log(`${ok ? 'ok  ' : 'FAIL'} ${v.id} ${got}`);
+    if (verbose) console.log(`${ok ? 'ok  ' : 'FAIL'} ${v.id} ${got}${detail && detail !== got ? ' [' + detail + ']' : ''}`);
   }
   totalPass += pass; totalFail += failN; totalNI += ni;
   console.log(`${f.padEnd(20)} ${String(pass).padStart(3)} pass ${String(failN).padStart(3)} fail ${String(ni).padStart(3)} not implemented${h ? '' : ' (kind not implemented)'}`);

@@ -163,3 +163,72 @@ export function validateClass(cat, cls, fields, validFrom, validUntil, nowSec) {
   }
   return null;
 }
+
+// ---- the catalogue file (CAT-01 .. CAT-03) ----
+export const TYPES = ['text', 'longtext', 'date', 'datetime', 'term', 'enum', 'money', 'uscc', 'resident_id', 'org_code', 'uscc_or_resident_id', 'licence_no', 'plate_no', 'vin', 'phone', 'int', 'area'];
+// Returns null when the parsed document (duplicates already refused by the JSON reader) is a valid
+// catalogue, else a reason.
+export function checkCatalogueDoc(doc, validTypeCode) {
+  const obj = (v) => v !== null && typeof v === 'object' && !Array.isArray(v);
+  const only = (o, allowed) => Object.keys(o).find((k) => !k.startsWith('_') && !allowed.includes(k));
+  if (!obj(doc)) return 'not an object';
+  let u = only(doc, ['type_code_scheme', 'value_sets', 'classes']); if (u) return 'unknown member ' + u;
+  if (!Array.isArray(doc.classes) || !doc.classes.length) return 'classes';
+  const vs = doc.value_sets === undefined ? {} : doc.value_sets;
+  if (!obj(vs)) return 'value_sets';
+  for (const [k, v] of Object.entries(vs)) if (!Array.isArray(v) || !v.length || !v.every((x) => typeof x === 'string')) return 'value set ' + k;
+  const keys = new Set(), codes = new Set(), zh = new Set(), en = new Set();
+  const CLASS = ['key', 'type_code', 'name_zh', 'name_en', 'issuer_kind', 'holder_kind', 'holder_name_field', 'holder_code_field', 'validity', 'max_status_staleness', 'stale_policy', 'pilot', 'fields'];
+  const FIELD = ['key', 'name', 'type', 'required', 'max_len', 'values', 'value_set', 'pattern', 'min', 'max', 'dates', 'qr', 'printed'];
+  for (const c of doc.classes) {
+    if (!obj(c)) return 'class not an object';
+    u = only(c, CLASS); if (u) return 'unknown class member ' + u;
+    for (const m of CLASS) if (!(m in c) && m !== 'pilot') return `class ${c.key}: ${m} missing`;
+    if (typeof c.key !== 'string' || !/^[a-z][a-z0-9]*(?:-[a-z0-9]+)*$/.test(c.key) || c.key.length > 64 || keys.has(c.key)) return 'class key ' + c.key;
+    keys.add(c.key);
+    if (!validTypeCode(c.type_code) || codes.has(c.type_code)) return 'type_code ' + c.type_code;
+    codes.add(c.type_code);
+    if (typeof c.name_zh !== 'string' || !c.name_zh || zh.has(c.name_zh)) return 'name_zh'; zh.add(c.name_zh);
+    if (typeof c.name_en !== 'string' || !c.name_en || en.has(c.name_en)) return 'name_en'; en.add(c.name_en);
+    if (!['organization', 'person', 'either'].includes(c.holder_kind)) return 'holder_kind';
+    if (!['fail', 'warn'].includes(c.stale_policy)) return 'stale_policy';
+    if (typeof c.max_status_staleness !== 'string' || !/^(?:[0-9]+h)?(?:[0-9]+m)?(?:[0-9]+s)?$/.test(c.max_status_staleness) || !c.max_status_staleness) return 'max_status_staleness';
+    if ('pilot' in c && typeof c.pilot !== 'boolean') return 'pilot';
+    if (!Array.isArray(c.fields) || !c.fields.length) return 'fields';
+    const fk = new Set();
+    for (const f of c.fields) {
+      if (!obj(f)) return 'field not an object';
+      u = only(f, FIELD); if (u) return 'unknown field member ' + u;
+      if (typeof f.key !== 'string' || !/^[a-z][a-z0-9_]*$/.test(f.key) || f.key.length > 64 || fk.has(f.key)) return 'field key ' + f.key;
+      fk.add(f.key);
+      if (typeof f.name !== 'string' || !f.name) return 'field name';
+      if (!TYPES.includes(f.type)) return 'field type ' + f.type;
+      if (typeof f.required !== 'boolean') return 'required';
+      if (!['always', 'optional', 'never'].includes(f.qr)) return 'qr';
+      if ('printed' in f && typeof f.printed !== 'boolean') return 'printed';
+      if ('max_len' in f && (!Number.isInteger(f.max_len) || f.max_len < 0)) return 'max_len';
+      if (['text', 'longtext', 'licence_no'].includes(f.type) && !(f.max_len > 0)) return 'max_len required';
+      if (f.type === 'enum') {
+        const hasV = 'values' in f, hasS = 'value_set' in f;
+        if (hasV === hasS) return 'enum values';
+        if (hasV && (!Array.isArray(f.values) || !f.values.length)) return 'values';
+        if (hasS && !vs[f.value_set]) return 'value_set';
+      } else if ('values' in f || 'value_set' in f) return 'values on a non-enum';
+      if ('pattern' in f) {
+        if (!['text', 'longtext', 'licence_no'].includes(f.type) || typeof f.pattern !== 'string') return 'pattern';
+        try { compilePattern(f.pattern); } catch { return 'pattern syntax'; }
+      } else if (f.type === 'licence_no') return 'pattern required';
+      if (('min' in f || 'max' in f) && f.type !== 'int') return 'min/max';
+      if ('dates' in f && (!['date', 'datetime', 'term'].includes(f.type) || !['event', 'act', 'validity'].includes(f.dates))) return 'dates';
+    }
+    if (!fk.has(c.holder_name_field) || !fk.has(c.holder_code_field)) return 'holder fields';
+    const v = c.validity;
+    if (!obj(v) || !['fixed', 'variable', 'none'].includes(v.kind)) return 'validity';
+    u = only(v, ['kind', 'term_years', 'long_term_allowed', 'field']); if (u) return 'unknown validity member ' + u;
+    if (v.kind === 'fixed' && (!Array.isArray(v.term_years) || !v.term_years.length || !v.term_years.every((n) => Number.isInteger(n) && n > 0))) return 'term_years';
+    if (v.kind !== 'fixed' && 'term_years' in v) return 'term_years on a non-fixed validity';
+    if (v.kind === 'none' ? (v.field || v.long_term_allowed) : (v.field && !fk.has(v.field))) return 'validity field';
+    if (v.field) { const f = c.fields.find((x) => x.key === v.field); if (!['date', 'term'].includes(f.type)) return 'validity field type'; }
+  }
+  return null;
+}

@@ -74,9 +74,10 @@ export function noteKeyID(name, point65) {
   return sha256(concat(name, new Uint8Array([0x0a]), ALG, point65)).subarray(0, 4);
 }
 export function parseVKey(s) {
-  const parts = s.split('+');
-  if (parts.length !== 3) fail('tlog.ErrBadKey', 'form');
-  const [name, idh, b64] = parts;
+  // <name>+<hex id>+<base64>: the name has no '+', the base64 may contain '+'
+  const i1 = s.indexOf('+'), i2 = i1 < 0 ? -1 : s.indexOf('+', i1 + 1);
+  if (i1 < 0 || i2 < 0) fail('tlog.ErrBadKey', 'form');
+  const name = s.slice(0, i1), idh = s.slice(i1 + 1, i2), b64 = s.slice(i2 + 1);
   if (!name || /\s/u.test(name) || !/^[0-9a-f]{8}$/.test(idh)) fail('tlog.ErrBadKey', 'name or id');
   let raw; try { raw = b64Decode(b64); } catch { fail('tlog.ErrBadKey', 'base64'); }
   if (raw.length !== ALG.length + 65 || !bytesEq(raw.subarray(0, ALG.length), ALG)) fail('tlog.ErrBadKey', 'alg');
