@@ -201,6 +201,7 @@ function qrVector(v) {
 const files = fs.readdirSync(kit).filter((f) => f.endsWith('.json')).sort();
 let totalFail = 0, totalPass = 0, totalNI = 0;
 const lines = [];
+const covered = new Set();
 for (const f of files) {
   const doc = readJSON(path.join(kit, f));
   if (!doc.vectors) continue;
@@ -217,7 +218,7 @@ for (const f of files) {
     let detail = '';
     if (got && typeof got === 'object') { detail = got.detail || ''; got = got.code; }
     const ok = got === v.expected || (v.also_conforming || []).includes(got);
-    if (ok) pass++; else { failN++; fails.push(`${v.id}: expected ${v.expected}${v.also_conforming ? ' (or ' + v.also_conforming.join(', ') + ')' : ''}, got ${got} — ${v.description}`); }
+    if (ok) { pass++; for (const r of v.rules || []) covered.add(r); } else { failN++; fails.push(`${v.id}: expected ${v.expected}${v.also_conforming ? ' (or ' + v.also_conforming.join(', ') + ')' : ''}, got ${got} — ${v.description}`); }
     if (verbose) console.log(`${ok ? 'ok  ' : 'FAIL'} ${v.id} ${got}${detail && detail !== got ? ' [' + detail + ']' : ''}`);
   }
   totalPass += pass; totalFail += failN; totalNI += ni;
@@ -225,5 +226,6 @@ for (const f of files) {
   for (const x of fails) console.log('   FAIL ' + x);
   if (verbose) for (const x of nis) console.log('   n/i  ' + x);
 }
+if (args.includes('--rules')) console.log('rules exercised by passing vectors: ' + [...covered].sort((a, b) => a.localeCompare(b, 'en', { numeric: true })).join(' '));
 console.log(`conformance-js: ${totalPass} passed, ${totalFail} failed, ${totalNI} skipped`);
 process.exit(totalFail ? 1 : 0);
