@@ -16,6 +16,7 @@ import * as L from './lib/ledger.mjs';
 import { verifyQR } from './lib/qr.mjs';
 import { verifyCredential } from './lib/credential.mjs';
 import { parseJSON } from './lib/json.mjs';
+import { verifyGrant, verifyProof } from './lib/grants.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const args = process.argv.slice(2);
@@ -172,6 +173,14 @@ const handlers = {
         default: NI('op ' + i.op);
       }
     } catch (e) { if (e instanceof NotImplemented) throw e; return errCode(e); }
+  },
+  grants(v) {
+    const i = v.input; const now = secs(v.now);
+    try {
+      if (i.op === 'proof') { verifyProof(i.proof, { keyHex: i.key, method: i.method, path: i.path, body: i.body ? b64Decode(i.body) : new Uint8Array(0), now }); return 'VALID'; }
+      if (i.op === 'grant') { verifyGrant(i, { trust: TRUST, catalogue, now, rp: i.rp, grantID: i.grant }); return 'VALID'; }
+      NI('op ' + i.op);
+    } catch (e) { if (e instanceof NotImplemented) throw e; return { code: errCode(e), detail: e.message }; }
   },
   catalogue(v) {
     let d; try { d = parseJSON(v.input.doc); } catch { return 'reject:catalog'; }
