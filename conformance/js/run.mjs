@@ -17,6 +17,7 @@ import { verifyQR } from './lib/qr.mjs';
 import { verifyCredential } from './lib/credential.mjs';
 import { parseJSON } from './lib/json.mjs';
 import { verifyGrant, verifyProof } from './lib/grants.mjs';
+import { verifySeal, SealNI } from './lib/seals.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const args = process.argv.slice(2);
@@ -181,6 +182,12 @@ const handlers = {
       if (i.op === 'grant') { verifyGrant(i, { trust: TRUST, catalogue, now, rp: i.rp, grantID: i.grant }); return 'VALID'; }
       NI('op ' + i.op);
     } catch (e) { if (e instanceof NotImplemented) throw e; return { code: errCode(e), detail: e.message }; }
+  },
+  seals(v) {
+    const i = v.input;
+    const roots = [i.root_pem ? parseCert(pemToDer(i.root_pem)) : root];
+    try { return verifySeal(b64Decode(i.signature), b64Decode(i.document), { roots, revoked: i.revoked_seals || [], now: secs(v.now) }); }
+    catch (e) { if (e instanceof SealNI) NI(e.message); throw e; }
   },
   catalogue(v) {
     let d; try { d = parseJSON(v.input.doc); } catch { return 'reject:catalog'; }
