@@ -81,12 +81,64 @@ export function verifySeal(sigDer, document, { roots, revoked = [], now }) {
   if (s.signingTime > s.validEnd) return V('SEAL_EXPIRED');
   if (s.signingTime < signer.notBefore) return V('SIGNER_CERT_NOT_YET_VALID');
   if (s.signingTime > signer.notAfter) return V('SIGNER_CERT_EXPIRED');
-  // 7
-  if (s.timeStamp) throw new SealNI('time-stamps (their format is not in docs/spec/)');
+  // 7 (SEAL-13): an RFC 3161 TimeStampToken (CMS SignedData, SM3/SM2) over the signature value
+  let tsTime = null;
+  if (s.timeStamp) {
+    tsTime = verifyTimeStamp(s.timeStamp, s.value, roots);
+    if (tsTime === null || tsTime < s.signingTime) return V('BAD_TIMESTAMP');
+  }
   // 8
   if (!bytesEq(sm3(document), s.dataHash)) return V('DOCUMENT_MODIFIED');
   // 9
   const rv = revoked.find((r) => r.esid === s.esid);
-  if (rv && Date.parse(rv.since) / 1000 <= now) return V('SEAL_REVOKED');
+  if (rv && Date.parse(rv.since) / 1000 <= now && !(tsTime !== null && tsTime < Date.parse(rv.since) / 1000)) return V('SEAL_REVOKED');
   return V('VALID');
+}
+
+// The time-stamp field of SES_Signature ([0] BIT STRING, or [0] IMPLICIT) holds a DER ContentInfo
+// of SignedData whose eContent is a TSTInfo (RFC 3161) with an SM3 message imprint of the signature
+// value. Returns genTime (seconds) when it verifies under a root, else null.
+function verifyTimeStamp(ts, sigValue, roots) {
+  try {
+    let inner = ts.content;
+    if (ts.tag === 0xa0) { const b = parseOne(inner); inner = bitstr(b); } else inner = inner.subarray(1);
+    const ci = parseOne(inner);
+    const [ctype, ctx] = children(ci);
+    if (oid(ctype) !== '1.2.840.113549.1.7.2' && oid(ctype) !== '1.2.156.10197.6.1.4.2.2') return null;
+    const sd = children(children(ctx)[0]);
+    let k = 0;
+    derInt(sd[k++]); k++; // version, digestAlgorithms
+    const encap = children(sd[k++]);
+    if (oid(encap[0]) !== '1.2.840.113549.1.9.16.1.4') return null;
+    const eContent = octets(children(encap[1])[0]);
+    let certs = [];
+    if (sd[k].tag === 0xa0) { certs = children(sd[k]).map((c) => parseCert(c.raw)); k++; }
+    if (sd[k].tag === 0xa1) k++;
+    const sis = children(sd[k]);
+    if (sis.length !== 1) return null;
+    const si = children(sis[0]);
+    let j = 0; derInt(si[j++]);
+    const sid = si[j++];
+    const [, serial] = children(sid);
+    const dalg = oid(children(si[j++])[0]);
+    if (dalg !== '1.2.156.10197.1.401') return null;
+    const attrs = si[j++]; if (attrs.tag !== 0xa0) return null;
+    j++; // signature algorithm
+    const sigv = octets(si[j++]);
+    let md = null;
+    for (const a of children(attrs)) { const [t, set] = children(a); if (oid(t) === '1.2.840.113549.1.9.4') md = octets(children(set)[0]); }
+    if (!md || !bytesEq(md, sm3(eContent))) return null;
+    const signed = new Uint8Array(attrs.raw); signed[0] = 0x31;
+    const tsa = certs.find((c) => c.serial === hex(serial.content));
+    if (!tsa) return null;
+    let rs; try { rs = parseDerSig(sigv); } catch { return null; }
+    if (!verifyRS(tsa.pub, signed, rs.r, rs.s)) return null;
+    // TSTInfo
+    const tst = children(parseOne(eContent));
+    const mi = children(tst[2]);
+    if (oid(children(mi[0])[0]) !== '1.2.156.10197.1.401' || !bytesEq(octets(mi[1]), sm3(sigValue))) return null;
+    const genTime = gtime(tst[4]);
+    const ok = roots.some((r) => bytesEq(r.der, tsa.der) || (tsa.issuerRaw === r.subjectRaw && verifyCertSig(tsa, r) && genTime >= tsa.notBefore && genTime <= tsa.notAfter));
+    return ok ? genTime : null;
+  } catch { return null; }
 }
