@@ -18,6 +18,7 @@ import { verifyCredential } from './lib/credential.mjs';
 import { parseJSON } from './lib/json.mjs';
 import { verifyGrant, verifyProof } from './lib/grants.mjs';
 import { verifySeal, SealNI } from './lib/seals.mjs';
+import { verifyOFD, OfdNI } from './lib/ofd.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const args = process.argv.slice(2);
@@ -188,6 +189,12 @@ const handlers = {
     const roots = [i.root_pem ? parseCert(pemToDer(i.root_pem)) : root];
     try { return verifySeal(b64Decode(i.signature), b64Decode(i.document), { roots, revoked: i.revoked_seals || [], now: secs(v.now) }); }
     catch (e) { if (e instanceof SealNI) NI(e.message); throw e; }
+  },
+  ofd(v) {
+    const i = v.input;
+    const roots = [i.root_pem ? parseCert(pemToDer(i.root_pem)) : root];
+    try { return verifyOFD(b64Decode(i.file), { roots, now: secs(v.now), revoked: i.revoked_seals || [] }); }
+    catch (e) { if (e instanceof OfdNI) NI(e.message); throw e; }
   },
   catalogue(v) {
     let d; try { d = parseJSON(v.input.doc); } catch { return 'reject:catalog'; }
