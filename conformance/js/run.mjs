@@ -220,6 +220,43 @@ function qrVector(v) {
   return verifyQR(i.text, { trust, catalogue, now, replay });
 }
 
+// ---- robustness smoke (--fuzz N): mutated inputs must give a verdict, never an exception ----
+if (args.includes('--fuzz')) {
+  const n = Number(opt('--fuzz', '1000'));
+  let seed = 12345; const rnd = (k) => { seed = (seed * 1103515245 + 12345) & 0x7fffffff; return seed % k; };
+  const mutStr = (s, alphabet) => { const a = [...s]; const op = rnd(3); const i = rnd(a.length + 1);
+    if (op === 0 && a.length) a[Math.min(i, a.length - 1)] = alphabet[rnd(alphabet.length)];
+    else if (op === 1) a.splice(i, 0, alphabet[rnd(alphabet.length)]); else a.splice(i, 1 + rnd(4));
+    return a.join(''); };
+  const mutB64 = (b64) => { const b = Buffer.from(b64, 'base64'); if (!b.length) return b64; const i = rnd(b.length); b[i] ^= 1 << rnd(8); if (rnd(4) === 0) return b.subarray(0, rnd(b.length)).toString('base64'); return b.toString('base64'); };
+  const B45 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:';
+  const B64U = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.~';
+  const pool = [];
+  for (const f of fs.readdirSync(kit).filter((x) => x.endsWith('.json')).sort()) {
+    const doc = readJSON(path.join(kit, f)); if (!doc.vectors || !handlers[doc.kind]) continue;
+    for (const v of doc.vectors) pool.push([doc.kind, v]);
+  }
+  let crashes = 0;
+  for (let k = 0; k < n; k++) {
+    const [kind, v0] = pool[rnd(pool.length)];
+    const v = JSON.parse(JSON.stringify(v0, (key, x) => (typeof x === 'bigint' ? Number(x) : x)));
+    const i = v.input;
+    for (const key of Object.keys(i)) {
+      if (rnd(2)) continue;
+      if (['text'].includes(key)) i[key] = mutStr(i[key], B45);
+      else if (['jws', 'token', 'bundle', 'sdjwt', 'consent', 'request', 'proof', 'base', 'list_token', 'previous'].includes(key) && typeof i[key] === 'string') i[key] = mutStr(i[key], B64U);
+      else if (['signature', 'document', 'file', 'delta', 'doc', 'cert', 'entry', 'tile_data'].includes(key) && typeof i[key] === 'string') i[key] = mutB64(i[key]);
+      else if (key === 'note' || key === 'vkey') i[key] = mutStr(i[key], B64U + '\n\u2014 ');
+    }
+    try { handlers[kind](v); } catch (e) {
+      if (e instanceof NotImplemented) continue;
+      crashes++; if (crashes <= 10) console.log(`crash on a mutation of ${v0.id}: ${e && e.stack ? e.stack.split('\n').slice(0, 3).join(' | ') : e}`);
+    }
+  }
+  console.log(`fuzz: ${n - crashes} passed, ${crashes} failed`);
+  process.exit(crashes ? 1 : 0);
+}
+
 // ---- main ----
 const files = fs.readdirSync(kit).filter((f) => f.endsWith('.json')).sort();
 let totalFail = 0, totalPass = 0, totalNI = 0;
