@@ -54,7 +54,7 @@ export function inflateZlib(buf, max) {
   let res;
   try {
     res = zlib.inflateSync(buf, { maxOutputLength: max + 1, info: true, finishFlush: zlib.constants.Z_SYNC_FLUSH });
-  } catch (e) { fail('zlib: ' + e.message); }
+  } catch (e) { if (e && (e.code === 'ERR_BUFFER_TOO_LARGE' || e instanceof RangeError)) fail('zlib too large'); fail('zlib: ' + e.message); }
   const out = res.buffer;
   if (out.length > max) fail('zlib too large');
   // the engine's bytesWritten counts input consumed; trailing data or a truncated stream is refused
