@@ -1,0 +1,210 @@
+// OFD (GB/T 33190) packages with Seal signatures, per seals-ofd.md OFD-01 .. OFD-06.
+// A small zip reader (PKWARE APPNOTE: end of central directory, central and local headers; stored
+// and deflated entries) and a strict, small XML reader are written here.
+import zlib from 'node:zlib';
+import { sm3 } from './sm.mjs';
+import { bytesEq } from './enc.mjs';
+import { verifySeal, SealNI } from './seals.mjs';
+
+export class OfdNI extends Error {}
+class Bad extends Error {}
+const bad = (m) => { throw new Bad(m); };
+const NS = 'http://www.ofdspec.org/2016', NS_OLD = 'http://www.ofdspec.org';
+
+// ---- zip (OFD-01) ----
+export function readZip(buf) {
+  const b = Buffer.from(buf);
+  let eocd = -1;
+  for (let i = b.length - 22; i >= Math.max(0, b.length - 22 - 65535); i--) if (b.readUInt32LE(i) === 0x06054b50) { eocd = i; break; }
+  if (eocd < 0) bad('not a zip');
+  const n = b.readUInt16LE(eocd + 10), cdSize = b.readUInt32LE(eocd + 12), cdOff = b.readUInt32LE(eocd + 16);
+  if (n > 4096) bad('too many entries');
+  if (cdOff + cdSize > eocd) bad('central directory');
+  const files = new Map(), folded = new Set();
+  let p = cdOff, total = 0;
+  for (let k = 0; k < n; k++) {
+    if (p + 46 > b.length || b.readUInt32LE(p) !== 0x02014b50) bad('central header');
+    const flags = b.readUInt16LE(p + 8), method = b.readUInt16LE(p + 10);
+    const csize = b.readUInt32LE(p + 20), usize = b.readUInt32LE(p + 24);
+    const nl = b.readUInt16LE(p + 28), xl = b.readUInt16LE(p + 30), cl = b.readUInt16LE(p + 32);
+    const lho = b.readUInt32LE(p + 42);
+    let name;
+    try { name = new TextDecoder('utf-8', { fatal: true }).decode(b.subarray(p + 46, p + 46 + nl)); } catch { bad('name not UTF-8'); }
+    p += 46 + nl + xl + cl;
+    if (flags & 1) bad('encrypted');
+    if (method !== 0 && method !== 8) bad('method');
+    if (name.endsWith('/')) continue; // directory
+    if (!name || name.startsWith('/') || /^[A-Za-z]:/.test(name) || name.includes('\\') || /[\u0000-\u001F\u007F]/.test(name) || name.split('/').some((s) => s === '' || s === '.' || s === '..')) bad('entry name ' + name);
+    const f = name.toLowerCase();
+    if (files.has(name) || folded.has(f)) bad('entry repeated'); folded.add(f);
+    if (usize > 64 << 20) bad('entry too large');
+    if (lho + 30 > b.length || b.readUInt32LE(lho) !== 0x04034b50) bad('local header');
+    const ds = lho + 30 + b.readUInt16LE(lho + 26) + b.readUInt16LE(lho + 28);
+    if (ds + csize > b.length) bad('truncated entry');
+    const raw = b.subarray(ds, ds + csize);
+    let data;
+    if (method === 0) data = raw;
+    else { try { data = zlib.inflateRawSync(raw, { maxOutputLength: Math.max(usize, 1) }); } catch { bad('inflate'); } }
+    if (data.length !== usize) bad('size');
+    if (usize > 1 << 20 && usize / Math.max(csize, 1) > 200) bad('compression ratio');
+    if (zlib.crc32 && zlib.crc32(data) !== b.readUInt32LE(p - (46 + nl + xl + cl) + 16)) bad('crc');
+    total += usize; if (total > 256 << 20) bad('package too large');
+    files.set(name, new Uint8Array(data));
+  }
+  return files;
+}
+
+// ---- XML (OFD-02) ----
+export function parseXML(bytes) {
+  let s;
+  try { s = new TextDecoder('utf-8', { fatal: true }).decode(bytes); } catch { bad('XML not UTF-8'); }
+  if (s.charCodeAt(0) === 0xfeff) s = s.slice(1);
+  let i = 0;
+  const decl = /^<\?xml\s[^?]*\?>/.exec(s);
+  if (decl) { if (/encoding\s*=\s*["'](?!utf-8["'])/i.test(decl[0])) bad('encoding'); i = decl[0].length; }
+  const ent = (t) => t.replace(/&(lt|gt|amp|quot|apos|#x[0-9a-fA-F]+|#[0-9]+);|&/g, (m, e) => {
+    if (!e) bad('bare &');
+    return { lt: '<', gt: '>', amp: '&', quot: '"', apos: "'" }[e] ?? String.fromCodePoint(e[1] === 'x' ? parseInt(e.slice(2), 16) : parseInt(e.slice(1), 10));
+  });
+  const skipMisc = () => {
+    for (;;) {
+      const m = /^(\s+|<!--[\s\S]*?-->)/.exec(s.slice(i));
+      if (m) { i += m[0].length; continue; }
+      if (s.startsWith('<!', i)) bad('DTD or declaration');
+      if (s.startsWith('<?', i)) bad('processing instruction');
+      return;
+    }
+  };
+  function element(depth, nsScope) {
+    if (depth > 64) bad('too deep');
+    const m = /^<([A-Za-z_][\w.-]*(?::[A-Za-z_][\w.-]*)?)/.exec(s.slice(i));
+    if (!m) bad('element');
+    i += m[0].length;
+    const qname = m[1];
+    const rawAttrs = [];
+    for (;;) {
+      const a = /^\s+([A-Za-z_][\w.:-]*)\s*=\s*("([^"<]*)"|'([^'<]*)')/.exec(s.slice(i));
+      if (!a) break;
+      i += a[0].length;
+      rawAttrs.push([a[1], ent(a[3] ?? a[4])]);
+    }
+    const close = /^\s*(\/?)>/.exec(s.slice(i));
+    if (!close) bad('tag');
+    i += close[0].length;
+    const scope = Object.create(nsScope);
+    const attrs = {};
+    for (const [k, v] of rawAttrs) {
+      if (k === 'xmlns') scope[''] = v; else if (k.startsWith('xmlns:')) scope[k.slice(6)] = v;
+    }
+    for (const [k, v] of rawAttrs) {
+      if (k === 'xmlns' || k.startsWith('xmlns:')) continue;
+      if (k.includes(':')) bad('qualified attribute');
+      if (k in attrs) bad('attribute repeated');
+      if (v.length > 65536) bad('attribute too long');
+      attrs[k] = v;
+    }
+    const [pfx, local] = qname.includes(':') ? qname.split(':') : ['', qname];
+    const ns = scope[pfx];
+    if (ns !== NS && ns !== NS_OLD) bad('element not in the OFD namespace: ' + qname);
+    const el = { name: local, attrs, children: [], text: '' };
+    if (close[1]) return el;
+    for (;;) {
+      const t = /^[^<]*/.exec(s.slice(i))[0];
+      el.text += ent(t); i += t.length;
+      if (s.startsWith('</', i)) {
+        const e = /^<\/([^\s>]+)\s*>/.exec(s.slice(i));
+        if (!e || e[1] !== qname) bad('end tag');
+        i += e[0].length; return el;
+      }
+      if (s.startsWith('<!--', i)) { const j = s.indexOf('-->', i); if (j < 0) bad('comment'); i = j + 3; continue; }
+      if (s.startsWith('<![CDATA[', i)) { const j = s.indexOf(']]>', i); if (j < 0) bad('cdata'); el.text += s.slice(i + 9, j); i = j + 3; continue; }
+      if (s.startsWith('<?', i) || s.startsWith('<!', i)) bad('PI or declaration in content');
+      el.children.push(element(depth + 1, scope));
+    }
+  }
+  skipMisc();
+  const root = element(1, {});
+  skipMisc();
+  if (i !== s.length) bad('content after the root');
+  return root;
+}
+const kids = (el, name) => el.children.filter((c) => c.name === name);
+const kid = (el, name) => kids(el, name)[0];
+
+// ST_Loc (OFD-02)
+function resolve(from, loc) {
+  loc = loc.trim();
+  const base = loc.startsWith('/') ? [] : from.split('/').slice(0, -1);
+  for (const seg of loc.split('/')) {
+    if (seg === '' || seg === '.') continue;
+    if (seg === '..') { if (!base.length) bad('path above the root'); base.pop(); } else base.push(seg);
+  }
+  return base.join('/');
+}
+
+const ORDER = ['MALFORMED', 'SIGNATURE_INVALID', 'DOCUMENT_MODIFIED', 'REVOKED', 'EXPIRED', 'UNTRUSTED_MAKER', 'UNTRUSTED_SIGNER', 'VALID'];
+const worst = (a, b) => (ORDER.indexOf(a) <= ORDER.indexOf(b) ? a : b);
+// seal verdict → OFD verdict (a reading: the spec gives the OFD codes but no mapping)
+const SEAL2OFD = {
+  VALID: 'VALID', MALFORMED: 'MALFORMED', UNSUPPORTED_ALGORITHM: 'MALFORMED', BAD_SIGNATURE: 'SIGNATURE_INVALID',
+  BAD_SEAL_SIGNATURE: 'SIGNATURE_INVALID', DOCUMENT_MODIFIED: 'SIGNATURE_INVALID', BAD_TIMESTAMP: 'SIGNATURE_INVALID',
+  SIGNER_NOT_IN_SEAL: 'UNTRUSTED_SIGNER', MAKER_UNTRUSTED: 'UNTRUSTED_MAKER', SEAL_NOT_YET_VALID: 'EXPIRED', SEAL_EXPIRED: 'EXPIRED',
+  SIGNER_CERT_NOT_YET_VALID: 'EXPIRED', SIGNER_CERT_EXPIRED: 'EXPIRED', SEAL_REVOKED: 'REVOKED',
+};
+
+export function verifyOFD(pkg, { roots, now, revoked = [] }) {
+  const R = (c, d) => ({ code: 'ofd:' + c, detail: d });
+  try {
+    const files = readZip(pkg);
+    const get = (p) => files.get(p);
+    if (!get('OFD.xml')) bad('no OFD.xml');
+    const ofd = parseXML(get('OFD.xml'));
+    if (ofd.name !== 'OFD') bad('root element');
+    const sigLists = [];
+    for (const body of kids(ofd, 'DocBody')) {
+      const sl = kid(body, 'Signatures');
+      if (sl && sl.text.trim()) sigLists.push(resolve('OFD.xml', sl.text));
+    }
+    let verdict = null;
+    for (const sp of sigLists) {
+      if (!get(sp)) continue;
+      const sx = parseXML(get(sp));
+      for (const sig of kids(sx, 'Signature')) {
+        const loc = resolve(sp, sig.attrs.BaseLoc || '');
+        const sxml = get(loc);
+        if (!sxml) { verdict = worst(verdict || 'VALID', 'MALFORMED'); continue; }
+        const sdoc = parseXML(sxml);
+        const info = kid(sdoc, 'SignedInfo');
+        if (!info) bad('SignedInfo');
+        const refs = kid(info, 'References');
+        if (!refs) bad('References');
+        const cm = refs.attrs.CheckMethod;
+        let v = 'VALID';
+        if (cm !== '1.2.156.10197.1.401' && cm !== 'SM3') bad('CheckMethod');
+        const seen = new Set();
+        for (const r of kids(refs, 'Reference')) {
+          const fp = resolve(loc, r.attrs.FileRef || '');
+          if (seen.has(fp)) bad('reference repeated'); seen.add(fp);
+          const f = get(fp);
+          const cv = Buffer.from(kid(r, 'CheckValue')?.text.trim() || '', 'base64');
+          if (!f || !bytesEq(sm3(f), cv)) v = worst(v, 'DOCUMENT_MODIFIED');
+        }
+        const type = sig.attrs.Type || 'Seal';
+        const svLoc = kid(sdoc, 'SignedValue');
+        const sv = svLoc && get(resolve(loc, svLoc.text));
+        if (!sv) bad('SignedValue');
+        if (type === 'Seal') {
+          let sr;
+          try { sr = verifySeal(sv, sxml, { roots, revoked, now }); } catch (e) { if (e instanceof SealNI) throw new OfdNI(e.message); throw e; }
+          v = worst(v, SEAL2OFD[sr.code.slice(5)] || 'MALFORMED');
+        } else throw new OfdNI('Type="Sign" signatures (GM/T 0010 SignedData)');
+        verdict = worst(verdict || 'VALID', v);
+      }
+    }
+    if (verdict === null) return R('NOT_SIGNED');
+    return R(verdict);
+  } catch (e) {
+    if (e instanceof Bad) return R('MALFORMED', e.message);
+    throw e;
+  }
+}

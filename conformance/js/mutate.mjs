@@ -1,0 +1,111 @@
+#!/usr/bin/env node
+// Mutation check of the kit: disables one check of this verifier at a time (a text replacement in a
+// temporary copy) and reports whether any kit vector then fails. A check whose removal no vector
+// notices is a rule the kit does not pin down (a candidate vector). Usage: node mutate.mjs [--kit DIR]
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const extra = process.argv.slice(2);
+// [rule and check, file, original text, replacement]
+const MUTATIONS = [
+  ["QR-06 deterministic re-encoding", "lib/enc.mjs", "if (!bytesEq(cborEncode(r.value), r.raw)) fail('cbor not deterministic');", ""],
+  ["QR-07 depth", "lib/enc.mjs", "if (depth > limits.depth) fail('cbor too deep');", ""],
+  ["QR-07 map size", "lib/enc.mjs", "|| v > limits.map) fail", "|| false) fail"],
+  ["QR-02 length", "lib/qr.mjs", "if (text.length > 4296) refuse('MALFORMED', 'too long');", ""],
+  ["QR-33 replay", "lib/qr.mjs", "if (exp !== undefined && now <= exp) refuse('REPLAYED');", ""],
+  ["QR-32 future edge", "lib/qr.mjs", "t.presentedAt > now + skew || ", ""],
+  ["QR-32 old edge off by one", "lib/qr.mjs", "now - t.presentedAt > maxAge + skew", "now - t.presentedAt > maxAge + skew + 1"],
+  ["QR-29 device signature", "lib/qr.mjs", "if (!verifyFixed(dk, pm, t.devSig)) refuse", "if (false) refuse"],
+  ["QR-25 genuine tag", "lib/qr.mjs", "e.index === c.idx && e.tag === tag", "e.index === c.idx"],
+  ["QR-26 v1 under retired key", "lib/qr.mjs", "(at === null || at >= key.since)", "(at !== null && at >= key.since)"],
+  ["QR-27 certificate validity", "lib/qr.mjs", "if (tt < key.cert.notBefore || tt > key.cert.notAfter) refuse", "if (false) refuse"],
+  ["QR-16 validity field", "lib/qr.mjs", "if (v !== want) refuse", "if (false) refuse"],
+  ["QR-11 salt", "lib/qr.mjs", "if (field === 0 ? salt.length !== 0 : salt.length !== 16) refuse", "if (false) refuse"],
+  ["QR-09 presented_at on static", "lib/qr.mjs", "if (!devSig && presentedAt !== 0) refuse", "if (false) refuse"],
+  ["QR-10 unknown core key", "lib/qr.mjs", "if (!allowed.has(k)) refuse", "if (false) refuse"],
+  ["QR-24 agency lists class", "lib/qr.mjs", "if (!key.agency.classes.includes(cls.key) || !policyOK)", "if (!policyOK)"],
+  ["QR-24 policy allows class", "lib/qr.mjs", "if (!key.agency.classes.includes(cls.key) || !policyOK)", "if (!key.agency.classes.includes(cls.key))"],
+  ["STATUS-17 agency of list", "lib/qr.mjs", "if (!bl || bl.agency !== key.agency.code)", "if (!bl)"],
+  ["STATUS-19 exp part", "lib/qr.mjs", "now - held.iat > maxStale || now > held.exp", "now - held.iat > maxStale"],
+  ["STATUS-19 age part", "lib/qr.mjs", "now - held.iat > maxStale || now > held.exp", "now > held.exp"],
+  ["VERIFY-11 NOT_YET_VALID", "lib/qr.mjs", "if (now < startOfDay(c.from)) refuse('NOT_YET_VALID');", ""],
+  ["TRUST-07 root kid", "lib/trust.mjs", "if (b.root !== root.kid) fail", "if (false) fail"],
+  ["TRUST-07 bundle_signer", "lib/trust.mjs", "if (!Array.isArray(b.bundle_signer) ||", "if (false &&"],
+  ["TRUST-09 kid = cert", "lib/trust.mjs", "if (k.kid !== c.kid) fail('trust.ErrKeyIDMismatch');", ""],
+  ["TRUST-09 chain", "lib/trust.mjs", "if (!chainsTo(c, root, Math.max(c.notBefore, root.notBefore))) fail('trust.ErrUntrustedKey', 'chain');", ""],
+  ["TRUST-09 policy code", "lib/trust.mjs", "if (c.policy.code !== a.code) fail", "if (false) fail"],
+  ["TRUST-10 genuine only on compromised", "lib/trust.mjs", "if (k.state !== 'compromised' || !isObj(g)", "if (!isObj(g)"],
+  ["TRUST-12 signer_kid", "lib/trust.mjs", "if (!ok) fail(M, 'list signer');", ""],
+  ["TRUST-12 list agency", "lib/trust.mjs", "if (!ag) fail(M, 'list agency');", "if (!ag) continue;"],
+  ["TRUST-14 issued_at rollback", "lib/trust.mjs", "state.seq < previous.seq || iat < previous.issuedAt ||", "state.seq < previous.seq ||"],
+  ["TRUST-06 next_update > issued_at", "lib/trust.mjs", "|| !(nu > iat)", ""],
+  ["TRUST-21 genuine header", "lib/trust.mjs", "if (gs.kid !== kid || gs.since !== k.since || gs.count !== Number(k.genuine.count)) fail", "if (false) fail"],
+  ["TRUST-20 canonical (sorted lists)", "lib/trust.mjs", "throw new Error('lists not sorted');", ""],
+  ["STATUS-06 lst base64url canonical", "lib/enc.mjs", "if (b.toString('base64url') !== s) fail('base64url non-canonical');", ""],
+  ["STATUS-05 ttl > 0", "lib/status.mjs", "if (p.ttl !== undefined && (!isInt(p.ttl) || !(p.ttl > 0))) fail(M, 'ttl');", ""],
+  ["STATUS-12 padding bits", "lib/status.mjs", "if ((stream[b >> 3] >> (b & 7)) & 1) fail(M, 'padding bits');", ""],
+  ["STATUS-12 index < entries", "lib/status.mjs", "if (idx >= entries) fail(M, 'index past entries');", ""],
+  ["STATUS-13 delta uri", "lib/status.mjs", "if (duri !== uri) fail('statuslist.ErrWrongList');", ""],
+  ["STATUS-13 delta expiry", "lib/status.mjs", "if (now > d.exp) {", "if (false) {"],
+  ["STATUS-14 digest of B", "lib/status.mjs", "if (!bytesEq(sm3(b), d.digest)) fail(W, 'digest of B');", ""],
+  ["QR-05 zlib trailing data", "lib/enc.mjs", "if (consumed !== buf.length) fail('zlib trailing data');", ""],
+  ["CRED-05 exp", "lib/credential.mjs", "else if (!isNum(p.exp) || p.exp !== startCST(lic.valid_until) + 86400) return R('MALFORMED', 'exp');", ""],
+  ["CRED-16 holder_code_type", "lib/credential.mjs", "if (lic.holder_code_type !== wantType) return", "if (false) return"],
+  ["CRED-16 jti issuer", "lib/credential.mjs", "id.type !== cls.type_code || id.issuer !== p.iss", "id.type !== cls.type_code"],
+  ["CRED-16 type_code/name", "lib/credential.mjs", "if (lic.type_code !== cls.type_code || lic.name !== cls.name_zh) return", "if (false) return"],
+  ["CRED-16 valid_until >= valid_from", "lib/credential.mjs", "if (lic.valid_until !== '长期' && lic.valid_until < lic.valid_from) return", "if (false) return"],
+  ["CRED-07 cnf", "lib/credential.mjs", "} catch { return R('MALFORMED', 'cnf point'); }", "} catch { }"],
+  ["CAT-09 fixed term length", "lib/catalogue.mjs", "if (!ok) return 'fixed term length';", ""],
+  ["CAT-10 long term allowed", "lib/catalogue.mjs", "if (val.kind !== 'none' && longTerm && !val.long_term_allowed) return '长期 not allowed';", ""],
+  ["CAT-12 max_len", "lib/catalogue.mjs", "if (f.max_len > 0 && cps.length > f.max_len) return 'too long';", ""],
+  ["CAT-15 text control chars", "lib/catalogue.mjs", "case 'text': if (CC.test(value) || /[\\u2028\\u2029]/.test(value)) return 'control character'; break;", "case 'text': break;"],
+  ["CAT-16 date bounds", "lib/catalogue.mjs", "for (const d of dates) if (d < floor || d > '2199-12-31') return 'date out of bounds';", ""],
+  ["ID-13 embedded org code", "lib/ids.mjs", "return validOrgCode(s.slice(8, 17));", "return true;"],
+  ["ID-16 birth date not after today", "lib/ids.mjs", "if (iso < '1800-01-01' || iso > todayCST(nowSec)) return false;", "if (iso < '1800-01-01') return false;"],
+  ["ID-05 version 000", "lib/ids.mjs", "|| version === '000') return null;", ") return null;"],
+  ["LEDGER-04 proof length", "lib/ledger.mjs", "if (sn !== 0n) fail('tlog.ErrInclusionProof', 'proof too short');", ""],
+  ["LEDGER-07 signature base64 canonical", "lib/ledger.mjs", "try { raw = b64Decode(m[2]); } catch { fail(M, 'signature base64'); }", "raw = Buffer.from(m[2], 'base64');"],
+  ["LEDGER-06 size no leading zeros", "lib/ledger.mjs", "if (!/^(?:0|[1-9][0-9]*)$/.test(size)) fail(B, 'size');", "if (!/^[0-9]+$/.test(size)) fail(B, 'size');"],
+  ["LEDGER-12 key id check", "lib/ledger.mjs", "if (hex(noteKeyID(name, point)) !== idh) fail('tlog.ErrBadKey', 'key id');", ""],
+  ["GRANT-13 expiry", "lib/grants.mjs", "if (p.iat > now + 60 || now < p.nbf || (p.exp !== undefined && now >= p.exp)) fail('ErrExpired');", ""],
+  ["GRANT-16 refused decision", "lib/grants.mjs", "if (c.decision !== 'approve') fail('ErrRefused');", ""],
+  ["GRANT-16 licence", "lib/grants.mjs", "if (c.licence !== p.jti && !(", "if (false && !("],
+  ["GRANT-16 consented not disclosed", "lib/grants.mjs", "for (const k of c.fields) if (!disclosed.has(k)) fail('ErrMismatch', 'consented, not disclosed: ' + k);", ""],
+  ["GRANT-02 proof iat past edge", "lib/grants.mjs", "if (p.iat < now - 60 || p.iat > now + 60) fail('ErrExpired');", "if (p.iat < now - 60) fail('ErrExpired');"],
+  ["SEAL-11 not yet valid", "lib/seals.mjs", "if (s.signingTime < s.validStart) return V('SEAL_NOT_YET_VALID');", ""],
+  ["SEAL-12 signer cert not yet valid", "lib/seals.mjs", "if (s.signingTime < signer.notBefore) return V('SIGNER_CERT_NOT_YET_VALID');", ""],
+  ["SEAL-02 algorithms", "lib/seals.mjs", "if (s.alg !== SM2SIG || s.makerAlg !== SM2SIG || s.dataHash.length !== 32) return V('UNSUPPORTED_ALGORITHM');", ""],
+  ["OFD-03 reference repeated", "lib/ofd.mjs", "if (seen.has(fp)) bad('reference repeated');", ""],
+  ["OFD-02 namespace", "lib/ofd.mjs", "if (ns !== NS && ns !== NS_OLD) bad", "if (false) bad"],
+  ["OFD-01 names repeated case-folded", "lib/ofd.mjs", "if (files.has(name) || folded.has(f)) bad('entry repeated');", ""],
+  ["CERT-01 SDA critical", "lib/der.mjs", "if (critical) fail('SDA critical');", ""],
+  ["CERT-02 role value range", "lib/der.mjs", "if (r < 1 || r > 4) fail('role value');", ""],
+  ["CERT-09 receipt key usage", "lib/trust.mjs", "if (!ku.keyEncipherment || ku.digitalSignature || ku.contentCommitment || ku.keyCertSign || ku.cRLSign) return { role: null };", ""],
+  ["GM-03 DER minimal integers", "lib/der.mjs", "if (b.length > 1 && ((b[0] === 0 && !(b[1] & 0x80)) || (b[0] === 0xff && (b[1] & 0x80)))) fail('non-minimal integer');", ""],
+  ["JWS-02 crit", "lib/jws.mjs", "if ('crit' in header) throw new JWSError('malformed', 'crit');", ""],
+];
+
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'conformance-js-mutate-'));
+const undetected = [];
+for (const [name, file, from, to] of MUTATIONS) {
+  const dir = path.join(tmp, 'js');
+  fs.rmSync(dir, { recursive: true, force: true });
+  fs.cpSync(here, dir, { recursive: true, filter: (s) => !s.includes('node_modules') });
+  const p = path.join(dir, file);
+  const text = fs.readFileSync(p, 'utf8');
+  if (text.split(from).length !== 2) { console.log(`PATTERN NOT FOUND ONCE  ${name}`); continue; }
+  fs.writeFileSync(p, text.replace(from, to));
+  const kitArgs = extra.includes('--kit') ? [] : ['--kit', path.join(here, '..')];
+  const catArgs = extra.includes('--catalogue') ? [] : ['--catalogue', path.join(here, '..', '..', 'certs', 'catalog', 'classes.json')];
+  const r = spawnSync(process.execPath, [path.join(dir, 'run.mjs'), ...kitArgs, ...catArgs, ...extra], { encoding: 'utf8' });
+  const fails = r.stdout.split('\n').filter((l) => l.trim().startsWith('FAIL')).map((l) => l.trim().slice(5).split(':')[0]);
+  console.log(`${fails.length ? 'noticed   ' : 'UNNOTICED '} ${name}${fails.length ? '  (' + fails.slice(0, 3).join(', ') + ')' : ''}`);
+  if (!fails.length) undetected.push(name);
+}
+fs.rmSync(tmp, { recursive: true, force: true });
+console.log(`\n${MUTATIONS.length - undetected.length} of ${MUTATIONS.length} removed checks noticed by the kit; not noticed:`);
+for (const n of undetected) console.log('  ' + n);
