@@ -32,7 +32,8 @@ that no signature protects.
 
 Exit status: 0 VALID, 1 any other verdict (MALFORMED signature,
 SIGNATURE_INVALID, DOCUMENT_MODIFIED, REVOKED, EXPIRED, UNTRUSTED_MAKER,
-UNTRUSTED_SIGNER, NOT_SIGNED), 2 the file could not be checked (not an
+UNTRUSTED_SIGNER, PARTIALLY_PROTECTED: every signature valid but a shown
+file protected by none, NOT_SIGNED), 2 the file could not be checked (not an
 OFD package, unreadable, trust-store error).
 
 Examples:

@@ -58,16 +58,18 @@ type OFDSignature struct {
 var ofdHeadlines = map[vofd.Verdict]string{
 	vofd.Malformed: "无法识别", vofd.SignatureInvalid: "签名无效", vofd.DocumentModified: "文档已被修改",
 	vofd.Revoked: "印章已吊销", vofd.Expired: "证书或印章已过期", vofd.UntrustedMaker: "制章人不可信",
-	vofd.UntrustedSigner: "签名人不可信", vofd.NotSigned: "文档未签名", vofd.Valid: "有效",
+	vofd.UntrustedSigner: "签名人不可信", vofd.PartiallyProtected: "部分内容未受保护", vofd.NotSigned: "文档未签名",
+	vofd.Valid: "有效",
 }
 
 // ofdColour: green only for VALID; amber when the document is intact but
-// who signed it is not known to this counter (or nobody did); red else.
+// who signed it is not known to this counter (or nobody did), or when the
+// signatures hold but leave part of what is shown unprotected; red else.
 func ofdColour(v vofd.Verdict) string {
 	switch v {
 	case vofd.Valid:
 		return "green"
-	case vofd.UntrustedMaker, vofd.UntrustedSigner, vofd.NotSigned:
+	case vofd.UntrustedMaker, vofd.UntrustedSigner, vofd.PartiallyProtected, vofd.NotSigned:
 		return "amber"
 	}
 	return "red"

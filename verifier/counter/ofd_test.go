@@ -208,7 +208,7 @@ func TestOFDAPI(t *testing.T) {
 			code: vofd.UntrustedSigner, headline: "签名人不可信", colour: "amber", sigs: []vofd.Verdict{vofd.UntrustedSigner, vofd.UntrustedSigner},
 			sigWarnings: []string{"本签名未保护 2 个显示文件"}},
 		{name: "GM/T 0010, one signature left", data: oneSign, q: "?as_of_signing=1", trust: notRevoked, revocation: true,
-			code: vofd.Valid, headline: "有效", colour: "green", sigs: []vofd.Verdict{vofd.Valid},
+			code: vofd.PartiallyProtected, headline: "部分内容未受保护", colour: "amber", sigs: []vofd.Verdict{vofd.Valid},
 			warnings:    []string{"以下显示文件不受任何签名保护，改动它们不会使签名失败：Doc_0/Annots/Annotations.xml、OFD.xml"},
 			sigWarnings: []string{"本签名未保护 2 个显示文件"}},
 	} {

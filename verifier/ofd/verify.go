@@ -92,8 +92,9 @@ func Verify(data []byte, opts Options) (*Report, error) {
 // VerifyPackage verifies every signature of an opened package.
 func VerifyPackage(p *ofd.Package, opts Options) *Report {
 	r := &Report{Signatures: []Signature{}, Notes: append([]string(nil), p.Notes...)}
+	var uncovered []string
 	for _, body := range p.Root.Bodies {
-		verifyBody(r, p, body, opts)
+		uncovered = append(uncovered, verifyBody(r, p, body, opts)...)
 	}
 	r.Notes = dedupe(append(r.Notes, p.Notes...)) // parts parsed since may have added some
 	if r.Verdict == "" {
@@ -103,14 +104,21 @@ func VerifyPackage(p *ofd.Package, opts Options) *Report {
 				r.Verdict = s.Verdict
 			}
 		}
-		if len(r.Signatures) == 0 {
+		switch {
+		case len(r.Signatures) == 0:
 			r.Verdict = NotSigned
+		case r.Verdict == Valid && len(uncovered) > 0:
+			// Every signature holds, but what is shown is not all theirs.
+			r.Verdict = PartiallyProtected
+			r.Detail = "shown but protected by no valid signature: " + strings.Join(uncovered, ", ")
 		}
 	}
 	return r
 }
 
-func verifyBody(r *Report, p *ofd.Package, body ofd.DocBody, opts Options) {
+// verifyBody checks the signatures of one document body and returns the
+// shown files that no VALID signature protects.
+func verifyBody(r *Report, p *ofd.Package, body ofd.DocBody, opts Options) (uncovered []string) {
 	// What is shown; a document that does not parse still has its
 	// signatures checked (a changed protected file is DOCUMENT_MODIFIED,
 	// not MALFORMED), and the document is MALFORMED only if they all pass.
@@ -129,14 +137,16 @@ func verifyBody(r *Report, p *ofd.Package, body ofd.DocBody, opts Options) {
 		if shownErr != nil {
 			r.Verdict, r.Detail = Malformed, shownErr.Error()
 		}
-		return
+		return shown
 	}
 	list, err := p.Signatures(body.Signatures)
 	if err != nil {
 		r.Verdict, r.Detail = Malformed, err.Error()
-		return
+		return nil
 	}
-	protected := map[string]bool{}
+	// protected: by any signature whose reference digest matches (the
+	// warnings); covered: by a VALID one (the document's verdict).
+	protected, covered := map[string]bool{}, map[string]bool{}
 	allValid := true
 	for _, e := range list.List {
 		s := verifySignature(p, e, opts)
@@ -144,6 +154,7 @@ func verifyBody(r *Report, p *ofd.Package, body ofd.DocBody, opts Options) {
 		for _, ref := range s.References {
 			if ref.OK {
 				protected[ref.Path] = true
+				covered[ref.Path] = covered[ref.Path] || s.Verdict == Valid
 			}
 		}
 		var un []string
@@ -166,11 +177,15 @@ func verifyBody(r *Report, p *ofd.Package, body ofd.DocBody, opts Options) {
 		if !protected[f] {
 			un = append(un, f)
 		}
+		if !covered[f] {
+			uncovered = append(uncovered, f)
+		}
 	}
 	if len(un) > 0 {
 		r.Unprotected = append(r.Unprotected, un...)
 		r.Warnings = append(r.Warnings, fmt.Sprintf("no signature protects %s: a change there fails no signature", strings.Join(un, ", ")))
 	}
+	return uncovered
 }
 
 func verifySignature(p *ofd.Package, e ofd.SignatureEntry, opts Options) Signature {
