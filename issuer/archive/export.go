@@ -352,7 +352,7 @@ func buildFiles(src Source, cat *catalog.Catalog, id string, events []uint64, cp
 		return nil, fmt.Errorf("archive: licence %s: %w", id, err)
 	}
 	evs := format.Events{CheckpointSize: cpSize}
-	status := "valid"
+	status := format.StatusValid
 	supersededBy := ""
 	for _, i := range events {
 		var raw []byte
@@ -371,15 +371,9 @@ func buildFiles(src Source, cat *catalog.Catalog, id string, events []uint64, cp
 		if err != nil {
 			return nil, err
 		}
-		switch e := ev.(type) {
-		case *ledgerevent.Reissue:
-			if e.Supersedes == id {
-				status, supersededBy = "superseded", e.ID
-			}
-		case *ledgerevent.StatusChange:
-			if e.ID == id {
-				status = e.To.String()
-			}
+		status = format.StatusAfter(status, ev, id)
+		if e, ok := ev.(*ledgerevent.Reissue); ok && e.Supersedes == id {
+			supersededBy = e.ID
 		}
 		ps := make([]format.Digest, len(proof))
 		for j, h := range proof {

@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"elicense/certs/agencycert"
 	format "elicense/certs/archive"
 	"elicense/certs/catalog"
 	"elicense/certs/credential"
@@ -27,7 +28,10 @@ import (
 type Options struct {
 	// Roots, when set, are the pinned roots: the package's root must be
 	// one of them (byte for byte).
-	Roots   []*gm.Certificate
+	Roots []*gm.Certificate
+	// Ledger, when set, are the pinned ledger keys' certificates (a
+	// synced trust bundle's): the package's trust/ledger.cer must be one.
+	Ledger  []*gm.Certificate
 	Catalog *catalog.Catalog // nil means catalog.Default()
 }
 
@@ -41,8 +45,25 @@ type Licence struct {
 	Problems []string    `json:"problems,omitempty"`
 }
 
+// Verdict is the outcome for the package.
+type Verdict string
+
+// The verdicts.
+const (
+	// Valid: every check holds and the package's root is a pinned root.
+	Valid Verdict = "VALID"
+	// Unpinned: every check holds, but against the package's own root,
+	// which no pinned root vouches for: compare its fingerprint (Report.Root)
+	// out of band before relying on the package.
+	Unpinned Verdict = "UNPINNED"
+	// Invalid: some check does not hold (Report.Problems, Licence.Problems).
+	Invalid Verdict = "INVALID"
+)
+
 // Report is the outcome for the package.
 type Report struct {
+	Verdict Verdict `json:"verdict"`
+	// OK: every check holds (the root pinned or not).
 	OK         bool      `json:"ok"`
 	Agency     string    `json:"agency,omitempty"`
 	From       time.Time `json:"from,omitzero"`
@@ -60,8 +81,9 @@ type Report struct {
 var ErrUnreadable = errors.New("archive: cannot read the package")
 
 type pkg struct {
-	files map[string]*zip.File
-	rep   *Report
+	files  map[string]*zip.File
+	rep    *Report
+	agency string // the manifest's
 }
 
 func (p *pkg) problem(format string, args ...any) {
@@ -101,16 +123,23 @@ func Verify(r io.ReaderAt, size int64, o Options) (*Report, error) {
 	}
 	rep := p.rep
 	rep.Agency, rep.From, rep.To, rep.Count = m.Agency, m.From, m.To, m.Count
+	p.agency = m.Agency
 
 	p.checkFixity(m)
 
 	// Trust: the root, certificates chaining to it, the manifest signature.
 	root := p.cert(format.RootPath)
 	if root == nil {
-		return rep, nil
+		return finish(rep), nil
 	}
 	p.checkRoot(root, o.Roots)
-	ledgerCert := p.chained(format.LedgerCertPath, root)
+	ledgerCert := p.chained(format.LedgerCertPath, root, agencycert.RoleLedger)
+	if ledgerCert != nil && len(o.Ledger) > 0 && !slices.ContainsFunc(o.Ledger, func(c *gm.Certificate) bool {
+		return subtle.ConstantTimeCompare(c.Raw, ledgerCert.Raw) == 1
+	}) {
+		p.problem("%s: not the pinned ledger key", format.LedgerCertPath)
+		ledgerCert = nil
+	}
 	kb, err := p.read(format.KeysPath, format.MaxJSONSize)
 	var keys *format.Keys
 	if err == nil {
@@ -199,14 +228,25 @@ func (p *pkg) cert(name string) *gm.Certificate {
 	return c
 }
 
-// chained is cert, and only if root issued it.
-func (p *pkg) chained(name string, root *gm.Certificate) *gm.Certificate {
+// chained is cert, and only if it chains to root (at a time within its
+// own validity, as certs/trust checks bundle keys: an archive is checked
+// long after its certificates expire; when each was used is checked
+// where it is used) and has the elicense role want.
+func (p *pkg) chained(name string, root *gm.Certificate, want agencycert.Role) *gm.Certificate {
 	c := p.cert(name)
 	if c == nil {
 		return nil
 	}
-	if err := c.CheckSignatureFrom(root); err != nil {
-		p.problem("%s: not issued by the package's root: %v", name, err)
+	at := c.NotAfter
+	if root.NotAfter.Before(at) {
+		at = root.NotAfter
+	}
+	if err := gm.VerifyChain(c, []*gm.Certificate{root}, nil, at); err != nil {
+		p.problem("%s: does not chain to the package's root: %v", name, err)
+		return nil
+	}
+	if err := agencycert.RequireRole(c, want); err != nil {
+		p.problem("%s: %v", name, err)
 		return nil
 	}
 	return c
@@ -225,6 +265,9 @@ func (p *pkg) checkRoot(root *gm.Certificate, pins []*gm.Certificate) {
 	if len(pins) > 0 && !rep.Pinned {
 		p.problem("the package's root %s is not a pinned root", rep.Root)
 	}
+	if err := agencycert.RequireRole(root, agencycert.RoleRoot); err != nil {
+		p.problem("%s: %v", format.RootPath, err)
+	}
 }
 
 // agencyKeys is the key set of the package's agency certificates that
@@ -234,16 +277,30 @@ func (p *pkg) agencyKeys(keys *format.Keys, m *format.Manifest, root *gm.Certifi
 	keySet := credential.KeySet{}
 	var signer *gm.Certificate
 	for _, k := range keys.Keys {
-		c := p.chained(format.AgencyCertPath(k.KeyID), root)
+		name := format.AgencyCertPath(k.KeyID)
+		c := p.chained(name, root, agencycert.RoleAgency)
 		if c == nil {
+			continue
+		}
+		if kid := gm.KeyIDString(c.Raw); kid != k.KeyID {
+			p.problem("%s: the certificate's key ID is %s", name, kid)
+			continue
+		}
+		pol, err := agencycert.FromCertificate(c)
+		if err != nil {
+			p.problem("%s: %v", name, err)
+			continue
+		}
+		if pol.AgencyCode != m.Agency {
+			p.problem("%s: a key of agency %s, not of %s", name, pol.AgencyCode, m.Agency)
 			continue
 		}
 		pub, ok := c.PublicKey.(*ecdsa.PublicKey)
 		if !ok {
-			p.problem("%s: not an SM2 key", format.AgencyCertPath(k.KeyID))
+			p.problem("%s: not an SM2 key", name)
 			continue
 		}
-		ik := credential.IssuerKey{Public: pub, AgencyCode: keys.Agency, NotBefore: c.NotBefore, NotAfter: c.NotAfter, Classes: classes(cat)}
+		ik := credential.IssuerKey{Public: pub, AgencyCode: pol.AgencyCode, NotBefore: c.NotBefore, NotAfter: c.NotAfter, Classes: classes(cat, pol)}
 		switch k.State {
 		case format.KeyRetired:
 			ik.RetiredSince = k.Since
@@ -252,6 +309,10 @@ func (p *pkg) agencyKeys(keys *format.Keys, m *format.Manifest, root *gm.Certifi
 		}
 		keySet[k.KeyID] = append(keySet[k.KeyID], ik)
 		if k.KeyID == m.Signer {
+			if k.State == format.KeyCompromised {
+				p.problem("the manifest's signer %s is a compromised key", m.Signer)
+				continue
+			}
 			signer = c
 		}
 	}
@@ -341,13 +402,24 @@ func finish(rep *Report) *Report {
 	for _, l := range rep.Licences {
 		rep.OK = rep.OK && l.OK
 	}
+	switch {
+	case !rep.OK:
+		rep.Verdict = Invalid
+	case !rep.Pinned:
+		rep.Verdict = Unpinned
+	default:
+		rep.Verdict = Valid
+	}
 	return rep
 }
 
-func classes(cat *catalog.Catalog) []string {
+// classes are the catalogue's classes pol allows.
+func classes(cat *catalog.Catalog, pol agencycert.Policy) []string {
 	var out []string
 	for _, cl := range cat.Classes() {
-		out = append(out, cl.Key)
+		if pol.AllowsClass(cl) {
+			out = append(out, cl.Key)
+		}
 	}
 	return out
 }
@@ -382,6 +454,9 @@ func (p *pkg) licence(id string, cat *catalog.Catalog, keys credential.KeySet, o
 	if evb != nil {
 		c.checkEvents(evb, cred != nil, credSM3, cp, cpOK)
 	}
+	if md != nil && c.l.Status != md.Status {
+		c.bad("%s: status %q, the events say %q", format.MetadataFile, md.Status, c.l.Status)
+	}
 	return done(c.l)
 }
 
@@ -396,8 +471,6 @@ func (c *licenceCheck) metadata(mdb []byte) *format.Metadata {
 		c.bad("%v", err)
 	case md.ID != c.l.ID:
 		c.bad("%s: names %s", format.MetadataFile, md.ID)
-	default:
-		c.l.Status = md.Status
 	}
 	return md
 }
@@ -443,10 +516,11 @@ func (c *licenceCheck) checkEvents(evb []byte, hasCred bool, credSM3 [32]byte, c
 	c.l.Events = len(evs.Events)
 	issued := false
 	for _, e := range evs.Events {
-		records, ok := c.event(e, credSM3)
-		if !ok {
+		ev, records := c.event(e, credSM3)
+		if ev == nil {
 			continue
 		}
+		c.l.Status = format.StatusAfter(c.l.Status, ev, c.l.ID)
 		issued = issued || records
 		if !cpOK {
 			continue
@@ -463,16 +537,19 @@ func (c *licenceCheck) checkEvents(evb []byte, hasCred bool, credSM3 [32]byte, c
 }
 
 // event decodes e and checks it is about the version; records says it
-// issues the credential whose SM3 is credSM3. ok is false when e does not
+// issues the credential whose SM3 is credSM3. ev is nil when e does not
 // decode.
-func (c *licenceCheck) event(e format.Event, credSM3 [32]byte) (records, ok bool) {
+func (c *licenceCheck) event(e format.Event, credSM3 [32]byte) (ev ledgerevent.Event, records bool) {
 	id := c.l.ID
 	ev, err := ledgerevent.Decode(e.Raw)
 	if err != nil {
 		c.bad("event %d: %v", e.Index, err)
-		return false, false
+		return nil, false
 	}
 	h := ev.Head()
+	if h.Agency != c.p.agency {
+		c.bad("event %d is an event of agency %s", e.Index, h.Agency)
+	}
 	if base, _, _ := strings.Cut(h.Subject, "#"); base != id {
 		if re, ok := ev.(*ledgerevent.Reissue); !ok || re.Supersedes != id {
 			c.bad("event %d is about %s", e.Index, h.Subject)
@@ -484,7 +561,7 @@ func (c *licenceCheck) event(e format.Event, credSM3 [32]byte) (records, ok bool
 	case *ledgerevent.Reissue:
 		records = x.ID == id && [32]byte(x.Credential) == credSM3
 	}
-	return records, true
+	return ev, records
 }
 
 // inclusion checks e's proof against cp.
