@@ -16,8 +16,9 @@ import (
 
 // TestArchiveCommands: elicense archive through the running server and
 // --offline on its stopped data give the same package, and
-// elicense-verify archive exits 0 on it, 1 on a changed byte (naming the
-// file), 2 on what is not a package.
+// elicense-verify archive exits 0 on it once its root is pinned (1,
+// UNPINNED, before), 1 on a changed byte (naming the file), 2 on what is
+// not a package.
 func TestArchiveCommands(t *testing.T) {
 	vb, err := buildVerify()
 	if err != nil {
@@ -60,8 +61,8 @@ func TestArchiveCommands(t *testing.T) {
 		t.Fatal("the online and offline exports of one period differ")
 	}
 
-	verify := func(path string) (int, string) {
-		cmd := exec.Command(vb, "archive", "--store", filepath.Join(dir, "store"), path)
+	run := func(args ...string) (int, string) {
+		cmd := exec.Command(vb, append(args[:1:1], append([]string{"--store", filepath.Join(dir, "store")}, args[1:]...)...)...)
 		out, err := cmd.CombinedOutput()
 		var ee *exec.ExitError
 		if errors.As(err, &ee) {
@@ -71,6 +72,19 @@ func TestArchiveCommands(t *testing.T) {
 			t.Fatal(err)
 		}
 		return 0, string(out)
+	}
+	verify := func(path string) (int, string) { return run("archive", path) }
+	// No pinned root: every check holds, but only against the package's
+	// own root.
+	if code, out := verify(online); code != 1 || !strings.Contains(out, "UNPINNED archive") {
+		t.Fatalf("verify, no root pinned: %d\n%s", code, out)
+	}
+	rootPEM := filepath.Join(dir, "root.pem")
+	if err := os.WriteFile(rootPEM, s.RootPEM(t), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if code, out := run("trust", "add", rootPEM); code != 0 {
+		t.Fatalf("trust add: %d\n%s", code, out)
 	}
 	if code, out := verify(online); code != 0 || !strings.Contains(out, "VALID archive") {
 		t.Fatalf("verify: %d\n%s", code, out)
