@@ -5,6 +5,7 @@ import (
 	"encoding/xml"
 	"errors"
 	"io"
+	"slices"
 	"strings"
 	"unicode/utf8"
 )
@@ -17,20 +18,33 @@ const (
 	xmlNamespace     = "http://www.w3.org/XML/1998/namespace"
 )
 
-// maxElements bounds the elements of one XML part.
-const maxElements = 1 << 20
+// maxElements bounds the elements of one XML part, kept or not; a page
+// of real content has thousands.
+const maxElements = 1 << 18
+
+// keepAll makes parseXML keep every element.
+const keepAll = 0
 
 // node is one element of a strictly parsed XML part: its local name
 // (the namespace was checked), unqualified attributes, children and text.
 type node struct {
 	name  string
-	attrs map[string]string
+	attrs []attr // few per element: a slice is a fraction of a map's memory
 	kids  []*node
 	text  strings.Builder
 	long  bool // text longer than the limit, not kept (page data, never a value read here)
 }
 
-func (n *node) attr(name string) string { return n.attrs[name] }
+type attr struct{ name, value string }
+
+func (n *node) attr(name string) string {
+	for _, a := range n.attrs {
+		if a.name == name {
+			return a.value
+		}
+	}
+	return ""
+}
 
 // child returns the first child element called name, or nil.
 func (n *node) child(name string) *node {
@@ -68,9 +82,12 @@ func (n *node) textValue() string { return strings.TrimSpace(n.text.String()) }
 // declaration, every element in the OFD namespace, attributes unique and
 // unqualified (or xml:…), attributes within lim.MaxAttrLen (longer text is
 // dropped, not kept),
-// nesting within lim.MaxDepth. It returns the root element and whether the
+// nesting within lim.MaxDepth. Elements nested deeper than keep (the root
+// is at depth 1; keepAll keeps every one) are checked the same way but not
+// kept, so that a page's content costs no memory: what is read of a page
+// is its root's children. It returns the root element and whether the
 // namespace variant was used.
-func parseXML(part string, data []byte, lim Limits) (root *node, variant bool, err error) {
+func parseXML(part string, data []byte, lim Limits, keep int) (root *node, variant bool, err error) {
 	bad := func(kind error, format string, args ...any) (*node, bool, error) {
 		return nil, false, errorf(kind, part, format, args...)
 	}
@@ -80,7 +97,8 @@ func parseXML(part string, data []byte, lim Limits) (root *node, variant bool, e
 	}
 	d := xml.NewDecoder(bytes.NewReader(data))
 	d.Strict = true
-	var stack []*node
+	var stack []*node // kept elements; deeper ones are only counted
+	skipped := 0      // depth below the last kept element
 	elements := 0
 	for {
 		tok, err := d.Token()
@@ -108,6 +126,9 @@ func parseXML(part string, data []byte, lim Limits) (root *node, variant bool, e
 				}
 				continue
 			}
+			if skipped > 0 {
+				continue
+			}
 			top := stack[len(stack)-1]
 			if top.long || top.text.Len()+len(t) > lim.MaxAttrLen {
 				top.long = true
@@ -119,17 +140,22 @@ func parseXML(part string, data []byte, lim Limits) (root *node, variant bool, e
 			if len(stack) == 0 && root != nil {
 				return bad(ErrXML, "a second root element <%s>", t.Name.Local)
 			}
-			if len(stack) >= lim.MaxDepth {
+			if len(stack)+skipped >= lim.MaxDepth {
 				return bad(ErrLimit, "elements nested deeper than %d", lim.MaxDepth)
 			}
 			if elements++; elements > maxElements {
 				return bad(ErrLimit, "more than %d elements", maxElements)
 			}
-			n, v, err := newNode(part, t, lim)
+			drop := skipped > 0 || (keep != keepAll && len(stack) >= keep)
+			n, v, err := newNode(part, t, lim, !drop)
 			if err != nil {
 				return nil, false, err
 			}
 			variant = variant || v
+			if drop {
+				skipped++
+				continue
+			}
 			if len(stack) == 0 {
 				root = n
 			} else {
@@ -138,6 +164,10 @@ func parseXML(part string, data []byte, lim Limits) (root *node, variant bool, e
 			}
 			stack = append(stack, n)
 		case xml.EndElement:
+			if skipped > 0 {
+				skipped--
+				continue
+			}
 			stack = stack[:len(stack)-1] // Token checked the match
 		}
 	}
@@ -151,9 +181,9 @@ func parseXML(part string, data []byte, lim Limits) (root *node, variant bool, e
 }
 
 // newNode checks a start element's namespace and attributes (see
-// parseXML) and returns its node, and whether it is in the namespace
-// variant.
-func newNode(part string, t xml.StartElement, lim Limits) (*node, bool, error) {
+// parseXML) and returns its node (nil unless build), and whether it is in
+// the namespace variant.
+func newNode(part string, t xml.StartElement, lim Limits, build bool) (*node, bool, error) {
 	variant := false
 	switch t.Name.Space {
 	case Namespace:
@@ -164,8 +194,15 @@ func newNode(part string, t xml.StartElement, lim Limits) (*node, bool, error) {
 	default:
 		return nil, false, errorf(ErrXML, part, "element <%s> is in namespace %q, want %s", t.Name.Local, truncate(t.Name.Space, 80), Namespace)
 	}
-	n := &node{name: t.Name.Local, attrs: map[string]string{}}
-	for _, a := range t.Attr {
+	n := &node{name: t.Name.Local}
+	if build {
+		n.attrs = make([]attr, 0, len(t.Attr))
+	}
+	var seen map[xml.Name]bool // for many attributes; few are compared pairwise
+	if len(t.Attr) > 8 {
+		seen = make(map[xml.Name]bool, len(t.Attr))
+	}
+	for i, a := range t.Attr {
 		if a.Name.Space == "xmlns" || (a.Name.Space == "" && a.Name.Local == "xmlns") {
 			continue // declarations, resolved by the decoder
 		}
@@ -179,10 +216,21 @@ func newNode(part string, t xml.StartElement, lim Limits) (*node, bool, error) {
 		if a.Name.Space != "" {
 			key = "xml:" + key
 		}
-		if _, dup := n.attrs[key]; dup {
+		dup := seen[a.Name]
+		if seen != nil {
+			seen[a.Name] = true
+		} else {
+			dup = slices.ContainsFunc(t.Attr[:i], func(b xml.Attr) bool { return b.Name == a.Name })
+		}
+		if dup {
 			return nil, false, errorf(ErrXML, part, "<%s> has attribute %s twice", n.name, key)
 		}
-		n.attrs[key] = a.Value
+		if build {
+			n.attrs = append(n.attrs, attr{key, a.Value})
+		}
+	}
+	if !build {
+		return nil, variant, nil
 	}
 	return n, variant, nil
 }

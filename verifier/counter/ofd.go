@@ -1,16 +1,27 @@
 package counter
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
 	"time"
 
+	"elicense/certs/ofd"
 	vofd "elicense/verifier/ofd"
 )
 
 // MaxOFD is the largest OFD file /api/ofd takes.
 const MaxOFD = 20 << 20
+
+// ofdTimeout bounds one document's verification: a licence takes
+// milliseconds, and the counter verifies one document at a time.
+const ofdTimeout = 20 * time.Second
+
+// ofdLimits are tighter than certs/ofd's defaults: a counter takes
+// licences and invoices, not archives of scans.
+var ofdLimits = ofd.Limits{MaxEntrySize: 32 << 20, MaxTotalSize: 64 << 20}
 
 // OFDResult is the answer to an OFD upload: the document's verdict, one
 // per signature, and what the page needs to show them. Nothing of the
@@ -123,9 +134,17 @@ func (h *handler) ofd(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	now := h.opts.Now()
-	opts.At, opts.AtSigningTime = now, asOfSigning
-	rep, err := vofd.Verify(data, opts)
-	if err != nil {
+	opts.At, opts.AtSigningTime, opts.Limits = now, asOfSigning, &ofdLimits
+	ctx, cancel := context.WithTimeout(r.Context(), ofdTimeout)
+	defer cancel()
+	rep, err := vofd.VerifyContext(ctx, data, opts)
+	switch {
+	case errors.Is(err, context.DeadlineExceeded):
+		apiError(w, http.StatusUnprocessableEntity, "TOO_COSTLY", "核验超时，文件过于复杂 / verifying this file took too long: "+err.Error())
+		return
+	case r.Context().Err() != nil:
+		return // the client went away
+	case err != nil:
 		apiError(w, http.StatusUnprocessableEntity, "NOT_OFD", "不是可读取的 OFD 文件 / not a readable OFD file: "+err.Error())
 		return
 	}

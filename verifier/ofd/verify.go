@@ -2,6 +2,7 @@ package ofd
 
 import (
 	"bytes"
+	"context"
 	"crypto/ecdsa"
 	"errors"
 	"fmt"
@@ -82,19 +83,55 @@ type Report struct {
 // be read at all (the report's verdict is then MALFORMED, with no
 // signatures); it wraps the certs/ofd error.
 func Verify(data []byte, opts Options) (*Report, error) {
+	return VerifyContext(context.Background(), data, opts)
+}
+
+// VerifyContext is Verify, given up when ctx is done: the error then wraps
+// ctx.Err() (errors.Is context.DeadlineExceeded or context.Canceled) and
+// the report, MALFORMED, says verification stopped; no verdict is given.
+func VerifyContext(ctx context.Context, data []byte, opts Options) (*Report, error) {
 	p, err := ofd.Open(data, opts.Limits)
 	if err != nil {
 		return &Report{Verdict: Malformed, Detail: err.Error(), Signatures: []Signature{}}, err
 	}
-	return VerifyPackage(p, opts), nil
+	return verifyPackage(ctx, p, opts)
 }
 
 // VerifyPackage verifies every signature of an opened package.
 func VerifyPackage(p *ofd.Package, opts Options) *Report {
+	r, _ := verifyPackage(context.Background(), p, opts)
+	return r
+}
+
+// run is one verification: what it was asked, and each file's SM3 once
+// computed (signatures often protect the same files).
+type run struct {
+	ctx    context.Context
+	p      *ofd.Package
+	opts   Options
+	sums   map[string][32]byte
+	signed map[string]bool // Signature.xml files checked
+}
+
+func (v *run) sm3(name string, b []byte) [32]byte {
+	if h, ok := v.sums[name]; ok {
+		return h
+	}
+	h := gm.SM3(b)
+	v.sums[name] = h
+	return h
+}
+
+func verifyPackage(ctx context.Context, p *ofd.Package, opts Options) (*Report, error) {
+	v := &run{ctx: ctx, p: p, opts: opts, sums: map[string][32]byte{}, signed: map[string]bool{}}
 	r := &Report{Signatures: []Signature{}, Notes: append([]string(nil), p.Notes...)}
 	var uncovered []string
 	for _, body := range p.Root.Bodies {
-		uncovered = append(uncovered, verifyBody(r, p, body, opts)...)
+		uncovered = append(uncovered, v.verifyBody(r, body)...)
+		if err := ctx.Err(); err != nil {
+			err = fmt.Errorf("ofd: verification stopped: %w", err)
+			return &Report{Verdict: Malformed, Detail: err.Error(), Signatures: []Signature{}}, err
+		}
 	}
 	r.Notes = dedupe(append(r.Notes, p.Notes...)) // parts parsed since may have added some
 	if r.Verdict == "" {
@@ -113,12 +150,13 @@ func VerifyPackage(p *ofd.Package, opts Options) *Report {
 			r.Detail = "shown but protected by no valid signature: " + strings.Join(uncovered, ", ")
 		}
 	}
-	return r
+	return r, nil
 }
 
 // verifyBody checks the signatures of one document body and returns the
 // shown files that no VALID signature protects.
-func verifyBody(r *Report, p *ofd.Package, body ofd.DocBody, opts Options) (uncovered []string) {
+func (v *run) verifyBody(r *Report, body ofd.DocBody) (uncovered []string) {
+	p := v.p
 	// What is shown; a document that does not parse still has its
 	// signatures checked (a changed protected file is DOCUMENT_MODIFIED,
 	// not MALFORMED), and the document is MALFORMED only if they all pass.
@@ -149,7 +187,10 @@ func verifyBody(r *Report, p *ofd.Package, body ofd.DocBody, opts Options) (unco
 	protected, covered := map[string]bool{}, map[string]bool{}
 	allValid := true
 	for _, e := range list.List {
-		s := verifySignature(p, e, opts)
+		if v.ctx.Err() != nil {
+			return nil // the caller reports it
+		}
+		s := v.verifySignature(e)
 		allValid = allValid && s.Verdict == Valid
 		for _, ref := range s.References {
 			if ref.OK {
@@ -188,8 +229,15 @@ func verifyBody(r *Report, p *ofd.Package, body ofd.DocBody, opts Options) (unco
 	return uncovered
 }
 
-func verifySignature(p *ofd.Package, e ofd.SignatureEntry, opts Options) Signature {
+func (v *run) verifySignature(e ofd.SignatureEntry) Signature {
+	p, opts := v.p, v.opts
 	s := Signature{ID: e.ID, Type: e.Type, Path: e.BaseLoc, References: []Reference{}}
+	if v.signed[e.BaseLoc] {
+		// Another body's list names it too: one file, one signature.
+		s.Verdict, s.Detail = Malformed, e.BaseLoc+" is named by another signature of the package"
+		return s
+	}
+	v.signed[e.BaseLoc] = true
 	x, err := p.Signature(e.BaseLoc)
 	if err != nil {
 		s.Verdict, s.Detail = Malformed, err.Error()
@@ -202,7 +250,7 @@ func verifySignature(p *ofd.Package, e ofd.SignatureEntry, opts Options) Signatu
 		return s
 	}
 	// References first: they are independent of the signature's kind.
-	modified := checkReferences(p, x, &s)
+	modified := v.checkReferences(x, &s)
 	if s.Verdict == Malformed {
 		return s
 	}
@@ -220,7 +268,7 @@ func verifySignature(p *ofd.Package, e ofd.SignatureEntry, opts Options) Signatu
 
 // checkReferences fills s.References and returns a detail when a
 // protected file differs or is missing ("" when all match).
-func checkReferences(p *ofd.Package, x *ofd.Signature, s *Signature) string {
+func (v *run) checkReferences(x *ofd.Signature, s *Signature) string {
 	if !ofd.IsSM3(x.CheckMethod) {
 		s.Verdict, s.Detail = Malformed, fmt.Sprintf("References CheckMethod %q is not SM3", x.CheckMethod)
 		return ""
@@ -228,10 +276,10 @@ func checkReferences(p *ofd.Package, x *ofd.Signature, s *Signature) string {
 	var bad []string
 	for _, ref := range x.References {
 		res := Reference{Path: ref.FileRef}
-		if b, err := p.File(ref.FileRef); err != nil {
+		if b, err := v.p.File(ref.FileRef); err != nil {
 			res.Missing = true
 			bad = append(bad, ref.FileRef+" (missing)")
-		} else if h := gm.SM3(b); bytes.Equal(h[:], ref.CheckValue) {
+		} else if h := v.sm3(ref.FileRef, b); bytes.Equal(h[:], ref.CheckValue) {
 			res.OK = true
 		} else {
 			bad = append(bad, ref.FileRef)
