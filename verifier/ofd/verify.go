@@ -346,11 +346,17 @@ func verifySeal(s *Signature, p *ofd.Package, x *ofd.Signature, value []byte, op
 	}
 	s.Verdict, s.Detail = sealVerdict(res.Verdict), res.Err.Error()
 	if res.Verdict == seal.MakerUntrusted && !opts.AtSigningTime {
-		// Trusted as of signing but not now: the certificate expired.
+		// Untrusted now: EXPIRED only if it is wholly valid as of signing
+		// (the certificate expired since); a seal that fails as of signing
+		// too (revoked, say) is reported for that.
 		trust.AtSigningTime = true
-		if r2, _ := seal.VerifyDigest(value, digest[:], trust); r2.Verdict != seal.MakerUntrusted {
+		switch r2, _ := seal.VerifyDigest(value, digest[:], trust); r2.Verdict {
+		case seal.Valid:
 			s.Verdict = Expired
 			s.Detail += " (it was trusted at the signing time: verify as of signing)"
+		case seal.MakerUntrusted:
+		default:
+			s.Verdict, s.Detail = sealVerdict(r2.Verdict), r2.Err.Error()
 		}
 	}
 }
