@@ -35,9 +35,15 @@ func TestArchiveCommands(t *testing.T) {
 	if err := os.WriteFile(tokenFile, []byte(s.Admin), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	from, to := time.Now().Add(-time.Hour).UTC().Format(time.RFC3339), time.Now().Add(time.Hour).UTC().Format(time.RFC3339)
+	// The period ends now: one that has not ended yet is refused.
+	from, to := time.Now().Add(-time.Hour).UTC().Format(time.RFC3339), time.Now().UTC().Format(time.RFC3339Nano)
+	future := time.Now().Add(time.Hour).UTC().Format(time.RFC3339)
+	r := elicense(t, nil, "archive", "--server", s.URL, "--token-file", tokenFile, "--agency", agency, "--from", from, "--to", future, "--out", filepath.Join(dir, "x.zip"))
+	if r.code != 1 || !strings.Contains(r.stderr, "422") || !strings.Contains(r.stderr, "not ended") {
+		t.Fatalf("a period not ended: %d %s", r.code, r.stderr)
+	}
 	online := filepath.Join(dir, "online.zip")
-	r := elicense(t, nil, "archive", "--server", s.URL, "--token-file", tokenFile, "--agency", agency, "--from", from, "--to", to, "--out", online)
+	r = elicense(t, nil, "archive", "--server", s.URL, "--token-file", tokenFile, "--agency", agency, "--from", from, "--to", to, "--out", online)
 	if r.code != 0 || !strings.Contains(r.stdout, "3 licence versions") {
 		t.Fatalf("online: %d\n%s\n%s", r.code, r.stdout, r.stderr)
 	}

@@ -55,6 +55,10 @@ type Options struct {
 	// period's events, when none is yet (the ledger signs one within its
 	// checkpoint interval); zero fails at once with ErrNoCheckpoint.
 	Wait time.Duration
+	// Now is the time of the export (zero: time.Now()). A period must
+	// have ended by then: events may still be recorded in one that has
+	// not, and the package, dated at its end, would not hold them.
+	Now time.Time
 }
 
 // Result describes the package written.
@@ -78,6 +82,13 @@ type version struct {
 func Export(ctx context.Context, w io.Writer, src Source, o Options) (*Result, error) {
 	if !o.From.Before(o.To) {
 		return nil, fmt.Errorf("%w: from %v is not before to %v", ErrInvalid, o.From, o.To)
+	}
+	now := o.Now
+	if now.IsZero() {
+		now = time.Now()
+	}
+	if o.To.After(now) {
+		return nil, fmt.Errorf("%w: the period ends at %v, after now (%v): export it once it has ended", ErrInvalid, o.To.UTC(), now.UTC())
 	}
 	ag, ok := src.PKI.Agency(o.Agency)
 	if !ok {

@@ -72,8 +72,9 @@ type ArchiveLedger interface {
 
 // ExportArchive writes the archive package of o's period to w
 // (issuer/archive) and records it as an archive-exported event, once the
-// whole package is written. Admins only. Errors about o are ErrInvalid or
-// ErrNotFound (nothing written); no checkpoint covering the period yet
+// whole package is written. Admins only. Errors about o are ErrInvalid (a
+// period that is empty or has not ended yet) or ErrNotFound (nothing
+// written); no checkpoint covering the period yet
 // is ErrUnavailable (nothing written).
 func (s *Service) ExportArchive(ctx context.Context, op Operator, w io.Writer, o archive.Options) (*archive.Result, error) {
 	if op.Role != RoleAdmin {
@@ -84,6 +85,10 @@ func (s *Service) ExportArchive(ctx context.Context, op Operator, w io.Writer, o
 	}
 	if !o.From.Before(o.To) {
 		return nil, &Error{Kind: ErrInvalid, Field: "to", Msg: "the period's end is not after its start"}
+	}
+	o.Now = s.now()
+	if o.To.After(o.Now) {
+		return nil, &Error{Kind: ErrInvalid, Field: "to", Msg: "the period has not ended yet: export it once it has"}
 	}
 	lg, ok := s.ledger.(ArchiveLedger)
 	if !ok {
