@@ -102,7 +102,7 @@ func TestArchiveForgeries(t *testing.T) {
 		name   string
 		forge  archiveForgery
 		ledger []*gm.Certificate // Options.Ledger
-		want   string          // in a problem of the package or of a licence
+		want   string            // in a problem of the package or of a licence
 	}{
 		{name: "as exported, re-signed by its agency", want: "",
 			forge: func(t *testing.T, _ *pki.PKI, _ *format.Manifest, names []string, _ map[string][]byte) ([]string, crypto.Signer) {
