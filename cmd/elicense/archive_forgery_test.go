@@ -163,6 +163,23 @@ func TestArchiveForgeries(t *testing.T) {
 				}
 				return names, agA.Signer
 			}},
+		{name: "metadata's OFD signing time changed", want: "licence.ofd: not the one signature as of 2001-01-01T00:00:00Z",
+			forge: func(t *testing.T, _ *pki.PKI, _ *format.Manifest, names []string, files map[string][]byte) ([]string, crypto.Signer) {
+				for _, name := range names {
+					if strings.HasSuffix(name, "/"+format.MetadataFile) {
+						md, err := format.ParseMetadata(files[name])
+						if err != nil || md.SignedAt.IsZero() {
+							t.Fatalf("%s: signed at %v, %v", name, md.SignedAt, err)
+						}
+						md.SignedAt = time.Date(2001, 1, 1, 0, 0, 0, 0, time.UTC)
+						if files[name], err = format.Marshal(md); err != nil {
+							t.Fatal(err)
+						}
+						break
+					}
+				}
+				return names, agA.Signer
+			}},
 		{name: "ledger key pinned, another in the package", ledger: []*gm.Certificate{agB.Cert}, want: "trust/ledger.cer: not the pinned ledger key",
 			forge: func(t *testing.T, _ *pki.PKI, _ *format.Manifest, names []string, _ map[string][]byte) ([]string, crypto.Signer) {
 				return names, agA.Signer

@@ -29,10 +29,10 @@ type Proofs interface {
 	InclusionProof(index, treeSize uint64) ([]tlog.Hash, error)
 }
 
-// Files makes a licence version's OFD file, the same bytes each time
-// (service.ArchiveFile).
+// Files makes a licence version's OFD file, the same bytes each time,
+// and says the time it is signed as of (service.ArchiveFile).
 type Files interface {
-	ArchiveFile(r *state.Record) ([]byte, error)
+	ArchiveFile(r *state.Record) (ofd []byte, signedAt time.Time, err error)
 }
 
 // Source is what Export reads.
@@ -358,7 +358,7 @@ func buildFiles(src Source, cat *catalog.Catalog, id string, events []uint64, cp
 	if err != nil {
 		return nil, fmt.Errorf("archive: licence %s: %w", id, err)
 	}
-	ofdBytes, err := src.Files.ArchiveFile(r)
+	ofdBytes, signedAt, err := src.Files.ArchiveFile(r)
 	if err != nil {
 		return nil, fmt.Errorf("archive: licence %s: %w", id, err)
 	}
@@ -394,7 +394,7 @@ func buildFiles(src Source, cat *catalog.Catalog, id string, events []uint64, cp
 	}
 	cred := []byte(r.Credential)
 	md := format.Metadata{ID: r.ID, Class: r.Class, Items: items(cat, r, src.PKI), IssuedAt: r.IssuedAt.UTC(),
-		Status: status, Supersedes: r.Supersedes, SupersededBy: supersededBy, Credential: gm.SM3(cred)}
+		Status: status, Supersedes: r.Supersedes, SupersededBy: supersededBy, Credential: gm.SM3(cred), SignedAt: signedAt}
 	dir := format.LicenceDir(id)
 	mdb, err := format.Marshal(md)
 	if err != nil {

@@ -15,11 +15,13 @@ import (
 )
 
 // ArchiveFile returns the sealed OFD file of licence version r as its
-// archive package keeps it (issuer/archive): signed as of the version's
-// issuance (or the licence-face seal's start, if that is later), so the
-// same version gives the same bytes whenever it is exported. Making it
-// changes nothing.
-func (s *Service) ArchiveFile(r *state.Record) ([]byte, error) {
+// archive package keeps it (issuer/archive), and the time it is signed
+// as of: the version's issuance (or the licence-face seal's start, if
+// that is later), so the same version gives the same bytes whenever it is
+// exported. The file is made at export and backdated to that time: the
+// archive records it (metadata.json ofd_signed_at) and docs/formats.md §6
+// says so. Making it changes nothing.
+func (s *Service) ArchiveFile(r *state.Record) ([]byte, time.Time, error) {
 	at := r.IssuedAt
 	if sl, ok := s.keys.Load().seals[r.Agency]; ok {
 		if seal, err := ses.ParseSeal(sl.DER); err == nil {
@@ -28,7 +30,8 @@ func (s *Service) ArchiveFile(r *state.Record) ([]byte, error) {
 			}
 		}
 	}
-	return s.licenceOFDAt(r, at)
+	b, err := s.licenceOFDAt(r, at)
+	return b, at.UTC().Truncate(time.Second), err
 }
 
 // ArchiveExport is what the ledger records of an archive package.

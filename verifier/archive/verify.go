@@ -448,7 +448,7 @@ func (p *pkg) licence(id string, cat *catalog.Catalog, keys credential.KeySet, o
 	c := &licenceCheck{p: p, dir: format.LicenceDir(id), l: Licence{ID: id}}
 	mdb, ofdb, cred, evb := c.get(format.MetadataFile), c.get(format.OFDFile), c.get(format.CredentialFile), c.get(format.EventsFile)
 	md := c.metadata(mdb)
-	c.checkOFD(ofdb, ofdOpts)
+	c.checkOFD(ofdb, md, ofdOpts)
 	credSM3 := gm.SM3(cred)
 	c.checkCredential(cred, credSM3, md, cat, keys)
 	if evb != nil {
@@ -475,7 +475,9 @@ func (c *licenceCheck) metadata(mdb []byte) *format.Metadata {
 	return md
 }
 
-func (c *licenceCheck) checkOFD(ofdb []byte, ofdOpts ofd.Options) {
+// checkOFD checks licence.ofd: VALID, and signed as of the time the
+// metadata says.
+func (c *licenceCheck) checkOFD(ofdb []byte, md *format.Metadata, ofdOpts ofd.Options) {
 	if ofdb == nil {
 		return
 	}
@@ -483,6 +485,10 @@ func (c *licenceCheck) checkOFD(ofdb []byte, ofdOpts ofd.Options) {
 	c.l.OFD = r.Verdict
 	if !r.Verdict.OK() {
 		c.bad("%s: %s %s", format.OFDFile, r.Verdict, r.Detail)
+		return
+	}
+	if md != nil && (len(r.Signatures) != 1 || !r.Signatures[0].SignedAt.Equal(md.SignedAt)) {
+		c.bad("%s: not the one signature as of %s that %s records", format.OFDFile, md.SignedAt.Format(time.RFC3339), format.MetadataFile)
 	}
 }
 
