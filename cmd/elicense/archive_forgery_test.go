@@ -180,6 +180,34 @@ func TestArchiveForgeries(t *testing.T) {
 				}
 				return names, agA.Signer
 			}},
+		{name: "another version's OFD file", want: "licence.ofd: is not the file of",
+			forge: func(t *testing.T, _ *pki.PKI, _ *format.Manifest, names []string, files map[string][]byte) ([]string, crypto.Signer) {
+				var ofds []string
+				for _, name := range names {
+					if strings.HasSuffix(name, "/"+format.OFDFile) {
+						ofds = append(ofds, name)
+					}
+				}
+				files[ofds[0]], files[ofds[1]] = files[ofds[1]], files[ofds[0]]
+				return names, agA.Signer
+			}},
+		{name: "a metadata item changed", want: "metadata.json: its items are not the CustomDatas of licence.ofd",
+			forge: func(t *testing.T, _ *pki.PKI, _ *format.Manifest, names []string, files map[string][]byte) ([]string, crypto.Signer) {
+				for _, name := range names {
+					if strings.HasSuffix(name, "/"+format.MetadataFile) {
+						md, err := format.ParseMetadata(files[name])
+						if err != nil {
+							t.Fatal(err)
+						}
+						md.Items[len(md.Items)-1].Value += "X"
+						if files[name], err = format.Marshal(md); err != nil {
+							t.Fatal(err)
+						}
+						break
+					}
+				}
+				return names, agA.Signer
+			}},
 		{name: "ledger key pinned, another in the package", ledger: []*gm.Certificate{agB.Cert}, want: "trust/ledger.cer: not the pinned ledger key",
 			forge: func(t *testing.T, _ *pki.PKI, _ *format.Manifest, names []string, _ map[string][]byte) ([]string, crypto.Signer) {
 				return names, agA.Signer

@@ -13,8 +13,8 @@ import (
 	"time"
 
 	format "elicense/certs/archive"
-	"elicense/certs/catalog"
 	"elicense/certs/ledgerevent"
+	"elicense/certs/ofd"
 	"elicense/internal/gm"
 	"elicense/internal/ledger"
 	"elicense/internal/ledger/tlog"
@@ -42,7 +42,6 @@ type Source struct {
 	Records state.Licences
 	Files   Files
 	PKI     *pki.PKI
-	Catalog *catalog.Catalog // nil means catalog.Default()
 }
 
 // Options of Export.
@@ -94,10 +93,6 @@ func Export(ctx context.Context, w io.Writer, src Source, o Options) (*Result, e
 	if !ok {
 		return nil, fmt.Errorf("%w: no agency %q", ErrInvalid, o.Agency)
 	}
-	cat := src.Catalog
-	if cat == nil {
-		cat = catalog.Default()
-	}
 	from, to := o.From.UTC(), o.To.UTC()
 
 	vs, need, err := periodVersions(ctx, src.Entries, src.Ledger.Size(), o.Agency, from, to)
@@ -116,7 +111,7 @@ func Export(ctx context.Context, w io.Writer, src Source, o Options) (*Result, e
 
 	pw := &packageWriter{zw: zip.NewWriter(w), at: to}
 	pw.trust(src.PKI, ag, note)
-	if err := pw.versions(ctx, src, cat, ids, vs, cpSize, o.Progress); err != nil {
+	if err := pw.versions(ctx, src, ids, vs, cpSize, o.Progress); err != nil {
 		return nil, err
 	}
 	m := format.Manifest{Format: format.Format, Agency: ag.Code, From: from, To: to, Count: len(ids),
@@ -198,7 +193,7 @@ func (pw *packageWriter) trust(p *pki.PKI, ag *pki.Agency, note []byte) {
 // versions writes the files of each version in ids, in order. Versions
 // are built concurrently (the OFD file's QR image and seal are most of
 // the work).
-func (pw *packageWriter) versions(ctx context.Context, src Source, cat *catalog.Catalog, ids []string, vs map[string]*version, cpSize uint64, progress func(done, total int)) error {
+func (pw *packageWriter) versions(ctx context.Context, src Source, ids []string, vs map[string]*version, cpSize uint64, progress func(done, total int)) error {
 	bctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	pending := make(chan chan built, 2*runtime.GOMAXPROCS(0))
@@ -211,7 +206,7 @@ func (pw *packageWriter) versions(ctx context.Context, src Source, cat *catalog.
 			case <-bctx.Done():
 				return
 			}
-			go func() { ch <- build(src, cat, id, vs[id].events, cpSize) }()
+			go func() { ch <- build(src, id, vs[id].events, cpSize) }()
 		}
 	}()
 	n := 0
@@ -348,12 +343,12 @@ type namedFile struct {
 }
 
 // build makes licence version id's files.
-func build(src Source, cat *catalog.Catalog, id string, events []uint64, cpSize uint64) built {
-	files, err := buildFiles(src, cat, id, events, cpSize)
+func build(src Source, id string, events []uint64, cpSize uint64) built {
+	files, err := buildFiles(src, id, events, cpSize)
 	return built{files, err}
 }
 
-func buildFiles(src Source, cat *catalog.Catalog, id string, events []uint64, cpSize uint64) ([]namedFile, error) {
+func buildFiles(src Source, id string, events []uint64, cpSize uint64) ([]namedFile, error) {
 	r, err := src.Records.Get(id)
 	if err != nil {
 		return nil, fmt.Errorf("archive: licence %s: %w", id, err)
@@ -393,7 +388,11 @@ func buildFiles(src Source, cat *catalog.Catalog, id string, events []uint64, cp
 		evs.Events = append(evs.Events, format.Event{Index: i, Kind: ev.Kind().String(), Raw: raw, Proof: ps})
 	}
 	cred := []byte(r.Credential)
-	md := format.Metadata{ID: r.ID, Class: r.Class, Items: items(cat, r, src.PKI), IssuedAt: r.IssuedAt.UTC(),
+	items, err := ofdItems(ofdBytes)
+	if err != nil {
+		return nil, fmt.Errorf("archive: licence %s: its OFD file: %w", id, err)
+	}
+	md := format.Metadata{ID: r.ID, Class: r.Class, Items: items, IssuedAt: r.IssuedAt.UTC(),
 		Status: status, Supersedes: r.Supersedes, SupersededBy: supersededBy, Credential: gm.SM3(cred), SignedAt: signedAt}
 	dir := format.LicenceDir(id)
 	mdb, err := format.Marshal(md)
@@ -408,37 +407,19 @@ func buildFiles(src Source, cat *catalog.Catalog, id string, events []uint64, cp
 		{dir + format.CredentialFile, cred}, {dir + format.EventsFile, evb}}, nil
 }
 
-// items is the GB/T 36903 metadata of r.
-func items(cat *catalog.Catalog, r *state.Record, p *pki.PKI) []format.Item {
-	f := r.Fields
-	out := []format.Item{{Name: "证照标识", Value: r.ID}}
-	cl, ok := cat.Lookup(r.Class)
-	if ok {
-		out = append(out, format.Item{Name: "证照类型代码", Value: cl.TypeCode}, format.Item{Name: "证照名称", Value: cl.NameZH})
+// ofdItems are the GB/T 36903 metadata the OFD file carries (its
+// CustomDatas, written by issuer/ofdfile): metadata.json repeats them, so
+// the two cannot differ.
+func ofdItems(b []byte) ([]format.Item, error) {
+	p, err := ofd.Open(b, nil)
+	if err != nil {
+		return nil, err
 	}
-	if r.Number != "" {
-		out = append(out, format.Item{Name: "证照编号", Value: r.Number})
+	var out []format.Item
+	for _, cd := range p.Root.Bodies[0].CustomData {
+		out = append(out, format.Item{Name: cd.Name, Value: cd.Value})
 	}
-	name := ""
-	if ag, ok := p.Agency(r.Agency); ok {
-		name = ag.Name
-	}
-	out = append(out, format.Item{Name: "颁发机构", Value: name}, format.Item{Name: "颁发机构代码", Value: r.Agency},
-		format.Item{Name: "颁证日期", Value: r.IssuedOn})
-	if ok {
-		from, until := r.IssuedOn, "长期"
-		if t, ok := cl.ValidityTerm(f); ok {
-			if t.HasStart() {
-				from = t.Start.Format(time.DateOnly)
-			}
-			if !t.LongTerm && !t.End.IsZero() {
-				until = t.End.Format(time.DateOnly)
-			}
-		}
-		out = append(out, format.Item{Name: "有效期起始日期", Value: from}, format.Item{Name: "有效期截止日期", Value: until},
-			format.Item{Name: "持证主体", Value: f[cl.HolderNameField]}, format.Item{Name: "持证主体代码", Value: f[cl.HolderCodeField]})
-	}
-	return out
+	return out, nil
 }
 
 // signDeterministic signs msg with SM2: deterministic nonces for a file

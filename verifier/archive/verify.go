@@ -19,6 +19,7 @@ import (
 	"elicense/certs/catalog"
 	"elicense/certs/credential"
 	"elicense/certs/ledgerevent"
+	certsofd "elicense/certs/ofd"
 	"elicense/internal/gm"
 	"elicense/internal/ledger/tlog"
 	"elicense/verifier/ofd"
@@ -481,14 +482,36 @@ func (c *licenceCheck) checkOFD(ofdb []byte, md *format.Metadata, ofdOpts ofd.Op
 	if ofdb == nil {
 		return
 	}
-	r, _ := ofd.Verify(ofdb, ofdOpts)
+	pkg, err := certsofd.Open(ofdb, nil)
+	if err != nil {
+		c.l.OFD = ofd.Malformed
+		c.bad("%s: %v", format.OFDFile, err)
+		return
+	}
+	r := ofd.VerifyPackage(pkg, ofdOpts)
 	c.l.OFD = r.Verdict
 	if !r.Verdict.OK() {
 		c.bad("%s: %s %s", format.OFDFile, r.Verdict, r.Detail)
 		return
 	}
-	if md != nil && (len(r.Signatures) != 1 || !r.Signatures[0].SignedAt.Equal(md.SignedAt)) {
+	if md == nil {
+		return
+	}
+	if len(r.Signatures) != 1 || !r.Signatures[0].SignedAt.Equal(md.SignedAt) {
 		c.bad("%s: not the one signature as of %s that %s records", format.OFDFile, md.SignedAt.Format(time.RFC3339), format.MetadataFile)
+	}
+	// The metadata is what the sealed file says: its CustomDatas (OFD.xml
+	// is protected), which name this version.
+	cds := pkg.Root.Bodies[0].CustomData
+	same := len(cds) == len(md.Items)
+	for i := 0; same && i < len(cds); i++ {
+		same = cds[i].Name == md.Items[i].Name && cds[i].Value == md.Items[i].Value
+	}
+	if !same {
+		c.bad("%s: its items are not the CustomDatas of %s", format.MetadataFile, format.OFDFile)
+	}
+	if len(cds) == 0 || cds[0].Name != "证照标识" || cds[0].Value != c.l.ID {
+		c.bad("%s: is not the file of %s", format.OFDFile, c.l.ID)
 	}
 }
 
