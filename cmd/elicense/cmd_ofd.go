@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -94,10 +95,24 @@ func runOFD(e *env, fs *flag.FlagSet) int {
 		fmt.Fprintf(e.stderr, "elicense ofd: the server sent %q, not an OFD file\n", ct)
 		return exitFail
 	}
-	if err := os.WriteFile(out, data, 0o644); err != nil {
+	if err := writePrivate(out, data); err != nil {
 		fmt.Fprintf(e.stderr, "elicense ofd: %v\n", err)
 		return exitFail
 	}
 	fmt.Fprintf(e.stdout, "wrote %s (%d bytes)\n", out, len(data))
 	return exitOK
+}
+
+// writePrivate writes a file of personal data readable by its owner only,
+// also when it replaces one that was not.
+func writePrivate(name string, data []byte) error {
+	f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return err
+	}
+	err = f.Chmod(0o600)
+	if _, werr := f.Write(data); err == nil {
+		err = werr
+	}
+	return errors.Join(err, f.Close())
 }
