@@ -2,7 +2,6 @@ package main
 
 import (
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -96,31 +95,30 @@ type ofdOutput struct {
 	RevocationChecked bool `json:"revocation_checked"`
 }
 
+// maxOFDFile is the largest file ofd reads: a package's uncompressed
+// limit (certs/ofd) and room for its zip headers.
+const maxOFDFile = 256<<20 + 16<<20
+
 func ofdCmd(e env, o *options, path string, asOfSigning bool, trustFiles []string) int {
 	s, err := store.Open(o.store)
 	if err != nil {
 		return fail(e, err)
 	}
-	roots, err := s.Roots()
-	if err != nil && !errors.Is(err, store.ErrNoRoots) { // --trust may be all there is
-		return fail(e, err)
-	}
-	trusted, err := readCerts(trustFiles)
+	// The store's pinned roots (--trust may be all there is) and, once
+	// synced, its bundle's revoked seals: what the counter page uses.
+	opts, err := storeOFDTrust(s, e.now())
 	if err != nil {
-		return fail(e, err)
-	}
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return fail(e, err)
-	}
-	opts := vofd.Options{Roots: roots, Trusted: trusted, At: e.now(), AtSigningTime: asOfSigning}
-	synced := false
-	switch cache, err := s.Load(e.now()); {
-	case err == nil:
-		opts.Status, synced = cache.State().Bundle, true
-	case !errors.Is(err, store.ErrNoCache) && !errors.Is(err, store.ErrNoRoots):
 		return fail(e, err) // held trust data that does not load must not pass as "not checked"
 	}
+	if opts.Trusted, err = readCerts(trustFiles); err != nil {
+		return fail(e, err)
+	}
+	data, err := readCapped(path, maxOFDFile)
+	if err != nil {
+		return fail(e, err)
+	}
+	opts.At, opts.AtSigningTime = e.now(), asOfSigning
+	synced := opts.Status != nil
 	rep, verr := vofd.Verify(data, opts)
 	if o.json {
 		enc := json.NewEncoder(e.stdout)
@@ -138,6 +136,26 @@ func ofdCmd(e env, o *options, path string, asOfSigning bool, trustFiles []strin
 		return exitOK
 	}
 	return exitVerdict
+}
+
+// readCapped reads the file name, refusing one larger than limit bytes
+// before reading it.
+func readCapped(name string, limit int64) ([]byte, error) {
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	if st, err := f.Stat(); err != nil {
+		return nil, err
+	} else if st.Size() > limit {
+		return nil, fmt.Errorf("%s: %d bytes, larger than the %d an OFD package may be", name, st.Size(), limit)
+	}
+	b, err := io.ReadAll(io.LimitReader(f, limit+1))
+	if err == nil && int64(len(b)) > limit {
+		err = fmt.Errorf("%s: larger than the %d bytes an OFD package may be", name, limit)
+	}
+	return b, err
 }
 
 func printOFD(w io.Writer, r *vofd.Report, lang string, synced bool) {
