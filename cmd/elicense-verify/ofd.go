@@ -29,6 +29,16 @@ to the pinned roots, or be trusted directly with --trust. Prints one
 verdict per signature and the document's, with warnings for shown files
 that no signature protects.
 
+--as-of-signing judges each signature at the time it says it was made:
+a seal's timeInfo, a Sign signature's signing time, written by the
+signer, not by a timestamp authority. Use it for documents whose
+certificates have since expired, knowing that a signer holding a key
+after it expired or was revoked could write an earlier time.
+
+Revocation is checked for seals the synced trust bundle lists (--json:
+each signature's revocation_known, and revocation_checked when all are);
+a Sign signature has no revocation source here.
+
 Exit status: 0 VALID, 1 any other verdict (MALFORMED signature,
 SIGNATURE_INVALID, DOCUMENT_MODIFIED, REVOKED, EXPIRED, UNTRUSTED_MAKER,
 UNTRUSTED_SIGNER, PARTIALLY_PROTECTED: every signature valid but a shown
@@ -41,7 +51,7 @@ Examples:
   elicense-verify ofd --as-of-signing --trust maker.pem invoice-2020.ofd
 `,
 	flags: func(fs *flag.FlagSet, o *options) {
-		fs.Bool("as-of-signing", false, "judge certificates and trust as of each signature's own time (old documents)")
+		fs.Bool("as-of-signing", false, "judge certificates and trust as of each signature's own, signer-written time (old documents)")
 		fs.Var(&pathList{}, "trust", "trust this seal maker or signer certificate `file` (PEM or DER) directly; repeatable")
 	},
 	run: func(e env, o *options, args []string) int {
@@ -92,6 +102,8 @@ func readCerts(paths []string) ([]*gm.Certificate, error) {
 type ofdOutput struct {
 	File string `json:"file"`
 	*vofd.Report
+	// RevocationChecked: a synced bundle knew, of every signature, whether
+	// its seal is revoked (each signature's revocation_known says which).
 	RevocationChecked bool `json:"revocation_checked"`
 }
 
@@ -118,16 +130,17 @@ func ofdCmd(e env, o *options, path string, asOfSigning bool, trustFiles []strin
 		return fail(e, err)
 	}
 	opts.At, opts.AtSigningTime = e.now(), asOfSigning
-	synced := opts.Status != nil
 	rep, verr := vofd.Verify(data, opts)
+	synced := opts.Status != nil
+	checked := synced && rep.RevocationChecked()
 	if o.json {
 		enc := json.NewEncoder(e.stdout)
 		enc.SetEscapeHTML(false)
-		if err := enc.Encode(ofdOutput{File: path, Report: rep, RevocationChecked: synced}); err != nil {
+		if err := enc.Encode(ofdOutput{File: path, Report: rep, RevocationChecked: checked}); err != nil {
 			return fail(e, err)
 		}
 	} else {
-		printOFD(e.stdout, rep, o.lang, synced)
+		printOFD(e.stdout, rep, o.lang, synced, checked)
 	}
 	switch {
 	case verr != nil:
@@ -158,7 +171,7 @@ func readCapped(name string, limit int64) ([]byte, error) {
 	return b, err
 }
 
-func printOFD(w io.Writer, r *vofd.Report, lang string, synced bool) {
+func printOFD(w io.Writer, r *vofd.Report, lang string, synced, checked bool) {
 	msg := func(v vofd.Verdict) string {
 		if lang == "en" {
 			return v.Message()
@@ -211,7 +224,10 @@ func printOFD(w io.Writer, r *vofd.Report, lang string, synced bool) {
 	for _, x := range r.Notes {
 		fmt.Fprintf(w, "  note: %s\n", x)
 	}
-	if !synced {
+	switch {
+	case !synced:
 		fmt.Fprintln(w, "  revocation not checked: no synced trust bundle (run sync)")
+	case !checked && (r.Verdict == vofd.Valid || r.Verdict == vofd.PartiallyProtected):
+		fmt.Fprintln(w, "  revocation not checked for every signature: a seal the trust bundle does not list, or a Sign signature (no revocation source)")
 	}
 }

@@ -36,8 +36,10 @@ type OFDResult struct {
 	Detail    string       `json:"detail,omitempty"`
 	// AsOfSigning: trust was judged at each signature's own time.
 	AsOfSigning bool `json:"as_of_signing"`
-	// RevocationChecked: a synced trust bundle said whether seals are
-	// revoked; without one, revocation is not checked (a warning says so).
+	// RevocationChecked: a synced trust bundle said, of every signature,
+	// whether its seal is revoked; otherwise a warning says what was not
+	// checked (no bundle synced, a seal it does not list, a Sign
+	// signature, which has no revocation source here).
 	RevocationChecked bool           `json:"revocation_checked"`
 	Signatures        []OFDSignature `json:"signatures"`
 	// Unprotected are shown files no signature protects.
@@ -151,7 +153,8 @@ func (h *handler) ofd(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, ofdResult(rep, asOfSigning, opts.Status != nil, now))
 }
 
-func ofdResult(rep *vofd.Report, asOfSigning, revocation bool, now time.Time) OFDResult {
+func ofdResult(rep *vofd.Report, asOfSigning, synced bool, now time.Time) OFDResult {
+	revocation := synced && rep.RevocationChecked()
 	res := OFDResult{
 		Code: rep.Verdict, Headline: ofdHeadlines[rep.Verdict], OK: rep.Verdict.OK(), Colour: ofdColour(rep.Verdict),
 		Message: rep.Verdict.MessageZH(), MessageEN: rep.Verdict.Message(), Detail: rep.Detail,
@@ -167,9 +170,15 @@ func ofdResult(rep *vofd.Report, asOfSigning, revocation bool, now time.Time) OF
 		}
 	}
 	res.WarningsEN = append(res.WarningsEN, rep.Warnings...)
-	if !revocation {
+	switch {
+	case !synced:
 		res.Warnings = append(res.Warnings, "本机尚无已同步的信任数据，未核查印章是否吊销（请同步）")
 		res.WarningsEN = append(res.WarningsEN, "Revocation not checked: no synced trust bundle (sync first)")
+	case !revocation && (rep.Verdict == vofd.Valid || rep.Verdict == vofd.PartiallyProtected):
+		// (Revocation is asked last: a signature that fails earlier was
+		// not asked, and its verdict says why.)
+		res.Warnings = append(res.Warnings, "部分签名的吊销状态未能核查：信任数据未收录该印章，或为数字签名（Sign）")
+		res.WarningsEN = append(res.WarningsEN, "Revocation not checked for every signature: a seal the trust bundle does not list, or a Sign signature")
 	}
 	for _, s := range rep.Signatures {
 		o := OFDSignature{Signature: s, Headline: ofdHeadlines[s.Verdict], Colour: ofdColour(s.Verdict),

@@ -59,12 +59,26 @@ type Signature struct {
 	SealName   string    `json:"seal_name,omitempty"`
 	// SealVerdict is verifier/seal's own verdict for a Seal.
 	SealVerdict seal.Verdict `json:"seal_verdict,omitempty"`
+	// RevocationKnown: Options.Status knew whether this seal is revoked.
+	// Always false for a Sign signature (no revocation source is read).
+	RevocationKnown bool `json:"revocation_known"`
 
 	References []Reference `json:"references"`
 	// Unprotected are shown files this signature does not protect.
 	Unprotected []string `json:"unprotected,omitempty"`
 	Warnings    []string `json:"warnings,omitempty"`
 	Notes       []string `json:"notes,omitempty"`
+}
+
+// RevocationChecked reports whether the revocation of every signature was
+// known: each is a Seal whose status Options.Status knew.
+func (r *Report) RevocationChecked() bool {
+	for _, s := range r.Signatures {
+		if !s.RevocationKnown {
+			return false
+		}
+	}
+	return len(r.Signatures) > 0
 }
 
 // Report is the result for a package.
@@ -339,6 +353,7 @@ func verifySeal(s *Signature, p *ofd.Package, x *ofd.Signature, value []byte, op
 		At: opts.At, AtSigningTime: opts.AtSigningTime, Status: opts.Status}
 	res, _ = seal.VerifyDigest(value, digest[:], trust)
 	fillSeal(s, res)
+	s.RevocationKnown = res.StatusKnown
 	s.Notes = append(s.Notes, res.Notes...)
 	if res.Verdict == seal.Valid {
 		s.Verdict = Valid

@@ -251,3 +251,26 @@ func TestExpiredDoesNotMaskRevoked(t *testing.T) {
 		})
 	}
 }
+
+// RevocationChecked only when every signature is a seal whose status the
+// caller's source knew.
+func TestRevocationChecked(t *testing.T) {
+	known := seal.SealStatusFunc(func(string) (bool, time.Time, bool) { return false, time.Time{}, true })
+	unknown := seal.SealStatusFunc(func(string) (bool, time.Time, bool) { return false, time.Time{}, false })
+	for _, tc := range []struct {
+		file   string
+		status seal.SealStatus
+		want   bool
+	}{
+		{"tax-seal.ofd", known, true},
+		{"tax-seal.ofd", unknown, false},
+		{"tax-seal.ofd", nil, false},
+		{"gmt0010-sign.ofd", known, false}, // Sign: no revocation source
+	} {
+		data := readSample(t, tc.file)
+		r, _ := vofd.Verify(data, vofd.Options{Trusted: sampleTrust(t, data), AtSigningTime: true, Status: tc.status})
+		if r.Verdict != vofd.Valid || r.RevocationChecked() != tc.want {
+			t.Errorf("%s, status %v: %s, revocation checked %v", tc.file, tc.status != nil, r.Verdict, r.RevocationChecked())
+		}
+	}
+}
