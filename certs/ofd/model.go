@@ -23,6 +23,10 @@ type DocBody struct {
 	CustomData []CustomData
 	DocRoot    string // package path of Document.xml
 	Signatures string // package path of Signatures.xml; "" when unsigned
+	// Versions are the package paths of the body's DocVersion files
+	// (GB/T 33190 document versions), which this package does not read:
+	// a reader may show the current one instead of DocRoot.
+	Versions []string
 }
 
 // CustomData is one ofd:CustomData of DocInfo (name and value).
@@ -109,7 +113,7 @@ func IsSM3(method string) bool {
 // element (the root is depth 1): what is read of it, and no deeper, so
 // that a page's content costs no memory.
 var keepDepth = map[string]int{
-	"OFD":         5, // DocBody/DocInfo/CustomDatas/CustomData
+	"OFD":         5, // DocBody/DocInfo/CustomDatas/CustomData, DocBody/Versions/Version
 	"Document":    3, // CommonData/TemplatePage, Pages/Page
 	"Page":        2, // PageRes
 	"Res":         4, // Fonts/Font/FontFile, MultiMedias/MultiMedia/MediaFile
@@ -195,6 +199,15 @@ func (p *Package) parseRoot() (*Root, error) {
 		if s := b.value("Signatures"); s != "" {
 			if body.Signatures, err = Resolve(RootPath, s); err != nil {
 				return nil, err
+			}
+		}
+		if vs := b.child("Versions"); vs != nil {
+			for _, v := range vs.children("Version") {
+				l, err := Resolve(RootPath, v.attr("BaseLoc"))
+				if err != nil {
+					return nil, err
+				}
+				body.Versions = append(body.Versions, l)
 			}
 		}
 		// Two bodies sharing a document or a signature list would have it

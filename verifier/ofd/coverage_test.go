@@ -87,6 +87,14 @@ func TestCoverage(t *testing.T) {
 			uncovered: []string{"OFD.xml", "Doc_0/Evil.xml", "Doc_0/Pages/Evil/Content.xml"},
 		},
 		{
+			// Document versions are not read: a reader may show one.
+			name: "other versions of the document",
+			set:  map[string]string{"Doc_0/Signs/Signatures.xml": "Signatures-first-only.xml"},
+			edit: map[string]func([]byte) []byte{"OFD.xml": replace("<ofd:DocRoot>", `<ofd:Versions><ofd:Version ID="1" Index="1" Current="true" BaseLoc="Doc_0/Versions/Version_0.xml"/></ofd:Versions><ofd:DocRoot>`)},
+			want: vofd.PartiallyProtected, sigs: []vofd.Verdict{vofd.Valid},
+			uncovered: []string{"Doc_0/Versions/Version_0.xml"},
+		},
+		{
 			// Untrusted signatures outrank a gap in coverage.
 			name: "untrusted and partly protected",
 			set:  map[string]string{"Doc_0/Signs/Signatures.xml": "Signatures-first-only.xml"},

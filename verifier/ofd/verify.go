@@ -184,17 +184,23 @@ func (v *run) verifyBody(r *Report, body ofd.DocBody) (uncovered []string) {
 		shownErr = err
 		r.Warnings = append(r.Warnings, "what the document shows could not be read, so coverage is unknown: "+err.Error())
 	}
+	if len(body.Versions) > 0 {
+		// Not read, so not checked: a reader may show one of them.
+		uncovered = append(uncovered, body.Versions...)
+		r.Unprotected = append(r.Unprotected, body.Versions...)
+		r.Warnings = append(r.Warnings, fmt.Sprintf("the document has %d other version(s) (%s), which are not checked: a reader may show one of them", len(body.Versions), strings.Join(body.Versions, ", ")))
+	}
 	if body.Signatures == "" {
 		r.Unprotected = append(r.Unprotected, shown...)
 		if shownErr != nil {
 			r.Verdict, r.Detail = Malformed, shownErr.Error()
 		}
-		return shown
+		return append(uncovered, shown...)
 	}
 	list, err := p.Signatures(body.Signatures)
 	if err != nil {
 		r.Verdict, r.Detail = Malformed, err.Error()
-		return nil
+		return uncovered
 	}
 	// protected: by any signature whose reference digest matches (the
 	// warnings); covered: by a VALID one (the document's verdict).
