@@ -48,9 +48,9 @@
 // protects is a warning on the document: it can be changed without any
 // signature failing. The document is VALID only when each shown file is
 // protected by at least one VALID signature, and has no other versions
-// (DocBody Versions, not read). What is not checked: files reached only through
-// page content operators this reader does not interpret (none in GB/T
-// 33190 name files outside resources), actions and JavaScript-like
+// (DocBody Versions, not read). What is not checked: files reached only
+// through page content operators this reader does not interpret (none in
+// GB/T 33190 name files outside resources), actions and JavaScript-like
 // behaviour of readers, attachments and custom tags (not shown), and
 // whether a page's text means what the signer meant.
 //
