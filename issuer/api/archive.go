@@ -20,16 +20,9 @@ type archiveRequest struct {
 	To     string `json:"to"`
 }
 
-var chinaTime = time.FixedZone("CST", 8*3600)
-
 // ParseArchiveDate reads an archive period bound: RFC 3339, or a day
 // (YYYY-MM-DD) meaning its midnight in China time.
-func ParseArchiveDate(s string) (time.Time, error) {
-	if t, err := time.Parse(time.RFC3339, s); err == nil {
-		return t, nil
-	}
-	return time.ParseInLocation(time.DateOnly, s, chinaTime)
-}
+func ParseArchiveDate(s string) (time.Time, error) { return archive.ParseDate(s) }
 
 // exportArchive streams an agency's archive package (admin token): POST
 // /v1/archives {"agency", "from", "to"}. Everything that can be refused

@@ -67,6 +67,15 @@ type Result struct {
 	CheckpointSize uint64
 }
 
+// ParseDate reads a period bound: RFC 3339, or a day (YYYY-MM-DD)
+// meaning its midnight in China time.
+func ParseDate(s string) (time.Time, error) {
+	if t, err := time.Parse(time.RFC3339, s); err == nil {
+		return t, nil
+	}
+	return time.ParseInLocation(time.DateOnly, s, ofd.ChinaTime)
+}
+
 // Errors of Export.
 var (
 	ErrInvalid      = errors.New("archive: invalid request")
@@ -259,7 +268,7 @@ func (pw *packageWriter) finish(m format.Manifest, signer crypto.Signer) (mb []b
 // is its licence's).
 func scan(ctx context.Context, r ledger.Reader, size uint64, agency string, fn func(i uint64, t time.Time, ids []string)) error {
 	return r.Entries(ctx, 0, size, func(i uint64, raw []byte) error {
-		if len(raw) < 2 || ledgerevent.Kind(raw[1]) > ledgerevent.KindClaim {
+		if len(raw) < 2 || !ledgerevent.Kind(raw[1]).AboutLicence() { // format byte, then kind
 			return nil // not a licence event: skip it undecoded
 		}
 		ev, err := ledgerevent.Decode(raw)

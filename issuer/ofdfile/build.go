@@ -251,7 +251,7 @@ func rootXML(l *Licence, seal *ses.Seal, at time.Time) []byte {
 	x.elem("DocID", hex.EncodeToString(docID[:16]))
 	x.elem("Title", l.Class.NameZH)
 	x.elem("Author", l.IssuerName)
-	x.elem("CreationDate", at.In(chinaTime).Format(dateLayout))
+	x.elem("CreationDate", at.In(ofd.ChinaTime).Format(dateLayout))
 	x.elem("Creator", providerName)
 	x.open("CustomDatas", "")
 	for _, kv := range metadata(l, seal) {
@@ -264,8 +264,6 @@ func rootXML(l *Licence, seal *ses.Seal, at time.Time) []byte {
 	x.close("DocBody")
 	return x.done()
 }
-
-var chinaTime = time.FixedZone("CST", 8*3600)
 
 func documentXML(pages []*page, maxID int) []byte {
 	x := newXML("Document", "")

@@ -205,7 +205,7 @@ func TestOFDAPI(t *testing.T) {
 		// Sign signatures have no revocation source: not checked, and said.
 		{name: "GM/T 0010, two signatures", data: gmt, q: "?as_of_signing=1", trust: notRevoked,
 			code: vofd.Valid, headline: "有效", colour: "green", sigs: []vofd.Verdict{vofd.Valid, vofd.Valid},
-			warnings: []string{"部分签名的吊销状态未能核查"},
+			warnings:    []string{"部分签名的吊销状态未能核查"},
 			sigWarnings: []string{"本签名未保护 2 个显示文件，改动它们不会使本签名失败：Doc_0/Annots/Annotations.xml、OFD.xml"}},
 		{name: "GM/T 0010, signers not trusted", data: gmt, q: "?as_of_signing=1", trust: vofd.Options{Status: notRevoked.Status},
 			code: vofd.UntrustedSigner, headline: "签名人不可信", colour: "amber", sigs: []vofd.Verdict{vofd.UntrustedSigner, vofd.UntrustedSigner},

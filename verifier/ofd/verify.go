@@ -507,7 +507,7 @@ func parseDateTime(v string) (time.Time, error) {
 		return t, nil
 	}
 	for _, layout := range []string{"2006-01-02 15:04:05", time.RFC3339} {
-		if t, err := time.ParseInLocation(layout, v, time.FixedZone("CST", 8*3600)); err == nil {
+		if t, err := time.ParseInLocation(layout, v, ofd.ChinaTime); err == nil {
 			return t, nil
 		}
 	}
