@@ -330,6 +330,11 @@ func ParseMetadata(b []byte) (*Metadata, error) {
 	if len(m.Items) == 0 || m.Class == "" {
 		return nil, malformed(MetadataFile, "no class or no metadata items")
 	}
+	switch m.Status {
+	case StatusValid, StatusSuspended, StatusRevoked, StatusSuperseded:
+	default:
+		return nil, malformed(MetadataFile, "status %.20q", m.Status)
+	}
 	return &m, nil
 }
 
