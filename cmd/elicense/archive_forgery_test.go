@@ -102,13 +102,14 @@ func TestArchiveForgeries(t *testing.T) {
 		name   string
 		forge  archiveForgery
 		ledger []*gm.Certificate // Options.Ledger
+		code   varchive.Code     // of the problem that says it
 		want   string            // in a problem of the package or of a licence
 	}{
 		{name: "as exported, re-signed by its agency", want: "",
 			forge: func(t *testing.T, _ *pki.PKI, _ *format.Manifest, names []string, _ map[string][]byte) ([]string, crypto.Signer) {
 				return names, agA.Signer
 			}},
-		{name: "agency key as the ledger key: re-signed checkpoint", want: "has role agency, want ledger",
+		{name: "agency key as the ledger key: re-signed checkpoint", code: varchive.Untrusted, want: "has role agency, want ledger",
 			forge: func(t *testing.T, p *pki.PKI, m *format.Manifest, names []string, files map[string][]byte) ([]string, crypto.Signer) {
 				v, err := tlog.NewNoteVerifier(m.Origin, p.Ledger.Cert.PublicKey.(*ecdsa.PublicKey))
 				if err != nil {
@@ -128,7 +129,7 @@ func TestArchiveForgeries(t *testing.T) {
 				files[format.LedgerCertPath] = agA.CertDER
 				return names, agA.Signer
 			}},
-		{name: "agency B signs agency A's archive", want: "a key of agency " + agB.Code + ", not of " + agA.Code,
+		{name: "agency B signs agency A's archive", code: varchive.Untrusted, want: "a key of agency " + agB.Code + ", not of " + agA.Code,
 			forge: func(t *testing.T, _ *pki.PKI, m *format.Manifest, names []string, files map[string][]byte) ([]string, crypto.Signer) {
 				var keep []string
 				for _, n := range names {
@@ -149,7 +150,7 @@ func TestArchiveForgeries(t *testing.T) {
 				m.Signer, m.Count = agB.KeyID, 0
 				return keep, agB.Signer
 			}},
-		{name: "metadata says valid, events say suspended", want: `metadata.json: status "valid", the events say "suspended"`,
+		{name: "metadata says valid, events say suspended", code: varchive.Status, want: `metadata.json: status "valid", the events say "suspended"`,
 			forge: func(t *testing.T, _ *pki.PKI, _ *format.Manifest, names []string, files map[string][]byte) ([]string, crypto.Signer) {
 				n := 0
 				for _, name := range names {
@@ -163,7 +164,7 @@ func TestArchiveForgeries(t *testing.T) {
 				}
 				return names, agA.Signer
 			}},
-		{name: "metadata's OFD signing time changed", want: "licence.ofd: not the one signature as of 2001-01-01T00:00:00Z",
+		{name: "metadata's OFD signing time changed", code: varchive.OFD, want: "licence.ofd: not the one signature as of 2001-01-01T00:00:00Z",
 			forge: func(t *testing.T, _ *pki.PKI, _ *format.Manifest, names []string, files map[string][]byte) ([]string, crypto.Signer) {
 				for _, name := range names {
 					if strings.HasSuffix(name, "/"+format.MetadataFile) {
@@ -180,7 +181,7 @@ func TestArchiveForgeries(t *testing.T) {
 				}
 				return names, agA.Signer
 			}},
-		{name: "another version's OFD file", want: "licence.ofd: is not the file of",
+		{name: "another version's OFD file", code: varchive.OFD, want: "licence.ofd: is not the file of",
 			forge: func(t *testing.T, _ *pki.PKI, _ *format.Manifest, names []string, files map[string][]byte) ([]string, crypto.Signer) {
 				var ofds []string
 				for _, name := range names {
@@ -191,7 +192,7 @@ func TestArchiveForgeries(t *testing.T) {
 				files[ofds[0]], files[ofds[1]] = files[ofds[1]], files[ofds[0]]
 				return names, agA.Signer
 			}},
-		{name: "a metadata item changed", want: "metadata.json: its items are not the CustomDatas of licence.ofd",
+		{name: "a metadata item changed", code: varchive.OFD, want: "metadata.json: its items are not the CustomDatas of licence.ofd",
 			forge: func(t *testing.T, _ *pki.PKI, _ *format.Manifest, names []string, files map[string][]byte) ([]string, crypto.Signer) {
 				for _, name := range names {
 					if strings.HasSuffix(name, "/"+format.MetadataFile) {
@@ -208,7 +209,7 @@ func TestArchiveForgeries(t *testing.T) {
 				}
 				return names, agA.Signer
 			}},
-		{name: "ledger key pinned, another in the package", ledger: []*gm.Certificate{agB.Cert}, want: "trust/ledger.cer: not the pinned ledger key",
+		{name: "ledger key pinned, another in the package", ledger: []*gm.Certificate{agB.Cert}, code: varchive.Untrusted, want: "trust/ledger.cer: not the pinned ledger key",
 			forge: func(t *testing.T, _ *pki.PKI, _ *format.Manifest, names []string, _ map[string][]byte) ([]string, crypto.Signer) {
 				return names, agA.Signer
 			}},
@@ -228,22 +229,34 @@ func TestArchiveForgeries(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			problems := rep.Problems
-			for _, l := range rep.Licences {
-				problems = append(problems, l.Problems...)
-			}
+			problems := problemText(rep)
 			if tc.want == "" {
 				if !rep.OK || rep.Verdict != varchive.Valid {
-					t.Fatalf("the untouched package is %s: %q", rep.Verdict, problems)
+					t.Fatalf("the untouched package is %s: %s", rep.Verdict, problems)
 				}
 				return
 			}
 			if rep.OK || rep.Verdict != varchive.Invalid {
 				t.Fatalf("a forged package is %s", rep.Verdict)
 			}
-			if !strings.Contains(strings.Join(problems, "\n"), tc.want) {
-				t.Errorf("problems %q, want one containing %q", problems, tc.want)
+			if !hasProblem(rep, tc.code, tc.want) {
+				t.Errorf("problems:\n%s\nwant a %s one containing %q", problems, tc.code, tc.want)
 			}
 		})
 	}
+}
+
+// hasProblem reports whether rep has a problem of code whose message
+// contains want.
+func hasProblem(rep *varchive.Report, code varchive.Code, want string) bool {
+	all := rep.Problems
+	for _, l := range rep.Licences {
+		all = append(all, l.Problems...)
+	}
+	for _, p := range all {
+		if p.Code == code && strings.Contains(p.Message, want) {
+			return true
+		}
+	}
+	return false
 }
