@@ -81,103 +81,127 @@ func (n *node) textValue() string { return strings.TrimSpace(n.text.String()) }
 // DTD or other declaration, processing instructions only as the XML
 // declaration, every element in the OFD namespace, attributes unique and
 // unqualified (or xml:…), attributes within lim.MaxAttrLen (longer text is
-// dropped, not kept),
-// nesting within lim.MaxDepth. Elements nested deeper than keep (the root
-// is at depth 1; keepAll keeps every one) are checked the same way but not
-// kept, so that a page's content costs no memory: what is read of a page
-// is its root's children. It returns the root element and whether the
-// namespace variant was used.
+// dropped, not kept), nesting within lim.MaxDepth, at most maxElements
+// elements. Elements nested deeper than keep (the root is at depth 1;
+// keepAll keeps every one) are checked the same way but not kept, so that
+// a page's content costs no memory: what is read of a page is its root's
+// children. It returns the root element and whether the namespace variant
+// was used.
 func parseXML(part string, data []byte, lim Limits, keep int) (root *node, variant bool, err error) {
-	bad := func(kind error, format string, args ...any) (*node, bool, error) {
-		return nil, false, errorf(kind, part, format, args...)
-	}
 	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))
 	if !utf8.Valid(data) {
-		return bad(ErrXML, "not UTF-8")
+		return nil, false, errorf(ErrXML, part, "not UTF-8")
 	}
+	x := &xmlParser{part: part, lim: lim, keep: keep}
 	d := xml.NewDecoder(bytes.NewReader(data))
 	d.Strict = true
-	var stack []*node // kept elements; deeper ones are only counted
-	skipped := 0      // depth below the last kept element
-	elements := 0
 	for {
 		tok, err := d.Token()
 		if errors.Is(err, io.EOF) {
 			break
 		}
 		if err != nil {
-			return bad(ErrXML, "%v", err)
+			return nil, false, errorf(ErrXML, part, "%v", err)
 		}
-		switch t := tok.(type) {
-		case xml.ProcInst:
-			if t.Target != "xml" || root != nil || len(stack) > 0 || elements > 0 {
-				return bad(ErrXML, "processing instruction <?%s?> not allowed", t.Target)
-			}
-			if enc := procInstEncoding(string(t.Inst)); enc != "" && !strings.EqualFold(enc, "UTF-8") {
-				return bad(ErrXML, "encoding %q, only UTF-8 is read", enc)
-			}
-		case xml.Directive:
-			return bad(ErrXML, "DTD or declaration <!%s> not allowed", truncate(string(t), 20))
-		case xml.Comment:
-		case xml.CharData:
-			if len(stack) == 0 {
-				if len(bytes.TrimSpace(t)) != 0 {
-					return bad(ErrXML, "text outside the root element")
-				}
-				continue
-			}
-			if skipped > 0 {
-				continue
-			}
-			top := stack[len(stack)-1]
-			if top.long || top.text.Len()+len(t) > lim.MaxAttrLen {
-				top.long = true
-				top.text.Reset()
-				continue
-			}
-			top.text.Write(t)
-		case xml.StartElement:
-			if len(stack) == 0 && root != nil {
-				return bad(ErrXML, "a second root element <%s>", t.Name.Local)
-			}
-			if len(stack)+skipped >= lim.MaxDepth {
-				return bad(ErrLimit, "elements nested deeper than %d", lim.MaxDepth)
-			}
-			if elements++; elements > maxElements {
-				return bad(ErrLimit, "more than %d elements", maxElements)
-			}
-			drop := skipped > 0 || (keep != keepAll && len(stack) >= keep)
-			n, v, err := newNode(part, t, lim, !drop)
-			if err != nil {
-				return nil, false, err
-			}
-			variant = variant || v
-			if drop {
-				skipped++
-				continue
-			}
-			if len(stack) == 0 {
-				root = n
-			} else {
-				top := stack[len(stack)-1]
-				top.kids = append(top.kids, n)
-			}
-			stack = append(stack, n)
-		case xml.EndElement:
-			if skipped > 0 {
-				skipped--
-				continue
-			}
-			stack = stack[:len(stack)-1] // Token checked the match
+		if err := x.token(tok); err != nil {
+			return nil, false, err
 		}
 	}
-	if root == nil {
-		return bad(ErrXML, "no root element")
+	if x.root == nil {
+		return nil, false, errorf(ErrXML, part, "no root element")
 	}
-	if len(stack) != 0 {
-		return bad(ErrXML, "unexpected end of data inside <%s>", stack[len(stack)-1].name)
+	if len(x.stack) != 0 {
+		return nil, false, errorf(ErrXML, part, "unexpected end of data inside <%s>", x.stack[len(x.stack)-1].name)
 	}
-	return root, variant, nil
+	return x.root, x.variant, nil
+}
+
+// xmlParser is parseXML's state.
+type xmlParser struct {
+	part     string
+	lim      Limits
+	keep     int
+	root     *node
+	stack    []*node // kept elements; deeper ones are only counted
+	skipped  int     // depth below the last kept element
+	elements int
+	variant  bool
+}
+
+func (x *xmlParser) token(tok xml.Token) error {
+	switch t := tok.(type) {
+	case xml.ProcInst:
+		if t.Target != "xml" || x.root != nil || x.elements > 0 {
+			return errorf(ErrXML, x.part, "processing instruction <?%s?> not allowed", t.Target)
+		}
+		if enc := procInstEncoding(string(t.Inst)); enc != "" && !strings.EqualFold(enc, "UTF-8") {
+			return errorf(ErrXML, x.part, "encoding %q, only UTF-8 is read", enc)
+		}
+	case xml.Directive:
+		return errorf(ErrXML, x.part, "DTD or declaration <!%s> not allowed", truncate(string(t), 20))
+	case xml.CharData:
+		return x.text(t)
+	case xml.StartElement:
+		return x.start(t)
+	case xml.EndElement:
+		if x.skipped > 0 {
+			x.skipped--
+		} else {
+			x.stack = x.stack[:len(x.stack)-1] // Token checked the match
+		}
+	}
+	return nil // comments
+}
+
+func (x *xmlParser) text(t xml.CharData) error {
+	switch {
+	case len(x.stack) == 0:
+		if len(bytes.TrimSpace(t)) != 0 {
+			return errorf(ErrXML, x.part, "text outside the root element")
+		}
+		return nil
+	case x.skipped > 0:
+		return nil
+	}
+	top := x.stack[len(x.stack)-1]
+	if top.long || top.text.Len()+len(t) > x.lim.MaxAttrLen {
+		top.long = true
+		top.text.Reset()
+		return nil
+	}
+	top.text.Write(t)
+	return nil
+}
+
+func (x *xmlParser) start(t xml.StartElement) error {
+	depth := len(x.stack)
+	switch {
+	case depth == 0 && x.root != nil:
+		return errorf(ErrXML, x.part, "a second root element <%s>", t.Name.Local)
+	case depth+x.skipped >= x.lim.MaxDepth:
+		return errorf(ErrLimit, x.part, "elements nested deeper than %d", x.lim.MaxDepth)
+	}
+	if x.elements++; x.elements > maxElements {
+		return errorf(ErrLimit, x.part, "more than %d elements", maxElements)
+	}
+	drop := x.skipped > 0 || (x.keep != keepAll && depth >= x.keep)
+	n, v, err := newNode(x.part, t, x.lim, !drop)
+	if err != nil {
+		return err
+	}
+	x.variant = x.variant || v
+	switch {
+	case drop:
+		x.skipped++
+		return nil
+	case depth == 0:
+		x.root = n
+	default:
+		top := x.stack[depth-1]
+		top.kids = append(top.kids, n)
+	}
+	x.stack = append(x.stack, n)
+	return nil
 }
 
 // newNode checks a start element's namespace and attributes (see

@@ -77,172 +77,192 @@ func repackArchive(t *testing.T, names []string, files map[string][]byte, m *for
 	return buf.Bytes()
 }
 
-// archiveForgery changes an unpacked package and returns what it is
-// signed with.
-type archiveForgery func(t *testing.T, p *pki.PKI, m *format.Manifest, names []string, files map[string][]byte) ([]string, crypto.Signer)
+// forgery is an unpacked package a forger changes: its files (the
+// manifest and its signature aside, in order), the manifest to re-sign,
+// the PKI, and two agencies: a, the package's, and b, another.
+type forgery struct {
+	t     *testing.T
+	p     *pki.PKI
+	a, b  *pki.Agency
+	m     *format.Manifest
+	names []string
+	files map[string][]byte
+}
+
+// A forge changes f and returns the key that signs the manifest.
+type forge func(f *forgery) crypto.Signer
+
+func forgeNothing(f *forgery) crypto.Signer { return f.a.Signer }
+
+// forgeLedgerAsAgency re-signs the checkpoint with the agency key and
+// ships the agency's certificate as the ledger's.
+func forgeLedgerAsAgency(f *forgery) crypto.Signer {
+	v, err := tlog.NewNoteVerifier(f.m.Origin, f.p.Ledger.Cert.PublicKey.(*ecdsa.PublicKey))
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	cp, err := tlog.VerifyCheckpoint(f.files[format.CheckpointPath], f.m.Origin, v)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	ns, err := tlog.NewNoteSigner(f.m.Origin, f.a.Signer)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	if f.files[format.CheckpointPath], err = tlog.SignCheckpoint(cp, ns); err != nil {
+		f.t.Fatal(err)
+	}
+	f.files[format.LedgerCertPath] = f.a.CertDER
+	return f.a.Signer
+}
+
+// forgeOtherAgency: agency b signs an (empty) archive in agency a's name.
+func forgeOtherAgency(f *forgery) crypto.Signer {
+	var keep []string
+	for _, n := range f.names {
+		if _, _, ok := format.LicenceOf(n); ok || strings.HasPrefix(n, "trust/agency/") {
+			continue
+		}
+		keep = append(keep, n)
+		if n == format.LedgerCertPath {
+			keep = append(keep, format.AgencyCertPath(f.b.KeyID))
+		}
+	}
+	f.names = keep
+	f.files[format.AgencyCertPath(f.b.KeyID)] = f.b.CertDER
+	kb, err := format.Marshal(format.Keys{Agency: f.a.Code, Name: f.a.Name, Keys: []format.Key{{KeyID: f.b.KeyID, State: format.KeyActive}}})
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	f.files[format.KeysPath] = kb
+	f.m.Signer, f.m.Count = f.b.KeyID, 0
+	return f.b.Signer
+}
+
+// editMetadata changes the first metadata.json for which edit reports a
+// change, and fails if none does.
+func (f *forgery) editMetadata(edit func(md *format.Metadata) bool) crypto.Signer {
+	for _, name := range f.names {
+		if !strings.HasSuffix(name, "/"+format.MetadataFile) {
+			continue
+		}
+		md, err := format.ParseMetadata(f.files[name])
+		if err != nil {
+			f.t.Fatal(err)
+		}
+		if edit(md) {
+			if f.files[name], err = format.Marshal(md); err != nil {
+				f.t.Fatal(err)
+			}
+			return f.a.Signer
+		}
+	}
+	f.t.Fatal("no metadata.json to change")
+	return nil
+}
+
+// forgeStatus says valid where the events say suspended.
+func forgeStatus(f *forgery) crypto.Signer {
+	return f.editMetadata(func(md *format.Metadata) bool {
+		if md.Status != format.StatusSuspended {
+			return false
+		}
+		md.Status = format.StatusValid
+		return true
+	})
+}
+
+func forgeSignedAt(f *forgery) crypto.Signer {
+	return f.editMetadata(func(md *format.Metadata) bool {
+		md.SignedAt = time.Date(2001, 1, 1, 0, 0, 0, 0, time.UTC)
+		return true
+	})
+}
+
+func forgeItem(f *forgery) crypto.Signer {
+	return f.editMetadata(func(md *format.Metadata) bool {
+		md.Items[len(md.Items)-1].Value += "X"
+		return true
+	})
+}
+
+// forgeSwapOFD swaps the OFD files of the first two versions.
+func forgeSwapOFD(f *forgery) crypto.Signer {
+	var ofds []string
+	for _, name := range f.names {
+		if strings.HasSuffix(name, "/"+format.OFDFile) {
+			ofds = append(ofds, name)
+		}
+	}
+	f.files[ofds[0]], f.files[ofds[1]] = f.files[ofds[1]], f.files[ofds[0]]
+	return f.a.Signer
+}
 
 // A package re-signed by a key that is not the agency's own, or whose
 // checkpoint is signed by a key that is not the ledger's, or whose
-// metadata states a status its events do not prove, is not OK, even when
-// every file's fixity is consistent with a manifest signed by a real key
-// of the PKI.
+// metadata states what its events or its OFD file do not, is INVALID, with
+// a problem of the right code, even when every file's fixity is
+// consistent with a manifest signed by a real key of the PKI.
 func TestArchiveForgeries(t *testing.T) {
 	t0 := time.Now().UTC().Truncate(time.Hour).Add(2 * time.Hour)
-	f := newArchiveFixture(t, 3, t0)
+	fx := newArchiveFixture(t, 3, t0)
 	from, to := t0.Add(-time.Hour), t0.Add(24*time.Hour)
-	f.set(to.Add(time.Hour))
-	pkg, _ := f.export(t, from, to)
-	p := f.svc.PKI()
-	agA, _ := p.Agency(f.agency)
+	fx.set(to.Add(time.Hour))
+	pkg, _ := fx.export(t, from, to)
+	p := fx.svc.PKI()
+	agA, _ := p.Agency(fx.agency)
 	agB := p.Agencies[1]
 	if agB.Code == agA.Code {
 		agB = p.Agencies[0]
 	}
 	for _, tc := range []struct {
 		name   string
-		forge  archiveForgery
+		forge  forge
 		ledger []*gm.Certificate // Options.Ledger
 		code   varchive.Code     // of the problem that says it
-		want   string            // in a problem of the package or of a licence
+		want   string            // in a problem of the package or of a licence; "" VALID
 	}{
-		{name: "as exported, re-signed by its agency", want: "",
-			forge: func(t *testing.T, _ *pki.PKI, _ *format.Manifest, names []string, _ map[string][]byte) ([]string, crypto.Signer) {
-				return names, agA.Signer
-			}},
-		{name: "agency key as the ledger key: re-signed checkpoint", code: varchive.Untrusted, want: "has role agency, want ledger",
-			forge: func(t *testing.T, p *pki.PKI, m *format.Manifest, names []string, files map[string][]byte) ([]string, crypto.Signer) {
-				v, err := tlog.NewNoteVerifier(m.Origin, p.Ledger.Cert.PublicKey.(*ecdsa.PublicKey))
-				if err != nil {
-					t.Fatal(err)
-				}
-				cp, err := tlog.VerifyCheckpoint(files[format.CheckpointPath], m.Origin, v)
-				if err != nil {
-					t.Fatal(err)
-				}
-				ns, err := tlog.NewNoteSigner(m.Origin, agA.Signer)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if files[format.CheckpointPath], err = tlog.SignCheckpoint(cp, ns); err != nil {
-					t.Fatal(err)
-				}
-				files[format.LedgerCertPath] = agA.CertDER
-				return names, agA.Signer
-			}},
-		{name: "agency B signs agency A's archive", code: varchive.Untrusted, want: "a key of agency " + agB.Code + ", not of " + agA.Code,
-			forge: func(t *testing.T, _ *pki.PKI, m *format.Manifest, names []string, files map[string][]byte) ([]string, crypto.Signer) {
-				var keep []string
-				for _, n := range names {
-					if _, _, ok := format.LicenceOf(n); ok || strings.HasPrefix(n, "trust/agency/") {
-						continue
-					}
-					keep = append(keep, n)
-					if n == format.LedgerCertPath {
-						keep = append(keep, format.AgencyCertPath(agB.KeyID))
-					}
-				}
-				files[format.AgencyCertPath(agB.KeyID)] = agB.CertDER
-				kb, err := format.Marshal(format.Keys{Agency: agA.Code, Name: agA.Name, Keys: []format.Key{{KeyID: agB.KeyID, State: format.KeyActive}}})
-				if err != nil {
-					t.Fatal(err)
-				}
-				files[format.KeysPath] = kb
-				m.Signer, m.Count = agB.KeyID, 0
-				return keep, agB.Signer
-			}},
-		{name: "metadata says valid, events say suspended", code: varchive.Status, want: `metadata.json: status "valid", the events say "suspended"`,
-			forge: func(t *testing.T, _ *pki.PKI, _ *format.Manifest, names []string, files map[string][]byte) ([]string, crypto.Signer) {
-				n := 0
-				for _, name := range names {
-					if strings.HasSuffix(name, "/"+format.MetadataFile) && bytes.Contains(files[name], []byte(`"status":"suspended"`)) {
-						files[name] = bytes.Replace(files[name], []byte(`"status":"suspended"`), []byte(`"status":"valid"`), 1)
-						n++
-					}
-				}
-				if n != 1 {
-					t.Fatalf("%d suspended licences in the fixture, want 1", n)
-				}
-				return names, agA.Signer
-			}},
-		{name: "metadata's OFD signing time changed", code: varchive.OFD, want: "licence.ofd: not the one signature as of 2001-01-01T00:00:00Z",
-			forge: func(t *testing.T, _ *pki.PKI, _ *format.Manifest, names []string, files map[string][]byte) ([]string, crypto.Signer) {
-				for _, name := range names {
-					if strings.HasSuffix(name, "/"+format.MetadataFile) {
-						md, err := format.ParseMetadata(files[name])
-						if err != nil || md.SignedAt.IsZero() {
-							t.Fatalf("%s: signed at %v, %v", name, md.SignedAt, err)
-						}
-						md.SignedAt = time.Date(2001, 1, 1, 0, 0, 0, 0, time.UTC)
-						if files[name], err = format.Marshal(md); err != nil {
-							t.Fatal(err)
-						}
-						break
-					}
-				}
-				return names, agA.Signer
-			}},
-		{name: "another version's OFD file", code: varchive.OFD, want: "licence.ofd: is not the file of",
-			forge: func(t *testing.T, _ *pki.PKI, _ *format.Manifest, names []string, files map[string][]byte) ([]string, crypto.Signer) {
-				var ofds []string
-				for _, name := range names {
-					if strings.HasSuffix(name, "/"+format.OFDFile) {
-						ofds = append(ofds, name)
-					}
-				}
-				files[ofds[0]], files[ofds[1]] = files[ofds[1]], files[ofds[0]]
-				return names, agA.Signer
-			}},
-		{name: "a metadata item changed", code: varchive.OFD, want: "metadata.json: its items are not the CustomDatas of licence.ofd",
-			forge: func(t *testing.T, _ *pki.PKI, _ *format.Manifest, names []string, files map[string][]byte) ([]string, crypto.Signer) {
-				for _, name := range names {
-					if strings.HasSuffix(name, "/"+format.MetadataFile) {
-						md, err := format.ParseMetadata(files[name])
-						if err != nil {
-							t.Fatal(err)
-						}
-						md.Items[len(md.Items)-1].Value += "X"
-						if files[name], err = format.Marshal(md); err != nil {
-							t.Fatal(err)
-						}
-						break
-					}
-				}
-				return names, agA.Signer
-			}},
-		{name: "ledger key pinned, another in the package", ledger: []*gm.Certificate{agB.Cert}, code: varchive.Untrusted, want: "trust/ledger.cer: not the pinned ledger key",
-			forge: func(t *testing.T, _ *pki.PKI, _ *format.Manifest, names []string, _ map[string][]byte) ([]string, crypto.Signer) {
-				return names, agA.Signer
-			}},
+		{"as exported, re-signed by its agency", forgeNothing, nil, "", ""},
+		{"agency key as the ledger key: re-signed checkpoint", forgeLedgerAsAgency, nil, varchive.Untrusted, "has role agency, want ledger"},
+		{"agency B signs agency A's archive", forgeOtherAgency, nil, varchive.Untrusted, "a key of agency " + agB.Code + ", not of " + agA.Code},
+		{"metadata says valid, events say suspended", forgeStatus, nil, varchive.Status, `metadata.json: status "valid", the events say "suspended"`},
+		{"metadata's OFD signing time changed", forgeSignedAt, nil, varchive.OFD, "licence.ofd: not the one signature as of 2001-01-01T00:00:00Z"},
+		{"another version's OFD file", forgeSwapOFD, nil, varchive.OFD, "licence.ofd: is not the file of"},
+		{"a metadata item changed", forgeItem, nil, varchive.OFD, "metadata.json: its items are not the CustomDatas of licence.ofd"},
+		{"ledger key pinned, another in the package", forgeNothing, []*gm.Certificate{agB.Cert}, varchive.Untrusted, "trust/ledger.cer: not the pinned ledger key"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			names, files := unpackArchive(t, pkg)
-			m, err := format.ParseManifest(files[format.ManifestPath])
-			if err != nil {
-				t.Fatal(err)
-			}
-			if n := len(names); n < 2 || names[n-2] != format.ManifestPath || names[n-1] != format.SignaturePath {
-				t.Fatalf("package does not end with the manifest and its signature: %q", names)
-			}
-			names, signer := tc.forge(t, p, m, names[:len(names)-2], files)
-			forged := repackArchive(t, names, files, m, signer)
-			rep, err := varchive.Verify(bytes.NewReader(forged), int64(len(forged)), varchive.Options{Roots: []*gm.Certificate{p.Root}, Ledger: tc.ledger})
-			if err != nil {
-				t.Fatal(err)
-			}
-			problems := problemText(rep)
-			if tc.want == "" {
-				if !rep.OK || rep.Verdict != varchive.Valid {
-					t.Fatalf("the untouched package is %s: %s", rep.Verdict, problems)
-				}
-				return
-			}
-			if rep.OK || rep.Verdict != varchive.Invalid {
-				t.Fatalf("a forged package is %s", rep.Verdict)
-			}
-			if !hasProblem(rep, tc.code, tc.want) {
-				t.Errorf("problems:\n%s\nwant a %s one containing %q", problems, tc.code, tc.want)
-			}
+			checkForgery(t, pkg, &forgery{t: t, p: p, a: agA, b: agB}, tc.forge, tc.ledger, tc.code, tc.want)
 		})
+	}
+}
+
+// checkForgery forges pkg as forge does and checks the verdict.
+func checkForgery(t *testing.T, pkg []byte, f *forgery, forge forge, ledger []*gm.Certificate, code varchive.Code, want string) {
+	names, files := unpackArchive(t, pkg)
+	m, err := format.ParseManifest(files[format.ManifestPath])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(names); n < 2 || names[n-2] != format.ManifestPath || names[n-1] != format.SignaturePath {
+		t.Fatalf("package does not end with the manifest and its signature: %q", names)
+	}
+	f.m, f.names, f.files = m, names[:len(names)-2], files
+	signer := forge(f)
+	forged := repackArchive(t, f.names, files, m, signer)
+	rep, err := varchive.Verify(bytes.NewReader(forged), int64(len(forged)), varchive.Options{Roots: []*gm.Certificate{f.p.Root}, Ledger: ledger})
+	if err != nil {
+		t.Fatal(err)
+	}
+	problems := problemText(rep)
+	switch {
+	case want == "" && (!rep.OK || rep.Verdict != varchive.Valid):
+		t.Fatalf("the untouched package is %s: %s", rep.Verdict, problems)
+	case want == "":
+	case rep.OK || rep.Verdict != varchive.Invalid:
+		t.Fatalf("a forged package is %s", rep.Verdict)
+	case !hasProblem(rep, code, want):
+		t.Errorf("problems:\n%s\nwant a %s one containing %q", problems, code, want)
 	}
 }
 
