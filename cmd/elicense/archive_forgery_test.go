@@ -11,6 +11,8 @@ import (
 	"time"
 
 	format "elicense/certs/archive"
+	"elicense/certs/ofd"
+	"elicense/certs/ses"
 	"elicense/internal/gm"
 	"elicense/internal/ledger/tlog"
 	"elicense/issuer/pki"
@@ -198,6 +200,53 @@ func forgeSwapOFD(f *forgery) crypto.Signer {
 	return f.a.Signer
 }
 
+// forgeOtherAgencySeal re-seals the first version's OFD file with a
+// licence-face seal of agency b (its files, and so its references and
+// metadata, unchanged): a file sealed by a key the root certified, but not
+// the package's agency's.
+func forgeOtherAgencySeal(f *forgery) crypto.Signer {
+	for _, name := range f.names {
+		if !strings.HasSuffix(name, "/"+format.OFDFile) {
+			continue
+		}
+		names, files := unpackArchive(f.t, f.files[name])
+		const sigXML, value = "Doc_0/Signs/Sign_0/Signature.xml", "Doc_0/Signs/Sign_0/SignedValue.dat"
+		old, err := ses.ParseSignature(files[value])
+		if err != nil {
+			f.t.Fatal(err)
+		}
+		at := old.TBS.TimeInfo.Time()
+		pic := old.TBS.Seal.Info.Picture
+		info, err := ses.NewSealInfo(ses.SealParams{ESID: "FORGED0000000001", Type: ses.TypeOfficial, Name: "伪造的电子证照专用章",
+			SignerCerts: [][]byte{f.b.CertDER}, ValidStart: at.Add(-time.Hour), ValidEnd: at.Add(24 * time.Hour),
+			Picture: pic.Data, WidthMM: pic.Width, HeightMM: pic.Height})
+		if err != nil {
+			f.t.Fatal(err)
+		}
+		seal, err := ses.SignSeal(info, f.b.CertDER, f.b.Signer)
+		if err != nil {
+			f.t.Fatal(err)
+		}
+		sig, err := ses.SignDocument(seal, f.b.CertDER, f.b.Signer, files[sigXML], at, sigXML)
+		if err != nil {
+			f.t.Fatal(err)
+		}
+		files[value] = sig.Raw
+		var w ofd.Writer
+		for _, n := range names {
+			if err := w.Add(n, files[n]); err != nil {
+				f.t.Fatal(err)
+			}
+		}
+		if f.files[name], err = w.Bytes(); err != nil {
+			f.t.Fatal(err)
+		}
+		return f.a.Signer
+	}
+	f.t.Fatal("no licence.ofd")
+	return nil
+}
+
 // A package re-signed by a key that is not the agency's own, or whose
 // checkpoint is signed by a key that is not the ledger's, or whose
 // metadata states what its events or its OFD file do not, is INVALID, with
@@ -229,6 +278,7 @@ func TestArchiveForgeries(t *testing.T) {
 		{"metadata's OFD signing time changed", forgeSignedAt, nil, varchive.OFD, "licence.ofd: not the one signature as of 2001-01-01T00:00:00Z"},
 		{"another version's OFD file", forgeSwapOFD, nil, varchive.OFD, "licence.ofd: is not the file of"},
 		{"a metadata item changed", forgeItem, nil, varchive.OFD, "metadata.json: its items are not the CustomDatas of licence.ofd"},
+		{"OFD file sealed by another agency", forgeOtherAgencySeal, nil, varchive.OFD, "licence.ofd: UNTRUSTED_MAKER"},
 		{"ledger key pinned, another in the package", forgeNothing, []*gm.Certificate{agB.Cert}, varchive.Untrusted, "trust/ledger.cer: not the pinned ledger key"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

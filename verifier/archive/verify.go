@@ -196,7 +196,7 @@ func Verify(r io.ReaderAt, size int64, o Options) (*Report, error) {
 		p.problem(Malformed, "%v", err)
 		return finish(rep), nil
 	}
-	keySet, signer := p.agencyKeys(keys, m, root, cat)
+	keySet, agencyCerts, signer := p.agencyKeys(keys, m, root, cat)
 	p.checkSignature(mb, m, signer)
 
 	cp, cpOK := p.checkpoint(m, ledgerCert)
@@ -205,7 +205,10 @@ func Verify(r io.ReaderAt, size int64, o Options) (*Report, error) {
 	if len(ids) != m.Count {
 		p.problem(Malformed, "the manifest counts %d licences, lists %d", m.Count, len(ids))
 	}
-	ofdOpts := ofd.Options{Roots: []*gm.Certificate{root}, AtSigningTime: true}
+	// An OFD file is the agency's only if its licence-face seal is: made
+	// by one of the agency's own certificates (docs/formats.md §5), not by
+	// any key the root certified.
+	ofdOpts := ofd.Options{Trusted: agencyCerts, AtSigningTime: true}
 	rep.Licences = p.licences(ids, cat, keySet, ofdOpts, cp, cpOK)
 	return finish(rep), nil
 }
@@ -336,11 +339,10 @@ func (p *pkg) checkRoot(root *gm.Certificate, pins []*gm.Certificate) {
 }
 
 // agencyKeys is the key set of the package's agency certificates that
-// chain to root, and the certificate of the manifest's signer (nil if
-// none).
-func (p *pkg) agencyKeys(keys *format.Keys, m *format.Manifest, root *gm.Certificate, cat *catalog.Catalog) (credential.KeySet, *gm.Certificate) {
-	keySet := credential.KeySet{}
-	var signer *gm.Certificate
+// chain to root and are the manifest's agency's, those certificates, and
+// the certificate of the manifest's signer (nil if none).
+func (p *pkg) agencyKeys(keys *format.Keys, m *format.Manifest, root *gm.Certificate, cat *catalog.Catalog) (keySet credential.KeySet, certs []*gm.Certificate, signer *gm.Certificate) {
+	keySet = credential.KeySet{}
 	for _, k := range keys.Keys {
 		name := format.AgencyCertPath(k.KeyID)
 		c := p.chained(name, root, agencycert.RoleAgency)
@@ -373,6 +375,7 @@ func (p *pkg) agencyKeys(keys *format.Keys, m *format.Manifest, root *gm.Certifi
 			ik.CompromisedSince = k.Since
 		}
 		keySet[k.KeyID] = append(keySet[k.KeyID], ik)
+		certs = append(certs, c)
 		if k.KeyID == m.Signer {
 			if k.State == format.KeyCompromised {
 				p.problem(Untrusted, "the manifest's signer %s is a compromised key", m.Signer)
@@ -384,7 +387,7 @@ func (p *pkg) agencyKeys(keys *format.Keys, m *format.Manifest, root *gm.Certifi
 	if keys.Agency != m.Agency {
 		p.problem(Malformed, "%s names agency %s, the manifest %s", format.KeysPath, keys.Agency, m.Agency)
 	}
-	return keySet, signer
+	return keySet, certs, signer
 }
 
 // checkSignature checks the manifest's signature (over mb) by signer.
