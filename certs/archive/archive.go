@@ -135,7 +135,9 @@ type Metadata struct {
 	Supersedes   string    `json:"supersedes,omitempty"`
 	SupersededBy string    `json:"superseded_by,omitempty"`
 	Credential   Digest    `json:"credential_sm3"`
-	SignedAt     time.Time `json:"ofd_signed_at"`
+	// SignedAt is the time licence.ofd is signed as of: made at export,
+	// backdated to the version's issuance (or its seal's start).
+	SignedAt time.Time `json:"ofd_signed_at"`
 }
 
 // Item is one GB/T 36903 metadata item.
@@ -327,6 +329,11 @@ func ParseMetadata(b []byte) (*Metadata, error) {
 	}
 	if len(m.Items) == 0 || m.Class == "" {
 		return nil, malformed(MetadataFile, "no class or no metadata items")
+	}
+	switch m.Status {
+	case StatusValid, StatusSuspended, StatusRevoked, StatusSuperseded:
+	default:
+		return nil, malformed(MetadataFile, "status %.20q", m.Status)
 	}
 	return &m, nil
 }

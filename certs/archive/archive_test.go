@@ -97,3 +97,18 @@ func TestParseKeysAndEvents(t *testing.T) {
 		t.Error("LicenceOf accepted a nested path")
 	}
 }
+
+// A metadata status is one of the four; the status of each event is what
+// StatusAfter says.
+func TestMetadataStatus(t *testing.T) {
+	const id = "1.2.156.3005.2.11310000PDY00001XQ001.11310000PDY100010H.20261125ABCD1234.001.Z"
+	for _, tc := range []struct {
+		status string
+		ok     bool
+	}{{StatusValid, true}, {StatusSuspended, true}, {StatusRevoked, true}, {StatusSuperseded, true}, {"", false}, {"VALID", false}, {"expired", false}} {
+		b := []byte(`{"id":"` + id + `","class":"business-license","items":[{"name":"证照标识","value":"` + id + `"}],"issued_at":"2026-01-01T00:00:00Z","status":"` + tc.status + `","credential_sm3":"` + Digest{}.String() + `","ofd_signed_at":"2026-01-01T00:00:00Z"}`)
+		if _, err := ParseMetadata(b); (err == nil) != tc.ok {
+			t.Errorf("status %q: %v", tc.status, err)
+		}
+	}
+}

@@ -52,6 +52,10 @@ var kindNames = [...]string{
 	KindArchiveExported: "archive-exported",
 }
 
+// AboutLicence reports whether k is an event about a licence version or
+// its device copies: issue, reissue, status, unbind or claim.
+func (k Kind) AboutLicence() bool { return k >= KindIssue && k <= KindClaim }
+
 // Valid reports whether k is a kind of format 2.
 func (k Kind) Valid() bool { return k > 0 && int(k) < len(kindNames) }
 

@@ -10,10 +10,14 @@
 //     total uncompressed size, compression ratio), with entry names that
 //     must be clean relative paths: an absolute name, a name that climbs
 //     ("../"), a backslash, a control character, an encrypted entry or a
-//     name duplicated (also when compared case-folded) is refused;
+//     name duplicated (also when compared case-folded) is refused, and
+//     the local headers must tile the file up to the central directory as
+//     it names them (nothing hidden from it, nothing prepended);
 //   - a strict XML reader: encoding/xml in strict mode, UTF-8 only, no
 //     DTD (so no entity can be declared), every element in the OFD
-//     namespace, attributes and depth bounded;
+//     namespace, attributes, depth and element count bounded; elements
+//     deeper than what is read of a part are checked but not kept; each
+//     part is parsed once;
 //   - the parts: [Root] (OFD.xml), [Document], [Signatures], [Signature]
 //     (SignedInfo, References with their CheckMethod and base64
 //     CheckValues, Seal, StampAnnot, SignedValue), and [Package.Shown],

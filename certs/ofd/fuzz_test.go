@@ -1,7 +1,9 @@
 package ofd
 
 import (
+	"strings"
 	"testing"
+	"time"
 )
 
 // FuzzOpen feeds container bytes to Open and every part parser.
@@ -10,8 +12,13 @@ func FuzzOpen(f *testing.F) {
 		f.Add(readSample(f, s))
 	}
 	f.Add(makeZip(f, minEntries()))
+	f.Add(makeZip(f, with("Doc_0/Document.xml", strings.Replace(minDoc, "</ofd:Pages>", strings.Repeat(`<ofd:Page ID="2" BaseLoc="Pages/Page_0/Content.xml"/>`, 3)+"</ofd:Pages>", 1))))
 	f.Fuzz(func(t *testing.T, data []byte) {
+		start := time.Now()
 		_ = openAll(data, &Limits{MaxTotalSize: 8 << 20, MaxEntrySize: 4 << 20})
+		if el := time.Since(start); el > 5*time.Second {
+			t.Fatalf("%d bytes took %v", len(data), el)
+		}
 	})
 }
 
@@ -36,6 +43,6 @@ func FuzzParseXML(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		_, _, _ = parseXML("x.xml", data, DefaultLimits)
+		_, _, _ = parseXML("x.xml", data, DefaultLimits, keepAll)
 	})
 }

@@ -23,6 +23,10 @@ type DocBody struct {
 	CustomData []CustomData
 	DocRoot    string // package path of Document.xml
 	Signatures string // package path of Signatures.xml; "" when unsigned
+	// Versions are the package paths of the body's DocVersion files
+	// (GB/T 33190 document versions), which this package does not read:
+	// a reader may show the current one instead of DocRoot.
+	Versions []string
 }
 
 // CustomData is one ofd:CustomData of DocInfo (name and value).
@@ -105,12 +109,46 @@ func IsSM3(method string) bool {
 	return m == OIDSM3 || strings.EqualFold(m, "SM3")
 }
 
+// keepDepth is how deep parse keeps the elements of each part, by its root
+// element (the root is depth 1): what is read of it, and no deeper, so
+// that a page's content costs no memory.
+var keepDepth = map[string]int{
+	"OFD":         5, // DocBody/DocInfo/CustomDatas/CustomData, DocBody/Versions/Version
+	"Document":    3, // CommonData/TemplatePage, Pages/Page
+	"Page":        2, // PageRes
+	"Res":         4, // Fonts/Font/FontFile, MultiMedias/MultiMedia/MediaFile
+	"Annotations": 3, // Page/FileLoc
+	"Signatures":  2, // Signature
+	"Signature":   5, // SignedInfo/References/Reference/CheckValue
+}
+
+// parse returns the part's root element, which must be want. Each part is
+// parsed once (its result, or its error, is kept): a package naming one
+// file many times costs one parse.
 func (p *Package) parse(part, want string) (*node, error) {
+	key := want + "\x00" + part
+	if r, ok := p.parsed[key]; ok {
+		return r.n, r.err
+	}
+	n, err := p.parseOnce(part, want)
+	if p.parsed == nil {
+		p.parsed = map[string]parsedPart{}
+	}
+	p.parsed[key] = parsedPart{n, err}
+	return n, err
+}
+
+type parsedPart struct {
+	n   *node
+	err error
+}
+
+func (p *Package) parseOnce(part, want string) (*node, error) {
 	b, err := p.File(part)
 	if err != nil {
 		return nil, err
 	}
-	n, variant, err := parseXML(part, b, p.lim)
+	n, variant, err := parseXML(part, b, p.lim, keepDepth[want])
 	if err != nil {
 		return nil, err
 	}
@@ -163,6 +201,22 @@ func (p *Package) parseRoot() (*Root, error) {
 				return nil, err
 			}
 		}
+		if vs := b.child("Versions"); vs != nil {
+			for _, v := range vs.children("Version") {
+				l, err := Resolve(RootPath, v.attr("BaseLoc"))
+				if err != nil {
+					return nil, err
+				}
+				body.Versions = append(body.Versions, l)
+			}
+		}
+		// Two bodies sharing a document or a signature list would have it
+		// checked twice over.
+		for _, prev := range r.Bodies {
+			if prev.DocRoot == body.DocRoot || body.Signatures != "" && prev.Signatures == body.Signatures {
+				return nil, errorf(ErrStructure, RootPath, "DocBody %d names the DocRoot or Signatures of an earlier one", len(r.Bodies))
+			}
+		}
 		r.Bodies = append(r.Bodies, body)
 	}
 	if len(r.Bodies) == 0 {
@@ -183,8 +237,22 @@ func (p *Package) Document(part string) (*Document, error) {
 		return nil, errorf(ErrStructure, part, "no CommonData")
 	}
 	loc := func(s string) (string, error) { return Resolve(part, s) }
+	// A page or template file named twice would be read, and shown, twice:
+	// no producer writes it, and it multiplies the work of a small upload.
+	contents := map[string]bool{}
+	content := func(what, s string) (string, error) {
+		l, err := loc(s)
+		if err != nil {
+			return "", err
+		}
+		if contents[l] {
+			return "", errorf(ErrStructure, part, "%s %s is named twice", what, l)
+		}
+		contents[l] = true
+		return l, nil
+	}
 	for _, t := range cd.children("TemplatePage") {
-		l, err := loc(t.attr("BaseLoc"))
+		l, err := content("template", t.attr("BaseLoc"))
 		if err != nil {
 			return nil, err
 		}
@@ -208,7 +276,7 @@ func (p *Package) Document(part string) (*Document, error) {
 		return nil, errorf(ErrStructure, part, "no Pages/Page")
 	}
 	for _, pg := range pages.children("Page") {
-		l, err := loc(pg.attr("BaseLoc"))
+		l, err := content("page", pg.attr("BaseLoc"))
 		if err != nil {
 			return nil, err
 		}
@@ -234,8 +302,12 @@ func (p *Package) Signatures(part string) (*Signatures, error) {
 		return nil, err
 	}
 	s := &Signatures{Path: part, MaxSignID: n.value("MaxSignId")}
-	ids := map[string]bool{}
-	for _, e := range n.children("Signature") {
+	entries := n.children("Signature")
+	if len(entries) > p.lim.MaxSignatures {
+		return nil, errorf(ErrLimit, part, "%d signatures, at most %d", len(entries), p.lim.MaxSignatures)
+	}
+	ids, locs := map[string]bool{}, map[string]bool{}
+	for _, e := range entries {
 		ent := SignatureEntry{ID: e.attr("ID"), Type: e.attr("Type")}
 		switch ent.Type {
 		case "":
@@ -251,6 +323,10 @@ func (p *Package) Signatures(part string) (*Signatures, error) {
 		if ent.BaseLoc, err = Resolve(part, e.attr("BaseLoc")); err != nil {
 			return nil, err
 		}
+		if locs[ent.BaseLoc] {
+			return nil, errorf(ErrStructure, part, "two signatures name %s", ent.BaseLoc)
+		}
+		locs[ent.BaseLoc] = true
 		s.List = append(s.List, ent)
 	}
 	return s, nil
@@ -341,6 +417,9 @@ func (p *Package) Shown(d *Document) ([]string, error) {
 		}
 	}
 	for _, r := range res {
+		if set[r] {
+			continue // a resource file named again (by another page)
+		}
 		set[r] = true
 		files, err := p.resFiles(r)
 		if err != nil {

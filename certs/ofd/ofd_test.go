@@ -3,6 +3,7 @@ package ofd
 import (
 	"archive/zip"
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"os"
 	"slices"
@@ -252,6 +253,15 @@ func TestBadPackages(t *testing.T) {
 		{name: "bad Type", entries: with("Doc_0/Signs/Signatures.xml", strings.Replace(minSgs, `ID="1"`, `ID="1" Type="Stamp"`, 1)), kind: ErrStructure, msg: "Type"},
 		{name: "bad CheckValue", entries: with("Doc_0/Signs/Sign_0/Signature.xml", strings.Replace(minSig, "AAAA", "A!A=", 1)), kind: ErrStructure, msg: "base64"},
 		{name: "duplicate reference", entries: with("Doc_0/Signs/Sign_0/Signature.xml", strings.Replace(minSig, "</ofd:References>", `<ofd:Reference FileRef="/Doc_0/Document.xml"><ofd:CheckValue>AAAA</ofd:CheckValue></ofd:Reference></ofd:References>`, 1)), kind: ErrStructure, msg: "twice"},
+		// One file named many times would be parsed and shown many times.
+		{name: "page named twice", entries: with("Doc_0/Document.xml", strings.Replace(minDoc, "</ofd:Pages>", `<ofd:Page ID="2" BaseLoc="Pages/Page_0/Content.xml"/></ofd:Pages>`, 1)), kind: ErrStructure, msg: "page Doc_0/Pages/Page_0/Content.xml is named twice"},
+		{name: "template is a page", entries: with("Doc_0/Document.xml", strings.Replace(minDoc, "<ofd:PublicRes>", `<ofd:TemplatePage ID="3" BaseLoc="Pages/Page_0/Content.xml"/><ofd:PublicRes>`, 1)), kind: ErrStructure, msg: "named twice"},
+		{name: "signature named twice", entries: with("Doc_0/Signs/Signatures.xml", strings.Replace(minSgs, "</ofd:Signatures>", `<ofd:Signature ID="2" BaseLoc="/Doc_0/Signs/Sign_0/Signature.xml"/></ofd:Signatures>`, 1)), kind: ErrStructure, msg: "two signatures name"},
+		{name: "too many signatures", entries: with("Doc_0/Signs/Signatures.xml", strings.Replace(minSgs, "</ofd:Signatures>", `<ofd:Signature ID="2" BaseLoc="Sign_1/Signature.xml"/></ofd:Signatures>`, 1)), lim: &Limits{MaxSignatures: 1}, kind: ErrLimit, msg: "2 signatures, at most 1"},
+		{name: "two bodies, one document", entries: with("OFD.xml", strings.Replace(minOFD, "</ofd:OFD>", `<ofd:DocBody><ofd:DocRoot>/Doc_0/Document.xml</ofd:DocRoot></ofd:DocBody></ofd:OFD>`, 1)), kind: ErrStructure, msg: "DocBody 1"},
+		{name: "too many elements", entries: with("Doc_0/Pages/Page_0/Content.xml", `<ofd:Page xmlns:ofd="http://www.ofdspec.org/2016"><ofd:Content>`+strings.Repeat("<ofd:a/>", maxElements)+`</ofd:Content></ofd:Page>`), lim: &Limits{MaxRatio: 1 << 20}, kind: ErrLimit, msg: "elements"},
+		{name: "foreign element deep in a page", entries: with("Doc_0/Pages/Page_0/Content.xml", `<ofd:Page xmlns:ofd="http://www.ofdspec.org/2016"><ofd:Content><ofd:Layer><x:E xmlns:x="urn:x"/></ofd:Layer></ofd:Content></ofd:Page>`), kind: ErrXML, msg: "namespace"},
+		{name: "duplicate attribute deep in a page", entries: with("Doc_0/Pages/Page_0/Content.xml", `<ofd:Page xmlns:ofd="http://www.ofdspec.org/2016"><ofd:Content><ofd:Layer ID="1" ID="2"/></ofd:Content></ofd:Page>`), kind: ErrXML, msg: "twice"},
 		{name: "no SignedValue", entries: with("Doc_0/Signs/Sign_0/Signature.xml", strings.Replace(minSig, "<ofd:SignedValue>SignedValue.dat</ofd:SignedValue>", "", 1)), kind: ErrStructure},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -319,4 +329,92 @@ func TestWriterDeterministic(t *testing.T) {
 			t.Errorf("Add(%q): %v", bad, err)
 		}
 	}
+}
+
+// The local headers must tile the file up to the central directory, as
+// the central directory names them: a streaming reader sees no other
+// content than Open.
+func TestLayout(t *testing.T) {
+	good := makeZip(t, minEntries())
+	local := func(name, data string) []byte { // a local header and data, no directory
+		b := makeZip(t, []entry{{name, data}})
+		return b[:bytes.Index(b, []byte("PK\x01\x02"))]
+	}
+	// The minimal package with x.xml hidden: in the zip, not in the
+	// central directory (the second entry, or the last).
+	hidden := func(at int) []byte {
+		es := minEntries()
+		es = slices.Insert(es, at, entry{"x.xml", "EVIL"})
+		return dropFromDirectory(t, makeZip(t, es), "x.xml")
+	}
+	renamed := bytes.Clone(good)
+	copy(renamed[30:], "ofd.xml") // the first local header's name, not the directory's
+	for _, tc := range []struct {
+		name string
+		data []byte
+		msg  string
+	}{
+		{"prepended entry", append(local("Doc_0/Pages/Page_0/Content.xml", "EVIL"), good...), "central directory"},
+		{"prepended junk", append([]byte("MZ junk before the zip"), good...), "local header at 0"},
+		{"entry hidden between entries", hidden(1), `names "x.xml"`},
+		{"entry hidden before the directory", hidden(len(minEntries())), "not the central directory"},
+		{"local name differs", renamed, "names"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Open(tc.data, nil)
+			if !errors.Is(err, ErrZip) || !strings.Contains(err.Error(), tc.msg) {
+				t.Fatalf("got %v, want ErrZip containing %q", err, tc.msg)
+			}
+		})
+	}
+	for _, name := range []string{"tax-seal.ofd", "ofdrw-seal.ofd", "gmt0010-sign.ofd"} {
+		if _, err := Open(readSample(t, name), nil); err != nil {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+}
+
+// A page's content is checked but not kept: what is kept of a page is its
+// root's children.
+func TestPageNotKept(t *testing.T) {
+	page := `<ofd:Page xmlns:ofd="http://www.ofdspec.org/2016"><ofd:PageRes>R.xml</ofd:PageRes><ofd:Content>` +
+		strings.Repeat(`<ofd:Layer><ofd:PathObject ID="1"/></ofd:Layer>`, 1000) + `</ofd:Content></ofd:Page>`
+	n, _, err := parseXML("p", []byte(page), DefaultLimits, keepDepth["Page"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(n.kids) != 2 || n.value("PageRes") != "R.xml" || len(n.child("Content").kids) != 0 {
+		t.Fatalf("kept %d children, content %d", len(n.kids), len(n.child("Content").kids))
+	}
+	n, _, err = parseXML("p", []byte(page), DefaultLimits, keepAll)
+	if err != nil || len(n.child("Content").kids) != 1000 {
+		t.Fatalf("keepAll: %v", err)
+	}
+}
+
+// dropFromDirectory removes name's record from the central directory of
+// the zip b (no comment, no zip64), leaving its local header and data.
+func dropFromDirectory(t *testing.T, b []byte, name string) []byte {
+	t.Helper()
+	eocd := len(b) - 22
+	le := binary.LittleEndian
+	if string(b[eocd:eocd+4]) != "PK\x05\x06" {
+		t.Fatal("no end of central directory record")
+	}
+	start, size := int(le.Uint32(b[eocd+16:])), int(le.Uint32(b[eocd+12:]))
+	for pos := start; pos < start+size; {
+		n, m, k := int(le.Uint16(b[pos+28:])), int(le.Uint16(b[pos+30:])), int(le.Uint16(b[pos+32:]))
+		end := pos + 46 + n + m + k
+		if string(b[pos+46:pos+46+n]) == name {
+			out := slices.Concat(b[:pos], b[end:])
+			e := len(out) - 22
+			le.PutUint16(out[e+8:], le.Uint16(out[e+8:])-1)
+			le.PutUint16(out[e+10:], le.Uint16(out[e+10:])-1)
+			le.PutUint32(out[e+12:], uint32(size-(end-pos)))
+			return out
+		}
+		pos = end
+	}
+	t.Fatalf("%s not in the central directory", name)
+	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/xml"
 	"errors"
 	"io"
+	"slices"
 	"strings"
 	"unicode/utf8"
 )
@@ -17,20 +18,33 @@ const (
 	xmlNamespace     = "http://www.w3.org/XML/1998/namespace"
 )
 
-// maxElements bounds the elements of one XML part.
-const maxElements = 1 << 20
+// maxElements bounds the elements of one XML part, kept or not; a page
+// of real content has thousands.
+const maxElements = 1 << 18
+
+// keepAll makes parseXML keep every element.
+const keepAll = 0
 
 // node is one element of a strictly parsed XML part: its local name
 // (the namespace was checked), unqualified attributes, children and text.
 type node struct {
 	name  string
-	attrs map[string]string
+	attrs []attr // few per element: a slice is a fraction of a map's memory
 	kids  []*node
 	text  strings.Builder
 	long  bool // text longer than the limit, not kept (page data, never a value read here)
 }
 
-func (n *node) attr(name string) string { return n.attrs[name] }
+type attr struct{ name, value string }
+
+func (n *node) attr(name string) string {
+	for _, a := range n.attrs {
+		if a.name == name {
+			return a.value
+		}
+	}
+	return ""
+}
 
 // child returns the first child element called name, or nil.
 func (n *node) child(name string) *node {
@@ -67,93 +81,133 @@ func (n *node) textValue() string { return strings.TrimSpace(n.text.String()) }
 // DTD or other declaration, processing instructions only as the XML
 // declaration, every element in the OFD namespace, attributes unique and
 // unqualified (or xml:…), attributes within lim.MaxAttrLen (longer text is
-// dropped, not kept),
-// nesting within lim.MaxDepth. It returns the root element and whether the
-// namespace variant was used.
-func parseXML(part string, data []byte, lim Limits) (root *node, variant bool, err error) {
-	bad := func(kind error, format string, args ...any) (*node, bool, error) {
-		return nil, false, errorf(kind, part, format, args...)
-	}
+// dropped, not kept), nesting within lim.MaxDepth, at most maxElements
+// elements. Elements nested deeper than keep (the root is at depth 1;
+// keepAll keeps every one) are checked the same way but not kept, so that
+// a page's content costs no memory: what is read of a page is its root's
+// children. It returns the root element and whether the namespace variant
+// was used.
+func parseXML(part string, data []byte, lim Limits, keep int) (root *node, variant bool, err error) {
 	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))
 	if !utf8.Valid(data) {
-		return bad(ErrXML, "not UTF-8")
+		return nil, false, errorf(ErrXML, part, "not UTF-8")
 	}
+	x := &xmlParser{part: part, lim: lim, keep: keep}
 	d := xml.NewDecoder(bytes.NewReader(data))
 	d.Strict = true
-	var stack []*node
-	elements := 0
 	for {
 		tok, err := d.Token()
 		if errors.Is(err, io.EOF) {
 			break
 		}
 		if err != nil {
-			return bad(ErrXML, "%v", err)
+			return nil, false, errorf(ErrXML, part, "%v", err)
 		}
-		switch t := tok.(type) {
-		case xml.ProcInst:
-			if t.Target != "xml" || root != nil || len(stack) > 0 || elements > 0 {
-				return bad(ErrXML, "processing instruction <?%s?> not allowed", t.Target)
-			}
-			if enc := procInstEncoding(string(t.Inst)); enc != "" && !strings.EqualFold(enc, "UTF-8") {
-				return bad(ErrXML, "encoding %q, only UTF-8 is read", enc)
-			}
-		case xml.Directive:
-			return bad(ErrXML, "DTD or declaration <!%s> not allowed", truncate(string(t), 20))
-		case xml.Comment:
-		case xml.CharData:
-			if len(stack) == 0 {
-				if len(bytes.TrimSpace(t)) != 0 {
-					return bad(ErrXML, "text outside the root element")
-				}
-				continue
-			}
-			top := stack[len(stack)-1]
-			if top.long || top.text.Len()+len(t) > lim.MaxAttrLen {
-				top.long = true
-				top.text.Reset()
-				continue
-			}
-			top.text.Write(t)
-		case xml.StartElement:
-			if len(stack) == 0 && root != nil {
-				return bad(ErrXML, "a second root element <%s>", t.Name.Local)
-			}
-			if len(stack) >= lim.MaxDepth {
-				return bad(ErrLimit, "elements nested deeper than %d", lim.MaxDepth)
-			}
-			if elements++; elements > maxElements {
-				return bad(ErrLimit, "more than %d elements", maxElements)
-			}
-			n, v, err := newNode(part, t, lim)
-			if err != nil {
-				return nil, false, err
-			}
-			variant = variant || v
-			if len(stack) == 0 {
-				root = n
-			} else {
-				top := stack[len(stack)-1]
-				top.kids = append(top.kids, n)
-			}
-			stack = append(stack, n)
-		case xml.EndElement:
-			stack = stack[:len(stack)-1] // Token checked the match
+		if err := x.token(tok); err != nil {
+			return nil, false, err
 		}
 	}
-	if root == nil {
-		return bad(ErrXML, "no root element")
+	if x.root == nil {
+		return nil, false, errorf(ErrXML, part, "no root element")
 	}
-	if len(stack) != 0 {
-		return bad(ErrXML, "unexpected end of data inside <%s>", stack[len(stack)-1].name)
+	if len(x.stack) != 0 {
+		return nil, false, errorf(ErrXML, part, "unexpected end of data inside <%s>", x.stack[len(x.stack)-1].name)
 	}
-	return root, variant, nil
+	return x.root, x.variant, nil
+}
+
+// xmlParser is parseXML's state.
+type xmlParser struct {
+	part     string
+	lim      Limits
+	keep     int
+	root     *node
+	stack    []*node // kept elements; deeper ones are only counted
+	skipped  int     // depth below the last kept element
+	elements int
+	variant  bool
+}
+
+func (x *xmlParser) token(tok xml.Token) error {
+	switch t := tok.(type) {
+	case xml.ProcInst:
+		if t.Target != "xml" || x.root != nil || x.elements > 0 {
+			return errorf(ErrXML, x.part, "processing instruction <?%s?> not allowed", t.Target)
+		}
+		if enc := procInstEncoding(string(t.Inst)); enc != "" && !strings.EqualFold(enc, "UTF-8") {
+			return errorf(ErrXML, x.part, "encoding %q, only UTF-8 is read", enc)
+		}
+	case xml.Directive:
+		return errorf(ErrXML, x.part, "DTD or declaration <!%s> not allowed", truncate(string(t), 20))
+	case xml.CharData:
+		return x.text(t)
+	case xml.StartElement:
+		return x.start(t)
+	case xml.EndElement:
+		if x.skipped > 0 {
+			x.skipped--
+		} else {
+			x.stack = x.stack[:len(x.stack)-1] // Token checked the match
+		}
+	}
+	return nil // comments
+}
+
+func (x *xmlParser) text(t xml.CharData) error {
+	switch {
+	case len(x.stack) == 0:
+		if len(bytes.TrimSpace(t)) != 0 {
+			return errorf(ErrXML, x.part, "text outside the root element")
+		}
+		return nil
+	case x.skipped > 0:
+		return nil
+	}
+	top := x.stack[len(x.stack)-1]
+	if top.long || top.text.Len()+len(t) > x.lim.MaxAttrLen {
+		top.long = true
+		top.text.Reset()
+		return nil
+	}
+	top.text.Write(t)
+	return nil
+}
+
+func (x *xmlParser) start(t xml.StartElement) error {
+	depth := len(x.stack)
+	switch {
+	case depth == 0 && x.root != nil:
+		return errorf(ErrXML, x.part, "a second root element <%s>", t.Name.Local)
+	case depth+x.skipped >= x.lim.MaxDepth:
+		return errorf(ErrLimit, x.part, "elements nested deeper than %d", x.lim.MaxDepth)
+	}
+	if x.elements++; x.elements > maxElements {
+		return errorf(ErrLimit, x.part, "more than %d elements", maxElements)
+	}
+	drop := x.skipped > 0 || (x.keep != keepAll && depth >= x.keep)
+	n, v, err := newNode(x.part, t, x.lim, !drop)
+	if err != nil {
+		return err
+	}
+	x.variant = x.variant || v
+	switch {
+	case drop:
+		x.skipped++
+		return nil
+	case depth == 0:
+		x.root = n
+	default:
+		top := x.stack[depth-1]
+		top.kids = append(top.kids, n)
+	}
+	x.stack = append(x.stack, n)
+	return nil
 }
 
 // newNode checks a start element's namespace and attributes (see
-// parseXML) and returns its node, and whether it is in the namespace
-// variant.
-func newNode(part string, t xml.StartElement, lim Limits) (*node, bool, error) {
+// parseXML) and returns its node (nil unless build), and whether it is in
+// the namespace variant.
+func newNode(part string, t xml.StartElement, lim Limits, build bool) (*node, bool, error) {
 	variant := false
 	switch t.Name.Space {
 	case Namespace:
@@ -164,8 +218,15 @@ func newNode(part string, t xml.StartElement, lim Limits) (*node, bool, error) {
 	default:
 		return nil, false, errorf(ErrXML, part, "element <%s> is in namespace %q, want %s", t.Name.Local, truncate(t.Name.Space, 80), Namespace)
 	}
-	n := &node{name: t.Name.Local, attrs: map[string]string{}}
-	for _, a := range t.Attr {
+	n := &node{name: t.Name.Local}
+	if build {
+		n.attrs = make([]attr, 0, len(t.Attr))
+	}
+	var seen map[xml.Name]bool // for many attributes; few are compared pairwise
+	if len(t.Attr) > 8 {
+		seen = make(map[xml.Name]bool, len(t.Attr))
+	}
+	for i, a := range t.Attr {
 		if a.Name.Space == "xmlns" || (a.Name.Space == "" && a.Name.Local == "xmlns") {
 			continue // declarations, resolved by the decoder
 		}
@@ -179,10 +240,21 @@ func newNode(part string, t xml.StartElement, lim Limits) (*node, bool, error) {
 		if a.Name.Space != "" {
 			key = "xml:" + key
 		}
-		if _, dup := n.attrs[key]; dup {
+		dup := seen[a.Name]
+		if seen != nil {
+			seen[a.Name] = true
+		} else {
+			dup = slices.ContainsFunc(t.Attr[:i], func(b xml.Attr) bool { return b.Name == a.Name })
+		}
+		if dup {
 			return nil, false, errorf(ErrXML, part, "<%s> has attribute %s twice", n.name, key)
 		}
-		n.attrs[key] = a.Value
+		if build {
+			n.attrs = append(n.attrs, attr{key, a.Value})
+		}
+	}
+	if !build {
+		return nil, variant, nil
 	}
 	return n, variant, nil
 }

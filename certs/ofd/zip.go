@@ -3,9 +3,12 @@ package ofd
 import (
 	"archive/zip"
 	"bytes"
+	"cmp"
+	"encoding/binary"
 	"errors"
 	"io"
 	"path"
+	"slices"
 	"sort"
 	"strings"
 	"unicode"
@@ -22,6 +25,9 @@ type Limits struct {
 	MaxRatio   int64
 	MaxAttrLen int // bytes of one XML attribute value or text; default 64 KiB
 	MaxDepth   int // XML element nesting; default 64
+	// MaxSignatures bounds the signatures of one Signatures.xml; default
+	// 64 (each costs several SM2 verifications).
+	MaxSignatures int
 }
 
 // ratioFloor is the size below which an entry's compression ratio is not
@@ -30,12 +36,13 @@ const ratioFloor = 1 << 20
 
 // DefaultLimits are the limits Open uses when given nil.
 var DefaultLimits = Limits{
-	MaxEntries:   4096,
-	MaxEntrySize: 64 << 20,
-	MaxTotalSize: 256 << 20,
-	MaxRatio:     200,
-	MaxAttrLen:   64 << 10,
-	MaxDepth:     64,
+	MaxEntries:    4096,
+	MaxEntrySize:  64 << 20,
+	MaxTotalSize:  256 << 20,
+	MaxRatio:      200,
+	MaxAttrLen:    64 << 10,
+	MaxDepth:      64,
+	MaxSignatures: 64,
 }
 
 func (l *Limits) withDefaults() Limits {
@@ -61,6 +68,9 @@ func (l *Limits) withDefaults() Limits {
 	if l.MaxDepth > 0 {
 		out.MaxDepth = l.MaxDepth
 	}
+	if l.MaxSignatures > 0 {
+		out.MaxSignatures = l.MaxSignatures
+	}
 	return out
 }
 
@@ -70,9 +80,10 @@ type Package struct {
 	Root  *Root
 	Notes []string // tolerated variants met while reading
 
-	files map[string][]byte
-	names []string
-	lim   Limits
+	files  map[string][]byte
+	names  []string
+	lim    Limits
+	parsed map[string]parsedPart // by root element and path
 }
 
 // Open reads an OFD package from its bytes: the zip container under lim
@@ -99,6 +110,9 @@ func (p *Package) readZip(data []byte) error {
 	}
 	if len(zr.File) > p.lim.MaxEntries {
 		return errorf(ErrLimit, "", "%d entries, at most %d", len(zr.File), p.lim.MaxEntries)
+	}
+	if err := checkLayout(data, zr.File); err != nil {
+		return err
 	}
 	seen := map[string]string{} // case-folded name → name as written
 	var total int64
@@ -163,6 +177,63 @@ func (p *Package) readEntry(f *zip.File, name string) ([]byte, error) {
 		return nil, errorf(ErrLimit, name, "compression ratio %d:1 exceeds %d:1", n/max(int64(f.CompressedSize64), 1), p.lim.MaxRatio)
 	}
 	return b, nil
+}
+
+// checkLayout requires the entries' local headers to tile the file from
+// its first byte to the central directory, in order, each naming the
+// entry the central directory names there, with the same sizes when it
+// gives them: no bytes before, between or hidden from the central
+// directory that a streaming reader (which reads local headers) would
+// take for other content. It also makes the compressed sizes, which the
+// compression ratio is judged against, the bytes really there.
+func checkLayout(data []byte, files []*zip.File) error {
+	entries := slices.Clone(files)
+	offsets := make(map[*zip.File]int64, len(entries))
+	for _, f := range entries {
+		off, err := f.DataOffset()
+		if err != nil {
+			return errorf(ErrZip, quoteName(f.Name), "%v", err)
+		}
+		offsets[f] = off
+	}
+	slices.SortFunc(entries, func(a, b *zip.File) int { return cmp.Compare(offsets[a], offsets[b]) })
+	var pos int64
+	for _, f := range entries {
+		bad := func(format string, args ...any) error {
+			return errorf(ErrZip, quoteName(f.Name), "local header at %d: "+format, append([]any{pos}, args...)...)
+		}
+		if pos+30 > int64(len(data)) || string(data[pos:pos+4]) != "PK\x03\x04" {
+			return bad("not where the previous entry ends (data before, between or outside the entries)")
+		}
+		h := data[pos : pos+30]
+		flags := binary.LittleEndian.Uint16(h[6:])
+		csize, usize := binary.LittleEndian.Uint32(h[18:]), binary.LittleEndian.Uint32(h[22:])
+		nameLen, extraLen := int64(binary.LittleEndian.Uint16(h[26:])), int64(binary.LittleEndian.Uint16(h[28:]))
+		start := pos + 30 + nameLen + extraLen
+		switch {
+		case start > int64(len(data)):
+			return bad("truncated")
+		case string(data[pos+30:pos+30+nameLen]) != f.Name:
+			return bad("names %q, the central directory %q", quoteName(string(data[pos+30:pos+30+nameLen])), quoteName(f.Name))
+		case start != offsets[f]:
+			return bad("data at %d, the central directory says %d", start, offsets[f])
+		case f.CompressedSize64 >= 0xffffffff || f.UncompressedSize64 >= 0xffffffff:
+			return bad("a zip64 entry (not read)")
+		case flags&0x8 == 0 && (uint64(csize) != f.CompressedSize64 || uint64(usize) != f.UncompressedSize64):
+			return bad("sizes %d/%d, the central directory %d/%d", csize, usize, f.CompressedSize64, f.UncompressedSize64)
+		}
+		pos = start + int64(f.CompressedSize64)
+		if flags&0x8 != 0 { // a data descriptor: optional signature, CRC and sizes
+			if pos+4 <= int64(len(data)) && string(data[pos:pos+4]) == "PK\x07\x08" {
+				pos += 4
+			}
+			pos += 12
+		}
+	}
+	if pos+4 > int64(len(data)) || string(data[pos:pos+4]) != "PK\x01\x02" && !(len(entries) == 0 && string(data[pos:pos+4]) == "PK\x05\x06") {
+		return errorf(ErrZip, "", "bytes at %d, after the last entry, are not the central directory", pos)
+	}
+	return nil
 }
 
 // checkEntryName returns a zip entry name without the trailing "/" of a

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"time"
 
 	"elicense/internal/gm"
 	varchive "elicense/verifier/archive"
@@ -28,12 +29,14 @@ whose signature by the ledger key is checked. Every certificate must chain
 to the package's root.
 
 Trust is anchored in the root: when the store (--store) holds pinned roots,
-the package's root must be one of them; otherwise the package is only
-checked against itself and the root's SM3 fingerprint is printed, to be
-compared out of band.
+the package's root must be one of them, and once synced the package's
+ledger key must be the bundle's. Without pinned roots the package is only
+checked against itself: the verdict is UNPINNED and the root's SM3
+fingerprint is printed, to be compared out of band.
 
-Exit status: 0 every check holds, 1 any does not, 2 the package could not
-be checked (not a zip, no manifest, store error).
+Exit status: 0 VALID (every check holds, root pinned), 1 INVALID (a check
+does not hold) or UNPINNED (every check holds against an unpinned root),
+2 the package could not be checked (not a zip, no manifest, store error).
 
 Examples:
   elicense-verify archive 2026-01.zip
@@ -47,14 +50,36 @@ Examples:
 	},
 }
 
-func archiveCmd(e env, o *options, path string) int {
-	var roots []*gm.Certificate
-	if s, err := store.Open(o.store); err == nil {
-		roots, err = s.Roots()
-		if err != nil && !errors.Is(err, store.ErrNoRoots) {
-			return fail(e, err)
+// archiveTrust is what the store pins: its roots and, once synced, the
+// bundle's ledger key.
+func archiveTrust(e env, dir string) (varchive.Options, error) {
+	s, err := store.Open(dir)
+	if err != nil {
+		return varchive.Options{}, err
+	}
+	roots, err := s.Roots()
+	if err != nil && !errors.Is(err, store.ErrNoRoots) {
+		return varchive.Options{}, err
+	}
+	opts := varchive.Options{Roots: roots}
+	switch cache, err := s.Load(e.now()); {
+	case err == nil:
+		if b := cache.State().Bundle; b != nil && b.LedgerKey != nil {
+			c, err := gm.ParseCertificate(b.LedgerKey.Cert)
+			if err != nil {
+				return varchive.Options{}, err
+			}
+			opts.Ledger = []*gm.Certificate{c}
 		}
-	} else {
+	case !errors.Is(err, store.ErrNoCache) && !errors.Is(err, store.ErrNoRoots):
+		return varchive.Options{}, err
+	}
+	return opts, nil
+}
+
+func archiveCmd(e env, o *options, path string) int {
+	opts, err := archiveTrust(e, o.store)
+	if err != nil {
 		return fail(e, err)
 	}
 	f, err := os.Open(path)
@@ -66,7 +91,7 @@ func archiveCmd(e env, o *options, path string) int {
 	if err != nil {
 		return fail(e, err)
 	}
-	rep, err := varchive.Verify(f, st.Size(), varchive.Options{Roots: roots})
+	rep, err := varchive.Verify(f, st.Size(), opts)
 	if err != nil {
 		return fail(e, err)
 	}
@@ -79,23 +104,19 @@ func archiveCmd(e env, o *options, path string) int {
 	} else {
 		printArchive(e.stdout, rep)
 	}
-	if rep.OK {
+	if rep.Verdict == varchive.Valid {
 		return exitOK
 	}
 	return exitVerdict
 }
 
 func printArchive(w io.Writer, r *varchive.Report) {
-	verdict := "VALID"
-	if !r.OK {
-		verdict = "INVALID"
-	}
-	fmt.Fprintf(w, "%s archive of %s, %s – %s: %d licence versions, checkpoint %d\n", verdict, r.Agency,
-		r.From.Format("2006-01-02T15:04:05Z07:00"), r.To.Format("2006-01-02T15:04:05Z07:00"), r.Count, r.Checkpoint)
+	fmt.Fprintf(w, "%s archive of %s, %s – %s: %d licence versions, checkpoint %d\n",
+		r.Verdict, r.Agency, r.From.Format(time.RFC3339), r.To.Format(time.RFC3339), r.Count, r.Checkpoint)
 	if r.Pinned {
 		fmt.Fprintf(w, "  root %s (pinned)\n", r.Root)
 	} else {
-		fmt.Fprintf(w, "  root %s (not pinned: compare it out of band)\n", r.Root)
+		fmt.Fprintf(w, "  root %s (not pinned: every check holds only against the package's own root; compare its fingerprint out of band, or pin it with trust add)\n", r.Root)
 	}
 	for _, p := range r.Problems {
 		fmt.Fprintf(w, "  problem: %s\n", p)

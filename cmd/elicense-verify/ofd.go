@@ -2,7 +2,6 @@ package main
 
 import (
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -30,9 +29,20 @@ to the pinned roots, or be trusted directly with --trust. Prints one
 verdict per signature and the document's, with warnings for shown files
 that no signature protects.
 
+--as-of-signing judges each signature at the time it says it was made:
+a seal's timeInfo, a Sign signature's signing time, written by the
+signer, not by a timestamp authority. Use it for documents whose
+certificates have since expired, knowing that a signer holding a key
+after it expired or was revoked could write an earlier time.
+
+Revocation is checked for seals the synced trust bundle lists (--json:
+each signature's revocation_known, and revocation_checked when all are);
+a Sign signature has no revocation source here.
+
 Exit status: 0 VALID, 1 any other verdict (MALFORMED signature,
 SIGNATURE_INVALID, DOCUMENT_MODIFIED, REVOKED, EXPIRED, UNTRUSTED_MAKER,
-UNTRUSTED_SIGNER, NOT_SIGNED), 2 the file could not be checked (not an
+UNTRUSTED_SIGNER, PARTIALLY_PROTECTED: every signature valid but a shown
+file protected by none, NOT_SIGNED), 2 the file could not be checked (not an
 OFD package, unreadable, trust-store error).
 
 Examples:
@@ -41,7 +51,7 @@ Examples:
   elicense-verify ofd --as-of-signing --trust maker.pem invoice-2020.ofd
 `,
 	flags: func(fs *flag.FlagSet, o *options) {
-		fs.Bool("as-of-signing", false, "judge certificates and trust as of each signature's own time (old documents)")
+		fs.Bool("as-of-signing", false, "judge certificates and trust as of each signature's own, signer-written time (old documents)")
 		fs.Var(&pathList{}, "trust", "trust this seal maker or signer certificate `file` (PEM or DER) directly; repeatable")
 	},
 	run: func(e env, o *options, args []string) int {
@@ -92,43 +102,45 @@ func readCerts(paths []string) ([]*gm.Certificate, error) {
 type ofdOutput struct {
 	File string `json:"file"`
 	*vofd.Report
+	// RevocationChecked: a synced bundle knew, of every signature, whether
+	// its seal is revoked (each signature's revocation_known says which).
 	RevocationChecked bool `json:"revocation_checked"`
 }
+
+// maxOFDFile is the largest file ofd reads: a package's uncompressed
+// limit (certs/ofd) and room for its zip headers.
+const maxOFDFile = 256<<20 + 16<<20
 
 func ofdCmd(e env, o *options, path string, asOfSigning bool, trustFiles []string) int {
 	s, err := store.Open(o.store)
 	if err != nil {
 		return fail(e, err)
 	}
-	roots, err := s.Roots()
-	if err != nil && !errors.Is(err, store.ErrNoRoots) { // --trust may be all there is
-		return fail(e, err)
-	}
-	trusted, err := readCerts(trustFiles)
+	// The store's pinned roots (--trust may be all there is) and, once
+	// synced, its bundle's revoked seals: what the counter page uses.
+	opts, err := storeOFDTrust(s, e.now())
 	if err != nil {
-		return fail(e, err)
-	}
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return fail(e, err)
-	}
-	opts := vofd.Options{Roots: roots, Trusted: trusted, At: e.now(), AtSigningTime: asOfSigning}
-	synced := false
-	switch cache, err := s.Load(e.now()); {
-	case err == nil:
-		opts.Status, synced = cache.State().Bundle, true
-	case !errors.Is(err, store.ErrNoCache) && !errors.Is(err, store.ErrNoRoots):
 		return fail(e, err) // held trust data that does not load must not pass as "not checked"
 	}
+	if opts.Trusted, err = readCerts(trustFiles); err != nil {
+		return fail(e, err)
+	}
+	data, err := readCapped(path, maxOFDFile)
+	if err != nil {
+		return fail(e, err)
+	}
+	opts.At, opts.AtSigningTime = e.now(), asOfSigning
 	rep, verr := vofd.Verify(data, opts)
+	synced := opts.Status != nil
+	checked := synced && rep.RevocationChecked()
 	if o.json {
 		enc := json.NewEncoder(e.stdout)
 		enc.SetEscapeHTML(false)
-		if err := enc.Encode(ofdOutput{File: path, Report: rep, RevocationChecked: synced}); err != nil {
+		if err := enc.Encode(ofdOutput{File: path, Report: rep, RevocationChecked: checked}); err != nil {
 			return fail(e, err)
 		}
 	} else {
-		printOFD(e.stdout, rep, o.lang, synced)
+		printOFD(e.stdout, rep, o.lang, synced, checked)
 	}
 	switch {
 	case verr != nil:
@@ -139,7 +151,27 @@ func ofdCmd(e env, o *options, path string, asOfSigning bool, trustFiles []strin
 	return exitVerdict
 }
 
-func printOFD(w io.Writer, r *vofd.Report, lang string, synced bool) {
+// readCapped reads the file name, refusing one larger than limit bytes
+// before reading it.
+func readCapped(name string, limit int64) ([]byte, error) {
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	if st, err := f.Stat(); err != nil {
+		return nil, err
+	} else if st.Size() > limit {
+		return nil, fmt.Errorf("%s: %d bytes, larger than the %d an OFD package may be", name, st.Size(), limit)
+	}
+	b, err := io.ReadAll(io.LimitReader(f, limit+1))
+	if err == nil && int64(len(b)) > limit {
+		err = fmt.Errorf("%s: larger than the %d bytes an OFD package may be", name, limit)
+	}
+	return b, err
+}
+
+func printOFD(w io.Writer, r *vofd.Report, lang string, synced, checked bool) {
 	msg := func(v vofd.Verdict) string {
 		if lang == "en" {
 			return v.Message()
@@ -192,7 +224,10 @@ func printOFD(w io.Writer, r *vofd.Report, lang string, synced bool) {
 	for _, x := range r.Notes {
 		fmt.Fprintf(w, "  note: %s\n", x)
 	}
-	if !synced {
+	switch {
+	case !synced:
 		fmt.Fprintln(w, "  revocation not checked: no synced trust bundle (run sync)")
+	case !checked && (r.Verdict == vofd.Valid || r.Verdict == vofd.PartiallyProtected):
+		fmt.Fprintln(w, "  revocation not checked for every signature: a seal the trust bundle does not list, or a Sign signature (no revocation source)")
 	}
 }

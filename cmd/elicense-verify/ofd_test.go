@@ -75,6 +75,19 @@ func TestOFDE2E(t *testing.T) {
 	garbage := filepath.Join(dir, "garbage.ofd")
 	os.WriteFile(garbage, []byte("not a zip"), 0o600)
 	taxPath := ofdSamples + "tax-seal.ofd"
+	// The GM/T 0010 sample without its second signature, which alone
+	// protects OFD.xml; its first signer trusted directly.
+	gmt, err := os.ReadFile(ofdSamples + "gmt0010-sign.ofd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	oneSign := filepath.Join(dir, "one-sign.ofd")
+	os.WriteFile(oneSign, rewriteOFD(t, gmt, "Doc_0/Signs/Signatures.xml", func(b []byte) []byte {
+		i, j := bytes.Index(b, []byte(`<ofd:Signature ID="2"`)), bytes.Index(b, []byte(`</ofd:Signatures>`))
+		return append(bytes.Clone(b[:i]), b[j:]...)
+	}), 0o600)
+	signer0 := filepath.Join(dir, "signer0.pem")
+	os.WriteFile(signer0, gm.EncodeCertificatePEM(firstCert(t, zipFile(t, gmt, "Doc_0/Signs/Sign_0/SignedValue.dat"))), 0o600)
 
 	for _, tc := range []struct {
 		name    string
@@ -89,6 +102,7 @@ func TestOFDE2E(t *testing.T) {
 		{"modified page", []string{"ofd", "--as-of-signing", "--trust", maker, "--json", modified}, 1, "DOCUMENT_MODIFIED", []string{"DOCUMENT_MODIFIED"}},
 		{"modified, untrusted", []string{"ofd", "--json", modified}, 1, "DOCUMENT_MODIFIED", []string{"DOCUMENT_MODIFIED"}},
 		{"not an OFD", []string{"ofd", "--json", garbage}, 2, "MALFORMED", nil},
+		{"one of two signatures, trusted: OFD.xml unprotected", []string{"ofd", "--json", "--as-of-signing", "--trust", signer0, oneSign}, 1, "PARTIALLY_PROTECTED", []string{"VALID"}},
 		{"two Sign signatures, untrusted", []string{"ofd", "--json", "--as-of-signing", ofdSamples + "gmt0010-sign.ofd"}, 1, "UNTRUSTED_SIGNER", []string{"UNTRUSTED_SIGNER", "UNTRUSTED_SIGNER"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -134,5 +148,83 @@ func TestOFDE2E(t *testing.T) {
 	}
 	if u := runVerify(t, bin, store, "", "ofd"); u.code != 2 {
 		t.Errorf("no file: exit %d", u.code)
+	}
+}
+
+// zipFile returns one file of a zip.
+func zipFile(t *testing.T, data []byte, name string) []byte {
+	t.Helper()
+	zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range zr.File {
+		if f.Name == name {
+			rc, _ := f.Open()
+			b, err := io.ReadAll(rc)
+			rc.Close()
+			if err != nil {
+				t.Fatal(err)
+			}
+			return b
+		}
+	}
+	t.Fatalf("no %s", name)
+	return nil
+}
+
+// rewriteOFD zips data's entries again, with edit applied to name.
+func rewriteOFD(t *testing.T, data []byte, name string, edit func([]byte) []byte) []byte {
+	t.Helper()
+	zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	for _, f := range zr.File {
+		b := zipFile(t, data, f.Name)
+		if f.Name == name {
+			b = edit(b)
+		}
+		w, err := zw.Create(f.Name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.Write(b)
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+// firstCert is the first certificate of a GM/T 0010 SignedData: the
+// SEQUENCE after the [0] IMPLICIT tag (A0 82 len) that opens them.
+func firstCert(t *testing.T, sd []byte) []byte {
+	t.Helper()
+	i := bytes.Index(sd[20:], []byte{0xa0, 0x82})
+	if i < 0 {
+		t.Fatal("no certificates in the SignedData")
+	}
+	start := 20 + i + 4
+	return sd[start : start+4+(int(sd[start+2])<<8|int(sd[start+3]))]
+}
+
+// A file larger than any OFD package may be is refused before it is read.
+func TestOFDFileTooLarge(t *testing.T) {
+	dir := t.TempDir()
+	big := filepath.Join(dir, "big.ofd")
+	f, err := os.Create(big)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Truncate(maxOFDFile + 1); err != nil { // sparse: no disk used
+		t.Fatal(err)
+	}
+	f.Close()
+	r := runIn(t, "ofd", "--store", filepath.Join(dir, "store"), big)
+	if r.code != exitUsage || !strings.Contains(r.stderr, "larger than") {
+		t.Fatalf("%+v", r)
 	}
 }

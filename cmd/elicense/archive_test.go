@@ -231,7 +231,7 @@ func checkArchivePinning(t *testing.T, p *pki.PKI, b []byte) {
 		t.Errorf("pinned to its own root: %+v", rep.Problems)
 	}
 	if rep, _ := varchive.Verify(bytes.NewReader(b), int64(len(b)), varchive.Options{Roots: []*gm.Certificate{p.Ledger.Cert}}); rep.OK || rep.Pinned ||
-		!strings.Contains(strings.Join(rep.Problems, "\n"), "not a pinned root") {
+		!strings.Contains(problemText(rep), "not a pinned root") {
 		t.Errorf("pinned to another root: %+v", rep.Problems)
 	}
 }
@@ -268,10 +268,25 @@ func checkArchiveTampered(t *testing.T, b []byte, target string) {
 	if rep.OK {
 		t.Fatal("a changed byte went unnoticed")
 	}
-	all := strings.Join(rep.Problems, "\n")
+	all := problemText(rep)
 	if !strings.Contains(all, strings.TrimPrefix(target, "/")) {
 		t.Errorf("problems do not name %s:\n%s", target, all)
 	}
+}
+
+// problemText is every problem of the report, the package's and each
+// licence version's, one a line.
+func problemText(rep *varchive.Report) string {
+	var lines []string
+	for _, p := range rep.Problems {
+		lines = append(lines, p.Message)
+	}
+	for _, l := range rep.Licences {
+		for _, p := range l.Problems {
+			lines = append(lines, p.Message)
+		}
+	}
+	return strings.Join(lines, "\n")
 }
 
 // flipIn changes one byte in the middle of the first stored entry whose

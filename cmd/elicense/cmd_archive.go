@@ -73,7 +73,7 @@ func archiveOnline(e *env, server, tokenFile string, o archive.Options, out stri
 		return nil, err
 	}
 	c := newAPIClient(server, token)
-	body, _ := json.Marshal(map[string]string{"agency": o.Agency, "from": o.From.Format(time.RFC3339), "to": o.To.Format(time.RFC3339)})
+	body, _ := json.Marshal(map[string]string{"agency": o.Agency, "from": o.From.Format(time.RFC3339Nano), "to": o.To.Format(time.RFC3339Nano)})
 	req, err := http.NewRequest("POST", c.server+"/v1/archives", bytes.NewReader(body))
 	if err != nil {
 		return nil, err

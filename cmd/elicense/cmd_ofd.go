@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -27,7 +28,9 @@ writes it to FILE: the licence face (its printed fields, the static QR),
 its GB/T 36903 metadata, and the issuing agency's electronic seal (GB/T
 38540) over every file of it, signed when the server makes it. Any OFD
 reader opens and checks it; so does "elicense-verify ofd FILE". The token
-(operator, auditor or admin) comes from --token-file or ELICENSE_TOKEN.
+(an operator of the licence's agency and class, or an admin: making the
+file applies the seal) comes from --token-file or ELICENSE_TOKEN. Only a
+valid licence is sealed (a suspended, revoked or superseded one is 409).
 
 Examples:
   elicense ofd --token-file clerk.token --out licence.ofd 1.2.156.3005.2.11310000PDY00001XQ001.11310000PDY100010H.20261125ABCD1234.001.7
@@ -92,10 +95,24 @@ func runOFD(e *env, fs *flag.FlagSet) int {
 		fmt.Fprintf(e.stderr, "elicense ofd: the server sent %q, not an OFD file\n", ct)
 		return exitFail
 	}
-	if err := os.WriteFile(out, data, 0o644); err != nil {
+	if err := writePrivate(out, data); err != nil {
 		fmt.Fprintf(e.stderr, "elicense ofd: %v\n", err)
 		return exitFail
 	}
 	fmt.Fprintf(e.stdout, "wrote %s (%d bytes)\n", out, len(data))
 	return exitOK
+}
+
+// writePrivate writes a file of personal data readable by its owner only,
+// also when it replaces one that was not.
+func writePrivate(name string, data []byte) error {
+	f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return err
+	}
+	err = f.Chmod(0o600)
+	if _, werr := f.Write(data); err == nil {
+		err = werr
+	}
+	return errors.Join(err, f.Close())
 }

@@ -59,6 +59,9 @@ func TestOFDCommand(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			os.Remove(out)
+			if tc.code == exitOK {
+				os.WriteFile(out, nil, 0o644) // replaced, and no longer readable by others
+			}
 			var so, se bytes.Buffer
 			code := run(tc.args, &env{stdout: &so, stderr: &se, lookupEnv: noEnv})
 			if code != tc.code || !strings.Contains(se.String(), tc.stderr) {
@@ -70,6 +73,9 @@ func TestOFDCommand(t *testing.T) {
 			}
 			if tc.code != exitOK && err == nil {
 				t.Fatal("a file was written on failure")
+			}
+			if st, err := os.Stat(out); err == nil && st.Mode().Perm() != 0o600 {
+				t.Errorf("%s is %v, want 0600 (personal data)", out, st.Mode().Perm())
 			}
 		})
 	}

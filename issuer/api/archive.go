@@ -2,6 +2,7 @@ package api
 
 import (
 	"encoding/hex"
+	"io"
 	"net/http"
 	"strconv"
 	"time"
@@ -19,16 +20,9 @@ type archiveRequest struct {
 	To     string `json:"to"`
 }
 
-var chinaTime = time.FixedZone("CST", 8*3600)
-
 // ParseArchiveDate reads an archive period bound: RFC 3339, or a day
 // (YYYY-MM-DD) meaning its midnight in China time.
-func ParseArchiveDate(s string) (time.Time, error) {
-	if t, err := time.Parse(time.RFC3339, s); err == nil {
-		return t, nil
-	}
-	return time.ParseInLocation(time.DateOnly, s, chinaTime)
-}
+func ParseArchiveDate(s string) (time.Time, error) { return archive.ParseDate(s) }
 
 // exportArchive streams an agency's archive package (admin token): POST
 // /v1/archives {"agency", "from", "to"}. Everything that can be refused
@@ -52,12 +46,27 @@ func (a *API) exportArchive(c echo.Context) error {
 	if err != nil {
 		return fail(http.StatusBadRequest, "bad_request", "to", "to must be RFC 3339 or YYYY-MM-DD, got %q", req.To)
 	}
-	w := &lazyWriter{c: c, name: req.Agency + "-" + from.Format("20060102") + "-" + to.Format("20060102") + ".zip"}
-	res, err := a.o.Service.ExportArchive(c.Request().Context(), operator(c), w, archive.Options{Agency: req.Agency, From: from, To: to})
+	name := req.Agency + "-" + from.Format("20060102") + "-" + to.Format("20060102") + ".zip"
+	return a.streamArchive(c, name, func(w io.Writer) (*archive.Result, error) {
+		return a.o.Service.ExportArchive(c.Request().Context(), operator(c), w, archive.Options{Agency: req.Agency, From: from, To: to})
+	})
+}
+
+// streamArchive answers with the package export writes: a JSON error if
+// it fails before its first byte; an aborted response (the chunked body
+// ends without its last chunk, so the client sees an error, not a clean
+// end) if it fails after.
+func (a *API) streamArchive(c echo.Context, name string, export func(io.Writer) (*archive.Result, error)) error {
+	w := &lazyWriter{c: c, name: name, rc: http.NewResponseController(c.Response().Writer)}
+	// A package of many licences takes longer than the server's write
+	// timeout allows a request: none until the first byte, then a
+	// deadline pushed on as bytes flow (lazyWriter.Write).
+	_ = w.rc.SetWriteDeadline(time.Time{})
+	res, err := export(w)
 	if err != nil {
 		if w.started {
-			a.o.Logger.Warn("archive export failed midway", "agency", req.Agency, "err", err)
-			return nil // the client holds a truncated zip, which does not open
+			a.o.Logger.Warn("archive export failed midway", "file", name, "err", err)
+			panic(http.ErrAbortHandler)
 		}
 		return err
 	}
@@ -69,12 +78,20 @@ func (a *API) exportArchive(c echo.Context) error {
 }
 
 // lazyWriter sends the status and headers with the first byte, so that
-// an error before it is still a JSON answer.
+// an error before it is still a JSON answer, and keeps the connection's
+// write deadline archiveWriteWindow ahead while bytes flow.
 type lazyWriter struct {
-	c       echo.Context
-	name    string
-	started bool
+	c        echo.Context
+	rc       *http.ResponseController
+	name     string
+	started  bool
+	deadline time.Time
 }
+
+// archiveWriteWindow is how long a write of the package may wait: the
+// deadline moves on with every write, so a slow client is cut off, and a
+// long export is not.
+const archiveWriteWindow = 2 * time.Minute
 
 func (w *lazyWriter) start() {
 	if w.started {
@@ -91,5 +108,12 @@ func (w *lazyWriter) start() {
 
 func (w *lazyWriter) Write(b []byte) (int, error) {
 	w.start()
+	if now := time.Now(); w.rc != nil && now.Add(archiveWriteWindow/2).After(w.deadline) {
+		// Not supported by every ResponseWriter (a test recorder); the
+		// server's own timeout then applies.
+		if w.rc.SetWriteDeadline(now.Add(archiveWriteWindow)) == nil {
+			w.deadline = now.Add(archiveWriteWindow)
+		}
+	}
 	return w.c.Response().Write(b)
 }

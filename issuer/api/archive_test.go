@@ -27,6 +27,7 @@ func TestArchiveRefusals(t *testing.T) {
 		{"bad from", admin, json, `{"agency":"` + ag + `","from":"January","to":"2026-02-01"}`, http.StatusBadRequest, "from"},
 		{"bad to", admin, json, `{"agency":"` + ag + `","from":"2026-01-01","to":"2026-13-01"}`, http.StatusBadRequest, "to"},
 		{"empty period", admin, json, `{"agency":"` + ag + `","from":"2026-02-01","to":"2026-02-01"}`, http.StatusUnprocessableEntity, "to"},
+		{"period not ended", admin, json, `{"agency":"` + ag + `","from":"2026-01-01","to":"2999-01-01"}`, http.StatusUnprocessableEntity, "to"},
 		{"not JSON", admin, "text/plain", `agency=x`, http.StatusUnsupportedMediaType, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -95,7 +95,9 @@ func TestLicenceOFDOperators(t *testing.T) {
 		want int
 	}{
 		{"operator", "Bearer " + op, 200},
-		{"auditor", "Bearer " + s.token(t, service.Operator{Subject: "au", Role: service.RoleAuditor, Agency: own.Code}), 200},
+		// Making the file applies the agency's seal: the rights of a change.
+		{"auditor", "Bearer " + s.token(t, service.Operator{Subject: "au", Role: service.RoleAuditor, Agency: own.Code}), 403},
+		{"operator of other classes", "Bearer " + s.token(t, service.Operator{Subject: "c", Role: service.RoleOperator, Agency: own.Code, Classes: []string{"food-operation-permit"}}), 403},
 		{"admin", "Bearer " + s.token(t, service.Operator{Subject: "ad", Role: service.RoleAdmin}), 200},
 		{"other agency", "Bearer " + s.token(t, service.Operator{Subject: "x", Role: service.RoleOperator, Agency: other.Code}), 404},
 		{"no authorization", "", 401},
@@ -115,6 +117,22 @@ func TestLicenceOFDOperators(t *testing.T) {
 	}
 	if st, _, _ := s.get(t, "/v1/licences/1.2.3/ofd", "Bearer "+op); st != 404 {
 		t.Fatalf("unknown licence: %d", st)
+	}
+	// No file is sealed of a licence that is no longer valid.
+	admin := "Bearer " + s.token(t, service.Operator{Subject: "ad", Role: service.RoleAdmin})
+	for _, change := range []struct{ action, body string }{{"suspend", `{"reason":"核查"}`}, {"revoke", `{"reason":"注销"}`}} {
+		var w licenceView
+		if st := s.do(t, "POST", "/v1/licences", op, ctJSON, issueJSON(t, "business-license"), &w); st != 201 {
+			t.Fatalf("issue: %d", st)
+		}
+		if st := s.do(t, "POST", "/v1/licences/"+w.ID+"/"+change.action, op, ctJSON, change.body, nil); st != 200 {
+			t.Fatalf("%s: %d", change.action, st)
+		}
+		for _, auth := range []string{"Bearer " + op, admin} {
+			if st, _, body := s.get(t, "/v1/licences/"+w.ID+"/ofd", auth); st != 409 {
+				t.Errorf("%s licence: status %d, want 409: %.200s", change.action, st, body)
+			}
+		}
 	}
 }
 
@@ -171,14 +189,14 @@ func TestLicenceOFDHolder(t *testing.T) {
 		})
 	}
 
-	// Revoked: the holder no longer gets the file; the operator does.
+	// Suspended: neither the holder nor the operator gets a file sealed now.
 	if st := s.do(t, "POST", "/v1/licences/"+lic.ID+"/suspend", op, ctJSON, `{"reason":"核查"}`, nil); st != 200 {
 		t.Fatalf("suspend: %d", st)
 	}
 	if st, _, body := s.get(t, path, proof(dev, cp.ID, "GET", path, time.Now())); st != 409 {
 		t.Fatalf("suspended licence to its holder: %d %.300s", st, body)
 	}
-	if st, _, _ := s.get(t, path, "Bearer "+op); st != 200 {
+	if st, _, _ := s.get(t, path, "Bearer "+op); st != 409 {
 		t.Fatalf("suspended licence to the operator: %d", st)
 	}
 	// Unbound (device lost): the copy's key signs nothing any more.

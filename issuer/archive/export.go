@@ -13,8 +13,8 @@ import (
 	"time"
 
 	format "elicense/certs/archive"
-	"elicense/certs/catalog"
 	"elicense/certs/ledgerevent"
+	"elicense/certs/ofd"
 	"elicense/internal/gm"
 	"elicense/internal/ledger"
 	"elicense/internal/ledger/tlog"
@@ -29,10 +29,10 @@ type Proofs interface {
 	InclusionProof(index, treeSize uint64) ([]tlog.Hash, error)
 }
 
-// Files makes a licence version's OFD file, the same bytes each time
-// (service.ArchiveFile).
+// Files makes a licence version's OFD file, the same bytes each time,
+// and says the time it is signed as of (service.ArchiveFile).
 type Files interface {
-	ArchiveFile(r *state.Record) ([]byte, error)
+	ArchiveFile(r *state.Record) (ofd []byte, signedAt time.Time, err error)
 }
 
 // Source is what Export reads.
@@ -42,7 +42,6 @@ type Source struct {
 	Records state.Licences
 	Files   Files
 	PKI     *pki.PKI
-	Catalog *catalog.Catalog // nil means catalog.Default()
 }
 
 // Options of Export.
@@ -55,6 +54,10 @@ type Options struct {
 	// period's events, when none is yet (the ledger signs one within its
 	// checkpoint interval); zero fails at once with ErrNoCheckpoint.
 	Wait time.Duration
+	// Now is the time of the export (zero: time.Now()). A period must
+	// have ended by then: events may still be recorded in one that has
+	// not, and the package, dated at its end, would not hold them.
+	Now time.Time
 }
 
 // Result describes the package written.
@@ -62,6 +65,15 @@ type Result struct {
 	Count          int
 	Manifest       [32]byte // SM3 of manifest.json
 	CheckpointSize uint64
+}
+
+// ParseDate reads a period bound: RFC 3339, or a day (YYYY-MM-DD)
+// meaning its midnight in China time.
+func ParseDate(s string) (time.Time, error) {
+	if t, err := time.Parse(time.RFC3339, s); err == nil {
+		return t, nil
+	}
+	return time.ParseInLocation(time.DateOnly, s, ofd.ChinaTime)
 }
 
 // Errors of Export.
@@ -79,13 +91,16 @@ func Export(ctx context.Context, w io.Writer, src Source, o Options) (*Result, e
 	if !o.From.Before(o.To) {
 		return nil, fmt.Errorf("%w: from %v is not before to %v", ErrInvalid, o.From, o.To)
 	}
+	now := o.Now
+	if now.IsZero() {
+		now = time.Now()
+	}
+	if o.To.After(now) {
+		return nil, fmt.Errorf("%w: the period ends at %v, after now (%v): export it once it has ended", ErrInvalid, o.To.UTC(), now.UTC())
+	}
 	ag, ok := src.PKI.Agency(o.Agency)
 	if !ok {
 		return nil, fmt.Errorf("%w: no agency %q", ErrInvalid, o.Agency)
-	}
-	cat := src.Catalog
-	if cat == nil {
-		cat = catalog.Default()
 	}
 	from, to := o.From.UTC(), o.To.UTC()
 
@@ -105,7 +120,7 @@ func Export(ctx context.Context, w io.Writer, src Source, o Options) (*Result, e
 
 	pw := &packageWriter{zw: zip.NewWriter(w), at: to}
 	pw.trust(src.PKI, ag, note)
-	if err := pw.versions(ctx, src, cat, ids, vs, cpSize, o.Progress); err != nil {
+	if err := pw.versions(ctx, src, ids, vs, cpSize, o.Progress); err != nil {
 		return nil, err
 	}
 	m := format.Manifest{Format: format.Format, Agency: ag.Code, From: from, To: to, Count: len(ids),
@@ -187,7 +202,7 @@ func (pw *packageWriter) trust(p *pki.PKI, ag *pki.Agency, note []byte) {
 // versions writes the files of each version in ids, in order. Versions
 // are built concurrently (the OFD file's QR image and seal are most of
 // the work).
-func (pw *packageWriter) versions(ctx context.Context, src Source, cat *catalog.Catalog, ids []string, vs map[string]*version, cpSize uint64, progress func(done, total int)) error {
+func (pw *packageWriter) versions(ctx context.Context, src Source, ids []string, vs map[string]*version, cpSize uint64, progress func(done, total int)) error {
 	bctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	pending := make(chan chan built, 2*runtime.GOMAXPROCS(0))
@@ -200,7 +215,7 @@ func (pw *packageWriter) versions(ctx context.Context, src Source, cat *catalog.
 			case <-bctx.Done():
 				return
 			}
-			go func() { ch <- build(src, cat, id, vs[id].events, cpSize) }()
+			go func() { ch <- build(src, id, vs[id].events, cpSize) }()
 		}
 	}()
 	n := 0
@@ -253,7 +268,7 @@ func (pw *packageWriter) finish(m format.Manifest, signer crypto.Signer) (mb []b
 // is its licence's).
 func scan(ctx context.Context, r ledger.Reader, size uint64, agency string, fn func(i uint64, t time.Time, ids []string)) error {
 	return r.Entries(ctx, 0, size, func(i uint64, raw []byte) error {
-		if len(raw) < 2 || ledgerevent.Kind(raw[1]) > ledgerevent.KindClaim {
+		if len(raw) < 2 || !ledgerevent.Kind(raw[1]).AboutLicence() { // format byte, then kind
 			return nil // not a licence event: skip it undecoded
 		}
 		ev, err := ledgerevent.Decode(raw)
@@ -337,22 +352,22 @@ type namedFile struct {
 }
 
 // build makes licence version id's files.
-func build(src Source, cat *catalog.Catalog, id string, events []uint64, cpSize uint64) built {
-	files, err := buildFiles(src, cat, id, events, cpSize)
+func build(src Source, id string, events []uint64, cpSize uint64) built {
+	files, err := buildFiles(src, id, events, cpSize)
 	return built{files, err}
 }
 
-func buildFiles(src Source, cat *catalog.Catalog, id string, events []uint64, cpSize uint64) ([]namedFile, error) {
+func buildFiles(src Source, id string, events []uint64, cpSize uint64) ([]namedFile, error) {
 	r, err := src.Records.Get(id)
 	if err != nil {
 		return nil, fmt.Errorf("archive: licence %s: %w", id, err)
 	}
-	ofdBytes, err := src.Files.ArchiveFile(r)
+	ofdBytes, signedAt, err := src.Files.ArchiveFile(r)
 	if err != nil {
 		return nil, fmt.Errorf("archive: licence %s: %w", id, err)
 	}
 	evs := format.Events{CheckpointSize: cpSize}
-	status := "valid"
+	status := format.StatusValid
 	supersededBy := ""
 	for _, i := range events {
 		var raw []byte
@@ -371,15 +386,9 @@ func buildFiles(src Source, cat *catalog.Catalog, id string, events []uint64, cp
 		if err != nil {
 			return nil, err
 		}
-		switch e := ev.(type) {
-		case *ledgerevent.Reissue:
-			if e.Supersedes == id {
-				status, supersededBy = "superseded", e.ID
-			}
-		case *ledgerevent.StatusChange:
-			if e.ID == id {
-				status = e.To.String()
-			}
+		status = format.StatusAfter(status, ev, id)
+		if e, ok := ev.(*ledgerevent.Reissue); ok && e.Supersedes == id {
+			supersededBy = e.ID
 		}
 		ps := make([]format.Digest, len(proof))
 		for j, h := range proof {
@@ -388,8 +397,12 @@ func buildFiles(src Source, cat *catalog.Catalog, id string, events []uint64, cp
 		evs.Events = append(evs.Events, format.Event{Index: i, Kind: ev.Kind().String(), Raw: raw, Proof: ps})
 	}
 	cred := []byte(r.Credential)
-	md := format.Metadata{ID: r.ID, Class: r.Class, Items: items(cat, r, src.PKI), IssuedAt: r.IssuedAt.UTC(),
-		Status: status, Supersedes: r.Supersedes, SupersededBy: supersededBy, Credential: gm.SM3(cred)}
+	items, err := ofdItems(ofdBytes)
+	if err != nil {
+		return nil, fmt.Errorf("archive: licence %s: its OFD file: %w", id, err)
+	}
+	md := format.Metadata{ID: r.ID, Class: r.Class, Items: items, IssuedAt: r.IssuedAt.UTC(),
+		Status: status, Supersedes: r.Supersedes, SupersededBy: supersededBy, Credential: gm.SM3(cred), SignedAt: signedAt}
 	dir := format.LicenceDir(id)
 	mdb, err := format.Marshal(md)
 	if err != nil {
@@ -403,37 +416,19 @@ func buildFiles(src Source, cat *catalog.Catalog, id string, events []uint64, cp
 		{dir + format.CredentialFile, cred}, {dir + format.EventsFile, evb}}, nil
 }
 
-// items is the GB/T 36903 metadata of r.
-func items(cat *catalog.Catalog, r *state.Record, p *pki.PKI) []format.Item {
-	f := r.Fields
-	out := []format.Item{{Name: "证照标识", Value: r.ID}}
-	cl, ok := cat.Lookup(r.Class)
-	if ok {
-		out = append(out, format.Item{Name: "证照类型代码", Value: cl.TypeCode}, format.Item{Name: "证照名称", Value: cl.NameZH})
+// ofdItems are the GB/T 36903 metadata the OFD file carries (its
+// CustomDatas, written by issuer/ofdfile): metadata.json repeats them, so
+// the two cannot differ.
+func ofdItems(b []byte) ([]format.Item, error) {
+	p, err := ofd.Open(b, nil)
+	if err != nil {
+		return nil, err
 	}
-	if r.Number != "" {
-		out = append(out, format.Item{Name: "证照编号", Value: r.Number})
+	var out []format.Item
+	for _, cd := range p.Root.Bodies[0].CustomData {
+		out = append(out, format.Item{Name: cd.Name, Value: cd.Value})
 	}
-	name := ""
-	if ag, ok := p.Agency(r.Agency); ok {
-		name = ag.Name
-	}
-	out = append(out, format.Item{Name: "颁发机构", Value: name}, format.Item{Name: "颁发机构代码", Value: r.Agency},
-		format.Item{Name: "颁证日期", Value: r.IssuedOn})
-	if ok {
-		from, until := r.IssuedOn, "长期"
-		if t, ok := cl.ValidityTerm(f); ok {
-			if t.HasStart() {
-				from = t.Start.Format(time.DateOnly)
-			}
-			if !t.LongTerm && !t.End.IsZero() {
-				until = t.End.Format(time.DateOnly)
-			}
-		}
-		out = append(out, format.Item{Name: "有效期起始日期", Value: from}, format.Item{Name: "有效期截止日期", Value: until},
-			format.Item{Name: "持证主体", Value: f[cl.HolderNameField]}, format.Item{Name: "持证主体代码", Value: f[cl.HolderCodeField]})
-	}
-	return out
+	return out, nil
 }
 
 // signDeterministic signs msg with SM2: deterministic nonces for a file

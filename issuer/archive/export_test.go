@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -99,5 +100,23 @@ func TestScanAndCheckpoint(t *testing.T) {
 	}
 	if _, _, err := checkpointFrom(context.Background(), f, 6); !errors.Is(err, ErrNoCheckpoint) {
 		t.Errorf("need 6: %v", err)
+	}
+}
+
+// A period that has not ended is refused before anything is written.
+func TestExportPeriodNotEnded(t *testing.T) {
+	now := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
+	var buf bytes.Buffer
+	for _, tc := range []struct {
+		name     string
+		from, to time.Time
+	}{
+		{"ends after now", now.Add(-24 * time.Hour), now.Add(time.Second)},
+		{"starts after now", now.Add(time.Hour), now.Add(2 * time.Hour)},
+	} {
+		_, err := Export(context.Background(), &buf, Source{}, Options{Agency: "A", From: tc.from, To: tc.to, Now: now})
+		if !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), "after now") || buf.Len() != 0 {
+			t.Errorf("%s: %v, %d bytes written", tc.name, err, buf.Len())
+		}
 	}
 }

@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -157,8 +159,9 @@ func check(l *Licence, s Sealer) error {
 	for k, v := range l.Fields {
 		texts["field "+k] = v
 	}
-	for what, v := range texts {
-		if !xmlText(v) {
+	// In a fixed order, so that the same licence gives the same error.
+	for _, what := range slices.Sorted(maps.Keys(texts)) {
+		if !xmlText(texts[what]) {
 			return fmt.Errorf("%w: %s is not UTF-8 text XML can carry", ErrInvalid, what)
 		}
 	}
@@ -204,9 +207,13 @@ func metadata(l *Licence, seal *ses.Seal) [][2]string {
 	cl := l.Class
 	f := l.Fields
 	holderCode := f[cl.HolderCodeField]
-	codeType := "公民身份号码"
-	if ident.ValidateUSCC(holderCode) == nil {
+	// The kind of code, only when the code shows it: not guessed.
+	codeType := ""
+	switch {
+	case ident.ValidateUSCC(holderCode) == nil:
 		codeType = "统一社会信用代码"
+	case ident.ValidateResidentID(holderCode) == nil:
+		codeType = "公民身份号码"
 	}
 	from, until := l.IssuedOn, "长期"
 	if t, ok := cl.ValidityTerm(f); ok {
@@ -232,8 +239,10 @@ func metadata(l *Licence, seal *ses.Seal) [][2]string {
 		[2]string{"有效期起始日期", from},
 		[2]string{"有效期截止日期", until},
 		[2]string{"持证主体", f[cl.HolderNameField]},
-		[2]string{"持证主体代码类型", codeType},
 	)
+	if codeType != "" {
+		md = append(md, [2]string{"持证主体代码类型", codeType})
+	}
 	if hf, ok := cl.Field(cl.HolderCodeField); ok && hf.Printed && holderCode != "" {
 		md = append(md, [2]string{"持证主体代码", holderCode})
 	}
@@ -251,7 +260,7 @@ func rootXML(l *Licence, seal *ses.Seal, at time.Time) []byte {
 	x.elem("DocID", hex.EncodeToString(docID[:16]))
 	x.elem("Title", l.Class.NameZH)
 	x.elem("Author", l.IssuerName)
-	x.elem("CreationDate", at.In(chinaTime).Format(dateLayout))
+	x.elem("CreationDate", at.In(ofd.ChinaTime).Format(dateLayout))
 	x.elem("Creator", providerName)
 	x.open("CustomDatas", "")
 	for _, kv := range metadata(l, seal) {
@@ -264,8 +273,6 @@ func rootXML(l *Licence, seal *ses.Seal, at time.Time) []byte {
 	x.close("DocBody")
 	return x.done()
 }
-
-var chinaTime = time.FixedZone("CST", 8*3600)
 
 func documentXML(pages []*page, maxID int) []byte {
 	x := newXML("Document", "")

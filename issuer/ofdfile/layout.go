@@ -216,8 +216,10 @@ func footer(p *page, l *Licence, seal *ses.Seal, f fontIDs, qrID int) {
 			p.ids.next(), box{qrX, qrY, qrSize, qrSize}, num(qrSize), num(qrSize), qrID))
 	}
 	y := qrY + 6
-	p.text(metaX, y, f.text, fieldSize, "颁发机构："+l.IssuerName, 0)
-	y += fieldSize + 4
+	for _, s := range wrap("颁发机构："+l.IssuerName, metaW, fieldSize) {
+		p.text(metaX, y, f.text, fieldSize, s, 0)
+		y += fieldSize + 4
+	}
 	p.text(metaX, y, f.text, fieldSize, "颁证日期："+chineseDate(l.IssuedOn), 0)
 	y += fieldSize + 8
 	for _, s := range wrap("证照标识："+l.ID, metaW, idSize) {

@@ -15,11 +15,13 @@ import (
 )
 
 // ArchiveFile returns the sealed OFD file of licence version r as its
-// archive package keeps it (issuer/archive): signed as of the version's
-// issuance (or the licence-face seal's start, if that is later), so the
-// same version gives the same bytes whenever it is exported. Making it
-// changes nothing.
-func (s *Service) ArchiveFile(r *state.Record) ([]byte, error) {
+// archive package keeps it (issuer/archive), and the time it is signed
+// as of: the version's issuance (or the licence-face seal's start, if
+// that is later), so the same version gives the same bytes whenever it is
+// exported. The file is made at export and backdated to that time: the
+// archive records it (metadata.json ofd_signed_at) and docs/formats.md §6
+// says so. Making it changes nothing.
+func (s *Service) ArchiveFile(r *state.Record) ([]byte, time.Time, error) {
 	at := r.IssuedAt
 	if sl, ok := s.keys.Load().seals[r.Agency]; ok {
 		if seal, err := ses.ParseSeal(sl.DER); err == nil {
@@ -28,7 +30,8 @@ func (s *Service) ArchiveFile(r *state.Record) ([]byte, error) {
 			}
 		}
 	}
-	return s.licenceOFDAt(r, at)
+	b, err := s.licenceOFDAt(r, at)
+	return b, at.UTC().Truncate(time.Second), err
 }
 
 // ArchiveExport is what the ledger records of an archive package.
@@ -72,8 +75,9 @@ type ArchiveLedger interface {
 
 // ExportArchive writes the archive package of o's period to w
 // (issuer/archive) and records it as an archive-exported event, once the
-// whole package is written. Admins only. Errors about o are ErrInvalid or
-// ErrNotFound (nothing written); no checkpoint covering the period yet
+// whole package is written. Admins only. Errors about o are ErrInvalid (a
+// period that is empty or has not ended yet) or ErrNotFound (nothing
+// written); no checkpoint covering the period yet
 // is ErrUnavailable (nothing written).
 func (s *Service) ExportArchive(ctx context.Context, op Operator, w io.Writer, o archive.Options) (*archive.Result, error) {
 	if op.Role != RoleAdmin {
@@ -85,6 +89,10 @@ func (s *Service) ExportArchive(ctx context.Context, op Operator, w io.Writer, o
 	if !o.From.Before(o.To) {
 		return nil, &Error{Kind: ErrInvalid, Field: "to", Msg: "the period's end is not after its start"}
 	}
+	o.Now = s.now()
+	if o.To.After(o.Now) {
+		return nil, &Error{Kind: ErrInvalid, Field: "to", Msg: "the period has not ended yet: export it once it has"}
+	}
 	lg, ok := s.ledger.(ArchiveLedger)
 	if !ok {
 		return nil, &Error{Kind: ErrUnavailable, Msg: "this ledger cannot give inclusion proofs"}
@@ -92,7 +100,7 @@ func (s *Service) ExportArchive(ctx context.Context, op Operator, w io.Writer, o
 	if o.Wait == 0 {
 		o.Wait = 3 * ledger.DefaultCheckpointInterval
 	}
-	src := archive.Source{Ledger: lg, Entries: lg.Store(), Records: s.store, Files: s, PKI: s.pki(), Catalog: s.cat}
+	src := archive.Source{Ledger: lg, Entries: lg.Store(), Records: s.store, Files: s, PKI: s.pki()}
 	res, err := archive.Export(ctx, w, src, o)
 	switch {
 	case errors.Is(err, archive.ErrNoCheckpoint):

@@ -13,13 +13,29 @@ import (
 	jsonv2 "github.com/go-json-experiment/json"
 )
 
-// LicenceOFD returns the sealed OFD file of a licence the operator may
-// read (issuer/ofdfile), signed now by its agency with the licence-face
-// seal. Making it changes nothing, so it is no ledger event.
+// LicenceOFD returns the sealed OFD file of licence id (issuer/ofdfile),
+// signed now by its agency with the licence-face seal. Making it applies
+// the agency's seal, so it takes the rights of a change (canAct: an
+// operator of the agency, within its classes, or an admin; an auditor
+// reads the licence but may not have it sealed: ErrForbidden), and only a
+// valid licence is sealed: a revoked, suspended or superseded one is
+// ErrConflict, since a file sealed now would be dated after the licence
+// stopped being valid. Making it changes nothing, so it is no ledger
+// event.
 func (s *Service) LicenceOFD(op Operator, id string) ([]byte, error) {
 	r, err := s.Get(op, id)
 	if err != nil {
 		return nil, err
+	}
+	cl, ok := s.cat.Lookup(r.Class)
+	if !ok {
+		return nil, &Error{Kind: ErrConflict, Msg: "class " + r.Class + " is no longer in the catalogue"}
+	}
+	if err := op.canAct(r.Agency, cl); err != nil {
+		return nil, err
+	}
+	if r.Status != state.StatusValid {
+		return nil, &Error{Kind: ErrConflict, Field: "id", Msg: fmt.Sprintf("the licence is %s: no sealed file is made of it", r.Status)}
 	}
 	return s.licenceOFD(r)
 }

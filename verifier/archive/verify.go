@@ -8,16 +8,19 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"runtime"
 	"slices"
 	"strings"
 	"sync"
 	"time"
 
+	"elicense/certs/agencycert"
 	format "elicense/certs/archive"
 	"elicense/certs/catalog"
 	"elicense/certs/credential"
 	"elicense/certs/ledgerevent"
+	certsofd "elicense/certs/ofd"
 	"elicense/internal/gm"
 	"elicense/internal/ledger/tlog"
 	"elicense/verifier/ofd"
@@ -27,9 +30,51 @@ import (
 type Options struct {
 	// Roots, when set, are the pinned roots: the package's root must be
 	// one of them (byte for byte).
-	Roots   []*gm.Certificate
+	Roots []*gm.Certificate
+	// Ledger, when set, are the pinned ledger keys' certificates (a
+	// synced trust bundle's): the package's trust/ledger.cer must be one.
+	Ledger  []*gm.Certificate
 	Catalog *catalog.Catalog // nil means catalog.Default()
 }
+
+// Code says what kind of check a Problem failed, for callers to test.
+type Code string
+
+// The problem codes.
+const (
+	// Missing: a file the package must hold is absent or unreadable.
+	Missing Code = "MISSING"
+	// Fixity: a file's size or SM3 is not the manifest's, or a file is
+	// not listed in it.
+	Fixity Code = "FIXITY"
+	// Malformed: a file does not parse as its format.
+	Malformed Code = "MALFORMED"
+	// Untrusted: a certificate does not chain to the root, has the wrong
+	// role, key ID, agency or classes, or the root or ledger key is not
+	// the pinned one; the manifest's signer is not a usable agency key.
+	Untrusted Code = "UNTRUSTED"
+	// BadSignature: the manifest's or the checkpoint's signature does not
+	// verify.
+	BadSignature Code = "BAD_SIGNATURE"
+	// OFD: a version's OFD file is not VALID or not the version's.
+	OFD Code = "OFD"
+	// Credential: a version's credential does not verify or is not its.
+	Credential Code = "CREDENTIAL"
+	// Event: an event is not about the version, its inclusion proof does
+	// not hold, or no event records the credential.
+	Event Code = "EVENT"
+	// Status: the metadata's status is not the one the events prove.
+	Status Code = "STATUS"
+)
+
+// Problem is one failed check: its code and what it found, naming the
+// file.
+type Problem struct {
+	Code    Code   `json:"code"`
+	Message string `json:"message"`
+}
+
+func (p Problem) String() string { return p.Message }
 
 // Licence is the outcome for one licence version.
 type Licence struct {
@@ -38,11 +83,28 @@ type Licence struct {
 	OFD      ofd.Verdict `json:"ofd,omitempty"`
 	Events   int         `json:"events"`
 	Status   string      `json:"status,omitempty"`
-	Problems []string    `json:"problems,omitempty"`
+	Problems []Problem   `json:"problems,omitempty"`
 }
+
+// Verdict is the outcome for the package.
+type Verdict string
+
+// The verdicts.
+const (
+	// Valid: every check holds and the package's root is a pinned root.
+	Valid Verdict = "VALID"
+	// Unpinned: every check holds, but against the package's own root,
+	// which no pinned root vouches for: compare its fingerprint (Report.Root)
+	// out of band before relying on the package.
+	Unpinned Verdict = "UNPINNED"
+	// Invalid: some check does not hold (Report.Problems, Licence.Problems).
+	Invalid Verdict = "INVALID"
+)
 
 // Report is the outcome for the package.
 type Report struct {
+	Verdict Verdict `json:"verdict"`
+	// OK: every check holds (the root pinned or not).
 	OK         bool      `json:"ok"`
 	Agency     string    `json:"agency,omitempty"`
 	From       time.Time `json:"from,omitzero"`
@@ -51,7 +113,7 @@ type Report struct {
 	Root       string    `json:"root_sm3,omitempty"` // SM3 fingerprint of the root certificate
 	Pinned     bool      `json:"pinned"`             // the root is one of Options.Roots
 	Checkpoint uint64    `json:"checkpoint_size,omitempty"`
-	Problems   []string  `json:"problems,omitempty"` // package-level
+	Problems   []Problem `json:"problems,omitempty"` // package-level
 	Licences   []Licence `json:"licences"`
 }
 
@@ -60,15 +122,21 @@ type Report struct {
 var ErrUnreadable = errors.New("archive: cannot read the package")
 
 type pkg struct {
-	files map[string]*zip.File
-	rep   *Report
+	files  map[string]*zip.File
+	rep    *Report
+	agency string // the manifest's
+	listed map[string]format.File
+	kept   map[string][]byte // files other than licences' whose fixity holds
 }
 
-func (p *pkg) problem(format string, args ...any) {
-	p.rep.Problems = append(p.rep.Problems, fmt.Sprintf(format, args...))
+func (p *pkg) problem(code Code, format string, args ...any) {
+	p.rep.Problems = append(p.rep.Problems, Problem{code, fmt.Sprintf(format, args...)})
 }
 
 func (p *pkg) read(name string, limit int64) ([]byte, error) {
+	if b, ok := p.kept[name]; ok {
+		return b, nil
+	}
 	f, ok := p.files[name]
 	if !ok {
 		return nil, fmt.Errorf("%s is missing", name)
@@ -101,35 +169,46 @@ func Verify(r io.ReaderAt, size int64, o Options) (*Report, error) {
 	}
 	rep := p.rep
 	rep.Agency, rep.From, rep.To, rep.Count = m.Agency, m.From, m.To, m.Count
+	p.agency = m.Agency
 
 	p.checkFixity(m)
 
 	// Trust: the root, certificates chaining to it, the manifest signature.
 	root := p.cert(format.RootPath)
 	if root == nil {
-		return rep, nil
-	}
-	p.checkRoot(root, o.Roots)
-	ledgerCert := p.chained(format.LedgerCertPath, root)
-	kb, err := p.read(format.KeysPath, format.MaxJSONSize)
-	var keys *format.Keys
-	if err == nil {
-		keys, err = format.ParseKeys(kb)
-	}
-	if err != nil {
-		p.problem("%v", err)
 		return finish(rep), nil
 	}
-	keySet, signer := p.agencyKeys(keys, m, root, cat)
+	p.checkRoot(root, o.Roots)
+	ledgerCert := p.chained(format.LedgerCertPath, root, agencycert.RoleLedger)
+	if ledgerCert != nil && len(o.Ledger) > 0 && !slices.ContainsFunc(o.Ledger, func(c *gm.Certificate) bool {
+		return subtle.ConstantTimeCompare(c.Raw, ledgerCert.Raw) == 1
+	}) {
+		p.problem(Untrusted, "%s: not the pinned ledger key", format.LedgerCertPath)
+		ledgerCert = nil
+	}
+	kb, err := p.read(format.KeysPath, format.MaxJSONSize)
+	if err != nil {
+		p.problem(Missing, "%v", err)
+		return finish(rep), nil
+	}
+	keys, err := format.ParseKeys(kb)
+	if err != nil {
+		p.problem(Malformed, "%v", err)
+		return finish(rep), nil
+	}
+	keySet, agencyCerts, signer := p.agencyKeys(keys, m, root, cat)
 	p.checkSignature(mb, m, signer)
 
 	cp, cpOK := p.checkpoint(m, ledgerCert)
 
 	ids := licenceIDs(m)
 	if len(ids) != m.Count {
-		p.problem("the manifest counts %d licences, lists %d", m.Count, len(ids))
+		p.problem(Malformed, "the manifest counts %d licences, lists %d", m.Count, len(ids))
 	}
-	ofdOpts := ofd.Options{Roots: []*gm.Certificate{root}, AtSigningTime: true}
+	// An OFD file is the agency's only if its licence-face seal is: made
+	// by one of the agency's own certificates (docs/formats.md §5), not by
+	// any key the root certified.
+	ofdOpts := ofd.Options{Trusted: agencyCerts, AtSigningTime: true}
 	rep.Licences = p.licences(ids, cat, keySet, ofdOpts, cp, cpOK)
 	return finish(rep), nil
 }
@@ -163,50 +242,79 @@ func open(r io.ReaderAt, size int64) (p *pkg, mb []byte, m *format.Manifest, err
 }
 
 // checkFixity checks every listed file's SM3 and size, and that nothing
-// is unlisted.
+// is unlisted. A licence version's own files are checked when they are
+// read for its checks (licenceCheck.get), so each is read once and the
+// bytes checked are the bytes hashed; the package's other files, which
+// are small, are kept for their checks.
 func (p *pkg) checkFixity(m *format.Manifest) {
-	listed := make(map[string]format.File, len(m.Files))
+	p.listed = make(map[string]format.File, len(m.Files))
+	p.kept = map[string][]byte{}
 	for _, f := range m.Files {
-		listed[f.Path] = f
-		b, err := p.read(f.Path, max(format.MaxFileSize, format.MaxJSONSize))
-		if err != nil {
-			p.problem("%v", err)
+		p.listed[f.Path] = f
+		if _, file, ok := format.LicenceOf(f.Path); ok && slices.Contains(licenceFiles, file) {
 			continue
 		}
-		if d := gm.SM3(b); int64(len(b)) != f.Size || subtle.ConstantTimeCompare(d[:], f.SM3[:]) != 1 {
-			p.problem("%s: SM3 or size differs from the manifest (file modified)", f.Path)
+		b, err := p.read(f.Path, max(format.MaxFileSize, format.MaxJSONSize))
+		if err != nil {
+			p.problem(Missing, "%v", err)
+			continue
+		}
+		if !fixed(f, b) {
+			p.problem(Fixity, "%s: SM3 or size differs from the manifest (file modified)", f.Path)
+			continue
+		}
+		p.kept[f.Path] = b
+	}
+	for _, name := range slices.Sorted(maps.Keys(p.files)) {
+		if _, ok := p.listed[name]; !ok && name != format.ManifestPath && name != format.SignaturePath {
+			p.problem(Fixity, "%s: not in the manifest", name)
 		}
 	}
-	for name := range p.files {
-		if _, ok := listed[name]; !ok && name != format.ManifestPath && name != format.SignaturePath {
-			p.problem("%s: not in the manifest", name)
-		}
-	}
+}
+
+// licenceFiles are a version's files, which licenceCheck reads.
+var licenceFiles = []string{format.MetadataFile, format.OFDFile, format.CredentialFile, format.EventsFile}
+
+// fixed reports whether b is the file the manifest lists as f.
+func fixed(f format.File, b []byte) bool {
+	d := gm.SM3(b)
+	return int64(len(b)) == f.Size && subtle.ConstantTimeCompare(d[:], f.SM3[:]) == 1
 }
 
 // cert reads and parses the certificate name, or reports why it cannot.
 func (p *pkg) cert(name string) *gm.Certificate {
 	b, err := p.read(name, format.MaxFileSize)
 	if err != nil {
-		p.problem("%v", err)
+		p.problem(Missing, "%v", err)
 		return nil
 	}
 	c, err := gm.ParseCertificate(b)
 	if err != nil {
-		p.problem("%s: %v", name, err)
+		p.problem(Malformed, "%s: %v", name, err)
 		return nil
 	}
 	return c
 }
 
-// chained is cert, and only if root issued it.
-func (p *pkg) chained(name string, root *gm.Certificate) *gm.Certificate {
+// chained is cert, and only if it chains to root (at a time within its
+// own validity, as certs/trust checks bundle keys: an archive is checked
+// long after its certificates expire; when each was used is checked
+// where it is used) and has the elicense role want.
+func (p *pkg) chained(name string, root *gm.Certificate, want agencycert.Role) *gm.Certificate {
 	c := p.cert(name)
 	if c == nil {
 		return nil
 	}
-	if err := c.CheckSignatureFrom(root); err != nil {
-		p.problem("%s: not issued by the package's root: %v", name, err)
+	at := c.NotAfter
+	if root.NotAfter.Before(at) {
+		at = root.NotAfter
+	}
+	if err := gm.VerifyChain(c, []*gm.Certificate{root}, nil, at); err != nil {
+		p.problem(Untrusted, "%s: does not chain to the package's root: %v", name, err)
+		return nil
+	}
+	if err := agencycert.RequireRole(c, want); err != nil {
+		p.problem(Untrusted, "%s: %v", name, err)
 		return nil
 	}
 	return c
@@ -223,27 +331,43 @@ func (p *pkg) checkRoot(root *gm.Certificate, pins []*gm.Certificate) {
 		}
 	}
 	if len(pins) > 0 && !rep.Pinned {
-		p.problem("the package's root %s is not a pinned root", rep.Root)
+		p.problem(Untrusted, "the package's root %s is not a pinned root", rep.Root)
+	}
+	if err := agencycert.RequireRole(root, agencycert.RoleRoot); err != nil {
+		p.problem(Untrusted, "%s: %v", format.RootPath, err)
 	}
 }
 
 // agencyKeys is the key set of the package's agency certificates that
-// chain to root, and the certificate of the manifest's signer (nil if
-// none).
-func (p *pkg) agencyKeys(keys *format.Keys, m *format.Manifest, root *gm.Certificate, cat *catalog.Catalog) (credential.KeySet, *gm.Certificate) {
-	keySet := credential.KeySet{}
-	var signer *gm.Certificate
+// chain to root and are the manifest's agency's, those certificates, and
+// the certificate of the manifest's signer (nil if none).
+func (p *pkg) agencyKeys(keys *format.Keys, m *format.Manifest, root *gm.Certificate, cat *catalog.Catalog) (keySet credential.KeySet, certs []*gm.Certificate, signer *gm.Certificate) {
+	keySet = credential.KeySet{}
 	for _, k := range keys.Keys {
-		c := p.chained(format.AgencyCertPath(k.KeyID), root)
+		name := format.AgencyCertPath(k.KeyID)
+		c := p.chained(name, root, agencycert.RoleAgency)
 		if c == nil {
+			continue
+		}
+		if kid := gm.KeyIDString(c.Raw); kid != k.KeyID {
+			p.problem(Untrusted, "%s: the certificate's key ID is %s", name, kid)
+			continue
+		}
+		pol, err := agencycert.FromCertificate(c)
+		if err != nil {
+			p.problem(Untrusted, "%s: %v", name, err)
+			continue
+		}
+		if pol.AgencyCode != m.Agency {
+			p.problem(Untrusted, "%s: a key of agency %s, not of %s", name, pol.AgencyCode, m.Agency)
 			continue
 		}
 		pub, ok := c.PublicKey.(*ecdsa.PublicKey)
 		if !ok {
-			p.problem("%s: not an SM2 key", format.AgencyCertPath(k.KeyID))
+			p.problem(Untrusted, "%s: not an SM2 key", name)
 			continue
 		}
-		ik := credential.IssuerKey{Public: pub, AgencyCode: keys.Agency, NotBefore: c.NotBefore, NotAfter: c.NotAfter, Classes: classes(cat)}
+		ik := credential.IssuerKey{Public: pub, AgencyCode: pol.AgencyCode, NotBefore: c.NotBefore, NotAfter: c.NotAfter, Classes: classes(cat, pol)}
 		switch k.State {
 		case format.KeyRetired:
 			ik.RetiredSince = k.Since
@@ -251,14 +375,19 @@ func (p *pkg) agencyKeys(keys *format.Keys, m *format.Manifest, root *gm.Certifi
 			ik.CompromisedSince = k.Since
 		}
 		keySet[k.KeyID] = append(keySet[k.KeyID], ik)
+		certs = append(certs, c)
 		if k.KeyID == m.Signer {
+			if k.State == format.KeyCompromised {
+				p.problem(Untrusted, "the manifest's signer %s is a compromised key", m.Signer)
+				continue
+			}
 			signer = c
 		}
 	}
 	if keys.Agency != m.Agency {
-		p.problem("%s names agency %s, the manifest %s", format.KeysPath, keys.Agency, m.Agency)
+		p.problem(Malformed, "%s names agency %s, the manifest %s", format.KeysPath, keys.Agency, m.Agency)
 	}
-	return keySet, signer
+	return keySet, certs, signer
 }
 
 // checkSignature checks the manifest's signature (over mb) by signer.
@@ -266,12 +395,12 @@ func (p *pkg) checkSignature(mb []byte, m *format.Manifest, signer *gm.Certifica
 	sig, err := p.read(format.SignaturePath, 1024)
 	switch {
 	case err != nil:
-		p.problem("%v", err)
+		p.problem(Missing, "%v", err)
 	case signer == nil:
-		p.problem("the manifest's signer %s is not an agency key of the package", m.Signer)
+		p.problem(Untrusted, "the manifest's signer %s is not an agency key of the package", m.Signer)
 	default:
 		if err := gm.Verify(signer.PublicKey.(*ecdsa.PublicKey), mb, sig); err != nil {
-			p.problem("manifest.sig: the manifest's signature does not verify: %v", err)
+			p.problem(BadSignature, "manifest.sig: the manifest's signature does not verify: %v", err)
 		}
 	}
 }
@@ -281,7 +410,7 @@ func (p *pkg) checkSignature(mb []byte, m *format.Manifest, signer *gm.Certifica
 func (p *pkg) checkpoint(m *format.Manifest, ledgerCert *gm.Certificate) (cp tlog.Checkpoint, ok bool) {
 	note, err := p.read(format.CheckpointPath, 64<<10)
 	if err != nil {
-		p.problem("%v", err)
+		p.problem(Missing, "%v", err)
 		return cp, false
 	}
 	if ledgerCert == nil {
@@ -292,7 +421,7 @@ func (p *pkg) checkpoint(m *format.Manifest, ledgerCert *gm.Certificate) (cp tlo
 		cp, err = tlog.VerifyCheckpoint(note, m.Origin, v)
 	}
 	if err != nil {
-		p.problem("%s: not signed by the ledger key for %s: %v", format.CheckpointPath, m.Origin, err)
+		p.problem(BadSignature, "%s: not signed by the ledger key for %s: %v", format.CheckpointPath, m.Origin, err)
 		return cp, false
 	}
 	p.rep.Checkpoint = cp.Size
@@ -341,13 +470,24 @@ func finish(rep *Report) *Report {
 	for _, l := range rep.Licences {
 		rep.OK = rep.OK && l.OK
 	}
+	switch {
+	case !rep.OK:
+		rep.Verdict = Invalid
+	case !rep.Pinned:
+		rep.Verdict = Unpinned
+	default:
+		rep.Verdict = Valid
+	}
 	return rep
 }
 
-func classes(cat *catalog.Catalog) []string {
+// classes are the catalogue's classes pol allows.
+func classes(cat *catalog.Catalog, pol agencycert.Policy) []string {
 	var out []string
 	for _, cl := range cat.Classes() {
-		out = append(out, cl.Key)
+		if pol.AllowsClass(cl) {
+			out = append(out, cl.Key)
+		}
 	}
 	return out
 }
@@ -359,15 +499,22 @@ type licenceCheck struct {
 	l   Licence
 }
 
-func (c *licenceCheck) bad(format string, args ...any) {
-	c.l.Problems = append(c.l.Problems, fmt.Sprintf(format, args...))
+func (c *licenceCheck) bad(code Code, format string, args ...any) {
+	c.l.Problems = append(c.l.Problems, Problem{code, fmt.Sprintf(format, args...)})
 }
 
 // get reads the version's file name, nil (and a problem) if it cannot.
 func (c *licenceCheck) get(name string) []byte {
-	b, err := c.p.read(c.dir+name, max(format.MaxFileSize, format.MaxJSONSize))
+	path := c.dir + name
+	b, err := c.p.read(path, max(format.MaxFileSize, format.MaxJSONSize))
 	if err != nil {
-		c.bad("%v", err)
+		c.bad(Missing, "%v", err)
+		return nil
+	}
+	if f, ok := c.p.listed[path]; !ok {
+		c.bad(Fixity, "%s: not in the manifest", path)
+	} else if !fixed(f, b) {
+		c.bad(Fixity, "%s: SM3 or size differs from the manifest (file modified)", path)
 	}
 	return b
 }
@@ -376,11 +523,14 @@ func (p *pkg) licence(id string, cat *catalog.Catalog, keys credential.KeySet, o
 	c := &licenceCheck{p: p, dir: format.LicenceDir(id), l: Licence{ID: id}}
 	mdb, ofdb, cred, evb := c.get(format.MetadataFile), c.get(format.OFDFile), c.get(format.CredentialFile), c.get(format.EventsFile)
 	md := c.metadata(mdb)
-	c.checkOFD(ofdb, ofdOpts)
+	c.checkOFD(ofdb, md, ofdOpts)
 	credSM3 := gm.SM3(cred)
 	c.checkCredential(cred, credSM3, md, cat, keys)
 	if evb != nil {
 		c.checkEvents(evb, cred != nil, credSM3, cp, cpOK)
+	}
+	if md != nil && c.l.Status != md.Status {
+		c.bad(Status, "%s: status %q, the events say %q", format.MetadataFile, md.Status, c.l.Status)
 	}
 	return done(c.l)
 }
@@ -393,23 +543,49 @@ func (c *licenceCheck) metadata(mdb []byte) *format.Metadata {
 	md, err := format.ParseMetadata(mdb)
 	switch {
 	case err != nil:
-		c.bad("%v", err)
+		c.bad(Malformed, "%v", err)
 	case md.ID != c.l.ID:
-		c.bad("%s: names %s", format.MetadataFile, md.ID)
-	default:
-		c.l.Status = md.Status
+		c.bad(Malformed, "%s: names %s", format.MetadataFile, md.ID)
 	}
 	return md
 }
 
-func (c *licenceCheck) checkOFD(ofdb []byte, ofdOpts ofd.Options) {
+// checkOFD checks licence.ofd: VALID, and signed as of the time the
+// metadata says.
+func (c *licenceCheck) checkOFD(ofdb []byte, md *format.Metadata, ofdOpts ofd.Options) {
 	if ofdb == nil {
 		return
 	}
-	r, _ := ofd.Verify(ofdb, ofdOpts)
+	pkg, err := certsofd.Open(ofdb, nil)
+	if err != nil {
+		c.l.OFD = ofd.Malformed
+		c.bad(OFD, "%s: %v", format.OFDFile, err)
+		return
+	}
+	r := ofd.VerifyPackage(pkg, ofdOpts)
 	c.l.OFD = r.Verdict
 	if !r.Verdict.OK() {
-		c.bad("%s: %s %s", format.OFDFile, r.Verdict, r.Detail)
+		c.bad(OFD, "%s: %s %s", format.OFDFile, r.Verdict, r.Detail)
+		return
+	}
+	if md == nil {
+		return
+	}
+	if len(r.Signatures) != 1 || !r.Signatures[0].SignedAt.Equal(md.SignedAt) {
+		c.bad(OFD, "%s: not the one signature as of %s that %s records", format.OFDFile, md.SignedAt.Format(time.RFC3339), format.MetadataFile)
+	}
+	// The metadata is what the sealed file says: its CustomDatas (OFD.xml
+	// is protected), which name this version.
+	cds := pkg.Root.Bodies[0].CustomData
+	same := len(cds) == len(md.Items)
+	for i := 0; same && i < len(cds); i++ {
+		same = cds[i].Name == md.Items[i].Name && cds[i].Value == md.Items[i].Value
+	}
+	if !same {
+		c.bad(OFD, "%s: its items are not the CustomDatas of %s", format.MetadataFile, format.OFDFile)
+	}
+	if len(cds) == 0 || cds[0].Name != "证照标识" || cds[0].Value != c.l.ID {
+		c.bad(OFD, "%s: is not the file of %s", format.OFDFile, c.l.ID)
 	}
 }
 
@@ -422,12 +598,12 @@ func (c *licenceCheck) checkCredential(cred []byte, credSM3 [32]byte, md *format
 		opts.Now = md.IssuedAt
 	}
 	if lic, err := credential.Verify(string(cred), opts); err != nil {
-		c.bad("%s: %v", format.CredentialFile, err)
+		c.bad(Credential, "%s: %v", format.CredentialFile, err)
 	} else if lic.ID != c.l.ID {
-		c.bad("%s: is licence %s", format.CredentialFile, lic.ID)
+		c.bad(Credential, "%s: is licence %s", format.CredentialFile, lic.ID)
 	}
 	if md != nil && md.Credential != format.Digest(credSM3) {
-		c.bad("%s: its SM3 is not the metadata's", format.CredentialFile)
+		c.bad(Credential, "%s: its SM3 is not the metadata's", format.CredentialFile)
 	}
 }
 
@@ -437,45 +613,49 @@ func (c *licenceCheck) checkCredential(cred []byte, credSM3 [32]byte, md *format
 func (c *licenceCheck) checkEvents(evb []byte, hasCred bool, credSM3 [32]byte, cp tlog.Checkpoint, cpOK bool) {
 	evs, err := format.ParseEvents(evb)
 	if err != nil {
-		c.bad("%v", err)
+		c.bad(Malformed, "%v", err)
 		return
 	}
 	c.l.Events = len(evs.Events)
 	issued := false
 	for _, e := range evs.Events {
-		records, ok := c.event(e, credSM3)
-		if !ok {
+		ev, records := c.event(e, credSM3)
+		if ev == nil {
 			continue
 		}
+		c.l.Status = format.StatusAfter(c.l.Status, ev, c.l.ID)
 		issued = issued || records
 		if !cpOK {
 			continue
 		}
 		if evs.CheckpointSize != cp.Size {
-			c.bad("%s: proofs for tree size %d, the checkpoint has %d", format.EventsFile, evs.CheckpointSize, cp.Size)
+			c.bad(Event, "%s: proofs for tree size %d, the checkpoint has %d", format.EventsFile, evs.CheckpointSize, cp.Size)
 			break
 		}
 		c.inclusion(e, cp)
 	}
 	if !issued && hasCred {
-		c.bad("no issue or reissue event records this credential")
+		c.bad(Event, "no issue or reissue event records this credential")
 	}
 }
 
 // event decodes e and checks it is about the version; records says it
-// issues the credential whose SM3 is credSM3. ok is false when e does not
+// issues the credential whose SM3 is credSM3. ev is nil when e does not
 // decode.
-func (c *licenceCheck) event(e format.Event, credSM3 [32]byte) (records, ok bool) {
+func (c *licenceCheck) event(e format.Event, credSM3 [32]byte) (ev ledgerevent.Event, records bool) {
 	id := c.l.ID
 	ev, err := ledgerevent.Decode(e.Raw)
 	if err != nil {
-		c.bad("event %d: %v", e.Index, err)
-		return false, false
+		c.bad(Malformed, "event %d: %v", e.Index, err)
+		return nil, false
 	}
 	h := ev.Head()
+	if h.Agency != c.p.agency {
+		c.bad(Event, "event %d is an event of agency %s", e.Index, h.Agency)
+	}
 	if base, _, _ := strings.Cut(h.Subject, "#"); base != id {
 		if re, ok := ev.(*ledgerevent.Reissue); !ok || re.Supersedes != id {
-			c.bad("event %d is about %s", e.Index, h.Subject)
+			c.bad(Event, "event %d is about %s", e.Index, h.Subject)
 		}
 	}
 	switch x := ev.(type) {
@@ -484,7 +664,7 @@ func (c *licenceCheck) event(e format.Event, credSM3 [32]byte) (records, ok bool
 	case *ledgerevent.Reissue:
 		records = x.ID == id && [32]byte(x.Credential) == credSM3
 	}
-	return records, true
+	return ev, records
 }
 
 // inclusion checks e's proof against cp.
@@ -494,12 +674,12 @@ func (c *licenceCheck) inclusion(e format.Event, cp tlog.Checkpoint) {
 		proof[i] = tlog.Hash(d)
 	}
 	if err := tlog.SM3.VerifyInclusion(tlog.SM3.HashLeaf(e.Raw), e.Index, cp.Size, proof, cp.Root); err != nil {
-		c.bad("event %d: inclusion proof does not verify against the checkpoint: %v", e.Index, err)
+		c.bad(Event, "event %d: inclusion proof does not verify against the checkpoint: %v", e.Index, err)
 	}
 }
 
 func done(l Licence) Licence {
 	l.OK = len(l.Problems) == 0
-	slices.Sort(l.Problems)
+	slices.SortFunc(l.Problems, func(a, b Problem) int { return strings.Compare(a.Message, b.Message) })
 	return l
 }

@@ -1,16 +1,27 @@
 package counter
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
 	"time"
 
+	"elicense/certs/ofd"
 	vofd "elicense/verifier/ofd"
 )
 
 // MaxOFD is the largest OFD file /api/ofd takes.
 const MaxOFD = 20 << 20
+
+// ofdTimeout bounds one document's verification: a licence takes
+// milliseconds, and the counter verifies one document at a time.
+const ofdTimeout = 20 * time.Second
+
+// ofdLimits are tighter than certs/ofd's defaults: a counter takes
+// licences and invoices, not archives of scans.
+var ofdLimits = ofd.Limits{MaxEntrySize: 32 << 20, MaxTotalSize: 64 << 20}
 
 // OFDResult is the answer to an OFD upload: the document's verdict, one
 // per signature, and what the page needs to show them. Nothing of the
@@ -25,8 +36,10 @@ type OFDResult struct {
 	Detail    string       `json:"detail,omitempty"`
 	// AsOfSigning: trust was judged at each signature's own time.
 	AsOfSigning bool `json:"as_of_signing"`
-	// RevocationChecked: a synced trust bundle said whether seals are
-	// revoked; without one, revocation is not checked (a warning says so).
+	// RevocationChecked: a synced trust bundle said, of every signature,
+	// whether its seal is revoked; otherwise a warning says what was not
+	// checked (no bundle synced, a seal it does not list, a Sign
+	// signature, which has no revocation source here).
 	RevocationChecked bool           `json:"revocation_checked"`
 	Signatures        []OFDSignature `json:"signatures"`
 	// Unprotected are shown files no signature protects.
@@ -58,16 +71,18 @@ type OFDSignature struct {
 var ofdHeadlines = map[vofd.Verdict]string{
 	vofd.Malformed: "无法识别", vofd.SignatureInvalid: "签名无效", vofd.DocumentModified: "文档已被修改",
 	vofd.Revoked: "印章已吊销", vofd.Expired: "证书或印章已过期", vofd.UntrustedMaker: "制章人不可信",
-	vofd.UntrustedSigner: "签名人不可信", vofd.NotSigned: "文档未签名", vofd.Valid: "有效",
+	vofd.UntrustedSigner: "签名人不可信", vofd.PartiallyProtected: "部分内容未受保护", vofd.NotSigned: "文档未签名",
+	vofd.Valid: "有效",
 }
 
 // ofdColour: green only for VALID; amber when the document is intact but
-// who signed it is not known to this counter (or nobody did); red else.
+// who signed it is not known to this counter (or nobody did), or when the
+// signatures hold but leave part of what is shown unprotected; red else.
 func ofdColour(v vofd.Verdict) string {
 	switch v {
 	case vofd.Valid:
 		return "green"
-	case vofd.UntrustedMaker, vofd.UntrustedSigner, vofd.NotSigned:
+	case vofd.UntrustedMaker, vofd.UntrustedSigner, vofd.PartiallyProtected, vofd.NotSigned:
 		return "amber"
 	}
 	return "red"
@@ -121,16 +136,25 @@ func (h *handler) ofd(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	now := h.opts.Now()
-	opts.At, opts.AtSigningTime = now, asOfSigning
-	rep, err := vofd.Verify(data, opts)
-	if err != nil {
+	opts.At, opts.AtSigningTime, opts.Limits = now, asOfSigning, &ofdLimits
+	ctx, cancel := context.WithTimeout(r.Context(), ofdTimeout)
+	defer cancel()
+	rep, err := vofd.VerifyContext(ctx, data, opts)
+	switch {
+	case errors.Is(err, context.DeadlineExceeded):
+		apiError(w, http.StatusUnprocessableEntity, "TOO_COSTLY", "核验超时，文件过于复杂 / verifying this file took too long: "+err.Error())
+		return
+	case r.Context().Err() != nil:
+		return // the client went away
+	case err != nil:
 		apiError(w, http.StatusUnprocessableEntity, "NOT_OFD", "不是可读取的 OFD 文件 / not a readable OFD file: "+err.Error())
 		return
 	}
 	writeJSON(w, http.StatusOK, ofdResult(rep, asOfSigning, opts.Status != nil, now))
 }
 
-func ofdResult(rep *vofd.Report, asOfSigning, revocation bool, now time.Time) OFDResult {
+func ofdResult(rep *vofd.Report, asOfSigning, synced bool, now time.Time) OFDResult {
+	revocation := synced && rep.RevocationChecked()
 	res := OFDResult{
 		Code: rep.Verdict, Headline: ofdHeadlines[rep.Verdict], OK: rep.Verdict.OK(), Colour: ofdColour(rep.Verdict),
 		Message: rep.Verdict.MessageZH(), MessageEN: rep.Verdict.Message(), Detail: rep.Detail,
@@ -146,9 +170,15 @@ func ofdResult(rep *vofd.Report, asOfSigning, revocation bool, now time.Time) OF
 		}
 	}
 	res.WarningsEN = append(res.WarningsEN, rep.Warnings...)
-	if !revocation {
+	switch {
+	case !synced:
 		res.Warnings = append(res.Warnings, "本机尚无已同步的信任数据，未核查印章是否吊销（请同步）")
 		res.WarningsEN = append(res.WarningsEN, "Revocation not checked: no synced trust bundle (sync first)")
+	case !revocation && (rep.Verdict == vofd.Valid || rep.Verdict == vofd.PartiallyProtected):
+		// (Revocation is asked last: a signature that fails earlier was
+		// not asked, and its verdict says why.)
+		res.Warnings = append(res.Warnings, "部分签名的吊销状态未能核查：信任数据未收录该印章，或为数字签名（Sign）")
+		res.WarningsEN = append(res.WarningsEN, "Revocation not checked for every signature: a seal the trust bundle does not list, or a Sign signature")
 	}
 	for _, s := range rep.Signatures {
 		o := OFDSignature{Signature: s, Headline: ofdHeadlines[s.Verdict], Colour: ofdColour(s.Verdict),

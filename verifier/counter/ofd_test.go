@@ -178,10 +178,11 @@ func TestOFDAPI(t *testing.T) {
 			code: vofd.Valid, headline: "有效", colour: "green", sigs: []vofd.Verdict{vofd.Valid}, revocation: true},
 		{name: "tax seal, no bundle synced", data: tax, q: "?as_of_signing=1", trust: trusted,
 			code: vofd.Valid, headline: "有效", colour: "green", sigs: []vofd.Verdict{vofd.Valid}, warnings: []string{"未核查印章是否吊销"}},
+		// Revocation is asked last: a seal that fails before is not asked.
 		{name: "tax seal, maker not trusted", data: tax, q: "?as_of_signing=1", trust: vofd.Options{Status: notRevoked.Status},
-			code: vofd.UntrustedMaker, headline: "制章人不可信", colour: "amber", sigs: []vofd.Verdict{vofd.UntrustedMaker}, revocation: true},
+			code: vofd.UntrustedMaker, headline: "制章人不可信", colour: "amber", sigs: []vofd.Verdict{vofd.UntrustedMaker}},
 		{name: "tax seal, today: its certificates have expired", data: tax, trust: notRevoked,
-			code: vofd.Expired, headline: "证书或印章已过期", colour: "red", sigs: []vofd.Verdict{vofd.Expired}, revocation: true},
+			code: vofd.Expired, headline: "证书或印章已过期", colour: "red", sigs: []vofd.Verdict{vofd.Expired}},
 		{name: "tax seal, a page changed", q: "?as_of_signing=true", trust: notRevoked, revocation: true,
 			data: rezipOFD(t, tax, func(name string, b []byte) []byte {
 				if name == "Doc_0/Pages/Page_0/Content.xml" {
@@ -201,15 +202,17 @@ func TestOFDAPI(t *testing.T) {
 				return b
 			}),
 			code: vofd.DocumentModified, headline: "文档已被修改", colour: "red", sigs: []vofd.Verdict{vofd.DocumentModified}},
-		{name: "GM/T 0010, two signatures", data: gmt, q: "?as_of_signing=1", trust: notRevoked, revocation: true,
+		// Sign signatures have no revocation source: not checked, and said.
+		{name: "GM/T 0010, two signatures", data: gmt, q: "?as_of_signing=1", trust: notRevoked,
 			code: vofd.Valid, headline: "有效", colour: "green", sigs: []vofd.Verdict{vofd.Valid, vofd.Valid},
+			warnings:    []string{"部分签名的吊销状态未能核查"},
 			sigWarnings: []string{"本签名未保护 2 个显示文件，改动它们不会使本签名失败：Doc_0/Annots/Annotations.xml、OFD.xml"}},
-		{name: "GM/T 0010, signers not trusted", data: gmt, q: "?as_of_signing=1", trust: vofd.Options{Status: notRevoked.Status}, revocation: true,
+		{name: "GM/T 0010, signers not trusted", data: gmt, q: "?as_of_signing=1", trust: vofd.Options{Status: notRevoked.Status},
 			code: vofd.UntrustedSigner, headline: "签名人不可信", colour: "amber", sigs: []vofd.Verdict{vofd.UntrustedSigner, vofd.UntrustedSigner},
 			sigWarnings: []string{"本签名未保护 2 个显示文件"}},
-		{name: "GM/T 0010, one signature left", data: oneSign, q: "?as_of_signing=1", trust: notRevoked, revocation: true,
-			code: vofd.Valid, headline: "有效", colour: "green", sigs: []vofd.Verdict{vofd.Valid},
-			warnings:    []string{"以下显示文件不受任何签名保护，改动它们不会使签名失败：Doc_0/Annots/Annotations.xml、OFD.xml"},
+		{name: "GM/T 0010, one signature left", data: oneSign, q: "?as_of_signing=1", trust: notRevoked,
+			code: vofd.PartiallyProtected, headline: "部分内容未受保护", colour: "amber", sigs: []vofd.Verdict{vofd.Valid},
+			warnings:    []string{"以下显示文件不受任何签名保护，改动它们不会使签名失败：Doc_0/Annots/Annotations.xml、OFD.xml", "部分签名的吊销状态未能核查"},
 			sigWarnings: []string{"本签名未保护 2 个显示文件"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -504,8 +507,13 @@ func (p *ofdPage) checkValid(path string) {
 	if got := p.sigs(".sig-warnings"); len(got) != 1 || got[0] != "本签名未保护 2 个显示文件，改动它们不会使本签名失败：Doc_0/Annots/Annotations.xml、OFD.xml" {
 		t.Errorf("signature warnings %q", got)
 	}
-	if tab.Visible("#v-body") || tab.Visible("#v-warnings") {
-		t.Error("licence details or document warnings shown for a fully protected document")
+	if tab.Visible("#v-body") {
+		t.Error("licence details shown for a document")
+	}
+	// Fully protected, so no coverage warning; but Sign signatures have
+	// no revocation source, and the page says so.
+	if got := tab.Text("#v-warnings"); !tab.Visible("#v-warnings") || !strings.Contains(got, "部分签名的吊销状态未能核查") || strings.Contains(got, "不受任何签名保护") {
+		t.Errorf("document warnings %q", got)
 	}
 	shot, err := chromedp.Run(p.ctx, chromedp.FullScreenshot(100))
 	if err != nil {

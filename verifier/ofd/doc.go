@@ -32,8 +32,10 @@
 // missing), REVOKED, EXPIRED (a certificate or the seal outside its
 // validity at the signing time, or a trusted certificate no longer valid
 // at the verification time — verify as of signing), UNTRUSTED_MAKER,
-// UNTRUSTED_SIGNER, VALID. Integrity is judged before trust: a modified
-// document is DOCUMENT_MODIFIED even when its maker is not trusted.
+// UNTRUSTED_SIGNER, PARTIALLY_PROTECTED (document only: every signature
+// VALID but a shown file protected by none), NOT_SIGNED, VALID. Integrity
+// is judged before trust: a modified document is DOCUMENT_MODIFIED even
+// when its maker is not trusted.
 //
 // # Coverage
 //
@@ -44,9 +46,11 @@
 // and the page annotation files. Each shown file a signature does not
 // protect is a warning on that signature, and each one no signature
 // protects is a warning on the document: it can be changed without any
-// signature failing. What is not checked: files reached only through
-// page content operators this reader does not interpret (none in GB/T
-// 33190 name files outside resources), actions and JavaScript-like
+// signature failing. The document is VALID only when each shown file is
+// protected by at least one VALID signature, and has no other versions
+// (DocBody Versions, not read). What is not checked: files reached only
+// through page content operators this reader does not interpret (none in
+// GB/T 33190 name files outside resources), actions and JavaScript-like
 // behaviour of readers, attachments and custom tags (not shown), and
 // whether a page's text means what the signer meant.
 //

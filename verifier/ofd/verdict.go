@@ -12,13 +12,16 @@ const (
 	Expired          Verdict = "EXPIRED"
 	UntrustedMaker   Verdict = "UNTRUSTED_MAKER"
 	UntrustedSigner  Verdict = "UNTRUSTED_SIGNER"
+	// PartiallyProtected is the document verdict when every signature is
+	// valid but a shown file is protected by none of them.
+	PartiallyProtected Verdict = "PARTIALLY_PROTECTED"
 	// NotSigned is the document verdict of a package without signatures.
 	NotSigned Verdict = "NOT_SIGNED"
 	Valid     Verdict = "VALID"
 )
 
 // Verdicts lists every verdict, most severe first.
-var Verdicts = []Verdict{Malformed, SignatureInvalid, DocumentModified, Revoked, Expired, UntrustedMaker, UntrustedSigner, NotSigned, Valid}
+var Verdicts = []Verdict{Malformed, SignatureInvalid, DocumentModified, Revoked, Expired, UntrustedMaker, UntrustedSigner, PartiallyProtected, NotSigned, Valid}
 
 func (v Verdict) severity() int {
 	for i, x := range Verdicts {
@@ -33,15 +36,16 @@ func (v Verdict) severity() int {
 func (v Verdict) OK() bool { return v == Valid }
 
 var messages = map[Verdict][2]string{
-	Malformed:        {"The document or a signature in it cannot be read.", "文档或其中的签名无法解析。"},
-	SignatureInvalid: {"A signature does not verify: the signature data or its Signature.xml was altered.", "签名验证失败：签名数据或签名描述文件被篡改。"},
-	DocumentModified: {"The document was modified after it was signed: a protected file differs or is missing.", "文档在签名后被修改：受保护的文件被改动或缺失。"},
-	Revoked:          {"The seal has been revoked.", "电子印章已被吊销。"},
-	Expired:          {"A certificate or the seal was not valid at the time checked.", "证书或印章在核验时间不在有效期内。"},
-	UntrustedMaker:   {"The seal maker's certificate is not trusted.", "制章人证书不可信。"},
-	UntrustedSigner:  {"The signer's certificate is not trusted.", "签名人证书不可信。"},
-	NotSigned:        {"The document carries no signature.", "文档未签名。"},
-	Valid:            {"Every signature is valid and the document is unchanged.", "所有签名有效，文档未被修改。"},
+	Malformed:          {"The document or a signature in it cannot be read.", "文档或其中的签名无法解析。"},
+	SignatureInvalid:   {"A signature does not verify: the signature data or its Signature.xml was altered.", "签名验证失败：签名数据或签名描述文件被篡改。"},
+	DocumentModified:   {"The document was modified after it was signed: a protected file differs or is missing.", "文档在签名后被修改：受保护的文件被改动或缺失。"},
+	Revoked:            {"The seal has been revoked.", "电子印章已被吊销。"},
+	Expired:            {"A certificate or the seal was not valid at the time checked.", "证书或印章在核验时间不在有效期内。"},
+	UntrustedMaker:     {"The seal maker's certificate is not trusted.", "制章人证书不可信。"},
+	UntrustedSigner:    {"The signer's certificate is not trusted.", "签名人证书不可信。"},
+	PartiallyProtected: {"Every signature is valid, but part of what the document shows is protected by none of them and may have been changed.", "签名均有效，但文档显示的部分内容不受任何签名保护，可能已被改动。"},
+	NotSigned:          {"The document carries no signature.", "文档未签名。"},
+	Valid:              {"Every signature is valid and the document is unchanged.", "所有签名有效，文档未被修改。"},
 }
 
 // Message returns the verdict as an English sentence.

@@ -2,6 +2,7 @@ package ofd
 
 import (
 	"bytes"
+	"context"
 	"crypto/ecdsa"
 	"errors"
 	"fmt"
@@ -58,12 +59,26 @@ type Signature struct {
 	SealName   string    `json:"seal_name,omitempty"`
 	// SealVerdict is verifier/seal's own verdict for a Seal.
 	SealVerdict seal.Verdict `json:"seal_verdict,omitempty"`
+	// RevocationKnown: Options.Status knew whether this seal is revoked.
+	// Always false for a Sign signature (no revocation source is read).
+	RevocationKnown bool `json:"revocation_known"`
 
 	References []Reference `json:"references"`
 	// Unprotected are shown files this signature does not protect.
 	Unprotected []string `json:"unprotected,omitempty"`
 	Warnings    []string `json:"warnings,omitempty"`
 	Notes       []string `json:"notes,omitempty"`
+}
+
+// RevocationChecked reports whether the revocation of every signature was
+// known: each is a Seal whose status Options.Status knew.
+func (r *Report) RevocationChecked() bool {
+	for _, s := range r.Signatures {
+		if !s.RevocationKnown {
+			return false
+		}
+	}
+	return len(r.Signatures) > 0
 }
 
 // Report is the result for a package.
@@ -82,18 +97,55 @@ type Report struct {
 // be read at all (the report's verdict is then MALFORMED, with no
 // signatures); it wraps the certs/ofd error.
 func Verify(data []byte, opts Options) (*Report, error) {
+	return VerifyContext(context.Background(), data, opts)
+}
+
+// VerifyContext is Verify, given up when ctx is done: the error then wraps
+// ctx.Err() (errors.Is context.DeadlineExceeded or context.Canceled) and
+// the report, MALFORMED, says verification stopped; no verdict is given.
+func VerifyContext(ctx context.Context, data []byte, opts Options) (*Report, error) {
 	p, err := ofd.Open(data, opts.Limits)
 	if err != nil {
 		return &Report{Verdict: Malformed, Detail: err.Error(), Signatures: []Signature{}}, err
 	}
-	return VerifyPackage(p, opts), nil
+	return verifyPackage(ctx, p, opts)
 }
 
 // VerifyPackage verifies every signature of an opened package.
 func VerifyPackage(p *ofd.Package, opts Options) *Report {
+	r, _ := verifyPackage(context.Background(), p, opts)
+	return r
+}
+
+// run is one verification: what it was asked, and each file's SM3 once
+// computed (signatures often protect the same files).
+type run struct {
+	ctx    context.Context
+	p      *ofd.Package
+	opts   Options
+	sums   map[string][32]byte
+	signed map[string]bool // Signature.xml files checked
+}
+
+func (v *run) sm3(name string, b []byte) [32]byte {
+	if h, ok := v.sums[name]; ok {
+		return h
+	}
+	h := gm.SM3(b)
+	v.sums[name] = h
+	return h
+}
+
+func verifyPackage(ctx context.Context, p *ofd.Package, opts Options) (*Report, error) {
+	v := &run{ctx: ctx, p: p, opts: opts, sums: map[string][32]byte{}, signed: map[string]bool{}}
 	r := &Report{Signatures: []Signature{}, Notes: append([]string(nil), p.Notes...)}
+	var uncovered []string
 	for _, body := range p.Root.Bodies {
-		verifyBody(r, p, body, opts)
+		uncovered = append(uncovered, v.verifyBody(r, body)...)
+		if err := ctx.Err(); err != nil {
+			err = fmt.Errorf("ofd: verification stopped: %w", err)
+			return &Report{Verdict: Malformed, Detail: err.Error(), Signatures: []Signature{}}, err
+		}
 	}
 	r.Notes = dedupe(append(r.Notes, p.Notes...)) // parts parsed since may have added some
 	if r.Verdict == "" {
@@ -103,14 +155,22 @@ func VerifyPackage(p *ofd.Package, opts Options) *Report {
 				r.Verdict = s.Verdict
 			}
 		}
-		if len(r.Signatures) == 0 {
+		switch {
+		case len(r.Signatures) == 0:
 			r.Verdict = NotSigned
+		case r.Verdict == Valid && len(uncovered) > 0:
+			// Every signature holds, but what is shown is not all theirs.
+			r.Verdict = PartiallyProtected
+			r.Detail = "shown but protected by no valid signature: " + strings.Join(uncovered, ", ")
 		}
 	}
-	return r
+	return r, nil
 }
 
-func verifyBody(r *Report, p *ofd.Package, body ofd.DocBody, opts Options) {
+// verifyBody checks the signatures of one document body and returns the
+// shown files that no VALID signature protects.
+func (v *run) verifyBody(r *Report, body ofd.DocBody) (uncovered []string) {
+	p := v.p
 	// What is shown; a document that does not parse still has its
 	// signatures checked (a changed protected file is DOCUMENT_MODIFIED,
 	// not MALFORMED), and the document is MALFORMED only if they all pass.
@@ -124,26 +184,38 @@ func verifyBody(r *Report, p *ofd.Package, body ofd.DocBody, opts Options) {
 		shownErr = err
 		r.Warnings = append(r.Warnings, "what the document shows could not be read, so coverage is unknown: "+err.Error())
 	}
+	if len(body.Versions) > 0 {
+		// Not read, so not checked: a reader may show one of them.
+		uncovered = append(uncovered, body.Versions...)
+		r.Unprotected = append(r.Unprotected, body.Versions...)
+		r.Warnings = append(r.Warnings, fmt.Sprintf("the document has %d other version(s) (%s), which are not checked: a reader may show one of them", len(body.Versions), strings.Join(body.Versions, ", ")))
+	}
 	if body.Signatures == "" {
 		r.Unprotected = append(r.Unprotected, shown...)
 		if shownErr != nil {
 			r.Verdict, r.Detail = Malformed, shownErr.Error()
 		}
-		return
+		return append(uncovered, shown...)
 	}
 	list, err := p.Signatures(body.Signatures)
 	if err != nil {
 		r.Verdict, r.Detail = Malformed, err.Error()
-		return
+		return uncovered
 	}
-	protected := map[string]bool{}
+	// protected: by any signature whose reference digest matches (the
+	// warnings); covered: by a VALID one (the document's verdict).
+	protected, covered := map[string]bool{}, map[string]bool{}
 	allValid := true
 	for _, e := range list.List {
-		s := verifySignature(p, e, opts)
+		if v.ctx.Err() != nil {
+			return nil // the caller reports it
+		}
+		s := v.verifySignature(e)
 		allValid = allValid && s.Verdict == Valid
 		for _, ref := range s.References {
 			if ref.OK {
 				protected[ref.Path] = true
+				covered[ref.Path] = covered[ref.Path] || s.Verdict == Valid
 			}
 		}
 		var un []string
@@ -166,15 +238,26 @@ func verifyBody(r *Report, p *ofd.Package, body ofd.DocBody, opts Options) {
 		if !protected[f] {
 			un = append(un, f)
 		}
+		if !covered[f] {
+			uncovered = append(uncovered, f)
+		}
 	}
 	if len(un) > 0 {
 		r.Unprotected = append(r.Unprotected, un...)
 		r.Warnings = append(r.Warnings, fmt.Sprintf("no signature protects %s: a change there fails no signature", strings.Join(un, ", ")))
 	}
+	return uncovered
 }
 
-func verifySignature(p *ofd.Package, e ofd.SignatureEntry, opts Options) Signature {
+func (v *run) verifySignature(e ofd.SignatureEntry) Signature {
+	p, opts := v.p, v.opts
 	s := Signature{ID: e.ID, Type: e.Type, Path: e.BaseLoc, References: []Reference{}}
+	if v.signed[e.BaseLoc] {
+		// Another body's list names it too: one file, one signature.
+		s.Verdict, s.Detail = Malformed, e.BaseLoc+" is named by another signature of the package"
+		return s
+	}
+	v.signed[e.BaseLoc] = true
 	x, err := p.Signature(e.BaseLoc)
 	if err != nil {
 		s.Verdict, s.Detail = Malformed, err.Error()
@@ -187,7 +270,7 @@ func verifySignature(p *ofd.Package, e ofd.SignatureEntry, opts Options) Signatu
 		return s
 	}
 	// References first: they are independent of the signature's kind.
-	modified := checkReferences(p, x, &s)
+	modified := v.checkReferences(x, &s)
 	if s.Verdict == Malformed {
 		return s
 	}
@@ -205,7 +288,7 @@ func verifySignature(p *ofd.Package, e ofd.SignatureEntry, opts Options) Signatu
 
 // checkReferences fills s.References and returns a detail when a
 // protected file differs or is missing ("" when all match).
-func checkReferences(p *ofd.Package, x *ofd.Signature, s *Signature) string {
+func (v *run) checkReferences(x *ofd.Signature, s *Signature) string {
 	if !ofd.IsSM3(x.CheckMethod) {
 		s.Verdict, s.Detail = Malformed, fmt.Sprintf("References CheckMethod %q is not SM3", x.CheckMethod)
 		return ""
@@ -213,10 +296,10 @@ func checkReferences(p *ofd.Package, x *ofd.Signature, s *Signature) string {
 	var bad []string
 	for _, ref := range x.References {
 		res := Reference{Path: ref.FileRef}
-		if b, err := p.File(ref.FileRef); err != nil {
+		if b, err := v.p.File(ref.FileRef); err != nil {
 			res.Missing = true
 			bad = append(bad, ref.FileRef+" (missing)")
-		} else if h := gm.SM3(b); bytes.Equal(h[:], ref.CheckValue) {
+		} else if h := v.sm3(ref.FileRef, b); bytes.Equal(h[:], ref.CheckValue) {
 			res.OK = true
 		} else {
 			bad = append(bad, ref.FileRef)
@@ -276,6 +359,7 @@ func verifySeal(s *Signature, p *ofd.Package, x *ofd.Signature, value []byte, op
 		At: opts.At, AtSigningTime: opts.AtSigningTime, Status: opts.Status}
 	res, _ = seal.VerifyDigest(value, digest[:], trust)
 	fillSeal(s, res)
+	s.RevocationKnown = res.StatusKnown
 	s.Notes = append(s.Notes, res.Notes...)
 	if res.Verdict == seal.Valid {
 		s.Verdict = Valid
@@ -283,11 +367,17 @@ func verifySeal(s *Signature, p *ofd.Package, x *ofd.Signature, value []byte, op
 	}
 	s.Verdict, s.Detail = sealVerdict(res.Verdict), res.Err.Error()
 	if res.Verdict == seal.MakerUntrusted && !opts.AtSigningTime {
-		// Trusted as of signing but not now: the certificate expired.
+		// Untrusted now: EXPIRED only if it is wholly valid as of signing
+		// (the certificate expired since); a seal that fails as of signing
+		// too (revoked, say) is reported for that.
 		trust.AtSigningTime = true
-		if r2, _ := seal.VerifyDigest(value, digest[:], trust); r2.Verdict != seal.MakerUntrusted {
+		switch r2, _ := seal.VerifyDigest(value, digest[:], trust); r2.Verdict {
+		case seal.Valid:
 			s.Verdict = Expired
 			s.Detail += " (it was trusted at the signing time: verify as of signing)"
+		case seal.MakerUntrusted:
+		default:
+			s.Verdict, s.Detail = sealVerdict(r2.Verdict), r2.Err.Error()
 		}
 	}
 }
@@ -417,7 +507,7 @@ func parseDateTime(v string) (time.Time, error) {
 		return t, nil
 	}
 	for _, layout := range []string{"2006-01-02 15:04:05", time.RFC3339} {
-		if t, err := time.ParseInLocation(layout, v, time.FixedZone("CST", 8*3600)); err == nil {
+		if t, err := time.ParseInLocation(layout, v, ofd.ChinaTime); err == nil {
 			return t, nil
 		}
 	}

@@ -11,6 +11,7 @@ import (
 	"elicense/certs/ofd"
 	"elicense/internal/gm"
 	vofd "elicense/verifier/ofd"
+	"elicense/verifier/seal"
 )
 
 var samples = []struct {
@@ -223,3 +224,53 @@ func TestVerdictSentences(t *testing.T) {
 }
 
 var _ = gm.SM3
+
+// Trusted but no longer valid now: EXPIRED only when the seal holds as of
+// signing; a seal revoked since always is REVOKED now as then.
+func TestExpiredDoesNotMaskRevoked(t *testing.T) {
+	data := readSample(t, "ofdrw-seal.ofd")
+	trust := sampleTrust(t, data)
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	revoked := seal.SealStatusFunc(func(string) (bool, time.Time, bool) { return true, time.Time{}, true })
+	notRevoked := seal.SealStatusFunc(func(string) (bool, time.Time, bool) { return false, time.Time{}, true })
+	for _, tc := range []struct {
+		name string
+		opts vofd.Options
+		want vofd.Verdict
+	}{
+		{"as of signing, revoked", vofd.Options{Trusted: trust, AtSigningTime: true, Status: revoked}, vofd.Revoked},
+		{"now, revoked", vofd.Options{Trusted: trust, At: now, Status: revoked}, vofd.Revoked},
+		{"now, not revoked", vofd.Options{Trusted: trust, At: now, Status: notRevoked}, vofd.Expired},
+		{"now, not trusted", vofd.Options{At: now, Status: notRevoked}, vofd.UntrustedMaker},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r, err := vofd.Verify(data, tc.opts)
+			if err != nil || r.Verdict != tc.want || r.Signatures[0].Verdict != tc.want {
+				t.Fatalf("%v %s (%s), want %s", err, r.Verdict, r.Signatures[0].Detail, tc.want)
+			}
+		})
+	}
+}
+
+// RevocationChecked only when every signature is a seal whose status the
+// caller's source knew.
+func TestRevocationChecked(t *testing.T) {
+	known := seal.SealStatusFunc(func(string) (bool, time.Time, bool) { return false, time.Time{}, true })
+	unknown := seal.SealStatusFunc(func(string) (bool, time.Time, bool) { return false, time.Time{}, false })
+	for _, tc := range []struct {
+		file   string
+		status seal.SealStatus
+		want   bool
+	}{
+		{"tax-seal.ofd", known, true},
+		{"tax-seal.ofd", unknown, false},
+		{"tax-seal.ofd", nil, false},
+		{"gmt0010-sign.ofd", known, false}, // Sign: no revocation source
+	} {
+		data := readSample(t, tc.file)
+		r, _ := vofd.Verify(data, vofd.Options{Trusted: sampleTrust(t, data), AtSigningTime: true, Status: tc.status})
+		if r.Verdict != vofd.Valid || r.RevocationChecked() != tc.want {
+			t.Errorf("%s, status %v: %s, revocation checked %v", tc.file, tc.status != nil, r.Verdict, r.RevocationChecked())
+		}
+	}
+}
