@@ -95,8 +95,10 @@ func TestLicenceOFDOperators(t *testing.T) {
 		want int
 	}{
 		{"operator", "Bearer " + op, 200},
-		// Making the file applies the agency's seal: the rights of a change.
-		{"auditor", "Bearer " + s.token(t, service.Operator{Subject: "au", Role: service.RoleAuditor, Agency: own.Code}), 403},
+		// An operator needs the rights of a change (the file carries the
+		// agency's seal); the agency's auditor may have it (issue 18).
+		{"auditor", "Bearer " + s.token(t, service.Operator{Subject: "au", Role: service.RoleAuditor, Agency: own.Code}), 200},
+		{"auditor of another agency", "Bearer " + s.token(t, service.Operator{Subject: "ax", Role: service.RoleAuditor, Agency: other.Code}), 404},
 		{"operator of other classes", "Bearer " + s.token(t, service.Operator{Subject: "c", Role: service.RoleOperator, Agency: own.Code, Classes: []string{"food-operation-permit"}}), 403},
 		{"admin", "Bearer " + s.token(t, service.Operator{Subject: "ad", Role: service.RoleAdmin}), 200},
 		{"other agency", "Bearer " + s.token(t, service.Operator{Subject: "x", Role: service.RoleOperator, Agency: other.Code}), 404},
