@@ -286,6 +286,12 @@ func mixVerdict(e *env, r loadtest.MixResult) int {
 			code = exitFail
 		}
 	}
+	// The server's memory over the run is part of the verdict: a run
+	// that could not read it cannot say it was level.
+	if m := r.Memory; m.Failures > 0 || len(m.Samples) == 0 {
+		fmt.Fprintf(e.stderr, "elicense bench: the server's /metrics could not be read (%d failed reads, %d samples)\n", m.Failures, len(m.Samples))
+		code = exitFail
+	}
 	return code
 }
 

@@ -73,7 +73,7 @@ func TestReadmeTour(t *testing.T) {
 		t.Fatalf("the README's tour failed (%v):\n%s\nserver log:\n%s", err, out.String(), s.stderr.String())
 	}
 	t.Logf("the README's %d tour blocks ran in %v", len(blocks), time.Since(start).Round(time.Millisecond))
-	for _, want := range []string{"VALID", "revoked"} {
+	for _, want := range []string{"VALID_STATIC", "revoked", "REVOKED"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("the tour's output has no %q:\n%s", want, out.String())
 		}

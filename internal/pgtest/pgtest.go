@@ -2,6 +2,7 @@ package pgtest
 
 import (
 	"bytes"
+	"elicense/internal/testneed"
 	"errors"
 	"fmt"
 	"net"
@@ -95,7 +96,8 @@ func newCluster(t testing.TB, o Options) *Cluster {
 	}
 	bin := binDir()
 	if bin == "" {
-		t.Skip("!!! no PostgreSQL server binaries (initdb, pg_ctl; Debian's postgresql package): the tests that run PostgreSQL servers of their own do not run")
+		testneed.Missing(t, testneed.Postgres, "no PostgreSQL server binaries (initdb, pg_ctl): install Debian's postgresql package; the tests that run PostgreSQL servers of their own need them")
+		return nil
 	}
 	c := &Cluster{t: t, bin: bin, settings: o.Settings, Port: freePort(t)}
 	dir, err := os.MkdirTemp("", "pgtest-")

@@ -208,6 +208,10 @@ func Mix(ctx context.Context, opts MixOptions) (MixResult, error) {
 	return res, nil
 }
 
+// hungAfter is how long a request cut off by the end of the run may have
+// waited and still not count as an error.
+const hungAfter = 30 * time.Second
+
 // maxSkips bounds how often in a row a client draws a kind with nothing
 // to do before it pauses a moment (every kind it drew waits on others).
 const maxSkips = 64
@@ -224,12 +228,19 @@ func runClient(ctx context.Context, kinds []Kind, p picker, first []int, rng *ra
 		t0 := time.Now()
 		err := kinds[i].Do(ctx)
 		lat := time.Since(t0)
-		if ctx.Err() != nil {
+		if ctx.Err() != nil && lat < hungAfter {
 			return // cut off by the end of the run: not counted
 		}
 		s := &stats[i]
 		s.mu.Lock()
 		switch {
+		case ctx.Err() != nil:
+			// A server that stopped answering must not end the run
+			// with no errors.
+			s.errors++
+			if s.firstErr == "" {
+				s.firstErr = fmt.Sprintf("no answer after %v when the run ended", lat.Round(time.Second))
+			}
 		case errors.Is(err, ErrSkip):
 			s.skipped++
 		case err != nil:

@@ -42,23 +42,28 @@ type Builder struct {
 	err  error
 }
 
-// Build starts building the module into dir (made if need be) with the go
-// command found on PATH, in the source tree this binary was built from
-// (when it was not built with -trimpath) or else the current directory.
-// The build uses Go's cache, so a restart after the first takes seconds.
+// Build starts building the module with the go command found on PATH, in
+// the source tree this binary was built from (it must not have been built
+// with -trimpath), using dir for the build's output. The build uses Go's
+// cache, so a restart after the first takes seconds; it never downloads a
+// toolchain or changes go.mod, and gives up after ten minutes. Why a build
+// failed goes to log; the page is told only that it failed.
 func Build(ctx context.Context, dir string, log *slog.Logger) *Builder {
 	b := &Builder{}
 	go func() {
 		start := time.Now()
+		ctx, cancel := context.WithTimeout(ctx, 10*time.Minute)
+		defer cancel()
 		wasm, err := build(ctx, dir)
+		if err != nil {
+			log.Error("the web wallet cannot be served", "err", err)
+			err = errors.New("the web wallet's WebAssembly could not be built at start (the server's log says why): " + WasmMissing)
+		} else {
+			log.Info("the web wallet's WebAssembly is built", "took", time.Since(start).Round(time.Millisecond).String(), "bytes", len(wasm))
+		}
 		b.mu.Lock()
 		b.done, b.wasm, b.err = true, wasm, err
 		b.mu.Unlock()
-		if err != nil {
-			log.Error("the web wallet cannot be served", "err", err)
-			return
-		}
-		log.Info("the web wallet's WebAssembly is built", "took", time.Since(start).Round(time.Millisecond), "bytes", len(wasm))
 	}()
 	return b
 }
@@ -66,22 +71,32 @@ func Build(ctx context.Context, dir string, log *slog.Logger) *Builder {
 func build(ctx context.Context, dir string) ([]byte, error) {
 	goTool, err := exec.LookPath("go")
 	if err != nil {
-		return nil, fmt.Errorf("this binary has no WebAssembly wallet and there is no go command to build one: %s", WasmMissing)
+		return nil, errors.New("there is no go command to build it with")
+	}
+	_, file, _, ok := runtime.Caller(0)
+	if !ok || !filepath.IsAbs(file) {
+		return nil, errors.New("this binary was built without its source paths (-trimpath)")
+	}
+	if _, err := os.Stat(file); err != nil {
+		return nil, fmt.Errorf("the source tree it was built from is gone: %w", err)
 	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, err
 	}
-	out := filepath.Join(dir, "wallet.wasm")
-	cmd := exec.CommandContext(ctx, goTool, "build", "-trimpath", "-ldflags=-s", "-o", out, "elicense/mobile-sdk/wasm")
-	cmd.Env = append(os.Environ(), "GOOS=js", "GOARCH=wasm")
-	if _, file, _, ok := runtime.Caller(0); ok && filepath.IsAbs(file) {
-		if _, err := os.Stat(file); err == nil {
-			cmd.Dir = filepath.Dir(file)
-		}
+	// A directory of its own: servers started at once do not share an
+	// output file.
+	tmp, err := os.MkdirTemp(dir, "build-")
+	if err != nil {
+		return nil, err
 	}
+	defer os.RemoveAll(tmp)
+	out := filepath.Join(tmp, "wallet.wasm")
+	cmd := exec.CommandContext(ctx, goTool, "build", "-trimpath", "-ldflags=-s", "-o", out, "elicense/mobile-sdk/wasm")
+	cmd.Env = append(os.Environ(), "GOOS=js", "GOARCH=wasm", "GOTOOLCHAIN=local", "GOFLAGS=-mod=readonly")
+	cmd.Dir = filepath.Dir(file)
 	msg, err := cmd.CombinedOutput()
 	if err != nil {
-		return nil, fmt.Errorf("building the web wallet's WebAssembly (%v): %s; outside the source tree, %s", err, bytes.TrimSpace(msg), WasmMissing)
+		return nil, fmt.Errorf("go build (%v): %s", err, bytes.TrimSpace(msg))
 	}
 	return os.ReadFile(out)
 }
