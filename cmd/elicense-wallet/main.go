@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"text/tabwriter"
@@ -757,6 +758,12 @@ func cmdDelete(_ context.Context, e *env, _ *flag.FlagSet, pos []string) error {
 	id, err := oneArg(pos, "licence ID")
 	if err != nil {
 		return err
+	}
+	// The numbers list shows move up when a licence is removed, so
+	// "delete 1" twice would remove two licences: a removal names the
+	// licence itself.
+	if _, err := strconv.Atoi(id); err == nil {
+		return fmt.Errorf("%w: delete takes the licence's 证照标识 or copy ID, not its number in list (the numbers move when one is removed)", errUsage)
 	}
 	w, err := e.open()
 	if err != nil {

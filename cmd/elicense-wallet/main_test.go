@@ -421,6 +421,10 @@ func (c *cliSession) damaged(t *testing.T) {
 	if strings.Count(r.stdout, "\n") != 2 || !strings.Contains(r.stderr, "corrupt") {
 		t.Fatalf("list after tampering:\n%s\n%s", r.stdout, r.stderr)
 	}
+	// A removal names the licence, not its number, which moves.
+	if r := wallet(t, c.env, "delete", "--dir", c.dir, "1").want(t, 2); !strings.Contains(r.stderr, "not its number") {
+		t.Errorf("delete 1: %s", r.stderr)
+	}
 	wallet(t, c.env, "delete", "--dir", c.dir, c.id2).want(t, 0)
 	wallet(t, c.env, "delete", "--dir", c.dir, c.id2).want(t, 1)
 }

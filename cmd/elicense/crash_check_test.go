@@ -108,7 +108,7 @@ func (r *crashRun) check(t *testing.T, v crashVerified) int {
 	t.Helper()
 	from := len(r.ledger.entries)
 	r.readLedger(t)
-	r.cur.durable += r.unansweredDurable(from)
+	r.cur.durable += r.unansweredDurable(t, from)
 	if n := uint64(len(r.ledger.entries)); v.size != n || v.root != hex.EncodeToString(r.ledger.root(t, n)) {
 		t.Errorf("ledger verify on the killed data: %d entries, root %s; the restarted server serves %d entries, root %x", v.size, v.root, n, r.ledger.root(t, n))
 	}
@@ -192,19 +192,38 @@ func (l *crashLedger) root(t *testing.T, n uint64) []byte {
 // unansweredDurable counts the new entries (from index from) that made
 // something no client was told of: an issuance, claim or seal whose
 // answer the kill cut off (status changes and re-issues:
-// checkTransitions).
-func (r *crashRun) unansweredDurable(from int) int {
-	n := 0
+// checkTransitions). Each kind may have no more of them than requests of
+// that kind were cut off, so a duplicated or invented entry fails.
+func (r *crashRun) unansweredDurable(t *testing.T, from int) int {
+	t.Helper()
+	var issues, claims, seals int
 	for i := from; i < len(r.ledger.entries); i++ {
 		if _, ok := r.want[uint64(i)]; ok {
 			continue
 		}
 		switch ev, _ := ledgerevent.Decode(r.ledger.entries[i]); ev.(type) {
-		case *ledgerevent.Issue, *ledgerevent.Claim, *ledgerevent.SealMade:
-			n++
+		case *ledgerevent.Issue:
+			issues++
+		case *ledgerevent.Claim:
+			claims++
+		case *ledgerevent.SealMade:
+			seals++
 		}
 	}
-	return n
+	f := r.cur.inFlight
+	for _, c := range []struct {
+		what      string
+		got, most int
+	}{
+		{"issuances", issues, f[crashKindIssue] + f[crashKindBatch]},
+		{"claims", claims, f[crashKindClaim] + f[crashKindBankedClaim]},
+		{"seals", seals, f[crashKindSeal]},
+	} {
+		if c.got > c.most {
+			t.Errorf("the ledger holds %d %s nobody was answered for, but only %d such requests were cut off by the kill", c.got, c.what, c.most)
+		}
+	}
+	return issues + claims + seals
 }
 
 // checkAcked finds each acknowledged issuance, re-issue, claim and seal

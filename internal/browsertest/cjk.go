@@ -3,6 +3,7 @@ package browsertest
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
 
@@ -51,7 +52,9 @@ type cjkResult struct {
 // is what every page looks like on a machine without a CJK font.
 func CheckCJK(t *testing.T, tab context.Context) {
 	t.Helper()
-	r, err := chromedp.Run(tab, chromedp.Evaluate[cjkResult](cjkProbe+"("+Quote(han)+")"))
+	ctx, cancel := context.WithTimeout(tab, 10*time.Second)
+	defer cancel()
+	r, err := chromedp.Run(ctx, chromedp.Evaluate[cjkResult](cjkProbe+"("+Quote(han)+")"))
 	switch {
 	case err != nil:
 		t.Errorf("checking the page's Chinese text: %v", err)

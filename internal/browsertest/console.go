@@ -53,7 +53,9 @@ func WatchConsole(tab context.Context, ignoreNetwork bool) *Console {
 func (c *Console) Check(t *testing.T) {
 	t.Helper()
 	CheckCJK(t, c.tab)
-	if _, err := chromedp.Run(c.tab, chromedp.Evaluate[chromedp.Void](`console.info(`+Quote(endMark)+`)`)); err != nil {
+	ctx, cancel := context.WithTimeout(c.tab, 10*time.Second)
+	defer cancel()
+	if _, err := chromedp.Run(ctx, chromedp.Evaluate[chromedp.Void](`console.info(`+Quote(endMark)+`)`)); err != nil {
 		t.Errorf("logging the console's end mark: %v", err)
 	}
 	select {

@@ -42,7 +42,9 @@ func (b *Tab) Do(steps ...chromedp.Action[chromedp.Void]) {
 // Eval evaluates a JavaScript expression in the tab.
 func Eval[T any](b *Tab, expr string) T {
 	b.T.Helper()
-	v, err := chromedp.Run(b.Ctx, chromedp.Evaluate[T](expr))
+	ctx, cancel := context.WithTimeout(b.Ctx, b.timeout())
+	defer cancel()
+	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](expr))
 	if err != nil {
 		b.T.Fatalf("evaluate %s: %v", expr, err)
 	}

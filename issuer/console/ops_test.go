@@ -302,7 +302,7 @@ func (o *opsSession) history() {
 	if !slices.Equal(kinds, []string{"issue", "claim", "unbind", "claim"}) {
 		t.Errorf("history kinds %v", kinds)
 	}
-	if got := b.Text("#history-body tr:first-child"); !strings.Contains(got, "签发") || !strings.Contains(got, "已核验") {
+	if got := b.Text("#history-body tr:first-child"); !strings.Contains(got, "签发") || !strings.Contains(got, "与检查点一致") {
 		t.Errorf("first history row %q", got)
 	}
 	screenshot(b, "console-history.png")

@@ -349,8 +349,8 @@
     'history.loading': ['正在读取账本…', 'Reading the ledger…'],
     'history.none': ['账本中没有该证照的记录。', 'The ledger has no event of this licence.'],
     'history.truncated': ['只读取了账本序号 {0}–{1}；更早或更晚的记录未列出。', 'Only ledger entries {0}–{1} were read; others are not listed.'],
-    'history.verified': ['✓ 已核验', '✓ verified'],
-    'history.verifiedTitle': ['页面用 SM3 由叶哈希和证明路径算出的根哈希与检查点一致', 'the root this page computed with SM3 from the leaf and the proof equals the checkpoint\'s'],
+    'history.verified': ['✓ 与检查点一致', '✓ matches the checkpoint'],
+    'history.verifiedTitle': ['页面用 SM3 由记录和证明路径算出的根哈希与服务器给出的检查点一致（检查点签名未在页面核验；离线核验用 elicense-verify）', 'the root this page computed with SM3 from the entry and the proof equals the checkpoint the server gave (its signature is not checked here; check offline with elicense-verify)'],
     'history.pending': ['待下一检查点', 'awaiting the next checkpoint'],
     'history.failed': ['✗ 核验失败', '✗ does not verify'],
     'history.failedNote': ['存在性证明核验失败：请勿信任该记录，并立即报告管理员。', 'An inclusion proof does not verify: do not trust this record and tell your administrator at once.'],
@@ -2817,9 +2817,12 @@
     const btn = $('arc-submit');
     btn.disabled = true;
     btn.textContent = t('arc.running');
+    // Only a period that has ended can be archived: one that ends later
+    // than now is exported up to this moment.
+    const name = `${body.agency}-${body.from.replace(/-/g, '')}-${body.to.replace(/-/g, '')}.zip`;
+    if (new Date(body.to + 'T00:00:00+08:00').getTime() > Date.now()) body.to = new Date().toISOString();
     try {
       const resp = await api('POST', 'v1/archives', body, { raw: true });
-      const name = `${body.agency}-${body.from.replace(/-/g, '')}-${body.to.replace(/-/g, '')}.zip`;
       saveBlob(await resp.blob(), name);
       toast(t('dl.done', name), 'ok');
       refreshCheckpointSoon();
