@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"elicense/internal/testneed"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
@@ -28,12 +29,12 @@ import (
 
 // testPG is the PostgreSQL server the replica tests use (ELICENSE_TEST_PG,
 // as the backend's own tests): a DSN of a schema of the test's own, which
-// is dropped when it ends. ELICENSE_TEST_PG=skip skips them, loudly; no
+// is dropped when it ends. ELICENSE_SKIP=postgres skips them, loudly; no
 // server otherwise fails them.
 func testPG(t testing.TB) (dsn, schema string) {
 	t.Helper()
 	if os.Getenv("ELICENSE_TEST_PG") == "skip" {
-		t.Skip("!!! ELICENSE_TEST_PG=skip: the PostgreSQL replica tests do not run")
+		testneed.Missing(t, testneed.Postgres, "ELICENSE_TEST_PG=skip: the PostgreSQL replica tests do not run")
 	}
 	base := pgDefault()
 	var b [6]byte

@@ -3,6 +3,7 @@ package service
 import (
 	"context"
 	"crypto/ecdsa"
+	"elicense/internal/testneed"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -792,7 +793,7 @@ func TestReplicasOnceGrant(t *testing.T) {
 		pg := os.Getenv("ELICENSE_TEST_PG")
 		switch pg {
 		case "skip":
-			t.Skip("ELICENSE_TEST_PG=skip: the PostgreSQL replica test does NOT run")
+			testneed.Missing(t, testneed.Postgres, "ELICENSE_TEST_PG=skip: the PostgreSQL replica test does NOT run")
 		case "":
 			pg = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
 		}
@@ -859,7 +860,7 @@ func usePG(t *testing.T) {
 	pg := os.Getenv("ELICENSE_TEST_PG")
 	switch pg {
 	case "skip":
-		t.Skip("ELICENSE_TEST_PG=skip: the PostgreSQL replica test does NOT run")
+		testneed.Missing(t, testneed.Postgres, "ELICENSE_TEST_PG=skip: the PostgreSQL replica test does NOT run")
 	case "":
 		pg = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
 	}

@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"elicense/internal/testneed"
 	"fmt"
 	"os"
 	"strings"
@@ -48,7 +49,7 @@ func TestReplicasFollowStatus(t *testing.T) {
 		pg := os.Getenv("ELICENSE_TEST_PG")
 		switch pg {
 		case "skip":
-			t.Skip("ELICENSE_TEST_PG=skip: the PostgreSQL replica test does NOT run")
+			testneed.Missing(t, testneed.Postgres, "ELICENSE_TEST_PG=skip: the PostgreSQL replica test does NOT run")
 		case "":
 			pg = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
 		}

@@ -2,6 +2,7 @@ package pgstate_test
 
 import (
 	"context"
+	"elicense/internal/testneed"
 	"os"
 	"path/filepath"
 	"testing"
@@ -28,7 +29,7 @@ func testDSN(t testing.TB) string {
 	dsn := os.Getenv(EnvPG)
 	switch dsn {
 	case "skip":
-		t.Skipf("%s=skip: the PostgreSQL tests are NOT run", EnvPG)
+		testneed.Missing(t, testneed.Postgres, EnvPG+"=skip: the PostgreSQL tests are NOT run")
 	case "":
 		dsn = defaultDSN
 	}
