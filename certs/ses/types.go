@@ -282,6 +282,17 @@ func (sig *Signature) VersionNumber() int64 {
 	return 4
 }
 
+// FormatName describes the signature's format as reported to people,
+// e.g. "SES_Signature GB/T 38540-2020 (v4)", naming the seal's version too
+// when it differs from the signature's.
+func (sig *Signature) FormatName() string {
+	name := "SES_Signature " + VersionName(sig.VersionNumber())
+	if n := sig.TBS.Seal.VersionNumber(); n != sig.VersionNumber() {
+		name += ", seal " + VersionName(n)
+	}
+	return name
+}
+
 // VersionName describes a reported version number, e.g. "GB/T 38540-2020
 // (v4)" or "version 5 (read as GB/T 38540-2020 v4)".
 func VersionName(n int64) string {

@@ -596,6 +596,9 @@ func sealCmd(e env, o *options, docPath, sigPath string, asOfSigning bool) int {
 		msg = res.Verdict.Message()
 	}
 	fmt.Fprintf(e.stdout, "%s %s\n", string(res.Verdict), msg)
+	if res.Signature != nil {
+		fmt.Fprintf(e.stdout, "  %s\n", res.Signature.FormatName())
+	}
 	if res.ESID != "" {
 		fmt.Fprintf(e.stdout, "  seal %s (%s), signed %s\n", res.ESID, res.SealName, res.SignedAt.Format(time.RFC3339))
 	}

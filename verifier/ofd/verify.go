@@ -322,10 +322,7 @@ func verifySeal(s *Signature, p *ofd.Package, x *ofd.Signature, value []byte, op
 		s.Verdict, s.Detail = Malformed, err.Error()
 		return
 	}
-	s.Format = "SES_Signature " + ses.VersionName(sig.VersionNumber())
-	if n := sig.TBS.Seal.VersionNumber(); n != sig.VersionNumber() {
-		s.Format += ", seal " + ses.VersionName(n)
-	}
+	s.Format = sig.FormatName()
 	for _, c := range []struct {
 		who string
 		der []byte
