@@ -113,6 +113,9 @@ type Options struct {
 	// as it is. Nil: the page shows no OFD control and /api/ofd answers
 	// 404.
 	OFDTrust func() (vofd.Options, error)
+	// OFDTimeout bounds one OFD document's verification; past it the
+	// upload is answered 422 TOO_COSTLY. 0: OFDTimeout.
+	OFDTimeout time.Duration
 }
 
 // SyncTimeout bounds one SyncNow call from the page, below the 60 s write
@@ -175,6 +178,9 @@ func New(opts Options) http.Handler {
 	}
 	if opts.MaxImage <= 0 {
 		opts.MaxImage = MaxImage
+	}
+	if opts.OFDTimeout <= 0 {
+		opts.OFDTimeout = OFDTimeout
 	}
 	h := &handler{opts: opts, site: webassets.MustNew(assets, "assets", ContentSecurityPolicy), token: newToken(), ofdSlot: make(chan struct{}, 1)}
 	page, err := assets.ReadFile("assets/index.html")

@@ -60,7 +60,8 @@ type hit struct {
 
 // fixtureOptions vary the fixture.
 type fixtureOptions struct {
-	noTrust bool // no TrustStatus, no SyncNow, no OFDTrust
+	noTrust    bool          // no TrustStatus, no SyncNow, no OFDTrust
+	ofdTimeout time.Duration // Options.OFDTimeout
 }
 
 // verified is how many times Verify was called.
@@ -143,7 +144,8 @@ func newFixtureWith(t *testing.T, fo fixtureOptions) *fixture {
 			}
 			return v.Verify(text, at)
 		},
-		Now: f.clock,
+		Now:        f.clock,
+		OFDTimeout: fo.ofdTimeout,
 	}
 	if !fo.noTrust {
 		opts.TrustStatus = func() counter.TrustStatus {

@@ -15,9 +15,10 @@ import (
 // MaxOFD is the largest OFD file /api/ofd takes.
 const MaxOFD = 20 << 20
 
-// ofdTimeout bounds one document's verification: a licence takes
-// milliseconds, and the counter verifies one document at a time.
-const ofdTimeout = 20 * time.Second
+// OFDTimeout is the default of Options.OFDTimeout: a licence takes
+// milliseconds, and the counter verifies one document at a time, so a
+// document that takes this long is one crafted to hold the counter.
+const OFDTimeout = 20 * time.Second
 
 // ofdLimits are tighter than certs/ofd's defaults: a counter takes
 // licences and invoices, not archives of scans.
@@ -137,7 +138,7 @@ func (h *handler) ofd(w http.ResponseWriter, r *http.Request) {
 	}
 	now := h.opts.Now()
 	opts.At, opts.AtSigningTime, opts.Limits = now, asOfSigning, &ofdLimits
-	ctx, cancel := context.WithTimeout(r.Context(), ofdTimeout)
+	ctx, cancel := context.WithTimeout(r.Context(), h.opts.OFDTimeout)
 	defer cancel()
 	rep, err := vofd.VerifyContext(ctx, data, opts)
 	switch {

@@ -332,6 +332,21 @@ func TestOFDAPIBadRequests(t *testing.T) {
 		t.Errorf("multipart: %d %s %d signatures", st, res.Code, len(res.Signatures))
 	}
 
+	// A document that takes longer than the counter's budget (here a
+	// budget shorter than any document) is refused with a reason, not a
+	// 5xx, and frees the counter's one OFD slot for the next upload.
+	slow := newFixtureWith(t, fixtureOptions{ofdTimeout: time.Nanosecond})
+	gmt := readOFD(t, "gmt0010-sign.ofd")
+	for i := range 2 {
+		var ce counter.Error
+		if st := slow.postOFD(t, "", gmt, &ce); st != 422 || ce.Code != "TOO_COSTLY" || !strings.Contains(ce.Message, "took too long") {
+			t.Errorf("over the time budget, upload %d: %d %+v", i+1, st, ce)
+		}
+	}
+	if st := f.postOFD(t, "?as_of_signing=1", gmt, &res); st != 200 || res.Code != vofd.UntrustedSigner {
+		t.Errorf("within the budget: %d %s", st, res.Code)
+	}
+
 	f.setOFDTrust(vofd.Options{}, errors.New("cache.json: unexpected end of JSON input"))
 	var e counter.Error
 	if st := f.postOFD(t, "", tax, &e); st != 503 || e.Code != "NO_TRUST" || !strings.Contains(e.Message, "cache.json") {
