@@ -1,6 +1,7 @@
 package catalog
 
 import (
+	"elicense/internal/chinatime"
 	"errors"
 	"fmt"
 	"time"
@@ -56,13 +57,10 @@ func (k DateKind) earliest() time.Time {
 	return time.Date(minYear, time.January, 1, 0, 0, 0, 0, time.UTC)
 }
 
-// chinaTime is the offset licences are dated in (China has no DST).
-var chinaTime = time.FixedZone("CST", 8*60*60)
-
 // IssueDay is the calendar day in China at instant now, as a UTC midnight
 // (the form dates are parsed to).
 func IssueDay(now time.Time) time.Time {
-	y, m, d := now.In(chinaTime).Date()
+	y, m, d := now.In(chinatime.Zone).Date()
 	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
 }
 

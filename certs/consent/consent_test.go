@@ -12,6 +12,7 @@ import (
 	"elicense/certs/credential"
 	"elicense/certs/statuslist"
 	"elicense/certs/trust"
+	"elicense/internal/chinatime"
 	"elicense/internal/gm"
 )
 
@@ -384,7 +385,7 @@ func TestGrantCredential(t *testing.T) {
 		{"compromised key", issue(f.badKey, gm.KeyIDString(f.badDER), nil, nil), fl.consent, opts(nil), ErrKey},
 		{"key of another agency", issue(f.policeKey, gm.KeyIDString(f.policeDER), nil, nil), fl.consent, opts(nil), ErrKey},
 		{"key not allowed the class", issue(f.policeKey, gm.KeyIDString(f.policeDER), func(b *GrantBase) { b.Issuer = codePolice }, nil), fl.consent, opts(nil), ErrKey},
-		{"licence expired", fl.credential, fl.consent, opts(func(o *VerifyOptions) { o.Now = time.Date(2049, 4, 18, 0, 0, 0, 0, china) }), ErrExpired},
+		{"licence expired", fl.credential, fl.consent, opts(func(o *VerifyOptions) { o.Now = time.Date(2049, 4, 18, 0, 0, 0, 0, chinatime.Zone) }), ErrExpired},
 		{"replayed to another grant", fl.credential, fl.consent, opts(func(o *VerifyOptions) { o.Grant = "g_ICEiIyQlJicoKSorLC0uLw" }), ErrMismatch},
 		{"replayed to another party", fl.credential, fl.consent, opts(func(o *VerifyOptions) { o.RP = "another-party" }), ErrMismatch},
 		{"disclosure swapped", tampered, fl.consent, opts(nil), ErrWidened},
@@ -506,7 +507,7 @@ func TestBaseFromLicence(t *testing.T) {
 	f := newFixture(t)
 	cl := mustClass("business-license")
 	l, err := credential.NewLicense(cl, f.samples, credential.Issuance{ID: testLicID, IssuerName: "上海市浦东新区市场监督管理局",
-		IssuerCode: codeMarket, IssuedOn: time.Date(2024, 6, 12, 0, 0, 0, 0, china)})
+		IssuerCode: codeMarket, IssuedOn: time.Date(2024, 6, 12, 0, 0, 0, 0, chinatime.Zone)})
 	if err != nil {
 		t.Fatal(err)
 	}

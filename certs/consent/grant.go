@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"elicense/internal/chinatime"
 	"elicense/internal/gm"
 
 	jsonv2 "github.com/go-json-experiment/json"
@@ -78,17 +79,12 @@ func BaseFromLicence(l *credential.License, rp, grant string, signedAt time.Time
 	}
 	if !l.ValidUntil.IsZero() {
 		b.ValidUntil = date(l.ValidUntil)
-		y, m, d := l.ValidUntil.In(china).Date()
-		b.Expires = time.Date(y, m, d+1, 0, 0, 0, 0, china) // the licence is good through its last day
+		b.Expires = chinatime.EndOfDay(l.ValidUntil)
 	}
 	return b, nil
 }
 
-// china is the zone licence dates are written in, as certs/credential
-// writes them.
-var china = time.FixedZone("CST", 8*60*60)
-
-func date(t time.Time) string { return t.In(china).Format(credential.DateLayout) }
+func date(t time.Time) string { return t.In(chinatime.Zone).Format(credential.DateLayout) }
 
 // Disclosure is one SD-JWT disclosure, base64url of the JSON array
 // [salt, key, value].

@@ -14,6 +14,7 @@ import (
 	"elicense/certs/ident"
 	"elicense/certs/statuslist"
 	"elicense/certs/trust"
+	"elicense/internal/chinatime"
 	"elicense/internal/gm"
 )
 
@@ -203,7 +204,7 @@ const testGrant = "g_EBESExQVFhcYGRobHB0eHw"
 func (f *fixture) base() GrantBase {
 	return GrantBase{
 		Issuer: codeMarket, ID: testLicID, IssuedAt: t0.Add(2 * time.Minute),
-		NotBefore: time.Date(2019, 4, 18, 0, 0, 0, 0, china), Expires: time.Date(2049, 4, 18, 0, 0, 0, 0, china),
+		NotBefore: time.Date(2019, 4, 18, 0, 0, 0, 0, chinatime.Zone), Expires: time.Date(2049, 4, 18, 0, 0, 0, 0, chinatime.Zone),
 		Class: "business-license", TypeCode: mustClass("business-license").TypeCode, Name: "营业执照",
 		IssuerName: "上海市浦东新区市场监督管理局", IssuedOn: "2024-06-12", ValidFrom: "2019-04-18", ValidUntil: "2049-04-17",
 		Status: credential.StatusRef{URI: statusURI, Index: 7}, Device: f.deviceKey.PublicKey(),

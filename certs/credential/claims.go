@@ -7,6 +7,7 @@ import (
 	"math"
 	"time"
 
+	"elicense/internal/chinatime"
 	"elicense/internal/gm"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -14,11 +15,6 @@ import (
 
 // TokenType is the JWS "typ" of a full credential.
 const TokenType = "elicense+jwt"
-
-// china is the zone licence dates are written in (UTC+8, no DST). A fixed
-// zone keeps the package free of the tz database, which phones and
-// WebAssembly builds may lack.
-var china = time.FixedZone("CST", 8*60*60)
 
 // claims is the JWS payload. Registered claims carry the identities and
 // validity window (iss = 颁发机构代码, sub = 持证主体代码, jti = 证照标识,
@@ -63,9 +59,11 @@ type statusClaim struct {
 	StatusList StatusRef `json:"status_list"`
 }
 
-func dateString(t time.Time) string { return t.In(china).Format(DateLayout) }
+func dateString(t time.Time) string { return t.In(chinatime.Zone).Format(DateLayout) }
 
-func parseDate(s string) (time.Time, error) { return time.ParseInLocation(DateLayout, s, china) }
+func parseDate(s string) (time.Time, error) {
+	return time.ParseInLocation(DateLayout, s, chinatime.Zone)
+}
 
 // toClaims fills the payload from a licence already checked by validate.
 func toClaims(l *License) (*claims, error) {
@@ -94,7 +92,7 @@ func toClaims(l *License) (*claims, error) {
 	}
 	if !l.ValidUntil.IsZero() {
 		c.Lic.ValidUntil = dateString(l.ValidUntil)
-		c.ExpiresAt = jwt.NewNumericDate(endOfDay(l.ValidUntil))
+		c.ExpiresAt = jwt.NewNumericDate(chinatime.EndOfDay(l.ValidUntil))
 	}
 	if l.Device != nil {
 		j, err := deviceJWK(l.Device)
@@ -107,13 +105,6 @@ func toClaims(l *License) (*claims, error) {
 		c.Status = &statusClaim{StatusList: *l.Status}
 	}
 	return c, nil
-}
-
-// endOfDay is the first instant after the given date in China time: a
-// licence valid until 2029-01-01 is good through that whole day.
-func endOfDay(d time.Time) time.Time {
-	y, m, dd := d.In(china).Date()
-	return time.Date(y, m, dd+1, 0, 0, 0, 0, china)
 }
 
 func deviceJWK(pub *ecdsa.PublicKey) (jwk, error) {
@@ -199,7 +190,7 @@ func fromClaims(c *wireClaims) (*License, error) {
 	switch {
 	case l.ValidUntil.IsZero() && c.ExpiresAt != nil:
 		return nil, errf(ErrMalformed, "exp", "present on a 长期 licence")
-	case !l.ValidUntil.IsZero() && (c.ExpiresAt == nil || !numericDate(*c.ExpiresAt).Equal(endOfDay(l.ValidUntil))):
+	case !l.ValidUntil.IsZero() && (c.ExpiresAt == nil || !numericDate(*c.ExpiresAt).Equal(chinatime.EndOfDay(l.ValidUntil))):
 		return nil, errf(ErrMalformed, "exp", "does not match valid_until %s", c.Lic.ValidUntil)
 	}
 	if c.Cnf != nil {

@@ -9,6 +9,7 @@ import (
 
 	"elicense/certs/catalog"
 	"elicense/certs/ident"
+	"elicense/internal/chinatime"
 	"elicense/internal/gm"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -62,7 +63,7 @@ func (f *fixture) license(t testing.TB, fields map[string]string) *License {
 	id := ident.LicenseID{TypeCode: f.cl.TypeCode, IssuerCode: testIssuer, Serial: "2024000001", Version: 1}
 	l, err := NewLicense(f.cl, fields, Issuance{
 		ID: id.String(), IssuerName: "上海市市场监督管理局", IssuerCode: testIssuer,
-		IssuedOn: time.Date(2024, 5, 20, 0, 0, 0, 0, china),
+		IssuedOn: time.Date(2024, 5, 20, 0, 0, 0, 0, chinatime.Zone),
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -79,7 +80,7 @@ func (f *fixture) sign(t testing.TB, l *License) string {
 	return tok
 }
 
-var during = time.Date(2025, 1, 1, 12, 0, 0, 0, china)
+var during = time.Date(2025, 1, 1, 12, 0, 0, 0, chinatime.Zone)
 
 func TestSignVerifyRoundTrip(t *testing.T) {
 	f := newFixture(t)
@@ -148,9 +149,9 @@ func TestVerifyErrors(t *testing.T) {
 		{name: "flipped signature", tok: parts[0] + "." + parts[1] + "." + flip(parts[2]), reason: ErrBadSignature},
 		{name: "other key same kid", tok: resign(t, tok, other, same), reason: ErrBadSignature},
 		{name: "unknown kid", tok: tok, opts: func(o *VerifyOptions) { o.Keys = KeySet{} }, reason: ErrUnknownKey},
-		{name: "expired", tok: tok, opts: func(o *VerifyOptions) { o.Now = time.Date(2046, 3, 8, 0, 0, 1, 0, china) }, reason: ErrExpired},
-		{name: "last day still valid", tok: tok, opts: func(o *VerifyOptions) { o.Now = time.Date(2046, 3, 7, 23, 59, 0, 0, china) }},
-		{name: "not yet valid", tok: tok, opts: func(o *VerifyOptions) { o.Now = time.Date(2016, 3, 7, 12, 0, 0, 0, china) }, reason: ErrNotYetValid},
+		{name: "expired", tok: tok, opts: func(o *VerifyOptions) { o.Now = time.Date(2046, 3, 8, 0, 0, 1, 0, chinatime.Zone) }, reason: ErrExpired},
+		{name: "last day still valid", tok: tok, opts: func(o *VerifyOptions) { o.Now = time.Date(2046, 3, 7, 23, 59, 0, 0, chinatime.Zone) }},
+		{name: "not yet valid", tok: tok, opts: func(o *VerifyOptions) { o.Now = time.Date(2016, 3, 7, 12, 0, 0, 0, chinatime.Zone) }, reason: ErrNotYetValid},
 		{name: "unknown class", tok: resign(t, tok, f.key, replace(`"class":"business-license"`, `"class":"fishing-permit"`)), reason: ErrUnknownClass},
 		{name: "class by its name, not its key", tok: resign(t, tok, f.key, replace(`"class":"business-license"`, `"class":"营业执照"`)), reason: ErrUnknownClass},
 		{name: "bad field", tok: resign(t, tok, f.key, replace(`"established":"2016-03-08"`, `"established":"2016-02-30"`)), reason: ErrBadField, field: "established"},

@@ -6,6 +6,7 @@ import (
 
 	"elicense/certs/catalog"
 	"elicense/certs/ident"
+	"elicense/internal/chinatime"
 )
 
 // Issuance is the metadata an issuer adds to a record's class fields.
@@ -108,5 +109,5 @@ func (v *validated) unchanged(l *License, cl *catalog.Class) bool {
 // in China time.
 func inChina(t time.Time) time.Time {
 	y, m, d := t.Date()
-	return time.Date(y, m, d, 0, 0, 0, 0, china)
+	return time.Date(y, m, d, 0, 0, 0, 0, chinatime.Zone)
 }

@@ -7,6 +7,7 @@ import (
 
 	"elicense/certs/catalog"
 	"elicense/certs/ident"
+	"elicense/internal/chinatime"
 	"elicense/internal/gm"
 )
 
@@ -75,8 +76,7 @@ func midnight(t time.Time) time.Time {
 	if t.IsZero() {
 		return t
 	}
-	y, m, d := t.In(china).Date()
-	return time.Date(y, m, d, 0, 0, 0, 0, china)
+	return chinatime.Midnight(t)
 }
 
 // validate checks a licence against its class: metadata, identifiers,
@@ -164,9 +164,9 @@ func checkValidity(l *License, cl *catalog.Class) error {
 	if term.LongTerm {
 		ok = l.ValidUntil.IsZero()
 	} else {
-		ok = term.End.IsZero() || !l.ValidUntil.IsZero() && sameDay(term.End, l.ValidUntil.In(china))
+		ok = term.End.IsZero() || !l.ValidUntil.IsZero() && sameDay(term.End, l.ValidUntil.In(chinatime.Zone))
 	}
-	if ok && (!term.HasStart() || sameDay(term.Start, l.ValidFrom.In(china))) {
+	if ok && (!term.HasStart() || sameDay(term.Start, l.ValidFrom.In(chinatime.Zone))) {
 		return nil
 	}
 	until := LongTerm

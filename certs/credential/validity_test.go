@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"elicense/certs/catalog"
+	"elicense/internal/chinatime"
 )
 
 // oldCheckValidity is checkValidity as it was, comparing formatted dates:
@@ -46,9 +47,9 @@ func TestCheckValidityMatchesFormatting(t *testing.T) {
 	utc8 := time.FixedZone("UTC+8", 8*3600)
 	west := time.FixedZone("W", -10*3600)
 	times := []time.Time{
-		{}, d(2016, 3, 8, china), d(2016, 3, 7, china), d(2016, 3, 9, china), d(2046, 3, 7, china), d(2046, 3, 8, china),
+		{}, d(2016, 3, 8, chinatime.Zone), d(2016, 3, 7, chinatime.Zone), d(2016, 3, 9, chinatime.Zone), d(2046, 3, 7, chinatime.Zone), d(2046, 3, 8, chinatime.Zone),
 		d(2016, 3, 8, utc8), d(2016, 3, 8, time.UTC), d(2016, 3, 7, time.UTC).Add(16 * time.Hour), d(2046, 3, 7, west),
-		d(2016, 3, 8, china).Add(23*time.Hour + 59*time.Minute), d(2028, 2, 29, china),
+		d(2016, 3, 8, chinatime.Zone).Add(23*time.Hour + 59*time.Minute), d(2028, 2, 29, chinatime.Zone),
 	}
 	values := []string{"", "长期", "2016-03-08至2046-03-07", "2016-03-08至长期", "2016-03-07至2046-03-08", "2046-03-07", "2028-02-29", "bad"}
 	n := 0

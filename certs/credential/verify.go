@@ -8,6 +8,7 @@ import (
 
 	"elicense/certs/catalog"
 	"elicense/certs/jws"
+	"elicense/internal/chinatime"
 	"elicense/internal/gm"
 
 	jsonv2 "github.com/go-json-experiment/json"
@@ -128,7 +129,7 @@ func Verify(token string, opts VerifyOptions) (*License, error) {
 	if now.Add(opts.ClockSkew).Before(l.ValidFrom) {
 		return nil, errf(ErrNotYetValid, "nbf", "valid from %s", dateString(l.ValidFrom))
 	}
-	if !l.ValidUntil.IsZero() && !now.Add(-opts.ClockSkew).Before(endOfDay(l.ValidUntil)) {
+	if !l.ValidUntil.IsZero() && !now.Add(-opts.ClockSkew).Before(chinatime.EndOfDay(l.ValidUntil)) {
 		return nil, errf(ErrExpired, "exp", "valid until %s", dateString(l.ValidUntil))
 	}
 	return l, nil

@@ -1,13 +1,10 @@
 package ident
 
 import (
+	"elicense/internal/chinatime"
 	"time"
 	"unicode/utf8"
 )
-
-// chinaTime is China Standard Time, in which "today" is reckoned for birth
-// dates. A fixed zone needs no time-zone database.
-var chinaTime = time.FixedZone("UTC+8", 8*60*60)
 
 // now is the clock; tests may replace it.
 var now = time.Now
@@ -127,7 +124,7 @@ func checkBirthDate(s string) error {
 	if ymd < minBirthDate {
 		return newError(kindResidentID, s, 6, ErrDate, "birth date %s is before 18000101", date)
 	}
-	t := now().In(chinaTime)
+	t := now().In(chinatime.Zone)
 	if today := t.Year()*10000 + int(t.Month())*100 + t.Day(); ymd > today {
 		return newError(kindResidentID, s, 6, ErrDate, "birth date %s is after today (%08d, UTC+8)", date, today)
 	}

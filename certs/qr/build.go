@@ -12,6 +12,7 @@ import (
 	"elicense/certs/catalog"
 	"elicense/certs/credential"
 	"elicense/certs/ident"
+	"elicense/internal/chinatime"
 	"elicense/internal/gm"
 	"elicense/internal/ledger/tlog"
 )
@@ -19,8 +20,6 @@ import (
 // SaltSize is the length of the random salt of each optional field; it
 // keeps an undisclosed value from being guessed by hashing candidates.
 const SaltSize = 16
-
-var china = time.FixedZone("CST", 8*60*60)
 
 // BuildOptions say who signs the core and where its status lives.
 type BuildOptions struct {
@@ -367,11 +366,11 @@ func (h *Holding) body(disclose []string, at uint64) ([]byte, error) {
 
 // toDays counts days since 1970-01-01 for a date in China time.
 func toDays(t time.Time) uint32 {
-	y, m, d := t.In(china).Date()
+	y, m, d := t.In(chinatime.Zone).Date()
 	return uint32(time.Date(y, m, d, 0, 0, 0, 0, time.UTC).Unix() / 86400)
 }
 
 func fromDays(n uint32) time.Time {
 	t := time.Unix(int64(n)*86400, 0).UTC()
-	return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, china)
+	return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, chinatime.Zone)
 }

@@ -9,6 +9,7 @@ import (
 	"elicense/certs/catalog"
 	"elicense/certs/credential"
 	"elicense/certs/ident"
+	"elicense/internal/chinatime"
 )
 
 // TestRootMatchesTree holds Build's frontier root to the tree that proofs
@@ -91,7 +92,7 @@ func (f *fixture) license(t testing.TB, cl *catalog.Class, fields map[string]str
 	id := ident.LicenseID{TypeCode: cl.TypeCode, IssuerCode: testIssuer, Serial: "2024000001", Version: 1}
 	l, err := credential.NewLicense(cl, fields, credential.Issuance{
 		ID: id.String(), IssuerName: "上海市市场监督管理局", IssuerCode: testIssuer,
-		IssuedOn: time.Date(2024, 5, 20, 0, 0, 0, 0, china),
+		IssuedOn: time.Date(2024, 5, 20, 0, 0, 0, 0, chinatime.Zone),
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -123,8 +124,8 @@ func TestAppendLeafMatchesCBOR(t *testing.T) {
 
 // TestValidityText pins the rebuilt validity text for each kind of field.
 func TestValidityText(t *testing.T) {
-	from := time.Date(2016, 3, 8, 0, 0, 0, 0, china)
-	until := time.Date(2046, 3, 7, 0, 0, 0, 0, china)
+	from := time.Date(2016, 3, 8, 0, 0, 0, 0, chinatime.Zone)
+	until := time.Date(2046, 3, 7, 0, 0, 0, 0, chinatime.Zone)
 	want := map[catalog.FieldType][2]string{ // [until set, 长期]
 		catalog.TypeTerm: {"2016-03-08至2046-03-07", "2016-03-08至长期"},
 		catalog.TypeDate: {"2046-03-07", ""},

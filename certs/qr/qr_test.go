@@ -9,6 +9,7 @@ import (
 	"elicense/certs/catalog"
 	"elicense/certs/credential"
 	"elicense/internal/base45"
+	"elicense/internal/chinatime"
 	"elicense/internal/gm"
 )
 
@@ -81,7 +82,7 @@ func businessClass(t testing.TB) *catalog.Class {
 	return cl
 }
 
-var now = time.Date(2025, 6, 1, 9, 30, 0, 0, china)
+var now = time.Date(2025, 6, 1, 9, 30, 0, 0, chinatime.Zone)
 
 func TestPresentVerify(t *testing.T) {
 	f := newFixture(t, "business-license")
@@ -260,9 +261,9 @@ func TestExpiredLicenceStatic(t *testing.T) {
 		at     time.Time
 		reason error
 	}{
-		{time.Date(2046, 3, 7, 23, 59, 0, 0, china), nil},
-		{time.Date(2046, 3, 8, 0, 0, 0, 0, china), credential.ErrExpired},
-		{time.Date(2016, 3, 7, 23, 0, 0, 0, china), credential.ErrNotYetValid},
+		{time.Date(2046, 3, 7, 23, 59, 0, 0, chinatime.Zone), nil},
+		{time.Date(2046, 3, 8, 0, 0, 0, 0, chinatime.Zone), credential.ErrExpired},
+		{time.Date(2016, 3, 7, 23, 0, 0, 0, chinatime.Zone), credential.ErrNotYetValid},
 	} {
 		if _, err := tok.Verify(VerifyOptions{Keys: f.keys, Now: tc.at}); !errors.Is(err, tc.reason) {
 			t.Errorf("at %v: got %v, want %v", tc.at, err, tc.reason)

@@ -12,6 +12,7 @@ import (
 
 	"elicense/certs/credential"
 	"elicense/certs/trust"
+	"elicense/internal/chinatime"
 	"elicense/internal/gm"
 )
 
@@ -162,7 +163,7 @@ func generateVectors(t *testing.T) vectorFile {
 				Fields: map[string]string{"legal_rep": "张三"}},
 			{Name: "presentation 2 minutes old", Expect: "refused: a presentation is accepted for 60 s (plus 30 s skew)", Token: pres, Now: now.Add(2 * time.Minute), Reason: ErrPresentationStale.Error()},
 			{Name: "device signature by another key", Expect: "refused: the device signature is not by the core's device key", Token: forged, Now: now, Reason: ErrBadDeviceSignature.Error()},
-			{Name: "static token after the licence expired", Expect: "refused: past valid_until", Token: staticText, Now: time.Date(2046, 3, 8, 8, 0, 0, 0, china), Reason: credential.ErrExpired.Error()},
+			{Name: "static token after the licence expired", Expect: "refused: past valid_until", Token: staticText, Now: time.Date(2046, 3, 8, 8, 0, 0, 0, chinatime.Zone), Reason: credential.ErrExpired.Error()},
 			{Name: "unknown version prefix", Expect: "refused as another version, not as malformed", Token: "EL9:" + staticText[len(Prefix):], Now: now, Reason: ErrUnsupportedVersion.Error()},
 			{Name: "one character of the signed core changed", Expect: "refused: the issuer signature no longer verifies", Token: staticText[:40] + flipChar(staticText[40]) + staticText[41:], Now: now, Reason: ErrBadSignature.Error()},
 			{Name: "truncated", Expect: "refused: not a whole token", Token: staticText[:len(staticText)-10], Now: now, Reason: ErrMalformed.Error()},

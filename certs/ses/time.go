@@ -1,15 +1,13 @@
 package ses
 
 import (
+	"elicense/internal/chinatime"
 	"errors"
 	"time"
 
 	"golang.org/x/crypto/cryptobyte"
 	cbasn1 "golang.org/x/crypto/cryptobyte/asn1"
 )
-
-// chinaTime is UTC+8, the zone a time written without one is read in.
-var chinaTime = time.FixedZone("CST", 8*3600)
 
 // Tag numbers of the time encodings (universal class, primitive).
 const (
@@ -209,7 +207,7 @@ func parseUTC(s string) (time.Time, error) {
 }
 
 func makeTime(year, month, day, hour, min, sec, nsec int, zone string) (time.Time, error) {
-	loc := chinaTime
+	loc := chinatime.Zone
 	switch {
 	case zone == "Z":
 		loc = time.UTC

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"elicense/certs/catalog"
+	"elicense/internal/chinatime"
 	"elicense/internal/gm"
 	"elicense/verifier"
 	"elicense/verifier/scan"
@@ -470,7 +471,7 @@ func printVerdict(w io.Writer, vd verifier.Verdict, o *options) {
 		if l.Status != "" && l.Status != "valid" {
 			since := ""
 			if !l.StatusSince.IsZero() {
-				since = " (" + label("不晚于 ", "no later than ") + l.StatusSince.In(chinaTime).Format(time.DateOnly) + ")"
+				since = " (" + label("不晚于 ", "no later than ") + chinatime.Date(l.StatusSince) + ")"
 			}
 			fmt.Fprintf(w, "  %s: %s%s\n", label("状态", "status"), l.Status, since)
 		}

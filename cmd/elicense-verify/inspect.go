@@ -12,6 +12,7 @@ import (
 
 	"elicense/certs/jws"
 	"elicense/certs/qr"
+	"elicense/internal/chinatime"
 	"elicense/verifier/scan"
 )
 
@@ -115,8 +116,8 @@ func printClaims(w io.Writer, c *qr.Claims) {
 	if c.Bound {
 		kind = "holder-bound presentation"
 	}
-	day := func(t time.Time) string { return t.In(chinaTime).Format(time.DateOnly) }
-	when := func(t time.Time) string { return t.In(chinaTime).Format("2006-01-02 15:04:05 UTC+8") }
+	day := chinatime.Date
+	when := func(t time.Time) string { return t.In(chinatime.Zone).Format("2006-01-02 15:04:05 UTC+8") }
 	until := "长期"
 	if !c.ValidUntil.IsZero() {
 		until = day(c.ValidUntil)
@@ -150,7 +151,3 @@ func printClaims(w io.Writer, c *qr.Claims) {
 	}
 	fmt.Fprintf(w, "  committed values: %d; presentation digest: %s\n", c.Leaves, c.Presentation)
 }
-
-// chinaTime is the time zone licence dates are in (docs/formats.md): a
-// date printed for a clerk is a China date.
-var chinaTime = time.FixedZone("UTC+8", 8*60*60)

@@ -15,6 +15,7 @@ import (
 	format "elicense/certs/archive"
 	"elicense/certs/ledgerevent"
 	"elicense/certs/ofd"
+	"elicense/internal/chinatime"
 	"elicense/internal/gm"
 	"elicense/internal/ledger"
 	"elicense/internal/ledger/tlog"
@@ -73,7 +74,7 @@ func ParseDate(s string) (time.Time, error) {
 	if t, err := time.Parse(time.RFC3339, s); err == nil {
 		return t, nil
 	}
-	return time.ParseInLocation(time.DateOnly, s, ofd.ChinaTime)
+	return time.ParseInLocation(time.DateOnly, s, chinatime.Zone)
 }
 
 // Errors of Export.

@@ -25,6 +25,7 @@ import (
 	"elicense/certs/catalog"
 	"elicense/certs/ofd"
 	"elicense/internal/browsertest"
+	"elicense/internal/chinatime"
 	"elicense/internal/gm"
 	"elicense/issuer/csvimport"
 	"elicense/issuer/service"
@@ -610,7 +611,7 @@ func (o *opsSession) adminTools() {
 	b.Do(chromedp.WaitNotVisible(chromedp.CSS("#detail-dialog")))
 
 	b.Click("#tab-admin")
-	china := time.Now().In(time.FixedZone("CST", 8*3600))
+	china := time.Now().In(chinatime.Zone)
 	from, to := china.AddDate(0, 0, -1).Format(time.DateOnly), china.AddDate(0, 0, 1).Format(time.DateOnly)
 	b.Set("#arc-agency", o.agency)
 	b.Set("#arc-from", from)

@@ -17,6 +17,7 @@ import (
 	"elicense/certs/ident"
 	"elicense/certs/ofd"
 	"elicense/certs/ses"
+	"elicense/internal/chinatime"
 	"elicense/internal/gm"
 
 	qrcode "github.com/skip2/go-qrcode"
@@ -260,7 +261,7 @@ func rootXML(l *Licence, seal *ses.Seal, at time.Time) []byte {
 	x.elem("DocID", hex.EncodeToString(docID[:16]))
 	x.elem("Title", l.Class.NameZH)
 	x.elem("Author", l.IssuerName)
-	x.elem("CreationDate", at.In(ofd.ChinaTime).Format(dateLayout))
+	x.elem("CreationDate", at.In(chinatime.Zone).Format(dateLayout))
 	x.elem("Creator", providerName)
 	x.open("CustomDatas", "")
 	for _, kv := range metadata(l, seal) {

@@ -3,6 +3,7 @@ package service
 import (
 	"context"
 	"crypto/ecdsa"
+	"elicense/internal/chinatime"
 	"elicense/internal/testneed"
 	"encoding/base64"
 	"encoding/json"
@@ -923,7 +924,7 @@ func TestGrantAfterRotationOnAnotherReplica(t *testing.T) {
 func TestGrantEndsWithTheLicence(t *testing.T) {
 	ce := newConsentEnv(t)
 	ctx := context.Background()
-	cst := time.FixedZone("CST", 8*60*60)
+	cst := chinatime.Zone
 	today := ce.clock.now().In(cst)
 	fields := maps.Clone(samples(t)["business-license"])
 	fields["term"] = "2019-04-18至" + today.Format("2006-01-02")

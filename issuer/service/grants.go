@@ -12,6 +12,7 @@ import (
 	"elicense/certs/consent"
 	"elicense/certs/credential"
 	"elicense/certs/ledgerevent"
+	"elicense/internal/chinatime"
 	"elicense/internal/gm"
 	"elicense/issuer/state"
 )
@@ -233,9 +234,6 @@ func (s *Service) licenceValid(cp *state.Record, now time.Time) (*state.Record, 
 	return parent, nil
 }
 
-// chinaTime is the zone licences are dated in (China has no DST).
-var chinaTime = time.FixedZone("CST", 8*60*60)
-
 // validityEnd is the end of licence r's validity: the midnight, China
 // time, after its last valid day; ok is false for 长期 or a class with
 // no validity term.
@@ -249,7 +247,7 @@ func (s *Service) validityEnd(r *state.Record) (end time.Time, ok bool) {
 		return time.Time{}, false
 	}
 	y, m, d := t.End.Date()
-	return time.Date(y, m, d+1, 0, 0, 0, 0, chinaTime), true
+	return time.Date(y, m, d+1, 0, 0, 0, 0, chinatime.Zone), true
 }
 
 // makeGrant builds the grant and its SD-JWT: one disclosure for every

@@ -12,6 +12,7 @@ import (
 
 	"elicense/certs/ofd"
 	"elicense/certs/ses"
+	"elicense/internal/chinatime"
 	"elicense/internal/gm"
 	"elicense/verifier/seal"
 )
@@ -504,7 +505,7 @@ func parseDateTime(v string) (time.Time, error) {
 		return t, nil
 	}
 	for _, layout := range []string{"2006-01-02 15:04:05", time.RFC3339} {
-		if t, err := time.ParseInLocation(layout, v, ofd.ChinaTime); err == nil {
+		if t, err := time.ParseInLocation(layout, v, chinatime.Zone); err == nil {
 			return t, nil
 		}
 	}
