@@ -39,9 +39,19 @@ Revocation is checked for seals the synced trust bundle lists (--json:
 each signature's revocation_known, and revocation_checked when all are);
 a Sign signature has no revocation source here.
 
+A licence file (its metadata names a 证照标识) is judged by the licence it
+carries too: its QR token (证照二维码) must verify now against the synced
+trust data, status included, name the same licence, holder and agency,
+and a valid seal covering the whole file must be the issuing agency's
+own key. Otherwise the document is LICENCE_NOT_VALID (revoked, suspended,
+superseded, out of its validity), LICENCE_NOT_GENUINE (sealed by another
+party, or file and token disagree) or LICENCE_UNCHECKED (not synced, or
+no token in the file); --json's licence object says which and why.
+
 Exit status: 0 VALID, 1 any other verdict (MALFORMED signature,
 SIGNATURE_INVALID, DOCUMENT_MODIFIED, REVOKED, EXPIRED, UNTRUSTED_MAKER,
-UNTRUSTED_SIGNER, PARTIALLY_PROTECTED: every signature valid but a shown
+UNTRUSTED_SIGNER, LICENCE_NOT_GENUINE, LICENCE_NOT_VALID,
+LICENCE_UNCHECKED, PARTIALLY_PROTECTED: every signature valid but a shown
 file protected by none, NOT_SIGNED), 2 the file could not be checked (not an
 OFD package, unreadable, trust-store error).
 
@@ -181,6 +191,13 @@ func printOFD(w io.Writer, r *vofd.Report, lang string, synced, checked bool) {
 	fmt.Fprintf(w, "%s %s\n", r.Verdict, msg(r.Verdict))
 	if r.Detail != "" {
 		fmt.Fprintf(w, "  %s\n", r.Detail)
+	}
+	if l := r.Licence; l != nil {
+		status := ""
+		if l.QR != nil {
+			status = ", status " + string(l.QR.Code)
+		}
+		fmt.Fprintf(w, "  licence %s (%s)%s: %s\n", l.ID, l.Holder, status, l.Verdict)
 	}
 	for _, s := range r.Signatures {
 		fmt.Fprintf(w, "  signature %s (%s, %s): %s\n", s.ID, s.Type, s.Path, s.Verdict)

@@ -96,21 +96,25 @@ func storeError(err error) verifier.Verdict {
 }
 
 // storeOFDTrust is the trust `ofd --store` uses without --trust: the
-// pinned roots and, once synced, the bundle's revoked seals.
+// pinned roots and, once synced, the bundle's revoked seals, its agency
+// keys and the status lists a licence file's licence is checked with.
 func storeOFDTrust(s *store.Store, now time.Time) (vofd.Options, error) {
 	roots, err := s.Roots()
 	if err != nil && !errors.Is(err, store.ErrNoRoots) {
 		return vofd.Options{}, err
 	}
 	opts := vofd.Options{Roots: roots}
+	var st verifier.State // without synced trust data, a licence file's licence is LICENCE_UNCHECKED
 	switch cache, err := s.Load(now); {
 	case err == nil:
-		if b := cache.State().Bundle; b != nil {
-			opts.Status = b
+		st = cache.State()
+		if st.Bundle != nil {
+			opts.Status = st.Bundle
 		}
 	case !errors.Is(err, store.ErrNoCache) && !errors.Is(err, store.ErrNoRoots):
 		return vofd.Options{}, err
 	}
+	opts.Licences = verifier.New(st, verifier.Options{})
 	return opts, nil
 }
 

@@ -248,6 +248,11 @@ func metadata(l *Licence, seal *ses.Seal) [][2]string {
 		md = append(md, [2]string{"持证主体代码", holderCode})
 	}
 	md = append(md, [2]string{"电子印章标识", seal.Info.ESID})
+	if l.QR != "" {
+		// The licence itself, so that a verifier can look up its status
+		// and check the file against it (verifier/ofd, licence files).
+		md = append(md, [2]string{"证照二维码", l.QR})
+	}
 	return md
 }
 

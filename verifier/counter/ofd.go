@@ -51,6 +51,10 @@ type OFDResult struct {
 	WarningsEN []string  `json:"warnings_en,omitempty"`
 	Notes      []string  `json:"notes,omitempty"`
 	CheckedAt  time.Time `json:"checked_at"`
+	// Licence, for a licence file (GB/T 36905), is what the licence it
+	// carries was found to be: its status now, and whether its issuing
+	// agency sealed the file.
+	Licence *vofd.LicenceCheck `json:"licence,omitempty"`
 }
 
 // OFDSignature is one signature's result, as verifier/ofd reports it,
@@ -73,6 +77,7 @@ var ofdHeadlines = map[vofd.Verdict]string{
 	vofd.Malformed: "无法识别", vofd.SignatureInvalid: "签名无效", vofd.DocumentModified: "文档已被修改",
 	vofd.Revoked: "印章已吊销", vofd.Expired: "证书或印章已过期", vofd.UntrustedMaker: "制章人不可信",
 	vofd.UntrustedSigner: "签名人不可信", vofd.PartiallyProtected: "部分内容未受保护", vofd.NotSigned: "文档未签名",
+	vofd.LicenceNotGenuine: "非颁发机构所出", vofd.LicenceNotValid: "证照已失效", vofd.LicenceUnchecked: "证照状态未核验",
 	vofd.Valid: "有效",
 }
 
@@ -83,7 +88,7 @@ func ofdColour(v vofd.Verdict) string {
 	switch v {
 	case vofd.Valid:
 		return "green"
-	case vofd.UntrustedMaker, vofd.UntrustedSigner, vofd.PartiallyProtected, vofd.NotSigned:
+	case vofd.UntrustedMaker, vofd.UntrustedSigner, vofd.PartiallyProtected, vofd.NotSigned, vofd.LicenceUnchecked:
 		return "amber"
 	}
 	return "red"
@@ -160,7 +165,7 @@ func ofdResult(rep *vofd.Report, asOfSigning, synced bool, now time.Time) OFDRes
 		Code: rep.Verdict, Headline: ofdHeadlines[rep.Verdict], OK: rep.Verdict.OK(), Colour: ofdColour(rep.Verdict),
 		Message: rep.Verdict.MessageZH(), MessageEN: rep.Verdict.Message(), Detail: rep.Detail,
 		AsOfSigning: asOfSigning, RevocationChecked: revocation, Signatures: []OFDSignature{},
-		Unprotected: rep.Unprotected, Notes: rep.Notes, CheckedAt: now,
+		Unprotected: rep.Unprotected, Notes: rep.Notes, CheckedAt: now, Licence: rep.Licence,
 	}
 	if len(rep.Unprotected) > 0 {
 		res.Warnings = append(res.Warnings, fmt.Sprintf("以下显示文件不受任何签名保护，改动它们不会使签名失败：%s", strings.Join(rep.Unprotected, "、")))

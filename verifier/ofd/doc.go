@@ -37,6 +37,17 @@
 // is judged before trust: a modified document is DOCUMENT_MODIFIED even
 // when its maker is not trusted.
 //
+// # Licence files
+//
+// With [Options].Licences set, a document whose metadata names a 证照标识
+// (a GB/T 36905 licence file) is also judged by the licence it carries
+// (licence.go): its static QR token (证照二维码) must verify at At, status
+// included, and name the same licence, holder and agency as the metadata,
+// and a VALID seal covering every shown file must have been made with a
+// key of that agency in the trust bundle. The document's verdict is then
+// LICENCE_NOT_GENUINE, LICENCE_NOT_VALID or LICENCE_UNCHECKED when it
+// would otherwise be VALID; Report.Licence says why.
+//
 // # Coverage
 //
 // A signature protects exactly the files its References list. What can

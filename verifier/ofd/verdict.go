@@ -12,6 +12,14 @@ const (
 	Expired          Verdict = "EXPIRED"
 	UntrustedMaker   Verdict = "UNTRUSTED_MAKER"
 	UntrustedSigner  Verdict = "UNTRUSTED_SIGNER"
+	// LicenceNotGenuine, LicenceNotValid and LicenceUnchecked are document
+	// verdicts of a licence file checked with Options.Licences: it was not
+	// sealed by the issuing agency or disagrees with its own QR token; the
+	// licence is revoked, suspended, superseded or out of its validity; its
+	// status could not be checked here.
+	LicenceNotGenuine Verdict = "LICENCE_NOT_GENUINE"
+	LicenceNotValid   Verdict = "LICENCE_NOT_VALID"
+	LicenceUnchecked  Verdict = "LICENCE_UNCHECKED"
 	// PartiallyProtected is the document verdict when every signature is
 	// valid but a shown file is protected by none of them.
 	PartiallyProtected Verdict = "PARTIALLY_PROTECTED"
@@ -21,7 +29,7 @@ const (
 )
 
 // Verdicts lists every verdict, most severe first.
-var Verdicts = []Verdict{Malformed, SignatureInvalid, DocumentModified, Revoked, Expired, UntrustedMaker, UntrustedSigner, PartiallyProtected, NotSigned, Valid}
+var Verdicts = []Verdict{Malformed, SignatureInvalid, DocumentModified, Revoked, Expired, UntrustedMaker, UntrustedSigner, LicenceNotGenuine, LicenceNotValid, LicenceUnchecked, PartiallyProtected, NotSigned, Valid}
 
 func (v Verdict) severity() int {
 	for i, x := range Verdicts {
@@ -43,6 +51,9 @@ var messages = map[Verdict][2]string{
 	Expired:            {"A certificate or the seal was not valid at the time checked.", "证书或印章在核验时间不在有效期内。"},
 	UntrustedMaker:     {"The seal maker's certificate is not trusted.", "制章人证书不可信。"},
 	UntrustedSigner:    {"The signer's certificate is not trusted.", "签名人证书不可信。"},
+	LicenceNotGenuine:  {"The file is not the issuing agency's: it was sealed by another party, or its metadata and its QR token disagree.", "该证照文件并非颁发机构所出：由其他机构加盖印章，或其元数据与二维码不一致。"},
+	LicenceNotValid:    {"The file is unchanged, but the licence it carries is no longer valid (revoked, suspended, superseded or out of its validity).", "文件未被修改，但所载证照已失效（已吊销、已暂停、已被新版本取代或不在有效期内）。"},
+	LicenceUnchecked:   {"The signatures are valid, but the licence's status could not be checked here (no synced trust data, or the file carries no QR token).", "签名有效，但本机无法核验证照状态（未同步信任数据，或文件未载二维码）。"},
 	PartiallyProtected: {"Every signature is valid, but part of what the document shows is protected by none of them and may have been changed.", "签名均有效，但文档显示的部分内容不受任何签名保护，可能已被改动。"},
 	NotSigned:          {"The document carries no signature.", "文档未签名。"},
 	Valid:              {"Every signature is valid and the document is unchanged.", "所有签名有效，文档未被修改。"},

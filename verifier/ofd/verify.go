@@ -33,6 +33,12 @@ type Options struct {
 	Status seal.SealStatus
 	// Limits bound the container (nil: ofd.DefaultLimits).
 	Limits *ofd.Limits
+	// Licences, when set, also checks the licence a licence file carries
+	// (a document whose metadata names a 证照标识; licence.go): callers
+	// that tell a clerk or a relying party whether to accept a licence file
+	// set it, since a valid seal alone does not say the licence is valid.
+	// Nil: documents are judged by their signatures alone.
+	Licences Licences
 }
 
 // Reference is the check of one protected file.
@@ -69,6 +75,8 @@ type Signature struct {
 	Unprotected []string `json:"unprotected,omitempty"`
 	Warnings    []string `json:"warnings,omitempty"`
 	Notes       []string `json:"notes,omitempty"`
+
+	signerCert []byte // DER of a Seal's signer certificate, for checkLicence
 }
 
 // RevocationChecked reports whether the revocation of every signature was
@@ -91,6 +99,10 @@ type Report struct {
 	Unprotected []string `json:"unprotected,omitempty"`
 	Warnings    []string `json:"warnings,omitempty"`
 	Notes       []string `json:"notes,omitempty"`
+	// Licence, for a licence file checked with Options.Licences, is what
+	// its licence was found to be; the document's verdict is VALID only
+	// when this is too.
+	Licence *LicenceCheck `json:"licence,omitempty"`
 }
 
 // Verify opens the OFD package data and verifies every signature. The
@@ -164,6 +176,9 @@ func verifyPackage(ctx context.Context, p *ofd.Package, opts Options) (*Report, 
 			r.Verdict = PartiallyProtected
 			r.Detail = "shown but protected by no valid signature: " + strings.Join(uncovered, ", ")
 		}
+	}
+	if r.Licence = checkLicence(p, r, opts); r.Licence != nil && r.Licence.Verdict != Valid && r.Licence.Verdict.severity() < r.Verdict.severity() {
+		r.Verdict, r.Detail = r.Licence.Verdict, r.Licence.Detail
 	}
 	return r, nil
 }
@@ -323,7 +338,7 @@ func verifySeal(s *Signature, p *ofd.Package, x *ofd.Signature, value []byte, op
 		s.Verdict, s.Detail = Malformed, err.Error()
 		return
 	}
-	s.Format = sig.FormatName()
+	s.Format, s.signerCert = sig.FormatName(), sig.SignerCert
 	for _, c := range []struct {
 		who string
 		der []byte

@@ -1,0 +1,155 @@
+package ofd
+
+import (
+	"bytes"
+	"crypto/ecdsa"
+	"fmt"
+	"time"
+
+	"elicense/certs/ofd"
+	"elicense/certs/trust"
+	"elicense/internal/gm"
+	"elicense/verifier"
+)
+
+// The GB/T 36903 metadata a licence file (GB/T 36905) carries in its
+// CustomDatas, as issuer/ofdfile writes them, and the one elicense adds:
+// the licence's static QR token, whose status a verifier can look up.
+const (
+	MetaID         = "证照标识"
+	MetaHolder     = "持证主体"
+	MetaIssuerCode = "颁发机构代码"
+	MetaToken      = "证照二维码"
+)
+
+// Licences checks the licence a licence file carries. *verifier.Verifier
+// is one: Verify judges the static QR token at a time (signature, key
+// state, validity, status), State gives the trust bundle whose agency keys
+// a licence file must be sealed with.
+type Licences interface {
+	Verify(text string, now time.Time) verifier.Verdict
+	State() verifier.State
+}
+
+// LicenceCheck is what a licence file's licence was found to be.
+type LicenceCheck struct {
+	// Verdict is VALID, LICENCE_NOT_VALID, LICENCE_NOT_GENUINE or
+	// LICENCE_UNCHECKED.
+	Verdict Verdict `json:"verdict"`
+	Detail  string  `json:"detail,omitempty"`
+	ID      string  `json:"id"`               // the 证照标识 the file names
+	Holder  string  `json:"holder,omitempty"` // its 持证主体
+	// QR is the verdict on the file's static QR token (the licence's
+	// status among it); nil when the file carries none.
+	QR *verifier.Verdict `json:"qr,omitempty"`
+}
+
+// checkLicence judges the licence of a document whose metadata names a
+// 证照标识, when the caller gave Options.Licences: a valid signature says
+// the file is unchanged since some seal was applied, not that the licence
+// is still valid nor that its issuing agency applied it. The licence is
+// VALID only when its static token verifies now (status included), names
+// the same licence, holder and agency as the metadata, and a VALID seal
+// that protects every shown file was made with a key of that agency in
+// the trust bundle that was not compromised, nor retired before sealing.
+func checkLicence(p *ofd.Package, r *Report, opts Options) *LicenceCheck {
+	if opts.Licences == nil || len(p.Root.Bodies) == 0 {
+		return nil
+	}
+	meta := map[string]string{}
+	for _, cd := range p.Root.Bodies[0].CustomData {
+		if _, dup := meta[cd.Name]; !dup {
+			meta[cd.Name] = cd.Value
+		}
+	}
+	id, ok := meta[MetaID]
+	if !ok {
+		return nil // not a licence file
+	}
+	c := &LicenceCheck{ID: id, Holder: meta[MetaHolder]}
+	token := meta[MetaToken]
+	if token == "" {
+		c.Verdict, c.Detail = LicenceUnchecked, "the file names licence "+id+" but carries no elicense QR token ("+MetaToken+"), so its status cannot be looked up"
+		return c
+	}
+	at := opts.At
+	if at.IsZero() {
+		at = time.Now()
+	}
+	qv := opts.Licences.Verify(token, at)
+	c.QR = &qv
+	switch qv.Code {
+	case verifier.ValidStatic, verifier.Valid:
+	case verifier.NoTrust, verifier.StatusUnavailable, verifier.StatusStale, verifier.UnsupportedVersion:
+		c.Verdict, c.Detail = LicenceUnchecked, fmt.Sprintf("the licence's status cannot be checked here: %s (%s)", qv.Code, qv.MessageEN)
+		return c
+	case verifier.Revoked, verifier.Suspended, verifier.Superseded, verifier.Expired, verifier.NotYetValid:
+		c.Verdict, c.Detail = LicenceNotValid, fmt.Sprintf("the licence is %s: %s", qv.Code, qv.MessageEN)
+		return c
+	default:
+		c.Verdict, c.Detail = LicenceNotGenuine, fmt.Sprintf("the file's QR token does not verify: %s (%s)", qv.Code, qv.MessageEN)
+		return c
+	}
+	l := qv.Licence
+	switch {
+	case l == nil:
+		c.Verdict, c.Detail = LicenceNotGenuine, "the file's QR token names no licence"
+	case l.ID != id:
+		c.Verdict, c.Detail = LicenceNotGenuine, fmt.Sprintf("the metadata names licence %s, its QR token %s", id, l.ID)
+	case l.HolderName != meta[MetaHolder]:
+		c.Verdict, c.Detail = LicenceNotGenuine, fmt.Sprintf("the metadata names holder %q, the QR token %q", meta[MetaHolder], l.HolderName)
+	case qv.AgencyCode != meta[MetaIssuerCode]:
+		c.Verdict, c.Detail = LicenceNotGenuine, fmt.Sprintf("the metadata names issuing agency %s, the QR token's key is agency %s's", meta[MetaIssuerCode], qv.AgencyCode)
+	default:
+		c.Verdict, c.Detail = issuerSealed(r, opts.Licences.State().Bundle, qv.AgencyCode)
+	}
+	return c
+}
+
+// issuerSealed reports whether a VALID seal protecting every shown file
+// was made with a key of agency in b.
+func issuerSealed(r *Report, b *trust.Bundle, agency string) (Verdict, string) {
+	a, ok := (*trust.Agency)(nil), false
+	if b != nil {
+		a, ok = b.Agency(agency)
+	}
+	if !ok {
+		return LicenceNotGenuine, "the trust bundle has no agency " + agency
+	}
+	for _, s := range r.Signatures {
+		if s.Type != "Seal" || s.Verdict != Valid || len(s.Unprotected) > 0 || s.signerCert == nil {
+			continue
+		}
+		for _, k := range a.Keys {
+			if !samePublicKey(k.Cert, s.signerCert) {
+				continue
+			}
+			switch {
+			case k.State == trust.KeyCompromised:
+				return LicenceNotGenuine, fmt.Sprintf("sealed with agency %s's key %s, which is compromised", agency, k.KID)
+			case k.State == trust.KeyRetired && !s.SignedAt.Before(k.Since):
+				return LicenceNotGenuine, fmt.Sprintf("sealed at %s with agency %s's key %s, retired since %s", s.SignedAt.UTC().Format(time.RFC3339), agency, k.KID, k.Since.UTC().Format(time.RFC3339))
+			}
+			return Valid, ""
+		}
+	}
+	return LicenceNotGenuine, "no valid seal covering the whole file was made with a key of the issuing agency " + agency + ": another party sealed it"
+}
+
+// samePublicKey reports whether two certificates hold the same key.
+func samePublicKey(a, b []byte) bool {
+	if bytes.Equal(a, b) {
+		return true
+	}
+	ca, err := gm.ParseCertificate(a)
+	if err != nil {
+		return false
+	}
+	cb, err := gm.ParseCertificate(b)
+	if err != nil {
+		return false
+	}
+	pa, ok1 := ca.PublicKey.(*ecdsa.PublicKey)
+	pb, ok2 := cb.PublicKey.(*ecdsa.PublicKey)
+	return ok1 && ok2 && pa.Equal(pb)
+}
