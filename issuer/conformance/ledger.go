@@ -235,5 +235,7 @@ func (k *kit) eventVectors() error {
 	add(ledgerInput{Op: "event", Entry: append([]byte{0x02, 0xee}, entry[2:]...)}, "reject:ledgerevent.ErrMalformed", "unknown kind 0xee", "EVENT-03")
 	add(ledgerInput{Op: "event", Entry: entry[:len(entry)-5]}, "reject:ledgerevent.ErrMalformed", "truncated commitment", "EVENT-02")
 	add(ledgerInput{Op: "event", Entry: []byte{}}, "reject:ledgerevent.ErrMalformed", "an empty entry", "LEDGER-01")
-	return nil
+	add(ledgerInput{Op: "event", Entry: entry, OpenField: "device", OpenSalt: salt[:], OpenValue: "clerk-zhang"}, "reject:ledgerevent.ErrNoField",
+		"an opening of device, a commitment an issue event does not have", "EVENT-10")
+	return k.eventKindVectors()
 }
