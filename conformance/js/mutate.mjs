@@ -70,7 +70,7 @@ const MUTATIONS = [
   ["LEDGER-04 proof length", "lib/ledger.mjs", "if (sn !== 0n) fail('tlog.ErrInclusionProof', 'proof too short');", ""],
   ["LEDGER-07 signature base64 canonical", "lib/ledger.mjs", "try { raw = b64Decode(m[2]); } catch { fail(M, 'signature base64'); }", "raw = Buffer.from(m[2], 'base64');"],
   ["LEDGER-06 size no leading zeros", "lib/ledger.mjs", "if (!/^(?:0|[1-9][0-9]*)$/.test(size)) fail(B, 'size');", "if (!/^[0-9]+$/.test(size)) fail(B, 'size');"],
-  ["LEDGER-12 key id check", "lib/ledger.mjs", "if (hex(noteKeyID(name, point)) !== idh) fail('tlog.ErrBadKey', 'key id');", ""],
+  ["LEDGER-12 key id check", "lib/ledger.mjs", "if (hex(noteKeyID(name, point)) !== idh.toLowerCase()) fail('tlog.ErrBadKey', 'key id');", ""],
   ["GRANT-13 expiry", "lib/grants.mjs", "if (p.iat > now + 60 || now < p.nbf || (p.exp !== undefined && now >= p.exp)) fail('ErrExpired');", ""],
   ["GRANT-16 refused decision", "lib/grants.mjs", "if (c.decision !== 'approve') fail('ErrRefused');", ""],
   ["GRANT-16 licence", "lib/grants.mjs", "if (c.licence !== p.jti && !(", "if (false && !("],

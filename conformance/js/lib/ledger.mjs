@@ -78,13 +78,13 @@ export function parseVKey(s) {
   const i1 = s.indexOf('+'), i2 = i1 < 0 ? -1 : s.indexOf('+', i1 + 1);
   if (i1 < 0 || i2 < 0) fail('tlog.ErrBadKey', 'form');
   const name = s.slice(0, i1), idh = s.slice(i1 + 1, i2), b64 = s.slice(i2 + 1);
-  if (!name || /\s/u.test(name) || !/^[0-9a-f]{8}$/.test(idh)) fail('tlog.ErrBadKey', 'name or id');
+  if (!name || /\s/u.test(name) || !/^[0-9a-fA-F]{8}$/.test(idh)) fail('tlog.ErrBadKey', 'name or id');
   let raw; try { raw = b64Decode(b64); } catch { fail('tlog.ErrBadKey', 'base64'); }
   if (raw.length !== ALG.length + 65 || !bytesEq(raw.subarray(0, ALG.length), ALG)) fail('tlog.ErrBadKey', 'alg');
   const point = raw.subarray(ALG.length);
   let pub; try { pub = parsePoint(point); } catch { fail('tlog.ErrBadKey', 'point'); }
   if (point[0] !== 4) fail('tlog.ErrBadKey', 'not uncompressed');
-  if (hex(noteKeyID(name, point)) !== idh) fail('tlog.ErrBadKey', 'key id');
+  if (hex(noteKeyID(name, point)) !== idh.toLowerCase()) fail('tlog.ErrBadKey', 'key id');
   return { name, id: hex(noteKeyID(name, point)), pub, point };
 }
 export function keyFromCert(name, cert) {
