@@ -89,7 +89,7 @@ func (k *kit) ofdVectors(*Context) error {
 			}
 			return n, c
 		}},
-		{"Signature.xml changed (its SM3 is the seal's dataHash)", "ofd:SIGNATURE_INVALID", []string{"OFD-04", "SEAL-14"}, func(n string, c []byte) (string, []byte) {
+		{"Signature.xml changed (its SM3 is the seal's dataHash)", "ofd:SIGNATURE_INVALID", []string{"OFD-04", "OFD-09", "SEAL-14"}, func(n string, c []byte) (string, []byte) {
 			if strings.HasSuffix(n, "Sign_0/Signature.xml") {
 				return n, bytes.Replace(c, []byte("<ofd:Provider"), []byte("<ofd:Provider "), 1)
 			}
