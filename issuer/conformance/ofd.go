@@ -3,6 +3,7 @@ package conformance
 import (
 	"archive/zip"
 	"bytes"
+	"errors"
 	"io"
 	"strings"
 	"time"
@@ -22,6 +23,17 @@ func init() { ctxSteps = append(ctxSteps, (*kit).ofdVectors) }
 // content; returning a nil content drops the entry), keeping order and
 // headers so the result is deterministic.
 func rezip(data []byte, edit func(name string, content []byte) (string, []byte)) ([]byte, error) {
+	return rezipAdd(data, edit, nil)
+}
+
+// zipEntry is an entry rezipAdd appends after the package's own.
+type zipEntry struct {
+	name    string
+	content []byte
+}
+
+// rezipAdd is rezip that then appends extra entries.
+func rezipAdd(data []byte, edit func(name string, content []byte) (string, []byte), extra []zipEntry) ([]byte, error) {
 	zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
 	if err != nil {
 		return nil, err
@@ -49,6 +61,15 @@ func rezip(data []byte, edit func(name string, content []byte) (string, []byte))
 			return nil, err
 		}
 		if _, err := w.Write(content); err != nil {
+			return nil, err
+		}
+	}
+	for _, e := range extra {
+		w, err := zw.CreateHeader(&zip.FileHeader{Name: e.name, Method: zip.Deflate, Modified: time.Date(2026, 3, 1, 8, 0, 0, 0, time.UTC)})
+		if err != nil {
+			return nil, err
+		}
+		if _, err := w.Write(e.content); err != nil {
 			return nil, err
 		}
 	}
@@ -132,5 +153,49 @@ func (k *kit) ofdVectors(*Context) error {
 		add(data, e.want, e.desc, e.rules...)
 	}
 	add([]byte("not a zip file"), "ofd:MALFORMED", "not a zip file", "OFD-01")
+	return k.ofdFormVectors(good)
+}
+
+// ofdFormVectors break one rule of OFD-01 … OFD-03 each.
+func (k *kit) ofdFormVectors(good []byte) error {
+	add := func(file []byte, desc string, rules ...string) {
+		k.add("ofd.json", Vector{Rules: rules, Description: desc, Input: ofdInput{File: file}, Expected: "ofd:MALFORMED"})
+	}
+	same := func(n string, c []byte) (string, []byte) { return n, c }
+	folded, err := rezipAdd(good, same, []zipEntry{{"ofd.xml", []byte("<x/>")}})
+	if err != nil {
+		return err
+	}
+	add(folded, "an entry ofd.xml beside OFD.xml (names repeated case-folded)", "OFD-01")
+	foreign, err := rezip(good, func(n string, c []byte) (string, []byte) {
+		if n == "OFD.xml" {
+			return n, bytes.Replace(c, []byte("</ofd:OFD>"), []byte(`<x:Note xmlns:x="urn:example:not-ofd">x</x:Note></ofd:OFD>`), 1)
+		}
+		return n, c
+	})
+	if err != nil {
+		return err
+	}
+	add(foreign, "OFD.xml with an element in another namespace", "OFD-02")
+	twice, err := rezip(good, func(n string, c []byte) (string, []byte) {
+		if !strings.HasSuffix(n, "Sign_0/Signature.xml") {
+			return n, c
+		}
+		s := string(c)
+		i := strings.Index(s, "<ofd:Reference ")
+		j := strings.Index(s, "</ofd:Reference>")
+		if i < 0 || j < i {
+			return n, c
+		}
+		ref := s[i : j+len("</ofd:Reference>")]
+		return n, []byte(s[:i] + ref + ref + s[i:][len(ref):])
+	})
+	if err != nil {
+		return err
+	}
+	if bytes.Equal(twice, good) {
+		return errors.New("conformance: the licence file's Signature.xml has no Reference")
+	}
+	add(twice, "a reference listed twice in Signature.xml", "OFD-03")
 	return nil
 }
