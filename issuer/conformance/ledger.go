@@ -215,6 +215,19 @@ func (k *kit) proofVectors() error {
 	long := incl
 	long.Proof = append(hashes(proof), root[:])
 	add(long, "reject:tlog.ErrInclusionProof", "the proof one hash long (the root appended)", "LEDGER-04")
+	// An interior node offered as a leaf: the proof of leaf 6 without
+	// its first hash reaches the root from node(leaves 4–5, leaf 6), so
+	// only the proof's length (LEDGER-04) refuses it.
+	p6, err := tree.InclusionProof(6, 7)
+	if err != nil {
+		return err
+	}
+	if len(p6) != 2 {
+		return fmt.Errorf("conformance: the proof of leaf 6 of 7 has %d hashes", len(p6))
+	}
+	inner := tlog.SM3.HashChildren(p6[0], tlog.SM3.HashLeaf([]byte("entry 6")))
+	add(ledgerInput{Op: "inclusion", LeafHash: inner[:], Index: 6, Size: 7, Root: root[:], Proof: hashes(p6[1:])}, "reject:tlog.ErrInclusionProof",
+		"the interior node over leaves 4–6 offered as leaf 6 with the rest of leaf 6's proof: it reaches the root, one hash short", "LEDGER-04")
 	sha := incl
 	sha.LeafHash = func() []byte { h := gm.SM3([]byte("entry 3")); return h[:] }()
 	add(sha, "reject:tlog.ErrInclusionProof", "leaf hash SM3(entry) without the 0x00 prefix", "LEDGER-03")
