@@ -9,12 +9,16 @@ import (
 	"time"
 
 	"elicense/certs/catalog"
+	"elicense/certs/ses"
 	"elicense/issuer/ofdfile"
 )
 
 // ofdInput is the input of an OFD vector.
 type ofdInput struct {
 	File []byte `json:"file"` // the OFD package (zip), base64
+	// Revoked are the revoked seals the verifier knows (a trust bundle's
+	// revoked_seals).
+	Revoked []revokedSeal `json:"revoked_seals,omitempty"`
 }
 
 func init() { ctxSteps = append(ctxSteps, (*kit).ofdVectors) }
@@ -153,7 +157,69 @@ func (k *kit) ofdVectors(*Context) error {
 		add(data, e.want, e.desc, e.rules...)
 	}
 	add([]byte("not a zip file"), "ofd:MALFORMED", "not a zip file", "OFD-01")
+	if err := k.ofdRevokedVectors(good, made.ESID); err != nil {
+		return err
+	}
 	return k.ofdFormVectors(good)
+}
+
+// ofdRevokedVectors: the licence file's seal revoked after it signed,
+// without and with a time-stamp (SEAL-15 through OFD-09).
+func (k *kit) ofdRevokedVectors(good []byte, esid string) error {
+	w := k.w
+	revoked := []revokedSeal{{ESID: esid, Since: w.Now.Add(-30 * time.Minute)}}
+	add := func(file []byte, want, desc string, rules ...string) {
+		k.add("ofd.json", Vector{Rules: rules, Description: desc, Input: ofdInput{File: file, Revoked: revoked}, Expected: want})
+	}
+	add(good, "ofd:REVOKED", "the licence file's seal revoked 30 minutes ago, after it signed (no time-stamp)", "OFD-09", "SEAL-15")
+	stamp := func(t *tsa) ([]byte, error) {
+		return rezipErr(good, func(n string, c []byte) (string, []byte, error) {
+			if !strings.HasSuffix(n, "Sign_0/SignedValue.dat") {
+				return n, c, nil
+			}
+			sig, err := ses.ParseSignature(c)
+			if err != nil {
+				return n, nil, err
+			}
+			der, err := t.stamped(sig, sig.TBS.TimeInfo.Time().Add(time.Minute))
+			return n, der, err
+		})
+	}
+	ts, err := w.newTSA()
+	if err != nil {
+		return err
+	}
+	stamped, err := stamp(ts)
+	if err != nil {
+		return err
+	}
+	add(stamped, "ofd:VALID", "the same seal revoked, the signature time-stamped (TSA under root.pem) a minute after signing, before the revocation", "OFD-09", "SEAL-15", "SEAL-16")
+	foreign, err := w.foreignTSA()
+	if err != nil {
+		return err
+	}
+	byForeign, err := stamp(foreign)
+	if err != nil {
+		return err
+	}
+	add(byForeign, "ofd:SIGNATURE_INVALID", "the same, time-stamped by a TSA another root certified (BAD_TIMESTAMP in the seal check)", "OFD-09", "SEAL-16")
+	return nil
+}
+
+// rezipErr is rezip with an edit that can fail.
+func rezipErr(data []byte, edit func(name string, content []byte) (string, []byte, error)) ([]byte, error) {
+	var first error
+	out, err := rezip(data, func(n string, c []byte) (string, []byte) {
+		n, c, err := edit(n, c)
+		if err != nil && first == nil {
+			first = err
+		}
+		return n, c
+	})
+	if first != nil {
+		return nil, first
+	}
+	return out, err
 }
 
 // ofdFormVectors break one rule of OFD-01 … OFD-03 each.
