@@ -127,7 +127,7 @@ function verifyTimeStamp(ts, sigValue, roots) {
     if (sd[k].tag === 0xa0) { certs = children(sd[k]).map((c) => parseCert(c.raw)); k++; }
     if (sd[k].tag === 0xa1) k++;
     const sis = children(sd[k]);
-    if (sis.length !== 1) return null;
+    if (sis.length < 1) return null; // SEAL-16: the first SignerInfo is the TSA's
     const si = children(sis[0]);
     let j = 0; derInt(si[j++]);
     const sid = si[j++];
