@@ -32,5 +32,6 @@
 // the licence, so that the ledger does not link a licence to where it
 // was used.
 //
-// docs/events.md lists every kind and exactly what it publishes.
+// docs/spec/events.md specifies every kind and exactly what it publishes;
+// docs/events.md says why.
 package ledgerevent

@@ -147,7 +147,7 @@ const (
 	MaxReasonLen = 256 // a reason code
 )
 
-// Names of the committed fields, as openings and docs/events.md name
+// Names of the committed fields, as openings and docs/spec/events.md name
 // them.
 const (
 	FieldOperator   = "operator"    // the operator's token subject (who acted)
@@ -322,7 +322,7 @@ func (e *KeyCompromised) Head() Head {
 
 // The fields methods list each kind's fields in encoding order, after
 // the format and kind bytes; codec makes encoding and decoding the same
-// walk. docs/events.md repeats these tables.
+// walk. docs/spec/events.md specifies these tables.
 
 func (e *Issue) fields(c *codec) {
 	c.time("time", &e.Time)

@@ -164,13 +164,12 @@ const handlers = {
           return 'VALID';
         }
         case 'event': {
-          // Only the generic checks of EVENT-01/03 and LEDGER-01: the per-kind tables live in
-          // docs/events.md, outside docs/spec/, which this implementation does not read.
+          // events.md: EVENT-01 … EVENT-11; LEDGER-01's length bound first.
           const e = i.entry ? b64Decode(i.entry) : new Uint8Array(0);
           if (e.length < 1 || e.length > 65536) return 'reject:ledgerevent.ErrMalformed';
-          if (e[0] !== 2) return 'reject:ledgerevent.ErrMalformed';
-          if (e.length < 2 || e[1] < 1 || e[1] > 16) return 'reject:ledgerevent.ErrMalformed';
-          NI('per-kind event tables (docs/events.md)');
+          const ev = L.decodeEvent(e);
+          if (i.open_field) L.verifyOpening(ev, i.open_field, b64Decode(i.open_salt || ''), new TextEncoder().encode(i.open_value || ''));
+          return 'VALID';
         }
         default: NI('op ' + i.op);
       }

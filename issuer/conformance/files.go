@@ -42,19 +42,21 @@ func fileHeads() []fileHead {
 				"previous": "a bundle the verifier already holds (verified first at the vector's now), for rollback checks",
 				"kid":      "key ID (genuine)", "doc": "the genuine-set document, base64 (genuine)"}},
 		{"ledger.json", "ledger", "Checkpoints (C2SP signed notes, SM2), inclusion and consistency proofs (RFC 9162 with SM3), verifier keys, ledger entries (events).",
-			[]string{"docs/spec/ledger.md"}, map[string]string{
+			[]string{"docs/spec/ledger.md", "docs/spec/events.md"}, map[string]string{
 				"op":   "checkpoint | inclusion | consistency | vkey | event",
 				"note": "the signed checkpoint text (checkpoint)", "vkey": "the C2SP verifier key string (checkpoint, vkey)", "origin": "the expected origin (checkpoint)",
 				"leaf_hash": "base64 (inclusion)", "index": "leaf index (inclusion)", "size": "tree size (inclusion)",
 				"size1": "old size (consistency)", "size2": "new size (consistency)", "root": "base64 root (inclusion)",
-				"root1": "base64 old root", "root2": "base64 new root", "proof": "base64 hashes", "entry": "the raw entry, base64 (event)"}},
+				"root1": "base64 old root", "root2": "base64 new root", "proof": "base64 hashes", "entry": "the raw entry, base64 (event)",
+				"open_field": "an opening's field name (event, EVENT-05, EVENT-10)", "open_salt": "the opening's 16-byte salt, base64", "open_value": "the opening's value (its UTF-8 bytes)"}},
 		{"seals.json", "seals", "GB/T 38540 electronic seals (SES_Seal v4) and detached SES_Signature over a document.",
 			[]string{"docs/spec/seals-ofd.md"}, map[string]string{
 				"signature": "the DER SES_Signature, base64", "document": "the signed document, base64",
 				"root_pem":      "the root the seal maker's certificate must chain to; absent: root.pem (root.pem is also the time-stamp authorities' root)",
 				"revoked_seals": "seals the verifier knows to be revoked (esid, since), as a trust bundle lists them"}},
 		{"ofd.json", "ofd", "OFD (GB/T 33190) files signed with a GB/T 38540 seal: the licence file elicense makes, and its failures.",
-			[]string{"docs/spec/seals-ofd.md"}, map[string]string{"file": "the OFD package (zip), base64; verified against root.pem at the vector's now"}},
+			[]string{"docs/spec/seals-ofd.md"}, map[string]string{"file": "the OFD package (zip), base64; verified against root.pem at the vector's now (root.pem is also the time-stamp authorities' root)",
+				"revoked_seals": "seals the verifier knows to be revoked (esid, since), as a trust bundle lists them"}},
 		{"grants.json", "grants", "授权用证: grant credentials (SD-JWT with SM3 digests) with their consent and signed request, as a relying party checks them; ELProof proofs.",
 			[]string{"docs/spec/consent.md"}, map[string]string{
 				"op":    "grant: verify sdjwt with consent and request against context.json's bundle and lists, as relying party rp fetching grant; proof: verify the ELProof with key for method, path and body",

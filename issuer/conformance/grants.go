@@ -232,7 +232,49 @@ func (k *kit) grantVectors(*Context) error {
 	}
 	add(grantInput{SDJWT: rg.present("name", "vehicle_class"), Consent: rg.consent, Request: rg.request}, "reject:consent.ErrStatus",
 		"the copy's status entry is revoked", "GRANT-17")
+	if err := k.consentVectors(l, rl, g, ok); err != nil {
+		return err
+	}
 	return k.proofVectors2(l)
+}
+
+// consentVectors break one check of GRANT-13 or GRANT-16 each: the
+// grant's validity window, a refusal, another licence, a consented field
+// not disclosed.
+func (k *kit) consentVectors(l, other *licence, g *grantParts, ok string) error {
+	w := k.w
+	const f = "grants.json"
+	add := func(in grantInput, now time.Time, want, desc string, rules ...string) {
+		in.Op, in.RP, in.Grant = "grant", kitRP, kitGrant
+		k.add(f, Vector{Rules: rules, Description: desc, Now: now, Input: in, Expected: want})
+	}
+	gc, err := consent.ParseGrantCredential(ok)
+	if err != nil {
+		return err
+	}
+	if gc.Expires.IsZero() {
+		return fmt.Errorf("conformance: the grant's licence has no exp")
+	}
+	in := grantInput{SDJWT: ok, Consent: g.consent, Request: g.request}
+	add(in, gc.Expires.Add(-time.Second), "VALID", "checked one second before the credential's exp", "GRANT-13")
+	add(in, gc.Expires, "reject:consent.ErrExpired", "checked at the credential's exp (now ≥ exp)", "GRANT-13")
+	sign := func(c consent.ConsentClaims) (string, error) {
+		c.Request, c.RequestSM3, c.IssuedAt = kitRequest, consent.RequestSM3(g.request), w.Now.Add(-9*time.Minute)
+		return consent.SignConsent(detSigner{l.Device}, c)
+	}
+	refuse, err := sign(consent.ConsentClaims{Licence: l.Licence.ID + "#0123456789abcdef", Decision: consent.Refuse})
+	if err != nil {
+		return err
+	}
+	add(grantInput{SDJWT: ok, Consent: refuse, Request: g.request}, w.Now, "reject:consent.ErrRefused", "the holder's consent refuses", "GRANT-16")
+	another, err := sign(consent.ConsentClaims{Licence: other.Licence.ID + "#0123456789abcdef", Decision: consent.Approve, Fields: []string{"name", "vehicle_class"}})
+	if err != nil {
+		return err
+	}
+	add(grantInput{SDJWT: ok, Consent: another, Request: g.request}, w.Now, "reject:consent.ErrMismatch", "the consent names another licence's copy", "GRANT-16")
+	add(grantInput{SDJWT: g.present("name"), Consent: g.consent, Request: g.request}, w.Now, "reject:consent.ErrMismatch",
+		"vehicle_class consented but not disclosed", "GRANT-16")
+	return nil
 }
 
 func (k *kit) proofVectors2(l *licence) error {
@@ -257,6 +299,9 @@ func (k *kit) proofVectors2(l *licence) error {
 	in := grantInput{Proof: p, Key: key, Method: "POST", Path: "/v1/grants", Body: body}
 	add(in, w.Now, "VALID", "an ELProof by the copy's device key for POST /v1/grants with its body", "GRANT-01", "GRANT-02")
 	add(in, w.Now.Add(51*time.Second), "reject:consent.ErrExpired", "checked 61 s after iat", "GRANT-02")
+	add(in, w.Now.Add(50*time.Second), "VALID", "checked 60 s after iat", "GRANT-02")
+	add(in, w.Now.Add(-71*time.Second), "reject:consent.ErrExpired", "checked 61 s before iat (a proof from the future)", "GRANT-02")
+	add(in, w.Now.Add(-70*time.Second), "VALID", "checked 60 s before iat", "GRANT-02")
 	other := in
 	other.Path = "/v1/requests"
 	add(other, w.Now, "reject:consent.ErrMismatch", "another path (htu)", "GRANT-02")

@@ -1,6 +1,8 @@
 package conformance
 
 import (
+	"bytes"
+	"encoding/base64"
 	"fmt"
 	"strings"
 	"time"
@@ -130,8 +132,46 @@ func (k *kit) checkpointVectors(ctx *Context) error {
 	id, key, _ := strings.Cut(rest, "+")
 	add(ledgerInput{Op: "vkey", VKey: name + "+00000000+" + key}, "reject:tlog.ErrBadKey", "key ID that is not the key's", "LEDGER-12", "LEDGER-11")
 	add(ledgerInput{Op: "vkey", VKey: "a b+" + id + "+" + key}, "reject:tlog.ErrBadKey", "a key name with a space", "LEDGER-09", "LEDGER-12")
+	if strings.Count(key, "+") == 0 || strings.ToUpper(id) == id {
+		return fmt.Errorf("conformance: the ledger's verifier key %q no longer has a '+' in its base64 and a letter in its ID", vk)
+	}
+	add(ledgerInput{Op: "vkey", VKey: name + "+" + strings.ToUpper(id) + "+" + key}, "VALID",
+		"the verifier key with its key ID in upper-case hex (its base64 holds a '+': split at the first two)", "LEDGER-12")
+	return k.noteFormVectors(cp, vk, origin)
+}
+
+// noteFormVectors break one rule of the checkpoint or note form each, in
+// a note whose signature verifies.
+func (k *kit) noteFormVectors(cp []byte, vk, origin string) error {
+	s, err := k.w.noteSigner()
+	if err != nil {
+		return err
+	}
+	c, err := tlog.ParseCheckpoint(string(cp[:bytes.Index(cp, []byte("\n\n"))+1]))
+	if err != nil {
+		return err
+	}
+	zero, err := tlog.SignNote(fmt.Sprintf("%s\n0%d\n%s\n", origin, c.Size, base64.StdEncoding.EncodeToString(c.Root[:])), s)
+	if err != nil {
+		return err
+	}
+	k.add("ledger.json", Vector{Rules: []string{"LEDGER-06"}, Description: "a signed checkpoint whose size has a leading zero",
+		Input: ledgerInput{Op: "checkpoint", Note: string(zero), VKey: vk, Origin: origin}, Expected: "reject:tlog.ErrBadCheckpoint"})
+	// The signature line's base64 holds 68 bytes: its last group is
+	// "xyz=", and z's two low bits are padding, zero when canonical.
+	note := string(cp)
+	i := strings.LastIndex(note, "=\n")
+	z := strings.IndexByte(b64Alphabet, note[i-1])
+	if i < 0 || z < 0 || z&3 != 0 {
+		return fmt.Errorf("conformance: the checkpoint's signature line is not 68 bytes of base64")
+	}
+	nc := note[:i-1] + string(b64Alphabet[z|1]) + note[i:]
+	k.add("ledger.json", Vector{Rules: []string{"LEDGER-07"}, Description: "the signature line's base64 with a padding bit set (decodes to the same bytes, not canonical)",
+		Input: ledgerInput{Op: "checkpoint", Note: nc, VKey: vk, Origin: origin}, Expected: "reject:tlog.ErrMalformedNote"})
 	return nil
 }
+
+const b64Alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
 
 func hashes(hs []tlog.Hash) [][]byte {
 	out := make([][]byte, len(hs))
@@ -169,6 +209,25 @@ func (k *kit) proofVectors() error {
 	past := incl
 	past.Index = 7
 	add(past, "reject:tlog.ErrInclusionProof", "index 7 in a tree of 7", "LEDGER-02", "LEDGER-04")
+	short := incl
+	short.Proof = short.Proof[:len(short.Proof)-1]
+	add(short, "reject:tlog.ErrInclusionProof", "the proof one hash short (the last hash removed)", "LEDGER-04")
+	long := incl
+	long.Proof = append(hashes(proof), root[:])
+	add(long, "reject:tlog.ErrInclusionProof", "the proof one hash long (the root appended)", "LEDGER-04")
+	// An interior node offered as a leaf: the proof of leaf 6 without
+	// its first hash reaches the root from node(leaves 4–5, leaf 6), so
+	// only the proof's length (LEDGER-04) refuses it.
+	p6, err := tree.InclusionProof(6, 7)
+	if err != nil {
+		return err
+	}
+	if len(p6) != 2 {
+		return fmt.Errorf("conformance: the proof of leaf 6 of 7 has %d hashes", len(p6))
+	}
+	inner := tlog.SM3.HashChildren(p6[0], tlog.SM3.HashLeaf([]byte("entry 6")))
+	add(ledgerInput{Op: "inclusion", LeafHash: inner[:], Index: 6, Size: 7, Root: root[:], Proof: hashes(p6[1:])}, "reject:tlog.ErrInclusionProof",
+		"the interior node over leaves 4–6 offered as leaf 6 with the rest of leaf 6's proof: it reaches the root, one hash short", "LEDGER-04")
 	sha := incl
 	sha.LeafHash = func() []byte { h := gm.SM3([]byte("entry 3")); return h[:] }()
 	add(sha, "reject:tlog.ErrInclusionProof", "leaf hash SM3(entry) without the 0x00 prefix", "LEDGER-03")
@@ -235,5 +294,7 @@ func (k *kit) eventVectors() error {
 	add(ledgerInput{Op: "event", Entry: append([]byte{0x02, 0xee}, entry[2:]...)}, "reject:ledgerevent.ErrMalformed", "unknown kind 0xee", "EVENT-03")
 	add(ledgerInput{Op: "event", Entry: entry[:len(entry)-5]}, "reject:ledgerevent.ErrMalformed", "truncated commitment", "EVENT-02")
 	add(ledgerInput{Op: "event", Entry: []byte{}}, "reject:ledgerevent.ErrMalformed", "an empty entry", "LEDGER-01")
-	return nil
+	add(ledgerInput{Op: "event", Entry: entry, OpenField: "device", OpenSalt: salt[:], OpenValue: "clerk-zhang"}, "reject:ledgerevent.ErrNoField",
+		"an opening of device, a commitment an issue event does not have", "EVENT-10")
+	return k.eventKindVectors()
 }

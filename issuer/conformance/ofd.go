@@ -3,17 +3,22 @@ package conformance
 import (
 	"archive/zip"
 	"bytes"
+	"errors"
 	"io"
 	"strings"
 	"time"
 
 	"elicense/certs/catalog"
+	"elicense/certs/ses"
 	"elicense/issuer/ofdfile"
 )
 
 // ofdInput is the input of an OFD vector.
 type ofdInput struct {
 	File []byte `json:"file"` // the OFD package (zip), base64
+	// Revoked are the revoked seals the verifier knows (a trust bundle's
+	// revoked_seals).
+	Revoked []revokedSeal `json:"revoked_seals,omitempty"`
 }
 
 func init() { ctxSteps = append(ctxSteps, (*kit).ofdVectors) }
@@ -22,6 +27,17 @@ func init() { ctxSteps = append(ctxSteps, (*kit).ofdVectors) }
 // content; returning a nil content drops the entry), keeping order and
 // headers so the result is deterministic.
 func rezip(data []byte, edit func(name string, content []byte) (string, []byte)) ([]byte, error) {
+	return rezipAdd(data, edit, nil)
+}
+
+// zipEntry is an entry rezipAdd appends after the package's own.
+type zipEntry struct {
+	name    string
+	content []byte
+}
+
+// rezipAdd is rezip that then appends extra entries.
+func rezipAdd(data []byte, edit func(name string, content []byte) (string, []byte), extra []zipEntry) ([]byte, error) {
 	zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
 	if err != nil {
 		return nil, err
@@ -49,6 +65,15 @@ func rezip(data []byte, edit func(name string, content []byte) (string, []byte))
 			return nil, err
 		}
 		if _, err := w.Write(content); err != nil {
+			return nil, err
+		}
+	}
+	for _, e := range extra {
+		w, err := zw.CreateHeader(&zip.FileHeader{Name: e.name, Method: zip.Deflate, Modified: time.Date(2026, 3, 1, 8, 0, 0, 0, time.UTC)})
+		if err != nil {
+			return nil, err
+		}
+		if _, err := w.Write(e.content); err != nil {
 			return nil, err
 		}
 	}
@@ -89,7 +114,7 @@ func (k *kit) ofdVectors(*Context) error {
 			}
 			return n, c
 		}},
-		{"Signature.xml changed (its SM3 is the seal's dataHash)", "ofd:SIGNATURE_INVALID", []string{"OFD-04", "SEAL-14"}, func(n string, c []byte) (string, []byte) {
+		{"Signature.xml changed (its SM3 is the seal's dataHash)", "ofd:SIGNATURE_INVALID", []string{"OFD-04", "OFD-09", "SEAL-14"}, func(n string, c []byte) (string, []byte) {
 			if strings.HasSuffix(n, "Sign_0/Signature.xml") {
 				return n, bytes.Replace(c, []byte("<ofd:Provider"), []byte("<ofd:Provider "), 1)
 			}
@@ -132,5 +157,111 @@ func (k *kit) ofdVectors(*Context) error {
 		add(data, e.want, e.desc, e.rules...)
 	}
 	add([]byte("not a zip file"), "ofd:MALFORMED", "not a zip file", "OFD-01")
+	if err := k.ofdRevokedVectors(good, made.ESID); err != nil {
+		return err
+	}
+	return k.ofdFormVectors(good)
+}
+
+// ofdRevokedVectors: the licence file's seal revoked after it signed,
+// without and with a time-stamp (SEAL-15 through OFD-09).
+func (k *kit) ofdRevokedVectors(good []byte, esid string) error {
+	w := k.w
+	revoked := []revokedSeal{{ESID: esid, Since: w.Now.Add(-30 * time.Minute)}}
+	add := func(file []byte, want, desc string, rules ...string) {
+		k.add("ofd.json", Vector{Rules: rules, Description: desc, Input: ofdInput{File: file, Revoked: revoked}, Expected: want})
+	}
+	add(good, "ofd:REVOKED", "the licence file's seal revoked 30 minutes ago, after it signed (no time-stamp)", "OFD-09", "SEAL-15")
+	stamp := func(t *tsa) ([]byte, error) {
+		return rezipErr(good, func(n string, c []byte) (string, []byte, error) {
+			if !strings.HasSuffix(n, "Sign_0/SignedValue.dat") {
+				return n, c, nil
+			}
+			sig, err := ses.ParseSignature(c)
+			if err != nil {
+				return n, nil, err
+			}
+			der, err := t.stamped(sig, sig.TBS.TimeInfo.Time().Add(time.Minute))
+			return n, der, err
+		})
+	}
+	ts, err := w.newTSA()
+	if err != nil {
+		return err
+	}
+	stamped, err := stamp(ts)
+	if err != nil {
+		return err
+	}
+	add(stamped, "ofd:VALID", "the same seal revoked, the signature time-stamped (TSA under root.pem) a minute after signing, before the revocation", "OFD-09", "SEAL-15", "SEAL-16")
+	foreign, err := w.foreignTSA()
+	if err != nil {
+		return err
+	}
+	byForeign, err := stamp(foreign)
+	if err != nil {
+		return err
+	}
+	add(byForeign, "ofd:SIGNATURE_INVALID", "the same, time-stamped by a TSA another root certified (BAD_TIMESTAMP in the seal check)", "OFD-09", "SEAL-16")
+	return nil
+}
+
+// rezipErr is rezip with an edit that can fail.
+func rezipErr(data []byte, edit func(name string, content []byte) (string, []byte, error)) ([]byte, error) {
+	var first error
+	out, err := rezip(data, func(n string, c []byte) (string, []byte) {
+		n, c, err := edit(n, c)
+		if err != nil && first == nil {
+			first = err
+		}
+		return n, c
+	})
+	if first != nil {
+		return nil, first
+	}
+	return out, err
+}
+
+// ofdFormVectors break one rule of OFD-01 … OFD-03 each.
+func (k *kit) ofdFormVectors(good []byte) error {
+	add := func(file []byte, desc string, rules ...string) {
+		k.add("ofd.json", Vector{Rules: rules, Description: desc, Input: ofdInput{File: file}, Expected: "ofd:MALFORMED"})
+	}
+	same := func(n string, c []byte) (string, []byte) { return n, c }
+	folded, err := rezipAdd(good, same, []zipEntry{{"ofd.xml", []byte("<x/>")}})
+	if err != nil {
+		return err
+	}
+	add(folded, "an entry ofd.xml beside OFD.xml (names repeated case-folded)", "OFD-01")
+	foreign, err := rezip(good, func(n string, c []byte) (string, []byte) {
+		if n == "OFD.xml" {
+			return n, bytes.Replace(c, []byte("</ofd:OFD>"), []byte(`<x:Note xmlns:x="urn:example:not-ofd">x</x:Note></ofd:OFD>`), 1)
+		}
+		return n, c
+	})
+	if err != nil {
+		return err
+	}
+	add(foreign, "OFD.xml with an element in another namespace", "OFD-02")
+	twice, err := rezip(good, func(n string, c []byte) (string, []byte) {
+		if !strings.HasSuffix(n, "Sign_0/Signature.xml") {
+			return n, c
+		}
+		s := string(c)
+		i := strings.Index(s, "<ofd:Reference ")
+		j := strings.Index(s, "</ofd:Reference>")
+		if i < 0 || j < i {
+			return n, c
+		}
+		ref := s[i : j+len("</ofd:Reference>")]
+		return n, []byte(s[:i] + ref + ref + s[i:][len(ref):])
+	})
+	if err != nil {
+		return err
+	}
+	if bytes.Equal(twice, good) {
+		return errors.New("conformance: the licence file's Signature.xml has no Reference")
+	}
+	add(twice, "a reference listed twice in Signature.xml", "OFD-03")
 	return nil
 }

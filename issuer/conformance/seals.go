@@ -3,6 +3,7 @@ package conformance
 import (
 	"bytes"
 	"crypto/x509/pkix"
+	"encoding/asn1"
 	"image"
 	"image/color"
 	"image/png"
@@ -170,12 +171,12 @@ func (k *kit) sealVectors(*Context) error {
 	if err != nil {
 		return err
 	}
-	add(sealInput{Signature: stamped, Document: doc}, "seal:VALID", "time-stamped a minute after the signing time", "SEAL-13")
+	add(sealInput{Signature: stamped, Document: doc}, "seal:VALID", "time-stamped a minute after the signing time", "SEAL-13", "SEAL-16", "SEAL-17")
 	early, err := ts.stamped(sig, at.Add(-time.Hour))
 	if err != nil {
 		return err
 	}
-	add(sealInput{Signature: early, Document: doc}, "seal:BAD_TIMESTAMP", "time-stamp an hour before the signing time", "SEAL-13")
+	add(sealInput{Signature: early, Document: doc}, "seal:BAD_TIMESTAMP", "time-stamp an hour before the signing time", "SEAL-13", "SEAL-17")
 	add(sealInput{Signature: stamped, Document: doc, Revoked: []revokedSeal{{ESID: made.ESID, Since: w.Now.Add(-30 * time.Minute)}}}, "seal:VALID",
 		"the seal revoked 30 minutes ago, the signature time-stamped (trusted) before that", "SEAL-15", "SEAL-13")
 	// A seal whose holder ExtData is not a Holder (SEAL-05).
@@ -205,5 +206,156 @@ func (k *kit) sealVectors(*Context) error {
 	flipped := append([]byte(nil), der...)
 	flipped[len(flipped)-1] ^= 1
 	add(sealInput{Signature: flipped, Document: doc}, "seal:BAD_SIGNATURE", "the signer's signature value altered (last byte)", "SEAL-03", "SEAL-08", "GM-03")
+	sv := sealVectorEnv{k: k, doc: doc, at: at, hkey: hkey, hcert: hcert, made: made, sig: sig, ts: ts, tbs: tbs, signed: signed}
+	if err := sv.validityVectors(); err != nil {
+		return err
+	}
+	if err := sv.formVectors(); err != nil {
+		return err
+	}
+	return sv.timestampVectors()
+}
+
+// sealVectorEnv is what the seal vectors share: one holder, one seal
+// listing it, one signature over doc at at, and a TSA.
+type sealVectorEnv struct {
+	k      *kit
+	doc    []byte
+	at     time.Time
+	hkey   *gm.PrivateKey
+	hcert  []byte
+	made   *seal.Made
+	sig    *ses.Signature
+	ts     *tsa
+	tbs    func(*ses.Seal, time.Time) ses.TBSSign
+	signed func(ses.TBSSign, []byte, *gm.PrivateKey) ([]byte, error)
+}
+
+func (e *sealVectorEnv) add(sig []byte, want, desc string, rules ...string) {
+	e.k.add("seals.json", Vector{Rules: rules, Description: desc, Input: sealInput{Signature: sig, Document: e.doc}, Expected: want})
+}
+
+// validityVectors sign before the seal's and the signer certificate's
+// validity (SEAL-11, SEAL-12).
+func (e *sealVectorEnv) validityVectors() error {
+	w := e.k.w
+	early, err := e.signed(e.tbs(e.made.Seal, w.Now.Add(-13*time.Hour)), e.hcert, e.hkey)
+	if err != nil {
+		return err
+	}
+	e.add(early, "seal:SEAL_NOT_YET_VALID", "signing time an hour before the seal's validStart (the signer certificate valid then)", "SEAL-11")
+	key := seedKey("seal-late-holder")
+	cert, err := w.holderCert("新任签章人", key, w.Now.Add(-2*time.Hour), w.Now.Add(365*24*time.Hour))
+	if err != nil {
+		return err
+	}
+	made, err := w.makeSeal("31011500000004", cert, w.Now.Add(-12*time.Hour), w.Now.Add(365*24*time.Hour))
+	if err != nil {
+		return err
+	}
+	before, err := e.signed(e.tbs(made.Seal, w.Now.Add(-3*time.Hour)), cert, key)
+	if err != nil {
+		return err
+	}
+	e.add(before, "seal:SIGNER_CERT_NOT_YET_VALID", "signing time an hour before the signer certificate's NotBefore (the seal valid then)", "SEAL-12")
+	return nil
+}
+
+// formVectors: another algorithm, a non-minimal DER integer, and the
+// digest form of certList.
+func (e *sealVectorEnv) formVectors() error {
+	w := e.k.w
+	alg := *e.sig
+	alg.SignAlg = asn1.ObjectIdentifier{1, 2, 840, 10045, 4, 3, 2}
+	der, err := alg.Marshal()
+	if err != nil {
+		return err
+	}
+	e.add(der, "seal:UNSUPPORTED_ALGORITHM", "signatureAlgID ecdsa-with-SHA256 (1.2.840.10045.4.3.2), the signature value unchanged", "SEAL-02", "SEAL-07")
+	rs, err := gm.DERToRS(e.sig.Value)
+	if err != nil {
+		return err
+	}
+	long := *e.sig
+	long.Value = nonMinimalDER(rs)
+	if der, err = long.Marshal(); err != nil {
+		return err
+	}
+	e.add(der, "seal:BAD_SIGNATURE", "the signer's DER signature with r written with a superfluous leading zero byte (same r and s)", "GM-03", "SEAL-03")
+	digestSeal := func(esid, digestType string) (*ses.Seal, error) {
+		pic, err := tinyPNG()
+		if err != nil {
+			return nil, err
+		}
+		info, err := ses.NewSealInfo(ses.SealParams{ESID: esid, Type: ses.TypeOfficial, Name: "上海浦江示例网络科技有限公司公章",
+			SignerCerts: [][]byte{e.hcert}, CertListType: ses.CertListDigests, CreateDate: w.Now.Add(-12 * time.Hour),
+			ValidStart: w.Now.Add(-12 * time.Hour), ValidEnd: w.Now.Add(365 * 24 * time.Hour), Picture: pic, WidthMM: 40, HeightMM: 40})
+		if err != nil {
+			return nil, err
+		}
+		if digestType != "" {
+			info.Property.CertDigests[0].Type = digestType
+		}
+		return ses.SignSeal(info, w.Market.DER, w.Market.signer())
+	}
+	for _, c := range []struct{ esid, typ, want, desc string }{
+		{"31011500000005", "", "seal:VALID", "a seal listing its signer by digest (certListType 2, type \"SM3\", SM3 of the certificate's DER)"},
+		{"31011500000006", "SHA256", "seal:UNSUPPORTED_ALGORITHM", "a seal listing its signer by a digest of type \"SHA256\" (certListType 2)"},
+	} {
+		s, err := digestSeal(c.esid, c.typ)
+		if err != nil {
+			return err
+		}
+		der, err := e.signed(e.tbs(s, e.at), e.hcert, e.hkey)
+		if err != nil {
+			return err
+		}
+		e.add(der, c.want, c.desc, "SEAL-09", "SEAL-18")
+	}
+	return nil
+}
+
+// nonMinimalDER writes the 64-byte r‖s as a DER SEQUENCE whose r has
+// one more leading zero byte than DER allows.
+func nonMinimalDER(rs []byte) []byte {
+	integer := func(v []byte, pad bool) []byte {
+		v = bytes.TrimLeft(v, "\x00")
+		if len(v) == 0 || v[0]&0x80 != 0 {
+			v = append([]byte{0}, v...)
+		}
+		if pad {
+			v = append([]byte{0}, v...)
+		}
+		return append([]byte{0x02, byte(len(v))}, v...)
+	}
+	body := append(integer(rs[:32], true), integer(rs[32:], false)...)
+	return append([]byte{0x30, byte(len(body))}, body...)
+}
+
+// timestampVectors: the tolerance of a time-stamp before the signing
+// time (SEAL-13).
+func (e *sealVectorEnv) timestampVectors() error {
+	for _, c := range []struct {
+		d          time.Duration
+		want, desc string
+	}{
+		{-4 * time.Minute, "seal:VALID", "time-stamped 4 minutes before the signing time (within the 5-minute tolerance)"},
+		{-6 * time.Minute, "seal:BAD_TIMESTAMP", "time-stamped 6 minutes before the signing time"},
+	} {
+		der, err := e.ts.stamped(e.sig, e.at.Add(c.d))
+		if err != nil {
+			return err
+		}
+		e.add(der, c.want, c.desc, "SEAL-13", "SEAL-17")
+	}
+	foreign, err := e.k.w.foreignTSA()
+	if err != nil {
+		return err
+	}
+	der, err := foreign.stamped(e.sig, e.at.Add(time.Minute))
+	if err != nil {
+		return err
+	}
+	e.add(der, "seal:BAD_TIMESTAMP", "time-stamped a minute after the signing time by a TSA whose certificate another root issued (root.pem is the TSA root)", "SEAL-13", "SEAL-16")
 	return nil
 }

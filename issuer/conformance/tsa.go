@@ -1,7 +1,9 @@
 package conformance
 
 import (
+	"crypto/x509/pkix"
 	"encoding/asn1"
+	"math/big"
 	"time"
 
 	"elicense/certs/ses"
@@ -32,6 +34,34 @@ type tsa struct {
 func (w *world) newTSA() (*tsa, error) {
 	key := seedKey("tsa")
 	der, err := w.holderCert("conformance TSA", key, w.Now.Add(-24*time.Hour), w.Now.Add(365*24*time.Hour))
+	if err != nil {
+		return nil, err
+	}
+	cert, err := gm.ParseCertificate(der)
+	if err != nil {
+		return nil, err
+	}
+	return &tsa{key: key, der: der, cert: cert}, nil
+}
+
+// foreignTSA is a time-stamp authority certified by otherRoot, not by
+// the kit's root.
+func (w *world) foreignTSA() (*tsa, error) {
+	rootDER, err := otherRoot(w.Now)
+	if err != nil {
+		return nil, err
+	}
+	root, err := gm.ParseCertificate(rootDER)
+	if err != nil {
+		return nil, err
+	}
+	key := seedKey("foreign-tsa")
+	tmpl := &gm.Certificate{
+		SerialNumber: big.NewInt(100), Subject: pkix.Name{CommonName: "foreign TSA"},
+		NotBefore: w.Now.Add(-24 * time.Hour), NotAfter: w.Now.Add(365 * 24 * time.Hour),
+		KeyUsage: gm.KeyUsageDigitalSignature, BasicConstraintsValid: true,
+	}
+	der, err := gm.CreateCertificate(tmpl, root, key.PublicKey(), detSigner{seedKey("other-root")})
 	if err != nil {
 		return nil, err
 	}

@@ -31,6 +31,12 @@ type Options struct {
 	AtSigningTime bool
 	// Status, when set, is asked whether a seal is revoked.
 	Status seal.SealStatus
+	// TSARoots are the roots a Seal signature's time-stamp authority must
+	// chain to for the time-stamp to be trusted: only a trusted
+	// time-stamp made before a seal's revocation keeps the signature
+	// valid (seal.Options.TSARoots). Without them a time-stamp is checked
+	// but not trusted.
+	TSARoots []*gm.Certificate
 	// Limits bound the container (nil: ofd.DefaultLimits).
 	Limits *ofd.Limits
 	// Licences, when set, also checks the licence a licence file carries
@@ -369,7 +375,7 @@ func verifySeal(s *Signature, p *ofd.Package, x *ofd.Signature, value []byte, op
 		return
 	}
 	trust := seal.Options{Roots: opts.Roots, Intermediates: opts.Intermediates, TrustedMakers: opts.Trusted,
-		At: opts.At, AtSigningTime: opts.AtSigningTime, Status: opts.Status}
+		At: opts.At, AtSigningTime: opts.AtSigningTime, Status: opts.Status, TSARoots: opts.TSARoots}
 	res, _ = seal.VerifyDigest(value, digest[:], trust)
 	fillSeal(s, res)
 	s.RevocationKnown = res.StatusKnown

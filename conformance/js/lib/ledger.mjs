@@ -78,13 +78,13 @@ export function parseVKey(s) {
   const i1 = s.indexOf('+'), i2 = i1 < 0 ? -1 : s.indexOf('+', i1 + 1);
   if (i1 < 0 || i2 < 0) fail('tlog.ErrBadKey', 'form');
   const name = s.slice(0, i1), idh = s.slice(i1 + 1, i2), b64 = s.slice(i2 + 1);
-  if (!name || /\s/u.test(name) || !/^[0-9a-f]{8}$/.test(idh)) fail('tlog.ErrBadKey', 'name or id');
+  if (!name || /\s/u.test(name) || !/^[0-9a-fA-F]{8}$/.test(idh)) fail('tlog.ErrBadKey', 'name or id');
   let raw; try { raw = b64Decode(b64); } catch { fail('tlog.ErrBadKey', 'base64'); }
   if (raw.length !== ALG.length + 65 || !bytesEq(raw.subarray(0, ALG.length), ALG)) fail('tlog.ErrBadKey', 'alg');
   const point = raw.subarray(ALG.length);
   let pub; try { pub = parsePoint(point); } catch { fail('tlog.ErrBadKey', 'point'); }
   if (point[0] !== 4) fail('tlog.ErrBadKey', 'not uncompressed');
-  if (hex(noteKeyID(name, point)) !== idh) fail('tlog.ErrBadKey', 'key id');
+  if (hex(noteKeyID(name, point)) !== idh.toLowerCase()) fail('tlog.ErrBadKey', 'key id');
   return { name, id: hex(noteKeyID(name, point)), pub, point };
 }
 export function keyFromCert(name, cert) {
@@ -167,4 +167,96 @@ export function readTile(t, data) {
   }
   if (es.length !== t.w) fail(T, 'entry count');
   return { entries: es };
+}
+
+// ---- ledger events (events.md, EVENT-01 … EVENT-11) ----
+// Field types of EVENT-02; text bounds are in bytes of UTF-8. Each kind's fields in the order of
+// events.md §3; commitments marked 'c'.
+const EVT = 'ledgerevent.ErrMalformed';
+const T = (name, lo, hi) => ({ name, type: 'text', lo, hi });
+const AG = T('agency', 1, 64), ID = (n) => T(n, 1, 256), REASON = T('reason', 0, 256);
+const TM = (name) => ({ name, type: 'time' }), DG = (name) => ({ name, type: 'digest' });
+const C = (name) => ({ name, type: 'c' }), B = (name, codes) => ({ name, type: 'byte', codes });
+const STATUS = [1, 2, 3], STATE = [1, 2, 3], USE = [1, 2], BY = [1, 2];
+const RP = T('rp', 1, 64);
+export const EVENT_KINDS = {
+  1: ['issue', [TM('time'), AG, ID('id'), DG('credential_sm3'), C('operator')]],
+  2: ['reissue', [TM('time'), AG, ID('id'), ID('supersedes'), DG('credential_sm3'), DG('superseded_sm3'), B('from', STATUS), REASON, C('operator')]],
+  3: ['status', [TM('time'), AG, ID('id'), DG('credential_sm3'), B('from', STATUS), B('to', STATUS), REASON, C('operator')]],
+  4: ['unbind', [TM('time'), AG, ID('id'), DG('credential_sm3'), B('from', STATUS), REASON, C('operator')]],
+  5: ['claim', [TM('time'), AG, ID('id'), DG('credential_sm3'), C('device')]],
+  6: ['seal-made', [TM('time'), AG, ID('esid'), DG('seal_sm3'), C('holder_code'), C('holder_name'), C('operator')]],
+  7: ['seal-revoked', [TM('time'), AG, ID('esid'), T('reason', 1, 256), C('operator')]],
+  8: ['key-rotated', [TM('time'), AG, ID('key_id'), ID('previous'), C('operator')]],
+  9: ['key-compromised', [TM('time'), AG, ID('key_id'), TM('since'), DG('genuine_sm3'), C('operator')]],
+  10: ['rp-registered', [TM('time'), AG, RP, DG('key_sm3'), DG('registration_sm3'), C('operator')]],
+  11: ['rp-status', [TM('time'), AG, RP, B('state', STATE), REASON, C('operator')]],
+  12: ['grant', [TM('time'), AG, ID('grant'), RP, T('matter', 1, 64), C('licence'), T('fields', 1, 1024), TM('not_after'), B('use', USE), DG('consent_sm3')]],
+  13: ['grant-use', [TM('time'), AG, ID('grant'), RP]],
+  14: ['grant-revoked', [TM('time'), AG, ID('grant'), RP, B('by', BY)]],
+  15: ['counter-verified', [TM('time'), AG, ID('receipt'), T('counter', 1, 256), T('verdict', 1, 32), TM('at'), C('licence')]],
+  16: ['archive-exported', [TM('time'), AG, TM('from'), TM('to'), { name: 'count', type: 'count' }, DG('manifest_sm3'), C('operator')]],
+};
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+// decodeEvent returns { kind, name, fields } or throws ledgerevent.ErrMalformed.
+export function decodeEvent(b) {
+  if (b.length < 2) fail(EVT, 'short');
+  if (b[0] !== 2) fail(EVT, 'format ' + b[0]);
+  const k = EVENT_KINDS[b[1]];
+  if (!k) fail(EVT, 'kind ' + b[1]);
+  const [name, table] = k;
+  const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  let o = 2;
+  const take = (n, f) => { if (o + n > b.length) fail(EVT, 'truncated ' + f); const v = b.subarray(o, o + n); o += n; return v; };
+  const fields = {};
+  for (const f of table) {
+    switch (f.type) {
+      case 'time': take(8, f.name); fields[f.name] = dv.getBigInt64(o - 8); break;
+      case 'count': take(8, f.name); fields[f.name] = dv.getBigUint64(o - 8); break;
+      case 'text': {
+        const n = (take(2, f.name)[0] << 8) | b[o - 1];
+        if (n < f.lo || n > f.hi) fail(EVT, f.name + ' length');
+        const raw = take(n, f.name);
+        try { fields[f.name] = utf8.decode(raw); } catch { fail(EVT, f.name + ' not UTF-8'); }
+        break;
+      }
+      case 'digest': fields[f.name] = take(32, f.name); break;
+      case 'c': { const v = take(32, f.name); if (v.every((x) => x === 0)) fail(EVT, f.name + ' zero commitment'); fields[f.name] = v; break; }
+      case 'byte': { const v = take(1, f.name)[0]; if (!f.codes.includes(v)) fail(EVT, f.name + ' code'); fields[f.name] = v; break; }
+    }
+  }
+  if (o !== b.length) fail(EVT, 'trailing bytes');
+  checkEvent(b[1], fields);
+  return { kind: b[1], name, fields, commitments: table.filter((f) => f.type === 'c').map((f) => f.name) };
+}
+
+// EVENT-11, texts compared as bytes (equal strings of valid UTF-8 are equal bytes).
+function checkEvent(kind, f) {
+  const bad = (m) => fail(EVT, m);
+  switch (kind) {
+    case 2: if (f.from !== 1 && f.from !== 2) bad('reissue from'); if (f.supersedes === f.id) bad('supersedes itself'); break;
+    case 3: {
+      const ok = (f.from === 1 && f.to === 2) || (f.from === 2 && f.to === 1) || ((f.from === 1 || f.from === 2) && f.to === 3);
+      if (!ok) bad('status change'); break;
+    }
+    case 4: if (!f.id.includes('#')) bad('unbind id'); if (f.from === 3) bad('unbind from revoked'); break;
+    case 5: if (!f.id.includes('#')) bad('claim id'); break;
+    case 8: if (f.key_id === f.previous) bad('key replaces itself'); break;
+    case 9: if (f.since > f.time) bad('since after time'); break;
+    case 12: {
+      const seen = new Set();
+      for (const key of f.fields.split(',')) {
+        if (!/^[a-z0-9_]+$/.test(key)) bad('field key'); if (seen.has(key)) bad('field twice'); seen.add(key);
+      }
+      break;
+    }
+    case 16: if (!(f.from < f.to)) bad('from not before to'); break;
+  }
+}
+
+// EVENT-05, EVENT-10: an opening (field, 16-byte salt, value bytes) of a decoded event.
+export function verifyOpening(ev, field, salt, value) {
+  if (!ev.commitments.includes(field)) fail('ledgerevent.ErrNoField', field);
+  if (!bytesEq(sm3(concat(salt, value)), ev.fields[field])) fail('ledgerevent.ErrOpening', field);
 }

@@ -1,6 +1,6 @@
 // GB/T 38540-2020 (version 4) seals and detached SES_Signature, checked per seals-ofd.md SEAL-07.
 // The ASN.1 structures are those of GB/T 38540 §5 (SES_Seal) and §7 (SES_Signature); version 1
-// (GM/T 0031) and time-stamps are not implemented here.
+// (GM/T 0031) is not implemented here; time-stamps are SEAL-16's RFC 3161 tokens.
 import { tlv, children, parseOne, oid, derInt, parseDerSig, parseCert, verifyCertSig, DerError } from './der.mjs';
 import { sm3, verifyRS, bnFromBytes, hex } from './sm.mjs';
 import { bytesEq } from './enc.mjs';
@@ -50,13 +50,19 @@ function parseSignature(der) {
   derInt(ptype);
   const clt = derInt(certListType);
   const certs = children(certList);
-  if (clt !== 1n) throw new SealNI('certListType ' + clt);
+  if (clt !== 1n && clt !== 2n) throw new DerError('certListType ' + clt);
+  // SEAL-18: certDigestList entries are CertDigestObj { type PrintableString (IA5, UTF8 read), value OCTET STRING }
+  const digests = clt === 2n ? certs.map((c) => {
+    const [t, v, ...more] = children(c);
+    if (more.length || ![0x13, 0x16, 0x0c].includes(t.tag)) throw new DerError('CertDigestObj');
+    return { type: Buffer.from(t.content).toString('utf8'), value: octets(v) };
+  }) : null;
   if (timeInfo.tag !== 0x18 && timeInfo.tag !== 0x03) throw new DerError('timeInfo');
   return {
     tbsRaw: toSign.raw, signerCert: octets(cert), alg: oid(alg), value: bitstr(value), timeStamp: ts || null,
     signingTime: gtime(timeInfo), dataHash: bitstr(dataHash), esid: Buffer.from(esID.content).toString('latin1'),
     sealInfoRaw: sealInfo.raw, makerCert: octets(makerCert), makerAlg: oid(makerAlg), makerSig: bitstr(makerSig),
-    certList: certs.map(octets), validStart: gtime(validStart), validEnd: gtime(validEnd), created: gtime(createDate),
+    certList: digests ? null : certs.map(octets), digests, validStart: gtime(validStart), validEnd: gtime(validEnd), created: gtime(createDate),
   };
 }
 
@@ -71,7 +77,13 @@ export function verifySeal(sigDer, document, { roots, revoked = [], now }) {
   // 2. signer's signature
   if (!verifySigValue(signer.pub, s.tbsRaw, s.value)) return V('BAD_SIGNATURE');
   // 3. signer in the seal's certList
-  if (!s.certList.some((c) => bytesEq(c, s.signerCert))) return V('SIGNER_NOT_IN_SEAL');
+  if (s.digests) {
+    const sm3Type = (t) => t.toUpperCase() === 'SM3' || t === '1.2.156.10197.1.401';
+    const h = sm3(s.signerCert);
+    if (!s.digests.some((d) => sm3Type(d.type) && bytesEq(d.value, h))) {
+      return V(s.digests.some((d) => !sm3Type(d.type)) ? 'UNSUPPORTED_ALGORITHM' : 'SIGNER_NOT_IN_SEAL');
+    }
+  } else if (!s.certList.some((c) => bytesEq(c, s.signerCert))) return V('SIGNER_NOT_IN_SEAL');
   // 4. maker's signature, then the maker's chain at the check time
   if (!verifySigValue(maker.pub, s.sealInfoRaw, s.makerSig)) return V('BAD_SEAL_SIGNATURE');
   const trusted = roots.some((r) => bytesEq(r.der, maker.der) || (maker.issuerRaw === r.subjectRaw && verifyCertSig(maker, r) && now >= r.notBefore && now <= r.notAfter && now >= maker.notBefore && now <= maker.notAfter));
@@ -85,7 +97,7 @@ export function verifySeal(sigDer, document, { roots, revoked = [], now }) {
   let tsTime = null;
   if (s.timeStamp) {
     tsTime = verifyTimeStamp(s.timeStamp, s.value, roots);
-    if (tsTime === null || tsTime < s.signingTime) return V('BAD_TIMESTAMP');
+    if (tsTime === null || tsTime < s.signingTime - 300) return V('BAD_TIMESTAMP'); // SEAL-17: 5 minutes
   }
   // 8
   if (!bytesEq(sm3(document), s.dataHash)) return V('DOCUMENT_MODIFIED');
@@ -115,7 +127,7 @@ function verifyTimeStamp(ts, sigValue, roots) {
     if (sd[k].tag === 0xa0) { certs = children(sd[k]).map((c) => parseCert(c.raw)); k++; }
     if (sd[k].tag === 0xa1) k++;
     const sis = children(sd[k]);
-    if (sis.length !== 1) return null;
+    if (sis.length < 1) return null; // SEAL-16: the first SignerInfo is the TSA's
     const si = children(sis[0]);
     let j = 0; derInt(si[j++]);
     const sid = si[j++];
