@@ -5,6 +5,7 @@ import (
 	"compress/zlib"
 	"encoding/binary"
 	"strings"
+	"time"
 
 	"github.com/fxamacker/cbor/v2"
 )
@@ -74,6 +75,26 @@ func (k *kit) qrMore() error {
 	}
 	k.add(f, Vector{Rules: []string{"QR-07", "VERIFY-03"}, Description: "a core whose key 9 is a map of 65 pairs, to a verifier holding no trust bundle: decoding refuses it first",
 		Input: qrInput{Text: wide, Trust: "none"}, Expected: "MALFORMED"})
+	// The police key's certificate allows vehicle licences; the bundle's
+	// police agency does not list them.
+	vl, err := w.issueLicence(w.Police, "vehicle-license", "gab-1", 80, false, nil)
+	if err != nil {
+		return err
+	}
+	k.qrCase(f, mustText(vl.static()), "CLASS_NOT_ALLOWED_FOR_ISSUER", "a vehicle licence by the police key, whose certificate allows the class but whose agency does not list it in the bundle",
+		"QR-24", "TRUST-17", "VERIFY-06")
+	// amr-exp was signed an hour before now and expires an hour after:
+	// young enough for the class, but past its exp from that instant on.
+	fresh, err := w.issueLicence(w.Market, "business-license", "amr-exp", 1, false, nil)
+	if err != nil {
+		return err
+	}
+	ft := mustText(fresh.static())
+	exp := w.Lists["amr-exp"].ExpiresAt
+	k.add(f, Vector{Rules: []string{"STATUS-19", "VERIFY-15"}, Description: "a business licence on list amr-exp one second before the list's exp (2 h old: fresh)",
+		Now: exp.Add(-time.Second), Input: qrInput{Text: ft, Trust: "context"}, Expected: "VALID_STATIC"})
+	k.add(f, Vector{Rules: []string{"STATUS-19", "VERIFY-15", "STATUS-08"}, Description: "the same at the list's exp (2 h old, younger than the class's 24 h): past exp, stale under fail",
+		Now: exp, Input: qrInput{Text: ft, Trust: "context"}, Expected: "STATUS_STALE"})
 	return k.disclosureOrder(bl)
 }
 
