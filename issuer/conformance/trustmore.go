@@ -51,6 +51,17 @@ func (k *kit) trustContent(ctx *Context) error {
 		return err
 	}
 	keyOf := func(kid string, der []byte) string { return `"kid":"` + kid + `","cert":"` + std(der) + `"` }
+	// TRUST-09 validates a key's chain at now clamped into the key's own
+	// validity: an expired or not yet valid key certificate still chains.
+	marketPolicy := agencycert.Policy{AgencyCode: codeMarket, Classes: w.Market.Classes}
+	expired, err := w.agencyCertValid("market", w.Market.Name, marketPolicy, 102, w.Now.Add(-23*time.Hour), w.Now.Add(-time.Hour))
+	if err != nil {
+		return err
+	}
+	future, err := w.agencyCertValid("market", w.Market.Name, marketPolicy, 103, w.Now.Add(time.Hour), w.Now.Add(48*time.Hour))
+	if err != nil {
+		return err
+	}
 	for _, c := range []struct {
 		desc, want string
 		rules      []string
@@ -76,6 +87,12 @@ func (k *kit) trustContent(ctx *Context) error {
 		}},
 		{"the member seq repeated (the second a lower value)", "reject:trust.ErrMalformed", []string{"GM-08", "TRUST-05"}, func(p string) string {
 			return replaceOnce(p, `"seq":`, `"seq":1,"seq":`)
+		}},
+		{"the market key's certificate expired an hour before now: it chains at its NotAfter, so the bundle stands", "VALID", []string{"TRUST-09", "CERT-11"}, func(p string) string {
+			return replaceOnce(p, keyOf(w.Market.KID, w.Market.DER), keyOf(gm.KeyIDString(expired), expired))
+		}},
+		{"the market key's certificate valid from an hour after now: it chains at its NotBefore, so the bundle stands", "VALID", []string{"TRUST-09", "CERT-11"}, func(p string) string {
+			return replaceOnce(p, keyOf(w.Market.KID, w.Market.DER), keyOf(gm.KeyIDString(future), future))
 		}},
 		{"no checkpoint member: the checkpoint is optional", "VALID", []string{"TRUST-13"}, func(p string) string {
 			i := strings.Index(p, `"checkpoint":"`)
@@ -199,13 +216,19 @@ func (w *world) foreignAgencyCert() ([]byte, error) {
 // seed with policy p. Its serial is fixed, so that the certificates the
 // generator makes after it keep theirs.
 func (w *world) agencyCertWithPolicy(seed, name string, p agencycert.Policy) ([]byte, error) {
+	return w.agencyCertValid(seed, name, p, 101, w.Now.Add(-24*time.Hour), w.Now.Add(10*365*24*time.Hour))
+}
+
+// agencyCertValid is agencyCertWithPolicy with the serial and validity
+// given.
+func (w *world) agencyCertValid(seed, name string, p agencycert.Policy, serial int64, notBefore, notAfter time.Time) ([]byte, error) {
 	pext, err := p.Extension()
 	if err != nil {
 		return nil, err
 	}
 	tmpl := &gm.Certificate{
-		SerialNumber: big.NewInt(101), Subject: pkix.Name{CommonName: name, Organization: []string{name}},
-		NotBefore: w.Now.Add(-24 * time.Hour), NotAfter: w.Now.Add(10 * 365 * 24 * time.Hour),
+		SerialNumber: big.NewInt(serial), Subject: pkix.Name{CommonName: name, Organization: []string{name}},
+		NotBefore: notBefore, NotAfter: notAfter,
 		KeyUsage: gm.KeyUsageDigitalSignature, BasicConstraintsValid: true,
 		ExtraExtensions: []pkix.Extension{pext},
 	}
