@@ -31,7 +31,7 @@ const MUTATIONS = [
   ["QR-24 policy allows class", "lib/qr.mjs", "if (!key.agency.classes.includes(cls.key) || !policyOK)", "if (!key.agency.classes.includes(cls.key))"],
   ["STATUS-17 agency of list", "lib/qr.mjs", "if (!bl || bl.agency !== key.agency.code)", "if (!bl)"],
   ["STATUS-19 exp part", "lib/qr.mjs", "now - held.iat > maxStale || now >= held.exp", "now - held.iat > maxStale"],
-  ["STATUS-19 age part", "lib/qr.mjs", "now - held.iat > maxStale || now >= held.exp", "now > held.exp"],
+  ["STATUS-19 age part", "lib/qr.mjs", "now - held.iat > maxStale || now >= held.exp", "now >= held.exp"],
   ["VERIFY-11 NOT_YET_VALID", "lib/qr.mjs", "if (now < startOfDay(c.from)) refuse('NOT_YET_VALID');", ""],
   ["TRUST-07 root kid", "lib/trust.mjs", "if (b.root !== root.kid) fail", "if (false) fail"],
   ["TRUST-07 bundle_signer", "lib/trust.mjs", "if (!Array.isArray(b.bundle_signer) ||", "if (false &&"],
