@@ -291,7 +291,14 @@ func (k *kit) deltaStreams(amr string, d *statuslist.Delta) error {
 	past := one
 	past.Changes = []statuslist.Change{{Index: d.Entries, Status: statuslist.Revoked}}
 	body := deltaBody(&past, w.ledgerKID(), 10, riceStream(10, past.Changes, 0))
-	return add(body, "reject:statuslist.ErrMalformed", "a change to entry 1024 of a list of 1024 entries (index = entries)", "STATUS-12")
+	if err := add(body, "reject:statuslist.ErrMalformed", "a change to entry 1024 of a list of 1024 entries (index = entries)", "STATUS-12"); err != nil {
+		return err
+	}
+	// The reference bound (STATUS-06): 64 Mi entries.
+	huge := one
+	huge.Entries = 64<<20 + 4
+	body = deltaBody(&huge, w.ledgerKID(), 2, riceStream(2, huge.Changes, 0))
+	return add(body, "reject:statuslist.ErrTooLarge", "a delta for a list of 64 Mi + 4 entries, above the reader's bound", "STATUS-13", "STATUS-06")
 }
 
 // deltaBody writes the delta d up to its signature (status.md STATUS-11)
