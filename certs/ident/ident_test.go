@@ -221,6 +221,29 @@ func TestResidentIDDates(t *testing.T) {
 	}
 }
 
+// TestResidentIDAt judges "today" at the instant given, not the clock.
+func TestResidentIDAt(t *testing.T) {
+	first17 := "11010520301231001"
+	c, err := ResidentIDCheckChar(first17)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := first17 + string(c)
+	tests := []struct {
+		at   time.Time
+		want error
+	}{
+		{time.Date(2030, 12, 30, 15, 59, 59, 0, time.UTC), ErrDate}, // 2030-12-30 23:59:59 UTC+8
+		{time.Date(2030, 12, 30, 16, 0, 0, 0, time.UTC), nil},       // 2030-12-31 00:00 UTC+8
+	}
+	for _, tt := range tests {
+		err := ValidateResidentIDAt(id, tt.at)
+		if tt.want == nil && err != nil || tt.want != nil && !errors.Is(err, tt.want) {
+			t.Errorf("ValidateResidentIDAt(%s, %s) = %v, want %v", id, tt.at, err, tt.want)
+		}
+	}
+}
+
 func TestResidentIDProvinces(t *testing.T) {
 	valid := map[string]bool{}
 	for _, p := range []int{11, 12, 13, 14, 15, 21, 22, 23, 31, 32, 33, 34, 35, 36, 37,

@@ -311,7 +311,10 @@ func decodePayload(rest string) ([]byte, error) {
 	if raw[0] != 0x78 {
 		return raw, nil
 	}
-	zr, err := zlib.NewReader(bytes.NewReader(raw))
+	// A bytes.Reader is an io.ByteReader, so the inflater reads no byte
+	// past the stream's checksum and br.Len tells what follows it.
+	br := bytes.NewReader(raw)
+	zr, err := zlib.NewReader(br)
 	if err != nil {
 		return nil, errf(ErrMalformed, "", "zlib: %v", err)
 	}
@@ -326,6 +329,9 @@ func decodePayload(rest string) ([]byte, error) {
 		return nil, errf(ErrMalformed, "", "zlib: %v", err)
 	case len(out) > MaxPayload:
 		return nil, errf(ErrMalformed, "", "payload inflates past %d bytes", MaxPayload)
+	case br.Len() != 0:
+		// Bytes the signature does not cover could carry anything.
+		return nil, errf(ErrMalformed, "", "zlib: %d bytes after the stream", br.Len())
 	}
 	return out, nil
 }

@@ -1,6 +1,8 @@
 package qr
 
 import (
+	"bytes"
+	"compress/zlib"
 	"errors"
 	"strings"
 	"testing"
@@ -289,5 +291,37 @@ func TestNonCanonicalRejected(t *testing.T) {
 	long := append([]byte{0x98, 0x05}, raw[1:]...)
 	if _, err := Decode(Prefix + base45.Encode(long)); !errors.Is(err, ErrMalformed) {
 		t.Fatalf("non-canonical envelope: %v", err)
+	}
+}
+
+// TestZlibTrailingData: a compressed payload decodes, and the same with a
+// byte after the ZLIB stream is refused (QR-05).
+func TestZlibTrailingData(t *testing.T) {
+	f := newFixture(t, "business-license")
+	text, err := f.holding(t, businessClass(t), businessFields(), false).Static()
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _, err := decodeText(text)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var z bytes.Buffer
+	zw := zlib.NewWriter(&z)
+	zw.Write(raw)
+	zw.Close()
+	tests := []struct {
+		name    string
+		payload []byte
+		ok      bool
+	}{
+		{"compressed", z.Bytes(), true},
+		{"a byte after the stream", append(bytes.Clone(z.Bytes()), 0), false},
+	}
+	for _, tt := range tests {
+		_, err := Decode(Prefix + base45.Encode(tt.payload))
+		if tt.ok && err != nil || !tt.ok && !errors.Is(err, ErrMalformed) {
+			t.Errorf("%s: %v", tt.name, err)
+		}
 	}
 }

@@ -216,7 +216,7 @@ func ParseDelta(data []byte, opts VerifyOptions) (*Delta, error) {
 	if d.Version < opts.MinVersion {
 		return nil, fmt.Errorf("%w: version %d, already holding %d", ErrRollback, d.Version, opts.MinVersion)
 	}
-	if now := opts.now(); now.After(d.ExpiresAt.Add(opts.ClockSkew)) {
+	if now := opts.now(); !now.Before(d.ExpiresAt.Add(opts.ClockSkew)) {
 		return d, fmt.Errorf("%w: exp %s, now %s", ErrExpired, d.ExpiresAt.Format(time.RFC3339), now.UTC().Format(time.RFC3339))
 	}
 	return d, nil

@@ -12,6 +12,7 @@ import (
 	"elicense/certs/jws"
 	"elicense/internal/gm"
 
+	jsonv2 "github.com/go-json-experiment/json"
 	"github.com/golang-jwt/jwt/v5"
 )
 
@@ -50,8 +51,10 @@ func (s *Signed) Status(idx int) (Status, error) { return s.List.Get(idx) }
 // Age returns how long ago the list was signed (never negative).
 func (s *Signed) Age(now time.Time) time.Duration { return max(now.Sub(s.IssuedAt), 0) }
 
-// Expired reports whether now is past the list's exp.
-func (s *Signed) Expired(now time.Time) bool { return now.After(s.ExpiresAt) }
+// Expired reports whether the list has expired at now: exp is the first
+// instant at which it must not be used (RFC 7519 §4.1.4), so now equal to
+// exp is expired.
+func (s *Signed) Expired(now time.Time) bool { return !now.Before(s.ExpiresAt) }
 
 // KeyFunc returns the public keys whose key ID is kid (several when IDs
 // collide), or none. It must be safe for concurrent use.
@@ -201,7 +204,9 @@ func Parse(token string, opts VerifyOptions) (*Signed, error) {
 		return nil, err
 	}
 	var c claims
-	if err := json.Unmarshal(payload, &c); err != nil {
+	// Strict JSON (GM-08): a repeated member, or a name that matches a
+	// claim only case-insensitively, is refused rather than read.
+	if err := jsonv2.Unmarshal(payload, &c); err != nil {
 		return nil, fmt.Errorf("%w: payload: %v", ErrMalformed, err)
 	}
 	if c.Sub != opts.URI {
@@ -251,7 +256,7 @@ func Parse(token string, opts VerifyOptions) (*Signed, error) {
 	if s.Version < opts.MinVersion {
 		return nil, fmt.Errorf("%w: version %d, already holding %d", ErrRollback, s.Version, opts.MinVersion)
 	}
-	if now := opts.now(); now.After(s.ExpiresAt.Add(opts.ClockSkew)) {
+	if now := opts.now(); !now.Before(s.ExpiresAt.Add(opts.ClockSkew)) {
 		return s, fmt.Errorf("%w: exp %s, now %s", ErrExpired, s.ExpiresAt.Format(time.RFC3339), now.UTC().Format(time.RFC3339))
 	}
 	return s, nil

@@ -304,3 +304,67 @@ func TestSignRejects(t *testing.T) {
 		t.Errorf("nil list: %v", err)
 	}
 }
+
+// TestExpiryInstant: exp is the first instant a list is expired (RFC 7519
+// §4.1.4), for Expired, Parse and ParseDelta alike.
+func TestExpiryInstant(t *testing.T) {
+	s := newSigner(t, "k1")
+	l := sampleList()
+	meta := testMeta(5)
+	tok, err := Sign(l, meta, s.key, s.kid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	next := l.Clone()
+	_ = next.Set(7, Revoked)
+	dm := testMeta(6)
+	d, err := NewDelta(l, 5, next, dm)
+	if err != nil {
+		t.Fatal(err)
+	}
+	delta, err := SignDelta(d, s.key, s.kid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		at      time.Time
+		expired bool
+	}{
+		{meta.ExpiresAt.Add(-time.Second), false},
+		{meta.ExpiresAt, true},
+	} {
+		o := s.opts()
+		o.Now = tt.at
+		got, err := Parse(tok, o)
+		if got == nil || errors.Is(err, ErrExpired) != tt.expired || got.Expired(tt.at) != tt.expired {
+			t.Errorf("token at %s: %v (expired %v)", tt.at, err, got != nil && got.Expired(tt.at))
+		}
+		if _, err := ParseDelta(delta, o); errors.Is(err, ErrExpired) != tt.expired {
+			t.Errorf("delta at %s: %v", tt.at, err)
+		}
+	}
+}
+
+// TestStrictJSON: a repeated claim is refused; names are case-sensitive,
+// so a claim differing only in case is an unknown claim (GM-08).
+func TestStrictJSON(t *testing.T) {
+	s := newSigner(t, "k1")
+	tok, err := Sign(sampleList(), testMeta(5), s.key, s.kid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		name string
+		edit func(string) string
+		want error
+	}{
+		{"ver twice", replace(`"ver":`, `"ver":9,"ver":`), ErrMalformed},
+		{"Ver beside ver", replace(`{`, `{"Ver":9,`), nil},
+		{"an unknown claim", replace(`{`, `{"x-note":"n",`), nil},
+	} {
+		got, err := Parse(resign(t, tok, s.key, same, tt.edit), s.opts())
+		if tt.want == nil && (err != nil || got.Version != 5) || tt.want != nil && !errors.Is(err, tt.want) {
+			t.Errorf("%s: %v", tt.name, err)
+		}
+	}
+}

@@ -136,9 +136,9 @@ func (b *Bundle) SealStatus(esID string) (revoked bool, since time.Time, known b
 // Age returns how long ago the bundle was issued (never negative).
 func (b *Bundle) Age(now time.Time) time.Duration { return max(now.Sub(b.IssuedAt), 0) }
 
-// Expired reports whether now is past the bundle's next_update, that is
-// whether it is stale.
-func (b *Bundle) Expired(now time.Time) bool { return now.After(b.NextUpdate) }
+// Expired reports whether the bundle is stale at now: from next_update on,
+// read as a JWT's exp (RFC 7519 §4.1.4), the instant itself included.
+func (b *Bundle) Expired(now time.Time) bool { return !now.Before(b.NextUpdate) }
 
 // Agency returns the agency with the given code.
 func (b *Bundle) Agency(code string) (*Agency, bool) {

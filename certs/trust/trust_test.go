@@ -426,3 +426,58 @@ func TestStatusKeys(t *testing.T) {
 		t.Error("unknown list has keys")
 	}
 }
+
+// resignRaw re-signs a token after edit changes its payload text.
+func resignRaw(t *testing.T, f *fixture, tok string, edit func(string) string) string {
+	t.Helper()
+	parts := strings.Split(tok, ".")
+	raw, _ := base64.RawURLEncoding.DecodeString(parts[1])
+	signed := parts[0] + "." + base64.RawURLEncoding.EncodeToString([]byte(edit(string(raw))))
+	sig, err := gm.SignRS(f.ledgerKey, []byte(signed))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return signed + "." + base64.RawURLEncoding.EncodeToString(sig)
+}
+
+// TestStaleInstant: a bundle is stale from next_update on, the instant
+// included (read as a JWT's exp).
+func TestStaleInstant(t *testing.T) {
+	f := newFixture(t)
+	b := f.bundle(1)
+	tok := f.sign(t, b)
+	for _, tt := range []struct {
+		at    time.Time
+		stale bool
+	}{
+		{b.NextUpdate.Add(-time.Second), false},
+		{b.NextUpdate, true},
+	} {
+		o := f.opts()
+		o.Now = tt.at
+		got, err := Verify(tok, o)
+		if got == nil || errors.Is(err, ErrStale) != tt.stale || got.Expired(tt.at) != tt.stale {
+			t.Errorf("at %s: %v", tt.at, err)
+		}
+	}
+}
+
+// TestStrictJSON: a repeated member is refused; names are case-sensitive,
+// so a member differing only in case is unknown and ignored (GM-08).
+func TestStrictJSON(t *testing.T) {
+	f := newFixture(t)
+	tok := f.sign(t, f.bundle(5))
+	for _, tt := range []struct {
+		name string
+		edit func(string) string
+		want error
+	}{
+		{"seq twice", func(p string) string { return strings.Replace(p, `"seq":`, `"seq":9,"seq":`, 1) }, ErrMalformed},
+		{"Seq beside seq", func(p string) string { return strings.Replace(p, `{`, `{"Seq":9,`, 1) }, nil},
+	} {
+		got, err := Verify(resignRaw(t, f, tok, tt.edit), f.opts())
+		if tt.want == nil && (err != nil || got.Seq != 5) || tt.want != nil && !errors.Is(err, tt.want) {
+			t.Errorf("%s: %v", tt.name, err)
+		}
+	}
+}

@@ -16,6 +16,8 @@ import (
 	"elicense/certs/ident"
 	"elicense/certs/jws"
 	"elicense/internal/gm"
+
+	jsonv2 "github.com/go-json-experiment/json"
 )
 
 // VerifyOptions configure Verify.
@@ -102,7 +104,9 @@ func Verify(token string, opts VerifyOptions) (*Bundle, error) {
 	// 4–6. The content.
 	payload := t.Payload
 	b := new(Bundle)
-	if err := json.Unmarshal(payload, b); err != nil {
+	// Strict JSON (GM-08): a repeated member, or a name that matches only
+	// case-insensitively, is refused rather than read.
+	if err := jsonv2.Unmarshal(payload, b); err != nil {
 		return nil, errf(ErrMalformed, "payload: %v", err)
 	}
 	b.raw = payload

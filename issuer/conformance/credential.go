@@ -129,6 +129,9 @@ func (k *kit) credentialVectors() error {
 	if err := k.credentialEdits(bl, dl); err != nil {
 		return err
 	}
+	if err := k.credentialClass(bl); err != nil {
+		return err
+	}
 	return k.credentialDeviations(bl)
 }
 

@@ -46,6 +46,11 @@ func (k *kit) fieldVectors() error {
 	id("org-code", "71526726X", "VALID", "organisation code without hyphen", "ID-18")
 	id("org-code", "71526726_X", "MALFORMED", "another separator", "ID-18")
 	id("org-code", "71526726-1", "MALFORMED", "wrong check character", "ID-19")
+	v0 := ident.LicenseID{TypeCode: "11310000PDY00001XQ001", IssuerCode: codeMarket, Serial: "T000001", Version: 0}.String()
+	if !strings.Contains(v0, ".000.") {
+		panic("conformance: version 0 not written 000: " + v0) // the generator's own data
+	}
+	id("license-id", v0, "MALFORMED", "version 000 (its check character computed): versions start at 001", "ID-05")
 
 	const ff = "fields.json"
 	fv := func(class, field, value, want, desc string, rules ...string) {
@@ -70,6 +75,12 @@ func (k *kit) fieldVectors() error {
 	fv("drivers-license", "license_no", "310110197811230516", "VALID", "a resident_id field", "CAT-15", "CAT-08")
 	fv("drivers-license", "license_no", "310110197811230517", "MALFORMED", "a resident_id field with a wrong check", "CAT-15", "CAT-08")
 	fv("marriage-certificate", "cert_no", "J310101-2020-000123", "VALID", "结婚证字号 pattern", "CAT-18")
+	fv("drivers-license", "name", strings.Repeat("王", 30), "VALID", "a text of max_len (30) code points", "CAT-12")
+	fv("drivers-license", "name", strings.Repeat("王", 31), "MALFORMED", "a text one code point over max_len (30)", "CAT-12")
+	fv("business-license", "legal_rep", "张\u0007伟", "MALFORMED", "a text with a control character (U+0007)", "CAT-15")
+	fv("business-license", "legal_rep", "张\u2028伟", "MALFORMED", "a text with U+2028 LINE SEPARATOR", "CAT-15")
+	fv("business-license", "business_scope", "软件开发；\n技术服务", "VALID", "a longtext with a line feed", "CAT-15")
+	fv("business-license", "business_scope", "软件开发；\r\n技术服务", "MALFORMED", "a longtext with a carriage return", "CAT-15")
 	return nil
 }
 

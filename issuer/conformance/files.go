@@ -25,7 +25,7 @@ func fileHeads() []fileHead {
 			[]string{"docs/spec/credential.md"}, map[string]string{"jws": "the compact JWS"}},
 		{"identifiers.json", "identifiers", "Identifier validators: GB/T 36904 licence identifiers, 统一社会信用代码, 公民身份号码, 组织机构代码.",
 			[]string{"docs/spec/identifiers.md"}, map[string]string{"check": "uscc | resident-id | org-code | license-id", "value": "the text to check"}},
-		{"fields.json", "fields", "The catalogue's field validators (certs/catalog/classes.json as data).",
+		{"fields.json", "fields", "The catalogue's field validators (context.json's catalogue, certs/catalog/classes.json, as data).",
 			[]string{"docs/spec/catalogue.md"}, map[string]string{"check": "field", "class": "class key", "field": "field key", "value": "the value to check"}},
 		{"status.json", "status", "Status list tokens, lookups and signed deltas (ELSD).",
 			[]string{"docs/spec/status.md"}, map[string]string{
@@ -33,7 +33,7 @@ func fileHeads() []fileHead {
 				"list":  "the bundle's status list ID (context.json): its URI and signer_kid key",
 				"token": "the status list token (compact JWS)", "base": "the base list token (delta)", "delta": "the signed delta, base64",
 				"index":       "the entry to read (lookup)",
-				"min_version": "refuse a version below this (the version already held); 0: none"}},
+				"min_version": "the version already held for the list's URI (the reader's high-water mark, STATUS-13): a token, or a delta, of a lower version is refused (the base of a delta is the list held, not checked against it); 0: none held"}},
 		{"trust.json", "trust", "Signed trust bundles and genuine sets.",
 			[]string{"docs/spec/trust.md", "docs/spec/certificates.md"}, map[string]string{
 				"op":       "bundle: verify bundle; genuine: verify bundle, then the genuine set doc (base64) of key kid",

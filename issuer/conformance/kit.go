@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"sort"
 	"time"
+
+	"elicense/certs/catalog"
 )
 
 // Now is the kit's fixed clock: the trust data is valid at it and most
@@ -52,6 +54,9 @@ type Context struct {
 	Genuine map[string][]byte `json:"genuine_sets"`
 	// LedgerKey is the C2SP verifier key string of the ledger key.
 	LedgerKey string `json:"ledger_vkey"`
+	// Catalogue is the catalogue file (classes.json) every vector is
+	// judged against, so that the kit is self-contained.
+	Catalogue json.RawMessage `json:"catalogue"`
 }
 
 // Exemption is a rule without a vector, and why (exemptions.json).
@@ -179,7 +184,8 @@ func (k *kit) context() (*Context, error) {
 	c := &Context{
 		Note: "Trust data for the QR, credential and grant vectors: pin root_pem, verify bundle at now, verify each status list " +
 			"(bundle ID → token) with the bundle's signer key under its URI at now, and each genuine set (key ID → document, base64) " +
-			"against the bundle. Regenerate with: go run ./cmd/elicense conformance --out conformance",
+			"against the bundle. catalogue is the catalogue file (docs/spec/catalogue.md) every vector is judged against. " +
+			"Regenerate with: go run ./cmd/elicense conformance --out conformance",
 		Now: w.Now, RootPEM: string(w.rootPEM()), Lists: map[string]string{},
 	}
 	if c.Bundle, err = w.signBundle(b); err != nil {
@@ -200,6 +206,7 @@ func (k *kit) context() (*Context, error) {
 		return nil, err
 	}
 	c.LedgerKey = s.Verifier().String()
+	c.Catalogue = catalog.DefaultJSON()
 	return c, nil
 }
 

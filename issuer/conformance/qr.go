@@ -603,5 +603,5 @@ func (k *kit) qrCopies() error {
 	k.qrCase("qr-static.json", mustText(orig.static()), "REVOKED", "the static QR of a revoked original (gab-1 9)", "CRED-11", "QR-17")
 	k.qrCase("qr-bound.json", mustText(cp.present(k.w.Now.Add(-2*time.Second))), "VALID",
 		"a presentation of a holder copy of that original: same identifier, its own valid status position (gab-1 60)", "CRED-09", "CRED-11", "QR-17", "QR-31")
-	return nil
+	return k.qrMore()
 }

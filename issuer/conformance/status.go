@@ -1,6 +1,10 @@
 package conformance
 
 import (
+	"bytes"
+	"compress/zlib"
+	"encoding/binary"
+	"io"
 	"strings"
 	"time"
 
@@ -87,6 +91,22 @@ func (k *kit) statusVectors(ctx *Context) error {
 			j := strings.Index(p[i:], `"`)
 			return h, p[:i+j] + "==" + p[i+j:]
 		}},
+		{"lst whose last base64url character has a non-zero unused bit", "reject:statuslist.ErrMalformed", []string{"STATUS-06", "GM-07"}, true, func(h, p string) (string, string) {
+			i := strings.Index(p, `"lst":"`) + len(`"lst":"`)
+			j := i + strings.Index(p[i:], `"`)
+			lst := unusedBitsLst(p[i:j])
+			const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+			last := strings.IndexByte(alphabet, lst[len(lst)-1])
+			return h, p[:i] + lst[:len(lst)-1] + string(alphabet[last+1]) + p[j:]
+		}},
+		{"the claim ver repeated (the first a lower version)", "reject:statuslist.ErrMalformed", []string{"GM-08", "STATUS-05"}, true,
+			func(h, p string) (string, string) { return h, replaceOnce(p, `"ver":`, `"ver":1,"ver":`) }},
+		{"a member Ver beside ver: names are case-sensitive, so Ver is an unknown claim, ignored", "VALID", []string{"GM-08", "STATUS-05"}, true,
+			func(h, p string) (string, string) { return h, replaceOnce(p, `{`, `{"Ver":1,`) }},
+		{"unknown claims at the top level and inside status_list: ignored", "VALID", []string{"STATUS-05"}, true, func(h, p string) (string, string) {
+			p = replaceOnce(p, `{`, `{"x-note":"ignored",`)
+			return h, replaceOnce(p, `"status_list":{`, `"status_list":{"aggregation_uri":"https://status.example.gov.cn/all",`)
+		}},
 	} {
 		signer := ledger
 		var t string
@@ -115,6 +135,16 @@ func (k *kit) statusVectors(ctx *Context) error {
 		return err
 	}
 	add(statusInput{Op: "token", List: "amr-1", Token: et}, "reject:statuslist.ErrExpired", "exp a day before now", "STATUS-08", "STATUS-19")
+	// exp read as RFC 7519 reads it: expired from that instant on.
+	edge := w.listMeta("amr-1")
+	edge.IssuedAt, edge.ExpiresAt = w.Now.Add(-time.Hour), w.Now
+	xt, err := statuslist.Sign(w.Lists["amr-1"].List, edge, ledger, w.ledgerKID())
+	if err != nil {
+		return err
+	}
+	add(statusInput{Op: "token", List: "amr-1", Token: xt}, "reject:statuslist.ErrExpired", "exp equal to now: expired at that instant", "STATUS-08")
+	k.add(f, Vector{Rules: []string{"STATUS-08"}, Description: "the same token one second before its exp", Now: w.Now.Add(-time.Second),
+		Input: statusInput{Op: "token", List: "amr-1", Token: xt}, Expected: "VALID"})
 	return k.deltaVectors(ctx)
 }
 
@@ -168,5 +198,185 @@ func (k *kit) deltaVectors(ctx *Context) error {
 		return err
 	}
 	add(statusInput{Op: "delta", List: "amr-1", Base: ob, Delta: data}, "reject:statuslist.ErrWrongBase", "a delta applied to a base of another version", "STATUS-14")
-	return nil
+	return k.deltaEdits(ctx, d)
+}
+
+// deltaEdits are deltas that fail exactly one check of STATUS-12 …
+// STATUS-14: each is d changed in one respect, signed.
+func (k *kit) deltaEdits(ctx *Context, d *statuslist.Delta) error {
+	w := k.w
+	const f = "status.json"
+	amr := ctx.Lists["amr-1"]
+	ledger := detSigner{w.LedgerKey}
+	add := func(dd *statuslist.Delta, in statusInput, signer detSigner, kid, want, desc string, rules ...string) error {
+		data, err := statuslist.SignDelta(dd, signer, kid)
+		if err != nil {
+			return err
+		}
+		in.Op, in.List, in.Base, in.Delta = "delta", "amr-1", amr, data
+		k.add(f, Vector{Rules: rules, Description: desc, Input: in, Expected: want})
+		return nil
+	}
+	edit := func(fn func(*statuslist.Delta)) *statuslist.Delta {
+		c := *d
+		c.Changes = append([]statuslist.Change(nil), d.Changes...)
+		fn(&c)
+		return &c
+	}
+	// The held version is the reader's high-water mark, not the base's.
+	if err := add(d, statusInput{MinVersion: d.Version + 1}, ledger, w.ledgerKID(), "reject:statuslist.ErrRollback",
+		"a good delta, but a later version of the list has been accepted before (min_version = B + 1)", "STATUS-13"); err != nil {
+		return err
+	}
+	if err := add(d, statusInput{}, detSigner{w.Market.Key}, w.Market.KID, "reject:statuslist.ErrUnknownKey",
+		"a delta signed by the list's agency key under its own key ID: only the list's signer_kid key signs deltas", "STATUS-13", "STATUS-07"); err != nil {
+		return err
+	}
+	other := edit(func(c *statuslist.Delta) { c.URI = w.Lists["gab-1"].URI })
+	if err := add(other, statusInput{}, ledger, w.ledgerKID(), "reject:statuslist.ErrWrongList",
+		"a delta for the gab-1 list offered as amr-1", "STATUS-13"); err != nil {
+		return err
+	}
+	// exp is the first instant the delta is expired (RFC 7519).
+	atExp := edit(func(c *statuslist.Delta) { c.IssuedAt, c.ExpiresAt = w.Now.Add(-time.Hour), w.Now })
+	if err := add(atExp, statusInput{}, ledger, w.ledgerKID(), "reject:statuslist.ErrExpired",
+		"a delta whose exp is now: expired at that instant", "STATUS-13", "STATUS-08"); err != nil {
+		return err
+	}
+	wrongB := edit(func(c *statuslist.Delta) { c.Digest[0] ^= 1 })
+	if err := add(wrongB, statusInput{}, ledger, w.ledgerKID(), "reject:statuslist.ErrWrongBase",
+		"a delta whose digest of B does not match the list its changes make", "STATUS-14"); err != nil {
+		return err
+	}
+	held, err := w.Lists["amr-1"].List.Get(1)
+	if err != nil {
+		return err
+	}
+	noop := edit(func(c *statuslist.Delta) {
+		c.Changes = append([]statuslist.Change{{Index: 1, Status: held}}, c.Changes...)
+	})
+	if err := add(noop, statusInput{}, ledger, w.ledgerKID(), "VALID",
+		"a delta that also lists entry 1 with the value it already has: applied, the digest of B decides", "STATUS-12"); err != nil {
+		return err
+	}
+	return k.deltaStreams(amr, d)
+}
+
+// deltaStreams are deltas whose change stream breaks STATUS-12, written
+// bit by bit and signed.
+func (k *kit) deltaStreams(amr string, d *statuslist.Delta) error {
+	w := k.w
+	add := func(body []byte, want, desc string, rules ...string) error {
+		sig, err := gm.SignRS(detSigner{w.LedgerKey}, append([]byte("elicense/statuslist/delta/v1\x00"), body...))
+		if err != nil {
+			return err
+		}
+		k.add("status.json", Vector{Rules: rules, Description: desc, Expected: want,
+			Input: statusInput{Op: "delta", List: "amr-1", Base: amr, Delta: append(body, sig...)}})
+		return nil
+	}
+	// One change, entry 10 revoked (gap 10, k 2: 1 1 0, 1 0, status 01:
+	// 7 bits), then the padding bit set.
+	one := *d
+	one.Changes = []statuslist.Change{{Index: 10, Status: statuslist.Revoked}}
+	next := w.Lists["amr-1"].List.Clone()
+	if err := next.Set(10, statuslist.Revoked); err != nil {
+		return err
+	}
+	one.Digest = next.Digest()
+	pad := deltaBody(&one, w.ledgerKID(), 2, riceStream(2, one.Changes, 0x80))
+	if err := add(pad, "reject:statuslist.ErrMalformed", "a change stream whose last byte has a padding bit set", "STATUS-12"); err != nil {
+		return err
+	}
+	past := one
+	past.Changes = []statuslist.Change{{Index: d.Entries, Status: statuslist.Revoked}}
+	body := deltaBody(&past, w.ledgerKID(), 10, riceStream(10, past.Changes, 0))
+	if err := add(body, "reject:statuslist.ErrMalformed", "a change to entry 1024 of a list of 1024 entries (index = entries)", "STATUS-12"); err != nil {
+		return err
+	}
+	// The reference bound (STATUS-06): 64 Mi entries.
+	huge := one
+	huge.Entries = 64<<20 + 4
+	body = deltaBody(&huge, w.ledgerKID(), 2, riceStream(2, huge.Changes, 0))
+	return add(body, "reject:statuslist.ErrTooLarge", "a delta for a list of 64 Mi + 4 entries, above the reader's bound", "STATUS-13", "STATUS-06")
+}
+
+// deltaBody writes the delta d up to its signature (status.md STATUS-11)
+// with the Rice parameter k and the change stream given.
+func deltaBody(d *statuslist.Delta, kid string, k byte, stream []byte) []byte {
+	b := []byte("ELSD\x01\x02")
+	b = append(b, byte(len(kid)))
+	b = append(b, kid...)
+	b = binary.BigEndian.AppendUint16(b, uint16(len(d.URI)))
+	b = append(b, d.URI...)
+	b = binary.BigEndian.AppendUint64(b, d.BaseVersion)
+	b = binary.BigEndian.AppendUint64(b, d.Version)
+	b = append(b, d.BaseDigest[:]...)
+	b = append(b, d.Digest[:]...)
+	b = binary.BigEndian.AppendUint64(b, uint64(d.Entries))
+	b = binary.BigEndian.AppendUint64(b, uint64(d.IssuedAt.Unix()))
+	b = binary.BigEndian.AppendUint64(b, uint64(d.ExpiresAt.Unix()))
+	b = binary.BigEndian.AppendUint32(b, uint32(d.TTL/time.Second))
+	b = binary.BigEndian.AppendUint32(b, uint32(len(d.Changes)))
+	b = append(b, k)
+	return append(b, stream...)
+}
+
+// riceStream Rice-codes changes with parameter k (STATUS-12), least
+// significant bit first, and ORs pad into the last byte.
+func riceStream(k uint, changes []statuslist.Change, pad byte) []byte {
+	var out []byte
+	n := 0
+	put := func(bit uint64) {
+		if n%8 == 0 {
+			out = append(out, 0)
+		}
+		out[len(out)-1] |= byte(bit&1) << (n % 8)
+		n++
+	}
+	prev := -1
+	for _, c := range changes {
+		g := uint64(c.Index - prev - 1)
+		prev = c.Index
+		for q := g >> k; q > 0; q-- {
+			put(1)
+		}
+		put(0)
+		for i := range k {
+			put(g >> i)
+		}
+		put(uint64(c.Status))
+		put(uint64(c.Status) >> 1)
+	}
+	out[len(out)-1] |= pad
+	return out
+}
+
+// unusedBitsLst returns lst, or the same list compressed at another level,
+// such that its last base64url character has unused bits (the length of
+// the ZLIB stream is not a multiple of 3).
+func unusedBitsLst(lst string) string {
+	z, err := b64.DecodeString(lst)
+	if err != nil {
+		panic(err) // the generator's own data
+	}
+	r, err := zlib.NewReader(bytes.NewReader(z))
+	if err != nil {
+		panic(err)
+	}
+	raw, err := io.ReadAll(r)
+	if err != nil {
+		panic(err)
+	}
+	for level := zlib.NoCompression; len(z)%3 == 0; level++ {
+		var buf bytes.Buffer
+		zw, err := zlib.NewWriterLevel(&buf, level)
+		if err != nil {
+			panic("conformance: no ZLIB level gives unused bits")
+		}
+		zw.Write(raw)
+		zw.Close()
+		z = buf.Bytes()
+	}
+	return b64.EncodeToString(z)
 }

@@ -133,7 +133,7 @@ type listSpec struct {
 }
 
 // listOrder is the order the bundle names the lists in.
-var listOrder = []string{"amr-1", "amr-stale", "gab-1", "mz-1", "mz-stale"}
+var listOrder = []string{"amr-1", "amr-stale", "gab-1", "mz-1", "mz-stale", "amr-exp"}
 
 func ledgerOrigin(rootKID string) string { return "elicense.local/ledger/" + rootKID }
 
@@ -175,12 +175,16 @@ func newWorld(now time.Time) (*world, error) {
 		{ID: "gab-1", Agency: codePolice, IssuedAt: now.Add(-time.Hour)},
 		{ID: "mz-1", Agency: codeCivil, IssuedAt: now.Add(-time.Hour)},
 		{ID: "mz-stale", Agency: codeCivil, IssuedAt: now.Add(-10 * day)},
+		// Fresh, but expiring an hour after now (STATUS-19's exp part).
+		{ID: "amr-exp", Agency: codeMarket, IssuedAt: now.Add(-time.Hour), ExpiresAt: now.Add(time.Hour)},
 	} {
 		l.URI = "https://status.example.gov.cn/" + l.ID
 		l.List = statuslist.New(1024)
 		// A microsecond clock value, as the issuer writes (STATUS-09).
 		l.Version = uint64(l.IssuedAt.UnixMicro())
-		l.ExpiresAt = now.Add(30 * day)
+		if l.ExpiresAt.IsZero() {
+			l.ExpiresAt = now.Add(30 * day)
+		}
 		w.Lists[l.ID] = &l
 	}
 	w.Tree = tlog.NewMemTree(tlog.SM3)
@@ -249,7 +253,9 @@ func (w *world) bundle(seq uint64, issuedAt time.Time) (*trust.Bundle, error) {
 				{KID: w.Compromised.KID, Cert: w.Compromised.DER, State: trust.KeyCompromised, Since: w.compromisedSince()},
 				{KID: w.Retired.KID, Cert: w.Retired.DER, State: trust.KeyRetired, Since: w.retiredSince()},
 			}},
-			{Code: codePolice, Name: w.Police.Name, Classes: w.Police.Classes, Keys: []trust.AgencyKey{
+			// The police key's policy also allows vehicle licences, which
+			// the bundle does not list (QR-24: the agency's list decides).
+			{Code: codePolice, Name: w.Police.Name, Classes: []string{"drivers-license"}, Keys: []trust.AgencyKey{
 				{KID: w.Police.KID, Cert: w.Police.DER, State: trust.KeyActive},
 			}},
 			{Code: codeCivil, Name: w.Civil.Name, Classes: w.Civil.Classes, Keys: []trust.AgencyKey{

@@ -1,6 +1,7 @@
 package conformancekit
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"os"
@@ -12,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"elicense/certs/catalog"
 	"elicense/certs/credential"
 	"elicense/certs/qr"
 	"elicense/certs/statuslist"
@@ -45,6 +47,8 @@ type kitContext struct {
 	Lists   map[string]string `json:"status_lists"`
 	Genuine map[string][]byte `json:"genuine_sets"`
 	Ledger  string            `json:"ledger_vkey"`
+	// Catalogue is the catalogue the vectors are judged against.
+	Catalogue json.RawMessage `json:"catalogue"`
 }
 
 // env is the trust data of context.json, verified as a counter would.
@@ -94,6 +98,25 @@ func loadEnv(t testing.TB) *env {
 		e.state.Genuine[kid] = g
 	}
 	return e
+}
+
+// TestKitCatalogue checks that the catalogue the kit ships (context.json
+// catalogue) is a valid catalogue and the one this verifier judges by.
+func TestKitCatalogue(t *testing.T) {
+	e := loadEnv(t)
+	if _, err := catalog.Parse(e.ctx.Catalogue); err != nil {
+		t.Fatalf("context.json catalogue: %v", err)
+	}
+	var got, want bytes.Buffer
+	if err := json.Compact(&got, e.ctx.Catalogue); err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Compact(&want, catalog.DefaultJSON()); err != nil {
+		t.Fatal(err)
+	}
+	if got.String() != want.String() {
+		t.Error("context.json catalogue is not certs/catalog/classes.json: regenerate the kit")
+	}
 }
 
 // deviations returns the known deviations: vector ID → the reference
@@ -316,7 +339,20 @@ func runCredential(t *testing.T, e *env, v vector) string {
 	if !ok {
 		return string(verifier.StatusUnavailable)
 	}
-	return statusCode(list, int(l.Status.Index), "VALID")
+	code := statusCode(list, int(l.Status.Index), "VALID")
+	if code != "VALID" {
+		return code
+	}
+	// STATUS-19 applies to a credential's status as to a QR token's
+	// (CRED-20): stale data of a fail-closed class decides nothing.
+	cl, ok := catalog.Default().Lookup(l.Class)
+	if !ok {
+		t.Fatalf("%s: no class %s", v.ID, l.Class)
+	}
+	if stale := list.Age(v.Now) > cl.MaxStatusStaleness || list.Expired(v.Now); stale && cl.StalePolicy != catalog.StaleWarn {
+		return string(verifier.StatusStale)
+	}
+	return code
 }
 
 // statusCode reads entry idx of list: the verdict it gives, ok for 0.

@@ -10,6 +10,7 @@ import (
 	"math/big"
 	"strings"
 	"testing"
+	"time"
 
 	"elicense/certs/catalog"
 	"elicense/certs/ident"
@@ -27,11 +28,13 @@ type valueInput struct {
 	Field string `json:"field"`
 }
 
-var identChecks = map[string]func(string) error{
-	"uscc":        ident.ValidateUSCC,
-	"resident-id": ident.ValidateResidentID,
-	"org-code":    ident.ValidateOrgCode,
-	"license-id":  ident.ValidateLicenseID,
+// identChecks are the identifier validators by check name; now is the
+// vector's clock, which decides ID-16's "today".
+var identChecks = map[string]func(s string, now time.Time) error{
+	"uscc":        func(s string, _ time.Time) error { return ident.ValidateUSCC(s) },
+	"resident-id": ident.ValidateResidentIDAt,
+	"org-code":    func(s string, _ time.Time) error { return ident.ValidateOrgCode(s) },
+	"license-id":  func(s string, _ time.Time) error { return ident.ValidateLicenseID(s) },
 }
 
 func verdictOf(err error) string {
@@ -59,7 +62,7 @@ func runValue(t *testing.T, _ *env, v vector) string {
 	if !ok {
 		t.Fatalf("%s: unknown check %q", v.ID, in.Check)
 	}
-	return verdictOf(check(in.Value))
+	return verdictOf(check(in.Value, v.Now))
 }
 
 type stdInput struct {
@@ -119,7 +122,7 @@ func runStandard(t *testing.T, _ *env, v vector) string {
 		return stdRFC6962Proof(t, in)
 	}
 	if check, ok := identChecks[in.Algorithm]; ok {
-		return verdictOf(check(in.Value))
+		return verdictOf(check(in.Value, v.Now))
 	}
 	t.Fatalf("%s: unknown algorithm %q", v.ID, in.Algorithm)
 	return ""

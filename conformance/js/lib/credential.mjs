@@ -6,6 +6,7 @@ import { validateClass, holderKindOK, dayNum } from './catalogue.mjs';
 import { b64urlDecode } from './enc.mjs';
 import { parsePoint, concat } from './sm.mjs';
 import { entryAt } from './status.mjs';
+import { parseDuration } from './qr.mjs';
 
 const R = (code, detail) => ({ code, detail });
 const isNum = (v) => typeof v === 'number' && Number.isFinite(v);
@@ -93,5 +94,11 @@ export function verifyCredential(jws, { trust, catalogue, now, checkStatus = tru
   const held = bl && trust.lists.get(bl.id);
   if (!held || sl.idx >= held.entries) return R('STATUS_UNAVAILABLE');
   const e = entryAt(held.bytes, Number(sl.idx));
-  return R(['VALID', 'REVOKED', 'SUSPENDED', 'SUPERSEDED'][e]);
+  if (e !== 0) return R(['VALID', 'REVOKED', 'SUSPENDED', 'SUPERSEDED'][e]);
+  // STATUS-19 applies to a credential's status too (CRED-20)
+  if (now - held.iat > parseDuration(cls.max_status_staleness) || now >= held.exp) {
+    if (cls.stale_policy === 'fail') return R('STATUS_STALE');
+    return { code: 'VALID', warnings: ['status data stale'] };
+  }
+  return R('VALID');
 }

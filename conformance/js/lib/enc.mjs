@@ -84,10 +84,11 @@ export function cborDecodeItem(bytes, off = 0, limits = { depth: 8, array: 256, 
     off += n;
     return v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v;
   }
+  // depth: 1 for the outermost item; only arrays and maps count against the limit (QR-07)
   function item(depth) {
-    if (depth > limits.depth) fail('cbor too deep');
     need(1);
     const ib = bytes[off++]; const mt = ib >> 5, ai = ib & 31;
+    if ((mt === 4 || mt === 5) && depth > limits.depth) fail('cbor too deep');
     const v = arg(ai);
     switch (mt) {
       case 0: return v;

@@ -191,7 +191,7 @@ export function verifyQR(text, { trust, catalogue, now, replay, maxAge = 60, ske
     if (e === 1) refuse('REVOKED'); if (e === 2) refuse('SUSPENDED'); if (e === 3) refuse('SUPERSEDED');
     // step 13 (STATUS-19)
     const maxStale = parseDuration(cls.max_status_staleness);
-    if (now - held.iat > maxStale || now > held.exp) {
+    if (now - held.iat > maxStale || now >= held.exp) {
       if (cls.stale_policy === 'fail') refuse('STATUS_STALE');
       warnings.push('status data stale');
     }

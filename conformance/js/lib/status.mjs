@@ -16,12 +16,12 @@ export const entryAt = (bytes, i) => (bytes[i >> 2] >> (2 * (i & 3))) & 3; // ST
 export function verifyStatusToken(token, list, { now, minVersion = 0n }) {
   const M = 'statuslist.ErrMalformed';
   let j;
-  try { j = parseJWS(token, 'statuslist+jwt', { jsonOpts: { caseInsensitiveDuplicates: true } }); } catch (e) { fail(M, e.message); }
+  try { j = parseJWS(token, 'statuslist+jwt'); } catch (e) { fail(M, e.message); }
   if (typeof j.header.kid !== 'string' || !j.header.kid) fail(M, 'kid');
   if ('x5c' in j.header) fail(M, 'x5c');
   if (j.header.kid !== list.signerKid) fail('statuslist.ErrUnknownKey');
   if (!list.signers.some((c) => verifyJWSSig(j, c.pub))) fail('statuslist.ErrBadSignature');
-  let p; try { p = payloadJSON(j, { caseInsensitiveDuplicates: true }); } catch (e) { fail(M, e.message); }
+  let p; try { p = payloadJSON(j); } catch (e) { fail(M, e.message); }
   if (!isObj(p)) fail(M, 'payload');
   if (p.sub !== list.uri) { if (typeof p.sub !== 'string') fail(M, 'sub'); fail('statuslist.ErrWrongList'); }
   if (!isInt(p.iat) || p.iat < 0) fail(M, 'iat');
@@ -35,7 +35,7 @@ export function verifyStatusToken(token, list, { now, minVersion = 0n }) {
   const ver = BigInt(p.ver);
   if (ver < minVersion) fail('statuslist.ErrRollback');
   const res = { uri: p.sub, bytes, entries: bytes.length * 4, iat: Number(p.iat), exp: Number(p.exp), ttl: p.ttl ? Number(p.ttl) : 0, ver };
-  if (now > res.exp) { const e = new StatusError('statuslist.ErrExpired'); e.value = res; throw e; }
+  if (now >= res.exp) { const e = new StatusError('statuslist.ErrExpired'); e.value = res; throw e; }
   return res;
 }
 
@@ -92,7 +92,7 @@ export function verifyDelta(buf, { keyFor, uri, now, minVersion = 0n }) {
   if (duri !== uri) fail('statuslist.ErrWrongList');
   if (ver < minVersion) fail('statuslist.ErrRollback');
   const d = { kid, uri: duri, base, ver, baseDigest, digest, entries: Number(entries), iat: Number(iat), exp: Number(exp), ttl, changes };
-  if (now > d.exp) { const e = new StatusError('statuslist.ErrExpired'); e.value = d; throw e; }
+  if (now >= d.exp) { const e = new StatusError('statuslist.ErrExpired'); e.value = d; throw e; }
   return d;
 }
 export function applyDelta(held, d) {

@@ -40,6 +40,8 @@ export function policyValid(c) {
 }
 
 // Chain of an end-entity cert directly under root, valid at time t (Unix seconds) (CERT-11)
+// TRUST-09's instant for a bundle key: now, clamped into the certificate's own validity.
+const keyInstant = (c, now) => Math.min(Math.max(now, c.notBefore), c.notAfter);
 function chainsTo(c, root, t) {
   if (c.issuerRaw !== root.subjectRaw) return false;
   if (!verifyCertSig(c, root)) return false;
@@ -56,7 +58,7 @@ const decodeCert = (b64, code) => { try { return parseCert(b64Decode(b64)); } ca
 // roots: [cert]; now: Unix seconds; catalogue; previous: a verified bundle state or null.
 export function verifyBundle(token, { roots, now, catalogue, previous = null }) {
   let j;
-  try { j = parseJWS(token, 'elicense-trust+jwt', { jsonOpts: { caseInsensitiveDuplicates: true } }); } catch (e) { fail('trust.ErrMalformed', e.message); }
+  try { j = parseJWS(token, 'elicense-trust+jwt'); } catch (e) { fail('trust.ErrMalformed', e.message); }
   const x5c = j.header.x5c;
   if (!Array.isArray(x5c) || x5c.length < 1 || x5c.length > 4 || !x5c.every((s) => typeof s === 'string')) fail('trust.ErrMalformed', 'x5c');
   const chain = x5c.map((s) => decodeCert(s, 'trust.ErrMalformed'));
@@ -73,7 +75,7 @@ export function verifyBundle(token, { roots, now, catalogue, previous = null }) 
   // TRUST-03
   if (!verifyJWSSig(j, signer.pub)) fail('trust.ErrBadSignature');
   let b;
-  try { b = payloadJSON(j, { caseInsensitiveDuplicates: true }); } catch (e) { fail('trust.ErrMalformed', 'payload ' + e.message); }
+  try { b = payloadJSON(j); } catch (e) { fail('trust.ErrMalformed', 'payload ' + e.message); }
   if (!isObj(b)) fail('trust.ErrMalformed', 'payload');
   const M = 'trust.ErrMalformed';
   if (b.version !== 1) fail(M, 'version');
@@ -103,7 +105,7 @@ export function verifyBundle(token, { roots, now, catalogue, previous = null }) 
       const c = decodeCert(k.cert, 'trust.ErrUntrustedKey');
       if (k.kid !== c.kid) fail('trust.ErrKeyIDMismatch');
       if (seenCerts.has(c.kid)) fail(M, 'certificate twice'); seenCerts.add(c.kid);
-      if (!chainsTo(c, root, Math.max(c.notBefore, root.notBefore))) fail('trust.ErrUntrustedKey', 'chain');
+      if (!chainsTo(c, root, keyInstant(c, now))) fail('trust.ErrUntrustedKey', 'chain');
       const rr = roleOf(c);
       if (rr.role !== 'agency' || !policyValid(c)) fail('trust.ErrUntrustedKey', 'role');
       if (c.policy.code !== a.code) fail('trust.ErrUntrustedKey', 'policy code');
@@ -126,7 +128,7 @@ export function verifyBundle(token, { roots, now, catalogue, previous = null }) 
     const c = decodeCert(obj.cert, 'trust.ErrUntrustedKey');
     if (obj.kid !== c.kid) fail('trust.ErrKeyIDMismatch');
     if (seenCerts.has(c.kid)) fail(M, 'certificate twice'); seenCerts.add(c.kid);
-    if (!chainsTo(c, root, Math.max(c.notBefore, root.notBefore))) fail('trust.ErrUntrustedKey', role + ' chain');
+    if (!chainsTo(c, root, keyInstant(c, now))) fail('trust.ErrUntrustedKey', role + ' chain');
     if (roleOf(c).role !== role) fail('trust.ErrUntrustedKey', role + ' role');
     return c;
   };
@@ -159,7 +161,7 @@ export function verifyBundle(token, { roots, now, catalogue, previous = null }) 
   if (previous) {
     if (state.seq < previous.seq || iat < previous.issuedAt || (state.seq === previous.seq && !bytesEq(state.payloadBytes, previous.payloadBytes))) fail('trust.ErrRollback');
   }
-  if (now > nu) state.warnings.push('trust bundle past next_update');
+  if (now >= nu) state.warnings.push('trust bundle past next_update');
   return state;
 }
 
