@@ -32,6 +32,7 @@ const (
 	idSize           = 2.6
 	sealRight        = 186.0
 	sealTop          = 214.0
+	sealGap          = 2.0 // between the footer's text and the seal
 
 	qrPixelsPerModule = 4
 )
@@ -261,22 +262,25 @@ func footer(p *page, l *Licence, seal *ses.Seal, f fontIDs, qrID int) {
 		p.objs = append(p.objs, fmt.Sprintf(`<ofd:ImageObject ID="%d" Boundary="%s" CTM="%s 0 0 %s 0 0" ResourceID="%d"/>`,
 			p.ids.next(), box{qrX, qrY, qrSize, qrSize}, num(qrSize), num(qrSize), qrID))
 	}
-	y := qrY + 6
-	for _, s := range wrap("颁发机构："+l.IssuerName, metaW, fieldSize) {
-		p.text(metaX, y, f.text, fieldSize, s, 0)
-		y += fieldSize + 4
-	}
-	p.text(metaX, y, f.text, fieldSize, "颁证日期："+chineseDate(l.IssuedOn), 0)
-	y += fieldSize + 8
-	for _, s := range wrap("证照标识："+l.ID, metaW, idSize) {
-		p.text(metaX, y, f.text, idSize, s, 0)
-		y += idSize + 1.4
-	}
 	w, h := float64(seal.Info.Picture.Width), float64(seal.Info.Picture.Height)
 	if w <= 0 || h <= 0 || w > 60 || h > 60 {
 		w, h = 40, 40
 	}
 	p.seal = box{sealRight - w, sealTop, w, h}
+	// The text stops short of the seal: a reader draws the seal picture
+	// over whatever lies under it, and the identifier must stay legible.
+	textW := min(metaW, p.seal.x-sealGap-metaX)
+	y := qrY + 6
+	for _, s := range wrap("颁发机构："+l.IssuerName, textW, fieldSize) {
+		p.text(metaX, y, f.text, fieldSize, s, 0)
+		y += fieldSize + 4
+	}
+	p.text(metaX, y, f.text, fieldSize, "颁证日期："+chineseDate(l.IssuedOn), 0)
+	y += fieldSize + 8
+	for _, s := range wrap("证照标识："+l.ID, textW, idSize) {
+		p.text(metaX, y, f.text, idSize, s, 0)
+		y += idSize + 1.4
+	}
 }
 
 // chineseDate writes YYYY-MM-DD as the paper does: 2026年1月5日.
