@@ -93,6 +93,7 @@ func TestLayoutSplitsLongRow(t *testing.T) {
 	if len(pages) < 3 {
 		t.Fatalf("%d pages, want 3 or more", len(pages))
 	}
+	t.Logf("%d pages", len(pages))
 	labels := make([]int, len(pages)) // per page: 0 none, 1 the label, 2 its continuation
 	for i, pg := range pages {
 		for _, o := range pg.texts {
