@@ -2,6 +2,8 @@ package mobilesdk
 
 import (
 	"encoding/hex"
+	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -26,9 +28,10 @@ func ofdFileName(id string) string {
 // and returns it. id names the licence as Resolve accepts it. The call is
 // authenticated by a proof signed with the device key (docs/consent.md
 // §3), so only a bound copy can fetch it; the issuer refuses a licence
-// that is not valid (revoked, suspended, superseded) with a *ClaimError of
-// status 409. The file is checked to be an OFD package naming this licence
-// (证照标识); its seal is checked by any OFD reader, or elicense-verify ofd.
+// that is not valid (revoked, suspended, superseded), which is
+// ErrNoSealedFile with the issuer's words (the status) in its text. The
+// file is checked to be an OFD package naming this licence (证照标识); its
+// seal is checked by any OFD reader, or elicense-verify ofd.
 func (w *Wallet) FetchOFD(id string) ([]byte, error) {
 	r, err := w.resolve(id)
 	if err != nil {
@@ -57,7 +60,7 @@ func (w *Wallet) FetchOFD(id string) ([]byte, error) {
 	req.Header.Set("Authorization", consent.AuthScheme+" "+proof)
 	var data []byte
 	if err := do(client, req, &data); err != nil {
-		return nil, err
+		return nil, ofdRefusal(err)
 	}
 	if err := checkOFD(data, r.CopyOf); err != nil {
 		return nil, err
@@ -68,6 +71,23 @@ func (w *Wallet) FetchOFD(id string) ([]byte, error) {
 		return nil, err
 	}
 	return data, nil
+}
+
+// ErrNoSealedFile is FetchOFD's refusal: the issuer holds the licence (or
+// this copy) as suspended, revoked or superseded, and seals no file of it,
+// since the file would be dated after the licence stopped being valid. It
+// also matches ErrLicenceNotValid.
+var ErrNoSealedFile = refine(ErrLicenceNotValid, "mobilesdk: the issuer seals no file of a licence it holds as not valid")
+
+// ofdRefusal makes the issuer's 409 to FetchOFD an ErrNoSealedFile: it
+// refuses a file, not a claim, and the holder is told why. Its message
+// (the licence's status) stays in the error's text.
+func ofdRefusal(err error) error {
+	var ce *ClaimError
+	if errors.As(err, &ce) && ce.Status == http.StatusConflict {
+		return &wrapped{reason: ErrNoSealedFile, err: fmt.Errorf("%d %s: %s", ce.Status, ce.Code, ce.Message)}
+	}
+	return err
 }
 
 // OFD returns the licence's OFD file kept by FetchOFD, or nil when none

@@ -3,6 +3,7 @@ package mobilesdk
 import (
 	"bytes"
 	"errors"
+	"strings"
 	"testing"
 
 	"elicense/internal/issuertest"
@@ -62,9 +63,11 @@ func TestFetchOFD(t *testing.T) {
 	if st := s.Call(t, "POST", "/v1/licences/"+bl.ID+"/suspend", s.Operator(t, "business-license"), map[string]string{"reason": "核查"}, nil); st != 200 {
 		t.Fatalf("suspend: %d", st)
 	}
-	var ce *ClaimError
-	if _, err := w.FetchOFD(lic.ID); !errors.As(err, &ce) || ce.Status != 409 {
-		t.Fatalf("suspended licence: %v", err)
+	// The refusal is of a file, not of a claim, and says the status.
+	_, err = w.FetchOFD(lic.ID)
+	if !errors.Is(err, ErrNoSealedFile) || !errors.Is(err, ErrLicenceNotValid) || errors.Is(err, ErrClaimRefused) ||
+		Reason(err) != ReasonNoSealedFile || !strings.Contains(err.Error(), "suspended") {
+		t.Fatalf("suspended licence: %v (reason %s)", err, Reason(err))
 	}
 	// Deleting the licence deletes its file.
 	if err := w.Delete(lic.ID); err != nil {

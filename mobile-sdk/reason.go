@@ -39,6 +39,7 @@ const (
 	ReasonAlreadyClaimed     = "already_claimed"      // this device already holds the licence
 	ReasonClaimRetry         = "claim_retry"          // the challenge expired or the device's proof failed
 	ReasonLicenceNotValid    = "licence_not_valid"    // suspended, revoked, superseded or gone at the issuer
+	ReasonNoSealedFile       = "no_sealed_file"       // FetchOFD: not valid at the issuer, so no file is sealed (ErrNoSealedFile)
 	ReasonRateLimited        = "rate_limited"
 	ReasonServerError        = "server_error"
 	ReasonNetwork            = "network"
@@ -71,6 +72,7 @@ var reasonOf = []struct {
 	reason string
 }{
 	{ErrWrongPassphrase, ReasonWrongPassphrase},
+	{ErrNoSealedFile, ReasonNoSealedFile},
 	{ErrPassphraseTooShort, ReasonPassphraseTooShort},
 	{ErrBadClaimCode, ReasonClaimCodeMalformed},
 	{ErrBadServerURL, ReasonBadServerURL},
@@ -182,6 +184,8 @@ var messages = map[string][2]string{
 		"The claim did not complete. Claim again; if it still fails, check this device's date and time."},
 	ReasonLicenceNotValid: {"该证照在发证机构处当前无效（已暂停、吊销、注销或换发），不能领取或使用。请联系发证机构。",
 		"The issuer holds this licence as not valid (suspended, revoked, cancelled or replaced): it cannot be claimed or used. Contact the issuing agency."},
+	ReasonNoSealedFile: {"该证照在发证机构处当前无效（已暂停、吊销、注销或换发），发证机构不为它加盖电子印章生成证照文件。请联系发证机构。",
+		"The issuer holds this licence as not valid (suspended, revoked, cancelled or replaced), so it seals no licence file of it. Contact the issuing agency."},
 	ReasonRateLimited: {"尝试次数过多。请等几分钟后再试。",
 		"Too many attempts. Wait a few minutes and try again."},
 	ReasonServerError: {"发证机构的服务暂时出现故障。请稍后再试；如持续出现，请联系发证机构。",

@@ -65,6 +65,7 @@ func TestErrorMessages(t *testing.T) {
 		{"expired claim code (403)", answer(t, 403, `{"code":"forbidden","field":"code","message":"the claim code expired"}`), ReasonClaimCodeRefused, "申请新的领证码"},
 		{"revoked licence's code (409)", answer(t, 409, `{"code":"conflict","field":"code","message":"the licence is revoked"}`), ReasonLicenceNotValid, "请联系发证机构"},
 		{"licence gone (404)", answer(t, 404, `{"code":"not_found","field":"code"}`), ReasonLicenceNotValid, "请联系发证机构"},
+		{"no sealed file (FetchOFD's 409)", ofdRefusal(answer(t, 409, `{"code":"conflict","field":"id","message":"conflict: the licence is suspended: no sealed file is made of it"}`)), ReasonNoSealedFile, "不为它加盖电子印章"},
 		{"claimed on this device already", answer(t, 409, `{"code":"conflict","field":"device_key"}`), ReasonAlreadyClaimed, "无需再次领取"},
 		{"challenge expired", answer(t, 422, `{"code":"invalid","field":"challenge"}`), ReasonClaimRetry, "请重新领取"},
 		{"rate limited", answer(t, 429, `{"code":"rate_limited","message":"too many claim attempts"}`), ReasonRateLimited, "请等几分钟"},

@@ -9,16 +9,17 @@ import (
 
 var ofdCommand = &command{name: "ofd", summary: "download a licence as its sealed OFD file (GB/T 36905) and keep it in the wallet", run: cmdOFD,
 	usage: `
-Usage: elicense-wallet ofd [--out FILE] LICENCE
+Usage: elicense-wallet ofd --out FILE LICENCE
 
 Downloads the licence as an OFD document from the issuer it was claimed
 from: the licence face (its printed fields and static QR), its GB/T 36903
 metadata and the issuing agency's electronic seal over it (GB/T 38540).
 It is what the holder prints, attaches or sends; any OFD reader opens and
 checks it, as does "elicense-verify ofd FILE". The request is signed with
-the wallet's device key, so only this wallet's copy can fetch it; a
-revoked, suspended or superseded licence has none. The file is kept
-sealed in the wallet beside the licence and written to --out.
+the wallet's device key, so only this wallet's copy can fetch it. The
+issuer seals no file of a licence it holds as suspended, revoked or
+superseded: the command says so and exits 1. The file is kept sealed in
+the wallet beside the licence and written to --out (required).
 ` + licenceArg + commonFlags + `
 Examples:
   elicense-wallet ofd --out 营业执照.ofd 1

@@ -28,9 +28,11 @@ writes it to FILE: the licence face (its printed fields, the static QR),
 its GB/T 36903 metadata, and the issuing agency's electronic seal (GB/T
 38540) over every file of it, signed when the server makes it. Any OFD
 reader opens and checks it; so does "elicense-verify ofd FILE". The token
-(an operator of the licence's agency and class, or an admin: making the
-file applies the seal) comes from --token-file or ELICENSE_TOKEN. Only a
-valid licence is sealed (a suspended, revoked or superseded one is 409).
+comes from --token-file or ELICENSE_TOKEN: an operator of the licence's
+agency and class or an admin (making the file applies the seal), or an
+auditor of the agency, who reads what it issued. Only a valid licence is
+sealed (a suspended, revoked or superseded one is 409). LICENCE-ID is the
+licence's own identifier: a holder's copy (ID#tag) has no file of its own.
 
 Examples:
   elicense ofd --token-file clerk.token --out licence.ofd 1.2.156.3005.2.11310000PDY00001XQ001.11310000PDY100010H.20261125ABCD1234.001.7
@@ -39,7 +41,7 @@ Examples:
 `,
 		flags: func(fs *flag.FlagSet) {
 			fs.String("server", "http://"+defaultAddr, "server base `URL`")
-			fs.String("token-file", "", "read the operator token from `file`")
+			fs.String("token-file", "", "read the operator, auditor or admin token from `file`")
 			fs.String("out", "", "output `file` (required)")
 		},
 		run: runOFD,

@@ -42,6 +42,12 @@ func TestOFDCommand(t *testing.T) {
 	os.WriteFile(bad, []byte("nope"), 0o600)
 	out := filepath.Join(dir, "licence.ofd")
 	noEnv := func(string) (string, bool) { return "", false }
+	// The help names everyone who may fetch the file.
+	var help bytes.Buffer
+	if code := run([]string{"help", "ofd"}, &env{stdout: &help, stderr: &help, lookupEnv: noEnv}); code != exitOK ||
+		!strings.Contains(help.String(), "operator") || !strings.Contains(help.String(), "auditor") || !strings.Contains(help.String(), "admin") {
+		t.Errorf("help ofd: exit %d\n%s", code, help.String())
+	}
 	for _, tc := range []struct {
 		name   string
 		args   []string

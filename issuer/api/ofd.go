@@ -2,6 +2,7 @@ package api
 
 import (
 	"net/http"
+	"net/url"
 	"strings"
 
 	"elicense/certs/consent"
@@ -19,6 +20,13 @@ func (a *API) ofdFile(c echo.Context) error {
 		return a.holderProof(a.holderOFD)(c)
 	}
 	return a.auth(func(c echo.Context) error {
+		// A holder's device copy (licence#tag) is sealed as the licence
+		// it copies: say so, rather than fail on the copy's device-bound
+		// QR. The id's form tells, so nothing is looked up for it.
+		if lic, _, ok := strings.Cut(idParam(c), "#"); ok {
+			return fail(http.StatusNotFound, "not_found", "id",
+				"%s is a holder's device copy, which has no file of its own: ask for the licence's, GET /v1/licences/%s/ofd", idParam(c), url.PathEscape(lic))
+		}
 		data, err := a.o.Service.LicenceOFD(operator(c), idParam(c))
 		if err != nil {
 			return err

@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strings"
 	"testing"
 	"time"
 
@@ -189,6 +190,21 @@ func TestLicenceOFDHolder(t *testing.T) {
 				t.Fatalf("status %d, want %d: %.300s", st, tc.want, body)
 			}
 		})
+	}
+
+	// A copy's id names no file of its own: the answer says to ask for the
+	// licence's, to an operator as to an admin.
+	copyPath := "/v1/licences/" + url.PathEscape(cp.ID) + "/ofd"
+	for _, auth := range []string{"Bearer " + op, "Bearer " + s.token(t, service.Operator{Subject: "ad", Role: service.RoleAdmin})} {
+		st, _, body := s.get(t, copyPath, auth)
+		var e errBody
+		_ = json.Unmarshal(body, &e)
+		if st != 404 || e.Field != "id" || !strings.Contains(e.Message, "device copy") || !strings.Contains(e.Message, "/v1/licences/"+lic.ID+"/ofd") {
+			t.Errorf("a copy's id: %d %s", st, body)
+		}
+	}
+	if st, _, _ := s.get(t, copyPath, ""); st != 401 {
+		t.Errorf("a copy's id without a token: %d", st)
 	}
 
 	// Suspended: neither the holder nor the operator gets a file sealed now.

@@ -339,7 +339,9 @@ func signaturesXML() []byte {
 func signatureXML(files map[string][]byte, at time.Time, version string, stampID, pageID int, seal box) []byte {
 	x := newXML("Signature", "")
 	x.open("SignedInfo", "")
-	prov := `<ofd:Provider ProviderName="` + providerName + `" Company="elicense"`
+	// No Company: it would name the maker of the software again, and
+	// readers show it after ProviderName.
+	prov := `<ofd:Provider ProviderName="` + providerName + `"`
 	if version != "" {
 		prov += ` Version="` + attr(version) + `"`
 	}

@@ -16,7 +16,9 @@
 //     电子印章标识;
 //   - one page (more when the fields do not fit) in A4: the class name as
 //     title, the printed fields of the class with their catalogue labels,
-//     in catalogue order, and on the last page the static QR (a PNG image
+//     in catalogue order (a field that fits on a page is kept whole; a
+//     longer one is split line by line, its label marked （续） on each
+//     further page), and on the last page the static QR (a PNG image
 //     resource), the agency, the issue date and the identifier;
 //   - fonts by their standard names only (宋体 for text, 黑体 for the
 //     title), with no FontFile: every Chinese OFD reader maps those names

@@ -32,6 +32,7 @@ const (
 	idSize           = 2.6
 	sealRight        = 186.0
 	sealTop          = 214.0
+	sealGap          = 2.0 // between the footer's text and the seal
 
 	qrPixelsPerModule = 4
 )
@@ -147,12 +148,42 @@ func (p *page) content() []byte {
 	return x.done()
 }
 
-// row is one field as laid out: its label and value lines.
-type row struct{ label, value []string }
+// row is one field as laid out: its label and value lines, and the
+// label as written, for the parts of a row split across pages.
+type row struct {
+	name         string
+	label, value []string
+}
 
-func (r row) height() float64 {
-	n := max(len(r.label), len(r.value))
-	return float64(n)*fieldSize + float64(n-1)*lineGap
+func (r row) lines() int { return max(len(r.label), len(r.value)) }
+
+func (r row) height() float64 { return linesHeight(r.lines()) }
+
+func linesHeight(n int) float64 { return float64(n)*fieldSize + float64(n-1)*lineGap }
+
+// linesIn is how many lines of a field fit in a height h.
+func linesIn(h float64) int {
+	// The small margin keeps a rounding error from costing a line.
+	return max(0, int((h+lineGap+1e-9)/(fieldSize+lineGap)))
+}
+
+// split cuts r after its first n lines; the rest (nil when r fits
+// whole) goes on under the label marked （续）, continued. A first part
+// that would not hold the whole label is refused (ok false) unless whole
+// is set, on a fresh page: a label is neither cut nor left without the
+// first line of its value while the next page could take them.
+func (r row) split(n int, whole bool) (part row, rest *row, ok bool) {
+	if n < 1 || n < len(r.label) && !whole {
+		return row{}, nil, false
+	}
+	if n >= r.lines() {
+		return r, nil, true
+	}
+	part = row{name: r.name, label: r.label[:min(n, len(r.label))], value: r.value[:min(n, len(r.value))]}
+	if n >= len(r.value) { // a label taller than a page: only its end is lost
+		return part, nil, true
+	}
+	return part, &row{name: r.name, label: wrap(r.name+"（续）", labelW, fieldSize), value: r.value[n:]}, true
 }
 
 // layout lays l out on as many pages as its printed fields need; the
@@ -164,7 +195,7 @@ func layout(l *Licence, seal *ses.Seal, f fontIDs, qrID int, ids *idAlloc) []*pa
 		if v == "" || !fd.Printed {
 			continue
 		}
-		rows = append(rows, row{label: wrap(fd.Label, labelW, fieldSize), value: wrap(v, valueW, fieldSize)})
+		rows = append(rows, row{name: fd.Label, label: wrap(fd.Label, labelW, fieldSize), value: wrap(v, valueW, fieldSize)})
 	}
 	newPage := func() *page {
 		p := &page{id: ids.next(), layerID: ids.next(), ids: ids}
@@ -181,19 +212,25 @@ func layout(l *Licence, seal *ses.Seal, f fontIDs, qrID int, ids *idAlloc) []*pa
 	pages := []*page{newPage()}
 	y := bodyTop
 	for _, r := range rows {
-		h := r.height()
-		if y+h > bodyBottom && y > bodyTop {
+		// A row that fits on a page is kept whole, on the next page if
+		// not on this one; a taller one starts here and is split line by
+		// line across as many pages as it needs.
+		if y+r.height() > bodyBottom && y > bodyTop && r.height() <= bodyBottom-bodyTop {
 			pages = append(pages, newPage())
 			y = bodyTop
 		}
-		p := pages[len(pages)-1]
-		for i, s := range r.label {
-			p.text(labelX, y+fieldSize+float64(i)*(fieldSize+lineGap), f.text, fieldSize, s, 0)
+		for next := &r; next != nil; {
+			part, rest, ok := next.split(linesIn(bodyBottom-y), y == bodyTop)
+			if ok {
+				drawRow(pages[len(pages)-1], part, y, f)
+				y += part.height() + rowGap
+				next = rest
+			}
+			if next != nil {
+				pages = append(pages, newPage())
+				y = bodyTop
+			}
 		}
-		for i, s := range r.value {
-			p.text(valueX, y+fieldSize+float64(i)*(fieldSize+lineGap), f.text, fieldSize, s, 0)
-		}
-		y += h + rowGap
 	}
 	if y > footerTop {
 		pages = append(pages, newPage())
@@ -209,28 +246,41 @@ func layout(l *Licence, seal *ses.Seal, f fontIDs, qrID int, ids *idAlloc) []*pa
 	return pages
 }
 
+// drawRow draws r's label and value lines from y down.
+func drawRow(p *page, r row, y float64, f fontIDs) {
+	for i, s := range r.label {
+		p.text(labelX, y+fieldSize+float64(i)*(fieldSize+lineGap), f.text, fieldSize, s, 0)
+	}
+	for i, s := range r.value {
+		p.text(valueX, y+fieldSize+float64(i)*(fieldSize+lineGap), f.text, fieldSize, s, 0)
+	}
+}
+
 func footer(p *page, l *Licence, seal *ses.Seal, f fontIDs, qrID int) {
 	if qrID != 0 {
 		p.hasQR = true
 		p.objs = append(p.objs, fmt.Sprintf(`<ofd:ImageObject ID="%d" Boundary="%s" CTM="%s 0 0 %s 0 0" ResourceID="%d"/>`,
 			p.ids.next(), box{qrX, qrY, qrSize, qrSize}, num(qrSize), num(qrSize), qrID))
 	}
-	y := qrY + 6
-	for _, s := range wrap("颁发机构："+l.IssuerName, metaW, fieldSize) {
-		p.text(metaX, y, f.text, fieldSize, s, 0)
-		y += fieldSize + 4
-	}
-	p.text(metaX, y, f.text, fieldSize, "颁证日期："+chineseDate(l.IssuedOn), 0)
-	y += fieldSize + 8
-	for _, s := range wrap("证照标识："+l.ID, metaW, idSize) {
-		p.text(metaX, y, f.text, idSize, s, 0)
-		y += idSize + 1.4
-	}
 	w, h := float64(seal.Info.Picture.Width), float64(seal.Info.Picture.Height)
 	if w <= 0 || h <= 0 || w > 60 || h > 60 {
 		w, h = 40, 40
 	}
 	p.seal = box{sealRight - w, sealTop, w, h}
+	// The text stops short of the seal: a reader draws the seal picture
+	// over whatever lies under it, and the identifier must stay legible.
+	textW := min(metaW, p.seal.x-sealGap-metaX)
+	y := qrY + 6
+	for _, s := range wrap("颁发机构："+l.IssuerName, textW, fieldSize) {
+		p.text(metaX, y, f.text, fieldSize, s, 0)
+		y += fieldSize + 4
+	}
+	p.text(metaX, y, f.text, fieldSize, "颁证日期："+chineseDate(l.IssuedOn), 0)
+	y += fieldSize + 8
+	for _, s := range wrap("证照标识："+l.ID, textW, idSize) {
+		p.text(metaX, y, f.text, idSize, s, 0)
+		y += idSize + 1.4
+	}
 }
 
 // chineseDate writes YYYY-MM-DD as the paper does: 2026年1月5日.
