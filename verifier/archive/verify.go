@@ -19,6 +19,7 @@ import (
 	format "elicense/certs/archive"
 	"elicense/certs/catalog"
 	"elicense/certs/credential"
+	"elicense/certs/jws"
 	"elicense/certs/ledgerevent"
 	certsofd "elicense/certs/ofd"
 	"elicense/internal/gm"
@@ -65,6 +66,11 @@ const (
 	Event Code = "EVENT"
 	// Status: the metadata's status is not the one the events prove.
 	Status Code = "STATUS"
+	// Mismatch: a version's OFD file or metadata says what its
+	// credential does not (an item, the page's holder), or the file was
+	// sealed with another key or as of a time outside the version's life
+	// in the period.
+	Mismatch Code = "MISMATCH"
 )
 
 // Problem is one failed check: its code and what it found, naming the
@@ -124,9 +130,17 @@ var ErrUnreadable = errors.New("archive: cannot read the package")
 type pkg struct {
 	files  map[string]*zip.File
 	rep    *Report
-	agency string // the manifest's
+	agency string    // the manifest's
+	to     time.Time // the period's end, the manifest's
 	listed map[string]format.File
 	kept   map[string][]byte // files other than licences' whose fixity holds
+
+	// What every version's checks share, set before they start.
+	cat     *catalog.Catalog
+	keys    credential.KeySet
+	ofdOpts ofd.Options
+	cp      tlog.Checkpoint
+	cpOK    bool
 }
 
 func (p *pkg) problem(code Code, format string, args ...any) {
@@ -169,7 +183,7 @@ func Verify(r io.ReaderAt, size int64, o Options) (*Report, error) {
 	}
 	rep := p.rep
 	rep.Agency, rep.From, rep.To, rep.Count = m.Agency, m.From, m.To, m.Count
-	p.agency = m.Agency
+	p.agency, p.to, p.cat = m.Agency, m.To, cat
 
 	p.checkFixity(m)
 
@@ -208,8 +222,9 @@ func Verify(r io.ReaderAt, size int64, o Options) (*Report, error) {
 	// An OFD file is the agency's only if its licence-face seal is: made
 	// by one of the agency's own certificates (docs/formats.md §5), not by
 	// any key the root certified.
-	ofdOpts := ofd.Options{Trusted: agencyCerts, AtSigningTime: true}
-	rep.Licences = p.licences(ids, cat, keySet, ofdOpts, cp, cpOK)
+	p.ofdOpts = ofd.Options{Trusted: agencyCerts, AtSigningTime: true}
+	p.keys, p.cp, p.cpOK = keySet, cp, cpOK
+	rep.Licences = p.licences(ids)
 	return finish(rep), nil
 }
 
@@ -444,7 +459,7 @@ func licenceIDs(m *format.Manifest) []string {
 
 // licences checks each version in ids. Versions are independent: checked
 // on every core, reported in order.
-func (p *pkg) licences(ids []string, cat *catalog.Catalog, keySet credential.KeySet, ofdOpts ofd.Options, cp tlog.Checkpoint, cpOK bool) []Licence {
+func (p *pkg) licences(ids []string) []Licence {
 	out := make([]Licence, len(ids))
 	next := make(chan int)
 	var wg sync.WaitGroup
@@ -453,7 +468,7 @@ func (p *pkg) licences(ids []string, cat *catalog.Catalog, keySet credential.Key
 		go func() {
 			defer wg.Done()
 			for i := range next {
-				out[i] = p.licence(ids[i], cat, keySet, ofdOpts, cp, cpOK)
+				out[i] = p.licence(ids[i])
 			}
 		}()
 	}
@@ -519,15 +534,17 @@ func (c *licenceCheck) get(name string) []byte {
 	return b
 }
 
-func (p *pkg) licence(id string, cat *catalog.Catalog, keys credential.KeySet, ofdOpts ofd.Options, cp tlog.Checkpoint, cpOK bool) Licence {
+func (p *pkg) licence(id string) Licence {
 	c := &licenceCheck{p: p, dir: format.LicenceDir(id), l: Licence{ID: id}}
 	mdb, ofdb, cred, evb := c.get(format.MetadataFile), c.get(format.OFDFile), c.get(format.CredentialFile), c.get(format.EventsFile)
 	md := c.metadata(mdb)
-	c.checkOFD(ofdb, md, ofdOpts)
 	credSM3 := gm.SM3(cred)
-	c.checkCredential(cred, credSM3, md, cat, keys)
+	lic, credKeys := c.checkCredential(cred, credSM3, md)
+	if file, sigAt := c.checkOFD(ofdb, md); file != nil && lic != nil && md != nil {
+		c.bind(file, sigAt, md, lic, credKeys)
+	}
 	if evb != nil {
-		c.checkEvents(evb, cred != nil, credSM3, cp, cpOK)
+		c.checkEvents(evb, cred != nil, credSM3, p.cp, p.cpOK)
 	}
 	if md != nil && c.l.Status != md.Status {
 		c.bad(Status, "%s: status %q, the events say %q", format.MetadataFile, md.Status, c.l.Status)
@@ -551,27 +568,29 @@ func (c *licenceCheck) metadata(mdb []byte) *format.Metadata {
 }
 
 // checkOFD checks licence.ofd: VALID, and signed as of the time the
-// metadata says.
-func (c *licenceCheck) checkOFD(ofdb []byte, md *format.Metadata, ofdOpts ofd.Options) {
+// metadata says. It returns the file and its one signature, for bind,
+// when both hold.
+func (c *licenceCheck) checkOFD(ofdb []byte, md *format.Metadata) (*certsofd.Package, *ofd.Signature) {
 	if ofdb == nil {
-		return
+		return nil, nil
 	}
 	pkg, err := certsofd.Open(ofdb, nil)
 	if err != nil {
 		c.l.OFD = ofd.Malformed
 		c.bad(OFD, "%s: %v", format.OFDFile, err)
-		return
+		return nil, nil
 	}
-	r := ofd.VerifyPackage(pkg, ofdOpts)
+	r := ofd.VerifyPackage(pkg, c.p.ofdOpts)
 	c.l.OFD = r.Verdict
 	if !r.Verdict.OK() {
 		c.bad(OFD, "%s: %s %s", format.OFDFile, r.Verdict, r.Detail)
-		return
+		return nil, nil
 	}
 	if md == nil {
-		return
+		return nil, nil
 	}
-	if len(r.Signatures) != 1 || !r.Signatures[0].SignedAt.Equal(md.SignedAt) {
+	one := len(r.Signatures) == 1 && r.Signatures[0].SignedAt.Equal(md.SignedAt)
+	if !one {
 		c.bad(OFD, "%s: not the one signature as of %s that %s records", format.OFDFile, md.SignedAt.Format(time.RFC3339), format.MetadataFile)
 	}
 	// The metadata is what the sealed file says: its CustomDatas (OFD.xml
@@ -584,27 +603,48 @@ func (c *licenceCheck) checkOFD(ofdb []byte, md *format.Metadata, ofdOpts ofd.Op
 	if !same {
 		c.bad(OFD, "%s: its items are not the CustomDatas of %s", format.MetadataFile, format.OFDFile)
 	}
-	if len(cds) == 0 || cds[0].Name != "证照标识" || cds[0].Value != c.l.ID {
+	if len(cds) == 0 || cds[0].Name != format.ItemID || cds[0].Value != c.l.ID {
 		c.bad(OFD, "%s: is not the file of %s", format.OFDFile, c.l.ID)
+		return nil, nil
 	}
+	if !one {
+		return nil, nil
+	}
+	return pkg, &r.Signatures[0]
 }
 
-func (c *licenceCheck) checkCredential(cred []byte, credSM3 [32]byte, md *format.Metadata, cat *catalog.Catalog, keys credential.KeySet) {
+// checkCredential verifies the credential as of the version's issuance
+// and returns the licence it carries and the keys of its key ID (nil
+// when it does not verify).
+func (c *licenceCheck) checkCredential(cred []byte, credSM3 [32]byte, md *format.Metadata) (*credential.License, []credential.IssuerKey) {
 	if cred == nil {
-		return
-	}
-	opts := credential.VerifyOptions{Catalog: cat, Keys: keys}
-	if md != nil {
-		opts.Now = md.IssuedAt
-	}
-	if lic, err := credential.Verify(string(cred), opts); err != nil {
-		c.bad(Credential, "%s: %v", format.CredentialFile, err)
-	} else if lic.ID != c.l.ID {
-		c.bad(Credential, "%s: is licence %s", format.CredentialFile, lic.ID)
+		return nil, nil
 	}
 	if md != nil && md.Credential != format.Digest(credSM3) {
 		c.bad(Credential, "%s: its SM3 is not the metadata's", format.CredentialFile)
 	}
+	opts := credential.VerifyOptions{Catalog: c.p.cat, Keys: c.p.keys}
+	if md != nil {
+		opts.Now = md.IssuedAt
+	}
+	lic, err := credential.Verify(string(cred), opts)
+	switch {
+	case err != nil:
+		c.bad(Credential, "%s: %v", format.CredentialFile, err)
+		return nil, nil
+	case lic.ID != c.l.ID:
+		c.bad(Credential, "%s: is licence %s", format.CredentialFile, lic.ID)
+		return nil, nil
+	case md != nil && md.Class != lic.Class:
+		c.bad(Credential, "%s: class %q, the credential's is %q", format.MetadataFile, md.Class, lic.Class)
+	}
+	// It verified, so its header parses and names a key of keys.
+	t, err := jws.Parse(string(cred), jws.Expect{Typ: credential.TokenType, RequireKid: true})
+	if err != nil {
+		c.bad(Credential, "%s: %v", format.CredentialFile, err)
+		return nil, nil
+	}
+	return lic, c.p.keys.IssuerKeys(t.Header.Kid)
 }
 
 // checkEvents checks the version's events: about it, included in the
