@@ -11,6 +11,7 @@ import (
 	format "elicense/certs/archive"
 	"elicense/certs/ofd"
 	"elicense/certs/ses"
+	"elicense/certs/trust"
 	"elicense/internal/gm"
 	varchive "elicense/verifier/archive"
 )
@@ -166,6 +167,54 @@ func TestArchiveBoundToCredential(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			checkForgery(t, pkg, &forgery{t: t, p: p, a: agA}, tc.forge, nil, varchive.Mismatch, tc.want)
+		})
+	}
+}
+
+// With a synced trust bundle, the package's agency keys are checked
+// against it: a key it does not list, or lists with another certificate,
+// is not trusted, and a key it says is compromised is a finding even if
+// the package's keys.json says active. Without one the report says the
+// keys were not cross-checked.
+func TestArchiveKeysCrossChecked(t *testing.T) {
+	t0 := time.Now().UTC().Truncate(time.Hour).Add(2 * time.Hour)
+	fx := newArchiveFixture(t, 1, t0)
+	from, to := t0.Add(-time.Hour), t0.Add(24*time.Hour)
+	fx.set(to.Add(time.Hour))
+	pkg, _ := fx.export(t, from, to)
+	p := fx.svc.PKI()
+	agA, _ := p.Agency(fx.agency)
+	agB := p.Agencies[1]
+	bundle := func(code string, keys ...trust.AgencyKey) *trust.Bundle {
+		return &trust.Bundle{Seq: 7, Agencies: []trust.Agency{{Code: code, Keys: keys}}}
+	}
+	for _, tc := range []struct {
+		name   string
+		bundle *trust.Bundle
+		want   string // "" VALID
+	}{
+		{"no bundle", nil, ""},
+		{"the bundle's key", bundle(agA.Code, trust.AgencyKey{KID: agA.KeyID, Cert: agA.CertDER, State: trust.KeyActive}), ""},
+		{"retired since, as a rotation after the export", bundle(agA.Code, trust.AgencyKey{KID: agA.KeyID, Cert: agA.CertDER, State: trust.KeyRetired, Since: to.Add(time.Hour)}), ""},
+		{"compromised", bundle(agA.Code, trust.AgencyKey{KID: agA.KeyID, Cert: agA.CertDER, State: trust.KeyCompromised, Since: from}), "the synced trust bundle says compromised since"},
+		{"not listed", bundle(agA.Code, trust.AgencyKey{KID: agB.KeyID, Cert: agB.CertDER, State: trust.KeyActive}), "not a key of agency " + agA.Code + " in the synced trust bundle"},
+		{"another certificate", bundle(agA.Code, trust.AgencyKey{KID: agA.KeyID, Cert: agB.CertDER, State: trust.KeyActive}), "not the certificate the synced trust bundle has"},
+		{"agency unknown", bundle(agB.Code), "agency " + agA.Code + " is not in the synced trust bundle"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rep, err := varchive.Verify(bytes.NewReader(pkg), int64(len(pkg)), varchive.Options{Roots: []*gm.Certificate{p.Root}, Bundle: tc.bundle})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if rep.KeysCrossChecked != (tc.bundle != nil) {
+				t.Errorf("keys_cross_checked %v", rep.KeysCrossChecked)
+			}
+			switch {
+			case tc.want == "" && rep.Verdict != varchive.Valid:
+				t.Fatalf("%s: %s", rep.Verdict, problemText(rep))
+			case tc.want != "" && (rep.Verdict != varchive.Invalid || !hasProblem(rep, varchive.Untrusted, tc.want)):
+				t.Fatalf("%s:\n%s\nwant an UNTRUSTED problem containing %q", rep.Verdict, problemText(rep), tc.want)
+			}
 		})
 	}
 }

@@ -22,6 +22,7 @@ import (
 	"elicense/certs/jws"
 	"elicense/certs/ledgerevent"
 	certsofd "elicense/certs/ofd"
+	"elicense/certs/trust"
 	"elicense/internal/gm"
 	"elicense/internal/ledger/tlog"
 	"elicense/verifier/ofd"
@@ -34,7 +35,13 @@ type Options struct {
 	Roots []*gm.Certificate
 	// Ledger, when set, are the pinned ledger keys' certificates (a
 	// synced trust bundle's): the package's trust/ledger.cer must be one.
-	Ledger  []*gm.Certificate
+	Ledger []*gm.Certificate
+	// Bundle, when set, is the verifier's synced trust bundle: the
+	// package's trust/keys.json is the exporter's own word, so each of its
+	// agency keys must be one the bundle lists for the agency, with the
+	// same certificate, and the bundle's key states (a key compromised or
+	// retired since) are the ones the checks use.
+	Bundle  *trust.Bundle
 	Catalog *catalog.Catalog // nil means catalog.Default()
 }
 
@@ -111,16 +118,19 @@ const (
 type Report struct {
 	Verdict Verdict `json:"verdict"`
 	// OK: every check holds (the root pinned or not).
-	OK         bool      `json:"ok"`
-	Agency     string    `json:"agency,omitempty"`
-	From       time.Time `json:"from,omitzero"`
-	To         time.Time `json:"to,omitzero"`
-	Count      int       `json:"count"`
-	Root       string    `json:"root_sm3,omitempty"` // SM3 fingerprint of the root certificate
-	Pinned     bool      `json:"pinned"`             // the root is one of Options.Roots
-	Checkpoint uint64    `json:"checkpoint_size,omitempty"`
-	Problems   []Problem `json:"problems,omitempty"` // package-level
-	Licences   []Licence `json:"licences"`
+	OK     bool      `json:"ok"`
+	Agency string    `json:"agency,omitempty"`
+	From   time.Time `json:"from,omitzero"`
+	To     time.Time `json:"to,omitzero"`
+	Count  int       `json:"count"`
+	Root   string    `json:"root_sm3,omitempty"` // SM3 fingerprint of the root certificate
+	Pinned bool      `json:"pinned"`             // the root is one of Options.Roots
+	// KeysCrossChecked: the agency keys were checked against a synced
+	// trust bundle (Options.Bundle); otherwise only against the package.
+	KeysCrossChecked bool      `json:"keys_cross_checked"`
+	Checkpoint       uint64    `json:"checkpoint_size,omitempty"`
+	Problems         []Problem `json:"problems,omitempty"` // package-level
+	Licences         []Licence `json:"licences"`
 }
 
 // ErrUnreadable means the package could not be checked at all (not a
@@ -143,8 +153,13 @@ type pkg struct {
 	cpOK    bool
 }
 
+// problem records a package-level problem, once: a file that several
+// checks read is reported missing or unreadable by the first.
 func (p *pkg) problem(code Code, format string, args ...any) {
-	p.rep.Problems = append(p.rep.Problems, Problem{code, fmt.Sprintf(format, args...)})
+	pr := Problem{code, fmt.Sprintf(format, args...)}
+	if !slices.Contains(p.rep.Problems, pr) {
+		p.rep.Problems = append(p.rep.Problems, pr)
+	}
 }
 
 func (p *pkg) read(name string, limit int64) ([]byte, error) {
@@ -210,7 +225,8 @@ func Verify(r io.ReaderAt, size int64, o Options) (*Report, error) {
 		p.problem(Malformed, "%v", err)
 		return finish(rep), nil
 	}
-	keySet, agencyCerts, signer := p.agencyKeys(keys, m, root, cat)
+	rep.KeysCrossChecked = o.Bundle != nil
+	keySet, agencyCerts, signer := p.agencyKeys(keys, m, root, cat, o.Bundle)
 	p.checkSignature(mb, m, signer)
 
 	cp, cpOK := p.checkpoint(m, ledgerCert)
@@ -356,12 +372,23 @@ func (p *pkg) checkRoot(root *gm.Certificate, pins []*gm.Certificate) {
 // agencyKeys is the key set of the package's agency certificates that
 // chain to root and are the manifest's agency's, those certificates, and
 // the certificate of the manifest's signer (nil if none).
-func (p *pkg) agencyKeys(keys *format.Keys, m *format.Manifest, root *gm.Certificate, cat *catalog.Catalog) (keySet credential.KeySet, certs []*gm.Certificate, signer *gm.Certificate) {
+func (p *pkg) agencyKeys(keys *format.Keys, m *format.Manifest, root *gm.Certificate, cat *catalog.Catalog, bundle *trust.Bundle) (keySet credential.KeySet, certs []*gm.Certificate, signer *gm.Certificate) {
 	keySet = credential.KeySet{}
+	var known *trust.Agency
+	if bundle != nil {
+		var ok bool
+		if known, ok = bundle.Agency(m.Agency); !ok {
+			p.problem(Untrusted, "agency %s is not in the synced trust bundle (seq %d)", m.Agency, bundle.Seq)
+			return keySet, nil, nil
+		}
+	}
 	for _, k := range keys.Keys {
 		name := format.AgencyCertPath(k.KeyID)
 		c := p.chained(name, root, agencycert.RoleAgency)
 		if c == nil {
+			continue
+		}
+		if known != nil && !p.crossCheck(&k, c, known) {
 			continue
 		}
 		if kid := gm.KeyIDString(c.Raw); kid != k.KeyID {
@@ -403,6 +430,32 @@ func (p *pkg) agencyKeys(keys *format.Keys, m *format.Manifest, root *gm.Certifi
 		p.problem(Malformed, "%s names agency %s, the manifest %s", format.KeysPath, keys.Agency, m.Agency)
 	}
 	return keySet, certs, signer
+}
+
+// crossCheck checks the package's key k (certificate c) against the
+// trust bundle's keys of the agency, and takes the bundle's state for it:
+// false when the bundle does not list it with that certificate.
+func (p *pkg) crossCheck(k *format.Key, c *gm.Certificate, known *trust.Agency) bool {
+	name := format.AgencyCertPath(k.KeyID)
+	i := slices.IndexFunc(known.Keys, func(bk trust.AgencyKey) bool { return bk.KID == k.KeyID })
+	switch {
+	case i < 0:
+		p.problem(Untrusted, "%s: not a key of agency %s in the synced trust bundle", name, known.Code)
+		return false
+	case subtle.ConstantTimeCompare(known.Keys[i].Cert, c.Raw) != 1:
+		p.problem(Untrusted, "%s: not the certificate the synced trust bundle has for key %s", name, k.KeyID)
+		return false
+	}
+	bk := known.Keys[i]
+	if bk.State == trust.KeyCompromised && (k.State != format.KeyCompromised || k.Since.After(bk.Since)) {
+		p.problem(Untrusted, "%s: %s says %s, the synced trust bundle says compromised since %s", name, format.KeysPath, k.State, bk.Since.Format(time.RFC3339))
+	}
+	// The bundle is signed by the issuer and newer than the package: its
+	// state (a retirement or compromise since) is the one that holds.
+	if bk.State != trust.KeyActive {
+		k.State, k.Since = string(bk.State), bk.Since
+	}
+	return true
 }
 
 // checkSignature checks the manifest's signature (over mb) by signer.
