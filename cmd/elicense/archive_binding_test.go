@@ -1,9 +1,11 @@
 package main
 
 import (
+	"archive/zip"
 	"bytes"
 	"crypto"
 	"encoding/base64"
+	"path"
 	"strings"
 	"testing"
 	"time"
@@ -216,5 +218,66 @@ func TestArchiveKeysCrossChecked(t *testing.T) {
 				t.Fatalf("%s:\n%s\nwant an UNTRUSTED problem containing %q", rep.Verdict, problemText(rep), tc.want)
 			}
 		})
+	}
+}
+
+// A package unzipped and zipped again (zip -r: directory entries, every
+// file deflated) is still VALID; a second copy of an entry is INVALID,
+// naming it.
+func TestArchiveRezipped(t *testing.T) {
+	t0 := time.Now().UTC().Truncate(time.Hour).Add(2 * time.Hour)
+	fx := newArchiveFixture(t, 1, t0)
+	from, to := t0.Add(-time.Hour), t0.Add(24*time.Hour)
+	fx.set(to.Add(time.Hour))
+	pkg, _ := fx.export(t, from, to)
+	p := fx.svc.PKI()
+	names, files := unpackArchive(t, pkg)
+	rezip := func(dup string) []byte {
+		var buf bytes.Buffer
+		zw := zip.NewWriter(&buf)
+		dirs := map[string]bool{}
+		for _, n := range names {
+			for d := path.Dir(n); d != "."; d = path.Dir(d) {
+				if !dirs[d] {
+					dirs[d] = true
+					if _, err := zw.Create(d + "/"); err != nil {
+						t.Fatal(err)
+					}
+				}
+			}
+			copies := 1
+			if n == dup {
+				copies = 2
+			}
+			for range copies {
+				w, err := zw.CreateHeader(&zip.FileHeader{Name: n, Method: zip.Deflate})
+				if err != nil {
+					t.Fatal(err)
+				}
+				w.Write(files[n])
+			}
+		}
+		if err := zw.Close(); err != nil {
+			t.Fatal(err)
+		}
+		return buf.Bytes()
+	}
+	var credential string
+	for _, n := range names {
+		if strings.HasSuffix(n, "/"+format.CredentialFile) {
+			credential = n
+		}
+	}
+	for _, tc := range []struct{ dup, want string }{{"", ""}, {credential, "zip entry " + credential + ": twice in the package"}} {
+		b := rezip(tc.dup)
+		rep, err := varchive.Verify(bytes.NewReader(b), int64(len(b)), varchive.Options{Roots: []*gm.Certificate{p.Root}})
+		switch {
+		case err != nil:
+			t.Fatalf("%q: %v", tc.dup, err)
+		case tc.want == "" && rep.Verdict != varchive.Valid:
+			t.Fatalf("re-zipped: %s\n%s", rep.Verdict, problemText(rep))
+		case tc.want != "" && (rep.Verdict != varchive.Invalid || !hasProblem(rep, varchive.Fixity, tc.want)):
+			t.Fatalf("%s:\n%s\nwant a FIXITY problem containing %q", rep.Verdict, problemText(rep), tc.want)
+		}
 	}
 }

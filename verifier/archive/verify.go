@@ -162,27 +162,46 @@ func (p *pkg) problem(code Code, format string, args ...any) {
 	}
 }
 
-func (p *pkg) read(name string, limit int64) ([]byte, error) {
+// read reads the package file name, up to its kind's size limit
+// (format.MaxSize).
+func (p *pkg) read(name string) ([]byte, error) {
 	if b, ok := p.kept[name]; ok {
 		return b, nil
 	}
+	rc, size, err := p.open(name)
+	if err != nil {
+		return nil, err
+	}
+	defer rc.Close()
+	// The zip reader fails an entry that inflates past its declared
+	// size, which open checked against the limit, or whose CRC-32 does
+	// not hold at its end.
+	b := make([]byte, size)
+	if _, err := io.ReadFull(rc, b); err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	if rest, err := io.ReadAll(io.LimitReader(rc, 1)); err != nil || len(rest) > 0 {
+		return nil, fmt.Errorf("%s: longer than its zip entry says (%v)", name, err)
+	}
+	return b, nil
+}
+
+// open opens the package file name, refusing one larger than its kind's
+// limit.
+func (p *pkg) open(name string) (io.ReadCloser, int, error) {
 	f, ok := p.files[name]
 	if !ok {
-		return nil, fmt.Errorf("%s is missing", name)
+		return nil, 0, fmt.Errorf("%s is missing", name)
 	}
+	limit := format.MaxSize(name)
 	if f.UncompressedSize64 > uint64(limit) {
-		return nil, fmt.Errorf("%s: %d bytes, at most %d", name, f.UncompressedSize64, limit)
+		return nil, 0, fmt.Errorf("%s: %d bytes, at most %d", name, f.UncompressedSize64, limit)
 	}
 	rc, err := f.Open()
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", name, err)
+		return nil, 0, fmt.Errorf("%s: %w", name, err)
 	}
-	defer rc.Close()
-	b, err := io.ReadAll(io.LimitReader(rc, limit+1))
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", name, err)
-	}
-	return b, nil
+	return rc, int(f.UncompressedSize64), nil
 }
 
 // Verify checks the package in r. The error is ErrUnreadable (wrapped)
@@ -215,7 +234,7 @@ func Verify(r io.ReaderAt, size int64, o Options) (*Report, error) {
 		p.problem(Untrusted, "%s: not the pinned ledger key", format.LedgerCertPath)
 		ledgerCert = nil
 	}
-	kb, err := p.read(format.KeysPath, format.MaxJSONSize)
+	kb, err := p.read(format.KeysPath)
 	if err != nil {
 		p.problem(Missing, "%v", err)
 		return finish(rep), nil
@@ -251,18 +270,16 @@ func open(r io.ReaderAt, size int64) (p *pkg, mb []byte, m *format.Manifest, err
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("%w: %v", ErrUnreadable, err)
 	}
-	p = &pkg{files: make(map[string]*zip.File, len(zr.File)), rep: &Report{Licences: []Licence{}}}
-	for _, f := range zr.File {
-		if err := format.CheckPath(f.Name); err != nil {
-			return nil, nil, nil, fmt.Errorf("%w: %v", ErrUnreadable, err)
-		}
-		if p.files[f.Name] != nil {
-			return nil, nil, nil, fmt.Errorf("%w: %s twice", ErrUnreadable, f.Name)
-		}
-		p.files[f.Name] = f
+	if len(zr.File) > format.MaxFiles+2 {
+		return nil, nil, nil, fmt.Errorf("%w: %d entries, at most %d", ErrUnreadable, len(zr.File), format.MaxFiles+2)
 	}
-	mb, err = p.read(format.ManifestPath, format.MaxManifestSize)
+	p = &pkg{files: make(map[string]*zip.File, len(zr.File)), rep: &Report{Licences: []Licence{}}}
+	p.index(zr.File, size)
+	mb, err = p.read(format.ManifestPath)
 	if err != nil {
+		for _, pr := range p.rep.Problems { // why it could not be read
+			err = fmt.Errorf("%w; %s", err, pr.Message)
+		}
 		return nil, nil, nil, fmt.Errorf("%w: %v", ErrUnreadable, err)
 	}
 	m, err = format.ParseManifest(mb)
@@ -270,6 +287,41 @@ func open(r io.ReaderAt, size int64) (p *pkg, mb []byte, m *format.Manifest, err
 		return nil, nil, nil, fmt.Errorf("%w: %v", ErrUnreadable, err)
 	}
 	return p, mb, m, nil
+}
+
+// maxRatio bounds how much an entry may inflate: the package is written
+// stored, and a re-zipped one deflates its JSON a few times over, far
+// from what a zip bomb needs.
+const maxRatio = 64
+
+// index indexes the package's entries by name. A directory entry (a
+// package unzipped and zipped again) holds nothing and is passed over; a
+// name that climbs out of the package, a second entry of a name, and an
+// entry that would inflate like a zip bomb are tampering, reported and
+// not read.
+func (p *pkg) index(entries []*zip.File, size int64) {
+	var total uint64
+	for _, f := range entries {
+		isDir := strings.HasSuffix(f.Name, "/") || f.Mode().IsDir()
+		if isDir && f.UncompressedSize64 == 0 && format.CheckPath(strings.TrimSuffix(f.Name, "/")) == nil {
+			continue
+		}
+		total += f.UncompressedSize64
+		switch {
+		case format.CheckPath(f.Name) != nil:
+			p.problem(Fixity, "zip entry %q: not a clean relative path in the package (tampering)", f.Name)
+		case p.files[f.Name] != nil:
+			// The first copy is checked; the verdict is INVALID either way.
+			p.problem(Fixity, "zip entry %s: twice in the package (tampering)", f.Name)
+		case f.Method != zip.Store && f.UncompressedSize64 > maxRatio*f.CompressedSize64+format.MaxCertSize:
+			p.problem(Fixity, "zip entry %s: %d bytes compressed to %d (a zip bomb)", f.Name, f.UncompressedSize64, f.CompressedSize64)
+		default:
+			p.files[f.Name] = f
+		}
+	}
+	if limit := maxRatio*uint64(size) + format.MaxCertSize; total > limit {
+		p.problem(Fixity, "the entries hold %d bytes, more than %d for a package of %d (a zip bomb)", total, limit, size)
+	}
 }
 
 // checkFixity checks every listed file's SM3 and size, and that nothing
@@ -285,7 +337,11 @@ func (p *pkg) checkFixity(m *format.Manifest) {
 		if _, file, ok := format.LicenceOf(f.Path); ok && slices.Contains(licenceFiles, file) {
 			continue
 		}
-		b, err := p.read(f.Path, max(format.MaxFileSize, format.MaxJSONSize))
+		if f.Path == format.ReadmePath {
+			p.checkStreamed(f) // not needed after: hashed as it is read
+			continue
+		}
+		b, err := p.read(f.Path)
 		if err != nil {
 			p.problem(Missing, "%v", err)
 			continue
@@ -303,6 +359,26 @@ func (p *pkg) checkFixity(m *format.Manifest) {
 	}
 }
 
+// checkStreamed checks the fixity of a file no check reads, hashing it
+// as it streams.
+func (p *pkg) checkStreamed(f format.File) {
+	rc, _, err := p.open(f.Path)
+	if err != nil {
+		p.problem(Missing, "%v", err)
+		return
+	}
+	defer rc.Close()
+	h := gm.NewSM3()
+	n, err := io.Copy(h, rc)
+	if err != nil {
+		p.problem(Missing, "%s: %v", f.Path, err)
+		return
+	}
+	if n != f.Size || subtle.ConstantTimeCompare(h.Sum(nil), f.SM3[:]) != 1 {
+		p.problem(Fixity, "%s: SM3 or size differs from the manifest (file modified)", f.Path)
+	}
+}
+
 // licenceFiles are a version's files, which licenceCheck reads.
 var licenceFiles = []string{format.MetadataFile, format.OFDFile, format.CredentialFile, format.EventsFile}
 
@@ -314,7 +390,7 @@ func fixed(f format.File, b []byte) bool {
 
 // cert reads and parses the certificate name, or reports why it cannot.
 func (p *pkg) cert(name string) *gm.Certificate {
-	b, err := p.read(name, format.MaxFileSize)
+	b, err := p.read(name)
 	if err != nil {
 		p.problem(Missing, "%v", err)
 		return nil
@@ -460,7 +536,7 @@ func (p *pkg) crossCheck(k *format.Key, c *gm.Certificate, known *trust.Agency) 
 
 // checkSignature checks the manifest's signature (over mb) by signer.
 func (p *pkg) checkSignature(mb []byte, m *format.Manifest, signer *gm.Certificate) {
-	sig, err := p.read(format.SignaturePath, 1024)
+	sig, err := p.read(format.SignaturePath)
 	switch {
 	case err != nil:
 		p.problem(Missing, "%v", err)
@@ -476,7 +552,7 @@ func (p *pkg) checkSignature(mb []byte, m *format.Manifest, signer *gm.Certifica
 // checkpoint is the package's checkpoint, ok only if the ledger key
 // signed it.
 func (p *pkg) checkpoint(m *format.Manifest, ledgerCert *gm.Certificate) (cp tlog.Checkpoint, ok bool) {
-	note, err := p.read(format.CheckpointPath, 64<<10)
+	note, err := p.read(format.CheckpointPath)
 	if err != nil {
 		p.problem(Missing, "%v", err)
 		return cp, false
@@ -574,7 +650,7 @@ func (c *licenceCheck) bad(code Code, format string, args ...any) {
 // get reads the version's file name, nil (and a problem) if it cannot.
 func (c *licenceCheck) get(name string) []byte {
 	path := c.dir + name
-	b, err := c.p.read(path, max(format.MaxFileSize, format.MaxJSONSize))
+	b, err := c.p.read(path)
 	if err != nil {
 		c.bad(Missing, "%v", err)
 		return nil
