@@ -3,9 +3,14 @@ package main
 import (
 	"archive/zip"
 	"bytes"
+	"context"
 	"crypto"
 	"encoding/base64"
+	"errors"
+	"io/fs"
+	"os"
 	"path"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -15,6 +20,8 @@ import (
 	"elicense/certs/ses"
 	"elicense/certs/trust"
 	"elicense/internal/gm"
+	"elicense/issuer/archive"
+	"elicense/issuer/service"
 	varchive "elicense/verifier/archive"
 )
 
@@ -279,5 +286,28 @@ func TestArchiveRezipped(t *testing.T) {
 		case tc.want != "" && (rep.Verdict != varchive.Invalid || !hasProblem(rep, varchive.Fixity, tc.want)):
 			t.Fatalf("%s:\n%s\nwant a FIXITY problem containing %q", rep.Verdict, problemText(rep), tc.want)
 		}
+	}
+}
+
+// A period in which the agency issued or changed nothing is refused
+// (NOTHING_TO_ARCHIVE, as `elicense archive` says it) with no file
+// written and nothing recorded.
+func TestArchiveNothing(t *testing.T) {
+	t0 := time.Now().UTC().Truncate(time.Hour).Add(2 * time.Hour)
+	fx := newArchiveFixture(t, 1, t0)
+	fx.set(t0.Add(48 * time.Hour))
+	before := fx.data.Ledger.Size()
+	out := filepath.Join(t.TempDir(), "pkg.zip")
+	_, err := exportAndRecord(context.Background(), fx.svc, archive.Options{Agency: fx.agency, From: t0.Add(24 * time.Hour), To: t0.Add(25 * time.Hour)}, out,
+		service.Operator{Subject: "admin", Role: service.RoleAdmin})
+	var se *service.Error
+	if !errors.As(err, &se) || se.Code != service.CodeNothingToArchive || !strings.Contains(err.Error(), "issued or changed no licence") {
+		t.Fatalf("got %v, want %s", err, service.CodeNothingToArchive)
+	}
+	if _, err := os.Stat(out); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("a package was written: %v", err)
+	}
+	if after := fx.data.Ledger.Size(); after != before {
+		t.Errorf("the ledger grew from %d to %d", before, after)
 	}
 }
