@@ -311,3 +311,26 @@ func TestArchiveNothing(t *testing.T) {
 		t.Errorf("the ledger grew from %d to %d", before, after)
 	}
 }
+
+// A period exported after the agency's key and licence-face seal were
+// rotated: its files are sealed with the new key, as of the new seal's
+// start, after the period's end (the earliest time the seal allows), and
+// the package is VALID: the credential's key was retired by then.
+func TestArchiveAfterRotation(t *testing.T) {
+	t0 := time.Now().UTC().Truncate(time.Hour).Add(2 * time.Hour)
+	fx := newArchiveFixture(t, 3, t0)
+	from, to := t0.Add(-time.Hour), t0.Add(24*time.Hour)
+	fx.set(to.Add(time.Hour))
+	if _, err := fx.svc.RotateKey(context.Background(), service.Operator{Subject: "admin", Role: service.RoleAdmin}, fx.agency, service.RotateRequest{}); err != nil {
+		t.Fatal(err)
+	}
+	fx.set(to.Add(2 * time.Hour))
+	pkg, _ := fx.export(t, from, to)
+	rep, err := varchive.Verify(bytes.NewReader(pkg), int64(len(pkg)), varchive.Options{Roots: []*gm.Certificate{fx.svc.PKI().Root}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Verdict != varchive.Valid {
+		t.Fatalf("%s:\n%s", rep.Verdict, problemText(rep))
+	}
+}

@@ -25,7 +25,9 @@ import (
 // file's items and metadata.json's must be the credential's, the page
 // must show its holder, the seal must be made with the credential's key
 // (or the key that replaced it), and the file must be signed as of a
-// time within the version's life in the period.
+// time within the version's life in the period, or, when the agency's
+// seal was replaced since, as of the replacement's start: the exporter
+// seals with the seal in use at export, as early as it allows.
 func (c *licenceCheck) bind(file *certsofd.Package, sig *ofd.Signature, md *format.Metadata, lic *credential.License, credKeys []credential.IssuerKey) {
 	cl, ok := c.p.cat.ByKey(lic.Class)
 	if !ok {
@@ -39,9 +41,12 @@ func (c *licenceCheck) bind(file *certsofd.Package, sig *ofd.Signature, md *form
 	c.sameItems(format.OFDFile, got, want)
 	c.sameItems(format.MetadataFile, md.Items, want)
 	c.checkPage(file, lic, cl)
-	c.checkSealKey(file, sig, md.SignedAt, credKeys)
+	sealStart, ok := c.checkSealKey(file, sig, md.SignedAt, credKeys)
+	if !ok {
+		return
+	}
 	switch at := md.SignedAt; {
-	case at.After(c.p.to):
+	case at.After(c.p.to) && !at.Equal(sealStart.Truncate(time.Second)):
 		c.bad(Mismatch, "%s: signed as of %s, after the period's end %s", format.OFDFile, at.Format(time.RFC3339), c.p.to.Format(time.RFC3339))
 	case at.Before(md.IssuedAt.Truncate(time.Second)):
 		c.bad(Mismatch, "%s: signed as of %s, before the version was issued (%s)", format.OFDFile, at.Format(time.RFC3339), md.IssuedAt.Format(time.RFC3339))
@@ -126,31 +131,33 @@ func pageText(w *strings.Builder, content []byte) error {
 }
 
 // checkSealKey checks that the file was sealed with the key that signed
-// the credential, or, once that key was retired (a rotation) by the
-// time the file is signed as of, with an agency key in use then.
-func (c *licenceCheck) checkSealKey(file *certsofd.Package, sig *ofd.Signature, at time.Time, credKeys []credential.IssuerKey) {
-	cert, err := sealSigner(file, sig.Path)
+// the credential, or, once that key was rotated out (retired or
+// compromised), with the agency key in use at the time the file is
+// signed as of; it returns the start of the seal used.
+func (c *licenceCheck) checkSealKey(file *certsofd.Package, sig *ofd.Signature, at time.Time, credKeys []credential.IssuerKey) (sealStart time.Time, ok bool) {
+	cert, sealStart, err := sealSigner(file, sig.Path)
 	if err != nil {
 		c.bad(OFD, "%s: %v", format.OFDFile, err)
-		return
+		return sealStart, false
 	}
 	pub := cert.PublicKey
 	rotated := len(credKeys) > 0
 	for _, k := range credKeys {
 		if k.Public.Equal(pub) {
-			return
+			return sealStart, true
 		}
-		rotated = rotated && !k.RetiredSince.IsZero() && !k.RetiredSince.After(at)
+		rotated = rotated && (!k.RetiredSince.IsZero() || !k.CompromisedSince.IsZero())
 	}
 	kid := gm.KeyIDString(cert.Raw)
 	if rotated {
 		for _, k := range c.p.keys.IssuerKeys(kid) {
 			if k.Public.Equal(pub) && inUse(k, at) {
-				return
+				return sealStart, true
 			}
 		}
 	}
-	c.bad(Mismatch, "%s: sealed with key %s, not the key that signed %s", format.OFDFile, kid, format.CredentialFile)
+	c.bad(Mismatch, "%s: sealed with key %s, not the key that signed %s nor the one in use after it", format.OFDFile, kid, format.CredentialFile)
+	return sealStart, false
 }
 
 // inUse reports whether k was neither retired nor compromised at t.
@@ -159,19 +166,23 @@ func inUse(k credential.IssuerKey, t time.Time) bool {
 }
 
 // sealSigner is the signer certificate of the signature whose
-// Signature.xml is at path.
-func sealSigner(file *certsofd.Package, path string) (*gm.Certificate, error) {
+// Signature.xml is at path, and the start of its seal's validity.
+func sealSigner(file *certsofd.Package, path string) (*gm.Certificate, time.Time, error) {
 	s, err := file.Signature(path)
 	if err != nil {
-		return nil, err
+		return nil, time.Time{}, err
 	}
 	b, err := file.File(s.SignedValue)
 	if err != nil {
-		return nil, err
+		return nil, time.Time{}, err
 	}
 	sv, err := ses.ParseSignature(b)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", s.SignedValue, err)
+		return nil, time.Time{}, fmt.Errorf("%s: %w", s.SignedValue, err)
 	}
-	return sv.SignerCertificate()
+	if sv.TBS.Seal == nil {
+		return nil, time.Time{}, fmt.Errorf("%s: no seal", s.SignedValue)
+	}
+	cert, err := sv.SignerCertificate()
+	return cert, sv.TBS.Seal.Info.Property.ValidStart.Time(), err
 }
