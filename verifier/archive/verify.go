@@ -144,6 +144,7 @@ type pkg struct {
 	to     time.Time // the period's end, the manifest's
 	listed map[string]format.File
 	kept   map[string][]byte // files other than licences' whose fixity holds
+	said   map[Problem]bool  // the package-level problems reported
 
 	// What every version's checks share, set before they start.
 	cat     *catalog.Catalog
@@ -157,7 +158,11 @@ type pkg struct {
 // checks read is reported missing or unreadable by the first.
 func (p *pkg) problem(code Code, format string, args ...any) {
 	pr := Problem{code, fmt.Sprintf(format, args...)}
-	if !slices.Contains(p.rep.Problems, pr) {
+	if p.said == nil {
+		p.said = map[Problem]bool{}
+	}
+	if !p.said[pr] {
+		p.said[pr] = true
 		p.rep.Problems = append(p.rep.Problems, pr)
 	}
 }
