@@ -46,13 +46,54 @@ func AgencyCertPath(kid string) string { return "trust/agency/" + kid + ".cer" }
 // LicenceDir is the directory of a licence version.
 func LicenceDir(id string) string { return "licences/" + id + "/" }
 
-// Limits on what a reader accepts.
+// Limits on what a reader accepts, per kind of file (MaxSize), so that
+// a package of a few bytes cannot make a verifier hold gigabytes: the
+// manifest bounds the number of files, and every other file is far
+// smaller than its limit in a package the issuer writes.
 const (
-	MaxFiles        = 8_000_000
-	MaxManifestSize = 2 << 30  // manifest.json: about 170 bytes a file
-	MaxJSONSize     = 16 << 20 // any other JSON file
-	MaxFileSize     = 16 << 20 // one OFD file, credential or certificate
+	// MaxFiles bounds the manifest's list: a quarter of it is about
+	// three hundred thousand licence versions.
+	MaxFiles = 1_200_000
+	// MaxManifestSize bounds manifest.json: MaxFiles entries of about
+	// two hundred bytes.
+	MaxManifestSize = 256 << 20
+	// MaxAgencyCerts bounds the agency's certificates (trust/agency/),
+	// one per key it has had.
+	MaxAgencyCerts = 64
+	MaxCertSize    = 64 << 10 // one DER certificate
+	MaxSmallSize   = 1 << 20  // README.txt, keys.json, metadata.json, credential.jws, checkpoint
+	MaxJSONSize    = 16 << 20 // events.json: a version's events and their proofs
+	MaxFileSize    = 16 << 20 // licence.ofd
+	MaxSigSize     = 1 << 10  // manifest.sig: one DER SM2 signature
 )
+
+// MaxSize is the size limit of the package file at path p, or 0 for a
+// path that is not in the layout.
+func MaxSize(p string) int64 {
+	switch p {
+	case ManifestPath:
+		return MaxManifestSize
+	case SignaturePath:
+		return MaxSigSize
+	case RootPath, LedgerCertPath:
+		return MaxCertSize
+	case ReadmePath, KeysPath, CheckpointPath:
+		return MaxSmallSize
+	}
+	if !InLayout(p) {
+		return 0
+	}
+	if strings.HasPrefix(p, "trust/agency/") {
+		return MaxCertSize
+	}
+	switch _, file, _ := LicenceOf(p); file {
+	case OFDFile:
+		return MaxFileSize
+	case EventsFile:
+		return MaxJSONSize
+	}
+	return MaxSmallSize
+}
 
 // ErrMalformed wraps every parse error.
 var ErrMalformed = errors.New("archive: malformed")
@@ -163,7 +204,7 @@ type Event struct {
 }
 
 func unmarshal(what string, b []byte, v any) error {
-	if limit := jsonLimit(what); len(b) > limit {
+	if limit := jsonLimit(what); int64(len(b)) > limit {
 		return malformed(what, "%d bytes, at most %d", len(b), limit)
 	}
 	if err := jsonv2.Unmarshal(b, v, jsonv2.RejectUnknownMembers(true)); err != nil {
@@ -172,12 +213,15 @@ func unmarshal(what string, b []byte, v any) error {
 	return nil
 }
 
-// jsonLimit is the size limit of a JSON file.
-func jsonLimit(what string) int {
-	if what == ManifestPath {
+// jsonLimit is the size limit of a JSON file, by its name.
+func jsonLimit(what string) int64 {
+	switch what {
+	case ManifestPath:
 		return MaxManifestSize
+	case EventsFile:
+		return MaxJSONSize
 	}
-	return MaxJSONSize
+	return MaxSmallSize
 }
 
 // Marshal encodes v as the package writes its JSON files: deterministic
@@ -216,6 +260,7 @@ func ParseManifest(b []byte) (*Manifest, error) {
 		return nil, malformed(ManifestPath, "signer %q", m.Signer)
 	}
 	seen := make(map[string]bool, len(m.Files))
+	certs := 0
 	for _, f := range m.Files {
 		if err := CheckPath(f.Path); err != nil {
 			return nil, malformed(ManifestPath, "%v", err)
@@ -226,8 +271,13 @@ func ParseManifest(b []byte) (*Manifest, error) {
 		if seen[f.Path] {
 			return nil, malformed(ManifestPath, "%s listed twice", f.Path)
 		}
-		if f.Size < 0 {
-			return nil, malformed(ManifestPath, "%s: size %d", f.Path, f.Size)
+		if f.Size < 0 || f.Size > MaxSize(f.Path) {
+			return nil, malformed(ManifestPath, "%s: size %d, at most %d", f.Path, f.Size, MaxSize(f.Path))
+		}
+		if strings.HasPrefix(f.Path, "trust/agency/") {
+			if certs++; certs > MaxAgencyCerts {
+				return nil, malformed(ManifestPath, "more than %d agency certificates", MaxAgencyCerts)
+			}
 		}
 		seen[f.Path] = true
 	}
@@ -292,8 +342,8 @@ func ParseKeys(b []byte) (*Keys, error) {
 	if err := unmarshal(KeysPath, b, &k); err != nil {
 		return nil, err
 	}
-	if k.Agency == "" || len(k.Keys) == 0 {
-		return nil, malformed(KeysPath, "no agency or no keys")
+	if k.Agency == "" || len(k.Keys) == 0 || len(k.Keys) > MaxAgencyCerts {
+		return nil, malformed(KeysPath, "no agency, or %d keys (at most %d)", len(k.Keys), MaxAgencyCerts)
 	}
 	active := 0
 	for _, key := range k.Keys {

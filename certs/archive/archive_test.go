@@ -112,3 +112,27 @@ func TestMetadataStatus(t *testing.T) {
 		}
 	}
 }
+
+// ItemMismatch compares the items it knows: a missing, changed, doubled
+// or unexpected known item is the first difference; an item of another
+// name (证照二维码, added later) is not the credential's and is ignored.
+func TestItemMismatch(t *testing.T) {
+	want := []Item{{ItemID, "X"}, {ItemHolder, "甲"}}
+	for _, tc := range []struct {
+		name         string
+		got          []Item
+		diff, gv, wv string
+	}{
+		{"same", []Item{{ItemID, "X"}, {ItemHolder, "甲"}}, "", "", ""},
+		{"another name ignored", []Item{{ItemID, "X"}, {"证照二维码", "q"}, {ItemHolder, "甲"}, {ItemSeal, "1"}}, "", "", ""},
+		{"changed", []Item{{ItemID, "X"}, {ItemHolder, "乙"}}, ItemHolder, "乙", "甲"},
+		{"missing", []Item{{ItemID, "X"}}, ItemHolder, "", "甲"},
+		{"twice", []Item{{ItemID, "X"}, {ItemHolder, "甲"}, {ItemHolder, "乙"}}, ItemHolder, "乙", "甲"},
+		{"unexpected", []Item{{ItemID, "X"}, {ItemHolder, "甲"}, {ItemNumber, "7"}}, ItemNumber, "7", ""},
+	} {
+		name, g, w, ok := ItemMismatch(tc.got, want)
+		if ok != (tc.diff == "") || name != tc.diff || g != tc.gv || w != tc.wv {
+			t.Errorf("%s: %q %q %q %v", tc.name, name, g, w, ok)
+		}
+	}
+}

@@ -30,7 +30,8 @@ to the package's root.
 
 Trust is anchored in the root: when the store (--store) holds pinned roots,
 the package's root must be one of them, and once synced the package's
-ledger key must be the bundle's. Without pinned roots the package is only
+ledger key must be the bundle's and each agency key one the bundle lists
+with the same certificate (the bundle's key states hold). Without pinned roots the package is only
 checked against itself: the verdict is UNPINNED and the root's SM3
 fingerprint is printed, to be compared out of band.
 
@@ -64,13 +65,15 @@ func archiveTrust(e env, dir string) (varchive.Options, error) {
 	opts := varchive.Options{Roots: roots}
 	switch cache, err := s.Load(e.now()); {
 	case err == nil:
-		if b := cache.State().Bundle; b != nil && b.LedgerKey != nil {
+		b := cache.State().Bundle
+		if b != nil && b.LedgerKey != nil {
 			c, err := gm.ParseCertificate(b.LedgerKey.Cert)
 			if err != nil {
 				return varchive.Options{}, err
 			}
 			opts.Ledger = []*gm.Certificate{c}
 		}
+		opts.Bundle = b
 	case !errors.Is(err, store.ErrNoCache) && !errors.Is(err, store.ErrNoRoots):
 		return varchive.Options{}, err
 	}
@@ -113,10 +116,18 @@ func archiveCmd(e env, o *options, path string) int {
 func printArchive(w io.Writer, r *varchive.Report) {
 	fmt.Fprintf(w, "%s archive of %s, %s – %s: %d licence versions, checkpoint %d\n",
 		r.Verdict, r.Agency, r.From.Format(time.RFC3339), r.To.Format(time.RFC3339), r.Count, r.Checkpoint)
-	if r.Pinned {
+	switch {
+	case r.Root == "":
+		fmt.Fprintf(w, "  root: none read (see the problems)\n")
+	case r.Pinned:
 		fmt.Fprintf(w, "  root %s (pinned)\n", r.Root)
-	} else {
+	default:
 		fmt.Fprintf(w, "  root %s (not pinned: every check holds only against the package's own root; compare its fingerprint out of band, or pin it with trust add)\n", r.Root)
+	}
+	if r.KeysCrossChecked {
+		fmt.Fprintf(w, "  agency keys cross-checked against the synced trust bundle\n")
+	} else {
+		fmt.Fprintf(w, "  agency keys not cross-checked (no synced trust bundle: trust/keys.json is the package's own word)\n")
 	}
 	for _, p := range r.Problems {
 		fmt.Fprintf(w, "  problem: %s\n", p)

@@ -2,12 +2,14 @@ package api
 
 import (
 	"encoding/hex"
+	"errors"
 	"io"
 	"net/http"
 	"strconv"
 	"time"
 
 	"elicense/issuer/archive"
+	"elicense/issuer/service"
 
 	"github.com/labstack/echo/v4"
 )
@@ -40,15 +42,20 @@ func (a *API) exportArchive(c echo.Context) error {
 	}
 	from, err := ParseArchiveDate(req.From)
 	if err != nil {
-		return fail(http.StatusBadRequest, "bad_request", "from", "from must be RFC 3339 or YYYY-MM-DD, got %q", req.From)
+		return fail(http.StatusBadRequest, "bad_request", "from", "from: %v", err)
 	}
 	to, err := ParseArchiveDate(req.To)
 	if err != nil {
-		return fail(http.StatusBadRequest, "bad_request", "to", "to must be RFC 3339 or YYYY-MM-DD, got %q", req.To)
+		return fail(http.StatusBadRequest, "bad_request", "to", "to: %v", err)
 	}
 	name := req.Agency + "-" + from.Format("20060102") + "-" + to.Format("20060102") + ".zip"
 	return a.streamArchive(c, name, func(w io.Writer) (*archive.Result, error) {
-		return a.o.Service.ExportArchive(c.Request().Context(), operator(c), w, archive.Options{Agency: req.Agency, From: from, To: to})
+		res, err := a.o.Service.ExportArchive(c.Request().Context(), operator(c), w, archive.Options{Agency: req.Agency, From: from, To: to})
+		var se *service.Error
+		if errors.As(err, &se) && se.Code == service.CodeNothingToArchive {
+			return nil, fail(http.StatusUnprocessableEntity, se.Code, se.Field, "%s", se.Msg)
+		}
+		return res, err
 	})
 }
 

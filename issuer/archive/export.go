@@ -69,18 +69,31 @@ type Result struct {
 }
 
 // ParseDate reads a period bound: RFC 3339, or a day (YYYY-MM-DD)
-// meaning its midnight in China time.
+// meaning its midnight in China time, from 1970 to 9999 (in UTC, as the
+// package records it: a time outside has no RFC 3339 form, and no
+// licence is older).
 func ParseDate(s string) (time.Time, error) {
-	if t, err := time.Parse(time.RFC3339, s); err == nil {
-		return t, nil
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		if t, err = time.ParseInLocation(time.DateOnly, s, chinatime.Zone); err != nil {
+			return time.Time{}, fmt.Errorf("%q is not RFC 3339 or YYYY-MM-DD", s)
+		}
 	}
-	return time.ParseInLocation(time.DateOnly, s, chinatime.Zone)
+	if u := t.UTC(); u.Before(minDate) || u.Year() > 9999 {
+		return time.Time{}, fmt.Errorf("%s is outside the dates a package holds (1970-01-01, China time, to 9999-12-31, UTC)", s)
+	}
+	return t, nil
 }
+
+var minDate = time.Date(1970, 1, 1, 0, 0, 0, 0, chinatime.Zone)
 
 // Errors of Export.
 var (
 	ErrInvalid      = errors.New("archive: invalid request")
 	ErrNoCheckpoint = errors.New("archive: no signed checkpoint covers the period yet")
+	// ErrNothing: no licence event of the agency in the period, so no
+	// package (an empty one would vouch for nothing, and be recorded).
+	ErrNothing = errors.New("archive: nothing to archive")
 )
 
 type version struct {
@@ -108,6 +121,9 @@ func Export(ctx context.Context, w io.Writer, src Source, o Options) (*Result, e
 	vs, need, err := periodVersions(ctx, src.Entries, src.Ledger.Size(), o.Agency, from, to)
 	if err != nil {
 		return nil, err
+	}
+	if len(vs) == 0 {
+		return nil, fmt.Errorf("%w: agency %s issued or changed no licence in [%s, %s)", ErrNothing, o.Agency, from.Format(time.RFC3339), to.Format(time.RFC3339))
 	}
 	cpSize, note, err := waitCheckpoint(ctx, src.Entries, need, o.Wait)
 	if err != nil {

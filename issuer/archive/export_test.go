@@ -120,3 +120,31 @@ func TestExportPeriodNotEnded(t *testing.T) {
 		}
 	}
 }
+
+// ParseDate reads RFC 3339 and days (China time) from 1970 to 9999 in
+// UTC, and refuses the rest with the reason.
+func TestParseDate(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want string // UTC, RFC 3339; "" refused
+	}{
+		{"2026-01-01", "2025-12-31T16:00:00Z"},
+		{"2026-01-01T00:00:00Z", "2026-01-01T00:00:00Z"},
+		{"1970-01-01", "1969-12-31T16:00:00Z"},
+		{"9999-12-31T23:59:59Z", "9999-12-31T23:59:59Z"},
+		{"0000-01-01", ""},
+		{"1969-12-31", ""},
+		{"1969-12-31T15:59:59Z", ""},
+		{"9999-12-31T23:00:00-23:00", ""},
+		{"2026-13-01", ""},
+		{"January", ""},
+	} {
+		got, err := ParseDate(tc.in)
+		switch {
+		case tc.want == "" && err == nil:
+			t.Errorf("%s: accepted as %v", tc.in, got)
+		case tc.want != "" && (err != nil || got.UTC().Format(time.RFC3339) != tc.want):
+			t.Errorf("%s: %v %v, want %s", tc.in, got, err, tc.want)
+		}
+	}
+}

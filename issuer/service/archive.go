@@ -34,6 +34,10 @@ func (s *Service) ArchiveFile(r *state.Record) ([]byte, time.Time, error) {
 	return b, at.UTC().Truncate(time.Second), err
 }
 
+// CodeNothingToArchive is the reason code of an export refused because
+// the agency issued or changed no licence in the period.
+const CodeNothingToArchive = "NOTHING_TO_ARCHIVE"
+
 // ArchiveExport is what the ledger records of an archive package.
 type ArchiveExport struct {
 	Agency   string
@@ -76,9 +80,10 @@ type ArchiveLedger interface {
 // ExportArchive writes the archive package of o's period to w
 // (issuer/archive) and records it as an archive-exported event, once the
 // whole package is written. Admins only. Errors about o are ErrInvalid (a
-// period that is empty or has not ended yet) or ErrNotFound (nothing
-// written); no checkpoint covering the period yet
-// is ErrUnavailable (nothing written).
+// period that is empty or has not ended yet; one with no licence event
+// of the agency has Code CodeNothingToArchive) or ErrNotFound; no
+// checkpoint covering the period yet is ErrUnavailable. Nothing is
+// written or recorded then.
 func (s *Service) ExportArchive(ctx context.Context, op Operator, w io.Writer, o archive.Options) (*archive.Result, error) {
 	if op.Role != RoleAdmin {
 		return nil, &Error{Kind: ErrForbidden, Msg: fmt.Sprintf("%s may not export archives (admins only)", op.Subject)}
@@ -103,6 +108,8 @@ func (s *Service) ExportArchive(ctx context.Context, op Operator, w io.Writer, o
 	src := archive.Source{Ledger: lg, Entries: lg.Store(), Records: s.store, Files: s, PKI: s.pki()}
 	res, err := archive.Export(ctx, w, src, o)
 	switch {
+	case errors.Is(err, archive.ErrNothing):
+		return nil, &Error{Kind: ErrInvalid, Code: CodeNothingToArchive, Msg: err.Error()}
 	case errors.Is(err, archive.ErrNoCheckpoint):
 		return nil, &Error{Kind: ErrUnavailable, Msg: err.Error()}
 	case errors.Is(err, archive.ErrInvalid):

@@ -19,8 +19,10 @@ import (
 	format "elicense/certs/archive"
 	"elicense/certs/catalog"
 	"elicense/certs/credential"
+	"elicense/certs/jws"
 	"elicense/certs/ledgerevent"
 	certsofd "elicense/certs/ofd"
+	"elicense/certs/trust"
 	"elicense/internal/gm"
 	"elicense/internal/ledger/tlog"
 	"elicense/verifier/ofd"
@@ -33,7 +35,13 @@ type Options struct {
 	Roots []*gm.Certificate
 	// Ledger, when set, are the pinned ledger keys' certificates (a
 	// synced trust bundle's): the package's trust/ledger.cer must be one.
-	Ledger  []*gm.Certificate
+	Ledger []*gm.Certificate
+	// Bundle, when set, is the verifier's synced trust bundle: the
+	// package's trust/keys.json is the exporter's own word, so each of its
+	// agency keys must be one the bundle lists for the agency, with the
+	// same certificate, and the bundle's key states (a key compromised or
+	// retired since) are the ones the checks use.
+	Bundle  *trust.Bundle
 	Catalog *catalog.Catalog // nil means catalog.Default()
 }
 
@@ -65,6 +73,11 @@ const (
 	Event Code = "EVENT"
 	// Status: the metadata's status is not the one the events prove.
 	Status Code = "STATUS"
+	// Mismatch: a version's OFD file or metadata says what its
+	// credential does not (an item, the page's holder), or the file was
+	// sealed with another key or as of a time outside the version's life
+	// in the period.
+	Mismatch Code = "MISMATCH"
 )
 
 // Problem is one failed check: its code and what it found, naming the
@@ -105,16 +118,19 @@ const (
 type Report struct {
 	Verdict Verdict `json:"verdict"`
 	// OK: every check holds (the root pinned or not).
-	OK         bool      `json:"ok"`
-	Agency     string    `json:"agency,omitempty"`
-	From       time.Time `json:"from,omitzero"`
-	To         time.Time `json:"to,omitzero"`
-	Count      int       `json:"count"`
-	Root       string    `json:"root_sm3,omitempty"` // SM3 fingerprint of the root certificate
-	Pinned     bool      `json:"pinned"`             // the root is one of Options.Roots
-	Checkpoint uint64    `json:"checkpoint_size,omitempty"`
-	Problems   []Problem `json:"problems,omitempty"` // package-level
-	Licences   []Licence `json:"licences"`
+	OK     bool      `json:"ok"`
+	Agency string    `json:"agency,omitempty"`
+	From   time.Time `json:"from,omitzero"`
+	To     time.Time `json:"to,omitzero"`
+	Count  int       `json:"count"`
+	Root   string    `json:"root_sm3,omitempty"` // SM3 fingerprint of the root certificate
+	Pinned bool      `json:"pinned"`             // the root is one of Options.Roots
+	// KeysCrossChecked: the agency keys were checked against a synced
+	// trust bundle (Options.Bundle); otherwise only against the package.
+	KeysCrossChecked bool      `json:"keys_cross_checked"`
+	Checkpoint       uint64    `json:"checkpoint_size,omitempty"`
+	Problems         []Problem `json:"problems,omitempty"` // package-level
+	Licences         []Licence `json:"licences"`
 }
 
 // ErrUnreadable means the package could not be checked at all (not a
@@ -124,36 +140,73 @@ var ErrUnreadable = errors.New("archive: cannot read the package")
 type pkg struct {
 	files  map[string]*zip.File
 	rep    *Report
-	agency string // the manifest's
+	agency string    // the manifest's
+	to     time.Time // the period's end, the manifest's
 	listed map[string]format.File
 	kept   map[string][]byte // files other than licences' whose fixity holds
+	said   map[Problem]bool  // the package-level problems reported
+
+	// What every version's checks share, set before they start.
+	cat     *catalog.Catalog
+	keys    credential.KeySet
+	ofdOpts ofd.Options
+	cp      tlog.Checkpoint
+	cpOK    bool
 }
 
+// problem records a package-level problem, once: a file that several
+// checks read is reported missing or unreadable by the first.
 func (p *pkg) problem(code Code, format string, args ...any) {
-	p.rep.Problems = append(p.rep.Problems, Problem{code, fmt.Sprintf(format, args...)})
+	pr := Problem{code, fmt.Sprintf(format, args...)}
+	if p.said == nil {
+		p.said = map[Problem]bool{}
+	}
+	if !p.said[pr] {
+		p.said[pr] = true
+		p.rep.Problems = append(p.rep.Problems, pr)
+	}
 }
 
-func (p *pkg) read(name string, limit int64) ([]byte, error) {
+// read reads the package file name, up to its kind's size limit
+// (format.MaxSize).
+func (p *pkg) read(name string) ([]byte, error) {
 	if b, ok := p.kept[name]; ok {
 		return b, nil
 	}
+	rc, size, err := p.open(name)
+	if err != nil {
+		return nil, err
+	}
+	defer rc.Close()
+	// The zip reader fails an entry that inflates past its declared
+	// size, which open checked against the limit, or whose CRC-32 does
+	// not hold at its end.
+	b := make([]byte, size)
+	if _, err := io.ReadFull(rc, b); err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	if rest, err := io.ReadAll(io.LimitReader(rc, 1)); err != nil || len(rest) > 0 {
+		return nil, fmt.Errorf("%s: longer than its zip entry says (%v)", name, err)
+	}
+	return b, nil
+}
+
+// open opens the package file name, refusing one larger than its kind's
+// limit.
+func (p *pkg) open(name string) (io.ReadCloser, int, error) {
 	f, ok := p.files[name]
 	if !ok {
-		return nil, fmt.Errorf("%s is missing", name)
+		return nil, 0, fmt.Errorf("%s is missing", name)
 	}
+	limit := format.MaxSize(name)
 	if f.UncompressedSize64 > uint64(limit) {
-		return nil, fmt.Errorf("%s: %d bytes, at most %d", name, f.UncompressedSize64, limit)
+		return nil, 0, fmt.Errorf("%s: %d bytes, at most %d", name, f.UncompressedSize64, limit)
 	}
 	rc, err := f.Open()
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", name, err)
+		return nil, 0, fmt.Errorf("%s: %w", name, err)
 	}
-	defer rc.Close()
-	b, err := io.ReadAll(io.LimitReader(rc, limit+1))
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", name, err)
-	}
-	return b, nil
+	return rc, int(f.UncompressedSize64), nil
 }
 
 // Verify checks the package in r. The error is ErrUnreadable (wrapped)
@@ -169,7 +222,7 @@ func Verify(r io.ReaderAt, size int64, o Options) (*Report, error) {
 	}
 	rep := p.rep
 	rep.Agency, rep.From, rep.To, rep.Count = m.Agency, m.From, m.To, m.Count
-	p.agency = m.Agency
+	p.agency, p.to, p.cat = m.Agency, m.To, cat
 
 	p.checkFixity(m)
 
@@ -186,7 +239,7 @@ func Verify(r io.ReaderAt, size int64, o Options) (*Report, error) {
 		p.problem(Untrusted, "%s: not the pinned ledger key", format.LedgerCertPath)
 		ledgerCert = nil
 	}
-	kb, err := p.read(format.KeysPath, format.MaxJSONSize)
+	kb, err := p.read(format.KeysPath)
 	if err != nil {
 		p.problem(Missing, "%v", err)
 		return finish(rep), nil
@@ -196,7 +249,8 @@ func Verify(r io.ReaderAt, size int64, o Options) (*Report, error) {
 		p.problem(Malformed, "%v", err)
 		return finish(rep), nil
 	}
-	keySet, agencyCerts, signer := p.agencyKeys(keys, m, root, cat)
+	rep.KeysCrossChecked = o.Bundle != nil
+	keySet, agencyCerts, signer := p.agencyKeys(keys, m, root, cat, o.Bundle)
 	p.checkSignature(mb, m, signer)
 
 	cp, cpOK := p.checkpoint(m, ledgerCert)
@@ -208,8 +262,9 @@ func Verify(r io.ReaderAt, size int64, o Options) (*Report, error) {
 	// An OFD file is the agency's only if its licence-face seal is: made
 	// by one of the agency's own certificates (docs/formats.md §5), not by
 	// any key the root certified.
-	ofdOpts := ofd.Options{Trusted: agencyCerts, AtSigningTime: true}
-	rep.Licences = p.licences(ids, cat, keySet, ofdOpts, cp, cpOK)
+	p.ofdOpts = ofd.Options{Trusted: agencyCerts, AtSigningTime: true}
+	p.keys, p.cp, p.cpOK = keySet, cp, cpOK
+	rep.Licences = p.licences(ids)
 	return finish(rep), nil
 }
 
@@ -220,18 +275,16 @@ func open(r io.ReaderAt, size int64) (p *pkg, mb []byte, m *format.Manifest, err
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("%w: %v", ErrUnreadable, err)
 	}
-	p = &pkg{files: make(map[string]*zip.File, len(zr.File)), rep: &Report{Licences: []Licence{}}}
-	for _, f := range zr.File {
-		if err := format.CheckPath(f.Name); err != nil {
-			return nil, nil, nil, fmt.Errorf("%w: %v", ErrUnreadable, err)
-		}
-		if p.files[f.Name] != nil {
-			return nil, nil, nil, fmt.Errorf("%w: %s twice", ErrUnreadable, f.Name)
-		}
-		p.files[f.Name] = f
+	if len(zr.File) > format.MaxFiles+2 {
+		return nil, nil, nil, fmt.Errorf("%w: %d entries, at most %d", ErrUnreadable, len(zr.File), format.MaxFiles+2)
 	}
-	mb, err = p.read(format.ManifestPath, format.MaxManifestSize)
+	p = &pkg{files: make(map[string]*zip.File, len(zr.File)), rep: &Report{Licences: []Licence{}}}
+	p.index(zr.File, size)
+	mb, err = p.read(format.ManifestPath)
 	if err != nil {
+		for _, pr := range p.rep.Problems { // why it could not be read
+			err = fmt.Errorf("%w; %s", err, pr.Message)
+		}
 		return nil, nil, nil, fmt.Errorf("%w: %v", ErrUnreadable, err)
 	}
 	m, err = format.ParseManifest(mb)
@@ -239,6 +292,41 @@ func open(r io.ReaderAt, size int64) (p *pkg, mb []byte, m *format.Manifest, err
 		return nil, nil, nil, fmt.Errorf("%w: %v", ErrUnreadable, err)
 	}
 	return p, mb, m, nil
+}
+
+// maxRatio bounds how much an entry may inflate: the package is written
+// stored, and a re-zipped one deflates its JSON a few times over, far
+// from what a zip bomb needs.
+const maxRatio = 64
+
+// index indexes the package's entries by name. A directory entry (a
+// package unzipped and zipped again) holds nothing and is passed over; a
+// name that climbs out of the package, a second entry of a name, and an
+// entry that would inflate like a zip bomb are tampering, reported and
+// not read.
+func (p *pkg) index(entries []*zip.File, size int64) {
+	var total uint64
+	for _, f := range entries {
+		isDir := strings.HasSuffix(f.Name, "/") || f.Mode().IsDir()
+		if isDir && f.UncompressedSize64 == 0 && format.CheckPath(strings.TrimSuffix(f.Name, "/")) == nil {
+			continue
+		}
+		total += f.UncompressedSize64
+		switch {
+		case format.CheckPath(f.Name) != nil:
+			p.problem(Fixity, "zip entry %q: not a clean relative path in the package (tampering)", f.Name)
+		case p.files[f.Name] != nil:
+			// The first copy is checked; the verdict is INVALID either way.
+			p.problem(Fixity, "zip entry %s: twice in the package (tampering)", f.Name)
+		case f.Method != zip.Store && f.UncompressedSize64 > maxRatio*f.CompressedSize64+format.MaxCertSize:
+			p.problem(Fixity, "zip entry %s: %d bytes compressed to %d (a zip bomb)", f.Name, f.UncompressedSize64, f.CompressedSize64)
+		default:
+			p.files[f.Name] = f
+		}
+	}
+	if limit := maxRatio*uint64(size) + format.MaxCertSize; total > limit {
+		p.problem(Fixity, "the entries hold %d bytes, more than %d for a package of %d (a zip bomb)", total, limit, size)
+	}
 }
 
 // checkFixity checks every listed file's SM3 and size, and that nothing
@@ -254,7 +342,11 @@ func (p *pkg) checkFixity(m *format.Manifest) {
 		if _, file, ok := format.LicenceOf(f.Path); ok && slices.Contains(licenceFiles, file) {
 			continue
 		}
-		b, err := p.read(f.Path, max(format.MaxFileSize, format.MaxJSONSize))
+		if f.Path == format.ReadmePath {
+			p.checkStreamed(f) // not needed after: hashed as it is read
+			continue
+		}
+		b, err := p.read(f.Path)
 		if err != nil {
 			p.problem(Missing, "%v", err)
 			continue
@@ -272,6 +364,26 @@ func (p *pkg) checkFixity(m *format.Manifest) {
 	}
 }
 
+// checkStreamed checks the fixity of a file no check reads, hashing it
+// as it streams.
+func (p *pkg) checkStreamed(f format.File) {
+	rc, _, err := p.open(f.Path)
+	if err != nil {
+		p.problem(Missing, "%v", err)
+		return
+	}
+	defer rc.Close()
+	h := gm.NewSM3()
+	n, err := io.Copy(h, rc)
+	if err != nil {
+		p.problem(Missing, "%s: %v", f.Path, err)
+		return
+	}
+	if n != f.Size || subtle.ConstantTimeCompare(h.Sum(nil), f.SM3[:]) != 1 {
+		p.problem(Fixity, "%s: SM3 or size differs from the manifest (file modified)", f.Path)
+	}
+}
+
 // licenceFiles are a version's files, which licenceCheck reads.
 var licenceFiles = []string{format.MetadataFile, format.OFDFile, format.CredentialFile, format.EventsFile}
 
@@ -283,7 +395,7 @@ func fixed(f format.File, b []byte) bool {
 
 // cert reads and parses the certificate name, or reports why it cannot.
 func (p *pkg) cert(name string) *gm.Certificate {
-	b, err := p.read(name, format.MaxFileSize)
+	b, err := p.read(name)
 	if err != nil {
 		p.problem(Missing, "%v", err)
 		return nil
@@ -341,12 +453,23 @@ func (p *pkg) checkRoot(root *gm.Certificate, pins []*gm.Certificate) {
 // agencyKeys is the key set of the package's agency certificates that
 // chain to root and are the manifest's agency's, those certificates, and
 // the certificate of the manifest's signer (nil if none).
-func (p *pkg) agencyKeys(keys *format.Keys, m *format.Manifest, root *gm.Certificate, cat *catalog.Catalog) (keySet credential.KeySet, certs []*gm.Certificate, signer *gm.Certificate) {
+func (p *pkg) agencyKeys(keys *format.Keys, m *format.Manifest, root *gm.Certificate, cat *catalog.Catalog, bundle *trust.Bundle) (keySet credential.KeySet, certs []*gm.Certificate, signer *gm.Certificate) {
 	keySet = credential.KeySet{}
+	var known *trust.Agency
+	if bundle != nil {
+		var ok bool
+		if known, ok = bundle.Agency(m.Agency); !ok {
+			p.problem(Untrusted, "agency %s is not in the synced trust bundle (seq %d)", m.Agency, bundle.Seq)
+			return keySet, nil, nil
+		}
+	}
 	for _, k := range keys.Keys {
 		name := format.AgencyCertPath(k.KeyID)
 		c := p.chained(name, root, agencycert.RoleAgency)
 		if c == nil {
+			continue
+		}
+		if known != nil && !p.crossCheck(&k, c, known) {
 			continue
 		}
 		if kid := gm.KeyIDString(c.Raw); kid != k.KeyID {
@@ -390,9 +513,35 @@ func (p *pkg) agencyKeys(keys *format.Keys, m *format.Manifest, root *gm.Certifi
 	return keySet, certs, signer
 }
 
+// crossCheck checks the package's key k (certificate c) against the
+// trust bundle's keys of the agency, and takes the bundle's state for it:
+// false when the bundle does not list it with that certificate.
+func (p *pkg) crossCheck(k *format.Key, c *gm.Certificate, known *trust.Agency) bool {
+	name := format.AgencyCertPath(k.KeyID)
+	i := slices.IndexFunc(known.Keys, func(bk trust.AgencyKey) bool { return bk.KID == k.KeyID })
+	switch {
+	case i < 0:
+		p.problem(Untrusted, "%s: not a key of agency %s in the synced trust bundle", name, known.Code)
+		return false
+	case subtle.ConstantTimeCompare(known.Keys[i].Cert, c.Raw) != 1:
+		p.problem(Untrusted, "%s: not the certificate the synced trust bundle has for key %s", name, k.KeyID)
+		return false
+	}
+	bk := known.Keys[i]
+	if bk.State == trust.KeyCompromised && (k.State != format.KeyCompromised || k.Since.After(bk.Since)) {
+		p.problem(Untrusted, "%s: %s says %s, the synced trust bundle says compromised since %s", name, format.KeysPath, k.State, bk.Since.Format(time.RFC3339))
+	}
+	// The bundle is signed by the issuer and newer than the package: its
+	// state (a retirement or compromise since) is the one that holds.
+	if bk.State != trust.KeyActive {
+		k.State, k.Since = string(bk.State), bk.Since
+	}
+	return true
+}
+
 // checkSignature checks the manifest's signature (over mb) by signer.
 func (p *pkg) checkSignature(mb []byte, m *format.Manifest, signer *gm.Certificate) {
-	sig, err := p.read(format.SignaturePath, 1024)
+	sig, err := p.read(format.SignaturePath)
 	switch {
 	case err != nil:
 		p.problem(Missing, "%v", err)
@@ -408,7 +557,7 @@ func (p *pkg) checkSignature(mb []byte, m *format.Manifest, signer *gm.Certifica
 // checkpoint is the package's checkpoint, ok only if the ledger key
 // signed it.
 func (p *pkg) checkpoint(m *format.Manifest, ledgerCert *gm.Certificate) (cp tlog.Checkpoint, ok bool) {
-	note, err := p.read(format.CheckpointPath, 64<<10)
+	note, err := p.read(format.CheckpointPath)
 	if err != nil {
 		p.problem(Missing, "%v", err)
 		return cp, false
@@ -444,7 +593,7 @@ func licenceIDs(m *format.Manifest) []string {
 
 // licences checks each version in ids. Versions are independent: checked
 // on every core, reported in order.
-func (p *pkg) licences(ids []string, cat *catalog.Catalog, keySet credential.KeySet, ofdOpts ofd.Options, cp tlog.Checkpoint, cpOK bool) []Licence {
+func (p *pkg) licences(ids []string) []Licence {
 	out := make([]Licence, len(ids))
 	next := make(chan int)
 	var wg sync.WaitGroup
@@ -453,7 +602,7 @@ func (p *pkg) licences(ids []string, cat *catalog.Catalog, keySet credential.Key
 		go func() {
 			defer wg.Done()
 			for i := range next {
-				out[i] = p.licence(ids[i], cat, keySet, ofdOpts, cp, cpOK)
+				out[i] = p.licence(ids[i])
 			}
 		}()
 	}
@@ -506,7 +655,7 @@ func (c *licenceCheck) bad(code Code, format string, args ...any) {
 // get reads the version's file name, nil (and a problem) if it cannot.
 func (c *licenceCheck) get(name string) []byte {
 	path := c.dir + name
-	b, err := c.p.read(path, max(format.MaxFileSize, format.MaxJSONSize))
+	b, err := c.p.read(path)
 	if err != nil {
 		c.bad(Missing, "%v", err)
 		return nil
@@ -519,15 +668,17 @@ func (c *licenceCheck) get(name string) []byte {
 	return b
 }
 
-func (p *pkg) licence(id string, cat *catalog.Catalog, keys credential.KeySet, ofdOpts ofd.Options, cp tlog.Checkpoint, cpOK bool) Licence {
+func (p *pkg) licence(id string) Licence {
 	c := &licenceCheck{p: p, dir: format.LicenceDir(id), l: Licence{ID: id}}
 	mdb, ofdb, cred, evb := c.get(format.MetadataFile), c.get(format.OFDFile), c.get(format.CredentialFile), c.get(format.EventsFile)
 	md := c.metadata(mdb)
-	c.checkOFD(ofdb, md, ofdOpts)
 	credSM3 := gm.SM3(cred)
-	c.checkCredential(cred, credSM3, md, cat, keys)
+	lic, credKeys := c.checkCredential(cred, credSM3, md)
+	if file, sigAt := c.checkOFD(ofdb, md); file != nil && lic != nil && md != nil {
+		c.bind(file, sigAt, md, lic, credKeys)
+	}
 	if evb != nil {
-		c.checkEvents(evb, cred != nil, credSM3, cp, cpOK)
+		c.checkEvents(evb, cred != nil, credSM3, p.cp, p.cpOK)
 	}
 	if md != nil && c.l.Status != md.Status {
 		c.bad(Status, "%s: status %q, the events say %q", format.MetadataFile, md.Status, c.l.Status)
@@ -551,27 +702,29 @@ func (c *licenceCheck) metadata(mdb []byte) *format.Metadata {
 }
 
 // checkOFD checks licence.ofd: VALID, and signed as of the time the
-// metadata says.
-func (c *licenceCheck) checkOFD(ofdb []byte, md *format.Metadata, ofdOpts ofd.Options) {
+// metadata says. It returns the file and its one signature, for bind,
+// when both hold.
+func (c *licenceCheck) checkOFD(ofdb []byte, md *format.Metadata) (*certsofd.Package, *ofd.Signature) {
 	if ofdb == nil {
-		return
+		return nil, nil
 	}
 	pkg, err := certsofd.Open(ofdb, nil)
 	if err != nil {
 		c.l.OFD = ofd.Malformed
 		c.bad(OFD, "%s: %v", format.OFDFile, err)
-		return
+		return nil, nil
 	}
-	r := ofd.VerifyPackage(pkg, ofdOpts)
+	r := ofd.VerifyPackage(pkg, c.p.ofdOpts)
 	c.l.OFD = r.Verdict
 	if !r.Verdict.OK() {
 		c.bad(OFD, "%s: %s %s", format.OFDFile, r.Verdict, r.Detail)
-		return
+		return nil, nil
 	}
 	if md == nil {
-		return
+		return nil, nil
 	}
-	if len(r.Signatures) != 1 || !r.Signatures[0].SignedAt.Equal(md.SignedAt) {
+	one := len(r.Signatures) == 1 && r.Signatures[0].SignedAt.Equal(md.SignedAt)
+	if !one {
 		c.bad(OFD, "%s: not the one signature as of %s that %s records", format.OFDFile, md.SignedAt.Format(time.RFC3339), format.MetadataFile)
 	}
 	// The metadata is what the sealed file says: its CustomDatas (OFD.xml
@@ -584,27 +737,48 @@ func (c *licenceCheck) checkOFD(ofdb []byte, md *format.Metadata, ofdOpts ofd.Op
 	if !same {
 		c.bad(OFD, "%s: its items are not the CustomDatas of %s", format.MetadataFile, format.OFDFile)
 	}
-	if len(cds) == 0 || cds[0].Name != "证照标识" || cds[0].Value != c.l.ID {
+	if len(cds) == 0 || cds[0].Name != format.ItemID || cds[0].Value != c.l.ID {
 		c.bad(OFD, "%s: is not the file of %s", format.OFDFile, c.l.ID)
+		return nil, nil
 	}
+	if !one {
+		return nil, nil
+	}
+	return pkg, &r.Signatures[0]
 }
 
-func (c *licenceCheck) checkCredential(cred []byte, credSM3 [32]byte, md *format.Metadata, cat *catalog.Catalog, keys credential.KeySet) {
+// checkCredential verifies the credential as of the version's issuance
+// and returns the licence it carries and the keys of its key ID (nil
+// when it does not verify).
+func (c *licenceCheck) checkCredential(cred []byte, credSM3 [32]byte, md *format.Metadata) (*credential.License, []credential.IssuerKey) {
 	if cred == nil {
-		return
-	}
-	opts := credential.VerifyOptions{Catalog: cat, Keys: keys}
-	if md != nil {
-		opts.Now = md.IssuedAt
-	}
-	if lic, err := credential.Verify(string(cred), opts); err != nil {
-		c.bad(Credential, "%s: %v", format.CredentialFile, err)
-	} else if lic.ID != c.l.ID {
-		c.bad(Credential, "%s: is licence %s", format.CredentialFile, lic.ID)
+		return nil, nil
 	}
 	if md != nil && md.Credential != format.Digest(credSM3) {
 		c.bad(Credential, "%s: its SM3 is not the metadata's", format.CredentialFile)
 	}
+	opts := credential.VerifyOptions{Catalog: c.p.cat, Keys: c.p.keys}
+	if md != nil {
+		opts.Now = md.IssuedAt
+	}
+	lic, err := credential.Verify(string(cred), opts)
+	switch {
+	case err != nil:
+		c.bad(Credential, "%s: %v", format.CredentialFile, err)
+		return nil, nil
+	case lic.ID != c.l.ID:
+		c.bad(Credential, "%s: is licence %s", format.CredentialFile, lic.ID)
+		return nil, nil
+	case md != nil && md.Class != lic.Class:
+		c.bad(Credential, "%s: class %q, the credential's is %q", format.MetadataFile, md.Class, lic.Class)
+	}
+	// It verified, so its header parses and names a key of keys.
+	t, err := jws.Parse(string(cred), jws.Expect{Typ: credential.TokenType, RequireKid: true})
+	if err != nil {
+		c.bad(Credential, "%s: %v", format.CredentialFile, err)
+		return nil, nil
+	}
+	return lic, c.p.keys.IssuerKeys(t.Header.Kid)
 }
 
 // checkEvents checks the version's events: about it, included in the

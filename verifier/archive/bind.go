@@ -1,0 +1,188 @@
+package archive
+
+import (
+	"bytes"
+	"encoding/xml"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	format "elicense/certs/archive"
+	"elicense/certs/catalog"
+	"elicense/certs/credential"
+	certsofd "elicense/certs/ofd"
+	"elicense/certs/ses"
+	"elicense/internal/gm"
+	"elicense/verifier/ofd"
+)
+
+// bind ties a version's sealed file and metadata to its credential, the
+// one file the ledger anchors (an issue event records its SM3): an
+// agency key can seal any file and sign any manifest, so without this a
+// package re-sealed with another holder on the page would pass. The
+// file's items and metadata.json's must be the credential's, the page
+// must show its holder, the seal must be made with the credential's key
+// (or the key that replaced it), and the file must be signed as of a
+// time within the version's life in the period, or, when the agency's
+// seal was replaced since, as of the replacement's start: the exporter
+// seals with the seal in use at export, as early as it allows.
+func (c *licenceCheck) bind(file *certsofd.Package, sig *ofd.Signature, md *format.Metadata, lic *credential.License, credKeys []credential.IssuerKey) {
+	cl, ok := c.p.cat.ByKey(lic.Class)
+	if !ok {
+		return // credential.Verify refuses a class the catalogue lacks
+	}
+	want := format.LicenceItems(lic, cl)
+	var got []format.Item
+	for _, cd := range file.Root.Bodies[0].CustomData {
+		got = append(got, format.Item{Name: cd.Name, Value: cd.Value})
+	}
+	c.sameItems(format.OFDFile, got, want)
+	c.sameItems(format.MetadataFile, md.Items, want)
+	c.checkPage(file, lic, cl)
+	sealStart, ok := c.checkSealKey(file, sig, md.SignedAt, credKeys)
+	if !ok {
+		return
+	}
+	switch at := md.SignedAt; {
+	case at.After(c.p.to) && !at.Equal(sealStart.Truncate(time.Second)):
+		c.bad(Mismatch, "%s: signed as of %s, after the period's end %s", format.OFDFile, at.Format(time.RFC3339), c.p.to.Format(time.RFC3339))
+	case at.Before(md.IssuedAt.Truncate(time.Second)):
+		c.bad(Mismatch, "%s: signed as of %s, before the version was issued (%s)", format.OFDFile, at.Format(time.RFC3339), md.IssuedAt.Format(time.RFC3339))
+	}
+}
+
+// sameItems reports the first item of file that is not the credential's.
+func (c *licenceCheck) sameItems(file string, got, want []format.Item) {
+	name, g, w, ok := format.ItemMismatch(got, want)
+	switch {
+	case ok:
+	case g == "":
+		c.bad(Mismatch, "%s: no %s, the credential's is %q", file, name, w)
+	case w == "":
+		c.bad(Mismatch, "%s: %s %q, which the credential does not have", file, name, g)
+	case g == w:
+		c.bad(Mismatch, "%s: %s given more than once", file, name)
+	default:
+		c.bad(Mismatch, "%s: %s %q, the credential's is %q", file, name, g, w)
+	}
+}
+
+// checkPage checks that the file's pages show the credential's holder
+// (持证主体, and 持证主体代码 where the class prints it). The page is
+// compared on these alone: the rest of the face is laid out by the
+// issuer's renderer, which a verifier does not repeat.
+func (c *licenceCheck) checkPage(file *certsofd.Package, lic *credential.License, cl *catalog.Class) {
+	doc, err := file.Document(file.Root.Bodies[0].DocRoot)
+	if err != nil {
+		c.bad(OFD, "%s: %v", format.OFDFile, err)
+		return
+	}
+	var text strings.Builder
+	for _, pg := range doc.Pages {
+		b, err := file.File(pg.Loc)
+		if err == nil {
+			err = pageText(&text, b)
+		}
+		if err != nil {
+			c.bad(OFD, "%s: page %s: %v", format.OFDFile, pg.Loc, err)
+			return
+		}
+	}
+	shown := text.String()
+	if name := lic.Fields[cl.HolderNameField]; !strings.Contains(shown, name) {
+		c.bad(Mismatch, "%s: the page does not show %s %q, the credential's", format.OFDFile, format.ItemHolder, name)
+	}
+	code := lic.Fields[cl.HolderCodeField]
+	if f, ok := cl.Field(cl.HolderCodeField); ok && f.Printed && code != "" && !strings.Contains(shown, code) {
+		c.bad(Mismatch, "%s: the page does not show %s %q, the credential's", format.OFDFile, format.ItemHolderCode, code)
+	}
+}
+
+// pageText appends the text of every TextCode of a page's Content.xml
+// (already read under the OFD reader's limits) to w.
+func pageText(w *strings.Builder, content []byte) error {
+	d := xml.NewDecoder(bytes.NewReader(content))
+	in := 0
+	for {
+		tok, err := d.Token()
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		switch t := tok.(type) {
+		case xml.StartElement:
+			if t.Name.Local == "TextCode" {
+				in++
+			}
+		case xml.EndElement:
+			if t.Name.Local == "TextCode" {
+				in--
+			}
+		case xml.CharData:
+			if in > 0 {
+				w.Write(t)
+			}
+		}
+	}
+}
+
+// checkSealKey checks that the file was sealed with the key that signed
+// the credential, or, once that key was rotated out (retired or
+// compromised), with the agency key in use at the time the file is
+// signed as of; it returns the start of the seal used.
+func (c *licenceCheck) checkSealKey(file *certsofd.Package, sig *ofd.Signature, at time.Time, credKeys []credential.IssuerKey) (sealStart time.Time, ok bool) {
+	cert, sealStart, err := sealSigner(file, sig.Path)
+	if err != nil {
+		c.bad(OFD, "%s: %v", format.OFDFile, err)
+		return sealStart, false
+	}
+	pub := cert.PublicKey
+	rotated := len(credKeys) > 0
+	for _, k := range credKeys {
+		if k.Public.Equal(pub) {
+			return sealStart, true
+		}
+		rotated = rotated && (!k.RetiredSince.IsZero() || !k.CompromisedSince.IsZero())
+	}
+	kid := gm.KeyIDString(cert.Raw)
+	if rotated {
+		for _, k := range c.p.keys.IssuerKeys(kid) {
+			if k.Public.Equal(pub) && inUse(k, at) {
+				return sealStart, true
+			}
+		}
+	}
+	c.bad(Mismatch, "%s: sealed with key %s, not the key that signed %s nor the one in use after it", format.OFDFile, kid, format.CredentialFile)
+	return sealStart, false
+}
+
+// inUse reports whether k was neither retired nor compromised at t.
+func inUse(k credential.IssuerKey, t time.Time) bool {
+	return (k.RetiredSince.IsZero() || k.RetiredSince.After(t)) && (k.CompromisedSince.IsZero() || k.CompromisedSince.After(t))
+}
+
+// sealSigner is the signer certificate of the signature whose
+// Signature.xml is at path, and the start of its seal's validity.
+func sealSigner(file *certsofd.Package, path string) (*gm.Certificate, time.Time, error) {
+	s, err := file.Signature(path)
+	if err != nil {
+		return nil, time.Time{}, err
+	}
+	b, err := file.File(s.SignedValue)
+	if err != nil {
+		return nil, time.Time{}, err
+	}
+	sv, err := ses.ParseSignature(b)
+	if err != nil {
+		return nil, time.Time{}, fmt.Errorf("%s: %w", s.SignedValue, err)
+	}
+	if sv.TBS.Seal == nil {
+		return nil, time.Time{}, fmt.Errorf("%s: no seal", s.SignedValue)
+	}
+	cert, err := sv.SignerCertificate()
+	return cert, sv.TBS.Seal.Info.Property.ValidStart.Time(), err
+}
