@@ -19,7 +19,7 @@ var cmdOFD = &command{
 	summary: "verify every signature of a signed OFD document (GB/T 33190)",
 	common:  withLang | withJSON,
 	usage: `
-Usage: elicense-verify ofd [--as-of-signing] [--trust CERT]... [--json] FILE
+Usage: elicense-verify ofd [--store DIR] [--as-of-signing] [--trust CERT]... [--json] FILE
 
 Opens the OFD package FILE and verifies each of its signatures: every
 protected file's SM3 digest, electronic seals (Type="Seal", GB/T 38540

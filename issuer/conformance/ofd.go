@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"maps"
 	"strings"
 	"time"
 
@@ -19,6 +20,9 @@ type ofdInput struct {
 	// Revoked are the revoked seals the verifier knows (a trust bundle's
 	// revoked_seals).
 	Revoked []revokedSeal `json:"revoked_seals,omitempty"`
+	// CheckLicence: judge the licence the file carries too (OFD-10), with
+	// the context's trust (bundle and status lists) at the vector's now.
+	CheckLicence bool `json:"check_licence,omitempty"`
 }
 
 func init() { ctxSteps = append(ctxSteps, (*kit).ofdVectors) }
@@ -160,7 +164,80 @@ func (k *kit) ofdVectors(*Context) error {
 	if err := k.ofdRevokedVectors(good, made.ESID); err != nil {
 		return err
 	}
+	if err := k.ofdLicenceVectors(made.Seal); err != nil {
+		return err
+	}
 	return k.ofdFormVectors(good)
+}
+
+// ofdLicenceVectors: licence files judged by the licence they carry
+// (OFD-10), against the context's bundle and status lists.
+func (k *kit) ofdLicenceVectors(face *ses.Seal) error {
+	w := k.w
+	add := func(file []byte, want, desc string) {
+		k.add("ofd.json", Vector{Rules: []string{"OFD-10"}, Description: desc, Input: ofdInput{File: file, CheckLicence: true}, Expected: want})
+	}
+	cl, _ := catalog.Default().Lookup("business-license")
+	agencySealer := ofdfile.Sealer{Seal: face, Cert: w.Market.DER, Signer: w.Market.signer()}
+	at := ofdfile.Options{At: w.Now.Add(-time.Hour), ProviderVersion: "conformance"}
+	// build makes the file of the licence at amr-1 entry idx, its
+	// metadata changed by edit.
+	build := func(idx uint64, s ofdfile.Sealer, edit func(*ofdfile.Licence)) ([]byte, error) {
+		l, err := w.issueLicence(w.Market, "business-license", "amr-1", idx, false, nil)
+		if err != nil {
+			return nil, err
+		}
+		token, err := l.static()
+		if err != nil {
+			return nil, err
+		}
+		fl := &ofdfile.Licence{Class: cl, ID: l.Licence.ID, IssuerName: w.Market.Name, IssuerCode: codeMarket,
+			IssuedOn: l.Licence.IssuedOn.Format(time.DateOnly), Fields: l.Licence.Fields, QR: token}
+		if edit != nil {
+			edit(fl)
+		}
+		return ofdfile.Build(fl, s, at)
+	}
+	good, err := build(1, agencySealer, nil)
+	if err != nil {
+		return err
+	}
+	add(good, "ofd:VALID", "a licence file whose QR token (证照二维码) verifies VALID_STATIC, names its licence, holder and agency, sealed by that agency's key")
+	revoked, err := build(2, agencySealer, nil)
+	if err != nil {
+		return err
+	}
+	add(revoked, "ofd:LICENCE_NOT_VALID", "the file of a licence revoked since (amr-1 entry 2): its seal is valid, its licence is not")
+	noToken, err := build(1, agencySealer, func(l *ofdfile.Licence) { l.QR = "" })
+	if err != nil {
+		return err
+	}
+	add(noToken, "ofd:LICENCE_UNCHECKED", "a licence file (证照标识 in its metadata) that carries no QR token")
+	other, err := build(1, agencySealer, func(l *ofdfile.Licence) {
+		f := maps.Clone(l.Fields)
+		f[cl.HolderNameField] = "上海黄浦示例网络科技有限公司"
+		l.Fields = f
+	})
+	if err != nil {
+		return err
+	}
+	add(other, "ofd:LICENCE_NOT_GENUINE", "sealed by the agency, but its 持证主体 is not the holder its QR token names")
+	// A company's seal the same agency made, applied to the licence file.
+	hkey := seedKey("ofd-company")
+	hcert, err := w.holderCert("上海浦江示例网络科技有限公司 签章人", hkey, w.Now.Add(-24*time.Hour), w.Now.Add(365*24*time.Hour))
+	if err != nil {
+		return err
+	}
+	company, err := w.makeSeal("31011500000009", hcert, w.Now.Add(-12*time.Hour), w.Now.Add(365*24*time.Hour))
+	if err != nil {
+		return err
+	}
+	forged, err := build(1, ofdfile.Sealer{Seal: company.Seal, Cert: hcert, Signer: detSigner{hkey}}, nil)
+	if err != nil {
+		return err
+	}
+	add(forged, "ofd:LICENCE_NOT_GENUINE", "the licence file sealed with a company's seal the issuing agency made (a VALID signature by a key that is not the agency's)")
+	return nil
 }
 
 // ofdRevokedVectors: the licence file's seal revoked after it signed,

@@ -4,6 +4,7 @@ import (
 	"testing"
 	"time"
 
+	"elicense/verifier"
 	"elicense/verifier/ofd"
 	"elicense/verifier/seal"
 )
@@ -15,6 +16,7 @@ func runOFD(t *testing.T, e *env, v vector) string {
 			ESID  string    `json:"esid"`
 			Since time.Time `json:"since"`
 		} `json:"revoked_seals"`
+		CheckLicence bool `json:"check_licence"`
 	}
 	mustInput(t, v, &in)
 	opts := ofd.Options{Roots: e.roots, TSARoots: e.roots, At: v.Now}
@@ -27,6 +29,9 @@ func runOFD(t *testing.T, e *env, v vector) string {
 			}
 			return false, time.Time{}, true
 		})
+	}
+	if in.CheckLicence {
+		opts.Licences = verifier.New(e.state, verifier.Options{})
 	}
 	r, _ := ofd.Verify(in.File, opts)
 	return "ofd:" + string(r.Verdict)
