@@ -50,8 +50,8 @@ func LicenceItems(l *credential.License, cl *catalog.Class) []Item {
 		}
 	}
 	items := []Item{{ItemID, l.ID}, {ItemTypeCode, cl.TypeCode}, {ItemName, cl.NameZH}}
-	if l.Number != "" {
-		items = append(items, Item{ItemNumber, l.Number})
+	if n := cl.Number(l.Number, f); n != "" {
+		items = append(items, Item{ItemNumber, n})
 	}
 	items = append(items, Item{ItemIssuer, l.IssuerName}, Item{ItemIssuerCode, l.IssuerCode},
 		Item{ItemIssuedOn, issuedOn}, Item{ItemValidFrom, from}, Item{ItemValidUntil, until},

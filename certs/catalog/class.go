@@ -86,14 +86,17 @@ func (p StalePolicy) Valid() bool { return p == StaleFail || p == StaleWarn }
 // carries and how it is checked. Classes are read-only once the catalogue is
 // parsed and safe for concurrent use.
 type Class struct {
-	Key                string     // stable ASCII slug, e.g. "business-license"
-	TypeCode           string     // GB/T 36904 licence type code, 21 characters
-	NameZH, NameEN     string     // e.g. "营业执照", "Business Licence"
-	IssuerKind         Name       // kind of issuing agency, e.g. 市场监督管理局
-	HolderKind         HolderKind // organisation, person or either
-	Fields             []Field    // in printed order
-	HolderNameField    string     // key of the field naming the holder
-	HolderCodeField    string     // key of the field holding the holder's code
+	Key             string     // stable ASCII slug, e.g. "business-license"
+	TypeCode        string     // GB/T 36904 licence type code, 21 characters
+	NameZH, NameEN  string     // e.g. "营业执照", "Business Licence"
+	IssuerKind      Name       // kind of issuing agency, e.g. 市场监督管理局
+	HolderKind      HolderKind // organisation, person or either
+	Fields          []Field    // in printed order
+	HolderNameField string     // key of the field naming the holder
+	HolderCodeField string     // key of the field holding the holder's code
+	// NumberField is the key of the field that is the licence's own number
+	// (证照编号), "" when the class has none.
+	NumberField        string
 	Validity           ValidityPolicy
 	MaxStatusStaleness time.Duration // oldest status data a counter may rely on
 	StalePolicy        StalePolicy   // what to do past MaxStatusStaleness
@@ -239,4 +242,15 @@ func joinInts(ns []int) string {
 		s += fmt.Sprint(n)
 	}
 	return s
+}
+
+// Number is the licence's 证照编号: number as issued when set, else the
+// value of the class's number field ("" when it has none). Licences
+// issued before the class named its number field carry none of their
+// own; their files and archives show the field's value all the same.
+func (c *Class) Number(number string, fields map[string]string) string {
+	if number != "" || c.NumberField == "" {
+		return number
+	}
+	return fields[c.NumberField]
 }

@@ -35,6 +35,7 @@ type classJSON struct {
 	HolderKind         string            `json:"holder_kind"`
 	HolderNameField    string            `json:"holder_name_field"`
 	HolderCodeField    string            `json:"holder_code_field"`
+	NumberField        string            `json:"number_field"`
 	Validity           *validityJSON     `json:"validity"`
 	MaxStatusStaleness string            `json:"max_status_staleness"`
 	StalePolicy        string            `json:"stale_policy"`
@@ -237,6 +238,7 @@ func parseClass(raw json.RawMessage, i int, sets map[string][]string) (*Class, e
 		HolderKind:      HolderKind(cj.HolderKind),
 		HolderNameField: cj.HolderNameField,
 		HolderCodeField: cj.HolderCodeField,
+		NumberField:     cj.NumberField,
 		StalePolicy:     StalePolicy(cj.StalePolicy),
 		Pilot:           cj.Pilot,
 		Note:            cj.Note,
@@ -271,6 +273,10 @@ func parseClass(raw json.RawMessage, i int, sets map[string][]string) (*Class, e
 		return nil, err
 	}
 	if err := checkHolderField(cl, "holder_code_field", cl.HolderCodeField, cl.HolderKind.codeType()); err != nil {
+		return nil, err
+	}
+
+	if err := checkNumberField(cl); err != nil {
 		return nil, err
 	}
 
@@ -514,6 +520,28 @@ func checkHolderField(cl *Class, what, key string, want FieldType) error {
 		return fmt.Errorf("catalog: class %q: %s %q: must be required", cl.Key, what, key)
 	case f.QR != QRAlways:
 		return fmt.Errorf("catalog: class %q: %s %q: qr is %q, want \"always\" (the QR core carries the holder)", cl.Key, what, key, f.QR)
+	}
+	return nil
+}
+
+// checkNumberField: the licence's own number (证照编号) is a required,
+// printed number field, so that every licence of the class has one and
+// the paper shows it.
+func checkNumberField(cl *Class) error {
+	key := cl.NumberField
+	if key == "" {
+		return nil
+	}
+	f, ok := cl.Field(key)
+	switch {
+	case !ok:
+		return fmt.Errorf("catalog: class %q: number_field %q: no such field", cl.Key, key)
+	case f.Type != TypeLicenceNo && f.Type != TypeResidentID:
+		return fmt.Errorf("catalog: class %q: number_field %q: type %s, want licence_no or resident_id", cl.Key, key, f.Type)
+	case !f.Required:
+		return fmt.Errorf("catalog: class %q: number_field %q: must be required", cl.Key, key)
+	case !f.Printed:
+		return fmt.Errorf("catalog: class %q: number_field %q: must be printed (the licence's number is on the paper)", cl.Key, key)
 	}
 	return nil
 }

@@ -238,6 +238,20 @@ func TestParseRejects(t *testing.T) {
 		{name: "holder code hidden", fn: func(d map[string]any) { field(d, 0, 1)["qr"] = "optional" },
 			want: food + `holder_code_field "uscc": qr is "optional", want "always" (the QR core carries the holder)`},
 
+		// Number field.
+		{name: "number field no such field", fn: func(d map[string]any) { class(d, 0)["number_field"] = "no" },
+			want: food + `number_field "no": no such field`},
+		{name: "number field wrong type", fn: func(d map[string]any) { class(d, 0)["number_field"] = "operator_name" },
+			want: food + `number_field "operator_name": type text, want licence_no or resident_id`},
+		{name: "number field not required", fn: func(d map[string]any) {
+			class(d, 0)["number_field"] = "permit_no"
+			field(d, 0, 3)["required"] = false
+		}, want: food + `number_field "permit_no": must be required`},
+		{name: "number field not printed", fn: func(d map[string]any) {
+			class(d, 0)["number_field"] = "permit_no"
+			field(d, 0, 3)["printed"] = false
+		}, want: food + `number_field "permit_no": must be printed (the licence's number is on the paper)`},
+
 		// Validity.
 		{name: "validity missing", fn: func(d map[string]any) { delete(class(d, 0), "validity") },
 			want: food + "missing validity"},

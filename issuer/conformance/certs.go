@@ -156,6 +156,12 @@ func (k *kit) catalogueVectors(*Context) error {
 	noType := removeMember(bl, "type_code")
 	add(mini(noType), "reject:catalog", "a class without type_code", "CAT-02")
 	add(mini(strings.Replace(bl, `"type": "uscc"`, `"type": "colour"`, 1)), "reject:catalog", "a field of an unknown type", "CAT-03", "CAT-15")
+	// number_field: the business licence class has none; name one.
+	withNumber := func(key string) string {
+		return mini(strings.Replace(bl, `"holder_code_field": "uscc",`, `"holder_code_field": "uscc", "number_field": "`+key+`",`, 1))
+	}
+	add(withNumber("uscc"), "reject:catalog", "number_field names a field of type uscc (not licence_no or resident_id)", "CAT-22")
+	add(withNumber("serial"), "reject:catalog", "number_field names no field of the class", "CAT-22")
 	return nil
 }
 

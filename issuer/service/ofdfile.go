@@ -110,7 +110,7 @@ func (s *Service) licenceOFDAt(r *state.Record, at time.Time) ([]byte, error) {
 		return nil, &Error{Kind: ErrConflict, Msg: "licence has no QR core", Err: err}
 	}
 	l := &ofdfile.Licence{
-		Class: cl, ID: r.ID, Number: r.Number, IssuerName: ag.Name, IssuerCode: ag.Code,
+		Class: cl, ID: r.ID, Number: cl.Number(r.Number, r.Fields), IssuerName: ag.Name, IssuerCode: ag.Code,
 		IssuedOn: r.IssuedOn, Fields: r.Fields, QR: text,
 	}
 	out, err := ofdfile.Build(l, ofdfile.Sealer{Seal: seal, Cert: ag.CertDER, Signer: ag.Signer}, ofdfile.Options{At: at})

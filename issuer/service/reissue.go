@@ -50,11 +50,15 @@ func (s *Service) Reissue(ctx context.Context, op Operator, id string, req Reiss
 			delete(fields, k)
 		}
 	}
+	number, err := licenceNumber(cl, req.Number, fields)
+	if err != nil {
+		return nil, err
+	}
 	list, idx, err := s.status.Allocate(ag.Code)
 	if err != nil {
 		return nil, &Error{Kind: ErrUnavailable, Msg: "no free status-list position", Err: err}
 	}
-	rec, err := s.build(cl, ag, fields, s.now(), req.Number, list, idx, next.Version, next.Serial, nil)
+	rec, err := s.build(cl, ag, fields, s.now(), number, list, idx, next.Version, next.Serial, nil)
 	if err != nil {
 		s.status.Release(list, idx)
 		return nil, err

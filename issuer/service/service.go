@@ -256,6 +256,9 @@ func (s *Service) Issue(ctx context.Context, op Operator, req IssueRequest) (*Is
 			return nil, &Error{Kind: ErrInvalid, Field: "issued_on", Msg: "issued_on (颁证日期) must be a date from 1949-10-01 to today (China time)", Err: err}
 		}
 	}
+	if req.Number, err = licenceNumber(cl, req.Number, req.Fields); err != nil {
+		return nil, err
+	}
 	for try := 0; ; try++ {
 		iss, err := s.issue(ctx, op, cl, ag, req, issuedOn)
 		if err == nil || !s.retryable(err) {
@@ -280,6 +283,18 @@ func (s *Service) Issue(ctx context.Context, op Operator, req IssueRequest) (*Is
 			}
 		}
 	}
+}
+
+// licenceNumber is the 证照编号 a licence of cl is issued with: the
+// class's number field, when it has one, which a number given must equal.
+func licenceNumber(cl *catalog.Class, number string, fields map[string]string) (string, error) {
+	if cl.NumberField == "" || number == fields[cl.NumberField] {
+		return number, nil
+	}
+	if number == "" {
+		return fields[cl.NumberField], nil
+	}
+	return "", &Error{Kind: ErrInvalid, Field: "number", Msg: fmt.Sprintf("number (证照编号) %q is not the licence's %s field (%q): leave it out, it is taken from there", number, cl.NumberField, fields[cl.NumberField])}
 }
 
 // issue is one attempt at Issue, on a status position and serial of its

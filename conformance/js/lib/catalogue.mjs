@@ -178,12 +178,12 @@ export function checkCatalogueDoc(doc, validTypeCode) {
   if (!obj(vs)) return 'value_sets';
   for (const [k, v] of Object.entries(vs)) if (!Array.isArray(v) || !v.length || !v.every((x) => typeof x === 'string')) return 'value set ' + k;
   const keys = new Set(), codes = new Set(), zh = new Set(), en = new Set();
-  const CLASS = ['key', 'type_code', 'name_zh', 'name_en', 'issuer_kind', 'holder_kind', 'holder_name_field', 'holder_code_field', 'validity', 'max_status_staleness', 'stale_policy', 'pilot', 'fields'];
+  const CLASS = ['key', 'type_code', 'name_zh', 'name_en', 'issuer_kind', 'holder_kind', 'holder_name_field', 'holder_code_field', 'number_field', 'validity', 'max_status_staleness', 'stale_policy', 'pilot', 'fields'];
   const FIELD = ['key', 'name', 'type', 'required', 'max_len', 'values', 'value_set', 'pattern', 'min', 'max', 'dates', 'qr', 'printed'];
   for (const c of doc.classes) {
     if (!obj(c)) return 'class not an object';
     u = only(c, CLASS); if (u) return 'unknown class member ' + u;
-    for (const m of CLASS) if (!(m in c) && m !== 'pilot') return `class ${c.key}: ${m} missing`;
+    for (const m of CLASS) if (!(m in c) && m !== 'pilot' && m !== 'number_field') return `class ${c.key}: ${m} missing`;
     if (typeof c.key !== 'string' || !/^[a-z][a-z0-9]*(?:-[a-z0-9]+)*$/.test(c.key) || c.key.length > 64 || keys.has(c.key)) return 'class key ' + c.key;
     keys.add(c.key);
     if (!validTypeCode(c.type_code) || codes.has(c.type_code)) return 'type_code ' + c.type_code;
@@ -222,6 +222,10 @@ export function checkCatalogueDoc(doc, validTypeCode) {
       if ('dates' in f && (!['date', 'datetime', 'term'].includes(f.type) || !['event', 'act', 'validity'].includes(f.dates))) return 'dates';
     }
     if (!fk.has(c.holder_name_field) || !fk.has(c.holder_code_field)) return 'holder fields';
+    if ('number_field' in c) { // CAT-22
+      const f = c.fields.find((x) => x.key === c.number_field);
+      if (!f || !['licence_no', 'resident_id'].includes(f.type) || !f.required || f.printed === false) return 'number_field';
+    }
     const v = c.validity;
     if (!obj(v) || !['fixed', 'variable', 'none'].includes(v.kind)) return 'validity';
     u = only(v, ['kind', 'term_years', 'long_term_allowed', 'field']); if (u) return 'unknown validity member ' + u;
