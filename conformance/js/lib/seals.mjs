@@ -104,7 +104,8 @@ export function verifySeal(sigDer, document, { roots, revoked = [], now }) {
   // 9
   const rv = revoked.find((r) => r.esid === s.esid);
   if (rv && Date.parse(rv.since) / 1000 <= now && !(tsTime !== null && tsTime < Date.parse(rv.since) / 1000)) return V('SEAL_REVOKED');
-  return V('VALID');
+  // what OFD-10 needs of a valid signature: the signer's key and the signing time
+  return { ...V('VALID'), signerPub: signer.pub, signingTime: s.signingTime };
 }
 
 // The time-stamp field of SES_Signature ([0] BIT STRING, or [0] IMPLICIT) holds a DER ContentInfo
