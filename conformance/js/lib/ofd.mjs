@@ -156,6 +156,16 @@ const SEAL2OFD = {
   SIGNER_CERT_NOT_YET_VALID: 'EXPIRED', SIGNER_CERT_EXPIRED: 'EXPIRED', SEAL_REVOKED: 'REVOKED',
 };
 
+// OFD-09: a Seal signature is judged first as of its signing time (integrity), then with the roots at
+// the check time; a maker untrusted only now (its certificate expired since) makes it EXPIRED.
+function sealTwice(sv, sxml, { roots, revoked, now }) {
+  const first = verifySeal(sv, sxml, { revoked, asOfSigning: true });
+  if (first.code !== 'seal:VALID') return { ...first, verdict: SEAL2OFD[first.code.slice(5)] || 'MALFORMED' };
+  const second = verifySeal(sv, sxml, { roots, revoked, now });
+  const verdict = second.code === 'seal:MAKER_UNTRUSTED' ? 'EXPIRED' : SEAL2OFD[second.code.slice(5)] || 'MALFORMED';
+  return { ...second, verdict };
+}
+
 // licence: null (OFD-06's verdicts only), or {verifyToken(text) → QR result, bundle} to judge the
 // licence a licence file carries (OFD-10).
 export function verifyOFD(pkg, { roots, now, revoked = [], licence = null }) {
@@ -202,8 +212,8 @@ export function verifyOFD(pkg, { roots, now, revoked = [], licence = null }) {
         if (!sv) bad('SignedValue');
         let sr;
         if (type === 'Seal') {
-          try { sr = verifySeal(sv, sxml, { roots, revoked, now }); } catch (e) { if (e instanceof SealNI) throw new OfdNI(e.message); throw e; }
-          v = worst(v, SEAL2OFD[sr.code.slice(5)] || 'MALFORMED');
+          try { sr = sealTwice(sv, sxml, { roots, revoked, now }); } catch (e) { if (e instanceof SealNI) throw new OfdNI(e.message); throw e; }
+          v = worst(v, sr.verdict);
         } else throw new OfdNI('Type="Sign" signatures (GM/T 0010 SignedData)');
         sigs.push({ type, verdict: v, refs: seen, signerPub: sr.signerPub, signingTime: sr.signingTime });
         verdict = worst(verdict || 'VALID', v);
