@@ -199,7 +199,11 @@ const handlers = {
   ofd(v) {
     const i = v.input;
     const roots = [i.root_pem ? parseCert(pemToDer(i.root_pem)) : root];
-    try { return verifyOFD(b64Decode(i.file), { roots, now: secs(v.now), revoked: i.revoked_seals || [] }); }
+    const now = secs(v.now);
+    // check_licence: judge the licence the file carries (OFD-10) with the trust state of step 1;
+    // its QR token is verified as any static token, with a fresh replay memory
+    const licence = i.check_licence ? { bundle: TRUST.bundle, verifyToken: (t) => verifyQR(t, { trust: TRUST, catalogue, now, replay: new Map() }) } : null;
+    try { return verifyOFD(b64Decode(i.file), { roots, now, revoked: i.revoked_seals || [], licence }); }
     catch (e) { if (e instanceof OfdNI) NI(e.message); throw e; }
   },
   catalogue(v) {

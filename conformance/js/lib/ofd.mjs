@@ -1,4 +1,5 @@
-// OFD (GB/T 33190) packages with Seal signatures, per seals-ofd.md OFD-01 .. OFD-06.
+// OFD (GB/T 33190) packages with Seal signatures, per seals-ofd.md OFD-01 .. OFD-06 and OFD-09, and
+// the licence a licence file carries (OFD-10).
 // A small zip reader (PKWARE APPNOTE: end of central directory, central and local headers; stored
 // and deflated entries) and a strict, small XML reader are written here.
 import zlib from 'node:zlib';
@@ -142,17 +143,32 @@ function resolve(from, loc) {
   return base.join('/');
 }
 
-const ORDER = ['MALFORMED', 'SIGNATURE_INVALID', 'DOCUMENT_MODIFIED', 'REVOKED', 'EXPIRED', 'UNTRUSTED_MAKER', 'UNTRUSTED_SIGNER', 'VALID'];
+// OFD-06's order, with OFD-10's licence verdicts after UNTRUSTED_SIGNER (PARTIALLY_PROTECTED, which
+// OFD-10 ranks after them, is not produced: see the README's readings) and NOT_SIGNED before VALID.
+const ORDER = ['MALFORMED', 'SIGNATURE_INVALID', 'DOCUMENT_MODIFIED', 'REVOKED', 'EXPIRED', 'UNTRUSTED_MAKER', 'UNTRUSTED_SIGNER',
+  'LICENCE_NOT_GENUINE', 'LICENCE_NOT_VALID', 'LICENCE_UNCHECKED', 'NOT_SIGNED', 'VALID'];
 const worst = (a, b) => (ORDER.indexOf(a) <= ORDER.indexOf(b) ? a : b);
-// seal verdict → OFD verdict (a reading: the spec gives the OFD codes but no mapping)
+// seal verdict → OFD verdict (OFD-09's table)
 const SEAL2OFD = {
   VALID: 'VALID', MALFORMED: 'MALFORMED', UNSUPPORTED_ALGORITHM: 'MALFORMED', BAD_SIGNATURE: 'SIGNATURE_INVALID',
   BAD_SEAL_SIGNATURE: 'SIGNATURE_INVALID', DOCUMENT_MODIFIED: 'SIGNATURE_INVALID', BAD_TIMESTAMP: 'SIGNATURE_INVALID',
-  SIGNER_NOT_IN_SEAL: 'UNTRUSTED_SIGNER', MAKER_UNTRUSTED: 'UNTRUSTED_MAKER', SEAL_NOT_YET_VALID: 'EXPIRED', SEAL_EXPIRED: 'EXPIRED',
+  SIGNER_NOT_IN_SEAL: 'SIGNATURE_INVALID', MAKER_UNTRUSTED: 'UNTRUSTED_MAKER', SEAL_NOT_YET_VALID: 'EXPIRED', SEAL_EXPIRED: 'EXPIRED',
   SIGNER_CERT_NOT_YET_VALID: 'EXPIRED', SIGNER_CERT_EXPIRED: 'EXPIRED', SEAL_REVOKED: 'REVOKED',
 };
 
-export function verifyOFD(pkg, { roots, now, revoked = [] }) {
+// OFD-09: a Seal signature is judged first as of its signing time (integrity), then with the roots at
+// the check time; a maker untrusted only now (its certificate expired since) makes it EXPIRED.
+function sealTwice(sv, sxml, { roots, revoked, now }) {
+  const first = verifySeal(sv, sxml, { revoked, asOfSigning: true });
+  if (first.code !== 'seal:VALID') return { ...first, verdict: SEAL2OFD[first.code.slice(5)] || 'MALFORMED' };
+  const second = verifySeal(sv, sxml, { roots, revoked, now });
+  const verdict = second.code === 'seal:MAKER_UNTRUSTED' ? 'EXPIRED' : SEAL2OFD[second.code.slice(5)] || 'MALFORMED';
+  return { ...second, verdict };
+}
+
+// licence: null (OFD-06's verdicts only), or {verifyToken(text) → QR result, bundle} to judge the
+// licence a licence file carries (OFD-10).
+export function verifyOFD(pkg, { roots, now, revoked = [], licence = null }) {
   const R = (c, d) => ({ code: 'ofd:' + c, detail: d });
   try {
     const files = readZip(pkg);
@@ -166,6 +182,7 @@ export function verifyOFD(pkg, { roots, now, revoked = [] }) {
       if (sl && sl.text.trim()) sigLists.push(resolve('OFD.xml', sl.text));
     }
     let verdict = null;
+    const sigs = []; // {type, verdict, refs: Set of protected paths, signerPub, signingTime}
     for (const sp of sigLists) {
       if (!get(sp)) continue;
       const sx = parseXML(get(sp));
@@ -193,18 +210,109 @@ export function verifyOFD(pkg, { roots, now, revoked = [] }) {
         const svLoc = kid(sdoc, 'SignedValue');
         const sv = svLoc && get(resolve(loc, svLoc.text));
         if (!sv) bad('SignedValue');
+        let sr;
         if (type === 'Seal') {
-          let sr;
-          try { sr = verifySeal(sv, sxml, { roots, revoked, now }); } catch (e) { if (e instanceof SealNI) throw new OfdNI(e.message); throw e; }
-          v = worst(v, SEAL2OFD[sr.code.slice(5)] || 'MALFORMED');
+          try { sr = sealTwice(sv, sxml, { roots, revoked, now }); } catch (e) { if (e instanceof SealNI) throw new OfdNI(e.message); throw e; }
+          v = worst(v, sr.verdict);
         } else throw new OfdNI('Type="Sign" signatures (GM/T 0010 SignedData)');
+        sigs.push({ type, verdict: v, refs: seen, signerPub: sr.signerPub, signingTime: sr.signingTime });
         verdict = worst(verdict || 'VALID', v);
       }
     }
-    if (verdict === null) return R('NOT_SIGNED');
-    return R(verdict);
+    let doc = verdict === null ? 'NOT_SIGNED' : verdict;
+    let detail;
+    // OFD-10: a licence verdict replaces the document's only when that is less severe
+    if (licence && ORDER.indexOf(doc) > ORDER.indexOf('LICENCE_UNCHECKED')) {
+      const j = judgeLicence(files, ofd, sigs, licence);
+      if (j) { doc = worst(doc, j.code); detail = j.detail; }
+    }
+    return R(doc, detail);
   } catch (e) {
     if (e instanceof Bad) return R('MALFORMED', e.message);
     throw e;
   }
+}
+
+// The DocInfo CustomData of the first DocBody, name → value; a name given twice maps to null.
+function customData(ofd) {
+  const m = new Map();
+  const body = kid(ofd, 'DocBody');
+  const cds = body && kid(kid(body, 'DocInfo') || { children: [] }, 'CustomDatas');
+  for (const cd of cds ? kids(cds, 'CustomData') : []) {
+    const n = cd.attrs.Name;
+    if (n === undefined) continue;
+    m.set(n, m.has(n) ? null : cd.text);
+  }
+  return m;
+}
+
+const QR_UNCHECKED = new Set(['NO_TRUST', 'STATUS_UNAVAILABLE', 'STATUS_STALE', 'UNSUPPORTED_VERSION']);
+const QR_NOT_VALID = new Set(['REVOKED', 'SUSPENDED', 'SUPERSEDED', 'EXPIRED', 'NOT_YET_VALID']);
+
+// OFD-10. Returns null when the file is not a licence file (its metadata names no 证照标识).
+function judgeLicence(files, ofd, sigs, { verifyToken, bundle }) {
+  const meta = customData(ofd);
+  if (!meta.has('证照标识')) return null;
+  const J = (code, detail) => ({ code, detail });
+  const id = meta.get('证照标识'), token = meta.get('证照二维码');
+  // an empty 证照二维码 carries no token either (reading 22)
+  if (token === undefined || token === '') return J('LICENCE_UNCHECKED', 'no 证照二维码');
+  if (token === null || id === null) return J('LICENCE_NOT_GENUINE', 'metadata name given twice');
+  const q = verifyToken(token);
+  if (QR_UNCHECKED.has(q.code)) return J('LICENCE_UNCHECKED', 'QR ' + q.code);
+  if (QR_NOT_VALID.has(q.code)) return J('LICENCE_NOT_VALID', 'QR ' + q.code);
+  // verified "as a static token": a bound presentation is not the file's static token (reading 23)
+  if (q.code !== 'VALID_STATIC') return J('LICENCE_NOT_GENUINE', 'QR ' + (q.detail || q.code));
+  if (q.id !== id) return J('LICENCE_NOT_GENUINE', '证照标识 is not the token\'s identifier');
+  if (q.holder !== meta.get('持证主体')) return J('LICENCE_NOT_GENUINE', '持证主体 is not the token\'s holder');
+  if (q.agency !== meta.get('颁发机构代码')) return J('LICENCE_NOT_GENUINE', '颁发机构代码 is not the token\'s agency');
+  const agency = bundle.agencies.get(q.agency);
+  const shown = shownFiles(files, ofd);
+  // a key retired at or before the signing time no longer seals, as QR-26 reads `since` (reading 24)
+  const keyOK = (k, s) => k.state === 'active' || (k.state === 'retired' && s.signingTime < k.since);
+  const sealed = sigs.some((s) => s.type === 'Seal' && s.verdict === 'VALID' &&
+    [...shown].every((f) => s.refs.has(f)) &&
+    agency.keys.some((k) => keyOK(k, s) && k.cert.pub.x === s.signerPub.x && k.cert.pub.y === s.signerPub.y));
+  if (!sealed) return J('LICENCE_NOT_GENUINE', 'no valid Seal signature by the agency\'s key protects every shown file');
+  return J('VALID');
+}
+
+// OFD-07's shown files: OFD.xml, each Document.xml, page and template contents, the resource files and
+// the fonts, images and colour profiles they name, the annotation lists and the annotation files.
+// Named files the package lacks are not shown; a shown XML file that does not parse is MALFORMED.
+function shownFiles(files, ofd) {
+  const shown = new Set(['OFD.xml']);
+  const xml = (p) => (files.has(p) ? parseXML(files.get(p)) : null);
+  const add = (p) => { if (files.has(p)) { shown.add(p); return true; } return false; };
+  const res = (p) => {
+    if (!add(p)) return;
+    const r = xml(p);
+    const base = r.attrs.BaseLoc ? resolve(p, r.attrs.BaseLoc) + '/_' : p;
+    for (const [list, item, file] of [['Fonts', 'Font', 'FontFile'], ['MultiMedias', 'MultiMedia', 'MediaFile'], ['ColorSpaces', 'ColorSpace', 'ICCProfile']]) {
+      for (const l of kids(r, list)) for (const it of kids(l, item)) for (const f of kids(it, file)) add(resolve(base, f.text));
+    }
+  };
+  const page = (p) => {
+    if (!add(p)) return;
+    for (const pr of kids(xml(p), 'PageRes')) res(resolve(p, pr.text));
+  };
+  for (const body of kids(ofd, 'DocBody')) {
+    const dr = kid(body, 'DocRoot');
+    if (!dr) continue;
+    const dp = resolve('OFD.xml', dr.text);
+    if (!add(dp)) continue;
+    const d = xml(dp);
+    const cd = kid(d, 'CommonData');
+    if (cd) {
+      for (const r of [...kids(cd, 'PublicRes'), ...kids(cd, 'DocumentRes')]) res(resolve(dp, r.text));
+      for (const t of kids(cd, 'TemplatePage')) if (t.attrs.BaseLoc) page(resolve(dp, t.attrs.BaseLoc));
+    }
+    for (const ps of kids(d, 'Pages')) for (const pg of kids(ps, 'Page')) if (pg.attrs.BaseLoc) page(resolve(dp, pg.attrs.BaseLoc));
+    for (const a of kids(d, 'Annotations')) {
+      const ap = resolve(dp, a.text);
+      if (!add(ap)) continue;
+      for (const pg of kids(xml(ap), 'Page')) for (const fl of kids(pg, 'FileLoc')) add(resolve(ap, fl.text));
+    }
+  }
+  return shown;
 }

@@ -196,7 +196,7 @@ export function verifyQR(text, { trust, catalogue, now, replay, maxAge = 60, ske
       warnings.push('status data stale');
     }
     if (b.warnings.length) warnings.push(...b.warnings);
-    return { code: c.dev ? 'VALID' : 'VALID_STATIC', warnings, id: lid };
+    return { code: c.dev ? 'VALID' : 'VALID_STATIC', warnings, id: lid, holder: c.name, agency: key.agency.code };
   } catch (e) {
     if (e instanceof Verdict) return { code: e.code, detail: e.message, warnings };
     throw e;

@@ -66,14 +66,18 @@ function parseSignature(der) {
   };
 }
 
-// roots: [cert]; revoked: [{esid, since}]; now: seconds
-export function verifySeal(sigDer, document, { roots, revoked = [], now }) {
+// roots: [cert] the maker must chain to; revoked: [{esid, since}]; now: the check time, seconds;
+// tsaRoots: the time-stamp authorities' roots (SEAL-16), null to check a time-stamp without trusting it;
+// asOfSigning: OFD-09's first pass, at the signing time with the maker certificate trusted as it is and
+// no TSA roots (roots, now and tsaRoots are then ignored).
+export function verifySeal(sigDer, document, { roots, revoked = [], now, tsaRoots = roots, asOfSigning = false }) {
   let s;
   try { s = parseSignature(sigDer); } catch (e) { if (e instanceof SealNI) throw e; return V('MALFORMED', e.message); }
   // 1. algorithms
   if (s.alg !== SM2SIG || s.makerAlg !== SM2SIG || s.dataHash.length !== 32) return V('UNSUPPORTED_ALGORITHM');
   let signer, maker;
   try { signer = parseCert(s.signerCert); maker = parseCert(s.makerCert); } catch (e) { return V('MALFORMED', 'certificate: ' + e.message); }
+  if (asOfSigning) { now = s.signingTime; roots = [maker]; tsaRoots = null; }
   // 2. signer's signature
   if (!verifySigValue(signer.pub, s.tbsRaw, s.value)) return V('BAD_SIGNATURE');
   // 3. signer in the seal's certList
@@ -96,21 +100,24 @@ export function verifySeal(sigDer, document, { roots, revoked = [], now }) {
   // 7 (SEAL-13): an RFC 3161 TimeStampToken (CMS SignedData, SM3/SM2) over the signature value
   let tsTime = null;
   if (s.timeStamp) {
-    tsTime = verifyTimeStamp(s.timeStamp, s.value, roots);
-    if (tsTime === null || tsTime < s.signingTime - 300) return V('BAD_TIMESTAMP'); // SEAL-17: 5 minutes
+    const ts = verifyTimeStamp(s.timeStamp, s.value, tsaRoots);
+    if (ts === null || ts.genTime < s.signingTime - 300) return V('BAD_TIMESTAMP'); // SEAL-17: 5 minutes
+    if (ts.trusted) tsTime = ts.genTime; // only a trusted time-stamp counts for SEAL-15
   }
   // 8
   if (!bytesEq(sm3(document), s.dataHash)) return V('DOCUMENT_MODIFIED');
   // 9
   const rv = revoked.find((r) => r.esid === s.esid);
   if (rv && Date.parse(rv.since) / 1000 <= now && !(tsTime !== null && tsTime < Date.parse(rv.since) / 1000)) return V('SEAL_REVOKED');
-  return V('VALID');
+  // what OFD-10 needs of a valid signature: the signer's key and the signing time
+  return { ...V('VALID'), signerPub: signer.pub, signingTime: s.signingTime };
 }
 
 // The time-stamp field of SES_Signature ([0] BIT STRING, or [0] IMPLICIT) holds a DER ContentInfo
 // of SignedData whose eContent is a TSTInfo (RFC 3161) with an SM3 message imprint of the signature
-// value. Returns genTime (seconds) when it verifies under a root, else null.
-function verifyTimeStamp(ts, sigValue, roots) {
+// value. Returns {genTime (seconds), trusted} when it verifies, trusted when the TSA chains to one of
+// tsaRoots at genTime; null when it does not verify, or does not chain while tsaRoots are given.
+function verifyTimeStamp(ts, sigValue, tsaRoots) {
   try {
     let inner = ts.content;
     if (ts.tag === 0xa0) { const b = parseOne(inner); inner = bitstr(b); } else inner = inner.subarray(1);
@@ -150,7 +157,8 @@ function verifyTimeStamp(ts, sigValue, roots) {
     const mi = children(tst[2]);
     if (oid(children(mi[0])[0]) !== '1.2.156.10197.1.401' || !bytesEq(octets(mi[1]), sm3(sigValue))) return null;
     const genTime = gtime(tst[4]);
-    const ok = roots.some((r) => bytesEq(r.der, tsa.der) || (tsa.issuerRaw === r.subjectRaw && verifyCertSig(tsa, r) && genTime >= tsa.notBefore && genTime <= tsa.notAfter));
-    return ok ? genTime : null;
+    if (!tsaRoots) return { genTime, trusted: false };
+    const ok = tsaRoots.some((r) => bytesEq(r.der, tsa.der) || (tsa.issuerRaw === r.subjectRaw && verifyCertSig(tsa, r) && genTime >= tsa.notBefore && genTime <= tsa.notAfter));
+    return ok ? { genTime, trusted: true } : null;
   } catch { return null; }
 }
