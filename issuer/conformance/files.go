@@ -56,7 +56,8 @@ func fileHeads() []fileHead {
 				"revoked_seals": "seals the verifier knows to be revoked (esid, since), as a trust bundle lists them"}},
 		{"ofd.json", "ofd", "OFD (GB/T 33190) files signed with a GB/T 38540 seal: the licence file elicense makes, and its failures.",
 			[]string{"docs/spec/seals-ofd.md"}, map[string]string{"file": "the OFD package (zip), base64; verified against root.pem at the vector's now (root.pem is also the time-stamp authorities' root)",
-				"revoked_seals": "seals the verifier knows to be revoked (esid, since), as a trust bundle lists them"}},
+				"revoked_seals": "seals the verifier knows to be revoked (esid, since), as a trust bundle lists them",
+				"check_licence": "true: also judge the licence the file carries (OFD-10), its QR token verified at the vector's now against the trust state of conformance/README.md step 1 (context.json's bundle, status lists and genuine sets), with a fresh replay memory"}},
 		{"grants.json", "grants", "授权用证: grant credentials (SD-JWT with SM3 digests) with their consent and signed request, as a relying party checks them; ELProof proofs.",
 			[]string{"docs/spec/consent.md"}, map[string]string{
 				"op":    "grant: verify sdjwt with consent and request against context.json's bundle and lists, as relying party rp fetching grant; proof: verify the ELProof with key for method, path and body",

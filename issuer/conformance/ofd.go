@@ -237,6 +237,53 @@ func (k *kit) ofdLicenceVectors(face *ses.Seal) error {
 		return err
 	}
 	add(forged, "ofd:LICENCE_NOT_GENUINE", "the licence file sealed with a company's seal the issuing agency made (a VALID signature by a key that is not the agency's)")
+	for _, c := range []struct {
+		desc string
+		edit func(*ofdfile.Licence)
+	}{
+		{"sealed by the agency, but its 证照标识 is not the identifier its QR token rebuilds", func(l *ofdfile.Licence) {
+			l.ID = strings.Replace(l.ID, ".001.", ".002.", 1)
+		}},
+		{"sealed by the agency, but its 颁发机构代码 names another agency", func(l *ofdfile.Licence) { l.IssuerCode = codePolice }},
+	} {
+		file, err := build(1, agencySealer, c.edit)
+		if err != nil {
+			return err
+		}
+		add(file, "ofd:LICENCE_NOT_GENUINE", c.desc)
+	}
+	bound, err := w.issueLicence(w.Market, "business-license", "amr-1", 1, true, nil)
+	if err != nil {
+		return err
+	}
+	presented, err := bound.present(w.Now.Add(-10 * time.Second))
+	if err != nil {
+		return err
+	}
+	file, err := build(1, agencySealer, func(l *ofdfile.Licence) { l.ID, l.QR = bound.Licence.ID, presented })
+	if err != nil {
+		return err
+	}
+	add(file, "ofd:LICENCE_NOT_GENUINE", "its 证照二维码 is a holder-bound presentation (VALID), not the licence's static token")
+	// The market agency's own other keys: retired 6 h before now, and
+	// compromised; each with a licence-face seal listing it.
+	for _, c := range []struct {
+		key        *agency
+		esid, desc string
+	}{
+		{w.Retired, "31000000000091", "sealed 1 h ago with the agency's key retired 6 h ago"},
+		{w.Compromised, "31000000000092", "sealed with the agency's compromised key"},
+	} {
+		made, err := w.makeSeal(c.esid, c.key.DER, w.Now.Add(-12*time.Hour), w.Now.Add(365*24*time.Hour))
+		if err != nil {
+			return err
+		}
+		file, err := build(1, ofdfile.Sealer{Seal: made.Seal, Cert: c.key.DER, Signer: c.key.signer()}, nil)
+		if err != nil {
+			return err
+		}
+		add(file, "ofd:LICENCE_NOT_GENUINE", c.desc)
+	}
 	return nil
 }
 

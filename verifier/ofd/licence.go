@@ -56,17 +56,23 @@ func checkLicence(p *ofd.Package, r *Report, opts Options) *LicenceCheck {
 	if opts.Licences == nil || len(p.Root.Bodies) == 0 {
 		return nil
 	}
-	meta := map[string]string{}
+	meta, twice := map[string]string{}, ""
 	for _, cd := range p.Root.Bodies[0].CustomData {
-		if _, dup := meta[cd.Name]; !dup {
-			meta[cd.Name] = cd.Value
+		if _, dup := meta[cd.Name]; dup && twice == "" {
+			twice = cd.Name
 		}
+		meta[cd.Name] = cd.Value
 	}
 	id, ok := meta[MetaID]
 	if !ok {
 		return nil // not a licence file
 	}
 	c := &LicenceCheck{ID: id, Holder: meta[MetaHolder]}
+	switch twice {
+	case MetaID, MetaHolder, MetaIssuerCode, MetaToken:
+		c.Verdict, c.Detail = LicenceNotGenuine, "the metadata gives "+twice+" twice"
+		return c
+	}
 	token := meta[MetaToken]
 	if token == "" {
 		c.Verdict, c.Detail = LicenceUnchecked, "the file names licence "+id+" but carries no elicense QR token ("+MetaToken+"), so its status cannot be looked up"
@@ -79,15 +85,15 @@ func checkLicence(p *ofd.Package, r *Report, opts Options) *LicenceCheck {
 	qv := opts.Licences.Verify(token, at)
 	c.QR = &qv
 	switch qv.Code {
-	case verifier.ValidStatic, verifier.Valid:
+	case verifier.ValidStatic:
 	case verifier.NoTrust, verifier.StatusUnavailable, verifier.StatusStale, verifier.UnsupportedVersion:
 		c.Verdict, c.Detail = LicenceUnchecked, fmt.Sprintf("the licence's status cannot be checked here: %s (%s)", qv.Code, qv.MessageEN)
 		return c
 	case verifier.Revoked, verifier.Suspended, verifier.Superseded, verifier.Expired, verifier.NotYetValid:
 		c.Verdict, c.Detail = LicenceNotValid, fmt.Sprintf("the licence is %s: %s", qv.Code, qv.MessageEN)
 		return c
-	default:
-		c.Verdict, c.Detail = LicenceNotGenuine, fmt.Sprintf("the file's QR token does not verify: %s (%s)", qv.Code, qv.MessageEN)
+	default: // a refusal, or a holder-bound presentation, which no file carries
+		c.Verdict, c.Detail = LicenceNotGenuine, fmt.Sprintf("the file's QR token is not its licence's static token: %s (%s)", qv.Code, qv.MessageEN)
 		return c
 	}
 	l := qv.Licence
