@@ -192,6 +192,17 @@ func printOFD(w io.Writer, r *vofd.Report, lang string, synced, checked bool) {
 	if r.Detail != "" {
 		fmt.Fprintf(w, "  %s\n", r.Detail)
 	}
+	if r.Verdict == vofd.Valid && r.Licence == nil {
+		var by []string
+		for _, s := range r.Signatures {
+			if s.SealName != "" {
+				by = append(by, s.SealName)
+			} else if s.Signer != "" {
+				by = append(by, s.Signer)
+			}
+		}
+		fmt.Fprintf(w, "  not a licence file (its metadata names no 证照标识): VALID says its signatures hold, not that any licence is valid; sealed by %s\n", strings.Join(by, ", "))
+	}
 	if l := r.Licence; l != nil {
 		status := ""
 		if l.QR != nil {

@@ -3,14 +3,17 @@ package main
 import (
 	"archive/zip"
 	"bytes"
+	"encoding/base64"
 	"encoding/json"
 	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
+	"elicense/internal/gm"
 	"elicense/internal/issuertest"
 )
 
@@ -60,6 +63,22 @@ func TestLicenceFileStatus(t *testing.T) {
 	}
 	forged := filepath.Join(dir, "forged.ofd")
 	os.WriteFile(forged, replaceZipEntry(t, file, sigValue, resealed), 0o600)
+
+	// The same, with the metadata that makes it a licence file stripped
+	// (OFD.xml's 证照标识 and 证照二维码) and its new digest in Signature.xml.
+	ofdXML := regexp.MustCompile(`<ofd:CustomData Name="(证照标识|证照二维码)">[^<]*</ofd:CustomData>`).ReplaceAll(zipEntryBytes(t, file, "OFD.xml"), nil)
+	sum := gm.SM3(ofdXML)
+	strippedSig := regexp.MustCompile(`(FileRef="/OFD.xml"><ofd:CheckValue>)[^<]*`).ReplaceAll(zipEntryBytes(t, file, sigXML), []byte("${1}"+base64.StdEncoding.EncodeToString(sum[:])))
+	os.WriteFile(sx, strippedSig, 0o600)
+	elicense(t, []string{"ELICENSE_SEAL_PASSPHRASE=holder secret"}, "seal", "sign", "--seal", sealFile, "--key", key, "--cert", cert, sx).want(t, 0)
+	resealed, err = os.ReadFile(sx + ".ses")
+	if err != nil {
+		t.Fatal(err)
+	}
+	stripped := filepath.Join(dir, "stripped.ofd")
+	b := replaceZipEntry(t, file, "OFD.xml", ofdXML)
+	b = replaceZipEntry(t, b, sigXML, strippedSig)
+	os.WriteFile(stripped, replaceZipEntry(t, b, sigValue, resealed), 0o600)
 
 	verify, err := buildVerify()
 	if err != nil {
@@ -119,6 +138,12 @@ func TestLicenceFileStatus(t *testing.T) {
 	want("re-sealed by another seal", forged, 1, "LICENCE_NOT_GENUINE", "VALID", "LICENCE_NOT_GENUINE", "VALID_STATIC")
 	if out, _ := check("ofd", genuine); !strings.Contains(out, "licence "+l.ID) {
 		t.Errorf("the text output does not name the licence:\n%s", out)
+	}
+	// Stripped of its licence metadata, the company-sealed page is a
+	// document whose signatures hold, and is said to be no licence file.
+	want("stripped and re-sealed", stripped, 0, "VALID", "VALID", "", "")
+	if out, _ := check("ofd", stripped); !strings.Contains(out, "not a licence file") || !strings.Contains(out, "合同专用章") {
+		t.Errorf("the text output does not say the stripped file is no licence file, sealed by the company:\n%s", out)
 	}
 
 	if st := s.call(t, "POST", "/v1/licences/"+l.ID+"/revoke", tok.Token, map[string]string{"reason": "吊销"}, nil); st != 200 {

@@ -237,6 +237,11 @@ func (k *kit) ofdLicenceVectors(face *ses.Seal) error {
 		return err
 	}
 	add(forged, "ofd:LICENCE_NOT_GENUINE", "the licence file sealed with a company's seal the issuing agency made (a VALID signature by a key that is not the agency's)")
+	forgedNoToken, err := build(1, ofdfile.Sealer{Seal: company.Seal, Cert: hcert, Signer: detSigner{hkey}}, func(l *ofdfile.Licence) { l.QR = "" })
+	if err != nil {
+		return err
+	}
+	add(forgedNoToken, "ofd:LICENCE_NOT_GENUINE", "a licence file without a QR token, sealed with a company's seal: its status cannot be checked, but the agency its 颁发机构代码 names did not seal it")
 	for _, c := range []struct {
 		desc string
 		edit func(*ofdfile.Licence)

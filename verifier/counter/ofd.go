@@ -156,7 +156,30 @@ func (h *handler) ofd(w http.ResponseWriter, r *http.Request) {
 		apiError(w, http.StatusUnprocessableEntity, "NOT_OFD", "不是可读取的 OFD 文件 / not a readable OFD file: "+err.Error())
 		return
 	}
-	writeJSON(w, http.StatusOK, ofdResult(rep, asOfSigning, opts.Status != nil, now))
+	res := ofdResult(rep, asOfSigning, opts.Status != nil, now)
+	if opts.Licences != nil {
+		licenceWords(&res)
+	}
+	writeJSON(w, http.StatusOK, res)
+}
+
+// licenceWords says, of a VALID document, whether it is a licence file
+// whose licence was found valid or a document that is no licence file at
+// all: a page that looks like a licence face, sealed by anyone whose seal
+// chains to the roots, must not read as a valid licence (OFD-10).
+func licenceWords(res *OFDResult) {
+	if res.Code != vofd.Valid {
+		return
+	}
+	if res.Licence != nil {
+		res.Headline = "证照文件有效"
+		res.Message = "证照文件未被修改，由颁证机构加盖电子印章，所载证照当前有效。"
+		res.MessageEN = "The licence file is unchanged, sealed by its issuing agency, and the licence it carries is valid."
+		return
+	}
+	res.Headline = "签章有效，非证照文件"
+	res.Message = "文件的签章有效、内容未被修改，但它不是电子证照文件（未载证照标识），不能据此认定任何证照有效；盖章方见下方签名。"
+	res.MessageEN = "The document's signatures are valid and it is unchanged, but it is not a licence file (no 证照标识 in its metadata): it proves no licence valid; see below who sealed it."
 }
 
 func ofdResult(rep *vofd.Report, asOfSigning, synced bool, now time.Time) OFDResult {

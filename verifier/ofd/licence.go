@@ -56,27 +56,38 @@ func checkLicence(p *ofd.Package, r *Report, opts Options) *LicenceCheck {
 	if opts.Licences == nil || len(p.Root.Bodies) == 0 {
 		return nil
 	}
-	meta, twice := map[string]string{}, ""
+	meta, count := map[string]string{}, map[string]int{}
 	for _, cd := range p.Root.Bodies[0].CustomData {
-		if _, dup := meta[cd.Name]; dup && twice == "" {
-			twice = cd.Name
-		}
 		meta[cd.Name] = cd.Value
+		count[cd.Name]++
 	}
 	id, ok := meta[MetaID]
 	if !ok {
 		return nil // not a licence file
 	}
 	c := &LicenceCheck{ID: id, Holder: meta[MetaHolder]}
-	switch twice {
-	case MetaID, MetaHolder, MetaIssuerCode, MetaToken:
-		c.Verdict, c.Detail = LicenceNotGenuine, "the metadata gives "+twice+" twice"
+	for _, name := range []string{MetaID, MetaHolder, MetaIssuerCode, MetaToken} {
+		if count[name] > 1 {
+			c.Verdict, c.Detail = LicenceNotGenuine, "the metadata gives "+name+" twice"
+			return c
+		}
+	}
+	bundle := opts.Licences.State().Bundle
+	// unchecked is the verdict when the licence's status cannot be
+	// established: still not genuine when a bundle is held and no seal
+	// of the agency the metadata names covers the file.
+	unchecked := func(detail string) *LicenceCheck {
+		c.Verdict, c.Detail = LicenceUnchecked, detail
+		if bundle != nil {
+			if v, why := issuerSealed(r, bundle, meta[MetaIssuerCode]); v != Valid {
+				c.Verdict, c.Detail = v, why
+			}
+		}
 		return c
 	}
 	token := meta[MetaToken]
 	if token == "" {
-		c.Verdict, c.Detail = LicenceUnchecked, "the file names licence "+id+" but carries no elicense QR token ("+MetaToken+"), so its status cannot be looked up"
-		return c
+		return unchecked("the file names licence " + id + " but carries no elicense QR token (" + MetaToken + "), so its status cannot be looked up")
 	}
 	at := opts.At
 	if at.IsZero() {
@@ -87,8 +98,7 @@ func checkLicence(p *ofd.Package, r *Report, opts Options) *LicenceCheck {
 	switch qv.Code {
 	case verifier.ValidStatic:
 	case verifier.NoTrust, verifier.StatusUnavailable, verifier.StatusStale, verifier.UnsupportedVersion:
-		c.Verdict, c.Detail = LicenceUnchecked, fmt.Sprintf("the licence's status cannot be checked here: %s (%s)", qv.Code, qv.MessageEN)
-		return c
+		return unchecked(fmt.Sprintf("the licence's status cannot be checked here: %s (%s)", qv.Code, qv.MessageEN))
 	case verifier.Revoked, verifier.Suspended, verifier.Superseded, verifier.Expired, verifier.NotYetValid:
 		c.Verdict, c.Detail = LicenceNotValid, fmt.Sprintf("the licence is %s: %s", qv.Code, qv.MessageEN)
 		return c
@@ -107,39 +117,40 @@ func checkLicence(p *ofd.Package, r *Report, opts Options) *LicenceCheck {
 	case qv.AgencyCode != meta[MetaIssuerCode]:
 		c.Verdict, c.Detail = LicenceNotGenuine, fmt.Sprintf("the metadata names issuing agency %s, the QR token's key is agency %s's", meta[MetaIssuerCode], qv.AgencyCode)
 	default:
-		c.Verdict, c.Detail = issuerSealed(r, opts.Licences.State().Bundle, qv.AgencyCode)
+		c.Verdict, c.Detail = issuerSealed(r, bundle, qv.AgencyCode)
 	}
 	return c
 }
 
 // issuerSealed reports whether a VALID seal protecting every shown file
-// was made with a key of agency in b.
+// was made with a usable key of agency in b: one that is not compromised
+// and was not retired at or before the seal's signing time.
 func issuerSealed(r *Report, b *trust.Bundle, agency string) (Verdict, string) {
-	a, ok := (*trust.Agency)(nil), false
-	if b != nil {
-		a, ok = b.Agency(agency)
+	if b == nil {
+		return LicenceUnchecked, "no trust bundle to find the issuing agency's keys in"
 	}
+	a, ok := b.Agency(agency)
 	if !ok {
-		return LicenceNotGenuine, "the trust bundle has no agency " + agency
+		return LicenceNotGenuine, "the trust bundle has no agency " + fmt.Sprintf("%q", agency)
 	}
+	why := "no valid seal covering the whole file was made with a key of the issuing agency " + agency + ": another party sealed it"
 	for _, s := range r.Signatures {
 		if s.Type != "Seal" || s.Verdict != Valid || len(s.Unprotected) > 0 || s.signerCert == nil {
 			continue
 		}
 		for _, k := range a.Keys {
-			if !samePublicKey(k.Cert, s.signerCert) {
-				continue
-			}
 			switch {
+			case !samePublicKey(k.Cert, s.signerCert):
 			case k.State == trust.KeyCompromised:
-				return LicenceNotGenuine, fmt.Sprintf("sealed with agency %s's key %s, which is compromised", agency, k.KID)
+				why = fmt.Sprintf("sealed with agency %s's key %s, which is compromised", agency, k.KID)
 			case k.State == trust.KeyRetired && !s.SignedAt.Before(k.Since):
-				return LicenceNotGenuine, fmt.Sprintf("sealed at %s with agency %s's key %s, retired since %s", s.SignedAt.UTC().Format(time.RFC3339), agency, k.KID, k.Since.UTC().Format(time.RFC3339))
+				why = fmt.Sprintf("sealed at %s with agency %s's key %s, retired since %s", s.SignedAt.UTC().Format(time.RFC3339), agency, k.KID, k.Since.UTC().Format(time.RFC3339))
+			default:
+				return Valid, ""
 			}
-			return Valid, ""
 		}
 	}
-	return LicenceNotGenuine, "no valid seal covering the whole file was made with a key of the issuing agency " + agency + ": another party sealed it"
+	return LicenceNotGenuine, why
 }
 
 // samePublicKey reports whether two certificates hold the same key.

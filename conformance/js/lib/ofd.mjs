@@ -255,25 +255,31 @@ function judgeLicence(files, ofd, sigs, { verifyToken, bundle }) {
   if (!meta.has('证照标识')) return null;
   const J = (code, detail) => ({ code, detail });
   const id = meta.get('证照标识'), token = meta.get('证照二维码');
+  // a key retired at or before the signing time no longer seals, as QR-26 reads `since` (reading 24)
+  const keyOK = (k, s) => k.state === 'active' || (k.state === 'retired' && s.signingTime < k.since);
+  const sealedBy = (code) => {
+    const agency = bundle && bundle.agencies.get(code);
+    if (!agency) return false;
+    const shown = shownFiles(files, ofd);
+    return sigs.some((s) => s.type === 'Seal' && s.verdict === 'VALID' &&
+      [...shown].every((f) => s.refs.has(f)) &&
+      agency.keys.some((k) => keyOK(k, s) && k.cert.pub.x === s.signerPub.x && k.cert.pub.y === s.signerPub.y));
+  };
+  const NOT_SEALED = 'no valid Seal signature by the agency\'s key protects every shown file';
+  // status unknown: still not genuine when a bundle is held and the agency 颁发机构代码 names did not seal it
+  const unchecked = (detail) => (bundle && !sealedBy(meta.get('颁发机构代码')) ? J('LICENCE_NOT_GENUINE', NOT_SEALED) : J('LICENCE_UNCHECKED', detail));
+  if (token === null || id === null || meta.get('持证主体') === null || meta.get('颁发机构代码') === null) return J('LICENCE_NOT_GENUINE', 'metadata name given twice');
   // an empty 证照二维码 carries no token either (reading 22)
-  if (token === undefined || token === '') return J('LICENCE_UNCHECKED', 'no 证照二维码');
-  if (token === null || id === null) return J('LICENCE_NOT_GENUINE', 'metadata name given twice');
+  if (token === undefined || token === '') return unchecked('no 证照二维码');
   const q = verifyToken(token);
-  if (QR_UNCHECKED.has(q.code)) return J('LICENCE_UNCHECKED', 'QR ' + q.code);
+  if (QR_UNCHECKED.has(q.code)) return unchecked('QR ' + q.code);
   if (QR_NOT_VALID.has(q.code)) return J('LICENCE_NOT_VALID', 'QR ' + q.code);
   // verified "as a static token": a bound presentation is not the file's static token (reading 23)
   if (q.code !== 'VALID_STATIC') return J('LICENCE_NOT_GENUINE', 'QR ' + (q.detail || q.code));
   if (q.id !== id) return J('LICENCE_NOT_GENUINE', '证照标识 is not the token\'s identifier');
   if (q.holder !== meta.get('持证主体')) return J('LICENCE_NOT_GENUINE', '持证主体 is not the token\'s holder');
   if (q.agency !== meta.get('颁发机构代码')) return J('LICENCE_NOT_GENUINE', '颁发机构代码 is not the token\'s agency');
-  const agency = bundle.agencies.get(q.agency);
-  const shown = shownFiles(files, ofd);
-  // a key retired at or before the signing time no longer seals, as QR-26 reads `since` (reading 24)
-  const keyOK = (k, s) => k.state === 'active' || (k.state === 'retired' && s.signingTime < k.since);
-  const sealed = sigs.some((s) => s.type === 'Seal' && s.verdict === 'VALID' &&
-    [...shown].every((f) => s.refs.has(f)) &&
-    agency.keys.some((k) => keyOK(k, s) && k.cert.pub.x === s.signerPub.x && k.cert.pub.y === s.signerPub.y));
-  if (!sealed) return J('LICENCE_NOT_GENUINE', 'no valid Seal signature by the agency\'s key protects every shown file');
+  if (!sealedBy(q.agency)) return J('LICENCE_NOT_GENUINE', NOT_SEALED);
   return J('VALID');
 }
 
