@@ -282,13 +282,8 @@ func TestDatabaseFailover(t *testing.T) {
 	if err := primary.Set("synchronous_standby_names", "*"); err != nil {
 		t.Fatal(err)
 	}
-	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
-		if st, _ := primary.Query("SELECT sync_state FROM pg_stat_replication"); st == "sync" {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the standby is not synchronous:\n%s", standby.Log())
-		}
+	if err := primary.WaitSynchronous(30 * time.Second); err != nil {
+		t.Fatalf("%v\n%s", err, standby.Log())
 	}
 	dsn := fmt.Sprintf("postgres://postgres@127.0.0.1:%d,127.0.0.1:%d/postgres?sslmode=disable&target_session_attrs=read-write&schema=failover", primary.Port, standby.Port)
 	data := filepath.Join(t.TempDir(), "data")

@@ -341,6 +341,24 @@ func (c *Cluster) Set(name, value string) error {
 	return err
 }
 
+// WaitSynchronous waits, up to d, until a standby streams to c
+// synchronously (pg_stat_replication's sync_state is "sync"): a reload
+// that sets synchronous_standby_names takes effect in the walsender a
+// moment after pg_reload_conf returns.
+func (c *Cluster) WaitSynchronous(d time.Duration) error {
+	deadline := time.Now().Add(d)
+	for {
+		st, err := c.Query("SELECT sync_state FROM pg_stat_replication")
+		if err == nil && st == "sync" {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("pgtest: no synchronous standby after %v (sync_state %q, %v)", d, st, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
 // Log is the server's log so far (for failure messages).
 func (c *Cluster) Log() string {
 	b, _ := os.ReadFile(filepath.Join(c.dir, "log"))

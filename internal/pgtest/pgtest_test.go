@@ -2,6 +2,7 @@ package pgtest
 
 import (
 	"testing"
+	"time"
 )
 
 // TestCluster takes a primary through an immediate shutdown and a
@@ -35,7 +36,9 @@ func TestCluster(t *testing.T) {
 	if err := p.Set("synchronous_standby_names", "*"); err != nil {
 		t.Fatal(err)
 	}
-	want(t, p, "SELECT sync_state FROM pg_stat_replication", "sync")
+	if err := p.WaitSynchronous(30 * time.Second); err != nil {
+		t.Fatalf("%v\n%s", err, s.Log())
+	}
 	want(t, p, "INSERT INTO t VALUES (2)", "INSERT 0 1") // waits for the standby
 	if err := p.Kill(); err != nil {
 		t.Fatal(err)
