@@ -20,6 +20,7 @@ type licenceView struct {
 	Agency       string            `json:"agency"`
 	HolderCode   string            `json:"holder_code"`
 	HolderName   string            `json:"holder_name"`
+	Number       string            `json:"number,omitempty"` // 证照编号
 	Fields       map[string]string `json:"fields"`
 	Status       state.Status      `json:"status"`
 	Reason       string            `json:"reason,omitempty"`
@@ -42,7 +43,7 @@ type licenceView struct {
 
 func view(r *state.Record) licenceView {
 	v := licenceView{
-		ID: r.ID, Class: r.Class, Agency: r.Agency, HolderCode: r.HolderCode, HolderName: r.HolderName,
+		ID: r.ID, Class: r.Class, Agency: r.Agency, HolderCode: r.HolderCode, HolderName: r.HolderName, Number: r.Number,
 		Fields: r.Fields, Status: r.Status, Reason: r.Reason, StatusList: r.StatusList, StatusIndex: r.StatusIndex,
 		Credential: r.Credential, LedgerIndex: r.LedgerIndex,
 		IssuedAt: r.IssuedAt.UTC().Format("2006-01-02T15:04:05Z"), UpdatedAt: r.UpdatedAt.UTC().Format("2006-01-02T15:04:05Z"),

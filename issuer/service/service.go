@@ -288,8 +288,8 @@ func (s *Service) Issue(ctx context.Context, op Operator, req IssueRequest) (*Is
 // licenceNumber is the 证照编号 a licence of cl is issued with: the
 // class's number field, when it has one, which a number given must equal.
 func licenceNumber(cl *catalog.Class, number string, fields map[string]string) (string, error) {
-	if cl.NumberField == "" || number == fields[cl.NumberField] {
-		return number, nil
+	if cl.NumberField == "" || fields[cl.NumberField] == "" || number == fields[cl.NumberField] {
+		return number, nil // a missing field is the field's error, which validation gives
 	}
 	if number == "" {
 		return fields[cl.NumberField], nil
