@@ -2,6 +2,7 @@ package archive
 
 import (
 	"archive/zip"
+	"bytes"
 	"crypto/ecdsa"
 	"crypto/subtle"
 	"encoding/hex"
@@ -168,7 +169,9 @@ func (p *pkg) problem(code Code, format string, args ...any) {
 }
 
 // read reads the package file name, up to its kind's size limit
-// (format.MaxSize).
+// (format.MaxSize), into a buffer that grows as bytes arrive: the size an
+// entry declares is the packager's word, so it bounds the read but is
+// never allocated ahead of the bytes.
 func (p *pkg) read(name string) ([]byte, error) {
 	if b, ok := p.kept[name]; ok {
 		return b, nil
@@ -180,20 +183,24 @@ func (p *pkg) read(name string) ([]byte, error) {
 	defer rc.Close()
 	// The zip reader fails an entry that inflates past its declared
 	// size, which open checked against the limit, or whose CRC-32 does
-	// not hold at its end.
-	b := make([]byte, size)
-	if _, err := io.ReadFull(rc, b); err != nil {
+	// not hold at its end; one byte more than declared would be a reader
+	// that does neither.
+	buf := bytes.NewBuffer(make([]byte, 0, min(size, readChunk)))
+	if _, err := buf.ReadFrom(io.LimitReader(rc, size+1)); err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
-	if rest, err := io.ReadAll(io.LimitReader(rc, 1)); err != nil || len(rest) > 0 {
-		return nil, fmt.Errorf("%s: longer than its zip entry says (%v)", name, err)
+	if n := int64(buf.Len()); n != size {
+		return nil, fmt.Errorf("%s: %d bytes, its zip entry says %d", name, n, size)
 	}
-	return b, nil
+	return buf.Bytes(), nil
 }
+
+// readChunk is the most read allocates before the bytes arrive.
+const readChunk = 64 << 10
 
 // open opens the package file name, refusing one larger than its kind's
 // limit.
-func (p *pkg) open(name string) (io.ReadCloser, int, error) {
+func (p *pkg) open(name string) (io.ReadCloser, int64, error) {
 	f, ok := p.files[name]
 	if !ok {
 		return nil, 0, fmt.Errorf("%s is missing", name)
@@ -206,7 +213,7 @@ func (p *pkg) open(name string) (io.ReadCloser, int, error) {
 	if err != nil {
 		return nil, 0, fmt.Errorf("%s: %w", name, err)
 	}
-	return rc, int(f.UncompressedSize64), nil
+	return rc, int64(f.UncompressedSize64), nil
 }
 
 // Verify checks the package in r. The error is ErrUnreadable (wrapped)
@@ -279,7 +286,9 @@ func open(r io.ReaderAt, size int64) (p *pkg, mb []byte, m *format.Manifest, err
 		return nil, nil, nil, fmt.Errorf("%w: %d entries, at most %d", ErrUnreadable, len(zr.File), format.MaxFiles+2)
 	}
 	p = &pkg{files: make(map[string]*zip.File, len(zr.File)), rep: &Report{Licences: []Licence{}}}
-	p.index(zr.File, size)
+	if err := p.index(zr.File, size); err != nil {
+		return nil, nil, nil, fmt.Errorf("%w: %v", ErrUnreadable, err)
+	}
 	mb, err = p.read(format.ManifestPath)
 	if err != nil {
 		for _, pr := range p.rep.Problems { // why it could not be read
@@ -301,17 +310,18 @@ const maxRatio = 64
 
 // index indexes the package's entries by name. A directory entry (a
 // package unzipped and zipped again) holds nothing and is passed over; a
-// name that climbs out of the package, a second entry of a name, and an
-// entry that would inflate like a zip bomb are tampering, reported and
-// not read.
-func (p *pkg) index(entries []*zip.File, size int64) {
+// name that climbs out of the package, a second entry of a name, an
+// entry whose data would run past the end of the package and one that
+// would inflate like a zip bomb are tampering, reported and not read.
+// Entries that would together inflate like a zip bomb, each within
+// bounds, leave nothing to check: the error says so, and nothing is read.
+func (p *pkg) index(entries []*zip.File, size int64) error {
 	var total uint64
 	for _, f := range entries {
 		isDir := strings.HasSuffix(f.Name, "/") || f.Mode().IsDir()
 		if isDir && f.UncompressedSize64 == 0 && format.CheckPath(strings.TrimSuffix(f.Name, "/")) == nil {
 			continue
 		}
-		total += f.UncompressedSize64
 		switch {
 		case format.CheckPath(f.Name) != nil:
 			p.problem(Fixity, "zip entry %q: not a clean relative path in the package (tampering)", f.Name)
@@ -321,12 +331,31 @@ func (p *pkg) index(entries []*zip.File, size int64) {
 		case f.Method != zip.Store && f.UncompressedSize64 > maxRatio*f.CompressedSize64+format.MaxCertSize:
 			p.problem(Fixity, "zip entry %s: %d bytes compressed to %d (a zip bomb)", f.Name, f.UncompressedSize64, f.CompressedSize64)
 		default:
+			if err := pastEnd(f, size); err != nil {
+				p.problem(Fixity, "zip entry %s: %v (tampering)", f.Name, err)
+				continue
+			}
 			p.files[f.Name] = f
+			total += f.UncompressedSize64
 		}
 	}
 	if limit := maxRatio*uint64(size) + format.MaxCertSize; total > limit {
-		p.problem(Fixity, "the entries hold %d bytes, more than %d for a package of %d (a zip bomb)", total, limit, size)
+		return fmt.Errorf("the entries hold %d bytes, more than %d for a package of %d (a zip bomb)", total, limit, size)
 	}
+	return nil
+}
+
+// pastEnd refuses an entry whose compressed data, as its headers declare
+// it, does not lie within the package's size bytes.
+func pastEnd(f *zip.File, size int64) error {
+	off, err := f.DataOffset()
+	switch {
+	case err != nil:
+		return err
+	case off < 0 || off > size || f.CompressedSize64 > uint64(size-off):
+		return fmt.Errorf("%d bytes of data declared at offset %d, past the end of the package (%d bytes)", f.CompressedSize64, off, size)
+	}
+	return nil
 }
 
 // checkFixity checks every listed file's SM3 and size, and that nothing
