@@ -26,7 +26,10 @@ against the manifest (a changed byte anywhere is named), each licence
 version's sealed OFD file (as of its signing), its credential's signature,
 and each ledger entry's inclusion proof against the package's checkpoint,
 whose signature by the ledger key is checked. Every certificate must chain
-to the package's root.
+to the package's root. The items each licence file must carry are derived
+with the class catalogue the package carries (catalogue.json), the one its
+files were made with; a package without one is checked with this
+program's built-in catalogue, and the output says so.
 
 Trust is anchored in the root: when the store (--store) holds pinned roots,
 the package's root must be one of them, and once synced the package's
@@ -123,6 +126,11 @@ func printArchive(w io.Writer, r *varchive.Report) {
 		fmt.Fprintf(w, "  root %s (pinned)\n", r.Root)
 	default:
 		fmt.Fprintf(w, "  root %s (not pinned: every check holds only against the package's own root; compare its fingerprint out of band, or pin it with trust add)\n", r.Root)
+	}
+	if r.Catalogue == varchive.CatalogueVerifier {
+		fmt.Fprintf(w, "  catalogue: the package carries none; checked with this program's built-in catalogue, which may differ from the one its files were made with\n")
+	} else if r.Catalogue == varchive.CataloguePackage {
+		fmt.Fprintf(w, "  catalogue: the package's own (catalogue.json)\n")
 	}
 	if r.KeysCrossChecked {
 		fmt.Fprintf(w, "  agency keys cross-checked against the synced trust bundle\n")

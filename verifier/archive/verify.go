@@ -42,8 +42,34 @@ type Options struct {
 	// agency keys must be one the bundle lists for the agency, with the
 	// same certificate, and the bundle's key states (a key compromised or
 	// retired since) are the ones the checks use.
-	Bundle  *trust.Bundle
-	Catalog *catalog.Catalog // nil means catalog.Default()
+	Bundle *trust.Bundle
+	// Catalog is the class catalogue for a package that carries none
+	// (nil means catalog.Default()); a package's own catalogue.json, the
+	// one its files were made with, is used when it has one.
+	Catalog *catalog.Catalog
+}
+
+// CatalogueSource says which class catalogue a package was checked with.
+type CatalogueSource string
+
+// The catalogue sources.
+const (
+	// CataloguePackage: the package's own catalogue.json.
+	CataloguePackage CatalogueSource = "package"
+	// CatalogueVerifier: the verifier's (Options.Catalog or the built-in
+	// one), for a package that carries no usable catalogue: an item the
+	// catalogue derives (a class's number field added since the export,
+	// say) may then differ from the package's files only because the
+	// catalogue changed.
+	CatalogueVerifier CatalogueSource = "verifier"
+)
+
+// phrase names the catalogue in a message.
+func (s CatalogueSource) phrase() string {
+	if s == CataloguePackage {
+		return "the package's catalogue"
+	}
+	return "this verifier's catalogue, the package carrying none"
 }
 
 // Code says what kind of check a Problem failed, for callers to test.
@@ -126,6 +152,8 @@ type Report struct {
 	Count  int       `json:"count"`
 	Root   string    `json:"root_sm3,omitempty"` // SM3 fingerprint of the root certificate
 	Pinned bool      `json:"pinned"`             // the root is one of Options.Roots
+	// Catalogue: the class catalogue the checks used.
+	Catalogue CatalogueSource `json:"catalogue,omitempty"`
 	// KeysCrossChecked: the agency keys were checked against a synced
 	// trust bundle (Options.Bundle); otherwise only against the package.
 	KeysCrossChecked bool      `json:"keys_cross_checked"`
@@ -219,19 +247,17 @@ func (p *pkg) open(name string) (io.ReadCloser, int64, error) {
 // Verify checks the package in r. The error is ErrUnreadable (wrapped)
 // when it cannot be checked; otherwise the report says what holds.
 func Verify(r io.ReaderAt, size int64, o Options) (*Report, error) {
-	cat := o.Catalog
-	if cat == nil {
-		cat = catalog.Default()
-	}
 	p, mb, m, err := open(r, size)
 	if err != nil {
 		return nil, err
 	}
 	rep := p.rep
 	rep.Agency, rep.From, rep.To, rep.Count = m.Agency, m.From, m.To, m.Count
-	p.agency, p.to, p.cat = m.Agency, m.To, cat
+	p.agency, p.to = m.Agency, m.To
 
 	p.checkFixity(m)
+	cat := p.catalogue(o.Catalog)
+	p.cat = cat
 
 	// Trust: the root, certificates chaining to it, the manifest signature.
 	root := p.cert(format.RootPath)
@@ -391,6 +417,31 @@ func (p *pkg) checkFixity(m *format.Manifest) {
 			p.problem(Fixity, "%s: not in the manifest", name)
 		}
 	}
+}
+
+// catalogue is the class catalogue the checks use: the package's own
+// catalogue.json, the one its files were made with, or, for a package
+// without a usable one, fallback (nil: catalog.Default()). The report
+// says which.
+func (p *pkg) catalogue(fallback *catalog.Catalog) *catalog.Catalog {
+	if fallback == nil {
+		fallback = catalog.Default()
+	}
+	p.rep.Catalogue = CatalogueVerifier
+	if _, listed := p.listed[format.CataloguePath]; !listed {
+		return fallback
+	}
+	b, ok := p.kept[format.CataloguePath]
+	if !ok { // missing or modified, which checkFixity reported
+		return fallback
+	}
+	c, err := format.ParseCatalogue(b)
+	if err != nil {
+		p.problem(Malformed, "%v", err)
+		return fallback
+	}
+	p.rep.Catalogue = CataloguePackage
+	return c
 }
 
 // checkStreamed checks the fixity of a file no check reads, hashing it
