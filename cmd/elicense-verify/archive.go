@@ -34,7 +34,9 @@ program's built-in catalogue, and the output says so.
 Trust is anchored in the root: when the store (--store) holds pinned roots,
 the package's root must be one of them, and once synced the package's
 ledger key must be the bundle's and each agency key one the bundle lists
-with the same certificate (the bundle's key states hold). Without pinned roots the package is only
+with the same certificate (the bundle's key states hold); a key made after
+the synced bundle (one older than the package) is noted as not
+cross-checked, not refused: sync and verify again. Without pinned roots the package is only
 checked against itself: the verdict is UNPINNED and the root's SM3
 fingerprint is printed, to be compared out of band.
 
@@ -108,7 +110,7 @@ func archiveCmd(e env, o *options, path string) int {
 			return fail(e, err)
 		}
 	} else {
-		printArchive(e.stdout, rep)
+		printArchive(e.stdout, rep, opts.Bundle != nil)
 	}
 	if rep.Verdict == varchive.Valid {
 		return exitOK
@@ -116,7 +118,8 @@ func archiveCmd(e env, o *options, path string) int {
 	return exitVerdict
 }
 
-func printArchive(w io.Writer, r *varchive.Report) {
+// printArchive prints r; synced says a synced trust bundle was given.
+func printArchive(w io.Writer, r *varchive.Report, synced bool) {
 	fmt.Fprintf(w, "%s archive of %s, %s – %s: %d licence versions, checkpoint %d\n",
 		r.Verdict, r.Agency, r.From.Format(time.RFC3339), r.To.Format(time.RFC3339), r.Count, r.Checkpoint)
 	switch {
@@ -132,10 +135,16 @@ func printArchive(w io.Writer, r *varchive.Report) {
 	} else if r.Catalogue == varchive.CataloguePackage {
 		fmt.Fprintf(w, "  catalogue: the package's own (catalogue.json)\n")
 	}
-	if r.KeysCrossChecked {
+	switch {
+	case r.KeysCrossChecked:
 		fmt.Fprintf(w, "  agency keys cross-checked against the synced trust bundle\n")
-	} else {
+	case synced:
+		fmt.Fprintf(w, "  agency keys not all cross-checked (see the notes: for those, trust/keys.json is the package's own word)\n")
+	default:
 		fmt.Fprintf(w, "  agency keys not cross-checked (no synced trust bundle: trust/keys.json is the package's own word)\n")
+	}
+	for _, n := range r.Notes {
+		fmt.Fprintf(w, "  note: %s\n", n)
 	}
 	for _, p := range r.Problems {
 		fmt.Fprintf(w, "  problem: %s\n", p)

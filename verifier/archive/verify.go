@@ -154,12 +154,16 @@ type Report struct {
 	Pinned bool      `json:"pinned"`             // the root is one of Options.Roots
 	// Catalogue: the class catalogue the checks used.
 	Catalogue CatalogueSource `json:"catalogue,omitempty"`
-	// KeysCrossChecked: the agency keys were checked against a synced
-	// trust bundle (Options.Bundle); otherwise only against the package.
-	KeysCrossChecked bool      `json:"keys_cross_checked"`
-	Checkpoint       uint64    `json:"checkpoint_size,omitempty"`
-	Problems         []Problem `json:"problems,omitempty"` // package-level
-	Licences         []Licence `json:"licences"`
+	// KeysCrossChecked: every agency key was checked against a synced
+	// trust bundle (Options.Bundle); otherwise only against the package
+	// (the Notes say which keys, when a bundle was given).
+	KeysCrossChecked bool   `json:"keys_cross_checked"`
+	Checkpoint       uint64 `json:"checkpoint_size,omitempty"`
+	// Notes say what was not checked, and why, where that is no problem:
+	// a key a synced trust bundle older than the package cannot know.
+	Notes    []string  `json:"notes,omitempty"`
+	Problems []Problem `json:"problems,omitempty"` // package-level
+	Licences []Licence `json:"licences"`
 }
 
 // ErrUnreadable means the package could not be checked at all (not a
@@ -535,21 +539,14 @@ func (p *pkg) checkRoot(root *gm.Certificate, pins []*gm.Certificate) {
 // the certificate of the manifest's signer (nil if none).
 func (p *pkg) agencyKeys(keys *format.Keys, m *format.Manifest, root *gm.Certificate, cat *catalog.Catalog, bundle *trust.Bundle) (keySet credential.KeySet, certs []*gm.Certificate, signer *gm.Certificate) {
 	keySet = credential.KeySet{}
-	var known *trust.Agency
-	if bundle != nil {
-		var ok bool
-		if known, ok = bundle.Agency(m.Agency); !ok {
-			p.problem(Untrusted, "agency %s is not in the synced trust bundle (seq %d)", m.Agency, bundle.Seq)
-			return keySet, nil, nil
-		}
-	}
+	dated := packageDate(m, keys)
 	for _, k := range keys.Keys {
 		name := format.AgencyCertPath(k.KeyID)
 		c := p.chained(name, root, agencycert.RoleAgency)
 		if c == nil {
 			continue
 		}
-		if known != nil && !p.crossCheck(&k, c, known) {
+		if bundle != nil && !p.crossCheck(&k, c, bundle, m.Agency, dated) {
 			continue
 		}
 		if kid := gm.KeyIDString(c.Raw); kid != k.KeyID {
@@ -593,30 +590,72 @@ func (p *pkg) agencyKeys(keys *format.Keys, m *format.Manifest, root *gm.Certifi
 	return keySet, certs, signer
 }
 
-// crossCheck checks the package's key k (certificate c) against the
-// trust bundle's keys of the agency, and takes the bundle's state for it:
-// false when the bundle does not list it with that certificate.
-func (p *pkg) crossCheck(k *format.Key, c *gm.Certificate, known *trust.Agency) bool {
+// packageDate is the latest time the package shows it was made at or
+// after: its period's end (a period is exported once it has ended) and
+// the times keys.json says keys were rotated out.
+func packageDate(m *format.Manifest, keys *format.Keys) time.Time {
+	t := m.To
+	for _, k := range keys.Keys {
+		if k.Since.After(t) {
+			t = k.Since
+		}
+	}
+	return t
+}
+
+// crossCheck checks the package's key k (certificate c) of agency against
+// the synced trust bundle, and takes the bundle's state for it: false when
+// the bundle does not list it with that certificate although it could
+// have. A bundle issued before the package was made (dated) or before the
+// key's certificate starts cannot know the key: the key is then not
+// cross-checked, which the report notes, rather than distrusted; a key the
+// bundle does list is cross-checked however old the bundle is.
+func (p *pkg) crossCheck(k *format.Key, c *gm.Certificate, bundle *trust.Bundle, agency string, dated time.Time) bool {
 	name := format.AgencyCertPath(k.KeyID)
-	i := slices.IndexFunc(known.Keys, func(bk trust.AgencyKey) bool { return bk.KID == k.KeyID })
-	switch {
-	case i < 0:
-		p.problem(Untrusted, "%s: not a key of agency %s in the synced trust bundle", name, known.Code)
-		return false
-	case subtle.ConstantTimeCompare(known.Keys[i].Cert, c.Raw) != 1:
-		p.problem(Untrusted, "%s: not the certificate the synced trust bundle has for key %s", name, k.KeyID)
+	known, agencyKnown := bundle.Agency(agency)
+	i := -1
+	if agencyKnown {
+		i = slices.IndexFunc(known.Keys, func(bk trust.AgencyKey) bool { return bk.KID == k.KeyID })
+	}
+	if i < 0 {
+		issued := bundle.IssuedAt.UTC().Format(time.RFC3339)
+		if made := latest(dated, c.NotBefore); bundle.IssuedAt.Before(made) {
+			p.rep.KeysCrossChecked = false
+			p.rep.Notes = append(p.rep.Notes, fmt.Sprintf("%s: not cross-checked: the synced trust bundle (issued %s, seq %d) predates this package (made %s or later); sync and verify again",
+				name, issued, bundle.Seq, made.UTC().Format(time.RFC3339)))
+			return true
+		}
+		if !agencyKnown {
+			p.problem(Untrusted, "agency %s is not in the synced trust bundle (issued %s, seq %d)", agency, issued, bundle.Seq)
+		} else {
+			p.problem(Untrusted, "%s: not a key of agency %s in the synced trust bundle (issued %s, seq %d), which is not older than the package", name, agency, issued, bundle.Seq)
+		}
 		return false
 	}
 	bk := known.Keys[i]
+	if subtle.ConstantTimeCompare(bk.Cert, c.Raw) != 1 {
+		p.problem(Untrusted, "%s: not the certificate the synced trust bundle has for key %s", name, k.KeyID)
+		return false
+	}
 	if bk.State == trust.KeyCompromised && (k.State != format.KeyCompromised || k.Since.After(bk.Since)) {
 		p.problem(Untrusted, "%s: %s says %s, the synced trust bundle says compromised since %s", name, format.KeysPath, k.State, bk.Since.Format(time.RFC3339))
 	}
-	// The bundle is signed by the issuer and newer than the package: its
-	// state (a retirement or compromise since) is the one that holds.
+	// The bundle is signed by the issuer: a retirement or compromise it
+	// records is the state that holds, whatever the package says; a key it
+	// still calls active (a bundle older than a rotation) keeps the
+	// package's state.
 	if bk.State != trust.KeyActive {
 		k.State, k.Since = string(bk.State), bk.Since
 	}
 	return true
+}
+
+// latest is the later of a and b.
+func latest(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
 }
 
 // checkSignature checks the manifest's signature (over mb) by signer.
@@ -797,7 +836,7 @@ func (c *licenceCheck) checkOFD(ofdb []byte, md *format.Metadata) (*certsofd.Pac
 	r := ofd.VerifyPackage(pkg, c.p.ofdOpts)
 	c.l.OFD = r.Verdict
 	if !r.Verdict.OK() {
-		c.bad(OFD, "%s: %s %s", format.OFDFile, r.Verdict, r.Detail)
+		c.bad(OFD, "%s: %s %s", format.OFDFile, r.Verdict, ofdDetail(r))
 		return nil, nil
 	}
 	if md == nil {
@@ -825,6 +864,28 @@ func (c *licenceCheck) checkOFD(ofdb []byte, md *format.Metadata) (*certsofd.Pac
 		return nil, nil
 	}
 	return pkg, &r.Signatures[0]
+}
+
+// ofdDetail says why a file is not VALID, never nothing: the document's
+// detail, else that of its first signature of the same verdict, else what
+// the verdict means; for an untrusted maker, which makers are trusted here.
+func ofdDetail(r *ofd.Report) string {
+	d := r.Detail
+	for _, s := range r.Signatures {
+		if d == "" && s.Verdict == r.Verdict {
+			d = s.Detail
+			if d == "" && s.Maker != "" {
+				d = fmt.Sprintf("signature %s: seal made by %q", s.ID, s.Maker)
+			}
+		}
+	}
+	if d == "" {
+		d = r.Verdict.Message()
+	}
+	if r.Verdict == ofd.UntrustedMaker {
+		d += " (a licence file's seal must be made by one of the agency's certificates this package's checks trust)"
+	}
+	return d
 }
 
 // checkCredential verifies the credential as of the version's issuance
