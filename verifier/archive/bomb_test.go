@@ -134,3 +134,20 @@ func manyDeflated(t *testing.T, n, size int) []byte {
 	}
 	return b.Bytes()
 }
+
+// readGrowing reads what there is, up to its limit, and allocates about
+// what it reads (its buffer doubles), not the limit.
+func TestReadGrowing(t *testing.T) {
+	for _, tc := range []struct{ n, limit int }{{0, 1}, {10, 11}, {10, 5}, {readChunk, readChunk + 1}, {3*readChunk + 7, 16 << 20}, {4 << 20, 4<<20 + 1}} {
+		data := bytes.Repeat([]byte{'a', 'b', 'c'}, tc.n/3+1)[:tc.n]
+		var b []byte
+		var err error
+		n := allocated(func() { b, err = readGrowing(bytes.NewReader(data), int64(tc.limit)) })
+		if err != nil || !bytes.Equal(b, data[:min(tc.n, tc.limit)]) {
+			t.Errorf("%d bytes, limit %d: %d bytes read, %v", tc.n, tc.limit, len(b), err)
+		}
+		if n > uint64(4*tc.n+2*readChunk) {
+			t.Errorf("%d bytes, limit %d: allocated %d", tc.n, tc.limit, n)
+		}
+	}
+}

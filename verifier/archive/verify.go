@@ -2,7 +2,6 @@ package archive
 
 import (
 	"archive/zip"
-	"bytes"
 	"crypto/ecdsa"
 	"crypto/subtle"
 	"encoding/hex"
@@ -215,16 +214,37 @@ func (p *pkg) read(name string) ([]byte, error) {
 	defer rc.Close()
 	// The zip reader fails an entry that inflates past its declared
 	// size, which open checked against the limit, or whose CRC-32 does
-	// not hold at its end; one byte more than declared would be a reader
-	// that does neither.
-	buf := bytes.NewBuffer(make([]byte, 0, min(size, readChunk)))
-	if _, err := buf.ReadFrom(io.LimitReader(rc, size+1)); err != nil {
+	// not hold at its end; room for one byte more than declared catches a
+	// reader that does neither.
+	b, err := readGrowing(rc, size+1)
+	if err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
-	if n := int64(buf.Len()); n != size {
+	if n := int64(len(b)); n != size {
 		return nil, fmt.Errorf("%s: %d bytes, its zip entry says %d", name, n, size)
 	}
-	return buf.Bytes(), nil
+	return b, nil
+}
+
+// readGrowing reads r to its end, or to limit bytes, doubling its buffer
+// only when the bytes already read fill it, up to limit: a file of the
+// size its entry declares ends in a buffer of that size.
+func readGrowing(r io.Reader, limit int64) ([]byte, error) {
+	b := make([]byte, 0, min(limit, readChunk))
+	for int64(len(b)) < limit {
+		if len(b) == cap(b) {
+			b = slices.Grow(b, int(min(limit, 2*int64(cap(b))))-len(b))
+		}
+		n, err := r.Read(b[len(b):min(int64(cap(b)), limit)])
+		b = b[:len(b)+n]
+		if errors.Is(err, io.EOF) {
+			return b, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	return b, nil
 }
 
 // readChunk is the most read allocates before the bytes arrive.
