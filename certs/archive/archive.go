@@ -10,6 +10,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"elicense/certs/catalog"
 	"elicense/certs/ident"
 
 	jsonv2 "github.com/go-json-experiment/json"
@@ -21,6 +22,7 @@ const Format = "elicense-archive/1"
 // Paths of the package's fixed files.
 const (
 	ReadmePath     = "README.txt"
+	CataloguePath  = "catalogue.json"
 	RootPath       = "trust/root.cer"
 	LedgerCertPath = "trust/ledger.cer"
 	KeysPath       = "trust/keys.json"
@@ -65,6 +67,9 @@ const (
 	MaxJSONSize    = 16 << 20 // events.json: a version's events and their proofs
 	MaxFileSize    = 16 << 20 // licence.ofd
 	MaxSigSize     = 1 << 10  // manifest.sig: one DER SM2 signature
+	// MaxCatalogueSize bounds catalogue.json: the class catalogue, many
+	// times the size of today's.
+	MaxCatalogueSize = 4 << 20
 )
 
 // MaxSize is the size limit of the package file at path p, or 0 for a
@@ -77,6 +82,8 @@ func MaxSize(p string) int64 {
 		return MaxSigSize
 	case RootPath, LedgerCertPath:
 		return MaxCertSize
+	case CataloguePath:
+		return MaxCatalogueSize
 	case ReadmePath, KeysPath, CheckpointPath:
 		return MaxSmallSize
 	}
@@ -305,7 +312,7 @@ func CheckPath(p string) error {
 // its signature excepted).
 func InLayout(p string) bool {
 	switch p {
-	case ReadmePath, RootPath, LedgerCertPath, KeysPath, CheckpointPath:
+	case ReadmePath, CataloguePath, RootPath, LedgerCertPath, KeysPath, CheckpointPath:
 		return true
 	}
 	if kid, ok := strings.CutPrefix(p, "trust/agency/"); ok {
@@ -367,6 +374,21 @@ func ParseKeys(b []byte) (*Keys, error) {
 	return &k, nil
 }
 
+// ParseCatalogue parses catalogue.json, the class catalogue the package's
+// files were made with, with the catalogue's own strict parser: the
+// licence items a file must carry follow from it, and an issuer's
+// catalogue changes over the years a package is kept.
+func ParseCatalogue(b []byte) (*catalog.Catalog, error) {
+	if len(b) > MaxCatalogueSize {
+		return nil, malformed(CataloguePath, "%d bytes, at most %d", len(b), MaxCatalogueSize)
+	}
+	c, err := catalog.Parse(b)
+	if err != nil {
+		return nil, malformed(CataloguePath, "%v", err)
+	}
+	return c, nil
+}
+
 // ParseMetadata parses a metadata.json; its ID must be a GB/T 36904
 // identifier.
 func ParseMetadata(b []byte) (*Metadata, error) {
@@ -422,6 +444,7 @@ period, with everything needed to check them without the issuer:
                   the period [from, to), the ledger origin, the signer key
   manifest.sig    SM2 signature (DER, user ID 1234567812345678) by the
                   agency key trust/agency/<signer>.cer over manifest.json
+  catalogue.json  the licence class catalogue the files were made with
   trust/          root, ledger and agency certificates (DER), key states
   ledger/checkpoint  a signed checkpoint (C2SP tlog-checkpoint, SM3 tree)
   licences/<id>/  metadata.json (GB/T 36903), licence.ofd (GB/T 36905,

@@ -1,10 +1,13 @@
 package archive
 
 import (
+	"bytes"
 	"errors"
 	"strings"
 	"testing"
 	"time"
+
+	"elicense/certs/catalog"
 )
 
 func goodManifest() *Manifest {
@@ -134,5 +137,32 @@ func TestItemMismatch(t *testing.T) {
 		if ok != (tc.diff == "") || name != tc.diff || g != tc.gv || w != tc.wv {
 			t.Errorf("%s: %q %q %q %v", tc.name, name, g, w, ok)
 		}
+	}
+}
+
+// catalogue.json is parsed by the catalogue's own strict parser, within
+// its size limit, and every fault is ErrMalformed naming the file.
+func TestParseCatalogue(t *testing.T) {
+	good := catalog.DefaultJSON()
+	c, err := ParseCatalogue(good)
+	if err != nil || len(c.Classes()) != len(catalog.Default().Classes()) {
+		t.Fatalf("the built-in catalogue: %v", err)
+	}
+	for _, tc := range []struct {
+		name string
+		b    []byte
+		want string
+	}{
+		{"not JSON", []byte("{"), "catalogue.json: catalog:"},
+		{"an unknown member", bytes.Replace(good, []byte(`"classes"`), []byte(`"extra": 1, "classes"`), 1), "catalogue.json: catalog:"},
+		{"no classes", []byte(`{"classes":[]}`), "catalogue.json: catalog: no classes"},
+		{"over its limit", append(bytes.Clone(good), bytes.Repeat([]byte(" "), MaxCatalogueSize)...), "bytes, at most 4194304"},
+	} {
+		if _, err := ParseCatalogue(tc.b); !errors.Is(err, ErrMalformed) || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: got %v, want %q", tc.name, err, tc.want)
+		}
+	}
+	if MaxSize(CataloguePath) != MaxCatalogueSize || !InLayout(CataloguePath) {
+		t.Errorf("catalogue.json: limit %d, in the layout %v", MaxSize(CataloguePath), InLayout(CataloguePath))
 	}
 }

@@ -7,6 +7,7 @@
 // with one fixed modification time):
 //
 //	README.txt                       what the package is and how to check it
+//	catalogue.json                   the class catalogue the files were made with
 //	trust/root.cer                   the root certificate (DER)
 //	trust/ledger.cer                 the ledger key's certificate (DER)
 //	trust/agency/<key ID>.cer        every certificate of the agency (DER)

@@ -31,5 +31,8 @@ func FuzzParse(f *testing.F) {
 		if _, err := ParseMetadata(b); err != nil && !errors.Is(err, ErrMalformed) {
 			t.Fatal(err)
 		}
+		if _, err := ParseCatalogue(b); err != nil && !errors.Is(err, ErrMalformed) {
+			t.Fatal(err)
+		}
 	})
 }

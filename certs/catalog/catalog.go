@@ -18,6 +18,7 @@ type Catalog struct {
 	lookup     map[string]*Class // by key, type code and Chinese name
 	byTypeCode map[string]*Class
 	note       string
+	raw        []byte // the file it was parsed from
 }
 
 var defaultCatalog = sync.OnceValue(func() *Catalog {
@@ -36,6 +37,10 @@ func Default() *Catalog { return defaultCatalog() }
 // DefaultJSON returns a copy of the embedded catalogue file, e.g. as the
 // starting point of a deployment's own catalogue with real type codes.
 func DefaultJSON() []byte { return slices.Clone(classesJSON) }
+
+// JSON returns a copy of the file the catalogue was parsed from, e.g. for
+// an archive package to carry the catalogue its files were made with.
+func (c *Catalog) JSON() []byte { return slices.Clone(c.raw) }
 
 // Classes returns the classes in file order. The slice is the caller's; the
 // classes are shared and must not be modified.

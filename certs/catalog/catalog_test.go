@@ -164,6 +164,19 @@ func TestClassesIsACopy(t *testing.T) {
 	}
 }
 
+// JSON is the file parsed, byte for byte, and a copy.
+func TestJSONIsTheFile(t *testing.T) {
+	c := Default()
+	b := c.JSON()
+	if !slices.Equal(b, DefaultJSON()) {
+		t.Fatal("Default().JSON() is not classes.json")
+	}
+	b[0] = 'x'
+	if c.JSON()[0] == 'x' {
+		t.Error("JSON returned the catalogue's own bytes")
+	}
+}
+
 func TestSamplesValidate(t *testing.T) {
 	samples := loadSamples(t)
 	c := Default()

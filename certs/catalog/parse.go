@@ -110,6 +110,7 @@ func Parse(data []byte) (*Catalog, error) {
 		lookup:     make(map[string]*Class),
 		byTypeCode: make(map[string]*Class),
 		note:       file.Note,
+		raw:        slices.Clone(data),
 	}
 	names := make(map[string]string)   // lookup string → what claimed it
 	namesEN := make(map[string]string) // name_en → class key

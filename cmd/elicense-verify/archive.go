@@ -26,12 +26,17 @@ against the manifest (a changed byte anywhere is named), each licence
 version's sealed OFD file (as of its signing), its credential's signature,
 and each ledger entry's inclusion proof against the package's checkpoint,
 whose signature by the ledger key is checked. Every certificate must chain
-to the package's root.
+to the package's root. The items each licence file must carry are derived
+with the class catalogue the package carries (catalogue.json), the one its
+files were made with; a package without one is checked with this
+program's built-in catalogue, and the output says so.
 
 Trust is anchored in the root: when the store (--store) holds pinned roots,
 the package's root must be one of them, and once synced the package's
 ledger key must be the bundle's and each agency key one the bundle lists
-with the same certificate (the bundle's key states hold). Without pinned roots the package is only
+with the same certificate (the bundle's key states hold); a key made after
+the synced bundle (one older than the package) is noted as not
+cross-checked, not refused: sync and verify again. Without pinned roots the package is only
 checked against itself: the verdict is UNPINNED and the root's SM3
 fingerprint is printed, to be compared out of band.
 
@@ -105,7 +110,7 @@ func archiveCmd(e env, o *options, path string) int {
 			return fail(e, err)
 		}
 	} else {
-		printArchive(e.stdout, rep)
+		printArchive(e.stdout, rep, opts.Bundle != nil)
 	}
 	if rep.Verdict == varchive.Valid {
 		return exitOK
@@ -113,7 +118,8 @@ func archiveCmd(e env, o *options, path string) int {
 	return exitVerdict
 }
 
-func printArchive(w io.Writer, r *varchive.Report) {
+// printArchive prints r; synced says a synced trust bundle was given.
+func printArchive(w io.Writer, r *varchive.Report, synced bool) {
 	fmt.Fprintf(w, "%s archive of %s, %s – %s: %d licence versions, checkpoint %d\n",
 		r.Verdict, r.Agency, r.From.Format(time.RFC3339), r.To.Format(time.RFC3339), r.Count, r.Checkpoint)
 	switch {
@@ -124,10 +130,21 @@ func printArchive(w io.Writer, r *varchive.Report) {
 	default:
 		fmt.Fprintf(w, "  root %s (not pinned: every check holds only against the package's own root; compare its fingerprint out of band, or pin it with trust add)\n", r.Root)
 	}
-	if r.KeysCrossChecked {
+	if r.Catalogue == varchive.CatalogueVerifier {
+		fmt.Fprintf(w, "  catalogue: the package carries none; checked with this program's built-in catalogue, which may differ from the one its files were made with\n")
+	} else if r.Catalogue == varchive.CataloguePackage {
+		fmt.Fprintf(w, "  catalogue: the package's own (catalogue.json)\n")
+	}
+	switch {
+	case r.KeysCrossChecked:
 		fmt.Fprintf(w, "  agency keys cross-checked against the synced trust bundle\n")
-	} else {
+	case synced:
+		fmt.Fprintf(w, "  agency keys not all cross-checked (see the notes: for those, trust/keys.json is the package's own word)\n")
+	default:
 		fmt.Fprintf(w, "  agency keys not cross-checked (no synced trust bundle: trust/keys.json is the package's own word)\n")
+	}
+	for _, n := range r.Notes {
+		fmt.Fprintf(w, "  note: %s\n", n)
 	}
 	for _, p := range r.Problems {
 		fmt.Fprintf(w, "  problem: %s\n", p)

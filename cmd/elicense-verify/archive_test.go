@@ -43,6 +43,7 @@ func TestArchiveOutputMissing(t *testing.T) {
 		{"root: none read", 1},
 		{"root  (", 0},
 		{"agency keys not cross-checked", 1},
+		{"catalogue: the package carries none", 1},
 	} {
 		if got := strings.Count(out, tc.text); got != tc.n {
 			t.Errorf("%q %d times, want %d:\n%s", tc.text, got, tc.n, out)

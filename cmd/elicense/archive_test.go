@@ -56,6 +56,19 @@ func (f *archiveFixture) set(t time.Time) { f.now.Store(&t) }
 // t0, suspends the second, revokes the third and re-issues the first.
 func newArchiveFixture(t testing.TB, n int, t0 time.Time) *archiveFixture {
 	t.Helper()
+	return newArchiveFixtureOf(t, n, t0, fixtureOptions{})
+}
+
+// fixtureOptions: the catalogue the service issues with (nil: the
+// built-in one) and the index of the agency's class it issues.
+type fixtureOptions struct {
+	Catalog *catalog.Catalog
+	Class   int
+}
+
+// newArchiveFixtureOf is newArchiveFixture with o's catalogue and class.
+func newArchiveFixtureOf(t testing.TB, n int, t0 time.Time, o fixtureOptions) *archiveFixture {
+	t.Helper()
 	dir := t.TempDir()
 	if _, err := pki.Init(pki.InitOptions{Dir: filepath.Join(dir, "pki"), Passphrase: []byte("pw"),
 		Agencies: pki.DefaultAgencies(), KeyEncryption: &gm.KeyEncryption{Iterations: 1000}}); err != nil {
@@ -73,7 +86,7 @@ func newArchiveFixture(t testing.TB, n int, t0 time.Time) *archiveFixture {
 	audit, _ := ledgerevent.NewAuditKey(bytes.Repeat([]byte{7}, ledgerevent.AuditKeySize))
 	f := &archiveFixture{data: data}
 	f.set(t0)
-	svc, err := service.New(service.Options{PKI: p, Store: data.Store, Ledger: data.Ledger, Status: &archiveStatus{},
+	svc, err := service.New(service.Options{Catalog: o.Catalog, PKI: p, Store: data.Store, Ledger: data.Ledger, Status: &archiveStatus{},
 		Audit: audit, Passphrase: []byte("pw"), Now: func() time.Time { return *f.now.Load() }})
 	if err != nil {
 		t.Fatal(err)
@@ -85,7 +98,11 @@ func newArchiveFixture(t testing.TB, n int, t0 time.Time) *archiveFixture {
 	f.svc = svc
 	ag := p.Agencies[0]
 	f.agency = ag.Code
-	cl, _ := catalog.Default().Lookup(ag.Classes[0])
+	cat := o.Catalog
+	if cat == nil {
+		cat = catalog.Default()
+	}
+	cl, _ := cat.Lookup(ag.Classes[o.Class])
 	op := service.Operator{Subject: "clerk", Role: service.RoleAdmin}
 	ctx := context.Background()
 	var ids []string

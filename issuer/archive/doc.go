@@ -2,9 +2,11 @@
 // 18894, DA/T 48 practice): every licence version the agency issued or
 // changed in a period, each with its sealed OFD file, its credential, its
 // GB/T 36903 metadata and its ledger entries with inclusion proofs
-// against one signed checkpoint, plus the trust data to check them and a
-// manifest of SM3 fixity values signed by the agency. certs/archive is
-// the format; verifier/archive checks it.
+// against one signed checkpoint, plus the trust data to check them, the
+// class catalogue the files were made with (the items a file must carry
+// follow from it, and the issuer's catalogue changes over the decades a
+// package is kept) and a manifest of SM3 fixity values signed by the
+// agency. certs/archive is the format; verifier/archive checks it.
 //
 // A zip, not a tar: a verifier reads the manifest first and then any
 // file by name (a tar must be read through to its end before the
@@ -18,9 +20,9 @@
 // checkpoint is the first stored one that covers the period's events,
 // and the manifest signature uses deterministic nonces too. What changes
 // the bytes: a later event about a version dated before the period's end
-// (none, when the clock is right), a change of the agency's keys or
-// licence-face seal, or an agency key held by an HSM (its nonces are its
-// own).
+// (none, when the clock is right), a change of the agency's keys,
+// licence-face seal or catalogue, or an agency key held by an HSM (its
+// nonces are its own).
 //
 // Export streams: it reads the ledger twice (the licences with an event
 // in the period, then their events before its end) and holds only their

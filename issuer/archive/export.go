@@ -13,6 +13,7 @@ import (
 	"time"
 
 	format "elicense/certs/archive"
+	"elicense/certs/catalog"
 	"elicense/certs/ledgerevent"
 	"elicense/certs/ofd"
 	"elicense/internal/chinatime"
@@ -43,6 +44,11 @@ type Source struct {
 	Records state.Licences
 	Files   Files
 	PKI     *pki.PKI
+	// Catalog is the class catalogue the licences' files are made with
+	// (nil means catalog.Default()): the package carries it, so that the
+	// items its files must carry can be derived after the catalogue has
+	// changed.
+	Catalog *catalog.Catalog
 }
 
 // Options of Export.
@@ -135,7 +141,13 @@ func Export(ctx context.Context, w io.Writer, src Source, o Options) (*Result, e
 	}
 	slices.Sort(ids)
 
+	cat := src.Catalog
+	if cat == nil {
+		cat = catalog.Default()
+	}
 	pw := &packageWriter{zw: zip.NewWriter(w), at: to}
+	pw.add(format.ReadmePath, format.Readme)
+	pw.add(format.CataloguePath, cat.JSON())
 	pw.trust(src.PKI, ag, note)
 	if err := pw.versions(ctx, src, ids, vs, cpSize, o.Progress); err != nil {
 		return nil, err
@@ -199,10 +211,9 @@ func waitCheckpoint(ctx context.Context, r ledger.Reader, need uint64, wait time
 	return cpSize, note, err
 }
 
-// trust writes the readme, the certificates, the agency's keys and the
-// checkpoint note.
+// trust writes the certificates, the agency's keys and the checkpoint
+// note.
 func (pw *packageWriter) trust(p *pki.PKI, ag *pki.Agency, note []byte) {
-	pw.add(format.ReadmePath, format.Readme)
 	pw.add(format.RootPath, p.RootDER)
 	pw.add(format.LedgerCertPath, p.Ledger.CertDER)
 	keys := format.Keys{Agency: ag.Code, Name: ag.Name}

@@ -105,7 +105,7 @@ func (s *Service) ExportArchive(ctx context.Context, op Operator, w io.Writer, o
 	if o.Wait == 0 {
 		o.Wait = 3 * ledger.DefaultCheckpointInterval
 	}
-	src := archive.Source{Ledger: lg, Entries: lg.Store(), Records: s.store, Files: s, PKI: s.pki()}
+	src := archive.Source{Ledger: lg, Entries: lg.Store(), Records: s.store, Files: s, PKI: s.pki(), Catalog: s.cat}
 	res, err := archive.Export(ctx, w, src, o)
 	switch {
 	case errors.Is(err, archive.ErrNothing):

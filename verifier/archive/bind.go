@@ -38,8 +38,9 @@ func (c *licenceCheck) bind(file *certsofd.Package, sig *ofd.Signature, md *form
 	for _, cd := range file.Root.Bodies[0].CustomData {
 		got = append(got, format.Item{Name: cd.Name, Value: cd.Value})
 	}
-	c.sameItems(format.OFDFile, got, want)
-	c.sameItems(format.MetadataFile, md.Items, want)
+	from := origin{lic: lic, cl: cl, catalogue: c.p.rep.Catalogue}
+	c.sameItems(format.OFDFile, got, want, from)
+	c.sameItems(format.MetadataFile, md.Items, want, from)
 	c.checkPage(file, lic, cl)
 	sealStart, ok := c.checkSealKey(file, sig, md.SignedAt, credKeys)
 	if !ok {
@@ -53,20 +54,49 @@ func (c *licenceCheck) bind(file *certsofd.Package, sig *ofd.Signature, md *form
 	}
 }
 
-// sameItems reports the first item of file that is not the credential's.
-func (c *licenceCheck) sameItems(file string, got, want []format.Item) {
+// sameItems reports the first item of file that is not the credential's,
+// saying where the expected value comes from.
+func (c *licenceCheck) sameItems(file string, got, want []format.Item, from origin) {
 	name, g, w, ok := format.ItemMismatch(got, want)
 	switch {
 	case ok:
 	case g == "":
-		c.bad(Mismatch, "%s: no %s, the credential's is %q", file, name, w)
+		c.bad(Mismatch, "%s: no %s, %s is %q", file, name, from.of(name), w)
+	case w == "" && name == format.ItemNumber:
+		c.bad(Mismatch, "%s: %s %q, which the credential does not have, nor class %s a number field in %s", file, name, g, from.cl.Key, from.catalogue.phrase())
 	case w == "":
 		c.bad(Mismatch, "%s: %s %q, which the credential does not have", file, name, g)
 	case g == w:
 		c.bad(Mismatch, "%s: %s given more than once", file, name)
 	default:
-		c.bad(Mismatch, "%s: %s %q, the credential's is %q", file, name, g, w)
+		c.bad(Mismatch, "%s: %s %q, %s is %q", file, name, g, from.of(name), w)
 	}
+}
+
+// origin says where the value of a licence item comes from: the
+// credential, or its class in the catalogue the checks use, which a
+// report must name (an item the catalogue derives may differ only
+// because the catalogue changed).
+type origin struct {
+	lic       *credential.License
+	cl        *catalog.Class
+	catalogue CatalogueSource
+}
+
+func (o origin) of(name string) string {
+	cat := o.catalogue.phrase()
+	switch name {
+	case format.ItemTypeCode, format.ItemName:
+		return fmt.Sprintf("class %s's in %s", o.cl.Key, cat)
+	case format.ItemNumber:
+		if o.lic.Number != "" {
+			return "the credential's"
+		}
+		return fmt.Sprintf("the credential's %s (it has no %s of its own; %s is class %s's number field in %s)", o.cl.NumberField, name, o.cl.NumberField, o.cl.Key, cat)
+	case format.ItemValidFrom, format.ItemValidUntil:
+		return fmt.Sprintf("the credential's, by class %s's validity in %s", o.cl.Key, cat)
+	}
+	return "the credential's"
 }
 
 // checkPage checks that the file's pages show the credential's holder

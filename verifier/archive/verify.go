@@ -41,8 +41,34 @@ type Options struct {
 	// agency keys must be one the bundle lists for the agency, with the
 	// same certificate, and the bundle's key states (a key compromised or
 	// retired since) are the ones the checks use.
-	Bundle  *trust.Bundle
-	Catalog *catalog.Catalog // nil means catalog.Default()
+	Bundle *trust.Bundle
+	// Catalog is the class catalogue for a package that carries none
+	// (nil means catalog.Default()); a package's own catalogue.json, the
+	// one its files were made with, is used when it has one.
+	Catalog *catalog.Catalog
+}
+
+// CatalogueSource says which class catalogue a package was checked with.
+type CatalogueSource string
+
+// The catalogue sources.
+const (
+	// CataloguePackage: the package's own catalogue.json.
+	CataloguePackage CatalogueSource = "package"
+	// CatalogueVerifier: the verifier's (Options.Catalog or the built-in
+	// one), for a package that carries no usable catalogue: an item the
+	// catalogue derives (a class's number field added since the export,
+	// say) may then differ from the package's files only because the
+	// catalogue changed.
+	CatalogueVerifier CatalogueSource = "verifier"
+)
+
+// phrase names the catalogue in a message.
+func (s CatalogueSource) phrase() string {
+	if s == CataloguePackage {
+		return "the package's catalogue"
+	}
+	return "this verifier's catalogue, the package carrying none"
 }
 
 // Code says what kind of check a Problem failed, for callers to test.
@@ -125,12 +151,18 @@ type Report struct {
 	Count  int       `json:"count"`
 	Root   string    `json:"root_sm3,omitempty"` // SM3 fingerprint of the root certificate
 	Pinned bool      `json:"pinned"`             // the root is one of Options.Roots
-	// KeysCrossChecked: the agency keys were checked against a synced
-	// trust bundle (Options.Bundle); otherwise only against the package.
-	KeysCrossChecked bool      `json:"keys_cross_checked"`
-	Checkpoint       uint64    `json:"checkpoint_size,omitempty"`
-	Problems         []Problem `json:"problems,omitempty"` // package-level
-	Licences         []Licence `json:"licences"`
+	// Catalogue: the class catalogue the checks used.
+	Catalogue CatalogueSource `json:"catalogue,omitempty"`
+	// KeysCrossChecked: every agency key was checked against a synced
+	// trust bundle (Options.Bundle); otherwise only against the package
+	// (the Notes say which keys, when a bundle was given).
+	KeysCrossChecked bool   `json:"keys_cross_checked"`
+	Checkpoint       uint64 `json:"checkpoint_size,omitempty"`
+	// Notes say what was not checked, and why, where that is no problem:
+	// a key a synced trust bundle older than the package cannot know.
+	Notes    []string  `json:"notes,omitempty"`
+	Problems []Problem `json:"problems,omitempty"` // package-level
+	Licences []Licence `json:"licences"`
 }
 
 // ErrUnreadable means the package could not be checked at all (not a
@@ -168,7 +200,9 @@ func (p *pkg) problem(code Code, format string, args ...any) {
 }
 
 // read reads the package file name, up to its kind's size limit
-// (format.MaxSize).
+// (format.MaxSize), into a buffer that grows as bytes arrive: the size an
+// entry declares is the packager's word, so it bounds the read but is
+// never allocated ahead of the bytes.
 func (p *pkg) read(name string) ([]byte, error) {
 	if b, ok := p.kept[name]; ok {
 		return b, nil
@@ -180,20 +214,45 @@ func (p *pkg) read(name string) ([]byte, error) {
 	defer rc.Close()
 	// The zip reader fails an entry that inflates past its declared
 	// size, which open checked against the limit, or whose CRC-32 does
-	// not hold at its end.
-	b := make([]byte, size)
-	if _, err := io.ReadFull(rc, b); err != nil {
+	// not hold at its end; room for one byte more than declared catches a
+	// reader that does neither.
+	b, err := readGrowing(rc, size+1)
+	if err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
-	if rest, err := io.ReadAll(io.LimitReader(rc, 1)); err != nil || len(rest) > 0 {
-		return nil, fmt.Errorf("%s: longer than its zip entry says (%v)", name, err)
+	if n := int64(len(b)); n != size {
+		return nil, fmt.Errorf("%s: %d bytes, its zip entry says %d", name, n, size)
 	}
 	return b, nil
 }
 
+// readGrowing reads r to its end, or to limit bytes, doubling its buffer
+// only when the bytes already read fill it, up to limit: a file of the
+// size its entry declares ends in a buffer of that size.
+func readGrowing(r io.Reader, limit int64) ([]byte, error) {
+	b := make([]byte, 0, min(limit, readChunk))
+	for int64(len(b)) < limit {
+		if len(b) == cap(b) {
+			b = slices.Grow(b, int(min(limit, 2*int64(cap(b))))-len(b))
+		}
+		n, err := r.Read(b[len(b):min(int64(cap(b)), limit)])
+		b = b[:len(b)+n]
+		if errors.Is(err, io.EOF) {
+			return b, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	return b, nil
+}
+
+// readChunk is the most read allocates before the bytes arrive.
+const readChunk = 64 << 10
+
 // open opens the package file name, refusing one larger than its kind's
 // limit.
-func (p *pkg) open(name string) (io.ReadCloser, int, error) {
+func (p *pkg) open(name string) (io.ReadCloser, int64, error) {
 	f, ok := p.files[name]
 	if !ok {
 		return nil, 0, fmt.Errorf("%s is missing", name)
@@ -206,25 +265,23 @@ func (p *pkg) open(name string) (io.ReadCloser, int, error) {
 	if err != nil {
 		return nil, 0, fmt.Errorf("%s: %w", name, err)
 	}
-	return rc, int(f.UncompressedSize64), nil
+	return rc, int64(f.UncompressedSize64), nil
 }
 
 // Verify checks the package in r. The error is ErrUnreadable (wrapped)
 // when it cannot be checked; otherwise the report says what holds.
 func Verify(r io.ReaderAt, size int64, o Options) (*Report, error) {
-	cat := o.Catalog
-	if cat == nil {
-		cat = catalog.Default()
-	}
 	p, mb, m, err := open(r, size)
 	if err != nil {
 		return nil, err
 	}
 	rep := p.rep
 	rep.Agency, rep.From, rep.To, rep.Count = m.Agency, m.From, m.To, m.Count
-	p.agency, p.to, p.cat = m.Agency, m.To, cat
+	p.agency, p.to = m.Agency, m.To
 
 	p.checkFixity(m)
+	cat := p.catalogue(o.Catalog)
+	p.cat = cat
 
 	// Trust: the root, certificates chaining to it, the manifest signature.
 	root := p.cert(format.RootPath)
@@ -279,7 +336,9 @@ func open(r io.ReaderAt, size int64) (p *pkg, mb []byte, m *format.Manifest, err
 		return nil, nil, nil, fmt.Errorf("%w: %d entries, at most %d", ErrUnreadable, len(zr.File), format.MaxFiles+2)
 	}
 	p = &pkg{files: make(map[string]*zip.File, len(zr.File)), rep: &Report{Licences: []Licence{}}}
-	p.index(zr.File, size)
+	if err := p.index(zr.File, size); err != nil {
+		return nil, nil, nil, fmt.Errorf("%w: %v", ErrUnreadable, err)
+	}
 	mb, err = p.read(format.ManifestPath)
 	if err != nil {
 		for _, pr := range p.rep.Problems { // why it could not be read
@@ -301,17 +360,18 @@ const maxRatio = 64
 
 // index indexes the package's entries by name. A directory entry (a
 // package unzipped and zipped again) holds nothing and is passed over; a
-// name that climbs out of the package, a second entry of a name, and an
-// entry that would inflate like a zip bomb are tampering, reported and
-// not read.
-func (p *pkg) index(entries []*zip.File, size int64) {
+// name that climbs out of the package, a second entry of a name, an
+// entry whose data would run past the end of the package and one that
+// would inflate like a zip bomb are tampering, reported and not read.
+// Entries that would together inflate like a zip bomb, each within
+// bounds, leave nothing to check: the error says so, and nothing is read.
+func (p *pkg) index(entries []*zip.File, size int64) error {
 	var total uint64
 	for _, f := range entries {
 		isDir := strings.HasSuffix(f.Name, "/") || f.Mode().IsDir()
 		if isDir && f.UncompressedSize64 == 0 && format.CheckPath(strings.TrimSuffix(f.Name, "/")) == nil {
 			continue
 		}
-		total += f.UncompressedSize64
 		switch {
 		case format.CheckPath(f.Name) != nil:
 			p.problem(Fixity, "zip entry %q: not a clean relative path in the package (tampering)", f.Name)
@@ -321,12 +381,31 @@ func (p *pkg) index(entries []*zip.File, size int64) {
 		case f.Method != zip.Store && f.UncompressedSize64 > maxRatio*f.CompressedSize64+format.MaxCertSize:
 			p.problem(Fixity, "zip entry %s: %d bytes compressed to %d (a zip bomb)", f.Name, f.UncompressedSize64, f.CompressedSize64)
 		default:
+			if err := pastEnd(f, size); err != nil {
+				p.problem(Fixity, "zip entry %s: %v (tampering)", f.Name, err)
+				continue
+			}
 			p.files[f.Name] = f
+			total += f.UncompressedSize64
 		}
 	}
 	if limit := maxRatio*uint64(size) + format.MaxCertSize; total > limit {
-		p.problem(Fixity, "the entries hold %d bytes, more than %d for a package of %d (a zip bomb)", total, limit, size)
+		return fmt.Errorf("the entries hold %d bytes, more than %d for a package of %d (a zip bomb)", total, limit, size)
 	}
+	return nil
+}
+
+// pastEnd refuses an entry whose compressed data, as its headers declare
+// it, does not lie within the package's size bytes.
+func pastEnd(f *zip.File, size int64) error {
+	off, err := f.DataOffset()
+	switch {
+	case err != nil:
+		return err
+	case off < 0 || off > size || f.CompressedSize64 > uint64(size-off):
+		return fmt.Errorf("%d bytes of data declared at offset %d, past the end of the package (%d bytes)", f.CompressedSize64, off, size)
+	}
+	return nil
 }
 
 // checkFixity checks every listed file's SM3 and size, and that nothing
@@ -362,6 +441,31 @@ func (p *pkg) checkFixity(m *format.Manifest) {
 			p.problem(Fixity, "%s: not in the manifest", name)
 		}
 	}
+}
+
+// catalogue is the class catalogue the checks use: the package's own
+// catalogue.json, the one its files were made with, or, for a package
+// without a usable one, fallback (nil: catalog.Default()). The report
+// says which.
+func (p *pkg) catalogue(fallback *catalog.Catalog) *catalog.Catalog {
+	if fallback == nil {
+		fallback = catalog.Default()
+	}
+	p.rep.Catalogue = CatalogueVerifier
+	if _, listed := p.listed[format.CataloguePath]; !listed {
+		return fallback
+	}
+	b, ok := p.kept[format.CataloguePath]
+	if !ok { // missing or modified, which checkFixity reported
+		return fallback
+	}
+	c, err := format.ParseCatalogue(b)
+	if err != nil {
+		p.problem(Malformed, "%v", err)
+		return fallback
+	}
+	p.rep.Catalogue = CataloguePackage
+	return c
 }
 
 // checkStreamed checks the fixity of a file no check reads, hashing it
@@ -455,21 +559,14 @@ func (p *pkg) checkRoot(root *gm.Certificate, pins []*gm.Certificate) {
 // the certificate of the manifest's signer (nil if none).
 func (p *pkg) agencyKeys(keys *format.Keys, m *format.Manifest, root *gm.Certificate, cat *catalog.Catalog, bundle *trust.Bundle) (keySet credential.KeySet, certs []*gm.Certificate, signer *gm.Certificate) {
 	keySet = credential.KeySet{}
-	var known *trust.Agency
-	if bundle != nil {
-		var ok bool
-		if known, ok = bundle.Agency(m.Agency); !ok {
-			p.problem(Untrusted, "agency %s is not in the synced trust bundle (seq %d)", m.Agency, bundle.Seq)
-			return keySet, nil, nil
-		}
-	}
+	dated := packageDate(m, keys)
 	for _, k := range keys.Keys {
 		name := format.AgencyCertPath(k.KeyID)
 		c := p.chained(name, root, agencycert.RoleAgency)
 		if c == nil {
 			continue
 		}
-		if known != nil && !p.crossCheck(&k, c, known) {
+		if bundle != nil && !p.crossCheck(&k, c, bundle, m.Agency, dated) {
 			continue
 		}
 		if kid := gm.KeyIDString(c.Raw); kid != k.KeyID {
@@ -513,30 +610,72 @@ func (p *pkg) agencyKeys(keys *format.Keys, m *format.Manifest, root *gm.Certifi
 	return keySet, certs, signer
 }
 
-// crossCheck checks the package's key k (certificate c) against the
-// trust bundle's keys of the agency, and takes the bundle's state for it:
-// false when the bundle does not list it with that certificate.
-func (p *pkg) crossCheck(k *format.Key, c *gm.Certificate, known *trust.Agency) bool {
+// packageDate is the latest time the package shows it was made at or
+// after: its period's end (a period is exported once it has ended) and
+// the times keys.json says keys were rotated out.
+func packageDate(m *format.Manifest, keys *format.Keys) time.Time {
+	t := m.To
+	for _, k := range keys.Keys {
+		if k.Since.After(t) {
+			t = k.Since
+		}
+	}
+	return t
+}
+
+// crossCheck checks the package's key k (certificate c) of agency against
+// the synced trust bundle, and takes the bundle's state for it: false when
+// the bundle does not list it with that certificate although it could
+// have. A bundle issued before the package was made (dated) or before the
+// key's certificate starts cannot know the key: the key is then not
+// cross-checked, which the report notes, rather than distrusted; a key the
+// bundle does list is cross-checked however old the bundle is.
+func (p *pkg) crossCheck(k *format.Key, c *gm.Certificate, bundle *trust.Bundle, agency string, dated time.Time) bool {
 	name := format.AgencyCertPath(k.KeyID)
-	i := slices.IndexFunc(known.Keys, func(bk trust.AgencyKey) bool { return bk.KID == k.KeyID })
-	switch {
-	case i < 0:
-		p.problem(Untrusted, "%s: not a key of agency %s in the synced trust bundle", name, known.Code)
-		return false
-	case subtle.ConstantTimeCompare(known.Keys[i].Cert, c.Raw) != 1:
-		p.problem(Untrusted, "%s: not the certificate the synced trust bundle has for key %s", name, k.KeyID)
+	known, agencyKnown := bundle.Agency(agency)
+	i := -1
+	if agencyKnown {
+		i = slices.IndexFunc(known.Keys, func(bk trust.AgencyKey) bool { return bk.KID == k.KeyID })
+	}
+	if i < 0 {
+		issued := bundle.IssuedAt.UTC().Format(time.RFC3339)
+		if made := latest(dated, c.NotBefore); bundle.IssuedAt.Before(made) {
+			p.rep.KeysCrossChecked = false
+			p.rep.Notes = append(p.rep.Notes, fmt.Sprintf("%s: not cross-checked: the synced trust bundle (issued %s, seq %d) predates this package (made %s or later); sync and verify again",
+				name, issued, bundle.Seq, made.UTC().Format(time.RFC3339)))
+			return true
+		}
+		if !agencyKnown {
+			p.problem(Untrusted, "agency %s is not in the synced trust bundle (issued %s, seq %d)", agency, issued, bundle.Seq)
+		} else {
+			p.problem(Untrusted, "%s: not a key of agency %s in the synced trust bundle (issued %s, seq %d), which is not older than the package", name, agency, issued, bundle.Seq)
+		}
 		return false
 	}
 	bk := known.Keys[i]
+	if subtle.ConstantTimeCompare(bk.Cert, c.Raw) != 1 {
+		p.problem(Untrusted, "%s: not the certificate the synced trust bundle has for key %s", name, k.KeyID)
+		return false
+	}
 	if bk.State == trust.KeyCompromised && (k.State != format.KeyCompromised || k.Since.After(bk.Since)) {
 		p.problem(Untrusted, "%s: %s says %s, the synced trust bundle says compromised since %s", name, format.KeysPath, k.State, bk.Since.Format(time.RFC3339))
 	}
-	// The bundle is signed by the issuer and newer than the package: its
-	// state (a retirement or compromise since) is the one that holds.
+	// The bundle is signed by the issuer: a retirement or compromise it
+	// records is the state that holds, whatever the package says; a key it
+	// still calls active (a bundle older than a rotation) keeps the
+	// package's state.
 	if bk.State != trust.KeyActive {
 		k.State, k.Since = string(bk.State), bk.Since
 	}
 	return true
+}
+
+// latest is the later of a and b.
+func latest(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
 }
 
 // checkSignature checks the manifest's signature (over mb) by signer.
@@ -717,7 +856,7 @@ func (c *licenceCheck) checkOFD(ofdb []byte, md *format.Metadata) (*certsofd.Pac
 	r := ofd.VerifyPackage(pkg, c.p.ofdOpts)
 	c.l.OFD = r.Verdict
 	if !r.Verdict.OK() {
-		c.bad(OFD, "%s: %s %s", format.OFDFile, r.Verdict, r.Detail)
+		c.bad(OFD, "%s: %s %s", format.OFDFile, r.Verdict, ofdDetail(r))
 		return nil, nil
 	}
 	if md == nil {
@@ -745,6 +884,28 @@ func (c *licenceCheck) checkOFD(ofdb []byte, md *format.Metadata) (*certsofd.Pac
 		return nil, nil
 	}
 	return pkg, &r.Signatures[0]
+}
+
+// ofdDetail says why a file is not VALID, never nothing: the document's
+// detail, else that of its first signature of the same verdict, else what
+// the verdict means; for an untrusted maker, which makers are trusted here.
+func ofdDetail(r *ofd.Report) string {
+	d := r.Detail
+	for _, s := range r.Signatures {
+		if d == "" && s.Verdict == r.Verdict {
+			d = s.Detail
+			if d == "" && s.Maker != "" {
+				d = fmt.Sprintf("signature %s: seal made by %q", s.ID, s.Maker)
+			}
+		}
+	}
+	if d == "" {
+		d = r.Verdict.Message()
+	}
+	if r.Verdict == ofd.UntrustedMaker {
+		d += " (a licence file's seal must be made by one of the agency's certificates this package's checks trust)"
+	}
+	return d
 }
 
 // checkCredential verifies the credential as of the version's issuance
