@@ -169,6 +169,7 @@ func TestBrowser(t *testing.T) {
 
 	w.openAndClaim(t, start)
 	w.showQR(t)
+	w.licenceFile(t)
 	w.counter(t)
 	w.optionalField(t)
 	w.clockAhead(t)

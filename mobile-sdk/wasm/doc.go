@@ -17,6 +17,8 @@
 //	refresh()                     → Promise<{refreshed, error, code, messageZh, messageEn}>
 //	present(id, disclose, nowSec) → Promise<{text, presentedAt, refreshAt, expiresAt, status, statusAge, statusStale}>
 //	remove(id)                    → Promise<undefined>
+//	fetchOFD(id)                  → Promise<Uint8Array> (the sealed OFD file, fetched and kept)
+//	ofd(id)                       → Promise<Uint8Array|null> (the kept one, offline)
 //	qrPNG(text, pixelsPerModule)  → Promise<Uint8Array>
 //	openRequest(link)             → Promise<request> (授权用证: verified, see below)
 //	consent(requestID, licenceID, fields) → Promise<grant> (fields: comma-separated keys, "" = all requested)

@@ -331,6 +331,8 @@ var exports = map[string]func(js.Value, []js.Value) any{
 	"refresh":     jsRefresh,
 	"present":     jsPresent,
 	"remove":      jsRemove,
+	"fetchOFD":    jsFetchOFD,
+	"ofd":         jsOFD,
 	"qrPNG":       jsQrPNG,
 	"openRequest": jsOpenRequest,
 	"consent":     jsConsent,
@@ -450,6 +452,37 @@ func jsRemove(_ js.Value, args []js.Value) any {
 	})
 }
 
+// jsFetchOFD fetches (and keeps) the licence's sealed OFD file: a
+// Uint8Array.
+func jsFetchOFD(_ js.Value, args []js.Value) any {
+	id := str(arg(args, 0))
+	return withWallet(func(w *mobilesdk.Wallet) (any, error) {
+		b, err := w.FetchOFD(id)
+		if err != nil {
+			return nil, err
+		}
+		return bytesToJS(b), nil
+	})
+}
+
+// jsOFD is the OFD file kept by an earlier fetchOFD (offline), or null.
+func jsOFD(_ js.Value, args []js.Value) any {
+	id := str(arg(args, 0))
+	return withWallet(func(w *mobilesdk.Wallet) (any, error) {
+		b, err := w.OFD(id)
+		if err != nil || b == nil {
+			return js.Null(), err
+		}
+		return bytesToJS(b), nil
+	})
+}
+
+func bytesToJS(b []byte) js.Value {
+	arr := js.Global().Get("Uint8Array").New(len(b))
+	js.CopyBytesToJS(arr, b)
+	return arr
+}
+
 func jsQrPNG(_ js.Value, args []js.Value) any {
 	text := str(arg(args, 0))
 	ppm := int64(4)
@@ -461,9 +494,7 @@ func jsQrPNG(_ js.Value, args []js.Value) any {
 		if err != nil {
 			return nil, err
 		}
-		arr := js.Global().Get("Uint8Array").New(len(png))
-		js.CopyBytesToJS(arr, png)
-		return arr, nil
+		return bytesToJS(png), nil
 	})
 }
 

@@ -16,6 +16,8 @@
       'present.refresh': '秒后刷新', 'present.optional': '选择出示的可选信息',
       'present.help': '请向窗口工作人员出示此二维码。二维码每 30 秒更新一次，截图无效。',
       'present.remove': '从本机删除此证照',
+      'present.ofd': '下载证照文件（OFD）', 'msg.ofdSaved': '证照文件已保存：{name}（盖有发证机构电子印章，可用任何 OFD 阅读器打开核验）',
+      'msg.ofdKept': '无法联网，已保存本机留存的证照文件：{name}',
       'valid': '有效期', 'longterm': '长期', 'number': '编号', 'issuer': '颁发机构',
       'status.valid': '有效', 'status.unknown': '状态未核实',
       'status.suspended': '已暂停', 'status.revoked': '已吊销', 'status.superseded': '已换发',
@@ -59,6 +61,8 @@
       'present.refresh': 's to refresh', 'present.optional': 'Optional details to show',
       'present.help': 'Show this code at the counter. It changes every 30 seconds; a screenshot will not be accepted.',
       'present.remove': 'Remove this licence from this device',
+      'present.ofd': 'Download the licence file (OFD)', 'msg.ofdSaved': 'Licence file saved: {name} (sealed by the issuing agency; any OFD reader opens and checks it)',
+      'msg.ofdKept': 'Offline: saved the copy kept on this device: {name}',
       'valid': 'Valid', 'longterm': 'long-term', 'number': 'No.', 'issuer': 'Issuer',
       'status.valid': 'valid', 'status.unknown': 'status not checked',
       'status.suspended': 'suspended', 'status.revoked': 'revoked', 'status.superseded': 'superseded',
@@ -698,6 +702,43 @@
     }
   });
   $('back-btn').addEventListener('click', () => { status(''); show('home'); });
+  // The licence's sealed OFD file (GB/T 36905), fetched from the issuer
+  // with a proof by this copy's device key and kept in the wallet; offline,
+  // the kept copy.
+  $('ofd-btn').addEventListener('click', async () => {
+    const l = state.current;
+    if (!l) return;
+    const btn = $('ofd-btn');
+    busy(btn, true);
+    try {
+      let bytes, msg = 'msg.ofdSaved';
+      try {
+        bytes = await W().fetchOFD(l.id);
+      } catch (e) {
+        const kept = navigator.onLine ? null : await W().ofd(l.id).catch(() => null);
+        if (!kept) throw e;
+        bytes = kept;
+        msg = 'msg.ofdKept';
+      }
+      const name = (l.copyOf || l.id).replace(/[^0-9A-Za-z.]/g, '_') + '.ofd';
+      const url = URL.createObjectURL(new Blob([bytes], { type: 'application/ofd' }));
+      const a = el('a', '', '');
+      a.href = url;
+      a.download = name;
+      a.id = 'ofd-link';
+      a.dataset.size = String(bytes.length);
+      a.hidden = true;
+      $('ofd-link')?.remove();
+      document.body.appendChild(a);
+      a.click();
+      setTimeout(() => URL.revokeObjectURL(url), 60000);
+      status(t(msg).replace('{name}', name));
+    } catch (e) {
+      showError(e);
+    } finally {
+      busy(btn, false);
+    }
+  });
   $('remove-btn').addEventListener('click', async () => {
     const l = state.current;
     if (!l || !window.confirm(t('msg.confirmRemove'))) return;
