@@ -108,6 +108,10 @@ var exceptions = []exception{
 		Reason: "the same test syncs a counter's local copy of the issuer's state, which that verification reads",
 	},
 	{
+		From: "issuer/wallet", To: "verifier/ofd", TestOnly: true,
+		Reason: "the same test verifies the licence file the page downloaded and kept with the independent OFD verifier, as the holder's reader would",
+	},
+	{
 		From: "issuer/wallet", To: "mobile-sdk/consenttest", TestOnly: true,
 		Reason: "the web wallet's 授权用证 browser test serves the page through the fake issuer that verifies the proofs and consents the page's SDK sends",
 	},
