@@ -64,15 +64,7 @@ func (f *forgery) resealFirst(edit func(files map[string][]byte), at time.Time) 
 			f.t.Fatal(err)
 		}
 		files[value] = sig.Raw
-		var w ofd.Writer
-		for _, n := range names {
-			if err := w.Add(n, files[n]); err != nil {
-				f.t.Fatal(err)
-			}
-		}
-		if f.files[name], err = w.Bytes(); err != nil {
-			f.t.Fatal(err)
-		}
+		f.files[name] = ofdPackage(f.t, names, files)
 		pkg, err := ofd.Open(f.files[name], nil)
 		if err != nil {
 			f.t.Fatal(err)

@@ -232,15 +232,7 @@ func forgeOtherAgencySeal(f *forgery) crypto.Signer {
 			f.t.Fatal(err)
 		}
 		files[value] = sig.Raw
-		var w ofd.Writer
-		for _, n := range names {
-			if err := w.Add(n, files[n]); err != nil {
-				f.t.Fatal(err)
-			}
-		}
-		if f.files[name], err = w.Bytes(); err != nil {
-			f.t.Fatal(err)
-		}
+		f.files[name] = ofdPackage(f.t, names, files)
 		return f.a.Signer
 	}
 	f.t.Fatal("no licence.ofd")
@@ -329,4 +321,20 @@ func hasProblem(rep *varchive.Report, code varchive.Code, want string) bool {
 		}
 	}
 	return false
+}
+
+// ofdPackage writes files (by name, in names' order) as an OFD package.
+func ofdPackage(t testing.TB, names []string, files map[string][]byte) []byte {
+	t.Helper()
+	var w ofd.Writer
+	for _, n := range names {
+		if err := w.Add(n, files[n]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b, err := w.Bytes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }
