@@ -465,6 +465,7 @@ func (l *Log[T]) run() {
 	}
 	var batch []*request[T]
 	idle := time.Now() // since the last batch was written
+	waiting := false   // appends were queued when it was
 	for {
 		closing := false
 		batch = batch[:0]
@@ -482,10 +483,12 @@ func (l *Log[T]) run() {
 			}
 			continue
 		}
-		if time.Since(idle) > min(l.maxWait/4, time.Millisecond) {
+		if !waiting && time.Since(idle) > min(l.maxWait/4, time.Millisecond) {
 			// Idle longer than the linger's gap (or a millisecond): the
 			// load that made the last batch is gone; do not hold this
-			// append for it.
+			// append for it. Appends that queued while the last batch
+			// was written mean the load is still there, however long
+			// the sequencer took to come back for them.
 			l.lastN = 0
 		}
 		n := len(batch[0].entries)
@@ -532,7 +535,7 @@ func (l *Log[T]) run() {
 		}
 		l.lastN = len(batch)
 		l.commit(batch)
-		idle = time.Now()
+		idle, waiting = time.Now(), len(l.reqs) > 0
 		clear(batch)
 		if closing {
 			l.shutdown()

@@ -606,15 +606,22 @@ func TestLinger(t *testing.T) {
 		time.Sleep(time.Millisecond)
 	}
 	gs.gate <- struct{}{}
-	gs.gate <- struct{}{}
-	wg.Wait()
-	waitBatches(5)
-	// Two waves of five: one commit of ten. (Tokens to spare, so that a
-	// sequencer that did not linger fails the test rather than hangs it.)
-	for range 10 {
+	// Two waves of five: one commit of ten. The first queues while the
+	// ten are written, so the load has not gone when they are done. (Tokens
+	// to spare, so that a sequencer that did not linger fails the test
+	// rather than hangs it.)
+	for l.Queued() > 0 || len(gs.batches()) < 4 {
+		time.Sleep(time.Millisecond)
+	}
+	time.Sleep(10 * time.Millisecond) // the ten are in Write, waiting for the gate
+	appendSome(5)
+	for l.Queued() < 5 {
+		time.Sleep(time.Millisecond)
+	}
+	for range 11 {
 		gs.gate <- struct{}{}
 	}
-	appendSome(5)
+	waitBatches(5)
 	time.Sleep(50 * time.Millisecond)
 	appendSome(5)
 	wg.Wait()
