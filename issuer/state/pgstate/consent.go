@@ -213,7 +213,7 @@ func (s *Store) PutRequest(r *state.Request) error {
 	if err != nil {
 		return err
 	}
-	tag, err := s.pool.Exec(bg, s.q.expand(`INSERT INTO {s}.requests (id, expires, doc) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`),
+	tag, err := s.exec(bg, s.q.expand(`INSERT INTO {s}.requests (id, expires, doc) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`),
 		r.ID, r.Expires.UnixNano(), doc)
 	if err != nil {
 		return unavailable(err)
@@ -252,9 +252,9 @@ func (s *Store) RefuseRequest(id string, at time.Time) error {
 		return fmt.Errorf("%w: request %q", state.ErrNotFound, id)
 	}
 	var done, exists bool
-	err := s.pool.QueryRow(bg, s.q.expand(`WITH u AS (
+	err := s.writeRow(bg, s.q.expand(`WITH u AS (
 		UPDATE {s}.requests SET answer = '`+string(state.AnswerRefused)+`', answered_at = $2 WHERE id = $1 AND answer = '' RETURNING 1)
-	SELECT EXISTS (SELECT 1 FROM u), EXISTS (SELECT 1 FROM {s}.requests WHERE id = $1)`), id, nanos(at)).Scan(&done, &exists)
+	SELECT EXISTS (SELECT 1 FROM u), EXISTS (SELECT 1 FROM {s}.requests WHERE id = $1)`), []any{id, nanos(at)}, &done, &exists)
 	switch {
 	case err != nil:
 		return unavailable(err)
@@ -271,7 +271,7 @@ func (s *Store) PruneRequests(now time.Time, max int) (int, error) {
 	if max <= 0 {
 		return 0, nil
 	}
-	tag, err := s.pool.Exec(bg, s.q.expand(`DELETE FROM {s}.requests WHERE id IN (
+	tag, err := s.exec(bg, s.q.expand(`DELETE FROM {s}.requests WHERE id IN (
 		SELECT id FROM {s}.requests WHERE expires < $1 ORDER BY expires LIMIT $2)`), now.UnixNano(), max)
 	if err != nil {
 		return 0, unavailable(err)

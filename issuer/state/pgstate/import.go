@@ -78,7 +78,7 @@ func (s *Store) Import(e *state.Export) error {
 	if b.Len() == 0 {
 		return nil
 	}
-	return unavailable(pgx.BeginFunc(bg, s.pool, func(tx pgx.Tx) error { return tx.SendBatch(bg, b).Close() }))
+	return unavailable(s.inTx(bg, func(tx pgx.Tx) error { return tx.SendBatch(bg, b).Close() }))
 }
 
 // checkImport refuses a piece PostgreSQL's text cannot hold (a NUL, or
@@ -224,7 +224,7 @@ func (s *Store) AdvanceSerials(next uint32) error {
 	if next >= serialRange {
 		return fmt.Errorf("pgstate: serial counter value %d is out of range (below %d)", next, serialRange)
 	}
-	_, err := s.pool.Exec(bg, s.q.expand(`UPDATE {s}.serial_counter SET next = next + ((($1::bigint - next) % $2::bigint) + $2::bigint) % $2::bigint`),
+	_, err := s.exec(bg, s.q.expand(`UPDATE {s}.serial_counter SET next = next + ((($1::bigint - next) % $2::bigint) + $2::bigint) % $2::bigint`),
 		int64(next), int64(serialRange))
 	return unavailable(err)
 }

@@ -250,6 +250,7 @@ func (s *Store) write(ctx context.Context, build func(uint64, reader) (*ledger.B
 		return unavailable(err)
 	}
 	conn := pc.Conn()
+	delete(conn.PgConn().CustomData(), unreplicatedKey)
 	defer func() {
 		if err != nil && !conn.IsClosed() && conn.PgConn().TxStatus() != 'I' {
 			rctx, cancel := s.op(context.WithoutCancel(ctx))
@@ -288,7 +289,7 @@ func (s *Store) write(ctx context.Context, build func(uint64, reader) (*ledger.B
 	if err := conn.SendBatch(ctx, bb).Close(); err != nil {
 		return t.rejection(err)
 	}
-	return nil
+	return replicated(conn.PgConn())
 }
 
 // head is the ledger head row as a writer locked it.

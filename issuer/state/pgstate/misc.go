@@ -24,9 +24,9 @@ func (s *Store) PutClaim(c state.Claim) (uint64, error) {
 		return 0, badText("the licence of a claim ticket")
 	}
 	var n int64
-	err := s.pool.QueryRow(bg, s.q.expand(`INSERT INTO {s}.claim_tickets (ticket, licence_id, expires, used, salt, verifier)
+	err := s.writeRow(bg, s.q.expand(`INSERT INTO {s}.claim_tickets (ticket, licence_id, expires, used, salt, verifier)
 		VALUES (nextval('{s}.claim_ticket_seq'), $1, $2, $3, $4, $5) RETURNING ticket`),
-		c.LicenceID, nanos(c.Expires), c.Used, c.Salt, c.Verifier).Scan(&n)
+		[]any{c.LicenceID, nanos(c.Expires), c.Used, c.Salt, c.Verifier}, &n)
 	var pe *pgconn.PgError
 	if errors.As(err, &pe) && pe.Code == codeSeqLimit {
 		return 0, state.ErrClaimTickets
@@ -60,9 +60,9 @@ func (s *Store) UseClaim(n uint64, verify func(state.Claim) bool) (state.Claim, 
 	}
 	// Spent meanwhile: the row is there, used; pruned meanwhile: gone.
 	var spent, exists bool
-	err = s.pool.QueryRow(bg, s.q.expand(`WITH u AS (
+	err = s.writeRow(bg, s.q.expand(`WITH u AS (
 		UPDATE {s}.claim_tickets SET used = true WHERE ticket = $1 AND NOT used RETURNING 1)
-		SELECT NOT EXISTS (SELECT 1 FROM u), EXISTS (SELECT 1 FROM {s}.claim_tickets WHERE ticket = $1)`), int64(n)).Scan(&spent, &exists)
+		SELECT NOT EXISTS (SELECT 1 FROM u), EXISTS (SELECT 1 FROM {s}.claim_tickets WHERE ticket = $1)`), []any{int64(n)}, &spent, &exists)
 	switch {
 	case err != nil:
 		return c, unavailable(err)
@@ -81,7 +81,7 @@ func (s *Store) PruneClaims(now time.Time, max int) (int, error) {
 	if max <= 0 {
 		return 0, nil
 	}
-	tag, err := s.pool.Exec(bg, s.q.expand(`WITH f AS (
+	tag, err := s.exec(bg, s.q.expand(`WITH f AS (
 		SELECT ticket, coalesce(expires < $1, true) AS gone FROM {s}.claim_tickets ORDER BY ticket LIMIT $2
 	), cut AS (
 		SELECT coalesce(min(ticket) FILTER (WHERE NOT gone), 9223372036854775807) AS t FROM f
@@ -139,7 +139,7 @@ func (s *Store) RevokeSeal(esid string, at time.Time, reason string) error {
 	if !textOK(esid, reason) {
 		return badText("a field of the revocation of seal " + strconvQuote(esid))
 	}
-	_, err := s.pool.Exec(bg, s.q.revokeSeal, esid, nanos(at), reason)
+	_, err := s.exec(bg, s.q.revokeSeal, esid, nanos(at), reason)
 	return unavailable(err)
 }
 
@@ -161,7 +161,7 @@ func (s *Store) PutAgencySeal(code string, der []byte) error {
 	if !textOK(code) {
 		return badText("an agency code")
 	}
-	_, err := s.pool.Exec(bg, s.q.expand(`INSERT INTO {s}.agency_seals (code, der) VALUES ($1, $2)
+	_, err := s.exec(bg, s.q.expand(`INSERT INTO {s}.agency_seals (code, der) VALUES ($1, $2)
 		ON CONFLICT (code) DO UPDATE SET der = excluded.der`), code, der)
 	return unavailable(err)
 }
@@ -171,7 +171,7 @@ func (s *Store) RevokeToken(jti string, exp time.Time) error {
 	if !textOK(jti) {
 		return badText("a token ID")
 	}
-	_, err := s.pool.Exec(bg, s.q.expand(`INSERT INTO {s}.revoked_tokens (jti, expires) VALUES ($1, $2)
+	_, err := s.exec(bg, s.q.expand(`INSERT INTO {s}.revoked_tokens (jti, expires) VALUES ($1, $2)
 		ON CONFLICT (jti) DO UPDATE SET expires = excluded.expires`), jti, exp.Unix())
 	if err == nil {
 		s.tokens.mu.Lock()
@@ -252,7 +252,7 @@ func (s *Store) Watermark() (uint64, error) {
 
 // SetWatermark implements state.Replay.
 func (s *Store) SetWatermark(w uint64) error {
-	_, err := s.pool.Exec(bg, s.q.expand(`UPDATE {s}.ledger_head SET watermark = $1 WHERE watermark < $1`), int64(w))
+	_, err := s.exec(bg, s.q.expand(`UPDATE {s}.ledger_head SET watermark = $1 WHERE watermark < $1`), int64(w))
 	return unavailable(err)
 }
 
@@ -275,7 +275,7 @@ func (s *Store) PutStatusSnapshot(size uint64, data []byte) error {
 	if data == nil {
 		data = []byte{}
 	}
-	_, err := s.pool.Exec(bg, s.q.expand(`INSERT INTO {s}.status_snapshot (one, size, data) VALUES (true, $1, $2)
+	_, err := s.exec(bg, s.q.expand(`INSERT INTO {s}.status_snapshot (one, size, data) VALUES (true, $1, $2)
 		ON CONFLICT (one) DO UPDATE SET size = excluded.size, data = excluded.data`), int64(size), data)
 	return unavailable(err)
 }
@@ -321,7 +321,7 @@ func (s *Store) FenceKey(kid string) error {
 	}
 	ctx, cancel := s.op(bg)
 	defer cancel()
-	_, err := s.pool.Exec(ctx, s.q.expand(`INSERT INTO {s}.retired_keys (kid, idx) VALUES ($1, -`+nowMillis+`) ON CONFLICT DO NOTHING`), kid)
+	_, err := s.exec(ctx, s.q.expand(`INSERT INTO {s}.retired_keys (kid, idx) VALUES ($1, -`+nowMillis+`) ON CONFLICT DO NOTHING`), kid)
 	return unavailable(err)
 }
 
@@ -332,7 +332,7 @@ func (s *Store) UnfenceKey(kid string, minAge time.Duration) (bool, error) {
 	}
 	ctx, cancel := s.op(bg)
 	defer cancel()
-	tag, err := s.pool.Exec(ctx, s.q.expand(`DELETE FROM {s}.retired_keys WHERE kid = $1 AND idx < 0 AND -idx <= `+nowMillis+` - $2`), kid, minAge.Milliseconds())
+	tag, err := s.exec(ctx, s.q.expand(`DELETE FROM {s}.retired_keys WHERE kid = $1 AND idx < 0 AND -idx <= `+nowMillis+` - $2`), kid, minAge.Milliseconds())
 	if err != nil {
 		return false, unavailable(err)
 	}

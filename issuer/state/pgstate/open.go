@@ -39,7 +39,9 @@ type Options struct {
 	ConnectTimeout time.Duration
 	// OpTimeout bounds, on this side, each of the store's operations
 	// that the ledger's sequencer waits for (a ledger transaction,
-	// reading the head, taking or checking the lead, Ping), so that a
+	// reading the head, taking or checking the lead, Ping) and every
+	// other write (a commit may wait for a synchronous standby, which
+	// statement_timeout does not end), so that a
 	// server that stops answering without closing the connection (a
 	// dead peer, a partition), which statement_timeout cannot end,
 	// fails the call with state.ErrUnavailable instead of holding every
@@ -136,6 +138,7 @@ func Open(ctx context.Context, dsn string, o Options) (*Store, error) {
 		pc.ConnConfig.Tracer = o.Tracer
 	}
 	pc.ConnConfig.RuntimeParams["statement_timeout"] = fmt.Sprint(o.StatementTimeout.Milliseconds())
+	pc.ConnConfig.OnNotice = onNotice
 	// The schema in the name tells an operator (and pg_stat_activity)
 	// which deployment a connection serves.
 	pc.ConnConfig.RuntimeParams["application_name"] = "elicense/" + o.Schema
@@ -206,7 +209,10 @@ func (s *Store) start(ctx context.Context) error {
 			return unavailable(err)
 		}
 	}
-	return unavailable(tx.Commit(ctx))
+	if err := tx.Commit(ctx); err != nil {
+		return unavailable(err)
+	}
+	return replicated(conn.Conn().PgConn())
 }
 
 // version reads the schema's version: 0 for a schema not yet made.

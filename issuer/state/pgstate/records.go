@@ -238,7 +238,7 @@ func (s *Store) Apply(c state.Change) error {
 		return badText("a field of the change of " + strconvQuote(c.ID))
 	}
 	var updated, exists bool
-	err := s.pool.QueryRow(bg, s.q.applyReplay, applyArgs(c, math.MaxInt64)...).Scan(&updated, &exists)
+	err := s.writeRow(bg, s.q.applyReplay, applyArgs(c, math.MaxInt64), &updated, &exists)
 	switch {
 	case err != nil:
 		return unavailable(err)
@@ -298,7 +298,7 @@ func (s *Store) ReserveSerials(n uint32) (uint32, error) {
 		return 0, fmt.Errorf("pgstate: cannot reserve %d serials (1 to %d)", n, serialRange)
 	}
 	var next int64
-	err := s.pool.QueryRow(context.Background(), s.q.expand(`UPDATE {s}.serial_counter SET next = next + $1 RETURNING next`), int64(n)).Scan(&next)
+	err := s.writeRow(context.Background(), s.q.expand(`UPDATE {s}.serial_counter SET next = next + $1 RETURNING next`), []any{int64(n)}, &next)
 	if err != nil {
 		return 0, unavailable(err)
 	}
