@@ -24,77 +24,6 @@ import (
 	"elicense/verifier/store"
 )
 
-var cmdTrust = &command{
-	name:    "trust",
-	summary: "pin a root certificate (trust add) or list the pinned roots (trust list)",
-	usage: `
-Usage: elicense-verify trust add [--fingerprint HEX] ROOT.pem
-       elicense-verify trust list
-
-trust add pins the root certificate(s) in ROOT.pem: everything the counter
-accepts chains to a pinned root. It prints each root's SM3 fingerprint;
-compare it with the one the issuer's administrator gives you out of band
-(by phone, on paper), or pass it with --fingerprint to have it checked:
-on a mismatch nothing is pinned.
-
-trust list prints each pinned root's subject, validity and fingerprint.
-
-Examples:
-  elicense-verify trust add root.crt.pem
-  elicense-verify trust add --fingerprint "8F3A 11C2 …" root.crt.pem
-  elicense-verify trust list
-`,
-	flags: func(fs *flag.FlagSet, o *options) {
-		fs.String("fingerprint", "", "pin only a root with this SM3 `fingerprint` (hex; spaces and colons ignored)")
-	},
-	run: func(e env, o *options, args []string) int {
-		s, err := store.Open(o.store)
-		if err != nil {
-			return fail(e, err)
-		}
-		switch {
-		case len(args) == 2 && args[0] == "add":
-			fp := flagValue(o, "fingerprint")
-			want, err := store.ParseFingerprint(fp)
-			if fp != "" && err != nil {
-				return usageError(e, "trust", "--fingerprint: %v", err)
-			}
-			data, err := os.ReadFile(args[1])
-			if err != nil {
-				return fail(e, err)
-			}
-			var certs []*gm.Certificate
-			if fp != "" {
-				certs, err = s.AddRootPinned(data, want)
-			} else {
-				certs, err = s.AddRoot(data)
-			}
-			if err != nil {
-				return fail(e, err)
-			}
-			for _, c := range certs {
-				fmt.Fprintf(e.stdout, "pinned root %q (valid until %s)\n  SM3 fingerprint: %s\n", c.Subject.CommonName, c.NotAfter.UTC().Format(time.DateOnly), store.FingerprintOf(c))
-			}
-			return exitOK
-		case len(args) == 1 && args[0] == "list":
-			roots, err := s.Roots()
-			if err != nil {
-				return fail(e, err)
-			}
-			for _, c := range roots {
-				fmt.Fprintf(e.stdout, "%s\n  valid %s to %s\n  SM3 fingerprint: %s\n", c.Subject, c.NotBefore.UTC().Format(time.DateOnly),
-					c.NotAfter.UTC().Format(time.DateOnly), store.FingerprintOf(c))
-			}
-			return exitOK
-		case len(args) > 0 && args[0] == "add":
-			return usageError(e, "trust", "trust add takes one file: ROOT.pem")
-		case len(args) > 0 && args[0] == "list":
-			return usageError(e, "trust", "trust list takes no argument")
-		}
-		return usageError(e, "trust", "use trust add ROOT.pem or trust list")
-	},
-}
-
 var cmdSync = &command{
 	name:    "sync",
 	summary: "fetch and verify the trust bundle, status lists and ledger checkpoint",
@@ -273,26 +202,42 @@ Examples:
 var cmdSeal = &command{
 	name:    "seal",
 	summary: "verify a sealed document (GB/T 38540) against the pinned roots",
-	common:  withLang,
+	common:  withLang | withJSON,
 	usage: `
-Usage: elicense-verify seal [--as-of-signing] DOCUMENT SIGNATURE
+Usage: elicense-verify seal [--as-of-signing] [--tsa-root CERT]... [--json] DOCUMENT SIGNATURE
 
 Verifies a detached electronic seal signature (SES_Signature) over
 DOCUMENT, with the pinned roots as the seal makers' roots and the synced
 trust bundle's revocations. Exit 0 only for VALID.
 
+A time-stamp on the signature is checked against the pinned TSA roots
+(trust add --tsa) and any --tsa-root: a seal revoked after a trusted
+time-stamp stays VALID, and the output says so ("time-stamp …: trusted").
+With no TSA root a time-stamp is checked but not trusted; with TSA roots,
+one whose authority chains to none of them is BAD_TIMESTAMP.
+--tsa-root trusts a TSA root for this check only, without pinning it.
+
+With --json stdout carries exactly one JSON object: verdict, message,
+esid, seal_name, signed_at, timestamp_at and timestamp_trusted (when the
+signature has a verified time-stamp), revoked_since, revocation_checked,
+notes and detail.
+
 Examples:
   elicense-verify seal contract.pdf contract.pdf.ses
   elicense-verify seal --as-of-signing old.pdf old.pdf.ses
+  elicense-verify seal --tsa-root tsa-root.pem contract.pdf contract.pdf.ses
+  elicense-verify seal --json contract.pdf contract.pdf.ses | jq .timestamp_trusted
 `,
 	flags: func(fs *flag.FlagSet, o *options) {
 		fs.Bool("as-of-signing", false, "judge certificates and trust as of the signature's own time (old documents)")
+		fs.Var(&pathList{}, "tsa-root", "trust this time-stamp authority root `file` (PEM or DER) for this check, besides the pinned ones; repeatable")
 	},
 	run: func(e env, o *options, args []string) int {
 		if len(args) != 2 {
 			return usageError(e, "seal", "name the DOCUMENT and its SIGNATURE")
 		}
-		return sealCmd(e, o, args[0], args[1], flagValue(o, "as-of-signing") == "true")
+		tsaRoots, _ := o.fs.Lookup("tsa-root").Value.(*pathList)
+		return sealCmd(e, o, args[0], args[1], flagValue(o, "as-of-signing") == "true", *tsaRoots)
 	},
 }
 
@@ -560,14 +505,19 @@ func logCmd(e env, o *options, sub, out string) int {
 }
 
 // sealCmd verifies a detached SES_Signature over a document, with the
-// pinned roots as the trusted seal makers' roots. It prints the verdict
-// code first, then the sentence, and exits 0 only for VALID.
-func sealCmd(e env, o *options, docPath, sigPath string, asOfSigning bool) int {
+// pinned roots as the trusted seal makers' roots and the pinned TSA roots
+// (and tsaFiles) as the trusted time-stamp authorities. It prints the
+// verdict code first, then the sentence, and exits 0 only for VALID.
+func sealCmd(e env, o *options, docPath, sigPath string, asOfSigning bool, tsaFiles []string) int {
 	s, err := store.Open(o.store)
 	if err != nil {
 		return fail(e, err)
 	}
 	roots, err := s.Roots()
+	if err != nil {
+		return fail(e, err)
+	}
+	tsaRoots, err := tsaRootsOf(s, tsaFiles)
 	if err != nil {
 		return fail(e, err)
 	}
@@ -579,7 +529,7 @@ func sealCmd(e env, o *options, docPath, sigPath string, asOfSigning bool) int {
 	if err != nil {
 		return fail(e, err)
 	}
-	opts := seal.Options{Roots: roots, At: e.now(), AtSigningTime: asOfSigning}
+	opts := seal.Options{Roots: roots, At: e.now(), AtSigningTime: asOfSigning, TSARoots: tsaRoots}
 	// Revocations come with the synced trust bundle; without one the
 	// verdict says nothing about them.
 	synced := false
@@ -592,23 +542,101 @@ func sealCmd(e env, o *options, docPath, sigPath string, asOfSigning bool) int {
 		return fail(e, err)
 	}
 	res, err := seal.Verify(sig, doc, opts)
-	msg := res.Verdict.MessageZH()
-	if o.lang == "en" {
-		msg = res.Verdict.Message()
-	}
-	fmt.Fprintf(e.stdout, "%s %s\n", string(res.Verdict), msg)
-	if res.Signature != nil {
-		fmt.Fprintf(e.stdout, "  %s\n", res.Signature.FormatName())
-	}
-	if res.ESID != "" {
-		fmt.Fprintf(e.stdout, "  seal %s (%s), signed %s\n", res.ESID, res.SealName, res.SignedAt.Format(time.RFC3339))
-	}
-	if !synced {
-		fmt.Fprintln(e.stdout, "  revocation not checked: no synced trust bundle (run sync)")
+	if o.json {
+		printSealJSON(e.stdout, res, synced)
+	} else {
+		printSeal(e.stdout, res, o.lang, synced, len(tsaRoots) > 0)
 	}
 	if err != nil {
-		fmt.Fprintf(e.stdout, "  %v\n", err)
 		return exitVerdict
 	}
 	return exitOK
+}
+
+// tsaRootsOf is the store's pinned TSA roots and those in files (the
+// --tsa-root flag).
+func tsaRootsOf(s *store.Store, files []string) ([]*gm.Certificate, error) {
+	pinned, err := s.TSARoots()
+	if err != nil {
+		return nil, err
+	}
+	extra, err := readCerts("--tsa-root", files)
+	if err != nil {
+		return nil, err
+	}
+	return append(pinned, extra...), nil
+}
+
+// printSeal prints a seal verdict: the code and sentence, the format, the
+// seal, the time-stamp and whether it was trusted, what was not checked,
+// the notes and the detail of a failure.
+func printSeal(w io.Writer, res *seal.Result, lang string, synced, tsaRoots bool) {
+	msg := res.Verdict.MessageZH()
+	if lang == "en" {
+		msg = res.Verdict.Message()
+	}
+	fmt.Fprintf(w, "%s %s\n", string(res.Verdict), msg)
+	if res.Signature != nil {
+		fmt.Fprintf(w, "  %s\n", res.Signature.FormatName())
+	}
+	if res.ESID != "" {
+		fmt.Fprintf(w, "  seal %s (%s), signed %s\n", res.ESID, res.SealName, res.SignedAt.Format(time.RFC3339))
+	}
+	if !res.TimestampAt.IsZero() {
+		fmt.Fprintf(w, "  time-stamp %s: %s\n", res.TimestampAt.UTC().Format(time.RFC3339), timestampWords(res.TimestampTrusted, tsaRoots))
+	}
+	if !synced {
+		fmt.Fprintln(w, "  revocation not checked: no synced trust bundle (run sync)")
+	}
+	for _, n := range res.Notes {
+		fmt.Fprintf(w, "  note: %s\n", n)
+	}
+	if res.Err != nil {
+		fmt.Fprintf(w, "  %v\n", res.Err)
+	}
+}
+
+// timestampWords says whether a verified time-stamp was trusted, and why
+// not.
+func timestampWords(trusted, tsaRoots bool) string {
+	switch {
+	case trusted:
+		return "trusted (its authority chains to a TSA root)"
+	case tsaRoots:
+		return "not trusted (its authority chains to no TSA root given)"
+	}
+	return "not trusted (no TSA root pinned: elicense-verify trust add --tsa)"
+}
+
+// sealJSON is what seal --json prints.
+type sealJSON struct {
+	Verdict           seal.Verdict `json:"verdict"`
+	Message           string       `json:"message"`
+	MessageEN         string       `json:"message_en"`
+	Format            string       `json:"format,omitempty"`
+	ESID              string       `json:"esid,omitempty"`
+	SealName          string       `json:"seal_name,omitempty"`
+	SignedAt          time.Time    `json:"signed_at,omitzero"`
+	TimestampAt       time.Time    `json:"timestamp_at,omitzero"`
+	TimestampTrusted  bool         `json:"timestamp_trusted"`
+	RevokedSince      time.Time    `json:"revoked_since,omitzero"`
+	RevocationChecked bool         `json:"revocation_checked"` // a synced bundle knew the seal
+	Notes             []string     `json:"notes,omitempty"`
+	Detail            string       `json:"detail,omitempty"`
+}
+
+func printSealJSON(w io.Writer, res *seal.Result, synced bool) {
+	out := sealJSON{Verdict: res.Verdict, Message: res.Verdict.MessageZH(), MessageEN: res.Verdict.Message(),
+		ESID: res.ESID, SealName: res.SealName, SignedAt: res.SignedAt, TimestampAt: res.TimestampAt,
+		TimestampTrusted: res.TimestampTrusted, RevokedSince: res.RevokedSince,
+		RevocationChecked: synced && res.StatusKnown, Notes: res.Notes}
+	if res.Signature != nil {
+		out.Format = res.Signature.FormatName()
+	}
+	if res.Err != nil {
+		out.Detail = res.Err.Error()
+	}
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	enc.Encode(out)
 }

@@ -3,7 +3,7 @@
 // checks licence QR codes offline (typed text, a keyboard-wedge scanner, or
 // a camera image), logging every check to a hash-chained local log.
 //
-//	elicense-verify trust add [--fingerprint HEX] root.pem | trust list
+//	elicense-verify trust add [--tsa] [--fingerprint HEX] root.pem | trust list | trust remove --tsa HEX
 //	elicense-verify sync [--from http://issuer:8080]
 //	elicense-verify check [--json] TEXT | -
 //	elicense-verify scan [--json] [--sync-every 5m]

@@ -19,7 +19,7 @@ var cmdOFD = &command{
 	summary: "verify every signature of a signed OFD document (GB/T 33190)",
 	common:  withLang | withJSON,
 	usage: `
-Usage: elicense-verify ofd [--store DIR] [--as-of-signing] [--trust CERT]... [--json] FILE
+Usage: elicense-verify ofd [--store DIR] [--as-of-signing] [--trust CERT]... [--tsa-root CERT]... [--json] FILE
 
 Opens the OFD package FILE and verifies each of its signatures: every
 protected file's SM3 digest, electronic seals (Type="Seal", GB/T 38540
@@ -38,6 +38,13 @@ after it expired or was revoked could write an earlier time.
 Revocation is checked for seals the synced trust bundle lists (--json:
 each signature's revocation_known, and revocation_checked when all are);
 a Sign signature has no revocation source here.
+
+A seal's time-stamp is checked against the pinned TSA roots (trust add
+--tsa) and any --tsa-root (this check only): a seal revoked after a
+trusted time-stamp stays VALID. Each seal's line says "time-stamp …:
+trusted" or "not trusted" (--json: timestamp_at, timestamp_trusted); with
+TSA roots, a time-stamp whose authority chains to none of them makes the
+signature SIGNATURE_INVALID (seal verdict BAD_TIMESTAMP).
 
 A licence file (its metadata names a 证照标识) is judged by the licence it
 carries too: its QR token (证照二维码) must verify now against the synced
@@ -59,17 +66,20 @@ Examples:
   elicense-verify ofd licence.ofd
   elicense-verify ofd --json licence.ofd
   elicense-verify ofd --as-of-signing --trust maker.pem invoice-2020.ofd
+  elicense-verify ofd --tsa-root tsa-root.pem contract.ofd
 `,
 	flags: func(fs *flag.FlagSet, o *options) {
 		fs.Bool("as-of-signing", false, "judge certificates and trust as of each signature's own, signer-written time (old documents)")
 		fs.Var(&pathList{}, "trust", "trust this seal maker or signer certificate `file` (PEM or DER) directly; repeatable")
+		fs.Var(&pathList{}, "tsa-root", "trust this time-stamp authority root `file` (PEM or DER) for this check, besides the pinned ones; repeatable")
 	},
 	run: func(e env, o *options, args []string) int {
 		if len(args) != 1 {
 			return usageError(e, "ofd", "name one OFD FILE")
 		}
 		trust, _ := o.fs.Lookup("trust").Value.(*pathList)
-		return ofdCmd(e, o, args[0], flagValue(o, "as-of-signing") == "true", *trust)
+		tsaRoots, _ := o.fs.Lookup("tsa-root").Value.(*pathList)
+		return ofdCmd(e, o, args[0], flagValue(o, "as-of-signing") == "true", *trust, *tsaRoots)
 	},
 }
 
@@ -83,8 +93,9 @@ func (p *pathList) Set(v string) error {
 	return nil
 }
 
-// readCerts reads certificates from PEM or DER files.
-func readCerts(paths []string) ([]*gm.Certificate, error) {
+// readCerts reads certificates from PEM or DER files, named by the flag
+// flagName.
+func readCerts(flagName string, paths []string) ([]*gm.Certificate, error) {
 	var out []*gm.Certificate
 	for _, p := range paths {
 		b, err := os.ReadFile(p)
@@ -94,14 +105,14 @@ func readCerts(paths []string) ([]*gm.Certificate, error) {
 		if strings.Contains(string(b), "-----BEGIN") {
 			cs, err := gm.ParseCertificatesPEM(b)
 			if err != nil {
-				return nil, fmt.Errorf("--trust %s: %w", p, err)
+				return nil, fmt.Errorf("%s %s: %w", flagName, p, err)
 			}
 			out = append(out, cs...)
 			continue
 		}
 		c, err := gm.ParseCertificate(b)
 		if err != nil {
-			return nil, fmt.Errorf("--trust %s: %w", p, err)
+			return nil, fmt.Errorf("%s %s: %w", flagName, p, err)
 		}
 		out = append(out, c)
 	}
@@ -121,7 +132,7 @@ type ofdOutput struct {
 // limit (certs/ofd) and room for its zip headers.
 const maxOFDFile = 256<<20 + 16<<20
 
-func ofdCmd(e env, o *options, path string, asOfSigning bool, trustFiles []string) int {
+func ofdCmd(e env, o *options, path string, asOfSigning bool, trustFiles, tsaFiles []string) int {
 	s, err := store.Open(o.store)
 	if err != nil {
 		return fail(e, err)
@@ -132,9 +143,14 @@ func ofdCmd(e env, o *options, path string, asOfSigning bool, trustFiles []strin
 	if err != nil {
 		return fail(e, err) // held trust data that does not load must not pass as "not checked"
 	}
-	if opts.Trusted, err = readCerts(trustFiles); err != nil {
+	if opts.Trusted, err = readCerts("--trust", trustFiles); err != nil {
 		return fail(e, err)
 	}
+	extra, err := readCerts("--tsa-root", tsaFiles)
+	if err != nil {
+		return fail(e, err)
+	}
+	opts.TSARoots = append(opts.TSARoots, extra...)
 	data, err := readCapped(path, maxOFDFile)
 	if err != nil {
 		return fail(e, err)
@@ -150,7 +166,7 @@ func ofdCmd(e env, o *options, path string, asOfSigning bool, trustFiles []strin
 			return fail(e, err)
 		}
 	} else {
-		printOFD(e.stdout, rep, o.lang, synced, checked)
+		printOFD(e.stdout, rep, o.lang, synced, checked, len(opts.TSARoots) > 0)
 	}
 	switch {
 	case verr != nil:
@@ -181,7 +197,7 @@ func readCapped(name string, limit int64) ([]byte, error) {
 	return b, err
 }
 
-func printOFD(w io.Writer, r *vofd.Report, lang string, synced, checked bool) {
+func printOFD(w io.Writer, r *vofd.Report, lang string, synced, checked, tsaRoots bool) {
 	msg := func(v vofd.Verdict) string {
 		if lang == "en" {
 			return v.Message()
@@ -212,30 +228,7 @@ func printOFD(w io.Writer, r *vofd.Report, lang string, synced, checked bool) {
 	}
 	for _, s := range r.Signatures {
 		fmt.Fprintf(w, "  signature %s (%s, %s): %s\n", s.ID, s.Type, s.Path, s.Verdict)
-		var about []string
-		if s.Format != "" {
-			about = append(about, s.Format)
-		}
-		if s.SealName != "" {
-			about = append(about, fmt.Sprintf("seal %s (%s)", s.ESID, s.SealName))
-		}
-		if s.Signer != "" {
-			about = append(about, "signer "+s.Signer)
-		}
-		if s.Maker != "" {
-			about = append(about, "maker "+s.Maker)
-		}
-		if !s.SignedAt.IsZero() {
-			about = append(about, "signed "+s.SignedAt.UTC().Format(time.RFC3339))
-		}
-		ok := 0
-		for _, ref := range s.References {
-			if ref.OK {
-				ok++
-			}
-		}
-		about = append(about, fmt.Sprintf("%d/%d references match", ok, len(s.References)))
-		fmt.Fprintf(w, "    %s\n", strings.Join(about, "; "))
+		fmt.Fprintf(w, "    %s\n", strings.Join(signatureFacts(&s, tsaRoots), "; "))
 		if s.Detail != "" {
 			fmt.Fprintf(w, "    %s\n", s.Detail)
 		}
@@ -258,4 +251,36 @@ func printOFD(w io.Writer, r *vofd.Report, lang string, synced, checked bool) {
 	case !checked && (r.Verdict == vofd.Valid || r.Verdict == vofd.PartiallyProtected):
 		fmt.Fprintln(w, "  revocation not checked for every signature: a seal the trust bundle does not list, or a Sign signature (no revocation source)")
 	}
+}
+
+// signatureFacts are what printOFD says of a signature on its second
+// line: format, seal, signer, maker, times, time-stamp and references.
+func signatureFacts(s *vofd.Signature, tsaRoots bool) []string {
+	var about []string
+	if s.Format != "" {
+		about = append(about, s.Format)
+	}
+	if s.SealName != "" {
+		about = append(about, fmt.Sprintf("seal %s (%s)", s.ESID, s.SealName))
+	}
+	if s.Signer != "" {
+		about = append(about, "signer "+s.Signer)
+	}
+	if s.Maker != "" {
+		about = append(about, "maker "+s.Maker)
+	}
+	if !s.SignedAt.IsZero() {
+		about = append(about, "signed "+s.SignedAt.UTC().Format(time.RFC3339))
+	}
+	if !s.TimestampAt.IsZero() {
+		about = append(about, "time-stamp "+s.TimestampAt.UTC().Format(time.RFC3339)+": "+timestampWords(s.TimestampTrusted, tsaRoots))
+	}
+	ok := 0
+	for _, ref := range s.References {
+		if ref.OK {
+			ok++
+		}
+	}
+	about = append(about, fmt.Sprintf("%d/%d references match", ok, len(s.References)))
+	return about
 }

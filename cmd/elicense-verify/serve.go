@@ -45,13 +45,13 @@ Usage: elicense-verify serve [--addr 127.0.0.1:8090] [--sync-every D] [--from UR
                             [--upload-receipts URL --token-file FILE]
 
 Serves the counter page (scanner input, camera photo, and signed OFD
-files checked as "ofd" does with the store's roots) and its JSON API on
-a loopback address until Ctrl-C. While it runs it syncs on a schedule
-(--sync-every, ±10 % jitter, backing off on failure), picks up within
-seconds a sync made by any other process on the store, and swaps the new
-trust data in without dropping a request; a failed sync keeps the last
-good data and shows on the page, which also has a 立即同步 (sync now)
-button. Checks share the store's replay memory and verification log
+files checked as "ofd" does with the store's roots and TSA roots, read
+again for each file) and its JSON API on a loopback address until
+Ctrl-C. While it runs it syncs on a schedule (--sync-every, ±10 %
+jitter, backing off on failure), picks up within seconds a sync made by
+any other process on the store, and swaps the new trust data in without
+dropping a request; a failed sync keeps the last good data and shows on
+the page, which also has a 立即同步 (sync now) button. Checks share the store's replay memory and verification log
 with check, scan and image, in any process.
 
 With --upload-receipts it also uploads the store's counter receipts
@@ -96,14 +96,20 @@ func storeError(err error) verifier.Verdict {
 }
 
 // storeOFDTrust is the trust `ofd --store` uses without --trust: the
-// pinned roots and, once synced, the bundle's revoked seals, its agency
-// keys and the status lists a licence file's licence is checked with.
+// pinned roots and TSA roots and, once synced, the bundle's revoked seals,
+// its agency keys and the status lists a licence file's licence is checked
+// with. The counter page calls it for each upload, so a TSA root pinned or
+// removed while serve runs counts from the next upload.
 func storeOFDTrust(s *store.Store, now time.Time) (vofd.Options, error) {
 	roots, err := s.Roots()
 	if err != nil && !errors.Is(err, store.ErrNoRoots) {
 		return vofd.Options{}, err
 	}
-	opts := vofd.Options{Roots: roots}
+	tsaRoots, err := s.TSARoots()
+	if err != nil {
+		return vofd.Options{}, err // pinned TSA roots that do not read must not pass as none
+	}
+	opts := vofd.Options{Roots: roots, TSARoots: tsaRoots}
 	var st verifier.State // without synced trust data, a licence file's licence is LICENCE_UNCHECKED
 	switch cache, err := s.Load(now); {
 	case err == nil:

@@ -105,8 +105,10 @@ type Options struct {
 	SyncNow func(ctx context.Context) error
 	// OFDTrust, when set, gives the trust an uploaded OFD document is
 	// verified with (the page's 核验 OFD 文件, POST /api/ofd): the
-	// roots, any certificates trusted directly, and Status, the synced
-	// trust bundle's word on revoked seals (nil: revocation is not
+	// roots, any certificates trusted directly, the TSA roots a seal's
+	// time-stamp must chain to to count against a later revocation (each
+	// signature's timestamp_trusted says whether it did), and Status, the
+	// synced trust bundle's word on revoked seals (nil: revocation is not
 	// checked, and the answer says so). The handler sets At and
 	// AtSigningTime. It is called once per upload and must be safe for
 	// concurrent use; an error (the store cannot be read) is a 503 shown

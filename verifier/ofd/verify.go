@@ -75,6 +75,12 @@ type Signature struct {
 	// RevocationKnown: Options.Status knew whether this seal is revoked.
 	// Always false for a Sign signature (no revocation source is read).
 	RevocationKnown bool `json:"revocation_known"`
+	// TimestampAt is when a Seal signature's time-stamp (SEAL-16) says it
+	// existed, once the time-stamp verified; zero without one.
+	// TimestampTrusted: its authority chains to Options.TSARoots, so it
+	// counts against a later revocation (SEAL-15).
+	TimestampAt      time.Time `json:"timestamp_at,omitzero"`
+	TimestampTrusted bool      `json:"timestamp_trusted,omitempty"`
 
 	References []Reference `json:"references"`
 	// Unprotected are shown files this signature does not protect.
@@ -404,6 +410,7 @@ func verifySeal(s *Signature, p *ofd.Package, x *ofd.Signature, value []byte, op
 func fillSeal(s *Signature, res *seal.Result) {
 	s.SealVerdict = res.Verdict
 	s.SignedAt, s.VerifiedAt, s.ESID, s.SealName = res.SignedAt, res.VerifiedAt, res.ESID, res.SealName
+	s.TimestampAt, s.TimestampTrusted = res.TimestampAt, res.TimestampTrusted
 	if res.SignerCert != nil {
 		s.Signer = res.SignerCert.Subject.CommonName
 	}

@@ -1,5 +1,6 @@
 // Package store is the counter's local trust store: the roots pinned out of
-// band, and a cache of the last verified trust bundle, status lists and
+// band (the issuer's, and apart from them the time-stamp authorities'
+// whose time-stamps a seal verification trusts, tsaroots.go), and a cache of the last verified trust bundle, status lists and
 // ledger checkpoint, fetched by Sync from an issuer, from any web server
 // holding a static publication of it (issuer/static), or from such a
 // directory (file://DIR), at the same paths.

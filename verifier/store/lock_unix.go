@@ -16,10 +16,28 @@ import (
 // syncs could otherwise write an older cache after a newer one).
 const syncLockFile = "sync.lock"
 
+// trustLockFile serialises changes to the pinned roots (lockTrust).
+const trustLockFile = "trust.lock"
+
 // lockSync takes the store's sync lock, waiting for another process's sync
 // to end or ctx to be done. The lock dies with the process.
 func (s *Store) lockSync(ctx context.Context) (unlock func(), err error) {
-	f, err := os.OpenFile(filepath.Join(s.dir, syncLockFile), os.O_RDWR|os.O_CREATE, 0o600)
+	return s.flock(ctx, syncLockFile, "waiting for another sync of this store")
+}
+
+// lockTrust takes the lock that serialises changes to the pinned roots
+// (roots.pem, tsaroots.pem) across processes: each change reads the file,
+// adds or removes a certificate and replaces it, and two overlapping
+// changes would otherwise lose one.
+func (s *Store) lockTrust(ctx context.Context) (unlock func(), err error) {
+	return s.flock(ctx, trustLockFile, "waiting for another change of this store's pinned roots")
+}
+
+// flock takes an exclusive flock on the store file name, waiting for
+// another holder to release it or ctx to be done; waiting says what the
+// wait was for, in the error when ctx ends it.
+func (s *Store) flock(ctx context.Context, name, waiting string) (unlock func(), err error) {
+	f, err := os.OpenFile(filepath.Join(s.dir, name), os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("store: %w", err)
 	}
@@ -30,12 +48,12 @@ func (s *Store) lockSync(ctx context.Context) (unlock func(), err error) {
 		}
 		if err != syscall.EWOULDBLOCK && err != syscall.EINTR {
 			f.Close()
-			return nil, fmt.Errorf("store: sync lock: %w", err)
+			return nil, fmt.Errorf("store: %s: %w", name, err)
 		}
 		select {
 		case <-ctx.Done():
 			f.Close()
-			return nil, fmt.Errorf("store: waiting for another sync of this store: %w", ctx.Err())
+			return nil, fmt.Errorf("store: %s: %w", waiting, ctx.Err())
 		case <-time.After(50 * time.Millisecond):
 		}
 	}

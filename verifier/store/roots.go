@@ -57,15 +57,8 @@ func ParseFingerprint(s string) (Fingerprint, error) {
 // certificate, whose fingerprint must be want; on a mismatch nothing is
 // written.
 func (s *Store) AddRootPinned(pemData []byte, want Fingerprint) ([]*gm.Certificate, error) {
-	certs, err := gm.ParseCertificatesPEM(pemData)
-	if err != nil {
-		return nil, fmt.Errorf("store: root: %w", err)
-	}
-	if len(certs) != 1 {
-		return nil, fmt.Errorf("store: root: the file holds %d certificates; a fingerprint pins exactly one", len(certs))
-	}
-	if got := FingerprintOf(certs[0]); got != want {
-		return nil, fmt.Errorf("%w: the certificate %q has fingerprint\n  %s\nnot the expected\n  %s\nnothing was pinned", ErrFingerprint, certs[0].Subject.CommonName, got, want)
+	if err := checkPinned("root", pemData, want); err != nil {
+		return nil, err
 	}
 	return s.AddRoot(pemData)
 }

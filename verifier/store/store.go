@@ -1,7 +1,6 @@
 package store
 
 import (
-	"bytes"
 	"cmp"
 	"context"
 	"crypto/ecdsa"
@@ -53,36 +52,23 @@ func Open(dir string) (*Store, error) {
 func (s *Store) Dir() string { return s.dir }
 
 // AddRoot pins the root certificates in pemData (PEM). Each must be a CA
-// certificate; one already pinned is not added twice.
+// certificate (else ErrNotCA, and nothing is pinned); one already pinned
+// is not added twice.
 func (s *Store) AddRoot(pemData []byte) ([]*gm.Certificate, error) {
-	certs, err := gm.ParseCertificatesPEM(pemData)
+	certs, err := parseRoots("root", pemData)
 	if err != nil {
-		return nil, fmt.Errorf("store: root: %w", err)
+		return nil, err
 	}
-	if len(certs) == 0 {
-		return nil, fmt.Errorf("store: root: no certificate in the file")
+	unlock, err := s.lockTrust(context.Background())
+	if err != nil {
+		return nil, err
 	}
+	defer unlock()
 	held, err := s.Roots()
 	if err != nil && !errors.Is(err, ErrNoRoots) {
 		return nil, err
 	}
-	var out bytes.Buffer
-	for _, c := range held {
-		out.Write(gm.EncodeCertificatePEM(c.Raw))
-	}
-	for _, c := range certs {
-		if !c.IsCA {
-			return nil, fmt.Errorf("store: root %q is not a CA certificate", c.Subject.CommonName)
-		}
-		dup := false
-		for _, h := range held {
-			dup = dup || bytes.Equal(h.Raw, c.Raw)
-		}
-		if !dup {
-			out.Write(gm.EncodeCertificatePEM(c.Raw))
-		}
-	}
-	return certs, writeAtomic(filepath.Join(s.dir, rootsFile), out.Bytes())
+	return certs, writeAtomic(filepath.Join(s.dir, rootsFile), encodeCerts(mergeCerts(held, certs)))
 }
 
 // Roots returns the pinned roots.

@@ -24,6 +24,7 @@
       sigKind: (n, type) => '签名 ' + n + ' · ' + (type === 'Sign' ? '电子签名' : '电子印章'),
       sealName: '印章', maker: '制章人', signer: '签名人', signedAt: '签名时间', refs: '受保护文件', format: '格式',
       refsMatch: (a, b) => a + '/' + b + ' 一致', asOfSigning: ' · 按签名时间核验', noSigs: '文档中没有签名',
+      timestamp: '时间戳', tsTrusted: ' · 可信（时间戳机构已在本机固定）', tsUntrusted: ' · 未采信（本机未固定该时间戳机构的根证书）',
     },
     en: {
       title: 'e-Licence · Counter Check', subtitle: 'Offline verification · local trust data',
@@ -45,6 +46,7 @@
       sigKind: (n, type) => 'Signature ' + n + ' · ' + (type === 'Sign' ? 'digital signature' : 'electronic seal'),
       sealName: 'Seal', maker: 'Seal maker', signer: 'Signer', signedAt: 'Signed', refs: 'Protected files', format: 'Format',
       refsMatch: (a, b) => a + '/' + b + ' match', asOfSigning: ' · as of signing', noSigs: 'The document has no signature',
+      timestamp: 'Time-stamp', tsTrusted: ' · trusted (its authority is pinned here)', tsUntrusted: ' · not trusted (its authority\'s root is not pinned here)',
     },
   };
   // Headlines of the page's own errors (API refusals, no connection).
@@ -148,6 +150,7 @@
       fact('maker', s.maker);
       fact('signer', s.signer);
       fact('signedAt', s.signed_at ? when(s.signed_at) : '');
+      fact('timestamp', s.timestamp_at ? when(s.timestamp_at) + t(s.timestamp_trusted ? 'tsTrusted' : 'tsUntrusted') : '');
       fact('refs', T[lang].refsMatch(s.references_matched || 0, (s.references || []).length));
       fact('format', s.format);
       li.append(facts);
