@@ -17,7 +17,12 @@ import (
 // Methods may be called concurrently with each other and with Write.
 // Byte slices passed to callbacks are valid only during the call.
 type Reader interface {
-	// State returns the durable bookkeeping.
+	// State returns the durable bookkeeping: nothing a crash, or the
+	// loss of a replicated database's primary, could take back. (A
+	// SharedStore's Log takes in other processes' entries and
+	// checkpoints from it; one that could vanish would leave this
+	// process with a tree, or serving a checkpoint, the store no longer
+	// holds.)
 	State(ctx context.Context) (State, error)
 	// Entries calls fn for each entry in [start, end), in order.
 	Entries(ctx context.Context, start, end uint64, fn func(index uint64, entry []byte) error) error

@@ -235,3 +235,16 @@ func BenchmarkWriteTwoStores(b *testing.B) {
 	wg.Wait()
 	b.ReportMetric(float64(b.N*n)/b.Elapsed().Seconds(), "licences/s")
 }
+
+// BenchmarkState measures the ledger's durable read (what other
+// processes' Logs take in every half checkpoint interval, and on a
+// proof request beyond the size they know).
+func BenchmarkState(b *testing.B) {
+	s := openTest(b, testDSN(b), "t_pg_bench_state")
+	defer s.Close()
+	for b.Loop() {
+		if _, err := s.Ledger().State(ctx); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -301,7 +301,7 @@ func TestMigrateFromVersion3(t *testing.T) {
 	// Back to version 3: the doc holds what the columns held.
 	if _, err := s.Pool().Exec(ctx, `UPDATE "t_pg_v3".relying_parties SET doc = convert_to(jsonb_set(convert_from(doc, 'UTF8')::jsonb, '{void_before}', to_jsonb('`+void.Format(time.RFC3339Nano)+`'::text))::text, 'UTF8');
 		ALTER TABLE "t_pg_v3".relying_parties DROP COLUMN void_before; ALTER TABLE "t_pg_v3".grants DROP COLUMN created;
-		UPDATE "t_pg_v3".schema_version SET version = 3`); err != nil {
+		DROP TABLE "t_pg_v3".durable_mark; UPDATE "t_pg_v3".schema_version SET version = 3`); err != nil {
 		t.Fatal(err)
 	}
 	l.Close()

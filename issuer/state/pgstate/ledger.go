@@ -36,14 +36,31 @@ var _ ledger.SharedStore[state.Tx] = ledgerStore{}
 type reader struct {
 	q  querier
 	qs *queries
+	// durable: State answers once what it read is durable (below).
+	durable bool
 }
 
-func (l ledgerStore) r() reader { return reader{l.s.pool, &l.s.q} }
+func (l ledgerStore) r() reader { return reader{q: l.s.pool, qs: &l.s.q} }
 
-func (l ledgerStore) State(ctx context.Context) (ledger.State, error) {
+// State implements ledger.Reader with what a shared store's State
+// must report: only what is durable. A plain read on the primary also
+// sees commits whose wait for the synchronous standby ended without it
+// (a cancel request; backends outliving a killed postmaster end their
+// waits and serve reads for a moment), which the primary's loss would
+// take back; a process that took them in (its
+// tree's edge, another process's checkpoint) would then hold, or serve,
+// a tree the new primary does not. So the read also writes (a counter
+// in durable_mark) and commits: PostgreSQL answers once the standby has
+// the WAL up to that commit, which includes every commit the read saw.
+// Without synchronous standbys it costs a local WAL flush.
+func (l ledgerStore) State(ctx context.Context) (st ledger.State, err error) {
 	ctx, cancel := l.s.op(ctx)
 	defer cancel()
-	return l.r().State(ctx)
+	err = l.s.onConn(ctx, func(c *pgxpool.Conn) error {
+		st, err = reader{q: c, qs: &l.s.q, durable: true}.State(ctx)
+		return err
+	})
+	return st, unavailable(err)
 }
 func (l ledgerStore) Entries(ctx context.Context, start, end uint64, fn func(uint64, []byte) error) error {
 	return l.r().Entries(ctx, start, end, fn)
@@ -67,10 +84,20 @@ func (r reader) State(ctx context.Context) (ledger.State, error) {
 		inRoot               []byte
 		cpSize               *int64
 	)
-	err := r.q.QueryRow(ctx, r.qs.expand(`SELECT h.size, h.origin, h.entry_format, h.intent_size, h.intent_root,
-		(SELECT max(idx) FROM {s}.entries), (SELECT max(idx) FROM {s}.hashes), c.size, c.note
-		FROM {s}.ledger_head h LEFT JOIN (SELECT size, note FROM {s}.checkpoints ORDER BY size DESC LIMIT 1) c ON true`)).
-		Scan(&size, &st.Origin, &st.EntryFormat, &inSize, &inRoot, &lastE, &lastH, &cpSize, &st.Checkpoint)
+	sql := `SELECT h.size, h.origin, h.entry_format, h.intent_size, h.intent_root,
+		(SELECT max(idx) FROM {s}.entries), (SELECT max(idx) FROM {s}.hashes), c.size, c.note`
+	dest := []any{&size, &st.Origin, &st.EntryFormat, &inSize, &inRoot, &lastE, &lastH, &cpSize, &st.Checkpoint}
+	if r.durable {
+		// A write in the statement: its transaction's commit, which
+		// ends before the answer does, waits for the synchronous
+		// standby, and its WAL follows every commit the read saw. (A
+		// transaction that only takes an ID writes no WAL before its
+		// commit record, and PostgreSQL does not wait for those.)
+		sql = `WITH m AS (UPDATE {s}.durable_mark SET n = n + 1 RETURNING n) ` + sql + `, (SELECT n FROM m)`
+		dest = append(dest, new(int64))
+	}
+	sql += ` FROM {s}.ledger_head h LEFT JOIN (SELECT size, note FROM {s}.checkpoints ORDER BY size DESC LIMIT 1) c ON true`
+	err := r.q.QueryRow(ctx, r.qs.expand(sql)).Scan(dest...)
 	if err != nil {
 		return st, unavailable(err)
 	}
@@ -268,7 +295,7 @@ func (s *Store) write(ctx context.Context, build func(uint64, reader) (*ledger.B
 	if err := conn.SendBatch(ctx, bb).Close(); err != nil {
 		return unavailable(err)
 	}
-	b, err := build(h.size, reader{conn, &s.q})
+	b, err := build(h.size, reader{q: conn, qs: &s.q})
 	if err != nil {
 		return err
 	}

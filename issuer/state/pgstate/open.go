@@ -59,7 +59,7 @@ const DefaultSchema = "elicense"
 
 // schemaVersion is the layout this build writes (schema.go); a database
 // at a later version is refused.
-const schemaVersion = 4
+const schemaVersion = 5
 
 // VersionError is the refusal to open a schema written by a later
 // version of elicense. It wraps state.ErrFormat.

@@ -155,6 +155,13 @@ var migrations = [][]string{
 		`UPDATE {s}.relying_parties SET void_before = ` + docNanos("void_before") + ` WHERE convert_from(doc, 'UTF8')::jsonb ? 'void_before'`,
 		`UPDATE {s}.grants SET created = ` + docNanos("created") + ` WHERE convert_from(doc, 'UTF8')::jsonb ? 'created'`,
 	},
+	4: {
+		// A row the ledger's durable read (ledger.go, ledgerStore.State)
+		// updates, so that its statement writes WAL and its commit
+		// waits for the synchronous standby like a write's.
+		`CREATE TABLE {s}.durable_mark (one boolean PRIMARY KEY DEFAULT true CHECK (one), n bigint NOT NULL DEFAULT 0)`,
+		`INSERT INTO {s}.durable_mark DEFAULT VALUES`,
+	},
 }
 
 // docNanos is the SQL of the Unix nanoseconds of the RFC 3339 time in

@@ -390,9 +390,10 @@ func TestMigrateFromVersion1(t *testing.T) {
 }
 
 // dropV3 is the SQL that takes schema back to version 2's tables (the
-// consent tables of migrations[2] dropped).
+// consent tables of migrations[2] and the table of migrations[4]
+// dropped).
 func dropV3(schema string) string {
-	return strings.NewReplacer("{s}", `"`+schema+`"`).Replace(`DROP TABLE {s}.relying_parties, {s}.requests, {s}.grants, {s}.uses, {s}.receipts`)
+	return strings.NewReplacer("{s}", `"`+schema+`"`).Replace(`DROP TABLE {s}.relying_parties, {s}.requests, {s}.grants, {s}.uses, {s}.receipts, {s}.durable_mark`)
 }
 
 // TestMigrateFromVersion2: a schema of version 2 (before 授权用证) is
@@ -415,7 +416,7 @@ func TestMigrateFromVersion2(t *testing.T) {
 	}
 	defer s2.Close()
 	var v int
-	if err := s2.Pool().QueryRow(ctx, `SELECT version FROM "t_pg_v2".schema_version`).Scan(&v); err != nil || v != 4 {
+	if err := s2.Pool().QueryRow(ctx, `SELECT version FROM "t_pg_v2".schema_version`).Scan(&v); err != nil || v != 5 {
 		t.Fatalf("after the migration: version %d, %v", v, err)
 	}
 	if got, err := s2.Get("V2-1"); err != nil || got.Credential != "cred-V2-1" {

@@ -113,3 +113,70 @@ func cancelSyncWait(t *testing.T, c *pgtest.Cluster, done chan error) {
 	}
 	t.Fatalf("the write did not end within 5 s of cancel requests")
 }
+
+// TestStateOnlyDurable: a commit whose wait for the synchronous standby
+// ended without it (a cancel request; a backend that outlives its
+// killed postmaster ends the wait too) is visible on the primary alone.
+// State, from which other processes' Logs take in entries and
+// checkpoints, must not report it before the standby has it: the
+// primary's loss would take it back, and a Log that had taken it in
+// would hold a tree the new primary does not (and stop at its next
+// append as inconsistent).
+func TestStateOnlyDurable(t *testing.T) {
+	primary := pgtest.New(t, pgtest.Options{})
+	standby := primary.Standby(t, pgtest.Options{})
+	if err := primary.Set("synchronous_standby_names", "*"); err != nil {
+		t.Fatal(err)
+	}
+	if err := primary.WaitSynchronous(30 * time.Second); err != nil {
+		t.Fatalf("%v\n%s", err, standby.Log())
+	}
+	opts := pgstate.Options{Schema: "t_pg_durable", OpTimeout: 2 * time.Second}
+	a, err := pgstate.Open(ctx, primary.DSN("postgres"), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	b, err := pgstate.Open(ctx, primary.DSN("postgres"), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	if _, err := insert(a, record("L1", "s1", 1, "")); err != nil {
+		t.Fatal(err)
+	}
+	st, err := b.Ledger().State(ctx)
+	if err != nil || st.Size != 1 {
+		t.Fatalf("State with the standby streaming: %d entries, %v", st.Size, err)
+	}
+
+	if err := standby.Stop("fast"); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { _, err := insert(a, record("L2", "s1", 2, "")); done <- err }()
+	cancelSyncWait(t, primary, done)
+	if err := <-done; !errors.Is(err, pgstate.ErrUnreplicated) {
+		t.Fatalf("the append whose wait was cancelled: %v, want ErrUnreplicated", err)
+	}
+	if seen, err := primary.Query(`SELECT size FROM t_pg_durable.ledger_head`); err != nil || seen != "2" {
+		t.Fatalf("a plain read on the primary sees %q entries (%v), want the unreplicated commit's 2", seen, err)
+	}
+	st, err = b.Ledger().State(ctx)
+	if err == nil && st.Size > 1 {
+		t.Fatalf("State reported %d entries while the second is on the primary alone", st.Size)
+	}
+	if !errors.Is(err, state.ErrUnavailable) {
+		t.Fatalf("State while the standby is stopped: %v, want state.ErrUnavailable", err)
+	}
+
+	if err := standby.Start(); err != nil {
+		t.Fatal(err)
+	}
+	if err := primary.WaitSynchronous(30 * time.Second); err != nil {
+		t.Fatalf("%v\n%s", err, standby.Log())
+	}
+	if st, err = b.Ledger().State(ctx); err != nil || st.Size != 2 {
+		t.Fatalf("State with the standby back: %d entries, %v (want the second, now replicated)", st.Size, err)
+	}
+}
