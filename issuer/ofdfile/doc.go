@@ -18,8 +18,15 @@
 //     title, the printed fields of the class with their catalogue labels,
 //     in catalogue order (a field that fits on a page is kept whole; a
 //     longer one is split line by line, its label marked （续） on each
-//     further page), and on the last page the static QR (a PNG image
-//     resource), the agency, the issue date and the identifier;
+//     further page), and on the last page the static QR, the agency, the
+//     issue date and the identifier;
+//   - the QR as vector graphics (GB/T 33190 §9): one filled PathObject of
+//     the symbol's dark modules, quiet zone included in its square, in
+//     module units scaled by the object's CTM, each row's runs of dark
+//     modules a rectangle (runs repeating down a column one taller
+//     rectangle). It prints sharp at any scale and needs no image
+//     resource; the PNG it replaces cost more CPU to encode than the
+//     rest of the page (docs/performance.md);
 //   - fonts by their standard names only (宋体 for text, 黑体 for the
 //     title), with no FontFile: every Chinese OFD reader maps those names
 //     to the system's fonts, embedding a CJK font would add megabytes to

@@ -1,7 +1,9 @@
 package ofdfile
 
 import (
+	"cmp"
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -33,8 +35,6 @@ const (
 	sealRight        = 186.0
 	sealTop          = 214.0
 	sealGap          = 2.0 // between the footer's text and the seal
-
-	qrPixelsPerModule = 4
 )
 
 // box is an OFD ST_Box: x y w h.
@@ -52,7 +52,6 @@ type page struct {
 	id      int
 	layerID int
 	objs    []string
-	hasQR   bool
 	seal    box // where the StampAnnot goes (last page only)
 	ids     *idAlloc
 }
@@ -188,7 +187,7 @@ func (r row) split(n int, whole bool) (part row, rest *row, ok bool) {
 
 // layout lays l out on as many pages as its printed fields need; the
 // footer (QR, agency, date, identifier, seal) goes on the last.
-func layout(l *Licence, seal *ses.Seal, f fontIDs, qrID int, ids *idAlloc) []*page {
+func layout(l *Licence, seal *ses.Seal, f fontIDs, qr [][]bool, ids *idAlloc) []*page {
 	var rows []row
 	for _, fd := range l.Class.Fields {
 		v := l.Fields[fd.Key]
@@ -236,7 +235,7 @@ func layout(l *Licence, seal *ses.Seal, f fontIDs, qrID int, ids *idAlloc) []*pa
 		pages = append(pages, newPage())
 	}
 	last := pages[len(pages)-1]
-	footer(last, l, seal, f, qrID)
+	footer(last, l, seal, f, qr)
 	if n := len(pages); n > 1 {
 		for i, p := range pages {
 			s := fmt.Sprintf("第 %d 页 共 %d 页", i+1, n)
@@ -256,11 +255,14 @@ func drawRow(p *page, r row, y float64, f fontIDs) {
 	}
 }
 
-func footer(p *page, l *Licence, seal *ses.Seal, f fontIDs, qrID int) {
-	if qrID != 0 {
-		p.hasQR = true
-		p.objs = append(p.objs, fmt.Sprintf(`<ofd:ImageObject ID="%d" Boundary="%s" CTM="%s 0 0 %s 0 0" ResourceID="%d"/>`,
-			p.ids.next(), box{qrX, qrY, qrSize, qrSize}, num(qrSize), num(qrSize), qrID))
+func footer(p *page, l *Licence, seal *ses.Seal, f fontIDs, qr [][]bool) {
+	if len(qr) > 0 {
+		// The path is in modules; the CTM scales the symbol, quiet zone
+		// included, to the QR's square. The scale keeps six decimals
+		// (num's two would shrink a 57-module symbol by 0.1 mm).
+		s := strconv.FormatFloat(qrSize/float64(len(qr)), 'f', 6, 64)
+		p.objs = append(p.objs, fmt.Sprintf(`<ofd:PathObject ID="%d" Boundary="%s" CTM="%s 0 0 %s 0 0" Stroke="false" Fill="true"><ofd:FillColor Value="0 0 0"/><ofd:AbbreviatedData>%s</ofd:AbbreviatedData></ofd:PathObject>`,
+			p.ids.next(), box{qrX, qrY, qrSize, qrSize}, s, s, modulePath(qr)))
 	}
 	w, h := float64(seal.Info.Picture.Width), float64(seal.Info.Picture.Height)
 	if w <= 0 || h <= 0 || w > 60 || h > 60 {
@@ -281,6 +283,53 @@ func footer(p *page, l *Licence, seal *ses.Seal, f fontIDs, qrID int) {
 		p.text(metaX, y, f.text, idSize, s, 0)
 		y += idSize + 1.4
 	}
+}
+
+// modulePath is the dark modules of m (m[y][x], true for dark) as OFD
+// path data (GB/T 33190 §9.3.2) in module units: one closed rectangle for
+// each run of dark modules in a row, a run that repeats the same columns
+// in the rows below it taken into the same rectangle. The rectangles do
+// not overlap, so either fill rule fills exactly the dark modules.
+func modulePath(m [][]bool) string {
+	type rect struct{ x0, x1, y0, y1 int }
+	var done []rect
+	open := map[[2]int]int{} // columns of a run → the row its rectangle starts
+	for y := 0; y <= len(m); y++ {
+		next := map[[2]int]int{}
+		if y < len(m) {
+			row := m[y]
+			for x := 0; x < len(row); {
+				if !row[x] {
+					x++
+					continue
+				}
+				x0 := x
+				for x < len(row) && row[x] {
+					x++
+				}
+				run := [2]int{x0, x}
+				if y0, ok := open[run]; ok {
+					next[run] = y0
+					delete(open, run)
+				} else {
+					next[run] = y
+				}
+			}
+		}
+		for run, y0 := range open {
+			done = append(done, rect{run[0], run[1], y0, y})
+		}
+		open = next
+	}
+	slices.SortFunc(done, func(a, b rect) int { return cmp.Or(a.y0-b.y0, a.x0-b.x0) })
+	var b strings.Builder
+	for i, r := range done {
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		fmt.Fprintf(&b, "M %d %d L %d %d L %d %d L %d %d C", r.x0, r.y0, r.x1, r.y0, r.x1, r.y1, r.x0, r.y1)
+	}
+	return b.String()
 }
 
 // chineseDate writes YYYY-MM-DD as the paper does: 2026年1月5日.

@@ -119,11 +119,13 @@ func TestLayoutSplitsLongRow(t *testing.T) {
 	}
 }
 
-// A laid-out page as read back: its text objects, its images.
+// A laid-out page as read back: its text objects, its images and filled
+// paths (the QR), and the QR's path.
 type readPage struct {
 	id     string
 	texts  []placed
 	images []placed
+	qr     []qrObject
 }
 
 type placed struct {
@@ -173,6 +175,11 @@ func readPages(t *testing.T, p *ofd.Package) []*readPage {
 					t.Fatal(err)
 				}
 				pg.texts = append(pg.texts, parseBox(t, to.Boundary, to.Code))
+			case "PathObject":
+				if q, ok := readQR(t, d, &se); ok {
+					pg.qr = append(pg.qr, q)
+					pg.images = append(pg.images, q.boundary)
+				}
 			case "ImageObject":
 				for _, a := range se.Attr {
 					if a.Name.Local == "Boundary" {
