@@ -9,6 +9,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	format "elicense/certs/archive"
 	"elicense/certs/ses"
 )
 
@@ -99,14 +100,14 @@ func width(s string, size float64) float64 {
 	return w
 }
 
-// wrap breaks s into lines no wider than w at size: at newlines, and
-// between any two glyphs (Chinese text has no spaces to break at; an
-// identifier or a number is broken where it must be).
+// wrap breaks s into lines no wider than w at size: at newlines
+// (format.FaceLines), and between any two glyphs (Chinese text has no
+// spaces to break at; an identifier or a number is broken where it must
+// be). Joined, the lines are format.FaceText(s), which is what the
+// archive verifier reads the page against.
 func wrap(s string, w, size float64) []string {
 	var out []string
-	s = strings.ReplaceAll(strings.ReplaceAll(s, "\r\n", "\n"), "\r", "\n")
-	for _, para := range strings.Split(s, "\n") {
-		para = strings.TrimSpace(para)
+	for _, para := range format.FaceLines(s) {
 		line, lw := strings.Builder{}, 0.0
 		for _, r := range para {
 			a := advance(r, size)
@@ -182,24 +183,23 @@ func (r row) split(n int, whole bool) (part row, rest *row, ok bool) {
 	if n >= len(r.value) { // a label taller than a page: only its end is lost
 		return part, nil, true
 	}
-	return part, &row{name: r.name, label: wrap(r.name+"（续）", labelW, fieldSize), value: r.value[n:]}, true
+	return part, &row{name: r.name, label: wrap(r.name+format.FaceContinued, labelW, fieldSize), value: r.value[n:]}, true
 }
 
-// layout lays l out on as many pages as its printed fields need; the
-// footer (QR, agency, date, identifier, seal) goes on the last.
+// layout lays l's face (format.LicenceFace: what it shows, which the
+// archive verifier checks the pages against) out on as many pages as its
+// fields need; the footer (QR, agency, date, identifier, seal) goes on
+// the last.
 func layout(l *Licence, seal *ses.Seal, f fontIDs, qr [][]bool, ids *idAlloc) []*page {
+	face := format.LicenceFace(l.Class, l.Fields, l.IssuerName, l.IssuedOn, l.ID)
 	var rows []row
-	for _, fd := range l.Class.Fields {
-		v := l.Fields[fd.Key]
-		if v == "" || !fd.Printed {
-			continue
-		}
-		rows = append(rows, row{name: fd.Label, label: wrap(fd.Label, labelW, fieldSize), value: wrap(v, valueW, fieldSize)})
+	for _, it := range face.Fields {
+		rows = append(rows, row{name: it.Name, label: wrap(it.Name, labelW, fieldSize), value: wrap(it.Value, valueW, fieldSize)})
 	}
 	newPage := func() *page {
 		p := &page{id: ids.next(), layerID: ids.next(), ids: ids}
 		p.border()
-		t := l.Class.NameZH
+		t := face.Title
 		spacing := titleSize * 0.4
 		if utf8.RuneCountInString(t) > 8 {
 			spacing = titleSize * 0.1
@@ -235,7 +235,7 @@ func layout(l *Licence, seal *ses.Seal, f fontIDs, qr [][]bool, ids *idAlloc) []
 		pages = append(pages, newPage())
 	}
 	last := pages[len(pages)-1]
-	footer(last, l, seal, f, qr)
+	footer(last, face.Footer, seal, f, qr)
 	if n := len(pages); n > 1 {
 		for i, p := range pages {
 			s := fmt.Sprintf("第 %d 页 共 %d 页", i+1, n)
@@ -255,7 +255,9 @@ func drawRow(p *page, r row, y float64, f fontIDs) {
 	}
 }
 
-func footer(p *page, l *Licence, seal *ses.Seal, f fontIDs, qr [][]bool) {
+// footer draws the QR and the footer's lines (format.Face) on the last
+// page p, and places the seal.
+func footer(p *page, lines []format.Item, seal *ses.Seal, f fontIDs, qr [][]bool) {
 	if len(qr) > 0 {
 		// The path is in modules; the CTM scales the symbol, quiet zone
 		// included, to the QR's square. The scale keeps six decimals
@@ -273,15 +275,20 @@ func footer(p *page, l *Licence, seal *ses.Seal, f fontIDs, qr [][]bool) {
 	// over whatever lies under it, and the identifier must stay legible.
 	textW := min(metaW, p.seal.x-sealGap-metaX)
 	y := qrY + 6
-	for _, s := range wrap("颁发机构："+l.IssuerName, textW, fieldSize) {
-		p.text(metaX, y, f.text, fieldSize, s, 0)
-		y += fieldSize + 4
-	}
-	p.text(metaX, y, f.text, fieldSize, "颁证日期："+chineseDate(l.IssuedOn), 0)
-	y += fieldSize + 8
-	for _, s := range wrap("证照标识："+l.ID, textW, idSize) {
-		p.text(metaX, y, f.text, idSize, s, 0)
-		y += idSize + 1.4
+	for _, it := range lines {
+		// The identifier is small; the date stands apart from it.
+		size, gap, after := fieldSize, 4.0, 0.0
+		switch it.Name {
+		case format.ItemIssuedOn:
+			after = 4
+		case format.ItemID:
+			size, gap = idSize, 1.4
+		}
+		for _, s := range wrap(it.Name+format.FaceSep+it.Value, textW, size) {
+			p.text(metaX, y, f.text, size, s, 0)
+			y += size + gap
+		}
+		y += after
 	}
 }
 
@@ -330,15 +337,6 @@ func modulePath(m [][]bool) string {
 		fmt.Fprintf(&b, "M %d %d L %d %d L %d %d L %d %d C", r.x0, r.y0, r.x1, r.y0, r.x1, r.y1, r.x0, r.y1)
 	}
 	return b.String()
-}
-
-// chineseDate writes YYYY-MM-DD as the paper does: 2026年1月5日.
-func chineseDate(d string) string {
-	var y, m, dd int
-	if _, err := fmt.Sscanf(d, "%4d-%2d-%2d", &y, &m, &dd); err != nil {
-		return d
-	}
-	return fmt.Sprintf("%d年%d月%d日", y, m, dd)
 }
 
 func sortedNames(files map[string][]byte) []string {
