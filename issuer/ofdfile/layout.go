@@ -1,9 +1,7 @@
 package ofdfile
 
 import (
-	"cmp"
 	"fmt"
-	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -290,53 +288,6 @@ func footer(p *page, lines []format.Item, seal *ses.Seal, f fontIDs, qr [][]bool
 		}
 		y += after
 	}
-}
-
-// modulePath is the dark modules of m (m[y][x], true for dark) as OFD
-// path data (GB/T 33190 §9.3.2) in module units: one closed rectangle for
-// each run of dark modules in a row, a run that repeats the same columns
-// in the rows below it taken into the same rectangle. The rectangles do
-// not overlap, so either fill rule fills exactly the dark modules.
-func modulePath(m [][]bool) string {
-	type rect struct{ x0, x1, y0, y1 int }
-	var done []rect
-	open := map[[2]int]int{} // columns of a run → the row its rectangle starts
-	for y := 0; y <= len(m); y++ {
-		next := map[[2]int]int{}
-		if y < len(m) {
-			row := m[y]
-			for x := 0; x < len(row); {
-				if !row[x] {
-					x++
-					continue
-				}
-				x0 := x
-				for x < len(row) && row[x] {
-					x++
-				}
-				run := [2]int{x0, x}
-				if y0, ok := open[run]; ok {
-					next[run] = y0
-					delete(open, run)
-				} else {
-					next[run] = y
-				}
-			}
-		}
-		for run, y0 := range open {
-			done = append(done, rect{run[0], run[1], y0, y})
-		}
-		open = next
-	}
-	slices.SortFunc(done, func(a, b rect) int { return cmp.Or(a.y0-b.y0, a.x0-b.x0) })
-	var b strings.Builder
-	for i, r := range done {
-		if i > 0 {
-			b.WriteByte(' ')
-		}
-		fmt.Fprintf(&b, "M %d %d L %d %d L %d %d L %d %d C", r.x0, r.y0, r.x1, r.y0, r.x1, r.y1, r.x0, r.y1)
-	}
-	return b.String()
 }
 
 func sortedNames(files map[string][]byte) []string {

@@ -6,6 +6,7 @@ import (
 	"image"
 	"image/color"
 	"math"
+	"math/rand/v2"
 	"strconv"
 	"strings"
 	"testing"
@@ -79,13 +80,14 @@ func TestQRPath(t *testing.T) {
 	}
 }
 
-// TestModulePath checks the path of matrices whose runs merge (or not)
-// in every way: it must paint exactly the dark modules.
+// TestModulePath checks the outlines of matrices whose modules join in
+// every way (sides, corners, holes): filled, they must be exactly the
+// dark modules.
 func TestModulePath(t *testing.T) {
 	tests := []struct {
-		name  string
-		rows  []string
-		rects int // how many rectangles the path draws
+		name     string
+		rows     []string
+		outlines int // closed subpaths
 	}{
 		{"empty", nil, 0},
 		{"all light", []string{"..", ".."}, 0},
@@ -93,10 +95,13 @@ func TestModulePath(t *testing.T) {
 		{"one module", []string{"...", ".#.", "..."}, 1},
 		{"checkerboard", []string{"#.#", ".#.", "#.#"}, 5},
 		{"column", []string{".#.", ".#.", ".#."}, 1},
-		{"runs that differ", []string{"##.", "###", ".##"}, 3},
+		{"runs that differ", []string{"##.", "###", ".##"}, 1},
+		{"a ring, its hole light", []string{"###", "#.#", "###"}, 2},
+		{"corners touching", []string{"#.", ".#"}, 2},
+		{"a ring of corners", []string{".#.", "#.#", ".#."}, 4},
 		{"a run ends, the same columns start again", []string{"#", ".", "#"}, 2},
 		{"row ends dark", []string{"..##", "..##"}, 1},
-		{"ragged rows", []string{"#", "##", "#"}, 3},
+		{"ragged rows", []string{"#", "##", "#"}, 1},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -109,8 +114,8 @@ func TestModulePath(t *testing.T) {
 				width = max(width, len(r))
 			}
 			d := ofdfile.ModulePath(m)
-			if got := strings.Count(d, "M "); got != tc.rects {
-				t.Errorf("%d rectangles, want %d: %s", got, tc.rects, d)
+			if got := strings.Count(d, "M "); got != tc.outlines {
+				t.Errorf("%d outlines, want %d: %s", got, tc.outlines, d)
 			}
 			got, err := paint(d, max(width, len(m)))
 			if err != nil {
@@ -125,6 +130,34 @@ func TestModulePath(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestModulePathRandom fills the outlines of random matrices, dense and
+// sparse, and compares them with the matrix.
+func TestModulePathRandom(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	for i := range 500 {
+		n := 1 + r.IntN(12)
+		m := make([][]bool, n)
+		for y := range m {
+			m[y] = make([]bool, n)
+			for x := range m[y] {
+				m[y][x] = r.IntN(4) < 1+i%3
+			}
+		}
+		d := ofdfile.ModulePath(m)
+		got, err := paint(d, n)
+		if err != nil {
+			t.Fatalf("%v: %v", m, err)
+		}
+		for y := range n {
+			for x := range n {
+				if got[y][x] != m[y][x] {
+					t.Fatalf("matrix %v: module (%d, %d) is %v; path %s", m, x, y, got[y][x], d)
+				}
+			}
+		}
 	}
 }
 
@@ -160,15 +193,32 @@ func readQR(t *testing.T, d *xml.Decoder, se *xml.StartElement) (qrObject, bool)
 	return q, true
 }
 
-// paint fills the rectangles of OFD path data d (closed subpaths of
-// M and L, each an axis-aligned rectangle on whole units) into an n×n
-// matrix, refusing anything else or a module painted twice.
+// paint fills OFD path data d (closed subpaths of M and L on whole
+// units, every edge horizontal or vertical) into an n×n matrix of
+// modules by the non-zero winding rule, as a reader fills it. It refuses
+// anything else, and a module covered twice or by outlines of opposite
+// senses (either rule would then fill it differently).
 func paint(d string, n int) ([][]bool, error) {
-	m := make([][]bool, n)
-	for i := range m {
-		m[i] = make([]bool, n)
+	type edge struct{ x, y0, y1 int } // vertical, from y0 to y1
+	var edges []edge
+	var pts [][2]int
+	closePath := func() error {
+		if len(pts) < 4 {
+			return fmt.Errorf("path: a subpath of %d points", len(pts))
+		}
+		for i, p := range pts {
+			q := pts[(i+1)%len(pts)]
+			switch {
+			case p[0] == q[0] && p[1] != q[1]:
+				edges = append(edges, edge{p[0], p[1], q[1]})
+			case p[1] == q[1] && p[0] != q[0]:
+			default:
+				return fmt.Errorf("path: edge %v → %v is not horizontal or vertical", p, q)
+			}
+		}
+		pts = pts[:0]
+		return nil
 	}
-	var pts [][2]float64
 	tok := strings.Fields(d)
 	for i := 0; i < len(tok); {
 		switch tok[i] {
@@ -176,18 +226,17 @@ func paint(d string, n int) ([][]bool, error) {
 			if i+2 >= len(tok) || tok[i] == "M" && len(pts) > 0 || tok[i] == "L" && len(pts) == 0 {
 				return nil, fmt.Errorf("path: misplaced %s at token %d", tok[i], i)
 			}
-			x, err1 := strconv.ParseFloat(tok[i+1], 64)
-			y, err2 := strconv.ParseFloat(tok[i+2], 64)
-			if err1 != nil || err2 != nil {
-				return nil, fmt.Errorf("path: bad point at token %d", i)
+			x, err1 := strconv.Atoi(tok[i+1])
+			y, err2 := strconv.Atoi(tok[i+2])
+			if err1 != nil || err2 != nil || x < 0 || y < 0 || x > n || y > n {
+				return nil, fmt.Errorf("path: point %s %s is off the grid", tok[i+1], tok[i+2])
 			}
-			pts = append(pts, [2]float64{x, y})
+			pts = append(pts, [2]int{x, y})
 			i += 3
 		case "C":
-			if err := fillRect(m, pts); err != nil {
+			if err := closePath(); err != nil {
 				return nil, err
 			}
-			pts = pts[:0]
 			i++
 		default:
 			return nil, fmt.Errorf("path: unexpected %q", tok[i])
@@ -196,33 +245,34 @@ func paint(d string, n int) ([][]bool, error) {
 	if len(pts) > 0 {
 		return nil, fmt.Errorf("path: an unclosed subpath")
 	}
-	return m, nil
-}
-
-func fillRect(m [][]bool, pts [][2]float64) error {
-	if len(pts) != 4 {
-		return fmt.Errorf("path: a subpath of %d points, want a rectangle", len(pts))
-	}
-	x0, y0, x1, y1 := pts[0][0], pts[0][1], pts[0][0], pts[0][1]
-	for i, p := range pts {
-		q := pts[(i+1)%4]
-		if p[0] != q[0] && p[1] != q[1] {
-			return fmt.Errorf("path: edge %v → %v is not axis-aligned", p, q)
-		}
-		x0, y0, x1, y1 = min(x0, p[0]), min(y0, p[1]), max(x1, p[0]), max(y1, p[1])
-	}
-	if x0 != math.Trunc(x0) || y0 != math.Trunc(y0) || x1 != math.Trunc(x1) || y1 != math.Trunc(y1) || x0 < 0 || y0 < 0 || int(x1) > len(m) || int(y1) > len(m) {
-		return fmt.Errorf("path: rectangle %v %v %v %v is off the grid", x0, y0, x1, y1)
-	}
-	for y := int(y0); y < int(y1); y++ {
-		for x := int(x0); x < int(x1); x++ {
-			if m[y][x] {
-				return fmt.Errorf("path: module (%d, %d) painted twice", x, y)
+	m := make([][]bool, n)
+	sense := 0
+	for y := range n {
+		m[y] = make([]bool, n)
+		for x := range n {
+			// The winding number at the module's centre: the edges
+			// crossing the ray to its right, down +1, up -1.
+			w := 0
+			for _, e := range edges {
+				if e.x > x && min(e.y0, e.y1) <= y && y < max(e.y0, e.y1) {
+					if e.y1 > e.y0 {
+						w++
+					} else {
+						w--
+					}
+				}
 			}
-			m[y][x] = true
+			switch {
+			case w == 0:
+			case w*w != 1 || sense != 0 && w != sense:
+				return nil, fmt.Errorf("path: module (%d, %d) has winding number %d", x, y, w)
+			default:
+				sense = w
+				m[y][x] = true
+			}
 		}
 	}
-	return nil
+	return m, nil
 }
 
 // raster paints m at px pixels a module, dark on white.
