@@ -191,8 +191,8 @@ func (r row) split(n int, whole bool) (part row, rest *row, ok bool) {
 func layout(l *Licence, seal *ses.Seal, f fontIDs, qr [][]bool, ids *idAlloc) []*page {
 	face := format.LicenceFace(l.Class, l.Fields, l.IssuerName, l.IssuedOn, l.ID)
 	var rows []row
-	for _, it := range face.Fields {
-		rows = append(rows, row{name: it.Name, label: wrap(it.Name, labelW, fieldSize), value: wrap(it.Value, valueW, fieldSize)})
+	for _, fd := range face.Fields {
+		rows = append(rows, row{name: fd.Label, label: wrap(fd.Label, labelW, fieldSize), value: wrap(fd.Value, valueW, fieldSize)})
 	}
 	newPage := func() *page {
 		p := &page{id: ids.next(), layerID: ids.next(), ids: ids}
@@ -236,7 +236,7 @@ func layout(l *Licence, seal *ses.Seal, f fontIDs, qr [][]bool, ids *idAlloc) []
 	footer(last, face.Footer, seal, f, qr)
 	if n := len(pages); n > 1 {
 		for i, p := range pages {
-			s := fmt.Sprintf("第 %d 页 共 %d 页", i+1, n)
+			s := format.FacePageNumber(i+1, n)
 			p.text(sealRight-width(s, idSize), bodyBottom+6, f.text, idSize, s, 0)
 		}
 	}

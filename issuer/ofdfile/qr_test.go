@@ -1,6 +1,7 @@
 package ofdfile_test
 
 import (
+	"cmp"
 	"encoding/xml"
 	"fmt"
 	"image"
@@ -199,51 +200,9 @@ func readQR(t *testing.T, d *xml.Decoder, se *xml.StartElement) (qrObject, bool)
 // anything else, and a module covered twice or by outlines of opposite
 // senses (either rule would then fill it differently).
 func paint(d string, n int) ([][]bool, error) {
-	type edge struct{ x, y0, y1 int } // vertical, from y0 to y1
-	var edges []edge
-	var pts [][2]int
-	closePath := func() error {
-		if len(pts) < 4 {
-			return fmt.Errorf("path: a subpath of %d points", len(pts))
-		}
-		for i, p := range pts {
-			q := pts[(i+1)%len(pts)]
-			switch {
-			case p[0] == q[0] && p[1] != q[1]:
-				edges = append(edges, edge{p[0], p[1], q[1]})
-			case p[1] == q[1] && p[0] != q[0]:
-			default:
-				return fmt.Errorf("path: edge %v → %v is not horizontal or vertical", p, q)
-			}
-		}
-		pts = pts[:0]
-		return nil
-	}
-	tok := strings.Fields(d)
-	for i := 0; i < len(tok); {
-		switch tok[i] {
-		case "M", "L":
-			if i+2 >= len(tok) || tok[i] == "M" && len(pts) > 0 || tok[i] == "L" && len(pts) == 0 {
-				return nil, fmt.Errorf("path: misplaced %s at token %d", tok[i], i)
-			}
-			x, err1 := strconv.Atoi(tok[i+1])
-			y, err2 := strconv.Atoi(tok[i+2])
-			if err1 != nil || err2 != nil || x < 0 || y < 0 || x > n || y > n {
-				return nil, fmt.Errorf("path: point %s %s is off the grid", tok[i+1], tok[i+2])
-			}
-			pts = append(pts, [2]int{x, y})
-			i += 3
-		case "C":
-			if err := closePath(); err != nil {
-				return nil, err
-			}
-			i++
-		default:
-			return nil, fmt.Errorf("path: unexpected %q", tok[i])
-		}
-	}
-	if len(pts) > 0 {
-		return nil, fmt.Errorf("path: an unclosed subpath")
+	edges, err := verticalEdges(d, n)
+	if err != nil {
+		return nil, err
 	}
 	m := make([][]bool, n)
 	sense := 0
@@ -255,11 +214,7 @@ func paint(d string, n int) ([][]bool, error) {
 			w := 0
 			for _, e := range edges {
 				if e.x > x && min(e.y0, e.y1) <= y && y < max(e.y0, e.y1) {
-					if e.y1 > e.y0 {
-						w++
-					} else {
-						w--
-					}
+					w += cmp.Compare(e.y1, e.y0)
 				}
 			}
 			switch {
@@ -273,6 +228,55 @@ func paint(d string, n int) ([][]bool, error) {
 		}
 	}
 	return m, nil
+}
+
+// edge is a vertical edge of a path, from (x, y0) to (x, y1).
+type edge struct{ x, y0, y1 int }
+
+// verticalEdges parses d into its subpaths and returns their vertical
+// edges, refusing any edge neither vertical nor horizontal and any point
+// off the n×n grid.
+func verticalEdges(d string, n int) ([]edge, error) {
+	var edges []edge
+	var pts [][2]int
+	tok := strings.Fields(d)
+	for i := 0; i < len(tok); {
+		switch tok[i] {
+		case "M", "L":
+			if i+2 >= len(tok) || (tok[i] == "M") != (len(pts) == 0) {
+				return nil, fmt.Errorf("path: misplaced %s at token %d", tok[i], i)
+			}
+			x, err1 := strconv.Atoi(tok[i+1])
+			y, err2 := strconv.Atoi(tok[i+2])
+			if err1 != nil || err2 != nil || x < 0 || y < 0 || x > n || y > n {
+				return nil, fmt.Errorf("path: point %s %s is off the grid", tok[i+1], tok[i+2])
+			}
+			pts = append(pts, [2]int{x, y})
+			i += 3
+		case "C":
+			if len(pts) < 4 {
+				return nil, fmt.Errorf("path: a subpath of %d points", len(pts))
+			}
+			for k, p := range pts {
+				q := pts[(k+1)%len(pts)]
+				switch {
+				case p[0] == q[0] && p[1] != q[1]:
+					edges = append(edges, edge{p[0], p[1], q[1]})
+				case p[1] == q[1] && p[0] != q[0]:
+				default:
+					return nil, fmt.Errorf("path: edge %v → %v is not horizontal or vertical", p, q)
+				}
+			}
+			pts = pts[:0]
+			i++
+		default:
+			return nil, fmt.Errorf("path: unexpected %q", tok[i])
+		}
+	}
+	if len(pts) > 0 {
+		return nil, fmt.Errorf("path: an unclosed subpath")
+	}
+	return edges, nil
 }
 
 // raster paints m at px pixels a module, dark on white.
