@@ -16,8 +16,9 @@ var step = [4][2]int{right: {1, 0}, down: {0, 1}, left: {-1, 0}, up: {0, -1}}
 // modulePath is the dark modules of the square matrix m (m[y][x], true
 // for dark) as OFD path data (GB/T 33190 §9.3.2) in module units: the
 // outline of every dark region, each a closed subpath with a vertex only
-// at its corners, so that a QR of 61 modules takes some 2,000 vertices
-// where a rectangle a run would take 2,500 and four times the text.
+// at its corners: fewer vertices, and less text to write and deflate,
+// than a rectangle for each run of dark modules (OFD paths have no
+// rectangle or relative commands to shorten those).
 //
 // Every outline runs with the dark modules on its right (outer edges
 // clockwise, holes anticlockwise), so the non-zero winding rule, OFD's
@@ -28,8 +29,9 @@ var step = [4][2]int{right: {1, 0}, down: {0, 1}, left: {-1, 0}, up: {0, -1}}
 func modulePath(m [][]bool) string {
 	n := len(m)
 	dark := func(x, y int) bool { return x >= 0 && y >= 0 && y < n && x < len(m[y]) && m[y][x] }
-	// out[v] holds the edges leaving vertex v = y*(n+1)+x, one bit a
-	// direction: a module's side that borders a light one (or the edge).
+	// out[v] holds the edges leaving the grid vertex v = y*w+x, one bit a
+	// direction: each side of a dark module that borders a light one (or
+	// the matrix's edge), directed with the dark module on its right.
 	w := n + 1
 	for _, row := range m {
 		w = max(w, len(row)+1)
