@@ -2,6 +2,7 @@ package archive
 
 import (
 	"errors"
+	"strings"
 	"testing"
 )
 
@@ -33,6 +34,27 @@ func FuzzParse(f *testing.F) {
 		}
 		if _, err := ParseCatalogue(b); err != nil && !errors.Is(err, ErrMalformed) {
 			t.Fatal(err)
+		}
+	})
+}
+
+// FuzzFaceDiff: any page text, split into pages and objects anywhere,
+// is compared without a panic, and the face's own text, however split,
+// is no difference.
+func FuzzFaceDiff(f *testing.F) {
+	f.Add("营业执照|名称|甲公司|经营范围|一|二三|颁发机构：某局|颁证日期：2026年1月5日|证照标识：1.2.3", uint8(3))
+	f.Add("营业执照|第 1 页 共 2 页", uint8(0))
+	f.Fuzz(func(t *testing.T, s string, cut uint8) {
+		var pages [][]string
+		for _, p := range strings.Split(s, "#") {
+			pages = append(pages, strings.Split(p, "|"))
+		}
+		testFace().Diff(pages)
+		own := []string{"营业执照", "名称", "甲公司", "经营范围", "一二三", "颁发机构：某局", "颁证日期：2026年1月5日", "证照标识：1.2.3"}
+		i := 1 + int(cut)%(len(own)-1)
+		pages = [][]string{own[:i], append([]string{"营业执照"}, own[i:]...)}
+		if d, ok := testFace().Diff(pages); !ok {
+			t.Fatalf("split at %d: %+v", i, d)
 		}
 	})
 }

@@ -126,8 +126,9 @@ const (
 
 // A package whose OFD file is re-sealed with the agency's own key, with
 // another holder in its metadata and on its page and metadata.json to
-// match, is INVALID naming the field: the file must say what the
-// ledger-anchored credential says.
+// match, or another value of any field on its page, is INVALID naming
+// the field: the file must say and show what the ledger-anchored
+// credential says.
 func TestArchiveBoundToCredential(t *testing.T) {
 	t0 := time.Now().UTC().Truncate(time.Hour).Add(2 * time.Hour)
 	fx := newArchiveFixture(t, 3, t0)
@@ -151,7 +152,17 @@ func TestArchiveBoundToCredential(t *testing.T) {
 		{"another holder on the page only", func(f *forgery) crypto.Signer {
 			h := f.holderOf()
 			return f.resealFirst(func(files map[string][]byte) { replaceIn(f.t, files, h, otherHolde, pageXML) }, time.Time{})
-		}, "licence.ofd: the page does not show 持证主体"},
+		}, "licence.ofd: the page does not show 名称 (name) \""},
+		{"another field value on the page only", func(f *forgery) crypto.Signer {
+			return f.resealFirst(func(files map[string][]byte) {
+				replaceIn(f.t, files, "人民币500.0000万元整", "人民币5000.0000万元整", pageXML)
+			}, time.Time{})
+		}, "licence.ofd: the page does not show 注册资本 (registered_capital) \"人民币500.0000万元整\", the credential's; it shows \"人民币5000.0000万元\""},
+		{"a line added to the page", func(f *forgery) crypto.Signer {
+			return f.resealFirst(func(files map[string][]byte) {
+				replaceIn(f.t, files, "</ofd:Layer>", `<ofd:TextObject ID="999" Boundary="22 200 40 5" Font="1" Size="3.5"><ofd:TextCode X="0" Y="3.5">已注销</ofd:TextCode></ofd:TextObject></ofd:Layer>`, pageXML)
+			}, time.Time{})
+		}, "licence.ofd: the page shows \"已注销\" after the last item"},
 		{"an item dropped", func(f *forgery) crypto.Signer {
 			return f.resealFirst(func(files map[string][]byte) {
 				replaceIn(f.t, files, `<ofd:CustomData Name="有效期截止日期">`, `<ofd:CustomData Name="备注">`, ofdXML)

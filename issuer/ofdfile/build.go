@@ -64,8 +64,6 @@ type Options struct {
 const (
 	docRoot        = "Doc_0/Document.xml"
 	publicResPath  = "Doc_0/PublicRes.xml"
-	documentResPth = "Doc_0/DocumentRes.xml"
-	qrImagePath    = "Doc_0/Res/qr.png"
 	signaturesPath = "Doc_0/Signs/Signatures.xml"
 	signaturePath  = "Doc_0/Signs/Sign_0/Signature.xml"
 	signedValuePth = "Doc_0/Signs/Sign_0/SignedValue.dat"
@@ -90,34 +88,26 @@ func Build(l *Licence, s Sealer, opts Options) ([]byte, error) {
 	}
 	at = at.UTC().Truncate(time.Second)
 
-	var qrPNG []byte
+	// The QR's modules, quiet zone included, drawn as a path: no image
+	// to render and compress, and crisp at any scale.
+	var qr [][]bool
 	if l.QR != "" {
 		code, err := qrcode.New(l.QR, qrcode.Medium)
 		if err != nil {
 			return nil, fmt.Errorf("%w: QR text: %v", ErrInvalid, err)
 		}
-		if qrPNG, err = code.PNG(-qrPixelsPerModule); err != nil {
-			return nil, fmt.Errorf("ofdfile: QR image: %w", err)
-		}
+		qr = code.Bitmap()
 	}
 
 	ids := &idAlloc{}
 	fonts := fontIDs{text: ids.next(), title: ids.next()}
-	qrID := 0
-	if qrPNG != nil {
-		qrID = ids.next()
-	}
-	pages := layout(l, s.Seal, fonts, qrID, ids)
+	pages := layout(l, s.Seal, fonts, qr, ids)
 	stampID := ids.next()
 
 	files := map[string][]byte{
 		ofd.RootPath:  rootXML(l, s.Seal, at),
 		docRoot:       documentXML(pages, ids.max()),
 		publicResPath: publicResXML(fonts),
-	}
-	if qrPNG != nil {
-		files[documentResPth] = documentResXML(qrID)
-		files[qrImagePath] = qrPNG
 	}
 	for i, p := range pages {
 		files[pagePath(i)] = p.content()
@@ -288,9 +278,6 @@ func documentXML(pages []*page, maxID int) []byte {
 	x.elem("PhysicalBox", fmt.Sprintf("0 0 %s %s", num(pageW), num(pageH)))
 	x.close("PageArea")
 	x.elem("PublicRes", "PublicRes.xml")
-	if hasQR(pages) {
-		x.elem("DocumentRes", "DocumentRes.xml")
-	}
 	x.close("CommonData")
 	x.open("Pages", "")
 	for i, p := range pages {
@@ -300,29 +287,12 @@ func documentXML(pages []*page, maxID int) []byte {
 	return x.done()
 }
 
-func hasQR(pages []*page) bool {
-	for _, p := range pages {
-		if p.hasQR {
-			return true
-		}
-	}
-	return false
-}
-
 func publicResXML(f fontIDs) []byte {
 	x := newXML("Res", `BaseLoc="Res"`)
 	x.open("Fonts", "")
 	x.raw(fmt.Sprintf(`<ofd:Font ID="%d" FontName="宋体" FamilyName="SimSun" Charset="GB18030"/>`, f.text))
 	x.raw(fmt.Sprintf(`<ofd:Font ID="%d" FontName="黑体" FamilyName="SimHei" Charset="GB18030"/>`, f.title))
 	x.close("Fonts")
-	return x.done()
-}
-
-func documentResXML(qrID int) []byte {
-	x := newXML("Res", `BaseLoc="Res"`)
-	x.open("MultiMedias", "")
-	x.raw(fmt.Sprintf(`<ofd:MultiMedia ID="%d" Type="Image" Format="PNG"><ofd:MediaFile>qr.png</ofd:MediaFile></ofd:MultiMedia>`, qrID))
-	x.close("MultiMedias")
 	return x.done()
 }
 

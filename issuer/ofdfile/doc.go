@@ -14,12 +14,19 @@
 //     颁证日期, 有效期起始日期, 有效期截止日期 (a date or 长期), 持证主体,
 //     持证主体代码类型, 持证主体代码 only when the class prints it on paper,
 //     电子印章标识;
-//   - one page (more when the fields do not fit) in A4: the class name as
+//   - one page (more when the fields do not fit) in A4 showing the
+//     licence's face as certs/archive.LicenceFace derives it (the archive
+//     verifier reads the pages against the same): the class name as
 //     title, the printed fields of the class with their catalogue labels,
 //     in catalogue order (a field that fits on a page is kept whole; a
 //     longer one is split line by line, its label marked （续） on each
-//     further page), and on the last page the static QR (a PNG image
-//     resource), the agency, the issue date and the identifier;
+//     further page), and on the last page the static QR, the agency, the
+//     issue date and the identifier;
+//   - the QR as vector graphics (GB/T 33190 §9): one filled PathObject,
+//     quiet zone included in its square, in module units scaled by the
+//     object's CTM, the outline of each region of dark modules with a
+//     vertex only at its corners. It prints sharp at any scale and needs
+//     no image resource or PNG encoding (docs/performance.md);
 //   - fonts by their standard names only (宋体 for text, 黑体 for the
 //     title), with no FontFile: every Chinese OFD reader maps those names
 //     to the system's fonts, embedding a CJK font would add megabytes to

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	format "elicense/certs/archive"
 	"elicense/certs/ses"
 )
 
@@ -33,8 +34,6 @@ const (
 	sealRight        = 186.0
 	sealTop          = 214.0
 	sealGap          = 2.0 // between the footer's text and the seal
-
-	qrPixelsPerModule = 4
 )
 
 // box is an OFD ST_Box: x y w h.
@@ -52,7 +51,6 @@ type page struct {
 	id      int
 	layerID int
 	objs    []string
-	hasQR   bool
 	seal    box // where the StampAnnot goes (last page only)
 	ids     *idAlloc
 }
@@ -100,14 +98,14 @@ func width(s string, size float64) float64 {
 	return w
 }
 
-// wrap breaks s into lines no wider than w at size: at newlines, and
-// between any two glyphs (Chinese text has no spaces to break at; an
-// identifier or a number is broken where it must be).
+// wrap breaks s into lines no wider than w at size: at newlines
+// (format.FaceLines), and between any two glyphs (Chinese text has no
+// spaces to break at; an identifier or a number is broken where it must
+// be). Joined, the lines are format.FaceText(s), which is what the
+// archive verifier reads the page against.
 func wrap(s string, w, size float64) []string {
 	var out []string
-	s = strings.ReplaceAll(strings.ReplaceAll(s, "\r\n", "\n"), "\r", "\n")
-	for _, para := range strings.Split(s, "\n") {
-		para = strings.TrimSpace(para)
+	for _, para := range format.FaceLines(s) {
 		line, lw := strings.Builder{}, 0.0
 		for _, r := range para {
 			a := advance(r, size)
@@ -183,24 +181,23 @@ func (r row) split(n int, whole bool) (part row, rest *row, ok bool) {
 	if n >= len(r.value) { // a label taller than a page: only its end is lost
 		return part, nil, true
 	}
-	return part, &row{name: r.name, label: wrap(r.name+"（续）", labelW, fieldSize), value: r.value[n:]}, true
+	return part, &row{name: r.name, label: wrap(r.name+format.FaceContinued, labelW, fieldSize), value: r.value[n:]}, true
 }
 
-// layout lays l out on as many pages as its printed fields need; the
-// footer (QR, agency, date, identifier, seal) goes on the last.
-func layout(l *Licence, seal *ses.Seal, f fontIDs, qrID int, ids *idAlloc) []*page {
+// layout lays l's face (format.LicenceFace: what it shows, which the
+// archive verifier checks the pages against) out on as many pages as its
+// fields need; the footer (QR, agency, date, identifier, seal) goes on
+// the last.
+func layout(l *Licence, seal *ses.Seal, f fontIDs, qr [][]bool, ids *idAlloc) []*page {
+	face := format.LicenceFace(l.Class, l.Fields, l.IssuerName, l.IssuedOn, l.ID)
 	var rows []row
-	for _, fd := range l.Class.Fields {
-		v := l.Fields[fd.Key]
-		if v == "" || !fd.Printed {
-			continue
-		}
-		rows = append(rows, row{name: fd.Label, label: wrap(fd.Label, labelW, fieldSize), value: wrap(v, valueW, fieldSize)})
+	for _, fd := range face.Fields {
+		rows = append(rows, row{name: fd.Label, label: wrap(fd.Label, labelW, fieldSize), value: wrap(fd.Value, valueW, fieldSize)})
 	}
 	newPage := func() *page {
 		p := &page{id: ids.next(), layerID: ids.next(), ids: ids}
 		p.border()
-		t := l.Class.NameZH
+		t := face.Title
 		spacing := titleSize * 0.4
 		if utf8.RuneCountInString(t) > 8 {
 			spacing = titleSize * 0.1
@@ -236,10 +233,10 @@ func layout(l *Licence, seal *ses.Seal, f fontIDs, qrID int, ids *idAlloc) []*pa
 		pages = append(pages, newPage())
 	}
 	last := pages[len(pages)-1]
-	footer(last, l, seal, f, qrID)
+	footer(last, face.Footer, seal, f, qr)
 	if n := len(pages); n > 1 {
 		for i, p := range pages {
-			s := fmt.Sprintf("第 %d 页 共 %d 页", i+1, n)
+			s := format.FacePageNumber(i+1, n)
 			p.text(sealRight-width(s, idSize), bodyBottom+6, f.text, idSize, s, 0)
 		}
 	}
@@ -256,11 +253,16 @@ func drawRow(p *page, r row, y float64, f fontIDs) {
 	}
 }
 
-func footer(p *page, l *Licence, seal *ses.Seal, f fontIDs, qrID int) {
-	if qrID != 0 {
-		p.hasQR = true
-		p.objs = append(p.objs, fmt.Sprintf(`<ofd:ImageObject ID="%d" Boundary="%s" CTM="%s 0 0 %s 0 0" ResourceID="%d"/>`,
-			p.ids.next(), box{qrX, qrY, qrSize, qrSize}, num(qrSize), num(qrSize), qrID))
+// footer draws the QR and the footer's lines (format.Face) on the last
+// page p, and places the seal.
+func footer(p *page, lines []format.Item, seal *ses.Seal, f fontIDs, qr [][]bool) {
+	if len(qr) > 0 {
+		// The path is in modules; the CTM scales the symbol, quiet zone
+		// included, to the QR's square. The scale keeps six decimals
+		// (num's two would shrink a 57-module symbol by 0.1 mm).
+		s := strconv.FormatFloat(qrSize/float64(len(qr)), 'f', 6, 64)
+		p.objs = append(p.objs, fmt.Sprintf(`<ofd:PathObject ID="%d" Boundary="%s" CTM="%s 0 0 %s 0 0" Stroke="false" Fill="true"><ofd:FillColor Value="0 0 0"/><ofd:AbbreviatedData>%s</ofd:AbbreviatedData></ofd:PathObject>`,
+			p.ids.next(), box{qrX, qrY, qrSize, qrSize}, s, s, modulePath(qr)))
 	}
 	w, h := float64(seal.Info.Picture.Width), float64(seal.Info.Picture.Height)
 	if w <= 0 || h <= 0 || w > 60 || h > 60 {
@@ -271,25 +273,21 @@ func footer(p *page, l *Licence, seal *ses.Seal, f fontIDs, qrID int) {
 	// over whatever lies under it, and the identifier must stay legible.
 	textW := min(metaW, p.seal.x-sealGap-metaX)
 	y := qrY + 6
-	for _, s := range wrap("颁发机构："+l.IssuerName, textW, fieldSize) {
-		p.text(metaX, y, f.text, fieldSize, s, 0)
-		y += fieldSize + 4
+	for _, it := range lines {
+		// The identifier is small; the date stands apart from it.
+		size, gap, after := fieldSize, 4.0, 0.0
+		switch it.Name {
+		case format.ItemIssuedOn:
+			after = 4
+		case format.ItemID:
+			size, gap = idSize, 1.4
+		}
+		for _, s := range wrap(it.Name+format.FaceSep+it.Value, textW, size) {
+			p.text(metaX, y, f.text, size, s, 0)
+			y += size + gap
+		}
+		y += after
 	}
-	p.text(metaX, y, f.text, fieldSize, "颁证日期："+chineseDate(l.IssuedOn), 0)
-	y += fieldSize + 8
-	for _, s := range wrap("证照标识："+l.ID, textW, idSize) {
-		p.text(metaX, y, f.text, idSize, s, 0)
-		y += idSize + 1.4
-	}
-}
-
-// chineseDate writes YYYY-MM-DD as the paper does: 2026年1月5日.
-func chineseDate(d string) string {
-	var y, m, dd int
-	if _, err := fmt.Sscanf(d, "%4d-%2d-%2d", &y, &m, &dd); err != nil {
-		return d
-	}
-	return fmt.Sprintf("%d年%d月%d日", y, m, dd)
 }
 
 func sortedNames(files map[string][]byte) []string {

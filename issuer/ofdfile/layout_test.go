@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	format "elicense/certs/archive"
 	"elicense/certs/catalog"
 	"elicense/certs/ofd"
 	"elicense/issuer/ofdfile"
@@ -61,6 +62,7 @@ func TestLayoutAtMaxLen(t *testing.T) {
 				pages := readPages(t, p)
 				checkInside(t, p, pages)
 				checkValuesShown(t, l, pages)
+				checkFace(t, l, pages)
 				if r := verify(t, f, data); r.Verdict != verifyofd.Valid {
 					t.Fatalf("verdict %s: %s", r.Verdict, r.Detail)
 				}
@@ -80,7 +82,8 @@ func TestLayoutSplitsLongRow(t *testing.T) {
 		fields[k] = v
 	}
 	fields["business_scope"] = strings.Repeat("国", 4000)
-	data, err := ofdfile.Build(licence(t, f, cl, fields), f.sealer, ofdfile.Options{At: f.at})
+	l := licence(t, f, cl, fields)
+	data, err := ofdfile.Build(l, f.sealer, ofdfile.Options{At: f.at})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -90,6 +93,7 @@ func TestLayoutSplitsLongRow(t *testing.T) {
 	}
 	pages := readPages(t, p)
 	checkInside(t, p, pages)
+	checkFace(t, l, pages)
 	if len(pages) < 3 {
 		t.Fatalf("%d pages, want 3 or more", len(pages))
 	}
@@ -119,11 +123,13 @@ func TestLayoutSplitsLongRow(t *testing.T) {
 	}
 }
 
-// A laid-out page as read back: its text objects, its images.
+// A laid-out page as read back: its text objects, its images and filled
+// paths (the QR), and the QR's path.
 type readPage struct {
 	id     string
 	texts  []placed
 	images []placed
+	qr     []qrObject
 }
 
 type placed struct {
@@ -173,6 +179,11 @@ func readPages(t *testing.T, p *ofd.Package) []*readPage {
 					t.Fatal(err)
 				}
 				pg.texts = append(pg.texts, parseBox(t, to.Boundary, to.Code))
+			case "PathObject":
+				if q, ok := readQR(t, d, &se); ok {
+					pg.qr = append(pg.qr, q)
+					pg.images = append(pg.images, q.boundary)
+				}
 			case "ImageObject":
 				for _, a := range se.Attr {
 					if a.Name.Local == "Boundary" {
@@ -265,5 +276,36 @@ func checkValuesShown(t *testing.T, l *ofdfile.Licence, pages []*readPage) {
 	}
 	if got.String() != want.String() {
 		t.Errorf("the value column shows %d characters, want %d", len([]rune(got.String())), len([]rune(want.String())))
+	}
+}
+
+// checkFace checks that the pages' text is the licence's face as the
+// archive verifier reads it (format.Face.Diff), and that a character
+// changed in any text object but a page number is a difference.
+func checkFace(t *testing.T, l *ofdfile.Licence, pages []*readPage) {
+	t.Helper()
+	face := format.LicenceFace(l.Class, l.Fields, l.IssuerName, l.IssuedOn, l.ID)
+	texts := make([][]string, len(pages))
+	for i, pg := range pages {
+		for _, o := range pg.texts {
+			texts[i] = append(texts[i], o.text)
+		}
+	}
+	if d, ok := face.Diff(texts); !ok {
+		t.Fatalf("the pages are not the face: %+v", d)
+	}
+	for i := range texts {
+		for j, s := range texts[i] {
+			if s == format.FacePageNumber(i+1, len(texts)) {
+				continue
+			}
+			texts[i][j] = "乙" + s
+			if d, ok := face.Diff(texts); ok {
+				t.Errorf("page %d: %q changed to %q is not a difference", i+1, s, texts[i][j])
+			} else if d.Item == "" && j != len(texts[i])-1 {
+				t.Errorf("page %d: %q changed names no item: %+v", i+1, s, d)
+			}
+			texts[i][j] = s
+		}
 	}
 }

@@ -23,7 +23,7 @@ import (
 // agency key can seal any file and sign any manifest, so without this a
 // package re-sealed with another holder on the page would pass. The
 // file's items and metadata.json's must be the credential's, the page
-// must show its holder, the seal must be made with the credential's key
+// must show its face, the seal must be made with the credential's key
 // (or the key that replaced it), and the file must be signed as of a
 // time within the version's life in the period, or, when the agency's
 // seal was replaced since, as of the replacement's start: the exporter
@@ -99,62 +99,81 @@ func (o origin) of(name string) string {
 	return "the credential's"
 }
 
-// checkPage checks that the file's pages show the credential's holder
-// (持证主体, and 持证主体代码 where the class prints it). The page is
-// compared on these alone: the rest of the face is laid out by the
-// issuer's renderer, which a verifier does not repeat.
+// checkPage checks that the file's pages show the credential's face:
+// the class name, every field the class prints with its label, the
+// agency, the issue date and the identifier, as format.LicenceFace has
+// them (the layout draws its pages from the same function), in order,
+// with nothing else but page numbers. A file re-sealed with one value
+// changed on its page, its metadata left alone, is a Mismatch naming the
+// field.
 func (c *licenceCheck) checkPage(file *certsofd.Package, lic *credential.License, cl *catalog.Class) {
 	doc, err := file.Document(file.Root.Bodies[0].DocRoot)
 	if err != nil {
 		c.bad(OFD, "%s: %v", format.OFDFile, err)
 		return
 	}
-	var text strings.Builder
+	pages := make([][]string, 0, len(doc.Pages))
 	for _, pg := range doc.Pages {
 		b, err := file.File(pg.Loc)
+		var texts []string
 		if err == nil {
-			err = pageText(&text, b)
+			texts, err = pageTexts(b)
 		}
 		if err != nil {
 			c.bad(OFD, "%s: page %s: %v", format.OFDFile, pg.Loc, err)
 			return
 		}
+		pages = append(pages, texts)
 	}
-	shown := text.String()
-	if name := lic.Fields[cl.HolderNameField]; !strings.Contains(shown, name) {
-		c.bad(Mismatch, "%s: the page does not show %s %q, the credential's", format.OFDFile, format.ItemHolder, name)
-	}
-	code := lic.Fields[cl.HolderCodeField]
-	if f, ok := cl.Field(cl.HolderCodeField); ok && f.Printed && code != "" && !strings.Contains(shown, code) {
-		c.bad(Mismatch, "%s: the page does not show %s %q, the credential's", format.OFDFile, format.ItemHolderCode, code)
+	face := format.LicenceFace(cl, lic.Fields, lic.IssuerName, lic.IssuedOn.Format(credential.DateLayout), lic.ID)
+	d, ok := face.Diff(pages)
+	switch {
+	case ok:
+	case d.Item == "":
+		c.bad(Mismatch, "%s: the page shows %q after the last item, which the credential does not", format.OFDFile, d.Found)
+	case d.Key != "":
+		c.bad(Mismatch, "%s: the page does not show %s (%s) %q, the credential's; it shows %q", format.OFDFile, d.Item, d.Key, d.Want, d.Found)
+	default:
+		c.bad(Mismatch, "%s: the page does not show %s %q, the credential's; it shows %q", format.OFDFile, d.Item, d.Want, d.Found)
 	}
 }
 
-// pageText appends the text of every TextCode of a page's Content.xml
-// (already read under the OFD reader's limits) to w.
-func pageText(w *strings.Builder, content []byte) error {
+// pageTexts is the text of each TextObject of a page's Content.xml
+// (already read under the OFD reader's limits), in drawing order.
+func pageTexts(content []byte) ([]string, error) {
 	d := xml.NewDecoder(bytes.NewReader(content))
-	in := 0
+	var out []string
+	var cur strings.Builder
+	obj, code := 0, 0 // depth in TextObject, TextCode
 	for {
 		tok, err := d.Token()
 		if errors.Is(err, io.EOF) {
-			return nil
+			return out, nil
 		}
 		if err != nil {
-			return err
+			return nil, err
 		}
 		switch t := tok.(type) {
 		case xml.StartElement:
-			if t.Name.Local == "TextCode" {
-				in++
+			switch t.Name.Local {
+			case "TextObject":
+				obj++
+			case "TextCode":
+				code++
 			}
 		case xml.EndElement:
-			if t.Name.Local == "TextCode" {
-				in--
+			switch t.Name.Local {
+			case "TextObject":
+				if obj--; obj == 0 {
+					out = append(out, cur.String())
+					cur.Reset()
+				}
+			case "TextCode":
+				code--
 			}
 		case xml.CharData:
-			if in > 0 {
-				w.Write(t)
+			if obj > 0 && code > 0 {
+				cur.Write(t)
 			}
 		}
 	}
