@@ -278,13 +278,7 @@ func TestDatabaseRestart(t *testing.T) {
 // and the time from promotion to the first acknowledged issuance.
 func TestDatabaseFailover(t *testing.T) {
 	primary := pgtest.New(t, pgtest.Options{})
-	standby := primary.Standby(t, pgtest.Options{})
-	if err := primary.Set("synchronous_standby_names", "*"); err != nil {
-		t.Fatal(err)
-	}
-	if err := primary.WaitSynchronous(30 * time.Second); err != nil {
-		t.Fatalf("%v\n%s", err, standby.Log())
-	}
+	standby := primary.SynchronousStandby(t, pgtest.Options{})
 	dsn := fmt.Sprintf("postgres://postgres@127.0.0.1:%d,127.0.0.1:%d/postgres?sslmode=disable&target_session_attrs=read-write&schema=failover", primary.Port, standby.Port)
 	data := filepath.Join(t.TempDir(), "data")
 	a := startServer(t, data, "--store", dsn)

@@ -89,6 +89,21 @@ func (c *Cluster) Standby(t testing.TB, o Options) *Cluster {
 	return s
 }
 
+// SynchronousStandby is Standby, made c's synchronous standby
+// (synchronous_standby_names = '*'): it returns once c's commits wait
+// for it.
+func (c *Cluster) SynchronousStandby(t testing.TB, o Options) *Cluster {
+	t.Helper()
+	s := c.Standby(t, o)
+	if err := c.Set("synchronous_standby_names", "*"); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.WaitSynchronous(30 * time.Second); err != nil {
+		t.Fatalf("%v\n%s", err, s.Log())
+	}
+	return s
+}
+
 func newCluster(t testing.TB, o Options) *Cluster {
 	t.Helper()
 	if os.Getenv("ELICENSE_TEST_PG") == "skip" {

@@ -22,13 +22,7 @@ import (
 // standby is back, writes are acknowledged again.
 func TestUnreplicatedNotAcknowledged(t *testing.T) {
 	primary := pgtest.New(t, pgtest.Options{})
-	standby := primary.Standby(t, pgtest.Options{})
-	if err := primary.Set("synchronous_standby_names", "*"); err != nil {
-		t.Fatal(err)
-	}
-	if err := primary.WaitSynchronous(30 * time.Second); err != nil {
-		t.Fatalf("%v\n%s", err, standby.Log())
-	}
+	standby := primary.SynchronousStandby(t, pgtest.Options{})
 	const opTimeout = 3 * time.Second
 	s, err := pgstate.Open(ctx, primary.DSN("postgres"), pgstate.Options{Schema: "t_pg_syncrep", StatementTimeout: 500 * time.Millisecond, OpTimeout: opTimeout})
 	if err != nil {
@@ -124,13 +118,7 @@ func cancelSyncWait(t *testing.T, c *pgtest.Cluster, done chan error) {
 // append as inconsistent).
 func TestStateOnlyDurable(t *testing.T) {
 	primary := pgtest.New(t, pgtest.Options{})
-	standby := primary.Standby(t, pgtest.Options{})
-	if err := primary.Set("synchronous_standby_names", "*"); err != nil {
-		t.Fatal(err)
-	}
-	if err := primary.WaitSynchronous(30 * time.Second); err != nil {
-		t.Fatalf("%v\n%s", err, standby.Log())
-	}
+	standby := primary.SynchronousStandby(t, pgtest.Options{})
 	opts := pgstate.Options{Schema: "t_pg_durable", OpTimeout: 2 * time.Second}
 	a, err := pgstate.Open(ctx, primary.DSN("postgres"), opts)
 	if err != nil {
