@@ -167,7 +167,10 @@ func (k *kit) ofdVectors(*Context) error {
 	if err := k.ofdLicenceVectors(made.Seal); err != nil {
 		return err
 	}
-	return k.ofdFormVectors(good)
+	if err := k.ofdFormVectors(good); err != nil {
+		return err
+	}
+	return k.ofdSignVectors(good, made.Seal)
 }
 
 // ofdLicenceVectors: licence files judged by the licence they carry
