@@ -92,6 +92,9 @@ type kit struct {
 	// copyQR is an original and its holder copy (credentialVectors),
 	// whose QR tokens qrCopies shows.
 	copyQR [2]*licence
+	// licenceOFD is the licence file with a QR token sealed by its
+	// agency (ofdLicenceVectors), which ofdCoverageVectors re-seals.
+	licenceOFD []byte
 }
 
 func (k *kit) file(name string) *File {

@@ -290,8 +290,8 @@ func resign(good []byte, edit func([]byte) ([]byte, error), sign func([]byte) ([
 // seal is face (the market agency's, signed by its key).
 func (k *kit) ofdSignVectors(good []byte, face *ses.Seal) error {
 	w := k.w
-	add := func(file []byte, want, desc string, unprotected []string, rules ...string) {
-		k.add("ofd.json", Vector{Rules: rules, Description: desc, Input: ofdInput{File: file}, Expected: want, Unprotected: unprotected})
+	add := func(file []byte, want, desc string, rules ...string) {
+		k.add("ofd.json", Vector{Rules: rules, Description: desc, Input: ofdInput{File: file}, Expected: want})
 	}
 	signedAt := w.Now.Add(-time.Hour)
 	day, year := 24*time.Hour, 365*24*time.Hour
@@ -314,7 +314,7 @@ func (k *kit) ofdSignVectors(good []byte, face *ses.Seal) error {
 		return err
 	}
 	add(valid, "ofd:VALID", "the licence file signed with a Type=\"Sign\" signature instead: a GM/T 0010 SignedData by a certificate under root.pem, protecting every shown file",
-		nil, "OFD-05", "OFD-06", "OFD-07")
+		"OFD-05", "OFD-06", "OFD-07")
 
 	// Each of these breaks one point of OFD-05 (or OFD-06's order).
 	other := seedKey("sign-other")
@@ -347,6 +347,7 @@ func (k *kit) ofdSignVectors(good []byte, face *ses.Seal) error {
 		{"ofd:SIGNATURE_INVALID", "messageDigest is SM3 of other bytes (the signed attributes themselves verify)", signSpec{digestOf: []byte("another Signature.xml")}},
 		{"ofd:SIGNATURE_INVALID", "the SM2 signature is over the signed attributes as encoded, tag [0], not re-tagged as SET", signSpec{signAsIs: true}},
 		{"ofd:SIGNATURE_INVALID", "the signed attributes signed by another key than the signer certificate's", signSpec{signWith: other}},
+		{"ofd:MALFORMED", "the ContentInfo's content type is GM/T 0010 data (1.2.156.10197.6.1.4.2.1), not signedData", signSpec{contentType: oidGMData}},
 		{"ofd:MALFORMED", "the SignerInfo's serial number names no certificate in the SignedData", signSpec{serial: big.NewInt(799)}},
 		{"ofd:MALFORMED", "the digest algorithm is SHA-256, not SM3", signSpec{digestAlg: oidSHA256}},
 		{"ofd:MALFORMED", "two SignerInfos (OFD-05: one signer)", signSpec{twice: true}},
@@ -359,7 +360,7 @@ func (k *kit) ofdSignVectors(good []byte, face *ses.Seal) error {
 		if err != nil {
 			return err
 		}
-		add(file, c.want, c.desc, nil, "OFD-05", "OFD-06")
+		add(file, c.want, c.desc, "OFD-05", "OFD-06")
 	}
 	changed, err := rezip(valid, func(n string, c []byte) (string, []byte) {
 		if n == kitSignatureXML {
@@ -370,7 +371,7 @@ func (k *kit) ofdSignVectors(good []byte, face *ses.Seal) error {
 	if err != nil {
 		return err
 	}
-	add(changed, "ofd:SIGNATURE_INVALID", "the Sign signature's Signature.xml changed after signing (messageDigest is no longer its SM3)", nil, "OFD-05", "OFD-06")
+	add(changed, "ofd:SIGNATURE_INVALID", "the Sign signature's Signature.xml changed after signing (messageDigest is no longer its SM3)", "OFD-05", "OFD-06")
 	modified, err := rezip(valid, func(n string, c []byte) (string, []byte) {
 		if n == kitPage {
 			return n, bytes.Replace(c, []byte("上海浦江"), []byte("上海黄浦"), 1)
@@ -380,7 +381,7 @@ func (k *kit) ofdSignVectors(good []byte, face *ses.Seal) error {
 	if err != nil {
 		return err
 	}
-	add(modified, "ofd:DOCUMENT_MODIFIED", "a page the Sign signature protects changed after signing (its reference digest no longer matches)", nil, "OFD-03", "OFD-05", "OFD-06")
+	add(modified, "ofd:DOCUMENT_MODIFIED", "a page the Sign signature protects changed after signing (its reference digest no longer matches)", "OFD-03", "OFD-05", "OFD-06")
 	return k.ofdCoverageVectors(good, face, alice)
 }
 
@@ -461,5 +462,13 @@ func (k *kit) ofdCoverageVectors(good []byte, face *ses.Seal, alice *signer) err
 	}
 	k.add("ofd.json", Vector{Rules: []string{"OFD-07", "OFD-05", "OFD-06"}, Input: ofdInput{File: both}, Expected: "ofd:VALID",
 		Description: "the same Seal signature without the page, and a second, Sign, signature protecting the page: every shown file is protected by a valid signature"})
+	// OFD-10 asks the agency's seal to protect every shown file.
+	licence, err := resign(k.licenceOFD, without(kitPage), seal, false)
+	if err != nil {
+		return err
+	}
+	k.add("ofd.json", Vector{Rules: []string{"OFD-10", "OFD-07"}, Input: ofdInput{File: licence, CheckLicence: true}, Expected: "ofd:LICENCE_NOT_GENUINE",
+		Description: "the licence file with a valid QR token, re-sealed by its agency's key with the page left out of the references: the agency's seal does not protect every shown file",
+		Unprotected: []string{kitPage}})
 	return nil
 }
