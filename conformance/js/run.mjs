@@ -203,8 +203,15 @@ const handlers = {
     // check_licence: judge the licence the file carries (OFD-10) with the trust state of step 1;
     // its QR token is verified as any static token, with a fresh replay memory
     const licence = i.check_licence ? { bundle: TRUST.bundle, verifyToken: (t) => verifyQR(t, { trust: TRUST, catalogue, now, replay: new Map() }) } : null;
-    try { return verifyOFD(b64Decode(i.file), { roots, now, revoked: i.revoked_seals || [], licence }); }
+    let r;
+    try { r = verifyOFD(b64Decode(i.file), { roots, now, revoked: i.revoked_seals || [], licence }); }
     catch (e) { if (e instanceof OfdNI) NI(e.message); throw e; }
+    // OFD-07: the shown files warned about must be the vector's `unprotected` (none for a VALID vector)
+    if (r.code === v.expected && (v.unprotected || v.expected === 'ofd:VALID')) {
+      const want = [...(v.unprotected || [])].sort().join(', '), got = (r.unprotected || []).join(', ');
+      if (got !== want) return { code: `${r.code}, warned about [${got}] not [${want}]`, detail: r.detail };
+    }
+    return r;
   },
   catalogue(v) {
     let d; try { d = parseJSON(v.input.doc); } catch { return 'reject:catalog'; }

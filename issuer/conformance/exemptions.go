@@ -30,8 +30,6 @@ var exemptions = []Exemption{
 	{"LEDGER-16", exemptProducer, "GET /v1/ledger/entries/{i}: a server endpoint; the client's recomputation is the event and inclusion vectors"},
 	{"LEDGER-17", exemptProducer, "GET /v1/ledger/proof/inclusion: a server endpoint (its 400 answers); the proofs themselves are ledger.json's"},
 	{"LEDGER-18", exemptProducer, "GET /v1/ledger/proof/consistency: a server endpoint (its 400 answers); the proofs themselves are ledger.json's"},
-	{"OFD-05", exemptPending, "Sign signatures (GM/T 0010 SignedData): elicense makes none, so the generator has no producer yet; verifier/ofd tests use third-party samples"},
-	{"OFD-07", exemptPending, "a warning for shown files no signature protects: needs an OFD with an unprotected page, which the licence writer cannot make"},
 	{"QR-34", exemptProducer, "the wallet's refresh interval (SHOULD); a verifier sees only the presentation window (QR-32)"},
 	{"SEAL-06", exemptProducer, "seal type numbers are a definition; they do not change a verdict"},
 	{"STATUS-15", exemptProducer, "the status fetch endpoints (full token, delta, empty, 404): a server obligation"},

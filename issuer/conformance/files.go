@@ -54,7 +54,8 @@ func fileHeads() []fileHead {
 				"signature": "the DER SES_Signature, base64", "document": "the signed document, base64",
 				"root_pem":      "the root the seal maker's certificate must chain to; absent: root.pem (root.pem is also the time-stamp authorities' root)",
 				"revoked_seals": "seals the verifier knows to be revoked (esid, since), as a trust bundle lists them"}},
-		{"ofd.json", "ofd", "OFD (GB/T 33190) files signed with a GB/T 38540 seal: the licence file elicense makes, and its failures.",
+		{"ofd.json", "ofd", "OFD (GB/T 33190) files with Type=\"Seal\" signatures (GB/T 38540) and Type=\"Sign\" signatures (GM/T 0010 SignedData): the licence file elicense makes, its failures, and the licence file re-signed by the kit. " +
+			"A vector's unprotected lists the shown files no signature protects, each of which a verifier must report as a warning (OFD-07); an ofd:VALID vector without it must be reported with none.",
 			[]string{"docs/spec/seals-ofd.md"}, map[string]string{"file": "the OFD package (zip), base64; verified against root.pem at the vector's now (root.pem is also the time-stamp authorities' root)",
 				"revoked_seals": "seals the verifier knows to be revoked (esid, since), as a trust bundle lists them",
 				"check_licence": "true: also judge the licence the file carries (OFD-10), its QR token verified at the vector's now against the trust state of conformance/README.md step 1 (context.json's bundle, status lists and genuine sets), with a fresh replay memory"}},

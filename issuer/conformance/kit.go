@@ -38,6 +38,10 @@ type Vector struct {
 	// AlsoConforming are other verdicts the specification allows (a MAY
 	// rule); Expected is the stricter reading.
 	AlsoConforming []string `json:"also_conforming,omitempty"`
+	// Unprotected (ofd vectors) are the shown files that no signature
+	// protects, which a verifier must report as a warning (OFD-07); an
+	// ofd vector expecting VALID without it must be reported with none.
+	Unprotected []string `json:"unprotected,omitempty"`
 	// Source names the published document and section a vector is
 	// copied from (standards.json only).
 	Source string `json:"source,omitempty"`
@@ -88,6 +92,9 @@ type kit struct {
 	// copyQR is an original and its holder copy (credentialVectors),
 	// whose QR tokens qrCopies shows.
 	copyQR [2]*licence
+	// licenceOFD is the licence file with a QR token sealed by its
+	// agency (ofdLicenceVectors), which ofdCoverageVectors re-seals.
+	licenceOFD []byte
 }
 
 func (k *kit) file(name string) *File {

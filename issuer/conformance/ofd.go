@@ -167,7 +167,10 @@ func (k *kit) ofdVectors(*Context) error {
 	if err := k.ofdLicenceVectors(made.Seal); err != nil {
 		return err
 	}
-	return k.ofdFormVectors(good)
+	if err := k.ofdFormVectors(good); err != nil {
+		return err
+	}
+	return k.ofdSignVectors(good, made.Seal)
 }
 
 // ofdLicenceVectors: licence files judged by the licence they carry
@@ -203,6 +206,7 @@ func (k *kit) ofdLicenceVectors(face *ses.Seal) error {
 		return err
 	}
 	add(good, "ofd:VALID", "a licence file whose QR token (证照二维码) verifies VALID_STATIC, names its licence, holder and agency, sealed by that agency's key")
+	k.licenceOFD = good
 	revoked, err := build(2, agencySealer, nil)
 	if err != nil {
 		return err

@@ -38,6 +38,9 @@ type vector struct {
 	Now         time.Time       `json:"now"`
 	Input       json.RawMessage `json:"input"`
 	Expected    string          `json:"expected"`
+	// Unprotected: ofd vectors, the shown files a verifier must warn
+	// about (OFD-07).
+	Unprotected []string `json:"unprotected"`
 }
 
 type kitContext struct {

@@ -1,6 +1,8 @@
 package conformancekit
 
 import (
+	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -34,5 +36,22 @@ func runOFD(t *testing.T, e *env, v vector) string {
 		opts.Licences = verifier.New(e.state, verifier.Options{})
 	}
 	r, _ := ofd.Verify(in.File, opts)
-	return "ofd:" + string(r.Verdict)
+	got := "ofd:" + string(r.Verdict)
+	// OFD-07: a vector naming unprotected files, and a VALID one, say
+	// exactly which shown files the verifier must warn about.
+	if (len(v.Unprotected) > 0 || v.Expected == "ofd:VALID") && got == v.Expected {
+		if !slices.Equal(sorted(r.Unprotected), sorted(v.Unprotected)) {
+			return fmt.Sprintf("%s, unprotected %q (want %q)", got, r.Unprotected, v.Unprotected)
+		}
+		if len(v.Unprotected) > 0 && len(r.Warnings) == 0 {
+			return got + " without a warning"
+		}
+	}
+	return got
+}
+
+func sorted(s []string) []string {
+	s = slices.Clone(s)
+	slices.Sort(s)
+	return s
 }

@@ -1,11 +1,12 @@
-// OFD (GB/T 33190) packages with Seal signatures, per seals-ofd.md OFD-01 .. OFD-06 and OFD-09, and
-// the licence a licence file carries (OFD-10).
+// OFD (GB/T 33190) packages with Seal and Sign signatures, per seals-ofd.md OFD-01 .. OFD-07 and
+// OFD-09, and the licence a licence file carries (OFD-10).
 // A small zip reader (PKWARE APPNOTE: end of central directory, central and local headers; stored
 // and deflated entries) and a strict, small XML reader are written here.
 import zlib from 'node:zlib';
 import { sm3 } from './sm.mjs';
 import { bytesEq } from './enc.mjs';
 import { verifySeal, SealNI } from './seals.mjs';
+import { verifySign } from './sign.mjs';
 
 export class OfdNI extends Error {}
 class Bad extends Error {}
@@ -143,10 +144,10 @@ function resolve(from, loc) {
   return base.join('/');
 }
 
-// OFD-06's order, with OFD-10's licence verdicts after UNTRUSTED_SIGNER (PARTIALLY_PROTECTED, which
-// OFD-10 ranks after them, is not produced: see the README's readings) and NOT_SIGNED before VALID.
+// OFD-06's order, with the document's own verdicts after UNTRUSTED_SIGNER: OFD-10's licence verdicts,
+// PARTIALLY_PROTECTED (OFD-07), NOT_SIGNED, VALID.
 const ORDER = ['MALFORMED', 'SIGNATURE_INVALID', 'DOCUMENT_MODIFIED', 'REVOKED', 'EXPIRED', 'UNTRUSTED_MAKER', 'UNTRUSTED_SIGNER',
-  'LICENCE_NOT_GENUINE', 'LICENCE_NOT_VALID', 'LICENCE_UNCHECKED', 'NOT_SIGNED', 'VALID'];
+  'LICENCE_NOT_GENUINE', 'LICENCE_NOT_VALID', 'LICENCE_UNCHECKED', 'PARTIALLY_PROTECTED', 'NOT_SIGNED', 'VALID'];
 const worst = (a, b) => (ORDER.indexOf(a) <= ORDER.indexOf(b) ? a : b);
 // seal verdict → OFD verdict (OFD-09's table)
 const SEAL2OFD = {
@@ -181,8 +182,8 @@ export function verifyOFD(pkg, { roots, now, revoked = [], licence = null }) {
       const sl = kid(body, 'Signatures');
       if (sl && sl.text.trim()) sigLists.push(resolve('OFD.xml', sl.text));
     }
-    let verdict = null;
-    const sigs = []; // {type, verdict, refs: Set of protected paths, signerPub, signingTime}
+    let verdict = null, sigDetail;
+    const sigs = []; // {type, verdict, refs: Set of listed paths, ok: Set of those passing OFD-03, signerPub, signingTime}
     for (const sp of sigLists) {
       if (!get(sp)) continue;
       const sx = parseXML(get(sp));
@@ -198,13 +199,13 @@ export function verifyOFD(pkg, { roots, now, revoked = [], licence = null }) {
         const cm = refs.attrs.CheckMethod;
         let v = 'VALID';
         if (cm !== '1.2.156.10197.1.401' && cm !== 'SM3') bad('CheckMethod');
-        const seen = new Set();
+        const seen = new Set(), ok = new Set();
         for (const r of kids(refs, 'Reference')) {
           const fp = resolve(loc, r.attrs.FileRef || '');
           if (seen.has(fp)) bad('reference repeated'); seen.add(fp);
           const f = get(fp);
           const cv = Buffer.from(kid(r, 'CheckValue')?.text.trim() || '', 'base64');
-          if (!f || !bytesEq(sm3(f), cv)) v = worst(v, 'DOCUMENT_MODIFIED');
+          if (!f || !bytesEq(sm3(f), cv)) v = worst(v, 'DOCUMENT_MODIFIED'); else ok.add(fp);
         }
         const type = sig.attrs.Type || 'Seal';
         const svLoc = kid(sdoc, 'SignedValue');
@@ -214,19 +215,32 @@ export function verifyOFD(pkg, { roots, now, revoked = [], licence = null }) {
         if (type === 'Seal') {
           try { sr = sealTwice(sv, sxml, { roots, revoked, now }); } catch (e) { if (e instanceof SealNI) throw new OfdNI(e.message); throw e; }
           v = worst(v, sr.verdict);
-        } else throw new OfdNI('Type="Sign" signatures (GM/T 0010 SignedData)');
-        sigs.push({ type, verdict: v, refs: seen, signerPub: sr.signerPub, signingTime: sr.signingTime });
+        } else if (type === 'Sign') {
+          // OFD-05; a reference failure ranks after MALFORMED and SIGNATURE_INVALID (worst does that)
+          sr = verifySign(sv, sxml, kid(info, 'SignatureDateTime')?.text, { roots, now });
+          v = worst(v, sr.verdict);
+        } else bad('signature Type ' + type);
+        sigs.push({ type, verdict: v, refs: seen, ok, signerPub: sr.signerPub, signingTime: sr.signingTime });
+        if (verdict === null || worst(verdict, v) !== verdict) sigDetail = v === sr.verdict ? sr.detail : 'a protected file differs';
         verdict = worst(verdict || 'VALID', v);
       }
     }
     let doc = verdict === null ? 'NOT_SIGNED' : verdict;
-    let detail;
+    let detail = sigDetail;
+    // OFD-07: shown files no signature protects are warned about (unprotected); the document is at best
+    // PARTIALLY_PROTECTED when a shown file has no VALID signature protecting it. A shown file that does
+    // not parse leaves coverage unknown: MALFORMED unless a signature already failed.
+    let shown;
+    try { shown = shownFiles(files, ofd); } catch (e) { if (!(e instanceof Bad)) throw e; if (doc === 'VALID') bad(e.message); shown = new Set(); }
+    const unprotected = [...shown].filter((f) => !sigs.some((s) => s.ok.has(f))).sort();
+    const uncovered = [...shown].filter((f) => !sigs.some((s) => s.verdict === 'VALID' && s.ok.has(f)));
+    if (doc === 'VALID' && uncovered.length) { doc = 'PARTIALLY_PROTECTED'; detail = 'shown, protected by no valid signature: ' + uncovered.join(', '); }
     // OFD-10: a licence verdict replaces the document's only when that is less severe
     if (licence && ORDER.indexOf(doc) > ORDER.indexOf('LICENCE_UNCHECKED')) {
       const j = judgeLicence(files, ofd, sigs, licence);
       if (j) { doc = worst(doc, j.code); detail = j.detail; }
     }
-    return R(doc, detail);
+    return { ...R(doc, detail), unprotected };
   } catch (e) {
     if (e instanceof Bad) return R('MALFORMED', e.message);
     throw e;
@@ -285,11 +299,12 @@ function judgeLicence(files, ofd, sigs, { verifyToken, bundle }) {
 
 // OFD-07's shown files: OFD.xml, each Document.xml, page and template contents, the resource files and
 // the fonts, images and colour profiles they name, the annotation lists and the annotation files.
-// Named files the package lacks are not shown; a shown XML file that does not parse is MALFORMED.
+// A named file is shown whether or not the package holds it (OFD-07: it could be added later); only a
+// present one is read for the files it names in turn. A shown XML file that does not parse is MALFORMED.
 function shownFiles(files, ofd) {
   const shown = new Set(['OFD.xml']);
   const xml = (p) => (files.has(p) ? parseXML(files.get(p)) : null);
-  const add = (p) => { if (files.has(p)) { shown.add(p); return true; } return false; };
+  const add = (p) => { shown.add(p); return files.has(p); };
   const res = (p) => {
     if (!add(p)) return;
     const r = xml(p);
