@@ -99,9 +99,10 @@ type Log[T any] struct {
 	reqs   chan *request[T]
 	done   chan struct{}
 
-	size    atomic.Uint64 // durable size
-	cp      atomic.Pointer[SignedCheckpoint]
-	failure atomic.Pointer[error]
+	size      atomic.Uint64 // durable size
+	cp        atomic.Pointer[SignedCheckpoint]
+	failure   atomic.Pointer[error]
+	refreshMu sync.Mutex // sizeFor's looks at a shared store
 
 	// Owned by the sequencer goroutine (and Open, before it starts).
 	frontier   tlog.Frontier
@@ -958,7 +959,16 @@ func (l *Log[T]) SizeFor(want uint64) uint64 { return l.sizeFor(want) }
 
 func (l *Log[T]) sizeFor(want uint64) uint64 {
 	n := l.size.Load()
-	if want > n && l.shared != nil {
+	if want <= n || l.shared == nil {
+		return n
+	}
+	// One look at a time: a shared store's State is a durable read (a
+	// commit), and requests beyond the size, which anyone can send,
+	// must not each cost one. Callers that waited take what the look
+	// before them found.
+	l.refreshMu.Lock()
+	defer l.refreshMu.Unlock()
+	if n = l.size.Load(); want > n {
 		if _, err := l.refresh(context.Background()); err == nil {
 			n = l.size.Load()
 		}
