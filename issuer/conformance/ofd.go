@@ -3,15 +3,20 @@ package conformance
 import (
 	"archive/zip"
 	"bytes"
+	"crypto/x509/pkix"
 	"errors"
 	"io"
 	"maps"
+	"math/big"
 	"strings"
 	"time"
 
+	"elicense/certs/agencycert"
 	"elicense/certs/catalog"
 	"elicense/certs/ses"
+	"elicense/internal/gm"
 	"elicense/issuer/ofdfile"
+	"elicense/issuer/seal"
 )
 
 // ofdInput is the input of an OFD vector.
@@ -212,6 +217,44 @@ func (k *kit) ofdLicenceVectors(face *ses.Seal) error {
 		return err
 	}
 	add(revoked, "ofd:LICENCE_NOT_VALID", "the file of a licence revoked since (amr-1 entry 2): its seal is valid, its licence is not")
+	// The seal's maker certificate has expired since the agency's seal
+	// sealed the file (OFD-09: the signature is EXPIRED): the file is
+	// still the licence's (OFD-10), unless the seal was revoked.
+	mkey := seedKey("ofd-old-maker")
+	pext, err := agencycert.Policy{AgencyCode: codeMarket, Classes: w.Market.Classes}.Extension()
+	if err != nil {
+		return err
+	}
+	makerDER, err := gm.CreateCertificate(&gm.Certificate{
+		SerialNumber: big.NewInt(705), Subject: pkix.Name{CommonName: w.Market.Name, Organization: []string{w.Market.Name}},
+		NotBefore: w.Now.Add(-20 * time.Hour), NotAfter: w.Now.Add(-2 * time.Hour),
+		KeyUsage: gm.KeyUsageDigitalSignature, BasicConstraintsValid: true, ExtraExtensions: []pkix.Extension{pext},
+	}, w.Root, mkey.PublicKey(), detSigner{w.RootKey})
+	if err != nil {
+		return err
+	}
+	pic, err := tinyPNG()
+	if err != nil {
+		return err
+	}
+	old, err := seal.Make(seal.Maker{Cert: makerDER, Signer: detSigner{mkey}}, seal.Options{
+		HolderName: w.Market.Name, HolderCode: codeMarket, Type: ses.TypeOfficial, Name: w.Market.Name + "电子证照专用章",
+		ValidFrom: w.Now.Add(-19 * time.Hour), ValidUntil: w.Now.Add(365 * 24 * time.Hour), SignerCerts: [][]byte{w.Market.DER}, Picture: pic,
+		ESID: "31000000000002", Now: w.Now.Add(-19 * time.Hour),
+	})
+	if err != nil {
+		return err
+	}
+	at.At = w.Now.Add(-10 * time.Hour)
+	sealedThen, err := build(1, ofdfile.Sealer{Seal: old.Seal, Cert: w.Market.DER, Signer: w.Market.signer()}, nil)
+	at.At = w.Now.Add(-time.Hour)
+	if err != nil {
+		return err
+	}
+	add(sealedThen, "ofd:VALID", "a licence file sealed 10 h ago by its agency with a seal whose maker certificate has expired since (2 h ago): the signature is EXPIRED, the file is still the licence's")
+	k.add("ofd.json", Vector{Rules: []string{"OFD-10", "SEAL-15"}, Input: ofdInput{File: sealedThen, CheckLicence: true,
+		Revoked: []revokedSeal{{ESID: "31000000000002", Since: w.Now.Add(-5 * time.Hour)}}}, Expected: "ofd:EXPIRED",
+		Description: "the same file, its seal revoked 5 h ago (after the signing time; no time-stamp shows when it sealed): it no longer carries the licence; the signature is EXPIRED"})
 	noToken, err := build(1, agencySealer, func(l *ofdfile.Licence) { l.QR = "" })
 	if err != nil {
 		return err

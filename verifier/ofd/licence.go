@@ -10,6 +10,7 @@ import (
 	"elicense/certs/trust"
 	"elicense/internal/gm"
 	"elicense/verifier"
+	"elicense/verifier/seal"
 )
 
 // The GB/T 36903 metadata a licence file (GB/T 36905) carries in its
@@ -42,6 +43,10 @@ type LicenceCheck struct {
 	// QR is the verdict on the file's static QR token (the licence's
 	// status among it); nil when the file carries none.
 	QR *verifier.Verdict `json:"qr,omitempty"`
+	// SealExpired: the agency's seal on the file has expired since it
+	// was applied (its signature is EXPIRED, it was wholly valid then);
+	// the licence is judged VALID all the same.
+	SealExpired bool `json:"seal_expired,omitempty"`
 }
 
 // checkLicence judges the licence of a document whose metadata names a
@@ -73,13 +78,17 @@ func checkLicence(p *ofd.Package, r *Report, opts Options) *LicenceCheck {
 		}
 	}
 	bundle := opts.Licences.State().Bundle
+	at := opts.At
+	if at.IsZero() {
+		at = time.Now()
+	}
 	// unchecked is the verdict when the licence's status cannot be
 	// established: still not genuine when a bundle is held and no seal
 	// of the agency the metadata names covers the file.
 	unchecked := func(detail string) *LicenceCheck {
 		c.Verdict, c.Detail = LicenceUnchecked, detail
 		if bundle != nil {
-			if v, why := issuerSealed(r, bundle, meta[MetaIssuerCode]); v != Valid {
+			if v, why, _ := issuerSealed(r, bundle, meta[MetaIssuerCode], opts.Status, at); v != Valid {
 				c.Verdict, c.Detail = v, why
 			}
 		}
@@ -88,10 +97,6 @@ func checkLicence(p *ofd.Package, r *Report, opts Options) *LicenceCheck {
 	token := meta[MetaToken]
 	if token == "" {
 		return unchecked("the file names licence " + id + " but carries no elicense QR token (" + MetaToken + "), so its status cannot be looked up")
-	}
-	at := opts.At
-	if at.IsZero() {
-		at = time.Now()
 	}
 	qv := opts.Licences.Verify(token, at)
 	c.QR = &qv
@@ -117,26 +122,39 @@ func checkLicence(p *ofd.Package, r *Report, opts Options) *LicenceCheck {
 	case qv.AgencyCode != meta[MetaIssuerCode]:
 		c.Verdict, c.Detail = LicenceNotGenuine, fmt.Sprintf("the metadata names issuing agency %s, the QR token's key is agency %s's", meta[MetaIssuerCode], qv.AgencyCode)
 	default:
-		c.Verdict, c.Detail = issuerSealed(r, bundle, qv.AgencyCode)
+		c.Verdict, c.Detail, c.SealExpired = issuerSealed(r, bundle, qv.AgencyCode, opts.Status, at)
 	}
 	return c
 }
 
-// issuerSealed reports whether a VALID seal protecting every shown file
-// was made with a usable key of agency in b: one that is not compromised
-// and was not retired at or before the seal's signing time.
-func issuerSealed(r *Report, b *trust.Bundle, agency string) (Verdict, string) {
+// issuerSealed reports whether a seal protecting every shown file was
+// made with a usable key of agency in b: one that is not compromised and
+// was not retired at or before the seal's signing time. The seal is
+// VALID, or EXPIRED since it was applied (sealedValid: wholly valid as
+// of its signing time) and not revoked at the check time: a licence file
+// outlives its seal's validity as its QR token outlives its key's
+// certificate; the licence's status decides (expired reports that case).
+func issuerSealed(r *Report, b *trust.Bundle, agency string, status seal.SealStatus, at time.Time) (v Verdict, why string, expired bool) {
 	if b == nil {
-		return LicenceUnchecked, "no trust bundle to find the issuing agency's keys in"
+		return LicenceUnchecked, "no trust bundle to find the issuing agency's keys in", false
 	}
 	a, ok := b.Agency(agency)
 	if !ok {
-		return LicenceNotGenuine, "the trust bundle has no agency " + fmt.Sprintf("%q", agency)
+		return LicenceNotGenuine, "the trust bundle has no agency " + fmt.Sprintf("%q", agency), false
 	}
-	why := "no valid seal covering the whole file was made with a key of the issuing agency " + agency + ": another party sealed it"
+	why = "no valid seal covering the whole file was made with a key of the issuing agency " + agency + ": another party sealed it"
 	for _, s := range r.Signatures {
-		if s.Type != "Seal" || s.Verdict != Valid || len(s.Unprotected) > 0 || s.signerCert == nil {
+		if s.Type != "Seal" || len(s.Unprotected) > 0 || s.signerCert == nil {
 			continue
+		}
+		if s.Verdict != Valid && (s.Verdict != Expired || !s.sealedValid) {
+			continue
+		}
+		if s.Verdict == Expired {
+			if revoked, since, _ := sealStatus(status, s.ESID); revoked && !since.After(at) && !(s.TimestampTrusted && s.TimestampAt.Before(since)) {
+				why = fmt.Sprintf("sealed with seal %s, which has expired since and was revoked on %s", s.ESID, since.UTC().Format(time.RFC3339))
+				continue
+			}
 		}
 		for _, k := range a.Keys {
 			switch {
@@ -146,11 +164,19 @@ func issuerSealed(r *Report, b *trust.Bundle, agency string) (Verdict, string) {
 			case k.State == trust.KeyRetired && !s.SignedAt.Before(k.Since):
 				why = fmt.Sprintf("sealed at %s with agency %s's key %s, retired since %s", s.SignedAt.UTC().Format(time.RFC3339), agency, k.KID, k.Since.UTC().Format(time.RFC3339))
 			default:
-				return Valid, ""
+				return Valid, "", s.Verdict == Expired
 			}
 		}
 	}
-	return LicenceNotGenuine, why
+	return LicenceNotGenuine, why, false
+}
+
+// sealStatus asks status, if there is one, whether esid is revoked.
+func sealStatus(status seal.SealStatus, esid string) (revoked bool, since time.Time, known bool) {
+	if status == nil {
+		return false, time.Time{}, false
+	}
+	return status.SealStatus(esid)
 }
 
 // samePublicKey reports whether two certificates hold the same key.

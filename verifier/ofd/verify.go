@@ -89,6 +89,9 @@ type Signature struct {
 	Notes       []string `json:"notes,omitempty"`
 
 	signerCert []byte // DER of a Seal's signer certificate, for checkLicence
+	// sealedValid: an EXPIRED Seal that verifies fully, with the
+	// verifier's roots and status, as of its signing time (checkLicence).
+	sealedValid bool
 }
 
 // RevocationChecked reports whether the revocation of every signature was
@@ -189,8 +192,16 @@ func verifyPackage(ctx context.Context, p *ofd.Package, opts Options) (*Report, 
 			r.Detail = "shown but protected by no valid signature: " + strings.Join(uncovered, ", ")
 		}
 	}
-	if r.Licence = checkLicence(p, r, opts); r.Licence != nil && r.Licence.Verdict != Valid && r.Licence.Verdict.severity() < r.Verdict.severity() {
+	r.Licence = checkLicence(p, r, opts)
+	switch {
+	case r.Licence == nil:
+	case r.Licence.Verdict != Valid && r.Licence.Verdict.severity() < r.Verdict.severity():
 		r.Verdict, r.Detail = r.Licence.Verdict, r.Licence.Detail
+	case r.Licence.SealExpired && r.Verdict == Expired:
+		// A licence file is judged by its licence (OFD-10): the agency's
+		// seal on it was valid when applied and has expired since.
+		r.Verdict, r.Detail = Valid, ""
+		r.Notes = append(r.Notes, "the issuing agency's seal on this licence file has expired since it was applied (it was valid then); the licence is valid: a fresh file carries the agency's current seal")
 	}
 	return r, nil
 }
@@ -391,19 +402,24 @@ func verifySeal(s *Signature, p *ofd.Package, x *ofd.Signature, value []byte, op
 		return
 	}
 	s.Verdict, s.Detail = sealVerdict(res.Verdict), res.Err.Error()
-	if res.Verdict == seal.MakerUntrusted && !opts.AtSigningTime {
-		// Untrusted now: EXPIRED only if it is wholly valid as of signing
-		// (the certificate expired since); a seal that fails as of signing
-		// too (revoked, say) is reported for that.
-		trust.AtSigningTime = true
-		switch r2, _ := seal.VerifyDigest(value, digest[:], trust); r2.Verdict {
-		case seal.Valid:
-			s.Verdict = Expired
-			s.Detail += " (it was trusted at the signing time: verify as of signing)"
-		case seal.MakerUntrusted:
-		default:
-			s.Verdict, s.Detail = sealVerdict(r2.Verdict), r2.Err.Error()
-		}
+	if opts.AtSigningTime || (res.Verdict != seal.MakerUntrusted && s.Verdict != Expired) {
+		return
+	}
+	// Untrusted or out of validity now: how was it as of its signing
+	// time? Untrusted now is EXPIRED only if it was wholly valid then
+	// (the certificate expired since); a seal that fails as of signing
+	// too (revoked, say) is reported for that. An EXPIRED seal wholly
+	// valid then may still carry a licence file (OFD-10).
+	trust.AtSigningTime = true
+	r2, _ := seal.VerifyDigest(value, digest[:], trust)
+	switch {
+	case r2.Verdict == seal.Valid && res.Verdict == seal.MakerUntrusted:
+		s.Verdict, s.sealedValid = Expired, true
+		s.Detail += " (it was trusted at the signing time: verify as of signing)"
+	case r2.Verdict == seal.Valid:
+		s.sealedValid = true
+	case res.Verdict == seal.MakerUntrusted && r2.Verdict != seal.MakerUntrusted:
+		s.Verdict, s.Detail = sealVerdict(r2.Verdict), r2.Err.Error()
 	}
 }
 

@@ -163,8 +163,15 @@ function sealTwice(sv, sxml, { roots, revoked, now }) {
   const first = verifySeal(sv, sxml, { revoked, asOfSigning: true });
   if (first.code !== 'seal:VALID') return { ...first, verdict: SEAL2OFD[first.code.slice(5)] || 'MALFORMED' };
   const second = verifySeal(sv, sxml, { roots, revoked, now });
-  const verdict = second.code === 'seal:MAKER_UNTRUSTED' ? 'EXPIRED' : SEAL2OFD[second.code.slice(5)] || 'MALFORMED';
-  return { ...second, verdict };
+  if (second.code !== 'seal:MAKER_UNTRUSTED') return { ...second, verdict: SEAL2OFD[second.code.slice(5)] || 'MALFORMED' };
+  // OFD-10: such an EXPIRED seal still makes a licence file its agency's when it verifies fully with the
+  // roots as of its signing time and is not revoked now (SEAL-15, a trusted time-stamp counting)
+  const then = verifySeal(sv, sxml, { roots, revoked, now: first.signingTime });
+  if (then.code !== 'seal:VALID') return { ...second, verdict: 'EXPIRED' };
+  const rv = revoked.find((r) => r.esid === then.esid);
+  const since = rv ? Date.parse(rv.since) / 1000 : null;
+  const revokedNow = since !== null && since <= now && !(then.tsTime !== null && then.tsTime < since);
+  return { ...second, verdict: 'EXPIRED', sealedValid: !revokedNow, signerPub: then.signerPub, signingTime: then.signingTime };
 }
 
 // licence: null (OFD-06's verdicts only), or {verifyToken(text) → QR result, bundle} to judge the
@@ -220,7 +227,7 @@ export function verifyOFD(pkg, { roots, now, revoked = [], licence = null }) {
           sr = verifySign(sv, sxml, kid(info, 'SignatureDateTime')?.text, { roots, now });
           v = worst(v, sr.verdict);
         } else bad('signature Type ' + type);
-        sigs.push({ type, verdict: v, refs: seen, ok, signerPub: sr.signerPub, signingTime: sr.signingTime });
+        sigs.push({ type, verdict: v, refs: seen, ok, signerPub: sr.signerPub, signingTime: sr.signingTime, sealedValid: !!sr.sealedValid });
         if (verdict === null || worst(verdict, v) !== verdict) sigDetail = v === sr.verdict ? sr.detail : 'a protected file differs';
         verdict = worst(verdict || 'VALID', v);
       }
@@ -236,9 +243,11 @@ export function verifyOFD(pkg, { roots, now, revoked = [], licence = null }) {
     const uncovered = [...shown].filter((f) => !sigs.some((s) => s.verdict === 'VALID' && s.ok.has(f)));
     if (doc === 'VALID' && uncovered.length) { doc = 'PARTIALLY_PROTECTED'; detail = 'shown, protected by no valid signature: ' + uncovered.join(', '); }
     // OFD-10: a licence verdict replaces the document's only when that is less severe
-    if (licence && ORDER.indexOf(doc) > ORDER.indexOf('LICENCE_UNCHECKED')) {
+    if (licence && (doc === 'EXPIRED' || ORDER.indexOf(doc) > ORDER.indexOf('LICENCE_UNCHECKED'))) {
       const j = judgeLicence(files, ofd, sigs, licence);
-      if (j) { doc = worst(doc, j.code); detail = j.detail; }
+      // an agency's seal EXPIRED since it sealed (OFD-10): the licence decides
+      if (j && doc === 'EXPIRED') { if (j.code === 'VALID' && j.sealExpired) { doc = 'VALID'; detail = undefined; } }
+      else if (j) { doc = worst(doc, j.code); detail = j.detail; }
     }
     return { ...R(doc, detail), unprotected };
   } catch (e) {
@@ -275,7 +284,7 @@ function judgeLicence(files, ofd, sigs, { verifyToken, bundle }) {
     const agency = bundle && bundle.agencies.get(code);
     if (!agency) return false;
     const shown = shownFiles(files, ofd);
-    return sigs.some((s) => s.type === 'Seal' && s.verdict === 'VALID' &&
+    return sigs.find((s) => s.type === 'Seal' && (s.verdict === 'VALID' || (s.verdict === 'EXPIRED' && s.sealedValid)) &&
       [...shown].every((f) => s.refs.has(f)) &&
       agency.keys.some((k) => keyOK(k, s) && k.cert.pub.x === s.signerPub.x && k.cert.pub.y === s.signerPub.y));
   };
@@ -293,8 +302,9 @@ function judgeLicence(files, ofd, sigs, { verifyToken, bundle }) {
   if (q.id !== id) return J('LICENCE_NOT_GENUINE', '证照标识 is not the token\'s identifier');
   if (q.holder !== meta.get('持证主体')) return J('LICENCE_NOT_GENUINE', '持证主体 is not the token\'s holder');
   if (q.agency !== meta.get('颁发机构代码')) return J('LICENCE_NOT_GENUINE', '颁发机构代码 is not the token\'s agency');
-  if (!sealedBy(q.agency)) return J('LICENCE_NOT_GENUINE', NOT_SEALED);
-  return J('VALID');
+  const by = sealedBy(q.agency);
+  if (!by) return J('LICENCE_NOT_GENUINE', NOT_SEALED);
+  return { ...J('VALID'), sealExpired: by.verdict === 'EXPIRED' };
 }
 
 // OFD-07's shown files: OFD.xml, each Document.xml, page and template contents, the resource files and

@@ -110,7 +110,7 @@ export function verifySeal(sigDer, document, { roots, revoked = [], now, tsaRoot
   const rv = revoked.find((r) => r.esid === s.esid);
   if (rv && Date.parse(rv.since) / 1000 <= now && !(tsTime !== null && tsTime < Date.parse(rv.since) / 1000)) return V('SEAL_REVOKED');
   // what OFD-10 needs of a valid signature: the signer's key and the signing time
-  return { ...V('VALID'), signerPub: signer.pub, signingTime: s.signingTime };
+  return { ...V('VALID'), signerPub: signer.pub, signingTime: s.signingTime, esid: s.esid, tsTime };
 }
 
 // The time-stamp field of SES_Signature ([0] BIT STRING, or [0] IMPLICIT) holds a DER ContentInfo
