@@ -25,10 +25,11 @@
 // -rawin -digest sm3 with distid 1234567812345678), and the signed bytes
 // are the file itself, with nothing to canonicalise.
 //
-// LicenceItems is what a licence file says (its GB/T 36903 items, as
-// issuer/ofdfile writes them) and LicenceFace what its pages show (which
-// issuer/ofdfile lays out from it): verifier/archive checks an archived
-// file against its credential with both (ItemMismatch, Face.Diff).
+// FileItems is what a licence file says (its GB/T 36903 items, which
+// issuer/ofdfile writes from it; LicenceItems, the same derived from a
+// credential) and LicenceFace what its pages show (which issuer/ofdfile
+// lays out from it): verifier/archive checks an archived file against
+// its credential with both (ItemMismatch, Face.Diff).
 //
 // It must not: read the issuer's state, sign, or verify signatures.
 package archive

@@ -27,20 +27,59 @@ const (
 	ItemSeal = "电子印章标识"
 )
 
+// ItemQR names the static QR token a licence file carries after its
+// seal (证照二维码): what the page draws, as text, for a verifier to look
+// the licence up by (verifier/ofd). Like ItemSeal it is not compared with
+// the credential: LicenceItems does not give it.
+const ItemQR = "证照二维码"
+
 // LicenceNames are the item names LicenceItems may give: a file's item
 // of one of these names must be the credential's; items of other names
 // (a later version's additions) are not the credential's to vouch for.
 var LicenceNames = []string{ItemID, ItemTypeCode, ItemName, ItemNumber, ItemIssuer, ItemIssuerCode,
 	ItemIssuedOn, ItemValidFrom, ItemValidUntil, ItemHolder, ItemHolderCodeType, ItemHolderCode}
 
-// LicenceItems are the GB/T 36903 items of the licence l of class cl, as
-// issuer/ofdfile writes them into the licence file from the same facts,
-// in order, the seal's aside. A verifier compares a file's items with
-// them to tie the file to the credential it is archived with.
+// FileLicence is what a licence file's items are made from: the facts of
+// the licence as its maker holds them (issuer/ofdfile's Licence) or as
+// its credential says them (LicenceItems).
+type FileLicence struct {
+	ID         string // 证照标识, the GB/T 36904 identifier
+	Number     string // 证照编号 as printed: the licence's, else its class's number field (catalog.Class.Number); "" for none
+	IssuerName string // 颁发机构
+	IssuerCode string // 颁发机构代码
+	IssuedOn   string // 颁证日期, YYYY-MM-DD
+	Fields     map[string]string
+}
+
+// FileItems are the GB/T 36903 items of the licence file of l, of class
+// cl, in the order issuer/ofdfile writes them as OFD.xml's CustomDatas
+// (docs/formats.md §5): the licence's items (LicenceItems), then the
+// seal's esID (ItemSeal) and, when qr is not "", the static QR token
+// (ItemQR). The file's maker and its checker both take the items from
+// here, so that what the archive verifier expects of a file is what the
+// maker wrote, not a second reading of the rule.
+func FileItems(cl *catalog.Class, l FileLicence, esID, qr string) []Item {
+	items := append(licenceItems(cl, l), Item{ItemSeal, esID})
+	if qr != "" {
+		items = append(items, Item{ItemQR, qr})
+	}
+	return items
+}
+
+// LicenceItems are the GB/T 36903 items of the licence l of class cl,
+// which FileItems writes into the licence file from the same facts, in
+// order, the seal's and the QR's aside. A verifier compares a file's
+// items with them to tie the file to the credential it is archived with.
 func LicenceItems(l *credential.License, cl *catalog.Class) []Item {
+	return licenceItems(cl, FileLicence{
+		ID: l.ID, Number: cl.Number(l.Number, l.Fields), IssuerName: l.IssuerName, IssuerCode: l.IssuerCode,
+		IssuedOn: l.IssuedOn.Format(credential.DateLayout), Fields: l.Fields,
+	})
+}
+
+func licenceItems(cl *catalog.Class, l FileLicence) []Item {
 	f := l.Fields
-	issuedOn := l.IssuedOn.Format(credential.DateLayout)
-	from, until := issuedOn, credential.LongTerm
+	from, until := l.IssuedOn, credential.LongTerm
 	if t, ok := cl.ValidityTerm(f); ok {
 		if t.HasStart() {
 			from = t.Start.Format(credential.DateLayout)
@@ -50,20 +89,22 @@ func LicenceItems(l *credential.License, cl *catalog.Class) []Item {
 		}
 	}
 	items := []Item{{ItemID, l.ID}, {ItemTypeCode, cl.TypeCode}, {ItemName, cl.NameZH}}
-	if n := cl.Number(l.Number, f); n != "" {
-		items = append(items, Item{ItemNumber, n})
+	if l.Number != "" {
+		items = append(items, Item{ItemNumber, l.Number})
 	}
 	items = append(items, Item{ItemIssuer, l.IssuerName}, Item{ItemIssuerCode, l.IssuerCode},
-		Item{ItemIssuedOn, issuedOn}, Item{ItemValidFrom, from}, Item{ItemValidUntil, until},
+		Item{ItemIssuedOn, l.IssuedOn}, Item{ItemValidFrom, from}, Item{ItemValidUntil, until},
 		Item{ItemHolder, f[cl.HolderNameField]})
 	holderCode := f[cl.HolderCodeField]
-	// The kind of code only when the code shows it, as the file says it.
+	// The kind of code only when the code shows it: not guessed.
 	switch {
 	case ident.ValidateUSCC(holderCode) == nil:
 		items = append(items, Item{ItemHolderCodeType, "统一社会信用代码"})
 	case ident.ValidateResidentID(holderCode) == nil:
 		items = append(items, Item{ItemHolderCodeType, "公民身份号码"})
 	}
+	// The holder's code only for classes whose paper licence prints it:
+	// the file goes wherever the paper goes.
 	if hf, ok := cl.Field(cl.HolderCodeField); ok && hf.Printed && holderCode != "" {
 		items = append(items, Item{ItemHolderCode, holderCode})
 	}

@@ -16,12 +16,16 @@
 //   - a strict XML reader: encoding/xml in strict mode, UTF-8 only, no
 //     DTD (so no entity can be declared), every element in the OFD
 //     namespace, attributes, depth and element count bounded; elements
-//     deeper than what is read of a part are checked but not kept; each
-//     part is parsed once;
+//     deeper than what is read of a part are checked but not kept, and
+//     their long runs of plain text (a path's data) are not even given to
+//     the decoder (squeeze: nothing kept, collected or refused changes);
+//     each part is parsed once;
 //   - the parts: [Root] (OFD.xml), [Document], [Signatures], [Signature]
 //     (SignedInfo, References with their CheckMethod and base64
 //     CheckValues, Seal, StampAnnot, SignedValue), and [Package.Shown],
-//     the files that can change what a reader displays;
+//     the files that can change what a reader displays, and
+//     [Package.PageTexts], the text a page's TextObjects show, from the
+//     same parse;
 //   - [Resolve]: ST_Loc paths ("/…" from the package root, others relative
 //     to the file naming them), refused if they climb out of the package.
 //

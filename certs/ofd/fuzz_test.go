@@ -43,6 +43,6 @@ func FuzzParseXML(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		_, _, _ = parseXML("x.xml", data, DefaultLimits, keepAll)
+		_, _ = parseXML("x.xml", data, DefaultLimits, parseOpts{keep: keepAll})
 	})
 }

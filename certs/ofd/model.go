@@ -3,6 +3,7 @@ package ofd
 import (
 	"encoding/base64"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -124,41 +125,60 @@ var keepDepth = map[string]int{
 
 // parse returns the part's root element, which must be want. Each part is
 // parsed once (its result, or its error, is kept): a package naming one
-// file many times costs one parse.
+// file many times costs one parse. A page's parse also collects the text
+// of its TextObjects, for PageTexts.
 func (p *Package) parse(part, want string) (*node, error) {
+	r := p.parsePart(part, want)
+	return r.n, r.err
+}
+
+func (p *Package) parsePart(part, want string) parsedPart {
 	key := want + "\x00" + part
 	if r, ok := p.parsed[key]; ok {
-		return r.n, r.err
+		return r
 	}
-	n, err := p.parseOnce(part, want)
+	r := p.parseOnce(part, want)
 	if p.parsed == nil {
 		p.parsed = map[string]parsedPart{}
 	}
-	p.parsed[key] = parsedPart{n, err}
-	return n, err
+	p.parsed[key] = r
+	return r
 }
 
 type parsedPart struct {
-	n   *node
-	err error
+	n     *node
+	texts []string // a page's: each TextObject's text
+	err   error
 }
 
-func (p *Package) parseOnce(part, want string) (*node, error) {
+func (p *Package) parseOnce(part, want string) parsedPart {
 	b, err := p.File(part)
 	if err != nil {
-		return nil, err
+		return parsedPart{err: err}
 	}
-	n, variant, err := parseXML(part, b, p.lim, keepDepth[want])
+	doc, err := parseXML(part, b, p.lim, parseOpts{keep: keepDepth[want], texts: want == "Page"})
 	if err != nil {
-		return nil, err
+		return parsedPart{err: err}
 	}
-	if variant {
+	if doc.variant {
 		p.note(fmt.Sprintf("%s uses the namespace %q instead of %q", part, namespaceVariant, Namespace))
 	}
-	if n.name != want {
-		return nil, errorf(ErrStructure, part, "root element <%s>, want <%s>", n.name, want)
+	if doc.root.name != want {
+		return parsedPart{err: errorf(ErrStructure, part, "root element <%s>, want <%s>", doc.root.name, want)}
 	}
-	return n, nil
+	return parsedPart{n: doc.root, texts: doc.texts}
+}
+
+// PageTexts returns the text of each TextObject of the page (or
+// template) whose Content.xml is at the package path part, in drawing
+// order: one string an object, the text of its TextCodes joined,
+// entities decoded, nothing else (a TextObject inside another is part of
+// it). It comes from the strict parse [Package.Shown] makes of the page,
+// made once: a checker of what the page says (verifier/archive, against
+// the licence face) does not read the page again.
+func (p *Package) PageTexts(part string) ([]string, error) {
+	r := p.parsePart(part, "Page")
+	return slices.Clone(r.texts), r.err
 }
 
 func (p *Package) note(s string) {

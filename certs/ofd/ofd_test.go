@@ -179,6 +179,11 @@ func openAll(data []byte, lim *Limits) error {
 		if _, err := p.Shown(d); err != nil {
 			return err
 		}
+		for _, pg := range d.Pages {
+			if _, err := p.PageTexts(pg.Loc); err != nil && p.Has(pg.Loc) {
+				return err
+			}
+		}
 		if b.Signatures == "" {
 			continue
 		}
@@ -379,15 +384,16 @@ func TestLayout(t *testing.T) {
 func TestPageNotKept(t *testing.T) {
 	page := `<ofd:Page xmlns:ofd="http://www.ofdspec.org/2016"><ofd:PageRes>R.xml</ofd:PageRes><ofd:Content>` +
 		strings.Repeat(`<ofd:Layer><ofd:PathObject ID="1"/></ofd:Layer>`, 1000) + `</ofd:Content></ofd:Page>`
-	n, _, err := parseXML("p", []byte(page), DefaultLimits, keepDepth["Page"])
+	doc, err := parseXML("p", []byte(page), DefaultLimits, parseOpts{keep: keepDepth["Page"]})
 	if err != nil {
 		t.Fatal(err)
 	}
+	n := doc.root
 	if len(n.kids) != 2 || n.value("PageRes") != "R.xml" || len(n.child("Content").kids) != 0 {
 		t.Fatalf("kept %d children, content %d", len(n.kids), len(n.child("Content").kids))
 	}
-	n, _, err = parseXML("p", []byte(page), DefaultLimits, keepAll)
-	if err != nil || len(n.child("Content").kids) != 1000 {
+	doc, err = parseXML("p", []byte(page), DefaultLimits, parseOpts{keep: keepAll})
+	if err != nil || len(doc.root.child("Content").kids) != 1000 {
 		t.Fatalf("keepAll: %v", err)
 	}
 }

@@ -77,22 +77,45 @@ func (n *node) value(name string) string {
 
 func (n *node) textValue() string { return strings.TrimSpace(n.text.String()) }
 
+// parseOpts says what parseXML keeps of a part: its elements down to
+// depth keep (the root is at depth 1; keepAll keeps every one), and, with
+// texts, the text of each TextObject (a page's, for PageTexts).
+type parseOpts struct {
+	keep  int
+	texts bool
+}
+
+// xmlDoc is what parseXML read of a part.
+type xmlDoc struct {
+	root    *node
+	texts   []string // with parseOpts.texts: each TextObject's text, in order
+	variant bool     // the namespace variant was used
+}
+
 // parseXML parses one part strictly: UTF-8 only (a BOM is skipped), no
 // DTD or other declaration, processing instructions only as the XML
 // declaration, every element in the OFD namespace, attributes unique and
 // unqualified (or xml:…), attributes within lim.MaxAttrLen (longer text is
 // dropped, not kept), nesting within lim.MaxDepth, at most maxElements
-// elements. Elements nested deeper than keep (the root is at depth 1;
-// keepAll keeps every one) are checked the same way but not kept, so that
-// a page's content costs no memory: what is read of a page is its root's
-// children. It returns the root element and whether the namespace variant
-// was used.
-func parseXML(part string, data []byte, lim Limits, keep int) (root *node, variant bool, err error) {
+// elements. Elements nested deeper than o.keep are checked the same way
+// but not kept, so that a page's content costs no memory: what is kept of
+// a page is its root's children. Their long runs of plain text (a path's
+// data) are not even read by the XML decoder (squeeze), which changes
+// nothing of what is kept, collected or refused, only the time it takes.
+func parseXML(part string, data []byte, lim Limits, o parseOpts) (*xmlDoc, error) {
 	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))
 	if !utf8.Valid(data) {
-		return nil, false, errorf(ErrXML, part, "not UTF-8")
+		return nil, errorf(ErrXML, part, "not UTF-8")
 	}
-	x := &xmlParser{part: part, lim: lim, keep: keep}
+	return decodeXML(part, squeeze(data, o), lim, o)
+}
+
+// decodeXML is parseXML on UTF-8 data, squeezed or not.
+func decodeXML(part string, data []byte, lim Limits, o parseOpts) (*xmlDoc, error) {
+	x := &xmlParser{part: part, lim: lim, keep: o.keep}
+	if o.texts {
+		x.texts = &textCollector{}
+	}
 	d := xml.NewDecoder(bytes.NewReader(data))
 	d.Strict = true
 	for {
@@ -101,19 +124,23 @@ func parseXML(part string, data []byte, lim Limits, keep int) (root *node, varia
 			break
 		}
 		if err != nil {
-			return nil, false, errorf(ErrXML, part, "%v", err)
+			return nil, errorf(ErrXML, part, "%v", err)
 		}
 		if err := x.token(tok); err != nil {
-			return nil, false, err
+			return nil, err
 		}
 	}
 	if x.root == nil {
-		return nil, false, errorf(ErrXML, part, "no root element")
+		return nil, errorf(ErrXML, part, "no root element")
 	}
 	if len(x.stack) != 0 {
-		return nil, false, errorf(ErrXML, part, "unexpected end of data inside <%s>", x.stack[len(x.stack)-1].name)
+		return nil, errorf(ErrXML, part, "unexpected end of data inside <%s>", x.stack[len(x.stack)-1].name)
 	}
-	return x.root, x.variant, nil
+	doc := &xmlDoc{root: x.root, variant: x.variant}
+	if x.texts != nil {
+		doc.texts = x.texts.out
+	}
+	return doc, nil
 }
 
 // xmlParser is parseXML's state.
@@ -126,6 +153,43 @@ type xmlParser struct {
 	skipped  int     // depth below the last kept element
 	elements int
 	variant  bool
+	texts    *textCollector // nil unless parseOpts.texts
+}
+
+// textCollector gathers the text of each TextObject (GB/T 33190 §11) as
+// the tokens go by, kept or not: the TextCodes' text of one object
+// joined, in drawing order. A TextObject inside another is part of it.
+type textCollector struct {
+	obj, code int // depth in TextObject, TextCode
+	cur       strings.Builder
+	out       []string
+}
+
+func (c *textCollector) start(name string) {
+	switch name {
+	case "TextObject":
+		c.obj++
+	case "TextCode":
+		c.code++
+	}
+}
+
+func (c *textCollector) end(name string) {
+	switch name {
+	case "TextObject":
+		if c.obj--; c.obj == 0 {
+			c.out = append(c.out, c.cur.String())
+			c.cur.Reset()
+		}
+	case "TextCode":
+		c.code--
+	}
+}
+
+func (c *textCollector) text(t []byte) {
+	if c.obj > 0 && c.code > 0 {
+		c.cur.Write(t)
+	}
 }
 
 func (x *xmlParser) token(tok xml.Token) error {
@@ -140,10 +204,21 @@ func (x *xmlParser) token(tok xml.Token) error {
 	case xml.Directive:
 		return errorf(ErrXML, x.part, "DTD or declaration <!%s> not allowed", truncate(string(t), 20))
 	case xml.CharData:
+		if x.texts != nil {
+			x.texts.text(t)
+		}
 		return x.text(t)
 	case xml.StartElement:
-		return x.start(t)
+		if err := x.start(t); err != nil {
+			return err
+		}
+		if x.texts != nil {
+			x.texts.start(t.Name.Local)
+		}
 	case xml.EndElement:
+		if x.texts != nil {
+			x.texts.end(t.Name.Local)
+		}
 		if x.skipped > 0 {
 			x.skipped--
 		} else {

@@ -13,8 +13,8 @@ import (
 	"time"
 	"unicode/utf8"
 
+	format "elicense/certs/archive"
 	"elicense/certs/catalog"
-	"elicense/certs/ident"
 	"elicense/certs/ofd"
 	"elicense/certs/ses"
 	"elicense/internal/chinatime"
@@ -193,57 +193,14 @@ func (a *idAlloc) max() int  { return a.n }
 
 func pagePath(i int) string { return fmt.Sprintf("Doc_0/Pages/Page_%d/Content.xml", i) }
 
-// metadata is the GB/T 36903 metadata of l, in the order written.
-func metadata(l *Licence, seal *ses.Seal) [][2]string {
-	cl := l.Class
-	f := l.Fields
-	holderCode := f[cl.HolderCodeField]
-	// The kind of code, only when the code shows it: not guessed.
-	codeType := ""
-	switch {
-	case ident.ValidateUSCC(holderCode) == nil:
-		codeType = "统一社会信用代码"
-	case ident.ValidateResidentID(holderCode) == nil:
-		codeType = "公民身份号码"
-	}
-	from, until := l.IssuedOn, "长期"
-	if t, ok := cl.ValidityTerm(f); ok {
-		if t.HasStart() {
-			from = t.Start.Format(dateLayout)
-		}
-		if !t.LongTerm && !t.End.IsZero() {
-			until = t.End.Format(dateLayout)
-		}
-	}
-	md := [][2]string{
-		{"证照标识", l.ID},
-		{"证照类型代码", cl.TypeCode},
-		{"证照名称", cl.NameZH},
-	}
-	if l.Number != "" {
-		md = append(md, [2]string{"证照编号", l.Number})
-	}
-	md = append(md,
-		[2]string{"颁发机构", l.IssuerName},
-		[2]string{"颁发机构代码", l.IssuerCode},
-		[2]string{"颁证日期", l.IssuedOn},
-		[2]string{"有效期起始日期", from},
-		[2]string{"有效期截止日期", until},
-		[2]string{"持证主体", f[cl.HolderNameField]},
-	)
-	if codeType != "" {
-		md = append(md, [2]string{"持证主体代码类型", codeType})
-	}
-	if hf, ok := cl.Field(cl.HolderCodeField); ok && hf.Printed && holderCode != "" {
-		md = append(md, [2]string{"持证主体代码", holderCode})
-	}
-	md = append(md, [2]string{"电子印章标识", seal.Info.ESID})
-	if l.QR != "" {
-		// The licence itself, so that a verifier can look up its status
-		// and check the file against it (verifier/ofd, licence files).
-		md = append(md, [2]string{"证照二维码", l.QR})
-	}
-	return md
+// metadata is the GB/T 36903 metadata of l, in the order written:
+// certs/archive owns the rule, which the archive verifier checks files
+// against (FileItems, LicenceItems).
+func metadata(l *Licence, seal *ses.Seal) []format.Item {
+	return format.FileItems(l.Class, format.FileLicence{
+		ID: l.ID, Number: l.Number, IssuerName: l.IssuerName, IssuerCode: l.IssuerCode,
+		IssuedOn: l.IssuedOn, Fields: l.Fields,
+	}, seal.Info.ESID, l.QR)
 }
 
 const dateLayout = "2006-01-02"
@@ -259,8 +216,8 @@ func rootXML(l *Licence, seal *ses.Seal, at time.Time) []byte {
 	x.elem("CreationDate", at.In(chinatime.Zone).Format(dateLayout))
 	x.elem("Creator", providerName)
 	x.open("CustomDatas", "")
-	for _, kv := range metadata(l, seal) {
-		x.raw(`<ofd:CustomData Name="` + attr(kv[0]) + `">` + text(kv[1]) + `</ofd:CustomData>`)
+	for _, it := range metadata(l, seal) {
+		x.raw(`<ofd:CustomData Name="` + attr(it.Name) + `">` + text(it.Value) + `</ofd:CustomData>`)
 	}
 	x.close("CustomDatas")
 	x.close("DocInfo")

@@ -13,7 +13,8 @@
 //     证照类型代码, 证照名称, 证照编号 (when printed), 颁发机构, 颁发机构代码,
 //     颁证日期, 有效期起始日期, 有效期截止日期 (a date or 长期), 持证主体,
 //     持证主体代码类型, 持证主体代码 only when the class prints it on paper,
-//     电子印章标识;
+//     电子印章标识, 证照二维码, as certs/archive.FileItems gives them (the
+//     archive verifier checks a file's items against the same rule);
 //   - one page (more when the fields do not fit) in A4 showing the
 //     licence's face as certs/archive.LicenceFace derives it (the archive
 //     verifier reads the pages against the same): the class name as

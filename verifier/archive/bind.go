@@ -1,12 +1,7 @@
 package archive
 
 import (
-	"bytes"
-	"encoding/xml"
-	"errors"
 	"fmt"
-	"io"
-	"strings"
 	"time"
 
 	format "elicense/certs/archive"
@@ -114,11 +109,10 @@ func (c *licenceCheck) checkPage(file *certsofd.Package, lic *credential.License
 	}
 	pages := make([][]string, 0, len(doc.Pages))
 	for _, pg := range doc.Pages {
-		b, err := file.File(pg.Loc)
-		var texts []string
-		if err == nil {
-			texts, err = pageTexts(b)
-		}
+		// The texts come from the parse that checked the page for the
+		// signature (verifier/ofd, through Shown): the page, 16 KB of it
+		// the QR's path, is not read twice.
+		texts, err := file.PageTexts(pg.Loc)
 		if err != nil {
 			c.bad(OFD, "%s: page %s: %v", format.OFDFile, pg.Loc, err)
 			return
@@ -135,47 +129,6 @@ func (c *licenceCheck) checkPage(file *certsofd.Package, lic *credential.License
 		c.bad(Mismatch, "%s: the page does not show %s (%s) %q, the credential's; it shows %q", format.OFDFile, d.Item, d.Key, d.Want, d.Found)
 	default:
 		c.bad(Mismatch, "%s: the page does not show %s %q, the credential's; it shows %q", format.OFDFile, d.Item, d.Want, d.Found)
-	}
-}
-
-// pageTexts is the text of each TextObject of a page's Content.xml
-// (already read under the OFD reader's limits), in drawing order.
-func pageTexts(content []byte) ([]string, error) {
-	d := xml.NewDecoder(bytes.NewReader(content))
-	var out []string
-	var cur strings.Builder
-	obj, code := 0, 0 // depth in TextObject, TextCode
-	for {
-		tok, err := d.Token()
-		if errors.Is(err, io.EOF) {
-			return out, nil
-		}
-		if err != nil {
-			return nil, err
-		}
-		switch t := tok.(type) {
-		case xml.StartElement:
-			switch t.Name.Local {
-			case "TextObject":
-				obj++
-			case "TextCode":
-				code++
-			}
-		case xml.EndElement:
-			switch t.Name.Local {
-			case "TextObject":
-				if obj--; obj == 0 {
-					out = append(out, cur.String())
-					cur.Reset()
-				}
-			case "TextCode":
-				code--
-			}
-		case xml.CharData:
-			if obj > 0 && code > 0 {
-				cur.Write(t)
-			}
-		}
 	}
 }
 
