@@ -169,18 +169,27 @@ func (k *kit) ofdVectors(*Context) error {
 	if err := k.ofdRevokedVectors(good, made.ESID); err != nil {
 		return err
 	}
-	if err := k.ofdLicenceVectors(made.Seal); err != nil {
+	later, err := k.ofdLicenceVectors(made.Seal)
+	if err != nil {
 		return err
 	}
 	if err := k.ofdFormVectors(good); err != nil {
 		return err
 	}
-	return k.ofdSignVectors(good, made.Seal)
+	if err := k.ofdSignVectors(good, made.Seal); err != nil {
+		return err
+	}
+	// Added last, so that the vectors before keep their ids.
+	for _, v := range later {
+		k.add("ofd.json", v)
+	}
+	return nil
 }
 
 // ofdLicenceVectors: licence files judged by the licence they carry
-// (OFD-10), against the context's bundle and status lists.
-func (k *kit) ofdLicenceVectors(face *ses.Seal) error {
+// (OFD-10), against the context's bundle and status lists. It returns
+// the vectors to add after the others.
+func (k *kit) ofdLicenceVectors(face *ses.Seal) (later []Vector, err error) {
 	w := k.w
 	add := func(file []byte, want, desc string) {
 		k.add("ofd.json", Vector{Rules: []string{"OFD-10"}, Description: desc, Input: ofdInput{File: file, CheckLicence: true}, Expected: want})
@@ -208,13 +217,13 @@ func (k *kit) ofdLicenceVectors(face *ses.Seal) error {
 	}
 	good, err := build(1, agencySealer, nil)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	add(good, "ofd:VALID", "a licence file whose QR token (证照二维码) verifies VALID_STATIC, names its licence, holder and agency, sealed by that agency's key")
 	k.licenceOFD = good
 	revoked, err := build(2, agencySealer, nil)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	add(revoked, "ofd:LICENCE_NOT_VALID", "the file of a licence revoked since (amr-1 entry 2): its seal is valid, its licence is not")
 	// The seal's maker certificate has expired since the agency's seal
@@ -223,7 +232,7 @@ func (k *kit) ofdLicenceVectors(face *ses.Seal) error {
 	mkey := seedKey("ofd-old-maker")
 	pext, err := agencycert.Policy{AgencyCode: codeMarket, Classes: w.Market.Classes}.Extension()
 	if err != nil {
-		return err
+		return nil, err
 	}
 	makerDER, err := gm.CreateCertificate(&gm.Certificate{
 		SerialNumber: big.NewInt(705), Subject: pkix.Name{CommonName: w.Market.Name, Organization: []string{w.Market.Name}},
@@ -231,11 +240,11 @@ func (k *kit) ofdLicenceVectors(face *ses.Seal) error {
 		KeyUsage: gm.KeyUsageDigitalSignature, BasicConstraintsValid: true, ExtraExtensions: []pkix.Extension{pext},
 	}, w.Root, mkey.PublicKey(), detSigner{w.RootKey})
 	if err != nil {
-		return err
+		return nil, err
 	}
 	pic, err := tinyPNG()
 	if err != nil {
-		return err
+		return nil, err
 	}
 	old, err := seal.Make(seal.Maker{Cert: makerDER, Signer: detSigner{mkey}}, seal.Options{
 		HolderName: w.Market.Name, HolderCode: codeMarket, Type: ses.TypeOfficial, Name: w.Market.Name + "电子证照专用章",
@@ -243,21 +252,22 @@ func (k *kit) ofdLicenceVectors(face *ses.Seal) error {
 		ESID: "31000000000002", Now: w.Now.Add(-19 * time.Hour),
 	})
 	if err != nil {
-		return err
+		return nil, err
 	}
 	at.At = w.Now.Add(-10 * time.Hour)
 	sealedThen, err := build(1, ofdfile.Sealer{Seal: old.Seal, Cert: w.Market.DER, Signer: w.Market.signer()}, nil)
 	at.At = w.Now.Add(-time.Hour)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	add(sealedThen, "ofd:VALID", "a licence file sealed 10 h ago by its agency with a seal whose maker certificate has expired since (2 h ago): the signature is EXPIRED, the file is still the licence's")
-	k.add("ofd.json", Vector{Rules: []string{"OFD-10", "SEAL-15"}, Input: ofdInput{File: sealedThen, CheckLicence: true,
+	later = append(later, Vector{Rules: []string{"OFD-10"}, Input: ofdInput{File: sealedThen, CheckLicence: true}, Expected: "ofd:VALID",
+		Description: "a licence file sealed 10 h ago by its agency with a seal whose maker certificate has expired since (2 h ago): the signature is EXPIRED, the file is still the licence's"})
+	later = append(later, Vector{Rules: []string{"OFD-10", "SEAL-15"}, Input: ofdInput{File: sealedThen, CheckLicence: true,
 		Revoked: []revokedSeal{{ESID: "31000000000002", Since: w.Now.Add(-5 * time.Hour)}}}, Expected: "ofd:EXPIRED",
 		Description: "the same file, its seal revoked 5 h ago (after the signing time; no time-stamp shows when it sealed): it no longer carries the licence; the signature is EXPIRED"})
 	noToken, err := build(1, agencySealer, func(l *ofdfile.Licence) { l.QR = "" })
 	if err != nil {
-		return err
+		return nil, err
 	}
 	add(noToken, "ofd:LICENCE_UNCHECKED", "a licence file (证照标识 in its metadata) that carries no QR token")
 	other, err := build(1, agencySealer, func(l *ofdfile.Licence) {
@@ -266,27 +276,27 @@ func (k *kit) ofdLicenceVectors(face *ses.Seal) error {
 		l.Fields = f
 	})
 	if err != nil {
-		return err
+		return nil, err
 	}
 	add(other, "ofd:LICENCE_NOT_GENUINE", "sealed by the agency, but its 持证主体 is not the holder its QR token names")
 	// A company's seal the same agency made, applied to the licence file.
 	hkey := seedKey("ofd-company")
 	hcert, err := w.holderCert("上海浦江示例网络科技有限公司 签章人", hkey, w.Now.Add(-24*time.Hour), w.Now.Add(365*24*time.Hour))
 	if err != nil {
-		return err
+		return nil, err
 	}
 	company, err := w.makeSeal("31011500000009", hcert, w.Now.Add(-12*time.Hour), w.Now.Add(365*24*time.Hour))
 	if err != nil {
-		return err
+		return nil, err
 	}
 	forged, err := build(1, ofdfile.Sealer{Seal: company.Seal, Cert: hcert, Signer: detSigner{hkey}}, nil)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	add(forged, "ofd:LICENCE_NOT_GENUINE", "the licence file sealed with a company's seal the issuing agency made (a VALID signature by a key that is not the agency's)")
 	forgedNoToken, err := build(1, ofdfile.Sealer{Seal: company.Seal, Cert: hcert, Signer: detSigner{hkey}}, func(l *ofdfile.Licence) { l.QR = "" })
 	if err != nil {
-		return err
+		return nil, err
 	}
 	add(forgedNoToken, "ofd:LICENCE_NOT_GENUINE", "a licence file without a QR token, sealed with a company's seal: its status cannot be checked, but the agency its 颁发机构代码 names did not seal it")
 	for _, c := range []struct {
@@ -300,21 +310,21 @@ func (k *kit) ofdLicenceVectors(face *ses.Seal) error {
 	} {
 		file, err := build(1, agencySealer, c.edit)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		add(file, "ofd:LICENCE_NOT_GENUINE", c.desc)
 	}
 	bound, err := w.issueLicence(w.Market, "business-license", "amr-1", 1, true, nil)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	presented, err := bound.present(w.Now.Add(-10 * time.Second))
 	if err != nil {
-		return err
+		return nil, err
 	}
 	file, err := build(1, agencySealer, func(l *ofdfile.Licence) { l.ID, l.QR = bound.Licence.ID, presented })
 	if err != nil {
-		return err
+		return nil, err
 	}
 	add(file, "ofd:LICENCE_NOT_GENUINE", "its 证照二维码 is a holder-bound presentation (VALID), not the licence's static token")
 	// The market agency's own other keys: retired 6 h before now, and
@@ -328,15 +338,15 @@ func (k *kit) ofdLicenceVectors(face *ses.Seal) error {
 	} {
 		made, err := w.makeSeal(c.esid, c.key.DER, w.Now.Add(-12*time.Hour), w.Now.Add(365*24*time.Hour))
 		if err != nil {
-			return err
+			return nil, err
 		}
 		file, err := build(1, ofdfile.Sealer{Seal: made.Seal, Cert: c.key.DER, Signer: c.key.signer()}, nil)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		add(file, "ofd:LICENCE_NOT_GENUINE", c.desc)
 	}
-	return nil
+	return later, nil
 }
 
 // ofdRevokedVectors: the licence file's seal revoked after it signed,
