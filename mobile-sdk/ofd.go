@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"strings"
 
+	"elicense/certs/archive"
 	"elicense/certs/consent"
 	"elicense/certs/ofd"
 	"elicense/internal/gm"
@@ -111,7 +112,7 @@ func checkOFD(data []byte, id string) error {
 	}
 	for _, b := range p.Root.Bodies {
 		for _, cd := range b.CustomData {
-			if cd.Name == "证照标识" && cd.Value == id {
+			if cd.Name == archive.ItemID && cd.Value == id {
 				return nil
 			}
 		}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"elicense/certs/archive"
 	"elicense/certs/ofd"
 	"elicense/certs/trust"
 	"elicense/internal/gm"
@@ -14,13 +15,13 @@ import (
 )
 
 // The GB/T 36903 metadata a licence file (GB/T 36905) carries in its
-// CustomDatas, as issuer/ofdfile writes them, and the one elicense adds:
+// CustomDatas (certs/archive owns the names), and the one elicense adds:
 // the licence's static QR token, whose status a verifier can look up.
 const (
-	MetaID         = "证照标识"
-	MetaHolder     = "持证主体"
-	MetaIssuerCode = "颁发机构代码"
-	MetaToken      = "证照二维码"
+	MetaID         = archive.ItemID
+	MetaHolder     = archive.ItemHolder
+	MetaIssuerCode = archive.ItemIssuerCode
+	MetaToken      = archive.ItemQR
 )
 
 // Licences checks the licence a licence file carries. *verifier.Verifier
