@@ -4,6 +4,7 @@ import (
 	"archive/zip"
 	"bytes"
 	"crypto/x509/pkix"
+	"encoding/base64"
 	"errors"
 	"io"
 	"maps"
@@ -265,6 +266,43 @@ func (k *kit) ofdLicenceVectors(face *ses.Seal) (later []Vector, err error) {
 	later = append(later, Vector{Rules: []string{"OFD-10", "SEAL-15"}, Input: ofdInput{File: sealedThen, CheckLicence: true,
 		Revoked: []revokedSeal{{ESID: "31000000000002", Since: w.Now.Add(-5 * time.Hour)}}}, Expected: "ofd:EXPIRED",
 		Description: "the same file, its seal revoked 5 h ago (after the signing time; no time-stamp shows when it sealed): it no longer carries the licence; the signature is EXPIRED"})
+	// REVIEW PROBE: the expired-seal licence file plus a second, Sign,
+	// signature that is EXPIRED on its own account (signed after its
+	// certificate ended): the document is EXPIRED for that signature.
+	{
+		gone, err := signerUnder("另一经办人", 799, seedKey("review-gone"), w.RootDER, w.RootKey, w.Now.Add(-48*time.Hour), w.Now.Add(-20*time.Hour))
+		if err != nil {
+			return nil, err
+		}
+		page, err := fileOf(sealedThen, kitPage)
+		if err != nil {
+			return nil, err
+		}
+		sum := gm.SM3(page)
+		when := w.Now.Add(-3 * time.Hour)
+		second := []byte(`<?xml version="1.0" encoding="UTF-8"?>` + "\n" +
+			`<ofd:Signature xmlns:ofd="http://www.ofdspec.org/2016"><ofd:SignedInfo><ofd:Provider ProviderName="review" Version="1"/>` +
+			`<ofd:SignatureMethod>1.2.156.10197.1.501</ofd:SignatureMethod><ofd:SignatureDateTime>` + when.UTC().Format("20060102150405Z") + `</ofd:SignatureDateTime>` +
+			`<ofd:References CheckMethod="1.2.156.10197.1.401"><ofd:Reference FileRef="/` + kitPage + `"><ofd:CheckValue>` + base64.StdEncoding.EncodeToString(sum[:]) + `</ofd:CheckValue></ofd:Reference></ofd:References>` +
+			`</ofd:SignedInfo><ofd:SignedValue>/Doc_0/Signs/Sign_1/SignedValue.dat</ofd:SignedValue></ofd:Signature>`)
+		spec := signSpec{by: gone, signingTime: when}
+		value, err := spec.signedData(second)
+		if err != nil {
+			return nil, err
+		}
+		both, err := rezipAdd(sealedThen, func(n string, c []byte) (string, []byte) {
+			if n == kitSignaturesXML {
+				c = bytes.Replace(c, []byte("<ofd:MaxSignId>1</ofd:MaxSignId>"), []byte("<ofd:MaxSignId>2</ofd:MaxSignId>"), 1)
+				c = bytes.Replace(c, []byte("</ofd:Signatures>"), []byte(`<ofd:Signature ID="2" Type="Sign" BaseLoc="/Doc_0/Signs/Sign_1/Signature.xml"/></ofd:Signatures>`), 1)
+			}
+			return n, c
+		}, []zipEntry{{"Doc_0/Signs/Sign_1/Signature.xml", second}, {"Doc_0/Signs/Sign_1/SignedValue.dat", value}})
+		if err != nil {
+			return nil, err
+		}
+		later = append(later, Vector{Rules: []string{"OFD-10"}, Input: ofdInput{File: both, CheckLicence: true}, Expected: "ofd:EXPIRED",
+			Description: "REVIEW PROBE: the expired-seal licence file with a second Sign signature made 3 h ago by a certificate that ended 20 h ago"})
+	}
 	noToken, err := build(1, agencySealer, func(l *ofdfile.Licence) { l.QR = "" })
 	if err != nil {
 		return nil, err
