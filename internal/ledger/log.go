@@ -102,7 +102,8 @@ type Log[T any] struct {
 	size      atomic.Uint64 // durable size
 	cp        atomic.Pointer[SignedCheckpoint]
 	failure   atomic.Pointer[error]
-	refreshMu sync.Mutex // sizeFor's looks at a shared store
+	refreshMu sync.Mutex    // sizeFor's looks at a shared store
+	looks     atomic.Uint64 // twice the looks done, +1 while one runs
 
 	// Owned by the sequencer goroutine (and Open, before it starts).
 	frontier   tlog.Frontier
@@ -962,16 +963,19 @@ func (l *Log[T]) sizeFor(want uint64) uint64 {
 	if want <= n || l.shared == nil {
 		return n
 	}
-	// One look at a time: a shared store's State is a durable read (a
-	// commit), and requests beyond the size, which anyone can send,
-	// must not each cost one. Callers that waited take what the look
-	// before them found.
+	// One look at a time, shared: a shared store's State is a durable
+	// read (a commit), and requests beyond the size, which anyone can
+	// send, must not each cost one. A caller takes what a look that
+	// started after it arrived found, and looks itself only if none did.
+	arrived := l.looks.Load()
 	l.refreshMu.Lock()
 	defer l.refreshMu.Unlock()
-	if n = l.size.Load(); want > n {
+	if n = l.size.Load(); want > n && l.looks.Load() < arrived+2 {
+		l.looks.Add(1) // started
 		if _, err := l.refresh(context.Background()); err == nil {
 			n = l.size.Load()
 		}
+		l.looks.Add(1) // done
 	}
 	return n
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"elicense/internal/ledger"
@@ -60,6 +61,13 @@ func (l ledgerStore) State(ctx context.Context) (st ledger.State, err error) {
 		st, err = reader{q: c, qs: &l.s.q, durable: true}.State(ctx)
 		return err
 	})
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) && (pe.Code == "25006" || pe.Code == "42501") {
+		// A read-only session or a role that may only read (an auditor's
+		// `ledger verify --store`) cannot write the mark; it appends and
+		// serves nothing either, so the plain read is what it needs.
+		return l.r().State(ctx)
+	}
 	return st, unavailable(err)
 }
 func (l ledgerStore) Entries(ctx context.Context, start, end uint64, fn func(uint64, []byte) error) error {
@@ -316,7 +324,7 @@ func (s *Store) write(ctx context.Context, build func(uint64, reader) (*ledger.B
 	if err := conn.SendBatch(ctx, bb).Close(); err != nil {
 		return t.rejection(err)
 	}
-	return replicated(conn.PgConn())
+	return replicated(ctx, conn.PgConn())
 }
 
 // head is the ledger head row as a writer locked it.

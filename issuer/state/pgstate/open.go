@@ -212,7 +212,7 @@ func (s *Store) start(ctx context.Context) error {
 	if err := tx.Commit(ctx); err != nil {
 		return unavailable(err)
 	}
-	return replicated(conn.Conn().PgConn())
+	return replicated(ctx, conn.Conn().PgConn())
 }
 
 // version reads the schema's version: 0 for a schema not yet made.

@@ -1,9 +1,11 @@
 package pgstate
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -27,30 +29,54 @@ var ErrUnreplicated = errors.New("pgstate: committed on the primary only: the wa
 const unreplicatedKey = "elicense/unreplicated"
 
 // onNotice is the pool's notice handler. PostgreSQL answers a cancel
-// request during the wait for a synchronous standby with a WARNING of SQLSTATE 01000 and then reports the commit as
-// done; none of the store's own statements raises another warning of
-// that code, so any is taken as that one (the message itself may be
-// localised).
+// request during the wait for a synchronous standby with a WARNING,
+// "canceling wait for synchronous replication …", and then reports the
+// commit as done. Its SQLSTATE, 01000, is every uncoded warning's (the
+// transaction-ID wraparound warning, a trigger's RAISE WARNING), so the
+// message decides; a localised one (lc_messages) cannot be read, and
+// replicated then asks whether synchronous standbys are in effect.
 func onNotice(c *pgconn.PgConn, n *pgconn.Notice) {
 	sev := n.SeverityUnlocalized
 	if sev == "" {
 		sev = n.Severity
 	}
-	if sev == "WARNING" && n.Code == "01000" {
-		c.CustomData()[unreplicatedKey] = n.Message
+	if sev != "WARNING" || n.Code != "01000" {
+		return
 	}
+	english := n.SeverityUnlocalized == "" || n.Severity == n.SeverityUnlocalized
+	switch {
+	case !english:
+		c.CustomData()[unreplicatedKey] = unreplicatedMark{n.Message, false}
+	case strings.Contains(n.Message, "synchronous replication"):
+		c.CustomData()[unreplicatedKey] = unreplicatedMark{n.Message, true}
+	}
+}
+
+// unreplicatedMark is the warning onNotice kept; sure: it named the
+// wait for synchronous replication.
+type unreplicatedMark struct {
+	msg  string
+	sure bool
 }
 
 // replicated returns ErrUnreplicated (in state.ErrUnavailable) if the
 // connection's last commit was not confirmed by the synchronous
-// standby, and clears the mark.
-func replicated(c *pgconn.PgConn) error {
-	m, ok := c.CustomData()[unreplicatedKey]
+// standby, and clears the mark. A localised warning counts only where
+// synchronous standbys are configured (else there was no such wait).
+func replicated(ctx context.Context, c *pgconn.PgConn) error {
+	v, ok := c.CustomData()[unreplicatedKey]
 	if !ok {
 		return nil
 	}
 	delete(c.CustomData(), unreplicatedKey)
-	return fmt.Errorf("%w: %w (the server said: %v)", state.ErrUnavailable, ErrUnreplicated, m)
+	m := v.(unreplicatedMark)
+	if !m.sure {
+		res := c.ExecParams(ctx, `SELECT current_setting('synchronous_standby_names')`, nil, nil, nil, nil).Read()
+		if res.Err == nil && len(res.Rows) == 1 && len(res.Rows[0]) == 1 && len(bytes.TrimSpace(res.Rows[0][0])) == 0 {
+			return nil
+		}
+	}
+	return fmt.Errorf("%w: %w (the server said: %v)", state.ErrUnavailable, ErrUnreplicated, m.msg)
 }
 
 // onConn runs a write on a connection of the pool and acknowledges it
@@ -68,7 +94,7 @@ func (s *Store) onConn(ctx context.Context, f func(*pgxpool.Conn) error) error {
 	if err := f(c); err != nil {
 		return err
 	}
-	return replicated(pc)
+	return replicated(ctx, pc)
 }
 
 // exec is pool.Exec for a statement that writes, bounded by
