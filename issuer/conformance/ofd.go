@@ -266,11 +266,11 @@ func (k *kit) ofdLicenceVectors(face *ses.Seal) (later []Vector, err error) {
 	later = append(later, Vector{Rules: []string{"OFD-10", "SEAL-15"}, Input: ofdInput{File: sealedThen, CheckLicence: true,
 		Revoked: []revokedSeal{{ESID: "31000000000002", Since: w.Now.Add(-5 * time.Hour)}}}, Expected: "ofd:EXPIRED",
 		Description: "the same file, its seal revoked 5 h ago (after the signing time; no time-stamp shows when it sealed): it no longer carries the licence; the signature is EXPIRED"})
-	// REVIEW PROBE: the expired-seal licence file plus a second, Sign,
-	// signature that is EXPIRED on its own account (signed after its
-	// certificate ended): the document is EXPIRED for that signature.
+	// The expired-seal licence file plus a second, Sign, signature that
+	// is EXPIRED on its own account (signed after its certificate
+	// ended): the document is EXPIRED for that signature.
 	{
-		gone, err := signerUnder("另一经办人", 799, seedKey("review-gone"), w.RootDER, w.RootKey, w.Now.Add(-48*time.Hour), w.Now.Add(-20*time.Hour))
+		gone, err := signerUnder("另一经办人", 706, seedKey("ofd-gone-signer"), w.RootDER, w.RootKey, w.Now.Add(-48*time.Hour), w.Now.Add(-20*time.Hour))
 		if err != nil {
 			return nil, err
 		}
@@ -301,7 +301,7 @@ func (k *kit) ofdLicenceVectors(face *ses.Seal) (later []Vector, err error) {
 			return nil, err
 		}
 		later = append(later, Vector{Rules: []string{"OFD-10"}, Input: ofdInput{File: both, CheckLicence: true}, Expected: "ofd:EXPIRED",
-			Description: "REVIEW PROBE: the expired-seal licence file with a second Sign signature made 3 h ago by a certificate that ended 20 h ago"})
+			Description: "the licence file of ofd-046 with a second, Sign, signature made 3 h ago by a certificate that ended 20 h ago: that signature is EXPIRED on its own account, and so is the document"})
 	}
 	noToken, err := build(1, agencySealer, func(l *ofdfile.Licence) { l.QR = "" })
 	if err != nil {

@@ -197,9 +197,10 @@ func verifyPackage(ctx context.Context, p *ofd.Package, opts Options) (*Report, 
 	case r.Licence == nil:
 	case r.Licence.Verdict != Valid && r.Licence.Verdict.severity() < r.Verdict.severity():
 		r.Verdict, r.Detail = r.Licence.Verdict, r.Licence.Detail
-	case r.Licence.SealExpired && r.Verdict == Expired:
+	case r.Licence.SealExpired && r.Verdict == Expired && !slices.ContainsFunc(r.Signatures, func(s Signature) bool { return s.Verdict == Expired && !s.sealedValid }):
 		// A licence file is judged by its licence (OFD-10): the agency's
-		// seal on it was valid when applied and has expired since.
+		// seal on it was valid when applied and has expired since (and no
+		// other signature is EXPIRED on its own account).
 		r.Verdict, r.Detail = Valid, ""
 		r.Notes = append(r.Notes, "the issuing agency's seal on this licence file has expired since it was applied (it was valid then); the licence is valid: a fresh file carries the agency's current seal")
 	}
@@ -402,23 +403,21 @@ func verifySeal(s *Signature, p *ofd.Package, x *ofd.Signature, value []byte, op
 		return
 	}
 	s.Verdict, s.Detail = sealVerdict(res.Verdict), res.Err.Error()
-	if opts.AtSigningTime || (res.Verdict != seal.MakerUntrusted && s.Verdict != Expired) {
+	if opts.AtSigningTime || res.Verdict != seal.MakerUntrusted {
 		return
 	}
-	// Untrusted or out of validity now: how was it as of its signing
-	// time? Untrusted now is EXPIRED only if it was wholly valid then
-	// (the certificate expired since); a seal that fails as of signing
-	// too (revoked, say) is reported for that. An EXPIRED seal wholly
-	// valid then may still carry a licence file (OFD-10).
+	// Untrusted now (validity is judged at the signing time in both
+	// passes): EXPIRED only if it was wholly valid as of signing (the
+	// certificate expired since), and then it may still carry a licence
+	// file (OFD-10); a seal that fails as of signing too (revoked, say)
+	// is reported for that.
 	trust.AtSigningTime = true
-	r2, _ := seal.VerifyDigest(value, digest[:], trust)
-	switch {
-	case r2.Verdict == seal.Valid && res.Verdict == seal.MakerUntrusted:
+	switch r2, _ := seal.VerifyDigest(value, digest[:], trust); r2.Verdict {
+	case seal.Valid:
 		s.Verdict, s.sealedValid = Expired, true
 		s.Detail += " (it was trusted at the signing time: verify as of signing)"
-	case r2.Verdict == seal.Valid:
-		s.sealedValid = true
-	case res.Verdict == seal.MakerUntrusted && r2.Verdict != seal.MakerUntrusted:
+	case seal.MakerUntrusted:
+	default:
 		s.Verdict, s.Detail = sealVerdict(r2.Verdict), r2.Err.Error()
 	}
 }

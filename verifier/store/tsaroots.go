@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"slices"
 
+	"elicense/internal/atomicfile"
 	"elicense/internal/gm"
 )
 
@@ -102,6 +103,11 @@ func (s *Store) RemoveTSARoot(fp Fingerprint) (*gm.Certificate, error) {
 	path := filepath.Join(s.dir, tsaRootsFile)
 	if len(rest) == 0 {
 		if err := os.Remove(path); err != nil {
+			return nil, fmt.Errorf("store: %w", err)
+		}
+		// Durable, as the writes are: an unpinned root must not come
+		// back after a crash.
+		if err := atomicfile.SyncDir(s.dir); err != nil {
 			return nil, fmt.Errorf("store: %w", err)
 		}
 		return gone, nil

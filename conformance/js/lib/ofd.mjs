@@ -245,8 +245,11 @@ export function verifyOFD(pkg, { roots, now, revoked = [], licence = null }) {
     // OFD-10: a licence verdict replaces the document's only when that is less severe
     if (licence && (doc === 'EXPIRED' || ORDER.indexOf(doc) > ORDER.indexOf('LICENCE_UNCHECKED'))) {
       const j = judgeLicence(files, ofd, sigs, licence);
-      // an agency's seal EXPIRED since it sealed (OFD-10): the licence decides
-      if (j && doc === 'EXPIRED') { if (j.code === 'VALID' && j.sealExpired) { doc = 'VALID'; detail = undefined; } }
+      // an agency's seal EXPIRED since it sealed, and no signature EXPIRED on its own account (OFD-10):
+      // the licence decides
+      if (j && doc === 'EXPIRED') {
+        if (j.code === 'VALID' && j.sealExpired && sigs.every((s) => s.verdict !== 'EXPIRED' || s.sealedValid)) { doc = 'VALID'; detail = undefined; }
+      }
       else if (j) { doc = worst(doc, j.code); detail = j.detail; }
     }
     return { ...R(doc, detail), unprotected };
