@@ -76,6 +76,7 @@ var runs = []run{
 	{id: "archive", pkg: "./cmd/elicense", benches: []string{"BenchmarkArchive"}, benchtime: "1x", quick: "1x", env: []string{"ELICENSE_ARCHIVE_N=100000"}, quickEnv: []string{"ELICENSE_ARCHIVE_N=200"}, timeout: "90m", long: true},
 	{id: "mobile", pkg: "./mobile-sdk", benches: []string{"BenchmarkPresent", "BenchmarkQRPNG"}, benchtime: "1s", quick: "100ms"},
 	{id: "replicas-pg", pkg: "./cmd/elicense", benches: []string{"BenchmarkReplicasPG"}, benchtime: "10000x", quick: "500x", pg: "ELICENSE_TEST_PG"},
+	{id: "state-pg", pkg: "./issuer/state/pgstate", benches: []string{"BenchmarkState"}, benchtime: "2s", quick: "100ms", pg: "ELICENSE_TEST_PG"},
 }
 
 // Items used by several figures.
@@ -213,4 +214,6 @@ var figures = []figure{
 	{what: "web wallet WebAssembly, size and gzipped", target: "—", hand: "go generate ./issuer/wallet && ls -l issuer/wallet/assets/wallet.wasm && gzip -9c issuer/wallet/assets/wallet.wasm | wc -c"},
 	{what: "durable issuances through real `elicense serve` processes on one PostgreSQL schema, 64 clients: one replica", target: "≥ 3,000/s, p99 ≤ 100 ms", parts: []part{{items: replicaItems("1", 3000, 100)}}},
 	{what: "the same, two replicas (32 clients each)", target: "—", parts: []part{{items: replicaItems("2", 0, 0)}}},
+	{what: "a shared ledger's `State` (what replicas take in every half checkpoint interval, and on a proof request beyond the size they know): a durable read, whose statement updates `durable_mark` so that its commit waits for the synchronous standby", target: "—",
+		parts: []part{{items: []item{{run: "state-pg", bench: "BenchmarkState", unit: "ns/op"}}}}},
 }
