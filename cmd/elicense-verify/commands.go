@@ -213,8 +213,9 @@ trust bundle's revocations. Exit 0 only for VALID.
 A time-stamp on the signature is checked against the pinned TSA roots
 (trust add --tsa) and any --tsa-root: a seal revoked after a trusted
 time-stamp stays VALID, and the output says so ("time-stamp …: trusted").
-With no TSA root a time-stamp is checked but not trusted; with TSA roots,
-one whose authority chains to none of them is BAD_TIMESTAMP.
+A time-stamp whose authority chains to no TSA root (or with none pinned)
+is checked but not trusted: the seal is judged as without it. One that
+fails its own checks (imprint, signature, dates) is BAD_TIMESTAMP.
 --tsa-root trusts a TSA root for this check only, without pinning it.
 
 With --json stdout carries exactly one JSON object: verdict, message,

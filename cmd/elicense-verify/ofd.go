@@ -42,9 +42,10 @@ a Sign signature has no revocation source here.
 A seal's time-stamp is checked against the pinned TSA roots (trust add
 --tsa) and any --tsa-root (this check only): a seal revoked after a
 trusted time-stamp stays VALID. Each seal's line says "time-stamp …:
-trusted" or "not trusted" (--json: timestamp_at, timestamp_trusted); with
-TSA roots, a time-stamp whose authority chains to none of them makes the
-signature SIGNATURE_INVALID (seal verdict BAD_TIMESTAMP).
+trusted" or "not trusted" (--json: timestamp_at, timestamp_trusted). One
+whose authority chains to no TSA root is not trusted, not refused; one
+that fails its own checks makes the signature SIGNATURE_INVALID (seal
+verdict BAD_TIMESTAMP).
 
 A licence file (its metadata names a 证照标识) is judged by the licence it
 carries too: its QR token (证照二维码) must verify now against the synced

@@ -32,10 +32,10 @@ kept apart from the issuer's roots: it vouches only for the time a seal
 signature's time-stamp says it existed. A seal revoked after a
 time-stamp from a pinned TSA stays VALID for what it signed before (seal,
 ofd and the counter page, which say "time-stamp …: trusted"). A time-stamp
-whose authority does not chain to a pinned TSA root makes the seal
-BAD_TIMESTAMP (SIGNATURE_INVALID in an OFD file) once any TSA root is
-pinned, so pin the root of every TSA your documents carry time-stamps of.
-With none pinned a time-stamp is checked but not trusted.
+whose authority does not chain to a pinned TSA root, or any with none
+pinned, is checked but not trusted: it does not count against a
+revocation, and it does not fail the seal either, so pinning one TSA
+never rejects another's time-stamps.
 
 trust list prints each pinned root's subject, validity and fingerprint,
 the issuer roots first, then the TSA roots. trust remove --tsa unpins the

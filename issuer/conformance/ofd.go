@@ -184,7 +184,7 @@ func (k *kit) ofdVectors(*Context) error {
 	for _, v := range later {
 		k.add("ofd.json", v)
 	}
-	return nil
+	return k.ofdForeignTimestampVectors(good)
 }
 
 // ofdLicenceVectors: licence files judged by the licence they carry
@@ -396,19 +396,7 @@ func (k *kit) ofdRevokedVectors(good []byte, esid string) error {
 		k.add("ofd.json", Vector{Rules: rules, Description: desc, Input: ofdInput{File: file, Revoked: revoked}, Expected: want})
 	}
 	add(good, "ofd:REVOKED", "the licence file's seal revoked 30 minutes ago, after it signed (no time-stamp)", "OFD-09", "SEAL-15")
-	stamp := func(t *tsa) ([]byte, error) {
-		return rezipErr(good, func(n string, c []byte) (string, []byte, error) {
-			if !strings.HasSuffix(n, "Sign_0/SignedValue.dat") {
-				return n, c, nil
-			}
-			sig, err := ses.ParseSignature(c)
-			if err != nil {
-				return n, nil, err
-			}
-			der, err := t.stamped(sig, sig.TBS.TimeInfo.Time().Add(time.Minute))
-			return n, der, err
-		})
-	}
+	stamp := func(t *tsa) ([]byte, error) { return stampOFD(good, t, nil) }
 	ts, err := w.newTSA()
 	if err != nil {
 		return err
@@ -426,8 +414,56 @@ func (k *kit) ofdRevokedVectors(good []byte, esid string) error {
 	if err != nil {
 		return err
 	}
-	add(byForeign, "ofd:SIGNATURE_INVALID", "the same, time-stamped by a TSA another root certified (BAD_TIMESTAMP in the seal check)", "OFD-09", "SEAL-16")
+	add(byForeign, "ofd:REVOKED", "the same, time-stamped by a TSA another root certified: checked, not trusted, so it does not count against the revocation", "OFD-09", "SEAL-15", "SEAL-16")
 	return nil
+}
+
+// ofdForeignTimestampVectors: the licence file's seal, not revoked,
+// time-stamped by a TSA another root certified: an untrusted time-stamp
+// leaves the signature VALID, while one that fails its own checks makes
+// it SIGNATURE_INVALID (SEAL-16 through OFD-09).
+func (k *kit) ofdForeignTimestampVectors(good []byte) error {
+	foreign, err := k.w.foreignTSA()
+	if err != nil {
+		return err
+	}
+	add := func(file []byte, want, desc string) {
+		k.add("ofd.json", Vector{Rules: []string{"OFD-09", "SEAL-16"}, Description: desc, Input: ofdInput{File: file}, Expected: want})
+	}
+	stamped, err := stampOFD(good, foreign, nil)
+	if err != nil {
+		return err
+	}
+	add(stamped, "ofd:VALID", "the licence file's seal signature time-stamped by a TSA another root certified (not revoked): the time-stamp is checked, not trusted")
+	altered, err := stampOFD(good, foreign, func(tok []byte) { tok[len(tok)-1] ^= 1 })
+	if err != nil {
+		return err
+	}
+	add(altered, "ofd:SIGNATURE_INVALID", "the same, the TSA's signature on the time-stamp altered (last byte): BAD_TIMESTAMP in the seal check, whoever certified the TSA")
+	return nil
+}
+
+// stampOFD time-stamps the first signature of file with t a minute after
+// its signing time; edit, when set, changes the token first.
+func stampOFD(file []byte, t *tsa, edit func(tok []byte)) ([]byte, error) {
+	return rezipErr(file, func(n string, c []byte) (string, []byte, error) {
+		if !strings.HasSuffix(n, "Sign_0/SignedValue.dat") {
+			return n, c, nil
+		}
+		sig, err := ses.ParseSignature(c)
+		if err != nil {
+			return n, nil, err
+		}
+		tok, err := t.token(sig.Value, sig.TBS.TimeInfo.Time().Add(time.Minute))
+		if err != nil {
+			return n, nil, err
+		}
+		if edit != nil {
+			edit(tok)
+		}
+		der, err := withToken(sig, tok)
+		return n, der, err
+	})
 }
 
 // rezipErr is rezip with an edit that can fail.

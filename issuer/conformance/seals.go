@@ -348,7 +348,17 @@ func (e *sealVectorEnv) timestampVectors() error {
 		}
 		e.add(der, c.want, c.desc, "SEAL-13", "SEAL-17")
 	}
-	foreign, err := e.k.w.foreignTSA()
+	return e.foreignTimestampVectors()
+}
+
+// foreignTimestampVectors: a time-stamp whose authority another root
+// certified (the kit's TSA roots are root.pem) is valid but untrusted
+// (SEAL-16 item 5): it does not count against a revocation (SEAL-15);
+// the same authority's time-stamp that fails its own checks is
+// BAD_TIMESTAMP.
+func (e *sealVectorEnv) foreignTimestampVectors() error {
+	w := e.k.w
+	foreign, err := w.foreignTSA()
 	if err != nil {
 		return err
 	}
@@ -356,6 +366,33 @@ func (e *sealVectorEnv) timestampVectors() error {
 	if err != nil {
 		return err
 	}
-	e.add(der, "seal:BAD_TIMESTAMP", "time-stamped a minute after the signing time by a TSA whose certificate another root issued (root.pem is the TSA root)", "SEAL-13", "SEAL-16")
+	e.add(der, "seal:VALID", "time-stamped a minute after the signing time by a TSA whose certificate another root issued: checked, not trusted (root.pem is the TSA root)", "SEAL-13", "SEAL-16")
+	e.k.add("seals.json", Vector{Rules: []string{"SEAL-15", "SEAL-16"}, Expected: "seal:SEAL_REVOKED",
+		Description: "the same, the seal revoked 30 minutes ago: that time-stamp is before the revocation but not trusted, so it does not count",
+		Input:       sealInput{Signature: der, Document: e.doc, Revoked: []revokedSeal{{ESID: e.made.ESID, Since: w.Now.Add(-30 * time.Minute)}}}})
+	tok, err := foreign.token(e.sig.Value, e.at.Add(time.Minute))
+	if err != nil {
+		return err
+	}
+	tok[len(tok)-1] ^= 1
+	if der, err = withToken(e.sig, tok); err != nil {
+		return err
+	}
+	e.add(der, "seal:BAD_TIMESTAMP", "time-stamped by that TSA (another root's), its signature altered (last byte): an untrusted authority's time-stamp is still checked", "SEAL-13", "SEAL-16")
+	if tok, err = foreign.token(e.doc, e.at.Add(time.Minute)); err != nil {
+		return err
+	}
+	if der, err = withToken(e.sig, tok); err != nil {
+		return err
+	}
+	e.add(der, "seal:BAD_TIMESTAMP", "time-stamped by that TSA (another root's) over the document, not the signature value (message imprint)", "SEAL-13", "SEAL-16")
+	lapsed, err := w.foreignTSAValid(101, w.Now.Add(-24*time.Hour), e.at)
+	if err != nil {
+		return err
+	}
+	if der, err = lapsed.stamped(e.sig, e.at.Add(time.Minute)); err != nil {
+		return err
+	}
+	e.add(der, "seal:BAD_TIMESTAMP", "time-stamped a minute after the signing time by another root's TSA whose certificate ended at the signing time (genTime outside it)", "SEAL-13", "SEAL-16")
 	return nil
 }

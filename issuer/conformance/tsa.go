@@ -45,8 +45,16 @@ func (w *world) newTSA() (*tsa, error) {
 }
 
 // foreignTSA is a time-stamp authority certified by otherRoot, not by
-// the kit's root.
+// the kit's root, valid from a day before the kit's now for a year: a
+// verifier with the kit's TSA roots does not trust its time-stamps, but
+// must still check them (SEAL-16).
 func (w *world) foreignTSA() (*tsa, error) {
+	return w.foreignTSAValid(100, w.Now.Add(-24*time.Hour), w.Now.Add(365*24*time.Hour))
+}
+
+// foreignTSAValid is foreignTSA with the given serial number and
+// validity.
+func (w *world) foreignTSAValid(serial int64, notBefore, notAfter time.Time) (*tsa, error) {
 	rootDER, err := otherRoot(w.Now)
 	if err != nil {
 		return nil, err
@@ -57,8 +65,8 @@ func (w *world) foreignTSA() (*tsa, error) {
 	}
 	key := seedKey("foreign-tsa")
 	tmpl := &gm.Certificate{
-		SerialNumber: big.NewInt(100), Subject: pkix.Name{CommonName: "foreign TSA"},
-		NotBefore: w.Now.Add(-24 * time.Hour), NotAfter: w.Now.Add(365 * 24 * time.Hour),
+		SerialNumber: big.NewInt(serial), Subject: pkix.Name{CommonName: "foreign TSA"},
+		NotBefore: notBefore, NotAfter: notAfter,
 		KeyUsage: gm.KeyUsageDigitalSignature, BasicConstraintsValid: true,
 	}
 	der, err := gm.CreateCertificate(tmpl, root, key.PublicKey(), detSigner{seedKey("other-root")})
@@ -154,6 +162,11 @@ func (t *tsa) stamped(sig *ses.Signature, genTime time.Time) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	return withToken(sig, tok)
+}
+
+// withToken returns sig's DER with tok as its time-stamp.
+func withToken(sig *ses.Signature, tok []byte) ([]byte, error) {
 	v := *sig
 	v.Timestamp = &ses.Timestamp{Token: tok}
 	return v.Marshal()

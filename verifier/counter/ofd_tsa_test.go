@@ -63,7 +63,8 @@ func kitStamped(t *testing.T) ([]byte, vofd.Options) {
 
 // TestOFDTimestampAPI: the TSA roots OFDTrust gives decide whether a
 // seal's time-stamp is trusted, and so whether a seal revoked after it is
-// REVOKED or VALID; each signature says which (timestamp_trusted).
+// REVOKED or VALID; each signature says which (timestamp_trusted), and
+// why not in a note.
 func TestOFDTimestampAPI(t *testing.T) {
 	f := newFixture(t)
 	file, opts := kitStamped(t)
@@ -77,7 +78,9 @@ func TestOFDTimestampAPI(t *testing.T) {
 	}{
 		{"no TSA root", nil, vofd.Revoked, false, true},
 		{"the TSA's root", opts.Roots, vofd.Valid, true, true},
-		{"another root", other, vofd.SignatureInvalid, false, false},
+		// An authority under none of the TSA roots: untrusted, as with
+		// none (SEAL-16 item 5), so the revocation counts; not refused.
+		{"another root", other, vofd.Revoked, false, true},
 	} {
 		o := opts
 		o.TSARoots = tc.tsaRoots
@@ -89,6 +92,10 @@ func TestOFDTimestampAPI(t *testing.T) {
 		s := res.Signatures[0]
 		if s.TimestampTrusted != tc.trusted || s.TimestampAt.IsZero() == tc.stamped {
 			t.Errorf("%s: time-stamp %v trusted %v", tc.name, s.TimestampAt, s.TimestampTrusted)
+		}
+		why := slices.ContainsFunc(s.Notes, func(n string) bool { return strings.Contains(n, "does not chain to a pinned TSA root") })
+		if why != (tc.tsaRoots != nil && !tc.trusted) {
+			t.Errorf("%s: notes %q", tc.name, s.Notes)
 		}
 	}
 }

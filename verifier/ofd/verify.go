@@ -34,8 +34,10 @@ type Options struct {
 	// TSARoots are the roots a Seal signature's time-stamp authority must
 	// chain to for the time-stamp to be trusted: only a trusted
 	// time-stamp made before a seal's revocation keeps the signature
-	// valid (seal.Options.TSARoots). Without them a time-stamp is checked
-	// but not trusted.
+	// valid (seal.Options.TSARoots). Without them, or when its authority
+	// chains to none of them, a time-stamp is checked but not trusted: it
+	// does not count against a revocation, nor fail the signature
+	// (SEAL-16).
 	TSARoots []*gm.Certificate
 	// Limits bound the container (nil: ofd.DefaultLimits).
 	Limits *ofd.Limits

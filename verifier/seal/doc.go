@@ -9,7 +9,9 @@
 // validity; the seal's validity at the signing time (timeInfo); the
 // signer certificate's validity then; the time-stamp, if present (RFC
 // 3161 / GM/T 0033 token over the signature value, SM2/SM3, parsed by
-// certs/tsp and verified here); the
+// certs/tsp and verified here; it is trusted only when its authority
+// chains to the caller's TSA roots, and an authority that does not is
+// untrusted, not invalid, since it proves nothing either way); the
 // document's SM3 digest against dataHash. Then, when the caller supplies a
 // [SealStatus], whether the seal is revoked.
 //

@@ -47,9 +47,13 @@ type Options struct {
 	Status SealStatus
 
 	// TSARoots are the roots a time-stamp authority's certificate must
-	// chain to. Without them a time-stamp is still checked (it must be
-	// over this signature value, signed by the certificate it carries,
-	// and not older than timeInfo), but not trusted as a time source.
+	// chain to for the time-stamp to be trusted as a time source (only a
+	// trusted one keeps a seal revoked after it valid). A time-stamp is
+	// always checked (it must be over this signature value, signed by
+	// the certificate it carries within that certificate's validity, and
+	// not older than timeInfo: else BadTimestamp); one whose authority
+	// chains to none of TSARoots, or checked without TSARoots, is valid
+	// but untrusted, and a note says why.
 	TSARoots []*gm.Certificate
 }
 
@@ -257,7 +261,9 @@ func checkSignerValidity(signer *gm.Certificate, t time.Time) *Error {
 }
 
 // checkSignatureTimestamp is step 7: the signature's time-stamp is over
-// its value, not earlier than timeInfo, and noted as trusted or not.
+// its value, not earlier than timeInfo, and noted as trusted or not. An
+// unknown authority is not a failure (SEAL-16 item 5): it only leaves
+// the time-stamp untrusted, so it does not count for SEAL-15.
 func checkSignatureTimestamp(r *Result, sig *ses.Signature, opts Options) *Error {
 	ts, err := checkTimestamp(sig.Timestamp.Token, sig.Value, opts.TSARoots, opts.Intermediates)
 	if err != nil {
@@ -270,8 +276,11 @@ func checkSignatureTimestamp(r *Result, sig *ses.Signature, opts Options) *Error
 		return fail(BadTimestamp, nil, "time-stamp %s is earlier than the signing time %s", stamp(ts.genTime), stamp(r.SignedAt))
 	}
 	r.TimestampAt, r.TimestampTrusted = ts.genTime, ts.trusted
-	if !ts.trusted {
-		r.Notes = append(r.Notes, "the time-stamp verifies but its authority is not among the trusted TSA roots")
+	switch {
+	case ts.chainErr != nil:
+		r.Notes = append(r.Notes, fmt.Sprintf("the time-stamp verifies but is not trusted: its authority %q does not chain to a pinned TSA root", ts.tsa.Subject.CommonName))
+	case !ts.trusted:
+		r.Notes = append(r.Notes, "the time-stamp verifies but is not trusted: no TSA root is configured")
 	}
 	return nil
 }

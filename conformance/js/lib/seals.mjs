@@ -115,8 +115,8 @@ export function verifySeal(sigDer, document, { roots, revoked = [], now, tsaRoot
 
 // The time-stamp field of SES_Signature ([0] BIT STRING, or [0] IMPLICIT) holds a DER ContentInfo
 // of SignedData whose eContent is a TSTInfo (RFC 3161) with an SM3 message imprint of the signature
-// value. Returns {genTime (seconds), trusted} when it verifies, trusted when the TSA chains to one of
-// tsaRoots at genTime; null when it does not verify, or does not chain while tsaRoots are given.
+// value. Returns {genTime (seconds), trusted} when it verifies (SEAL-16 items 1-4), trusted when the
+// TSA chains to one of tsaRoots at genTime (item 5); null when it does not verify.
 function verifyTimeStamp(ts, sigValue, tsaRoots) {
   try {
     let inner = ts.content;
@@ -157,8 +157,9 @@ function verifyTimeStamp(ts, sigValue, tsaRoots) {
     const mi = children(tst[2]);
     if (oid(children(mi[0])[0]) !== '1.2.156.10197.1.401' || !bytesEq(octets(mi[1]), sm3(sigValue))) return null;
     const genTime = gtime(tst[4]);
-    if (!tsaRoots) return { genTime, trusted: false };
-    const ok = tsaRoots.some((r) => bytesEq(r.der, tsa.der) || (tsa.issuerRaw === r.subjectRaw && verifyCertSig(tsa, r) && genTime >= tsa.notBefore && genTime <= tsa.notAfter));
-    return ok ? { genTime, trusted: true } : null;
+    if (genTime < tsa.notBefore || genTime > tsa.notAfter) return null; // SEAL-16 item 4
+    // Item 5: the chain decides only trust; an authority under none of tsaRoots is untrusted, not invalid.
+    const trusted = !!tsaRoots && tsaRoots.some((r) => bytesEq(r.der, tsa.der) || (tsa.issuerRaw === r.subjectRaw && verifyCertSig(tsa, r) && genTime >= r.notBefore && genTime <= r.notAfter));
+    return { genTime, trusted };
   } catch { return null; }
 }
