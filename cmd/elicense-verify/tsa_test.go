@@ -49,7 +49,7 @@ func newTestTSA(t *testing.T, name string) *testTSA {
 	rootDER := must(gm.CreateCertificate(rt, rt, rootKey.PublicKey(), rootKey))
 	a := &testTSA{rootPEM: gm.EncodeCertificatePEM(rootDER), root: must(gm.ParseCertificate(rootDER)), key: must(gm.GenerateKey())}
 	tt := &gm.Certificate{SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: name},
-		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(24 * time.Hour), KeyUsage: gm.KeyUsageDigitalSignature, BasicConstraintsValid: true}
+		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(24 * time.Hour), KeyUsage: gm.KeyUsageDigitalSignature, ExtKeyUsage: []gm.ExtKeyUsage{gm.ExtKeyUsageTimeStamping}, BasicConstraintsValid: true}
 	a.der = must(gm.CreateCertificate(tt, a.root, a.key.PublicKey(), rootKey))
 	a.cert = must(gm.ParseCertificate(a.der))
 	return a

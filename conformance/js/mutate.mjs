@@ -91,6 +91,7 @@ const MUTATIONS = [
   ["OFD-09 SIGNER_NOT_IN_SEAL is SIGNATURE_INVALID", "lib/ofd.mjs", "SIGNER_NOT_IN_SEAL: 'SIGNATURE_INVALID'", "SIGNER_NOT_IN_SEAL: 'UNTRUSTED_SIGNER'"],
   ["OFD-09 maker untrusted only now: EXPIRED", "lib/ofd.mjs", "if (second.code !== 'seal:MAKER_UNTRUSTED') return", "if (true) return"],
   ["OFD-09 first pass as of signing", "lib/ofd.mjs", "if (first.code !== 'seal:VALID') return", "if (false) return"],
+  ["SEAL-16 only a time-stamping certificate is trusted", "lib/seals.mjs", "const trusted = !!tsaRoots && stamping &&", "const trusted = !!tsaRoots &&"],
   ["OFD-10 an agency's seal EXPIRED since it sealed still carries the licence", "lib/ofd.mjs", "(s.verdict === 'EXPIRED' && s.sealedValid)", "false"],
   ["OFD-10 such a seal revoked now carries nothing", "lib/ofd.mjs", "sealedValid: !revokedNow", "sealedValid: true"],
   ["OFD-10 no token: unchecked", "lib/ofd.mjs", "if (token === undefined || token === '') return unchecked('no 证照二维码');", ""],

@@ -37,6 +37,7 @@ const (
 	KeyUsageCertSign          = smx509.KeyUsageCertSign
 	KeyUsageCRLSign           = smx509.KeyUsageCRLSign
 	ExtKeyUsageAny            = smx509.ExtKeyUsageAny
+	ExtKeyUsageTimeStamping   = smx509.ExtKeyUsageTimeStamping
 )
 
 // ErrMalformedCertificate means certificate bytes could not be parsed.
@@ -209,6 +210,15 @@ func EncodeCertificatePEM(der []byte) []byte {
 // signature SM2-with-SM3 and correct. Extended key usage is not
 // constrained: elicense scopes keys by its own policy, not by EKU.
 func VerifyChain(leaf *Certificate, roots, intermediates []*Certificate, at time.Time) error {
+	return VerifyChainFor(leaf, roots, intermediates, at, ExtKeyUsageAny)
+}
+
+// VerifyChainFor is VerifyChain for one extended key usage: every
+// certificate of the chain that lists extended key usages must allow
+// usage (a certificate listing none allows any, as in crypto/x509; a
+// caller that requires the usage of the leaf itself checks its
+// ExtKeyUsage).
+func VerifyChainFor(leaf *Certificate, roots, intermediates []*Certificate, at time.Time, usage ExtKeyUsage) error {
 	rp, ip := smx509.NewCertPool(), smx509.NewCertPool()
 	for _, c := range roots {
 		rp.AddCert(c)
@@ -220,7 +230,7 @@ func VerifyChain(leaf *Certificate, roots, intermediates []*Certificate, at time
 		Roots:         rp,
 		Intermediates: ip,
 		CurrentTime:   at,
-		KeyUsages:     []ExtKeyUsage{ExtKeyUsageAny},
+		KeyUsages:     []ExtKeyUsage{usage},
 	})
 	if err != nil {
 		return fmt.Errorf("%w: %v", ErrUntrusted, err)

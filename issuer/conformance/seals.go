@@ -394,5 +394,18 @@ func (e *sealVectorEnv) foreignTimestampVectors() error {
 		return err
 	}
 	e.add(der, "seal:BAD_TIMESTAMP", "time-stamped a minute after the signing time by another root's TSA whose certificate ended at the signing time (genTime outside it)", "SEAL-13", "SEAL-16")
+	// The seal's own signer key as a time-stamp authority: its
+	// certificate chains to root.pem but is no time-stamping one, so a
+	// holder cannot back-date its way past a revocation.
+	self, err := gm.ParseCertificate(e.hcert)
+	if err != nil {
+		return err
+	}
+	if der, err = (&tsa{key: e.hkey, der: e.hcert, cert: self}).stamped(e.sig, e.at.Add(time.Minute)); err != nil {
+		return err
+	}
+	e.k.add("seals.json", Vector{Rules: []string{"SEAL-15", "SEAL-16"}, Expected: "seal:SEAL_REVOKED",
+		Description: "the seal revoked 30 minutes ago, the signature time-stamped before that with the seal signer's own key, whose certificate root.pem issued without id-kp-timeStamping: checked, not trusted",
+		Input:       sealInput{Signature: der, Document: e.doc, Revoked: []revokedSeal{{ESID: e.made.ESID, Since: w.Now.Add(-30 * time.Minute)}}}})
 	return nil
 }

@@ -31,9 +31,20 @@ type tsa struct {
 	cert *gm.Certificate
 }
 
+// timeStampingEKU is the extended key usage a TSA certificate carries
+// (RFC 3161 §2.3): id-kp-timeStamping alone, critical.
+// (The value is SEQUENCE { OID 1.3.6.1.5.5.7.3.8 }.)
+var timeStampingEKU = pkix.Extension{Id: asn1.ObjectIdentifier{2, 5, 29, 37}, Critical: true,
+	Value: []byte{0x30, 0x0a, 0x06, 0x08, 0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x03, 0x08}}
+
 func (w *world) newTSA() (*tsa, error) {
 	key := seedKey("tsa")
-	der, err := w.holderCert("conformance TSA", key, w.Now.Add(-24*time.Hour), w.Now.Add(365*24*time.Hour))
+	w.serial++
+	der, err := gm.CreateCertificate(&gm.Certificate{
+		SerialNumber: big.NewInt(w.serial), Subject: pkix.Name{CommonName: "conformance TSA", Organization: []string{"conformance TSA"}},
+		NotBefore: w.Now.Add(-24 * time.Hour), NotAfter: w.Now.Add(365 * 24 * time.Hour), KeyUsage: gm.KeyUsageDigitalSignature,
+		BasicConstraintsValid: true, ExtraExtensions: []pkix.Extension{timeStampingEKU},
+	}, w.Root, key.PublicKey(), detSigner{w.RootKey})
 	if err != nil {
 		return nil, err
 	}
@@ -67,7 +78,7 @@ func (w *world) foreignTSAValid(serial int64, notBefore, notAfter time.Time) (*t
 	tmpl := &gm.Certificate{
 		SerialNumber: big.NewInt(serial), Subject: pkix.Name{CommonName: "foreign TSA"},
 		NotBefore: notBefore, NotAfter: notAfter,
-		KeyUsage: gm.KeyUsageDigitalSignature, BasicConstraintsValid: true,
+		KeyUsage: gm.KeyUsageDigitalSignature, BasicConstraintsValid: true, ExtraExtensions: []pkix.Extension{timeStampingEKU},
 	}
 	der, err := gm.CreateCertificate(tmpl, root, key.PublicKey(), detSigner{seedKey("other-root")})
 	if err != nil {

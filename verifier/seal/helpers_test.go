@@ -39,7 +39,9 @@ type party struct {
 
 var serial atomic.Int64
 
-func issue(tb testing.TB, cn string, parent *party, ca bool, nb, na time.Time) *party {
+// issue makes a certificate under parent (self-signed without one), a CA
+// or an end entity with the given extended key usages.
+func issue(tb testing.TB, cn string, parent *party, ca bool, nb, na time.Time, eku ...gm.ExtKeyUsage) *party {
 	tb.Helper()
 	key, err := gm.GenerateKey()
 	if err != nil {
@@ -49,7 +51,7 @@ func issue(tb testing.TB, cn string, parent *party, ca bool, nb, na time.Time) *
 		SerialNumber: big.NewInt(serial.Add(1)),
 		Subject:      pkix.Name{CommonName: cn, Organization: []string{"elicense test"}},
 		NotBefore:    nb, NotAfter: na,
-		KeyUsage: gm.KeyUsageDigitalSignature,
+		KeyUsage: gm.KeyUsageDigitalSignature, ExtKeyUsage: eku,
 	}
 	if ca {
 		tmpl.KeyUsage = gm.KeyUsageCertSign | gm.KeyUsageCRLSign

@@ -79,10 +79,26 @@ func checkTimestamp(token, sigValue []byte, roots, intermediates []*gm.Certifica
 	}
 	ts := &timestampInfo{genTime: info.GenTime, tsa: tsa}
 	if len(roots) > 0 {
-		ts.chainErr = gm.VerifyChain(tsa, roots, append(certs, intermediates...), info.GenTime)
+		ts.chainErr = gm.VerifyChainFor(tsa, roots, append(certs, intermediates...), info.GenTime, gm.ExtKeyUsageTimeStamping)
+		if ts.chainErr == nil {
+			ts.chainErr = timeStampingOnly(tsa)
+		}
 		ts.trusted = ts.chainErr == nil
 	}
 	return ts, nil
+}
+
+// timeStampingOnly refuses to trust a time-stamp authority certificate
+// whose extended key usage is not id-kp-timeStamping alone (RFC 3161
+// §2.3): any other certificate under a TSA root — a seal signer's, whose
+// holder could back-date a time-stamp of its own signature past the
+// seal's revocation — cannot vouch for a time. (RFC 3161 also makes the
+// extension critical; authorities that mark it otherwise are accepted.)
+func timeStampingOnly(c *gm.Certificate) error {
+	if len(c.ExtKeyUsage) != 1 || c.ExtKeyUsage[0] != gm.ExtKeyUsageTimeStamping || len(c.UnknownExtKeyUsage) != 0 {
+		return fmt.Errorf("%w: its certificate is not a time-stamping one (extended key usage id-kp-timeStamping alone, RFC 3161 §2.3)", gm.ErrUntrusted)
+	}
+	return nil
 }
 
 // timestampSigner returns the certificate the SignerInfo names, among the

@@ -14,7 +14,7 @@ import (
 func TestTimestamp(t *testing.T) {
 	w := newWorld(t)
 	tsaRoot := issue(t, "TSA root", nil, true, w.nb, w.na)
-	tsa := issue(t, "time-stamp authority", tsaRoot, false, w.nb, w.na)
+	tsa := issue(t, "time-stamp authority", tsaRoot, false, w.nb, w.na, gm.ExtKeyUsageTimeStamping)
 	genTime := w.signedAt.Add(time.Minute)
 	good := withTimestamp(t, w.sig, makeToken(t, tsa, w.sig.Value, genTime, tokenOpts{}))
 

@@ -115,6 +115,7 @@ export function parseCert(der) {
     der, tbs: tbs.raw, sig, serial: hex(serial.content), issuerRaw: hex(issuer.raw), subjectRaw: hex(subject.raw),
     subject: nameAttrs(subject), notBefore: time(nb), notAfter: time(na), pub,
     kid: hex(sm3(der).subarray(0, 8)), ca: false, keyUsage: null, roleAttr: null, policy: null, attrError: null, sdaCount: 0,
+    extKeyUsage: null, // the OIDs of the extended key usage extension, when present
   };
   for (; i < f.length; i++) {
     if (f[i].tag !== 0xa3) continue;
@@ -133,6 +134,8 @@ export function parseCert(der) {
         // bit 0 (digitalSignature) is the MSB of the first content byte
         const has = (n) => !!(bs[1 + (n >> 3)] & (0x80 >> (n & 7)));
         cert.keyUsage = { digitalSignature: has(0), contentCommitment: has(1), keyEncipherment: has(2), keyCertSign: has(5), cRLSign: has(6) };
+      } else if (id === '2.5.29.37') {
+        cert.extKeyUsage = children(parseOne(val)).map(oid);
       } else if (id === OID_SDA) {
         cert.sdaCount++;
         try { readSDA(cert, val, critical); } catch (err) { cert.attrError = err.message; }

@@ -159,7 +159,9 @@ function verifyTimeStamp(ts, sigValue, tsaRoots) {
     const genTime = gtime(tst[4]);
     if (genTime < tsa.notBefore || genTime > tsa.notAfter) return null; // SEAL-16 item 4
     // Item 5: the chain decides only trust; an authority under none of tsaRoots is untrusted, not invalid.
-    const trusted = !!tsaRoots && tsaRoots.some((r) => bytesEq(r.der, tsa.der) || (tsa.issuerRaw === r.subjectRaw && verifyCertSig(tsa, r) && genTime >= r.notBefore && genTime <= r.notAfter));
+    // ...and only a time-stamping certificate vouches for a time: extended key usage id-kp-timeStamping alone
+    const stamping = !!tsa.extKeyUsage && tsa.extKeyUsage.length === 1 && tsa.extKeyUsage[0] === '1.3.6.1.5.5.7.3.8';
+    const trusted = !!tsaRoots && stamping && tsaRoots.some((r) => bytesEq(r.der, tsa.der) || (tsa.issuerRaw === r.subjectRaw && verifyCertSig(tsa, r) && genTime >= r.notBefore && genTime <= r.notAfter));
     return { genTime, trusted };
   } catch { return null; }
 }
