@@ -1,4 +1,4 @@
-// Package tsp parses RFC 3161 time-stamp tokens as GM/T 0033 profiles
+// Package tsp reads and writes RFC 3161 time-stamp tokens as GM/T 0033 profiles
 // them: a CMS SignedData (RFC 5652; the PKCS #7 or the GM/T 0010 content
 // type) whose encapsulated content is a TSTInfo. It is the token an
 // electronic signature carries in SES_Signature.timeStamp (certs/ses).
@@ -10,6 +10,9 @@
 //     ([SignerInfo]) with the signer's identifier and signed attributes;
 //   - [Token.SignedMessage], the bytes the time-stamp authority's signature
 //     covers (RFC 5652 §5.4);
+//   - [Build], which writes a token as an SM2 authority signs it (the
+//     conformance kit's time-stamps and the tests' come from it), with
+//     options to break one point of it for verifiers' tests;
 //   - typed errors: every error is a [*MalformedError] naming the element
 //     at fault by the RFCs' field names, and wraps [ErrMalformed].
 //

@@ -15,11 +15,9 @@ import (
 	"testing"
 	"time"
 
-	"golang.org/x/crypto/cryptobyte"
-	cbasn1 "golang.org/x/crypto/cryptobyte/asn1"
-
 	"elicense/certs/catalog"
 	"elicense/certs/ses"
+	"elicense/certs/tsp"
 	"elicense/internal/gm"
 	"elicense/issuer/ofdfile"
 	"elicense/issuer/service"
@@ -69,72 +67,9 @@ func (a *testTSA) stamp(t *testing.T, sigDER []byte, genTime time.Time) []byte {
 // attributes, carrying the TSA certificate.
 func (a *testTSA) token(t *testing.T, value []byte, genTime time.Time) []byte {
 	t.Helper()
-	var (
-		oidSignedData = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 7, 2}
-		oidTSTInfo    = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 9, 16, 1, 4}
-		oidCT         = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 9, 3}
-		oidMD         = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 9, 4}
-		oidSM2Sign    = asn1.ObjectIdentifier{1, 2, 156, 10197, 1, 301, 1}
-	)
 	imprint := gm.SM3(value)
-	var ib cryptobyte.Builder
-	ib.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
-		b.AddASN1Int64(1)
-		b.AddASN1ObjectIdentifier(asn1.ObjectIdentifier{1, 2, 3, 4})
-		b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
-			b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) { b.AddASN1ObjectIdentifier(ses.OIDSM3) })
-			b.AddASN1OctetString(imprint[:])
-		})
-		b.AddASN1Int64(42)
-		b.AddASN1GeneralizedTime(genTime.UTC().Truncate(time.Second))
-	})
-	tst := ib.BytesOrPanic()
-	digest := gm.SM3(tst)
-	var ab cryptobyte.Builder
-	ab.AddASN1(cbasn1.Tag(0).ContextSpecific().Constructed(), func(b *cryptobyte.Builder) {
-		b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
-			b.AddASN1ObjectIdentifier(oidCT)
-			b.AddASN1(cbasn1.SET, func(b *cryptobyte.Builder) { b.AddASN1ObjectIdentifier(oidTSTInfo) })
-		})
-		b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
-			b.AddASN1ObjectIdentifier(oidMD)
-			b.AddASN1(cbasn1.SET, func(b *cryptobyte.Builder) { b.AddASN1OctetString(digest[:]) })
-		})
-	})
-	attrs := ab.BytesOrPanic()
-	// The signature covers the attributes as a SET (tag 0x31).
-	sig := must(gm.Sign(a.key, append([]byte{0x31}, attrs[1:]...)))
-	var b cryptobyte.Builder
-	b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
-		b.AddASN1ObjectIdentifier(oidSignedData)
-		b.AddASN1(cbasn1.Tag(0).ContextSpecific().Constructed(), func(b *cryptobyte.Builder) {
-			b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
-				b.AddASN1Int64(3)
-				b.AddASN1(cbasn1.SET, func(b *cryptobyte.Builder) {
-					b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) { b.AddASN1ObjectIdentifier(ses.OIDSM3) })
-				})
-				b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
-					b.AddASN1ObjectIdentifier(oidTSTInfo)
-					b.AddASN1(cbasn1.Tag(0).ContextSpecific().Constructed(), func(b *cryptobyte.Builder) { b.AddASN1OctetString(tst) })
-				})
-				b.AddASN1(cbasn1.Tag(0).ContextSpecific().Constructed(), func(b *cryptobyte.Builder) { b.AddBytes(a.der) })
-				b.AddASN1(cbasn1.SET, func(b *cryptobyte.Builder) {
-					b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
-						b.AddASN1Int64(1)
-						b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
-							b.AddBytes(a.cert.RawIssuer)
-							b.AddASN1BigInt(a.cert.SerialNumber)
-						})
-						b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) { b.AddASN1ObjectIdentifier(ses.OIDSM3) })
-						b.AddBytes(attrs)
-						b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) { b.AddASN1ObjectIdentifier(oidSM2Sign) })
-						b.AddASN1OctetString(sig)
-					})
-				})
-			})
-		})
-	})
-	return b.BytesOrPanic()
+	return must(tsp.Build(tsp.Stamp{Imprint: imprint[:], GenTime: genTime, Policy: asn1.ObjectIdentifier{1, 2, 3, 4}, Serial: 42,
+		TSA: a.cert, Signer: a.key}))
 }
 
 // stampOFD returns the OFD package src with its SignedValue.dat (a Seal

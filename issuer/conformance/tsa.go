@@ -7,10 +7,8 @@ import (
 	"time"
 
 	"elicense/certs/ses"
+	"elicense/certs/tsp"
 	"elicense/internal/gm"
-
-	"golang.org/x/crypto/cryptobyte"
-	cbasn1 "golang.org/x/crypto/cryptobyte/asn1"
 )
 
 // A time-stamp authority for the seal vectors (SEAL-13, SEAL-15): RFC
@@ -18,10 +16,9 @@ import (
 // them, carrying the TSA certificate (issued by the kit's root).
 
 var (
-	oidSignedData    = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 7, 2}
-	oidTSTInfo       = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 9, 16, 1, 4}
-	oidContentTypeAt = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 9, 3}
-	oidMessageDigest = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 9, 4}
+	oidSignedData    = tsp.OIDSignedData
+	oidContentTypeAt = tsp.OIDContentType
+	oidMessageDigest = tsp.OIDMessageDigest
 	oidSM2Sign       = asn1.ObjectIdentifier{1, 2, 156, 10197, 1, 301, 1}
 )
 
@@ -91,80 +88,11 @@ func (w *world) foreignTSAValid(serial int64, notBefore, notAfter time.Time) (*t
 	return &tsa{key: key, der: der, cert: cert}, nil
 }
 
-// tstInfo is the DER TSTInfo over imprint at genTime.
-func tstInfo(imprint []byte, genTime time.Time) []byte {
-	var b cryptobyte.Builder
-	b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
-		b.AddASN1Int64(1)
-		b.AddASN1ObjectIdentifier(asn1.ObjectIdentifier{1, 2, 3, 4})
-		b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
-			b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) { b.AddASN1ObjectIdentifier(ses.OIDSM3) })
-			b.AddASN1OctetString(imprint)
-		})
-		b.AddASN1Int64(42)
-		b.AddASN1GeneralizedTime(genTime.UTC())
-	})
-	return b.BytesOrPanic()
-}
-
-// signedAttrs are the [0] signed attributes: content type and digest.
-func signedAttrs(digest []byte) []byte {
-	var b cryptobyte.Builder
-	b.AddASN1(cbasn1.Tag(0).ContextSpecific().Constructed(), func(b *cryptobyte.Builder) {
-		b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
-			b.AddASN1ObjectIdentifier(oidContentTypeAt)
-			b.AddASN1(cbasn1.SET, func(b *cryptobyte.Builder) { b.AddASN1ObjectIdentifier(oidTSTInfo) })
-		})
-		b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
-			b.AddASN1ObjectIdentifier(oidMessageDigest)
-			b.AddASN1(cbasn1.SET, func(b *cryptobyte.Builder) { b.AddASN1OctetString(digest) })
-		})
-	})
-	return b.BytesOrPanic()
-}
-
 // token time-stamps data (a signature value) at genTime.
 func (t *tsa) token(data []byte, genTime time.Time) ([]byte, error) {
 	imprint := gm.SM3(data)
-	tst := tstInfo(imprint[:], genTime)
-	digest := gm.SM3(tst)
-	attrs := signedAttrs(digest[:])
-	// The signature covers the attributes as a SET (tag 0x31).
-	sig, err := gm.Sign(detSigner{t.key}, append([]byte{0x31}, attrs[1:]...))
-	if err != nil {
-		return nil, err
-	}
-	var b cryptobyte.Builder
-	b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
-		b.AddASN1ObjectIdentifier(oidSignedData)
-		b.AddASN1(cbasn1.Tag(0).ContextSpecific().Constructed(), func(b *cryptobyte.Builder) {
-			b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
-				b.AddASN1Int64(3)
-				b.AddASN1(cbasn1.SET, func(b *cryptobyte.Builder) {
-					b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) { b.AddASN1ObjectIdentifier(ses.OIDSM3) })
-				})
-				b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
-					b.AddASN1ObjectIdentifier(oidTSTInfo)
-					b.AddASN1(cbasn1.Tag(0).ContextSpecific().Constructed(), func(b *cryptobyte.Builder) { b.AddASN1OctetString(tst) })
-				})
-				b.AddASN1(cbasn1.Tag(0).ContextSpecific().Constructed(), func(b *cryptobyte.Builder) { b.AddBytes(t.der) })
-				b.AddASN1(cbasn1.SET, func(b *cryptobyte.Builder) {
-					b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
-						b.AddASN1Int64(1)
-						b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
-							b.AddBytes(t.cert.RawIssuer)
-							b.AddASN1BigInt(t.cert.SerialNumber)
-						})
-						b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) { b.AddASN1ObjectIdentifier(ses.OIDSM3) })
-						b.AddBytes(attrs)
-						b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) { b.AddASN1ObjectIdentifier(oidSM2Sign) })
-						b.AddASN1OctetString(sig)
-					})
-				})
-			})
-		})
-	})
-	return b.Bytes()
+	return tsp.Build(tsp.Stamp{Imprint: imprint[:], GenTime: genTime, Policy: asn1.ObjectIdentifier{1, 2, 3, 4}, Serial: 42,
+		TSA: t.cert, Signer: detSigner{t.key}})
 }
 
 // stamped returns sig's DER with a time-stamp of its value at genTime.

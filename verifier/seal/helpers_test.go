@@ -1,6 +1,7 @@
 package seal_test
 
 import (
+	"bytes"
 	"crypto/x509/pkix"
 	"encoding/asn1"
 	"math/big"
@@ -14,6 +15,7 @@ import (
 	cbasn1 "golang.org/x/crypto/cryptobyte/asn1"
 
 	"elicense/certs/ses"
+	"elicense/certs/tsp"
 	"elicense/internal/gm"
 	"elicense/verifier/seal"
 )
@@ -210,14 +212,6 @@ func v1Signature(tb testing.TB, seal []byte, at time.Time, signer *party, doc []
 	return out.BytesOrPanic()
 }
 
-var (
-	oidSignedData    = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 7, 2}
-	oidTSTInfo       = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 9, 16, 1, 4}
-	oidContentTypeAt = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 9, 3}
-	oidMessageDigest = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 9, 4}
-	oidSM2Sign       = asn1.ObjectIdentifier{1, 2, 156, 10197, 1, 301, 1}
-)
-
 // tokenOpts vary a test time-stamp token.
 type tokenOpts struct {
 	imprint  []byte // message imprint; SM3 of the signature value when nil
@@ -230,84 +224,23 @@ type tokenOpts struct {
 // GM/T 0033 time-stamp authority would, carrying the TSA certificate.
 func makeToken(tb testing.TB, tsa *party, sigValue []byte, genTime time.Time, o tokenOpts) []byte {
 	tb.Helper()
-	imprint := o.imprint
-	if imprint == nil {
+	st := tsp.Stamp{Imprint: o.imprint, GenTime: genTime, Policy: asn1.ObjectIdentifier{1, 2, 3, 4}, Serial: 42,
+		TSA: tsa.cert, Signer: tsa.key, NoSignedAttrs: o.noAttrs}
+	if st.Imprint == nil {
 		h := gm.SM3(sigValue)
-		imprint = h[:]
+		st.Imprint = h[:]
 	}
-	var tb1 cryptobyte.Builder
-	tb1.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
-		b.AddASN1Int64(1)
-		b.AddASN1ObjectIdentifier(asn1.ObjectIdentifier{1, 2, 3, 4})
-		b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
-			b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) { b.AddASN1ObjectIdentifier(ses.OIDSM3) })
-			b.AddASN1OctetString(imprint)
-		})
-		b.AddASN1Int64(42)
-		b.AddASN1GeneralizedTime(genTime.UTC())
-	})
-	tst := tb1.BytesOrPanic()
-	digest := gm.SM3(tst)
-	if o.badAttrs {
-		digest[0] ^= 1
-	}
-	var ab cryptobyte.Builder
-	ab.AddASN1(cbasn1.Tag(0).ContextSpecific().Constructed(), func(b *cryptobyte.Builder) {
-		b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
-			b.AddASN1ObjectIdentifier(oidContentTypeAt)
-			b.AddASN1(cbasn1.SET, func(b *cryptobyte.Builder) { b.AddASN1ObjectIdentifier(oidTSTInfo) })
-		})
-		b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
-			b.AddASN1ObjectIdentifier(oidMessageDigest)
-			b.AddASN1(cbasn1.SET, func(b *cryptobyte.Builder) { b.AddASN1OctetString(digest[:]) })
-		})
-	})
-	attrs := ab.BytesOrPanic()
-	msg := tst
-	if !o.noAttrs {
-		msg = append([]byte{0x31}, attrs[1:]...)
-	}
-	key := tsa.key
 	if o.signer != nil {
-		key = o.signer.key
+		st.Signer = o.signer.key
 	}
-	sig, err := gm.Sign(key, msg)
+	if o.badAttrs {
+		st.MessageDigest = bytes.Repeat([]byte{1}, 32)
+	}
+	tok, err := tsp.Build(st)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	var b cryptobyte.Builder
-	b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
-		b.AddASN1ObjectIdentifier(oidSignedData)
-		b.AddASN1(cbasn1.Tag(0).ContextSpecific().Constructed(), func(b *cryptobyte.Builder) {
-			b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
-				b.AddASN1Int64(3)
-				b.AddASN1(cbasn1.SET, func(b *cryptobyte.Builder) {
-					b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) { b.AddASN1ObjectIdentifier(ses.OIDSM3) })
-				})
-				b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
-					b.AddASN1ObjectIdentifier(oidTSTInfo)
-					b.AddASN1(cbasn1.Tag(0).ContextSpecific().Constructed(), func(b *cryptobyte.Builder) { b.AddASN1OctetString(tst) })
-				})
-				b.AddASN1(cbasn1.Tag(0).ContextSpecific().Constructed(), func(b *cryptobyte.Builder) { b.AddBytes(tsa.der) })
-				b.AddASN1(cbasn1.SET, func(b *cryptobyte.Builder) {
-					b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
-						b.AddASN1Int64(1)
-						b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
-							b.AddBytes(tsa.cert.RawIssuer)
-							b.AddASN1BigInt(tsa.cert.SerialNumber)
-						})
-						b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) { b.AddASN1ObjectIdentifier(ses.OIDSM3) })
-						if !o.noAttrs {
-							b.AddBytes(attrs)
-						}
-						b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) { b.AddASN1ObjectIdentifier(oidSM2Sign) })
-						b.AddASN1OctetString(sig)
-					})
-				})
-			})
-		})
-	})
-	return b.BytesOrPanic()
+	return tok
 }
 
 // withTimestamp returns sig's DER with token as its timeStamp.
