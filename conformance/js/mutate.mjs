@@ -93,6 +93,7 @@ const MUTATIONS = [
   ["OFD-09 first pass as of signing", "lib/ofd.mjs", "if (first.code !== 'seal:VALID') return", "if (false) return"],
   ["SEAL-16 only a time-stamping certificate is trusted", "lib/seals.mjs", "const trusted = !!tsaRoots && stamping &&", "const trusted = !!tsaRoots &&"],
   ["OFD-10 an agency's seal EXPIRED since it sealed still carries the licence", "lib/ofd.mjs", "(s.verdict === 'EXPIRED' && s.sealedValid)", "false"],
+  ["OFD-10 other signatures' verdicts stand over an expired agency seal", "lib/ofd.mjs", "for (const s of sigs) if (s.verdict !== 'EXPIRED' || !s.sealedValid) doc = worst(doc, s.verdict);", ""],
   ["OFD-10 such a seal revoked now carries nothing", "lib/ofd.mjs", "sealedValid: !revokedNow", "sealedValid: true"],
   ["OFD-10 no token: unchecked", "lib/ofd.mjs", "if (token === undefined || token === '') return unchecked('no 证照二维码');", ""],
   ["OFD-10 status refusals: not valid", "lib/ofd.mjs", "if (QR_NOT_VALID.has(q.code)) return", "if (false) return"],

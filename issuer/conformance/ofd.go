@@ -170,7 +170,7 @@ func (k *kit) ofdVectors(*Context) error {
 	if err := k.ofdRevokedVectors(good, made.ESID); err != nil {
 		return err
 	}
-	later, err := k.ofdLicenceVectors(made.Seal)
+	later, last, err := k.ofdLicenceVectors(made.Seal)
 	if err != nil {
 		return err
 	}
@@ -184,13 +184,20 @@ func (k *kit) ofdVectors(*Context) error {
 	for _, v := range later {
 		k.add("ofd.json", v)
 	}
-	return k.ofdForeignTimestampVectors(good)
+	if err := k.ofdForeignTimestampVectors(good); err != nil {
+		return err
+	}
+	for _, v := range last {
+		k.add("ofd.json", v)
+	}
+	return nil
 }
 
 // ofdLicenceVectors: licence files judged by the licence they carry
 // (OFD-10), against the context's bundle and status lists. It returns
-// the vectors to add after the others.
-func (k *kit) ofdLicenceVectors(face *ses.Seal) (later []Vector, err error) {
+// vectors to add after the others (later) and after those (last), so
+// that ids given before stay.
+func (k *kit) ofdLicenceVectors(face *ses.Seal) (later, last []Vector, err error) {
 	w := k.w
 	add := func(file []byte, want, desc string) {
 		k.add("ofd.json", Vector{Rules: []string{"OFD-10"}, Description: desc, Input: ofdInput{File: file, CheckLicence: true}, Expected: want})
@@ -218,13 +225,13 @@ func (k *kit) ofdLicenceVectors(face *ses.Seal) (later []Vector, err error) {
 	}
 	good, err := build(1, agencySealer, nil)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	add(good, "ofd:VALID", "a licence file whose QR token (证照二维码) verifies VALID_STATIC, names its licence, holder and agency, sealed by that agency's key")
 	k.licenceOFD = good
 	revoked, err := build(2, agencySealer, nil)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	add(revoked, "ofd:LICENCE_NOT_VALID", "the file of a licence revoked since (amr-1 entry 2): its seal is valid, its licence is not")
 	// The seal's maker certificate has expired since the agency's seal
@@ -233,7 +240,7 @@ func (k *kit) ofdLicenceVectors(face *ses.Seal) (later []Vector, err error) {
 	mkey := seedKey("ofd-old-maker")
 	pext, err := agencycert.Policy{AgencyCode: codeMarket, Classes: w.Market.Classes}.Extension()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	makerDER, err := gm.CreateCertificate(&gm.Certificate{
 		SerialNumber: big.NewInt(705), Subject: pkix.Name{CommonName: w.Market.Name, Organization: []string{w.Market.Name}},
@@ -241,11 +248,11 @@ func (k *kit) ofdLicenceVectors(face *ses.Seal) (later []Vector, err error) {
 		KeyUsage: gm.KeyUsageDigitalSignature, BasicConstraintsValid: true, ExtraExtensions: []pkix.Extension{pext},
 	}, w.Root, mkey.PublicKey(), detSigner{w.RootKey})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	pic, err := tinyPNG()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	old, err := seal.Make(seal.Maker{Cert: makerDER, Signer: detSigner{mkey}}, seal.Options{
 		HolderName: w.Market.Name, HolderCode: codeMarket, Type: ses.TypeOfficial, Name: w.Market.Name + "电子证照专用章",
@@ -253,13 +260,13 @@ func (k *kit) ofdLicenceVectors(face *ses.Seal) (later []Vector, err error) {
 		ESID: "31000000000002", Now: w.Now.Add(-19 * time.Hour),
 	})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	at.At = w.Now.Add(-10 * time.Hour)
 	sealedThen, err := build(1, ofdfile.Sealer{Seal: old.Seal, Cert: w.Market.DER, Signer: w.Market.signer()}, nil)
 	at.At = w.Now.Add(-time.Hour)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	later = append(later, Vector{Rules: []string{"OFD-10"}, Input: ofdInput{File: sealedThen, CheckLicence: true}, Expected: "ofd:VALID",
 		Description: "a licence file sealed 10 h ago by its agency with a seal whose maker certificate has expired since (2 h ago): the signature is EXPIRED, the file is still the licence's"})
@@ -268,44 +275,34 @@ func (k *kit) ofdLicenceVectors(face *ses.Seal) (later []Vector, err error) {
 		Description: "the same file, its seal revoked 5 h ago (after the signing time; no time-stamp shows when it sealed): it no longer carries the licence; the signature is EXPIRED"})
 	// The expired-seal licence file plus a second, Sign, signature that
 	// is EXPIRED on its own account (signed after its certificate
-	// ended): the document is EXPIRED for that signature.
-	{
-		gone, err := signerUnder("另一经办人", 706, seedKey("ofd-gone-signer"), w.RootDER, w.RootKey, w.Now.Add(-48*time.Hour), w.Now.Add(-20*time.Hour))
-		if err != nil {
-			return nil, err
-		}
-		page, err := fileOf(sealedThen, kitPage)
-		if err != nil {
-			return nil, err
-		}
-		sum := gm.SM3(page)
-		when := w.Now.Add(-3 * time.Hour)
-		second := []byte(`<?xml version="1.0" encoding="UTF-8"?>` + "\n" +
-			`<ofd:Signature xmlns:ofd="http://www.ofdspec.org/2016"><ofd:SignedInfo><ofd:Provider ProviderName="review" Version="1"/>` +
-			`<ofd:SignatureMethod>1.2.156.10197.1.501</ofd:SignatureMethod><ofd:SignatureDateTime>` + when.UTC().Format("20060102150405Z") + `</ofd:SignatureDateTime>` +
-			`<ofd:References CheckMethod="1.2.156.10197.1.401"><ofd:Reference FileRef="/` + kitPage + `"><ofd:CheckValue>` + base64.StdEncoding.EncodeToString(sum[:]) + `</ofd:CheckValue></ofd:Reference></ofd:References>` +
-			`</ofd:SignedInfo><ofd:SignedValue>/Doc_0/Signs/Sign_1/SignedValue.dat</ofd:SignedValue></ofd:Signature>`)
-		spec := signSpec{by: gone, signingTime: when}
-		value, err := spec.signedData(second)
-		if err != nil {
-			return nil, err
-		}
-		both, err := rezipAdd(sealedThen, func(n string, c []byte) (string, []byte) {
-			if n == kitSignaturesXML {
-				c = bytes.Replace(c, []byte("<ofd:MaxSignId>1</ofd:MaxSignId>"), []byte("<ofd:MaxSignId>2</ofd:MaxSignId>"), 1)
-				c = bytes.Replace(c, []byte("</ofd:Signatures>"), []byte(`<ofd:Signature ID="2" Type="Sign" BaseLoc="/Doc_0/Signs/Sign_1/Signature.xml"/></ofd:Signatures>`), 1)
-			}
-			return n, c
-		}, []zipEntry{{"Doc_0/Signs/Sign_1/Signature.xml", second}, {"Doc_0/Signs/Sign_1/SignedValue.dat", value}})
-		if err != nil {
-			return nil, err
-		}
-		later = append(later, Vector{Rules: []string{"OFD-10"}, Input: ofdInput{File: both, CheckLicence: true}, Expected: "ofd:EXPIRED",
-			Description: "the licence file of ofd-046 with a second, Sign, signature made 3 h ago by a certificate that ended 20 h ago: that signature is EXPIRED on its own account, and so is the document"})
+	// ended): the document is EXPIRED for that signature. Signed by a
+	// certificate of another root (added last of all): UNTRUSTED_SIGNER.
+	gone, err := signerUnder("另一经办人", 706, seedKey("ofd-gone-signer"), w.RootDER, w.RootKey, w.Now.Add(-48*time.Hour), w.Now.Add(-20*time.Hour))
+	if err != nil {
+		return nil, nil, err
 	}
+	both, err := withSecondSign(sealedThen, gone, w.Now.Add(-3*time.Hour))
+	if err != nil {
+		return nil, nil, err
+	}
+	later = append(later, Vector{Rules: []string{"OFD-10"}, Input: ofdInput{File: both, CheckLicence: true}, Expected: "ofd:EXPIRED",
+		Description: "the licence file of ofd-046 with a second, Sign, signature made 3 h ago by a certificate that ended 20 h ago: that signature is EXPIRED on its own account, and so is the document"})
+	otherDER, err := otherRoot(w.Now)
+	if err != nil {
+		return nil, nil, err
+	}
+	stranger, err := signerUnder("外来经办人", 707, seedKey("ofd-foreign-signer"), otherDER, seedKey("other-root"), w.Now.Add(-48*time.Hour), w.Now.Add(48*time.Hour))
+	if err != nil {
+		return nil, nil, err
+	}
+	if both, err = withSecondSign(sealedThen, stranger, w.Now.Add(-3*time.Hour)); err != nil {
+		return nil, nil, err
+	}
+	last = append(last, Vector{Rules: []string{"OFD-10"}, Input: ofdInput{File: both, CheckLicence: true}, Expected: "ofd:UNTRUSTED_SIGNER",
+		Description: "the licence file of ofd-046 with a second, Sign, signature by a signer another root certified: its UNTRUSTED_SIGNER stands; the expired agency seal does not make the document VALID over it"})
 	noToken, err := build(1, agencySealer, func(l *ofdfile.Licence) { l.QR = "" })
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	add(noToken, "ofd:LICENCE_UNCHECKED", "a licence file (证照标识 in its metadata) that carries no QR token")
 	other, err := build(1, agencySealer, func(l *ofdfile.Licence) {
@@ -314,27 +311,27 @@ func (k *kit) ofdLicenceVectors(face *ses.Seal) (later []Vector, err error) {
 		l.Fields = f
 	})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	add(other, "ofd:LICENCE_NOT_GENUINE", "sealed by the agency, but its 持证主体 is not the holder its QR token names")
 	// A company's seal the same agency made, applied to the licence file.
 	hkey := seedKey("ofd-company")
 	hcert, err := w.holderCert("上海浦江示例网络科技有限公司 签章人", hkey, w.Now.Add(-24*time.Hour), w.Now.Add(365*24*time.Hour))
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	company, err := w.makeSeal("31011500000009", hcert, w.Now.Add(-12*time.Hour), w.Now.Add(365*24*time.Hour))
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	forged, err := build(1, ofdfile.Sealer{Seal: company.Seal, Cert: hcert, Signer: detSigner{hkey}}, nil)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	add(forged, "ofd:LICENCE_NOT_GENUINE", "the licence file sealed with a company's seal the issuing agency made (a VALID signature by a key that is not the agency's)")
 	forgedNoToken, err := build(1, ofdfile.Sealer{Seal: company.Seal, Cert: hcert, Signer: detSigner{hkey}}, func(l *ofdfile.Licence) { l.QR = "" })
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	add(forgedNoToken, "ofd:LICENCE_NOT_GENUINE", "a licence file without a QR token, sealed with a company's seal: its status cannot be checked, but the agency its 颁发机构代码 names did not seal it")
 	for _, c := range []struct {
@@ -348,21 +345,21 @@ func (k *kit) ofdLicenceVectors(face *ses.Seal) (later []Vector, err error) {
 	} {
 		file, err := build(1, agencySealer, c.edit)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		add(file, "ofd:LICENCE_NOT_GENUINE", c.desc)
 	}
 	bound, err := w.issueLicence(w.Market, "business-license", "amr-1", 1, true, nil)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	presented, err := bound.present(w.Now.Add(-10 * time.Second))
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	file, err := build(1, agencySealer, func(l *ofdfile.Licence) { l.ID, l.QR = bound.Licence.ID, presented })
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	add(file, "ofd:LICENCE_NOT_GENUINE", "its 证照二维码 is a holder-bound presentation (VALID), not the licence's static token")
 	// The market agency's own other keys: retired 6 h before now, and
@@ -376,15 +373,42 @@ func (k *kit) ofdLicenceVectors(face *ses.Seal) (later []Vector, err error) {
 	} {
 		made, err := w.makeSeal(c.esid, c.key.DER, w.Now.Add(-12*time.Hour), w.Now.Add(365*24*time.Hour))
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		file, err := build(1, ofdfile.Sealer{Seal: made.Seal, Cert: c.key.DER, Signer: c.key.signer()}, nil)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		add(file, "ofd:LICENCE_NOT_GENUINE", c.desc)
 	}
-	return later, nil
+	return later, last, nil
+}
+
+// withSecondSign adds to the kit's licence file a second, Sign,
+// signature by signer at when, over its page.
+func withSecondSign(file []byte, by *signer, when time.Time) ([]byte, error) {
+	page, err := fileOf(file, kitPage)
+	if err != nil {
+		return nil, err
+	}
+	sum := gm.SM3(page)
+	second := []byte(`<?xml version="1.0" encoding="UTF-8"?>` + "\n" +
+		`<ofd:Signature xmlns:ofd="http://www.ofdspec.org/2016"><ofd:SignedInfo><ofd:Provider ProviderName="review" Version="1"/>` +
+		`<ofd:SignatureMethod>1.2.156.10197.1.501</ofd:SignatureMethod><ofd:SignatureDateTime>` + when.UTC().Format("20060102150405Z") + `</ofd:SignatureDateTime>` +
+		`<ofd:References CheckMethod="1.2.156.10197.1.401"><ofd:Reference FileRef="/` + kitPage + `"><ofd:CheckValue>` + base64.StdEncoding.EncodeToString(sum[:]) + `</ofd:CheckValue></ofd:Reference></ofd:References>` +
+		`</ofd:SignedInfo><ofd:SignedValue>/Doc_0/Signs/Sign_1/SignedValue.dat</ofd:SignedValue></ofd:Signature>`)
+	spec := signSpec{by: by, signingTime: when}
+	value, err := spec.signedData(second)
+	if err != nil {
+		return nil, err
+	}
+	return rezipAdd(file, func(n string, c []byte) (string, []byte) {
+		if n == kitSignaturesXML {
+			c = bytes.Replace(c, []byte("<ofd:MaxSignId>1</ofd:MaxSignId>"), []byte("<ofd:MaxSignId>2</ofd:MaxSignId>"), 1)
+			c = bytes.Replace(c, []byte("</ofd:Signatures>"), []byte(`<ofd:Signature ID="2" Type="Sign" BaseLoc="/Doc_0/Signs/Sign_1/Signature.xml"/></ofd:Signatures>`), 1)
+		}
+		return n, c
+	}, []zipEntry{{"Doc_0/Signs/Sign_1/Signature.xml", second}, {"Doc_0/Signs/Sign_1/SignedValue.dat", value}})
 }
 
 // ofdRevokedVectors: the licence file's seal revoked after it signed,

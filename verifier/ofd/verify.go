@@ -199,11 +199,18 @@ func verifyPackage(ctx context.Context, p *ofd.Package, opts Options) (*Report, 
 	case r.Licence == nil:
 	case r.Licence.Verdict != Valid && r.Licence.Verdict.severity() < r.Verdict.severity():
 		r.Verdict, r.Detail = r.Licence.Verdict, r.Licence.Detail
-	case r.Licence.SealExpired && r.Verdict == Expired && !slices.ContainsFunc(r.Signatures, func(s Signature) bool { return s.Verdict == Expired && !s.sealedValid }):
+	case r.Licence.SealExpired && r.Verdict == Expired:
 		// A licence file is judged by its licence (OFD-10): the agency's
-		// seal on it was valid when applied and has expired since (and no
-		// other signature is EXPIRED on its own account).
+		// seal on it was valid when applied and has expired since, so it
+		// counts as VALID here; any other signature's verdict stands (one
+		// EXPIRED on its own account, an untrusted signer's). The
+		// agency's seal protects every shown file: nothing is unprotected.
 		r.Verdict, r.Detail = Valid, ""
+		for _, s := range r.Signatures {
+			if s.Verdict != Valid && !(s.Verdict == Expired && s.sealedValid) && s.Verdict.severity() < r.Verdict.severity() {
+				r.Verdict, r.Detail = s.Verdict, s.Detail
+			}
+		}
 		r.Notes = append(r.Notes, "the issuing agency's seal on this licence file has expired since it was applied (it was valid then); the licence is valid: a fresh file carries the agency's current seal")
 	}
 	return r, nil

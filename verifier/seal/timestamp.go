@@ -88,6 +88,10 @@ func checkTimestamp(token, sigValue []byte, roots, intermediates []*gm.Certifica
 	return ts, nil
 }
 
+// errNotTimeStamping is why a TSA certificate under a pinned root is
+// not trusted when its extended key usage is wrong.
+var errNotTimeStamping = errors.New("its certificate is not a time-stamping one (extended key usage id-kp-timeStamping alone, RFC 3161 §2.3)")
+
 // timeStampingOnly refuses to trust a time-stamp authority certificate
 // whose extended key usage is not id-kp-timeStamping alone (RFC 3161
 // §2.3): any other certificate under a TSA root — a seal signer's, whose
@@ -96,7 +100,7 @@ func checkTimestamp(token, sigValue []byte, roots, intermediates []*gm.Certifica
 // extension critical; authorities that mark it otherwise are accepted.)
 func timeStampingOnly(c *gm.Certificate) error {
 	if len(c.ExtKeyUsage) != 1 || c.ExtKeyUsage[0] != gm.ExtKeyUsageTimeStamping || len(c.UnknownExtKeyUsage) != 0 {
-		return fmt.Errorf("%w: its certificate is not a time-stamping one (extended key usage id-kp-timeStamping alone, RFC 3161 §2.3)", gm.ErrUntrusted)
+		return fmt.Errorf("%w: %w", gm.ErrUntrusted, errNotTimeStamping)
 	}
 	return nil
 }

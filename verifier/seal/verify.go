@@ -277,6 +277,8 @@ func checkSignatureTimestamp(r *Result, sig *ses.Signature, opts Options) *Error
 	}
 	r.TimestampAt, r.TimestampTrusted = ts.genTime, ts.trusted
 	switch {
+	case errors.Is(ts.chainErr, errNotTimeStamping):
+		r.Notes = append(r.Notes, fmt.Sprintf("the time-stamp verifies but is not trusted: its authority %q chains to a pinned TSA root, but %v", ts.tsa.Subject.CommonName, errNotTimeStamping))
 	case ts.chainErr != nil:
 		r.Notes = append(r.Notes, fmt.Sprintf("the time-stamp verifies but is not trusted: its authority %q does not chain to a pinned TSA root", ts.tsa.Subject.CommonName))
 	case !ts.trusted:

@@ -245,10 +245,13 @@ export function verifyOFD(pkg, { roots, now, revoked = [], licence = null }) {
     // OFD-10: a licence verdict replaces the document's only when that is less severe
     if (licence && (doc === 'EXPIRED' || ORDER.indexOf(doc) > ORDER.indexOf('LICENCE_UNCHECKED'))) {
       const j = judgeLicence(files, ofd, sigs, licence);
-      // an agency's seal EXPIRED since it sealed, and no signature EXPIRED on its own account (OFD-10):
-      // the licence decides
+      // OFD-10: an agency's seal EXPIRED since it sealed does not fail a licence file
       if (j && doc === 'EXPIRED') {
-        if (j.code === 'VALID' && j.sealExpired && sigs.every((s) => s.verdict !== 'EXPIRED' || s.sealedValid)) { doc = 'VALID'; detail = undefined; }
+        if (j.code === 'VALID' && j.sealExpired) {
+          // the agency's expired seal counts as VALID; any other signature's verdict stands
+          doc = 'VALID'; detail = undefined;
+          for (const s of sigs) if (s.verdict !== 'EXPIRED' || !s.sealedValid) doc = worst(doc, s.verdict);
+        }
       }
       else if (j) { doc = worst(doc, j.code); detail = j.detail; }
     }

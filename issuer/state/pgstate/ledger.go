@@ -65,7 +65,9 @@ func (l ledgerStore) State(ctx context.Context) (st ledger.State, err error) {
 	if errors.As(err, &pe) && (pe.Code == "25006" || pe.Code == "42501") {
 		// A read-only session or a role that may only read (an auditor's
 		// `ledger verify --store`) cannot write the mark; it appends and
-		// serves nothing either, so the plain read is what it needs.
+		// serves nothing either, so the plain read is what it needs. A
+		// server reaching the database so is misconfigured: say so.
+		l.s.log.Warn("pgstate: the ledger's State is a plain read on this read-only session: it may include commits only the primary holds (fine for verifying; a serving replica needs a read-write role)", "schema", l.s.schema, "sqlstate", pe.Code)
 		return l.r().State(ctx)
 	}
 	return st, unavailable(err)
