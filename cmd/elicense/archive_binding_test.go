@@ -223,12 +223,7 @@ func TestArchiveKeysCrossChecked(t *testing.T) {
 			if rep.KeysCrossChecked != (tc.bundle != nil) {
 				t.Errorf("keys_cross_checked %v", rep.KeysCrossChecked)
 			}
-			switch {
-			case tc.want == "" && rep.Verdict != varchive.Valid:
-				t.Fatalf("%s: %s", rep.Verdict, problemText(rep))
-			case tc.want != "" && (rep.Verdict != varchive.Invalid || !hasProblem(rep, varchive.Untrusted, tc.want)):
-				t.Fatalf("%s:\n%s\nwant an UNTRUSTED problem containing %q", rep.Verdict, problemText(rep), tc.want)
-			}
+			wantVerdict(t, rep, varchive.Untrusted, tc.want)
 		})
 	}
 }
@@ -283,14 +278,10 @@ func TestArchiveRezipped(t *testing.T) {
 	for _, tc := range []struct{ dup, want string }{{"", ""}, {credential, "zip entry " + credential + ": twice in the package"}} {
 		b := rezip(tc.dup)
 		rep, err := varchive.Verify(bytes.NewReader(b), int64(len(b)), varchive.Options{Roots: []*gm.Certificate{p.Root}})
-		switch {
-		case err != nil:
+		if err != nil {
 			t.Fatalf("%q: %v", tc.dup, err)
-		case tc.want == "" && rep.Verdict != varchive.Valid:
-			t.Fatalf("re-zipped: %s\n%s", rep.Verdict, problemText(rep))
-		case tc.want != "" && (rep.Verdict != varchive.Invalid || !hasProblem(rep, varchive.Fixity, tc.want)):
-			t.Fatalf("%s:\n%s\nwant a FIXITY problem containing %q", rep.Verdict, problemText(rep), tc.want)
 		}
+		wantVerdict(t, rep, varchive.Fixity, tc.want)
 	}
 }
 

@@ -57,8 +57,8 @@ func TestArchiveCatalogueTravels(t *testing.T) {
 		pkg  []byte
 		cat  *catalog.Catalog // Options.Catalog
 		from varchive.CatalogueSource
-		code varchive.Code // of the problem containing want; "" VALID
-		want string
+		code varchive.Code // of the problem containing want
+		want string        // "": VALID
 	}{
 		{"as exported, under today's catalogue", pkg, nil, varchive.CataloguePackage, "", ""},
 		{"as exported, under another catalogue given", pkg, old, varchive.CataloguePackage, "", ""},
@@ -74,12 +74,7 @@ func TestArchiveCatalogueTravels(t *testing.T) {
 			if rep.Catalogue != tc.from {
 				t.Errorf("catalogue %q, want %q", rep.Catalogue, tc.from)
 			}
-			switch {
-			case tc.code == "" && rep.Verdict != varchive.Valid:
-				t.Fatalf("%s:\n%s", rep.Verdict, problemText(rep))
-			case tc.code != "" && (rep.Verdict != varchive.Invalid || !hasProblem(rep, tc.code, tc.want)):
-				t.Fatalf("%s:\n%s\nwant a %s problem containing %q", rep.Verdict, problemText(rep), tc.code, tc.want)
-			}
+			wantVerdict(t, rep, tc.code, tc.want)
 		})
 	}
 }

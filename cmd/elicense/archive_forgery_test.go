@@ -310,6 +310,18 @@ func checkForgery(t *testing.T, pkg []byte, f *forgery, forge forge, ledger []*g
 
 // hasProblem reports whether rep has a problem of code whose message
 // contains want.
+// wantVerdict fails t unless rep is VALID (want "") or INVALID with a
+// problem of code containing want.
+func wantVerdict(t *testing.T, rep *varchive.Report, code varchive.Code, want string) {
+	t.Helper()
+	switch {
+	case want == "" && rep.Verdict != varchive.Valid:
+		t.Fatalf("%s:\n%s", rep.Verdict, problemText(rep))
+	case want != "" && (rep.Verdict != varchive.Invalid || !hasProblem(rep, code, want)):
+		t.Fatalf("%s:\n%s\nwant a %s problem containing %q", rep.Verdict, problemText(rep), code, want)
+	}
+}
+
 func hasProblem(rep *varchive.Report, code varchive.Code, want string) bool {
 	all := rep.Problems
 	for _, l := range rep.Licences {

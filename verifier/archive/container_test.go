@@ -70,22 +70,30 @@ func TestContainer(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			rep, err := Verify(bytes.NewReader(tc.pkg), int64(len(tc.pkg)), Options{})
-			if tc.invalid == "" {
-				if !errors.Is(err, ErrUnreadable) || !strings.Contains(err.Error(), tc.err) {
-					t.Fatalf("got %v, want ErrUnreadable containing %q", err, tc.err)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			found := false
-			for _, p := range rep.Problems {
-				found = found || strings.Contains(p.Message, tc.invalid)
-			}
-			if rep.Verdict != Invalid || !found {
-				t.Fatalf("%s %+v, want INVALID with a problem containing %q", rep.Verdict, rep.Problems, tc.invalid)
-			}
+			wantRefused(t, rep, err, tc.err, tc.invalid)
 		})
+	}
+}
+
+// wantRefused checks a package's verification: unreadable, with an error
+// containing errText, when invalid is ""; else INVALID with a problem
+// containing invalid.
+func wantRefused(t *testing.T, rep *Report, err error, errText, invalid string) {
+	t.Helper()
+	if invalid == "" {
+		if !errors.Is(err, ErrUnreadable) || !strings.Contains(err.Error(), errText) {
+			t.Fatalf("got %v, want ErrUnreadable containing %q", err, errText)
+		}
+		return
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, p := range rep.Problems {
+		found = found || strings.Contains(p.Message, invalid)
+	}
+	if rep.Verdict != Invalid || !found {
+		t.Fatalf("%s %+v, want INVALID with a problem containing %q", rep.Verdict, rep.Problems, invalid)
 	}
 }
